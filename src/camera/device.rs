@@ -1,0 +1,371 @@
+//! Real cameras through nokhwa (V4L2 on Linux).
+//!
+//! Every nokhwa call runs under `catch_unwind`: some of its backends `unwrap()` internally (its
+//! `Camera` even unwraps in `Drop`), and an unplugged webcam must end in a message, not a crash.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use image::RgbImage;
+use nokhwa::pixel_format::RgbFormat;
+use nokhwa::utils::{
+    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+};
+use nokhwa::{Buffer, Camera};
+
+use super::{Frame, FrameSource, SourceError};
+
+/// A camera the system reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraInfo {
+    pub index: u32,
+    pub name: String,
+    pub description: String,
+}
+
+/// Pixel formats we can turn into RGB, best first: MJPEG needs the least USB bandwidth, so
+/// webcams offer their full resolution and frame rate in it; the raw formats follow.
+const DECODABLE: &[FrameFormat] = &[
+    FrameFormat::MJPEG,
+    FrameFormat::YUYV,
+    FrameFormat::NV12,
+    FrameFormat::RAWRGB,
+    FrameFormat::RAWBGR,
+    FrameFormat::GRAY,
+];
+
+/// The cameras present, in index order; empty when there are none or the query fails (logged).
+pub fn list_cameras() -> Vec<CameraInfo> {
+    let found = guarded("listing cameras", || nokhwa::query(ApiBackend::Auto));
+    let mut cameras: Vec<CameraInfo> = match found {
+        Ok(found) => found
+            .iter()
+            .filter_map(|info| {
+                Some(CameraInfo {
+                    index: info.index().as_index().ok()?,
+                    name: info.human_name(),
+                    description: info.description().to_owned(),
+                })
+            })
+            .collect(),
+        Err(detail) => {
+            tracing::warn!("cannot list cameras: {detail}");
+            Vec::new()
+        }
+    };
+    cameras.sort_by_key(|c| c.index);
+    cameras
+}
+
+/// Consecutive undecodable frames tolerated before giving up: a USB glitch spoils one MJPEG frame
+/// now and then, but a camera that only sends garbage should end in an error.
+const MAX_BAD_FRAMES: u32 = 30;
+/// How long dropping a source waits for its capture thread to release the camera, so that
+/// reopening it at once does not find it busy, without hanging on a stalled driver.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+type Captured = Result<(RgbImage, Instant), SourceError>;
+
+/// A streaming camera. The camera lives on its own capture thread, which also decodes: nokhwa's
+/// `Camera` is not `Send` (the macOS and Windows backends are tied to the thread that opened
+/// them), and decoding there overlaps with the consumer's work.
+pub struct CameraSource {
+    frames: Receiver<Captured>,
+    stop: Arc<AtomicBool>,
+    /// Disconnects when the capture thread has finished and closed the camera.
+    closed: Receiver<()>,
+    index: u32,
+    name: String,
+    format: CameraFormat,
+    next_index: u64,
+}
+
+impl CameraSource {
+    /// Opens camera `index` in the mode closest to `width`×`height` at `fps`, preferring MJPEG,
+    /// and starts streaming. Fails with [`SourceError::NoCamera`] when the system has none.
+    pub fn open(index: u32, width: u32, height: u32, fps: u32) -> Result<Self, SourceError> {
+        let (ready_tx, ready_rx) = bounded(1);
+        // One frame of slack: the thread decodes the next frame while the consumer works.
+        let (frame_tx, frames) = bounded(1);
+        let (closed_tx, closed) = bounded::<()>(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name(format!("camera-{index}"))
+            .spawn(move || {
+                let _closed = closed_tx;
+                let opened = guarded("opening the camera", || {
+                    open_camera(index, width, height, fps)
+                });
+                let camera = match opened {
+                    Ok((camera, format, name)) => {
+                        let _ = ready_tx.send(Ok((format, name)));
+                        camera
+                    }
+                    Err(detail) => {
+                        let _ = ready_tx.send(Err(detail));
+                        return;
+                    }
+                };
+                capture_loop(camera, index, &frame_tx, &stop_flag);
+            });
+        if let Err(e) = spawned {
+            return Err(SourceError::CameraUnavailable {
+                index,
+                detail: format!("cannot start a capture thread: {e}"),
+            });
+        }
+        let ready = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the capture thread ended unexpectedly".to_owned()));
+        let (format, name) = ready.map_err(|detail| open_error(index, detail))?;
+        tracing::info!("camera {index} ({name}) streaming {format}");
+        Ok(CameraSource {
+            frames,
+            stop,
+            closed,
+            index,
+            name,
+            format,
+            next_index: 0,
+        })
+    }
+}
+
+/// Runs on the capture thread: opens the camera and picks its mode.
+fn open_camera(
+    index: u32,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<(Camera, CameraFormat, String), nokhwa::NokhwaError> {
+    // Open in whatever decodable mode the driver lists first, then pick from the full list
+    // ourselves: nokhwa's `Closest` request gives up when the exact resolution is not offered.
+    let any = RequestedFormat::with_formats(RequestedFormatType::None, DECODABLE);
+    let mut camera = Camera::new(CameraIndex::Index(index), any)?;
+    let modes = camera.compatible_camera_formats().unwrap_or_else(|e| {
+        tracing::warn!("camera {index}: cannot list its modes ({e}); using its default");
+        Vec::new()
+    });
+    if let Some(best) = choose_format(&modes, width, height, fps)
+        && best != camera.camera_format()
+    {
+        camera.set_camera_requset(RequestedFormat::with_formats(
+            RequestedFormatType::Exact(best),
+            DECODABLE,
+        ))?;
+    }
+    // The V4L2 backend does not update its cached mode when the mode changes, and it labels
+    // frames with that cache: refresh it so frames are decoded at their real size.
+    let format = camera.refresh_camera_format()?;
+    camera.open_stream()?;
+    let name = camera.info().human_name();
+    Ok((camera, format, name))
+}
+
+/// Runs on the capture thread until the source is dropped or the camera fails.
+fn capture_loop(mut camera: Camera, index: u32, frames: &Sender<Captured>, stop: &AtomicBool) {
+    let mut bad_frames = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let captured = match guarded("capturing a frame", || camera.frame()) {
+            Ok(buffer) => buffer,
+            Err(detail) => {
+                // Unplugged or seized by another process: report it and stop.
+                let _ = frames.send(Err(SourceError::CameraUnavailable { index, detail }));
+                break;
+            }
+        };
+        let captured_at = Instant::now();
+        let item = match decode(&captured) {
+            Ok(image) => {
+                bad_frames = 0;
+                Ok((image, captured_at))
+            }
+            Err(detail) if bad_frames < MAX_BAD_FRAMES => {
+                bad_frames += 1;
+                tracing::warn!("camera {index}: skipping an undecodable frame: {detail}");
+                continue;
+            }
+            Err(detail) => Err(SourceError::CameraFrame { index, detail }),
+        };
+        let fatal = item.is_err();
+        if frames.send(item).is_err() || fatal {
+            break;
+        }
+    }
+    // nokhwa's `Camera` unwraps in `Drop`.
+    let _ = guarded("closing the camera", move || {
+        drop(camera);
+        Ok(())
+    });
+}
+
+fn decode(buffer: &Buffer) -> Result<RgbImage, String> {
+    match buffer.source_frame_format() {
+        // The `image` JPEG decoder (through imageio, with its size limits): nokhwa's own needs
+        // a C libjpeg build that we leave out.
+        FrameFormat::MJPEG => crate::imageio::decode(buffer.buffer(), Path::new("camera frame"))
+            .map_err(|e| e.to_string()),
+        _ => guarded("decoding a frame", || buffer.decode_image::<RgbFormat>()),
+    }
+}
+
+/// "No camera" when the system lists none (whatever the driver said), else the driver's reason.
+fn open_error(index: u32, detail: String) -> SourceError {
+    let cameras = list_cameras();
+    if cameras.is_empty() {
+        tracing::debug!("opening camera {index} failed: {detail}");
+        return SourceError::NoCamera;
+    }
+    let present: Vec<String> = cameras
+        .iter()
+        .map(|c| format!("{} ({})", c.index, c.name))
+        .collect();
+    SourceError::CameraUnavailable {
+        index,
+        detail: format!("{detail} (cameras present: {})", present.join(", ")),
+    }
+}
+
+impl FrameSource for CameraSource {
+    fn next_frame(&mut self) -> Result<Frame, SourceError> {
+        let (image, captured_at) = self.frames.recv().unwrap_or_else(|_| {
+            Err(SourceError::CameraUnavailable {
+                index: self.index,
+                detail: "the camera has stopped".into(),
+            })
+        })?;
+        let index = self.next_index;
+        self.next_index += 1;
+        Ok(Frame {
+            image,
+            index,
+            captured_at,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "camera {} ({}) {}×{} {} @ {} fps",
+            self.index,
+            self.name,
+            self.format.width(),
+            self.format.height(),
+            self.format.format(),
+            self.format.frame_rate()
+        )
+    }
+
+    fn nominal_fps(&self) -> Option<f32> {
+        Some(self.format.frame_rate() as f32).filter(|&f| f > 0.0)
+    }
+}
+
+impl Drop for CameraSource {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Unblock a thread waiting to hand over a frame, then give it a moment to close.
+        drop(std::mem::replace(
+            &mut self.frames,
+            crossbeam_channel::never(),
+        ));
+        let _ = self.closed.recv_timeout(CLOSE_TIMEOUT);
+    }
+}
+
+/// Picks the mode to ask for: closest resolution first; then one that reaches the wanted frame
+/// rate; then the preferred pixel format (MJPEG first); then the frame rate closest to `fps`.
+/// So 1280×720 MJPEG at 30 fps beats 1280×720 YUYV at 10 fps (USB 2 cannot carry more raw).
+fn choose_format(
+    modes: &[CameraFormat],
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Option<CameraFormat> {
+    modes
+        .iter()
+        .filter(|m| DECODABLE.contains(&m.format()))
+        .min_by_key(|m| {
+            let dw = i64::from(m.width()) - i64::from(width);
+            let dh = i64::from(m.height()) - i64::from(height);
+            let shortfall = fps.saturating_sub(m.frame_rate());
+            let rank = DECODABLE.iter().position(|f| *f == m.format());
+            (
+                dw * dw + dh * dh,
+                shortfall,
+                rank,
+                m.frame_rate().abs_diff(fps),
+            )
+        })
+        .copied()
+}
+
+/// Runs a nokhwa call, turning both its errors and its panics into a message.
+fn guarded<T>(
+    doing: &str,
+    call: impl FnOnce() -> Result<T, nokhwa::NokhwaError>,
+) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(format!("camera driver failed while {doing}: {message}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(w: u32, h: u32, format: FrameFormat, fps: u32) -> CameraFormat {
+        CameraFormat::new_from(w, h, format, fps)
+    }
+
+    #[test]
+    fn prefers_mjpeg_at_the_requested_size_and_rate() {
+        let modes = [
+            mode(640, 480, FrameFormat::YUYV, 30),
+            mode(1280, 720, FrameFormat::YUYV, 10),
+            mode(1280, 720, FrameFormat::MJPEG, 30),
+            mode(1280, 720, FrameFormat::MJPEG, 15),
+            mode(640, 480, FrameFormat::MJPEG, 30),
+        ];
+        let pick = |w, h, fps| choose_format(&modes, w, h, fps).unwrap();
+        assert_eq!(pick(1280, 720, 30), mode(1280, 720, FrameFormat::MJPEG, 30));
+        assert_eq!(pick(640, 480, 30), mode(640, 480, FrameFormat::MJPEG, 30));
+        // Not offered exactly: the nearest size wins (nokhwa's own `Closest` returns nothing).
+        assert_eq!(pick(800, 600, 30), mode(640, 480, FrameFormat::MJPEG, 30));
+        assert_eq!(pick(1280, 720, 12), mode(1280, 720, FrameFormat::MJPEG, 15));
+    }
+
+    #[test]
+    fn falls_back_to_raw_formats_and_handles_no_modes() {
+        let modes = [
+            mode(640, 480, FrameFormat::GRAY, 30),
+            mode(640, 480, FrameFormat::YUYV, 30),
+        ];
+        assert_eq!(
+            choose_format(&modes, 640, 480, 30),
+            Some(mode(640, 480, FrameFormat::YUYV, 30))
+        );
+        assert_eq!(choose_format(&[], 640, 480, 30), None);
+    }
+
+    #[test]
+    fn panics_become_errors() {
+        let result: Result<(), String> = guarded("testing", || panic!("boom"));
+        assert_eq!(
+            result.unwrap_err(),
+            "camera driver failed while testing: boom"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Frame sources: where the pipeline's pictures come from.
+//!
+//! A desk camera is the normal source, but many machines (CI, servers, this one) have none, so the
+//! app reads frames through [`FrameSource`] and can equally replay a video file or a folder of
+//! stills, or generate a synthetic pattern for tests. [`open`] turns a user's choice
+//! ([`SourceSpec`]) into a boxed source.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use image::RgbImage;
+
+pub mod device;
+pub mod replay;
+pub mod synthetic;
+
+pub use device::{CameraInfo, CameraSource, list_cameras};
+pub use replay::{FolderReplay, VideoReplay};
+pub use synthetic::SyntheticSource;
+
+/// One picture from a source.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub image: RgbImage,
+    /// Counts frames delivered by this source from 0; it keeps growing when a replay loops, so a
+    /// consumer can tell "new frame" from "same frame again".
+    pub index: u64,
+    pub captured_at: Instant,
+}
+
+/// Anything that yields frames. `Send` so a capture thread can own it while the GUI draws.
+pub trait FrameSource: Send {
+    /// Blocks until the next frame is due (a camera's exposure, a paced replay's clock).
+    fn next_frame(&mut self) -> Result<Frame, SourceError>;
+    /// One line for logs and the status bar.
+    fn describe(&self) -> String;
+    /// The rate frames arrive at when nothing is slowing the consumer, if the source has one.
+    fn nominal_fps(&self) -> Option<f32>;
+}
+
+/// Resolution asked of a camera by [`SourceSpec::camera`]: enough for face detection at desk
+/// distance, and offered at full frame rate by practically every webcam.
+pub const DEFAULT_CAMERA_SIZE: (u32, u32) = (640, 480);
+pub const DEFAULT_CAMERA_FPS: u32 = 30;
+/// Size of the [`SourceSpec::Synthetic`] pattern.
+pub const DEFAULT_SYNTHETIC_SIZE: (u32, u32) = (640, 480);
+
+/// What the user asked to read frames from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    /// A camera by index; width, height and fps are hints (the closest mode the camera offers is
+    /// used).
+    Camera {
+        index: u32,
+        width: u32,
+        height: u32,
+        fps: u32,
+    },
+    /// A video file (decoded by ffmpeg) or a folder of .jpg/.jpeg/.png stills, looped.
+    Replay(PathBuf),
+    /// A moving gradient, [`DEFAULT_SYNTHETIC_SIZE`].
+    Synthetic,
+}
+
+impl SourceSpec {
+    /// Camera `index` with the default resolution and frame-rate hints.
+    pub fn camera(index: u32) -> Self {
+        let (width, height) = DEFAULT_CAMERA_SIZE;
+        SourceSpec::Camera {
+            index,
+            width,
+            height,
+            fps: DEFAULT_CAMERA_FPS,
+        }
+    }
+}
+
+/// How replays are timed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayOptions {
+    /// Deliver frames at the clip's (or `folder_fps`) rate, as a camera would; `false` delivers
+    /// them as fast as they decode (benchmarks, tests).
+    pub paced: bool,
+    /// Rate for image folders, which carry no timing of their own.
+    pub folder_fps: f32,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            paced: true,
+            folder_fps: 15.0,
+        }
+    }
+}
+
+/// Opens a source with default replay options (paced, folders at 15 fps).
+pub fn open(spec: &SourceSpec) -> Result<Box<dyn FrameSource>, SourceError> {
+    open_with(spec, ReplayOptions::default())
+}
+
+/// Opens a source. A replay path that is a directory is read as an image folder, anything else as
+/// a video file.
+pub fn open_with(
+    spec: &SourceSpec,
+    options: ReplayOptions,
+) -> Result<Box<dyn FrameSource>, SourceError> {
+    Ok(match spec {
+        &SourceSpec::Camera {
+            index,
+            width,
+            height,
+            fps,
+        } => Box::new(CameraSource::open(index, width, height, fps)?),
+        SourceSpec::Replay(path) if path.is_dir() => {
+            Box::new(FolderReplay::open(path, options.folder_fps, options.paced)?)
+        }
+        SourceSpec::Replay(path) => Box::new(VideoReplay::open(path, options.paced)?),
+        SourceSpec::Synthetic => {
+            let (width, height) = DEFAULT_SYNTHETIC_SIZE;
+            Box::new(SyntheticSource::new(width, height))
+        }
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("no camera found; use --replay PATH to read a video file or an image folder instead")]
+    NoCamera,
+    #[error("camera {index} is busy, unplugged or not accessible: {detail}")]
+    CameraUnavailable { index: u32, detail: String },
+    #[error("camera {index} sent a frame that could not be decoded: {detail}")]
+    CameraFrame { index: u32, detail: String },
+    #[error(
+        "`{program}` was not found on PATH; it is needed to replay video files: install ffmpeg / run make setup"
+    )]
+    FfmpegMissing { program: &'static str },
+    #[error("{} does not exist (expected a video file or a folder of images)", .0.display())]
+    NotFound(PathBuf),
+    #[error("cannot replay {}: {reason}", path.display())]
+    UnreadableClip { path: PathBuf, reason: String },
+    #[error("{} has no .jpg, .jpeg or .png images to replay", .0.display())]
+    EmptyFolder(PathBuf),
+    #[error("none of the {count} images in {} could be decoded; the last error: {last_error}", dir.display())]
+    NoDecodableImages {
+        dir: PathBuf,
+        count: usize,
+        #[source]
+        last_error: crate::imageio::ImageError,
+    },
+    #[error("cannot list {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

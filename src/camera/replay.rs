@@ -1,0 +1,524 @@
+//! Replays of recorded material: a video file decoded by the ffmpeg CLI, or a folder of stills.
+//! Both loop forever (a replay stands in for a camera, which never runs out) and are paced to
+//! real time unless asked not to be.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+
+use super::{Frame, FrameSource, SourceError};
+
+/// Used to pace a clip whose container states no usable frame rate.
+const FALLBACK_FPS: f32 = 25.0;
+/// How much of ffmpeg's stderr is kept for error messages.
+const STDERR_TAIL_BYTES: usize = 2048;
+
+/// Releases frame n one period after frame n-1, sleeping as needed.
+#[derive(Debug)]
+struct Pacer {
+    period: Option<Duration>,
+    next_due: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(fps: f32, paced: bool) -> Self {
+        let period = (paced && fps.is_finite() && fps > 0.0)
+            .then(|| Duration::from_secs_f64(1.0 / f64::from(fps)));
+        Pacer {
+            period,
+            next_due: None,
+        }
+    }
+
+    fn wait(&mut self) {
+        let Some(period) = self.period else { return };
+        let now = Instant::now();
+        let due = self.next_due.unwrap_or(now);
+        if due > now {
+            std::thread::sleep(due - now);
+            self.next_due = Some(due + period);
+        } else if now - due > period {
+            // A slow consumer (or an ffmpeg restart) fell behind: restart the schedule rather
+            // than burst out the missed frames, which would look like fast-forward.
+            self.next_due = Some(now + period);
+        } else {
+            self.next_due = Some(due + period);
+        }
+    }
+}
+
+/// Geometry and timing of a clip's first video stream, as ffmpeg will deliver it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ClipInfo {
+    width: u32,
+    height: u32,
+    fps: Option<f32>,
+}
+
+/// A video file decoded to RGB by an `ffmpeg` child process, restarted at the end of each pass.
+pub struct VideoReplay {
+    path: PathBuf,
+    info: ClipInfo,
+    decoder: Option<Decoder>,
+    frames_this_pass: u64,
+    next_index: u64,
+    pacer: Pacer,
+}
+
+impl VideoReplay {
+    /// Probes the clip with `ffprobe` and starts decoding it. `paced: false` delivers frames as
+    /// fast as ffmpeg decodes them.
+    pub fn open(path: &Path, paced: bool) -> Result<Self, SourceError> {
+        if !path.exists() {
+            return Err(SourceError::NotFound(path.to_owned()));
+        }
+        let info = probe(path)?;
+        let decoder = Decoder::spawn(path, &info)?;
+        Ok(VideoReplay {
+            path: path.to_owned(),
+            info,
+            decoder: Some(decoder),
+            frames_this_pass: 0,
+            next_index: 0,
+            pacer: Pacer::new(info.fps.unwrap_or(FALLBACK_FPS), paced),
+        })
+    }
+
+    fn unreadable(&self, reason: impl Into<String>) -> SourceError {
+        SourceError::UnreadableClip {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl FrameSource for VideoReplay {
+    fn next_frame(&mut self) -> Result<Frame, SourceError> {
+        let (width, height) = (self.info.width, self.info.height);
+        let mut buf = vec![0u8; width as usize * height as usize * 3];
+        loop {
+            let decoder = match &mut self.decoder {
+                Some(decoder) => decoder,
+                None => {
+                    self.frames_this_pass = 0;
+                    self.decoder.insert(Decoder::spawn(&self.path, &self.info)?)
+                }
+            };
+            let filled = read_full(&mut decoder.stdout, &mut buf)
+                .map_err(|e| self.unreadable(format!("reading ffmpeg's output: {e}")))?;
+            if filled == buf.len() {
+                break;
+            }
+            // End of this pass (or ffmpeg stopped early): reap it and loop from the start.
+            let (status, stderr) = self.decoder.take().map(Decoder::finish).unwrap_or_default();
+            let stderr = stderr.trim();
+            if self.frames_this_pass == 0 {
+                let reason = if stderr.is_empty() {
+                    format!("ffmpeg decoded no frames ({})", describe_status(status))
+                } else {
+                    format!("ffmpeg decoded no frames: {stderr}")
+                };
+                return Err(self.unreadable(reason));
+            }
+            if filled != 0 || status.is_some_and(|s| !s.success()) || !stderr.is_empty() {
+                tracing::warn!(
+                    "{}: ffmpeg ended a pass after {} frames ({}); restarting: {stderr}",
+                    self.path.display(),
+                    self.frames_this_pass,
+                    describe_status(status)
+                );
+            }
+        }
+        let image = RgbImage::from_raw(width, height, buf).expect("buffer sized for the frame");
+        self.frames_this_pass += 1;
+        let index = self.next_index;
+        self.next_index += 1;
+        self.pacer.wait();
+        Ok(Frame {
+            image,
+            index,
+            captured_at: Instant::now(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let name = self.path.file_name().unwrap_or(self.path.as_os_str());
+        let fps = match self.info.fps {
+            Some(f) if (f - f.round()).abs() < 0.005 => format!("{f:.0} fps"),
+            Some(f) => format!("{f:.2} fps"),
+            None => "unknown fps".to_owned(),
+        };
+        format!(
+            "video {} ({}×{}, {fps})",
+            name.to_string_lossy(),
+            self.info.width,
+            self.info.height
+        )
+    }
+
+    fn nominal_fps(&self) -> Option<f32> {
+        self.info.fps
+    }
+}
+
+fn describe_status(status: Option<ExitStatus>) -> String {
+    status.map_or_else(|| "exit status unknown".to_owned(), |s| s.to_string())
+}
+
+/// Asks ffprobe for the first video stream's size, rate and rotation. JSON rather than CSV
+/// because the rotation lives in side data: ffmpeg auto-rotates phone clips, so a 1920×1080 stream
+/// tagged 90° arrives as 1080×1920 frames, and reading it as 1920×1080 would give same-sized but
+/// garbled frames with no error.
+fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
+    let unreadable = |reason: String| SourceError::UnreadableClip {
+        path: path.to_owned(),
+        reason,
+    };
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .arg("stream=width,height,r_frame_rate,avg_frame_rate:stream_side_data=rotation:stream_tags=rotate")
+        .args(["-of", "json"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error("ffprobe", e))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(unreadable(format!("ffprobe: {}", stderr.trim())));
+    }
+    parse_probe(&output.stdout).map_err(unreadable)
+}
+
+fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| format!("unexpected ffprobe output: {e}"))?;
+    let stream = value["streams"]
+        .get(0)
+        .ok_or_else(|| "no video stream".to_owned())?;
+    let dim = |key: &str| {
+        stream[key]
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| format!("ffprobe reported no {key} for the video stream"))
+            .and_then(|v| match v {
+                // Same cap as for stills: a forged header must not make us allocate gigabytes.
+                1..=crate::imageio::MAX_SIDE => Ok(v),
+                _ => Err(format!("the video's {key} of {v} px is out of range")),
+            })
+    };
+    let (mut width, mut height) = (dim("width")?, dim("height")?);
+    let rotation = stream["side_data_list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|d| d["rotation"].as_f64())
+        .or_else(|| stream["tags"]["rotate"].as_str()?.parse().ok())
+        .unwrap_or(0.0);
+    if (rotation.round() as i64).rem_euclid(180) == 90 {
+        std::mem::swap(&mut width, &mut height);
+    }
+    // avg_frame_rate is the real playback rate; r_frame_rate can be a timebase artefact (e.g.
+    // 90000/1) on variable-rate phone clips.
+    let rate = |key: &str| stream[key].as_str().and_then(parse_rate);
+    let fps = rate("avg_frame_rate").or_else(|| rate("r_frame_rate"));
+    Ok(ClipInfo { width, height, fps })
+}
+
+/// "30000/1001" → 29.97; None for "0/0" and rates no camera would have.
+fn parse_rate(text: &str) -> Option<f32> {
+    let (num, den) = text.split_once('/').unwrap_or((text, "1"));
+    let fps = num.trim().parse::<f64>().ok()? / den.trim().parse::<f64>().ok()?;
+    (fps.is_finite() && fps > 0.0 && fps <= 240.0).then_some(fps as f32)
+}
+
+fn spawn_error(program: &'static str, e: std::io::Error) -> SourceError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        SourceError::FfmpegMissing { program }
+    } else {
+        SourceError::UnreadableClip {
+            path: PathBuf::from(program),
+            reason: format!("cannot start {program}: {e}"),
+        }
+    }
+}
+
+/// One running `ffmpeg` pass over the clip. Dropping it kills the process, so an abandoned source
+/// never leaves a decoder running.
+struct Decoder {
+    child: Child,
+    stdout: ChildStdout,
+    stderr_tail: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Decoder {
+    fn spawn(path: &Path, info: &ClipInfo) -> Result<Self, SourceError> {
+        let mut child = Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-i"])
+            .arg(path)
+            // Forcing the probed size guarantees every frame is exactly w×h×3 bytes even if the
+            // stream changes resolution midway, so the byte stream can never drift out of frame.
+            .args(["-s", &format!("{}x{}", info.width, info.height)])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| spawn_error("ffmpeg", e))?;
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let stderr = child.stderr.take().expect("stderr was piped");
+        // Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall decoding.
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        let tail = Arc::clone(&stderr_tail);
+        let stderr_reader = std::thread::Builder::new()
+            .name("ffmpeg-stderr".into())
+            .spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    tail.push_str(&line);
+                    tail.push('\n');
+                    if tail.len() > STDERR_TAIL_BYTES {
+                        let mut cut = tail.len() - STDERR_TAIL_BYTES;
+                        while !tail.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        tail.drain(..cut);
+                    }
+                }
+            })
+            .ok();
+        Ok(Decoder {
+            child,
+            stdout,
+            stderr_tail,
+            stderr_reader,
+        })
+    }
+
+    /// Waits for the process to exit (its stdout is exhausted) and returns how it ended.
+    fn finish(mut self) -> (Option<ExitStatus>, String) {
+        let status = self.child.wait().ok();
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
+        (status, tail.clone())
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        // Kill fails only if it already exited; wait reaps it either way so no zombie remains.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Stills replayed in file-name order (zero-padded names sort as frames), looped.
+pub struct FolderReplay {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+    /// Files that failed to decode, skipped silently after their first warning.
+    bad: Vec<bool>,
+    cursor: usize,
+    first: Option<RgbImage>,
+    fps: f32,
+    next_index: u64,
+    pacer: Pacer,
+}
+
+impl FolderReplay {
+    /// Lists `dir` and decodes the first readable image, so an unusable folder fails here rather
+    /// than at the first frame. `fps` paces delivery when `paced`.
+    pub fn open(dir: &Path, fps: f32, paced: bool) -> Result<Self, SourceError> {
+        if !dir.exists() {
+            return Err(SourceError::NotFound(dir.to_owned()));
+        }
+        let entries = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && is_image_name(p))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(SourceError::EmptyFolder(dir.to_owned()));
+        }
+        let mut replay = FolderReplay {
+            dir: dir.to_owned(),
+            bad: vec![false; files.len()],
+            files,
+            cursor: 0,
+            first: None,
+            fps,
+            next_index: 0,
+            pacer: Pacer::new(fps, paced),
+        };
+        replay.first = Some(replay.next_image()?);
+        Ok(replay)
+    }
+
+    /// Decodes the next good file after the cursor, wrapping around.
+    fn next_image(&mut self) -> Result<RgbImage, SourceError> {
+        if self.bad.iter().all(|&bad| bad) {
+            // Everything has failed before: retry all (they may have been rewritten since), which
+            // also gives the error below a fresh reason.
+            self.bad.fill(false);
+        }
+        let mut last_error = None;
+        for _ in 0..self.files.len() {
+            let i = self.cursor;
+            self.cursor = (self.cursor + 1) % self.files.len();
+            if self.bad[i] {
+                continue;
+            }
+            match crate::imageio::load(&self.files[i]) {
+                Ok(image) => return Ok(image),
+                Err(e) => {
+                    tracing::warn!("skipping an unreadable frame: {e}");
+                    self.bad[i] = true;
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(SourceError::NoDecodableImages {
+            dir: self.dir.clone(),
+            count: self.files.len(),
+            last_error: last_error.expect("at least one file was tried and failed"),
+        })
+    }
+
+    /// Number of candidate image files (readable or not).
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Always false: opening an empty folder fails.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+fn is_image_name(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["jpg", "jpeg", "png"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+impl FrameSource for FolderReplay {
+    fn next_frame(&mut self) -> Result<Frame, SourceError> {
+        let image = match self.first.take() {
+            Some(image) => image,
+            None => self.next_image()?,
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        self.pacer.wait();
+        Ok(Frame {
+            image,
+            index,
+            captured_at: Instant::now(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "image folder {} ({} images, {} fps)",
+            self.dir.display(),
+            self.files.len(),
+            self.fps
+        )
+    }
+
+    fn nominal_fps(&self) -> Option<f32> {
+        Some(self.fps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_output_is_parsed_with_rotation() {
+        let plain = br#"{"streams":[{"width":512,"height":512,"r_frame_rate":"25/1","avg_frame_rate":"25/1"}]}"#;
+        assert_eq!(
+            parse_probe(plain),
+            Ok(ClipInfo {
+                width: 512,
+                height: 512,
+                fps: Some(25.0)
+            })
+        );
+        let rotated = br#"{"streams":[{"width":640,"height":360,"r_frame_rate":"90000/1",
+            "avg_frame_rate":"30000/1001","side_data_list":[{"rotation":-90}]}]}"#;
+        let info = parse_probe(rotated).unwrap();
+        assert_eq!((info.width, info.height), (360, 640));
+        assert!((info.fps.unwrap() - 29.97).abs() < 0.01);
+        let old_tag = br#"{"streams":[{"width":640,"height":360,"r_frame_rate":"0/0","tags":{"rotate":"270"}}]}"#;
+        let info = parse_probe(old_tag).unwrap();
+        assert_eq!((info.width, info.height, info.fps), (360, 640, None));
+        assert!(parse_probe(br#"{"streams":[]}"#).is_err());
+    }
+
+    #[test]
+    fn a_missing_program_names_the_fix() {
+        let missing = Command::new("facegate-no-such-program-ffmpeg")
+            .spawn()
+            .unwrap_err();
+        let err = spawn_error("ffmpeg", missing);
+        assert!(matches!(
+            err,
+            SourceError::FfmpegMissing { program: "ffmpeg" }
+        ));
+        assert!(
+            err.to_string().contains("install ffmpeg / run make setup"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pacer_spaces_frames_and_does_not_burst_after_a_stall() {
+        let mut pacer = Pacer::new(100.0, true);
+        let start = Instant::now();
+        for _ in 0..5 {
+            pacer.wait();
+        }
+        // First frame is immediate, the next four 10 ms apart.
+        assert!(start.elapsed() >= Duration::from_millis(39));
+        std::thread::sleep(Duration::from_millis(50));
+        pacer.wait();
+        let resumed = Instant::now();
+        pacer.wait();
+        assert!(resumed.elapsed() >= Duration::from_millis(8));
+        let mut unpaced = Pacer::new(100.0, false);
+        let start = Instant::now();
+        for _ in 0..100 {
+            unpaced.wait();
+        }
+        assert!(start.elapsed() < Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,126 @@
+//! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
+//! sets up logging and maps outcomes to exit codes.
+
+mod compare;
+mod detect;
+mod models;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::runtime::Models;
+
+/// Exit statuses shared by the commands (documented in the README).
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// `compare`: different people.
+    pub const DIFFERENT: u8 = 1;
+    pub const ERROR: u8 = 2;
+    pub const NO_FACE: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "facegate", version, about = "Face verification at your desk")]
+pub struct Cli {
+    /// Where enrolled people and settings live [default: the OS data dir]
+    #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Folder holding the ONNX models and runtime [default: models/ beside the binary or repo]
+    #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Threads per inference session
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// More logs (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find faces: boxes, five landmarks and scores
+    Detect(detect::DetectArgs),
+    /// Are two photos the same person? Exit 0 same, 1 different, 3 no face, 2 error
+    Compare(compare::CompareArgs),
+    /// List the models, their licences, and whether their sha256 checks out
+    Models(models::ModelsArgs),
+}
+
+impl Cli {
+    fn models(&self) -> anyhow::Result<Models> {
+        let mut models = Models::locate(self.models.as_deref())?;
+        if let Some(n) = self.threads {
+            models.intra_threads = n.max(1);
+        }
+        Ok(models)
+    }
+
+    /// Resolves the data folder: `--data-dir`, `$FACEGATE_DATA_DIR`, then the OS data dir.
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        directories::ProjectDirs::from("org", "FaceGate", "facegate")
+            .map(|d| d.data_dir().to_owned())
+            .ok_or_else(|| {
+                anyhow::anyhow!("no home folder to put the data dir in; pass --data-dir")
+            })
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let outcome = match &cli.command {
+        Some(Command::Detect(args)) => detect::run(&cli, args),
+        Some(Command::Compare(args)) => compare::run(&cli, args),
+        Some(Command::Models(args)) => models::run(&cli, args),
+        None => demo(&cli),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// Until the desktop app lands, `facegate` with no command shows the pipeline on the bundled
+/// sample photos.
+fn demo(cli: &Cli) -> anyhow::Result<u8> {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures");
+    let astronaut = fixtures.join("astronaut.png");
+    println!("FaceGate demo on {}\n", fixtures.display());
+    detect::run(
+        cli,
+        &detect::DetectArgs {
+            images: vec![astronaut.clone(), fixtures.join("coffee.png")],
+            json: false,
+            draw: None,
+        },
+    )?;
+    println!();
+    compare::run(
+        cli,
+        &compare::CompareArgs::new(astronaut, fixtures.join("camera.png")),
+    )
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

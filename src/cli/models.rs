@@ -1,0 +1,32 @@
+use clap::Args;
+
+use super::{Cli, exit};
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<u8> {
+    let models = cli.models()?;
+    let status = models.status();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        println!("models folder: {}", models.dir().display());
+        for s in &status {
+            let verdict = if s.ok { "ok" } else { "PROBLEM" };
+            println!("{:<12} {:<8} {:<34} {}", s.id, verdict, s.role, s.licence);
+            if let Some(problem) = &s.problem {
+                println!("{:<12} {problem}", "");
+            }
+        }
+    }
+    Ok(if status.iter().all(|s| s.ok) {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}

@@ -1,0 +1,27 @@
+//! Typed errors of the library. The CLI and GUI turn them into messages (anyhow at the edges).
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Image(#[from] crate::imageio::ImageError),
+    #[error(transparent)]
+    Model(#[from] crate::runtime::ModelError),
+    #[error("inference failed in the {model} model")]
+    Inference {
+        model: &'static str,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("no face found in {}", .0.display())]
+    NoFace(PathBuf),
+}
+
+impl Error {
+    pub(crate) fn inference(model: &'static str) -> impl FnOnce(ort::Error) -> Error {
+        move |source| Error::Inference { model, source }
+    }
+}

@@ -1,0 +1,118 @@
+//! Decoding photos and frames into RGB, safely: EXIF orientation honoured, every common pixel
+//! layout accepted, hostile input refused with a reason instead of a panic or an OOM.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+
+/// Largest side we accept. Bigger photos exist (50 MP phones) but decode to >150 MB; a face app
+/// gains nothing from them, and a forged header must not make us allocate gigabytes.
+pub const MAX_SIDE: u32 = 12_000;
+/// Decoder allocation cap (bytes): 12k × 12k RGBA at 8 bits, with headroom for 16-bit PNGs.
+pub const MAX_ALLOC: u64 = 1 << 30;
+/// Files above this are refused before reading them into memory.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is empty", .0.display())]
+    Empty(PathBuf),
+    #[error("{} is {size} bytes; images over {} MB are refused", path.display(), MAX_FILE_BYTES >> 20)]
+    FileTooLarge { path: PathBuf, size: u64 },
+    #[error("{} is {width}×{height} px; the limit is {MAX_SIDE} px a side", path.display())]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    #[error("{} is not a readable image (corrupt, truncated or unsupported format)", path.display())]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: image::ImageError,
+    },
+    #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", .0.display())]
+    TruncatedJpeg(PathBuf),
+}
+
+/// Reads and decodes an image file. See [`decode`].
+pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
+    let io_err = |source| ImageError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ImageError::FileTooLarge {
+            path: path.to_owned(),
+            size,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    decode(&bytes, path)
+}
+
+/// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into
+/// 8-bit RGB, upright per EXIF. `name` only labels errors.
+pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::Empty(name.to_owned()));
+    }
+    let decode_err = |source| ImageError::Decode {
+        path: name.to_owned(),
+        source,
+    };
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| decode_err(image::ImageError::IoError(e)))?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    if reader.format() == Some(ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills a cut-off scan with grey and reports success; a half-grey face
+        // must not be enrolled or compared, so refuse it here.
+        return Err(ImageError::TruncatedJpeg(name.to_owned()));
+    }
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(ImageError::TooLarge {
+            path: name.to_owned(),
+            width,
+            height,
+        });
+    }
+    let orientation = decoder.orientation().map_err(decode_err)?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
+    img.apply_orientation(orientation);
+    // Alpha is dropped rather than composited: transparent regions are background, and the
+    // detector is indifferent to what colour they become.
+    Ok(img.into_rgb8())
+}
+
+/// True when a JPEG's first scan is followed by an end-of-image marker. Walks the marker
+/// segments up to the first start-of-scan so that an EXIF thumbnail (a whole JPEG inside APP1)
+/// cannot vouch for a cut-off main image; data after EOI (motion photos) is allowed.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xFF => i += 1, // fill byte
+            0xDA => return bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize,
+        }
+    }
+    false
+}

@@ -1,0 +1,17 @@
+//! FaceGate: real-time face verification at a desk.
+//!
+//! The pipeline reads top to bottom in the module tree:
+//! [`imageio`] (decode a frame or photo) → [`vision`] (detect → align → embed) → verification
+//! (later modules), with [`runtime`] locating, checking and loading the ONNX models.
+
+pub mod camera;
+pub mod cli;
+pub mod error;
+pub mod eval;
+pub mod imageio;
+pub mod pipeline;
+pub mod runtime;
+pub mod vision;
+
+pub use error::{Error, Result};
+pub use pipeline::{FacePipeline, PipelineOptions};

@@ -1,0 +1,12 @@
+//! The vision stages, in pipeline order: [`detect`] faces and their five landmarks, [`align`]
+//! each face onto a canonical crop, [`embed`] the crop into an identity vector.
+
+pub mod align;
+pub mod detect;
+pub mod embed;
+mod face;
+
+pub use align::{AlignedFace, align_arcface};
+pub use detect::{Detector, DetectorConfig};
+pub use embed::{Embedder, EmbedderKind, Embedding};
+pub use face::{BBox, Face};

@@ -1,0 +1,119 @@
+//! The `facegate` binary as a user runs it: output and exit statuses.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn facegate(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_facegate"))
+        .args(args)
+        .output()
+        .expect("run facegate");
+    println!(
+        "$ facegate {}\n-> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn compare_exit_statuses() {
+    let astro = common::fixture("astronaut.png");
+    let dir = common::temp_dir("cli-compare");
+    let mirrored = dir.join("mirrored.png");
+    image::imageops::flip_horizontal(&image::open(&astro).unwrap().to_rgb8())
+        .save(&mirrored)
+        .unwrap();
+    assert_eq!(
+        facegate(&["compare", s(&astro), s(&mirrored)])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        facegate(&["compare", s(&astro), s(&common::fixture("camera.png"))])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        facegate(&["compare", s(&astro), s(&common::fixture("coffee.png"))])
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        facegate(&["compare", s(&astro), "/nonexistent.jpg"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = facegate(&[
+        "compare",
+        "--model",
+        "mbf",
+        "--json",
+        s(&astro),
+        s(&mirrored),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("non-commercial"));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["same_person"], true);
+    assert!(json["similarity"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn detect_json_and_draw() {
+    let dir = common::temp_dir("cli-detect");
+    let drawn = dir.join("drawn.png");
+    let astro = common::fixture("astronaut.png");
+    let out = facegate(&["detect", "--json", "--draw", s(&drawn), s(&astro)]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["faces"].as_array().unwrap().len(), 1);
+    let drawn_img = image::open(&drawn).unwrap().to_rgb8();
+    let original = image::open(&astro).unwrap().to_rgb8();
+    let changed = drawn_img
+        .pixels()
+        .zip(original.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 300, "only {changed} pixels drawn");
+    // A bad file among good ones: reported, the others still processed, exit 2.
+    let out = facegate(&["detect", s(&astro), "/nonexistent.jpg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 face"));
+}
+
+#[test]
+fn models_lists_licences_and_checks() {
+    let out = facegate(&["models"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("non-commercial") && text.contains("Apache-2.0"));
+    let out = facegate(&["--models", "/nonexistent", "models"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("make setup"));
+}
+
+/// The acceptance check of the pipeline issue, on deepface's photos.
+#[test]
+fn compare_on_deepface_photos() {
+    let Some(data) = common::shared_data("CLI compare") else {
+        return;
+    };
+    let ds = data.join("deepface/tests/unit/dataset");
+    let same = facegate(&["compare", s(&ds.join("img1.jpg")), s(&ds.join("img2.jpg"))]);
+    assert_eq!(same.status.code(), Some(0));
+    let diff = facegate(&["compare", s(&ds.join("img1.jpg")), s(&ds.join("img3.jpg"))]);
+    assert_eq!(diff.status.code(), Some(1));
+}

@@ -1,0 +1,55 @@
+//! Shared helpers for the integration suites.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use facegate::runtime::Models;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn models() -> Models {
+    Models::locate(None).expect("models/ is populated by `make setup`")
+}
+
+/// A sample image fetched by `make setup` (scikit-image's public-domain data).
+pub fn fixture(name: &str) -> PathBuf {
+    let p = repo().join("assets/fixtures").join(name);
+    assert!(p.exists(), "{} missing: run `make setup`", p.display());
+    p
+}
+
+/// `../shared/data` (or `$FACEGATE_SHARED_DATA`), or None with a printed notice so a CI log shows
+/// which suites were skipped.
+pub fn shared_data(suite: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("FACEGATE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"));
+    if dir.join("README.md").exists() {
+        Some(dir)
+    } else {
+        println!(
+            "NOTICE: {} not found; skipping the {suite} suite on shared data",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Rows of a manifest CSV as header-keyed maps.
+pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    reader
+        .deserialize()
+        .map(|r| r.unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("facegate-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
