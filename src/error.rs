@@ -18,6 +18,14 @@ pub enum Error {
     },
     #[error("no face found in {}", .0.display())]
     NoFace(PathBuf),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Quality(#[from] crate::verify::quality::QualityIssue),
+    #[error("{person} is locked out for {seconds} more s after repeated failed verifications")]
+    LockedOut { person: String, seconds: u64 },
+    #[error("{0} has no verification images yet; capture some first")]
+    NoVerificationImages(String),
 }
 
 impl Error {

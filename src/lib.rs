@@ -2,7 +2,7 @@
 //!
 //! The pipeline reads top to bottom in the module tree:
 //! [`imageio`] (decode a frame or photo) → [`vision`] (detect → align → embed) → verification
-//! (later modules), with [`runtime`] locating, checking and loading the ONNX models.
+//! ([`verify`], against the people in the [`store`]), with [`runtime`] locating, checking and loading the ONNX models.
 
 pub mod camera;
 pub mod cli;
@@ -11,6 +11,8 @@ pub mod eval;
 pub mod imageio;
 pub mod pipeline;
 pub mod runtime;
+pub mod store;
+pub mod verify;
 pub mod vision;
 
 pub use error::{Error, Result};

@@ -1,9 +1,12 @@
 //! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
 //! sets up logging and maps outcomes to exit codes.
 
+mod bench;
 mod compare;
 mod detect;
 mod models;
+mod people;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +51,22 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// List the models, their licences, and whether their sha256 checks out
     Models(models::ModelsArgs),
+    /// Enrol, list and remove people
+    #[command(subcommand)]
+    User(people::UserCommand),
+    /// Import images of a person (anchor, positive or verification), each quality-checked
+    Capture(people::CaptureArgs),
+    /// Manage the negatives: other people's faces, for calibration and training
+    #[command(subcommand)]
+    Negatives(people::NegativesCommand),
+    /// Is this photo (or replayed clip) NAME? Exit 0 accepted, 1 rejected, 3 no face, 4 locked out, 2 error
+    Verify(verify::VerifyArgs),
+    /// Who is this? Ranks enrolled people; exit 0 identified, 1 unknown, 3 no face
+    Identify(verify::IdentifyArgs),
+    /// Which identity of a photo gallery does this face resemble most (for fun, not identity)
+    Lookalike(verify::LookalikeArgs),
+    /// Time each pipeline stage on real images (median, p95); use a release build
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -57,6 +76,19 @@ impl Cli {
             models.intra_threads = n.max(1);
         }
         Ok(models)
+    }
+
+    pub fn store(&self) -> anyhow::Result<crate::store::Store> {
+        let dir = self.data_dir()?;
+        Ok(crate::store::Store::open(&dir)?)
+    }
+
+    pub fn engine(&self) -> anyhow::Result<crate::verify::engine::Engine> {
+        let engine = crate::verify::engine::Engine::new(&self.models()?, self.store()?)?;
+        if let Some(notice) = engine.settings.model.licence_notice() {
+            eprintln!("{notice}");
+        }
+        Ok(engine)
     }
 
     /// Resolves the data folder: `--data-dir`, `$FACEGATE_DATA_DIR`, then the OS data dir.
@@ -79,6 +111,13 @@ pub fn main() -> ExitCode {
         Some(Command::Detect(args)) => detect::run(&cli, args),
         Some(Command::Compare(args)) => compare::run(&cli, args),
         Some(Command::Models(args)) => models::run(&cli, args),
+        Some(Command::Bench(args)) => bench::run(&cli, args),
+        Some(Command::User(cmd)) => people::user(&cli, cmd),
+        Some(Command::Capture(args)) => people::capture(&cli, args),
+        Some(Command::Negatives(cmd)) => people::negatives(&cli, cmd),
+        Some(Command::Verify(args)) => verify::verify(&cli, args),
+        Some(Command::Identify(args)) => verify::identify(&cli, args),
+        Some(Command::Lookalike(args)) => verify::lookalike(&cli, args),
         None => demo(&cli),
     };
     match outcome {

@@ -1,0 +1,191 @@
+//! `facegate user ...`, `facegate capture` and `facegate negatives`: building the store.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::{Cli, exit};
+use crate::imageio;
+use crate::store::{Gallery, ImageKind};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Enrol a new person (then `facegate capture` their images)
+    Add { name: String },
+    /// Everyone enrolled, with image counts per kind
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a person and all their images
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub kind: ImageKind,
+    /// Image files or folders of images
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NegativesCommand {
+    /// Import other people's faces (one face per image) from a folder, recursively
+    Add { dir: PathBuf },
+    /// How many negatives are stored
+    Count,
+}
+
+#[derive(Serialize)]
+struct PersonRow {
+    name: String,
+    anchor: usize,
+    positive: usize,
+    verification: usize,
+}
+
+pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
+    let store = cli.store()?;
+    match cmd {
+        UserCommand::Add { name } => {
+            store.add_person(name)?;
+            println!(
+                "enrolled {name}; now add images with `facegate capture {name} --kind verification PHOTOS...`"
+            );
+        }
+        UserCommand::Remove { name } => {
+            store.remove_person(name)?;
+            println!("removed {name} and all their images");
+        }
+        UserCommand::List { json } => {
+            let mut rows = Vec::new();
+            for name in store.people()? {
+                let count = |kind| {
+                    store
+                        .faces(&Gallery::Person {
+                            name: name.clone(),
+                            kind,
+                        })
+                        .map_or(0, |f| f.len())
+                };
+                rows.push(PersonRow {
+                    anchor: count(ImageKind::Anchor),
+                    positive: count(ImageKind::Positive),
+                    verification: count(ImageKind::Verification),
+                    name,
+                });
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("nobody is enrolled yet (store: {})", store.root().display());
+            } else {
+                println!(
+                    "{:<24} {:>7} {:>9} {:>13}",
+                    "name", "anchor", "positive", "verification"
+                );
+                for r in rows {
+                    println!(
+                        "{:<24} {:>7} {:>9} {:>13}",
+                        r.name, r.anchor, r.positive, r.verification
+                    );
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Image files named by `inputs`, folders expanded (recursively, sorted).
+pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, &mut files)
+                .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", input.display()))?;
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Imports each image into `gallery`, printing what was saved or why not. Exit 0 when every
+/// image was saved, 1 when some were refused.
+fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
+    let mut engine = cli.engine()?;
+    let files = image_files(inputs)?;
+    let (mut saved, mut refused) = (0, 0);
+    for path in &files {
+        let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let result = imageio::load(path)
+            .map_err(crate::Error::from)
+            .and_then(|img| engine.capture(gallery, &img, source.as_deref()));
+        match result {
+            Ok((stored, q)) => {
+                saved += 1;
+                println!(
+                    "saved {} from {} (eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
+                    stored.meta.id,
+                    path.display(),
+                    q.eye_distance,
+                    q.sharpness,
+                    q.brightness
+                );
+            }
+            Err(e @ crate::Error::Store(_)) => return Err(e.into()),
+            Err(e) => {
+                refused += 1;
+                println!("refused {}: {e}", path.display());
+            }
+        }
+    }
+    println!("{saved} saved, {refused} refused");
+    Ok(if refused == 0 && saved > 0 {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
+}
+
+pub fn capture(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
+    let gallery = Gallery::Person {
+        name: args.name.clone(),
+        kind: args.kind,
+    };
+    import(cli, &gallery, &args.inputs)
+}
+
+pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
+    match cmd {
+        NegativesCommand::Add { dir } => {
+            import(cli, &Gallery::Negatives, std::slice::from_ref(dir))
+        }
+        NegativesCommand::Count => {
+            println!("{}", cli.store()?.faces(&Gallery::Negatives)?.len());
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! `facegate verify`, `facegate identify` and `facegate lookalike`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Cli, exit};
+use crate::camera::{self, ReplayOptions, SourceSpec};
+use crate::verify::Verification;
+use crate::verify::engine::Engine;
+use crate::verify::live::{LiveRule, LiveSession, LiveState};
+use crate::{Error, imageio};
+
+/// `verify` exit statuses beyond the shared ones.
+pub const EXIT_LOCKED_OUT: u8 = 4;
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    pub name: String,
+    /// Photo to verify
+    #[arg(required_unless_present = "replay", conflicts_with = "replay")]
+    pub image: Option<PathBuf>,
+    /// Run the live rule (K of the last N frames) on a video file or image folder
+    #[arg(long, value_name = "VIDEO_OR_DIR")]
+    pub replay: Option<PathBuf>,
+    /// Seconds before a live attempt gives up [default: from settings]
+    #[arg(long)]
+    pub timeout: Option<f32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdentifyArgs {
+    pub image: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LookalikeArgs {
+    pub image: PathBuf,
+    /// Folder with one sub-folder of photos per identity
+    #[arg(long)]
+    pub gallery: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn print_verification(name: &str, v: &Verification) {
+    let verdict = if v.accepted { "ACCEPTED" } else { "REJECTED" };
+    println!(
+        "{verdict}: {name} matched {}/{} verification images ({:.0} %, need {:.0} %); best {:.3}, template {:.3}, match above {:.3}",
+        v.matched,
+        v.total,
+        v.share * 100.0,
+        v.thresholds.verification * 100.0,
+        v.best,
+        v.template_score,
+        v.thresholds.detection
+    );
+    for c in &v.comparisons {
+        println!(
+            "  {} {:.3}{}",
+            c.image,
+            c.score,
+            if c.matched { "  match" } else { "" }
+        );
+    }
+}
+
+/// Maps the library's refusals onto verify's exit statuses.
+fn refusal(e: Error) -> anyhow::Result<u8> {
+    match e {
+        Error::NoFace(path) => {
+            eprintln!("no face found in {}", path.display());
+            Ok(exit::NO_FACE)
+        }
+        Error::LockedOut { .. } => {
+            eprintln!("{e}");
+            Ok(EXIT_LOCKED_OUT)
+        }
+        other => Err(other.into()),
+    }
+}
+
+pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
+    let mut engine = cli.engine()?;
+    if let Some(replay) = &args.replay {
+        return verify_live(&mut engine, args, replay);
+    }
+    let path = args
+        .image
+        .as_ref()
+        .expect("clap requires an image without --replay");
+    let img = imageio::load(path)?;
+    match engine.verify(&args.name, &img, path) {
+        Ok(verdict) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&verdict)?);
+            } else {
+                print_verification(&args.name, &verdict.verification);
+            }
+            Ok(if verdict.verification.accepted {
+                exit::OK
+            } else {
+                exit::DIFFERENT
+            })
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+#[derive(Serialize)]
+struct LiveReport {
+    person: String,
+    accepted: bool,
+    frames: u64,
+    frames_with_face: u64,
+    seconds: f32,
+    last: Option<Verification>,
+}
+
+/// The live rule on a recorded clip or folder, in real time as a camera would deliver it.
+fn verify_live(engine: &mut Engine, args: &VerifyArgs, replay: &Path) -> anyhow::Result<u8> {
+    let person = &args.name;
+    engine.store.require_person(person)?;
+    if let Some(seconds) = engine.lockout_remaining(person) {
+        return refusal(Error::LockedOut {
+            person: person.clone(),
+            seconds,
+        });
+    }
+    let settings = engine.settings.clone();
+    let rule = LiveRule {
+        k: settings.live_k,
+        n: settings.live_n,
+        timeout: Duration::from_secs_f32(args.timeout.unwrap_or(settings.live_timeout_s)),
+    };
+    let mut source = camera::open_with(
+        &SourceSpec::Replay(replay.to_owned()),
+        ReplayOptions::default(),
+    )?;
+    let start = Instant::now();
+    let mut session = LiveSession::new(rule, start);
+    let (mut frames, mut with_face, mut last) = (0u64, 0u64, None);
+    while session.state() == LiveState::Pending {
+        let frame = source.next_frame()?;
+        frames += 1;
+        let verdict = match engine.probe(&frame.image, replay) {
+            Ok((_, probe)) => {
+                with_face += 1;
+                let v = engine.verify_frame(person, &probe)?;
+                let accepted = v.accepted;
+                last = Some(v);
+                Some(accepted)
+            }
+            Err(Error::NoFace(_) | Error::Quality(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        session.push(verdict, Instant::now());
+    }
+    let accepted = session.state() == LiveState::Accepted;
+    engine.record_attempt(person, accepted)?;
+    let report = LiveReport {
+        person: person.clone(),
+        accepted,
+        frames,
+        frames_with_face: with_face,
+        seconds: start.elapsed().as_secs_f32(),
+        last,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let (ok, n) = session.progress();
+        println!(
+            "{}: {person} after {} frames in {:.1} s ({ok} of the last {n} verified, need {} of {})",
+            if accepted {
+                "ACCEPTED"
+            } else {
+                "REJECTED (timed out)"
+            },
+            report.frames,
+            report.seconds,
+            rule.k,
+            rule.n
+        );
+    }
+    Ok(if accepted { exit::OK } else { exit::DIFFERENT })
+}
+
+pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
+    let mut engine = cli.engine()?;
+    let img = imageio::load(&args.image)?;
+    let probe = match engine.probe(&img, &args.image) {
+        Ok((_, p)) => p,
+        Err(e) => return refusal(e),
+    };
+    let id = engine.identify_embedding(&probe)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&id)?);
+    } else {
+        match &id.identity {
+            Some(name) => println!("identified: {name}"),
+            None => println!("unknown: nobody enrolled passes verification"),
+        }
+        for c in &id.ranking {
+            println!(
+                "  {:<24} mean {:.3}  matched {}/{}",
+                c.name, c.mean_score, c.verification.matched, c.verification.total
+            );
+        }
+    }
+    Ok(if id.identity.is_some() {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
+}
+
+#[derive(Serialize)]
+struct Resemblance {
+    identity: String,
+    best_similarity: f32,
+    photo: PathBuf,
+}
+
+/// Nearest identity in a folder-per-identity gallery. Resemblance, not identity: nobody here
+/// enrolled, and a stranger always has *some* nearest neighbour.
+pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
+    let mut engine = cli.engine()?;
+    let img = imageio::load(&args.image)?;
+    let probe = match engine.probe(&img, &args.image) {
+        Ok((_, p)) => p,
+        Err(e) => return refusal(e),
+    };
+    let model = engine.settings.model;
+    let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&args.gallery)
+        .map_err(|e| anyhow::anyhow!("cannot read gallery {}: {e}", args.gallery.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let identity = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for photo in super::people::image_files(std::slice::from_ref(&dir))? {
+            let Ok(bytes) = std::fs::read(&photo) else {
+                continue;
+            };
+            let key = hex::encode(Sha256::digest(&bytes));
+            let embedding = match crate::store::cached_embedding(engine.store.root(), model, &key) {
+                Some(e) => e,
+                None => {
+                    let Ok(img) = imageio::decode(&bytes, &photo) else {
+                        continue;
+                    };
+                    let Ok(p) = engine.pipeline.probe(&img, &photo) else {
+                        continue;
+                    };
+                    crate::store::cache_embedding(engine.store.root(), model, &key, &p.embedding);
+                    p.embedding
+                }
+            };
+            let sim = probe.cosine(&embedding);
+            let entry = best
+                .entry(identity.clone())
+                .or_insert((f32::NEG_INFINITY, photo.clone()));
+            if sim > entry.0 {
+                *entry = (sim, photo);
+            }
+        }
+    }
+    let mut ranking: Vec<Resemblance> = best
+        .into_iter()
+        .map(|(identity, (best_similarity, photo))| Resemblance {
+            identity,
+            best_similarity,
+            photo,
+        })
+        .collect();
+    ranking.sort_by(|a, b| b.best_similarity.total_cmp(&a.best_similarity));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&ranking)?);
+    } else if let Some(top) = ranking.first() {
+        println!(
+            "looks most like {} (similarity {:.3}, {}): a resemblance, not an identification",
+            top.identity,
+            top.best_similarity,
+            top.photo.display()
+        );
+        for r in ranking.iter().skip(1).take(4) {
+            println!("  then {} ({:.3})", r.identity, r.best_similarity);
+        }
+    } else {
+        println!("no faces found in the gallery {}", args.gallery.display());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,50 @@
+//! User settings, kept as human-readable TOML in the data dir.
+
+use serde::{Deserialize, Serialize};
+
+use crate::vision::EmbedderKind;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Embedding model used for enrolment and verification.
+    pub model: EmbedderKind,
+    /// Cosine similarity above which one comparison counts as a match.
+    pub detection_threshold: f32,
+    /// Share of a person's verification images that must match to accept (0..1).
+    pub verification_threshold: f32,
+    /// Live rule: accept when `live_k` of the last `live_n` frames verify...
+    pub live_k: usize,
+    pub live_n: usize,
+    /// ...within this many seconds.
+    pub live_timeout_s: f32,
+    /// Camera index for the desktop app.
+    pub camera: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::for_model(EmbedderKind::Sface)
+    }
+}
+
+impl Settings {
+    pub fn for_model(model: EmbedderKind) -> Settings {
+        Settings {
+            model,
+            detection_threshold: model.default_threshold(),
+            verification_threshold: crate::verify::DEFAULT_VERIFICATION_THRESHOLD,
+            live_k: 3,
+            live_n: 5,
+            live_timeout_s: 10.0,
+            camera: 0,
+        }
+    }
+
+    pub fn thresholds(&self) -> crate::verify::Thresholds {
+        crate::verify::Thresholds {
+            detection: self.detection_threshold,
+            verification: self.verification_threshold,
+        }
+    }
+}

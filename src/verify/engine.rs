@@ -1,0 +1,161 @@
+//! The verification engine: the store, the face pipeline and the rules, behind the CLI and the
+//! desktop app alike.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use image::RgbImage;
+use uuid::Uuid;
+
+use super::lockout::{self, Lockout};
+use super::quality::{self, QualityConfig, QualityReport};
+use super::{Identification, Thresholds, Verification, identify, verify};
+use crate::pipeline::{FacePipeline, PipelineOptions};
+use crate::runtime::Models;
+use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
+use crate::vision::{Embedding, Face};
+use crate::{Error, Result};
+
+pub struct Engine {
+    pub store: Store,
+    pub pipeline: FacePipeline,
+    pub settings: Settings,
+    pub quality: QualityConfig,
+}
+
+/// A verification with the face it was made on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verdict {
+    pub person: String,
+    pub face: Face,
+    pub verification: Verification,
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Engine {
+    /// Opens the engine with the store's saved settings (model and thresholds).
+    pub fn new(models: &Models, store: Store) -> Result<Engine> {
+        let settings = store.settings();
+        let options = PipelineOptions {
+            embedder: settings.model,
+            ..PipelineOptions::default()
+        };
+        Ok(Engine {
+            pipeline: FacePipeline::new(models, options)?,
+            store,
+            settings,
+            quality: QualityConfig::default(),
+        })
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        self.settings.thresholds()
+    }
+
+    /// Checks quality and stores the face of `img` in `gallery`.
+    pub fn capture(
+        &mut self,
+        gallery: &Gallery,
+        img: &RgbImage,
+        source: Option<&str>,
+    ) -> Result<(StoredFace, QualityReport)> {
+        let faces = self.pipeline.detect(img)?;
+        let (face, report) = quality::check(img, &faces, &self.quality)?;
+        let stored = self.store.save_face(gallery, img, face, source)?;
+        // Embed now so a later verification only embeds the probe.
+        self.store.embedding(&stored, &mut self.pipeline.embedder)?;
+        Ok((stored, report))
+    }
+
+    /// `(image id, embedding)` of every stored face in `gallery`, embedding only uncached ones.
+    pub fn embeddings(&mut self, gallery: &Gallery) -> Result<Vec<(Uuid, Embedding)>> {
+        let faces = self.store.faces(gallery)?;
+        let mut out = Vec::with_capacity(faces.len());
+        for f in &faces {
+            match self.store.embedding(f, &mut self.pipeline.embedder) {
+                Ok(e) => out.push((f.meta.id, e)),
+                Err(e) => tracing::warn!("skipping stored face {}: {e}", f.png.display()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn verification_gallery(&mut self, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
+        self.embeddings(&Gallery::Person {
+            name: person.to_owned(),
+            kind: ImageKind::Verification,
+        })
+    }
+
+    /// The probe face of a photo or frame: the person nearest the camera. Two faces of about the
+    /// same size are an error: whose verification would it be?
+    pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<(Face, Embedding)> {
+        let faces = self.pipeline.detect(img)?;
+        let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
+            Ok(f) => f.clone(),
+            Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
+            Err(issue) => return Err(issue.into()),
+        };
+        let embedding = self.pipeline.embed(img, &face)?;
+        Ok((face, embedding))
+    }
+
+    /// Verifies `img` as `person`, honouring and updating the lock-out.
+    pub fn verify(&mut self, person: &str, img: &RgbImage, name: &Path) -> Result<Verdict> {
+        self.store.require_person(person)?;
+        let mut lock: Lockout = self.store.read_state(person, lockout::STATE_FILE);
+        if let Some(seconds) = lock.remaining(now_unix()) {
+            return Err(Error::LockedOut {
+                person: person.to_owned(),
+                seconds,
+            });
+        }
+        let gallery = self.verification_gallery(person)?;
+        if gallery.is_empty() {
+            return Err(Error::NoVerificationImages(person.to_owned()));
+        }
+        let (face, probe) = self.probe(img, name)?;
+        let verification = verify(&probe, &gallery, self.thresholds());
+        lock.record(verification.accepted, now_unix());
+        self.store.write_state(person, lockout::STATE_FILE, &lock)?;
+        Ok(Verdict {
+            person: person.to_owned(),
+            face,
+            verification,
+        })
+    }
+
+    /// Verifies without touching the lock-out: for the live loop, where many frames make one
+    /// attempt and only the attempt's outcome is recorded (see [`Engine::record_attempt`]).
+    pub fn verify_frame(&mut self, person: &str, probe: &Embedding) -> Result<Verification> {
+        let gallery = self.verification_gallery(person)?;
+        Ok(verify(probe, &gallery, self.thresholds()))
+    }
+
+    pub fn lockout_remaining(&self, person: &str) -> Option<u64> {
+        self.store
+            .read_state::<Lockout>(person, lockout::STATE_FILE)
+            .remaining(now_unix())
+    }
+
+    pub fn record_attempt(&mut self, person: &str, accepted: bool) -> Result<()> {
+        let mut lock: Lockout = self.store.read_state(person, lockout::STATE_FILE);
+        lock.record(accepted, now_unix());
+        Ok(self.store.write_state(person, lockout::STATE_FILE, &lock)?)
+    }
+
+    /// 1:N: who among the enrolled is this?
+    pub fn identify_embedding(&mut self, probe: &Embedding) -> Result<Identification> {
+        let mut people = Vec::new();
+        for name in self.store.people()? {
+            let gallery = self.verification_gallery(&name)?;
+            people.push((name, gallery));
+        }
+        Ok(identify(probe, &people, self.thresholds()))
+    }
+}

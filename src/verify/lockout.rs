@@ -1,0 +1,57 @@
+//! After [`MAX_FAILURES`] consecutive rejections a person's verification is refused for
+//! [`LOCK_SECONDS`]: it slows down an impostor trying photo after photo. Kept on disk so separate
+//! CLI calls (e.g. from PAM) share it.
+
+use serde::{Deserialize, Serialize};
+
+pub const MAX_FAILURES: u32 = 5;
+pub const LOCK_SECONDS: u64 = 30;
+pub const STATE_FILE: &str = "lockout.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lockout {
+    pub consecutive_failures: u32,
+    /// Unix seconds until which attempts are refused.
+    pub locked_until: Option<u64>,
+}
+
+impl Lockout {
+    /// Seconds left on the lock at `now` (unix seconds), if locked.
+    pub fn remaining(&self, now: u64) -> Option<u64> {
+        self.locked_until.filter(|&t| t > now).map(|t| t - now)
+    }
+
+    pub fn record(&mut self, accepted: bool, now: u64) {
+        if accepted {
+            *self = Lockout::default();
+            return;
+        }
+        self.consecutive_failures += 1;
+        if self.consecutive_failures >= MAX_FAILURES {
+            self.locked_until = Some(now + LOCK_SECONDS);
+            self.consecutive_failures = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_lock_for_thirty_seconds_and_success_resets() {
+        let mut l = Lockout::default();
+        for _ in 0..4 {
+            l.record(false, 100);
+        }
+        assert_eq!(l.remaining(100), None);
+        l.record(true, 100);
+        assert_eq!(l.consecutive_failures, 0);
+        for _ in 0..5 {
+            l.record(false, 200);
+        }
+        assert_eq!(l.remaining(200), Some(30));
+        assert_eq!(l.remaining(229), Some(1));
+        assert_eq!(l.remaining(230), None);
+    }
+}

@@ -1,0 +1,213 @@
+//! Verification: a probe face against a person's verification images, with the two thresholds.
+//!
+//! * **Detection threshold**: one comparison (probe vs one verification image) is a match when
+//!   its cosine similarity is above it.
+//! * **Verification threshold**: the person is accepted when at least this share of their
+//!   verification images match.
+//!
+//! Plus what a face-unlock needs around that: the live K-of-N rule ([`live`]), lock-out after
+//! repeated failures ([`lockout`]), 1:N identification, and the capture quality gate
+//! ([`quality`]). [`engine`] ties them to the store and the pipeline.
+
+pub mod engine;
+pub mod live;
+pub mod lockout;
+pub mod quality;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::vision::Embedding;
+
+/// Default share of verification images that must match. Chosen on deepface's photos
+/// (tests/verify_store.rs prints the sweep): 10 people enrolled from half their photos, 26 probes,
+/// 260 comparisons at SFace's 0.363. Every genuine probe matched 100 % of its person's images; one
+/// impostor matched 1 of 2 (share 0.5). 0.6 ("more than half") rejects it and keeps the full
+/// margin for genuine users.
+pub const DEFAULT_VERIFICATION_THRESHOLD: f32 = 0.6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub detection: f32,
+    pub verification: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub image: Uuid,
+    pub score: f32,
+    pub matched: bool,
+}
+
+/// Everything a user needs to see why they were (not) accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub accepted: bool,
+    pub matched: usize,
+    pub total: usize,
+    /// matched / total.
+    pub share: f32,
+    pub best: f32,
+    /// Similarity to the mean of the person's verification embeddings.
+    pub template_score: f32,
+    pub thresholds: Thresholds,
+    pub comparisons: Vec<Comparison>,
+}
+
+/// The normalised mean of `embeddings` (a person's template).
+pub fn template<'a>(embeddings: impl IntoIterator<Item = &'a Embedding>) -> Option<Embedding> {
+    let mut sum: Vec<f32> = Vec::new();
+    for e in embeddings {
+        if sum.is_empty() {
+            sum = vec![0.0; e.0.len()];
+        }
+        sum.iter_mut().zip(&e.0).for_each(|(s, x)| *s += x);
+    }
+    (!sum.is_empty()).then(|| Embedding::normalised(sum))
+}
+
+/// Scores `probe` against each `(image id, embedding)` of a person. With no images nothing can
+/// match, so the result is a rejection.
+pub fn verify(
+    probe: &Embedding,
+    gallery: &[(Uuid, Embedding)],
+    thresholds: Thresholds,
+) -> Verification {
+    let comparisons: Vec<Comparison> = gallery
+        .iter()
+        .map(|(id, e)| {
+            let score = probe.cosine(e);
+            Comparison {
+                image: *id,
+                score,
+                matched: score > thresholds.detection,
+            }
+        })
+        .collect();
+    let total = comparisons.len();
+    let matched = comparisons.iter().filter(|c| c.matched).count();
+    let share = if total == 0 {
+        0.0
+    } else {
+        matched as f32 / total as f32
+    };
+    let template_score =
+        template(gallery.iter().map(|(_, e)| e)).map_or(f32::NAN, |t| probe.cosine(&t));
+    Verification {
+        accepted: total > 0 && share >= thresholds.verification,
+        matched,
+        total,
+        share,
+        best: comparisons
+            .iter()
+            .map(|c| c.score)
+            .fold(f32::NEG_INFINITY, f32::max),
+        template_score,
+        thresholds,
+        comparisons,
+    }
+}
+
+/// One enrolled person's result in a 1:N search.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub name: String,
+    pub mean_score: f32,
+    pub verification: Verification,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Identification {
+    /// Everyone, best mean score first.
+    pub ranking: Vec<Candidate>,
+    /// The top-ranked person if they pass verification; None means "unknown".
+    pub identity: Option<String>,
+}
+
+pub fn identify(
+    probe: &Embedding,
+    people: &[(String, Vec<(Uuid, Embedding)>)],
+    thresholds: Thresholds,
+) -> Identification {
+    let mut ranking: Vec<Candidate> = people
+        .iter()
+        .filter(|(_, gallery)| !gallery.is_empty())
+        .map(|(name, gallery)| {
+            let verification = verify(probe, gallery, thresholds);
+            let mean_score = verification
+                .comparisons
+                .iter()
+                .map(|c| c.score)
+                .sum::<f32>()
+                / verification.total as f32;
+            Candidate {
+                name: name.clone(),
+                mean_score,
+                verification,
+            }
+        })
+        .collect();
+    ranking.sort_by(|a, b| b.mean_score.total_cmp(&a.mean_score));
+    let identity = ranking
+        .first()
+        .filter(|c| c.verification.accepted)
+        .map(|c| c.name.clone());
+    Identification { ranking, identity }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(v: &[f32]) -> Embedding {
+        Embedding::normalised(v.to_vec())
+    }
+
+    #[test]
+    fn share_and_thresholds_decide() {
+        let gallery = vec![
+            (Uuid::new_v4(), e(&[1.0, 0.0])),
+            (Uuid::new_v4(), e(&[0.9, 0.1])),
+            (Uuid::new_v4(), e(&[0.0, 1.0])),
+        ];
+        let th = Thresholds {
+            detection: 0.8,
+            verification: 0.5,
+        };
+        let v = verify(&e(&[1.0, 0.05]), &gallery, th);
+        assert_eq!((v.matched, v.total), (2, 3));
+        assert!(v.accepted);
+        let strict = verify(
+            &e(&[1.0, 0.05]),
+            &gallery,
+            Thresholds {
+                verification: 0.9,
+                ..th
+            },
+        );
+        assert!(!strict.accepted);
+        assert!(
+            !verify(&e(&[1.0, 0.0]), &[], th).accepted,
+            "an empty gallery accepts nobody"
+        );
+    }
+
+    #[test]
+    fn identify_says_unknown_when_nobody_passes() {
+        let people = vec![
+            ("a".to_string(), vec![(Uuid::new_v4(), e(&[1.0, 0.0]))]),
+            ("b".to_string(), vec![(Uuid::new_v4(), e(&[0.0, 1.0]))]),
+        ];
+        let th = Thresholds {
+            detection: 0.8,
+            verification: 0.5,
+        };
+        assert_eq!(
+            identify(&e(&[0.1, 1.0]), &people, th).identity.as_deref(),
+            Some("b")
+        );
+        let unknown = identify(&e(&[1.0, 1.0]), &people, th);
+        assert_eq!(unknown.identity, None);
+        assert_eq!(unknown.ranking.len(), 2);
+    }
+}

@@ -1,0 +1,312 @@
+//! The enrolment store and the verification engine, end to end on real faces.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use facegate::imageio;
+use facegate::store::{Gallery, ImageKind, Store, StoreError};
+use facegate::verify::engine::Engine;
+use image::{RgbImage, imageops};
+
+fn engine(tag: &str) -> Engine {
+    let store = Store::open(&common::temp_dir(tag)).unwrap();
+    Engine::new(&common::models(), store).unwrap()
+}
+
+fn verification(name: &str) -> Gallery {
+    Gallery::Person {
+        name: name.into(),
+        kind: ImageKind::Verification,
+    }
+}
+
+fn astronaut_variants() -> Vec<RgbImage> {
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let mut darker = astro.clone();
+    darker
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|v| (v as f32 * 0.7) as u8));
+    vec![imageops::flip_horizontal(&astro), darker, astro]
+}
+
+#[test]
+fn enrol_verify_and_refuse_on_the_sample_photos() {
+    let mut e = engine("enrol");
+    e.store.add_person("Eileen").unwrap();
+    for img in astronaut_variants() {
+        e.capture(&verification("Eileen"), &img, Some("astronaut.png"))
+            .unwrap();
+    }
+    let probe = imageops::resize(
+        &imageio::load(&common::fixture("astronaut.png")).unwrap(),
+        300,
+        300,
+        imageops::FilterType::Triangle,
+    );
+    let v = e
+        .verify("Eileen", &probe, Path::new("probe"))
+        .unwrap()
+        .verification;
+    println!(
+        "astronaut at 300 px vs 3 stored: {:?}",
+        v.comparisons.iter().map(|c| c.score).collect::<Vec<_>>()
+    );
+    assert!(v.accepted && v.matched == 3);
+
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let v = e
+        .verify("Eileen", &camera, Path::new("camera"))
+        .unwrap()
+        .verification;
+    println!("cameraman vs Eileen: best {:.3}", v.best);
+    assert!(!v.accepted && v.matched == 0);
+
+    let coffee = imageio::load(&common::fixture("coffee.png")).unwrap();
+    assert!(matches!(
+        e.verify("Eileen", &coffee, Path::new("coffee")),
+        Err(facegate::Error::NoFace(_))
+    ));
+    assert!(matches!(
+        e.capture(&verification("Eileen"), &coffee, None),
+        Err(facegate::Error::Quality(_))
+    ));
+
+    // Two people side by side: refused for capture and for verification.
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let mut pair = RgbImage::new(1024, 512);
+    imageops::overlay(&mut pair, &astro, 0, 0);
+    imageops::overlay(&mut pair, &imageops::flip_horizontal(&astro), 512, 0);
+    let err = e.capture(&verification("Eileen"), &pair, None).unwrap_err();
+    println!("two faces: {err}");
+    assert!(err.to_string().contains("2 faces"));
+    assert!(e.verify("Eileen", &pair, Path::new("pair")).is_err());
+
+    assert!(matches!(
+        e.verify("Nobody", &astro, Path::new("x")),
+        Err(facegate::Error::Store(StoreError::UnknownPerson(_)))
+    ));
+    e.store.add_person("Empty").unwrap();
+    assert!(matches!(
+        e.verify("Empty", &astro, Path::new("x")),
+        Err(facegate::Error::NoVerificationImages(_))
+    ));
+}
+
+#[test]
+fn names_cannot_escape_the_store() {
+    let e = engine("names");
+    for bad in ["../evil", "a/b", "..", ".hidden", "", "x\0y", "/etc"] {
+        let err = e.store.add_person(bad).unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidName { .. }),
+            "{bad:?}: {err}"
+        );
+    }
+    e.store.add_person("José María-O'Neil").unwrap();
+    assert_eq!(e.store.people().unwrap(), vec!["José María-O'Neil"]);
+    assert!(!e.store.root().parent().unwrap().join("evil").exists());
+}
+
+#[test]
+fn files_are_private_and_strays_are_skipped() {
+    let mut e = engine("private");
+    e.store.add_person("Eileen").unwrap();
+    let saved = e
+        .capture(&verification("Eileen"), &astronaut_variants()[2], None)
+        .unwrap()
+        .0;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&saved.png), 0o600);
+    assert_eq!(mode(&saved.png.with_extension("json")), 0o600);
+    assert_eq!(mode(saved.png.parent().unwrap()), 0o700);
+    assert_eq!(mode(e.store.root()), 0o700);
+
+    let dir = saved.png.parent().unwrap();
+    std::fs::write(dir.join("notes.txt"), "foreign").unwrap();
+    std::fs::write(
+        dir.join("0b5e0c4e-0000-4000-8000-000000000000.json"),
+        "{ not json",
+    )
+    .unwrap();
+    std::fs::write(dir.join(format!("{}.json", uuid::Uuid::new_v4())), "{}").unwrap();
+    let faces = e.store.faces(&verification("Eileen")).unwrap();
+    assert_eq!(faces.len(), 1, "strays must be skipped, the real face kept");
+    let v = e
+        .verify("Eileen", &astronaut_variants()[0], Path::new("mirror"))
+        .unwrap();
+    assert!(v.verification.accepted);
+}
+
+#[test]
+fn five_rejections_lock_the_person_out() {
+    let mut e = engine("lockout");
+    e.store.add_person("Eileen").unwrap();
+    e.capture(&verification("Eileen"), &astronaut_variants()[2], None)
+        .unwrap();
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    for _ in 0..5 {
+        assert!(
+            !e.verify("Eileen", &camera, Path::new("c"))
+                .unwrap()
+                .verification
+                .accepted
+        );
+    }
+    let err = e
+        .verify("Eileen", &astronaut_variants()[0], Path::new("a"))
+        .unwrap_err();
+    println!("{err}");
+    assert!(matches!(
+        err,
+        facegate::Error::LockedOut {
+            seconds: 25..=30,
+            ..
+        }
+    ));
+}
+
+/// A capture process killed mid-import loses nothing it acknowledged, and leaves nothing corrupt.
+#[test]
+fn killing_a_writer_loses_nothing_acknowledged() {
+    let data = common::temp_dir("kill-data");
+    let photos = common::temp_dir("kill-photos");
+    for i in 0..40 {
+        std::fs::copy(
+            common::fixture("astronaut.png"),
+            photos.join(format!("p{i:02}.png")),
+        )
+        .unwrap();
+    }
+    Store::open(&data).unwrap().add_person("Eileen").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facegate"))
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "capture",
+            "Eileen",
+            "--kind",
+            "verification",
+        ])
+        .arg(&photos)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acknowledged = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("saved ") {
+            acknowledged.push(rest.split_whitespace().next().unwrap().to_owned());
+            if acknowledged.len() == 5 {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    let store = Store::open(&data).unwrap();
+    let faces = store.faces(&verification("Eileen")).unwrap();
+    let ids: Vec<String> = faces.iter().map(|f| f.meta.id.to_string()).collect();
+    println!(
+        "acknowledged {}, found {} after the kill",
+        acknowledged.len(),
+        faces.len()
+    );
+    assert_eq!(acknowledged.len(), 5);
+    for id in &acknowledged {
+        assert!(ids.contains(id), "acknowledged face {id} lost");
+    }
+    for f in &faces {
+        imageio::load(&f.png).expect("every committed face loads");
+    }
+}
+
+/// Enrol each deepface identity from half its photos, verify with the other half and against
+/// every other identity: genuine acceptance and impostor rejection at the default thresholds,
+/// plus the sweep the default verification threshold was chosen from.
+#[test]
+fn deepface_identities_enrol_and_verify() {
+    let Some(data) = common::shared_data("deepface verification") else {
+        return;
+    };
+    let root = data.join("deepface");
+    let mut by_id: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for row in common::read_csv(&root.join("images.csv")) {
+        by_id
+            .entry(row["identity"].clone())
+            .or_default()
+            .push(row["path"].clone());
+    }
+    let mut e = engine("deepface");
+    let mut probes = Vec::new();
+    for (id, paths) in by_id.iter().filter(|(_, p)| p.len() >= 3) {
+        e.store.add_person(id).unwrap();
+        let enrol = paths.len().div_ceil(2);
+        for p in &paths[..enrol] {
+            let img = imageio::load(&root.join(p)).unwrap();
+            if let Err(err) = e.capture(&verification(id), &img, None) {
+                println!("  {id}: {p} refused: {err}");
+            }
+        }
+        probes.extend(paths[enrol..].iter().map(|p| (id.clone(), p.clone())));
+    }
+    let people = e.store.people().unwrap();
+    let mut shares = Vec::new(); // (genuine?, share)
+    let mut unusable = 0;
+    for (id, p) in &probes {
+        let img = imageio::load(&root.join(p)).unwrap();
+        let probe = match e.probe(&img, Path::new(p)) {
+            Ok((_, probe)) => probe,
+            Err(err) => {
+                println!("  probe {p} refused: {err}");
+                unusable += 1;
+                continue;
+            }
+        };
+        for person in &people {
+            let v = e.verify_frame(person, &probe).unwrap();
+            if v.total > 0 {
+                shares.push((person == id, v.share));
+            }
+        }
+    }
+    let rate = |genuine: bool, thr: f32| {
+        let set: Vec<f32> = shares
+            .iter()
+            .filter(|s| s.0 == genuine)
+            .map(|s| s.1)
+            .collect();
+        set.iter().filter(|&&s| (s >= thr) == genuine).count() as f64 / set.len() as f64
+    };
+    assert!(unusable <= 1, "{unusable} probes refused");
+    println!(
+        "{} people, {} probes ({unusable} refused), {} comparisons",
+        people.len(),
+        probes.len(),
+        shares.len()
+    );
+    let impostor_nonzero: Vec<f32> = shares
+        .iter()
+        .filter(|s| !s.0 && s.1 > 0.0)
+        .map(|s| s.1)
+        .collect();
+    println!("impostor comparisons with any match: {impostor_nonzero:?}");
+    for thr in [0.2, 0.34, 0.5, 0.67, 0.8, 1.0] {
+        println!(
+            "verification threshold {thr:.2}: genuine acceptance {:.3}, impostor rejection {:.3}",
+            rate(true, thr),
+            rate(false, thr)
+        );
+    }
+    let thr = e.settings.verification_threshold;
+    let (gar, irr) = (rate(true, thr), rate(false, thr));
+    println!(
+        "defaults (match above {:.3}, share {thr}): GAR {gar:.3}, IRR {irr:.3}",
+        e.settings.detection_threshold
+    );
+    assert!(gar >= 0.95, "genuine acceptance {gar}");
+    assert!(irr >= 0.99, "impostor rejection {irr}");
+}
