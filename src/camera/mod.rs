@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 
+pub mod demo;
 pub mod device;
 pub mod replay;
 pub mod synthetic;
@@ -60,6 +61,8 @@ pub enum SourceSpec {
     Replay(PathBuf),
     /// A moving gradient, [`DEFAULT_SYNTHETIC_SIZE`].
     Synthetic,
+    /// A slow pan over a photo, at webcam size and rate: what the app shows without a camera.
+    Demo(PathBuf),
 }
 
 impl SourceSpec {
@@ -120,6 +123,7 @@ pub fn open_with(
             let (width, height) = DEFAULT_SYNTHETIC_SIZE;
             Box::new(SyntheticSource::new(width, height))
         }
+        SourceSpec::Demo(photo) => Box::new(demo::DemoSource::open(photo, options.paced)?),
     })
 }
 

@@ -20,13 +20,13 @@ const STDERR_TAIL_BYTES: usize = 2048;
 
 /// Releases frame n one period after frame n-1, sleeping as needed.
 #[derive(Debug)]
-struct Pacer {
+pub(crate) struct Pacer {
     period: Option<Duration>,
     next_due: Option<Instant>,
 }
 
 impl Pacer {
-    fn new(fps: f32, paced: bool) -> Self {
+    pub(crate) fn new(fps: f32, paced: bool) -> Self {
         let period = (paced && fps.is_finite() && fps > 0.0)
             .then(|| Duration::from_secs_f64(1.0 / f64::from(fps)));
         Pacer {
@@ -35,7 +35,7 @@ impl Pacer {
         }
     }
 
-    fn wait(&mut self) {
+    pub(crate) fn wait(&mut self) {
         let Some(period) = self.period else { return };
         let now = Instant::now();
         let due = self.next_due.unwrap_or(now);

@@ -39,6 +39,12 @@ pub struct Cli {
     /// More logs (-v info, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Open the app on a video file or image folder instead of the camera
+    #[arg(long, value_name = "VIDEO_OR_DIR")]
+    pub replay: Option<PathBuf>,
+    /// Camera index for the app [default: from settings, 0]
+    #[arg(long, value_name = "N")]
+    pub camera: Option<u32>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -118,7 +124,7 @@ pub fn main() -> ExitCode {
         Some(Command::Verify(args)) => verify::verify(&cli, args),
         Some(Command::Identify(args)) => verify::identify(&cli, args),
         Some(Command::Lookalike(args)) => verify::lookalike(&cli, args),
-        None => demo(&cli),
+        None => gui(&cli),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -129,25 +135,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Until the desktop app lands, `facegate` with no command shows the pipeline on the bundled
-/// sample photos.
-fn demo(cli: &Cli) -> anyhow::Result<u8> {
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures");
-    let astronaut = fixtures.join("astronaut.png");
-    println!("FaceGate demo on {}\n", fixtures.display());
-    detect::run(
-        cli,
-        &detect::DetectArgs {
-            images: vec![astronaut.clone(), fixtures.join("coffee.png")],
-            json: false,
-            draw: None,
-        },
-    )?;
-    println!();
-    compare::run(
-        cli,
-        &compare::CompareArgs::new(astronaut, fixtures.join("camera.png")),
-    )
+/// `facegate` with no command opens the desktop app.
+fn gui(cli: &Cli) -> anyhow::Result<u8> {
+    crate::gui::run(crate::gui::LaunchOptions {
+        replay: cli.replay.clone(),
+        camera: cli.camera,
+        models: cli.models.clone(),
+        data_dir: cli.data_dir()?,
+        threads: cli.threads,
+    })?;
+    Ok(exit::OK)
 }
 
 fn init_logging(verbose: u8) {

@@ -1,0 +1,365 @@
+//! The app's state and frame loop: drain the channels, then draw the chosen view.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
+use image::RgbImage;
+use uuid::Uuid;
+
+use super::stats::RateMeter;
+use super::{compare, enrol, overlay, unlock};
+use crate::live::{Analysis, Command, CompareResult, Event, LiveSession, Mode, UnlockStatus};
+use crate::store::{ImageKind, Settings};
+use crate::verify::{Identification, Verification};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Enrol,
+    Unlock,
+    Compare,
+}
+
+/// The last verification shown in the banner.
+#[derive(Debug, Clone)]
+pub struct ShownVerdict {
+    pub person: String,
+    pub verification: Verification,
+    /// The outcome of a Verify attempt (K of N frames), rather than one continuous-mode frame.
+    pub attempt: bool,
+}
+
+pub struct FaceGateApp {
+    pub(super) live: LiveSession,
+    pub view: View,
+    pub(super) frame: Option<TextureHandle>,
+    pub(super) frame_size: [usize; 2],
+    pub analysis: Option<Analysis>,
+    /// None until the worker has loaded the models.
+    pub settings: Option<Settings>,
+    /// What the worker last confirmed saving.
+    pub saved_settings: Option<Settings>,
+    pub people: Vec<String>,
+    pub selected: Option<String>,
+    pub(super) new_person: String,
+    pub thumbnails: HashMap<ImageKind, Vec<(Uuid, TextureHandle)>>,
+    pub verdict: Option<ShownVerdict>,
+    pub verifying: bool,
+    pub continuous: bool,
+    pub identification: Option<Identification>,
+    pub unlock_status: Option<UnlockStatus>,
+    pub(super) compare_paths: [String; 2],
+    pub(super) compare: Option<(CompareResult, [TextureHandle; 2])>,
+    pub(super) compare_error: Option<String>,
+    /// Latest message for the user: (text, is_error).
+    pub message: Option<(String, bool)>,
+    pub(super) source_note: Option<String>,
+    pub(super) source_problem: Option<String>,
+    camera_rate: RateMeter,
+    inference_rate: RateMeter,
+}
+
+impl FaceGateApp {
+    pub fn new(live: LiveSession) -> FaceGateApp {
+        FaceGateApp {
+            live,
+            view: View::Enrol,
+            frame: None,
+            frame_size: [0, 0],
+            analysis: None,
+            settings: None,
+            saved_settings: None,
+            people: Vec::new(),
+            selected: None,
+            new_person: String::new(),
+            thumbnails: HashMap::new(),
+            verdict: None,
+            verifying: false,
+            continuous: false,
+            identification: None,
+            unlock_status: None,
+            compare_paths: Default::default(),
+            compare: None,
+            compare_error: None,
+            message: None,
+            source_note: None,
+            source_problem: None,
+            camera_rate: RateMeter::default(),
+            inference_rate: RateMeter::default(),
+        }
+    }
+
+    pub fn note(&mut self, note: Option<String>) {
+        self.source_note = note;
+    }
+
+    pub fn error(&mut self, text: String) {
+        self.message = Some((text, true));
+    }
+
+    pub fn info(&mut self, text: String) {
+        self.message = Some((text, false));
+    }
+
+    pub(super) fn send(&self, command: Command) {
+        self.live.send(command);
+    }
+
+    pub fn select_person(&mut self, person: Option<String>) {
+        self.thumbnails.clear();
+        self.verdict = None;
+        self.selected = person.clone();
+        self.send(Command::SelectPerson(person));
+    }
+
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+        let mode = match view {
+            View::Unlock => Mode::Unlock,
+            _ if self.continuous => Mode::Continuous,
+            _ => Mode::Detect,
+        };
+        self.unlock_status = None;
+        self.send(Command::SetMode(mode));
+    }
+
+    pub fn set_continuous(&mut self, on: bool) {
+        self.continuous = on;
+        self.send(Command::SetMode(if on {
+            Mode::Continuous
+        } else {
+            Mode::Detect
+        }));
+    }
+
+    /// Applies changed settings locally at once and has the worker save and use them.
+    pub fn update_settings(&mut self, settings: Settings) {
+        self.settings = Some(settings.clone());
+        self.saved_settings = Some(settings.clone());
+        self.send(Command::UpdateSettings(settings));
+    }
+
+    /// Takes every pending frame and event; never blocks.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        let now = Instant::now();
+        let mut newest = None;
+        while let Ok(frame) = self.live.frames.try_recv() {
+            self.camera_rate.tick(now);
+            newest = Some(frame);
+        }
+        if let Some(frame) = newest {
+            let image = to_color_image(&frame.image);
+            self.frame_size = image.size;
+            match &mut self.frame {
+                Some(tex) => tex.set(image, TextureOptions::LINEAR),
+                None => {
+                    self.frame = Some(ctx.load_texture("camera", image, TextureOptions::LINEAR))
+                }
+            }
+        }
+        while let Ok(event) = self.live.events.try_recv() {
+            self.apply(ctx, event);
+        }
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, event: Event) {
+        match event {
+            Event::Ready { people, settings } => {
+                self.people = people;
+                self.saved_settings = Some(settings.clone());
+                self.settings = Some(settings);
+                if self.selected.is_none()
+                    && let Some(first) = self.people.first().cloned()
+                {
+                    self.select_person(Some(first));
+                }
+            }
+            Event::People(people) => {
+                let added = people.iter().find(|p| !self.people.contains(p)).cloned();
+                self.people = people;
+                if added.is_some() {
+                    self.select_person(added);
+                }
+            }
+            Event::Gallery {
+                person,
+                kind,
+                thumbnails,
+            } => {
+                if self.selected.as_deref() == Some(person.as_str()) {
+                    let textures = thumbnails
+                        .into_iter()
+                        .map(|t| {
+                            (
+                                t.id,
+                                ctx.load_texture(
+                                    format!("thumb-{}", t.id),
+                                    to_color_image(&t.image),
+                                    TextureOptions::LINEAR,
+                                ),
+                            )
+                        })
+                        .collect();
+                    self.thumbnails.insert(kind, textures);
+                }
+            }
+            Event::Analysis(a) => {
+                self.inference_rate.tick(Instant::now());
+                self.analysis = Some(a);
+            }
+            Event::Captured { kind, .. } => self.info(format!("saved a {} image", kind.dir_name())),
+            Event::CaptureRefused(why) => self.error(format!("not saved: {why}")),
+            Event::Verdict {
+                person,
+                verification,
+                attempt_done,
+            } => {
+                if attempt_done {
+                    self.verifying = false;
+                }
+                if attempt_done || !self.verifying {
+                    self.verdict = Some(ShownVerdict {
+                        person,
+                        verification,
+                        attempt: attempt_done,
+                    });
+                }
+            }
+            Event::Identified(id) => self.identification = Some(id),
+            Event::Unlock(status) => self.unlock_status = Some(status),
+            Event::Compared(Ok(result)) => {
+                let a = ctx.load_texture(
+                    "compare-a",
+                    to_color_image(&result.a),
+                    TextureOptions::LINEAR,
+                );
+                let b = ctx.load_texture(
+                    "compare-b",
+                    to_color_image(&result.b),
+                    TextureOptions::LINEAR,
+                );
+                self.compare = Some((result, [a, b]));
+                self.compare_error = None;
+            }
+            Event::Compared(Err(e)) => {
+                self.compare = None;
+                self.compare_error = Some(e);
+            }
+            Event::SettingsSaved(_) => {}
+            Event::Error(e) => {
+                self.verifying = false;
+                self.error(e);
+            }
+            Event::SourceError(e) => self.source_problem = Some(e),
+            Event::SourceRecovered => self.source_problem = None,
+        }
+    }
+
+    /// Everything inside the window; separate from [`eframe::App`] so tests can drive it.
+    pub fn show(&mut self, ui: &mut Ui) {
+        self.poll(ui.ctx());
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        match self.view {
+            View::Enrol => {
+                egui::Panel::right("controls")
+                    .default_size(330.0)
+                    .show(ui, |ui| enrol::controls(self, ui));
+                egui::CentralPanel::default_margins().show(ui, |ui| self.feed(ui));
+            }
+            View::Unlock => {
+                egui::CentralPanel::default_margins().show(ui, |ui| unlock::view(self, ui));
+            }
+            View::Compare => {
+                egui::CentralPanel::default_margins().show(ui, |ui| compare::view(self, ui));
+            }
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("FaceGate");
+            ui.separator();
+            for (view, label) in [
+                (View::Enrol, "Enrol & verify"),
+                (View::Unlock, "Unlock"),
+                (View::Compare, "Compare"),
+            ] {
+                if ui.selectable_label(self.view == view, label).clicked() && self.view != view {
+                    self.set_view(view);
+                }
+            }
+            ui.separator();
+            ui.label(format!("source: {}", self.live.source_name));
+        });
+        if let Some(note) = &self.source_note {
+            ui.label(RichText::new(note).color(Color32::from_rgb(230, 170, 40)));
+        }
+        if let Some(problem) = &self.source_problem {
+            ui.label(RichText::new(problem).color(Color32::from_rgb(235, 60, 60)));
+        }
+        if let Some((text, is_error)) = self.message.clone() {
+            let colour = if is_error {
+                Color32::from_rgb(235, 60, 60)
+            } else {
+                Color32::from_rgb(60, 190, 90)
+            };
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(text).color(colour));
+                if ui.small_button("dismiss").clicked() {
+                    self.message = None;
+                }
+            });
+        }
+    }
+
+    fn status_bar(&self, ui: &mut Ui) {
+        let t = self
+            .analysis
+            .as_ref()
+            .map(|a| a.timings)
+            .unwrap_or_default();
+        let latency = self.analysis.as_ref().map_or(0.0, |a| a.latency_ms);
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
+                self.camera_rate.rate(),
+                self.inference_rate.rate(),
+                t.detect_ms,
+                t.embed_ms,
+                t.verify_ms,
+                latency
+            ));
+        });
+    }
+
+    /// The live image, scaled to fit, with the overlays.
+    pub(super) fn feed(&mut self, ui: &mut Ui) {
+        let Some(tex) = &self.frame else {
+            ui.centered_and_justified(|ui| ui.label("waiting for the first frame…"));
+            return;
+        };
+        let avail = ui.available_size();
+        let [w, h] = self.frame_size;
+        let scale = (avail.x / w as f32).min(avail.y / h as f32).max(0.01);
+        let size = egui::vec2(w as f32 * scale, h as f32 * scale);
+        let response = ui.add(egui::Image::from_texture(tex).fit_to_exact_size(size));
+        if let Some(a) = &self.analysis {
+            overlay::draw_faces(ui.painter(), response.rect, self.frame_size, &a.faces);
+        }
+    }
+
+    pub fn camera_fps(&self) -> f32 {
+        self.camera_rate.rate()
+    }
+}
+
+impl eframe::App for FaceGateApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+pub(super) fn to_color_image(img: &RgbImage) -> ColorImage {
+    ColorImage::from_rgb([img.width() as usize, img.height() as usize], img.as_raw())
+}

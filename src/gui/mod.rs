@@ -1,0 +1,109 @@
+//! The desktop app (eframe/egui). It only draws and forwards clicks: frames and analysis come
+//! from [`crate::live`] over channels, so painting never waits for inference.
+
+mod app;
+mod compare;
+mod enrol;
+mod overlay;
+mod stats;
+mod unlock;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use app::{FaceGateApp, View};
+
+use crate::camera::{self, SourceSpec};
+use crate::live::LiveSession;
+use crate::runtime::Models;
+use crate::store::Store;
+
+/// What `facegate` (no subcommand) was asked to open.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub replay: Option<PathBuf>,
+    pub camera: Option<u32>,
+    pub models: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub threads: Option<usize>,
+}
+
+/// The photo the demo feed pans over when there is no camera (fetched by `make setup`).
+pub fn demo_photo() -> PathBuf {
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("assets/fixtures/astronaut.png")));
+    beside_exe.filter(|p| p.exists()).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png")
+    })
+}
+
+/// Chooses the frame source: a replay if asked, else the camera, else (saying why) the demo.
+/// Returns the source and a note for the user when it is not what they might expect.
+pub fn choose_source(
+    options: &LaunchOptions,
+    settings_camera: u32,
+) -> anyhow::Result<(Box<dyn camera::FrameSource>, Option<String>)> {
+    if let Some(path) = &options.replay {
+        return Ok((camera::open(&SourceSpec::Replay(path.clone()))?, None));
+    }
+    let index = options.camera.unwrap_or(settings_camera);
+    let why_demo = if camera::list_cameras().is_empty() {
+        "No camera found".to_owned()
+    } else {
+        match camera::open(&SourceSpec::camera(index)) {
+            Ok(source) => return Ok((source, None)),
+            Err(e) => format!("Camera {index} could not be opened ({e})"),
+        }
+    };
+    let photo = demo_photo();
+    let source = camera::open(&SourceSpec::Demo(photo.clone()))?;
+    Ok((
+        source,
+        Some(format!(
+            "{why_demo}: showing a demo replay of {}. Start with --replay VIDEO_OR_FOLDER to use a recording.",
+            photo.file_name().unwrap_or_default().to_string_lossy()
+        )),
+    ))
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
+    let store = Store::open(&options.data_dir)?;
+    let settings = store.settings();
+    let (source, note) = choose_source(&options, settings.camera)?;
+    let models = Models::locate(options.models.as_deref()).map(|mut m| {
+        if let Some(n) = options.threads {
+            m.intra_threads = n.max(1);
+        }
+        m
+    });
+    let model_error = models.as_ref().err().map(|e| e.to_string());
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("FaceGate")
+            .with_inner_size([1180.0, 720.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "FaceGate",
+        native,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let live = LiveSession::start(
+                source,
+                models.ok(),
+                store,
+                Arc::new(move || ctx.request_repaint()),
+            );
+            let mut app = FaceGateApp::new(live);
+            app.note(note);
+            if let Some(e) = model_error {
+                app.error(e);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

@@ -1,0 +1,137 @@
+//! What the GUI and the worker say to each other.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use image::RgbImage;
+use uuid::Uuid;
+
+use crate::store::{ImageKind, Settings};
+use crate::verify::{Identification, Verification};
+use crate::vision::Face;
+
+/// What the worker does with each frame beyond detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Detect only (the user is enrolling or just looking).
+    Detect,
+    /// Verify the selected person on every frame.
+    Continuous,
+    /// Face login: identify whoever is in front and apply the live K-of-N rule.
+    Unlock,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    SelectPerson(Option<String>),
+    AddPerson(String),
+    /// Store the current face as this kind of image for the selected person.
+    Capture(ImageKind),
+    DeleteImage {
+        kind: ImageKind,
+        id: Uuid,
+    },
+    SetMode(Mode),
+    /// One live attempt (K of N frames within the time-out) for the selected person.
+    Verify,
+    /// Who is this? (one frame)
+    Identify,
+    UpdateSettings(Settings),
+    Compare(PathBuf, PathBuf),
+    Shutdown,
+}
+
+/// Milliseconds spent per stage on the last analysed frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub detect_ms: f32,
+    pub embed_ms: f32,
+    pub verify_ms: f32,
+}
+
+/// What to draw over one face.
+#[derive(Debug, Clone)]
+pub struct FaceLabel {
+    pub face: Face,
+    /// e.g. "Katie 0.82"; None: no text.
+    pub text: Option<String>,
+    /// true: verified (green), false: rejected (red), None: not judged (yellow).
+    pub verified: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub frame_index: u64,
+    pub captured_at: Instant,
+    pub faces: Vec<FaceLabel>,
+    pub timings: Timings,
+    /// Capture-to-result latency of this frame.
+    pub latency_ms: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Thumbnail {
+    pub id: Uuid,
+    pub image: RgbImage,
+}
+
+#[derive(Debug, Clone)]
+pub enum UnlockStatus {
+    Searching {
+        reason: String,
+    },
+    Progress {
+        name: String,
+        verified: usize,
+        needed: usize,
+    },
+    Welcome {
+        name: String,
+    },
+    Refused {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct CompareResult {
+    pub a: RgbImage,
+    pub b: RgbImage,
+    pub similarity: f32,
+    pub threshold: f32,
+    pub same: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The worker is ready (models loaded), with the store's people and settings.
+    Ready {
+        people: Vec<String>,
+        settings: Settings,
+    },
+    People(Vec<String>),
+    Gallery {
+        person: String,
+        kind: ImageKind,
+        thumbnails: Vec<Thumbnail>,
+    },
+    Analysis(Analysis),
+    Captured {
+        kind: ImageKind,
+        id: Uuid,
+    },
+    CaptureRefused(String),
+    /// A verification (one frame in continuous mode, or the end of a Verify attempt).
+    Verdict {
+        person: String,
+        verification: Verification,
+        attempt_done: bool,
+    },
+    Identified(Identification),
+    Unlock(UnlockStatus),
+    Compared(Result<CompareResult, String>),
+    SettingsSaved(Settings),
+    Error(String),
+    SourceError(String),
+    SourceRecovered,
+}

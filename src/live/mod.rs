@@ -1,0 +1,90 @@
+//! The live session behind the desktop app: a capture thread that reads the camera (or a replay)
+//! at its own rate, and an inference worker that analyses the newest frame it can. The GUI talks
+//! to both through channels only and never waits on either.
+//!
+//! ```text
+//! source ──capture thread──┬─► display frames (bounded 2, dropped when the GUI lags)
+//!                          └─► newest-frame slot (bounded 1, stale frame replaced) ─► worker
+//! GUI ──Command──► worker ──Event──► GUI
+//! ```
+
+mod capture;
+mod messages;
+mod worker;
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+pub use messages::{
+    Analysis, Command, CompareResult, Event, FaceLabel, Mode, Thumbnail, Timings, UnlockStatus,
+};
+
+use crate::camera::{Frame, FrameSource};
+use crate::runtime::Models;
+use crate::store::Store;
+
+/// Handles the GUI holds. Dropping it stops both threads.
+pub struct LiveSession {
+    pub frames: Receiver<Arc<Frame>>,
+    pub events: Receiver<Event>,
+    pub commands: Sender<Command>,
+    pub source_name: String,
+    pub nominal_fps: Option<f32>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LiveSession {
+    /// Starts the capture thread on `source` and the worker on `models` and `store`. The worker
+    /// builds its ONNX sessions on its own thread, so the window opens at once; a model problem
+    /// arrives as an [`Event::Error`] and the feed keeps running.
+    pub fn start(
+        source: Box<dyn FrameSource>,
+        models: Option<Models>,
+        store: Store,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> LiveSession {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (display_tx, display_rx) = crossbeam_channel::bounded(2);
+        let (slot_tx, slot_rx) = crossbeam_channel::bounded(1);
+        let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+        let (event_tx, event_rx) = crossbeam_channel::unbounded();
+        let source_name = source.describe();
+        let nominal_fps = source.nominal_fps();
+        let capture = capture::spawn(
+            source,
+            display_tx,
+            slot_tx,
+            slot_rx.clone(),
+            event_tx.clone(),
+            wake.clone(),
+            stop.clone(),
+        );
+        let worker = worker::spawn(models, store, slot_rx, cmd_rx, event_tx, wake, stop.clone());
+        LiveSession {
+            frames: display_rx,
+            events: event_rx,
+            commands: cmd_tx,
+            source_name,
+            nominal_fps,
+            threads: vec![capture, worker],
+            stop,
+        }
+    }
+
+    pub fn send(&self, command: Command) {
+        // The worker only goes away at shutdown; a lost command then does not matter.
+        let _ = self.commands.send(command);
+    }
+}
+
+impl Drop for LiveSession {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.commands.send(Command::Shutdown);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

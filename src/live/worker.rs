@@ -1,0 +1,531 @@
+//! The inference worker: owns the engine (ONNX sessions, store) and turns frames and commands
+//! into events. Runs detection on every frame it gets; embeds only when a mode or a request needs
+//! it.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select};
+use image::imageops;
+use uuid::Uuid;
+
+use super::messages::*;
+use crate::camera::Frame;
+use crate::runtime::Models;
+use crate::store::{Gallery, ImageKind, Store};
+use crate::verify::engine::Engine;
+use crate::verify::live::{LiveRule, LiveSession, LiveState};
+use crate::verify::quality::{self, QualityIssue};
+use crate::verify::{self, Verification};
+use crate::vision::{Embedding, Face, align_arcface};
+
+const THUMBNAIL_SIDE: u32 = 64;
+
+pub fn spawn(
+    models: Option<Models>,
+    store: Store,
+    frames: Receiver<Arc<Frame>>,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("inference".into())
+        .spawn(move || {
+            let Some(models) = models else {
+                return idle(
+                    &events,
+                    &wake,
+                    &commands,
+                    "no models folder; run `make setup`".into(),
+                );
+            };
+            let engine = match Engine::new(&models, store) {
+                Ok(engine) => engine,
+                Err(e) => return idle(&events, &wake, &commands, format!("{e:#}")),
+            };
+            let mut worker = Worker {
+                engine,
+                models,
+                events,
+                wake,
+                person: None,
+                mode: Mode::Detect,
+                attempt: None,
+                unlock: None,
+                galleries: HashMap::new(),
+                latest: None,
+            };
+            worker.announce();
+            while !stop.load(Ordering::Relaxed) {
+                select! {
+                    recv(commands) -> cmd => match cmd {
+                        Ok(Command::Shutdown) | Err(_) => break,
+                        Ok(cmd) => worker.handle(cmd),
+                    },
+                    recv(frames) -> frame => match frame {
+                        Ok(frame) => worker.analyse(frame),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    },
+                }
+            }
+        })
+        .expect("spawn the inference worker")
+}
+
+/// Without models the feed still runs; every request gets the same explanation.
+fn idle(
+    events: &Sender<Event>,
+    wake: &Arc<dyn Fn() + Send + Sync>,
+    commands: &Receiver<Command>,
+    why: String,
+) {
+    let _ = events.send(Event::Error(format!("face analysis is off: {why}")));
+    wake();
+    while let Ok(cmd) = commands.recv() {
+        if matches!(cmd, Command::Shutdown) {
+            return;
+        }
+    }
+}
+
+struct Worker {
+    engine: Engine,
+    models: Models,
+    events: Sender<Event>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    person: Option<String>,
+    mode: Mode,
+    /// A Verify attempt in progress (for `person`).
+    attempt: Option<LiveSession>,
+    /// Unlock mode: the candidate being verified and their live session, or a final status.
+    unlock: Option<(String, LiveSession)>,
+    /// Verification embeddings per person, so frames never touch the disk.
+    galleries: HashMap<String, Vec<(Uuid, Embedding)>>,
+    latest: Option<Arc<Frame>>,
+}
+
+impl Worker {
+    fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+        (self.wake)();
+    }
+
+    fn fail(&self, what: &str, e: impl std::fmt::Display) {
+        self.send(Event::Error(format!("{what}: {e:#}")));
+    }
+
+    fn announce(&self) {
+        match self.engine.store.people() {
+            Ok(people) => self.send(Event::Ready {
+                people,
+                settings: self.engine.settings.clone(),
+            }),
+            Err(e) => self.fail("cannot read the store", e),
+        }
+    }
+
+    fn live_rule(&self) -> LiveRule {
+        let s = &self.engine.settings;
+        LiveRule {
+            k: s.live_k,
+            n: s.live_n,
+            timeout: Duration::from_secs_f32(s.live_timeout_s),
+        }
+    }
+
+    fn gallery(&mut self, person: &str) -> crate::Result<&[(Uuid, Embedding)]> {
+        if !self.galleries.contains_key(person) {
+            let g = self.engine.embeddings(&Gallery::Person {
+                name: person.to_owned(),
+                kind: ImageKind::Verification,
+            })?;
+            self.galleries.insert(person.to_owned(), g);
+        }
+        Ok(&self.galleries[person])
+    }
+
+    fn send_thumbnails(&self, person: &str, kind: ImageKind) {
+        let gallery = Gallery::Person {
+            name: person.to_owned(),
+            kind,
+        };
+        let faces = match self.engine.store.faces(&gallery) {
+            Ok(f) => f,
+            Err(e) => return self.fail("cannot list images", e),
+        };
+        let thumbnails = faces
+            .iter()
+            .filter_map(|f| {
+                let crop = self.engine.store.load_crop(f).ok()?;
+                let aligned = align_arcface(&crop, &f.meta.face).image;
+                Some(Thumbnail {
+                    id: f.meta.id,
+                    image: imageops::thumbnail(&aligned, THUMBNAIL_SIDE, THUMBNAIL_SIDE),
+                })
+            })
+            .collect();
+        self.send(Event::Gallery {
+            person: person.to_owned(),
+            kind,
+            thumbnails,
+        });
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::SelectPerson(person) => {
+                self.attempt = None;
+                if let Some(p) = &person {
+                    for kind in ImageKind::ALL {
+                        self.send_thumbnails(p, kind);
+                    }
+                }
+                self.person = person;
+            }
+            Command::AddPerson(name) => match self.engine.store.add_person(&name) {
+                Ok(()) => {
+                    if let Ok(people) = self.engine.store.people() {
+                        self.send(Event::People(people));
+                    }
+                }
+                Err(e) => self.fail("cannot add the person", e),
+            },
+            Command::Capture(kind) => self.capture(kind),
+            Command::DeleteImage { kind, id } => {
+                let Some(person) = self.person.clone() else {
+                    return;
+                };
+                let gallery = Gallery::Person {
+                    name: person.clone(),
+                    kind,
+                };
+                match self.engine.store.delete_face(&gallery, id) {
+                    Ok(()) => {
+                        self.galleries.remove(&person);
+                        self.send_thumbnails(&person, kind);
+                    }
+                    Err(e) => self.fail("cannot delete the image", e),
+                }
+            }
+            Command::SetMode(mode) => {
+                self.mode = mode;
+                self.unlock = None;
+                self.attempt = None;
+            }
+            Command::Verify => self.start_attempt(),
+            Command::Identify => self.identify_latest(),
+            Command::UpdateSettings(settings) => {
+                let model_changed = settings.model != self.engine.settings.model;
+                if let Err(e) = self.engine.store.save_settings(&settings) {
+                    return self.fail("cannot save the settings", e);
+                }
+                if model_changed {
+                    // A different embedder needs its own session and its own gallery vectors.
+                    let options = crate::pipeline::PipelineOptions {
+                        embedder: settings.model,
+                        ..Default::default()
+                    };
+                    match crate::pipeline::FacePipeline::new(&self.models, options) {
+                        Ok(p) => self.engine.pipeline = p,
+                        Err(e) => return self.fail("cannot load the model", e),
+                    }
+                    self.galleries.clear();
+                }
+                self.engine.settings = settings.clone();
+                self.send(Event::SettingsSaved(settings));
+            }
+            Command::Compare(a, b) => {
+                let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
+                self.send(Event::Compared(result));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn capture(&mut self, kind: ImageKind) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::CaptureRefused("choose or add a person first".into()));
+        };
+        let Some(frame) = self.latest.clone() else {
+            return self.send(Event::CaptureRefused("no frame yet".into()));
+        };
+        let gallery = Gallery::Person {
+            name: person.clone(),
+            kind,
+        };
+        match self.engine.capture(&gallery, &frame.image, None) {
+            Ok((stored, _)) => {
+                self.galleries.remove(&person);
+                self.send(Event::Captured {
+                    kind,
+                    id: stored.meta.id,
+                });
+                self.send_thumbnails(&person, kind);
+            }
+            Err(crate::Error::Quality(issue)) => {
+                self.send(Event::CaptureRefused(issue.to_string()))
+            }
+            Err(e) => self.fail("capture failed", e),
+        }
+    }
+
+    fn start_attempt(&mut self) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::Error("choose a person to verify".into()));
+        };
+        if let Some(seconds) = self.engine.lockout_remaining(&person) {
+            return self.send(Event::Error(format!(
+                "{person} is locked out for {seconds} more s"
+            )));
+        }
+        self.attempt = Some(LiveSession::new(self.live_rule(), Instant::now()));
+    }
+
+    fn identify_latest(&mut self) {
+        let Some(frame) = self.latest.clone() else {
+            return;
+        };
+        match self
+            .engine
+            .probe(&frame.image, Path::new("the current frame"))
+        {
+            Ok((_, probe)) => match self.engine.identify_embedding(&probe) {
+                Ok(id) => self.send(Event::Identified(id)),
+                Err(e) => self.fail("identification failed", e),
+            },
+            Err(e) => self.fail("cannot identify", e),
+        }
+    }
+
+    fn compare(&mut self, a: &Path, b: &Path) -> crate::Result<CompareResult> {
+        let mut side = |p: &Path| -> crate::Result<_> {
+            let img = crate::imageio::load(p)?;
+            let probe = self.engine.pipeline.probe(&img, p)?;
+            Ok((align_arcface(&img, &probe.face).image, probe.embedding))
+        };
+        let (crop_a, ea) = side(a)?;
+        let (crop_b, eb) = side(b)?;
+        let similarity = ea.cosine(&eb);
+        let threshold = self.engine.settings.detection_threshold;
+        Ok(CompareResult {
+            a: crop_a,
+            b: crop_b,
+            similarity,
+            threshold,
+            same: similarity > threshold,
+        })
+    }
+
+    fn analyse(&mut self, frame: Arc<Frame>) {
+        let t0 = Instant::now();
+        let faces = match self.engine.pipeline.detect(&frame.image) {
+            Ok(f) => f,
+            Err(e) => return self.fail("detection failed", e),
+        };
+        let mut timings = Timings {
+            detect_ms: ms(t0),
+            ..Timings::default()
+        };
+        let mut labels: Vec<FaceLabel> = faces
+            .iter()
+            .map(|f| FaceLabel {
+                face: f.clone(),
+                text: None,
+                verified: None,
+            })
+            .collect();
+        let verifying = self.attempt.is_some() || self.mode == Mode::Continuous;
+        if verifying || self.mode == Mode::Unlock {
+            if let Some((index, probe)) = self.embed_main_face(&frame, &faces, &mut timings) {
+                let t = Instant::now();
+                if self.mode == Mode::Unlock {
+                    self.unlock_step(&probe, &mut labels[index]);
+                } else if let Some(person) = self.person.clone() {
+                    self.verify_step(&person, &probe, &mut labels[index]);
+                }
+                timings.verify_ms = ms(t);
+            } else if self.mode == Mode::Unlock {
+                let reason = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
+                    Err(QualityIssue::ManyFaces(n)) => {
+                        format!("{n} people in view; only one at a time")
+                    }
+                    _ => "no face in view".to_owned(),
+                };
+                self.unlock_no_face(reason);
+            } else if let Some(attempt) = &mut self.attempt {
+                attempt.push(None, Instant::now());
+                self.finish_attempt_if_done(None);
+            }
+        }
+        self.latest = Some(frame.clone());
+        self.send(Event::Analysis(Analysis {
+            frame_index: frame.index,
+            captured_at: frame.captured_at,
+            faces: labels,
+            timings,
+            latency_ms: ms(frame.captured_at),
+        }));
+    }
+
+    /// Index and embedding of the person nearest the camera, if the frame has exactly one.
+    fn embed_main_face(
+        &mut self,
+        frame: &Frame,
+        faces: &[Face],
+        timings: &mut Timings,
+    ) -> Option<(usize, Embedding)> {
+        let face = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO).ok()?;
+        let index = faces.iter().position(|f| std::ptr::eq(f, face))?;
+        let t = Instant::now();
+        let embedding = self.engine.pipeline.embed(&frame.image, face).ok()?;
+        timings.embed_ms = ms(t);
+        Some((index, embedding))
+    }
+
+    fn verify_step(&mut self, person: &str, probe: &Embedding, label: &mut FaceLabel) {
+        let thresholds = self.engine.thresholds();
+        let verification = match self.gallery(person) {
+            Ok(g) if !g.is_empty() => verify::verify(probe, g, thresholds),
+            Ok(_) => {
+                self.attempt = None;
+                return self.send(Event::Error(format!(
+                    "{person} has no verification images yet; capture some first"
+                )));
+            }
+            Err(e) => return self.fail("cannot load the verification images", e),
+        };
+        label.text = Some(format!("{person} {:.2}", verification.best));
+        label.verified = Some(verification.accepted);
+        if let Some(attempt) = &mut self.attempt {
+            attempt.push(Some(verification.accepted), Instant::now());
+            self.finish_attempt_if_done(Some(verification));
+        } else {
+            self.send(Event::Verdict {
+                person: person.to_owned(),
+                verification,
+                attempt_done: false,
+            });
+        }
+    }
+
+    fn finish_attempt_if_done(&mut self, last: Option<Verification>) {
+        let (Some(attempt), Some(person)) = (&self.attempt, self.person.clone()) else {
+            return;
+        };
+        let state = attempt.state();
+        if state == LiveState::Pending {
+            return;
+        }
+        self.attempt = None;
+        let accepted = state == LiveState::Accepted;
+        if let Err(e) = self.engine.record_attempt(&person, accepted) {
+            self.fail("cannot record the attempt", e);
+        }
+        match last {
+            Some(mut verification) => {
+                verification.accepted = accepted;
+                self.send(Event::Verdict {
+                    person,
+                    verification,
+                    attempt_done: true,
+                });
+            }
+            None => self.send(Event::Error(format!(
+                "could not verify {person}: no face in view before the time-out"
+            ))),
+        }
+    }
+
+    fn unlock_no_face(&mut self, reason: String) {
+        if !matches!(&self.unlock, Some((_, s)) if s.state() == LiveState::Accepted) {
+            self.unlock = None;
+            self.send(Event::Unlock(UnlockStatus::Searching { reason }));
+        }
+    }
+
+    fn unlock_step(&mut self, probe: &Embedding, label: &mut FaceLabel) {
+        if let Some((name, session)) = &self.unlock
+            && session.state() == LiveState::Accepted
+        {
+            label.text = Some(format!("{name}: verified"));
+            label.verified = Some(true);
+            return;
+        }
+        let people = match self.engine.store.people() {
+            Ok(p) => p,
+            Err(e) => return self.fail("cannot read the store", e),
+        };
+        let mut galleries = Vec::new();
+        for p in people {
+            match self.gallery(&p) {
+                Ok(g) => galleries.push((p, g.to_vec())),
+                Err(e) => return self.fail("cannot load the verification images", e),
+            }
+        }
+        let id = verify::identify(probe, &galleries, self.engine.thresholds());
+        let Some(top) = id.ranking.first() else {
+            return self.send(Event::Unlock(UnlockStatus::Refused {
+                reason: "nobody is enrolled with verification images".into(),
+            }));
+        };
+        let name = top.name.clone();
+        if let Some(seconds) = self.engine.lockout_remaining(&name) {
+            label.text = Some(format!("{name}: locked"));
+            label.verified = Some(false);
+            return self.send(Event::Unlock(UnlockStatus::Refused {
+                reason: format!("{name} is locked out for {seconds} more s after failed attempts"),
+            }));
+        }
+        if self
+            .unlock
+            .as_ref()
+            .is_none_or(|(n, s)| *n != name || s.state() != LiveState::Pending)
+        {
+            self.unlock = Some((
+                name.clone(),
+                LiveSession::new(self.live_rule(), Instant::now()),
+            ));
+        }
+        let rule = self.live_rule();
+        let (_, session) = self.unlock.as_mut().expect("set above");
+        let state = session.push(Some(top.verification.accepted), Instant::now());
+        label.text = Some(format!("{name} {:.2}", top.mean_score));
+        label.verified = Some(top.verification.accepted);
+        let status = match state {
+            LiveState::Accepted => {
+                let _ = self.engine.record_attempt(&name, true);
+                UnlockStatus::Welcome { name }
+            }
+            LiveState::TimedOut => {
+                let _ = self.engine.record_attempt(&name, false);
+                UnlockStatus::Refused {
+                    reason: format!(
+                        "not recognised: closest is {name} (similarity {:.2}, {} of {} images matched)",
+                        top.mean_score, top.verification.matched, top.verification.total
+                    ),
+                }
+            }
+            LiveState::Pending if top.verification.accepted => UnlockStatus::Progress {
+                name,
+                verified: session.progress().0,
+                needed: rule.k,
+            },
+            LiveState::Pending => UnlockStatus::Searching {
+                reason: format!(
+                    "not recognised yet (closest: {name}, similarity {:.2})",
+                    top.mean_score
+                ),
+            },
+        };
+        self.send(Event::Unlock(status));
+    }
+}
+
+fn ms(since: Instant) -> f32 {
+    since.elapsed().as_secs_f32() * 1e3
+}

@@ -1,0 +1,181 @@
+//! The desktop app driven headlessly with egui_kittest: real clicks on the real widgets, a real
+//! worker with real models, and a feed from the sample photos.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facegate::camera::{self, ReplayOptions, SourceSpec};
+use facegate::gui::FaceGateApp;
+use facegate::live::LiveSession;
+use facegate::store::{ImageKind, Store};
+
+fn app(data: &Path, source: SourceSpec) -> FaceGateApp {
+    let source = camera::open_with(&source, ReplayOptions::default()).unwrap();
+    let store = Store::open(data).unwrap();
+    FaceGateApp::new(LiveSession::start(
+        source,
+        Some(common::models()),
+        store,
+        Arc::new(|| {}),
+    ))
+}
+
+fn harness(app: FaceGateApp) -> Harness<'static, FaceGateApp> {
+    let mut h = Harness::new_ui_state(|ui, app: &mut FaceGateApp| app.show(ui), app);
+    h.set_size(egui::vec2(1180.0, 760.0));
+    h
+}
+
+/// Steps the UI until `done` holds (the worker runs on its own thread), or fails after `secs`.
+fn wait_for(
+    h: &mut Harness<'_, FaceGateApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&FaceGateApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}; the app says: {:?}; verifying {}, faces in view {:?}",
+            h.state().message,
+            h.state().verifying,
+            h.state().analysis.as_ref().map(|a| a.faces.len())
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    println!("{what}: {:.1} s", start.elapsed().as_secs_f32());
+}
+
+fn demo() -> SourceSpec {
+    SourceSpec::Demo(common::fixture("astronaut.png"))
+}
+
+fn add_person(h: &mut Harness<'_, FaceGateApp>, name: &str) {
+    h.get_by_role(Role::TextInput).click();
+    h.run_steps(2);
+    h.get_by_role(Role::TextInput).type_text(name);
+    h.run_steps(2);
+    h.get_by_label("Add person").click();
+    h.run_steps(2);
+    wait_for(h, 10, "the new person's (empty) galleries", |a| {
+        a.selected.as_deref() == Some(name) && a.thumbnails.len() == ImageKind::ALL.len()
+    });
+    h.run_steps(2);
+}
+
+fn capture_verification(h: &mut Harness<'_, FaceGateApp>, times: usize) {
+    for i in 1..=times {
+        h.get_by_label("Capture verification (V)").click();
+        h.run_steps(2);
+        wait_for(h, 20, "a verification image", |a| {
+            a.thumbnails
+                .get(&ImageKind::Verification)
+                .map_or(0, Vec::len)
+                == i
+        });
+        // Let the demo feed move on so the next capture is a different frame.
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+#[test]
+fn capture_saves_a_file_and_the_count_goes_up() {
+    let data = common::temp_dir("gui-capture");
+    let mut h = harness(app(&data, demo()));
+    wait_for(&mut h, 60, "the models to load", |a| a.settings.is_some());
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 2);
+    h.run_steps(2);
+    h.get_by_label("2 verification images");
+    let files = std::fs::read_dir(data.join("users/Eileen/verification"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 4, "two PNGs and two sidecars");
+    // The hotkey does the same as the button.
+    h.key_press(egui::Key::A);
+    h.run_steps(2);
+    wait_for(&mut h, 20, "an anchor image from the A key", |a| {
+        a.thumbnails.get(&ImageKind::Anchor).map_or(0, Vec::len) == 1
+    });
+}
+
+#[test]
+fn threshold_slider_changes_and_saves_the_setting() {
+    let data = common::temp_dir("gui-slider");
+    let mut h = harness(app(&data, demo()));
+    wait_for(&mut h, 60, "the models to load", |a| a.settings.is_some());
+    let before = h.state().settings.clone().unwrap();
+    h.get_by_role_and_label(Role::Slider, "verification")
+        .increment_accesskit();
+    h.run_steps(4);
+    let after = h.state().settings.clone().unwrap();
+    println!(
+        "verification threshold {} -> {}",
+        before.verification_threshold, after.verification_threshold
+    );
+    assert!(after.verification_threshold > before.verification_threshold);
+    wait_for(&mut h, 10, "the setting on disk", |_| {
+        Store::open(&data).unwrap().settings() == after
+    });
+}
+
+#[test]
+fn a_known_face_verifies_and_a_stranger_does_not() {
+    let data = common::temp_dir("gui-verify");
+    {
+        let mut h = harness(app(&data, demo()));
+        wait_for(&mut h, 60, "the models to load", |a| a.settings.is_some());
+        add_person(&mut h, "Eileen");
+        capture_verification(&mut h, 3);
+        h.get_by_role_and_label(Role::Button, "Verify").click();
+        h.run_steps(2);
+        wait_for(&mut h, 30, "a verdict", |a| {
+            a.verdict.as_ref().is_some_and(|v| v.attempt)
+        });
+        h.run_steps(2);
+        h.get_by_label("Verified: Eileen");
+        let v = &h.state().verdict.as_ref().unwrap().verification;
+        println!(
+            "known face: {}/{} matched, best {:.3}",
+            v.matched, v.total, v.best
+        );
+    }
+    // A stranger (scikit-image's cameraman) in front of the camera, claiming to be Eileen.
+    let store = Store::open(&data).unwrap();
+    let mut settings = store.settings();
+    settings.live_timeout_s = 3.0;
+    store.save_settings(&settings).unwrap();
+    let stranger = common::temp_dir("gui-stranger");
+    std::fs::copy(common::fixture("camera.png"), stranger.join("camera.png")).unwrap();
+    let mut h = harness(app(&data, SourceSpec::Replay(stranger)));
+    // Wait for the thumbnails too: they move the Verify button down when they arrive.
+    wait_for(&mut h, 60, "Eileen's images to load", |a| {
+        a.selected.as_deref() == Some("Eileen")
+            && a.thumbnails
+                .get(&ImageKind::Verification)
+                .map_or(0, Vec::len)
+                == 3
+    });
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "a verdict", |a| {
+        a.verdict.as_ref().is_some_and(|v| v.attempt)
+    });
+    h.run_steps(2);
+    h.get_by_label("Not verified: Eileen");
+    let v = &h.state().verdict.as_ref().unwrap().verification;
+    println!(
+        "stranger: {}/{} matched, best {:.3}",
+        v.matched, v.total, v.best
+    );
+    assert!(!v.accepted);
+}
