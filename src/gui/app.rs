@@ -265,7 +265,9 @@ impl FaceGateApp {
                 egui::Panel::right("controls")
                     .default_size(330.0)
                     .show(ui, |ui| enrol::controls(self, ui));
-                egui::CentralPanel::default_margins().show(ui, |ui| self.feed(ui));
+                egui::CentralPanel::default_margins().show(ui, |ui| {
+                    self.feed(ui);
+                });
             }
             View::Unlock => {
                 egui::CentralPanel::default_margins().show(ui, |ui| unlock::view(self, ui));
@@ -333,20 +335,23 @@ impl FaceGateApp {
         });
     }
 
-    /// The live image, scaled to fit, with the overlays.
-    pub(super) fn feed(&mut self, ui: &mut Ui) {
+    /// The live image, scaled to fit and centred, with the overlays. Returns where it was drawn.
+    pub(super) fn feed(&mut self, ui: &mut Ui) -> Option<egui::Rect> {
         let Some(tex) = &self.frame else {
             ui.centered_and_justified(|ui| ui.label("waiting for the first frame…"));
-            return;
+            return None;
         };
         let avail = ui.available_size();
         let [w, h] = self.frame_size;
         let scale = (avail.x / w as f32).min(avail.y / h as f32).max(0.01);
         let size = egui::vec2(w as f32 * scale, h as f32 * scale);
-        let response = ui.add(egui::Image::from_texture(tex).fit_to_exact_size(size));
+        let response = ui
+            .vertical_centered(|ui| ui.add(egui::Image::from_texture(tex).fit_to_exact_size(size)))
+            .inner;
         if let Some(a) = &self.analysis {
             overlay::draw_faces(ui.painter(), response.rect, self.frame_size, &a.faces);
         }
+        Some(response.rect)
     }
 
     pub fn camera_fps(&self) -> f32 {

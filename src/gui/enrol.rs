@@ -12,17 +12,17 @@ const KEYS: [(ImageKind, Key, &str); 3] = [
     (ImageKind::Verification, Key::V, "V"),
 ];
 
-const THUMB_STRIP_HEIGHT: f32 = 74.0;
+const THUMB_STRIP_HEIGHT: f32 = 70.0;
 
 pub fn controls(app: &mut FaceGateApp, ui: &mut Ui) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         person(app, ui);
         ui.separator();
+        verify(app, ui);
+        ui.separator();
         capture(app, ui);
         ui.separator();
         thresholds(app, ui);
-        ui.separator();
-        verify(app, ui);
     });
 }
 

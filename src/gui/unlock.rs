@@ -7,8 +7,7 @@ use super::overlay;
 use crate::live::UnlockStatus;
 
 pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
-    app.feed(ui);
-    let rect = ui.min_rect();
+    let Some(rect) = app.feed(ui) else { return };
     let (text, colour) = match &app.unlock_status {
         None => ("Look at the camera".to_owned(), Color32::WHITE),
         Some(UnlockStatus::Searching { reason }) => {
