@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench lint
+.PHONY: setup run test bench lint screenshot
 
 CARGO ?= cargo
 ARGS ?=
@@ -22,3 +22,9 @@ bench: setup
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The app in a virtual X display, on the demo feed: target/screenshot.png shows what a user sees.
+screenshot: setup
+	$(CARGO) build --quiet
+	scripts/gui_screenshot.sh target/screenshot.png 10 --data-dir "$$(mktemp -d)"
+	@test "$$(stat -c %s target/screenshot.png)" -gt 50000 || { echo "screenshot looks empty"; exit 1; }

@@ -1,7 +1,7 @@
 //! `facegate verify`, `facegate identify` and `facegate lookalike`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -22,11 +22,14 @@ pub const EXIT_LOCKED_OUT: u8 = 4;
 pub struct VerifyArgs {
     pub name: String,
     /// Photo to verify
-    #[arg(required_unless_present = "replay", conflicts_with = "replay")]
+    #[arg(required_unless_present_any = ["replay", "camera"], conflicts_with_all = ["replay", "camera"])]
     pub image: Option<PathBuf>,
     /// Run the live rule (K of the last N frames) on a video file or image folder
-    #[arg(long, value_name = "VIDEO_OR_DIR")]
+    #[arg(long, value_name = "VIDEO_OR_DIR", conflicts_with = "camera")]
     pub replay: Option<PathBuf>,
+    /// Run the live rule on camera N (face unlock, e.g. from PAM)
+    #[arg(long, value_name = "N")]
+    pub camera: Option<u32>,
     /// Seconds before a live attempt gives up [default: from settings]
     #[arg(long)]
     pub timeout: Option<f32>,
@@ -91,7 +94,10 @@ fn refusal(e: Error) -> anyhow::Result<u8> {
 pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     if let Some(replay) = &args.replay {
-        return verify_live(&mut engine, args, replay);
+        return verify_live(&mut engine, args, SourceSpec::Replay(replay.clone()));
+    }
+    if let Some(index) = args.camera {
+        return verify_live(&mut engine, args, SourceSpec::camera(index));
     }
     let path = args
         .image
@@ -125,8 +131,9 @@ struct LiveReport {
     last: Option<Verification>,
 }
 
-/// The live rule on a recorded clip or folder, in real time as a camera would deliver it.
-fn verify_live(engine: &mut Engine, args: &VerifyArgs, replay: &Path) -> anyhow::Result<u8> {
+/// The live rule on a camera, or on a recorded clip or folder in real time as a camera would
+/// deliver it.
+fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyhow::Result<u8> {
     let person = &args.name;
     engine.store.require_person(person)?;
     if let Some(seconds) = engine.lockout_remaining(person) {
@@ -141,17 +148,15 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, replay: &Path) -> anyhow:
         n: settings.live_n,
         timeout: Duration::from_secs_f32(args.timeout.unwrap_or(settings.live_timeout_s)),
     };
-    let mut source = camera::open_with(
-        &SourceSpec::Replay(replay.to_owned()),
-        ReplayOptions::default(),
-    )?;
+    let mut source = camera::open_with(&spec, ReplayOptions::default())?;
+    let label = PathBuf::from(source.describe());
     let start = Instant::now();
     let mut session = LiveSession::new(rule, start);
     let (mut frames, mut with_face, mut last) = (0u64, 0u64, None);
     while session.state() == LiveState::Pending {
         let frame = source.next_frame()?;
         frames += 1;
-        let verdict = match engine.probe(&frame.image, replay) {
+        let verdict = match engine.probe(&frame.image, &label) {
             Ok((_, probe)) => {
                 with_face += 1;
                 let v = engine.verify_frame(person, &probe)?;
