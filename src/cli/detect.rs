@@ -22,6 +22,9 @@ pub struct DetectArgs {
     /// Write the image with boxes and landmarks drawn: a file for one image, a folder for several
     #[arg(long, value_name = "OUT")]
     pub draw: Option<PathBuf>,
+    /// Minimum face score, 0..1 [default: 0.7]
+    #[arg(long)]
+    pub min_score: Option<f32>,
 }
 
 #[derive(Serialize)]
@@ -38,7 +41,11 @@ struct Report {
 
 pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
     let models = cli.models()?;
-    let mut detector = Detector::new(&models, DetectorConfig::default())?;
+    let mut config = DetectorConfig::default();
+    if let Some(score) = args.min_score {
+        config.score_threshold = score.clamp(0.0, 1.0);
+    }
+    let mut detector = Detector::new(&models, config)?;
     let mut reports = Vec::new();
     for path in &args.images {
         let report = match detect_one(&mut detector, path, args) {
