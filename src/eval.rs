@@ -52,6 +52,98 @@ pub fn best_threshold(pairs: &[ScoredPair]) -> (f32, f64) {
         .fold((0.0, -1.0), |best, c| if c.1 > best.1 { c } else { best })
 }
 
+/// Equal error rate: where the false accept and false reject rates cross (scores of genuine
+/// pairs above the threshold accept).
+pub fn eer(pairs: &[ScoredPair]) -> f64 {
+    let curve = roc(pairs);
+    curve
+        .iter()
+        .map(|p| ((p.far - p.frr).abs(), (p.far + p.frr) / 2.0))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(f64::NAN, |(_, e)| e)
+}
+
+/// One operating point: at `threshold`, the share of impostor pairs accepted and of genuine pairs
+/// rejected.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RocPoint {
+    pub threshold: f32,
+    pub far: f64,
+    pub frr: f64,
+}
+
+/// Every operating point, from the strictest threshold to the loosest.
+pub fn roc(pairs: &[ScoredPair]) -> Vec<RocPoint> {
+    let mut sorted: Vec<ScoredPair> = pairs.to_vec();
+    sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let pos = pairs.iter().filter(|p| p.same).count().max(1) as f64;
+    let neg = pairs.iter().filter(|p| !p.same).count().max(1) as f64;
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut points = vec![RocPoint {
+        threshold: f32::INFINITY,
+        far: 0.0,
+        frr: 1.0,
+    }];
+    let mut i = 0;
+    while i < sorted.len() {
+        let score = sorted[i].score;
+        while i < sorted.len() && sorted[i].score == score {
+            if sorted[i].same {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
+            i += 1;
+        }
+        points.push(RocPoint {
+            threshold: score,
+            far: fp / neg,
+            frr: 1.0 - tp / pos,
+        });
+    }
+    points
+}
+
+/// True accept rate at the loosest threshold whose false accept rate is at most `far`; None when
+/// there are too few impostor pairs to measure that rate (fewer than 1/far).
+pub fn tar_at_far(pairs: &[ScoredPair], far: f64) -> Option<f64> {
+    let impostors = pairs.iter().filter(|p| !p.same).count() as f64;
+    if impostors * far < 1.0 {
+        return None;
+    }
+    roc(pairs)
+        .into_iter()
+        .filter(|p| p.far <= far)
+        .map(|p| 1.0 - p.frr)
+        .fold(None, |best, t| Some(best.map_or(t, |b: f64| b.max(t))))
+}
+
+/// The standard k-fold protocol (LFW View 2): for each fold, choose the threshold on the other
+/// folds and measure accuracy on this one. Returns (fold, threshold, accuracy) per fold.
+pub fn k_fold_accuracy(pairs: &[ScoredPair], folds: &[u32]) -> Vec<(u32, f32, f64)> {
+    let mut ids: Vec<u32> = folds.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter()
+        .map(|&fold| {
+            let (test, train): (Vec<_>, Vec<_>) =
+                pairs.iter().zip(folds).partition(|(_, f)| **f == fold);
+            let train: Vec<ScoredPair> = train.into_iter().map(|(p, _)| *p).collect();
+            let test: Vec<ScoredPair> = test.into_iter().map(|(p, _)| *p).collect();
+            let (threshold, _) = best_threshold(&train);
+            (fold, threshold, accuracy_at(&test, threshold))
+        })
+        .collect()
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +165,30 @@ mod tests {
         let (t, acc) = best_threshold(&pairs);
         assert_eq!(acc, 1.0);
         assert!(t > 0.3 && t < 0.7);
+    }
+
+    #[test]
+    fn eer_tar_and_folds() {
+        // Genuine 0.9, 0.8, 0.4; impostor 0.5, 0.2, 0.1: one error each way at most.
+        let pairs = [
+            p(0.9, true),
+            p(0.8, true),
+            p(0.4, true),
+            p(0.5, false),
+            p(0.2, false),
+            p(0.1, false),
+        ];
+        assert!((eer(&pairs) - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(tar_at_far(&pairs, 0.34), Some(1.0));
+        assert_eq!(tar_at_far(&pairs, 0.0), None);
+        assert_eq!(
+            tar_at_far(&pairs, 0.01),
+            None,
+            "3 impostors cannot measure 1 %"
+        );
+        let folds = [0, 0, 1, 0, 1, 1];
+        let per_fold = k_fold_accuracy(&pairs, &folds);
+        assert_eq!(per_fold.len(), 2);
+        assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 1.0));
     }
 }

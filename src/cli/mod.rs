@@ -4,8 +4,10 @@
 mod bench;
 mod compare;
 mod detect;
+mod eval_pairs;
 mod models;
 mod people;
+mod plot;
 mod verify;
 
 use std::path::PathBuf;
@@ -71,8 +73,17 @@ pub enum Command {
     Identify(verify::IdentifyArgs),
     /// Which identity of a photo gallery does this face resemble most (for fun, not identity)
     Lookalike(verify::LookalikeArgs),
+    /// Measure recognition on labelled data
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Time each pipeline stage on real images (median, p95); use a release build
     Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Accuracy (k-fold when the CSV has folds), ROC AUC, EER, TAR at FAR on path_a,path_b,same[,fold]
+    Pairs(eval_pairs::PairsArgs),
 }
 
 impl Cli {
@@ -118,6 +129,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::run(&cli, args),
         Some(Command::Models(args)) => models::run(&cli, args),
         Some(Command::Bench(args)) => bench::run(&cli, args),
+        Some(Command::Eval(EvalCommand::Pairs(args))) => eval_pairs::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),
         Some(Command::Capture(args)) => people::capture(&cli, args),
         Some(Command::Negatives(cmd)) => people::negatives(&cli, cmd),
