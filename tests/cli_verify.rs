@@ -208,3 +208,32 @@ fn live_replay_accepts_the_person_and_times_out_a_stranger() {
     );
     assert_eq!(code(&out), 1);
 }
+
+#[test]
+fn lookalike_and_negatives() {
+    let data = common::temp_dir("cli-lookalike-data");
+    let gallery = common::temp_dir("cli-lookalike-gallery");
+    for (who, file) in [("astronaut", "astronaut.png"), ("cameraman", "camera.png")] {
+        std::fs::create_dir_all(gallery.join(who)).unwrap();
+        std::fs::copy(common::fixture(file), gallery.join(who).join(file)).unwrap();
+    }
+    let probe = astronaut_folder("cli-lookalike-probe").join("a.png");
+    let out = facegate(
+        &data,
+        &["lookalike", s(&probe), "--gallery", s(&gallery), "--json"],
+    );
+    assert_eq!(code(&out), 0);
+    let ranking: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ranking[0]["identity"], "astronaut");
+    assert_eq!(ranking[1]["identity"], "cameraman");
+    let text = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&gallery)]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("resemblance, not an identification"));
+
+    // Negatives go through the same quality gate: the cameraman's face (14 px between the eyes)
+    // is refused with its reason, the astronaut's is kept.
+    let out = facegate(&data, &["negatives", "add", s(&gallery)]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("too small"));
+    let count = facegate(&data, &["negatives", "count"]);
+    assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "1");
+}
