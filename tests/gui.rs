@@ -59,9 +59,10 @@ fn demo() -> SourceSpec {
 }
 
 fn add_person(h: &mut Harness<'_, FaceGateApp>, name: &str) {
-    h.get_by_role(Role::TextInput).click();
+    h.get_by_role_and_label(Role::TextInput, "new:").click();
     h.run_steps(2);
-    h.get_by_role(Role::TextInput).type_text(name);
+    h.get_by_role_and_label(Role::TextInput, "new:")
+        .type_text(name);
     h.run_steps(2);
     h.get_by_label("Add person").click();
     h.run_steps(2);
@@ -178,4 +179,38 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
         v.matched, v.total, v.best
     );
     assert!(!v.accepted);
+}
+
+#[test]
+fn a_recording_can_be_opened_from_the_window() {
+    let data = common::temp_dir("gui-source");
+    let folder = common::temp_dir("gui-source-folder");
+    std::fs::copy(common::fixture("camera.png"), folder.join("camera.png")).unwrap();
+    let mut h = harness(app(&data, demo()));
+    wait_for(&mut h, 60, "the models to load", |a| a.settings.is_some());
+    assert!(h.state().source_name().starts_with("demo"));
+    // The top bar's path field comes first in the window.
+    let field = h
+        .get_all_by_role(Role::TextInput)
+        .next()
+        .expect("a path field");
+    field.click();
+    h.run_steps(2);
+    h.get_all_by_role(Role::TextInput)
+        .next()
+        .unwrap()
+        .type_text(folder.to_str().unwrap());
+    h.run_steps(2);
+    h.get_by_label("Open recording").click();
+    h.run_steps(2);
+    println!("source now: {}", h.state().source_name());
+    assert!(
+        h.state().source_name().contains("folder"),
+        "{}",
+        h.state().source_name()
+    );
+    // Frames from the new source arrive: 512×512 stills instead of the 640×480 demo.
+    wait_for(&mut h, 20, "a frame from the recording", |a| {
+        a.frame_size() == [512, 512]
+    });
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::stats::RateMeter;
 use super::{compare, enrol, overlay, unlock};
+use crate::camera::SourceSpec;
 use crate::live::{Analysis, Command, CompareResult, Event, LiveSession, Mode, UnlockStatus};
 use crate::store::{ImageKind, Settings};
 use crate::verify::{Identification, Verification};
@@ -54,6 +55,8 @@ pub struct FaceGateApp {
     /// Latest message for the user: (text, is_error).
     pub message: Option<(String, bool)>,
     pub(super) source_note: Option<String>,
+    pub(super) cameras: Vec<crate::camera::CameraInfo>,
+    pub(super) replay_path: String,
     pub(super) source_problem: Option<String>,
     camera_rate: RateMeter,
     inference_rate: RateMeter,
@@ -83,6 +86,8 @@ impl FaceGateApp {
             compare_error: None,
             message: None,
             source_note: None,
+            cameras: crate::camera::list_cameras(),
+            replay_path: String::new(),
             source_problem: None,
             camera_rate: RateMeter::default(),
             inference_rate: RateMeter::default(),
@@ -292,7 +297,7 @@ impl FaceGateApp {
                 }
             }
             ui.separator();
-            ui.label(format!("source: {}", self.live.source_name));
+            self.source_picker(ui);
         });
         if let Some(note) = &self.source_note {
             ui.label(RichText::new(note).color(Color32::from_rgb(230, 170, 40)));
@@ -312,6 +317,61 @@ impl FaceGateApp {
                     self.message = None;
                 }
             });
+        }
+    }
+
+    /// Camera list, demo, or a recording typed in: switching keeps the models and the store.
+    fn source_picker(&mut self, ui: &mut Ui) {
+        let mut chosen = None;
+        egui::ComboBox::from_label("source")
+            .selected_text(self.live.source_name.clone())
+            .show_ui(ui, |ui| {
+                if self.cameras.is_empty() {
+                    ui.label("no camera found");
+                }
+                for cam in &self.cameras {
+                    if ui
+                        .selectable_label(false, format!("{} (camera {})", cam.name, cam.index))
+                        .clicked()
+                    {
+                        chosen = Some(SourceSpec::camera(cam.index));
+                    }
+                }
+                if ui.selectable_label(false, "demo (sample photo)").clicked() {
+                    chosen = Some(SourceSpec::Demo(super::demo_photo()));
+                }
+            });
+        let label = ui.label("recording:");
+        ui.add(
+            egui::TextEdit::singleline(&mut self.replay_path)
+                .hint_text("video file or image folder")
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        if ui
+            .add_enabled(
+                !self.replay_path.trim().is_empty(),
+                egui::Button::new("Open recording"),
+            )
+            .clicked()
+        {
+            chosen = Some(SourceSpec::Replay(self.replay_path.trim().into()));
+        }
+        if let Some(spec) = chosen {
+            self.open_source(&spec);
+        }
+    }
+
+    /// Opening takes a few milliseconds (a camera's first handshake, ffprobe on a clip); frames
+    /// then come from the capture thread as before.
+    pub fn open_source(&mut self, spec: &SourceSpec) {
+        match crate::camera::open(spec) {
+            Ok(source) => {
+                self.live.set_source(source);
+                self.source_note = None;
+                self.source_problem = None;
+            }
+            Err(e) => self.error(format!("cannot open that source: {e}")),
         }
     }
 
@@ -352,6 +412,15 @@ impl FaceGateApp {
             overlay::draw_faces(ui.painter(), response.rect, self.frame_size, &a.faces);
         }
         Some(response.rect)
+    }
+
+    /// Size of the last frame shown, in pixels.
+    pub fn frame_size(&self) -> [usize; 2] {
+        self.frame_size
+    }
+
+    pub fn source_name(&self) -> &str {
+        &self.live.source_name
     }
 
     pub fn camera_fps(&self) -> f32 {

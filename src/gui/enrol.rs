@@ -40,11 +40,14 @@ fn person(app: &mut FaceGateApp, ui: &mut Ui) {
         app.select_person(chosen);
     }
     ui.horizontal(|ui| {
-        let edit = ui.add(
-            egui::TextEdit::singleline(&mut app.new_person)
-                .hint_text("new person's name")
-                .desired_width(170.0),
-        );
+        let label = ui.label("new:");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut app.new_person)
+                    .hint_text("their name")
+                    .desired_width(150.0),
+            )
+            .labelled_by(label.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
         if (ui.button("Add person").clicked() || enter) && !app.new_person.trim().is_empty() {
             app.send(Command::AddPerson(app.new_person.trim().to_owned()));

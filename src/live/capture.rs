@@ -10,20 +10,40 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use super::Event;
 use crate::camera::{Frame, FrameSource};
 
+/// Where the capture thread's frames and news go.
+pub struct Outlets {
+    /// To the GUI, bounded: frames are dropped when it lags.
+    pub display: Sender<Arc<Frame>>,
+    /// The worker's newest-frame slot (bounded 1) and a receiver to empty it of a stale frame.
+    pub slot: Sender<Arc<Frame>>,
+    pub slot_drain: Receiver<Arc<Frame>>,
+    pub events: Sender<Event>,
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+}
+
 pub fn spawn(
     mut source: Box<dyn FrameSource>,
-    display: Sender<Arc<Frame>>,
-    slot: Sender<Arc<Frame>>,
-    slot_drain: Receiver<Arc<Frame>>,
-    events: Sender<Event>,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    replacements: Receiver<Box<dyn FrameSource>>,
+    outlets: Outlets,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
+    let Outlets {
+        display,
+        slot,
+        slot_drain,
+        events,
+        wake,
+    } = outlets;
     std::thread::Builder::new()
         .name("capture".into())
         .spawn(move || {
             let mut failing = false;
             while !stop.load(Ordering::Relaxed) {
+                // The user picked another camera or recording: the old one is dropped (closed) here.
+                if let Ok(next) = replacements.try_recv() {
+                    source = next;
+                    failing = false;
+                }
                 let frame = match source.next_frame() {
                     Ok(f) => Arc::new(f),
                     Err(e) => {

@@ -31,6 +31,7 @@ pub struct LiveSession {
     pub commands: Sender<Command>,
     pub source_name: String,
     pub nominal_fps: Option<f32>,
+    replace_source: Sender<Box<dyn FrameSource>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -52,15 +53,15 @@ impl LiveSession {
         let (event_tx, event_rx) = crossbeam_channel::unbounded();
         let source_name = source.describe();
         let nominal_fps = source.nominal_fps();
-        let capture = capture::spawn(
-            source,
-            display_tx,
-            slot_tx,
-            slot_rx.clone(),
-            event_tx.clone(),
-            wake.clone(),
-            stop.clone(),
-        );
+        let (replace_tx, replace_rx) = crossbeam_channel::unbounded();
+        let outlets = capture::Outlets {
+            display: display_tx,
+            slot: slot_tx,
+            slot_drain: slot_rx.clone(),
+            events: event_tx.clone(),
+            wake: wake.clone(),
+        };
+        let capture = capture::spawn(source, replace_rx, outlets, stop.clone());
         let worker = worker::spawn(models, store, slot_rx, cmd_rx, event_tx, wake, stop.clone());
         LiveSession {
             frames: display_rx,
@@ -68,9 +69,17 @@ impl LiveSession {
             commands: cmd_tx,
             source_name,
             nominal_fps,
+            replace_source: replace_tx,
             threads: vec![capture, worker],
             stop,
         }
+    }
+
+    /// Switches the feed to another source; the capture thread closes the old one.
+    pub fn set_source(&mut self, source: Box<dyn FrameSource>) {
+        self.source_name = source.describe();
+        self.nominal_fps = source.nominal_fps();
+        let _ = self.replace_source.send(source);
     }
 
     pub fn send(&self, command: Command) {
