@@ -24,34 +24,36 @@ impl DemoSource {
             path: photo.to_owned(),
             reason: e.to_string(),
         })?;
+        let size = super::DEFAULT_CAMERA_SIZE;
+        // 85 % of the canvas height leaves room to drift.
+        let scale = (size.0 as f32 / photo.width() as f32)
+            .min(size.1 as f32 / photo.height() as f32)
+            * 0.85;
+        let (w, h) = (
+            (photo.width() as f32 * scale) as u32,
+            (photo.height() as f32 * scale) as u32,
+        );
+        let photo = imageops::resize(&photo, w.max(1), h.max(1), imageops::FilterType::Triangle);
         Ok(DemoSource {
             photo,
-            size: super::DEFAULT_CAMERA_SIZE,
+            size,
             index: 0,
             pacer: Pacer::new(FPS, paced),
         })
     }
 
-    /// Frame `index`: the whole photo on a dark 4:3 canvas, drifting and breathing a little (a
-    /// person shifting in their chair) but never leaving the picture.
+    /// Frame `index`: the photo on a dark 4:3 canvas, drifting slowly (a person shifting in
+    /// their chair) but never leaving the picture. The photo is scaled once, in `open`, so a frame
+    /// costs one copy.
     fn render(&self, index: u64) -> RgbImage {
-        let (cw, ch) = (self.size.0 as f32, self.size.1 as f32);
-        let (pw, ph) = (self.photo.width() as f32, self.photo.height() as f32);
+        let (cw, ch) = self.size;
         let t = index as f32 / FPS;
-        let zoom = (cw / pw).min(ch / ph) * (0.92 + 0.05 * (t * 0.7).sin());
-        let (w, h) = ((pw * zoom) as u32, (ph * zoom) as u32);
-        let scaled = imageops::resize(
-            &self.photo,
-            w.max(1),
-            h.max(1),
-            imageops::FilterType::Triangle,
-        );
-        let spare_x = (cw - w as f32).max(0.0);
-        let spare_y = (ch - h as f32).max(0.0);
+        let spare_x = cw.saturating_sub(self.photo.width()) as f32;
+        let spare_y = ch.saturating_sub(self.photo.height()) as f32;
         let x = spare_x / 2.0 * (1.0 + 0.8 * (t * 0.45).sin());
         let y = spare_y / 2.0 * (1.0 + 0.8 * (t * 0.31).cos());
-        let mut canvas = RgbImage::from_pixel(self.size.0, self.size.1, image::Rgb([28, 28, 32]));
-        imageops::overlay(&mut canvas, &scaled, x as i64, y as i64);
+        let mut canvas = RgbImage::from_pixel(cw, ch, image::Rgb([28, 28, 32]));
+        imageops::overlay(&mut canvas, &self.photo, x as i64, y as i64);
         canvas
     }
 }

@@ -1,9 +1,11 @@
 //! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
 //! sets up logging and maps outcomes to exit codes.
 
+mod analyze;
 mod bench;
 mod compare;
 mod detect;
+mod eval_attributes;
 mod eval_pairs;
 mod models;
 mod people;
@@ -73,7 +75,9 @@ pub enum Command {
     Identify(verify::IdentifyArgs),
     /// Which identity of a photo gallery does this face resemble most (for fun, not identity)
     Lookalike(verify::LookalikeArgs),
-    /// Measure recognition on labelled data
+    /// Apparent age, gender and emotion of every face; exit 3 when no image has a face
+    Analyze(analyze::AnalyzeArgs),
+    /// Measure recognition and attributes on labelled data
     #[command(subcommand)]
     Eval(EvalCommand),
     /// Time each pipeline stage on real images (median, p95); use a release build
@@ -84,6 +88,8 @@ pub enum Command {
 pub enum EvalCommand {
     /// Accuracy (k-fold when the CSV has folds), ROC AUC, EER, TAR at FAR on path_a,path_b,same[,fold]
     Pairs(eval_pairs::PairsArgs),
+    /// Age, gender and emotion accuracy on UTKFace, LFW-a and FER2013 (../shared/data)
+    Attributes(eval_attributes::EvalAttributesArgs),
 }
 
 impl Cli {
@@ -130,6 +136,8 @@ pub fn main() -> ExitCode {
         Some(Command::Models(args)) => models::run(&cli, args),
         Some(Command::Bench(args)) => bench::run(&cli, args),
         Some(Command::Eval(EvalCommand::Pairs(args))) => eval_pairs::run(&cli, args),
+        Some(Command::Eval(EvalCommand::Attributes(args))) => eval_attributes::run(&cli, args),
+        Some(Command::Analyze(args)) => analyze::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),
         Some(Command::Capture(args)) => people::capture(&cli, args),
         Some(Command::Negatives(cmd)) => people::negatives(&cli, cmd),

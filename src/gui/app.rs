@@ -46,6 +46,8 @@ pub struct FaceGateApp {
     pub thumbnails: HashMap<ImageKind, Vec<(Uuid, TextureHandle)>>,
     pub verdict: Option<ShownVerdict>,
     pub verifying: bool,
+    /// Age, gender and emotion overlays.
+    pub attributes_on: bool,
     pub continuous: bool,
     pub identification: Option<Identification>,
     pub unlock_status: Option<UnlockStatus>,
@@ -78,6 +80,7 @@ impl FaceGateApp {
             thumbnails: HashMap::new(),
             verdict: None,
             verifying: false,
+            attributes_on: true,
             continuous: false,
             identification: None,
             unlock_status: None,
@@ -297,8 +300,13 @@ impl FaceGateApp {
                 }
             }
             ui.separator();
-            self.source_picker(ui);
+            let mut on = self.attributes_on;
+            if ui.checkbox(&mut on, "Age / gender / emotion").changed() {
+                self.attributes_on = on;
+                self.send(Command::SetAttributes(on));
+            }
         });
+        ui.horizontal(|ui| self.source_picker(ui));
         if let Some(note) = &self.source_note {
             ui.label(RichText::new(note).color(Color32::from_rgb(230, 170, 40)));
         }
@@ -384,10 +392,11 @@ impl FaceGateApp {
         let latency = self.analysis.as_ref().map_or(0.0, |a| a.latency_ms);
         ui.horizontal(|ui| {
             ui.label(format!(
-                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
+                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · attributes {:.1} ms · embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
                 self.camera_rate.rate(),
                 self.inference_rate.rate(),
                 t.detect_ms,
+                t.attributes_ms,
                 t.embed_ms,
                 t.verify_ms,
                 latency
@@ -409,7 +418,13 @@ impl FaceGateApp {
             .vertical_centered(|ui| ui.add(egui::Image::from_texture(tex).fit_to_exact_size(size)))
             .inner;
         if let Some(a) = &self.analysis {
-            overlay::draw_faces(ui.painter(), response.rect, self.frame_size, &a.faces);
+            overlay::draw_faces(
+                ui.painter(),
+                response.rect,
+                self.frame_size,
+                &a.faces,
+                self.attributes_on,
+            );
         }
         Some(response.rect)
     }

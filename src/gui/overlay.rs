@@ -3,6 +3,7 @@
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
 
 use crate::live::FaceLabel;
+use crate::vision::attributes::Attributes;
 
 const LANDMARK_COLOURS: [Color32; 5] = [
     Color32::from_rgb(0, 160, 255),
@@ -12,8 +13,15 @@ const LANDMARK_COLOURS: [Color32; 5] = [
     Color32::from_rgb(255, 60, 60),
 ];
 
-/// Draws each face of an image of `image_size` pixels shown in `rect`.
-pub fn draw_faces(painter: &Painter, rect: Rect, image_size: [usize; 2], faces: &[FaceLabel]) {
+/// Draws each face of an image of `image_size` pixels shown in `rect`; `attributes` adds the
+/// age, gender and emotion panel under each face that has them.
+pub fn draw_faces(
+    painter: &Painter,
+    rect: Rect,
+    image_size: [usize; 2],
+    faces: &[FaceLabel],
+    attributes: bool,
+) {
     let sx = rect.width() / image_size[0].max(1) as f32;
     let sy = rect.height() / image_size[1].max(1) as f32;
     let to_screen = |x: f32, y: f32| pos2(rect.min.x + x * sx, rect.min.y + y * sy);
@@ -46,6 +54,58 @@ pub fn draw_faces(painter: &Painter, rect: Rect, image_size: [usize; 2], faces: 
             anchor
         };
         draw_tag(painter, anchor, &text, colour);
+        if attributes && let Some(a) = &label.attributes {
+            // Below the face, pulled up into the picture when the face is near its bottom edge.
+            let y = (face_rect.max.y + 4.0).min(rect.max.y - ATTRIBUTE_CARD.y);
+            draw_attributes(painter, pos2(face_rect.min.x.max(rect.min.x), y), a);
+        }
+    }
+}
+
+const ATTRIBUTE_CARD: egui::Vec2 = vec2(170.0, 22.0 + 13.0 * 7.0 + 6.0);
+
+/// "female 64 % · 37 y · happy" and a bar per emotion, on a dark card below the face.
+fn draw_attributes(painter: &Painter, top_left: Pos2, a: &Attributes) {
+    let (emotion, _) = a.emotion();
+    let headline = format!(
+        "{} {:.0} % · {:.0} y · {}",
+        a.gender().label(),
+        a.gender_probability() * 100.0,
+        a.age,
+        emotion.label()
+    );
+    let font = FontId::proportional(14.0);
+    let small = FontId::proportional(11.0);
+    let bar_w = 70.0;
+    let row_h = 13.0;
+    let card = Rect::from_min_size(top_left, ATTRIBUTE_CARD);
+    painter.rect_filled(card, 4.0, Color32::from_black_alpha(180));
+    painter.text(
+        card.min + vec2(6.0, 4.0),
+        Align2::LEFT_TOP,
+        headline,
+        font,
+        Color32::WHITE,
+    );
+    for (i, (e, p)) in a.emotions.iter().enumerate() {
+        let y = card.min.y + 24.0 + i as f32 * row_h;
+        painter.text(
+            pos2(card.min.x + 6.0, y),
+            Align2::LEFT_TOP,
+            e.label(),
+            small.clone(),
+            Color32::LIGHT_GRAY,
+        );
+        let bar = Rect::from_min_size(
+            pos2(card.min.x + 66.0, y + 2.0),
+            vec2(bar_w * p.clamp(0.0, 1.0), row_h - 4.0),
+        );
+        let fill = if e == emotion {
+            Color32::from_rgb(255, 200, 40)
+        } else {
+            Color32::from_rgb(120, 160, 220)
+        };
+        painter.rect_filled(bar, 1.0, fill);
     }
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::store::{ImageKind, Settings};
 use crate::verify::{Identification, Verification};
 use crate::vision::Face;
+use crate::vision::attributes::Attributes;
 
 /// What the worker does with each frame beyond detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum Command {
     /// Who is this? (one frame)
     Identify,
     UpdateSettings(Settings),
+    /// Age, gender and emotion overlays on or off.
+    SetAttributes(bool),
     Compare(PathBuf, PathBuf),
     Shutdown,
 }
@@ -45,6 +48,8 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timings {
     pub detect_ms: f32,
+    /// Age + gender + emotion for the faces refreshed on this frame (0 when none was due).
+    pub attributes_ms: f32,
     pub embed_ms: f32,
     pub verify_ms: f32,
 }
@@ -57,6 +62,8 @@ pub struct FaceLabel {
     pub text: Option<String>,
     /// true: verified (green), false: rejected (red), None: not judged (yellow).
     pub verified: Option<bool>,
+    /// Smoothed age, gender and emotion, when attributes are on and the face is large enough.
+    pub attributes: Option<Attributes>,
 }
 
 #[derive(Debug, Clone)]

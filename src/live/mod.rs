@@ -10,6 +10,7 @@
 
 mod capture;
 mod messages;
+mod tracker;
 mod worker;
 
 use std::sync::Arc;

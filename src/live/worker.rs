@@ -13,6 +13,7 @@ use image::imageops;
 use uuid::Uuid;
 
 use super::messages::*;
+use super::tracker::Tracker;
 use crate::camera::Frame;
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
@@ -20,9 +21,15 @@ use crate::verify::engine::Engine;
 use crate::verify::live::{LiveRule, LiveSession, LiveState};
 use crate::verify::quality::{self, QualityIssue};
 use crate::verify::{self, Verification};
+use crate::vision::attributes::{AttributeModel, Attributes, Smoother};
 use crate::vision::{Embedding, Face, align_arcface};
 
 const THUMBNAIL_SIDE: u32 = 64;
+/// Attributes change slowly; refreshing each face a few times a second keeps the labels live
+/// without taking frames from detection.
+const ATTRIBUTE_PERIOD: Duration = Duration::from_millis(250);
+/// Weight of each new attribute reading: settles in about two seconds at four readings a second.
+const ATTRIBUTE_SMOOTHING: f32 = 0.3;
 
 pub fn spawn(
     models: Option<Models>,
@@ -59,6 +66,11 @@ pub fn spawn(
                 unlock: None,
                 galleries: HashMap::new(),
                 latest: None,
+                attributes: None,
+                attributes_on: true,
+                tracker: Tracker::default(),
+                smoother: Smoother::new(ATTRIBUTE_SMOOTHING),
+                last_attributes: HashMap::new(),
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
@@ -107,6 +119,13 @@ struct Worker {
     /// Verification embeddings per person, so frames never touch the disk.
     galleries: HashMap<String, Vec<(Uuid, Embedding)>>,
     latest: Option<Arc<Frame>>,
+    /// Built on first use, so a user who never turns attributes on never loads them.
+    attributes: Option<AttributeModel>,
+    attributes_on: bool,
+    tracker: Tracker,
+    smoother: Smoother<u64>,
+    /// When each tracked face last had its attributes refreshed.
+    last_attributes: HashMap<u64, Instant>,
 }
 
 impl Worker {
@@ -239,6 +258,7 @@ impl Worker {
                 self.engine.settings = settings.clone();
                 self.send(Event::SettingsSaved(settings));
             }
+            Command::SetAttributes(on) => self.attributes_on = on,
             Command::Compare(a, b) => {
                 let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
@@ -331,12 +351,18 @@ impl Worker {
             detect_ms: ms(t0),
             ..Timings::default()
         };
+        let ids = self.tracker.update(&faces);
+        let t = Instant::now();
+        let attributes = self.attributes_for(&frame, &faces, &ids);
+        timings.attributes_ms = if attributes.1 { ms(t) } else { 0.0 };
         let mut labels: Vec<FaceLabel> = faces
             .iter()
-            .map(|f| FaceLabel {
+            .zip(attributes.0)
+            .map(|(f, attributes)| FaceLabel {
                 face: f.clone(),
                 text: None,
                 verified: None,
+                attributes,
             })
             .collect();
         let verifying = self.attempt.is_some() || self.mode == Mode::Continuous;
@@ -370,6 +396,54 @@ impl Worker {
             timings,
             latency_ms: ms(frame.captured_at),
         }));
+    }
+
+    /// Smoothed attributes per face (refreshing those due), and whether any model ran.
+    fn attributes_for(
+        &mut self,
+        frame: &Frame,
+        faces: &[Face],
+        ids: &[u64],
+    ) -> (Vec<Option<Attributes>>, bool) {
+        self.smoother.retain(|id| ids.contains(id));
+        self.last_attributes.retain(|id, _| ids.contains(id));
+        if !self.attributes_on {
+            return (vec![None; faces.len()], false);
+        }
+        if self.attributes.is_none() {
+            match AttributeModel::new(&self.models) {
+                Ok(m) => self.attributes = Some(m),
+                Err(e) => {
+                    self.attributes_on = false;
+                    self.fail("age, gender and emotion are off", e);
+                    return (vec![None; faces.len()], false);
+                }
+            }
+        }
+        let model = self.attributes.as_mut().expect("loaded above");
+        let now = Instant::now();
+        let mut ran = false;
+        let out = faces
+            .iter()
+            .zip(ids)
+            .map(|(face, id)| {
+                let due = self
+                    .last_attributes
+                    .get(id)
+                    .is_none_or(|t| now.duration_since(*t) >= ATTRIBUTE_PERIOD);
+                if due {
+                    self.last_attributes.insert(*id, now);
+                    ran = true;
+                    match model.analyze(&frame.image, face) {
+                        Ok(Some(fresh)) => return Some(self.smoother.update(*id, &fresh)),
+                        Ok(None) => return None,
+                        Err(e) => tracing::warn!("attributes failed: {e}"),
+                    }
+                }
+                self.smoother.get(id).copied()
+            })
+            .collect();
+        (out, ran)
     }
 
     /// Index and embedding of the person nearest the camera, if the frame has exactly one.

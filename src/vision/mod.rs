@@ -2,6 +2,7 @@
 //! each face onto a canonical crop, [`embed`] the crop into an identity vector.
 
 pub mod align;
+pub mod attributes;
 pub mod detect;
 pub mod embed;
 mod face;
