@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench lint screenshot
+.PHONY: setup run test bench bench-opencv lint screenshot
 
 CARGO ?= cargo
 ARGS ?=
@@ -16,8 +16,20 @@ run: setup
 test: setup
 	$(CARGO) test -- --show-output
 
+# Speed figures against the frame budget (issue 7): release build only. Run it on an idle
+# machine; BENCH_ARGS passes options, e.g. BENCH_ARGS="--json --live-seconds 0".
+BENCH_ARGS ?=
 bench: setup
-	$(CARGO) run --release --quiet -- bench
+	$(CARGO) run --release --quiet -- bench $(BENCH_ARGS)
+
+# OpenCV's own YuNet + SFace on the same images, models and thread count, with the ratio to
+# FaceGate. OpenCV goes into the set-up venv from PyPI on first use (pinned; not needed otherwise).
+OPENCV_PIN = opencv-python-headless==5.0.0.93
+bench-opencv: setup
+	$(CARGO) build --release --quiet
+	@.setup/venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('opencv-python-headless') != '$(lastword $(subst ==, ,$(OPENCV_PIN)))')" 2>/dev/null \
+	  || .setup/venv/bin/pip install -q --only-binary=:all: $(OPENCV_PIN)
+	.setup/venv/bin/python scripts/opencv_bench.py
 
 lint:
 	$(CARGO) fmt --check
