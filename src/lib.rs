@@ -14,6 +14,7 @@ pub mod live;
 pub mod pipeline;
 pub mod runtime;
 pub mod store;
+pub mod train;
 pub mod verify;
 pub mod vision;
 

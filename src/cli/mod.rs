@@ -10,6 +10,7 @@ mod eval_pairs;
 mod models;
 mod people;
 mod plot;
+mod train;
 mod verify;
 
 use std::path::PathBuf;
@@ -82,6 +83,8 @@ pub enum Command {
     Eval(EvalCommand),
     /// Time each pipeline stage on real images (median, p95); use a release build
     Bench(bench::BenchArgs),
+    /// Train NAME's siamese head on their anchor/positive images and the negatives; used only if it beats cosine
+    Train(train::TrainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +147,7 @@ pub fn main() -> ExitCode {
         Some(Command::Verify(args)) => verify::verify(&cli, args),
         Some(Command::Identify(args)) => verify::identify(&cli, args),
         Some(Command::Lookalike(args)) => verify::lookalike(&cli, args),
+        Some(Command::Train(args)) => train::run(&cli, args),
         None => gui(&cli),
     };
     match outcome {

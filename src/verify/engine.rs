@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::lockout::{self, Lockout};
 use super::quality::{self, QualityConfig, QualityReport};
-use super::{Identification, Thresholds, Verification, identify, verify};
+use super::{Identification, Scorer, Thresholds, Verification, identify, verify, verify_with};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
@@ -120,7 +120,7 @@ impl Engine {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
         let (face, probe) = self.probe(img, name)?;
-        let verification = verify(&probe, &gallery, self.thresholds());
+        let verification = self.score(person, &probe, &gallery);
         lock.record(verification.accepted, now_unix());
         self.store.write_state(person, lockout::STATE_FILE, &lock)?;
         Ok(Verdict {
@@ -134,7 +134,43 @@ impl Engine {
     /// attempt and only the attempt's outcome is recorded (see [`Engine::record_attempt`]).
     pub fn verify_frame(&mut self, person: &str, probe: &Embedding) -> Result<Verification> {
         let gallery = self.verification_gallery(person)?;
-        Ok(verify(probe, &gallery, self.thresholds()))
+        Ok(self.score(person, probe, &gallery))
+    }
+
+    /// The person's trained head for the current model, if it beat cosine on held-out pairs
+    /// (`facegate train`). A damaged head file is reported and ignored: cosine still works.
+    pub fn head_in_use(&self, person: &str) -> Option<crate::train::Head> {
+        match crate::train::load_head(&self.store, person, self.settings.model) {
+            Ok(Some(saved)) if saved.in_use => Some(saved.weights),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("ignoring {person}'s trained head, scoring with cosine: {e}");
+                None
+            }
+        }
+    }
+
+    /// `probe` against `gallery` (the person's verification embeddings) with the person's
+    /// scorer: their head's probability at 0.5 when one is in use, else cosine at the detection
+    /// threshold. For callers that keep their own copy of the gallery (the live worker).
+    pub fn score(
+        &self,
+        person: &str,
+        probe: &Embedding,
+        gallery: &[(Uuid, Embedding)],
+    ) -> Verification {
+        match self.head_in_use(person) {
+            Some(head) if head.dim() == probe.0.len() => {
+                let thresholds = Thresholds {
+                    detection: crate::train::HEAD_THRESHOLD,
+                    ..self.thresholds()
+                };
+                verify_with(probe, gallery, thresholds, Scorer::Head, |p, g| {
+                    head.probability(p, g)
+                })
+            }
+            _ => verify(probe, gallery, self.thresholds()),
+        }
     }
 
     pub fn lockout_remaining(&self, person: &str) -> Option<u64> {

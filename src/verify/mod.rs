@@ -32,6 +32,16 @@ pub struct Thresholds {
     pub verification: f32,
 }
 
+/// What scored the comparisons: cosine similarity, or the person's trained siamese head (a
+/// probability; see [`crate::train`]), used only when it beat cosine on held-out pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scorer {
+    #[default]
+    Cosine,
+    Head,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub image: Uuid,
@@ -51,6 +61,8 @@ pub struct Verification {
     /// Similarity to the mean of the person's verification embeddings.
     pub template_score: f32,
     pub thresholds: Thresholds,
+    /// What produced each comparison's score (and so what `thresholds.detection` applies to).
+    pub scorer: Scorer,
     pub comparisons: Vec<Comparison>,
 }
 
@@ -73,10 +85,28 @@ pub fn verify(
     gallery: &[(Uuid, Embedding)],
     thresholds: Thresholds,
 ) -> Verification {
+    verify_with(
+        probe,
+        gallery,
+        thresholds,
+        Scorer::Cosine,
+        Embedding::cosine,
+    )
+}
+
+/// [`verify`] with another per-comparison score (higher = more alike), e.g. a trained head's
+/// probability; `scorer` names it in the result. The template score stays a cosine.
+pub fn verify_with(
+    probe: &Embedding,
+    gallery: &[(Uuid, Embedding)],
+    thresholds: Thresholds,
+    scorer: Scorer,
+    score: impl Fn(&Embedding, &Embedding) -> f32,
+) -> Verification {
     let comparisons: Vec<Comparison> = gallery
         .iter()
         .map(|(id, e)| {
-            let score = probe.cosine(e);
+            let score = score(probe, e);
             Comparison {
                 image: *id,
                 score,
@@ -104,6 +134,7 @@ pub fn verify(
             .fold(f32::NEG_INFINITY, f32::max),
         template_score,
         thresholds,
+        scorer,
         comparisons,
     }
 }

@@ -1,0 +1,372 @@
+//! Training a person's siamese head on top of the pretrained embedder.
+//!
+//! Pairs: anchor × positive = same (1), anchor × negative = different (0). Each pair becomes
+//! |e_a − e_b| (the L1 distance layer), one dense unit and a sigmoid give the probability that
+//! it is the same person; class-weighted binary cross-entropy, Adam, mini-batches, and early
+//! stopping on validation pairs. The images are split three ways by image (see [`pairs`]): the
+//! figures that decide whether the head is used come from test pairs that neither the steps nor
+//! early stopping ever saw, beside the cosine baseline on the very same pairs.
+//!
+//! For the GUI and the CLI:
+//! ```no_run
+//! # fn f(engine: &mut facegate::verify::engine::Engine) -> Result<(), facegate::train::TrainError> {
+//! use facegate::train::{TrainConfig, train_person};
+//! let report = train_person(engine, "Ada", &TrainConfig::default(), |epoch| {
+//!     println!("{} {:.4} {:.4}", epoch.epoch, epoch.train_loss, epoch.validation_loss);
+//! })?;
+//! println!("head F1 {:.3} vs cosine {:.3}; in use: {}", report.head.f1, report.baseline.f1, report.in_use);
+//! # Ok(()) }
+//! ```
+//! [`prepare`] + [`Trainer::run`] + [`save_head`] are the same in steps (pair counts known
+//! before training starts).
+
+pub mod fit;
+pub mod head;
+pub mod metrics;
+pub mod pairs;
+mod rng;
+pub mod saved;
+
+use serde::{Deserialize, Serialize};
+
+pub use fit::EpochReport;
+pub use head::Head;
+pub use metrics::Metrics;
+pub use saved::{SavedHead, head_file, load_head, save_head};
+
+use crate::store::{Gallery, ImageKind, StoreError};
+use crate::verify::engine::Engine;
+use crate::vision::{EmbedderKind, Embedding};
+use pairs::{Fractions, Group, Pairs, assign_roles};
+use rng::SplitMix64;
+
+/// A head's probability above this is a match (the detection threshold while a head is in use).
+pub const HEAD_THRESHOLD: f32 = 0.5;
+
+/// Fewest images per group (anchors, positives, negatives): one each for training, validation
+/// and test.
+pub const MIN_IMAGES: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// Adam's step size.
+    pub lr: f64,
+    /// Most passes over the training pairs.
+    pub epochs: usize,
+    /// Pairs per Adam step.
+    pub batch: usize,
+    /// Stop after this many epochs without a lower validation loss (and keep the best weights).
+    pub patience: usize,
+    /// Seeds the split and the batch order: same images + same seed = same head.
+    pub seed: u64,
+    /// Share of each image group held out for early stopping.
+    pub validation_fraction: f64,
+    /// Share of each image group held out for the reported figures.
+    pub test_fraction: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            lr: 1e-4,
+            // Training is a few hundred small matrix products; the limit is there for the
+            // learning rate's sake (1e-4 moves a weight at most 1e-4 per step), not for time.
+            epochs: 300,
+            batch: 32,
+            patience: 30,
+            seed: 0,
+            validation_fraction: 0.2,
+            test_fraction: 0.3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{}", not_enough_message(.person, *.anchors, *.positives, *.negatives))]
+    NotEnoughImages {
+        person: String,
+        anchors: usize,
+        positives: usize,
+        negatives: usize,
+    },
+    #[error("embeddings of different sizes ({0} and {1}) cannot be paired")]
+    DimensionMismatch(usize, usize),
+    #[error("{} is corrupt: {reason}", path.display())]
+    CorruptHead {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Pipeline(#[from] crate::Error),
+}
+
+fn not_enough_message(person: &str, anchors: usize, positives: usize, negatives: usize) -> String {
+    let mut todo = Vec::new();
+    for (kind, have) in [("anchor", anchors), ("positive", positives)] {
+        if have < MIN_IMAGES {
+            todo.push(format!(
+                "capture {} more {kind} image(s): `facegate capture {person:?} --kind {kind} PHOTOS...`",
+                MIN_IMAGES - have
+            ));
+        }
+    }
+    if negatives < MIN_IMAGES {
+        todo.push(format!(
+            "import at least {} more negatives (other people's faces, e.g. LFW): `facegate negatives add DIR`",
+            MIN_IMAGES - negatives
+        ));
+    }
+    format!(
+        "not enough images to train {person}'s head (has {anchors} anchor, {positives} positive, \
+         {negatives} negatives; needs {MIN_IMAGES} of each): {}",
+        todo.join("; ")
+    )
+}
+
+/// Everything training needs: the person's anchor and positive embeddings and the negatives.
+#[derive(Debug, Clone)]
+pub struct TrainData {
+    pub person: String,
+    pub model: EmbedderKind,
+    pub anchors: Vec<Embedding>,
+    pub positives: Vec<Embedding>,
+    pub negatives: Vec<Embedding>,
+}
+
+/// The person's and the negatives' embeddings for the engine's current model (cached ones are
+/// read, the rest computed and cached), each group in the order of the images' content hashes.
+/// The store lists faces by capture time and a random id, which differs between two stores
+/// holding the same photos; hash order makes "same images + same seed = same head" hold anywhere.
+pub fn collect(engine: &mut Engine, person: &str) -> Result<TrainData, TrainError> {
+    engine.store.require_person(person)?;
+    let mut group = |gallery: Gallery| -> Result<Vec<Embedding>, TrainError> {
+        let hashes: std::collections::HashMap<uuid::Uuid, String> = engine
+            .store
+            .faces(&gallery)?
+            .into_iter()
+            .map(|f| (f.meta.id, f.meta.sha256))
+            .collect();
+        let mut embeddings = engine.embeddings(&gallery)?;
+        embeddings.sort_by(|a, b| hashes.get(&a.0).cmp(&hashes.get(&b.0)));
+        Ok(embeddings.into_iter().map(|(_, e)| e).collect())
+    };
+    let kind = |kind| Gallery::Person {
+        name: person.to_owned(),
+        kind,
+    };
+    Ok(TrainData {
+        person: person.to_owned(),
+        anchors: group(kind(ImageKind::Anchor))?,
+        positives: group(kind(ImageKind::Positive))?,
+        negatives: group(Gallery::Negatives)?,
+        model: engine.settings.model,
+    })
+}
+
+/// Images per group and pairs per role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairCounts {
+    pub anchors: usize,
+    pub positives: usize,
+    pub negatives: usize,
+    pub train_same: usize,
+    pub train_different: usize,
+    pub validation_same: usize,
+    pub validation_different: usize,
+    pub test_same: usize,
+    pub test_different: usize,
+}
+
+/// Pairs built and split, ready to [`run`](Trainer::run).
+pub struct Trainer {
+    person: String,
+    model: EmbedderKind,
+    dim: usize,
+    threshold: f32,
+    config: TrainConfig,
+    pairs: Pairs,
+    counts: PairCounts,
+    rng: SplitMix64,
+}
+
+/// Checks the data, splits the images by image and builds the pairs. `threshold` is the cosine
+/// threshold the baseline is judged at (the engine's detection threshold) and the head starts
+/// from.
+pub fn prepare(
+    data: &TrainData,
+    threshold: f32,
+    config: &TrainConfig,
+) -> Result<Trainer, TrainError> {
+    let (anchors, positives, negatives) = (
+        data.anchors.len(),
+        data.positives.len(),
+        data.negatives.len(),
+    );
+    if anchors.min(positives).min(negatives) < MIN_IMAGES {
+        return Err(TrainError::NotEnoughImages {
+            person: data.person.clone(),
+            anchors,
+            positives,
+            negatives,
+        });
+    }
+    let dim = data.anchors[0].0.len();
+    for e in data
+        .anchors
+        .iter()
+        .chain(&data.positives)
+        .chain(&data.negatives)
+    {
+        if e.0.len() != dim {
+            return Err(TrainError::DimensionMismatch(dim, e.0.len()));
+        }
+    }
+    let fractions = Fractions {
+        validation: config.validation_fraction,
+        test: config.test_fraction,
+    };
+    let mut rng = SplitMix64::new(config.seed);
+    let roles = [anchors, positives, negatives].map(|n| assign_roles(n, fractions, &mut rng));
+    let pairs = pairs::build(
+        Group {
+            embeddings: &data.anchors,
+            roles: &roles[0],
+        },
+        Group {
+            embeddings: &data.positives,
+            roles: &roles[1],
+        },
+        Group {
+            embeddings: &data.negatives,
+            roles: &roles[2],
+        },
+    );
+    let counts = PairCounts {
+        anchors,
+        positives,
+        negatives,
+        train_same: pairs.train.same,
+        train_different: pairs.train.different,
+        validation_same: pairs.validation.same,
+        validation_different: pairs.validation.different,
+        test_same: pairs.test.same,
+        test_different: pairs.test.different,
+    };
+    Ok(Trainer {
+        person: data.person.clone(),
+        model: data.model,
+        dim,
+        threshold,
+        config: config.clone(),
+        pairs,
+        counts,
+        rng,
+    })
+}
+
+/// What training measured. `head`, `baseline` and `initial` are on the same held-out test
+/// pairs; `in_use` says whether verification will score with the head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub person: String,
+    pub model: EmbedderKind,
+    pub dim: usize,
+    pub config: TrainConfig,
+    pub pairs: PairCounts,
+    /// The trained head at probability > 0.5.
+    pub head: Metrics,
+    /// Cosine similarity at the engine's detection threshold (AUC on raw cosine).
+    pub baseline: Metrics,
+    /// The head before any step (initialised to decide like cosine), at probability > 0.5.
+    pub initial: Metrics,
+    /// True when the head's test F1 beats the baseline's (a tie keeps cosine: simpler, and
+    /// already trusted).
+    pub in_use: bool,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub history: Vec<EpochReport>,
+}
+
+/// A trained head and its report.
+pub struct Trained {
+    pub head: Head,
+    pub report: TrainReport,
+}
+
+impl Trainer {
+    pub fn counts(&self) -> PairCounts {
+        self.counts
+    }
+
+    /// Trains, calling `progress` after each epoch (epoch 0 = the initial head), and measures
+    /// head and baseline on the test pairs.
+    pub fn run(mut self, progress: impl FnMut(&EpochReport)) -> Trained {
+        let init = head::init_like_cosine(&self.pairs.train.batch(), self.threshold);
+        let fitted = fit::fit(
+            init.clone(),
+            &self.pairs.train,
+            &self.pairs.validation,
+            &fit::FitConfig {
+                lr: self.config.lr,
+                epochs: self.config.epochs,
+                batch: self.config.batch,
+                patience: self.config.patience,
+            },
+            &mut self.rng,
+            progress,
+        );
+        let test = &self.pairs.test;
+        let labels = test.labels();
+        let probabilities = |theta: &ndarray::Array1<f64>| -> Vec<f32> {
+            let d = theta.len() - 1;
+            test.x
+                .dot(&theta.slice(ndarray::s![..d]))
+                .mapv(|z| head::sigmoid(z + theta[d]) as f32)
+                .to_vec()
+        };
+        let head_metrics = metrics::metrics(&probabilities(&fitted.theta), &labels, HEAD_THRESHOLD);
+        let initial = metrics::metrics(&probabilities(&init), &labels, HEAD_THRESHOLD);
+        let baseline = metrics::metrics(&test.cosine, &labels, self.threshold);
+        let report = TrainReport {
+            person: self.person,
+            model: self.model,
+            dim: self.dim,
+            config: self.config,
+            pairs: self.counts,
+            in_use: head_metrics.f1 > baseline.f1,
+            head: head_metrics,
+            baseline,
+            initial,
+            best_epoch: fitted.best_epoch,
+            epochs_run: fitted.epochs_run,
+            history: fitted.history,
+        };
+        Trained {
+            head: Head::from_params(&fitted.theta),
+            report,
+        }
+    }
+}
+
+/// Trains `person`'s head on their anchor and positive images against the negatives, with the
+/// engine's model, and saves it (with `in_use`) for verification to pick up. `progress` is
+/// called after every epoch, for a progress bar or a live loss curve.
+pub fn train_person(
+    engine: &mut Engine,
+    person: &str,
+    config: &TrainConfig,
+    progress: impl FnMut(&EpochReport),
+) -> Result<TrainReport, TrainError> {
+    let data = collect(engine, person)?;
+    let trained = prepare(&data, engine.settings.detection_threshold, config)?.run(progress);
+    save_head(
+        &engine.store,
+        person,
+        &SavedHead::new(&trained.report, trained.head),
+    )?;
+    Ok(trained.report)
+}

@@ -1,0 +1,93 @@
+//! A person's trained head on disk: `users/<name>/head-<model>.json`, written atomically through
+//! the store. One file per embedder, since a head only makes sense on the embeddings it was
+//! trained on.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::head::Head;
+use super::metrics::Metrics;
+use super::{PairCounts, TrainConfig, TrainError, TrainReport};
+use crate::store::{Store, StoreError};
+use crate::vision::EmbedderKind;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedHead {
+    pub model: EmbedderKind,
+    pub dim: usize,
+    pub weights: Head,
+    /// The head scores this person's comparisons only when it beat cosine on held-out F1.
+    pub in_use: bool,
+    /// Held-out (test) figures of the trained head, the cosine baseline and the untrained head.
+    pub head: Metrics,
+    pub baseline: Metrics,
+    pub initial: Metrics,
+    pub pairs: PairCounts,
+    pub config: TrainConfig,
+    pub best_epoch: usize,
+    pub trained_unix: u64,
+}
+
+impl SavedHead {
+    pub fn new(report: &TrainReport, weights: Head) -> SavedHead {
+        SavedHead {
+            model: report.model,
+            dim: weights.dim(),
+            weights,
+            in_use: report.in_use,
+            head: report.head,
+            baseline: report.baseline,
+            initial: report.initial,
+            pairs: report.pairs,
+            config: report.config.clone(),
+            best_epoch: report.best_epoch,
+            trained_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+}
+
+pub fn head_file(model: EmbedderKind) -> String {
+    format!("head-{}.json", model.model_id())
+}
+
+pub fn save_head(store: &Store, person: &str, saved: &SavedHead) -> Result<(), TrainError> {
+    Ok(store.write_state(person, &head_file(saved.model), saved)?)
+}
+
+/// The person's head for `model`, None when they have not trained one. Unlike the store's
+/// `read_state` (which falls back to a default), a damaged file is an error naming it: the
+/// caller decides whether to warn and fall back to cosine.
+pub fn load_head(
+    store: &Store,
+    person: &str,
+    model: EmbedderKind,
+) -> Result<Option<SavedHead>, TrainError> {
+    let path = store.require_person(person)?.join(head_file(model));
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::Io { path, source }.into()),
+    };
+    let corrupt = |reason: String| TrainError::CorruptHead {
+        path: path.clone(),
+        reason,
+    };
+    let saved: SavedHead = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    if saved.model != model {
+        return Err(corrupt(format!("it holds a head for {}", saved.model)));
+    }
+    if saved.weights.dim() != saved.dim || saved.dim == 0 {
+        return Err(corrupt(format!(
+            "{} weights for {} dimensions",
+            saved.weights.dim(),
+            saved.dim
+        )));
+    }
+    if !saved.weights.b.is_finite() || !saved.weights.w.iter().all(|w| w.is_finite()) {
+        return Err(corrupt("its weights are not finite".into()));
+    }
+    Ok(Some(saved))
+}
