@@ -14,7 +14,7 @@ run: setup
 
 # --show-output: the suites print what they measure (AUC, accuracy, counts) for the CI log.
 test: setup
-	$(CARGO) test -- --show-output
+	FACEGATE_NO_KEYRING=1 $(CARGO) test -- --show-output
 
 # Speed figures against the frame budget (issue 7): release build only. Run it on an idle
 # machine; BENCH_ARGS passes options, e.g. BENCH_ARGS="--json --live-seconds 0".

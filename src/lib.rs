@@ -11,6 +11,7 @@ pub mod eval;
 pub mod gui;
 pub mod imageio;
 pub mod live;
+pub mod liveness;
 pub mod pipeline;
 pub mod runtime;
 pub mod store;

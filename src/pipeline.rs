@@ -6,7 +6,8 @@ use image::RgbImage;
 
 use crate::runtime::Models;
 use crate::vision::{
-    Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, Face, align_arcface,
+    AlignedFace, Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, Face, Preprocess,
+    align_arcface,
 };
 use crate::{Error, Result, imageio};
 
@@ -14,6 +15,7 @@ use crate::{Error, Result, imageio};
 pub struct PipelineOptions {
     pub detector: DetectorConfig,
     pub embedder: EmbedderKind,
+    pub preprocess: Preprocess,
 }
 
 impl Default for PipelineOptions {
@@ -21,6 +23,7 @@ impl Default for PipelineOptions {
         PipelineOptions {
             detector: DetectorConfig::default(),
             embedder: EmbedderKind::Sface,
+            preprocess: Preprocess::None,
         }
     }
 }
@@ -36,6 +39,7 @@ pub struct ProbeFace {
 pub struct FacePipeline {
     pub detector: Detector,
     pub embedder: Embedder,
+    pub preprocess: Preprocess,
 }
 
 impl FacePipeline {
@@ -44,6 +48,7 @@ impl FacePipeline {
         Ok(FacePipeline {
             detector: Detector::new(models, options.detector)?,
             embedder: Embedder::new(models, options.embedder)?,
+            preprocess: options.preprocess,
         })
     }
 
@@ -52,7 +57,21 @@ impl FacePipeline {
     }
 
     pub fn embed(&mut self, img: &RgbImage, face: &Face) -> Result<Embedding> {
-        self.embedder.embed(&align_arcface(img, face))
+        self.embed_aligned(align_arcface(img, face))
+    }
+
+    /// Embeds an aligned chip after the configured preprocessing.
+    pub fn embed_aligned(&mut self, chip: AlignedFace) -> Result<Embedding> {
+        self.embedder.embed(&self.preprocess.apply(chip))
+    }
+
+    /// Cache key of this pipeline's embeddings: the model and the preprocessing both change them.
+    pub fn cache_id(&self) -> String {
+        format!(
+            "{}{}",
+            self.embedder.kind().model_id(),
+            self.preprocess.cache_suffix()
+        )
     }
 
     /// Embeds the most prominent (largest) face of `img`: in a photo of a person, that is them.

@@ -100,6 +100,23 @@ fn capture_saves_a_file_and_the_count_goes_up() {
         .unwrap()
         .count();
     assert_eq!(files, 4, "two PNGs and two sidecars");
+    // Two images of the same face: one genuine pair, a tight cluster, shown beside the slider.
+    wait_for(&mut h, 20, "the person's score sets", |a| {
+        a.person_scores
+            .as_ref()
+            .is_some_and(|p| p.scores.genuine.len() == 1 && p.consistency.is_some())
+    });
+    h.run_steps(2);
+    let scores = h.state().person_scores.clone().unwrap();
+    let c = scores.consistency.unwrap();
+    println!(
+        "two demo captures: genuine score {:.3}, consistency {:.3} ± {:.3}",
+        scores.scores.genuine[0], c.mean, c.std
+    );
+    assert!(scores.scores.genuine[0] > 0.8, "same face, two frames");
+    assert!(c.min > 0.9);
+    h.get_by_label_contains("FRR 0.00 % on 1 genuine pairs");
+    h.get_by_label_contains("consistency: 2 verification images");
     // The hotkey does the same as the button.
     h.key_press(egui::Key::A);
     h.run_steps(2);
@@ -213,4 +230,65 @@ fn a_recording_can_be_opened_from_the_window() {
     wait_for(&mut h, 20, "a frame from the recording", |a| {
         a.frame_size() == [512, 512]
     });
+}
+
+#[test]
+fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
+    let Some(shared) = common::shared_data("GUI training") else {
+        return;
+    };
+    let root = shared.join("deepface");
+    let rows = common::read_csv(&root.join("images.csv"));
+    let data = common::temp_dir("gui-train");
+    {
+        let store = Store::open(&data).unwrap();
+        let mut e = facegate::verify::engine::Engine::new(&common::models(), store).unwrap();
+        e.store.add_person("id01").unwrap();
+        let mut mine = 0;
+        for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
+            let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
+            let gallery = if r["identity"] == "id01" {
+                mine += 1;
+                let kind = if mine % 2 == 0 {
+                    ImageKind::Anchor
+                } else {
+                    ImageKind::Positive
+                };
+                facegate::store::Gallery::Person {
+                    name: "id01".into(),
+                    kind,
+                }
+            } else {
+                facegate::store::Gallery::Negatives
+            };
+            // Group photos and small faces are refused by the quality gate, as in the app.
+            let _ = e.capture(&gallery, &img, None);
+        }
+    }
+    let mut h = harness(app(&data, demo()));
+    wait_for(&mut h, 60, "the models to load", |a| {
+        a.settings.is_some() && a.selected.as_deref() == Some("id01")
+    });
+    h.run_steps(2);
+    h.get_by_label("Train head").click();
+    h.run_steps(2);
+    wait_for(&mut h, 60, "training to finish", |a| {
+        a.training.as_ref().is_some_and(|t| t.result.is_some())
+    });
+    h.run_steps(3);
+    let t = h.state().training.clone().unwrap();
+    let report = t.result.unwrap().expect("training ran");
+    println!(
+        "GUI training: {} epochs drawn; head F1 {:.3} AUC {:.4}, cosine F1 {:.3} AUC {:.4}; in use: {}",
+        t.history.len(),
+        report.head.f1,
+        report.head.auc,
+        report.baseline.f1,
+        report.baseline.auc,
+        if report.in_use { "head" } else { "cosine" }
+    );
+    assert!(t.history.len() >= 2, "a loss curve, not a point");
+    assert!(report.head.auc >= report.baseline.auc - 0.02);
+    h.get_by_label_contains("In use:");
+    assert!(data.join("users/id01/head-sface.json").exists() || !report.in_use);
 }

@@ -7,13 +7,12 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{Cli, exit};
 use crate::eval::{self, ScoredPair};
 use crate::pipeline::{FacePipeline, PipelineOptions};
-use crate::store::{self, Store};
-use crate::vision::{EmbedderKind, Embedding};
+use crate::store::Store;
+use crate::vision::{EmbedderKind, Embedding, Preprocess};
 
 #[derive(Debug, Args)]
 pub struct PairsArgs {
@@ -21,6 +20,12 @@ pub struct PairsArgs {
     pub csv: PathBuf,
     #[arg(long, value_enum, default_value_t = EmbedderKind::Sface)]
     pub model: EmbedderKind,
+    /// Normalise each aligned face before embedding
+    #[arg(long, value_enum, default_value_t = Preprocess::None)]
+    pub preprocess: Preprocess,
+    /// Score with both embedders: the mean of each cosine minus that model's default threshold
+    #[arg(long, conflicts_with = "model")]
+    pub fuse: bool,
     /// Add N impostor pairs across identities (the images' parent folders) so small FARs can be measured
     #[arg(long, default_value_t = 0)]
     pub impostors: usize,
@@ -44,7 +49,10 @@ struct Row {
 
 #[derive(Serialize)]
 pub struct PairsReport {
-    pub model: EmbedderKind,
+    /// "sface", "mbf" or "sface+mbf", with the preprocessing when there is one.
+    pub scorer: String,
+    /// Where a single comparison is called a match by default (0 for the fused score).
+    pub default_threshold: f32,
     pub pairs: usize,
     pub genuine: usize,
     pub images: usize,
@@ -64,37 +72,58 @@ pub struct PairsReport {
     pub scored: Vec<ScoredPair>,
 }
 
-/// Embeds each image once, caching by content hash in the store so a second run is fast.
-struct Embeddings<'a> {
-    pipeline: FacePipeline,
-    store_root: &'a Path,
-    model: EmbedderKind,
-    memo: HashMap<PathBuf, Option<Embedding>>,
+/// Embeds each image once per model (cached by content hash in the store, so a second run is
+/// fast) and scores pairs with one model or the fusion of several.
+struct Scorer<'a> {
+    pipelines: Vec<FacePipeline>,
+    store: &'a Store,
+    memo: HashMap<PathBuf, Option<Vec<Embedding>>>,
 }
 
-impl Embeddings<'_> {
-    fn get(&mut self, path: &Path) -> anyhow::Result<Option<Embedding>> {
+impl Scorer<'_> {
+    fn embeddings(&mut self, path: &Path) -> anyhow::Result<Option<Vec<Embedding>>> {
         if let Some(e) = self.memo.get(path) {
             return Ok(e.clone());
         }
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let key = hex::encode(Sha256::digest(&bytes));
-        let embedding = match store::cached_embedding(self.store_root, self.model, &key) {
-            Some(e) => Some(e),
-            None => {
-                let img = crate::imageio::decode(&bytes, path)?;
-                match self.pipeline.probe(&img, path) {
-                    Ok(p) => {
-                        store::cache_embedding(self.store_root, self.model, &key, &p.embedding);
-                        Some(p.embedding)
-                    }
-                    Err(crate::Error::NoFace(_)) => None,
-                    Err(e) => return Err(e.into()),
+        let mut all = Vec::with_capacity(self.pipelines.len());
+        for pipeline in &mut self.pipelines {
+            match self.store.photo_embedding(pipeline, path) {
+                Ok(e) => all.push(e),
+                Err(crate::Error::NoFace(_)) => {
+                    self.memo.insert(path.to_owned(), None);
+                    return Ok(None);
                 }
+                Err(e) => return Err(e.into()),
             }
-        };
-        self.memo.insert(path.to_owned(), embedding.clone());
-        Ok(embedding)
+        }
+        self.memo.insert(path.to_owned(), Some(all.clone()));
+        Ok(Some(all))
+    }
+
+    /// One model: its cosine. Several: the mean of each cosine minus that model's threshold, so
+    /// the models' different score scales meet at a common decision point, 0.
+    fn score(&self, a: &[Embedding], b: &[Embedding]) -> f32 {
+        if self.pipelines.len() == 1 {
+            return a[0].cosine(&b[0]);
+        }
+        let shifted = self
+            .pipelines
+            .iter()
+            .zip(a.iter().zip(b))
+            .map(|(p, (ea, eb))| ea.cosine(eb) - p.embedder.kind().default_threshold());
+        shifted.sum::<f32>() / self.pipelines.len() as f32
+    }
+
+    fn default_threshold(&self) -> f32 {
+        match self.pipelines.as_slice() {
+            [p] => p.embedder.kind().default_threshold(),
+            _ => 0.0,
+        }
+    }
+
+    fn label(&self) -> String {
+        let models: Vec<String> = self.pipelines.iter().map(|p| p.cache_id()).collect();
+        models.join("+")
     }
 }
 
@@ -125,33 +154,45 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         );
     }
     let store = Store::open(&cli.data_dir()?)?;
-    let options = PipelineOptions {
-        embedder: args.model,
-        ..PipelineOptions::default()
+    let models = cli.models()?;
+    let kinds = if args.fuse {
+        vec![EmbedderKind::Sface, EmbedderKind::Mbf]
+    } else {
+        vec![args.model]
     };
-    let mut embeddings = Embeddings {
-        pipeline: FacePipeline::new(&cli.models()?, options)?,
-        store_root: store.root(),
-        model: args.model,
+    let pipelines = kinds
+        .into_iter()
+        .map(|embedder| {
+            let options = PipelineOptions {
+                embedder,
+                preprocess: args.preprocess,
+                ..PipelineOptions::default()
+            };
+            FacePipeline::new(&models, options)
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
+    let mut scorer = Scorer {
+        pipelines,
+        store: &store,
         memo: HashMap::new(),
     };
     let bar = ProgressBar::new(pairs.len() as u64).with_style(
         ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} pairs, {eta} left")
             .expect("valid template"),
     );
-    bar.set_message(format!("embedding with {}", args.model));
+    bar.set_message(format!("embedding with {}", scorer.label()));
     let mut scored = Vec::with_capacity(pairs.len());
     let mut folds = Vec::new();
     let mut no_face = std::collections::BTreeSet::new();
     for (a, b, same, fold) in &pairs {
-        let (ea, eb) = (embeddings.get(a)?, embeddings.get(b)?);
+        let (ea, eb) = (scorer.embeddings(a)?, scorer.embeddings(b)?);
         for (path, e) in [(a, &ea), (b, &eb)] {
             if e.is_none() {
                 no_face.insert(path.display().to_string());
             }
         }
         let score = match (ea, eb) {
-            (Some(ea), Some(eb)) => ea.cosine(&eb),
+            (Some(ea), Some(eb)) => scorer.score(&ea, &eb),
             _ => -1.0,
         };
         scored.push(ScoredPair { score, same: *same });
@@ -169,10 +210,11 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     let (mean, std) = eval::mean_std(&accuracies);
     let (best_threshold, accuracy_at_best) = eval::best_threshold(&labelled);
     Ok(PairsReport {
-        model: args.model,
+        scorer: scorer.label(),
+        default_threshold: scorer.default_threshold(),
         pairs: scored.len(),
         genuine: scored.iter().filter(|p| p.same).count(),
-        images: embeddings.memo.len(),
+        images: scorer.memo.len(),
         no_face: no_face.into_iter().collect(),
         auc: eval::roc_auc(&scored),
         eer: eval::eer(&scored),
@@ -185,7 +227,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         folds: per_fold,
         best_threshold,
         accuracy_at_best,
-        accuracy_at_default: eval::accuracy_at(&labelled, args.model.default_threshold()),
+        accuracy_at_default: eval::accuracy_at(&labelled, scorer.default_threshold()),
         scored,
     })
 }
@@ -220,7 +262,13 @@ fn extra_impostors(
 }
 
 pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
-    if let Some(notice) = args.model.licence_notice() {
+    if let Some(notice) = (if args.fuse {
+        EmbedderKind::Mbf
+    } else {
+        args.model
+    })
+    .licence_notice()
+    {
         eprintln!("{notice}");
     }
     let report = evaluate(cli, args)?;
@@ -233,7 +281,7 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
     }
     println!(
         "{}: {} pairs ({} genuine) over {} images; no face found in {}",
-        report.model,
+        report.scorer,
         report.pairs,
         report.genuine,
         report.images,
@@ -253,7 +301,7 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
         report.auc,
         report.eer * 100.0,
         report.accuracy_at_default * 100.0,
-        report.model.default_threshold(),
+        report.default_threshold,
         report.accuracy_at_best * 100.0,
         report.best_threshold
     );

@@ -3,9 +3,11 @@
 
 mod analyze;
 mod bench;
+mod calibrate;
 mod compare;
 mod detect;
 mod eval_attributes;
+mod eval_liveness;
 mod eval_pairs;
 mod models;
 mod people;
@@ -78,6 +80,8 @@ pub enum Command {
     Lookalike(verify::LookalikeArgs),
     /// Apparent age, gender and emotion of every face; exit 3 when no image has a face
     Analyze(analyze::AnalyzeArgs),
+    /// Set the detection threshold for a target false-accept rate on the negatives
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure recognition and attributes on labelled data
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -93,6 +97,8 @@ pub enum EvalCommand {
     Pairs(eval_pairs::PairsArgs),
     /// Age, gender and emotion accuracy on UTKFace, LFW-a and FER2013 (../shared/data)
     Attributes(eval_attributes::EvalAttributesArgs),
+    /// Passive liveness on the shared clips and photo replays: APCER per attack type, BPCER
+    Liveness(eval_liveness::EvalLivenessArgs),
 }
 
 impl Cli {
@@ -140,7 +146,9 @@ pub fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(&cli, args),
         Some(Command::Eval(EvalCommand::Pairs(args))) => eval_pairs::run(&cli, args),
         Some(Command::Eval(EvalCommand::Attributes(args))) => eval_attributes::run(&cli, args),
+        Some(Command::Eval(EvalCommand::Liveness(args))) => eval_liveness::run(&cli, args),
         Some(Command::Analyze(args)) => analyze::run(&cli, args),
+        Some(Command::Calibrate(args)) => calibrate::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),
         Some(Command::Capture(args)) => people::capture(&cli, args),
         Some(Command::Negatives(cmd)) => people::negatives(&cli, cmd),

@@ -19,7 +19,12 @@ pub enum UserCommand {
         json: bool,
     },
     /// Remove a person and all their images
-    Remove { name: String },
+    Remove {
+        name: String,
+        /// Also remove their cached embeddings, audit-log lines and saved frames, and list it all
+        #[arg(long)]
+        wipe: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -57,9 +62,18 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 "enrolled {name}; now add images with `facegate capture {name} --kind verification PHOTOS...`"
             );
         }
-        UserCommand::Remove { name } => {
+        UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
-            println!("removed {name} and all their images");
+            println!(
+                "removed {name} and all their images (cached embeddings and audit-log lines remain; --wipe removes them too)"
+            );
+        }
+        UserCommand::Remove { name, wipe: true } => {
+            let r = store.wipe_person(name)?;
+            println!(
+                "wiped {name}: {} images, {} other files (sidecars, heads, lock-out state), {} cached embeddings, {} audit-log entries, {} saved frames",
+                r.images, r.other_files, r.cached_embeddings, r.audit_entries, r.saved_frames
+            );
         }
         UserCommand::List { json } => {
             let mut rows = Vec::new();

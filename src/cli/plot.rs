@@ -52,7 +52,7 @@ fn draw_roc(area: &Area, report: &PairsReport) -> anyhow::Result<()> {
         .caption(
             format!(
                 "ROC, {} (AUC {:.4}, EER {:.2} %)",
-                report.model,
+                report.scorer,
                 report.auc,
                 report.eer * 100.0
             ),
@@ -135,7 +135,7 @@ fn draw_histograms(area: &Area, report: &PairsReport) -> anyhow::Result<()> {
         )?
         .label("different people")
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], RED.filled()));
-    let t = report.model.default_threshold() as f64;
+    let t = report.default_threshold as f64;
     chart
         .draw_series(LineSeries::new([(t, 0.0), (t, top)], BLACK.stroke_width(2)))?
         .label(format!("default threshold {t:.3}"))

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{Cli, exit};
 use crate::camera::{self, ReplayOptions, SourceSpec};
+use crate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
 use crate::verify::Verification;
 use crate::verify::engine::Engine;
 use crate::verify::live::{LiveRule, LiveSession, LiveState};
@@ -33,6 +33,10 @@ pub struct VerifyArgs {
     /// Seconds before a live attempt gives up [default: from settings]
     #[arg(long)]
     pub timeout: Option<f32>,
+    /// Also require natural face motion (passive liveness over 2-s windows): refuses a photo
+    /// held up to the camera or replayed as video
+    #[arg(long)]
+    pub liveness: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -129,6 +133,9 @@ struct LiveReport {
     frames_with_face: u64,
     seconds: f32,
     last: Option<Verification>,
+    /// With `--liveness`: the live window, or the last window judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    liveness: Option<LivenessScore>,
 }
 
 /// The live rule on a camera, or on a recorded clip or folder in real time as a camera would
@@ -153,12 +160,35 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     let start = Instant::now();
     let mut session = LiveSession::new(rule, start);
     let (mut frames, mut with_face, mut last) = (0u64, 0u64, None);
-    while session.state() == LiveState::Pending {
+    // With --liveness, the frames the live rule reads are also judged in non-overlapping 2-s
+    // windows; one live window is needed besides K of N verified frames, within the time-out.
+    let mut passive = args
+        .liveness
+        .then(|| PassiveWindow::new(PassiveConfig::default()));
+    let mut judged: Option<LivenessScore> = None;
+    loop {
+        let live_ok = passive.is_none() || judged.is_some_and(|s| s.live);
+        match session.state() {
+            LiveState::Accepted if live_ok => break,
+            LiveState::TimedOut => break,
+            LiveState::Accepted if start.elapsed() >= rule.timeout => break,
+            _ => {}
+        }
         let frame = source.next_frame()?;
         frames += 1;
         let verdict = match engine.probe(&frame.image, &label) {
-            Ok((_, probe)) => {
+            Ok((face, probe)) => {
                 with_face += 1;
+                if let Some(window) = &mut passive
+                    && !judged.is_some_and(|s| s.live)
+                {
+                    let t = frame.captured_at.saturating_duration_since(start);
+                    window.push(&frame.image, &face, t.as_secs_f64());
+                    if window.is_full() {
+                        judged = window.score();
+                        window.clear();
+                    }
+                }
                 let v = engine.verify_frame(person, &probe)?;
                 let accepted = v.accepted;
                 last = Some(v);
@@ -169,7 +199,9 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         };
         session.push(verdict, Instant::now());
     }
-    let accepted = session.state() == LiveState::Accepted;
+    let verified = session.state() == LiveState::Accepted;
+    let live = passive.is_none() || judged.is_some_and(|s| s.live);
+    let accepted = verified && live;
     engine.record_attempt(person, accepted)?;
     let report = LiveReport {
         person: person.clone(),
@@ -178,6 +210,7 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         frames_with_face: with_face,
         seconds: start.elapsed().as_secs_f32(),
         last,
+        liveness: judged,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -187,6 +220,8 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
             "{}: {person} after {} frames in {:.1} s ({ok} of the last {n} verified, need {} of {})",
             if accepted {
                 "ACCEPTED"
+            } else if verified {
+                "REJECTED (no natural face motion: looks like a photo)"
             } else {
                 "REJECTED (timed out)"
             },
@@ -195,6 +230,23 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
             rule.k,
             rule.n
         );
+        if let Some(s) = &judged {
+            println!(
+                "  liveness {:.2} (live at {:.2}) over {:.1} s, {} frames: non-rigid motion {:.4}, frame change {:.2}, texture {:.3}",
+                s.score,
+                PassiveConfig::default().threshold,
+                s.span_s,
+                s.frames,
+                s.nonrigid,
+                s.temporal,
+                s.texture
+            );
+        } else if passive.is_some() {
+            println!("  liveness: no complete window of one face before the time-out");
+        }
+    }
+    if verified && !live {
+        eprintln!("no natural face motion: looks like a photo; refused");
     }
     Ok(if accepted { exit::OK } else { exit::DIFFERENT })
 }
@@ -244,7 +296,6 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         Ok((_, p)) => p,
         Err(e) => return refusal(e),
     };
-    let model = engine.settings.model;
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&args.gallery)
         .map_err(|e| anyhow::anyhow!("cannot read gallery {}: {e}", args.gallery.display()))?
@@ -259,22 +310,9 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             .to_string_lossy()
             .into_owned();
         for photo in super::people::image_files(std::slice::from_ref(&dir))? {
-            let Ok(bytes) = std::fs::read(&photo) else {
+            // Unreadable photos and photos without a face are simply not candidates.
+            let Ok(embedding) = engine.store.photo_embedding(&mut engine.pipeline, &photo) else {
                 continue;
-            };
-            let key = hex::encode(Sha256::digest(&bytes));
-            let embedding = match crate::store::cached_embedding(engine.store.root(), model, &key) {
-                Some(e) => e,
-                None => {
-                    let Ok(img) = imageio::decode(&bytes, &photo) else {
-                        continue;
-                    };
-                    let Ok(p) = engine.pipeline.probe(&img, &photo) else {
-                        continue;
-                    };
-                    crate::store::cache_embedding(engine.store.root(), model, &key, &p.embedding);
-                    p.embedding
-                }
             };
             let sim = probe.cosine(&embedding);
             let entry = best

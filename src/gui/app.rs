@@ -12,6 +12,7 @@ use super::{compare, enrol, overlay, unlock};
 use crate::camera::SourceSpec;
 use crate::live::{Analysis, Command, CompareResult, Event, LiveSession, Mode, UnlockStatus};
 use crate::store::{ImageKind, Settings};
+use crate::verify::calibrate::PersonScores;
 use crate::verify::{Identification, Verification};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,14 @@ pub enum View {
     Enrol,
     Unlock,
     Compare,
+}
+
+/// A training run as the window shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Training {
+    pub history: Vec<crate::train::EpochReport>,
+    /// None while it runs.
+    pub result: Option<Result<crate::train::TrainReport, String>>,
 }
 
 /// The last verification shown in the banner.
@@ -50,6 +59,10 @@ pub struct FaceGateApp {
     pub attributes_on: bool,
     pub continuous: bool,
     pub identification: Option<Identification>,
+    /// The loss curve of the running (or last) training and its outcome.
+    pub training: Option<Training>,
+    /// The selected person's score sets, for FAR/FRR beside the slider and the consistency line.
+    pub person_scores: Option<PersonScores>,
     pub unlock_status: Option<UnlockStatus>,
     pub(super) compare_paths: [String; 2],
     pub(super) compare: Option<(CompareResult, [TextureHandle; 2])>,
@@ -83,6 +96,8 @@ impl FaceGateApp {
             attributes_on: true,
             continuous: false,
             identification: None,
+            person_scores: None,
+            training: None,
             unlock_status: None,
             compare_paths: Default::default(),
             compare: None,
@@ -116,6 +131,8 @@ impl FaceGateApp {
     pub fn select_person(&mut self, person: Option<String>) {
         self.thumbnails.clear();
         self.verdict = None;
+        self.person_scores = None;
+        self.training = None;
         self.selected = person.clone();
         self.send(Command::SelectPerson(person));
     }
@@ -234,6 +251,32 @@ impl FaceGateApp {
                 }
             }
             Event::Identified(id) => self.identification = Some(id),
+            Event::TrainProgress(epoch) => {
+                self.training
+                    .get_or_insert_with(Training::default)
+                    .history
+                    .push(epoch);
+            }
+            Event::Trained(result) => {
+                match &result {
+                    Ok(r) => self.info(format!(
+                        "trained {}'s head: {} in use",
+                        r.person,
+                        if r.in_use {
+                            "the head is"
+                        } else {
+                            "cosine stays"
+                        }
+                    )),
+                    Err(e) => self.error(format!("training: {e}")),
+                }
+                self.training.get_or_insert_with(Training::default).result = Some(result);
+            }
+            Event::PersonScores(scores) => {
+                if self.selected.as_deref() == Some(scores.person.as_str()) {
+                    self.person_scores = Some(scores);
+                }
+            }
             Event::Unlock(status) => self.unlock_status = Some(status),
             Event::Compared(Ok(result)) => {
                 let a = ctx.load_texture(

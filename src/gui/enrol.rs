@@ -23,6 +23,8 @@ pub fn controls(app: &mut FaceGateApp, ui: &mut Ui) {
         capture(app, ui);
         ui.separator();
         thresholds(app, ui);
+        ui.separator();
+        train(app, ui);
     });
 }
 
@@ -118,6 +120,7 @@ fn thresholds(app: &mut FaceGateApp, ui: &mut Ui) {
     );
     let det =
         det.on_hover_text("a single comparison counts as a match above this cosine similarity");
+    error_rates(app, ui, s.detection_threshold);
     let ver = ui.add(
         egui::Slider::new(&mut s.verification_threshold, 0.05..=1.0)
             .text("verification")
@@ -139,6 +142,41 @@ fn thresholds(app: &mut FaceGateApp, ui: &mut Ui) {
         && let Some(s) = app.settings.clone()
     {
         app.update_settings(s);
+    }
+}
+
+/// FAR and FRR of one comparison at `threshold`, read off the selected person's own images and
+/// the negatives, and how consistent their verification images are: measured, not promised.
+fn error_rates(app: &FaceGateApp, ui: &mut Ui, threshold: f32) {
+    let Some(p) = &app.person_scores else {
+        return;
+    };
+    let pct = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0));
+    ui.label(format!(
+        "FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
+        pct(p.scores.far(threshold)),
+        p.scores.impostor.len(),
+        pct(p.scores.frr(threshold)),
+        p.scores.genuine.len(),
+    ))
+    .on_hover_text(
+        "impostor pairs: this person's images against the negatives and everyone else enrolled; \
+         genuine pairs: their images against each other. Import negatives for a meaningful FAR.",
+    );
+    if let Some(c) = &p.consistency {
+        let text = format!(
+            "consistency: {} verification images at cosine {:.2} ± {:.2} to their template (lowest {:.2})",
+            c.images, c.mean, c.std, c.min
+        );
+        // An image far from the rest is usually a bad capture (blur, odd angle, someone else).
+        if c.min < threshold {
+            ui.colored_label(
+                egui::Color32::from_rgb(230, 160, 40),
+                format!("{text}: retake the lowest one"),
+            );
+        } else {
+            ui.label(text);
+        }
     }
 }
 
@@ -216,5 +254,92 @@ fn verify(app: &mut FaceGateApp, ui: &mut Ui) {
                 c.name, c.mean_score, c.verification.matched, c.verification.total
             ));
         }
+    }
+}
+
+/// The siamese head: a Train button, a progress bar and the live loss curve, then the held-out
+/// figures beside cosine and which of the two now scores this person.
+fn train(app: &mut FaceGateApp, ui: &mut Ui) {
+    ui.heading("Train");
+    let running = app
+        .training
+        .as_ref()
+        .is_some_and(|t| t.result.is_none() && !t.history.is_empty());
+    let button = ui.add_enabled(
+        app.selected.is_some() && !running,
+        egui::Button::new("Train head"),
+    );
+    button.clone().on_hover_text(
+        "learn this person's own match rule from anchor × positive (same) and anchor × negative \
+         (different) pairs; used only if it beats plain cosine on held-out images",
+    );
+    if button.clicked() {
+        app.training = Some(super::app::Training::default());
+        app.send(Command::Train);
+    }
+    let Some(t) = &app.training else {
+        return;
+    };
+    if let Some(last) = t.history.last() {
+        let done = t.result.is_some();
+        let fraction = if done {
+            1.0
+        } else {
+            last.epoch as f32 / last.max_epochs.max(1) as f32
+        };
+        ui.add(egui::ProgressBar::new(fraction).text(format!(
+            "epoch {} (best {}){}",
+            last.epoch,
+            last.best_epoch,
+            if done { ", stopped early" } else { "" }
+        )));
+        let series = |f: fn(&crate::train::EpochReport) -> f64| -> Vec<[f64; 2]> {
+            t.history.iter().map(|e| [e.epoch as f64, f(e)]).collect()
+        };
+        egui_plot::Plot::new("loss")
+            .height(120.0)
+            .legend(egui_plot::Legend::default())
+            .x_axis_label("epoch")
+            .y_axis_label("BCE")
+            .show(ui, |plot| {
+                plot.line(egui_plot::Line::new("train", series(|e| e.train_loss)));
+                plot.line(egui_plot::Line::new(
+                    "validation",
+                    series(|e| e.validation_loss),
+                ));
+            });
+    }
+    match &t.result {
+        Some(Ok(r)) => {
+            egui::Grid::new("train-metrics")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["held out", "precision", "recall", "F1", "AUC"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for (name, m) in [("head", &r.head), ("cosine", &r.baseline)] {
+                        ui.label(name);
+                        for v in [m.precision, m.recall, m.f1, m.auc] {
+                            ui.label(format!("{v:.3}"));
+                        }
+                        ui.end_row();
+                    }
+                });
+            ui.label(format!(
+                "{} same / {} different test pairs. In use: {}",
+                r.head.same_pairs,
+                r.head.different_pairs,
+                if r.in_use {
+                    "the trained head"
+                } else {
+                    "cosine (the head did not beat it)"
+                }
+            ));
+        }
+        Some(Err(e)) => {
+            ui.colored_label(Color32::from_rgb(230, 90, 80), e);
+        }
+        None => {}
     }
 }

@@ -44,6 +44,11 @@ pub enum ImageError {
 
 /// Reads and decodes an image file. See [`decode`].
 pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
+    decode(&read(path)?, path)
+}
+
+/// Reads an image file's bytes, refusing absurdly large files before reading them.
+pub fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
     let io_err = |source| ImageError::Io {
         path: path.to_owned(),
         source,
@@ -55,8 +60,7 @@ pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
             size,
         });
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
-    decode(&bytes, path)
+    std::fs::read(path).map_err(io_err)
 }
 
 /// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into

@@ -7,6 +7,8 @@ use image::RgbImage;
 use uuid::Uuid;
 
 use crate::store::{ImageKind, Settings};
+use crate::train::{EpochReport, TrainReport};
+use crate::verify::calibrate::PersonScores;
 use crate::verify::{Identification, Verification};
 use crate::vision::Face;
 use crate::vision::attributes::Attributes;
@@ -41,6 +43,8 @@ pub enum Command {
     /// Age, gender and emotion overlays on or off.
     SetAttributes(bool),
     Compare(PathBuf, PathBuf),
+    /// Train the selected person's siamese head on their anchors, positives and the negatives.
+    Train,
     Shutdown,
 }
 
@@ -92,8 +96,19 @@ pub enum UnlockStatus {
         verified: usize,
         needed: usize,
     },
+    /// Verified; the liveness check (a head turn) is running.
+    Liveness {
+        name: String,
+        prompt: String,
+        /// Share of the asked turn made so far (0..1).
+        progress: f32,
+        /// Passive liveness score over the last frames, once there are enough (0..1).
+        score: Option<f32>,
+    },
     Welcome {
         name: String,
+        /// The passive liveness score when the liveness check ran.
+        liveness: Option<f32>,
     },
     Refused {
         reason: String,
@@ -123,6 +138,13 @@ pub enum Event {
         thumbnails: Vec<Thumbnail>,
     },
     Analysis(Analysis),
+    /// One epoch of a training run (epoch 0 is the untrained head): for the live loss curve.
+    TrainProgress(EpochReport),
+    /// A training run ended: its held-out figures beside cosine, or why it could not run.
+    Trained(Result<TrainReport, String>),
+    /// The selected person's genuine and impostor scores and consistency, refreshed whenever
+    /// their images or the model change (the GUI reads FAR and FRR off them at the slider).
+    PersonScores(PersonScores),
     Captured {
         kind: ImageKind,
         id: Uuid,

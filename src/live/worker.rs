@@ -15,6 +15,8 @@ use uuid::Uuid;
 use super::messages::*;
 use super::tracker::Tracker;
 use crate::camera::Frame;
+use crate::liveness::Direction;
+use crate::liveness::unlock::{CheckStep, UnlockCheck};
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
 use crate::verify::engine::Engine;
@@ -64,6 +66,7 @@ pub fn spawn(
                 mode: Mode::Detect,
                 attempt: None,
                 unlock: None,
+                unlock_check: None,
                 galleries: HashMap::new(),
                 latest: None,
                 attributes: None,
@@ -116,6 +119,8 @@ struct Worker {
     attempt: Option<LiveSession>,
     /// Unlock mode: the candidate being verified and their live session, or a final status.
     unlock: Option<(String, LiveSession)>,
+    /// Unlock with liveness on: the check for the current candidate (head turn + passive score).
+    unlock_check: Option<UnlockCheck>,
     /// Verification embeddings per person, so frames never touch the disk.
     galleries: HashMap<String, Vec<(Uuid, Embedding)>>,
     latest: Option<Arc<Frame>>,
@@ -195,6 +200,51 @@ impl Worker {
         });
     }
 
+    /// Collects the embeddings here (cached, quick), then fits the head on its own thread so
+    /// frames keep flowing while the loss curve grows in the window.
+    fn train(&mut self) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::Trained(Err("choose a person first".into())));
+        };
+        let config = crate::train::TrainConfig::default();
+        let threshold = self.engine.settings.detection_threshold;
+        let trainer = crate::train::collect(&mut self.engine, &person)
+            .and_then(|data| crate::train::prepare(&data, threshold, &config));
+        let trainer = match trainer {
+            Ok(t) => t,
+            Err(e) => return self.send(Event::Trained(Err(e.to_string()))),
+        };
+        let events = self.events.clone();
+        let wake = self.wake.clone();
+        let root = self.engine.store.root().to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("train".into())
+            .spawn(move || {
+                let trained = trainer.run(|epoch| {
+                    let _ = events.send(Event::TrainProgress(*epoch));
+                    wake();
+                });
+                let saved = crate::train::SavedHead::new(&trained.report, trained.head);
+                let result = crate::store::Store::open(&root)
+                    .map_err(crate::train::TrainError::from)
+                    .and_then(|store| crate::train::save_head(&store, &person, &saved))
+                    .map(|()| trained.report)
+                    .map_err(|e| e.to_string());
+                let _ = events.send(Event::Trained(result));
+                wake();
+            });
+        if let Err(e) = spawned {
+            self.send(Event::Trained(Err(format!("cannot start training: {e}"))));
+        }
+    }
+
+    fn send_scores(&mut self, person: &str) {
+        match crate::verify::calibrate::person_scores(&mut self.engine, person) {
+            Ok(scores) => self.send(Event::PersonScores(scores)),
+            Err(e) => self.fail("cannot score the person's images", e),
+        }
+    }
+
     fn handle(&mut self, cmd: Command) {
         match cmd {
             Command::SelectPerson(person) => {
@@ -203,6 +253,7 @@ impl Worker {
                     for kind in ImageKind::ALL {
                         self.send_thumbnails(p, kind);
                     }
+                    self.send_scores(p);
                 }
                 self.person = person;
             }
@@ -227,6 +278,7 @@ impl Worker {
                     Ok(()) => {
                         self.galleries.remove(&person);
                         self.send_thumbnails(&person, kind);
+                        self.send_scores(&person);
                     }
                     Err(e) => self.fail("cannot delete the image", e),
                 }
@@ -234,6 +286,7 @@ impl Worker {
             Command::SetMode(mode) => {
                 self.mode = mode;
                 self.unlock = None;
+                self.unlock_check = None;
                 self.attempt = None;
             }
             Command::Verify => self.start_attempt(),
@@ -257,8 +310,12 @@ impl Worker {
                 }
                 self.engine.settings = settings.clone();
                 self.send(Event::SettingsSaved(settings));
+                if model_changed && let Some(p) = self.person.clone() {
+                    self.send_scores(&p);
+                }
             }
             Command::SetAttributes(on) => self.attributes_on = on,
+            Command::Train => self.train(),
             Command::Compare(a, b) => {
                 let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
@@ -286,6 +343,7 @@ impl Worker {
                     id: stored.meta.id,
                 });
                 self.send_thumbnails(&person, kind);
+                self.send_scores(&person);
             }
             Err(crate::Error::Quality(issue)) => {
                 self.send(Event::CaptureRefused(issue.to_string()))
@@ -370,7 +428,7 @@ impl Worker {
             if let Some((index, probe)) = self.embed_main_face(&frame, &faces, &mut timings) {
                 let t = Instant::now();
                 if self.mode == Mode::Unlock {
-                    self.unlock_step(&probe, &mut labels[index]);
+                    self.unlock_step(&frame.image, &probe, &mut labels[index]);
                 } else if let Some(person) = self.person.clone() {
                     self.verify_step(&person, &probe, &mut labels[index]);
                 }
@@ -462,9 +520,10 @@ impl Worker {
     }
 
     fn verify_step(&mut self, person: &str, probe: &Embedding, label: &mut FaceLabel) {
-        let thresholds = self.engine.thresholds();
-        let verification = match self.gallery(person) {
-            Ok(g) if !g.is_empty() => verify::verify(probe, g, thresholds),
+        let gallery = self.gallery(person).map(<[_]>::to_vec);
+        let verification = match gallery {
+            // The engine picks the person's scorer: their trained head when it beat cosine.
+            Ok(g) if !g.is_empty() => self.engine.score(person, probe, &g),
             Ok(_) => {
                 self.attempt = None;
                 return self.send(Event::Error(format!(
@@ -515,14 +574,94 @@ impl Worker {
         }
     }
 
+    /// Verified, and liveness is on but not yet passed.
+    fn liveness_pending(&self) -> bool {
+        self.engine.settings.liveness
+            && matches!(&self.unlock, Some((_, s)) if s.state() == LiveState::Accepted)
+            && !self.unlock_check.as_ref().is_some_and(UnlockCheck::passed)
+    }
+
+    /// One frame of the liveness check after the candidate verified.
+    fn liveness_step(&mut self, face: Option<&Face>, label: Option<&mut FaceLabel>) {
+        let Some((name, _)) = &self.unlock else {
+            return;
+        };
+        let name = name.clone();
+        let now = Instant::now();
+        let check = self
+            .unlock_check
+            .get_or_insert_with(|| UnlockCheck::new(Direction::random(), now));
+        let (status, verified) = match check.step(face, now) {
+            CheckStep::Running {
+                prompt,
+                progress,
+                score,
+            } => (
+                UnlockStatus::Liveness {
+                    name: name.clone(),
+                    prompt,
+                    progress,
+                    score,
+                },
+                None,
+            ),
+            CheckStep::Passed { score } => {
+                let _ = self.engine.record_attempt(&name, true);
+                (
+                    UnlockStatus::Welcome {
+                        name: name.clone(),
+                        liveness: Some(score),
+                    },
+                    Some(true),
+                )
+            }
+            CheckStep::Failed { reason, first } => {
+                if first {
+                    let _ = self.engine.record_attempt(&name, false);
+                }
+                (UnlockStatus::Refused { reason }, Some(false))
+            }
+            CheckStep::Retry => {
+                self.unlock = None;
+                self.unlock_check = None;
+                (
+                    UnlockStatus::Searching {
+                        reason: "Look at the camera".into(),
+                    },
+                    None,
+                )
+            }
+        };
+        if let Some(label) = label {
+            label.text = Some(format!("{name}: liveness"));
+            label.verified = verified;
+        }
+        self.send(Event::Unlock(status));
+    }
+
     fn unlock_no_face(&mut self, reason: String) {
+        if self.liveness_pending() {
+            // A turned head is sometimes missed; the challenge's time-out covers a face gone.
+            return self.liveness_step(None, None);
+        }
         if !matches!(&self.unlock, Some((_, s)) if s.state() == LiveState::Accepted) {
             self.unlock = None;
+            self.unlock_check = None;
             self.send(Event::Unlock(UnlockStatus::Searching { reason }));
         }
     }
 
-    fn unlock_step(&mut self, probe: &Embedding, label: &mut FaceLabel) {
+    fn unlock_step(&mut self, image: &image::RgbImage, probe: &Embedding, label: &mut FaceLabel) {
+        if self.engine.settings.liveness {
+            let now = Instant::now();
+            self.unlock_check
+                .get_or_insert_with(|| UnlockCheck::new(Direction::random(), now))
+                .observe(image, &label.face, now);
+        }
+        if self.liveness_pending() {
+            let face = label.face.clone();
+            return self.liveness_step(Some(&face), Some(label));
+        }
         if let Some((name, session)) = &self.unlock
             && session.state() == LiveState::Accepted
         {
@@ -564,6 +703,8 @@ impl Worker {
                 name.clone(),
                 LiveSession::new(self.live_rule(), Instant::now()),
             ));
+            // A new candidate: their liveness starts from their own frames.
+            self.unlock_check = None;
         }
         let rule = self.live_rule();
         let (_, session) = self.unlock.as_mut().expect("set above");
@@ -571,9 +712,19 @@ impl Worker {
         label.text = Some(format!("{name} {:.2}", top.mean_score));
         label.verified = Some(top.verification.accepted);
         let status = match state {
+            // Verified; with liveness on, the attempt is recorded when the check ends.
+            LiveState::Accepted if self.engine.settings.liveness => UnlockStatus::Liveness {
+                name,
+                prompt: "Hold still".into(),
+                progress: 0.0,
+                score: self.unlock_check.as_ref().and_then(UnlockCheck::score),
+            },
             LiveState::Accepted => {
                 let _ = self.engine.record_attempt(&name, true);
-                UnlockStatus::Welcome { name }
+                UnlockStatus::Welcome {
+                    name,
+                    liveness: None,
+                }
             }
             LiveState::TimedOut => {
                 let _ = self.engine.record_attempt(&name, false);

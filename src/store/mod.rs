@@ -13,8 +13,10 @@
 //! (files 0600, folders 0700) and mutations hold an exclusive lock on `<data dir>/.lock`, so the
 //! GUI and a CLI call cannot interleave.
 
+pub mod audit;
 mod cache;
 pub mod fsio;
+pub mod secret;
 mod settings;
 
 use std::fs::File;
@@ -152,6 +154,32 @@ const CROP_MAX_SIDE: u32 = 400;
 
 pub struct Store {
     root: PathBuf,
+    /// Opened on first use, so commands that never touch sealed data never create a key.
+    sealer: std::sync::OnceLock<Option<secret::Sealer>>,
+}
+
+/// What [`Store::wipe_person`] removed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct WipeReport {
+    pub images: usize,
+    /// Sidecars, trained heads, lock-out state.
+    pub other_files: usize,
+    pub cached_embeddings: usize,
+    pub audit_entries: usize,
+    pub saved_frames: usize,
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Held while the store is being changed.
@@ -170,11 +198,35 @@ impl Store {
         }
         Ok(Store {
             root: root.to_owned(),
+            sealer: std::sync::OnceLock::new(),
         })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The data key, or None when it cannot be had (then the embedding cache is skipped, which
+    /// costs time, not data: every cached vector can be recomputed from its image).
+    pub fn sealer(&self) -> Option<&secret::Sealer> {
+        self.sealer
+            .get_or_init(|| {
+                secret::Sealer::open(&self.root)
+                    .inspect_err(|e| tracing::warn!("embedding cache off: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn cached(&self, cache_id: &str, sha256: &str) -> Option<Embedding> {
+        cache::get(&self.root, self.sealer()?, cache_id, sha256)
+    }
+
+    fn cache(&self, cache_id: &str, sha256: &str, e: &Embedding) {
+        let Some(sealer) = self.sealer() else { return };
+        if let Err(err) = cache::put(&self.root, sealer, cache_id, sha256, e) {
+            tracing::warn!("could not cache an embedding: {err}");
+        }
     }
 
     /// Exclusive lock across processes, released on drop.
@@ -251,6 +303,69 @@ impl Store {
         let dir = self.require_person(name)?;
         let _lock = self.lock()?;
         std::fs::remove_dir_all(&dir).map_err(io_err(&dir))
+    }
+
+    /// Removes every trace of a person: their folder (images, sidecars, trained heads, lock-out
+    /// state), the cached embeddings of their images under every model, their audit-log lines and
+    /// any saved frames of their failed attempts.
+    pub fn wipe_person(&self, name: &str) -> Result<WipeReport, StoreError> {
+        let dir = self.require_person(name)?;
+        let mut shas = Vec::new();
+        for kind in ImageKind::ALL {
+            let gallery = Gallery::Person {
+                name: name.to_owned(),
+                kind,
+            };
+            shas.extend(self.faces(&gallery)?.into_iter().map(|f| f.meta.sha256));
+        }
+        let _lock = self.lock()?;
+        let mut report = WipeReport::default();
+        for entry in walk_files(&dir) {
+            if entry.extension().is_some_and(|e| e == "png") {
+                report.images += 1;
+            } else {
+                report.other_files += 1;
+            }
+        }
+        std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        let cache = self.root.join("cache");
+        for model in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+            for sha in &shas {
+                let p = model.path().join(format!("{sha}.f32"));
+                if std::fs::remove_file(&p).is_ok() {
+                    report.cached_embeddings += 1;
+                }
+            }
+        }
+        let (lines, frames) = audit::forget(&self.root, name).map_err(io_err(&self.root))?;
+        report.audit_entries = lines;
+        for frame in frames {
+            // Only files inside the data dir: a hostile log line must not delete anything else.
+            if let Some(p) = self.inside_root(&frame)
+                && std::fs::remove_file(&p).is_ok()
+            {
+                report.saved_frames += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    fn inside_root(&self, relative: &str) -> Option<PathBuf> {
+        let rel = Path::new(relative);
+        rel.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+            .then(|| self.root.join(rel))
+    }
+
+    /// Records a verification attempt in the audit log.
+    pub fn audit(&self, entry: &audit::AuditEntry) {
+        let result = self
+            .lock()
+            .and_then(|_lock| audit::append(&self.root, entry).map_err(io_err(&self.root)));
+        if let Err(e) = result {
+            // An attempt must not fail because its log line could not be written.
+            tracing::warn!("could not write the audit log: {e}");
+        }
     }
 
     /// Saves the face `face` of `img` into `gallery`: a padded crop as PNG, then its sidecar.
@@ -354,14 +469,32 @@ impl Store {
         embedder: &mut Embedder,
     ) -> crate::Result<Embedding> {
         let model = embedder.kind().model_id();
-        if let Some(e) = cache::get(&self.root, model, &face.meta.sha256) {
+        if let Some(e) = self.cached(model, &face.meta.sha256) {
             return Ok(e);
         }
         let crop = self.load_crop(face)?;
         let embedding = embedder.embed(&crate::vision::align_arcface(&crop, &face.meta.face))?;
-        if let Err(e) = cache::put(&self.root, model, &face.meta.sha256, &embedding) {
-            tracing::warn!("could not cache an embedding: {e}");
+        self.cache(model, &face.meta.sha256, &embedding);
+        Ok(embedding)
+    }
+
+    /// The embedding of the largest face in a photo outside the store (a look-alike gallery, an
+    /// evaluation set), cached by content hash and pipeline, so a second pass over the same
+    /// photos only reads them.
+    pub fn photo_embedding(
+        &self,
+        pipeline: &mut crate::pipeline::FacePipeline,
+        path: &Path,
+    ) -> crate::Result<Embedding> {
+        let bytes = crate::imageio::read(path)?;
+        let key = hex::encode(Sha256::digest(&bytes));
+        let id = pipeline.cache_id();
+        if let Some(e) = self.cached(&id, &key) {
+            return Ok(e);
         }
+        let img = crate::imageio::decode(&bytes, path)?;
+        let embedding = pipeline.probe(&img, path)?.embedding;
+        self.cache(&id, &key, &embedding);
         Ok(embedding)
     }
 
@@ -404,26 +537,6 @@ impl Store {
         let _lock = self.lock()?;
         fsio::write_atomic(&path, &serde_json::to_vec(value).expect("state serialises"))
             .map_err(io_err(&path))
-    }
-}
-
-/// Embedding cache for images outside the store (a look-alike gallery), keyed by file sha256.
-pub fn cached_embedding(
-    root: &Path,
-    model: crate::vision::EmbedderKind,
-    sha256: &str,
-) -> Option<Embedding> {
-    cache::get(root, model.model_id(), sha256)
-}
-
-pub fn cache_embedding(
-    root: &Path,
-    model: crate::vision::EmbedderKind,
-    sha256: &str,
-    e: &Embedding,
-) {
-    if let Err(err) = cache::put(root, model.model_id(), sha256, e) {
-        tracing::warn!("could not cache an embedding: {err}");
     }
 }
 

@@ -20,6 +20,9 @@ pub struct Settings {
     pub live_timeout_s: f32,
     /// Camera index for the desktop app.
     pub camera: u32,
+    /// Unlock asks for a head turn (and checks for natural face motion) after verifying, so a
+    /// photo held up to the camera does not unlock. Files without it get the default, on.
+    pub liveness: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Settings {
             live_n: 5,
             live_timeout_s: 10.0,
             camera: 0,
+            liveness: true,
         }
     }
 

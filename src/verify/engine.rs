@@ -12,6 +12,7 @@ use super::quality::{self, QualityConfig, QualityReport};
 use super::{Identification, Scorer, Thresholds, Verification, identify, verify, verify_with};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
+use crate::store::audit::{AuditEntry, AuditScores};
 use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
 use crate::vision::{Embedding, Face};
 use crate::{Error, Result};
@@ -123,6 +124,13 @@ impl Engine {
         let verification = self.score(person, &probe, &gallery);
         lock.record(verification.accepted, now_unix());
         self.store.write_state(person, lockout::STATE_FILE, &lock)?;
+        self.audit(
+            person,
+            "photo",
+            verification.accepted,
+            Some(&verification),
+            None,
+        );
         Ok(Verdict {
             person: person.to_owned(),
             face,
@@ -180,9 +188,47 @@ impl Engine {
     }
 
     pub fn record_attempt(&mut self, person: &str, accepted: bool) -> Result<()> {
+        self.record_attempt_with(person, accepted, None, None)
+    }
+
+    /// Records a live attempt's outcome in the lock-out and the audit log, with the last
+    /// verification it rests on and the liveness score when the caller has them.
+    pub fn record_attempt_with(
+        &mut self,
+        person: &str,
+        accepted: bool,
+        last: Option<&Verification>,
+        liveness: Option<f32>,
+    ) -> Result<()> {
         let mut lock: Lockout = self.store.read_state(person, lockout::STATE_FILE);
         lock.record(accepted, now_unix());
-        Ok(self.store.write_state(person, lockout::STATE_FILE, &lock)?)
+        self.store.write_state(person, lockout::STATE_FILE, &lock)?;
+        self.audit(person, "live", accepted, last, liveness);
+        Ok(())
+    }
+
+    fn audit(
+        &self,
+        person: &str,
+        channel: &str,
+        accepted: bool,
+        v: Option<&Verification>,
+        liveness: Option<f32>,
+    ) {
+        self.store.audit(&AuditEntry {
+            unix_time: now_unix(),
+            person: person.to_owned(),
+            channel: channel.to_owned(),
+            accepted,
+            scores: v.map(|v| AuditScores {
+                share: v.share,
+                best: v.best,
+                template_score: v.template_score,
+                scorer: format!("{:?}", v.scorer).to_lowercase(),
+            }),
+            liveness,
+            frame: None,
+        });
     }
 
     /// 1:N: who among the enrolled is this?

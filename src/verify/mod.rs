@@ -9,6 +9,7 @@
 //! repeated failures ([`lockout`]), 1:N identification, and the capture quality gate
 //! ([`quality`]). [`engine`] ties them to the store and the pipeline.
 
+pub mod calibrate;
 pub mod engine;
 pub mod live;
 pub mod lockout;

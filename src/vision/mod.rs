@@ -6,8 +6,10 @@ pub mod attributes;
 pub mod detect;
 pub mod embed;
 mod face;
+pub mod preprocess;
 
 pub use align::{AlignedFace, align_arcface};
 pub use detect::{Detector, DetectorConfig};
 pub use embed::{Embedder, EmbedderKind, Embedding};
 pub use face::{BBox, Face};
+pub use preprocess::Preprocess;

@@ -1,0 +1,101 @@
+//! `facegate calibrate`: set the detection threshold from the store's own faces for a target
+//! false-accept rate, and say what it costs in false rejections.
+
+use clap::Args;
+
+use super::{Cli, exit};
+use crate::verify::calibrate::{self, ScoreSets};
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Only this person's images (default: everyone enrolled)
+    pub name: Option<String>,
+    /// Target false-accept rate of one comparison
+    #[arg(long, default_value_t = 1e-3)]
+    pub far: f64,
+    /// Show the threshold without saving it
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
+    anyhow::ensure!(
+        args.far > 0.0 && args.far < 1.0,
+        "--far must be between 0 and 1, e.g. 0.001"
+    );
+    let mut engine = cli.engine()?;
+    let people = match &args.name {
+        Some(name) => vec![name.clone()],
+        None => engine.store.people()?,
+    };
+    anyhow::ensure!(
+        !people.is_empty(),
+        "nobody is enrolled yet: calibration needs a person's images (`facegate user add NAME`, `facegate capture ...`)"
+    );
+    let mut scores = ScoreSets::default();
+    for person in &people {
+        scores.extend(calibrate::person_scores(&mut engine, person)?.scores);
+    }
+    let Some(mut result) = scores.calibrate(args.far) else {
+        anyhow::bail!(
+            "no impostor comparisons: import other people's faces with `facegate negatives add DIR` (e.g. a few LFW folders)"
+        );
+    };
+    let default = engine.settings.model.default_threshold();
+    // Too few impostors to see the target: never loosen below the model's own default on
+    // evidence that cannot show the promised FAR.
+    let kept_default = !result.target_measurable && result.threshold < default;
+    if kept_default {
+        result.threshold = default;
+        result.far = scores.far(default).unwrap_or(0.0);
+        result.frr = scores.frr(default);
+    }
+    let previous = engine.settings.detection_threshold;
+    if !args.dry_run {
+        engine.settings.detection_threshold = result.threshold;
+        engine.store.save_settings(&engine.settings)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(exit::OK);
+    }
+    println!(
+        "{} genuine and {} impostor comparisons ({} with {})",
+        result.genuine,
+        result.impostor,
+        people.join(", "),
+        engine.settings.model
+    );
+    println!(
+        "detection threshold {:.3} (was {previous:.3}): FAR {:.3} % (target {:.3} %), FRR {}",
+        result.threshold,
+        result.far * 100.0,
+        args.far * 100.0,
+        result
+            .frr
+            .map_or("unmeasured (capture more images)".into(), |f| format!(
+                "{:.2} %",
+                f * 100.0
+            )),
+    );
+    if !result.target_measurable {
+        println!(
+            "note: {} impostor comparisons cannot show a FAR of {}; the threshold sits {}. Import more negatives for a real measurement.",
+            result.impostor,
+            args.far,
+            if kept_default {
+                "at the model's default, which is above every impostor score seen"
+            } else {
+                "at the highest impostor score seen"
+            }
+        );
+    }
+    if args.dry_run {
+        println!("dry run: settings unchanged");
+    } else {
+        println!("saved to settings");
+    }
+    Ok(exit::OK)
+}

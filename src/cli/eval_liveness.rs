@@ -1,0 +1,507 @@
+//! `facegate eval liveness`: the passive liveness score on the shared samples, reported as
+//! ISO/IEC 30107-3 defines it.
+//!
+//! - **Bona fide presentations**: the real talking-head clips (SadTalker's reference videos and
+//!   face_recognition's Hamilton clip), cut into non-overlapping windows of `--window` seconds.
+//! - **Attack presentations**: still photos shown to a simulated camera for one window each,
+//!   three ways ([`Motion`]): the identical frame repeated, held still with sensor noise, and
+//!   hand-held (smooth random similarity + perspective motion, sensor noise). Photos: the
+//!   minivision print and screen samples, InsightFace's screen sample, the real-face stills (a
+//!   photo of a real face is still an attack when shown to the camera), deepface's photos, and a
+//!   still frame of each real clip (same person, same camera: the hardest case).
+//!
+//! APCER is reported per attack-instrument species (PAIS) and motion, with the maximum as the
+//! headline; BPCER is the share of bona fide windows classified as attacks. A few dozen samples
+//! are a smoke test of the signals, not an accuracy claim.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use image::RgbImage;
+use serde::Serialize;
+
+use super::{Cli, exit};
+use crate::camera::{FrameSource, VideoReplay};
+use crate::liveness::attack::{Motion, Presentation};
+use crate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
+use crate::vision::{Detector, DetectorConfig, Face};
+
+#[derive(Debug, Args)]
+pub struct EvalLivenessArgs {
+    /// Folder of the shared evaluation data
+    #[arg(
+        long,
+        env = "FACEGATE_SHARED_DATA",
+        default_value = "../shared/data",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+    /// Seconds per presentation window
+    #[arg(long, default_value_t = 2.0)]
+    pub window: f64,
+    /// Use at most N of deepface's photos (spread over the list)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Seed of the simulated hand motion and noise
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Score threshold [default: the built-in one]
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Print every window's signals
+    #[arg(long)]
+    pub verbose_rows: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Faces with eyes closer than this are too small to judge (and to unlock with).
+const MIN_EYE_DISTANCE: f32 = 24.0;
+/// Simulated camera: frame size and rate of a typical webcam.
+const CANVAS: (u32, u32) = crate::camera::DEFAULT_CAMERA_SIZE;
+const ATTACK_FPS: f64 = 25.0;
+
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    bona_fide: bool,
+    /// Attack-instrument species, or the clip for bona fide rows.
+    species: String,
+    motion: String,
+    source: String,
+    score: LivenessScore,
+}
+
+#[derive(Debug, Serialize)]
+struct Rate {
+    species: String,
+    motion: String,
+    presentations: usize,
+    errors: usize,
+    rate: f32,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    threshold: f32,
+    window_s: f64,
+    config: PassiveConfig,
+    bpcer: Rate,
+    apcer: Vec<Rate>,
+    /// max APCER over the species × motion rows
+    apcer_max: f32,
+    skipped: Vec<String>,
+    signals: Vec<SignalRange>,
+    passive_ms_per_frame: f32,
+    rows: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignalRange {
+    class: String,
+    signal: &'static str,
+    min: f32,
+    median: f32,
+    max: f32,
+}
+
+struct Scorer {
+    detector: Detector,
+    config: PassiveConfig,
+    passive_ns: u128,
+    passive_frames: u64,
+}
+
+impl Scorer {
+    /// Scores frames (all of one presentation) as one window, or None when the face is missing
+    /// or too small in too many frames.
+    fn window(
+        &mut self,
+        frames: impl Iterator<Item = anyhow::Result<(f64, RgbImage)>>,
+    ) -> anyhow::Result<Option<LivenessScore>> {
+        let mut w = PassiveWindow::new(PassiveConfig {
+            // The whole presentation is the window (the sliding limit is only for live use).
+            window_s: f64::INFINITY,
+            ..self.config
+        });
+        for frame in frames {
+            let (t, img) = frame?;
+            let faces = self.detector.detect(&img)?;
+            let Some(face) = largest(&faces) else {
+                continue;
+            };
+            if face.eye_distance() < MIN_EYE_DISTANCE {
+                continue;
+            }
+            let t0 = Instant::now();
+            w.push(&img, face, t);
+            self.passive_ns += t0.elapsed().as_nanos();
+            self.passive_frames += 1;
+        }
+        let usable = w.len() >= self.config.min_frames;
+        Ok(if usable { w.score() } else { None })
+    }
+}
+
+fn largest(faces: &[Face]) -> Option<&Face> {
+    faces
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}
+
+fn frame_count(path: &Path) -> anyhow::Result<usize> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .context("ffprobe is needed to read the clips: install ffmpeg / run make setup")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("no frame count for {}: {text:?}", path.display()))
+}
+
+/// Every frame of a clip, in order, with its nominal time.
+fn clip_frames(path: &Path) -> anyhow::Result<(Vec<RgbImage>, f64)> {
+    let n = frame_count(path)?;
+    let mut replay = VideoReplay::open(path, false)?;
+    let fps = replay.nominal_fps().unwrap_or(25.0) as f64;
+    let mut frames = Vec::with_capacity(n);
+    for _ in 0..n {
+        frames.push(replay.next_frame()?.image);
+    }
+    Ok((frames, fps))
+}
+
+pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
+    let data = &args.data;
+    if !data.join("README.md").exists() {
+        bail!(
+            "{} is not the shared data folder (no README.md); pass --data DIR",
+            data.display()
+        );
+    }
+    let mut config = PassiveConfig {
+        window_s: args.window,
+        ..PassiveConfig::default()
+    };
+    if let Some(t) = args.threshold {
+        config.threshold = t;
+    }
+    let mut scorer = Scorer {
+        detector: Detector::new(&cli.models()?, DetectorConfig::default())?,
+        config,
+        passive_ns: 0,
+        passive_frames: 0,
+    };
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    let mut stills: Vec<(String, String, RgbImage)> = Vec::new();
+
+    // Bona fide: the real clips in windows; one still of each kept for the attacks.
+    let mut clips: Vec<PathBuf> =
+        std::fs::read_dir(data.join("sadtalker_video/examples/ref_video"))
+            .context("reading the SadTalker clips")?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+    clips.sort();
+    clips.push(data.join("face_recognition/examples/short_hamilton_clip.mp4"));
+    for clip in &clips {
+        let name = clip
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let (frames, fps) = clip_frames(clip)?;
+        let per_window = ((args.window * fps).round() as usize).max(2);
+        for (i, chunk) in frames.chunks(per_window).enumerate() {
+            if chunk.len() < per_window {
+                break;
+            }
+            let iter = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, f)| Ok((j as f64 / fps, f.clone())));
+            match scorer.window(iter)? {
+                Some(score) => rows.push(Row {
+                    bona_fide: true,
+                    species: "real talking face".into(),
+                    motion: "live".into(),
+                    source: format!("{name} window {i}"),
+                    score,
+                }),
+                None => skipped.push(format!("{name} window {i}: face missing or too small")),
+            }
+        }
+        let still = frames.len() / 3;
+        stills.push((
+            "still of a real clip".into(),
+            format!("{name} frame {still}"),
+            frames[still].clone(),
+        ));
+    }
+
+    // Attacks: the photos.
+    let mut photos: Vec<(String, PathBuf)> = vec![
+        (
+            "printed photo".into(),
+            data.join("minivision_antispoof/images/sample/image_F1.jpg"),
+        ),
+        (
+            "screen replay".into(),
+            data.join("minivision_antispoof/images/sample/image_F2.jpg"),
+        ),
+        (
+            "screen replay".into(),
+            data.join("insightface/cpp-package/inspireface/test_res/data/bulk/rgb_fake.jpg"),
+        ),
+        (
+            "photo of a real face".into(),
+            data.join("minivision_antispoof/images/sample/image_T1.jpg"),
+        ),
+        (
+            "photo of a real face".into(),
+            data.join("insightface/cpp-package/inspireface/test_res/data/bulk/image_T1.jpeg"),
+        ),
+    ];
+    let mut deepface: Vec<PathBuf> = std::fs::read_dir(data.join("deepface/tests/unit/dataset"))
+        .context("reading deepface's photos")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.starts_with("img") && n.ends_with(".jpg")
+        })
+        .collect();
+    deepface.sort();
+    if let Some(limit) = args.limit
+        && limit < deepface.len()
+    {
+        let step = deepface.len() as f32 / limit as f32;
+        deepface = (0..limit)
+            .map(|i| deepface[(i as f32 * step) as usize].clone())
+            .collect();
+    }
+    photos.extend(
+        deepface
+            .into_iter()
+            .map(|p| ("photo of a real face".to_owned(), p)),
+    );
+    for (species, path) in photos {
+        let img =
+            crate::imageio::load(&path).with_context(|| format!("loading {}", path.display()))?;
+        let short = path
+            .strip_prefix(data)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        stills.push((species, short, img));
+    }
+    let n_frames = (args.window * ATTACK_FPS).round() as usize;
+    for (k, (species, source, img)) in stills.iter().enumerate() {
+        for motion in Motion::ALL {
+            let seed = args
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(k as u64 * 7 + motion as u64);
+            let mut p = Presentation::new(img, CANVAS, motion, seed);
+            let iter = (0..n_frames).map(|i| {
+                let t = i as f64 / ATTACK_FPS;
+                Ok((t, p.frame(t as f32)))
+            });
+            match scorer.window(iter)? {
+                Some(score) => rows.push(Row {
+                    bona_fide: false,
+                    species: species.clone(),
+                    motion: motion.label().into(),
+                    source: source.clone(),
+                    score,
+                }),
+                None => skipped.push(format!(
+                    "{source} ({}): face missing or too small",
+                    motion.label()
+                )),
+            }
+        }
+    }
+
+    let summary = summarise(args, &scorer, rows, skipped);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary, args.verbose_rows);
+    }
+    Ok(exit::OK)
+}
+
+fn rate(rows: &[&Row], species: &str, motion: &str, errors: impl Fn(&Row) -> bool) -> Rate {
+    let e = rows.iter().filter(|r| errors(r)).count();
+    Rate {
+        species: species.into(),
+        motion: motion.into(),
+        presentations: rows.len(),
+        errors: e,
+        rate: if rows.is_empty() {
+            0.0
+        } else {
+            e as f32 / rows.len() as f32
+        },
+    }
+}
+
+fn summarise(
+    args: &EvalLivenessArgs,
+    scorer: &Scorer,
+    rows: Vec<Row>,
+    skipped: Vec<String>,
+) -> Summary {
+    let bona: Vec<&Row> = rows.iter().filter(|r| r.bona_fide).collect();
+    // BPCER: bona fide presentations classified as attacks.
+    let bpcer = rate(&bona, "real talking face", "live", |r| !r.score.live);
+    let mut keys: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| !r.bona_fide)
+        .map(|r| (r.species.clone(), r.motion.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    // APCER per species and motion: attacks classified as bona fide.
+    let apcer: Vec<Rate> = keys
+        .iter()
+        .map(|(s, m)| {
+            let group: Vec<&Row> = rows
+                .iter()
+                .filter(|r| !r.bona_fide && &r.species == s && &r.motion == m)
+                .collect();
+            rate(&group, s, m, |r| r.score.live)
+        })
+        .collect();
+    let apcer_max = apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
+    let mut signals = Vec::new();
+    // None: the bona fide rows; Some(motion): the attacks presented that way.
+    let classes = [
+        ("bona fide", None),
+        ("static", Some("static")),
+        ("static+noise", Some("static+noise")),
+        ("hand-held", Some("hand-held")),
+    ];
+    for (class, pick) in &classes {
+        let sel: Vec<&Row> = rows
+            .iter()
+            .filter(|r| match pick {
+                None => r.bona_fide,
+                Some(m) => !r.bona_fide && r.motion == *m,
+            })
+            .collect();
+        if sel.is_empty() {
+            continue;
+        }
+        let getters: [Getter; 5] = [
+            ("score", |s| s.score),
+            ("nonrigid", |s| s.nonrigid),
+            ("temporal", |s| s.temporal),
+            ("texture", |s| s.texture),
+            ("yaw_range", |s| s.yaw_range),
+        ];
+        for (signal, get) in getters {
+            let mut v: Vec<f32> = sel.iter().map(|r| get(&r.score)).collect();
+            v.sort_by(f32::total_cmp);
+            signals.push(SignalRange {
+                class: (*class).into(),
+                signal,
+                min: v[0],
+                median: v[v.len() / 2],
+                max: v[v.len() - 1],
+            });
+        }
+    }
+    Summary {
+        threshold: scorer.config.threshold,
+        window_s: args.window,
+        config: scorer.config,
+        bpcer,
+        apcer,
+        apcer_max,
+        skipped,
+        signals,
+        passive_ms_per_frame: if scorer.passive_frames > 0 {
+            scorer.passive_ns as f32 / scorer.passive_frames as f32 / 1e6
+        } else {
+            0.0
+        },
+        rows,
+    }
+}
+
+/// A signal's name and how to read it off a score.
+type Getter = (&'static str, fn(&LivenessScore) -> f32);
+
+fn print_summary(s: &Summary, verbose: bool) {
+    if verbose {
+        for r in &s.rows {
+            println!(
+                "{:<5} {:<22} {:<13} score {:.3} nonrigid {:.4} temporal {:.2} texture {:.3} yaw range {:.3} ({} frames)  {}",
+                if r.bona_fide { "BONA" } else { "PA" },
+                r.species,
+                r.motion,
+                r.score.score,
+                r.score.nonrigid,
+                r.score.temporal,
+                r.score.texture,
+                r.score.yaw_range,
+                r.score.frames,
+                r.source
+            );
+        }
+        println!();
+    }
+    println!(
+        "Passive liveness, {:.1}-s windows, live when score >= {:.2} (a smoke test on a few samples, not an accuracy claim)",
+        s.window_s, s.threshold
+    );
+    println!(
+        "  BPCER  {:>6.2} %  ({} of {} real-clip windows refused)",
+        s.bpcer.rate * 100.0,
+        s.bpcer.errors,
+        s.bpcer.presentations
+    );
+    for a in &s.apcer {
+        println!(
+            "  APCER  {:>6.2} %  ({} of {} accepted)  {} / {}",
+            a.rate * 100.0,
+            a.errors,
+            a.presentations,
+            a.species,
+            a.motion
+        );
+    }
+    println!(
+        "  APCER max over species and motions: {:.2} %",
+        s.apcer_max * 100.0
+    );
+    println!("Signals (min / median / max):");
+    for g in &s.signals {
+        println!(
+            "  {:<13} {:<10} {:>9.4} {:>9.4} {:>9.4}",
+            g.class, g.signal, g.min, g.median, g.max
+        );
+    }
+    println!(
+        "Passive cost: {:.3} ms per frame beyond detection",
+        s.passive_ms_per_frame
+    );
+    for k in &s.skipped {
+        println!("  skipped: {k}");
+    }
+}

@@ -1,0 +1,229 @@
+//! Thresholds from measurement: the scores a person's own images give against each other
+//! (genuine) and against other people's faces (impostor), the detection threshold that meets a
+//! target false-accept rate, and how consistent a person's embeddings are.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::template;
+use crate::Result;
+use crate::store::{Gallery, ImageKind};
+use crate::vision::Embedding;
+
+/// Comparison scores of one kind of pair, for reading FAR and FRR off at any threshold.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScoreSets {
+    /// A person's images against each other.
+    pub genuine: Vec<f32>,
+    /// A person's images against the negatives and other enrolled people.
+    pub impostor: Vec<f32>,
+}
+
+/// A threshold chosen for a target false-accept rate, and what it gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    pub threshold: f32,
+    pub target_far: f64,
+    /// FAR measured at `threshold` on the impostor scores.
+    pub far: f64,
+    /// FRR at `threshold` on the genuine scores (None without genuine pairs).
+    pub frr: Option<f64>,
+    pub genuine: usize,
+    pub impostor: usize,
+    /// False when there are too few impostor scores to measure the target (fewer than 1/FAR):
+    /// the threshold then sits just above the highest impostor score seen.
+    pub target_measurable: bool,
+}
+
+/// How tightly a person's images cluster: cosine of each image to their template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consistency {
+    pub images: usize,
+    pub mean: f32,
+    pub min: f32,
+    pub std: f32,
+    /// The image furthest from the template: the first to retake when the spread is wide.
+    pub weakest: Uuid,
+}
+
+impl ScoreSets {
+    /// Every pair within `own`, and every `own` × `others` pair.
+    pub fn from_embeddings(own: &[Embedding], others: &[Embedding]) -> ScoreSets {
+        let mut genuine = Vec::with_capacity(own.len() * own.len().saturating_sub(1) / 2);
+        for (i, a) in own.iter().enumerate() {
+            genuine.extend(own[i + 1..].iter().map(|b| a.cosine(b)));
+        }
+        let impostor = own
+            .iter()
+            .flat_map(|a| others.iter().map(move |b| a.cosine(b)))
+            .collect();
+        ScoreSets { genuine, impostor }
+    }
+
+    pub fn extend(&mut self, other: ScoreSets) {
+        self.genuine.extend(other.genuine);
+        self.impostor.extend(other.impostor);
+    }
+
+    /// Share of impostor pairs that would match (score above `threshold`).
+    pub fn far(&self, threshold: f32) -> Option<f64> {
+        share(&self.impostor, |s| s > threshold)
+    }
+
+    /// Share of genuine pairs that would not match.
+    pub fn frr(&self, threshold: f32) -> Option<f64> {
+        share(&self.genuine, |s| s <= threshold)
+    }
+
+    /// The lowest threshold whose measured FAR is at most `target_far`. Lower is better for the
+    /// user (fewer false rejections), so this is the friendliest setting that keeps the promise.
+    pub fn calibrate(&self, target_far: f64) -> Option<Calibration> {
+        let mut impostor = self.impostor.clone();
+        if impostor.is_empty() {
+            return None;
+        }
+        impostor.sort_by(|a, b| b.total_cmp(a));
+        let n = impostor.len();
+        // Up to `allowed` impostor scores may lie above the threshold; the threshold sits on the
+        // next one (a match needs a score strictly above it).
+        let allowed = ((target_far * n as f64).floor() as usize).min(n - 1);
+        let threshold = impostor[allowed];
+        Some(Calibration {
+            threshold,
+            target_far,
+            far: self.far(threshold).unwrap_or(0.0),
+            frr: self.frr(threshold),
+            genuine: self.genuine.len(),
+            impostor: n,
+            target_measurable: n as f64 * target_far >= 1.0,
+        })
+    }
+}
+
+fn share(scores: &[f32], pred: impl Fn(f32) -> bool) -> Option<f64> {
+    (!scores.is_empty())
+        .then(|| scores.iter().filter(|&&s| pred(s)).count() as f64 / scores.len() as f64)
+}
+
+/// Spread of `embeddings` around their template; None for fewer than two images.
+pub fn consistency(embeddings: &[(Uuid, Embedding)]) -> Option<Consistency> {
+    if embeddings.len() < 2 {
+        return None;
+    }
+    let t = template(embeddings.iter().map(|(_, e)| e))?;
+    let scores: Vec<(Uuid, f32)> = embeddings
+        .iter()
+        .map(|(id, e)| (*id, e.cosine(&t)))
+        .collect();
+    let n = scores.len() as f32;
+    let mean = scores.iter().map(|s| s.1).sum::<f32>() / n;
+    let std = (scores.iter().map(|s| (s.1 - mean).powi(2)).sum::<f32>() / n).sqrt();
+    let (weakest, min) = scores
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("at least two");
+    Some(Consistency {
+        images: scores.len(),
+        mean,
+        min,
+        std,
+        weakest,
+    })
+}
+
+/// What the store says about one person: their genuine and impostor scores and the spread of
+/// their verification images.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonScores {
+    pub person: String,
+    pub scores: ScoreSets,
+    pub consistency: Option<Consistency>,
+}
+
+fn all_images(engine: &mut Engine, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
+    let mut out = Vec::new();
+    for kind in ImageKind::ALL {
+        out.extend(engine.embeddings(&Gallery::Person {
+            name: person.to_owned(),
+            kind,
+        })?);
+    }
+    Ok(out)
+}
+
+/// Scores `person`'s images (all kinds) against each other, the negatives and everyone else
+/// enrolled.
+pub fn person_scores(engine: &mut Engine, person: &str) -> Result<PersonScores> {
+    engine.store.require_person(person)?;
+    let own: Vec<Embedding> = all_images(engine, person)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let mut others: Vec<Embedding> = engine
+        .embeddings(&Gallery::Negatives)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    for other in engine.store.people()? {
+        if other != person {
+            others.extend(all_images(engine, &other)?.into_iter().map(|(_, e)| e));
+        }
+    }
+    let verification = engine.embeddings(&Gallery::Person {
+        name: person.to_owned(),
+        kind: ImageKind::Verification,
+    })?;
+    Ok(PersonScores {
+        person: person.to_owned(),
+        scores: ScoreSets::from_embeddings(&own, &others),
+        consistency: consistency(&verification),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sets(genuine: &[f32], impostor: &[f32]) -> ScoreSets {
+        ScoreSets {
+            genuine: genuine.to_vec(),
+            impostor: impostor.to_vec(),
+        }
+    }
+
+    #[test]
+    fn calibration_meets_the_target_far() {
+        let impostor: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0 * 0.5).collect();
+        let s = sets(&[0.4, 0.6, 0.8], &impostor);
+        let c = s.calibrate(0.01).expect("has impostors");
+        println!("threshold {} far {} frr {:?}", c.threshold, c.far, c.frr);
+        assert!(c.far <= 0.01 && c.far > 0.008, "far {}", c.far);
+        assert!(c.target_measurable);
+        assert_eq!(c.frr, Some(1.0 / 3.0));
+    }
+
+    #[test]
+    fn too_few_impostors_sits_above_the_highest() {
+        let s = sets(&[0.9], &[0.1, 0.3, 0.2]);
+        let c = s.calibrate(1e-3).expect("has impostors");
+        assert_eq!(c.threshold, 0.3);
+        assert_eq!(c.far, 0.0);
+        assert!(!c.target_measurable);
+    }
+
+    #[test]
+    fn consistency_finds_the_outlier() {
+        let e = |v: [f32; 3]| Embedding::normalised(v.to_vec());
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        let c = consistency(&[
+            (ids[0], e([1.0, 0.1, 0.0])),
+            (ids[1], e([1.0, -0.1, 0.0])),
+            (ids[2], e([0.5, 0.0, 1.0])),
+        ])
+        .expect("three images");
+        assert_eq!(c.weakest, ids[2]);
+        assert!(c.min < c.mean && c.std > 0.0);
+    }
+}

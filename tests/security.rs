@@ -1,0 +1,131 @@
+//! Template security on real faces: embeddings sealed at rest, the audit log, and a wipe that
+//! leaves nothing of a person behind.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use facegate::imageio;
+use facegate::store::{Gallery, ImageKind, Store, audit};
+use facegate::verify::engine::Engine;
+use image::imageops;
+
+fn cache_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for model in std::fs::read_dir(root.join("cache")).unwrap().flatten() {
+        out.extend(
+            std::fs::read_dir(model.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path()),
+        );
+    }
+    out
+}
+
+fn enrolled(tag: &str) -> (PathBuf, Engine) {
+    let data = common::temp_dir(tag);
+    let mut e = Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
+    e.store.add_person("Eileen").unwrap();
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let gallery = Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Verification,
+    };
+    for img in [astro.clone(), imageops::flip_horizontal(&astro)] {
+        e.capture(&gallery, &img, None).unwrap();
+    }
+    (data, e)
+}
+
+#[test]
+fn embeddings_are_sealed_and_the_key_is_private() {
+    let (data, mut e) = enrolled("sealed");
+    let files = cache_files(&data);
+    assert_eq!(files.len(), 2, "one cached embedding per captured face");
+    let gallery = Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Verification,
+    };
+    let plain = e.embeddings(&gallery).unwrap();
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(bytes.starts_with(b"FGS1"), "{} is sealed", f.display());
+        // No run of the plain vector's bytes appears in the file.
+        for (_, emb) in &plain {
+            let raw: Vec<u8> = emb.0[..4].iter().flat_map(|x| x.to_le_bytes()).collect();
+            assert!(!bytes.windows(raw.len()).any(|w| w == raw));
+        }
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let key = data.join("secret.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the key file is readable only by its owner"
+    );
+    println!(
+        "{} sealed cache entries, key at {}",
+        files.len(),
+        key.display()
+    );
+
+    // Losing the key costs time, not data: the store re-embeds from the images.
+    std::fs::remove_file(&key).unwrap();
+    let mut e = Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let v = e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
+    assert!(v.verification.accepted, "still verifies without the key");
+}
+
+#[test]
+fn wipe_removes_every_trace_and_spares_others() {
+    let (data, mut e) = enrolled("wipe");
+    e.store.add_person("Other").unwrap();
+    let astro_photo = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let small = imageops::resize(&astro_photo, 400, 400, imageops::FilterType::Triangle);
+    e.capture(
+        &Gallery::Person {
+            name: "Other".into(),
+            kind: ImageKind::Verification,
+        },
+        &small,
+        None,
+    )
+    .unwrap();
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
+    e.verify("Eileen", &camera, Path::new("camera")).unwrap();
+    e.verify("Other", &astro, Path::new("astronaut")).unwrap();
+    let log = audit::read(&data);
+    println!("audit log: {log:?}");
+    assert_eq!(log.len(), 3);
+    assert_eq!(
+        log.iter().map(|l| l.accepted).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    assert!(log.iter().all(|l| l.scores.is_some()));
+
+    let before = cache_files(&data).len();
+    let report = e.store.wipe_person("Eileen").unwrap();
+    println!("wiped: {report:?}");
+    assert_eq!(report.images, 2);
+    assert_eq!(report.cached_embeddings, 2);
+    assert_eq!(report.audit_entries, 2);
+    assert!(
+        report.other_files >= 3,
+        "two sidecars and the lock-out state"
+    );
+    assert!(!data.join("users/Eileen").exists());
+    assert_eq!(
+        cache_files(&data).len(),
+        before - 2,
+        "Other's embedding stays"
+    );
+    let log = audit::read(&data);
+    assert!(log.iter().all(|l| l.person == "Other") && log.len() == 1);
+    assert!(e.store.people().unwrap() == ["Other"]);
+}
