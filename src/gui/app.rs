@@ -27,7 +27,7 @@ pub enum View {
 pub struct Training {
     pub history: Vec<crate::train::EpochReport>,
     /// None while it runs.
-    pub result: Option<Result<crate::train::TrainReport, String>>,
+    pub result: Option<Result<Box<crate::train::TrainReport>, String>>,
 }
 
 /// The last verification shown in the banner.

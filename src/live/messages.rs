@@ -141,7 +141,7 @@ pub enum Event {
     /// One epoch of a training run (epoch 0 is the untrained head): for the live loss curve.
     TrainProgress(EpochReport),
     /// A training run ended: its held-out figures beside cosine, or why it could not run.
-    Trained(Result<TrainReport, String>),
+    Trained(Result<Box<TrainReport>, String>),
     /// The selected person's genuine and impostor scores and consistency, refreshed whenever
     /// their images or the model change (the GUI reads FAR and FRR off them at the slider).
     PersonScores(PersonScores),

@@ -228,7 +228,7 @@ impl Worker {
                 let result = crate::store::Store::open(&root)
                     .map_err(crate::train::TrainError::from)
                     .and_then(|store| crate::train::save_head(&store, &person, &saved))
-                    .map(|()| trained.report)
+                    .map(|()| Box::new(trained.report))
                     .map_err(|e| e.to_string());
                 let _ = events.send(Event::Trained(result));
                 wake();
