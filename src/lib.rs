@@ -13,6 +13,7 @@ pub mod imageio;
 pub mod live;
 pub mod liveness;
 pub mod pipeline;
+pub mod rng;
 pub mod runtime;
 pub mod store;
 pub mod train;

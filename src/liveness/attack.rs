@@ -7,7 +7,7 @@
 
 use image::{Rgb, RgbImage, imageops};
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// How the photo is presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

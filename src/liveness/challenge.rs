@@ -28,7 +28,7 @@ impl Direction {
 
     /// Left or right from a seed (tests, reproducible runs).
     pub fn from_seed(seed: u64) -> Direction {
-        if super::rng::SplitMix64::new(seed).next_u64() & 1 == 0 {
+        if crate::rng::SplitMix64::new(seed).next_u64() & 1 == 0 {
             Direction::Left
         } else {
             Direction::Right
@@ -37,7 +37,7 @@ impl Direction {
 
     /// Left or right, unpredictable to whoever is in front of the camera.
     pub fn random() -> Direction {
-        Direction::from_seed(super::rng::entropy_seed())
+        Direction::from_seed(crate::rng::entropy_seed())
     }
 
     pub fn word(self) -> &'static str {

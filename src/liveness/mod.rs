@@ -16,7 +16,6 @@ pub mod attack;
 pub mod challenge;
 pub mod passive;
 pub mod pose;
-pub mod rng;
 pub mod unlock;
 
 pub use challenge::{Challenge, ChallengeConfig, ChallengeState, Direction};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::head::{Adam, Batch, loss, loss_and_gradient};
 use super::pairs::PairSet;
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Sent after every epoch (epoch 0 is the initial head, before any step): enough for a live loss
 /// curve or a progress bar.

@@ -24,7 +24,6 @@ pub mod fit;
 pub mod head;
 pub mod metrics;
 pub mod pairs;
-mod rng;
 pub mod saved;
 
 use serde::{Deserialize, Serialize};
@@ -34,11 +33,11 @@ pub use head::Head;
 pub use metrics::Metrics;
 pub use saved::{SavedHead, head_file, load_head, save_head};
 
+use crate::rng::SplitMix64;
 use crate::store::{Gallery, ImageKind, StoreError};
 use crate::verify::engine::Engine;
 use crate::vision::{EmbedderKind, Embedding};
 use pairs::{Fractions, Group, Pairs, assign_roles};
-use rng::SplitMix64;
 
 /// A head's probability above this is a match (the detection threshold while a head is in use).
 pub const HEAD_THRESHOLD: f32 = 0.5;

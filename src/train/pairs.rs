@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, Axis};
 
 use super::head::{Batch, features};
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::vision::Embedding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
