@@ -290,5 +290,11 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
     assert!(t.history.len() >= 2, "a loss curve, not a point");
     assert!(report.head.auc >= report.baseline.auc - 0.02);
     h.get_by_label_contains("In use:");
-    assert!(data.join("users/id01/head-sface.json").exists() || !report.in_use);
+    assert!(
+        data.join("users/id01")
+            .join(facegate::train::head_file(
+                facegate::vision::EmbedderKind::Sface
+            ))
+            .exists()
+    );
 }

@@ -211,8 +211,14 @@ fn deepface_person_trains_reproducibly_and_reloads() {
             .is_none(),
         "a head belongs to one model"
     );
-    let file = dir.join("users").join(PERSON).join("head-sface.json");
+    let file = dir
+        .join("users")
+        .join(PERSON)
+        .join(train::head_file(EmbedderKind::Sface));
     assert!(file.exists());
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"FGS1"), "the head is sealed at rest");
+    assert!(!String::from_utf8_lossy(&bytes).contains("weights"));
 }
 
 /// A larger learning rate actually moves the head; it must still rank at least as well as
@@ -346,7 +352,9 @@ fn cli_train_then_verify_with_the_head_in_use() {
 
     // A damaged head file is ignored with a warning, never a lock-out.
     std::fs::write(
-        data.join("users").join(PERSON).join("head-sface.json"),
+        data.join("users")
+            .join(PERSON)
+            .join(train::head_file(EmbedderKind::Sface)),
         "{ broken",
     )
     .unwrap();

@@ -55,7 +55,7 @@ impl Default for PassiveConfig {
         PassiveConfig {
             window_s: 2.0,
             smooth_frames: 5,
-            min_frames: 8,
+            min_frames: 16,
             // Measured (`facegate eval liveness --limit 6`, 2-s windows): non-rigid motion
             // 0.018–0.079 (median 0.051) on the 12 real-clip windows; 0 on static replays,
             // ≤ 0.0054 held still with sensor noise, 0.009–0.027 (median 0.014) hand-held.
@@ -167,10 +167,14 @@ impl PassiveWindow {
             chip,
             texture,
         });
-        while self
-            .obs
-            .front()
-            .is_some_and(|o| t - o.t > self.config.window_s)
+        // A slow machine analyses few frames a second: then the window stretches in time until
+        // it holds enough frames for the smoothing to leave a signal, instead of judging 2 s of
+        // a handful of frames (a real face then looks as still as a photo).
+        while self.obs.len() > self.config.min_frames
+            && self
+                .obs
+                .front()
+                .is_some_and(|o| t - o.t > self.config.window_s)
         {
             self.obs.pop_front();
         }

@@ -106,6 +106,8 @@ pub enum StoreError {
     },
     #[error("{} is corrupt: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
+    #[error("cannot seal or unseal private data: {0}")]
+    Sealing(String),
     #[error("no face with id {0} in that gallery")]
     UnknownFace(Uuid),
 }
@@ -155,7 +157,7 @@ const CROP_MAX_SIDE: u32 = 400;
 pub struct Store {
     root: PathBuf,
     /// Opened on first use, so commands that never touch sealed data never create a key.
-    sealer: std::sync::OnceLock<Option<secret::Sealer>>,
+    sealer: std::sync::OnceLock<Result<secret::Sealer, String>>,
 }
 
 /// What [`Store::wipe_person`] removed.
@@ -209,13 +211,47 @@ impl Store {
     /// The data key, or None when it cannot be had (then the embedding cache is skipped, which
     /// costs time, not data: every cached vector can be recomputed from its image).
     pub fn sealer(&self) -> Option<&secret::Sealer> {
+        self.sealer_or_why().ok()
+    }
+
+    fn sealer_or_why(&self) -> Result<&secret::Sealer, StoreError> {
         self.sealer
             .get_or_init(|| {
-                secret::Sealer::open(&self.root)
-                    .inspect_err(|e| tracing::warn!("embedding cache off: {e}"))
-                    .ok()
+                secret::Sealer::open(&self.root).map_err(|e| {
+                    tracing::warn!("embedding cache off: {e}");
+                    e.to_string()
+                })
             })
             .as_ref()
+            .map_err(|why| StoreError::Sealing(why.clone()))
+    }
+
+    /// Writes `bytes` sealed (AES-256-GCM, bound to the person and file name) into the person's
+    /// folder: for what identifies them numerically, like a trained head.
+    pub fn write_sealed(&self, name: &str, file: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.require_person(name)?.join(file);
+        let sealed = self
+            .sealer_or_why()?
+            .seal(bytes, &format!("users/{name}/{file}"));
+        let _lock = self.lock()?;
+        fsio::write_atomic(&path, &sealed).map_err(io_err(&path))
+    }
+
+    /// Reads back what [`write_sealed`](Self::write_sealed) wrote; None when there is no file.
+    pub fn read_sealed(&self, name: &str, file: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.require_person(name)?.join(file);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        self.sealer_or_why()?
+            .unseal(&data, &format!("users/{name}/{file}"))
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path,
+                reason: e.to_string(),
+            })
     }
 
     fn cached(&self, cache_id: &str, sha256: &str) -> Option<Embedding> {

@@ -49,12 +49,14 @@ impl SavedHead {
     }
 }
 
+/// Sealed at rest like the embeddings: a head's weights are derived from the person's face.
 pub fn head_file(model: EmbedderKind) -> String {
-    format!("head-{}.json", model.model_id())
+    format!("head-{}.sealed", model.model_id())
 }
 
 pub fn save_head(store: &Store, person: &str, saved: &SavedHead) -> Result<(), TrainError> {
-    Ok(store.write_state(person, &head_file(saved.model), saved)?)
+    let json = serde_json::to_vec(saved).expect("a head serialises");
+    Ok(store.write_sealed(person, &head_file(saved.model), &json)?)
 }
 
 /// The person's head for `model`, None when they have not trained one. Unlike the store's
@@ -66,14 +68,15 @@ pub fn load_head(
     model: EmbedderKind,
 ) -> Result<Option<SavedHead>, TrainError> {
     let path = store.require_person(person)?.join(head_file(model));
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StoreError::Io { path, source }.into()),
-    };
     let corrupt = |reason: String| TrainError::CorruptHead {
         path: path.clone(),
         reason,
+    };
+    let bytes = match store.read_sealed(person, &head_file(model)) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(None),
+        Err(StoreError::Corrupt { reason, .. }) => return Err(corrupt(reason)),
+        Err(e) => return Err(e.into()),
     };
     let saved: SavedHead = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     if saved.model != model {
