@@ -266,6 +266,8 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
         }
     }
     let mut h = harness(app(&data, demo()));
+    // Tall enough that the Train section, last in the side panel, is on screen to be clicked.
+    h.set_size(egui::vec2(1180.0, 1500.0));
     wait_for(&mut h, 60, "the models to load", |a| {
         a.settings.is_some() && a.selected.as_deref() == Some("id01")
     });

@@ -310,3 +310,28 @@ fn deepface_identities_enrol_and_verify() {
     assert!(gar >= 0.95, "genuine acceptance {gar}");
     assert!(irr >= 0.99, "impostor rejection {irr}");
 }
+
+#[test]
+fn preprocessing_is_a_setting_with_its_own_cached_vectors() {
+    let data = common::temp_dir("preprocess");
+    let store = Store::open(&data).unwrap();
+    let mut settings = store.settings();
+    settings.preprocess = facegate::vision::Preprocess::Grey;
+    store.save_settings(&settings).unwrap();
+    let mut e = Engine::new(&common::models(), store).unwrap();
+    e.store.add_person("Eileen").unwrap();
+    for img in astronaut_variants() {
+        e.capture(&verification("Eileen"), &img, None).unwrap();
+    }
+    assert!(data.join("cache/sface-grey").is_dir(), "vectors kept apart");
+    assert!(!data.join("cache/sface").exists());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let v = e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let w = e.verify("Eileen", &camera, Path::new("camera")).unwrap();
+    println!(
+        "greyscale chips: astronaut best {:.3}, cameraman best {:.3}",
+        v.verification.best, w.verification.best
+    );
+    assert!(v.verification.accepted && !w.verification.accepted);
+}

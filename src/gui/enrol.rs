@@ -5,6 +5,7 @@ use egui::{Color32, Key, RichText, Ui};
 use super::app::FaceGateApp;
 use crate::live::Command;
 use crate::store::ImageKind;
+use crate::vision::Preprocess;
 
 const KEYS: [(ImageKind, Key, &str); 3] = [
     (ImageKind::Anchor, Key::A, "A"),
@@ -133,6 +134,20 @@ fn thresholds(app: &mut FaceGateApp, ui: &mut Ui) {
         s.model,
         s.model.default_threshold()
     ));
+    egui::ComboBox::from_label("preprocessing")
+        .selected_text(format!("{:?}", s.preprocess).to_lowercase())
+        .show_ui(ui, |ui| {
+            for p in [
+                Preprocess::None,
+                Preprocess::Grey,
+                Preprocess::Brightness,
+                Preprocess::Equalize,
+            ] {
+                ui.selectable_value(&mut s.preprocess, p, format!("{p:?}").to_lowercase());
+            }
+        })
+        .response
+        .on_hover_text("normalise each face before embedding; LFW figures in the README");
     if Some(&s) != app.settings.as_ref() {
         app.settings = Some(s);
     }

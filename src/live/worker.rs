@@ -293,11 +293,13 @@ impl Worker {
             Command::Identify => self.identify_latest(),
             Command::UpdateSettings(settings) => {
                 let model_changed = settings.model != self.engine.settings.model;
+                let vectors_changed =
+                    model_changed || settings.preprocess != self.engine.settings.preprocess;
                 if let Err(e) = self.engine.store.save_settings(&settings) {
                     return self.fail("cannot save the settings", e);
                 }
                 if model_changed {
-                    // A different embedder needs its own session and its own gallery vectors.
+                    // A different embedder needs its own session.
                     let options = crate::pipeline::PipelineOptions {
                         embedder: settings.model,
                         ..Default::default()
@@ -306,11 +308,15 @@ impl Worker {
                         Ok(p) => self.engine.pipeline = p,
                         Err(e) => return self.fail("cannot load the model", e),
                     }
+                }
+                self.engine.pipeline.preprocess = settings.preprocess;
+                if vectors_changed {
+                    // Gallery vectors depend on the model and the preprocessing.
                     self.galleries.clear();
                 }
                 self.engine.settings = settings.clone();
                 self.send(Event::SettingsSaved(settings));
-                if model_changed && let Some(p) = self.person.clone() {
+                if vectors_changed && let Some(p) = self.person.clone() {
                     self.send_scores(&p);
                 }
             }

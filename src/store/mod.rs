@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 pub use settings::Settings;
 
-use crate::vision::{Embedder, Embedding, Face};
+use crate::vision::{Embedding, Face};
 
 /// The three kinds of images a person collects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -498,19 +498,21 @@ impl Store {
         Ok(crate::imageio::load(&face.png)?)
     }
 
-    /// The embedding of a stored face, from the cache or computed (and cached) with `embedder`.
+    /// The embedding of a stored face as `pipeline` computes it (model and preprocessing), from
+    /// the cache or computed and cached.
     pub fn embedding(
         &self,
         face: &StoredFace,
-        embedder: &mut Embedder,
+        pipeline: &mut crate::pipeline::FacePipeline,
     ) -> crate::Result<Embedding> {
-        let model = embedder.kind().model_id();
-        if let Some(e) = self.cached(model, &face.meta.sha256) {
+        let id = pipeline.cache_id();
+        if let Some(e) = self.cached(&id, &face.meta.sha256) {
             return Ok(e);
         }
         let crop = self.load_crop(face)?;
-        let embedding = embedder.embed(&crate::vision::align_arcface(&crop, &face.meta.face))?;
-        self.cache(model, &face.meta.sha256, &embedding);
+        let embedding =
+            pipeline.embed_aligned(crate::vision::align_arcface(&crop, &face.meta.face))?;
+        self.cache(&id, &face.meta.sha256, &embedding);
         Ok(embedding)
     }
 

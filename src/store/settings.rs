@@ -2,13 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::vision::EmbedderKind;
+use crate::vision::{EmbedderKind, Preprocess};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Embedding model used for enrolment and verification.
     pub model: EmbedderKind,
+    /// Normalisation of each aligned face before embedding (off by default: see the README's
+    /// LFW figures for what each option does).
+    pub preprocess: Preprocess,
     /// Cosine similarity above which one comparison counts as a match.
     pub detection_threshold: f32,
     /// Share of a person's verification images that must match to accept (0..1).
@@ -35,6 +38,7 @@ impl Settings {
     pub fn for_model(model: EmbedderKind) -> Settings {
         Settings {
             model,
+            preprocess: Preprocess::None,
             detection_threshold: model.default_threshold(),
             verification_threshold: crate::verify::DEFAULT_VERIFICATION_THRESHOLD,
             live_k: 3,

@@ -44,6 +44,7 @@ impl Engine {
         let settings = store.settings();
         let options = PipelineOptions {
             embedder: settings.model,
+            preprocess: settings.preprocess,
             ..PipelineOptions::default()
         };
         Ok(Engine {
@@ -69,7 +70,7 @@ impl Engine {
         let (face, report) = quality::check(img, &faces, &self.quality)?;
         let stored = self.store.save_face(gallery, img, face, source)?;
         // Embed now so a later verification only embeds the probe.
-        self.store.embedding(&stored, &mut self.pipeline.embedder)?;
+        self.store.embedding(&stored, &mut self.pipeline)?;
         Ok((stored, report))
     }
 
@@ -78,7 +79,7 @@ impl Engine {
         let faces = self.store.faces(gallery)?;
         let mut out = Vec::with_capacity(faces.len());
         for f in &faces {
-            match self.store.embedding(f, &mut self.pipeline.embedder) {
+            match self.store.embedding(f, &mut self.pipeline) {
                 Ok(e) => out.push((f.meta.id, e)),
                 Err(e) => tracing::warn!("skipping stored face {}: {e}", f.png.display()),
             }
