@@ -2,27 +2,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn facegate(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_facegate"))
-        .args(args)
-        .output()
-        .expect("run facegate");
-    println!(
-        "$ facegate {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::s;
 
 #[test]
 fn compare_exit_statuses() {
@@ -116,4 +98,8 @@ fn compare_on_deepface_photos() {
     assert_eq!(same.status.code(), Some(0));
     let diff = facegate(&["compare", s(&ds.join("img1.jpg")), s(&ds.join("img3.jpg"))]);
     assert_eq!(diff.status.code(), Some(1));
+}
+
+fn facegate(args: &[&str]) -> Output {
+    common::run_facegate(args)
 }

@@ -5,29 +5,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn facegate(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_facegate"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run facegate");
-    println!(
-        "$ facegate {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::s;
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A folder of three photos of the astronaut (mirrored, darker, original).
@@ -236,4 +217,8 @@ fn lookalike_and_negatives() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("too small"));
     let count = facegate(&data, &["negatives", "count"]);
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "1");
+}
+
+fn facegate(data: &Path, args: &[&str]) -> Output {
+    common::facegate_at(data, args)
 }

@@ -8,6 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::s;
+
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::attack::{Motion, Presentation};
 use facegate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
@@ -132,27 +134,6 @@ fn real_clips_score_live_and_photo_replays_do_not() {
     assert!(accepted * 2 <= held.len());
 }
 
-fn facegate(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_facegate"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run facegate");
-    println!(
-        "$ facegate {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// Katie enrolled from three stills of her clip (as tests/cli_verify.rs does); her clip passes
 /// `verify --liveness`, a still photo of her replayed (the same frame, looped) is refused.
 #[test]
@@ -217,4 +198,8 @@ fn verify_liveness_refuses_a_photo_of_the_enrolled_person() {
     // The same photo without --liveness is accepted: the check is what refuses it.
     let out = facegate(&data, &["verify", "Katie", "--replay", s(&photo)]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+fn facegate(data: &Path, args: &[&str]) -> Output {
+    common::facegate_at(data, args)
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use facegate::imageio;
@@ -249,23 +249,6 @@ fn deepface_person_with_a_larger_learning_rate() {
     assert!(best.validation_loss <= first.validation_loss);
 }
 
-fn facegate(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_facegate"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run facegate");
-    println!(
-        "$ facegate {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -471,4 +454,8 @@ fn lfw_people_head_vs_cosine() {
         );
         assert!(report.head.auc >= report.baseline.auc - 0.02);
     }
+}
+
+fn facegate(data: &Path, args: &[&str]) -> Output {
+    common::facegate_at(data, args)
 }

@@ -53,3 +53,33 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Runs the `facegate` binary with `args` and prints the command, its status and its output, so
+/// a failing assertion shows what the user would have seen.
+pub fn run_facegate(args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_facegate"))
+        .args(args)
+        .output()
+        .expect("run facegate");
+    println!(
+        "$ facegate {}\n-> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`run_facegate`] on the store at `data`.
+pub fn facegate_at(data: &Path, args: &[&str]) -> std::process::Output {
+    let data = data.to_str().expect("temp paths are UTF-8");
+    let mut all = vec!["--data-dir", data];
+    all.extend_from_slice(args);
+    run_facegate(&all)
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
