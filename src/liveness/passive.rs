@@ -379,45 +379,20 @@ impl Affine {
 /// RMS of what the best affine map from `a`'s landmarks to `b`'s leaves, over `b`'s eye
 /// distance. Five points, six parameters: four degrees of freedom of non-planar motion remain.
 pub fn affine_residual(a: &[[f32; 2]; 5], b: &[[f32; 2]; 5]) -> f32 {
-    let centroid = |l: &[[f32; 2]; 5]| {
-        let (sx, sy) = l.iter().fold((0.0f64, 0.0f64), |(x, y), p| {
-            (x + p[0] as f64, y + p[1] as f64)
-        });
-        (sx / 5.0, sy / 5.0)
-    };
-    let (ax, ay) = centroid(a);
-    let (bx, by) = centroid(b);
-    // Centred: b' = L a', L = (Σ b' a'ᵀ)(Σ a' a'ᵀ)⁻¹.
-    let (mut sxx, mut sxy, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    let (mut bxax, mut bxay, mut byax, mut byay) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for (p, q) in a.iter().zip(b) {
-        let (x, y) = (p[0] as f64 - ax, p[1] as f64 - ay);
-        let (u, v) = (q[0] as f64 - bx, q[1] as f64 - by);
-        sxx += x * x;
-        sxy += x * y;
-        syy += y * y;
-        bxax += u * x;
-        bxay += u * y;
-        byax += v * x;
-        byay += v * y;
-    }
-    let det = sxx * syy - sxy * sxy;
     let d = eye_distance(b) as f64;
-    if det.abs() < 1e-9 || d <= 0.0 {
+    if d <= 0.0 {
         return 0.0;
     }
-    let (i00, i01, i11) = (syy / det, -sxy / det, sxx / det);
-    let l = [
-        [bxax * i00 + bxay * i01, bxax * i01 + bxay * i11],
-        [byax * i00 + byay * i01, byax * i01 + byay * i11],
-    ];
-    let mut sum = 0.0;
-    for (p, q) in a.iter().zip(b) {
-        let (x, y) = (p[0] as f64 - ax, p[1] as f64 - ay);
-        let (u, v) = (q[0] as f64 - bx, q[1] as f64 - by);
-        let (ex, ey) = (l[0][0] * x + l[0][1] * y - u, l[1][0] * x + l[1][1] * y - v);
-        sum += ex * ex + ey * ey;
-    }
+    let fit = Affine::fit(a, b);
+    let sum: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| {
+            let m = fit.apply(*p);
+            let (ex, ey) = ((m[0] - q[0]) as f64, (m[1] - q[1]) as f64);
+            ex * ex + ey * ey
+        })
+        .sum();
     ((sum / 5.0).sqrt() / d) as f32
 }
 
