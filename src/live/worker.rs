@@ -32,6 +32,14 @@ const THUMBNAIL_SIDE: u32 = 64;
 const ATTRIBUTE_PERIOD: Duration = Duration::from_millis(250);
 /// Weight of each new attribute reading: settles in about two seconds at four readings a second.
 const ATTRIBUTE_SMOOTHING: f32 = 0.3;
+/// Live frames are detected on a copy at most this wide: YuNet at 320×240 meets the 8 ms budget
+/// where 640×480 does not, and a face at the capture gate (eyes ≥ 25 px apart at full size) is
+/// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size.
+pub const LIVE_MAX_SIDE: u32 = 320;
+/// In continuous mode, a face the tracker has verified is verified again after this long; in
+/// between, its label keeps the last verdict. A new face is verified on its first frame, and
+/// attempts and unlock verify every frame, since each frame is a vote there.
+const VERDICT_PERIOD: Duration = Duration::from_millis(200);
 
 pub fn spawn(
     models: Option<Models>,
@@ -74,6 +82,7 @@ pub fn spawn(
                 tracker: Tracker::default(),
                 smoother: Smoother::new(ATTRIBUTE_SMOOTHING),
                 last_attributes: HashMap::new(),
+                last_verdict: None,
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
@@ -131,6 +140,15 @@ struct Worker {
     smoother: Smoother<u64>,
     /// When each tracked face last had its attributes refreshed.
     last_attributes: HashMap<u64, Instant>,
+    /// Continuous mode: the last verdict, for the tracked face it was made on.
+    last_verdict: Option<LastVerdict>,
+}
+
+struct LastVerdict {
+    track: u64,
+    at: Instant,
+    text: Option<String>,
+    verified: Option<bool>,
 }
 
 impl Worker {
@@ -246,6 +264,8 @@ impl Worker {
     }
 
     fn handle(&mut self, cmd: Command) {
+        // Any command may change what a verdict rests on (person, gallery, thresholds, mode).
+        self.last_verdict = None;
         match cmd {
             Command::SelectPerson(person) => {
                 self.attempt = None;
@@ -407,7 +427,12 @@ impl Worker {
 
     fn analyse(&mut self, frame: Arc<Frame>) {
         let t0 = Instant::now();
-        let faces = match self.engine.pipeline.detect(&frame.image) {
+        let detected = self
+            .engine
+            .pipeline
+            .detector
+            .detect_at(&frame.image, LIVE_MAX_SIDE);
+        let faces = match detected {
             Ok(f) => f,
             Err(e) => return self.fail("detection failed", e),
         };
@@ -430,13 +455,28 @@ impl Worker {
             })
             .collect();
         let verifying = self.attempt.is_some() || self.mode == Mode::Continuous;
-        if verifying || self.mode == Mode::Unlock {
-            if let Some((index, probe)) = self.embed_main_face(&frame, &faces, &mut timings) {
+        let main = quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO)
+            .ok()
+            .and_then(|face| faces.iter().position(|f| std::ptr::eq(f, face)));
+        if let Some(index) = main
+            && self.reuse_verdict(ids[index], &mut labels[index])
+        {
+            // Same face, recent verdict: no embedding this frame.
+        } else if verifying || self.mode == Mode::Unlock {
+            if let Some((index, probe)) = self.embed_face(&frame, &faces, main, &mut timings) {
                 let t = Instant::now();
                 if self.mode == Mode::Unlock {
                     self.unlock_step(&frame.image, &probe, &mut labels[index]);
                 } else if let Some(person) = self.person.clone() {
                     self.verify_step(&person, &probe, &mut labels[index]);
+                    if self.attempt.is_none() {
+                        self.last_verdict = Some(LastVerdict {
+                            track: ids[index],
+                            at: Instant::now(),
+                            text: labels[index].text.clone(),
+                            verified: labels[index].verified,
+                        });
+                    }
                 }
                 timings.verify_ms = ms(t);
             } else if self.mode == Mode::Unlock {
@@ -510,27 +550,46 @@ impl Worker {
         (out, ran)
     }
 
-    /// Index and embedding of the person nearest the camera, if the frame has exactly one.
-    fn embed_main_face(
+    /// Continuous mode only: labels the tracked face with its last verdict while that is recent.
+    fn reuse_verdict(&self, track: u64, label: &mut FaceLabel) -> bool {
+        let recent = self.mode == Mode::Continuous
+            && self.attempt.is_none()
+            && self
+                .last_verdict
+                .as_ref()
+                .is_some_and(|v| v.track == track && v.at.elapsed() < VERDICT_PERIOD);
+        if recent && let Some(v) = &self.last_verdict {
+            label.text.clone_from(&v.text);
+            label.verified = v.verified;
+        }
+        recent
+    }
+
+    /// `main` (the person nearest the camera, if the frame has exactly one) and its embedding.
+    fn embed_face(
         &mut self,
         frame: &Frame,
         faces: &[Face],
+        main: Option<usize>,
         timings: &mut Timings,
     ) -> Option<(usize, Embedding)> {
-        let face = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO).ok()?;
-        let index = faces.iter().position(|f| std::ptr::eq(f, face))?;
+        let index = main?;
         let t = Instant::now();
-        let embedding = self.engine.pipeline.embed(&frame.image, face).ok()?;
+        let embedding = self
+            .engine
+            .pipeline
+            .embed(&frame.image, &faces[index])
+            .ok()?;
         timings.embed_ms = ms(t);
         Some((index, embedding))
     }
 
     fn verify_step(&mut self, person: &str, probe: &Embedding, label: &mut FaceLabel) {
-        let gallery = self.gallery(person).map(<[_]>::to_vec);
-        let verification = match gallery {
+        let loaded = self.gallery(person).map(<[_]>::is_empty);
+        let verification = match loaded {
             // The engine picks the person's scorer: their trained head when it beat cosine.
-            Ok(g) if !g.is_empty() => self.engine.score(person, probe, &g),
-            Ok(_) => {
+            Ok(false) => self.engine.score(person, probe, &self.galleries[person]),
+            Ok(true) => {
                 self.attempt = None;
                 return self.send(Event::Error(format!(
                     "{person} has no verification images yet; capture some first"

@@ -189,6 +189,12 @@ impl Models {
             .map_err(|e| session_err(ort::Error::new(e.to_string())))?
             .with_intra_threads(self.intra_threads)
             .map_err(|e| session_err(ort::Error::new(e.to_string())))?
+            // Each session has its own thread pool, and by default its threads busy-wait after a
+            // run. FaceGate runs several sessions back to back (detect, embed, attributes) on a
+            // 2-core machine, so the waiting threads of one took the cores from the next: detect
+            // then embed measured 79.8 ms with spinning and 32.8 ms without (15 % slower alone).
+            .with_intra_op_spinning(false)
+            .map_err(|e| session_err(ort::Error::new(e.to_string())))?
             .commit_from_file(&path)
             .map_err(session_err)
     }

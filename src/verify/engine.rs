@@ -1,6 +1,7 @@
 //! The verification engine: the store, the face pipeline and the rules, behind the CLI and the
 //! desktop app alike.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,7 +15,8 @@ use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
 use crate::store::audit::{AuditEntry, AuditScores};
 use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
-use crate::vision::{Embedding, Face};
+use crate::train::Head;
+use crate::vision::{EmbedderKind, Embedding, Face};
 use crate::{Error, Result};
 
 pub struct Engine {
@@ -22,6 +24,15 @@ pub struct Engine {
     pub pipeline: FacePipeline,
     pub settings: Settings,
     pub quality: QualityConfig,
+    /// Heads as last read, so live frames do not read and unseal the file each time.
+    heads: HashMap<(String, EmbedderKind), CachedHead>,
+}
+
+/// A person's head in use (None: scoring with cosine) and the stamp of the file it came from.
+/// Training may happen in another thread or process, so a changed stamp means read it again.
+struct CachedHead {
+    stamp: Option<(SystemTime, u64)>,
+    head: Option<Head>,
 }
 
 /// A verification with the face it was made on.
@@ -52,6 +63,7 @@ impl Engine {
             store,
             settings,
             quality: QualityConfig::default(),
+            heads: HashMap::new(),
         })
     }
 
@@ -148,37 +160,51 @@ impl Engine {
 
     /// The person's trained head for the current model, if it beat cosine on held-out pairs
     /// (`facegate train`). A damaged head file is reported and ignored: cosine still works.
-    pub fn head_in_use(&self, person: &str) -> Option<crate::train::Head> {
-        match crate::train::load_head(&self.store, person, self.settings.model) {
-            Ok(Some(saved)) if saved.in_use => Some(saved.weights),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::warn!("ignoring {person}'s trained head, scoring with cosine: {e}");
-                None
-            }
+    pub fn head_in_use(&mut self, person: &str) -> Option<&Head> {
+        let model = self.settings.model;
+        let stamp = self
+            .store
+            .require_person(person)
+            .ok()
+            .and_then(|dir| std::fs::metadata(dir.join(crate::train::head_file(model))).ok())
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let key = (person.to_owned(), model);
+        let fresh = self.heads.get(&key).is_some_and(|c| c.stamp == stamp);
+        if !fresh {
+            let head = match crate::train::load_head(&self.store, person, model) {
+                Ok(Some(saved)) if saved.in_use => Some(saved.weights),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("ignoring {person}'s trained head, scoring with cosine: {e}");
+                    None
+                }
+            };
+            self.heads.insert(key.clone(), CachedHead { stamp, head });
         }
+        self.heads[&key].head.as_ref()
     }
 
     /// `probe` against `gallery` (the person's verification embeddings) with the person's
     /// scorer: their head's probability at 0.5 when one is in use, else cosine at the detection
     /// threshold. For callers that keep their own copy of the gallery (the live worker).
     pub fn score(
-        &self,
+        &mut self,
         person: &str,
         probe: &Embedding,
         gallery: &[(Uuid, Embedding)],
     ) -> Verification {
+        let thresholds = self.thresholds();
         match self.head_in_use(person) {
             Some(head) if head.dim() == probe.0.len() => {
                 let thresholds = Thresholds {
                     detection: crate::train::HEAD_THRESHOLD,
-                    ..self.thresholds()
+                    ..thresholds
                 };
                 verify_with(probe, gallery, thresholds, Scorer::Head, |p, g| {
                     head.probability(p, g)
                 })
             }
-            _ => verify(probe, gallery, self.thresholds()),
+            _ => verify(probe, gallery, thresholds),
         }
     }
 

@@ -25,7 +25,8 @@ pub struct DetectorConfig {
     /// Boxes overlapping a better one by more than this IoU are suppressed.
     pub nms_iou: f32,
     /// Detection runs on a copy whose longest side is at most this; boxes are mapped back.
-    /// 640 keeps faces down to ~20 px in a phone photo; the live view uses 320 for speed.
+    /// 640 keeps faces down to ~20 px in a phone photo; the live view detects at 320 for speed
+    /// (see `live::worker::LIVE_MAX_SIDE`).
     pub max_side: u32,
 }
 
@@ -62,11 +63,16 @@ impl Detector {
 
     /// All faces in `img`, best first, in `img`'s pixel coordinates.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.detect_at(img, self.config.max_side)
+    }
+
+    /// [`Detector::detect`] on a copy whose longest side is at most `max_side`.
+    pub fn detect_at(&mut self, img: &RgbImage, max_side: u32) -> Result<Vec<Face>> {
         let (w, h) = img.dimensions();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
-        let scale = (self.config.max_side as f32 / w.max(h) as f32).min(1.0);
+        let scale = (max_side.max(32) as f32 / w.max(h) as f32).min(1.0);
         if scale < 1.0 {
             let sw = ((w as f32 * scale).round() as u32).max(1);
             let sh = ((h as f32 * scale).round() as u32).max(1);
