@@ -97,6 +97,8 @@ fn wipe_removes_every_trace_and_spares_others() {
     .unwrap();
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    // Opted in: the failed attempt's frame is kept, named by its audit line; accepted ones not.
+    e.settings.save_failed_frames = true;
     e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
     e.verify("Eileen", &camera, Path::new("camera")).unwrap();
     e.verify("Other", &astro, Path::new("astronaut")).unwrap();
@@ -108,6 +110,18 @@ fn wipe_removes_every_trace_and_spares_others() {
         [true, false, true]
     );
     assert!(log.iter().all(|l| l.scores.is_some()));
+    let frames: Vec<&String> = log.iter().filter_map(|l| l.frame.as_ref()).collect();
+    assert_eq!(frames.len(), 1, "only the failed attempt keeps its frame");
+    let frame = data.join(frames[0]);
+    assert_eq!(
+        imageio::load(&frame).unwrap().dimensions(),
+        camera.dimensions(),
+        "the whole frame is kept"
+    );
+    assert_eq!(
+        std::fs::metadata(&frame).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let before = cache_files(&data).len();
     let report = e.store.wipe_person("Eileen").unwrap();
@@ -115,6 +129,8 @@ fn wipe_removes_every_trace_and_spares_others() {
     assert_eq!(report.images, 2);
     assert_eq!(report.cached_embeddings, 2);
     assert_eq!(report.audit_entries, 2);
+    assert_eq!(report.saved_frames, 1);
+    assert!(!frame.exists(), "the saved frame goes with the person");
     assert!(
         report.other_files >= 3,
         "two sidecars and the lock-out state"

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::camera::{self, ReplayOptions, SourceSpec};
+use crate::live::Tracker;
 use crate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
 use crate::verify::Verification;
-use crate::verify::engine::Engine;
+use crate::verify::engine::{AttemptDetails, Engine};
 use crate::verify::live::{LiveRule, LiveSession, LiveState};
 use crate::{Error, imageio};
 
@@ -166,6 +167,12 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         .liveness
         .then(|| PassiveWindow::new(PassiveConfig::default()));
     let mut judged: Option<LivenessScore> = None;
+    // Verification and liveness must rest on one presentation: the live window takes only frames
+    // that verified as the person, and both start over when the tracked face changes (a photo
+    // for the match and someone else's moving face for liveness would otherwise add up).
+    let mut tracker = Tracker::default();
+    let mut track = None;
+    let mut last_frame = None;
     loop {
         let live_ok = passive.is_none() || judged.is_some_and(|s| s.live);
         match session.state() {
@@ -179,7 +186,18 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         let verdict = match engine.probe(&frame.image, &label) {
             Ok((face, probe)) => {
                 with_face += 1;
+                let id = tracker.update(std::slice::from_ref(&face))[0];
+                if track.replace(id).is_some_and(|t| t != id) {
+                    session = LiveSession::new(rule, start);
+                    judged = None;
+                    if let Some(window) = &mut passive {
+                        window.clear();
+                    }
+                }
+                let v = engine.verify_frame(person, &probe)?;
+                let accepted = v.accepted;
                 if let Some(window) = &mut passive
+                    && accepted
                     && !judged.is_some_and(|s| s.live)
                 {
                     let t = frame.captured_at.saturating_duration_since(start);
@@ -189,20 +207,27 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
                         window.clear();
                     }
                 }
-                let v = engine.verify_frame(person, &probe)?;
-                let accepted = v.accepted;
                 last = Some(v);
                 Some(accepted)
             }
             Err(Error::NoFace(_) | Error::Quality(_)) => None,
             Err(e) => return Err(e.into()),
         };
+        last_frame = Some(frame);
         session.push(verdict, Instant::now());
     }
     let verified = session.state() == LiveState::Accepted;
     let live = passive.is_none() || judged.is_some_and(|s| s.live);
     let accepted = verified && live;
-    engine.record_attempt(person, accepted)?;
+    engine.record_attempt(
+        person,
+        accepted,
+        AttemptDetails {
+            last: last.as_ref(),
+            liveness: judged.map(|s| s.score),
+            frame: last_frame.as_ref().map(|f| &f.image),
+        },
+    )?;
     let report = LiveReport {
         person: person.clone(),
         accepted,

@@ -148,6 +148,15 @@ fn thresholds(app: &mut FaceGateApp, ui: &mut Ui) {
         })
         .response
         .on_hover_text("normalise each face before embedding; LFW figures in the README");
+    ui.checkbox(&mut s.liveness, "Liveness check at unlock")
+        .on_hover_text("after verifying, ask for a head turn and look for natural face motion");
+    ui.checkbox(
+        &mut s.save_failed_frames,
+        "Keep the frame of failed attempts",
+    )
+    .on_hover_text(
+        "a picture of whoever failed, named in the audit log; wiping a person removes theirs",
+    );
     if Some(&s) != app.settings.as_ref() {
         app.settings = Some(s);
     }

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender};
 pub use messages::{
     Analysis, Command, CompareResult, Event, FaceLabel, Mode, Thumbnail, Timings, UnlockStatus,
 };
+pub use tracker::Tracker;
 
 use crate::camera::{Frame, FrameSource};
 use crate::runtime::Models;

@@ -19,7 +19,7 @@ use crate::liveness::Direction;
 use crate::liveness::unlock::{CheckStep, UnlockCheck};
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
-use crate::verify::engine::Engine;
+use crate::verify::engine::{AttemptDetails, Engine};
 use crate::verify::live::{LiveRule, LiveSession, LiveState};
 use crate::verify::quality::{self, QualityIssue};
 use crate::verify::{self, Verification};
@@ -427,6 +427,8 @@ impl Worker {
 
     fn analyse(&mut self, frame: Arc<Frame>) {
         let t0 = Instant::now();
+        // Captures and attempt records refer to the frame being analysed.
+        self.latest = Some(frame.clone());
         let detected = self
             .engine
             .pipeline
@@ -492,7 +494,6 @@ impl Worker {
                 self.finish_attempt_if_done(None);
             }
         }
-        self.latest = Some(frame.clone());
         self.send(Event::Analysis(Analysis {
             frame_index: frame.index,
             captured_at: frame.captured_at,
@@ -611,6 +612,26 @@ impl Worker {
         }
     }
 
+    /// Records the end of an attempt (lock-out and audit line). The current frame goes along, to
+    /// be kept if the attempt failed and the user opted in.
+    fn record(
+        &mut self,
+        person: &str,
+        accepted: bool,
+        last: Option<&Verification>,
+        liveness: Option<f32>,
+    ) {
+        let frame = self.latest.clone();
+        let details = AttemptDetails {
+            last,
+            liveness,
+            frame: frame.as_deref().map(|f| &f.image),
+        };
+        if let Err(e) = self.engine.record_attempt(person, accepted, details) {
+            self.fail("cannot record the attempt", e);
+        }
+    }
+
     fn finish_attempt_if_done(&mut self, last: Option<Verification>) {
         let (Some(attempt), Some(person)) = (&self.attempt, self.person.clone()) else {
             return;
@@ -621,9 +642,7 @@ impl Worker {
         }
         self.attempt = None;
         let accepted = state == LiveState::Accepted;
-        if let Err(e) = self.engine.record_attempt(&person, accepted) {
-            self.fail("cannot record the attempt", e);
-        }
+        self.record(&person, accepted, last.as_ref(), None);
         match last {
             Some(mut verification) => {
                 verification.accepted = accepted;
@@ -671,7 +690,7 @@ impl Worker {
                 None,
             ),
             CheckStep::Passed { score } => {
-                let _ = self.engine.record_attempt(&name, true);
+                self.record(&name, true, None, Some(score));
                 (
                     UnlockStatus::Welcome {
                         name: name.clone(),
@@ -682,7 +701,8 @@ impl Worker {
             }
             CheckStep::Failed { reason, first } => {
                 if first {
-                    let _ = self.engine.record_attempt(&name, false);
+                    let score = self.unlock_check.as_ref().and_then(UnlockCheck::score);
+                    self.record(&name, false, None, score);
                 }
                 (UnlockStatus::Refused { reason }, Some(false))
             }
@@ -785,14 +805,14 @@ impl Worker {
                 score: self.unlock_check.as_ref().and_then(UnlockCheck::score),
             },
             LiveState::Accepted => {
-                let _ = self.engine.record_attempt(&name, true);
+                self.record(&name, true, Some(&top.verification), None);
                 UnlockStatus::Welcome {
                     name,
                     liveness: None,
                 }
             }
             LiveState::TimedOut => {
-                let _ = self.engine.record_attempt(&name, false);
+                self.record(&name, false, Some(&top.verification), None);
                 UnlockStatus::Refused {
                     reason: format!(
                         "not recognised: closest is {name} (similarity {:.2}, {} of {} images matched)",

@@ -15,6 +15,7 @@
 
 pub mod audit;
 mod cache;
+pub mod frames;
 pub mod fsio;
 pub mod secret;
 mod settings;
@@ -391,6 +392,13 @@ impl Store {
         rel.components()
             .all(|c| matches!(c, std::path::Component::Normal(_)))
             .then(|| self.root.join(rel))
+    }
+
+    /// Saves the frame of a failed attempt (the caller checks that the user opted in) and
+    /// returns its path relative to the data dir, for the attempt's audit line.
+    pub fn save_failed_frame(&self, img: &RgbImage) -> Result<String, StoreError> {
+        let _lock = self.lock()?;
+        frames::save(&self.root, img).map_err(io_err(&self.root.join(frames::DIR)))
     }
 
     /// Records a verification attempt in the audit log.

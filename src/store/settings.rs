@@ -26,6 +26,9 @@ pub struct Settings {
     /// Unlock asks for a head turn (and checks for natural face motion) after verifying, so a
     /// photo held up to the camera does not unlock. Files without it get the default, on.
     pub liveness: bool,
+    /// Keep the camera frame of each failed attempt beside its audit-log line, to see who tried.
+    /// Off by default: it stores pictures of whoever sat down, which the user must choose to do.
+    pub save_failed_frames: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Settings {
             live_timeout_s: 10.0,
             camera: 0,
             liveness: true,
+            save_failed_frames: false,
         }
     }
 

@@ -35,6 +35,16 @@ struct CachedHead {
     head: Option<Head>,
 }
 
+/// What an attempt's audit line records besides its outcome, when the caller has it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AttemptDetails<'a> {
+    /// The verification the verdict rests on (the last one of a live attempt).
+    pub last: Option<&'a Verification>,
+    pub liveness: Option<f32>,
+    /// The frame the attempt ended on: kept for a failed attempt when the user opted in.
+    pub frame: Option<&'a RgbImage>,
+}
+
 /// A verification with the face it was made on.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verdict {
@@ -141,8 +151,11 @@ impl Engine {
             person,
             "photo",
             verification.accepted,
-            Some(&verification),
-            None,
+            AttemptDetails {
+                last: Some(&verification),
+                frame: Some(img),
+                ..AttemptDetails::default()
+            },
         );
         Ok(Verdict {
             person: person.to_owned(),
@@ -214,47 +227,45 @@ impl Engine {
             .remaining(now_unix())
     }
 
-    pub fn record_attempt(&mut self, person: &str, accepted: bool) -> Result<()> {
-        self.record_attempt_with(person, accepted, None, None)
-    }
-
-    /// Records a live attempt's outcome in the lock-out and the audit log, with the last
-    /// verification it rests on and the liveness score when the caller has them.
-    pub fn record_attempt_with(
+    /// Records a live attempt's outcome in the lock-out and the audit log.
+    pub fn record_attempt(
         &mut self,
         person: &str,
         accepted: bool,
-        last: Option<&Verification>,
-        liveness: Option<f32>,
+        details: AttemptDetails,
     ) -> Result<()> {
         let mut lock: Lockout = self.store.read_state(person, lockout::STATE_FILE);
         lock.record(accepted, now_unix());
         self.store.write_state(person, lockout::STATE_FILE, &lock)?;
-        self.audit(person, "live", accepted, last, liveness);
+        self.audit(person, "live", accepted, details);
         Ok(())
     }
 
-    fn audit(
-        &self,
-        person: &str,
-        channel: &str,
-        accepted: bool,
-        v: Option<&Verification>,
-        liveness: Option<f32>,
-    ) {
+    fn audit(&self, person: &str, channel: &str, accepted: bool, details: AttemptDetails) {
+        let frame = details
+            .frame
+            .filter(|_| !accepted && self.settings.save_failed_frames)
+            .and_then(|img| match self.store.save_failed_frame(img) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    // The attempt still counts and is logged; only its picture is missing.
+                    tracing::warn!("could not save the frame of the failed attempt: {e}");
+                    None
+                }
+            });
         self.store.audit(&AuditEntry {
             unix_time: now_unix(),
             person: person.to_owned(),
             channel: channel.to_owned(),
             accepted,
-            scores: v.map(|v| AuditScores {
+            scores: details.last.map(|v| AuditScores {
                 share: v.share,
                 best: v.best,
                 template_score: v.template_score,
                 scorer: format!("{:?}", v.scorer).to_lowercase(),
             }),
-            liveness,
-            frame: None,
+            liveness: details.liveness,
+            frame,
         });
     }
 

@@ -1,0 +1,66 @@
+//! Frames of failed verification attempts, kept only when the user opts in
+//! (`save_failed_frames`): who tried to unlock as whom. Plain PNGs, 0600 in a 0700 folder like the
+//! stored faces. The attempt's audit line names its file, so wiping the person removes it too.
+
+use std::io::{self, Cursor};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use image::{ImageFormat, RgbImage};
+use uuid::Uuid;
+
+use super::fsio;
+
+pub const DIR: &str = "failed";
+/// Beyond this many frames the oldest go, so an opted-in store cannot fill the disk (a 640×480
+/// frame is ~0.5 MB as PNG).
+pub const KEEP: usize = 100;
+
+/// Saves `img` and returns its path relative to the data dir, for the audit line.
+pub fn save(root: &Path, img: &RgbImage) -> io::Result<String> {
+    let dir = root.join(DIR);
+    fsio::private_dir(&dir)?;
+    let mut png = Vec::new();
+    img.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .map_err(io::Error::other)?;
+    let name = format!("{}.png", Uuid::new_v4());
+    fsio::write_atomic(&dir.join(&name), &png)?;
+    prune(&dir, KEEP);
+    Ok(format!("{DIR}/{name}"))
+}
+
+/// Removes the oldest frames beyond `keep`. Best effort: a frame that cannot be removed now is
+/// removed by a later save.
+fn prune(dir: &Path, keep: usize) {
+    let mut frames: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if frames.len() <= keep {
+        return;
+    }
+    frames.sort();
+    for (_, path) in &frames[..frames.len() - keep] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_frames_only() {
+        let root = tempfile::tempdir().unwrap();
+        let img = RgbImage::from_pixel(8, 8, image::Rgb([10, 20, 30]));
+        let saved: Vec<String> = (0..4).map(|_| save(root.path(), &img).unwrap()).collect();
+        prune(&root.path().join(DIR), 2);
+        let left = std::fs::read_dir(root.path().join(DIR)).unwrap().count();
+        assert_eq!(left, 2);
+        let back = image::open(root.path().join(&saved[3])).unwrap().to_rgb8();
+        assert_eq!(back, img, "the newest frame is kept, pixel for pixel");
+    }
+}
