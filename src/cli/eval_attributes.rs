@@ -48,14 +48,9 @@ pub enum Dataset {
 
 #[derive(Debug, Args)]
 pub struct EvalAttributesArgs {
-    /// Folder of the shared evaluation data (holding utkface_part1/, lfw_a/, fer2013/)
-    #[arg(
-        long,
-        env = "FACEGATE_SHARED_DATA",
-        default_value = "../shared/data",
-        value_name = "DIR"
-    )]
-    pub data: PathBuf,
+    /// The shared data: reads utkface_part1/, lfw_a/ and fer2013/ in it.
+    #[command(flatten)]
+    pub data: super::SharedData,
     /// Use at most N images per dataset, spread evenly over the manifest (manifests are sorted
     /// by label, so the first N would be biased)
     #[arg(long, value_name = "N")]
@@ -145,11 +140,7 @@ pub struct Report {
 }
 
 pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
-    anyhow::ensure!(
-        args.data.join("README.md").exists(),
-        "{} is not the shared data folder (no README.md); pass --data DIR",
-        args.data.display()
-    );
+    let data = args.data.checked()?;
     let models = cli.models()?;
     let mut model = AttributeModel::new(&models)?;
     model.mirror = !args.no_mirror;
@@ -169,7 +160,7 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
     };
     let start = Instant::now();
     let mut report = Report {
-        data: args.data.clone(),
+        data: data.to_owned(),
         landmarks: args.landmarks,
         mirror: !args.no_mirror,
         limit: args.limit,
@@ -179,13 +170,13 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
         seconds: 0.0,
     };
     if args.datasets.contains(&Dataset::Utkface) {
-        report.utkface = Some(eval.utkface(&args.data.join("utkface_part1"))?);
+        report.utkface = Some(eval.utkface(&data.join("utkface_part1"))?);
     }
     if args.datasets.contains(&Dataset::Lfw) {
-        report.lfw = Some(eval.lfw(&args.data.join("lfw_a"))?);
+        report.lfw = Some(eval.lfw(&data.join("lfw_a"))?);
     }
     if args.datasets.contains(&Dataset::Fer) {
-        report.fer2013 = Some(eval.fer(&args.data.join("fer2013"))?);
+        report.fer2013 = Some(eval.fer(&data.join("fer2013"))?);
     }
     report.seconds = start.elapsed().as_secs_f64();
     if args.json {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use image::RgbImage;
 use serde::Serialize;
@@ -31,14 +31,8 @@ use crate::vision::{Detector, DetectorConfig, Face};
 
 #[derive(Debug, Args)]
 pub struct EvalLivenessArgs {
-    /// Folder of the shared evaluation data
-    #[arg(
-        long,
-        env = "FACEGATE_SHARED_DATA",
-        default_value = "../shared/data",
-        value_name = "DIR"
-    )]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: super::SharedData,
     /// Seconds per presentation window
     #[arg(long, default_value_t = 2.0)]
     pub window: f64,
@@ -185,13 +179,7 @@ fn clip_frames(path: &Path) -> anyhow::Result<(Vec<RgbImage>, f64)> {
 }
 
 pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
-    let data = &args.data;
-    if !data.join("README.md").exists() {
-        bail!(
-            "{} is not the shared data folder (no README.md); pass --data DIR",
-            data.display()
-        );
-    }
+    let data = args.data.checked()?;
     let mut config = PassiveConfig {
         window_s: args.window,
         ..PassiveConfig::default()

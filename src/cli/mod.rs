@@ -15,7 +15,7 @@ mod plot;
 mod train;
 mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +23,31 @@ use clap::{Parser, Subcommand};
 use crate::runtime::Models;
 
 /// Exit statuses shared by the commands (documented in the README).
+/// `--data`: the shared evaluation data the `eval` commands read (never shipped; see its README).
+#[derive(Debug, clap::Args)]
+pub struct SharedData {
+    /// Folder of the shared evaluation data
+    #[arg(
+        long = "data",
+        env = "FACEGATE_SHARED_DATA",
+        default_value = "../shared/data",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+}
+
+impl SharedData {
+    /// The folder, once it looks like the shared data (it has the README that describes it).
+    pub fn checked(&self) -> anyhow::Result<&Path> {
+        anyhow::ensure!(
+            self.dir.join("README.md").exists(),
+            "{} is not the shared data folder (no README.md); pass --data DIR",
+            self.dir.display()
+        );
+        Ok(&self.dir)
+    }
+}
+
 pub mod exit {
     pub const OK: u8 = 0;
     /// `compare`: different people.

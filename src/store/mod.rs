@@ -159,6 +159,10 @@ pub struct Store {
     root: PathBuf,
     /// Opened on first use, so commands that never touch sealed data never create a key.
     sealer: std::sync::OnceLock<Result<secret::Sealer, String>>,
+    /// Embeddings already unsealed, by (pipeline cache id, image sha256). Content-addressed, so
+    /// never stale; it spares the live worker a file read and a decryption per vector each time
+    /// it rescores a person's images after a capture.
+    unsealed: std::sync::Mutex<std::collections::HashMap<(String, String), Embedding>>,
 }
 
 /// What [`Store::wipe_person`] removed.
@@ -202,6 +206,7 @@ impl Store {
         Ok(Store {
             root: root.to_owned(),
             sealer: std::sync::OnceLock::new(),
+            unsealed: Default::default(),
         })
     }
 
@@ -256,10 +261,20 @@ impl Store {
     }
 
     fn cached(&self, cache_id: &str, sha256: &str) -> Option<Embedding> {
-        cache::get(&self.root, self.sealer()?, cache_id, sha256)
+        let key = (cache_id.to_owned(), sha256.to_owned());
+        if let Some(e) = self.unsealed.lock().unwrap().get(&key) {
+            return Some(e.clone());
+        }
+        let e = cache::get(&self.root, self.sealer()?, cache_id, sha256)?;
+        self.unsealed.lock().unwrap().insert(key, e.clone());
+        Some(e)
     }
 
     fn cache(&self, cache_id: &str, sha256: &str, e: &Embedding) {
+        self.unsealed
+            .lock()
+            .unwrap()
+            .insert((cache_id.to_owned(), sha256.to_owned()), e.clone());
         let Some(sealer) = self.sealer() else { return };
         if let Err(err) = cache::put(&self.root, sealer, cache_id, sha256, e) {
             tracing::warn!("could not cache an embedding: {err}");
@@ -374,6 +389,10 @@ impl Store {
                 }
             }
         }
+        self.unsealed
+            .lock()
+            .unwrap()
+            .retain(|(_, sha), _| !shas.contains(sha));
         let (lines, frames) = audit::forget(&self.root, name).map_err(io_err(&self.root))?;
         report.audit_entries = lines;
         for frame in frames {
