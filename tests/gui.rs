@@ -174,6 +174,8 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
     let stranger = common::temp_dir("gui-stranger");
     std::fs::copy(common::fixture("camera.png"), stranger.join("camera.png")).unwrap();
     let mut h = harness(app(&data, SourceSpec::Replay(stranger)));
+    // Tall enough that the settings' check boxes, low in the side panel, can be clicked.
+    h.set_size(egui::vec2(1180.0, 1500.0));
     // Wait for the thumbnails too: they move the Verify button down when they arrive.
     wait_for(&mut h, 60, "Eileen's images to load", |a| {
         a.selected.as_deref() == Some("Eileen")
@@ -183,6 +185,11 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
                 == 3
     });
     h.run_steps(2);
+    // Opt in to keeping the frame of a failed attempt, as a user would.
+    h.get_by_label("Keep the frame of failed attempts").click();
+    wait_for(&mut h, 10, "the opt-in on disk", |_| {
+        Store::open(&data).unwrap().settings().save_failed_frames
+    });
     h.get_by_role_and_label(Role::Button, "Verify").click();
     h.run_steps(2);
     wait_for(&mut h, 30, "a verdict", |a| {
@@ -196,6 +203,18 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
         v.matched, v.total, v.best
     );
     assert!(!v.accepted);
+    let log = facegate::store::audit::read(&data);
+    let failed = log.last().expect("the attempt is logged");
+    println!("audit line of the failed attempt: {failed:?}");
+    assert!(!failed.accepted && failed.scores.is_some());
+    let frame = data.join(failed.frame.as_ref().expect("the opted-in frame is named"));
+    let saved = facegate::imageio::load(&frame).expect("the saved frame is an image");
+    let camera = facegate::imageio::load(&common::fixture("camera.png")).unwrap();
+    assert_eq!(
+        saved.dimensions(),
+        camera.dimensions(),
+        "the stranger's frame"
+    );
 }
 
 #[test]
