@@ -7,12 +7,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use common::s;
 
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::attack::{Motion, Presentation};
-use facegate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
+use facegate::liveness::unlock::{CheckStep, UnlockCheck};
+use facegate::liveness::{Direction, LivenessScore, PassiveConfig, PassiveWindow};
 use facegate::vision::{Detector, DetectorConfig};
 use image::RgbImage;
 
@@ -202,4 +204,93 @@ fn verify_liveness_refuses_a_photo_of_the_enrolled_person() {
 
 fn facegate(data: &Path, args: &[&str]) -> Output {
     common::facegate_at(data, args)
+}
+
+/// What the GUI's unlock check says after `frames` (at 25 fps), asking for a turn `direction`:
+/// the first pass or failure, or the last prompt when the frames run out.
+fn unlock_outcome(
+    detector: &mut Detector,
+    frames: impl Iterator<Item = RgbImage>,
+    direction: Direction,
+) -> CheckStep {
+    let start = Instant::now();
+    let mut check = UnlockCheck::new(direction, start);
+    let mut last = None;
+    for (i, img) in frames.enumerate() {
+        let now = start + Duration::from_secs_f64(i as f64 / 25.0);
+        let faces = detector.detect(&img).unwrap();
+        let face = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
+        if let Some(face) = face {
+            check.observe(&img, face, now);
+        }
+        let step = check.step(face, now);
+        if matches!(step, CheckStep::Passed { .. } | CheckStep::Failed { .. }) {
+            return step;
+        }
+        last = Some(step);
+    }
+    last.expect("at least one frame")
+}
+
+/// Unlock mode refuses every shared attack photo, however it is presented, whichever way the
+/// turn is asked; the real clip passes when the asked turn is the one its speaker makes.
+#[test]
+fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
+    let Some(shared) = common::shared_data("liveness") else {
+        return;
+    };
+    if !ffmpeg_available() {
+        return;
+    }
+    let mut detector = Detector::new(&common::models(), DetectorConfig::default()).unwrap();
+    let clip = shared.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4");
+    // 7 s: the 5-s challenge after a moment of baseline, and the 2-s wait for the passive score.
+    let katie = clip_frames(&clip, 175);
+    let real: Vec<(Direction, CheckStep)> = [Direction::Left, Direction::Right]
+        .into_iter()
+        .map(|d| (d, unlock_outcome(&mut detector, katie.iter().cloned(), d)))
+        .collect();
+    println!("real clip: {real:?}");
+    assert!(
+        real.iter()
+            .any(|(_, s)| matches!(s, CheckStep::Passed { .. })),
+        "the clip's own head turn passes one of the two prompts"
+    );
+
+    let sample = shared.join("minivision_antispoof/images/sample");
+    let bulk = shared.join("insightface/cpp-package/inspireface/test_res/data/bulk");
+    let load = |p: PathBuf| facegate::imageio::load(&p).unwrap();
+    let photos = [
+        ("Katie still", katie[66].clone()),
+        ("print F1", load(sample.join("image_F1.jpg"))),
+        ("screen F2", load(sample.join("image_F2.jpg"))),
+        ("real-face photo T1", load(sample.join("image_T1.jpg"))),
+        ("insightface rgb_fake", load(bulk.join("rgb_fake.jpg"))),
+    ];
+    let mut refused = 0;
+    let mut shown = 0;
+    for (k, (name, photo)) in photos.iter().enumerate() {
+        for motion in Motion::ALL {
+            for direction in [Direction::Left, Direction::Right] {
+                let mut p = Presentation::new(photo, (640, 480), motion, 200 + k as u64);
+                let frames = (0..175).map(|i| p.frame(i as f32 / 25.0));
+                let outcome = unlock_outcome(&mut detector, frames, direction);
+                println!(
+                    "{name}, {}, turn {direction:?}: {outcome:?}",
+                    motion.label()
+                );
+                shown += 1;
+                if !matches!(outcome, CheckStep::Passed { .. }) {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "unlock refused {refused} of {shown} photo presentations (APCER {:.0} %)",
+        100.0 * (shown - refused) as f64 / shown as f64
+    );
+    assert_eq!(refused, shown, "no photo unlocks");
 }
