@@ -319,3 +319,50 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
             .exists()
     );
 }
+
+/// Continuous mode labels the face on every analysed frame, while the worker embeds it only when
+/// the tracked face is new or its last verdict is 200 ms old.
+#[test]
+fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
+    let data = common::temp_dir("gui-continuous");
+    let mut h = harness(app(&data, demo()));
+    wait_for(&mut h, 60, "the models to load", |a| a.settings.is_some());
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 3);
+    h.get_by_label("Continuous").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "a first verdict", |a| {
+        a.analysis
+            .as_ref()
+            .is_some_and(|x| x.faces.iter().any(|f| f.verified.is_some()))
+    });
+    let (mut frames, mut labelled, mut embedded, mut last) = (0, 0, 0, None);
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(3) {
+        h.step();
+        let Some(a) = h.state().analysis.as_ref() else {
+            continue;
+        };
+        if last == Some(a.frame_index) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        }
+        last = Some(a.frame_index);
+        frames += 1;
+        if a.faces.iter().any(|f| {
+            f.verified == Some(true) && f.text.as_deref().is_some_and(|t| t.starts_with("Eileen"))
+        }) {
+            labelled += 1;
+        }
+        if a.timings.embed_ms > 0.0 {
+            embedded += 1;
+        }
+    }
+    println!(
+        "continuous, 3 s: {frames} frames analysed, {labelled} labelled Eileen, {embedded} embedded"
+    );
+    assert!(frames >= 10, "frames keep flowing");
+    assert_eq!(labelled, frames, "every frame carries the verdict");
+    assert!(embedded >= 3, "the face is re-verified several times");
+    assert!(embedded < frames, "but not embedded on every frame");
+}
