@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv lint screenshot
+.PHONY: setup run test bench bench-opencv lint screenshot fuzz
 
 CARGO ?= cargo
 ARGS ?=
@@ -40,3 +40,18 @@ screenshot: setup
 	$(CARGO) build --quiet
 	scripts/gui_screenshot.sh target/screenshot.png 10 --data-dir "$$(mktemp -d)"
 	@test "$$(stat -c %s target/screenshot.png)" -gt 50000 || { echo "screenshot looks empty"; exit 1; }
+
+# Fuzzing (issue 8): each target in turn for FUZZ_SECONDS (cargo-fuzz from crates.io on first
+# use; stable Rust via RUSTC_BOOTSTRAP, address sanitizer on). fuzz/corpus holds the small
+# committed seeds; what a run discovers goes to fuzz/target/corpus, crashes to fuzz/artifacts.
+# Not part of `make test`: every crash it found is a case in tests/fuzz_regressions.rs.
+FUZZ_SECONDS ?= 240
+FUZZ_TARGETS = decode_image store_load
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz --version 0.13.2
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/target/corpus/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --codegen-units 16 $$t fuzz/target/corpus/$$t fuzz/corpus/$$t \
+	    -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=3072 -print_final_stats=1; \
+	done

@@ -93,6 +93,16 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
             height,
         });
     }
+    // `Limits::max_alloc` alone is not enough: image's PNG decoder checks only the dimensions
+    // against it, so the 57-byte header of a 12000² 16-bit RGBA PNG had `from_decoder` allocate
+    // a 1.15 GB buffer before finding no pixel data (found pinning fuzz cases in
+    // tests/fuzz_regressions.rs).
+    // Enforce the cap on the decoded buffer for every format.
+    if decoder.total_bytes() > MAX_ALLOC {
+        let limit =
+            image::error::LimitError::from_kind(image::error::LimitErrorKind::InsufficientMemory);
+        return Err(decode_err(image::ImageError::Limits(limit)));
+    }
     let orientation = decoder.orientation().map_err(decode_err)?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);

@@ -79,10 +79,12 @@ fn rotate(root: &Path) -> std::io::Result<()> {
 pub fn read(root: &Path) -> Vec<AuditEntry> {
     let mut out = Vec::new();
     for file in files(root).into_iter().rev() {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        // Bytes, not a String: one non-UTF-8 byte (found by fuzzing) used to drop the whole
+        // file; now only its line is skipped, like any other damaged line.
+        let Ok(bytes) = std::fs::read(&file) else {
             continue;
         };
-        out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+        out.extend(lines(&bytes).filter_map(|l| serde_json::from_slice(l).ok()));
     }
     out
 }
@@ -93,23 +95,34 @@ pub fn forget(root: &Path, person: &str) -> std::io::Result<(usize, Vec<String>)
     let mut removed = 0;
     let mut frames = Vec::new();
     for file in files(root) {
-        let text = std::fs::read_to_string(&file)?;
-        let mut kept = String::with_capacity(text.len());
-        for line in text.lines() {
-            match serde_json::from_str::<AuditEntry>(line) {
+        // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
+        // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
+        // already gone. Damaged lines are kept as they are.
+        let bytes = std::fs::read(&file)?;
+        let mut kept = Vec::with_capacity(bytes.len());
+        for line in lines(&bytes) {
+            match serde_json::from_slice::<AuditEntry>(line) {
                 Ok(e) if e.person == person => {
                     removed += 1;
                     frames.extend(e.frame);
                 }
                 _ => {
-                    kept.push_str(line);
-                    kept.push('\n');
+                    kept.extend_from_slice(line);
+                    kept.push(b'\n');
                 }
             }
         }
-        fsio::write_atomic(&file, kept.as_bytes())?;
+        fsio::write_atomic(&file, &kept)?;
     }
     Ok((removed, frames))
+}
+
+/// The non-empty lines of a log as bytes, without their `\r` (like `str::lines`).
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
 }
 
 #[cfg(test)]

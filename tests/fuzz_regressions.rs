@@ -1,0 +1,359 @@
+//! What fuzzing the image decoder and the store's loaders found (issue 8; `make fuzz`, targets
+//! in fuzz/fuzz_targets). The crash it found is replayed byte for byte from tests/fuzz_cases;
+//! the other cases are hostile inputs of the kinds the fuzzer explored, each pinned to the clean
+//! error or fallback it gets. None of them needs the models.
+
+use std::path::{Path, PathBuf};
+
+use facegate::imageio::{self, ImageError, MAX_SIDE};
+use facegate::store::{Gallery, ImageKind, Settings, Store, StoreError, audit};
+use facegate::train::{TrainError, head_file, load_head};
+use facegate::verify::lockout::{self, Lockout};
+use facegate::vision::{EmbedderKind, align_arcface};
+
+fn case(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_cases")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A store in a temp folder with one person, "ann", and a data key in a file (written here, so
+/// no OS keyring is ever asked, whatever FACEGATE_NO_KEYRING says).
+fn store() -> (tempfile::TempDir, PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    let store = Store::open(&root).unwrap();
+    std::fs::write(root.join("secret.toml"), "key = \"file\"\n").unwrap();
+    std::fs::write(root.join("secret.key"), [7u8; 32]).unwrap();
+    store.add_person("ann").unwrap();
+    (dir, root, store)
+}
+
+fn refused(bytes: &[u8], what: &str) -> ImageError {
+    match imageio::decode(bytes, Path::new(what)) {
+        Ok(img) => panic!("{what}: decoded as {}x{}", img.width(), img.height()),
+        Err(e) => {
+            println!("{what}: {e}");
+            e
+        }
+    }
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[4..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG signature, a valid IHDR (CRC included) and the first bytes of a zlib stream in an
+/// IDAT, then the file ends: a whole header, almost no pixels.
+fn png_header(width: u32, height: u32, bit_depth: u8, colour: u8) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[bit_depth, colour, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", b"\x78\x9c\x63\x60"));
+    png
+}
+
+#[test]
+fn png_headers_claiming_huge_images_are_refused_before_allocating() {
+    // Past the side limit but cheap to allocate: our own check names the size.
+    let err = refused(&png_header(MAX_SIDE + 1, 1, 8, 2), "wide png");
+    assert!(
+        matches!(err, ImageError::TooLarge { width, height: 1, .. } if width == MAX_SIDE + 1),
+        "{err:?}"
+    );
+    // 100k × 100k RGB would be 30 GB: refused from the 57-byte header, before any buffer.
+    let err = refused(&png_header(100_000, 100_000, 8, 2), "huge png");
+    assert!(
+        matches!(
+            err,
+            ImageError::TooLarge {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Width 2^31 - 1: the PNG decoder itself refuses it.
+    let err = refused(&png_header(u32::MAX >> 1, 2, 8, 6), "2^31 png");
+    assert!(matches!(err, ImageError::Decode { .. }), "{err:?}");
+    // Within the side limit, 16-bit RGBA: 12000² × 8 bytes = 1.15 GB is over MAX_ALLOC. The PNG
+    // decoder does not enforce `Limits::max_alloc` on its output, so `decode` checks it; before,
+    // this header made it allocate the 1.15 GB and then fail on the missing data.
+    let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 16, 6), "16-bit png");
+    assert!(
+        matches!(
+            &err,
+            ImageError::Decode {
+                source: image::ImageError::Limits(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The same size at 8-bit grey (144 MB) is within the cap: it gets as far as the data.
+    let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 8, 0), "8-bit grey png");
+    assert!(
+        matches!(
+            &err,
+            ImageError::Decode {
+                source: image::ImageError::IoError(_) | image::ImageError::Decoding(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A small header with its pixel data cut off is a decode error too, not a blank image.
+    let err = refused(&png_header(64, 64, 8, 2), "cut-off IDAT");
+    assert!(matches!(err, ImageError::Decode { .. }), "{err:?}");
+}
+
+#[test]
+fn cut_off_jpeg_marker_walks_are_refused() {
+    // SOI then a segment whose length runs past the end; SOI alone plus a byte; SOI, SOF0
+    // header and a start-of-scan with no end-of-image marker.
+    let cases: [&[u8]; 4] = [
+        b"\xFF\xD8\xFF\xE1\xFF\xFF",
+        b"\xFF\xD8\xFF",
+        b"\xFF\xD8\xFF\xDB\x00",
+        b"\xFF\xD8\xFF\xC0\x00\x0B\x08\x2E\xE0\x2E\xE0\x01\x01\x11\x00\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\x12\x34",
+    ];
+    for bytes in cases {
+        let err = refused(bytes, "cut jpeg");
+        assert!(matches!(err, ImageError::TruncatedJpeg(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn other_formats_with_forged_sizes_are_refused() {
+    // BMP: 54-byte header claiming 2^30 × 2^30 at 24 bits, no pixels.
+    let mut bmp = b"BM".to_vec();
+    bmp.extend_from_slice(&1000u32.to_le_bytes());
+    bmp.extend_from_slice(&[0; 4]);
+    bmp.extend_from_slice(&54u32.to_le_bytes());
+    bmp.extend_from_slice(&40u32.to_le_bytes());
+    bmp.extend_from_slice(&(1i32 << 30).to_le_bytes());
+    bmp.extend_from_slice(&(1i32 << 30).to_le_bytes());
+    bmp.extend_from_slice(&1u16.to_le_bytes());
+    bmp.extend_from_slice(&24u16.to_le_bytes());
+    bmp.extend_from_slice(&[0; 24]);
+    // GIF: logical screen and one image descriptor of 65535 × 65535, no image data.
+    let mut gif = b"GIF89a\xFF\xFF\xFF\xFF\x00\x00\x00".to_vec();
+    gif.extend_from_slice(b"\x2C\x00\x00\x00\x00\xFF\xFF\xFF\xFF\x00");
+    for (bytes, what) in [(bmp, "forged bmp"), (gif, "forged gif")] {
+        let err = refused(&bytes, what);
+        assert!(
+            matches!(err, ImageError::TooLarge { .. } | ImageError::Decode { .. }),
+            "{what}: {err:?}"
+        );
+    }
+}
+
+/// The one crash fuzzing found: `store_load` input 0x8d... whose first byte (0x8d % 8 = 5)
+/// picked audit.log and whose rest, mostly 0x8d bytes (not UTF-8), became the log. `audit::forget`
+/// read the log with `read_to_string`, so wiping anyone failed with "cannot access <data dir>",
+/// after the person's folder was already deleted, and `audit::read` dropped the whole file.
+#[test]
+fn an_audit_log_that_is_not_utf8_still_reads_and_wipes() {
+    let input = case("store_load-audit-log-not-utf8.bin");
+    assert_eq!(input[0] % 8, 5, "the fuzz target's selector for audit.log");
+    let damaged = &input[1..];
+    assert!(std::str::from_utf8(damaged).is_err());
+
+    let (_dir, root, store) = store();
+    store.add_person("zed").unwrap();
+    std::fs::write(root.join(audit::LOG_FILE), damaged).unwrap();
+    assert!(audit::read(&root).is_empty(), "no readable line in it");
+    let report = store.wipe_person("zed").expect("the wipe goes through");
+    assert_eq!(report.audit_entries, 0);
+    assert_eq!(damaged.last(), Some(&b'\n'));
+    assert_eq!(
+        std::fs::read(root.join(audit::LOG_FILE)).unwrap(),
+        damaged,
+        "a damaged line is kept byte for byte"
+    );
+
+    // A damaged line between good ones costs that line only, in reading and in wiping.
+    let line = |person: &str| {
+        let mut l = serde_json::to_vec(&audit::AuditEntry {
+            unix_time: 1,
+            person: person.into(),
+            channel: "cli".into(),
+            accepted: false,
+            scores: None,
+            liveness: None,
+            frame: None,
+        })
+        .unwrap();
+        l.push(b'\n');
+        l
+    };
+    store.add_person("zed").unwrap();
+    let log = [line("ann"), damaged.to_vec(), b"\n".to_vec(), line("zed")].concat();
+    std::fs::write(root.join(audit::LOG_FILE), &log).unwrap();
+    let people: Vec<String> = audit::read(&root).into_iter().map(|e| e.person).collect();
+    assert_eq!(people, ["ann", "zed"]);
+    let report = store.wipe_person("zed").unwrap();
+    assert_eq!(report.audit_entries, 1);
+    let people: Vec<String> = audit::read(&root).into_iter().map(|e| e.person).collect();
+    assert_eq!(people, ["ann"]);
+    let kept = std::fs::read(root.join(audit::LOG_FILE)).unwrap();
+    assert!(kept.windows(damaged.len()).any(|w| w == damaged));
+}
+
+#[test]
+fn hostile_face_sidecars_are_skipped_or_align_cleanly() {
+    let (_dir, root, store) = store();
+    let dir = root.join("users/ann/verification");
+    let gallery = Gallery::Person {
+        name: "ann".into(),
+        kind: ImageKind::Verification,
+    };
+    let id = "6f1c2a3e-5b4d-4c7a-9e8f-0a1b2c3d4e5f";
+    std::fs::write(
+        dir.join(format!("{id}.png")),
+        b"png bytes are not read here",
+    )
+    .unwrap();
+    let sidecar = |body: &[u8]| {
+        std::fs::write(dir.join(format!("{id}.json")), body).unwrap();
+        store
+            .faces(&gallery)
+            .expect("a bad sidecar never fails the gallery")
+    };
+    // 100k nested arrays: serde_json's depth limit refuses it instead of overflowing the stack.
+    let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+    assert!(sidecar(&deep).is_empty());
+    assert!(sidecar(b"\xFF\xFE{}").is_empty());
+    assert!(sidecar(b"").is_empty());
+    // Valid JSON naming another id: refused rather than attached to this file's image.
+    let meta = |id: &str, coord: &str| {
+        format!(
+            r#"{{"id":"{id}","face":{{"bbox":{{"x":0,"y":0,"w":4,"h":4}},
+            "landmarks":[[{coord},1],[3,1],[2,2],[1,3],[3,3]],"score":0.9}},
+            "sha256":"00","created_unix":0,"source":null}}"#
+        )
+    };
+    assert!(sidecar(meta("00000000-0000-0000-0000-000000000000", "1").as_bytes()).is_empty());
+    // Landmarks that overflow f32 (1e39 parses as infinity) or all coincide load, and aligning
+    // them gives a 112×112 crop instead of a panic or a NaN-sized buffer.
+    let crop = image::RgbImage::from_pixel(8, 8, image::Rgb([90, 80, 70]));
+    for coord in ["1e39", "-1e39", "3"] {
+        let faces = sidecar(meta(id, coord).as_bytes());
+        assert_eq!(faces.len(), 1, "landmark {coord}");
+        let aligned = align_arcface(&crop, &faces[0].meta.face);
+        assert_eq!(aligned.image.dimensions(), (112, 112));
+    }
+}
+
+#[test]
+fn hostile_settings_and_state_fall_back_to_defaults() {
+    let (_dir, root, store) = store();
+    let settings = |text: &[u8]| {
+        std::fs::write(root.join("settings.toml"), text).unwrap();
+        store.settings()
+    };
+    for text in [
+        &b"\xFF\xFE"[..],
+        b"detection_threshold = \"high\"",
+        b"model = \"resnet\"",
+        b"live_n = -1",
+        b"camera = 99999999999",
+        &[b'['; 10_000],
+    ] {
+        assert_eq!(
+            settings(text),
+            Settings::default(),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    // One valid key keeps the others' defaults.
+    let s = settings(b"live_k = 7\n");
+    assert_eq!(
+        s,
+        Settings {
+            live_k: 7,
+            ..Settings::default()
+        }
+    );
+
+    let lock = |body: &[u8]| {
+        std::fs::write(root.join("users/ann").join(lockout::STATE_FILE), body).unwrap();
+        store.read_state::<Lockout>("ann", lockout::STATE_FILE)
+    };
+    for body in [
+        &b"\xFF"[..],
+        b"{\"consecutive_failures\":-1}",
+        b"{\"consecutive_failures\":4294967296}",
+        b"{\"locked_until\":1e400}",
+        &[b'{'; 10_000],
+    ] {
+        assert_eq!(lock(body), Lockout::default());
+    }
+}
+
+#[test]
+fn forged_sealed_files_and_keys_are_typed_errors() {
+    let (_dir, root, store) = store();
+    let file = head_file(EmbedderKind::Sface);
+    let path = root.join("users/ann").join(&file);
+    for body in [
+        &b""[..],
+        b"FGS1",
+        b"FGS1\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a",
+        &[b'F'; 4096],
+    ] {
+        std::fs::write(&path, body).unwrap();
+        assert!(matches!(
+            store.read_sealed("ann", &file),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            load_head(&store, "ann", EmbedderKind::Sface),
+            Err(TrainError::CorruptHead { .. })
+        ));
+    }
+    // Sealed with the right key but not a head: corrupt, with the parser's reason.
+    let sealer = store.sealer().expect("the key file written above");
+    for plain in [&b"{}"[..], b"[[[[[[[[", b"{\"model\":\"sface\",\"dim\":0}"] {
+        std::fs::write(&path, sealer.seal(plain, &format!("users/ann/{file}"))).unwrap();
+        match load_head(&store, "ann", EmbedderKind::Sface) {
+            Err(TrainError::CorruptHead { reason, .. }) => println!("sealed junk: {reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // A key file of the wrong length.
+    let keys = tempfile::tempdir().unwrap();
+    std::fs::write(keys.path().join("secret.toml"), "key = \"file\"\n").unwrap();
+    std::fs::write(keys.path().join("secret.key"), [1u8; 31]).unwrap();
+    let err = facegate::store::secret::Sealer::open(keys.path()).unwrap_err();
+    assert!(
+        matches!(err, facegate::store::secret::SecretError::BadKey(_)),
+        "{err}"
+    );
+}
