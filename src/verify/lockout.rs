@@ -26,7 +26,8 @@ impl Lockout {
             *self = Lockout::default();
             return;
         }
-        self.consecutive_failures += 1;
+        // Saturating: the count comes from a file, and a damaged one must not panic the check.
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.consecutive_failures >= MAX_FAILURES {
             self.locked_until = Some(now + LOCK_SECONDS);
             self.consecutive_failures = 0;
@@ -53,5 +54,14 @@ mod tests {
         assert_eq!(l.remaining(200), Some(30));
         assert_eq!(l.remaining(229), Some(1));
         assert_eq!(l.remaining(230), None);
+    }
+
+    #[test]
+    fn a_damaged_count_locks_instead_of_panicking() {
+        // Found with the store_load fuzz target: this count overflowed on the next failure.
+        let mut l: Lockout =
+            serde_json::from_str(r#"{"consecutive_failures":4294967295}"#).unwrap();
+        l.record(false, 100);
+        assert_eq!(l.remaining(100), Some(LOCK_SECONDS));
     }
 }
