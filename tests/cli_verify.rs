@@ -69,12 +69,7 @@ fn enrol_verify_identify_and_remove() {
     let out = facegate(&data, &["verify", "Eileen", s(&astro), "--json"]);
     assert_eq!(code(&out), 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let scores: Vec<f64> = v["verification"]["comparisons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["score"].as_f64().unwrap())
-        .collect();
+    let scores = common::comparison_scores(&v);
     assert_eq!(scores.len(), 3, "every per-image score is reported");
     assert!(scores.iter().all(|&s| s > 0.8));
 

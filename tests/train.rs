@@ -306,12 +306,7 @@ fn cli_train_then_verify_with_the_head_in_use() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verification"]["scorer"], "head");
     assert_eq!(v["verification"]["thresholds"]["detection"], 0.5);
-    let scores: Vec<f64> = v["verification"]["comparisons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["score"].as_f64().unwrap())
-        .collect();
+    let scores = common::comparison_scores(&v);
     assert!(
         scores.iter().all(|&p| (0.0..=1.0).contains(&p)),
         "probabilities: {scores:?}"

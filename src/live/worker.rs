@@ -758,13 +758,19 @@ impl Worker {
             Ok(p) => p,
             Err(e) => return self.fail("cannot read the store", e),
         };
-        let mut galleries = Vec::new();
-        for p in people {
-            match self.gallery(&p) {
-                Ok(g) => galleries.push((p, g.to_vec())),
-                Err(e) => return self.fail("cannot load the verification images", e),
+        for p in &people {
+            if let Err(e) = self.gallery(p) {
+                return self.fail("cannot load the verification images", e);
             }
         }
+        // Borrowed from the worker's galleries: a frame copies no vectors.
+        let galleries: Vec<(String, &[(Uuid, Embedding)])> = people
+            .into_iter()
+            .map(|p| {
+                let g = self.galleries[&p].as_slice();
+                (p, g)
+            })
+            .collect();
         let id = verify::identify(probe, &galleries, self.engine.thresholds());
         let Some(top) = id.ranking.first() else {
             return self.send(Event::Unlock(UnlockStatus::Refused {

@@ -156,16 +156,16 @@ pub struct Identification {
     pub identity: Option<String>,
 }
 
-pub fn identify(
+pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
     probe: &Embedding,
-    people: &[(String, Vec<(Uuid, Embedding)>)],
+    people: &[(String, G)],
     thresholds: Thresholds,
 ) -> Identification {
     let mut ranking: Vec<Candidate> = people
         .iter()
-        .filter(|(_, gallery)| !gallery.is_empty())
+        .filter(|(_, gallery)| !gallery.as_ref().is_empty())
         .map(|(name, gallery)| {
-            let verification = verify(probe, gallery, thresholds);
+            let verification = verify(probe, gallery.as_ref(), thresholds);
             let mean_score = verification
                 .comparisons
                 .iter()

@@ -83,3 +83,13 @@ pub fn facegate_at(data: &Path, args: &[&str]) -> std::process::Output {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
+
+/// The per-image scores of a `verify --json` report, in its order.
+pub fn comparison_scores(report: &serde_json::Value) -> Vec<f64> {
+    report["verification"]["comparisons"]
+        .as_array()
+        .expect("a verification report lists its comparisons")
+        .iter()
+        .map(|c| c["score"].as_f64().expect("a numeric score"))
+        .collect()
+}
