@@ -21,7 +21,9 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Quality(#[from] crate::verify::quality::QualityIssue),
+    Source(#[from] crate::camera::SourceError),
+    #[error(transparent)]
+    Quality(#[from] crate::auth::quality::QualityIssue),
     #[error("{person} is locked out for {seconds} more s after repeated failed verifications")]
     LockedOut { person: String, seconds: u64 },
     #[error("{0} has no verification images yet; capture some first")]

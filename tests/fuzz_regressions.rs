@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use facegate::auth::lockout::{self, Lockout};
 use facegate::imageio::{self, ImageError, MAX_SIDE};
 use facegate::store::{Gallery, ImageKind, Settings, Store, StoreError, audit};
 use facegate::train::{TrainError, head_file, load_head};
-use facegate::verify::lockout::{self, Lockout};
 use facegate::vision::{EmbedderKind, align_arcface};
 
 fn case(name: &str) -> Vec<u8> {

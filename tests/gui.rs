@@ -12,13 +12,13 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use facegate::camera::{self, ReplayOptions, SourceSpec};
 use facegate::gui::FaceGateApp;
-use facegate::live::LiveSession;
+use facegate::session::Session;
 use facegate::store::{ImageKind, Store};
 
 fn app(data: &Path, source: SourceSpec) -> FaceGateApp {
     let source = camera::open_with(&source, ReplayOptions::default()).unwrap();
     let store = Store::open(data).unwrap();
-    FaceGateApp::new(LiveSession::start(
+    FaceGateApp::new(Session::start(
         source,
         Some(common::models()),
         store,
@@ -261,8 +261,8 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
     let data = common::temp_dir("gui-train");
     {
         let store = Store::open(&data).unwrap();
-        let mut e = facegate::verify::engine::Engine::new(&common::models(), store).unwrap();
-        e.store.add_person("id01").unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        e.store().add_person("id01").unwrap();
         let mut mine = 0;
         for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
             let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();

@@ -11,11 +11,17 @@ use std::time::{Duration, Instant};
 
 use common::s;
 
+use facegate::auth::Thresholds;
+use facegate::auth::attempt::{
+    Attempt, AttemptRule, LivenessCheck, Outcome, Prompt, Sighting, Step,
+};
+use facegate::auth::quality::{self, QualityIssue};
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::attack::{Motion, Presentation};
-use facegate::liveness::unlock::{CheckStep, UnlockCheck};
 use facegate::liveness::{Direction, LivenessScore, PassiveConfig, PassiveWindow};
-use facegate::vision::{Detector, DetectorConfig};
+use facegate::session::Tracker;
+use facegate::vision::{Detector, DetectorConfig, EmbedderKind};
+use facegate::{FacePipeline, PipelineOptions};
 use image::RgbImage;
 
 fn ffmpeg_available() -> bool {
@@ -137,7 +143,8 @@ fn real_clips_score_live_and_photo_replays_do_not() {
 }
 
 /// Katie enrolled from three stills of her clip (as tests/cli_verify.rs does); her clip passes
-/// `verify --liveness`, a still photo of her replayed (the same frame, looped) is refused.
+/// `verify --liveness`, a still photo of her replayed (the same frame, looped) is refused: the
+/// head turn the CLI prints is never made.
 #[test]
 fn verify_liveness_refuses_a_photo_of_the_enrolled_person() {
     let Some(shared) = common::shared_data("liveness CLI") else {
@@ -164,6 +171,7 @@ fn verify_liveness_refuses_a_photo_of_the_enrolled_person() {
     );
     assert_eq!(out.status.code(), Some(0));
 
+    // Katie turns to her right in the clip: asked for that turn, she passes.
     let out = facegate(
         &data,
         &[
@@ -172,31 +180,50 @@ fn verify_liveness_refuses_a_photo_of_the_enrolled_person() {
             "--replay",
             s(&katie),
             "--liveness",
+            "--turn",
+            "right",
             "--json",
         ],
     );
+    let prompts = String::from_utf8_lossy(&out.stderr);
+    println!("real clip, prompts:\n{prompts}");
     assert_eq!(out.status.code(), Some(0), "the real clip passes");
+    assert!(prompts.contains("Turn your head slowly to your RIGHT"));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["accepted"], true);
     assert_eq!(report["liveness"]["live"], true);
 
-    // A photo of Katie (a frame of her own clip) shown as video.
+    // A photo of Katie (a frame of her own clip) shown as video: it matches, the turn is asked
+    // for and never made.
     let photo: PathBuf = common::temp_dir("liveness-photo");
     std::fs::copy(stills.join("f02.png"), photo.join("katie.png")).unwrap();
-    let out = facegate(
-        &data,
-        &[
-            "verify",
-            "Katie",
-            "--replay",
-            s(&photo),
-            "--liveness",
-            "--timeout",
-            "5",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "the photo is refused");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("looks like a photo"));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("REJECTED (no natural face motion"));
+    for turn in ["left", "right"] {
+        let out = facegate(
+            &data,
+            &[
+                "verify",
+                "Katie",
+                "--replay",
+                s(&photo),
+                "--liveness",
+                "--turn",
+                turn,
+                "--timeout",
+                "8",
+            ],
+        );
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        println!("photo, turn {turn}:\n{stderr}{stdout}");
+        assert_eq!(out.status.code(), Some(1), "the photo is refused");
+        assert!(stderr.contains(&format!(
+            "Turn your head slowly to your {}",
+            turn.to_uppercase()
+        )));
+        assert!(stdout.contains("REJECTED (the head turn was not made in time)"));
+    }
     // The same photo without --liveness is accepted: the check is what refuses it.
     let out = facegate(&data, &["verify", "Katie", "--replay", s(&photo)]);
     assert_eq!(out.status.code(), Some(0));
@@ -206,36 +233,72 @@ fn facegate(data: &Path, args: &[&str]) -> Output {
     common::facegate_at(data, args)
 }
 
-/// What the GUI's unlock check says after `frames` (at 25 fps), asking for a turn `direction`:
-/// the first pass or failure, or the last prompt when the frames run out.
-fn unlock_outcome(
-    detector: &mut Detector,
+/// How one attempt with the head-turn challenge (`direction`) ends on `frames` (at 25 fps), for a
+/// person enrolled from `enrolled`: the photo the attacker holds is the victim's own, so every
+/// frame of it matches and only liveness stands in the way. Frames run out → the last prompt.
+fn attempt_outcome(
+    pipeline: &mut FacePipeline,
+    enrolled: &RgbImage,
     frames: impl Iterator<Item = RgbImage>,
     direction: Direction,
-) -> CheckStep {
+) -> Result<Outcome, Prompt> {
+    let gallery = vec![(
+        uuid::Uuid::new_v4(),
+        pipeline
+            .probe(enrolled, Path::new("enrolled"))
+            .unwrap()
+            .embedding,
+    )];
+    let thresholds = Thresholds {
+        detection: EmbedderKind::Sface.default_threshold(),
+        verification: facegate::auth::DEFAULT_VERIFICATION_THRESHOLD,
+    };
+    let rule = AttemptRule {
+        k: 3,
+        n: 5,
+        timeout: Duration::from_secs(10),
+    };
     let start = Instant::now();
-    let mut check = UnlockCheck::new(direction, start);
-    let mut last = None;
+    let mut attempt = Attempt::new("victim", rule, LivenessCheck::Challenge(direction), start);
+    let mut tracker = Tracker::default();
+    let mut last = Prompt::LookAtCamera;
     for (i, img) in frames.enumerate() {
         let now = start + Duration::from_secs_f64(i as f64 / 25.0);
-        let faces = detector.detect(&img).unwrap();
-        let face = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
-        if let Some(face) = face {
-            check.observe(&img, face, now);
+        let faces = pipeline.detect(&img).unwrap();
+        let ids = tracker.update(&faces);
+        let step = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
+            Ok(face) => {
+                let index = faces.iter().position(|f| std::ptr::eq(f, face)).unwrap();
+                let verification = attempt.needs_match().then(|| {
+                    let probe = pipeline.embed(&img, face).unwrap();
+                    facegate::auth::verify(&probe, &gallery, thresholds)
+                });
+                let sighting = Sighting::Face {
+                    face,
+                    track: ids[index],
+                    verification: verification.as_ref(),
+                };
+                attempt.step(&img, sighting, now)
+            }
+            Err(QualityIssue::ManyFaces(n)) => attempt.step(&img, Sighting::ManyFaces(n), now),
+            Err(_) => attempt.step(&img, Sighting::NoFace, now),
+        };
+        match step {
+            Step::Done(outcome) => return Ok(outcome),
+            Step::Pending(prompt) => last = prompt,
         }
-        let step = check.step(face, now);
-        if matches!(step, CheckStep::Passed { .. } | CheckStep::Failed { .. }) {
-            return step;
-        }
-        last = Some(step);
     }
-    last.expect("at least one frame")
+    Err(last)
 }
 
-/// Unlock mode refuses every shared attack photo, however it is presented, whichever way the
-/// turn is asked; the real clip passes when the asked turn is the one its speaker makes.
+fn passed(outcome: &Result<Outcome, Prompt>) -> bool {
+    outcome.as_ref().is_ok_and(|o| o.accepted)
+}
+
+/// An attempt with the head-turn challenge (the desktop app's unlock, and `verify --liveness`)
+/// refuses every shared attack photo, however it is presented, whichever way the turn is asked,
+/// even though each photo matches the enrolled person; the real clip passes when the asked turn
+/// is the one its speaker makes.
 #[test]
 fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
     let Some(shared) = common::shared_data("liveness") else {
@@ -244,18 +307,27 @@ fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
     if !ffmpeg_available() {
         return;
     }
-    let mut detector = Detector::new(&common::models(), DetectorConfig::default()).unwrap();
+    let mut pipeline = FacePipeline::new(&common::models(), PipelineOptions::default()).unwrap();
     let clip = shared.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4");
     // 7 s: the 5-s challenge after a moment of baseline, and the 2-s wait for the passive score.
     let katie = clip_frames(&clip, 175);
-    let real: Vec<(Direction, CheckStep)> = [Direction::Left, Direction::Right]
-        .into_iter()
-        .map(|d| (d, unlock_outcome(&mut detector, katie.iter().cloned(), d)))
-        .collect();
-    println!("real clip: {real:?}");
+    let mut real_passed = 0;
+    for d in [Direction::Left, Direction::Right] {
+        let outcome = attempt_outcome(&mut pipeline, &katie[0], katie.iter().cloned(), d);
+        println!(
+            "real clip, turn {d:?}: {}",
+            match &outcome {
+                Ok(o) => format!(
+                    "accepted {} ({:?}) after {} frames",
+                    o.accepted, o.refusal, o.frames
+                ),
+                Err(p) => format!("still running: {p:?}"),
+            }
+        );
+        real_passed += usize::from(passed(&outcome));
+    }
     assert!(
-        real.iter()
-            .any(|(_, s)| matches!(s, CheckStep::Passed { .. })),
+        real_passed >= 1,
         "the clip's own head turn passes one of the two prompts"
     );
 
@@ -276,13 +348,17 @@ fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
             for direction in [Direction::Left, Direction::Right] {
                 let mut p = Presentation::new(photo, (640, 480), motion, 200 + k as u64);
                 let frames = (0..175).map(|i| p.frame(i as f32 / 25.0));
-                let outcome = unlock_outcome(&mut detector, frames, direction);
+                let outcome = attempt_outcome(&mut pipeline, photo, frames, direction);
                 println!(
-                    "{name}, {}, turn {direction:?}: {outcome:?}",
-                    motion.label()
+                    "{name}, {}, turn {direction:?}: {}",
+                    motion.label(),
+                    match &outcome {
+                        Ok(o) => format!("{:?} after {} frames", o.refusal, o.frames),
+                        Err(p) => format!("still running: {p:?}"),
+                    }
                 );
                 shown += 1;
-                if !matches!(outcome, CheckStep::Passed { .. }) {
+                if !passed(&outcome) {
                     refused += 1;
                 }
             }

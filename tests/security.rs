@@ -6,9 +6,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use facegate::engine::Engine;
 use facegate::imageio;
 use facegate::store::{Gallery, ImageKind, Store, audit};
-use facegate::verify::engine::Engine;
 use image::imageops;
 
 fn cache_files(root: &Path) -> Vec<PathBuf> {
@@ -27,7 +27,7 @@ fn cache_files(root: &Path) -> Vec<PathBuf> {
 fn enrolled(tag: &str) -> (PathBuf, Engine) {
     let data = common::temp_dir(tag);
     let mut e = Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
-    e.store.add_person("Eileen").unwrap();
+    e.store().add_person("Eileen").unwrap();
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
     let gallery = Gallery::Person {
         name: "Eileen".into(),
@@ -76,14 +76,16 @@ fn embeddings_are_sealed_and_the_key_is_private() {
     std::fs::remove_file(&key).unwrap();
     let mut e = Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
-    let v = e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
+    let v = e
+        .verify_photo("Eileen", &astro, Path::new("astronaut"))
+        .unwrap();
     assert!(v.verification.accepted, "still verifies without the key");
 }
 
 #[test]
 fn wipe_removes_every_trace_and_spares_others() {
     let (data, mut e) = enrolled("wipe");
-    e.store.add_person("Other").unwrap();
+    e.store().add_person("Other").unwrap();
     let astro_photo = imageio::load(&common::fixture("astronaut.png")).unwrap();
     let small = imageops::resize(&astro_photo, 400, 400, imageops::FilterType::Triangle);
     e.capture(
@@ -98,10 +100,15 @@ fn wipe_removes_every_trace_and_spares_others() {
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
     // Opted in: the failed attempt's frame is kept, named by its audit line; accepted ones not.
-    e.settings.save_failed_frames = true;
-    e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
-    e.verify("Eileen", &camera, Path::new("camera")).unwrap();
-    e.verify("Other", &astro, Path::new("astronaut")).unwrap();
+    let mut settings = e.settings().clone();
+    settings.save_failed_frames = true;
+    e.apply_settings(settings).unwrap();
+    e.verify_photo("Eileen", &astro, Path::new("astronaut"))
+        .unwrap();
+    e.verify_photo("Eileen", &camera, Path::new("camera"))
+        .unwrap();
+    e.verify_photo("Other", &astro, Path::new("astronaut"))
+        .unwrap();
     let log = audit::read(&data);
     println!("audit log: {log:?}");
     assert_eq!(log.len(), 3);
@@ -124,7 +131,7 @@ fn wipe_removes_every_trace_and_spares_others() {
     );
 
     let before = cache_files(&data).len();
-    let report = e.store.wipe_person("Eileen").unwrap();
+    let report = e.store().wipe_person("Eileen").unwrap();
     println!("wiped: {report:?}");
     assert_eq!(report.images, 2);
     assert_eq!(report.cached_embeddings, 2);
@@ -143,5 +150,5 @@ fn wipe_removes_every_trace_and_spares_others() {
     );
     let log = audit::read(&data);
     assert!(log.iter().all(|l| l.person == "Other") && log.len() == 1);
-    assert!(e.store.people().unwrap() == ["Other"]);
+    assert!(e.store().people().unwrap() == ["Other"]);
 }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
+use facegate::engine::Engine;
 use facegate::imageio;
 use facegate::store::{Gallery, ImageKind, Store};
 use facegate::train::{
     self, EpochReport, Head, Metrics, SavedHead, TrainConfig, TrainData, TrainError, TrainReport,
 };
-use facegate::verify::engine::Engine;
 use facegate::vision::{EmbedderKind, Embedding};
 
 const PERSON: &str = "id01";
@@ -74,7 +74,7 @@ fn deepface_store() -> Option<&'static Enrolled> {
                 .collect();
             let dir = common::temp_dir("train-deepface");
             let mut e = engine_at(&dir);
-            e.store.add_person(PERSON).unwrap();
+            e.store().add_person(PERSON).unwrap();
             let (anchors, positives): (Vec<_>, Vec<_>) = mine
                 .iter()
                 .cloned()
@@ -138,8 +138,8 @@ fn deepface_person_trains_reproducibly_and_reloads() {
         return;
     };
     let mut e = engine_at(dir);
-    let data = train::collect(&mut e, PERSON).unwrap();
-    let threshold = e.settings.detection_threshold;
+    let data = e.training_data(PERSON).unwrap();
+    let threshold = e.settings().detection_threshold;
     let config = TrainConfig::default();
     let mut epochs: Vec<EpochReport> = Vec::new();
     let trained = train::prepare(&data, threshold, &config)
@@ -184,8 +184,8 @@ fn deepface_person_trains_reproducibly_and_reloads() {
     assert_eq!(again.head, trained.head);
 
     // Saved and reloaded: the same weights, so the same scores.
-    train::save_head(&e.store, PERSON, &SavedHead::new(r, trained.head.clone())).unwrap();
-    let saved = train::load_head(&e.store, PERSON, EmbedderKind::Sface)
+    train::save_head(e.store(), PERSON, &SavedHead::new(r, trained.head.clone())).unwrap();
+    let saved = train::load_head(e.store(), PERSON, EmbedderKind::Sface)
         .unwrap()
         .expect("saved");
     assert_eq!(saved.weights, trained.head);
@@ -206,7 +206,7 @@ fn deepface_person_trains_reproducibly_and_reloads() {
     };
     assert_eq!(score_all(&saved.weights), score_all(&trained.head));
     assert!(
-        train::load_head(&e.store, PERSON, EmbedderKind::Mbf)
+        train::load_head(e.store(), PERSON, EmbedderKind::Mbf)
             .unwrap()
             .is_none(),
         "a head belongs to one model"
@@ -229,12 +229,12 @@ fn deepface_person_with_a_larger_learning_rate() {
         return;
     };
     let mut e = engine_at(dir);
-    let data = train::collect(&mut e, PERSON).unwrap();
+    let data = e.training_data(PERSON).unwrap();
     let config = TrainConfig {
         lr: 1e-2,
         ..TrainConfig::default()
     };
-    let r = train::prepare(&data, e.settings.detection_threshold, &config)
+    let r = train::prepare(&data, e.settings().detection_threshold, &config)
         .unwrap()
         .run(|_| {})
         .report;
@@ -418,7 +418,7 @@ fn lfw_people_head_vs_cosine() {
     println!("LFW: {negatives} negatives kept");
     for (_, d) in people {
         let person = d.file_name().unwrap().to_str().unwrap();
-        e.store.add_person(person).unwrap();
+        e.store().add_person(person).unwrap();
         for (i, p) in list(d).iter().enumerate() {
             let kind = if i % 2 == 0 {
                 ImageKind::Anchor
@@ -431,14 +431,16 @@ fn lfw_people_head_vs_cosine() {
             };
             add(&mut e, gallery, p);
         }
-        let report = train::train_person(&mut e, person, &TrainConfig::default(), |_| {}).unwrap();
+        let report = e
+            .train_person(person, &TrainConfig::default(), |_| {})
+            .unwrap();
         print_report(&format!("LFW {person} (SFace), lr 1e-4"), &report);
-        let data = train::collect(&mut e, person).unwrap();
+        let data = e.training_data(person).unwrap();
         let config = TrainConfig {
             lr: 1e-2,
             ..TrainConfig::default()
         };
-        let fast = train::prepare(&data, e.settings.detection_threshold, &config)
+        let fast = train::prepare(&data, e.settings().detection_threshold, &config)
             .unwrap()
             .run(|_| {});
         print_report(&format!("LFW {person} (SFace), lr 1e-2"), &fast.report);

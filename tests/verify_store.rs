@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use facegate::engine::Engine;
 use facegate::imageio;
 use facegate::store::{Gallery, ImageKind, Store, StoreError};
-use facegate::verify::engine::Engine;
 use image::{RgbImage, imageops};
 
 fn engine(tag: &str) -> Engine {
@@ -36,7 +36,7 @@ fn astronaut_variants() -> Vec<RgbImage> {
 #[test]
 fn enrol_verify_and_refuse_on_the_sample_photos() {
     let mut e = engine("enrol");
-    e.store.add_person("Eileen").unwrap();
+    e.store().add_person("Eileen").unwrap();
     for img in astronaut_variants() {
         e.capture(&verification("Eileen"), &img, Some("astronaut.png"))
             .unwrap();
@@ -48,7 +48,7 @@ fn enrol_verify_and_refuse_on_the_sample_photos() {
         imageops::FilterType::Triangle,
     );
     let v = e
-        .verify("Eileen", &probe, Path::new("probe"))
+        .verify_photo("Eileen", &probe, Path::new("probe"))
         .unwrap()
         .verification;
     println!(
@@ -59,7 +59,7 @@ fn enrol_verify_and_refuse_on_the_sample_photos() {
 
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     let v = e
-        .verify("Eileen", &camera, Path::new("camera"))
+        .verify_photo("Eileen", &camera, Path::new("camera"))
         .unwrap()
         .verification;
     println!("cameraman vs Eileen: best {:.3}", v.best);
@@ -67,7 +67,7 @@ fn enrol_verify_and_refuse_on_the_sample_photos() {
 
     let coffee = imageio::load(&common::fixture("coffee.png")).unwrap();
     assert!(matches!(
-        e.verify("Eileen", &coffee, Path::new("coffee")),
+        e.verify_photo("Eileen", &coffee, Path::new("coffee")),
         Err(facegate::Error::NoFace(_))
     ));
     assert!(matches!(
@@ -83,15 +83,15 @@ fn enrol_verify_and_refuse_on_the_sample_photos() {
     let err = e.capture(&verification("Eileen"), &pair, None).unwrap_err();
     println!("two faces: {err}");
     assert!(err.to_string().contains("2 faces"));
-    assert!(e.verify("Eileen", &pair, Path::new("pair")).is_err());
+    assert!(e.verify_photo("Eileen", &pair, Path::new("pair")).is_err());
 
     assert!(matches!(
-        e.verify("Nobody", &astro, Path::new("x")),
+        e.verify_photo("Nobody", &astro, Path::new("x")),
         Err(facegate::Error::Store(StoreError::UnknownPerson(_)))
     ));
-    e.store.add_person("Empty").unwrap();
+    e.store().add_person("Empty").unwrap();
     assert!(matches!(
-        e.verify("Empty", &astro, Path::new("x")),
+        e.verify_photo("Empty", &astro, Path::new("x")),
         Err(facegate::Error::NoVerificationImages(_))
     ));
 }
@@ -100,21 +100,21 @@ fn enrol_verify_and_refuse_on_the_sample_photos() {
 fn names_cannot_escape_the_store() {
     let e = engine("names");
     for bad in ["../evil", "a/b", "..", ".hidden", "", "x\0y", "/etc"] {
-        let err = e.store.add_person(bad).unwrap_err();
+        let err = e.store().add_person(bad).unwrap_err();
         assert!(
             matches!(err, StoreError::InvalidName { .. }),
             "{bad:?}: {err}"
         );
     }
-    e.store.add_person("José María-O'Neil").unwrap();
-    assert_eq!(e.store.people().unwrap(), vec!["José María-O'Neil"]);
-    assert!(!e.store.root().parent().unwrap().join("evil").exists());
+    e.store().add_person("José María-O'Neil").unwrap();
+    assert_eq!(e.store().people().unwrap(), vec!["José María-O'Neil"]);
+    assert!(!e.store().root().parent().unwrap().join("evil").exists());
 }
 
 #[test]
 fn files_are_private_and_strays_are_skipped() {
     let mut e = engine("private");
-    e.store.add_person("Eileen").unwrap();
+    e.store().add_person("Eileen").unwrap();
     let saved = e
         .capture(&verification("Eileen"), &astronaut_variants()[2], None)
         .unwrap()
@@ -123,7 +123,7 @@ fn files_are_private_and_strays_are_skipped() {
     assert_eq!(mode(&saved.png), 0o600);
     assert_eq!(mode(&saved.png.with_extension("json")), 0o600);
     assert_eq!(mode(saved.png.parent().unwrap()), 0o700);
-    assert_eq!(mode(e.store.root()), 0o700);
+    assert_eq!(mode(e.store().root()), 0o700);
 
     let dir = saved.png.parent().unwrap();
     std::fs::write(dir.join("notes.txt"), "foreign").unwrap();
@@ -133,10 +133,10 @@ fn files_are_private_and_strays_are_skipped() {
     )
     .unwrap();
     std::fs::write(dir.join(format!("{}.json", uuid::Uuid::new_v4())), "{}").unwrap();
-    let faces = e.store.faces(&verification("Eileen")).unwrap();
+    let faces = e.store().faces(&verification("Eileen")).unwrap();
     assert_eq!(faces.len(), 1, "strays must be skipped, the real face kept");
     let v = e
-        .verify("Eileen", &astronaut_variants()[0], Path::new("mirror"))
+        .verify_photo("Eileen", &astronaut_variants()[0], Path::new("mirror"))
         .unwrap();
     assert!(v.verification.accepted);
 }
@@ -144,20 +144,20 @@ fn files_are_private_and_strays_are_skipped() {
 #[test]
 fn five_rejections_lock_the_person_out() {
     let mut e = engine("lockout");
-    e.store.add_person("Eileen").unwrap();
+    e.store().add_person("Eileen").unwrap();
     e.capture(&verification("Eileen"), &astronaut_variants()[2], None)
         .unwrap();
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     for _ in 0..5 {
         assert!(
-            !e.verify("Eileen", &camera, Path::new("c"))
+            !e.verify_photo("Eileen", &camera, Path::new("c"))
                 .unwrap()
                 .verification
                 .accepted
         );
     }
     let err = e
-        .verify("Eileen", &astronaut_variants()[0], Path::new("a"))
+        .verify_photo("Eileen", &astronaut_variants()[0], Path::new("a"))
         .unwrap_err();
     println!("{err}");
     assert!(matches!(
@@ -243,7 +243,7 @@ fn deepface_identities_enrol_and_verify() {
     let mut e = engine("deepface");
     let mut probes = Vec::new();
     for (id, paths) in by_id.iter().filter(|(_, p)| p.len() >= 3) {
-        e.store.add_person(id).unwrap();
+        e.store().add_person(id).unwrap();
         let enrol = paths.len().div_ceil(2);
         for p in &paths[..enrol] {
             let img = imageio::load(&root.join(p)).unwrap();
@@ -253,7 +253,7 @@ fn deepface_identities_enrol_and_verify() {
         }
         probes.extend(paths[enrol..].iter().map(|p| (id.clone(), p.clone())));
     }
-    let people = e.store.people().unwrap();
+    let people = e.store().people().unwrap();
     let mut shares = Vec::new(); // (genuine?, share)
     let mut unusable = 0;
     for (id, p) in &probes {
@@ -267,7 +267,7 @@ fn deepface_identities_enrol_and_verify() {
             }
         };
         for person in &people {
-            let v = e.verify_frame(person, &probe).unwrap();
+            let v = e.score(person, &probe).unwrap();
             if v.total > 0 {
                 shares.push((person == id, v.share));
             }
@@ -301,11 +301,11 @@ fn deepface_identities_enrol_and_verify() {
             rate(false, thr)
         );
     }
-    let thr = e.settings.verification_threshold;
+    let thr = e.settings().verification_threshold;
     let (gar, irr) = (rate(true, thr), rate(false, thr));
     println!(
         "defaults (match above {:.3}, share {thr}): GAR {gar:.3}, IRR {irr:.3}",
-        e.settings.detection_threshold
+        e.settings().detection_threshold
     );
     assert!(gar >= 0.95, "genuine acceptance {gar}");
     assert!(irr >= 0.99, "impostor rejection {irr}");
@@ -319,16 +319,20 @@ fn preprocessing_is_a_setting_with_its_own_cached_vectors() {
     settings.preprocess = facegate::vision::Preprocess::Grey;
     store.save_settings(&settings).unwrap();
     let mut e = Engine::new(&common::models(), store).unwrap();
-    e.store.add_person("Eileen").unwrap();
+    e.store().add_person("Eileen").unwrap();
     for img in astronaut_variants() {
         e.capture(&verification("Eileen"), &img, None).unwrap();
     }
     assert!(data.join("cache/sface-grey").is_dir(), "vectors kept apart");
     assert!(!data.join("cache/sface").exists());
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
-    let v = e.verify("Eileen", &astro, Path::new("astronaut")).unwrap();
+    let v = e
+        .verify_photo("Eileen", &astro, Path::new("astronaut"))
+        .unwrap();
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
-    let w = e.verify("Eileen", &camera, Path::new("camera")).unwrap();
+    let w = e
+        .verify_photo("Eileen", &camera, Path::new("camera"))
+        .unwrap();
     println!(
         "greyscale chips: astronaut best {:.3}, cameraman best {:.3}",
         v.verification.best, w.verification.best

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use facegate::store::{Gallery, ImageKind, Store, audit, secret::Sealer};
 use facegate::train::load_head;
-use facegate::verify::lockout::{self, Lockout};
+use facegate::auth::lockout::{self, Lockout};
 use facegate::vision::{EmbedderKind, align_arcface};
 use libfuzzer_sys::fuzz_target;
 

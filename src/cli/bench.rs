@@ -2,7 +2,7 @@
 //! timed run of the live session (capture thread + inference worker, as the GUI drives them).
 //!
 //! Part 1 times each stage in isolation (median and p95 after warm-up). Part 2 starts the same
-//! [`LiveSession`] the desktop app uses, on a paced replay, in continuous-verify mode, and reads
+//! [`Session`] the desktop app uses, on a paced replay, in continuous-verify mode, and reads
 //! what the GUI would see: frames shown, frames analysed, and each frame's capture-to-result
 //! latency (carried by [`Event::Analysis`]).
 
@@ -17,13 +17,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Cli, exit};
+use crate::auth::{self, Thresholds};
 use crate::camera::{self, Frame, FrameSource, ReplayOptions, SourceError, SourceSpec};
+use crate::engine::Engine;
 use crate::imageio;
-use crate::live::{Command, Event, LiveSession, Mode};
 use crate::runtime::Models;
+use crate::session::{Command, Event, Mode, Session};
 use crate::store::{Gallery, ImageKind, Store};
-use crate::verify::engine::Engine;
-use crate::verify::{self, Thresholds};
 use crate::vision::attributes::AttributeModel;
 use crate::vision::{Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, align_arcface};
 
@@ -391,7 +391,7 @@ fn stages(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(Vec<Row>
     anyhow::ensure!(!gallery.is_empty(), "no face in the gallery frames");
     let thresholds = Thresholds {
         detection: EmbedderKind::Sface.default_threshold(),
-        verification: verify::DEFAULT_VERIFICATION_THRESHOLD,
+        verification: auth::DEFAULT_VERIFICATION_THRESHOLD,
     };
     let mut verify_frame = |det: &mut Detector| {
         let faces = det.detect(&frame_640).expect("detect");
@@ -399,7 +399,7 @@ fn stages(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(Vec<Row>
         let probe = sface
             .embed(&align_arcface(&frame_640, face))
             .expect("embed");
-        verify::verify(&probe, &gallery, thresholds)
+        auth::verify(&probe, &gallery, thresholds)
     };
     rows.push(
         time(
@@ -473,7 +473,7 @@ fn live(models: &Models, photo: &Path, args: &BenchArgs) -> anyhow::Result<Live>
     // Enrol: verification images from frames spread over the first seconds of the source.
     let enrolled = {
         let mut engine = Engine::new(models, Store::open(data.path())?)?;
-        engine.store.add_person(PERSON)?;
+        engine.store().add_person(PERSON)?;
         let gallery = Gallery::Person {
             name: PERSON.into(),
             kind: ImageKind::Verification,
@@ -504,7 +504,7 @@ fn live(models: &Models, photo: &Path, args: &BenchArgs) -> anyhow::Result<Live>
         inner: camera::open_with(&spec, ReplayOptions::default())?,
         pulled: pulled.clone(),
     });
-    let session = LiveSession::start(
+    let session = Session::start(
         source,
         Some(models.clone()),
         Store::open(data.path())?,

@@ -4,7 +4,6 @@
 use clap::Args;
 
 use super::{Cli, exit};
-use crate::verify::calibrate::{self, ScoreSets};
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
@@ -28,34 +27,21 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let people = match &args.name {
         Some(name) => vec![name.clone()],
-        None => engine.store.people()?,
+        None => engine.store().people()?,
     };
     anyhow::ensure!(
         !people.is_empty(),
         "nobody is enrolled yet: calibration needs a person's images (`facegate user add NAME`, `facegate capture ...`)"
     );
-    let mut scores = ScoreSets::default();
-    for person in &people {
-        scores.extend(calibrate::person_scores(&mut engine, person)?.scores);
-    }
-    let Some(mut result) = scores.calibrate(args.far) else {
+    let Some(calibrated) = engine.calibrate(&people, args.far)? else {
         anyhow::bail!(
             "no impostor comparisons: import other people's faces with `facegate negatives add DIR` (e.g. a few LFW folders)"
         );
     };
-    let default = engine.settings.model.default_threshold();
-    // Too few impostors to see the target: never loosen below the model's own default on
-    // evidence that cannot show the promised FAR.
-    let kept_default = !result.target_measurable && result.threshold < default;
-    if kept_default {
-        result.threshold = default;
-        result.far = scores.far(default).unwrap_or(0.0);
-        result.frr = scores.frr(default);
-    }
-    let previous = engine.settings.detection_threshold;
+    let (result, kept_default) = (calibrated.calibration, calibrated.kept_default);
+    let previous = engine.settings().detection_threshold;
     if !args.dry_run {
-        engine.settings.detection_threshold = result.threshold;
-        engine.store.save_settings(&engine.settings)?;
+        engine.apply_calibration(&result)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -66,7 +52,7 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         result.genuine,
         result.impostor,
         people.join(", "),
-        engine.settings.model
+        engine.settings().model
     );
     println!(
         "detection threshold {:.3} (was {previous:.3}): FAR {:.3} % (target {:.3} %), FRR {}",

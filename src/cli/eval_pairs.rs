@@ -87,7 +87,7 @@ impl Scorer<'_> {
         }
         let mut all = Vec::with_capacity(self.pipelines.len());
         for pipeline in &mut self.pipelines {
-            match self.store.photo_embedding(pipeline, path) {
+            match crate::engine::photo_embedding(self.store, pipeline, path) {
                 Ok(e) => all.push(e),
                 Err(crate::Error::NoFace(_)) => {
                     self.memo.insert(path.to_owned(), None);

@@ -140,9 +140,9 @@ impl Cli {
         Ok(crate::store::Store::open(&dir)?)
     }
 
-    pub fn engine(&self) -> anyhow::Result<crate::verify::engine::Engine> {
-        let engine = crate::verify::engine::Engine::new(&self.models()?, self.store()?)?;
-        if let Some(notice) = engine.settings.model.licence_notice() {
+    pub fn engine(&self) -> anyhow::Result<crate::engine::Engine> {
+        let engine = crate::engine::Engine::new(&self.models()?, self.store()?)?;
+        if let Some(notice) = engine.settings().model.licence_notice() {
             eprintln!("{notice}");
         }
         Ok(engine)

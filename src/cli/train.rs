@@ -38,8 +38,8 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<u8> {
         seed: args.seed,
         ..TrainConfig::default()
     };
-    let data = train::collect(&mut engine, &args.name)?;
-    let trainer = train::prepare(&data, engine.settings.detection_threshold, &config)?;
+    let data = engine.training_data(&args.name)?;
+    let trainer = train::prepare(&data, engine.settings().detection_threshold, &config)?;
     let c = trainer.counts();
     if !args.json {
         println!(
@@ -71,7 +71,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     let report = trained.report;
     train::save_head(
-        &engine.store,
+        engine.store(),
         &args.name,
         &SavedHead::new(&report, trained.head),
     )?;

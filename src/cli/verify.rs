@@ -2,18 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{Cli, exit};
+use crate::auth::Verification;
+use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
-use crate::live::Tracker;
-use crate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
-use crate::verify::Verification;
-use crate::verify::engine::{AttemptDetails, Engine};
-use crate::verify::live::{LiveRule, LiveSession, LiveState};
+use crate::engine::Engine;
+use crate::liveness::{Direction, PassiveConfig};
 use crate::{Error, imageio};
 
 /// `verify` exit statuses beyond the shared ones.
@@ -31,15 +29,34 @@ pub struct VerifyArgs {
     /// Run the live rule on camera N (face unlock, e.g. from PAM)
     #[arg(long, value_name = "N")]
     pub camera: Option<u32>,
-    /// Seconds before a live attempt gives up [default: from settings]
+    /// Seconds before a live attempt gives up, up to 60 [default: from settings]
     #[arg(long)]
-    pub timeout: Option<f32>,
-    /// Also require natural face motion (passive liveness over 2-s windows): refuses a photo
-    /// held up to the camera or replayed as video
+    pub timeout: Option<f64>,
+    /// Also require liveness: a head turn to a random side (the prompt is printed) with natural
+    /// face motion. Refuses a photo held up to the camera or replayed as video
     #[arg(long)]
     pub liveness: bool,
+    /// With --liveness on a recording: the turn to ask for (the one the recorded person makes).
+    /// A camera is always asked a random side
+    #[arg(long, value_enum, requires = "liveness", requires = "replay")]
+    pub turn: Option<Turn>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Turn {
+    Left,
+    Right,
+}
+
+impl From<Turn> for Direction {
+    fn from(t: Turn) -> Direction {
+        match t {
+            Turn::Left => Direction::Left,
+            Turn::Right => Direction::Right,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -109,7 +126,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
         .as_ref()
         .expect("clap requires an image without --replay");
     let img = imageio::load(path)?;
-    match engine.verify(&args.name, &img, path) {
+    match engine.verify_photo(&args.name, &img, path) {
         Ok(verdict) => {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&verdict)?);
@@ -126,136 +143,60 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     }
 }
 
-#[derive(Serialize)]
-struct LiveReport {
-    person: String,
-    accepted: bool,
-    frames: u64,
-    frames_with_face: u64,
-    seconds: f32,
-    last: Option<Verification>,
-    /// With `--liveness`: the live window, or the last window judged.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    liveness: Option<LivenessScore>,
-}
-
 /// The live rule on a camera, or on a recorded clip or folder in real time as a camera would
-/// deliver it.
+/// deliver it: one attempt, as the desktop app's and the system unlock's, with its prompts
+/// printed on stderr (stdout keeps the verdict, or the JSON report).
 fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyhow::Result<u8> {
     let person = &args.name;
-    engine.store.require_person(person)?;
-    if let Some(seconds) = engine.lockout_remaining(person) {
-        return refusal(Error::LockedOut {
-            person: person.clone(),
-            seconds,
-        });
+    let mut rule = engine.attempt_rule();
+    if let Some(seconds) = args.timeout {
+        rule.timeout = crate::auth::attempt::timeout_from_secs(seconds)
+            .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     }
-    let settings = engine.settings.clone();
-    let rule = LiveRule {
-        k: settings.live_k,
-        n: settings.live_n,
-        timeout: Duration::from_secs_f32(args.timeout.unwrap_or(settings.live_timeout_s)),
+    let liveness = match (args.liveness, args.turn) {
+        (false, _) => LivenessCheck::Off,
+        (true, Some(turn)) => LivenessCheck::Challenge(turn.into()),
+        (true, None) => LivenessCheck::Challenge(Direction::random()),
     };
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;
-    let label = PathBuf::from(source.describe());
-    let start = Instant::now();
-    let mut session = LiveSession::new(rule, start);
-    let (mut frames, mut with_face, mut last) = (0u64, 0u64, None);
-    // With --liveness, the frames the live rule reads are also judged in non-overlapping 2-s
-    // windows; one live window is needed besides K of N verified frames, within the time-out.
-    let mut passive = args
-        .liveness
-        .then(|| PassiveWindow::new(PassiveConfig::default()));
-    let mut judged: Option<LivenessScore> = None;
-    // Verification and liveness must rest on one presentation: the live window takes only frames
-    // that verified as the person, and both start over when the tracked face changes (a photo
-    // for the match and someone else's moving face for liveness would otherwise add up).
-    let mut tracker = Tracker::default();
-    let mut track = None;
-    let mut last_frame = None;
-    loop {
-        let live_ok = passive.is_none() || judged.is_some_and(|s| s.live);
-        match session.state() {
-            LiveState::Accepted if live_ok => break,
-            LiveState::TimedOut => break,
-            LiveState::Accepted if start.elapsed() >= rule.timeout => break,
-            _ => {}
-        }
-        let frame = source.next_frame()?;
-        frames += 1;
-        let verdict = match engine.probe(&frame.image, &label) {
-            Ok((face, probe)) => {
-                with_face += 1;
-                let id = tracker.update(std::slice::from_ref(&face))[0];
-                if track.replace(id).is_some_and(|t| t != id) {
-                    session = LiveSession::new(rule, start);
-                    judged = None;
-                    if let Some(window) = &mut passive {
-                        window.clear();
-                    }
-                }
-                let v = engine.verify_frame(person, &probe)?;
-                let accepted = v.accepted;
-                if let Some(window) = &mut passive
-                    && accepted
-                    && !judged.is_some_and(|s| s.live)
-                {
-                    let t = frame.captured_at.saturating_duration_since(start);
-                    window.push(&frame.image, &face, t.as_secs_f64());
-                    if window.is_full() {
-                        judged = window.score();
-                        window.clear();
-                    }
-                }
-                last = Some(v);
-                Some(accepted)
-            }
-            Err(Error::NoFace(_) | Error::Quality(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
-        last_frame = Some(frame);
-        session.push(verdict, Instant::now());
-    }
-    let verified = session.state() == LiveState::Accepted;
-    let live = passive.is_none() || judged.is_some_and(|s| s.live);
-    let accepted = verified && live;
-    engine.record_attempt(
-        person,
-        accepted,
-        AttemptDetails {
-            last: last.as_ref(),
-            liveness: judged.map(|s| s.score),
-            frame: last_frame.as_ref().map(|f| &f.image),
-        },
-    )?;
-    let report = LiveReport {
-        person: person.clone(),
-        accepted,
-        frames,
-        frames_with_face: with_face,
-        seconds: start.elapsed().as_secs_f32(),
-        last,
-        liveness: judged,
+    let mut attempt = match engine.begin_attempt(person, rule, liveness) {
+        Ok(attempt) => attempt,
+        Err(e) => return refusal(e),
     };
+    let mut shown = String::new();
+    let outcome = engine.run_attempt(&mut attempt, source.as_mut(), |prompt| {
+        let text = prompt.text();
+        if text != shown {
+            eprintln!("{text}");
+            shown = text;
+        }
+    })?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        let (ok, n) = session.progress();
+        let verdict = match outcome.refusal {
+            None => "ACCEPTED".to_owned(),
+            Some(r) => format!("REJECTED ({})", r.text()),
+        };
         println!(
-            "{}: {person} after {} frames in {:.1} s ({ok} of the last {n} verified, need {} of {})",
-            if accepted {
-                "ACCEPTED"
-            } else if verified {
-                "REJECTED (no natural face motion: looks like a photo)"
-            } else {
-                "REJECTED (timed out)"
-            },
-            report.frames,
-            report.seconds,
+            "{verdict}: {person} after {} frames in {:.1} s (need {} of {} frames verified{})",
+            outcome.frames,
+            outcome.seconds,
             rule.k,
-            rule.n
+            rule.n,
+            match liveness {
+                LivenessCheck::Challenge(d) => format!(", a head turn to the {}", d.word()),
+                LivenessCheck::Passive => ", natural face motion".into(),
+                LivenessCheck::Off => String::new(),
+            }
         );
-        if let Some(s) = &judged {
+        if let Some(v) = &outcome.last {
+            println!(
+                "  last frame: {}/{} verification images matched, best {:.3}",
+                v.matched, v.total, v.best
+            );
+        }
+        if let Some(s) = &outcome.liveness {
             println!(
                 "  liveness {:.2} (live at {:.2}) over {:.1} s, {} frames: non-rigid motion {:.4}, frame change {:.2}, texture {:.3}",
                 s.score,
@@ -266,14 +207,16 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
                 s.temporal,
                 s.texture
             );
-        } else if passive.is_some() {
-            println!("  liveness: no complete window of one face before the time-out");
         }
     }
-    if verified && !live {
-        eprintln!("no natural face motion: looks like a photo; refused");
+    if let Some(r) = outcome.refusal {
+        eprintln!("refused: {}", r.text());
     }
-    Ok(if accepted { exit::OK } else { exit::DIFFERENT })
+    Ok(if outcome.accepted {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
 }
 
 pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
@@ -283,7 +226,7 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         Ok((_, p)) => p,
         Err(e) => return refusal(e),
     };
-    let id = engine.identify_embedding(&probe)?;
+    let id = engine.identify(&probe)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&id)?);
     } else {
@@ -336,7 +279,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             .into_owned();
         for photo in super::people::image_files(std::slice::from_ref(&dir))? {
             // Unreadable photos and photos without a face are simply not candidates.
-            let Ok(embedding) = engine.store.photo_embedding(&mut engine.pipeline, &photo) else {
+            let Ok(embedding) = engine.photo_embedding(&photo) else {
                 continue;
             };
             let sim = probe.cosine(&embedding);

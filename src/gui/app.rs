@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::stats::RateMeter;
 use super::{compare, enrol, overlay, unlock};
+use crate::auth::calibrate::PersonScores;
+use crate::auth::{Identification, Verification};
 use crate::camera::SourceSpec;
-use crate::live::{Analysis, Command, CompareResult, Event, LiveSession, Mode, UnlockStatus};
+use crate::session::{Analysis, Command, CompareResult, Event, Mode, Session, UnlockStatus};
 use crate::store::{ImageKind, Settings};
-use crate::verify::calibrate::PersonScores;
-use crate::verify::{Identification, Verification};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -40,7 +40,7 @@ pub struct ShownVerdict {
 }
 
 pub struct FaceGateApp {
-    pub(super) live: LiveSession,
+    pub(super) live: Session,
     pub view: View,
     pub(super) frame: Option<TextureHandle>,
     pub(super) frame_size: [usize; 2],
@@ -78,7 +78,7 @@ pub struct FaceGateApp {
 }
 
 impl FaceGateApp {
-    pub fn new(live: LiveSession) -> FaceGateApp {
+    pub fn new(live: Session) -> FaceGateApp {
         FaceGateApp {
             live,
             view: View::Enrol,

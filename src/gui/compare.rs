@@ -4,7 +4,7 @@
 use egui::{Color32, RichText, Ui};
 
 use super::app::FaceGateApp;
-use crate::live::Command;
+use crate::session::Command;
 
 pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
     let dropped: Vec<String> = ui.input(|i| {

@@ -3,7 +3,7 @@
 use egui::{Color32, Key, RichText, Ui};
 
 use super::app::FaceGateApp;
-use crate::live::Command;
+use crate::session::Command;
 use crate::store::ImageKind;
 use crate::vision::Preprocess;
 

@@ -1,5 +1,5 @@
 //! The desktop app (eframe/egui). It only draws and forwards clicks: frames and analysis come
-//! from [`crate::live`] over channels, so painting never waits for inference.
+//! from [`crate::session`] over channels, so painting never waits for inference.
 
 mod app;
 mod compare;
@@ -14,8 +14,8 @@ use std::sync::Arc;
 pub use app::{FaceGateApp, View};
 
 use crate::camera::{self, SourceSpec};
-use crate::live::LiveSession;
 use crate::runtime::Models;
+use crate::session::Session;
 use crate::store::Store;
 
 /// What `facegate` (no subcommand) was asked to open.
@@ -91,7 +91,7 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
         native,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let live = LiveSession::start(
+            let live = Session::start(
                 source,
                 models.ok(),
                 store,

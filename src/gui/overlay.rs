@@ -2,7 +2,7 @@
 
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
 
-use crate::live::FaceLabel;
+use crate::session::FaceLabel;
 use crate::vision::attributes::Attributes;
 
 const LANDMARK_COLOURS: [Color32; 5] = [

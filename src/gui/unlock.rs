@@ -4,7 +4,8 @@ use egui::{Color32, FontId, Rect, Stroke, StrokeKind, Ui, pos2, vec2};
 
 use super::app::FaceGateApp;
 use super::overlay;
-use crate::live::UnlockStatus;
+use crate::auth::attempt::Prompt;
+use crate::session::UnlockStatus;
 
 pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
     let Some(rect) = app.feed(ui) else { return };
@@ -13,25 +14,23 @@ pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
         Some(UnlockStatus::Searching { reason }) => {
             (reason.clone(), Color32::from_rgb(255, 210, 0))
         }
-        Some(UnlockStatus::Progress {
-            name,
-            verified,
-            needed,
-        }) => (
-            format!("Verifying {name}… {verified}/{needed}"),
-            Color32::from_rgb(255, 210, 0),
-        ),
-        Some(UnlockStatus::Liveness {
+        Some(UnlockStatus::Attempt {
             name,
             prompt,
-            progress,
-            score,
+            turn,
+            liveness,
+            challenge,
         }) => {
-            liveness_meter(ui, rect, *progress, *score);
-            (
-                format!("{name}: {prompt}"),
-                Color32::from_rgb(120, 200, 255),
-            )
+            if *challenge {
+                liveness_meter(ui, rect, *turn, *liveness);
+            }
+            let colour = match prompt {
+                Prompt::Matching { .. } | Prompt::LookAtCamera | Prompt::OnePersonOnly { .. } => {
+                    Color32::from_rgb(255, 210, 0)
+                }
+                _ => Color32::from_rgb(120, 200, 255),
+            };
+            (format!("{name}: {}", prompt.text()), colour)
         }
         Some(UnlockStatus::Welcome { name, liveness }) => (
             match liveness {

@@ -3,7 +3,8 @@
 //!
 //! No trained model for this is available to FaceGate, so it is built from measured signals:
 //! - [`pose`]: yaw and roll from the five landmarks;
-//! - [`challenge`]: the active check ("turn your head to your LEFT"), for the GUI's unlock;
+//! - [`challenge`]: the active check ("turn your head to your LEFT"), asked by an attempt
+//!   (`auth::attempt`) whenever a prompt can be shown;
 //! - [`passive`]: a score over ~2 s of one face (non-rigid landmark motion, aligned frame change,
 //!   texture), used by `facegate verify --liveness` and shown in the GUI;
 //! - [`attack`]: simulated photo attacks, for `facegate eval liveness` and the tests.
@@ -16,7 +17,6 @@ pub mod attack;
 pub mod challenge;
 pub mod passive;
 pub mod pose;
-pub mod unlock;
 
 pub use challenge::{Challenge, ChallengeConfig, ChallengeState, Direction};
 pub use passive::{LivenessScore, PassiveConfig, PassiveWindow};

@@ -260,7 +260,8 @@ impl Store {
             })
     }
 
-    fn cached(&self, cache_id: &str, sha256: &str) -> Option<Embedding> {
+    /// A cached embedding of the image with content hash `sha256` under the pipeline `cache_id`.
+    pub fn cached(&self, cache_id: &str, sha256: &str) -> Option<Embedding> {
         let key = (cache_id.to_owned(), sha256.to_owned());
         if let Some(e) = self.unsealed.lock().unwrap().get(&key) {
             return Some(e.clone());
@@ -270,7 +271,8 @@ impl Store {
         Some(e)
     }
 
-    fn cache(&self, cache_id: &str, sha256: &str, e: &Embedding) {
+    /// Keeps an embedding (sealed on disk, and in memory) for [`Store::cached`].
+    pub fn cache(&self, cache_id: &str, sha256: &str, e: &Embedding) {
         self.unsealed
             .lock()
             .unwrap()
@@ -525,44 +527,6 @@ impl Store {
         Ok(crate::imageio::load(&face.png)?)
     }
 
-    /// The embedding of a stored face as `pipeline` computes it (model and preprocessing), from
-    /// the cache or computed and cached.
-    pub fn embedding(
-        &self,
-        face: &StoredFace,
-        pipeline: &mut crate::pipeline::FacePipeline,
-    ) -> crate::Result<Embedding> {
-        let id = pipeline.cache_id();
-        if let Some(e) = self.cached(&id, &face.meta.sha256) {
-            return Ok(e);
-        }
-        let crop = self.load_crop(face)?;
-        let embedding =
-            pipeline.embed_aligned(crate::vision::align_arcface(&crop, &face.meta.face))?;
-        self.cache(&id, &face.meta.sha256, &embedding);
-        Ok(embedding)
-    }
-
-    /// The embedding of the largest face in a photo outside the store (a look-alike gallery, an
-    /// evaluation set), cached by content hash and pipeline, so a second pass over the same
-    /// photos only reads them.
-    pub fn photo_embedding(
-        &self,
-        pipeline: &mut crate::pipeline::FacePipeline,
-        path: &Path,
-    ) -> crate::Result<Embedding> {
-        let bytes = crate::imageio::read(path)?;
-        let key = hex::encode(Sha256::digest(&bytes));
-        let id = pipeline.cache_id();
-        if let Some(e) = self.cached(&id, &key) {
-            return Ok(e);
-        }
-        let img = crate::imageio::decode(&bytes, path)?;
-        let embedding = pipeline.probe(&img, path)?.embedding;
-        self.cache(&id, &key, &embedding);
-        Ok(embedding)
-    }
-
     pub fn settings(&self) -> Settings {
         let path = self.root.join("settings.toml");
         match std::fs::read_to_string(&path) {
@@ -590,6 +554,32 @@ impl Store {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
+    }
+
+    /// Reads, changes and writes back a state file under the store lock, so two processes
+    /// counting failed attempts at once both count (a plain read then write loses one).
+    pub fn update_state<T, R>(
+        &self,
+        name: &str,
+        file: &str,
+        change: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, StoreError>
+    where
+        T: Serialize + for<'de> Deserialize<'de> + Default,
+    {
+        let path = self.require_person(name)?.join(file);
+        let _lock = self.lock()?;
+        let mut value: T = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let out = change(&mut value);
+        fsio::write_atomic(
+            &path,
+            &serde_json::to_vec(&value).expect("state serialises"),
+        )
+        .map_err(io_err(&path))?;
+        Ok(out)
     }
 
     pub fn write_state<T: Serialize>(

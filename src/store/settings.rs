@@ -43,7 +43,7 @@ impl Settings {
             model,
             preprocess: Preprocess::None,
             detection_threshold: model.default_threshold(),
-            verification_threshold: crate::verify::DEFAULT_VERIFICATION_THRESHOLD,
+            verification_threshold: crate::auth::DEFAULT_VERIFICATION_THRESHOLD,
             live_k: 3,
             live_n: 5,
             live_timeout_s: 10.0,
@@ -53,8 +53,22 @@ impl Settings {
         }
     }
 
-    pub fn thresholds(&self) -> crate::verify::Thresholds {
-        crate::verify::Thresholds {
+    /// K of N frames within the time-out, for an attempt. The settings file is the user's to
+    /// edit, so nothing it says can make an attempt pass on no frame or never end: K is at
+    /// least 1 and at most N, N at most 30, the time-out within (0, 60] s.
+    pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
+        let n = self.live_n.clamp(1, 30);
+        let timeout = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s))
+            .unwrap_or(std::time::Duration::from_secs(10));
+        crate::auth::attempt::AttemptRule {
+            k: self.live_k.clamp(1, n),
+            n,
+            timeout,
+        }
+    }
+
+    pub fn thresholds(&self) -> crate::auth::Thresholds {
+        crate::auth::Thresholds {
             detection: self.detection_threshold,
             verification: self.verification_threshold,
         }

@@ -7,11 +7,13 @@
 //! figures that decide whether the head is used come from test pairs that neither the steps nor
 //! early stopping ever saw, beside the cosine baseline on the very same pairs.
 //!
-//! For the GUI and the CLI:
+//! Training sits below the engine (which scores with the heads it saves): it trains on vectors
+//! and never reaches up. The engine
+//! gathers them (`Engine::training_data`) and runs it all in one call:
 //! ```no_run
-//! # fn f(engine: &mut facegate::verify::engine::Engine) -> Result<(), facegate::train::TrainError> {
-//! use facegate::train::{TrainConfig, train_person};
-//! let report = train_person(engine, "Ada", &TrainConfig::default(), |epoch| {
+//! # fn f(engine: &mut facegate::engine::Engine) -> Result<(), facegate::train::TrainError> {
+//! use facegate::train::TrainConfig;
+//! let report = engine.train_person("Ada", &TrainConfig::default(), |epoch| {
 //!     println!("{} {:.4} {:.4}", epoch.epoch, epoch.train_loss, epoch.validation_loss);
 //! })?;
 //! println!("head F1 {:.3} vs cosine {:.3}; in use: {}", report.head.f1, report.baseline.f1, report.in_use);
@@ -34,8 +36,7 @@ pub use metrics::Metrics;
 pub use saved::{SavedHead, head_file, load_head, save_head};
 
 use crate::rng::SplitMix64;
-use crate::store::{Gallery, ImageKind, StoreError};
-use crate::verify::engine::Engine;
+use crate::store::StoreError;
 use crate::vision::{EmbedderKind, Embedding};
 use pairs::{Fractions, Group, Pairs, assign_roles};
 
@@ -134,36 +135,6 @@ pub struct TrainData {
     pub anchors: Vec<Embedding>,
     pub positives: Vec<Embedding>,
     pub negatives: Vec<Embedding>,
-}
-
-/// The person's and the negatives' embeddings for the engine's current model (cached ones are
-/// read, the rest computed and cached), each group in the order of the images' content hashes.
-/// The store lists faces by capture time and a random id, which differs between two stores
-/// holding the same photos; hash order makes "same images + same seed = same head" hold anywhere.
-pub fn collect(engine: &mut Engine, person: &str) -> Result<TrainData, TrainError> {
-    engine.store.require_person(person)?;
-    let mut group = |gallery: Gallery| -> Result<Vec<Embedding>, TrainError> {
-        let hashes: std::collections::HashMap<uuid::Uuid, String> = engine
-            .store
-            .faces(&gallery)?
-            .into_iter()
-            .map(|f| (f.meta.id, f.meta.sha256))
-            .collect();
-        let mut embeddings = engine.embeddings(&gallery)?;
-        embeddings.sort_by(|a, b| hashes.get(&a.0).cmp(&hashes.get(&b.0)));
-        Ok(embeddings.into_iter().map(|(_, e)| e).collect())
-    };
-    let kind = |kind| Gallery::Person {
-        name: person.to_owned(),
-        kind,
-    };
-    Ok(TrainData {
-        person: person.to_owned(),
-        anchors: group(kind(ImageKind::Anchor))?,
-        positives: group(kind(ImageKind::Positive))?,
-        negatives: group(Gallery::Negatives)?,
-        model: engine.settings.model,
-    })
 }
 
 /// Images per group and pairs per role.
@@ -349,23 +320,4 @@ impl Trainer {
             report,
         }
     }
-}
-
-/// Trains `person`'s head on their anchor and positive images against the negatives, with the
-/// engine's model, and saves it (with `in_use`) for verification to pick up. `progress` is
-/// called after every epoch, for a progress bar or a live loss curve.
-pub fn train_person(
-    engine: &mut Engine,
-    person: &str,
-    config: &TrainConfig,
-    progress: impl FnMut(&EpochReport),
-) -> Result<TrainReport, TrainError> {
-    let data = collect(engine, person)?;
-    let trained = prepare(&data, engine.settings.detection_threshold, config)?.run(progress);
-    save_head(
-        &engine.store,
-        person,
-        &SavedHead::new(&trained.report, trained.head),
-    )?;
-    Ok(trained.report)
 }

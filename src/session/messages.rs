@@ -6,10 +6,11 @@ use std::time::Instant;
 use image::RgbImage;
 use uuid::Uuid;
 
+use crate::auth::attempt::Prompt;
+use crate::auth::calibrate::PersonScores;
+use crate::auth::{Identification, Verification};
 use crate::store::{ImageKind, Settings};
 use crate::train::{EpochReport, TrainReport};
-use crate::verify::calibrate::PersonScores;
-use crate::verify::{Identification, Verification};
 use crate::vision::Face;
 use crate::vision::attributes::Attributes;
 
@@ -20,7 +21,7 @@ pub enum Mode {
     Detect,
     /// Verify the selected person on every frame.
     Continuous,
-    /// Face login: identify whoever is in front and apply the live K-of-N rule.
+    /// Face login: identify whoever is in front, then one attempt for them.
     Unlock,
 }
 
@@ -88,26 +89,24 @@ pub struct Thumbnail {
 
 #[derive(Debug, Clone)]
 pub enum UnlockStatus {
+    /// No attempt yet: why not (no face, two people, not recognised yet).
     Searching {
         reason: String,
     },
-    Progress {
+    /// An attempt for `name` is running; `prompt` is what to tell them.
+    Attempt {
         name: String,
-        verified: usize,
-        needed: usize,
-    },
-    /// Verified; the liveness check (a head turn) is running.
-    Liveness {
-        name: String,
-        prompt: String,
-        /// Share of the asked turn made so far (0..1).
-        progress: f32,
-        /// Passive liveness score over the last frames, once there are enough (0..1).
-        score: Option<f32>,
+        prompt: Prompt,
+        /// Share of the asked head turn made so far (0..1).
+        turn: f32,
+        /// Passive liveness score over the frames so far (0..1), once there are enough.
+        liveness: Option<f32>,
+        /// The attempt asks for a head turn (draw the two bars).
+        challenge: bool,
     },
     Welcome {
         name: String,
-        /// The passive liveness score when the liveness check ran.
+        /// The passive liveness score when liveness was checked.
         liveness: Option<f32>,
     },
     Refused {

@@ -9,11 +9,11 @@
 //! repeated failures ([`lockout`]), 1:N identification, and the capture quality gate
 //! ([`quality`]). [`engine`] ties them to the store and the pipeline.
 
+pub mod attempt;
 pub mod calibrate;
-pub mod engine;
-pub mod live;
 pub mod lockout;
 pub mod quality;
+pub mod votes;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -21,17 +21,41 @@ impl Lockout {
         self.locked_until.filter(|&t| t > now).map(|t| t - now)
     }
 
-    pub fn record(&mut self, accepted: bool, now: u64) {
-        if accepted {
-            *self = Lockout::default();
-            return;
+    /// An attempt starts: refused with the seconds left while locked; otherwise counted as a
+    /// failure until [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
+    pub fn begin(&mut self, now: u64) -> Option<u64> {
+        if let Some(seconds) = self.remaining(now) {
+            return Some(seconds);
+        }
+        if self.consecutive_failures >= MAX_FAILURES {
+            // Attempts that never settled (killed) piled up to the limit.
+            self.lock(now);
+            return self.remaining(now);
         }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        if self.consecutive_failures >= MAX_FAILURES {
-            self.locked_until = Some(now + LOCK_SECONDS);
-            self.consecutive_failures = 0;
+        None
+    }
+
+    /// An attempt begun with [`Lockout::begin`] ended.
+    pub fn settle(&mut self, accepted: bool, now: u64) {
+        if accepted {
+            *self = Lockout::default();
+        } else if self.consecutive_failures >= MAX_FAILURES {
+            self.lock(now);
         }
+    }
+
+    /// Begins and settles a one-shot attempt.
+    pub fn record(&mut self, accepted: bool, now: u64) {
+        if self.begin(now).is_none() {
+            self.settle(accepted, now);
+        }
+    }
+
+    fn lock(&mut self, now: u64) {
+        self.locked_until = Some(now + LOCK_SECONDS);
+        self.consecutive_failures = 0;
     }
 }
 
@@ -63,5 +87,18 @@ mod tests {
             serde_json::from_str(r#"{"consecutive_failures":4294967295}"#).unwrap();
         l.record(false, 100);
         assert_eq!(l.remaining(100), Some(LOCK_SECONDS));
+    }
+
+    #[test]
+    fn attempts_that_never_settle_still_lock() {
+        let mut l = Lockout::default();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(l.begin(100), None);
+        }
+        assert_eq!(
+            l.begin(100),
+            Some(LOCK_SECONDS),
+            "the sixth start is refused"
+        );
     }
 }

@@ -11,6 +11,7 @@
 mod capture;
 mod messages;
 mod tracker;
+mod unlock;
 mod worker;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use crate::runtime::Models;
 use crate::store::Store;
 
 /// Handles the GUI holds. Dropping it stops both threads.
-pub struct LiveSession {
+pub struct Session {
     pub frames: Receiver<Arc<Frame>>,
     pub events: Receiver<Event>,
     pub commands: Sender<Command>,
@@ -38,7 +39,7 @@ pub struct LiveSession {
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl LiveSession {
+impl Session {
     /// Starts the capture thread on `source` and the worker on `models` and `store`. The worker
     /// builds its ONNX sessions on its own thread, so the window opens at once; a model problem
     /// arrives as an [`Event::Error`] and the feed keeps running.
@@ -47,7 +48,7 @@ impl LiveSession {
         models: Option<Models>,
         store: Store,
         wake: Arc<dyn Fn() + Send + Sync>,
-    ) -> LiveSession {
+    ) -> Session {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (display_tx, display_rx) = crossbeam_channel::bounded(2);
         let (slot_tx, slot_rx) = crossbeam_channel::bounded(1);
@@ -65,7 +66,7 @@ impl LiveSession {
         };
         let capture = capture::spawn(source, replace_rx, outlets, stop.clone());
         let worker = worker::spawn(models, store, slot_rx, cmd_rx, event_tx, wake, stop.clone());
-        LiveSession {
+        Session {
             frames: display_rx,
             events: event_rx,
             commands: cmd_tx,
@@ -90,7 +91,7 @@ impl LiveSession {
     }
 }
 
-impl Drop for LiveSession {
+impl Drop for Session {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.commands.send(Command::Shutdown);

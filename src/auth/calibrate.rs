@@ -5,10 +5,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::engine::Engine;
 use super::template;
-use crate::Result;
-use crate::store::{Gallery, ImageKind};
 use crate::vision::Embedding;
 
 /// Comparison scores of one kind of pair, for reading FAR and FRR off at any threshold.
@@ -140,46 +137,6 @@ pub struct PersonScores {
     pub person: String,
     pub scores: ScoreSets,
     pub consistency: Option<Consistency>,
-}
-
-fn all_images(engine: &mut Engine, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
-    let mut out = Vec::new();
-    for kind in ImageKind::ALL {
-        out.extend(engine.embeddings(&Gallery::Person {
-            name: person.to_owned(),
-            kind,
-        })?);
-    }
-    Ok(out)
-}
-
-/// Scores `person`'s images (all kinds) against each other, the negatives and everyone else
-/// enrolled.
-pub fn person_scores(engine: &mut Engine, person: &str) -> Result<PersonScores> {
-    engine.store.require_person(person)?;
-    let own: Vec<Embedding> = all_images(engine, person)?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
-    let mut others: Vec<Embedding> = engine
-        .embeddings(&Gallery::Negatives)?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
-    for other in engine.store.people()? {
-        if other != person {
-            others.extend(all_images(engine, &other)?.into_iter().map(|(_, e)| e));
-        }
-    }
-    let verification = engine.embeddings(&Gallery::Person {
-        name: person.to_owned(),
-        kind: ImageKind::Verification,
-    })?;
-    Ok(PersonScores {
-        person: person.to_owned(),
-        scores: ScoreSets::from_embeddings(&own, &others),
-        consistency: consistency(&verification),
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,613 @@
+//! One live attempt: the only place FaceGate decides, from a stream of frames, whether the person
+//! in front of the camera is who they claim to be. The desktop app's Verify and Unlock, `facegate
+//! verify --replay/--camera` and the system unlock path all feed frames to an [`Attempt`] and
+//! render what it says; none of them has a rule of its own.
+//!
+//! The policy, in order:
+//! 1. **One tracked face.** Frames with no face or with two people in view do not vote. When the
+//!    tracked face changes (someone else, or a photo swapped in), everything gathered so far
+//!    (votes, liveness frames, the challenge) starts over; the deadline does not.
+//! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
+//! 3. **Liveness** ([`LivenessCheck`]): the passive score over the tracked face's frames always
+//!    (when liveness is on), and the head-turn challenge when the caller can show a prompt.
+//!    Verification and liveness rest on the same tracked face.
+//! 4. **One deadline** for all of it; the challenge has its own shorter clock inside it.
+//!
+//! The attempt is pure: frames and times in, [`Step`]s out. Counting it against the lock-out
+//! when it starts and writing its audit line when it ends is the engine's job
+//! (`Engine::begin_attempt` / `Engine::attempt_frame`), so no caller can skip either.
+
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use serde::Serialize;
+
+use super::Verification;
+use super::votes::Votes;
+use crate::liveness::{
+    Challenge, ChallengeConfig, ChallengeState, Direction, LivenessScore, PassiveConfig,
+    PassiveWindow,
+};
+use crate::vision::Face;
+
+/// After the turn is seen, how long to wait for the passive score to agree.
+const PASSIVE_GRACE: Duration = Duration::from_secs(2);
+
+/// K of N frames within a time-out. Range-checked where it is read (settings, command line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttemptRule {
+    pub k: usize,
+    pub n: usize,
+    pub timeout: Duration,
+}
+
+/// Longest time-out an attempt may have: past it, a camera left on is a camera watching.
+pub const MAX_TIMEOUT_S: f64 = 60.0;
+
+/// A time-out from seconds as a person typed them: finite, above 0 and at most
+/// [`MAX_TIMEOUT_S`]; anything else is refused with the range.
+pub fn timeout_from_secs(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_S {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!(
+            "{seconds} s is out of range: give more than 0 and at most {MAX_TIMEOUT_S} seconds"
+        ))
+    }
+}
+
+/// What the attempt requires besides a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LivenessCheck {
+    /// A match is enough (the desk app's Verify button, a test of the thresholds).
+    Off,
+    /// Natural face motion over the tracked face's frames: for callers that cannot prompt.
+    Passive,
+    /// The passive score and a head turn in `Direction`, asked for with a [`Prompt`].
+    Challenge(Direction),
+}
+
+/// What the caller saw in one frame.
+#[derive(Debug, Clone, Copy)]
+pub enum Sighting<'a> {
+    NoFace,
+    /// Two or more faces of about the same size: whose attempt would it be?
+    ManyFaces(usize),
+    /// The one face in view (the largest, clearly), its tracker id, and its verification
+    /// against the person claimed: needed while [`Attempt::needs_match`], ignored after (a
+    /// turning head need not match; the tracker keeps it the same face).
+    Face {
+        face: &'a Face,
+        track: u64,
+        verification: Option<&'a Verification>,
+    },
+}
+
+/// What to tell the person while the attempt runs. The GUI draws it, the CLI prints it, PAM sends
+/// it through its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Prompt {
+    LookAtCamera,
+    OnePersonOnly {
+        faces: usize,
+    },
+    /// Matching: `verified` of the `needed` frames so far; `similarity` of the last frame.
+    Matching {
+        verified: usize,
+        needed: usize,
+        similarity: f32,
+        matched: bool,
+    },
+    HoldStill,
+    Turn {
+        direction: Direction,
+        progress: f32,
+    },
+    /// The turn is seen; waiting for the passive score.
+    HoldOn,
+}
+
+impl Prompt {
+    /// The sentence for a person at the camera.
+    pub fn text(&self) -> String {
+        match self {
+            Prompt::LookAtCamera => "Look at the camera".into(),
+            Prompt::OnePersonOnly { faces } => {
+                format!("{faces} people in view: one person at a time")
+            }
+            Prompt::Matching {
+                verified,
+                needed,
+                similarity,
+                matched,
+            } => {
+                if *matched {
+                    format!("Recognising… {verified} of {needed} frames")
+                } else {
+                    format!("Not recognised yet (similarity {similarity:.2})")
+                }
+            }
+            Prompt::HoldStill => "Hold still".into(),
+            Prompt::Turn { direction, .. } => {
+                format!("Turn your head slowly to your {}", direction.word())
+            }
+            Prompt::HoldOn => "Hold on…".into(),
+        }
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Refusal {
+    /// No face ever matched K of N frames before the deadline.
+    NotRecognised,
+    /// No usable face in view before the deadline.
+    NoFace,
+    /// It matched, but showed no natural face motion: a photo or a still screen.
+    NoMotion,
+    /// It matched, but did not make the asked head turn in time.
+    NoTurn,
+    /// The face jumped or changed size during the head turn.
+    FaceChanged,
+}
+
+impl Refusal {
+    pub fn text(self) -> &'static str {
+        match self {
+            Refusal::NotRecognised => "not recognised",
+            Refusal::NoFace => "no face in view",
+            Refusal::NoMotion => "no natural face motion: looks like a photo",
+            Refusal::NoTurn => "the head turn was not made in time",
+            Refusal::FaceChanged => "the face moved away or changed during the head turn",
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub person: String,
+    pub accepted: bool,
+    pub refusal: Option<Refusal>,
+    /// The last verification of the tracked face, when there was one.
+    pub last: Option<Verification>,
+    /// The passive liveness window as last judged (None with liveness off or too few frames).
+    pub liveness: Option<LivenessScore>,
+    pub frames: u64,
+    pub frames_with_face: u64,
+    pub seconds: f32,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Pending(Prompt),
+    Done(Outcome),
+}
+
+pub struct Attempt {
+    person: String,
+    rule: AttemptRule,
+    liveness: LivenessCheck,
+    started: Instant,
+    track: Option<u64>,
+    votes: Votes,
+    passive: PassiveWindow,
+    /// The last judgement of the passive window; `live` latches (one live window is enough).
+    judged: Option<LivenessScore>,
+    /// Started once the votes pass, with the challenge on.
+    challenge: Option<Challenge>,
+    turned_at: Option<Instant>,
+    last: Option<Verification>,
+    frames: u64,
+    frames_with_face: u64,
+    outcome: Option<Outcome>,
+}
+
+impl Attempt {
+    pub fn new(person: &str, rule: AttemptRule, liveness: LivenessCheck, now: Instant) -> Attempt {
+        Attempt {
+            person: person.to_owned(),
+            votes: Votes::new(rule.k, rule.n),
+            rule,
+            liveness,
+            started: now,
+            track: None,
+            passive: PassiveWindow::new(PassiveConfig::default()),
+            judged: None,
+            challenge: None,
+            turned_at: None,
+            last: None,
+            frames: 0,
+            frames_with_face: 0,
+            outcome: None,
+        }
+    }
+
+    pub fn person(&self) -> &str {
+        &self.person
+    }
+
+    pub fn liveness(&self) -> LivenessCheck {
+        self.liveness
+    }
+
+    pub fn rule(&self) -> AttemptRule {
+        self.rule
+    }
+
+    /// Once ended, how.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Whether the next face needs a verification: until K of N frames have matched.
+    pub fn needs_match(&self) -> bool {
+        !self.votes.passed()
+    }
+
+    /// The passive score over the frames so far.
+    pub fn liveness_score(&self) -> Option<f32> {
+        self.judged
+            .or_else(|| self.passive.score())
+            .map(|s| s.score)
+    }
+
+    /// Share of the asked head turn made so far (0 before the challenge).
+    pub fn turn_progress(&self) -> f32 {
+        match self.challenge.as_ref().map(Challenge::state) {
+            Some(ChallengeState::Turning { progress }) => progress,
+            Some(ChallengeState::Passed) => 1.0,
+            _ => 0.0,
+        }
+    }
+
+    /// Feeds one frame (`image` is the frame `sighting` was found in). After `Done`, every
+    /// further frame returns the same outcome.
+    pub fn step(&mut self, image: &RgbImage, sighting: Sighting, now: Instant) -> Step {
+        if let Some(outcome) = &self.outcome {
+            return Step::Done(outcome.clone());
+        }
+        self.frames += 1;
+        let prompt = match sighting {
+            Sighting::NoFace => self.no_face(now),
+            Sighting::ManyFaces(faces) => {
+                // Two people: neither may borrow the other's frames, and a turn cannot be told
+                // apart, so the attempt starts over on whoever is left.
+                self.restart();
+                Prompt::OnePersonOnly { faces }
+            }
+            Sighting::Face {
+                face,
+                track,
+                verification,
+            } => {
+                self.frames_with_face += 1;
+                if self.track.replace(track).is_some_and(|t| t != track) {
+                    self.restart();
+                }
+                self.face(image, face, verification, now)
+            }
+        };
+        match self.finished(now) {
+            Some(refusal) => self.end(refusal, now),
+            None => Step::Pending(prompt),
+        }
+    }
+
+    fn restart(&mut self) {
+        self.votes.clear();
+        self.passive.clear();
+        self.judged = None;
+        self.challenge = None;
+        self.turned_at = None;
+    }
+
+    fn no_face(&mut self, now: Instant) -> Prompt {
+        match &mut self.challenge {
+            // A turned head is sometimes missed; the challenge's clock covers a face gone.
+            Some(challenge) => {
+                challenge.push(None, now);
+                challenge_prompt(challenge)
+            }
+            None => Prompt::LookAtCamera,
+        }
+    }
+
+    fn face(
+        &mut self,
+        image: &RgbImage,
+        face: &Face,
+        verification: Option<&Verification>,
+        now: Instant,
+    ) -> Prompt {
+        if self.liveness != LivenessCheck::Off {
+            self.passive
+                .push(image, face, now.duration_since(self.started).as_secs_f64());
+            if self.passive.is_full() && !self.judged.is_some_and(|s| s.live) {
+                self.judged = self.passive.score();
+            }
+        }
+        if !self.votes.passed() {
+            // The challenge only starts on a face that has matched, and a turned head need not
+            // match: votes are counted until they pass, not after.
+            let Some(verification) = verification else {
+                return Prompt::LookAtCamera;
+            };
+            self.votes.push(verification.accepted);
+            self.last = Some(verification.clone());
+            if !self.votes.passed() {
+                return Prompt::Matching {
+                    verified: self.votes.verified(),
+                    needed: self.votes.needed(),
+                    similarity: verification.best,
+                    matched: verification.accepted,
+                };
+            }
+        }
+        match self.liveness {
+            LivenessCheck::Off | LivenessCheck::Passive => Prompt::HoldOn,
+            LivenessCheck::Challenge(direction) => {
+                let challenge = self.challenge.get_or_insert_with(|| {
+                    Challenge::new(direction, ChallengeConfig::default(), now)
+                });
+                challenge.push(Some(face), now);
+                challenge_prompt(challenge)
+            }
+        }
+    }
+
+    /// `Some(refusal)` to end now as refused, `None` to go on; an acceptance ends through
+    /// [`Self::accepted`].
+    fn finished(&mut self, now: Instant) -> Option<Option<Refusal>> {
+        if self.accepted(now) {
+            return Some(None);
+        }
+        if let Some(challenge) = &self.challenge {
+            match challenge.state() {
+                ChallengeState::Failed(crate::liveness::challenge::Failure::TimedOut) => {
+                    return Some(Some(Refusal::NoTurn));
+                }
+                ChallengeState::Failed(crate::liveness::challenge::Failure::FaceChanged) => {
+                    return Some(Some(Refusal::FaceChanged));
+                }
+                ChallengeState::Passed => {
+                    let turned = *self.turned_at.get_or_insert(now);
+                    if now.duration_since(turned) >= PASSIVE_GRACE {
+                        self.judged = self.passive.score();
+                        return Some(Some(Refusal::NoMotion));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if now.duration_since(self.started) >= self.rule.timeout {
+            let refusal = if self.votes.passed() {
+                match self.liveness {
+                    LivenessCheck::Challenge(_) => Refusal::NoTurn,
+                    _ => Refusal::NoMotion,
+                }
+            } else if self.frames_with_face == 0 {
+                Refusal::NoFace
+            } else {
+                Refusal::NotRecognised
+            };
+            return Some(Some(refusal));
+        }
+        None
+    }
+
+    fn accepted(&mut self, _now: Instant) -> bool {
+        if !self.votes.passed() {
+            return false;
+        }
+        match self.liveness {
+            LivenessCheck::Off => true,
+            LivenessCheck::Passive => self.judged.is_some_and(|s| s.live),
+            LivenessCheck::Challenge(_) => {
+                let turned = self
+                    .challenge
+                    .as_ref()
+                    .is_some_and(|c| c.state() == ChallengeState::Passed);
+                // The turn itself deforms the landmarks, so a live face scores live over the
+                // frames around it; a photo turned in the hand does not.
+                let score = self.passive.score();
+                if turned && score.is_some_and(|s| s.live) {
+                    self.judged = score;
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
+    fn end(&mut self, refusal: Option<Refusal>, now: Instant) -> Step {
+        let outcome = Outcome {
+            person: self.person.clone(),
+            accepted: refusal.is_none(),
+            refusal,
+            last: self.last.clone(),
+            liveness: self.judged.or_else(|| self.passive.score()),
+            frames: self.frames,
+            frames_with_face: self.frames_with_face,
+            seconds: now.duration_since(self.started).as_secs_f32(),
+        };
+        self.outcome = Some(outcome.clone());
+        Step::Done(outcome)
+    }
+}
+
+fn challenge_prompt(challenge: &Challenge) -> Prompt {
+    match challenge.state() {
+        ChallengeState::Baseline => Prompt::HoldStill,
+        ChallengeState::Turning { progress } => Prompt::Turn {
+            direction: challenge.direction(),
+            progress,
+        },
+        ChallengeState::Passed | ChallengeState::Failed(_) => Prompt::HoldOn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Scorer, Thresholds};
+    use crate::vision::BBox;
+
+    fn verification(accepted: bool) -> Verification {
+        Verification {
+            accepted,
+            matched: usize::from(accepted),
+            total: 1,
+            share: if accepted { 1.0 } else { 0.0 },
+            best: if accepted { 0.8 } else { 0.1 },
+            template_score: 0.5,
+            thresholds: Thresholds {
+                detection: 0.363,
+                verification: 0.6,
+            },
+            scorer: Scorer::Cosine,
+            comparisons: Vec::new(),
+        }
+    }
+
+    /// A synthetic face whose nose sits `yaw` eye distances off centre, mouth opened by `mouth`.
+    fn face(yaw: f32, mouth: f32) -> Face {
+        let (x, d) = (160.0, 60.0);
+        Face {
+            bbox: BBox {
+                x: x - d,
+                y: 60.0,
+                w: 2.0 * d,
+                h: 2.4 * d,
+            },
+            landmarks: [
+                [x - d / 2.0, 100.0],
+                [x + d / 2.0, 100.0],
+                [x + yaw * d, 130.0],
+                [x - 0.4 * d, 160.0 + mouth],
+                [x + 0.4 * d, 160.0 + mouth],
+            ],
+            score: 0.9,
+        }
+    }
+
+    fn rule() -> AttemptRule {
+        AttemptRule {
+            k: 3,
+            n: 5,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn image() -> RgbImage {
+        RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 60]))
+    }
+
+    /// Runs frames at 20 fps until the attempt ends; returns the outcome and the prompts seen.
+    fn run(
+        attempt: &mut Attempt,
+        frames: impl Fn(u64) -> (Face, u64, bool),
+    ) -> (Outcome, Vec<Prompt>) {
+        let (img, t0) = (image(), attempt.started);
+        let mut prompts = Vec::new();
+        for i in 0..400u64 {
+            let now = t0 + Duration::from_millis(i * 50);
+            let (f, track, ok) = frames(i);
+            let v = verification(ok);
+            let sighting = Sighting::Face {
+                face: &f,
+                track,
+                verification: Some(&v),
+            };
+            match attempt.step(&img, sighting, now) {
+                Step::Pending(p) => prompts.push(p),
+                Step::Done(outcome) => return (outcome, prompts),
+            }
+        }
+        panic!("the attempt never ended");
+    }
+
+    #[test]
+    fn a_match_without_liveness_needs_k_frames_and_never_zero() {
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+        let (outcome, prompts) = run(&mut a, |i| (face(0.0, 0.0), 1, i % 2 == 0));
+        assert!(outcome.accepted);
+        assert_eq!(outcome.frames, 5, "true, false, true, false, true");
+        assert!(matches!(prompts[0], Prompt::Matching { verified: 1, .. }));
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+        let (outcome, _) = run(&mut a, |_| (face(0.0, 0.0), 1, false));
+        assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
+        assert!(outcome.seconds >= 10.0);
+    }
+
+    #[test]
+    fn a_new_tracked_face_starts_the_votes_over() {
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+        // Two matching frames of one face, then another face every two frames: never three in a
+        // row of one face, so never accepted although two of every two frames match.
+        let (outcome, _) = run(&mut a, |i| (face(0.0, 0.0), i / 2, true));
+        assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
+    }
+
+    #[test]
+    fn the_challenge_passes_a_turning_talking_face_and_refuses_a_still_one() {
+        let mut live = Attempt::new(
+            "Ada",
+            rule(),
+            LivenessCheck::Challenge(Direction::Left),
+            Instant::now(),
+        );
+        let (outcome, prompts) = run(&mut live, |i| {
+            let yaw = if i < 10 {
+                0.0
+            } else {
+                (i as f32 - 10.0) * 0.02
+            };
+            (face(yaw.min(0.3), 4.0 * (i as f32 * 0.7).sin()), 7, true)
+        });
+        assert!(outcome.accepted, "{outcome:?}");
+        assert!(outcome.liveness.is_some_and(|s| s.live));
+        assert!(prompts.iter().any(|p| matches!(
+            p,
+            Prompt::Turn {
+                direction: Direction::Left,
+                ..
+            }
+        )));
+
+        let mut photo = Attempt::new(
+            "Ada",
+            rule(),
+            LivenessCheck::Challenge(Direction::Right),
+            Instant::now(),
+        );
+        let (outcome, _) = run(&mut photo, |_| (face(0.0, 0.0), 7, true));
+        assert!(!outcome.accepted);
+        assert_eq!(outcome.refusal, Some(Refusal::NoTurn));
+    }
+
+    #[test]
+    fn passive_liveness_refuses_a_still_match_at_the_deadline() {
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Passive, Instant::now());
+        let (outcome, _) = run(&mut a, |_| (face(0.0, 0.0), 3, true));
+        assert_eq!(outcome.refusal, Some(Refusal::NoMotion));
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Passive, Instant::now());
+        let (outcome, _) = run(&mut a, |i| {
+            (face(0.0, 15.0 * (i as f32 * 0.7).sin()), 3, true)
+        });
+        assert!(outcome.accepted, "{outcome:?}");
+    }
+
+    #[test]
+    fn no_face_times_out_as_no_face_and_two_faces_never_vote() {
+        let img = image();
+        let t0 = Instant::now();
+        let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, t0);
+        assert!(matches!(
+            a.step(&img, Sighting::ManyFaces(2), t0),
+            Step::Pending(Prompt::OnePersonOnly { faces: 2 })
+        ));
+        let end = a.step(&img, Sighting::NoFace, t0 + Duration::from_secs(11));
+        assert!(matches!(end, Step::Done(o) if o.refusal == Some(Refusal::NoFace)));
+    }
+}

@@ -1,0 +1,243 @@
+//! Live attempts against the store: an [`Attempt`] is counted against the lock-out when it
+//! starts (so killing it part-way still counts) and settled with its audit line when it ends.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use image::RgbImage;
+
+use super::Engine;
+use crate::auth::Verification;
+use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, Sighting, Step};
+use crate::auth::lockout::{self, Lockout};
+use crate::auth::quality::{self, QualityIssue};
+use crate::camera::FrameSource;
+use crate::store::audit::{AuditEntry, AuditScores};
+use crate::vision::Face;
+use crate::{Error, Result};
+
+/// What an attempt's audit line records besides its outcome, when the caller has it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AttemptDetails<'a> {
+    /// The verification the verdict rests on (the last one of a live attempt).
+    pub last: Option<&'a Verification>,
+    pub liveness: Option<f32>,
+    /// The frame the attempt ended on: kept for a failed attempt when the user opted in.
+    pub frame: Option<&'a RgbImage>,
+}
+
+/// One frame of a live attempt, as the engine saw it.
+#[derive(Debug, Clone)]
+pub struct AttemptFrame {
+    pub step: Step,
+    /// Index (into the faces passed in) of the face the attempt judged, and its verification.
+    pub judged: Option<(usize, Verification)>,
+    /// Milliseconds spent embedding that face (0 when none was).
+    pub embed_ms: f32,
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Engine {
+    /// K of N and the time-out from the settings.
+    pub fn attempt_rule(&self) -> AttemptRule {
+        self.settings.attempt_rule()
+    }
+
+    /// Starts a live attempt for `person`: refused while they are locked out or have no
+    /// verification images; otherwise counted as a failure until it ends in success.
+    pub fn begin_attempt(
+        &mut self,
+        person: &str,
+        rule: AttemptRule,
+        liveness: LivenessCheck,
+    ) -> Result<Attempt> {
+        self.store.require_person(person)?;
+        if self.gallery(person)?.is_empty() {
+            return Err(Error::NoVerificationImages(person.to_owned()));
+        }
+        let now = now_unix();
+        let locked =
+            self.store
+                .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
+                    lock.begin(now)
+                })?;
+        if let Some(seconds) = locked {
+            return Err(Error::LockedOut {
+                person: person.to_owned(),
+                seconds,
+            });
+        }
+        Ok(Attempt::new(person, rule, liveness, Instant::now()))
+    }
+
+    /// Seconds left on `person`'s lock-out, if locked.
+    pub fn lockout_remaining(&self, person: &str) -> Option<u64> {
+        self.store
+            .read_state::<Lockout>(person, lockout::STATE_FILE)
+            .remaining(now_unix())
+    }
+
+    pub(super) fn check_lockout(&self, person: &str) -> Result<()> {
+        match self.lockout_remaining(person) {
+            Some(seconds) => Err(Error::LockedOut {
+                person: person.to_owned(),
+                seconds,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// One frame of `attempt`: picks the one face in view among `faces` (with their tracker
+    /// `ids`), verifies it against the attempt's person and feeds the attempt. When the attempt
+    /// ends, its outcome is settled in the lock-out and the audit log before this returns.
+    pub fn attempt_frame(
+        &mut self,
+        attempt: &mut Attempt,
+        image: &RgbImage,
+        faces: &[Face],
+        ids: &[u64],
+        now: Instant,
+    ) -> Result<AttemptFrame> {
+        if attempt.outcome().is_some() {
+            // Already settled: never count or log an attempt twice.
+            let step = attempt.step(image, Sighting::NoFace, now);
+            return Ok(AttemptFrame {
+                step,
+                judged: None,
+                embed_ms: 0.0,
+            });
+        }
+        let main = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO);
+        let mut embed_ms = 0.0;
+        let (step, judged) = match main {
+            Ok(face) => {
+                let index = faces
+                    .iter()
+                    .position(|f| std::ptr::eq(f, face))
+                    .unwrap_or(0);
+                let verification = if attempt.needs_match() {
+                    let t = Instant::now();
+                    let probe = self.embed(image, face)?;
+                    embed_ms = t.elapsed().as_secs_f32() * 1e3;
+                    Some(self.score(attempt.person(), &probe)?)
+                } else {
+                    None
+                };
+                let sighting = Sighting::Face {
+                    face,
+                    track: ids.get(index).copied().unwrap_or(0),
+                    verification: verification.as_ref(),
+                };
+                let step = attempt.step(image, sighting, now);
+                (step, verification.map(|v| (index, v)))
+            }
+            Err(QualityIssue::ManyFaces(n)) => {
+                (attempt.step(image, Sighting::ManyFaces(n), now), None)
+            }
+            Err(_) => (attempt.step(image, Sighting::NoFace, now), None),
+        };
+        if let Step::Done(outcome) = &step {
+            self.settle(outcome, image)?;
+        }
+        Ok(AttemptFrame {
+            step,
+            judged,
+            embed_ms,
+        })
+    }
+
+    /// A whole attempt on frames from `source` (a camera or a replay) until it ends: the CLI's
+    /// and the system unlock's loop. `prompt` sees every pending prompt.
+    pub fn run_attempt(
+        &mut self,
+        attempt: &mut Attempt,
+        source: &mut dyn FrameSource,
+        mut prompt: impl FnMut(&crate::auth::attempt::Prompt),
+    ) -> Result<Outcome> {
+        let mut tracker = crate::session::Tracker::default();
+        loop {
+            let frame = source.next_frame()?;
+            let faces = self.detect(&frame.image)?;
+            let ids = tracker.update(&faces);
+            match self
+                .attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())?
+                .step
+            {
+                Step::Pending(p) => prompt(&p),
+                Step::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    fn settle(&mut self, outcome: &Outcome, frame: &RgbImage) -> Result<()> {
+        if outcome.accepted {
+            self.store.update_state(
+                &outcome.person,
+                lockout::STATE_FILE,
+                |lock: &mut Lockout| lock.settle(true, now_unix()),
+            )?;
+        }
+        let liveness = outcome.liveness.map(|s| s.score);
+        self.audit(
+            &outcome.person,
+            "live",
+            outcome.accepted,
+            AttemptDetails {
+                last: outcome.last.as_ref(),
+                liveness,
+                frame: Some(frame),
+            },
+        );
+        Ok(())
+    }
+
+    /// Records a one-shot attempt (a photo): counted and settled at once.
+    pub(super) fn record_attempt(
+        &mut self,
+        person: &str,
+        channel: &str,
+        accepted: bool,
+        details: AttemptDetails,
+    ) -> Result<()> {
+        let now = now_unix();
+        self.store
+            .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
+                lock.begin(now);
+                lock.settle(accepted, now);
+            })?;
+        self.audit(person, channel, accepted, details);
+        Ok(())
+    }
+
+    fn audit(&self, person: &str, channel: &str, accepted: bool, details: AttemptDetails) {
+        let frame = details
+            .frame
+            .filter(|_| !accepted && self.settings.save_failed_frames)
+            .and_then(|img| match self.store.save_failed_frame(img) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    // The attempt still counts and is logged; only its picture is missing.
+                    tracing::warn!("could not save the frame of the failed attempt: {e}");
+                    None
+                }
+            });
+        self.store.audit(&AuditEntry {
+            unix_time: now_unix(),
+            person: person.to_owned(),
+            channel: channel.to_owned(),
+            accepted,
+            scores: details.last.map(|v| AuditScores {
+                share: v.share,
+                best: v.best,
+                template_score: v.template_score,
+                scorer: format!("{:?}", v.scorer).to_lowercase(),
+            }),
+            liveness: details.liveness,
+            frame,
+        });
+    }
+}

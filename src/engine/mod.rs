@@ -1,0 +1,247 @@
+//! The engine: the store (files), the face pipeline (inference) and the user's settings, kept
+//! consistent behind a few operations. The CLI, the desktop app's worker and the system unlock
+//! path all go through it; none of them touches the pipeline's model or the settings file
+//! directly, so the rule "the pipeline is built for the model and preprocessing in the settings"
+//! holds by construction.
+//!
+//! - [`scoring`]: a probe against a person (cosine or their trained head), 1:N identification;
+//! - [`attempts`]: live attempts (lock-out counted when they start, audit line when they end);
+//! - [`scores`]: a person's genuine and impostor scores (FAR/FRR beside the slider, calibrate);
+//! - [`training`]: the data a siamese head trains on, and training it.
+
+pub mod attempts;
+pub mod scores;
+pub mod scoring;
+pub mod training;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use image::RgbImage;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::quality::{self, QualityConfig, QualityReport};
+use crate::pipeline::{FacePipeline, PipelineOptions};
+use crate::runtime::Models;
+use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
+use crate::vision::{Detector, Embedding, Face, align_arcface};
+use crate::{Error, Result};
+
+pub use attempts::AttemptDetails;
+
+/// A person's verification vectors: `(image id, embedding)`.
+pub type GalleryVectors = Vec<(Uuid, Embedding)>;
+
+pub struct Engine {
+    models: Models,
+    store: Store,
+    pipeline: FacePipeline,
+    settings: Settings,
+    quality: QualityConfig,
+    /// Verification vectors per person, so live frames never touch the disk. Dropped when the
+    /// person's images, the model or the preprocessing change.
+    galleries: HashMap<String, GalleryVectors>,
+    heads: scoring::HeadCache,
+}
+
+/// What [`Engine::apply_settings`] changed, for callers that keep derived state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// The model or the preprocessing changed: every vector is different now.
+    pub vectors: bool,
+}
+
+/// A verification with the face it was made on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verdict {
+    pub person: String,
+    pub face: Face,
+    pub verification: crate::auth::Verification,
+}
+
+impl Engine {
+    /// Opens the engine with the store's saved settings (model and thresholds).
+    pub fn new(models: &Models, store: Store) -> Result<Engine> {
+        let settings = store.settings();
+        Ok(Engine {
+            pipeline: FacePipeline::new(models, pipeline_options(&settings))?,
+            models: models.clone(),
+            store,
+            settings,
+            quality: QualityConfig::default(),
+            galleries: HashMap::new(),
+            heads: scoring::HeadCache::default(),
+        })
+    }
+
+    /// The store, for file operations (people, images, settings on disk). Changes that affect
+    /// what the engine holds in memory go through the engine instead ([`Engine::capture`],
+    /// [`Engine::delete_face`], [`Engine::apply_settings`]).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Saves `settings` and brings the pipeline in line with them: a new model loads its
+    /// session, a new preprocessing applies to the next embedding, and cached vectors go.
+    pub fn apply_settings(&mut self, settings: Settings) -> Result<SettingsChange> {
+        let model_changed = settings.model != self.settings.model;
+        let vectors = model_changed || settings.preprocess != self.settings.preprocess;
+        if model_changed {
+            // Loaded before anything is saved: a model that fails to load changes nothing.
+            self.pipeline = FacePipeline::new(&self.models, pipeline_options(&settings))?;
+        }
+        self.store.save_settings(&settings)?;
+        self.pipeline.preprocess = settings.preprocess;
+        if vectors {
+            self.galleries.clear();
+        }
+        self.settings = settings;
+        Ok(SettingsChange { vectors })
+    }
+
+    pub fn thresholds(&self) -> crate::auth::Thresholds {
+        self.settings.thresholds()
+    }
+
+    /// The detector, for callers that detect on their own terms (the live worker detects on a
+    /// downscaled copy and labels every face).
+    pub fn detector(&mut self) -> &mut Detector {
+        &mut self.pipeline.detector
+    }
+
+    /// Faces in `img`, largest first as the detector orders them.
+    pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.pipeline.detect(img)
+    }
+
+    /// The embedding of one detected face.
+    pub fn embed(&mut self, img: &RgbImage, face: &Face) -> Result<Embedding> {
+        self.pipeline.embed(img, face)
+    }
+
+    /// Checks quality and stores the face of `img` in `gallery`.
+    pub fn capture(
+        &mut self,
+        gallery: &Gallery,
+        img: &RgbImage,
+        source: Option<&str>,
+    ) -> Result<(StoredFace, QualityReport)> {
+        let faces = self.pipeline.detect(img)?;
+        let (face, report) = quality::check(img, &faces, &self.quality)?;
+        let stored = self.store.save_face(gallery, img, face, source)?;
+        // Embed now so a later verification only embeds the probe.
+        self.stored_embedding(&stored)?;
+        self.forget_gallery(gallery);
+        Ok((stored, report))
+    }
+
+    pub fn delete_face(&mut self, gallery: &Gallery, id: Uuid) -> Result<()> {
+        self.store.delete_face(gallery, id)?;
+        self.forget_gallery(gallery);
+        Ok(())
+    }
+
+    fn forget_gallery(&mut self, gallery: &Gallery) {
+        if let Gallery::Person { name, .. } = gallery {
+            self.galleries.remove(name);
+        }
+    }
+
+    /// The embedding of a stored face under the current model and preprocessing, from the
+    /// store's cache or computed and cached.
+    pub fn stored_embedding(&mut self, face: &StoredFace) -> Result<Embedding> {
+        let id = self.pipeline.cache_id();
+        if let Some(e) = self.store.cached(&id, &face.meta.sha256) {
+            return Ok(e);
+        }
+        let crop = self.store.load_crop(face)?;
+        let embedding = self
+            .pipeline
+            .embed_aligned(align_arcface(&crop, &face.meta.face))?;
+        self.store.cache(&id, &face.meta.sha256, &embedding);
+        Ok(embedding)
+    }
+
+    /// The embedding of the largest face in a photo outside the store (a look-alike gallery, an
+    /// evaluation set), cached by content hash: see [`photo_embedding`].
+    pub fn photo_embedding(&mut self, path: &Path) -> Result<Embedding> {
+        photo_embedding(&self.store, &mut self.pipeline, path)
+    }
+
+    /// `(image id, embedding)` of every stored face in `gallery`, embedding only uncached ones.
+    pub fn embeddings(&mut self, gallery: &Gallery) -> Result<GalleryVectors> {
+        let faces = self.store.faces(gallery)?;
+        let mut out = Vec::with_capacity(faces.len());
+        for f in &faces {
+            match self.stored_embedding(f) {
+                Ok(e) => out.push((f.meta.id, e)),
+                Err(e) => tracing::warn!("skipping stored face {}: {e}", f.png.display()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The person's verification vectors, held in memory after the first call.
+    pub fn gallery(&mut self, person: &str) -> Result<&GalleryVectors> {
+        if !self.galleries.contains_key(person) {
+            let vectors = self.embeddings(&Gallery::Person {
+                name: person.to_owned(),
+                kind: ImageKind::Verification,
+            })?;
+            self.galleries.insert(person.to_owned(), vectors);
+        }
+        Ok(&self.galleries[person])
+    }
+
+    /// The probe face of a photo or frame: the person nearest the camera. Two faces of about the
+    /// same size are an error: whose verification would it be?
+    pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<(Face, Embedding)> {
+        let faces = self.pipeline.detect(img)?;
+        let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
+            Ok(f) => f.clone(),
+            Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
+            Err(issue) => return Err(issue.into()),
+        };
+        let embedding = self.pipeline.embed(img, &face)?;
+        Ok((face, embedding))
+    }
+
+    /// The aligned face and embedding of the largest face in a photo (for comparing two photos).
+    pub fn aligned_probe(&mut self, img: &RgbImage, name: &Path) -> Result<(RgbImage, Embedding)> {
+        let probe = self.pipeline.probe(img, name)?;
+        Ok((align_arcface(img, &probe.face).image, probe.embedding))
+    }
+}
+
+/// The embedding of the largest face in the photo at `path` under `pipeline`, cached in `store`
+/// by the photo's content hash, so a second pass over the same photos only reads them. Free of
+/// the engine for evaluations that run several pipelines over one store.
+pub fn photo_embedding(
+    store: &Store,
+    pipeline: &mut FacePipeline,
+    path: &Path,
+) -> Result<Embedding> {
+    let bytes = crate::imageio::read(path)?;
+    let key = hex::encode(Sha256::digest(&bytes));
+    let id = pipeline.cache_id();
+    if let Some(e) = store.cached(&id, &key) {
+        return Ok(e);
+    }
+    let img = crate::imageio::decode(&bytes, path)?;
+    let embedding = pipeline.probe(&img, path)?.embedding;
+    store.cache(&id, &key, &embedding);
+    Ok(embedding)
+}
+
+fn pipeline_options(settings: &Settings) -> PipelineOptions {
+    PipelineOptions {
+        embedder: settings.model,
+        preprocess: settings.preprocess,
+        ..PipelineOptions::default()
+    }
+}

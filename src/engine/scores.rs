@@ -1,0 +1,101 @@
+//! A person's genuine and impostor scores from the store's own faces: the FAR and FRR the
+//! window shows beside the threshold slider, and what `facegate calibrate` picks from.
+
+use uuid::Uuid;
+
+use super::Engine;
+use crate::Result;
+use crate::auth::calibrate::{Calibration, ScoreSets, consistency};
+use crate::store::{Gallery, ImageKind};
+use crate::vision::Embedding;
+
+pub use crate::auth::calibrate::PersonScores;
+
+impl Engine {
+    fn all_images(&mut self, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
+        let mut out = Vec::new();
+        for kind in ImageKind::ALL {
+            out.extend(self.embeddings(&Gallery::Person {
+                name: person.to_owned(),
+                kind,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Scores `person`'s images (all kinds) against each other, the negatives and everyone else
+    /// enrolled.
+    pub fn person_scores(&mut self, person: &str) -> Result<PersonScores> {
+        self.store.require_person(person)?;
+        let own: Vec<Embedding> = self
+            .all_images(person)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let mut others: Vec<Embedding> = self
+            .embeddings(&Gallery::Negatives)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        for other in self.store.people()? {
+            if other != person {
+                others.extend(self.all_images(&other)?.into_iter().map(|(_, e)| e));
+            }
+        }
+        let verification = self.gallery(person)?.clone();
+        Ok(PersonScores {
+            person: person.to_owned(),
+            scores: ScoreSets::from_embeddings(&own, &others),
+            consistency: consistency(&verification),
+        })
+    }
+
+    /// Genuine and impostor scores of `people` (everyone enrolled when empty), pooled.
+    pub fn pooled_scores(&mut self, people: &[String]) -> Result<ScoreSets> {
+        let people = if people.is_empty() {
+            self.store.people()?
+        } else {
+            people.to_vec()
+        };
+        let mut pooled = ScoreSets::default();
+        for person in &people {
+            pooled.extend(self.person_scores(person)?.scores);
+        }
+        Ok(pooled)
+    }
+
+    /// The lowest detection threshold whose measured FAR on `people`'s images (everyone when
+    /// empty) meets `target_far`. None without impostor comparisons. With too few impostors to
+    /// show the target, it never goes below the model's own default: `kept_default` says so.
+    pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Option<Calibrated>> {
+        let scores = self.pooled_scores(people)?;
+        let Some(mut calibration) = scores.calibrate(target_far) else {
+            return Ok(None);
+        };
+        let default = self.settings.model.default_threshold();
+        let kept_default = !calibration.target_measurable && calibration.threshold < default;
+        if kept_default {
+            calibration.threshold = default;
+            calibration.far = scores.far(default).unwrap_or(0.0);
+            calibration.frr = scores.frr(default);
+        }
+        Ok(Some(Calibrated {
+            calibration,
+            kept_default,
+        }))
+    }
+
+    /// Sets the detection threshold to `calibration`'s and saves it.
+    pub fn apply_calibration(&mut self, calibration: &Calibration) -> Result<()> {
+        let mut settings = self.settings.clone();
+        settings.detection_threshold = calibration.threshold;
+        self.apply_settings(settings).map(|_| ())
+    }
+}
+
+/// [`Engine::calibrate`]'s answer.
+#[derive(Debug, Clone)]
+pub struct Calibrated {
+    pub calibration: Calibration,
+    pub kept_default: bool,
+}

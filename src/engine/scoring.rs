@@ -1,0 +1,126 @@
+//! Scoring a probe against a person: their trained head when it beat cosine on held-out pairs,
+//! else cosine at the detection threshold. One photo's verification and 1:N identification.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use image::RgbImage;
+
+use super::{Engine, Verdict};
+use crate::auth::{
+    Identification, Scorer, Thresholds, Verification, identify, verify, verify_with,
+};
+use crate::train::Head;
+use crate::vision::{EmbedderKind, Embedding};
+use crate::{Error, Result};
+
+/// Heads as last read, so live frames do not read and unseal the file each time.
+#[derive(Default)]
+pub(super) struct HeadCache(HashMap<(String, EmbedderKind), CachedHead>);
+
+/// A person's head in use (None: scoring with cosine) and the stamp of the file it came from.
+/// Training may happen in another thread or process, so a changed stamp means read it again.
+struct CachedHead {
+    stamp: Option<(SystemTime, u64)>,
+    head: Option<Head>,
+}
+
+impl Engine {
+    /// The person's trained head for the current model, if it beat cosine on held-out pairs
+    /// (`facegate train`). A damaged head file is reported and ignored: cosine still works.
+    pub fn head_in_use(&mut self, person: &str) -> Option<&Head> {
+        let model = self.settings.model;
+        let stamp = self
+            .store
+            .require_person(person)
+            .ok()
+            .and_then(|dir| std::fs::metadata(dir.join(crate::train::head_file(model))).ok())
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let key = (person.to_owned(), model);
+        let fresh = self.heads.0.get(&key).is_some_and(|c| c.stamp == stamp);
+        if !fresh {
+            let head = match crate::train::load_head(&self.store, person, model) {
+                Ok(Some(saved)) if saved.in_use => Some(saved.weights),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("ignoring {person}'s trained head, scoring with cosine: {e}");
+                    None
+                }
+            };
+            self.heads.0.insert(key.clone(), CachedHead { stamp, head });
+        }
+        self.heads.0[&key].head.as_ref()
+    }
+
+    /// `probe` against the person's verification images with the person's scorer: their head's
+    /// probability at 0.5 when one is in use, else cosine at the detection threshold.
+    pub fn score(&mut self, person: &str, probe: &Embedding) -> Result<Verification> {
+        let thresholds = self.thresholds();
+        // Taken out of the cache for the call, so the head (borrowed from self) and the gallery
+        // (owned by self) can be used together without copying the vectors.
+        self.gallery(person)?;
+        let gallery = self.galleries.remove(person).unwrap_or_default();
+        if gallery.is_empty() {
+            return Err(Error::NoVerificationImages(person.to_owned()));
+        }
+        let verification = match self.head_in_use(person) {
+            Some(head) if head.dim() == probe.0.len() => {
+                let thresholds = Thresholds {
+                    detection: crate::train::HEAD_THRESHOLD,
+                    ..thresholds
+                };
+                verify_with(probe, &gallery, thresholds, Scorer::Head, |p, g| {
+                    head.probability(p, g)
+                })
+            }
+            _ => verify(probe, &gallery, thresholds),
+        };
+        self.galleries.insert(person.to_owned(), gallery);
+        Ok(verification)
+    }
+
+    /// Verifies one photo as `person`: one attempt, counted against the lock-out like a live
+    /// one, with its audit line.
+    pub fn verify_photo(&mut self, person: &str, img: &RgbImage, name: &Path) -> Result<Verdict> {
+        self.store.require_person(person)?;
+        self.check_lockout(person)?;
+        if self.gallery(person)?.is_empty() {
+            return Err(Error::NoVerificationImages(person.to_owned()));
+        }
+        let (face, probe) = self.probe(img, name)?;
+        let verification = self.score(person, &probe)?;
+        self.record_attempt(
+            person,
+            "photo",
+            verification.accepted,
+            super::AttemptDetails {
+                last: Some(&verification),
+                frame: Some(img),
+                ..super::AttemptDetails::default()
+            },
+        )?;
+        Ok(Verdict {
+            person: person.to_owned(),
+            face,
+            verification,
+        })
+    }
+
+    /// 1:N: who among the enrolled is this? People locked out are left out of the ranking.
+    pub fn identify(&mut self, probe: &Embedding) -> Result<Identification> {
+        let people = self.store.people()?;
+        for name in &people {
+            self.gallery(name)?;
+        }
+        let galleries: Vec<(String, &[(uuid::Uuid, Embedding)])> = people
+            .into_iter()
+            .filter(|name| self.lockout_remaining(name).is_none())
+            .map(|name| {
+                let g = self.galleries[&name].as_slice();
+                (name, g)
+            })
+            .collect();
+        Ok(identify(probe, &galleries, self.thresholds()))
+    }
+}

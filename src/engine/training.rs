@@ -1,0 +1,72 @@
+//! The data a person's siamese head trains on, gathered from the store under the engine's
+//! model, and training it in one call (the CLI's `facegate train`).
+
+use super::Engine;
+use crate::store::{Gallery, ImageKind, Store};
+use crate::train::{
+    EpochReport, SavedHead, TrainConfig, TrainData, TrainError, TrainReport, prepare, save_head,
+};
+use crate::vision::Embedding;
+
+impl Engine {
+    /// The person's and the negatives' embeddings for the current model (cached ones are read,
+    /// the rest computed and cached), each group in the order of the images' content hashes.
+    /// The store lists faces by capture time and a random id, which differs between two stores
+    /// holding the same photos; hash order makes "same images + same seed = same head" hold
+    /// anywhere.
+    pub fn training_data(&mut self, person: &str) -> Result<TrainData, TrainError> {
+        self.store.require_person(person)?;
+        let mut group = |gallery: Gallery| -> Result<Vec<Embedding>, TrainError> {
+            let hashes: std::collections::HashMap<uuid::Uuid, String> = self
+                .store
+                .faces(&gallery)?
+                .into_iter()
+                .map(|f| (f.meta.id, f.meta.sha256))
+                .collect();
+            let mut embeddings = self.embeddings(&gallery)?;
+            embeddings.sort_by(|a, b| hashes.get(&a.0).cmp(&hashes.get(&b.0)));
+            Ok(embeddings.into_iter().map(|(_, e)| e).collect())
+        };
+        let kind = |kind| Gallery::Person {
+            name: person.to_owned(),
+            kind,
+        };
+        Ok(TrainData {
+            person: person.to_owned(),
+            anchors: group(kind(ImageKind::Anchor))?,
+            positives: group(kind(ImageKind::Positive))?,
+            negatives: group(Gallery::Negatives)?,
+            model: self.settings.model,
+        })
+    }
+
+    /// Trains `person`'s head on their anchor and positive images against the negatives, with
+    /// the current model, and saves it (with `in_use`) for verification to pick up. `progress`
+    /// is called after every epoch, for a progress bar or a live loss curve.
+    pub fn train_person(
+        &mut self,
+        person: &str,
+        config: &TrainConfig,
+        progress: impl FnMut(&EpochReport),
+    ) -> Result<TrainReport, TrainError> {
+        let data = self.training_data(person)?;
+        let trained = prepare(&data, self.settings.detection_threshold, config)?.run(progress);
+        save_head(
+            &self.store,
+            person,
+            &SavedHead::new(&trained.report, trained.head),
+        )?;
+        Ok(trained.report)
+    }
+}
+
+/// Saves a head trained off the engine's thread (the desktop app trains in the background) into
+/// the store at `root`.
+pub fn save_trained(
+    root: &std::path::Path,
+    person: &str,
+    head: &SavedHead,
+) -> Result<(), TrainError> {
+    let store = Store::open(root)?;
+    save_head(&store, person, head)
+}

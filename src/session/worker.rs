@@ -1,0 +1,587 @@
+//! The inference worker: owns the engine (ONNX sessions, store) and turns frames and commands
+//! into events. Runs detection on every frame it gets; embeds only when a mode or a request needs
+//! it.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select};
+use image::imageops;
+
+use super::messages::*;
+use super::tracker::Tracker;
+use super::unlock::Unlock;
+use crate::auth::attempt::{Attempt, LivenessCheck, Step};
+use crate::auth::quality;
+use crate::camera::Frame;
+use crate::engine::Engine;
+use crate::runtime::Models;
+use crate::store::{Gallery, ImageKind, Store};
+use crate::vision::attributes::{AttributeModel, Attributes, Smoother};
+use crate::vision::{Face, align_arcface};
+
+const THUMBNAIL_SIDE: u32 = 64;
+/// Attributes change slowly; refreshing each face a few times a second keeps the labels live
+/// without taking frames from detection.
+const ATTRIBUTE_PERIOD: Duration = Duration::from_millis(250);
+/// Weight of each new attribute reading: settles in about two seconds at four readings a second.
+const ATTRIBUTE_SMOOTHING: f32 = 0.3;
+/// Live frames are detected on a copy at most this wide: YuNet at 320×240 meets the 8 ms budget
+/// where 640×480 does not, and a face at the capture gate (eyes ≥ 25 px apart at full size) is
+/// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size.
+pub const LIVE_MAX_SIDE: u32 = 320;
+/// In continuous mode, a face the tracker has verified is verified again after this long; in
+/// between, its label keeps the last verdict. A new face is verified on its first frame, and
+/// attempts and unlock verify every frame, since each frame is a vote there.
+const VERDICT_PERIOD: Duration = Duration::from_millis(200);
+
+pub fn spawn(
+    models: Option<Models>,
+    store: Store,
+    frames: Receiver<Arc<Frame>>,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("inference".into())
+        .spawn(move || {
+            let Some(models) = models else {
+                return idle(
+                    &events,
+                    &wake,
+                    &commands,
+                    "no models folder; run `make setup`".into(),
+                );
+            };
+            let engine = match Engine::new(&models, store) {
+                Ok(engine) => engine,
+                Err(e) => return idle(&events, &wake, &commands, format!("{e:#}")),
+            };
+            let mut worker = Worker {
+                engine,
+                models,
+                events,
+                wake,
+                person: None,
+                mode: Mode::Detect,
+                attempt: None,
+                unlock: Unlock::default(),
+                latest: None,
+                attributes: None,
+                attributes_on: true,
+                tracker: Tracker::default(),
+                smoother: Smoother::new(ATTRIBUTE_SMOOTHING),
+                last_attributes: HashMap::new(),
+                last_verdict: None,
+            };
+            worker.announce();
+            while !stop.load(Ordering::Relaxed) {
+                select! {
+                    recv(commands) -> cmd => match cmd {
+                        Ok(Command::Shutdown) | Err(_) => break,
+                        Ok(cmd) => worker.handle(cmd),
+                    },
+                    recv(frames) -> frame => match frame {
+                        Ok(frame) => worker.analyse(frame),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    },
+                }
+            }
+        })
+        .expect("spawn the inference worker")
+}
+
+/// Without models the feed still runs; every request gets the same explanation.
+fn idle(
+    events: &Sender<Event>,
+    wake: &Arc<dyn Fn() + Send + Sync>,
+    commands: &Receiver<Command>,
+    why: String,
+) {
+    let _ = events.send(Event::Error(format!("face analysis is off: {why}")));
+    wake();
+    while let Ok(cmd) = commands.recv() {
+        if matches!(cmd, Command::Shutdown) {
+            return;
+        }
+    }
+}
+
+pub(super) struct Worker {
+    pub(super) engine: Engine,
+    models: Models,
+    events: Sender<Event>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    person: Option<String>,
+    mode: Mode,
+    /// A Verify attempt in progress (for `person`).
+    attempt: Option<Attempt>,
+    /// Unlock mode's state: searching for a known face, an attempt, or showing how one ended.
+    pub(super) unlock: Unlock,
+    latest: Option<Arc<Frame>>,
+    /// Built on first use, so a user who never turns attributes on never loads them.
+    attributes: Option<AttributeModel>,
+    attributes_on: bool,
+    tracker: Tracker,
+    smoother: Smoother<u64>,
+    /// When each tracked face last had its attributes refreshed.
+    last_attributes: HashMap<u64, Instant>,
+    /// Continuous mode: the last verdict, for the tracked face it was made on.
+    last_verdict: Option<LastVerdict>,
+}
+
+struct LastVerdict {
+    track: u64,
+    at: Instant,
+    text: Option<String>,
+    verified: Option<bool>,
+}
+
+impl Worker {
+    pub(super) fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+        (self.wake)();
+    }
+
+    pub(super) fn fail(&self, what: &str, e: impl std::fmt::Display) {
+        self.send(Event::Error(format!("{what}: {e:#}")));
+    }
+
+    fn announce(&self) {
+        match self.engine.store().people() {
+            Ok(people) => self.send(Event::Ready {
+                people,
+                settings: self.engine.settings().clone(),
+            }),
+            Err(e) => self.fail("cannot read the store", e),
+        }
+    }
+
+    fn send_thumbnails(&self, person: &str, kind: ImageKind) {
+        let gallery = Gallery::Person {
+            name: person.to_owned(),
+            kind,
+        };
+        let faces = match self.engine.store().faces(&gallery) {
+            Ok(f) => f,
+            Err(e) => return self.fail("cannot list images", e),
+        };
+        let thumbnails = faces
+            .iter()
+            .filter_map(|f| {
+                let crop = self.engine.store().load_crop(f).ok()?;
+                let aligned = align_arcface(&crop, &f.meta.face).image;
+                Some(Thumbnail {
+                    id: f.meta.id,
+                    image: imageops::thumbnail(&aligned, THUMBNAIL_SIDE, THUMBNAIL_SIDE),
+                })
+            })
+            .collect();
+        self.send(Event::Gallery {
+            person: person.to_owned(),
+            kind,
+            thumbnails,
+        });
+    }
+
+    /// Collects the embeddings here (cached, quick), then fits the head on its own thread so
+    /// frames keep flowing while the loss curve grows in the window.
+    fn train(&mut self) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::Trained(Err("choose a person first".into())));
+        };
+        let config = crate::train::TrainConfig::default();
+        let threshold = self.engine.settings().detection_threshold;
+        let trainer = self
+            .engine
+            .training_data(&person)
+            .and_then(|data| crate::train::prepare(&data, threshold, &config));
+        let trainer = match trainer {
+            Ok(t) => t,
+            Err(e) => return self.send(Event::Trained(Err(e.to_string()))),
+        };
+        let events = self.events.clone();
+        let wake = self.wake.clone();
+        let root = self.engine.store().root().to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("train".into())
+            .spawn(move || {
+                let trained = trainer.run(|epoch| {
+                    let _ = events.send(Event::TrainProgress(*epoch));
+                    wake();
+                });
+                let saved = crate::train::SavedHead::new(&trained.report, trained.head);
+                let result = crate::engine::training::save_trained(&root, &person, &saved)
+                    .map(|()| Box::new(trained.report))
+                    .map_err(|e| e.to_string());
+                let _ = events.send(Event::Trained(result));
+                wake();
+            });
+        if let Err(e) = spawned {
+            self.send(Event::Trained(Err(format!("cannot start training: {e}"))));
+        }
+    }
+
+    fn send_scores(&mut self, person: &str) {
+        match self.engine.person_scores(person) {
+            Ok(scores) => self.send(Event::PersonScores(scores)),
+            Err(e) => self.fail("cannot score the person's images", e),
+        }
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        // Any command may change what a verdict rests on (person, gallery, thresholds, mode).
+        self.last_verdict = None;
+        match cmd {
+            Command::SelectPerson(person) => {
+                self.attempt = None;
+                if let Some(p) = &person {
+                    for kind in ImageKind::ALL {
+                        self.send_thumbnails(p, kind);
+                    }
+                    self.send_scores(p);
+                }
+                self.person = person;
+            }
+            Command::AddPerson(name) => match self.engine.store().add_person(&name) {
+                Ok(()) => {
+                    if let Ok(people) = self.engine.store().people() {
+                        self.send(Event::People(people));
+                    }
+                }
+                Err(e) => self.fail("cannot add the person", e),
+            },
+            Command::Capture(kind) => self.capture(kind),
+            Command::DeleteImage { kind, id } => {
+                let Some(person) = self.person.clone() else {
+                    return;
+                };
+                let gallery = Gallery::Person {
+                    name: person.clone(),
+                    kind,
+                };
+                match self.engine.delete_face(&gallery, id) {
+                    Ok(()) => {
+                        self.send_thumbnails(&person, kind);
+                        self.send_scores(&person);
+                    }
+                    Err(e) => self.fail("cannot delete the image", e),
+                }
+            }
+            Command::SetMode(mode) => {
+                self.mode = mode;
+                self.unlock = Unlock::default();
+                self.attempt = None;
+            }
+            Command::Verify => self.start_attempt(),
+            Command::Identify => self.identify_latest(),
+            Command::UpdateSettings(settings) => match self.engine.apply_settings(settings) {
+                Ok(change) => {
+                    self.send(Event::SettingsSaved(self.engine.settings().clone()));
+                    if change.vectors
+                        && let Some(p) = self.person.clone()
+                    {
+                        self.send_scores(&p);
+                    }
+                }
+                Err(e) => self.fail("cannot save the settings", e),
+            },
+            Command::SetAttributes(on) => self.attributes_on = on,
+            Command::Train => self.train(),
+            Command::Compare(a, b) => {
+                let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
+                self.send(Event::Compared(result));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn capture(&mut self, kind: ImageKind) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::CaptureRefused("choose or add a person first".into()));
+        };
+        let Some(frame) = self.latest.clone() else {
+            return self.send(Event::CaptureRefused("no frame yet".into()));
+        };
+        let gallery = Gallery::Person {
+            name: person.clone(),
+            kind,
+        };
+        match self.engine.capture(&gallery, &frame.image, None) {
+            Ok((stored, _)) => {
+                self.send(Event::Captured {
+                    kind,
+                    id: stored.meta.id,
+                });
+                self.send_thumbnails(&person, kind);
+                self.send_scores(&person);
+            }
+            Err(crate::Error::Quality(issue)) => {
+                self.send(Event::CaptureRefused(issue.to_string()))
+            }
+            Err(e) => self.fail("capture failed", e),
+        }
+    }
+
+    /// The Verify button: one attempt for the selected person. It tests the match, so it asks
+    /// for no head turn; Unlock is where liveness applies.
+    fn start_attempt(&mut self) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::Error("choose a person to verify".into()));
+        };
+        let rule = self.engine.attempt_rule();
+        match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
+            Ok(attempt) => self.attempt = Some(attempt),
+            Err(e) => self.send(Event::Error(e.to_string())),
+        }
+    }
+
+    fn identify_latest(&mut self) {
+        let Some(frame) = self.latest.clone() else {
+            return;
+        };
+        match self
+            .engine
+            .probe(&frame.image, Path::new("the current frame"))
+        {
+            Ok((_, probe)) => match self.engine.identify(&probe) {
+                Ok(id) => self.send(Event::Identified(id)),
+                Err(e) => self.fail("identification failed", e),
+            },
+            Err(e) => self.fail("cannot identify", e),
+        }
+    }
+
+    fn compare(&mut self, a: &Path, b: &Path) -> crate::Result<CompareResult> {
+        let mut side = |p: &Path| -> crate::Result<_> {
+            let img = crate::imageio::load(p)?;
+            self.engine.aligned_probe(&img, p)
+        };
+        let (crop_a, ea) = side(a)?;
+        let (crop_b, eb) = side(b)?;
+        let similarity = ea.cosine(&eb);
+        let threshold = self.engine.settings().detection_threshold;
+        Ok(CompareResult {
+            a: crop_a,
+            b: crop_b,
+            similarity,
+            threshold,
+            same: similarity > threshold,
+        })
+    }
+
+    fn analyse(&mut self, frame: Arc<Frame>) {
+        let t0 = Instant::now();
+        // Captures and attempt records refer to the frame being analysed.
+        self.latest = Some(frame.clone());
+        let detected = self
+            .engine
+            .detector()
+            .detect_at(&frame.image, LIVE_MAX_SIDE);
+        let faces = match detected {
+            Ok(f) => f,
+            Err(e) => return self.fail("detection failed", e),
+        };
+        let mut timings = Timings {
+            detect_ms: ms(t0),
+            ..Timings::default()
+        };
+        let ids = self.tracker.update(&faces);
+        let t = Instant::now();
+        let attributes = self.attributes_for(&frame, &faces, &ids);
+        timings.attributes_ms = if attributes.1 { ms(t) } else { 0.0 };
+        let mut labels: Vec<FaceLabel> = faces
+            .iter()
+            .zip(attributes.0)
+            .map(|(f, attributes)| FaceLabel {
+                face: f.clone(),
+                text: None,
+                verified: None,
+                attributes,
+            })
+            .collect();
+        let t = Instant::now();
+        if self.attempt.is_some() {
+            self.attempt_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+        } else if self.mode == Mode::Unlock {
+            self.unlock_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+        } else if self.mode == Mode::Continuous {
+            self.continuous_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+        }
+        timings.verify_ms = (ms(t) - timings.embed_ms).max(0.0);
+        self.send(Event::Analysis(Analysis {
+            frame_index: frame.index,
+            captured_at: frame.captured_at,
+            faces: labels,
+            timings,
+            latency_ms: ms(frame.captured_at),
+        }));
+    }
+
+    /// Smoothed attributes per face (refreshing those due), and whether any model ran.
+    fn attributes_for(
+        &mut self,
+        frame: &Frame,
+        faces: &[Face],
+        ids: &[u64],
+    ) -> (Vec<Option<Attributes>>, bool) {
+        self.smoother.retain(|id| ids.contains(id));
+        self.last_attributes.retain(|id, _| ids.contains(id));
+        if !self.attributes_on {
+            return (vec![None; faces.len()], false);
+        }
+        if self.attributes.is_none() {
+            match AttributeModel::new(&self.models) {
+                Ok(m) => self.attributes = Some(m),
+                Err(e) => {
+                    self.attributes_on = false;
+                    self.fail("age, gender and emotion are off", e);
+                    return (vec![None; faces.len()], false);
+                }
+            }
+        }
+        let model = self.attributes.as_mut().expect("loaded above");
+        let now = Instant::now();
+        let mut ran = false;
+        let out = faces
+            .iter()
+            .zip(ids)
+            .map(|(face, id)| {
+                let due = self
+                    .last_attributes
+                    .get(id)
+                    .is_none_or(|t| now.duration_since(*t) >= ATTRIBUTE_PERIOD);
+                if due {
+                    self.last_attributes.insert(*id, now);
+                    ran = true;
+                    match model.analyze(&frame.image, face) {
+                        Ok(Some(fresh)) => return Some(self.smoother.update(*id, &fresh)),
+                        Ok(None) => return None,
+                        Err(e) => tracing::warn!("attributes failed: {e}"),
+                    }
+                }
+                self.smoother.get(id).copied()
+            })
+            .collect();
+        (out, ran)
+    }
+
+    /// Continuous mode only: labels the tracked face with its last verdict while that is recent.
+    fn reuse_verdict(&self, track: u64, label: &mut FaceLabel) -> bool {
+        let recent = self.mode == Mode::Continuous
+            && self.attempt.is_none()
+            && self
+                .last_verdict
+                .as_ref()
+                .is_some_and(|v| v.track == track && v.at.elapsed() < VERDICT_PERIOD);
+        if recent && let Some(v) = &self.last_verdict {
+            label.text.clone_from(&v.text);
+            label.verified = v.verified;
+        }
+        recent
+    }
+
+    /// One frame of the Verify attempt: the face it judged is labelled with its score; when the
+    /// attempt ends, its verdict goes to the window.
+    fn attempt_frame(
+        &mut self,
+        frame: &Frame,
+        faces: &[Face],
+        ids: &[u64],
+        labels: &mut [FaceLabel],
+        timings: &mut Timings,
+    ) {
+        let Some(mut attempt) = self.attempt.take() else {
+            return;
+        };
+        let person = attempt.person().to_owned();
+        let seen =
+            self.engine
+                .attempt_frame(&mut attempt, &frame.image, faces, ids, Instant::now());
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(e) => return self.fail("cannot verify", e),
+        };
+        timings.embed_ms = seen.embed_ms;
+        if let Some((index, v)) = &seen.judged {
+            labels[*index].text = Some(format!("{person} {:.2}", v.best));
+            labels[*index].verified = Some(v.accepted);
+        }
+        match seen.step {
+            Step::Pending(_) => self.attempt = Some(attempt),
+            Step::Done(outcome) => match outcome.last {
+                Some(mut verification) => {
+                    verification.accepted = outcome.accepted;
+                    self.send(Event::Verdict {
+                        person,
+                        verification,
+                        attempt_done: true,
+                    });
+                }
+                None => self.send(Event::Error(format!(
+                    "could not verify {person}: {} before the time-out",
+                    outcome.refusal.map_or("no face", |r| r.text())
+                ))),
+            },
+        }
+    }
+
+    /// Continuous mode labels the selected person's score on every frame. It shows the match as
+    /// it is now and decides nothing (no attempt, no lock-out): authentication is Verify and
+    /// Unlock, through an attempt.
+    fn continuous_frame(
+        &mut self,
+        frame: &Frame,
+        faces: &[Face],
+        ids: &[u64],
+        labels: &mut [FaceLabel],
+        timings: &mut Timings,
+    ) {
+        let Some(person) = self.person.clone() else {
+            return;
+        };
+        let Some(index) = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO)
+            .ok()
+            .and_then(|face| faces.iter().position(|f| std::ptr::eq(f, face)))
+        else {
+            return;
+        };
+        if self.reuse_verdict(ids[index], &mut labels[index]) {
+            // Same face, recent verdict: no embedding this frame.
+            return;
+        }
+        let t = Instant::now();
+        let verification = self
+            .engine
+            .embed(&frame.image, &faces[index])
+            .inspect(|_| timings.embed_ms = ms(t))
+            .and_then(|probe| self.engine.score(&person, &probe));
+        let verification = match verification {
+            Ok(v) => v,
+            Err(e) => return self.fail("cannot verify", e),
+        };
+        let label = &mut labels[index];
+        label.text = Some(format!("{person} {:.2}", verification.best));
+        label.verified = Some(verification.accepted);
+        self.last_verdict = Some(LastVerdict {
+            track: ids[index],
+            at: Instant::now(),
+            text: label.text.clone(),
+            verified: label.verified,
+        });
+        self.send(Event::Verdict {
+            person,
+            verification,
+            attempt_done: false,
+        });
+    }
+}
+
+fn ms(since: Instant) -> f32 {
+    since.elapsed().as_secs_f32() * 1e3
+}
