@@ -1,8 +1,16 @@
 //! FaceGate: real-time face verification at a desk.
 //!
-//! The pipeline reads top to bottom in the module tree:
-//! [`imageio`] (decode a frame or photo) → [`vision`] (detect → align → embed) → verification
-//! ([`verify`], against the people in the [`store`]), with [`runtime`] locating, checking and loading the ONNX models.
+//! The pipeline reads top to bottom: a frame from [`camera`] (or a photo through [`imageio`]) →
+//! [`vision`] (detect → align → embed, bundled in [`pipeline`]) → [`auth`] (the two thresholds,
+//! and the one live [`auth::attempt::Attempt`] every decision goes through), with [`liveness`]
+//! telling a live face from a photo. Around it:
+//! - [`engine`]: the [`store`] (files), the pipeline and the settings kept consistent; scoring,
+//!   attempts with their lock-out and audit line, calibration, training data;
+//! - [`train`]: a person's siamese head on top of the embeddings;
+//! - [`runtime`]: locating, checking (sha256) and loading the ONNX models;
+//! - [`session`]: the desktop app's capture thread and inference worker, and [`gui`] the window;
+//! - [`cli`]: the command line; [`eval`]: shared metrics (ROC AUC, EER);
+//! - [`rng`]: the one seeded generator; [`error`]: typed errors.
 
 pub mod auth;
 pub mod camera;

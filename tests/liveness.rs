@@ -19,7 +19,7 @@ use facegate::auth::quality::{self, QualityIssue};
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::attack::{Motion, Presentation};
 use facegate::liveness::{Direction, LivenessScore, PassiveConfig, PassiveWindow};
-use facegate::session::Tracker;
+use facegate::vision::Tracker;
 use facegate::vision::{Detector, DetectorConfig, EmbedderKind};
 use facegate::{FacePipeline, PipelineOptions};
 use image::RgbImage;

@@ -158,7 +158,7 @@ impl Engine {
         source: &mut dyn FrameSource,
         mut prompt: impl FnMut(&crate::auth::attempt::Prompt),
     ) -> Result<Outcome> {
-        let mut tracker = crate::session::Tracker::default();
+        let mut tracker = crate::vision::Tracker::default();
         loop {
             let frame = source.next_frame()?;
             let faces = self.detect(&frame.image)?;

@@ -10,7 +10,6 @@
 
 mod capture;
 mod messages;
-mod tracker;
 mod unlock;
 mod worker;
 
@@ -21,7 +20,6 @@ use crossbeam_channel::{Receiver, Sender};
 pub use messages::{
     Analysis, Command, CompareResult, Event, FaceLabel, Mode, Thumbnail, Timings, UnlockStatus,
 };
-pub use tracker::Tracker;
 
 use crate::camera::{Frame, FrameSource};
 use crate::runtime::Models;

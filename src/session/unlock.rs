@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::messages::{Event, FaceLabel, Timings, UnlockStatus};
-use super::worker::Worker;
+use super::messages::{FaceLabel, Timings, UnlockStatus};
 use crate::Error;
 use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Step};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::Frame;
+use crate::engine::Engine;
 use crate::liveness::Direction;
 use crate::vision::Face;
 
@@ -18,7 +18,7 @@ use crate::vision::Face;
 const RESULT_HOLD: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
-pub(super) enum Unlock {
+enum State {
     /// No attempt: identify whoever is in front.
     #[default]
     Searching,
@@ -27,122 +27,122 @@ pub(super) enum Unlock {
     Holding(Instant),
 }
 
-impl Worker {
-    pub(super) fn unlock_frame(
+/// Unlock mode's state between frames. It reports what to show and never sends anything itself,
+/// so the worker stays the only one talking to the window.
+#[derive(Default)]
+pub(super) struct Unlock {
+    state: State,
+}
+
+/// What one frame of unlock mode has to say: a status for the window, or an error.
+pub(super) type Said = Result<Option<UnlockStatus>, String>;
+
+impl Unlock {
+    pub(super) fn frame(
         &mut self,
+        engine: &mut Engine,
         frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
+        seen: Seen,
         labels: &mut [FaceLabel],
         timings: &mut Timings,
-    ) {
+    ) -> Said {
         let now = Instant::now();
-        match std::mem::take(&mut self.unlock) {
-            Unlock::Holding(until) if now < until => self.unlock = Unlock::Holding(until),
-            Unlock::Holding(_) | Unlock::Searching => {
-                if let Some(attempt) = self.start_unlock(frame, faces, labels) {
-                    self.step_unlock(attempt, frame, faces, ids, labels, timings, now);
-                }
+        match std::mem::take(&mut self.state) {
+            State::Holding(until) if now < until => {
+                self.state = State::Holding(until);
+                Ok(None)
             }
-            Unlock::Running(attempt) => {
-                self.step_unlock(attempt, frame, faces, ids, labels, timings, now)
+            State::Holding(_) | State::Searching => match self.start(engine, frame, seen, labels) {
+                Started::Attempt(attempt) => {
+                    self.step(engine, attempt, frame, seen, labels, timings, now)
+                }
+                Started::Status(status) => Ok(Some(status)),
+                Started::Ended(status) => Ok(Some(self.hold(status))),
+                Started::Failed(e) => Err(e),
+            },
+            State::Running(attempt) => {
+                self.step(engine, attempt, frame, seen, labels, timings, now)
             }
         }
     }
 
     /// Identifies the one face in view; an attempt starts for the best match once a frame of
     /// theirs verifies (strangers passing by start nothing and count against nobody).
-    fn start_unlock(
+    fn start(
         &mut self,
+        engine: &mut Engine,
         frame: &Frame,
-        faces: &[Face],
+        seen: Seen,
         labels: &mut [FaceLabel],
-    ) -> Option<Box<Attempt>> {
-        let face = match quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO) {
+    ) -> Started {
+        let searching = |reason: String| Started::Status(UnlockStatus::Searching { reason });
+        let face = match quality::main_face(seen.faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(face) => face,
             Err(QualityIssue::ManyFaces(n)) => {
-                self.searching(format!("{n} people in view; only one at a time"));
-                return None;
+                return searching(format!("{n} people in view; only one at a time"));
             }
-            Err(_) => {
-                self.searching("no face in view".into());
-                return None;
-            }
+            Err(_) => return searching("no face in view".into()),
         };
-        let index = faces.iter().position(|f| std::ptr::eq(f, face))?;
-        let identified = self
-            .engine
+        let Some(index) = seen.faces.iter().position(|f| std::ptr::eq(f, face)) else {
+            return searching("no face in view".into());
+        };
+        let identified = engine
             .embed(&frame.image, face)
-            .and_then(|probe| self.engine.identify(&probe));
+            .and_then(|probe| engine.identify(&probe));
         let id = match identified {
             Ok(id) => id,
-            Err(e) => {
-                self.fail("cannot identify", e);
-                return None;
-            }
+            Err(e) => return Started::Failed(format!("cannot identify: {e}")),
         };
         let Some(top) = id.ranking.first() else {
-            self.status(UnlockStatus::Refused {
+            return Started::Status(UnlockStatus::Refused {
                 reason: "nobody is enrolled with verification images (or all are locked out)"
                     .into(),
             });
-            return None;
         };
         labels[index].text = Some(format!("{} {:.2}", top.name, top.mean_score));
         labels[index].verified = Some(top.verification.accepted);
         if !top.verification.accepted {
-            self.searching(format!(
+            return searching(format!(
                 "not recognised yet (closest: {}, similarity {:.2})",
                 top.name, top.mean_score
             ));
-            return None;
         }
-        let liveness = if self.engine.settings().liveness {
+        let liveness = if engine.settings().liveness {
             LivenessCheck::Challenge(Direction::random())
         } else {
             LivenessCheck::Off
         };
-        let rule = self.engine.attempt_rule();
-        match self.engine.begin_attempt(&top.name, rule, liveness) {
-            Ok(attempt) => Some(Box::new(attempt)),
-            Err(e @ Error::LockedOut { .. }) => {
-                self.finish(UnlockStatus::Refused {
-                    reason: e.to_string(),
-                });
-                None
-            }
-            Err(e) => {
-                self.fail("cannot start the attempt", e);
-                None
-            }
+        let rule = engine.attempt_rule();
+        match engine.begin_attempt(&top.name, rule, liveness) {
+            Ok(attempt) => Started::Attempt(Box::new(attempt)),
+            Err(e @ Error::LockedOut { .. }) => Started::Ended(UnlockStatus::Refused {
+                reason: e.to_string(),
+            }),
+            Err(e) => Started::Failed(format!("cannot start the attempt: {e}")),
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step_unlock(
+    fn step(
         &mut self,
+        engine: &mut Engine,
         mut attempt: Box<Attempt>,
         frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
+        seen: Seen,
         labels: &mut [FaceLabel],
         timings: &mut Timings,
         now: Instant,
-    ) {
+    ) -> Said {
         let name = attempt.person().to_owned();
-        let seen = match self
-            .engine
-            .attempt_frame(&mut attempt, &frame.image, faces, ids, now)
-        {
-            Ok(seen) => seen,
-            Err(e) => return self.fail("cannot verify", e),
-        };
-        timings.embed_ms = seen.embed_ms;
-        if let Some((index, v)) = &seen.judged {
+        let judged = engine
+            .attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now)
+            .map_err(|e| format!("cannot verify: {e}"))?;
+        timings.embed_ms = judged.embed_ms;
+        if let Some((index, v)) = &judged.judged {
             labels[*index].text = Some(format!("{name} {:.2}", v.best));
             labels[*index].verified = Some(v.accepted);
         }
-        match seen.step {
+        Ok(Some(match judged.step {
             Step::Pending(prompt) => {
                 let status = UnlockStatus::Attempt {
                     name,
@@ -151,25 +151,33 @@ impl Worker {
                     liveness: attempt.liveness_score(),
                     challenge: matches!(attempt.liveness(), LivenessCheck::Challenge(_)),
                 };
-                self.unlock = Unlock::Running(attempt);
-                self.status(status);
+                self.state = State::Running(attempt);
+                status
             }
-            Step::Done(outcome) => self.finish(ended(outcome)),
-        }
+            Step::Done(outcome) => self.hold(ended(outcome)),
+        }))
     }
 
-    fn status(&self, status: UnlockStatus) {
-        self.send(Event::Unlock(status));
+    fn hold(&mut self, status: UnlockStatus) -> UnlockStatus {
+        self.state = State::Holding(Instant::now() + RESULT_HOLD);
+        status
     }
+}
 
-    fn searching(&mut self, reason: String) {
-        self.status(UnlockStatus::Searching { reason });
-    }
+/// The faces of one frame and their tracker ids.
+#[derive(Clone, Copy)]
+pub(super) struct Seen<'a> {
+    pub faces: &'a [Face],
+    pub ids: &'a [u64],
+}
 
-    fn finish(&mut self, status: UnlockStatus) {
-        self.unlock = Unlock::Holding(Instant::now() + RESULT_HOLD);
-        self.status(status);
-    }
+enum Started {
+    Attempt(Box<Attempt>),
+    /// Still searching (or nothing to search for): show this.
+    Status(UnlockStatus),
+    /// Refused before it began (locked out): show this for a moment.
+    Ended(UnlockStatus),
+    Failed(String),
 }
 
 fn ended(outcome: Outcome) -> UnlockStatus {

@@ -12,14 +12,14 @@ use crossbeam_channel::{Receiver, Sender, select};
 use image::imageops;
 
 use super::messages::*;
-use super::tracker::Tracker;
-use super::unlock::Unlock;
+use super::unlock::{Seen, Unlock};
 use crate::auth::attempt::{Attempt, LivenessCheck, Step};
 use crate::auth::quality;
 use crate::camera::Frame;
 use crate::engine::Engine;
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
+use crate::vision::Tracker;
 use crate::vision::attributes::{AttributeModel, Attributes, Smoother};
 use crate::vision::{Face, align_arcface};
 
@@ -112,8 +112,8 @@ fn idle(
     }
 }
 
-pub(super) struct Worker {
-    pub(super) engine: Engine,
+struct Worker {
+    engine: Engine,
     models: Models,
     events: Sender<Event>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -122,7 +122,7 @@ pub(super) struct Worker {
     /// A Verify attempt in progress (for `person`).
     attempt: Option<Attempt>,
     /// Unlock mode's state: searching for a known face, an attempt, or showing how one ended.
-    pub(super) unlock: Unlock,
+    unlock: Unlock,
     latest: Option<Arc<Frame>>,
     /// Built on first use, so a user who never turns attributes on never loads them.
     attributes: Option<AttributeModel>,
@@ -143,12 +143,12 @@ struct LastVerdict {
 }
 
 impl Worker {
-    pub(super) fn send(&self, event: Event) {
+    fn send(&self, event: Event) {
         let _ = self.events.send(event);
         (self.wake)();
     }
 
-    pub(super) fn fail(&self, what: &str, e: impl std::fmt::Display) {
+    fn fail(&self, what: &str, e: impl std::fmt::Display) {
         self.send(Event::Error(format!("{what}: {e:#}")));
     }
 
@@ -409,7 +409,18 @@ impl Worker {
         if self.attempt.is_some() {
             self.attempt_frame(&frame, &faces, &ids, &mut labels, &mut timings);
         } else if self.mode == Mode::Unlock {
-            self.unlock_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+            let seen = Seen {
+                faces: &faces,
+                ids: &ids,
+            };
+            match self
+                .unlock
+                .frame(&mut self.engine, &frame, seen, &mut labels, &mut timings)
+            {
+                Ok(Some(status)) => self.send(Event::Unlock(status)),
+                Ok(None) => {}
+                Err(e) => self.fail("unlock", e),
+            }
         } else if self.mode == Mode::Continuous {
             self.continuous_frame(&frame, &faces, &ids, &mut labels, &mut timings);
         }

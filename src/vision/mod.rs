@@ -7,9 +7,11 @@ pub mod detect;
 pub mod embed;
 mod face;
 pub mod preprocess;
+pub mod tracker;
 
 pub use align::{AlignedFace, align_arcface};
 pub use detect::{Detector, DetectorConfig};
 pub use embed::{Embedder, EmbedderKind, Embedding};
 pub use face::{BBox, Face};
 pub use preprocess::Preprocess;
+pub use tracker::Tracker;

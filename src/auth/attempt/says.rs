@@ -1,0 +1,109 @@
+//! What an attempt says: prompts while it runs, and how it ended. Values, not text, so each
+//! caller renders them its own way (the window draws them, the CLI prints them, PAM sends them
+//! through its conversation).
+
+use serde::Serialize;
+
+use crate::auth::Verification;
+use crate::liveness::{Direction, LivenessScore};
+
+/// What to tell the person while the attempt runs. The GUI draws it, the CLI prints it, PAM sends
+/// it through its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Prompt {
+    LookAtCamera,
+    OnePersonOnly {
+        faces: usize,
+    },
+    /// Matching: `verified` of the `needed` frames so far; `similarity` of the last frame.
+    Matching {
+        verified: usize,
+        needed: usize,
+        similarity: f32,
+        matched: bool,
+    },
+    HoldStill,
+    Turn {
+        direction: Direction,
+        progress: f32,
+    },
+    /// The turn is seen; waiting for the passive score.
+    HoldOn,
+}
+
+impl Prompt {
+    /// The sentence for a person at the camera.
+    pub fn text(&self) -> String {
+        match self {
+            Prompt::LookAtCamera => "Look at the camera".into(),
+            Prompt::OnePersonOnly { faces } => {
+                format!("{faces} people in view: one person at a time")
+            }
+            Prompt::Matching {
+                verified,
+                needed,
+                similarity,
+                matched,
+            } => {
+                if *matched {
+                    format!("Recognising… {verified} of {needed} frames")
+                } else {
+                    format!("Not recognised yet (similarity {similarity:.2})")
+                }
+            }
+            Prompt::HoldStill => "Hold still".into(),
+            Prompt::Turn { direction, .. } => {
+                format!("Turn your head slowly to your {}", direction.word())
+            }
+            Prompt::HoldOn => "Hold on…".into(),
+        }
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Refusal {
+    /// No face ever matched K of N frames before the deadline.
+    NotRecognised,
+    /// No usable face in view before the deadline.
+    NoFace,
+    /// It matched, but showed no natural face motion: a photo or a still screen.
+    NoMotion,
+    /// It matched, but did not make the asked head turn in time.
+    NoTurn,
+    /// The face jumped or changed size during the head turn.
+    FaceChanged,
+}
+
+impl Refusal {
+    pub fn text(self) -> &'static str {
+        match self {
+            Refusal::NotRecognised => "not recognised",
+            Refusal::NoFace => "no face in view",
+            Refusal::NoMotion => "no natural face motion: looks like a photo",
+            Refusal::NoTurn => "the head turn was not made in time",
+            Refusal::FaceChanged => "the face moved away or changed during the head turn",
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub person: String,
+    pub accepted: bool,
+    pub refusal: Option<Refusal>,
+    /// The last verification of the tracked face, when there was one.
+    pub last: Option<Verification>,
+    /// The passive liveness window as last judged (None with liveness off or too few frames).
+    pub liveness: Option<LivenessScore>,
+    pub frames: u64,
+    pub frames_with_face: u64,
+    pub seconds: f32,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Pending(Prompt),
+    Done(Outcome),
+}
