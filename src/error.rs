@@ -24,8 +24,11 @@ pub enum Error {
     Source(#[from] crate::camera::SourceError),
     #[error(transparent)]
     Quality(#[from] crate::auth::quality::QualityIssue),
-    #[error("{person} is locked out for {seconds} more s after repeated failed verifications")]
-    LockedOut { person: String, seconds: u64 },
+    #[error("{person} is {lock}")]
+    LockedOut {
+        person: String,
+        lock: crate::auth::lockout::Lock,
+    },
     #[error("{0} has no verification images yet; capture some first")]
     NoVerificationImages(String),
 }

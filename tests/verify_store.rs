@@ -5,7 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use facegate::engine::Engine;
 use facegate::imageio;
@@ -163,7 +163,7 @@ fn five_rejections_lock_the_person_out() {
     assert!(matches!(
         err,
         facegate::Error::LockedOut {
-            seconds: 25..=30,
+            lock: facegate::auth::lockout::Lock::For(25..=30),
             ..
         }
     ));
@@ -182,7 +182,7 @@ fn killing_a_writer_loses_nothing_acknowledged() {
         .unwrap();
     }
     Store::open(&data).unwrap().add_person("Eileen").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facegate"))
+    let mut child = common::facegate_command()
         .args([
             "--data-dir",
             data.to_str().unwrap(),

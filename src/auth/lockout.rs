@@ -1,36 +1,75 @@
-//! After [`MAX_FAILURES`] consecutive rejections a person's verification is refused for
-//! [`LOCK_SECONDS`]: it slows down an impostor trying photo after photo. Kept on disk so separate
-//! CLI calls (e.g. from PAM) share it.
+//! Repeated failures lock a person's face verification, for longer each time: 5 failures in a
+//! row lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
+//! verification stays off until they sign in another way (their password, or `facegate user
+//! reset`). It slows down an impostor trying photo after photo, and a patient one stops for
+//! good. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
+//! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
 
 use serde::{Deserialize, Serialize};
 
 pub const MAX_FAILURES: u32 = 5;
-pub const LOCK_SECONDS: u64 = 30;
+/// Lock periods in seconds, one after another; after the last, verification stays off.
+pub const LOCK_STEPS: [u64; 3] = [30, 120, 600];
 pub const STATE_FILE: &str = "lockout.json";
+
+/// Why attempts are refused now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// For this many more seconds.
+    For(u64),
+    /// Until the person signs in another way.
+    UntilReset,
+}
+
+impl std::fmt::Display for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lock::For(s) => write!(
+                f,
+                "locked out for {s} more s after repeated failed verifications"
+            ),
+            Lock::UntilReset => write!(
+                f,
+                "locked out after {} lock-outs in a row: use your password (or `facegate user reset`) to turn face verification back on",
+                LOCK_STEPS.len()
+            ),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lockout {
     pub consecutive_failures: u32,
     /// Unix seconds until which attempts are refused.
     pub locked_until: Option<u64>,
+    /// Lock periods since the last success.
+    #[serde(default)]
+    pub locks: u32,
 }
 
 impl Lockout {
-    /// Seconds left on the lock at `now` (unix seconds), if locked.
-    pub fn remaining(&self, now: u64) -> Option<u64> {
-        self.locked_until.filter(|&t| t > now).map(|t| t - now)
+    /// The lock in force at `now` (unix seconds), if any. A stored time is never trusted beyond
+    /// the longest period: a forged `locked_until` cannot lock anyone out for 1e19 s.
+    pub fn lock(&self, now: u64) -> Option<Lock> {
+        if self.locks as usize > LOCK_STEPS.len() {
+            return Some(Lock::UntilReset);
+        }
+        let longest = LOCK_STEPS[LOCK_STEPS.len() - 1];
+        self.locked_until
+            .filter(|&t| t > now)
+            .map(|t| Lock::For((t - now).min(longest)))
     }
 
-    /// An attempt starts: refused with the seconds left while locked; otherwise counted as a
-    /// failure until [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
-    pub fn begin(&mut self, now: u64) -> Option<u64> {
-        if let Some(seconds) = self.remaining(now) {
-            return Some(seconds);
+    /// An attempt starts: refused while locked; otherwise counted as a failure until
+    /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
+    pub fn begin(&mut self, now: u64) -> Option<Lock> {
+        if let Some(lock) = self.lock(now) {
+            return Some(lock);
         }
         if self.consecutive_failures >= MAX_FAILURES {
             // Attempts that never settled (killed) piled up to the limit.
-            self.lock(now);
-            return self.remaining(now);
+            self.start_lock(now);
+            return self.lock(now);
         }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
@@ -42,7 +81,7 @@ impl Lockout {
         if accepted {
             *self = Lockout::default();
         } else if self.consecutive_failures >= MAX_FAILURES {
-            self.lock(now);
+            self.start_lock(now);
         }
     }
 
@@ -53,9 +92,16 @@ impl Lockout {
         }
     }
 
-    fn lock(&mut self, now: u64) {
-        self.locked_until = Some(now + LOCK_SECONDS);
+    fn start_lock(&mut self, now: u64) {
+        self.locks = self.locks.saturating_add(1);
         self.consecutive_failures = 0;
+        self.locked_until = LOCK_STEPS
+            .get(self.locks as usize - 1)
+            .map(|s| now.saturating_add(*s));
+        if self.locked_until.is_none() {
+            // Past the last step: off until a reset.
+            self.locks = LOCK_STEPS.len() as u32 + 1;
+        }
     }
 }
 
@@ -69,15 +115,41 @@ mod tests {
         for _ in 0..4 {
             l.record(false, 100);
         }
-        assert_eq!(l.remaining(100), None);
+        assert_eq!(l.lock(100), None);
         l.record(true, 100);
         assert_eq!(l.consecutive_failures, 0);
         for _ in 0..5 {
             l.record(false, 200);
         }
-        assert_eq!(l.remaining(200), Some(30));
-        assert_eq!(l.remaining(229), Some(1));
-        assert_eq!(l.remaining(230), None);
+        assert_eq!(l.lock(200), Some(Lock::For(30)));
+        assert_eq!(l.lock(229), Some(Lock::For(1)));
+        assert_eq!(l.lock(230), None);
+    }
+
+    #[test]
+    fn lock_periods_grow_then_verification_stays_off_until_a_reset() {
+        let mut l = Lockout::default();
+        let mut now = 1000;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            for _ in 0..MAX_FAILURES {
+                l.record(false, now);
+            }
+            seen.push(l.lock(now));
+            now += 10_000;
+        }
+        println!("{seen:?}");
+        assert_eq!(
+            seen,
+            [
+                Some(Lock::For(30)),
+                Some(Lock::For(120)),
+                Some(Lock::For(600)),
+                Some(Lock::UntilReset)
+            ]
+        );
+        assert_eq!(l.lock(now + 1_000_000), Some(Lock::UntilReset));
+        assert_eq!(l.begin(now), Some(Lock::UntilReset), "no attempt starts");
     }
 
     #[test]
@@ -86,7 +158,16 @@ mod tests {
         let mut l: Lockout =
             serde_json::from_str(r#"{"consecutive_failures":4294967295}"#).unwrap();
         l.record(false, 100);
-        assert_eq!(l.remaining(100), Some(LOCK_SECONDS));
+        assert_eq!(l.lock(100), Some(Lock::For(LOCK_STEPS[0])));
+    }
+
+    #[test]
+    fn a_forged_lock_time_is_bounded() {
+        let l: Lockout = serde_json::from_str(
+            r#"{"consecutive_failures":0,"locked_until":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert_eq!(l.lock(100), Some(Lock::For(600)));
     }
 
     #[test]
@@ -97,7 +178,7 @@ mod tests {
         }
         assert_eq!(
             l.begin(100),
-            Some(LOCK_SECONDS),
+            Some(Lock::For(30)),
             "the sixth start is refused"
         );
     }

@@ -57,7 +57,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
     let store = cli.store()?;
     match cmd {
         UserCommand::Add { name } => {
-            store.add_person(name)?;
+            if let Some(other) = store.add_person(name)? {
+                eprintln!(
+                    "warning: `{name}` looks like `{other}`, who is already enrolled (the same letters from another script, or other case); check that this is not a mistake or an impersonation"
+                );
+            }
             println!(
                 "enrolled {name}; now add images with `facegate capture {name} --kind verification PHOTOS...`"
             );

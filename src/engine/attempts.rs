@@ -8,10 +8,11 @@ use image::RgbImage;
 use super::Engine;
 use crate::auth::Verification;
 use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, Sighting, Step};
-use crate::auth::lockout::{self, Lockout};
+use crate::auth::lockout::{self, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
 use crate::store::audit::{AuditEntry, AuditScores};
+use crate::store::face_region;
 use crate::vision::Face;
 use crate::{Error, Result};
 
@@ -21,8 +22,10 @@ pub struct AttemptDetails<'a> {
     /// The verification the verdict rests on (the last one of a live attempt).
     pub last: Option<&'a Verification>,
     pub liveness: Option<f32>,
-    /// The frame the attempt ended on: kept for a failed attempt when the user opted in.
+    /// The frame the attempt ended on and the face judged in it: the face region is kept for a
+    /// failed attempt when the user opted in.
     pub frame: Option<&'a RgbImage>,
+    pub face: Option<&'a Face>,
 }
 
 /// One frame of a live attempt, as the engine saw it.
@@ -34,6 +37,10 @@ pub struct AttemptFrame {
     /// Milliseconds spent embedding that face (0 when none was).
     pub embed_ms: f32,
 }
+
+/// Largest side of a saved failed-attempt picture: enough to see who tried, and a 6000×6000
+/// probe does not leave a 19 MB file per failure.
+const SAVED_FRAME_SIDE: u32 = 640;
 
 fn now_unix() -> u64 {
     SystemTime::now()
@@ -65,30 +72,29 @@ impl Engine {
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
                     lock.begin(now)
                 })?;
-        if let Some(seconds) = locked {
+        if let Some(lock) = locked {
             return Err(Error::LockedOut {
                 person: person.to_owned(),
-                seconds,
+                lock,
             });
         }
         Ok(Attempt::new(person, rule, liveness, Instant::now()))
     }
 
-    /// Seconds left on `person`'s lock-out, if locked.
-    pub fn lockout_remaining(&self, person: &str) -> Option<u64> {
+    /// The lock on `person`'s face verification, if any.
+    pub fn lockout(&self, person: &str) -> Option<Lock> {
         self.store
             .read_state::<Lockout>(person, lockout::STATE_FILE)
-            .remaining(now_unix())
+            .lock(now_unix())
     }
 
-    pub(super) fn check_lockout(&self, person: &str) -> Result<()> {
-        match self.lockout_remaining(person) {
-            Some(seconds) => Err(Error::LockedOut {
-                person: person.to_owned(),
-                seconds,
-            }),
-            None => Ok(()),
-        }
+    /// Lifts `person`'s lock-out (they proved who they are another way).
+    pub fn reset_lockout(&self, person: &str) -> Result<()> {
+        self.store
+            .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
+                *lock = Lockout::default()
+            })?;
+        Ok(())
     }
 
     /// One frame of `attempt`: picks the one face in view among `faces` (with their tracker
@@ -190,13 +196,31 @@ impl Engine {
                 last: outcome.last.as_ref(),
                 liveness,
                 frame: Some(frame),
+                face: outcome.face.as_ref(),
             },
         );
         Ok(())
     }
 
-    /// Records a one-shot attempt (a photo): counted and settled at once.
-    pub(super) fn record_attempt(
+    /// Counts a one-shot attempt (a photo) as started: refused while locked out.
+    pub(super) fn begin_one_shot(&mut self, person: &str) -> Result<()> {
+        let now = now_unix();
+        let locked =
+            self.store
+                .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
+                    lock.begin(now)
+                })?;
+        match locked {
+            Some(lock) => Err(Error::LockedOut {
+                person: person.to_owned(),
+                lock,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Settles a one-shot attempt begun with [`Engine::begin_one_shot`], with its audit line.
+    pub(super) fn settle_one_shot(
         &mut self,
         person: &str,
         channel: &str,
@@ -206,8 +230,7 @@ impl Engine {
         let now = now_unix();
         self.store
             .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                lock.begin(now);
-                lock.settle(accepted, now);
+                lock.settle(accepted, now)
             })?;
         self.audit(person, channel, accepted, details);
         Ok(())
@@ -217,7 +240,8 @@ impl Engine {
         let frame = details
             .frame
             .filter(|_| !accepted && self.settings.save_failed_frames)
-            .and_then(|img| match self.store.save_failed_frame(img) {
+            .map(|img| face_region(img, details.face, SAVED_FRAME_SIDE))
+            .and_then(|img| match self.store.save_failed_frame(&img) {
                 Ok(path) => Some(path),
                 Err(e) => {
                     // The attempt still counts and is logged; only its picture is missing.

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::SystemTime;
 
 use image::RgbImage;
 
@@ -11,6 +10,7 @@ use super::{Engine, Verdict};
 use crate::auth::{
     Identification, Scorer, Thresholds, Verification, identify, verify, verify_with,
 };
+use crate::store::dir::Stamp;
 use crate::train::Head;
 use crate::vision::{EmbedderKind, Embedding};
 use crate::{Error, Result};
@@ -22,7 +22,7 @@ pub(super) struct HeadCache(HashMap<(String, EmbedderKind), CachedHead>);
 /// A person's head in use (None: scoring with cosine) and the stamp of the file it came from.
 /// Training may happen in another thread or process, so a changed stamp means read it again.
 struct CachedHead {
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Stamp>,
     head: Option<Head>,
 }
 
@@ -33,10 +33,7 @@ impl Engine {
         let model = self.settings.model;
         let stamp = self
             .store
-            .require_person(person)
-            .ok()
-            .and_then(|dir| std::fs::metadata(dir.join(crate::train::head_file(model))).ok())
-            .and_then(|m| Some((m.modified().ok()?, m.len())));
+            .person_file_stamp(person, &crate::train::head_file(model));
         let key = (person.to_owned(), model);
         let fresh = self.heads.0.get(&key).is_some_and(|c| c.stamp == stamp);
         if !fresh {
@@ -84,19 +81,28 @@ impl Engine {
     /// one, with its audit line.
     pub fn verify_photo(&mut self, person: &str, img: &RgbImage, name: &Path) -> Result<Verdict> {
         self.store.require_person(person)?;
-        self.check_lockout(person)?;
         if self.gallery(person)?.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
-        let (face, probe) = self.probe(img, name)?;
+        // Counted before the photo is even read: no input can make an attempt uncounted.
+        self.begin_one_shot(person)?;
+        let (face, probe) = match self.probe(img, name) {
+            Ok(p) => p,
+            Err(e) => {
+                // No usable face is a failed attempt too, with its audit line.
+                self.settle_one_shot(person, "photo", false, super::AttemptDetails::default())?;
+                return Err(e);
+            }
+        };
         let verification = self.score(person, &probe)?;
-        self.record_attempt(
+        self.settle_one_shot(
             person,
             "photo",
             verification.accepted,
             super::AttemptDetails {
                 last: Some(&verification),
                 frame: Some(img),
+                face: Some(&face),
                 ..super::AttemptDetails::default()
             },
         )?;
@@ -115,7 +121,7 @@ impl Engine {
         }
         let galleries: Vec<(String, &[(uuid::Uuid, Embedding)])> = people
             .into_iter()
-            .filter(|name| self.lockout_remaining(name).is_none())
+            .filter(|name| self.lockout(name).is_none())
             .map(|name| {
                 let g = self.galleries[&name].as_slice();
                 (name, g)

@@ -249,7 +249,12 @@ impl Worker {
                 self.person = person;
             }
             Command::AddPerson(name) => match self.engine.store().add_person(&name) {
-                Ok(()) => {
+                Ok(lookalike) => {
+                    if let Some(other) = lookalike {
+                        self.send(Event::Error(format!(
+                            "note: {name} looks like {other}, who is already enrolled"
+                        )));
+                    }
                     if let Ok(people) = self.engine.store().people() {
                         self.send(Event::People(people));
                     }

@@ -1,13 +1,11 @@
 //! The audit log: one JSON line per verification attempt, so a user can see who tried to unlock
 //! as whom, when, and how close it was. Rotated by size; a wipe removes a person's lines.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fsio;
+use super::dir::{DataDir, Kind, Owner};
 
 pub const LOG_FILE: &str = "audit.log";
 /// Rotate when the log passes this size; keep this many old logs (audit.log.1 ...).
@@ -38,50 +36,51 @@ pub struct AuditScores {
     pub scorer: String,
 }
 
-/// The log and its rotated predecessors, newest first.
-pub fn files(root: &Path) -> Vec<PathBuf> {
-    std::iter::once(root.join(LOG_FILE))
-        .chain((1..=KEEP).map(|i| root.join(format!("{LOG_FILE}.{i}"))))
-        .filter(|p| p.exists())
+/// The log and its rotated predecessors that exist, newest first (relative to the data dir).
+pub fn files(dir: &DataDir) -> Vec<PathBuf> {
+    std::iter::once(PathBuf::from(LOG_FILE))
+        .chain((1..=KEEP).map(|i| PathBuf::from(format!("{LOG_FILE}.{i}"))))
+        .filter(|p| dir.kind(p) == Kind::File)
         .collect()
 }
 
 /// Appends one entry (the caller holds the store lock).
-pub fn append(root: &Path, entry: &AuditEntry) -> std::io::Result<()> {
-    let path = root.join(LOG_FILE);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_BYTES) {
-        rotate(root)?;
+pub fn append(dir: &DataDir, entry: &AuditEntry) -> std::io::Result<()> {
+    let log = Path::new(LOG_FILE);
+    if dir.stamp(log).is_some_and(|s| s.len > MAX_BYTES) {
+        rotate(dir)?;
     }
     let mut line = serde_json::to_vec(entry).expect("entry serialises");
     line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)?;
     // One write call per line: concurrent appenders (GUI and CLI) cannot interleave within it.
-    f.write_all(&line)?;
-    f.sync_data()
+    dir.append(log, &line)
 }
 
-fn rotate(root: &Path) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(root.join(format!("{LOG_FILE}.{KEEP}")));
+fn rotate(dir: &DataDir) -> std::io::Result<()> {
+    let _ = dir.remove_file(Path::new(&format!("{LOG_FILE}.{KEEP}")));
     for i in (1..KEEP).rev() {
-        let from = root.join(format!("{LOG_FILE}.{i}"));
-        if from.exists() {
-            std::fs::rename(&from, root.join(format!("{LOG_FILE}.{}", i + 1)))?;
+        let from = PathBuf::from(format!("{LOG_FILE}.{i}"));
+        if dir.kind(&from) == Kind::File {
+            dir.rename(&from, Path::new(&format!("{LOG_FILE}.{}", i + 1)))?;
         }
     }
-    std::fs::rename(root.join(LOG_FILE), root.join(format!("{LOG_FILE}.1")))
+    dir.rename(Path::new(LOG_FILE), Path::new(&format!("{LOG_FILE}.1")))
+}
+
+/// Every readable entry of the store at `root`, oldest first (see [`read_in`]).
+pub fn read(root: &Path) -> Vec<AuditEntry> {
+    DataDir::open(root, Owner::EffectiveUser)
+        .map(|dir| read_in(&dir))
+        .unwrap_or_default()
 }
 
 /// Every readable entry, oldest first; damaged lines are skipped (a crash mid-append).
-pub fn read(root: &Path) -> Vec<AuditEntry> {
+pub fn read_in(dir: &DataDir) -> Vec<AuditEntry> {
     let mut out = Vec::new();
-    for file in files(root).into_iter().rev() {
+    for file in files(dir).into_iter().rev() {
         // Bytes, not a String: one non-UTF-8 byte (found by fuzzing) used to drop the whole
         // file; now only its line is skipped, like any other damaged line.
-        let Ok(bytes) = std::fs::read(&file) else {
+        let Ok(bytes) = dir.read(&file, 4 * MAX_BYTES) else {
             continue;
         };
         out.extend(lines(&bytes).filter_map(|l| serde_json::from_slice(l).ok()));
@@ -91,14 +90,14 @@ pub fn read(root: &Path) -> Vec<AuditEntry> {
 
 /// Rewrites every log without `person`'s entries; returns how many were removed and the saved
 /// frames they referred to.
-pub fn forget(root: &Path, person: &str) -> std::io::Result<(usize, Vec<String>)> {
+pub fn forget(dir: &DataDir, person: &str) -> std::io::Result<(usize, Vec<String>)> {
     let mut removed = 0;
     let mut frames = Vec::new();
-    for file in files(root) {
+    for file in files(dir) {
         // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
         // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
         // already gone. Damaged lines are kept as they are.
-        let bytes = std::fs::read(&file)?;
+        let bytes = dir.read(&file, 4 * MAX_BYTES)?;
         let mut kept = Vec::with_capacity(bytes.len());
         for line in lines(&bytes) {
             match serde_json::from_slice::<AuditEntry>(line) {
@@ -112,7 +111,7 @@ pub fn forget(root: &Path, person: &str) -> std::io::Result<(usize, Vec<String>)
                 }
             }
         }
-        fsio::write_atomic(&file, &kept)?;
+        dir.write_atomic(&file, &kept)?;
     }
     Ok((removed, frames))
 }
@@ -143,23 +142,24 @@ mod tests {
 
     #[test]
     fn append_read_rotate_forget() {
-        let dir = tempfile::tempdir().unwrap();
-        append(dir.path(), &entry("ann", true)).unwrap();
-        append(dir.path(), &entry("bob", false)).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(t.path(), Owner::EffectiveUser).unwrap();
+        append(&dir, &entry("ann", true)).unwrap();
+        append(&dir, &entry("bob", false)).unwrap();
         assert_eq!(
-            read(dir.path()),
+            read(t.path()),
             vec![entry("ann", true), entry("bob", false)]
         );
-        rotate(dir.path()).unwrap();
-        append(dir.path(), &entry("ann", false)).unwrap();
-        assert_eq!(files(dir.path()).len(), 2);
+        rotate(&dir).unwrap();
+        append(&dir, &entry("ann", false)).unwrap();
+        assert_eq!(files(&dir).len(), 2);
         assert_eq!(
-            read(dir.path()).len(),
+            read_in(&dir).len(),
             3,
             "rotated entries still read, oldest first"
         );
-        let (removed, _) = forget(dir.path(), "ann").unwrap();
+        let (removed, _) = forget(&dir, "ann").unwrap();
         assert_eq!(removed, 2);
-        assert_eq!(read(dir.path()), vec![entry("bob", false)]);
+        assert_eq!(read_in(&dir), vec![entry("bob", false)]);
     }
 }

@@ -4,12 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::fsio;
+use super::dir::DataDir;
 use super::secret::Sealer;
 use crate::vision::Embedding;
 
-fn path(root: &Path, model: &str, sha256: &str) -> PathBuf {
-    root.join("cache").join(model).join(format!("{sha256}.f32"))
+/// A sealed 512-d vector is about 2 KB.
+const MAX_ENTRY_BYTES: u64 = 64 << 10;
+
+fn path(model: &str, sha256: &str) -> PathBuf {
+    Path::new("cache").join(model).join(format!("{sha256}.f32"))
 }
 
 /// What a sealed entry is bound to: moving it under another model or image does not decrypt.
@@ -18,9 +21,10 @@ fn label(model: &str, sha256: &str) -> String {
 }
 
 /// The cached vector, or None (missing, or damaged: then it is recomputed and overwritten).
-pub fn get(root: &Path, sealer: &Sealer, model: &str, sha256: &str) -> Option<Embedding> {
-    let p = path(root, model, sha256);
-    let sealed = std::fs::read(&p).ok()?;
+pub fn get(dir: &DataDir, sealer: &Sealer, model: &str, sha256: &str) -> Option<Embedding> {
+    let p = path(model, sha256);
+    let sealed = dir.read(&p, MAX_ENTRY_BYTES).ok()?;
+    let p = dir.display(&p);
     let Ok(bytes) = sealer.unseal(&sealed, &label(model, sha256)) else {
         tracing::warn!("ignoring unreadable cache entry {}", p.display());
         return None;
@@ -42,14 +46,14 @@ pub fn get(root: &Path, sealer: &Sealer, model: &str, sha256: &str) -> Option<Em
 }
 
 pub fn put(
-    root: &Path,
+    dir: &DataDir,
     sealer: &Sealer,
     model: &str,
     sha256: &str,
     e: &Embedding,
 ) -> std::io::Result<()> {
-    let p = path(root, model, sha256);
-    fsio::private_dir(p.parent().expect("cache path has a folder"))?;
+    let p = path(model, sha256);
+    dir.create_dir_all(p.parent().expect("cache path has a folder"))?;
     let bytes: Vec<u8> = e.0.iter().flat_map(|x| x.to_le_bytes()).collect();
-    fsio::write_atomic(&p, &sealer.seal(&bytes, &label(model, sha256)))
+    dir.write_atomic(&p, &sealer.seal(&bytes, &label(model, sha256)))
 }

@@ -14,7 +14,7 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use serde::{Deserialize, Serialize};
 
-use super::fsio;
+use super::dir::{DataDir, Owner};
 
 /// Marks a sealed file, so a plain file from an older version is recognised, not misread.
 const MAGIC: &[u8; 4] = b"FGS1";
@@ -88,15 +88,17 @@ fn keyring_entry(root: &Path) -> Result<keyring::Entry, keyring::Error> {
 
 impl Sealer {
     /// Loads the data folder's key, creating it on first use.
-    pub fn open(root: &Path) -> Result<Sealer, SecretError> {
+    pub fn open(dir: &DataDir) -> Result<Sealer, SecretError> {
+        let root = dir.path();
         let origin_path = root.join(ORIGIN_FILE);
-        let recorded: Option<KeyOrigin> = std::fs::read_to_string(&origin_path)
+        let recorded: Option<KeyOrigin> = dir
+            .read(Path::new(ORIGIN_FILE), 4096)
             .ok()
-            .and_then(|t| toml::from_str::<OriginRecord>(&t).ok())
+            .and_then(|t| toml::from_str::<OriginRecord>(&String::from_utf8_lossy(&t)).ok())
             .map(|r| r.key);
         let key_path = root.join(KEY_FILE);
         let (key, origin) = match recorded {
-            Some(KeyOrigin::File) => (read_key_file(&key_path)?, KeyOrigin::File),
+            Some(KeyOrigin::File) => (read_key_file(dir)?, KeyOrigin::File),
             Some(KeyOrigin::Keyring) => {
                 let secret = keyring_entry(root)
                     .and_then(|e| e.get_secret())
@@ -114,12 +116,14 @@ impl Sealer {
                         tracing::info!(
                             "no desktop keyring ({e}); keeping the data key in a 0600 file"
                         );
-                        fsio::write_atomic(&key_path, &key).map_err(io(&key_path))?;
+                        dir.write_atomic(Path::new(KEY_FILE), &key)
+                            .map_err(io(&key_path))?;
                         KeyOrigin::File
                     }
                 };
                 let record = toml::to_string(&OriginRecord { key: origin }).expect("serialises");
-                fsio::write_atomic(&origin_path, record.as_bytes()).map_err(io(&origin_path))?;
+                dir.write_atomic(Path::new(ORIGIN_FILE), record.as_bytes())
+                    .map_err(io(&origin_path))?;
                 (key, origin)
             }
         };
@@ -170,11 +174,16 @@ impl Sealer {
     }
 }
 
-fn read_key_file(path: &Path) -> Result<[u8; 32], SecretError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    bytes
-        .try_into()
-        .map_err(|_| SecretError::BadKey(path.to_owned()))
+fn read_key_file(dir: &DataDir) -> Result<[u8; 32], SecretError> {
+    let path = dir.display(Path::new(KEY_FILE));
+    let bytes = dir.read(Path::new(KEY_FILE), 64).map_err(io(&path))?;
+    bytes.try_into().map_err(|_| SecretError::BadKey(path))
+}
+
+/// Opens the data dir at `root` (the user's own) for a [`Sealer`]: for tests and tools.
+pub fn open_at(root: &Path) -> Result<Sealer, SecretError> {
+    let dir = DataDir::open(root, Owner::EffectiveUser).map_err(io(root))?;
+    Sealer::open(&dir)
 }
 
 #[cfg(test)]
@@ -184,7 +193,7 @@ mod tests {
     #[test]
     fn round_trip_and_tamper_detection() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Sealer::open(dir.path()).unwrap();
+        let s = open_at(dir.path()).unwrap();
         let sealed = s.seal(b"embedding bytes", "cache/sface/abc");
         assert!(
             !sealed.windows(9).any(|w| w == b"embedding"),
@@ -205,14 +214,14 @@ mod tests {
             "tampering detected"
         );
         // The same folder opens with the same key; another folder's key cannot read it.
-        let again = Sealer::open(dir.path()).unwrap();
+        let again = open_at(dir.path()).unwrap();
         assert_eq!(
             again.unseal(&sealed, "cache/sface/abc").unwrap(),
             b"embedding bytes"
         );
         let other = tempfile::tempdir().unwrap();
         assert!(
-            Sealer::open(other.path())
+            open_at(other.path())
                 .unwrap()
                 .unseal(&sealed, "cache/sface/abc")
                 .is_err()

@@ -1,8 +1,20 @@
-//! User settings, kept as human-readable TOML in the data dir.
+//! User settings, kept as human-readable TOML in the data dir. The file is the user's to edit,
+//! and so an attacker's: every security value has a range, a value outside it is refused with
+//! its name, its range and the file, and the safe default is used instead.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::vision::{EmbedderKind, Preprocess};
+
+/// Most frames an attempt's window may hold: 1 s of video; more only delays the verdict.
+pub const MAX_LIVE_N: usize = 30;
+/// Longest attempt (seconds): past it, a camera left on is a camera watching.
+pub const MAX_TIMEOUT_S: f32 = 60.0;
+/// Lowest verification share: fewer than half of a person's images matching is not a match.
+pub const MIN_VERIFICATION_THRESHOLD: f32 = 0.5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -37,6 +49,44 @@ impl Default for Settings {
     }
 }
 
+/// One value of the settings file that was not used, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsProblem {
+    pub file: PathBuf,
+    /// The key, or None for the file as a whole.
+    pub key: Option<String>,
+    pub why: String,
+}
+
+impl SettingsProblem {
+    pub fn unreadable(file: &Path, why: &str) -> SettingsProblem {
+        SettingsProblem {
+            file: file.to_owned(),
+            key: None,
+            why: format!("cannot be read ({why}); using the defaults"),
+        }
+    }
+}
+
+impl fmt::Display for SettingsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}: `{key}` {}", self.file.display(), self.why),
+            None => write!(f, "{} {}", self.file.display(), self.why),
+        }
+    }
+}
+
+/// The lowest detection threshold a model accepts: where one comparison's measured false-accept
+/// rate on held-out LFW impostors reaches about 1 % (see the README). Below it a stranger would
+/// match one verification image in a hundred.
+pub fn threshold_floor(model: EmbedderKind) -> f32 {
+    match model {
+        EmbedderKind::Sface => 0.26,
+        EmbedderKind::Mbf => 0.20,
+    }
+}
+
 impl Settings {
     pub fn for_model(model: EmbedderKind) -> Settings {
         Settings {
@@ -53,11 +103,152 @@ impl Settings {
         }
     }
 
-    /// K of N frames within the time-out, for an attempt. The settings file is the user's to
-    /// edit, so nothing it says can make an attempt pass on no frame or never end: K is at
-    /// least 1 and at most N, N at most 30, the time-out within (0, 60] s.
+    /// Reads settings from `text` (the contents of `file`). Nothing in it can make the result
+    /// unsafe: a file that does not parse gives the defaults, a key of the wrong type or out of
+    /// range gives that key's default, and each is reported. A parse error names the line, never
+    /// echoes it (it may hold something private).
+    pub fn parse(text: &str, file: &Path) -> (Settings, Vec<SettingsProblem>) {
+        let problem = |key: Option<&str>, why: String| SettingsProblem {
+            file: file.to_owned(),
+            key: key.map(str::to_owned),
+            why,
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                let at = line.map_or(String::new(), |l| format!(" at line {l}"));
+                return (
+                    Settings::default(),
+                    vec![problem(
+                        None,
+                        format!("is not valid TOML{at}; using the defaults"),
+                    )],
+                );
+            }
+        };
+        let mut problems = Vec::new();
+        let model = match table
+            .get("model")
+            .map(|v| v.clone().try_into::<EmbedderKind>())
+        {
+            None => EmbedderKind::Sface,
+            Some(Ok(m)) => m,
+            Some(Err(_)) => {
+                problems.push(problem(
+                    Some("model"),
+                    "must be \"sface\" or \"mbf\"; using sface".into(),
+                ));
+                EmbedderKind::Sface
+            }
+        };
+        let mut s = Settings::for_model(model);
+        let defaults = s.clone();
+        for (key, value) in &table {
+            let wrong =
+                |want: &str| problem(Some(key), format!("must be {want}; using the default"));
+            macro_rules! take {
+                ($field:ident, $want:expr) => {
+                    match value.clone().try_into() {
+                        Ok(v) => s.$field = v,
+                        Err(_) => problems.push(wrong($want)),
+                    }
+                };
+            }
+            match key.as_str() {
+                "model" => {}
+                "preprocess" => take!(preprocess, "one of none, grey, brightness, equalize"),
+                "detection_threshold" => take!(detection_threshold, "a number"),
+                "verification_threshold" => take!(verification_threshold, "a number"),
+                "live_k" => take!(live_k, "a whole number"),
+                "live_n" => take!(live_n, "a whole number"),
+                "live_timeout_s" => take!(live_timeout_s, "a number of seconds"),
+                "camera" => take!(camera, "a camera index (0, 1, ...)"),
+                "liveness" => take!(liveness, "true or false"),
+                "save_failed_frames" => take!(save_failed_frames, "true or false"),
+                _ => problems.push(problem(Some(key), "is not a setting; ignored".into())),
+            }
+        }
+        for p in s.check(file) {
+            // Each out-of-range value falls back on its own default, the rest stay as written.
+            match p.key.as_deref() {
+                Some("detection_threshold") => s.detection_threshold = defaults.detection_threshold,
+                Some("verification_threshold") => {
+                    s.verification_threshold = defaults.verification_threshold
+                }
+                Some("live_k" | "live_n") => {
+                    s.live_k = defaults.live_k;
+                    s.live_n = defaults.live_n;
+                }
+                Some("live_timeout_s") => s.live_timeout_s = defaults.live_timeout_s,
+                _ => {}
+            }
+            problems.push(SettingsProblem {
+                why: format!("{}; using the default", p.why),
+                ..p
+            });
+        }
+        (s, problems)
+    }
+
+    /// Every security value outside its range, named with the range.
+    pub fn check(&self, file: &Path) -> Vec<SettingsProblem> {
+        let mut out = Vec::new();
+        let mut bad = |key: &str, why: String| {
+            out.push(SettingsProblem {
+                file: file.to_owned(),
+                key: Some(key.to_owned()),
+                why,
+            })
+        };
+        let floor = threshold_floor(self.model);
+        if !(self.detection_threshold >= floor && self.detection_threshold <= 1.0) {
+            bad(
+                "detection_threshold",
+                format!(
+                    "= {} is outside [{floor}, 1] (the lowest {} allows)",
+                    self.detection_threshold, self.model
+                ),
+            );
+        }
+        if !(self.verification_threshold >= MIN_VERIFICATION_THRESHOLD
+            && self.verification_threshold <= 1.0)
+        {
+            bad(
+                "verification_threshold",
+                format!(
+                    "= {} is outside [{MIN_VERIFICATION_THRESHOLD}, 1]",
+                    self.verification_threshold
+                ),
+            );
+        }
+        if !(1 <= self.live_k && self.live_k <= self.live_n && self.live_n <= MAX_LIVE_N) {
+            bad(
+                "live_k",
+                format!(
+                    "= {} and `live_n` = {} break 1 ≤ live_k ≤ live_n ≤ {MAX_LIVE_N}",
+                    self.live_k, self.live_n
+                ),
+            );
+        }
+        if !(self.live_timeout_s > 0.0 && self.live_timeout_s <= MAX_TIMEOUT_S) {
+            bad(
+                "live_timeout_s",
+                format!(
+                    "= {} is outside (0, {MAX_TIMEOUT_S}] seconds",
+                    self.live_timeout_s
+                ),
+            );
+        }
+        out
+    }
+
+    /// K of N frames within the time-out, for an attempt. Range-checked again here, so even a
+    /// value set in code cannot make an attempt pass on no frame or never end.
     pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
-        let n = self.live_n.clamp(1, 30);
+        let n = self.live_n.clamp(1, MAX_LIVE_N);
         let timeout = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s))
             .unwrap_or(std::time::Duration::from_secs(10));
         crate::auth::attempt::AttemptRule {
@@ -72,5 +263,51 @@ impl Settings {
             detection: self.detection_threshold,
             verification: self.verification_threshold,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Settings, Vec<String>) {
+        let (s, p) = Settings::parse(text, Path::new("settings.toml"));
+        (s, p.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn out_of_range_values_fall_back_one_by_one_and_are_named() {
+        let (s, p) = parse(
+            "live_k = 0\nlive_n = 5\ndetection_threshold = -1\nverification_threshold = 0\n\
+             live_timeout_s = nan\ncamera = 2\nsave_failed_frames = true\n",
+        );
+        println!("{p:#?}");
+        assert_eq!((s.live_k, s.live_n), (3, 5));
+        assert_eq!(
+            s.detection_threshold,
+            EmbedderKind::Sface.default_threshold()
+        );
+        assert_eq!(s.verification_threshold, 0.6);
+        assert_eq!(s.live_timeout_s, 10.0);
+        assert_eq!(s.camera, 2, "valid values stay");
+        assert!(s.save_failed_frames);
+        assert_eq!(p.len(), 4);
+        assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.26, 1]")));
+    }
+
+    #[test]
+    fn huge_and_wrong_typed_values_do_not_allocate_or_panic() {
+        let (s, p) = parse("live_n = 100000000000000\nlive_k = \"three\"\nmodel = 5\n");
+        assert_eq!((s.live_k, s.live_n, s.model), (3, 5, EmbedderKind::Sface));
+        assert_eq!(p.len(), 3, "{p:?}");
+    }
+
+    #[test]
+    fn a_parse_error_names_the_line_not_its_text() {
+        let (s, p) = parse("camera = 1\npassword = hunter2 oops\n");
+        assert_eq!(s, Settings::default());
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("line 2"), "{}", p[0]);
+        assert!(!p[0].contains("hunter2"), "{}", p[0]);
     }
 }

@@ -67,7 +67,10 @@ pub fn load_head(
     person: &str,
     model: EmbedderKind,
 ) -> Result<Option<SavedHead>, TrainError> {
-    let path = store.require_person(person)?.join(head_file(model));
+    let path = store
+        .root()
+        .join(store.require_person(person)?)
+        .join(head_file(model));
     let corrupt = |reason: String| TrainError::CorruptHead {
         path: path.clone(),
         reason,

@@ -101,6 +101,8 @@ pub struct Attempt {
     challenge: Option<Challenge>,
     turned_at: Option<Instant>,
     last: Option<Verification>,
+    /// The tracked face as last seen (for the saved frame of a failed attempt).
+    face: Option<Face>,
     frames: u64,
     frames_with_face: u64,
     outcome: Option<Outcome>,
@@ -120,6 +122,7 @@ impl Attempt {
             challenge: None,
             turned_at: None,
             last: None,
+            face: None,
             frames: 0,
             frames_with_face: 0,
             outcome: None,
@@ -238,6 +241,7 @@ impl Attempt {
             };
             self.votes.push(verification.accepted);
             self.last = Some(verification.clone());
+            self.face = Some(face.clone());
             if !self.votes.passed() {
                 return Prompt::Matching {
                     verified: self.votes.verified(),
@@ -329,6 +333,7 @@ impl Attempt {
             accepted: refusal.is_none(),
             refusal,
             last: self.last.clone(),
+            face: self.face.clone(),
             liveness: self.judged.or_else(|| self.passive.score()),
             frames: self.frames,
             frames_with_face: self.frames_with_face,

@@ -95,6 +95,9 @@ pub struct Outcome {
     pub refusal: Option<Refusal>,
     /// The last verification of the tracked face, when there was one.
     pub last: Option<Verification>,
+    /// The face that verification was made on.
+    #[serde(skip)]
+    pub face: Option<crate::vision::Face>,
     /// The passive liveness window as last judged (None with liveness off or too few frames).
     pub liveness: Option<LivenessScore>,
     pub frames: u64,

@@ -1,0 +1,525 @@
+//! The data dir as an opened handle: every file operation of the store goes through it, relative
+//! to that handle, and none of them follows a symbolic link.
+//!
+//! A path like `users/ann/lockout.json` is walked one component at a time with `openat` and
+//! `O_NOFOLLOW`, so a link planted anywhere under the data dir (a person's folder pointing at
+//! `~/.ssh`, a lock file pointing at `/etc/shadow`) makes the operation fail instead of acting on
+//! the link's target, and there is no window between checking a path and using it. The data dir
+//! itself must not be a link, must belong to the expected owner and must not be writable by
+//! others: whoever can write there decides the faces, thresholds and lock-out that gate access.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+
+/// Who must own the data dir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The user running FaceGate (a desk store in their home).
+    EffectiveUser,
+    /// root (the system store that gates login).
+    Root,
+}
+
+impl Owner {
+    fn uid(self) -> u32 {
+        match self {
+            Owner::EffectiveUser => rustix::process::geteuid().as_raw(),
+            Owner::Root => 0,
+        }
+    }
+}
+
+/// What kind of thing a listed entry is (links are reported as such, never followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: OsString,
+    pub kind: Kind,
+}
+
+/// Size and modification time of a file, for caches keyed on a file's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub modified: SystemTime,
+    pub len: u64,
+}
+
+pub struct DataDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// The error for a link met where the store expected a file or folder.
+pub fn is_link_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+        || e.get_ref()
+            .is_some_and(|inner| inner.to_string().contains("symbolic link"))
+}
+
+fn link_error(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is a symbolic link (or passes through one); FaceGate follows no links inside its data dir",
+            path.display()
+        ),
+    )
+}
+
+impl DataDir {
+    /// Opens the data dir at `path`, creating it (mode 0700) when missing. Refused: a link, not
+    /// a folder, owned by someone other than `owner`, or writable by group or others.
+    pub fn open(path: &Path, owner: Owner) -> io::Result<DataDir> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        match rfs::mkdir(path, Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let fd = rfs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+                if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    link_error(path)
+                } else {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} is not a folder", path.display()),
+                    )
+                }
+            }
+            e => e.into(),
+        })?;
+        let st = rfs::fstat(&fd)?;
+        let want = owner.uid();
+        if st.st_uid != want {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to uid {}, not to uid {want}; FaceGate refuses a data dir that someone else controls",
+                    path.display(),
+                    st.st_uid
+                ),
+            ));
+        }
+        if st.st_mode & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is writable by other users (mode {:o}); make it private with `chmod 700 {}`",
+                    path.display(),
+                    st.st_mode & 0o7777,
+                    path.display()
+                ),
+            ));
+        }
+        Ok(DataDir {
+            fd,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The full path of `rel`, for messages only: operations never resolve it.
+    pub fn display(&self, rel: &Path) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    /// The folder holding `rel`, opened without following links, and `rel`'s last component.
+    fn parent(&self, rel: &Path) -> io::Result<(OwnedFd, OsString)> {
+        let mut names = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) => names.push(n),
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} is not a plain path inside the data dir", rel.display()),
+                    ));
+                }
+            }
+        }
+        let Some((last, dirs)) = names.split_last() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty path"));
+        };
+        let mut fd = rustix::io::dup(&self.fd)?;
+        for (i, name) in dirs.iter().enumerate() {
+            fd = rfs::openat(
+                &fd,
+                *name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| self.errno(e, &names_path(&names[..=i])))?;
+        }
+        Ok((fd, (*last).to_owned()))
+    }
+
+    fn errno(&self, e: rustix::io::Errno, rel: &Path) -> io::Error {
+        match e {
+            rustix::io::Errno::LOOP => link_error(&self.display(rel)),
+            // O_DIRECTORY | O_NOFOLLOW on a link to a folder gives ENOTDIR.
+            rustix::io::Errno::NOTDIR if self.is_link(rel) => link_error(&self.display(rel)),
+            e => e.into(),
+        }
+    }
+
+    fn is_link(&self, rel: &Path) -> bool {
+        self.parent(rel).is_ok_and(|(dir, name)| {
+            rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
+        })
+    }
+
+    fn open_at(&self, rel: &Path, flags: OFlags, mode: u32) -> io::Result<OwnedFd> {
+        let (dir, name) = self.parent(rel)?;
+        rfs::openat(
+            &dir,
+            name.as_os_str(),
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+        )
+        .map_err(|e| self.errno(e, rel))
+    }
+
+    /// Opens a regular file for reading. Non-blocking open, so a FIFO planted in its place
+    /// cannot hang the caller; anything but a regular file is refused.
+    pub fn open_file(&self, rel: &Path) -> io::Result<File> {
+        let fd = self.open_at(rel, OFlags::RDONLY | OFlags::NONBLOCK, 0)?;
+        let st = rfs::fstat(&fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", self.display(rel).display()),
+            ));
+        }
+        Ok(File::from(fd))
+    }
+
+    /// A regular file's bytes, at most `max` of them (a larger file is an error).
+    pub fn read(&self, rel: &Path, max: u64) -> io::Result<Vec<u8>> {
+        let file = self.open_file(rel)?;
+        let mut out = Vec::new();
+        file.take(max + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is larger than {max} bytes", self.display(rel).display()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Like [`DataDir::read`], with a missing file as `None`.
+    pub fn read_opt(&self, rel: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+        match self.read(rel, max) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates `rel` and its parents as private folders (0700); existing ones are tightened to
+    /// 0700. A link on the way is refused.
+    pub fn create_dir_all(&self, rel: &Path) -> io::Result<()> {
+        let mut fd = rustix::io::dup(&self.fd)?;
+        let mut walked = PathBuf::new();
+        for c in rel.components() {
+            let Component::Normal(name) = c else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a plain path inside the data dir", rel.display()),
+                ));
+            };
+            walked.push(name);
+            match rfs::mkdirat(&fd, name, Mode::from_raw_mode(0o700)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(self.errno(e, &walked)),
+            }
+            fd = rfs::openat(
+                &fd,
+                name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| self.errno(e, &walked))?;
+            rfs::fchmod(&fd, Mode::from_raw_mode(0o700))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to `rel` atomically: a 0600 temp file beside it, fsync, rename over the
+    /// target, fsync the folder. Readers see the old file or the new one, never a mix; after
+    /// return the new file survives power loss. A link at `rel` is replaced, never followed.
+    pub fn write_atomic(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (dir, name) = self.parent(rel)?;
+        let tmp = OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let fd = rfs::openat(
+            &dir,
+            tmp.as_os_str(),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| self.errno(e, rel))?;
+        let mut file = File::from(fd);
+        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        let renamed = written.and_then(|()| {
+            rfs::renameat(&dir, tmp.as_os_str(), &dir, name.as_os_str()).map_err(io::Error::from)
+        });
+        if let Err(e) = renamed {
+            let _ = rfs::unlinkat(&dir, tmp.as_os_str(), AtFlags::empty());
+            return Err(e);
+        }
+        rfs::fsync(&dir).map_err(io::Error::from)
+    }
+
+    /// Appends `bytes` to `rel` (created 0600) in one write call.
+    pub fn append(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE, 0o600)?;
+        let mut file = File::from(fd);
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", self.display(rel).display()),
+            ));
+        }
+        file.write_all(bytes)?;
+        file.sync_data()
+    }
+
+    /// An exclusive lock on the file `rel` (created 0600), held until the file is dropped.
+    pub fn lock(&self, rel: &Path) -> io::Result<File> {
+        let fd = self.open_at(rel, OFlags::RDWR | OFlags::CREATE, 0o600)?;
+        let file = File::from(fd);
+        file.lock()?;
+        Ok(file)
+    }
+
+    /// The entries of folder `rel` (`.` and `..` left out). Links are listed as links.
+    pub fn list(&self, rel: &Path) -> io::Result<Vec<Entry>> {
+        let fd = self.open_dir(rel)?;
+        let mut dir = rfs::Dir::new(fd)?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            let name = std::ffi::OsStr::from_bytes(entry.file_name().to_bytes());
+            if name == "." || name == ".." {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                FileType::RegularFile => Kind::File,
+                FileType::Directory => Kind::Dir,
+                FileType::Symlink => Kind::Link,
+                FileType::Unknown => self.kind(&rel.join(name)),
+                _ => Kind::Other,
+            };
+            out.push(Entry {
+                name: name.to_owned(),
+                kind,
+            });
+        }
+        Ok(out)
+    }
+
+    fn open_dir(&self, rel: &Path) -> io::Result<OwnedFd> {
+        if rel.as_os_str().is_empty() {
+            return Ok(rustix::io::dup(&self.fd)?);
+        }
+        self.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY, 0)
+    }
+
+    /// What `rel` is, without following a link; `Other` when it does not exist.
+    pub fn kind(&self, rel: &Path) -> Kind {
+        let Ok((dir, name)) = self.parent(rel) else {
+            return Kind::Other;
+        };
+        match rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map(|st| FileType::from_raw_mode(st.st_mode))
+        {
+            Ok(FileType::RegularFile) => Kind::File,
+            Ok(FileType::Directory) => Kind::Dir,
+            Ok(FileType::Symlink) => Kind::Link,
+            _ => Kind::Other,
+        }
+    }
+
+    pub fn is_dir(&self, rel: &Path) -> bool {
+        self.kind(rel) == Kind::Dir
+    }
+
+    /// Size and modification time of a regular file, None when missing.
+    pub fn stamp(&self, rel: &Path) -> Option<Stamp> {
+        let (dir, name) = self.parent(rel).ok()?;
+        let st = rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then(|| Stamp {
+            modified: SystemTime::UNIX_EPOCH
+                + Duration::new(
+                    u64::try_from(st.st_mtime).unwrap_or(0),
+                    u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+                ),
+            len: u64::try_from(st.st_size).unwrap_or(0),
+        })
+    }
+
+    /// Removes the file (or link: the link itself) at `rel`.
+    pub fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        let (dir, name) = self.parent(rel)?;
+        rfs::unlinkat(&dir, name.as_os_str(), AtFlags::empty()).map_err(|e| self.errno(e, rel))
+    }
+
+    /// Renames `from` to `to` (both inside the data dir).
+    pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (a, an) = self.parent(from)?;
+        let (b, bn) = self.parent(to)?;
+        rfs::renameat(&a, an.as_os_str(), &b, bn.as_os_str()).map_err(|e| self.errno(e, from))
+    }
+
+    /// Removes folder `rel` and everything in it, never following a link (a link inside is
+    /// removed as a link). Returns the paths of the files removed, relative to `rel`.
+    pub fn remove_dir_all(&self, rel: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        self.empty_dir(rel, Path::new(""), &mut removed)?;
+        let (dir, name) = self.parent(rel)?;
+        rfs::unlinkat(&dir, name.as_os_str(), AtFlags::REMOVEDIR)
+            .map_err(|e| self.errno(e, rel))?;
+        Ok(removed)
+    }
+
+    fn empty_dir(&self, rel: &Path, inner: &Path, removed: &mut Vec<PathBuf>) -> io::Result<()> {
+        let fd = self.open_dir(rel)?;
+        for entry in self.list(rel)? {
+            let path = rel.join(&entry.name);
+            if entry.kind == Kind::Dir {
+                self.empty_dir(&path, &inner.join(&entry.name), removed)?;
+                rfs::unlinkat(&fd, entry.name.as_os_str(), AtFlags::REMOVEDIR)?;
+            } else {
+                rfs::unlinkat(&fd, entry.name.as_os_str(), AtFlags::empty())?;
+                removed.push(inner.join(&entry.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder's own handle, for checks on it (owner, mode).
+    pub fn handle(&self) -> impl AsFd + '_ {
+        &self.fd
+    }
+}
+
+fn names_path(names: &[&std::ffi::OsStr]) -> PathBuf {
+    names.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    fn temp() -> (tempfile::TempDir, DataDir) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        let d = DataDir::open(&root, Owner::EffectiveUser).unwrap();
+        (t, d)
+    }
+
+    #[test]
+    fn writes_reads_lists_and_removes_inside_the_dir() {
+        let (_t, d) = temp();
+        d.create_dir_all(Path::new("users/ann/verification"))
+            .unwrap();
+        d.write_atomic(Path::new("users/ann/state.json"), b"{}")
+            .unwrap();
+        d.append(Path::new("audit.log"), b"one\n").unwrap();
+        d.append(Path::new("audit.log"), b"two\n").unwrap();
+        assert_eq!(d.read(Path::new("audit.log"), 100).unwrap(), b"one\ntwo\n");
+        assert!(d.read(Path::new("audit.log"), 3).is_err(), "over the limit");
+        let names: Vec<_> = d.list(Path::new("users/ann")).unwrap();
+        assert_eq!(names.len(), 2);
+        let mode = std::fs::metadata(d.display(Path::new("users/ann")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let gone = d.remove_dir_all(Path::new("users/ann")).unwrap();
+        assert_eq!(gone, vec![PathBuf::from("state.json")]);
+        assert!(!d.is_dir(Path::new("users/ann")));
+    }
+
+    #[test]
+    fn links_inside_are_refused_or_removed_never_followed() {
+        let (t, d) = temp();
+        let outside = t.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("secret"), b"keep me").unwrap();
+        d.create_dir_all(Path::new("users")).unwrap();
+        symlink(&outside, d.display(Path::new("users/eve"))).unwrap();
+        symlink(
+            outside.join("secret"),
+            d.display(Path::new("settings.toml")),
+        )
+        .unwrap();
+        let e = d.read(Path::new("users/eve/secret"), 100).unwrap_err();
+        assert!(is_link_error(&e), "{e}");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(d.read(Path::new("settings.toml"), 100).is_err());
+        assert!(d.create_dir_all(Path::new("users/eve/anchor")).is_err());
+        assert!(d.append(Path::new("settings.toml"), b"x").is_err());
+        // Writing replaces the link with a file; the target is untouched.
+        d.write_atomic(Path::new("settings.toml"), b"mine").unwrap();
+        assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"keep me");
+        // Removing a folder that holds a link removes the link, not what it points at.
+        d.create_dir_all(Path::new("users/bob")).unwrap();
+        symlink(&outside, d.display(Path::new("users/bob/link"))).unwrap();
+        d.remove_dir_all(Path::new("users/bob")).unwrap();
+        assert!(outside.join("secret").exists());
+        assert_eq!(d.kind(Path::new("users/eve")), Kind::Link);
+    }
+
+    #[test]
+    fn a_linked_shared_or_fifo_data_dir_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let real = t.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = t.path().join("link");
+        symlink(&real, &link).unwrap();
+        let e = DataDir::open(&link, Owner::EffectiveUser).err().unwrap();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = DataDir::open(&real, Owner::EffectiveUser).err().unwrap();
+        assert!(e.to_string().contains("writable by other users"), "{e}");
+        let (_t, d) = temp();
+        let fifo = d.display(Path::new("fifo"));
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let e = d.read(Path::new("fifo"), 10).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+}

@@ -1,0 +1,252 @@
+//! A gallery's faces: each a padded crop (PNG) and its sidecar (JSON) with the landmarks, so its
+//! embedding can be recomputed without detecting again. A face is committed when its sidecar is
+//! renamed into place (after its PNG), so a crash leaves at most an orphan PNG.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use image::{ImageFormat, RgbImage, imageops};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::dir::Kind;
+use super::{Gallery, Store, StoreError, io_err};
+use crate::vision::Face;
+
+/// Largest side of a stored face crop: plenty for a 112 px alignment, small on disk.
+pub const CROP_MAX_SIDE: u32 = 400;
+/// A sidecar is a few hundred bytes; anything much larger is not one FaceGate wrote.
+const MAX_SIDECAR_BYTES: u64 = 64 << 10;
+
+/// Sidecar of a stored face: enough to recompute its embedding without detecting again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaceMeta {
+    pub id: Uuid,
+    /// The face (box, landmarks) in the stored crop's pixels.
+    pub face: Face,
+    /// sha256 of the PNG bytes; keys the embedding cache.
+    pub sha256: String,
+    pub created_unix: u64,
+    /// File name the image was imported from, if any (never a full path: it may be private).
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredFace {
+    pub meta: FaceMeta,
+    /// The crop's full path, for messages and for reading it outside the store's handle.
+    pub png: PathBuf,
+    /// The crop's path inside the data dir: what the store opens.
+    pub(super) rel: PathBuf,
+}
+
+impl Store {
+    /// Saves the face `face` of `img` into `gallery`: a padded crop as PNG, then its sidecar.
+    /// The person must still exist when the lock is taken: a capture racing `user remove` fails
+    /// instead of bringing back a partial folder.
+    pub fn save_face(
+        &self,
+        gallery: &Gallery,
+        img: &RgbImage,
+        face: &Face,
+        source: Option<&str>,
+    ) -> Result<StoredFace, StoreError> {
+        let dir = self.gallery_dir(gallery)?;
+        let (crop, face_in_crop) = padded_crop(img, face);
+        let mut png = Vec::new();
+        crop.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.dir.display(&dir),
+                reason: format!("cannot encode the crop: {e}"),
+            })?;
+        let id = Uuid::new_v4();
+        let meta = FaceMeta {
+            id,
+            face: face_in_crop,
+            sha256: hex::encode(Sha256::digest(&png)),
+            created_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            source: source.map(str::to_owned),
+        };
+        let png_rel = dir.join(format!("{id}.png"));
+        let json_rel = dir.join(format!("{id}.json"));
+        let json = serde_json::to_vec_pretty(&meta).expect("FaceMeta serialises");
+        let _lock = self.lock()?;
+        if let Gallery::Person { name, .. } = gallery {
+            self.require_person(name)?;
+        }
+        self.dir
+            .create_dir_all(&dir)
+            .map_err(io_err(&self.dir.display(&dir)))?;
+        self.write(&png_rel, &png)?;
+        if let Err(e) = self.write(&json_rel, &json) {
+            let _ = self.dir.remove_file(&png_rel);
+            return Err(e);
+        }
+        Ok(StoredFace {
+            meta,
+            png: self.dir.display(&png_rel),
+            rel: png_rel,
+        })
+    }
+
+    /// Every committed face of a gallery, oldest first. Corrupt or foreign files (and links)
+    /// are skipped with a warning naming them; they never stop the others from loading.
+    pub fn faces(&self, gallery: &Gallery) -> Result<Vec<StoredFace>, StoreError> {
+        if let Gallery::Person { name, .. } = gallery {
+            self.require_person(name)?;
+        }
+        let dir = self.gallery_dir(gallery)?;
+        let entries = match self.dir.list(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&self.dir.display(&dir))(e)),
+        };
+        let mut faces = Vec::new();
+        for entry in entries {
+            let rel = dir.join(&entry.name);
+            let shown = self.dir.display(&rel);
+            let name = entry.name.to_string_lossy();
+            if name.starts_with(".tmp-") {
+                continue;
+            }
+            match (entry.kind, rel.extension().and_then(|e| e.to_str())) {
+                (Kind::File, Some("json")) => match self.load_meta(&rel) {
+                    Ok(face) => faces.push(face),
+                    Err(e) => tracing::warn!("skipping {}: {e}", shown.display()),
+                },
+                // PNGs are reached through their sidecar; one without is an unfinished save.
+                (Kind::File, Some("png")) => {}
+                _ => tracing::warn!("skipping {}: not a file FaceGate wrote", shown.display()),
+            }
+        }
+        faces.sort_by_key(|f| (f.meta.created_unix, f.meta.id));
+        Ok(faces)
+    }
+
+    pub fn delete_face(&self, gallery: &Gallery, id: Uuid) -> Result<(), StoreError> {
+        let dir = self.gallery_dir(gallery)?;
+        let json = dir.join(format!("{id}.json"));
+        let _lock = self.lock()?;
+        if self.dir.kind(&json) != Kind::File {
+            return Err(StoreError::UnknownFace(id));
+        }
+        // Sidecar first: once it is gone the face is gone, whatever happens to the PNG.
+        self.dir
+            .remove_file(&json)
+            .map_err(io_err(&self.dir.display(&json)))?;
+        let png = dir.join(format!("{id}.png"));
+        self.dir
+            .remove_file(&png)
+            .map_err(io_err(&self.dir.display(&png)))
+    }
+
+    /// The stored crop of a face, read through the data dir's handle.
+    pub fn load_crop(&self, face: &StoredFace) -> Result<RgbImage, crate::Error> {
+        let bytes = self
+            .dir
+            .read(&face.rel, crate::imageio::MAX_FILE_BYTES)
+            .map_err(io_err(&face.png))?;
+        Ok(crate::imageio::decode(&bytes, &face.png)?)
+    }
+
+    fn load_meta(&self, json: &Path) -> Result<StoredFace, StoreError> {
+        let shown = self.dir.display(json);
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: shown.clone(),
+            reason,
+        };
+        let bytes = self
+            .dir
+            .read(json, MAX_SIDECAR_BYTES)
+            .map_err(io_err(&shown))?;
+        let meta: FaceMeta = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if json.file_stem().and_then(|s| s.to_str()) != Some(&meta.id.to_string()) {
+            return Err(corrupt("its name does not match its id".into()));
+        }
+        check_face(&meta.face).map_err(|why| corrupt(why.into()))?;
+        let rel = json.with_extension("png");
+        if self.dir.kind(&rel) != Kind::File {
+            return Err(corrupt("its image is missing".into()));
+        }
+        Ok(StoredFace {
+            meta,
+            png: self.dir.display(&rel),
+            rel,
+        })
+    }
+}
+
+/// A sidecar's face must be one a crop could hold: finite, a positive box within twice the
+/// largest crop, landmarks near the box. A forged 1e30 would otherwise build a garbage vector.
+fn check_face(face: &Face) -> Result<(), &'static str> {
+    let limit = 2.0 * CROP_MAX_SIDE as f32;
+    let b = face.bbox;
+    let coords = [b.x, b.y, b.w, b.h]
+        .into_iter()
+        .chain(face.landmarks.iter().flatten().copied());
+    if !coords.clone().all(f32::is_finite) {
+        return Err("its face has a coordinate that is not a number");
+    }
+    if !(b.w > 1.0 && b.h > 1.0) {
+        return Err("its face box is empty");
+    }
+    if coords.map(f32::abs).any(|v| v > limit) {
+        return Err("its face lies outside any stored crop");
+    }
+    Ok(())
+}
+
+/// The face with a margin of half its size on each side (so it can be re-aligned or re-detected
+/// later), shrunk to at most [`CROP_MAX_SIDE`]. Returns the crop and the face in its pixels.
+fn padded_crop(img: &RgbImage, face: &Face) -> (RgbImage, Face) {
+    let b = face.bbox;
+    let side = b.w.max(b.h) * 2.0;
+    let (cx, cy) = (b.x + b.w / 2.0, b.y + b.h / 2.0);
+    let x0 = (cx - side / 2.0).clamp(0.0, img.width() as f32 - 1.0) as u32;
+    let y0 = (cy - side / 2.0).clamp(0.0, img.height() as f32 - 1.0) as u32;
+    let x1 = ((cx + side / 2.0).ceil() as u32).clamp(x0 + 1, img.width());
+    let y1 = ((cy + side / 2.0).ceil() as u32).clamp(y0 + 1, img.height());
+    let mut crop = imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+    let mut shifted = face.clone();
+    shifted.bbox.x -= x0 as f32;
+    shifted.bbox.y -= y0 as f32;
+    for p in &mut shifted.landmarks {
+        p[0] -= x0 as f32;
+        p[1] -= y0 as f32;
+    }
+    let longest = crop.width().max(crop.height());
+    if longest > CROP_MAX_SIDE {
+        let s = CROP_MAX_SIDE as f32 / longest as f32;
+        let (w, h) = (
+            (crop.width() as f32 * s).round() as u32,
+            (crop.height() as f32 * s).round() as u32,
+        );
+        crop = imageops::resize(&crop, w.max(1), h.max(1), imageops::FilterType::Triangle);
+        shifted = shifted.scaled(s);
+    }
+    (crop, shifted)
+}
+
+/// The face region of a frame with a margin, at most `max_side` pixels a side: what a saved
+/// failed attempt keeps (enough to see who tried, never a 36-megapixel photo).
+pub fn face_region(img: &RgbImage, face: Option<&Face>, max_side: u32) -> RgbImage {
+    let region = match face {
+        Some(f) => padded_crop(img, f).0,
+        None => img.clone(),
+    };
+    let longest = region.width().max(region.height());
+    if longest <= max_side {
+        return region;
+    }
+    let s = max_side as f32 / longest as f32;
+    imageops::resize(
+        &region,
+        ((region.width() as f32 * s).round() as u32).max(1),
+        ((region.height() as f32 * s).round() as u32).max(1),
+        imageops::FilterType::Triangle,
+    )
+}

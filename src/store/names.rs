@@ -1,0 +1,74 @@
+//! People's names become folder names and appear in prompts: refuse anything that could escape
+//! the store, hide in it or exceed what a file system takes, and flag a new name that looks like
+//! an existing one.
+
+use unicode_security::skeleton;
+
+use super::StoreError;
+
+/// Most characters in a name, and most bytes (a name is a folder name: 255 bytes at most on
+/// common file systems; 64 letters of a 4-byte script would be 256).
+pub const MAX_CHARS: usize = 64;
+pub const MAX_BYTES: usize = 128;
+
+/// Checks a name; the reason says what to change.
+pub fn validate_name(name: &str) -> Result<(), StoreError> {
+    let invalid = |reason| {
+        Err(StoreError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.trim().is_empty() {
+        return invalid("it is empty");
+    }
+    if name.chars().count() > MAX_CHARS {
+        return invalid("it is longer than 64 characters");
+    }
+    if name.len() > MAX_BYTES {
+        return invalid("it is longer than 128 bytes in UTF-8 (fewer letters of that script fit)");
+    }
+    if name.starts_with('.') || name.starts_with(' ') || name.ends_with(' ') {
+        return invalid("it starts with a dot or starts or ends with a space");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || " -_.'".contains(c))
+    {
+        return invalid("use letters, digits, spaces and - _ . ' only");
+    }
+    Ok(())
+}
+
+/// The existing name that `name` can be mistaken for (same Unicode skeleton, UTS #39: "аlice"
+/// with a Cyrillic а and "alice"), case aside, if any.
+pub fn confusable_with<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
+    let key = |s: &str| skeleton(&s.to_lowercase()).collect::<String>();
+    let mine = key(name);
+    existing
+        .iter()
+        .find(|other| other.as_str() != name && key(other) == mine)
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_limited_as_well_as_characters() {
+        assert!(validate_name(&"𝔸".repeat(32)).is_ok(), "128 bytes");
+        let e = validate_name(&"𝔸".repeat(33)).unwrap_err().to_string();
+        assert!(e.contains("128 bytes"), "{e}");
+        assert!(validate_name(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn lookalike_names_are_found() {
+        let people = vec!["alice".to_owned(), "Bob".to_owned()];
+        assert_eq!(confusable_with("\u{430}lice", &people), Some("alice"));
+        assert_eq!(confusable_with("ALICE", &people), Some("alice"));
+        assert_eq!(confusable_with("carol", &people), None);
+        assert_eq!(confusable_with("alice", &people), None, "itself");
+    }
+}
