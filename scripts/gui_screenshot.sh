@@ -7,6 +7,8 @@ out=${1:?usage: gui_screenshot.sh OUT.png [SECONDS] [facegate args...]}
 wait_s=${2:-8}
 shift $(( $# >= 2 ? 2 : 1 ))
 bin=${FACEGATE_BIN:-target/debug/facegate}
+# The binary does not look in the source tree for its models: hand it this checkout's.
+export FACEGATE_MODELS=${FACEGATE_MODELS:-$(cd "$(dirname "$0")/.." && pwd)/models}
 display=:${FACEGATE_DISPLAY:-97}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"

@@ -21,6 +21,7 @@ Run it with `make bench-opencv`, or by hand:
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -142,8 +143,10 @@ def facegate_report(args) -> dict:
         return json.loads(Path(args.facegate_json).read_text())
     exe = ROOT / "target/release/facegate"
     if not exe.exists():
-        sys.exit("build FaceGate first: cargo build --release")
-    out = subprocess.run([str(exe), "bench", "--json", "--live-seconds", "0", "--runs",
+        sys.exit("build FaceGate first: cargo build --release --features lab")
+    # The binary does not look in the source tree: hand it this checkout's models.
+    models = os.environ.get("FACEGATE_MODELS") or str(ROOT / "models")
+    out = subprocess.run([str(exe), "--models", models, "bench", "--json", "--live-seconds", "0", "--runs",
                           str(args.runs), "--image", str(args.image), "--threads", str(THREADS)],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)

@@ -38,6 +38,7 @@ fn the_key_lives_in_the_keyring_and_is_not_replaced_without_it() {
     let out = Command::new("dbus-run-session")
         .args(["--", "sh", "-c", &script])
         .env("HOME", &home)
+        .env(facegate::runtime::MODELS_ENV, common::models_dir())
         .env_remove(facegate::store::secret::NO_KEYRING_ENV)
         .output()
         .expect("run dbus-run-session");
@@ -55,7 +56,7 @@ fn the_key_lives_in_the_keyring_and_is_not_replaced_without_it() {
 
     // Outside the session the keyring does not answer: the cache is off, said so, and the person
     // still verifies from their images; no second key appears.
-    let out = Command::new(bin)
+    let out = common::facegate_command()
         .args(["--data-dir", common::s(&data), "verify", "Eileen"])
         .arg(&photo)
         .env("HOME", &home)

@@ -1,11 +1,19 @@
 //! Finding, checking and loading the ONNX models and the ONNX Runtime library.
 //!
 //! Nothing is ever downloaded here: `make setup` puts the files in place, and this module refuses
-//! any file that is missing or whose sha256 differs from the compiled-in manifest.
+//! any file that is missing or whose sha256 differs from the compiled-in manifest. The checksum is
+//! taken on the bytes that are loaded: a model is read into memory once, hashed, and the session
+//! is built from that buffer, so swapping the file after the check changes nothing.
+//!
+//! The models folder is found at run time only (see [`candidate_dirs`]): a binary never reaches
+//! back into the source tree it was built from.
 
 mod manifest;
 
-use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -18,6 +26,13 @@ pub use manifest::{Entry, Manifest};
 
 pub const MODELS_ENV: &str = "FACEGATE_MODELS";
 
+/// The system-wide install location, looked in last.
+pub const SYSTEM_MODELS_DIR: &str = "/usr/share/facegate/models";
+
+/// The largest file this module reads. The biggest FaceGate ships is under 40 MB; anything far
+/// beyond that is not one of our files, and must not be read into memory.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
@@ -27,6 +42,13 @@ pub enum ModelError {
     NoModelsDir(Vec<PathBuf>),
     #[error("model file {} is missing; run `make setup`", .0.display())]
     Missing(PathBuf),
+    #[error("model file {} is not a regular file; run `make setup` to restore it", .0.display())]
+    NotAFile(PathBuf),
+    #[error(
+        "model file {} is larger than {} MiB, far beyond any FaceGate model; run `make setup` to restore it",
+        .0.display(), MAX_FILE_BYTES >> 20
+    )]
+    TooLarge(PathBuf),
     #[error("model file {} is corrupt (sha256 {got}, expected {expected}); run `make setup` to restore it", path.display())]
     Corrupt {
         path: PathBuf,
@@ -51,27 +73,41 @@ pub enum ModelError {
     },
 }
 
-/// Where to look for the models folder, in order: `--models`, `$FACEGATE_MODELS`, `models/` beside
-/// the executable, then the repository this binary was built from.
+/// Where to look for the models folder, in order: `--models DIR` (`explicit`), else
+/// `$FACEGATE_MODELS`, each alone when given (a folder the user named is never silently replaced
+/// by another); else `models/` beside the executable, then the installed location
+/// `<exe dir>/../share/facegate/models` and [`SYSTEM_MODELS_DIR`]. Never the source tree the
+/// binary was built from: `make run` and `make test` pass `FACEGATE_MODELS` for that.
 pub fn candidate_dirs(explicit: Option<&Path>) -> Vec<PathBuf> {
     if let Some(dir) = explicit {
         return vec![dir.to_owned()];
     }
-    if let Some(dir) = std::env::var_os(MODELS_ENV) {
+    if let Some(dir) = std::env::var_os(MODELS_ENV).filter(|d| !d.is_empty()) {
         return vec![PathBuf::from(dir)];
     }
-    let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe()
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|e| e.parent().map(Path::to_owned))
-    {
+        .and_then(|e| e.parent().map(Path::to_owned));
+    installed_dirs(exe_dir.as_deref())
+}
+
+/// The folders looked in when none is named, for an executable in `exe_dir`.
+fn installed_dirs(exe_dir: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = exe_dir {
         dirs.push(exe_dir.join("models"));
+        if let Some(prefix) = exe_dir.parent() {
+            dirs.push(prefix.join("share/facegate/models"));
+        }
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    let system = PathBuf::from(SYSTEM_MODELS_DIR);
+    if !dirs.contains(&system) {
+        dirs.push(system);
+    }
     dirs
 }
 
-/// A located models folder. Cheap to clone; checksums are computed once per process and file.
+/// A located models folder. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Models {
     dir: PathBuf,
@@ -91,16 +127,17 @@ pub struct FileStatus {
 }
 
 impl Models {
-    /// Finds the models folder (see [`candidate_dirs`]). The folder must hold the ONNX Runtime
-    /// library; individual models are checked when first used.
+    /// Finds the models folder (see [`candidate_dirs`]): the first that holds the ONNX Runtime
+    /// library. Files are checked when loaded. The folder is kept as an absolute path, so what is
+    /// checked and what is loaded cannot differ by working directory.
     pub fn locate(explicit: Option<&Path>) -> Result<Models, ModelError> {
         let candidates = candidate_dirs(explicit);
         let runtime_file = &Manifest::builtin().runtime.file;
         candidates
             .iter()
-            .find(|d| d.join(runtime_file).exists())
+            .find(|d| d.join(runtime_file).is_file())
             .map(|dir| Models {
-                dir: dir.clone(),
+                dir: std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
                 intra_threads: default_threads(),
             })
             .ok_or(ModelError::NoModelsDir(candidates))
@@ -110,18 +147,16 @@ impl Models {
         &self.dir
     }
 
-    /// Path of a model by id, after checking it against the manifest.
-    pub fn verified_path(&self, id: &str) -> Result<PathBuf, ModelError> {
+    /// A model's bytes by id, read once and checked against the manifest: the caller loads
+    /// exactly what was hashed.
+    pub fn verified_bytes(&self, id: &str) -> Result<(PathBuf, Vec<u8>), ModelError> {
         let entry = Manifest::builtin()
             .model(id)
             .ok_or_else(|| ModelError::Unknown(id.to_owned()))?;
-        self.verify(entry)
-    }
-
-    fn verify(&self, entry: &Entry) -> Result<PathBuf, ModelError> {
         let path = self.dir.join(&entry.file);
-        verify_file(&path, &entry.sha256)?;
-        Ok(path)
+        let bytes = read_bounded(&path)?;
+        check_digest(&path, &entry.sha256, &hex::encode(Sha256::digest(&bytes)))?;
+        Ok((path, bytes))
     }
 
     /// Every manifest entry with its checksum verdict.
@@ -130,7 +165,10 @@ impl Models {
         std::iter::once(&manifest.runtime)
             .chain(&manifest.model)
             .map(|entry| {
-                let checked = self.verify(entry);
+                let path = self.dir.join(&entry.file);
+                let checked = open_regular(&path)
+                    .and_then(|file| hash_bounded(&path, file))
+                    .and_then(|digest| check_digest(&path, &entry.sha256, &digest));
                 FileStatus {
                     id: if entry.id.is_empty() {
                         "onnxruntime".into()
@@ -142,7 +180,7 @@ impl Models {
                     } else {
                         entry.role.clone()
                     },
-                    file: self.dir.join(&entry.file),
+                    file: path,
                     licence: entry.licence.clone(),
                     source: format!("PyPI {}=={}", entry.package, entry.version),
                     ok: checked.is_ok(),
@@ -161,24 +199,39 @@ impl Models {
         if let Some(env) = ENV.get() {
             return Ok(env);
         }
-        let path = self.verify(&Manifest::builtin().runtime)?;
+        let entry = &Manifest::builtin().runtime;
+        let path = self.dir.join(&entry.file);
+        let file = open_regular(&path)?;
+        let digest = hash_bounded(&path, &file)?;
+        check_digest(&path, &entry.sha256, &digest)?;
+        // A shared library cannot be loaded from a buffer: dlopen takes a path. Loading it through
+        // /proc/self/fd/N of the descriptor just hashed maps that same file, so replacing or
+        // renaming the path after the check has no effect. What remains: a writer with write access
+        // to that very file can still change it in place between the hash and the mapping (or
+        // pages not yet read afterwards); the folder must not be writable by anyone the user does
+        // not trust. The libraries it needs (libstdc++, libc...) come from the system loader path.
+        // Without /proc, the library is loaded by its path right after the check.
+        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let load_from = if by_fd.exists() { by_fd } else { path.clone() };
         let runtime_err = |reason: String| ModelError::Runtime {
             path: path.clone(),
             reason,
         };
-        let env = ort::init_from(&path)
+        let env = ort::init_from(&load_from)
             .map_err(|e| runtime_err(e.to_string()))?
             .with_name("facegate")
             .build()
             .map_err(|e| runtime_err(e.to_string()))?;
+        drop(file);
         Ok(ENV.get_or_init(|| env))
     }
 
-    /// Builds an ORT session for a model id. Callers keep the session for the life of their
-    /// stage; building one costs tens of milliseconds and must never happen per frame.
+    /// Builds an ORT session for a model id, from the checked bytes. Callers keep the session for
+    /// the life of their stage; building one costs tens of milliseconds and must never happen per
+    /// frame.
     pub fn session(&self, id: &str) -> Result<Session, ModelError> {
         let env = self.environment()?;
-        let path = self.verified_path(id)?;
+        let (path, bytes) = self.verified_bytes(id)?;
         let session_err = |source: ort::Error| ModelError::Session {
             path: path.clone(),
             source,
@@ -195,7 +248,8 @@ impl Models {
             // then embed measured 79.8 ms with spinning and 32.8 ms without (15 % slower alone).
             .with_intra_op_spinning(false)
             .map_err(|e| session_err(ort::Error::new(e.to_string())))?
-            .commit_from_file(&path)
+            // ONNX Runtime copies an .onnx model out of the buffer: it can be dropped after.
+            .commit_from_memory(&bytes)
             .map_err(session_err)
     }
 }
@@ -206,32 +260,62 @@ fn default_threads() -> usize {
         .min(4)
 }
 
-/// Checks a file's sha256 against `expected`, once per process per path.
-fn verify_file(path: &Path, expected: &str) -> Result<(), ModelError> {
-    static VERIFIED: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
-    if let Some(known) = VERIFIED.lock().unwrap().get_or_insert_default().get(path) {
-        return check_digest(path, expected, known);
-    }
-    if !path.exists() {
-        return Err(ModelError::Missing(path.to_owned()));
-    }
-    let mut file = std::fs::File::open(path).map_err(|source| ModelError::Io {
+/// Opens `path` for reading if it is a regular file (symlinks followed) of at most
+/// [`MAX_FILE_BYTES`]. Checked on the open descriptor, not the path; O_NONBLOCK so a FIFO put in
+/// a model's place cannot hang the open.
+fn open_regular(path: &Path) -> Result<File, ModelError> {
+    let io_err = |source| ModelError::Io {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ModelError::Missing(path.to_owned()),
+            _ => io_err(e),
+        })?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(ModelError::NotAFile(path.to_owned()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ModelError::TooLarge(path.to_owned()));
+    }
+    Ok(file)
+}
+
+/// The whole file, read once, refusing one that grows past [`MAX_FILE_BYTES`] while read.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, ModelError> {
+    let file = open_regular(path)?;
+    let expected = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(expected as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ModelError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ModelError::TooLarge(path.to_owned()));
+    }
+    Ok(bytes)
+}
+
+/// The sha256 of an open file, streamed, at most [`MAX_FILE_BYTES`].
+fn hash_bounded(path: &Path, file: impl Read) -> Result<String, ModelError> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|source| ModelError::Io {
-        path: path.to_owned(),
-        source,
+    let n = std::io::copy(&mut file.take(MAX_FILE_BYTES + 1), &mut hasher).map_err(|source| {
+        ModelError::Io {
+            path: path.to_owned(),
+            source,
+        }
     })?;
-    let digest = hex::encode(hasher.finalize());
-    let result = check_digest(path, expected, &digest);
-    VERIFIED
-        .lock()
-        .unwrap()
-        .get_or_insert_default()
-        .insert(path.to_owned(), digest);
-    result
+    if n > MAX_FILE_BYTES {
+        return Err(ModelError::TooLarge(path.to_owned()));
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn check_digest(path: &Path, expected: &str, got: &str) -> Result<(), ModelError> {
@@ -243,5 +327,62 @@ fn check_digest(path: &Path, expected: &str, got: &str) -> Result<(), ModelError
             expected: expected.to_owned(),
             got: got.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_binary_looks_beside_itself_then_in_share() {
+        assert_eq!(
+            installed_dirs(Some(Path::new("/usr/bin"))),
+            [
+                PathBuf::from("/usr/bin/models"),
+                PathBuf::from(SYSTEM_MODELS_DIR)
+            ]
+        );
+        assert_eq!(
+            installed_dirs(Some(Path::new("/opt/fg/bin"))),
+            [
+                PathBuf::from("/opt/fg/bin/models"),
+                PathBuf::from("/opt/fg/share/facegate/models"),
+                PathBuf::from(SYSTEM_MODELS_DIR)
+            ]
+        );
+        assert_eq!(installed_dirs(None), [PathBuf::from(SYSTEM_MODELS_DIR)]);
+    }
+
+    #[test]
+    fn fifo_and_directory_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("yunet.onnx");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(read_bounded(&fifo), Err(ModelError::NotAFile(_))));
+        assert!(matches!(
+            read_bounded(dir.path()),
+            Err(ModelError::NotAFile(_))
+        ));
+        assert!(matches!(
+            read_bounded(&dir.path().join("none")),
+            Err(ModelError::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn oversized_file_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.onnx");
+        // Sparse: no disk space used.
+        File::create(&big)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        let err = read_bounded(&big).unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, ModelError::TooLarge(_)));
     }
 }

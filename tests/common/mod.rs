@@ -9,8 +9,36 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The models folder the suites use: `$FACEGATE_MODELS` (set by `make test`), else this
+/// repository's `models/`. Binaries no longer look in the source tree themselves, so every
+/// `facegate` the suites start is handed this folder explicitly (see [`facegate_command`]).
+pub fn models_dir() -> PathBuf {
+    std::env::var_os(facegate::runtime::MODELS_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("models"))
+}
+
 pub fn models() -> Models {
-    Models::locate(None).expect("models/ is populated by `make setup`")
+    Models::locate(Some(&models_dir())).expect("models/ is populated by `make setup`")
+}
+
+/// [`models`], or None with a printed notice when `make setup` has not been run.
+pub fn models_or_skip(suite: &str) -> Option<Models> {
+    match Models::locate(Some(&models_dir())) {
+        Ok(models) => Some(models),
+        Err(e) => {
+            println!("NOTICE: {e}; skipping the {suite} suite");
+            None
+        }
+    }
+}
+
+/// The `facegate` binary under test, with the suites' models folder in its environment.
+pub fn facegate_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_facegate"));
+    command.env(facegate::runtime::MODELS_ENV, models_dir());
+    command
 }
 
 /// A sample image fetched by `make setup` (scikit-image's public-domain data).
@@ -57,7 +85,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// Runs the `facegate` binary with `args` and prints the command, its status and its output, so
 /// a failing assertion shows what the user would have seen.
 pub fn run_facegate(args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_facegate"))
+    let out = facegate_command()
         .args(args)
         .output()
         .expect("run facegate");
