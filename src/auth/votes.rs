@@ -16,7 +16,7 @@ impl Votes {
         Votes {
             k: k.max(1),
             n: n.max(k.max(1)),
-            recent: VecDeque::with_capacity(n),
+            recent: VecDeque::with_capacity(n.min(64)),
         }
     }
 

@@ -118,16 +118,21 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Image files named by `inputs`, folders expanded (recursively, sorted).
+/// Image files named by `inputs`, folders expanded (recursively, sorted). Symbolic links to
+/// folders are not walked into (said on stderr): a link loop would otherwise list the same photos
+/// again and again, and a link can lead anywhere.
 pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
+        let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.flatten().collect();
+        entries.sort_by_key(std::fs::DirEntry::path);
+        for entry in entries {
+            let p = entry.path();
+            // file_type() does not follow links.
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
                 walk(&p, out)?;
+            } else if kind.is_symlink() && p.is_dir() {
+                eprintln!("not following {}: a link to a folder", p.display());
             } else if p
                 .extension()
                 .and_then(|e| e.to_str())
@@ -155,7 +160,7 @@ pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let files = image_files(inputs)?;
-    let (mut saved, mut refused) = (0, 0);
+    let (mut saved, mut refused, mut skipped) = (0, 0, 0);
     for path in &files {
         let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let result = imageio::load(path)
@@ -173,6 +178,13 @@ fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8
                     q.brightness
                 );
             }
+            Err(crate::Error::Store(crate::store::StoreError::Duplicate { existing })) => {
+                skipped += 1;
+                println!(
+                    "skipped {}: the same image is already stored ({existing})",
+                    path.display()
+                );
+            }
             Err(e @ crate::Error::Store(_)) => return Err(e.into()),
             Err(e) => {
                 refused += 1;
@@ -180,8 +192,8 @@ fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8
             }
         }
     }
-    println!("{saved} saved, {refused} refused");
-    Ok(if refused == 0 && saved > 0 {
+    println!("{saved} saved, {refused} refused, {skipped} already stored");
+    Ok(if refused == 0 && saved + skipped > 0 {
         exit::OK
     } else {
         exit::DIFFERENT

@@ -24,6 +24,8 @@ pub enum ImageError {
     },
     #[error("{} is empty", .0.display())]
     Empty(PathBuf),
+    #[error("{} is not a regular file (a folder, device or pipe); give a photo file", .0.display())]
+    NotAFile(PathBuf),
     #[error("{} is {size} bytes; images over {} MB are refused", path.display(), MAX_FILE_BYTES >> 20)]
     FileTooLarge { path: PathBuf, size: u64 },
     #[error("{} is {width}×{height} px; the limit is {MAX_SIDE} px a side", path.display())]
@@ -47,20 +49,44 @@ pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
     decode(&read(path)?, path)
 }
 
-/// Reads an image file's bytes, refusing absurdly large files before reading them.
+/// Reads an image file's bytes. Only a regular file is read, and at most [`MAX_FILE_BYTES`] of
+/// it: a FIFO given as a photo would block forever and `/dev/zero` never ends, so the file is
+/// opened without blocking, checked on the opened handle (no window for a swap), and read
+/// through a bounded reader.
 pub fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let io_err = |source| ImageError::Io {
         path: path.to_owned(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(io_err)?.len();
-    if size > MAX_FILE_BYTES {
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(ImageError::NotAFile(path.to_owned()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
         return Err(ImageError::FileTooLarge {
             path: path.to_owned(),
-            size,
+            size: meta.len(),
         });
     }
-    std::fs::read(path).map_err(io_err)
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The size can change after the check (a file still being written): the cap holds anyway.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ImageError::FileTooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into

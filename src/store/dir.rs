@@ -132,6 +132,8 @@ impl DataDir {
                 ),
             ));
         }
+        // Private, as everything in it: readable by its owner only.
+        rfs::fchmod(&fd, Mode::from_raw_mode(0o700))?;
         Ok(DataDir {
             fd,
             path: path.to_owned(),

@@ -31,6 +31,10 @@ pub struct FaceMeta {
     pub created_unix: u64,
     /// File name the image was imported from, if any (never a full path: it may be private).
     pub source: Option<String>,
+    /// sha256 of the whole image the face was cut from (its pixels and size): the same photo
+    /// imported twice is recognised. None in sidecars from before it was recorded.
+    #[serde(default)]
+    pub image_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +74,7 @@ impl Store {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             source: source.map(str::to_owned),
+            image_sha256: Some(image_hash(img)),
         };
         let png_rel = dir.join(format!("{id}.png"));
         let json_rel = dir.join(format!("{id}.json"));
@@ -77,6 +82,15 @@ impl Store {
         let _lock = self.lock()?;
         if let Gallery::Person { name, .. } = gallery {
             self.require_person(name)?;
+        }
+        if let Some(existing) = self
+            .faces(gallery)?
+            .into_iter()
+            .find(|f| f.meta.image_sha256 == meta.image_sha256)
+        {
+            return Err(StoreError::Duplicate {
+                existing: existing.meta.id,
+            });
         }
         self.dir
             .create_dir_all(&dir)
@@ -178,6 +192,14 @@ impl Store {
             rel,
         })
     }
+}
+
+fn image_hash(img: &RgbImage) -> String {
+    let mut h = Sha256::new();
+    h.update(img.width().to_le_bytes());
+    h.update(img.height().to_le_bytes());
+    h.update(img.as_raw());
+    hex::encode(h.finalize())
 }
 
 /// A sidecar's face must be one a crop could hold: finite, a positive box within twice the

@@ -97,6 +97,8 @@ pub enum StoreError {
     Sealing(String),
     #[error("no face with id {0} in that gallery")]
     UnknownFace(uuid::Uuid),
+    #[error("the same image is already stored ({existing})")]
+    Duplicate { existing: uuid::Uuid },
     #[error("{}", .0)]
     DataDir(io::Error),
 }
