@@ -1,5 +1,7 @@
 //! `facegate eval pairs`: accuracy, ROC AUC, EER and TAR at fixed FARs on a labelled pair list.
 
+mod plot;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -273,7 +275,7 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
     }
     let report = evaluate(cli, args)?;
     if let Some(out) = &args.plot {
-        super::plot::roc_plot(&report, out)?;
+        plot::roc_plot(&report, out)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,29 +1,36 @@
 //! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
 //! sets up logging and maps outcomes to exit codes.
+//!
+//! The lab commands (`bench`, and `eval pairs|attributes|liveness` with the plot `eval pairs`
+//! draws) measure the product rather than being part of it: they are built only with the `lab`
+//! feature.
 
 mod analyze;
+#[cfg(feature = "lab")]
 mod bench;
 mod calibrate;
 mod compare;
 mod detect;
+#[cfg(feature = "lab")]
 mod eval_attributes;
+#[cfg(feature = "lab")]
 mod eval_liveness;
+#[cfg(feature = "lab")]
 mod eval_pairs;
 mod models;
 mod people;
-mod plot;
 mod train;
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::runtime::Models;
 
-/// Exit statuses shared by the commands (documented in the README).
 /// `--data`: the shared evaluation data the `eval` commands read (never shipped; see its README).
+#[cfg(feature = "lab")]
 #[derive(Debug, clap::Args)]
 pub struct SharedData {
     /// Folder of the shared evaluation data
@@ -36,9 +43,10 @@ pub struct SharedData {
     pub dir: PathBuf,
 }
 
+#[cfg(feature = "lab")]
 impl SharedData {
     /// The folder, once it looks like the shared data (it has the README that describes it).
-    pub fn checked(&self) -> anyhow::Result<&Path> {
+    pub fn checked(&self) -> anyhow::Result<&std::path::Path> {
         anyhow::ensure!(
             self.dir.join("README.md").exists(),
             "{} is not the shared data folder (no README.md); pass --data DIR",
@@ -48,6 +56,7 @@ impl SharedData {
     }
 }
 
+/// Exit statuses shared by the commands (documented in the README).
 pub mod exit {
     pub const OK: u8 = 0;
     /// `compare`: different people.
@@ -108,14 +117,17 @@ pub enum Command {
     /// Set the detection threshold for a target false-accept rate on the negatives
     Calibrate(calibrate::CalibrateArgs),
     /// Measure recognition and attributes on labelled data
+    #[cfg(feature = "lab")]
     #[command(subcommand)]
     Eval(EvalCommand),
     /// Time each pipeline stage on real images (median, p95); use a release build
+    #[cfg(feature = "lab")]
     Bench(bench::BenchArgs),
     /// Train NAME's siamese head on their anchor/positive images and the negatives; used only if it beats cosine
     Train(train::TrainArgs),
 }
 
+#[cfg(feature = "lab")]
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Accuracy (k-fold when the CSV has folds), ROC AUC, EER, TAR at FAR on path_a,path_b,same[,fold]
@@ -168,9 +180,13 @@ pub fn main() -> ExitCode {
         Some(Command::Detect(args)) => detect::run(&cli, args),
         Some(Command::Compare(args)) => compare::run(&cli, args),
         Some(Command::Models(args)) => models::run(&cli, args),
+        #[cfg(feature = "lab")]
         Some(Command::Bench(args)) => bench::run(&cli, args),
+        #[cfg(feature = "lab")]
         Some(Command::Eval(EvalCommand::Pairs(args))) => eval_pairs::run(&cli, args),
+        #[cfg(feature = "lab")]
         Some(Command::Eval(EvalCommand::Attributes(args))) => eval_attributes::run(&cli, args),
+        #[cfg(feature = "lab")]
         Some(Command::Eval(EvalCommand::Liveness(args))) => eval_liveness::run(&cli, args),
         Some(Command::Analyze(args)) => analyze::run(&cli, args),
         Some(Command::Calibrate(args)) => calibrate::run(&cli, args),

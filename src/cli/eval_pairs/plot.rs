@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use plotters::prelude::*;
 
-use super::eval_pairs::PairsReport;
+use super::PairsReport;
 use crate::eval;
 
 const SIZE: (u32, u32) = (1400, 560);

@@ -1,0 +1,232 @@
+//! Emotion: fer's mini-Xception (the seven FER2013 classes), fed a grey, square crop around the
+//! face box, framed as its FER2013 training images were.
+
+use image::{GrayImage, Luma, Rgb, RgbImage, imageops};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::{AttributeModel, ensure_batch, run_probs};
+use crate::Result;
+use crate::vision::BBox;
+
+pub const EMOTION_INPUT: u32 = 64;
+/// fer widens the (squared) face box by this many pixels on each side before resizing.
+pub const EMOTION_MARGIN: f32 = 10.0;
+
+/// The seven FER2013 classes, in the model's output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Emotion {
+    Angry,
+    Disgust,
+    Fear,
+    Happy,
+    Sad,
+    Surprise,
+    Neutral,
+}
+
+impl Emotion {
+    pub const ALL: [Emotion; 7] = [
+        Emotion::Angry,
+        Emotion::Disgust,
+        Emotion::Fear,
+        Emotion::Happy,
+        Emotion::Sad,
+        Emotion::Surprise,
+        Emotion::Neutral,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Emotion::Angry => "angry",
+            Emotion::Disgust => "disgust",
+            Emotion::Fear => "fear",
+            Emotion::Happy => "happy",
+            Emotion::Sad => "sad",
+            Emotion::Surprise => "surprise",
+            Emotion::Neutral => "neutral",
+        }
+    }
+
+    /// Position in the model's output (and in [`EmotionProbs`]).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Parses one of the seven labels (case-insensitive).
+    pub fn from_label(label: &str) -> Option<Emotion> {
+        Emotion::ALL
+            .into_iter()
+            .find(|e| e.label().eq_ignore_ascii_case(label.trim()))
+    }
+}
+
+impl std::fmt::Display for Emotion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Probabilities of the seven emotions, indexed by [`Emotion::index`]; they sum to 1.
+/// Serialised as a map from label to probability.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EmotionProbs(pub [f32; 7]);
+
+impl EmotionProbs {
+    pub fn get(&self, e: Emotion) -> f32 {
+        self.0[e.index()]
+    }
+
+    /// The most probable emotion and its probability.
+    pub fn top(&self) -> (Emotion, f32) {
+        Emotion::ALL.into_iter().map(|e| (e, self.get(e))).fold(
+            (Emotion::Neutral, f32::NEG_INFINITY),
+            |best, c| {
+                if c.1 > best.1 { c } else { best }
+            },
+        )
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Emotion, f32)> + '_ {
+        Emotion::ALL.into_iter().map(|e| (e, self.get(e)))
+    }
+}
+
+impl Serialize for EmotionProbs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(7))?;
+        for (e, p) in self.iter() {
+            map.serialize_entry(e.label(), &p)?;
+        }
+        map.end()
+    }
+}
+
+impl AttributeModel {
+    /// Emotion probabilities for the face in `bbox`, cropped with fer's recipe ([`emotion_crop`]).
+    pub fn emotion(&mut self, img: &RgbImage, bbox: &BBox) -> Result<EmotionProbs> {
+        self.emotion_of_crop(&emotion_crop(img, bbox))
+    }
+
+    /// Emotion probabilities for a grey image that is already framed like a FER2013 face (a
+    /// FER2013 image itself, or [`emotion_crop`]'s output); resized here to the model's input.
+    pub fn emotion_of_crop(&mut self, crop: &GrayImage) -> Result<EmotionProbs> {
+        let resized;
+        let crop = if crop.dimensions() == (EMOTION_INPUT, EMOTION_INPUT) {
+            crop
+        } else {
+            // Triangle is bilinear when enlarging (how fer turns 48 px FER faces into 64 px) and
+            // averages when shrinking, so a large face is not aliased into noise.
+            resized = imageops::resize(
+                crop,
+                EMOTION_INPUT,
+                EMOTION_INPUT,
+                imageops::FilterType::Triangle,
+            );
+            &resized
+        };
+        let side = EMOTION_INPUT as usize;
+        ensure_batch(&mut self.emotion_input, if self.mirror { 2 } else { 1 });
+        let buf = self
+            .emotion_input
+            .as_slice_mut()
+            .expect("contiguous tensor");
+        let norm = |v: u8| (v as f32 / 255.0 - 0.5) * 2.0;
+        for (i, px) in crop.pixels().enumerate() {
+            buf[i] = norm(px[0]);
+        }
+        if self.mirror {
+            let (plane, mirrored) = buf.split_at_mut(side * side);
+            for (row, out) in plane.chunks(side).zip(mirrored.chunks_mut(side)) {
+                out.iter_mut()
+                    .zip(row.iter().rev())
+                    .for_each(|(o, v)| *o = *v);
+            }
+        }
+        let probs = run_probs(
+            &mut self.emotion,
+            "emotion",
+            "input",
+            &self.emotion_input,
+            7,
+        )?;
+        let mut out = [0.0; 7];
+        out.copy_from_slice(&probs);
+        Ok(EmotionProbs(out))
+    }
+}
+
+/// fer's emotion crop: the face box made square about its centre (longer side kept), widened by
+/// [`EMOTION_MARGIN`] px on every side, in grey (ITU-R BT.601 luma, as OpenCV's `COLOR_*2GRAY`);
+/// parts outside the image are black, as fer's zero padding makes them.
+pub fn emotion_crop(img: &RgbImage, bbox: &BBox) -> GrayImage {
+    let side = (bbox.w.max(bbox.h) + 2.0 * EMOTION_MARGIN).round().max(1.0);
+    let x0 = (bbox.x + bbox.w / 2.0 - side / 2.0).round() as i64;
+    let y0 = (bbox.y + bbox.h / 2.0 - side / 2.0).round() as i64;
+    let side = side as u32;
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    GrayImage::from_fn(side, side, |x, y| {
+        let (sx, sy) = (x0 + x as i64, y0 + y as i64);
+        if (0..w).contains(&sx) && (0..h).contains(&sy) {
+            Luma([luma(img.get_pixel(sx as u32, sy as u32))])
+        } else {
+            Luma([0])
+        }
+    })
+}
+
+/// BT.601 luma, rounded, as OpenCV computes grey (not `image`'s Rec.709 weights).
+pub fn luma(p: &Rgb<u8>) -> u8 {
+    ((299 * p[0] as u32 + 587 * p[1] as u32 + 114 * p[2] as u32 + 500) / 1000) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emotion_labels_round_trip_and_top_picks_the_largest() {
+        for e in Emotion::ALL {
+            assert_eq!(Emotion::from_label(e.label()), Some(e));
+            assert_eq!(Emotion::ALL[e.index()], e);
+        }
+        assert_eq!(Emotion::from_label(" Happy "), Some(Emotion::Happy));
+        assert_eq!(Emotion::from_label("contempt"), None);
+        let p = EmotionProbs([0.1, 0.0, 0.05, 0.2, 0.05, 0.5, 0.1]);
+        assert_eq!(p.top(), (Emotion::Surprise, 0.5));
+        let json = serde_json::to_value(p).unwrap();
+        assert_eq!(json["surprise"], serde_json::json!(0.5f32));
+    }
+
+    #[test]
+    fn emotion_crop_is_square_padded_grey() {
+        let img = RgbImage::from_pixel(100, 100, Rgb([255, 255, 255]));
+        let crop = emotion_crop(
+            &img,
+            &BBox {
+                x: 30.0,
+                y: 20.0,
+                w: 30.0,
+                h: 40.0,
+            },
+        );
+        assert_eq!(crop.dimensions(), (60, 60));
+        assert_eq!(crop.get_pixel(30, 30)[0], 255);
+        // A box at the corner reaches outside the image: that part is black.
+        let corner = emotion_crop(
+            &img,
+            &BBox {
+                x: 0.0,
+                y: 0.0,
+                w: 20.0,
+                h: 20.0,
+            },
+        );
+        assert_eq!(corner.dimensions(), (40, 40));
+        assert_eq!(corner.get_pixel(0, 0)[0], 0);
+        assert_eq!(corner.get_pixel(39, 39)[0], 255);
+        assert_eq!(luma(&Rgb([255, 0, 0])), 76);
+        assert_eq!(luma(&Rgb([0, 255, 0])), 150);
+    }
+}
