@@ -18,6 +18,9 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Turn face verification back on for a person locked out after repeated failures (they
+    /// have proved who they are another way)
+    Reset { name: String },
     /// Remove a person and all their images
     Remove {
         name: String,
@@ -65,6 +68,10 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             println!(
                 "enrolled {name}; now add images with `facegate capture {name} --kind verification PHOTOS...`"
             );
+        }
+        UserCommand::Reset { name } => {
+            cli.engine()?.reset_lockout(name)?;
+            println!("{name}: lock-out cleared; face verification is on again");
         }
         UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
