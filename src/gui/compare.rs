@@ -1,57 +1,93 @@
 //! Two-image comparison: drop two files on the window (or type their paths), see both aligned
 //! faces, their similarity and the verdict.
 
-use egui::{Color32, RichText, Ui};
+use egui::{Color32, RichText, TextureHandle, TextureOptions, Ui};
 
-use super::app::FaceGateApp;
-use crate::session::Command;
+use super::state::AppState;
+use super::textures::to_color_image;
+use crate::session::{Command, CompareResult};
 
-pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
-    let dropped: Vec<String> = ui.input(|i| {
-        i.raw
-            .dropped_files
-            .iter()
-            .map(|f| f.path().display().to_string())
-            .collect()
-    });
-    for path in dropped {
-        // Fill the first empty slot, else shift: the newest two drops are compared.
-        if app.compare_paths[0].is_empty() {
-            app.compare_paths[0] = path;
-        } else if app.compare_paths[1].is_empty() {
-            app.compare_paths[1] = path;
-        } else {
-            app.compare_paths = [std::mem::take(&mut app.compare_paths[1]), path];
+#[derive(Default)]
+pub struct CompareView {
+    paths: [String; 2],
+    /// The two aligned faces of comparison number `.0`, uploaded once when it arrives.
+    faces: Option<(u64, [TextureHandle; 2])>,
+}
+
+impl CompareView {
+    pub fn ui(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        egui::CentralPanel::default_margins().show(ui, |ui| self.panel(ui, state, out));
+    }
+
+    fn panel(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        self.take_dropped(ui);
+        ui.heading("Compare two photos");
+        ui.label("Drop two image files on the window, or type their paths.");
+        for (i, name) in ["First photo", "Second photo"].into_iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.label(name);
+                ui.add(egui::TextEdit::singleline(&mut self.paths[i]).desired_width(520.0));
+            });
+        }
+        let ready = self.paths.iter().all(|p| !p.trim().is_empty());
+        if ui
+            .add_enabled(ready, egui::Button::new("Compare"))
+            .clicked()
+        {
+            out.push(Command::Compare(
+                self.paths[0].trim().into(),
+                self.paths[1].trim().into(),
+            ));
+        }
+        ui.separator();
+        match &state.compared {
+            Some(Err(e)) => {
+                ui.label(RichText::new(e).color(Color32::from_rgb(235, 60, 60)));
+            }
+            Some(Ok(result)) => self.result(ui, result, state.compare_count),
+            None => {}
         }
     }
-    ui.heading("Compare two photos");
-    ui.label("Drop two image files on the window, or type their paths.");
-    for (i, name) in ["First photo", "Second photo"].into_iter().enumerate() {
-        ui.horizontal(|ui| {
-            ui.label(name);
-            ui.add(egui::TextEdit::singleline(&mut app.compare_paths[i]).desired_width(520.0));
+
+    /// Fills the first empty slot, else shifts: the newest two drops are compared.
+    fn take_dropped(&mut self, ui: &Ui) {
+        let dropped: Vec<String> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().display().to_string())
+                .collect()
         });
-    }
-    let ready = app.compare_paths.iter().all(|p| !p.trim().is_empty());
-    if ui
-        .add_enabled(ready, egui::Button::new("Compare"))
-        .clicked()
-    {
-        app.send(Command::Compare(
-            app.compare_paths[0].trim().into(),
-            app.compare_paths[1].trim().into(),
-        ));
-    }
-    ui.separator();
-    if let Some(e) = &app.compare_error {
-        ui.label(RichText::new(e).color(Color32::from_rgb(235, 60, 60)));
-    }
-    if let Some((result, textures)) = &app.compare {
-        ui.horizontal(|ui| {
-            for tex in textures {
-                ui.add(egui::Image::from_texture(tex).fit_to_exact_size(egui::vec2(224.0, 224.0)));
+        for path in dropped {
+            if self.paths[0].is_empty() {
+                self.paths[0] = path;
+            } else if self.paths[1].is_empty() {
+                self.paths[1] = path;
+            } else {
+                self.paths = [std::mem::take(&mut self.paths[1]), path];
             }
-        });
+        }
+    }
+
+    fn result(&mut self, ui: &mut Ui, result: &CompareResult, number: u64) {
+        if self.faces.as_ref().is_none_or(|(n, _)| *n != number) {
+            let ctx = ui.ctx();
+            let load =
+                |name, image| ctx.load_texture(name, to_color_image(image), TextureOptions::LINEAR);
+            self.faces = Some((
+                number,
+                [load("compare-a", &result.a), load("compare-b", &result.b)],
+            ));
+        }
+        if let Some((_, textures)) = &self.faces {
+            ui.horizontal(|ui| {
+                for tex in textures {
+                    ui.add(
+                        egui::Image::from_texture(tex).fit_to_exact_size(egui::vec2(224.0, 224.0)),
+                    );
+                }
+            });
+        }
         let (verdict, colour) = if result.same {
             ("Same person", Color32::from_rgb(40, 200, 90))
         } else {

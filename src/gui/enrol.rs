@@ -1,10 +1,12 @@
-//! The side panel of the enrol-and-verify view: who, capture, thresholds, verify.
+//! The enrol-and-verify view: the feed, and beside it who, verify, capture, thresholds, train.
 
 use egui::{Color32, Key, RichText, Ui};
 
-use super::app::FaceGateApp;
-use crate::session::Command;
-use crate::store::ImageKind;
+use super::feed::Feed;
+use super::state::AppState;
+use super::textures::TextureCache;
+use crate::session::{Command, Mode};
+use crate::store::{ImageKind, Settings};
 use crate::vision::Preprocess;
 
 const KEYS: [(ImageKind, Key, &str); 3] = [
@@ -15,164 +17,181 @@ const KEYS: [(ImageKind, Key, &str); 3] = [
 
 const THUMB_STRIP_HEIGHT: f32 = 70.0;
 
-pub fn controls(app: &mut FaceGateApp, ui: &mut Ui) {
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        person(app, ui);
-        ui.separator();
-        verify(app, ui);
-        ui.separator();
-        capture(app, ui);
-        ui.separator();
-        thresholds(app, ui);
-        ui.separator();
-        train(app, ui);
-    });
+#[derive(Default)]
+pub struct EnrolView {
+    new_person: String,
+    /// The settings while a slider is held: FAR and FRR follow the drag, and the file is written
+    /// once, when it is let go, not on every step.
+    draft: Option<Settings>,
+    thumbnails: TextureCache,
 }
 
-fn person(app: &mut FaceGateApp, ui: &mut Ui) {
-    ui.heading("Person");
-    let mut chosen = app.selected.clone();
-    egui::ComboBox::from_label("selected person")
-        .selected_text(chosen.clone().unwrap_or_else(|| "nobody yet".into()))
-        .show_ui(ui, |ui| {
-            for p in &app.people {
-                ui.selectable_value(&mut chosen, Some(p.clone()), p);
-            }
-        });
-    if chosen != app.selected {
-        app.select_person(chosen);
-    }
-    ui.horizontal(|ui| {
-        let label = ui.label("new:");
-        let edit = ui
-            .add(
-                egui::TextEdit::singleline(&mut app.new_person)
-                    .hint_text("their name")
-                    .desired_width(150.0),
-            )
-            .labelled_by(label.id);
-        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        if (ui.button("Add person").clicked() || enter) && !app.new_person.trim().is_empty() {
-            app.send(Command::AddPerson(app.new_person.trim().to_owned()));
-            app.new_person.clear();
-        }
-    });
-}
-
-fn capture(app: &mut FaceGateApp, ui: &mut Ui) {
-    ui.heading("Capture");
-    let enabled = app.selected.is_some() && app.settings.is_some();
-    let typing = ui.ctx().egui_wants_keyboard_input();
-    for (kind, key, hint) in KEYS {
-        let count = app.thumbnails.get(&kind).map_or(0, Vec::len);
-        let label = format!("Capture {} ({hint})", kind.dir_name());
-        let clicked = ui.add_enabled(enabled, egui::Button::new(label)).clicked();
-        let pressed = enabled && !typing && ui.input(|i| i.key_pressed(key));
-        if clicked || pressed {
-            app.send(Command::Capture(kind));
-        }
-        ui.label(format!(
-            "{count} {} image{}",
-            kind.dir_name(),
-            if count == 1 { "" } else { "s" }
-        ));
-        // A strip of fixed height, filled or not, so buttons never jump as images load.
-        let mut delete = None;
-        let thumbs = app.thumbnails.get(&kind).map_or(&[][..], Vec::as_slice);
-        egui::ScrollArea::horizontal()
-            .id_salt(kind.dir_name())
+impl EnrolView {
+    pub fn ui(&mut self, ui: &mut Ui, state: &AppState, feed: &Feed, out: &mut Vec<Command>) {
+        egui::Panel::right("controls")
+            .default_size(330.0)
             .show(ui, |ui| {
-                ui.set_min_height(THUMB_STRIP_HEIGHT);
-                ui.horizontal(|ui| {
-                    for (id, tex) in thumbs {
-                        ui.vertical(|ui| {
-                            ui.add(
-                                egui::Image::from_texture(tex)
-                                    .fit_to_exact_size(egui::vec2(48.0, 48.0)),
-                            );
-                            if ui
-                                .small_button("delete")
-                                .on_hover_text("delete this image")
-                                .clicked()
-                            {
-                                delete = Some(*id);
-                            }
-                        });
-                    }
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.person(ui, state, out);
+                    ui.separator();
+                    verify(ui, state, out);
+                    ui.separator();
+                    self.capture(ui, state, out);
+                    ui.separator();
+                    self.thresholds(ui, state, out);
+                    ui.separator();
+                    train(ui, state, out);
                 });
             });
-        if let Some(id) = delete {
-            app.send(Command::DeleteImage { kind, id });
-        }
-        ui.add_space(4.0);
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            feed.show(ui, state.analysis.as_ref(), state.attributes_on, 0.0);
+        });
     }
-}
 
-fn thresholds(app: &mut FaceGateApp, ui: &mut Ui) {
-    ui.heading("Thresholds");
-    let Some(mut s) = app.settings.clone() else {
-        ui.label("loading models…");
-        return;
-    };
-    let det = ui.add(
-        egui::Slider::new(&mut s.detection_threshold, 0.0..=1.0)
-            .text("detection")
-            .fixed_decimals(3),
-    );
-    let det =
-        det.on_hover_text("a single comparison counts as a match above this cosine similarity");
-    error_rates(app, ui, s.detection_threshold);
-    let ver = ui.add(
-        egui::Slider::new(&mut s.verification_threshold, 0.05..=1.0)
-            .text("verification")
-            .fixed_decimals(2),
-    );
-    let ver = ver.on_hover_text("share of verification images that must match to accept");
-    let dragging = det.dragged() || ver.dragged();
-    ui.label(format!(
-        "model {} (default match threshold {:.3})",
-        s.model,
-        s.model.default_threshold()
-    ));
-    egui::ComboBox::from_label("preprocessing")
-        .selected_text(format!("{:?}", s.preprocess).to_lowercase())
-        .show_ui(ui, |ui| {
-            for p in [
-                Preprocess::None,
-                Preprocess::Grey,
-                Preprocess::Brightness,
-                Preprocess::Equalize,
-            ] {
-                ui.selectable_value(&mut s.preprocess, p, format!("{p:?}").to_lowercase());
+    fn person(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Person");
+        let mut chosen = state.selected.clone();
+        egui::ComboBox::from_label("selected person")
+            .selected_text(chosen.clone().unwrap_or_else(|| "nobody yet".into()))
+            .show_ui(ui, |ui| {
+                for p in &state.people {
+                    ui.selectable_value(&mut chosen, Some(p.clone()), p);
+                }
+            });
+        if chosen != state.selected {
+            out.push(Command::SelectPerson(chosen));
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("new:");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.new_person)
+                        .hint_text("their name")
+                        .desired_width(150.0),
+                )
+                .labelled_by(label.id);
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if (ui.button("Add person").clicked() || enter) && !self.new_person.trim().is_empty() {
+                out.push(Command::AddPerson(self.new_person.trim().to_owned()));
+                self.new_person.clear();
             }
-        })
-        .response
-        .on_hover_text("normalise each face before embedding; LFW figures in the README");
-    ui.checkbox(&mut s.liveness, "Liveness check at unlock")
-        .on_hover_text("after verifying, ask for a head turn and look for natural face motion");
-    ui.checkbox(
-        &mut s.save_failed_frames,
-        "Keep the frame of failed attempts",
-    )
-    .on_hover_text(
-        "a picture of whoever failed, named in the audit log; wiping a person removes theirs",
-    );
-    if Some(&s) != app.settings.as_ref() {
-        app.settings = Some(s);
+        });
     }
-    // Saved (an fsync'd write) once the slider is let go, not on every step of a drag.
-    if !dragging
-        && app.settings != app.saved_settings
-        && let Some(s) = app.settings.clone()
-    {
-        app.update_settings(s);
+
+    fn capture(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Capture");
+        let enabled = state.person_ready();
+        let typing = ui.ctx().egui_wants_keyboard_input();
+        let shown = |id: &uuid::Uuid| {
+            state
+                .thumbnails
+                .values()
+                .any(|ts| ts.iter().any(|t| t.id == *id))
+        };
+        self.thumbnails.keep_only(shown);
+        for (kind, key, hint) in KEYS {
+            let count = state.thumbnail_count(kind);
+            let label = format!("Capture {} ({hint})", kind.dir_name());
+            let clicked = ui.add_enabled(enabled, egui::Button::new(label)).clicked();
+            let pressed = enabled && !typing && ui.input(|i| i.key_pressed(key));
+            if clicked || pressed {
+                out.push(Command::Capture(kind));
+            }
+            ui.label(format!(
+                "{count} {} image{}",
+                kind.dir_name(),
+                if count == 1 { "" } else { "s" }
+            ));
+            // A strip of fixed height, filled or not, so buttons never jump as images load.
+            let thumbs = state.thumbnails.get(&kind).map_or(&[][..], Vec::as_slice);
+            egui::ScrollArea::horizontal()
+                .id_salt(kind.dir_name())
+                .show(ui, |ui| {
+                    ui.set_min_height(THUMB_STRIP_HEIGHT);
+                    ui.horizontal(|ui| {
+                        for t in thumbs {
+                            let tex = self.thumbnails.get(ui.ctx(), t.id, &t.image);
+                            ui.vertical(|ui| {
+                                ui.add(
+                                    egui::Image::from_texture(&tex)
+                                        .fit_to_exact_size(egui::vec2(48.0, 48.0)),
+                                );
+                                if ui
+                                    .small_button("delete")
+                                    .on_hover_text("delete this image")
+                                    .clicked()
+                                {
+                                    out.push(Command::DeleteImage { kind, id: t.id });
+                                }
+                            });
+                        }
+                    });
+                });
+            ui.add_space(4.0);
+        }
+    }
+
+    fn thresholds(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Thresholds");
+        let Some(mut s) = self.draft.take().or_else(|| state.settings.clone()) else {
+            ui.label("loading models…");
+            return;
+        };
+        let det = ui.add(
+            egui::Slider::new(&mut s.detection_threshold, 0.0..=1.0)
+                .text("detection")
+                .fixed_decimals(3),
+        );
+        let det =
+            det.on_hover_text("a single comparison counts as a match above this cosine similarity");
+        error_rates(ui, state, s.detection_threshold);
+        let ver = ui.add(
+            egui::Slider::new(&mut s.verification_threshold, 0.05..=1.0)
+                .text("verification")
+                .fixed_decimals(2),
+        );
+        let ver = ver.on_hover_text("share of verification images that must match to accept");
+        let dragging = det.dragged() || ver.dragged();
+        ui.label(format!(
+            "model {} (default match threshold {:.3})",
+            s.model,
+            s.model.default_threshold()
+        ));
+        egui::ComboBox::from_label("preprocessing")
+            .selected_text(format!("{:?}", s.preprocess).to_lowercase())
+            .show_ui(ui, |ui| {
+                for p in [
+                    Preprocess::None,
+                    Preprocess::Grey,
+                    Preprocess::Brightness,
+                    Preprocess::Equalize,
+                ] {
+                    ui.selectable_value(&mut s.preprocess, p, format!("{p:?}").to_lowercase());
+                }
+            })
+            .response
+            .on_hover_text("normalise each face before embedding; LFW figures in the README");
+        ui.checkbox(&mut s.liveness, "Liveness check at unlock")
+            .on_hover_text("after verifying, ask for a head turn and look for natural face motion");
+        ui.checkbox(
+            &mut s.save_failed_frames,
+            "Keep the frame of failed attempts",
+        )
+        .on_hover_text(
+            "a picture of whoever failed, named in the audit log; wiping a person removes theirs",
+        );
+        if dragging {
+            self.draft = Some(s);
+        } else if state.settings.as_ref() != Some(&s) {
+            out.push(Command::UpdateSettings(s));
+        }
     }
 }
 
 /// FAR and FRR of one comparison at `threshold`, read off the selected person's own images and
 /// the negatives, and how consistent their verification images are: measured, not promised.
-fn error_rates(app: &FaceGateApp, ui: &mut Ui, threshold: f32) {
-    let Some(p) = &app.person_scores else {
+fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
+    let Some(p) = &state.person_scores else {
         return;
     };
     let pct = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0));
@@ -204,36 +223,39 @@ fn error_rates(app: &FaceGateApp, ui: &mut Ui, threshold: f32) {
     }
 }
 
-fn verify(app: &mut FaceGateApp, ui: &mut Ui) {
+fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     ui.heading("Verify");
-    let enabled = app.selected.is_some() && app.settings.is_some();
+    let enabled = state.person_ready();
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(enabled && !app.verifying, egui::Button::new("Verify"))
+            .add_enabled(enabled && !state.verifying, egui::Button::new("Verify"))
             .clicked()
         {
-            app.verifying = true;
-            app.verdict = None;
-            app.send(Command::Verify);
+            out.push(Command::Verify);
         }
-        let mut continuous = app.continuous;
+        let mut continuous = state.continuous;
         if ui
             .add_enabled(enabled, egui::Checkbox::new(&mut continuous, "Continuous"))
             .changed()
         {
-            app.set_continuous(continuous);
+            let mode = if continuous {
+                Mode::Continuous
+            } else {
+                Mode::Detect
+            };
+            out.push(Command::SetMode(mode));
         }
         if ui
-            .add_enabled(app.settings.is_some(), egui::Button::new("Identify"))
+            .add_enabled(state.settings.is_some(), egui::Button::new("Identify"))
             .clicked()
         {
-            app.send(Command::Identify);
+            out.push(Command::Identify);
         }
     });
-    if app.verifying {
+    if state.verifying {
         ui.label("verifying… look at the camera");
     }
-    if let Some(v) = &app.verdict {
+    if let Some(v) = &state.verdict {
         let r = &v.verification;
         let (text, colour) = if r.accepted {
             (
@@ -267,7 +289,7 @@ fn verify(app: &mut FaceGateApp, ui: &mut Ui) {
             );
         }
     }
-    if let Some(id) = &app.identification {
+    if let Some(id) = &state.identification {
         match &id.identity {
             Some(name) => ui.label(RichText::new(format!("This is {name}")).strong()),
             None => ui.label(RichText::new("Unknown: nobody enrolled passes").strong()),
@@ -283,14 +305,11 @@ fn verify(app: &mut FaceGateApp, ui: &mut Ui) {
 
 /// The siamese head: a Train button, a progress bar and the live loss curve, then the held-out
 /// figures beside cosine and which of the two now scores this person.
-fn train(app: &mut FaceGateApp, ui: &mut Ui) {
+fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     ui.heading("Train");
-    let running = app
-        .training
-        .as_ref()
-        .is_some_and(|t| t.result.is_none() && !t.history.is_empty());
+    let running = state.training.as_ref().is_some_and(|t| t.running());
     let button = ui.add_enabled(
-        app.selected.is_some() && !running,
+        state.selected.is_some() && !running,
         egui::Button::new("Train head"),
     );
     button.clone().on_hover_text(
@@ -298,10 +317,9 @@ fn train(app: &mut FaceGateApp, ui: &mut Ui) {
          (different) pairs; used only if it beats plain cosine on held-out images",
     );
     if button.clicked() {
-        app.training = Some(super::app::Training::default());
-        app.send(Command::Train);
+        out.push(Command::Train);
     }
-    let Some(t) = &app.training else {
+    let Some(t) = &state.training else {
         return;
     };
     if let Some(last) = t.history.last() {

@@ -4,14 +4,20 @@
 mod app;
 mod compare;
 mod enrol;
+mod feed;
 mod overlay;
+mod source;
+mod state;
 mod stats;
+mod textures;
 mod unlock;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use app::{FaceGateApp, View};
+pub use source::demo_photo;
+pub use state::{AppState, Message, ShownVerdict, Training};
 
 use crate::camera::{self, SourceSpec};
 use crate::runtime::Models;
@@ -26,16 +32,6 @@ pub struct LaunchOptions {
     pub models: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub threads: Option<usize>,
-}
-
-/// The photo the demo feed pans over when there is no camera (fetched by `make setup`).
-pub fn demo_photo() -> PathBuf {
-    let beside_exe = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("assets/fixtures/astronaut.png")));
-    beside_exe.filter(|p| p.exists()).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png")
-    })
 }
 
 /// Chooses the frame source: a replay if asked, else the camera, else (saying why) the demo.

@@ -120,21 +120,3 @@ fn draw_tag(painter: &Painter, anchor: Pos2, text: &str, colour: Color32) {
     painter.rect_filled(rect, 3.0, colour);
     painter.galley(rect.min + vec2(4.0, 2.0), galley, Color32::BLACK);
 }
-
-/// Large centred text on a dark band (the unlock view's message).
-pub fn banner(painter: &Painter, rect: Rect, text: &str, colour: Color32) {
-    let font = FontId::proportional(30.0);
-    let galley = painter.layout(text.to_owned(), font, colour, rect.width() - 40.0);
-    let band = Rect::from_center_size(
-        pos2(rect.center().x, rect.max.y - galley.size().y / 2.0 - 30.0),
-        vec2(rect.width(), galley.size().y + 24.0),
-    );
-    painter.rect_filled(band, 0.0, Color32::from_black_alpha(170));
-    painter.galley(
-        Align2::CENTER_CENTER
-            .anchor_size(band.center(), galley.size())
-            .min,
-        galley,
-        colour,
-    );
-}

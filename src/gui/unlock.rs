@@ -1,19 +1,85 @@
 //! Face login: the feed fills the window and the person in front is greeted once verified.
 
-use egui::{Color32, FontId, Rect, Stroke, StrokeKind, Ui, pos2, vec2};
+use egui::text::LayoutJob;
+use egui::{
+    Align, Align2, Color32, FontId, Painter, Rect, Sense, Stroke, StrokeKind, Ui, pos2, vec2,
+};
 
-use super::app::FaceGateApp;
-use super::overlay;
+use super::feed::Feed;
+use super::state::AppState;
 use crate::auth::attempt::Prompt;
 use crate::session::UnlockStatus;
 
-pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
-    let Some(rect) = app.feed(ui) else { return };
-    let (text, colour) = match &app.unlock_status {
-        None => ("Look at the camera".to_owned(), Color32::WHITE),
-        Some(UnlockStatus::Searching { reason }) => {
-            (reason.clone(), Color32::from_rgb(255, 210, 0))
+/// Kept under the picture for the message and the liveness bars, shown or not, so the picture
+/// does not shrink when an attempt starts and the message never hides a face's card.
+const BAND_HEIGHT: f32 = 120.0;
+const BAR_HEIGHT: f32 = 24.0;
+const PAD: f32 = 10.0;
+
+const WAITING: Color32 = Color32::from_rgb(255, 210, 0);
+const ASKING: Color32 = Color32::from_rgb(120, 200, 255);
+
+/// No state of its own: everything it shows comes from the worker's unlock status.
+#[derive(Debug, Default)]
+pub struct UnlockView;
+
+/// The two bars shown while the head-turn challenge runs.
+struct Meters {
+    turn: f32,
+    liveness: Option<f32>,
+}
+
+impl UnlockView {
+    pub fn ui(&mut self, ui: &mut Ui, state: &AppState, feed: &Feed) {
+        egui::CentralPanel::default_margins().show(ui, |ui| feed_and_band(ui, state, feed));
+    }
+}
+
+fn feed_and_band(ui: &mut Ui, state: &AppState, feed: &Feed) {
+    let below = BAND_HEIGHT + ui.spacing().item_spacing.y;
+    let Some(picture) = feed.show(ui, state.analysis.as_ref(), state.attributes_on, below) else {
+        return;
+    };
+    let width = picture.width().max(420.0).min(ui.available_width());
+    let band = ui
+        .vertical_centered(|ui| {
+            ui.allocate_exact_size(vec2(width, BAND_HEIGHT), Sense::hover())
+                .0
+        })
+        .inner;
+    let (text, colour, meters) = message(state.unlock_status.as_ref());
+    let painter = ui.painter_at(band);
+    painter.rect_filled(band, 6.0, Color32::from_black_alpha(200));
+    let text_area = match meters {
+        Some(m) => {
+            let bars = Rect::from_min_max(
+                pos2(band.min.x + PAD, band.max.y - PAD - BAR_HEIGHT),
+                band.max - vec2(PAD, PAD),
+            );
+            liveness_meters(&painter, bars, &m);
+            band.with_max_y(bars.min.y)
         }
+        None => band,
+    };
+    // Centred lines, at most two: a longer reason is cut rather than spilling out of the band.
+    let mut job = LayoutJob::simple(
+        text,
+        FontId::proportional(28.0),
+        colour,
+        band.width() - 2.0 * PAD,
+    );
+    job.halign = Align::Center;
+    job.wrap.max_rows = 2;
+    let galley = painter.layout_job(job);
+    let top = text_area.center().y - galley.size().y / 2.0;
+    painter.galley(pos2(text_area.center().x, top), galley, colour);
+}
+
+/// What to say for the worker's status, in which colour, and the bars to show if any.
+fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
+    match status {
+        None => ("Look at the camera".to_owned(), Color32::WHITE, None),
+        Some(UnlockStatus::Searching { reason }) => (reason.clone(), WAITING, None),
         Some(UnlockStatus::Attempt {
             name,
             prompt,
@@ -21,16 +87,18 @@ pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
             liveness,
             challenge,
         }) => {
-            if *challenge {
-                liveness_meter(ui, rect, *turn, *liveness);
-            }
+            // Yellow while it is still finding out who this is; blue once it asks for something.
             let colour = match prompt {
                 Prompt::Matching { .. } | Prompt::LookAtCamera | Prompt::OnePersonOnly { .. } => {
-                    Color32::from_rgb(255, 210, 0)
+                    WAITING
                 }
-                _ => Color32::from_rgb(120, 200, 255),
+                _ => ASKING,
             };
-            (format!("{name}: {}", prompt.text()), colour)
+            let meters = challenge.then_some(Meters {
+                turn: *turn,
+                liveness: *liveness,
+            });
+            (format!("{name}: {}", prompt.text()), colour, meters)
         }
         Some(UnlockStatus::Welcome { name, liveness }) => (
             match liveness {
@@ -38,34 +106,36 @@ pub fn view(app: &mut FaceGateApp, ui: &mut Ui) {
                 None => format!("Welcome, {name}!"),
             },
             Color32::from_rgb(40, 220, 100),
+            None,
         ),
-        Some(UnlockStatus::Refused { reason }) => (reason.clone(), Color32::from_rgb(240, 70, 70)),
-    };
-    overlay::banner(ui.painter(), rect, &text, colour);
+        Some(UnlockStatus::Refused { reason }) => {
+            (reason.clone(), Color32::from_rgb(240, 70, 70), None)
+        }
+    }
 }
 
-/// Two bars at the top of the feed while the liveness check runs: how much of the asked head turn
-/// has been made, and the passive liveness score (with a tick at the threshold it must reach).
-fn liveness_meter(ui: &Ui, feed: Rect, progress: f32, score: Option<f32>) {
-    let painter = ui.painter();
-    let width = (feed.width() * 0.5).min(360.0);
+/// Side by side in `area`: how much of the asked head turn has been made, and the passive
+/// liveness score with a tick at the threshold it must reach. Each label is written inside its
+/// bar, so no window size can cut it off.
+fn liveness_meters(painter: &Painter, area: Rect, m: &Meters) {
     let threshold = crate::liveness::PassiveConfig::default().threshold;
+    let width = (area.width() - PAD) / 2.0;
     let rows = [
-        ("turn", Some(progress), None),
-        ("liveness", score, Some(threshold)),
+        ("turn", Some(m.turn), None),
+        ("liveness", m.liveness, Some(threshold)),
     ];
     for (i, (label, value, tick)) in rows.into_iter().enumerate() {
-        let top = feed.min.y + 16.0 + i as f32 * 30.0;
-        let bar = Rect::from_min_size(pos2(feed.center().x - width / 2.0, top), vec2(width, 18.0));
-        painter.rect_filled(bar.expand(4.0), 4.0, Color32::from_black_alpha(170));
+        let left = area.min.x + i as f32 * (width + PAD);
+        let bar = Rect::from_min_size(pos2(left, area.min.y), vec2(width, area.height()));
+        painter.rect_filled(bar, 3.0, Color32::from_gray(40));
         if let Some(v) = value {
             let mut fill = bar;
             fill.set_width(bar.width() * v.clamp(0.0, 1.0));
-            painter.rect_filled(fill, 2.0, Color32::from_rgb(120, 200, 255));
+            painter.rect_filled(fill, 3.0, Color32::from_rgb(40, 110, 180));
         }
         painter.rect_stroke(
             bar,
-            2.0,
+            3.0,
             Stroke::new(1.0, Color32::GRAY),
             StrokeKind::Inside,
         );
@@ -81,8 +151,8 @@ fn liveness_meter(ui: &Ui, feed: Rect, progress: f32, score: Option<f32>) {
             None => format!("{label} …"),
         };
         painter.text(
-            pos2(bar.min.x - 10.0, bar.center().y),
-            egui::Align2::RIGHT_CENTER,
+            pos2(bar.min.x + 8.0, bar.center().y),
+            Align2::LEFT_CENTER,
             text,
             FontId::proportional(16.0),
             Color32::WHITE,

@@ -1,0 +1,72 @@
+//! The row that picks the frame source: each camera by name, the demo feed, or a recording.
+
+use std::path::{Path, PathBuf};
+
+use egui::Ui;
+
+use crate::camera::{CameraInfo, SourceSpec};
+
+/// The photo the demo feed pans over when there is no camera (fetched by `make setup`).
+pub fn demo_photo() -> PathBuf {
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("assets/fixtures/astronaut.png")));
+    beside_exe.filter(|p| p.exists()).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png")
+    })
+}
+
+pub struct SourcePicker {
+    /// Listed once at start: asking the system again on every frame would stall the window.
+    cameras: Vec<CameraInfo>,
+    path: String,
+}
+
+impl SourcePicker {
+    pub fn new() -> SourcePicker {
+        SourcePicker {
+            cameras: crate::camera::list_cameras(),
+            path: String::new(),
+        }
+    }
+
+    /// Returns the source the user asked for, if they asked this frame.
+    pub fn ui(&mut self, ui: &mut Ui, current: &str) -> Option<SourceSpec> {
+        let mut chosen = None;
+        egui::ComboBox::from_label("source")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                if self.cameras.is_empty() {
+                    ui.label("no camera found");
+                }
+                for cam in &self.cameras {
+                    if ui
+                        .selectable_label(false, format!("{} (camera {})", cam.name, cam.index))
+                        .clicked()
+                    {
+                        chosen = Some(SourceSpec::camera(cam.index));
+                    }
+                }
+                if ui.selectable_label(false, "demo (sample photo)").clicked() {
+                    chosen = Some(SourceSpec::Demo(demo_photo()));
+                }
+            });
+        let label = ui.label("recording:");
+        ui.add(
+            egui::TextEdit::singleline(&mut self.path)
+                .hint_text("video file or image folder")
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        if ui
+            .add_enabled(
+                !self.path.trim().is_empty(),
+                egui::Button::new("Open recording"),
+            )
+            .clicked()
+        {
+            chosen = Some(SourceSpec::Replay(self.path.trim().into()));
+        }
+        chosen
+    }
+}

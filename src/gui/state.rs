@@ -1,0 +1,360 @@
+//! What the window shows, as plain data: no egui here, so it can be tested without a window.
+//!
+//! Two inputs change it, and nothing else does: [`AppState::apply`] for what the worker reports,
+//! and [`AppState::issued`] for the commands the user has just sent (so the window reacts to a
+//! click at once instead of a frame later, when the worker answers).
+
+use std::collections::HashMap;
+
+use crate::auth::calibrate::PersonScores;
+use crate::auth::{Identification, Verification};
+use crate::session::{Analysis, Command, CompareResult, Event, Mode, Thumbnail, UnlockStatus};
+use crate::store::{ImageKind, Settings};
+use crate::train::{EpochReport, TrainReport};
+
+/// A training run as the window shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Training {
+    pub history: Vec<EpochReport>,
+    /// None while it runs.
+    pub result: Option<Result<Box<TrainReport>, String>>,
+}
+
+impl Training {
+    /// Running once the first epoch is in: the button stays usable if the worker never started.
+    pub fn running(&self) -> bool {
+        self.result.is_none() && !self.history.is_empty()
+    }
+}
+
+/// The last verification shown in the verdict.
+#[derive(Debug, Clone)]
+pub struct ShownVerdict {
+    pub person: String,
+    pub verification: Verification,
+    /// The outcome of a Verify attempt (K of N frames), rather than one continuous-mode frame.
+    pub attempt: bool,
+}
+
+/// A line for the user. `id` grows with each message, so dismissing one does not hide the next
+/// even when its text is the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: u64,
+    pub text: String,
+    pub error: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct AppState {
+    pub people: Vec<String>,
+    pub selected: Option<String>,
+    /// None until the worker has loaded the models.
+    pub settings: Option<Settings>,
+    pub thumbnails: HashMap<ImageKind, Vec<Thumbnail>>,
+    pub analysis: Option<Analysis>,
+    pub verdict: Option<ShownVerdict>,
+    /// A Verify attempt is running: single continuous-mode verdicts must not replace its result.
+    pub verifying: bool,
+    pub continuous: bool,
+    /// Age, gender and emotion overlays.
+    pub attributes_on: bool,
+    pub identification: Option<Identification>,
+    /// The loss curve of the running (or last) training and its outcome.
+    pub training: Option<Training>,
+    /// The selected person's score sets, for FAR/FRR beside the slider and the consistency line.
+    pub person_scores: Option<PersonScores>,
+    pub unlock_status: Option<UnlockStatus>,
+    pub compared: Option<Result<CompareResult, String>>,
+    /// Counts comparisons, so a view can tell a new result from the one it already drew.
+    pub compare_count: u64,
+    pub message: Option<Message>,
+    /// The camera or recording failed; the last picture stays.
+    pub source_problem: Option<String>,
+}
+
+impl AppState {
+    pub fn new() -> AppState {
+        AppState {
+            attributes_on: true,
+            ..AppState::default()
+        }
+    }
+
+    /// Takes in one event from the worker. Returns a command the worker must then get, when the
+    /// event calls for one (the first person, or one just added, becomes the selected one).
+    #[must_use]
+    pub fn apply(&mut self, event: Event) -> Option<Command> {
+        match event {
+            Event::Ready { people, settings } => {
+                self.people = people;
+                self.settings = Some(settings);
+                if self.selected.is_none() {
+                    return self.people.first().cloned().map(select);
+                }
+            }
+            Event::People(people) => {
+                let added = people.iter().find(|p| !self.people.contains(p)).cloned();
+                self.people = people;
+                return added.map(select);
+            }
+            Event::Gallery {
+                person,
+                kind,
+                thumbnails,
+            } => {
+                // A late answer for someone no longer selected must not show under the new name.
+                if self.selected.as_deref() == Some(person.as_str()) {
+                    self.thumbnails.insert(kind, thumbnails);
+                }
+            }
+            Event::Analysis(a) => self.analysis = Some(a),
+            Event::Captured { kind, .. } => {
+                self.say(format!("saved a {} image", kind.dir_name()), false)
+            }
+            Event::CaptureRefused(why) => self.say(format!("not saved: {why}"), true),
+            Event::Verdict {
+                person,
+                verification,
+                attempt_done,
+            } => {
+                if attempt_done {
+                    self.verifying = false;
+                }
+                if attempt_done || !self.verifying {
+                    self.verdict = Some(ShownVerdict {
+                        person,
+                        verification,
+                        attempt: attempt_done,
+                    });
+                }
+            }
+            Event::Identified(id) => self.identification = Some(id),
+            Event::TrainProgress(epoch) => self
+                .training
+                .get_or_insert_with(Training::default)
+                .history
+                .push(epoch),
+            Event::Trained(result) => {
+                match &result {
+                    Ok(r) => {
+                        let using = if r.in_use {
+                            "the head is"
+                        } else {
+                            "cosine stays"
+                        };
+                        self.say(
+                            format!("trained {}'s head: {using} in use", r.person),
+                            false,
+                        )
+                    }
+                    Err(e) => self.say(format!("training: {e}"), true),
+                }
+                self.training.get_or_insert_with(Training::default).result = Some(result);
+            }
+            Event::PersonScores(scores) => {
+                if self.selected.as_deref() == Some(scores.person.as_str()) {
+                    self.person_scores = Some(scores);
+                }
+            }
+            Event::Unlock(status) => self.unlock_status = Some(status),
+            Event::Compared(result) => {
+                self.compared = Some(result);
+                self.compare_count += 1;
+            }
+            Event::SettingsSaved(_) => {}
+            Event::Error(e) => {
+                self.verifying = false;
+                self.say(e, true);
+            }
+            Event::SourceError(e) => self.source_problem = Some(e),
+            Event::SourceRecovered => self.source_problem = None,
+        }
+        None
+    }
+
+    /// What a command the user has just sent changes before the worker answers.
+    pub fn issued(&mut self, command: &Command) {
+        match command {
+            Command::SelectPerson(person) => {
+                self.thumbnails.clear();
+                self.verdict = None;
+                self.person_scores = None;
+                self.training = None;
+                self.selected = person.clone();
+            }
+            Command::Verify => {
+                self.verifying = true;
+                self.verdict = None;
+            }
+            Command::SetMode(mode) => {
+                match mode {
+                    Mode::Continuous => self.continuous = true,
+                    Mode::Detect => self.continuous = false,
+                    // Leaving the enrol view keeps the choice for when the user comes back.
+                    Mode::Unlock => {}
+                }
+                self.unlock_status = None;
+            }
+            Command::UpdateSettings(settings) => self.settings = Some(settings.clone()),
+            Command::SetAttributes(on) => self.attributes_on = *on,
+            Command::Train => self.training = Some(Training::default()),
+            Command::AddPerson(_)
+            | Command::Capture(_)
+            | Command::DeleteImage { .. }
+            | Command::Identify
+            | Command::Compare(..)
+            | Command::Shutdown => {}
+        }
+    }
+
+    /// The mode the worker should be in for a view: unlock, or what the enrol view last chose.
+    pub fn mode_for(&self, unlock: bool) -> Mode {
+        if unlock {
+            Mode::Unlock
+        } else if self.continuous {
+            Mode::Continuous
+        } else {
+            Mode::Detect
+        }
+    }
+
+    /// The user can capture, verify and train only once someone is selected and models are in.
+    pub fn person_ready(&self) -> bool {
+        self.selected.is_some() && self.settings.is_some()
+    }
+
+    pub fn thumbnail_count(&self, kind: ImageKind) -> usize {
+        self.thumbnails.get(&kind).map_or(0, Vec::len)
+    }
+
+    fn say(&mut self, text: String, error: bool) {
+        let id = self.message.as_ref().map_or(0, |m| m.id + 1);
+        self.message = Some(Message { id, text, error });
+    }
+}
+
+fn select(person: String) -> Command {
+    Command::SelectPerson(Some(person))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Thresholds, verify};
+    use crate::vision::Embedding;
+
+    fn ready(people: &[&str]) -> Event {
+        Event::Ready {
+            people: people.iter().map(|p| p.to_string()).collect(),
+            settings: Settings::default(),
+        }
+    }
+
+    fn verdict(attempt_done: bool) -> Event {
+        let probe = Embedding::normalised(vec![1.0, 0.0]);
+        let thresholds = Thresholds {
+            detection: 0.3,
+            verification: 0.6,
+        };
+        Event::Verdict {
+            person: "Ann".into(),
+            verification: verify(&probe, &[], thresholds),
+            attempt_done,
+        }
+    }
+
+    /// Applies an event and sends on its follow-up command, as the app does.
+    fn feed(state: &mut AppState, event: Event) -> Option<Command> {
+        let follow_up = state.apply(event);
+        if let Some(c) = &follow_up {
+            state.issued(c);
+        }
+        follow_up
+    }
+
+    #[test]
+    fn ready_selects_the_first_person_and_tells_the_worker() {
+        let mut s = AppState::new();
+        let c = feed(&mut s, ready(&["Ann", "Bob"]));
+        assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Ann"));
+        assert_eq!(s.selected.as_deref(), Some("Ann"));
+        assert!(s.person_ready());
+    }
+
+    #[test]
+    fn an_added_person_becomes_selected_and_old_galleries_go() {
+        let mut s = AppState::new();
+        let _ = feed(&mut s, ready(&["Ann"]));
+        let _ = s.apply(Event::Gallery {
+            person: "Ann".into(),
+            kind: ImageKind::Anchor,
+            thumbnails: Vec::new(),
+        });
+        assert_eq!(s.thumbnails.len(), 1);
+        let c = feed(&mut s, Event::People(vec!["Ann".into(), "Bob".into()]));
+        assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Bob"));
+        assert!(s.thumbnails.is_empty());
+        // A gallery that arrives late for Ann is not shown under Bob.
+        let _ = s.apply(Event::Gallery {
+            person: "Ann".into(),
+            kind: ImageKind::Anchor,
+            thumbnails: Vec::new(),
+        });
+        assert!(s.thumbnails.is_empty());
+    }
+
+    #[test]
+    fn a_running_attempt_keeps_its_verdict_from_continuous_frames() {
+        let mut s = AppState::new();
+        s.issued(&Command::Verify);
+        assert!(s.verifying && s.verdict.is_none());
+        let _ = s.apply(verdict(false));
+        assert!(s.verdict.is_none(), "one frame does not end the attempt");
+        let _ = s.apply(verdict(true));
+        assert!(!s.verifying);
+        assert!(s.verdict.as_ref().is_some_and(|v| v.attempt));
+        let _ = s.apply(verdict(false));
+        assert!(s.verdict.as_ref().is_some_and(|v| !v.attempt));
+    }
+
+    #[test]
+    fn an_error_ends_the_attempt_and_each_message_is_new() {
+        let mut s = AppState::new();
+        s.issued(&Command::Verify);
+        let _ = s.apply(Event::Error("no model".into()));
+        assert!(!s.verifying);
+        let first = s.message.clone().unwrap();
+        assert!(first.error);
+        let _ = s.apply(Event::Error("no model".into()));
+        assert_ne!(s.message.unwrap().id, first.id);
+    }
+
+    #[test]
+    fn the_mode_follows_the_view_and_the_continuous_choice() {
+        let mut s = AppState::new();
+        assert_eq!(s.mode_for(false), Mode::Detect);
+        s.issued(&Command::SetMode(Mode::Continuous));
+        s.issued(&Command::SetMode(Mode::Unlock));
+        assert!(s.continuous, "kept while in the unlock view");
+        assert_eq!(s.mode_for(false), Mode::Continuous);
+        assert_eq!(s.mode_for(true), Mode::Unlock);
+    }
+
+    #[test]
+    fn comparisons_are_counted_and_errors_replace_results() {
+        let mut s = AppState::new();
+        let _ = s.apply(Event::Compared(Err("no face in a.png".into())));
+        assert_eq!(s.compare_count, 1);
+        assert!(matches!(&s.compared, Some(Err(e)) if e.contains("a.png")));
+    }
+
+    #[test]
+    fn source_trouble_comes_and_goes() {
+        let mut s = AppState::new();
+        let _ = s.apply(Event::SourceError("camera gone".into()));
+        assert!(s.source_problem.is_some());
+        let _ = s.apply(Event::SourceRecovered);
+        assert!(s.source_problem.is_none());
+    }
+}
