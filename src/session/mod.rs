@@ -10,6 +10,7 @@
 
 mod capture;
 mod messages;
+mod overlays;
 mod unlock;
 mod worker;
 

@@ -2,7 +2,6 @@
 //! into events. Runs detection on every frame it gets; embeds only when a mode or a request needs
 //! it.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use image::imageops;
 
 use super::messages::*;
+use super::overlays::{self, AttributeOverlay};
 use super::unlock::{Seen, Unlock};
 use crate::auth::attempt::{Attempt, LivenessCheck, Step};
 use crate::auth::quality;
@@ -20,15 +20,9 @@ use crate::engine::Engine;
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
 use crate::vision::Tracker;
-use crate::vision::attributes::{AttributeModel, Attributes, Smoother};
 use crate::vision::{Face, align_arcface};
 
 const THUMBNAIL_SIDE: u32 = 64;
-/// Attributes change slowly; refreshing each face a few times a second keeps the labels live
-/// without taking frames from detection.
-const ATTRIBUTE_PERIOD: Duration = Duration::from_millis(250);
-/// Weight of each new attribute reading: settles in about two seconds at four readings a second.
-const ATTRIBUTE_SMOOTHING: f32 = 0.3;
 /// Live frames are detected on a copy at most this wide: YuNet at 320×240 meets the 8 ms budget
 /// where 640×480 does not, and a face at the capture gate (eyes ≥ 25 px apart at full size) is
 /// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size.
@@ -72,11 +66,8 @@ pub fn spawn(
                 attempt: None,
                 unlock: Unlock::default(),
                 latest: None,
-                attributes: None,
-                attributes_on: true,
+                attributes: AttributeOverlay::default(),
                 tracker: Tracker::default(),
-                smoother: Smoother::new(ATTRIBUTE_SMOOTHING),
-                last_attributes: HashMap::new(),
                 last_verdict: None,
             };
             worker.announce();
@@ -124,13 +115,8 @@ struct Worker {
     /// Unlock mode's state: searching for a known face, an attempt, or showing how one ended.
     unlock: Unlock,
     latest: Option<Arc<Frame>>,
-    /// Built on first use, so a user who never turns attributes on never loads them.
-    attributes: Option<AttributeModel>,
-    attributes_on: bool,
+    attributes: AttributeOverlay,
     tracker: Tracker,
-    smoother: Smoother<u64>,
-    /// When each tracked face last had its attributes refreshed.
-    last_attributes: HashMap<u64, Instant>,
     /// Continuous mode: the last verdict, for the tracked face it was made on.
     last_verdict: Option<LastVerdict>,
 }
@@ -296,7 +282,7 @@ impl Worker {
                 }
                 Err(e) => self.fail("cannot save the settings", e),
             },
-            Command::SetAttributes(on) => self.attributes_on = on,
+            Command::SetAttributes(on) => self.attributes.on = on,
             Command::Train => self.train(),
             Command::Compare(a, b) => {
                 let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
@@ -398,11 +384,20 @@ impl Worker {
         };
         let ids = self.tracker.update(&faces);
         let t = Instant::now();
-        let attributes = self.attributes_for(&frame, &faces, &ids);
-        timings.attributes_ms = if attributes.1 { ms(t) } else { 0.0 };
+        let read = self
+            .attributes
+            .read(&self.models, &frame.image, &faces, &ids)
+            .unwrap_or_else(|e| {
+                self.send(Event::Error(e));
+                overlays::Read {
+                    attributes: vec![None; faces.len()],
+                    ran: false,
+                }
+            });
+        timings.attributes_ms = if read.ran { ms(t) } else { 0.0 };
         let mut labels: Vec<FaceLabel> = faces
             .iter()
-            .zip(attributes.0)
+            .zip(read.attributes)
             .map(|(f, attributes)| FaceLabel {
                 face: f.clone(),
                 text: None,
@@ -437,54 +432,6 @@ impl Worker {
             timings,
             latency_ms: ms(frame.captured_at),
         }));
-    }
-
-    /// Smoothed attributes per face (refreshing those due), and whether any model ran.
-    fn attributes_for(
-        &mut self,
-        frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
-    ) -> (Vec<Option<Attributes>>, bool) {
-        self.smoother.retain(|id| ids.contains(id));
-        self.last_attributes.retain(|id, _| ids.contains(id));
-        if !self.attributes_on {
-            return (vec![None; faces.len()], false);
-        }
-        if self.attributes.is_none() {
-            match AttributeModel::new(&self.models) {
-                Ok(m) => self.attributes = Some(m),
-                Err(e) => {
-                    self.attributes_on = false;
-                    self.fail("age, gender and emotion are off", e);
-                    return (vec![None; faces.len()], false);
-                }
-            }
-        }
-        let model = self.attributes.as_mut().expect("loaded above");
-        let now = Instant::now();
-        let mut ran = false;
-        let out = faces
-            .iter()
-            .zip(ids)
-            .map(|(face, id)| {
-                let due = self
-                    .last_attributes
-                    .get(id)
-                    .is_none_or(|t| now.duration_since(*t) >= ATTRIBUTE_PERIOD);
-                if due {
-                    self.last_attributes.insert(*id, now);
-                    ran = true;
-                    match model.analyze(&frame.image, face) {
-                        Ok(Some(fresh)) => return Some(self.smoother.update(*id, &fresh)),
-                        Ok(None) => return None,
-                        Err(e) => tracing::warn!("attributes failed: {e}"),
-                    }
-                }
-                self.smoother.get(id).copied()
-            })
-            .collect();
-        (out, ran)
     }
 
     /// Continuous mode only: labels the tracked face with its last verdict while that is recent.
