@@ -138,17 +138,25 @@ impl EnrolView {
             return;
         };
         let det = ui.add(
-            egui::Slider::new(&mut s.detection_threshold, 0.0..=1.0)
-                .text("detection")
-                .fixed_decimals(3),
+            // The ranges the settings file is checked against: a slider cannot set what a
+            // hand-edited file would have refused.
+            egui::Slider::new(
+                &mut s.detection_threshold,
+                crate::store::threshold_floor(s.model)..=1.0,
+            )
+            .text("detection")
+            .fixed_decimals(3),
         );
         let det =
             det.on_hover_text("a single comparison counts as a match above this cosine similarity");
         error_rates(ui, state, s.detection_threshold);
         let ver = ui.add(
-            egui::Slider::new(&mut s.verification_threshold, 0.05..=1.0)
-                .text("verification")
-                .fixed_decimals(2),
+            egui::Slider::new(
+                &mut s.verification_threshold,
+                crate::store::MIN_VERIFICATION_THRESHOLD..=1.0,
+            )
+            .text("verification")
+            .fixed_decimals(2),
         );
         let ver = ver.on_hover_text("share of verification images that must match to accept");
         let dragging = det.dragged() || ver.dragged();
