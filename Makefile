@@ -35,8 +35,10 @@ bench-opencv: setup
 	  || .setup/venv/bin/pip install -q --only-binary=:all: $(OPENCV_PIN)
 	.setup/venv/bin/python scripts/opencv_bench.py
 
-# Both builds: the product (no lab code, so nothing left unused) and the lab one.
+# Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
+# modules of src/ importing each other, at any level.
 lint:
+	python3 scripts/module_cycles.py
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features lab -- -D warnings
