@@ -118,6 +118,20 @@ pub fn tar_at_far(pairs: &[ScoredPair], far: f64) -> Option<f64> {
         .fold(None, |best, t| Some(best.map_or(t, |b: f64| b.max(t))))
 }
 
+/// The lowest threshold (scores at or above it accepted) whose FAR is at most `far`; None when
+/// there are too few impostors to show that FAR.
+pub fn threshold_at_far(pairs: &[ScoredPair], far: f64) -> Option<f32> {
+    let impostors = pairs.iter().filter(|p| !p.same).count() as f64;
+    if impostors * far < 1.0 {
+        return None;
+    }
+    roc(pairs)
+        .into_iter()
+        .filter(|p| p.far <= far)
+        .map(|p| p.threshold)
+        .fold(None, |lowest, t| Some(lowest.map_or(t, |l: f32| l.min(t))))
+}
+
 /// The standard k-fold protocol (LFW View 2): for each fold, choose the threshold on the other
 /// folds and measure accuracy on this one. Returns (fold, threshold, accuracy) per fold.
 pub fn k_fold_accuracy(pairs: &[ScoredPair], folds: &[u32]) -> Vec<(u32, f32, f64)> {

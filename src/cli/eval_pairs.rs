@@ -63,6 +63,8 @@ pub struct PairsReport {
     pub auc: f64,
     pub eer: f64,
     pub tar_at_far: BTreeMap<String, Option<f64>>,
+    /// The lowest threshold whose FAR is at most each target (the settings' floor comes from 1e-2).
+    pub threshold_at_far: BTreeMap<String, Option<f32>>,
     /// (fold, threshold chosen on the other folds, accuracy on this fold)
     pub folds: Vec<(u32, f32, f64)>,
     pub mean_accuracy: Option<f64>,
@@ -224,6 +226,10 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             .into_iter()
             .map(|far| (format!("{far:e}"), eval::tar_at_far(&scored, far)))
             .collect(),
+        threshold_at_far: [1e-2, 1e-3, 1e-4]
+            .into_iter()
+            .map(|far| (format!("{far:e}"), eval::threshold_at_far(&scored, far)))
+            .collect(),
         mean_accuracy: (!per_fold.is_empty()).then_some(mean),
         std_accuracy: (!per_fold.is_empty()).then_some(std),
         folds: per_fold,
@@ -308,8 +314,13 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
         report.best_threshold
     );
     for (far, tar) in &report.tar_at_far {
+        let at = report.threshold_at_far.get(far).copied().flatten();
         match tar {
-            Some(t) => println!("TAR at FAR {far}: {:.2} %", t * 100.0),
+            Some(t) => println!(
+                "TAR at FAR {far}: {:.2} % (threshold {})",
+                t * 100.0,
+                at.map_or("–".into(), |a| format!("{a:.3}"))
+            ),
             None => println!(
                 "TAR at FAR {far}: not measurable with this many impostor pairs (add --impostors)"
             ),

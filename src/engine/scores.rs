@@ -74,10 +74,18 @@ impl Engine {
         };
         let default = self.settings.model.default_threshold();
         let kept_default = !calibration.target_measurable && calibration.threshold < default;
-        if kept_default {
-            calibration.threshold = default;
-            calibration.far = scores.far(default).unwrap_or(0.0);
-            calibration.frr = scores.frr(default);
+        // Never below the floor the settings allow (about 1 % FAR per comparison on LFW), whatever
+        // a small or unusual set of faces suggests.
+        let floor = crate::store::threshold_floor(self.settings.model);
+        let raised = if kept_default {
+            Some(default)
+        } else {
+            (calibration.threshold < floor).then_some(floor)
+        };
+        if let Some(t) = raised {
+            calibration.threshold = t;
+            calibration.far = scores.far(t).unwrap_or(0.0);
+            calibration.frr = scores.frr(t);
         }
         Ok(Some(Calibrated {
             calibration,

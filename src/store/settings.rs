@@ -77,13 +77,14 @@ impl fmt::Display for SettingsProblem {
     }
 }
 
-/// The lowest detection threshold a model accepts: where one comparison's measured false-accept
-/// rate on held-out LFW impostors reaches about 1 % (see the README). Below it a stranger would
-/// match one verification image in a hundred.
+/// The lowest detection threshold a model accepts: where one comparison's false-accept rate
+/// reaches 1 %, measured with `facegate eval pairs ../shared/data/lfw_a/pairs.csv --impostors
+/// 20000` (21,500 impostor pairs): SFace 0.294, w600k_mbf 0.178. Below it a stranger would
+/// match more than one verification image in a hundred.
 pub fn threshold_floor(model: EmbedderKind) -> f32 {
     match model {
-        EmbedderKind::Sface => 0.26,
-        EmbedderKind::Mbf => 0.20,
+        EmbedderKind::Sface => 0.29,
+        EmbedderKind::Mbf => 0.18,
     }
 }
 
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(s.camera, 2, "valid values stay");
         assert!(s.save_failed_frames);
         assert_eq!(p.len(), 4);
-        assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.26, 1]")));
+        assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.29, 1]")));
     }
 
     #[test]
