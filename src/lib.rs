@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod session;
 pub mod store;
 pub mod train;
+pub mod unlock;
 pub mod vision;
 
 pub use error::{Error, Result};

@@ -20,6 +20,7 @@ mod eval_pairs;
 mod models;
 mod people;
 mod train;
+mod unlock;
 mod verify;
 
 use std::path::PathBuf;
@@ -71,7 +72,7 @@ pub struct Cli {
     /// Where enrolled people and settings live [default: the OS data dir]
     #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Folder holding the ONNX models and runtime [default: models/ beside the binary or repo]
+    /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/share/facegate/models, /usr/share/facegate/models]
     #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR")]
     pub models: Option<PathBuf>,
     /// Threads per inference session
@@ -125,6 +126,11 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Train NAME's siamese head on their anchor/positive images and the negatives; used only if it beats cosine
     Train(train::TrainArgs),
+    /// System face unlock (login, sudo): enrol accounts in the root-owned store, test an attempt
+    #[command(subcommand)]
+    Unlock(unlock::UnlockCommand),
+    /// The root service that decides system face unlock, over a Unix socket (run by systemd)
+    Daemon(unlock::DaemonArgs),
 }
 
 #[cfg(feature = "lab")]
@@ -197,6 +203,8 @@ pub fn main() -> ExitCode {
         Some(Command::Identify(args)) => verify::identify(&cli, args),
         Some(Command::Lookalike(args)) => verify::lookalike(&cli, args),
         Some(Command::Train(args)) => train::run(&cli, args),
+        Some(Command::Unlock(cmd)) => unlock::run(&cli, cmd),
+        Some(Command::Daemon(args)) => unlock::daemon(&cli, args),
         None => gui(&cli),
     };
     match outcome {

@@ -165,7 +165,15 @@ pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 /// Imports each image into `gallery`, printing what was saved or why not. Exit 0 when every
 /// image was saved, 1 when some were refused.
 fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
-    let mut engine = cli.engine()?;
+    import_into(&mut cli.engine()?, gallery, inputs)
+}
+
+/// [`import`] into any engine's store (the system unlock store too).
+pub fn import_into(
+    engine: &mut crate::engine::Engine,
+    gallery: &Gallery,
+    inputs: &[PathBuf],
+) -> anyhow::Result<u8> {
     let files = image_files(inputs)?;
     let (mut saved, mut refused, mut skipped) = (0, 0, 0);
     for path in &files {

@@ -164,13 +164,16 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         Err(e) => return refusal(e),
     };
     let mut shown = String::new();
-    let outcome = engine.run_attempt(&mut attempt, source.as_mut(), |prompt| {
-        let text = prompt.text();
-        if text != shown {
-            eprintln!("{text}");
-            shown = text;
-        }
-    })?;
+    let outcome = engine
+        .run_attempt(&mut attempt, source.as_mut(), |prompt| {
+            let text = prompt.text();
+            if text != shown {
+                eprintln!("{text}");
+                shown = text;
+            }
+            true
+        })?
+        .expect("the CLI never abandons its attempt");
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

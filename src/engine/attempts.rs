@@ -157,13 +157,15 @@ impl Engine {
     }
 
     /// A whole attempt on frames from `source` (a camera or a replay) until it ends: the CLI's
-    /// and the system unlock's loop. `prompt` sees every pending prompt.
+    /// and the system unlock's loop. `prompt` sees every pending prompt and returns false to
+    /// abandon the attempt (whoever asked is gone): it then stays counted as failed, and `None`
+    /// is returned.
     pub fn run_attempt(
         &mut self,
         attempt: &mut Attempt,
         source: &mut dyn FrameSource,
-        mut prompt: impl FnMut(&crate::auth::attempt::Prompt),
-    ) -> Result<Outcome> {
+        mut prompt: impl FnMut(&crate::auth::attempt::Prompt) -> bool,
+    ) -> Result<Option<Outcome>> {
         let mut tracker = crate::vision::Tracker::default();
         loop {
             let frame = source.next_frame()?;
@@ -173,8 +175,12 @@ impl Engine {
                 .attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())?
                 .step
             {
-                Step::Pending(p) => prompt(&p),
-                Step::Done(outcome) => return Ok(outcome),
+                Step::Pending(p) => {
+                    if !prompt(&p) {
+                        return Ok(None);
+                    }
+                }
+                Step::Done(outcome) => return Ok(Some(outcome)),
             }
         }
     }

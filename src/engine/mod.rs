@@ -64,6 +64,12 @@ impl Engine {
     /// Opens the engine with the store's saved settings (model and thresholds).
     pub fn new(models: &Models, store: Store) -> Result<Engine> {
         let settings = store.settings();
+        Engine::with_settings(models, store, settings)
+    }
+
+    /// Opens the engine with `settings` from elsewhere (the system unlock's root-owned config),
+    /// never reading the store's own settings file.
+    pub fn with_settings(models: &Models, store: Store, settings: Settings) -> Result<Engine> {
         Ok(Engine {
             pipeline: FacePipeline::new(models, pipeline_options(&settings))?,
             models: models.clone(),

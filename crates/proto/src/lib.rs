@@ -1,0 +1,122 @@
+//! The unlock protocol: JSON lines over the daemon's Unix socket.
+//!
+//! The client sends one [`Request`] line; the daemon answers with zero or more
+//! [`Reply::Prompt`] lines while the attempt runs and ends with one [`Reply::Verdict`] line, then
+//! closes. The daemon takes the caller's identity from the socket (SO_PEERCRED), never from the
+//! request: a request only names whose face to look for.
+//!
+//! Kept in a crate of its own so the daemon and every client share one definition, and so the
+//! PAM module, loaded into every process that authenticates, stays small.
+
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the daemon listens unless its config says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/facegate/facegate.sock";
+/// The system config the daemon and the PAM module read unless told otherwise.
+pub const DEFAULT_CONFIG: &str = "/etc/facegate/config.toml";
+/// Longest request line the daemon reads; a user name is far shorter.
+pub const MAX_REQUEST_BYTES: usize = 4096;
+/// Longest reply line a client reads.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// One face-unlock attempt for `user`. Root may ask for anyone; any other caller only for
+    /// itself.
+    Authenticate { user: String },
+    /// Whether `user` is enrolled for face unlock (no camera is opened).
+    Enrolled { user: String },
+}
+
+/// How an attempt ended, as PAM needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A live match: the user is authenticated.
+    Success,
+    /// A face was seen and refused (not recognised, no liveness), or the user is locked out.
+    Refused,
+    /// Face unlock does not apply (not enrolled, disabled, not allowed, daemon problem): the
+    /// next method (the password) decides.
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// Something to show the person now ("Turn your head slowly to your LEFT").
+    Prompt { text: String },
+    /// The end of the attempt, with the reason in words.
+    Verdict { outcome: Outcome, reason: String },
+}
+
+/// Writes one message as a JSON line and flushes it.
+pub fn send<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    out.flush()
+}
+
+/// Reads one JSON line of at most `max` bytes; `Ok(None)` at the end of the stream. A longer line
+/// is an error, not an allocation.
+pub fn receive<T: for<'de> Deserialize<'de>>(
+    input: &mut impl BufRead,
+    max: usize,
+) -> io::Result<Option<T>> {
+    let mut line = Vec::new();
+    let mut limited = io::Read::take(&mut *input, max as u64 + 1);
+    let read = limited.read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "message too long",
+        ));
+    }
+    serde_json::from_slice(&line)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_lines() {
+        let mut wire = Vec::new();
+        send(&mut wire, &Request::Authenticate { user: "ann".into() }).unwrap();
+        send(
+            &mut wire,
+            &Reply::Prompt {
+                text: "Look at the camera".into(),
+            },
+        )
+        .unwrap();
+        let text = String::from_utf8(wire.clone()).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        let mut input = io::Cursor::new(wire);
+        let r: Request = receive(&mut input, MAX_REQUEST_BYTES).unwrap().unwrap();
+        assert_eq!(r, Request::Authenticate { user: "ann".into() });
+        let p: Reply = receive(&mut input, MAX_REPLY_BYTES).unwrap().unwrap();
+        assert!(matches!(p, Reply::Prompt { .. }));
+        assert!(
+            receive::<Reply>(&mut input, MAX_REPLY_BYTES)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_without_reading_it_all() {
+        let mut input = io::Cursor::new(vec![b'x'; 1 << 20]);
+        assert!(receive::<Request>(&mut input, MAX_REQUEST_BYTES).is_err());
+        assert!(input.position() <= MAX_REQUEST_BYTES as u64 + 1);
+    }
+}

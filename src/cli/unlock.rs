@@ -1,0 +1,145 @@
+//! `facegate unlock enrol|list|remove|test` and `facegate daemon`: system face unlock. Enrolment
+//! writes the root-owned store, so it runs as root only; `test` asks the daemon exactly as the PAM
+//! module does and prints what a person at the login prompt would see.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use facegate_proto::{Outcome, Request};
+
+use super::{Cli, exit};
+use crate::store::{Gallery, ImageKind, Owner, Store};
+use crate::unlock::{SystemConfig, daemon};
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The system config (root-owned)
+    #[arg(long, default_value = facegate_proto::DEFAULT_CONFIG, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnlockCommand {
+    /// Enrol USER for face unlock from photos or folders (quality-checked); root only
+    Enrol {
+        user: String,
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Accounts enrolled for face unlock, with their image counts; root only
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Remove USER from face unlock, with every trace (images, cache, audit lines); root only
+    Remove {
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// One attempt for USER through the daemon, exactly as PAM makes it; prints the prompts
+    Test {
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Listen here instead of the config's socket (tests)
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+fn require_root() -> anyhow::Result<()> {
+    anyhow::ensure!(
+        rustix::process::geteuid().is_root(),
+        "system face unlock is managed as root (run with sudo): its store and config are root-owned"
+    );
+    Ok(())
+}
+
+fn system_store(config: &SystemConfig) -> anyhow::Result<Store> {
+    crate::unlock::config::check_parents(&config.store)?;
+    Ok(Store::open_owned(&config.store, Owner::Root)?)
+}
+
+pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
+    match cmd {
+        UnlockCommand::Enrol {
+            user,
+            inputs,
+            config,
+        } => {
+            require_root()?;
+            let config = SystemConfig::load(&config.config)?;
+            anyhow::ensure!(
+                daemon::uid_of(user).is_some(),
+                "{user} is not an account on this system"
+            );
+            let store = system_store(&config)?;
+            if store.require_person(user).is_err() {
+                store.add_person(user)?;
+            }
+            let mut engine =
+                crate::engine::Engine::with_settings(&cli.models()?, store, config.verify.clone())?;
+            let gallery = Gallery::Person {
+                name: user.clone(),
+                kind: ImageKind::Verification,
+            };
+            let code = super::people::import_into(&mut engine, &gallery, inputs)?;
+            println!(
+                "{user} can now unlock with their face (try `sudo facegate unlock test {user}`)"
+            );
+            Ok(code)
+        }
+        UnlockCommand::List { config } => {
+            require_root()?;
+            let store = system_store(&SystemConfig::load(&config.config)?)?;
+            for user in store.people()? {
+                let n = store
+                    .faces(&Gallery::Person {
+                        name: user.clone(),
+                        kind: ImageKind::Verification,
+                    })
+                    .map_or(0, |f| f.len());
+                println!("{user:<24} {n} images");
+            }
+            Ok(exit::OK)
+        }
+        UnlockCommand::Remove { user, config } => {
+            require_root()?;
+            let store = system_store(&SystemConfig::load(&config.config)?)?;
+            let r = store.wipe_person(user)?;
+            println!(
+                "{user} no longer unlocks with their face: {} images, {} cached embeddings and {} audit lines removed",
+                r.images, r.cached_embeddings, r.audit_entries
+            );
+            Ok(exit::OK)
+        }
+        UnlockCommand::Test { user, config } => {
+            let config = SystemConfig::load(&config.config)?;
+            let request = Request::Authenticate { user: user.clone() };
+            let deadline = config.timeout + Duration::from_secs(5);
+            let (outcome, reason) =
+                daemon::ask(&config.socket, &request, deadline, |p| eprintln!("{p}"))?;
+            println!("{outcome:?}: {reason}");
+            Ok(match outcome {
+                Outcome::Success => exit::OK,
+                Outcome::Refused => exit::DIFFERENT,
+                Outcome::Ignore => exit::ERROR,
+            })
+        }
+    }
+}
+
+pub fn daemon(cli: &Cli, args: &DaemonArgs) -> anyhow::Result<u8> {
+    daemon::run(&args.config.config, args.socket.as_deref(), &cli.models()?)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,221 @@
+//! The system unlock config, `/etc/facegate/config.toml`: root-owned, read only after checking
+//! the opened file and every folder above it. Whoever can write any of them decides who gets in,
+//! so anything wrong refuses the whole config (PAM then falls through to the password).
+//!
+//! ```toml
+//! store = "/var/lib/facegate"           # root-owned, 0700
+//! socket = "/run/facegate/facegate.sock"
+//! camera = 0                            # or: replay = "/path/clip.mp4" (tests, demos)
+//! # turn = "right"                      # with replay: the head turn its person makes
+//! timeout_s = 8                         # one attempt, at most 10 s
+//! [verify]                              # as the desk app's settings.toml, range-checked
+//! detection_threshold = 0.363
+//! ```
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::liveness::Direction;
+use crate::store::Settings;
+
+/// Longest attempt the system path allows: a login prompt should not wait longer.
+pub const MAX_TIMEOUT_S: f64 = 10.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {why}", path.display())]
+    Unsafe { path: PathBuf, why: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {why}", path.display())]
+    Invalid { path: PathBuf, why: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    pub path: PathBuf,
+    pub store: PathBuf,
+    pub socket: PathBuf,
+    pub camera: u32,
+    /// A recording to read instead of the camera (tests and demos).
+    pub replay: Option<PathBuf>,
+    /// With `replay`: the head turn to ask for (the one the recorded person makes). A camera is
+    /// always asked a random side.
+    pub turn: Option<Direction>,
+    pub timeout: Duration,
+    /// Thresholds and the K-of-N rule; liveness is always on for this path.
+    pub verify: Settings,
+    /// Values of `[verify]` that were out of range and replaced by their safe defaults.
+    pub problems: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    store: Option<PathBuf>,
+    socket: Option<PathBuf>,
+    camera: Option<u32>,
+    replay: Option<PathBuf>,
+    turn: Option<String>,
+    timeout_s: Option<f64>,
+    verify: Option<toml::Table>,
+}
+
+/// A config is a few hundred bytes.
+const MAX_CONFIG_BYTES: u64 = 64 << 10;
+
+impl SystemConfig {
+    pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
+        let text = read_root_owned(path)?;
+        let invalid = |why: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            why,
+        };
+        let raw: Raw = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            invalid(format!(
+                "not a valid config{} ({})",
+                line.map_or(String::new(), |l| format!(" at line {l}")),
+                e.message()
+            ))
+        })?;
+        let timeout_s = raw.timeout_s.unwrap_or(8.0);
+        if !(timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
+            return Err(invalid(format!(
+                "timeout_s = {timeout_s} is outside (0, {MAX_TIMEOUT_S}]"
+            )));
+        }
+        let (mut verify, problems) = match &raw.verify {
+            Some(table) => Settings::parse(&table.to_string(), path),
+            None => (Settings::default(), Vec::new()),
+        };
+        verify.liveness = true;
+        verify.live_timeout_s = timeout_s as f32;
+        for p in [&raw.store, &raw.socket, &raw.replay].into_iter().flatten() {
+            if !p.is_absolute() {
+                return Err(invalid(format!("{} must be an absolute path", p.display())));
+            }
+        }
+        let turn = match raw.turn.as_deref() {
+            None => None,
+            Some(_) if raw.replay.is_none() => {
+                return Err(invalid("`turn` applies to a `replay` only".into()));
+            }
+            Some("left") => Some(Direction::Left),
+            Some("right") => Some(Direction::Right),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "turn = {other:?}: use \"left\" or \"right\""
+                )));
+            }
+        };
+        Ok(SystemConfig {
+            path: path.to_owned(),
+            store: raw
+                .store
+                .unwrap_or_else(|| PathBuf::from("/var/lib/facegate")),
+            socket: raw
+                .socket
+                .unwrap_or_else(|| PathBuf::from(facegate_proto::DEFAULT_SOCKET)),
+            camera: raw.camera.unwrap_or(0),
+            replay: raw.replay,
+            turn,
+            timeout: Duration::from_secs_f64(timeout_s),
+            verify,
+            problems: problems.iter().map(ToString::to_string).collect(),
+        })
+    }
+}
+
+/// Reads `path` after checking, on the opened file, that root owns it and nobody else can write
+/// it, and that the same holds for every folder above it (a sticky folder such as /tmp is
+/// allowed: others cannot rename what root put there). The file itself must not be a link.
+pub fn read_root_owned(path: &Path) -> Result<String, ConfigError> {
+    let unsafe_ = |why: String| ConfigError::Unsafe {
+        path: path.to_owned(),
+        why,
+    };
+    check_parents(path)?;
+    // No link followed, and no wait on a FIFO put in its place.
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                unsafe_(
+                    "is a symbolic link; the system config must be a plain root-owned file".into(),
+                )
+            } else {
+                ConfigError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                }
+            }
+        })?;
+    let st = rustix::fs::fstat(file.as_fd()).map_err(|e| ConfigError::Io {
+        path: path.to_owned(),
+        source: e.into(),
+    })?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(unsafe_("is not a regular file".into()));
+    }
+    check_owner(path, st.st_uid, st.st_mode, false)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| ConfigError::Io {
+            path: path.to_owned(),
+            source: e,
+        })?;
+    Ok(text)
+}
+
+/// Every folder above `path` (after making it absolute) is root-owned and not writable by
+/// others, unless sticky.
+pub fn check_parents(path: &Path) -> Result<(), ConfigError> {
+    let absolute = std::path::absolute(path).map_err(|e| ConfigError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    for dir in absolute.ancestors().skip(1) {
+        let meta = std::fs::metadata(dir).map_err(|e| ConfigError::Io {
+            path: dir.to_owned(),
+            source: e,
+        })?;
+        use std::os::unix::fs::MetadataExt;
+        check_owner(dir, meta.uid(), meta.mode(), true)?;
+    }
+    Ok(())
+}
+
+fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), ConfigError> {
+    let unsafe_ = |why: String| ConfigError::Unsafe {
+        path: path.to_owned(),
+        why,
+    };
+    if uid != 0 {
+        return Err(unsafe_(format!(
+            "belongs to uid {uid}, not root: face unlock refuses anything another user controls"
+        )));
+    }
+    let sticky = folder && mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !sticky {
+        return Err(unsafe_(format!(
+            "is writable by group or others (mode {:o}): face unlock refuses it",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
