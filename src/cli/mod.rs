@@ -72,7 +72,7 @@ pub struct Cli {
     /// Where enrolled people and settings live [default: the OS data dir]
     #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/share/facegate/models, /usr/share/facegate/models]
+    /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/lib/facegate/models, /usr/lib/facegate/models]
     #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR")]
     pub models: Option<PathBuf>,
     /// Threads per inference session

@@ -40,6 +40,12 @@ pub enum UnlockCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Lift USER's lock-out after repeated failures (they signed in another way); root only
+    Reset {
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// One attempt for USER through the daemon, exactly as PAM makes it; prints the prompts
     Test {
         user: String,
@@ -121,6 +127,18 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 "{user} no longer unlocks with their face: {} images, {} cached embeddings and {} audit lines removed",
                 r.images, r.cached_embeddings, r.audit_entries
             );
+            Ok(exit::OK)
+        }
+        UnlockCommand::Reset { user, config } => {
+            require_root()?;
+            let config = SystemConfig::load(&config.config)?;
+            let engine = crate::engine::Engine::with_settings(
+                &cli.models()?,
+                system_store(&config)?,
+                config.verify.clone(),
+            )?;
+            engine.reset_lockout(user)?;
+            println!("{user}: lock-out cleared; face unlock is on again");
             Ok(exit::OK)
         }
         UnlockCommand::Test { user, config } => {

@@ -27,7 +27,7 @@ pub use manifest::{Entry, Manifest};
 pub const MODELS_ENV: &str = "FACEGATE_MODELS";
 
 /// The system-wide install location, looked in last.
-pub const SYSTEM_MODELS_DIR: &str = "/usr/share/facegate/models";
+pub const SYSTEM_MODELS_DIR: &str = "/usr/lib/facegate/models";
 
 /// The largest file this module reads. The biggest FaceGate ships is under 40 MB; anything far
 /// beyond that is not one of our files, and must not be read into memory.
@@ -76,7 +76,7 @@ pub enum ModelError {
 /// Where to look for the models folder, in order: `--models DIR` (`explicit`), else
 /// `$FACEGATE_MODELS`, each alone when given (a folder the user named is never silently replaced
 /// by another); else `models/` beside the executable, then the installed location
-/// `<exe dir>/../share/facegate/models` and [`SYSTEM_MODELS_DIR`]. Never the source tree the
+/// `<exe dir>/../lib/facegate/models` and [`SYSTEM_MODELS_DIR`]. Never the source tree the
 /// binary was built from: `make run` and `make test` pass `FACEGATE_MODELS` for that.
 pub fn candidate_dirs(explicit: Option<&Path>) -> Vec<PathBuf> {
     if let Some(dir) = explicit {
@@ -97,7 +97,7 @@ fn installed_dirs(exe_dir: Option<&Path>) -> Vec<PathBuf> {
     if let Some(exe_dir) = exe_dir {
         dirs.push(exe_dir.join("models"));
         if let Some(prefix) = exe_dir.parent() {
-            dirs.push(prefix.join("share/facegate/models"));
+            dirs.push(prefix.join("lib/facegate/models"));
         }
     }
     let system = PathBuf::from(SYSTEM_MODELS_DIR);
@@ -347,7 +347,7 @@ mod tests {
             installed_dirs(Some(Path::new("/opt/fg/bin"))),
             [
                 PathBuf::from("/opt/fg/bin/models"),
-                PathBuf::from("/opt/fg/share/facegate/models"),
+                PathBuf::from("/opt/fg/lib/facegate/models"),
                 PathBuf::from(SYSTEM_MODELS_DIR)
             ]
         );
