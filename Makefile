@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv lint screenshot fuzz
+.PHONY: setup run test bench bench-opencv lint screenshot fuzz deb
 
 CARGO ?= cargo
 ARGS ?=
@@ -54,7 +54,7 @@ screenshot: setup
 # committed seeds; what a run discovers goes to fuzz/target/corpus, crashes to fuzz/artifacts.
 # Not part of `make test`: every crash it found is a case in tests/fuzz_regressions.rs.
 FUZZ_SECONDS ?= 240
-FUZZ_TARGETS = decode_image store_load
+FUZZ_TARGETS = decode_image store_load settings
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz --version 0.13.2
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -63,3 +63,10 @@ fuzz:
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --codegen-units 16 $$t fuzz/target/corpus/$$t fuzz/corpus/$$t \
 	    -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=3072 -print_final_stats=1; \
 	done
+
+# A Debian package (target/debian/facegate_*.deb): release builds of the app/daemon and the PAM
+# module, the models, the systemd units and the PAM profile. cargo-deb from crates.io on first use.
+deb: setup
+	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
+	$(CARGO) build --release -p facegate -p pam_facegate
+	$(CARGO) deb --no-build -p facegate
