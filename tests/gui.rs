@@ -411,3 +411,36 @@ fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
     assert!(embedded >= 3, "the face is re-verified several times");
     assert!(embedded < frames, "but not embedded on every frame");
 }
+
+/// "Enable face unlock for this account" without pkexec (as here) says the exact command to run
+/// as root: the person's desk images into the system store, never a silent failure.
+#[test]
+fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
+    let on_path = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .any(|d| d.join("pkexec").is_file());
+    if on_path {
+        println!("NOTICE: pkexec is installed; the dialog path is not exercised headless");
+        return;
+    }
+    let data = common::temp_dir("gui-enable-unlock");
+    let mut h = harness(app(&data, demo()));
+    h.set_size(egui::vec2(1180.0, 1500.0));
+    wait_for(&mut h, 60, "the models to load", |a| {
+        a.state.settings.is_some()
+    });
+    add_person(&mut h, "Eileen");
+    h.get_by_label("Enable face unlock for this account")
+        .click();
+    wait_for(&mut h, 10, "the command", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("unlock enrol"))
+    });
+    let text = h.state().state.message.as_ref().unwrap().text.clone();
+    println!("{text}");
+    assert!(text.contains("sudo ") && text.contains("--from-user-store"));
+    assert!(text.contains(&data.display().to_string()) && text.contains("--person Eileen"));
+}

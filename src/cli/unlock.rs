@@ -24,8 +24,15 @@ pub enum UnlockCommand {
     /// Enrol USER for face unlock from photos or folders (quality-checked); root only
     Enrol {
         user: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from_user_store")]
         inputs: Vec<PathBuf>,
+        /// Copy the verification images of USER's own FaceGate data (default
+        /// ~USER/.local/share/facegate; it must belong to USER), each checked again
+        #[arg(long, value_name = "DATA_DIR", num_args = 0..=1, default_missing_value = "")]
+        from_user_store: Option<PathBuf>,
+        /// The person in that data (default: USER)
+        #[arg(long, requires = "from_user_store")]
+        person: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -71,6 +78,47 @@ fn require_root() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The verification images of `person` in `user`'s own store, copied into a private temporary
+/// folder to be imported (and so checked again) like any photo. The store is opened as `user`'s
+/// (owned by them, no link followed) and only read.
+fn copy_user_store(
+    user: &str,
+    uid: u32,
+    dir: &std::path::Path,
+    person: Option<&str>,
+) -> anyhow::Result<tempfile::TempDir> {
+    let dir = if dir.as_os_str().is_empty() {
+        let home = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))?
+            .map(|u| u.dir)
+            .ok_or_else(|| anyhow::anyhow!("{user} has no home folder"))?;
+        home.join(".local/share/facegate")
+    } else {
+        dir.to_owned()
+    };
+    let store = Store::open_to_read(&dir, Owner::Uid(uid))?;
+    let person = person.unwrap_or(user);
+    let faces = store.faces(&Gallery::Person {
+        name: person.to_owned(),
+        kind: ImageKind::Verification,
+    })?;
+    anyhow::ensure!(
+        !faces.is_empty(),
+        "{person} has no verification images in {}",
+        dir.display()
+    );
+    let out = tempfile::tempdir()?;
+    for face in &faces {
+        let img = store.load_crop(face)?;
+        img.save(out.path().join(format!("{}.png", face.meta.id)))?;
+    }
+    println!(
+        "copying {} verification images of {person} from {}",
+        faces.len(),
+        dir.display()
+    );
+    Ok(out)
+}
+
 fn system_store(config: &SystemConfig) -> anyhow::Result<Store> {
     crate::unlock::config::check_parents(&config.store)?;
     Ok(Store::open_owned(&config.store, Owner::Root)?)
@@ -81,14 +129,23 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Enrol {
             user,
             inputs,
+            from_user_store,
+            person,
             config,
         } => {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
-            anyhow::ensure!(
-                daemon::uid_of(user).is_some(),
-                "{user} is not an account on this system"
-            );
+            let Some(uid) = daemon::uid_of(user) else {
+                anyhow::bail!("{user} is not an account on this system");
+            };
+            let copied = match from_user_store {
+                Some(dir) => Some(copy_user_store(user, uid, dir, person.as_deref())?),
+                None => None,
+            };
+            let inputs: Vec<PathBuf> = match &copied {
+                Some(folder) => vec![folder.path().to_owned()],
+                None => inputs.clone(),
+            };
             let store = system_store(&config)?;
             if store.require_person(user).is_err() {
                 store.add_person(user)?;
@@ -99,7 +156,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 name: user.clone(),
                 kind: ImageKind::Verification,
             };
-            let code = super::people::import_into(&mut engine, &gallery, inputs)?;
+            let code = super::people::import_into(&mut engine, &gallery, &inputs)?;
             println!(
                 "{user} can now unlock with their face (try `sudo facegate unlock test {user}`)"
             );

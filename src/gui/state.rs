@@ -167,6 +167,7 @@ impl AppState {
                 self.verifying = false;
                 self.say(e, true);
             }
+            Event::Info(text) => self.say(text, false),
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
         }
@@ -199,6 +200,10 @@ impl AppState {
             Command::UpdateSettings(settings) => self.settings = Some(settings.clone()),
             Command::SetAttributes(on) => self.attributes_on = *on,
             Command::Train => self.training = Some(Training::default()),
+            Command::EnableFaceUnlock => self.say(
+                "enabling face unlock: the administrator password may be asked".into(),
+                false,
+            ),
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }

@@ -46,6 +46,9 @@ pub enum Command {
     Compare(PathBuf, PathBuf),
     /// Train the selected person's siamese head on their anchors, positives and the negatives.
     Train,
+    /// Enrol this account for system face unlock from the selected person's verification
+    /// images (through pkexec; without it, say the command to run).
+    EnableFaceUnlock,
     Shutdown,
 }
 
@@ -160,6 +163,8 @@ pub enum Event {
     Compared(Result<CompareResult, String>),
     SettingsSaved(Settings),
     Error(String),
+    /// News for the user that is not a problem.
+    Info(String),
     SourceError(String),
     SourceRecovered,
 }

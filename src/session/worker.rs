@@ -213,6 +213,44 @@ impl Worker {
         }
     }
 
+    /// Runs the system enrolment through pkexec on its own thread (the password dialog may stay
+    /// up a while); without pkexec, says the exact command to run.
+    fn enable_face_unlock(&self) {
+        let (Some(person), Some(account)) = (self.person.clone(), crate::unlock::current_account())
+        else {
+            return self.send(Event::Error("choose a person first".into()));
+        };
+        let command = crate::unlock::enrol_command(&account, self.engine.store().root(), &person);
+        let shown = format!("sudo {}", command.join(" "));
+        let Ok(pkexec) = which_pkexec() else {
+            return self.send(Event::Info(format!(
+                "to enable face unlock for {account}, run: {shown}"
+            )));
+        };
+        let events = self.events.clone();
+        let wake = self.wake.clone();
+        let spawned = std::thread::Builder::new()
+            .name("enable-unlock".into())
+            .spawn(move || {
+                let result = std::process::Command::new(pkexec).args(&command).output();
+                let event = match result {
+                    Ok(out) if out.status.success() => Event::Info(format!(
+                        "face unlock is on for {account} (enable it in PAM with `sudo pam-auth-update --enable facegate`)"
+                    )),
+                    Ok(out) => Event::Error(format!(
+                        "face unlock was not enabled: {}; or run: {shown}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )),
+                    Err(e) => Event::Error(format!("cannot run pkexec ({e}); run: {shown}")),
+                };
+                let _ = events.send(event);
+                wake();
+            });
+        if spawned.is_err() {
+            self.send(Event::Error("cannot start the enrolment".into()));
+        }
+    }
+
     fn send_scores(&mut self, person: &str) {
         match self.engine.person_scores(person) {
             Ok(scores) => self.send(Event::PersonScores(scores)),
@@ -284,6 +322,7 @@ impl Worker {
             },
             Command::SetAttributes(on) => self.attributes.on = on,
             Command::Train => self.train(),
+            Command::EnableFaceUnlock => self.enable_face_unlock(),
             Command::Compare(a, b) => {
                 let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
@@ -543,6 +582,16 @@ impl Worker {
             attempt_done: false,
         });
     }
+}
+
+/// pkexec on the PATH, if installed.
+fn which_pkexec() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("pkexec"))
+        .find(|p| p.is_file())
+        .ok_or(())
 }
 
 fn ms(since: Instant) -> f32 {

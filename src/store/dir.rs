@@ -25,6 +25,8 @@ pub enum Owner {
     EffectiveUser,
     /// root (the system store that gates login).
     Root,
+    /// A given user: a user's own store, read by root to copy their enrolment.
+    Uid(u32),
 }
 
 impl Owner {
@@ -32,6 +34,7 @@ impl Owner {
         match self {
             Owner::EffectiveUser => rustix::process::geteuid().as_raw(),
             Owner::Root => 0,
+            Owner::Uid(uid) => uid,
         }
     }
 }
@@ -91,6 +94,15 @@ impl DataDir {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(e.into()),
         }
+        let dir = DataDir::open_existing(path, owner)?;
+        // Private, as everything in it: readable by its owner only.
+        rfs::fchmod(&dir.fd, Mode::from_raw_mode(0o700))?;
+        Ok(dir)
+    }
+
+    /// Opens an existing data dir with the same checks as [`DataDir::open`], creating and
+    /// changing nothing: for reading someone else's store (root copying a user's enrolment).
+    pub fn open_existing(path: &Path, owner: Owner) -> io::Result<DataDir> {
         let fd = rfs::open(
             path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -132,8 +144,6 @@ impl DataDir {
                 ),
             ));
         }
-        // Private, as everything in it: readable by its owner only.
-        rfs::fchmod(&fd, Mode::from_raw_mode(0o700))?;
         Ok(DataDir {
             fd,
             path: path.to_owned(),

@@ -164,6 +164,17 @@ impl Store {
         })
     }
 
+    /// Opens someone else's existing store to read it, creating and changing nothing; it must
+    /// belong to `owner` (root copying a user's enrolment checks it is that user's).
+    pub fn open_to_read(root: &Path, owner: Owner) -> Result<Store, StoreError> {
+        let dir = DataDir::open_existing(root, owner).map_err(StoreError::DataDir)?;
+        Ok(Store {
+            dir,
+            sealer: std::sync::OnceLock::new(),
+            unsealed: Default::default(),
+        })
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }

@@ -12,3 +12,30 @@ pub mod daemon;
 
 pub use config::SystemConfig;
 pub use daemon::Daemon;
+
+/// The command that enrols `account` for system face unlock from `person`'s verification images
+/// in the desk store at `data_dir`: what the app runs through `pkexec`, or shows to be run.
+pub fn enrol_command(account: &str, data_dir: &std::path::Path, person: &str) -> Vec<String> {
+    let exe = std::env::current_exe()
+        .ok()
+        .filter(|e| e.is_absolute())
+        .map_or_else(|| "facegate".to_owned(), |e| e.display().to_string());
+    vec![
+        exe,
+        "unlock".into(),
+        "enrol".into(),
+        account.into(),
+        "--from-user-store".into(),
+        data_dir.display().to_string(),
+        "--person".into(),
+        person.into(),
+    ]
+}
+
+/// The name of the account running this process.
+pub fn current_account() -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
