@@ -1,9 +1,9 @@
 //! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
 //! sets up logging and maps outcomes to exit codes.
 //!
-//! The lab commands (`bench`, and `eval pairs|attributes|liveness` with the plot `eval pairs`
-//! draws) measure the product rather than being part of it: they are built only with the `lab`
-//! feature.
+//! The lab commands (`bench`, and `eval pairs|attributes|liveness|attempts` with the plot
+//! `eval pairs` draws) measure the product rather than being part of it: they are built only with
+//! the `lab` feature.
 
 mod analyze;
 #[cfg(feature = "lab")]
@@ -11,6 +11,8 @@ mod bench;
 mod calibrate;
 mod compare;
 mod detect;
+#[cfg(feature = "lab")]
+mod eval_attempts;
 #[cfg(feature = "lab")]
 mod eval_attributes;
 #[cfg(feature = "lab")]
@@ -142,6 +144,8 @@ pub enum EvalCommand {
     Attributes(eval_attributes::EvalAttributesArgs),
     /// Passive liveness on the shared clips and photo replays: APCER per attack type, BPCER
     Liveness(eval_liveness::EvalLivenessArgs),
+    /// FAR and FRR per unlock attempt (one frame, live K of N) with 95 % bounds, on labelled photos
+    Attempts(eval_attempts::AttemptsArgs),
 }
 
 impl Cli {
@@ -194,6 +198,8 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(EvalCommand::Attributes(args))) => eval_attributes::run(&cli, args),
         #[cfg(feature = "lab")]
         Some(Command::Eval(EvalCommand::Liveness(args))) => eval_liveness::run(&cli, args),
+        #[cfg(feature = "lab")]
+        Some(Command::Eval(EvalCommand::Attempts(args))) => eval_attempts::run(&cli, args),
         Some(Command::Analyze(args)) => analyze::run(&cli, args),
         Some(Command::Calibrate(args)) => calibrate::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),
