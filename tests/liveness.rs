@@ -257,6 +257,7 @@ fn attempt_outcome(
         k: 3,
         n: 5,
         timeout: Duration::from_secs(10),
+        thresholds,
     };
     let start = Instant::now();
     let mut attempt = Attempt::new("victim", rule, LivenessCheck::Challenge(direction), start);

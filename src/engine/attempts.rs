@@ -49,9 +49,16 @@ fn now_unix() -> u64 {
 }
 
 impl Engine {
-    /// K of N and the time-out from the settings.
+    /// K of N, the time-out and the thresholds from the settings: for checking a match (the
+    /// Verify button, `facegate verify`).
     pub fn attempt_rule(&self) -> AttemptRule {
         self.settings.attempt_rule()
+    }
+
+    /// The same for unlocking (the app's Unlock view, the system daemon): thresholds raised to
+    /// the measured unlock defaults when the settings are looser.
+    pub fn unlock_rule(&self) -> AttemptRule {
+        self.settings.unlock_rule()
     }
 
     /// Starts a live attempt for `person`: refused while they are locked out or have no
@@ -129,7 +136,7 @@ impl Engine {
                     let t = Instant::now();
                     let probe = self.embed(image, face)?;
                     embed_ms = t.elapsed().as_secs_f32() * 1e3;
-                    Some(self.score(attempt.person(), &probe)?)
+                    Some(self.score_with(attempt.person(), &probe, attempt.rule().thresholds)?)
                 } else {
                     None
                 };

@@ -53,7 +53,16 @@ impl Engine {
     /// `probe` against the person's verification images with the person's scorer: their head's
     /// probability at 0.5 when one is in use, else cosine at the detection threshold.
     pub fn score(&mut self, person: &str, probe: &Embedding) -> Result<Verification> {
-        let thresholds = self.thresholds();
+        self.score_with(person, probe, self.thresholds())
+    }
+
+    /// [`Engine::score`] at `thresholds` (an attempt's rule) instead of the settings'.
+    pub fn score_with(
+        &mut self,
+        person: &str,
+        probe: &Embedding,
+        thresholds: Thresholds,
+    ) -> Result<Verification> {
         // Taken out of the cache for the call, so the head (borrowed from self) and the gallery
         // (owned by self) can be used together without copying the vectors.
         self.gallery(person)?;

@@ -112,7 +112,7 @@ impl Unlock {
         } else {
             LivenessCheck::Off
         };
-        let rule = engine.attempt_rule();
+        let rule = engine.unlock_rule();
         match engine.begin_attempt(&top.name, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
             Err(e @ Error::LockedOut { .. }) => Started::Ended(UnlockStatus::Refused {

@@ -35,7 +35,9 @@ use serde::{Deserialize, Serialize};
 pub use dir::{DataDir, Owner};
 pub use faces::{CROP_MAX_SIDE, FaceMeta, StoredFace, face_region};
 pub use names::validate_name;
-pub use settings::{MIN_VERIFICATION_THRESHOLD, Settings, SettingsProblem, threshold_floor};
+pub use settings::{
+    MIN_VERIFICATION_THRESHOLD, Settings, SettingsProblem, threshold_floor, unlock_threshold,
+};
 pub use wipe::WipeReport;
 
 use crate::vision::Embedding;

@@ -148,7 +148,7 @@ impl Daemon {
         if let Err(v) = self.check(user, peer) {
             return v;
         }
-        let rule = self.engine.attempt_rule();
+        let rule = self.engine.unlock_rule();
         let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
         let mut attempt = match self.engine.begin_attempt(user, rule, liveness) {
             Ok(a) => a,

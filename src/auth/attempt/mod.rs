@@ -37,12 +37,14 @@ use crate::vision::Face;
 /// After the turn is seen, how long to wait for the passive score to agree.
 const PASSIVE_GRACE: Duration = Duration::from_secs(2);
 
-/// K of N frames within a time-out. Range-checked where it is read (settings, command line).
+/// K of N frames within a time-out, each frame judged at `thresholds`. Range-checked where it
+/// is read (settings, command line, the system config).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AttemptRule {
     pub k: usize,
     pub n: usize,
     pub timeout: Duration,
+    pub thresholds: super::Thresholds,
 }
 
 /// Longest time-out an attempt may have: past it, a camera left on is a camera watching.

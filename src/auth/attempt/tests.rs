@@ -47,6 +47,10 @@ fn rule() -> AttemptRule {
         k: 3,
         n: 5,
         timeout: Duration::from_secs(10),
+        thresholds: Thresholds {
+            detection: 0.363,
+            verification: 0.6,
+        },
     }
 }
 
