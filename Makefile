@@ -17,8 +17,10 @@ run: setup
 
 # --show-output: the suites print what they measure (AUC, accuracy, counts) for the CI log.
 # --features lab: the bench and eval commands (not in the product build) are tested too.
+# --workspace: the protocol crate's and the PAM module's own tests as well (tests/pam_stack.rs
+# builds the module itself, as root runs it through a real PAM stack).
 test: setup
-	FACEGATE_NO_KEYRING=1 $(CARGO) test --features lab -- --show-output
+	FACEGATE_NO_KEYRING=1 $(CARGO) test --workspace --features lab -- --show-output
 
 # Speed figures against the frame budget (issue 7): release build only. Run it on an idle
 # machine; BENCH_ARGS passes options, e.g. BENCH_ARGS="--json --live-seconds 0".

@@ -12,10 +12,18 @@ use std::io::{self, BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub mod trust;
+
 /// Where the daemon listens unless its config says otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/facegate/facegate.sock";
 /// The system config the daemon and the PAM module read unless told otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/facegate/config.toml";
+/// An attempt's time limit (`timeout_s` in the system config) when the config names none.
+pub const DEFAULT_TIMEOUT_S: f64 = 8.0;
+/// The longest `timeout_s` a system config may set: a login prompt should not wait longer.
+pub const MAX_TIMEOUT_S: f64 = 10.0;
+/// A system config is a few hundred bytes; a longer one is refused.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 10;
 /// Longest request line the daemon reads; a user name is far shorter.
 pub const MAX_REQUEST_BYTES: usize = 4096;
 /// Longest reply line a client reads.

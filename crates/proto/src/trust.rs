@@ -1,0 +1,160 @@
+//! Reading a file only root can have written: the system config says which socket to trust, how
+//! long to wait and (for the daemon) whose faces open the door, so whoever can write it or any
+//! folder above it decides who gets in. The PAM module and the daemon share this check.
+//!
+//! The rule: the file and every folder above it belong to root and are not writable by group or
+//! others; a sticky folder (such as /tmp) is allowed, since nobody else can rename or remove what
+//! root put there. The file itself must be a regular file, not a link, and is checked on the
+//! opened descriptor, so it cannot be swapped between the check and the read.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why a file was not trusted.
+#[derive(Debug)]
+pub enum TrustError {
+    /// Someone other than root could have written it (or it is a link, or not a file).
+    Unsafe { path: PathBuf, why: String },
+    /// It could not be read at all.
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::Unsafe { path, why } => write!(f, "{}: {why}", path.display()),
+            TrustError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for TrustError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TrustError::Io { source, .. } => Some(source),
+            TrustError::Unsafe { .. } => None,
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> TrustError + '_ {
+    move |source| TrustError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads `path` (at most `max_bytes`; a longer file is refused, not cut) after checking it and
+/// every folder above it with [`check_parents`] and [`check_owner`].
+pub fn read_root_owned(path: &Path, max_bytes: u64) -> Result<String, TrustError> {
+    check_parents(path)?;
+    // O_NOFOLLOW: a link is refused, not followed (whoever planted it chose its target).
+    // O_NONBLOCK: a FIFO put in the file's place cannot make the caller wait forever.
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                TrustError::Unsafe {
+                    path: path.to_owned(),
+                    why: "is a symbolic link; it must be a plain root-owned file".into(),
+                }
+            } else {
+                io_error(path)(e)
+            }
+        })?;
+    // fstat on the descriptor just opened: what is read is what was checked.
+    let meta = file.metadata().map_err(io_error(path))?;
+    if !meta.file_type().is_file() {
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: "is not a regular file".into(),
+        });
+    }
+    check_owner(path, meta.uid(), meta.mode(), false)?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error(path))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: format!("is longer than {max_bytes} bytes"),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| TrustError::Unsafe {
+        path: path.to_owned(),
+        why: "is not UTF-8 text".into(),
+    })
+}
+
+/// Every folder above `path` (made absolute first) belongs to root and is not writable by group
+/// or others, unless sticky.
+pub fn check_parents(path: &Path) -> Result<(), TrustError> {
+    let absolute = std::path::absolute(path).map_err(io_error(path))?;
+    for dir in absolute.ancestors().skip(1) {
+        let meta = std::fs::metadata(dir).map_err(io_error(dir))?;
+        check_owner(dir, meta.uid(), meta.mode(), true)?;
+    }
+    Ok(())
+}
+
+/// Root owns it (`uid` 0), and group and others cannot write it (`mode`), except a sticky
+/// `folder`.
+pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), TrustError> {
+    let unsafe_ = |why: String| TrustError::Unsafe {
+        path: path.to_owned(),
+        why,
+    };
+    if uid != 0 {
+        return Err(unsafe_(format!(
+            "belongs to uid {uid}, not root: face unlock refuses anything another user controls"
+        )));
+    }
+    let sticky = folder && mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !sticky {
+        return Err(unsafe_(format!(
+            "is writable by group or others (mode {:o}): face unlock refuses it",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_and_mode_rules() {
+        let p = Path::new("/x");
+        assert!(check_owner(p, 0, 0o100644, false).is_ok());
+        assert!(check_owner(p, 1000, 0o100644, false).is_err());
+        assert!(check_owner(p, 0, 0o100664, false).is_err());
+        assert!(check_owner(p, 0, 0o100646, false).is_err());
+        // Sticky helps a folder (/tmp), never a file.
+        assert!(check_owner(p, 0, 0o41777, true).is_ok());
+        assert!(check_owner(p, 0, 0o101666, false).is_err());
+        assert!(check_owner(p, 0, 0o40777, true).is_err());
+    }
+
+    #[test]
+    fn links_and_missing_files_are_refused() {
+        // Whoever runs the tests, a link is refused before its owner matters.
+        let dir = std::env::temp_dir().join(format!("facegate-proto-trust-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let link = dir.join("link.toml");
+        std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
+        let err = read_root_owned(&link, 1024).unwrap_err();
+        assert!(
+            err.to_string().contains("link") || err.to_string().contains("root"),
+            "{err}"
+        );
+        assert!(read_root_owned(&dir.join("missing.toml"), 1024).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,301 @@
+//! One round trip with the daemon, under one deadline that no daemon behaviour can stretch: a
+//! daemon that hangs before accepting (its queue full), mid-line or forever still lets the
+//! login prompt go on to the password when the time is up.
+
+use std::io::{self, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Instant;
+
+use facegate_proto::{self as proto, Outcome, Reply, Request};
+
+/// Time left before `deadline`, or a timeout error once it has passed.
+fn left(deadline: Instant) -> io::Result<std::time::Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no verdict before the deadline",
+        ));
+    }
+    Ok(left)
+}
+
+/// Connects to the Unix socket at `path` before `deadline`. std's `UnixStream::connect` cannot
+/// be given a limit, and a connect to a listener whose queue is full (a daemon stuck, or a
+/// local user flooding the socket) blocks; Linux bounds it by the socket's send timeout, which
+/// must be set before connecting.
+pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain data; all zeroes is a valid (empty) address.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a usable socket path",
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: a plain socket(2) call; the result is checked before use. CLOEXEC: the host
+    // program's children must not inherit the connection.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nothing else.
+    let stream = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    stream.set_write_timeout(Some(left(deadline)?))?;
+    let len =
+        (std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1) as libc::socklen_t;
+    loop {
+        // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes, NUL-terminated.
+        let r = unsafe {
+            libc::connect(
+                stream.as_raw_fd(),
+                (&raw const addr).cast::<libc::sockaddr>(),
+                len,
+            )
+        };
+        if r == 0 {
+            return Ok(stream);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+        stream.set_write_timeout(Some(left(deadline)?))?;
+    }
+}
+
+/// The uid of the process at the other end, from the kernel (SO_PEERCRED).
+pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    // SAFETY: ucred is plain data.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` describe a writable ucred-sized buffer.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(cred.uid)
+}
+
+/// Writes all of `bytes` with MSG_NOSIGNAL: a daemon that closed its end must give an error
+/// here, not a SIGPIPE, which would kill the program that loaded the module (sudo, login), since
+/// C programs do not ignore it the way Rust programs do.
+fn send_all(stream: &UnixStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        stream.set_write_timeout(Some(left(deadline)?))?;
+        // SAFETY: `bytes` is a valid buffer of its length.
+        let n = unsafe {
+            libc::send(
+                stream.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Reads the stream with the time left before the deadline as each read's limit, so a daemon
+/// sending a byte now and then (or half a line, then nothing) cannot stretch the wait.
+struct DeadlineReader<'a> {
+    stream: &'a UnixStream,
+    deadline: Instant,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(Some(left(self.deadline)?))?;
+        match (&mut &*self.stream).read(buf) {
+            // A receive timeout reads as "would block": say what it is.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no verdict before the deadline",
+            )),
+            other => other,
+        }
+    }
+}
+
+/// Asks the daemon at `socket` for one attempt for `user`, passing each prompt to `prompt`, and
+/// returns its verdict. The daemon must run as `daemon_uid` (root): a socket path in a folder
+/// someone else could write to must not let their program answer "success". Every error and
+/// the deadline passing are errors; the caller turns them into PAM_IGNORE.
+pub fn ask(
+    socket: &Path,
+    user: &str,
+    deadline: Instant,
+    daemon_uid: u32,
+    mut prompt: impl FnMut(&str),
+) -> io::Result<(Outcome, String)> {
+    let stream = connect(socket, deadline)?;
+    let uid = peer_uid(&stream)?;
+    if uid != daemon_uid {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("the process behind the socket runs as uid {uid}, not {daemon_uid}"),
+        ));
+    }
+    let mut line = Vec::new();
+    proto::send(
+        &mut line,
+        &Request::Authenticate {
+            user: user.to_owned(),
+        },
+    )?;
+    send_all(&stream, &line, deadline)?;
+    let mut reader = BufReader::new(DeadlineReader {
+        stream: &stream,
+        deadline,
+    });
+    loop {
+        match proto::receive::<Reply>(&mut reader, proto::MAX_REPLY_BYTES)? {
+            Some(Reply::Prompt { text }) => prompt(&text),
+            Some(Reply::Verdict { outcome, reason }) => return Ok((outcome, reason)),
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the daemon closed the connection without a verdict",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, Write};
+    use std::os::unix::net::UnixListener;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn socket_path(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("pam-facegate-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("d.sock")
+    }
+
+    fn me() -> u32 {
+        // SAFETY: geteuid cannot fail.
+        unsafe { libc::geteuid() }
+    }
+
+    /// A fake daemon that reads the request and writes `reply` (raw), then waits `hold`.
+    fn fake(tag: &str, reply: &'static [u8], hold: Duration) -> PathBuf {
+        let path = socket_path(tag);
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            assert!(line.contains("authenticate"), "{line}");
+            (&stream).write_all(reply).unwrap();
+            std::thread::sleep(hold);
+        });
+        path
+    }
+
+    #[test]
+    fn prompts_then_verdict() {
+        let path = fake(
+            "ok",
+            b"{\"prompt\":{\"text\":\"Looking for ann\"}}\n{\"verdict\":{\"outcome\":\"success\",\"reason\":\"ann recognised\"}}\n",
+            Duration::ZERO,
+        );
+        let mut prompts = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (outcome, _) =
+            ask(&path, "ann", deadline, me(), |p| prompts.push(p.to_owned())).unwrap();
+        assert_eq!(outcome, Outcome::Success);
+        assert_eq!(prompts, ["Looking for ann"]);
+    }
+
+    #[test]
+    fn a_daemon_of_another_uid_is_not_believed() {
+        let path = fake(
+            "uid",
+            b"{\"verdict\":{\"outcome\":\"success\",\"reason\":\"x\"}}\n",
+            Duration::ZERO,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = ask(&path, "ann", deadline, me().wrapping_add(1), |_| {}).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+    }
+
+    #[test]
+    fn a_daemon_hanging_mid_line_meets_the_deadline() {
+        let path = fake("hang", b"{\"prompt\":{\"te", Duration::from_secs(10));
+        let start = Instant::now();
+        let err = ask(
+            &path,
+            "ann",
+            start + Duration::from_millis(700),
+            me(),
+            |_| {},
+        )
+        .unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+    }
+
+    #[test]
+    fn a_daemon_leaving_without_a_verdict_is_an_error() {
+        let path = fake("eof", b"{\"prompt\":{\"text\":\"x\"}}\n", Duration::ZERO);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert!(ask(&path, "ann", deadline, me(), |_| {}).is_err());
+        let bad = fake("junk", b"{\"verdict\":\"yes\"}\n", Duration::ZERO);
+        assert!(ask(&bad, "ann", deadline, me(), |_| {}).is_err());
+    }
+
+    #[test]
+    fn no_daemon_is_an_error_at_once() {
+        let path = socket_path("none");
+        let start = Instant::now();
+        assert!(ask(&path, "ann", start + Duration::from_secs(5), me(), |_| {}).is_err());
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_full_listen_queue_cannot_hold_connect_past_the_deadline() {
+        let path = socket_path("full");
+        let listener = UnixListener::bind(&path).unwrap();
+        // A queue of one, never accepted: the first connection fills it.
+        // SAFETY: listen(2) on a listening socket only changes its backlog.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let _first = UnixStream::connect(&path).unwrap();
+        let start = Instant::now();
+        let r = connect(&path, start + Duration::from_millis(500));
+        let took = start.elapsed();
+        assert!(r.is_err(), "connected to a full queue");
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+    }
+}

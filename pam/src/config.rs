@@ -1,0 +1,168 @@
+//! What the module needs from outside: its arguments (from the root-owned PAM service file) and
+//! two keys of the root-owned system config. Everything else in that config (faces, thresholds,
+//! camera) is the daemon's business; the module never needs it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use facegate_proto::{DEFAULT_TIMEOUT_S, MAX_CONFIG_BYTES, MAX_TIMEOUT_S};
+use serde::Deserialize;
+
+/// How long past the attempt's own limit the module waits for the verdict: the daemon opens the
+/// camera and sends its last lines after the attempt's clock stops.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// The module's arguments, e.g. `config=/etc/facegate/other.toml`.
+#[derive(Debug, PartialEq)]
+pub struct Args {
+    pub config: PathBuf,
+    /// Arguments the module does not know, for the log (a typo must not pass unnoticed).
+    pub unknown: Vec<String>,
+}
+
+impl Args {
+    pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> Args {
+        let mut parsed = Args {
+            config: PathBuf::from(facegate_proto::DEFAULT_CONFIG),
+            unknown: Vec::new(),
+        };
+        for arg in args {
+            match arg.strip_prefix("config=") {
+                Some(path) => parsed.config = PathBuf::from(path),
+                None => parsed.unknown.push(arg.to_owned()),
+            }
+        }
+        parsed
+    }
+}
+
+/// The two keys the module reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub socket: PathBuf,
+    /// The attempt's limit (`timeout_s`); the module waits [`Config::deadline`].
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Reads `path` only if root owns it and every folder above it and nobody else can write
+    /// them ([`facegate_proto::trust`]): the socket named here is the one whose answer unlocks.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        if !path.is_absolute() {
+            return Err(format!("config={}: not an absolute path", path.display()));
+        }
+        let text = facegate_proto::trust::read_root_owned(path, MAX_CONFIG_BYTES)
+            .map_err(|e| e.to_string())?;
+        Config::parse(&text).map_err(|why| format!("{}: {why}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        // Other keys are the daemon's, which checks them all (and refuses unknown ones).
+        #[derive(Deserialize)]
+        struct Raw {
+            socket: Option<PathBuf>,
+            timeout_s: Option<f64>,
+        }
+        let raw: Raw = toml::from_str(text).map_err(|e| format!("not a valid config: {e}"))?;
+        let timeout_s = raw.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        // Written so that NaN fails too.
+        if !(timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
+            return Err(format!(
+                "timeout_s = {timeout_s} is outside (0, {MAX_TIMEOUT_S}]"
+            ));
+        }
+        let socket = raw
+            .socket
+            .unwrap_or_else(|| PathBuf::from(facegate_proto::DEFAULT_SOCKET));
+        if !socket.is_absolute() {
+            return Err(format!(
+                "socket = {}: not an absolute path",
+                socket.display()
+            ));
+        }
+        Ok(Config {
+            socket,
+            timeout: Duration::from_secs_f64(timeout_s),
+        })
+    }
+
+    /// The one overall limit on a PAM call: the attempt's limit plus [`GRACE`], never more than
+    /// `MAX_TIMEOUT_S` + [`GRACE`] (12 s), whatever the daemon does.
+    pub fn deadline(&self) -> Duration {
+        self.timeout.min(Duration::from_secs_f64(MAX_TIMEOUT_S)) + GRACE
+    }
+}
+
+/// Whether PAM_RHOST names another machine: the person typing is not the one at the camera, so
+/// face unlock must not run (whoever sits at the camera would unlock their session). Empty or
+/// `localhost` (some local programs set it) is local.
+pub fn is_remote(rhost: Option<&str>) -> bool {
+    rhost.is_some_and(|h| {
+        let h = h.trim();
+        !h.is_empty() && !h.eq_ignore_ascii_case("localhost")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments() {
+        let a = Args::parse(["config=/tmp/x.toml", "debug"]);
+        assert_eq!(a.config, Path::new("/tmp/x.toml"));
+        assert_eq!(a.unknown, ["debug"]);
+        assert_eq!(
+            Args::parse([]).config,
+            Path::new(facegate_proto::DEFAULT_CONFIG)
+        );
+    }
+
+    #[test]
+    fn only_socket_and_timeout_are_read_and_checked() {
+        let c = Config::parse(
+            "socket = \"/run/x.sock\"\ntimeout_s = 5\ncamera = 2\n[verify]\nlive_k = 0\n",
+        );
+        assert_eq!(
+            c,
+            Ok(Config {
+                socket: "/run/x.sock".into(),
+                timeout: Duration::from_secs(5)
+            })
+        );
+        let d = Config::parse("").unwrap();
+        assert_eq!(d.socket, Path::new(facegate_proto::DEFAULT_SOCKET));
+        assert_eq!(d.deadline(), Duration::from_secs(10));
+        for bad in [
+            "timeout_s = 0",
+            "timeout_s = -1",
+            "timeout_s = 11",
+            "timeout_s = nan",
+            "timeout_s = inf",
+            "timeout_s = \"5\"",
+            "socket = \"relative.sock\"",
+            "socket = 3",
+            "not toml",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Config::parse("timeout_s = 10").unwrap().deadline(),
+            Duration::from_secs(12)
+        );
+    }
+
+    #[test]
+    fn remote_hosts() {
+        assert!(!is_remote(None));
+        assert!(!is_remote(Some("")));
+        assert!(!is_remote(Some("localhost")));
+        assert!(is_remote(Some("host.example")));
+        assert!(is_remote(Some("192.0.2.7")));
+    }
+
+    #[test]
+    fn a_relative_config_path_is_refused() {
+        assert!(Config::load(Path::new("config.toml")).is_err());
+    }
+}

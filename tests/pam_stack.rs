@@ -1,0 +1,734 @@
+//! System face unlock through a real PAM stack (issue 15): the built `pam_facegate.so` in a
+//! temporary service file, driven by `pamtester`, asking a real `facegate daemon` that replays
+//! the Katie clip. Root only (it writes /etc/pam.d, adds an account and runs the daemon as
+//! root); skipped with a printed NOTICE otherwise, or without pamtester, the shared data or the
+//! models. Everything it creates (temporary folders, the service files, the account, the
+//! daemons) is removed at the end, on failure too.
+//!
+//! Two service files name the module with the same config:
+//! - the one a system uses: `auth sufficient pam_facegate.so config=…` then `auth required
+//!   pam_deny.so`, so success means the face opened the door and anything else falls through;
+//! - a probe with the module alone (`auth required`), which tells the module's own answer
+//!   apart: pamtester reports PAM_SUCCESS, PAM_AUTH_ERR ("Authentication failure", a face
+//!   refused) or PAM_PERM_DENIED ("Permission denied": libpam's answer when every module said
+//!   PAM_IGNORE).
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::s;
+
+/// Names a prebuilt module to test instead of building this checkout's (e.g. a packaged one).
+const MODULE_ENV: &str = "FACEGATE_PAM_MODULE";
+const PAMTESTER: &str = "/usr/bin/pamtester";
+
+/// The module's answer as pamtester reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pam {
+    Success,
+    /// PAM_AUTH_ERR: through the system stack, also what every fall-through ends in (pam_deny).
+    AuthErr,
+    /// PAM_PERM_DENIED from the probe stack: the module said PAM_IGNORE.
+    Ignored,
+    Other,
+}
+
+struct Run {
+    result: Pam,
+    output: String,
+    took: Duration,
+}
+
+impl Run {
+    fn saw(&self, text: &str) -> bool {
+        self.output.contains(text)
+    }
+}
+
+/// The module for this test binary's profile: built with cargo into the same target folder
+/// (`cargo test` alone does not build a cdylib member), or `$FACEGATE_PAM_MODULE`.
+fn module() -> PathBuf {
+    // Once per run: both tests need it.
+    static MODULE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MODULE.get_or_init(build_module).clone()
+}
+
+fn build_module() -> PathBuf {
+    if let Some(p) = std::env::var_os(MODULE_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/pam_stack-<hash>
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+    let target_dir = profile_dir.parent().unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+        None => "dev".to_owned(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let start = Instant::now();
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "pam_facegate",
+            "--profile",
+            &profile,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(common::repo())
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo build -p pam_facegate failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let so = profile_dir.join("libpam_facegate.so");
+    println!(
+        "module: {} (cargo build -p pam_facegate --profile {profile}: {:.1} s)",
+        so.display(),
+        start.elapsed().as_secs_f64()
+    );
+    so
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Why this suite cannot run here, if it cannot.
+fn skip_reason() -> Option<String> {
+    if !is_root() {
+        return Some("not root (it writes /etc/pam.d and adds an account)".into());
+    }
+    if !Path::new(PAMTESTER).exists() {
+        return Some(format!("{PAMTESTER} missing (`make setup` installs it)"));
+    }
+    if !Path::new("/etc/pam.d").is_dir() {
+        return Some("no /etc/pam.d".into());
+    }
+    None
+}
+
+fn random_tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {:?}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Everything the suite creates, removed on drop (also when an assertion fails).
+struct Rig {
+    tag: String,
+    dir: PathBuf,
+    /// A folder the test account owns (its fake daemon's socket).
+    user_dir: PathBuf,
+    module: PathBuf,
+    service: String,
+    probe: String,
+    user: Option<String>,
+    uid: u32,
+    daemon: Option<Child>,
+    fake_user_daemon: Option<Child>,
+    /// Scenario, outcome, time: the table printed at the end.
+    table: Vec<(String, String, Duration)>,
+}
+
+impl Rig {
+    fn new(module: PathBuf) -> Rig {
+        let tag = random_tag();
+        let dir = std::env::temp_dir().join(format!("facegate-pam-{tag}"));
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        Rig {
+            user_dir: std::env::temp_dir().join(format!("facegate-pam-{tag}-user")),
+            service: format!("facegate-test-{tag}"),
+            probe: format!("facegate-test-{tag}-probe"),
+            tag,
+            dir,
+            module,
+            user: None,
+            uid: 0,
+            daemon: None,
+            fake_user_daemon: None,
+            table: Vec::new(),
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.join("config.toml")
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("facegate.sock")
+    }
+
+    /// The system config, root-owned 0644, with `replay` as the daemon's camera.
+    fn write_config(&self, replay: &Path) {
+        write_root_file(
+            &self.config_path(),
+            &format!(
+                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\nturn = \"right\"\ntimeout_s = 10\n",
+                s(&self.dir.join("store")),
+                s(&self.socket()),
+                s(replay)
+            ),
+        );
+    }
+
+    /// An account for the test (no home, no shell), removed on drop.
+    fn add_user(&mut self) -> String {
+        let name = format!("fgkatie{}", self.tag);
+        run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", &name]));
+        self.user = Some(name.clone());
+        let out = run(Command::new("id").args(["-u", &name]));
+        self.uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        fs::create_dir(&self.user_dir).unwrap();
+        std::os::unix::fs::chown(&self.user_dir, Some(self.uid), None).unwrap();
+        name
+    }
+
+    /// (Re)starts the daemon with the config as it is now, and waits for its socket.
+    fn start_daemon(&mut self) {
+        self.stop_daemon();
+        let _ = fs::remove_file(self.socket());
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .unwrap();
+        let start = Instant::now();
+        let mut child = common::facegate_command()
+            .args(["daemon", "--config", s(&self.config_path())])
+            .env("FACEGATE_NO_KEYRING", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start facegate daemon");
+        while !self.socket().exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the daemon exited ({status}):\n{}", self.daemon_log());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no socket after 60 s:\n{}",
+                self.daemon_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!(
+            "daemon {} up in {:.2} s",
+            child.id(),
+            start.elapsed().as_secs_f64()
+        );
+        self.daemon = Some(child);
+    }
+
+    fn stop_daemon(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+
+    fn daemon_log(&self) -> String {
+        fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Both service files, naming the module with `config`.
+    fn use_config(&self, config: &Path) {
+        let line = format!("{} config={}", s(&self.module), s(config));
+        write_root_file(
+            &Path::new("/etc/pam.d").join(&self.service),
+            &format!("auth sufficient {line}\nauth required pam_deny.so\n"),
+        );
+        write_root_file(
+            &Path::new("/etc/pam.d").join(&self.probe),
+            &format!("auth required {line}\n"),
+        );
+    }
+
+    /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s.
+    fn pamtester(&self, service: &str, user: &str, items: &[&str]) -> Run {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["30", PAMTESTER, "-v"]);
+        for item in items {
+            cmd.args(["-I", item]);
+        }
+        cmd.args([service, user, "authenticate"]);
+        let start = Instant::now();
+        let out = cmd.stdin(Stdio::null()).output().expect("run pamtester");
+        let took = start.elapsed();
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result = if output.contains("successfully authenticated") {
+            Pam::Success
+        } else if output.contains("Authentication failure") {
+            Pam::AuthErr
+        } else if output.contains("Permission denied") {
+            Pam::Ignored
+        } else {
+            Pam::Other
+        };
+        assert_eq!(
+            out.status.success(),
+            result == Pam::Success,
+            "pamtester's status and report disagree:\n{output}"
+        );
+        Run {
+            result,
+            output,
+            took,
+        }
+    }
+
+    /// Runs pamtester on the system stack (or the probe), prints it and records it.
+    fn attempt(&mut self, scenario: &str, probe: bool, user: &str, items: &[&str]) -> Run {
+        let service = if probe { &self.probe } else { &self.service };
+        let r = self.pamtester(service, user, items);
+        let stack = if probe { "probe" } else { "system stack" };
+        println!(
+            "--- {scenario} [{stack}]: {:?} in {:.2} s\n{}",
+            r.result,
+            r.took.as_secs_f64(),
+            r.output.trim_end()
+        );
+        self.table.push((
+            format!("{scenario} [{stack}]"),
+            format!("{:?}", r.result),
+            r.took,
+        ));
+        r
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.stop_daemon();
+        if let Some(mut d) = self.fake_user_daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+        for service in [&self.service, &self.probe] {
+            let _ = fs::remove_file(Path::new("/etc/pam.d").join(service));
+        }
+        if let Some(user) = self.user.take() {
+            match Command::new("userdel").arg(&user).output() {
+                Ok(out) if out.status.success() => {}
+                other => println!("WARNING: userdel {user}: {other:?}"),
+            }
+        }
+        let _ = fs::remove_dir_all(&self.user_dir);
+        if std::thread::panicking() {
+            println!("daemon log:\n{}", self.daemon_log());
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+        println!("cleaned up {} and the service files", self.dir.display());
+    }
+}
+
+fn write_root_file(path: &Path, text: &str) {
+    let _ = fs::remove_file(path);
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// Three stills of the clip (frames 0, 60 and 120), as someone would enrol from photos.
+fn stills(clip: &Path, dir: &Path) -> Vec<PathBuf> {
+    fs::create_dir_all(dir).unwrap();
+    run(Command::new("ffmpeg").args([
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        s(clip),
+        "-vf",
+        "select='eq(n\\,0)+eq(n\\,60)+eq(n\\,120)'",
+        "-vsync",
+        "0",
+        s(&dir.join("still%d.png")),
+    ]));
+    (1..=3)
+        .map(|i| dir.join(format!("still{i}.png")))
+        .inspect(|p| assert!(p.exists(), "{} not extracted", p.display()))
+        .collect()
+}
+
+/// A daemon stand-in run by the test (as root) that answers every request with `reply` and
+/// counts connections: what a config pointing elsewhere would make the module believe.
+fn fake_daemon(path: &Path, reply: &'static [u8], hold: Duration) -> Arc<AtomicUsize> {
+    let listener = UnixListener::bind(path).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut line);
+                let _ = (&stream).write_all(reply);
+                std::thread::sleep(hold);
+            });
+        }
+    });
+    count
+}
+
+const FAKE_SUCCESS: &[u8] = b"{\"verdict\":{\"outcome\":\"success\",\"reason\":\"fake daemon\"}}\n";
+
+#[test]
+fn module_exports_the_pam_entry_points() {
+    // Needs no root: only the build (libpam0g-dev, from `make setup`) and binutils.
+    let so = module();
+    let out = run(Command::new("nm").args(["-D", "--defined-only", s(&so)]));
+    let symbols = String::from_utf8_lossy(&out.stdout);
+    let exported: Vec<&str> = symbols
+        .lines()
+        .filter(|l| l.contains(" T "))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    println!("{} exports: {exported:?}", so.display());
+    for symbol in ["pam_sm_authenticate", "pam_sm_setcred"] {
+        assert!(exported.contains(&symbol), "{symbol} not exported");
+    }
+    // Nothing of the main crate (ONNX Runtime, models) comes along.
+    let ldd = run(Command::new("ldd").arg(&so));
+    let libs = String::from_utf8_lossy(&ldd.stdout);
+    println!("{}", libs.trim_end());
+    assert!(!libs.contains("onnxruntime"), "{libs}");
+}
+
+#[test]
+fn face_unlock_through_a_real_pam_stack() {
+    if let Some(why) = skip_reason() {
+        println!("NOTICE: {why}; skipping the PAM stack suite");
+        return;
+    }
+    let Some(shared) = common::shared_data("PAM stack") else {
+        return;
+    };
+    if common::models_or_skip("PAM stack").is_none() {
+        return;
+    }
+    let clip = shared.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4");
+    assert!(clip.exists(), "{} missing", clip.display());
+    let suite = Instant::now();
+    let mut rig = Rig::new(module());
+
+    // Katie's account, enrolled from three stills of her clip.
+    let user = rig.add_user();
+    let frames = stills(&clip, &rig.dir.join("frames"));
+    let still_dir = rig.dir.join("one-still");
+    fs::create_dir(&still_dir).unwrap();
+    fs::copy(&frames[0], still_dir.join("still.png")).unwrap();
+    rig.write_config(&clip);
+    let config = rig.config_path();
+    let mut enrol = vec!["unlock", "enrol", &user];
+    enrol.extend(frames.iter().map(|p| s(p)));
+    enrol.extend(["--config", s(&config)]);
+    let out = common::run_facegate(&enrol);
+    assert!(out.status.success(), "enrolment failed");
+    rig.use_config(&rig.config_path());
+    rig.start_daemon();
+
+    // The daemon killed while the camera runs: the module gets no verdict and falls through at
+    // once (the attempt counts as a failure in the lock-out, hence first).
+    {
+        let start = Instant::now();
+        // stdbuf: pamtester's prompts reach the pipe as they are printed, not at its exit.
+        let mut pamtester = Command::new("timeout")
+            .args(["30", "stdbuf", "-oL", PAMTESTER, "-v", &rig.service, &user])
+            .arg("authenticate")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(pamtester.stdout.take().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("Looking for") {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push_str(&line);
+        }
+        assert!(seen.contains("Looking for"), "no attempt started: {seen}");
+        let killed = Instant::now();
+        rig.stop_daemon();
+        let status = pamtester.wait().unwrap();
+        let after_kill = killed.elapsed();
+        stdout.read_to_string(&mut seen).unwrap();
+        pamtester
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut seen)
+            .unwrap();
+        println!(
+            "--- daemon killed mid-attempt: pamtester {status} {:.2} s after the kill ({:.2} s in all)\n{}",
+            after_kill.as_secs_f64(),
+            start.elapsed().as_secs_f64(),
+            seen.trim_end()
+        );
+        assert!(!status.success(), "success without a daemon:\n{seen}");
+        assert!(seen.contains("Authentication failure"), "{seen}");
+        assert!(after_kill < Duration::from_secs(2), "{after_kill:?}");
+        assert!(start.elapsed() < Duration::from_secs(12));
+        rig.table.push((
+            "daemon killed mid-attempt [system stack]".into(),
+            "AuthErr (fell through)".into(),
+            start.elapsed(),
+        ));
+    }
+
+    // The real clip: Katie turns right, as asked.
+    rig.start_daemon();
+    let r = rig.attempt("Katie's clip", false, &user, &[]);
+    assert_eq!(r.result, Pam::Success, "the real clip must unlock");
+    assert!(r.saw("Looking for") && r.saw("RIGHT"), "prompts relayed");
+
+    // PAM_RHOST=localhost is a local session.
+    let r = rig.attempt(
+        "Katie's clip, rhost=localhost",
+        false,
+        &user,
+        &["rhost=localhost"],
+    );
+    assert_eq!(r.result, Pam::Success);
+
+    // Someone not enrolled: the daemon answers before any camera opens (no "Looking for").
+    for probe in [false, true] {
+        let r = rig.attempt("not enrolled (nobody)", probe, "nobody", &[]);
+        let expected = if probe { Pam::Ignored } else { Pam::AuthErr };
+        assert_eq!(r.result, expected);
+        assert!(!r.saw("Looking for"), "the source was opened");
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+    }
+
+    // A remote session: the module does not even ask.
+    for probe in [false, true] {
+        let r = rig.attempt("rhost=host.example", probe, &user, &["rhost=host.example"]);
+        let expected = if probe { Pam::Ignored } else { Pam::AuthErr };
+        assert_eq!(r.result, expected);
+        assert!(!r.saw("Looking for"));
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+    }
+
+    // Configs someone else could have written, all naming a stand-in daemon that says
+    // "success" to anyone: believed only from a root-owned config (the control), never from
+    // a tampered one.
+    let fake_socket = rig.dir.join("fake.sock");
+    let fake_calls = fake_daemon(&fake_socket, FAKE_SUCCESS, Duration::ZERO);
+    let fake_config = format!("socket = \"{}\"\ntimeout_s = 10\n", s(&fake_socket));
+    let trusted = rig.dir.join("fake-trusted.toml");
+    write_root_file(&trusted, &fake_config);
+    rig.use_config(&trusted);
+    let r = rig.attempt(
+        "control: root-owned config naming a root stand-in",
+        false,
+        &user,
+        &[],
+    );
+    assert_eq!(
+        r.result,
+        Pam::Success,
+        "the stand-in must work for the rest to mean anything"
+    );
+    let calls_before = fake_calls.load(Ordering::SeqCst);
+    assert_eq!(calls_before, 1);
+
+    let mut tampered: Vec<(&str, PathBuf)> = Vec::new();
+    let user_owned = rig.dir.join("user-owned.toml");
+    write_root_file(&user_owned, &fake_config);
+    std::os::unix::fs::chown(&user_owned, Some(rig.uid), None).unwrap();
+    tampered.push(("config owned by the user", user_owned));
+    let writable = rig.dir.join("world-writable.toml");
+    write_root_file(&writable, &fake_config);
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o666)).unwrap();
+    tampered.push(("config chmod 666", writable));
+    let link = rig.dir.join("link.toml");
+    std::os::unix::fs::symlink(&trusted, &link).unwrap();
+    tampered.push(("config a symlink to a good one", link));
+    let in_user_dir = rig.user_dir.join("config.toml");
+    write_root_file(&in_user_dir, &fake_config);
+    tampered.push(("root's config in the user's folder", in_user_dir));
+    let open_dir = rig.dir.join("open");
+    fs::create_dir(&open_dir).unwrap();
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let in_open_dir = open_dir.join("config.toml");
+    write_root_file(&in_open_dir, &fake_config);
+    tampered.push(("root's config in a folder anyone can write", in_open_dir));
+    for (what, path) in &tampered {
+        rig.use_config(path);
+        for probe in [false, true] {
+            let r = rig.attempt(what, probe, &user, &[]);
+            let expected = if probe { Pam::Ignored } else { Pam::AuthErr };
+            assert_eq!(r.result, expected, "{what}");
+        }
+    }
+    assert_eq!(
+        fake_calls.load(Ordering::SeqCst),
+        calls_before,
+        "the module asked the socket named by a tampered config"
+    );
+
+    // The daemon's own config: one with `live_k = 0` in a file the user owns is refused
+    // before the daemon starts.
+    {
+        let weak = rig.dir.join("weak.toml");
+        write_root_file(
+            &weak,
+            &format!(
+                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\n[verify]\nlive_k = 0\n",
+                s(&rig.dir.join("store")),
+                s(&rig.dir.join("weak.sock")),
+                s(&still_dir)
+            ),
+        );
+        std::os::unix::fs::chown(&weak, Some(rig.uid), None).unwrap();
+        let start = Instant::now();
+        let out = common::facegate_command()
+            .args(["daemon", "--config", s(&weak)])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "--- daemon with a user-owned config (live_k = 0): {:?} in {:.2} s\n{}",
+            out.status.code(),
+            start.elapsed().as_secs_f64(),
+            stderr.trim_end()
+        );
+        assert!(!out.status.success());
+        assert!(stderr.contains("not root"), "{stderr}");
+        assert!(!rig.dir.join("weak.sock").exists());
+    }
+
+    // A stand-in run by the user (not root) behind a root-owned config: not believed.
+    if Path::new("/usr/bin/python3").exists() {
+        use std::os::unix::process::CommandExt;
+        let sock = rig.user_dir.join("fake.sock");
+        let script = format!(
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind({:?})\ns.listen(8)\nprint('ready',flush=True)\nwhile True:\n c,_=s.accept(); c.recv(4096); c.sendall({:?}.encode()); c.close()\n",
+            s(&sock),
+            String::from_utf8_lossy(FAKE_SUCCESS)
+        );
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", &script])
+            .uid(rig.uid)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        rig.fake_user_daemon = Some(child);
+        assert_eq!(ready.trim(), "ready");
+        let config = rig.dir.join("user-socket.toml");
+        write_root_file(&config, &format!("socket = \"{}\"\n", s(&sock)));
+        rig.use_config(&config);
+        for probe in [false, true] {
+            let r = rig.attempt("socket served by the user, not root", probe, &user, &[]);
+            let expected = if probe { Pam::Ignored } else { Pam::AuthErr };
+            assert_eq!(r.result, expected);
+        }
+    } else {
+        println!("NOTICE: /usr/bin/python3 missing; skipping the user-run stand-in case");
+    }
+
+    // A daemon that hangs mid-line: the module gives up at timeout_s + 2 s (here 1 + 2).
+    {
+        let hang_socket = rig.dir.join("hang.sock");
+        fake_daemon(
+            &hang_socket,
+            b"{\"prompt\":{\"text\":\"Looking for someone\"}}\n{\"verdict\":{\"outc",
+            Duration::from_secs(8),
+        );
+        let config = rig.dir.join("hang.toml");
+        write_root_file(
+            &config,
+            &format!("socket = \"{}\"\ntimeout_s = 1\n", s(&hang_socket)),
+        );
+        rig.use_config(&config);
+        let r = rig.attempt("daemon hangs mid-line (timeout_s = 1)", true, &user, &[]);
+        assert_eq!(r.result, Pam::Ignored);
+        assert!(
+            r.saw("Looking for someone"),
+            "the prompt before the hang is relayed"
+        );
+        assert!(
+            r.took >= Duration::from_millis(2800) && r.took < Duration::from_millis(4500),
+            "deadline 3 s, took {:?}",
+            r.took
+        );
+    }
+
+    // One still frame: a face, but no head turn. Five of these lock the account.
+    rig.use_config(&rig.config_path());
+    rig.write_config(&still_dir);
+    rig.start_daemon();
+    let r = rig.attempt("one still frame (failure 1)", false, &user, &[]);
+    assert_eq!(r.result, Pam::AuthErr);
+    assert!(r.saw("Face not recognised"), "refused, not ignored");
+    for i in 2..=5 {
+        let r = rig.attempt(&format!("one still frame (failure {i})"), true, &user, &[]);
+        assert_eq!(r.result, Pam::AuthErr, "a refused face is PAM_AUTH_ERR");
+        assert!(r.saw("Face not recognised"));
+    }
+
+    // Locked: the real clip is refused now, without the camera.
+    rig.write_config(&clip);
+    rig.start_daemon();
+    let r = rig.attempt("Katie's clip after 5 failures", false, &user, &[]);
+    assert_eq!(r.result, Pam::AuthErr);
+    assert!(r.saw("locked out"), "{}", r.output);
+    assert!(!r.saw("Looking for"));
+    let out = common::run_facegate(&["unlock", "test", &user, "--config", s(&rig.config_path())]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Refused") && stdout.contains("locked out"),
+        "{stdout}"
+    );
+    assert!(!out.status.success());
+
+    println!("\n{:<66} {:<24} time", "scenario", "outcome");
+    for (scenario, outcome, took) in &rig.table {
+        println!("{scenario:<66} {outcome:<24} {:.2} s", took.as_secs_f64());
+    }
+    println!(
+        "PAM stack suite: {:.1} s in all",
+        suite.elapsed().as_secs_f64()
+    );
+}
