@@ -34,9 +34,22 @@ pub fn models_or_skip(suite: &str) -> Option<Models> {
     }
 }
 
-/// The `facegate` binary under test, with the suites' models folder in its environment.
+/// Names another `facegate` binary for the suites to run instead of this build's (e.g. an older
+/// commit's, to show that a regression test fails there).
+pub const TEST_BIN_ENV: &str = "FACEGATE_TEST_BIN";
+
+/// The `facegate` binary under test: `$FACEGATE_TEST_BIN` when set, else this build's.
+pub fn facegate_bin() -> PathBuf {
+    std::env::var_os(TEST_BIN_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_facegate")))
+}
+
+/// The `facegate` binary under test ([`facegate_bin`]), with the suites' models folder in its
+/// environment.
 pub fn facegate_command() -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_facegate"));
+    let mut command = std::process::Command::new(facegate_bin());
     command.env(facegate::runtime::MODELS_ENV, models_dir());
     command
 }

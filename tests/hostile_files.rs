@@ -1,0 +1,515 @@
+//! Issue 14, "files that are not what they seem": pipes and devices given as photos, link loops
+//! and duplicates in a capture, forged sidecars, symbolic links planted in the data dir, a
+//! shared or linked data dir, names too long in bytes or confusable, and the size of a saved
+//! failed frame. Each test runs the real binary (`$FACEGATE_TEST_BIN` to run another build's).
+
+mod common;
+mod hostile;
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::s;
+use hostile::{NAME, code, run, run_for, text};
+
+/// The number of `kind` images `name` has, from `user list --json`.
+fn image_count(data: &Path, name: &str) -> Option<u64> {
+    let out = run(data, &["user", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    rows.as_array()?
+        .iter()
+        .find(|r| r["name"] == name)
+        .and_then(|r| r["verification"].as_u64())
+}
+
+fn says_link(said: &str) -> bool {
+    said.contains("symbolic link")
+}
+
+/// A FIFO given as a photo once blocked forever (nobody ever writes to it). Now it is refused at
+/// once as not a regular file.
+#[test]
+fn a_fifo_given_as_an_image_is_refused_at_once() {
+    if common::models_or_skip("fifo").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-fifo");
+    let fifo = root.join("photo.png");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let t = run_for(
+        hostile::facegate_cmd(&root.join("data"), &["detect", s(&fifo)]),
+        Duration::from_secs(20),
+    );
+    println!(
+        "measured: FIFO: exit {:?} after {:.1} s",
+        t.code(),
+        t.elapsed.as_secs_f64()
+    );
+    assert!(t.status.is_some(), "facegate hung on a FIFO");
+    assert_eq!(t.code(), Some(2));
+    assert!(
+        t.text().contains("not a regular file"),
+        "the message says why: {}",
+        t.text()
+    );
+}
+
+/// `/dev/zero` given as a photo was once read until memory ran out. Now it is refused before a
+/// byte is read. (Run under a 2 GB address-space limit, so a regression fails this test instead
+/// of exhausting the machine.)
+#[test]
+fn dev_zero_given_as_an_image_is_refused_without_reading_it() {
+    if common::models_or_skip("/dev/zero").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-devzero");
+    let mut limited = Command::new("bash");
+    limited
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+        .arg(common::facegate_bin())
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .args(["detect", "/dev/zero"])
+        .env(facegate::runtime::MODELS_ENV, common::models_dir());
+    let t = run_for(limited, Duration::from_secs(60));
+    println!(
+        "measured: /dev/zero: exit {:?} ({:?}) after {:.1} s",
+        t.code(),
+        t.status,
+        t.elapsed.as_secs_f64()
+    );
+    assert_eq!(t.code(), Some(2), "a clean error, not a crash or a kill");
+    assert!(
+        t.text().contains("not a regular file"),
+        "the message says why: {}",
+        t.text()
+    );
+}
+
+/// A folder with a link to itself once made `capture` save the same photo 41 times (once per
+/// level until the kernel's link limit). Linked folders are not walked into, and it says so.
+#[test]
+fn capture_does_not_walk_a_link_loop() {
+    if common::models_or_skip("link loop").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-loop");
+    let data = root.join("data");
+    let photos = root.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(common::fixture("astronaut.png"), photos.join("me.png")).unwrap();
+    symlink(".", photos.join("loop")).unwrap();
+    assert_eq!(code(&run(&data, &["user", "add", "Loop"])), Some(0));
+    let out = run(
+        &data,
+        &["capture", "Loop", "--kind", "verification", s(&photos)],
+    );
+    let stored = image_count(&data, "Loop");
+    println!(
+        "measured: photos stored from a folder with a link loop: {stored:?}; says it did not follow the link: {}",
+        text(&out).contains("not following")
+    );
+    assert_eq!(stored, Some(1), "the photo is stored once");
+    assert!(
+        text(&out).contains("not following"),
+        "the skipped link is named"
+    );
+}
+
+/// The same photo imported twice (two copies in one folder, then again later) is stored once;
+/// the others are skipped with a message naming the face already stored.
+#[test]
+fn capture_skips_an_image_already_stored() {
+    if common::models_or_skip("duplicate capture").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-duplicate");
+    let data = root.join("data");
+    let photos = root.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(common::fixture("astronaut.png"), photos.join("a.png")).unwrap();
+    std::fs::copy(common::fixture("astronaut.png"), photos.join("copy.png")).unwrap();
+    assert_eq!(code(&run(&data, &["user", "add", "Dup"])), Some(0));
+    let first = run(
+        &data,
+        &["capture", "Dup", "--kind", "verification", s(&photos)],
+    );
+    let again = run(
+        &data,
+        &[
+            "capture",
+            "Dup",
+            "--kind",
+            "verification",
+            s(&common::fixture("astronaut.png")),
+        ],
+    );
+    let stored = image_count(&data, "Dup");
+    let skips = format!("{}{}", text(&first), text(&again))
+        .matches("already stored (")
+        .count();
+    println!(
+        "measured: 3 imports of one photo: {stored:?} stored, {skips} skipped with a message; exits {:?} {:?}",
+        code(&first),
+        code(&again)
+    );
+    assert_eq!(stored, Some(1), "one photo, stored once");
+    assert_eq!(skips, 2, "each duplicate is skipped with a message");
+    assert_eq!(
+        (code(&first), code(&again)),
+        (Some(0), Some(0)),
+        "a skip is not a failure"
+    );
+}
+
+/// A sidecar whose landmarks were set to 1e30 once built a garbage vector that verification
+/// used ("2/3 matched"). It is skipped, named in a warning, and verification uses the others.
+#[test]
+fn sidecar_landmarks_out_of_range_skip_that_face() {
+    let Some(data) = hostile::enrolled("hf-sidecar") else {
+        return;
+    };
+    let gallery = data.join("users").join(NAME).join("verification");
+    let mut sidecars: Vec<PathBuf> = std::fs::read_dir(&gallery)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    sidecars.sort();
+    assert_eq!(sidecars.len(), 3);
+    let forged = &sidecars[0];
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(forged).unwrap()).unwrap();
+    for point in meta["face"]["landmarks"].as_array_mut().unwrap() {
+        *point = serde_json::json!([1e30, 1e30]);
+    }
+    std::fs::write(forged, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    // The cached vectors go too, so nothing can stand in for the forged face's recomputed one.
+    for entry in std::fs::read_dir(data.join("cache")).unwrap() {
+        std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+    }
+    let out = run(
+        &data,
+        &[
+            "verify",
+            NAME,
+            s(&common::fixture("astronaut.png")),
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let compared = report["verification"]["comparisons"]
+        .as_array()
+        .map(Vec::len);
+    let file = forged.file_name().unwrap().to_string_lossy().into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!(
+        "measured: faces compared {compared:?} of 3; warning names {file}: {}",
+        stderr.contains(&file)
+    );
+    assert_eq!(compared, Some(2), "the forged face is not compared");
+    assert!(
+        stderr.contains(&file),
+        "the skipped sidecar is named: {stderr}"
+    );
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "the person still verifies on the others"
+    );
+}
+
+/// A data dir that is itself a link is refused with a message saying so.
+#[test]
+fn a_data_dir_that_is_a_link_is_refused() {
+    let root = common::temp_dir("hf-datadir-link");
+    let real = root.join("real");
+    assert_eq!(code(&run(&real, &["user", "add", "Ann"])), Some(0));
+    let link = root.join("link");
+    symlink(&real, &link).unwrap();
+    let out = run(&link, &["user", "list"]);
+    println!(
+        "measured: data dir through a link: exit {:?}, says link: {}",
+        code(&out),
+        says_link(&text(&out))
+    );
+    assert_eq!(code(&out), Some(2));
+    assert!(says_link(&text(&out)), "{}", text(&out));
+}
+
+/// A data dir writable by others (whoever can write there decides the faces and thresholds) is
+/// refused with the mode and the fix, and left as it is; so is one owned by someone else (checked
+/// when the suite runs as root and can give it away).
+#[test]
+fn a_data_dir_writable_by_others_or_foreign_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let root = common::temp_dir("hf-datadir-mode");
+    let data = root.join("data");
+    assert_eq!(code(&run(&data, &["user", "add", "Ann"])), Some(0));
+    for mode in [0o777, 0o770] {
+        hostile::chmod(&data, mode);
+        let out = run(&data, &["user", "list"]);
+        let after = std::fs::metadata(&data).unwrap().mode() & 0o777;
+        println!(
+            "measured: mode {mode:o}: exit {:?}, mode after {after:o}",
+            code(&out)
+        );
+        assert_eq!(code(&out), Some(2), "mode {mode:o} is refused");
+        assert!(
+            text(&out).contains("writable by other users") && text(&out).contains("chmod 700"),
+            "{}",
+            text(&out)
+        );
+    }
+    hostile::chmod(&data, 0o700);
+    if hostile::my_uid(&root) != 0 {
+        println!("NOTICE: not root; the foreign-owner case is not checked");
+        return;
+    }
+    std::os::unix::fs::chown(&data, Some(65534), None).unwrap();
+    let out = run(&data, &["user", "list"]);
+    std::os::unix::fs::chown(&data, Some(0), None).unwrap();
+    println!("measured: owned by uid 65534: exit {:?}", code(&out));
+    assert_eq!(code(&out), Some(2));
+    assert!(text(&out).contains("65534"), "{}", text(&out));
+}
+
+/// A folder outside the data dir with a file and a sub-folder in it, modes 0755/0644, that the
+/// suite snapshots: a link in the data dir points at it (or into it).
+fn outside(root: &Path) -> PathBuf {
+    let dir = root.join("outside");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("precious.txt"), "keep me\n").unwrap();
+    std::fs::write(dir.join("sub/also.txt"), "and me\n").unwrap();
+    hostile::chmod(&dir, 0o755);
+    hostile::chmod(&dir.join("sub"), 0o755);
+    hostile::chmod(&dir.join("precious.txt"), 0o644);
+    hostile::chmod(&dir.join("sub/also.txt"), 0o644);
+    dir
+}
+
+/// Runs what a user would against a store with a planted link: capture, verify the person and a
+/// stranger, and wipe the person. Returns what each said.
+fn use_the_store(data: &Path) -> Vec<(String, Option<i32>, String)> {
+    let astro = common::fixture("astronaut.png");
+    let stranger = common::fixture("camera.png");
+    let photos = hostile::astronaut_photos(&data.parent().unwrap().join("more"));
+    let steps: [(&str, Vec<&str>); 4] = [
+        (
+            "capture",
+            vec!["capture", NAME, "--kind", "verification", s(&photos)],
+        ),
+        ("verify", vec!["verify", NAME, s(&astro)]),
+        ("verify a stranger", vec!["verify", NAME, s(&stranger)]),
+        ("wipe", vec!["user", "remove", NAME, "--wipe"]),
+    ];
+    steps
+        .into_iter()
+        .map(|(what, args)| {
+            let out = run(data, &args);
+            (what.to_owned(), code(&out), text(&out))
+        })
+        .collect()
+}
+
+/// A person's folder replaced by a link to a folder outside (here holding another store's
+/// faces of the person): capture, verify and wipe once wrote into, read from, re-moded and
+/// deleted from the link's target. Each now fails naming the link, and the target is untouched.
+#[test]
+fn a_person_folder_link_is_not_followed() {
+    let Some(data) = hostile::enrolled("hf-person-link") else {
+        return;
+    };
+    let root = data.parent().unwrap().to_owned();
+    let target = outside(&root);
+    let person = data.join("users").join(NAME);
+    // The person's real folder moves outside; the link takes its place.
+    std::fs::rename(&person, target.join(NAME)).unwrap();
+    for dir in walk_dirs(&target) {
+        hostile::chmod(&dir, 0o755);
+    }
+    symlink(target.join(NAME), &person).unwrap();
+    let before = hostile::snapshot(&target);
+    let said = use_the_store(&data);
+    for (what, exit, _) in &said {
+        println!("measured: {what} through a linked person folder: exit {exit:?}");
+    }
+    hostile::assert_untouched("the folder outside", &before, &hostile::snapshot(&target));
+    for (what, exit, message) in &said {
+        assert_eq!(*exit, Some(2), "{what} is refused: {message}");
+        assert!(says_link(message), "{what} names the link: {message}");
+    }
+}
+
+fn walk_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk_dirs(&e.path()));
+        }
+    }
+    out
+}
+
+/// The store's lock file replaced by a link to a path outside: the lock was once created (and
+/// could be held) there. Every change to the store now fails naming the link, and nothing
+/// appears outside.
+#[test]
+fn a_lock_file_link_is_not_followed() {
+    let Some(data) = hostile::enrolled("hf-lock-link") else {
+        return;
+    };
+    let target = outside(data.parent().unwrap());
+    let _ = std::fs::remove_file(data.join(".lock"));
+    symlink(target.join("lock-here"), data.join(".lock")).unwrap();
+    let before = hostile::snapshot(&target);
+    let said = use_the_store(&data);
+    for (what, exit, _) in &said {
+        println!("measured: {what} with a linked lock file: exit {exit:?}");
+    }
+    hostile::assert_untouched("the folder outside", &before, &hostile::snapshot(&target));
+    for (what, exit, message) in &said {
+        assert_eq!(*exit, Some(2), "{what} cannot lock the store: {message}");
+        assert!(says_link(message), "{what} names the link: {message}");
+    }
+}
+
+/// The audit log replaced by a link to a file outside: attempts once appended to it and a wipe
+/// rewrote it. Now the attempt still runs (its line is lost, with a warning) and the file
+/// outside is untouched.
+#[test]
+fn an_audit_log_link_is_not_followed() {
+    let Some(data) = hostile::enrolled("hf-audit-link") else {
+        return;
+    };
+    let target = outside(data.parent().unwrap());
+    let _ = std::fs::remove_file(data.join("audit.log"));
+    symlink(target.join("precious.txt"), data.join("audit.log")).unwrap();
+    let before = hostile::snapshot(&target);
+    let said = use_the_store(&data);
+    for (what, exit, _) in &said {
+        println!("measured: {what} with a linked audit log: exit {exit:?}");
+    }
+    hostile::assert_untouched("the folder outside", &before, &hostile::snapshot(&target));
+    let stranger = &said[2];
+    assert_eq!(stranger.1, Some(1), "the stranger is still rejected");
+    assert!(
+        says_link(&stranger.2),
+        "the lost audit line is reported: {}",
+        stranger.2
+    );
+}
+
+/// The failed-frames folder replaced by a link to a folder outside: a failed attempt's frame
+/// was once written there (and the folder made 0700). Now the attempt is still rejected, its
+/// frame is not kept, and the folder outside is untouched.
+#[test]
+fn a_failed_frames_link_is_not_followed() {
+    let Some(data) = hostile::enrolled("hf-frames-link") else {
+        return;
+    };
+    hostile::write_settings(&data, "save_failed_frames = true\n");
+    let target = outside(data.parent().unwrap());
+    let _ = std::fs::remove_dir_all(data.join("failed"));
+    symlink(target.join("sub"), data.join("failed")).unwrap();
+    let before = hostile::snapshot(&target);
+    let said = use_the_store(&data);
+    for (what, exit, _) in &said {
+        println!("measured: {what} with a linked failed-frames folder: exit {exit:?}");
+    }
+    hostile::assert_untouched("the folder outside", &before, &hostile::snapshot(&target));
+    let stranger = &said[2];
+    assert_eq!(stranger.1, Some(1), "the stranger is still rejected");
+    assert!(
+        says_link(&stranger.2),
+        "the unsaved frame is reported: {}",
+        stranger.2
+    );
+}
+
+/// 64 × "𝔸" passed the 64-character check and then failed with "cannot access" (256 bytes is
+/// more than a folder name holds). The limit is in bytes too, and the message says so.
+#[test]
+fn a_name_too_long_in_bytes_is_refused_with_a_bytes_message() {
+    let data = common::temp_dir("hf-name-bytes").join("data");
+    let long = "𝔸".repeat(64);
+    let out = run(&data, &["user", "add", &long]);
+    let said = text(&out);
+    println!(
+        "measured: 64 × 𝔸 ({} bytes): exit {:?}, message mentions bytes: {}",
+        long.len(),
+        code(&out),
+        said.contains("bytes")
+    );
+    assert_eq!(code(&out), Some(2));
+    assert!(
+        said.contains("bytes") && !said.contains("cannot access"),
+        "{said}"
+    );
+    let fits = "𝔸".repeat(32);
+    assert_eq!(
+        code(&run(&data, &["user", "add", &fits])),
+        Some(0),
+        "32 × 𝔸 (128 bytes) fits"
+    );
+}
+
+/// "аlice" with a Cyrillic а next to an enrolled "alice": allowed, with a warning naming the
+/// name it can be mistaken for.
+#[test]
+fn a_lookalike_name_warns() {
+    let data = common::temp_dir("hf-lookalike").join("data");
+    assert_eq!(code(&run(&data, &["user", "add", "alice"])), Some(0));
+    let out = run(&data, &["user", "add", "\u{430}lice"]);
+    let warned = String::from_utf8_lossy(&out.stderr).contains("looks like `alice`");
+    println!(
+        "measured: \"\u{430}lice\" after \"alice\": exit {:?}, warned: {warned}",
+        code(&out)
+    );
+    assert_eq!(code(&out), Some(0), "allowed: it may be a different person");
+    assert!(warned, "{}", text(&out));
+}
+
+/// With `save_failed_frames` on, a 6000×6000 probe once left a 19 MB PNG per failure. The face
+/// region is kept instead, at most 640 px a side.
+#[test]
+fn a_huge_failed_probe_keeps_a_small_face_region() {
+    let Some(data) = hostile::enrolled("hf-huge-frame") else {
+        return;
+    };
+    hostile::write_settings(&data, "save_failed_frames = true\n");
+    let stranger = image::open(common::fixture("camera.png"))
+        .unwrap()
+        .to_rgb8();
+    let huge =
+        image::imageops::resize(&stranger, 6000, 6000, image::imageops::FilterType::Triangle);
+    let probe = data.parent().unwrap().join("huge.jpg");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&probe).unwrap());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90)
+        .encode_image(&huge)
+        .unwrap();
+    drop(file);
+    let out = run(&data, &["verify", NAME, s(&probe)]);
+    assert_eq!(code(&out), Some(1), "the stranger is rejected");
+    let frames: Vec<PathBuf> = std::fs::read_dir(data.join("failed"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    let sizes: Vec<(u32, u32, u64)> = frames
+        .iter()
+        .map(|p| {
+            let (w, h) = image::image_dimensions(p).unwrap();
+            (w, h, std::fs::metadata(p).unwrap().len())
+        })
+        .collect();
+    println!(
+        "measured: probe 6000×6000 ({} bytes as JPEG); frames kept (w, h, bytes): {sizes:?}",
+        std::fs::metadata(&probe).unwrap().len()
+    );
+    assert_eq!(sizes.len(), 1, "one failure, one frame");
+    let (w, h, _) = sizes[0];
+    assert!(w <= 640 && h <= 640, "kept {w}×{h}");
+}
