@@ -12,19 +12,17 @@
 //! detection_threshold = 0.363
 //! ```
 
-use std::io::Read;
-use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use facegate_proto::trust::{TrustError, read_root_owned};
 use serde::Deserialize;
 
 use crate::liveness::Direction;
 use crate::store::Settings;
 
 /// Longest attempt the system path allows: a login prompt should not wait longer.
-pub const MAX_TIMEOUT_S: f64 = 10.0;
+pub use facegate_proto::MAX_TIMEOUT_S;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -70,12 +68,9 @@ struct Raw {
     verify: Option<toml::Table>,
 }
 
-/// A config is a few hundred bytes.
-const MAX_CONFIG_BYTES: u64 = 64 << 10;
-
 impl SystemConfig {
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
-        let text = read_root_owned(path)?;
+        let text = read_root_owned(path, facegate_proto::MAX_CONFIG_BYTES)?;
         let invalid = |why: String| ConfigError::Invalid {
             path: path.to_owned(),
             why,
@@ -90,7 +85,7 @@ impl SystemConfig {
                 e.message()
             ))
         })?;
-        let timeout_s = raw.timeout_s.unwrap_or(8.0);
+        let timeout_s = raw.timeout_s.unwrap_or(facegate_proto::DEFAULT_TIMEOUT_S);
         if !(timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
             return Err(invalid(format!(
                 "timeout_s = {timeout_s} is outside (0, {MAX_TIMEOUT_S}]"
@@ -138,84 +133,17 @@ impl SystemConfig {
     }
 }
 
-/// Reads `path` after checking, on the opened file, that root owns it and nobody else can write
-/// it, and that the same holds for every folder above it (a sticky folder such as /tmp is
-/// allowed: others cannot rename what root put there). The file itself must not be a link.
-pub fn read_root_owned(path: &Path) -> Result<String, ConfigError> {
-    let unsafe_ = |why: String| ConfigError::Unsafe {
-        path: path.to_owned(),
-        why,
-    };
-    check_parents(path)?;
-    // No link followed, and no wait on a FIFO put in its place.
-    let file = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                unsafe_(
-                    "is a symbolic link; the system config must be a plain root-owned file".into(),
-                )
-            } else {
-                ConfigError::Io {
-                    path: path.to_owned(),
-                    source: e,
-                }
-            }
-        })?;
-    let st = rustix::fs::fstat(file.as_fd()).map_err(|e| ConfigError::Io {
-        path: path.to_owned(),
-        source: e.into(),
-    })?;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-        return Err(unsafe_("is not a regular file".into()));
-    }
-    check_owner(path, st.st_uid, st.st_mode, false)?;
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| ConfigError::Io {
-            path: path.to_owned(),
-            source: e,
-        })?;
-    Ok(text)
-}
-
-/// Every folder above `path` (after making it absolute) is root-owned and not writable by
-/// others, unless sticky.
+/// Every folder above `path` belongs to root and is not writable by others (unless sticky): the
+/// same rule the PAM module applies, from one place (`facegate_proto::trust`).
 pub fn check_parents(path: &Path) -> Result<(), ConfigError> {
-    let absolute = std::path::absolute(path).map_err(|e| ConfigError::Io {
-        path: path.to_owned(),
-        source: e,
-    })?;
-    for dir in absolute.ancestors().skip(1) {
-        let meta = std::fs::metadata(dir).map_err(|e| ConfigError::Io {
-            path: dir.to_owned(),
-            source: e,
-        })?;
-        use std::os::unix::fs::MetadataExt;
-        check_owner(dir, meta.uid(), meta.mode(), true)?;
-    }
-    Ok(())
+    facegate_proto::trust::check_parents(path).map_err(ConfigError::from)
 }
 
-fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), ConfigError> {
-    let unsafe_ = |why: String| ConfigError::Unsafe {
-        path: path.to_owned(),
-        why,
-    };
-    if uid != 0 {
-        return Err(unsafe_(format!(
-            "belongs to uid {uid}, not root: face unlock refuses anything another user controls"
-        )));
+impl From<TrustError> for ConfigError {
+    fn from(e: TrustError) -> ConfigError {
+        match e {
+            TrustError::Unsafe { path, why } => ConfigError::Unsafe { path, why },
+            TrustError::Io { path, source } => ConfigError::Io { path, source },
+        }
     }
-    let sticky = folder && mode & 0o1000 != 0;
-    if mode & 0o022 != 0 && !sticky {
-        return Err(unsafe_(format!(
-            "is writable by group or others (mode {:o}): face unlock refuses it",
-            mode & 0o7777
-        )));
-    }
-    Ok(())
 }
