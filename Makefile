@@ -42,8 +42,8 @@ bench-opencv: setup
 lint:
 	python3 scripts/module_cycles.py
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --features lab -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features facegate/lab -- -D warnings
 
 # The app in a virtual X display, on the demo feed: target/screenshot.png shows what a user sees.
 screenshot: setup
