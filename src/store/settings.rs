@@ -247,11 +247,12 @@ impl Settings {
                 ),
             );
         }
-        if !(self.live_timeout_s > 0.0 && self.live_timeout_s <= MAX_TIMEOUT_S) {
+        let min = crate::auth::attempt::MIN_TIMEOUT_S as f32;
+        if !(self.live_timeout_s >= min && self.live_timeout_s <= MAX_TIMEOUT_S) {
             bad(
                 "live_timeout_s",
                 format!(
-                    "= {} is outside (0, {MAX_TIMEOUT_S}] seconds",
+                    "= {} is outside [{min}, {MAX_TIMEOUT_S}] seconds",
                     self.live_timeout_s
                 ),
             );

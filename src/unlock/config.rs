@@ -86,9 +86,10 @@ impl SystemConfig {
             ))
         })?;
         let timeout_s = raw.timeout_s.unwrap_or(facegate_proto::DEFAULT_TIMEOUT_S);
-        if !(timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
+        let min = crate::auth::attempt::MIN_TIMEOUT_S;
+        if !(timeout_s >= min && timeout_s <= MAX_TIMEOUT_S) {
             return Err(invalid(format!(
-                "timeout_s = {timeout_s} is outside (0, {MAX_TIMEOUT_S}]"
+                "timeout_s = {timeout_s} is outside [{min}, {MAX_TIMEOUT_S}]"
             )));
         }
         let (mut verify, problems) = match &raw.verify {

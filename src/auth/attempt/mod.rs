@@ -50,14 +50,18 @@ pub struct AttemptRule {
 /// Longest time-out an attempt may have: past it, a camera left on is a camera watching.
 pub const MAX_TIMEOUT_S: f64 = 60.0;
 
-/// A time-out from seconds as a person typed them: finite, above 0 and at most
-/// [`MAX_TIMEOUT_S`]; anything else is refused with the range.
+/// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter
+/// one would refuse the right person after a single frame and still count against them.
+pub const MIN_TIMEOUT_S: f64 = 1.0;
+
+/// A time-out from seconds as a person typed them: finite, within [`MIN_TIMEOUT_S`,
+/// `MAX_TIMEOUT_S`]; anything else is refused with the range.
 pub fn timeout_from_secs(seconds: f64) -> Result<Duration, String> {
-    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_S {
+    if seconds.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&seconds) {
         Ok(Duration::from_secs_f64(seconds))
     } else {
         Err(format!(
-            "{seconds} s is out of range: give more than 0 and at most {MAX_TIMEOUT_S} seconds"
+            "{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds"
         ))
     }
 }
