@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv lint screenshot fuzz deb
+.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb
 
 CARGO ?= cargo
 ARGS ?=
@@ -36,6 +36,12 @@ bench-opencv: setup
 	@.setup/venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('opencv-python-headless') != '$(lastword $(subst ==, ,$(OPENCV_PIN)))')" 2>/dev/null \
 	  || .setup/venv/bin/pip install -q --only-binary=:all: $(OPENCV_PIN)
 	.setup/venv/bin/python scripts/opencv_bench.py
+
+# System face unlock budgets (issue 15): a warm release daemon on the Katie replay, the release
+# PAM module through pamtester; median/p95 per call, idle CPU and RSS. Root only.
+bench-unlock: setup
+	$(CARGO) build --release --quiet -p facegate -p pam_facegate
+	python3 scripts/unlock_bench.py
 
 # Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
 # modules of src/ importing each other, at any level.
