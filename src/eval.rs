@@ -107,27 +107,22 @@ pub fn roc(pairs: &[ScoredPair]) -> Vec<RocPoint> {
 /// True accept rate at the loosest threshold whose false accept rate is at most `far`; None when
 /// there are too few impostor pairs to measure that rate (fewer than 1/far).
 pub fn tar_at_far(pairs: &[ScoredPair], far: f64) -> Option<f64> {
-    let impostors = pairs.iter().filter(|p| !p.same).count() as f64;
-    if impostors * far < 1.0 {
-        return None;
-    }
-    roc(pairs)
-        .into_iter()
-        .filter(|p| p.far <= far)
+    within_far(pairs, far)?
         .map(|p| 1.0 - p.frr)
         .fold(None, |best, t| Some(best.map_or(t, |b: f64| b.max(t))))
+}
+
+/// The ROC points whose FAR is at most `far`; None when there are too few impostor pairs to
+/// measure that rate (fewer than 1/far).
+fn within_far(pairs: &[ScoredPair], far: f64) -> Option<impl Iterator<Item = RocPoint>> {
+    let impostors = pairs.iter().filter(|p| !p.same).count() as f64;
+    (impostors * far >= 1.0).then(|| roc(pairs).into_iter().filter(move |p| p.far <= far))
 }
 
 /// The lowest threshold (scores at or above it accepted) whose FAR is at most `far`; None when
 /// there are too few impostors to show that FAR.
 pub fn threshold_at_far(pairs: &[ScoredPair], far: f64) -> Option<f32> {
-    let impostors = pairs.iter().filter(|p| !p.same).count() as f64;
-    if impostors * far < 1.0 {
-        return None;
-    }
-    roc(pairs)
-        .into_iter()
-        .filter(|p| p.far <= far)
+    within_far(pairs, far)?
         .map(|p| p.threshold)
         .fold(None, |lowest, t| Some(lowest.map_or(t, |l: f32| l.min(t))))
 }

@@ -13,20 +13,7 @@ fn code(out: &Output) -> i32 {
 
 /// A folder of three photos of the astronaut (mirrored, darker, original).
 fn astronaut_folder(tag: &str) -> PathBuf {
-    let dir = common::temp_dir(tag);
-    let astro = image::open(common::fixture("astronaut.png"))
-        .unwrap()
-        .to_rgb8();
-    let mut darker = astro.clone();
-    darker
-        .pixels_mut()
-        .for_each(|p| p.0 = p.0.map(|v| (v as f32 * 0.7) as u8));
-    image::imageops::flip_horizontal(&astro)
-        .save(dir.join("a.png"))
-        .unwrap();
-    darker.save(dir.join("b.png")).unwrap();
-    astro.save(dir.join("c.png")).unwrap();
-    dir
+    common::astronaut_photos(&common::temp_dir(tag))
 }
 
 #[test]

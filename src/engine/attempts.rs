@@ -73,18 +73,7 @@ impl Engine {
         if self.gallery(person)?.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
-        let now = now_unix();
-        let locked =
-            self.store
-                .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                    lock.begin(now)
-                })?;
-        if let Some(lock) = locked {
-            return Err(Error::LockedOut {
-                person: person.to_owned(),
-                lock,
-            });
-        }
+        self.count_start(person)?;
         Ok(Attempt::new(person, rule, liveness, Instant::now()))
     }
 
@@ -215,8 +204,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Counts a one-shot attempt (a photo) as started: refused while locked out.
-    pub(super) fn begin_one_shot(&mut self, person: &str) -> Result<()> {
+    /// Counts an attempt (live or a photo) as started, and failed until it settles: refused
+    /// while locked out.
+    pub(super) fn count_start(&mut self, person: &str) -> Result<()> {
         let now = now_unix();
         let locked =
             self.store
@@ -232,7 +222,7 @@ impl Engine {
         }
     }
 
-    /// Settles a one-shot attempt begun with [`Engine::begin_one_shot`], with its audit line.
+    /// Settles a one-shot attempt begun with [`Engine::count_start`], with its audit line.
     pub(super) fn settle_one_shot(
         &mut self,
         person: &str,

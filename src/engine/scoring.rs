@@ -94,7 +94,7 @@ impl Engine {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
         // Counted before the photo is even read: no input can make an attempt uncounted.
-        self.begin_one_shot(person)?;
+        self.count_start(person)?;
         let (face, probe) = match self.probe(img, name) {
             Ok(p) => p,
             Err(e) => {

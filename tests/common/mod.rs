@@ -134,3 +134,20 @@ pub fn comparison_scores(report: &serde_json::Value) -> Vec<f64> {
         .map(|c| c["score"].as_f64().expect("a numeric score"))
         .collect()
 }
+
+/// Three photos of the astronaut (mirrored, darker, as is) in `dir`: one person, three
+/// images, for enrolment.
+pub fn astronaut_photos(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let astro = image::open(fixture("astronaut.png")).unwrap().to_rgb8();
+    let mut darker = astro.clone();
+    darker
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|v| (v as f32 * 0.7) as u8));
+    image::imageops::flip_horizontal(&astro)
+        .save(dir.join("a.png"))
+        .unwrap();
+    darker.save(dir.join("b.png")).unwrap();
+    astro.save(dir.join("c.png")).unwrap();
+    dir.to_owned()
+}

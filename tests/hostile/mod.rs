@@ -32,22 +32,7 @@ pub fn run(data: &Path, args: &[&str]) -> Output {
 }
 
 /// Three different photos of the astronaut (mirrored, darker, original) in `dir`.
-pub fn astronaut_photos(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let astro = image::open(common::fixture("astronaut.png"))
-        .unwrap()
-        .to_rgb8();
-    let mut darker = astro.clone();
-    darker
-        .pixels_mut()
-        .for_each(|p| p.0 = p.0.map(|v| (v as f32 * 0.7) as u8));
-    image::imageops::flip_horizontal(&astro)
-        .save(dir.join("a.png"))
-        .unwrap();
-    darker.save(dir.join("b.png")).unwrap();
-    astro.save(dir.join("c.png")).unwrap();
-    dir.to_owned()
-}
+pub use crate::common::astronaut_photos;
 
 /// A fresh store under `temp_dir(tag)/data` with [`NAME`] enrolled on three astronaut photos,
 /// or None (with a printed NOTICE) when the models are missing.
