@@ -8,6 +8,7 @@ daemon's idle CPU and memory. Run as root by `make bench-unlock` (release builds
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -36,6 +37,37 @@ def rss_mb(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+TIMING = re.compile(r"attempt for \S+: (\w+) in ([\d.]+) s; source open ([\d.]+) s, then "
+                    r"matched at ([\d.-]+) s, turn seen at ([\d.-]+) s, ended at ([\d.]+) s")
+
+
+def call(service, user, log):
+    """One `pamtester` call: its wall time, and where the daemon says the time went."""
+    lines_before = log.read_text().count("attempt for")
+    t = time.monotonic()
+    r = subprocess.run(["pamtester", service.name, user, "authenticate"], capture_output=True,
+                       text=True)
+    wall = time.monotonic() - t
+    run = {"wall": wall, "ok": "successfully authenticated" in (r.stdout + r.stderr)}
+    for _ in range(20):  # the daemon logs just after it answers
+        found = TIMING.findall(log.read_text())
+        if len(found) > lines_before:
+            break
+        time.sleep(0.05)
+    else:
+        return run
+    _, total, opened, matched, turned, _ = found[-1]
+    num = lambda x: None if x == "-" else float(x)
+    overhead = wall - float(total)
+    run.update(open=float(opened), overhead=overhead)
+    if num(matched) is not None:
+        run["to_match"] = overhead + num(matched)
+    if num(turned) is not None:
+        run["to_turn"] = overhead + num(turned)
+        run["after_turn"] = wall - run["to_turn"]
+    return run
 
 
 def main():
@@ -73,32 +105,51 @@ def main():
         subprocess.run([str(exe), "unlock", "enrol", user, str(stills), "--config", str(config)],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         service.write_text(f"auth sufficient {module} config={config}\nauth required pam_deny.so\n")
-        daemon = subprocess.Popen([str(exe), "daemon", "--config", str(config)], env=env,
-                                  stderr=subprocess.DEVNULL)
+        log = work / "daemon.log"
+        # Started as systemd's facegate.socket starts it: the first request execs the daemon.
+        activate = shutil.which("systemd-socket-activate")
+        cmd = [str(exe), "daemon", "--config", str(config)]
+        if activate:
+            cmd = [activate, "-l", str(work / "fg.sock"), "-E", "FACEGATE_MODELS"] + cmd
+        with open(log, "w") as err:
+            daemon = subprocess.Popen(cmd, env=env, stderr=err)
         while not (work / "fg.sock").exists():
             time.sleep(0.05)
+        time.sleep(0.5)
+        cold = call(service, user, log) if activate else None
         time.sleep(1.0)
         idle_rss_before = rss_mb(daemon.pid)
         cpu0 = cpu_seconds(daemon.pid)
         time.sleep(10)
         idle_cpu = (cpu_seconds(daemon.pid) - cpu0) / 10 * 100
-        times, ok = [], 0
-        for i in range(args.runs + 1):
-            t = time.monotonic()
-            r = subprocess.run(["pamtester", service.name, user, "authenticate"],
-                               capture_output=True, text=True)
-            dt = time.monotonic() - t
-            if i == 0:
-                continue  # the first call loads the models into the daemon's sessions
-            times.append(dt)
-            ok += "successfully authenticated" in (r.stdout + r.stderr)
+        if not activate:
+            call(service, user, log)  # the first call fills the daemon's ONNX sessions
+        runs = [call(service, user, log) for _ in range(args.runs)]
+        ok = sum(r["ok"] for r in runs)
+        col = lambda key: [r[key] for r in runs if r.get(key) is not None]
+        def row(what, key, budget="", unit="s", scale=1.0):
+            v = [x * scale for x in col(key)]
+            if not v:
+                print(f"| {what} | – | – | {budget} |")
+                return
+            print(f"| {what} | {statistics.median(v):.2f} {unit} | {pctl(v, 0.95):.2f} {unit} "
+                  f"| {budget} |")
         print(f"release build, {os.cpu_count()} cores, {args.runs} PAM calls on {args.clip.name}"
-              " (25 fps replay, liveness on: 3 of 5 frames, head turn to the right, passive motion)\n")
+              " (25 fps replay from its first frame on every call; liveness on: 3 of 5 frames,"
+              " head turn to the right, passive motion)\n")
         print("| measure | median | p95 | budget |")
         print("|---|---:|---:|---|")
-        print(f"| PAM call → verdict, with liveness | {statistics.median(times):.2f} s "
-              f"| {pctl(times, 0.95):.2f} s | ≤ 1.5 s |")
+        row("PAM call → verdict, with liveness", "wall", "≤ 1.5 s")
+        row("PAM call → match decided (3 of 5 frames; the verdict without liveness)",
+            "to_match", "≤ 300 ms", "ms", 1e3)
+        row("  of which the source opening (replay decoder start)", "open", "", "ms", 1e3)
+        row("  of which PAM, pamtester and the socket round trip", "overhead", "", "ms", 1e3)
+        row("PAM call → head turn seen (the clip turns about 1.4 s in)", "to_turn")
+        row("turn seen → verdict (passive motion agrees)", "after_turn", "", "ms", 1e3)
         print(f"| accepted | {ok} of {args.runs} | | all |")
+        if cold:
+            print(f"| first call, daemon socket-activated (starts, loads models) | "
+                  f"{cold['wall']:.2f} s | | {'accepted' if cold['ok'] else 'REFUSED'} |")
         print(f"| daemon idle CPU (10 s, no camera open) | {idle_cpu:.2f} % | | < 1 % |")
         print(f"| daemon RSS idle before / after the calls | {idle_rss_before:.0f} / "
               f"{rss_mb(daemon.pid):.0f} MB | | |")

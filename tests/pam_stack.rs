@@ -248,6 +248,54 @@ impl Rig {
         self.daemon = Some(child);
     }
 
+    /// The daemon as systemd's `facegate.socket` starts it: `systemd-socket-activate` holds
+    /// the listening socket and execs the daemon, with the socket as fd 3, on the first
+    /// connection. Until then no daemon (and no model) is in memory.
+    fn start_daemon_on_demand(&mut self) {
+        self.stop_daemon();
+        let _ = fs::remove_file(self.socket());
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .unwrap();
+        let child = Command::new("systemd-socket-activate")
+            .arg("-l")
+            .arg(self.socket())
+            // It passes the daemon no environment but what it is told to.
+            .args([
+                "-E",
+                "FACEGATE_NO_KEYRING",
+                "-E",
+                facegate::runtime::MODELS_ENV,
+            ])
+            .arg(common::facegate_bin())
+            .args(["daemon", "--config", s(&self.config_path())])
+            .env("FACEGATE_NO_KEYRING", "1")
+            .env(facegate::runtime::MODELS_ENV, common::models_dir())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start systemd-socket-activate");
+        let start = Instant::now();
+        while !self.socket().exists() {
+            assert!(start.elapsed() < Duration::from_secs(10), "no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.daemon = Some(child);
+    }
+
+    /// The running program of the daemon's process: the socket holder until the first
+    /// connection, the daemon after.
+    fn daemon_program(&self) -> String {
+        let pid = self.daemon.as_ref().expect("a daemon").id();
+        fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
     fn stop_daemon(&mut self) {
         if let Some(mut d) = self.daemon.take() {
             let _ = d.kill();
@@ -352,6 +400,13 @@ impl Drop for Rig {
         let _ = fs::remove_dir_all(&self.dir);
         println!("cleaned up {} and the service files", self.dir.display());
     }
+}
+
+fn which(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn write_root_file(path: &Path, text: &str) {
@@ -510,10 +565,22 @@ fn face_unlock_through_a_real_pam_stack() {
         ));
     }
 
-    // The real clip: Katie turns right, as asked.
-    rig.start_daemon();
+    // The real clip: Katie turns right, as asked. The daemon starts as systemd's socket unit
+    // starts it, on this first request.
+    if which("systemd-socket-activate") {
+        rig.start_daemon_on_demand();
+        let before = rig.daemon_program();
+        println!("socket activation: the socket's holder before the first request is {before:?}");
+        assert_ne!(before, "facegate", "the daemon started before any request");
+    } else {
+        println!("NOTICE: systemd-socket-activate missing; starting the daemon directly");
+        rig.start_daemon();
+    }
     let r = rig.attempt("Katie's clip", false, &user, &[]);
     assert_eq!(r.result, Pam::Success, "the real clip must unlock");
+    let after = rig.daemon_program();
+    println!("after the first request the process runs {after:?}");
+    assert_eq!(after, "facegate");
     assert!(r.saw("Looking for") && r.saw("RIGHT"), "prompts relayed");
 
     // PAM_RHOST=localhost is a local session.

@@ -12,7 +12,7 @@ use std::io::BufReader;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
@@ -148,6 +148,7 @@ impl Daemon {
         if let Err(v) = self.check(user, peer) {
             return v;
         }
+        let asked = Instant::now();
         let rule = self.engine.unlock_rule();
         let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
         let mut attempt = match self.engine.begin_attempt(user, rule, liveness) {
@@ -169,6 +170,7 @@ impl Daemon {
                 text: format!("Looking for {user}…"),
             },
         );
+        let opened = asked.elapsed();
         let mut shown = String::new();
         let ran = self
             .engine
@@ -181,6 +183,9 @@ impl Daemon {
                 // The client gone (PAM gave up, the process was killed): stop looking.
                 proto::send(out, &Reply::Prompt { text }).is_ok()
             });
+        if let Ok(Some(o)) = &ran {
+            log_timing(user, o, opened, asked.elapsed());
+        }
         match ran {
             Ok(Some(o)) if o.accepted => verdict(Outcome::Success, format!("{user} recognised")),
             Ok(Some(o)) => verdict(
@@ -194,6 +199,23 @@ impl Daemon {
             Err(e) => ignore(user, &e),
         }
     }
+}
+
+/// One line per attempt on the daemon's log: where the time went (`make bench-unlock` reads it).
+fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, total: Duration) {
+    let at = |s: Option<f32>| s.map_or("-".to_owned(), |s| format!("{s:.3}"));
+    eprintln!(
+        "facegate daemon: attempt for {user}: {} in {:.3} s; source open {:.3} s, then matched \
+         at {} s, turn seen at {} s, ended at {:.3} s; {} frames, {} with a face",
+        if o.accepted { "accepted" } else { "refused" },
+        total.as_secs_f64(),
+        opened.as_secs_f64(),
+        at(o.matched_s),
+        at(o.turned_s),
+        o.seconds,
+        o.frames,
+        o.frames_with_face,
+    );
 }
 
 fn verdict(outcome: Outcome, reason: String) -> Reply {
@@ -223,6 +245,11 @@ fn systemd_socket() -> Option<UnixListener> {
     // SAFETY: systemd hands this process fd 3 (SD_LISTEN_FDS_START) as its listening socket,
     // and nothing else in this process has taken it (it is read once, at start).
     let fd = unsafe { OwnedFd::from_raw_fd(3) };
+    // systemd leaves it inheritable; the replay's decoder and anything else this daemon starts
+    // must not get a listening socket of the unlock service.
+    if let Err(e) = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC) {
+        tracing::warn!("could not mark the systemd socket close-on-exec: {e}");
+    }
     Some(UnixListener::from(fd))
 }
 
@@ -241,9 +268,13 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     }
     let mut daemon = Daemon::new(config, models)?;
     let listener = daemon.listener()?;
+    let address = listener.local_addr()?;
     eprintln!(
         "facegate daemon: listening on {}, store {}, source {}",
-        daemon.config().socket.display(),
+        address
+            .as_pathname()
+            .unwrap_or(&daemon.config().socket)
+            .display(),
         daemon.config().store.display(),
         daemon
             .config()

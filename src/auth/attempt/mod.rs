@@ -106,6 +106,8 @@ pub struct Attempt {
     /// Started once the votes pass, with the challenge on.
     challenge: Option<Challenge>,
     turned_at: Option<Instant>,
+    /// When K of N frames had matched (for the timing the outcome reports).
+    matched_at: Option<Instant>,
     last: Option<Verification>,
     /// The tracked face as last seen (for the saved frame of a failed attempt).
     face: Option<Face>,
@@ -127,6 +129,7 @@ impl Attempt {
             judged: None,
             challenge: None,
             turned_at: None,
+            matched_at: None,
             last: None,
             face: None,
             frames: 0,
@@ -212,6 +215,7 @@ impl Attempt {
         self.judged = None;
         self.challenge = None;
         self.turned_at = None;
+        self.matched_at = None;
     }
 
     fn no_face(&mut self, now: Instant) -> Prompt {
@@ -248,7 +252,9 @@ impl Attempt {
             self.votes.push(verification.accepted);
             self.last = Some(verification.clone());
             self.face = Some(face.clone());
-            if !self.votes.passed() {
+            if self.votes.passed() {
+                self.matched_at = Some(now);
+            } else {
                 return Prompt::Matching {
                     verified: self.votes.verified(),
                     needed: self.votes.needed(),
@@ -344,9 +350,17 @@ impl Attempt {
             frames: self.frames,
             frames_with_face: self.frames_with_face,
             seconds: now.duration_since(self.started).as_secs_f32(),
+            matched_s: self.since_start(self.matched_at),
+            turned_s: self.since_start(self.turned_at),
         };
         self.outcome = Some(outcome.clone());
         Step::Done(outcome)
+    }
+}
+
+impl Attempt {
+    fn since_start(&self, at: Option<Instant>) -> Option<f32> {
+        at.map(|t| t.duration_since(self.started).as_secs_f32())
     }
 }
 

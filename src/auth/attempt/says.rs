@@ -103,6 +103,10 @@ pub struct Outcome {
     pub frames: u64,
     pub frames_with_face: u64,
     pub seconds: f32,
+    /// Seconds into the attempt when K of N frames had matched, and when the head turn was
+    /// seen: where an attempt's time went.
+    pub matched_s: Option<f32>,
+    pub turned_s: Option<f32>,
 }
 
 #[derive(Debug, Clone)]
