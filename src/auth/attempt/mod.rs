@@ -270,6 +270,9 @@ impl Attempt {
                     Challenge::new(direction, ChallengeConfig::default(), now)
                 });
                 challenge.push(Some(face), now);
+                if challenge.state() == ChallengeState::Passed && self.turned_at.is_none() {
+                    self.turned_at = Some(now);
+                }
                 challenge_prompt(challenge)
             }
         }
