@@ -17,7 +17,7 @@ use nokhwa::utils::{
 };
 use nokhwa::{Buffer, Camera};
 
-use super::{Frame, FrameSource, SourceError};
+use super::{CameraMode, Frame, FrameSource, SourceError};
 
 /// A camera the system reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +61,26 @@ pub fn list_cameras() -> Vec<CameraInfo> {
     cameras
 }
 
+/// The camera a user named: `/dev/videoN` (or a bare number) is index N; anything else is
+/// matched against the listed cameras' names (exactly, then ignoring case). None when no listed
+/// camera fits (and always when the system lists no camera at all).
+pub fn find_camera(name_or_path: &str, cameras: &[CameraInfo]) -> Option<u32> {
+    let wanted = name_or_path.trim();
+    let index = wanted
+        .strip_prefix("/dev/video")
+        .unwrap_or(wanted)
+        .parse::<u32>()
+        .ok();
+    if let Some(index) = index {
+        return cameras.iter().find(|c| c.index == index).map(|c| c.index);
+    }
+    cameras
+        .iter()
+        .find(|c| c.name == wanted)
+        .or_else(|| cameras.iter().find(|c| c.name.eq_ignore_ascii_case(wanted)))
+        .map(|c| c.index)
+}
+
 /// Consecutive undecodable frames tolerated before giving up: a USB glitch spoils one MJPEG frame
 /// now and then, but a camera that only sends garbage should end in an error.
 const MAX_BAD_FRAMES: u32 = 30;
@@ -82,6 +102,9 @@ pub struct CameraSource {
     name: String,
     format: CameraFormat,
     next_index: u64,
+    /// What was asked for, to ask again when the camera comes back.
+    request: (u32, u32, u32),
+    modes: Vec<CameraMode>,
 }
 
 impl CameraSource {
@@ -102,8 +125,8 @@ impl CameraSource {
                     open_camera(index, width, height, fps)
                 });
                 let camera = match opened {
-                    Ok((camera, format, name)) => {
-                        let _ = ready_tx.send(Ok((format, name)));
+                    Ok((camera, format, name, modes)) => {
+                        let _ = ready_tx.send(Ok((format, name, modes)));
                         camera
                     }
                     Err(detail) => {
@@ -122,7 +145,7 @@ impl CameraSource {
         let ready = ready_rx
             .recv()
             .unwrap_or_else(|_| Err("the capture thread ended unexpectedly".to_owned()));
-        let (format, name) = ready.map_err(|detail| open_error(index, detail))?;
+        let (format, name, modes) = ready.map_err(|detail| open_error(index, detail))?;
         tracing::info!("camera {index} ({name}) streaming {format}");
         Ok(CameraSource {
             frames,
@@ -132,7 +155,15 @@ impl CameraSource {
             name,
             format,
             next_index: 0,
+            request: (width, height, fps),
+            modes,
         })
+    }
+
+    /// Where the camera that went away is now: the listed camera of the same name (its index may
+    /// have changed when it was plugged back in), else the same index.
+    fn find_again(&self) -> u32 {
+        find_camera(&self.name, &list_cameras()).unwrap_or(self.index)
     }
 }
 
@@ -142,7 +173,7 @@ fn open_camera(
     width: u32,
     height: u32,
     fps: u32,
-) -> Result<(Camera, CameraFormat, String), nokhwa::NokhwaError> {
+) -> Result<(Camera, CameraFormat, String, Vec<CameraMode>), nokhwa::NokhwaError> {
     // Open in whatever decodable mode the driver lists first, then pick from the full list
     // ourselves: nokhwa's `Closest` request gives up when the exact resolution is not offered.
     let any = RequestedFormat::with_formats(RequestedFormatType::None, DECODABLE);
@@ -164,7 +195,23 @@ fn open_camera(
     let format = camera.refresh_camera_format()?;
     camera.open_stream()?;
     let name = camera.info().human_name();
-    Ok((camera, format, name))
+    Ok((camera, format, name, offered_modes(&modes)))
+}
+
+/// The decodable modes as resolution and rate, each once, largest first.
+fn offered_modes(modes: &[CameraFormat]) -> Vec<CameraMode> {
+    let mut out: Vec<CameraMode> = modes
+        .iter()
+        .filter(|m| DECODABLE.contains(&m.format()))
+        .map(|m| CameraMode {
+            width: m.width(),
+            height: m.height(),
+            fps: m.frame_rate(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.cmp(a));
+    out.dedup();
+    out
 }
 
 /// Runs on the capture thread until the source is dropped or the camera fails.
@@ -263,6 +310,22 @@ impl FrameSource for CameraSource {
     fn nominal_fps(&self) -> Option<f32> {
         Some(self.format.frame_rate() as f32).filter(|&f| f > 0.0)
     }
+
+    /// Opens the camera again, found by its name, in the mode first asked for: a webcam
+    /// unplugged and plugged back in resumes without a restart.
+    fn reconnect(&mut self) -> Result<(), SourceError> {
+        let (width, height, fps) = self.request;
+        let fresh = CameraSource::open(self.find_again(), width, height, fps)?;
+        let next_index = self.next_index;
+        *self = fresh;
+        // Frame numbers keep growing, so the worker never takes a new frame for an old one.
+        self.next_index = next_index;
+        Ok(())
+    }
+
+    fn modes(&self) -> Vec<CameraMode> {
+        self.modes.clone()
+    }
 }
 
 impl Drop for CameraSource {
@@ -358,6 +421,43 @@ mod tests {
             Some(mode(640, 480, FrameFormat::YUYV, 30))
         );
         assert_eq!(choose_format(&[], 640, 480, 30), None);
+    }
+
+    #[test]
+    fn a_camera_is_found_by_path_index_or_name() {
+        let cams = [
+            CameraInfo {
+                index: 0,
+                name: "Integrated Camera".into(),
+                description: String::new(),
+            },
+            CameraInfo {
+                index: 2,
+                name: "HD Pro Webcam C920".into(),
+                description: String::new(),
+            },
+        ];
+        assert_eq!(find_camera("/dev/video2", &cams), Some(2));
+        assert_eq!(find_camera("0", &cams), Some(0));
+        assert_eq!(find_camera("hd pro webcam c920", &cams), Some(2));
+        assert_eq!(find_camera("/dev/video1", &cams), None);
+        assert_eq!(
+            find_camera("/dev/video0", &[]),
+            None,
+            "no camera, nothing found"
+        );
+    }
+
+    #[test]
+    fn modes_are_listed_once_largest_first() {
+        let modes = [
+            mode(640, 480, FrameFormat::YUYV, 30),
+            mode(640, 480, FrameFormat::MJPEG, 30),
+            mode(1280, 720, FrameFormat::MJPEG, 30),
+        ];
+        let m = offered_modes(&modes);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].width, m[1].width), (1280, 640));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod device;
 pub mod replay;
 pub mod synthetic;
 
-pub use device::{CameraInfo, CameraSource, list_cameras};
+pub use device::{CameraInfo, CameraSource, find_camera, list_cameras};
 pub use replay::{FolderReplay, VideoReplay};
 pub use synthetic::SyntheticSource;
 
@@ -37,6 +37,23 @@ pub trait FrameSource: Send {
     fn describe(&self) -> String;
     /// The rate frames arrive at when nothing is slowing the consumer, if the source has one.
     fn nominal_fps(&self) -> Option<f32>;
+    /// After [`FrameSource::next_frame`] failed: try to get going again (a camera unplugged and
+    /// plugged back in is opened anew). Sources that cannot go away have nothing to do.
+    fn reconnect(&mut self) -> Result<(), SourceError> {
+        Ok(())
+    }
+    /// The modes (resolution and frame rate) a camera offers; empty for other sources.
+    fn modes(&self) -> Vec<CameraMode> {
+        Vec::new()
+    }
+}
+
+/// A resolution and frame rate a camera offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CameraMode {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
 }
 
 /// Resolution asked of a camera by [`SourceSpec::camera`]: enough for face detection at desk

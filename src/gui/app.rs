@@ -7,8 +7,10 @@ use std::time::Instant;
 use egui::{Align, Color32, Label, Layout, RichText, Ui};
 
 use super::compare::CompareView;
+use super::devices::{CameraChoice, Current};
 use super::enrol::EnrolView;
 use super::feed::Feed;
+use super::manage::ManageView;
 use super::source::SourcePicker;
 use super::state::AppState;
 use super::stats::RateMeter;
@@ -25,6 +27,8 @@ pub enum View {
     Enrol,
     Unlock,
     Compare,
+    /// People & settings: remove, rename, negatives, model, calibration, camera.
+    Manage,
 }
 
 pub struct FaceGateApp {
@@ -36,6 +40,7 @@ pub struct FaceGateApp {
     enrol: EnrolView,
     unlock: UnlockView,
     compare: CompareView,
+    manage: ManageView,
     sources: SourcePicker,
     /// Why this source was chosen at launch (e.g. no camera); gone once the user picks one.
     source_note: Option<String>,
@@ -46,6 +51,11 @@ pub struct FaceGateApp {
 
 impl FaceGateApp {
     pub fn new(live: Session) -> FaceGateApp {
+        FaceGateApp::with_cameras(live, crate::camera::list_cameras())
+    }
+
+    /// [`FaceGateApp::new`] with the cameras already listed (the launch lists them once).
+    pub fn with_cameras(live: Session, cameras: Vec<crate::camera::CameraInfo>) -> FaceGateApp {
         FaceGateApp {
             live,
             state: AppState::new(),
@@ -54,7 +64,8 @@ impl FaceGateApp {
             enrol: EnrolView::default(),
             unlock: UnlockView,
             compare: CompareView::default(),
-            sources: SourcePicker::new(),
+            manage: ManageView::new(cameras.clone()),
+            sources: SourcePicker::new(cameras),
             source_note: None,
             dismissed: None,
             inference_rate: RateMeter::default(),
@@ -84,15 +95,44 @@ impl FaceGateApp {
 
     /// Opening takes a few milliseconds (a camera's first handshake, ffprobe on a clip); frames
     /// then come from the capture thread as before.
-    pub fn open_source(&mut self, spec: &SourceSpec) {
+    pub fn open_source(&mut self, spec: &SourceSpec) -> bool {
         match crate::camera::open(spec) {
             Ok(source) => {
                 self.live.set_source(source);
                 self.source_note = None;
                 // The old source's trouble no longer applies.
                 self.receive(Event::SourceRecovered);
+                true
             }
-            Err(e) => self.error(format!("cannot open that source: {e}")),
+            Err(e) => {
+                self.error(format!("cannot open that source: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Opens the camera the user picked and, once it streams, remembers it in the settings.
+    fn open_camera(&mut self, choice: CameraChoice) {
+        if !self.open_source(&choice.spec) {
+            return;
+        }
+        if let (
+            SourceSpec::Camera {
+                index,
+                width,
+                height,
+                fps,
+            },
+            Some(settings),
+        ) = (&choice.spec, &self.state.settings)
+        {
+            let mut s = settings.clone();
+            s.camera = *index;
+            s.camera_name = choice.name;
+            (s.camera_width, s.camera_height, s.camera_fps) = (*width, *height, *fps);
+            if s.check(std::path::Path::new("settings")).is_empty() {
+                self.send(Command::UpdateSettings(s));
+            }
         }
     }
 
@@ -136,6 +176,15 @@ impl FaceGateApp {
             View::Enrol => self.enrol.ui(ui, &self.state, &self.feed, &mut out),
             View::Unlock => self.unlock.ui(ui, &self.state, &self.feed),
             View::Compare => self.compare.ui(ui, &self.state, &mut out),
+            View::Manage => {
+                let current = Current {
+                    name: self.live.source_name.clone(),
+                    modes: self.live.modes.clone(),
+                };
+                if let Some(choice) = self.manage.ui(ui, &self.state, &current, &mut out) {
+                    self.open_camera(choice);
+                }
+            }
         }
         for command in out {
             self.send(command);
@@ -151,6 +200,7 @@ impl FaceGateApp {
                 (View::Enrol, "Enrol & verify"),
                 (View::Unlock, "Unlock"),
                 (View::Compare, "Compare"),
+                (View::Manage, "People & settings"),
             ] {
                 ui.selectable_value(&mut view, v, label);
             }

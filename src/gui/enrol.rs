@@ -2,11 +2,15 @@
 
 use egui::{Color32, Key, RichText, Ui};
 
+use std::path::PathBuf;
+
 use super::feed::Feed;
+use super::files::{self, Answer, Dialog, Purpose};
 use super::state::AppState;
 use super::textures::TextureCache;
-use crate::session::{Command, Mode};
-use crate::store::{ImageKind, Settings};
+use super::train::train;
+use crate::session::{Command, HeadRule, ImportProgress, Mode};
+use crate::store::{Gallery, ImageKind, Settings};
 use crate::vision::Preprocess;
 
 const KEYS: [(ImageKind, Key, &str); 3] = [
@@ -24,6 +28,11 @@ pub struct EnrolView {
     /// once, when it is let go, not on every step.
     draft: Option<Settings>,
     thumbnails: TextureCache,
+    /// Photos dropped outside the three capture sections: the user says which kind they are.
+    unplaced: Vec<PathBuf>,
+    dialog: Dialog<ImageKind>,
+    /// Why the last dialog gave nothing, shown under the sections until the next one.
+    dialog_note: Option<String>,
 }
 
 impl EnrolView {
@@ -80,7 +89,27 @@ impl EnrolView {
 
     fn capture(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Capture");
+        ui.label(
+            RichText::new("from the camera, or drop photos on a section (or Add files…)")
+                .small()
+                .weak(),
+        );
         let enabled = state.person_ready();
+        match self.dialog.poll() {
+            Some(Answer::Chosen(kind, paths)) => {
+                self.dialog_note = None;
+                out.push(Command::ImportFiles { kind, paths });
+            }
+            Some(Answer::Nothing(_)) => self.dialog_note = Some(files::NO_DIALOG.into()),
+            None => {}
+        }
+        let dropped = if enabled {
+            files::dropped(ui)
+        } else {
+            Vec::new()
+        };
+        let hovering = enabled && files::hovering(ui);
+        let mut placed = false;
         let typing = ui.ctx().egui_wants_keyboard_input();
         let shown = |id: &uuid::Uuid| {
             state
@@ -90,13 +119,94 @@ impl EnrolView {
         };
         self.thumbnails.keep_only(shown);
         for (kind, key, hint) in KEYS {
-            let count = state.thumbnail_count(kind);
-            let label = format!("Capture {} ({hint})", kind.dir_name());
-            let clicked = ui.add_enabled(enabled, egui::Button::new(label)).clicked();
-            let pressed = enabled && !typing && ui.input(|i| i.key_pressed(key));
-            if clicked || pressed {
-                out.push(Command::Capture(kind));
+            let stroke = if hovering {
+                egui::Stroke::new(2.0, Color32::from_rgb(120, 200, 255))
+            } else {
+                ui.visuals().widgets.noninteractive.bg_stroke
+            };
+            let section = egui::Frame::group(ui.style())
+                .stroke(stroke)
+                .show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    self.section(ui, state, out, (kind, key, hint), typing)
+                })
+                .response;
+            if !dropped.is_empty() && files::pointer_in(ui, section.rect) {
+                out.push(Command::ImportFiles {
+                    kind,
+                    paths: dropped.clone(),
+                });
+                placed = true;
             }
+        }
+        if !dropped.is_empty() && !placed {
+            self.unplaced = dropped;
+        }
+        self.unplaced_chooser(ui, out);
+        if let Some(note) = &self.dialog_note {
+            ui.label(
+                RichText::new(note)
+                    .small()
+                    .color(Color32::from_rgb(230, 170, 40)),
+            );
+        }
+    }
+
+    /// Photos dropped on the feed or elsewhere: ask which kind they are.
+    fn unplaced_chooser(&mut self, ui: &mut Ui, out: &mut Vec<Command>) {
+        if self.unplaced.is_empty() {
+            return;
+        }
+        let n = self.unplaced.len();
+        ui.label(format!(
+            "{n} dropped file{} outside the sections: add as",
+            if n == 1 { "" } else { "s" }
+        ));
+        ui.horizontal_wrapped(|ui| {
+            for kind in ImageKind::ALL {
+                if ui.button(kind.dir_name()).clicked() {
+                    out.push(Command::ImportFiles {
+                        kind,
+                        paths: std::mem::take(&mut self.unplaced),
+                    });
+                }
+            }
+            if ui.button("cancel").clicked() {
+                self.unplaced.clear();
+            }
+        });
+    }
+
+    /// One capture section: its buttons, count, thumbnails and the last import into it.
+    fn section(
+        &mut self,
+        ui: &mut Ui,
+        state: &AppState,
+        out: &mut Vec<Command>,
+        (kind, key, hint): (ImageKind, Key, &str),
+        typing: bool,
+    ) {
+        let enabled = state.person_ready();
+        {
+            let count = state.thumbnail_count(kind);
+            ui.horizontal(|ui| {
+                let label = format!("Capture {} ({hint})", kind.dir_name());
+                let clicked = ui.add_enabled(enabled, egui::Button::new(label)).clicked();
+                let pressed = enabled && !typing && ui.input(|i| i.key_pressed(key));
+                if clicked || pressed {
+                    out.push(Command::Capture(kind));
+                }
+                let add = ui
+                    .add_enabled(
+                        enabled && !self.dialog.open(),
+                        egui::Button::new("Add files…"),
+                    )
+                    .on_hover_text("choose photos; each goes through the same quality check");
+                if add.clicked() {
+                    let title = format!("Photos to add as {} images", kind.dir_name());
+                    self.dialog.start(ui.ctx(), Purpose::Files(kind), &title);
+                }
+            });
             ui.label(format!(
                 "{count} {} image{}",
                 kind.dir_name(),
@@ -127,7 +237,13 @@ impl EnrolView {
                         }
                     });
                 });
-            ui.add_space(4.0);
+            let into_this = |p: &&ImportProgress| {
+                matches!(&p.gallery, Gallery::Person { name, kind: k }
+                    if *k == kind && state.selected.as_deref() == Some(name.as_str()))
+            };
+            if let Some(p) = state.import.as_ref().filter(into_this) {
+                import_result(ui, p);
+            }
         }
     }
 
@@ -149,7 +265,10 @@ impl EnrolView {
         );
         let det =
             det.on_hover_text("a single comparison counts as a match above this cosine similarity");
-        error_rates(ui, state, s.detection_threshold);
+        match &state.head_rule {
+            Some(head) => head_rates(ui, head),
+            None => error_rates(ui, state, s.detection_threshold),
+        }
         let ver = ui.add(
             egui::Slider::new(
                 &mut s.verification_threshold,
@@ -194,6 +313,63 @@ impl EnrolView {
             out.push(Command::UpdateSettings(s));
         }
     }
+}
+
+/// A running import's progress, then what came of it: each refused file with its reason.
+pub fn import_result(ui: &mut Ui, p: &ImportProgress) {
+    if !p.finished() {
+        ui.add(
+            egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
+                .text(format!("importing {} of {}", p.done, p.total)),
+        );
+        return;
+    }
+    ui.label(format!(
+        "{} of {} photos saved{}",
+        p.saved,
+        p.total,
+        if p.skipped > 0 {
+            format!(", {} already stored", p.skipped)
+        } else {
+            String::new()
+        }
+    ));
+    for (file, why) in p.refused.iter().take(5) {
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("refused {file}: {why}"))
+                    .color(Color32::from_rgb(235, 90, 80)),
+            )
+            .wrap(),
+        );
+    }
+    if p.refused.len() > 5 {
+        ui.label(format!("… and {} more refused", p.refused.len() - 5));
+    }
+}
+
+/// The rule in force when the person's trained head decides: the slider does not apply to them,
+/// and the FAR and FRR shown are the head's, at its own threshold.
+fn head_rates(ui: &mut Ui, head: &HeadRule) {
+    ui.colored_label(
+        Color32::from_rgb(120, 200, 255),
+        format!(
+            "{}'s trained head decides, not this slider: a comparison matches when the head's probability is above {:.2}",
+            head.person, head.threshold
+        ),
+    );
+    let pct = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0));
+    ui.label(format!(
+        "head: FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
+        pct(head.scores.far(head.threshold)),
+        head.scores.impostor.len(),
+        pct(head.scores.frr(head.threshold)),
+        head.scores.genuine.len(),
+    ))
+    .on_hover_text(
+        "measured on this person's stored images, which the head was trained on: an optimistic \
+         figure (the held-out one is under Train). The slider still applies to everyone else.",
+    );
 }
 
 /// FAR and FRR of one comparison at `threshold`, read off the selected person's own images and
@@ -308,99 +484,5 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
                 c.name, c.mean_score, c.verification.matched, c.verification.total
             ));
         }
-    }
-}
-
-/// The siamese head: a Train button, a progress bar and the live loss curve, then the held-out
-/// figures beside cosine and which of the two now scores this person.
-fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
-    ui.heading("Train");
-    let running = state.training.as_ref().is_some_and(|t| t.running());
-    let button = ui.add_enabled(
-        state.selected.is_some() && !running,
-        egui::Button::new("Train head"),
-    );
-    button.clone().on_hover_text(
-        "learn this person's own match rule from anchor × positive (same) and anchor × negative \
-         (different) pairs; used only if it beats plain cosine on held-out images",
-    );
-    if button.clicked() {
-        out.push(Command::Train);
-    }
-    let unlock = ui.add_enabled(
-        state.selected.is_some(),
-        egui::Button::new("Enable face unlock for this account"),
-    );
-    unlock.clone().on_hover_text(
-        "copy this person's verification images into the system store, so login and sudo can \
-         use face unlock (asks for the administrator password; the password stays the fallback)",
-    );
-    if unlock.clicked() {
-        out.push(Command::EnableFaceUnlock);
-    }
-    let Some(t) = &state.training else {
-        return;
-    };
-    if let Some(last) = t.history.last() {
-        let done = t.result.is_some();
-        let fraction = if done {
-            1.0
-        } else {
-            last.epoch as f32 / last.max_epochs.max(1) as f32
-        };
-        ui.add(egui::ProgressBar::new(fraction).text(format!(
-            "epoch {} (best {}){}",
-            last.epoch,
-            last.best_epoch,
-            if done { ", stopped early" } else { "" }
-        )));
-        let series = |f: fn(&crate::train::EpochReport) -> f64| -> Vec<[f64; 2]> {
-            t.history.iter().map(|e| [e.epoch as f64, f(e)]).collect()
-        };
-        egui_plot::Plot::new("loss")
-            .height(120.0)
-            .legend(egui_plot::Legend::default())
-            .x_axis_label("epoch")
-            .y_axis_label("BCE")
-            .show(ui, |plot| {
-                plot.line(egui_plot::Line::new("train", series(|e| e.train_loss)));
-                plot.line(egui_plot::Line::new(
-                    "validation",
-                    series(|e| e.validation_loss),
-                ));
-            });
-    }
-    match &t.result {
-        Some(Ok(r)) => {
-            egui::Grid::new("train-metrics")
-                .striped(true)
-                .show(ui, |ui| {
-                    for h in ["held out", "precision", "recall", "F1", "AUC"] {
-                        ui.label(RichText::new(h).strong());
-                    }
-                    ui.end_row();
-                    for (name, m) in [("head", &r.head), ("cosine", &r.baseline)] {
-                        ui.label(name);
-                        for v in [m.precision, m.recall, m.f1, m.auc] {
-                            ui.label(format!("{v:.3}"));
-                        }
-                        ui.end_row();
-                    }
-                });
-            ui.label(format!(
-                "{} same / {} different test pairs. In use: {}",
-                r.head.same_pairs,
-                r.head.different_pairs,
-                if r.in_use {
-                    "the trained head"
-                } else {
-                    "cosine (the head did not beat it)"
-                }
-            ));
-        }
-        Some(Err(e)) => {
-            ui.colored_label(Color32::from_rgb(230, 90, 80), e);
-        }
-        None => {}
     }
 }

@@ -3,13 +3,17 @@
 
 mod app;
 mod compare;
+mod devices;
 mod enrol;
 mod feed;
+mod files;
+mod manage;
 mod overlay;
 mod source;
 mod state;
 mod stats;
 mod textures;
+mod train;
 mod unlock;
 
 use std::path::PathBuf;
@@ -22,7 +26,7 @@ pub use state::{AppState, Message, ShownVerdict, Training};
 use crate::camera::{self, SourceSpec};
 use crate::runtime::Models;
 use crate::session::Session;
-use crate::store::Store;
+use crate::store::{Settings, Store};
 
 /// What `facegate` (no subcommand) was asked to open.
 #[derive(Debug, Clone, Default)]
@@ -34,20 +38,32 @@ pub struct LaunchOptions {
     pub threads: Option<usize>,
 }
 
-/// Chooses the frame source: a replay if asked, else the camera, else (saying why) the demo.
-/// Returns the source and a note for the user when it is not what they might expect.
+/// Chooses the frame source: a replay if asked, else the camera (`--camera N`, else the one
+/// remembered in the settings: by name, then by index, in the remembered mode), else (saying
+/// why) the demo. Returns the source and a note for the user when it is not what they might
+/// expect.
 pub fn choose_source(
     options: &LaunchOptions,
-    settings_camera: u32,
+    settings: &Settings,
+    cameras: &[camera::CameraInfo],
 ) -> anyhow::Result<(Box<dyn camera::FrameSource>, Option<String>)> {
     if let Some(path) = &options.replay {
         return Ok((camera::open(&SourceSpec::Replay(path.clone()))?, None));
     }
-    let index = options.camera.unwrap_or(settings_camera);
-    let why_demo = if camera::list_cameras().is_empty() {
+    let remembered = Some(settings.camera_name.as_str())
+        .filter(|n| !n.is_empty())
+        .and_then(|n| camera::find_camera(n, cameras));
+    let index = options.camera.or(remembered).unwrap_or(settings.camera);
+    let why_demo = if cameras.is_empty() {
         "No camera found".to_owned()
     } else {
-        match camera::open(&SourceSpec::camera(index)) {
+        let spec = SourceSpec::Camera {
+            index,
+            width: settings.camera_width,
+            height: settings.camera_height,
+            fps: settings.camera_fps,
+        };
+        match camera::open(&spec) {
             Ok(source) => return Ok((source, None)),
             Err(e) => format!("Camera {index} could not be opened ({e})"),
         }
@@ -67,7 +83,8 @@ pub fn choose_source(
 pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
     let store = Store::open(&options.data_dir)?;
     let settings = store.settings();
-    let (source, note) = choose_source(&options, settings.camera)?;
+    let cameras = camera::list_cameras();
+    let (source, note) = choose_source(&options, &settings, &cameras)?;
     let models = Models::locate(options.models.as_deref()).map(|mut m| {
         if let Some(n) = options.threads {
             m.intra_threads = n.max(1);
@@ -78,7 +95,7 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("FaceGate")
-            .with_inner_size([1180.0, 720.0])
+            .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([800.0, 500.0]),
         ..Default::default()
     };
@@ -93,7 +110,7 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
                 store,
                 Arc::new(move || ctx.request_repaint()),
             );
-            let mut app = FaceGateApp::new(live);
+            let mut app = FaceGateApp::with_cameras(live, cameras);
             app.note(note);
             if let Some(e) = model_error {
                 app.error(e);

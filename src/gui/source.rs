@@ -23,9 +23,9 @@ pub struct SourcePicker {
 }
 
 impl SourcePicker {
-    pub fn new() -> SourcePicker {
+    pub fn new(cameras: Vec<CameraInfo>) -> SourcePicker {
         SourcePicker {
-            cameras: crate::camera::list_cameras(),
+            cameras,
             path: String::new(),
         }
     }
@@ -41,7 +41,7 @@ impl SourcePicker {
                 }
                 for cam in &self.cameras {
                     if ui
-                        .selectable_label(false, format!("{} (camera {})", cam.name, cam.index))
+                        .selectable_label(false, format!("{} (/dev/video{})", cam.name, cam.index))
                         .clicked()
                     {
                         chosen = Some(SourceSpec::camera(cam.index));

@@ -8,8 +8,12 @@ use std::collections::HashMap;
 
 use crate::auth::calibrate::PersonScores;
 use crate::auth::{Identification, Verification};
-use crate::session::{Analysis, Command, CompareResult, Event, Mode, Thumbnail, UnlockStatus};
-use crate::store::{ImageKind, Settings};
+use crate::engine::scores::Calibrated;
+use crate::session::{
+    Analysis, Command, CompareResult, Event, HeadRule, ImportProgress, Mode, Thumbnail,
+    UnlockStatus,
+};
+use crate::store::{Gallery, ImageKind, Settings};
 use crate::train::{EpochReport, TrainReport};
 
 /// A training run as the window shows it.
@@ -71,6 +75,13 @@ pub struct AppState {
     pub message: Option<Message>,
     /// The camera or recording failed; the last picture stays.
     pub source_problem: Option<String>,
+    /// The latest import of photos (running or finished), with every refusal and its reason.
+    pub import: Option<ImportProgress>,
+    /// The selected person's trained head, when it (not cosine) decides for them.
+    pub head_rule: Option<HeadRule>,
+    /// The last calibration's result; `calibrating` while one runs.
+    pub calibration: Option<Result<Calibrated, String>>,
+    pub calibrating: bool,
 }
 
 impl AppState {
@@ -136,6 +147,7 @@ impl AppState {
                 .history
                 .push(epoch),
             Event::Trained(result) => {
+                let in_use = result.as_ref().is_ok_and(|r| r.in_use);
                 match &result {
                     Ok(r) => {
                         let using = if r.in_use {
@@ -151,6 +163,51 @@ impl AppState {
                     Err(e) => self.say(format!("training: {e}"), true),
                 }
                 self.training.get_or_insert_with(Training::default).result = Some(result);
+                // The rule in force may have changed: the readout beside the slider follows.
+                return (in_use || self.head_rule.is_some()).then_some(Command::RefreshScores);
+            }
+            Event::Import(progress) => {
+                if progress.finished() {
+                    self.say(import_summary(&progress), !progress.refused.is_empty());
+                }
+                self.import = Some(progress);
+            }
+            Event::Removed {
+                name,
+                report,
+                people,
+            } => {
+                self.people = people;
+                self.say(
+                    format!(
+                        "removed {name}: {} images, {} other files, {} cached embeddings, {} audit-log lines, {} saved frames",
+                        report.images,
+                        report.other_files,
+                        report.cached_embeddings,
+                        report.audit_entries,
+                        report.saved_frames
+                    ),
+                    false,
+                );
+                if self.selected.as_deref() == Some(name.as_str()) {
+                    return Some(Command::SelectPerson(self.people.first().cloned()));
+                }
+            }
+            Event::Renamed { from, to, people } => {
+                self.people = people;
+                self.say(format!("renamed {from} to {to}"), false);
+                if self.selected.as_deref() == Some(from.as_str()) {
+                    return Some(select(to));
+                }
+            }
+            Event::Calibrated(result) => {
+                self.calibrating = false;
+                self.calibration = Some(result);
+            }
+            Event::HeadRule { person, head } => {
+                if self.selected.as_deref() == Some(person.as_str()) {
+                    self.head_rule = head;
+                }
             }
             Event::PersonScores(scores) => {
                 if self.selected.as_deref() == Some(scores.person.as_str()) {
@@ -181,6 +238,7 @@ impl AppState {
                 self.thumbnails.clear();
                 self.verdict = None;
                 self.person_scores = None;
+                self.head_rule = None;
                 self.training = None;
                 self.selected = person.clone();
             }
@@ -204,6 +262,12 @@ impl AppState {
                 "enabling face unlock: the administrator password may be asked".into(),
                 false,
             ),
+            Command::Calibrate { .. } => {
+                self.calibrating = true;
+                self.calibration = None;
+            }
+            Command::ImportFiles { .. } | Command::ImportNegatives(_) => self.import = None,
+            Command::RemovePerson(_) | Command::RenamePerson { .. } | Command::RefreshScores => {}
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }
@@ -237,6 +301,26 @@ impl AppState {
         let id = self.message.as_ref().map_or(0, |m| m.id + 1);
         self.message = Some(Message { id, text, error });
     }
+}
+
+/// "2 saved as verification images, 1 refused (group.jpg: two faces …)".
+fn import_summary(p: &ImportProgress) -> String {
+    let into = match &p.gallery {
+        Gallery::Person { name, kind } => format!("{name}'s {} images", kind.dir_name()),
+        Gallery::Negatives => "the negatives".to_owned(),
+    };
+    let mut text = format!("{} of {} saved to {into}", p.saved, p.total);
+    if p.skipped > 0 {
+        text.push_str(&format!(", {} already stored", p.skipped));
+    }
+    if let Some((file, why)) = p.refused.first() {
+        text.push_str(&format!(", {} refused ({file}: {why}", p.refused.len()));
+        if p.refused.len() > 1 {
+            text.push_str(", …");
+        }
+        text.push(')');
+    }
+    text
 }
 
 fn select(person: String) -> Command {
@@ -352,6 +436,54 @@ mod tests {
         let _ = s.apply(Event::Compared(Err("no face in a.png".into())));
         assert_eq!(s.compare_count, 1);
         assert!(matches!(&s.compared, Some(Err(e)) if e.contains("a.png")));
+    }
+
+    #[test]
+    fn removing_the_selected_person_selects_the_next_and_renaming_follows() {
+        let mut s = AppState::new();
+        let _ = feed(&mut s, ready(&["Ann", "Bob"]));
+        let c = feed(
+            &mut s,
+            Event::Renamed {
+                from: "Ann".into(),
+                to: "Anne".into(),
+                people: vec!["Anne".into(), "Bob".into()],
+            },
+        );
+        assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Anne"));
+        let c = feed(
+            &mut s,
+            Event::Removed {
+                name: "Anne".into(),
+                report: Default::default(),
+                people: vec!["Bob".into()],
+            },
+        );
+        assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Bob"));
+        assert!(s.message.unwrap().text.starts_with("removed Anne"));
+    }
+
+    #[test]
+    fn a_finished_import_names_each_refusal() {
+        let mut s = AppState::new();
+        let progress = ImportProgress {
+            gallery: Gallery::Person {
+                name: "Ann".into(),
+                kind: ImageKind::Anchor,
+            },
+            total: 2,
+            done: 2,
+            saved: 1,
+            skipped: 0,
+            refused: vec![("b.png".into(), "no face found".into())],
+        };
+        let _ = s.apply(Event::Import(progress));
+        let m = s.message.unwrap();
+        assert!(m.error);
+        assert_eq!(
+            m.text,
+            "1 of 2 saved to Ann's anchor images, 1 refused (b.png: no face found)"
+        );
     }
 
     #[test]

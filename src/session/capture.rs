@@ -10,6 +10,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use super::Event;
 use crate::camera::{Frame, FrameSource};
 
+/// How often a source that failed is tried again.
+const RETRY: Duration = Duration::from_millis(500);
+
 /// Where the capture thread's frames and news go.
 pub struct Outlets {
     /// To the GUI, bounded: frames are dropped when it lags.
@@ -44,6 +47,13 @@ pub fn spawn(
                     source = next;
                     failing = false;
                 }
+                // After a failure, the source tries to get going again first (a camera that
+                // was unplugged is opened anew once it is back), quietly, until it works.
+                if failing && let Err(e) = source.reconnect() {
+                    tracing::debug!("source still away: {e}");
+                    std::thread::sleep(RETRY);
+                    continue;
+                }
                 let frame = match source.next_frame() {
                     Ok(f) => Arc::new(f),
                     Err(e) => {
@@ -53,7 +63,7 @@ pub fn spawn(
                             wake();
                         }
                         failing = true;
-                        std::thread::sleep(Duration::from_millis(500));
+                        std::thread::sleep(RETRY);
                         continue;
                     }
                 };
@@ -72,4 +82,93 @@ pub fn spawn(
             }
         })
         .expect("spawn the capture thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::camera::SourceError;
+
+    /// A camera that is unplugged after 3 frames and is back on the third reconnection try.
+    struct Unplugged {
+        frames: u64,
+        tries: u32,
+        away: bool,
+    }
+
+    impl FrameSource for Unplugged {
+        fn next_frame(&mut self) -> Result<Frame, SourceError> {
+            std::thread::sleep(Duration::from_millis(5));
+            if self.away || self.frames == 3 {
+                self.away = true;
+                self.frames += 1;
+                return Err(SourceError::CameraUnavailable {
+                    index: 0,
+                    detail: "unplugged".into(),
+                });
+            }
+            self.frames += 1;
+            Ok(Frame {
+                image: image::RgbImage::new(4, 4),
+                index: self.frames,
+                captured_at: Instant::now(),
+            })
+        }
+        fn describe(&self) -> String {
+            "test camera".into()
+        }
+        fn nominal_fps(&self) -> Option<f32> {
+            None
+        }
+        fn reconnect(&mut self) -> Result<(), SourceError> {
+            self.tries += 1;
+            if self.tries < 3 {
+                return Err(SourceError::NoCamera);
+            }
+            self.away = false;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_camera_that_comes_back_resumes_without_a_restart() {
+        let (display, display_rx) = crossbeam_channel::bounded(64);
+        let (slot, slot_drain) = crossbeam_channel::bounded(1);
+        let (events, events_rx) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (_replace, replacements) = crossbeam_channel::unbounded();
+        let source = Unplugged {
+            frames: 0,
+            tries: 0,
+            away: false,
+        };
+        let outlets = Outlets {
+            display,
+            slot,
+            slot_drain,
+            events,
+            wake: Arc::new(|| {}),
+        };
+        let thread = spawn(Box::new(source), replacements, outlets, stop.clone());
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && display_rx.len() < 6 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        while let Ok(e) = events_rx.try_recv() {
+            seen.push(e);
+        }
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        assert!(
+            display_rx.len() >= 6,
+            "frames flow again after the camera is back"
+        );
+        assert!(
+            matches!(&seen[..], [Event::SourceError(e), Event::SourceRecovered] if e.contains("unplugged")),
+            "one error, then recovery: {seen:?}"
+        );
+    }
 }

@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use crate::auth::attempt::Prompt;
 use crate::auth::calibrate::PersonScores;
+use crate::auth::calibrate::ScoreSets;
 use crate::auth::{Identification, Verification};
-use crate::store::{ImageKind, Settings};
+use crate::engine::scores::Calibrated;
+use crate::store::{Gallery, ImageKind, Settings, WipeReport};
 use crate::train::{EpochReport, TrainReport};
 use crate::vision::Face;
 use crate::vision::attributes::Attributes;
@@ -46,6 +48,29 @@ pub enum Command {
     Compare(PathBuf, PathBuf),
     /// Train the selected person's siamese head on their anchors, positives and the negatives.
     Train,
+    /// Import photos (files or folders) as this kind of image for the selected person, each
+    /// through the capture quality gate; progress and every refusal come back as
+    /// [`Event::Import`].
+    ImportFiles {
+        kind: ImageKind,
+        paths: Vec<PathBuf>,
+    },
+    /// Import other people's faces from a folder (recursively) as negatives.
+    ImportNegatives(PathBuf),
+    /// Remove a person and every trace of them (the wipe).
+    RemovePerson(String),
+    RenamePerson {
+        from: String,
+        to: String,
+    },
+    /// The lowest detection threshold meeting this false-accept rate on the store's own faces
+    /// (everyone enrolled); reported, not saved (the window saves it when the user says so).
+    Calibrate {
+        far: f64,
+    },
+    /// Send the selected person's scores (and their head's, when it decides) again: after a
+    /// training run changed which rule is in force.
+    RefreshScores,
     /// Enrol this account for system face unlock from the selected person's verification
     /// images (through pkexec; without it, say the command to run).
     EnableFaceUnlock,
@@ -126,6 +151,35 @@ pub struct CompareResult {
     pub same: bool,
 }
 
+/// An import of photos into a gallery, as it goes.
+#[derive(Debug, Clone)]
+pub struct ImportProgress {
+    pub gallery: Gallery,
+    pub total: usize,
+    pub done: usize,
+    pub saved: usize,
+    /// Already stored (the same pixels).
+    pub skipped: usize,
+    /// Each refused file: its name and why (the quality gate's reason, or why it would not
+    /// load).
+    pub refused: Vec<(String, String)>,
+}
+
+impl ImportProgress {
+    pub fn finished(&self) -> bool {
+        self.done >= self.total
+    }
+}
+
+/// The rule in force for a person whose trained head decides: its threshold and its scores.
+#[derive(Debug, Clone)]
+pub struct HeadRule {
+    pub person: String,
+    /// The head's probability above which a comparison matches.
+    pub threshold: f32,
+    pub scores: ScoreSets,
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The worker is ready (models loaded), with the store's people and settings.
@@ -161,6 +215,25 @@ pub enum Event {
     Identified(Identification),
     Unlock(UnlockStatus),
     Compared(Result<CompareResult, String>),
+    Import(ImportProgress),
+    /// A person was removed (wiped): what went, and who is left.
+    Removed {
+        name: String,
+        report: WipeReport,
+        people: Vec<String>,
+    },
+    Renamed {
+        from: String,
+        to: String,
+        people: Vec<String>,
+    },
+    Calibrated(Result<Calibrated, String>),
+    /// Whether a trained head decides for this person (None: cosine at the detection threshold
+    /// does), with the head's threshold and scores.
+    HeadRule {
+        person: String,
+        head: Option<HeadRule>,
+    },
     SettingsSaved(Settings),
     Error(String),
     /// News for the user that is not a problem.

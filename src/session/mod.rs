@@ -9,6 +9,8 @@
 //! ```
 
 mod capture;
+mod jobs;
+mod manage;
 mod messages;
 mod overlays;
 mod unlock;
@@ -18,11 +20,13 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
+pub use manage::MAX_IMPORT_FILES;
 pub use messages::{
-    Analysis, Command, CompareResult, Event, FaceLabel, Mode, Thumbnail, Timings, UnlockStatus,
+    Analysis, Command, CompareResult, Event, FaceLabel, HeadRule, ImportProgress, Mode, Thumbnail,
+    Timings, UnlockStatus,
 };
 
-use crate::camera::{Frame, FrameSource};
+use crate::camera::{CameraMode, Frame, FrameSource};
 use crate::runtime::Models;
 use crate::store::Store;
 
@@ -33,6 +37,8 @@ pub struct Session {
     pub commands: Sender<Command>,
     pub source_name: String,
     pub nominal_fps: Option<f32>,
+    /// The modes the current source offers (a camera's resolutions and rates; else empty).
+    pub modes: Vec<CameraMode>,
     replace_source: Sender<Box<dyn FrameSource>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -55,6 +61,7 @@ impl Session {
         let (event_tx, event_rx) = crossbeam_channel::unbounded();
         let source_name = source.describe();
         let nominal_fps = source.nominal_fps();
+        let modes = source.modes();
         let (replace_tx, replace_rx) = crossbeam_channel::unbounded();
         let outlets = capture::Outlets {
             display: display_tx,
@@ -71,6 +78,7 @@ impl Session {
             commands: cmd_tx,
             source_name,
             nominal_fps,
+            modes,
             replace_source: replace_tx,
             threads: vec![capture, worker],
             stop,
@@ -81,6 +89,7 @@ impl Session {
     pub fn set_source(&mut self, source: Box<dyn FrameSource>) {
         self.source_name = source.describe();
         self.nominal_fps = source.nominal_fps();
+        self.modes = source.modes();
         let _ = self.replace_source.send(source);
     }
 

@@ -2,14 +2,15 @@
 //! into events. Runs detection on every frame it gets; embeds only when a mode or a request needs
 //! it.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
-use image::imageops;
 
+use super::manage::{self, ImportJob};
 use super::messages::*;
 use super::overlays::{self, AttributeOverlay};
 use super::unlock::{Seen, Unlock};
@@ -19,10 +20,11 @@ use crate::camera::Frame;
 use crate::engine::Engine;
 use crate::runtime::Models;
 use crate::store::{Gallery, ImageKind, Store};
+use crate::vision::Face;
 use crate::vision::Tracker;
-use crate::vision::{Face, align_arcface};
 
-const THUMBNAIL_SIDE: u32 = 64;
+/// A command as the channel delivers it.
+type Cmd = Result<Command, crossbeam_channel::RecvError>;
 /// Live frames are detected on a copy at most this wide: YuNet at 320×240 meets the 8 ms budget
 /// where 640×480 does not, and a face at the capture gate (eyes ≥ 25 px apart at full size) is
 /// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size.
@@ -69,18 +71,28 @@ pub fn spawn(
                 attributes: AttributeOverlay::default(),
                 tracker: Tracker::default(),
                 last_verdict: None,
+                imports: VecDeque::new(),
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
-                select! {
-                    recv(commands) -> cmd => match cmd {
-                        Ok(Command::Shutdown) | Err(_) => break,
-                        Ok(cmd) => worker.handle(cmd),
-                    },
-                    recv(frames) -> frame => match frame {
-                        Ok(frame) => worker.analyse(frame),
-                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                    },
+                // An import takes one file per turn, then whatever command or frame is waiting:
+                // the feed keeps its overlays while a folder of negatives goes in.
+                let cmd = if worker.import_step() {
+                    select! {
+                        recv(commands) -> cmd => Some(cmd),
+                        recv(frames) -> frame => worker.frame(frame),
+                        default => None,
+                    }
+                } else {
+                    select! {
+                        recv(commands) -> cmd => Some(cmd),
+                        recv(frames) -> frame => worker.frame(frame),
+                    }
+                };
+                match cmd {
+                    Some(Ok(Command::Shutdown) | Err(_)) => break,
+                    Some(Ok(cmd)) => worker.handle(cmd),
+                    None => {}
                 }
             }
         })
@@ -119,6 +131,8 @@ struct Worker {
     tracker: Tracker,
     /// Continuous mode: the last verdict, for the tracked face it was made on.
     last_verdict: Option<LastVerdict>,
+    /// Photos being imported, oldest request first.
+    imports: VecDeque<ImportJob>,
 }
 
 struct LastVerdict {
@@ -149,112 +163,46 @@ impl Worker {
     }
 
     fn send_thumbnails(&self, person: &str, kind: ImageKind) {
-        let gallery = Gallery::Person {
-            name: person.to_owned(),
-            kind,
-        };
-        let faces = match self.engine.store().faces(&gallery) {
-            Ok(f) => f,
-            Err(e) => return self.fail("cannot list images", e),
-        };
-        let thumbnails = faces
-            .iter()
-            .filter_map(|f| {
-                let crop = self.engine.store().load_crop(f).ok()?;
-                let aligned = align_arcface(&crop, &f.meta.face).image;
-                Some(Thumbnail {
-                    id: f.meta.id,
-                    image: imageops::thumbnail(&aligned, THUMBNAIL_SIDE, THUMBNAIL_SIDE),
-                })
-            })
-            .collect();
-        self.send(Event::Gallery {
-            person: person.to_owned(),
-            kind,
-            thumbnails,
-        });
+        self.send(manage::thumbnails(&self.engine, person, kind));
     }
 
-    /// Collects the embeddings here (cached, quick), then fits the head on its own thread so
-    /// frames keep flowing while the loss curve grows in the window.
-    fn train(&mut self) {
-        let Some(person) = self.person.clone() else {
-            return self.send(Event::Trained(Err("choose a person first".into())));
-        };
-        let config = crate::train::TrainConfig::default();
-        let threshold = self.engine.settings().detection_threshold;
-        let trainer = self
-            .engine
-            .training_data(&person)
-            .and_then(|data| crate::train::prepare(&data, threshold, &config));
-        let trainer = match trainer {
-            Ok(t) => t,
-            Err(e) => return self.send(Event::Trained(Err(e.to_string()))),
-        };
-        let events = self.events.clone();
-        let wake = self.wake.clone();
-        let root = self.engine.store().root().to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("train".into())
-            .spawn(move || {
-                let trained = trainer.run(|epoch| {
-                    let _ = events.send(Event::TrainProgress(*epoch));
-                    wake();
-                });
-                let saved = crate::train::SavedHead::new(&trained.report, trained.head);
-                let result = crate::engine::training::save_trained(&root, &person, &saved)
-                    .map(|()| Box::new(trained.report))
-                    .map_err(|e| e.to_string());
-                let _ = events.send(Event::Trained(result));
-                wake();
-            });
-        if let Err(e) = spawned {
-            self.send(Event::Trained(Err(format!("cannot start training: {e}"))));
-        }
-    }
-
-    /// Runs the system enrolment through pkexec on its own thread (the password dialog may stay
-    /// up a while); without pkexec, says the exact command to run.
-    fn enable_face_unlock(&self) {
-        let (Some(person), Some(account)) = (self.person.clone(), crate::unlock::current_account())
-        else {
-            return self.send(Event::Error("choose a person first".into()));
-        };
-        let command = crate::unlock::enrol_command(&account, self.engine.store().root(), &person);
-        let shown = format!("sudo {}", command.join(" "));
-        let Ok(pkexec) = which_pkexec() else {
-            return self.send(Event::Info(format!(
-                "to enable face unlock for {account}, run: {shown}"
-            )));
-        };
-        let events = self.events.clone();
-        let wake = self.wake.clone();
-        let spawned = std::thread::Builder::new()
-            .name("enable-unlock".into())
-            .spawn(move || {
-                let result = std::process::Command::new(pkexec).args(&command).output();
-                let event = match result {
-                    Ok(out) if out.status.success() => Event::Info(format!(
-                        "face unlock is on for {account} (enable it in PAM with `sudo pam-auth-update --enable facegate`)"
-                    )),
-                    Ok(out) => Event::Error(format!(
-                        "face unlock was not enabled: {}; or run: {shown}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )),
-                    Err(e) => Event::Error(format!("cannot run pkexec ({e}); run: {shown}")),
-                };
-                let _ = events.send(event);
-                wake();
-            });
-        if spawned.is_err() {
-            self.send(Event::Error("cannot start the enrolment".into()));
-        }
-    }
-
+    /// The person's score sets, and which rule decides for them (their trained head or cosine).
     fn send_scores(&mut self, person: &str) {
         match self.engine.person_scores(person) {
             Ok(scores) => self.send(Event::PersonScores(scores)),
             Err(e) => self.fail("cannot score the person's images", e),
+        }
+        let rule = manage::head_rule(&mut self.engine, person);
+        self.send(rule);
+    }
+
+    /// One file of the oldest import; when it ends, a person's galleries and scores follow.
+    /// Returns whether imports remain.
+    fn import_step(&mut self) -> bool {
+        let Some(job) = self.imports.front_mut() else {
+            return false;
+        };
+        let events = job.step(&mut self.engine);
+        let finished = job.finished().then(|| job.gallery().clone());
+        for event in events {
+            self.send(event);
+        }
+        if let Some(gallery) = finished {
+            self.imports.pop_front();
+            if let Gallery::Person { name, kind } = gallery
+                && self.person.as_deref() == Some(name.as_str())
+            {
+                self.send_thumbnails(&name, kind);
+                self.send_scores(&name);
+            }
+        }
+        !self.imports.is_empty()
+    }
+
+    fn import(&mut self, gallery: Gallery, paths: &[std::path::PathBuf]) {
+        match ImportJob::new(gallery, paths) {
+            Ok(job) => self.imports.push_back(job),
+            Err(e) => self.send(Event::CaptureRefused(e)),
         }
     }
 
@@ -321,8 +269,53 @@ impl Worker {
                 Err(e) => self.fail("cannot save the settings", e),
             },
             Command::SetAttributes(on) => self.attributes.on = on,
-            Command::Train => self.train(),
-            Command::EnableFaceUnlock => self.enable_face_unlock(),
+            Command::Train => super::jobs::train(
+                &mut self.engine,
+                self.person.clone(),
+                &self.events,
+                &self.wake,
+            ),
+            Command::EnableFaceUnlock => super::jobs::enable_face_unlock(
+                &self.engine,
+                self.person.clone(),
+                &self.events,
+                &self.wake,
+            ),
+            Command::ImportFiles { kind, paths } => match self.person.clone() {
+                Some(name) => self.import(Gallery::Person { name, kind }, &paths),
+                None => self.send(Event::CaptureRefused("choose or add a person first".into())),
+            },
+            Command::ImportNegatives(dir) => self.import(Gallery::Negatives, &[dir]),
+            Command::RemovePerson(name) => {
+                if self.person.as_deref() == Some(name.as_str()) {
+                    self.person = None;
+                    self.attempt = None;
+                }
+                for event in manage::remove(&mut self.engine, &name) {
+                    self.send(event);
+                }
+            }
+            Command::RenamePerson { from, to } => {
+                let events = manage::rename(&mut self.engine, &from, &to);
+                if matches!(events.first(), Some(Event::Renamed { .. }))
+                    && self.person.as_deref() == Some(from.as_str())
+                {
+                    self.person = Some(to);
+                    self.attempt = None;
+                }
+                for event in events {
+                    self.send(event);
+                }
+            }
+            Command::Calibrate { far } => {
+                let event = manage::calibrate(&mut self.engine, far);
+                self.send(event);
+            }
+            Command::RefreshScores => {
+                if let Some(p) = self.person.clone() {
+                    self.send_scores(&p);
+                }
+            }
             Command::Compare(a, b) => {
                 let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
@@ -403,6 +396,15 @@ impl Worker {
             threshold,
             same: similarity > threshold,
         })
+    }
+
+    /// A frame from the capture thread (none: it has gone, at shutdown).
+    fn frame(&mut self, frame: Result<Arc<Frame>, crossbeam_channel::RecvError>) -> Option<Cmd> {
+        match frame {
+            Ok(frame) => self.analyse(frame),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+        None
     }
 
     fn analyse(&mut self, frame: Arc<Frame>) {
@@ -582,16 +584,6 @@ impl Worker {
             attempt_done: false,
         });
     }
-}
-
-/// pkexec on the PATH, if installed.
-fn which_pkexec() -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join("pkexec"))
-        .find(|p| p.is_file())
-        .ok_or(())
 }
 
 fn ms(since: Instant) -> f32 {

@@ -22,6 +22,7 @@ pub mod dir;
 mod faces;
 pub mod frames;
 pub mod names;
+mod rename;
 pub mod secret;
 mod settings;
 mod wipe;
@@ -36,7 +37,8 @@ pub use dir::{DataDir, Owner};
 pub use faces::{CROP_MAX_SIDE, FaceMeta, StoredFace, face_region};
 pub use names::validate_name;
 pub use settings::{
-    MIN_VERIFICATION_THRESHOLD, Settings, SettingsProblem, threshold_floor, unlock_threshold,
+    CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, MIN_VERIFICATION_THRESHOLD, Settings, SettingsProblem,
+    threshold_floor, unlock_threshold,
 };
 pub use wipe::WipeReport;
 

@@ -15,6 +15,12 @@ pub const MAX_LIVE_N: usize = 30;
 pub const MAX_TIMEOUT_S: f32 = 60.0;
 /// Lowest verification share: fewer than half of a person's images matching is not a match.
 pub const MIN_VERIFICATION_THRESHOLD: f32 = 0.5;
+/// Camera modes that can be asked for: from a thumbnail-sized stream to 4K, up to 120 fps.
+pub const CAMERA_WIDTH: std::ops::RangeInclusive<u32> = 160..=4096;
+pub const CAMERA_HEIGHT: std::ops::RangeInclusive<u32> = 120..=4096;
+pub const CAMERA_FPS: std::ops::RangeInclusive<u32> = 1..=120;
+/// Longest remembered camera name (V4L2 names are at most 31 bytes; others a little longer).
+pub const MAX_CAMERA_NAME: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -35,6 +41,13 @@ pub struct Settings {
     pub live_timeout_s: f32,
     /// Camera index for the desktop app.
     pub camera: u32,
+    /// The camera's name as the system lists it, remembered so the same device is found again
+    /// when its index changes (unplugged and plugged back elsewhere); empty: by index only.
+    pub camera_name: String,
+    /// Resolution and frame rate asked of the camera (the closest mode it offers is used).
+    pub camera_width: u32,
+    pub camera_height: u32,
+    pub camera_fps: u32,
     /// Unlock asks for a head turn (and checks for natural face motion) after verifying, so a
     /// photo held up to the camera does not unlock. Files without it get the default, on.
     pub liveness: bool,
@@ -112,6 +125,10 @@ impl Settings {
             live_n: 5,
             live_timeout_s: 10.0,
             camera: 0,
+            camera_name: String::new(),
+            camera_width: 640,
+            camera_height: 480,
+            camera_fps: 30,
             liveness: true,
             save_failed_frames: false,
         }
@@ -180,6 +197,10 @@ impl Settings {
                 "live_n" => take!(live_n, "a whole number"),
                 "live_timeout_s" => take!(live_timeout_s, "a number of seconds"),
                 "camera" => take!(camera, "a camera index (0, 1, ...)"),
+                "camera_name" => take!(camera_name, "a camera's name"),
+                "camera_width" => take!(camera_width, "a width in pixels"),
+                "camera_height" => take!(camera_height, "a height in pixels"),
+                "camera_fps" => take!(camera_fps, "frames per second"),
                 "liveness" => take!(liveness, "true or false"),
                 "save_failed_frames" => take!(save_failed_frames, "true or false"),
                 _ => problems.push(problem(Some(key), "is not a setting; ignored".into())),
@@ -197,6 +218,12 @@ impl Settings {
                     s.live_n = defaults.live_n;
                 }
                 Some("live_timeout_s") => s.live_timeout_s = defaults.live_timeout_s,
+                Some("camera_name") => s.camera_name = defaults.camera_name.clone(),
+                Some("camera_width" | "camera_height") => {
+                    s.camera_width = defaults.camera_width;
+                    s.camera_height = defaults.camera_height;
+                }
+                Some("camera_fps") => s.camera_fps = defaults.camera_fps,
                 _ => {}
             }
             problems.push(SettingsProblem {
@@ -254,6 +281,38 @@ impl Settings {
                 format!(
                     "= {} is outside [{min}, {MAX_TIMEOUT_S}] seconds",
                     self.live_timeout_s
+                ),
+            );
+        }
+        if self.camera_name.chars().count() > MAX_CAMERA_NAME
+            || self.camera_name.chars().any(char::is_control)
+        {
+            bad(
+                "camera_name",
+                format!("is longer than {MAX_CAMERA_NAME} characters or holds control characters"),
+            );
+        }
+        let (w, h) = (self.camera_width, self.camera_height);
+        if !(CAMERA_WIDTH.contains(&w) && CAMERA_HEIGHT.contains(&h)) {
+            bad(
+                "camera_width",
+                format!(
+                    "× `camera_height` = {w}×{h} is outside [{}, {}]×[{}, {}] pixels",
+                    CAMERA_WIDTH.start(),
+                    CAMERA_WIDTH.end(),
+                    CAMERA_HEIGHT.start(),
+                    CAMERA_HEIGHT.end()
+                ),
+            );
+        }
+        if !CAMERA_FPS.contains(&self.camera_fps) {
+            bad(
+                "camera_fps",
+                format!(
+                    "= {} is outside [{}, {}] frames per second",
+                    self.camera_fps,
+                    CAMERA_FPS.start(),
+                    CAMERA_FPS.end()
                 ),
             );
         }
@@ -321,6 +380,30 @@ mod tests {
         assert!(s.save_failed_frames);
         assert_eq!(p.len(), 4);
         assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.29, 1]")));
+    }
+
+    #[test]
+    fn camera_choices_are_range_checked_one_by_one() {
+        let (s, p) = parse(
+            "camera_name = \"Integrated Camera\"\ncamera_width = 100000\ncamera_height = 720\n\
+             camera_fps = 0\n",
+        );
+        assert_eq!(s.camera_name, "Integrated Camera", "valid values stay");
+        assert_eq!(
+            (s.camera_width, s.camera_height, s.camera_fps),
+            (640, 480, 30)
+        );
+        assert_eq!(p.len(), 2, "{p:?}");
+        let (s, p) =
+            parse("camera_name = \"a\\u0007b\"\ncamera_width = 1280\ncamera_height = 720\n");
+        assert_eq!(s.camera_name, "");
+        assert_eq!((s.camera_width, s.camera_height), (1280, 720));
+        assert_eq!(p.len(), 1, "{p:?}");
+        let bad = Settings {
+            camera_fps: 500,
+            ..Settings::default()
+        };
+        assert_eq!(bad.check(Path::new("s")).len(), 1);
     }
 
     #[test]

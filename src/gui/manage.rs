@@ -1,0 +1,351 @@
+//! "People & settings": remove (the wipe, after a confirmation) or rename a person, import
+//! negatives from a folder with progress, choose the model (mbf's licence shown before
+//! switching), calibrate the detection threshold to a target FAR; the camera (devices.rs).
+
+use egui::{Color32, RichText, Ui};
+
+use super::devices::{CameraChoice, CameraPanel, Current};
+use super::files::{self, Answer, Dialog, Purpose};
+use super::state::AppState;
+use crate::camera::CameraInfo;
+use crate::session::{Command, ImportProgress};
+use crate::store::{Gallery, Settings};
+use crate::vision::EmbedderKind;
+
+/// Targets offered for calibration (a comparison's false-accept rate).
+const FAR_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
+const WARN: Color32 = Color32::from_rgb(230, 170, 40);
+
+pub struct ManageView {
+    rename_to: String,
+    /// The person the user asked to remove, waiting for the confirmation.
+    confirm_remove: Option<String>,
+    /// mbf was picked: its licence is shown until the user confirms or keeps the current model.
+    confirm_model: Option<EmbedderKind>,
+    negatives_dir: String,
+    dialog: Dialog<()>,
+    dialog_note: Option<String>,
+    far: f64,
+    pub camera: CameraPanel,
+}
+
+impl ManageView {
+    pub fn new(cameras: Vec<CameraInfo>) -> ManageView {
+        ManageView {
+            rename_to: String::new(),
+            confirm_remove: None,
+            confirm_model: None,
+            negatives_dir: String::new(),
+            dialog: Dialog::default(),
+            dialog_note: None,
+            far: 1e-3,
+            camera: CameraPanel::new(cameras),
+        }
+    }
+
+    /// Draws the view; a camera the user picked comes back to be opened.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        state: &AppState,
+        current: &Current,
+        out: &mut Vec<Command>,
+    ) -> Option<CameraChoice> {
+        let mut open = None;
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.columns(2, |cols| {
+                    self.people(&mut cols[0], state, out);
+                    cols[0].separator();
+                    self.negatives(&mut cols[0], state, out);
+                    self.model(&mut cols[1], state, out);
+                    cols[1].separator();
+                    self.calibration(&mut cols[1], state, out);
+                    cols[1].separator();
+                    open = self.camera.ui(&mut cols[1], state, current, out);
+                });
+            });
+        });
+        self.modals(ui, state, out);
+        open
+    }
+
+    fn people(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("People");
+        if state.people.is_empty() {
+            ui.label("nobody is enrolled yet: add a person in Enrol & verify");
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            for p in &state.people {
+                let selected = state.selected.as_deref() == Some(p.as_str());
+                if ui.selectable_label(selected, p).clicked() && !selected {
+                    out.push(Command::SelectPerson(Some(p.clone())));
+                }
+            }
+        });
+        let Some(person) = state.selected.clone() else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("rename {person} to"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.rename_to)
+                    .hint_text("new name")
+                    .desired_width(140.0),
+            )
+            .labelled_by(label.id);
+            let to = self.rename_to.trim().to_owned();
+            if ui
+                .add_enabled(!to.is_empty() && to != person, egui::Button::new("Rename"))
+                .clicked()
+            {
+                out.push(Command::RenamePerson {
+                    from: person.clone(),
+                    to,
+                });
+                self.rename_to.clear();
+            }
+        });
+        if ui
+            .button(format!("Remove {person}…"))
+            .on_hover_text("removes every trace of them, after you confirm")
+            .clicked()
+        {
+            self.confirm_remove = Some(person);
+        }
+    }
+
+    fn negatives(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Negatives");
+        ui.label(
+            "Other people's faces (e.g. a few LFW folders): the impostors for FAR, calibration \
+             and training. Each photo goes through the quality check.",
+        );
+        match self.dialog.poll() {
+            Some(Answer::Chosen((), paths)) => {
+                self.dialog_note = None;
+                if let Some(dir) = paths.into_iter().next() {
+                    self.negatives_dir = dir.display().to_string();
+                }
+            }
+            Some(Answer::Nothing(())) => self.dialog_note = Some(files::NO_DIALOG.into()),
+            None => {}
+        }
+        let running = state
+            .import
+            .as_ref()
+            .is_some_and(|p| p.gallery == Gallery::Negatives && !p.finished());
+        ui.horizontal(|ui| {
+            let label = ui.label("folder:");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.negatives_dir)
+                    .hint_text("a folder of face photos")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id);
+            if ui
+                .add_enabled(!self.dialog.open(), egui::Button::new("Choose…"))
+                .clicked()
+            {
+                self.dialog
+                    .start(ui.ctx(), Purpose::Folder(()), "Folder of negatives");
+            }
+            let dir = self.negatives_dir.trim();
+            if ui
+                .add_enabled(
+                    !dir.is_empty() && !running && state.settings.is_some(),
+                    egui::Button::new("Import negatives"),
+                )
+                .clicked()
+            {
+                out.push(Command::ImportNegatives(dir.into()));
+            }
+        });
+        if let Some(note) = &self.dialog_note {
+            ui.label(RichText::new(note).small().color(WARN));
+        }
+        let negatives = |p: &&ImportProgress| p.gallery == Gallery::Negatives;
+        if let Some(p) = state.import.as_ref().filter(negatives) {
+            super::enrol::import_result(ui, p);
+        }
+    }
+
+    fn model(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Model");
+        let Some(settings) = &state.settings else {
+            ui.label("loading models…");
+            return;
+        };
+        let mut model = settings.model;
+        ui.radio_value(
+            &mut model,
+            EmbedderKind::Sface,
+            "SFace (128-d, Apache-2.0, default)",
+        );
+        ui.radio_value(
+            &mut model,
+            EmbedderKind::Mbf,
+            "mbf (512-d, non-commercial research only)",
+        );
+        if model != settings.model {
+            match model.licence_notice() {
+                // Shown first; nothing changes until the user agrees.
+                Some(_) => self.confirm_model = Some(model),
+                None => out.push(Command::UpdateSettings(switched(settings, model))),
+            }
+        }
+        ui.label(
+            RichText::new(format!(
+                "in use: {}; switching sets the detection threshold to the new model's default; \
+                 stored photos are embedded again as needed",
+                settings.model
+            ))
+            .small(),
+        );
+    }
+
+    fn calibration(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        ui.heading("Calibration");
+        ui.label(
+            "The lowest detection threshold whose measured false-accept rate, on everyone's \
+             photos against the negatives and each other, meets the target.",
+        );
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_label("target FAR")
+                .selected_text(percent(self.far))
+                .show_ui(ui, |ui| {
+                    for far in FAR_TARGETS {
+                        ui.selectable_value(&mut self.far, far, percent(far));
+                    }
+                });
+            if ui
+                .add_enabled(
+                    state.settings.is_some() && !state.calibrating,
+                    egui::Button::new("Calibrate"),
+                )
+                .clicked()
+            {
+                out.push(Command::Calibrate { far: self.far });
+            }
+        });
+        if state.calibrating {
+            ui.label("calibrating…");
+        }
+        let (Some(result), Some(settings)) = (&state.calibration, &state.settings) else {
+            return;
+        };
+        let c = match result {
+            Ok(c) => c,
+            Err(e) => {
+                ui.colored_label(Color32::from_rgb(235, 90, 80), e);
+                return;
+            }
+        };
+        let cal = &c.calibration;
+        ui.label(format!(
+            "threshold {:.3}: FAR {} on {} impostor pairs (target {}), FRR {} on {} genuine pairs",
+            cal.threshold,
+            percent(cal.far),
+            cal.impostor,
+            percent(cal.target_far),
+            cal.frr.map_or("unmeasured".into(), percent),
+            cal.genuine,
+        ));
+        if !cal.target_measurable {
+            ui.colored_label(
+                WARN,
+                format!(
+                    "{} impostor pairs cannot show a FAR of {}; the threshold sits {}. Import more negatives for a real measurement.",
+                    cal.impostor,
+                    percent(cal.target_far),
+                    if c.kept_default {
+                        "at the model's default, above every impostor score seen"
+                    } else {
+                        "at the highest impostor score seen"
+                    }
+                ),
+            );
+        }
+        let now = settings.detection_threshold;
+        if (cal.threshold - now).abs() < 5e-4 {
+            ui.label(format!("in use (the detection threshold is {now:.3})"));
+        } else if ui
+            .button(format!("Use {:.3} (now {now:.3})", cal.threshold))
+            .clicked()
+        {
+            let mut s = settings.clone();
+            s.detection_threshold = cal.threshold;
+            out.push(Command::UpdateSettings(s));
+        }
+    }
+
+    /// The confirmations: removing a person, and mbf's licence.
+    fn modals(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+        if let Some(person) = self.confirm_remove.clone() {
+            let modal = egui::Modal::new(egui::Id::unique("confirm-remove")).show(ui.ctx(), |ui| {
+                ui.set_max_width(420.0);
+                ui.heading(format!("Remove {person}?"));
+                ui.label(
+                    "Every trace of them goes: their photos, trained heads and lock-out state, \
+                     the cached embeddings of their photos, their audit-log lines and saved \
+                     frames. This cannot be undone.",
+                );
+                ui.horizontal(|ui| {
+                    if ui.button(format!("Remove {person} for good")).clicked() {
+                        out.push(Command::RemovePerson(person.clone()));
+                        self.confirm_remove = None;
+                    }
+                    if ui.button("Keep").clicked() {
+                        self.confirm_remove = None;
+                    }
+                });
+            });
+            if modal.should_close() {
+                self.confirm_remove = None;
+            }
+        }
+        if let (Some(model), Some(settings)) = (self.confirm_model, &state.settings) {
+            let notice = model.licence_notice().unwrap_or_default();
+            let modal = egui::Modal::new(egui::Id::unique("confirm-model")).show(ui.ctx(), |ui| {
+                ui.set_max_width(460.0);
+                ui.heading(format!("Switch to {model}?"));
+                ui.label(RichText::new(notice).color(WARN));
+                ui.label(
+                    "Use it only for non-commercial research. SFace (Apache-2.0) stays \
+                     available for everything else.",
+                );
+                ui.horizontal(|ui| {
+                    if ui.button(format!("Switch to {model}")).clicked() {
+                        out.push(Command::UpdateSettings(switched(settings, model)));
+                        self.confirm_model = None;
+                    }
+                    if ui.button(format!("Keep {}", settings.model)).clicked() {
+                        self.confirm_model = None;
+                    }
+                });
+            });
+            if modal.should_close() {
+                self.confirm_model = None;
+            }
+        }
+    }
+}
+
+/// `settings` with another model, at that model's default detection threshold (a threshold
+/// means nothing across models).
+fn switched(settings: &Settings, model: EmbedderKind) -> Settings {
+    let mut s = settings.clone();
+    s.model = model;
+    s.detection_threshold = model.default_threshold();
+    s
+}
+
+fn percent(rate: f64) -> String {
+    let p = rate * 100.0;
+    if p >= 0.1 || p == 0.0 {
+        format!("{p:.2} %")
+    } else {
+        format!("{p:.4} %")
+    }
+}

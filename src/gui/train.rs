@@ -1,0 +1,101 @@
+//! The Train section of the enrol view: a Train button, a progress bar and the live loss
+//! curve, then the held-out figures beside cosine and which of the two now scores this person.
+
+use egui::{Color32, RichText, Ui};
+
+use super::state::AppState;
+use crate::session::Command;
+
+/// The siamese head: a Train button, a progress bar and the live loss curve, then the held-out
+/// figures beside cosine and which of the two now scores this person.
+pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
+    ui.heading("Train");
+    let running = state.training.as_ref().is_some_and(|t| t.running());
+    let button = ui.add_enabled(
+        state.selected.is_some() && !running,
+        egui::Button::new("Train head"),
+    );
+    button.clone().on_hover_text(
+        "learn this person's own match rule from anchor × positive (same) and anchor × negative \
+         (different) pairs; used only if it beats plain cosine on held-out images",
+    );
+    if button.clicked() {
+        out.push(Command::Train);
+    }
+    let unlock = ui.add_enabled(
+        state.selected.is_some(),
+        egui::Button::new("Enable face unlock for this account"),
+    );
+    unlock.clone().on_hover_text(
+        "copy this person's verification images into the system store, so login and sudo can \
+         use face unlock (asks for the administrator password; the password stays the fallback)",
+    );
+    if unlock.clicked() {
+        out.push(Command::EnableFaceUnlock);
+    }
+    let Some(t) = &state.training else {
+        return;
+    };
+    if let Some(last) = t.history.last() {
+        let done = t.result.is_some();
+        let fraction = if done {
+            1.0
+        } else {
+            last.epoch as f32 / last.max_epochs.max(1) as f32
+        };
+        ui.add(egui::ProgressBar::new(fraction).text(format!(
+            "epoch {} (best {}){}",
+            last.epoch,
+            last.best_epoch,
+            if done { ", stopped early" } else { "" }
+        )));
+        let series = |f: fn(&crate::train::EpochReport) -> f64| -> Vec<[f64; 2]> {
+            t.history.iter().map(|e| [e.epoch as f64, f(e)]).collect()
+        };
+        egui_plot::Plot::new("loss")
+            .height(120.0)
+            .legend(egui_plot::Legend::default())
+            .x_axis_label("epoch")
+            .y_axis_label("BCE")
+            .show(ui, |plot| {
+                plot.line(egui_plot::Line::new("train", series(|e| e.train_loss)));
+                plot.line(egui_plot::Line::new(
+                    "validation",
+                    series(|e| e.validation_loss),
+                ));
+            });
+    }
+    match &t.result {
+        Some(Ok(r)) => {
+            egui::Grid::new("train-metrics")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["held out", "precision", "recall", "F1", "AUC"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for (name, m) in [("head", &r.head), ("cosine", &r.baseline)] {
+                        ui.label(name);
+                        for v in [m.precision, m.recall, m.f1, m.auc] {
+                            ui.label(format!("{v:.3}"));
+                        }
+                        ui.end_row();
+                    }
+                });
+            ui.label(format!(
+                "{} same / {} different test pairs. In use: {}",
+                r.head.same_pairs,
+                r.head.different_pairs,
+                if r.in_use {
+                    "the trained head"
+                } else {
+                    "cosine (the head did not beat it)"
+                }
+            ));
+        }
+        Some(Err(e)) => {
+            ui.colored_label(Color32::from_rgb(230, 90, 80), e);
+        }
+        None => {}
+    }
+}

@@ -1,0 +1,119 @@
+//! The worker's jobs that run on threads of their own, so frames keep flowing: training a
+//! person's siamese head, and enrolling the account for system face unlock through pkexec.
+
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use super::messages::Event;
+use crate::engine::Engine;
+
+type Wake = Arc<dyn Fn() + Send + Sync>;
+
+fn send(events: &Sender<Event>, wake: &Wake, event: Event) {
+    let _ = events.send(event);
+    wake();
+}
+
+/// Collects the embeddings here (cached, quick), then fits the head on its own thread so
+/// frames keep flowing while the loss curve grows in the window.
+pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>, wake: &Wake) {
+    let Some(person) = person else {
+        return send(
+            events,
+            wake,
+            Event::Trained(Err("choose a person first".into())),
+        );
+    };
+    let config = crate::train::TrainConfig::default();
+    let threshold = engine.settings().detection_threshold;
+    let trainer = engine
+        .training_data(&person)
+        .and_then(|data| crate::train::prepare(&data, threshold, &config));
+    let trainer = match trainer {
+        Ok(t) => t,
+        Err(e) => return send(events, wake, Event::Trained(Err(e.to_string()))),
+    };
+    let (events, wake) = (events.clone(), wake.clone());
+    let root = engine.store().root().to_owned();
+    let failed = (events.clone(), wake.clone());
+    let spawned = std::thread::Builder::new()
+        .name("train".into())
+        .spawn(move || {
+            let trained = trainer.run(|epoch| {
+                let _ = events.send(Event::TrainProgress(*epoch));
+                wake();
+            });
+            let saved = crate::train::SavedHead::new(&trained.report, trained.head);
+            let result = crate::engine::training::save_trained(&root, &person, &saved)
+                .map(|()| Box::new(trained.report))
+                .map_err(|e| e.to_string());
+            send(&events, &wake, Event::Trained(result));
+        });
+    if let Err(e) = spawned {
+        let (events, wake) = failed;
+        send(
+            &events,
+            &wake,
+            Event::Trained(Err(format!("cannot start training: {e}"))),
+        );
+    }
+}
+
+/// Runs the system enrolment through pkexec on its own thread (the password dialog may stay
+/// up a while); without pkexec, says the exact command to run.
+pub fn enable_face_unlock(
+    engine: &Engine,
+    person: Option<String>,
+    events: &Sender<Event>,
+    wake: &Wake,
+) {
+    let (Some(person), Some(account)) = (person, crate::unlock::current_account()) else {
+        return send(events, wake, Event::Error("choose a person first".into()));
+    };
+    let command = crate::unlock::enrol_command(&account, engine.store().root(), &person);
+    let shown = format!("sudo {}", command.join(" "));
+    let Ok(pkexec) = which_pkexec() else {
+        return send(
+            events,
+            wake,
+            Event::Info(format!("to enable face unlock for {account}, run: {shown}")),
+        );
+    };
+    let (events, wake) = (events.clone(), wake.clone());
+    let failed = (events.clone(), wake.clone());
+    let spawned = std::thread::Builder::new()
+        .name("enable-unlock".into())
+        .spawn(move || {
+            let result = std::process::Command::new(pkexec).args(&command).output();
+            let event = match result {
+                Ok(out) if out.status.success() => Event::Info(format!(
+                    "face unlock is on for {account} (enable it in PAM with `sudo pam-auth-update --enable facegate`)"
+                )),
+                Ok(out) => Event::Error(format!(
+                    "face unlock was not enabled: {}; or run: {shown}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                Err(e) => Event::Error(format!("cannot run pkexec ({e}); run: {shown}")),
+            };
+            send(&events, &wake, event);
+        });
+    if spawned.is_err() {
+        let (events, wake) = failed;
+        send(
+            &events,
+            &wake,
+            Event::Error("cannot start the enrolment".into()),
+        );
+    }
+}
+
+/// pkexec on the PATH, if installed.
+fn which_pkexec() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("pkexec"))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

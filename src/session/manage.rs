@@ -1,0 +1,221 @@
+//! The worker's store management, for the window's "People & settings" view and for enrolling
+//! from files: imports (one file per turn, so frames keep flowing between them), removing and
+//! renaming people, calibration, and which rule decides for a person. Each returns the events
+//! to send; the worker sends them.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use image::imageops;
+
+use super::messages::{Event, HeadRule, ImportProgress, Thumbnail};
+use crate::engine::Engine;
+use crate::store::{Gallery, ImageKind, StoreError};
+use crate::vision::align_arcface;
+
+const THUMBNAIL_SIDE: u32 = 64;
+
+/// The most files one import takes (a folder of LFW is 13,000; more would only make the worker
+/// busy for an hour).
+pub const MAX_IMPORT_FILES: usize = 20_000;
+
+/// Photos being imported into one gallery, a file at a time.
+pub struct ImportJob {
+    progress: ImportProgress,
+    files: VecDeque<PathBuf>,
+}
+
+impl ImportJob {
+    /// The image files named by `paths`, folders walked (sorted, links to folders not followed).
+    /// Nothing to import is an error saying so.
+    pub fn new(gallery: Gallery, paths: &[PathBuf]) -> Result<ImportJob, String> {
+        let mut files = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                walk(p, &mut files).map_err(|e| format!("cannot list {}: {e}", p.display()))?;
+            } else {
+                files.push(p.clone());
+            }
+        }
+        if files.is_empty() {
+            return Err("no .jpg, .jpeg or .png files there".into());
+        }
+        files.truncate(MAX_IMPORT_FILES);
+        Ok(ImportJob {
+            progress: ImportProgress {
+                gallery,
+                total: files.len(),
+                done: 0,
+                saved: 0,
+                skipped: 0,
+                refused: Vec::new(),
+            },
+            files: files.into(),
+        })
+    }
+
+    pub fn gallery(&self) -> &Gallery {
+        &self.progress.gallery
+    }
+
+    pub fn finished(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Imports the next file through the capture quality gate. A store failure (disk full, a
+    /// link in the data dir) ends the import: every further file would fail the same way.
+    pub fn step(&mut self, engine: &mut Engine) -> Vec<Event> {
+        let Some(path) = self.files.pop_front() else {
+            return Vec::new();
+        };
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let result = crate::imageio::load(&path)
+            .map_err(crate::Error::from)
+            .and_then(|img| engine.capture(&self.progress.gallery, &img, Some(&name)));
+        let mut events = Vec::new();
+        self.progress.done += 1;
+        match result {
+            Ok(_) => self.progress.saved += 1,
+            Err(crate::Error::Store(StoreError::Duplicate { .. })) => self.progress.skipped += 1,
+            Err(e @ crate::Error::Store(_)) => {
+                self.progress.refused.push((name, e.to_string()));
+                self.progress.done += self.files.len();
+                self.files.clear();
+                events.push(Event::Error(format!("the import stopped: {e}")));
+            }
+            Err(e) => self.progress.refused.push((name, e.to_string())),
+        }
+        events.insert(0, Event::Import(self.progress.clone()));
+        events
+    }
+}
+
+/// Image files under `dir`, recursively and sorted; links to folders are not walked into (a
+/// loop would list the same photos forever, and a link can lead anywhere).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        let p = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(&p, out)?;
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(p);
+        }
+        if out.len() > MAX_IMPORT_FILES {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The wipe, then who is left.
+pub fn remove(engine: &mut Engine, name: &str) -> Vec<Event> {
+    let report = match engine.remove_person(name) {
+        Ok(r) => r,
+        Err(e) => return vec![Event::Error(format!("cannot remove {name}: {e}"))],
+    };
+    match engine.store().people() {
+        Ok(people) => vec![Event::Removed {
+            name: name.to_owned(),
+            report,
+            people,
+        }],
+        Err(e) => vec![Event::Error(format!("cannot read the store: {e}"))],
+    }
+}
+
+pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
+    let lookalike = match engine.rename_person(from, to) {
+        Ok(l) => l,
+        Err(e) => return vec![Event::Error(format!("cannot rename {from}: {e}"))],
+    };
+    let mut events = match engine.store().people() {
+        Ok(people) => vec![Event::Renamed {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            people,
+        }],
+        Err(e) => vec![Event::Error(format!("cannot read the store: {e}"))],
+    };
+    if let Some(other) = lookalike {
+        events.push(Event::Error(format!(
+            "note: {to} looks like {other}, who is already enrolled"
+        )));
+    }
+    events
+}
+
+/// The lowest detection threshold meeting `far` on everyone enrolled against the negatives and
+/// each other, as `facegate calibrate` finds it; not saved.
+pub fn calibrate(engine: &mut Engine, far: f64) -> Event {
+    if !(far > 0.0 && far < 1.0) {
+        return Event::Calibrated(Err("the target FAR must be between 0 and 1".into()));
+    }
+    let people = match engine.store().people() {
+        Ok(p) if p.is_empty() => {
+            return Event::Calibrated(Err(
+                "nobody is enrolled yet: calibration needs a person's images".into(),
+            ));
+        }
+        Ok(p) => p,
+        Err(e) => return Event::Calibrated(Err(e.to_string())),
+    };
+    Event::Calibrated(match engine.calibrate(&people, far) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            Err("no impostor comparisons: import other people's faces as negatives first".into())
+        }
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+/// Whether `person`'s trained head decides for them, with its threshold and scores.
+pub fn head_rule(engine: &mut Engine, person: &str) -> Event {
+    match engine.head_scores(person) {
+        Ok(scores) => Event::HeadRule {
+            person: person.to_owned(),
+            head: scores.map(|scores| HeadRule {
+                person: person.to_owned(),
+                threshold: crate::train::HEAD_THRESHOLD,
+                scores,
+            }),
+        },
+        Err(e) => Event::Error(format!("cannot score {person}'s trained head: {e}")),
+    }
+}
+
+/// Small aligned faces of a person's images of one kind, for the strips under the buttons.
+pub fn thumbnails(engine: &Engine, person: &str, kind: ImageKind) -> Event {
+    let gallery = Gallery::Person {
+        name: person.to_owned(),
+        kind,
+    };
+    let faces = match engine.store().faces(&gallery) {
+        Ok(f) => f,
+        Err(e) => return Event::Error(format!("cannot list images: {e}")),
+    };
+    let thumbnails = faces
+        .iter()
+        .filter_map(|f| {
+            let crop = engine.store().load_crop(f).ok()?;
+            let aligned = align_arcface(&crop, &f.meta.face).image;
+            Some(Thumbnail {
+                id: f.meta.id,
+                image: imageops::thumbnail(&aligned, THUMBNAIL_SIDE, THUMBNAIL_SIDE),
+            })
+        })
+        .collect();
+    Event::Gallery {
+        person: person.to_owned(),
+        kind,
+        thumbnails,
+    }
+}

@@ -1,0 +1,241 @@
+//! The window's desk tasks that used to need the terminal (issue 17), headless through
+//! egui_kittest with the real worker and models: enrolling from dropped photos, removing a
+//! person, switching the model, and the readout of the rule in force once a trained head decides.
+
+mod common;
+mod gui_support;
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use facegate::store::{ImageKind, Store};
+use facegate::vision::EmbedderKind;
+use gui_support::{add_person, app, demo, drop_files, harness, models_loaded, wait_for};
+
+/// Files in a person's gallery folder (a PNG and its sidecar per image).
+fn stored(data: &std::path::Path, person: &str, kind: ImageKind) -> usize {
+    std::fs::read_dir(data.join("users").join(person).join(kind.dir_name()))
+        .map_or(0, |d| d.count())
+}
+
+#[test]
+fn photos_dropped_on_a_capture_section_are_saved_or_refused_with_the_reason() {
+    let data = common::temp_dir("gui-drop");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    // The pointer over the anchor section, then three photos dropped there: a face, a face
+    // too small to enrol, and no face at all.
+    h.get_by_label("0 anchor images").hover();
+    h.run_steps(2);
+    let photos = ["astronaut.png", "camera.png", "chelsea.png"].map(common::fixture);
+    drop_files(&mut h, &photos);
+    wait_for(&mut h, 30, "the import to finish", |a| {
+        a.state.import.as_ref().is_some_and(|p| p.finished())
+    });
+    wait_for(&mut h, 10, "the anchor thumbnail", |a| {
+        a.state.thumbnail_count(ImageKind::Anchor) == 1
+    });
+    h.run_steps(2);
+    let p = h.state().state.import.clone().unwrap();
+    println!("dropped on anchors: {p:?}");
+    assert_eq!((p.saved, p.refused.len()), (1, 2));
+    assert_eq!(
+        stored(&data, "Eileen", ImageKind::Anchor),
+        2,
+        "one PNG, one sidecar"
+    );
+    // Each refusal shows in the section with its reason, as a capture's would.
+    h.get_by_label_contains("refused camera.png: the face is too small");
+    h.get_by_label_contains("refused chelsea.png: no face found");
+    h.get_by_label("1 anchor image");
+    assert!(h.state().state.message.as_ref().unwrap().error);
+
+    // Dropped outside the three sections (on the feed): the window asks which kind they are.
+    h.hover_at(egui::pos2(300.0, 400.0));
+    h.run_steps(2);
+    let mirrored = data.join("../gui-drop-mirrored.png");
+    let img = facegate::imageio::load(&photos[0]).unwrap();
+    image::imageops::flip_horizontal(&img)
+        .save(&mirrored)
+        .unwrap();
+    drop_files(&mut h, std::slice::from_ref(&mirrored));
+    h.run_steps(2);
+    h.get_by_label_contains("1 dropped file outside the sections");
+    h.get_by_role_and_label(Role::Button, "positive").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "the positive image", |a| {
+        a.state.thumbnail_count(ImageKind::Positive) == 1
+    });
+    assert_eq!(stored(&data, "Eileen", ImageKind::Positive), 2);
+    assert_eq!(
+        stored(&data, "Eileen", ImageKind::Anchor),
+        2,
+        "nothing else changed"
+    );
+}
+
+#[test]
+fn removing_a_person_asks_first_then_wipes_every_trace() {
+    let data = common::temp_dir("gui-remove");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.get_by_label("Capture verification (V)").click();
+    h.run_steps(2);
+    wait_for(&mut h, 20, "a verification image", |a| {
+        a.state.thumbnail_count(ImageKind::Verification) == 1
+    });
+    add_person(&mut h, "Bob");
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_label("Eileen").click();
+    h.run_steps(2);
+    wait_for(&mut h, 10, "Eileen selected", |a| {
+        a.state.selected.as_deref() == Some("Eileen")
+    });
+    h.run_steps(2);
+    // The first click only asks; keeping her changes nothing.
+    h.get_by_label("Remove Eileen…").click();
+    h.run_steps(2);
+    h.get_by_label_contains("This cannot be undone");
+    h.get_by_label("Keep").click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("This cannot be undone").is_none());
+    assert!(data.join("users/Eileen").is_dir());
+    h.get_by_label("Remove Eileen…").click();
+    h.run_steps(2);
+    h.get_by_label("Remove Eileen for good").click();
+    h.run_steps(2);
+    wait_for(&mut h, 20, "Eileen to be gone", |a| {
+        a.state.people == ["Bob"] && a.state.selected.as_deref() == Some("Bob")
+    });
+    let said = h.state().state.message.clone().unwrap().text;
+    println!("{said}");
+    assert!(said.starts_with("removed Eileen: 1 images"), "{said}");
+    assert!(!data.join("users/Eileen").exists());
+    assert_eq!(Store::open(&data).unwrap().people().unwrap(), ["Bob"]);
+}
+
+#[test]
+fn switching_to_mbf_shows_its_licence_before_anything_changes() {
+    let data = common::temp_dir("gui-model");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_label("mbf (512-d, non-commercial research only)")
+        .click();
+    h.run_steps(2);
+    h.get_by_label_contains("non-commercial research use only");
+    assert_eq!(
+        Store::open(&data).unwrap().settings().model,
+        EmbedderKind::Sface,
+        "nothing changes before the user agrees"
+    );
+    h.get_by_label("Keep sface").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Switch to mbf").is_none());
+    h.get_by_label("mbf (512-d, non-commercial research only)")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Switch to mbf").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "mbf in the settings file", |_| {
+        Store::open(&data).unwrap().settings().model == EmbedderKind::Mbf
+    });
+    let s = Store::open(&data).unwrap().settings();
+    assert_eq!(s.detection_threshold, EmbedderKind::Mbf.default_threshold());
+    // Back to SFace needs no confirmation.
+    h.run_steps(2);
+    h.get_by_label("SFace (128-d, Apache-2.0, default)").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "SFace again", |_| {
+        Store::open(&data).unwrap().settings().model == EmbedderKind::Sface
+    });
+}
+
+/// A person whose trained head decides is scored by the head's probability at 0.5, not by the
+/// cosine slider: the window says so and shows the head's FAR and FRR instead of cosine's.
+#[test]
+fn a_trained_head_in_use_shows_its_threshold_and_rates_instead_of_the_sliders() {
+    let Some(shared) = common::shared_data("GUI head readout") else {
+        return;
+    };
+    let root = shared.join("deepface");
+    let rows = common::read_csv(&root.join("images.csv"));
+    let data = common::temp_dir("gui-head");
+    {
+        let store = Store::open(&data).unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        e.store().add_person("id01").unwrap();
+        let mut mine = 0;
+        for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
+            let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
+            let gallery = if r["identity"] == "id01" {
+                mine += 1;
+                let kind = if mine % 2 == 0 {
+                    ImageKind::Anchor
+                } else {
+                    ImageKind::Positive
+                };
+                facegate::store::Gallery::Person {
+                    name: "id01".into(),
+                    kind,
+                }
+            } else {
+                facegate::store::Gallery::Negatives
+            };
+            let _ = e.capture(&gallery, &img, None);
+        }
+    }
+    {
+        let mut h = harness(app(&data, demo()), 800.0);
+        wait_for(&mut h, 60, "id01's score sets", |a| {
+            a.state.selected.as_deref() == Some("id01") && a.state.person_scores.is_some()
+        });
+        h.run_steps(3);
+        // Cosine decides: the FAR and FRR beside the slider are cosine's.
+        assert!(h.state().state.head_rule.is_none());
+        assert!(h.query_by_label_contains("trained head decides").is_none());
+        h.get_by_label_contains("impostor pairs");
+    }
+    // A head in use for id01, saved as training would (here forced into use, whatever its
+    // held-out F1: the readout is what is tested).
+    {
+        let store = Store::open(&data).unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        let threshold = e.settings().detection_threshold;
+        let trained = e
+            .training_data("id01")
+            .and_then(|d| facegate::train::prepare(&d, threshold, &Default::default()))
+            .unwrap()
+            .run(|_| {});
+        let mut saved = facegate::train::SavedHead::new(&trained.report, trained.head);
+        saved.in_use = true;
+        facegate::train::save_head(e.store(), "id01", &saved).unwrap();
+    }
+    let mut h = harness(app(&data, demo()), 800.0);
+    wait_for(&mut h, 60, "the head's rule", |a| {
+        a.state.head_rule.is_some()
+    });
+    h.run_steps(3);
+    let rule = h.state().state.head_rule.clone().unwrap();
+    println!(
+        "head rule: threshold {:.2}, FAR {:?} on {} impostor pairs, FRR {:?} on {} genuine pairs",
+        rule.threshold,
+        rule.scores.far(rule.threshold),
+        rule.scores.impostor.len(),
+        rule.scores.frr(rule.threshold),
+        rule.scores.genuine.len()
+    );
+    assert_eq!(rule.threshold, facegate::train::HEAD_THRESHOLD);
+    assert!(!rule.scores.genuine.is_empty() && !rule.scores.impostor.is_empty());
+    h.get_by_label_contains("id01's trained head decides, not this slider");
+    h.get_by_label_contains("above 0.50");
+    h.get_by_label_contains("head: FAR");
+    assert!(
+        h.query_by_label_contains("FAR").is_some()
+            && h.get_all_by_label_contains("impostor pairs").count() == 1,
+        "only the head's rates, not cosine's beside them"
+    );
+}
