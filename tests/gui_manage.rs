@@ -239,3 +239,101 @@ fn a_trained_head_in_use_shows_its_threshold_and_rates_instead_of_the_sliders() 
         "only the head's rates, not cosine's beside them"
     );
 }
+
+#[test]
+fn a_person_renamed_in_the_window_keeps_their_photos_and_stays_selected() {
+    let data = common::temp_dir("gui-rename");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.get_by_label("Capture verification (V)").click();
+    h.run_steps(2);
+    wait_for(&mut h, 20, "a verification image", |a| {
+        a.state.thumbnail_count(ImageKind::Verification) == 1
+    });
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "rename Eileen to")
+        .click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "rename Eileen to")
+        .type_text("Eileen Collins");
+    h.run_steps(2);
+    h.get_by_label("Rename").click();
+    h.run_steps(2);
+    wait_for(&mut h, 20, "the new name, selected, with her photo", |a| {
+        a.state.people == ["Eileen Collins"]
+            && a.state.selected.as_deref() == Some("Eileen Collins")
+            && a.state.thumbnail_count(ImageKind::Verification) == 1
+    });
+    assert!(!data.join("users/Eileen").exists());
+    assert_eq!(stored(&data, "Eileen Collins", ImageKind::Verification), 2);
+}
+
+/// No webcam exists here (no V4L2 at all): the window must say so plainly, where the camera is
+/// chosen, and a device asked for by path or by name must end in a message, not a hang.
+#[test]
+fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
+    let cameras = facegate::camera::list_cameras();
+    if !cameras.is_empty() {
+        println!(
+            "NOTICE: this machine has a camera ({cameras:?}); the no-camera path is not exercised"
+        );
+        return;
+    }
+    // At launch: the demo, and why.
+    let options = facegate::gui::LaunchOptions::default();
+    let (source, note) =
+        facegate::gui::choose_source(&options, &Default::default(), &cameras).unwrap();
+    let note = note.unwrap();
+    println!("launch: {} / {note}", source.describe());
+    assert!(note.starts_with("No camera found"), "{note}");
+    assert!(source.describe().starts_with("demo"));
+
+    let data = common::temp_dir("gui-no-camera");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_label("No camera found");
+    // A device by path: refused at once, saying there is no camera.
+    h.get_by_label("Open camera").click();
+    h.run_steps(2);
+    h.get_by_label_contains("No camera found: /dev/video0 is not there");
+    assert!(
+        h.state().source_name().starts_with("demo"),
+        "the feed stays"
+    );
+
+    // A camera the system lists (named here, since none can exist) that will not open: the
+    // driver's answer is shown and nothing is remembered.
+    let listed = vec![facegate::camera::CameraInfo {
+        index: 0,
+        name: "Integrated Camera".into(),
+        description: String::new(),
+    }];
+    let source = facegate::camera::open(&demo()).unwrap();
+    let store = Store::open(&data).unwrap();
+    let live = facegate::session::Session::start(
+        source,
+        Some(common::models()),
+        store,
+        std::sync::Arc::new(|| {}),
+    );
+    let mut h = harness(
+        facegate::gui::FaceGateApp::with_cameras(live, listed),
+        800.0,
+    );
+    models_loaded(&mut h);
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("No camera found").is_none());
+    // The field holds the remembered /dev/video0, which the system lists as this camera.
+    h.get_by_label("Open camera").click();
+    h.run_steps(3);
+    let said = h.state().state.message.clone().unwrap();
+    println!("opening a listed camera that is not there: {}", said.text);
+    assert!(said.error && said.text.starts_with("cannot open that source"));
+    assert!(h.state().source_name().starts_with("demo"));
+    assert_eq!(Store::open(&data).unwrap().settings().camera_name, "");
+}

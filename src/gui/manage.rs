@@ -55,14 +55,19 @@ impl ManageView {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.columns(2, |cols| {
-                    self.people(&mut cols[0], state, out);
-                    cols[0].separator();
-                    self.negatives(&mut cols[0], state, out);
-                    self.model(&mut cols[1], state, out);
-                    cols[1].separator();
-                    self.calibration(&mut cols[1], state, out);
-                    cols[1].separator();
-                    open = self.camera.ui(&mut cols[1], state, current, out);
+                    // Left-aligned, not stretched: the columns' own layout is justified.
+                    cols[0].vertical(|ui| {
+                        self.people(ui, state, out);
+                        ui.separator();
+                        self.negatives(ui, state, out);
+                    });
+                    cols[1].vertical(|ui| {
+                        self.model(ui, state, out);
+                        ui.separator();
+                        self.calibration(ui, state, out);
+                        ui.separator();
+                        open = self.camera.ui(ui, state, current, out);
+                    });
                 });
             });
         });
@@ -265,6 +270,13 @@ impl ManageView {
                         "at the highest impostor score seen"
                     }
                 ),
+            );
+        }
+        if cal.frr.is_some_and(|f| f > 0.5) {
+            ui.colored_label(
+                WARN,
+                "this threshold would refuse most of the enrolled people's own pairs: check that \
+                 the negatives hold no one who is enrolled",
             );
         }
         let now = settings.detection_threshold;

@@ -31,6 +31,9 @@ impl ImportJob {
     pub fn new(gallery: Gallery, paths: &[PathBuf]) -> Result<ImportJob, String> {
         let mut files = Vec::new();
         for p in paths {
+            if !p.exists() {
+                return Err(format!("{} does not exist", p.display()));
+            }
             if p.is_dir() {
                 walk(p, &mut files).map_err(|e| format!("cannot list {}: {e}", p.display()))?;
             } else {
