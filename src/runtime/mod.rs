@@ -182,7 +182,7 @@ impl Models {
                     },
                     file: path,
                     licence: entry.licence.clone(),
-                    source: format!("PyPI {}=={}", entry.package, entry.version),
+                    source: entry.source(),
                     ok: checked.is_ok(),
                     problem: checked.err().map(|e| e.to_string()),
                 }

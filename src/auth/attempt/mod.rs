@@ -8,10 +8,15 @@
 //!    tracked face changes (someone else, or a photo swapped in), everything gathered so far
 //!    (votes, liveness frames, the challenge) starts over; the deadline does not.
 //! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
-//! 3. **Liveness** ([`LivenessCheck`]): the passive score over the tracked face's frames always
-//!    (when liveness is on), and the head-turn challenge when the caller can show a prompt.
-//!    Verification and liveness rest on the same tracked face.
-//! 4. **One deadline** for all of it; the challenge has its own shorter clock inside it.
+//! 3. **Liveness** ([`LivenessCheck`]): the passive motion score over the tracked face's frames
+//!    always (when liveness is on), the head-turn challenge when the caller can show a prompt,
+//!    and, with a [`PadRule`], the texture model's per-frame live scores (`liveness::pad`): a low
+//!    quantile of them must reach the rule's threshold, else the attempt is refused as "looks
+//!    like a screen or a print" (a replayed video can make the turn and move naturally; its
+//!    screen still shows). Verification and liveness rest on the same tracked face.
+//! 4. **Frames too dark to judge** (mean face luma under the dark limit, as howdy's dark
+//!    threshold) do not vote or count as liveness frames; the attempt says so instead.
+//! 5. **One deadline** for all of it; the challenge has its own shorter clock inside it.
 //!
 //! The attempt is pure: frames and times in, [`Step`]s out. Counting it against the lock-out
 //! when it starts and writing its audit line when it ends is the engine's job
@@ -23,8 +28,11 @@ use image::RgbImage;
 use serde::Serialize;
 
 mod says;
+mod signals;
 
 pub use says::{Outcome, Prompt, Refusal, Step};
+use signals::PadFrames;
+pub use signals::{DARK_LIMIT_RANGE, DEFAULT_DARK_LIMIT, PadRule, dark_limit, face_luminance};
 
 use super::Verification;
 use super::votes::Votes;
@@ -85,11 +93,13 @@ pub enum Sighting<'a> {
     ManyFaces(usize),
     /// The one face in view (the largest, clearly), its tracker id, and its verification
     /// against the person claimed: needed while [`Attempt::needs_match`], ignored after (a
-    /// turning head need not match; the tracker keeps it the same face).
+    /// turning head need not match; the tracker keeps it the same face). `pad`: the texture
+    /// model's live score of this face, when the caller ran it (see [`Attempt::with_pad`]).
     Face {
         face: &'a Face,
         track: u64,
         verification: Option<&'a Verification>,
+        pad: Option<f32>,
     },
 }
 
@@ -103,6 +113,11 @@ pub struct Attempt {
     passive: PassiveWindow,
     /// The last judgement of the passive window; `live` latches (one live window is enough).
     judged: Option<LivenessScore>,
+    /// With liveness on: how the texture scores decide, and the tracked face's scores so far.
+    pad_rule: Option<PadRule>,
+    pad: PadFrames,
+    dark_limit: f32,
+    dark_frames: u64,
     /// Started once the votes pass, with the challenge on.
     challenge: Option<Challenge>,
     turned_at: Option<Instant>,
@@ -127,6 +142,10 @@ impl Attempt {
             track: None,
             passive: PassiveWindow::new(PassiveConfig::default()),
             judged: None,
+            pad_rule: None,
+            pad: PadFrames::default(),
+            dark_limit: DEFAULT_DARK_LIMIT,
+            dark_frames: 0,
             challenge: None,
             turned_at: None,
             matched_at: None,
@@ -136,6 +155,34 @@ impl Attempt {
             frames_with_face: 0,
             outcome: None,
         }
+    }
+
+    /// Requires, with liveness on, the texture model's scores to pass `rule`: the attempt is not
+    /// accepted before `rule.min_frames` of the tracked face were scored, and is refused when
+    /// their low quantile stays under the threshold. The engine always sets it; without it the
+    /// scores in [`Sighting::Face`] are ignored.
+    pub fn with_pad(mut self, rule: PadRule) -> Attempt {
+        self.pad_rule = Some(rule);
+        self
+    }
+
+    /// Sets the mean face luma under which a frame is too dark to judge; refused outside
+    /// [`DARK_LIMIT_RANGE`].
+    pub fn with_dark_limit(mut self, limit: f32) -> Result<Attempt, String> {
+        self.dark_limit = dark_limit(limit)?;
+        Ok(self)
+    }
+
+    /// Whether `face` in `image` is too dark to judge: such a frame does not vote, so a caller
+    /// need not embed or score it.
+    pub fn too_dark(&self, image: &RgbImage, face: &Face) -> bool {
+        face_luminance(image, &face.bbox).is_none_or(|l| l < self.dark_limit)
+    }
+
+    /// The texture model's verdict so far: the rule's low quantile of the tracked face's scores
+    /// (None before enough frames, or without a rule).
+    pub fn pad_score(&self) -> Option<f32> {
+        self.pad_rule.and_then(|rule| self.pad.judged(&rule))
     }
 
     pub fn person(&self) -> &str {
@@ -191,14 +238,29 @@ impl Attempt {
                 self.restart();
                 Prompt::OnePersonOnly { faces }
             }
+            Sighting::Face { face, .. } if self.too_dark(image, face) => {
+                // Too dark to judge: neither a vote nor a liveness frame; to the challenge it is
+                // a frame where the face was missed.
+                self.dark_frames += 1;
+                if let Some(challenge) = &mut self.challenge {
+                    challenge.push(None, now);
+                }
+                Prompt::TooDark
+            }
             Sighting::Face {
                 face,
                 track,
                 verification,
+                pad,
             } => {
                 self.frames_with_face += 1;
                 if self.track.replace(track).is_some_and(|t| t != track) {
                     self.restart();
+                }
+                if self.liveness != LivenessCheck::Off
+                    && let Some(score) = pad
+                {
+                    self.pad.push(score);
                 }
                 self.face(image, face, verification, now)
             }
@@ -212,6 +274,7 @@ impl Attempt {
     fn restart(&mut self) {
         self.votes.clear();
         self.passive.clear();
+        self.pad.clear();
         self.judged = None;
         self.challenge = None;
         self.turned_at = None;
@@ -284,10 +347,14 @@ impl Attempt {
         if self.accepted(now) {
             return Some(None);
         }
+        if self.motion_passed() && self.pad_verdict() == Some(false) {
+            // Motion and the turn say live, the texture says screen or print: a replayed video.
+            return Some(Some(Refusal::Presentation));
+        }
         if let Some(challenge) = &self.challenge {
             match challenge.state() {
                 ChallengeState::Failed(crate::liveness::challenge::Failure::TimedOut) => {
-                    return Some(Some(Refusal::NoTurn));
+                    return Some(Some(self.liveness_refusal(Refusal::NoTurn)));
                 }
                 ChallengeState::Failed(crate::liveness::challenge::Failure::FaceChanged) => {
                     return Some(Some(Refusal::FaceChanged));
@@ -296,7 +363,7 @@ impl Attempt {
                     let turned = *self.turned_at.get_or_insert(now);
                     if now.duration_since(turned) >= PASSIVE_GRACE {
                         self.judged = self.passive.score();
-                        return Some(Some(Refusal::NoMotion));
+                        return Some(Some(self.liveness_refusal(Refusal::NoMotion)));
                     }
                 }
                 _ => {}
@@ -304,10 +371,12 @@ impl Attempt {
         }
         if now.duration_since(self.started) >= self.rule.timeout {
             let refusal = if self.votes.passed() {
-                match self.liveness {
+                self.liveness_refusal(match self.liveness {
                     LivenessCheck::Challenge(_) => Refusal::NoTurn,
                     _ => Refusal::NoMotion,
-                }
+                })
+            } else if self.frames_with_face == 0 && self.dark_frames > 0 {
+                Refusal::TooDark
             } else if self.frames_with_face == 0 {
                 Refusal::NoFace
             } else {
@@ -318,8 +387,44 @@ impl Attempt {
         None
     }
 
+    /// Whether the motion checks (the passive score and, when asked, the turn) are met.
+    fn motion_passed(&self) -> bool {
+        match self.liveness {
+            LivenessCheck::Off => false,
+            LivenessCheck::Passive => self.judged.is_some_and(|s| s.live),
+            LivenessCheck::Challenge(_) => {
+                self.challenge
+                    .as_ref()
+                    .is_some_and(|c| c.state() == ChallengeState::Passed)
+                    && self.passive.score().is_some_and(|s| s.live)
+            }
+        }
+    }
+
+    /// The texture model's verdict: true (passes, or no rule), false (fails), None (not enough
+    /// frames scored yet).
+    fn pad_verdict(&self) -> Option<bool> {
+        match self.pad_rule {
+            None => Some(true),
+            Some(rule) => self.pad.judged(&rule).map(|q| q >= rule.threshold),
+        }
+    }
+
+    /// The reason for a refusal with the votes passed: the texture model's when it failed (the
+    /// more telling one for a screen or a print that also failed to move), else `motion`.
+    fn liveness_refusal(&self, motion: Refusal) -> Refusal {
+        if self.liveness != LivenessCheck::Off && self.pad_verdict() == Some(false) {
+            Refusal::Presentation
+        } else {
+            motion
+        }
+    }
+
     fn accepted(&mut self, _now: Instant) -> bool {
         if !self.votes.passed() {
+            return false;
+        }
+        if self.liveness != LivenessCheck::Off && self.pad_verdict() != Some(true) {
             return false;
         }
         match self.liveness {
@@ -350,7 +455,9 @@ impl Attempt {
             last: self.last.clone(),
             face: self.face.clone(),
             liveness: self.judged.or_else(|| self.passive.score()),
+            pad: self.pad_score(),
             frames: self.frames,
+            dark_frames: self.dark_frames,
             frames_with_face: self.frames_with_face,
             seconds: now.duration_since(self.started).as_secs_f32(),
             matched_s: self.since_start(self.matched_at),

@@ -29,6 +29,8 @@ pub enum Prompt {
     },
     /// The turn is seen; waiting for the passive score.
     HoldOn,
+    /// The face is too dark to judge: the frame does not vote.
+    TooDark,
 }
 
 impl Prompt {
@@ -56,6 +58,7 @@ impl Prompt {
                 format!("Turn your head slowly to your {}", direction.word())
             }
             Prompt::HoldOn => "Hold on…".into(),
+            Prompt::TooDark => "Too dark to see your face: add some light".into(),
         }
     }
 }
@@ -73,6 +76,11 @@ pub enum Refusal {
     NoTurn,
     /// The face jumped or changed size during the head turn.
     FaceChanged,
+    /// It matched (and may have moved and turned), but the texture model saw a screen or a
+    /// print in its frames: a replayed video or a photo.
+    Presentation,
+    /// A face was in view, but always too dark to judge.
+    TooDark,
 }
 
 impl Refusal {
@@ -83,6 +91,8 @@ impl Refusal {
             Refusal::NoMotion => "no natural face motion: looks like a photo",
             Refusal::NoTurn => "the head turn was not made in time",
             Refusal::FaceChanged => "the face moved away or changed during the head turn",
+            Refusal::Presentation => "looks like a screen or a print",
+            Refusal::TooDark => "too dark to see your face",
         }
     }
 }
@@ -100,7 +110,12 @@ pub struct Outcome {
     pub face: Option<crate::vision::Face>,
     /// The passive liveness window as last judged (None with liveness off or too few frames).
     pub liveness: Option<LivenessScore>,
+    /// The texture model's low quantile over the tracked face's frames (None without the model
+    /// or before enough frames).
+    pub pad: Option<f32>,
     pub frames: u64,
+    /// Frames whose face was too dark to judge (they did not vote).
+    pub dark_frames: u64,
     pub frames_with_face: u64,
     pub seconds: f32,
     /// Seconds into the attempt when K of N frames had matched, and when the head turn was
@@ -109,6 +124,9 @@ pub struct Outcome {
     pub turned_s: Option<f32>,
 }
 
+// One Step a frame (30 a second) moves a few hundred bytes; boxing the outcome would only add an
+// allocation to the last one and change every caller's pattern.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Step {
     Pending(Prompt),

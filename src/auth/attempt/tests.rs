@@ -60,18 +60,31 @@ fn image() -> RgbImage {
 
 /// Runs frames at 20 fps until the attempt ends; returns the outcome and the prompts seen.
 fn run(attempt: &mut Attempt, frames: impl Fn(u64) -> (Face, u64, bool)) -> (Outcome, Vec<Prompt>) {
-    let (img, t0) = (image(), attempt.started);
+    run_scored(attempt, &image(), |i| {
+        let (f, track, ok) = frames(i);
+        (f, track, ok, None)
+    })
+}
+
+/// [`run`] on `img`, each frame with a texture score.
+fn run_scored(
+    attempt: &mut Attempt,
+    img: &RgbImage,
+    frames: impl Fn(u64) -> (Face, u64, bool, Option<f32>),
+) -> (Outcome, Vec<Prompt>) {
+    let t0 = attempt.started;
     let mut prompts = Vec::new();
     for i in 0..400u64 {
         let now = t0 + Duration::from_millis(i * 50);
-        let (f, track, ok) = frames(i);
+        let (f, track, ok, pad) = frames(i);
         let v = verification(ok);
         let sighting = Sighting::Face {
             face: &f,
             track,
             verification: Some(&v),
+            pad,
         };
-        match attempt.step(&img, sighting, now) {
+        match attempt.step(img, sighting, now) {
             Step::Pending(p) => prompts.push(p),
             Step::Done(outcome) => return (outcome, prompts),
         }
@@ -161,4 +174,101 @@ fn no_face_times_out_as_no_face_and_two_faces_never_vote() {
     ));
     let end = a.step(&img, Sighting::NoFace, t0 + Duration::from_secs(11));
     assert!(matches!(end, Step::Done(o) if o.refusal == Some(Refusal::NoFace)));
+}
+
+/// A face that turns left after half a second and talks: passes the motion checks.
+fn live_face(i: u64) -> Face {
+    let yaw = if i < 10 {
+        0.0
+    } else {
+        (i as f32 - 10.0) * 0.02
+    };
+    face(yaw.min(0.3), 4.0 * (i as f32 * 0.7).sin())
+}
+
+fn challenge_attempt() -> Attempt {
+    Attempt::new(
+        "Ada",
+        rule(),
+        LivenessCheck::Challenge(Direction::Left),
+        Instant::now(),
+    )
+    .with_pad(PadRule::default())
+}
+
+#[test]
+fn a_replay_that_moves_and_turns_is_refused_by_its_texture() {
+    // A video of the person on a screen: it matches, turns and talks, every frame scores low.
+    let (outcome, _) = run_scored(&mut challenge_attempt(), &image(), |i| {
+        (live_face(i), 7, true, Some(0.1))
+    });
+    assert_eq!(outcome.refusal, Some(Refusal::Presentation), "{outcome:?}");
+    assert_eq!(
+        Refusal::Presentation.text(),
+        "looks like a screen or a print"
+    );
+    assert!(outcome.pad.is_some_and(|p| p < 0.5));
+    // A live face: the same motion, scores high except for a few frames (a blink, blur).
+    let (outcome, _) = run_scored(&mut challenge_attempt(), &image(), |i| {
+        let score = if i % 10 == 3 { 0.05 } else { 0.97 };
+        (live_face(i), 7, true, Some(score))
+    });
+    assert!(outcome.accepted, "{outcome:?}");
+    assert!(outcome.pad.is_some_and(|p| p >= 0.5));
+}
+
+#[test]
+fn with_the_texture_rule_an_attempt_waits_for_enough_scored_frames() {
+    // Motion and turn pass, but no frame was ever scored: never accepted; at the deadline it is
+    // the motion checks' reason (nothing says screen).
+    let (outcome, _) = run_scored(&mut challenge_attempt(), &image(), |i| {
+        (live_face(i), 7, true, None)
+    });
+    assert!(!outcome.accepted, "{outcome:?}");
+    assert_eq!(outcome.pad, None);
+    // Without the rule (a caller with no model), scores are ignored.
+    let mut plain = Attempt::new(
+        "Ada",
+        rule(),
+        LivenessCheck::Challenge(Direction::Left),
+        Instant::now(),
+    );
+    let (outcome, _) = run_scored(&mut plain, &image(), |i| (live_face(i), 7, true, Some(0.0)));
+    assert!(outcome.accepted, "{outcome:?}");
+    // A still photo that also scores low says the texture's reason.
+    let (outcome, _) = run_scored(&mut challenge_attempt(), &image(), |_| {
+        (face(0.0, 0.0), 7, true, Some(0.2))
+    });
+    assert_eq!(outcome.refusal, Some(Refusal::Presentation));
+}
+
+#[test]
+fn frames_too_dark_to_judge_do_not_vote_and_say_so() {
+    let dark = RgbImage::from_pixel(320, 240, image::Rgb([6, 6, 6]));
+    let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+    assert!(a.too_dark(&dark, &face(0.0, 0.0)));
+    assert!(!a.too_dark(&image(), &face(0.0, 0.0)));
+    let (outcome, prompts) = run_scored(&mut a, &dark, |_| (face(0.0, 0.0), 1, true, None));
+    assert!(!outcome.accepted, "matching but dark frames never vote");
+    assert_eq!(outcome.refusal, Some(Refusal::TooDark));
+    assert_eq!(outcome.refusal.unwrap().text(), "too dark to see your face");
+    assert_eq!(outcome.frames_with_face, 0);
+    assert!(outcome.dark_frames > 0);
+    assert!(prompts.iter().all(|p| *p == Prompt::TooDark));
+    assert!(
+        Prompt::TooDark
+            .text()
+            .starts_with("Too dark to see your face")
+    );
+    // The limit is range-checked, and a lower one judges the same frames.
+    assert!(
+        Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now())
+            .with_dark_limit(-3.0)
+            .is_err()
+    );
+    let mut lenient = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now())
+        .with_dark_limit(4.0)
+        .unwrap();
+    let (outcome, _) = run_scored(&mut lenient, &dark, |_| (face(0.0, 0.0), 1, true, None));
+    assert!(outcome.accepted, "{outcome:?}");
 }

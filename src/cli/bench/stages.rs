@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{GALLERY_SIZE, Quantiles, budget, proc_status};
 use crate::auth::{self, Thresholds};
 use crate::imageio;
+use crate::liveness::PadModel;
 use crate::runtime::Models;
 use crate::vision::attributes::AttributeModel;
 use crate::vision::{Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, align_arcface};
@@ -204,6 +205,20 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
             attributes.analyze(&frame_640, &face).expect("attributes");
         },
     ));
+
+    let mut pad = PadModel::new(models)?;
+    rows.push(
+        time(
+            "pad",
+            "presentation-attack score (MiniFASNet V2 + V1SE)",
+            runs,
+            || {
+                pad.score(&frame_640, &face).expect("pad");
+            },
+        )
+        .with_budget(budget::PAD_MS),
+    );
+    drop(pad);
 
     // Ten verification embeddings of the same face in other places and sizes, as an enrolled
     // person's gallery would hold.

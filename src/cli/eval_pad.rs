@@ -1,0 +1,364 @@
+//! `facegate eval pad CSV`: the single-frame presentation-attack model (`liveness::pad`) on a
+//! labelled manifest, reported as ISO/IEC 30107-3 does.
+//!
+//! The manifest has `path,label[,...]`, paths relative to the CSV's folder; `label` is
+//! `bona_fide` (or `real`, `live`) or the name of the attack instrument (a `spoof` label takes
+//! its species from an `attack_type` column when there is one). Each image's largest YuNet face
+//! is scored; images where no face is found are listed and left out of the rates (a detector
+//! that misses a presentation stops it anyway, but that is not this model's merit).
+//!
+//! BPCER is the share of bona fide faces scored below the threshold, APCER per species the share
+//! of attacks scored at or above it, each with its exact two-sided 95 % Clopper–Pearson interval;
+//! the headline is the worst species' APCER. `--box-scale`, `--shift-y` and `--threshold` are
+//! the knobs the calibration in the README turned.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+
+use super::{Cli, exit};
+use crate::auth::quality;
+use crate::liveness::pad::{ATTEMPT_THRESHOLD, BoxGeometry, FRAME_THRESHOLD, PadModel, PadScore};
+use crate::vision::{Detector, DetectorConfig};
+
+#[derive(Debug, Args)]
+pub struct EvalPadArgs {
+    /// Manifest CSV: path,label[,...] (label bona_fide or an attack name)
+    pub csv: PathBuf,
+    /// Live-score threshold: a face scoring below it is called an attack [default: report both the attempt's and the strict single-frame one]
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Scale of the YuNet box before the crop [default: the calibrated one]
+    #[arg(long)]
+    pub box_scale: Option<f32>,
+    /// Downward shift of the YuNet box, in box heights [default: the calibrated one]
+    #[arg(long)]
+    pub shift_y: Option<f32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+const BONA_FIDE: &str = "bona_fide";
+
+#[derive(Debug, Serialize)]
+struct Row {
+    path: String,
+    species: String,
+    score: Option<PadScore>,
+}
+
+/// Errors over presentations with the exact 95 % interval of the rate.
+#[derive(Debug, Serialize)]
+pub struct Rate {
+    pub species: String,
+    pub presentations: usize,
+    pub errors: usize,
+    pub rate: f64,
+    pub lower95: f64,
+    pub upper95: f64,
+    /// The lowest (bona fide) or highest (attack) live score seen: where the threshold could go.
+    pub extreme_score: f32,
+}
+
+/// The rates at one threshold.
+#[derive(Debug, Serialize)]
+pub struct OperatingPoint {
+    pub threshold: f32,
+    pub bpcer: Rate,
+    pub apcer: Vec<Rate>,
+    /// The headline: the worst species' APCER.
+    pub apcer_max: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    geometry: BoxGeometry,
+    points: Vec<OperatingPoint>,
+    no_face: Vec<String>,
+    ms_per_face: f64,
+    rows: Vec<Row>,
+}
+
+pub fn run(cli: &Cli, args: &EvalPadArgs) -> anyhow::Result<u8> {
+    let thresholds = match args.threshold {
+        Some(t) if t.is_finite() && (0.0..=1.0).contains(&t) => vec![t],
+        Some(t) => anyhow::bail!("--threshold {t} is out of range: give 0 to 1"),
+        None => vec![ATTEMPT_THRESHOLD, FRAME_THRESHOLD],
+    };
+    let models = cli.models()?;
+    let mut detector = Detector::new(&models, DetectorConfig::default())?;
+    let mut pad = PadModel::new(&models)?;
+    let defaults = BoxGeometry::default();
+    pad.geometry = BoxGeometry {
+        scale: args.box_scale.unwrap_or(defaults.scale),
+        shift_y: args.shift_y.unwrap_or(defaults.shift_y),
+    };
+    anyhow::ensure!(
+        pad.geometry.scale.is_finite()
+            && (0.5..=2.0).contains(&pad.geometry.scale)
+            && pad.geometry.shift_y.is_finite()
+            && pad.geometry.shift_y.abs() <= 0.5,
+        "--box-scale must be in [0.5, 2] and --shift-y in [-0.5, 0.5]"
+    );
+    let items = read_manifest(&args.csv)?;
+    let mut rows = Vec::with_capacity(items.len());
+    let (mut pad_s, mut scored) = (0.0, 0usize);
+    for (path, species) in items {
+        let img = crate::imageio::load(&path)?;
+        let faces = detector.detect(&img)?;
+        let score = match quality::main_face(&faces, f32::INFINITY) {
+            Ok(face) => {
+                let t = std::time::Instant::now();
+                let s = pad.score(&img, face)?;
+                pad_s += t.elapsed().as_secs_f64();
+                scored += 1;
+                s
+            }
+            Err(_) => None,
+        };
+        rows.push(Row {
+            path: path.display().to_string(),
+            species,
+            score,
+        });
+    }
+    let scores: Vec<(String, Option<f32>)> = rows
+        .iter()
+        .map(|r| (r.species.clone(), r.score.map(|s| s.live)))
+        .collect();
+    let report = Report {
+        geometry: pad.geometry,
+        points: thresholds
+            .iter()
+            .map(|&t| operating_point(t, &scores))
+            .collect(),
+        no_face: rows
+            .iter()
+            .filter(|r| r.score.is_none())
+            .map(|r| r.path.clone())
+            .collect(),
+        ms_per_face: if scored > 0 {
+            pad_s * 1e3 / scored as f64
+        } else {
+            0.0
+        },
+        rows,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(exit::OK)
+}
+
+/// `(image path, species)` per row; bona fide rows get [`BONA_FIDE`].
+fn read_manifest(csv_path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let base = csv_path.parent().unwrap_or(Path::new("."));
+    let mut reader = csv::Reader::from_path(csv_path)
+        .with_context(|| format!("cannot read {}", csv_path.display()))?;
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(path_col), Some(label_col)) = (column("path"), column("label")) else {
+        anyhow::bail!("{} needs `path` and `label` columns", csv_path.display());
+    };
+    let attack_col = column("attack_type");
+    let mut items = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{} row {}", csv_path.display(), line + 2))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim().to_owned();
+        let label = field(label_col);
+        let species = match label.to_lowercase().as_str() {
+            "bona_fide" | "bonafide" | "real" | "live" | "genuine" => BONA_FIDE.to_owned(),
+            "" => anyhow::bail!("{} row {}: empty label", csv_path.display(), line + 2),
+            "spoof" | "attack" | "fake" => attack_col
+                .map(field)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(label),
+            _ => label,
+        };
+        items.push((base.join(field(path_col)), species));
+    }
+    anyhow::ensure!(!items.is_empty(), "{} has no rows", csv_path.display());
+    Ok(items)
+}
+
+/// BPCER and APCER per species at `threshold`, from `(species, live score)` pairs (faces without
+/// a score are left out).
+pub fn operating_point(threshold: f32, scores: &[(String, Option<f32>)]) -> OperatingPoint {
+    let mut by_species: BTreeMap<&str, Vec<f32>> = BTreeMap::new();
+    for (species, score) in scores {
+        if let Some(s) = score {
+            by_species.entry(species).or_default().push(*s);
+        }
+    }
+    let bona = by_species.remove(BONA_FIDE).unwrap_or_default();
+    let bpcer = error_rate(BONA_FIDE, &bona, |s| s < threshold, f32::min);
+    let apcer: Vec<Rate> = by_species
+        .iter()
+        .map(|(species, scores)| error_rate(species, scores, |s| s >= threshold, f32::max))
+        .collect();
+    OperatingPoint {
+        threshold,
+        apcer_max: apcer.iter().map(|r| r.rate).fold(0.0, f64::max),
+        bpcer,
+        apcer,
+    }
+}
+
+/// The rate of `is_error` among `scores`, and the extreme score under `pick`.
+pub fn error_rate(
+    species: &str,
+    scores: &[f32],
+    is_error: impl Fn(f32) -> bool,
+    pick: fn(f32, f32) -> f32,
+) -> Rate {
+    let errors = scores.iter().filter(|&&s| is_error(s)).count();
+    let (lower95, upper95) = clopper_pearson(errors as u64, scores.len() as u64);
+    Rate {
+        species: species.to_owned(),
+        presentations: scores.len(),
+        errors,
+        rate: if scores.is_empty() {
+            0.0
+        } else {
+            errors as f64 / scores.len() as f64
+        },
+        lower95,
+        upper95,
+        extreme_score: scores.iter().copied().reduce(pick).unwrap_or(f32::NAN),
+    }
+}
+
+/// The exact two-sided 95 % (Clopper–Pearson) interval of a binomial rate: each end is where
+/// the chance of a result at least as extreme as `k` of `n` falls to 2.5 %. `(0, 1)` for n = 0.
+pub fn clopper_pearson(k: u64, n: u64) -> (f64, f64) {
+    const TAIL: f64 = 0.025;
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    // P(X ≤ k) falls as p grows; P(X ≥ k) = 1 − P(X ≤ k − 1) rises.
+    let lower = if k == 0 {
+        0.0
+    } else {
+        bisect(|p| 1.0 - binomial_cdf(k - 1, n, p) < TAIL)
+    };
+    let upper = if k == n {
+        1.0
+    } else {
+        bisect(|p| binomial_cdf(k, n, p) > TAIL)
+    };
+    (lower, upper)
+}
+
+/// The largest p in [0, 1] for which `below` still holds (it holds up to a point, then not).
+fn bisect(below: impl Fn(f64) -> bool) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if below(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// P(X ≤ k) for X ~ Binomial(n, p), summed in log space so large n does not underflow.
+fn binomial_cdf(k: u64, n: u64, p: f64) -> f64 {
+    if p <= 0.0 {
+        return 1.0;
+    }
+    if p >= 1.0 {
+        return if k >= n { 1.0 } else { 0.0 };
+    }
+    let (lp, lq) = (p.ln(), (-p).ln_1p());
+    let mut ln_choose = 0.0; // ln C(n, 0)
+    let mut sum = 0.0;
+    for i in 0..=k.min(n) {
+        if i > 0 {
+            ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        sum += (ln_choose + i as f64 * lp + (n - i) as f64 * lq).exp();
+    }
+    sum.min(1.0)
+}
+
+fn print_rate(kind: &str, r: &Rate) {
+    println!(
+        "{kind:<6} {:<24} {:>3}/{:<3} {:>6.1} %  [{:>5.1}, {:>5.1}] %   {} score {:.4}",
+        r.species,
+        r.errors,
+        r.presentations,
+        100.0 * r.rate,
+        100.0 * r.lower95,
+        100.0 * r.upper95,
+        if kind == "BPCER" { "lowest" } else { "highest" },
+        r.extreme_score
+    );
+}
+
+/// One operating point as a table: BPCER, each species' APCER, the worst-case APCER.
+pub fn print_point(p: &OperatingPoint) {
+    println!(
+        "\nthreshold {:.4} (rates with exact two-sided 95 % intervals)",
+        p.threshold
+    );
+    print_rate("BPCER", &p.bpcer);
+    for a in &p.apcer {
+        print_rate("APCER", a);
+    }
+    println!("worst-case APCER {:.1} %", 100.0 * p.apcer_max);
+}
+
+fn print_report(r: &Report) {
+    for row in &r.rows {
+        match row.score {
+            Some(s) => println!(
+                "{:.4}  (v2 {:.4}, v1se {:.4})  {:<22} {}",
+                s.live, s.per_model[0], s.per_model[1], row.species, row.path
+            ),
+            None => println!(
+                "  —     no face             {:<22} {}",
+                row.species, row.path
+            ),
+        }
+    }
+    println!(
+        "\nbox ×{:.2} shifted {:+.2} h; {} image(s) without a face left out; {:.2} ms per face (both models)",
+        r.geometry.scale,
+        r.geometry.shift_y,
+        r.no_face.len(),
+        r.ms_per_face
+    );
+    for point in &r.points {
+        print_point(point);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clopper_pearson_matches_published_values() {
+        // 0 of 15: upper = 1 − 0.025^(1/15) = 0.2180; 1 of 15: [0.0017, 0.3195].
+        let (lo, hi) = clopper_pearson(0, 15);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.2180).abs() < 1e-4, "{hi}");
+        let (lo, hi) = clopper_pearson(1, 15);
+        assert!(
+            (lo - 0.001_687).abs() < 1e-5 && (hi - 0.3195).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = clopper_pearson(15, 15);
+        assert!((lo - 0.7820).abs() < 1e-4 && hi == 1.0);
+        assert_eq!(clopper_pearson(0, 0), (0.0, 1.0));
+        let (lo, hi) = clopper_pearson(500, 1000);
+        assert!((lo - 0.4685).abs() < 1e-3 && (hi - 0.5315).abs() < 1e-3);
+    }
+}
