@@ -337,3 +337,101 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     assert!(h.state().source_name().starts_with("demo"));
     assert_eq!(Store::open(&data).unwrap().settings().camera_name, "");
 }
+
+/// Negatives from a folder go in a photo at a time with a progress bar, then calibration to a
+/// target FAR reports its threshold, FAR and FRR, says when the target cannot be measured on so
+/// few impostor pairs, and saves the threshold only when asked.
+#[test]
+fn negatives_import_with_progress_and_calibration_reports_before_saving() {
+    let Some(shared) = common::shared_data("GUI negatives and calibration") else {
+        return;
+    };
+    let lfw = shared.join("lfw_a/lfw");
+    let folder = common::temp_dir("gui-negatives-folder");
+    let mut people: Vec<_> = std::fs::read_dir(&lfw).unwrap().flatten().collect();
+    people.sort_by_key(|e| e.path());
+    for person in people.iter().take(12) {
+        let photo = std::fs::read_dir(person.path())
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap();
+        std::fs::copy(photo.path(), folder.join(photo.file_name())).unwrap();
+    }
+    let data = common::temp_dir("gui-negatives");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    for i in 1..=2 {
+        h.get_by_label("Capture verification (V)").click();
+        h.run_steps(2);
+        wait_for(&mut h, 20, "a verification image", |a| {
+            a.state.thumbnail_count(ImageKind::Verification) == i
+        });
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "folder:").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "folder:")
+        .type_text(folder.to_str().unwrap());
+    h.run_steps(2);
+    h.get_by_label("Import negatives").click();
+    let (mut partial, start) = (0, std::time::Instant::now());
+    loop {
+        h.step();
+        match h.state().state.import.as_ref() {
+            Some(p) if p.finished() => break,
+            Some(_) => partial += 1,
+            None => {}
+        }
+        assert!(start.elapsed().as_secs() < 60, "the import did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    let p = h.state().state.import.clone().unwrap();
+    println!(
+        "negatives: {} saved, {} refused of {}; {partial} frames drawn while it ran",
+        p.saved,
+        p.refused.len(),
+        p.total
+    );
+    assert_eq!(p.total, 12);
+    println!("refused: {:?}", p.refused);
+    assert!(p.saved >= 6, "most LFW photos pass the capture gate: {p:?}");
+    assert_eq!(p.saved + p.refused.len() + p.skipped, 12);
+    h.get_by_label_contains(&format!("{} of 12 photos saved", p.saved));
+
+    h.get_by_label("Calibrate").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "the calibration", |a| {
+        a.state.calibration.is_some()
+    });
+    h.run_steps(2);
+    let c = h.state().state.calibration.clone().unwrap().unwrap();
+    println!("calibration at 0.1 %: {:?}", c);
+    assert_eq!(
+        c.calibration.impostor,
+        2 * p.saved,
+        "2 images × the negatives"
+    );
+    h.get_by_label_contains(&format!("threshold {:.3}", c.calibration.threshold));
+    h.get_by_label_contains("cannot show a FAR of 0.10 %");
+    let before = Store::open(&data).unwrap().settings().detection_threshold;
+    assert_eq!(
+        before,
+        EmbedderKind::Sface.default_threshold(),
+        "not saved yet"
+    );
+    if (c.calibration.threshold - before).abs() >= 5e-4 {
+        h.get_by_label_contains(&format!("Use {:.3}", c.calibration.threshold))
+            .click();
+        h.run_steps(2);
+        wait_for(&mut h, 10, "the calibrated threshold on disk", |_| {
+            (Store::open(&data).unwrap().settings().detection_threshold - c.calibration.threshold)
+                .abs()
+                < 1e-6
+        });
+    }
+}

@@ -125,7 +125,8 @@ impl ManageView {
         ui.heading("Negatives");
         ui.label(
             "Other people's faces (e.g. a few LFW folders): the impostors for FAR, calibration \
-             and training. Each photo goes through the quality check.",
+             and training. Each photo goes through the quality check. Choose a folder, type it \
+             or drop it here.",
         );
         match self.dialog.poll() {
             Some(Answer::Chosen((), paths)) => {
@@ -136,6 +137,10 @@ impl ManageView {
             }
             Some(Answer::Nothing(())) => self.dialog_note = Some(files::NO_DIALOG.into()),
             None => {}
+        }
+        // A folder dropped on this view is taken as the negatives' folder.
+        if let Some(dir) = files::dropped(ui).into_iter().find(|p| p.is_dir()) {
+            self.negatives_dir = dir.display().to_string();
         }
         let running = state
             .import
