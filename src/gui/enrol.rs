@@ -103,11 +103,12 @@ impl EnrolView {
             Some(Answer::Nothing(_)) => self.dialog_note = Some(files::NO_DIALOG.into()),
             None => {}
         }
-        let dropped = if enabled {
-            files::dropped(ui)
-        } else {
-            Vec::new()
-        };
+        let mut dropped = files::dropped(ui);
+        if !enabled && !dropped.is_empty() {
+            self.dialog_note =
+                Some("add or choose a person first, then drop the photos again".into());
+            dropped.clear();
+        }
         let hovering = enabled && files::hovering(ui);
         let mut placed = false;
         let typing = ui.ctx().egui_wants_keyboard_input();
