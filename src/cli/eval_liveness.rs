@@ -11,7 +11,10 @@
 //!   still frame of each real clip (same person, same camera: the hardest case).
 //!
 //! APCER is reported per attack-instrument species (PAIS) and motion, with the maximum as the
-//! headline; BPCER is the share of bona fide windows classified as attacks. A few dozen samples
+//! headline; BPCER is the share of bona fide windows classified as attacks. Each is given twice:
+//! for the passive score alone, and for the attempt's fused rule (passive score live *and* the
+//! presentation-attack model's low quantile at its threshold, `auth::attempt::PadRule`, here over
+//! every [`PAD_EVERY`]-th frame of the window to keep the run short). A few dozen samples
 //! are a smoke test of the signals, not an accuracy claim.
 
 use std::path::{Path, PathBuf};
@@ -24,9 +27,10 @@ use image::RgbImage;
 use serde::Serialize;
 
 use super::{Cli, exit};
+use crate::auth::attempt::PadRule;
 use crate::camera::{FrameSource, VideoReplay};
 use crate::liveness::attack::{Motion, Presentation};
-use crate::liveness::{LivenessScore, PassiveConfig, PassiveWindow};
+use crate::liveness::{LivenessScore, PadModel, PassiveConfig, PassiveWindow};
 use crate::vision::{Detector, DetectorConfig, Face};
 
 #[derive(Debug, Args)]
@@ -57,6 +61,8 @@ const MIN_EYE_DISTANCE: f32 = 24.0;
 /// Simulated camera: frame size and rate of a typical webcam.
 const CANVAS: (u32, u32) = crate::camera::DEFAULT_CAMERA_SIZE;
 const ATTACK_FPS: f64 = 25.0;
+/// The presentation-attack model scores one frame in this many of a window.
+const PAD_EVERY: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
 struct Row {
@@ -66,6 +72,15 @@ struct Row {
     motion: String,
     source: String,
     score: LivenessScore,
+    /// The presentation-attack model's low quantile over the window (None: no frame scored).
+    pad: Option<f32>,
+}
+
+impl Row {
+    /// The attempt's fused verdict: natural motion and a live-looking texture.
+    fn fused_live(&self, rule: &PadRule) -> bool {
+        self.score.live && self.pad.is_some_and(|q| q >= rule.threshold)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +101,11 @@ struct Summary {
     apcer: Vec<Rate>,
     /// max APCER over the species × motion rows
     apcer_max: f32,
+    /// The same with the presentation-attack model fused in, as an attempt decides.
+    pad_rule: PadRule,
+    fused_bpcer: Rate,
+    fused_apcer: Vec<Rate>,
+    fused_apcer_max: f32,
     skipped: Vec<String>,
     signals: Vec<SignalRange>,
     passive_ms_per_frame: f32,
@@ -103,6 +123,7 @@ struct SignalRange {
 
 struct Scorer {
     detector: Detector,
+    pad: PadModel,
     config: PassiveConfig,
     passive_ns: u128,
     passive_frames: u64,
@@ -114,13 +135,14 @@ impl Scorer {
     fn window(
         &mut self,
         frames: impl Iterator<Item = anyhow::Result<(f64, RgbImage)>>,
-    ) -> anyhow::Result<Option<LivenessScore>> {
+    ) -> anyhow::Result<Option<(LivenessScore, Option<f32>)>> {
         let mut w = PassiveWindow::new(PassiveConfig {
             // The whole presentation is the window (the sliding limit is only for live use).
             window_s: f64::INFINITY,
             ..self.config
         });
-        for frame in frames {
+        let mut pad_scores = Vec::new();
+        for (i, frame) in frames.enumerate() {
             let (t, img) = frame?;
             let faces = self.detector.detect(&img)?;
             let Some(face) = largest(&faces) else {
@@ -129,13 +151,23 @@ impl Scorer {
             if face.eye_distance() < MIN_EYE_DISTANCE {
                 continue;
             }
+            if i % PAD_EVERY == 0
+                && let Some(s) = self.pad.score(&img, face)?
+            {
+                pad_scores.push(s.live);
+            }
             let t0 = Instant::now();
             w.push(&img, face, t);
             self.passive_ns += t0.elapsed().as_nanos();
             self.passive_frames += 1;
         }
         let usable = w.len() >= self.config.min_frames;
-        Ok(if usable { w.score() } else { None })
+        let pad = crate::liveness::pad::low_quantile(&pad_scores, PadRule::default().quantile);
+        Ok(if usable {
+            w.score().map(|s| (s, pad))
+        } else {
+            None
+        })
     }
 }
 
@@ -187,8 +219,10 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
     if let Some(t) = args.threshold {
         config.threshold = t;
     }
+    let models = cli.models()?;
     let mut scorer = Scorer {
-        detector: Detector::new(&cli.models()?, DetectorConfig::default())?,
+        detector: Detector::new(&models, DetectorConfig::default())?,
+        pad: PadModel::new(&models)?,
         config,
         passive_ns: 0,
         passive_frames: 0,
@@ -223,12 +257,13 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
                 .enumerate()
                 .map(|(j, f)| Ok((j as f64 / fps, f.clone())));
             match scorer.window(iter)? {
-                Some(score) => rows.push(Row {
+                Some((score, pad)) => rows.push(Row {
                     bona_fide: true,
                     species: "real talking face".into(),
                     motion: "live".into(),
                     source: format!("{name} window {i}"),
                     score,
+                    pad,
                 }),
                 None => skipped.push(format!("{name} window {i}: face missing or too small")),
             }
@@ -309,12 +344,13 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
                 Ok((t, p.frame(t as f32)))
             });
             match scorer.window(iter)? {
-                Some(score) => rows.push(Row {
+                Some((score, pad)) => rows.push(Row {
                     bona_fide: false,
                     species: species.clone(),
                     motion: motion.label().into(),
                     source: source.clone(),
                     score,
+                    pad,
                 }),
                 None => skipped.push(format!(
                     "{source} ({}): face missing or too small",
@@ -376,6 +412,21 @@ fn summarise(
         })
         .collect();
     let apcer_max = apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
+    let pad_rule = PadRule::default();
+    let fused_bpcer = rate(&bona, "real talking face", "live", |r| {
+        !r.fused_live(&pad_rule)
+    });
+    let fused_apcer: Vec<Rate> = keys
+        .iter()
+        .map(|(s, m)| {
+            let group: Vec<&Row> = rows
+                .iter()
+                .filter(|r| !r.bona_fide && &r.species == s && &r.motion == m)
+                .collect();
+            rate(&group, s, m, |r| r.fused_live(&pad_rule))
+        })
+        .collect();
+    let fused_apcer_max = fused_apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
     let mut signals = Vec::new();
     // None: the bona fide rows; Some(motion): the attacks presented that way.
     let classes = [
@@ -421,6 +472,10 @@ fn summarise(
         bpcer,
         apcer,
         apcer_max,
+        pad_rule,
+        fused_bpcer,
+        fused_apcer,
+        fused_apcer_max,
         skipped,
         signals,
         passive_ms_per_frame: if scorer.passive_frames > 0 {
@@ -439,7 +494,7 @@ fn print_summary(s: &Summary, verbose: bool) {
     if verbose {
         for r in &s.rows {
             println!(
-                "{:<5} {:<22} {:<13} score {:.3} nonrigid {:.4} temporal {:.2} texture {:.3} yaw range {:.3} ({} frames)  {}",
+                "{:<5} {:<22} {:<13} score {:.3} nonrigid {:.4} temporal {:.2} texture {:.3} yaw range {:.3} pad {:.3} ({} frames)  {}",
                 if r.bona_fide { "BONA" } else { "PA" },
                 r.species,
                 r.motion,
@@ -448,6 +503,7 @@ fn print_summary(s: &Summary, verbose: bool) {
                 r.score.temporal,
                 r.score.texture,
                 r.score.yaw_range,
+                r.pad.unwrap_or(f32::NAN),
                 r.score.frames,
                 r.source
             );
@@ -477,6 +533,31 @@ fn print_summary(s: &Summary, verbose: bool) {
     println!(
         "  APCER max over species and motions: {:.2} %",
         s.apcer_max * 100.0
+    );
+    println!(
+        "Fused as an attempt decides (passive live and the {:.0}th percentile of the presentation-attack score >= {:.2}):",
+        s.pad_rule.quantile * 100.0,
+        s.pad_rule.threshold
+    );
+    println!(
+        "  BPCER  {:>6.2} %  ({} of {} real-clip windows refused)",
+        s.fused_bpcer.rate * 100.0,
+        s.fused_bpcer.errors,
+        s.fused_bpcer.presentations
+    );
+    for a in &s.fused_apcer {
+        println!(
+            "  APCER  {:>6.2} %  ({} of {} accepted)  {} / {}",
+            a.rate * 100.0,
+            a.errors,
+            a.presentations,
+            a.species,
+            a.motion
+        );
+    }
+    println!(
+        "  APCER max over species and motions: {:.2} %",
+        s.fused_apcer_max * 100.0
     );
     println!("Signals (min / median / max):");
     for g in &s.signals {
