@@ -435,3 +435,31 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
         });
     }
 }
+
+/// A message takes the line kept for it above the feed: the side panel's buttons stay where
+/// they were (they moved down by a line before, and a click aimed at them landed elsewhere).
+#[test]
+fn a_message_does_not_move_the_buttons() {
+    let data = common::temp_dir("gui-message-line");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.run_steps(3);
+    let rect = |h: &egui_kittest::Harness<'_, facegate::gui::FaceGateApp>, label: &str| {
+        h.get_by_role_and_label(Role::Button, label).rect()
+    };
+    let before = [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")];
+    assert!(h.state().state.message.is_none());
+    // An invalid name: the worker's refusal is a message.
+    h.get_by_role_and_label(Role::TextInput, "new:").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "new:")
+        .type_text("../x");
+    h.run_steps(2);
+    h.get_by_label("Add person").click();
+    wait_for(&mut h, 10, "the refusal", |a| a.state.message.is_some());
+    h.run_steps(3);
+    println!("{}", h.state().state.message.as_ref().unwrap().text);
+    let after = [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")];
+    assert_eq!(before, after, "a message moved the buttons");
+}
