@@ -216,8 +216,26 @@ impl FaceGateApp {
         let chosen = ui
             .horizontal(|ui| self.sources.ui(ui, &self.live.source_name))
             .inner;
-        if let Some(spec) = chosen {
-            self.open_source(&spec);
+        match chosen {
+            // A camera from the list: in the remembered mode, and remembered once it streams.
+            Some(SourceSpec::Camera { index, .. }) => {
+                let defaults = crate::store::Settings::default();
+                let s = self.state.settings.as_ref().unwrap_or(&defaults);
+                let choice = CameraChoice {
+                    spec: SourceSpec::Camera {
+                        index,
+                        width: s.camera_width,
+                        height: s.camera_height,
+                        fps: s.camera_fps,
+                    },
+                    name: self.sources.camera_name(index).unwrap_or_default(),
+                };
+                self.open_camera(choice);
+            }
+            Some(spec) => {
+                self.open_source(&spec);
+            }
+            None => {}
         }
         self.message_line(ui);
     }

@@ -30,6 +30,14 @@ impl SourcePicker {
         }
     }
 
+    /// The listed name of camera `index`.
+    pub fn camera_name(&self, index: u32) -> Option<String> {
+        self.cameras
+            .iter()
+            .find(|c| c.index == index)
+            .map(|c| c.name.clone())
+    }
+
     /// Returns the source the user asked for, if they asked this frame.
     pub fn ui(&mut self, ui: &mut Ui, current: &str) -> Option<SourceSpec> {
         let mut chosen = None;
