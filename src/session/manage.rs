@@ -222,3 +222,32 @@ pub fn thumbnails(engine: &Engine, person: &str, kind: ImageKind) -> Event {
         thumbnails,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_lists_image_files_in_folders_and_never_follows_a_linked_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("photos");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["b.jpg", "a.JPEG", "notes.txt", "sub/c.png"] {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+        let job = ImportJob::new(Gallery::Negatives, std::slice::from_ref(&dir)).unwrap();
+        let names: Vec<_> = job
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.JPEG", "b.jpg", "sub/c.png"]);
+        assert_eq!(job.progress.total, 3);
+        let missing = ImportJob::new(Gallery::Negatives, &[root.path().join("nope")]);
+        assert!(missing.is_err_and(|e| e.ends_with("does not exist")));
+        let empty = root.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(ImportJob::new(Gallery::Negatives, &[empty]).is_err());
+    }
+}
