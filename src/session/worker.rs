@@ -176,7 +176,8 @@ impl Worker {
         self.send(rule);
     }
 
-    /// One file of the oldest import; when it ends, a person's galleries and scores follow.
+    /// One file of the oldest import; when it ends, the selected person's galleries and scores
+    /// follow.
     /// Returns whether imports remain.
     fn import_step(&mut self) -> bool {
         let Some(job) = self.imports.front_mut() else {
@@ -187,14 +188,17 @@ impl Worker {
         for event in events {
             self.send(event);
         }
-        if let Some(gallery) = finished {
-            self.imports.pop_front();
-            if let Gallery::Person { name, kind } = gallery
-                && self.person.as_deref() == Some(name.as_str())
+        if let (Some(gallery), Some(person)) = (finished, self.person.clone()) {
+            if let Gallery::Person { name, kind } = &gallery
+                && *name == person
             {
-                self.send_thumbnails(&name, kind);
-                self.send_scores(&name);
+                self.send_thumbnails(&person, *kind);
             }
+            // New negatives or someone else's photos are new impostors for the selected person.
+            self.send_scores(&person);
+        }
+        if self.imports.front().is_some_and(ImportJob::finished) {
+            self.imports.pop_front();
         }
         !self.imports.is_empty()
     }
