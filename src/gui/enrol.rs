@@ -132,7 +132,9 @@ impl EnrolView {
                     self.section(ui, state, out, (kind, key, hint), typing)
                 })
                 .response;
-            if !dropped.is_empty() && files::pointer_in(ui, section.rect) {
+            // Only the part of the section on screen (the panel scrolls) takes a drop.
+            if !dropped.is_empty() && files::pointer_in(ui, section.rect.intersect(ui.clip_rect()))
+            {
                 out.push(Command::ImportFiles {
                     kind,
                     paths: dropped.clone(),
