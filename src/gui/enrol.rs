@@ -465,6 +465,17 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
             r.best,
             r.template_score
         ));
+        // The rule this verdict was made by: the scores below are its scores.
+        ui.label(match r.scorer {
+            crate::auth::Scorer::Head => format!(
+                "by {}'s trained head: an image matches when its probability is above {:.2}",
+                v.person, r.thresholds.detection
+            ),
+            crate::auth::Scorer::Cosine => format!(
+                "by cosine: an image matches above {:.3}",
+                r.thresholds.detection
+            ),
+        });
         for c in &r.comparisons {
             ui.label(
                 RichText::new(format!(
