@@ -1,3 +1,7 @@
+//! `facegate compare A B`: the largest face in each photo, judged by the same rule as the
+//! window's Compare ([`crate::engine::Engine::compare_faces`]): the saved detection threshold,
+//! or a person's trained head with `--person`.
+
 use std::path::PathBuf;
 
 use clap::Args;
@@ -5,34 +9,33 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::Error;
-use crate::pipeline::{FacePipeline, PipelineOptions};
-use crate::vision::{EmbedderKind, Face};
+use crate::engine::compare::{CompareRule, FaceComparison, RuleSource};
+use crate::vision::{EmbedderKind, Embedding, Face};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     pub a: PathBuf,
     pub b: PathBuf,
-    /// Embedding model
-    #[arg(long, value_enum, default_value_t = EmbedderKind::Sface)]
-    pub model: EmbedderKind,
-    /// Cosine similarity above which it is the same person [default: the model's]
+    /// Embedding model [default: the saved one]; another model than the saved one is judged at
+    /// its own default threshold (the saved threshold belongs to the saved model)
+    #[arg(long, value_enum)]
+    pub model: Option<EmbedderKind>,
+    /// Cosine similarity above which it is the same person [default: the saved detection
+    /// threshold, as the window's Compare]
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Judge with this enrolled person's rule: their trained head when it is in use
+    #[arg(long, value_name = "NAME", conflicts_with = "threshold")]
+    pub person: Option<String>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
 
-impl CompareArgs {
-    pub fn new(a: PathBuf, b: PathBuf) -> CompareArgs {
-        CompareArgs {
-            a,
-            b,
-            model: EmbedderKind::Sface,
-            threshold: None,
-            json: false,
-        }
-    }
+struct Probe {
+    face: Face,
+    embedding: Embedding,
+    faces_in_image: usize,
 }
 
 #[derive(Serialize)]
@@ -47,32 +50,60 @@ struct Report<'a> {
     a: Side<'a>,
     b: Side<'a>,
     model: EmbedderKind,
+    /// Cosine similarity (also with a head: the head's probability is `score`).
     similarity: f32,
+    score: f32,
     threshold: f32,
+    rule: &'a CompareRule,
+    /// The rule in words.
+    rule_text: String,
     same_person: bool,
 }
 
 pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
-    if let Some(notice) = args.model.licence_notice() {
+    let store = cli.store()?;
+    let saved = store.settings();
+    let other_model = args.model.is_some_and(|m| m != saved.model);
+    // The saved threshold is the saved model's; with another model its default applies.
+    let settings = match args.model {
+        Some(model) if model != saved.model => crate::store::Settings {
+            model,
+            detection_threshold: model.default_threshold(),
+            ..saved
+        },
+        _ => saved,
+    };
+    if let Some(notice) = settings.model.licence_notice() {
         eprintln!("{notice}");
     }
-    let models = cli.models()?;
-    let options = PipelineOptions {
-        embedder: args.model,
-        ..PipelineOptions::default()
+    let mut engine = crate::engine::Engine::with_settings(&cli.models()?, store, settings)?;
+    if let Some(person) = &args.person {
+        engine.store().require_person(person)?;
+    }
+    // The largest face of each photo, as the window's Compare takes it (Engine::aligned_probe).
+    let mut probe = |path: &PathBuf| -> Result<Option<Probe>, Error> {
+        let img = crate::imageio::load(path)?;
+        let faces = engine.detect(&img)?;
+        let Some(face) = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let embedding = engine.embed(&img, &face)?;
+        Ok(Some(Probe {
+            face,
+            embedding,
+            faces_in_image: faces.len(),
+        }))
     };
-    let mut pipeline = FacePipeline::new(&models, options)?;
-    let probe = |pipeline: &mut FacePipeline, path: &PathBuf| match pipeline.probe_file(path) {
-        Ok(p) => Ok(Ok(p)),
-        Err(Error::NoFace(path)) => Ok(Err(path)),
-        Err(e) => Err(e),
-    };
-    let (a, b) = match (
-        probe(&mut pipeline, &args.a)?,
-        probe(&mut pipeline, &args.b)?,
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(path), _) | (_, Err(path)) => {
+    let a = probe(&args.a)?;
+    let b = probe(&args.b)?;
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (a, _) => {
+            let path = if a.is_none() { &args.a } else { &args.b };
             eprintln!("no face found in {}", path.display());
             return Ok(exit::NO_FACE);
         }
@@ -86,9 +117,14 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let threshold = args.threshold.unwrap_or(args.model.default_threshold());
-    let similarity = a.embedding.cosine(&b.embedding);
-    let same = similarity > threshold;
+    let mut result: FaceComparison = match args.threshold {
+        Some(t) => CompareRule::given(engine.settings().model, t).judge(&a.embedding, &b.embedding),
+        None => engine.compare_faces(&a.embedding, &b.embedding, args.person.as_deref()),
+    };
+    if other_model && result.rule.source == RuleSource::Settings {
+        result.rule.source = RuleSource::ModelDefault;
+    }
+    let rule_text = result.rule.describe();
     if args.json {
         let report = Report {
             a: Side {
@@ -101,22 +137,33 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
                 face: &b.face,
                 faces_in_image: b.faces_in_image,
             },
-            model: args.model,
-            similarity,
-            threshold,
-            same_person: same,
+            model: result.rule.model,
+            similarity: result.cosine,
+            score: result.score,
+            threshold: result.rule.threshold,
+            rule: &result.rule,
+            rule_text,
+            same_person: result.same,
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let verdict = if same {
+        let verdict = if result.same {
             "same person"
         } else {
             "different people"
         };
-        println!(
-            "similarity {similarity:.3} ({}, threshold {threshold:.3}): {verdict}",
-            args.model
-        );
+        match result.rule.person {
+            Some(_) => println!(
+                "head probability {:.3}, similarity {:.3}: {verdict}",
+                result.score, result.cosine
+            ),
+            None => println!("similarity {:.3}: {verdict}", result.cosine),
+        }
+        println!("rule: {rule_text}");
     }
-    Ok(if same { exit::OK } else { exit::DIFFERENT })
+    Ok(if result.same {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
 }

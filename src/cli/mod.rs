@@ -9,6 +9,8 @@ mod analyze;
 #[cfg(feature = "lab")]
 mod bench;
 mod calibrate;
+mod capture;
+mod capture_live;
 mod compare;
 mod detect;
 #[cfg(feature = "lab")]
@@ -23,6 +25,8 @@ mod eval_pad;
 mod eval_pairs;
 mod models;
 mod people;
+mod progress;
+mod represent;
 mod train;
 mod unlock;
 mod verify;
@@ -106,8 +110,11 @@ pub enum Command {
     /// Enrol, list and remove people
     #[command(subcommand)]
     User(people::UserCommand),
-    /// Import images of a person (anchor, positive or verification), each quality-checked
-    Capture(people::CaptureArgs),
+    /// A person's images (anchor, positive or verification), each quality-checked: from files, or
+    /// K sharp frames of varied poses from a camera or a recording
+    Capture(capture::CaptureArgs),
+    /// Each face's box, landmarks and embedding; exit 2 when an image cannot be read, 3 when one has no face
+    Represent(represent::RepresentArgs),
     /// Manage the negatives: other people's faces, for calibration and training
     #[command(subcommand)]
     Negatives(people::NegativesCommand),
@@ -209,7 +216,8 @@ pub fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&cli, args),
         Some(Command::Calibrate(args)) => calibrate::run(&cli, args),
         Some(Command::User(cmd)) => people::user(&cli, cmd),
-        Some(Command::Capture(args)) => people::capture(&cli, args),
+        Some(Command::Capture(args)) => capture::run(&cli, args),
+        Some(Command::Represent(args)) => represent::run(&cli, args),
         Some(Command::Negatives(cmd)) => people::negatives(&cli, cmd),
         Some(Command::Verify(args)) => verify::verify(&cli, args),
         Some(Command::Identify(args)) => verify::identify(&cli, args),

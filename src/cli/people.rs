@@ -1,8 +1,9 @@
-//! `facegate user ...`, `facegate capture` and `facegate negatives`: building the store.
+//! `facegate user ...` and `facegate negatives`, and the import that `facegate capture` uses:
+//! building the store.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
@@ -28,16 +29,6 @@ pub enum UserCommand {
         #[arg(long)]
         wipe: bool,
     },
-}
-
-#[derive(Debug, Args)]
-pub struct CaptureArgs {
-    pub name: String,
-    #[arg(long, value_enum)]
-    pub kind: ImageKind,
-    /// Image files or folders of images
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,9 +153,9 @@ pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Imports each image into `gallery`, printing what was saved or why not. Exit 0 when every
-/// image was saved, 1 when some were refused.
-fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
+/// Imports each image into `gallery`, printing what was saved or why not (with a progress bar on
+/// a terminal). Exit 0 when every image was saved, 1 when some were refused.
+pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
     import_into(&mut cli.engine()?, gallery, inputs)
 }
 
@@ -176,7 +167,9 @@ pub fn import_into(
 ) -> anyhow::Result<u8> {
     let files = image_files(inputs)?;
     let (mut saved, mut refused, mut skipped) = (0, 0, 0);
+    let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
+        bar.inc(1);
         let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let result = imageio::load(path)
             .map_err(crate::Error::from)
@@ -184,43 +177,45 @@ pub fn import_into(
         match result {
             Ok((stored, q)) => {
                 saved += 1;
-                println!(
-                    "saved {} from {} (eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
-                    stored.meta.id,
-                    path.display(),
-                    q.eye_distance,
-                    q.sharpness,
-                    q.brightness
+                super::progress::line(
+                    &bar,
+                    format!(
+                        "saved {} from {} (eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
+                        stored.meta.id,
+                        path.display(),
+                        q.eye_distance,
+                        q.sharpness,
+                        q.brightness
+                    ),
                 );
             }
             Err(crate::Error::Store(crate::store::StoreError::Duplicate { existing })) => {
                 skipped += 1;
-                println!(
-                    "skipped {}: the same image is already stored ({existing})",
-                    path.display()
+                super::progress::line(
+                    &bar,
+                    format!(
+                        "skipped {}: the same image is already stored ({existing})",
+                        path.display()
+                    ),
                 );
             }
-            Err(e @ crate::Error::Store(_)) => return Err(e.into()),
+            Err(e @ crate::Error::Store(_)) => {
+                bar.finish_and_clear();
+                return Err(e.into());
+            }
             Err(e) => {
                 refused += 1;
-                println!("refused {}: {e}", path.display());
+                super::progress::line(&bar, format!("refused {}: {e}", path.display()));
             }
         }
     }
+    bar.finish_and_clear();
     println!("{saved} saved, {refused} refused, {skipped} already stored");
     Ok(if refused == 0 && saved + skipped > 0 {
         exit::OK
     } else {
         exit::DIFFERENT
     })
-}
-
-pub fn capture(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
-    let gallery = Gallery::Person {
-        name: args.name.clone(),
-        kind: args.kind,
-    };
-    import(cli, &gallery, &args.inputs)
 }
 
 pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {

@@ -110,13 +110,14 @@ fn print_report(r: &TrainReport) {
     row("head before training".into(), &r.initial);
     if r.in_use {
         println!(
-            "in use: the head (F1 {:.3} > {:.3}); verification now scores {} with it",
-            r.head.f1, r.baseline.f1, r.person
+            "in use: the head; verification now scores {} with it ({})",
+            r.person,
+            r.adoption.reason()
         );
     } else {
         println!(
-            "in use: cosine (the head's F1 {:.3} does not beat {:.3}); the head is saved but not used",
-            r.head.f1, r.baseline.f1
+            "in use: cosine; the head is saved but not used ({})",
+            r.adoption.reason()
         );
     }
 }

@@ -98,12 +98,32 @@ fn print_verification(name: &str, v: &Verification) {
     }
 }
 
-/// Maps the library's refusals onto verify's exit statuses.
-fn refusal(e: Error) -> anyhow::Result<u8> {
+/// "two", "three"… for the few faces a photo usually has.
+fn count_word(n: usize) -> String {
+    const WORDS: [&str; 9] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    ];
+    WORDS
+        .get(n)
+        .map_or_else(|| n.to_string(), |w| (*w).to_owned())
+}
+
+/// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
+/// lookalike). The library's "many faces" is worded for enrolment ("only the person enrolling
+/// should be in the picture"); here it is said in the command's own terms.
+fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
     match e {
         Error::NoFace(path) => {
             eprintln!("no face found in {}", path.display());
             Ok(exit::NO_FACE)
+        }
+        Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => {
+            eprintln!(
+                "{} faces: {command} needs exactly one person in the picture (another face at least {:.0} % the size of the nearest one makes it ambiguous whose face to judge)",
+                count_word(n),
+                crate::auth::quality::AMBIGUOUS_FACE_RATIO * 100.0
+            );
+            Ok(exit::ERROR)
         }
         Error::LockedOut { .. } => {
             eprintln!("{e}");
@@ -139,7 +159,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
                 exit::DIFFERENT
             })
         }
-        Err(e) => refusal(e),
+        Err(e) => refusal("verify", e),
     }
 }
 
@@ -161,7 +181,7 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;
     let mut attempt = match engine.begin_attempt(person, rule, liveness) {
         Ok(attempt) => attempt,
-        Err(e) => return refusal(e),
+        Err(e) => return refusal("verify", e),
     };
     let mut shown = String::new();
     let outcome = engine
@@ -227,7 +247,7 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
         Ok((_, p)) => p,
-        Err(e) => return refusal(e),
+        Err(e) => return refusal("identify", e),
     };
     let id = engine.identify(&probe)?;
     if args.json {
@@ -265,7 +285,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
         Ok((_, p)) => p,
-        Err(e) => return refusal(e),
+        Err(e) => return refusal("lookalike", e),
     };
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&args.gallery)

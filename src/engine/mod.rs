@@ -5,12 +5,14 @@
 //! holds by construction.
 //!
 //! - [`scoring`]: a probe against a person (cosine or their trained head), 1:N identification;
+//! - [`compare`]: two faces under the rule in force (the window's Compare and `facegate compare`);
 //! - [`attempts`]: live attempts (lock-out counted when they start, audit line when they end);
 //! - [`scores`]: a person's genuine and impostor scores (FAR/FRR beside the slider, calibrate);
 //! - [`training`]: the data a siamese head trains on, and training it;
 //! - [`people`]: removing and renaming a person, the scores of a trained head in use.
 
 pub mod attempts;
+pub mod compare;
 pub mod people;
 pub mod scores;
 pub mod scoring;

@@ -1,8 +1,9 @@
 //! Training a person's siamese head on top of the pretrained embedder.
 //!
 //! Pairs: anchor × positive = same (1), anchor × negative = different (0). Each pair becomes
-//! |e_a − e_b| (the L1 distance layer), one dense unit and a sigmoid give the probability that
-//! it is the same person; class-weighted binary cross-entropy, Adam, mini-batches, and early
+//! e_a ⊙ e_b (the product layer, whose sum is the cosine), one dense unit and a sigmoid give the
+//! probability that it is the same person (the untrained head is exactly cosine at the detection
+//! threshold: [`head::init_like_cosine`]); class-weighted binary cross-entropy, Adam, mini-batches, and early
 //! stopping on validation pairs. The images are split three ways by image (see [`pairs`]): the
 //! figures that decide whether the head is used come from test pairs that neither the steps nor
 //! early stopping ever saw, beside the cosine baseline on the very same pairs.
@@ -22,6 +23,7 @@
 //! [`prepare`] + [`Trainer::run`] + [`save_head`] are the same in steps (pair counts known
 //! before training starts).
 
+pub mod adopt;
 pub mod fit;
 pub mod head;
 pub mod metrics;
@@ -30,10 +32,11 @@ pub mod saved;
 
 use serde::{Deserialize, Serialize};
 
+pub use adopt::Adoption;
 pub use fit::EpochReport;
 pub use head::Head;
 pub use metrics::Metrics;
-pub use saved::{SavedHead, head_file, load_head, save_head};
+pub use saved::{HEAD_LAYER, SavedHead, head_file, load_head, save_head};
 
 use crate::rng::SplitMix64;
 use crate::store::StoreError;
@@ -251,10 +254,12 @@ pub struct TrainReport {
     pub head: Metrics,
     /// Cosine similarity at the engine's detection threshold (AUC on raw cosine).
     pub baseline: Metrics,
-    /// The head before any step (initialised to decide like cosine), at probability > 0.5.
+    /// The head before any step (exactly cosine at the threshold), at probability > 0.5.
     pub initial: Metrics,
-    /// True when the head's test F1 beats the baseline's (a tie keeps cosine: simpler, and
-    /// already trusted).
+    /// The paired comparison of head and cosine on the test pairs ([`adopt`]).
+    pub adoption: Adoption,
+    /// True when the head beat cosine on the test pairs by more than chance and lets in no more
+    /// strangers ([`Adoption::in_use`]); a tie or a narrow win keeps cosine.
     pub in_use: bool,
     pub best_epoch: usize,
     pub epochs_run: usize,
@@ -298,16 +303,30 @@ impl Trainer {
                 .mapv(|z| head::sigmoid(z + theta[d]) as f32)
                 .to_vec()
         };
-        let head_metrics = metrics::metrics(&probabilities(&fitted.theta), &labels, HEAD_THRESHOLD);
+        let head_scores = probabilities(&fitted.theta);
+        let head_metrics = metrics::metrics(&head_scores, &labels, HEAD_THRESHOLD);
         let initial = metrics::metrics(&probabilities(&init), &labels, HEAD_THRESHOLD);
         let baseline = metrics::metrics(&test.cosine, &labels, self.threshold);
+        let adoption = Adoption::decide(
+            &head_scores
+                .iter()
+                .map(|&p| p > HEAD_THRESHOLD)
+                .collect::<Vec<_>>(),
+            &test
+                .cosine
+                .iter()
+                .map(|&c| c > self.threshold)
+                .collect::<Vec<_>>(),
+            &labels,
+        );
         let report = TrainReport {
             person: self.person,
             model: self.model,
             dim: self.dim,
             config: self.config,
             pairs: self.counts,
-            in_use: head_metrics.f1 > baseline.f1,
+            in_use: adoption.in_use,
+            adoption,
             head: head_metrics,
             baseline,
             initial,

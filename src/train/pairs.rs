@@ -48,7 +48,7 @@ pub fn assign_roles(n: usize, fractions: Fractions, rng: &mut SplitMix64) -> Vec
 /// Labelled pairs of one role, ready for the head.
 #[derive(Debug, Clone)]
 pub struct PairSet {
-    /// One row |e_a − e_b| per pair.
+    /// One row e_a ⊙ e_b per pair (the product layer).
     pub x: Array2<f64>,
     /// 1 same person, 0 different.
     pub y: Array1<f64>,

@@ -6,9 +6,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::adopt::Adoption;
 use super::head::Head;
 use super::metrics::Metrics;
 use super::{PairCounts, TrainConfig, TrainError, TrainReport};
+
+/// The feature layer the saved weights apply to: 2 = e_a ⊙ e_b (the product layer). Heads saved
+/// before it (no `layer` in the file: 1 = |e_a − e_b|) mean something else entirely and are
+/// refused, so verification falls back to cosine until the person trains again.
+pub const HEAD_LAYER: u32 = 2;
+
+fn legacy_layer() -> u32 {
+    1
+}
 use crate::store::{Store, StoreError};
 use crate::vision::EmbedderKind;
 
@@ -17,8 +27,14 @@ pub struct SavedHead {
     pub model: EmbedderKind,
     pub dim: usize,
     pub weights: Head,
-    /// The head scores this person's comparisons only when it beat cosine on held-out F1.
+    #[serde(default = "legacy_layer")]
+    pub layer: u32,
+    /// The head scores this person's comparisons only when it beat cosine on the held-out test
+    /// pairs by more than chance ([`Adoption`]).
     pub in_use: bool,
+    /// The comparison that decided `in_use` (absent in files from before it existed).
+    #[serde(default)]
+    pub adoption: Option<Adoption>,
     /// Held-out (test) figures of the trained head, the cosine baseline and the untrained head.
     pub head: Metrics,
     pub baseline: Metrics,
@@ -35,7 +51,9 @@ impl SavedHead {
             model: report.model,
             dim: weights.dim(),
             weights,
+            layer: HEAD_LAYER,
             in_use: report.in_use,
+            adoption: Some(report.adoption),
             head: report.head,
             baseline: report.baseline,
             initial: report.initial,
@@ -82,6 +100,11 @@ pub fn load_head(
         Err(e) => return Err(e.into()),
     };
     let saved: SavedHead = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    if saved.layer != HEAD_LAYER {
+        return Err(corrupt(format!(
+            "it was trained by an older FaceGate on another feature layer; run `facegate train {person:?}` again"
+        )));
+    }
     if saved.model != model {
         return Err(corrupt(format!("it holds a head for {}", saved.model)));
     }

@@ -1,0 +1,90 @@
+//! `facegate capture NAME`: a person's images, from files (`capture NAME IMG_OR_DIR...`) or live
+//! from a camera or a recording (`capture NAME --camera N | --replay CLIP [--count K]`, as
+//! `howdy add` does). Every image goes through the same gate and store path
+//! ([`crate::engine::Engine::capture`]): one face, large, sharp and bright enough.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Cli, exit};
+use crate::store::{Gallery, ImageKind};
+
+/// Frames kept from a camera or recording when `--count` is not given.
+pub const DEFAULT_COUNT: usize = 5;
+/// How long a camera capture looks for varied poses when `--timeout` is not given.
+pub const DEFAULT_CAMERA_SECONDS: f64 = 20.0;
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    pub name: String,
+    /// Which of the person's images these are
+    #[arg(long, value_enum, default_value_t = ImageKind::Verification)]
+    pub kind: ImageKind,
+    /// Image files or folders of images
+    #[arg(
+        required_unless_present_any = ["camera", "replay"],
+        conflicts_with_all = ["camera", "replay"]
+    )]
+    pub inputs: Vec<PathBuf>,
+    /// Capture from camera N: turn your head slowly while it picks sharp frames of varied poses
+    #[arg(long, value_name = "N", conflicts_with = "replay")]
+    pub camera: Option<u32>,
+    /// Capture from a recording (a video file, or a folder of frames), read once
+    #[arg(long, value_name = "CLIP")]
+    pub replay: Option<PathBuf>,
+    /// How many frames to keep from a camera or recording [default: 5]
+    #[arg(long, value_name = "K")]
+    pub count: Option<usize>,
+    /// Seconds a camera capture may take, 1 to 120 [default: 20]
+    #[arg(long, value_name = "S", requires = "camera")]
+    pub timeout: Option<f64>,
+}
+
+pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
+    let gallery = Gallery::Person {
+        name: args.name.clone(),
+        kind: args.kind,
+    };
+    if args.camera.is_none() && args.replay.is_none() {
+        anyhow::ensure!(
+            args.count.is_none(),
+            "--count picks frames from --camera or --replay; files are all imported"
+        );
+        return super::people::import(cli, &gallery, &args.inputs);
+    }
+    let count = args.count.unwrap_or(DEFAULT_COUNT);
+    anyhow::ensure!(
+        (1..=50).contains(&count),
+        "--count must be between 1 and 50 (got {count})"
+    );
+    let seconds = args.timeout.unwrap_or(DEFAULT_CAMERA_SECONDS);
+    anyhow::ensure!(
+        (1.0..=120.0).contains(&seconds),
+        "--timeout must be between 1 and 120 seconds (got {seconds})"
+    );
+    let mut engine = cli.engine()?;
+    // Refused before the camera turns on or the clip is decoded.
+    engine.store().require_person(&args.name)?;
+    let source = match (&args.replay, args.camera) {
+        (Some(clip), _) => super::capture_live::Source::Recording(clip.clone()),
+        (None, Some(index)) => super::capture_live::Source::Camera { index, seconds },
+        (None, None) => unreachable!("checked above"),
+    };
+    let outcome = match super::capture_live::run(&mut engine, &gallery, &source, count) {
+        Err(super::capture_live::LiveError::NoCamera(index)) => {
+            eprintln!(
+                "error: no camera found (asked for camera {index}); capture from a recording with \
+                 --replay CLIP, or import photos with `facegate capture {:?} PHOTOS...`",
+                args.name
+            );
+            return Ok(exit::ERROR);
+        }
+        other => other?,
+    };
+    Ok(if outcome.saved >= count {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
+}

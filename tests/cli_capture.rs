@@ -1,0 +1,238 @@
+//! `facegate capture`: enrolment from a recording (K sharp frames of varied poses), from files
+//! (unchanged), and without a camera. Katie's clip is in ../shared/data (skipped with a notice
+//! where it is absent).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::s;
+use facegate::store::{Gallery, ImageKind, Store};
+use facegate::vision::Face;
+
+const CLIP: &str = "sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4";
+
+fn katie_clip() -> Option<PathBuf> {
+    common::models_or_skip("capture --replay")?;
+    let clip = common::shared_data("capture --replay")?.join(CLIP);
+    if clip.exists() {
+        Some(clip)
+    } else {
+        println!("NOTICE: {} missing; skipping", clip.display());
+        None
+    }
+}
+
+/// (yaw, pitch) in eye distances, as the capture computes them: the nose's offset from the
+/// centre of the eyes and mouth corners, along and across the eye line.
+fn pose(face: &Face) -> (f32, f32) {
+    let [e0, e1, nose, m0, m1] = face.landmarks;
+    let (dx, dy) = (e1[0] - e0[0], e1[1] - e0[1]);
+    let d = (dx * dx + dy * dy).sqrt();
+    let cx = (e0[0] + e1[0] + m0[0] + m1[0]) / 4.0;
+    let cy = (e0[1] + e1[1] + m0[1] + m1[1]) / 4.0;
+    let (nx, ny) = (nose[0] - cx, nose[1] - cy);
+    (
+        (nx * dx + ny * dy) / (d * d),
+        (nx * -dy + ny * dx) / (d * d),
+    )
+}
+
+fn verification_faces(data: &Path, name: &str) -> Vec<facegate::store::StoredFace> {
+    Store::open(data)
+        .unwrap()
+        .faces(&Gallery::Person {
+            name: name.into(),
+            kind: ImageKind::Verification,
+        })
+        .unwrap()
+}
+
+/// No progress bar or escape code reaches a pipe (indicatif hides itself off a terminal).
+fn assert_no_bar(out: &std::process::Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains(" left)"),
+            "progress drawn into a pipe: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn replay_saves_k_sharp_varied_frames_of_katie() {
+    let Some(clip) = katie_clip() else {
+        return;
+    };
+    let data = common::temp_dir("capture-replay");
+    assert_eq!(
+        common::facegate_at(&data, &["user", "add", "Katie"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let started = std::time::Instant::now();
+    let out = common::facegate_at(
+        &data,
+        &["capture", "Katie", "--replay", s(&clip), "--count", "5"],
+    );
+    println!(
+        "capture --replay took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_no_bar(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("5 of 5 saved from 200 frames"), "{text}");
+
+    let faces = verification_faces(&data, "Katie");
+    assert_eq!(faces.len(), 5);
+    let mut frames: Vec<&str> = faces
+        .iter()
+        .map(|f| f.meta.source.as_deref().expect("the frame is named"))
+        .collect();
+    frames.sort();
+    frames.dedup();
+    assert_eq!(frames.len(), 5, "five different frames: {frames:?}");
+    let poses: Vec<(f32, f32)> = faces.iter().map(|f| pose(&f.meta.face)).collect();
+    println!("saved poses (yaw, pitch): {poses:?}; frames {frames:?}");
+    let mut closest = f32::INFINITY;
+    for (i, a) in poses.iter().enumerate() {
+        for b in &poses[i + 1..] {
+            closest = closest.min((a.0 - b.0).hypot(a.1 - b.1));
+        }
+    }
+    let yaws: Vec<f32> = poses.iter().map(|p| p.0).collect();
+    let span = yaws.iter().copied().fold(f32::MIN, f32::max)
+        - yaws.iter().copied().fold(f32::MAX, f32::min);
+    println!("closest two poses {closest:.3} apart; yaw span {span:.3}");
+    // Katie turns about ±0.2 in this clip: varied means spread over it, no two alike.
+    assert!(closest >= 0.05, "two saved poses are alike ({closest})");
+    assert!(span >= 0.25, "yaw span {span}");
+    assert!(
+        poses.iter().any(|p| p.0.abs() < 0.06),
+        "a frontal one: {poses:?}"
+    );
+
+    // What was saved verifies Katie on a frame of her clip that was not picked.
+    let still = data.join("frame70.png");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            s(&clip),
+            "-vf",
+            "select=eq(n\\,70)",
+            "-vframes",
+            "1",
+        ])
+        .arg(&still)
+        .status()
+        .expect("ffmpeg runs (the replay needed it too)");
+    assert!(status.success());
+    let out = common::facegate_at(&data, &["verify", "Katie", s(&still)]);
+    assert_eq!(out.status.code(), Some(0), "frame 70 verifies as Katie");
+
+    // The same clip again: the same frames are picked and recognised as already stored.
+    let again = common::facegate_at(
+        &data,
+        &["capture", "Katie", "--replay", s(&clip), "--count", "5"],
+    );
+    assert_eq!(again.status.code(), Some(1), "nothing new saved");
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(text.matches("already stored").count(), 5, "{text}");
+    assert_eq!(verification_faces(&data, "Katie").len(), 5);
+}
+
+#[test]
+fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
+    let Some(clip) = katie_clip() else {
+        return;
+    };
+    let data = common::temp_dir("capture-replay-many");
+    common::facegate_at(&data, &["user", "add", "Katie"]);
+    let out = common::facegate_at(
+        &data,
+        &[
+            "capture",
+            "Katie",
+            "--replay",
+            s(&clip),
+            "--count",
+            "40",
+            "--kind",
+            "anchor",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let saved = Store::open(&data)
+        .unwrap()
+        .faces(&Gallery::Person {
+            name: "Katie".into(),
+            kind: ImageKind::Anchor,
+        })
+        .unwrap()
+        .len();
+    println!("asked for 40 anchors, {saved} distinct poses saved");
+    assert_eq!(out.status.code(), Some(1));
+    assert!((5..40).contains(&saved), "{saved}");
+    assert!(text.contains("varied poses were seen"), "{text}");
+}
+
+#[test]
+fn files_and_folders_still_import_without_a_bar_in_pipes() {
+    common::models_or_skip("capture files");
+    let data = common::temp_dir("capture-files");
+    let photos = common::astronaut_photos(&data.join("photos"));
+    common::facegate_at(&data, &["user", "add", "Eileen"]);
+    // --kind defaults to verification.
+    let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_no_bar(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 saved, 0 refused"));
+    assert_eq!(verification_faces(&data, "Eileen").len(), 3);
+    // A photo without a face is refused with its reason, exit 1.
+    let out = common::facegate_at(
+        &data,
+        &[
+            "capture",
+            "Eileen",
+            "--kind",
+            "anchor",
+            s(&common::fixture("coffee.png")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused"));
+    // --count belongs to --camera / --replay.
+    let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos), "--count", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn camera_capture_without_a_camera_says_none_is_found() {
+    common::models_or_skip("capture --camera");
+    let has_camera = std::fs::read_dir("/dev")
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("video"))
+        })
+        .unwrap_or(false);
+    let data = common::temp_dir("capture-camera");
+    common::facegate_at(&data, &["user", "add", "Ada"]);
+    let out = common::facegate_at(&data, &["capture", "Ada", "--camera", "7"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    if has_camera {
+        println!("NOTICE: this machine has a camera; only checked that camera 7 is refused");
+        assert!(err.contains("camera 7"), "{err}");
+    } else {
+        assert!(err.contains("no camera found"), "{err}");
+        assert!(err.contains("--replay"), "says what to do instead: {err}");
+    }
+    // An unknown person is refused before any camera is opened.
+    let out = common::facegate_at(&data, &["capture", "Nobody", "--camera", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no camera"));
+}
