@@ -12,7 +12,6 @@
 //! - FER2013 (48×48 grey): the image already is the face framed as the emotion model was
 //!   trained, so it is fed whole (resized to 64×64), without detection.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -405,35 +404,21 @@ impl Tally {
     }
 }
 
-/// A one-line counter on stderr, only when it is a terminal (CI logs stay clean).
-struct Progress {
-    name: &'static str,
-    total: usize,
-    done: usize,
-    live: bool,
-}
+/// A bar per data set while it is evaluated: on a terminal only (indicatif hides it on a pipe,
+/// see `cli::progress`).
+struct Progress(indicatif::ProgressBar);
 
 impl Progress {
     fn new(name: &'static str, total: usize) -> Progress {
-        Progress {
-            name,
-            total,
-            done: 0,
-            live: std::io::stderr().is_terminal(),
-        }
+        Progress(super::progress::bar(total as u64, name))
     }
 
     fn tick(&mut self) {
-        self.done += 1;
-        if self.live && (self.done.is_multiple_of(50) || self.done == self.total) {
-            eprint!("\r{} {}/{}", self.name, self.done, self.total);
-        }
+        self.0.inc(1);
     }
 
     fn done(&self) {
-        if self.live {
-            eprintln!();
-        }
+        self.0.finish_and_clear();
     }
 }
 
