@@ -236,3 +236,68 @@ fn camera_capture_without_a_camera_says_none_is_found() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("no camera"));
 }
+
+/// The camera path (`--camera`) on sources that behave like cameras: Katie's clip played in real
+/// time stops as soon as K varied poses are in hand; a still photo never varies and runs to the
+/// time-out with the one pose it has.
+#[test]
+fn camera_loop_stops_on_varied_poses_or_at_its_time_out() {
+    use facegate::camera::{FolderReplay, VideoReplay};
+    use facegate::cli::capture_live::run_live;
+    let Some(clip) = katie_clip() else {
+        return;
+    };
+    let data = common::temp_dir("capture-live");
+    let mut engine =
+        facegate::engine::Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
+    engine.store().add_person("Katie").unwrap();
+    let gallery = Gallery::Person {
+        name: "Katie".into(),
+        kind: ImageKind::Verification,
+    };
+    // Paced: frames arrive at the clip's 25 fps, as from a camera.
+    let mut camera = VideoReplay::open(&clip, true).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = run_live(
+        &mut engine,
+        &gallery,
+        &mut camera,
+        20.0,
+        3,
+        "clip as camera",
+    )
+    .unwrap();
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "Katie as a camera: {} saved after {} frames in {took:.1} s (stopped early: {})",
+        outcome.saved, outcome.frames, outcome.stopped_early
+    );
+    assert_eq!(outcome.saved, 3);
+    assert!(outcome.stopped_early && took < 20.0);
+    assert_eq!(verification_faces(&data, "Katie").len(), 3);
+
+    engine.store().add_person("Eileen").unwrap();
+    let stills = common::temp_dir("capture-live-still");
+    std::fs::copy(common::fixture("astronaut.png"), stills.join("a.png")).unwrap();
+    let mut still = FolderReplay::open(&stills, 15.0, true).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = run_live(
+        &mut engine,
+        &Gallery::Person {
+            name: "Eileen".into(),
+            kind: ImageKind::Verification,
+        },
+        &mut still,
+        2.0,
+        3,
+        "a still as camera",
+    )
+    .unwrap();
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "a still photo as a camera: {} saved after {} frames in {took:.1} s",
+        outcome.saved, outcome.frames
+    );
+    assert_eq!(outcome.saved, 1, "one pose is all a still photo has");
+    assert!(!outcome.stopped_early && (2.0..4.0).contains(&took));
+}

@@ -69,6 +69,10 @@ pub enum LiveError {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub saved: usize,
+    /// Frames judged.
+    pub frames: usize,
+    /// A live capture ended before its time-out: the poses were varied enough.
+    pub stopped_early: bool,
 }
 
 /// Head pose from the five landmarks, in eye distances.
@@ -262,24 +266,14 @@ pub fn run(
                 "Look at the camera, then turn your head slowly left, right, up and down ({})",
                 camera.describe()
             );
-            let bar = progress::spinner("looking for varied poses");
-            let deadline = Instant::now() + Duration::from_secs_f64(*seconds);
-            while Instant::now() < deadline {
-                let frame = camera.next_frame()?;
-                frames += 1;
-                pool.offer(engine, frame.index, frame.image)?;
-                let poses = pool.poses();
-                let picked = select(&poses, k);
-                bar.set_message(format!(
-                    "{} of {k} varied poses, {frames} frames",
-                    picked.len()
-                ));
-                if picked.len() >= k && spread(&poses, &picked) >= GOOD_SPREAD {
-                    break;
-                }
-            }
-            bar.finish_and_clear();
-            format!("camera {index}")
+            return run_live(
+                engine,
+                gallery,
+                camera.as_mut(),
+                *seconds,
+                k,
+                &format!("camera {index}"),
+            );
         }
         Source::Recording(path) if path.is_dir() => {
             let files = super::people::image_files(std::slice::from_ref(path))
@@ -315,6 +309,42 @@ pub fn run(
         }
     };
     save_picked(engine, gallery, pool, k, frames, &label)
+}
+
+/// A capture from a live source (a camera; a paced replay in tests): frames until `k` poses at
+/// least [`GOOD_SPREAD`] apart are in hand or `seconds` have passed, then the picks are stored.
+pub fn run_live(
+    engine: &mut Engine,
+    gallery: &Gallery,
+    source: &mut dyn FrameSource,
+    seconds: f64,
+    k: usize,
+    label: &str,
+) -> Result<Outcome, LiveError> {
+    let mut pool = Pool::default();
+    let mut frames = 0usize;
+    let bar = progress::spinner("looking for varied poses");
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut spread_reached = false;
+    while Instant::now() < deadline {
+        let frame = source.next_frame()?;
+        frames += 1;
+        pool.offer(engine, frame.index, frame.image)?;
+        let poses = pool.poses();
+        let picked = select(&poses, k);
+        bar.set_message(format!(
+            "{} of {k} varied poses, {frames} frames",
+            picked.len()
+        ));
+        if picked.len() >= k && spread(&poses, &picked) >= GOOD_SPREAD {
+            spread_reached = true;
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let mut outcome = save_picked(engine, gallery, pool, k, frames, label)?;
+    outcome.stopped_early = spread_reached;
+    Ok(outcome)
 }
 
 /// Stores the picked frames through the capture gate and reports.
@@ -378,7 +408,11 @@ fn save_picked(
             picked.len()
         );
     }
-    Ok(Outcome { saved })
+    Ok(Outcome {
+        saved,
+        frames,
+        stopped_early: false,
+    })
 }
 
 /// Frames in the clip's first video stream, counted by ffprobe from its packets (no decoding).

@@ -10,7 +10,8 @@ mod analyze;
 mod bench;
 mod calibrate;
 mod capture;
-mod capture_live;
+/// Public for tests: a camera capture driven by any live source.
+pub mod capture_live;
 mod compare;
 mod detect;
 #[cfg(feature = "lab")]
