@@ -463,3 +463,36 @@ fn a_message_does_not_move_the_buttons() {
     let after = [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")];
     assert_eq!(before, after, "a message moved the buttons");
 }
+
+/// The window's Compare judges by the engine's one compare rule, as `facegate compare` does,
+/// and says which: here the saved detection threshold, moved off the model's default.
+#[test]
+fn compare_in_the_window_names_the_rule_it_used() {
+    let data = common::temp_dir("gui-compare-rule");
+    {
+        let store = Store::open(&data).unwrap();
+        let mut s = store.settings();
+        s.detection_threshold = 0.5;
+        store.save_settings(&s).unwrap();
+    }
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    let photos = ["astronaut.png", "camera.png"].map(common::fixture);
+    drop_files(&mut h, &photos);
+    h.run_steps(2);
+    // The view's button, after the tab of the same name.
+    h.get_all_by_role_and_label(Role::Button, "Compare")
+        .last()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "the comparison", |a| a.state.compared.is_some());
+    h.run_steps(2);
+    let r = h.state().state.compared.clone().unwrap().unwrap();
+    println!("{:.3} by {}", r.similarity, r.rule);
+    assert!(!r.same && r.threshold == 0.5);
+    h.get_by_label("Different people");
+    h.get_by_label_contains("rule: cosine > 0.500 (the saved detection threshold");
+}

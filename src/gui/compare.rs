@@ -10,6 +10,8 @@ use crate::session::{Command, CompareResult};
 #[derive(Default)]
 pub struct CompareView {
     paths: [String; 2],
+    /// Judge with the selected person's rule (their trained head when one is in use).
+    as_person: bool,
     /// The two aligned faces of comparison number `.0`, uploaded once when it arrives.
     faces: Option<(u64, [TextureHandle; 2])>,
 }
@@ -30,15 +32,26 @@ impl CompareView {
             });
         }
         let ready = self.paths.iter().all(|p| !p.trim().is_empty());
-        if ui
-            .add_enabled(ready, egui::Button::new("Compare"))
-            .clicked()
-        {
-            out.push(Command::Compare(
-                self.paths[0].trim().into(),
-                self.paths[1].trim().into(),
-            ));
-        }
+        let person = state.selected.clone().filter(|_| self.as_person);
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(ready, egui::Button::new("Compare"))
+                .clicked()
+            {
+                out.push(Command::Compare(
+                    self.paths[0].trim().into(),
+                    self.paths[1].trim().into(),
+                    person,
+                ));
+            }
+            if let Some(selected) = &state.selected {
+                ui.checkbox(&mut self.as_person, format!("by {selected}'s rule"))
+                    .on_hover_text(
+                        "their trained head when one is in use for them; else the saved \
+                         detection threshold, as without",
+                    );
+            }
+        });
         ui.separator();
         match &state.compared {
             Some(Err(e)) => {
@@ -94,9 +107,12 @@ impl CompareView {
             ("Different people", Color32::from_rgb(235, 60, 60))
         };
         ui.label(RichText::new(verdict).size(24.0).strong().color(colour));
-        ui.label(format!(
-            "similarity {:.3} (match above {:.3})",
-            result.similarity, result.threshold
-        ));
+        let score = if (result.score - result.similarity).abs() > 1e-6 {
+            format!(" · score {:.3}", result.score)
+        } else {
+            String::new()
+        };
+        ui.label(format!("similarity {:.3}{score}", result.similarity));
+        ui.label(format!("rule: {}", result.rule));
     }
 }

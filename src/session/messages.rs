@@ -45,7 +45,9 @@ pub enum Command {
     UpdateSettings(Settings),
     /// Age, gender and emotion overlays on or off.
     SetAttributes(bool),
-    Compare(PathBuf, PathBuf),
+    /// Two photos under the compare rule: the saved detection threshold, or this person's
+    /// trained head when one is in use for them (as `facegate compare --person`).
+    Compare(PathBuf, PathBuf, Option<String>),
     /// Train the selected person's siamese head on their anchors, positives and the negatives.
     Train,
     /// Import photos (files or folders) as this kind of image for the selected person, each
@@ -146,9 +148,14 @@ pub enum UnlockStatus {
 pub struct CompareResult {
     pub a: RgbImage,
     pub b: RgbImage,
+    /// Cosine similarity, whatever the rule.
     pub similarity: f32,
+    /// The rule's score (the cosine, or the head's probability) and its threshold.
+    pub score: f32,
     pub threshold: f32,
     pub same: bool,
+    /// The rule in words, as `facegate compare` prints it.
+    pub rule: String,
 }
 
 /// An import of photos into a gallery, as it goes.

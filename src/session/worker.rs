@@ -320,8 +320,10 @@ impl Worker {
                     self.send_scores(&p);
                 }
             }
-            Command::Compare(a, b) => {
-                let result = self.compare(&a, &b).map_err(|e| format!("{e:#}"));
+            Command::Compare(a, b, person) => {
+                let result = self
+                    .compare(&a, &b, person.as_deref())
+                    .map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
             }
             Command::Shutdown => {}
@@ -384,21 +386,28 @@ impl Worker {
         }
     }
 
-    fn compare(&mut self, a: &Path, b: &Path) -> crate::Result<CompareResult> {
+    /// Two photos judged by the engine's one compare rule, the same as `facegate compare`.
+    fn compare(
+        &mut self,
+        a: &Path,
+        b: &Path,
+        person: Option<&str>,
+    ) -> crate::Result<CompareResult> {
         let mut side = |p: &Path| -> crate::Result<_> {
             let img = crate::imageio::load(p)?;
             self.engine.aligned_probe(&img, p)
         };
         let (crop_a, ea) = side(a)?;
         let (crop_b, eb) = side(b)?;
-        let similarity = ea.cosine(&eb);
-        let threshold = self.engine.settings().detection_threshold;
+        let judged = self.engine.compare_faces(&ea, &eb, person);
         Ok(CompareResult {
             a: crop_a,
             b: crop_b,
-            similarity,
-            threshold,
-            same: similarity > threshold,
+            similarity: judged.cosine,
+            score: judged.score,
+            threshold: judged.rule.threshold,
+            same: judged.same,
+            rule: judged.rule.describe(),
         })
     }
 
