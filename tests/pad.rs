@@ -210,22 +210,13 @@ fn msu_frames_meet_the_single_frame_target_at_the_strict_threshold() {
     println!("worst-case APCER at {FRAME_THRESHOLD}: {worst}/15");
 }
 
-/// Every `step`-th frame of a clip.
-fn clip_frames(path: &Path, step: usize) -> Vec<RgbImage> {
+/// Every `step`-th of the first `n` frames of a clip (a replay loops, so it is told its length).
+fn clip_frames(path: &Path, n: usize, step: usize) -> Vec<RgbImage> {
     let mut replay = VideoReplay::open(path, false).unwrap();
-    let mut frames = Vec::new();
-    for i in 0.. {
-        match replay.next_frame() {
-            Ok(f) if i % step == 0 => frames.push(f.image),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-        // The replay loops; its clips are at most 275 frames.
-        if i >= 300 {
-            break;
-        }
-    }
-    frames
+    (0..n)
+        .map(|_| replay.next_frame().unwrap().image)
+        .step_by(step)
+        .collect()
 }
 
 #[test]
@@ -245,11 +236,16 @@ fn real_faces_of_the_shared_data_are_rarely_refused() {
             }
         }
     }
-    let clips = [
-        "sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4",
-        "sadtalker_video/examples/ref_video/WDA_AlexandriaOcasioCortez_000.mp4",
-        "face_recognition/examples/short_hamilton_clip.mp4",
-    ];
+    // (clip, frame count) from the data's own manifests.
+    let mut clips = Vec::new();
+    for folder in ["sadtalker_video", "face_recognition"] {
+        for r in common::read_csv(&shared.join(folder).join("videos.csv")) {
+            clips.push((
+                format!("{folder}/{}", r["path"]),
+                r["frames"].parse().unwrap(),
+            ));
+        }
+    }
     let ffmpeg = std::process::Command::new("ffmpeg")
         .arg("-version")
         .output()
@@ -258,10 +254,10 @@ fn real_faces_of_the_shared_data_are_rarely_refused() {
         println!("NOTICE: ffmpeg not found; the clips are left out");
     }
     let rule = PadRule::default();
-    for clip in clips.iter().filter(|_| ffmpeg) {
+    for (clip, frames) in clips.iter().filter(|_| ffmpeg) {
         let name = Path::new(clip).file_stem().unwrap().to_string_lossy();
         let mut scores = Vec::new();
-        for img in clip_frames(&shared.join(clip), 10) {
+        for img in clip_frames(&shared.join(clip), *frames, 10) {
             if let Some((live, luma)) = score(&mut detector, &mut model, &img) {
                 scores.push(live);
                 scored.push((name.to_string(), live, luma));
@@ -298,7 +294,8 @@ fn real_faces_of_the_shared_data_are_rarely_refused() {
     }
     let dark = scored.iter().filter(|s| s.2 < DEFAULT_DARK_LIMIT).count();
     println!("real faces under the dark limit ({DEFAULT_DARK_LIMIT}): {dark} of {n}");
-    assert!(n >= 100, "{n} real faces scored");
+    assert_eq!(clips.len(), 3, "three real clips");
+    assert!(n >= if ffmpeg { 150 } else { 90 }, "{n} real faces scored");
     assert!(
         refused(ATTEMPT_THRESHOLD) as f64 <= 0.02 * n as f64,
         "at most 2 % of real faces refused"

@@ -231,6 +231,20 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
                 s.texture
             );
         }
+        if let Some(q) = outcome.pad {
+            let rule = crate::auth::attempt::PadRule::default();
+            println!(
+                "  presentation-attack model: {:.0}th percentile of the live score {q:.3} (live at {:.2})",
+                rule.quantile * 100.0,
+                rule.threshold
+            );
+        }
+        if outcome.dark_frames > 0 {
+            println!(
+                "  {} frame(s) too dark to judge were skipped",
+                outcome.dark_frames
+            );
+        }
     }
     if let Some(r) = outcome.refusal {
         eprintln!("refused: {}", r.text());
