@@ -301,3 +301,48 @@ fn camera_loop_stops_on_varied_poses_or_at_its_time_out() {
     assert_eq!(outcome.saved, 1, "one pose is all a still photo has");
     assert!(!outcome.stopped_early && (2.0..4.0).contains(&took));
 }
+
+/// `--replay` on a folder of frames: each file is a frame (named in the store), an unreadable one
+/// is skipped with its reason, and someone else's face is not enrolled.
+#[test]
+fn replay_of_a_folder_keeps_to_one_person() {
+    let Some(shared) = common::shared_data("capture --replay DIR") else {
+        return;
+    };
+    common::models_or_skip("capture --replay DIR");
+    let ds = shared.join("deepface/tests/unit/dataset");
+    let data = common::temp_dir("capture-folder");
+    let frames = data.join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    // id01 (sorted first, so the reference), then id02's img3 renamed to sort among them.
+    for n in ["img1", "img2", "img4", "img5", "img6", "img7"] {
+        std::fs::copy(ds.join(format!("{n}.jpg")), frames.join(format!("{n}.jpg"))).unwrap();
+    }
+    std::fs::copy(ds.join("img3.jpg"), frames.join("img3.jpg")).unwrap();
+    std::fs::write(frames.join("img8.jpg"), b"not a jpeg").unwrap();
+    common::facegate_at(&data, &["user", "add", "id01"]);
+    let out = common::facegate_at(
+        &data,
+        &["capture", "id01", "--replay", s(&frames), "--count", "3"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 not the same person as the first good frame"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipping"));
+    let sources: Vec<String> = verification_faces(&data, "id01")
+        .iter()
+        .map(|f| f.meta.source.clone().unwrap())
+        .collect();
+    println!("folder capture kept {sources:?}");
+    assert_eq!(sources.len(), 3);
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.starts_with("frames img") && !s.ends_with("img3.jpg")),
+        "named by folder and file, never a full path: {sources:?}"
+    );
+    assert!(!sources.iter().any(|s| s.contains('/')), "{sources:?}");
+}

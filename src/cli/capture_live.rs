@@ -164,7 +164,8 @@ fn spread(poses: &[(PoseKey, f32)], picked: &[usize]) -> f32 {
 
 /// The best frame of one pose cell.
 struct Candidate {
-    frame: u64,
+    /// "frame 57" of a clip or camera, or the file name in a folder of frames.
+    frame: String,
     image: RgbImage,
     quality: QualityReport,
     pose: PoseKey,
@@ -185,7 +186,7 @@ impl Pool {
     }
 
     /// Judges one frame and keeps it if it is the sharpest of its pose so far.
-    fn offer(&mut self, engine: &mut Engine, frame: u64, image: RgbImage) -> crate::Result<()> {
+    fn offer(&mut self, engine: &mut Engine, frame: String, image: RgbImage) -> crate::Result<()> {
         let faces = engine.detect(&image)?;
         let (face, report) = match quality::check(&image, &faces, &QualityConfig::default()) {
             Ok((face, report)) => (face.clone(), report),
@@ -283,12 +284,17 @@ pub fn run(
                 bar.inc(1);
                 frames += 1;
                 match crate::imageio::load(file) {
-                    Ok(image) => pool.offer(engine, i as u64, image)?,
+                    Ok(image) => {
+                        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                        pool.offer(engine, name.unwrap_or_else(|| format!("frame {i}")), image)?;
+                    }
                     Err(e) => progress::note(&bar, format!("skipping {}: {e}", file.display())),
                 }
             }
             bar.finish_and_clear();
-            path.display().to_string()
+            // The store keeps names, never full paths (they may be private).
+            path.file_name()
+                .map_or_else(|| "frames".to_owned(), |n| n.to_string_lossy().into())
         }
         Source::Recording(path) => {
             let mut clip = VideoReplay::open(path, false)?;
@@ -299,13 +305,11 @@ pub fn run(
                 let frame = clip.next_frame()?;
                 bar.inc(1);
                 frames += 1;
-                pool.offer(engine, frame.index, frame.image)?;
+                pool.offer(engine, format!("frame {}", frame.index), frame.image)?;
             }
             bar.finish_and_clear();
-            path.file_name().map_or_else(
-                || path.display().to_string(),
-                |n| n.to_string_lossy().into(),
-            )
+            path.file_name()
+                .map_or_else(|| "clip".to_owned(), |n| n.to_string_lossy().into())
         }
     };
     save_picked(engine, gallery, pool, k, frames, &label)
@@ -329,7 +333,7 @@ pub fn run_live(
     while Instant::now() < deadline {
         let frame = source.next_frame()?;
         frames += 1;
-        pool.offer(engine, frame.index, frame.image)?;
+        pool.offer(engine, format!("frame {}", frame.index), frame.image)?;
         let poses = pool.poses();
         let picked = select(&poses, k);
         bar.set_message(format!(
@@ -362,12 +366,12 @@ fn save_picked(
     let mut saved = 0;
     for &i in &picked {
         let c = candidates[i];
-        let source = format!("{label} frame {}", c.frame);
+        let source = format!("{label} {}", c.frame);
         match engine.capture(gallery, &c.image, Some(&source)) {
             Ok((stored, q)) => {
                 saved += 1;
                 println!(
-                    "saved {} from frame {} (yaw {:+.2}, pitch {:+.2}; eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
+                    "saved {} from {} (yaw {:+.2}, pitch {:+.2}; eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
                     stored.meta.id,
                     c.frame,
                     c.pose.yaw,
@@ -379,12 +383,12 @@ fn save_picked(
             }
             Err(crate::Error::Store(crate::store::StoreError::Duplicate { existing })) => {
                 println!(
-                    "skipped frame {}: the same image is already stored ({existing})",
+                    "skipped {}: the same image is already stored ({existing})",
                     c.frame
                 );
             }
             Err(e @ crate::Error::Store(_)) => return Err(e.into()),
-            Err(e) => println!("refused frame {}: {e}", c.frame),
+            Err(e) => println!("refused {}: {e}", c.frame),
         }
     }
     let left_out: Vec<String> = pool
