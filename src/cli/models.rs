@@ -18,9 +18,9 @@ pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<u8> {
         println!("models folder: {}", models.dir().display());
         for s in &status {
             let verdict = if s.ok { "ok" } else { "PROBLEM" };
-            println!("{:<12} {:<8} {:<34} {}", s.id, verdict, s.role, s.licence);
+            println!("{:<15} {:<8} {:<40} {}", s.id, verdict, s.role, s.licence);
             if let Some(problem) = &s.problem {
-                println!("{:<12} {problem}", "");
+                println!("{:<15} {problem}", "");
             }
         }
     }

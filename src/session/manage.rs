@@ -1,14 +1,14 @@
 //! The worker's store management, for the window's "People & settings" view and for enrolling
 //! from files: imports (one file per turn, so frames keep flowing between them), removing and
-//! renaming people, calibration, and which rule decides for a person. Each returns the events
-//! to send; the worker sends them.
+//! renaming people, calibration, which rule decides for a person, and comparing two photos.
+//! Each returns what to send; the worker sends it.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use image::imageops;
 
-use super::messages::{Event, HeadRule, ImportProgress, Thumbnail};
+use super::messages::{CompareResult, Event, HeadRule, ImportProgress, Thumbnail};
 use crate::engine::Engine;
 use crate::store::{Gallery, ImageKind, StoreError};
 use crate::vision::align_arcface;
@@ -221,6 +221,31 @@ pub fn thumbnails(engine: &Engine, person: &str, kind: ImageKind) -> Event {
         kind,
         thumbnails,
     }
+}
+
+/// Two photos judged by the engine's one compare rule, the same as `facegate compare`.
+pub fn compare(
+    engine: &mut Engine,
+    a: &Path,
+    b: &Path,
+    person: Option<&str>,
+) -> crate::Result<CompareResult> {
+    let mut side = |p: &Path| -> crate::Result<_> {
+        let img = crate::imageio::load(p)?;
+        engine.aligned_probe(&img, p)
+    };
+    let (crop_a, ea) = side(a)?;
+    let (crop_b, eb) = side(b)?;
+    let judged = engine.compare_faces(&ea, &eb, person);
+    Ok(CompareResult {
+        a: crop_a,
+        b: crop_b,
+        similarity: judged.cosine,
+        score: judged.score,
+        threshold: judged.rule.threshold,
+        same: judged.same,
+        rule: judged.rule.describe(),
+    })
 }
 
 #[cfg(test)]

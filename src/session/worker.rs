@@ -321,8 +321,7 @@ impl Worker {
                 }
             }
             Command::Compare(a, b, person) => {
-                let result = self
-                    .compare(&a, &b, person.as_deref())
+                let result = manage::compare(&mut self.engine, &a, &b, person.as_deref())
                     .map_err(|e| format!("{e:#}"));
                 self.send(Event::Compared(result));
             }
@@ -384,31 +383,6 @@ impl Worker {
             },
             Err(e) => self.fail("cannot identify", e),
         }
-    }
-
-    /// Two photos judged by the engine's one compare rule, the same as `facegate compare`.
-    fn compare(
-        &mut self,
-        a: &Path,
-        b: &Path,
-        person: Option<&str>,
-    ) -> crate::Result<CompareResult> {
-        let mut side = |p: &Path| -> crate::Result<_> {
-            let img = crate::imageio::load(p)?;
-            self.engine.aligned_probe(&img, p)
-        };
-        let (crop_a, ea) = side(a)?;
-        let (crop_b, eb) = side(b)?;
-        let judged = self.engine.compare_faces(&ea, &eb, person);
-        Ok(CompareResult {
-            a: crop_a,
-            b: crop_b,
-            similarity: judged.cosine,
-            score: judged.score,
-            threshold: judged.rule.threshold,
-            same: judged.same,
-            rule: judged.rule.describe(),
-        })
     }
 
     /// A frame from the capture thread (none: it has gone, at shutdown).
