@@ -89,9 +89,11 @@ pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
                 if r.in_use {
                     "the trained head"
                 } else {
-                    "cosine (the head did not beat it)"
+                    "cosine"
                 }
             ));
+            // The numbers behind the decision, so "cosine" never reads as an unexplained loss.
+            ui.label(RichText::new(r.adoption.reason()).small());
         }
         Some(Err(e)) => {
             ui.colored_label(Color32::from_rgb(230, 90, 80), e);
