@@ -16,7 +16,7 @@ use super::state::AppState;
 use super::stats::RateMeter;
 use super::unlock::UnlockView;
 use crate::camera::SourceSpec;
-use crate::session::{Command, Event, Session};
+use crate::session::{Command, Event, Session, Timings};
 
 const ERROR: Color32 = Color32::from_rgb(235, 60, 60);
 const FINE: Color32 = Color32::from_rgb(60, 190, 90);
@@ -47,6 +47,9 @@ pub struct FaceGateApp {
     /// The message the user closed; a newer one shows again.
     dismissed: Option<u64>,
     inference_rate: RateMeter,
+    /// Attributes and embeddings run on some frames only (staggered, a few times a second), so
+    /// the status bar shows their last real cost rather than the 0 of the frames in between.
+    last_run: Timings,
 }
 
 impl FaceGateApp {
@@ -69,6 +72,7 @@ impl FaceGateApp {
             source_note: None,
             dismissed: None,
             inference_rate: RateMeter::default(),
+            last_run: Timings::default(),
         }
     }
 
@@ -159,8 +163,17 @@ impl FaceGateApp {
     fn poll(&mut self, ctx: &egui::Context) {
         self.feed.poll(ctx, &self.live.frames);
         while let Ok(event) = self.live.events.try_recv() {
-            if matches!(event, Event::Analysis(_)) {
+            if let Event::Analysis(a) = &event {
                 self.inference_rate.tick(Instant::now());
+                let t = a.timings;
+                for (last, now) in [
+                    (&mut self.last_run.attributes_ms, t.attributes_ms),
+                    (&mut self.last_run.embed_ms, t.embed_ms),
+                ] {
+                    if now > 0.0 {
+                        *last = now;
+                    }
+                }
             }
             self.receive(event);
         }
@@ -277,12 +290,12 @@ impl FaceGateApp {
         let latency = analysis.map_or(0.0, |a| a.latency_ms);
         ui.horizontal(|ui| {
             ui.label(format!(
-                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · attributes {:.1} ms · embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
+                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · last attributes {:.1} ms · last embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
                 self.feed.fps(),
                 self.inference_rate.rate(),
                 t.detect_ms,
-                t.attributes_ms,
-                t.embed_ms,
+                self.last_run.attributes_ms,
+                self.last_run.embed_ms,
                 t.verify_ms,
                 latency
             ));
