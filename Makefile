@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb
+.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb train-attributes
 
 CARGO ?= cargo
 ARGS ?=
@@ -42,6 +42,19 @@ bench-opencv: setup
 bench-unlock: setup
 	$(CARGO) build --release --quiet -p facegate -p pam_facegate
 	python3 scripts/unlock_bench.py
+
+# Issue 18's attribute experiments (not part of `make test`): a pinned venv of its own, reading
+# only ../shared/data; each script prints its figures and says what it writes (training/README.md).
+TRAIN_PY = .setup/train-venv/bin/python
+.setup/train-venv/installed: training/requirements.txt
+	python3 -m venv .setup/train-venv
+	.setup/train-venv/bin/pip install --quiet -r training/requirements.txt
+	touch $@
+train-attributes: setup .setup/train-venv/installed
+	$(CARGO) build --release --quiet -p facegate
+	$(TRAIN_PY) training/age_gender_probe.py --model sface
+	$(TRAIN_PY) training/age_gender_probe.py --model mbf
+	$(TRAIN_PY) training/age_feature_probe.py
 
 # Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
 # modules of src/ importing each other, at any level.

@@ -4,12 +4,13 @@
 The probe is trained on `../shared/data/utkface_train` only. Its inputs are the app's own
 embeddings, made by `facegate represent` (YuNet, the 5-point alignment, the embedder), so the
 probe sees at run time exactly what it was trained on. A tenth of the training people (seeded) is
-held out to choose the model size; the figures that count are measured afterwards by the app on
-`utkface_part1` (`facegate eval attributes`), which this script never reads.
+held out to choose the model size; `utkface_part1` (dev) is only reported, never used to choose.
+On it these probes lost to the current models (see training/README.md), so they are written to
+.setup/training/ for inspection, not to models/trained/.
 
     .setup/train-venv/bin/python training/age_gender_probe.py --model sface
 
-Writes models/trained/{age,gender}_probe_<model>.onnx and prints their sha256 for the manifest.
+Writes .setup/training/{age,gender}_probe_<model>.onnx and prints their sha256.
 """
 
 import argparse
@@ -29,18 +30,19 @@ from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared/data/utkface_train"
+DEV = ROOT.parent / "shared/data/utkface_part1"
 SEED = 20261202
 BATCH = 1500
 
 
-def embeddings(exe: Path, model: str, cache: Path):
-    """(path, embedding) for every training image with one face, via `facegate represent`."""
+def embeddings(exe: Path, model: str, cache: Path, data: Path = DATA):
+    """(path, embedding) for every image of `data` with one face, via `facegate represent`."""
     if cache.exists():
         return json.loads(cache.read_text())
-    rows = list(csv.DictReader(open(DATA / "attributes.csv")))
+    rows = list(csv.DictReader(open(data / "attributes.csv")))
     out = {}
     for start in range(0, len(rows), BATCH):
-        paths = [str(DATA / r["path"]) for r in rows[start : start + BATCH]]
+        paths = [str(data / r["path"]) for r in rows[start : start + BATCH]]
         run = subprocess.run(
             # An empty data dir: the default preprocessing, whatever this user has saved.
             [str(exe), "represent", "--data-dir", str(cache.parent / "data"), "--model", model,
@@ -74,7 +76,7 @@ def main():
     # sides: this split only picks the model size, it reports nothing.
     rng = np.random.default_rng(SEED)
     held = rng.random(len(rows)) < 0.1
-    adult = (age >= 18) & (age <= 80)
+    adult = (age >= 18) & (age <= 70)  # as `facegate eval attributes`
     print(f"{args.model}: {len(rows)} training faces ({(~held).sum()} fit, {held.sum()} held out)")
 
     best = None
@@ -100,7 +102,18 @@ def main():
     print(f"  gender logistic: held-out accuracy {acc * 100:.2f} %")
     gen.fit(x, male)
 
-    dest = ROOT / "models/trained"
+    # The dev figures, for the record (the adult range of `facegate eval attributes`).
+    dev = embeddings(args.exe, args.model, cache.with_name(f"utkface_part1_{args.model}.json"), DEV)
+    dev_rows = [r for r in csv.DictReader(open(DEV / "attributes.csv")) if str(DEV / r["path"]) in dev]
+    xd = np.array([dev[str(DEV / r["path"])] for r in dev_rows], dtype=np.float32)
+    ad = np.array([float(r["age"]) for r in dev_rows], dtype=np.float32)
+    md = np.array([r["gender"] == "male" for r in dev_rows], dtype=np.int64)
+    err = np.abs(reg.predict(xd) - ad)
+    print(f"  dev utkface_part1 ({len(dev_rows)} faces): age {hidden or 'ridge'} MAE {err.mean():.2f},"
+          f" adults 18-70 {err[(ad >= 18) & (ad <= 70)].mean():.2f};"
+          f" gender {(gen.predict(xd) == md).mean() * 100:.2f} %")
+
+    dest = ROOT / ".setup/training"
     dest.mkdir(parents=True, exist_ok=True)
     dim = x.shape[1]
     for name, est, opts in [
