@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::imageio;
-use crate::vision::attributes::{AttributeModel, Attributes, Emotion, MIN_EYE_DISTANCE};
+use crate::vision::attributes::{
+    AttributeModel, Attributes, Emotion, EmotionNet, MIN_EYE_DISTANCE,
+};
 use crate::vision::{BBox, Detector, DetectorConfig};
 
 #[derive(Debug, Args)]
@@ -18,6 +20,9 @@ pub struct AnalyzeArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// The network that reads emotions (default: the saved setting, `emotion_net`)
+    #[arg(long, value_enum)]
+    pub emotion_net: Option<EmotionNet>,
 }
 
 #[derive(Serialize)]
@@ -66,7 +71,11 @@ struct Report {
 pub fn run(cli: &Cli, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let models = cli.models()?;
     let mut detector = Detector::new(&models, DetectorConfig::default())?;
-    let mut model = AttributeModel::new(&models)?;
+    let net = match args.emotion_net {
+        Some(net) => net,
+        None => cli.store()?.settings().emotion_net,
+    };
+    let mut model = AttributeModel::with_emotion_net(&models, net)?;
     let mut reports = Vec::new();
     for path in &args.images {
         let report = match analyze_one(&mut detector, &mut model, path) {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cli, exit};
 use crate::imageio;
-use crate::vision::attributes::{AttributeModel, Emotion, luma};
+use crate::vision::attributes::{AttributeModel, Emotion, EmotionNet, luma};
 use crate::vision::{Detector, DetectorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -63,6 +63,9 @@ pub struct EvalAttributesArgs {
     /// Datasets to evaluate, comma-separated
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Dataset::Utkface, Dataset::Lfw, Dataset::Fer])]
     pub datasets: Vec<Dataset>,
+    /// Emotion networks to score on FER2013, comma-separated (both: the new beside the old)
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EmotionNet::MiniXception, EmotionNet::Trained])]
+    pub emotion_nets: Vec<EmotionNet>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -116,6 +119,7 @@ pub struct LfwReport {
 
 #[derive(Debug, Serialize)]
 pub struct FerReport {
+    pub net: EmotionNet,
     pub n: usize,
     pub accuracy: f64,
     pub recall: Vec<(Emotion, f64)>,
@@ -133,8 +137,9 @@ pub struct Report {
     pub utkface: Option<UtkfaceReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lfw: Option<LfwReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fer2013: Option<FerReport>,
+    /// One report per emotion network asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fer2013: Vec<FerReport>,
     pub seconds: f64,
 }
 
@@ -165,7 +170,7 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
         limit: args.limit,
         utkface: None,
         lfw: None,
-        fer2013: None,
+        fer2013: Vec::new(),
         seconds: 0.0,
     };
     if args.datasets.contains(&Dataset::Utkface) {
@@ -175,7 +180,11 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
         report.lfw = Some(eval.lfw(&data.join("lfw_a"))?);
     }
     if args.datasets.contains(&Dataset::Fer) {
-        report.fer2013 = Some(eval.fer(&data.join("fer2013"))?);
+        for &net in &args.emotion_nets {
+            eval.model = AttributeModel::with_emotion_net(&models, net)?;
+            eval.model.mirror = !args.no_mirror;
+            report.fer2013.push(eval.fer(&data.join("fer2013"))?);
+        }
     }
     report.seconds = start.elapsed().as_secs_f64();
     if args.json {
@@ -298,6 +307,7 @@ impl Evaluator {
             })
             .collect();
         Ok(FerReport {
+            net: self.model.emotion_net(),
             n: rows.len(),
             accuracy: ratio(right as usize, rows.len()),
             recall,
@@ -470,10 +480,14 @@ fn print_text(r: &Report) {
             pct(l.male_recall)
         );
     }
-    if let Some(f) = &r.fer2013 {
+    for f in &r.fer2013 {
         println!(
-            "\nFER2013 PublicTest: {} faces\n  emotion accuracy {}\n  confusion (rows: truth, columns: predicted)",
+            "\nFER2013 PublicTest: {} faces, {}\n  emotion accuracy {}\n  confusion (rows: truth, columns: predicted)",
             f.n,
+            match f.net {
+                EmotionNet::MiniXception => "fer's mini-Xception",
+                EmotionNet::Trained => "FaceGate's own network (training/emotion_fer.py)",
+            },
             pct(f.accuracy)
         );
         print!("  {:<9}", "");

@@ -11,6 +11,7 @@ use crate::camera::CameraInfo;
 use crate::session::{Command, ImportProgress};
 use crate::store::{Gallery, Settings};
 use crate::vision::EmbedderKind;
+use crate::vision::attributes::EmotionNet;
 
 /// Targets offered for calibration (a comparison's false-accept rate).
 const FAR_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
@@ -213,6 +214,29 @@ impl ManageView {
             ))
             .small(),
         );
+        // The overlay's emotion reader; the worker loads the other network on the next frame.
+        let mut net = settings.emotion_net;
+        ui.horizontal(|ui| {
+            ui.label("emotions:");
+            ui.radio_value(&mut net, EmotionNet::Trained, "FaceGate's own (default)");
+            ui.radio_value(
+                &mut net,
+                EmotionNet::MiniXception,
+                "fer's mini-Xception (MIT)",
+            );
+        });
+        ui.label(
+            RichText::new(
+                "both learnt from FER2013, whose terms of use are unclear (research use); ours reads \
+                 emotions more accurately (README)",
+            )
+            .small(),
+        );
+        if net != settings.emotion_net {
+            let mut changed = settings.clone();
+            changed.emotion_net = net;
+            out.push(Command::UpdateSettings(changed));
+        }
     }
 
     fn calibration(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {

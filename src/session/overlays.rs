@@ -9,7 +9,7 @@ use image::RgbImage;
 
 use crate::runtime::Models;
 use crate::vision::Face;
-use crate::vision::attributes::{AttributeModel, Attributes, Smoother};
+use crate::vision::attributes::{AttributeModel, Attributes, EmotionNet, Smoother};
 
 /// Attributes change slowly; refreshing each face a few times a second keeps the labels live
 /// without taking frames from detection.
@@ -49,6 +49,7 @@ impl AttributeOverlay {
     pub(super) fn read(
         &mut self,
         models: &Models,
+        emotion_net: EmotionNet,
         image: &RgbImage,
         faces: &[Face],
         ids: &[u64],
@@ -62,8 +63,14 @@ impl AttributeOverlay {
         if !self.on {
             return Ok(none);
         }
-        if self.model.is_none() {
-            match AttributeModel::new(models) {
+        // Loaded on first use, and again when the settings pick the other emotion network.
+        if self
+            .model
+            .as_ref()
+            .is_none_or(|m| m.emotion_net() != emotion_net)
+        {
+            self.model = None;
+            match AttributeModel::with_emotion_net(models, emotion_net) {
                 Ok(m) => self.model = Some(m),
                 Err(e) => {
                     self.on = false;

@@ -414,7 +414,13 @@ impl Worker {
         let t = Instant::now();
         let read = self
             .attributes
-            .read(&self.models, &frame.image, &faces, &ids)
+            .read(
+                &self.models,
+                self.engine.settings().emotion_net,
+                &frame.image,
+                &faces,
+                &ids,
+            )
             .unwrap_or_else(|e| {
                 self.send(Event::Error(e));
                 overlays::Read {

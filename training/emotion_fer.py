@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""The emotion network of issue 18: trained on FER2013's Training faces only, chosen on PublicTest.
+
+Recipe (the known one for FER2013 at 48 px): a VGG-style net at half width (8 conv layers,
+1.17 M weights, so the ONNX stays under the 5 MB of models/trained/), random 4-px shifts, mirror,
+small rotations and scalings, mixup, label smoothing, SGD with nesterov momentum on a one-cycle
+schedule. The evaluation images (`fer2013/validation`) carry a filter the training images do not
+(contrast x1.2 clipped, then histogram equalisation: `TRAIN_SOURCE.md`), while a camera frame is
+unfiltered, so half of the training faces get that filter at random. Validation: each face and
+its mirror, probabilities averaged, as the app's attribute models already do.
+
+Seeded; a checkpoint after every epoch (`--out`, outside git) and `--resume`, so a run can be cut
+and continued. Runs on a CPU (bf16 autocast where the CPU has it) or a CUDA GPU. Data is read from
+../shared/data, or from a pack made by `--pack FILE` (one compressed file, for a machine that has
+no ../shared, e.g. a lent GPU machine).
+
+    .setup/train-venv/bin/python training/emotion_fer.py --epochs 60
+    .setup/train-venv/bin/python training/emotion_fer.py --limit 2000 --epochs 1   # a smoke run
+
+At the end: the best epoch's confusion matrix on PublicTest, and the ONNX export (input `images`
+[N,1,48,48] grey 0..255, output `probabilities` [N,7] in the app's order) with its sha256.
+"""
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+FER = ROOT.parent / "shared/data/fer2013"
+CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]  # the app's order
+SIDE = 48
+SEED = 20261202
+
+
+def read_split(manifest):
+    rows = list(csv.DictReader(open(FER / manifest)))
+    x = np.stack([np.asarray(Image.open(FER / r["path"]).convert("L"), np.uint8) for r in rows])
+    y = np.array([CLASSES.index(r["emotion"]) for r in rows], np.int64)
+    return x, y
+
+
+def load_data(pack):
+    if pack and Path(pack).exists():
+        d = np.load(pack)
+        return d["xt"], d["yt"], d["xv"], d["yv"]
+    (xt, yt), (xv, yv) = read_split("train.csv"), read_split("emotion.csv")
+    return xt, yt, xv, yv
+
+
+def evaluation_filter(x):
+    """The filter baked into the evaluation images: contrast x1.2 clipped, then OpenCV's
+    equalizeHist (its LUT: round((cdf - cdf_min) * 255 / (n - cdf_min)) per image)."""
+    x = np.clip(x.astype(np.float32) * 1.2, 0, 255).astype(np.uint8)
+    out = np.empty_like(x)
+    for i, img in enumerate(x):
+        hist = np.bincount(img.ravel(), minlength=256)
+        cdf = hist.cumsum()
+        lo = cdf[hist > 0][0]
+        n = img.size
+        if n == lo:
+            out[i] = img
+            continue
+        lut = np.clip(np.round((cdf - lo) * 255.0 / (n - lo)), 0, 255).astype(np.uint8)
+        out[i] = lut[img]
+    return out
+
+
+class Net(nn.Module):
+    """VGG-style, half width; input grey 0..255, output logits."""
+
+    def __init__(self, widths=(32, 64, 128, 256)):
+        super().__init__()
+        layers, c = [], 1
+        for w in widths:
+            for _ in range(2):
+                layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
+                           nn.ReLU(inplace=True)]
+                c = w
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.drop = nn.Dropout(0.4)
+        self.fc = nn.Linear(c, len(CLASSES))
+
+    def forward(self, x):
+        x = (x / 255.0 - 0.5) / 0.25
+        x = self.features(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(self.drop(x))
+
+
+class Export(nn.Module):
+    """What the app runs: probabilities, named as its other attribute models' outputs."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images):
+        return F.softmax(self.net(images), dim=1)
+
+
+def augment(x, gen):
+    """Per face: a shift of up to 4 px, a mirror, a rotation of up to 10° and a scaling of up to
+    10 %, as one affine warp with reflected borders (a float batch [N,1,48,48])."""
+    n = x.shape[0]
+    u = lambda: torch.rand(n, generator=gen) * 2 - 1
+    angle, scale = u() * math.radians(10), 1 + u() * 0.1
+    shift = torch.stack([u(), u()], 1) * (4 / (SIDE / 2))  # grid units: the half side is 1
+    mirror = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos * mirror, -sin, shift[:, 0]], 1),
+                         torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
+
+
+def evaluate(net, x, y, device, batch=512):
+    net.eval()
+    probs = []
+    with torch.no_grad(), autocast(device):
+        for s in range(0, len(x), batch):
+            b = torch.from_numpy(x[s:s + batch]).float()[:, None].to(device)
+            b = b.contiguous(memory_format=torch.channels_last)
+            p = F.softmax(net(b).float(), 1) + F.softmax(net(b.flip(3)).float(), 1)
+            probs.append((p / 2).cpu())
+    probs = torch.cat(probs).numpy()
+    pred = probs.argmax(1)
+    confusion = np.zeros((7, 7), np.int64)
+    np.add.at(confusion, (y, pred), 1)
+    return (pred == y).mean(), confusion
+
+
+def autocast(device):
+    bf16 = device.type == "cuda" or "avx512_bf16" in open("/proc/cpuinfo").read()
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--limit", type=int, help="train on the first N shuffled faces (smoke runs)")
+    ap.add_argument("--out", type=Path, default=ROOT / ".setup/training/emotion")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--pack", help="read data from (or, with --pack-only, write it to) this .npz")
+    ap.add_argument("--pack-only", action="store_true")
+    args = ap.parse_args()
+
+    xt, yt, xv, yv = load_data(args.pack)
+    if args.pack_only:
+        np.savez_compressed(args.pack, xt=xt, yt=yt, xv=xv, yv=yv)
+        print(f"{args.pack}: {Path(args.pack).stat().st_size / 2**20:.1f} MiB")
+        return
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    if args.limit:
+        keep = rng.permutation(len(xt))[:args.limit]
+        xt, yt = xt[keep], yt[keep]
+    # The evaluation filter on a random half of the training faces, fixed once (seeded).
+    filtered = rng.random(len(xt)) < 0.5
+    xt = xt.copy()
+    xt[filtered] = evaluation_filter(xt[filtered])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.set_num_threads(os.cpu_count())
+    print(f"{len(xt)} training faces, {len(xv)} PublicTest faces; {device}, "
+          f"{torch.get_num_threads()} threads")
+
+    net = Net().to(device).to(memory_format=torch.channels_last)
+    weights = sum(p.numel() for p in net.parameters())
+    steps = math.ceil(len(xt) / args.batch)
+    opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
+                          weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
+                                                steps_per_epoch=steps, pct_start=0.15)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ckpt, best_path = args.out / "last.pt", args.out / "best.pt"
+    start, best, history = 0, 0.0, []
+    if args.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=device)
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        start, best, history = state["epoch"], state["best"], state["history"]
+        print(f"resumed after epoch {start} (best so far {best * 100:.2f} %)")
+    gen = torch.Generator().manual_seed(SEED)
+    xt_t, yt_t = torch.from_numpy(xt), torch.from_numpy(yt)
+    for epoch in range(start, args.epochs):
+        gen.manual_seed(SEED + epoch)  # a resumed run sees the batches an unbroken one would
+        net.train()
+        t0, total = time.time(), 0.0
+        order = torch.randperm(len(xt), generator=gen)
+        mix = np.random.default_rng(SEED + epoch)
+        for s in range(steps):
+            idx = order[s * args.batch:(s + 1) * args.batch]
+            x = augment(xt_t[idx].float()[:, None], gen).to(device)
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = yt_t[idx].to(device)
+            lam = float(mix.beta(0.2, 0.2))
+            perm = torch.randperm(len(idx), generator=gen).to(device)
+            x = lam * x + (1 - lam) * x[perm]
+            with autocast(device):
+                logits = net(x).float()
+            loss = lam * F.cross_entropy(logits, y, label_smoothing=0.1) + \
+                (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        acc, confusion = evaluate(net, xv, yv, device)
+        history.append({"epoch": epoch + 1, "loss": total / steps, "val": float(acc),
+                        "seconds": time.time() - t0})
+        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / steps:.3f}, PublicTest "
+              f"{acc * 100:.2f} % (face + mirror), {time.time() - t0:.0f} s", flush=True)
+        if acc > best:
+            best = acc
+            torch.save({"net": net.state_dict(), "epoch": epoch + 1, "val": float(acc)}, best_path)
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "epoch": epoch + 1, "best": best, "history": history}, ckpt)
+
+    state = torch.load(best_path, map_location=device)
+    net.load_state_dict(state["net"])
+    acc, confusion = evaluate(net, xv, yv, device)
+    print(f"best epoch {state['epoch']}: PublicTest {acc * 100:.2f} %, {weights} weights")
+    print("confusion (rows: label, columns: predicted): " + " ".join(c[:3] for c in CLASSES))
+    for c, row in zip(CLASSES, confusion):
+        print(f"  {c:9s} " + " ".join(f"{v:4d}" for v in row) + f"   recall {row[CLASSES.index(c)] / row.sum() * 100:.0f} %")
+    net.eval().float().cpu()
+    onnx_path = args.out / "emotion_fer.onnx"
+    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), onnx_path,
+                      input_names=["images"], output_names=["probabilities"],
+                      dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
+                      opset_version=17, dynamo=False)
+    digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    print(f"{onnx_path}: {onnx_path.stat().st_size} bytes, sha256 {digest}")
+    (args.out / "report.json").write_text(json.dumps(
+        {"best_epoch": state["epoch"], "public_test": float(acc), "weights": weights,
+         "confusion": confusion.tolist(), "history": history, "sha256": digest}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
