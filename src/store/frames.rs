@@ -24,7 +24,9 @@ pub fn save(dir: &DataDir, img: &RgbImage) -> io::Result<String> {
     let mut png = Vec::new();
     img.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
         .map_err(io::Error::other)?;
-    let name = format!("{}.png", Uuid::new_v4());
+    // Time-ordered (v7, monotonic within the process), so frames saved within one tick of the
+    // file system's clock still prune oldest first.
+    let name = format!("{}.png", Uuid::now_v7());
     dir.write_atomic(&folder.join(&name), &png)?;
     prune(dir, KEEP);
     Ok(format!("{DIR}/{name}"))
@@ -46,6 +48,7 @@ fn prune(dir: &DataDir, keep: usize) {
     if frames.len() <= keep {
         return;
     }
+    // By time, and within one tick by name: v7 names sort in the order they were made.
     frames.sort();
     for (_, path) in &frames[..frames.len() - keep] {
         let _ = dir.remove_file(path);
