@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use facegate::imageio;
-use facegate::vision::attributes::{AttributeModel, Attributes, Emotion, Gender, luma};
+use facegate::vision::attributes::{AttributeModel, Attributes, Emotion, EmotionNet, Gender, luma};
 use facegate::vision::{Detector, DetectorConfig, Face};
 use image::{GrayImage, Luma, RgbImage, imageops};
 
@@ -23,7 +23,8 @@ fn detector(score_threshold: f32) -> Detector {
 }
 
 fn model() -> AttributeModel {
-    AttributeModel::new(&common::models()).unwrap()
+    // The floors below were measured with fer's mini-Xception; tests/trained_models.rs checks ours.
+    AttributeModel::with_emotion_net(&common::models(), EmotionNet::MiniXception).unwrap()
 }
 
 fn largest(faces: Vec<Face>) -> Option<Face> {

@@ -65,31 +65,43 @@ fn the_trained_network_sees_the_astronaut_smile() {
     assert_eq!(top, Emotion::Happy);
 }
 
+/// FER2013 PublicTest's faces, grey as the app reads them, with their labels, or None (with a
+/// notice) without the models or ../shared/data.
+fn public_test(suite: &str) -> Option<(facegate::runtime::Models, Vec<(GrayImage, Emotion)>)> {
+    let models = common::models_or_skip(suite)?;
+    let root = common::shared_data(suite)?.join("fer2013");
+    let faces = common::read_csv(&root.join("emotion.csv"))
+        .iter()
+        .map(|r| {
+            let img = imageio::load(&root.join(&r["path"])).unwrap();
+            (grey(&img), Emotion::from_label(&r["emotion"]).unwrap())
+        })
+        .collect();
+    Some((models, faces))
+}
+
+/// Whether `model` reads `face` as `truth`.
+fn reads(model: &mut AttributeModel, face: &GrayImage, truth: Emotion) -> bool {
+    model.emotion_of_crop(face).unwrap().top().0 == truth
+}
+
 /// The first ten happy and the first ten neutral faces of FER2013 PublicTest (the manifest's
 /// order, not picked), read by both networks.
 #[test]
 fn happy_and_neutral_dev_faces_are_read_as_labelled() {
-    let Some(models) = common::models_or_skip("trained emotion") else {
+    let Some((models, faces)) = public_test("trained emotion on FER2013") else {
         return;
     };
-    let Some(data) = common::shared_data("trained emotion on FER2013") else {
-        return;
-    };
-    let root = data.join("fer2013");
-    let rows = common::read_csv(&root.join("emotion.csv"));
     for net in [EmotionNet::Trained, EmotionNet::MiniXception] {
         let mut model = AttributeModel::with_emotion_net(&models, net).unwrap();
         let mut right = Vec::new();
         for label in [Emotion::Happy, Emotion::Neutral] {
-            let faces = rows
+            let n = faces
                 .iter()
-                .filter(|r| r["emotion"] == label.label())
-                .take(10);
-            let mut n = 0;
-            for row in faces {
-                let img = imageio::load(&root.join(&row["path"])).unwrap();
-                n += (model.emotion_of_crop(&grey(&img)).unwrap().top().0 == label) as usize;
-            }
+                .filter(|(_, truth)| *truth == label)
+                .take(10)
+                .filter(|(face, _)| reads(&mut model, face, label))
+                .count();
             println!("{net:?}: {n} of 10 {label} faces read as {label}");
             right.push(n);
         }
@@ -103,28 +115,16 @@ fn happy_and_neutral_dev_faces_are_read_as_labelled() {
 /// trained network must be the better one (the full-set figures: `facegate eval attributes`).
 #[test]
 fn the_trained_network_beats_mini_xception_on_a_spread_sample() {
-    let Some(models) = common::models_or_skip("trained emotion") else {
+    let Some((models, all)) = public_test("trained emotion on FER2013") else {
         return;
     };
-    let Some(data) = common::shared_data("trained emotion on FER2013") else {
-        return;
-    };
-    let root = data.join("fer2013");
-    let rows = common::read_csv(&root.join("emotion.csv"));
-    let sample: Vec<_> = (0..600).map(|i| &rows[i * rows.len() / 600]).collect();
-    let faces: Vec<(GrayImage, Emotion)> = sample
-        .iter()
-        .map(|r| {
-            let img = imageio::load(&root.join(&r["path"])).unwrap();
-            (grey(&img), Emotion::from_label(&r["emotion"]).unwrap())
-        })
-        .collect();
+    let faces: Vec<_> = (0..600).map(|i| &all[i * all.len() / 600]).collect();
     let mut accuracy = Vec::new();
     for net in [EmotionNet::Trained, EmotionNet::MiniXception] {
         let mut model = AttributeModel::with_emotion_net(&models, net).unwrap();
         let right = faces
             .iter()
-            .filter(|(img, truth)| model.emotion_of_crop(img).unwrap().top().0 == *truth)
+            .filter(|(face, truth)| reads(&mut model, face, *truth))
             .count();
         let acc = right as f64 / faces.len() as f64;
         println!(

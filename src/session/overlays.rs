@@ -63,22 +63,19 @@ impl AttributeOverlay {
         if !self.on {
             return Ok(none);
         }
-        // Loaded on first use, and again when the settings pick the other emotion network.
-        if self
-            .model
-            .as_ref()
-            .is_none_or(|m| m.emotion_net() != emotion_net)
-        {
-            self.model = None;
-            match AttributeModel::with_emotion_net(models, emotion_net) {
-                Ok(m) => self.model = Some(m),
-                Err(e) => {
-                    self.on = false;
-                    return Err(format!("age, gender and emotion are off: {e:#}"));
-                }
+        // Loaded on first use; when the settings pick the other emotion network, only its
+        // session is loaded.
+        let loaded = match self.model.take() {
+            None => AttributeModel::with_emotion_net(models, emotion_net),
+            Some(mut m) => m.set_emotion_net(models, emotion_net).map(|()| m),
+        };
+        let model = match loaded {
+            Ok(m) => self.model.insert(m),
+            Err(e) => {
+                self.on = false;
+                return Err(format!("age, gender and emotion are off: {e:#}"));
             }
-        }
-        let model = self.model.as_mut().expect("loaded above");
+        };
         let now = Instant::now();
         let mut ran = false;
         let attributes = faces

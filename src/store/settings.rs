@@ -135,7 +135,7 @@ impl Settings {
             camera_fps: 30,
             liveness: true,
             save_failed_frames: false,
-            emotion_net: EmotionNet::Trained,
+            emotion_net: EmotionNet::default(),
         }
     }
 

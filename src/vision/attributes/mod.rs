@@ -121,11 +121,7 @@ pub struct AttributeModel {
 }
 
 impl AttributeModel {
-    pub fn new(models: &Models) -> Result<AttributeModel> {
-        AttributeModel::with_emotion_net(models, EmotionNet::MiniXception)
-    }
-
-    /// [`AttributeModel::new`] with emotions read by `net`.
+    /// The three sessions, with emotions read by `net`.
     pub fn with_emotion_net(models: &Models, net: EmotionNet) -> Result<AttributeModel> {
         let side = net.input_side() as usize;
         Ok(AttributeModel {
@@ -142,6 +138,17 @@ impl AttributeModel {
 
     pub fn emotion_net(&self) -> EmotionNet {
         self.emotion_net
+    }
+
+    /// Reads emotions with `net` from now on, loading only its session (age and gender stay).
+    pub fn set_emotion_net(&mut self, models: &Models, net: EmotionNet) -> Result<()> {
+        if net != self.emotion_net {
+            let side = net.input_side() as usize;
+            self.emotion = models.session(net.model_id())?;
+            self.emotion_net = net;
+            self.emotion_input = Array4::zeros((1, 1, side, side));
+        }
+        Ok(())
     }
 
     /// Age, gender and emotion of a detected face, or `None` when the face is too small (eye
