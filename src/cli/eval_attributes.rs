@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cli, exit};
 use crate::imageio;
-use crate::vision::attributes::{AttributeModel, Emotion, EmotionNet, luma};
+use crate::vision::attributes::{AgeNet, AttributeModel, AttributeNets, Emotion, EmotionNet, luma};
 use crate::vision::{Detector, DetectorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -63,6 +63,9 @@ pub struct EvalAttributesArgs {
     /// Datasets to evaluate, comma-separated
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Dataset::Utkface, Dataset::Lfw, Dataset::Fer])]
     pub datasets: Vec<Dataset>,
+    /// Age networks to score on UTKFace, comma-separated (both: the new beside the old)
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [AgeNet::Dlib, AgeNet::Trained])]
+    pub age_nets: Vec<AgeNet>,
     /// Emotion networks to score on FER2013, comma-separated (both: the new beside the old)
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EmotionNet::MiniXception, EmotionNet::Trained])]
     pub emotion_nets: Vec<EmotionNet>,
@@ -100,6 +103,8 @@ pub struct AgeGenderScore {
 
 #[derive(Debug, Serialize)]
 pub struct UtkfaceReport {
+    /// The age network; gender is read by the one gender network, so it repeats.
+    pub age_net: AgeNet,
     pub n: usize,
     /// Images where YuNet found no face and the canonical landmarks were used.
     pub fallbacks: usize,
@@ -133,8 +138,9 @@ pub struct Report {
     pub landmarks: LandmarkSource,
     pub mirror: bool,
     pub limit: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub utkface: Option<UtkfaceReport>,
+    /// One report per age network asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub utkface: Vec<UtkfaceReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lfw: Option<LfwReport>,
     /// One report per emotion network asked for.
@@ -146,7 +152,7 @@ pub struct Report {
 pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
     let data = args.data.checked()?;
     let models = cli.models()?;
-    let mut model = AttributeModel::with_emotion_net(&models, EmotionNet::default())?;
+    let mut model = AttributeModel::new(&models, AttributeNets::default())?;
     model.mirror = !args.no_mirror;
     let mut eval = Evaluator {
         model,
@@ -168,20 +174,33 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
         landmarks: args.landmarks,
         mirror: !args.no_mirror,
         limit: args.limit,
-        utkface: None,
+        utkface: Vec::new(),
         lfw: None,
         fer2013: Vec::new(),
         seconds: 0.0,
     };
     if args.datasets.contains(&Dataset::Utkface) {
-        report.utkface = Some(eval.utkface(&data.join("utkface_part1"))?);
+        for &age in &args.age_nets {
+            let nets = AttributeNets {
+                age,
+                ..eval.model.nets()
+            };
+            eval.model.set_nets(&models, nets)?;
+            report
+                .utkface
+                .push(eval.utkface(&data.join("utkface_part1"))?);
+        }
     }
     if args.datasets.contains(&Dataset::Lfw) {
         report.lfw = Some(eval.lfw(&data.join("lfw_a"))?);
     }
     if args.datasets.contains(&Dataset::Fer) {
-        for &net in &args.emotion_nets {
-            eval.model.set_emotion_net(&models, net)?;
+        for &emotion in &args.emotion_nets {
+            let nets = AttributeNets {
+                emotion,
+                ..eval.model.nets()
+            };
+            eval.model.set_nets(&models, nets)?;
             report.fer2013.push(eval.fer(&data.join("fer2013"))?);
         }
     }
@@ -243,6 +262,7 @@ impl Evaluator {
         }
         progress.done();
         Ok(UtkfaceReport {
+            age_net: self.model.nets().age,
             n: rows.len(),
             fallbacks,
             all: all.score(),
@@ -306,7 +326,7 @@ impl Evaluator {
             })
             .collect();
         Ok(FerReport {
-            net: self.model.emotion_net(),
+            net: self.model.nets().emotion,
             n: rows.len(),
             accuracy: ratio(right as usize, rows.len()),
             recall,
@@ -454,11 +474,12 @@ fn print_text(r: &Report) {
         r.limit
             .map_or(String::new(), |n| format!("  limit {n} per dataset"))
     );
-    if let Some(u) = &r.utkface {
+    for u in &r.utkface {
         println!(
-            "\nUTKFace crop_part1: {} faces {}",
+            "\nUTKFace crop_part1: {} faces {}, age by {}",
             u.n,
-            fallback_note(r.landmarks, u.fallbacks)
+            fallback_note(r.landmarks, u.fallbacks),
+            u.age_net.describe()
         );
         for (name, s) in [("all", &u.all), ("adults 18-70", &u.adults_18_70)] {
             println!(

@@ -11,7 +11,7 @@ use crate::camera::CameraInfo;
 use crate::session::{Command, ImportProgress};
 use crate::store::{Gallery, Settings};
 use crate::vision::EmbedderKind;
-use crate::vision::attributes::EmotionNet;
+use crate::vision::attributes::{AgeNet, EmotionNet};
 
 /// Targets offered for calibration (a comparison's false-accept rate).
 const FAR_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
@@ -214,13 +214,30 @@ impl ManageView {
             ))
             .small(),
         );
-        // The overlay's emotion reader; the worker loads the other network on the next frame.
-        let mut net = settings.emotion_net;
+        // The overlay's age and emotion readers; the worker loads the other network on the next
+        // frame.
+        let (mut age, mut emotion) = (settings.age_net, settings.emotion_net);
+        ui.horizontal(|ui| {
+            ui.label("age:");
+            ui.radio_value(&mut age, AgeNet::Trained, "FaceGate's own (default)");
+            ui.radio_value(&mut age, AgeNet::Dlib, "dlib's age-v1 (CC0)");
+        });
+        ui.label(
+            RichText::new(
+                "ours learnt from UTKFace, whose licence allows non-commercial research only; it \
+                 reads adults' ages more closely (README)",
+            )
+            .small(),
+        );
         ui.horizontal(|ui| {
             ui.label("emotions:");
-            ui.radio_value(&mut net, EmotionNet::Trained, "FaceGate's own (default)");
             ui.radio_value(
-                &mut net,
+                &mut emotion,
+                EmotionNet::Trained,
+                "FaceGate's own (default)",
+            );
+            ui.radio_value(
+                &mut emotion,
                 EmotionNet::MiniXception,
                 "fer's mini-Xception (MIT)",
             );
@@ -232,9 +249,10 @@ impl ManageView {
             )
             .small(),
         );
-        if net != settings.emotion_net {
+        if (age, emotion) != (settings.age_net, settings.emotion_net) {
             let mut changed = settings.clone();
-            changed.emotion_net = net;
+            changed.age_net = age;
+            changed.emotion_net = emotion;
             out.push(Command::UpdateSettings(changed));
         }
     }

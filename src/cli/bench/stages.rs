@@ -13,7 +13,7 @@ use crate::auth::{self, Thresholds};
 use crate::imageio;
 use crate::liveness::PadModel;
 use crate::runtime::Models;
-use crate::vision::attributes::{AttributeModel, EmotionNet};
+use crate::vision::attributes::{AgeNet, AttributeModel, AttributeNets, EmotionNet};
 use crate::vision::{Detector, DetectorConfig, Embedder, EmbedderKind, Embedding, align_arcface};
 
 #[derive(Serialize)]
@@ -181,7 +181,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
         );
     }
 
-    let mut attributes = AttributeModel::with_emotion_net(models, EmotionNet::default())?;
+    let mut attributes = AttributeModel::new(models, AttributeNets::default())?;
     let mut age_and_gender = || {
         attributes.age(&frame_640, &face.landmarks).expect("age");
         attributes
@@ -190,7 +190,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     };
     rows.push(time(
         "attributes_age_gender",
-        "age + gender (mirrored pair)",
+        "age (FaceGate's own network, the default) + gender (mirrored pair)",
         runs,
         &mut age_and_gender,
     ));
@@ -202,7 +202,21 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
             attributes.emotion(&frame_640, &face.bbox).expect("emotion");
         },
     ));
-    let mut permissive = AttributeModel::with_emotion_net(models, EmotionNet::MiniXception)?;
+    let mut permissive = AttributeModel::new(
+        models,
+        AttributeNets {
+            age: AgeNet::Dlib,
+            emotion: EmotionNet::MiniXception,
+        },
+    )?;
+    rows.push(time(
+        "attributes_age_dlib",
+        "age (dlib's age-v1; mirrored pair)",
+        runs,
+        || {
+            permissive.age(&frame_640, &face.landmarks).expect("age");
+        },
+    ));
     rows.push(time(
         "attributes_emotion_mini_xception",
         "emotion (fer's mini-Xception; mirrored pair)",

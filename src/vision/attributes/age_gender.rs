@@ -1,8 +1,10 @@
-//! Age and gender: dlib's Cydral networks, fed an RGB "face chip" made by a similarity transform
-//! of the five YuNet landmarks onto [`CHIP_TEMPLATE`], supersampled then box-averaged down.
+//! Age and gender: dlib's Cydral networks (age also FaceGate's own, [`AgeNet`]), fed an RGB
+//! "face chip" made by a similarity transform of the five YuNet landmarks onto
+//! [`CHIP_TEMPLATE`], supersampled then box-averaged down.
 
 use image::RgbImage;
 use ndarray::Array4;
+use serde::{Deserialize, Serialize};
 
 use super::{AttributeModel, ensure_batch, run_probs};
 use crate::Result;
@@ -36,6 +38,38 @@ const AGE_WEIGHTS: [f32; 81] = {
     w[0] = 0.25;
     w
 };
+
+/// The network that reads age. Both take the same 64 px chip, normalised the same way, and give
+/// the same 81 classes: ours was trained to be a drop-in replacement.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgeNet {
+    /// dlib's age-v1, CC0: the permissive choice.
+    Dlib,
+    /// FaceGate's own (`training/age_utk.py`), learnt from UTKFace, whose licence is
+    /// non-commercial research only. The default: more accurate on adults (README).
+    #[default]
+    Trained,
+}
+
+impl AgeNet {
+    /// Its name for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AgeNet::Dlib => "dlib's age-v1",
+            AgeNet::Trained => "FaceGate's own network (training/age_utk.py)",
+        }
+    }
+
+    pub fn model_id(self) -> &'static str {
+        match self {
+            AgeNet::Dlib => "age",
+            AgeNet::Trained => "age_utk",
+        }
+    }
+}
 
 impl AttributeModel {
     /// Apparent age in years from the five landmarks (no size check: see [`analyze`](Self::analyze)).

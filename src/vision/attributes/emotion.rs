@@ -168,7 +168,7 @@ impl AttributeModel {
     /// Emotion probabilities for a grey image that is already framed like a FER2013 face (a
     /// FER2013 image itself, or [`emotion_crop`]'s output); resized here to the network's input.
     pub fn emotion_of_crop(&mut self, crop: &GrayImage) -> Result<EmotionProbs> {
-        let net = self.emotion_net;
+        let net = self.nets.emotion;
         let side = net.input_side();
         let resized;
         let crop = if crop.dimensions() == (side, side) {

@@ -1,8 +1,9 @@
 //! Age, gender and emotion of a detected face.
 //!
 //! Three small models, each with its own crop (recipes in `shared/MODELS.md`):
-//! - age (81 classes) and gender (female/male): dlib's Cydral networks, fed an RGB "face chip"
-//!   made by a similarity transform of the five YuNet landmarks onto [`CHIP_TEMPLATE`];
+//! - age (81 classes) and gender (female/male): dlib's Cydral networks, or for age FaceGate's
+//!   own ([`AgeNet`]), fed an RGB "face chip" made by a similarity transform of the five YuNet
+//!   landmarks onto [`CHIP_TEMPLATE`];
 //! - emotion (7 classes): fer's mini-Xception or FaceGate's own network ([`EmotionNet`]), fed
 //!   a grey, square crop around the face box, framed as FER2013's images are.
 //!
@@ -28,7 +29,7 @@ use super::face::Face;
 use crate::runtime::Models;
 use crate::{Error, Result};
 
-pub use age_gender::{AGE_CHIP, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
+pub use age_gender::{AGE_CHIP, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
 pub use emotion::{
     EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionNet, EmotionProbs, emotion_crop, luma,
 };
@@ -104,12 +105,19 @@ pub fn large_enough(face: &Face) -> bool {
     face.eye_distance() >= MIN_EYE_DISTANCE
 }
 
+/// Which networks read age and emotion: each has a permissive choice and FaceGate's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttributeNets {
+    pub age: AgeNet,
+    pub emotion: EmotionNet,
+}
+
 /// The three attribute sessions, built once; reuse for every face and frame.
 pub struct AttributeModel {
     age: Session,
     gender: Session,
     emotion: Session,
-    emotion_net: EmotionNet,
+    nets: AttributeNets,
     age_input: Array4<f32>,
     gender_input: Array4<f32>,
     emotion_input: Array4<f32>,
@@ -121,14 +129,14 @@ pub struct AttributeModel {
 }
 
 impl AttributeModel {
-    /// The three sessions, with emotions read by `net`.
-    pub fn with_emotion_net(models: &Models, net: EmotionNet) -> Result<AttributeModel> {
-        let side = net.input_side() as usize;
+    /// The three sessions, age and emotion read by `nets`.
+    pub fn new(models: &Models, nets: AttributeNets) -> Result<AttributeModel> {
+        let side = nets.emotion.input_side() as usize;
         Ok(AttributeModel {
-            age: models.session("age")?,
+            age: models.session(nets.age.model_id())?,
             gender: models.session("gender")?,
-            emotion: models.session(net.model_id())?,
-            emotion_net: net,
+            emotion: models.session(nets.emotion.model_id())?,
+            nets,
             age_input: Array4::zeros((1, 3, AGE_CHIP as usize, AGE_CHIP as usize)),
             gender_input: Array4::zeros((1, 3, GENDER_CHIP as usize, GENDER_CHIP as usize)),
             emotion_input: Array4::zeros((1, 1, side, side)),
@@ -136,16 +144,20 @@ impl AttributeModel {
         })
     }
 
-    pub fn emotion_net(&self) -> EmotionNet {
-        self.emotion_net
+    pub fn nets(&self) -> AttributeNets {
+        self.nets
     }
 
-    /// Reads emotions with `net` from now on, loading only its session (age and gender stay).
-    pub fn set_emotion_net(&mut self, models: &Models, net: EmotionNet) -> Result<()> {
-        if net != self.emotion_net {
-            let side = net.input_side() as usize;
-            self.emotion = models.session(net.model_id())?;
-            self.emotion_net = net;
+    /// Reads age and emotion with `nets` from now on, loading only the sessions that change.
+    pub fn set_nets(&mut self, models: &Models, nets: AttributeNets) -> Result<()> {
+        if nets.age != self.nets.age {
+            self.age = models.session(nets.age.model_id())?;
+            self.nets.age = nets.age;
+        }
+        if nets.emotion != self.nets.emotion {
+            let side = nets.emotion.input_side() as usize;
+            self.emotion = models.session(nets.emotion.model_id())?;
+            self.nets.emotion = nets.emotion;
             self.emotion_input = Array4::zeros((1, 1, side, side));
         }
         Ok(())
