@@ -277,11 +277,15 @@ def main():
                     help="weight of the original network's answer in the loss")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="where the checkpoints and ONNX files go (the chips stay cached in "
+                         ".setup/training/age)")
     args = ap.parse_args()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(SEED)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
 
     xt, at = chips("utkface_train")
     xd, ad = chips("utkface_part1")
@@ -308,7 +312,7 @@ def main():
     steps = args.epochs * math.ceil(len(atr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps, pct_start=0.15)
     start, best = 0, (float("inf"), -1)
-    ckpt = OUT / "last.pt"
+    ckpt = out / "last.pt"
     if args.resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=False)  # this script's own file, outside git
         net.load_state_dict(state["net"])
@@ -345,11 +349,11 @@ def main():
               f" adults {d_adult:.2f}, {time.time() - t0:.0f} s", flush=True)
         if held_adult < best[0]:
             best = (float(held_adult), epoch)
-            torch.save(net.state_dict(), OUT / "best.pt")
+            torch.save(net.state_dict(), out / "best.pt")
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "gen": gen.get_state(), "epoch": epoch, "best": best}, ckpt)
-    net.load_state_dict(torch.load(OUT / "best.pt"))
-    fp32, int8 = OUT / "age_utk_fp32.onnx", OUT / "age_utk.onnx"
+    net.load_state_dict(torch.load(out / "best.pt"))
+    fp32, int8 = out / "age_utk_fp32.onnx", out / "age_utk.onnx"
     export(net, fp32)
     calibration = np.random.default_rng(SEED).choice(len(xtr), 512, replace=False)
     digest = quantise(fp32, int8, xtr[calibration])

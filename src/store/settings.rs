@@ -433,6 +433,28 @@ mod tests {
     }
 
     #[test]
+    fn the_attribute_networks_are_read_and_an_unknown_one_falls_back() {
+        let (s, p) = parse("age_net = \"dlib\"\nemotion_net = \"mini-xception\"\n");
+        assert!(p.is_empty(), "{p:?}");
+        let nets = s.attribute_nets();
+        assert_eq!(
+            (nets.age, nets.emotion),
+            (AgeNet::Dlib, EmotionNet::MiniXception)
+        );
+        let (s, p) = parse("age_net = \"dex\"\nemotion_net = \"mini-xception\"\n");
+        assert_eq!(
+            (s.age_net, s.emotion_net),
+            (AgeNet::Trained, EmotionNet::MiniXception)
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("age_net") && p[0].contains("\"dlib\""),
+            "{}",
+            p[0]
+        );
+    }
+
+    #[test]
     fn a_parse_error_names_the_line_not_its_text() {
         let (s, p) = parse("camera = 1\npassword = hunter2 oops\n");
         assert_eq!(s, Settings::default());
