@@ -74,7 +74,7 @@ def one_face_landmarks(name):
             faces = item.get("faces") or []
             if len(faces) == 1:
                 kept.append({"path": r["path"], "age": float(r["age"]),
-                             "male": r["gender"] == "male", "landmarks": faces[0]["landmarks"]})
+                             "landmarks": faces[0]["landmarks"]})
         print(f"  {name}: {min(start + 1000, len(rows))} of {len(rows)}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(kept))
@@ -88,8 +88,7 @@ def chips(name):
         faces = one_face_landmarks(name)
         x = np.stack([chip(Image.open(DATA / name / f["path"]).convert("RGB"), f["landmarks"])
                       for f in faces]).astype(np.float16)
-        np.savez(cache, x=x, age=np.array([f["age"] for f in faces], np.float32),
-                 male=np.array([f["male"] for f in faces]))
+        np.savez(cache, x=x, age=np.array([f["age"] for f in faces], np.float32))
     d = np.load(cache)
     return d["x"], d["age"]
 

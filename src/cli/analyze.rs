@@ -74,17 +74,17 @@ struct Report {
 pub fn run(cli: &Cli, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let models = cli.models()?;
     let mut detector = Detector::new(&models, DetectorConfig::default())?;
-    // The saved choice for whichever network the command line leaves open.
-    let saved = || anyhow::Ok(cli.store()?.settings().attribute_nets());
-    let nets = AttributeNets {
-        age: match args.age_net {
-            Some(net) => net,
-            None => saved()?.age,
-        },
-        emotion: match args.emotion_net {
-            Some(net) => net,
-            None => saved()?.emotion,
-        },
+    // The saved choice for whichever network the command line leaves open (the store is read
+    // once, and not at all when both are given).
+    let nets = match (args.age_net, args.emotion_net) {
+        (Some(age), Some(emotion)) => AttributeNets { age, emotion },
+        (age, emotion) => {
+            let saved = cli.store()?.settings().attribute_nets();
+            AttributeNets {
+                age: age.unwrap_or(saved.age),
+                emotion: emotion.unwrap_or(saved.emotion),
+            }
+        }
     };
     let mut model = AttributeModel::new(&models, nets)?;
     let mut reports = Vec::new();
