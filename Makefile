@@ -57,13 +57,12 @@ train-attributes: setup .setup/train-venv/installed
 	$(TRAIN_PY) training/age_feature_probe.py
 	$(MAKE) train-age
 
-# The age network (training/README.md): dlib's age-v1 fine-tuned, then distilled into a
-# half-width copy, the one adopted. About 30 + 25 min on 2 cores; each stage resumable with
-# ARGS=--resume. Its ONNX goes to .setup/training/age/.
+# The age network (training/README.md): dlib's age-v1 fine-tuned on utkface_train, then
+# quantised to int8. About 32 min on 2 cores; resumable with ARGS=--resume. Its ONNX goes to
+# .setup/training/age/; adopting it is a commit to models/trained/ + manifest.
 train-age: setup .setup/train-venv/torch-installed
 	$(CARGO) build --release --quiet -p facegate
-	$(TRAIN_PY) training/age_utk.py --stage teacher --epochs 12 $(ARGS)
-	$(TRAIN_PY) training/age_utk.py --stage student --epochs 24 $(ARGS)
+	$(TRAIN_PY) training/age_utk.py $(ARGS)
 
 # The emotion network (about 35 min on 2 cores for 40 epochs; resumable: ARGS=--resume). Its
 # ONNX goes to .setup/training/emotion/; adopting it is a commit to models/trained/ + manifest.

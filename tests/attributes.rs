@@ -11,7 +11,7 @@ use std::path::Path;
 
 use facegate::imageio;
 use facegate::vision::attributes::{
-    AgeNet, AttributeModel, AttributeNets, Attributes, Emotion, EmotionNet, Gender, luma,
+    AgeGender, AgeNet, AttributeModel, AttributeNets, Attributes, Emotion, EmotionNet, Gender, luma,
 };
 use facegate::vision::{Detector, DetectorConfig, Face};
 use image::{GrayImage, Luma, RgbImage, imageops};
@@ -241,8 +241,8 @@ fn sampled_accuracy_utkface_adults() {
                 UTKFACE_CANONICAL
             }
         };
-        let age = m.age(&img, &lm).unwrap();
-        let male = m.male_probability(&img, &lm).unwrap() >= 0.5;
+        let AgeGender { age, male } = m.age_and_gender(&img, &lm).unwrap();
+        let male = male >= 0.5;
         abs_err += (age as f64 - row["age"].parse::<f64>().unwrap()).abs();
         right += (male == (row["gender"] == "male")) as usize;
     }

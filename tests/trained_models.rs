@@ -228,7 +228,7 @@ fn the_trained_age_network_tells_children_from_adults() {
         let mut read = |group: &[&AgedFace]| -> Vec<f32> {
             group
                 .iter()
-                .map(|(img, lm, _)| model.age(img, lm).unwrap())
+                .map(|(img, lm, _)| model.age_and_gender(img, lm).unwrap().age)
                 .collect()
         };
         let (kids, grown) = (read(&children), read(&adults));
@@ -268,7 +268,7 @@ fn the_trained_age_network_beats_dlib_on_spread_adults() {
         let mut model = age_model(&models, net);
         let err: f32 = faces
             .iter()
-            .map(|(img, lm, age)| (model.age(img, lm).unwrap() - *age as f32).abs())
+            .map(|(img, lm, age)| (model.age_and_gender(img, lm).unwrap().age - *age as f32).abs())
             .sum::<f32>()
             / faces.len() as f32;
         println!(

@@ -46,6 +46,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from age_feature_probe import ADULT, AGES, CHIP, MEAN, chip  # noqa: E402  the app's chip, once
+from quantise import quantise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared/data"
@@ -233,28 +234,6 @@ def export(net, path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def quantise(fp32, int8, chips_uint):
-    """Static int8 QDQ quantisation (per-channel weights), calibrated on `chips_uint`."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Chips(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([normalise(torch.from_numpy(c[None].astype(np.float32))).numpy()
-                                 for c in chips_uint])
-
-        def get_next(self):
-            batch = next(self.batches, None)
-            return None if batch is None else {"images": batch}
-
-    pre = fp32.with_suffix(".pre.onnx")
-    quant_pre_process(str(fp32), str(pre))
-    quantize_static(str(pre), str(int8), Chips(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
-    return hashlib.sha256(int8.read_bytes()).hexdigest()
-
-
 def onnx_mae(path, x, age):
     """The exported file run by ONNX Runtime on the chips, face and mirror averaged."""
     import onnxruntime as ort
@@ -355,7 +334,8 @@ def main():
     fp32, int8 = out / "age_utk_fp32.onnx", out / "age_utk.onnx"
     export(net, fp32)
     calibration = np.random.default_rng(SEED).choice(len(xtr), 512, replace=False)
-    digest = quantise(fp32, int8, xtr[calibration])
+    digest = quantise(fp32, int8, "images", (
+        normalise(torch.from_numpy(c[None].astype(np.float32))).numpy() for c in xtr[calibration]))
     print(f"best epoch {best[1] + 1} (held-out adults {best[0]:.2f}), run by ONNX Runtime:")
     for name, path in [("fp32", fp32), ("int8", int8)]:
         d_all, d_adult = onnx_mae(path, xd, ad)

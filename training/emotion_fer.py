@@ -23,10 +23,10 @@ At the end: the best epoch's confusion matrix on PublicTest, and the ONNX export
 
 import argparse
 import csv
-import hashlib
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +35,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quantise import quantise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FER = ROOT.parent / "shared/data/fer2013"
@@ -156,6 +159,10 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--pack", help="read data from (or, with --pack-only, write it to) this .npz")
     ap.add_argument("--pack-only", action="store_true")
+    ap.add_argument("--export-only", action="store_true",
+                    help="skip training: export the best checkpoint in --out")
+    ap.add_argument("--average-with", type=Path, nargs="*", default=[],
+                    help="fp32 ONNX files of other runs to average the exported network with")
     args = ap.parse_args()
 
     xt, yt, xv, yv = load_data(args.pack)
@@ -196,7 +203,7 @@ def main():
         print(f"resumed after epoch {start} (best so far {best * 100:.2f} %)")
     gen = torch.Generator().manual_seed(SEED)
     xt_t, yt_t = torch.from_numpy(xt), torch.from_numpy(yt)
-    for epoch in range(start, args.epochs):
+    for epoch in range(start, start if args.export_only else args.epochs):
         gen.manual_seed(SEED + epoch)  # a resumed run sees the batches an unbroken one would
         net.train()
         t0, total = time.time(), 0.0
@@ -232,23 +239,84 @@ def main():
 
     state = torch.load(best_path, map_location=device)
     net.load_state_dict(state["net"])
-    acc, confusion = evaluate(net, xv, yv, device)
-    print(f"best epoch {state['epoch']}: PublicTest {acc * 100:.2f} %, {weights} weights")
-    print("confusion (rows: label, columns: predicted): " + " ".join(c[:3] for c in CLASSES))
-    for c, row in zip(CLASSES, confusion):
-        print(f"  {c:9s} " + " ".join(f"{v:4d}" for v in row) + f"   recall {row[CLASSES.index(c)] / row.sum() * 100:.0f} %")
+    acc, _ = evaluate(net, xv, yv, device)
+    print(f"best epoch {state['epoch']}: PublicTest {acc * 100:.2f} % (PyTorch), {weights} weights")
+    if history:
+        (args.out / "report.json").write_text(json.dumps(
+            {"best_epoch": state["epoch"], "public_test": float(acc), "weights": weights,
+             "history": history}, indent=1))
+    export(net, args.out, xt, xv, yv, args.average_with)
+
+
+def export(net, out, xt, xv, yv, average_with=()):
+    """Exports `net` (fp32 ONNX, averaged with the fp32 networks `average_with` when given), then
+    the app's int8 file `out/emotion_fer.onnx`; reports both as ONNX Runtime runs them."""
     net.eval().float().cpu()
-    onnx_path = args.out / "emotion_fer.onnx"
-    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), onnx_path,
+    fp32 = out / "emotion_fer_fp32.onnx"
+    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), fp32,
                       input_names=["images"], output_names=["probabilities"],
                       dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
                       opset_version=17, dynamo=False)
-    digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
-    print(f"{onnx_path}: {onnx_path.stat().st_size} bytes, sha256 {digest}")
-    (args.out / "report.json").write_text(json.dumps(
-        {"best_epoch": state["epoch"], "public_test": float(acc), "weights": weights,
-         "confusion": confusion.tolist(), "history": history, "sha256": digest}, indent=1))
+    if average_with:
+        average_onnx([fp32, *average_with], fp32)
+    # Calibrated on training faces, half with the evaluation filter, as the network was trained.
+    rng = np.random.default_rng(SEED)
+    calibration = xt[rng.permutation(len(xt))[:512]].copy()
+    calibration[::2] = evaluation_filter(calibration[::2])
+    int8 = out / "emotion_fer.onnx"
+    digest = quantise(fp32, int8, "images", (c[None, None].astype(np.float32) for c in calibration))
+    report = {}
+    for name, path in [("fp32", fp32), ("int8", int8)]:
+        acc, confusion = onnx_accuracy(path, xv, yv)
+        print(f"{name}: {path} ({path.stat().st_size} B): PublicTest {acc * 100:.2f} % "
+              "(face + mirror, ONNX Runtime)")
+        report[name] = {"public_test": float(acc), "bytes": path.stat().st_size}
+    print("int8 confusion (rows: label, columns: predicted): " + " ".join(c[:3] for c in CLASSES))
+    for c, row in zip(CLASSES, confusion):
+        print(f"  {c:9s} " + " ".join(f"{v:4d}" for v in row)
+              + f"   recall {row[CLASSES.index(c)] / row.sum() * 100:.0f} %")
+    print(f"sha256 of {int8.name}: {digest}")
+    report.update(confusion=confusion.tolist(), sha256=digest,
+                  averaged_with=[str(p) for p in average_with])
+    (out / "export.json").write_text(json.dumps(report, indent=1))
 
+
+def average_onnx(paths, merged):
+    """One ONNX graph whose `probabilities` are the mean of the networks in `paths` (each with
+    the app's `images` -> `probabilities` interface): an ensemble the app runs as one model."""
+    import onnx
+    from onnx import compose, helper
+
+    graph_nodes, inits, outs = [], [], []
+    for i, path in enumerate(paths):
+        m = compose.add_prefix(onnx.load(str(path)), f"n{i}/")
+        graph_nodes.append(helper.make_node("Identity", ["images"], [f"n{i}/images"]))
+        graph_nodes += m.graph.node
+        inits += m.graph.initializer
+        outs.append(f"n{i}/probabilities")
+        opset = m.opset_import
+    graph_nodes.append(helper.make_node("Sum", outs, ["sum"]))
+    inits.append(onnx.numpy_helper.from_array(np.array(1 / len(paths), np.float32), "share"))
+    graph_nodes.append(helper.make_node("Mul", ["sum", "share"], ["probabilities"]))
+    first = onnx.load(str(paths[0])).graph
+    graph = helper.make_graph(graph_nodes, "emotion_mean", list(first.input), list(first.output),
+                              inits)
+    onnx.save(helper.make_model(graph, opset_imports=opset), str(merged))
+
+
+def onnx_accuracy(path, x, y):
+    """PublicTest accuracy and confusion of an exported file, face and mirror averaged."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    pred = []
+    for i in range(0, len(x), 256):
+        b = x[i:i + 256, None].astype(np.float32)
+        p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
+        pred.append(p.argmax(1))
+    pred = np.concatenate(pred)
+    confusion = np.zeros((7, 7), np.int64)
+    np.add.at(confusion, (y, pred), 1)
+    return (pred == y).mean(), confusion
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cli, exit};
 use crate::imageio;
-use crate::vision::attributes::{AgeNet, AttributeModel, AttributeNets, Emotion, EmotionNet, luma};
+use crate::vision::attributes::{
+    AgeGender, AgeNet, AttributeModel, AttributeNets, Emotion, EmotionNet, luma,
+};
 use crate::vision::{Detector, DetectorConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -250,8 +252,7 @@ impl Evaluator {
             let img = imageio::load(&root.join(&row.path))?;
             let (lm, fell_back) = self.landmarks_for(&img, &UTKFACE_CANONICAL)?;
             fallbacks += fell_back as usize;
-            let age = self.model.age(&img, &lm)?;
-            let male = self.model.male_probability(&img, &lm)?;
+            let AgeGender { age, male } = self.model.age_and_gender(&img, &lm)?;
             let truth_male = parse_gender(&row.gender)?;
             let err = (age as f64 - row.age as f64).abs();
             let right = (male >= 0.5) == truth_male;
@@ -281,7 +282,7 @@ impl Evaluator {
             let img = imageio::load(&root.join(&row.path))?;
             let (lm, fell_back) = self.landmarks_for(&img, &LFW_A_CANONICAL)?;
             fallbacks += fell_back as usize;
-            let is_male = self.model.male_probability(&img, &lm)? >= 0.5;
+            let is_male = self.model.age_and_gender(&img, &lm)?.male >= 0.5;
             let truth_male = parse_gender(&row.gender)?;
             let ok = is_male == truth_male;
             right += ok as usize;

@@ -88,39 +88,111 @@ impl Similarity {
 /// face): the same f32 expressions in the same order, and the same truncation to u8 after the
 /// horizontal and then the vertical blend, so stored embeddings keep matching. A test pins it.
 pub fn warp(img: &RgbImage, to_crop: &Similarity, size: u32) -> RgbImage {
+    let sampler = Bilinear::new(img);
     let inv = to_crop.inverse();
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let src = img.as_raw();
-    let stride = img.width() as usize * 3;
-    let pixel = |x: i64, y: i64| -> [f32; 3] {
-        if x < 0 || x >= w || y < 0 || y >= h {
-            [0.0; 3]
-        } else {
-            let i = y as usize * stride + x as usize * 3;
-            [src[i] as f32, src[i + 1] as f32, src[i + 2] as f32]
-        }
-    };
     let side = size as usize;
     let mut out = vec![0u8; side * side * 3];
     for (y, row) in out.chunks_exact_mut(side * 3).enumerate() {
         for (x, dst) in row.chunks_exact_mut(3).enumerate() {
-            let [sx, sy] = inv.apply([x as f32, y as f32]);
-            let (left, top) = (sx.floor() as i64, sy.floor() as i64);
-            if left < -1 || left >= w || top < -1 || top >= h {
-                continue; // all four neighbours outside: black, as the buffer already is
-            }
-            let (rw, bw) = (sx - left as f32, sy - top as f32);
-            let (tl, tr) = (pixel(left, top), pixel(left + 1, top));
-            let (bl, br) = (pixel(left, top + 1), pixel(left + 1, top + 1));
-            for c in 0..3 {
-                // `as u8` truncates and saturates, exactly imageproc's Clamp<f32> for u8.
-                let t = ((1f32 - rw) * tl[c] + rw * tr[c]) as u8 as f32;
-                let b = ((1f32 - rw) * bl[c] + rw * br[c]) as u8 as f32;
-                dst[c] = ((1f32 - bw) * t + bw * b) as u8;
-            }
+            dst.copy_from_slice(&sampler.at(inv.apply([x as f32, y as f32])));
         }
     }
     RgbImage::from_raw(size, size, out).expect("buffer sized size×size×3")
+}
+
+/// Warps `img` at `k`× a `size`×`size` crop and sums each k×k block of the warped pixels, without
+/// making the large image: `put(x, y, sums)` gets every crop pixel's per-channel sum (divide by
+/// k² for the box average). The same samples as `warp` at `size·k` followed by a box filter, so
+/// the chips it feeds are unchanged; fused because the big image and a second pass over it cost
+/// as much as the sampling.
+pub fn warp_box_sums(
+    img: &RgbImage,
+    to_big: &Similarity,
+    size: u32,
+    k: u32,
+    mut put: impl FnMut(u32, u32, [u32; 3]),
+) {
+    let sampler = Bilinear::new(img);
+    let inv = to_big.inverse();
+    // One warped row at a time, added into its blocks: the long inner loop of `warp`, and no
+    // large image.
+    let mut row = vec![[0u8; 3]; (size * k) as usize];
+    let mut sums = vec![[0u32; 3]; size as usize];
+    for cy in 0..size {
+        sums.fill([0; 3]);
+        for y in cy * k..(cy + 1) * k {
+            for (x, p) in row.iter_mut().enumerate() {
+                *p = sampler.at(inv.apply([x as f32, y as f32]));
+            }
+            for (sum, block) in sums.iter_mut().zip(row.chunks_exact(k as usize)) {
+                for p in block {
+                    (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+                }
+            }
+        }
+        for (cx, sum) in sums.iter().enumerate() {
+            put(cx as u32, cy, *sum);
+        }
+    }
+}
+
+/// `x.floor() as i64` without the call: x86-64's baseline has no rounding instruction, so
+/// `f32::floor` is a libm call, which was most of a sample's cost. Exact for every |x| < 2⁶³.
+#[inline]
+fn floor(x: f32) -> i64 {
+    let t = x as i64;
+    if (t as f32) > x { t - 1 } else { t }
+}
+
+/// Bilinear reads of an RGB image, black outside it: the one sampling rule of every warp here.
+struct Bilinear<'a> {
+    src: &'a [u8],
+    w: i64,
+    h: i64,
+    stride: usize,
+}
+
+impl<'a> Bilinear<'a> {
+    fn new(img: &'a RgbImage) -> Self {
+        Bilinear {
+            src: img.as_raw(),
+            w: i64::from(img.width()),
+            h: i64::from(img.height()),
+            stride: img.width() as usize * 3,
+        }
+    }
+
+    fn pixel(&self, x: i64, y: i64) -> [f32; 3] {
+        if x < 0 || x >= self.w || y < 0 || y >= self.h {
+            [0.0; 3]
+        } else {
+            let i = y as usize * self.stride + x as usize * 3;
+            [
+                f32::from(self.src[i]),
+                f32::from(self.src[i + 1]),
+                f32::from(self.src[i + 2]),
+            ]
+        }
+    }
+
+    #[inline]
+    fn at(&self, [sx, sy]: [f32; 2]) -> [u8; 3] {
+        let (left, top) = (floor(sx), floor(sy));
+        if left < -1 || left >= self.w || top < -1 || top >= self.h {
+            return [0; 3]; // all four neighbours outside
+        }
+        let (rw, bw) = (sx - left as f32, sy - top as f32);
+        let (tl, tr) = (self.pixel(left, top), self.pixel(left + 1, top));
+        let (bl, br) = (self.pixel(left, top + 1), self.pixel(left + 1, top + 1));
+        let mut out = [0u8; 3];
+        for c in 0..3 {
+            // `as u8` truncates and saturates, exactly imageproc's Clamp<f32> for u8.
+            let t = ((1f32 - rw) * tl[c] + rw * tr[c]) as u8 as f32;
+            let b = ((1f32 - rw) * bl[c] + rw * br[c]) as u8 as f32;
+            out[c] = ((1f32 - bw) * t + bw * b) as u8;
+        }
+        out
+    }
 }
 
 /// A face cropped to the ArcFace 112×112 template.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AttributeModel, ensure_batch, run_probs};
 use crate::Result;
-use crate::vision::align::{Similarity, warp};
+use crate::vision::align::{Similarity, warp_box_sums};
 
 /// Where the five YuNet landmarks (eyes, nose tip, mouth corners) go on the age/gender chip, as
 /// fractions of the chip side (MODELS.md): YuNet's points placed where dlib's 5-point face chip
@@ -71,113 +71,106 @@ impl AgeNet {
     }
 }
 
-impl AttributeModel {
-    /// Apparent age in years from the five landmarks (no size check: see [`analyze`](Self::analyze)).
-    pub fn age(&mut self, img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Result<f32> {
-        fill_chips(img, landmarks, AGE_CHIP, self.mirror, &mut self.age_input);
-        let probs = run_probs(&mut self.age, "age", "images", &self.age_input, 81)?;
-        Ok(probs.iter().zip(AGE_WEIGHTS).map(|(p, w)| p * w).sum())
-    }
+/// What the age and gender networks say about one face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgeGender {
+    /// Apparent age in years (expectation over the 81 classes, so 0.25..80).
+    pub age: f32,
+    /// Probability that the face is male.
+    pub male: f32,
+}
 
-    /// Probability that the face is male, from the five landmarks.
-    pub fn male_probability(&mut self, img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Result<f32> {
-        fill_chips(
-            img,
-            landmarks,
-            GENDER_CHIP,
-            self.mirror,
-            &mut self.gender_input,
-        );
-        let probs = run_probs(&mut self.gender, "gender", "images", &self.gender_input, 2)?;
-        Ok(probs[1])
+impl AttributeModel {
+    /// Age and gender from the five landmarks (no size check: see [`analyze`](Self::analyze)).
+    /// One warp serves both networks: the gender chip is the age chip's 2×2 average.
+    pub fn age_and_gender(
+        &mut self,
+        img: &RgbImage,
+        landmarks: &[[f32; 2]; 5],
+    ) -> Result<AgeGender> {
+        let sums = chip_sums(img, landmarks);
+        fill_chips(&sums, AGE_CHIP, self.mirror, &mut self.age_input);
+        fill_chips(&sums, GENDER_CHIP, self.mirror, &mut self.gender_input);
+        let age = run_probs(&mut self.age, "age", "images", &self.age_input, 81)?;
+        let gender = run_probs(&mut self.gender, "gender", "images", &self.gender_input, 2)?;
+        Ok(AgeGender {
+            age: age.iter().zip(AGE_WEIGHTS).map(|(p, w)| p * w).sum(),
+            male: gender[1],
+        })
     }
 }
 
-/// The image → chip transform for a `size`-pixel chip warped at `SUPERSAMPLE`× its size.
-/// A chip pixel averages the block of `SUPERSAMPLE`² warped pixels whose centres lie around
-/// `SUPERSAMPLE·u + (SUPERSAMPLE − 1)/2`, so the template is placed there: the landmarks then
-/// land exactly where a direct warp at `size` would put them.
-///
-/// `mirrored` gives the transform whose warp, flipped left-right, is the chip of the mirror
-/// image (the image's left eye goes where the template's right eye is, and so on), so the
-/// mirrored chip costs one more warp of the face and no copy of the photo.
-fn chip_transform(landmarks: &[[f32; 2]; 5], size: u32, mirrored: bool) -> Similarity {
-    let big = (size * SUPERSAMPLE) as f32;
+/// The image → 4×-supersampled age chip transform. A chip pixel averages the block of
+/// `SUPERSAMPLE`² warped pixels whose centres lie around `SUPERSAMPLE·u + (SUPERSAMPLE − 1)/2`,
+/// so the template is placed there: the landmarks then land exactly where a direct warp at 64 px
+/// would put them (and a quarter of a pixel up and left of it on the 32 px gender chip).
+fn chip_transform(landmarks: &[[f32; 2]; 5]) -> Similarity {
+    let big = (AGE_CHIP * SUPERSAMPLE) as f32;
     let offset = (SUPERSAMPLE - 1) as f32 / 2.0;
-    let dst: [[f32; 2]; 5] = std::array::from_fn(|i| {
-        if mirrored {
-            // Swap left/right partners (eyes 0↔1, mouth corners 3↔4), reflect x.
-            let [x, y] = CHIP_TEMPLATE[[1, 0, 2, 4, 3][i]];
-            [big - 1.0 - (x * big + offset), y * big + offset]
-        } else {
-            let [x, y] = CHIP_TEMPLATE[i];
-            [x * big + offset, y * big + offset]
-        }
-    });
+    let dst = CHIP_TEMPLATE.map(|[x, y]| [x * big + offset, y * big + offset]);
     Similarity::estimate(landmarks, &dst)
 }
 
-/// Box-averages a `SUPERSAMPLE`× warp into `size`×`size` per-channel means (0..255), reading it
-/// flipped left-right when `flip`.
-fn box_down(big: &RgbImage, size: u32, flip: bool, mut put: impl FnMut(usize, u32, u32, f32)) {
-    let k = SUPERSAMPLE;
-    let norm = 1.0 / (k * k) as f32;
-    let last = size * k - 1;
-    for cy in 0..size {
-        for cx in 0..size {
+/// The 64 px chip as per-channel sums of `SUPERSAMPLE`² bilinear samples, row-major.
+fn chip_sums(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<[u32; 3]> {
+    let side = AGE_CHIP as usize;
+    let mut sums = vec![[0u32; 3]; side * side];
+    warp_box_sums(
+        img,
+        &chip_transform(landmarks),
+        AGE_CHIP,
+        SUPERSAMPLE,
+        |x, y, s| {
+            sums[y as usize * side + x as usize] = s;
+        },
+    );
+    sums
+}
+
+/// The `size`-pixel chip's per-channel means (0..255) from the 64 px sums: `put(c, x, y, mean)`.
+fn chip_means(sums: &[[u32; 3]], size: u32, mut put: impl FnMut(usize, u32, u32, f32)) {
+    let f = AGE_CHIP / size;
+    let norm = 1.0 / (f * f * SUPERSAMPLE * SUPERSAMPLE) as f32;
+    for y in 0..size {
+        for x in 0..size {
             let mut sum = [0u32; 3];
-            for y in cy * k..(cy + 1) * k {
-                for x in cx * k..(cx + 1) * k {
-                    let p = big.get_pixel(if flip { last - x } else { x }, y);
-                    for c in 0..3 {
-                        sum[c] += p[c] as u32;
-                    }
+            for sy in y * f..(y + 1) * f {
+                for sx in x * f..(x + 1) * f {
+                    let s = sums[(sy * AGE_CHIP + sx) as usize];
+                    (0..3).for_each(|c| sum[c] += s[c]);
                 }
             }
-            for (c, s) in sum.iter().enumerate() {
-                put(c, cx, cy, *s as f32 * norm);
+            for (c, s) in sum.into_iter().enumerate() {
+                put(c, x, y, s as f32 * norm);
             }
         }
     }
 }
 
-/// Writes the normalised chip (and its mirror, as the second batch item, when `mirror`) into a
-/// [N,3,size,size] tensor.
-fn fill_chips(
-    img: &RgbImage,
-    landmarks: &[[f32; 2]; 5],
-    size: u32,
-    mirror: bool,
-    out: &mut Array4<f32>,
-) {
+/// Writes the normalised `size`-pixel chip into a [N,3,size,size] tensor, and, when `mirror`,
+/// its left-right flip as the second batch item: the mirror the networks were trained with
+/// (dlib's and `training/age_utk.py` flip the chip).
+fn fill_chips(sums: &[[u32; 3]], size: u32, mirror: bool, out: &mut Array4<f32>) {
     ensure_batch(out, if mirror { 2 } else { 1 });
-    for (b, mirrored) in [false, true].into_iter().take(out.dim().0).enumerate() {
-        let big = warp(
-            img,
-            &chip_transform(landmarks, size, mirrored),
-            size * SUPERSAMPLE,
-        );
-        box_down(&big, size, mirrored, |c, x, y, v| {
-            out[[b, c, y as usize, x as usize]] = (v - CHIP_MEAN[c]) / 256.0;
-        });
-    }
+    chip_means(sums, size, |c, x, y, v| {
+        let v = (v - CHIP_MEAN[c]) / 256.0;
+        let (x, y) = (x as usize, y as usize);
+        out[[0, c, y, x]] = v;
+        if mirror {
+            out[[1, c, y, size as usize - 1 - x]] = v;
+        }
+    });
 }
 
 /// The age/gender chip as an image (`size` 64 for age, 32 for gender), for inspection and
-/// tests; the models get the unrounded averages. `mirrored`: the chip of the mirror image.
-pub fn age_gender_chip(
-    img: &RgbImage,
-    landmarks: &[[f32; 2]; 5],
-    size: u32,
-    mirrored: bool,
-) -> RgbImage {
-    let big = warp(
-        img,
-        &chip_transform(landmarks, size, mirrored),
-        size * SUPERSAMPLE,
+/// tests; the networks get the unrounded averages.
+pub fn age_gender_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], size: u32) -> RgbImage {
+    assert!(
+        size == AGE_CHIP || size == GENDER_CHIP,
+        "chips are {AGE_CHIP} or {GENDER_CHIP} px"
     );
     let mut chip = RgbImage::new(size, size);
-    box_down(&big, size, mirrored, |c, x, y, v| {
+    chip_means(&chip_sums(img, landmarks), size, |c, x, y, v| {
         chip.get_pixel_mut(x, y)[c] = v.round() as u8;
     });
     chip
@@ -185,7 +178,7 @@ pub fn age_gender_chip(
 
 #[cfg(test)]
 mod tests {
-    use image::{Rgb, imageops};
+    use image::Rgb;
 
     use super::*;
 
@@ -206,7 +199,7 @@ mod tests {
             [63.0, 115.0],
             [98.0, 116.0],
         ];
-        let t = chip_transform(&lm, 64, false);
+        let t = chip_transform(&lm);
         // The fitted points land within a pixel of the template at the 4× scale (the landmarks
         // above are not exactly a similarity image of the template, so not closer).
         for (p, q) in lm.iter().zip(CHIP_TEMPLATE) {
@@ -219,22 +212,20 @@ mod tests {
         }
         // A uniform image gives a uniform chip inside and black outside the source.
         let img = RgbImage::from_pixel(200, 200, Rgb([200, 100, 50]));
-        let chip = age_gender_chip(&img, &lm, 32, false);
+        let chip = age_gender_chip(&img, &lm, 32);
         assert_eq!(chip.dimensions(), (32, 32));
         assert_eq!(chip.get_pixel(16, 16), &Rgb([200, 100, 50]));
     }
 
     #[test]
-    fn mirrored_chip_is_the_chip_of_the_mirrored_image() {
-        let (w, h) = (160u32, 180u32);
-        let img = RgbImage::from_fn(w, h, |x, y| {
+    fn gender_chip_is_the_age_chip_halved() {
+        let img = RgbImage::from_fn(160, 180, |x, y| {
             Rgb([
                 (x * 7 % 256) as u8,
                 (y * 3 % 256) as u8,
                 ((x * y) % 251) as u8,
             ])
         });
-        let flipped = imageops::flip_horizontal(&img);
         let lm = [
             [60.0, 70.0],
             [100.0, 72.0],
@@ -242,18 +233,19 @@ mod tests {
             [63.0, 115.0],
             [98.0, 116.0],
         ];
-        let m = |p: [f32; 2]| [(w - 1) as f32 - p[0], p[1]];
-        let lm_flipped = [m(lm[1]), m(lm[0]), m(lm[2]), m(lm[4]), m(lm[3])];
-        for size in [GENDER_CHIP, AGE_CHIP] {
-            let a = age_gender_chip(&img, &lm, size, true);
-            let b = age_gender_chip(&flipped, &lm_flipped, size, false);
-            let worst = a
-                .pixels()
-                .zip(b.pixels())
-                .flat_map(|(p, q)| (0..3).map(move |c| (p[c] as i32 - q[c] as i32).abs()))
-                .max()
-                .unwrap();
-            assert!(worst <= 1, "size {size}: max difference {worst}");
+        let age = age_gender_chip(&img, &lm, AGE_CHIP);
+        let gender = age_gender_chip(&img, &lm, GENDER_CHIP);
+        let mut worst = 0;
+        for (x, y, p) in gender.enumerate_pixels() {
+            for c in 0..3 {
+                let block: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .map(|(dx, dy)| u32::from(age.get_pixel(2 * x + dx, 2 * y + dy)[c]))
+                    .iter()
+                    .sum();
+                worst = worst.max((block as f32 / 4.0 - f32::from(p[c])).abs() as i32);
+            }
         }
+        // Rounding the age chip first moves a mean by at most 1.
+        assert!(worst <= 1, "max difference {worst}");
     }
 }

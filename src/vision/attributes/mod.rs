@@ -29,7 +29,7 @@ use super::face::Face;
 use crate::runtime::Models;
 use crate::{Error, Result};
 
-pub use age_gender::{AGE_CHIP, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
+pub use age_gender::{AGE_CHIP, AgeGender, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
 pub use emotion::{
     EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionNet, EmotionProbs, emotion_crop, luma,
 };
@@ -169,9 +169,10 @@ impl AttributeModel {
         if !large_enough(face) {
             return Ok(None);
         }
+        let AgeGender { age, male } = self.age_and_gender(img, &face.landmarks)?;
         Ok(Some(Attributes {
-            age: self.age(img, &face.landmarks)?,
-            male: self.male_probability(img, &face.landmarks)?,
+            age,
+            male,
             emotions: self.emotion(img, &face.bbox)?,
         }))
     }
