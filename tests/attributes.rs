@@ -212,12 +212,6 @@ const UTKFACE_CANONICAL: [[f32; 2]; 5] = [
     [128.9, 137.3],
 ];
 
-/// `n` items spread evenly over `items` (manifests are sorted by label).
-fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
-    let n = n.min(items.len());
-    (0..n).map(|i| items[i * items.len() / n].clone()).collect()
-}
-
 #[test]
 fn sampled_accuracy_utkface_adults() {
     let Some(data) = common::shared_data("UTKFace attributes") else {
@@ -228,7 +222,7 @@ fn sampled_accuracy_utkface_adults() {
         .into_iter()
         .filter(|r| (18..=70).contains(&r["age"].parse::<u32>().unwrap()))
         .collect();
-    let sample = spread(&adults, 300);
+    let sample = common::spread(&adults, 300);
     let mut det = detector(0.5);
     let mut m = model();
     let (mut abs_err, mut right, mut fallbacks) = (0.0f64, 0, 0);
@@ -267,7 +261,7 @@ fn sampled_accuracy_fer2013() {
     };
     let root = data.join("fer2013");
     let rows = common::read_csv(&root.join("emotion.csv"));
-    let sample = spread(&rows, 300);
+    let sample = common::spread(&rows, 300);
     let mut m = model();
     let mut right = 0;
     for row in &sample {

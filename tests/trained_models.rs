@@ -19,12 +19,13 @@ fn grey(img: &RgbImage) -> GrayImage {
     })
 }
 
-/// The attribute models with emotions read by `emotion` (age by the default network).
-fn emotion_model(models: &facegate::runtime::Models, emotion: EmotionNet) -> AttributeModel {
-    let nets = AttributeNets {
-        emotion,
-        ..AttributeNets::default()
-    };
+/// The attribute models with one network changed from the defaults.
+fn model_with(
+    models: &facegate::runtime::Models,
+    change: impl FnOnce(&mut AttributeNets),
+) -> AttributeModel {
+    let mut nets = AttributeNets::default();
+    change(&mut nets);
     AttributeModel::new(models, nets).unwrap()
 }
 
@@ -68,7 +69,7 @@ fn the_trained_network_sees_the_astronaut_smile() {
         .unwrap()
         .detect(&img)
         .unwrap();
-    let mut model = emotion_model(&models, EmotionNet::Trained);
+    let mut model = model_with(&models, |n| n.emotion = EmotionNet::Trained);
     let probs = model.emotion(&img, &faces[0].bbox).unwrap();
     let (top, p) = probs.top();
     println!(
@@ -106,7 +107,7 @@ fn happy_and_neutral_dev_faces_are_read_as_labelled() {
         return;
     };
     for net in [EmotionNet::Trained, EmotionNet::MiniXception] {
-        let mut model = emotion_model(&models, net);
+        let mut model = model_with(&models, |n| n.emotion = net);
         let mut right = Vec::new();
         for label in [Emotion::Happy, Emotion::Neutral] {
             let n = faces
@@ -134,7 +135,7 @@ fn the_trained_network_beats_mini_xception_on_a_spread_sample() {
     let faces: Vec<_> = (0..600).map(|i| &all[i * all.len() / 600]).collect();
     let mut accuracy = Vec::new();
     for net in [EmotionNet::Trained, EmotionNet::MiniXception] {
-        let mut model = emotion_model(&models, net);
+        let mut model = model_with(&models, |n| n.emotion = net);
         let right = faces
             .iter()
             .filter(|(face, truth)| reads(&mut model, face, *truth))
@@ -186,23 +187,18 @@ fn utkface_faces(
     Some((models, faces))
 }
 
-fn age_model(models: &facegate::runtime::Models, age: AgeNet) -> AttributeModel {
-    let nets = AttributeNets {
-        age,
-        ..AttributeNets::default()
-    };
-    AttributeModel::new(models, nets).unwrap()
-}
-
-/// `n` rows whose age is in `ages`, spread evenly over the manifest (sorted by file name, so
-/// its first rows would all be one age).
-fn spread(
+/// `n` rows whose age is in `ages`, spread evenly over the manifest.
+fn aged(
     rows: &[(String, u32)],
     ages: std::ops::RangeInclusive<u32>,
     n: usize,
 ) -> Vec<(String, u32)> {
-    let band: Vec<_> = rows.iter().filter(|r| ages.contains(&r.1)).collect();
-    (0..n).map(|i| band[i * band.len() / n].clone()).collect()
+    let band: Vec<_> = rows
+        .iter()
+        .filter(|r| ages.contains(&r.1))
+        .cloned()
+        .collect();
+    common::spread(&band, n)
 }
 
 /// Twenty children of 3 to 12 and twenty adults of 25 to 45 spread over the dev set: our network
@@ -212,7 +208,7 @@ fn spread(
 #[test]
 fn the_trained_age_network_tells_children_from_adults() {
     let Some((models, faces)) = utkface_faces("trained age on UTKFace", |rows| {
-        [spread(&rows, 3..=12, 20), spread(&rows, 25..=45, 20)].concat()
+        [aged(&rows, 3..=12, 20), aged(&rows, 25..=45, 20)].concat()
     }) else {
         return;
     };
@@ -224,7 +220,7 @@ fn the_trained_age_network_tells_children_from_adults() {
     );
     let mut counts = Vec::new();
     for net in [AgeNet::Trained, AgeNet::Dlib] {
-        let mut model = age_model(&models, net);
+        let mut model = model_with(&models, |n| n.age = net);
         let mut read = |group: &[&AgedFace]| -> Vec<f32> {
             group
                 .iter()
@@ -259,13 +255,13 @@ fn the_trained_age_network_tells_children_from_adults() {
 #[test]
 fn the_trained_age_network_beats_dlib_on_spread_adults() {
     let Some((models, faces)) =
-        utkface_faces("trained age on UTKFace", |rows| spread(&rows, 18..=70, 300))
+        utkface_faces("trained age on UTKFace", |rows| aged(&rows, 18..=70, 300))
     else {
         return;
     };
     let mut mae = Vec::new();
     for net in [AgeNet::Trained, AgeNet::Dlib] {
-        let mut model = age_model(&models, net);
+        let mut model = model_with(&models, |n| n.age = net);
         let err: f32 = faces
             .iter()
             .map(|(img, lm, age)| (model.age_and_gender(img, lm).unwrap().age - *age as f32).abs())

@@ -12,6 +12,7 @@
 //! - FER2013 (48×48 grey): the image already is the face framed as the emotion model was
 //!   trained, so it is fed whole (resized to 64×64), without detection.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -168,6 +169,7 @@ pub fn run(cli: &Cli, args: &EvalAttributesArgs) -> anyhow::Result<u8> {
             },
         )?,
         landmarks: args.landmarks,
+        found: HashMap::new(),
         limit: args.limit,
     };
     let start = Instant::now();
@@ -219,6 +221,8 @@ struct Evaluator {
     model: AttributeModel,
     detector: Detector,
     landmarks: LandmarkSource,
+    /// Each image's landmarks, found once: every age network is scored on the same points.
+    found: HashMap<PathBuf, ([[f32; 2]; 5], bool)>,
     limit: Option<usize>,
 }
 
@@ -249,8 +253,9 @@ impl Evaluator {
         let mut progress = Progress::new("utkface", rows.len());
         for row in &rows {
             progress.tick();
-            let img = imageio::load(&root.join(&row.path))?;
-            let (lm, fell_back) = self.landmarks_for(&img, &UTKFACE_CANONICAL)?;
+            let path = root.join(&row.path);
+            let img = imageio::load(&path)?;
+            let (lm, fell_back) = self.landmarks_for(&path, &img, &UTKFACE_CANONICAL)?;
             fallbacks += fell_back as usize;
             let AgeGender { age, male } = self.model.age_and_gender(&img, &lm)?;
             let truth_male = parse_gender(&row.gender)?;
@@ -279,8 +284,9 @@ impl Evaluator {
         for row in &rows {
             progress.tick();
             // LFW-a is grey: loading gives three equal channels, which is what the RGB model sees.
-            let img = imageio::load(&root.join(&row.path))?;
-            let (lm, fell_back) = self.landmarks_for(&img, &LFW_A_CANONICAL)?;
+            let path = root.join(&row.path);
+            let img = imageio::load(&path)?;
+            let (lm, fell_back) = self.landmarks_for(&path, &img, &LFW_A_CANONICAL)?;
             fallbacks += fell_back as usize;
             let is_male = self.model.age_and_gender(&img, &lm)?.male >= 0.5;
             let truth_male = parse_gender(&row.gender)?;
@@ -357,14 +363,18 @@ impl Evaluator {
         })
     }
 
-    /// Landmarks for an aligned crop, and whether the canonical ones had to stand in.
+    /// Landmarks for the aligned crop at `path`, and whether the canonical ones had to stand in.
     fn landmarks_for(
         &mut self,
+        path: &Path,
         img: &RgbImage,
         canonical: &[[f32; 2]; 5],
     ) -> anyhow::Result<([[f32; 2]; 5], bool)> {
         if self.landmarks == LandmarkSource::Canonical {
             return Ok((*canonical, false));
+        }
+        if let Some(found) = self.found.get(path) {
+            return Ok(*found);
         }
         // Some crops show a second face at the edge: take the one nearest the centre.
         let (cx, cy) = (img.width() as f32 / 2.0, img.height() as f32 / 2.0);
@@ -375,13 +385,15 @@ impl Evaluator {
             );
             (x - cx).powi(2) + (y - cy).powi(2)
         };
-        Ok(self
+        let found = self
             .detector
             .detect(img)?
             .into_iter()
             .map(|f| f.landmarks)
             .min_by(|a, b| off_centre(a).total_cmp(&off_centre(b)))
-            .map_or((*canonical, true), |lm| (lm, false)))
+            .map_or((*canonical, true), |lm| (lm, false));
+        self.found.insert(path.to_owned(), found);
+        Ok(found)
     }
 }
 

@@ -88,6 +88,13 @@ pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// `n` items spread evenly over `items` (manifests are sorted by label or file name, so their
+/// first rows would all be alike).
+pub fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
+    let n = n.min(items.len());
+    (0..n).map(|i| items[i * items.len() / n].clone()).collect()
+}
+
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("facegate-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
