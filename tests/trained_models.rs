@@ -132,7 +132,7 @@ fn the_trained_network_beats_mini_xception_on_a_spread_sample() {
     let Some((models, all)) = public_test("trained emotion on FER2013") else {
         return;
     };
-    let faces: Vec<_> = (0..600).map(|i| &all[i * all.len() / 600]).collect();
+    let faces = common::spread(&all, 600);
     let mut accuracy = Vec::new();
     for net in [EmotionNet::Trained, EmotionNet::MiniXception] {
         let mut model = model_with(&models, |n| n.emotion = net);

@@ -159,6 +159,8 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--pack", help="read data from (or, with --pack-only, write it to) this .npz")
     ap.add_argument("--pack-only", action="store_true")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="another seed trains another member for an averaged ensemble")
     ap.add_argument("--export-only", action="store_true",
                     help="skip training: export the best checkpoint in --out")
     ap.add_argument("--average-with", type=Path, nargs="*", default=[],
@@ -170,8 +172,8 @@ def main():
         np.savez_compressed(args.pack, xt=xt, yt=yt, xv=xv, yv=yv)
         print(f"{args.pack}: {Path(args.pack).stat().st_size / 2**20:.1f} MiB")
         return
-    torch.manual_seed(SEED)
-    rng = np.random.default_rng(SEED)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     if args.limit:
         keep = rng.permutation(len(xt))[:args.limit]
         xt, yt = xt[keep], yt[keep]
@@ -201,14 +203,14 @@ def main():
         sched.load_state_dict(state["sched"])
         start, best, history = state["epoch"], state["best"], state["history"]
         print(f"resumed after epoch {start} (best so far {best * 100:.2f} %)")
-    gen = torch.Generator().manual_seed(SEED)
+    gen = torch.Generator().manual_seed(args.seed)
     xt_t, yt_t = torch.from_numpy(xt), torch.from_numpy(yt)
     for epoch in range(start, start if args.export_only else args.epochs):
-        gen.manual_seed(SEED + epoch)  # a resumed run sees the batches an unbroken one would
+        gen.manual_seed(args.seed + epoch)  # a resumed run sees the batches an unbroken one would
         net.train()
         t0, total = time.time(), 0.0
         order = torch.randperm(len(xt), generator=gen)
-        mix = np.random.default_rng(SEED + epoch)
+        mix = np.random.default_rng(args.seed + epoch)
         for s in range(steps):
             idx = order[s * args.batch:(s + 1) * args.batch]
             x = augment(xt_t[idx].float()[:, None], gen).to(device)
