@@ -14,11 +14,14 @@ and continued. Runs on a CPU (bf16 autocast where the CPU has it) or a CUDA GPU.
 ../shared/data, or from a pack made by `--pack FILE` (one compressed file, for a machine that has
 no ../shared, e.g. a lent GPU machine).
 
-    .setup/train-venv/bin/python training/emotion_fer.py --epochs 60
+    .setup/train-venv/bin/python training/emotion_fer.py --epochs 40 --out DIR
     .setup/train-venv/bin/python training/emotion_fer.py --limit 2000 --epochs 1   # a smoke run
 
-At the end: the best epoch's confusion matrix on PublicTest, and the ONNX export (input `images`
-[N,1,48,48] grey 0..255, output `probabilities` [N,7] in the app's order) with its sha256.
+At the end: the ONNX export (input `images` [N,1,48,48] grey 0..255, output `probabilities`
+[N,7] in the app's order) in fp32 and in int8 (the file the app runs), each scored on PublicTest
+by ONNX Runtime, the int8 one's confusion matrix and sha256. `--average-with` other runs' fp32
+files makes the export the mean of them all, one graph: the app's network is three members
+(`make train-emotion`, training/README.md). `--export-only` redoes the export from `--out`.
 """
 
 import argparse
