@@ -19,9 +19,9 @@ no ../shared, e.g. a lent GPU machine).
 
 At the end: the ONNX export (input `images` [N,1,48,48] grey 0..255, output `probabilities`
 [N,7] in the app's order) in fp32 and in int8 (the file the app runs), each scored on PublicTest
-by ONNX Runtime, the int8 one's confusion matrix and sha256. `--average-with` other runs' fp32
-files makes the export the mean of them all, one graph: the app's network is three members
-(`make train-emotion`, training/README.md). `--export-only` redoes the export from `--out`.
+by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps its network alone
+(`member_fp32.onnx`); `--average-with` other runs' member files makes the export the mean of them
+all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
 """
 
 import argparse
@@ -257,13 +257,13 @@ def export(net, out, xt, xv, yv, average_with=()):
     """Exports `net` (fp32 ONNX, averaged with the fp32 networks `average_with` when given), then
     the app's int8 file `out/emotion_fer.onnx`; reports both as ONNX Runtime runs them."""
     net.eval().float().cpu()
-    fp32 = out / "emotion_fer_fp32.onnx"
-    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), fp32,
+    # The member alone is kept beside the mean, so a later run can average with it.
+    member, fp32 = out / "member_fp32.onnx", out / "emotion_fer_fp32.onnx"
+    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), member,
                       input_names=["images"], output_names=["probabilities"],
                       dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
                       opset_version=17, dynamo=False)
-    if average_with:
-        average_onnx([fp32, *average_with], fp32)
+    average_onnx([member, *average_with], fp32)
     # Calibrated on training faces, half with the evaluation filter, as the network was trained.
     rng = np.random.default_rng(SEED)
     calibration = xt[rng.permutation(len(xt))[:512]].copy()
@@ -271,7 +271,8 @@ def export(net, out, xt, xv, yv, average_with=()):
     int8 = out / "emotion_fer.onnx"
     digest = quantise(fp32, int8, "images", (c[None, None].astype(np.float32) for c in calibration))
     report = {}
-    for name, path in [("fp32", fp32), ("int8", int8)]:
+    scored = [("member fp32", member)] if average_with else []
+    for name, path in scored + [("fp32", fp32), ("int8", int8)]:
         acc, confusion = onnx_accuracy(path, xv, yv)
         print(f"{name}: {path} ({path.stat().st_size} B): PublicTest {acc * 100:.2f} % "
               "(face + mirror, ONNX Runtime)")
