@@ -39,6 +39,8 @@ SEED = 20261202
 TEMPLATE = np.array([[0.3029, 0.2876], [0.6746, 0.2894], [0.4853, 0.5098], [0.3275, 0.6692],
                      [0.6478, 0.6707]])
 MEAN = np.array([122.782, 117.001, 104.298], np.float32)
+# The app supersamples its chip 1-4x by the face's size (`supersample` in age_gender.rs: 2x for
+# UTKFace's faces); training keeps 4x, which gave the same part 1 figures within noise.
 CHIP, SUPER = 64, 4
 AGES = np.array([0.25] + list(range(1, 81)), np.float32)
 ADULT = (18, 70)  # as `facegate eval attributes`

@@ -4,14 +4,14 @@
 //! stride, each grid cell predicts a class and an objectness score, a box as offsets from the cell
 //! plus log-sizes, and five landmarks as offsets.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::PixelType;
 use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::face::{BBox, Face};
+use super::resize::Downscaler;
 use crate::runtime::Models;
 use crate::{Error, Result};
 
@@ -44,10 +44,9 @@ pub struct Detector {
     session: Session,
     pub config: DetectorConfig,
     input: Array4<f32>,
-    /// SIMD resizer and its output buffer, kept across frames: the downscale ran at ~5 ms per
-    /// 640×480 frame with `image::imageops::resize` (more than YuNet itself at 320×240).
-    resizer: Resizer,
-    small: Vec<u8>,
+    /// The downscale ran at ~5 ms per 640×480 frame with `image::imageops::resize` (more than
+    /// YuNet itself at 320×240).
+    downscaler: Downscaler,
 }
 
 impl Detector {
@@ -56,8 +55,7 @@ impl Detector {
             session: models.session(MODEL)?,
             config,
             input: Array4::zeros((1, 3, 32, 32)),
-            resizer: Resizer::new(),
-            small: Vec::new(),
+            downscaler: Downscaler::default(),
         })
     }
 
@@ -76,12 +74,13 @@ impl Detector {
         if scale < 1.0 {
             let sw = ((w as f32 * scale).round() as u32).max(1);
             let sh = ((h as f32 * scale).round() as u32).max(1);
-            self.downscale(img, sw, sh)?;
-            let small = std::mem::take(&mut self.small);
-            self.fill_input(sw as usize, sh as usize, &small);
-            self.small = small;
+            let small = self
+                .downscaler
+                .resize(img.as_raw(), (w, h), PixelType::U8x3, (sw, sh))
+                .map_err(|e| Error::inference(MODEL)(ort::Error::new(e)))?;
+            Self::fill_input(&mut self.input, sw as usize, sh as usize, small);
         } else {
-            self.fill_input(w as usize, h as usize, img.as_raw());
+            Self::fill_input(&mut self.input, w as usize, h as usize, img.as_raw());
         }
         let (_, _, ih, iw) = self.input.dim();
         let outputs = self
@@ -130,32 +129,15 @@ impl Detector {
         Ok(kept.into_iter().map(|f| f.scaled(1.0 / scale)).collect())
     }
 
-    /// Downscales `img` into `self.small` (RGB, `sw`×`sh`). Bilinear convolution whose support
-    /// widens with the scale factor: the same filter as `image`'s `FilterType::Triangle`, which
-    /// this replaced, so the detector sees the same pixels to within rounding.
-    fn downscale(&mut self, img: &RgbImage, sw: u32, sh: u32) -> Result<()> {
-        let resize_err = |e: String| Error::inference(MODEL)(ort::Error::new(e));
-        let src = ImageRef::new(img.width(), img.height(), img.as_raw(), PixelType::U8x3)
-            .map_err(|e| resize_err(e.to_string()))?;
-        self.small.resize(sw as usize * sh as usize * 3, 0);
-        let mut dst = Image::from_slice_u8(sw, sh, &mut self.small, PixelType::U8x3)
-            .map_err(|e| resize_err(e.to_string()))?;
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-        self.resizer
-            .resize(&src, &mut dst, &options)
-            .map_err(|e| resize_err(e.to_string()))
-    }
-
     /// Copies a `w`×`h` RGB buffer into the reused input tensor as BGR 0..255, zero-padded
     /// bottom/right to multiples of 32 (the coarsest stride). Only the padding is cleared: the
     /// picture overwrites the rest, so a full memset of the tensor every frame is wasted work.
-    fn fill_input(&mut self, w: usize, h: usize, rgb: &[u8]) {
+    fn fill_input(input: &mut Array4<f32>, w: usize, h: usize, rgb: &[u8]) {
         let (pw, ph) = (w.div_ceil(32) * 32, h.div_ceil(32) * 32);
-        if self.input.dim() != (1, 3, ph, pw) {
-            self.input = Array4::zeros((1, 3, ph, pw));
+        if input.dim() != (1, 3, ph, pw) {
+            *input = Array4::zeros((1, 3, ph, pw));
         }
-        let buf = self
-            .input
+        let buf = input
             .as_slice_mut()
             .expect("allocated by Array4::zeros, contiguous");
         let (plane, rest) = buf.split_at_mut(ph * pw);

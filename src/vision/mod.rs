@@ -7,6 +7,7 @@ pub mod detect;
 pub mod embed;
 mod face;
 pub mod preprocess;
+mod resize;
 pub mod tracker;
 
 pub use align::{AlignedFace, align_arcface};

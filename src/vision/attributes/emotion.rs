@@ -1,7 +1,8 @@
 //! Emotion: one of two networks over the seven FER2013 classes ([`EmotionNet`]), fed a grey,
 //! square crop around the face box, framed as FER2013's images are.
 
-use image::{GrayImage, Luma, Rgb, RgbImage, imageops};
+use fast_image_resize::PixelType;
+use image::{GrayImage, Luma, Rgb, RgbImage};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
@@ -170,14 +171,19 @@ impl AttributeModel {
     pub fn emotion_of_crop(&mut self, crop: &GrayImage) -> Result<EmotionProbs> {
         let net = self.nets.emotion;
         let side = net.input_side();
-        let resized;
-        let crop = if crop.dimensions() == (side, side) {
-            crop
+        let pixels = if crop.dimensions() == (side, side) {
+            crop.as_raw()
         } else {
-            // Triangle is bilinear when enlarging (how fer turns 48 px FER faces into 64 px) and
-            // averages when shrinking, so a large face is not aliased into noise.
-            resized = imageops::resize(crop, side, side, imageops::FilterType::Triangle);
-            &resized
+            // Bilinear when enlarging (how fer turns 48 px FER faces into 64 px), averaging when
+            // shrinking, so a large face is not aliased into noise.
+            self.downscaler
+                .resize(
+                    crop.as_raw(),
+                    crop.dimensions(),
+                    PixelType::U8,
+                    (side, side),
+                )
+                .map_err(|e| crate::Error::inference(net.model_id())(ort::Error::new(e)))?
         };
         let side = side as usize;
         ensure_batch(&mut self.emotion_input, if self.mirror { 2 } else { 1 });
@@ -185,8 +191,8 @@ impl AttributeModel {
             .emotion_input
             .as_slice_mut()
             .expect("contiguous tensor");
-        for (i, px) in crop.pixels().enumerate() {
-            buf[i] = net.level(px[0]);
+        for (b, &v) in buf.iter_mut().zip(pixels) {
+            *b = net.level(v);
         }
         if self.mirror {
             let (plane, mirrored) = buf.split_at_mut(side * side);
