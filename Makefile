@@ -74,8 +74,8 @@ train-emotion: .setup/train-venv/torch-installed
 	$(TRAIN_PY) training/emotion_fer.py --epochs 40 --out .setup/training/emotion $(ARGS)
 	$(TRAIN_PY) training/emotion_fer.py --epochs 60 --out .setup/training/emotion-e60 $(ARGS)
 	$(TRAIN_PY) training/emotion_fer.py --epochs 40 --seed 20261203 --out .setup/training/emotion-s2 \
-		--average-with .setup/training/emotion/emotion_fer_fp32.onnx \
-		.setup/training/emotion-e60/emotion_fer_fp32.onnx $(ARGS)
+		--average-with .setup/training/emotion/member_fp32.onnx \
+		.setup/training/emotion-e60/member_fp32.onnx $(ARGS)
 
 # Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
 # modules of src/ importing each other, at any level.
