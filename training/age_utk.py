@@ -215,8 +215,9 @@ def mae_report(pred, age):
     return e.mean(), e[adult].mean()
 
 
-def export(net, path):
-    """ONNX with the app's age interface: `images` [N,3,64,64] -> `probabilities` [N,81]."""
+def export(net, path, side=CHIP):
+    """ONNX with the app's interface: `images` [N,3,side,side] -> `probabilities` (softmax), e.g.
+    age's [N,3,64,64] -> [N,81]; returns the file's sha256."""
 
     class WithSoftmax(nn.Module):
         def __init__(self, net):
@@ -227,23 +228,28 @@ def export(net, path):
             return F.softmax(self.net(images), 1)
 
     net.eval()
-    torch.onnx.export(WithSoftmax(net), torch.zeros(1, 3, CHIP, CHIP), str(path),
+    torch.onnx.export(WithSoftmax(net), torch.zeros(1, 3, side, side), str(path),
                       input_names=["images"], output_names=["probabilities"],
                       dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
                       opset_version=17, dynamo=False)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def onnx_mae(path, x, age):
-    """The exported file run by ONNX Runtime on the chips, face and mirror averaged."""
+def onnx_probabilities(path, x, prepare=lambda b: b):
+    """An exported file run by ONNX Runtime on 64 px chips `x` (0..255 NHWC, after `prepare` on
+    the normalised NCHW batch), face and mirror averaged as the app does."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    pred = []
+    out = []
     for i in range(0, len(x), 256):
-        b = normalise(torch.from_numpy(x[i:i + 256].astype(np.float32))).numpy()
+        b = prepare(normalise(torch.from_numpy(x[i:i + 256].astype(np.float32)))).numpy()
         p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
-        pred.append(p / 2 @ AGES)
-    return mae_report(np.concatenate(pred), age)
+        out.append(p / 2)
+    return np.concatenate(out)
+
+
+def onnx_mae(path, x, age):
+    return mae_report(onnx_probabilities(path, x) @ AGES, age)
 
 
 def main():

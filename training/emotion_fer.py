@@ -47,6 +47,7 @@ FER = ROOT.parent / "shared/data/fer2013"
 CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]  # the app's order
 SIDE = 48
 SEED = 20261202
+KD_T = 2.0  # distillation temperature (Hinton et al.)
 
 
 def read_split(manifest):
@@ -166,6 +167,10 @@ def main():
                     help="another seed trains another member for an averaged ensemble")
     ap.add_argument("--export-only", action="store_true",
                     help="skip training: export the best checkpoint in --out")
+    ap.add_argument("--teacher", type=Path,
+                    help="an exported network (e.g. the averaged members) whose answers on the "
+                         "training faces become a second target: distilling it into one net")
+    ap.add_argument("--teacher-weight", type=float, default=0.5)
     ap.add_argument("--average-with", type=Path, nargs="*", default=[],
                     help="fp32 ONNX files of other runs to average the exported network with")
     args = ap.parse_args()
@@ -186,6 +191,14 @@ def main():
     xt[filtered] = evaluation_filter(xt[filtered])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(os.cpu_count())
+    # The teacher's log-probabilities at temperature KD_T, face and mirror averaged (the random
+    # mirror of training must not change the target); shifts and turns are small enough to keep.
+    teacher = None
+    if args.teacher:
+        p = onnx_probabilities(args.teacher, xt)
+        teacher = torch.log_softmax(torch.from_numpy(np.log(np.maximum(p, 1e-8))) / KD_T, 1)
+        print(f"teacher {args.teacher}: {(p.argmax(1) == yt).mean() * 100:.2f} % on the "
+              "training faces", flush=True)
     print(f"{len(xt)} training faces, {len(xv)} PublicTest faces; {device}, "
           f"{torch.get_num_threads()} threads")
 
@@ -226,6 +239,10 @@ def main():
                 logits = net(x).float()
             loss = lam * F.cross_entropy(logits, y, label_smoothing=0.1) + \
                 (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=0.1)
+            if teacher is not None:
+                t = lam * teacher[idx].exp() + (1 - lam) * teacher[idx][perm.cpu()].exp()
+                kd = F.kl_div(F.log_softmax(logits / KD_T, 1), t.to(device), reduction="batchmean")
+                loss = (1 - args.teacher_weight) * loss + args.teacher_weight * KD_T ** 2 * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -310,16 +327,21 @@ def average_onnx(paths, merged):
     onnx.save(helper.make_model(graph, opset_imports=opset), str(merged))
 
 
-def onnx_accuracy(path, x, y):
-    """PublicTest accuracy and confusion of an exported file, face and mirror averaged."""
+def onnx_probabilities(path, x):
+    """An exported file's probabilities for faces `x` [N,48,48], face and mirror averaged."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    pred = []
+    out = []
     for i in range(0, len(x), 256):
         b = x[i:i + 256, None].astype(np.float32)
         p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
-        pred.append(p.argmax(1))
-    pred = np.concatenate(pred)
+        out.append(p / 2)
+    return np.concatenate(out)
+
+
+def onnx_accuracy(path, x, y):
+    """PublicTest accuracy and confusion of an exported file, face and mirror averaged."""
+    pred = onnx_probabilities(path, x).argmax(1)
     confusion = np.zeros((7, 7), np.int64)
     np.add.at(confusion, (y, pred), 1)
     return (pred == y).mean(), confusion

@@ -20,7 +20,6 @@ small for int8 to pay), with the app's interface: `images` [N,3,32,32] -> `proba
 
 import argparse
 import csv
-import hashlib
 import math
 import time
 from pathlib import Path
@@ -32,7 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from onnx import numpy_helper
 
-from age_utk import DATA, ROOT, SEED, Affine, augment, chips, normalise, one_face_landmarks
+from age_utk import (DATA, ROOT, SEED, Affine, augment, chips, export, normalise,
+                     one_face_landmarks, onnx_probabilities)
 from age_feature_probe import ADULT
 
 OUT = ROOT / ".setup/training/gender"
@@ -114,34 +114,6 @@ def accuracy(p, male, age=None):
     return ((p[keep] >= 0.5) == male[keep]).mean() * 100
 
 
-def export(net, path):
-    class WithSoftmax(nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, images):
-            return F.softmax(self.net(images), 1)
-
-    net.eval()
-    torch.onnx.export(WithSoftmax(net), torch.zeros(1, 3, 32, 32), str(path),
-                      input_names=["images"], output_names=["probabilities"],
-                      dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
-                      opset_version=17, dynamo=False)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def onnx_male_probability(path, x):
-    import onnxruntime as ort
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    out = []
-    for i in range(0, len(x), 256):
-        b = halve(normalise(torch.from_numpy(x[i:i + 256].astype(np.float32)))).numpy()
-        p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
-        out.append(p[:, 1] / 2)
-    return np.concatenate(out)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=10)
@@ -199,8 +171,8 @@ def main():
             torch.save(net.state_dict(), OUT / "best.pt")
     net.load_state_dict(torch.load(OUT / "best.pt"))
     path = OUT / "gender_utk.onnx"
-    digest = export(net, path)
-    pd = onnx_male_probability(path, xd)
+    digest = export(net, path, side=32)
+    pd = onnx_probabilities(path, xd, halve)[:, 1]
     print(f"best epoch {best[1] + 1} (held-out {best[0]:.2f} %); {path} ({path.stat().st_size} B)"
           f" run by ONNX Runtime: part1 {accuracy(pd, md):.2f} %, adults "
           f"{accuracy(pd, md, ad):.2f} %")
