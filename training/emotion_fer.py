@@ -22,7 +22,8 @@ At the end: the ONNX export (input `images` [N,1,48,48] grey 0..255, output `pro
 by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps its network alone
 (`member_fp32.onnx`); `--average-with` other runs' member files makes the export the mean of them
 all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
-"""
+`--teacher FILE` adds an exported network's answers as a second target (distillation; tried on
+the three members' mean and not kept, training/README.md)."""
 
 import argparse
 import csv
