@@ -74,10 +74,9 @@ impl Detector {
         if scale < 1.0 {
             let sw = ((w as f32 * scale).round() as u32).max(1);
             let sh = ((h as f32 * scale).round() as u32).max(1);
-            let small = self
-                .downscaler
-                .resize(img.as_raw(), (w, h), PixelType::U8x3, (sw, sh))
-                .map_err(|e| Error::inference(MODEL)(ort::Error::new(e)))?;
+            let small =
+                self.downscaler
+                    .resize(img.as_raw(), (w, h), PixelType::U8x3, (sw, sh), MODEL)?;
             Self::fill_input(&mut self.input, sw as usize, sh as usize, small);
         } else {
             Self::fill_input(&mut self.input, w as usize, h as usize, img.as_raw());

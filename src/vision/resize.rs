@@ -6,6 +6,8 @@
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
+use crate::{Error, Result};
+
 /// A resizer and its output buffer, kept across frames so the per-frame path allocates nothing.
 #[derive(Default)]
 pub struct Downscaler {
@@ -15,22 +17,25 @@ pub struct Downscaler {
 
 impl Downscaler {
     /// Resizes a `w`×`h` buffer of `pixel`s (`U8` grey or `U8x3` RGB) to `dw`×`dh`; the result
-    /// lives in the reused buffer. Errors are `fast_image_resize`'s (a buffer of the wrong size).
+    /// lives in the reused buffer. A failure (`fast_image_resize`'s: a buffer of the wrong size)
+    /// is reported against `model`, the network the pixels were for.
     pub fn resize(
         &mut self,
         src: &[u8],
         (w, h): (u32, u32),
         pixel: PixelType,
         (dw, dh): (u32, u32),
-    ) -> Result<&[u8], String> {
-        let src = ImageRef::new(w, h, src, pixel).map_err(|e| e.to_string())?;
+        model: &'static str,
+    ) -> Result<&[u8]> {
+        let fail = |e: String| Error::inference(model)(ort::Error::new(e));
+        let src = ImageRef::new(w, h, src, pixel).map_err(|e| fail(e.to_string()))?;
         self.out.resize(dw as usize * dh as usize * pixel.size(), 0);
         let mut dst =
-            Image::from_slice_u8(dw, dh, &mut self.out, pixel).map_err(|e| e.to_string())?;
+            Image::from_slice_u8(dw, dh, &mut self.out, pixel).map_err(|e| fail(e.to_string()))?;
         let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         self.resizer
             .resize(&src, &mut dst, &options)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| fail(e.to_string()))?;
         Ok(&self.out)
     }
 }

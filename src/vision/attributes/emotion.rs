@@ -176,14 +176,13 @@ impl AttributeModel {
         } else {
             // Bilinear when enlarging (how fer turns 48 px FER faces into 64 px), averaging when
             // shrinking, so a large face is not aliased into noise.
-            self.downscaler
-                .resize(
-                    crop.as_raw(),
-                    crop.dimensions(),
-                    PixelType::U8,
-                    (side, side),
-                )
-                .map_err(|e| crate::Error::inference(net.model_id())(ort::Error::new(e)))?
+            self.downscaler.resize(
+                crop.as_raw(),
+                crop.dimensions(),
+                PixelType::U8,
+                (side, side),
+                net.model_id(),
+            )?
         };
         let side = side as usize;
         ensure_batch(&mut self.emotion_input, if self.mirror { 2 } else { 1 });
