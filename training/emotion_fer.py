@@ -87,7 +87,9 @@ def evaluation_filter(x):
 class Net(nn.Module):
     """VGG-style, half width; input grey 0..255, output logits."""
 
-    def __init__(self, widths=(32, 64, 128, 256)):
+    WIDTHS = (32, 64, 128, 256)
+
+    def __init__(self, widths=WIDTHS):
         super().__init__()
         layers, c = [], 1
         for w in widths:
@@ -172,6 +174,8 @@ def main():
                     help="an exported network (e.g. the averaged members) whose answers on the "
                          "training faces become a second target: distilling it into one net")
     ap.add_argument("--teacher-weight", type=float, default=0.5)
+    ap.add_argument("--width", type=float, default=1.0,
+                    help="channel multiplier on the half-width VGG (1.5: 48..384 channels)")
     ap.add_argument("--average-with", type=Path, nargs="*", default=[],
                     help="fp32 ONNX files of other runs to average the exported network with")
     args = ap.parse_args()
@@ -203,7 +207,8 @@ def main():
     print(f"{len(xt)} training faces, {len(xv)} PublicTest faces; {device}, "
           f"{torch.get_num_threads()} threads")
 
-    net = Net().to(device).to(memory_format=torch.channels_last)
+    net = Net(tuple(round(w * args.width) for w in Net.WIDTHS)).to(device)
+    net = net.to(memory_format=torch.channels_last)
     weights = sum(p.numel() for p in net.parameters())
     steps = math.ceil(len(xt) / args.batch)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
