@@ -34,10 +34,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from age_utk import (CLASS_AGES, OUT as AGE_OUT, ROOT, SEED, AgeNet, augment, chips,
-                     label_distribution, mae_report, normalise)
+from age_utk import (CLASS_AGES, OUT as AGE_OUT, ROOT, AgeNet, age_sampler, augment, chips,
+                     held_out, label_distribution, mae_report, normalise, quantise_chips, start)
 from gender_utk import accuracy, load_dlib_gender, male_probability, males
-from quantise import quantise
 
 OUT = ROOT / ".setup/training/age-gender"
 
@@ -111,16 +110,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    torch.manual_seed(SEED)
-    torch.set_num_threads(args.threads)
-    gen = torch.Generator().manual_seed(SEED)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    gen, out = start(args), args.out
 
     xt, at = chips("utkface_train")
     xd, ad = chips("utkface_part1")
     mt, md = males("utkface_train"), males("utkface_part1")
-    held = np.random.default_rng(SEED).random(len(at)) < 0.1  # age_utk.py's split
+    held = held_out(at)
     xtr, atr, mtr = xt[~held], at[~held], mt[~held]
 
     age = AgeNet()
@@ -135,9 +130,7 @@ def main():
           f"gender-v1 on part1 adults {accuracy(male_probability(dlib_gender, xd), md, ad):.2f} %",
           flush=True)
 
-    band = np.minimum(atr // 5, 16).astype(int)
-    weight = 1.0 / np.sqrt(np.bincount(band, minlength=17)[band])
-    sampler = torch.utils.data.WeightedRandomSampler(torch.tensor(weight), len(atr), True, gen)
+    sampler = age_sampler(atr, gen)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = args.epochs * math.ceil(len(atr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps, pct_start=0.15)
@@ -182,9 +175,7 @@ def main():
                       dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"},
                                     "gender": {0: "N"}},
                       opset_version=17, dynamo=False)
-    calibration = np.random.default_rng(SEED).choice(len(xtr), 512, replace=False)
-    digest = quantise(fp32, int8, "images", (
-        normalise(torch.from_numpy(c[None].astype(np.float32))).numpy() for c in xtr[calibration]))
+    digest = quantise_chips(fp32, int8, xtr)
     print(f"best epoch {best[1] + 1} (held-out gender {best[0]:.2f} %), run by ONNX Runtime:")
     for name, path in [("fp32", fp32), ("int8", int8)]:
         a_d, g_d = onnx_predict(path, xd)

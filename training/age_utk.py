@@ -252,6 +252,34 @@ def onnx_mae(path, x, age):
     return mae_report(onnx_probabilities(path, x) @ AGES, age)
 
 
+def start(args):
+    """Seeds torch, sets its threads, makes `args.out`; returns the seeded generator."""
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    return torch.Generator().manual_seed(SEED)
+
+
+def held_out(ages):
+    """The seeded tenth of `utkface_train` kept out of training, for choosing the epoch."""
+    return np.random.default_rng(SEED).random(len(ages)) < 0.1
+
+
+def age_sampler(ages, gen):
+    """Draws training faces in inverse square root of their 5-year age band's frequency."""
+    band = np.minimum(ages // 5, 16).astype(int)
+    weight = 1.0 / np.sqrt(np.bincount(band, minlength=17)[band])
+    return torch.utils.data.WeightedRandomSampler(torch.tensor(weight), len(ages), True, gen)
+
+
+def quantise_chips(fp32, int8, chips_):
+    """int8 of `fp32`, calibrated on 512 of the training chips `chips_`; returns its sha256."""
+    calibration = np.random.default_rng(SEED).choice(len(chips_), 512, replace=False)
+    return quantise(fp32, int8, "images", (
+        normalise(torch.from_numpy(c[None].astype(np.float32))).numpy()
+        for c in chips_[calibration]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=12)
@@ -265,15 +293,11 @@ def main():
                     help="where the checkpoints and ONNX files go (the chips stay cached in "
                          ".setup/training/age)")
     args = ap.parse_args()
-    torch.manual_seed(SEED)
-    torch.set_num_threads(args.threads)
-    gen = torch.Generator().manual_seed(SEED)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    gen, out = start(args), args.out
 
     xt, at = chips("utkface_train")
     xd, ad = chips("utkface_part1")
-    held = np.random.default_rng(SEED).random(len(at)) < 0.1
+    held = held_out(at)
     xtr, atr = xt[~held], at[~held]
     print(f"utkface_train: {len(at)} one-face chips ({(~held).sum()} train, {held.sum()} held out);"
           f" utkface_part1: {len(ad)}", flush=True)
@@ -287,11 +311,7 @@ def main():
     # "Learning without forgetting": the original's distributions over the training chips.
     _, kept_probs = predict(dlib, xtr)
 
-    # Inverse square root of the frequency of each 5-year age band.
-    band = np.minimum(atr // 5, 16).astype(int)
-    weight = 1.0 / np.sqrt(np.bincount(band, minlength=17)[band])
-    sampler = torch.utils.data.WeightedRandomSampler(torch.tensor(weight), len(atr), True, gen)
-
+    sampler = age_sampler(atr, gen)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = args.epochs * math.ceil(len(atr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps, pct_start=0.15)
@@ -339,9 +359,7 @@ def main():
     net.load_state_dict(torch.load(out / "best.pt"))
     fp32, int8 = out / "age_utk_fp32.onnx", out / "age_utk.onnx"
     export(net, fp32)
-    calibration = np.random.default_rng(SEED).choice(len(xtr), 512, replace=False)
-    digest = quantise(fp32, int8, "images", (
-        normalise(torch.from_numpy(c[None].astype(np.float32))).numpy() for c in xtr[calibration]))
+    digest = quantise_chips(fp32, int8, xtr)
     print(f"best epoch {best[1] + 1} (held-out adults {best[0]:.2f}), run by ONNX Runtime:")
     for name, path in [("fp32", fp32), ("int8", int8)]:
         d_all, d_adult = onnx_mae(path, xd, ad)
