@@ -219,7 +219,8 @@ def main():
     ckpt, best_path = args.out / "last.pt", args.out / "best.pt"
     start, best, history = 0, 0.0, []
     if args.resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=device)
+        # This script's own file, outside git; older ones hold a numpy scalar (weights_only).
+        state = torch.load(ckpt, map_location=device, weights_only=False)
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -260,7 +261,7 @@ def main():
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / steps:.3f}, PublicTest "
               f"{acc * 100:.2f} % (face + mirror), {time.time() - t0:.0f} s", flush=True)
         if acc > best:
-            best = acc
+            best = float(acc)
             torch.save({"net": net.state_dict(), "epoch": epoch + 1, "val": float(acc)}, best_path)
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "epoch": epoch + 1, "best": best, "history": history}, ckpt)
