@@ -23,7 +23,8 @@ by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps
 (`member_fp32.onnx`); `--average-with` other runs' member files makes the export the mean of them
 all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
 `--teacher FILE` adds an exported network's answers as a second target (distillation; tried on
-the three members' mean and not kept, training/README.md)."""
+the three members' mean and not kept, training/README.md). `--width 1.5` makes every layer 1.5
+times as wide (2.64 M weights): the app's second member (`make train-emotion`)."""
 
 import argparse
 import csv
@@ -85,7 +86,7 @@ def evaluation_filter(x):
 
 
 class Net(nn.Module):
-    """VGG-style, half width; input grey 0..255, output logits."""
+    """VGG-style, half width unless `widths` says otherwise; input grey 0..255, output logits."""
 
     WIDTHS = (32, 64, 128, 256)
 
