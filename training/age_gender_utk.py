@@ -35,7 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from age_utk import (CLASS_AGES, OUT as AGE_OUT, ROOT, AgeNet, age_sampler, augment, chips,
-                     held_out, label_distribution, mae_report, normalise, quantise_chips, start)
+                     held_out, label_distribution, mae_report, mirrored_probabilities, normalise,
+                     onnx_outputs, quantise_chips, start)
 from gender_utk import accuracy, load_dlib_gender, male_probability, males
 
 OUT = ROOT / ".setup/training/age-gender"
@@ -50,10 +51,8 @@ class AgeGenderNet(nn.Module):
         self.gender = nn.Linear(age.fc.in_features, 2)
 
     def forward(self, x):
-        a = self.age
-        x = F.max_pool2d(F.relu(a.n0(a.stem(x))), 3, 2)
-        features = a.blocks(x).mean((2, 3))
-        return a.fc(features), self.gender(features)
+        features = self.age.features(x)
+        return self.age.fc(features), self.gender(features)
 
 
 class Export(nn.Module):
@@ -66,32 +65,16 @@ class Export(nn.Module):
         return F.softmax(age, 1), F.softmax(gender, 1)
 
 
-@torch.no_grad()
-def predict(net, x, batch=512):
+def predict(net, x):
     """Expected age, age probabilities and P(male), face and mirror averaged as the app does."""
-    net.eval()
-    ages, males_ = [], []
-    for i in range(0, len(x), batch):
-        b = normalise(torch.from_numpy(x[i:i + batch].astype(np.float32)))
-        (a1, g1), (a2, g2) = net(b), net(b.flip(3))
-        ages.append((F.softmax(a1, 1) + F.softmax(a2, 1)) / 2)
-        males_.append((F.softmax(g1, 1) + F.softmax(g2, 1))[:, 1] / 2)
-    p = torch.cat(ages)
-    return (p @ CLASS_AGES).numpy(), p, torch.cat(males_).numpy()
+    p, gender = mirrored_probabilities(net, x)
+    return (p @ CLASS_AGES).numpy(), p, gender[:, 1].numpy()
 
 
 def onnx_predict(path, x):
     """The exported file run by ONNX Runtime: expected age and P(male), face and mirror."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    ages, males_ = [], []
-    for i in range(0, len(x), 256):
-        b = normalise(torch.from_numpy(x[i:i + 256].astype(np.float32))).numpy()
-        a1, g1 = session.run(None, {"images": b})
-        a2, g2 = session.run(None, {"images": b[..., ::-1].copy()})
-        ages.append((a1 + a2) / 2 @ np.asarray(CLASS_AGES))
-        males_.append((g1 + g2)[:, 1] / 2)
-    return np.concatenate(ages), np.concatenate(males_)
+    ages, gender = onnx_outputs(path, x)
+    return ages @ np.asarray(CLASS_AGES), gender[:, 1]
 
 
 def report(name, age_pred, male_p, ages, male):

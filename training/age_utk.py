@@ -141,9 +141,13 @@ class AgeNet(nn.Module):
                                     Block(4 * w, 4 * w, False))
         self.fc = nn.Linear(4 * w, len(AGES))
 
-    def forward(self, x):
+    def features(self, x):
+        """The 256-d pooled features the age layer reads."""
         x = F.max_pool2d(F.relu(self.n0(self.stem(x))), 3, 2)
-        return self.fc(self.blocks(x).mean((2, 3)))
+        return self.blocks(x).mean((2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
 
 
 def load_dlib_age():
@@ -197,15 +201,21 @@ def label_distribution(age):
 
 
 @torch.no_grad()
-def predict(net, x, batch=512):
-    """Expected age and class probabilities, face and mirror averaged (as the app does)."""
+def mirrored_probabilities(net, x, prepare=lambda b: b, batch=512):
+    """Each of `net`'s outputs (one, or a tuple) as probabilities on chips `x` (0..255 NHWC,
+    after `prepare` on the normalised NCHW batch), face and mirror averaged as the app does."""
     net.eval()
-    probs = []
+    outs = []
     for i in range(0, len(x), batch):
-        b = normalise(torch.from_numpy(x[i:i + batch].astype(np.float32)))
-        p = F.softmax(net(b), 1) + F.softmax(net(b.flip(3)), 1)
-        probs.append(p / 2)
-    p = torch.cat(probs)
+        b = prepare(normalise(torch.from_numpy(x[i:i + batch].astype(np.float32))))
+        face, mirror = (o if isinstance(o, tuple) else (o,) for o in (net(b), net(b.flip(3))))
+        outs.append([(F.softmax(f, 1) + F.softmax(m, 1)) / 2 for f, m in zip(face, mirror)])
+    return [torch.cat(o) for o in zip(*outs)]
+
+
+def predict(net, x):
+    """Expected age and class probabilities, face and mirror averaged (as the app does)."""
+    p = mirrored_probabilities(net, x)[0]
     return (p @ CLASS_AGES).numpy(), p
 
 
@@ -235,17 +245,23 @@ def export(net, path, side=CHIP):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def onnx_probabilities(path, x, prepare=lambda b: b):
+def onnx_outputs(path, x, prepare=lambda b: b):
     """An exported file run by ONNX Runtime on 64 px chips `x` (0..255 NHWC, after `prepare` on
-    the normalised NCHW batch), face and mirror averaged as the app does."""
+    the normalised NCHW batch): each of its outputs, face and mirror averaged as the app does."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     out = []
     for i in range(0, len(x), 256):
         b = prepare(normalise(torch.from_numpy(x[i:i + 256].astype(np.float32)))).numpy()
-        p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
-        out.append(p / 2)
-    return np.concatenate(out)
+        face = session.run(None, {"images": b})
+        mirror = session.run(None, {"images": b[..., ::-1].copy()})
+        out.append([(f + m) / 2 for f, m in zip(face, mirror)])
+    return [np.concatenate(o) for o in zip(*out)]
+
+
+def onnx_probabilities(path, x, prepare=lambda b: b):
+    """The first output (`probabilities`) of [`onnx_outputs`]."""
+    return onnx_outputs(path, x, prepare)[0]
 
 
 def onnx_mae(path, x, age):

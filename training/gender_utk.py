@@ -31,8 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from onnx import numpy_helper
 
-from age_utk import (DATA, ROOT, SEED, Affine, augment, chips, export, normalise,
-                     one_face_landmarks, onnx_probabilities)
+from age_utk import (DATA, ROOT, SEED, Affine, augment, chips, export, mirrored_probabilities,
+                     normalise, one_face_landmarks, onnx_probabilities)
 from age_feature_probe import ADULT
 
 OUT = ROOT / ".setup/training/gender"
@@ -97,15 +97,9 @@ def males(name):
     return np.array([gender[f["path"]] == "male" for f in one_face_landmarks(name)])
 
 
-@torch.no_grad()
-def male_probability(net, x, batch=512):
+def male_probability(net, x):
     """P(male), face and mirror averaged as the app does."""
-    net.eval()
-    out = []
-    for i in range(0, len(x), batch):
-        b = halve(normalise(torch.from_numpy(x[i:i + batch].astype(np.float32))))
-        out.append((F.softmax(net(b), 1) + F.softmax(net(b.flip(3)), 1))[:, 1] / 2)
-    return torch.cat(out).numpy()
+    return mirrored_probabilities(net, x, halve)[0][:, 1].numpy()
 
 
 def accuracy(p, male, age=None):
