@@ -2,100 +2,22 @@
 //! worker with real models, and a feed from the sample photos.
 
 mod common;
-
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod gui_support;
 
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facegate::camera::{self, ReplayOptions, SourceSpec};
-use facegate::gui::FaceGateApp;
-use facegate::session::Session;
+use facegate::camera::SourceSpec;
 use facegate::store::{ImageKind, Store};
-
-fn app(data: &Path, source: SourceSpec) -> FaceGateApp {
-    let source = camera::open_with(&source, ReplayOptions::default()).unwrap();
-    let store = Store::open(data).unwrap();
-    FaceGateApp::new(Session::start(
-        source,
-        Some(common::models()),
-        store,
-        Arc::new(|| {}),
-    ))
-}
-
-fn harness(app: FaceGateApp) -> Harness<'static, FaceGateApp> {
-    let mut h = Harness::new_ui_state(|ui, app: &mut FaceGateApp| app.show(ui), app);
-    h.set_size(egui::vec2(1180.0, 760.0));
-    h
-}
-
-/// Steps the UI until `done` holds (the worker runs on its own thread), or fails after `secs`.
-fn wait_for(
-    h: &mut Harness<'_, FaceGateApp>,
-    secs: u64,
-    what: &str,
-    done: impl Fn(&FaceGateApp) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}; the app says: {:?}; verifying {}, faces in view {:?}",
-            h.state().state.message,
-            h.state().state.verifying,
-            h.state().state.analysis.as_ref().map(|a| a.faces.len())
-        );
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
-    }
-    println!("{what}: {:.1} s", start.elapsed().as_secs_f32());
-}
-
-fn demo() -> SourceSpec {
-    SourceSpec::Demo(common::fixture("astronaut.png"))
-}
-
-fn add_person(h: &mut Harness<'_, FaceGateApp>, name: &str) {
-    h.get_by_role_and_label(Role::TextInput, "new:").click();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::TextInput, "new:")
-        .type_text(name);
-    h.run_steps(2);
-    h.get_by_label("Add person").click();
-    h.run_steps(2);
-    wait_for(h, 10, "the new person's (empty) galleries", |a| {
-        a.state.selected.as_deref() == Some(name)
-            && a.state.thumbnails.len() == ImageKind::ALL.len()
-    });
-    h.run_steps(2);
-}
-
-fn capture_verification(h: &mut Harness<'_, FaceGateApp>, times: usize) {
-    for i in 1..=times {
-        h.get_by_label("Capture verification (V)").click();
-        h.run_steps(2);
-        wait_for(h, 20, "a verification image", |a| {
-            a.state
-                .thumbnails
-                .get(&ImageKind::Verification)
-                .map_or(0, Vec::len)
-                == i
-        });
-        // Let the demo feed move on so the next capture is a different frame.
-        std::thread::sleep(Duration::from_millis(150));
-    }
-}
+use gui_support::{
+    add_person, app, capture_verification, demo, enrol_id01_from_deepface, harness, models_loaded,
+    wait_for,
+};
 
 #[test]
 fn capture_saves_a_file_and_the_count_goes_up() {
     let data = common::temp_dir("gui-capture");
-    let mut h = harness(app(&data, demo()));
-    wait_for(&mut h, 60, "the models to load", |a| {
-        a.state.settings.is_some()
-    });
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     capture_verification(&mut h, 2);
     h.run_steps(2);
@@ -137,10 +59,8 @@ fn capture_saves_a_file_and_the_count_goes_up() {
 #[test]
 fn threshold_slider_changes_and_saves_the_setting() {
     let data = common::temp_dir("gui-slider");
-    let mut h = harness(app(&data, demo()));
-    wait_for(&mut h, 60, "the models to load", |a| {
-        a.state.settings.is_some()
-    });
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
     let before = h.state().state.settings.clone().unwrap();
     h.get_by_role_and_label(Role::Slider, "verification")
         .increment_accesskit();
@@ -160,7 +80,7 @@ fn threshold_slider_changes_and_saves_the_setting() {
 fn a_known_face_verifies_and_a_stranger_does_not() {
     let data = common::temp_dir("gui-verify");
     {
-        let mut h = harness(app(&data, demo()));
+        let mut h = harness(app(&data, demo()), 760.0);
         wait_for(&mut h, 60, "the models to load", |a| {
             a.state.settings.is_some()
         });
@@ -186,7 +106,7 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
     store.save_settings(&settings).unwrap();
     let stranger = common::temp_dir("gui-stranger");
     std::fs::copy(common::fixture("camera.png"), stranger.join("camera.png")).unwrap();
-    let mut h = harness(app(&data, SourceSpec::Replay(stranger)));
+    let mut h = harness(app(&data, SourceSpec::Replay(stranger)), 760.0);
     // Tall enough that the settings' check boxes, low in the side panel, can be clicked.
     h.set_size(egui::vec2(1180.0, 1500.0));
     // Wait for the thumbnails too: they move the Verify button down when they arrive.
@@ -277,10 +197,8 @@ fn a_recording_can_be_opened_from_the_window() {
     let data = common::temp_dir("gui-source");
     let folder = common::temp_dir("gui-source-folder");
     std::fs::copy(common::fixture("camera.png"), folder.join("camera.png")).unwrap();
-    let mut h = harness(app(&data, demo()));
-    wait_for(&mut h, 60, "the models to load", |a| {
-        a.state.settings.is_some()
-    });
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
     assert!(h.state().source_name().starts_with("demo"));
     // The top bar's path field comes first in the window.
     let field = h
@@ -313,35 +231,9 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
     let Some(shared) = common::shared_data("GUI training") else {
         return;
     };
-    let root = shared.join("deepface");
-    let rows = common::read_csv(&root.join("images.csv"));
     let data = common::temp_dir("gui-train");
-    {
-        let store = Store::open(&data).unwrap();
-        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
-        e.store().add_person("id01").unwrap();
-        let mut mine = 0;
-        for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
-            let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
-            let gallery = if r["identity"] == "id01" {
-                mine += 1;
-                let kind = if mine % 2 == 0 {
-                    ImageKind::Anchor
-                } else {
-                    ImageKind::Positive
-                };
-                facegate::store::Gallery::Person {
-                    name: "id01".into(),
-                    kind,
-                }
-            } else {
-                facegate::store::Gallery::Negatives
-            };
-            // Group photos and small faces are refused by the quality gate, as in the app.
-            let _ = e.capture(&gallery, &img, None);
-        }
-    }
-    let mut h = harness(app(&data, demo()));
+    enrol_id01_from_deepface(&shared, &data);
+    let mut h = harness(app(&data, demo()), 760.0);
     // Tall enough that the Train section, last in the side panel, is on screen to be clicked.
     h.set_size(egui::vec2(1180.0, 1500.0));
     wait_for(&mut h, 60, "the models to load", |a| {
@@ -385,10 +277,8 @@ fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
 #[test]
 fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
     let data = common::temp_dir("gui-continuous");
-    let mut h = harness(app(&data, demo()));
-    wait_for(&mut h, 60, "the models to load", |a| {
-        a.state.settings.is_some()
-    });
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     capture_verification(&mut h, 3);
     h.get_by_label("Continuous").click();
@@ -443,11 +333,9 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
         return;
     }
     let data = common::temp_dir("gui-enable-unlock");
-    let mut h = harness(app(&data, demo()));
+    let mut h = harness(app(&data, demo()), 760.0);
     h.set_size(egui::vec2(1180.0, 1500.0));
-    wait_for(&mut h, 60, "the models to load", |a| {
-        a.state.settings.is_some()
-    });
+    models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     h.get_by_label("Enable face unlock for this account")
         .click();

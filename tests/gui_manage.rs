@@ -10,7 +10,10 @@ use egui_kittest::kittest::Queryable;
 use facegate::store::{ImageKind, Store};
 use facegate::vision::EmbedderKind;
 use facegate::vision::attributes::{AgeNet, EmotionNet};
-use gui_support::{add_person, app, demo, drop_files, harness, models_loaded, wait_for};
+use gui_support::{
+    add_person, app, capture_verification, demo, drop_files, enrol_id01_from_deepface, harness,
+    models_loaded, wait_for,
+};
 
 /// Files in a person's gallery folder (a PNG and its sidecar per image).
 fn stored(data: &std::path::Path, person: &str, kind: ImageKind) -> usize {
@@ -81,11 +84,7 @@ fn removing_a_person_asks_first_then_wipes_every_trace() {
     let mut h = harness(app(&data, demo()), 800.0);
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
-    h.get_by_label("Capture verification (V)").click();
-    h.run_steps(2);
-    wait_for(&mut h, 20, "a verification image", |a| {
-        a.state.thumbnail_count(ImageKind::Verification) == 1
-    });
+    capture_verification(&mut h, 1);
     add_person(&mut h, "Bob");
     h.get_by_label("People & settings").click();
     h.run_steps(2);
@@ -207,33 +206,8 @@ fn a_trained_head_in_use_shows_its_threshold_and_rates_instead_of_the_sliders() 
     let Some(shared) = common::shared_data("GUI head readout") else {
         return;
     };
-    let root = shared.join("deepface");
-    let rows = common::read_csv(&root.join("images.csv"));
     let data = common::temp_dir("gui-head");
-    {
-        let store = Store::open(&data).unwrap();
-        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
-        e.store().add_person("id01").unwrap();
-        let mut mine = 0;
-        for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
-            let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
-            let gallery = if r["identity"] == "id01" {
-                mine += 1;
-                let kind = if mine % 2 == 0 {
-                    ImageKind::Anchor
-                } else {
-                    ImageKind::Positive
-                };
-                facegate::store::Gallery::Person {
-                    name: "id01".into(),
-                    kind,
-                }
-            } else {
-                facegate::store::Gallery::Negatives
-            };
-            let _ = e.capture(&gallery, &img, None);
-        }
-    }
+    enrol_id01_from_deepface(&shared, &data);
     {
         let mut h = harness(app(&data, demo()), 800.0);
         wait_for(&mut h, 60, "id01's score sets", |a| {
@@ -292,11 +266,7 @@ fn a_person_renamed_in_the_window_keeps_their_photos_and_stays_selected() {
     let mut h = harness(app(&data, demo()), 800.0);
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
-    h.get_by_label("Capture verification (V)").click();
-    h.run_steps(2);
-    wait_for(&mut h, 20, "a verification image", |a| {
-        a.state.thumbnail_count(ImageKind::Verification) == 1
-    });
+    capture_verification(&mut h, 1);
     h.get_by_label("People & settings").click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::TextInput, "rename Eileen to")
@@ -408,14 +378,7 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
     let mut h = harness(app(&data, demo()), 800.0);
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
-    for i in 1..=2 {
-        h.get_by_label("Capture verification (V)").click();
-        h.run_steps(2);
-        wait_for(&mut h, 20, "a verification image", |a| {
-            a.state.thumbnail_count(ImageKind::Verification) == i
-        });
-        std::thread::sleep(std::time::Duration::from_millis(150));
-    }
+    capture_verification(&mut h, 2);
     h.get_by_label("People & settings").click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::TextInput, "folder:").click();

@@ -12,7 +12,7 @@ use egui_kittest::kittest::Queryable;
 use facegate::camera::{self, ReplayOptions, SourceSpec};
 use facegate::gui::FaceGateApp;
 use facegate::session::Session;
-use facegate::store::{ImageKind, Store};
+use facegate::store::{Gallery, ImageKind, Store};
 
 use crate::common;
 
@@ -46,8 +46,10 @@ pub fn wait_for(
     while !done(h.state()) {
         assert!(
             start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}; the app says: {:?}",
+            "timed out waiting for {what}; the app says: {:?}; verifying {}, faces in view {:?}",
             h.state().state.message,
+            h.state().state.verifying,
+            h.state().state.analysis.as_ref().map(|a| a.faces.len())
         );
         std::thread::sleep(Duration::from_millis(20));
         h.step();
@@ -76,6 +78,50 @@ pub fn add_person(h: &mut Harness<'_, FaceGateApp>, name: &str) {
             && a.state.thumbnails.len() == ImageKind::ALL.len()
     });
     h.run_steps(2);
+}
+
+/// Clicks "Capture verification" `times` times, each time waiting for the new thumbnail.
+pub fn capture_verification(h: &mut Harness<'_, FaceGateApp>, times: usize) {
+    for i in 1..=times {
+        h.get_by_label("Capture verification (V)").click();
+        h.run_steps(2);
+        wait_for(h, 20, "a verification image", |a| {
+            a.state.thumbnail_count(ImageKind::Verification) == i
+        });
+        // Let the demo feed move on so the next capture is a different frame.
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// A store in `data` where id01 is enrolled from deepface's photos (anchors and positives in
+/// turn) and everyone else's photos are negatives, captured through the engine as the window
+/// captures them: what a trained head needs. Group photos and small faces are refused by the
+/// quality gate, as in the app.
+pub fn enrol_id01_from_deepface(shared: &Path, data: &Path) {
+    let root = shared.join("deepface");
+    let rows = common::read_csv(&root.join("images.csv"));
+    let store = Store::open(data).unwrap();
+    let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+    e.store().add_person("id01").unwrap();
+    let mut mine = 0;
+    for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
+        let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
+        let gallery = if r["identity"] == "id01" {
+            mine += 1;
+            let kind = if mine % 2 == 0 {
+                ImageKind::Anchor
+            } else {
+                ImageKind::Positive
+            };
+            Gallery::Person {
+                name: "id01".into(),
+                kind,
+            }
+        } else {
+            Gallery::Negatives
+        };
+        let _ = e.capture(&gallery, &img, None);
+    }
 }
 
 /// A file dropped from a file manager.
