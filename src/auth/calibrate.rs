@@ -45,15 +45,25 @@ pub struct Consistency {
 }
 
 impl ScoreSets {
-    /// Every pair within `own`, and every `own` × `others` pair.
+    /// Every pair within `own`, and every `own` × `others` pair, by cosine.
     pub fn from_embeddings(own: &[Embedding], others: &[Embedding]) -> ScoreSets {
+        ScoreSets::scored(own, others, Embedding::cosine)
+    }
+
+    /// Every pair within `own` (genuine) and every `own` × `others` pair (impostor), each
+    /// scored by `score`: cosine, or a trained head's probability.
+    pub fn scored(
+        own: &[Embedding],
+        others: &[Embedding],
+        score: impl Fn(&Embedding, &Embedding) -> f32,
+    ) -> ScoreSets {
         let mut genuine = Vec::with_capacity(own.len() * own.len().saturating_sub(1) / 2);
         for (i, a) in own.iter().enumerate() {
-            genuine.extend(own[i + 1..].iter().map(|b| a.cosine(b)));
+            genuine.extend(own[i + 1..].iter().map(|b| score(a, b)));
         }
         let impostor = own
             .iter()
-            .flat_map(|a| others.iter().map(move |b| a.cosine(b)))
+            .flat_map(|a| others.iter().map(|b| score(a, b)))
             .collect();
         ScoreSets { genuine, impostor }
     }

@@ -92,20 +92,26 @@ struct Rate {
     rate: f32,
 }
 
+/// The error rates of one way of judging the windows.
+#[derive(Debug, Serialize)]
+struct Rates {
+    bpcer: Rate,
+    /// One row per species × motion.
+    apcer: Vec<Rate>,
+    /// max APCER over the species × motion rows
+    apcer_max: f32,
+}
+
 #[derive(Debug, Serialize)]
 struct Summary {
     threshold: f32,
     window_s: f64,
     config: PassiveConfig,
-    bpcer: Rate,
-    apcer: Vec<Rate>,
-    /// max APCER over the species × motion rows
-    apcer_max: f32,
+    /// The passive score alone.
+    passive: Rates,
     /// The same with the presentation-attack model fused in, as an attempt decides.
     pad_rule: PadRule,
-    fused_bpcer: Rate,
-    fused_apcer: Vec<Rate>,
-    fused_apcer_max: f32,
+    fused: Rates,
     skipped: Vec<String>,
     signals: Vec<SignalRange>,
     passive_ms_per_frame: f32,
@@ -384,49 +390,45 @@ fn rate(rows: &[&Row], species: &str, motion: &str, errors: impl Fn(&Row) -> boo
     }
 }
 
+/// BPCER (bona fide windows judged attacks) and APCER per species and motion (attacks judged
+/// bona fide), with `live` as the verdict.
+fn rates(rows: &[Row], live: impl Fn(&Row) -> bool) -> Rates {
+    let bona: Vec<&Row> = rows.iter().filter(|r| r.bona_fide).collect();
+    let bpcer = rate(&bona, "real talking face", "live", |r| !live(r));
+    let mut keys: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| !r.bona_fide)
+        .map(|r| (r.species.as_str(), r.motion.as_str()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let apcer: Vec<Rate> = keys
+        .into_iter()
+        .map(|(s, m)| {
+            let group: Vec<&Row> = rows
+                .iter()
+                .filter(|r| !r.bona_fide && r.species == s && r.motion == m)
+                .collect();
+            rate(&group, s, m, &live)
+        })
+        .collect();
+    let apcer_max = apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
+    Rates {
+        bpcer,
+        apcer,
+        apcer_max,
+    }
+}
+
 fn summarise(
     args: &EvalLivenessArgs,
     scorer: &Scorer,
     rows: Vec<Row>,
     skipped: Vec<String>,
 ) -> Summary {
-    let bona: Vec<&Row> = rows.iter().filter(|r| r.bona_fide).collect();
-    // BPCER: bona fide presentations classified as attacks.
-    let bpcer = rate(&bona, "real talking face", "live", |r| !r.score.live);
-    let mut keys: Vec<(String, String)> = rows
-        .iter()
-        .filter(|r| !r.bona_fide)
-        .map(|r| (r.species.clone(), r.motion.clone()))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    // APCER per species and motion: attacks classified as bona fide.
-    let apcer: Vec<Rate> = keys
-        .iter()
-        .map(|(s, m)| {
-            let group: Vec<&Row> = rows
-                .iter()
-                .filter(|r| !r.bona_fide && &r.species == s && &r.motion == m)
-                .collect();
-            rate(&group, s, m, |r| r.score.live)
-        })
-        .collect();
-    let apcer_max = apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
     let pad_rule = PadRule::default();
-    let fused_bpcer = rate(&bona, "real talking face", "live", |r| {
-        !r.fused_live(&pad_rule)
-    });
-    let fused_apcer: Vec<Rate> = keys
-        .iter()
-        .map(|(s, m)| {
-            let group: Vec<&Row> = rows
-                .iter()
-                .filter(|r| !r.bona_fide && &r.species == s && &r.motion == m)
-                .collect();
-            rate(&group, s, m, |r| r.fused_live(&pad_rule))
-        })
-        .collect();
-    let fused_apcer_max = fused_apcer.iter().map(|r| r.rate).fold(0.0, f32::max);
+    let passive = rates(&rows, |r| r.score.live);
+    let fused = rates(&rows, |r| r.fused_live(&pad_rule));
     let mut signals = Vec::new();
     // None: the bona fide rows; Some(motion): the attacks presented that way.
     let classes = [
@@ -469,13 +471,9 @@ fn summarise(
         threshold: scorer.config.threshold,
         window_s: args.window,
         config: scorer.config,
-        bpcer,
-        apcer,
-        apcer_max,
+        passive,
         pad_rule,
-        fused_bpcer,
-        fused_apcer,
-        fused_apcer_max,
+        fused,
         skipped,
         signals,
         passive_ms_per_frame: if scorer.passive_frames > 0 {
@@ -489,6 +487,29 @@ fn summarise(
 
 /// A signal's name and how to read it off a score.
 type Getter = (&'static str, fn(&LivenessScore) -> f32);
+
+fn print_rates(r: &Rates) {
+    println!(
+        "  BPCER  {:>6.2} %  ({} of {} real-clip windows refused)",
+        r.bpcer.rate * 100.0,
+        r.bpcer.errors,
+        r.bpcer.presentations
+    );
+    for a in &r.apcer {
+        println!(
+            "  APCER  {:>6.2} %  ({} of {} accepted)  {} / {}",
+            a.rate * 100.0,
+            a.errors,
+            a.presentations,
+            a.species,
+            a.motion
+        );
+    }
+    println!(
+        "  APCER max over species and motions: {:.2} %",
+        r.apcer_max * 100.0
+    );
+}
 
 fn print_summary(s: &Summary, verbose: bool) {
     if verbose {
@@ -514,51 +535,13 @@ fn print_summary(s: &Summary, verbose: bool) {
         "Passive liveness, {:.1}-s windows, live when score >= {:.2} (a smoke test on a few samples, not an accuracy claim)",
         s.window_s, s.threshold
     );
-    println!(
-        "  BPCER  {:>6.2} %  ({} of {} real-clip windows refused)",
-        s.bpcer.rate * 100.0,
-        s.bpcer.errors,
-        s.bpcer.presentations
-    );
-    for a in &s.apcer {
-        println!(
-            "  APCER  {:>6.2} %  ({} of {} accepted)  {} / {}",
-            a.rate * 100.0,
-            a.errors,
-            a.presentations,
-            a.species,
-            a.motion
-        );
-    }
-    println!(
-        "  APCER max over species and motions: {:.2} %",
-        s.apcer_max * 100.0
-    );
+    print_rates(&s.passive);
     println!(
         "Fused as an attempt decides (passive live and the {:.0}th percentile of the presentation-attack score >= {:.2}):",
         s.pad_rule.quantile * 100.0,
         s.pad_rule.threshold
     );
-    println!(
-        "  BPCER  {:>6.2} %  ({} of {} real-clip windows refused)",
-        s.fused_bpcer.rate * 100.0,
-        s.fused_bpcer.errors,
-        s.fused_bpcer.presentations
-    );
-    for a in &s.fused_apcer {
-        println!(
-            "  APCER  {:>6.2} %  ({} of {} accepted)  {} / {}",
-            a.rate * 100.0,
-            a.errors,
-            a.presentations,
-            a.species,
-            a.motion
-        );
-    }
-    println!(
-        "  APCER max over species and motions: {:.2} %",
-        s.fused_apcer_max * 100.0
-    );
+    print_rates(&s.fused);
     println!("Signals (min / median / max):");
     for g in &s.signals {
         println!(

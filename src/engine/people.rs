@@ -5,8 +5,7 @@
 use super::Engine;
 use crate::Result;
 use crate::auth::calibrate::ScoreSets;
-use crate::store::{Gallery, ImageKind, WipeReport};
-use crate::vision::Embedding;
+use crate::store::WipeReport;
 
 impl Engine {
     /// Removes every trace of `person` (see [`crate::store::Store::wipe_person`]) and forgets
@@ -35,42 +34,13 @@ impl Engine {
         let Some(head) = self.head_in_use(person).cloned() else {
             return Ok(None);
         };
-        let mut own: Vec<Embedding> = Vec::new();
-        for kind in ImageKind::ALL {
-            let gallery = Gallery::Person {
-                name: person.to_owned(),
-                kind,
-            };
-            own.extend(self.embeddings(&gallery)?.into_iter().map(|(_, e)| e));
-        }
-        let mut others: Vec<Embedding> = self
-            .embeddings(&Gallery::Negatives)?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
-        for other in self.store.people()? {
-            if other != person {
-                for kind in ImageKind::ALL {
-                    let gallery = Gallery::Person {
-                        name: other.clone(),
-                        kind,
-                    };
-                    others.extend(self.embeddings(&gallery)?.into_iter().map(|(_, e)| e));
-                }
-            }
-        }
+        let (own, others) = self.own_and_others(person)?;
         if own.iter().chain(&others).any(|e| e.0.len() != head.dim()) {
             // A head for other vectors is not used by scoring either.
             return Ok(None);
         }
-        let mut genuine = Vec::new();
-        for (i, a) in own.iter().enumerate() {
-            genuine.extend(own[i + 1..].iter().map(|b| head.probability(a, b)));
-        }
-        let impostor = own
-            .iter()
-            .flat_map(|a| others.iter().map(|b| head.probability(a, b)))
-            .collect();
-        Ok(Some(ScoreSets { genuine, impostor }))
+        Ok(Some(ScoreSets::scored(&own, &others, |a, b| {
+            head.probability(a, b)
+        })))
     }
 }

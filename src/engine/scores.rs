@@ -23,25 +23,28 @@ impl Engine {
         Ok(out)
     }
 
+    /// `person`'s vectors (every kind), and those they are told apart from: the negatives and
+    /// everyone else's images.
+    pub(super) fn own_and_others(
+        &mut self,
+        person: &str,
+    ) -> Result<(Vec<Embedding>, Vec<Embedding>)> {
+        let vectors = |v: Vec<(Uuid, Embedding)>| v.into_iter().map(|(_, e)| e);
+        let own: Vec<Embedding> = vectors(self.all_images(person)?).collect();
+        let mut others: Vec<Embedding> = vectors(self.embeddings(&Gallery::Negatives)?).collect();
+        for other in self.store.people()? {
+            if other != person {
+                others.extend(vectors(self.all_images(&other)?));
+            }
+        }
+        Ok((own, others))
+    }
+
     /// Scores `person`'s images (all kinds) against each other, the negatives and everyone else
     /// enrolled.
     pub fn person_scores(&mut self, person: &str) -> Result<PersonScores> {
         self.store.require_person(person)?;
-        let own: Vec<Embedding> = self
-            .all_images(person)?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
-        let mut others: Vec<Embedding> = self
-            .embeddings(&Gallery::Negatives)?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
-        for other in self.store.people()? {
-            if other != person {
-                others.extend(self.all_images(&other)?.into_iter().map(|(_, e)| e));
-            }
-        }
+        let (own, others) = self.own_and_others(person)?;
         let verification = self.gallery(person)?.clone();
         Ok(PersonScores {
             person: person.to_owned(),
