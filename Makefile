@@ -64,10 +64,12 @@ train-age: setup .setup/train-venv/torch-installed
 	$(CARGO) build --release --quiet -p facegate
 	$(TRAIN_PY) training/age_utk.py $(ARGS)
 
-# The emotion network: two members, member 3 of training/README.md (half width, 40 epochs, about
-# 31 min on 2 cores) and the 1.5x-wide one (40 epochs, about 50 min); each resumable with
-# ARGS=--resume. Their mean, exported and quantised to int8 as one ONNX, is
-# .setup/training/emotion-w15/emotion_fer.onnx; adopting it is a commit to models/trained/ + manifest.
+# The emotion networks: two 1.5x-wide VGGs averaged by the app (training/README.md). The first
+# (40 epochs, about 50 min on 2 cores); a half-width one (member 3, about 31 min) whose mean with
+# the first is the teacher of the second, distilled (40 epochs, about 60 min). Each run resumable
+# with ARGS=--resume. The app's files are .setup/training/emotion-w15/emotion_fer.onnx and
+# .setup/training/emotion-w15-kd/emotion_fer.onnx (each int8, alone); adopting them is a commit to
+# models/trained/ (emotion_fer.onnx, emotion_fer_kd.onnx) + manifest.
 .setup/train-venv/torch-installed: .setup/train-venv/installed training/requirements-torch.txt
 	.setup/train-venv/bin/pip install --quiet -r training/requirements-torch.txt
 	touch $@
@@ -76,6 +78,11 @@ train-emotion: .setup/train-venv/torch-installed
 	$(TRAIN_PY) training/emotion_fer.py --epochs 40 --width 1.5 --seed 20261205 \
 		--out .setup/training/emotion-w15 \
 		--average-with .setup/training/emotion-s2/member_fp32.onnx $(ARGS)
+	$(TRAIN_PY) training/emotion_fer.py --epochs 40 --width 1.5 --seed 20261206 \
+		--teacher .setup/training/emotion-w15/emotion_fer_fp32.onnx \
+		--out .setup/training/emotion-w15-kd $(ARGS)
+	$(TRAIN_PY) training/emotion_fer.py --export-only --width 1.5 --seed 20261205 \
+		--out .setup/training/emotion-w15
 
 # Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
 # modules of src/ importing each other, at any level.

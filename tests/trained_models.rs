@@ -35,10 +35,11 @@ fn the_trained_networks_are_committed_and_checked() {
         return;
     };
     // Each with the data its licence line must name.
-    for (id, data) in [
-        (EmotionNet::Trained.model_id(), "FER2013"),
-        (AgeNet::Trained.model_id(), "UTKFace"),
-    ] {
+    let emotion = EmotionNet::Trained
+        .model_ids()
+        .iter()
+        .map(|&id| (id, "FER2013"));
+    for (id, data) in emotion.chain([(AgeNet::Trained.model_id(), "UTKFace")]) {
         let entry = Manifest::builtin().model(id).expect("in the manifest");
         let committed = common::repo().join("models").join(&entry.path);
         let bytes = std::fs::read(&committed).expect("committed under models/trained/");

@@ -194,7 +194,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     ));
     rows.push(time(
         "attributes_emotion",
-        "emotion (FaceGate's own network, the default; mirrored pair)",
+        "emotion (FaceGate's own two networks, the default; the face only)",
         runs,
         || {
             attributes.emotion(&frame_640, &face.bbox).expect("emotion");

@@ -117,7 +117,8 @@ pub struct AttributeNets {
 pub struct AttributeModel {
     age: Session,
     gender: Session,
-    emotion: Session,
+    /// One session per network of [`EmotionNet::model_ids`], with its id.
+    emotion: Vec<(&'static str, Session)>,
     nets: AttributeNets,
     age_input: Array4<f32>,
     gender_input: Array4<f32>,
@@ -127,7 +128,8 @@ pub struct AttributeModel {
     /// Also run each model on the mirror image of the face and average the two answers (one
     /// batch of two, so about 1.5× the time). Measured on UTKFace adults and LFW-a, it lowers the
     /// age error by ~0.3 years and raises gender accuracy by ~0.7 points, and steadies the
-    /// 32 px gender chip, whose answer can swing on a sub-pixel landmark shift. On by default.
+    /// 32 px gender chip, whose answer can swing on a sub-pixel landmark shift. On by default;
+    /// emotion networks that do not gain enough from it skip it ([`EmotionNet::mirrored`]).
     pub mirror: bool,
 }
 
@@ -138,7 +140,7 @@ impl AttributeModel {
         Ok(AttributeModel {
             age: models.session(nets.age.model_id())?,
             gender: models.session("gender")?,
-            emotion: models.session(nets.emotion.model_id())?,
+            emotion: emotion_sessions(models, nets.emotion)?,
             nets,
             age_input: Array4::zeros((1, 3, AGE_CHIP as usize, AGE_CHIP as usize)),
             gender_input: Array4::zeros((1, 3, GENDER_CHIP as usize, GENDER_CHIP as usize)),
@@ -160,7 +162,7 @@ impl AttributeModel {
         }
         if nets.emotion != self.nets.emotion {
             let side = nets.emotion.input_side() as usize;
-            self.emotion = models.session(nets.emotion.model_id())?;
+            self.emotion = emotion_sessions(models, nets.emotion)?;
             self.nets.emotion = nets.emotion;
             self.emotion_input = Array4::zeros((1, 1, side, side));
         }
@@ -180,6 +182,13 @@ impl AttributeModel {
             emotions: self.emotion(img, &face.bbox)?,
         }))
     }
+}
+
+fn emotion_sessions(models: &Models, net: EmotionNet) -> Result<Vec<(&'static str, Session)>> {
+    net.model_ids()
+        .iter()
+        .map(|&id| Ok((id, models.session(id)?)))
+        .collect()
 }
 
 /// Resizes a reused [N,C,H,W] input to batch `n` (only when it changes).
