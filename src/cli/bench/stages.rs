@@ -184,7 +184,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     let mut attributes = AttributeModel::new(models, AttributeNets::default())?;
     rows.push(time(
         "attributes_age_gender",
-        "age (FaceGate's own network, the default) + gender (one chip, mirrored pair)",
+        "age (FaceGate's own network, the default; mirrored pair) + gender (one chip, the face only)",
         runs,
         || {
             attributes
@@ -209,7 +209,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     )?;
     rows.push(time(
         "attributes_age_dlib",
-        "age (dlib's age-v1) + gender (one chip, mirrored pair)",
+        "age (dlib's age-v1; mirrored pair) + gender (one chip, the face only)",
         runs,
         || {
             permissive

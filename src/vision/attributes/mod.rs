@@ -126,10 +126,10 @@ pub struct AttributeModel {
     /// Resizes the emotion crop to the network's side.
     downscaler: Downscaler,
     /// Also run each model on the mirror image of the face and average the two answers (one
-    /// batch of two, so about 1.5× the time). Measured on UTKFace adults and LFW-a, it lowers the
-    /// age error by ~0.3 years and raises gender accuracy by ~0.7 points, and steadies the
-    /// 32 px gender chip, whose answer can swing on a sub-pixel landmark shift. On by default;
-    /// emotion networks that do not gain enough from it skip it ([`EmotionNet::mirrored`]).
+    /// batch of two, so about 1.5× the time). It steadies the age answer and was worth ~0.3 years
+    /// and ~0.7 gender points with the first chips. On by default; the networks that no longer
+    /// gain from it skip it: gender (`GENDER_MIRRORED`) and our emotion pair
+    /// ([`EmotionNet::mirrored`]).
     pub mirror: bool,
 }
 
