@@ -25,7 +25,7 @@ pub enum EmotionNet {
     MiniXception,
     /// FaceGate's own (`training/emotion_fer.py`), trained on FER2013's Training faces, whose
     /// terms of use are unclear: research use. Two networks averaged (see
-    /// [`model_ids`](Self::model_ids)). The default: 68.3 % on PublicTest against 59.4 %.
+    /// [`model_ids`](Self::model_ids)). The default: 68.5 % on PublicTest against 59.4 %.
     #[default]
     Trained,
 }
@@ -51,8 +51,8 @@ impl EmotionNet {
 
     /// Whether the face's mirror image is read too (when [`AttributeModel::mirror`] is on).
     /// Not for ours: its two networks already average two opinions, and the mirror would add 0.4
-    /// points on PublicTest (68.7 against 68.3 %) for 1.2 ms more a face, past issue 18's
-    /// budget.
+    /// points on PublicTest (68.7 against 68.35 %, ONNX Runtime from Python) for 1.2 ms more a
+    /// face, past issue 18's budget.
     pub fn mirrored(self) -> bool {
         match self {
             EmotionNet::MiniXception => true,
