@@ -80,6 +80,52 @@ fn the_trained_network_sees_the_astronaut_smile() {
     assert_eq!(top, Emotion::Happy);
 }
 
+/// Our networks run two at a time, one ORT thread each (the runner deals them to two lanes):
+/// each answer must be the one the same networks give one at a time, so no lane's answer lands
+/// in another's place. Also on a switch to dlib's age-v1, which runs one at a time.
+#[test]
+fn two_networks_at_a_time_read_what_one_at_a_time_reads() {
+    let Some(models) = common::models_or_skip("attribute lanes") else {
+        return;
+    };
+    let img = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let face = Detector::new(&models, DetectorConfig::default())
+        .unwrap()
+        .detect(&img)
+        .unwrap()
+        .remove(0);
+    let (mut two_cores, mut one_core) = (models.clone(), models);
+    two_cores.intra_threads = 2;
+    one_core.intra_threads = 1;
+    let mut side_by_side = AttributeModel::new(&two_cores, AttributeNets::default()).unwrap();
+    let mut in_turn = AttributeModel::new(&one_core, AttributeNets::default()).unwrap();
+    let both = side_by_side.analyze(&img, &face).unwrap().unwrap();
+    let one = in_turn.analyze(&img, &face).unwrap().unwrap();
+    println!("two at a time: {both:?}\none at a time: {one:?}");
+    assert_eq!(both, one);
+    let apart = side_by_side.age_and_gender(&img, &face.landmarks).unwrap();
+    assert_eq!((apart.age, apart.male), (both.age, both.male));
+    assert_eq!(
+        side_by_side.emotion(&img, &face.bbox).unwrap(),
+        both.emotions
+    );
+
+    let dlib = AttributeNets {
+        age: AgeNet::Dlib,
+        ..AttributeNets::default()
+    };
+    side_by_side.set_nets(&two_cores, dlib).unwrap();
+    let switched = side_by_side.analyze(&img, &face).unwrap().unwrap();
+    let fresh = AttributeModel::new(&two_cores, dlib)
+        .unwrap()
+        .analyze(&img, &face)
+        .unwrap()
+        .unwrap();
+    println!("switched to age-v1: {switched:?}");
+    assert_eq!(switched, fresh);
+    assert_ne!(switched.age, both.age, "age-v1 and ours read the same age");
+}
+
 /// FER2013 PublicTest's faces, grey as the app reads them, with their labels, or None (with a
 /// notice) without the models or ../shared/data.
 fn public_test(suite: &str) -> Option<(facegate::runtime::Models, Vec<(GrayImage, Emotion)>)> {

@@ -230,6 +230,12 @@ impl Models {
     /// the life of their stage; building one costs tens of milliseconds and must never happen per
     /// frame.
     pub fn session(&self, id: &str) -> Result<Session, ModelError> {
+        self.session_with_threads(id, self.intra_threads)
+    }
+
+    /// [`session`](Self::session) with `threads` intra-op threads instead of
+    /// [`intra_threads`](Self::intra_threads): for networks that run side by side.
+    pub fn session_with_threads(&self, id: &str, threads: usize) -> Result<Session, ModelError> {
         let env = self.environment()?;
         let (path, bytes) = self.verified_bytes(id)?;
         let session_err = |source: ort::Error| ModelError::Session {
@@ -240,7 +246,7 @@ impl Models {
             .map_err(session_err)?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| session_err(ort::Error::new(e.to_string())))?
-            .with_intra_threads(self.intra_threads)
+            .with_intra_threads(threads)
             .map_err(|e| session_err(ort::Error::new(e.to_string())))?
             // Each session has its own thread pool, and by default its threads busy-wait after a
             // run. FaceGate runs several sessions back to back (detect, embed, attributes) on a

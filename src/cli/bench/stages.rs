@@ -184,7 +184,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     let mut attributes = AttributeModel::new(models, AttributeNets::default())?;
     rows.push(time(
         "attributes_age_gender",
-        "age (FaceGate's own network, the default; mirrored pair) + gender (one chip, the face only)",
+        "age (FaceGate's own network, the default; mirrored pair) beside gender (one chip, the face only)",
         runs,
         || {
             attributes
@@ -194,7 +194,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     ));
     rows.push(time(
         "attributes_emotion",
-        "emotion (FaceGate's own two networks, the default; the face only)",
+        "emotion (FaceGate's own two networks side by side, the default; the face only)",
         runs,
         || {
             attributes.emotion(&frame_640, &face.bbox).expect("emotion");
@@ -209,7 +209,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     )?;
     rows.push(time(
         "attributes_age_dlib",
-        "age (dlib's age-v1; mirrored pair) + gender (one chip, the face only)",
+        "age (dlib's age-v1; mirrored pair) then gender (one chip, the face only)",
         runs,
         || {
             permissive
@@ -227,7 +227,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     ));
     rows.push(time(
         "attributes",
-        "attributes (age + gender + emotion)",
+        "attributes (age + gender + emotion; two networks at a time, one ORT thread each)",
         runs,
         || {
             attributes.analyze(&frame_640, &face).expect("attributes");

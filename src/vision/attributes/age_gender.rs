@@ -6,7 +6,7 @@ use image::RgbImage;
 use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
-use super::{AttributeModel, ensure_batch, run_probs};
+use super::{AttributeModel, Read, ensure_batch};
 use crate::Result;
 use crate::vision::align::{Similarity, warp_box_sums};
 
@@ -27,11 +27,13 @@ const CHIP_MEAN: [f32; 3] = [122.782, 117.001, 104.298];
 const MAX_SUPERSAMPLE: u32 = 4;
 pub const AGE_CHIP: u32 = 64;
 pub const GENDER_CHIP: u32 = 32;
+/// How many age classes the networks answer.
+pub(super) const AGE_CLASSES: usize = 81;
 /// Age of each of the 81 classes: the first means "a baby", then one year per class.
-const AGE_WEIGHTS: [f32; 81] = {
-    let mut w = [0.0; 81];
+const AGE_WEIGHTS: [f32; AGE_CLASSES] = {
+    let mut w = [0.0; AGE_CLASSES];
     let mut i = 1;
-    while i < 81 {
+    while i < AGE_CLASSES {
         w[i] = i as f32;
         i += 1;
     }
@@ -80,14 +82,35 @@ pub struct AgeGender {
     pub male: f32,
 }
 
+impl AgeGender {
+    /// The answer from the age network's 81 class probabilities (their expectation) and the
+    /// gender network's two (female, male).
+    pub(super) fn from_probabilities(age: &[f32], gender: &[f32]) -> AgeGender {
+        AgeGender {
+            age: age.iter().zip(AGE_WEIGHTS).map(|(p, w)| p * w).sum(),
+            male: gender[1],
+        }
+    }
+}
+
 impl AttributeModel {
     /// Age and gender from the five landmarks (no size check: see [`analyze`](Self::analyze)).
-    /// One warp serves both networks: the gender chip is the age chip's 2×2 average.
     pub fn age_and_gender(
         &mut self,
         img: &RgbImage,
         landmarks: &[[f32; 2]; 5],
     ) -> Result<AgeGender> {
+        self.prepare_age_gender(img, landmarks);
+        let read = self.read(Read {
+            age_gender: true,
+            emotion: false,
+        })?;
+        Ok(read.age_gender.expect("asked for age and gender"))
+    }
+
+    /// Fills the age and gender inputs. One warp serves both networks: the gender chip is the
+    /// age chip's 2×2 average.
+    pub(super) fn prepare_age_gender(&mut self, img: &RgbImage, landmarks: &[[f32; 2]; 5]) {
         let sums = ChipSums::new(img, landmarks);
         fill_chips(&sums, AGE_CHIP, self.mirror, &mut self.age_input);
         // Gender reads the face only: its mirror no longer buys accuracy (UTKFace part 1 adults
@@ -96,12 +119,6 @@ impl AttributeModel {
         // and costs about 0.2 ms a face. Age keeps it: its answer spreads 0.64 years under the
         // same jitter with it, 0.89 without, and its error is 6.30 against 6.33 years.
         fill_chips(&sums, GENDER_CHIP, false, &mut self.gender_input);
-        let age = run_probs(&mut self.age, "age", "images", &self.age_input, 81)?;
-        let gender = run_probs(&mut self.gender, "gender", "images", &self.gender_input, 2)?;
-        Ok(AgeGender {
-            age: age.iter().zip(AGE_WEIGHTS).map(|(p, w)| p * w).sum(),
-            male: gender[1],
-        })
     }
 }
 

@@ -6,7 +6,7 @@ use image::{GrayImage, Luma, Rgb, RgbImage};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
-use super::{AttributeModel, ensure_batch, run_probs};
+use super::{AttributeModel, Read, ensure_batch};
 use crate::Result;
 use crate::vision::BBox;
 
@@ -68,7 +68,7 @@ impl EmotionNet {
         }
     }
 
-    fn input_name(self) -> &'static str {
+    pub(super) fn input_name(self) -> &'static str {
         match self {
             EmotionNet::MiniXception => "input",
             EmotionNet::Trained => "images",
@@ -184,6 +184,16 @@ impl AttributeModel {
     /// Emotion probabilities for a grey image that is already framed like a FER2013 face (a
     /// FER2013 image itself, or [`emotion_crop`]'s output); resized here to the network's input.
     pub fn emotion_of_crop(&mut self, crop: &GrayImage) -> Result<EmotionProbs> {
+        self.prepare_emotion(crop)?;
+        let read = self.read(Read {
+            age_gender: false,
+            emotion: true,
+        })?;
+        Ok(read.emotions.expect("asked for emotion"))
+    }
+
+    /// Fills the emotion input from a FER2013-framed grey crop.
+    pub(super) fn prepare_emotion(&mut self, crop: &GrayImage) -> Result<()> {
         let net = self.nets.emotion;
         let side = net.input_side();
         let pixels = if crop.dimensions() == (side, side) {
@@ -217,13 +227,7 @@ impl AttributeModel {
                     .for_each(|(o, v)| *o = *v);
             }
         }
-        let mut out = [0.0; 7];
-        let share = 1.0 / self.emotion.len() as f32;
-        for (id, session) in &mut self.emotion {
-            let probs = run_probs(session, id, net.input_name(), &self.emotion_input, 7)?;
-            out.iter_mut().zip(probs).for_each(|(o, p)| *o += p * share);
-        }
-        Ok(EmotionProbs(out))
+        Ok(())
     }
 }
 

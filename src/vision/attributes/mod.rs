@@ -13,23 +13,26 @@
 //!
 //! One file per job: [`age_gender`] makes the landmark-aligned chips and reads age and gender,
 //! [`emotion`] makes fer's grey crop and reads the seven emotions, [`smoother`] steadies the
-//! answers over frames. This file holds what they share: the model sessions and their runner.
+//! answers over frames, [`runner`] runs a face's networks two at a time. This file holds the
+//! model sessions and what the three answer together.
 
 mod age_gender;
 mod emotion;
+mod runner;
 mod smoother;
 
 use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
-use ort::value::TensorRef;
 use serde::Serialize;
 
 use super::face::Face;
 use super::resize::Downscaler;
+use crate::Result;
 use crate::runtime::Models;
-use crate::{Error, Result};
+use runner::{Lanes, NetRun, ensure_batch, run_all};
 
+use age_gender::AGE_CLASSES;
 pub use age_gender::{AGE_CHIP, AgeGender, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
 pub use emotion::{
     EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionNet, EmotionProbs, emotion_crop, luma,
@@ -125,6 +128,9 @@ pub struct AttributeModel {
     emotion_input: Array4<f32>,
     /// Resizes the emotion crop to the network's side.
     downscaler: Downscaler,
+    lanes: Lanes,
+    /// ORT threads of each session ([`Lanes::session_threads`]).
+    session_threads: usize,
     /// Also run each model on the mirror image of the face and average the two answers (one
     /// batch of two, so about 1.5× the time). It steadies the age answer and was worth ~0.3 years
     /// and ~0.7 gender points with the first chips. On by default; the networks that no longer
@@ -137,15 +143,19 @@ impl AttributeModel {
     /// The three sessions, age and emotion read by `nets`.
     pub fn new(models: &Models, nets: AttributeNets) -> Result<AttributeModel> {
         let side = nets.emotion.input_side() as usize;
+        let lanes = Lanes::for_nets(nets, models.intra_threads);
+        let threads = lanes.session_threads(models.intra_threads);
         Ok(AttributeModel {
-            age: models.session(nets.age.model_id())?,
-            gender: models.session("gender")?,
-            emotion: emotion_sessions(models, nets.emotion)?,
+            age: models.session_with_threads(nets.age.model_id(), threads)?,
+            gender: models.session_with_threads("gender", threads)?,
+            emotion: emotion_sessions(models, nets.emotion, threads)?,
             nets,
             age_input: Array4::zeros((1, 3, AGE_CHIP as usize, AGE_CHIP as usize)),
             gender_input: Array4::zeros((1, 3, GENDER_CHIP as usize, GENDER_CHIP as usize)),
             emotion_input: Array4::zeros((1, 1, side, side)),
             downscaler: Downscaler::default(),
+            lanes,
+            session_threads: threads,
             mirror: true,
         })
     }
@@ -154,15 +164,22 @@ impl AttributeModel {
         self.nets
     }
 
-    /// Reads age and emotion with `nets` from now on, loading only the sessions that change.
+    /// Reads age and emotion with `nets` from now on, loading only the sessions that change (all
+    /// of them when the lanes change, as every session's thread count does).
     pub fn set_nets(&mut self, models: &Models, nets: AttributeNets) -> Result<()> {
+        if Lanes::for_nets(nets, models.intra_threads) != self.lanes {
+            let mirror = self.mirror;
+            *self = AttributeModel::new(models, nets)?;
+            self.mirror = mirror;
+            return Ok(());
+        }
         if nets.age != self.nets.age {
-            self.age = models.session(nets.age.model_id())?;
+            self.age = models.session_with_threads(nets.age.model_id(), self.session_threads)?;
             self.nets.age = nets.age;
         }
         if nets.emotion != self.nets.emotion {
             let side = nets.emotion.input_side() as usize;
-            self.emotion = emotion_sessions(models, nets.emotion)?;
+            self.emotion = emotion_sessions(models, nets.emotion, self.session_threads)?;
             self.nets.emotion = nets.emotion;
             self.emotion_input = Array4::zeros((1, 1, side, side));
         }
@@ -175,60 +192,106 @@ impl AttributeModel {
         if !large_enough(face) {
             return Ok(None);
         }
-        let AgeGender { age, male } = self.age_and_gender(img, &face.landmarks)?;
+        self.prepare_age_gender(img, &face.landmarks);
+        self.prepare_emotion(&emotion_crop(img, &face.bbox))?;
+        let Readings {
+            age_gender: Some(AgeGender { age, male }),
+            emotions: Some(emotions),
+        } = self.read(Read::ALL)?
+        else {
+            unreachable!("read(Read::ALL) answers both");
+        };
         Ok(Some(Attributes {
             age,
             male,
-            emotions: self.emotion(img, &face.bbox)?,
+            emotions,
         }))
     }
+
+    /// Runs the networks `what` names on their prepared inputs (`prepare_*`), all of them in
+    /// one [`run_all`] so that even one answer's networks share the cores.
+    fn read(&mut self, what: Read) -> Result<Readings> {
+        let input_name = self.nets.emotion.input_name();
+        let emotion_nets = if what.emotion { self.emotion.len() } else { 0 };
+        let mut runs = Vec::with_capacity(4);
+        // Emotion first, then gender and age: dealt alternately to the two lanes, that puts
+        // our two emotion networks (about 1 ms each on one thread) on different lanes.
+        if what.emotion {
+            for (model, session) in &mut self.emotion {
+                runs.push(NetRun {
+                    session,
+                    model,
+                    input_name,
+                    input: &self.emotion_input,
+                    classes: Emotion::ALL.len(),
+                });
+            }
+        }
+        if what.age_gender {
+            runs.push(NetRun {
+                session: &mut self.gender,
+                model: "gender",
+                input_name: "images",
+                input: &self.gender_input,
+                classes: 2,
+            });
+            runs.push(NetRun {
+                session: &mut self.age,
+                model: "age",
+                input_name: "images",
+                input: &self.age_input,
+                classes: AGE_CLASSES,
+            });
+        }
+        let mut answers = run_all(runs, self.lanes)?.into_iter();
+        let emotions = what.emotion.then(|| {
+            let mut mean = [0.0; 7];
+            for probs in answers.by_ref().take(emotion_nets) {
+                mean.iter_mut()
+                    .zip(probs)
+                    .for_each(|(m, p)| *m += p / emotion_nets as f32);
+            }
+            EmotionProbs(mean)
+        });
+        let age_gender = what.age_gender.then(|| {
+            let gender = answers.next().expect("gender was run");
+            let age = answers.next().expect("age was run");
+            AgeGender::from_probabilities(&age, &gender)
+        });
+        Ok(Readings {
+            age_gender,
+            emotions,
+        })
+    }
 }
 
-fn emotion_sessions(models: &Models, net: EmotionNet) -> Result<Vec<(&'static str, Session)>> {
+/// Which prepared inputs [`AttributeModel::read`] runs.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    age_gender: bool,
+    emotion: bool,
+}
+
+impl Read {
+    const ALL: Read = Read {
+        age_gender: true,
+        emotion: true,
+    };
+}
+
+/// What [`AttributeModel::read`] answers: `Some` for each part it was asked for.
+struct Readings {
+    age_gender: Option<AgeGender>,
+    emotions: Option<EmotionProbs>,
+}
+
+fn emotion_sessions(
+    models: &Models,
+    net: EmotionNet,
+    threads: usize,
+) -> Result<Vec<(&'static str, Session)>> {
     net.model_ids()
         .iter()
-        .map(|&id| Ok((id, models.session(id)?)))
+        .map(|&id| Ok((id, models.session_with_threads(id, threads)?)))
         .collect()
-}
-
-/// Resizes a reused [N,C,H,W] input to batch `n` (only when it changes).
-fn ensure_batch(t: &mut Array4<f32>, n: usize) {
-    let (b, c, h, w) = t.dim();
-    if b != n {
-        *t = Array4::zeros((n, c, h, w));
-    }
-}
-
-/// Runs a batch (one image, or an image and its mirror) and returns the mean `probabilities`
-/// row, checked to have `n` classes.
-fn run_probs(
-    session: &mut Session,
-    model: &'static str,
-    input: &'static str,
-    tensor: &Array4<f32>,
-    n: usize,
-) -> Result<Vec<f32>> {
-    let batch = tensor.dim().0;
-    let outputs = session
-        .run(ort::inputs![input => TensorRef::from_array_view(tensor).map_err(Error::inference(model))?])
-        .map_err(Error::inference(model))?;
-    let (_, data) = outputs["probabilities"]
-        .try_extract_tensor::<f32>()
-        .map_err(Error::inference(model))?;
-    if data.len() != n * batch {
-        return Err(Error::Inference {
-            model,
-            source: ort::Error::new(format!(
-                "expected {batch}×{n} probabilities, got {}",
-                data.len()
-            )),
-        });
-    }
-    let mut mean = vec![0.0; n];
-    for row in data.chunks(n) {
-        mean.iter_mut()
-            .zip(row)
-            .for_each(|(m, p)| *m += p / batch as f32);
-    }
-    Ok(mean)
 }
