@@ -215,7 +215,7 @@ impl AttributeModel {
         let emotion_nets = if what.emotion { self.emotion.len() } else { 0 };
         let mut runs = Vec::with_capacity(4);
         // Emotion first, then gender and age: dealt alternately to the two lanes, that puts
-        // our two emotion networks (about 1 ms each on one thread) on different lanes.
+        // our two emotion networks (1-1.5 ms each on one thread) on different lanes.
         if what.emotion {
             for (model, session) in &mut self.emotion {
                 runs.push(NetRun {
