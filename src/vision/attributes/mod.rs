@@ -129,8 +129,6 @@ pub struct AttributeModel {
     /// Resizes the emotion crop to the network's side.
     downscaler: Downscaler,
     lanes: Lanes,
-    /// ORT threads of each session ([`Lanes::session_threads`]).
-    session_threads: usize,
     /// Also run each model on the mirror image of the face and average the two answers (one
     /// batch of two, so about 1.5× the time). It steadies the age answer and was worth ~0.3 years
     /// and ~0.7 gender points with the first chips. On by default; the networks that no longer
@@ -155,7 +153,6 @@ impl AttributeModel {
             emotion_input: Array4::zeros((1, 1, side, side)),
             downscaler: Downscaler::default(),
             lanes,
-            session_threads: threads,
             mirror: true,
         })
     }
@@ -173,13 +170,14 @@ impl AttributeModel {
             self.mirror = mirror;
             return Ok(());
         }
+        let threads = self.lanes.session_threads(models.intra_threads);
         if nets.age != self.nets.age {
-            self.age = models.session_with_threads(nets.age.model_id(), self.session_threads)?;
+            self.age = models.session_with_threads(nets.age.model_id(), threads)?;
             self.nets.age = nets.age;
         }
         if nets.emotion != self.nets.emotion {
             let side = nets.emotion.input_side() as usize;
-            self.emotion = emotion_sessions(models, nets.emotion, self.session_threads)?;
+            self.emotion = emotion_sessions(models, nets.emotion, threads)?;
             self.nets.emotion = nets.emotion;
             self.emotion_input = Array4::zeros((1, 1, side, side));
         }
