@@ -153,6 +153,31 @@ fn the_minivision_samples_get_their_verdicts() {
     }
 }
 
+/// With two ORT threads the two models run side by side, one thread each; their scores must be
+/// the ones they give one after the other, each in its own place (V2's crop is not V1SE's).
+#[test]
+fn the_two_models_side_by_side_score_what_they_score_in_turn() {
+    let Some(models) = common::models_or_skip("PAD lanes") else {
+        return;
+    };
+    let img = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let mut detector = Detector::new(&models, DetectorConfig::default()).unwrap();
+    let faces = detector.detect(&img).unwrap();
+    let face = quality::main_face(&faces, f32::INFINITY).unwrap();
+    let (mut two_cores, mut one_core) = (models.clone(), models);
+    two_cores.intra_threads = 2;
+    one_core.intra_threads = 1;
+    let side_by_side = PadModel::new(&two_cores)
+        .unwrap()
+        .score(&img, face)
+        .unwrap();
+    let in_turn = PadModel::new(&one_core).unwrap().score(&img, face).unwrap();
+    println!("side by side: {side_by_side:?}\nin turn: {in_turn:?}");
+    let score = side_by_side.expect("the astronaut's face is large enough");
+    assert_eq!(Some(score), in_turn);
+    assert_ne!(score.per_model[0], score.per_model[1]);
+}
+
 /// `(species, scores)` pairs → the count of errors at `threshold` per species, printed.
 fn print_rates(threshold: f32, rows: &[(String, f32)]) -> Vec<(String, usize, usize)> {
     let mut species: Vec<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();

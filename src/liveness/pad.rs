@@ -1,7 +1,8 @@
 //! Passive presentation-attack detection in one frame: Minivision's MiniFASNet pair
 //! (Silent-Face-Anti-Spoofing, Apache-2.0), committed under `models/bundled/` and installed into
 //! `models/` by `make setup` with their PRelus rewritten as SFace's (the same outputs, 2.5×
-//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine).
+//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine). With two threads the two run
+//! side by side, one ORT thread each (`vision::runner`).
 //!
 //! Each model sees the face with a different amount of context: V2 a box 2.7× the face, V1SE
 //! 4.0×, both cut from the frame as upstream's `CropImage` does (the enlarged box centred on the
@@ -18,12 +19,12 @@
 use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
-use ort::value::TensorRef;
 use serde::Serialize;
 
+use crate::Result;
 use crate::runtime::Models;
+use crate::vision::runner::{Lanes, NetRun, run_all};
 use crate::vision::{BBox, Face};
-use crate::{Error, Result};
 
 /// The two models and the face-box scale each was trained with.
 pub const MODELS: [(&str, f32); 2] = [("minifasnet_v2", 2.7), ("minifasnet_v1se", 4.0)];
@@ -90,21 +91,26 @@ pub struct PadScore {
 pub struct PadModel {
     sessions: [Session; 2],
     pub geometry: BoxGeometry,
-    input: Array4<f32>,
+    /// Each model's crop, in [`MODELS`] order.
+    inputs: [Array4<f32>; 2],
+    lanes: Lanes,
 }
 
 impl PadModel {
-    /// Loads both models (each checked against the manifest's sha256 on the loaded bytes).
+    /// Loads both models (each checked against the manifest's sha256 on the loaded bytes), to
+    /// run side by side on one ORT thread each where there are two threads.
     pub fn new(models: &Models) -> Result<PadModel> {
-        let mut models = models.clone();
-        models.intra_threads = std::env::var("PAD_THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let lanes = Lanes::for_threads(models.intra_threads);
+        let threads = lanes.session_threads(models.intra_threads);
+        let input = || Array4::zeros((1, 3, INPUT_SIDE, INPUT_SIDE));
         Ok(PadModel {
-            sessions: [models.session(MODELS[0].0)?, models.session(MODELS[1].0)?],
+            sessions: [
+                models.session_with_threads(MODELS[0].0, threads)?,
+                models.session_with_threads(MODELS[1].0, threads)?,
+            ],
             geometry: BoxGeometry::default(),
-            input: Array4::zeros((1, 3, INPUT_SIDE, INPUT_SIDE)),
+            inputs: [input(), input()],
+            lanes,
         })
     }
 
@@ -118,12 +124,30 @@ impl PadModel {
             return Ok(None);
         }
         let face_box = self.geometry.apply(&b);
-        let mut per_model = [0.0; 2];
-        for (i, (id, scale)) in MODELS.iter().enumerate() {
-            let crop = crop_box(img.width(), img.height(), &face_box, *scale);
-            fill_input(img, crop, &mut self.input);
-            per_model[i] = run_real_probability(&mut self.sessions[i], id, &self.input)?;
+        for ((_, scale), input) in MODELS.iter().zip(&mut self.inputs) {
+            fill_input(
+                img,
+                crop_box(img.width(), img.height(), &face_box, *scale),
+                input,
+            );
         }
+        let runs = self
+            .sessions
+            .iter_mut()
+            .zip(&self.inputs)
+            .zip(MODELS)
+            .map(|((session, input), (model, _))| NetRun {
+                session,
+                model,
+                input_name: "input",
+                input,
+                output_name: "output",
+                per_image: 3,
+            })
+            .collect();
+        let logits = run_all(runs, self.lanes)?;
+        let per_model =
+            [0, 1].map(|i| softmax3([logits[i][0], logits[i][1], logits[i][2]])[REAL_CLASS]);
         Ok(Some(PadScore {
             live: (per_model[0] + per_model[1]) / 2.0,
             per_model,
@@ -198,27 +222,6 @@ fn fill_input(img: &RgbImage, crop: [u32; 4], out: &mut Array4<f32>) {
             }
         }
     }
-}
-
-/// Softmax probability of the real class from one model's three logits.
-fn run_real_probability(
-    session: &mut Session,
-    model: &'static str,
-    input: &Array4<f32>,
-) -> Result<f32> {
-    let outputs = session
-        .run(ort::inputs!["input" => TensorRef::from_array_view(input).map_err(Error::inference(model))?])
-        .map_err(Error::inference(model))?;
-    let (_, logits) = outputs["output"]
-        .try_extract_tensor::<f32>()
-        .map_err(Error::inference(model))?;
-    if logits.len() != 3 || logits.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Inference {
-            model,
-            source: ort::Error::new(format!("expected 3 finite logits, got {logits:?}")),
-        });
-    }
-    Ok(softmax3([logits[0], logits[1], logits[2]])[REAL_CLASS])
 }
 
 fn softmax3(logits: [f32; 3]) -> [f32; 3] {

@@ -1,5 +1,6 @@
 //! The vision stages, in pipeline order: [`detect`] faces and their five landmarks, [`align`]
-//! each face onto a canonical crop, [`embed`] the crop into an identity vector.
+//! each face onto a canonical crop, [`embed`] the crop into an identity vector. [`runner`] runs
+//! the small networks of a face (attributes, presentation attacks) two at a time.
 
 pub mod align;
 pub mod attributes;
@@ -8,6 +9,7 @@ pub mod embed;
 mod face;
 pub mod preprocess;
 mod resize;
+pub mod runner;
 pub mod tracker;
 
 pub use align::{AlignedFace, align_arcface};

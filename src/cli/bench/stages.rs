@@ -238,7 +238,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     rows.push(
         time(
             "pad",
-            "presentation-attack score (MiniFASNet V2 + V1SE)",
+            "presentation-attack score (MiniFASNet V2 beside V1SE, one ORT thread each)",
             runs,
             || {
                 pad.score(&frame_640, &face).expect("pad");

@@ -13,12 +13,11 @@
 //!
 //! One file per job: [`age_gender`] makes the landmark-aligned chips and reads age and gender,
 //! [`emotion`] makes fer's grey crop and reads the seven emotions, [`smoother`] steadies the
-//! answers over frames, [`runner`] runs a face's networks two at a time. This file holds the
-//! model sessions and what the three answer together.
+//! answers over frames. This file holds the model sessions and what the three answer together;
+//! [`super::runner`] runs a face's networks two at a time.
 
 mod age_gender;
 mod emotion;
-mod runner;
 mod smoother;
 
 use image::RgbImage;
@@ -28,9 +27,9 @@ use serde::Serialize;
 
 use super::face::Face;
 use super::resize::Downscaler;
+use super::runner::{Lanes, NetRun, ensure_batch, run_all};
 use crate::Result;
 use crate::runtime::Models;
-use runner::{Lanes, NetRun, ensure_batch, run_all};
 
 use age_gender::AGE_CLASSES;
 pub use age_gender::{AGE_CHIP, AgeGender, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
@@ -141,7 +140,7 @@ impl AttributeModel {
     /// The three sessions, age and emotion read by `nets`.
     pub fn new(models: &Models, nets: AttributeNets) -> Result<AttributeModel> {
         let side = nets.emotion.input_side() as usize;
-        let lanes = Lanes::for_nets(nets, models.intra_threads);
+        let lanes = lanes_for(nets, models.intra_threads);
         let threads = lanes.session_threads(models.intra_threads);
         Ok(AttributeModel {
             age: models.session_with_threads(nets.age.model_id(), threads)?,
@@ -164,7 +163,7 @@ impl AttributeModel {
     /// Reads age and emotion with `nets` from now on, loading only the sessions that change (all
     /// of them when the lanes change, as every session's thread count does).
     pub fn set_nets(&mut self, models: &Models, nets: AttributeNets) -> Result<()> {
-        if Lanes::for_nets(nets, models.intra_threads) != self.lanes {
+        if lanes_for(nets, models.intra_threads) != self.lanes {
             let mirror = self.mirror;
             *self = AttributeModel::new(models, nets)?;
             self.mirror = mirror;
@@ -221,7 +220,8 @@ impl AttributeModel {
                     model,
                     input_name,
                     input: &self.emotion_input,
-                    classes: Emotion::ALL.len(),
+                    output_name: "probabilities",
+                    per_image: Emotion::ALL.len(),
                 });
             }
         }
@@ -231,17 +231,23 @@ impl AttributeModel {
                 model: "gender",
                 input_name: "images",
                 input: &self.gender_input,
-                classes: 2,
+                output_name: "probabilities",
+                per_image: 2,
             });
             runs.push(NetRun {
                 session: &mut self.age,
                 model: "age",
                 input_name: "images",
                 input: &self.age_input,
-                classes: AGE_CLASSES,
+                output_name: "probabilities",
+                per_image: AGE_CLASSES,
             });
         }
-        let mut answers = run_all(runs, self.lanes)?.into_iter();
+        let widths: Vec<usize> = runs.iter().map(|r| r.per_image).collect();
+        let mut answers = run_all(runs, self.lanes)?
+            .into_iter()
+            .zip(widths)
+            .map(|(out, width)| batch_mean(&out, width));
         let emotions = what.emotion.then(|| {
             let mut mean = [0.0; 7];
             for probs in answers.by_ref().take(emotion_nets) {
@@ -281,6 +287,29 @@ impl Read {
 struct Readings {
     age_gender: Option<AgeGender>,
     emotions: Option<EmotionProbs>,
+}
+
+/// The lanes for `nets` on `intra_threads` ORT threads: one when `nets` has a network that
+/// needs all the threads ([`AgeNet::Dlib`]), else as many as the threads allow.
+fn lanes_for(nets: AttributeNets, intra_threads: usize) -> Lanes {
+    // dlib's age-v1 is fp32 and about three times our age network's work: on one thread it
+    // takes 4-5 ms, so beside gender it made age and gender slower (2.5 -> 4.5 ms), not faster.
+    if nets.age == AgeNet::Dlib {
+        return Lanes::ONE;
+    }
+    Lanes::for_threads(intra_threads)
+}
+
+/// The mean row of a batch's `width`-wide output rows (one image, or an image and its mirror).
+fn batch_mean(rows: &[f32], width: usize) -> Vec<f32> {
+    let batch = rows.len() / width;
+    let mut mean = vec![0.0; width];
+    for row in rows.chunks(width) {
+        mean.iter_mut()
+            .zip(row)
+            .for_each(|(m, p)| *m += p / batch as f32);
+    }
+    mean
 }
 
 fn emotion_sessions(
