@@ -184,7 +184,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     let mut attributes = AttributeModel::new(models, AttributeNets::default())?;
     rows.push(time(
         "attributes_age_gender",
-        "age (FaceGate's own network, the default; mirrored pair) beside gender (one chip, the face only)",
+        "age (FaceGate's own network, the default) beside gender (one chip, the face only)",
         runs,
         || {
             attributes
