@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb train-attributes train-age train-emotion
+.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb train-attributes train-age train-emotion export-minifasnet
 
 CARGO ?= cargo
 ARGS ?=
@@ -83,6 +83,16 @@ train-emotion: .setup/train-venv/torch-installed
 		--out .setup/training/emotion-w15-kd $(ARGS)
 	$(TRAIN_PY) training/emotion_fer.py --export-only --width 1.5 --seed 20261205 \
 		--out .setup/training/emotion-w15
+
+# Our ONNX export of the MiniFASNet pair (issue 16) from Minivision's pinned .pth in ../shared/models,
+# checked against PyTorch and the third party's export (scripts/export_minifasnet.py). deepface
+# supplies upstream's network code, installed without its dependencies: only its torch module is
+# imported. Writes models/bundled/; adopting the files is a commit with their manifest sha256s.
+.setup/train-venv/deepface-installed: .setup/train-venv/torch-installed
+	.setup/train-venv/bin/pip install --quiet --no-deps deepface==0.0.103
+	touch $@
+export-minifasnet: .setup/train-venv/deepface-installed
+	$(TRAIN_PY) scripts/export_minifasnet.py
 
 # Both builds: the product (no lab code, so nothing left unused) and the lab one; and no two
 # modules of src/ importing each other, at any level.

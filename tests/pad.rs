@@ -40,7 +40,7 @@ fn the_committed_models_load_and_match_their_sha256() {
     };
     for (id, scale) in pad::MODELS {
         let entry = Manifest::builtin().model(id).expect("in the manifest");
-        // The third party's file is committed with the repository, as it is.
+        // Our export of the pinned weights is committed with the repository.
         let committed = common::repo().join("models").join(&entry.path);
         let bytes = std::fs::read(&committed).expect("committed under models/bundled/");
         let digest = hex::encode(Sha256::digest(&bytes));
@@ -83,20 +83,16 @@ fn logits(session: &mut ort::session::Session, input: &Array4<f32>) -> Vec<f32> 
         .to_vec()
 }
 
-/// `make setup` rewrites each PRelu as SFace's (scripts/convert_models.py): the loaded model
-/// gives the committed one's logits to within 1e-4, on noise and on real face crops' range.
-#[test]
-fn the_rewritten_models_match_the_committed_ones() {
-    let Some(models) = common::models_or_skip("PAD parity") else {
-        return;
-    };
-    let env = models.environment().unwrap();
+/// The largest logit difference between two ONNX MiniFASNets over 20 inputs: noise, then smooth
+/// ramps with noise, over the whole 0..255 range the models see.
+fn largest_logit_difference(env: &ort::environment::Environment, a: &[u8], b: &[u8]) -> f32 {
     let session = |bytes: &[u8]| {
         ort::session::Session::builder(env)
             .unwrap()
             .commit_from_memory(bytes)
             .unwrap()
     };
+    let (mut a, mut b) = (session(a), session(b));
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         state = state
@@ -104,29 +100,67 @@ fn the_rewritten_models_match_the_committed_ones() {
             .wrapping_add(1);
         (state >> 40) as f32 / (1u64 << 24) as f32
     };
+    let mut worst = 0.0f32;
+    for k in 0..20 {
+        let input = Array4::from_shape_fn((1, 3, 80, 80), |(_, c, y, x)| {
+            let ramp = (x * 3 + y * 2 + c * 40 + k * 13) as f32 % 255.0;
+            if k < 10 {
+                255.0 * next()
+            } else {
+                ramp * 0.8 + 50.0 * next()
+            }
+        });
+        let (la, lb) = (logits(&mut a, &input), logits(&mut b, &input));
+        assert_eq!(la.len(), 3);
+        for (x, y) in la.iter().zip(&lb) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    worst
+}
+
+/// `make setup` rewrites each PRelu as SFace's (scripts/convert_models.py): the loaded model
+/// gives the committed one's logits to within 1e-4.
+#[test]
+fn the_rewritten_models_match_the_committed_ones() {
+    let Some(models) = common::models_or_skip("PAD parity") else {
+        return;
+    };
+    let env = models.environment().unwrap();
     for (id, _) in pad::MODELS {
         let entry = Manifest::builtin().model(id).unwrap();
-        let original = std::fs::read(common::repo().join("models").join(&entry.path)).unwrap();
+        let committed = std::fs::read(common::repo().join("models").join(&entry.path)).unwrap();
         let (_, rewritten) = models.verified_bytes(id).unwrap();
-        let (mut a, mut b) = (session(&original), session(&rewritten));
-        let mut worst = 0.0f32;
-        for k in 0..20 {
-            // Noise, then smooth ramps with noise: inputs over the whole 0..255 range.
-            let input = Array4::from_shape_fn((1, 3, 80, 80), |(_, c, y, x)| {
-                let ramp = (x * 3 + y * 2 + c * 40 + k * 13) as f32 % 255.0;
-                if k < 10 {
-                    255.0 * next()
-                } else {
-                    ramp * 0.8 + 50.0 * next()
-                }
-            });
-            let (la, lb) = (logits(&mut a, &input), logits(&mut b, &input));
-            assert_eq!(la.len(), 3);
-            for (x, y) in la.iter().zip(&lb) {
-                worst = worst.max((x - y).abs());
-            }
-        }
+        let worst = largest_logit_difference(env, &committed, &rewritten);
         println!("{id}: largest logit difference, committed vs rewritten: {worst:.2e}");
+        assert!(worst <= 1e-4, "{id}: {worst}");
+    }
+}
+
+/// The committed files are our own export of Minivision's pinned weights
+/// (scripts/export_minifasnet.py); the third party's export of the same weights, which the app
+/// shipped before and which ../shared/models keeps, gives the same logits to within 1e-4.
+#[test]
+fn our_export_matches_the_third_party_export() {
+    let Some(models) = common::models_or_skip("PAD export parity") else {
+        return;
+    };
+    let Some(shared) = common::shared_data("PAD export parity") else {
+        return;
+    };
+    let theirs = shared.parent().unwrap().join("models/minifasnet");
+    let env = models.environment().unwrap();
+    for (id, _) in pad::MODELS {
+        let entry = Manifest::builtin().model(id).unwrap();
+        let ours = std::fs::read(common::repo().join("models").join(&entry.path)).unwrap();
+        let file = Path::new(&entry.path).file_name().unwrap();
+        let third_party = std::fs::read(theirs.join(file)).unwrap();
+        assert_ne!(
+            ours, third_party,
+            "{id}: the committed file is our own export"
+        );
+        let worst = largest_logit_difference(env, &ours, &third_party);
+        println!("{id}: largest logit difference, our export vs the third party's: {worst:.2e}");
         assert!(worst <= 1e-4, "{id}: {worst}");
     }
 }
