@@ -214,18 +214,18 @@ fn the_two_models_side_by_side_score_what_they_score_in_turn() {
     let Some(models) = common::models_or_skip("PAD lanes") else {
         return;
     };
-    let img = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
-    let mut detector = Detector::new(&models, DetectorConfig::default()).unwrap();
-    let faces = detector.detect(&img).unwrap();
-    let face = quality::main_face(&faces, f32::INFINITY).unwrap();
+    let (img, face) = common::astronaut(&models);
     let (mut two_cores, mut one_core) = (models.clone(), models);
     two_cores.intra_threads = 2;
     one_core.intra_threads = 1;
     let side_by_side = PadModel::new(&two_cores)
         .unwrap()
-        .score(&img, face)
+        .score(&img, &face)
         .unwrap();
-    let in_turn = PadModel::new(&one_core).unwrap().score(&img, face).unwrap();
+    let in_turn = PadModel::new(&one_core)
+        .unwrap()
+        .score(&img, &face)
+        .unwrap();
     println!("side by side: {side_by_side:?}\nin turn: {in_turn:?}");
     let score = side_by_side.expect("the astronaut's face is large enough");
     assert_eq!(Some(score), in_turn);

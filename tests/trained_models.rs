@@ -59,24 +59,13 @@ fn the_trained_networks_are_committed_and_checked() {
     }
 }
 
-/// The sample photo and its one face, found by the app's detector.
-fn astronaut(models: &facegate::runtime::Models) -> (RgbImage, facegate::vision::Face) {
-    let img = imageio::load(&common::fixture("astronaut.png")).unwrap();
-    let face = Detector::new(models, DetectorConfig::default())
-        .unwrap()
-        .detect(&img)
-        .unwrap()
-        .remove(0);
-    (img, face)
-}
-
 /// The sample photo's smiling astronaut, through the app's own path (YuNet box, fer's crop).
 #[test]
 fn the_trained_network_sees_the_astronaut_smile() {
     let Some(models) = common::models_or_skip("trained emotion") else {
         return;
     };
-    let (img, face) = astronaut(&models);
+    let (img, face) = common::astronaut(&models);
     let mut model = model_with(&models, |n| n.emotion = EmotionNet::Trained);
     let probs = model.emotion(&img, &face.bbox).unwrap();
     let (top, p) = probs.top();
@@ -95,7 +84,7 @@ fn two_networks_at_a_time_read_what_one_at_a_time_reads() {
     let Some(models) = common::models_or_skip("attribute lanes") else {
         return;
     };
-    let (img, face) = astronaut(&models);
+    let (img, face) = common::astronaut(&models);
     let (mut two_cores, mut one_core) = (models.clone(), models);
     two_cores.intra_threads = 2;
     one_core.intra_threads = 1;

@@ -158,3 +158,16 @@ pub fn astronaut_photos(dir: &Path) -> PathBuf {
     astro.save(dir.join("c.png")).unwrap();
     dir.to_owned()
 }
+
+/// The sample photo and its one face, found by the app's detector: the face the attribute and
+/// presentation-attack suites read.
+pub fn astronaut(models: &Models) -> (image::RgbImage, facegate::vision::Face) {
+    use facegate::vision::{Detector, DetectorConfig};
+    let img = facegate::imageio::load(&fixture("astronaut.png")).unwrap();
+    let mut faces = Detector::new(models, DetectorConfig::default())
+        .unwrap()
+        .detect(&img)
+        .unwrap();
+    assert_eq!(faces.len(), 1, "the astronaut photo has one face");
+    (img, faces.remove(0))
+}

@@ -227,7 +227,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     ));
     rows.push(time(
         "attributes",
-        "attributes (age + gender + emotion; two networks at a time, one ORT thread each)",
+        "attributes (age + gender + emotion; two networks at a time)",
         runs,
         || {
             attributes.analyze(&frame_640, &face).expect("attributes");
@@ -238,7 +238,7 @@ pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(
     rows.push(
         time(
             "pad",
-            "presentation-attack score (MiniFASNet V2 beside V1SE, one ORT thread each)",
+            "presentation-attack score (MiniFASNet V2 beside V1SE)",
             runs,
             || {
                 pad.score(&frame_640, &face).expect("pad");
