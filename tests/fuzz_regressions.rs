@@ -275,7 +275,7 @@ fn hostile_face_sidecars_are_skipped_or_align_cleanly() {
 }
 
 #[test]
-fn hostile_settings_and_state_fall_back_to_defaults() {
+fn hostile_settings_fall_back_to_defaults_and_hostile_state_is_an_error() {
     let (_dir, root, store) = store();
     let settings = |text: &[u8]| {
         std::fs::write(root.join("settings.toml"), text).unwrap();
@@ -317,8 +317,22 @@ fn hostile_settings_and_state_fall_back_to_defaults() {
         b"{\"locked_until\":1e400}",
         &[b'{'; 10_000],
     ] {
-        assert_eq!(lock(body), Lockout::default());
+        // A damaged lock-out is an error, never "no lock-out" (which would fail open); the
+        // engine then treats the person as locked until reset.
+        let err = lock(body).unwrap_err();
+        println!(
+            "{:?}: {err}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
     }
+    std::fs::remove_file(root.join("users/ann").join(lockout::STATE_FILE)).unwrap();
+    assert_eq!(
+        store
+            .read_state::<Lockout>("ann", lockout::STATE_FILE)
+            .unwrap(),
+        Lockout::default(),
+        "no file yet is no lock-out"
+    );
 }
 
 #[test]

@@ -265,6 +265,39 @@ fn the_lock_out_escalates_until_a_reset() {
     );
 }
 
+/// A lock-out file that cannot be read (damaged, cut short, too long) fails closed: the person's
+/// own face is refused until `facegate user reset` writes a fresh one, and nothing else is lost.
+#[test]
+fn a_damaged_lock_out_refuses_until_a_reset() {
+    let Some(data) = hostile::enrolled("hr-damaged") else {
+        return;
+    };
+    for body in [&b"{\"consecutive_fail"[..], b"\xFF\xFE", &[b' '; 1 << 20]] {
+        std::fs::write(hostile::lockout_file(&data), body).unwrap();
+        let out = verify_self(&data);
+        let said = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "measured: lockout.json of {} bytes: exit {:?}: {}",
+            body.len(),
+            code(&out),
+            said.trim()
+        );
+        assert_ne!(
+            code(&out),
+            Some(0),
+            "a damaged lock-out must not let anyone in"
+        );
+        assert!(
+            said.contains("lockout.json"),
+            "the error names the file: {said}"
+        );
+    }
+    assert_eq!(code(&run(&data, &["user", "reset", NAME])), Some(0));
+    let back = verify_self(&data);
+    println!("measured: after user reset: exit {:?}", code(&back));
+    assert_eq!(code(&back), Some(0), "verification is back after a reset");
+}
+
 /// Whether process `pid` is waiting for a `flock` on the file with inode `inode` (/proc/locks
 /// lists a waiter as `N: -> FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF`).
 fn waits_for_lock(pid: u32, inode: u64) -> bool {

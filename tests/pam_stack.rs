@@ -504,6 +504,13 @@ fn face_unlock_through_a_real_pam_stack() {
     let still_dir = rig.dir.join("one-still");
     fs::create_dir(&still_dir).unwrap();
     fs::copy(&frames[0], still_dir.join("still.png")).unwrap();
+    // The daemon refuses a replay anyone but root could change, so it reads root's own copy of
+    // the clip (../shared belongs to whoever put it there).
+    let clip = {
+        let copy = rig.dir.join("katie.mp4");
+        fs::copy(&clip, &copy).unwrap();
+        copy
+    };
     rig.write_config(&clip);
     let config = rig.config_path();
     let mut enrol = vec!["unlock", "enrol", &user];
@@ -591,6 +598,37 @@ fn face_unlock_through_a_real_pam_stack() {
         &["rhost=localhost"],
     );
     assert_eq!(r.result, Pam::Success);
+
+    // A local user sending a request a byte at a time cannot hold the daemon, which serves one
+    // client at a time: it has 2 s for the whole line, and Katie's attempt behind it is served.
+    {
+        let slow = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
+        let trickle = std::thread::spawn(move || {
+            let start = Instant::now();
+            for _ in 0..40 {
+                if (&slow).write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            start.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let r = rig.attempt(
+            "Katie's clip behind a client sending a byte every 0.5 s",
+            false,
+            &user,
+            &[],
+        );
+        let held = trickle.join().unwrap();
+        println!(
+            "the slow client was dropped after {:.1} s",
+            held.as_secs_f64()
+        );
+        assert_eq!(r.result, Pam::Success);
+        assert!(r.took < Duration::from_secs(7), "{:?}", r.took);
+        assert!(held < Duration::from_secs(4), "held the daemon {held:?}");
+    }
 
     // Someone not enrolled: the daemon answers before any camera opens (no "Looking for").
     for probe in [false, true] {
@@ -700,6 +738,37 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(!rig.dir.join("weak.sock").exists());
     }
 
+    // A root-owned config whose replay the user owns: the user would be everyone's camera.
+    {
+        let theirs = rig.dir.join("their-still.png");
+        fs::copy(&frames[0], &theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(rig.uid), None).unwrap();
+        let config = rig.dir.join("user-replay.toml");
+        write_root_file(
+            &config,
+            &format!(
+                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\n",
+                s(&rig.dir.join("store")),
+                s(&rig.dir.join("user-replay.sock")),
+                s(&theirs)
+            ),
+        );
+        let out = common::facegate_command()
+            .args(["daemon", "--config", s(&config)])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "--- daemon whose replay the user owns: {:?}\n{}",
+            out.status.code(),
+            stderr.trim_end()
+        );
+        assert!(!out.status.success());
+        assert!(stderr.contains("not root"), "{stderr}");
+        assert!(!rig.dir.join("user-replay.sock").exists());
+    }
+
     // A stand-in run by the user (not root) behind a root-owned config: not believed.
     if Path::new("/usr/bin/python3").exists() {
         use std::os::unix::process::CommandExt;
@@ -789,6 +858,35 @@ fn face_unlock_through_a_real_pam_stack() {
         "{stdout}"
     );
     assert!(!out.status.success());
+
+    // Re-enrolled from someone else's photo while the daemon runs: the faces the daemon held
+    // for the account must go with the old enrolment, so Katie's clip no longer unlocks it.
+    for args in [
+        vec!["unlock", "remove", &user],
+        vec![
+            "unlock",
+            "enrol",
+            &user,
+            s(&common::fixture("astronaut.png")),
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--config", s(&config)]);
+        let out = common::run_facegate(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r = rig.attempt(
+        "Katie's clip, the account re-enrolled with another face",
+        false,
+        &user,
+        &[],
+    );
+    assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
+    assert!(r.saw("not recognised"), "{}", r.output);
 
     println!("\n{:<66} {:<24} time", "scenario", "outcome");
     for (scenario, outcome, took) in &rig.table {

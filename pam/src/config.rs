@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use facegate_proto::{DEFAULT_TIMEOUT_S, MAX_CONFIG_BYTES, MAX_TIMEOUT_S};
+use facegate_proto::{MAX_CONFIG_BYTES, MAX_TIMEOUT_S};
 use serde::Deserialize;
 
 /// How long past the attempt's own limit the module waits for the verdict: the daemon opens the
@@ -64,13 +64,7 @@ impl Config {
             timeout_s: Option<f64>,
         }
         let raw: Raw = toml::from_str(text).map_err(|e| format!("not a valid config: {e}"))?;
-        let timeout_s = raw.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
-        // Written so that NaN fails too.
-        if !(timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
-            return Err(format!(
-                "timeout_s = {timeout_s} is outside (0, {MAX_TIMEOUT_S}]"
-            ));
-        }
+        let timeout = facegate_proto::system_timeout(raw.timeout_s)?;
         let socket = raw
             .socket
             .unwrap_or_else(|| PathBuf::from(facegate_proto::DEFAULT_SOCKET));
@@ -80,10 +74,7 @@ impl Config {
                 socket.display()
             ));
         }
-        Ok(Config {
-            socket,
-            timeout: Duration::from_secs_f64(timeout_s),
-        })
+        Ok(Config { socket, timeout })
     }
 
     /// The one overall limit on a PAM call: the attempt's limit plus [`GRACE`], never more than
@@ -135,6 +126,7 @@ mod tests {
         assert_eq!(d.deadline(), Duration::from_secs(10));
         for bad in [
             "timeout_s = 0",
+            "timeout_s = 0.5",
             "timeout_s = -1",
             "timeout_s = 11",
             "timeout_s = nan",

@@ -15,14 +15,14 @@
 //! face unlock is a convenience, and when it cannot decide, the next module (the password) does.
 //! The module never prints: it speaks through the conversation and logs with `pam_syslog`.
 
-mod client;
 mod config;
 
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use facegate_proto::Outcome;
+use facegate_proto::socket;
+use facegate_proto::{Outcome, Request};
 use pam::constants::{PAM_ERROR_MSG, PAM_SILENT, PAM_TEXT_INFO, PamResultCode};
 use pam::conv::Conv;
 use pam::items::RHost;
@@ -125,7 +125,8 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
         Ok(conv) if !silent => conv,
         _ => None,
     };
-    match client::ask(&config.socket, &user, deadline, DAEMON_UID, |text| {
+    let request = Request::Authenticate { user };
+    match socket::ask(&config.socket, &request, deadline, DAEMON_UID, |text| {
         say(conv.as_ref(), PAM_TEXT_INFO, text)
     }) {
         Ok((Outcome::Success, _)) => Decision::Success,

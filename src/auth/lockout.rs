@@ -1,8 +1,10 @@
 //! Repeated failures lock a person's face verification, for longer each time: 5 failures in a
 //! row lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
-//! verification stays off until they sign in another way (their password, or `facegate user
-//! reset`). It slows down an impostor trying photo after photo, and a patient one stops for
-//! good. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
+//! verification stays off until it is reset (`facegate user reset` on the desk, `facegate unlock
+//! reset` for system unlock); the password works all along. It slows down an impostor trying
+//! photo after photo, and a patient one stops for good. The price: anyone who can start
+//! attempts for an account (`su alice` at a shared desk) can turn its face unlock off, never
+//! its password. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ pub const STATE_FILE: &str = "lockout.json";
 pub enum Lock {
     /// For this many more seconds.
     For(u64),
-    /// Until the person signs in another way.
+    /// Until it is reset (`facegate user reset`, `facegate unlock reset`).
     UntilReset,
 }
 
@@ -30,7 +32,7 @@ impl std::fmt::Display for Lock {
             ),
             Lock::UntilReset => write!(
                 f,
-                "locked out after {} lock-outs in a row: use your password (or `facegate user reset`) to turn face verification back on",
+                "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock)",
                 LOCK_STEPS.len()
             ),
         }

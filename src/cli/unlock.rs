@@ -3,9 +3,10 @@
 //! module does and prints what a person at the login prompt would see.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use facegate_proto::socket;
 use facegate_proto::{Outcome, Request};
 
 use super::{Cli, exit};
@@ -201,9 +202,10 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Test { user, config } => {
             let config = SystemConfig::load(&config.config)?;
             let request = Request::Authenticate { user: user.clone() };
-            let deadline = config.timeout + Duration::from_secs(5);
+            let deadline = Instant::now() + config.timeout + Duration::from_secs(5);
+            // The PAM module's own client: a daemon that is not root is not believed here either.
             let (outcome, reason) =
-                daemon::ask(&config.socket, &request, deadline, |p| eprintln!("{p}"))?;
+                socket::ask(&config.socket, &request, deadline, 0, |p| eprintln!("{p}"))?;
             println!("{outcome:?}: {reason}");
             Ok(match outcome {
                 Outcome::Success => exit::OK,

@@ -91,19 +91,27 @@ impl Engine {
         })
     }
 
-    /// The lock on `person`'s face verification, if any.
+    /// The lock on `person`'s face verification, if any. A lock-out file that cannot be read
+    /// locks until reset: it fails closed, as attempts do ([`Engine::count_start`] refuses to
+    /// start on it).
     pub fn lockout(&self, person: &str) -> Option<Lock> {
-        self.store
+        match self
+            .store
             .read_state::<Lockout>(person, lockout::STATE_FILE)
-            .lock(now_unix())
+        {
+            Ok(state) => state.lock(now_unix()),
+            Err(e) => {
+                tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
+                Some(Lock::UntilReset)
+            }
+        }
     }
 
-    /// Lifts `person`'s lock-out (they proved who they are another way).
+    /// Lifts `person`'s lock-out (they proved who they are another way). Writes a fresh state
+    /// over whatever is there, a damaged file included.
     pub fn reset_lockout(&self, person: &str) -> Result<()> {
         self.store
-            .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                *lock = Lockout::default()
-            })?;
+            .write_state(person, lockout::STATE_FILE, &Lockout::default())?;
         Ok(())
     }
 

@@ -200,6 +200,13 @@ impl Engine {
         Ok(out)
     }
 
+    /// Drops `person`'s vectors held in memory, so the next use reads their faces from the
+    /// store again (from its cache of embeddings): for a long-running process whose store
+    /// another process changes (the unlock daemon).
+    pub fn forget_person_vectors(&mut self, person: &str) {
+        self.galleries.remove(person);
+    }
+
     /// The person's verification vectors, held in memory after the first call.
     pub fn gallery(&mut self, person: &str) -> Result<&GalleryVectors> {
         if !self.galleries.contains_key(person) {

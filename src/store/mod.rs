@@ -409,20 +409,39 @@ impl Store {
         self.write(rel, text.as_bytes())
     }
 
-    /// A small JSON state file in a person's folder (lock-out counters and the like).
-    pub fn read_state<T: for<'de> Deserialize<'de> + Default>(&self, name: &str, file: &str) -> T {
-        let Ok(dir) = self.require_person(name) else {
-            return T::default();
-        };
-        self.dir
-            .read(&dir.join(file), MAX_STATE_BYTES)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// A small JSON state file in a person's folder (lock-out counters and the like): the
+    /// default when there is none yet, an error when it cannot be read or parsed (a lock-out
+    /// that reads as "none" because its file is damaged would fail open).
+    pub fn read_state<T: for<'de> Deserialize<'de> + Default>(
+        &self,
+        name: &str,
+        file: &str,
+    ) -> Result<T, StoreError> {
+        let rel = self.require_person(name)?.join(file);
+        self.read_json(&rel)
+    }
+
+    fn read_json<T: for<'de> Deserialize<'de> + Default>(
+        &self,
+        rel: &Path,
+    ) -> Result<T, StoreError> {
+        let path = self.dir.display(rel);
+        match self
+            .dir
+            .read_opt(rel, MAX_STATE_BYTES)
+            .map_err(io_err(&path))?
+        {
+            None => Ok(T::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path,
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// Reads, changes and writes back a state file under the store lock, so two processes
-    /// counting failed attempts at once both count (a plain read then write loses one).
+    /// counting failed attempts at once both count (a plain read then write loses one). A
+    /// damaged file is an error, not a fresh start; [`Store::write_state`] replaces it.
     pub fn update_state<T, R>(
         &self,
         name: &str,
@@ -434,12 +453,7 @@ impl Store {
     {
         let _lock = self.lock()?;
         let rel = self.require_person(name)?.join(file);
-        let mut value: T = self
-            .dir
-            .read(&rel, MAX_STATE_BYTES)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let mut value: T = self.read_json(&rel)?;
         let out = change(&mut value);
         self.write(&rel, &serde_json::to_vec(&value).expect("state serialises"))?;
         Ok(out)

@@ -76,6 +76,9 @@ pub struct SettingsProblem {
     /// The key, or None for the file as a whole.
     pub key: Option<String>,
     pub why: String,
+    /// What the desk app does instead ("using the default"); the system config has no
+    /// fallback, it refuses.
+    pub fallback: Option<&'static str>,
 }
 
 impl SettingsProblem {
@@ -83,7 +86,8 @@ impl SettingsProblem {
         SettingsProblem {
             file: file.to_owned(),
             key: None,
-            why: format!("cannot be read ({why}); using the defaults"),
+            why: format!("cannot be read ({why})"),
+            fallback: Some("using the defaults"),
         }
     }
 }
@@ -91,8 +95,12 @@ impl SettingsProblem {
 impl fmt::Display for SettingsProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.key {
-            Some(key) => write!(f, "{}: `{key}` {}", self.file.display(), self.why),
-            None => write!(f, "{} {}", self.file.display(), self.why),
+            Some(key) => write!(f, "{}: `{key}` {}", self.file.display(), self.why)?,
+            None => write!(f, "{} {}", self.file.display(), self.why)?,
+        }
+        match self.fallback {
+            Some(fallback) => write!(f, "; {fallback}"),
+            None => Ok(()),
         }
     }
 }
@@ -156,10 +164,11 @@ impl Settings {
     /// range gives that key's default, and each is reported. A parse error names the line, never
     /// echoes it (it may hold something private).
     pub fn parse(text: &str, file: &Path) -> (Settings, Vec<SettingsProblem>) {
-        let problem = |key: Option<&str>, why: String| SettingsProblem {
+        let problem = |key: Option<&str>, why: String, fallback| SettingsProblem {
             file: file.to_owned(),
             key: key.map(str::to_owned),
             why,
+            fallback: Some(fallback),
         };
         let table: toml::Table = match text.parse() {
             Ok(t) => t,
@@ -172,7 +181,8 @@ impl Settings {
                     Settings::default(),
                     vec![problem(
                         None,
-                        format!("is not valid TOML{at}; using the defaults"),
+                        format!("is not valid TOML{at}"),
+                        "using the defaults",
                     )],
                 );
             }
@@ -187,7 +197,8 @@ impl Settings {
             Some(Err(_)) => {
                 problems.push(problem(
                     Some("model"),
-                    "must be \"sface\" or \"mbf\"; using sface".into(),
+                    "must be \"sface\" or \"mbf\"".into(),
+                    "using sface",
                 ));
                 EmbedderKind::Sface
             }
@@ -196,7 +207,7 @@ impl Settings {
         let defaults = s.clone();
         for (key, value) in &table {
             let wrong =
-                |want: &str| problem(Some(key), format!("must be {want}; using the default"));
+                |want: &str| problem(Some(key), format!("must be {want}"), "using the default");
             macro_rules! take {
                 ($field:ident, $want:expr) => {
                     match value.clone().try_into() {
@@ -222,7 +233,7 @@ impl Settings {
                 "save_failed_frames" => take!(save_failed_frames, "true or false"),
                 "emotion_net" => take!(emotion_net, "\"trained\" or \"mini-xception\""),
                 "age_net" => take!(age_net, "\"trained\" or \"dlib\""),
-                _ => problems.push(problem(Some(key), "is not a setting; ignored".into())),
+                _ => problems.push(problem(Some(key), "is not a setting".into(), "ignored")),
             }
         }
         for p in s.check(file) {
@@ -246,7 +257,7 @@ impl Settings {
                 _ => {}
             }
             problems.push(SettingsProblem {
-                why: format!("{}; using the default", p.why),
+                fallback: Some("using the default"),
                 ..p
             });
         }
@@ -261,6 +272,7 @@ impl Settings {
                 file: file.to_owned(),
                 key: Some(key.to_owned()),
                 why,
+                fallback: None,
             })
         };
         let floor = threshold_floor(self.model);

@@ -50,10 +50,9 @@ pub struct SystemConfig {
     /// always asked a random side.
     pub turn: Option<Direction>,
     pub timeout: Duration,
-    /// Thresholds and the K-of-N rule; liveness is always on for this path.
+    /// Thresholds and the K-of-N rule, every value in range (or the config is refused);
+    /// liveness is always on for this path.
     pub verify: Settings,
-    /// Values of `[verify]` that were out of range and replaced by their safe defaults.
-    pub problems: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,11 +70,16 @@ struct Raw {
 impl SystemConfig {
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
         let text = read_root_owned(path, facegate_proto::MAX_CONFIG_BYTES)?;
+        SystemConfig::parse(&text, path)
+    }
+
+    /// The config in `text`, read from `path` (named in errors).
+    fn parse(text: &str, path: &Path) -> Result<SystemConfig, ConfigError> {
         let invalid = |why: String| ConfigError::Invalid {
             path: path.to_owned(),
             why,
         };
-        let raw: Raw = toml::from_str(&text).map_err(|e| {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -85,19 +89,26 @@ impl SystemConfig {
                 e.message()
             ))
         })?;
-        let timeout_s = raw.timeout_s.unwrap_or(facegate_proto::DEFAULT_TIMEOUT_S);
-        let min = crate::auth::attempt::MIN_TIMEOUT_S;
-        if !(timeout_s >= min && timeout_s <= MAX_TIMEOUT_S) {
-            return Err(invalid(format!(
-                "timeout_s = {timeout_s} is outside [{min}, {MAX_TIMEOUT_S}]"
-            )));
-        }
+        let timeout = facegate_proto::system_timeout(raw.timeout_s).map_err(invalid)?;
         let (mut verify, problems) = match &raw.verify {
             Some(table) => Settings::parse(&table.to_string(), path),
             None => (Settings::default(), Vec::new()),
         };
+        // The desk app replaces a bad setting by its default and says so; here a value root
+        // wrote that cannot be honoured (a stricter rule mistyped, an unknown key) stops the
+        // daemon instead, so nobody is unlocked by a rule other than the one written.
+        if !problems.is_empty() {
+            let each: Vec<String> = problems
+                .iter()
+                .map(|p| match &p.key {
+                    Some(key) => format!("`{key}` {}", p.why),
+                    None => p.why.clone(),
+                })
+                .collect();
+            return Err(invalid(format!("[verify]: {}", each.join("; "))));
+        }
         verify.liveness = true;
-        verify.live_timeout_s = timeout_s as f32;
+        verify.live_timeout_s = timeout.as_secs_f32();
         for p in [&raw.store, &raw.socket, &raw.replay].into_iter().flatten() {
             if !p.is_absolute() {
                 return Err(invalid(format!("{} must be an absolute path", p.display())));
@@ -127,9 +138,8 @@ impl SystemConfig {
             camera: raw.camera.unwrap_or(0),
             replay: raw.replay,
             turn,
-            timeout: Duration::from_secs_f64(timeout_s),
+            timeout,
             verify,
-            problems: problems.iter().map(ToString::to_string).collect(),
         })
     }
 }
@@ -140,11 +150,91 @@ pub fn check_parents(path: &Path) -> Result<(), ConfigError> {
     facegate_proto::trust::check_parents(path).map_err(ConfigError::from)
 }
 
+/// The config's `replay` (a video, or a folder of frames) stands in for the camera for every
+/// account, so it is held to the config's own rule: it, every folder above it and, for a
+/// folder, every frame in it belong to root and are not writable by others, and none is a link.
+/// Checked once at start: nobody but root can change anything under such folders.
+pub fn check_replay(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    check_parents(path)?;
+    let check = |p: &Path, folder: bool| -> Result<(), ConfigError> {
+        let meta = std::fs::symlink_metadata(p).map_err(|source| ConfigError::Io {
+            path: p.to_owned(),
+            source,
+        })?;
+        let kind_ok = if folder {
+            meta.is_dir()
+        } else {
+            meta.file_type().is_file()
+        };
+        if !kind_ok {
+            return Err(ConfigError::Unsafe {
+                path: p.to_owned(),
+                why: "is a link or not a plain file or folder; a replay must be root's own".into(),
+            });
+        }
+        facegate_proto::trust::check_owner(p, meta.uid(), meta.mode(), false)
+            .map_err(ConfigError::from)
+    };
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    check(path, is_dir)?;
+    if is_dir {
+        let entries = std::fs::read_dir(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| ConfigError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            check(&entry.path(), false)?;
+        }
+    }
+    Ok(())
+}
+
 impl From<TrustError> for ConfigError {
     fn from(e: TrustError) -> ConfigError {
         match e {
             TrustError::Unsafe { path, why } => ConfigError::Unsafe { path, why },
             TrustError::Io { path, source } => ConfigError::Io { path, source },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SystemConfig, ConfigError> {
+        SystemConfig::parse(text, Path::new("/etc/facegate/config.toml"))
+    }
+
+    #[test]
+    fn a_valid_verify_table_is_taken_and_liveness_forced_on() {
+        let c =
+            parse("timeout_s = 5\n[verify]\nlive_k = 4\nlive_n = 6\nliveness = false\n").unwrap();
+        assert_eq!((c.verify.live_k, c.verify.live_n), (4, 6));
+        assert!(c.verify.liveness);
+        assert_eq!(c.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_verify_value_that_cannot_be_honoured_refuses_the_config() {
+        for (verify, key) in [
+            ("live_k = 0", "live_k"),
+            ("live_n = 40", "live_n"),
+            ("verification_threshold = \"0.9\"", "verification_threshold"),
+            ("detection_threshold = 0.01", "detection_threshold"),
+            ("live_kk = 3", "live_kk"),
+        ] {
+            let err = parse(&format!("[verify]\n{verify}\n"))
+                .unwrap_err()
+                .to_string();
+            println!("{verify}: {err}");
+            assert!(err.contains(&format!("`{key}`")), "{verify}: {err}");
+            assert!(!err.contains("default"), "no fallback on this path: {err}");
         }
     }
 }

@@ -14,36 +14,34 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use facegate_proto::socket::{DeadlineReader, Peer};
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::config::SystemConfig;
+use crate::Error;
 use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::liveness::Direction;
 use crate::runtime::Models;
 use crate::store::{Owner, Store};
-use crate::{Error, Result};
 
-/// How long a client has to send its request line.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client has to send its whole request line, and to take each prompt line: the daemon
+/// serves one client at a time, so a slow one must not hold it.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Daemon {
     config: SystemConfig,
     engine: Engine,
 }
 
-/// Who is asking, from the kernel.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer {
-    pub uid: u32,
-    pub pid: i32,
-}
-
 impl Daemon {
     /// Opens the root-owned store (checked with every folder above it) and loads the models.
     pub fn new(config: SystemConfig, models: &Models) -> anyhow::Result<Daemon> {
         super::config::check_parents(&config.store)?;
+        if let Some(replay) = &config.replay {
+            super::config::check_replay(replay)?;
+        }
         let store = Store::open_owned(&config.store, Owner::Root)?;
         let engine = Engine::with_settings(models, store, config.verify.clone())?;
         Ok(Daemon { config, engine })
@@ -61,9 +59,13 @@ impl Daemon {
             return Ok(listener);
         }
         let path = &self.config.socket;
+        // Root creates the folder, and nobody else may be able to swap it or what is in it:
+        // the socket is chmodded below, and a link put in its place would pass that on.
         if let Some(dir) = path.parent() {
+            super::config::check_parents(dir)?;
             std::fs::create_dir_all(dir)?;
         }
+        super::config::check_parents(path)?;
         match std::fs::symlink_metadata(path) {
             Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
                 std::fs::remove_file(path)?
@@ -74,10 +76,11 @@ impl Daemon {
             ),
             Err(_) => {}
         }
-        let listener = UnixListener::bind(path)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-        Ok(listener)
+        // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
+        let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o111));
+        let bound = UnixListener::bind(path);
+        rustix::process::umask(umask);
+        Ok(bound?)
     }
 
     /// Serves clients one after another, forever. A client's problem never stops the daemon.
@@ -95,14 +98,11 @@ impl Daemon {
     }
 
     fn handle(&mut self, mut stream: UnixStream) -> std::io::Result<()> {
-        let cred = rustix::net::sockopt::socket_peercred(&stream)?;
-        let peer = Peer {
-            uid: cred.uid.as_raw(),
-            pid: cred.pid.as_raw_nonzero().get(),
-        };
-        stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+        let peer = proto::socket::peer(&stream)?;
+        stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
         let request: Option<Request> = {
-            let mut reader = BufReader::new(&stream);
+            let deadline = Instant::now() + CLIENT_TIMEOUT;
+            let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
             proto::receive(&mut reader, proto::MAX_REQUEST_BYTES)?
         };
         let Some(request) = request else {
@@ -120,9 +120,11 @@ impl Daemon {
 
     /// Whether `peer` may ask about `user`, and `user` is enrolled with verification images.
     fn check(&mut self, user: &str, peer: Peer) -> std::result::Result<(), Reply> {
+        // Quoted in the log: the name is the caller's, and may hold anything (a newline, a forged
+        // log line) until the store's name rules have passed it.
         if peer.uid != 0 && uid_of(user) != Some(peer.uid) {
             tracing::warn!(
-                "uid {} (pid {}) asked for {user}: refused",
+                "uid {} (pid {}) asked for {user:?}: refused",
                 peer.uid,
                 peer.pid
             );
@@ -131,6 +133,9 @@ impl Daemon {
                 "only root may ask for another account".into(),
             ));
         }
+        // `facegate unlock enrol/remove` change the store from another process: read the
+        // person's faces again, or a removed face would still open the door.
+        self.engine.forget_person_vectors(user);
         let enrolled = self.engine.store().require_person(user).is_ok()
             && self.engine.gallery(user).is_ok_and(|g| !g.is_empty());
         if !enrolled {
@@ -175,7 +180,7 @@ impl Daemon {
         let ran = self
             .engine
             .run_attempt(&mut attempt, source.as_mut(), |prompt| {
-                let text = prompt.text();
+                let text = prompt.public_text();
                 if text == shown {
                     return true;
                 }
@@ -260,9 +265,6 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
         "the unlock daemon runs as root (it reads the root-owned store and config)"
     );
     let mut config = SystemConfig::load(config_path)?;
-    for p in &config.problems {
-        tracing::warn!("{p}");
-    }
     if let Some(s) = socket {
         config.socket = s.to_owned();
     }
@@ -286,30 +288,4 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     );
     daemon.serve(&listener);
     Ok(())
-}
-
-/// One round trip with the daemon at `socket`, as the PAM module makes it: prompts to `prompt`,
-/// then the verdict. For `facegate unlock test`.
-pub fn ask(
-    socket: &Path,
-    request: &Request,
-    deadline: Duration,
-    mut prompt: impl FnMut(&str),
-) -> Result<(Outcome, String), std::io::Error> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(deadline))?;
-    proto::send(&mut stream, request)?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        match proto::receive::<Reply>(&mut reader, proto::MAX_REPLY_BYTES)? {
-            Some(Reply::Prompt { text }) => prompt(&text),
-            Some(Reply::Verdict { outcome, reason }) => return Ok((outcome, reason)),
-            None => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the daemon closed the connection without a verdict",
-                ));
-            }
-        }
-    }
 }

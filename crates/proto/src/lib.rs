@@ -12,6 +12,7 @@ use std::io::{self, BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub mod socket;
 pub mod trust;
 
 /// Where the daemon listens unless its config says otherwise.
@@ -22,6 +23,22 @@ pub const DEFAULT_CONFIG: &str = "/etc/facegate/config.toml";
 pub const DEFAULT_TIMEOUT_S: f64 = 8.0;
 /// The longest `timeout_s` a system config may set: a login prompt should not wait longer.
 pub const MAX_TIMEOUT_S: f64 = 10.0;
+/// The shortest: a camera needs a second for the handful of frames an attempt votes on.
+pub const MIN_TIMEOUT_S: f64 = 1.0;
+
+/// The system config's `timeout_s` (or [`DEFAULT_TIMEOUT_S`]), within [[`MIN_TIMEOUT_S`],
+/// [`MAX_TIMEOUT_S`]]: the daemon and the PAM module read the same file and must agree on it.
+pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, String> {
+    let t = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+    // NaN is in no range, so it fails too.
+    if (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&t) {
+        Ok(std::time::Duration::from_secs_f64(t))
+    } else {
+        Err(format!(
+            "timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {MAX_TIMEOUT_S}]"
+        ))
+    }
+}
 /// A system config is a few hundred bytes; a longer one is refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 << 10;
 /// Longest request line the daemon reads; a user name is far shorter.

@@ -91,12 +91,30 @@ pub fn read_root_owned(path: &Path, max_bytes: u64) -> Result<String, TrustError
     })
 }
 
-/// Every folder above `path` (made absolute first) belongs to root and is not writable by group
-/// or others, unless sticky.
+/// Every folder above `path` (made absolute first) is a real folder, not a symbolic link,
+/// belongs to root and is not writable by group or others, unless sticky. A link is refused
+/// rather than followed: where it points, the folders above the target would need the same
+/// checks, and a link is never needed for the few paths this guards.
 pub fn check_parents(path: &Path) -> Result<(), TrustError> {
     let absolute = std::path::absolute(path).map_err(io_error(path))?;
+    if absolute
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: "holds `..`; give the path without it".into(),
+        });
+    }
     for dir in absolute.ancestors().skip(1) {
-        let meta = std::fs::metadata(dir).map_err(io_error(dir))?;
+        // lstat: a link is judged as the link it is.
+        let meta = std::fs::symlink_metadata(dir).map_err(io_error(dir))?;
+        if !meta.file_type().is_dir() {
+            return Err(TrustError::Unsafe {
+                path: dir.to_owned(),
+                why: "is a symbolic link or not a folder; face unlock follows no links".into(),
+            });
+        }
         check_owner(dir, meta.uid(), meta.mode(), true)?;
     }
     Ok(())
@@ -127,6 +145,21 @@ pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_or_a_dotdot_above_the_file_is_refused() {
+        let base = std::env::temp_dir().join(format!("trust-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("real")).unwrap();
+        std::os::unix::fs::symlink(base.join("real"), base.join("link")).unwrap();
+        let err = check_parents(&base.join("link/config.toml")).unwrap_err();
+        let dotdot = check_parents(Path::new("/etc/facegate/../config.toml")).unwrap_err();
+        std::fs::remove_dir_all(&base).unwrap();
+        println!("{err}\n{dotdot}");
+        assert!(err.to_string().contains("link"), "{err}");
+        assert!(err.to_string().contains("trust-link"), "{err}");
+        assert!(dotdot.to_string().contains(".."), "{dotdot}");
+    }
 
     #[test]
     fn owner_and_mode_rules() {

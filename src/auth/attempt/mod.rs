@@ -59,8 +59,9 @@ pub struct AttemptRule {
 pub const MAX_TIMEOUT_S: f64 = 60.0;
 
 /// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter
-/// one would refuse the right person after a single frame and still count against them.
-pub const MIN_TIMEOUT_S: f64 = 1.0;
+/// one would refuse the right person after a single frame and still count against them. The
+/// system config's floor is the same one.
+pub use facegate_proto::MIN_TIMEOUT_S;
 
 /// A time-out from seconds as a person typed them: finite, within [`MIN_TIMEOUT_S`,
 /// `MAX_TIMEOUT_S`]; anything else is refused with the range.

@@ -34,6 +34,16 @@ pub enum Prompt {
 }
 
 impl Prompt {
+    /// The sentence for someone at a login prompt, who may not be the person they claim: the
+    /// same as [`text`](Self::text) without the similarity, which would let them tune a photo
+    /// or a mask against the enrolled faces frame by frame. The daemon sends this one.
+    pub fn public_text(&self) -> String {
+        match self {
+            Prompt::Matching { matched: false, .. } => "Not recognised yet".into(),
+            other => other.text(),
+        }
+    }
+
     /// The sentence for a person at the camera.
     pub fn text(&self) -> String {
         match self {
@@ -131,4 +141,26 @@ pub struct Outcome {
 pub enum Step {
     Pending(Prompt),
     Done(Outcome),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_prompt_never_tells_the_similarity() {
+        let near_miss = Prompt::Matching {
+            verified: 0,
+            needed: 3,
+            similarity: 0.3571,
+            matched: false,
+        };
+        assert!(near_miss.text().contains("0.36"));
+        assert_eq!(near_miss.public_text(), "Not recognised yet");
+        let turn = Prompt::Turn {
+            direction: Direction::Left,
+            progress: 0.5,
+        };
+        assert_eq!(turn.public_text(), turn.text());
+    }
 }

@@ -1,6 +1,9 @@
-//! One round trip with the daemon, under one deadline that no daemon behaviour can stretch: a
-//! daemon that hangs before accepting (its queue full), mid-line or forever still lets the
-//! login prompt go on to the password when the time is up.
+//! The socket calls both ends share, each bounded by one deadline that the other end cannot
+//! stretch: the client's round trip ([`ask`]: a daemon that hangs before accepting, its queue
+//! full, mid-line or forever still lets the login prompt go on to the password when the time is
+//! up), and the daemon's read of a request ([`DeadlineReader`]: a client sending a byte now and
+//! then cannot hold the one-at-a-time daemon). Used by the PAM module, `facegate unlock test`
+//! and the daemon, so there is one client and one set of limits.
 
 use std::io::{self, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -9,18 +12,19 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Instant;
 
-use facegate_proto::{self as proto, Outcome, Reply, Request};
+use crate::{self as proto, Outcome, Reply, Request};
 
 /// Time left before `deadline`, or a timeout error once it has passed.
 fn left(deadline: Instant) -> io::Result<std::time::Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "no verdict before the deadline",
-        ));
+        return Err(timed_out());
     }
     Ok(left)
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the deadline passed")
 }
 
 /// Connects to the Unix socket at `path` before `deadline`. std's `UnixStream::connect` cannot
@@ -72,8 +76,16 @@ pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
     }
 }
 
-/// The uid of the process at the other end, from the kernel (SO_PEERCRED).
-pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+/// Who is at the other end of a Unix socket, from the kernel (SO_PEERCRED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub uid: u32,
+    /// 0 when the peer is in a pid namespace this process cannot see.
+    pub pid: i32,
+}
+
+/// The credentials of the process at the other end of `stream`.
+pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
     // SAFETY: ucred is plain data.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -90,7 +102,10 @@ pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(cred.uid)
+    Ok(Peer {
+        uid: cred.uid,
+        pid: cred.pid,
+    })
 }
 
 /// Writes all of `bytes` with MSG_NOSIGNAL: a daemon that closed its end must give an error
@@ -120,11 +135,17 @@ fn send_all(stream: &UnixStream, mut bytes: &[u8], deadline: Instant) -> io::Res
     Ok(())
 }
 
-/// Reads the stream with the time left before the deadline as each read's limit, so a daemon
+/// Reads the stream with the time left before the deadline as each read's limit, so a peer
 /// sending a byte now and then (or half a line, then nothing) cannot stretch the wait.
-struct DeadlineReader<'a> {
+pub struct DeadlineReader<'a> {
     stream: &'a UnixStream,
     deadline: Instant,
+}
+
+impl<'a> DeadlineReader<'a> {
+    pub fn new(stream: &'a UnixStream, deadline: Instant) -> DeadlineReader<'a> {
+        DeadlineReader { stream, deadline }
+    }
 }
 
 impl Read for DeadlineReader<'_> {
@@ -132,28 +153,25 @@ impl Read for DeadlineReader<'_> {
         self.stream.set_read_timeout(Some(left(self.deadline)?))?;
         match (&mut &*self.stream).read(buf) {
             // A receive timeout reads as "would block": say what it is.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no verdict before the deadline",
-            )),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(timed_out()),
             other => other,
         }
     }
 }
 
-/// Asks the daemon at `socket` for one attempt for `user`, passing each prompt to `prompt`, and
-/// returns its verdict. The daemon must run as `daemon_uid` (root): a socket path in a folder
-/// someone else could write to must not let their program answer "success". Every error and
-/// the deadline passing are errors; the caller turns them into PAM_IGNORE.
+/// Sends `request` to the daemon at `socket`, passing each prompt to `prompt`, and returns its
+/// verdict. The daemon must run as `daemon_uid` (root): a socket path in a folder someone else
+/// could write to must not let their program answer "success". Every error and the deadline
+/// passing are errors; the PAM module turns them into PAM_IGNORE.
 pub fn ask(
     socket: &Path,
-    user: &str,
+    request: &Request,
     deadline: Instant,
     daemon_uid: u32,
     mut prompt: impl FnMut(&str),
 ) -> io::Result<(Outcome, String)> {
     let stream = connect(socket, deadline)?;
-    let uid = peer_uid(&stream)?;
+    let uid = peer(&stream)?.uid;
     if uid != daemon_uid {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -161,17 +179,9 @@ pub fn ask(
         ));
     }
     let mut line = Vec::new();
-    proto::send(
-        &mut line,
-        &Request::Authenticate {
-            user: user.to_owned(),
-        },
-    )?;
+    proto::send(&mut line, request)?;
     send_all(&stream, &line, deadline)?;
-    let mut reader = BufReader::new(DeadlineReader {
-        stream: &stream,
-        deadline,
-    });
+    let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
     loop {
         match proto::receive::<Reply>(&mut reader, proto::MAX_REPLY_BYTES)? {
             Some(Reply::Prompt { text }) => prompt(&text),
@@ -203,6 +213,10 @@ mod tests {
         dir.join("d.sock")
     }
 
+    fn ann() -> Request {
+        Request::Authenticate { user: "ann".into() }
+    }
+
     fn me() -> u32 {
         // SAFETY: geteuid cannot fail.
         unsafe { libc::geteuid() }
@@ -232,8 +246,10 @@ mod tests {
         );
         let mut prompts = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
-        let (outcome, _) =
-            ask(&path, "ann", deadline, me(), |p| prompts.push(p.to_owned())).unwrap();
+        let (outcome, _) = ask(&path, &ann(), deadline, me(), |p| {
+            prompts.push(p.to_owned())
+        })
+        .unwrap();
         assert_eq!(outcome, Outcome::Success);
         assert_eq!(prompts, ["Looking for ann"]);
     }
@@ -246,7 +262,7 @@ mod tests {
             Duration::ZERO,
         );
         let deadline = Instant::now() + Duration::from_secs(5);
-        let err = ask(&path, "ann", deadline, me().wrapping_add(1), |_| {}).unwrap_err();
+        let err = ask(&path, &ann(), deadline, me().wrapping_add(1), |_| {}).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
     }
 
@@ -256,7 +272,7 @@ mod tests {
         let start = Instant::now();
         let err = ask(
             &path,
-            "ann",
+            &ann(),
             start + Duration::from_millis(700),
             me(),
             |_| {},
@@ -271,16 +287,16 @@ mod tests {
     fn a_daemon_leaving_without_a_verdict_is_an_error() {
         let path = fake("eof", b"{\"prompt\":{\"text\":\"x\"}}\n", Duration::ZERO);
         let deadline = Instant::now() + Duration::from_secs(5);
-        assert!(ask(&path, "ann", deadline, me(), |_| {}).is_err());
+        assert!(ask(&path, &ann(), deadline, me(), |_| {}).is_err());
         let bad = fake("junk", b"{\"verdict\":\"yes\"}\n", Duration::ZERO);
-        assert!(ask(&bad, "ann", deadline, me(), |_| {}).is_err());
+        assert!(ask(&bad, &ann(), deadline, me(), |_| {}).is_err());
     }
 
     #[test]
     fn no_daemon_is_an_error_at_once() {
         let path = socket_path("none");
         let start = Instant::now();
-        assert!(ask(&path, "ann", start + Duration::from_secs(5), me(), |_| {}).is_err());
+        assert!(ask(&path, &ann(), start + Duration::from_secs(5), me(), |_| {}).is_err());
         assert!(start.elapsed() < Duration::from_secs(1));
     }
 
@@ -297,5 +313,28 @@ mod tests {
         let took = start.elapsed();
         assert!(r.is_err(), "connected to a full queue");
         assert!(took < Duration::from_millis(1500), "{took:?}");
+    }
+
+    #[test]
+    fn a_peer_trickling_bytes_cannot_stretch_a_read_past_the_deadline() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            // One byte every 100 ms, never a whole line: each read alone would be in time.
+            for _ in 0..100 {
+                if (&theirs).write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let start = Instant::now();
+        let mut reader = BufReader::new(DeadlineReader::new(
+            &ours,
+            start + Duration::from_millis(500),
+        ));
+        let err = proto::receive::<Request>(&mut reader, proto::MAX_REQUEST_BYTES).unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(took < Duration::from_millis(900), "{took:?}");
     }
 }
