@@ -24,7 +24,10 @@ by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps
 all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
 `--teacher FILE` adds an exported network's answers as a second target (distillation; tried on
 the three members' mean and not kept, training/README.md). `--width 1.5` makes every layer 1.5
-times as wide (2.64 M weights): the app's second member (`make train-emotion`)."""
+times as wide (2.64 M weights): the app's second member (`make train-emotion`). `--side 40`
+makes the network read the centred 40 px window of each 48 px face (the shifts of the augmenting
+warp then make it a random crop), which costs about 0.7 of the time a face; the app cuts the same
+window from its 48 px frame (`EmotionNet::input_side`)."""
 
 import argparse
 import csv
@@ -47,7 +50,7 @@ from quantise import quantise  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FER = ROOT.parent / "shared/data/fer2013"
 CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]  # the app's order
-SIDE = 48
+SIDE = 48  # FER2013's faces; a network may read a centred window of them (`--side`)
 SEED = 20261202
 KD_T = 2.0  # distillation temperature (Hinton et al.)
 
@@ -65,6 +68,14 @@ def load_data(pack):
         return d["xt"], d["yt"], d["xv"], d["yv"]
     (xt, yt), (xv, yv) = read_split("train.csv"), read_split("emotion.csv")
     return xt, yt, xv, yv
+
+
+def centre(x, side):
+    """The centred `side` x `side` window of faces `x` [..., 48, 48] (all of it at 48): what a
+    network trained with `--side` reads, in training (after the augmenting warp, so the shifts
+    become random crops), in evaluation and in the app (training/README.md)."""
+    o = (x.shape[-1] - side) // 2
+    return x[..., o:o + side, o:o + side]
 
 
 def evaluation_filter(x):
@@ -136,12 +147,13 @@ def augment(x, gen):
     return F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
 
 
-def evaluate(net, x, y, device, batch=512):
+def evaluate(net, x, y, device, side, batch=512):
     net.eval()
+    x = centre(x, side)
     probs = []
     with torch.no_grad(), autocast(device):
         for s in range(0, len(x), batch):
-            b = torch.from_numpy(x[s:s + batch]).float()[:, None].to(device)
+            b = torch.from_numpy(np.ascontiguousarray(x[s:s + batch])).float()[:, None].to(device)
             b = b.contiguous(memory_format=torch.channels_last)
             p = F.softmax(net(b).float(), 1) + F.softmax(net(b.flip(3)).float(), 1)
             probs.append((p / 2).cpu())
@@ -177,9 +189,13 @@ def main():
     ap.add_argument("--teacher-weight", type=float, default=0.5)
     ap.add_argument("--width", type=float, default=1.0,
                     help="channel multiplier on the half-width VGG (1.5: 48..384 channels)")
+    ap.add_argument("--side", type=int, default=SIDE,
+                    help="read the centred side x side window of each 48 px face (cheaper: the "
+                         "time falls with the area)")
     ap.add_argument("--average-with", type=Path, nargs="*", default=[],
                     help="fp32 ONNX files of other runs to average the exported network with")
     args = ap.parse_args()
+    assert 32 <= args.side <= SIDE, "--side is a window of the 48 px face"
 
     xt, yt, xv, yv = load_data(args.pack)
     if args.pack_only:
@@ -237,7 +253,7 @@ def main():
         mix = np.random.default_rng(args.seed + epoch)
         for s in range(steps):
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = augment(xt_t[idx].float()[:, None], gen).to(device)
+            x = centre(augment(xt_t[idx].float()[:, None], gen), args.side).to(device)
             x = x.contiguous(memory_format=torch.channels_last)
             y = yt_t[idx].to(device)
             lam = float(mix.beta(0.2, 0.2))
@@ -256,7 +272,7 @@ def main():
             opt.step()
             sched.step()
             total += loss.item()
-        acc, confusion = evaluate(net, xv, yv, device)
+        acc, confusion = evaluate(net, xv, yv, device, args.side)
         history.append({"epoch": epoch + 1, "loss": total / steps, "val": float(acc),
                         "seconds": time.time() - t0})
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / steps:.3f}, PublicTest "
@@ -269,22 +285,23 @@ def main():
 
     state = torch.load(best_path, map_location=device)
     net.load_state_dict(state["net"])
-    acc, _ = evaluate(net, xv, yv, device)
+    acc, _ = evaluate(net, xv, yv, device, args.side)
     print(f"best epoch {state['epoch']}: PublicTest {acc * 100:.2f} % (PyTorch), {weights} weights")
     if history:
         (args.out / "report.json").write_text(json.dumps(
             {"best_epoch": state["epoch"], "public_test": float(acc), "weights": weights,
              "history": history}, indent=1))
-    export(net, args.out, xt, xv, yv, args.average_with)
+    export(net, args.out, xt, xv, yv, args.side, args.average_with)
 
 
-def export(net, out, xt, xv, yv, average_with=()):
+def export(net, out, xt, xv, yv, side=SIDE, average_with=()):
     """Exports `net` (fp32 ONNX, averaged with the fp32 networks `average_with` when given), then
-    the app's int8 file `out/emotion_fer.onnx`; reports both as ONNX Runtime runs them."""
+    the app's int8 file `out/emotion_fer.onnx`; reports both as ONNX Runtime runs them, on the
+    centred `side` px window of the (48 px) faces `xv`."""
     net.eval().float().cpu()
     # The member alone is kept beside the mean, so a later run can average with it.
     member, fp32 = out / "member_fp32.onnx", out / "emotion_fer_fp32.onnx"
-    torch.onnx.export(Export(net), torch.zeros(1, 1, SIDE, SIDE), member,
+    torch.onnx.export(Export(net), torch.zeros(1, 1, side, side), member,
                       input_names=["images"], output_names=["probabilities"],
                       dynamic_axes={"images": {0: "N"}, "probabilities": {0: "N"}},
                       opset_version=17, dynamo=False)
@@ -293,6 +310,7 @@ def export(net, out, xt, xv, yv, average_with=()):
     rng = np.random.default_rng(SEED)
     calibration = xt[rng.permutation(len(xt))[:512]].copy()
     calibration[::2] = evaluation_filter(calibration[::2])
+    calibration, xv = centre(calibration, side), centre(xv, side)
     int8 = out / "emotion_fer.onnx"
     digest = quantise(fp32, int8, "images", (c[None, None].astype(np.float32) for c in calibration))
     report = {}
@@ -336,12 +354,12 @@ def average_onnx(paths, merged):
 
 
 def onnx_probabilities(path, x):
-    """An exported file's probabilities for faces `x` [N,48,48], face and mirror averaged."""
+    """An exported file's probabilities for faces `x` [N,side,side], face and mirror averaged."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     out = []
     for i in range(0, len(x), 256):
-        b = x[i:i + 256, None].astype(np.float32)
+        b = np.ascontiguousarray(x[i:i + 256, None], np.float32)
         p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
         out.append(p / 2)
     return np.concatenate(out)

@@ -60,7 +60,18 @@ impl EmotionNet {
         }
     }
 
-    /// The side of the square grey input.
+    /// The side a FER2013-framed crop is resized to: fer's 64 px for mini-Xception, FER2013's own
+    /// 48 px for ours (so a FER2013 face is read as it is).
+    pub fn frame_side(self) -> u32 {
+        match self {
+            EmotionNet::MiniXception => EMOTION_INPUT,
+            EmotionNet::Trained => 48,
+        }
+    }
+
+    /// The side of the square grey input: the centred window of the [`frame_side`](Self::frame_side)
+    /// frame that the network reads (`training/emotion_fer.py --side`: the time falls with
+    /// its area).
     pub fn input_side(self) -> u32 {
         match self {
             EmotionNet::MiniXception => EMOTION_INPUT,
@@ -192,11 +203,12 @@ impl AttributeModel {
         Ok(read.emotions.expect("asked for emotion"))
     }
 
-    /// Fills the emotion input from a FER2013-framed grey crop.
+    /// Fills the emotion input from a FER2013-framed grey crop: resized to the network's frame,
+    /// of which it reads the centred window.
     pub(super) fn prepare_emotion(&mut self, crop: &GrayImage) -> Result<()> {
         let net = self.nets.emotion;
-        let side = net.input_side();
-        let pixels = if crop.dimensions() == (side, side) {
+        let frame = net.frame_side();
+        let pixels = if crop.dimensions() == (frame, frame) {
             crop.as_raw()
         } else {
             // Bilinear when enlarging (how fer turns 48 px FER faces into 64 px), averaging when
@@ -205,18 +217,21 @@ impl AttributeModel {
                 crop.as_raw(),
                 crop.dimensions(),
                 PixelType::U8,
-                (side, side),
+                (frame, frame),
                 net.model_ids()[0],
             )?
         };
-        let side = side as usize;
+        let side = net.input_side() as usize;
         let mirror = self.mirror && net.mirrored();
         ensure_batch(&mut self.emotion_input, if mirror { 2 } else { 1 });
         let buf = self
             .emotion_input
             .as_slice_mut()
             .expect("contiguous tensor");
-        for (b, &v) in buf.iter_mut().zip(pixels) {
+        for (b, &v) in buf
+            .iter_mut()
+            .zip(centred_window(pixels, frame as usize, side))
+        {
             *b = net.level(v);
         }
         if mirror {
@@ -229,6 +244,16 @@ impl AttributeModel {
         }
         Ok(())
     }
+}
+
+/// The centred `side` × `side` window of a square `frame` × `frame` grey image, row by row.
+fn centred_window(pixels: &[u8], frame: usize, side: usize) -> impl Iterator<Item = &u8> {
+    let margin = (frame - side) / 2;
+    pixels
+        .chunks_exact(frame)
+        .skip(margin)
+        .take(side)
+        .flat_map(move |row| &row[margin..margin + side])
 }
 
 /// fer's emotion crop: the face box made square about its centre (longer side kept), widened by
@@ -271,6 +296,24 @@ mod tests {
         assert_eq!(p.top(), (Emotion::Surprise, 0.5));
         let json = serde_json::to_value(p).unwrap();
         assert_eq!(json["surprise"], serde_json::json!(0.5f32));
+    }
+
+    #[test]
+    fn the_window_is_the_centre_of_the_frame() {
+        let frame: Vec<u8> = (0..36).collect();
+        let window: Vec<u8> = centred_window(&frame, 6, 4).copied().collect();
+        assert_eq!(
+            window,
+            [7, 8, 9, 10, 13, 14, 15, 16, 19, 20, 21, 22, 25, 26, 27, 28]
+        );
+        assert!(centred_window(&frame, 6, 6).eq(frame.iter()));
+        for net in [EmotionNet::MiniXception, EmotionNet::Trained] {
+            let margin = net.frame_side() - net.input_side();
+            assert!(
+                margin % 2 == 0,
+                "{net:?}: a centred window needs an even margin"
+            );
+        }
     }
 
     #[test]
