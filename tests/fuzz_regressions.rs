@@ -317,14 +317,22 @@ fn hostile_settings_fall_back_to_defaults_and_hostile_state_is_an_error() {
         b"{\"locked_until\":1e400}",
         &[b'{'; 10_000],
     ] {
-        // A damaged lock-out is an error, never "no lock-out" (which would fail open); the
-        // engine then treats the person as locked until reset.
+        // A damaged lock-out is an error naming the file, never "no lock-out" (which would fail
+        // open): attempts then cannot start and identify leaves the person out, until a reset.
         let err = lock(body).unwrap_err();
         println!(
             "{:?}: {err}",
             String::from_utf8_lossy(&body[..body.len().min(40)])
         );
+        assert!(
+            matches!(&err, StoreError::Corrupt { path, .. } if path.ends_with(lockout::STATE_FILE)),
+            "{err:?}"
+        );
     }
+    // Too long to be one: the same error, not "cannot access".
+    let err = lock(&[b' '; 1 << 20]).unwrap_err();
+    println!("1 MiB of spaces: {err}");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     std::fs::remove_file(root.join("users/ann").join(lockout::STATE_FILE)).unwrap();
     assert_eq!(
         store

@@ -282,14 +282,14 @@ fn a_damaged_lock_out_refuses_until_a_reset() {
             code(&out),
             said.trim()
         );
-        assert_ne!(
+        assert_eq!(
             code(&out),
-            Some(0),
-            "a damaged lock-out must not let anyone in"
+            Some(2),
+            "a damaged lock-out is an error, never a way in"
         );
         assert!(
-            said.contains("lockout.json"),
-            "the error names the file: {said}"
+            said.contains("lockout.json is corrupt") && said.contains("reset"),
+            "the error names the file and the way out: {said}"
         );
     }
     assert_eq!(code(&run(&data, &["user", "reset", NAME])), Some(0));

@@ -119,7 +119,10 @@ fuzz_target!(
             }
             4 => {
                 write(&person.join(lockout::STATE_FILE), body);
-                let mut lock: Lockout = f.store.read_state(PERSON, lockout::STATE_FILE);
+                let Ok(mut lock) = f.store.read_state::<Lockout>(PERSON, lockout::STATE_FILE)
+                else {
+                    return;
+                };
                 let _ = lock.remaining(NOW);
                 lock.record(false, NOW);
                 let _ = lock.remaining(NOW);

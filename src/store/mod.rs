@@ -426,17 +426,19 @@ impl Store {
         rel: &Path,
     ) -> Result<T, StoreError> {
         let path = self.dir.display(rel);
-        match self
-            .dir
-            .read_opt(rel, MAX_STATE_BYTES)
-            .map_err(io_err(&path))?
-        {
-            None => Ok(T::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                path,
-                reason: e.to_string(),
-            }),
-        }
+        let corrupt = |why: String| StoreError::Corrupt {
+            path: path.clone(),
+            reason: format!("{why} (a reset of the person writes a fresh one)"),
+        };
+        let bytes = match self.dir.read_opt(rel, MAX_STATE_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(T::default()),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(corrupt(format!("longer than {MAX_STATE_BYTES} bytes")));
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Reads, changes and writes back a state file under the store lock, so two processes

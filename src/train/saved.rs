@@ -77,9 +77,8 @@ pub fn save_head(store: &Store, person: &str, saved: &SavedHead) -> Result<(), T
     Ok(store.write_sealed(person, &head_file(saved.model), &json)?)
 }
 
-/// The person's head for `model`, None when they have not trained one. Unlike the store's
-/// `read_state` (which falls back to a default), a damaged file is an error naming it: the
-/// caller decides whether to warn and fall back to cosine.
+/// The person's head for `model`, None when they have not trained one. A damaged file is an
+/// error naming it: the caller decides whether to warn and fall back to cosine.
 pub fn load_head(
     store: &Store,
     person: &str,

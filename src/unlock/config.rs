@@ -105,7 +105,11 @@ impl SystemConfig {
                     None => p.why.clone(),
                 })
                 .collect();
-            return Err(invalid(format!("[verify]: {}", each.join("; "))));
+            return Err(invalid(format!(
+                "[verify]: {}; the daemon and the `unlock` commands refuse this config until it \
+                 is mended",
+                each.join("; ")
+            )));
         }
         verify.liveness = true;
         verify.live_timeout_s = timeout.as_secs_f32();

@@ -59,8 +59,9 @@ impl Daemon {
             return Ok(listener);
         }
         let path = &self.config.socket;
-        // Root creates the folder, and nobody else may be able to swap it or what is in it:
-        // the socket is chmodded below, and a link put in its place would pass that on.
+        // Root creates the folder, and nobody else may be able to swap it or what is in it: a
+        // link put in the socket's place would make root bind (and open to everyone) a path
+        // someone else chose.
         if let Some(dir) = path.parent() {
             super::config::check_parents(dir)?;
             std::fs::create_dir_all(dir)?;
@@ -134,7 +135,8 @@ impl Daemon {
             ));
         }
         // `facegate unlock enrol/remove` change the store from another process: read the
-        // person's faces again, or a removed face would still open the door.
+        // person's faces again, or the faces of an enrolment since replaced would still open
+        // the door.
         self.engine.forget_person_vectors(user);
         let enrolled = self.engine.store().require_person(user).is_ok()
             && self.engine.gallery(user).is_ok_and(|g| !g.is_empty());
@@ -266,6 +268,11 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     );
     let mut config = SystemConfig::load(config_path)?;
     if let Some(s) = socket {
+        anyhow::ensure!(
+            s.is_absolute(),
+            "--socket {}: give an absolute path",
+            s.display()
+        );
         config.socket = s.to_owned();
     }
     let mut daemon = Daemon::new(config, models)?;

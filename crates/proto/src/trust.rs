@@ -112,7 +112,9 @@ pub fn check_parents(path: &Path) -> Result<(), TrustError> {
         if !meta.file_type().is_dir() {
             return Err(TrustError::Unsafe {
                 path: dir.to_owned(),
-                why: "is a symbolic link or not a folder; face unlock follows no links".into(),
+                why: "is a symbolic link or not a folder; face unlock follows no links: give \
+                      the real path (e.g. /run, not /var/run)"
+                    .into(),
             });
         }
         check_owner(dir, meta.uid(), meta.mode(), true)?;
