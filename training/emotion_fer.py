@@ -22,12 +22,12 @@ At the end: the ONNX export (input `images` [N,1,48,48] grey 0..255, output `pro
 by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps its network alone
 (`member_fp32.onnx`); `--average-with` other runs' member files makes the export the mean of them
 all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
-`--teacher FILE` adds an exported network's answers as a second target (distillation; tried on
-the three members' mean and not kept, training/README.md). `--width 1.5` makes every layer 1.5
-times as wide (2.64 M weights): the app's second member (`make train-emotion`). `--side 40`
+`--teacher FILE...` adds the mean answer of exported networks as a second target (distillation:
+the app's second member learnt from the first two's mean; training/README.md). `--width 1.5`
+makes every layer 1.5 times as wide (2.64 M weights): the app's second member (`make train-emotion`). `--side 40`
 makes the network read the centred 40 px window of each 48 px face (the shifts of the augmenting
 warp then make it a random crop), which costs about 0.7 of the time a face; the app cuts the same
-window from its 48 px frame (`EmotionNet::input_side`)."""
+window from its 48 px frame, sized by the file's input (`EmotionMember`)."""
 
 import argparse
 import csv
@@ -183,9 +183,9 @@ def main():
                     help="another seed trains another member for an averaged ensemble")
     ap.add_argument("--export-only", action="store_true",
                     help="skip training: export the best checkpoint in --out")
-    ap.add_argument("--teacher", type=Path,
-                    help="an exported network (e.g. the averaged members) whose answers on the "
-                         "training faces become a second target: distilling it into one net")
+    ap.add_argument("--teacher", type=Path, nargs="*", default=[],
+                    help="exported networks (e.g. the app's pair) whose mean answer on the "
+                         "training faces becomes a second target: distilling them into one net")
     ap.add_argument("--teacher-weight", type=float, default=0.5)
     ap.add_argument("--width", type=float, default=1.0,
                     help="channel multiplier on the half-width VGG (1.5: 48..384 channels)")
@@ -217,9 +217,10 @@ def main():
     # mirror of training must not change the target); shifts and turns are small enough to keep.
     teacher = None
     if args.teacher:
-        p = onnx_probabilities(args.teacher, xt)
+        p = np.mean([onnx_probabilities(t, xt) for t in args.teacher], 0)
         teacher = torch.log_softmax(torch.from_numpy(np.log(np.maximum(p, 1e-8))) / KD_T, 1)
-        print(f"teacher {args.teacher}: {(p.argmax(1) == yt).mean() * 100:.2f} % on the "
+        names = " + ".join(str(t) for t in args.teacher)
+        print(f"teacher {names}: {(p.argmax(1) == yt).mean() * 100:.2f} % on the "
               "training faces", flush=True)
     print(f"{len(xt)} training faces, {len(xv)} PublicTest faces; {device}, "
           f"{torch.get_num_threads()} threads")

@@ -5,7 +5,7 @@
 //! 1 settings.toml
 //! 2 a sealed file as raw bytes (`Store::read_sealed`, `load_head`)
 //! 3 a trained head sealed with the store's real key (the JSON parser behind the seal)
-//! 4 lockout.json (read, then a failure recorded, as the verifier does)
+//! 4 lockout.json (read, then an attempt begun and settled as failed, as the engine does)
 //! 5 audit.log (read, then a person wiped: the log is rewritten, saved frames removed)
 //! 6 secret.toml, 7 secret.key (opening the data key)
 //!
@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use facegate::store::{Gallery, ImageKind, Store, audit, secret::Sealer};
+use facegate::store::{DataDir, Gallery, ImageKind, Owner, Store, audit, secret::Sealer};
 use facegate::train::load_head;
 use facegate::auth::lockout::{self, Lockout};
 use facegate::vision::{EmbedderKind, align_arcface};
@@ -62,6 +62,10 @@ fn fixture() -> &'static Fixture {
             png,
         }
     })
+}
+
+fn key_dir(f: &Fixture) -> DataDir {
+    DataDir::open(&f.key_root, Owner::EffectiveUser).expect("key folder opens")
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -123,9 +127,11 @@ fuzz_target!(
                 else {
                     return;
                 };
-                let _ = lock.remaining(NOW);
-                lock.record(false, NOW);
-                let _ = lock.remaining(NOW);
+                let _ = lock.lock(NOW);
+                if lock.begin(NOW).is_none() {
+                    lock.settle(false, NOW);
+                }
+                let _ = lock.lock(NOW);
             }
             5 => {
                 write(&f.root.join(audit::LOG_FILE), body);
@@ -137,7 +143,7 @@ fuzz_target!(
             }
             6 => {
                 write(&f.key_root.join("secret.toml"), body);
-                if let Ok(sealer) = Sealer::open(&f.key_root) {
+                if let Ok(sealer) = Sealer::open(&key_dir(f)) {
                     let sealed = sealer.seal(b"x", "label");
                     assert_eq!(sealer.unseal(&sealed, "label").unwrap(), b"x");
                 }
@@ -145,7 +151,7 @@ fuzz_target!(
             _ => {
                 write(&f.key_root.join("secret.toml"), b"key = \"file\"\n");
                 write(&f.key_root.join("secret.key"), body);
-                assert_eq!(Sealer::open(&f.key_root).is_ok(), body.len() == 32);
+                assert_eq!(Sealer::open(&key_dir(f)).is_ok(), body.len() == 32);
             }
         }
     }

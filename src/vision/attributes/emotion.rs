@@ -6,9 +6,13 @@ use image::{GrayImage, Luma, Rgb, RgbImage};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
+use ndarray::Array4;
+use ort::session::Session;
+
 use super::{AttributeModel, Read, ensure_batch};
-use crate::Result;
+use crate::runtime::Models;
 use crate::vision::BBox;
+use crate::{Error, Result};
 
 /// mini-Xception's input side (fer enlarges FER's 48 px faces to it).
 pub const EMOTION_INPUT: u32 = 64;
@@ -61,18 +65,9 @@ impl EmotionNet {
     }
 
     /// The side a FER2013-framed crop is resized to: fer's 64 px for mini-Xception, FER2013's own
-    /// 48 px for ours (so a FER2013 face is read as it is).
+    /// 48 px for ours (so a FER2013 face is read as it is). A network may read only the centred
+    /// window of it ([`EmotionMember`]).
     pub fn frame_side(self) -> u32 {
-        match self {
-            EmotionNet::MiniXception => EMOTION_INPUT,
-            EmotionNet::Trained => 48,
-        }
-    }
-
-    /// The side of the square grey input: the centred window of the [`frame_side`](Self::frame_side)
-    /// frame that the network reads (`training/emotion_fer.py --side`: the time falls with
-    /// its area).
-    pub fn input_side(self) -> u32 {
         match self {
             EmotionNet::MiniXception => EMOTION_INPUT,
             EmotionNet::Trained => 48,
@@ -221,18 +216,61 @@ impl AttributeModel {
                 net.model_ids()[0],
             )?
         };
-        let side = net.input_side() as usize;
         let mirror = self.mirror && net.mirrored();
-        ensure_batch(&mut self.emotion_input, if mirror { 2 } else { 1 });
-        let buf = self
-            .emotion_input
-            .as_slice_mut()
-            .expect("contiguous tensor");
-        for (b, &v) in buf
-            .iter_mut()
-            .zip(centred_window(pixels, frame as usize, side))
-        {
-            *b = net.level(v);
+        for member in &mut self.emotion {
+            member.fill(pixels, frame as usize, mirror, |v| net.level(v));
+        }
+        Ok(())
+    }
+}
+
+/// One network of [`EmotionNet::model_ids`] with its own input tensor. Its side is the one the
+/// file declares: a network trained on the centred window of the frame (`training/emotion_fer.py
+/// --side`) costs less, its time falling with the window's area, so a pair may mix sides.
+pub(super) struct EmotionMember {
+    pub(super) id: &'static str,
+    pub(super) session: Session,
+    pub(super) input: Array4<f32>,
+}
+
+impl EmotionMember {
+    pub(super) fn load(
+        models: &Models,
+        net: EmotionNet,
+        id: &'static str,
+        threads: usize,
+    ) -> Result<EmotionMember> {
+        let session = models.session_with_threads(id, threads)?;
+        let shape = session
+            .inputs()
+            .iter()
+            .find(|i| i.name() == net.input_name())
+            .and_then(|i| i.dtype().tensor_shape())
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
+        let side =
+            window_side(&shape, net.frame_side() as usize).ok_or_else(|| Error::Inference {
+                model: id,
+                source: ort::Error::new(format!(
+                    "its input {shape:?} is not one grey square window of the {} px frame",
+                    net.frame_side()
+                )),
+            })?;
+        Ok(EmotionMember {
+            id,
+            session,
+            input: Array4::zeros((1, 1, side, side)),
+        })
+    }
+
+    /// Its input from the grey `frame` × `frame` pixels: the centred window, levelled, then its
+    /// mirror when `mirror`.
+    fn fill(&mut self, pixels: &[u8], frame: usize, mirror: bool, level: impl Fn(u8) -> f32) {
+        let side = self.input.shape()[3];
+        ensure_batch(&mut self.input, if mirror { 2 } else { 1 });
+        let buf = self.input.as_slice_mut().expect("contiguous tensor");
+        for (b, &v) in buf.iter_mut().zip(centred_window(pixels, frame, side)) {
+            *b = level(v);
         }
         if mirror {
             let (plane, mirrored) = buf.split_at_mut(side * side);
@@ -242,8 +280,18 @@ impl AttributeModel {
                     .for_each(|(o, v)| *o = *v);
             }
         }
-        Ok(())
     }
+}
+
+/// The side of the centred window a network with input `shape` ([batch, 1, side, side]) reads
+/// from a `frame`-wide frame, or `None` when no such window exists: not one grey square, larger
+/// than the frame, or off the centre by half a pixel.
+fn window_side(shape: &[i64], frame: usize) -> Option<usize> {
+    let &[_, 1, h, w] = shape else {
+        return None;
+    };
+    let side = usize::try_from(h).ok().filter(|&s| s > 0)?;
+    (h == w && side <= frame && (frame - side).is_multiple_of(2)).then_some(side)
 }
 
 /// The centred `side` × `side` window of a square `frame` × `frame` grey image, row by row.
@@ -307,12 +355,22 @@ mod tests {
             [7, 8, 9, 10, 13, 14, 15, 16, 19, 20, 21, 22, 25, 26, 27, 28]
         );
         assert!(centred_window(&frame, 6, 6).eq(frame.iter()));
-        for net in [EmotionNet::MiniXception, EmotionNet::Trained] {
-            let margin = net.frame_side() - net.input_side();
-            assert!(
-                margin % 2 == 0,
-                "{net:?}: a centred window needs an even margin"
-            );
+    }
+
+    #[test]
+    fn a_network_reads_a_centred_grey_square_the_frame_holds() {
+        assert_eq!(window_side(&[-1, 1, 48, 48], 48), Some(48));
+        assert_eq!(window_side(&[-1, 1, 40, 40], 48), Some(40));
+        assert_eq!(window_side(&[1, 1, 64, 64], 64), Some(64));
+        for refused in [
+            &[-1, 1, 41, 41][..], // half a pixel off the centre
+            &[-1, 1, 56, 56],     // larger than the frame
+            &[-1, 3, 40, 40],     // colour
+            &[-1, 1, 40, 44],     // not square
+            &[-1, 1, -1, -1],     // any size: the window would be a guess
+            &[-1, 1, 48],
+        ] {
+            assert_eq!(window_side(refused, 48), None, "{refused:?}");
         }
     }
 

@@ -33,6 +33,7 @@ use crate::runtime::Models;
 
 use age_gender::AGE_CLASSES;
 pub use age_gender::{AGE_CHIP, AgeGender, AgeNet, CHIP_TEMPLATE, GENDER_CHIP, age_gender_chip};
+use emotion::EmotionMember;
 pub use emotion::{
     EMOTION_INPUT, EMOTION_MARGIN, Emotion, EmotionNet, EmotionProbs, emotion_crop, luma,
 };
@@ -119,12 +120,11 @@ pub struct AttributeNets {
 pub struct AttributeModel {
     age: Session,
     gender: Session,
-    /// One session per network of [`EmotionNet::model_ids`], with its id.
-    emotion: Vec<(&'static str, Session)>,
+    /// One per network of [`EmotionNet::model_ids`].
+    emotion: Vec<EmotionMember>,
     nets: AttributeNets,
     age_input: Array4<f32>,
     gender_input: Array4<f32>,
-    emotion_input: Array4<f32>,
     /// Resizes the emotion crop to the network's side.
     downscaler: Downscaler,
     lanes: Lanes,
@@ -140,7 +140,6 @@ pub struct AttributeModel {
 impl AttributeModel {
     /// The three sessions, age and emotion read by `nets`.
     pub fn new(models: &Models, nets: AttributeNets) -> Result<AttributeModel> {
-        let side = nets.emotion.input_side() as usize;
         let lanes = lanes_for(nets, models.intra_threads);
         let threads = lanes.session_threads(models.intra_threads);
         Ok(AttributeModel {
@@ -150,7 +149,6 @@ impl AttributeModel {
             nets,
             age_input: Array4::zeros((1, 3, AGE_CHIP as usize, AGE_CHIP as usize)),
             gender_input: Array4::zeros((1, 3, GENDER_CHIP as usize, GENDER_CHIP as usize)),
-            emotion_input: Array4::zeros((1, 1, side, side)),
             downscaler: Downscaler::default(),
             lanes,
             mirror: true,
@@ -176,10 +174,8 @@ impl AttributeModel {
             self.nets.age = nets.age;
         }
         if nets.emotion != self.nets.emotion {
-            let side = nets.emotion.input_side() as usize;
             self.emotion = emotion_sessions(models, nets.emotion, threads)?;
             self.nets.emotion = nets.emotion;
-            self.emotion_input = Array4::zeros((1, 1, side, side));
         }
         Ok(())
     }
@@ -215,12 +211,12 @@ impl AttributeModel {
         // Emotion first, then gender and age: dealt alternately to the two lanes, that puts
         // our two emotion networks (1-1.5 ms each on one thread) on different lanes.
         if what.emotion {
-            for (model, session) in &mut self.emotion {
+            for EmotionMember { id, session, input } in &mut self.emotion {
                 runs.push(NetRun {
                     session,
-                    model,
+                    model: id,
                     input_name,
-                    input: &self.emotion_input,
+                    input,
                     output_name: "probabilities",
                     per_image: Emotion::ALL.len(),
                 });
@@ -317,9 +313,9 @@ fn emotion_sessions(
     models: &Models,
     net: EmotionNet,
     threads: usize,
-) -> Result<Vec<(&'static str, Session)>> {
+) -> Result<Vec<EmotionMember>> {
     net.model_ids()
         .iter()
-        .map(|&id| Ok((id, models.session_with_threads(id, threads)?)))
+        .map(|&id| EmotionMember::load(models, net, id, threads))
         .collect()
 }
