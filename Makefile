@@ -66,10 +66,11 @@ train-age: setup .setup/train-venv/torch-installed
 
 # The emotion networks: two 1.5x-wide VGGs averaged by the app (training/README.md). The first
 # (40 epochs, about 50 min on 2 cores); a half-width one (member 3, about 31 min) whose mean with
-# the first is the teacher of the second, distilled (40 epochs, about 60 min). Each run resumable
-# with ARGS=--resume. The app's files are .setup/training/emotion-w15/emotion_fer.onnx and
-# .setup/training/emotion-w15-kd/emotion_fer.onnx (each int8, alone); adopting them is a commit to
-# models/trained/ (emotion_fer.onnx, emotion_fer_kd.onnx) + manifest.
+# the first is the teacher of a second wide one, distilled (40 epochs, about 60 min); that pair is
+# the teacher of the app's second network, which reads the centred 40 px (about 75 min). Each run
+# resumable with ARGS=--resume. The app's files are .setup/training/emotion-w15/emotion_fer.onnx
+# and .setup/training/emotion-w15-40-kd/emotion_fer.onnx (each int8, alone); adopting them is a
+# commit to models/trained/ (emotion_fer.onnx, emotion_fer_40.onnx) + manifest.
 .setup/train-venv/torch-installed: .setup/train-venv/installed training/requirements-torch.txt
 	.setup/train-venv/bin/pip install --quiet -r training/requirements-torch.txt
 	touch $@
@@ -83,6 +84,10 @@ train-emotion: .setup/train-venv/torch-installed
 		--out .setup/training/emotion-w15-kd $(ARGS)
 	$(TRAIN_PY) training/emotion_fer.py --export-only --width 1.5 --seed 20261205 \
 		--out .setup/training/emotion-w15
+	$(TRAIN_PY) training/emotion_fer.py --epochs 40 --width 1.5 --side 40 --seed 20261207 \
+		--teacher .setup/training/emotion-w15/emotion_fer.onnx \
+		.setup/training/emotion-w15-kd/emotion_fer.onnx \
+		--out .setup/training/emotion-w15-40-kd $(ARGS)
 
 # Our ONNX export of the MiniFASNet pair (issue 16) from Minivision's pinned .pth in ../shared/models,
 # checked against PyTorch and the third party's export (scripts/export_minifasnet.py). deepface

@@ -355,9 +355,11 @@ def average_onnx(paths, merged):
 
 
 def onnx_probabilities(path, x):
-    """An exported file's probabilities for faces `x` [N,side,side], face and mirror averaged."""
+    """An exported file's probabilities for faces `x` [N,s,s], face and mirror averaged; each
+    file reads the centred window its input declares, so a teacher may mix 48 and 40 px files."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = centre(x, session.get_inputs()[0].shape[2])
     out = []
     for i in range(0, len(x), 256):
         b = np.ascontiguousarray(x[i:i + 256, None], np.float32)

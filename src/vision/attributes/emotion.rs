@@ -29,7 +29,7 @@ pub enum EmotionNet {
     MiniXception,
     /// FaceGate's own (`training/emotion_fer.py`), trained on FER2013's Training faces, whose
     /// terms of use are unclear: research use. Two networks averaged (see
-    /// [`model_ids`](Self::model_ids)). The default: 68.5 % on PublicTest against 59.4 %.
+    /// [`model_ids`](Self::model_ids)). The default: 68.1 % on PublicTest against 59.4 %.
     #[default]
     Trained,
 }
@@ -45,18 +45,20 @@ impl EmotionNet {
 
     /// The model files it reads, whose probabilities are averaged. Ours is two 1.5x-wide
     /// networks, each under models/trained/'s 5 MB (together they would not be): one trained on
-    /// the labels, one distilled from the earlier pair of networks (training/README.md).
+    /// the labels, and one that reads only the centred 40 px, distilled from the pair the app
+    /// ran before. That pair (`emotion_fer_kd` second) read 0.4 points more (68.5 %) but cost
+    /// 0.4 ms more a face, which put attributes over issue 18's 3 ms (training/README.md).
     pub fn model_ids(self) -> &'static [&'static str] {
         match self {
             EmotionNet::MiniXception => &["emotion"],
-            EmotionNet::Trained => &["emotion_fer", "emotion_fer_kd"],
+            EmotionNet::Trained => &["emotion_fer", "emotion_fer_40"],
         }
     }
 
     /// Whether the face's mirror image is read too (when [`AttributeModel::mirror`] is on).
-    /// Not for ours: its two networks already average two opinions, and the mirror would add 0.4
-    /// points on PublicTest (68.7 against 68.35 %, ONNX Runtime from Python) for 1.2 ms more a
-    /// face, past issue 18's budget.
+    /// Not for ours: its two networks already average two opinions, and the mirror would add 0.2
+    /// points on PublicTest (68.32 against 68.10 %, ONNX Runtime from Python) for about 1 ms more
+    /// a face, past issue 18's budget.
     pub fn mirrored(self) -> bool {
         match self {
             EmotionNet::MiniXception => true,
