@@ -23,11 +23,12 @@ by ONNX Runtime, the int8 one's confusion matrix and sha256. Each run also keeps
 (`member_fp32.onnx`); `--average-with` other runs' member files makes the export the mean of them
 all, one graph (`make train-emotion`, training/README.md). `--export-only` redoes the export.
 `--teacher FILE...` adds the mean answer of exported networks as a second target (distillation:
-the app's second member learnt from the first two's mean; training/README.md). `--width 1.5`
-makes every layer 1.5 times as wide (2.64 M weights): the app's second member (`make train-emotion`). `--side 40`
-makes the network read the centred 40 px window of each 48 px face (the shifts of the augmenting
-warp then make it a random crop), which costs about 0.7 of the time a face; the app cuts the same
-window from its 48 px frame, sized by the file's input (`EmotionMember`)."""
+the app's second network learnt from the mean of the pair before it; training/README.md).
+`--width 1.5` makes every layer 1.5 times as wide (2.64 M weights): both of the app's networks
+(`make train-emotion`). `--side 40` makes the network read the centred 40 px window of each 48 px
+face (the shifts of the augmenting warp then make it a random crop), which costs about 0.7 of the
+time a face; the app cuts the same window from its 48 px frame, sized by the file's input
+(`EmotionMember`)."""
 
 import argparse
 import csv
@@ -311,7 +312,7 @@ def export(net, out, xt, xv, yv, side=SIDE, average_with=()):
     rng = np.random.default_rng(SEED)
     calibration = xt[rng.permutation(len(xt))[:512]].copy()
     calibration[::2] = evaluation_filter(calibration[::2])
-    calibration, xv = centre(calibration, side), centre(xv, side)
+    calibration = centre(calibration, side)
     int8 = out / "emotion_fer.onnx"
     digest = quantise(fp32, int8, "images", (c[None, None].astype(np.float32) for c in calibration))
     report = {}
@@ -354,18 +355,25 @@ def average_onnx(paths, merged):
     onnx.save(helper.make_model(graph, opset_imports=opset), str(merged))
 
 
-def onnx_probabilities(path, x):
-    """An exported file's probabilities for faces `x` [N,s,s], face and mirror averaged; each
-    file reads the centred window its input declares, so a teacher may mix 48 and 40 px files."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def onnx_views(session, x):
+    """One exported network's probabilities [N,7] for faces `x` [N,48,48] and, apart, for their
+    mirrors. It reads the centred window its input declares, as the app's `EmotionMember` does,
+    so 48 and 40 px files mix (a teacher, `emotion_pairs.py`)."""
     x = centre(x, session.get_inputs()[0].shape[2])
-    out = []
+    face, mirror = [], []
     for i in range(0, len(x), 256):
         b = np.ascontiguousarray(x[i:i + 256, None], np.float32)
-        p = session.run(None, {"images": b})[0] + session.run(None, {"images": b[..., ::-1].copy()})[0]
-        out.append(p / 2)
-    return np.concatenate(out)
+        face.append(session.run(None, {"images": b})[0])
+        mirror.append(session.run(None, {"images": b[..., ::-1].copy()})[0])
+    return np.concatenate(face), np.concatenate(mirror)
+
+
+def onnx_probabilities(path, x):
+    """An exported file's probabilities for faces `x` [N,48,48], face and mirror averaged."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    face, mirror = onnx_views(session, x)
+    return (face + mirror) / 2
 
 
 def onnx_accuracy(path, x, y):

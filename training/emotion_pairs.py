@@ -22,7 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_fer import centre, read_split  # noqa: E402
+from emotion_fer import onnx_views, read_split  # noqa: E402
 
 
 def session(path):
@@ -36,16 +36,6 @@ def side_of(s):
     shape = s.get_inputs()[0].shape
     assert shape[1] == 1 and shape[2] == shape[3] and isinstance(shape[2], int), shape
     return shape[2]
-
-
-def probabilities(s, x):
-    """Face alone and mirror alone, each [N,7]."""
-    face, mirror = [], []
-    for i in range(0, len(x), 256):
-        b = np.ascontiguousarray(x[i:i + 256, None], np.float32)
-        face.append(s.run(None, {"images": b})[0])
-        mirror.append(s.run(None, {"images": b[..., ::-1].copy()})[0])
-    return np.concatenate(face), np.concatenate(mirror)
 
 
 def milliseconds(s, side, runs=300):
@@ -69,7 +59,7 @@ def main():
     for path in args.files:
         s = session(path)
         side = side_of(s)
-        face, mirror = probabilities(s, centre(x, side))
+        face, mirror = onnx_views(s, x)
         nets.append((path, side, face, mirror, milliseconds(s, side)))
         print(f"[{len(nets)}] {path}: {side} px, {nets[-1][4]:.2f} ms a face", flush=True)
     print(f"\nPublicTest, {len(y)} faces\n")
