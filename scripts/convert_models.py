@@ -95,10 +95,85 @@ def prelu_as_relu_mix(src: str, dst: str) -> None:
     onnx.save(model, dst)
 
 
+def pad_channels(src: str, dst: str, block: int = 16) -> None:
+    """ORT runs a convolution in its fast blocked (NCHWc) layout only when the channels fill whole
+    blocks of 8 (AVX2) or 16 (AVX-512). MiniFASNet's pruned widths (13, 26, 103, 231, ...) do
+    not, so each of its expand → depthwise → project chains falls back to plain NCHW with a
+    reorder out and back in. Widening every such chain to a multiple of 16 with zero channels
+    changes no output: a zero channel stays zero through the Relu mix, the depthwise
+    convolution, and meets zero weights in the projection. Measured on the 2-core bench machine,
+    one thread: 1.8 → 1.05 ms for each of the two models; outputs equal to within 1.5e-6.
+
+    Refuses (raises) on a graph it does not understand, rather than guess."""
+    model = onnx.load(src)
+    graph = model.graph
+    inits = {init.name: init for init in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {o.name for o in graph.output}
+
+    def pad(name: str, axis: int, extra: int) -> None:
+        a = numpy_helper.to_array(inits[name])
+        widths = [(0, 0)] * a.ndim
+        widths[axis] = (0, extra)
+        inits[name].CopyFrom(numpy_helper.from_array(np.pad(a, widths), name))
+
+    def group(node) -> onnx.AttributeProto | None:
+        return next((a for a in node.attribute if a.name == "group"), None)
+
+    def pad_outputs(conv, extra: int) -> None:
+        pad(conv.input[1], 0, extra)
+        if len(conv.input) > 2:
+            pad(conv.input[2], 0, extra)
+
+    for conv in list(graph.node):
+        g = group(conv)
+        if conv.op_type != "Conv" or (g is not None and g.i != 1):
+            continue
+        width = inits[conv.input[1]].dims[0]
+        extra = -width % block
+        if extra == 0:
+            continue
+        pad_outputs(conv, extra)
+        # Follow the widened tensor through per-channel arithmetic and depthwise convolutions to
+        # the convolutions that read it, which get zero input weights.
+        todo, seen = [conv.output[0]], set()
+        while todo:
+            tensor = todo.pop()
+            if tensor in seen:
+                continue
+            seen.add(tensor)
+            if tensor in outputs:
+                raise ValueError(f"{src}: widened tensor {tensor} is a graph output")
+            for node in consumers.get(tensor, []):
+                g = group(node)
+                if node.op_type in ("Mul", "Add", "Relu"):
+                    for name in node.input:
+                        if name in inits:
+                            if inits[name].dims[0] != width or len(consumers[name]) != 1:
+                                raise ValueError(f"{src}: {node.name} has a shared or odd constant")
+                            pad(name, 0, extra)
+                    todo.append(node.output[0])
+                elif node.op_type == "Conv" and g is not None and g.i == width:
+                    g.i = width + extra
+                    pad_outputs(node, extra)
+                    todo.append(node.output[0])
+                elif node.op_type == "Conv" and (g is None or g.i == 1):
+                    pad(node.input[1], 1, extra)
+                else:
+                    raise ValueError(f"{src}: cannot widen through {node.op_type} {node.name}")
+    del graph.value_info[:]  # shapes inside the widened chains changed
+    onnx.checker.check_model(model)
+    onnx.save(model, dst)
+
+
 CONVERTERS = {
     "yunet_symbolic": yunet_symbolic,
     "drop_initializer_inputs": drop_initializer_inputs,
     "prelu_as_relu_mix": prelu_as_relu_mix,
+    "pad_channels": pad_channels,
 }
 
 

@@ -1,8 +1,9 @@
 //! Passive presentation-attack detection in one frame: Minivision's MiniFASNet pair
 //! (Silent-Face-Anti-Spoofing, Apache-2.0), committed under `models/bundled/` and installed into
-//! `models/` by `make setup` with their PRelus rewritten as SFace's (the same outputs, 2.5×
-//! faster: 9.1 → 3.6 ms for both on the loaded 2-core machine). With two threads or more the
-//! two run side by side, each on half of them (`vision::runner`).
+//! `models/` by `make setup` with their PRelus rewritten as SFace's and their pruned layers
+//! widened with zero channels to whole blocks of 16, so that ORT keeps its fast blocked layout
+//! throughout (the same outputs; 1.55 ms for both on the 2-core bench machine, README). With
+//! two threads or more the two run side by side, each on half of them (`vision::runner`).
 //!
 //! Each model sees the face with a different amount of context: V2 a box 2.7× the face, V1SE
 //! 4.0×, both cut from the frame as upstream's `CropImage` does (the enlarged box centred on the
