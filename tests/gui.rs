@@ -226,6 +226,35 @@ fn a_recording_can_be_opened_from_the_window() {
     });
 }
 
+/// A photo larger than the GPU takes (egui_kittest allows 2048 px a side, like many drivers
+/// allow 8192; FaceGate reads up to 12,000) is shown shrunk, not a crash, and its face is still
+/// found and drawn in the photo's own pixels.
+#[test]
+fn a_photo_larger_than_the_gpu_takes_is_shown_shrunk() {
+    let data = common::temp_dir("gui-large");
+    let folder = common::temp_dir("gui-large-folder");
+    let photo = image::open(common::fixture("astronaut.png"))
+        .unwrap()
+        .to_rgb8();
+    let big = image::imageops::resize(&photo, 3000, 3000, image::imageops::FilterType::Triangle);
+    big.save(folder.join("big.png")).unwrap();
+    let mut h = harness(app(&data, SourceSpec::Replay(folder)), 760.0);
+    models_loaded(&mut h);
+    wait_for(&mut h, 30, "the 3000 px photo with its face found", |a| {
+        a.frame_size() == [3000, 3000]
+            && a.state
+                .analysis
+                .as_ref()
+                .is_some_and(|a| a.faces.len() == 1)
+    });
+    let face = h.state().state.analysis.as_ref().unwrap().faces[0]
+        .face
+        .bbox;
+    println!("face box in frame pixels: {face:?}");
+    assert!(face.w > 500.0, "found at the photo's own scale: {face:?}");
+    h.run_steps(3);
+}
+
 #[test]
 fn training_from_the_window_draws_the_loss_and_reports_against_cosine() {
     let Some(shared) = common::shared_data("GUI training") else {

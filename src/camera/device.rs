@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use image::RgbImage;
 use nokhwa::pixel_format::RgbFormat;
 use nokhwa::utils::{
@@ -87,6 +87,13 @@ const MAX_BAD_FRAMES: u32 = 30;
 /// How long dropping a source waits for its capture thread to release the camera, so that
 /// reopening it at once does not find it busy, without hanging on a stalled driver.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a streaming camera may go without a frame before it counts as gone: nokhwa gives
+/// V4L2 no timeout, so a wedged camera (or a loopback device nobody writes to) would otherwise
+/// block its reader, and an unlock attempt or the daemon behind it, forever. Generous, because a
+/// camera's first frame can take a second or two while its exposure settles.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// The same for opening a camera and starting its stream.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Captured = Result<(RgbImage, Instant), SourceError>;
 
@@ -142,9 +149,17 @@ impl CameraSource {
                 detail: format!("cannot start a capture thread: {e}"),
             });
         }
-        let ready = ready_rx
-            .recv()
-            .unwrap_or_else(|_| Err("the capture thread ended unexpectedly".to_owned()));
+        let ready = ready_rx.recv_timeout(OPEN_TIMEOUT).unwrap_or_else(|e| {
+            Err(match e {
+                RecvTimeoutError::Timeout => format!(
+                    "the camera did not start streaming within {} s",
+                    OPEN_TIMEOUT.as_secs()
+                ),
+                RecvTimeoutError::Disconnected => {
+                    "the capture thread ended unexpectedly".to_owned()
+                }
+            })
+        });
         let (format, name, modes) = ready.map_err(|detail| open_error(index, detail))?;
         tracing::info!("camera {index} ({name}) streaming {format}");
         Ok(CameraSource {
@@ -280,12 +295,21 @@ fn open_error(index: u32, detail: String) -> SourceError {
 
 impl FrameSource for CameraSource {
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
-        let (image, captured_at) = self.frames.recv().unwrap_or_else(|_| {
-            Err(SourceError::CameraUnavailable {
-                index: self.index,
-                detail: "the camera has stopped".into(),
-            })
-        })?;
+        let (image, captured_at) = self
+            .frames
+            .recv_timeout(FRAME_TIMEOUT)
+            .unwrap_or_else(|e| {
+                let detail = match e {
+                    RecvTimeoutError::Timeout => {
+                        format!("no frame for {} s", FRAME_TIMEOUT.as_secs())
+                    }
+                    RecvTimeoutError::Disconnected => "the camera has stopped".into(),
+                };
+                Err(SourceError::CameraUnavailable {
+                    index: self.index,
+                    detail,
+                })
+            })?;
         let index = self.next_index;
         self.next_index += 1;
         Ok(Frame {

@@ -85,8 +85,9 @@ impl CompareView {
     fn result(&mut self, ui: &mut Ui, result: &CompareResult, number: u64) {
         if self.faces.as_ref().is_none_or(|(n, _)| *n != number) {
             let ctx = ui.ctx();
-            let load =
-                |name, image| ctx.load_texture(name, to_color_image(image), TextureOptions::LINEAR);
+            let load = |name, image| {
+                ctx.load_texture(name, to_color_image(ctx, image), TextureOptions::LINEAR)
+            };
             self.faces = Some((
                 number,
                 [load("compare-a", &result.a), load("compare-b", &result.b)],

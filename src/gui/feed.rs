@@ -29,8 +29,9 @@ impl Feed {
             newest = Some(frame);
         }
         let Some(frame) = newest else { return };
-        let image = to_color_image(&frame.image);
-        self.size = image.size;
+        let image = to_color_image(ctx, &frame.image);
+        // The overlays are in frame pixels, whatever size the texture was shrunk to.
+        self.size = [frame.image.width() as usize, frame.image.height() as usize];
         match &mut self.texture {
             Some(tex) => tex.set(image, TextureOptions::LINEAR),
             None => self.texture = Some(ctx.load_texture("camera", image, TextureOptions::LINEAR)),

@@ -21,6 +21,8 @@ const MAGIC: &[u8; 4] = b"FGS1";
 const NONCE_LEN: usize = 12;
 const KEY_FILE: &str = "secret.key";
 const ORIGIN_FILE: &str = "secret.toml";
+/// Held while a new key is made.
+const LOCK_FILE: &str = ".secret.lock";
 const KEYRING_SERVICE: &str = "facegate";
 /// Set (to anything) to keep the key in the file even where a keyring answers: for tests and
 /// throw-away data folders that should not leave entries in the user's keyring.
@@ -40,6 +42,11 @@ pub enum SecretError {
     },
     #[error("{} is not a valid data key (expected 32 bytes)", .0.display())]
     BadKey(PathBuf),
+    #[error(
+        "{} is damaged, so where the data key is kept is unknown; restore it, or delete it to use the key in secret.key or the keyring",
+        .0.display()
+    )]
+    BadRecord(PathBuf),
     #[error("sealed data is damaged, from another data folder, or not sealed")]
     Unseal,
 }
@@ -89,48 +96,98 @@ fn keyring_entry(root: &Path) -> Result<keyring::Entry, keyring::Error> {
 impl Sealer {
     /// Loads the data folder's key, creating it on first use.
     pub fn open(dir: &DataDir) -> Result<Sealer, SecretError> {
-        let root = dir.path();
-        let origin_path = root.join(ORIGIN_FILE);
-        let recorded: Option<KeyOrigin> = dir
-            .read(Path::new(ORIGIN_FILE), 4096)
-            .ok()
-            .and_then(|t| toml::from_str::<OriginRecord>(&String::from_utf8_lossy(&t)).ok())
-            .map(|r| r.key);
-        let key_path = root.join(KEY_FILE);
-        let (key, origin) = match recorded {
-            Some(KeyOrigin::File) => (read_key_file(dir)?, KeyOrigin::File),
+        if let Some(sealer) = Self::existing(dir)? {
+            return Ok(sealer);
+        }
+        // Two processes opening a new folder at once (the GUI and a CLI call) must not each
+        // make a key, the second overwriting the first after something was sealed with it.
+        let lock_path = dir.display(Path::new(LOCK_FILE));
+        let _lock = dir.lock(Path::new(LOCK_FILE)).map_err(io(&lock_path))?;
+        if let Some(sealer) = Self::existing(dir)? {
+            return Ok(sealer);
+        }
+        let key: [u8; 32] = Aes256Gcm::generate_key(OsRng).into();
+        let origin = match keyring_entry(dir.path()).and_then(|e| e.set_secret(&key)) {
+            Ok(()) => KeyOrigin::Keyring,
+            Err(e) => {
+                tracing::info!("no desktop keyring ({e}); keeping the data key in a 0600 file");
+                let key_path = dir.display(Path::new(KEY_FILE));
+                dir.write_atomic(Path::new(KEY_FILE), &key)
+                    .map_err(io(&key_path))?;
+                KeyOrigin::File
+            }
+        };
+        Self::record(dir, origin)?;
+        Ok(Sealer::new(key, origin))
+    }
+
+    /// The key this folder already has, or None when it never had one. A record that cannot be
+    /// read or parsed, or a key that is recorded but cannot be had, is an error: a new key would
+    /// leave everything sealed with the old one unreadable.
+    fn existing(dir: &DataDir) -> Result<Option<Sealer>, SecretError> {
+        let origin_path = dir.display(Path::new(ORIGIN_FILE));
+        let recorded = match dir
+            .read_opt(Path::new(ORIGIN_FILE), 4096)
+            .map_err(io(&origin_path))?
+        {
+            None => None,
+            Some(text) => Some(
+                toml::from_str::<OriginRecord>(&String::from_utf8_lossy(&text))
+                    .map_err(|_| SecretError::BadRecord(origin_path.clone()))?
+                    .key,
+            ),
+        };
+        match recorded {
+            Some(KeyOrigin::File) => Ok(Some(Sealer::new(read_key_file(dir)?, KeyOrigin::File))),
             Some(KeyOrigin::Keyring) => {
-                let secret = keyring_entry(root)
+                let secret = keyring_entry(dir.path())
                     .and_then(|e| e.get_secret())
                     .map_err(|e| SecretError::KeyringUnavailable(e.to_string()))?;
                 let key: [u8; 32] = secret
                     .try_into()
-                    .map_err(|_| SecretError::BadKey(origin_path.clone()))?;
-                (key, KeyOrigin::Keyring)
+                    .map_err(|_| SecretError::BadKey(origin_path))?;
+                Ok(Some(Sealer::new(key, KeyOrigin::Keyring)))
             }
+            // The record is written after the key, so a key without one was left by a crash
+            // between the two writes, or its record was deleted: keep the key, write the record.
             None => {
-                let key: [u8; 32] = Aes256Gcm::generate_key(OsRng).into();
-                let origin = match keyring_entry(root).and_then(|e| e.set_secret(&key)) {
-                    Ok(()) => KeyOrigin::Keyring,
-                    Err(e) => {
-                        tracing::info!(
-                            "no desktop keyring ({e}); keeping the data key in a 0600 file"
-                        );
-                        dir.write_atomic(Path::new(KEY_FILE), &key)
-                            .map_err(io(&key_path))?;
-                        KeyOrigin::File
-                    }
+                let key_path = dir.display(Path::new(KEY_FILE));
+                let found = if let Some(bytes) = dir
+                    .read_opt(Path::new(KEY_FILE), 64)
+                    .map_err(io(&key_path))?
+                {
+                    let key = bytes
+                        .try_into()
+                        .map_err(|_| SecretError::BadKey(key_path))?;
+                    Some((key, KeyOrigin::File))
+                } else {
+                    keyring_entry(dir.path())
+                        .and_then(|e| e.get_secret())
+                        .ok()
+                        .and_then(|secret| secret.try_into().ok())
+                        .map(|key: [u8; 32]| (key, KeyOrigin::Keyring))
                 };
-                let record = toml::to_string(&OriginRecord { key: origin }).expect("serialises");
-                dir.write_atomic(Path::new(ORIGIN_FILE), record.as_bytes())
-                    .map_err(io(&origin_path))?;
-                (key, origin)
+                let Some((key, origin)) = found else {
+                    return Ok(None);
+                };
+                Self::record(dir, origin)?;
+                Ok(Some(Sealer::new(key, origin)))
             }
-        };
-        Ok(Sealer {
+        }
+    }
+
+    fn record(dir: &DataDir, origin: KeyOrigin) -> Result<(), SecretError> {
+        let record = toml::to_string(&OriginRecord { key: origin }).expect("serialises");
+        let origin_path = dir.display(Path::new(ORIGIN_FILE));
+        dir.write_atomic(Path::new(ORIGIN_FILE), record.as_bytes())
+            .map_err(io(&origin_path))
+    }
+
+    fn new(key: [u8; 32], origin: KeyOrigin) -> Sealer {
+        Sealer {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
             origin,
-        })
+        }
     }
 
     /// Encrypts `plain`, binding it to `label` (the file's logical name) so that a sealed file
@@ -226,5 +283,45 @@ mod tests {
                 .unseal(&sealed, "cache/sface/abc")
                 .is_err()
         );
+    }
+
+    /// A damaged record must not cost the key: making a new one would leave every sealed file
+    /// unreadable. A lost record is rebuilt from the key that is there.
+    #[test]
+    fn a_damaged_or_lost_record_keeps_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open_at(dir.path()).unwrap();
+        if first.origin != KeyOrigin::File {
+            println!("skipped: a desktop keyring took the key (make test sets {NO_KEYRING_ENV})");
+            return;
+        }
+        let sealed = first.seal(b"head", "users/a/head");
+        let key_file = dir.path().join(KEY_FILE);
+        let key = std::fs::read(&key_file).unwrap();
+        let record = dir.path().join(ORIGIN_FILE);
+
+        std::fs::write(&record, "key = \"fi").unwrap();
+        let err = open_at(dir.path()).unwrap_err();
+        assert!(matches!(err, SecretError::BadRecord(_)), "{err}");
+        println!("damaged record: {err}");
+        assert_eq!(
+            std::fs::read(&key_file).unwrap(),
+            key,
+            "the key is untouched"
+        );
+
+        std::fs::remove_file(&record).unwrap();
+        let reopened = open_at(dir.path()).unwrap();
+        assert_eq!(reopened.origin, KeyOrigin::File);
+        assert_eq!(reopened.unseal(&sealed, "users/a/head").unwrap(), b"head");
+        assert!(record.exists(), "the record is written again");
+
+        std::fs::write(&key_file, b"short").unwrap();
+        std::fs::remove_file(&record).unwrap();
+        assert!(matches!(
+            open_at(dir.path()).unwrap_err(),
+            SecretError::BadKey(_)
+        ));
+        assert_eq!(std::fs::read(&key_file).unwrap(), b"short", "not replaced");
     }
 }
