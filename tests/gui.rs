@@ -76,6 +76,36 @@ fn threshold_slider_changes_and_saves_the_setting() {
     });
 }
 
+/// A settings file with a typo: the window says so (the defaults are in use), and the first
+/// change saved keeps the user's file aside instead of losing it.
+#[test]
+fn a_broken_settings_file_is_reported_and_kept_when_a_change_is_saved() {
+    let data = common::temp_dir("gui-bad-settings");
+    std::fs::create_dir_all(&data).unwrap();
+    let typo = "verification_threshold = 0.8\ndetection_threshold = 0,5\n";
+    std::fs::write(data.join("settings.toml"), typo).unwrap();
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    let said = h
+        .state()
+        .state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    println!("the window says: {said}");
+    assert!(said.contains("not valid TOML at line 2"), "{said}");
+    h.get_by_role_and_label(Role::Slider, "verification")
+        .increment_accesskit();
+    h.run_steps(4);
+    let after = h.state().state.settings.clone().unwrap();
+    wait_for(&mut h, 10, "the new settings on disk", |_| {
+        Store::open(&data).unwrap().settings() == after
+    });
+    let kept = std::fs::read_to_string(data.join("settings.toml.bad")).unwrap();
+    assert_eq!(kept, typo, "the user's file, kept as it was");
+}
+
 #[test]
 fn a_known_face_verifies_and_a_stranger_does_not() {
     let data = common::temp_dir("gui-verify");

@@ -320,10 +320,16 @@ impl Rig {
         );
     }
 
-    /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s.
-    fn pamtester(&self, service: &str, user: &str, items: &[&str]) -> Run {
+    /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s; run by
+    /// the shell `under` when given (pamtester then has it as its parent).
+    fn pamtester(&self, service: &str, user: &str, items: &[&str], under: Option<&Path>) -> Run {
         let mut cmd = Command::new("timeout");
-        cmd.args(["30", PAMTESTER, "-v"]);
+        cmd.arg("30");
+        if let Some(shell) = under {
+            // A command after it, so the shell cannot exec pamtester in its own place.
+            cmd.args([s(shell), "-c", "\"$0\" \"$@\"; exit $?"]);
+        }
+        cmd.args([PAMTESTER, "-v"]);
         for item in items {
             cmd.args(["-I", item]);
         }
@@ -360,7 +366,7 @@ impl Rig {
     /// Runs pamtester on the system stack (or the probe), prints it and records it.
     fn attempt(&mut self, scenario: &str, probe: bool, user: &str, items: &[&str]) -> Run {
         let service = if probe { &self.probe } else { &self.service };
-        let r = self.pamtester(service, user, items);
+        let r = self.pamtester(service, user, items, None);
         let stack = if probe { "probe" } else { "system stack" };
         println!(
             "--- {scenario} [{stack}]: {:?} in {:.2} s\n{}",
@@ -600,7 +606,7 @@ fn face_unlock_through_a_real_pam_stack() {
     assert_eq!(r.result, Pam::Success);
 
     // A local user sending a request a byte at a time cannot hold the daemon, which serves one
-    // client at a time: it has 2 s for the whole line, and Katie's attempt behind it is served.
+    // client at a time: it has 0.5 s for the whole line, and Katie's attempt behind it is served.
     {
         let slow = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
         let trickle = std::thread::spawn(move || {
@@ -627,7 +633,81 @@ fn face_unlock_through_a_real_pam_stack() {
         );
         assert_eq!(r.result, Pam::Success);
         assert!(r.took < Duration::from_secs(7), "{:?}", r.took);
-        assert!(held < Duration::from_secs(4), "held the daemon {held:?}");
+        assert!(held < Duration::from_secs(3), "held the daemon {held:?}");
+    }
+
+    // `sudo` typed in an SSH session: PAM_RHOST is empty, but the daemon sees sshd above the
+    // caller and does not turn the camera on. (A copy of the shell named sshd stands in for it.)
+    {
+        let sshd = rig.dir.join("sshd");
+        fs::copy("/bin/sh", &sshd).unwrap();
+        let r = rig.pamtester(&rig.service, &user, &[], Some(&sshd));
+        println!(
+            "--- under a process named sshd, no rhost: {:?} in {:.2} s\n{}",
+            r.result,
+            r.took.as_secs_f64(),
+            r.output.trim_end()
+        );
+        rig.table.push((
+            "under sshd, PAM_RHOST empty [system stack]".into(),
+            format!("{:?}", r.result),
+            r.took,
+        ));
+        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
+        assert!(!r.saw("Looking for"), "the camera was turned on");
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        let log = rig.daemon_log();
+        assert!(
+            log.contains("not at this camera: started under sshd"),
+            "{log}"
+        );
+    }
+
+    // A request abandoned while it waited behind another attempt (its PAM call timed out, or
+    // was killed) is dropped without counting as a failure: checked by the five failures
+    // below, the fifth of which would read "locked out" if this one had counted.
+    {
+        let mut running = Command::new("timeout")
+            .args(["30", "stdbuf", "-oL", PAMTESTER, "-v", &rig.service, &user])
+            .arg("authenticate")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(running.stdout.take().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("Looking for") {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push_str(&line);
+        }
+        assert!(seen.contains("Looking for"), "no attempt started: {seen}");
+        {
+            let mut queued = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
+            facegate_proto::send(
+                &mut queued,
+                &facegate_proto::Request::Authenticate { user: user.clone() },
+            )
+            .unwrap();
+        } // closed: the caller gave up
+        stdout.read_to_string(&mut seen).unwrap();
+        assert!(running.wait().unwrap().success(), "Katie's attempt: {seen}");
+        let start = Instant::now();
+        while !rig.daemon_log().contains("left before its attempt") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{}",
+                rig.daemon_log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        println!(
+            "--- a request abandoned in the queue: dropped after {:.2} s, not counted",
+            start.elapsed().as_secs_f64()
+        );
     }
 
     // Someone not enrolled: the daemon answers before any camera opens (no "Looking for").

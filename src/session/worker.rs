@@ -153,6 +153,17 @@ impl Worker {
     }
 
     fn announce(&self) {
+        // Told in the window, not only in a log nobody reads: the settings in use are not the
+        // file's, and the first change saved keeps the file aside as settings.toml.bad.
+        let (_, problems) = self.engine.store().settings_checked();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            self.send(Event::Error(format!(
+                "settings: {} (a change made here saves new settings and keeps the old file as {})",
+                list.join("; "),
+                crate::store::SETTINGS_BACKUP
+            )));
+        }
         match self.engine.store().people() {
             Ok(people) => self.send(Event::Ready {
                 people,

@@ -128,6 +128,9 @@ const MAX_STATE_BYTES: u64 = 64 << 10;
 /// settings.toml is a dozen lines.
 const MAX_SETTINGS_BYTES: u64 = 64 << 10;
 const SETTINGS_FILE: &str = "settings.toml";
+/// Where a settings file with problems is kept when new settings are saved over it, so that
+/// what the user wrote (a typo away from valid) is not lost.
+pub const SETTINGS_BACKUP: &str = "settings.toml.bad";
 
 pub struct Store {
     dir: DataDir,
@@ -406,6 +409,17 @@ impl Store {
         }
         let text = toml::to_string_pretty(settings).expect("settings serialise");
         let _lock = self.lock()?;
+        if let Ok(Some(old)) = self.dir.read_opt(rel, MAX_SETTINGS_BYTES) {
+            let (_, problems) =
+                Settings::parse(&String::from_utf8_lossy(&old), &self.dir.display(rel));
+            if !problems.is_empty() {
+                self.write(Path::new(SETTINGS_BACKUP), &old)?;
+                tracing::warn!(
+                    "the settings file had problems; kept as {}",
+                    self.dir.display(Path::new(SETTINGS_BACKUP)).display()
+                );
+            }
+        }
         self.write(rel, text.as_bytes())
     }
 

@@ -26,9 +26,12 @@ use crate::liveness::Direction;
 use crate::runtime::Models;
 use crate::store::{Owner, Store};
 
-/// How long a client has to send its whole request line, and to take each prompt line: the daemon
-/// serves one client at a time, so a slow one must not hold it.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client has to send its whole request line. The PAM module writes it as soon as it
+/// connects, so it is waiting by the time the daemon gets to it; the daemon serves one client at
+/// a time, so a client that sends nothing must not hold it for long.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a client has to take each prompt line.
+const PROMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Daemon {
     config: SystemConfig,
@@ -100,9 +103,9 @@ impl Daemon {
 
     fn handle(&mut self, mut stream: UnixStream) -> std::io::Result<()> {
         let peer = proto::socket::peer(&stream)?;
-        stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+        stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
         let request: Option<Request> = {
-            let deadline = Instant::now() + CLIENT_TIMEOUT;
+            let deadline = Instant::now() + REQUEST_TIMEOUT;
             let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
             proto::receive(&mut reader, proto::MAX_REQUEST_BYTES)?
         };
@@ -154,6 +157,16 @@ impl Daemon {
     fn authenticate(&mut self, user: &str, peer: Peer, out: &mut UnixStream) -> Reply {
         if let Err(v) = self.check(user, peer) {
             return v;
+        }
+        if let Some(why) = super::remote::remote_origin(peer.pid) {
+            tracing::warn!("{user}: not at this camera: {why}");
+            return verdict(Outcome::Ignore, format!("remote session: {why}"));
+        }
+        // A client that gave up while its request waited behind another attempt (its deadline
+        // passed, it was killed) must not cost the user a lock-out failure.
+        if proto::socket::peer_has_left(out) {
+            tracing::warn!("{user}: the client left before its attempt; not counted");
+            return verdict(Outcome::Ignore, "the client left".into());
         }
         let asked = Instant::now();
         let rule = self.engine.unlock_rule();

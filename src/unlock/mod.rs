@@ -5,10 +5,13 @@
 //!
 //! - [`config`]: the system config, read only after ownership checks on it and its folders;
 //! - [`daemon`]: `facegate daemon`, one attempt at a time over a Unix socket (protocol in the
-//!   `facegate-proto` crate, shared with the PAM module).
+//!   `facegate-proto` crate, shared with the PAM module);
+//! - [`remote`]: whether the caller was started from another machine (an SSH login), which
+//!   PAM_RHOST alone does not tell for `sudo`.
 
 pub mod config;
 pub mod daemon;
+pub mod remote;
 
 pub use config::SystemConfig;
 pub use daemon::Daemon;

@@ -135,6 +135,32 @@ fn send_all(stream: &UnixStream, mut bytes: &[u8], deadline: Instant) -> io::Res
     Ok(())
 }
 
+/// Whether the peer has closed its end (or reset it): a client that gave up while its request
+/// waited in the queue. Looks without waiting and without taking anything from the stream.
+pub fn peer_has_left(stream: &UnixStream) -> bool {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: `byte` is a valid one-byte buffer.
+        let n = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                (&raw mut byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            // 0: end of stream. More bytes after the request line are the client's business.
+            return n == 0;
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return false,
+            _ => return true,
+        }
+    }
+}
+
 /// Reads the stream with the time left before the deadline as each read's limit, so a peer
 /// sending a byte now and then (or half a line, then nothing) cannot stretch the wait.
 pub struct DeadlineReader<'a> {

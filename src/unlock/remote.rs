@@ -1,0 +1,208 @@
+//! Whether the program asking the daemon for face unlock was started from another machine.
+//!
+//! The PAM module already refuses when PAM_RHOST names another host, but only sshd and login
+//! set it: `sudo`, `su` and `pkexec` typed in an SSH session leave it empty. Someone with the
+//! user's SSH key but not their password would then get "turn your head LEFT" in their own
+//! terminal while the camera watches whoever sits at the desk. So the daemon looks at the
+//! caller itself, from the pid the socket vouches for (SO_PEERCRED), in two ways:
+//!
+//! - its logind session, where systemd runs: `session-N.scope` in its cgroup, and `REMOTE=1` in
+//!   logind's record of session N;
+//! - its ancestry: a remote-login server (sshd and its per-session processes, telnetd, xrdp,
+//!   mosh-server, dropbear) among the processes above it.
+//!
+//! What this cannot see: a process of the same account that deliberately leaves its SSH session
+//! (`systemd-run --user`, a tmux server started at the desk and attached to over SSH). On Linux
+//! one account is one security domain; this stops the ordinary `ssh` + `sudo`, and the password
+//! stays the fallback whatever it decides. A caller whose own process cannot be read is treated
+//! as remote: when in doubt, the password decides.
+
+use std::path::Path;
+
+/// Remote-login servers and the per-session processes they run the user's shell under, as
+/// `/proc/PID/comm` (at most 15 bytes) or the executable's file name show them.
+const REMOTE_LOGIN_PROGRAMS: &[&str] = &[
+    "sshd",
+    "sshd-session",
+    "sshd-auth",
+    "dropbear",
+    "mosh-server",
+    "telnetd",
+    "in.telnetd",
+    "rlogind",
+    "in.rlogind",
+    "xrdp",
+    "xrdp-sesman",
+    "xrdp-chansrv",
+];
+/// More ancestors than any real process tree has: a bound on a loop over data that can change
+/// while it is read.
+const MAX_ANCESTORS: usize = 128;
+
+/// Why the process `pid` counts as remote, or None when it is local.
+pub fn remote_origin(pid: i32) -> Option<String> {
+    remote_origin_in(Path::new("/proc"), Path::new("/run/systemd/sessions"), pid)
+}
+
+fn remote_origin_in(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
+    if pid <= 0 || !procfs.join(pid.to_string()).join("stat").exists() {
+        return Some(format!("the caller (process {pid}) cannot be seen"));
+    }
+    if let Some(why) = remote_logind_session(procfs, sessions, pid) {
+        return Some(why);
+    }
+    let mut p = pid;
+    for _ in 0..MAX_ANCESTORS {
+        if p <= 1 {
+            break;
+        }
+        if let Some(name) = program_names(procfs, p)
+            .into_iter()
+            .find(|n| REMOTE_LOGIN_PROGRAMS.contains(&n.as_str()))
+        {
+            return Some(format!("started under {name} (process {p})"));
+        }
+        match parent(procfs, p) {
+            Some(next) => p = next,
+            None => break,
+        }
+    }
+    None
+}
+
+/// The process's short name and its executable's file name (either may be missing).
+fn program_names(procfs: &Path, pid: i32) -> Vec<String> {
+    let dir = procfs.join(pid.to_string());
+    let comm = std::fs::read_to_string(dir.join("comm"))
+        .ok()
+        .map(|c| c.trim_end_matches('\n').to_owned());
+    let exe = std::fs::read_link(dir.join("exe")).ok().and_then(|e| {
+        e.file_name().map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_owned()
+        })
+    });
+    comm.into_iter().chain(exe).collect()
+}
+
+/// The parent pid from `/proc/PID/stat`, read after the last ')' since the name in brackets may
+/// itself hold spaces and brackets.
+fn parent(procfs: &Path, pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(procfs.join(pid.to_string()).join("stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// "session N is remote" when the process sits in a logind session that logind records as
+/// remote.
+fn remote_logind_session(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
+    let cgroups = std::fs::read_to_string(procfs.join(pid.to_string()).join("cgroup")).ok()?;
+    let id = cgroups
+        .lines()
+        .flat_map(|line| line.rsplit(':').next().unwrap_or("").split('/'))
+        .find_map(|part| part.strip_prefix("session-")?.strip_suffix(".scope"))
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))?;
+    let record = std::fs::read_to_string(sessions.join(id)).ok()?;
+    let value = |key: &str| {
+        record
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+    };
+    (value("REMOTE") == Some("1")).then(|| match value("REMOTE_HOST") {
+        Some(host) if !host.is_empty() => format!("login session {id} is remote (from {host})"),
+        _ => format!("login session {id} is remote"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake /proc: `tree` lists (pid, parent, comm, cgroup).
+    fn procfs(tree: &[(i32, i32, &str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (pid, ppid, comm, cgroup) in tree {
+            let dir = root.path().join(pid.to_string());
+            fs::create_dir(&dir).unwrap();
+            fs::write(dir.join("comm"), format!("{comm}\n")).unwrap();
+            // A name with a space and a bracket, as a process may choose.
+            fs::write(
+                dir.join("stat"),
+                format!("{pid} ({comm} x) S {ppid} {pid} {pid} 0 -1"),
+            )
+            .unwrap();
+            fs::write(dir.join("cgroup"), format!("0::{cgroup}\n")).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn sudo_under_an_ssh_login_is_remote_and_at_the_desk_is_not() {
+        let sessions = tempfile::tempdir().unwrap();
+        fs::write(sessions.path().join("3"), "UID=1000\nREMOTE=0\n").unwrap();
+        let desk = "/user.slice/user-1000.slice/session-3.scope";
+        let terminal = "/user.slice/user-1000.slice/user@1000.service/app.slice/vte.scope";
+        let tree = procfs(&[
+            (1, 0, "systemd", "/init.scope"),
+            (400, 1, "sshd", "/system.slice/ssh.service"),
+            (
+                900,
+                400,
+                "sshd-session",
+                "/user.slice/user-1000.slice/session-7.scope",
+            ),
+            (
+                901,
+                900,
+                "bash",
+                "/user.slice/user-1000.slice/session-7.scope",
+            ),
+            (
+                902,
+                901,
+                "sudo",
+                "/user.slice/user-1000.slice/session-7.scope",
+            ),
+            (500, 1, "gnome-terminal-", terminal),
+            (501, 500, "bash", terminal),
+            (502, 501, "sudo", terminal),
+            (600, 1, "gdm-session-wor", desk),
+        ]);
+        let origin = |pid| remote_origin_in(tree.path(), sessions.path(), pid);
+        assert_eq!(
+            origin(902).as_deref(),
+            Some("started under sshd-session (process 900)")
+        );
+        assert_eq!(origin(502), None, "a terminal at the desk");
+        assert_eq!(origin(600), None, "the lock screen, in local session 3");
+        assert!(origin(4242).unwrap().contains("cannot be seen"));
+    }
+
+    #[test]
+    fn a_session_logind_records_as_remote_is_remote_whatever_the_ancestry() {
+        let sessions = tempfile::tempdir().unwrap();
+        fs::write(
+            sessions.path().join("7"),
+            "UID=1000\nREMOTE=1\nREMOTE_HOST=203.0.113.9\n",
+        )
+        .unwrap();
+        let tree = procfs(&[
+            (1, 0, "systemd", "/init.scope"),
+            (70, 1, "sudo", "/user.slice/user-1000.slice/session-7.scope"),
+            // A made-up session name in a cgroup the user may create is not read as a path.
+            (
+                71,
+                1,
+                "sudo",
+                "/user.slice/user-1000.slice/session-..%2f7.scope",
+            ),
+        ]);
+        assert_eq!(
+            remote_origin_in(tree.path(), sessions.path(), 70).as_deref(),
+            Some("login session 7 is remote (from 203.0.113.9)")
+        );
+        assert_eq!(remote_origin_in(tree.path(), sessions.path(), 71), None);
+    }
+}
