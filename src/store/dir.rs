@@ -64,6 +64,7 @@ pub struct Stamp {
 pub struct DataDir {
     fd: OwnedFd,
     path: PathBuf,
+    owner: Owner,
 }
 
 /// The error for a link met where the store expected a file or folder.
@@ -147,11 +148,17 @@ impl DataDir {
         Ok(DataDir {
             fd,
             path: path.to_owned(),
+            owner,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whose store this was opened as.
+    pub fn owner(&self) -> Owner {
+        self.owner
     }
 
     /// The full path of `rel`, for messages only: operations never resolve it.

@@ -2,6 +2,8 @@
 //! embedding can be recomputed without detecting again. A face is committed when its sidecar is
 //! renamed into place (after its PNG), so a crash leaves at most an orphan PNG.
 
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -46,6 +48,53 @@ pub struct StoredFace {
     pub(super) rel: PathBuf,
 }
 
+/// The whole-image hashes of a gallery's faces, to spot a photo imported twice, by sidecar name.
+/// A sidecar is written once under its face's UUID and never changed, so each is read only the
+/// first time its name is listed: an import of thousands of photos would otherwise read every
+/// sidecar again for each one. The folder is still listed at every save, so faces another
+/// process added or removed since are seen.
+#[derive(Debug, Default)]
+pub(super) struct ImageIndex {
+    sidecars: HashMap<OsString, Option<(String, Uuid)>>,
+}
+
+impl ImageIndex {
+    /// The face already in `dir` cut from the image with hash `image_sha256`, if any.
+    fn find(
+        &mut self,
+        store: &Store,
+        dir: &Path,
+        image_sha256: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let entries = match store.dir.list(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(&store.dir.display(dir))(e)),
+        };
+        let listed: HashSet<OsString> = entries
+            .into_iter()
+            .filter(|e| {
+                e.kind == Kind::File && Path::new(&e.name).extension() == Some("json".as_ref())
+            })
+            .map(|e| e.name)
+            .collect();
+        self.sidecars.retain(|name, _| listed.contains(name));
+        for name in listed {
+            self.sidecars.entry(name).or_insert_with_key(|name| {
+                // Unreadable ones are skipped here as `faces` skips them (with its warning).
+                let meta = store.load_meta(&dir.join(name)).ok()?.meta;
+                Some((meta.image_sha256?, meta.id))
+            });
+        }
+        Ok(self
+            .sidecars
+            .values()
+            .flatten()
+            .find(|(hash, _)| hash == image_sha256)
+            .map(|&(_, id)| id))
+    }
+}
+
 impl Store {
     /// Saves the face `face` of `img` into `gallery`: a padded crop as PNG, then its sidecar.
     /// The person must still exist when the lock is taken: a capture racing `user remove` fails
@@ -83,14 +132,12 @@ impl Store {
         if let Gallery::Person { name, .. } = gallery {
             self.require_person(name)?;
         }
-        if let Some(existing) = self
-            .faces(gallery)?
-            .into_iter()
-            .find(|f| f.meta.image_sha256 == meta.image_sha256)
+        let mut indexes = self.image_index.lock().unwrap();
+        let index = indexes.entry(dir.clone()).or_default();
+        if let Some(existing) =
+            index.find(self, &dir, meta.image_sha256.as_deref().unwrap_or(""))?
         {
-            return Err(StoreError::Duplicate {
-                existing: existing.meta.id,
-            });
+            return Err(StoreError::Duplicate { existing });
         }
         self.dir
             .create_dir_all(&dir)
@@ -100,6 +147,7 @@ impl Store {
             let _ = self.dir.remove_file(&png_rel);
             return Err(e);
         }
+
         Ok(StoredFace {
             meta,
             png: self.dir.display(&png_rel),
@@ -271,4 +319,67 @@ pub fn face_region(img: &RgbImage, face: Option<&Face>, max_side: u32) -> RgbIma
         ((region.height() as f32 * s).round() as u32).max(1),
         imageops::FilterType::Triangle,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ImageKind;
+    use crate::vision::BBox;
+
+    fn photo(shade: u8) -> RgbImage {
+        RgbImage::from_fn(200, 200, |x, y| {
+            image::Rgb([shade, (x % 256) as u8, (y % 256) as u8])
+        })
+    }
+
+    fn face() -> Face {
+        Face {
+            bbox: BBox {
+                x: 60.0,
+                y: 50.0,
+                w: 80.0,
+                h: 100.0,
+            },
+            landmarks: [
+                [80.0, 90.0],
+                [120.0, 90.0],
+                [100.0, 110.0],
+                [85.0, 130.0],
+                [115.0, 130.0],
+            ],
+            score: 0.9,
+        }
+    }
+
+    /// The same photo twice is refused, also when the other copy came from another process (a
+    /// second `Store` on the same folder) after this one had read the gallery.
+    #[test]
+    fn a_photo_saved_twice_is_a_duplicate_whoever_saved_it_first() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            Store::open(root.path()).unwrap(),
+            Store::open(root.path()).unwrap(),
+        );
+        a.add_person("Ann").unwrap();
+        let gallery = Gallery::Person {
+            name: "Ann".into(),
+            kind: ImageKind::Verification,
+        };
+        let (p, q) = (photo(10), photo(200));
+        let first = a.save_face(&gallery, &p, &face(), None).unwrap();
+        let dup = |r: Result<StoredFace, StoreError>| match r {
+            Err(StoreError::Duplicate { existing }) => existing,
+            other => panic!("expected a duplicate, got {other:?}"),
+        };
+        assert_eq!(dup(a.save_face(&gallery, &p, &face(), None)), first.meta.id);
+        let second = b.save_face(&gallery, &q, &face(), None).unwrap();
+        assert_eq!(dup(b.save_face(&gallery, &p, &face(), None)), first.meta.id);
+        // `a` listed the gallery before `b` added q: it lists it again at every save.
+        assert_eq!(
+            dup(a.save_face(&gallery, &q, &face(), None)),
+            second.meta.id
+        );
+        assert_eq!(a.faces(&gallery).unwrap().len(), 2);
+    }
 }

@@ -140,6 +140,8 @@ pub struct Store {
     /// never stale; it spares the live worker a file read and a decryption per vector each time
     /// it rescores a person's images after a capture.
     unsealed: std::sync::Mutex<std::collections::HashMap<(String, String), Embedding>>,
+    /// Each gallery's image hashes, by gallery folder (`faces::ImageIndex`).
+    image_index: std::sync::Mutex<std::collections::HashMap<PathBuf, faces::ImageIndex>>,
 }
 
 /// Held while the store is being changed.
@@ -168,6 +170,7 @@ impl Store {
             dir,
             sealer: std::sync::OnceLock::new(),
             unsealed: Default::default(),
+            image_index: Default::default(),
         })
     }
 
@@ -179,6 +182,7 @@ impl Store {
             dir,
             sealer: std::sync::OnceLock::new(),
             unsealed: Default::default(),
+            image_index: Default::default(),
         })
     }
 

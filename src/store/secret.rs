@@ -107,7 +107,16 @@ impl Sealer {
             return Ok(sealer);
         }
         let key: [u8; 32] = Aes256Gcm::generate_key(OsRng).into();
-        let origin = match keyring_entry(dir.path()).and_then(|e| e.set_secret(&key)) {
+        // The system store is read by the daemon, which has no desktop session: its key goes in
+        // the file, never in a keyring that whoever ran `sudo` happens to reach.
+        let keyring = if dir.owner() == Owner::Root {
+            Err(keyring::Error::NoStorageAccess(
+                "the store is root's".to_owned().into(),
+            ))
+        } else {
+            keyring_entry(dir.path())
+        };
+        let origin = match keyring.and_then(|e| e.set_secret(&key)) {
             Ok(()) => KeyOrigin::Keyring,
             Err(e) => {
                 tracing::info!("no desktop keyring ({e}); keeping the data key in a 0600 file");
