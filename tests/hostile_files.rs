@@ -513,3 +513,47 @@ fn a_huge_failed_probe_keeps_a_small_face_region() {
     let (w, h, _) = sizes[0];
     assert!(w <= 640 && h <= 640, "kept {w}×{h}");
 }
+
+/// A photo whose file name is not UTF-8 (any byte string is a valid Linux name): its result is
+/// reported with the name shown lossily, and the other photos' results are not lost with it
+/// (serde refused the whole `--json` report before).
+#[test]
+fn a_file_name_that_is_not_utf8_does_not_lose_the_json_report() {
+    use std::os::unix::ffi::OsStrExt;
+    if common::models_or_skip("non-UTF-8 name").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-non-utf8");
+    let odd = root.join(std::ffi::OsStr::from_bytes(b"caf\xe9.png"));
+    std::fs::copy(common::fixture("astronaut.png"), &odd).unwrap();
+    let plain = common::fixture("camera.png");
+    for command in ["detect", "represent", "analyze"] {
+        let out = common::facegate_command()
+            .args([command, "--json"])
+            .arg(&odd)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!(
+            "{command}: exit {:?}, {} bytes of JSON",
+            out.status.code(),
+            stdout.len()
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+        let paths: Vec<&str> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap())
+            .collect();
+        println!("  paths: {paths:?}");
+        assert_eq!(paths.len(), 2, "{command}");
+        assert!(
+            paths[0].ends_with("caf\u{fffd}.png"),
+            "{command}: {paths:?}"
+        );
+        assert!(paths[1].ends_with("camera.png"), "{command}: {paths:?}");
+    }
+}

@@ -64,6 +64,7 @@ impl From<Attributes> for AttributesReport {
 
 #[derive(Serialize)]
 struct Report {
+    #[serde(serialize_with = "super::lossy_path")]
     path: PathBuf,
     faces: Vec<FaceReport>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -40,6 +40,7 @@ struct Probe {
 
 #[derive(Serialize)]
 struct Side<'a> {
+    #[serde(serialize_with = "super::lossy_path")]
     path: &'a PathBuf,
     face: &'a Face,
     faces_in_image: usize,

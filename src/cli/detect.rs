@@ -29,6 +29,7 @@ pub struct DetectArgs {
 
 #[derive(Serialize)]
 struct Report {
+    #[serde(serialize_with = "super::lossy_path")]
     path: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     width: Option<u32>,

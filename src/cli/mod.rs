@@ -195,6 +195,15 @@ impl Cli {
     }
 }
 
+/// A path in `--json` output, as text even when it is not UTF-8 (then with U+FFFD in place of
+/// the bad bytes): serde refuses such a path outright, which lost every other image's results.
+fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
+    path: &P,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.as_ref().to_string_lossy())
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);

@@ -37,6 +37,7 @@ struct FaceOut {
 
 #[derive(Serialize)]
 struct ImageOut {
+    #[serde(serialize_with = "super::lossy_path")]
     path: PathBuf,
     model: EmbedderKind,
     dim: usize,
