@@ -205,6 +205,22 @@ fn files_and_folders_still_import_without_a_bar_in_pipes() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("refused"));
+    // A file that is not an image is bad input: named, exit 2, and the photo beside it saved.
+    let mixed = data.join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::write(mixed.join("broken.jpg"), b"\xff\xd8\xff not really a JPEG").unwrap();
+    std::fs::copy(photos.join("a.png"), mixed.join("a.png")).unwrap();
+    let out = common::facegate_at(
+        &data,
+        &["capture", "Eileen", "--kind", "positive", s(&mixed)],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        said.contains("broken.jpg") && said.contains("1 saved, 1 refused (1 unreadable)"),
+        "{said}"
+    );
     // --count belongs to --camera / --replay.
     let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos), "--count", "3"]);
     assert_eq!(out.status.code(), Some(2));

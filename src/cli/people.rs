@@ -166,7 +166,7 @@ pub fn import_into(
     inputs: &[PathBuf],
 ) -> anyhow::Result<u8> {
     let files = image_files(inputs)?;
-    let (mut saved, mut refused, mut skipped) = (0, 0, 0);
+    let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);
     let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
         bar.inc(1);
@@ -205,13 +205,23 @@ pub fn import_into(
             }
             Err(e) => {
                 refused += 1;
+                unreadable += usize::from(matches!(e, crate::Error::Image(_)));
                 super::progress::line(&bar, format!("refused {}: {e}", path.display()));
             }
         }
     }
     bar.finish_and_clear();
-    println!("{saved} saved, {refused} refused, {skipped} already stored");
-    Ok(if refused == 0 && saved + skipped > 0 {
+    let unreadable_note = if unreadable > 0 {
+        format!(" ({unreadable} unreadable)")
+    } else {
+        String::new()
+    };
+    println!("{saved} saved, {refused} refused{unreadable_note}, {skipped} already stored");
+    // A file that is not a readable image is bad input (2), as for `detect`; a photo the
+    // quality gate turned down is a verdict on the photo (1).
+    Ok(if unreadable > 0 {
+        exit::ERROR
+    } else if refused == 0 && saved + skipped > 0 {
         exit::OK
     } else {
         exit::DIFFERENT

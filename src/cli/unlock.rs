@@ -158,9 +158,15 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 kind: ImageKind::Verification,
             };
             let code = super::people::import_into(&mut engine, &gallery, &inputs)?;
-            println!(
-                "{user} can now unlock with their face (try `sudo facegate unlock test {user}`)"
-            );
+            let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
+            if enrolled == 0 {
+                println!("{user} has no verification image, so face unlock stays off for them");
+            } else {
+                println!(
+                    "{user} can now unlock with their face, from {enrolled} image{} (try `sudo facegate unlock test {user}`)",
+                    if enrolled == 1 { "" } else { "s" }
+                );
+            }
             Ok(code)
         }
         UnlockCommand::List { config } => {
