@@ -1,7 +1,9 @@
 //! Renaming a person: their folder moves, and what is sealed inside it (a trained head, bound to
 //! the file's logical name `users/<name>/<file>`) is sealed again under the new name.
 
-use super::{Store, StoreError, dir, io_err, names, person_rel};
+use std::path::Path;
+
+use super::{Store, StoreError, dir, io_err, names, person_rel, secret};
 
 impl Store {
     /// Renames `from` to `to`. The new name is checked like a new person's; an enrolled `to` is
@@ -16,36 +18,71 @@ impl Store {
         }
         let others: Vec<String> = self.people()?.into_iter().filter(|p| p != from).collect();
         let lookalike = names::confusable_with(to, &others).map(str::to_owned);
+        // Everything sealed for the old name is sealed again for the new one *before* the
+        // folder moves, beside the old files: a missing key or a full disk then refuses the
+        // rename with nothing changed, instead of leaving files no name can open.
+        let staged = self.stage_resealed(&old, from, to)?;
         self.dir
             .rename(&old, &new)
             .map_err(io_err(&self.dir.display(&old)))?;
-        let Some(sealer) = self.sealer() else {
-            return Ok(lookalike);
-        };
-        let entries = self
-            .dir
-            .list(&new)
-            .map_err(io_err(&self.dir.display(&new)))?;
-        for entry in entries.iter().filter(|e| e.kind == dir::Kind::File) {
-            let file = entry.name.to_string_lossy();
-            let rel = new.join(&*file);
-            let Ok(data) = self.dir.read(&rel, crate::imageio::MAX_FILE_BYTES) else {
-                continue;
-            };
-            // Only what opens under the old name was sealed for it; anything else stays as is.
-            if let Ok(plain) = sealer.unseal(&data, &format!("users/{from}/{file}")) {
-                let sealed = sealer.seal(&plain, &format!("users/{to}/{file}"));
-                self.write(&rel, &sealed)?;
-            }
+        for (file, temp) in staged {
+            // A rename inside one folder needs no space: it does not fail for a full disk.
+            self.dir
+                .rename(&new.join(&temp), &new.join(&file))
+                .map_err(io_err(&self.dir.display(&new.join(&file))))?;
         }
         Ok(lookalike)
+    }
+
+    /// Writes, beside each file of `folder` sealed for `from`, its copy sealed for `to`; returns
+    /// (file, copy) names. On any failure the copies written so far are removed.
+    fn stage_resealed(
+        &self,
+        folder: &Path,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let entries = self
+            .dir
+            .list(folder)
+            .map_err(io_err(&self.dir.display(folder)))?;
+        let mut staged: Vec<(String, String)> = Vec::new();
+        let result = (|| {
+            for entry in entries.iter().filter(|e| e.kind == dir::Kind::File) {
+                let file = entry.name.to_string_lossy().into_owned();
+                let rel = folder.join(&file);
+                let Ok(data) = self.dir.read(&rel, crate::imageio::MAX_FILE_BYTES) else {
+                    continue;
+                };
+                if !secret::is_sealed(&data) {
+                    continue;
+                }
+                let sealer = self.sealer_or_why()?;
+                // Only what opens under the old name was sealed for it; anything else stays.
+                let Ok(plain) = sealer.unseal(&data, &format!("users/{from}/{file}")) else {
+                    continue;
+                };
+                let temp = format!(".tmp-rename-{file}");
+                self.write(
+                    &folder.join(&temp),
+                    &sealer.seal(&plain, &format!("users/{to}/{file}")),
+                )?;
+                staged.push((file, temp));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            for (_, temp) in &staged {
+                let _ = self.dir.remove_file(&folder.join(temp));
+            }
+            return Err(e);
+        }
+        Ok(staged)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
     #[test]
@@ -70,5 +107,47 @@ mod tests {
         );
         assert!(store.require_person("Ann").is_err());
         assert!(Path::new(root.path()).join("users/Anne").is_dir());
+    }
+
+    /// Without the data key a sealed head could not be sealed again for the new name: the
+    /// rename is refused and nothing moves, instead of leaving a head no name can open.
+    #[test]
+    fn without_the_key_a_person_with_sealed_files_is_not_renamed() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.add_person("Ann").unwrap();
+        store
+            .write_sealed("Ann", "head-x.sealed", b"weights")
+            .unwrap();
+        if store.sealer().unwrap().origin != secret::KeyOrigin::File {
+            println!("skipped: a desktop keyring took the key");
+            return;
+        }
+        drop(store);
+        let key = root.path().join("secret.key");
+        let saved = std::fs::read(&key).unwrap();
+        std::fs::remove_file(&key).unwrap();
+        let store = Store::open(root.path()).unwrap();
+        let err = store.rename_person("Ann", "Anne").unwrap_err();
+        println!("refused: {err}");
+        assert!(matches!(err, StoreError::Sealing(_)), "{err}");
+        assert_eq!(store.people().unwrap(), ["Ann"]);
+        let left: Vec<String> = std::fs::read_dir(root.path().join("users/Ann"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.iter().any(|f| f == "head-x.sealed"), "{left:?}");
+        assert!(
+            !left.iter().any(|f| f.starts_with(".tmp")),
+            "staged copy left: {left:?}"
+        );
+        // With the key back, the rename goes through and the head opens under the new name.
+        std::fs::write(&key, saved).unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.rename_person("Ann", "Anne").unwrap();
+        assert_eq!(
+            store.read_sealed("Anne", "head-x.sealed").unwrap().unwrap(),
+            b"weights"
+        );
     }
 }

@@ -240,6 +240,11 @@ impl Sealer {
     }
 }
 
+/// Whether `data` is something [`Sealer::seal`] wrote (whatever key it was sealed with).
+pub fn is_sealed(data: &[u8]) -> bool {
+    data.starts_with(MAGIC)
+}
+
 fn read_key_file(dir: &DataDir) -> Result<[u8; 32], SecretError> {
     let path = dir.display(Path::new(KEY_FILE));
     let bytes = dir.read(Path::new(KEY_FILE), 64).map_err(io(&path))?;
