@@ -57,6 +57,34 @@ fn a_fifo_given_as_an_image_is_refused_at_once() {
     );
 }
 
+/// A FIFO given as a recording (the window's "Open recording" field, `--replay`) was handed to
+/// ffprobe, which waited on it for ever, and the window with it. Now it is refused at once.
+#[test]
+fn a_fifo_given_as_a_recording_is_refused_at_once() {
+    if common::models_or_skip("fifo replay").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-fifo-replay");
+    let fifo = root.join("clip.mp4");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let data = root.join("data");
+    assert_eq!(code(&run(&data, &["user", "add", "Fifo"])), Some(0));
+    let t = run_for(
+        hostile::facegate_cmd(&data, &["capture", "Fifo", "--replay", s(&fifo)]),
+        Duration::from_secs(20),
+    );
+    println!(
+        "measured: FIFO as a recording: exit {:?} after {:.1} s: {}",
+        t.code(),
+        t.elapsed.as_secs_f64(),
+        t.text().trim()
+    );
+    assert!(t.status.is_some(), "facegate hung on a FIFO");
+    assert_eq!(t.code(), Some(2));
+    assert!(t.text().contains("not a regular file"), "{}", t.text());
+}
+
 /// `/dev/zero` given as a photo was once read until memory ran out. Now it is refused before a
 /// byte is read. (Run under a 2 GB address-space limit, so a regression fails this test instead
 /// of exhausting the machine.)

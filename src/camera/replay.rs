@@ -74,8 +74,16 @@ impl VideoReplay {
     /// Probes the clip with `ffprobe` and starts decoding it. `paced: false` delivers frames as
     /// fast as ffmpeg decodes them.
     pub fn open(path: &Path, paced: bool) -> Result<Self, SourceError> {
-        if !path.exists() {
-            return Err(SourceError::NotFound(path.to_owned()));
+        match std::fs::metadata(path) {
+            Err(_) => return Err(SourceError::NotFound(path.to_owned())),
+            // A FIFO or a device: ffprobe would wait on it for ever, and the window with it.
+            Ok(m) if !m.is_file() => {
+                return Err(SourceError::UnreadableClip {
+                    path: path.to_owned(),
+                    reason: "not a regular file (a pipe or a device?)".into(),
+                });
+            }
+            Ok(_) => {}
         }
         let info = probe(path)?;
         let decoder = Decoder::spawn(path, &info)?;
