@@ -362,3 +362,33 @@ fn replay_of_a_folder_keeps_to_one_person() {
     );
     assert!(!sources.iter().any(|s| s.contains('/')), "{sources:?}");
 }
+
+/// A folder of very large frames (a 3000 px photo) enrols from the face region each frame keeps
+/// in the pose pool, not from whole frames held until the end.
+#[test]
+fn replay_of_large_frames_enrols_from_their_face_regions() {
+    if common::models_or_skip("capture --replay of large frames").is_none() {
+        return;
+    }
+    let data = common::temp_dir("capture-large");
+    let frames = data.join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let photo = image::open(common::fixture("astronaut.png"))
+        .unwrap()
+        .to_rgb8();
+    image::imageops::resize(&photo, 3000, 3000, image::imageops::FilterType::Triangle)
+        .save(frames.join("big.png"))
+        .unwrap();
+    common::facegate_at(&data, &["user", "add", "Eileen"]);
+    let out = common::facegate_at(
+        &data,
+        &["capture", "Eileen", "--replay", s(&frames), "--count", "1"],
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(0));
+    let faces = verification_faces(&data, "Eileen");
+    assert_eq!(faces.len(), 1);
+    let crop = image::image_dimensions(&faces[0].png).unwrap();
+    println!("stored crop {crop:?}");
+    assert!(crop.0 <= facegate::store::CROP_MAX_SIDE && crop.1 <= facegate::store::CROP_MAX_SIDE);
+}

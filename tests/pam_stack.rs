@@ -363,6 +363,31 @@ impl Rig {
         }
     }
 
+    /// pamtester on the system stack, left running once the daemon has said "Looking for"
+    /// (the camera is on): the process, the rest of its output, and what it printed so far.
+    fn attempt_started(&self, user: &str) -> (Child, BufReader<std::process::ChildStdout>, String) {
+        // stdbuf: pamtester's prompts reach the pipe as they are printed, not at its exit.
+        let mut pamtester = Command::new("timeout")
+            .args(["30", "stdbuf", "-oL", PAMTESTER, "-v", &self.service, user])
+            .arg("authenticate")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(pamtester.stdout.take().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("Looking for") {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push_str(&line);
+        }
+        assert!(seen.contains("Looking for"), "no attempt started: {seen}");
+        (pamtester, stdout, seen)
+    }
+
     /// Runs pamtester on the system stack (or the probe), prints it and records it.
     fn attempt(&mut self, scenario: &str, probe: bool, user: &str, items: &[&str]) -> Run {
         let service = if probe { &self.probe } else { &self.service };
@@ -531,25 +556,7 @@ fn face_unlock_through_a_real_pam_stack() {
     // once (the attempt counts as a failure in the lock-out, hence first).
     {
         let start = Instant::now();
-        // stdbuf: pamtester's prompts reach the pipe as they are printed, not at its exit.
-        let mut pamtester = Command::new("timeout")
-            .args(["30", "stdbuf", "-oL", PAMTESTER, "-v", &rig.service, &user])
-            .arg("authenticate")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(pamtester.stdout.take().unwrap());
-        let mut seen = String::new();
-        while !seen.contains("Looking for") {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            seen.push_str(&line);
-        }
-        assert!(seen.contains("Looking for"), "no attempt started: {seen}");
+        let (mut pamtester, mut stdout, mut seen) = rig.attempt_started(&user);
         let killed = Instant::now();
         rig.stop_daemon();
         let status = pamtester.wait().unwrap();
@@ -667,24 +674,7 @@ fn face_unlock_through_a_real_pam_stack() {
     // was killed) is dropped without counting as a failure: checked by the five failures
     // below, the fifth of which would read "locked out" if this one had counted.
     {
-        let mut running = Command::new("timeout")
-            .args(["30", "stdbuf", "-oL", PAMTESTER, "-v", &rig.service, &user])
-            .arg("authenticate")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(running.stdout.take().unwrap());
-        let mut seen = String::new();
-        while !seen.contains("Looking for") {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            seen.push_str(&line);
-        }
-        assert!(seen.contains("Looking for"), "no attempt started: {seen}");
+        let (mut running, mut stdout, mut seen) = rig.attempt_started(&user);
         {
             let mut queued = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
             facegate_proto::send(

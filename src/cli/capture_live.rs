@@ -162,6 +162,10 @@ fn spread(poses: &[(PoseKey, f32)], picked: &[usize]) -> f32 {
     min
 }
 
+/// Frames larger than this are kept as their face region: at most 121 pose cells of 1280 px
+/// frames (335 MB for 1280×720), where whole 12,000 px frames could take tens of gigabytes.
+const MAX_KEPT_SIDE: u32 = 1280;
+
 /// The best frame of one pose cell.
 struct Candidate {
     /// "frame 57" of a clip or camera, or the file name in a folder of frames.
@@ -228,6 +232,13 @@ impl Pool {
             Some(_) => {}
         }
         self.good += 1;
+        // One frame is kept per pose cell until the end; a large frame (a 12,000 px still in a
+        // folder) keeps only its face with the store's margin, so the pool stays bounded.
+        let image = if image.width().max(image.height()) > MAX_KEPT_SIDE {
+            crate::store::face_region(&image, Some(&face), MAX_KEPT_SIDE)
+        } else {
+            image
+        };
         self.cells.insert(
             cell,
             Candidate {
