@@ -50,6 +50,15 @@ pub struct FaceGateApp {
     /// Attributes and embeddings run on some frames only (staggered, a few times a second), so
     /// the status bar shows their last real cost rather than the 0 of the frames in between.
     last_run: Timings,
+    opening: Option<Opening>,
+}
+
+/// A source being opened on its own thread, and the camera to remember once it streams.
+struct Opening {
+    camera: Option<CameraChoice>,
+    result: crossbeam_channel::Receiver<
+        Result<Box<dyn crate::camera::FrameSource>, crate::camera::SourceError>,
+    >,
 }
 
 impl FaceGateApp {
@@ -73,6 +82,7 @@ impl FaceGateApp {
             dismissed: None,
             inference_rate: RateMeter::default(),
             last_run: Timings::default(),
+            opening: None,
         }
     }
 
@@ -97,29 +107,76 @@ impl FaceGateApp {
         self.send(Command::SetMode(self.state.mode_for(view == View::Unlock)));
     }
 
-    /// Opening takes a few milliseconds (a camera's first handshake, ffprobe on a clip); frames
-    /// then come from the capture thread as before.
-    pub fn open_source(&mut self, spec: &SourceSpec) -> bool {
-        match crate::camera::open(spec) {
+    /// Opens `spec` on its own thread: a camera's handshake can take seconds (up to its 10 s
+    /// limit), and a folder of unreadable files is read until a frame decodes, while the window
+    /// keeps drawing the old source. [`FaceGateApp::poll`] switches over when it is ready.
+    pub fn open_source(&mut self, spec: &SourceSpec) {
+        self.open(spec.clone(), None);
+    }
+
+    /// Opens the camera the user picked and, once it streams, remembers it in the settings.
+    fn open_camera(&mut self, choice: CameraChoice) {
+        self.open(choice.spec.clone(), Some(choice));
+    }
+
+    fn open(&mut self, spec: SourceSpec, camera: Option<CameraChoice>) {
+        let what = match &spec {
+            SourceSpec::Camera { index, .. } => format!("camera {index}"),
+            SourceSpec::Replay(path) | SourceSpec::Demo(path) => path.display().to_string(),
+            SourceSpec::Synthetic => "the test pattern".into(),
+        };
+        self.receive(Event::Info(format!("opening {what}…")));
+        let (done, result) = crossbeam_channel::bounded(1);
+        let opener = std::thread::Builder::new()
+            .name("open-source".into())
+            .spawn(move || {
+                // Nobody waiting any more (another source was picked since): the source is
+                // dropped here, which closes it.
+                let _ = done.send(crate::camera::open(&spec));
+            });
+        if let Err(e) = opener {
+            self.error(format!("cannot open that source: {e}"));
+            return;
+        }
+        // A newer choice replaces one still opening.
+        self.opening = Some(Opening { camera, result });
+    }
+
+    /// The source being opened, once it is ready (or failed).
+    fn poll_opening(&mut self, ctx: &egui::Context) {
+        let Some(opening) = &self.opening else {
+            return;
+        };
+        let result = match opening.result.try_recv() {
+            Ok(result) => result,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+                return;
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                self.opening = None;
+                self.error("cannot open that source: the thread opening it stopped".into());
+                return;
+            }
+        };
+        let camera = self.opening.take().and_then(|o| o.camera);
+        match result {
             Ok(source) => {
                 self.live.set_source(source);
                 self.source_note = None;
                 // The old source's trouble no longer applies.
                 self.receive(Event::SourceRecovered);
-                true
+                if let Some(choice) = camera {
+                    self.remember_camera(choice);
+                }
             }
-            Err(e) => {
-                self.error(format!("cannot open that source: {e}"));
-                false
-            }
+            Err(e) => self.error(format!("cannot open that source: {e}")),
         }
     }
 
-    /// Opens the camera the user picked and, once it streams, remembers it in the settings.
-    fn open_camera(&mut self, choice: CameraChoice) {
-        if !self.open_source(&choice.spec) {
-            return;
-        }
+    /// Saves the camera that now streams, in the mode it was asked for, as the one to open next
+    /// time.
+    fn remember_camera(&mut self, choice: CameraChoice) {
         if let (
             SourceSpec::Camera {
                 index,
@@ -161,6 +218,7 @@ impl FaceGateApp {
 
     /// Takes every pending frame and event; never blocks.
     fn poll(&mut self, ctx: &egui::Context) {
+        self.poll_opening(ctx);
         self.feed.poll(ctx, &self.live.frames);
         while let Ok(event) = self.live.events.try_recv() {
             if let Event::Analysis(a) = &event {
