@@ -191,6 +191,13 @@ fn lookalike_and_negatives() {
     assert_eq!(ranking[1]["identity"], "cameraman");
     let text = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&gallery)]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("resemblance, not an identification"));
+    // A gallery without a usable face answers nothing, and says so: exit 3, not 0.
+    let empty = common::temp_dir("cli-lookalike-empty");
+    std::fs::create_dir_all(empty.join("mug")).unwrap();
+    std::fs::copy(common::fixture("coffee.png"), empty.join("mug/coffee.png")).unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
+    assert_eq!(code(&out), 3);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no faces found in the gallery"));
 
     // Negatives go through the same quality gate: the cameraman's face (14 px between the eyes)
     // is refused with its reason, the astronaut's is kept.

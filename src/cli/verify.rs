@@ -289,6 +289,7 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
 struct Resemblance {
     identity: String,
     best_similarity: f32,
+    #[serde(serialize_with = "super::lossy_path")]
     photo: PathBuf,
 }
 
@@ -352,5 +353,10 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     } else {
         println!("no faces found in the gallery {}", args.gallery.display());
     }
-    Ok(exit::OK)
+    // A gallery with no usable face answers nothing: not a success.
+    Ok(if ranking.is_empty() {
+        exit::NO_FACE
+    } else {
+        exit::OK
+    })
 }
