@@ -152,11 +152,11 @@ def pad_channels(src: str, dst: str, block: int = 16) -> None:
                 if node.op_type in ("Mul", "Add", "Relu"):
                     for name in node.input:
                         if name in inits:
-                            if inits[name].dims[0] != width or len(consumers[name]) != 1:
+                            if list(inits[name].dims) != [width, 1, 1] or len(consumers[name]) != 1:
                                 raise ValueError(f"{src}: {node.name} has a shared or odd constant")
                             pad(name, 0, extra)
                     todo.append(node.output[0])
-                elif node.op_type == "Conv" and g is not None and g.i == width:
+                elif node.op_type == "Conv" and g is not None and g.i == width > 1:
                     g.i = width + extra
                     pad_outputs(node, extra)
                     todo.append(node.output[0])

@@ -363,8 +363,9 @@ fn replay_of_a_folder_keeps_to_one_person() {
     assert!(!sources.iter().any(|s| s.contains('/')), "{sources:?}");
 }
 
-/// A folder of very large frames (a 3000 px photo) enrols from the face region each frame keeps
-/// in the pose pool, not from whole frames held until the end.
+/// A frame larger than the pose pool keeps whole (a 3000 px photo) still enrols, from the face
+/// region the pool keeps of it. (What this bounds is memory, which a test here does not measure:
+/// the pool holds at most 121 cells of at most 1280 px.)
 #[test]
 fn replay_of_large_frames_enrols_from_their_face_regions() {
     if common::models_or_skip("capture --replay of large frames").is_none() {

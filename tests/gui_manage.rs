@@ -346,7 +346,11 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     assert!(h.query_by_label("No camera found").is_none());
     // The field holds the remembered /dev/video0, which the system lists as this camera.
     h.get_by_label("Open camera").click();
-    h.run_steps(3);
+    h.run_steps(2);
+    // Opened on its own thread: the window says "opening camera 0…" until the driver answers.
+    wait_for(&mut h, 15, "the driver's answer", |a| {
+        a.state.message.as_ref().is_some_and(|m| m.error)
+    });
     let said = h.state().state.message.clone().unwrap();
     println!("opening a listed camera that is not there: {}", said.text);
     assert!(said.error && said.text.starts_with("cannot open that source"));

@@ -86,12 +86,13 @@ impl ImageIndex {
                 Some((meta.image_sha256?, meta.id))
             });
         }
-        Ok(self
-            .sidecars
-            .values()
-            .flatten()
-            .find(|(hash, _)| hash == image_sha256)
-            .map(|&(_, id)| id))
+        // A face counts while its image is there too, as `faces` counts it: a sidecar left
+        // without its PNG must not turn a new photo away.
+        Ok(self.sidecars.iter().find_map(|(name, entry)| {
+            let (hash, id) = entry.as_ref()?;
+            let png = dir.join(name).with_extension("png");
+            (hash == image_sha256 && store.dir.kind(&png) == Kind::File).then_some(*id)
+        }))
     }
 }
 
@@ -381,5 +382,9 @@ mod tests {
             second.meta.id
         );
         assert_eq!(a.faces(&gallery).unwrap().len(), 2);
+        // A sidecar whose image was removed is no face: the photo goes in again.
+        std::fs::remove_file(root.path().join(&second.rel)).unwrap();
+        assert_eq!(a.faces(&gallery).unwrap().len(), 1);
+        a.save_face(&gallery, &q, &face(), None).unwrap();
     }
 }

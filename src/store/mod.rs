@@ -413,16 +413,18 @@ impl Store {
         }
         let text = toml::to_string_pretty(settings).expect("settings serialise");
         let _lock = self.lock()?;
-        if let Ok(Some(old)) = self.dir.read_opt(rel, MAX_SETTINGS_BYTES) {
-            let (_, problems) =
-                Settings::parse(&String::from_utf8_lossy(&old), &self.dir.display(rel));
-            if !problems.is_empty() {
-                self.write(Path::new(SETTINGS_BACKUP), &old)?;
-                tracing::warn!(
-                    "the settings file had problems; kept as {}",
-                    self.dir.display(Path::new(SETTINGS_BACKUP)).display()
-                );
-            }
+        // A file with problems (unparsable, out of range, unreadable, too large) is moved aside
+        // rather than read and copied: a rename needs neither the bytes nor free space.
+        let (_, problems) = self.settings_checked();
+        if !problems.is_empty() && self.dir.kind(rel) == dir::Kind::File {
+            let backup = Path::new(SETTINGS_BACKUP);
+            self.dir
+                .rename(rel, backup)
+                .map_err(io_err(&self.dir.display(backup)))?;
+            tracing::warn!(
+                "the settings file had problems; kept as {}",
+                self.dir.display(backup).display()
+            );
         }
         self.write(rel, text.as_bytes())
     }

@@ -22,9 +22,10 @@ impl Store {
         // folder moves, beside the old files: a missing key or a full disk then refuses the
         // rename with nothing changed, instead of leaving files no name can open.
         let staged = self.stage_resealed(&old, from, to)?;
-        self.dir
-            .rename(&old, &new)
-            .map_err(io_err(&self.dir.display(&old)))?;
+        if let Err(e) = self.dir.rename(&old, &new) {
+            self.unstage(&old, &staged);
+            return Err(io_err(&self.dir.display(&old))(e));
+        }
         for (file, temp) in staged {
             // A rename inside one folder needs no space: it does not fail for a full disk.
             self.dir
@@ -72,12 +73,17 @@ impl Store {
             Ok(())
         })();
         if let Err(e) = result {
-            for (_, temp) in &staged {
-                let _ = self.dir.remove_file(&folder.join(temp));
-            }
+            self.unstage(folder, &staged);
             return Err(e);
         }
         Ok(staged)
+    }
+
+    /// Removes the copies [`Store::stage_resealed`] wrote, when the rename does not happen.
+    fn unstage(&self, folder: &Path, staged: &[(String, String)]) {
+        for (_, temp) in staged {
+            let _ = self.dir.remove_file(&folder.join(temp));
+        }
     }
 }
 
@@ -149,5 +155,73 @@ mod tests {
             store.read_sealed("Anne", "head-x.sealed").unwrap().unwrap(),
             b"weights"
         );
+    }
+
+    /// A disk that fills while the second of two heads is sealed again: the rename is refused,
+    /// the first staged copy is removed, and both heads still open under the old name. Needs
+    /// root, for a small tmpfs; skipped with a notice otherwise.
+    #[test]
+    fn a_rename_that_fills_the_disk_changes_nothing() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; the full-disk rename test needs a tmpfs mount, skipped");
+            return;
+        }
+        struct Mount(tempfile::TempDir);
+        impl Drop for Mount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount")
+                    .arg(self.0.path())
+                    .status();
+            }
+        }
+        let mount = Mount(tempfile::tempdir().unwrap());
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
+            .arg(mount.0.path())
+            .status();
+        if !mounted.is_ok_and(|s| s.success()) {
+            println!("NOTICE: cannot mount a tmpfs here; the full-disk rename test skipped");
+            return;
+        }
+        let store = Store::open(mount.0.path()).unwrap();
+        store.add_person("Ann").unwrap();
+        let weights = vec![7u8; 18 << 10];
+        for head in ["head-a.sealed", "head-b.sealed"] {
+            store.write_sealed("Ann", head, &weights).unwrap();
+        }
+        // Fill the disk but for room for one sealed copy and a page to spare.
+        let free = rustix::fs::statvfs(mount.0.path()).unwrap();
+        let free = free.f_bavail * free.f_frsize;
+        let one_copy = (weights.len() as u64).div_ceil(4096) * 4096 + 4096;
+        std::fs::write(
+            mount.0.path().join("filler"),
+            vec![0u8; (free - one_copy - 4096) as usize],
+        )
+        .unwrap();
+        let order: Vec<String> = std::fs::read_dir(mount.0.path().join("users/Ann"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.starts_with("head"))
+            .collect();
+        println!("sealed again in this order: {order:?}");
+        let err = store.rename_person("Ann", "Anne").unwrap_err();
+        println!("refused: {err}");
+        assert!(matches!(err, StoreError::DiskFull(_)), "{err}");
+        assert!(
+            err.to_string().contains(&order[1]),
+            "the second copy is the one that did not fit, so the first was staged: {err}"
+        );
+        assert_eq!(store.people().unwrap(), ["Ann"]);
+        let left: Vec<String> = std::fs::read_dir(mount.0.path().join("users/Ann"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !left.iter().any(|f| f.starts_with(".tmp")),
+            "staged copy left: {left:?}"
+        );
+        for head in ["head-a.sealed", "head-b.sealed"] {
+            assert_eq!(store.read_sealed("Ann", head).unwrap().unwrap(), weights);
+        }
     }
 }

@@ -63,6 +63,16 @@ struct OriginRecord {
     key: KeyOrigin,
 }
 
+/// What [`Sealer::open`] finds before making a key.
+enum Lookup {
+    Found(Box<Sealer>),
+    /// No key yet; `keyring_empty`: the keyring answered that it holds none for this folder
+    /// (so a new key may go there).
+    Missing {
+        keyring_empty: bool,
+    },
+}
+
 pub struct Sealer {
     cipher: Aes256Gcm,
     pub origin: KeyOrigin,
@@ -96,30 +106,32 @@ fn keyring_entry(root: &Path) -> Result<keyring::Entry, keyring::Error> {
 impl Sealer {
     /// Loads the data folder's key, creating it on first use.
     pub fn open(dir: &DataDir) -> Result<Sealer, SecretError> {
-        if let Some(sealer) = Self::existing(dir)? {
-            return Ok(sealer);
+        if let Lookup::Found(sealer) = Self::existing(dir)? {
+            return Ok(*sealer);
         }
         // Two processes opening a new folder at once (the GUI and a CLI call) must not each
         // make a key, the second overwriting the first after something was sealed with it.
         let lock_path = dir.display(Path::new(LOCK_FILE));
         let _lock = dir.lock(Path::new(LOCK_FILE)).map_err(io(&lock_path))?;
-        if let Some(sealer) = Self::existing(dir)? {
-            return Ok(sealer);
-        }
-        let key: [u8; 32] = Aes256Gcm::generate_key(OsRng).into();
-        // The system store is read by the daemon, which has no desktop session: its key goes in
-        // the file, never in a keyring that whoever ran `sudo` happens to reach.
-        let keyring = if dir.owner() == Owner::Root {
-            Err(keyring::Error::NoStorageAccess(
-                "the store is root's".to_owned().into(),
-            ))
-        } else {
-            keyring_entry(dir.path())
+        let keyring_empty = match Self::existing(dir)? {
+            Lookup::Found(sealer) => return Ok(*sealer),
+            Lookup::Missing { keyring_empty } => keyring_empty,
         };
-        let origin = match keyring.and_then(|e| e.set_secret(&key)) {
+        let key: [u8; 32] = Aes256Gcm::generate_key(OsRng).into();
+        // Into the keyring only when it answered that it holds no key for this folder: one it
+        // could not be asked (locked, not running) may hold the key of a lost record, which a
+        // new one must not replace. The system store never gets there (see `existing`).
+        let stored = if keyring_empty {
+            keyring_entry(dir.path()).and_then(|e| e.set_secret(&key))
+        } else {
+            Err(keyring::Error::NoStorageAccess(
+                "not asked to keep a new key".to_owned().into(),
+            ))
+        };
+        let origin = match stored {
             Ok(()) => KeyOrigin::Keyring,
             Err(e) => {
-                tracing::info!("no desktop keyring ({e}); keeping the data key in a 0600 file");
+                tracing::info!("data key kept in a 0600 file ({e})");
                 let key_path = dir.display(Path::new(KEY_FILE));
                 dir.write_atomic(Path::new(KEY_FILE), &key)
                     .map_err(io(&key_path))?;
@@ -130,10 +142,10 @@ impl Sealer {
         Ok(Sealer::new(key, origin))
     }
 
-    /// The key this folder already has, or None when it never had one. A record that cannot be
-    /// read or parsed, or a key that is recorded but cannot be had, is an error: a new key would
-    /// leave everything sealed with the old one unreadable.
-    fn existing(dir: &DataDir) -> Result<Option<Sealer>, SecretError> {
+    /// The key this folder already has, or what is known of where a new one may go. A record
+    /// that cannot be read or parsed, or a key that is recorded but cannot be had, is an error:
+    /// a new key would leave everything sealed with the old one unreadable.
+    fn existing(dir: &DataDir) -> Result<Lookup, SecretError> {
         let origin_path = dir.display(Path::new(ORIGIN_FILE));
         let recorded = match dir
             .read_opt(Path::new(ORIGIN_FILE), 4096)
@@ -147,7 +159,10 @@ impl Sealer {
             ),
         };
         match recorded {
-            Some(KeyOrigin::File) => Ok(Some(Sealer::new(read_key_file(dir)?, KeyOrigin::File))),
+            Some(KeyOrigin::File) => Ok(Lookup::Found(Box::new(Sealer::new(
+                read_key_file(dir)?,
+                KeyOrigin::File,
+            )))),
             Some(KeyOrigin::Keyring) => {
                 let secret = keyring_entry(dir.path())
                     .and_then(|e| e.get_secret())
@@ -155,32 +170,51 @@ impl Sealer {
                 let key: [u8; 32] = secret
                     .try_into()
                     .map_err(|_| SecretError::BadKey(origin_path))?;
-                Ok(Some(Sealer::new(key, KeyOrigin::Keyring)))
+                Ok(Lookup::Found(Box::new(Sealer::new(
+                    key,
+                    KeyOrigin::Keyring,
+                ))))
             }
             // The record is written after the key, so a key without one was left by a crash
             // between the two writes, or its record was deleted: keep the key, write the record.
             None => {
                 let key_path = dir.display(Path::new(KEY_FILE));
-                let found = if let Some(bytes) = dir
+                let (key, origin) = if let Some(bytes) = dir
                     .read_opt(Path::new(KEY_FILE), 64)
                     .map_err(io(&key_path))?
                 {
                     let key = bytes
                         .try_into()
                         .map_err(|_| SecretError::BadKey(key_path))?;
-                    Some((key, KeyOrigin::File))
+                    (key, KeyOrigin::File)
+                } else if dir.owner() == Owner::Root {
+                    // The system store is read by the daemon, which has no desktop session: its
+                    // key lives in its file, never in a keyring whoever ran `sudo` reaches.
+                    return Ok(Lookup::Missing {
+                        keyring_empty: false,
+                    });
                 } else {
-                    keyring_entry(dir.path())
-                        .and_then(|e| e.get_secret())
-                        .ok()
-                        .and_then(|secret| secret.try_into().ok())
-                        .map(|key: [u8; 32]| (key, KeyOrigin::Keyring))
-                };
-                let Some((key, origin)) = found else {
-                    return Ok(None);
+                    match keyring_entry(dir.path()).and_then(|e| e.get_secret()) {
+                        Ok(secret) => {
+                            let key = secret
+                                .try_into()
+                                .map_err(|_| SecretError::BadKey(origin_path))?;
+                            (key, KeyOrigin::Keyring)
+                        }
+                        Err(keyring::Error::NoEntry) => {
+                            return Ok(Lookup::Missing {
+                                keyring_empty: true,
+                            });
+                        }
+                        Err(_) => {
+                            return Ok(Lookup::Missing {
+                                keyring_empty: false,
+                            });
+                        }
+                    }
                 };
                 Self::record(dir, origin)?;
-                Ok(Some(Sealer::new(key, origin)))
+                Ok(Lookup::Found(Box::new(Sealer::new(key, origin))))
             }
         }
     }

@@ -6,12 +6,15 @@
 //! terminal while the camera watches whoever sits at the desk. So the daemon looks at the
 //! caller itself, from the pid the socket vouches for (SO_PEERCRED), in two ways:
 //!
-//! - its logind session, where systemd runs: `session-N.scope` in its cgroup, and `REMOTE=1` in
-//!   logind's record of session N;
-//! - its ancestry: a remote-login server (sshd and its per-session processes, telnetd, xrdp,
-//!   mosh-server, dropbear) among the processes above it.
+//! - its control group: the SSH server's own service (sshd without PAM sessions), or a logind
+//!   session (`session-N.scope`) that logind records as `REMOTE=1`. A process cannot move itself
+//!   out of these, so this also holds for one that left its parent chain;
+//! - its ancestry, and that of its session's leader: a remote-login server (sshd and its
+//!   per-session processes, telnetd, xrdp, mosh-server, dropbear) above it.
 //!
-//! What this cannot see: a process of the same account that deliberately leaves its SSH session
+//! What this cannot see: where logind does not run (or sshd's sessions do not register with
+//! it), a process that leaves both its parent chain and its session (`setsid -f sudo …`); and
+//! anywhere, a process of the same account started outside the SSH login on its behalf
 //! (`systemd-run --user`, a tmux server started at the desk and attached to over SSH). On Linux
 //! one account is one security domain; this stops the ordinary `ssh` + `sudo`, and the password
 //! stays the fallback whatever it decides. A caller whose own process cannot be read is treated
@@ -48,13 +51,24 @@ fn remote_origin_in(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> 
     if pid <= 0 || !procfs.join(pid.to_string()).join("stat").exists() {
         return Some(format!("the caller (process {pid}) cannot be seen"));
     }
-    if let Some(why) = remote_logind_session(procfs, sessions, pid) {
+    if let Some(why) = remote_cgroup(procfs, sessions, pid) {
         return Some(why);
     }
+    // From the caller, and from the leader of its session: a process left behind by a subshell
+    // (`(sudo … &)`) has a new parent but keeps its session.
+    let leader = stat_field(procfs, pid, 3).filter(|&l| l != pid);
+    [Some(pid), leader]
+        .into_iter()
+        .flatten()
+        .find_map(|start| remote_ancestor(procfs, start))
+}
+
+/// A remote-login server among `pid` and the processes above it.
+fn remote_ancestor(procfs: &Path, pid: i32) -> Option<String> {
     let mut p = pid;
     for _ in 0..MAX_ANCESTORS {
         if p <= 1 {
-            break;
+            return None;
         }
         if let Some(name) = program_names(procfs, p)
             .into_iter()
@@ -62,10 +76,7 @@ fn remote_origin_in(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> 
         {
             return Some(format!("started under {name} (process {p})"));
         }
-        match parent(procfs, p) {
-            Some(next) => p = next,
-            None => break,
-        }
+        p = stat_field(procfs, p, 1)?;
     }
     None
 }
@@ -86,21 +97,32 @@ fn program_names(procfs: &Path, pid: i32) -> Vec<String> {
     comm.into_iter().chain(exe).collect()
 }
 
-/// The parent pid from `/proc/PID/stat`, read after the last ')' since the name in brackets may
-/// itself hold spaces and brackets.
-fn parent(procfs: &Path, pid: i32) -> Option<i32> {
+/// A numeric field of `/proc/PID/stat` counted after the process name (1: the parent, 3: the
+/// session leader), read after the last ')' since the name may itself hold spaces and brackets.
+fn stat_field(procfs: &Path, pid: i32, field: usize) -> Option<i32> {
     let stat = std::fs::read_to_string(procfs.join(pid.to_string()).join("stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    rest.split_whitespace().nth(field)?.parse().ok()
 }
 
-/// "session N is remote" when the process sits in a logind session that logind records as
-/// remote.
-fn remote_logind_session(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
+/// Why the process's control group says it came from another machine: it sits in the SSH
+/// server's own service (sshd without PAM sessions keeps its users there), or in a logind
+/// session that logind records as remote. A process cannot leave its cgroup for another
+/// system one, so this holds for callers that left their parent chain (`setsid`).
+fn remote_cgroup(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
     let cgroups = std::fs::read_to_string(procfs.join(pid.to_string()).join("cgroup")).ok()?;
-    let id = cgroups
+    let parts: Vec<&str> = cgroups
         .lines()
         .flat_map(|line| line.rsplit(':').next().unwrap_or("").split('/'))
+        .collect();
+    if let Some(unit) = parts
+        .iter()
+        .find(|p| matches!(**p, "ssh.service" | "sshd.service" | "dropbear.service"))
+    {
+        return Some(format!("its process runs in {unit}"));
+    }
+    let id = parts
+        .iter()
         .find_map(|part| part.strip_prefix("session-")?.strip_suffix(".scope"))
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))?;
     let record = std::fs::read_to_string(sessions.join(id)).ok()?;
@@ -120,17 +142,22 @@ mod tests {
     use super::*;
     use std::fs;
 
-    /// A fake /proc: `tree` lists (pid, parent, comm, cgroup).
+    /// A fake /proc: `tree` lists (pid, parent, comm, cgroup); each process leads its own
+    /// session unless [`SESSIONS`] says otherwise.
     fn procfs(tree: &[(i32, i32, &str, &str)]) -> tempfile::TempDir {
         let root = tempfile::tempdir().unwrap();
         for (pid, ppid, comm, cgroup) in tree {
+            let sid = SESSIONS
+                .iter()
+                .find(|(p, _)| p == pid)
+                .map_or(*pid, |(_, s)| *s);
             let dir = root.path().join(pid.to_string());
             fs::create_dir(&dir).unwrap();
             fs::write(dir.join("comm"), format!("{comm}\n")).unwrap();
             // A name with a space and a bracket, as a process may choose.
             fs::write(
                 dir.join("stat"),
-                format!("{pid} ({comm} x) S {ppid} {pid} {pid} 0 -1"),
+                format!("{pid} ({comm} x) S {ppid} {pid} {sid} 0 -1"),
             )
             .unwrap();
             fs::write(dir.join("cgroup"), format!("0::{cgroup}\n")).unwrap();
@@ -138,12 +165,16 @@ mod tests {
         root
     }
 
+    /// (pid, session leader) of the processes that do not lead their own session.
+    const SESSIONS: &[(i32, i32)] = &[(902, 901), (903, 901)];
+
     #[test]
     fn sudo_under_an_ssh_login_is_remote_and_at_the_desk_is_not() {
         let sessions = tempfile::tempdir().unwrap();
         fs::write(sessions.path().join("3"), "UID=1000\nREMOTE=0\n").unwrap();
         let desk = "/user.slice/user-1000.slice/session-3.scope";
         let terminal = "/user.slice/user-1000.slice/user@1000.service/app.slice/vte.scope";
+        let ssh_session = "/user.slice/user-1000.slice/session-7.scope";
         let tree = procfs(&[
             (1, 0, "systemd", "/init.scope"),
             (400, 1, "sshd", "/system.slice/ssh.service"),
@@ -159,12 +190,11 @@ mod tests {
                 "bash",
                 "/user.slice/user-1000.slice/session-7.scope",
             ),
-            (
-                902,
-                901,
-                "sudo",
-                "/user.slice/user-1000.slice/session-7.scope",
-            ),
+            (902, 901, "sudo", ssh_session),
+            // `(sudo … &)`: its subshell gone, it belongs to pid 1 but keeps its session.
+            (903, 1, "sudo", ssh_session),
+            // sshd without PAM sessions: its users stay in its own service.
+            (950, 1, "sudo", "/system.slice/ssh.service"),
             (500, 1, "gnome-terminal-", terminal),
             (501, 500, "bash", terminal),
             (502, 501, "sudo", terminal),
@@ -174,6 +204,15 @@ mod tests {
         assert_eq!(
             origin(902).as_deref(),
             Some("started under sshd-session (process 900)")
+        );
+        assert_eq!(
+            origin(903).as_deref(),
+            Some("started under sshd-session (process 900)"),
+            "orphaned, found from its session's leader"
+        );
+        assert_eq!(
+            origin(950).as_deref(),
+            Some("its process runs in ssh.service")
         );
         assert_eq!(origin(502), None, "a terminal at the desk");
         assert_eq!(origin(600), None, "the lock screen, in local session 3");
