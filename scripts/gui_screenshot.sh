@@ -15,7 +15,12 @@ chmod 700 "$XDG_RUNTIME_DIR"
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 app=
-cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; kill "$xvfb" 2>/dev/null; }
+# Each kill may find its process gone already (an app that exited early); under `set -e` a failed
+# kill would end the trap before Xvfb is stopped, leaving the display taken for the next run.
+cleanup() {
+  if [ -n "$app" ]; then kill "$app" 2>/dev/null || true; fi
+  kill "$xvfb" 2>/dev/null || true
+}
 trap cleanup EXIT
 sleep 1
 DISPLAY=$display "$bin" "$@" &

@@ -647,6 +647,19 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(held < Duration::from_secs(3), "held the daemon {held:?}");
     }
 
+    // Thirty connections that send nothing: each is read on its own thread, so together they
+    // hold nobody up for more than their 0.5 s (one after another they would take 15 s, past
+    // the module's 12 s deadline).
+    {
+        let idle: Vec<_> = (0..30)
+            .map(|_| std::os::unix::net::UnixStream::connect(rig.socket()).unwrap())
+            .collect();
+        let r = rig.attempt("Katie's clip behind 30 idle connections", false, &user, &[]);
+        drop(idle);
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+        assert!(r.took < Duration::from_secs(5), "{:?}", r.took);
+    }
+
     // `sudo` typed in an SSH session: PAM_RHOST is empty, but the daemon sees sshd above the
     // caller and does not turn the camera on. (A copy of the shell named sshd stands in for it.)
     {

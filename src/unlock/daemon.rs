@@ -12,6 +12,8 @@ use std::io::BufReader;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use facegate_proto::socket::{DeadlineReader, Peer};
@@ -27,11 +29,86 @@ use crate::runtime::Models;
 use crate::store::{Owner, Store};
 
 /// How long a client has to send its whole request line. The PAM module writes it as soon as it
-/// connects, so it is waiting by the time the daemon gets to it; the daemon serves one client at
-/// a time, so a client that sends nothing must not hold it for long.
+/// connects; a client that sends nothing must not hold a reader for long.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a client has to take each prompt line.
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connections whose request line is being read at once, at most. A local user flooding the
+/// socket with idle connections must keep this many open every half second to delay anyone.
+const MAX_READERS: usize = 64;
+/// Requests read and waiting for the camera, at most; one more is answered "busy" at once.
+const MAX_QUEUED: usize = 8;
+
+/// A request read, with its connection, waiting for the camera.
+struct Queued {
+    stream: UnixStream,
+    peer: Peer,
+    request: Request,
+}
+
+/// Accepts connections forever, each read on a thread of its own (at most [`MAX_READERS`]).
+fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>) {
+    let readers = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                continue;
+            }
+        };
+        if readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+            readers.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!("{MAX_READERS} clients are already being read; one more turned away");
+            continue;
+        }
+        let (queue, done) = (queue.clone(), Arc::clone(&readers));
+        let reader = std::thread::Builder::new()
+            .name("client".into())
+            .spawn(move || {
+                if let Err(e) = read_client(stream, &queue) {
+                    tracing::warn!("client: {e}");
+                }
+                done.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = reader {
+            readers.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!("cannot start a client thread: {e}");
+        }
+    }
+}
+
+/// Reads one client's request line (within [`REQUEST_TIMEOUT`]) and queues it.
+fn read_client(
+    stream: UnixStream,
+    queue: &crossbeam_channel::Sender<Queued>,
+) -> std::io::Result<()> {
+    let peer = proto::socket::peer(&stream)?;
+    stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
+    let request: Option<Request> = {
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
+        proto::receive(&mut reader, proto::MAX_REQUEST_BYTES)?
+    };
+    let Some(request) = request else {
+        return Ok(());
+    };
+    match queue.try_send(Queued {
+        stream,
+        peer,
+        request,
+    }) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let mut stream = e.into_inner().stream;
+            proto::send(
+                &mut stream,
+                &verdict(Outcome::Ignore, "the face unlock daemon is busy".into()),
+            )
+        }
+    }
+}
 
 pub struct Daemon {
     config: SystemConfig,
@@ -87,39 +164,36 @@ impl Daemon {
         Ok(bound?)
     }
 
-    /// Serves clients one after another, forever. A client's problem never stops the daemon.
+    /// Serves clients forever. Each connection's request line is read on its own thread, so
+    /// connections that send nothing cost their 0.5 s side by side, not one after another; the
+    /// requests read then wait their turn for the camera here. A client's problem never stops
+    /// the daemon.
     pub fn serve(&mut self, listener: &UnixListener) {
-        for stream in listener.incoming() {
-            match stream {
-                Ok(stream) => {
-                    if let Err(e) = self.handle(stream) {
-                        tracing::warn!("client: {e}");
-                    }
+        let (queue, requests) = crossbeam_channel::bounded::<Queued>(MAX_QUEUED);
+        std::thread::scope(|s| {
+            s.spawn(move || accept_clients(listener, &queue));
+            for Queued {
+                mut stream,
+                peer,
+                request,
+            } in requests
+            {
+                let verdict = self.answer(request, peer, &mut stream);
+                if let Err(e) = proto::send(&mut stream, &verdict) {
+                    tracing::warn!("client: {e}");
                 }
-                Err(e) => tracing::warn!("accept: {e}"),
             }
-        }
+        });
     }
 
-    fn handle(&mut self, mut stream: UnixStream) -> std::io::Result<()> {
-        let peer = proto::socket::peer(&stream)?;
-        stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
-        let request: Option<Request> = {
-            let deadline = Instant::now() + REQUEST_TIMEOUT;
-            let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
-            proto::receive(&mut reader, proto::MAX_REQUEST_BYTES)?
-        };
-        let Some(request) = request else {
-            return Ok(());
-        };
-        let verdict = match request {
-            Request::Authenticate { user } => self.authenticate(&user, peer, &mut stream),
+    fn answer(&mut self, request: Request, peer: Peer, stream: &mut UnixStream) -> Reply {
+        match request {
+            Request::Authenticate { user } => self.authenticate(&user, peer, stream),
             Request::Enrolled { user } => match self.check(&user, peer) {
                 Ok(()) => verdict(Outcome::Success, format!("{user} is enrolled")),
                 Err(v) => v,
             },
-        };
-        proto::send(&mut stream, &verdict)
+        }
     }
 
     /// Whether `peer` may ask about `user`, and `user` is enrolled with verification images.
