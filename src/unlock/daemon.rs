@@ -55,6 +55,9 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
             Ok(stream) => stream,
             Err(e) => {
                 tracing::warn!("accept: {e}");
+                // Out of file descriptors, say: the error repeats until one is freed, so do not
+                // spin on it.
+                std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
