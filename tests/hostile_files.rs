@@ -28,25 +28,22 @@ fn says_link(said: &str) -> bool {
     said.contains("symbolic link")
 }
 
-/// A FIFO given as a photo once blocked forever (nobody ever writes to it). Now it is refused at
-/// once as not a regular file.
-#[test]
-fn a_fifo_given_as_an_image_is_refused_at_once() {
-    if common::models_or_skip("fifo").is_none() {
-        return;
-    }
-    let root = common::temp_dir("hf-fifo");
-    let fifo = root.join("photo.png");
+/// A FIFO at `root/name` (nobody ever writes to it).
+fn fifo(root: &Path, name: &str) -> PathBuf {
+    let fifo = root.join(name);
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success(), "mkfifo");
-    let t = run_for(
-        hostile::facegate_cmd(&root.join("data"), &["detect", s(&fifo)]),
-        Duration::from_secs(20),
-    );
+    fifo
+}
+
+/// Runs facegate with a FIFO among `args`: it must end at once, exit 2, saying why.
+fn refuses_the_fifo_at_once(what: &str, data: &Path, args: &[&str]) {
+    let t = run_for(hostile::facegate_cmd(data, args), Duration::from_secs(20));
     println!(
-        "measured: FIFO: exit {:?} after {:.1} s",
+        "measured: FIFO {what}: exit {:?} after {:.1} s: {}",
         t.code(),
-        t.elapsed.as_secs_f64()
+        t.elapsed.as_secs_f64(),
+        t.text().trim()
     );
     assert!(t.status.is_some(), "facegate hung on a FIFO");
     assert_eq!(t.code(), Some(2));
@@ -57,6 +54,18 @@ fn a_fifo_given_as_an_image_is_refused_at_once() {
     );
 }
 
+/// A FIFO given as a photo once blocked forever. Now it is refused at once as not a regular
+/// file.
+#[test]
+fn a_fifo_given_as_an_image_is_refused_at_once() {
+    if common::models_or_skip("fifo").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-fifo");
+    let photo = fifo(&root, "photo.png");
+    refuses_the_fifo_at_once("as a photo", &root.join("data"), &["detect", s(&photo)]);
+}
+
 /// A FIFO given as a recording (the window's "Open recording" field, `--replay`) was handed to
 /// ffprobe, which waited on it for ever, and the window with it. Now it is refused at once.
 #[test]
@@ -65,24 +74,14 @@ fn a_fifo_given_as_a_recording_is_refused_at_once() {
         return;
     }
     let root = common::temp_dir("hf-fifo-replay");
-    let fifo = root.join("clip.mp4");
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success(), "mkfifo");
+    let clip = fifo(&root, "clip.mp4");
     let data = root.join("data");
     assert_eq!(code(&run(&data, &["user", "add", "Fifo"])), Some(0));
-    let t = run_for(
-        hostile::facegate_cmd(&data, &["capture", "Fifo", "--replay", s(&fifo)]),
-        Duration::from_secs(20),
+    refuses_the_fifo_at_once(
+        "as a recording",
+        &data,
+        &["capture", "Fifo", "--replay", s(&clip)],
     );
-    println!(
-        "measured: FIFO as a recording: exit {:?} after {:.1} s: {}",
-        t.code(),
-        t.elapsed.as_secs_f64(),
-        t.text().trim()
-    );
-    assert!(t.status.is_some(), "facegate hung on a FIFO");
-    assert_eq!(t.code(), Some(2));
-    assert!(t.text().contains("not a regular file"), "{}", t.text());
 }
 
 /// `/dev/zero` given as a photo was once read until memory ran out. Now it is refused before a

@@ -551,28 +551,11 @@ mod tests {
     /// taken back. Needs root, for a 8 KiB tmpfs; skipped with a notice otherwise.
     #[test]
     fn an_append_cut_short_by_a_full_disk_leaves_no_half_line() {
-        if !rustix::process::geteuid().is_root() {
-            println!("NOTICE: not root; the full-disk append test needs a tmpfs mount, skipped");
+        let Some(mount) = crate::store::testfs::Tmpfs::mount("8k", "the full-disk append test")
+        else {
             return;
-        }
-        struct Mount(tempfile::TempDir);
-        impl Drop for Mount {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount")
-                    .arg(self.0.path())
-                    .status();
-            }
-        }
-        let mount = Mount(tempfile::tempdir().unwrap());
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=8k,mode=0700", "tmpfs"])
-            .arg(mount.0.path())
-            .status();
-        if !mounted.is_ok_and(|s| s.success()) {
-            println!("NOTICE: cannot mount a tmpfs here; the full-disk append test skipped");
-            return;
-        }
-        let d = DataDir::open(mount.0.path(), Owner::EffectiveUser).unwrap();
+        };
+        let d = DataDir::open(mount.path(), Owner::EffectiveUser).unwrap();
         // Two pages: one taken by another file, the log's first line nearly fills the other.
         d.write_atomic(Path::new("filler"), &[0; 4096]).unwrap();
         let first = format!("{}\n", "a".repeat(4000));
@@ -583,7 +566,7 @@ mod tests {
             .unwrap_err();
         println!("second line: {err}");
         assert_eq!(err.kind(), io::ErrorKind::StorageFull);
-        let log = std::fs::read(mount.0.path().join("audit.log")).unwrap();
+        let log = std::fs::read(mount.path().join("audit.log")).unwrap();
         assert_eq!(log, first.as_bytes(), "the first line alone, as it was");
     }
 }

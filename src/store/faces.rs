@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::dir::Kind;
+use super::dir::{Entry, Kind};
 use super::{Gallery, Store, StoreError, io_err};
 use crate::vision::Face;
 
@@ -66,12 +66,8 @@ impl ImageIndex {
         dir: &Path,
         image_sha256: &str,
     ) -> Result<Option<Uuid>, StoreError> {
-        let entries = match store.dir.list(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_err(&store.dir.display(dir))(e)),
-        };
-        let listed: HashSet<OsString> = entries
+        let listed: HashSet<OsString> = store
+            .gallery_entries(dir)?
             .into_iter()
             .filter(|e| {
                 e.kind == Kind::File && Path::new(&e.name).extension() == Some("json".as_ref())
@@ -156,6 +152,15 @@ impl Store {
         })
     }
 
+    /// The entries of gallery folder `dir`; none when it was never made.
+    fn gallery_entries(&self, dir: &Path) -> Result<Vec<Entry>, StoreError> {
+        match self.dir.list(dir) {
+            Ok(entries) => Ok(entries),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io_err(&self.dir.display(dir))(e)),
+        }
+    }
+
     /// Every committed face of a gallery, oldest first. Corrupt or foreign files (and links)
     /// are skipped with a warning naming them; they never stop the others from loading.
     pub fn faces(&self, gallery: &Gallery) -> Result<Vec<StoredFace>, StoreError> {
@@ -163,13 +168,8 @@ impl Store {
             self.require_person(name)?;
         }
         let dir = self.gallery_dir(gallery)?;
-        let entries = match self.dir.list(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err(&self.dir.display(&dir))(e)),
-        };
         let mut faces = Vec::new();
-        for entry in entries {
+        for entry in self.gallery_entries(&dir)? {
             let rel = dir.join(&entry.name);
             let shown = self.dir.display(&rel);
             let name = entry.name.to_string_lossy();

@@ -25,6 +25,8 @@ pub mod names;
 mod rename;
 pub mod secret;
 mod settings;
+#[cfg(test)]
+mod testfs;
 mod wipe;
 
 use std::fs::File;
@@ -147,6 +149,11 @@ pub struct Store {
 /// Held while the store is being changed.
 pub struct WriteLock(#[allow(dead_code)] File);
 
+/// What a person's sealed file is bound to (its logical name): moved or renamed, it does not open.
+fn sealed_label(name: &str, file: &str) -> String {
+    format!("users/{name}/{file}")
+}
+
 fn person_rel(name: &str) -> Result<PathBuf, StoreError> {
     validate_name(name)?;
     Ok(Path::new("users").join(name))
@@ -223,9 +230,7 @@ impl Store {
     /// folder: for what identifies them numerically, like a trained head.
     pub fn write_sealed(&self, name: &str, file: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let rel = self.require_person(name)?.join(file);
-        let sealed = self
-            .sealer_or_why()?
-            .seal(bytes, &format!("users/{name}/{file}"));
+        let sealed = self.sealer_or_why()?.seal(bytes, &sealed_label(name, file));
         let _lock = self.lock()?;
         self.write(&rel, &sealed)
     }
@@ -242,7 +247,7 @@ impl Store {
             return Ok(None);
         };
         self.sealer_or_why()?
-            .unseal(&data, &format!("users/{name}/{file}"))
+            .unseal(&data, &sealed_label(name, file))
             .map(Some)
             .map_err(|e| StoreError::Corrupt {
                 path,

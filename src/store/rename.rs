@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Store, StoreError, dir, io_err, names, person_rel, secret};
+use super::{Store, StoreError, dir, io_err, names, person_rel, sealed_label, secret};
 
 impl Store {
     /// Renames `from` to `to`. The new name is checked like a new person's; an enrolled `to` is
@@ -60,13 +60,13 @@ impl Store {
                 }
                 let sealer = self.sealer_or_why()?;
                 // Only what opens under the old name was sealed for it; anything else stays.
-                let Ok(plain) = sealer.unseal(&data, &format!("users/{from}/{file}")) else {
+                let Ok(plain) = sealer.unseal(&data, &sealed_label(from, &file)) else {
                     continue;
                 };
                 let temp = format!(".tmp-rename-{file}");
                 self.write(
                     &folder.join(&temp),
-                    &sealer.seal(&plain, &format!("users/{to}/{file}")),
+                    &sealer.seal(&plain, &sealed_label(to, &file)),
                 )?;
                 staged.push((file, temp));
             }
@@ -91,14 +91,27 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_renamed_person_keeps_their_sealed_files_and_the_old_name_is_free() {
-        let root = tempfile::tempdir().unwrap();
-        let store = Store::open(root.path()).unwrap();
+    /// A store at `root` with Ann, who has a sealed head.
+    fn ann_with_a_head(root: &Path) -> Store {
+        let store = Store::open(root).unwrap();
         store.add_person("Ann").unwrap();
         store
             .write_sealed("Ann", "head-x.sealed", b"weights")
             .unwrap();
+        store
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_renamed_person_keeps_their_sealed_files_and_the_old_name_is_free() {
+        let root = tempfile::tempdir().unwrap();
+        let store = ann_with_a_head(root.path());
         store.add_person("Bob").unwrap();
         assert!(matches!(
             store.rename_person("Ann", "Bob"),
@@ -120,11 +133,7 @@ mod tests {
     #[test]
     fn without_the_key_a_person_with_sealed_files_is_not_renamed() {
         let root = tempfile::tempdir().unwrap();
-        let store = Store::open(root.path()).unwrap();
-        store.add_person("Ann").unwrap();
-        store
-            .write_sealed("Ann", "head-x.sealed", b"weights")
-            .unwrap();
+        let store = ann_with_a_head(root.path());
         if store.sealer().unwrap().origin != secret::KeyOrigin::File {
             println!("skipped: a desktop keyring took the key");
             return;
@@ -138,10 +147,7 @@ mod tests {
         println!("refused: {err}");
         assert!(matches!(err, StoreError::Sealing(_)), "{err}");
         assert_eq!(store.people().unwrap(), ["Ann"]);
-        let left: Vec<String> = std::fs::read_dir(root.path().join("users/Ann"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let left = names_in(&root.path().join("users/Ann"));
         assert!(left.iter().any(|f| f == "head-x.sealed"), "{left:?}");
         assert!(
             !left.iter().any(|f| f.starts_with(".tmp")),
@@ -162,45 +168,27 @@ mod tests {
     /// root, for a small tmpfs; skipped with a notice otherwise.
     #[test]
     fn a_rename_that_fills_the_disk_changes_nothing() {
-        if !rustix::process::geteuid().is_root() {
-            println!("NOTICE: not root; the full-disk rename test needs a tmpfs mount, skipped");
+        let Some(mount) = crate::store::testfs::Tmpfs::mount("256k", "the full-disk rename test")
+        else {
             return;
-        }
-        struct Mount(tempfile::TempDir);
-        impl Drop for Mount {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount")
-                    .arg(self.0.path())
-                    .status();
-            }
-        }
-        let mount = Mount(tempfile::tempdir().unwrap());
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
-            .arg(mount.0.path())
-            .status();
-        if !mounted.is_ok_and(|s| s.success()) {
-            println!("NOTICE: cannot mount a tmpfs here; the full-disk rename test skipped");
-            return;
-        }
-        let store = Store::open(mount.0.path()).unwrap();
+        };
+        let store = Store::open(mount.path()).unwrap();
         store.add_person("Ann").unwrap();
         let weights = vec![7u8; 18 << 10];
         for head in ["head-a.sealed", "head-b.sealed"] {
             store.write_sealed("Ann", head, &weights).unwrap();
         }
         // Fill the disk but for room for one sealed copy and a page to spare.
-        let free = rustix::fs::statvfs(mount.0.path()).unwrap();
+        let free = rustix::fs::statvfs(mount.path()).unwrap();
         let free = free.f_bavail * free.f_frsize;
         let one_copy = (weights.len() as u64).div_ceil(4096) * 4096 + 4096;
         std::fs::write(
-            mount.0.path().join("filler"),
+            mount.path().join("filler"),
             vec![0u8; (free - one_copy - 4096) as usize],
         )
         .unwrap();
-        let order: Vec<String> = std::fs::read_dir(mount.0.path().join("users/Ann"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        let order: Vec<String> = names_in(&mount.path().join("users/Ann"))
+            .into_iter()
             .filter(|f| f.starts_with("head"))
             .collect();
         println!("sealed again in this order: {order:?}");
@@ -212,10 +200,7 @@ mod tests {
             "the second copy is the one that did not fit, so the first was staged: {err}"
         );
         assert_eq!(store.people().unwrap(), ["Ann"]);
-        let left: Vec<String> = std::fs::read_dir(mount.0.path().join("users/Ann"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let left = names_in(&mount.path().join("users/Ann"));
         assert!(
             !left.iter().any(|f| f.starts_with(".tmp")),
             "staged copy left: {left:?}"

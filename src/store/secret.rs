@@ -121,22 +121,21 @@ impl Sealer {
         // Into the keyring only when it answered that it holds no key for this folder: one it
         // could not be asked (locked, not running) may hold the key of a lost record, which a
         // new one must not replace. The system store never gets there (see `existing`).
-        let stored = if keyring_empty {
-            keyring_entry(dir.path()).and_then(|e| e.set_secret(&key))
+        let in_keyring = keyring_empty
+            && match keyring_entry(dir.path()).and_then(|e| e.set_secret(&key)) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::info!("the keyring did not take the data key ({e})");
+                    false
+                }
+            };
+        let origin = if in_keyring {
+            KeyOrigin::Keyring
         } else {
-            Err(keyring::Error::NoStorageAccess(
-                "not asked to keep a new key".to_owned().into(),
-            ))
-        };
-        let origin = match stored {
-            Ok(()) => KeyOrigin::Keyring,
-            Err(e) => {
-                tracing::info!("data key kept in a 0600 file ({e})");
-                let key_path = dir.display(Path::new(KEY_FILE));
-                dir.write_atomic(Path::new(KEY_FILE), &key)
-                    .map_err(io(&key_path))?;
-                KeyOrigin::File
-            }
+            let key_path = dir.display(Path::new(KEY_FILE));
+            dir.write_atomic(Path::new(KEY_FILE), &key)
+                .map_err(io(&key_path))?;
+            KeyOrigin::File
         };
         Self::record(dir, origin)?;
         Ok(Sealer::new(key, origin))
@@ -158,34 +157,24 @@ impl Sealer {
                     .key,
             ),
         };
+        let found = |key, origin| Ok(Lookup::Found(Box::new(Sealer::new(key, origin))));
         match recorded {
-            Some(KeyOrigin::File) => Ok(Lookup::Found(Box::new(Sealer::new(
-                read_key_file(dir)?,
-                KeyOrigin::File,
-            )))),
+            Some(KeyOrigin::File) => match key_file(dir)? {
+                Some(key) => found(key, KeyOrigin::File),
+                None => Err(io(&dir.display(Path::new(KEY_FILE)))(
+                    std::io::ErrorKind::NotFound.into(),
+                )),
+            },
             Some(KeyOrigin::Keyring) => {
                 let secret = keyring_entry(dir.path())
                     .and_then(|e| e.get_secret())
                     .map_err(|e| SecretError::KeyringUnavailable(e.to_string()))?;
-                let key: [u8; 32] = secret
-                    .try_into()
-                    .map_err(|_| SecretError::BadKey(origin_path))?;
-                Ok(Lookup::Found(Box::new(Sealer::new(
-                    key,
-                    KeyOrigin::Keyring,
-                ))))
+                found(keyring_key(secret, &origin_path)?, KeyOrigin::Keyring)
             }
             // The record is written after the key, so a key without one was left by a crash
             // between the two writes, or its record was deleted: keep the key, write the record.
             None => {
-                let key_path = dir.display(Path::new(KEY_FILE));
-                let (key, origin) = if let Some(bytes) = dir
-                    .read_opt(Path::new(KEY_FILE), 64)
-                    .map_err(io(&key_path))?
-                {
-                    let key = bytes
-                        .try_into()
-                        .map_err(|_| SecretError::BadKey(key_path))?;
+                let (key, origin) = if let Some(key) = key_file(dir)? {
                     (key, KeyOrigin::File)
                 } else if dir.owner() == Owner::Root {
                     // The system store is read by the daemon, which has no desktop session: its
@@ -195,26 +184,16 @@ impl Sealer {
                     });
                 } else {
                     match keyring_entry(dir.path()).and_then(|e| e.get_secret()) {
-                        Ok(secret) => {
-                            let key = secret
-                                .try_into()
-                                .map_err(|_| SecretError::BadKey(origin_path))?;
-                            (key, KeyOrigin::Keyring)
-                        }
-                        Err(keyring::Error::NoEntry) => {
+                        Ok(secret) => (keyring_key(secret, &origin_path)?, KeyOrigin::Keyring),
+                        Err(e) => {
                             return Ok(Lookup::Missing {
-                                keyring_empty: true,
-                            });
-                        }
-                        Err(_) => {
-                            return Ok(Lookup::Missing {
-                                keyring_empty: false,
+                                keyring_empty: matches!(e, keyring::Error::NoEntry),
                             });
                         }
                     }
                 };
                 Self::record(dir, origin)?;
-                Ok(Lookup::Found(Box::new(Sealer::new(key, origin))))
+                found(key, origin)
             }
         }
     }
@@ -279,10 +258,23 @@ pub fn is_sealed(data: &[u8]) -> bool {
     data.starts_with(MAGIC)
 }
 
-fn read_key_file(dir: &DataDir) -> Result<[u8; 32], SecretError> {
+/// The key in the data dir's key file, None when there is no such file.
+fn key_file(dir: &DataDir) -> Result<Option<[u8; 32]>, SecretError> {
     let path = dir.display(Path::new(KEY_FILE));
-    let bytes = dir.read(Path::new(KEY_FILE), 64).map_err(io(&path))?;
-    bytes.try_into().map_err(|_| SecretError::BadKey(path))
+    let Some(bytes) = dir.read_opt(Path::new(KEY_FILE), 64).map_err(io(&path))? else {
+        return Ok(None);
+    };
+    bytes
+        .try_into()
+        .map(Some)
+        .map_err(|_| SecretError::BadKey(path))
+}
+
+/// A key the keyring returned, which must be 32 bytes.
+fn keyring_key(secret: Vec<u8>, record: &Path) -> Result<[u8; 32], SecretError> {
+    secret
+        .try_into()
+        .map_err(|_| SecretError::BadKey(record.to_owned()))
 }
 
 /// Opens the data dir at `root` (the user's own) for a [`Sealer`]: for tests and tools.
