@@ -19,6 +19,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -155,6 +156,8 @@ struct Rig {
     probe: String,
     user: Option<String>,
     uid: u32,
+    /// Other test accounts (another local user), removed on drop like `user`.
+    others: Vec<String>,
     daemon: Option<Child>,
     fake_user_daemon: Option<Child>,
     /// Scenario, outcome, time: the table printed at the end.
@@ -176,6 +179,7 @@ impl Rig {
             module,
             user: None,
             uid: 0,
+            others: Vec::new(),
             daemon: None,
             fake_user_daemon: None,
             table: Vec::new(),
@@ -203,16 +207,23 @@ impl Rig {
         );
     }
 
-    /// An account for the test (no home, no shell), removed on drop.
+    /// Katie's account for the test (no home, no shell), removed on drop.
     fn add_user(&mut self) -> String {
         let name = format!("fgkatie{}", self.tag);
-        run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", &name]));
+        let uid = new_account(&name);
         self.user = Some(name.clone());
-        let out = run(Command::new("id").args(["-u", &name]));
-        self.uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        self.uid = uid;
         fs::create_dir(&self.user_dir).unwrap();
         std::os::unix::fs::chown(&self.user_dir, Some(self.uid), None).unwrap();
         name
+    }
+
+    /// Another local user's account (no home, no shell): its name and uid; removed on drop.
+    fn add_other_user(&mut self) -> (String, u32) {
+        let name = format!("fgalice{}", self.tag);
+        let uid = new_account(&name);
+        self.others.push(name.clone());
+        (name, uid)
     }
 
     /// (Re)starts the daemon with the config as it is now, and waits for its socket.
@@ -287,6 +298,9 @@ impl Rig {
             assert!(start.elapsed() < Duration::from_secs(10), "no socket");
             std::thread::sleep(Duration::from_millis(20));
         }
+        // What packaging/facegate.socket's SocketMode=0666 gives: any local user may connect
+        // (the daemon checks who may ask what).
+        fs::set_permissions(self.socket(), fs::Permissions::from_mode(0o666)).unwrap();
         self.daemon = Some(child);
     }
 
@@ -422,7 +436,7 @@ impl Drop for Rig {
         for service in [&self.service, &self.probe] {
             let _ = fs::remove_file(Path::new("/etc/pam.d").join(service));
         }
-        if let Some(user) = self.user.take() {
+        for user in self.user.take().into_iter().chain(self.others.drain(..)) {
             match Command::new("userdel").arg(&user).output() {
                 Ok(out) if out.status.success() => {}
                 other => println!("WARNING: userdel {user}: {other:?}"),
@@ -435,6 +449,13 @@ impl Drop for Rig {
         let _ = fs::remove_dir_all(&self.dir);
         println!("cleaned up {} and the service files", self.dir.display());
     }
+}
+
+/// `useradd -M -s nologin NAME`: the new account's uid.
+fn new_account(name: &str) -> u32 {
+    run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", name]));
+    let out = run(Command::new("id").args(["-u", name]));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 fn which(program: &str) -> bool {
@@ -491,6 +512,32 @@ fn fake_daemon(path: &Path, reply: &'static [u8], hold: Duration) -> Arc<AtomicU
     });
     count
 }
+
+/// Another local user's flood (run as her, by python3): every 0.4 s, before the daemon's 0.5 s
+/// for a request line runs out, she closes her connections and opens 64 new ones that send
+/// nothing, for `argv[2]` seconds; prints how many she opened. Against a daemon with 64 readers
+/// and no limit per user, every reader is hers nearly all the time.
+const FLOOD: &str = r#"
+import socket, sys, time
+path, end = sys.argv[1], time.time() + float(sys.argv[2])
+opened = 0
+while time.time() < end:
+    held = []
+    for _ in range(64):
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(0.2)
+        try:
+            c.connect(path)
+        except OSError:
+            c.close()
+            continue
+        held.append(c)
+    opened += len(held)
+    time.sleep(0.4)
+    for c in held:
+        c.close()
+print(opened, flush=True)
+"#;
 
 const FAKE_SUCCESS: &[u8] = b"{\"verdict\":{\"outcome\":\"success\",\"reason\":\"fake daemon\"}}\n";
 
@@ -553,6 +600,18 @@ fn face_unlock_through_a_real_pam_stack() {
     enrol.extend(["--config", s(&config)]);
     let out = common::run_facegate(&enrol);
     assert!(out.status.success(), "enrolment failed");
+    // Alice, another local user, enrolled with her own face.
+    let (alice, alice_uid) = rig.add_other_user();
+    let astronaut = common::fixture("astronaut.png");
+    let out = common::run_facegate(&[
+        "unlock",
+        "enrol",
+        &alice,
+        s(&astronaut),
+        "--config",
+        s(&config),
+    ]);
+    assert!(out.status.success(), "Alice's enrolment failed");
     rig.use_config(&rig.config_path());
     rig.start_daemon();
 
@@ -687,11 +746,117 @@ fn face_unlock_through_a_real_pam_stack() {
         );
     }
 
-    // A request abandoned while it waited behind another attempt (its PAM call timed out, or
-    // was killed) is dropped without counting as a failure: checked by the five failures
-    // below, the fifth of which would read "locked out" if this one had counted.
+    // Alice at the same daemon (the test's folder opened for her to reach the socket, as
+    // /run/facegate is open to everyone).
+    fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o711)).unwrap();
+    {
+        // She may ask about her own account only: the daemon refuses before anything else.
+        let start = Instant::now();
+        let out = common::facegate_command()
+            .args(["unlock", "test", &user, "--config", s(&config)])
+            .uid(alice_uid)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!(
+            "--- Alice asks about Katie's account: {:?} in {:.2} s\n{}{}",
+            out.status.code(),
+            took.as_secs_f64(),
+            stdout.trim_end(),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stdout.contains("Ignore: only root may ask for another account"),
+            "{stdout}"
+        );
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        rig.table.push((
+            "Alice asks about Katie's account [unlock test]".into(),
+            "Ignore".into(),
+            took,
+        ));
+    }
+    if Path::new("/usr/bin/python3").exists() {
+        // She holds 64 idle connections, renewed every 0.4 s, for 6 s. Only 4 of hers are read
+        // at a time, so Katie is still served; if Alice could take all 64 readers, Katie's
+        // connection would be turned away.
+        let flood = Command::new("/usr/bin/python3")
+            .args(["-c", FLOOD, s(&rig.socket()), "6"])
+            .uid(alice_uid)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        let r = rig.attempt(
+            "Katie's clip while Alice floods the socket",
+            false,
+            &user,
+            &[],
+        );
+        let flooded = flood.wait_with_output().unwrap();
+        println!(
+            "Alice opened {} connections in 6 s",
+            String::from_utf8_lossy(&flooded.stdout).trim()
+        );
+        assert!(flooded.status.success());
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+        assert!(r.took < Duration::from_secs(5), "{:?}", r.took);
+        let log = rig.daemon_log();
+        assert!(
+            log.contains(&format!(
+                "uid {alice_uid} already has 4 connections being read"
+            )),
+            "{log}"
+        );
+    } else {
+        println!("NOTICE: /usr/bin/python3 missing; skipping the flood case");
+    }
+    fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();
+
+    // A second attempt for Katie while hers runs (another terminal's sudo) is answered at once,
+    // so its password prompt comes without waiting behind the first.
     {
         let (mut running, mut stdout, mut seen) = rig.attempt_started(&user);
+        let r = rig.pamtester(&rig.service, &user, &[], None);
+        stdout.read_to_string(&mut seen).unwrap();
+        println!(
+            "--- a second attempt for Katie while hers runs: {:?} in {:.2} s\n{}",
+            r.result,
+            r.took.as_secs_f64(),
+            r.output.trim_end()
+        );
+        rig.table.push((
+            "a second attempt for Katie while hers runs [system stack]".into(),
+            format!("{:?}", r.result),
+            r.took,
+        ));
+        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
+        assert!(!r.saw("Looking for"), "{}", r.output);
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        assert!(
+            running.wait().unwrap().success(),
+            "the first attempt: {seen}"
+        );
+        assert!(
+            rig.daemon_log()
+                .contains("an attempt is already waiting or running"),
+            "{}",
+            rig.daemon_log()
+        );
+    }
+
+    // A request abandoned while it waited behind another attempt (its PAM call timed out, or
+    // was killed) is dropped without counting as a failure: checked by the five failures
+    // below, the fifth of which would read "locked out" if this one had counted. Alice's
+    // attempt holds the camera meanwhile (the clip is Katie's, so it is refused).
+    {
+        let (mut running, mut stdout, mut seen) = rig.attempt_started(&alice);
         {
             let mut queued = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
             facegate_proto::send(
@@ -701,7 +866,10 @@ fn face_unlock_through_a_real_pam_stack() {
             .unwrap();
         } // closed: the caller gave up
         stdout.read_to_string(&mut seen).unwrap();
-        assert!(running.wait().unwrap().success(), "Katie's attempt: {seen}");
+        assert!(
+            !running.wait().unwrap().success(),
+            "Alice's attempt: {seen}"
+        );
         let start = Instant::now();
         while !rig.daemon_log().contains("left before its attempt") {
             assert!(
@@ -858,7 +1026,6 @@ fn face_unlock_through_a_real_pam_stack() {
 
     // A stand-in run by the user (not root) behind a root-owned config: not believed.
     if Path::new("/usr/bin/python3").exists() {
-        use std::os::unix::process::CommandExt;
         let sock = rig.user_dir.join("fake.sock");
         let script = format!(
             "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind({:?})\ns.listen(8)\nprint('ready',flush=True)\nwhile True:\n c,_=s.accept(); c.recv(4096); c.sendall({:?}.encode()); c.close()\n",

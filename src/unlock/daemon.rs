@@ -1,7 +1,8 @@
 //! `facegate daemon`: the root service that decides system face unlock. It owns the camera (or
 //! the config's replay), the models (loaded once) and the root-owned store, and serves one
 //! attempt at a time over a Unix socket. A caller's identity comes from the socket
-//! (SO_PEERCRED): root may ask for anyone, anyone else only for their own account.
+//! (SO_PEERCRED): root may ask for anyone, anyone else only for their own account; how much of
+//! the daemon one caller may hold is [`super::turns`]'.
 //!
 //! Every decision is the one attempt policy ([`crate::auth::attempt`]): K of N of one tracked
 //! face, passive liveness always, the head-turn challenge with its prompts, the persistent
@@ -12,14 +13,13 @@ use std::io::BufReader;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use facegate_proto::socket::{DeadlineReader, Peer};
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::config::SystemConfig;
+use super::turns::{AccountTurn, Turns};
 use crate::Error;
 use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
@@ -34,22 +34,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a client has to take each prompt line.
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Connections whose request line is being read at once, at most. A local user flooding the
-/// socket with idle connections must keep this many open every half second to delay anyone.
-const MAX_READERS: usize = 64;
 /// Requests read and waiting for the camera, at most; one more is answered "busy" at once.
 const MAX_QUEUED: usize = 8;
 
-/// A request read, with its connection, waiting for the camera.
+/// A request read and allowed, with its connection, waiting for the camera.
 struct Queued {
     stream: UnixStream,
     peer: Peer,
     request: Request,
+    /// The account's one place in the queue (attempts only), held until the verdict is sent.
+    _turn: Option<AccountTurn>,
 }
 
-/// Accepts connections forever, each read on a thread of its own (at most [`MAX_READERS`]).
+/// Accepts connections forever, each read on a thread of its own while the caller has a
+/// reader's place ([`Turns::reader`]).
 fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>) {
-    let readers = Arc::new(AtomicUsize::new(0));
+    let turns = Turns::default();
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(stream) => stream,
@@ -61,33 +61,44 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
                 continue;
             }
         };
-        if readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
-            readers.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!("{MAX_READERS} clients are already being read; one more turned away");
-            continue;
-        }
-        let (queue, done) = (queue.clone(), Arc::clone(&readers));
+        let peer = match proto::socket::peer(&stream) {
+            Ok(peer) => peer,
+            Err(e) => {
+                tracing::warn!("a client without credentials: {e}");
+                continue;
+            }
+        };
+        let place = match turns.reader(peer.uid) {
+            Ok(place) => place,
+            Err(full) => {
+                tracing::warn!("{full}; a connection from pid {} turned away", peer.pid);
+                continue;
+            }
+        };
+        let (queue, turns) = (queue.clone(), turns.clone());
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
-                if let Err(e) = read_client(stream, &queue) {
+                if let Err(e) = read_client(stream, peer, &queue, &turns) {
                     tracing::warn!("client: {e}");
                 }
-                done.fetch_sub(1, Ordering::SeqCst);
+                drop(place);
             });
         if let Err(e) = reader {
-            readers.fetch_sub(1, Ordering::SeqCst);
             tracing::warn!("cannot start a client thread: {e}");
         }
     }
 }
 
-/// Reads one client's request line (within [`REQUEST_TIMEOUT`]) and queues it.
+/// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
+/// camera (a caller asking about someone else, a second attempt for an account), and queues
+/// the rest.
 fn read_client(
-    stream: UnixStream,
+    mut stream: UnixStream,
+    peer: Peer,
     queue: &crossbeam_channel::Sender<Queued>,
+    turns: &Turns,
 ) -> std::io::Result<()> {
-    let peer = proto::socket::peer(&stream)?;
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
     let request: Option<Request> = {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
@@ -97,10 +108,31 @@ fn read_client(
     let Some(request) = request else {
         return Ok(());
     };
+    let (Request::Authenticate { user } | Request::Enrolled { user }) = &request;
+    if let Err(refused) = may_ask(peer, user) {
+        return proto::send(&mut stream, &refused);
+    }
+    let turn = match &request {
+        Request::Authenticate { user } => match turns.account(user) {
+            Some(turn) => Some(turn),
+            None => {
+                tracing::warn!("{user:?}: an attempt is already waiting or running");
+                return proto::send(
+                    &mut stream,
+                    &verdict(
+                        Outcome::Ignore,
+                        format!("a face unlock for {user} is already under way"),
+                    ),
+                );
+            }
+        },
+        Request::Enrolled { .. } => None,
+    };
     match queue.try_send(Queued {
         stream,
         peer,
         request,
+        _turn: turn,
     }) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -111,6 +143,24 @@ fn read_client(
             )
         }
     }
+}
+
+/// Whether `peer` may ask about `user`: root about anyone, anyone else about their own account.
+fn may_ask(peer: Peer, user: &str) -> std::result::Result<(), Reply> {
+    // Quoted in the log: the name is the caller's, and may hold anything (a newline, a forged
+    // log line) until the store's name rules have passed it.
+    if peer.uid != 0 && uid_of(user) != Some(peer.uid) {
+        tracing::warn!(
+            "uid {} (pid {}) asked for {user:?}: refused",
+            peer.uid,
+            peer.pid
+        );
+        return Err(verdict(
+            Outcome::Ignore,
+            "only root may ask for another account".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub struct Daemon {
@@ -179,6 +229,8 @@ impl Daemon {
                 mut stream,
                 peer,
                 request,
+                // Held to the end of the answer: the account's next attempt waits for none.
+                _turn,
             } in requests
             {
                 let verdict = self.answer(request, peer, &mut stream);
@@ -192,28 +244,16 @@ impl Daemon {
     fn answer(&mut self, request: Request, peer: Peer, stream: &mut UnixStream) -> Reply {
         match request {
             Request::Authenticate { user } => self.authenticate(&user, peer, stream),
-            Request::Enrolled { user } => match self.check(&user, peer) {
+            Request::Enrolled { user } => match self.check(&user) {
                 Ok(()) => verdict(Outcome::Success, format!("{user} is enrolled")),
                 Err(v) => v,
             },
         }
     }
 
-    /// Whether `peer` may ask about `user`, and `user` is enrolled with verification images.
-    fn check(&mut self, user: &str, peer: Peer) -> std::result::Result<(), Reply> {
-        // Quoted in the log: the name is the caller's, and may hold anything (a newline, a forged
-        // log line) until the store's name rules have passed it.
-        if peer.uid != 0 && uid_of(user) != Some(peer.uid) {
-            tracing::warn!(
-                "uid {} (pid {}) asked for {user:?}: refused",
-                peer.uid,
-                peer.pid
-            );
-            return Err(verdict(
-                Outcome::Ignore,
-                "only root may ask for another account".into(),
-            ));
-        }
+    /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
+    /// [`may_ask`] before its request was queued).
+    fn check(&mut self, user: &str) -> std::result::Result<(), Reply> {
         // `facegate unlock enrol/remove` change the store from another process: read the
         // person's faces again, or the faces of an enrolment since replaced would still open
         // the door.
@@ -232,7 +272,7 @@ impl Daemon {
     /// One attempt for `user`, prompts streamed to `out`. The camera is opened only once the
     /// caller is allowed, the user enrolled and not locked out.
     fn authenticate(&mut self, user: &str, peer: Peer, out: &mut UnixStream) -> Reply {
-        if let Err(v) = self.check(user, peer) {
+        if let Err(v) = self.check(user) {
             return v;
         }
         if let Some(why) = super::remote::remote_origin(peer.pid) {
