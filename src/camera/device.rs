@@ -17,7 +17,7 @@ use nokhwa::utils::{
 };
 use nokhwa::{Buffer, Camera};
 
-use super::{CameraMode, Frame, FrameSource, SourceError};
+use super::{CameraMode, Frame, FrameSource, SourceError, SourceSpec};
 
 /// A camera the system reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,6 +349,15 @@ impl FrameSource for CameraSource {
 
     fn modes(&self) -> Vec<CameraMode> {
         self.modes.clone()
+    }
+
+    fn camera_spec(&self) -> Option<SourceSpec> {
+        Some(SourceSpec::Camera {
+            index: self.index,
+            width: self.format.width(),
+            height: self.format.height(),
+            fps: self.format.frame_rate(),
+        })
     }
 }
 

@@ -46,6 +46,11 @@ pub trait FrameSource: Send {
     fn modes(&self) -> Vec<CameraMode> {
         Vec::new()
     }
+    /// For a camera, what opens it again in the mode it streams in now; `None` for other
+    /// sources.
+    fn camera_spec(&self) -> Option<SourceSpec> {
+        None
+    }
 }
 
 /// A resolution and frame rate a camera offers.

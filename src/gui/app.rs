@@ -11,6 +11,7 @@ use super::devices::{CameraChoice, Current};
 use super::enrol::EnrolView;
 use super::feed::Feed;
 use super::manage::ManageView;
+use super::opening::{Opened, Opening};
 use super::source::SourcePicker;
 use super::state::AppState;
 use super::stats::RateMeter;
@@ -51,14 +52,6 @@ pub struct FaceGateApp {
     /// the status bar shows their last real cost rather than the 0 of the frames in between.
     last_run: Timings,
     opening: Option<Opening>,
-}
-
-/// A source being opened on its own thread, and the camera to remember once it streams.
-struct Opening {
-    camera: Option<CameraChoice>,
-    result: crossbeam_channel::Receiver<
-        Result<Box<dyn crate::camera::FrameSource>, crate::camera::SourceError>,
-    >,
 }
 
 impl FaceGateApp {
@@ -107,9 +100,8 @@ impl FaceGateApp {
         self.send(Command::SetMode(self.state.mode_for(view == View::Unlock)));
     }
 
-    /// Opens `spec` on its own thread: a camera's handshake can take seconds (up to its 10 s
-    /// limit), and a folder of unreadable files is read until a frame decodes, while the window
-    /// keeps drawing the old source. [`FaceGateApp::poll`] switches over when it is ready.
+    /// Opens `spec` on its own thread ([`Opening`]); [`FaceGateApp::poll`] switches over when
+    /// it is ready.
     pub fn open_source(&mut self, spec: &SourceSpec) {
         self.open(spec.clone(), None);
     }
@@ -126,20 +118,12 @@ impl FaceGateApp {
             SourceSpec::Synthetic => "the test pattern".into(),
         };
         self.receive(Event::Info(format!("opening {what}…")));
-        let (done, result) = crossbeam_channel::bounded(1);
-        let opener = std::thread::Builder::new()
-            .name("open-source".into())
-            .spawn(move || {
-                // Nobody waiting any more (another source was picked since): the source is
-                // dropped here, which closes it.
-                let _ = done.send(crate::camera::open(&spec));
-            });
-        if let Err(e) = opener {
-            self.error(format!("cannot open that source: {e}"));
-            return;
-        }
         // A newer choice replaces one still opening.
-        self.opening = Some(Opening { camera, result });
+        let earlier = self.opening.take();
+        match Opening::start(spec, camera, &mut self.live, earlier, crate::camera::open) {
+            Ok(opening) => self.opening = Some(opening),
+            Err(e) => self.error(format!("cannot open that source: {e}")),
+        }
     }
 
     /// The source being opened, once it is ready (or failed).
@@ -147,21 +131,13 @@ impl FaceGateApp {
         let Some(opening) = &self.opening else {
             return;
         };
-        let result = match opening.result.try_recv() {
-            Ok(result) => result,
-            Err(crossbeam_channel::TryRecvError::Empty) => {
-                ctx.request_repaint_after(std::time::Duration::from_millis(50));
-                return;
-            }
-            Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                self.opening = None;
-                self.error("cannot open that source: the thread opening it stopped".into());
-                return;
-            }
+        let Some(outcome) = opening.poll() else {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            return;
         };
         let camera = self.opening.take().and_then(|o| o.camera);
-        match result {
-            Ok(source) => {
+        match outcome {
+            Ok(Opened::Ready(source)) => {
                 self.live.set_source(source);
                 self.source_note = None;
                 // The old source's trouble no longer applies.
@@ -170,7 +146,15 @@ impl FaceGateApp {
                     self.remember_camera(choice);
                 }
             }
-            Err(e) => self.error(format!("cannot open that source: {e}")),
+            Ok(Opened::Back { source, error }) => {
+                self.live.set_source(source);
+                self.error(format!(
+                    "cannot open that source: {error}; back to {}",
+                    self.live.source_name
+                ));
+            }
+            Ok(Opened::Failed(e)) => self.error(format!("cannot open that source: {e}")),
+            Err(()) => self.error("cannot open that source: the thread opening it stopped".into()),
         }
     }
 

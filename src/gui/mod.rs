@@ -8,6 +8,7 @@ mod enrol;
 mod feed;
 mod files;
 mod manage;
+mod opening;
 mod overlay;
 mod source;
 mod state;

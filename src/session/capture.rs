@@ -24,9 +24,18 @@ pub struct Outlets {
     pub wake: Arc<dyn Fn() + Send + Sync>,
 }
 
+/// What the GUI asks of the capture thread's source.
+pub enum Swap {
+    /// Read this source from now on; the old one is dropped (closed).
+    To(Box<dyn FrameSource>),
+    /// Close the source and say so, then wait for the next one: a camera streams to one
+    /// reader at a time, so the same camera in another mode can only be opened after this.
+    Release(Sender<()>),
+}
+
 pub fn spawn(
-    mut source: Box<dyn FrameSource>,
-    replacements: Receiver<Box<dyn FrameSource>>,
+    source: Box<dyn FrameSource>,
+    replacements: Receiver<Swap>,
     outlets: Outlets,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
@@ -41,12 +50,29 @@ pub fn spawn(
         .name("capture".into())
         .spawn(move || {
             let mut failing = false;
+            let mut source = Some(source);
             while !stop.load(Ordering::Relaxed) {
-                // The user picked another camera or recording: the old one is dropped (closed) here.
-                if let Ok(next) = replacements.try_recv() {
-                    source = next;
-                    failing = false;
+                // The user picked another camera or recording: the old one is dropped (closed)
+                // here. Without a source, wait for one (and still look at `stop` now and then).
+                let swap = match source {
+                    Some(_) => replacements.try_recv().ok(),
+                    None => replacements.recv_timeout(RETRY).ok(),
+                };
+                match swap {
+                    Some(Swap::To(next)) => {
+                        source = Some(next);
+                        failing = false;
+                    }
+                    Some(Swap::Release(released)) => {
+                        source = None;
+                        let _ = released.send(());
+                        continue;
+                    }
+                    None => {}
                 }
+                let Some(source) = source.as_mut() else {
+                    continue;
+                };
                 // After a failure, the source tries to get going again first (a camera that
                 // was unplugged is opened anew once it is back), quietly, until it works.
                 if failing && let Err(e) = source.reconnect() {
@@ -138,7 +164,7 @@ mod tests {
         let (slot, slot_drain) = crossbeam_channel::bounded(1);
         let (events, events_rx) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let (_replace, replacements) = crossbeam_channel::unbounded();
+        let (_replace, replacements) = crossbeam_channel::unbounded::<Swap>();
         let source = Unplugged {
             frames: 0,
             tries: 0,
@@ -170,5 +196,75 @@ mod tests {
             matches!(&seen[..], [Event::SourceError(e), Event::SourceRecovered] if e.contains("unplugged")),
             "one error, then recovery: {seen:?}"
         );
+    }
+
+    /// A source that streams until dropped, and records its drop.
+    struct Closable(Arc<AtomicBool>);
+
+    impl FrameSource for Closable {
+        fn next_frame(&mut self) -> Result<Frame, SourceError> {
+            std::thread::sleep(Duration::from_millis(5));
+            Ok(Frame {
+                image: image::RgbImage::new(4, 4),
+                index: 0,
+                captured_at: Instant::now(),
+            })
+        }
+        fn describe(&self) -> String {
+            "closable".into()
+        }
+        fn nominal_fps(&self) -> Option<f32> {
+            None
+        }
+    }
+
+    impl Drop for Closable {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_released_source_is_closed_before_the_release_is_answered() {
+        let (display, display_rx) = crossbeam_channel::bounded(1);
+        let (slot, slot_drain) = crossbeam_channel::bounded(1);
+        let (events, _events) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (replace, replacements) = crossbeam_channel::unbounded::<Swap>();
+        let outlets = Outlets {
+            display,
+            slot,
+            slot_drain,
+            events,
+            wake: Arc::new(|| {}),
+        };
+        let first = Arc::new(AtomicBool::new(false));
+        let thread = spawn(
+            Box::new(Closable(first.clone())),
+            replacements,
+            outlets,
+            stop.clone(),
+        );
+        let wait = Duration::from_secs(5);
+        display_rx
+            .recv_timeout(wait)
+            .expect("the first source streams");
+        let (released, answer) = crossbeam_channel::bounded(1);
+        replace.send(Swap::Release(released)).unwrap();
+        answer.recv_timeout(wait).expect("the release is answered");
+        assert!(first.load(Ordering::SeqCst), "closed before the answer");
+        // Nothing streams until the next source comes.
+        while display_rx.try_recv().is_ok() {}
+        assert!(display_rx.recv_timeout(Duration::from_millis(200)).is_err());
+        let second = Arc::new(AtomicBool::new(false));
+        replace
+            .send(Swap::To(Box::new(Closable(second.clone()))))
+            .unwrap();
+        display_rx
+            .recv_timeout(wait)
+            .expect("the next source streams");
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        assert!(second.load(Ordering::SeqCst));
     }
 }

@@ -26,7 +26,7 @@ pub use messages::{
     Timings, UnlockStatus,
 };
 
-use crate::camera::{CameraMode, Frame, FrameSource};
+use crate::camera::{CameraMode, Frame, FrameSource, SourceSpec};
 use crate::runtime::Models;
 use crate::store::Store;
 
@@ -39,7 +39,9 @@ pub struct Session {
     pub nominal_fps: Option<f32>,
     /// The modes the current source offers (a camera's resolutions and rates; else empty).
     pub modes: Vec<CameraMode>,
-    replace_source: Sender<Box<dyn FrameSource>>,
+    /// What opens the current source again, when it is a camera (see [`Session::release_source`]).
+    pub camera: Option<SourceSpec>,
+    replace_source: Sender<capture::Swap>,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -62,6 +64,7 @@ impl Session {
         let source_name = source.describe();
         let nominal_fps = source.nominal_fps();
         let modes = source.modes();
+        let camera = source.camera_spec();
         let (replace_tx, replace_rx) = crossbeam_channel::unbounded();
         let outlets = capture::Outlets {
             display: display_tx,
@@ -79,6 +82,7 @@ impl Session {
             source_name,
             nominal_fps,
             modes,
+            camera,
             replace_source: replace_tx,
             threads: vec![capture, worker],
             stop,
@@ -90,7 +94,18 @@ impl Session {
         self.source_name = source.describe();
         self.nominal_fps = source.nominal_fps();
         self.modes = source.modes();
-        let _ = self.replace_source.send(source);
+        self.camera = source.camera_spec();
+        let _ = self.replace_source.send(capture::Swap::To(source));
+    }
+
+    /// Closes the current source (the window keeps its last frame) and answers on the returned
+    /// channel once it is closed: a camera streams to one reader at a time, so opening the same
+    /// camera in another mode must wait for that. [`Session::set_source`] then resumes the feed.
+    pub fn release_source(&mut self) -> Receiver<()> {
+        let (released, answer) = crossbeam_channel::bounded(1);
+        self.camera = None;
+        let _ = self.replace_source.send(capture::Swap::Release(released));
+        answer
     }
 
     pub fn send(&self, command: Command) {
