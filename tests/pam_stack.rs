@@ -865,11 +865,38 @@ fn face_unlock_through_a_real_pam_stack() {
             )
             .unwrap();
         } // closed: the caller gave up
-        stdout.read_to_string(&mut seen).unwrap();
-        assert!(
-            !running.wait().unwrap().success(),
-            "Alice's attempt: {seen}"
+        // (Read and queued by the daemon within milliseconds.)
+        std::thread::sleep(Duration::from_millis(300));
+        // Katie tries again while Alice's attempt still runs: the place her first request held
+        // is taken over (its client is gone), so she waits her turn instead of being told an
+        // attempt for her is already under way. Then Alice's sudo is interrupted, and the daemon
+        // stops her attempt at the next frame instead of running it to its 10 s end.
+        let (r, alice_stopped) = std::thread::scope(|scope| {
+            let retry = scope.spawn(|| rig.pamtester(&rig.service, &user, &[], None));
+            std::thread::sleep(Duration::from_millis(500));
+            let interrupted = Instant::now();
+            // SAFETY: a plain kill(2) of our own child (`timeout`, which passes it on).
+            unsafe { libc::kill(running.id() as i32, libc::SIGTERM) };
+            let _ = running.wait();
+            let r = retry.join().unwrap();
+            (r, interrupted.elapsed())
+        });
+        println!(
+            "--- Katie again after her queued request was given up, Alice's attempt interrupted: \
+             {:?} in {:.2} s ({:.2} s after the interruption)\n{}",
+            r.result,
+            r.took.as_secs_f64(),
+            alice_stopped.as_secs_f64(),
+            r.output.trim_end()
         );
+        rig.table.push((
+            "Katie again, her queued request given up [system stack]".into(),
+            format!("{:?}", r.result),
+            r.took,
+        ));
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+        assert!(r.took < Duration::from_secs(5), "{:?}", r.took);
+        stdout.read_to_string(&mut seen).unwrap();
         let start = Instant::now();
         while !rig.daemon_log().contains("left before its attempt") {
             assert!(

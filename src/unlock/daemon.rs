@@ -42,8 +42,8 @@ struct Queued {
     stream: UnixStream,
     peer: Peer,
     request: Request,
-    /// The account's one place in the queue (attempts only), held until the verdict is sent.
-    _turn: Option<AccountTurn>,
+    /// The account's one place in the queue, held until the verdict is sent.
+    _turn: AccountTurn,
 }
 
 /// Accepts connections forever, each read on a thread of its own while the caller has a
@@ -91,8 +91,8 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
-/// camera (a caller asking about someone else, a second attempt for an account), and queues
-/// the rest.
+/// camera (a caller asking about someone else, a second attempt for an account, a full queue),
+/// and queues the rest.
 fn read_client(
     mut stream: UnixStream,
     peer: Peer,
@@ -108,39 +108,26 @@ fn read_client(
     let Some(request) = request else {
         return Ok(());
     };
-    let (Request::Authenticate { user } | Request::Enrolled { user }) = &request;
+    let Request::Authenticate { user } = &request;
     if let Err(refused) = may_ask(peer, user) {
         return proto::send(&mut stream, &refused);
     }
-    let turn = match &request {
-        Request::Authenticate { user } => match turns.account(user) {
-            Some(turn) => Some(turn),
-            None => {
-                tracing::warn!("{user:?}: an attempt is already waiting or running");
-                return proto::send(
-                    &mut stream,
-                    &verdict(
-                        Outcome::Ignore,
-                        format!("a face unlock for {user} is already under way"),
-                    ),
-                );
-            }
-        },
-        Request::Enrolled { .. } => None,
+    let Some(turn) = turns.account(user, &stream) else {
+        tracing::warn!("{user:?}: an attempt is already waiting or running");
+        let why = format!("a face unlock for {user} is already under way");
+        return proto::send(&mut stream, &verdict(Outcome::Ignore, why));
     };
-    match queue.try_send(Queued {
+    let queued = Queued {
         stream,
         peer,
         request,
         _turn: turn,
-    }) {
+    };
+    match queue.try_send(queued) {
         Ok(()) => Ok(()),
         Err(e) => {
-            let mut stream = e.into_inner().stream;
-            proto::send(
-                &mut stream,
-                &verdict(Outcome::Ignore, "the face unlock daemon is busy".into()),
-            )
+            let busy = verdict(Outcome::Ignore, "the face unlock daemon is busy".into());
+            proto::send(&mut e.into_inner().stream, &busy)
         }
     }
 }
@@ -242,13 +229,8 @@ impl Daemon {
     }
 
     fn answer(&mut self, request: Request, peer: Peer, stream: &mut UnixStream) -> Reply {
-        match request {
-            Request::Authenticate { user } => self.authenticate(&user, peer, stream),
-            Request::Enrolled { user } => match self.check(&user) {
-                Ok(()) => verdict(Outcome::Success, format!("{user} is enrolled")),
-                Err(v) => v,
-            },
-        }
+        let Request::Authenticate { user } = request;
+        self.authenticate(&user, peer, stream)
     }
 
     /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
@@ -312,12 +294,14 @@ impl Daemon {
         let ran = self
             .engine
             .run_attempt(&mut attempt, source.as_mut(), |prompt| {
+                // The client gone (PAM gave up, the process was killed): stop looking, and
+                // free the camera for whoever waits. Looked at every frame, since a prompt that
+                // does not change is not sent again, so no failed send would tell.
                 let text = prompt.public_text();
                 if text == shown {
-                    return true;
+                    return !proto::socket::peer_has_left(out);
                 }
                 shown = text.clone();
-                // The client gone (PAM gave up, the process was killed): stop looking.
                 proto::send(out, &Reply::Prompt { text }).is_ok()
             });
         if let Ok(Some(o)) = &ran {

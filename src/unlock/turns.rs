@@ -3,21 +3,30 @@
 //! take every reader with idle connections, or fill the camera's queue with attempts of their
 //! own, and so delay everyone else's face unlock until its deadline.
 //!
-//! - A caller that is not root has at most [`MAX_READERS_PER_UID`] connections being read.
-//!   Root's connections are setuid programs (`sudo`, `su`) whose PAM module writes its request
-//!   as it connects, so they share only the overall limit.
+//! - A caller that is not root has at most [`MAX_READERS_PER_UID`] connections being read, and
+//!   all such callers together at most [`MAX_NON_ROOT_READERS`]: a user with a range of
+//!   subordinate uids (rootless containers) connects as many uids, but never takes the readers
+//!   kept for root's connections, which are setuid programs (`sudo`, `su`) and login screens
+//!   whose PAM module writes its request as it connects.
 //! - An account has at most one attempt waiting or running: a second is answered at once, and
 //!   its password prompt comes without waiting behind the first. One face cannot answer two
-//!   prompts at the same moment anyway.
+//!   prompts at the same moment anyway. A place whose client has gone (a `sudo` interrupted
+//!   while it waited) is taken over by the next request for the account, instead of turning
+//!   that away until the dead one reaches the camera.
 //!
 //! Each turn is a guard: dropping it (the connection read, the attempt answered, a thread that
 //! could not start) gives the place back, so no path can leak one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use facegate_proto::socket::peer_has_left;
 
 /// Connections being read at once, at most, from all callers together.
 pub const MAX_READERS: usize = 64;
+/// Connections being read at once from callers that are not root, together.
+pub const MAX_NON_ROOT_READERS: usize = 48;
 /// Connections being read at once from one caller that is not root.
 pub const MAX_READERS_PER_UID: usize = 4;
 
@@ -26,15 +35,27 @@ pub const MAX_READERS_PER_UID: usize = 4;
 pub enum Full {
     #[error("{MAX_READERS} clients are already being read")]
     Readers,
+    #[error("{MAX_NON_ROOT_READERS} clients that are not root are already being read")]
+    NonRoot,
     #[error("uid {0} already has {MAX_READERS_PER_UID} connections being read")]
     Uid(u32),
+}
+
+/// An account's place: which request holds it, and that request's connection.
+struct Holder {
+    id: u64,
+    /// A second handle on the holder's connection, to see whether its client is still there;
+    /// `None` if the handle could not be made (the place is then never taken over).
+    client: Option<UnixStream>,
 }
 
 #[derive(Default)]
 struct Held {
     readers: usize,
+    non_root_readers: usize,
     readers_by_uid: HashMap<u32, usize>,
-    accounts: HashSet<String>,
+    accounts: HashMap<String, Holder>,
+    next_id: u64,
 }
 
 /// The places taken now; cloned into every reader thread.
@@ -54,11 +75,15 @@ impl Turns {
             return Err(Full::Readers);
         }
         if uid != 0 {
+            if held.non_root_readers >= MAX_NON_ROOT_READERS {
+                return Err(Full::NonRoot);
+            }
             let mine = held.readers_by_uid.entry(uid).or_default();
             if *mine >= MAX_READERS_PER_UID {
                 return Err(Full::Uid(uid));
             }
             *mine += 1;
+            held.non_root_readers += 1;
         }
         held.readers += 1;
         Ok(ReaderTurn {
@@ -67,16 +92,25 @@ impl Turns {
         })
     }
 
-    /// `account`'s one place in the camera's queue, or `None` while another attempt for it
-    /// waits or runs.
-    pub fn account(&self, account: &str) -> Option<AccountTurn> {
-        self.held()
-            .accounts
-            .insert(account.to_owned())
-            .then(|| AccountTurn {
-                turns: self.clone(),
-                account: account.to_owned(),
-            })
+    /// `account`'s one place in the camera's queue for the request read from `client`, or
+    /// `None` while another attempt for it waits or runs with its client still there.
+    pub fn account(&self, account: &str, client: &UnixStream) -> Option<AccountTurn> {
+        let mut held = self.held();
+        if let Some(holder) = held.accounts.get(account)
+            && holder.client.as_ref().is_none_or(|c| !peer_has_left(c))
+        {
+            return None;
+        }
+        held.next_id += 1;
+        let id = held.next_id;
+        let client = client.try_clone().ok();
+        held.accounts
+            .insert(account.to_owned(), Holder { id, client });
+        Some(AccountTurn {
+            turns: self.clone(),
+            account: account.to_owned(),
+            id,
+        })
     }
 }
 
@@ -88,11 +122,13 @@ pub struct ReaderTurn {
 
 impl Drop for ReaderTurn {
     fn drop(&mut self) {
-        let mut held = self.turns.held();
+        let mut guard = self.turns.held();
+        let held = &mut *guard;
         held.readers -= 1;
         if self.uid != 0
             && let Some(mine) = held.readers_by_uid.get_mut(&self.uid)
         {
+            held.non_root_readers -= 1;
             *mine -= 1;
             if *mine == 0 {
                 held.readers_by_uid.remove(&self.uid);
@@ -101,15 +137,24 @@ impl Drop for ReaderTurn {
     }
 }
 
-/// An attempt waiting for the camera or running; its account is free again on drop.
+/// An attempt waiting for the camera or running; its account is free again on drop, unless
+/// a later request has taken the place over.
 pub struct AccountTurn {
     turns: Turns,
     account: String,
+    id: u64,
 }
 
 impl Drop for AccountTurn {
     fn drop(&mut self) {
-        self.turns.held().accounts.remove(&self.account);
+        let mut held = self.turns.held();
+        if held
+            .accounts
+            .get(&self.account)
+            .is_some_and(|h| h.id == self.id)
+        {
+            held.accounts.remove(&self.account);
+        }
     }
 }
 
@@ -131,18 +176,66 @@ mod tests {
             .collect();
         assert_eq!(turns.reader(0).err(), Some(Full::Readers));
         drop((theirs, other, root));
-        assert_eq!(turns.held().readers, 0);
-        assert!(turns.held().readers_by_uid.is_empty());
+        let held = turns.held();
+        assert_eq!((held.readers, held.non_root_readers), (0, 0));
+        assert!(held.readers_by_uid.is_empty());
+        drop(held);
         assert!(turns.reader(1001).is_ok());
+    }
+
+    #[test]
+    fn many_uids_of_one_user_leave_root_its_readers() {
+        let turns = Turns::default();
+        // A subordinate uid range: 100000, 100001, ... each with its 4.
+        let mut theirs = Vec::new();
+        for uid in 100_000.. {
+            match turns.reader(uid) {
+                Ok(r) => theirs.push(r),
+                Err(Full::Uid(_)) => continue,
+                Err(full) => {
+                    assert_eq!(full, Full::NonRoot);
+                    break;
+                }
+            }
+            if theirs.len() > MAX_READERS {
+                panic!("no limit");
+            }
+        }
+        assert_eq!(theirs.len(), MAX_NON_ROOT_READERS);
+        let root: Vec<_> = (0..MAX_READERS - MAX_NON_ROOT_READERS)
+            .map(|_| turns.reader(0).unwrap())
+            .collect();
+        assert_eq!(root.len(), 16);
     }
 
     #[test]
     fn one_attempt_per_account_until_it_is_answered() {
         let turns = Turns::default();
-        let katie = turns.account("katie").unwrap();
-        assert!(turns.account("katie").is_none());
-        let _bob = turns.account("bob").unwrap();
+        let (katie_client, _katie_here) = UnixStream::pair().unwrap();
+        let (again, _again_here) = UnixStream::pair().unwrap();
+        let katie = turns.account("katie", &katie_client).unwrap();
+        assert!(turns.account("katie", &again).is_none());
+        let (bob_client, _bob_here) = UnixStream::pair().unwrap();
+        let _bob = turns.account("bob", &bob_client).unwrap();
         drop(katie);
-        assert!(turns.account("katie").is_some());
+        assert!(turns.account("katie", &again).is_some());
+    }
+
+    #[test]
+    fn a_place_whose_client_has_gone_is_taken_over() {
+        let turns = Turns::default();
+        let (dead, client_end) = UnixStream::pair().unwrap();
+        let first = turns.account("katie", &dead).unwrap();
+        drop(client_end); // the interrupted sudo
+        let (retry, _retry_here) = UnixStream::pair().unwrap();
+        let second = turns
+            .account("katie", &retry)
+            .expect("the retry takes the place");
+        // The dead request, answered later, does not free the retry's place.
+        drop(first);
+        let (third, _third_here) = UnixStream::pair().unwrap();
+        assert!(turns.account("katie", &third).is_none());
+        drop(second);
+        assert!(turns.account("katie", &third).is_some());
     }
 }

@@ -52,8 +52,6 @@ pub enum Request {
     /// One face-unlock attempt for `user`. Root may ask for anyone; any other caller only for
     /// itself.
     Authenticate { user: String },
-    /// Whether `user` is enrolled for face unlock (no camera is opened).
-    Enrolled { user: String },
 }
 
 /// How an attempt ended, as PAM needs to know it.
