@@ -120,7 +120,7 @@ impl FaceGateApp {
         self.receive(Event::Info(format!("opening {what}…")));
         // A newer choice replaces one still opening.
         let earlier = self.opening.take();
-        match Opening::start(spec, camera, &mut self.live, earlier, crate::camera::open) {
+        match Opening::start(spec, camera, &self.live, earlier, crate::camera::open) {
             Ok(opening) => self.opening = Some(opening),
             Err(e) => self.error(format!("cannot open that source: {e}")),
         }
@@ -151,6 +151,13 @@ impl FaceGateApp {
                 self.error(format!(
                     "cannot open that source: {error}; back to {}",
                     self.live.source_name
+                ));
+            }
+            Ok(Opened::Lost { error, reopen }) => {
+                self.live.source_lost();
+                self.error(format!(
+                    "cannot open that source: {error}; the camera shown before was closed to \
+                     try it and will not open again: {reopen}. Pick a source above."
                 ));
             }
             Ok(Opened::Failed(e)) => self.error(format!("cannot open that source: {e}")),

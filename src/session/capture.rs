@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::Event;
-use crate::camera::{Frame, FrameSource};
+use crate::camera::{Frame, FrameSource, SourceSpec};
 
 /// How often a source that failed is tried again.
 const RETRY: Duration = Duration::from_millis(500);
@@ -28,9 +28,14 @@ pub struct Outlets {
 pub enum Swap {
     /// Read this source from now on; the old one is dropped (closed).
     To(Box<dyn FrameSource>),
-    /// Close the source and say so, then wait for the next one: a camera streams to one
-    /// reader at a time, so the same camera in another mode can only be opened after this.
-    Release(Sender<()>),
+    /// If the source is camera `index`, close it and answer with what reopens it in its mode
+    /// (else answer `None` and go on): a camera streams to one reader at a time, so the same
+    /// camera in another mode can only be opened after this. The source asked is the one held
+    /// now, so a camera that came back at another index is still recognised.
+    Release {
+        index: u32,
+        answer: Sender<Option<SourceSpec>>,
+    },
 }
 
 pub fn spawn(
@@ -63,10 +68,15 @@ pub fn spawn(
                         source = Some(next);
                         failing = false;
                     }
-                    Some(Swap::Release(released)) => {
-                        source = None;
-                        let _ = released.send(());
-                        continue;
+                    Some(Swap::Release { index, answer }) => {
+                        let held = source.as_ref().and_then(|s| s.camera_spec());
+                        if matches!(held, Some(SourceSpec::Camera { index: i, .. }) if i == index) {
+                            // Dropped, so closed, before the answer.
+                            source = None;
+                            let _ = answer.send(held);
+                            continue;
+                        }
+                        let _ = answer.send(None);
                     }
                     None => {}
                 }
@@ -198,7 +208,7 @@ mod tests {
         );
     }
 
-    /// A source that streams until dropped, and records its drop.
+    /// Camera 7 that streams until dropped, and records its drop.
     struct Closable(Arc<AtomicBool>);
 
     impl FrameSource for Closable {
@@ -216,6 +226,9 @@ mod tests {
         fn nominal_fps(&self) -> Option<f32> {
             None
         }
+        fn camera_spec(&self) -> Option<SourceSpec> {
+            Some(SourceSpec::camera(7))
+        }
     }
 
     impl Drop for Closable {
@@ -225,7 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn a_released_source_is_closed_before_the_release_is_answered() {
+    fn a_released_camera_is_closed_before_the_release_is_answered() {
         let (display, display_rx) = crossbeam_channel::bounded(1);
         let (slot, slot_drain) = crossbeam_channel::bounded(1);
         let (events, _events) = crossbeam_channel::unbounded();
@@ -249,9 +262,18 @@ mod tests {
         display_rx
             .recv_timeout(wait)
             .expect("the first source streams");
-        let (released, answer) = crossbeam_channel::bounded(1);
-        replace.send(Swap::Release(released)).unwrap();
-        answer.recv_timeout(wait).expect("the release is answered");
+        let release = |index| {
+            let (answer, answered) = crossbeam_channel::bounded(1);
+            replace.send(Swap::Release { index, answer }).unwrap();
+            answered
+                .recv_timeout(wait)
+                .expect("the release is answered")
+        };
+        // Another camera: nothing to release.
+        assert_eq!(release(8), None);
+        assert!(!first.load(Ordering::SeqCst));
+        display_rx.recv_timeout(wait).expect("still streaming");
+        assert_eq!(release(7), Some(SourceSpec::camera(7)));
         assert!(first.load(Ordering::SeqCst), "closed before the answer");
         // Nothing streams until the next source comes.
         while display_rx.try_recv().is_ok() {}

@@ -39,8 +39,6 @@ pub struct Session {
     pub nominal_fps: Option<f32>,
     /// The modes the current source offers (a camera's resolutions and rates; else empty).
     pub modes: Vec<CameraMode>,
-    /// What opens the current source again, when it is a camera (see [`Session::release_source`]).
-    pub camera: Option<SourceSpec>,
     replace_source: Sender<capture::Swap>,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -64,7 +62,6 @@ impl Session {
         let source_name = source.describe();
         let nominal_fps = source.nominal_fps();
         let modes = source.modes();
-        let camera = source.camera_spec();
         let (replace_tx, replace_rx) = crossbeam_channel::unbounded();
         let outlets = capture::Outlets {
             display: display_tx,
@@ -82,7 +79,6 @@ impl Session {
             source_name,
             nominal_fps,
             modes,
-            camera,
             replace_source: replace_tx,
             threads: vec![capture, worker],
             stop,
@@ -94,23 +90,41 @@ impl Session {
         self.source_name = source.describe();
         self.nominal_fps = source.nominal_fps();
         self.modes = source.modes();
-        self.camera = source.camera_spec();
         let _ = self.replace_source.send(capture::Swap::To(source));
     }
 
-    /// Closes the current source (the window keeps its last frame) and answers on the returned
-    /// channel once it is closed: a camera streams to one reader at a time, so opening the same
-    /// camera in another mode must wait for that. [`Session::set_source`] then resumes the feed.
-    pub fn release_source(&mut self) -> Receiver<()> {
-        let (released, answer) = crossbeam_channel::bounded(1);
-        self.camera = None;
-        let _ = self.replace_source.send(capture::Swap::Release(released));
-        answer
+    /// What lets an opening thread close the feed's camera before it opens that camera in
+    /// another mode.
+    pub fn releaser(&self) -> Releaser {
+        Releaser(self.replace_source.clone())
+    }
+
+    /// The feed has nothing to show (its camera was released and did not open again).
+    pub fn source_lost(&mut self) {
+        self.source_name = "no source".into();
+        self.nominal_fps = None;
+        self.modes.clear();
     }
 
     pub fn send(&self, command: Command) {
         // The worker only goes away at shutdown; a lost command then does not matter.
         let _ = self.commands.send(command);
+    }
+}
+
+/// Closes the feed's camera for an opening thread; see [`Session::releaser`].
+#[derive(Clone)]
+pub struct Releaser(Sender<capture::Swap>);
+
+impl Releaser {
+    /// Closes the feed's source if it is camera `index` (the window keeps its last frame), and
+    /// returns what reopens it in the mode it had; `None` when the feed shows something else.
+    /// Blocks until the capture thread has looked, which each of its steps bounds (a frame, a
+    /// camera's close or reconnection); never call it on the GUI thread.
+    pub fn release(&self, index: u32) -> Option<SourceSpec> {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        self.0.send(capture::Swap::Release { index, answer }).ok()?;
+        answered.recv().ok().flatten()
     }
 }
 
