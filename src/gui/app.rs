@@ -122,7 +122,7 @@ impl FaceGateApp {
         let earlier = self.opening.take();
         match Opening::start(spec, camera, &self.live, earlier, crate::camera::open) {
             Ok(opening) => self.opening = Some(opening),
-            Err(e) => self.error(format!("cannot open that source: {e}")),
+            Err(e) => self.cannot_open(e),
         }
     }
 
@@ -148,21 +148,23 @@ impl FaceGateApp {
             }
             Ok(Opened::Back { source, error }) => {
                 self.live.set_source(source);
-                self.error(format!(
-                    "cannot open that source: {error}; back to {}",
-                    self.live.source_name
-                ));
+                let back = format!("back to {}", self.live.source_name);
+                self.cannot_open(format!("{error}; {back}"));
             }
             Ok(Opened::Lost { error, reopen }) => {
                 self.live.source_lost();
-                self.error(format!(
-                    "cannot open that source: {error}; the camera shown before was closed to \
-                     try it and will not open again: {reopen}. Pick a source above."
+                self.cannot_open(format!(
+                    "{error}; the camera shown before was closed to try it and will not open \
+                     again: {reopen}. Pick a source above."
                 ));
             }
-            Ok(Opened::Failed(e)) => self.error(format!("cannot open that source: {e}")),
-            Err(()) => self.error("cannot open that source: the thread opening it stopped".into()),
+            Ok(Opened::Failed(e)) => self.cannot_open(e),
+            Err(()) => self.cannot_open("the thread opening it stopped"),
         }
+    }
+
+    fn cannot_open(&mut self, why: impl std::fmt::Display) {
+        self.error(format!("cannot open that source: {why}"));
     }
 
     /// Saves the camera that now streams, in the mode it was asked for, as the one to open next
