@@ -290,6 +290,10 @@ pub fn run(
         Source::Recording(path) if path.is_dir() => {
             let files = super::people::image_files(std::slice::from_ref(path))
                 .map_err(LiveError::Listing)?;
+            // As a replay of that folder (`verify --replay`, the app) would say.
+            if files.is_empty() {
+                return Err(SourceError::EmptyFolder(path.clone()).into());
+            }
             let bar = progress::bar(files.len() as u64, "frames");
             for (i, file) in files.iter().enumerate() {
                 bar.inc(1);

@@ -20,9 +20,9 @@ pub struct CompareArgs {
     /// its own default threshold (the saved threshold belongs to the saved model)
     #[arg(long, value_enum)]
     pub model: Option<EmbedderKind>,
-    /// Cosine similarity above which it is the same person [default: the saved detection
-    /// threshold, as the window's Compare]
-    #[arg(long)]
+    /// Cosine similarity above which it is the same person, -1 to 1 [default: the saved
+    /// detection threshold, as the window's Compare]
+    #[arg(long, value_parser = super::checked::cosine, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
     /// Judge with this enrolled person's rule: their trained head when it is in use
     #[arg(long, value_name = "NAME", conflicts_with = "threshold")]

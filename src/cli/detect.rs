@@ -23,7 +23,7 @@ pub struct DetectArgs {
     #[arg(long, value_name = "OUT")]
     pub draw: Option<PathBuf>,
     /// Minimum face score, 0..1 [default: 0.7]
-    #[arg(long)]
+    #[arg(long, value_parser = super::checked::unit)]
     pub min_score: Option<f32>,
 }
 
@@ -44,12 +44,16 @@ pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
     let models = cli.models()?;
     let mut config = DetectorConfig::default();
     if let Some(score) = args.min_score {
-        config.score_threshold = score.clamp(0.0, 1.0);
+        config.score_threshold = score;
     }
+    let drawings = match &args.draw {
+        Some(out) => drawing_targets(&args.images, out)?,
+        None => vec![None; args.images.len()],
+    };
     let mut detector = Detector::new(&models, config)?;
     let mut reports = Vec::new();
-    for path in &args.images {
-        let report = match detect_one(&mut detector, path, args) {
+    for (path, drawing) in args.images.iter().zip(drawings) {
+        let report = match detect_one(&mut detector, path, drawing.as_deref()) {
             Ok((img, faces)) => Report {
                 path: path.clone(),
                 width: Some(img.width()),
@@ -80,23 +84,68 @@ pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// Where `--draw OUT` writes each image's drawing: OUT itself for one image; for several,
+/// `STEM_faces.png` in the folder OUT (`STEM-2_faces.png`… when two inputs share a stem, so
+/// none replaces another). Checked before any image is read: a drawing never goes over one
+/// of the inputs (the photo would be lost) nor into a pipe or device (the write would block).
+fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<PathBuf>>> {
+    let targets: Vec<PathBuf> = if images.len() == 1 {
+        vec![out.to_owned()]
+    } else {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let mut taken = std::collections::HashSet::new();
+        images
+            .iter()
+            .map(|path| {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let name = (1..)
+                    .map(|n| match n {
+                        1 => format!("{stem}_faces.png"),
+                        n => format!("{stem}-{n}_faces.png"),
+                    })
+                    .find(|name| taken.insert(name.clone()))
+                    .expect("some number is free");
+                out.join(name)
+            })
+            .collect()
+    };
+    let same_file = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+        use std::os::unix::fs::MetadataExt;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    };
+    for target in &targets {
+        let Ok(existing) = std::fs::metadata(target) else {
+            continue;
+        };
+        anyhow::ensure!(
+            existing.is_file(),
+            "--draw: {} is not a regular file (a folder, pipe or device)",
+            target.display()
+        );
+        if let Some(input) = images
+            .iter()
+            .find(|image| std::fs::metadata(image).is_ok_and(|input| same_file(&input, &existing)))
+        {
+            anyhow::bail!(
+                "--draw: {} would be written over the input {}; give another file or folder",
+                target.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(targets.into_iter().map(Some).collect())
+}
+
 fn detect_one(
     detector: &mut Detector,
     path: &Path,
-    args: &DetectArgs,
+    drawing: Option<&Path>,
 ) -> anyhow::Result<(RgbImage, Vec<Face>)> {
     let img = imageio::load(path)?;
     let faces = detector.detect(&img)?;
-    if let Some(out) = &args.draw {
-        let target = if args.images.len() > 1 {
-            std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-            out.join(format!("{stem}_faces.png"))
-        } else {
-            out.clone()
-        };
+    if let Some(target) = drawing {
         draw_faces(&img, &faces)
-            .save(&target)
+            .save(target)
             .with_context(|| format!("writing {}", target.display()))?;
     }
     Ok((img, faces))

@@ -26,6 +26,15 @@ use sim::{Grid, Person, Protocol, Tally};
 
 /// Confidence of the upper bounds.
 const LEVEL: f64 = 0.95;
+/// Most photos `--enrol` takes per person (a gallery is a handful; [`needed`] walks up to it).
+const MAX_ENROL: usize = 1000;
+
+/// `--far` and `--frr`: a rate from 0 to 1 ([`super::checked::unit`] checks it), kept as written
+/// in double precision.
+fn rate_target(s: &str) -> Result<f64, String> {
+    super::checked::unit(s)?;
+    s.trim().parse().map_err(|e| format!("{s:?}: {e}"))
+}
 
 #[derive(Debug, Args)]
 pub struct AttemptsArgs {
@@ -33,8 +42,9 @@ pub struct AttemptsArgs {
     pub source: PathBuf,
     #[arg(long, value_enum, default_value_t = EmbedderKind::Sface)]
     pub model: EmbedderKind,
-    /// Photos each person enrols with (their first K); people with more than K are enrolled
-    #[arg(long, value_name = "K", default_value_t = 3)]
+    /// Photos each person enrols with (their first K, 1 to 1000); people with more than K are
+    /// enrolled
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = super::checked::count::<1, { MAX_ENROL }>)]
     pub enrol: usize,
     /// Live rule: this many of --live-n consecutive frames must verify [default: the settings' default]
     #[arg(long, value_name = "K")]
@@ -45,17 +55,17 @@ pub struct AttemptsArgs {
     /// Detection thresholds to try [default: the model's floor and 32 steps of 0.01 above it, plus its default]
     #[arg(long, value_name = "FROM:TO:STEP")]
     pub thresholds: Option<String>,
-    /// Verification shares to try (with K = 3, 0.6 is 2 of 3 and 1 is 3 of 3)
-    #[arg(long, value_delimiter = ',', default_values_t = [0.6f32, 1.0])]
+    /// Verification shares to try, each 0 to 1 (with K = 3, 0.6 is 2 of 3 and 1 is 3 of 3)
+    #[arg(long, value_delimiter = ',', default_values_t = [0.6f32, 1.0], value_parser = super::checked::unit)]
     pub shares: Vec<f32>,
     /// Only identities with at least this many usable photos (others neither enrol nor attack)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_images: usize,
     /// Highest acceptable false-accept rate per one-frame attempt, on its 95 % upper bound (0.002 %: Android's class 1)
-    #[arg(long, default_value_t = 0.00002)]
+    #[arg(long, default_value_t = 0.00002, value_parser = rate_target)]
     pub far: f64,
-    /// Highest acceptable false-reject rate per one-frame attempt
-    #[arg(long, default_value_t = 0.05)]
+    /// Highest acceptable false-reject rate per one-frame attempt (0 to 1)
+    #[arg(long, default_value_t = 0.05, value_parser = rate_target)]
     pub frr: f64,
     #[arg(long)]
     pub json: bool,
@@ -158,9 +168,12 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
             .collect();
     }
     let base = source.parent().unwrap_or(Path::new(".")).to_owned();
-    let mut reader =
-        csv::Reader::from_path(source).with_context(|| format!("reading {}", source.display()))?;
-    let headers = reader.headers()?.clone();
+    // A regular file of bounded size: a device or pipe is refused, not read without end.
+    let mut reader = super::checked::open_csv(source)?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("reading {}", source.display()))?
+        .clone();
     let column = |name: &str| headers.iter().position(|h| h == name);
     let (Some(path), Some(identity)) = (column("path"), column("identity")) else {
         anyhow::bail!(
@@ -171,7 +184,7 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     let derived = column("label_source");
     let mut out: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for row in reader.records() {
-        let row = row?;
+        let row = row.with_context(|| format!("reading {}", source.display()))?;
         let id = row.get(identity).unwrap_or("").trim();
         if id.is_empty() || derived.and_then(|c| row.get(c)) == Some("derived") {
             continue;
@@ -331,7 +344,10 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
         live_k: args.live_k.unwrap_or(defaults.live_k),
         live_n: args.live_n.unwrap_or(defaults.live_n),
     };
-    anyhow::ensure!(protocol.enrol >= 1, "--enrol must be at least 1");
+    anyhow::ensure!(
+        (1..=MAX_ENROL).contains(&protocol.enrol),
+        "--enrol must be from 1 to {MAX_ENROL}"
+    );
     anyhow::ensure!(
         1 <= protocol.live_k && protocol.live_k <= protocol.live_n,
         "need 1 ≤ --live-k ≤ --live-n"

@@ -37,23 +37,35 @@ use crate::vision::{Detector, DetectorConfig, Face};
 pub struct EvalLivenessArgs {
     #[command(flatten)]
     pub data: super::SharedData,
-    /// Seconds per presentation window
-    #[arg(long, default_value_t = 2.0)]
+    /// Seconds per presentation window (above 0, at most 60)
+    #[arg(long, default_value_t = 2.0, value_parser = window_seconds)]
     pub window: f64,
-    /// Use at most N of deepface's photos (spread over the list)
-    #[arg(long, value_name = "N")]
+    /// Use at most N of deepface's photos (spread over the list), at least 1
+    #[arg(long, value_name = "N", value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
     pub limit: Option<usize>,
     /// Seed of the simulated hand motion and noise
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Score threshold [default: the built-in one]
-    #[arg(long)]
+    /// Score threshold, 0 to 1 [default: the built-in one]
+    #[arg(long, value_parser = super::checked::unit)]
     pub threshold: Option<f32>,
     /// Print every window's signals
     #[arg(long)]
     pub verbose_rows: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// Largest `--limit` (more photos than deepface has).
+const MAX_LIMIT: usize = 1_000_000_000;
+/// Longest `--window`, in seconds (the real clips are a few seconds long).
+const MAX_WINDOW_S: i64 = 60;
+
+/// `--window`: a positive finite number of seconds up to [`MAX_WINDOW_S`]
+/// ([`super::checked::positive`] checks it), kept as written in double precision.
+fn window_seconds(s: &str) -> Result<f64, String> {
+    super::checked::positive::<MAX_WINDOW_S>(s)?;
+    s.trim().parse().map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Faces with eyes closer than this are too small to judge (and to unlock with).
@@ -217,6 +229,15 @@ fn clip_frames(path: &Path) -> anyhow::Result<(Vec<RgbImage>, f64)> {
 }
 
 pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
+    // Frames of one simulated attack presentation: a window needs two to show any motion.
+    let n_frames = (args.window * ATTACK_FPS).round() as usize;
+    anyhow::ensure!(
+        n_frames >= 2,
+        "--window {} s is too short: a presentation needs at least 2 frames at {ATTACK_FPS} fps \
+         ({} s)",
+        args.window,
+        2.0 / ATTACK_FPS
+    );
     let data = args.data.checked()?;
     let mut config = PassiveConfig {
         window_s: args.window,
@@ -246,6 +267,7 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
             .collect();
     clips.sort();
     clips.push(data.join("face_recognition/examples/short_hamilton_clip.mp4"));
+    let (mut longest_clip_s, mut bona_fide_windows) = (0.0f64, 0usize);
     for clip in &clips {
         let name = clip
             .file_stem()
@@ -253,11 +275,14 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
             .to_string_lossy()
             .into_owned();
         let (frames, fps) = clip_frames(clip)?;
+        anyhow::ensure!(!frames.is_empty(), "{} has no frames", clip.display());
+        longest_clip_s = longest_clip_s.max(frames.len() as f64 / fps);
         let per_window = ((args.window * fps).round() as usize).max(2);
         for (i, chunk) in frames.chunks(per_window).enumerate() {
             if chunk.len() < per_window {
                 break;
             }
+            bona_fide_windows += 1;
             let iter = chunk
                 .iter()
                 .enumerate()
@@ -281,6 +306,13 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
             frames[still].clone(),
         ));
     }
+
+    anyhow::ensure!(
+        bona_fide_windows > 0,
+        "--window {} s is longer than every real clip (the longest is {longest_clip_s:.1} s): no \
+         bona fide window to measure",
+        args.window
+    );
 
     // Attacks: the photos.
     let mut photos: Vec<(String, PathBuf)> = vec![
@@ -337,7 +369,6 @@ pub fn run(cli: &Cli, args: &EvalLivenessArgs) -> anyhow::Result<u8> {
             .to_string();
         stills.push((species, short, img));
     }
-    let n_frames = (args.window * ATTACK_FPS).round() as usize;
     for (k, (species, source, img)) in stills.iter().enumerate() {
         for motion in Motion::ALL {
             let seed = args

@@ -88,6 +88,8 @@ pub fn run(cli: &Cli, args: &EvalPadArgs) -> anyhow::Result<u8> {
         Some(t) => anyhow::bail!("--threshold {t} is out of range: give 0 to 1"),
         None => vec![ATTEMPT_THRESHOLD, FRAME_THRESHOLD],
     };
+    // The manifest first: a bad one is refused before any model loads.
+    let items = read_manifest(&args.csv)?;
     let models = cli.models()?;
     let mut detector = Detector::new(&models, DetectorConfig::default())?;
     let mut pad = PadModel::new(&models)?;
@@ -103,7 +105,6 @@ pub fn run(cli: &Cli, args: &EvalPadArgs) -> anyhow::Result<u8> {
             && pad.geometry.shift_y.abs() <= 0.5,
         "--box-scale must be in [0.5, 2] and --shift-y in [-0.5, 0.5]"
     );
-    let items = read_manifest(&args.csv)?;
     let mut rows = Vec::with_capacity(items.len());
     let (mut pad_s, mut scored) = (0.0, 0usize);
     for (path, species) in items {
@@ -158,9 +159,12 @@ pub fn run(cli: &Cli, args: &EvalPadArgs) -> anyhow::Result<u8> {
 /// `(image path, species)` per row; bona fide rows get [`BONA_FIDE`].
 fn read_manifest(csv_path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let base = csv_path.parent().unwrap_or(Path::new("."));
-    let mut reader = csv::Reader::from_path(csv_path)
-        .with_context(|| format!("cannot read {}", csv_path.display()))?;
-    let headers = reader.headers()?.clone();
+    // A regular file of bounded size: a device, pipe or folder is refused, not read without end.
+    let mut reader = super::checked::open_csv(csv_path)?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("reading {}", csv_path.display()))?
+        .clone();
     let column = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (Some(path_col), Some(label_col)) = (column("path"), column("label")) else {
         anyhow::bail!("{} needs `path` and `label` columns", csv_path.display());

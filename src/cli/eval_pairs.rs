@@ -2,7 +2,7 @@
 
 mod plot;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -28,18 +28,24 @@ pub struct PairsArgs {
     /// Score with both embedders: the mean of each cosine minus that model's default threshold
     #[arg(long, conflicts_with = "model")]
     pub fuse: bool,
-    /// Add N impostor pairs across identities (the images' parent folders) so small FARs can be measured
-    #[arg(long, default_value_t = 0)]
+    /// Add N impostor pairs across identities (the images' parent folders) so small FARs can be
+    /// measured, at most 1000000; each pair once, so fewer when the images make fewer
+    #[arg(long, default_value_t = 0, value_parser = super::checked::count::<0, { MAX_IMPOSTORS }>)]
     pub impostors: usize,
     /// Write a plot of the ROC and the score histograms
     #[arg(long, value_name = "OUT.png")]
     pub plot: Option<PathBuf>,
     /// Only the first N pairs (quick checks)
-    #[arg(long)]
+    #[arg(long, value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
     pub limit: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
+
+/// Most impostor pairs `--impostors` adds (each pair holds two paths: about 100 MB at most).
+const MAX_IMPOSTORS: usize = 1_000_000;
+/// Largest `--limit` (more than any pair list holds).
+const MAX_LIMIT: usize = 1_000_000_000;
 
 #[derive(Debug, serde::Deserialize)]
 struct Row {
@@ -58,6 +64,10 @@ pub struct PairsReport {
     pub pairs: usize,
     pub genuine: usize,
     pub images: usize,
+    /// Impostor pairs `--impostors` asked for, and those added: fewer when the images make fewer
+    /// distinct impostor pairs than asked (each is added once, none already listed).
+    pub impostors_asked: usize,
+    pub impostors_added: usize,
     /// Images where no face was found; their pairs score -1 (a miss, as the protocol requires).
     pub no_face: Vec<String>,
     pub auc: f64,
@@ -133,11 +143,27 @@ impl Scorer<'_> {
 
 pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     let base = args.csv.parent().unwrap_or(Path::new(".")).to_owned();
-    let mut reader = csv::Reader::from_path(&args.csv)
+    // A regular file of bounded size: a device, pipe or folder is refused, not read without end.
+    let mut reader = super::checked::open_csv(&args.csv)?;
+    let mut rows: Vec<Row> = reader
+        .deserialize()
+        .collect::<Result<_, _>>()
         .with_context(|| format!("reading {}", args.csv.display()))?;
-    let mut rows: Vec<Row> = reader.deserialize().collect::<Result<_, _>>()?;
     if let Some(n) = args.limit {
         rows.truncate(n);
+    }
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "{} has no pairs (no rows under its path_a,path_b,same header): nothing to measure",
+        args.csv.display()
+    );
+    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.same > 1) {
+        anyhow::bail!(
+            "{} row {}: same is {}; give 1 (same person) or 0 (different people)",
+            args.csv.display(),
+            i + 2,
+            r.same
+        );
     }
     let mut pairs: Vec<(PathBuf, PathBuf, bool, Option<u32>)> = rows
         .iter()
@@ -150,13 +176,32 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             )
         })
         .collect();
+    let mut impostors_added = 0;
     if args.impostors > 0 {
-        pairs.extend(
-            extra_impostors(&pairs, args.impostors)
-                .into_iter()
-                .map(|(a, b)| (a, b, false, None)),
-        );
+        let (extra, _) = extra_impostors(&pairs, args.impostors);
+        impostors_added = extra.len();
+        if impostors_added < args.impostors {
+            eprintln!(
+                "note: --impostors {} capped at {impostors_added}: every distinct impostor pair \
+                 these images make (different identities, not already listed) is added once",
+                args.impostors
+            );
+        }
+        pairs.extend(extra.into_iter().map(|(a, b)| (a, b, false, None)));
     }
+    let genuine = pairs.iter().filter(|p| p.2).count();
+    let impostor = pairs.len() - genuine;
+    anyhow::ensure!(
+        genuine > 0 && impostor > 0,
+        "{}: {genuine} genuine and {impostor} impostor pairs: nothing to measure, the ROC, EER and \
+         accuracy need pairs of both kinds{}",
+        args.csv.display(),
+        if impostor == 0 {
+            " (--impostors adds impostor pairs across identities)"
+        } else {
+            ""
+        }
+    );
     let store = Store::open(&cli.data_dir()?)?;
     let models = cli.models()?;
     let kinds = if args.fuse {
@@ -219,6 +264,8 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         pairs: scored.len(),
         genuine: scored.iter().filter(|p| p.same).count(),
         images: scorer.memo.len(),
+        impostors_asked: args.impostors,
+        impostors_added,
         no_face: no_face.into_iter().collect(),
         auc: eval::roc_auc(&scored),
         eer: eval::eer(&scored),
@@ -240,33 +287,84 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     })
 }
 
-/// `n` pairs of images from different identities (parent folder names), deterministic.
+/// Up to `n` distinct impostor pairs: two images of different identities (parent folders), in
+/// neither order already in `pairs`. Deterministic and spread over everyone: the candidate pairs
+/// are numbered and walked with a stride coprime to their count, so no pair comes twice and the
+/// walk ends once every candidate has been seen. Also returns how many such pairs there are.
 fn extra_impostors(
     pairs: &[(PathBuf, PathBuf, bool, Option<u32>)],
     n: usize,
-) -> Vec<(PathBuf, PathBuf)> {
-    let mut images: Vec<PathBuf> = pairs
+) -> (Vec<(PathBuf, PathBuf)>, u64) {
+    let identity = |p: &Path| p.parent().map(Path::to_owned);
+    // Sorted by identity, then path: each identity's images lie together.
+    let mut images: Vec<(Option<PathBuf>, &PathBuf)> = pairs
         .iter()
-        .flat_map(|p| [p.0.clone(), p.1.clone()])
+        .flat_map(|p| [&p.0, &p.1])
+        .map(|p| (identity(p), p))
         .collect();
     images.sort();
     images.dedup();
-    let identity = |p: &Path| p.parent().map(Path::to_owned);
-    let mut out = Vec::with_capacity(n);
     let len = images.len();
-    // A fixed stride walk over the sorted list: reproducible, spread over everyone, no RNG.
-    let (mut i, mut j) = (0usize, len / 2 + 1);
-    let mut attempts = 0;
-    while out.len() < n && len > 1 && attempts < n * 4 {
-        attempts += 1;
-        i = (i + 7919) % len;
-        j = (j + 104_729) % len;
-        let (a, b) = (&images[i], &images[j]);
-        if identity(a) != identity(b) {
-            out.push((a.clone(), b.clone()));
+    let index: HashMap<&Path, usize> = images
+        .iter()
+        .enumerate()
+        .map(|(i, (_, p))| (p.as_path(), i))
+        .collect();
+    // One past the last image of each image's identity.
+    let mut group_end = vec![len; len];
+    for i in (0..len.saturating_sub(1)).rev() {
+        group_end[i] = if images[i].0 == images[i + 1].0 {
+            group_end[i + 1]
+        } else {
+            i + 1
+        };
+    }
+    // Candidate k pairs image i with image group_end[i] + (k - first[i]): every image of a later
+    // identity, so each unordered pair of different identities has exactly one number.
+    let mut first = Vec::with_capacity(len);
+    let mut total = 0u64;
+    for &end in &group_end {
+        first.push(total);
+        total += (len - end) as u64;
+    }
+    let listed: HashSet<(usize, usize)> = pairs
+        .iter()
+        .map(|p| {
+            let (a, b) = (index[p.0.as_path()], index[p.1.as_path()]);
+            (a.min(b), a.max(b))
+        })
+        .filter(|&(a, b)| group_end[a] <= b)
+        .collect();
+    let available = total - listed.len() as u64;
+    let want = (n as u64).min(available) as usize;
+    let mut out = Vec::with_capacity(want);
+    if want == 0 {
+        return (out, available);
+    }
+    let mut stride = ((total as f64 * 0.618_033_988_7) as u64).max(1);
+    while gcd(stride, total) != 1 {
+        stride += 1;
+    }
+    for step in 0..total {
+        let k = ((u128::from(step) * u128::from(stride)) % u128::from(total)) as u64;
+        let i = first.partition_point(|&f| f <= k) - 1;
+        let j = group_end[i] + (k - first[i]) as usize;
+        if listed.contains(&(i, j)) {
+            continue;
+        }
+        out.push((images[i].1.clone(), images[j].1.clone()));
+        if out.len() == want {
+            break;
         }
     }
-    out
+    (out, available)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
@@ -295,6 +393,20 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
         report.images,
         report.no_face.len()
     );
+    if report.impostors_asked > 0 {
+        println!(
+            "{} impostor pairs added across identities{}",
+            report.impostors_added,
+            if report.impostors_added < report.impostors_asked {
+                format!(
+                    " (of {} asked for: these images make no more distinct ones)",
+                    report.impostors_asked
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     for (fold, threshold, acc) in &report.folds {
         println!(
             "  fold {fold}: accuracy {:.2} % at threshold {threshold:.3} (chosen on the other folds)",
@@ -322,7 +434,12 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
                 at.map_or("–".into(), |a| format!("{a:.3}"))
             ),
             None => println!(
-                "TAR at FAR {far}: not measurable with this many impostor pairs (add --impostors)"
+                "TAR at FAR {far}: not measurable with this many impostor pairs ({})",
+                if report.impostors_added < report.impostors_asked {
+                    "these images make no more: add images of more people"
+                } else {
+                    "add --impostors"
+                }
             ),
         }
     }
@@ -330,4 +447,56 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
         println!("plot written to {}", out.display());
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(rows: &[(&str, &str, bool)]) -> Vec<(PathBuf, PathBuf, bool, Option<u32>)> {
+        rows.iter()
+            .map(|&(a, b, same)| (PathBuf::from(a), PathBuf::from(b), same, None))
+            .collect()
+    }
+
+    #[test]
+    fn impostor_pairs_are_distinct_new_and_capped_at_what_the_images_make() {
+        // a/1, b/1, b/2: two impostor pairs in all, one of them listed already.
+        let pairs = listed(&[("a/1", "b/1", false), ("b/1", "b/2", true)]);
+        let (extra, available) = extra_impostors(&pairs, 1000);
+        assert_eq!(available, 1);
+        assert_eq!(extra, [(PathBuf::from("a/1"), PathBuf::from("b/2"))]);
+
+        // 4 identities of 3 images, one pair listed: 54 − 1 candidates, each once.
+        let mut rows = Vec::new();
+        let names: Vec<String> = (0..4)
+            .flat_map(|p| (0..3).map(move |i| format!("p{p}/{i}.png")))
+            .collect();
+        for w in names.chunks(3) {
+            rows.push((w[0].as_str(), w[1].as_str(), true));
+            rows.push((w[1].as_str(), w[2].as_str(), true));
+        }
+        rows.push(("p0/0.png", "p1/0.png", false));
+        let pairs = listed(&rows);
+        let (all, available) = extra_impostors(&pairs, usize::MAX);
+        assert_eq!((available, all.len()), (53, 53));
+        let mut seen = HashSet::new();
+        for (a, b) in &all {
+            assert_ne!(a.parent(), b.parent(), "{a:?} {b:?}");
+            let key = if a < b { (a, b) } else { (b, a) };
+            assert!(seen.insert(key), "{a:?} {b:?} twice");
+        }
+        assert!(!seen.contains(&(&PathBuf::from("p0/0.png"), &PathBuf::from("p1/0.png"))));
+        // Fewer asked: the first of the same walk, spread over every identity.
+        let (some, _) = extra_impostors(&pairs, 10);
+        assert_eq!(some[..], all[..10]);
+        let people: HashSet<_> = some
+            .iter()
+            .flat_map(|(a, b)| [a.parent(), b.parent()])
+            .collect();
+        assert_eq!(people.len(), 4);
+        // One identity only: none to make.
+        let pairs = listed(&[("a/1", "a/2", true)]);
+        assert_eq!(extra_impostors(&pairs, 5), (Vec::new(), 0));
+    }
 }

@@ -12,6 +12,7 @@ mod calibrate;
 mod capture;
 /// Public for tests: a camera capture driven by any live source.
 pub mod capture_live;
+mod checked;
 mod compare;
 mod detect;
 #[cfg(feature = "lab")]
@@ -84,8 +85,8 @@ pub struct Cli {
     /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/lib/facegate/models, /usr/lib/facegate/models]
     #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR")]
     pub models: Option<PathBuf>,
-    /// Threads per inference session
-    #[arg(long, global = true, value_name = "N")]
+    /// Threads per inference session (1 to 256)
+    #[arg(long, global = true, value_name = "N", value_parser = checked::count::<1, 256>)]
     pub threads: Option<usize>,
     /// More logs (-v info, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

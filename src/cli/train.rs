@@ -9,17 +9,21 @@ use crate::train::{self, Metrics, SavedHead, TrainConfig, TrainReport};
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     pub name: String,
-    /// Adam learning rate
-    #[arg(long, default_value_t = TrainConfig::default().lr)]
+    /// Adam learning rate, above 0 and at most 1
+    #[arg(long, default_value_t = TrainConfig::default().lr,
+          value_parser = super::checked::positive_f64::<1>)]
     pub lr: f64,
-    /// Most epochs (early stopping on held-out images usually ends sooner)
-    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    /// Most epochs, 1 to 10000 (early stopping on held-out images usually ends sooner)
+    #[arg(long, default_value_t = TrainConfig::default().epochs,
+          value_parser = super::checked::count::<1, 10_000>)]
     pub epochs: usize,
-    /// Pairs per mini-batch
-    #[arg(long, default_value_t = TrainConfig::default().batch)]
+    /// Pairs per mini-batch, 1 to 65536
+    #[arg(long, default_value_t = TrainConfig::default().batch,
+          value_parser = super::checked::count::<1, 65_536>)]
     pub batch: usize,
-    /// Epochs without a better validation loss before stopping
-    #[arg(long, default_value_t = TrainConfig::default().patience)]
+    /// Epochs without a better validation loss before stopping, 1 to 10000
+    #[arg(long, default_value_t = TrainConfig::default().patience,
+          value_parser = super::checked::count::<1, 10_000>)]
     pub patience: usize,
     /// Seed of the image split and batch order (same images + seed = same head)
     #[arg(long, default_value_t = TrainConfig::default().seed)]

@@ -134,6 +134,18 @@ fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
 }
 
 pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
+    // A photo was once verified with --liveness silently dropped, and ACCEPTED: an option that
+    // promises to refuse photos must never be ignored for one.
+    let live = args.replay.is_some() || args.camera.is_some();
+    anyhow::ensure!(
+        live || !args.liveness,
+        "--liveness needs a live source (--camera N or --replay VIDEO_OR_DIR): one photo shows no \
+         motion, so it cannot show that a person is there"
+    );
+    anyhow::ensure!(
+        live || args.timeout.is_none(),
+        "--timeout applies to a live attempt (--camera N or --replay VIDEO_OR_DIR), not a photo"
+    );
     let mut engine = cli.engine()?;
     if let Some(replay) = &args.replay {
         return verify_live(&mut engine, args, SourceSpec::Replay(replay.clone()));

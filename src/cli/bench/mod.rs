@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{Cli, exit};
+use super::{Cli, checked, exit};
 use live::Live;
 use stages::Row;
 
@@ -34,11 +34,15 @@ pub mod budget {
 
 /// Verification images the per-frame verify compares against (the figure).
 const GALLERY_SIZE: usize = 10;
+/// Most timed runs per stage `--runs` takes.
+const MAX_RUNS: usize = 100_000;
+/// Longest live part `--live-seconds` takes (an hour).
+const MAX_LIVE_SECONDS: i64 = 3600;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Timed runs per stage (after 5 warm-up runs)
-    #[arg(long, default_value_t = 100)]
+    /// Timed runs per stage (after 5 warm-up runs), 1 to 100000
+    #[arg(long, default_value_t = 100, value_parser = checked::count::<1, { MAX_RUNS }>)]
     pub runs: usize,
     /// Photo with one face to time on [default: the astronaut sample]
     #[arg(long)]
@@ -46,8 +50,9 @@ pub struct BenchArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
-    /// Seconds to drive the live session (capture + inference worker); 0 skips that part
-    #[arg(long, default_value_t = 10.0)]
+    /// Seconds to drive the live session (capture + inference worker), up to 3600; 0 skips that
+    /// part
+    #[arg(long, default_value_t = 10.0, value_parser = checked::number::<0, { MAX_LIVE_SECONDS }>)]
     pub live_seconds: f32,
     /// Video file or image folder for the live part [default: a talking-head clip from
     /// ../shared/data when present, else the demo feed]
@@ -112,15 +117,18 @@ fn peak_rss_mb() -> f64 {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<u8> {
-    let models = cli.models()?;
     let path = args.image.clone().unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png")
     });
-    let runs = args.runs.max(1);
+    // Through the checked reader, before any model loads: a folder, device, pipe or huge file
+    // is refused with its path instead of being read without end.
+    let bytes = crate::imageio::read(&path)?;
+    let models = cli.models()?;
+    let runs = args.runs;
     if !args.json {
         eprintln!("timing each stage ({runs} runs)...");
     }
-    let (rows, process_threads) = stages::run(&models, &path, runs)?;
+    let (rows, process_threads) = stages::run(&models, &path, &bytes, runs)?;
     let peak_rss_mb_models = peak_rss_mb();
 
     let live = if args.live_seconds > 0.0 {

@@ -92,13 +92,18 @@ fn detector(models: &Models, max_side: u32) -> crate::Result<Detector> {
 }
 
 /// Part 1: every stage on its own, then the whole per-frame verify. Also returns the process's
-/// thread count while the sessions are alive.
-pub(super) fn run(models: &Models, path: &Path, runs: usize) -> anyhow::Result<(Vec<Row>, usize)> {
-    let bytes = std::fs::read(path)?;
-    let photo = imageio::decode(&bytes, path)?;
+/// thread count while the sessions are alive. `bytes` are the photo's, read from `path` through
+/// [`imageio::read`] (a regular file of bounded size).
+pub(super) fn run(
+    models: &Models,
+    path: &Path,
+    bytes: &[u8],
+    runs: usize,
+) -> anyhow::Result<(Vec<Row>, usize)> {
+    let photo = imageio::decode(bytes, path)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let mut rows = vec![time("decode", format!("decode {name}"), runs, || {
-        imageio::decode(&bytes, path).expect("decoded once already");
+        imageio::decode(bytes, path).expect("decoded once already");
     })];
 
     let frame_320 = frame(&photo, 320, 240, 1.0, 0);

@@ -1,0 +1,140 @@
+//! What the command line takes from the user, checked before anything runs: numbers in their
+//! ranges (clap value parsers, so a bad value is a usage error, exit 2, named by its option) and
+//! the CSV manifests the lab commands read (a regular file of bounded size: `/dev/zero` or a
+//! pipe would otherwise be read as one endless record).
+
+/// A finite number from `min` to `max`.
+fn finite_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if !v.is_finite() || v < min || v > max {
+        return Err(format!("{s} is not a number from {min} to {max}"));
+    }
+    Ok(v)
+}
+
+/// A score or share from 0 to 1.
+pub fn unit(s: &str) -> Result<f32, String> {
+    finite_in(s, 0.0, 1.0).map(|v| v as f32)
+}
+
+/// A cosine similarity threshold, from -1 to 1.
+pub fn cosine(s: &str) -> Result<f32, String> {
+    finite_in(s, -1.0, 1.0).map(|v| v as f32)
+}
+
+/// A finite number from `MIN` to `MAX`.
+#[cfg(feature = "lab")]
+pub fn number<const MIN: i64, const MAX: i64>(s: &str) -> Result<f32, String> {
+    finite_in(s, MIN as f64, MAX as f64).map(|v| v as f32)
+}
+
+/// A finite number above 0 and at most `MAX` (a learning rate, a window in seconds).
+pub fn positive<const MAX: i64>(s: &str) -> Result<f32, String> {
+    let v = finite_in(s, 0.0, MAX as f64)?;
+    if v == 0.0 {
+        return Err(format!("{s} must be above 0"));
+    }
+    Ok(v as f32)
+}
+
+/// A finite number above 0 and at most `MAX`, in double precision (a learning rate).
+pub fn positive_f64<const MAX: i64>(s: &str) -> Result<f64, String> {
+    positive::<MAX>(s)?;
+    finite_in(s, 0.0, MAX as f64)
+}
+
+/// A whole number from `MIN` to `MAX` (a count, a number of threads).
+pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, String> {
+    let v: usize = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if !(MIN..=MAX).contains(&v) {
+        return Err(format!("{v} is not a whole number from {MIN} to {MAX}"));
+    }
+    Ok(v)
+}
+
+/// Largest CSV manifest read: a manifest of a million rows is well under it.
+#[cfg(feature = "lab")]
+pub const MAX_CSV_BYTES: u64 = 64 << 20;
+
+/// A CSV manifest with a header row, once it is a regular file of at most [`MAX_CSV_BYTES`].
+/// Opened without blocking (opening a FIFO would wait for a writer) and checked on the opened
+/// handle, so nothing can be swapped in between.
+#[cfg(feature = "lab")]
+pub fn open_csv(
+    path: &std::path::Path,
+) -> anyhow::Result<csv::Reader<std::io::Take<std::fs::File>>> {
+    use anyhow::Context;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file.metadata()?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "{} is not a regular file (a folder, device or pipe); give a CSV file",
+        path.display()
+    );
+    anyhow::ensure!(
+        meta.len() <= MAX_CSV_BYTES,
+        "{} is {} bytes; CSV files over {} MB are refused",
+        path.display(),
+        meta.len(),
+        MAX_CSV_BYTES >> 20
+    );
+    // Bounded again while reading, in case the file grows meanwhile.
+    Ok(csv::Reader::from_reader(file.take(MAX_CSV_BYTES)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_out_of_range_or_not_finite_are_refused() {
+        for bad in [
+            "NaN", "nan", "inf", "-inf", "1e300", "-0.1", "1.01", "x", "",
+        ] {
+            assert!(unit(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(unit("0.5"), Ok(0.5));
+        assert_eq!(unit("1"), Ok(1.0));
+        assert!(cosine("-1").is_ok() && cosine("-1.5").is_err());
+        assert!(positive::<10>("0").is_err() && positive::<10>("0.001").is_ok());
+        assert!(count::<1, 256>("0").is_err() && count::<1, 256>("257").is_err());
+        assert!(count::<1, 256>("18446744073709551615").is_err());
+        assert!(count::<1, 256>("18446744073709551616").is_err());
+        assert_eq!(count::<1, 256>("256"), Ok(256));
+    }
+
+    #[cfg(feature = "lab")]
+    #[test]
+    fn a_csv_must_be_a_bounded_regular_file() {
+        use std::path::Path;
+        let e = open_csv(Path::new("/dev/zero")).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = open_csv(Path::new("/")).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.csv");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let e = open_csv(&fifo).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let big = dir.path().join("big.csv");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_CSV_BYTES + 1).unwrap();
+        let e = open_csv(&big).err().unwrap();
+        assert!(e.to_string().contains("are refused"), "{e}");
+        let ok = dir.path().join("ok.csv");
+        std::fs::write(&ok, "path,label\na.png,bona_fide\n").unwrap();
+        assert_eq!(open_csv(&ok).unwrap().records().count(), 1);
+    }
+}

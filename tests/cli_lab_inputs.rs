@@ -1,0 +1,406 @@
+//! Bad input to the lab commands (`bench`, `eval pairs|pad|attempts|liveness|attributes`): numbers
+//! out of range, devices, pipes, folders and huge files given as images or CSVs, manifests with
+//! nothing to measure. Each is refused with exit 2 and a message naming what was wrong, instead
+//! of a panic, a hang, memory without end or NaN metrics (findings of a bad-input review).
+//!
+//! Every run is bounded: killed after [`DEADLINE`] or once it holds more than [`MAX_RSS_KB`], so
+//! a regression fails the test instead of hanging the suite or the machine. None needs
+//! ../shared/data: the images are the fixtures, the CSVs are written to a temporary folder.
+#![cfg(feature = "lab")]
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::s;
+
+/// Longest a refused run may take (a model load at most before the refusal).
+const DEADLINE: Duration = Duration::from_secs(30);
+/// Most memory a run may hold: far above what any of these needs, far below the machine's.
+const MAX_RSS_KB: u64 = 2 << 20;
+
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// A process's resident memory in kB (Linux), or 0 once it is gone.
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `facegate` with `args` on the store at `data`, killed past [`DEADLINE`] or
+/// [`MAX_RSS_KB`] (the test then fails saying which), and prints its exit code and output.
+fn facegate(data: &Path, args: &[&str]) -> Ran {
+    let mut child = common::facegate_command()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("FACEGATE_NO_KEYRING", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start facegate");
+    // Drained on their own threads, so a full pipe never stalls the child.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let mut peak_kb = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for facegate") {
+            break Ok(status);
+        }
+        peak_kb = peak_kb.max(rss_kb(child.id()));
+        if peak_kb > MAX_RSS_KB {
+            break Err(format!("held {} MB", peak_kb >> 10));
+        }
+        if started.elapsed() > DEADLINE {
+            break Err(format!("still running after {} s", DEADLINE.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = status.unwrap_or_else(|why| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("facegate {}: {why}; killed", args.join(" "));
+    });
+    let ran = Ran {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    println!(
+        "$ facegate {}\n-> exit {:?} in {:.1} s, peak {} MB\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        ran.code,
+        started.elapsed().as_secs_f64(),
+        peak_kb >> 10,
+        ran.stdout.trim_end(),
+        ran.stderr.trim_end()
+    );
+    ran
+}
+
+/// Exit 2, no panic, and a message holding every one of `words`.
+fn refused(ran: &Ran, words: &[&str]) {
+    assert_eq!(ran.code, Some(2), "exit 2 expected\n{}", ran.stderr);
+    assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+    for word in words {
+        assert!(ran.stderr.contains(word), "{word:?} not in\n{}", ran.stderr);
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+}
+
+/// A file of `len` bytes that takes no disk (a hole).
+fn sparse(path: &Path, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+/// Three photos of two identities (the parent folders) and a pair list over them: one impostor
+/// pair and one genuine. The impostor pairs these images make: a/1–b/1 (listed) and a/1–b/2.
+fn three_images(dir: &Path) -> std::path::PathBuf {
+    for (from, to) in [
+        ("astronaut.png", "ids/a/1.png"),
+        ("camera.png", "ids/b/1.png"),
+        ("coffee.png", "ids/b/2.png"),
+    ] {
+        let to = dir.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(common::fixture(from), to).unwrap();
+    }
+    let csv = dir.join("pairs.csv");
+    std::fs::write(
+        &csv,
+        "path_a,path_b,same\nids/a/1.png,ids/b/1.png,0\nids/b/1.png,ids/b/2.png,1\n",
+    )
+    .unwrap();
+    csv
+}
+
+/// Finding 1: `--live-seconds inf` (or 1e300) panicked making a Duration, NaN and -1 were
+/// taken; `--runs 0` was quietly 1.
+#[test]
+fn bench_live_seconds_and_runs_are_range_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let astro = common::fixture("astronaut.png");
+    for bad in ["inf", "1e300", "NaN", "-1", "3601"] {
+        let live = format!("--live-seconds={bad}");
+        let ran = facegate(
+            dir.path(),
+            &["bench", "--runs", "1", "--image", s(&astro), &live],
+        );
+        refused(&ran, &["--live-seconds", "from 0 to 3600"]);
+    }
+    for bad in ["0", "100001", "18446744073709551616"] {
+        let ran = facegate(
+            dir.path(),
+            &[
+                "bench",
+                "--runs",
+                bad,
+                "--live-seconds",
+                "0",
+                "--image",
+                s(&astro),
+            ],
+        );
+        refused(&ran, &["--runs"]);
+    }
+}
+
+/// Finding 2: `bench --image` read whatever it was given to its end: /dev/zero and an 8 GB
+/// sparse file took all memory, a FIFO blocked forever, a folder gave an error without its path.
+#[test]
+fn bench_image_must_be_a_bounded_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("photo.fifo");
+    mkfifo(&fifo);
+    let huge = dir.path().join("huge.png");
+    sparse(&huge, 8 << 30);
+    let folder = dir.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    for (image, why) in [
+        (Path::new("/dev/zero"), "not a regular file"),
+        (&fifo, "not a regular file"),
+        (&folder, "not a regular file"),
+        (&huge, "images over 256 MB are refused"),
+    ] {
+        let ran = facegate(
+            dir.path(),
+            &[
+                "bench",
+                "--runs",
+                "1",
+                "--live-seconds",
+                "0",
+                "--image",
+                s(image),
+            ],
+        );
+        refused(&ran, &[s(image), why]);
+    }
+}
+
+/// Finding 3: `--impostors 18446744073709551615` panicked (capacity overflow), 100000000 took
+/// 9 GB, and three images "made" 1000 impostor pairs by repeating one ~1000 times.
+#[test]
+fn eval_pairs_impostors_are_bounded_and_each_pair_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = three_images(dir.path());
+    for bad in ["18446744073709551615", "1000001", "-1"] {
+        let impostors = format!("--impostors={bad}");
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&csv), &impostors]);
+        refused(&ran, &["--impostors"]);
+    }
+    let ran = facegate(
+        dir.path(),
+        &["eval", "pairs", s(&csv), "--impostors", "1000", "--json"],
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    println!(
+        "pairs {}, impostors asked {}, added {}",
+        report["pairs"], report["impostors_asked"], report["impostors_added"]
+    );
+    assert_eq!(
+        report["pairs"], 3,
+        "two listed and the one impostor pair left"
+    );
+    assert_eq!(report["impostors_asked"], 1000);
+    assert_eq!(report["impostors_added"], 1);
+    assert!(
+        ran.stderr.contains("--impostors 1000 capped at 1"),
+        "the cap is said: {}",
+        ran.stderr
+    );
+    // The text report says so too.
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&csv), "--impostors", "5"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("1 impostor pairs added") && ran.stdout.contains("of 5 asked for"),
+        "{}",
+        ran.stdout
+    );
+}
+
+/// Finding 4: the CSVs of `eval pairs`, `eval pad`, `eval attempts` and `eval attributes` were
+/// read to their end whatever they were: /dev/zero took all memory, a FIFO blocked.
+#[test]
+fn eval_csvs_must_be_bounded_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("list.fifo");
+    mkfifo(&fifo);
+    let huge = dir.path().join("huge.csv");
+    sparse(&huge, (64 << 20) + 1);
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let not_a_file = "not a regular file (a folder, device or pipe); give a CSV file";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["eval", "pairs", "/dev/zero"], not_a_file),
+        (vec!["eval", "pairs", s(&fifo)], not_a_file),
+        (vec!["eval", "pairs", s(&folder)], not_a_file),
+        (
+            vec!["eval", "pairs", s(&huge)],
+            "CSV files over 64 MB are refused",
+        ),
+        (vec!["eval", "pad", "/dev/zero"], not_a_file),
+        (vec!["eval", "pad", s(&fifo)], not_a_file),
+        (
+            vec!["eval", "pad", s(&huge)],
+            "CSV files over 64 MB are refused",
+        ),
+        (vec!["eval", "attempts", "/dev/zero"], not_a_file),
+        (vec!["eval", "attempts", s(&fifo)], not_a_file),
+        (
+            vec!["eval", "attempts", s(&huge)],
+            "CSV files over 64 MB are refused",
+        ),
+    ];
+    for (args, why) in &cases {
+        let ran = facegate(dir.path(), args);
+        refused(&ran, &[args[2], why]);
+    }
+    // eval attributes reads its manifests from the data folder: one that is /dev/zero.
+    let data = dir.path().join("shared");
+    std::fs::create_dir_all(data.join("fer2013")).unwrap();
+    std::fs::write(data.join("README.md"), "test data\n").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", data.join("fer2013/emotion.csv")).unwrap();
+    let ran = facegate(
+        dir.path(),
+        &[
+            "eval",
+            "attributes",
+            "--data",
+            s(&data),
+            "--datasets",
+            "fer",
+        ],
+    );
+    refused(&ran, &["emotion.csv", not_a_file]);
+}
+
+/// Finding 5: `eval attempts --enrol 4294967296` spun at 100 % CPU for longer the larger the
+/// value; shares and the FAR/FRR targets took NaN, infinities and negatives.
+#[test]
+fn eval_attempts_enrol_shares_and_targets_are_range_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    three_images(dir.path());
+    let source = dir.path().join("ids");
+    let cases: &[(&str, &str)] = &[
+        ("--enrol=4294967296", "--enrol"),
+        ("--enrol=18446744073709551615", "--enrol"),
+        ("--enrol=0", "--enrol"),
+        ("--enrol=1001", "--enrol"),
+        ("--shares=0.6,NaN", "--shares"),
+        ("--shares=1.5", "--shares"),
+        ("--shares=-0.1", "--shares"),
+        ("--far=inf", "--far"),
+        ("--far=-0.1", "--far"),
+        ("--far=NaN", "--far"),
+        ("--frr=NaN", "--frr"),
+        ("--frr=2", "--frr"),
+    ];
+    for (option, name) in cases {
+        let ran = facegate(dir.path(), &["eval", "attempts", s(&source), option]);
+        refused(&ran, &[name]);
+    }
+}
+
+/// Finding 6: `eval liveness --window NaN/0/-1` was taken and reported "0 of 0 windows".
+#[test]
+fn eval_liveness_window_must_be_positive_and_finite() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not the shared data: before the window is checked this stops the command anyway, with
+    // another message.
+    let data = s(dir.path());
+    for bad in ["NaN", "0", "-1", "inf", "61", "x"] {
+        let window = format!("--window={bad}");
+        let ran = facegate(dir.path(), &["eval", "liveness", "--data", data, &window]);
+        refused(&ran, &["--window"]);
+    }
+    // Positive, but too short for two frames of a presentation.
+    let ran = facegate(
+        dir.path(),
+        &["eval", "liveness", "--data", data, "--window", "0.01"],
+    );
+    refused(&ran, &["--window 0.01 s is too short"]);
+}
+
+/// Finding 7: `eval pairs` on a header-only CSV (or a folder) and `eval attributes --limit 0`
+/// exited 0 with NaN metrics.
+#[test]
+fn nothing_to_measure_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let header_only = dir.path().join("header.csv");
+    std::fs::write(&header_only, "path_a,path_b,same\n").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&header_only)]);
+    refused(&ran, &["has no pairs", "nothing to measure"]);
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&empty)]);
+    refused(&ran, &["has no pairs", "nothing to measure"]);
+    // Pairs of one kind only: no ROC, no EER.
+    let genuine = dir.path().join("genuine.csv");
+    std::fs::write(&genuine, "path_a,path_b,same\na/1.png,a/2.png,1\n").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&genuine)]);
+    refused(
+        &ran,
+        &["1 genuine and 0 impostor pairs", "nothing to measure"],
+    );
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&genuine), "--limit", "0"]);
+    refused(&ran, &["--limit"]);
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(&odd, "path_a,path_b,same\na/1.png,b/1.png,7\n").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&odd)]);
+    refused(&ran, &["row 2: same is 7"]);
+
+    let ran = facegate(dir.path(), &["eval", "attributes", "--limit", "0"]);
+    refused(&ran, &["--limit"]);
+    // A manifest with a header and no rows.
+    let data = dir.path().join("shared");
+    std::fs::create_dir_all(data.join("fer2013")).unwrap();
+    std::fs::write(data.join("README.md"), "test data\n").unwrap();
+    std::fs::write(data.join("fer2013/emotion.csv"), "path,emotion\n").unwrap();
+    let ran = facegate(
+        dir.path(),
+        &[
+            "eval",
+            "attributes",
+            "--data",
+            s(&data),
+            "--datasets",
+            "fer",
+        ],
+    );
+    refused(&ran, &["emotion.csv has no rows", "nothing to measure"]);
+    // eval pad's manifest, checked before any model loads.
+    let pad = dir.path().join("pad.csv");
+    std::fs::write(&pad, "path,label\n").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pad", s(&pad)]);
+    refused(&ran, &["has no rows"]);
+}

@@ -1,0 +1,183 @@
+//! Options a user can get wrong: numbers out of range or not numbers at all, an option that
+//! cannot apply, and outputs that would destroy an input. Each is refused before anything runs,
+//! with exit 2 and the option named (findings of a bad-input review, 2026-12-04).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::s;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn numbers_out_of_range_are_usage_errors() {
+    let data = common::temp_dir("options-numbers");
+    let astro = common::fixture("astronaut.png");
+    let astro = s(&astro);
+    let cases: &[&[&str]] = &[
+        // Wrapped around or took the machine's memory before.
+        &["--threads", "100000", "detect", astro],
+        &["--threads", "0", "detect", astro],
+        // NaN found 295 "faces"; the help says 0..1.
+        &["detect", "--min-score", "NaN", astro],
+        &["detect", "--min-score", "2", astro],
+        // "cosine > NaN" is never true, and -inf always is.
+        &["compare", "--threshold", "nan", astro, astro],
+        &["compare", "--threshold=-inf", astro, astro],
+        &["compare", "--threshold", "1.5", astro, astro],
+        // Trained with these, an untrained head went over the saved one.
+        &["train", "bob", "--lr", "NaN"],
+        &["train", "bob", "--lr", "0"],
+        &["train", "bob", "--lr", "inf"],
+        &["train", "bob", "--epochs", "0"],
+        &["train", "bob", "--batch", "18446744073709551615"],
+        &["train", "bob", "--patience", "0"],
+    ];
+    for args in cases {
+        let start = Instant::now();
+        let out = common::facegate_at(&data, args);
+        let said = stderr(&out);
+        println!(
+            "facegate {}: exit {:?} in {:.2} s",
+            args.join(" "),
+            out.status.code(),
+            start.elapsed().as_secs_f64()
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("invalid value"), "{args:?}: {said}");
+    }
+}
+
+#[test]
+fn liveness_is_never_dropped_for_a_photo() {
+    let data = common::temp_dir("options-liveness");
+    let astro = common::fixture("astronaut.png");
+    for (option, value) in [("--liveness", None), ("--timeout", Some("5"))] {
+        let mut args = vec!["verify", "eileen", s(&astro), option];
+        args.extend(value);
+        let out = common::facegate_at(&data, &args);
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains(option) && said.contains("--camera N or --replay"),
+            "{said}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("ACCEPTED"));
+    }
+}
+
+/// Runs facegate with `args`, killed after 30 s: the exit status (None if it had to be killed)
+/// and what it said.
+fn run_bounded(args: &[&str]) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    let mut child = common::facegate_command()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    (status, said, start.elapsed())
+}
+
+fn sha(path: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+#[test]
+fn detect_never_draws_over_its_input_or_into_a_pipe() {
+    let dir = common::temp_dir("options-draw");
+    let photo = dir.join("a.png");
+    std::fs::copy(common::fixture("astronaut.png"), &photo).unwrap();
+    let before = sha(&photo);
+    let link = dir.join("link.png");
+    std::os::unix::fs::symlink(&photo, &link).unwrap();
+    let fifo = dir.join("fifo.png");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (what, target, expected) in [
+        (
+            "the input itself",
+            &photo,
+            "would be written over the input",
+        ),
+        (
+            "a link to the input",
+            &link,
+            "would be written over the input",
+        ),
+        ("a FIFO", &fifo, "not a regular file"),
+    ] {
+        let (status, said, took) = run_bounded(&["detect", s(&photo), "--draw", s(target)]);
+        println!(
+            "--draw onto {what}: exit {status:?} in {:.2} s: {}",
+            took.as_secs_f64(),
+            said.trim()
+        );
+        assert_eq!(status, Some(2), "{what}: {said}");
+        assert!(said.contains(expected), "{what}: {said}");
+    }
+    assert_eq!(sha(&photo), before, "the photo was changed");
+
+    // Two inputs with the same stem: each keeps its drawing.
+    let other = dir.join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::copy(common::fixture("camera.png"), other.join("a.png")).unwrap();
+    let out = dir.join("drawn");
+    let run = common::run_facegate(&[
+        "detect",
+        s(&photo),
+        s(&other.join("a.png")),
+        "--draw",
+        s(&out),
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let first = image::open(out.join("a_faces.png")).unwrap();
+    let second = image::open(out.join("a-2_faces.png")).unwrap();
+    assert_ne!(
+        first.to_rgb8().into_raw(),
+        second.to_rgb8().into_raw(),
+        "both drawings kept"
+    );
+}
+
+#[test]
+fn capture_from_an_empty_folder_is_an_error() {
+    let data = common::temp_dir("options-capture-empty");
+    let empty = data.join("frames");
+    std::fs::create_dir(&empty).unwrap();
+    let store = data.join("store");
+    assert!(
+        common::facegate_at(&store, &["user", "add", "bob"])
+            .status
+            .success()
+    );
+    let out = common::facegate_at(&store, &["capture", "bob", "--replay", s(&empty)]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("has no .jpg, .jpeg or .png images"), "{said}");
+}
