@@ -83,11 +83,11 @@ pub enum Gallery {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("`{name}` is not a valid name: {reason}")]
+    #[error("`{}` is not a valid name: {reason}", names::printable(name))]
     InvalidName { name: String, reason: &'static str },
-    #[error("no person called `{0}` is enrolled (see `facegate user list`)")]
+    #[error("no person called `{}` is enrolled (see `facegate user list`)", names::printable(.0))]
     UnknownPerson(String),
-    #[error("`{0}` is already enrolled")]
+    #[error("`{}` is already enrolled", names::printable(.0))]
     PersonExists(String),
     #[error("the disk is full while writing {}; nothing was changed", .0.display())]
     DiskFull(PathBuf),

@@ -11,6 +11,21 @@ use super::StoreError;
 pub const MAX_CHARS: usize = 64;
 pub const MAX_BYTES: usize = 128;
 
+/// `name` as it may be printed: control characters (an escape sequence that would recolour or
+/// rewrite the terminal, a newline that would forge a line) shown escaped, the rest as is. A
+/// name that was refused is still echoed, so it is shown this way in every message.
+pub fn printable(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
+}
+
 /// Checks a name; the reason says what to change.
 pub fn validate_name(name: &str) -> Result<(), StoreError> {
     let invalid = |reason| {
@@ -54,6 +69,16 @@ pub fn confusable_with<'a>(name: &str, existing: &'a [String]) -> Option<&'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_name_is_echoed_without_its_control_characters() {
+        let e = validate_name("bo\x1b[31mb\nforged line")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert!(e.contains("bo\\u{1b}[31mb\\nforged line"), "{e}");
+        assert_eq!(printable("Zoë O'Neil"), "Zoë O'Neil");
+    }
 
     #[test]
     fn bytes_are_limited_as_well_as_characters() {

@@ -107,8 +107,9 @@ impl fmt::Display for SettingsProblem {
 
 /// The lowest detection threshold a model accepts: where one comparison's false-accept rate
 /// reaches 1 %, measured with `facegate eval pairs ../shared/data/lfw_a/pairs.csv --impostors
-/// 20000` (21,500 impostor pairs): SFace 0.294, w600k_mbf 0.178. Below it a stranger would
-/// match more than one verification image in a hundred.
+/// 20000` (21,500 distinct impostor pairs): SFace 0.293, w600k_mbf 0.176 (0.294 and 0.178
+/// when the added pairs repeated, before 2026-12-04). Below it a stranger would match more than
+/// one verification image in a hundred.
 pub fn threshold_floor(model: EmbedderKind) -> f32 {
     match model {
         EmbedderKind::Sface => 0.29,
