@@ -14,7 +14,12 @@ fn finite_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
 
 /// A score or share from 0 to 1.
 pub fn unit(s: &str) -> Result<f32, String> {
-    finite_in(s, 0.0, 1.0).map(|v| v as f32)
+    unit_f64(s).map(|v| v as f32)
+}
+
+/// A rate from 0 to 1, in double precision (a target FAR of 0.00002).
+pub fn unit_f64(s: &str) -> Result<f64, String> {
+    finite_in(s, 0.0, 1.0)
 }
 
 /// A cosine similarity threshold, from -1 to 1.
@@ -29,18 +34,12 @@ pub fn number<const MIN: i64, const MAX: i64>(s: &str) -> Result<f32, String> {
 }
 
 /// A finite number above 0 and at most `MAX` (a learning rate, a window in seconds).
-pub fn positive<const MAX: i64>(s: &str) -> Result<f32, String> {
+pub fn positive_f64<const MAX: i64>(s: &str) -> Result<f64, String> {
     let v = finite_in(s, 0.0, MAX as f64)?;
     if v == 0.0 {
         return Err(format!("{s} must be above 0"));
     }
-    Ok(v as f32)
-}
-
-/// A finite number above 0 and at most `MAX`, in double precision (a learning rate).
-pub fn positive_f64<const MAX: i64>(s: &str) -> Result<f64, String> {
-    positive::<MAX>(s)?;
-    finite_in(s, 0.0, MAX as f64)
+    Ok(v)
 }
 
 /// A whole number from `MIN` to `MAX` (a count, a number of threads).
@@ -102,7 +101,8 @@ mod tests {
         assert_eq!(unit("0.5"), Ok(0.5));
         assert_eq!(unit("1"), Ok(1.0));
         assert!(cosine("-1").is_ok() && cosine("-1.5").is_err());
-        assert!(positive::<10>("0").is_err() && positive::<10>("0.001").is_ok());
+        assert!(positive_f64::<10>("0").is_err() && positive_f64::<10>("0.001").is_ok());
+        assert!(positive_f64::<10>("10.5").is_err());
         assert!(count::<1, 256>("0").is_err() && count::<1, 256>("257").is_err());
         assert!(count::<1, 256>("18446744073709551615").is_err());
         assert!(count::<1, 256>("18446744073709551616").is_err());

@@ -93,26 +93,37 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
         vec![out.to_owned()]
     } else {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        // Each stem's next number, so many inputs sharing a stem cost no search.
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
         let mut taken = std::collections::HashSet::new();
         images
             .iter()
             .map(|path| {
                 let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                let name = (1..)
-                    .map(|n| match n {
+                let n = seen.entry(stem.to_string()).or_insert(0);
+                let name = loop {
+                    *n += 1;
+                    let name = match *n {
                         1 => format!("{stem}_faces.png"),
                         n => format!("{stem}-{n}_faces.png"),
-                    })
-                    .find(|name| taken.insert(name.clone()))
-                    .expect("some number is free");
+                    };
+                    // "a-2" given as a stem of its own may have taken the name already.
+                    if taken.insert(name.clone()) {
+                        break name;
+                    }
+                };
                 out.join(name)
             })
             .collect()
     };
-    let same_file = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+    let file_id = |m: &std::fs::Metadata| {
         use std::os::unix::fs::MetadataExt;
-        (a.dev(), a.ino()) == (b.dev(), b.ino())
+        (m.dev(), m.ino())
     };
+    let inputs: std::collections::HashMap<_, &PathBuf> = images
+        .iter()
+        .filter_map(|image| Some((file_id(&std::fs::metadata(image).ok()?), image)))
+        .collect();
     for target in &targets {
         let Ok(existing) = std::fs::metadata(target) else {
             continue;
@@ -122,10 +133,7 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
             "--draw: {} is not a regular file (a folder, pipe or device)",
             target.display()
         );
-        if let Some(input) = images
-            .iter()
-            .find(|image| std::fs::metadata(image).is_ok_and(|input| same_file(&input, &existing)))
-        {
+        if let Some(input) = inputs.get(&file_id(&existing)) {
             anyhow::bail!(
                 "--draw: {} would be written over the input {}; give another file or folder",
                 target.display(),

@@ -29,13 +29,6 @@ const LEVEL: f64 = 0.95;
 /// Most photos `--enrol` takes per person (a gallery is a handful; [`needed`] walks up to it).
 const MAX_ENROL: usize = 1000;
 
-/// `--far` and `--frr`: a rate from 0 to 1 ([`super::checked::unit`] checks it), kept as written
-/// in double precision.
-fn rate_target(s: &str) -> Result<f64, String> {
-    super::checked::unit(s)?;
-    s.trim().parse().map_err(|e| format!("{s:?}: {e}"))
-}
-
 #[derive(Debug, Args)]
 pub struct AttemptsArgs {
     /// A folder with one sub-folder of photos per identity, or a CSV with path,identity columns (paths relative to the CSV; rows without an identity, or with label_source "derived", are skipped)
@@ -62,10 +55,10 @@ pub struct AttemptsArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_images: usize,
     /// Highest acceptable false-accept rate per one-frame attempt, on its 95 % upper bound (0.002 %: Android's class 1)
-    #[arg(long, default_value_t = 0.00002, value_parser = rate_target)]
+    #[arg(long, default_value_t = 0.00002, value_parser = super::checked::unit_f64)]
     pub far: f64,
     /// Highest acceptable false-reject rate per one-frame attempt (0 to 1)
-    #[arg(long, default_value_t = 0.05, value_parser = rate_target)]
+    #[arg(long, default_value_t = 0.05, value_parser = super::checked::unit_f64)]
     pub frr: f64,
     #[arg(long)]
     pub json: bool,
@@ -344,10 +337,6 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
         live_k: args.live_k.unwrap_or(defaults.live_k),
         live_n: args.live_n.unwrap_or(defaults.live_n),
     };
-    anyhow::ensure!(
-        (1..=MAX_ENROL).contains(&protocol.enrol),
-        "--enrol must be from 1 to {MAX_ENROL}"
-    );
     anyhow::ensure!(
         1 <= protocol.live_k && protocol.live_k <= protocol.live_n,
         "need 1 ≤ --live-k ≤ --live-n"

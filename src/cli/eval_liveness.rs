@@ -38,7 +38,7 @@ pub struct EvalLivenessArgs {
     #[command(flatten)]
     pub data: super::SharedData,
     /// Seconds per presentation window (above 0, at most 60)
-    #[arg(long, default_value_t = 2.0, value_parser = window_seconds)]
+    #[arg(long, default_value_t = 2.0, value_parser = super::checked::positive_f64::<MAX_WINDOW_S>)]
     pub window: f64,
     /// Use at most N of deepface's photos (spread over the list), at least 1
     #[arg(long, value_name = "N", value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
@@ -60,13 +60,6 @@ pub struct EvalLivenessArgs {
 const MAX_LIMIT: usize = 1_000_000_000;
 /// Longest `--window`, in seconds (the real clips are a few seconds long).
 const MAX_WINDOW_S: i64 = 60;
-
-/// `--window`: a positive finite number of seconds up to [`MAX_WINDOW_S`]
-/// ([`super::checked::positive`] checks it), kept as written in double precision.
-fn window_seconds(s: &str) -> Result<f64, String> {
-    super::checked::positive::<MAX_WINDOW_S>(s)?;
-    s.trim().parse().map_err(|e| format!("{s:?}: {e}"))
-}
 
 /// Faces with eyes closer than this are too small to judge (and to unlock with).
 const MIN_EYE_DISTANCE: f32 = 24.0;

@@ -180,13 +180,6 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     if args.impostors > 0 {
         let (extra, _) = extra_impostors(&pairs, args.impostors);
         impostors_added = extra.len();
-        if impostors_added < args.impostors {
-            eprintln!(
-                "note: --impostors {} capped at {impostors_added}: every distinct impostor pair \
-                 these images make (different identities, not already listed) is added once",
-                args.impostors
-            );
-        }
         pairs.extend(extra.into_iter().map(|(a, b)| (a, b, false, None)));
     }
     let genuine = pairs.iter().filter(|p| p.2).count();

@@ -165,7 +165,7 @@ impl Cli {
     fn models(&self) -> anyhow::Result<Models> {
         let mut models = Models::locate(self.models.as_deref())?;
         if let Some(n) = self.threads {
-            models.intra_threads = n.max(1);
+            models.intra_threads = n;
         }
         Ok(models)
     }

@@ -11,7 +11,7 @@ use super::devices::{CameraChoice, Current};
 use super::enrol::EnrolView;
 use super::feed::Feed;
 use super::manage::ManageView;
-use super::opening::{Opened, Opening};
+use super::opening::{Opened, Opening, WayBack};
 use super::source::SourcePicker;
 use super::state::AppState;
 use super::stats::RateMeter;
@@ -52,6 +52,7 @@ pub struct FaceGateApp {
     /// the status bar shows their last real cost rather than the 0 of the frames in between.
     last_run: Timings,
     opening: Option<Opening>,
+    way_back: WayBack,
 }
 
 impl FaceGateApp {
@@ -76,6 +77,7 @@ impl FaceGateApp {
             inference_rate: RateMeter::default(),
             last_run: Timings::default(),
             opening: None,
+            way_back: WayBack::default(),
         }
     }
 
@@ -120,7 +122,14 @@ impl FaceGateApp {
         self.receive(Event::Info(format!("opening {what}…")));
         // A newer choice replaces one still opening.
         let earlier = self.opening.take();
-        match Opening::start(spec, camera, &self.live, earlier, crate::camera::open) {
+        match Opening::start(
+            spec,
+            camera,
+            &self.live,
+            earlier,
+            &self.way_back,
+            crate::camera::open,
+        ) {
             Ok(opening) => self.opening = Some(opening),
             Err(e) => self.cannot_open(e),
         }
@@ -136,6 +145,10 @@ impl FaceGateApp {
             return;
         };
         let camera = self.opening.take().and_then(|o| o.camera);
+        if !matches!(outcome, Ok(Opened::Failed(_))) {
+            // A source is on screen again, or none can be: nothing to go back to now.
+            self.way_back.clear();
+        }
         match outcome {
             Ok(Opened::Ready(source)) => {
                 self.live.set_source(source);
@@ -154,8 +167,8 @@ impl FaceGateApp {
             Ok(Opened::Lost { error, reopen }) => {
                 self.live.source_lost();
                 self.cannot_open(format!(
-                    "{error}; the camera shown before was closed to try it and will not open \
-                     again: {reopen}. Pick a source above."
+                    "{error}; the camera shown before was closed to open another source and \
+                     will not open again: {reopen}. Pick a source above."
                 ));
             }
             Ok(Opened::Failed(e)) => self.cannot_open(e),

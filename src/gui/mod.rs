@@ -88,7 +88,7 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
     let (source, note) = choose_source(&options, &settings, &cameras)?;
     let models = Models::locate(options.models.as_deref()).map(|mut m| {
         if let Some(n) = options.threads {
-            m.intra_threads = n.max(1);
+            m.intra_threads = n;
         }
         m
     });

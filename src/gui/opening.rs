@@ -3,12 +3,17 @@
 //! drawing the old source.
 //!
 //! A camera streams to one reader at a time (V4L2 answers a second one "busy"), so:
-//! - every opening waits for the one it replaces to end (each of its steps is bounded), and
-//!   drops what that one opened, so a camera it opened is free again;
+//! - an opening first waits for the one it replaces to end, and drops what that one opened, so
+//!   a camera it opened is free again; the wait is bounded, since a recording on a hung mount
+//!   may never finish opening (its source is then dropped whenever it arrives);
 //! - opening a camera asks the feed to let go of it first, if the feed shows that camera (in
-//!   another mode); the mode the feed had is then the way back: a mode that will not open
-//!   brings it back, also when a later pick replaces this opening, and if even that fails the
-//!   window says the feed is lost.
+//!   another mode); the mode it had is kept in the app's [`WayBack`] until a source is on
+//!   screen again, so a pick that fails, this one or any later one, brings that camera back;
+//!   if even that fails, the window says the feed is lost.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
@@ -19,34 +24,49 @@ use crate::session::Session;
 /// How a source is opened: [`crate::camera::open`], or a stand-in in tests.
 pub type Opener = fn(&SourceSpec) -> Result<Box<dyn FrameSource>, SourceError>;
 
+/// Longest wait for the opening being replaced: a camera's open gives up after 10 s, and
+/// releasing the feed's camera before it takes at most [`crate::session::RELEASE_WAIT`].
+const EARLIER_OPENING: Duration = Duration::from_secs(30);
+
+/// The mode of the feed's camera, released for an opening, while nothing has replaced it on
+/// screen: what a failed pick goes back to. Shared by the app and every opening thread.
+#[derive(Clone, Default)]
+pub struct WayBack(Arc<Mutex<Option<SourceSpec>>>);
+
+impl WayBack {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<SourceSpec>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A source is on screen again (the pick, or the camera brought back), or nothing can be.
+    pub fn clear(&self) {
+        *self.slot() = None;
+    }
+}
+
 /// What an opening came to.
 pub enum Opened {
     Ready(Box<dyn FrameSource>),
     /// It did not open; the feed goes on as it was.
     Failed(SourceError),
-    /// It did not open, and the feed's camera, released for it, streams again in its old mode.
+    /// It did not open, and the feed's camera, released for this or an earlier pick, streams
+    /// again in its old mode.
     Back {
         source: Box<dyn FrameSource>,
         error: SourceError,
     },
-    /// It did not open, and the feed's camera, released for it, did not open again either.
+    /// It did not open, and the feed's camera, released for this or an earlier pick, did not
+    /// open again either.
     Lost {
         error: SourceError,
         reopen: SourceError,
     },
 }
 
-/// What an opening thread hands back: the outcome, and the way back to the camera the feed
-/// had released (for the opening that replaces this one, if any).
-struct Done {
-    opened: Opened,
-    fallback: Option<SourceSpec>,
-}
-
 /// A source being opened, and the camera to remember once it streams.
 pub struct Opening {
     pub camera: Option<CameraChoice>,
-    result: Receiver<Done>,
+    result: Receiver<Opened>,
 }
 
 impl Opening {
@@ -57,6 +77,7 @@ impl Opening {
         camera: Option<CameraChoice>,
         live: &Session,
         earlier: Option<Opening>,
+        way_back: &WayBack,
         open: Opener,
     ) -> std::io::Result<Opening> {
         let release = match spec {
@@ -64,28 +85,42 @@ impl Opening {
             _ => None,
         };
         let earlier = earlier.map(|e| e.result);
+        let way_back = way_back.clone();
         let (done, result) = crossbeam_channel::bounded(1);
         std::thread::Builder::new()
             .name("open-source".into())
             .spawn(move || {
-                // The earlier opening's source, if any, is dropped (closed) here.
-                let mut fallback = earlier.and_then(|e| e.recv().ok()).and_then(|d| d.fallback);
+                if let Some(earlier) = earlier {
+                    // Its source, if any, is dropped (closed) here.
+                    let _ = earlier.recv_timeout(EARLIER_OPENING);
+                }
                 if let Some((index, releaser)) = release
                     && let Some(shown) = releaser.release(index)
                 {
-                    fallback = Some(shown);
+                    *way_back.slot() = Some(shown);
                 }
-                let opened = match (open(&spec), &fallback) {
-                    (Ok(source), _) => Opened::Ready(source),
-                    (Err(error), None) => Opened::Failed(error),
-                    (Err(error), Some(back)) => match open(back) {
-                        Ok(source) => Opened::Back { source, error },
-                        Err(reopen) => Opened::Lost { error, reopen },
+                // A panic in a driver or decoder must not leave a released feed unexplained.
+                let open = |spec: &SourceSpec| {
+                    catch_unwind(AssertUnwindSafe(|| open(spec))).unwrap_or_else(|_| {
+                        Err(SourceError::UnreadableClip {
+                            path: format!("{spec:?}").into(),
+                            reason: "opening it panicked".into(),
+                        })
+                    })
+                };
+                let opened = match open(&spec) {
+                    Ok(source) => Opened::Ready(source),
+                    Err(error) => match way_back.slot().clone() {
+                        None => Opened::Failed(error),
+                        Some(back) => match open(&back) {
+                            Ok(source) => Opened::Back { source, error },
+                            Err(reopen) => Opened::Lost { error, reopen },
+                        },
                     },
                 };
                 // Nobody waiting any more (another source was picked since): the later
-                // opening takes the source and drops it.
-                let _ = done.send(Done { opened, fallback });
+                // opening drops the source, or it is dropped here.
+                let _ = done.send(opened);
             })?;
         Ok(Opening { camera, result })
     }
@@ -93,7 +128,7 @@ impl Opening {
     /// The outcome once there is one; `Err` when the opening thread died without one.
     pub fn poll(&self) -> Option<Result<Opened, ()>> {
         match self.result.try_recv() {
-            Ok(done) => Some(Ok(done.opened)),
+            Ok(opened) => Some(Ok(opened)),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Err(())),
         }
@@ -225,7 +260,9 @@ mod tests {
     fn another_mode_of_the_camera_on_screen_opens() {
         let data = tempfile::tempdir().unwrap();
         let live = live_on(0, &data);
-        let opening = Opening::start(camera(0, 1280), None, &live, None, open_fake).unwrap();
+        let way_back = WayBack::default();
+        let opening =
+            Opening::start(camera(0, 1280), None, &live, None, &way_back, open_fake).unwrap();
         let opened = outcome(&opening);
         assert!(matches!(opened, Opened::Ready(_)), "not busy");
         assert_eq!(width_of(&opened), Some(1280));
@@ -235,8 +272,18 @@ mod tests {
     fn a_camera_picked_again_while_it_opens_waits_for_the_first() {
         let data = tempfile::tempdir().unwrap();
         let live = live_on(1, &data);
-        let first = Opening::start(camera(1, 1280), None, &live, None, open_fake).unwrap();
-        let second = Opening::start(camera(1, 320), None, &live, Some(first), open_fake).unwrap();
+        let way_back = WayBack::default();
+        let first =
+            Opening::start(camera(1, 1280), None, &live, None, &way_back, open_fake).unwrap();
+        let second = Opening::start(
+            camera(1, 320),
+            None,
+            &live,
+            Some(first),
+            &way_back,
+            open_fake,
+        )
+        .unwrap();
         let opened = outcome(&second);
         assert!(matches!(opened, Opened::Ready(_)), "not busy");
         assert_eq!(width_of(&opened), Some(320));
@@ -246,7 +293,9 @@ mod tests {
     fn a_mode_that_fails_goes_back_to_the_one_before() {
         let data = tempfile::tempdir().unwrap();
         let live = live_on(2, &data);
-        let opening = Opening::start(camera(2, 999), None, &live, None, open_fake).unwrap();
+        let way_back = WayBack::default();
+        let opening =
+            Opening::start(camera(2, 999), None, &live, None, &way_back, open_fake).unwrap();
         let opened = outcome(&opening);
         let Opened::Back { error, .. } = &opened else {
             panic!("expected the camera back in its old mode");
@@ -259,9 +308,12 @@ mod tests {
     fn a_released_camera_comes_back_when_a_later_pick_fails() {
         let data = tempfile::tempdir().unwrap();
         let live = live_on(3, &data);
-        let first = Opening::start(camera(3, 1280), None, &live, None, open_fake).unwrap();
+        let way_back = WayBack::default();
+        let first =
+            Opening::start(camera(3, 1280), None, &live, None, &way_back, open_fake).unwrap();
         let recording = SourceSpec::Replay("/nowhere.mp4".into());
-        let second = Opening::start(recording, None, &live, Some(first), open_fake).unwrap();
+        let second =
+            Opening::start(recording, None, &live, Some(first), &way_back, open_fake).unwrap();
         let opened = outcome(&second);
         assert!(
             matches!(opened, Opened::Back { .. }),
@@ -274,8 +326,10 @@ mod tests {
     fn a_camera_that_will_not_open_again_is_reported_lost() {
         let data = tempfile::tempdir().unwrap();
         let live = live_on(4, &data);
+        let way_back = WayBack::default();
         UNPLUGGED.lock().unwrap().insert(4);
-        let opening = Opening::start(camera(4, 1280), None, &live, None, open_fake).unwrap();
+        let opening =
+            Opening::start(camera(4, 1280), None, &live, None, &way_back, open_fake).unwrap();
         let Opened::Lost { error, reopen } = outcome(&opening) else {
             panic!("expected the feed lost");
         };

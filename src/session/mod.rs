@@ -17,6 +17,7 @@ mod unlock;
 mod worker;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -112,19 +113,23 @@ impl Session {
     }
 }
 
+/// Longest wait for the capture thread to look at a release: it looks between frames, and a
+/// camera's next frame, close or reconnection each give up within 10 s.
+pub const RELEASE_WAIT: Duration = Duration::from_secs(15);
+
 /// Closes the feed's camera for an opening thread; see [`Session::releaser`].
 #[derive(Clone)]
 pub struct Releaser(Sender<capture::Swap>);
 
 impl Releaser {
     /// Closes the feed's source if it is camera `index` (the window keeps its last frame), and
-    /// returns what reopens it in the mode it had; `None` when the feed shows something else.
-    /// Blocks until the capture thread has looked, which each of its steps bounds (a frame, a
-    /// camera's close or reconnection); never call it on the GUI thread.
+    /// returns what reopens it in the mode it had; `None` when the feed shows something else
+    /// (or the capture thread did not look within [`RELEASE_WAIT`]). Blocks; never call it on
+    /// the GUI thread.
     pub fn release(&self, index: u32) -> Option<SourceSpec> {
         let (answer, answered) = crossbeam_channel::bounded(1);
         self.0.send(capture::Swap::Release { index, answer }).ok()?;
-        answered.recv().ok().flatten()
+        answered.recv_timeout(RELEASE_WAIT).ok().flatten()
     }
 }
 

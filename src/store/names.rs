@@ -11,19 +11,23 @@ use super::StoreError;
 pub const MAX_CHARS: usize = 64;
 pub const MAX_BYTES: usize = 128;
 
-/// `name` as it may be printed: control characters (an escape sequence that would recolour or
-/// rewrite the terminal, a newline that would forge a line) shown escaped, the rest as is. A
-/// name that was refused is still echoed, so it is shown this way in every message.
+/// `name` as it may be printed: every character a name may not hold (an escape sequence that
+/// would recolour or rewrite the terminal, a newline that would forge a line, a bidi override)
+/// shown escaped, the rest as is. A name that was refused is still echoed, so it is shown this
+/// way in every message.
 pub fn printable(name: &str) -> String {
     name.chars()
-        .flat_map(|c| {
-            let escaped = c.is_control().then(|| c.escape_default());
-            escaped
-                .into_iter()
-                .flatten()
-                .chain((!c.is_control()).then_some(c))
+        .map(|c| match allowed(c) {
+            true => c.to_string(),
+            false => c.escape_unicode().to_string(),
         })
         .collect()
+}
+
+/// What a name may hold; anything else is refused, and escaped when a name is printed (a
+/// control character, or a bidi override that would reorder the line it is shown in).
+fn allowed(c: char) -> bool {
+    c.is_alphanumeric() || " -_.'".contains(c)
 }
 
 /// Checks a name; the reason says what to change.
@@ -46,10 +50,7 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
     if name.starts_with('.') || name.starts_with(' ') || name.ends_with(' ') {
         return invalid("it starts with a dot or starts or ends with a space");
     }
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || " -_.'".contains(c))
-    {
+    if !name.chars().all(allowed) {
         return invalid("use letters, digits, spaces and - _ . ' only");
     }
     Ok(())
@@ -76,7 +77,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.chars().any(char::is_control), "{e:?}");
-        assert!(e.contains("bo\\u{1b}[31mb\\nforged line"), "{e}");
+        assert!(e.contains("bo\\u{1b}\\u{5b}31mb\\u{a}forged line"), "{e}");
+        assert_eq!(printable("eve\u{202e}gnp.exe"), "eve\\u{202e}gnp.exe");
         assert_eq!(printable("Zoë O'Neil"), "Zoë O'Neil");
     }
 
