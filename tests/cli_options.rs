@@ -3,9 +3,10 @@
 //! with exit 2 and the option named (findings of a bad-input review, 2026-12-04).
 
 mod common;
+mod hostile;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::s;
@@ -71,33 +72,6 @@ fn liveness_is_never_dropped_for_a_photo() {
     }
 }
 
-/// Runs facegate with `args`, killed after 30 s: the exit status (None if it had to be killed)
-/// and what it said.
-fn run_bounded(args: &[&str]) -> (Option<i32>, String, Duration) {
-    let start = Instant::now();
-    let mut child = common::facegate_command()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut said = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
-    (status, said, start.elapsed())
-}
-
 fn sha(path: &Path) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
@@ -132,14 +106,12 @@ fn detect_never_draws_over_its_input_or_into_a_pipe() {
         ),
         ("a FIFO", &fifo, "not a regular file"),
     ] {
-        let (status, said, took) = run_bounded(&["detect", s(&photo), "--draw", s(target)]);
-        println!(
-            "--draw onto {what}: exit {status:?} in {:.2} s: {}",
-            took.as_secs_f64(),
-            said.trim()
-        );
-        assert_eq!(status, Some(2), "{what}: {said}");
-        assert!(said.contains(expected), "{what}: {said}");
+        let mut command = common::facegate_command();
+        command.args(["detect", s(&photo), "--draw", s(target)]);
+        let t = hostile::run_for(command, Duration::from_secs(30));
+        println!("--draw onto {what}: exit {:?}", t.code());
+        assert_eq!(t.code(), Some(2), "{what}: {}", t.stderr);
+        assert!(t.stderr.contains(expected), "{what}: {}", t.stderr);
     }
     assert_eq!(sha(&photo), before, "the photo was changed");
 

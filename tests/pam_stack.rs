@@ -411,18 +411,20 @@ impl Rig {
         let service = if probe { &self.probe } else { &self.service };
         let r = self.pamtester(service, user, items, None);
         let stack = if probe { "probe" } else { "system stack" };
+        self.record(&format!("{scenario} [{stack}]"), &r);
+        r
+    }
+
+    /// Prints a run under `scenario` and adds it to the table printed at the end.
+    fn record(&mut self, scenario: &str, r: &Run) {
         println!(
-            "--- {scenario} [{stack}]: {:?} in {:.2} s\n{}",
+            "--- {scenario}: {:?} in {:.2} s\n{}",
             r.result,
             r.took.as_secs_f64(),
             r.output.trim_end()
         );
-        self.table.push((
-            format!("{scenario} [{stack}]"),
-            format!("{:?}", r.result),
-            r.took,
-        ));
-        r
+        self.table
+            .push((scenario.to_owned(), format!("{:?}", r.result), r.took));
     }
 }
 
@@ -725,17 +727,7 @@ fn face_unlock_through_a_real_pam_stack() {
         let sshd = rig.dir.join("sshd");
         fs::copy("/bin/sh", &sshd).unwrap();
         let r = rig.pamtester(&rig.service, &user, &[], Some(&sshd));
-        println!(
-            "--- under a process named sshd, no rhost: {:?} in {:.2} s\n{}",
-            r.result,
-            r.took.as_secs_f64(),
-            r.output.trim_end()
-        );
-        rig.table.push((
-            "under sshd, PAM_RHOST empty [system stack]".into(),
-            format!("{:?}", r.result),
-            r.took,
-        ));
+        rig.record("under sshd, PAM_RHOST empty [system stack]", &r);
         assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
         assert!(!r.saw("Looking for"), "the camera was turned on");
         assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
@@ -829,17 +821,10 @@ fn face_unlock_through_a_real_pam_stack() {
         let (mut running, mut stdout, mut seen) = rig.attempt_started(&user);
         let r = rig.pamtester(&rig.service, &user, &[], None);
         stdout.read_to_string(&mut seen).unwrap();
-        println!(
-            "--- a second attempt for Katie while hers runs: {:?} in {:.2} s\n{}",
-            r.result,
-            r.took.as_secs_f64(),
-            r.output.trim_end()
+        rig.record(
+            "a second attempt for Katie while hers runs [system stack]",
+            &r,
         );
-        rig.table.push((
-            "a second attempt for Katie while hers runs [system stack]".into(),
-            format!("{:?}", r.result),
-            r.took,
-        ));
         assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
         assert!(!r.saw("Looking for"), "{}", r.output);
         assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
@@ -886,18 +871,13 @@ fn face_unlock_through_a_real_pam_stack() {
             (r, interrupted.elapsed())
         });
         println!(
-            "--- Katie again after her queued request was given up, Alice's attempt interrupted: \
-             {:?} in {:.2} s ({:.2} s after the interruption)\n{}",
-            r.result,
-            r.took.as_secs_f64(),
-            alice_stopped.as_secs_f64(),
-            r.output.trim_end()
+            "Alice's attempt interrupted; Katie served {:.2} s later",
+            alice_stopped.as_secs_f64()
         );
-        rig.table.push((
-            "Katie again, her queued request given up [system stack]".into(),
-            format!("{:?}", r.result),
-            r.took,
-        ));
+        rig.record(
+            "Katie again, her queued request given up [system stack]",
+            &r,
+        );
         assert_eq!(r.result, Pam::Success, "{}", r.output);
         assert!(r.took < Duration::from_secs(5), "{:?}", r.took);
         stdout.read_to_string(&mut seen).unwrap();

@@ -51,6 +51,16 @@ pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, Strin
     Ok(v)
 }
 
+/// Most rows a lab command's `--limit` keeps: more than any manifest holds.
+#[cfg(feature = "lab")]
+const MAX_LIMIT: usize = 1_000_000_000;
+
+/// A lab command's `--limit N`: at least one row.
+#[cfg(feature = "lab")]
+pub fn limit(s: &str) -> Result<usize, String> {
+    count::<1, MAX_LIMIT>(s)
+}
+
 /// Largest CSV manifest read: a manifest of a million rows is well under it.
 #[cfg(feature = "lab")]
 pub const MAX_CSV_BYTES: u64 = 64 << 20;

@@ -161,7 +161,6 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
             .collect();
     }
     let base = source.parent().unwrap_or(Path::new(".")).to_owned();
-    // A regular file of bounded size: a device or pipe is refused, not read without end.
     let mut reader = super::checked::open_csv(source)?;
     let headers = reader
         .headers()

@@ -55,7 +55,7 @@ pub struct EvalAttributesArgs {
     pub data: super::SharedData,
     /// Use at most N images per dataset, spread evenly over the manifest (manifests are sorted
     /// by label, so the first N would be biased); at least 1
-    #[arg(long, value_name = "N", value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
+    #[arg(long, value_name = "N", value_parser = super::checked::limit)]
     pub limit: Option<usize>,
     /// Where the age/gender chip's landmarks come from
     #[arg(long, value_enum, default_value_t = LandmarkSource::Detect)]
@@ -95,8 +95,6 @@ const LFW_A_CANONICAL: [[f32; 2]; 5] = [
     [106.6, 157.5],
     [145.5, 156.7],
 ];
-/// Largest `--limit` (more than any manifest holds).
-const MAX_LIMIT: usize = 1_000_000_000;
 /// UTKFace "adults" for the targets.
 const ADULT: std::ops::RangeInclusive<u32> = 18..=70;
 
@@ -347,7 +345,6 @@ impl Evaluator {
     /// The manifest's rows, thinned evenly to `--limit`; at least one, or there is nothing to
     /// measure.
     fn rows<T: for<'de> Deserialize<'de>>(&self, csv_path: &Path) -> anyhow::Result<Vec<T>> {
-        // A regular file of bounded size: a device, pipe or folder is refused, not read without end.
         let mut reader = super::checked::open_csv(csv_path)?;
         let rows: Vec<T> = reader
             .deserialize()

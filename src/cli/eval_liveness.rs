@@ -41,7 +41,7 @@ pub struct EvalLivenessArgs {
     #[arg(long, default_value_t = 2.0, value_parser = super::checked::positive_f64::<MAX_WINDOW_S>)]
     pub window: f64,
     /// Use at most N of deepface's photos (spread over the list), at least 1
-    #[arg(long, value_name = "N", value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
+    #[arg(long, value_name = "N", value_parser = super::checked::limit)]
     pub limit: Option<usize>,
     /// Seed of the simulated hand motion and noise
     #[arg(long, default_value_t = 1)]
@@ -56,8 +56,6 @@ pub struct EvalLivenessArgs {
     pub json: bool,
 }
 
-/// Largest `--limit` (more photos than deepface has).
-const MAX_LIMIT: usize = 1_000_000_000;
 /// Longest `--window`, in seconds (the real clips are a few seconds long).
 const MAX_WINDOW_S: i64 = 60;
 

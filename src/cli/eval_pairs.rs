@@ -36,7 +36,7 @@ pub struct PairsArgs {
     #[arg(long, value_name = "OUT.png")]
     pub plot: Option<PathBuf>,
     /// Only the first N pairs (quick checks)
-    #[arg(long, value_parser = super::checked::count::<1, { MAX_LIMIT }>)]
+    #[arg(long, value_parser = super::checked::limit)]
     pub limit: Option<usize>,
     #[arg(long)]
     pub json: bool,
@@ -44,8 +44,6 @@ pub struct PairsArgs {
 
 /// Most impostor pairs `--impostors` adds (each pair holds two paths: about 100 MB at most).
 const MAX_IMPOSTORS: usize = 1_000_000;
-/// Largest `--limit` (more than any pair list holds).
-const MAX_LIMIT: usize = 1_000_000_000;
 
 #[derive(Debug, serde::Deserialize)]
 struct Row {
@@ -143,7 +141,6 @@ impl Scorer<'_> {
 
 pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     let base = args.csv.parent().unwrap_or(Path::new(".")).to_owned();
-    // A regular file of bounded size: a device, pipe or folder is refused, not read without end.
     let mut reader = super::checked::open_csv(&args.csv)?;
     let mut rows: Vec<Row> = reader
         .deserialize()

@@ -223,15 +223,30 @@ mod tests {
         }
     }
 
-    /// A session showing fake camera `index` at width 640.
-    fn live_on(index: u32, data: &tempfile::TempDir) -> Session {
-        let source = open_fake(&camera(index, 640)).unwrap();
-        Session::start(
-            source,
-            None,
-            Store::open(data.path()).unwrap(),
-            Arc::new(|| {}),
-        )
+    /// The app's side of an opening: a session showing fake camera `index` at width 640, and
+    /// its way back.
+    struct Desk {
+        live: Session,
+        way_back: WayBack,
+        _data: tempfile::TempDir,
+    }
+
+    impl Desk {
+        fn on(index: u32) -> Desk {
+            let data = tempfile::tempdir().unwrap();
+            let source = open_fake(&camera(index, 640)).unwrap();
+            let store = Store::open(data.path()).unwrap();
+            Desk {
+                live: Session::start(source, None, store, Arc::new(|| {})),
+                way_back: WayBack::default(),
+                _data: data,
+            }
+        }
+
+        /// The user picks `spec`, replacing `earlier` if it is still opening.
+        fn pick(&self, spec: SourceSpec, earlier: Option<Opening>) -> Opening {
+            Opening::start(spec, None, &self.live, earlier, &self.way_back, open_fake).unwrap()
+        }
     }
 
     fn outcome(opening: &Opening) -> Opened {
@@ -258,11 +273,8 @@ mod tests {
 
     #[test]
     fn another_mode_of_the_camera_on_screen_opens() {
-        let data = tempfile::tempdir().unwrap();
-        let live = live_on(0, &data);
-        let way_back = WayBack::default();
-        let opening =
-            Opening::start(camera(0, 1280), None, &live, None, &way_back, open_fake).unwrap();
+        let desk = Desk::on(0);
+        let opening = desk.pick(camera(0, 1280), None);
         let opened = outcome(&opening);
         assert!(matches!(opened, Opened::Ready(_)), "not busy");
         assert_eq!(width_of(&opened), Some(1280));
@@ -270,20 +282,9 @@ mod tests {
 
     #[test]
     fn a_camera_picked_again_while_it_opens_waits_for_the_first() {
-        let data = tempfile::tempdir().unwrap();
-        let live = live_on(1, &data);
-        let way_back = WayBack::default();
-        let first =
-            Opening::start(camera(1, 1280), None, &live, None, &way_back, open_fake).unwrap();
-        let second = Opening::start(
-            camera(1, 320),
-            None,
-            &live,
-            Some(first),
-            &way_back,
-            open_fake,
-        )
-        .unwrap();
+        let desk = Desk::on(1);
+        let first = desk.pick(camera(1, 1280), None);
+        let second = desk.pick(camera(1, 320), Some(first));
         let opened = outcome(&second);
         assert!(matches!(opened, Opened::Ready(_)), "not busy");
         assert_eq!(width_of(&opened), Some(320));
@@ -291,11 +292,8 @@ mod tests {
 
     #[test]
     fn a_mode_that_fails_goes_back_to_the_one_before() {
-        let data = tempfile::tempdir().unwrap();
-        let live = live_on(2, &data);
-        let way_back = WayBack::default();
-        let opening =
-            Opening::start(camera(2, 999), None, &live, None, &way_back, open_fake).unwrap();
+        let desk = Desk::on(2);
+        let opening = desk.pick(camera(2, 999), None);
         let opened = outcome(&opening);
         let Opened::Back { error, .. } = &opened else {
             panic!("expected the camera back in its old mode");
@@ -306,14 +304,10 @@ mod tests {
 
     #[test]
     fn a_released_camera_comes_back_when_a_later_pick_fails() {
-        let data = tempfile::tempdir().unwrap();
-        let live = live_on(3, &data);
-        let way_back = WayBack::default();
-        let first =
-            Opening::start(camera(3, 1280), None, &live, None, &way_back, open_fake).unwrap();
+        let desk = Desk::on(3);
+        let first = desk.pick(camera(3, 1280), None);
         let recording = SourceSpec::Replay("/nowhere.mp4".into());
-        let second =
-            Opening::start(recording, None, &live, Some(first), &way_back, open_fake).unwrap();
+        let second = desk.pick(recording, Some(first));
         let opened = outcome(&second);
         assert!(
             matches!(opened, Opened::Back { .. }),
@@ -324,12 +318,9 @@ mod tests {
 
     #[test]
     fn a_camera_that_will_not_open_again_is_reported_lost() {
-        let data = tempfile::tempdir().unwrap();
-        let live = live_on(4, &data);
-        let way_back = WayBack::default();
+        let desk = Desk::on(4);
         UNPLUGGED.lock().unwrap().insert(4);
-        let opening =
-            Opening::start(camera(4, 1280), None, &live, None, &way_back, open_fake).unwrap();
+        let opening = desk.pick(camera(4, 1280), None);
         let Opened::Lost { error, reopen } = outcome(&opening) else {
             panic!("expected the feed lost");
         };

@@ -127,6 +127,45 @@ mod tests {
     use super::*;
     use crate::camera::SourceError;
 
+    /// A capture thread on a test source, with the ends a test watches.
+    struct Capture {
+        thread: std::thread::JoinHandle<()>,
+        display: Receiver<Arc<Frame>>,
+        events: Receiver<Event>,
+        replace: Sender<Swap>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Capture {
+        /// Starts it, keeping up to `shown` frames for the display.
+        fn start(source: Box<dyn FrameSource>, shown: usize) -> Capture {
+            let (display, display_rx) = crossbeam_channel::bounded(shown);
+            let (slot, slot_drain) = crossbeam_channel::bounded(1);
+            let (events, events_rx) = crossbeam_channel::unbounded();
+            let (replace, replacements) = crossbeam_channel::unbounded();
+            let stop = Arc::new(AtomicBool::new(false));
+            let outlets = Outlets {
+                display,
+                slot,
+                slot_drain,
+                events,
+                wake: Arc::new(|| {}),
+            };
+            Capture {
+                thread: spawn(source, replacements, outlets, stop.clone()),
+                display: display_rx,
+                events: events_rx,
+                replace,
+                stop,
+            }
+        }
+
+        fn stop(self) {
+            self.stop.store(true, Ordering::Relaxed);
+            self.thread.join().unwrap();
+        }
+    }
+
     /// A camera that is unplugged after 3 frames and is back on the third reconnection try.
     struct Unplugged {
         frames: u64,
@@ -170,34 +209,22 @@ mod tests {
 
     #[test]
     fn a_camera_that_comes_back_resumes_without_a_restart() {
-        let (display, display_rx) = crossbeam_channel::bounded(64);
-        let (slot, slot_drain) = crossbeam_channel::bounded(1);
-        let (events, events_rx) = crossbeam_channel::unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (_replace, replacements) = crossbeam_channel::unbounded::<Swap>();
         let source = Unplugged {
             frames: 0,
             tries: 0,
             away: false,
         };
-        let outlets = Outlets {
-            display,
-            slot,
-            slot_drain,
-            events,
-            wake: Arc::new(|| {}),
-        };
-        let thread = spawn(Box::new(source), replacements, outlets, stop.clone());
+        let capture = Capture::start(Box::new(source), 64);
+        let display_rx = capture.display.clone();
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline && display_rx.len() < 6 {
             std::thread::sleep(Duration::from_millis(20));
         }
-        while let Ok(e) = events_rx.try_recv() {
+        while let Ok(e) = capture.events.try_recv() {
             seen.push(e);
         }
-        stop.store(true, Ordering::Relaxed);
-        thread.join().unwrap();
+        capture.stop();
         assert!(
             display_rx.len() >= 6,
             "frames flow again after the camera is back"
@@ -239,25 +266,9 @@ mod tests {
 
     #[test]
     fn a_released_camera_is_closed_before_the_release_is_answered() {
-        let (display, display_rx) = crossbeam_channel::bounded(1);
-        let (slot, slot_drain) = crossbeam_channel::bounded(1);
-        let (events, _events) = crossbeam_channel::unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (replace, replacements) = crossbeam_channel::unbounded::<Swap>();
-        let outlets = Outlets {
-            display,
-            slot,
-            slot_drain,
-            events,
-            wake: Arc::new(|| {}),
-        };
         let first = Arc::new(AtomicBool::new(false));
-        let thread = spawn(
-            Box::new(Closable(first.clone())),
-            replacements,
-            outlets,
-            stop.clone(),
-        );
+        let capture = Capture::start(Box::new(Closable(first.clone())), 1);
+        let (display_rx, replace) = (capture.display.clone(), capture.replace.clone());
         let wait = Duration::from_secs(5);
         display_rx
             .recv_timeout(wait)
@@ -285,8 +296,7 @@ mod tests {
         display_rx
             .recv_timeout(wait)
             .expect("the next source streams");
-        stop.store(true, Ordering::Relaxed);
-        thread.join().unwrap();
+        capture.stop();
         assert!(second.load(Ordering::SeqCst));
     }
 }

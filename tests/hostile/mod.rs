@@ -80,14 +80,22 @@ pub fn now_unix() -> u64 {
         .as_secs()
 }
 
-/// What a command did within its time limit.
+/// Most memory a bounded run may hold before it is killed: far above what any command here
+/// needs, far below the machine's (a regression reading `/dev/zero` must not take it all).
+pub const MAX_RSS_KB: u64 = 2 << 20;
+
+/// What a command did within its time and memory limits.
 #[derive(Debug)]
 pub struct Timed {
-    /// None when it was still running at the limit (then it was killed).
+    /// None when it was killed at a limit ([`Timed::killed`] says which).
     pub status: Option<ExitStatus>,
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+    /// The most resident memory seen, in kB (sampled every 20 ms).
+    pub peak_kb: u64,
+    /// Why it was killed, when it was.
+    pub killed: Option<String>,
 }
 
 impl Timed {
@@ -100,7 +108,19 @@ impl Timed {
     }
 }
 
-/// Runs `command` for at most `limit`, killing it there: a hang fails the test, not the suite.
+/// A process's resident memory in kB (Linux), or 0 once it is gone.
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `command` for at most `limit` and [`MAX_RSS_KB`], killing it at either: a hang or a
+/// runaway allocation fails the test, not the suite or the machine.
 pub fn run_for(mut command: Command, limit: Duration) -> Timed {
     let shown = format!("{command:?}");
     let start = Instant::now();
@@ -119,11 +139,19 @@ pub fn run_for(mut command: Command, limit: Duration) -> Timed {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
+    let mut peak_kb = 0;
+    let mut killed = None;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
         }
-        if start.elapsed() >= limit {
+        peak_kb = peak_kb.max(rss_kb(child.id()));
+        if peak_kb > MAX_RSS_KB {
+            killed = Some(format!("held {} MB", peak_kb >> 10));
+        } else if start.elapsed() >= limit {
+            killed = Some(format!("still running after {:.0} s", limit.as_secs_f64()));
+        }
+        if killed.is_some() {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -136,16 +164,18 @@ pub fn run_for(mut command: Command, limit: Duration) -> Timed {
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
         elapsed,
+        peak_kb,
+        killed,
     };
     println!(
-        "$ {shown}\n-> {:?} after {:.1} s{}\n{}",
+        "$ {shown}\n-> {:?} after {:.1} s, peak {} MB{}\n{}",
         timed.status,
         elapsed.as_secs_f64(),
-        if timed.status.is_none() {
-            " (killed at the limit)"
-        } else {
-            ""
-        },
+        peak_kb >> 10,
+        timed
+            .killed
+            .as_ref()
+            .map_or(String::new(), |why| format!(" (killed: {why})")),
         timed.text()
     );
     timed
