@@ -32,6 +32,19 @@ use common::s;
 const MODULE_ENV: &str = "FACEGATE_PAM_MODULE";
 const PAMTESTER: &str = "/usr/bin/pamtester";
 
+/// Who starts pamtester.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Root,
+    /// Root, through this shell (pamtester then has it as its parent).
+    Shell(&'a Path),
+    /// A user, through a setuid-root copy of pamtester, as `su` and `sudo` run.
+    Setuid {
+        copy: &'a Path,
+        uid: u32,
+    },
+}
+
 /// The module's answer as pamtester reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pam {
@@ -338,16 +351,24 @@ impl Rig {
         );
     }
 
-    /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s; run by
-    /// the shell `under` when given (pamtester then has it as its parent).
-    fn pamtester(&self, service: &str, user: &str, items: &[&str], under: Option<&Path>) -> Run {
+    /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s, started
+    /// `by` root or as said.
+    fn pamtester(&self, service: &str, user: &str, items: &[&str], by: By) -> Run {
         let mut cmd = Command::new("timeout");
         cmd.arg("30");
-        if let Some(shell) = under {
-            // A command after it, so the shell cannot exec pamtester in its own place.
-            cmd.args([s(shell), "-c", "\"$0\" \"$@\"; exit $?"]);
-        }
-        cmd.args([PAMTESTER, "-v"]);
+        let program = match by {
+            By::Root => Path::new(PAMTESTER),
+            By::Shell(shell) => {
+                // A command after it, so the shell cannot exec pamtester in its own place.
+                cmd.args([s(shell), "-c", "\"$0\" \"$@\"; exit $?"]);
+                Path::new(PAMTESTER)
+            }
+            By::Setuid { copy, uid } => {
+                cmd.uid(uid).current_dir("/");
+                copy
+            }
+        };
+        cmd.args([s(program), "-v"]);
         for item in items {
             cmd.args(["-I", item]);
         }
@@ -409,7 +430,7 @@ impl Rig {
     /// Runs pamtester on the system stack (or the probe), prints it and records it.
     fn attempt(&mut self, scenario: &str, probe: bool, user: &str, items: &[&str]) -> Run {
         let service = if probe { &self.probe } else { &self.service };
-        let r = self.pamtester(service, user, items, None);
+        let r = self.pamtester(service, user, items, By::Root);
         let stack = if probe { "probe" } else { "system stack" };
         self.record(&format!("{scenario} [{stack}]"), &r);
         r
@@ -458,6 +479,16 @@ fn new_account(name: &str) -> u32 {
     run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", name]));
     let out = run(Command::new("id").args(["-u", name]));
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Whether setuid bits are ignored under `dir`.
+fn mounted_nosuid(dir: &Path) -> bool {
+    let path = std::ffi::CString::new(s(dir)).unwrap();
+    // SAFETY: statvfs is plain data; `path` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
+    assert_eq!(r, 0, "statvfs {}", dir.display());
+    st.f_flag & libc::ST_NOSUID != 0
 }
 
 fn which(program: &str) -> bool {
@@ -726,7 +757,7 @@ fn face_unlock_through_a_real_pam_stack() {
     {
         let sshd = rig.dir.join("sshd");
         fs::copy("/bin/sh", &sshd).unwrap();
-        let r = rig.pamtester(&rig.service, &user, &[], Some(&sshd));
+        let r = rig.pamtester(&rig.service, &user, &[], By::Shell(&sshd));
         rig.record("under sshd, PAM_RHOST empty [system stack]", &r);
         assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
         assert!(!r.saw("Looking for"), "the camera was turned on");
@@ -766,7 +797,7 @@ fn face_unlock_through_a_real_pam_stack() {
         );
         assert_eq!(out.status.code(), Some(2));
         assert!(
-            stdout.contains("Ignore: only root may ask for another account"),
+            stdout.contains("Ignore: only root or the account's own user may ask for it"),
             "{stdout}"
         );
         assert!(took < Duration::from_secs(2), "{took:?}");
@@ -813,13 +844,50 @@ fn face_unlock_through_a_real_pam_stack() {
     } else {
         println!("NOTICE: /usr/bin/python3 missing; skipping the flood case");
     }
+    // `su KATIE` typed by Alice while Katie's clip plays, as if Katie sat at the desk and never
+    // saw Alice's prompts. A setuid-root copy of pamtester stands in for su: it connects as root.
+    // The daemon judges a caller by the user who started it, so it refuses before the camera
+    // turns on, and nothing counts toward Katie's lock-out; Alice's own account through the
+    // same program (her `sudo`) still reaches the camera.
+    if mounted_nosuid(&rig.dir) {
+        println!(
+            "NOTICE: {} is mounted nosuid; skipping the su case",
+            rig.dir.display()
+        );
+    } else {
+        let su = rig.dir.join("su-for-alice");
+        fs::copy(PAMTESTER, &su).unwrap();
+        fs::set_permissions(&su, fs::Permissions::from_mode(0o4755)).unwrap();
+        let by_alice = By::Setuid {
+            copy: &su,
+            uid: alice_uid,
+        };
+        let r = rig.pamtester(&rig.service, &user, &[], by_alice);
+        rig.record(
+            "Alice's `su Katie` while Katie's clip plays [system stack]",
+            &r,
+        );
+        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
+        assert!(!r.saw("Looking for"), "the camera was turned on");
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        let log = rig.daemon_log();
+        assert!(
+            log.contains(&format!("uid {alice_uid} (pid"))
+                && log.contains(&format!("effective uid 0) asked for \"{user}\": refused")),
+            "{log}"
+        );
+        let r = rig.pamtester(&rig.service, &alice, &[], by_alice);
+        rig.record("Alice's own `sudo` [system stack]", &r);
+        assert!(r.saw("Looking for"), "her own account: {}", r.output);
+        assert_eq!(r.result, Pam::AuthErr, "the clip is Katie's");
+    }
     fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();
 
     // A second attempt for Katie while hers runs (another terminal's sudo) is answered at once,
     // so its password prompt comes without waiting behind the first.
     {
         let (mut running, mut stdout, mut seen) = rig.attempt_started(&user);
-        let r = rig.pamtester(&rig.service, &user, &[], None);
+        let r = rig.pamtester(&rig.service, &user, &[], By::Root);
         stdout.read_to_string(&mut seen).unwrap();
         rig.record(
             "a second attempt for Katie while hers runs [system stack]",
@@ -861,7 +929,7 @@ fn face_unlock_through_a_real_pam_stack() {
         // attempt for her is already under way. Then Alice's sudo is interrupted, and the daemon
         // stops her attempt at the next frame instead of running it to its 10 s end.
         let (r, alice_stopped) = std::thread::scope(|scope| {
-            let retry = scope.spawn(|| rig.pamtester(&rig.service, &user, &[], None));
+            let retry = scope.spawn(|| rig.pamtester(&rig.service, &user, &[], By::Root));
             std::thread::sleep(Duration::from_millis(500));
             let interrupted = Instant::now();
             // SAFETY: a plain kill(2) of our own child (`timeout`, which passes it on).

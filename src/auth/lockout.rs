@@ -3,8 +3,9 @@
 //! verification stays off until it is reset (`facegate user reset` on the desk, `facegate unlock
 //! reset` for system unlock); the password works all along. It slows down an impostor trying
 //! photo after photo, and a patient one stops for good. The price: anyone who can start
-//! attempts for an account (`su alice` at a shared desk) can turn its face unlock off, never
-//! its password. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
+//! attempts for an account (the account's own sessions, the login screen at the desk; not
+//! another user's `su`, which the unlock daemon refuses) can turn its face unlock off, never its
+//! password. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
 
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,8 @@
 //! `facegate daemon`: the root service that decides system face unlock. It owns the camera (or
 //! the config's replay), the models (loaded once) and the root-owned store, and serves one
-//! attempt at a time over a Unix socket. A caller's identity comes from the socket
-//! (SO_PEERCRED): root may ask for anyone, anyone else only for their own account; how much of
-//! the daemon one caller may hold is [`super::turns`]'.
+//! attempt at a time over a Unix socket. A caller is the user behind the process the socket
+//! vouches for ([`super::caller`]): root may ask for anyone, anyone else only for their own
+//! account, through `su` too; how much of the daemon one caller may hold is [`super::turns`]'.
 //!
 //! Every decision is the one attempt policy ([`crate::auth::attempt`]): K of N of one tracked
 //! face, passive liveness always, the head-turn challenge with its prompts, the persistent
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use facegate_proto::socket::{DeadlineReader, Peer};
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
+use super::caller::Caller;
 use super::config::SystemConfig;
 use super::turns::{AccountTurn, Turns};
 use crate::Error;
@@ -68,7 +69,8 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
                 continue;
             }
         };
-        let place = match turns.reader(peer.uid) {
+        let caller = Caller::of(peer);
+        let place = match turns.reader(caller.counted_as()) {
             Ok(place) => place,
             Err(full) => {
                 tracing::warn!("{full}; a connection from pid {} turned away", peer.pid);
@@ -79,7 +81,7 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
-                if let Err(e) = read_client(stream, peer, &queue, &turns) {
+                if let Err(e) = read_client(stream, caller, &queue, &turns) {
                     tracing::warn!("client: {e}");
                 }
                 drop(place);
@@ -95,7 +97,7 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
 /// and queues the rest.
 fn read_client(
     mut stream: UnixStream,
-    peer: Peer,
+    caller: Caller,
     queue: &crossbeam_channel::Sender<Queued>,
     turns: &Turns,
 ) -> std::io::Result<()> {
@@ -109,7 +111,7 @@ fn read_client(
         return Ok(());
     };
     let Request::Authenticate { user } = &request;
-    if let Err(refused) = may_ask(peer, user) {
+    if let Err(refused) = may_ask(caller, user) {
         return proto::send(&mut stream, &refused);
     }
     let Some(turn) = turns.account(user, &stream) else {
@@ -119,7 +121,7 @@ fn read_client(
     };
     let queued = Queued {
         stream,
-        peer,
+        peer: caller.peer,
         request,
         _turn: turn,
     };
@@ -132,22 +134,19 @@ fn read_client(
     }
 }
 
-/// Whether `peer` may ask about `user`: root about anyone, anyone else about their own account.
-fn may_ask(peer: Peer, user: &str) -> std::result::Result<(), Reply> {
-    // Quoted in the log: the name is the caller's, and may hold anything (a newline, a forged
-    // log line) until the store's name rules have passed it.
-    if peer.uid != 0 && uid_of(user) != Some(peer.uid) {
+/// Whether `caller` may ask about `user` ([`Caller::may_ask_for`]).
+fn may_ask(caller: Caller, user: &str) -> std::result::Result<(), Reply> {
+    caller.may_ask_for(uid_of(user)).map_err(|why| {
+        // Quoted in the log: the name is the caller's, and may hold anything (a newline, a
+        // forged log line) until the store's name rules have passed it.
         tracing::warn!(
-            "uid {} (pid {}) asked for {user:?}: refused",
-            peer.uid,
-            peer.pid
+            "uid {} (pid {}, effective uid {}) asked for {user:?}: refused, {why}",
+            caller.user.map_or("?".to_owned(), |u| u.to_string()),
+            caller.peer.pid,
+            caller.peer.uid,
         );
-        return Err(verdict(
-            Outcome::Ignore,
-            "only root may ask for another account".into(),
-        ));
-    }
-    Ok(())
+        verdict(Outcome::Ignore, why)
+    })
 }
 
 pub struct Daemon {

@@ -6,11 +6,13 @@
 //! - [`config`]: the system config, read only after ownership checks on it and its folders;
 //! - [`daemon`]: `facegate daemon`, one attempt at a time over a Unix socket (protocol in the
 //!   `facegate-proto` crate, shared with the PAM module);
+//! - [`caller`]: who is behind a connection (the user who started it, also for `su`);
 //! - [`turns`]: how much of the daemon one caller may hold (readers per uid, one attempt per
 //!   account);
 //! - [`remote`]: whether the caller was started from another machine (an SSH login), which
 //!   PAM_RHOST alone does not tell for `sudo`.
 
+pub mod caller;
 pub mod config;
 pub mod daemon;
 pub mod remote;

@@ -3,10 +3,11 @@
 //! take every reader with idle connections, or fill the camera's queue with attempts of their
 //! own, and so delay everyone else's face unlock until its deadline.
 //!
-//! - A caller that is not root has at most [`MAX_READERS_PER_UID`] connections being read, and
-//!   all such callers together at most [`MAX_NON_ROOT_READERS`]: a user with a range of
-//!   subordinate uids (rootless containers) connects as many uids, but never takes the readers
-//!   kept for root's connections, which are setuid programs (`sudo`, `su`) and login screens
+//! - A caller that is not root (counted as the user who started it, [`super::caller`], so a
+//!   `su` or `sudo` counts as whoever typed it) has at most [`MAX_READERS_PER_UID`] connections
+//!   being read, and all such callers together at most [`MAX_NON_ROOT_READERS`]: a user with a
+//!   range of subordinate uids (rootless containers) connects as many uids, but never takes the
+//!   readers kept for root's connections, which are login screens and root's own programs,
 //!   whose PAM module writes its request as it connects.
 //! - An account has at most one attempt waiting or running: a second is answered at once, and
 //!   its password prompt comes without waiting behind the first. One face cannot answer two
