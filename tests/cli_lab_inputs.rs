@@ -259,10 +259,39 @@ fn eval_attempts_enrol_shares_and_targets_are_range_checked() {
         ("--far=NaN", "--far"),
         ("--frr=NaN", "--frr"),
         ("--frr=2", "--frr"),
+        // Huge values walked that many frames per impostor attempt.
+        ("--live-k=0", "--live-k"),
+        ("--live-k=18446744073709551615", "--live-k"),
+        ("--live-n=31", "--live-n"),
     ];
     for (option, name) in cases {
         let ran = facegate(dir.path(), &["eval", "attempts", s(&source), option]);
         refused(&ran, &[name]);
+    }
+}
+
+/// `eval pad --box-scale/--shift-y` were checked only after the models had loaded, and
+/// `eval pairs --plot` into a pipe blocked after the whole evaluation.
+#[test]
+fn eval_pad_geometry_and_pairs_plot_are_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("pad.csv");
+    std::fs::write(&csv, "path,label\n").unwrap();
+    for (option, name) in [
+        ("--box-scale=3", "--box-scale"),
+        ("--box-scale=NaN", "--box-scale"),
+        ("--shift-y=-0.7", "--shift-y"),
+        ("--shift-y=inf", "--shift-y"),
+    ] {
+        let ran = facegate(dir.path(), &["eval", "pad", s(&csv), option]);
+        refused(&ran, &[name, "invalid value"]);
+    }
+    let pairs = three_images(dir.path());
+    let fifo = dir.path().join("plot.fifo");
+    mkfifo(&fifo);
+    for plot in [s(&fifo), "/dev/null", s(dir.path())] {
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", plot]);
+        refused(&ran, &["--plot", "not a regular file"]);
     }
 }
 

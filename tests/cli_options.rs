@@ -152,4 +152,19 @@ fn capture_from_an_empty_folder_is_an_error() {
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("has no .jpg, .jpeg or .png images"), "{said}");
+    // A link loop is there, and said to be one; it was reported as missing.
+    let (a, b) = (data.join("loop-a"), data.join("loop-b"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let out = common::facegate_at(&store, &["capture", "bob", "--replay", s(&a)]);
+    let said = stderr(&out);
+    println!(
+        "capture --replay LOOP: exit {:?}: {said}",
+        out.status.code()
+    );
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("cannot replay") && said.contains("symbolic links"),
+        "{said}"
+    );
 }

@@ -75,7 +75,16 @@ impl VideoReplay {
     /// fast as ffmpeg decodes them.
     pub fn open(path: &Path, paced: bool) -> Result<Self, SourceError> {
         match std::fs::metadata(path) {
-            Err(_) => return Err(SourceError::NotFound(path.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SourceError::NotFound(path.to_owned()));
+            }
+            // A link loop, a folder above it that may not be entered: say so, not "missing".
+            Err(e) => {
+                return Err(SourceError::UnreadableClip {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
             // A FIFO or a device: ffprobe would wait on it for ever, and the window with it.
             Ok(m) if !m.is_file() => {
                 return Err(SourceError::UnreadableClip {

@@ -30,7 +30,13 @@ pub fn cosine(s: &str) -> Result<f32, String> {
 /// A finite number from `MIN` to `MAX`.
 #[cfg(feature = "lab")]
 pub fn number<const MIN: i64, const MAX: i64>(s: &str) -> Result<f32, String> {
-    finite_in(s, MIN as f64, MAX as f64).map(|v| v as f32)
+    within(s, MIN as f64, MAX as f64)
+}
+
+/// A finite number from `min` to `max`, for bounds that are not whole numbers.
+#[cfg(feature = "lab")]
+pub fn within(s: &str, min: f64, max: f64) -> Result<f32, String> {
+    finite_in(s, min, max).map(|v| v as f32)
 }
 
 /// A finite number above 0 and at most `MAX` (a learning rate, a window in seconds).
@@ -49,6 +55,24 @@ pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, Strin
         return Err(format!("{v} is not a whole number from {MIN} to {MAX}"));
     }
     Ok(v)
+}
+
+/// An output file named by `option`: a regular file to replace, or nothing yet (then `None`).
+/// Checked before the work it will hold: writing into a pipe would block with nobody reading,
+/// into a device would lose the result, and a folder would fail only at the end.
+pub fn output_file(
+    option: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<Option<std::fs::Metadata>> {
+    let Ok(existing) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        existing.is_file(),
+        "{option}: {} is not a regular file (a folder, pipe or device)",
+        path.display()
+    );
+    Ok(Some(existing))
 }
 
 /// Most rows a lab command's `--limit` keeps: more than any manifest holds.

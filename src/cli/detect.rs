@@ -125,14 +125,9 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
         .filter_map(|image| Some((file_id(&std::fs::metadata(image).ok()?), image)))
         .collect();
     for target in &targets {
-        let Ok(existing) = std::fs::metadata(target) else {
+        let Some(existing) = super::checked::output_file("--draw", target)? else {
             continue;
         };
-        anyhow::ensure!(
-            existing.is_file(),
-            "--draw: {} is not a regular file (a folder, pipe or device)",
-            target.display()
-        );
         if let Some(input) = inputs.get(&file_id(&existing)) {
             anyhow::bail!(
                 "--draw: {} would be written over the input {}; give another file or folder",

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::pipeline::{FacePipeline, PipelineOptions};
-use crate::store::{MIN_VERIFICATION_THRESHOLD, Settings, Store, threshold_floor};
+use crate::store::{MAX_LIVE_N, MIN_VERIFICATION_THRESHOLD, Settings, Store, threshold_floor};
 use crate::vision::EmbedderKind;
 use sim::{Grid, Person, Protocol, Tally};
 
@@ -39,11 +39,11 @@ pub struct AttemptsArgs {
     /// enrolled
     #[arg(long, value_name = "K", default_value_t = 3, value_parser = super::checked::count::<1, { MAX_ENROL }>)]
     pub enrol: usize,
-    /// Live rule: this many of --live-n consecutive frames must verify [default: the settings' default]
-    #[arg(long, value_name = "K")]
+    /// Live rule: this many of --live-n consecutive frames must verify (1 to 30, as the settings allow) [default: the settings' default]
+    #[arg(long, value_name = "K", value_parser = super::checked::count::<1, { MAX_LIVE_N }>)]
     pub live_k: Option<usize>,
-    /// Live rule: frames per live attempt [default: the settings' default]
-    #[arg(long, value_name = "N")]
+    /// Live rule: frames per live attempt (1 to 30, as the settings allow) [default: the settings' default]
+    #[arg(long, value_name = "N", value_parser = super::checked::count::<1, { MAX_LIVE_N }>)]
     pub live_n: Option<usize>,
     /// Detection thresholds to try [default: the model's floor and 32 steps of 0.01 above it, plus its default]
     #[arg(long, value_name = "FROM:TO:STEP")]
@@ -337,8 +337,8 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
         live_n: args.live_n.unwrap_or(defaults.live_n),
     };
     anyhow::ensure!(
-        1 <= protocol.live_k && protocol.live_k <= protocol.live_n,
-        "need 1 ≤ --live-k ≤ --live-n"
+        protocol.live_k <= protocol.live_n,
+        "need --live-k ≤ --live-n"
     );
     let thresholds = match &args.thresholds {
         Some(spec) => parse_range(spec)?,

@@ -31,11 +31,11 @@ pub struct EvalPadArgs {
     /// Live-score threshold: a face scoring below it is called an attack [default: report both the attempt's and the strict single-frame one]
     #[arg(long, value_parser = super::checked::unit)]
     pub threshold: Option<f32>,
-    /// Scale of the YuNet box before the crop [default: the calibrated one]
-    #[arg(long)]
+    /// Scale of the YuNet box before the crop, 0.5 to 2 [default: the calibrated one]
+    #[arg(long, value_parser = |s: &str| super::checked::within(s, 0.5, 2.0))]
     pub box_scale: Option<f32>,
-    /// Downward shift of the YuNet box, in box heights [default: the calibrated one]
-    #[arg(long)]
+    /// Downward shift of the YuNet box, in box heights, -0.5 to 0.5 [default: the calibrated one]
+    #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| super::checked::within(s, -0.5, 0.5))]
     pub shift_y: Option<f32>,
     #[arg(long)]
     pub json: bool,
@@ -97,13 +97,6 @@ pub fn run(cli: &Cli, args: &EvalPadArgs) -> anyhow::Result<u8> {
         scale: args.box_scale.unwrap_or(defaults.scale),
         shift_y: args.shift_y.unwrap_or(defaults.shift_y),
     };
-    anyhow::ensure!(
-        pad.geometry.scale.is_finite()
-            && (0.5..=2.0).contains(&pad.geometry.scale)
-            && pad.geometry.shift_y.is_finite()
-            && pad.geometry.shift_y.abs() <= 0.5,
-        "--box-scale must be in [0.5, 2] and --shift-y in [-0.5, 0.5]"
-    );
     let mut rows = Vec::with_capacity(items.len());
     let (mut pad_s, mut scored) = (0.0, 0usize);
     for (path, species) in items {

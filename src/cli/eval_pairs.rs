@@ -367,6 +367,9 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
     {
         eprintln!("{notice}");
     }
+    if let Some(out) = &args.plot {
+        super::checked::output_file("--plot", out)?;
+    }
     let report = evaluate(cli, args)?;
     if let Some(out) = &args.plot {
         plot::roc_plot(&report, out)?;

@@ -39,8 +39,8 @@ pub use dir::{DataDir, Owner};
 pub use faces::{CROP_MAX_SIDE, FaceMeta, StoredFace, face_region};
 pub use names::validate_name;
 pub use settings::{
-    CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, MIN_VERIFICATION_THRESHOLD, Settings, SettingsProblem,
-    threshold_floor, unlock_threshold,
+    CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, MAX_LIVE_N, MIN_VERIFICATION_THRESHOLD, Settings,
+    SettingsProblem, threshold_floor, unlock_threshold,
 };
 pub use wipe::WipeReport;
 
