@@ -4,10 +4,20 @@
 //! session of hers that is not on screen would get an attempt for Katie's account while Katie
 //! works at the desk, prompts in a terminal Katie never sees: a head that happens to turn the
 //! asked way opens Katie's account to Alice, and her failures would count toward Katie's
-//! lock-out. So the daemon judges a caller by the user who started its process, the real uid in
-//! `/proc/PID/status`: root may ask for anyone (login screens, root's own programs), anyone else
-//! only for their own account, setuid or not, and the readers each user may hold are counted
-//! by that uid too ([`super::turns`]).
+//! lock-out. So the daemon judges a caller by the user behind it: root may ask for anyone (login
+//! screens, root's own programs), anyone else only for their own account, setuid or not, and
+//! the readers each user may hold are counted by that uid too ([`super::turns`]).
+//!
+//! The user behind a connection:
+//! - a caller whose effective uid is not root is that user: only root's word is questioned, so
+//!   nothing read from `/proc` can raise a caller to root;
+//! - a root caller is the real uid of its process (`/proc/PID/status`), which `su`, `sudo`,
+//!   `doas` and the setuid polkit helper keep as the invoker's while PAM runs;
+//! - a process that is root through and through, in a service systemd starts for each
+//!   connection to a socket (`Accept=yes`; polkit 127's agent helper, which `pkexec` and `run0`
+//!   use), is whoever connected to that socket: systemd ends the instance's name with the
+//!   connector's uid (`polkit-agent-helper@3-1234-1000.service`, or with the socket's cookie,
+//!   `…@3-4411-1234_77-1000.service`).
 //!
 //! The pid is the one the kernel recorded at connect. The process stays alive while it waits for
 //! its verdict, and the effective uid read from `/proc` must be the one the socket vouched for,
@@ -27,18 +37,21 @@ pub struct Caller {
     pub user: Option<u32>,
 }
 
+/// What unseen callers are counted as: not root, so they share the capped readers of users.
+const UNSEEN: u32 = u32::MAX;
+
 impl Caller {
     pub fn of(peer: Peer) -> Caller {
         Caller {
             peer,
-            user: real_uid(Path::new("/proc"), peer),
+            user: user_behind(Path::new("/proc"), peer),
         }
     }
 
-    /// The uid the daemon counts this caller's connections under: the user behind it, or the
-    /// socket's uid when that user cannot be read.
+    /// The uid the daemon counts this caller's connections under: the user behind it, or, when
+    /// that cannot be read, one uid for all such callers, capped like any user's.
     pub fn counted_as(&self) -> u32 {
-        self.user.unwrap_or(self.peer.uid)
+        self.user.unwrap_or(UNSEEN)
     }
 
     /// Whether this caller may ask for the account whose uid is `account` (`None`: no such
@@ -53,6 +66,22 @@ impl Caller {
                 self.peer.pid
             )),
         }
+    }
+}
+
+fn user_behind(procfs: &Path, peer: Peer) -> Option<u32> {
+    if peer.uid != 0 {
+        return Some(peer.uid);
+    }
+    let real = real_uid(procfs, peer)?;
+    if real != 0 {
+        return Some(real);
+    }
+    let cgroup = std::fs::read_to_string(procfs.join(peer.pid.to_string()).join("cgroup")).ok()?;
+    match connector(&cgroup) {
+        Connector::None => Some(0),
+        Connector::Uid(uid) => Some(uid),
+        Connector::Unknown => None,
     }
 }
 
@@ -72,6 +101,42 @@ fn real_uid(procfs: &Path, peer: Peer) -> Option<u32> {
     (effective == peer.uid).then_some(real)
 }
 
+/// Who a process acts for, from its control groups (`/proc/PID/cgroup`).
+#[derive(Debug, PartialEq, Eq)]
+enum Connector {
+    /// Not a service started per connection to a Unix socket.
+    None,
+    /// Such a service, started for a connection from this uid.
+    Uid(u32),
+    /// Such a service, for a connection systemd could not identify (another namespace).
+    Unknown,
+}
+
+/// Reads the instance name of a per-connection service: `N-PID-UID` (systemd before the socket
+/// cookie), `N-COOKIE-PID-UID` or `N-COOKIE-PID_PIDFDID-UID`, and `N-COOKIE-unknown`. Per
+/// connection over IP the instance holds addresses (dots and colons), and is not a Unix one.
+fn connector(cgroup: &str) -> Connector {
+    let units = cgroup
+        .lines()
+        .filter_map(|line| line.rsplit('/').next())
+        .filter_map(|unit| unit.strip_suffix(".service")?.split_once('@'));
+    let number = |f: &str| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit());
+    let pid = |f: &str| f.split('_').all(number);
+    for (_, instance) in units {
+        let fields: Vec<&str> = instance.split('-').collect();
+        let uid = match fields.as_slice() {
+            [n, cookie, "unknown"] if number(n) && number(cookie) => return Connector::Unknown,
+            [n, p, uid] if number(n) && pid(p) => uid,
+            [n, cookie, p, uid] if number(n) && number(cookie) && pid(p) => uid,
+            _ => continue,
+        };
+        if let Ok(uid) = uid.parse() {
+            return Connector::Uid(uid);
+        }
+    }
+    Connector::None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +152,11 @@ mod tests {
             ),
         )
         .unwrap();
+        std::fs::write(
+            p.join("cgroup"),
+            "0::/user.slice/user-1001.slice/session-2.scope\n",
+        )
+        .unwrap();
         dir
     }
 
@@ -94,7 +164,7 @@ mod tests {
         let peer = Peer { uid, pid };
         Caller {
             peer,
-            user: real_uid(procfs, peer),
+            user: user_behind(procfs, peer),
         }
     }
 
@@ -124,17 +194,91 @@ mod tests {
     #[test]
     fn a_caller_that_cannot_be_read_asks_for_nobody() {
         let procfs = procfs_with(77, "Uid:\t0\t0\t0\t0");
+        // The pid now holds a process whose effective uid is not the root that connected.
+        let reused = procfs_with(77, "Uid:\t1001\t1001\t1001\t1001");
         for c in [
             caller(procfs.path(), 0, 0),  // another pid namespace
             caller(procfs.path(), 0, 78), // gone
-            // The pid now holds a process whose effective uid is not the one that connected.
-            caller(procfs.path(), 1001, 77),
+            caller(reused.path(), 0, 77),
         ] {
             assert_eq!(c.user, None, "{c:?}");
             assert!(c.may_ask_for(Some(0)).is_err(), "{c:?}");
         }
         let garbled = procfs_with(5, "Uid:\tx\t0\t0\t0");
         assert_eq!(caller(garbled.path(), 0, 5).user, None);
+    }
+
+    #[test]
+    fn only_a_root_caller_is_questioned() {
+        // A process that is root only in its real uid (a root daemon acting as Alice) connects
+        // as Alice, and stays Alice: /proc never raises a caller to root.
+        let procfs = procfs_with(9, "Uid:\t0\t1001\t0\t1001");
+        let c = caller(procfs.path(), 1001, 9);
+        assert_eq!(c.user, Some(1001));
+        assert!(c.may_ask_for(Some(1002)).is_err());
+    }
+
+    #[test]
+    fn a_service_started_per_connection_acts_for_its_connector() {
+        let slice = "0::/system.slice/system-polkit\\x2dagent\\x2dhelper.slice";
+        for (unit, expected) in [
+            // systemd before the socket cookie, with it, and with the pidfd's id.
+            (
+                "polkit-agent-helper@3-1234-1000.service",
+                Connector::Uid(1000),
+            ),
+            (
+                "polkit-agent-helper@3-4411-1234-1000.service",
+                Connector::Uid(1000),
+            ),
+            (
+                "polkit-agent-helper@3-4411-1234_77-1000.service",
+                Connector::Uid(1000),
+            ),
+            (
+                "polkit-agent-helper@3-4411-unknown.service",
+                Connector::Unknown,
+            ),
+            // Over IP, and ordinary instances: not a connection from a local user.
+            (
+                "telnet@3-4411-10.0.0.1:23-10.0.0.2:5555.service",
+                Connector::None,
+            ),
+            ("getty@tty1.service", Connector::None),
+            ("user@1000.service", Connector::None),
+            ("gdm.service", Connector::None),
+        ] {
+            assert_eq!(connector(&format!("{slice}/{unit}\n")), expected, "{unit}");
+        }
+        assert_eq!(connector("0::/\n"), Connector::None);
+        // cgroup v1 lines name the unit the same way.
+        assert_eq!(
+            connector("1:name=systemd:/system.slice/x@3-1234-1000.service\n0::/\n"),
+            Connector::Uid(1000)
+        );
+    }
+
+    #[test]
+    fn a_root_helper_started_for_alice_is_alice() {
+        let procfs = procfs_with(31, "Uid:\t0\t0\t0\t0");
+        let cgroup = procfs.path().join("31/cgroup");
+        std::fs::write(
+            &cgroup,
+            "0::/system.slice/system-polkit\\x2dagent\\x2dhelper.slice/polkit-agent-helper@3-4411-1234_77-1001.service\n",
+        )
+        .unwrap();
+        let helper = caller(procfs.path(), 0, 31);
+        assert_eq!(helper.user, Some(1001));
+        assert!(helper.may_ask_for(Some(1002)).is_err(), "Katie's account");
+        assert!(helper.may_ask_for(Some(1001)).is_ok(), "her own");
+        std::fs::write(
+            &cgroup,
+            "0::/system.slice/polkit-agent-helper@3-4411-unknown.service\n",
+        )
+        .unwrap();
+        assert_eq!(caller(procfs.path(), 0, 31).user, None);
+        std::fs::remove_file(&cgroup).unwrap();
+        assert_eq!(caller(procfs.path(), 0, 31).user, None, "unreadable");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use facegate_proto::socket::{DeadlineReader, Peer};
+use facegate_proto::socket::DeadlineReader;
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::caller::Caller;
@@ -41,7 +41,6 @@ const MAX_QUEUED: usize = 8;
 /// A request read and allowed, with its connection, waiting for the camera.
 struct Queued {
     stream: UnixStream,
-    peer: Peer,
     request: Request,
     /// The account's one place in the queue, held until the verdict is sent.
     _turn: AccountTurn,
@@ -93,8 +92,8 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
-/// camera (a caller asking about someone else, a second attempt for an account, a full queue),
-/// and queues the rest.
+/// camera (a caller asking about someone else, a caller from another machine, a second attempt
+/// for an account, a full queue), and queues the rest.
 fn read_client(
     mut stream: UnixStream,
     caller: Caller,
@@ -114,6 +113,13 @@ fn read_client(
     if let Err(refused) = may_ask(caller, user) {
         return proto::send(&mut stream, &refused);
     }
+    // Judged as the request is read, while the process the socket named is surely the caller
+    // (it waits for this answer), not after it has waited its turn for the camera.
+    if let Some(why) = super::remote::remote_origin(caller.peer.pid) {
+        tracing::warn!("{user:?}: not at this camera: {why}");
+        let refused = verdict(Outcome::Ignore, format!("remote session: {why}"));
+        return proto::send(&mut stream, &refused);
+    }
     let Some(turn) = turns.account(user, &stream) else {
         tracing::warn!("{user:?}: an attempt is already waiting or running");
         let why = format!("a face unlock for {user} is already under way");
@@ -121,7 +127,6 @@ fn read_client(
     };
     let queued = Queued {
         stream,
-        peer: caller.peer,
         request,
         _turn: turn,
     };
@@ -213,13 +218,12 @@ impl Daemon {
             s.spawn(move || accept_clients(listener, &queue));
             for Queued {
                 mut stream,
-                peer,
                 request,
                 // Held to the end of the answer: the account's next attempt waits for none.
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, peer, &mut stream);
+                let verdict = self.answer(request, &mut stream);
                 if let Err(e) = proto::send(&mut stream, &verdict) {
                     tracing::warn!("client: {e}");
                 }
@@ -227,9 +231,9 @@ impl Daemon {
         });
     }
 
-    fn answer(&mut self, request: Request, peer: Peer, stream: &mut UnixStream) -> Reply {
+    fn answer(&mut self, request: Request, stream: &mut UnixStream) -> Reply {
         let Request::Authenticate { user } = request;
-        self.authenticate(&user, peer, stream)
+        self.authenticate(&user, stream)
     }
 
     /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
@@ -252,13 +256,9 @@ impl Daemon {
 
     /// One attempt for `user`, prompts streamed to `out`. The camera is opened only once the
     /// caller is allowed, the user enrolled and not locked out.
-    fn authenticate(&mut self, user: &str, peer: Peer, out: &mut UnixStream) -> Reply {
+    fn authenticate(&mut self, user: &str, out: &mut UnixStream) -> Reply {
         if let Err(v) = self.check(user) {
             return v;
-        }
-        if let Some(why) = super::remote::remote_origin(peer.pid) {
-            tracing::warn!("{user}: not at this camera: {why}");
-            return verdict(Outcome::Ignore, format!("remote session: {why}"));
         }
         // A client that gave up while its request waited behind another attempt (its deadline
         // passed, it was killed) must not cost the user a lock-out failure.
@@ -347,11 +347,14 @@ fn ignore(user: &str, e: &Error) -> Reply {
     verdict(Outcome::Ignore, format!("face unlock unavailable: {e}"))
 }
 
-/// The uid of account `user`, from the system's user database.
+/// The uid of account `user`, from the system's user database; `None` also when the database
+/// knows the account by another spelling (case-insensitive directories: "ALICE" for "alice"), so
+/// one account cannot take several places under names that differ only in case.
 pub fn uid_of(user: &str) -> Option<u32> {
     nix::unistd::User::from_name(user)
         .ok()
         .flatten()
+        .filter(|u| u.name == user)
         .map(|u| u.uid.as_raw())
 }
 
