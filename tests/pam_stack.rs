@@ -43,6 +43,9 @@ enum By<'a> {
         copy: &'a Path,
         uid: u32,
     },
+    /// Root, in this control group (named as systemd names a service it started for one
+    /// connection to a socket).
+    InCgroup(&'a Path),
 }
 
 /// The module's answer as pamtester reports it.
@@ -173,6 +176,8 @@ struct Rig {
     others: Vec<String>,
     daemon: Option<Child>,
     fake_user_daemon: Option<Child>,
+    /// Control groups made for the test, removed on drop.
+    cgroups: Vec<PathBuf>,
     /// Scenario, outcome, time: the table printed at the end.
     table: Vec<(String, String, Duration)>,
 }
@@ -195,6 +200,7 @@ impl Rig {
             others: Vec::new(),
             daemon: None,
             fake_user_daemon: None,
+            cgroups: Vec::new(),
             table: Vec::new(),
         }
     }
@@ -367,6 +373,12 @@ impl Rig {
                 cmd.uid(uid).current_dir("/");
                 copy
             }
+            By::InCgroup(cgroup) => {
+                // The shell moves itself into the group, then becomes pamtester.
+                cmd.args(["sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\""]);
+                cmd.arg(cgroup);
+                Path::new(PAMTESTER)
+            }
         };
         cmd.args([s(program), "-v"]);
         for item in items {
@@ -466,6 +478,12 @@ impl Drop for Rig {
             }
         }
         let _ = fs::remove_dir_all(&self.user_dir);
+        for cgroup in &self.cgroups {
+            // Empty once its processes have ended; a control group is removed with rmdir.
+            if let Err(e) = fs::remove_dir(cgroup) {
+                println!("WARNING: rmdir {}: {e}", cgroup.display());
+            }
+        }
         if std::thread::panicking() {
             println!("daemon log:\n{}", self.daemon_log());
         }
@@ -479,6 +497,23 @@ fn new_account(name: &str) -> u32 {
     run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", name]));
     let out = run(Command::new("id").args(["-u", name]));
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// A new control group called `name`, in systemd's named hierarchy (cgroup v1) or the unified
+/// one, where root may make groups and move processes; `None` when neither lets it.
+fn new_cgroup(name: &str) -> Option<PathBuf> {
+    [
+        "/sys/fs/cgroup/systemd",
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup",
+    ]
+    .iter()
+    .map(Path::new)
+    .filter(|root| root.join("cgroup.procs").exists())
+    .find_map(|root| {
+        let group = root.join(name);
+        fs::create_dir(&group).ok().map(|()| group)
+    })
 }
 
 /// Whether setuid bits are ignored under `dir`.
@@ -880,6 +915,39 @@ fn face_unlock_through_a_real_pam_stack() {
         rig.record("Alice's own `sudo` [system stack]", &r);
         assert!(r.saw("Looking for"), "her own account: {}", r.output);
         assert_eq!(r.result, Pam::AuthErr, "the clip is Katie's");
+    }
+
+    // polkit 127 runs its agent helper as a root service that systemd starts for each connection
+    // to a socket, with the connector's uid at the end of its name. Alice's agent connecting for
+    // a prompt as Katie: a root pamtester in such a service's control group. Then the same for
+    // Katie's own agent, which reaches the camera.
+    let tag = rig.tag.clone();
+    let helper_for = |uid: u32| format!("fgpolkit{tag}@3-4411-1234_77-{uid}.service");
+    match new_cgroup(&helper_for(alice_uid)) {
+        None => println!("NOTICE: no control group can be made here; skipping the polkit case"),
+        Some(alices) => {
+            rig.cgroups.push(alices.clone());
+            let r = rig.pamtester(&rig.service, &user, &[], By::InCgroup(&alices));
+            rig.record(
+                "a root helper started for Alice's connection asks for Katie [system stack]",
+                &r,
+            );
+            assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
+            assert!(!r.saw("Looking for"), "the camera was turned on");
+            assert!(
+                rig.daemon_log().contains(&format!("uid {alice_uid} (pid")),
+                "{}",
+                rig.daemon_log()
+            );
+            let katies = new_cgroup(&helper_for(rig.uid)).expect("a second control group");
+            rig.cgroups.push(katies.clone());
+            let r = rig.pamtester(&rig.service, &user, &[], By::InCgroup(&katies));
+            rig.record(
+                "a root helper started for Katie's connection [system stack]",
+                &r,
+            );
+            assert_eq!(r.result, Pam::Success, "{}", r.output);
+        }
     }
     fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();
 
