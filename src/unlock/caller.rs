@@ -19,33 +19,63 @@
 //!   connector's uid (`polkit-agent-helper@3-1234-1000.service`, or with the socket's cookie,
 //!   `…@3-4411-1234_77-1000.service`).
 //!
-//! The pid is the one the kernel recorded at connect. The process stays alive while it waits for
-//! its verdict, and the effective uid read from `/proc` must be the one the socket vouched for,
-//! so a pid reused by another process in between is not mistaken for the caller. A caller whose
-//! process cannot be read asks for nobody: when in doubt, the password decides.
+//! The pid is the one the kernel recorded at connect, and a pid can come to name another process
+//! once its own has exited. So the daemon takes a pidfd of the caller from the socket
+//! (SO_PEERPIDFD), which names that one process for ever, and trusts what it read under the pid
+//! (here, and the remote-session check of [`super::remote`]) only while the pidfd says the
+//! caller has not exited. Where the kernel has no SO_PEERPIDFD (before 6.5), the effective uid
+//! read from `/proc` must at least be the one the socket vouched for. A caller whose process
+//! cannot be read asks for nobody: when in doubt, the password decides.
 
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use facegate_proto::socket::Peer;
+use facegate_proto::socket::{self, Peer};
 
 /// A connection's caller: the socket's credentials and the user behind them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Caller {
     pub peer: Peer,
-    /// The real uid of the caller's process; `None` when it cannot be read (the process is in a
-    /// pid namespace the daemon cannot see, or already gone).
+    /// The user behind the caller; `None` when it cannot be read (the process is in a pid
+    /// namespace the daemon cannot see, or already gone).
     pub user: Option<u32>,
+    /// The caller's process as it connected, where the kernel can name it so.
+    process: Option<OwnedFd>,
 }
 
 /// What unseen callers are counted as: not root, so they share the capped readers of users.
 const UNSEEN: u32 = u32::MAX;
 
 impl Caller {
-    pub fn of(peer: Peer) -> Caller {
-        Caller {
+    /// The caller at the other end of `stream`, whose credentials are `peer`.
+    pub fn of(stream: &UnixStream, peer: Peer) -> Caller {
+        let unseen = |process| Caller {
+            peer,
+            user: None,
+            process,
+        };
+        // Taken before anything is read under the pid, so that what is read can be checked.
+        let process = match socket::peer_process(stream) {
+            Ok(process) => process,
+            Err(_) => return unseen(None),
+        };
+        let caller = Caller {
             peer,
             user: user_behind(Path::new("/proc"), peer),
+            process,
+        };
+        if caller.has_left() {
+            return unseen(caller.process);
         }
+        caller
+    }
+
+    /// Whether the caller's process has exited, so that its pid may now name another process
+    /// and what is read under it is not the caller's. Never true where the kernel cannot tell
+    /// (no SO_PEERPIDFD).
+    pub fn has_left(&self) -> bool {
+        self.process.as_ref().is_some_and(socket::has_exited)
     }
 
     /// The uid the daemon counts this caller's connections under: the user behind it, or, when
@@ -165,6 +195,7 @@ mod tests {
         Caller {
             peer,
             user: user_behind(procfs, peer),
+            process: None,
         }
     }
 
@@ -282,14 +313,75 @@ mod tests {
     }
 
     #[test]
-    fn this_process_reads_as_itself() {
-        let me = Peer {
-            uid: rustix::process::geteuid().as_raw(),
-            pid: std::process::id() as i32,
-        };
-        assert_eq!(
-            Caller::of(me).user,
-            Some(rustix::process::getuid().as_raw())
-        );
+    fn a_connected_process_reads_as_itself_until_it_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let _mine = UnixStream::connect(&path).unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        let me = Caller::of(&stream, socket::peer(&stream).unwrap());
+        assert_eq!(me.user, Some(rustix::process::getuid().as_raw()));
+        assert!(!me.has_left());
+
+        // A child connects a socket this process also holds, then exits: its connection stays
+        // open, its pid still reads in /proc (a zombie until reaped) and could, once reaped,
+        // name anyone. Nothing is taken from that pid.
+        let (child, stream) = connect_from_a_child_that_exits(&listener, &path);
+        let peer = socket::peer(&stream).unwrap();
+        assert_eq!(peer.pid, child);
+        let status = std::fs::read_to_string(format!("/proc/{child}/status")).unwrap();
+        assert!(status.contains("State:\tZ"), "{status}");
+        let gone = Caller::of(&stream, peer);
+        println!("a caller that exited after connecting: {gone:?}");
+        assert_eq!(gone.user, None);
+        assert!(gone.may_ask_for(Some(0)).is_err());
+        // SAFETY: reaps our own child.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+    }
+
+    /// Forks a child that connects `socket` (held by this process too) to `path` and exits; the
+    /// child's pid, once it is a zombie, and the accepted end.
+    fn connect_from_a_child_that_exits(
+        listener: &std::os::unix::net::UnixListener,
+        path: &Path,
+    ) -> (i32, UnixStream) {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: sockaddr_un is plain data; the path fits (a temporary folder).
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, b) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
+            *d = *b as libc::c_char;
+        }
+        // SAFETY: plain socket(2); checked below.
+        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0);
+        // SAFETY: the child only calls connect(2) and _exit(2), both async-signal-safe.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            unsafe {
+                libc::connect(
+                    fd,
+                    (&raw const addr).cast(),
+                    std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+                );
+                libc::_exit(0);
+            }
+        }
+        assert!(child > 0);
+        let (stream, _) = listener.accept().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read_to_string(format!("/proc/{child}/status"))
+            .unwrap()
+            .contains("State:\tZ")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child did not exit"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The connection is the child's; this process's copy keeps it open. Closed with the
+        // test: leaked on purpose, it is one descriptor.
+        (child, stream)
     }
 }

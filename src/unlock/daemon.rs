@@ -68,7 +68,7 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
                 continue;
             }
         };
-        let caller = Caller::of(peer);
+        let caller = Caller::of(&stream, peer);
         let place = match turns.reader(caller.counted_as()) {
             Ok(place) => place,
             Err(full) => {
@@ -110,15 +110,23 @@ fn read_client(
         return Ok(());
     };
     let Request::Authenticate { user } = &request;
-    if let Err(refused) = may_ask(caller, user) {
+    if let Err(refused) = may_ask(&caller, user) {
         return proto::send(&mut stream, &refused);
     }
-    // Judged as the request is read, while the process the socket named is surely the caller
-    // (it waits for this answer), not after it has waited its turn for the camera.
+    // Judged as the request is read, not after it has waited its turn for the camera, and
+    // trusted only if the caller has not exited meanwhile (its pid could name another process).
     if let Some(why) = super::remote::remote_origin(caller.peer.pid) {
         tracing::warn!("{user:?}: not at this camera: {why}");
         let refused = verdict(Outcome::Ignore, format!("remote session: {why}"));
         return proto::send(&mut stream, &refused);
+    }
+    if caller.has_left() {
+        // What was read under its pid may have been another process's.
+        tracing::warn!("{user:?}: the caller's process exited before it was judged");
+        return proto::send(
+            &mut stream,
+            &verdict(Outcome::Ignore, "the caller left".into()),
+        );
     }
     let Some(turn) = turns.account(user, &stream) else {
         tracing::warn!("{user:?}: an attempt is already waiting or running");
@@ -140,7 +148,7 @@ fn read_client(
 }
 
 /// Whether `caller` may ask about `user` ([`Caller::may_ask_for`]).
-fn may_ask(caller: Caller, user: &str) -> std::result::Result<(), Reply> {
+fn may_ask(caller: &Caller, user: &str) -> std::result::Result<(), Reply> {
     caller.may_ask_for(uid_of(user)).map_err(|why| {
         // Quoted in the log: the name is the caller's, and may hold anything (a newline, a
         // forged log line) until the store's name rules have passed it.

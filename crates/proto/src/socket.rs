@@ -108,6 +108,54 @@ pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
     })
 }
 
+/// A handle on the process at the other end of `stream`, as it was when it connected
+/// (SO_PEERPIDFD, Linux 6.5 and later). Unlike its pid, a pidfd never comes to name another
+/// process, so what is read about the pid can be checked against it ([`has_exited`]).
+/// `Ok(None)` where the kernel has no such option; an error when the peer has already exited.
+pub fn peer_process(stream: &UnixStream) -> io::Result<Option<OwnedFd>> {
+    let mut fd: libc::c_int = -1;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` and `len` describe a writable int-sized buffer.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERPIDFD,
+            (&raw mut fd).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOPROTOOPT) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: the kernel just gave this process the new descriptor `fd`.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Whether the process behind `pidfd` has exited (its pid may then name another process). A
+/// pidfd polls readable from the moment its process exits; a failed poll counts as exited.
+pub fn has_exited(pidfd: &OwnedFd) -> bool {
+    let mut poll = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `poll` is one valid pollfd; a zero timeout never blocks.
+        let r = unsafe { libc::poll(&raw mut poll, 1, 0) };
+        if r >= 0 {
+            return r > 0;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return true;
+        }
+    }
+}
+
 /// Writes all of `bytes` with MSG_NOSIGNAL: a daemon that closed its end must give an error
 /// here, not a SIGPIPE, which would kill the program that loaded the module (sudo, login), since
 /// C programs do not ignore it the way Rust programs do.
