@@ -10,14 +10,16 @@
 //!
 //! The user behind a connection:
 //! - a caller whose effective uid is not root is that user: only root's word is questioned, so
-//!   nothing read from `/proc` can raise a caller to root;
+//!   nothing read from `/proc` can raise a user's caller to root;
 //! - a root caller is the real uid of its process (`/proc/PID/status`), which `su`, `sudo`,
 //!   `doas` and the setuid polkit helper keep as the invoker's while PAM runs;
 //! - a process that is root through and through, in a service systemd starts for each
 //!   connection to a socket (`Accept=yes`; polkit 127's agent helper, which `pkexec` and `run0`
 //!   use), is whoever connected to that socket: systemd ends the instance's name with the
 //!   connector's uid (`polkit-agent-helper@3-1234-1000.service`, or with the socket's cookie,
-//!   `…@3-4411-1234_77-1000.service`).
+//!   `…@3-4411-1234_77-1000.service`);
+//! - a root caller that cannot be read, or has exited, is nobody; such callers share the
+//!   readers of one user.
 //!
 //! The pid is the one the kernel recorded at connect, and a pid can come to name another process
 //! once its own has exited. So the daemon takes a pidfd of the caller from the socket
@@ -32,6 +34,8 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use facegate_proto::socket::{self, Peer};
+
+use super::procfs;
 
 /// A connection's caller: the socket's credentials and the user behind them.
 #[derive(Debug)]
@@ -50,23 +54,20 @@ const UNSEEN: u32 = u32::MAX;
 impl Caller {
     /// The caller at the other end of `stream`, whose credentials are `peer`.
     pub fn of(stream: &UnixStream, peer: Peer) -> Caller {
-        let unseen = |process| Caller {
-            peer,
-            user: None,
-            process,
-        };
-        // Taken before anything is read under the pid, so that what is read can be checked.
-        let process = match socket::peer_process(stream) {
-            Ok(process) => process,
-            Err(_) => return unseen(None),
-        };
-        let caller = Caller {
+        // Taken before anything is read under the pid, so that what is read can be checked. An
+        // error: the kernel names peers by pidfd, but this one has already exited.
+        let process = socket::peer_process(stream)
+            .inspect_err(|e| tracing::debug!("no pidfd for pid {}: {e}", peer.pid));
+        let exited = process.is_err();
+        let mut caller = Caller {
             peer,
             user: user_behind(Path::new("/proc"), peer),
-            process,
+            process: process.ok().flatten(),
         };
-        if caller.has_left() {
-            return unseen(caller.process);
+        if peer.uid == 0 && (exited || caller.has_exited()) {
+            // Read under a pid that may no longer be the caller's. (A caller that is not root
+            // is the socket's uid, whatever /proc says.)
+            caller.user = None;
         }
         caller
     }
@@ -74,7 +75,7 @@ impl Caller {
     /// Whether the caller's process has exited, so that its pid may now name another process
     /// and what is read under it is not the caller's. Never true where the kernel cannot tell
     /// (no SO_PEERPIDFD).
-    pub fn has_left(&self) -> bool {
+    pub fn has_exited(&self) -> bool {
         self.process.as_ref().is_some_and(socket::has_exited)
     }
 
@@ -107,8 +108,7 @@ fn user_behind(procfs: &Path, peer: Peer) -> Option<u32> {
     if real != 0 {
         return Some(real);
     }
-    let cgroup = std::fs::read_to_string(procfs.join(peer.pid.to_string()).join("cgroup")).ok()?;
-    match connector(&cgroup) {
+    match connector(&procfs::cgroup_components(procfs, peer.pid)?) {
         Connector::None => Some(0),
         Connector::Uid(uid) => Some(uid),
         Connector::Unknown => None,
@@ -117,10 +117,7 @@ fn user_behind(procfs: &Path, peer: Peer) -> Option<u32> {
 
 /// The real uid of `peer`'s process, if its effective uid is still the one the socket recorded.
 fn real_uid(procfs: &Path, peer: Peer) -> Option<u32> {
-    if peer.pid <= 0 {
-        return None;
-    }
-    let status = std::fs::read_to_string(procfs.join(peer.pid.to_string()).join("status")).ok()?;
+    let status = procfs::read(procfs, peer.pid, "status")?;
     // "Uid:\treal\teffective\tsaved\tfilesystem"
     let mut ids = status
         .lines()
@@ -131,40 +128,48 @@ fn real_uid(procfs: &Path, peer: Peer) -> Option<u32> {
     (effective == peer.uid).then_some(real)
 }
 
-/// Who a process acts for, from its control groups (`/proc/PID/cgroup`).
+/// Who a process acts for, from its control groups.
 #[derive(Debug, PartialEq, Eq)]
 enum Connector {
-    /// Not a service started per connection to a Unix socket.
+    /// Not in a service started per connection to a Unix socket.
     None,
-    /// Such a service, started for a connection from this uid.
+    /// In such a service, started for a connection from this uid.
     Uid(u32),
-    /// Such a service, for a connection systemd could not identify (another namespace).
+    /// In such a service, for a connection systemd could not identify (another namespace).
     Unknown,
 }
 
-/// Reads the instance name of a per-connection service: `N-PID-UID` (systemd before the socket
-/// cookie), `N-COOKIE-PID-UID` or `N-COOKIE-PID_PIDFDID-UID`, and `N-COOKIE-unknown`. Per
-/// connection over IP the instance holds addresses (dots and colons), and is not a Unix one.
-fn connector(cgroup: &str) -> Connector {
-    let units = cgroup
-        .lines()
-        .filter_map(|line| line.rsplit('/').next())
-        .filter_map(|unit| unit.strip_suffix(".service")?.split_once('@'));
-    let number = |f: &str| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit());
+/// Reads the instance name of a per-connection service among the control-group `components`
+/// (the innermost, if several): `N-PID-UID` and `N-unknown` (systemd before the socket cookie),
+/// `N-COOKIE-PID-UID`, `N-COOKIE-PID_PIDFDID-UID` and `N-COOKIE-unknown`. systemd writes these
+/// numbers without leading zeros, which tells them from an instance that only looks numeric
+/// (`backup@2024-06-01.service`); per connection over IP the instance holds addresses.
+fn connector(components: &[String]) -> Connector {
+    let number = |f: &str| {
+        !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && (f == "0" || !f.starts_with('0'))
+    };
     let pid = |f: &str| f.split('_').all(number);
-    for (_, instance) in units {
+    let instances = components
+        .iter()
+        .filter_map(|unit| unit.strip_suffix(".service")?.split_once('@'));
+    let mut found = Connector::None;
+    for (_, instance) in instances {
         let fields: Vec<&str> = instance.split('-').collect();
         let uid = match fields.as_slice() {
-            [n, cookie, "unknown"] if number(n) && number(cookie) => return Connector::Unknown,
-            [n, p, uid] if number(n) && pid(p) => uid,
-            [n, cookie, p, uid] if number(n) && number(cookie) && pid(p) => uid,
+            [n, "unknown"] if number(n) => None,
+            [n, cookie, "unknown"] if number(n) && number(cookie) => None,
+            [n, p, uid] if number(n) && pid(p) && number(uid) => Some(uid),
+            [n, cookie, p, uid] if number(n) && number(cookie) && pid(p) && number(uid) => {
+                Some(uid)
+            }
             _ => continue,
         };
-        if let Ok(uid) = uid.parse() {
-            return Connector::Uid(uid);
-        }
+        found = match uid.map(|u| u.parse()) {
+            Some(Ok(uid)) => Connector::Uid(uid),
+            _ => Connector::Unknown,
+        };
     }
-    Connector::None
+    found
 }
 
 #[cfg(test)]
@@ -249,9 +254,16 @@ mod tests {
         assert!(c.may_ask_for(Some(1002)).is_err());
     }
 
+    fn components(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     #[test]
     fn a_service_started_per_connection_acts_for_its_connector() {
-        let slice = "0::/system.slice/system-polkit\\x2dagent\\x2dhelper.slice";
+        let slice = "/system.slice/system-polkit\\x2dagent\\x2dhelper.slice";
         for (unit, expected) in [
             // systemd before the socket cookie, with it, and with the pidfd's id.
             (
@@ -267,26 +279,34 @@ mod tests {
                 Connector::Uid(1000),
             ),
             (
+                "polkit-agent-helper@3-4411-1234_77-0.service",
+                Connector::Uid(0),
+            ),
+            // A connection from another namespace, before and after the cookie.
+            ("polkit-agent-helper@3-unknown.service", Connector::Unknown),
+            (
                 "polkit-agent-helper@3-4411-unknown.service",
                 Connector::Unknown,
             ),
-            // Over IP, and ordinary instances: not a connection from a local user.
+            // A uid too large for one: not a uid, and not nobody's either.
+            ("x@3-4411-1234-99999999999.service", Connector::Unknown),
+            // Over IP, instances that only look numeric, ordinary ones.
             (
                 "telnet@3-4411-10.0.0.1:23-10.0.0.2:5555.service",
                 Connector::None,
             ),
+            ("backup@2024-06-01.service", Connector::None),
             ("getty@tty1.service", Connector::None),
             ("user@1000.service", Connector::None),
             ("gdm.service", Connector::None),
         ] {
-            assert_eq!(connector(&format!("{slice}/{unit}\n")), expected, "{unit}");
+            let path = format!("{slice}/{unit}");
+            assert_eq!(connector(&components(&path)), expected, "{unit}");
         }
-        assert_eq!(connector("0::/\n"), Connector::None);
-        // cgroup v1 lines name the unit the same way.
-        assert_eq!(
-            connector("1:name=systemd:/system.slice/x@3-1234-1000.service\n0::/\n"),
-            Connector::Uid(1000)
-        );
+        assert_eq!(connector(&[]), Connector::None);
+        // A helper in a group of its own below its service is still in that service.
+        let nested = components("/system.slice/x@3-1234-1000.service/worker");
+        assert_eq!(connector(&nested), Connector::Uid(1000));
     }
 
     #[test]
@@ -319,69 +339,108 @@ mod tests {
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let _mine = UnixStream::connect(&path).unwrap();
         let (stream, _) = listener.accept().unwrap();
+        if socket::peer_process(&stream).unwrap().is_none() {
+            println!("NOTICE: this kernel has no SO_PEERPIDFD (Linux 6.5+); skipping");
+            return;
+        }
         let me = Caller::of(&stream, socket::peer(&stream).unwrap());
         assert_eq!(me.user, Some(rustix::process::getuid().as_raw()));
-        assert!(!me.has_left());
+        assert!(!me.has_exited());
 
         // A child connects a socket this process also holds, then exits: its connection stays
-        // open, its pid still reads in /proc (a zombie until reaped) and could, once reaped,
-        // name anyone. Nothing is taken from that pid.
-        let (child, stream) = connect_from_a_child_that_exits(&listener, &path);
+        // open, and its pid still reads in /proc (a zombie until reaped) and, once reaped, could
+        // name anyone. Nothing is taken from that pid when the caller is root.
+        let (child, stream) = testing::connect_and_exit(&listener, &path, b"");
         let peer = socket::peer(&stream).unwrap();
-        assert_eq!(peer.pid, child);
-        let status = std::fs::read_to_string(format!("/proc/{child}/status")).unwrap();
-        assert!(status.contains("State:\tZ"), "{status}");
+        assert_eq!(peer.pid, child.pid);
         let gone = Caller::of(&stream, peer);
         println!("a caller that exited after connecting: {gone:?}");
-        assert_eq!(gone.user, None);
-        assert!(gone.may_ask_for(Some(0)).is_err());
-        // SAFETY: reaps our own child.
-        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+        assert!(gone.has_exited());
+        if peer.uid == 0 {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", child.pid)).unwrap();
+            assert!(status.contains("Uid:\t0\t0"), "{status}");
+            assert_eq!(gone.user, None);
+            assert!(gone.may_ask_for(Some(0)).is_err());
+        } else {
+            assert_eq!(
+                gone.user,
+                Some(peer.uid),
+                "the socket's uid, whatever /proc says"
+            );
+        }
+    }
+}
+
+/// A caller that connects, then exits while its connection stays open: what the daemon must not
+/// judge by its pid. For the tests of this module and of the daemon.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::Path;
+
+    /// A child process, a zombie until this is dropped.
+    pub struct Exited {
+        pub pid: i32,
+        /// The child's end of the connection, kept open in this process so that the connection
+        /// outlives the child.
+        pub client: UnixStream,
     }
 
-    /// Forks a child that connects `socket` (held by this process too) to `path` and exits; the
-    /// child's pid, once it is a zombie, and the accepted end.
-    fn connect_from_a_child_that_exits(
-        listener: &std::os::unix::net::UnixListener,
-        path: &Path,
-    ) -> (i32, UnixStream) {
-        use std::os::unix::ffi::OsStrExt;
-        // SAFETY: sockaddr_un is plain data; the path fits (a temporary folder).
-        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (d, b) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
-            *d = *b as libc::c_char;
+    impl Drop for Exited {
+        fn drop(&mut self) {
+            // SAFETY: reaps our own child.
+            unsafe { libc::waitpid(self.pid, std::ptr::null_mut(), 0) };
         }
-        // SAFETY: plain socket(2); checked below.
-        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    }
+
+    /// Forks a child that connects a socket (held by this process too) to `path`, writes
+    /// `request`, and exits; returns once it has exited (not reaped), with the accepted end.
+    pub fn connect_and_exit(
+        listener: &UnixListener,
+        path: &Path,
+        request: &[u8],
+    ) -> (Exited, UnixStream) {
+        let (addr, len) = facegate_proto::socket::unix_address(path).unwrap();
+        // SAFETY: plain socket(2), checked, then owned.
+        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
         assert!(fd >= 0);
-        // SAFETY: the child only calls connect(2) and _exit(2), both async-signal-safe.
-        let child = unsafe { libc::fork() };
-        if child == 0 {
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: the child calls only connect(2), write(2) and _exit(2), which are
+        // async-signal-safe, on memory prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
             unsafe {
-                libc::connect(
-                    fd,
-                    (&raw const addr).cast(),
-                    std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
-                );
-                libc::_exit(0);
+                let fd = socket.as_raw_fd();
+                let ok = libc::connect(fd, (&raw const addr).cast(), len) == 0
+                    && libc::write(fd, request.as_ptr().cast(), request.len())
+                        == request.len() as isize;
+                libc::_exit(if ok { 0 } else { 1 });
             }
         }
-        assert!(child > 0);
+        assert!(pid > 0);
+        let exited = Exited {
+            pid,
+            client: UnixStream::from(socket),
+        };
+        // Waits for the exit without reaping (WNOWAIT): the pid stays the child's meanwhile.
+        // SAFETY: siginfo_t is plain data; waitid on our own child.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        assert_eq!(r, 0);
+        assert_eq!(
+            unsafe { info.si_status() },
+            0,
+            "the child could not connect"
+        );
         let (stream, _) = listener.accept().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !std::fs::read_to_string(format!("/proc/{child}/status"))
-            .unwrap()
-            .contains("State:\tZ")
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child did not exit"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        // The connection is the child's; this process's copy keeps it open. Closed with the
-        // test: leaked on purpose, it is one descriptor.
-        (child, stream)
+        (exited, stream)
     }
 }

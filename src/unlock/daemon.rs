@@ -20,7 +20,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::caller::Caller;
 use super::config::SystemConfig;
-use super::turns::{AccountTurn, Turns};
+use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
 use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
@@ -92,8 +92,8 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
-/// camera (a caller asking about someone else, a caller from another machine, a second attempt
-/// for an account, a full queue), and queues the rest.
+/// camera (a caller asking about someone else, a caller from another machine or whose process
+/// exited, a second attempt for an account, a full queue), and queues the rest.
 fn read_client(
     mut stream: UnixStream,
     caller: Caller,
@@ -110,7 +110,8 @@ fn read_client(
         return Ok(());
     };
     let Request::Authenticate { user } = &request;
-    if let Err(refused) = may_ask(&caller, user) {
+    let account = uid_of(user);
+    if let Err(refused) = may_ask(&caller, user, account) {
         return proto::send(&mut stream, &refused);
     }
     // Judged as the request is read, not after it has waited its turn for the camera, and
@@ -120,15 +121,14 @@ fn read_client(
         let refused = verdict(Outcome::Ignore, format!("remote session: {why}"));
         return proto::send(&mut stream, &refused);
     }
-    if caller.has_left() {
+    if caller.has_exited() {
         // What was read under its pid may have been another process's.
         tracing::warn!("{user:?}: the caller's process exited before it was judged");
-        return proto::send(
-            &mut stream,
-            &verdict(Outcome::Ignore, "the caller left".into()),
-        );
+        let refused = verdict(Outcome::Ignore, "the caller's process exited".into());
+        return proto::send(&mut stream, &refused);
     }
-    let Some(turn) = turns.account(user, &stream) else {
+    let place = account.map_or_else(|| Account::Unknown(user.clone()), Account::Uid);
+    let Some(turn) = turns.account(place, &stream) else {
         tracing::warn!("{user:?}: an attempt is already waiting or running");
         let why = format!("a face unlock for {user} is already under way");
         return proto::send(&mut stream, &verdict(Outcome::Ignore, why));
@@ -147,9 +147,9 @@ fn read_client(
     }
 }
 
-/// Whether `caller` may ask about `user` ([`Caller::may_ask_for`]).
-fn may_ask(caller: &Caller, user: &str) -> std::result::Result<(), Reply> {
-    caller.may_ask_for(uid_of(user)).map_err(|why| {
+/// Whether `caller` may ask about `user`, whose uid is `account` ([`Caller::may_ask_for`]).
+fn may_ask(caller: &Caller, user: &str, account: Option<u32>) -> std::result::Result<(), Reply> {
+    caller.may_ask_for(account).map_err(|why| {
         // Quoted in the log: the name is the caller's, and may hold anything (a newline, a
         // forged log line) until the store's name rules have passed it.
         tracing::warn!(
@@ -355,14 +355,11 @@ fn ignore(user: &str, e: &Error) -> Reply {
     verdict(Outcome::Ignore, format!("face unlock unavailable: {e}"))
 }
 
-/// The uid of account `user`, from the system's user database; `None` also when the database
-/// knows the account by another spelling (case-insensitive directories: "ALICE" for "alice"), so
-/// one account cannot take several places under names that differ only in case.
+/// The uid of account `user`, from the system's user database.
 pub fn uid_of(user: &str) -> Option<u32> {
     nix::unistd::User::from_name(user)
         .ok()
         .flatten()
-        .filter(|u| u.name == user)
         .map(|u| u.uid.as_raw())
 }
 
@@ -419,4 +416,47 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     );
     daemon.serve(&listener);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unlock::caller::testing;
+
+    /// A caller read as root while it was there, whose process exits before its request is
+    /// judged: what was read under its pid may be another process's, so it is not queued.
+    #[test]
+    fn a_caller_that_exits_before_it_is_judged_is_not_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut request = Vec::new();
+        let ask = Request::Authenticate {
+            user: "root".into(),
+        };
+        proto::send(&mut request, &ask).unwrap();
+        let (child, stream) = testing::connect_and_exit(&listener, &path, &request);
+        let mut caller = Caller::of(&stream, proto::socket::peer(&stream).unwrap());
+        if !caller.has_exited() {
+            println!("NOTICE: this kernel has no SO_PEERPIDFD (Linux 6.5+); skipping");
+            return;
+        }
+        // As it was judged when it connected, alive.
+        caller.user = Some(0);
+        let (queue, queued) = crossbeam_channel::bounded(1);
+        read_client(stream, caller, &queue, &Turns::default()).unwrap();
+        assert!(queued.try_recv().is_err(), "queued for the camera");
+        child
+            .client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let reply: Option<Reply> =
+            proto::receive(&mut BufReader::new(&child.client), proto::MAX_REQUEST_BYTES).unwrap();
+        println!("pid {} exited before it was judged: {reply:?}", child.pid);
+        assert!(
+            matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Ignore, reason })
+                if reason == "the caller's process exited"),
+            "{reply:?}"
+        );
+    }
 }

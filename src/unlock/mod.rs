@@ -9,12 +9,14 @@
 //! - [`caller`]: who is behind a connection (the user who started it, also for `su`);
 //! - [`turns`]: how much of the daemon one caller may hold (readers per uid, one attempt per
 //!   account);
+//! - `procfs`: what both read about a caller's process;
 //! - [`remote`]: whether the caller was started from another machine (an SSH login), which
 //!   PAM_RHOST alone does not tell for `sudo`.
 
 pub mod caller;
 pub mod config;
 pub mod daemon;
+mod procfs;
 pub mod remote;
 pub mod turns;
 

@@ -4,7 +4,8 @@
 //! set it: `sudo`, `su` and `pkexec` typed in an SSH session leave it empty. Someone with the
 //! user's SSH key but not their password would then get "turn your head LEFT" in their own
 //! terminal while the camera watches whoever sits at the desk. So the daemon looks at the
-//! caller itself, from the pid the socket vouches for (SO_PEERCRED), in two ways:
+//! caller itself, from the pid the socket vouches for (SO_PEERCRED; what is read under it is
+//! trusted only while the caller has not exited, see [`super::caller`]), in two ways:
 //!
 //! - its control group: the SSH server's own service (sshd without PAM sessions), or a logind
 //!   session (`session-N.scope`) that logind records as `REMOTE=1`. A process cannot move itself
@@ -21,6 +22,8 @@
 //! as remote: when in doubt, the password decides.
 
 use std::path::Path;
+
+use super::procfs;
 
 /// Remote-login servers and the per-session processes they run the user's shell under, as
 /// `/proc/PID/comm` (at most 15 bytes) or the executable's file name show them.
@@ -48,7 +51,7 @@ pub fn remote_origin(pid: i32) -> Option<String> {
 }
 
 fn remote_origin_in(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
-    if pid <= 0 || !procfs.join(pid.to_string()).join("stat").exists() {
+    if procfs::read(procfs, pid, "stat").is_none() {
         return Some(format!("the caller (process {pid}) cannot be seen"));
     }
     if let Some(why) = remote_cgroup(procfs, sessions, pid) {
@@ -83,24 +86,23 @@ fn remote_ancestor(procfs: &Path, pid: i32) -> Option<String> {
 
 /// The process's short name and its executable's file name (either may be missing).
 fn program_names(procfs: &Path, pid: i32) -> Vec<String> {
-    let dir = procfs.join(pid.to_string());
-    let comm = std::fs::read_to_string(dir.join("comm"))
+    let comm = procfs::read(procfs, pid, "comm").map(|c| c.trim_end_matches('\n').to_owned());
+    let exe = std::fs::read_link(procfs.join(pid.to_string()).join("exe"))
         .ok()
-        .map(|c| c.trim_end_matches('\n').to_owned());
-    let exe = std::fs::read_link(dir.join("exe")).ok().and_then(|e| {
-        e.file_name().map(|n| {
-            n.to_string_lossy()
-                .trim_end_matches(" (deleted)")
-                .to_owned()
-        })
-    });
+        .and_then(|e| {
+            e.file_name().map(|n| {
+                n.to_string_lossy()
+                    .trim_end_matches(" (deleted)")
+                    .to_owned()
+            })
+        });
     comm.into_iter().chain(exe).collect()
 }
 
 /// A numeric field of `/proc/PID/stat` counted after the process name (1: the parent, 3: the
 /// session leader), read after the last ')' since the name may itself hold spaces and brackets.
 fn stat_field(procfs: &Path, pid: i32, field: usize) -> Option<i32> {
-    let stat = std::fs::read_to_string(procfs.join(pid.to_string()).join("stat")).ok()?;
+    let stat = procfs::read(procfs, pid, "stat")?;
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(field)?.parse().ok()
 }
@@ -110,15 +112,13 @@ fn stat_field(procfs: &Path, pid: i32, field: usize) -> Option<i32> {
 /// session that logind records as remote. A process cannot leave its cgroup for another
 /// system one, so this holds for callers that left their parent chain (`setsid`).
 fn remote_cgroup(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
-    let cgroups = std::fs::read_to_string(procfs.join(pid.to_string()).join("cgroup")).ok()?;
-    let parts: Vec<&str> = cgroups
-        .lines()
-        .flat_map(|line| line.rsplit(':').next().unwrap_or("").split('/'))
-        .collect();
-    if let Some(unit) = parts
-        .iter()
-        .find(|p| matches!(**p, "ssh.service" | "sshd.service" | "dropbear.service"))
-    {
+    let parts = procfs::cgroup_components(procfs, pid)?;
+    if let Some(unit) = parts.iter().find(|p| {
+        matches!(
+            p.as_str(),
+            "ssh.service" | "sshd.service" | "dropbear.service"
+        )
+    }) {
         return Some(format!("its process runs in {unit}"));
     }
     let id = parts

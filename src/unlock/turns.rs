@@ -8,7 +8,8 @@
 //!   being read, and all such callers together at most [`MAX_NON_ROOT_READERS`]: a user with a
 //!   range of subordinate uids (rootless containers) connects as many uids, but never takes the
 //!   readers kept for root's connections, which are login screens and root's own programs,
-//!   whose PAM module writes its request as it connects.
+//!   whose PAM module writes its request as it connects. Callers the daemon cannot identify
+//!   count as one such user.
 //! - An account has at most one attempt waiting or running: a second is answered at once, and
 //!   its password prompt comes without waiting behind the first. One face cannot answer two
 //!   prompts at the same moment anyway. A place whose client has gone (a `sudo` interrupted
@@ -30,6 +31,15 @@ pub const MAX_READERS: usize = 64;
 pub const MAX_NON_ROOT_READERS: usize = 48;
 /// Connections being read at once from one caller that is not root.
 pub const MAX_READERS_PER_UID: usize = 4;
+
+/// An account as the queue knows it: by uid, so that names the user database reads alike
+/// ("alice", "ALICE" in a case-insensitive directory) hold one place; by the name asked for
+/// when no account has it (root may ask about any name, and is answered "not enrolled").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Account {
+    Uid(u32),
+    Unknown(String),
+}
 
 /// Why a connection was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +65,7 @@ struct Held {
     readers: usize,
     non_root_readers: usize,
     readers_by_uid: HashMap<u32, usize>,
-    accounts: HashMap<String, Holder>,
+    accounts: HashMap<Account, Holder>,
     next_id: u64,
 }
 
@@ -95,9 +105,9 @@ impl Turns {
 
     /// `account`'s one place in the camera's queue for the request read from `client`, or
     /// `None` while another attempt for it waits or runs with its client still there.
-    pub fn account(&self, account: &str, client: &UnixStream) -> Option<AccountTurn> {
+    pub fn account(&self, account: Account, client: &UnixStream) -> Option<AccountTurn> {
         let mut held = self.held();
-        if let Some(holder) = held.accounts.get(account)
+        if let Some(holder) = held.accounts.get(&account)
             && holder.client.as_ref().is_none_or(|c| !peer_has_left(c))
         {
             return None;
@@ -105,11 +115,10 @@ impl Turns {
         held.next_id += 1;
         let id = held.next_id;
         let client = client.try_clone().ok();
-        held.accounts
-            .insert(account.to_owned(), Holder { id, client });
+        held.accounts.insert(account.clone(), Holder { id, client });
         Some(AccountTurn {
             turns: self.clone(),
-            account: account.to_owned(),
+            account,
             id,
         })
     }
@@ -142,7 +151,7 @@ impl Drop for ReaderTurn {
 /// a later request has taken the place over.
 pub struct AccountTurn {
     turns: Turns,
-    account: String,
+    account: Account,
     id: u64,
 }
 
@@ -214,29 +223,51 @@ mod tests {
         let turns = Turns::default();
         let (katie_client, _katie_here) = UnixStream::pair().unwrap();
         let (again, _again_here) = UnixStream::pair().unwrap();
-        let katie = turns.account("katie", &katie_client).unwrap();
-        assert!(turns.account("katie", &again).is_none());
+        let katie = turns
+            .account(Account::Unknown("katie".into()), &katie_client)
+            .unwrap();
+        assert!(
+            turns
+                .account(Account::Unknown("katie".into()), &again)
+                .is_none()
+        );
         let (bob_client, _bob_here) = UnixStream::pair().unwrap();
-        let _bob = turns.account("bob", &bob_client).unwrap();
+        let _bob = turns
+            .account(Account::Unknown("bob".into()), &bob_client)
+            .unwrap();
         drop(katie);
-        assert!(turns.account("katie", &again).is_some());
+        assert!(
+            turns
+                .account(Account::Unknown("katie".into()), &again)
+                .is_some()
+        );
     }
 
     #[test]
     fn a_place_whose_client_has_gone_is_taken_over() {
         let turns = Turns::default();
         let (dead, client_end) = UnixStream::pair().unwrap();
-        let first = turns.account("katie", &dead).unwrap();
+        let first = turns
+            .account(Account::Unknown("katie".into()), &dead)
+            .unwrap();
         drop(client_end); // the interrupted sudo
         let (retry, _retry_here) = UnixStream::pair().unwrap();
         let second = turns
-            .account("katie", &retry)
+            .account(Account::Unknown("katie".into()), &retry)
             .expect("the retry takes the place");
         // The dead request, answered later, does not free the retry's place.
         drop(first);
         let (third, _third_here) = UnixStream::pair().unwrap();
-        assert!(turns.account("katie", &third).is_none());
+        assert!(
+            turns
+                .account(Account::Unknown("katie".into()), &third)
+                .is_none()
+        );
         drop(second);
-        assert!(turns.account("katie", &third).is_some());
+        assert!(
+            turns
+                .account(Account::Unknown("katie".into()), &third)
+                .is_some()
+        );
     }
 }

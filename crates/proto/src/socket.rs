@@ -27,11 +27,8 @@ fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "the deadline passed")
 }
 
-/// Connects to the Unix socket at `path` before `deadline`. std's `UnixStream::connect` cannot
-/// be given a limit, and a connect to a listener whose queue is full (a daemon stuck, or a
-/// local user flooding the socket) blocks; Linux bounds it by the socket's send timeout, which
-/// must be set before connecting.
-pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
+/// The address of the Unix socket at `path`, and its length, for connect(2).
+pub fn unix_address(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
     let bytes = path.as_os_str().as_bytes();
     // SAFETY: sockaddr_un is plain data; all zeroes is a valid (empty) address.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
@@ -45,6 +42,16 @@ pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
         *dst = *src as libc::c_char;
     }
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+    Ok((addr, len as libc::socklen_t))
+}
+
+/// Connects to the Unix socket at `path` before `deadline`. std's `UnixStream::connect` cannot
+/// be given a limit, and a connect to a listener whose queue is full (a daemon stuck, or a
+/// local user flooding the socket) blocks; Linux bounds it by the socket's send timeout, which
+/// must be set before connecting.
+pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
+    let (addr, len) = unix_address(path)?;
     // SAFETY: a plain socket(2) call; the result is checked before use. CLOEXEC: the host
     // program's children must not inherit the connection.
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
@@ -54,8 +61,6 @@ pub fn connect(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
     // SAFETY: `fd` was just returned by socket(2) and is owned by nothing else.
     let stream = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
     stream.set_write_timeout(Some(left(deadline)?))?;
-    let len =
-        (std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1) as libc::socklen_t;
     loop {
         // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes, NUL-terminated.
         let r = unsafe {

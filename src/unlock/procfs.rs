@@ -1,0 +1,54 @@
+//! What the daemon reads about a caller's process under `/proc`: one place for the paths and the
+//! control-group parsing, so that the caller check ([`super::caller`]) and the remote-session
+//! check ([`super::remote`]) read them alike. `procfs` is `/proc`, or a fake one in tests.
+
+use std::path::Path;
+
+/// `/proc/PID/FILE` as text; `None` when it cannot be read (the process is gone or unseen).
+pub fn read(procfs: &Path, pid: i32, file: &str) -> Option<String> {
+    if pid <= 0 {
+        return None;
+    }
+    std::fs::read_to_string(procfs.join(pid.to_string()).join(file)).ok()
+}
+
+/// Every path component of the process's control groups, from all its lines (one per cgroup v1
+/// hierarchy, `0::/…` for v2): `system.slice`, `sshd.service`, `session-3.scope`, …
+pub fn cgroup_components(procfs: &Path, pid: i32) -> Option<Vec<String>> {
+    let cgroups = read(procfs, pid, "cgroup")?;
+    Some(
+        cgroups
+            .lines()
+            .flat_map(|line| line.splitn(3, ':').nth(2).unwrap_or("").split('/'))
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_of_v1_and_v2_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("7")).unwrap();
+        std::fs::write(
+            dir.path().join("7/cgroup"),
+            "9:name=systemd:/system.slice/sshd.service\n0::/user.slice/session-3.scope\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cgroup_components(dir.path(), 7).unwrap(),
+            [
+                "system.slice",
+                "sshd.service",
+                "user.slice",
+                "session-3.scope"
+            ]
+        );
+        assert_eq!(cgroup_components(dir.path(), 8), None);
+        assert_eq!(read(dir.path(), 0, "cgroup"), None);
+    }
+}
