@@ -293,6 +293,12 @@ fn eval_pad_geometry_and_pairs_plot_are_checked_first() {
         let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", plot]);
         refused(&ran, &["--plot", "not a regular file"]);
     }
+    // A link loop cannot be written either; it used to pass as "nothing there yet".
+    let (a, b) = (dir.path().join("loop-a.png"), dir.path().join("loop-b.png"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", s(&a)]);
+    refused(&ran, &["--plot", "cannot write", "symbolic links"]);
 }
 
 /// Finding 6: `eval liveness --window NaN/0/-1` was taken and reported "0 of 0 windows".

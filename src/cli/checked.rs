@@ -64,8 +64,11 @@ pub fn output_file(
     option: &str,
     path: &std::path::Path,
 ) -> anyhow::Result<Option<std::fs::Metadata>> {
-    let Ok(existing) = std::fs::metadata(path) else {
-        return Ok(None);
+    let existing = match std::fs::metadata(path) {
+        Ok(existing) => existing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // A folder that may not be entered, a link loop: the write would fail, after the work.
+        Err(e) => anyhow::bail!("{option}: cannot write {}: {e}", path.display()),
     };
     anyhow::ensure!(
         existing.is_file(),

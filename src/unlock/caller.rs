@@ -41,11 +41,14 @@ use super::procfs;
 #[derive(Debug)]
 pub struct Caller {
     pub peer: Peer,
-    /// The user behind the caller; `None` when it cannot be read (the process is in a pid
-    /// namespace the daemon cannot see, or already gone).
+    /// The user behind the caller; `None` when it cannot be told (the process is in a pid
+    /// namespace the daemon cannot see, already gone, or a service for a connection systemd
+    /// could not identify).
     pub user: Option<u32>,
     /// The caller's process as it connected, where the kernel can name it so.
     process: Option<OwnedFd>,
+    /// The kernel could not name the caller's process when asked: it had already exited.
+    gone_at_connect: bool,
 }
 
 /// What unseen callers are counted as: not root, so they share the capped readers of users.
@@ -55,16 +58,16 @@ impl Caller {
     /// The caller at the other end of `stream`, whose credentials are `peer`.
     pub fn of(stream: &UnixStream, peer: Peer) -> Caller {
         // Taken before anything is read under the pid, so that what is read can be checked. An
-        // error: the kernel names peers by pidfd, but this one has already exited.
+        // error (the peer has exited, most likely) is taken as the caller gone: fail closed.
         let process = socket::peer_process(stream)
             .inspect_err(|e| tracing::debug!("no pidfd for pid {}: {e}", peer.pid));
-        let exited = process.is_err();
         let mut caller = Caller {
             peer,
             user: user_behind(Path::new("/proc"), peer),
+            gone_at_connect: process.is_err(),
             process: process.ok().flatten(),
         };
-        if peer.uid == 0 && (exited || caller.has_exited()) {
+        if peer.uid == 0 && caller.has_exited() {
             // Read under a pid that may no longer be the caller's. (A caller that is not root
             // is the socket's uid, whatever /proc says.)
             caller.user = None;
@@ -76,7 +79,7 @@ impl Caller {
     /// and what is read under it is not the caller's. Never true where the kernel cannot tell
     /// (no SO_PEERPIDFD).
     pub fn has_exited(&self) -> bool {
-        self.process.as_ref().is_some_and(socket::has_exited)
+        self.gone_at_connect || self.process.as_ref().is_some_and(socket::has_exited)
     }
 
     /// The uid the daemon counts this caller's connections under: the user behind it, or, when
@@ -201,6 +204,7 @@ mod tests {
             peer,
             user: user_behind(procfs, peer),
             process: None,
+            gone_at_connect: false,
         }
     }
 

@@ -12,6 +12,17 @@ pub fn read(procfs: &Path, pid: i32, file: &str) -> Option<String> {
     std::fs::read_to_string(procfs.join(pid.to_string()).join(file)).ok()
 }
 
+/// The file name of the process's executable (`/proc/PID/exe`), without the " (deleted)" the
+/// kernel adds once the file is gone.
+pub fn exe_name(procfs: &Path, pid: i32) -> Option<String> {
+    if pid <= 0 {
+        return None;
+    }
+    let exe = std::fs::read_link(procfs.join(pid.to_string()).join("exe")).ok()?;
+    let name = exe.file_name()?.to_string_lossy();
+    Some(name.trim_end_matches(" (deleted)").to_owned())
+}
+
 /// Every path component of the process's control groups, from all its lines (one per cgroup v1
 /// hierarchy, `0::/…` for v2): `system.slice`, `sshd.service`, `session-3.scope`, …
 pub fn cgroup_components(procfs: &Path, pid: i32) -> Option<Vec<String>> {

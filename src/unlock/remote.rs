@@ -87,16 +87,9 @@ fn remote_ancestor(procfs: &Path, pid: i32) -> Option<String> {
 /// The process's short name and its executable's file name (either may be missing).
 fn program_names(procfs: &Path, pid: i32) -> Vec<String> {
     let comm = procfs::read(procfs, pid, "comm").map(|c| c.trim_end_matches('\n').to_owned());
-    let exe = std::fs::read_link(procfs.join(pid.to_string()).join("exe"))
-        .ok()
-        .and_then(|e| {
-            e.file_name().map(|n| {
-                n.to_string_lossy()
-                    .trim_end_matches(" (deleted)")
-                    .to_owned()
-            })
-        });
-    comm.into_iter().chain(exe).collect()
+    comm.into_iter()
+        .chain(procfs::exe_name(procfs, pid))
+        .collect()
 }
 
 /// A numeric field of `/proc/PID/stat` counted after the process name (1: the parent, 3: the

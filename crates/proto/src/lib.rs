@@ -2,8 +2,9 @@
 //!
 //! The client sends one [`Request`] line; the daemon answers with zero or more
 //! [`Reply::Prompt`] lines while the attempt runs and ends with one [`Reply::Verdict`] line, then
-//! closes. The daemon takes the caller's identity from the socket (SO_PEERCRED), never from the
-//! request: a request only names whose face to look for.
+//! closes. The daemon takes the caller's identity from the socket (SO_PEERCRED, SO_PEERPIDFD)
+//! and the process it names (the daemon's `unlock::caller`), never from the request: a request
+//! only names whose face to look for.
 //!
 //! Kept in a crate of its own so the daemon and every client share one definition, and so the
 //! PAM module, loaded into every process that authenticates, stays small.
