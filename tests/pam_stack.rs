@@ -66,6 +66,21 @@ struct Run {
 }
 
 impl Run {
+    /// Ignored (so the password decides) within a second, the camera never turned on.
+    fn assert_ignored_at_once(&self) {
+        assert_eq!(
+            self.result,
+            Pam::AuthErr,
+            "ignored, so the password decides"
+        );
+        assert!(
+            !self.saw("Looking for"),
+            "the camera was turned on:\n{}",
+            self.output
+        );
+        assert!(self.took < Duration::from_secs(1), "{:?}", self.took);
+    }
+
     fn saw(&self, text: &str) -> bool {
         self.output.contains(text)
     }
@@ -799,9 +814,7 @@ fn face_unlock_through_a_real_pam_stack() {
         fs::copy("/bin/sh", &sshd).unwrap();
         let r = rig.pamtester(&rig.service, &user, &[], By::Shell(&sshd));
         rig.record("under sshd, PAM_RHOST empty [system stack]", &r);
-        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
-        assert!(!r.saw("Looking for"), "the camera was turned on");
-        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        r.assert_ignored_at_once();
         let log = rig.daemon_log();
         assert!(
             log.contains("not at this camera: started under sshd"),
@@ -907,9 +920,7 @@ fn face_unlock_through_a_real_pam_stack() {
             "Alice's `su Katie` while Katie's clip plays [system stack]",
             &r,
         );
-        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
-        assert!(!r.saw("Looking for"), "the camera was turned on");
-        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        r.assert_ignored_at_once();
         let log = rig.daemon_log();
         assert!(
             log.contains(&format!("uid {alice_uid} (pid"))
@@ -948,9 +959,7 @@ fn face_unlock_through_a_real_pam_stack() {
                 "a root helper started for Alice's connection asks for Katie [system stack]",
                 &r,
             );
-            assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
-            assert!(!r.saw("Looking for"), "the camera was turned on");
-            assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+            r.assert_ignored_at_once();
             let log = rig.daemon_log();
             let new = &log[logged..];
             assert!(
@@ -978,9 +987,7 @@ fn face_unlock_through_a_real_pam_stack() {
             "a second attempt for Katie while hers runs [system stack]",
             &r,
         );
-        assert_eq!(r.result, Pam::AuthErr, "ignored, so the password decides");
-        assert!(!r.saw("Looking for"), "{}", r.output);
-        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        r.assert_ignored_at_once();
         assert!(
             running.wait().unwrap().success(),
             "the first attempt: {seen}"

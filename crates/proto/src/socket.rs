@@ -89,24 +89,32 @@ pub struct Peer {
     pub pid: i32,
 }
 
-/// The credentials of the process at the other end of `stream`.
-pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
-    // SAFETY: ucred is plain data.
-    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` and `len` describe a writable ucred-sized buffer.
+/// Reads the SOL_SOCKET option `option` of `stream` into a value of `T`, a plain-data type
+/// whose size is the option's (`initial` is what the kernel overwrites).
+fn socket_option<T: Copy>(stream: &UnixStream, option: libc::c_int, initial: T) -> io::Result<T> {
+    let mut value = initial;
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` and `len` describe a writable buffer of T's size, and T is plain data.
     let r = unsafe {
         libc::getsockopt(
             stream.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&raw mut cred).cast::<libc::c_void>(),
+            option,
+            (&raw mut value).cast::<libc::c_void>(),
             &mut len,
         )
     };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(value)
+}
+
+/// The credentials of the process at the other end of `stream`.
+pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
+    // SAFETY: ucred is plain data; all zeroes is a valid value.
+    let zero: libc::ucred = unsafe { std::mem::zeroed() };
+    let cred = socket_option(stream, libc::SO_PEERCRED, zero)?;
     Ok(Peer {
         uid: cred.uid,
         pid: cred.pid,
@@ -118,25 +126,11 @@ pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
 /// process, so what is read about the pid can be checked against it ([`has_exited`]).
 /// `Ok(None)` where the kernel has no such option; an error when the peer has already exited.
 pub fn peer_process(stream: &UnixStream) -> io::Result<Option<OwnedFd>> {
-    let mut fd: libc::c_int = -1;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `fd` and `len` describe a writable int-sized buffer.
-    let r = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERPIDFD,
-            (&raw mut fd).cast::<libc::c_void>(),
-            &mut len,
-        )
+    let fd: libc::c_int = match socket_option(stream, libc::SO_PEERPIDFD, -1) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => return Ok(None),
+        Err(e) => return Err(e),
     };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENOPROTOOPT) => Ok(None),
-            _ => Err(e),
-        };
-    }
     // SAFETY: the kernel just gave this process the new descriptor `fd`.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
