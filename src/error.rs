@@ -16,7 +16,7 @@ pub enum Error {
         #[source]
         source: ort::Error,
     },
-    #[error("no face found in {}", .0.display())]
+    #[error("no face found in {}", crate::shown::Shown(.0))]
     NoFace(PathBuf),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

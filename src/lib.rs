@@ -10,7 +10,8 @@
 //! - [`runtime`]: locating, checking (sha256) and loading the ONNX models;
 //! - [`session`]: the desktop app's capture thread and inference worker, and [`gui`] the window;
 //! - [`cli`]: the command line; [`eval`]: shared metrics (ROC AUC, EER);
-//! - [`rng`]: the one seeded generator; [`error`]: typed errors.
+//! - [`rng`]: the one seeded generator; [`error`]: typed errors; [`shown`]: outside text made
+//!   safe to print.
 
 pub mod auth;
 pub mod camera;
@@ -25,6 +26,7 @@ pub mod pipeline;
 pub mod rng;
 pub mod runtime;
 pub mod session;
+pub mod shown;
 pub mod store;
 pub mod train;
 pub mod unlock;

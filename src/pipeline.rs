@@ -78,9 +78,7 @@ impl FacePipeline {
     /// `name` labels the no-face error.
     pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<ProbeFace> {
         let faces = self.detect(img)?;
-        let face = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        let face = Face::largest(&faces)
             .cloned()
             .ok_or_else(|| Error::NoFace(name.to_owned()))?;
         let embedding = self.embed(img, &face)?;

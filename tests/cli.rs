@@ -103,3 +103,42 @@ fn compare_on_deepface_photos() {
 fn facegate(args: &[&str]) -> Output {
     common::run_facegate(args)
 }
+
+/// The unlock commands' errors say what failed where, once: a missing config was reported with
+/// its OS error twice, `unlock test` with the daemon down said only "No such file or directory",
+/// and `unlock remove` of someone not enrolled pointed at the desk's `user list`. Root only (the
+/// config must be root's).
+#[test]
+fn unlock_command_errors_name_what_failed() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; the unlock commands' errors are not checked");
+        return;
+    }
+    let dir = common::temp_dir("cli-unlock-errors");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "socket = \"{}\"\nstore = \"{}\"\n",
+            s(&dir.join("none.sock")),
+            s(&dir.join("store"))
+        ),
+    )
+    .unwrap();
+    let said = |args: &[&str]| {
+        let out = facegate(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        println!("measured: facegate {}: {}", args.join(" "), err.trim());
+        err
+    };
+    let missing = said(&["unlock", "list", "--config", "/nonexistent/config.toml"]);
+    assert_eq!(missing.matches("No such file").count(), 1, "{missing}");
+    let down = said(&["unlock", "test", "root", "--config", s(&config)]);
+    assert!(
+        down.contains("none.sock") && down.contains("facegate daemon"),
+        "{down}"
+    );
+    let nobody = said(&["unlock", "remove", "nosuchuser", "--config", s(&config)]);
+    assert!(nobody.contains("unlock list"), "{nobody}");
+}

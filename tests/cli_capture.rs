@@ -184,7 +184,8 @@ fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
 fn files_and_folders_still_import_without_a_bar_in_pipes() {
     common::models_or_skip("capture files");
     let data = common::temp_dir("capture-files");
-    let photos = common::astronaut_photos(&data.join("photos"));
+    // Photos beside the data dir, not in it: FaceGate takes only an empty folder or a store.
+    let photos = common::astronaut_photos(&common::temp_dir("capture-files-photos"));
     common::facegate_at(&data, &["user", "add", "Eileen"]);
     // --kind defaults to verification.
     let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos)]);
@@ -328,7 +329,8 @@ fn replay_of_a_folder_keeps_to_one_person() {
     common::models_or_skip("capture --replay DIR");
     let ds = shared.join("deepface/tests/unit/dataset");
     let data = common::temp_dir("capture-folder");
-    let frames = data.join("frames");
+    // Beside the data dir, not in it (FaceGate takes only an empty folder or a store).
+    let frames = common::temp_dir("capture-folder-frames").join("frames");
     std::fs::create_dir_all(&frames).unwrap();
     // id01 (sorted first, so the reference), then id02's img3 renamed to sort among them.
     for n in ["img1", "img2", "img4", "img5", "img6", "img7"] {
@@ -372,7 +374,8 @@ fn replay_of_large_frames_enrols_from_their_face_regions() {
         return;
     }
     let data = common::temp_dir("capture-large");
-    let frames = data.join("frames");
+    // Beside the data dir, not in it (FaceGate takes only an empty folder or a store).
+    let frames = common::temp_dir("capture-large-frames").join("frames");
     std::fs::create_dir_all(&frames).unwrap();
     let photo = image::open(common::fixture("astronaut.png"))
         .unwrap()

@@ -20,11 +20,13 @@ use hostile::Timed;
 /// Longest a refused run may take (a model load at most before the refusal).
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// Runs `facegate` with `args` on the store at `data`, killed past [`DEADLINE`] or
+/// Runs `facegate` with `args` on a store inside `data`, killed past [`DEADLINE`] or
 /// [`hostile::MAX_RSS_KB`] (the test then fails saying which); it prints its exit code, time,
 /// peak memory and output.
 fn facegate(data: &Path, args: &[&str]) -> Timed {
-    let mut command = hostile::facegate_cmd(data, args);
+    // The store in a folder of its own: FaceGate takes only an empty folder or a store, and
+    // `data` holds the test's manifests.
+    let mut command = hostile::facegate_cmd(&data.join("store"), args);
     command.env("FACEGATE_NO_KEYRING", "1");
     let ran = hostile::run_for(command, DEADLINE);
     if let Some(why) = &ran.killed {
@@ -299,6 +301,19 @@ fn eval_pad_geometry_and_pairs_plot_are_checked_first() {
     std::os::unix::fs::symlink(&a, &b).unwrap();
     let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", s(&a)]);
     refused(&ran, &["--plot", "cannot write", "symbolic links"]);
+    // Nor over what it reads: a photo of the manifest, or the manifest through a link (each
+    // was replaced by the plot).
+    let photo = dir.path().join("ids/b/2.png");
+    let link = dir.path().join("plot.png");
+    std::os::unix::fs::symlink(&pairs, &link).unwrap();
+    let manifest = std::fs::read(&pairs).unwrap();
+    let picture = std::fs::read(&photo).unwrap();
+    for plot in [&photo, &link] {
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", s(plot)]);
+        refused(&ran, &["--plot", "would be written over the input"]);
+    }
+    assert_eq!(std::fs::read(&pairs).unwrap(), manifest);
+    assert_eq!(std::fs::read(&photo).unwrap(), picture);
 }
 
 /// Finding 6: `eval liveness --window NaN/0/-1` was taken and reported "0 of 0 windows".

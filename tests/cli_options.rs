@@ -38,6 +38,10 @@ fn numbers_out_of_range_are_usage_errors() {
         &["train", "bob", "--epochs", "0"],
         &["train", "bob", "--batch", "18446744073709551615"],
         &["train", "bob", "--patience", "0"],
+        // No threshold has a FAR of 0, and 1 is no target.
+        &["calibrate", "--far", "0"],
+        &["calibrate", "--far", "1"],
+        &["calibrate", "--far", "NaN"],
     ];
     for args in cases {
         let start = Instant::now();

@@ -106,13 +106,14 @@ fn same_person_is_closer_than_different_people() {
 fn bad_images_get_their_own_error_and_exit_2() {
     common::models_or_skip("represent errors");
     let data = common::temp_dir("represent-bad");
-    let corrupt = data.join("corrupt.jpg");
+    let files = common::temp_dir("represent-bad-files");
+    let corrupt = files.join("corrupt.jpg");
     // A JPEG header followed by garbage: looks like a photo, decodes to nothing.
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F'];
     bytes.extend(std::iter::repeat_n(0x5A, 500));
     std::fs::write(&corrupt, bytes).unwrap();
     let astro = common::fixture("astronaut.png");
-    let missing = data.join("missing.png");
+    let missing = files.join("missing.png");
     let (code, json) = represent_json(&data, &[s(&astro), s(&corrupt), s(&missing)]);
     assert_eq!(code, Some(2));
     let images = json.as_array().unwrap();

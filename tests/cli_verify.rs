@@ -211,3 +211,34 @@ fn lookalike_and_negatives() {
 fn facegate(data: &Path, args: &[&str]) -> Output {
     common::facegate_at(data, args)
 }
+
+/// Someone else's photo among a person's verification images would let that someone in as
+/// them: the import says which new image matches none of the others (the cameraman after
+/// three photos of the astronaut) and keeps quiet about the astronaut's own.
+#[test]
+fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
+    let data = common::temp_dir("cli-verify-stranger");
+    let photos = astronaut_folder("cli-verify-stranger-photos");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    let own = facegate(&data, &["capture", "Eileen", s(&photos)]);
+    assert_eq!(code(&own), 0);
+    assert!(!String::from_utf8_lossy(&own.stderr).contains("matches none"));
+    // The cameraman's head and shoulders, enlarged so that the capture gate's 25 px between the
+    // eyes lets him in.
+    let stranger = common::temp_dir("cli-verify-stranger-photo").join("camera.png");
+    let camera = image::open(common::fixture("camera.png")).unwrap();
+    camera
+        .crop_imm(125, 60, 200, 200)
+        .resize(600, 600, image::imageops::FilterType::Triangle)
+        .save(&stranger)
+        .unwrap();
+    let out = facegate(&data, &["capture", "Eileen", s(&stranger)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("measured: {}", err.trim());
+    assert_eq!(code(&out), 0, "saved: a warning, not a refusal");
+    assert!(
+        err.contains("matches none of Eileen's other verification images")
+            && err.contains("camera.png"),
+        "{err}"
+    );
+}

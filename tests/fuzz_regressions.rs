@@ -103,19 +103,23 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
     // Within the side limit, 16-bit RGBA: 12000² × 8 bytes = 1.15 GB is over MAX_ALLOC. The PNG
     // decoder does not enforce `Limits::max_alloc` on its output, so `decode` checks it; before,
     // this header made it allocate the 1.15 GB and then fail on the missing data.
-    let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 16, 6), "16-bit png");
-    assert!(
-        matches!(
-            &err,
-            ImageError::Decode {
-                source: image::ImageError::Limits(_),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    // The same size at 8-bit grey (144 MB) is within the cap: it gets as far as the data.
-    let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 8, 0), "8-bit grey png");
+    // 16-bit RGB (864 MB) is over it too: decoded and then converted to 8 bits, such a file of
+    // 840 KB once took 1.4 GB.
+    for (colour, what) in [(6, "16-bit rgba png"), (2, "16-bit rgb png")] {
+        let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 16, colour), what);
+        assert!(
+            matches!(
+                &err,
+                ImageError::Decode {
+                    source: image::ImageError::Limits(_),
+                    ..
+                }
+            ),
+            "{what}: {err:?}"
+        );
+    }
+    // The same size at 8-bit RGB (432 MB) is within the cap: it gets as far as the data.
+    let err = refused(&png_header(MAX_SIDE, MAX_SIDE, 8, 2), "8-bit rgb png");
     assert!(
         matches!(
             &err,

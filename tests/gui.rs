@@ -119,7 +119,10 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
         h.get_by_role_and_label(Role::Button, "Verify").click();
         h.run_steps(2);
         wait_for(&mut h, 30, "a verdict", |a| {
-            a.state.verdict.as_ref().is_some_and(|v| v.attempt)
+            a.state
+                .verdict
+                .as_ref()
+                .is_some_and(|v| v.attempt.is_some())
         });
         h.run_steps(2);
         h.get_by_label("Verified: Eileen");
@@ -175,10 +178,26 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
     h.get_by_role_and_label(Role::Button, "Verify").click();
     h.run_steps(2);
     wait_for(&mut h, 30, "a verdict", |a| {
-        a.state.verdict.as_ref().is_some_and(|v| v.attempt)
+        a.state
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.attempt.is_some())
     });
     h.run_steps(2);
     h.get_by_label("Not verified: Eileen");
+    // And why, in the attempt's words.
+    let why = h
+        .state()
+        .state
+        .verdict
+        .as_ref()
+        .unwrap()
+        .attempt
+        .clone()
+        .unwrap()
+        .refusal;
+    println!("stranger refused: {why:?}");
+    h.get_by_label(&why.expect("a refused attempt says why"));
     let v = &h.state().state.verdict.as_ref().unwrap().verification;
     println!(
         "stranger: {}/{} matched, best {:.3}",
@@ -376,6 +395,11 @@ fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
     assert_eq!(labelled, frames, "every frame carries the verdict");
     assert!(embedded >= 3, "the face is re-verified several times");
     assert!(embedded < frames, "but not embedded on every frame");
+    // A frame's match is shown as that, never as the attempt's "Verified", which only Verify
+    // (K of N frames, liveness when on) can say.
+    h.run_steps(2);
+    h.get_by_label("This frame matches Eileen");
+    assert!(h.query_by_label("Verified: Eileen").is_none());
 }
 
 /// "Enable face unlock for this account" without pkexec (as here) says the exact command to run
@@ -407,4 +431,85 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
     println!("{text}");
     assert!(text.contains("sudo ") && text.contains("--from-user-store"));
     assert!(text.contains(&data.display().to_string()) && text.contains("--person Eileen"));
+}
+
+/// The Unlock view as a person uses it: Katie's clip in front of the camera, she is enrolled
+/// from three of its frames, and the view greets her after an attempt at the unlock rule, on
+/// frames detected as the daemon's are. AOC's clip then starts no attempt and adds nothing to
+/// Katie's lock-out. Liveness is off here: the view asks for a random side, which a recording
+/// cannot follow (tests/liveness.rs and tests/pam_stack.rs judge the turn).
+#[test]
+fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
+    let Some(shared) = common::shared_data("GUI unlock view") else {
+        return;
+    };
+    let clips = shared.join("sadtalker_video/examples/ref_video");
+    let data = common::temp_dir("gui-unlock");
+    let stills = common::temp_dir("gui-unlock-stills");
+    {
+        let store = Store::open(&data).unwrap();
+        let mut settings = store.settings();
+        settings.liveness = false;
+        store.save_settings(&settings).unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        e.store().add_person("Katie").unwrap();
+        let verification = facegate::store::Gallery::Person {
+            name: "Katie".into(),
+            kind: ImageKind::Verification,
+        };
+        for (i, still) in
+            common::frames_of(&clips.join("WDA_KatieHill_000.mp4"), &stills, &[0, 60, 120])
+                .iter()
+                .enumerate()
+        {
+            let img = facegate::imageio::load(still).unwrap();
+            e.capture(&verification, &img, None)
+                .unwrap_or_else(|err| panic!("frame {i}: {err}"));
+        }
+    }
+    let seen = |clip: &str| {
+        let mut h = harness(app(&data, SourceSpec::Replay(clips.join(clip))), 760.0);
+        models_loaded(&mut h);
+        h.state_mut().set_view(facegate::gui::View::Unlock);
+        let mut statuses = Vec::new();
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(12) {
+            h.step();
+            let status = h.state().state.unlock_status.clone();
+            if let Some(s) = status
+                && statuses.last() != Some(&format!("{s:?}"))
+            {
+                statuses.push(format!("{s:?}"));
+                if matches!(s, facegate::session::UnlockStatus::Welcome { .. }) {
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        println!(
+            "{clip}: {} statuses, the first {:?}, the last {:?}",
+            statuses.len(),
+            statuses.first(),
+            statuses.last()
+        );
+        statuses
+    };
+    let katie = seen("WDA_KatieHill_000.mp4");
+    assert!(
+        katie.iter().any(|s| s.starts_with("Welcome")),
+        "Katie is greeted: {katie:?}"
+    );
+    let stranger = seen("WDA_AlexandriaOcasioCortez_000.mp4");
+    assert!(
+        !stranger.is_empty() && stranger.iter().all(|s| s.starts_with("Searching")),
+        "a stranger starts no attempt: {stranger:?}"
+    );
+    let audit = facegate::store::audit::read(&data);
+    println!("audit lines: {}", audit.len());
+    assert_eq!(
+        audit.len(),
+        1,
+        "Katie's one attempt, nothing for the stranger"
+    );
+    assert!(audit[0].accepted);
 }

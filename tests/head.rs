@@ -178,3 +178,96 @@ fn initial_head_is_cosine_on_real_pairs() {
         assert!(a.max_gap < 5e-6, "gap {}", a.max_gap);
     }
 }
+
+/// A head is trained and adopted against cosine at the desk's threshold, and nothing places its
+/// 0.5 against unlock's stricter one, whose false-accept bound was measured with cosine. So an
+/// unlock attempt is scored with cosine whatever head is in use, while the desk's attempts and
+/// photos use the head. The head here is the untrained one at a threshold far below any desk
+/// setting (cosine −0.5): it accepts anyone, which makes the difference certain.
+#[test]
+fn an_unlock_attempt_is_scored_with_cosine_even_when_a_head_is_in_use() {
+    use facegate::auth::Scorer;
+    use facegate::auth::attempt::{LivenessCheck, Step};
+    use facegate::store::{Gallery, ImageKind, Store};
+    use std::time::Instant;
+
+    let Some(shared) = common::shared_data("head and unlock") else {
+        return;
+    };
+    let data = common::temp_dir("head-unlock");
+    common::enrol_id01_from_deepface(&shared, &data);
+    let root = shared.join("deepface");
+    let rows = common::read_csv(&root.join("images.csv"));
+    let photo = |identity: &str, nth: usize| {
+        let r = rows
+            .iter()
+            .filter(|r| r["identity"] == identity)
+            .nth(nth)
+            .unwrap();
+        facegate::imageio::load(&root.join(&r["path"])).unwrap()
+    };
+    let mut e =
+        facegate::engine::Engine::new(&common::models(), Store::open(&data).unwrap()).unwrap();
+    let verification = Gallery::Person {
+        name: "id01".into(),
+        kind: ImageKind::Verification,
+    };
+    for nth in 0..3 {
+        e.capture(&verification, &photo("id01", nth), None).unwrap();
+    }
+    let trained = e
+        .training_data("id01")
+        .and_then(|d| {
+            let config = facegate::train::TrainConfig {
+                epochs: 0,
+                ..Default::default()
+            };
+            facegate::train::prepare(&d, -0.5, &config)
+        })
+        .unwrap()
+        .run(|_| {});
+    let mut saved = facegate::train::SavedHead::new(&trained.report, trained.head);
+    saved.in_use = true;
+    facegate::train::save_head(e.store(), "id01", &saved).unwrap();
+
+    let stranger = photo("id02", 0);
+    let faces = e.detect(&stranger).unwrap();
+    assert_eq!(faces.len(), 1, "id02's photo has one face");
+    let attempt_on = |e: &mut facegate::engine::Engine, rule| {
+        let mut attempt = e.begin_attempt("id01", rule, LivenessCheck::Off).unwrap();
+        loop {
+            let frame = e
+                .attempt_frame(&mut attempt, &stranger, &faces, &[1], Instant::now())
+                .unwrap();
+            if let Step::Done(outcome) = frame.step {
+                return outcome;
+            }
+        }
+    };
+    let (desk_rule, unlock_rule) = (e.attempt_rule(), e.unlock_rule());
+    let desk = attempt_on(&mut e, desk_rule);
+    let unlock = attempt_on(&mut e, unlock_rule);
+    let desk_v = desk.last.as_ref().unwrap();
+    let unlock_v = unlock.last.as_ref().unwrap();
+    println!(
+        "id02 against id01 with a head that accepts anyone: desk attempt {} ({:?}, best {:.2}), \
+         unlock attempt {} ({:?}, best {:.2} at {:.2})",
+        desk.accepted,
+        desk_v.scorer,
+        desk_v.best,
+        unlock.accepted,
+        unlock_v.scorer,
+        unlock_v.best,
+        unlock_v.thresholds.detection
+    );
+    assert!(
+        desk.accepted && desk_v.scorer == Scorer::Head,
+        "the head is in use"
+    );
+    assert_eq!(unlock_v.scorer, Scorer::Cosine);
+    assert!(
+        !unlock.accepted,
+        "a stranger is not unlocked through the head"
+    );
+    assert_eq!(unlock_v.thresholds, unlock_rule.thresholds);
+}

@@ -138,11 +138,11 @@ fn capture_does_not_walk_a_link_loop() {
     let stored = image_count(&data, "Loop");
     println!(
         "measured: photos stored from a folder with a link loop: {stored:?}; says it did not follow the link: {}",
-        text(&out).contains("not following")
+        text(&out).contains("not followed")
     );
     assert_eq!(stored, Some(1), "the photo is stored once");
     assert!(
-        text(&out).contains("not following"),
+        text(&out).contains("loop: a link to a folder, not followed"),
         "the skipped link is named"
     );
 }
@@ -266,6 +266,44 @@ fn a_data_dir_that_is_a_link_is_refused() {
     );
     assert_eq!(code(&out), Some(2));
     assert!(says_link(&text(&out)), "{}", text(&out));
+}
+
+/// An existing folder that was never FaceGate's (`--data-dir ~/Documents`) was once made 0700
+/// and filled with users/, negatives/ and cache/, even by `user list`. Now it is refused and
+/// left as it was; an empty folder and an existing store are still taken.
+#[test]
+fn an_existing_folder_that_is_not_a_store_is_refused_untouched() {
+    use std::os::unix::fs::MetadataExt;
+    let root = common::temp_dir("hf-datadir-foreign");
+    let documents = root.join("documents");
+    std::fs::create_dir(&documents).unwrap();
+    std::fs::write(documents.join("notes.txt"), "mine").unwrap();
+    hostile::chmod(&documents, 0o755);
+    let before = hostile::snapshot(&documents);
+    for args in [vec!["user", "list"], vec!["user", "add", "Ann"]] {
+        let out = run(&documents, &args);
+        println!(
+            "measured: {args:?} on a folder of documents: exit {:?}: {}",
+            code(&out),
+            text(&out).trim()
+        );
+        assert_eq!(code(&out), Some(2));
+        assert!(
+            text(&out).contains("not a FaceGate data folder"),
+            "{}",
+            text(&out)
+        );
+    }
+    hostile::assert_untouched("the documents", &before, &hostile::snapshot(&documents));
+    assert_eq!(std::fs::metadata(&documents).unwrap().mode() & 0o777, 0o755);
+    let empty = root.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(code(&run(&empty, &["user", "add", "Ann"])), Some(0));
+    assert_eq!(
+        code(&run(&empty, &["user", "list"])),
+        Some(0),
+        "a store now"
+    );
 }
 
 /// A data dir writable by others (whoever can write there decides the faces and thresholds) is
@@ -431,6 +469,31 @@ fn an_audit_log_link_is_not_followed() {
     );
 }
 
+/// The audit log replaced by a FIFO: `verify` once blocked forever opening it for writing,
+/// waiting for a reader. Now the verdict stands and the lost line is reported at once.
+#[test]
+fn an_audit_log_fifo_does_not_hang_verify() {
+    let Some(data) = hostile::enrolled("hf-audit-fifo") else {
+        return;
+    };
+    let _ = std::fs::remove_file(data.join("audit.log"));
+    fifo(&data, "audit.log");
+    let astro = common::fixture("astronaut.png");
+    let t = run_for(
+        hostile::facegate_cmd(&data, &["verify", NAME, s(&astro)]),
+        Duration::from_secs(30),
+    );
+    println!(
+        "measured: verify with a FIFO audit log: exit {:?} after {:.1} s: {}",
+        t.code(),
+        t.elapsed.as_secs_f64(),
+        t.text().trim()
+    );
+    assert!(t.status.is_some(), "verify hung on the FIFO");
+    assert_eq!(t.code(), Some(0), "the astronaut is still verified");
+    assert!(t.text().contains("not a regular file"), "{}", t.text());
+}
+
 /// The failed-frames folder replaced by a link to a folder outside: a failed attempt's frame
 /// was once written there (and the folder made 0700). Now the attempt is still rejected, its
 /// frame is not kept, and the folder outside is untouched.
@@ -582,5 +645,30 @@ fn a_file_name_that_is_not_utf8_does_not_lose_the_json_report() {
             "{command}: {paths:?}"
         );
         assert!(paths[1].ends_with("camera.png"), "{command}: {paths:?}");
+    }
+}
+
+/// A file name with a newline and an escape sequence once printed raw: `detect` and `capture`
+/// showed a forged "ACCEPTED:" line and recoloured the terminal. Now both are escaped.
+#[test]
+fn a_file_name_with_control_characters_is_printed_escaped() {
+    if common::models_or_skip("control characters").is_none() {
+        return;
+    }
+    let root = common::temp_dir("hf-control-name");
+    let photo = root.join("ev\nACCEPTED: x\u{1b}[31m.png");
+    std::fs::copy(common::fixture("astronaut.png"), &photo).unwrap();
+    let data = root.join("data");
+    assert_eq!(code(&run(&data, &["user", "add", "Ann"])), Some(0));
+    for args in [vec!["detect", s(&photo)], vec!["capture", "Ann", s(&photo)]] {
+        let out = run(&data, &args);
+        let said = text(&out);
+        println!("measured: {} says {:?}", args[0], said.trim());
+        assert!(
+            !said.lines().any(|l| l.starts_with("ACCEPTED")),
+            "a forged line: {said}"
+        );
+        assert!(!said.contains('\u{1b}'), "a raw escape: {said:?}");
+        assert!(said.contains("ev\\nACCEPTED: x\\u{1b}[31m.png"), "{said:?}");
     }
 }

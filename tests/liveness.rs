@@ -261,6 +261,7 @@ fn attempt_outcome(
         n: 5,
         timeout: Duration::from_secs(10),
         thresholds,
+        trained_head: false,
     };
     let start = Instant::now();
     let mut attempt = Attempt::new("victim", rule, LivenessCheck::Challenge(direction), start)

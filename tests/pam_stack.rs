@@ -185,6 +185,8 @@ struct Rig {
     module: PathBuf,
     service: String,
     probe: String,
+    /// A service not on the module's default list (a root daemon's own, as cupsd's).
+    other: String,
     user: Option<String>,
     uid: u32,
     /// Other test accounts (another local user), removed on drop like `user`.
@@ -207,6 +209,7 @@ impl Rig {
             user_dir: std::env::temp_dir().join(format!("facegate-pam-{tag}-user")),
             service: format!("facegate-test-{tag}"),
             probe: format!("facegate-test-{tag}-probe"),
+            other: format!("facegate-test-{tag}-other"),
             tag,
             dir,
             module,
@@ -230,13 +233,17 @@ impl Rig {
 
     /// The system config, root-owned 0644, with `replay` as the daemon's camera.
     fn write_config(&self, replay: &Path) {
+        self.write_config_reading(&format!("replay = \"{}\"\nturn = \"right\"", s(replay)));
+    }
+
+    /// The system config, root-owned 0644, with `source` (its `replay` or `camera` lines).
+    fn write_config_reading(&self, source: &str) {
         write_root_file(
             &self.config_path(),
             &format!(
-                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\nturn = \"right\"\ntimeout_s = 10\n",
+                "store = \"{}\"\nsocket = \"{}\"\n{source}\ntimeout_s = 10\n",
                 s(&self.dir.join("store")),
                 s(&self.socket()),
-                s(replay)
             ),
         );
     }
@@ -359,9 +366,12 @@ impl Rig {
         fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
     }
 
-    /// Both service files, naming the module with `config`.
+    /// Both service files, naming the module with `config` and the two services as the ones it
+    /// answers; and a third, `other`, as `pam-auth-update` writes the line into every service's
+    /// stack (no `services=`: the default list, which has no test service on it).
     fn use_config(&self, config: &Path) {
-        let line = format!("{} config={}", s(&self.module), s(config));
+        let module = format!("{} config={}", s(&self.module), s(config));
+        let line = format!("{module} services={},{}", self.service, self.probe);
         write_root_file(
             &Path::new("/etc/pam.d").join(&self.service),
             &format!("auth sufficient {line}\nauth required pam_deny.so\n"),
@@ -369,6 +379,10 @@ impl Rig {
         write_root_file(
             &Path::new("/etc/pam.d").join(&self.probe),
             &format!("auth required {line}\n"),
+        );
+        write_root_file(
+            &Path::new("/etc/pam.d").join(&self.other),
+            &format!("auth sufficient {module}\nauth required pam_deny.so\n"),
         );
     }
 
@@ -483,7 +497,7 @@ impl Drop for Rig {
             let _ = d.kill();
             let _ = d.wait();
         }
-        for service in [&self.service, &self.probe] {
+        for service in [&self.service, &self.probe, &self.other] {
             let _ = fs::remove_file(Path::new("/etc/pam.d").join(service));
         }
         for user in self.user.take().into_iter().chain(self.others.drain(..)) {
@@ -557,27 +571,6 @@ fn write_root_file(path: &Path, text: &str) {
     let _ = fs::remove_file(path);
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
-}
-
-/// Three stills of the clip (frames 0, 60 and 120), as someone would enrol from photos.
-fn stills(clip: &Path, dir: &Path) -> Vec<PathBuf> {
-    fs::create_dir_all(dir).unwrap();
-    run(Command::new("ffmpeg").args([
-        "-v",
-        "error",
-        "-y",
-        "-i",
-        s(clip),
-        "-vf",
-        "select='eq(n\\,0)+eq(n\\,60)+eq(n\\,120)'",
-        "-vsync",
-        "0",
-        s(&dir.join("still%d.png")),
-    ]));
-    (1..=3)
-        .map(|i| dir.join(format!("still{i}.png")))
-        .inspect(|p| assert!(p.exists(), "{} not extracted", p.display()))
-        .collect()
 }
 
 /// A daemon stand-in run by the test (as root) that answers every request with `reply` and
@@ -670,7 +663,7 @@ fn face_unlock_through_a_real_pam_stack() {
 
     // Katie's account, enrolled from three stills of her clip.
     let user = rig.add_user();
-    let frames = stills(&clip, &rig.dir.join("frames"));
+    let frames = common::frames_of(&clip, &rig.dir.join("frames"), &[0, 60, 120]);
     let still_dir = rig.dir.join("one-still");
     fs::create_dir(&still_dir).unwrap();
     fs::copy(&frames[0], still_dir.join("still.png")).unwrap();
@@ -820,6 +813,19 @@ fn face_unlock_through_a_real_pam_stack() {
             log.contains("not at this camera: started under sshd"),
             "{log}"
         );
+    }
+
+    // A root service that is not on the module's list (cupsd checks a web client's password
+    // through common-auth, with PAM_RHOST "localhost", and shows no prompt anywhere): ignored
+    // before the daemon is asked, so a local client naming Katie turns no camera on and adds
+    // nothing to her lock-out.
+    {
+        let r = rig.pamtester(&rig.other, &user, &["rhost=localhost"], By::Root);
+        rig.record(
+            "a root service not on the list (as cupsd), PAM_RHOST localhost [system stack]",
+            &r,
+        );
+        r.assert_ignored_at_once();
     }
 
     // Alice at the same daemon (the test's folder opened for her to reach the socket, as
@@ -1256,8 +1262,41 @@ fn face_unlock_through_a_real_pam_stack() {
         );
     }
 
-    // One still frame: a face, but no head turn. Five of these lock the account.
+    // A camera that cannot be opened (unplugged, or held busy by another program): no frame is
+    // judged, so nothing counts. Six such attempts, one more than locks, and Katie's clip
+    // still unlocks. (A replay folder removed once the daemon is up stands in for the camera.)
     rig.use_config(&rig.config_path());
+    {
+        let unplugged = rig.dir.join("unplugged");
+        fs::create_dir(&unplugged).unwrap();
+        fs::copy(&frames[0], unplugged.join("still.png")).unwrap();
+        rig.write_config(&unplugged);
+        rig.start_daemon();
+        fs::remove_dir_all(&unplugged).unwrap();
+        for i in 1..=6 {
+            let r = rig.attempt(&format!("camera unplugged ({i})"), i > 1, &user, &[]);
+            assert_eq!(r.result, if i > 1 { Pam::Ignored } else { Pam::AuthErr });
+            assert!(!r.saw("Looking for"), "{}", r.output);
+        }
+        // A camera node the driver does not vouch for (here none at all: a virtual camera's
+        // driver is refused the same way, src/camera/v4l2.rs) is not opened, and not counted.
+        rig.write_config_reading("camera = 4095");
+        rig.start_daemon();
+        let r = rig.attempt("camera 4095, no such node", true, &user, &[]);
+        assert_eq!(r.result, Pam::Ignored);
+        assert!(!r.saw("Looking for"), "{}", r.output);
+        assert!(
+            rig.daemon_log().contains("camera 4095: /dev/video4095"),
+            "{}",
+            rig.daemon_log()
+        );
+        rig.write_config(&clip);
+        rig.start_daemon();
+        let r = rig.attempt("Katie's clip after 6 unplugged attempts", false, &user, &[]);
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+    }
+
+    // One still frame: a face, but no head turn. Five of these lock the account.
     rig.write_config(&still_dir);
     rig.start_daemon();
     let r = rig.attempt("one still frame (failure 1)", false, &user, &[]);

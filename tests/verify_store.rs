@@ -24,6 +24,16 @@ fn verification(name: &str) -> Gallery {
     }
 }
 
+/// An engine on a new store where Eileen is enrolled with `images` as verification images.
+fn eileen(tag: &str, images: &[RgbImage]) -> Engine {
+    let mut e = engine(tag);
+    e.store().add_person("Eileen").unwrap();
+    for img in images {
+        e.capture(&verification("Eileen"), img, None).unwrap();
+    }
+    e
+}
+
 fn astronaut_variants() -> Vec<RgbImage> {
     let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
     let mut darker = astro.clone();
@@ -143,10 +153,7 @@ fn files_are_private_and_strays_are_skipped() {
 
 #[test]
 fn five_rejections_lock_the_person_out() {
-    let mut e = engine("lockout");
-    e.store().add_person("Eileen").unwrap();
-    e.capture(&verification("Eileen"), &astronaut_variants()[2], None)
-        .unwrap();
+    let mut e = eileen("lockout", &astronaut_variants()[2..]);
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     for _ in 0..5 {
         assert!(
@@ -167,6 +174,69 @@ fn five_rejections_lock_the_person_out() {
             ..
         }
     ));
+}
+
+/// Five failed *live* attempts lock as five photos do: at the end of the fifth. They used to
+/// lock only when a sixth began, and until then `lockout` and `identify` did not see it.
+#[test]
+fn five_failed_live_attempts_lock_at_the_fifth() {
+    use facegate::auth::attempt::{LivenessCheck, Step};
+    let mut e = eileen("lockout-live", &astronaut_variants()[2..]);
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let faces = e.detect(&camera).unwrap();
+    assert_eq!(faces.len(), 1, "the cameraman");
+    for i in 1..=5 {
+        let rule = e.attempt_rule();
+        let mut attempt = e.begin_attempt("Eileen", rule, LivenessCheck::Off).unwrap();
+        // A frame every 0.2 s of the attempt's clock, so its time-out comes without the wait.
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        let outcome = loop {
+            n += 1;
+            let now = start + std::time::Duration::from_millis(200 * n);
+            let frame = e
+                .attempt_frame(&mut attempt, &camera, &faces, &[1], now)
+                .unwrap();
+            if let Step::Done(outcome) = frame.step {
+                break outcome;
+            }
+        };
+        assert!(!outcome.accepted);
+        let lock = e.lockout("Eileen");
+        println!("live failure {i}: {lock:?}");
+        assert_eq!(lock.is_some(), i == 5, "locked from the fifth on, at once");
+    }
+    let probe = e.embed(&camera, &faces[0]).unwrap();
+    let id = e.identify(&probe).unwrap();
+    assert!(
+        id.ranking.is_empty(),
+        "a locked-out person is left out of identify"
+    );
+}
+
+/// The daemon opens the camera before the attempt counts, but the time that takes is part of
+/// the attempt's limit, which the PAM module waits for: an attempt asked for longer ago than
+/// its time-out ends on its first frame, even with the right face in view.
+#[test]
+fn an_attempt_clock_starts_when_it_was_asked() {
+    use facegate::auth::attempt::{LivenessCheck, Step};
+    let mut e = eileen("attempt-clock", &astronaut_variants());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let faces = e.detect(&astro).unwrap();
+    let rule = e.attempt_rule();
+    let now = std::time::Instant::now();
+    let asked = now - rule.timeout - std::time::Duration::from_secs(1);
+    let mut attempt = e
+        .begin_attempt_at("Eileen", rule, LivenessCheck::Off, asked)
+        .unwrap();
+    let frame = e
+        .attempt_frame(&mut attempt, &astro, &faces, &[1], now)
+        .unwrap();
+    let Step::Done(outcome) = frame.step else {
+        panic!("the attempt's time was up before its first frame");
+    };
+    println!("asked {:?} ago: {outcome:?}", now - asked);
+    assert!(!outcome.accepted);
 }
 
 /// A capture process killed mid-import loses nothing it acknowledged, and leaves nothing corrupt.

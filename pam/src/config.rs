@@ -12,10 +12,49 @@ use serde::Deserialize;
 /// camera and sends its last lines after the attempt's clock stops.
 pub const GRACE: Duration = Duration::from_secs(2);
 
-/// The module's arguments, e.g. `config=/etc/facegate/other.toml`.
+/// The PAM services face unlock answers unless the module's `services=` says otherwise: programs
+/// a person runs at this desk, for an account they are about to use here (log in, unlock the
+/// screen, `su`, `sudo`, a polkit prompt). `pam-auth-update` puts the module in `common-auth`,
+/// which every service includes; a root daemon that checks passwords for its own clients (cupsd
+/// with PAM_RHOST "localhost", a mail server) would otherwise turn the camera on for whichever
+/// account a local client names, with no prompt on any screen, and count each failure toward
+/// that person's lock-out.
+pub const DEFAULT_SERVICES: &[&str] = &[
+    "login",
+    "su",
+    "su-l",
+    "sudo",
+    "sudo-i",
+    "doas",
+    "polkit-1",
+    "gdm-password",
+    "lightdm",
+    "sddm",
+    "greetd",
+    "lxdm",
+    "xdm",
+    "ly",
+    "kde",
+    "xscreensaver",
+    "gnome-screensaver",
+    "cinnamon-screensaver",
+    "mate-screensaver",
+    "xfce4-screensaver",
+    "i3lock",
+    "swaylock",
+    "hyprlock",
+    "gtklock",
+    "waylock",
+    "physlock",
+    "vlock",
+];
+
+/// The module's arguments, e.g. `config=/etc/facegate/other.toml services=sudo,login`.
 #[derive(Debug, PartialEq)]
 pub struct Args {
     pub config: PathBuf,
+    /// `services=a,b`: the PAM services face unlock answers, in place of [`DEFAULT_SERVICES`].
+    pub services: Option<Vec<String>>,
     /// Arguments the module does not know, for the log (a typo must not pass unnoticed).
     pub unknown: Vec<String>,
 }
@@ -24,15 +63,36 @@ impl Args {
     pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> Args {
         let mut parsed = Args {
             config: PathBuf::from(facegate_proto::DEFAULT_CONFIG),
+            services: None,
             unknown: Vec::new(),
         };
         for arg in args {
-            match arg.strip_prefix("config=") {
-                Some(path) => parsed.config = PathBuf::from(path),
-                None => parsed.unknown.push(arg.to_owned()),
+            if let Some(path) = arg.strip_prefix("config=") {
+                parsed.config = PathBuf::from(path);
+            } else if let Some(list) = arg.strip_prefix("services=") {
+                parsed.services = Some(
+                    list.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
+            } else {
+                parsed.unknown.push(arg.to_owned());
             }
         }
         parsed
+    }
+
+    /// Whether face unlock answers for `service` (PAM_SERVICE, set by the program that started
+    /// PAM). No name is no service of ours: fail closed.
+    pub fn answers(&self, service: Option<&str>) -> bool {
+        let Some(service) = service else {
+            return false;
+        };
+        match &self.services {
+            Some(list) => list.iter().any(|s| s == service),
+            None => DEFAULT_SERVICES.contains(&service),
+        }
     }
 }
 
@@ -107,6 +167,27 @@ mod tests {
             Args::parse([]).config,
             Path::new(facegate_proto::DEFAULT_CONFIG)
         );
+    }
+
+    #[test]
+    fn services_answered() {
+        let default = Args::parse([]);
+        for yes in ["sudo", "su", "login", "gdm-password", "polkit-1"] {
+            assert!(default.answers(Some(yes)), "{yes}");
+        }
+        for no in ["cups", "dovecot", "sshd", "other", "Sudo", "sudo ", ""] {
+            assert!(!default.answers(Some(no)), "{no:?}");
+        }
+        assert!(!default.answers(None));
+        let mine = Args::parse(["services=myapp,,sudo"]);
+        assert!(mine.answers(Some("myapp")) && mine.answers(Some("sudo")));
+        assert!(
+            !mine.answers(Some("login")),
+            "the list replaces the default"
+        );
+        assert!(!mine.answers(Some("")));
+        let none = Args::parse(["services="]);
+        assert!(!none.answers(Some("sudo")), "an empty list answers nobody");
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! above it) and the daemon (its uid checked on the socket).
 //!
 //! ```text
-//! auth  sufficient  pam_facegate.so  [config=/etc/facegate/config.toml]
+//! auth  sufficient  pam_facegate.so  [config=/etc/facegate/config.toml] [services=sudo,login]
 //! ```
 //!
 //! Returns PAM_SUCCESS only for a live match, PAM_AUTH_ERR when a face was seen and refused (or
 //! the user is locked out), and PAM_IGNORE for everything else (not enrolled, a remote session,
+//! a PAM service not run at the desk (`config::DEFAULT_SERVICES`),
 //! a config someone else could have written, the daemon down, slow or talking nonsense, a bug):
 //! face unlock is a convenience, and when it cannot decide, the next module (the password) does.
 //! The module never prints: it speaks through the conversation and logs with `pam_syslog`.
@@ -25,7 +26,7 @@ use facegate_proto::socket;
 use facegate_proto::{Outcome, Request};
 use pam::constants::{PAM_ERROR_MSG, PAM_SILENT, PAM_TEXT_INFO, PamResultCode};
 use pam::conv::Conv;
-use pam::items::RHost;
+use pam::items::{RHost, Service};
 use pam::module::PamHandle;
 
 use config::{Args, Config};
@@ -114,6 +115,16 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
     };
     if config::is_remote(rhost.as_deref()) {
         return Decision::Ignore(format!("remote session from {}", rhost.unwrap_or_default()));
+    }
+    let service = match pamh.get_item::<Service>() {
+        Ok(s) => s.map(|s| s.0.to_string_lossy().into_owned()),
+        Err(e) => return Decision::Ignore(format!("PAM_SERVICE unreadable ({e:?})")),
+    };
+    if !args.answers(service.as_deref()) {
+        return Decision::Ignore(format!(
+            "PAM service {:?} is not one face unlock answers (module argument services=)",
+            service.unwrap_or_default()
+        ));
     }
     let config = match Config::load(&args.config) {
         Ok(c) => c,

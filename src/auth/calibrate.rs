@@ -8,6 +8,18 @@ use uuid::Uuid;
 use super::template;
 use crate::vision::Embedding;
 
+/// A target false-accept rate as the user gave it: strictly between 0 and 1 (0 has no threshold
+/// and 1 is no target). One check for `facegate calibrate --far` and the window's Calibrate.
+pub fn target_far(far: f64) -> Result<f64, String> {
+    if far > 0.0 && far < 1.0 {
+        Ok(far)
+    } else {
+        Err(format!(
+            "the target FAR must be between 0 and 1, e.g. 0.001 (got {far})"
+        ))
+    }
+}
+
 /// Comparison scores of one kind of pair, for reading FAR and FRR off at any threshold.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScoreSets {

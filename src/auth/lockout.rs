@@ -63,6 +63,20 @@ impl Lockout {
             .map(|t| Lock::For((t - now).min(longest)))
     }
 
+    /// The lock an attempt starting at `now` would meet ([`Lockout::begin`] without its
+    /// changes): the lock in force, or the one that failures never settled (attempts killed
+    /// part-way) have piled up to.
+    pub fn refusal(&self, now: u64) -> Option<Lock> {
+        if let Some(lock) = self.lock(now) {
+            return Some(lock);
+        }
+        (self.consecutive_failures >= MAX_FAILURES).then(|| {
+            let mut locked = self.clone();
+            locked.start_lock(now);
+            locked.lock(now).unwrap_or(Lock::UntilReset)
+        })
+    }
+
     /// An attempt starts: refused while locked; otherwise counted as a failure until
     /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
@@ -127,6 +141,22 @@ mod tests {
         assert_eq!(l.lock(200), Some(Lock::For(30)));
         assert_eq!(l.lock(229), Some(Lock::For(1)));
         assert_eq!(l.lock(230), None);
+    }
+
+    /// Five attempts begun and never settled (killed part-way): the next one is refused, and
+    /// `refusal` says so beforehand without changing anything (the daemon asks it before it
+    /// turns the camera on).
+    #[test]
+    fn unsettled_attempts_are_refused_before_the_next_begins() {
+        let mut l = Lockout::default();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(l.begin(100), None);
+        }
+        assert_eq!(l.lock(100), None, "no lock in force yet");
+        let before = l.clone();
+        assert_eq!(l.refusal(100), Some(Lock::For(30)));
+        assert_eq!(l, before, "refusal changes nothing");
+        assert_eq!(l.begin(100), Some(Lock::For(30)));
     }
 
     #[test]

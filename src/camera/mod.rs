@@ -14,6 +14,7 @@ pub mod demo;
 pub mod device;
 pub mod replay;
 pub mod synthetic;
+pub mod v4l2;
 
 pub use device::{CameraInfo, CameraSource, find_camera, list_cameras};
 pub use replay::{FolderReplay, VideoReplay};

@@ -211,6 +211,11 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
     parse_probe(&output.stdout).map_err(unreadable)
 }
 
+/// Largest side of a clip's frames: 4K cinema. A video decoder holds a dozen reference frames
+/// at that size, so a forged 11904² clip of 417 KB made ffmpeg take 4 GB (a 12000 px still, the
+/// cap for photos, is one frame).
+const MAX_CLIP_SIDE: u32 = 4096;
+
 fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| format!("unexpected ffprobe output: {e}"))?;
@@ -223,9 +228,11 @@ fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| format!("ffprobe reported no {key} for the video stream"))
             .and_then(|v| match v {
-                // Same cap as for stills: a forged header must not make us allocate gigabytes.
-                1..=crate::imageio::MAX_SIDE => Ok(v),
-                _ => Err(format!("the video's {key} of {v} px is out of range")),
+                1..=MAX_CLIP_SIDE => Ok(v),
+                _ => Err(format!(
+                    "the video's {key} of {v} px is out of range (at most {MAX_CLIP_SIDE}; \
+                     scale it down, e.g. ffmpeg -i IN -vf scale=1920:-2 OUT)"
+                )),
             })
     };
     let (mut width, mut height) = (dim("width")?, dim("height")?);
@@ -499,6 +506,11 @@ mod tests {
         let info = parse_probe(old_tag).unwrap();
         assert_eq!((info.width, info.height, info.fps), (360, 640, None));
         assert!(parse_probe(br#"{"streams":[]}"#).is_err());
+        let huge = br#"{"streams":[{"width":11904,"height":11904,"avg_frame_rate":"25/1"}]}"#;
+        let why = parse_probe(huge).unwrap_err();
+        assert!(why.contains("11904 px is out of range"), "{why}");
+        let cinema = br#"{"streams":[{"width":4096,"height":2160,"avg_frame_rate":"24/1"}]}"#;
+        assert!(parse_probe(cinema).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::imageio;
+use crate::shown::Shown;
 use crate::vision::attributes::{
     AgeNet, AttributeModel, AttributeNets, Attributes, Emotion, EmotionNet, MIN_EYE_DISTANCE,
 };
@@ -141,13 +142,13 @@ fn analyze_one(
 
 fn print_text(r: &Report) {
     if let Some(err) = &r.error {
-        println!("{}: error: {err}", r.path.display());
+        println!("{}: error: {err}", Shown(&r.path));
         return;
     }
     let n = r.faces.len();
     println!(
         "{}: {n} face{}",
-        r.path.display(),
+        Shown(&r.path),
         if n == 1 { "" } else { "s" }
     );
     for (i, f) in r.faces.iter().enumerate() {

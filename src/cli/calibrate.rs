@@ -9,8 +9,8 @@ use super::{Cli, exit};
 pub struct CalibrateArgs {
     /// Only this person's images (default: everyone enrolled)
     pub name: Option<String>,
-    /// Target false-accept rate of one comparison
-    #[arg(long, default_value_t = 1e-3)]
+    /// Target false-accept rate of one comparison, between 0 and 1
+    #[arg(long, default_value_t = 1e-3, value_parser = far)]
     pub far: f64,
     /// Show the threshold without saving it
     #[arg(long)]
@@ -19,11 +19,12 @@ pub struct CalibrateArgs {
     pub json: bool,
 }
 
+fn far(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    crate::auth::calibrate::target_far(v)
+}
+
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
-    anyhow::ensure!(
-        args.far > 0.0 && args.far < 1.0,
-        "--far must be between 0 and 1, e.g. 0.001"
-    );
     let mut engine = cli.engine()?;
     let people = match &args.name {
         Some(name) => vec![name.clone()],

@@ -24,6 +24,7 @@ use image::RgbImage;
 use crate::auth::quality::{self, QualityConfig, QualityIssue, QualityReport};
 use crate::camera::{self, FrameSource, SourceError, SourceSpec, VideoReplay};
 use crate::engine::Engine;
+use crate::shown::Shown;
 use crate::store::Gallery;
 use crate::vision::{Embedding, Face};
 
@@ -60,9 +61,6 @@ pub enum LiveError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Engine(#[from] crate::Error),
-    /// A folder of frames that cannot be listed.
-    #[error("{0:#}")]
-    Listing(anyhow::Error),
 }
 
 /// What a live capture did.
@@ -288,8 +286,7 @@ pub fn run(
             );
         }
         Source::Recording(path) if path.is_dir() => {
-            let files = super::people::image_files(std::slice::from_ref(path))
-                .map_err(LiveError::Listing)?;
+            let files = super::people::image_files(std::slice::from_ref(path));
             // As a replay of that folder (`verify --replay`, the app) would say.
             if files.is_empty() {
                 return Err(SourceError::EmptyFolder(path.clone()).into());
@@ -303,7 +300,7 @@ pub fn run(
                         let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
                         pool.offer(engine, name.unwrap_or_else(|| format!("frame {i}")), image)?;
                     }
-                    Err(e) => progress::note(&bar, format!("skipping {}: {e}", file.display())),
+                    Err(e) => progress::note(&bar, format!("skipping {}: {e}", Shown(file))),
                 }
             }
             bar.finish_and_clear();

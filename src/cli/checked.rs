@@ -57,12 +57,35 @@ pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, Strin
     Ok(v)
 }
 
-/// An output file named by `option`: a regular file to replace, or nothing yet (then `None`).
-/// Checked before the work it will hold: writing into a pipe would block with nobody reading,
-/// into a device would lose the result, and a folder would fail only at the end.
+/// The files a command reads, by device and inode: an output file must not be one of them,
+/// whatever name or link it is reached by (the input would be lost under the result).
+#[derive(Default)]
+pub struct Inputs(std::collections::HashMap<(u64, u64), std::path::PathBuf>);
+
+impl Inputs {
+    pub fn of<'a>(paths: impl IntoIterator<Item = &'a std::path::Path>) -> Inputs {
+        Inputs(
+            paths
+                .into_iter()
+                .filter_map(|p| Some((file_id(&std::fs::metadata(p).ok()?), p.to_owned())))
+                .collect(),
+        )
+    }
+}
+
+fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+/// An output file named by `option`: a regular file to replace that is none of the `inputs`,
+/// or nothing yet (then `None`). Checked before the work it will hold: writing into a pipe
+/// would block with nobody reading, into a device would lose the result, over an input would
+/// lose the input, and a folder would fail only at the end.
 pub fn output_file(
     option: &str,
     path: &std::path::Path,
+    inputs: &Inputs,
 ) -> anyhow::Result<Option<std::fs::Metadata>> {
     let existing = match std::fs::metadata(path) {
         Ok(existing) => existing,
@@ -75,6 +98,13 @@ pub fn output_file(
         "{option}: {} is not a regular file (a folder, pipe or device)",
         path.display()
     );
+    if let Some(input) = inputs.0.get(&file_id(&existing)) {
+        anyhow::bail!(
+            "{option}: {} would be written over the input {}; give another file",
+            path.display(),
+            input.display()
+        );
+    }
     Ok(Some(existing))
 }
 

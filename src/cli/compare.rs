@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Cli, exit};
 use crate::Error;
 use crate::engine::compare::{CompareRule, FaceComparison, RuleSource};
+use crate::shown::Shown;
 use crate::vision::{EmbedderKind, Embedding, Face};
 
 #[derive(Debug, Args)]
@@ -67,11 +68,7 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     let other_model = args.model.is_some_and(|m| m != saved.model);
     // The saved threshold is the saved model's; with another model its default applies.
     let settings = match args.model {
-        Some(model) if model != saved.model => crate::store::Settings {
-            model,
-            detection_threshold: model.default_threshold(),
-            ..saved
-        },
+        Some(model) if model != saved.model => saved.with_model(model),
         _ => saved,
     };
     if let Some(notice) = settings.model.licence_notice() {
@@ -85,11 +82,7 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     let mut probe = |path: &PathBuf| -> Result<Option<Probe>, Error> {
         let img = crate::imageio::load(path)?;
         let faces = engine.detect(&img)?;
-        let Some(face) = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            .cloned()
-        else {
+        let Some(face) = Face::largest(&faces).cloned() else {
             return Ok(None);
         };
         let embedding = engine.embed(&img, &face)?;
@@ -105,7 +98,7 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         (Some(a), Some(b)) => (a, b),
         (a, _) => {
             let path = if a.is_none() { &args.a } else { &args.b };
-            eprintln!("no face found in {}", path.display());
+            eprintln!("no face found in {}", Shown(path));
             return Ok(exit::NO_FACE);
         }
     };

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::imageio;
+use crate::shown::Shown;
 use crate::vision::{Detector, DetectorConfig, Face};
 
 #[derive(Debug, Args)]
@@ -116,25 +117,9 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
             })
             .collect()
     };
-    let file_id = |m: &std::fs::Metadata| {
-        use std::os::unix::fs::MetadataExt;
-        (m.dev(), m.ino())
-    };
-    let inputs: std::collections::HashMap<_, &PathBuf> = images
-        .iter()
-        .filter_map(|image| Some((file_id(&std::fs::metadata(image).ok()?), image)))
-        .collect();
+    let inputs = super::checked::Inputs::of(images.iter().map(PathBuf::as_path));
     for target in &targets {
-        let Some(existing) = super::checked::output_file("--draw", target)? else {
-            continue;
-        };
-        if let Some(input) = inputs.get(&file_id(&existing)) {
-            anyhow::bail!(
-                "--draw: {} would be written over the input {}; give another file or folder",
-                target.display(),
-                input.display()
-            );
-        }
+        super::checked::output_file("--draw", target, &inputs)?;
     }
     Ok(targets.into_iter().map(Some).collect())
 }
@@ -156,13 +141,13 @@ fn detect_one(
 
 fn print_text(r: &Report) {
     if let Some(err) = &r.error {
-        println!("{}: error: {err}", r.path.display());
+        println!("{}: error: {err}", Shown(&r.path));
         return;
     }
     let n = r.faces.len();
     println!(
         "{}: {n} face{}",
-        r.path.display(),
+        Shown(&r.path),
         if n == 1 { "" } else { "s" }
     );
     for (i, f) in r.faces.iter().enumerate() {

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::pipeline::{FacePipeline, PipelineOptions};
-use crate::store::{MAX_LIVE_N, MIN_VERIFICATION_THRESHOLD, Settings, Store, threshold_floor};
+use crate::store::{MAX_LIVE_N, Settings, Store, threshold_floor};
 use crate::vision::EmbedderKind;
 use sim::{Grid, Person, Protocol, Tally};
 
@@ -155,7 +155,7 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                Ok((name, super::people::image_files(std::slice::from_ref(&d))?))
+                Ok((name, super::people::image_files(std::slice::from_ref(&d))))
             })
             .filter(|r| !matches!(r, Ok((_, files)) if files.is_empty()))
             .collect();
@@ -227,11 +227,15 @@ fn needed(share: f32, enrol: usize) -> usize {
         .unwrap_or(enrol + 1)
 }
 
-/// A point the settings accept, with attempts of both kinds measured.
+/// A point the settings accept (their own range check), with attempts of both kinds measured.
 fn settable(p: &PointReport, model: EmbedderKind) -> bool {
-    p.detection >= threshold_floor(model)
-        && p.share >= MIN_VERIFICATION_THRESHOLD
-        && p.share <= 1.0
+    let settings = Settings {
+        model,
+        detection_threshold: p.detection,
+        verification_threshold: p.share,
+        ..Settings::default()
+    };
+    settings.check(std::path::Path::new("")).is_empty()
         && p.one_frame_far.attempts > 0
         && p.one_frame_frr.attempts > 0
 }

@@ -82,7 +82,7 @@ struct Row {
 impl Row {
     /// The attempt's fused verdict: natural motion and a live-looking texture.
     fn fused_live(&self, rule: &PadRule) -> bool {
-        self.score.live && self.pad.is_some_and(|q| q >= rule.threshold)
+        self.score.live && self.pad.is_some_and(|q| rule.passes(q))
     }
 }
 
@@ -154,7 +154,7 @@ impl Scorer {
         for (i, frame) in frames.enumerate() {
             let (t, img) = frame?;
             let faces = self.detector.detect(&img)?;
-            let Some(face) = largest(&faces) else {
+            let Some(face) = Face::largest(&faces) else {
                 continue;
             };
             if face.eye_distance() < MIN_EYE_DISTANCE {
@@ -171,19 +171,13 @@ impl Scorer {
             self.passive_frames += 1;
         }
         let usable = w.len() >= self.config.min_frames;
-        let pad = crate::liveness::pad::low_quantile(&pad_scores, PadRule::default().quantile);
+        let pad = PadRule::default().quantile_of(&pad_scores);
         Ok(if usable {
             w.score().map(|s| (s, pad))
         } else {
             None
         })
     }
-}
-
-fn largest(faces: &[Face]) -> Option<&Face> {
-    faces
-        .iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
 }
 
 fn frame_count(path: &Path) -> anyhow::Result<usize> {

@@ -173,6 +173,14 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             )
         })
         .collect();
+    if let Some(out) = &args.plot {
+        // Before the work: not into a pipe, not over the manifest or one of its photos.
+        let inputs = super::checked::Inputs::of(
+            std::iter::once(args.csv.as_path())
+                .chain(pairs.iter().flat_map(|p| [p.0.as_path(), p.1.as_path()])),
+        );
+        super::checked::output_file("--plot", out, &inputs)?;
+    }
     let mut impostors_added = 0;
     if args.impostors > 0 {
         let (extra, _) = extra_impostors(&pairs, args.impostors);
@@ -366,9 +374,6 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
     .licence_notice()
     {
         eprintln!("{notice}");
-    }
-    if let Some(out) = &args.plot {
-        super::checked::output_file("--plot", out)?;
     }
     let report = evaluate(cli, args)?;
     if let Some(out) = &args.plot {

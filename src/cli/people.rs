@@ -1,13 +1,14 @@
 //! `facegate user ...` and `facegate negatives`, and the import that `facegate capture` uses:
 //! building the store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::imageio;
+use crate::shown::Shown;
 use crate::store::{Gallery, ImageKind};
 
 #[derive(Debug, Subcommand)]
@@ -116,41 +117,15 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Image files named by `inputs`, folders expanded (recursively, sorted). Symbolic links to
-/// folders are not walked into (said on stderr): a link loop would otherwise list the same photos
-/// again and again, and a link can lead anywhere.
-pub fn image_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.flatten().collect();
-        entries.sort_by_key(std::fs::DirEntry::path);
-        for entry in entries {
-            let p = entry.path();
-            // file_type() does not follow links.
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                walk(&p, out)?;
-            } else if kind.is_symlink() && p.is_dir() {
-                eprintln!("not following {}: a link to a folder", p.display());
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
-            }
-        }
-        Ok(())
+/// Image files named by `inputs`, folders expanded ([`crate::imageio::listing`]); what was
+/// left out (a folder that cannot be listed, a link to a folder, a folder without photos) is
+/// said on stderr, and the rest is still imported.
+pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let listing = crate::imageio::listing::image_files(inputs, usize::MAX);
+    for (path, why) in &listing.skipped {
+        eprintln!("skipped {}: {why}", Shown(path));
     }
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            walk(input, &mut files)
-                .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", input.display()))?;
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
+    listing.files
 }
 
 /// Imports each image into `gallery`, printing what was saved or why not (with a progress bar on
@@ -165,8 +140,9 @@ pub fn import_into(
     gallery: &Gallery,
     inputs: &[PathBuf],
 ) -> anyhow::Result<u8> {
-    let files = image_files(inputs)?;
+    let files = image_files(inputs);
     let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);
+    let mut sources = std::collections::HashMap::new();
     let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
         bar.inc(1);
@@ -177,12 +153,13 @@ pub fn import_into(
         match result {
             Ok((stored, q)) => {
                 saved += 1;
+                sources.insert(stored.meta.id, path.clone());
                 super::progress::line(
                     &bar,
                     format!(
                         "saved {} from {} (eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
                         stored.meta.id,
-                        path.display(),
+                        Shown(path),
                         q.eye_distance,
                         q.sharpness,
                         q.brightness
@@ -195,7 +172,7 @@ pub fn import_into(
                     &bar,
                     format!(
                         "skipped {}: the same image is already stored ({existing})",
-                        path.display()
+                        Shown(path)
                     ),
                 );
             }
@@ -206,7 +183,7 @@ pub fn import_into(
             Err(e) => {
                 refused += 1;
                 unreadable += usize::from(matches!(e, crate::Error::Image(_)));
-                super::progress::line(&bar, format!("refused {}: {e}", path.display()));
+                super::progress::line(&bar, format!("refused {}: {e}", Shown(path)));
             }
         }
     }
@@ -217,6 +194,14 @@ pub fn import_into(
         String::new()
     };
     println!("{saved} saved, {refused} refused{unreadable_note}, {skipped} already stored");
+    if let Gallery::Person {
+        name,
+        kind: crate::store::ImageKind::Verification,
+    } = gallery
+        && saved > 0
+    {
+        warn_if_someone_else(engine, name, &sources)?;
+    }
     // A file that is not a readable image is bad input (2), as for `detect`; a photo the
     // quality gate turned down is a verdict on the photo (1).
     Ok(if unreadable > 0 {
@@ -226,6 +211,38 @@ pub fn import_into(
     } else {
         exit::DIFFERENT
     })
+}
+
+/// After photos were added to `person`'s verification images: says so for each new one that
+/// matches none of the others (its best cosine to them under the detection threshold), which is
+/// most often someone else's photo. Every verification image votes in an attempt, so a
+/// stranger's among them helps the stranger in. A warning, not a refusal: a very different
+/// capture of the person (glasses, years apart) can look the same to this check.
+/// `sources`: this import's files by id.
+fn warn_if_someone_else(
+    engine: &mut crate::engine::Engine,
+    person: &str,
+    sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
+) -> anyhow::Result<()> {
+    let threshold = engine.thresholds().detection;
+    let gallery = engine.gallery(person)?;
+    for (id, embedding) in gallery.iter().filter(|(id, _)| sources.contains_key(id)) {
+        let best = gallery
+            .iter()
+            .filter(|(other, _)| other != id)
+            .map(|(_, e)| embedding.cosine(e))
+            .fold(f32::NEG_INFINITY, f32::max);
+        if best.is_finite() && best < threshold {
+            eprintln!(
+                "warning: {} (saved as {id}) matches none of {person}'s other verification \
+                 images (best cosine {best:.2}; a match needs {threshold:.2}): if it is not \
+                 {person}, remove it and enrol again without it, or it helps that person in as \
+                 {person}",
+                Shown(&sources[id])
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::pipeline::{FacePipeline, PipelineOptions};
+use crate::shown::Shown;
 use crate::vision::{BBox, EmbedderKind};
 
 #[derive(Debug, Args)]
@@ -114,16 +115,16 @@ fn represent_one(pipeline: &mut FacePipeline, path: &Path) -> crate::Result<Vec<
 
 fn print_text(image: &ImageOut) {
     if let Some(e) = &image.error {
-        eprintln!("{}: error: {e}", image.path.display());
+        eprintln!("{}: error: {e}", Shown(&image.path));
         return;
     }
     if image.faces.is_empty() {
-        println!("{}: no face found", image.path.display());
+        println!("{}: no face found", Shown(&image.path));
         return;
     }
     println!(
         "{}: {} face{} ({}, {}-d)",
-        image.path.display(),
+        Shown(&image.path),
         image.faces.len(),
         if image.faces.len() == 1 { "" } else { "s" },
         image.model,

@@ -186,6 +186,10 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Remove { user, config } => {
             require_root()?;
             let store = system_store(&SystemConfig::load(&config.config)?)?;
+            anyhow::ensure!(
+                store.require_person(user).is_ok(),
+                "{user:?} is not enrolled for face unlock (see `facegate unlock list`)"
+            );
             let r = store.wipe_person(user)?;
             println!(
                 "{user} no longer unlocks with their face: {} images, {} cached embeddings and {} audit lines removed",
@@ -211,7 +215,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let deadline = Instant::now() + config.timeout + Duration::from_secs(5);
             // The PAM module's own client: a daemon that is not root is not believed here either.
             let (outcome, reason) =
-                socket::ask(&config.socket, &request, deadline, 0, |p| eprintln!("{p}"))?;
+                socket::ask(&config.socket, &request, deadline, 0, |p| eprintln!("{p}")).map_err(
+                    |e| {
+                        anyhow::anyhow!(
+                            "no answer from the daemon at {} (is `facegate daemon` running?): {e}",
+                            config.socket.display()
+                        )
+                    },
+                )?;
             println!("{outcome:?}: {reason}");
             Ok(match outcome {
                 Outcome::Success => exit::OK,

@@ -12,6 +12,7 @@ use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::liveness::{Direction, PassiveConfig};
+use crate::shown::Shown;
 use crate::{Error, imageio};
 
 /// `verify` exit statuses beyond the shared ones.
@@ -26,7 +27,8 @@ pub struct VerifyArgs {
     /// Run the live rule (K of the last N frames) on a video file or image folder
     #[arg(long, value_name = "VIDEO_OR_DIR", conflicts_with = "camera")]
     pub replay: Option<PathBuf>,
-    /// Run the live rule on camera N (face unlock, e.g. from PAM)
+    /// Run the live rule on camera N, at the desk's thresholds (system face unlock goes through
+    /// the daemon and its stricter unlock rule: `facegate unlock test USER`)
     #[arg(long, value_name = "N")]
     pub camera: Option<u32>,
     /// Seconds before a live attempt gives up, up to 60 [default: from settings]
@@ -114,7 +116,7 @@ fn count_word(n: usize) -> String {
 fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
     match e {
         Error::NoFace(path) => {
-            eprintln!("no face found in {}", path.display());
+            eprintln!("no face found in {}", Shown(&path));
             Ok(exit::NO_FACE)
         }
         Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => {
@@ -327,7 +329,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        for photo in super::people::image_files(std::slice::from_ref(&dir))? {
+        for photo in super::people::image_files(std::slice::from_ref(&dir)) {
             // Unreadable photos and photos without a face are simply not candidates.
             let Ok(embedding) = engine.photo_embedding(&photo) else {
                 continue;
@@ -357,7 +359,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             "looks most like {} (similarity {:.3}, {}): a resemblance, not an identification",
             top.identity,
             top.best_similarity,
-            top.photo.display()
+            Shown(&top.photo)
         );
         for r in ranking.iter().skip(1).take(4) {
             println!("  then {} ({:.3})", r.identity, r.best_similarity);

@@ -76,6 +76,19 @@ impl Engine {
         rule: AttemptRule,
         liveness: LivenessCheck,
     ) -> Result<Attempt> {
+        self.begin_attempt_at(person, rule, liveness, Instant::now())
+    }
+
+    /// [`Engine::begin_attempt`] with its clock started at `asked`: the daemon opens the camera
+    /// before the attempt counts, and that time is part of the attempt's `timeout_s`, which the
+    /// PAM module waits for.
+    pub fn begin_attempt_at(
+        &mut self,
+        person: &str,
+        rule: AttemptRule,
+        liveness: LivenessCheck,
+        asked: Instant,
+    ) -> Result<Attempt> {
         self.store.require_person(person)?;
         if self.gallery(person)?.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
@@ -84,7 +97,7 @@ impl Engine {
             self.pad = Some(crate::liveness::PadModel::new(&self.models)?);
         }
         self.count_start(person)?;
-        let attempt = Attempt::new(person, rule, liveness, Instant::now());
+        let attempt = Attempt::new(person, rule, liveness, asked);
         Ok(match liveness {
             LivenessCheck::Off => attempt,
             _ => attempt.with_pad(PadRule::default()),
@@ -99,11 +112,23 @@ impl Engine {
             .store
             .read_state::<Lockout>(person, lockout::STATE_FILE)
         {
-            Ok(state) => state.lock(now_unix()),
+            Ok(state) => state.refusal(now_unix()),
             Err(e) => {
                 tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
                 Some(Lock::UntilReset)
             }
+        }
+    }
+
+    /// [`Engine::lockout`] as the error an attempt starting now would meet, changing nothing: for
+    /// refusing before anything costly (the daemon's camera) starts.
+    pub fn ensure_not_locked(&self, person: &str) -> Result<()> {
+        match self.lockout(person) {
+            Some(lock) => Err(Error::LockedOut {
+                person: person.to_owned(),
+                lock,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -159,7 +184,13 @@ impl Engine {
                     let t = Instant::now();
                     let probe = self.embed(image, face)?;
                     embed_ms = t.elapsed().as_secs_f32() * 1e3;
-                    Some(self.score_with(attempt.person(), &probe, attempt.rule().thresholds)?)
+                    let rule = attempt.rule();
+                    Some(self.score_with(
+                        attempt.person(),
+                        &probe,
+                        rule.thresholds,
+                        rule.trained_head,
+                    )?)
                 } else {
                     None
                 };
@@ -217,27 +248,21 @@ impl Engine {
         }
     }
 
+    /// A live attempt ended: settled as a photo's is, so the fifth failure locks at once (it
+    /// used to lock only when the next attempt began, and until then `lockout` and
+    /// `identify` did not see it).
     fn settle(&mut self, outcome: &Outcome, frame: &RgbImage) -> Result<()> {
-        if outcome.accepted {
-            self.store.update_state(
-                &outcome.person,
-                lockout::STATE_FILE,
-                |lock: &mut Lockout| lock.settle(true, now_unix()),
-            )?;
-        }
-        let liveness = outcome.liveness.map(|s| s.score);
-        self.audit(
+        self.settle_attempt(
             &outcome.person,
             "live",
             outcome.accepted,
             AttemptDetails {
                 last: outcome.last.as_ref(),
-                liveness,
+                liveness: outcome.liveness.map(|s| s.score),
                 frame: Some(frame),
                 face: outcome.face.as_ref(),
             },
-        );
-        Ok(())
+        )
     }
 
     /// Counts an attempt (live or a photo) as started, and failed until it settles: refused
@@ -258,8 +283,9 @@ impl Engine {
         }
     }
 
-    /// Settles a one-shot attempt begun with [`Engine::count_start`], with its audit line.
-    pub(super) fn settle_one_shot(
+    /// Settles an attempt (live or a photo) begun with [`Engine::count_start`], with its audit
+    /// line.
+    pub(super) fn settle_attempt(
         &mut self,
         person: &str,
         channel: &str,

@@ -53,15 +53,19 @@ impl Engine {
     /// `probe` against the person's verification images with the person's scorer: their head's
     /// probability at 0.5 when one is in use, else cosine at the detection threshold.
     pub fn score(&mut self, person: &str, probe: &Embedding) -> Result<Verification> {
-        self.score_with(person, probe, self.thresholds())
+        self.score_with(person, probe, self.thresholds(), true)
     }
 
-    /// [`Engine::score`] at `thresholds` (an attempt's rule) instead of the settings'.
+    /// [`Engine::score`] at `thresholds` (an attempt's rule) instead of the settings', with the
+    /// person's head only where `trained_head` allows it (see [`AttemptRule::trained_head`]).
+    ///
+    /// [`AttemptRule::trained_head`]: crate::auth::attempt::AttemptRule::trained_head
     pub fn score_with(
         &mut self,
         person: &str,
         probe: &Embedding,
         thresholds: Thresholds,
+        trained_head: bool,
     ) -> Result<Verification> {
         // Taken out of the cache for the call, so the head (borrowed from self) and the gallery
         // (owned by self) can be used together without copying the vectors.
@@ -70,7 +74,12 @@ impl Engine {
         if gallery.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
-        let verification = match self.head_in_use(person) {
+        let head = if trained_head {
+            self.head_in_use(person)
+        } else {
+            None
+        };
+        let verification = match head {
             Some(head) if head.dim() == probe.0.len() => {
                 let thresholds = Thresholds {
                     detection: crate::train::HEAD_THRESHOLD,
@@ -99,12 +108,12 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 // No usable face is a failed attempt too, with its audit line.
-                self.settle_one_shot(person, "photo", false, super::AttemptDetails::default())?;
+                self.settle_attempt(person, "photo", false, super::AttemptDetails::default())?;
                 return Err(e);
             }
         };
         let verification = self.score(person, &probe)?;
-        self.settle_one_shot(
+        self.settle_attempt(
             person,
             "photo",
             verification.accepted,
@@ -123,7 +132,19 @@ impl Engine {
     }
 
     /// 1:N: who among the enrolled is this? People locked out are left out of the ranking.
+    /// Cosine at the settings' thresholds.
     pub fn identify(&mut self, probe: &Embedding) -> Result<Identification> {
+        self.identify_at(probe, self.thresholds())
+    }
+
+    /// [`Engine::identify`] at `thresholds`: the Unlock view searches at the unlock rule's, so
+    /// that nobody its attempt would refuse on the first frame starts one (and counts a failure
+    /// against the person they resemble).
+    pub fn identify_at(
+        &mut self,
+        probe: &Embedding,
+        thresholds: Thresholds,
+    ) -> Result<Identification> {
         let people = self.store.people()?;
         for name in &people {
             self.gallery(name)?;
@@ -136,6 +157,6 @@ impl Engine {
                 (name, g)
             })
             .collect();
-        Ok(identify(probe, &galleries, self.thresholds()))
+        Ok(identify(probe, &galleries, thresholds))
     }
 }

@@ -444,18 +444,34 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     }
     if let Some(v) = &state.verdict {
         let r = &v.verification;
-        let (text, colour) = if r.accepted {
-            (
-                format!("Verified: {}", v.person),
-                Color32::from_rgb(40, 200, 90),
-            )
-        } else {
-            (
-                format!("Not verified: {}", v.person),
-                Color32::from_rgb(235, 60, 60),
-            )
-        };
-        ui.label(RichText::new(text).size(22.0).strong().color(colour));
+        let (green, red) = (
+            Color32::from_rgb(40, 200, 90),
+            Color32::from_rgb(235, 60, 60),
+        );
+        match &v.attempt {
+            // Only an attempt verifies (K of N frames, liveness when on).
+            Some(attempt) => {
+                let (text, colour) = if attempt.accepted {
+                    (format!("Verified: {}", v.person), green)
+                } else {
+                    (format!("Not verified: {}", v.person), red)
+                };
+                ui.label(RichText::new(text).size(22.0).strong().color(colour));
+                if let Some(why) = attempt.refusal.as_ref().filter(|_| !attempt.accepted) {
+                    ui.label(RichText::new(why).color(red));
+                }
+            }
+            // One continuous-mode frame: how it compares now, which decides nothing.
+            None => {
+                let (text, colour) = if r.accepted {
+                    (format!("This frame matches {}", v.person), green)
+                } else {
+                    (format!("This frame does not match {}", v.person), red)
+                };
+                ui.label(RichText::new(text).size(16.0).color(colour));
+                ui.label("Continuous shows each frame's match; Verify decides");
+            }
+        }
         ui.label(format!(
             "{}/{} images matched ({:.0} %, need {:.0} %) · best {:.3} · template {:.3}",
             r.matched,

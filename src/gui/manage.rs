@@ -9,7 +9,7 @@ use super::files::{self, Answer, Dialog, Purpose};
 use super::state::AppState;
 use crate::camera::CameraInfo;
 use crate::session::{Command, ImportProgress};
-use crate::store::{Gallery, Settings};
+use crate::store::Gallery;
 use crate::vision::EmbedderKind;
 use crate::vision::attributes::{AgeNet, EmotionNet};
 
@@ -203,7 +203,7 @@ impl ManageView {
             match model.licence_notice() {
                 // Shown first; nothing changes until the user agrees.
                 Some(_) => self.confirm_model = Some(model),
-                None => out.push(Command::UpdateSettings(switched(settings, model))),
+                None => out.push(Command::UpdateSettings(settings.with_model(model))),
             }
         }
         ui.label(
@@ -376,7 +376,7 @@ impl ManageView {
                 );
                 ui.horizontal(|ui| {
                     if ui.button(format!("Switch to {model}")).clicked() {
-                        out.push(Command::UpdateSettings(switched(settings, model)));
+                        out.push(Command::UpdateSettings(settings.with_model(model)));
                         self.confirm_model = None;
                     }
                     if ui.button(format!("Keep {}", settings.model)).clicked() {
@@ -389,15 +389,6 @@ impl ManageView {
             }
         }
     }
-}
-
-/// `settings` with another model, at that model's default detection threshold (a threshold
-/// means nothing across models).
-fn switched(settings: &Settings, model: EmbedderKind) -> Settings {
-    let mut s = settings.clone();
-    s.model = model;
-    s.detection_threshold = model.default_threshold();
-    s
 }
 
 fn percent(rate: f64) -> String {

@@ -10,8 +10,8 @@ use crate::auth::calibrate::PersonScores;
 use crate::auth::{Identification, Verification};
 use crate::engine::scores::Calibrated;
 use crate::session::{
-    Analysis, Command, CompareResult, Event, HeadRule, ImportProgress, Mode, Thumbnail,
-    UnlockStatus,
+    Analysis, AttemptVerdict, Command, CompareResult, Event, HeadRule, ImportProgress, Mode,
+    Thumbnail, UnlockStatus,
 };
 use crate::store::{Gallery, ImageKind, Settings};
 use crate::train::{EpochReport, TrainReport};
@@ -36,8 +36,9 @@ impl Training {
 pub struct ShownVerdict {
     pub person: String,
     pub verification: Verification,
-    /// The outcome of a Verify attempt (K of N frames), rather than one continuous-mode frame.
-    pub attempt: bool,
+    /// The outcome of a Verify attempt (K of N frames); None for one continuous-mode frame,
+    /// which is shown as this frame's match, never as "Verified".
+    pub attempt: Option<AttemptVerdict>,
 }
 
 /// A line for the user. `id` grows with each message, so dismissing one does not hide the next
@@ -127,16 +128,16 @@ impl AppState {
             Event::Verdict {
                 person,
                 verification,
-                attempt_done,
+                attempt,
             } => {
-                if attempt_done {
+                if attempt.is_some() {
                     self.verifying = false;
                 }
-                if attempt_done || !self.verifying {
+                if attempt.is_some() || !self.verifying {
                     self.verdict = Some(ShownVerdict {
                         person,
                         verification,
-                        attempt: attempt_done,
+                        attempt,
                     });
                 }
             }
@@ -349,7 +350,10 @@ mod tests {
         Event::Verdict {
             person: "Ann".into(),
             verification: verify(&probe, &[], thresholds),
-            attempt_done,
+            attempt: attempt_done.then_some(AttemptVerdict {
+                accepted: false,
+                refusal: None,
+            }),
         }
     }
 
@@ -402,9 +406,9 @@ mod tests {
         assert!(s.verdict.is_none(), "one frame does not end the attempt");
         let _ = s.apply(verdict(true));
         assert!(!s.verifying);
-        assert!(s.verdict.as_ref().is_some_and(|v| v.attempt));
+        assert!(s.verdict.as_ref().is_some_and(|v| v.attempt.is_some()));
         let _ = s.apply(verdict(false));
-        assert!(s.verdict.as_ref().is_some_and(|v| !v.attempt));
+        assert!(s.verdict.as_ref().is_some_and(|v| v.attempt.is_none()));
     }
 
     #[test]

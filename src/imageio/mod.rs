@@ -1,6 +1,8 @@
 //! Decoding photos and frames into RGB, safely: EXIF orientation honoured, every common pixel
 //! layout accepted, hostile input refused with a reason instead of a panic or an OOM.
 
+pub mod listing;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -9,38 +11,46 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbIma
 /// Largest side we accept. Bigger photos exist (50 MP phones) but decode to >150 MB; a face app
 /// gains nothing from them, and a forged header must not make us allocate gigabytes.
 pub const MAX_SIDE: u32 = 12_000;
-/// Decoder allocation cap (bytes): 12k × 12k RGBA at 8 bits, with headroom for 16-bit PNGs.
-pub const MAX_ALLOC: u64 = 1 << 30;
+/// Decoder allocation cap (bytes): a 12k × 12k RGB photo at 8 bits (432 MB) fits. Its 16-bit
+/// and RGBA forms do not: with the conversion to 8-bit RGB after the decode, an 840 KB 16-bit
+/// PNG of that size once took 1.4 GB.
+pub const MAX_ALLOC: u64 = 512 << 20;
 /// Files above this are refused before reading them into memory.
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("cannot read {}", path.display())]
+    #[error("cannot read {}", crate::shown::Shown(path))]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{} is empty", .0.display())]
+    #[error("{} is empty", crate::shown::Shown(.0))]
     Empty(PathBuf),
-    #[error("{} is not a regular file (a folder, device or pipe); give a photo file", .0.display())]
+    #[error("{} is not a regular file (a folder, device or pipe); give a photo file", crate::shown::Shown(.0))]
     NotAFile(PathBuf),
-    #[error("{} is {size} bytes; images over {} MB are refused", path.display(), MAX_FILE_BYTES >> 20)]
+    #[error("{} is {size} bytes; images over {} MB are refused", crate::shown::Shown(path), MAX_FILE_BYTES >> 20)]
     FileTooLarge { path: PathBuf, size: u64 },
-    #[error("{} is {width}×{height} px; the limit is {MAX_SIDE} px a side", path.display())]
+    #[error(
+        "{} is {width}×{height} px; the limit is {MAX_SIDE} px a side",
+        crate::shown::Shown(path)
+    )]
     TooLarge {
         path: PathBuf,
         width: u32,
         height: u32,
     },
-    #[error("{} is not a readable image (corrupt, truncated or unsupported format)", path.display())]
+    #[error(
+        "{} is not a readable image (corrupt, truncated or unsupported format)",
+        crate::shown::Shown(path)
+    )]
     Decode {
         path: PathBuf,
         #[source]
         source: image::ImageError,
     },
-    #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", .0.display())]
+    #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]
     TruncatedJpeg(PathBuf),
 }
 

@@ -29,21 +29,29 @@ impl ImportJob {
     /// The image files named by `paths`, folders walked (sorted, links to folders not followed).
     /// Nothing to import is an error saying so.
     pub fn new(gallery: Gallery, paths: &[PathBuf]) -> Result<ImportJob, String> {
-        let mut files = Vec::new();
-        for p in paths {
-            if !p.exists() {
-                return Err(format!("{} does not exist", p.display()));
-            }
-            if p.is_dir() {
-                walk(p, &mut files).map_err(|e| format!("cannot list {}: {e}", p.display()))?;
-            } else {
-                files.push(p.clone());
-            }
+        if let Some(p) = paths.iter().find(|p| !p.exists()) {
+            return Err(format!("{} does not exist", p.display()));
         }
-        if files.is_empty() {
-            return Err("no .jpg, .jpeg or .png files there".into());
+        let listing = crate::imageio::listing::image_files(paths, MAX_IMPORT_FILES);
+        if listing.files.is_empty() {
+            let why: Vec<String> = listing
+                .skipped
+                .iter()
+                .map(|(p, why)| format!("{}: {why}", p.display()))
+                .collect();
+            let why = match why.as_slice() {
+                [] => String::new(),
+                why => format!(" ({})", why.join("; ")),
+            };
+            return Err(format!("no .jpg, .jpeg or .png files there{why}"));
         }
-        files.truncate(MAX_IMPORT_FILES);
+        let files = listing.files;
+        // What was left out is listed with the refused files, so the window says it.
+        let refused = listing
+            .skipped
+            .into_iter()
+            .map(|(p, why)| (p.display().to_string(), why))
+            .collect();
         Ok(ImportJob {
             progress: ImportProgress {
                 gallery,
@@ -51,7 +59,7 @@ impl ImportJob {
                 done: 0,
                 saved: 0,
                 skipped: 0,
-                refused: Vec::new(),
+                refused,
             },
             files: files.into(),
         })
@@ -96,29 +104,6 @@ impl ImportJob {
     }
 }
 
-/// Image files under `dir`, recursively and sorted; links to folders are not walked into (a
-/// loop would list the same photos forever, and a link can lead anywhere).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.flatten().collect();
-    entries.sort_by_key(std::fs::DirEntry::path);
-    for entry in entries {
-        let p = entry.path();
-        if entry.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
-        {
-            out.push(p);
-        }
-        if out.len() > MAX_IMPORT_FILES {
-            break;
-        }
-    }
-    Ok(())
-}
-
 /// The wipe, then who is left.
 pub fn remove(engine: &mut Engine, name: &str) -> Vec<Event> {
     let report = match engine.remove_person(name) {
@@ -159,8 +144,8 @@ pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
 /// The lowest detection threshold meeting `far` on everyone enrolled against the negatives and
 /// each other, as `facegate calibrate` finds it; not saved.
 pub fn calibrate(engine: &mut Engine, far: f64) -> Event {
-    if !(far > 0.0 && far < 1.0) {
-        return Event::Calibrated(Err("the target FAR must be between 0 and 1".into()));
+    if let Err(why) = crate::auth::calibrate::target_far(far) {
+        return Event::Calibrated(Err(why));
     }
     let people = match engine.store().people() {
         Ok(p) if p.is_empty() => {

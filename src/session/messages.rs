@@ -216,8 +216,11 @@ pub enum Event {
     /// A verification (one frame in continuous mode, or the end of a Verify attempt).
     Verdict {
         person: String,
+        /// This frame's comparisons, or the attempt's last frame's: as scored, never edited.
         verification: Verification,
-        attempt_done: bool,
+        /// The end of a Verify attempt (K of N frames, with liveness when on), whose outcome
+        /// is `accepted`; otherwise one continuous-mode frame, which decides nothing.
+        attempt: Option<AttemptVerdict>,
     },
     Identified(Identification),
     Unlock(UnlockStatus),
@@ -247,4 +250,12 @@ pub enum Event {
     Info(String),
     SourceError(String),
     SourceRecovered,
+}
+
+/// How a Verify attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptVerdict {
+    pub accepted: bool,
+    /// Why it was refused, in the attempt's words ("head did not turn", ...).
+    pub refusal: Option<String>,
 }

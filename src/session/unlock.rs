@@ -86,9 +86,10 @@ impl Unlock {
         let Some(index) = seen.faces.iter().position(|f| std::ptr::eq(f, face)) else {
             return searching("no face in view".into());
         };
+        let rule = engine.unlock_rule();
         let identified = engine
             .embed(&frame.image, face)
-            .and_then(|probe| engine.identify(&probe));
+            .and_then(|probe| engine.identify_at(&probe, rule.thresholds));
         let id = match identified {
             Ok(id) => id,
             Err(e) => return Started::Failed(format!("cannot identify: {e}")),
@@ -112,7 +113,6 @@ impl Unlock {
         } else {
             LivenessCheck::Off
         };
-        let rule = engine.unlock_rule();
         match engine.begin_attempt(&top.name, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
             Err(e @ Error::LockedOut { .. }) => Started::Ended(UnlockStatus::Refused {

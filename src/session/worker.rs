@@ -27,7 +27,8 @@ use crate::vision::Tracker;
 type Cmd = Result<Command, crossbeam_channel::RecvError>;
 /// Live frames are detected on a copy at most this wide: YuNet at 320×240 meets the 8 ms budget
 /// where 640×480 does not, and a face at the capture gate (eyes ≥ 25 px apart at full size) is
-/// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size.
+/// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size,
+/// and so do the frames an attempt judges (see `analyse`).
 pub const LIVE_MAX_SIDE: u32 = 320;
 /// In continuous mode, a face the tracker has verified is verified again after this long; in
 /// between, its label keeps the last verdict. A new face is verified on its first frame, and
@@ -409,10 +410,18 @@ impl Worker {
         let t0 = Instant::now();
         // Captures and attempt records refer to the frame being analysed.
         self.latest = Some(frame.clone());
-        let detected = self
-            .engine
-            .detector()
-            .detect_at(&frame.image, LIVE_MAX_SIDE);
+        // Frames an attempt judges (Verify, Unlock) are detected as every other attempt's are
+        // (`Engine::detect`, as `verify --replay` and the daemon): the liveness limits and the
+        // texture model's crop were measured on those boxes and landmarks. The rest of the
+        // live view detects at LIVE_MAX_SIDE, for speed.
+        let judging = self.attempt.is_some() || self.mode == Mode::Unlock;
+        let detected = if judging {
+            self.engine.detect(&frame.image)
+        } else {
+            self.engine
+                .detector()
+                .detect_at(&frame.image, LIVE_MAX_SIDE)
+        };
         let faces = match detected {
             Ok(f) => f,
             Err(e) => return self.fail("detection failed", e),
@@ -523,12 +532,14 @@ impl Worker {
         match seen.step {
             Step::Pending(_) => self.attempt = Some(attempt),
             Step::Done(outcome) => match outcome.last {
-                Some(mut verification) => {
-                    verification.accepted = outcome.accepted;
+                Some(verification) => {
                     self.send(Event::Verdict {
                         person,
                         verification,
-                        attempt_done: true,
+                        attempt: Some(AttemptVerdict {
+                            accepted: outcome.accepted,
+                            refusal: outcome.refusal.map(|r| r.text().to_owned()),
+                        }),
                     });
                 }
                 None => self.send(Event::Error(format!(
@@ -585,7 +596,7 @@ impl Worker {
         self.send(Event::Verdict {
             person,
             verification,
-            attempt_done: false,
+            attempt: None,
         });
     }
 }

@@ -84,6 +84,12 @@ fn link_error(path: &Path) -> io::Error {
     )
 }
 
+/// What a store makes at the top of its data dir (its `users` folder first): a folder holding
+/// any of them is a store. Not the generic `cache` or `negatives`. Spelt out here because this
+/// module is below the ones that name them (the store's lock and settings, secret.rs's key,
+/// audit.rs's log), which all open files through it.
+const MADE_BY_A_STORE: [&str; 5] = ["users", ".lock", "secret.key", "settings.toml", "audit.log"];
+
 impl DataDir {
     /// Opens the data dir at `path`, creating it (mode 0700) when missing. Refused: a link, not
     /// a folder, owned by someone other than `owner`, or writable by group or others.
@@ -91,11 +97,15 @@ impl DataDir {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        match rfs::mkdir(path, Mode::from_raw_mode(0o700)) {
-            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        let created = match rfs::mkdir(path, Mode::from_raw_mode(0o700)) {
+            Ok(()) => true,
+            Err(rustix::io::Errno::EXIST) => false,
             Err(e) => return Err(e.into()),
-        }
+        };
         let dir = DataDir::open_existing(path, owner)?;
+        if !created {
+            dir.check_is_a_store()?;
+        }
         // Private, as everything in it: readable by its owner only.
         rfs::fchmod(&dir.fd, Mode::from_raw_mode(0o700))?;
         Ok(dir)
@@ -150,6 +160,45 @@ impl DataDir {
             path: path.to_owned(),
             owner,
         })
+    }
+
+    /// An existing folder is taken as a data dir only when it is empty or already holds one of
+    /// the entries FaceGate makes there (the store's `users` folder, its lock, key, settings or
+    /// audit log; not the generic `cache`): the data dir is made private (0700) and filled,
+    /// which `--data-dir ~/Documents` (or a system config's `store = "/"`) must not do to a
+    /// folder that was never FaceGate's.
+    fn check_is_a_store(&self) -> io::Result<()> {
+        let fd = rfs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut entries = rfs::Dir::new(fd)?;
+        let mut foreign = None;
+        while let Some(entry) = entries.read() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            // A file system of its own for the store has a lost+found.
+            if matches!(name, b"." | b".." | b"lost+found") {
+                continue;
+            }
+            if MADE_BY_A_STORE.iter().any(|made| made.as_bytes() == name) {
+                return Ok(());
+            }
+            foreign.get_or_insert_with(|| String::from_utf8_lossy(name).escape_debug().to_string());
+        }
+        match foreign {
+            None => Ok(()),
+            Some(name) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a FaceGate data folder (it holds \"{name}\" and nothing FaceGate made); \
+                     FaceGate makes its data folder private and fills it, so give a new or empty folder",
+                    self.path.display()
+                ),
+            )),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -317,14 +366,25 @@ impl DataDir {
     /// Appends `bytes` to `rel` (created 0600). A write cut short (a full disk) is taken back,
     /// so the file never ends in half a line that the next line would be glued to.
     pub fn append(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
-        let fd = self.open_at(rel, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE, 0o600)?;
+        // Non-blocking, so a FIFO planted in its place cannot hang the caller: opened for
+        // writing with no reader, it fails with ENXIO instead of waiting for one.
+        let not_regular = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", self.display(rel).display()),
+            )
+        };
+        let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NONBLOCK;
+        let fd = match self.open_at(rel, flags, 0o600) {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) => {
+                return Err(not_regular());
+            }
+            other => other?,
+        };
         let mut file = File::from(fd);
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file", self.display(rel).display()),
-            ));
+            return Err(not_regular());
         }
         if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_data()) {
             let _ = file.set_len(meta.len());

@@ -130,6 +130,8 @@ const MAX_STATE_BYTES: u64 = 64 << 10;
 /// settings.toml is a dozen lines.
 const MAX_SETTINGS_BYTES: u64 = 64 << 10;
 const SETTINGS_FILE: &str = "settings.toml";
+/// The store's write lock.
+const LOCK_FILE: &str = ".lock";
 /// Where a settings file with problems is kept when new settings are saved over it, so that
 /// what the user wrote (a typo away from valid) is not lost.
 pub const SETTINGS_BACKUP: &str = "settings.toml.bad";
@@ -287,7 +289,7 @@ impl Store {
 
     /// Exclusive lock across processes, released on drop.
     pub fn lock(&self) -> Result<WriteLock, StoreError> {
-        let rel = Path::new(".lock");
+        let rel = Path::new(LOCK_FILE);
         self.dir
             .lock(rel)
             .map(WriteLock)
@@ -369,12 +371,18 @@ impl Store {
 
     /// Records a verification attempt in the audit log.
     pub fn audit(&self, entry: &audit::AuditEntry) {
+        let log = self.dir.display(Path::new(audit::LOG_FILE));
         let result = self
             .lock()
-            .and_then(|_lock| audit::append(&self.dir, entry).map_err(io_err(self.dir.path())));
+            .and_then(|_lock| audit::append(&self.dir, entry).map_err(io_err(&log)));
         if let Err(e) = result {
-            // An attempt must not fail because its log line could not be written.
-            tracing::warn!("could not write the audit log: {e}");
+            // An attempt must not fail because its log line could not be written; the warning
+            // says why (a planted FIFO, a link), which "cannot access" alone would not.
+            let why = match &e {
+                StoreError::Io { source, .. } => format!(": {source}"),
+                _ => String::new(),
+            };
+            tracing::warn!("could not write the audit log: {e}{why}");
         }
     }
 

@@ -351,6 +351,16 @@ impl Settings {
         out
     }
 
+    /// These settings with another model, at that model's default detection threshold (a
+    /// threshold means nothing across models).
+    pub fn with_model(&self, model: EmbedderKind) -> Settings {
+        Settings {
+            model,
+            detection_threshold: model.default_threshold(),
+            ..self.clone()
+        }
+    }
+
     /// K of N frames within the time-out, for an attempt. Range-checked again here, so even a
     /// value set in code cannot make an attempt pass on no frame or never end.
     pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
@@ -362,13 +372,16 @@ impl Settings {
             n,
             timeout,
             thresholds: self.thresholds(),
+            trained_head: true,
         }
     }
 
     /// [`Settings::attempt_rule`] for unlocking: the detection threshold at least
-    /// [`unlock_threshold`], the share at least the default.
+    /// [`unlock_threshold`], the share at least the default, and cosine only (the threshold's
+    /// false-accept bound was measured with cosine; a trained head would bypass it).
     pub fn unlock_rule(&self) -> crate::auth::attempt::AttemptRule {
         let mut rule = self.attempt_rule();
+        rule.trained_head = false;
         rule.thresholds.detection = rule.thresholds.detection.max(unlock_threshold(self.model));
         rule.thresholds.verification = rule
             .thresholds

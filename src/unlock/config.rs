@@ -28,7 +28,8 @@ pub use facegate_proto::MAX_TIMEOUT_S;
 pub enum ConfigError {
     #[error("{}: {why}", path.display())]
     Unsafe { path: PathBuf, why: String },
-    #[error("{}: {source}", path.display())]
+    // The cause is the error's source, which the command line prints after it.
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -90,6 +91,22 @@ impl SystemConfig {
             ))
         })?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s).map_err(invalid)?;
+        // Two keys of the desk's settings are the system path's own here: the attempt's limit
+        // is `timeout_s` (which the PAM module also reads) and liveness is always on. Written
+        // under [verify] they would be overridden without a word, so they are refused.
+        for (key, why) in [
+            (
+                "live_timeout_s",
+                "the attempt's limit is `timeout_s`, above [verify]",
+            ),
+            ("liveness", "liveness is always on for face unlock"),
+        ] {
+            if raw.verify.as_ref().is_some_and(|t| t.contains_key(key)) {
+                return Err(invalid(format!(
+                    "[verify]: `{key}` does not apply here: {why}"
+                )));
+            }
+        }
         let (mut verify, problems) = match &raw.verify {
             Some(table) => Settings::parse(&table.to_string(), path),
             None => (Settings::default(), Vec::new()),
@@ -216,9 +233,8 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_verify_table_is_taken_and_liveness_forced_on() {
-        let c =
-            parse("timeout_s = 5\n[verify]\nlive_k = 4\nlive_n = 6\nliveness = false\n").unwrap();
+    fn a_valid_verify_table_is_taken_with_liveness_on() {
+        let c = parse("timeout_s = 5\n[verify]\nlive_k = 4\nlive_n = 6\n").unwrap();
         assert_eq!((c.verify.live_k, c.verify.live_n), (4, 6));
         assert!(c.verify.liveness);
         assert_eq!(c.timeout, Duration::from_secs(5));
@@ -232,6 +248,9 @@ mod tests {
             ("verification_threshold = \"0.9\"", "verification_threshold"),
             ("detection_threshold = 0.01", "detection_threshold"),
             ("live_kk = 3", "live_kk"),
+            // The system path's own: once overridden without a word.
+            ("live_timeout_s = 30", "live_timeout_s"),
+            ("liveness = false", "liveness"),
         ] {
             let err = parse(&format!("[verify]\n{verify}\n"))
                 .unwrap_err()

@@ -263,7 +263,8 @@ impl Daemon {
     }
 
     /// One attempt for `user`, prompts streamed to `out`. The camera is opened only once the
-    /// caller is allowed, the user enrolled and not locked out.
+    /// caller is allowed, the user enrolled and not locked out, and the attempt counts toward
+    /// the lock-out only once the camera is open.
     fn authenticate(&mut self, user: &str, out: &mut UnixStream) -> Reply {
         if let Err(v) = self.check(user) {
             return v;
@@ -275,20 +276,44 @@ impl Daemon {
             return verdict(Outcome::Ignore, "the client left".into());
         }
         let asked = Instant::now();
-        let rule = self.engine.unlock_rule();
-        let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
-        let mut attempt = match self.engine.begin_attempt(user, rule, liveness) {
-            Ok(a) => a,
-            Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
-            Err(e) => return ignore(user, &e),
-        };
+        // Locked out: refused before the camera turns on (`begin_attempt` asks again).
+        if let Err(e) = self.engine.ensure_not_locked(user) {
+            return verdict(Outcome::Refused, e.to_string());
+        }
+        // The camera is opened before the attempt counts: one that is unplugged, or held busy
+        // by another program (anyone in the video group can), judges no frame, and must not
+        // add failures toward the user's lock-out.
         let spec = match &self.config.replay {
             Some(path) => SourceSpec::Replay(path.clone()),
-            None => SourceSpec::camera(self.config.camera),
+            None => {
+                // Only a camera with a lens: a virtual one shows what a program writes.
+                let refused = match camera::v4l2::query(self.config.camera) {
+                    Ok(node) => node.not_a_lens(),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(why) = refused {
+                    tracing::warn!("camera {}: {why}; not used", self.config.camera);
+                    return verdict(
+                        Outcome::Ignore,
+                        format!(
+                            "camera {} is not used for face unlock: {why}",
+                            self.config.camera
+                        ),
+                    );
+                }
+                SourceSpec::camera(self.config.camera)
+            }
         };
         let mut source = match camera::open_with(&spec, ReplayOptions::default()) {
             Ok(s) => s,
             Err(e) => return ignore(user, &Error::from(e)),
+        };
+        let rule = self.engine.unlock_rule();
+        let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
+        let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
+            Ok(a) => a,
+            Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
+            Err(e) => return ignore(user, &e),
         };
         let _ = proto::send(
             out,

@@ -14,12 +14,15 @@
 //!   its password prompt comes without waiting behind the first. One face cannot answer two
 //!   prompts at the same moment anyway. A place whose client has gone (a `sudo` interrupted
 //!   while it waited) is taken over by the next request for the account, instead of turning
-//!   that away until the dead one reaches the camera.
+//!   that away until the dead one reaches the camera. The dead request stays in the camera's
+//!   queue until then, so an account has at most one such request waiting: otherwise a user
+//!   who asked and hung up, again and again, would fill the queue with dead requests of their
+//!   own account, and everyone else would be told the daemon is busy.
 //!
 //! Each turn is a guard: dropping it (the connection read, the attempt answered, a thread that
 //! could not start) gives the place back, so no path can leak one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -66,6 +69,9 @@ struct Held {
     non_root_readers: usize,
     readers_by_uid: HashMap<u32, usize>,
     accounts: HashMap<Account, Holder>,
+    /// Accounts with a request whose place was taken over still in the camera's queue (at
+    /// most one each).
+    superseded: HashSet<Account>,
     next_id: u64,
 }
 
@@ -104,13 +110,16 @@ impl Turns {
     }
 
     /// `account`'s one place in the camera's queue for the request read from `client`, or
-    /// `None` while another attempt for it waits or runs with its client still there.
+    /// `None` while another attempt for it waits or runs with its client still there, or while
+    /// a request for it that was taken over has not left the queue yet.
     pub fn account(&self, account: Account, client: &UnixStream) -> Option<AccountTurn> {
         let mut held = self.held();
-        if let Some(holder) = held.accounts.get(&account)
-            && holder.client.as_ref().is_none_or(|c| !peer_has_left(c))
-        {
-            return None;
+        if let Some(holder) = held.accounts.get(&account) {
+            let gone = holder.client.as_ref().is_some_and(peer_has_left);
+            if !gone || held.superseded.contains(&account) {
+                return None;
+            }
+            held.superseded.insert(account.clone());
         }
         held.next_id += 1;
         let id = held.next_id;
@@ -164,6 +173,9 @@ impl Drop for AccountTurn {
             .is_some_and(|h| h.id == self.id)
         {
             held.accounts.remove(&self.account);
+        } else {
+            // Taken over: the one dead request of its account has left the queue.
+            held.superseded.remove(&self.account);
         }
     }
 }
@@ -269,5 +281,31 @@ mod tests {
                 .account(Account::Unknown("katie".into()), &third)
                 .is_some()
         );
+    }
+
+    /// Asking and hanging up, again and again: each takeover would leave one more dead request
+    /// in the camera's queue (8 places for everyone) until it reached the camera.
+    #[test]
+    fn an_account_has_at_most_one_dead_request_waiting() {
+        let turns = Turns::default();
+        let katie = || Account::Unknown("katie".into());
+        let (first, first_end) = UnixStream::pair().unwrap();
+        let first = turns.account(katie(), &first).unwrap();
+        drop(first_end);
+        let (second, second_end) = UnixStream::pair().unwrap();
+        let second = turns.account(katie(), &second).expect("taken over once");
+        drop(second_end);
+        let (third, _third_here) = UnixStream::pair().unwrap();
+        assert!(
+            turns.account(katie(), &third).is_none(),
+            "a second dead request would wait in the queue"
+        );
+        // The first dead request leaves the queue (answered "the client left"): the next
+        // request may take the second's place.
+        drop(first);
+        let third = turns.account(katie(), &third).expect("taken over again");
+        drop((second, third));
+        let held = turns.held();
+        assert!(held.accounts.is_empty() && held.superseded.is_empty());
     }
 }

@@ -51,6 +51,15 @@ impl Face {
     }
 
     /// Distance between the eyes in pixels: the face size that matters for recognition quality.
+    /// The face with the largest box: in a photo of a person, that is them (others in it are
+    /// ignored). Verification is stricter and refuses a second face nearly as large
+    /// (`auth::quality::main_face`).
+    pub fn largest(faces: &[Face]) -> Option<&Face> {
+        faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    }
+
     pub fn eye_distance(&self) -> f32 {
         let [l, r] = [self.landmarks[0], self.landmarks[1]];
         ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt()

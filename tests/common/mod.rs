@@ -171,3 +171,60 @@ pub fn astronaut(models: &Models) -> (image::RgbImage, facegate::vision::Face) {
     assert_eq!(faces.len(), 1, "the astronaut photo has one face");
     (img, faces.remove(0))
 }
+
+/// A store in `data` where id01 is enrolled from deepface's photos (anchors and positives in
+/// turn) and everyone else's photos are negatives, captured through the engine as the window
+/// captures them: what a trained head needs. Group photos and small faces are refused by the
+/// quality gate, as in the app.
+pub fn enrol_id01_from_deepface(shared: &Path, data: &Path) {
+    let root = shared.join("deepface");
+    let rows = read_csv(&root.join("images.csv"));
+    let store = facegate::store::Store::open(data).unwrap();
+    let mut e = facegate::engine::Engine::new(&models(), store).unwrap();
+    e.store().add_person("id01").unwrap();
+    let mut mine = 0;
+    for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
+        let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
+        let gallery = if r["identity"] == "id01" {
+            mine += 1;
+            let kind = if mine % 2 == 0 {
+                facegate::store::ImageKind::Anchor
+            } else {
+                facegate::store::ImageKind::Positive
+            };
+            facegate::store::Gallery::Person {
+                name: "id01".into(),
+                kind,
+            }
+        } else {
+            facegate::store::Gallery::Negatives
+        };
+        let _ = e.capture(&gallery, &img, None);
+    }
+}
+
+/// Frames `indices` of `clip`, extracted with ffmpeg into `dir` as PNGs (`frame1.png`, ...).
+pub fn frames_of(clip: &Path, dir: &Path, indices: &[u32]) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let select = indices
+        .iter()
+        .map(|i| format!("eq(n\\,{i})"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(clip)
+        .args(["-vf", &format!("select='{select}'"), "-vsync", "0"])
+        .arg(dir.join("frame%d.png"))
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (1..=indices.len())
+        .map(|i| dir.join(format!("frame{i}.png")))
+        .inspect(|p| assert!(p.exists(), "{} not extracted", p.display()))
+        .collect()
+}

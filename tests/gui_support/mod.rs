@@ -12,9 +12,10 @@ use egui_kittest::kittest::Queryable;
 use facegate::camera::{self, ReplayOptions, SourceSpec};
 use facegate::gui::FaceGateApp;
 use facegate::session::Session;
-use facegate::store::{Gallery, ImageKind, Store};
+use facegate::store::{ImageKind, Store};
 
 use crate::common;
+pub use crate::common::enrol_id01_from_deepface;
 
 pub fn app(data: &Path, source: SourceSpec) -> FaceGateApp {
     let source = camera::open_with(&source, ReplayOptions::default()).unwrap();
@@ -90,37 +91,6 @@ pub fn capture_verification(h: &mut Harness<'_, FaceGateApp>, times: usize) {
         });
         // Let the demo feed move on so the next capture is a different frame.
         std::thread::sleep(Duration::from_millis(150));
-    }
-}
-
-/// A store in `data` where id01 is enrolled from deepface's photos (anchors and positives in
-/// turn) and everyone else's photos are negatives, captured through the engine as the window
-/// captures them: what a trained head needs. Group photos and small faces are refused by the
-/// quality gate, as in the app.
-pub fn enrol_id01_from_deepface(shared: &Path, data: &Path) {
-    let root = shared.join("deepface");
-    let rows = common::read_csv(&root.join("images.csv"));
-    let store = Store::open(data).unwrap();
-    let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
-    e.store().add_person("id01").unwrap();
-    let mut mine = 0;
-    for r in rows.iter().filter(|r| !r["identity"].is_empty()) {
-        let img = facegate::imageio::load(&root.join(&r["path"])).unwrap();
-        let gallery = if r["identity"] == "id01" {
-            mine += 1;
-            let kind = if mine % 2 == 0 {
-                ImageKind::Anchor
-            } else {
-                ImageKind::Positive
-            };
-            Gallery::Person {
-                name: "id01".into(),
-                kind,
-            }
-        } else {
-            Gallery::Negatives
-        };
-        let _ = e.capture(&gallery, &img, None);
     }
 }
 

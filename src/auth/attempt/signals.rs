@@ -77,6 +77,27 @@ impl Default for PadRule {
     }
 }
 
+impl PadRule {
+    /// The rule's low quantile of a face's texture scores, once there are `min_frames` of them.
+    pub fn quantile_of(&self, scores: &[f32]) -> Option<f32> {
+        if scores.len() < self.min_frames.max(1) {
+            return None;
+        }
+        crate::liveness::pad::low_quantile(scores, self.quantile)
+    }
+
+    /// Whether a face's texture scores look live: judged ([`PadRule::quantile_of`]) and at least
+    /// the threshold. None: too few scores to say yet.
+    pub fn live(&self, scores: &[f32]) -> Option<bool> {
+        self.quantile_of(scores).map(|q| self.passes(q))
+    }
+
+    /// Whether a judged quantile looks live.
+    pub fn passes(&self, quantile: f32) -> bool {
+        quantile >= self.threshold
+    }
+}
+
 /// Most scores kept: at 30 fps, ten seconds of one face.
 const MAX_SCORES: usize = 300;
 
@@ -99,10 +120,12 @@ impl PadFrames {
 
     /// The rule's quantile of the scores, once there are enough of them.
     pub(super) fn judged(&self, rule: &PadRule) -> Option<f32> {
-        if self.scores.len() < rule.min_frames.max(1) {
-            return None;
-        }
-        crate::liveness::pad::low_quantile(&self.scores, rule.quantile)
+        rule.quantile_of(&self.scores)
+    }
+
+    /// The rule's verdict on the scores ([`PadRule::live`]).
+    pub(super) fn live(&self, rule: &PadRule) -> Option<bool> {
+        rule.live(&self.scores)
     }
 }
 

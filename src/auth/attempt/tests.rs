@@ -51,6 +51,7 @@ fn rule() -> AttemptRule {
             detection: 0.363,
             verification: 0.6,
         },
+        trained_head: true,
     }
 }
 

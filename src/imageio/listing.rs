@@ -1,0 +1,132 @@
+//! The photos a user names for an import (`capture`, `negatives add`, `unlock enrol`, files
+//! dropped on the window): files as given, folders walked. One list for the command line and
+//! the window, so both skip and report the same things.
+
+use std::path::{Path, PathBuf};
+
+/// The extensions taken from a folder (a file named directly is tried whatever its name).
+const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+/// What `image_files` found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub files: Vec<PathBuf>,
+    /// What was left out and why: a folder that could not be listed, a link to a folder, a
+    /// folder with no photos. One locked sub-folder does not stop the import of the others.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// The image files named by `inputs`, folders walked recursively and sorted, at most `max`.
+/// Links to folders are not walked into: a loop would list the same photos forever, and a
+/// link can lead anywhere.
+pub fn image_files(inputs: &[PathBuf], max: usize) -> Listing {
+    let mut listing = Listing::default();
+    for input in inputs {
+        if input.is_dir() {
+            let before = listing.files.len();
+            walk(input, &mut listing, max);
+            if listing.files.len() == before {
+                listing
+                    .skipped
+                    .push((input.clone(), "no .jpg, .jpeg or .png files in it".into()));
+            }
+        } else {
+            listing.files.push(input.clone());
+        }
+        if listing.files.len() >= max {
+            listing.files.truncate(max);
+            break;
+        }
+    }
+    listing
+}
+
+fn walk(dir: &Path, listing: &mut Listing, max: usize) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            listing
+                .skipped
+                .push((dir.to_owned(), format!("cannot list it ({e})")));
+            return;
+        }
+    };
+    let mut entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        if listing.files.len() >= max {
+            return;
+        }
+        let p = entry.path();
+        // file_type() does not follow links.
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walk(&p, listing, max);
+        } else if kind.is_symlink() && p.is_dir() {
+            listing
+                .skipped
+                .push((p, "a link to a folder, not followed".into()));
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            listing.files.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_locked_sub_folder_is_skipped_and_named_and_the_rest_listed() {
+        let t = tempfile::tempdir().unwrap();
+        let tree = t.path().join("tree");
+        for (dir, file) in [
+            ("ok", "b.jpg"),
+            ("ok", "a.PNG"),
+            ("ok", "notes.txt"),
+            ("locked", "c.jpg"),
+        ] {
+            std::fs::create_dir_all(tree.join(dir)).unwrap();
+            std::fs::write(tree.join(dir).join(file), b"x").unwrap();
+        }
+        std::fs::create_dir(tree.join("empty")).unwrap();
+        std::os::unix::fs::symlink(tree.join("ok"), tree.join("link")).unwrap();
+        let locked = tree.join("locked");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let root = rustix::process::geteuid().is_root();
+        let listing = image_files(&[tree.clone(), t.path().join("empty-input-file.jpg")], 100);
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let names: Vec<_> = listing
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(t.path()).unwrap().display().to_string())
+            .collect();
+        println!("{names:?} skipped {:?}", listing.skipped);
+        let said = |path: &Path, why: &str| {
+            listing
+                .skipped
+                .iter()
+                .any(|(p, w)| p == path && w.contains(why))
+        };
+        let mut want = vec!["tree/ok/a.PNG", "tree/ok/b.jpg", "empty-input-file.jpg"];
+        if root {
+            // Root lists a folder of mode 000 all the same.
+            want.insert(0, "tree/locked/c.jpg");
+        } else {
+            assert!(said(&locked, "cannot list it"));
+        }
+        assert_eq!(names, want);
+        assert!(said(&tree.join("link"), "a link to a folder"));
+        let empty = image_files(&[tree.join("empty")], 100);
+        assert!(empty.files.is_empty());
+        assert!(empty.skipped[0].1.contains("no .jpg, .jpeg or .png files"));
+        assert_eq!(image_files(&[tree], 1).files.len(), 1, "at most max");
+    }
+}

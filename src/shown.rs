@@ -1,0 +1,49 @@
+//! Text from outside (a file name, a folder) as a terminal should show it. A file may be named
+//! `a\nACCEPTED: x.jpg`, or hold an escape sequence that recolours or retitles the terminal:
+//! printed raw, its name forges a line of the verdict. Control characters and the bidi controls
+//! that reorder a line are written as escapes (`\n`, `\u{202e}`); everything else as it is.
+
+use std::fmt;
+use std::path::Path;
+
+/// `path` for a message: [`fmt::Display`] with control characters escaped.
+pub struct Shown<'a>(pub &'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.display().to_string().chars() {
+            if needs_escape(c) {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Control characters, and the bidi overrides and isolates that reorder what follows them.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_the_rest_kept() {
+        let p = Path::new("ev\"il\nACCEPTED: x\u{1b}[31m\u{202e}gpj.exe/été.jpg");
+        let shown = Shown(p).to_string();
+        assert_eq!(
+            shown,
+            "ev\"il\\nACCEPTED: x\\u{1b}[31m\\u{202e}gpj.exe/été.jpg"
+        );
+        assert!(!shown.chars().any(needs_escape));
+        assert_eq!(
+            Shown(Path::new("/tmp/ok photo.png")).to_string(),
+            "/tmp/ok photo.png"
+        );
+    }
+}
