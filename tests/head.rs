@@ -187,9 +187,7 @@ fn initial_head_is_cosine_on_real_pairs() {
 #[test]
 fn an_unlock_attempt_is_scored_with_cosine_even_when_a_head_is_in_use() {
     use facegate::auth::Scorer;
-    use facegate::auth::attempt::{LivenessCheck, Step};
     use facegate::store::{Gallery, ImageKind, Store};
-    use std::time::Instant;
 
     let Some(shared) = common::shared_data("head and unlock") else {
         return;
@@ -231,22 +229,9 @@ fn an_unlock_attempt_is_scored_with_cosine_even_when_a_head_is_in_use() {
     facegate::train::save_head(e.store(), "id01", &saved).unwrap();
 
     let stranger = photo("id02", 0);
-    let faces = e.detect(&stranger).unwrap();
-    assert_eq!(faces.len(), 1, "id02's photo has one face");
-    let attempt_on = |e: &mut facegate::engine::Engine, rule| {
-        let mut attempt = e.begin_attempt("id01", rule, LivenessCheck::Off).unwrap();
-        loop {
-            let frame = e
-                .attempt_frame(&mut attempt, &stranger, &faces, &[1], Instant::now())
-                .unwrap();
-            if let Step::Done(outcome) = frame.step {
-                return outcome;
-            }
-        }
-    };
     let (desk_rule, unlock_rule) = (e.attempt_rule(), e.unlock_rule());
-    let desk = attempt_on(&mut e, desk_rule);
-    let unlock = attempt_on(&mut e, unlock_rule);
+    let desk = common::still_attempt(&mut e, "id01", desk_rule, &stranger);
+    let unlock = common::still_attempt(&mut e, "id01", unlock_rule, &stranger);
     let desk_v = desk.last.as_ref().unwrap();
     let unlock_v = unlock.last.as_ref().unwrap();
     println!(

@@ -1062,6 +1062,31 @@ fn face_unlock_through_a_real_pam_stack() {
         );
     }
 
+    // Katie's sudo queued behind an attempt that runs to its end (Alice's, refused after the 10 s
+    // time-out: the clip is Katie's). Her PAM call gives up 2 s after that, so an attempt started
+    // then could not finish and would count a failure she never had a chance to avoid: the
+    // daemon says so at once instead, and the password comes. Not counted: the five failures
+    // below would lock one early otherwise.
+    {
+        let (mut running, mut stdout, mut seen) = rig.attempt_started(&alice);
+        let logged = rig.daemon_log().len();
+        let r = rig.pamtester(&rig.service, &user, &[], By::Root);
+        rig.record(
+            "Katie's sudo queued behind a 10 s attempt [system stack]",
+            &r,
+        );
+        stdout.read_to_string(&mut seen).unwrap();
+        assert!(!running.wait().unwrap().success(), "Alice's: {seen}");
+        assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
+        assert!(!r.saw("Looking for"), "no attempt started: {}", r.output);
+        assert!(r.took < Duration::from_secs(12), "{:?}", r.took);
+        let log = rig.daemon_log();
+        assert!(
+            log[logged..].contains("left after the wait for the camera; not counted"),
+            "{log}"
+        );
+    }
+
     // Someone not enrolled: the daemon answers before any camera opens (no "Looking for").
     for probe in [false, true] {
         let r = rig.attempt("not enrolled (nobody)", probe, "nobody", &[]);

@@ -214,6 +214,65 @@ fn five_failed_live_attempts_lock_at_the_fifth() {
     );
 }
 
+/// An attempt that never compares a face (nobody in view: a lock screen woken at an empty desk;
+/// or only a face too dark to judge: a camera another user turned dark) is taken back from the
+/// lock-out: an impostor learns nothing from it. Ten of them lock nothing; real failures still do.
+#[test]
+fn attempts_that_compare_no_face_do_not_count() {
+    use facegate::auth::attempt::{LivenessCheck, Refusal, Step};
+    let mut e = eileen("lockout-unjudged", &astronaut_variants()[2..]);
+    let empty = imageio::load(&common::fixture("coffee.png")).unwrap();
+    let mut dark = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    dark.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c / 20));
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let attempt_on = |e: &mut facegate::engine::Engine, img: &image::RgbImage| {
+        let faces = e.detect(img).unwrap();
+        let rule = e.attempt_rule();
+        let mut attempt = e
+            .begin_attempt("Eileen", rule, LivenessCheck::Passive)
+            .unwrap();
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        loop {
+            n += 1;
+            let now = start + std::time::Duration::from_millis(200 * n);
+            let ids: Vec<u64> = (1..=faces.len() as u64).collect();
+            let frame = e
+                .attempt_frame(&mut attempt, img, &faces, &ids, now)
+                .unwrap();
+            if let Step::Done(outcome) = frame.step {
+                break outcome;
+            }
+        }
+    };
+    for (what, img, refusal) in [
+        ("coffee, no face", &empty, Refusal::NoFace),
+        ("the astronaut at 1/20 brightness", &dark, Refusal::TooDark),
+    ] {
+        for _ in 0..5 {
+            let outcome = attempt_on(&mut e, img);
+            assert_eq!(outcome.refusal, Some(refusal), "{what}: {outcome:?}");
+        }
+        println!(
+            "5 attempts on {what}: {refusal:?}, lock {:?}",
+            e.lockout("Eileen")
+        );
+        assert_eq!(
+            e.lockout("Eileen"),
+            None,
+            "{what} counted toward the lock-out"
+        );
+    }
+    for i in 1..=5 {
+        let outcome = attempt_on(&mut e, &camera);
+        assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
+        assert_eq!(e.lockout("Eileen").is_some(), i == 5, "failure {i}");
+    }
+    let audited = e.store().audit_log();
+    println!("audit lines: {}", audited.len());
+    assert_eq!(audited.len(), 15, "every attempt is still audited");
+}
+
 /// The daemon opens the camera before the attempt counts, but the time that takes is part of
 /// the attempt's limit, which the PAM module waits for: an attempt asked for longer ago than
 /// its time-out ends on its first frame, even with the right face in view.

@@ -2,10 +2,10 @@
 //! row lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
 //! verification stays off until it is reset (`facegate user reset` on the desk, `facegate unlock
 //! reset` for system unlock); the password works all along. It slows down an impostor trying
-//! photo after photo, and a patient one stops for good. The price: anyone who can start
+//! photo after photo, and a patient one stops for good. The price: anyone who can show a face to
 //! attempts for an account (the account's own sessions, the login screen at the desk; not
 //! another user's `su`, which the unlock daemon refuses) can turn its face unlock off, never its
-//! password. Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
+//! password; an attempt that compared no face is taken back ([`Ended::Unjudged`]). Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,23 @@ impl std::fmt::Display for Lock {
                 LOCK_STEPS.len()
             ),
         }
+    }
+}
+
+/// How an attempt counted by [`Lockout::begin`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Accepted,
+    Refused,
+    /// Refused without a face ever compared (none in view, too dark, two people at once): taken
+    /// back. An impostor learns nothing from it, and counting it would let a lock screen woken
+    /// with nobody at the desk, or a camera another user turned dark, lock the owner out.
+    Unjudged,
+}
+
+impl Ended {
+    pub fn accepted(self) -> bool {
+        self == Ended::Accepted
     }
 }
 
@@ -80,6 +97,10 @@ impl Lockout {
     /// An attempt starts: refused while locked; otherwise counted as a failure until
     /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
+        // A lock set while the clock ran ahead (or written by hand) ends at most the longest
+        // period from now, as `lock` already reports it, instead of whenever the clock reaches it.
+        let latest = now.saturating_add(LOCK_STEPS[LOCK_STEPS.len() - 1]);
+        self.locked_until = self.locked_until.map(|t| t.min(latest));
         if let Some(lock) = self.lock(now) {
             return Some(lock);
         }
@@ -94,18 +115,21 @@ impl Lockout {
     }
 
     /// An attempt begun with [`Lockout::begin`] ended.
-    pub fn settle(&mut self, accepted: bool, now: u64) {
-        if accepted {
-            *self = Lockout::default();
-        } else if self.consecutive_failures >= MAX_FAILURES {
-            self.start_lock(now);
+    pub fn settle(&mut self, ended: Ended, now: u64) {
+        match ended {
+            Ended::Accepted => *self = Lockout::default(),
+            Ended::Refused if self.consecutive_failures >= MAX_FAILURES => self.start_lock(now),
+            Ended::Refused => {}
+            Ended::Unjudged => {
+                self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
+            }
         }
     }
 
     /// Begins and settles a one-shot attempt.
-    pub fn record(&mut self, accepted: bool, now: u64) {
+    pub fn record(&mut self, ended: Ended, now: u64) {
         if self.begin(now).is_none() {
-            self.settle(accepted, now);
+            self.settle(ended, now);
         }
     }
 
@@ -130,13 +154,13 @@ mod tests {
     fn five_failures_lock_for_thirty_seconds_and_success_resets() {
         let mut l = Lockout::default();
         for _ in 0..4 {
-            l.record(false, 100);
+            l.record(Ended::Refused, 100);
         }
         assert_eq!(l.lock(100), None);
-        l.record(true, 100);
+        l.record(Ended::Accepted, 100);
         assert_eq!(l.consecutive_failures, 0);
         for _ in 0..5 {
-            l.record(false, 200);
+            l.record(Ended::Refused, 200);
         }
         assert_eq!(l.lock(200), Some(Lock::For(30)));
         assert_eq!(l.lock(229), Some(Lock::For(1)));
@@ -166,7 +190,7 @@ mod tests {
         let mut seen = Vec::new();
         for _ in 0..4 {
             for _ in 0..MAX_FAILURES {
-                l.record(false, now);
+                l.record(Ended::Refused, now);
             }
             seen.push(l.lock(now));
             now += 10_000;
@@ -190,17 +214,43 @@ mod tests {
         // Found with the store_load fuzz target: this count overflowed on the next failure.
         let mut l: Lockout =
             serde_json::from_str(r#"{"consecutive_failures":4294967295}"#).unwrap();
-        l.record(false, 100);
+        l.record(Ended::Refused, 100);
         assert_eq!(l.lock(100), Some(Lock::For(LOCK_STEPS[0])));
     }
 
     #[test]
     fn a_forged_lock_time_is_bounded() {
-        let l: Lockout = serde_json::from_str(
+        let mut l: Lockout = serde_json::from_str(
             r#"{"consecutive_failures":0,"locked_until":18446744073709551615}"#,
         )
         .unwrap();
         assert_eq!(l.lock(100), Some(Lock::For(600)));
+        // The next attempt's start writes the bound back, so the lock ends 600 s later rather
+        // than whenever the clock reaches the stored time.
+        assert_eq!(l.begin(100), Some(Lock::For(600)));
+        assert_eq!(l.lock(699), Some(Lock::For(1)));
+        assert_eq!(l.begin(700), None, "over at 700");
+    }
+
+    /// An attempt that never compared a face (nobody at the desk, a darkened camera) is taken
+    /// back: any number of them lock nothing, and they do not eat into the failures before one.
+    #[test]
+    fn attempts_that_judged_no_face_are_taken_back() {
+        let mut l = Lockout::default();
+        l.record(Ended::Refused, 100);
+        for _ in 0..3 * MAX_FAILURES {
+            l.record(Ended::Unjudged, 100);
+        }
+        assert_eq!(l.consecutive_failures, 1);
+        assert_eq!(l.lock(100), None);
+        for _ in 1..MAX_FAILURES {
+            l.record(Ended::Refused, 100);
+        }
+        assert_eq!(
+            l.lock(100),
+            Some(Lock::For(30)),
+            "the real failures still lock"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use image::RgbImage;
 use super::Engine;
 use crate::auth::Verification;
 use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Sighting, Step};
-use crate::auth::lockout::{self, Lock, Lockout};
+use crate::auth::lockout::{self, Ended, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
 use crate::store::audit::{AuditEntry, AuditScores};
@@ -255,7 +255,7 @@ impl Engine {
         self.settle_attempt(
             &outcome.person,
             "live",
-            outcome.accepted,
+            outcome.ended(),
             AttemptDetails {
                 last: outcome.last.as_ref(),
                 liveness: outcome.liveness.map(|s| s.score),
@@ -289,15 +289,15 @@ impl Engine {
         &mut self,
         person: &str,
         channel: &str,
-        accepted: bool,
+        ended: Ended,
         details: AttemptDetails,
     ) -> Result<()> {
         let now = now_unix();
         self.store
             .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                lock.settle(accepted, now)
+                lock.settle(ended, now)
             })?;
-        self.audit(person, channel, accepted, details);
+        self.audit(person, channel, ended.accepted(), details);
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use image::RgbImage;
 
 use super::{Engine, Verdict};
+use crate::auth::lockout::Ended;
 use crate::auth::{
     Identification, Scorer, Thresholds, Verification, identify, verify, verify_with,
 };
@@ -108,7 +109,12 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 // No usable face is a failed attempt too, with its audit line.
-                self.settle_attempt(person, "photo", false, super::AttemptDetails::default())?;
+                self.settle_attempt(
+                    person,
+                    "photo",
+                    Ended::Refused,
+                    super::AttemptDetails::default(),
+                )?;
                 return Err(e);
             }
         };
@@ -116,7 +122,11 @@ impl Engine {
         self.settle_attempt(
             person,
             "photo",
-            verification.accepted,
+            if verification.accepted {
+                Ended::Accepted
+            } else {
+                Ended::Refused
+            },
             super::AttemptDetails {
                 last: Some(&verification),
                 frame: Some(img),

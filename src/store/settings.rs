@@ -117,19 +117,6 @@ pub fn threshold_floor(model: EmbedderKind) -> f32 {
     }
 }
 
-/// The lowest detection threshold face *unlock* uses (login, sudo, the app's Unlock view): the
-/// lowest at which a one-frame impostor attempt's false-accept rate stays under 0.002 % (its 95 %
-/// upper bound; the Android class-1 bound) with at most 5 % false rejections, measured with
-/// `facegate eval attempts` on LFW-a (222 people enrolled from 3 photos, 844,756 impostor
-/// attempts; docs/unlock-defaults.md): SFace 0.44, w600k_mbf 0.31, both at share 0.6. A stricter
-/// setting is kept; a looser one does not apply to unlock.
-pub fn unlock_threshold(model: EmbedderKind) -> f32 {
-    match model {
-        EmbedderKind::Sface => 0.44,
-        EmbedderKind::Mbf => 0.31,
-    }
-}
-
 impl Settings {
     /// The networks the overlay reads age and emotion with.
     pub fn attribute_nets(&self) -> AttributeNets {
@@ -376,18 +363,10 @@ impl Settings {
         }
     }
 
-    /// [`Settings::attempt_rule`] for unlocking: the detection threshold at least
-    /// [`unlock_threshold`], the share at least the default, and cosine only (the threshold's
-    /// false-accept bound was measured with cosine; a trained head would bypass it).
+    /// [`Settings::attempt_rule`] as face unlock applies it
+    /// ([`crate::auth::attempt::AttemptRule::for_unlock`]).
     pub fn unlock_rule(&self) -> crate::auth::attempt::AttemptRule {
-        let mut rule = self.attempt_rule();
-        rule.trained_head = false;
-        rule.thresholds.detection = rule.thresholds.detection.max(unlock_threshold(self.model));
-        rule.thresholds.verification = rule
-            .thresholds
-            .verification
-            .max(crate::auth::DEFAULT_VERIFICATION_THRESHOLD);
-        rule
+        self.attempt_rule().for_unlock(self.model)
     }
 
     pub fn thresholds(&self) -> crate::auth::Thresholds {

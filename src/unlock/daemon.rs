@@ -42,6 +42,9 @@ const MAX_QUEUED: usize = 8;
 struct Queued {
     stream: UnixStream,
     request: Request,
+    /// When the connection was taken: the PAM module's clock started then too, so the attempt's
+    /// time-out counts from here, wait for the camera included.
+    asked: Instant,
     /// The account's one place in the queue, held until the verdict is sent.
     _turn: AccountTurn,
 }
@@ -100,6 +103,7 @@ fn read_client(
     queue: &crossbeam_channel::Sender<Queued>,
     turns: &Turns,
 ) -> std::io::Result<()> {
+    let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
     let request: Option<Request> = {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
@@ -136,6 +140,7 @@ fn read_client(
     let queued = Queued {
         stream,
         request,
+        asked,
         _turn: turn,
     };
     match queue.try_send(queued) {
@@ -227,11 +232,12 @@ impl Daemon {
             for Queued {
                 mut stream,
                 request,
+                asked,
                 // Held to the end of the answer: the account's next attempt waits for none.
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, &mut stream);
+                let verdict = self.answer(request, &mut stream, asked);
                 if let Err(e) = proto::send(&mut stream, &verdict) {
                     tracing::warn!("client: {e}");
                 }
@@ -239,9 +245,9 @@ impl Daemon {
         });
     }
 
-    fn answer(&mut self, request: Request, stream: &mut UnixStream) -> Reply {
+    fn answer(&mut self, request: Request, stream: &mut UnixStream, asked: Instant) -> Reply {
         let Request::Authenticate { user } = request;
-        self.authenticate(&user, stream)
+        self.authenticate(&user, stream, asked)
     }
 
     /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
@@ -262,10 +268,11 @@ impl Daemon {
         Ok(())
     }
 
-    /// One attempt for `user`, prompts streamed to `out`. The camera is opened only once the
-    /// caller is allowed, the user enrolled and not locked out, and the attempt counts toward
-    /// the lock-out only once the camera is open.
-    fn authenticate(&mut self, user: &str, out: &mut UnixStream) -> Reply {
+    /// One attempt for `user`, prompts streamed to `out`, within the time-out from `asked`
+    /// (when the request came). The camera is opened only once the caller is allowed, the user
+    /// enrolled and not locked out, and the attempt counts toward the lock-out only once the
+    /// camera is open.
+    fn authenticate(&mut self, user: &str, out: &mut UnixStream, asked: Instant) -> Reply {
         if let Err(v) = self.check(user) {
             return v;
         }
@@ -275,7 +282,16 @@ impl Daemon {
             tracing::warn!("{user}: the client left before its attempt; not counted");
             return verdict(Outcome::Ignore, "the client left".into());
         }
-        let asked = Instant::now();
+        // Queued behind another attempt, the PAM module's clock ran on: an attempt with too
+        // little of it left would count a failure the user had no fair chance to avoid.
+        let left = self.config.timeout.saturating_sub(asked.elapsed());
+        if left < fair_attempt(self.config.timeout) {
+            tracing::warn!("{user}: {left:.1?} left after the wait for the camera; not counted");
+            return verdict(
+                Outcome::Ignore,
+                "waited too long for the camera behind another attempt".into(),
+            );
+        }
         // Locked out: refused before the camera turns on (`begin_attempt` asks again).
         if let Err(e) = self.engine.ensure_not_locked(user) {
             return verdict(Outcome::Refused, e.to_string());
@@ -354,6 +370,12 @@ impl Daemon {
     }
 }
 
+/// The least time an attempt is started with: 3 s (a match and a head turn take about 1.6 s),
+/// or half a shorter time-out.
+fn fair_attempt(timeout: Duration) -> Duration {
+    (timeout / 2).min(Duration::from_secs(3))
+}
+
 /// One line per attempt on the daemon's log: where the time went (`make bench-unlock` reads it).
 fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, total: Duration) {
     let at = |s: Option<f32>| s.map_or("-".to_owned(), |s| format!("{s:.3}"));
@@ -424,8 +446,9 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     let mut daemon = Daemon::new(config, models)?;
     let listener = daemon.listener()?;
     let address = listener.local_addr()?;
+    // The rule as applied, so a looser [verify] raised to the unlock floors is visible.
     eprintln!(
-        "facegate daemon: listening on {}, store {}, source {}",
+        "facegate daemon: listening on {}, store {}, source {}, unlock rule {}",
         address
             .as_pathname()
             .unwrap_or(&daemon.config().socket)
@@ -437,7 +460,8 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
             .as_ref()
             .map_or(format!("camera {}", daemon.config().camera), |p| p
                 .display()
-                .to_string())
+                .to_string()),
+        daemon.config().verify.unlock_rule()
     );
     daemon.serve(&listener);
     Ok(())

@@ -228,3 +228,25 @@ pub fn frames_of(clip: &Path, dir: &Path, indices: &[u32]) -> Vec<PathBuf> {
         .inspect(|p| assert!(p.exists(), "{} not extracted", p.display()))
         .collect()
 }
+
+/// A live attempt for `person` under `rule` on `img` shown frame after frame, liveness off: what
+/// the rule alone decides about that face. (Common to the suites that compare rules.)
+pub fn still_attempt(
+    e: &mut facegate::engine::Engine,
+    person: &str,
+    rule: facegate::auth::attempt::AttemptRule,
+    img: &image::RgbImage,
+) -> facegate::auth::attempt::Outcome {
+    use facegate::auth::attempt::{LivenessCheck, Step};
+    let faces = e.detect(img).unwrap();
+    assert_eq!(faces.len(), 1, "one face in the photo");
+    let mut attempt = e.begin_attempt(person, rule, LivenessCheck::Off).unwrap();
+    loop {
+        let frame = e
+            .attempt_frame(&mut attempt, img, &faces, &[1], std::time::Instant::now())
+            .unwrap();
+        if let Step::Done(outcome) = frame.step {
+            return outcome;
+        }
+    }
+}

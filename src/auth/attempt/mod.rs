@@ -27,9 +27,11 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use serde::Serialize;
 
+mod rule;
 mod says;
 mod signals;
 
+pub use rule::{AttemptRule, MAX_TIMEOUT_S, MIN_TIMEOUT_S, timeout_from_secs, unlock_threshold};
 pub use says::{Outcome, Prompt, Refusal, Step};
 use signals::PadFrames;
 pub use signals::{DARK_LIMIT_RANGE, DEFAULT_DARK_LIMIT, PadRule, dark_limit, face_luminance};
@@ -44,40 +46,6 @@ use crate::vision::Face;
 
 /// After the turn is seen, how long to wait for the passive score to agree.
 const PASSIVE_GRACE: Duration = Duration::from_secs(2);
-
-/// K of N frames within a time-out, each frame judged at `thresholds`. Range-checked where it
-/// is read (settings, command line, the system config).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AttemptRule {
-    pub k: usize,
-    pub n: usize,
-    pub timeout: Duration,
-    pub thresholds: super::Thresholds,
-    /// Whether a person's trained head may score instead of cosine. A head is trained and
-    /// adopted against cosine at the desk's threshold; nothing says where its 0.5 falls against
-    /// a stricter one, so unlock, whose bound was measured with cosine, never uses it.
-    pub trained_head: bool,
-}
-
-/// Longest time-out an attempt may have: past it, a camera left on is a camera watching.
-pub const MAX_TIMEOUT_S: f64 = 60.0;
-
-/// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter
-/// one would refuse the right person after a single frame and still count against them. The
-/// system config's floor is the same one.
-pub use facegate_proto::MIN_TIMEOUT_S;
-
-/// A time-out from seconds as a person typed them: finite, within [`MIN_TIMEOUT_S`,
-/// `MAX_TIMEOUT_S`]; anything else is refused with the range.
-pub fn timeout_from_secs(seconds: f64) -> Result<Duration, String> {
-    if seconds.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&seconds) {
-        Ok(Duration::from_secs_f64(seconds))
-    } else {
-        Err(format!(
-            "{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds"
-        ))
-    }
-}
 
 /// What the attempt requires besides a match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

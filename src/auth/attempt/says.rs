@@ -134,6 +134,20 @@ pub struct Outcome {
     pub turned_s: Option<f32>,
 }
 
+impl Outcome {
+    /// How this attempt settles the lock-out: one that never compared a face is taken back.
+    pub fn ended(&self) -> crate::auth::lockout::Ended {
+        use crate::auth::lockout::Ended;
+        if self.accepted {
+            Ended::Accepted
+        } else if self.frames_with_face == 0 {
+            Ended::Unjudged
+        } else {
+            Ended::Refused
+        }
+    }
+}
+
 // One Step a frame (30 a second) moves a few hundred bytes; boxing the outcome would only add an
 // allocation to the last one and change every caller's pattern.
 #[allow(clippy::large_enum_variant)]

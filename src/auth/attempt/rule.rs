@@ -1,0 +1,150 @@
+//! What an attempt demands ([`AttemptRule`]), and the one place that says how much more an
+//! unlock demands than the desk's Verify ([`AttemptRule::for_unlock`]).
+
+use std::time::Duration;
+
+use crate::auth::{DEFAULT_VERIFICATION_THRESHOLD, Thresholds};
+use crate::vision::EmbedderKind;
+
+/// K of N frames within a time-out, each frame judged at `thresholds`. Range-checked where it
+/// is read (settings, command line, the system config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttemptRule {
+    pub k: usize,
+    pub n: usize,
+    pub timeout: Duration,
+    pub thresholds: Thresholds,
+    /// Whether a person's trained head may score instead of cosine. A head is trained and
+    /// adopted against cosine at the desk's threshold; nothing says where its 0.5 falls against
+    /// a stricter one, so unlock, whose bound was measured with cosine, never uses it.
+    pub trained_head: bool,
+}
+
+/// Longest time-out a desk attempt may have: past it, a camera left on is a camera watching.
+/// (System unlock has its own, shorter one: `facegate_proto::MAX_TIMEOUT_S`.)
+pub const MAX_TIMEOUT_S: f64 = 60.0;
+
+/// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter
+/// one would refuse the right person after a single frame and still count against them. The
+/// system config's floor is the same one.
+pub use facegate_proto::MIN_TIMEOUT_S;
+
+/// A time-out from seconds as a person typed them: finite, within [`MIN_TIMEOUT_S`,
+/// `MAX_TIMEOUT_S`]; anything else is refused with the range.
+pub fn timeout_from_secs(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&seconds) {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!(
+            "{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds"
+        ))
+    }
+}
+
+/// The lowest detection threshold face *unlock* uses (login, sudo, the app's Unlock view): the
+/// lowest at which a one-frame impostor attempt's false-accept rate stays under 0.002 % (its 95 %
+/// upper bound; the Android class-1 bound) with at most 5 % false rejections, measured with
+/// `facegate eval attempts` on LFW-a (222 people enrolled from 3 photos, 844,756 impostor
+/// attempts; docs/unlock-defaults.md): SFace 0.44, w600k_mbf 0.31, both at share 0.6.
+pub fn unlock_threshold(model: EmbedderKind) -> f32 {
+    match model {
+        EmbedderKind::Sface => 0.44,
+        EmbedderKind::Mbf => 0.31,
+    }
+}
+
+/// The fewest matching frames an unlock needs, and (with [`UNLOCK_MIN_SHARE`]) the smallest
+/// share of its window: the live false-accept rate in docs/unlock-defaults.md was measured at 3
+/// of 5, and 1 of 30 would let one lucky frame in some 240 unlock.
+pub const UNLOCK_MIN_K: usize = 3;
+/// K / N at least 3 / 5, as a fraction.
+const UNLOCK_MIN_SHARE: (usize, usize) = (3, 5);
+
+impl AttemptRule {
+    /// This rule as face unlock applies it: never looser than what its false-accept rate was
+    /// measured at. The detection threshold at least [`unlock_threshold`], the share at least
+    /// the default, at least [`UNLOCK_MIN_K`] frames and 3 in 5 of the window, and cosine only (a
+    /// trained head would bypass the measured threshold). A stricter rule is kept as it is.
+    pub fn for_unlock(self, model: EmbedderKind) -> AttemptRule {
+        let (num, den) = UNLOCK_MIN_SHARE;
+        let n = self.n.max(UNLOCK_MIN_K);
+        let k = self.k.max(UNLOCK_MIN_K).max((n * num).div_ceil(den)).min(n);
+        AttemptRule {
+            k,
+            n,
+            timeout: self.timeout,
+            thresholds: Thresholds {
+                detection: self.thresholds.detection.max(unlock_threshold(model)),
+                verification: self
+                    .thresholds
+                    .verification
+                    .max(DEFAULT_VERIFICATION_THRESHOLD),
+            },
+            trained_head: false,
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} frames matching at detection {} and share {} within {} s{}",
+            self.k,
+            self.n,
+            self.thresholds.detection,
+            self.thresholds.verification,
+            self.timeout.as_secs_f32(),
+            if self.trained_head {
+                " (a trained head may score)"
+            } else {
+                ", cosine only"
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(k: usize, n: usize, detection: f32, verification: f32) -> AttemptRule {
+        AttemptRule {
+            k,
+            n,
+            timeout: Duration::from_secs(8),
+            thresholds: Thresholds {
+                detection,
+                verification,
+            },
+            trained_head: true,
+        }
+    }
+
+    #[test]
+    fn unlock_raises_a_loose_rule_to_what_was_measured() {
+        let u = rule(1, 30, 0.29, 0.1).for_unlock(EmbedderKind::Sface);
+        assert_eq!((u.k, u.n), (18, 30), "3 in 5 of a 30-frame window");
+        assert_eq!(u.thresholds.detection, 0.44);
+        assert_eq!(u.thresholds.verification, DEFAULT_VERIFICATION_THRESHOLD);
+        assert!(!u.trained_head);
+        let u = rule(1, 1, 0.2, 0.6).for_unlock(EmbedderKind::Mbf);
+        assert_eq!((u.k, u.n), (3, 3));
+        assert_eq!(u.thresholds.detection, 0.31);
+        assert_eq!((rule(2, 5, 0.5, 0.6).for_unlock(EmbedderKind::Sface).k), 3);
+        assert_eq!((rule(3, 6, 0.5, 0.6).for_unlock(EmbedderKind::Sface).k), 4);
+    }
+
+    #[test]
+    fn unlock_keeps_a_stricter_rule_as_it_is() {
+        let strict = rule(4, 5, 0.5, 1.0);
+        let u = strict.for_unlock(EmbedderKind::Sface);
+        assert_eq!(
+            u,
+            AttemptRule {
+                trained_head: false,
+                ..strict
+            }
+        );
+    }
+}
