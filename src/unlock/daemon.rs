@@ -20,6 +20,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::caller::Caller;
 use super::config::SystemConfig;
+use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
 use crate::auth::attempt::LivenessCheck;
@@ -34,6 +35,9 @@ use crate::store::{Owner, Store};
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a client has to take each prompt line.
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Subordinate uid ranges (rootless containers), counted as one caller.
+const SUBUID: &str = "/etc/subuid";
 
 /// Requests read and waiting for the camera, at most; one more is answered "busy" at once.
 const MAX_QUEUED: usize = 8;
@@ -53,6 +57,7 @@ struct Queued {
 /// reader's place ([`Turns::reader`]).
 fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>) {
     let turns = Turns::default();
+    let mut subordinates = Subordinates::new(Path::new(SUBUID));
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(stream) => stream,
@@ -72,7 +77,7 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
             }
         };
         let caller = Caller::of(&stream, peer);
-        let place = match turns.reader(caller.counted_as()) {
+        let place = match turns.reader(subordinates.counted_as(caller.counted_as())) {
             Ok(place) => place,
             Err(full) => {
                 tracing::warn!("{full}; a connection from pid {} turned away", peer.pid);

@@ -5,11 +5,12 @@
 //!
 //! - A caller that is not root (counted as the user who started it, [`super::caller`], so a
 //!   `su` or `sudo` counts as whoever typed it) has at most [`MAX_READERS_PER_UID`] connections
-//!   being read, and all such callers together at most [`MAX_NON_ROOT_READERS`]: a user with a
-//!   range of subordinate uids (rootless containers) connects as many uids, but never takes the
-//!   readers kept for root's connections, which are login screens and root's own programs,
-//!   whose PAM module writes its request as it connects. Callers the daemon cannot identify
-//!   count as one such user.
+//!   being read, and all such callers together at most [`MAX_NON_ROOT_READERS`], so the
+//!   readers kept for root's connections (login screens and root's own programs, whose PAM
+//!   module writes its request as it connects) are never taken. Subordinate uids (rootless
+//!   containers, `/etc/subuid`; [`super::subids`]) count as one user together, so one user's
+//!   range cannot take the readers of everyone else who is not root; callers the daemon cannot
+//!   identify count as one such user too.
 //! - An account has at most one attempt waiting or running: a second is answered at once, and
 //!   its password prompt comes without waiting behind the first. One face cannot answer two
 //!   prompts at the same moment anyway. A place whose client has gone (a `sudo` interrupted

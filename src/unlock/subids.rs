@@ -1,0 +1,115 @@
+//! Subordinate uids (`/etc/subuid`): the ranges root hands users for rootless containers. A
+//! process in such a container connects as a uid of its owner's range, so one user with a range
+//! would count as thousands of users in the daemon's reader limits ([`super::turns`]) and could
+//! take every reader kept for people who are not root. Every subordinate uid is counted as one
+//! caller, [`SUBORDINATE`], capped like any user: no account unlocks as a subordinate uid.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The one uid all subordinate uids are counted as (next to `caller::UNSEEN`, `u32::MAX`).
+pub const SUBORDINATE: u32 = u32::MAX - 1;
+
+/// The file is root's and small; anything past this is not read (a range past it is then not
+/// grouped, which only loosens the limit back to what it was without this file).
+const MAX_BYTES: u64 = 1 << 20;
+
+/// `/etc/subuid`'s ranges, read again when the file changes.
+#[derive(Debug)]
+pub struct Subordinates {
+    path: PathBuf,
+    seen: Option<(SystemTime, u64)>,
+    ranges: Vec<(u32, u32)>,
+}
+
+impl Subordinates {
+    pub fn new(path: &Path) -> Subordinates {
+        Subordinates {
+            path: path.to_owned(),
+            seen: None,
+            ranges: Vec::new(),
+        }
+    }
+
+    /// The uid `uid`'s connections are counted as: [`SUBORDINATE`] for a subordinate uid,
+    /// itself otherwise (root always: a range written over 0 must not demote login screens).
+    pub fn counted_as(&mut self, uid: u32) -> u32 {
+        if uid == 0 {
+            return 0;
+        }
+        self.refresh();
+        let inside = self.ranges.iter().any(|&(start, count)| {
+            uid >= start && u64::from(uid) < u64::from(start) + u64::from(count)
+        });
+        if inside { SUBORDINATE } else { uid }
+    }
+
+    /// Reads the file again if its time or size changed (one stat a connection).
+    fn refresh(&mut self) {
+        let stamp = std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        if stamp == self.seen {
+            return;
+        }
+        self.seen = stamp;
+        self.ranges = match std::fs::File::open(&self.path) {
+            Ok(file) => {
+                let mut text = String::new();
+                // Not UTF-8, or unreadable: no ranges, as without the file.
+                let _ = file.take(MAX_BYTES).read_to_string(&mut text);
+                parse(&text)
+            }
+            Err(_) => Vec::new(),
+        };
+    }
+}
+
+/// `owner:start:count` lines (subuid(5)); anything else is skipped.
+fn parse(text: &str) -> Vec<(u32, u32)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split(':');
+            let (_owner, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+            let (start, count) = (start.parse().ok()?, count.parse().ok()?);
+            (fields.next().is_none() && count > 0).then_some((start, count))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subordinate_uids_count_as_one_and_the_file_is_read_again_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("facegate-subuid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("subuid");
+        let mut subs = Subordinates::new(&file);
+        assert_eq!(subs.counted_as(100_000), 100_000, "no file: no ranges");
+        std::fs::write(
+            &file,
+            "alice:100000:65536\n# a comment\nbob:x:5\n1001:4294967290:100\ncarol:300000:0\n",
+        )
+        .unwrap();
+        assert_eq!(subs.counted_as(100_000), SUBORDINATE);
+        assert_eq!(subs.counted_as(165_535), SUBORDINATE);
+        assert_eq!(subs.counted_as(165_536), 165_536, "past the range");
+        assert_eq!(subs.counted_as(1000), 1000);
+        assert_eq!(
+            subs.counted_as(u32::MAX - 3),
+            SUBORDINATE,
+            "a range to the top"
+        );
+        assert_eq!(subs.counted_as(300_000), 300_000, "an empty range");
+        std::fs::write(&file, "root:0:10\n").unwrap();
+        assert_eq!(subs.counted_as(0), 0, "root stays root");
+        assert_eq!(subs.counted_as(5), SUBORDINATE);
+        std::fs::write(&file, "alice:200000:10\n").unwrap();
+        assert_eq!(subs.counted_as(100_000), 100_000, "read again");
+        assert_eq!(subs.counted_as(200_009), SUBORDINATE);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
