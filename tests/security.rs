@@ -131,6 +131,31 @@ fn wipe_removes_every_trace_and_spares_others() {
         0o600
     );
 
+    // A face captured and deleted again: its cached embedding goes with it, unless another
+    // gallery holds the same crop (the mirrored photo is also a verification image).
+    let positive = Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Positive,
+    };
+    let cached = cache_files(&data).len();
+    for (img, shared) in [
+        (imageops::flip_horizontal(&astro), true),
+        (
+            imageops::resize(&astro, 450, 450, imageops::FilterType::Triangle),
+            false,
+        ),
+    ] {
+        let (extra, _) = e.capture(&positive, &img, None).unwrap();
+        let with = cache_files(&data).len();
+        assert_eq!(with, cached + usize::from(!shared), "embedded and cached");
+        e.delete_face(&positive, extra.meta.id).unwrap();
+        println!(
+            "cache entries: {cached}, {with} with a positive image, then deleted: {}",
+            cache_files(&data).len()
+        );
+        assert_eq!(cache_files(&data).len(), cached, "shared: {shared}");
+    }
+
     let before = cache_files(&data).len();
     let report = e.store().wipe_person("Eileen").unwrap();
     println!("wiped: {report:?}");

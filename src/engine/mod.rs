@@ -105,11 +105,21 @@ impl Engine {
     pub fn apply_settings(&mut self, settings: Settings) -> Result<SettingsChange> {
         let model_changed = settings.model != self.settings.model;
         let vectors = model_changed || settings.preprocess != self.settings.preprocess;
-        if model_changed {
-            // Loaded before anything is saved: a model that fails to load changes nothing.
-            self.pipeline = FacePipeline::new(&self.models, pipeline_options(&settings))?;
-        }
+        // Loaded before anything is saved, and put in place only after: a model that fails to
+        // load, or a save that fails (a full disk), changes nothing. (Swapped first, a failed
+        // save left the new model's probes compared with the old model's gallery vectors.)
+        let pipeline = if model_changed {
+            Some(FacePipeline::new(
+                &self.models,
+                pipeline_options(&settings),
+            )?)
+        } else {
+            None
+        };
         self.store.save_settings(&settings)?;
+        if let Some(pipeline) = pipeline {
+            self.pipeline = pipeline;
+        }
         self.pipeline.preprocess = settings.preprocess;
         if vectors {
             self.galleries.clear();

@@ -220,7 +220,7 @@ impl AppState {
                 self.compared = Some(result);
                 self.compare_count += 1;
             }
-            Event::SettingsSaved(_) => {}
+            Event::SettingsNotSaved(settings) => self.settings = Some(settings),
             Event::Error(e) => {
                 self.verifying = false;
                 self.say(e, true);
@@ -497,5 +497,26 @@ mod tests {
         assert!(s.source_problem.is_some());
         let _ = s.apply(Event::SourceRecovered);
         assert!(s.source_problem.is_none());
+    }
+
+    #[test]
+    fn a_setting_that_could_not_be_saved_shows_the_one_in_force() {
+        let mut s = AppState::new();
+        let _ = feed(&mut s, ready(&["Ann"]));
+        let asked = Settings {
+            detection_threshold: 0.5,
+            ..Settings::default()
+        };
+        s.issued(&Command::UpdateSettings(asked.clone()));
+        assert_eq!(s.settings.as_ref(), Some(&asked), "shown at once");
+        let _ = s.apply(Event::Error(
+            "cannot save the settings: the disk is full".into(),
+        ));
+        let _ = s.apply(Event::SettingsNotSaved(Settings::default()));
+        assert_eq!(
+            s.settings,
+            Some(Settings::default()),
+            "back to what is in force"
+        );
     }
 }

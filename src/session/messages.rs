@@ -244,7 +244,10 @@ pub enum Event {
         person: String,
         head: Option<HeadRule>,
     },
-    SettingsSaved(Settings),
+    /// An update could not be saved (a full disk): the settings still in force, for the window
+    /// to show instead of the values the user asked for. (Only then: while a slider is dragged,
+    /// an answer to each saved step would pull it back to an older value.)
+    SettingsNotSaved(Settings),
     Error(String),
     /// News for the user that is not a problem.
     Info(String),

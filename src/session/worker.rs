@@ -275,14 +275,16 @@ impl Worker {
             Command::Identify => self.identify_latest(),
             Command::UpdateSettings(settings) => match self.engine.apply_settings(settings) {
                 Ok(change) => {
-                    self.send(Event::SettingsSaved(self.engine.settings().clone()));
                     if change.vectors
                         && let Some(p) = self.person.clone()
                     {
                         self.send_scores(&p);
                     }
                 }
-                Err(e) => self.fail("cannot save the settings", e),
+                Err(e) => {
+                    self.fail("cannot save the settings", e);
+                    self.send(Event::SettingsNotSaved(self.engine.settings().clone()));
+                }
             },
             Command::SetAttributes(on) => self.attributes.on = on,
             Command::Train => super::jobs::train(

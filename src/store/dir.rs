@@ -8,7 +8,7 @@
 //! itself must not be a link, must belong to the expected owner and must not be writable by
 //! others: whoever can write there decides the faces, thresholds and lock-out that gate access.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -342,6 +342,18 @@ impl DataDir {
     /// target, fsync the folder. Readers see the old file or the new one, never a mix; after
     /// return the new file survives power loss. A link at `rel` is replaced, never followed.
     pub fn write_atomic(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.replace(rel, bytes, None)
+    }
+
+    /// [`DataDir::write_atomic`], keeping the file it replaces as `backup` (a file name in the
+    /// same folder, replaced if there). The old file is linked to its backup only once the new one is
+    /// written, and `rel` always names one of the two: a full disk or a crash at any step
+    /// leaves the old file where it was.
+    pub fn write_atomic_keeping(&self, rel: &Path, bytes: &[u8], backup: &str) -> io::Result<()> {
+        self.replace(rel, bytes, Some(backup))
+    }
+
+    fn replace(&self, rel: &Path, bytes: &[u8], backup: Option<&str>) -> io::Result<()> {
         let (dir, name) = self.parent(rel)?;
         let tmp = OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
         let fd = rfs::openat(
@@ -353,7 +365,11 @@ impl DataDir {
         .map_err(|e| self.errno(e, rel))?;
         let mut file = File::from(fd);
         let written = file.write_all(bytes).and_then(|()| file.sync_all());
-        let renamed = written.and_then(|()| {
+        let kept = written.and_then(|()| match backup {
+            Some(backup) => self.link_as(&dir, &name, backup.as_ref(), rel),
+            None => Ok(()),
+        });
+        let renamed = kept.and_then(|()| {
             rfs::renameat(&dir, tmp.as_os_str(), &dir, name.as_os_str()).map_err(io::Error::from)
         });
         if let Err(e) = renamed {
@@ -361,6 +377,18 @@ impl DataDir {
             return Err(e);
         }
         rfs::fsync(&dir).map_err(io::Error::from)
+    }
+
+    /// A second name, `backup`, for the file `name` in `dir` (`rel`, for errors): linked under a
+    /// fresh name, then renamed over any old backup, so the file itself is never moved.
+    fn link_as(&self, dir: &OwnedFd, name: &OsStr, backup: &OsStr, rel: &Path) -> io::Result<()> {
+        let tmp = OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        rfs::linkat(dir, name, dir, tmp.as_os_str(), AtFlags::empty())
+            .map_err(|e| self.errno(e, rel))?;
+        rfs::renameat(dir, tmp.as_os_str(), dir, backup).map_err(|e| {
+            let _ = rfs::unlinkat(dir, tmp.as_os_str(), AtFlags::empty());
+            self.errno(e, rel)
+        })
     }
 
     /// Appends `bytes` to `rel` (created 0600). A write cut short (a full disk) is taken back,

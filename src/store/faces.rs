@@ -204,7 +204,17 @@ impl Store {
         let png = dir.join(format!("{id}.png"));
         self.dir
             .remove_file(&png)
-            .map_err(io_err(&self.dir.display(&png)))
+            .map_err(io_err(&self.dir.display(&png)))?;
+        // Its cached embeddings too, unless another gallery holds the same crop: an embedding
+        // identifies a face as well as the photo does. Best effort: the face is gone already,
+        // and a wipe sweeps whatever is left.
+        match self.crops_in_use(None) {
+            Ok(in_use) => {
+                super::cache::sweep(&self.dir, &in_use);
+            }
+            Err(e) => tracing::warn!("cached embeddings kept after a delete: {e}"),
+        }
+        Ok(())
     }
 
     /// The stored crop of a face, read through the data dir's handle.

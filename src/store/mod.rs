@@ -426,18 +426,20 @@ impl Store {
         }
         let text = toml::to_string_pretty(settings).expect("settings serialise");
         let _lock = self.lock()?;
-        // A file with problems (unparsable, out of range, unreadable, too large) is moved aside
-        // rather than read and copied: a rename needs neither the bytes nor free space.
+        // A file with problems (unparsable, out of range, unreadable, too large) is kept under a
+        // second name rather than read and copied: a link needs neither the bytes nor free
+        // space, and it is made only once the new file is written, so a full disk leaves the old
+        // one in place (moving it aside first lost every setting when the write then failed).
         let (_, problems) = self.settings_checked();
         if !problems.is_empty() && self.dir.kind(rel) == dir::Kind::File {
-            let backup = Path::new(SETTINGS_BACKUP);
             self.dir
-                .rename(rel, backup)
-                .map_err(io_err(&self.dir.display(backup)))?;
+                .write_atomic_keeping(rel, text.as_bytes(), SETTINGS_BACKUP)
+                .map_err(io_err(&self.dir.display(rel)))?;
             tracing::warn!(
                 "the settings file had problems; kept as {}",
-                self.dir.display(backup).display()
+                self.dir.display(Path::new(SETTINGS_BACKUP)).display()
             );
+            return Ok(());
         }
         self.write(rel, text.as_bytes())
     }

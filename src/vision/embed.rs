@@ -74,7 +74,12 @@ impl Embedding {
     }
 
     /// Cosine similarity in −1..1 (higher = more alike).
+    /// Of two unit vectors from one model. Vectors of two models (128 and 512 values) never
+    /// match: pairing their first 128 values would give a number that means nothing.
     pub fn cosine(&self, other: &Embedding) -> f32 {
+        if self.0.len() != other.0.len() {
+            return -1.0;
+        }
         self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum()
     }
 }

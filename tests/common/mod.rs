@@ -250,3 +250,16 @@ pub fn still_attempt(
         }
     }
 }
+
+/// A refused "cli" attempt of `person` at `unix_time`, as the audit log holds it.
+pub fn audit_entry(person: &str, unix_time: u64) -> facegate::store::audit::AuditEntry {
+    facegate::store::audit::AuditEntry {
+        unix_time,
+        person: person.into(),
+        channel: "cli".into(),
+        accepted: false,
+        scores: None,
+        liveness: None,
+        frame: None,
+    }
+}
