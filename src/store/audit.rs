@@ -91,19 +91,48 @@ pub fn read_in(dir: &DataDir) -> Vec<AuditEntry> {
 /// Rewrites every log without `person`'s entries; returns how many were removed and the saved
 /// frames they referred to.
 pub fn forget(dir: &DataDir, person: &str) -> std::io::Result<(usize, Vec<String>)> {
-    let mut removed = 0;
     let mut frames = Vec::new();
+    let removed = rewrite(dir, person, |e| {
+        frames.extend(e.frame);
+        None
+    })?;
+    Ok((removed, frames))
+}
+
+/// Rewrites every log with `from`'s entries under the name `to` (a renamed person: a later wipe
+/// of `to` must find them, and a later person called `from` must not); returns how many.
+pub fn rename(dir: &DataDir, from: &str, to: &str) -> std::io::Result<usize> {
+    rewrite(dir, from, |mut e| {
+        e.person = to.to_owned();
+        Some(e)
+    })
+}
+
+/// Rewrites every log with each of `person`'s entries replaced by what `change` makes of it
+/// (`None`: removed); returns how many there were. Other lines, damaged ones included, are kept
+/// byte for byte.
+fn rewrite(
+    dir: &DataDir,
+    person: &str,
+    mut change: impl FnMut(AuditEntry) -> Option<AuditEntry>,
+) -> std::io::Result<usize> {
+    let mut changed = 0;
     for file in files(dir) {
         // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
         // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
         // already gone. Damaged lines are kept as they are.
         let bytes = dir.read(&file, 4 * MAX_BYTES)?;
         let mut kept = Vec::with_capacity(bytes.len());
+        let mut touched = false;
         for line in lines(&bytes) {
             match serde_json::from_slice::<AuditEntry>(line) {
                 Ok(e) if e.person == person => {
-                    removed += 1;
-                    frames.extend(e.frame);
+                    changed += 1;
+                    touched = true;
+                    if let Some(e) = change(e) {
+                        serde_json::to_writer(&mut kept, &e).map_err(std::io::Error::other)?;
+                        kept.push(b'\n');
+                    }
                 }
                 _ => {
                     kept.extend_from_slice(line);
@@ -111,9 +140,11 @@ pub fn forget(dir: &DataDir, person: &str) -> std::io::Result<(usize, Vec<String
                 }
             }
         }
-        dir.write_atomic(&file, &kept)?;
+        if touched {
+            dir.write_atomic(&file, &kept)?;
+        }
     }
-    Ok((removed, frames))
+    Ok(changed)
 }
 
 /// The non-empty lines of a log as bytes, without their `\r` (like `str::lines`).

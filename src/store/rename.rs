@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
-use super::{Store, StoreError, dir, io_err, names, person_rel, sealed_label, secret};
+use super::{Store, StoreError, audit, dir, io_err, names, person_rel, sealed_label, secret};
 
 impl Store {
     /// Renames `from` to `to`. The new name is checked like a new person's; an enrolled `to` is
-    /// refused. Audit-log lines keep the name they were written under (they are history).
+    /// refused. Audit-log lines follow the person: a wipe of `to` removes them too, and a later
+    /// person called `from` does not inherit them. (They kept the old name once, and so escaped
+    /// `user remove --wipe`.)
     /// Returns an enrolled name that `to` looks like, as [`Store::add_person`] does.
     pub fn rename_person(&self, from: &str, to: &str) -> Result<Option<String>, StoreError> {
         let old = self.require_person(from)?;
@@ -22,6 +24,10 @@ impl Store {
         // folder moves, beside the old files: a missing key or a full disk then refuses the
         // rename with nothing changed, instead of leaving files no name can open.
         let staged = self.stage_resealed(&old, from, to)?;
+        if let Err(e) = audit::rename(&self.dir, from, to) {
+            self.unstage(&old, &staged);
+            return Err(io_err(self.root())(e));
+        }
         if let Err(e) = self.dir.rename(&old, &new) {
             self.unstage(&old, &staged);
             return Err(io_err(&self.dir.display(&old))(e));
@@ -118,14 +124,32 @@ mod tests {
             Err(StoreError::PersonExists(_))
         ));
         assert!(store.rename_person("Ann", "../x").is_err());
+        for person in ["Ann", "Bob", "Ann"] {
+            store.audit(&audit::AuditEntry {
+                unix_time: 1,
+                person: person.into(),
+                channel: "cli".into(),
+                accepted: true,
+                scores: None,
+                liveness: None,
+                frame: None,
+            });
+        }
         store.rename_person("Ann", "Anne").unwrap();
         assert_eq!(store.people().unwrap(), ["Anne", "Bob"]);
+        let logged: Vec<String> = store.audit_log().into_iter().map(|e| e.person).collect();
+        assert_eq!(
+            logged,
+            ["Anne", "Bob", "Anne"],
+            "her audit lines follow her"
+        );
         assert_eq!(
             store.read_sealed("Anne", "head-x.sealed").unwrap().unwrap(),
             b"weights"
         );
         assert!(store.require_person("Ann").is_err());
         assert!(Path::new(root.path()).join("users/Anne").is_dir());
+        assert_eq!(store.wipe_person("Anne").unwrap().audit_entries, 2);
     }
 
     /// Without the data key a sealed head could not be sealed again for the new name: the
