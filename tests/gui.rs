@@ -76,6 +76,42 @@ fn threshold_slider_changes_and_saves_the_setting() {
     });
 }
 
+/// A threshold set from elsewhere while the window is open (as `facegate calibrate` does) is
+/// kept when the user then moves another slider, and the window shows it: the window saves what
+/// its user changed, not its whole copy of the settings from when it opened.
+#[test]
+fn a_setting_saved_elsewhere_meanwhile_is_kept() {
+    let data = common::temp_dir("gui-settings-elsewhere");
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    let store = Store::open(&data).unwrap();
+    let mut calibrated = store.settings();
+    calibrated.detection_threshold = 0.41;
+    store.save_settings(&calibrated).unwrap();
+    h.get_by_role_and_label(Role::Slider, "verification")
+        .increment_accesskit();
+    h.run_steps(4);
+    wait_for(
+        &mut h,
+        10,
+        "the window showing the threshold set elsewhere",
+        |a| {
+            a.state
+                .settings
+                .as_ref()
+                .is_some_and(|s| s.detection_threshold == 0.41)
+        },
+    );
+    let saved = Store::open(&data).unwrap().settings();
+    println!(
+        "on disk: detection {} (set elsewhere), verification {} (the slider)",
+        saved.detection_threshold, saved.verification_threshold
+    );
+    assert_eq!(saved.detection_threshold, 0.41);
+    assert!(saved.verification_threshold > calibrated.verification_threshold);
+    assert_eq!(Some(&saved), h.state().state.settings.as_ref());
+}
+
 /// A settings file with a typo: the window says so (the defaults are in use), and the first
 /// change saved keeps the user's file aside instead of losing it.
 #[test]

@@ -220,7 +220,7 @@ impl AppState {
                 self.compared = Some(result);
                 self.compare_count += 1;
             }
-            Event::SettingsNotSaved(settings) => self.settings = Some(settings),
+            Event::SettingsInForce(settings) => self.settings = Some(settings),
             Event::Error(e) => {
                 self.verifying = false;
                 self.say(e, true);
@@ -512,7 +512,7 @@ mod tests {
         let _ = s.apply(Event::Error(
             "cannot save the settings: the disk is full".into(),
         ));
-        let _ = s.apply(Event::SettingsNotSaved(Settings::default()));
+        let _ = s.apply(Event::SettingsInForce(Settings::default()));
         assert_eq!(
             s.settings,
             Some(Settings::default()),

@@ -244,10 +244,11 @@ pub enum Event {
         person: String,
         head: Option<HeadRule>,
     },
-    /// An update could not be saved (a full disk): the settings still in force, for the window
-    /// to show instead of the values the user asked for. (Only then: while a slider is dragged,
-    /// an answer to each saved step would pull it back to an older value.)
-    SettingsNotSaved(Settings),
+    /// The settings in force after an update, when they are not what the window sent: the save
+    /// failed (a full disk), or values set elsewhere meanwhile were kept. The window shows
+    /// these. (Only then: while a slider is dragged, an answer to every step would pull it back
+    /// to an older value.)
+    SettingsInForce(Settings),
     Error(String),
     /// News for the user that is not a problem.
     Info(String),

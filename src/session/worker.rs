@@ -273,19 +273,28 @@ impl Worker {
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
-            Command::UpdateSettings(settings) => match self.engine.apply_settings(settings) {
-                Ok(change) => {
-                    if change.vectors
-                        && let Some(p) = self.person.clone()
-                    {
-                        self.send_scores(&p);
+            Command::UpdateSettings(asked) => {
+                // Only what the user changed, over the file as it is now: a threshold set by
+                // `facegate calibrate` while the window was open is kept, not reverted.
+                let settings = self
+                    .engine
+                    .store()
+                    .settings()
+                    .with_changes(self.engine.settings(), &asked);
+                match self.engine.apply_settings(settings) {
+                    Ok(change) => {
+                        if change.vectors
+                            && let Some(p) = self.person.clone()
+                        {
+                            self.send_scores(&p);
+                        }
                     }
+                    Err(e) => self.fail("cannot save the settings", e),
                 }
-                Err(e) => {
-                    self.fail("cannot save the settings", e);
-                    self.send(Event::SettingsNotSaved(self.engine.settings().clone()));
+                if self.engine.settings() != &asked {
+                    self.send(Event::SettingsInForce(self.engine.settings().clone()));
                 }
-            },
+            }
             Command::SetAttributes(on) => self.attributes.on = on,
             Command::Train => super::jobs::train(
                 &mut self.engine,

@@ -338,6 +338,28 @@ impl Settings {
         out
     }
 
+    /// These settings (as saved now) with what changed from `from` to `to` applied over them:
+    /// a window that was shown `from` and sends `to` changes only what its user changed, and a
+    /// value set meanwhile from elsewhere (`facegate calibrate`, the file edited) stays.
+    pub fn with_changes(&self, from: &Settings, to: &Settings) -> Settings {
+        let table = |s: &Settings| match toml::Value::try_from(s) {
+            Ok(toml::Value::Table(t)) => Some(t),
+            _ => None,
+        };
+        let (Some(from), Some(changed), Some(mut merged)) = (table(from), table(to), table(self))
+        else {
+            return to.clone();
+        };
+        for (key, value) in changed {
+            if from.get(&key) != Some(&value) {
+                merged.insert(key, value);
+            }
+        }
+        toml::Value::Table(merged)
+            .try_into()
+            .unwrap_or_else(|_| to.clone())
+    }
+
     /// These settings with another model, at that model's default detection threshold (a
     /// threshold means nothing across models).
     pub fn with_model(&self, model: EmbedderKind) -> Settings {
@@ -384,6 +406,21 @@ mod tests {
     fn parse(text: &str) -> (Settings, Vec<String>) {
         let (s, p) = Settings::parse(text, Path::new("settings.toml"));
         (s, p.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn only_what_changed_is_applied_over_the_saved_settings() {
+        let shown = Settings::default();
+        let mut sent = shown.clone();
+        sent.verification_threshold = 0.8;
+        let mut saved = shown.clone();
+        saved.detection_threshold = 0.41;
+        saved.camera_name = "Logitech C920".into();
+        let merged = saved.with_changes(&shown, &sent);
+        assert_eq!(merged.verification_threshold, 0.8, "the change");
+        assert_eq!(merged.detection_threshold, 0.41, "set elsewhere meanwhile");
+        assert_eq!(merged.camera_name, "Logitech C920");
+        assert_eq!(shown.with_changes(&shown, &sent), sent);
     }
 
     #[test]
