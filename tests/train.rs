@@ -465,3 +465,52 @@ fn lfw_people_head_vs_cosine() {
 fn facegate(data: &Path, args: &[&str]) -> Output {
     common::facegate_at(data, args)
 }
+
+/// A head trained in the background is saved only if its person still has the images it learnt
+/// from: removed and added again with other faces, or renamed, while it trained, the person gets
+/// no head learnt from someone else's photos.
+#[test]
+fn a_head_is_not_saved_for_a_person_whose_images_changed_while_it_trained() {
+    use facegate::engine::training::{save_trained, training_images};
+    let Some(enrolled) = deepface_store() else {
+        return;
+    };
+    let dir = common::temp_dir("train-changed");
+    copy_dir(&enrolled.dir, &dir);
+    let mut e = engine_at(&dir);
+    let images = training_images(e.store(), PERSON).unwrap();
+    let data = e.training_data(PERSON).unwrap();
+    let config = facegate::train::TrainConfig {
+        epochs: 2,
+        ..Default::default()
+    };
+    let trained = facegate::train::prepare(&data, 0.363, &config)
+        .unwrap()
+        .run(|_| {});
+    let head = facegate::train::SavedHead::new(&trained.report, trained.head);
+
+    // Removed and added again, with none of the photos the head learnt from.
+    e.store().remove_person(PERSON).unwrap();
+    e.store().add_person(PERSON).unwrap();
+    let err = save_trained(&dir, PERSON, &head, &images).unwrap_err();
+    println!("re-enrolled meanwhile: {err}");
+    assert!(matches!(err, facegate::train::TrainError::ImagesChanged(_)));
+    assert!(
+        facegate::train::load_head(e.store(), PERSON, facegate::vision::EmbedderKind::Sface)
+            .unwrap()
+            .is_none()
+    );
+
+    // Untouched: saved.
+    let fresh = common::temp_dir("train-unchanged");
+    copy_dir(&enrolled.dir, &fresh);
+    save_trained(&fresh, PERSON, &head, &images).unwrap();
+    // Renamed: no person of that name is left to take it.
+    let renamed = common::temp_dir("train-renamed");
+    copy_dir(&enrolled.dir, &renamed);
+    Store::open(&renamed)
+        .unwrap()
+        .rename_person(PERSON, "someone")
+        .unwrap();
+    assert!(save_trained(&renamed, PERSON, &head, &images).is_err());
+}

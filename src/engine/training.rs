@@ -60,13 +60,33 @@ impl Engine {
     }
 }
 
+/// The images a head for `person` trains on (anchors and positives), by content hash, sorted.
+pub fn training_images(store: &Store, person: &str) -> Result<Vec<String>, TrainError> {
+    let mut hashes = Vec::new();
+    for kind in [ImageKind::Anchor, ImageKind::Positive] {
+        let gallery = Gallery::Person {
+            name: person.to_owned(),
+            kind,
+        };
+        hashes.extend(store.faces(&gallery)?.into_iter().map(|f| f.meta.sha256));
+    }
+    hashes.sort();
+    Ok(hashes)
+}
+
 /// Saves a head trained off the engine's thread (the desktop app trains in the background) into
-/// the store at `root`.
+/// the store at `root`, if `person` still has the images it was trained on (`trained_on`, from
+/// [`training_images`]): a person renamed, removed, or removed and added again with other faces
+/// while it trained must not get a head learnt from someone else's.
 pub fn save_trained(
     root: &std::path::Path,
     person: &str,
     head: &SavedHead,
+    trained_on: &[String],
 ) -> Result<(), TrainError> {
     let store = Store::open(root)?;
+    if store.require_person(person).is_err() || training_images(&store, person)? != trained_on {
+        return Err(TrainError::ImagesChanged(person.to_owned()));
+    }
     save_head(&store, person, head)
 }

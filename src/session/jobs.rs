@@ -27,10 +27,12 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
     };
     let config = crate::train::TrainConfig::default();
     let threshold = engine.settings().detection_threshold;
-    let trainer = engine
-        .training_data(&person)
-        .and_then(|data| crate::train::prepare(&data, threshold, &config));
-    let trainer = match trainer {
+    let trainer =
+        crate::engine::training::training_images(engine.store(), &person).and_then(|images| {
+            let data = engine.training_data(&person)?;
+            Ok((crate::train::prepare(&data, threshold, &config)?, images))
+        });
+    let (trainer, images) = match trainer {
         Ok(t) => t,
         Err(e) => return send(events, wake, Event::Trained(Err(e.to_string()))),
     };
@@ -45,7 +47,7 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
                 wake();
             });
             let saved = crate::train::SavedHead::new(&trained.report, trained.head);
-            let result = crate::engine::training::save_trained(&root, &person, &saved)
+            let result = crate::engine::training::save_trained(&root, &person, &saved, &images)
                 .map(|()| Box::new(trained.report))
                 .map_err(|e| e.to_string());
             send(&events, &wake, Event::Trained(result));

@@ -94,6 +94,11 @@ pub enum TrainError {
         positives: usize,
         negatives: usize,
     },
+    #[error(
+        "{0}'s anchor or positive images changed while the head trained (removed, renamed or \
+         re-enrolled): it is not saved; train again"
+    )]
+    ImagesChanged(String),
     #[error("embeddings of different sizes ({0} and {1}) cannot be paired")]
     DimensionMismatch(usize, usize),
     #[error("{} is corrupt: {reason}", path.display())]
