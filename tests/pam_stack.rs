@@ -620,6 +620,35 @@ while time.time() < end:
 print(opened, flush=True)
 "#;
 
+/// A line of /etc/subuid for the test, taken out again on drop (the file as it was restored).
+struct SubuidRange {
+    before: Option<String>,
+}
+
+impl SubuidRange {
+    const FILE: &str = "/etc/subuid";
+
+    fn add(start: u32, count: u32) -> SubuidRange {
+        let before = fs::read_to_string(Self::FILE).ok();
+        let mut text = before.clone().unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("facegate-test:{start}:{count}\n"));
+        fs::write(Self::FILE, text).unwrap();
+        SubuidRange { before }
+    }
+}
+
+impl Drop for SubuidRange {
+    fn drop(&mut self) {
+        let _ = match &self.before {
+            Some(text) => fs::write(Self::FILE, text),
+            None => fs::remove_file(Self::FILE),
+        };
+    }
+}
+
 const FAKE_SUCCESS: &[u8] = b"{\"verdict\":{\"outcome\":\"success\",\"reason\":\"fake daemon\"}}\n";
 
 #[test]
@@ -937,6 +966,48 @@ fn face_unlock_through_a_real_pam_stack() {
         rig.record("Alice's own `sudo` [system stack]", &r);
         assert!(r.saw("Looking for"), "her own account: {}", r.output);
         assert_eq!(r.result, Pam::AuthErr, "the clip is Katie's");
+
+        // Rootless containers: Alice's range of subordinate uids in /etc/subuid, 16 of them
+        // flooding the socket (64 idle connections each, renewed every 0.4 s). Counted as 16
+        // users they would hold all 48 readers kept for callers who are not root, and Katie's
+        // `sudo` (a setuid program: it counts as Katie) would be turned away; counted as one,
+        // they hold 4.
+        if Path::new("/usr/bin/python3").exists() {
+            let _range = SubuidRange::add(3_000_000_000, 65_536);
+            let floods: Vec<Child> = (0..16)
+                .map(|i| {
+                    Command::new("/usr/bin/python3")
+                        .args(["-c", FLOOD, s(&rig.socket()), "6"])
+                        .uid(3_000_000_000 + i)
+                        .current_dir("/")
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            std::thread::sleep(Duration::from_secs(1));
+            let katie = By::Setuid {
+                copy: &su,
+                uid: rig.uid,
+            };
+            let r = rig.pamtester(&rig.service, &user, &[], katie);
+            rig.record(
+                "Katie's `sudo` while 16 of Alice's subordinate uids flood the socket [system stack]",
+                &r,
+            );
+            for mut flood in floods {
+                assert!(flood.wait().unwrap().success());
+            }
+            assert_eq!(r.result, Pam::Success, "{}", r.output);
+            let log = rig.daemon_log();
+            assert!(
+                log.contains(&format!("uid {} already has 4 connections", u32::MAX - 1)),
+                "{log}"
+            );
+        } else {
+            println!("NOTICE: /usr/bin/python3 missing; skipping the subordinate-uid flood");
+        }
     }
 
     // polkit 127 runs its agent helper as a root service that systemd starts for each connection
@@ -1149,6 +1220,20 @@ fn face_unlock_through_a_real_pam_stack() {
     let in_open_dir = open_dir.join("config.toml");
     write_root_file(&in_open_dir, &fake_config);
     tampered.push(("root's config in a folder anyone can write", in_open_dir));
+    // A root-owned config naming a socket in a sticky folder (as /tmp) where the user, while
+    // the daemon was down, planted a link to another root process's socket (the stand-in's).
+    let sticky = rig.dir.join("sticky");
+    fs::create_dir(&sticky).unwrap();
+    fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = sticky.join("facegate.sock");
+    std::os::unix::fs::symlink(&fake_socket, &planted).unwrap();
+    std::os::unix::fs::lchown(&planted, Some(rig.uid), None).unwrap();
+    let via_link = rig.dir.join("sticky-link.toml");
+    write_root_file(&via_link, &format!("socket = \"{}\"\n", s(&planted)));
+    tampered.push((
+        "root's config, the user's link in a sticky folder to a root socket",
+        via_link,
+    ));
     for (what, path) in &tampered {
         rig.use_config(path);
         for probe in [false, true] {

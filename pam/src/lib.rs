@@ -136,6 +136,9 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
         Ok(conv) if !silent => conv,
         _ => None,
     };
+    if let Err(why) = facegate_proto::trust::check_socket(&config.socket) {
+        return Decision::Ignore(format!("socket refused: {why}"));
+    }
     let request = Request::Authenticate { user };
     match socket::ask(&config.socket, &request, deadline, DAEMON_UID, |text| {
         say(conv.as_ref(), PAM_TEXT_INFO, text)

@@ -122,6 +122,31 @@ pub fn check_parents(path: &Path) -> Result<(), TrustError> {
     Ok(())
 }
 
+/// The daemon's socket as the PAM module is about to connect to it: a socket (not a link to one:
+/// in a sticky folder such as /tmp another user may plant a link, though never replace root's
+/// own entry) that root owns, in folders [`check_parents`] trusts. Its mode is not judged: users
+/// must be able to connect, and the daemon's peer credentials are checked once connected.
+pub fn check_socket(path: &Path) -> Result<(), TrustError> {
+    check_parents(path)?;
+    let meta = std::fs::symlink_metadata(path).map_err(io_error(path))?;
+    let unsafe_ = |why: String| TrustError::Unsafe {
+        path: path.to_owned(),
+        why,
+    };
+    if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+        return Err(unsafe_(
+            "is a symbolic link or not a socket: face unlock follows no links".into(),
+        ));
+    }
+    if meta.uid() != 0 {
+        return Err(unsafe_(format!(
+            "belongs to uid {}, not root: face unlock refuses anything another user controls",
+            meta.uid()
+        )));
+    }
+    Ok(())
+}
+
 /// Root owns it (`uid` 0), and group and others cannot write it (`mode`), except a sticky
 /// `folder`.
 pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), TrustError> {
@@ -174,6 +199,34 @@ mod tests {
         assert!(check_owner(p, 0, 0o41777, true).is_ok());
         assert!(check_owner(p, 0, 0o101666, false).is_err());
         assert!(check_owner(p, 0, 0o40777, true).is_err());
+    }
+
+    #[test]
+    fn only_a_socket_itself_is_connected_to() {
+        let dir = std::env::temp_dir().join(format!("facegate-proto-sock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let sock = dir.join("d.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let link = dir.join("link.sock");
+        std::os::unix::fs::symlink(&sock, &link).unwrap();
+        let file = dir.join("file.sock");
+        std::fs::write(&file, b"").unwrap();
+        for refused in [&link, &file, &dir.join("missing.sock")] {
+            let err = check_socket(refused).unwrap_err();
+            println!("{err}");
+        }
+        assert!(
+            check_socket(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("link")
+        );
+        // Root's own socket in root's folders (the temp folder is root's only when root runs
+        // the tests).
+        let root = std::fs::metadata(&dir).unwrap().uid() == 0;
+        assert_eq!(check_socket(&sock).is_ok(), root);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
