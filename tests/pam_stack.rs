@@ -628,13 +628,13 @@ struct SubuidRange {
 impl SubuidRange {
     const FILE: &str = "/etc/subuid";
 
-    fn add(start: u32, count: u32) -> SubuidRange {
+    fn add(owner: &str, start: u32, count: u32) -> SubuidRange {
         let before = fs::read_to_string(Self::FILE).ok();
         let mut text = before.clone().unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&format!("facegate-test:{start}:{count}\n"));
+        text.push_str(&format!("{owner}:{start}:{count}\n"));
         fs::write(Self::FILE, text).unwrap();
         SubuidRange { before }
     }
@@ -970,10 +970,10 @@ fn face_unlock_through_a_real_pam_stack() {
         // Rootless containers: Alice's range of subordinate uids in /etc/subuid, 16 of them
         // flooding the socket (64 idle connections each, renewed every 0.4 s). Counted as 16
         // users they would hold all 48 readers kept for callers who are not root, and Katie's
-        // `sudo` (a setuid program: it counts as Katie) would be turned away; counted as one,
-        // they hold 4.
+        // `sudo` (a setuid program: it counts as Katie) would be turned away; counted as Alice,
+        // they hold her 4.
         if Path::new("/usr/bin/python3").exists() {
-            let _range = SubuidRange::add(3_000_000_000, 65_536);
+            let _range = SubuidRange::add(&alice, 3_000_000_000, 65_536);
             let floods: Vec<Child> = (0..16)
                 .map(|i| {
                     Command::new("/usr/bin/python3")
@@ -1002,7 +1002,7 @@ fn face_unlock_through_a_real_pam_stack() {
             assert_eq!(r.result, Pam::Success, "{}", r.output);
             let log = rig.daemon_log();
             assert!(
-                log.contains(&format!("uid {} already has 4 connections", u32::MAX - 1)),
+                log.contains(&format!("uid {alice_uid} already has 4 connections")),
                 "{log}"
             );
         } else {
@@ -1153,7 +1153,7 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(r.took < Duration::from_secs(12), "{:?}", r.took);
         let log = rig.daemon_log();
         assert!(
-            log[logged..].contains("left after the wait for the camera; not counted"),
+            log[logged..].contains("left once the camera was open; not counted"),
             "{log}"
         );
     }

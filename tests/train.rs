@@ -512,5 +512,8 @@ fn a_head_is_not_saved_for_a_person_whose_images_changed_while_it_trained() {
         .unwrap()
         .rename_person(PERSON, "someone")
         .unwrap();
-    assert!(save_trained(&renamed, PERSON, &head, &images).is_err());
+    assert!(matches!(
+        save_trained(&renamed, PERSON, &head, &images),
+        Err(facegate::train::TrainError::ImagesChanged(_))
+    ));
 }

@@ -273,6 +273,77 @@ fn attempts_that_compare_no_face_do_not_count() {
     assert_eq!(audited.len(), 15, "every attempt is still audited");
 }
 
+/// Once a face was compared, an attempt counts whatever follows: an impostor who shows a face,
+/// sees it refused, then brings a second face into view (the attempt starts over on two people)
+/// must not get the attempt back.
+#[test]
+fn a_compared_face_then_two_faces_still_counts() {
+    use facegate::auth::attempt::{LivenessCheck, Step};
+    let mut e = eileen("lockout-two-faces", &astronaut_variants()[2..]);
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let one = e.detect(&camera).unwrap();
+    let mut beside = one[0].clone();
+    beside.bbox.x += beside.bbox.w * 1.5;
+    for lm in &mut beside.landmarks {
+        lm[0] += one[0].bbox.w * 1.5;
+    }
+    let two = vec![one[0].clone(), beside];
+    for i in 1..=5 {
+        let rule = e.attempt_rule();
+        let mut attempt = e.begin_attempt("Eileen", rule, LivenessCheck::Off).unwrap();
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        let outcome = loop {
+            n += 1;
+            let now = start + std::time::Duration::from_millis(200 * n);
+            let (faces, ids): (&[_], &[u64]) = if n <= 2 {
+                (&one, &[1])
+            } else {
+                (&two, &[1, 2])
+            };
+            let frame = e
+                .attempt_frame(&mut attempt, &camera, faces, ids, now)
+                .unwrap();
+            if let Step::Done(outcome) = frame.step {
+                break outcome;
+            }
+        };
+        assert!(!outcome.accepted);
+        assert_eq!(
+            e.lockout("Eileen").is_some(),
+            i == 5,
+            "attempt {i}: {outcome:?}"
+        );
+    }
+}
+
+/// A lock time far beyond the longest period (set while the clock ran ahead, or by hand) is
+/// bounded on disk as soon as it is looked at, so it ends 10 min later, not whenever the clock
+/// reaches it: the daemon and the window look before any attempt would begin.
+#[test]
+fn a_lock_time_beyond_the_longest_period_is_bounded_when_seen() {
+    use facegate::auth::lockout::{Lock, Lockout, STATE_FILE};
+    let e = eileen("lockout-bound", &astronaut_variants()[2..]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let forged = Lockout {
+        locked_until: Some(now + 1_000_000),
+        ..Lockout::default()
+    };
+    e.store()
+        .write_state("Eileen", STATE_FILE, &forged)
+        .unwrap();
+    assert!(matches!(e.lockout("Eileen"), Some(Lock::For(590..=600))));
+    let stored: Lockout = e.store().read_state("Eileen", STATE_FILE).unwrap();
+    println!(
+        "stored lock until now + {} s",
+        stored.locked_until.unwrap() - now
+    );
+    assert!(stored.locked_until.unwrap() <= now + 601, "{stored:?}");
+}
+
 /// The daemon opens the camera before the attempt counts, but the time that takes is part of
 /// the attempt's limit, which the PAM module waits for: an attempt asked for longer ago than
 /// its time-out ends on its first frame, even with the right face in view.

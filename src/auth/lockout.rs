@@ -2,10 +2,11 @@
 //! row lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
 //! verification stays off until it is reset (`facegate user reset` on the desk, `facegate unlock
 //! reset` for system unlock); the password works all along. It slows down an impostor trying
-//! photo after photo, and a patient one stops for good. The price: anyone who can show a face to
-//! attempts for an account (the account's own sessions, the login screen at the desk; not
-//! another user's `su`, which the unlock daemon refuses) can turn its face unlock off, never its
-//! password; an attempt that compared no face is taken back ([`Ended::Unjudged`]). Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
+//! photo after photo, and a patient one stops for good. The price: anyone who can start attempts
+//! for an account (the account's own sessions, the login screen at the desk; not another user's
+//! `su`, which the unlock daemon refuses) and show the camera a face can turn its face unlock
+//! off, never its password; an attempt that compared no face is taken back
+//! ([`Ended::Unjudged`]). Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,16 @@ pub enum Ended {
 }
 
 impl Ended {
+    /// How an attempt ended that was `accepted` or not, having `compared` a face or not: the one
+    /// rule for live attempts (ended or abandoned) and photos alike.
+    pub fn of(accepted: bool, compared: bool) -> Ended {
+        match (accepted, compared) {
+            (true, _) => Ended::Accepted,
+            (false, true) => Ended::Refused,
+            (false, false) => Ended::Unjudged,
+        }
+    }
+
     pub fn accepted(self) -> bool {
         self == Ended::Accepted
     }
@@ -80,6 +91,17 @@ impl Lockout {
             .map(|t| Lock::For((t - now).min(longest)))
     }
 
+    /// A lock set while the clock ran ahead (or written by hand) is brought to end at most the
+    /// longest period from `now`, as [`Lockout::lock`] already reports it, instead of whenever
+    /// the clock reaches it. Whether it changed (then it is written back).
+    pub fn bound(&mut self, now: u64) -> bool {
+        let latest = now.saturating_add(LOCK_STEPS[LOCK_STEPS.len() - 1]);
+        let bounded = self.locked_until.map(|t| t.min(latest));
+        let changed = bounded != self.locked_until;
+        self.locked_until = bounded;
+        changed
+    }
+
     /// The lock an attempt starting at `now` would meet ([`Lockout::begin`] without its
     /// changes): the lock in force, or the one that failures never settled (attempts killed
     /// part-way) have piled up to.
@@ -97,10 +119,7 @@ impl Lockout {
     /// An attempt starts: refused while locked; otherwise counted as a failure until
     /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
-        // A lock set while the clock ran ahead (or written by hand) ends at most the longest
-        // period from now, as `lock` already reports it, instead of whenever the clock reaches it.
-        let latest = now.saturating_add(LOCK_STEPS[LOCK_STEPS.len() - 1]);
-        self.locked_until = self.locked_until.map(|t| t.min(latest));
+        self.bound(now);
         if let Some(lock) = self.lock(now) {
             return Some(lock);
         }

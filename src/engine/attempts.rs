@@ -108,11 +108,24 @@ impl Engine {
     /// locks until reset: it fails closed, as attempts do ([`Engine::count_start`] refuses to
     /// start on it).
     pub fn lockout(&self, person: &str) -> Option<Lock> {
+        let now = now_unix();
         match self
             .store
             .read_state::<Lockout>(person, lockout::STATE_FILE)
         {
-            Ok(state) => state.refusal(now_unix()),
+            Ok(mut state) => {
+                // A lock time beyond the longest period is bounded on disk as soon as it is
+                // seen: the daemon and the window ask here and never start an attempt (and its
+                // `begin`) while a lock holds.
+                if state.bound(now) {
+                    let _ =
+                        self.store
+                            .update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
+                                l.bound(now)
+                            });
+                }
+                state.refusal(now)
+            }
             Err(e) => {
                 tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
                 Some(Lock::UntilReset)
@@ -120,7 +133,7 @@ impl Engine {
         }
     }
 
-    /// [`Engine::lockout`] as the error an attempt starting now would meet, changing nothing: for
+    /// [`Engine::lockout`] as the error an attempt starting now would meet, counting nothing: for
     /// refusing before anything costly (the daemon's camera) starts.
     pub fn ensure_not_locked(&self, person: &str) -> Result<()> {
         match self.lockout(person) {
@@ -221,8 +234,8 @@ impl Engine {
 
     /// A whole attempt on frames from `source` (a camera or a replay) until it ends: the CLI's
     /// and the system unlock's loop. `prompt` sees every pending prompt and returns false to
-    /// abandon the attempt (whoever asked is gone): it then stays counted as failed, and `None`
-    /// is returned.
+    /// abandon the attempt (whoever asked is gone): it then stays counted as failed if it had
+    /// compared a face (else it is taken back, as [`Ended::of`] says), and `None` is returned.
     pub fn run_attempt(
         &mut self,
         attempt: &mut Attempt,
@@ -240,6 +253,11 @@ impl Engine {
             {
                 Step::Pending(p) => {
                     if !prompt(&p) {
+                        if !attempt.compared_a_face() {
+                            let person = attempt.person().to_owned();
+                            let details = AttemptDetails::default();
+                            self.settle_attempt(&person, "live", Ended::of(false, false), details)?;
+                        }
                         return Ok(None);
                     }
                 }

@@ -103,16 +103,18 @@ impl Engine {
         if self.gallery(person)?.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
-        // Counted before the photo is even read: no input can make an attempt uncounted.
+        // Counted before the photo is even read, so no input escapes the count but by having no
+        // face to compare.
         self.count_start(person)?;
         let (face, probe) = match self.probe(img, name) {
             Ok(p) => p,
             Err(e) => {
-                // No usable face is a failed attempt too, with its audit line.
+                // No usable face: nothing was compared, so it is taken back as a live attempt
+                // that saw no face is; its audit line is still written.
                 self.settle_attempt(
                     person,
                     "photo",
-                    Ended::Refused,
+                    Ended::of(false, false),
                     super::AttemptDetails::default(),
                 )?;
                 return Err(e);
@@ -122,11 +124,7 @@ impl Engine {
         self.settle_attempt(
             person,
             "photo",
-            if verification.accepted {
-                Ended::Accepted
-            } else {
-                Ended::Refused
-            },
+            Ended::of(verification.accepted, true),
             super::AttemptDetails {
                 last: Some(&verification),
                 frame: Some(img),

@@ -93,6 +93,14 @@ impl FaceGateApp {
 
     /// Sends a command to the worker, and shows its effect at once.
     pub fn send(&mut self, command: Command) {
+        // The settings the user changed from, for the worker to apply only the change.
+        let command = match command {
+            Command::UpdateSettings { shown: None, asked } => Command::UpdateSettings {
+                shown: self.state.settings.clone().map(Box::new),
+                asked,
+            },
+            other => other,
+        };
         self.state.issued(&command);
         self.live.send(command);
     }
@@ -198,7 +206,7 @@ impl FaceGateApp {
             s.camera_name = choice.name;
             (s.camera_width, s.camera_height, s.camera_fps) = (*width, *height, *fps);
             if s.check(std::path::Path::new("settings")).is_empty() {
-                self.send(Command::UpdateSettings(s));
+                self.send(Command::update_settings(s));
             }
         }
     }

@@ -313,7 +313,7 @@ impl EnrolView {
         if dragging {
             self.draft = Some(s);
         } else if state.settings.as_ref() != Some(&s) {
-            out.push(Command::UpdateSettings(s));
+            out.push(Command::update_settings(s));
         }
     }
 }

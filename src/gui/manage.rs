@@ -203,7 +203,7 @@ impl ManageView {
             match model.licence_notice() {
                 // Shown first; nothing changes until the user agrees.
                 Some(_) => self.confirm_model = Some(model),
-                None => out.push(Command::UpdateSettings(settings.with_model(model))),
+                None => out.push(Command::update_settings(settings.with_model(model))),
             }
         }
         ui.label(
@@ -253,7 +253,7 @@ impl ManageView {
             let mut changed = settings.clone();
             changed.age_net = age;
             changed.emotion_net = emotion;
-            out.push(Command::UpdateSettings(changed));
+            out.push(Command::update_settings(changed));
         }
     }
 
@@ -335,7 +335,7 @@ impl ManageView {
         {
             let mut s = settings.clone();
             s.detection_threshold = cal.threshold;
-            out.push(Command::UpdateSettings(s));
+            out.push(Command::update_settings(s));
         }
     }
 
@@ -376,7 +376,7 @@ impl ManageView {
                 );
                 ui.horizontal(|ui| {
                     if ui.button(format!("Switch to {model}")).clicked() {
-                        out.push(Command::UpdateSettings(settings.with_model(model)));
+                        out.push(Command::update_settings(settings.with_model(model)));
                         self.confirm_model = None;
                     }
                     if ui.button(format!("Keep {}", settings.model)).clicked() {

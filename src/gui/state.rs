@@ -256,7 +256,7 @@ impl AppState {
                 }
                 self.unlock_status = None;
             }
-            Command::UpdateSettings(settings) => self.settings = Some(settings.clone()),
+            Command::UpdateSettings { asked, .. } => self.settings = Some(asked.clone()),
             Command::SetAttributes(on) => self.attributes_on = *on,
             Command::Train => self.training = Some(Training::default()),
             Command::EnableFaceUnlock => self.say(
@@ -507,7 +507,7 @@ mod tests {
             detection_threshold: 0.5,
             ..Settings::default()
         };
-        s.issued(&Command::UpdateSettings(asked.clone()));
+        s.issued(&Command::update_settings(asked.clone()));
         assert_eq!(s.settings.as_ref(), Some(&asked), "shown at once");
         let _ = s.apply(Event::Error(
             "cannot save the settings: the disk is full".into(),

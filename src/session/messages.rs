@@ -42,7 +42,12 @@ pub enum Command {
     Verify,
     /// Who is this? (one frame)
     Identify,
-    UpdateSettings(Settings),
+    /// Save `asked`: what the user changed from `shown` (the settings the window showed; filled
+    /// in by the window as it sends the command) is applied over the file as it is then.
+    UpdateSettings {
+        shown: Option<Box<Settings>>,
+        asked: Settings,
+    },
     /// Age, gender and emotion overlays on or off.
     SetAttributes(bool),
     /// Two photos under the compare rule: the saved detection threshold, or this person's
@@ -77,6 +82,13 @@ pub enum Command {
     /// images (through pkexec; without it, say the command to run).
     EnableFaceUnlock,
     Shutdown,
+}
+
+impl Command {
+    /// [`Command::UpdateSettings`] to `asked`, from whatever the window shows.
+    pub fn update_settings(asked: Settings) -> Command {
+        Command::UpdateSettings { shown: None, asked }
+    }
 }
 
 /// Milliseconds spent per stage on the last analysed frame.

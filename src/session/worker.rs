@@ -273,14 +273,11 @@ impl Worker {
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
-            Command::UpdateSettings(asked) => {
+            Command::UpdateSettings { shown, asked } => {
                 // Only what the user changed, over the file as it is now: a threshold set by
                 // `facegate calibrate` while the window was open is kept, not reverted.
-                let settings = self
-                    .engine
-                    .store()
-                    .settings()
-                    .with_changes(self.engine.settings(), &asked);
+                let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
+                let settings = self.engine.store().settings().with_changes(&shown, &asked);
                 match self.engine.apply_settings(settings) {
                     Ok(change) => {
                         if change.vectors

@@ -58,25 +58,17 @@ pub fn put(
     dir.write_atomic(&p, &sealer.seal(&bytes, &label(model, sha256)))
 }
 
-/// Removes every entry, under every model, of an image not in `in_use`; returns how many went.
-/// (Entries are shared by the galleries holding the same crop, so one goes only when no face
-/// is left to use it.)
-pub fn sweep(dir: &DataDir, in_use: &std::collections::HashSet<String>) -> usize {
-    let mut removed = 0;
-    let cache = Path::new("cache");
-    for model in dir.list(cache).into_iter().flatten() {
-        let folder = cache.join(&model.name);
-        for entry in dir.list(&folder).into_iter().flatten() {
-            let name = Path::new(&entry.name);
-            let stale = name.extension().is_some_and(|e| e == "f32")
-                && name
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .is_some_and(|sha| !in_use.contains(sha));
-            if stale && dir.remove_file(&folder.join(name)).is_ok() {
-                removed += 1;
-            }
-        }
-    }
-    removed
+/// Removes the entries of the crop `sha256` under every model; returns how many went. Another
+/// gallery holding the same crop only embeds it again when next asked: entries are recomputable.
+pub fn forget(dir: &DataDir, sha256: &str) -> usize {
+    dir.list(Path::new("cache"))
+        .into_iter()
+        .flatten()
+        .filter(|model| {
+            model
+                .name
+                .to_str()
+                .is_some_and(|m| dir.remove_file(&path(m, sha256)).is_ok())
+        })
+        .count()
 }

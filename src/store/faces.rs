@@ -197,6 +197,7 @@ impl Store {
         if self.dir.kind(&json) != Kind::File {
             return Err(StoreError::UnknownFace(id));
         }
+        let sha = self.load_meta(&json).ok().map(|f| f.meta.sha256);
         // Sidecar first: once it is gone the face is gone, whatever happens to the PNG.
         self.dir
             .remove_file(&json)
@@ -205,14 +206,11 @@ impl Store {
         self.dir
             .remove_file(&png)
             .map_err(io_err(&self.dir.display(&png)))?;
-        // Its cached embeddings too, unless another gallery holds the same crop: an embedding
-        // identifies a face as well as the photo does. Best effort: the face is gone already,
-        // and a wipe sweeps whatever is left.
-        match self.crops_in_use(None) {
-            Ok(in_use) => {
-                super::cache::sweep(&self.dir, &in_use);
-            }
-            Err(e) => tracing::warn!("cached embeddings kept after a delete: {e}"),
+        // Its cached embeddings too (an embedding identifies a face as well as the photo does),
+        // or `--wipe` would never find them: it reaches entries through the faces left.
+        if let Some(sha) = sha {
+            super::cache::forget(&self.dir, &sha);
+            self.unsealed.lock().unwrap().retain(|(_, s), _| *s != sha);
         }
         Ok(())
     }

@@ -24,10 +24,6 @@ impl Store {
         // folder moves, beside the old files: a missing key or a full disk then refuses the
         // rename with nothing changed, instead of leaving files no name can open.
         let staged = self.stage_resealed(&old, from, to)?;
-        if let Err(e) = audit::rename(&self.dir, from, to) {
-            self.unstage(&old, &staged);
-            return Err(io_err(self.root())(e));
-        }
         if let Err(e) = self.dir.rename(&old, &new) {
             self.unstage(&old, &staged);
             return Err(io_err(&self.dir.display(&old))(e));
@@ -37,6 +33,12 @@ impl Store {
             self.dir
                 .rename(&new.join(&temp), &new.join(&file))
                 .map_err(io_err(&self.dir.display(&new.join(&file))))?;
+        }
+        // Last, once the person is `to`: a log rewrite that fails (it needs room for a copy)
+        // leaves the lines under the old name, as they were, rather than under a name that
+        // nobody has if the folder could not move.
+        if let Err(e) = audit::rename(&self.dir, from, to) {
+            tracing::warn!("{to}'s audit-log lines keep the name {from}: {e}");
         }
         Ok(lookalike)
     }

@@ -105,6 +105,19 @@ impl fmt::Display for SettingsProblem {
     }
 }
 
+/// Settings that are saved together when any of them changes ([`Settings::with_changes`]).
+const TOGETHER: &[&[&str]] = &[
+    &["model", "detection_threshold"],
+    &[
+        "camera",
+        "camera_name",
+        "camera_width",
+        "camera_height",
+        "camera_fps",
+    ],
+    &["live_k", "live_n"],
+];
+
 /// The lowest detection threshold a model accepts: where one comparison's false-accept rate
 /// reaches 1 %, measured with `facegate eval pairs ../shared/data/lfw_a/pairs.csv --impostors
 /// 20000` (21,500 distinct impostor pairs): SFace 0.293, w600k_mbf 0.176 (0.294 and 0.178
@@ -350,9 +363,21 @@ impl Settings {
         else {
             return to.clone();
         };
-        for (key, value) in changed {
-            if from.get(&key) != Some(&value) {
-                merged.insert(key, value);
+        for (key, value) in &changed {
+            if from.get(key) == Some(value) {
+                continue;
+            }
+            // A key is changed with the keys that only mean something together with it: a
+            // threshold is on its model's scale, a resolution is the chosen camera's.
+            let alone = [key.as_str()];
+            let group = TOGETHER
+                .iter()
+                .find(|g| g.contains(&key.as_str()))
+                .map_or(&alone[..], |g| &g[..]);
+            for k in group {
+                if let Some(v) = changed.get(*k) {
+                    merged.insert((*k).to_owned(), v.clone());
+                }
             }
         }
         toml::Value::Table(merged)
@@ -421,6 +446,15 @@ mod tests {
         assert_eq!(merged.detection_threshold, 0.41, "set elsewhere meanwhile");
         assert_eq!(merged.camera_name, "Logitech C920");
         assert_eq!(shown.with_changes(&shown, &sent), sent);
+        // A model switched in the window carries its threshold, over one calibrated meanwhile
+        // for the old model.
+        let switched = shown.with_model(EmbedderKind::Mbf);
+        let merged = saved.with_changes(&shown, &switched);
+        assert_eq!(
+            (merged.model, merged.detection_threshold),
+            (EmbedderKind::Mbf, switched.detection_threshold)
+        );
+        assert_eq!(merged.camera_name, "Logitech C920", "not in the group");
     }
 
     #[test]

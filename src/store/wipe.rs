@@ -1,6 +1,5 @@
 //! Removing a person: their folder only, or every trace of them (`user remove --wipe`).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::Serialize;
@@ -19,26 +18,6 @@ pub struct WipeReport {
 }
 
 impl Store {
-    /// The crops (by sha256) of every face in the store, people's (but `except`'s) and the
-    /// negatives'.
-    pub(super) fn crops_in_use(&self, except: Option<&str>) -> Result<HashSet<String>, StoreError> {
-        let mut galleries = vec![Gallery::Negatives];
-        for name in self.people()? {
-            if except == Some(name.as_str()) {
-                continue;
-            }
-            galleries.extend(ImageKind::ALL.map(|kind| Gallery::Person {
-                name: name.clone(),
-                kind,
-            }));
-        }
-        let mut in_use = HashSet::new();
-        for gallery in &galleries {
-            in_use.extend(self.faces(gallery)?.into_iter().map(|f| f.meta.sha256));
-        }
-        Ok(in_use)
-    }
-
     /// Removes a person and everything in their folder. Links inside it are removed as links;
     /// nothing outside the data dir is touched.
     pub fn remove_person(&self, name: &str) -> Result<(), StoreError> {
@@ -55,11 +34,16 @@ impl Store {
     /// any saved frames of their failed attempts.
     pub fn wipe_person(&self, name: &str) -> Result<WipeReport, StoreError> {
         let rel = self.require_person(name)?;
+        let mut shas = Vec::new();
+        for kind in ImageKind::ALL {
+            let gallery = Gallery::Person {
+                name: name.to_owned(),
+                kind,
+            };
+            shas.extend(self.faces(&gallery)?.into_iter().map(|f| f.meta.sha256));
+        }
         let _lock = self.lock()?;
         let mut report = WipeReport::default();
-        // Read before anything is removed, so that a store it cannot read stops the wipe
-        // while it can still be run again.
-        let in_use = self.crops_in_use(Some(name))?;
         // The audit logs first: rewriting them needs room for a copy, and a full disk must stop
         // the wipe while the person is still there to wipe again (their folder went first once,
         // and the lines they left could then never be removed).
@@ -76,13 +60,13 @@ impl Store {
                 report.other_files += 1;
             }
         }
-        // Every cached embedding no face is left to use: this person's, and those of faces
-        // deleted earlier (theirs included), which deleting used to leave behind.
-        report.cached_embeddings = cache::sweep(&self.dir, &in_use);
+        for sha in &shas {
+            report.cached_embeddings += cache::forget(&self.dir, sha);
+        }
         self.unsealed
             .lock()
             .unwrap()
-            .retain(|(_, sha), _| in_use.contains(sha));
+            .retain(|(_, sha), _| !shas.contains(sha));
         for frame in frames {
             // Relative to the data dir and never through a link: a hostile log line must not
             // delete anything else.

@@ -175,6 +175,14 @@ fn connector(components: &[String]) -> Connector {
     found
 }
 
+/// The uid of account `user`, from the system's user database.
+pub fn uid_of(user: &str) -> Option<u32> {
+    nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use facegate_proto::socket::DeadlineReader;
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::caller::Caller;
+pub use super::caller::uid_of;
 use super::config::SystemConfig;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
@@ -287,16 +288,6 @@ impl Daemon {
             tracing::warn!("{user}: the client left before its attempt; not counted");
             return verdict(Outcome::Ignore, "the client left".into());
         }
-        // Queued behind another attempt, the PAM module's clock ran on: an attempt with too
-        // little of it left would count a failure the user had no fair chance to avoid.
-        let left = self.config.timeout.saturating_sub(asked.elapsed());
-        if left < fair_attempt(self.config.timeout) {
-            tracing::warn!("{user}: {left:.1?} left after the wait for the camera; not counted");
-            return verdict(
-                Outcome::Ignore,
-                "waited too long for the camera behind another attempt".into(),
-            );
-        }
         // Locked out: refused before the camera turns on (`begin_attempt` asks again).
         if let Err(e) = self.engine.ensure_not_locked(user) {
             return verdict(Outcome::Refused, e.to_string());
@@ -325,10 +316,22 @@ impl Daemon {
                 SourceSpec::camera(self.config.camera)
             }
         };
+        let opening = Instant::now();
         let mut source = match camera::open_with(&spec, ReplayOptions::default()) {
             Ok(s) => s,
             Err(e) => return ignore(user, &Error::from(e)),
         };
+        // Queued behind another attempt (or a slow camera), the PAM module's clock ran on: an
+        // attempt with too little of it left would count a failure the user had no fair chance
+        // to avoid.
+        let left = self.config.timeout.saturating_sub(asked.elapsed());
+        if left < fair_attempt(self.config.timeout) {
+            tracing::warn!("{user}: {left:.1?} left once the camera was open; not counted");
+            return verdict(
+                Outcome::Ignore,
+                "waited too long for the camera behind another attempt".into(),
+            );
+        }
         let rule = self.engine.unlock_rule();
         let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
@@ -342,7 +345,7 @@ impl Daemon {
                 text: format!("Looking for {user}…"),
             },
         );
-        let opened = asked.elapsed();
+        let opened = opening.elapsed();
         let mut shown = String::new();
         let ran = self
             .engine
@@ -358,7 +361,7 @@ impl Daemon {
                 proto::send(out, &Reply::Prompt { text }).is_ok()
             });
         if let Ok(Some(o)) = &ran {
-            log_timing(user, o, opened, asked.elapsed());
+            log_timing(user, o, opened, opening.elapsed());
         }
         match ran {
             Ok(Some(o)) if o.accepted => verdict(Outcome::Success, format!("{user} recognised")),
@@ -405,14 +408,6 @@ fn verdict(outcome: Outcome, reason: String) -> Reply {
 fn ignore(user: &str, e: &Error) -> Reply {
     tracing::warn!("face unlock for {user} could not run: {e}");
     verdict(Outcome::Ignore, format!("face unlock unavailable: {e}"))
-}
-
-/// The uid of account `user`, from the system's user database.
-pub fn uid_of(user: &str) -> Option<u32> {
-    nix::unistd::User::from_name(user)
-        .ok()
-        .flatten()
-        .map(|u| u.uid.as_raw())
 }
 
 /// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any.

@@ -10,7 +10,7 @@
 //! - [`turns`]: how much of the daemon one caller may hold (readers per uid, one attempt per
 //!   account);
 //! - `procfs`: what both read about a caller's process;
-//! - `subids`: subordinate uids (rootless containers), counted as one caller;
+//! - `subids`: subordinate uids (rootless containers), counted as the user who owns them;
 //! - [`remote`]: whether the caller was started from another machine (an SSH login), which
 //!   PAM_RHOST alone does not tell for `sudo`.
 

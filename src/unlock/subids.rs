@@ -1,14 +1,16 @@
 //! Subordinate uids (`/etc/subuid`): the ranges root hands users for rootless containers. A
 //! process in such a container connects as a uid of its owner's range, so one user with a range
 //! would count as thousands of users in the daemon's reader limits ([`super::turns`]) and could
-//! take every reader kept for people who are not root. Every subordinate uid is counted as one
-//! caller, [`SUBORDINATE`], capped like any user: no account unlocks as a subordinate uid.
+//! take every reader kept for people who are not root. A subordinate uid is counted as the
+//! user who owns its range (as one [`SUBORDINATE`] caller, capped like any user, when the owner
+//! is root or cannot be looked up): no account unlocks as a subordinate uid.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// The one uid all subordinate uids are counted as (next to `caller::UNSEEN`, `u32::MAX`).
+/// The uid subordinate uids are counted as when their owner is root or unknown (next to
+/// `caller::UNSEEN`, `u32::MAX`).
 pub const SUBORDINATE: u32 = u32::MAX - 1;
 
 /// The file is root's and small; anything past this is not read (a range past it is then not
@@ -20,7 +22,8 @@ const MAX_BYTES: u64 = 1 << 20;
 pub struct Subordinates {
     path: PathBuf,
     seen: Option<(SystemTime, u64)>,
-    ranges: Vec<(u32, u32)>,
+    /// (first uid, how many, counted as).
+    ranges: Vec<(u32, u32, u32)>,
 }
 
 impl Subordinates {
@@ -32,17 +35,19 @@ impl Subordinates {
         }
     }
 
-    /// The uid `uid`'s connections are counted as: [`SUBORDINATE`] for a subordinate uid,
-    /// itself otherwise (root always: a range written over 0 must not demote login screens).
+    /// The uid `uid`'s connections are counted as: the owner of its range for a subordinate uid
+    /// (or [`SUBORDINATE`]), itself otherwise (root and the daemon's own stand-ins always).
     pub fn counted_as(&mut self, uid: u32) -> u32 {
-        if uid == 0 {
-            return 0;
+        if uid == 0 || uid >= SUBORDINATE {
+            return uid;
         }
         self.refresh();
-        let inside = self.ranges.iter().any(|&(start, count)| {
-            uid >= start && u64::from(uid) < u64::from(start) + u64::from(count)
-        });
-        if inside { SUBORDINATE } else { uid }
+        self.ranges
+            .iter()
+            .find(|&&(start, count, _)| {
+                uid >= start && u64::from(uid) < u64::from(start) + u64::from(count)
+            })
+            .map_or(uid, |&(_, _, owner)| owner)
     }
 
     /// Reads the file again if its time or size changed (one stat a connection).
@@ -66,14 +71,21 @@ impl Subordinates {
     }
 }
 
-/// `owner:start:count` lines (subuid(5)); anything else is skipped.
-fn parse(text: &str) -> Vec<(u32, u32)> {
+/// `owner:start:count` lines (subuid(5)), the owner a name or a uid; anything else is skipped.
+/// Names are looked up here, once each time the file changes, not per connection.
+fn parse(text: &str) -> Vec<(u32, u32, u32)> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.trim().split(':');
-            let (_owner, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+            let (owner, start, count) = (fields.next()?, fields.next()?, fields.next()?);
             let (start, count) = (start.parse().ok()?, count.parse().ok()?);
-            (fields.next().is_none() && count > 0).then_some((start, count))
+            let owner = owner
+                .parse::<u32>()
+                .ok()
+                .or_else(|| super::caller::uid_of(owner))
+                .filter(|&uid| uid != 0 && uid < SUBORDINATE)
+                .unwrap_or(SUBORDINATE);
+            (fields.next().is_none() && count > 0).then_some((start, count, owner))
         })
         .collect()
 }
@@ -83,7 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subordinate_uids_count_as_one_and_the_file_is_read_again_when_it_changes() {
+    fn subordinate_uids_count_as_their_owner_and_the_file_is_read_again_when_it_changes() {
         let dir = std::env::temp_dir().join(format!("facegate-subuid-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("subuid");
@@ -91,25 +103,34 @@ mod tests {
         assert_eq!(subs.counted_as(100_000), 100_000, "no file: no ranges");
         std::fs::write(
             &file,
-            "alice:100000:65536\n# a comment\nbob:x:5\n1001:4294967290:100\ncarol:300000:0\n",
+            "1000:100000:65536\n# a comment\nbob:x:5\nno-such-user-here:4294967000:100\n\
+             carol:300000:0\nroot:400000:10\n",
         )
         .unwrap();
-        assert_eq!(subs.counted_as(100_000), SUBORDINATE);
-        assert_eq!(subs.counted_as(165_535), SUBORDINATE);
+        assert_eq!(subs.counted_as(100_000), 1000, "counted as its owner");
+        assert_eq!(subs.counted_as(165_535), 1000);
         assert_eq!(subs.counted_as(165_536), 165_536, "past the range");
         assert_eq!(subs.counted_as(1000), 1000);
         assert_eq!(
-            subs.counted_as(u32::MAX - 3),
+            subs.counted_as(4_294_967_050),
             SUBORDINATE,
-            "a range to the top"
+            "an unknown owner"
+        );
+        assert_eq!(
+            subs.counted_as(u32::MAX),
+            u32::MAX,
+            "the daemon's own stand-in"
         );
         assert_eq!(subs.counted_as(300_000), 300_000, "an empty range");
-        std::fs::write(&file, "root:0:10\n").unwrap();
+        assert_eq!(
+            subs.counted_as(400_005),
+            SUBORDINATE,
+            "root's range is not root"
+        );
         assert_eq!(subs.counted_as(0), 0, "root stays root");
-        assert_eq!(subs.counted_as(5), SUBORDINATE);
-        std::fs::write(&file, "alice:200000:10\n").unwrap();
+        std::fs::write(&file, "1001:200000:10\n").unwrap();
         assert_eq!(subs.counted_as(100_000), 100_000, "read again");
-        assert_eq!(subs.counted_as(200_009), SUBORDINATE);
+        assert_eq!(subs.counted_as(200_009), 1001);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,8 +8,8 @@
 //!   being read, and all such callers together at most [`MAX_NON_ROOT_READERS`], so the
 //!   readers kept for root's connections (login screens and root's own programs, whose PAM
 //!   module writes its request as it connects) are never taken. Subordinate uids (rootless
-//!   containers, `/etc/subuid`; [`super::subids`]) count as one user together, so one user's
-//!   range cannot take the readers of everyone else who is not root; callers the daemon cannot
+//!   containers, `/etc/subuid`; [`super::subids`]) count as the user who owns their range, so
+//!   one user's range cannot take the readers of everyone else who is not root; callers the daemon cannot
 //!   identify count as one such user too.
 //! - An account has at most one attempt waiting or running: a second is answered at once, and
 //!   its password prompt comes without waiting behind the first. One face cannot answer two

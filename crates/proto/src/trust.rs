@@ -127,7 +127,6 @@ pub fn check_parents(path: &Path) -> Result<(), TrustError> {
 /// own entry) that root owns, in folders [`check_parents`] trusts. Its mode is not judged: users
 /// must be able to connect, and the daemon's peer credentials are checked once connected.
 pub fn check_socket(path: &Path) -> Result<(), TrustError> {
-    check_parents(path)?;
     let meta = std::fs::symlink_metadata(path).map_err(io_error(path))?;
     let unsafe_ = |why: String| TrustError::Unsafe {
         path: path.to_owned(),
@@ -144,7 +143,7 @@ pub fn check_socket(path: &Path) -> Result<(), TrustError> {
             meta.uid()
         )));
     }
-    Ok(())
+    check_parents(path)
 }
 
 /// Root owns it (`uid` 0), and group and others cannot write it (`mode`), except a sticky

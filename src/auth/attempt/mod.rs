@@ -166,6 +166,12 @@ impl Attempt {
         self.liveness
     }
 
+    /// Whether a face has been compared yet (one frame with a single face bright enough): an
+    /// attempt abandoned before that is taken back from the lock-out, as one that ends so.
+    pub fn compared_a_face(&self) -> bool {
+        self.frames_with_face > 0
+    }
+
     pub fn rule(&self) -> AttemptRule {
         self.rule
     }

@@ -55,7 +55,7 @@ pub fn unlock_threshold(model: EmbedderKind) -> f32 {
 
 /// The fewest matching frames an unlock needs, and (with [`UNLOCK_MIN_SHARE`]) the smallest
 /// share of its window: the live false-accept rate in docs/unlock-defaults.md was measured at 3
-/// of 5, and 1 of 30 would let one lucky frame in some 240 unlock.
+/// of 5; at 1 of 30, a single lucky frame among the 240 of an 8 s attempt would unlock.
 pub const UNLOCK_MIN_K: usize = 3;
 /// K / N at least 3 / 5, as a fraction.
 const UNLOCK_MIN_SHARE: (usize, usize) = (3, 5);

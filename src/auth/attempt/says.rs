@@ -137,14 +137,7 @@ pub struct Outcome {
 impl Outcome {
     /// How this attempt settles the lock-out: one that never compared a face is taken back.
     pub fn ended(&self) -> crate::auth::lockout::Ended {
-        use crate::auth::lockout::Ended;
-        if self.accepted {
-            Ended::Accepted
-        } else if self.frames_with_face == 0 {
-            Ended::Unjudged
-        } else {
-            Ended::Refused
-        }
+        crate::auth::lockout::Ended::of(self.accepted, self.frames_with_face > 0)
     }
 }
 
