@@ -176,31 +176,44 @@ fn five_rejections_lock_the_person_out() {
     ));
 }
 
+/// One attempt for Eileen under her rule with `liveness`, a frame every 0.2 s of the attempt's
+/// clock (so its time-out comes without the wait): frame `n` (from 1) shows `img` with the faces
+/// `faces(n)` gives.
+fn timed_attempt(
+    e: &mut Engine,
+    liveness: facegate::auth::attempt::LivenessCheck,
+    img: &RgbImage,
+    faces: impl Fn(u64) -> Vec<facegate::vision::Face>,
+) -> facegate::auth::attempt::Outcome {
+    use facegate::auth::attempt::Step;
+    let rule = e.attempt_rule();
+    let mut attempt = e.begin_attempt("Eileen", rule, liveness).unwrap();
+    let start = std::time::Instant::now();
+    for n in 1.. {
+        let now = start + std::time::Duration::from_millis(200 * n);
+        let faces = faces(n);
+        let ids: Vec<u64> = (1..=faces.len() as u64).collect();
+        let frame = e
+            .attempt_frame(&mut attempt, img, &faces, &ids, now)
+            .unwrap();
+        if let Step::Done(outcome) = frame.step {
+            return outcome;
+        }
+    }
+    unreachable!("the attempt's time-out ends it")
+}
+
 /// Five failed *live* attempts lock as five photos do: at the end of the fifth. They used to
 /// lock only when a sixth began, and until then `lockout` and `identify` did not see it.
 #[test]
 fn five_failed_live_attempts_lock_at_the_fifth() {
-    use facegate::auth::attempt::{LivenessCheck, Step};
+    use facegate::auth::attempt::LivenessCheck;
     let mut e = eileen("lockout-live", &astronaut_variants()[2..]);
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     let faces = e.detect(&camera).unwrap();
     assert_eq!(faces.len(), 1, "the cameraman");
     for i in 1..=5 {
-        let rule = e.attempt_rule();
-        let mut attempt = e.begin_attempt("Eileen", rule, LivenessCheck::Off).unwrap();
-        // A frame every 0.2 s of the attempt's clock, so its time-out comes without the wait.
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        let outcome = loop {
-            n += 1;
-            let now = start + std::time::Duration::from_millis(200 * n);
-            let frame = e
-                .attempt_frame(&mut attempt, &camera, &faces, &[1], now)
-                .unwrap();
-            if let Step::Done(outcome) = frame.step {
-                break outcome;
-            }
-        };
+        let outcome = timed_attempt(&mut e, LivenessCheck::Off, &camera, |_| faces.clone());
         assert!(!outcome.accepted);
         let lock = e.lockout("Eileen");
         println!("live failure {i}: {lock:?}");
@@ -219,31 +232,15 @@ fn five_failed_live_attempts_lock_at_the_fifth() {
 /// lock-out: an impostor learns nothing from it. Ten of them lock nothing; real failures still do.
 #[test]
 fn attempts_that_compare_no_face_do_not_count() {
-    use facegate::auth::attempt::{LivenessCheck, Refusal, Step};
+    use facegate::auth::attempt::{LivenessCheck, Refusal};
     let mut e = eileen("lockout-unjudged", &astronaut_variants()[2..]);
     let empty = imageio::load(&common::fixture("coffee.png")).unwrap();
     let mut dark = imageio::load(&common::fixture("astronaut.png")).unwrap();
     dark.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c / 20));
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
-    let attempt_on = |e: &mut facegate::engine::Engine, img: &image::RgbImage| {
+    let attempt_on = |e: &mut Engine, img: &RgbImage| {
         let faces = e.detect(img).unwrap();
-        let rule = e.attempt_rule();
-        let mut attempt = e
-            .begin_attempt("Eileen", rule, LivenessCheck::Passive)
-            .unwrap();
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        loop {
-            n += 1;
-            let now = start + std::time::Duration::from_millis(200 * n);
-            let ids: Vec<u64> = (1..=faces.len() as u64).collect();
-            let frame = e
-                .attempt_frame(&mut attempt, img, &faces, &ids, now)
-                .unwrap();
-            if let Step::Done(outcome) = frame.step {
-                break outcome;
-            }
-        }
+        timed_attempt(e, LivenessCheck::Passive, img, |_| faces.clone())
     };
     for (what, img, refusal) in [
         ("coffee, no face", &empty, Refusal::NoFace),
@@ -278,7 +275,7 @@ fn attempts_that_compare_no_face_do_not_count() {
 /// must not get the attempt back.
 #[test]
 fn a_compared_face_then_two_faces_still_counts() {
-    use facegate::auth::attempt::{LivenessCheck, Step};
+    use facegate::auth::attempt::LivenessCheck;
     let mut e = eileen("lockout-two-faces", &astronaut_variants()[2..]);
     let camera = imageio::load(&common::fixture("camera.png")).unwrap();
     let one = e.detect(&camera).unwrap();
@@ -289,25 +286,10 @@ fn a_compared_face_then_two_faces_still_counts() {
     }
     let two = vec![one[0].clone(), beside];
     for i in 1..=5 {
-        let rule = e.attempt_rule();
-        let mut attempt = e.begin_attempt("Eileen", rule, LivenessCheck::Off).unwrap();
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        let outcome = loop {
-            n += 1;
-            let now = start + std::time::Duration::from_millis(200 * n);
-            let (faces, ids): (&[_], &[u64]) = if n <= 2 {
-                (&one, &[1])
-            } else {
-                (&two, &[1, 2])
-            };
-            let frame = e
-                .attempt_frame(&mut attempt, &camera, faces, ids, now)
-                .unwrap();
-            if let Step::Done(outcome) = frame.step {
-                break outcome;
-            }
-        };
+        // A face compared in the first two frames, then two faces to the end.
+        let outcome = timed_attempt(&mut e, LivenessCheck::Off, &camera, |n| {
+            if n <= 2 { one.clone() } else { two.clone() }
+        });
         assert!(!outcome.accepted);
         assert_eq!(
             e.lockout("Eileen").is_some(),
