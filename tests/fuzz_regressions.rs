@@ -3,6 +3,8 @@
 //! the other cases are hostile inputs of the kinds the fuzzer explored, each pinned to the clean
 //! error or fallback it gets. None of them needs the models.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use facegate::auth::lockout::{self, Lockout};
@@ -202,16 +204,7 @@ fn an_audit_log_that_is_not_utf8_still_reads_and_wipes() {
 
     // A damaged line between good ones costs that line only, in reading and in wiping.
     let line = |person: &str| {
-        let mut l = serde_json::to_vec(&audit::AuditEntry {
-            unix_time: 1,
-            person: person.into(),
-            channel: "cli".into(),
-            accepted: false,
-            scores: None,
-            liveness: None,
-            frame: None,
-        })
-        .unwrap();
+        let mut l = serde_json::to_vec(&common::audit_entry(person, 1)).unwrap();
         l.push(b'\n');
         l
     };

@@ -176,31 +176,15 @@ fn five_rejections_lock_the_person_out() {
     ));
 }
 
-/// One attempt for Eileen under her rule with `liveness`, a frame every 0.2 s of the attempt's
-/// clock (so its time-out comes without the wait): frame `n` (from 1) shows `img` with the faces
-/// `faces(n)` gives.
+/// [`common::timed_attempt`] for Eileen under her rule.
 fn timed_attempt(
     e: &mut Engine,
     liveness: facegate::auth::attempt::LivenessCheck,
     img: &RgbImage,
     faces: impl Fn(u64) -> Vec<facegate::vision::Face>,
 ) -> facegate::auth::attempt::Outcome {
-    use facegate::auth::attempt::Step;
     let rule = e.attempt_rule();
-    let mut attempt = e.begin_attempt("Eileen", rule, liveness).unwrap();
-    let start = std::time::Instant::now();
-    for n in 1.. {
-        let now = start + std::time::Duration::from_millis(200 * n);
-        let faces = faces(n);
-        let ids: Vec<u64> = (1..=faces.len() as u64).collect();
-        let frame = e
-            .attempt_frame(&mut attempt, img, &faces, &ids, now)
-            .unwrap();
-        if let Step::Done(outcome) = frame.step {
-            return outcome;
-        }
-    }
-    unreachable!("the attempt's time-out ends it")
+    common::timed_attempt(e, "Eileen", rule, liveness, img, faces)
 }
 
 /// Five failed *live* attempts lock as five photos do: at the end of the fifth. They used to

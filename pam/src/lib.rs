@@ -31,8 +31,6 @@ use pam::module::PamHandle;
 
 use config::{Args, Config};
 
-/// The daemon runs as root; an answer from anyone else is not an answer.
-const DAEMON_UID: u32 = 0;
 /// Longest prompt shown: the daemon's lines are a few words.
 const MAX_PROMPT_CHARS: usize = 200;
 
@@ -136,11 +134,8 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
         Ok(conv) if !silent => conv,
         _ => None,
     };
-    if let Err(why) = facegate_proto::trust::check_socket(&config.socket) {
-        return Decision::Ignore(format!("socket refused: {why}"));
-    }
     let request = Request::Authenticate { user };
-    match socket::ask(&config.socket, &request, deadline, DAEMON_UID, |text| {
+    match socket::ask_daemon(&config.socket, &request, deadline, |text| {
         say(conv.as_ref(), PAM_TEXT_INFO, text)
     }) {
         Ok((Outcome::Success, _)) => Decision::Success,

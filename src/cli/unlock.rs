@@ -213,25 +213,16 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let config = SystemConfig::load(&config.config)?;
             let request = Request::Authenticate { user: user.clone() };
             let deadline = Instant::now() + config.timeout + Duration::from_secs(5);
-            // The PAM module's own checks and client: a socket reached through a link, or a
-            // daemon that is not root, is not believed here either.
-            facegate_proto::trust::check_socket(&config.socket).map_err(|e| match &e {
-                facegate_proto::trust::TrustError::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    anyhow::anyhow!("no daemon at {e} (is `facegate daemon` running?)")
-                }
-                _ => anyhow::anyhow!("the PAM module would not connect: {e}"),
-            })?;
+            // The PAM module's own client: a socket reached through a link, or a daemon that is
+            // not root, is not believed here either.
             let (outcome, reason) =
-                socket::ask(&config.socket, &request, deadline, 0, |p| eprintln!("{p}")).map_err(
-                    |e| {
+                socket::ask_daemon(&config.socket, &request, deadline, |p| eprintln!("{p}"))
+                    .map_err(|e| {
                         anyhow::anyhow!(
                             "no answer from the daemon at {} (is `facegate daemon` running?): {e}",
                             config.socket.display()
                         )
-                    },
-                )?;
+                    })?;
             println!("{outcome:?}: {reason}");
             Ok(match outcome {
                 Outcome::Success => exit::OK,

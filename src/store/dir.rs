@@ -54,6 +54,11 @@ pub struct Entry {
     pub kind: Kind,
 }
 
+/// A fresh name for a file written beside the one it will replace or name.
+fn temp_name() -> OsString {
+    OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()))
+}
+
 /// Size and modification time of a file, for caches keyed on a file's version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -355,7 +360,7 @@ impl DataDir {
 
     fn replace(&self, rel: &Path, bytes: &[u8], backup: Option<&str>) -> io::Result<()> {
         let (dir, name) = self.parent(rel)?;
-        let tmp = OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = temp_name();
         let fd = rfs::openat(
             &dir,
             tmp.as_os_str(),
@@ -382,7 +387,7 @@ impl DataDir {
     /// A second name, `backup`, for the file `name` in `dir` (`rel`, for errors): linked under a
     /// fresh name, then renamed over any old backup, so the file itself is never moved.
     fn link_as(&self, dir: &OwnedFd, name: &OsStr, backup: &OsStr, rel: &Path) -> io::Result<()> {
-        let tmp = OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = temp_name();
         rfs::linkat(dir, name, dir, tmp.as_os_str(), AtFlags::empty())
             .map_err(|e| self.errno(e, rel))?;
         rfs::renameat(dir, tmp.as_os_str(), dir, backup).map_err(|e| {

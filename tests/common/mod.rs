@@ -229,26 +229,46 @@ pub fn frames_of(clip: &Path, dir: &Path, indices: &[u32]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A live attempt for `person` under `rule` on `img` shown frame after frame, liveness off: what
-/// the rule alone decides about that face. (Common to the suites that compare rules.)
+/// A live attempt for `person` under `rule` with `liveness` on `img` shown frame after frame, a
+/// frame every 0.2 s of the attempt's own clock (so a time-out comes without the wait): frame `n`
+/// (from 1) holds the faces `faces(n)` gives.
+pub fn timed_attempt(
+    e: &mut facegate::engine::Engine,
+    person: &str,
+    rule: facegate::auth::attempt::AttemptRule,
+    liveness: facegate::auth::attempt::LivenessCheck,
+    img: &image::RgbImage,
+    faces: impl Fn(u64) -> Vec<facegate::vision::Face>,
+) -> facegate::auth::attempt::Outcome {
+    use facegate::auth::attempt::Step;
+    let mut attempt = e.begin_attempt(person, rule, liveness).unwrap();
+    let start = std::time::Instant::now();
+    for n in 1.. {
+        let now = start + std::time::Duration::from_millis(200 * n);
+        let faces = faces(n);
+        let ids: Vec<u64> = (1..=faces.len() as u64).collect();
+        let frame = e
+            .attempt_frame(&mut attempt, img, &faces, &ids, now)
+            .unwrap();
+        if let Step::Done(outcome) = frame.step {
+            return outcome;
+        }
+    }
+    unreachable!("the attempt's time-out ends it")
+}
+
+/// [`timed_attempt`] on a photo with one face, liveness off: what the rule alone decides about
+/// that face. (Common to the suites that compare rules.)
 pub fn still_attempt(
     e: &mut facegate::engine::Engine,
     person: &str,
     rule: facegate::auth::attempt::AttemptRule,
     img: &image::RgbImage,
 ) -> facegate::auth::attempt::Outcome {
-    use facegate::auth::attempt::{LivenessCheck, Step};
+    use facegate::auth::attempt::LivenessCheck;
     let faces = e.detect(img).unwrap();
     assert_eq!(faces.len(), 1, "one face in the photo");
-    let mut attempt = e.begin_attempt(person, rule, LivenessCheck::Off).unwrap();
-    loop {
-        let frame = e
-            .attempt_frame(&mut attempt, img, &faces, &[1], std::time::Instant::now())
-            .unwrap();
-        if let Step::Done(outcome) = frame.step {
-            return outcome;
-        }
-    }
+    timed_attempt(e, person, rule, LivenessCheck::Off, img, |_| faces.clone())
 }
 
 /// A refused "cli" attempt of `person` at `unix_time`, as the audit log holds it.

@@ -269,6 +269,22 @@ pub fn ask(
     }
 }
 
+/// [`ask`] the unlock daemon as its clients (the PAM module, `facegate unlock test`) must: only
+/// at a socket [`crate::trust::check_socket`] trusts, and believing only a root peer. A socket
+/// that is not there is `NotFound`, as a failed connect is.
+pub fn ask_daemon(
+    socket: &Path,
+    request: &Request,
+    deadline: Instant,
+    prompt: impl FnMut(&str),
+) -> io::Result<(Outcome, String)> {
+    crate::trust::check_socket(socket).map_err(|e| match e {
+        crate::trust::TrustError::Io { source, .. } => source,
+        refused => io::Error::new(io::ErrorKind::PermissionDenied, refused.to_string()),
+    })?;
+    ask(socket, request, deadline, 0, prompt)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{BufRead, Write};

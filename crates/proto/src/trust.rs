@@ -128,42 +128,42 @@ pub fn check_parents(path: &Path) -> Result<(), TrustError> {
 /// must be able to connect, and the daemon's peer credentials are checked once connected.
 pub fn check_socket(path: &Path) -> Result<(), TrustError> {
     let meta = std::fs::symlink_metadata(path).map_err(io_error(path))?;
-    let unsafe_ = |why: String| TrustError::Unsafe {
-        path: path.to_owned(),
-        why,
-    };
     if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
-        return Err(unsafe_(
-            "is a symbolic link or not a socket: face unlock follows no links".into(),
-        ));
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: "is a symbolic link or not a socket: face unlock follows no links".into(),
+        });
     }
-    if meta.uid() != 0 {
-        return Err(unsafe_(format!(
-            "belongs to uid {}, not root: face unlock refuses anything another user controls",
-            meta.uid()
-        )));
-    }
+    root_owned(path, meta.uid())?;
     check_parents(path)
+}
+
+/// Root owns it (`uid` 0).
+fn root_owned(path: &Path, uid: u32) -> Result<(), TrustError> {
+    if uid != 0 {
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: format!(
+                "belongs to uid {uid}, not root: face unlock refuses anything another user controls"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Root owns it (`uid` 0), and group and others cannot write it (`mode`), except a sticky
 /// `folder`.
 pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), TrustError> {
-    let unsafe_ = |why: String| TrustError::Unsafe {
-        path: path.to_owned(),
-        why,
-    };
-    if uid != 0 {
-        return Err(unsafe_(format!(
-            "belongs to uid {uid}, not root: face unlock refuses anything another user controls"
-        )));
-    }
+    root_owned(path, uid)?;
     let sticky = folder && mode & 0o1000 != 0;
     if mode & 0o022 != 0 && !sticky {
-        return Err(unsafe_(format!(
-            "is writable by group or others (mode {:o}): face unlock refuses it",
-            mode & 0o7777
-        )));
+        return Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: format!(
+                "is writable by group or others (mode {:o}): face unlock refuses it",
+                mode & 0o7777
+            ),
+        });
     }
     Ok(())
 }
