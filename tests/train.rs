@@ -354,15 +354,17 @@ fn cli_train_then_verify_with_the_head_in_use() {
 fn too_few_images_say_what_to_capture() {
     let data = common::temp_dir("train-few");
     assert_eq!(
-        facegate(&data, &["user", "add", "Ada"]).status.code(),
+        facegate(&data, &["user", "add", "Ada Lovelace"])
+            .status
+            .code(),
         Some(0)
     );
-    let out = facegate(&data, &["train", "Ada"]);
+    let out = facegate(&data, &["train", "Ada Lovelace"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("facegate capture \"Ada\" --kind anchor"),
-        "{err}"
+        err.contains("facegate capture 'Ada Lovelace' --kind anchor"),
+        "the hint can be pasted as it is: {err}"
     );
     assert!(
         err.contains("--kind positive") && err.contains("facegate negatives add DIR"),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Cli, exit};
-use crate::store::{Gallery, ImageKind};
+use crate::store::{Gallery, ImageKind, names};
 
 /// Frames kept from a camera or recording when `--count` is not given.
 pub const DEFAULT_COUNT: usize = 5;
@@ -75,8 +75,8 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         Err(super::capture_live::LiveError::NoCamera(index)) => {
             eprintln!(
                 "error: no camera found (asked for camera {index}); capture from a recording with \
-                 --replay CLIP, or import photos with `facegate capture {:?} PHOTOS...`",
-                args.name
+                 --replay CLIP, or import photos with `facegate capture {} PHOTOS...`",
+                names::shell_arg(&args.name)
             );
             return Ok(exit::ERROR);
         }

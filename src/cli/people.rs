@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Cli, exit};
 use crate::imageio;
 use crate::shown::Shown;
-use crate::store::{Gallery, ImageKind};
+use crate::store::{Gallery, ImageKind, names};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -58,7 +58,8 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 );
             }
             println!(
-                "enrolled {name}; now add images with `facegate capture {name} --kind verification PHOTOS...`"
+                "enrolled {name}; now add images with `facegate capture {} --kind verification PHOTOS...`",
+                names::shell_arg(name)
             );
         }
         UserCommand::Reset { name } => {

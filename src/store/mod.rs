@@ -248,13 +248,41 @@ impl Store {
         else {
             return Ok(None);
         };
-        self.sealer_or_why()?
+        let sealer = self.sealer_or_why()?;
+        match sealer.unseal(&data, &sealed_label(name, file)) {
+            Ok(plain) => Ok(Some(plain)),
+            Err(e) => self
+                .finish_rename(name, file)
+                .map(Some)
+                .ok_or(StoreError::Corrupt {
+                    path,
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    /// A rename cut off between its folder move and the moves of its resealed copies leaves
+    /// `file` sealed for the old name beside `.tmp-rename-<file>`, sealed for this one: the copy
+    /// is moved into place and its contents returned. None when there is no such copy.
+    fn finish_rename(&self, name: &str, file: &str) -> Option<Vec<u8>> {
+        let folder = self.require_person(name).ok()?;
+        let staged = folder.join(rename::staged_name(file));
+        let data = self
+            .dir
+            .read_opt(&staged, crate::imageio::MAX_FILE_BYTES)
+            .ok()??;
+        let plain = self
+            .sealer()?
             .unseal(&data, &sealed_label(name, file))
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                path,
-                reason: e.to_string(),
-            })
+            .ok()?;
+        let _lock = self.lock().ok()?;
+        match self.dir.rename(&staged, &folder.join(file)) {
+            Ok(()) => tracing::warn!("{name}: finished an interrupted rename of {file}"),
+            Err(e) => {
+                tracing::warn!("{name}: could not finish an interrupted rename of {file}: {e}")
+            }
+        }
+        Some(plain)
     }
 
     /// Size and time of a file in a person's folder (None when missing): for caches of what
@@ -306,6 +334,7 @@ impl Store {
     /// Adds a person. A name that looks like an enrolled one (same Unicode skeleton) is allowed
     /// but returned, so the caller can warn: two people the prompts cannot tell apart.
     pub fn add_person(&self, name: &str) -> Result<Option<String>, StoreError> {
+        names::validate_new_name(name)?;
         let rel = person_rel(name)?;
         let _lock = self.lock()?;
         if self.dir.kind(&rel) != dir::Kind::Other {

@@ -56,6 +56,26 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Checks the name of a person about to be added or renamed to: [`validate_name`], and no
+/// leading `-`, which every command would read as an option. (Folders so named before this
+/// rule stay readable: only new names are refused.)
+pub fn validate_new_name(name: &str) -> Result<(), StoreError> {
+    validate_name(name)?;
+    if name.starts_with('-') {
+        return Err(StoreError::InvalidName {
+            name: name.to_owned(),
+            reason: "it starts with '-', which commands would read as an option",
+        });
+    }
+    Ok(())
+}
+
+/// `name` quoted for a command line printed as a hint ("Anne Marie" → `'Anne Marie'`,
+/// "O'Brien" → `"O'Brien"`), so that the hint can be pasted as it is.
+pub fn shell_arg(name: &str) -> String {
+    shlex::try_quote(name).map_or_else(|_| printable(name), |q| q.into_owned())
+}
+
 /// The existing name that `name` can be mistaken for (same Unicode skeleton, UTS #39: "аlice"
 /// with a Cyrillic а and "alice"), case aside, if any.
 pub fn confusable_with<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
@@ -88,6 +108,20 @@ mod tests {
         let e = validate_name(&"𝔸".repeat(33)).unwrap_err().to_string();
         assert!(e.contains("128 bytes"), "{e}");
         assert!(validate_name(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_new_name_may_not_look_like_an_option_and_hints_quote_names() {
+        let e = validate_new_name("-rf").unwrap_err().to_string();
+        assert!(e.contains("option"), "{e}");
+        assert!(
+            validate_name("-rf").is_ok(),
+            "an existing folder stays readable"
+        );
+        assert!(validate_new_name("Anne-Marie").is_ok());
+        assert_eq!(shell_arg("Anne"), "Anne");
+        assert_eq!(shell_arg("Anne Marie"), "'Anne Marie'");
+        assert_eq!(shell_arg("O'Brien"), "\"O'Brien\"");
     }
 
     #[test]

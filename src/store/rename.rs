@@ -13,6 +13,7 @@ impl Store {
     /// Returns an enrolled name that `to` looks like, as [`Store::add_person`] does.
     pub fn rename_person(&self, from: &str, to: &str) -> Result<Option<String>, StoreError> {
         let old = self.require_person(from)?;
+        names::validate_new_name(to)?;
         let new = person_rel(to)?;
         let _lock = self.lock()?;
         if self.dir.kind(&new) != dir::Kind::Other {
@@ -71,7 +72,7 @@ impl Store {
                 let Ok(plain) = sealer.unseal(&data, &sealed_label(from, &file)) else {
                     continue;
                 };
-                let temp = format!(".tmp-rename-{file}");
+                let temp = staged_name(&file);
                 self.write(
                     &folder.join(&temp),
                     &sealer.seal(&plain, &sealed_label(to, &file)),
@@ -93,6 +94,11 @@ impl Store {
             let _ = self.dir.remove_file(&folder.join(temp));
         }
     }
+}
+
+/// The name a file's copy resealed for the new name has until the rename is done.
+pub(super) fn staged_name(file: &str) -> String {
+    format!(".tmp-rename-{file}")
 }
 
 #[cfg(test)]
@@ -152,6 +158,44 @@ mod tests {
         assert!(store.require_person("Ann").is_err());
         assert!(Path::new(root.path()).join("users/Anne").is_dir());
         assert_eq!(store.wipe_person("Anne").unwrap().audit_entries, 2);
+    }
+
+    /// A rename cut off (a crash, a power cut) after its folder moved but before the resealed
+    /// copies replaced the old files: the head opens under the new name all the same, from its
+    /// copy, which then takes the old file's place.
+    #[test]
+    fn a_rename_cut_off_midway_is_finished_when_the_head_is_read() {
+        let root = tempfile::tempdir().unwrap();
+        let store = ann_with_a_head(root.path());
+        let (old, new) = (person_rel("Ann").unwrap(), person_rel("Anne").unwrap());
+        let staged = store.stage_resealed(&old, "Ann", "Anne").unwrap();
+        assert_eq!(staged.len(), 1);
+        store.dir.rename(&old, &new).unwrap();
+        assert_eq!(
+            store.read_sealed("Anne", "head-x.sealed").unwrap().unwrap(),
+            b"weights"
+        );
+        assert_eq!(
+            names_in(&root.path().join("users/Anne/"))
+                .iter()
+                .filter(|f| f.starts_with(".tmp"))
+                .count(),
+            0
+        );
+        let store = Store::open(root.path()).unwrap();
+        assert_eq!(
+            store.read_sealed("Anne", "head-x.sealed").unwrap().unwrap(),
+            b"weights",
+            "the copy is now the file"
+        );
+        std::fs::write(root.path().join("users/Anne/head-x.sealed"), b"damaged").unwrap();
+        assert!(
+            matches!(
+                store.read_sealed("Anne", "head-x.sealed"),
+                Err(StoreError::Corrupt { .. })
+            ),
+            "no copy left: a damaged file is still an error"
+        );
     }
 
     /// Without the data key a sealed head could not be sealed again for the new name: the

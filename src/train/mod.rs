@@ -117,8 +117,9 @@ fn not_enough_message(person: &str, anchors: usize, positives: usize, negatives:
     for (kind, have) in [("anchor", anchors), ("positive", positives)] {
         if have < MIN_IMAGES {
             todo.push(format!(
-                "capture {} more {kind} image(s): `facegate capture {person:?} --kind {kind} PHOTOS...`",
-                MIN_IMAGES - have
+                "capture {} more {kind} image(s): `facegate capture {} --kind {kind} PHOTOS...`",
+                MIN_IMAGES - have,
+                crate::store::names::shell_arg(person)
             ));
         }
     }

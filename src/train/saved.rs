@@ -101,7 +101,8 @@ pub fn load_head(
     let saved: SavedHead = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     if saved.layer != HEAD_LAYER {
         return Err(corrupt(format!(
-            "it was trained by an older FaceGate on another feature layer; run `facegate train {person:?}` again"
+            "it was trained by an older FaceGate on another feature layer; run `facegate train {}` again",
+            crate::store::names::shell_arg(person)
         )));
     }
     if saved.model != model {
