@@ -550,6 +550,24 @@ fn test_cgroup(tag: &str) -> Option<PathBuf> {
     })
 }
 
+/// The pid of the `sleep` that the shell `sh` runs (`sh -c 'sleep …; :'`), once it has started.
+fn sleep_under(sh: i32) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let children = fs::read_to_string(format!("/proc/{sh}/task/{sh}/children"));
+        let first = children
+            .ok()
+            .and_then(|c| c.split_whitespace().next()?.parse().ok());
+        if let Some(pid) = first
+            && fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no sleep under process {sh}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Whether setuid bits are ignored under `dir`.
 fn mounted_nosuid(dir: &Path) -> bool {
     let path = std::ffi::CString::new(s(dir)).unwrap();
@@ -1011,9 +1029,10 @@ fn face_unlock_through_a_real_pam_stack() {
     }
 
     // polkit 127 runs its agent helper as a root service that systemd starts for each connection
-    // to a socket, with the connector's uid at the end of its name. Alice's agent connecting for
-    // a prompt as Katie: a root pamtester in such a service's control group. Then the same for
-    // Katie's own agent, which reaches the camera.
+    // to a socket, with the connecting process (pid and pidfd id) and its uid at the end of its
+    // name. Alice's agent connecting for a prompt as Katie: a root pamtester in such a service's
+    // control group. Then the same for Katie's own agent at the desk, which reaches the camera,
+    // and for her agent in an SSH login, which does not.
     match test_cgroup(&rig.tag) {
         None => println!(
             "NOTICE: systemd manages the control groups here, or none can be made; skipping the \
@@ -1022,14 +1041,43 @@ fn face_unlock_through_a_real_pam_stack() {
         Some(parent) => {
             rig.cgroups.push(parent.clone());
             let katie_uid = rig.uid;
-            let mut helper_for = |uid: u32| {
-                let group =
-                    parent.join(format!("polkit-agent-helper@3-4411-1234_77-{uid}.service"));
+            // The agents that connect: a `sleep` of the user's, at the desk, or under a program
+            // named as OpenSSH's per-login process (a copy of sh: `sshd-session -c 'sleep …'`).
+            let sshd_session = rig.dir.join("sshd-session");
+            fs::copy("/bin/sh", &sshd_session).unwrap();
+            let agent = |uid: u32, under_ssh: bool| -> (Child, i32) {
+                let mut cmd = match under_ssh {
+                    true => Command::new(&sshd_session),
+                    false => Command::new("sh"),
+                };
+                let child = cmd.args(["-c", "sleep 60; :"]).uid(uid).spawn().unwrap();
+                let sleep = sleep_under(child.id() as i32);
+                (child, sleep)
+            };
+            let mut helper_for = |uid: u32, agent: i32| {
+                let fd = rustix::process::pidfd_open(
+                    rustix::process::Pid::from_raw(agent).unwrap(),
+                    rustix::process::PidfdFlags::empty(),
+                )
+                .unwrap();
+                let id = rustix::fs::fstat(&fd).unwrap().st_ino;
+                let group = parent.join(format!(
+                    "polkit-agent-helper@3-4411-{agent}_{id}-{uid}.service"
+                ));
                 fs::create_dir(&group).unwrap();
                 rig.cgroups.push(group.clone());
                 group
             };
-            let (alices, katies) = (helper_for(alice_uid), helper_for(katie_uid));
+            let mut agents = Vec::new();
+            let (alice_agent, katie_agent, katie_remote) = (
+                agent(alice_uid, false),
+                agent(katie_uid, false),
+                agent(katie_uid, true),
+            );
+            let alices = helper_for(alice_uid, alice_agent.1);
+            let katies = helper_for(katie_uid, katie_agent.1);
+            let katies_over_ssh = helper_for(katie_uid, katie_remote.1);
+            agents.extend([alice_agent.0, katie_agent.0, katie_remote.0]);
             let logged = rig.daemon_log().len();
             let r = rig.pamtester(&rig.service, &user, &[], By::InCgroup(&alices));
             rig.record(
@@ -1050,6 +1098,25 @@ fn face_unlock_through_a_real_pam_stack() {
                 &r,
             );
             assert_eq!(r.result, Pam::Success, "{}", r.output);
+            // `run0` typed in Katie's SSH login: the helper is a system service, but the agent
+            // that connected to it runs under sshd-session.
+            let logged = rig.daemon_log().len();
+            let r = rig.pamtester(&rig.service, &user, &[], By::InCgroup(&katies_over_ssh));
+            rig.record(
+                "a root helper started for Katie's agent in an SSH login [system stack]",
+                &r,
+            );
+            r.assert_ignored_at_once();
+            let log = rig.daemon_log();
+            assert!(
+                log[logged..].contains("started under sshd-session"),
+                "{}",
+                &log[logged..]
+            );
+            for mut agent in agents {
+                let _ = agent.kill();
+                let _ = agent.wait();
+            }
         }
     }
     fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();

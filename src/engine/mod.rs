@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::auth::quality::{self, QualityConfig, QualityReport};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
-use crate::store::{Gallery, ImageKind, Settings, Store, StoredFace};
+use crate::store::{Gallery, ImageKind, Settings, Store, StoreError, StoredFace};
 use crate::vision::{Detector, Embedding, Face, align_arcface};
 use crate::{Error, Result};
 
@@ -103,6 +103,33 @@ impl Engine {
     /// Saves `settings` and brings the pipeline in line with them: a new model loads its
     /// session, a new preprocessing applies to the next embedding, and cached vectors go.
     pub fn apply_settings(&mut self, settings: Settings) -> Result<SettingsChange> {
+        self.save_and_apply(settings.clone(), |_| Ok(settings))
+    }
+
+    /// What a window shown `shown` changed to make `asked`, applied over the settings as saved
+    /// now ([`Settings::with_changes`]), merged under the store lock so that a value saved
+    /// meanwhile from elsewhere (`facegate calibrate`) is kept.
+    pub fn apply_changes(&mut self, shown: &Settings, asked: &Settings) -> Result<SettingsChange> {
+        let preview = self.store.settings().with_changes(shown, asked);
+        let model = (preview.model, preview.preprocess);
+        self.save_and_apply(preview, |now| {
+            let merged = now.with_changes(shown, asked);
+            // The pipeline was loaded for the preview's model: a model switched from elsewhere
+            // in the moment between would leave it running the wrong one.
+            match (merged.model, merged.preprocess) == model {
+                true => Ok(merged),
+                false => Err(StoreError::ChangedMeanwhile),
+            }
+        })
+    }
+
+    /// Loads what `settings` need, saves what `make` returns from the saved settings (with the
+    /// same model and preprocessing as `settings`), then puts it in force.
+    fn save_and_apply(
+        &mut self,
+        settings: Settings,
+        make: impl FnOnce(Settings) -> std::result::Result<Settings, StoreError>,
+    ) -> Result<SettingsChange> {
         let model_changed = settings.model != self.settings.model;
         let vectors = model_changed || settings.preprocess != self.settings.preprocess;
         // Loaded before anything is saved, and put in place only after: a model that fails to
@@ -116,7 +143,7 @@ impl Engine {
         } else {
             None
         };
-        self.store.save_settings(&settings)?;
+        let settings = self.store.save_settings_with(make)?;
         if let Some(pipeline) = pipeline {
             self.pipeline = pipeline;
         }

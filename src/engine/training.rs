@@ -2,9 +2,10 @@
 //! model, and training it in one call (the CLI's `facegate train`).
 
 use super::Engine;
-use crate::store::{Gallery, ImageKind, Store};
+use crate::store::{Gallery, ImageKind, Store, StoreError};
 use crate::train::{
     EpochReport, SavedHead, TrainConfig, TrainData, TrainError, TrainReport, prepare, save_head,
+    save_head_if,
 };
 use crate::vision::Embedding;
 
@@ -61,7 +62,7 @@ impl Engine {
 }
 
 /// The images a head for `person` trains on (anchors and positives), by content hash, sorted.
-pub fn training_images(store: &Store, person: &str) -> Result<Vec<String>, TrainError> {
+pub fn training_images(store: &Store, person: &str) -> Result<Vec<String>, StoreError> {
     let mut hashes = Vec::new();
     for kind in [ImageKind::Anchor, ImageKind::Positive] {
         let gallery = Gallery::Person {
@@ -85,8 +86,14 @@ pub fn save_trained(
     trained_on: &[String],
 ) -> Result<(), TrainError> {
     let store = Store::open(root)?;
-    if store.require_person(person).is_err() || training_images(&store, person)? != trained_on {
-        return Err(TrainError::ImagesChanged(person.to_owned()));
+    // Checked under the lock the head is written with: a rename or a removal cannot slip in
+    // between the check and the write.
+    let unchanged = |store: &Store| training_images(store, person).map(|now| now == trained_on);
+    match save_head_if(&store, person, head, unchanged) {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(TrainError::Store(StoreError::UnknownPerson(_))) => {
+            Err(TrainError::ImagesChanged(person.to_owned()))
+        }
+        Err(e) => Err(e),
     }
-    save_head(&store, person, head)
 }

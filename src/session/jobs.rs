@@ -27,8 +27,9 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
     };
     let config = crate::train::TrainConfig::default();
     let threshold = engine.settings().detection_threshold;
-    let trainer =
-        crate::engine::training::training_images(engine.store(), &person).and_then(|images| {
+    let trainer = crate::engine::training::training_images(engine.store(), &person)
+        .map_err(crate::train::TrainError::from)
+        .and_then(|images| {
             let data = engine.training_data(&person)?;
             Ok((crate::train::prepare(&data, threshold, &config)?, images))
         });

@@ -277,8 +277,7 @@ impl Worker {
                 // Only what the user changed, over the file as it is now: a threshold set by
                 // `facegate calibrate` while the window was open is kept, not reverted.
                 let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
-                let settings = self.engine.store().settings().with_changes(&shown, &asked);
-                match self.engine.apply_settings(settings) {
+                match self.engine.apply_changes(&shown, &asked) {
                     Ok(change) => {
                         if change.vectors
                             && let Some(p) = self.person.clone()

@@ -107,6 +107,8 @@ pub enum StoreError {
     Duplicate { existing: uuid::Uuid },
     #[error("{}", .0)]
     DataDir(io::Error),
+    #[error("the model was changed from elsewhere meanwhile; nothing was saved, try again")]
+    ChangedMeanwhile,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -231,10 +233,28 @@ impl Store {
     /// Writes `bytes` sealed (AES-256-GCM, bound to the person and file name) into the person's
     /// folder: for what identifies them numerically, like a trained head.
     pub fn write_sealed(&self, name: &str, file: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let rel = self.require_person(name)?.join(file);
+        self.write_sealed_if(name, file, bytes, |_| Ok(true))
+            .map(drop)
+    }
+
+    /// [`write_sealed`](Self::write_sealed) if `still` says yes when asked under the store
+    /// lock, so that no other process changes what it checked before the file is written;
+    /// returns whether it wrote. (`still` must not take the lock itself.)
+    pub fn write_sealed_if(
+        &self,
+        name: &str,
+        file: &str,
+        bytes: &[u8],
+        still: impl FnOnce(&Store) -> Result<bool, StoreError>,
+    ) -> Result<bool, StoreError> {
         let sealed = self.sealer_or_why()?.seal(bytes, &sealed_label(name, file));
         let _lock = self.lock()?;
-        self.write(&rel, &sealed)
+        let rel = self.require_person(name)?.join(file);
+        if !still(self)? {
+            return Ok(false);
+        }
+        self.write(&rel, &sealed)?;
+        Ok(true)
     }
 
     /// Reads back what [`write_sealed`](Self::write_sealed) wrote; None when there is no file.
@@ -446,20 +466,31 @@ impl Store {
 
     /// Saves `settings`, which must be within every range (see [`Settings::check`]).
     pub fn save_settings(&self, settings: &Settings) -> Result<(), StoreError> {
+        self.save_settings_with(|_| Ok(settings.clone())).map(drop)
+    }
+
+    /// Saves what `make` returns from the settings as saved now, read under the store lock so
+    /// that no other process saves in between (a change made from elsewhere is then kept, not
+    /// overwritten); returns what was saved. It must be within every range.
+    pub fn save_settings_with(
+        &self,
+        make: impl FnOnce(Settings) -> Result<Settings, StoreError>,
+    ) -> Result<Settings, StoreError> {
         let rel = Path::new(SETTINGS_FILE);
+        let _lock = self.lock()?;
+        let (now, problems) = self.settings_checked();
+        let settings = make(now)?;
         if let Some(problem) = settings.check(&self.dir.display(rel)).into_iter().next() {
             return Err(StoreError::Corrupt {
                 path: self.dir.display(rel),
                 reason: problem.to_string(),
             });
         }
-        let text = toml::to_string_pretty(settings).expect("settings serialise");
-        let _lock = self.lock()?;
+        let text = toml::to_string_pretty(&settings).expect("settings serialise");
         // A file with problems (unparsable, out of range, unreadable, too large) is kept under a
         // second name rather than read and copied: a link needs neither the bytes nor free
         // space, and it is made only once the new file is written, so a full disk leaves the old
         // one in place (moving it aside first lost every setting when the write then failed).
-        let (_, problems) = self.settings_checked();
         if !problems.is_empty() && self.dir.kind(rel) == dir::Kind::File {
             self.dir
                 .write_atomic_keeping(rel, text.as_bytes(), SETTINGS_BACKUP)
@@ -468,9 +499,10 @@ impl Store {
                 "the settings file had problems; kept as {}",
                 self.dir.display(Path::new(SETTINGS_BACKUP)).display()
             );
-            return Ok(());
+        } else {
+            self.write(rel, text.as_bytes())?;
         }
-        self.write(rel, text.as_bytes())
+        Ok(settings)
     }
 
     /// A small JSON state file in a person's folder (lock-out counters and the like): the

@@ -36,7 +36,7 @@ pub use adopt::Adoption;
 pub use fit::EpochReport;
 pub use head::Head;
 pub use metrics::Metrics;
-pub use saved::{HEAD_LAYER, SavedHead, head_file, load_head, save_head};
+pub use saved::{HEAD_LAYER, SavedHead, head_file, load_head, save_head, save_head_if};
 
 use crate::rng::SplitMix64;
 use crate::store::StoreError;

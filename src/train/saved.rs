@@ -73,8 +73,19 @@ pub fn head_file(model: EmbedderKind) -> String {
 }
 
 pub fn save_head(store: &Store, person: &str, saved: &SavedHead) -> Result<(), TrainError> {
+    save_head_if(store, person, saved, |_| Ok(true)).map(drop)
+}
+
+/// [`save_head`] if `still` holds under the store lock (see [`Store::write_sealed_if`]);
+/// returns whether the head was saved.
+pub fn save_head_if(
+    store: &Store,
+    person: &str,
+    saved: &SavedHead,
+    still: impl FnOnce(&Store) -> Result<bool, StoreError>,
+) -> Result<bool, TrainError> {
     let json = serde_json::to_vec(saved).expect("a head serialises");
-    Ok(store.write_sealed(person, &head_file(saved.model), &json)?)
+    Ok(store.write_sealed_if(person, &head_file(saved.model), &json, still)?)
 }
 
 /// The person's head for `model`, None when they have not trained one. A damaged file is an

@@ -49,6 +49,20 @@ pub struct Caller {
     process: Option<OwnedFd>,
     /// The kernel could not name the caller's process when asked: it had already exited.
     gone_at_connect: bool,
+    /// For a caller in a service started per connection: the process that connected to it.
+    connected: Option<Connected>,
+}
+
+/// The process that connected to the per-connection service a root caller runs in, as systemd
+/// names it in the service's instance. polkit's agent helper runs as such a service, a system
+/// service wherever `run0` or `pkexec` was typed: it is the connecting process (the text agent
+/// in an SSH session, say) whose login says whether the request comes from this desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connected {
+    pub pid: i32,
+    /// The id of the process's pidfd (newer systemd writes it; names the process for ever).
+    pub pidfd_id: Option<u64>,
+    pub uid: u32,
 }
 
 /// What unseen callers are counted as: not root, so they share the capped readers of users.
@@ -61,11 +75,13 @@ impl Caller {
         // error (the peer has exited, most likely) is taken as the caller gone: fail closed.
         let process = socket::peer_process(stream)
             .inspect_err(|e| tracing::debug!("no pidfd for pid {}: {e}", peer.pid));
+        let (user, connected) = user_behind(Path::new("/proc"), peer);
         let mut caller = Caller {
             peer,
-            user: user_behind(Path::new("/proc"), peer),
+            user,
             gone_at_connect: process.is_err(),
             process: process.ok().flatten(),
+            connected,
         };
         if peer.uid == 0 && caller.has_exited() {
             // Read under a pid that may no longer be the caller's. (A caller that is not root
@@ -88,6 +104,27 @@ impl Caller {
         self.user.unwrap_or(UNSEEN)
     }
 
+    /// Why the request counts as made from another machine ([`super::remote`]), judged by the
+    /// caller's process or, for a per-connection service, by the process that connected to it
+    /// (whose own service would otherwise read as local). A connecting process that cannot be
+    /// read, or is not the one systemd named, counts as remote: the password decides.
+    pub fn remote_origin(&self) -> Option<String> {
+        let Some(c) = self.connected else {
+            return super::remote::remote_origin(self.peer.pid);
+        };
+        // Held while its /proc is read, so that a pid that comes to name another process
+        // meanwhile is noticed.
+        let process = match c.open(Path::new("/proc")) {
+            Ok(fd) => fd,
+            Err(why) => return Some(format!("the process that connected ({}) {why}", c.pid)),
+        };
+        let why = super::remote::remote_origin(c.pid);
+        if socket::has_exited(&process) {
+            return Some(format!("the process that connected ({}) exited", c.pid));
+        }
+        why.map(|why| format!("for process {}: {why}", c.pid))
+    }
+
     /// Whether this caller may ask for the account whose uid is `account` (`None`: no such
     /// account): root for anyone, anyone else for their own account only.
     pub fn may_ask_for(&self, account: Option<u32>) -> Result<(), String> {
@@ -103,18 +140,46 @@ impl Caller {
     }
 }
 
-fn user_behind(procfs: &Path, peer: Peer) -> Option<u32> {
+/// The user behind the caller, and the process that connected to its service if it is one.
+fn user_behind(procfs: &Path, peer: Peer) -> (Option<u32>, Option<Connected>) {
     if peer.uid != 0 {
-        return Some(peer.uid);
+        return (Some(peer.uid), None);
     }
-    let real = real_uid(procfs, peer)?;
+    let Some(real) = real_uid(procfs, peer) else {
+        return (None, None);
+    };
     if real != 0 {
-        return Some(real);
+        return (Some(real), None);
     }
-    match connector(&procfs::cgroup_components(procfs, peer.pid)?) {
-        Connector::None => Some(0),
-        Connector::Uid(uid) => Some(uid),
-        Connector::Unknown => None,
+    let Some(components) = procfs::cgroup_components(procfs, peer.pid) else {
+        return (None, None);
+    };
+    match connector(&components) {
+        Connector::None => (Some(0), None),
+        Connector::Process(c) => (Some(c.uid), Some(c)),
+        Connector::Unknown => (None, None),
+    }
+}
+
+impl Connected {
+    /// A pidfd of the process, if it is still the one systemd named: the pidfd's id where
+    /// systemd gave one, else at least the same real uid.
+    fn open(&self, procfs: &Path) -> Result<OwnedFd, &'static str> {
+        let pid = rustix::process::Pid::from_raw(self.pid).ok_or("is not a process")?;
+        let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            .map_err(|_| "has exited")?;
+        let same = match self.pidfd_id {
+            Some(id) => rustix::fs::fstat(&fd).is_ok_and(|st| st.st_ino == id),
+            None => procfs::read(procfs, self.pid, "status").is_some_and(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .and_then(|ids| ids.split_whitespace().next()?.parse::<u32>().ok())
+                    == Some(self.uid)
+            }),
+        };
+        same.then_some(fd)
+            .ok_or("is no longer the process systemd named")
     }
 }
 
@@ -136,8 +201,8 @@ fn real_uid(procfs: &Path, peer: Peer) -> Option<u32> {
 enum Connector {
     /// Not in a service started per connection to a Unix socket.
     None,
-    /// In such a service, started for a connection from this uid.
-    Uid(u32),
+    /// In such a service, started for a connection from this process.
+    Process(Connected),
     /// In such a service, for a connection systemd could not identify (another namespace).
     Unknown,
 }
@@ -151,24 +216,35 @@ fn connector(components: &[String]) -> Connector {
     let number = |f: &str| {
         !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && (f == "0" || !f.starts_with('0'))
     };
-    let pid = |f: &str| f.split('_').all(number);
+    // "PID" or "PID_PIDFDID".
+    let pid = |f: &str| f.split('_').count() <= 2 && f.split('_').all(number);
     let instances = components
         .iter()
         .filter_map(|unit| unit.strip_suffix(".service")?.split_once('@'));
     let mut found = Connector::None;
     for (_, instance) in instances {
         let fields: Vec<&str> = instance.split('-').collect();
-        let uid = match fields.as_slice() {
-            [n, "unknown"] if number(n) => None,
-            [n, cookie, "unknown"] if number(n) && number(cookie) => None,
-            [n, p, uid] if number(n) && pid(p) && number(uid) => Some(uid),
+        let (p, uid) = match fields.as_slice() {
+            // Nothing to parse: unknown, below.
+            [n, "unknown"] if number(n) => ("", ""),
+            [n, cookie, "unknown"] if number(n) && number(cookie) => ("", ""),
+            [n, p, uid] if number(n) && pid(p) && number(uid) => (*p, *uid),
             [n, cookie, p, uid] if number(n) && number(cookie) && pid(p) && number(uid) => {
-                Some(uid)
+                (*p, *uid)
             }
             _ => continue,
         };
-        found = match uid.map(|u| u.parse()) {
-            Some(Ok(uid)) => Connector::Uid(uid),
+        // Numbers too large for what they name are no process: unknown, as from another
+        // namespace (not "no connector", which would make the caller root).
+        let (pid, pidfd_id) = p.split_once('_').map_or((p, None), |(p, id)| (p, Some(id)));
+        found = match (
+            pid.parse(),
+            pidfd_id.map(str::parse).transpose(),
+            uid.parse(),
+        ) {
+            (Ok(pid), Ok(pidfd_id), Ok(uid)) => {
+                Connector::Process(Connected { pid, pidfd_id, uid })
+            }
             _ => Connector::Unknown,
         };
     }
@@ -208,12 +284,18 @@ mod tests {
 
     fn caller(procfs: &Path, uid: u32, pid: i32) -> Caller {
         let peer = Peer { uid, pid };
+        let (user, connected) = user_behind(procfs, peer);
         Caller {
             peer,
-            user: user_behind(procfs, peer),
+            user,
             process: None,
             gone_at_connect: false,
+            connected,
         }
+    }
+
+    fn connected(pid: i32, pidfd_id: Option<u64>, uid: u32) -> Connector {
+        Connector::Process(Connected { pid, pidfd_id, uid })
     }
 
     #[test]
@@ -280,20 +362,23 @@ mod tests {
             // systemd before the socket cookie, with it, and with the pidfd's id.
             (
                 "polkit-agent-helper@3-1234-1000.service",
-                Connector::Uid(1000),
+                connected(1234, None, 1000),
             ),
             (
                 "polkit-agent-helper@3-4411-1234-1000.service",
-                Connector::Uid(1000),
+                connected(1234, None, 1000),
             ),
             (
                 "polkit-agent-helper@3-4411-1234_77-1000.service",
-                Connector::Uid(1000),
+                connected(1234, Some(77), 1000),
             ),
             (
                 "polkit-agent-helper@3-4411-1234_77-0.service",
-                Connector::Uid(0),
+                connected(1234, Some(77), 0),
             ),
+            // A pid too large for one: unknown, never "no connector" (which is root).
+            ("x@3-4411-99999999999-1000.service", Connector::Unknown),
+            ("x@3-4411-1234_1_2-1000.service", Connector::None),
             // A connection from another namespace, before and after the cookie.
             ("polkit-agent-helper@3-unknown.service", Connector::Unknown),
             (
@@ -318,7 +403,7 @@ mod tests {
         assert_eq!(connector(&[]), Connector::None);
         // A helper in a group of its own below its service is still in that service.
         let nested = components("/system.slice/x@3-1234-1000.service/worker");
-        assert_eq!(connector(&nested), Connector::Uid(1000));
+        assert_eq!(connector(&nested), connected(1234, None, 1000));
     }
 
     #[test]
@@ -332,6 +417,11 @@ mod tests {
         .unwrap();
         let helper = caller(procfs.path(), 0, 31);
         assert_eq!(helper.user, Some(1001));
+        assert_eq!(
+            helper.connected.map(|c| c.pid),
+            Some(1234),
+            "judged remote or not by the process that connected, not by the system service"
+        );
         assert!(helper.may_ask_for(Some(1002)).is_err(), "Katie's account");
         assert!(helper.may_ask_for(Some(1001)).is_ok(), "her own");
         std::fs::write(
@@ -342,6 +432,38 @@ mod tests {
         assert_eq!(caller(procfs.path(), 0, 31).user, None);
         std::fs::remove_file(&cgroup).unwrap();
         assert_eq!(caller(procfs.path(), 0, 31).user, None, "unreadable");
+    }
+
+    /// The process systemd names as a service's connector is trusted only while it is that
+    /// process: the pidfd id where systemd gives one, else the real uid.
+    #[test]
+    fn a_connector_is_the_process_systemd_named_until_it_exits() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let uid = rustix::process::getuid().as_raw();
+        let proc = Path::new("/proc");
+        let fd = rustix::process::pidfd_open(
+            rustix::process::Pid::from_raw(pid).unwrap(),
+            rustix::process::PidfdFlags::empty(),
+        )
+        .unwrap();
+        let id = rustix::fs::fstat(&fd).unwrap().st_ino;
+        let named = |pidfd_id, uid| Connected { pid, pidfd_id, uid }.open(proc);
+        assert!(named(None, uid).is_ok());
+        assert!(named(None, uid + 1).is_err(), "another user's process");
+        assert!(named(Some(id), uid).is_ok());
+        assert!(
+            named(Some(id + 1), uid).is_err(),
+            "another process of that pid"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let gone = named(None, uid).unwrap_err();
+        println!("a connector that exited: {gone}");
+        assert!(named(Some(id), uid).is_err());
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn read_client(
     }
     // Judged as the request is read, not after it has waited its turn for the camera, and
     // trusted only if the caller has not exited meanwhile (its pid could name another process).
-    if let Some(why) = super::remote::remote_origin(caller.peer.pid) {
+    if let Some(why) = caller.remote_origin() {
         tracing::warn!("{user:?}: not at this camera: {why}");
         let refused = verdict(Outcome::Ignore, format!("remote session: {why}"));
         return proto::send(&mut stream, &refused);
