@@ -13,7 +13,7 @@ use common::s;
 
 use facegate::auth::Thresholds;
 use facegate::auth::attempt::{
-    Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Prompt, Sighting, Step,
+    Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Prompt, Refusal, Sighting, Step,
 };
 use facegate::auth::quality::{self, QualityIssue};
 use facegate::camera::{FrameSource, VideoReplay};
@@ -261,6 +261,7 @@ fn attempt_outcome(
         n: 5,
         timeout: Duration::from_secs(10),
         thresholds,
+        hold: EmbedderKind::Sface.default_threshold(),
         trained_head: false,
     };
     let start = Instant::now();
@@ -275,14 +276,18 @@ fn attempt_outcome(
         let step = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(face) => {
                 let index = faces.iter().position(|f| std::ptr::eq(f, face)).unwrap();
-                let verification = attempt.needs_match().then(|| {
-                    let probe = pipeline.embed(&img, face).unwrap();
-                    facegate::auth::verify(&probe, &gallery, thresholds)
-                });
+                let probe = attempt
+                    .needs_probe()
+                    .then(|| pipeline.embed(&img, face).unwrap());
+                let verification = probe
+                    .as_ref()
+                    .filter(|_| attempt.needs_match())
+                    .map(|probe| facegate::auth::verify(probe, &gallery, thresholds));
                 let sighting = Sighting::Face {
                     face,
                     track: ids[index],
                     verification: verification.as_ref(),
+                    probe: probe.as_ref(),
                     pad: pad.score(&img, face).unwrap().map(|s| s.live),
                 };
                 attempt.step(&img, sighting, now)
@@ -298,6 +303,18 @@ fn attempt_outcome(
     Err(last)
 }
 
+/// The shared data, a pipeline and the texture model for [`attempt_outcome`]; None (with a
+/// notice) without the data or ffmpeg.
+fn attempt_rig() -> Option<(PathBuf, FacePipeline, PadModel)> {
+    let shared = common::shared_data("liveness")?;
+    if !ffmpeg_available() {
+        return None;
+    }
+    let pipeline = FacePipeline::new(&common::models(), PipelineOptions::default()).unwrap();
+    let pad = PadModel::new(&common::models()).unwrap();
+    Some((shared, pipeline, pad))
+}
+
 fn passed(outcome: &Result<Outcome, Prompt>) -> bool {
     outcome.as_ref().is_ok_and(|o| o.accepted)
 }
@@ -308,14 +325,9 @@ fn passed(outcome: &Result<Outcome, Prompt>) -> bool {
 /// is the one its speaker makes.
 #[test]
 fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
-    let Some(shared) = common::shared_data("liveness") else {
+    let Some((shared, mut pipeline, mut pad)) = attempt_rig() else {
         return;
     };
-    if !ffmpeg_available() {
-        return;
-    }
-    let mut pipeline = FacePipeline::new(&common::models(), PipelineOptions::default()).unwrap();
-    let mut pad = PadModel::new(&common::models()).unwrap();
     let clip = shared.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4");
     // 7 s: the 5-s challenge after a moment of baseline, and the 2-s wait for the passive score.
     let katie = clip_frames(&clip, 175);
@@ -380,4 +392,32 @@ fn unlock_refuses_every_presented_photo_and_the_real_clip_can_pass() {
         100.0 * (shown - refused) as f64 / shown as f64
     );
     assert_eq!(refused, shown, "no photo unlocks");
+}
+
+/// A live face swapped in for the matched one without a frame lost (a beam-splitter, a screen
+/// switched off behind glass): AOC's clip for its first 3 frames, her 3 of 5, then Katie's clip
+/// in the same place, who moves, talks and makes her turn to the right. Without the identity
+/// hold that attempt unlocked as AOC (accepted after 37 frames, measured with `hold` at -2). The
+/// tracker sees one face throughout; the attempt refuses because Katie's frames are not the face
+/// that matched.
+#[test]
+fn a_live_face_swapped_in_for_the_matched_one_is_refused() {
+    let Some((shared, mut pipeline, mut pad)) = attempt_rig() else {
+        return;
+    };
+    let clips = shared.join("sadtalker_video/examples/ref_video");
+    let aoc = clip_frames(&clips.join("WDA_AlexandriaOcasioCortez_000.mp4"), 3);
+    let katie = clip_frames(&clips.join("WDA_KatieHill_000.mp4"), 175);
+    for d in [Direction::Left, Direction::Right] {
+        let frames = aoc.iter().chain(&katie[3..]).cloned();
+        let outcome = attempt_outcome(&mut pipeline, &mut pad, &aoc[0], frames, d).unwrap();
+        println!(
+            "AOC matched, then Katie, turn {d:?}: accepted {} ({:?}) after {} frames, matched at \
+             {:?} s, lowest cosine to the matched frames {:?}",
+            outcome.accepted, outcome.refusal, outcome.frames, outcome.matched_s, outcome.held
+        );
+        assert!(outcome.matched_s.is_some(), "AOC's frames matched");
+        assert_eq!(outcome.refusal, Some(Refusal::FaceChanged));
+        assert!(outcome.held.is_some_and(|h| h < 0.363));
+    }
 }

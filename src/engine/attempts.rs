@@ -193,24 +193,31 @@ impl Engine {
                     }
                     _ => None,
                 };
-                let verification = if judge && attempt.needs_match() {
+                let probe = if judge && attempt.needs_probe() {
                     let t = Instant::now();
                     let probe = self.embed(image, face)?;
                     embed_ms = t.elapsed().as_secs_f32() * 1e3;
-                    let rule = attempt.rule();
-                    Some(self.score_with(
-                        attempt.person(),
-                        &probe,
-                        rule.thresholds,
-                        rule.trained_head,
-                    )?)
+                    Some(probe)
                 } else {
                     None
+                };
+                let verification = match &probe {
+                    Some(probe) if attempt.needs_match() => {
+                        let rule = attempt.rule();
+                        Some(self.score_with(
+                            attempt.person(),
+                            probe,
+                            rule.thresholds,
+                            rule.trained_head,
+                        )?)
+                    }
+                    _ => None,
                 };
                 let sighting = Sighting::Face {
                     face,
                     track: ids.get(index).copied().unwrap_or(0),
                     verification: verification.as_ref(),
+                    probe: probe.as_ref(),
                     pad,
                 };
                 let step = attempt.step(image, sighting, now);

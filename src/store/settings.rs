@@ -406,6 +406,7 @@ impl Settings {
             n,
             timeout,
             thresholds: self.thresholds(),
+            hold: self.model.default_threshold(),
             trained_head: true,
         }
     }

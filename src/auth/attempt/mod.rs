@@ -8,15 +8,19 @@
 //!    tracked face changes (someone else, or a photo swapped in), everything gathered so far
 //!    (votes, liveness frames, the challenge) starts over; the deadline does not.
 //! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
-//! 3. **Liveness** ([`LivenessCheck`]): the passive motion score over the tracked face's frames
+//! 3. **The face stays the one that matched.** With liveness on, every frame after the votes
+//!    pass is still embedded, and must stay within the rule's `hold` cosine of the mean of the
+//!    frames that matched: the tracker's box overlap alone would let a live face swapped in for
+//!    a matched photo (a beam-splitter, a quick hand) make the turn and the motion for it.
+//! 4. **Liveness** ([`LivenessCheck`]): the passive motion score over the tracked face's frames
 //!    always (when liveness is on), the head-turn challenge when the caller can show a prompt,
 //!    and, with a [`PadRule`], the texture model's per-frame live scores (`liveness::pad`): a low
 //!    quantile of them must reach the rule's threshold, else the attempt is refused as "looks
 //!    like a screen or a print" (a replayed video can make the turn and move naturally; its
 //!    screen still shows). Verification and liveness rest on the same tracked face.
-//! 4. **Frames too dark to judge** (mean face luma under the dark limit, as howdy's dark
+//! 5. **Frames too dark to judge** (mean face luma under the dark limit, as howdy's dark
 //!    threshold) do not vote or count as liveness frames; the attempt says so instead.
-//! 5. **One deadline** for all of it; the challenge has its own shorter clock inside it.
+//! 6. **One deadline** for all of it; the challenge has its own shorter clock inside it.
 //!
 //! The attempt is pure: frames and times in, [`Step`]s out. Counting it against the lock-out
 //! when it starts and writing its audit line when it ends is the engine's job
@@ -42,6 +46,7 @@ use crate::liveness::{
     Challenge, ChallengeConfig, ChallengeState, Direction, LivenessScore, PassiveConfig,
     PassiveWindow,
 };
+use crate::vision::Embedding;
 use crate::vision::Face;
 
 /// After the turn is seen, how long to wait for the passive score to agree.
@@ -66,12 +71,15 @@ pub enum Sighting<'a> {
     ManyFaces(usize),
     /// The one face in view (the largest, clearly), its tracker id, and its verification
     /// against the person claimed: needed while [`Attempt::needs_match`], ignored after (a
-    /// turning head need not match; the tracker keeps it the same face). `pad`: the texture
-    /// model's live score of this face, when the caller ran it (see [`Attempt::with_pad`]).
+    /// turning head need not match the gallery). `probe`: its embedding, needed while
+    /// [`Attempt::needs_probe`] (after the votes, it must stay close to the frames that matched).
+    /// `pad`: the texture model's live score of this face, when the caller ran it (see
+    /// [`Attempt::with_pad`]).
     Face {
         face: &'a Face,
         track: u64,
         verification: Option<&'a Verification>,
+        probe: Option<&'a Embedding>,
         pad: Option<f32>,
     },
 }
@@ -96,6 +104,12 @@ pub struct Attempt {
     turned_at: Option<Instant>,
     /// When K of N frames had matched (for the timing the outcome reports).
     matched_at: Option<Instant>,
+    /// The sum of the probes of the frames that matched since the tracked face last changed.
+    matched: Option<Vec<f32>>,
+    /// After the votes passed: the lowest cosine of a frame's probe to the matched frames' mean,
+    /// and whether one fell under the rule's `hold`.
+    held: Option<f32>,
+    swapped: bool,
     last: Option<Verification>,
     /// The tracked face as last seen (for the saved frame of a failed attempt).
     face: Option<Face>,
@@ -122,6 +136,9 @@ impl Attempt {
             challenge: None,
             turned_at: None,
             matched_at: None,
+            matched: None,
+            held: None,
+            swapped: false,
             last: None,
             face: None,
             frames: 0,
@@ -186,6 +203,12 @@ impl Attempt {
         !self.votes.passed()
     }
 
+    /// Whether the next face needs its embedding ([`Sighting::Face`]'s `probe`): to vote, and
+    /// with liveness on, to show that the face that turns and moves is the one that matched.
+    pub fn needs_probe(&self) -> bool {
+        self.outcome.is_none() && (self.needs_match() || self.liveness != LivenessCheck::Off)
+    }
+
     /// The passive score over the frames so far.
     pub fn liveness_score(&self) -> Option<f32> {
         self.judged
@@ -230,6 +253,7 @@ impl Attempt {
                 face,
                 track,
                 verification,
+                probe,
                 pad,
             } => {
                 self.frames_with_face += 1;
@@ -241,7 +265,7 @@ impl Attempt {
                 {
                     self.pad.push(score);
                 }
-                self.face(image, face, verification, now)
+                self.face(image, face, verification, probe, now)
             }
         };
         match self.finished(now) {
@@ -258,6 +282,8 @@ impl Attempt {
         self.challenge = None;
         self.turned_at = None;
         self.matched_at = None;
+        self.matched = None;
+        self.held = None;
     }
 
     fn no_face(&mut self, now: Instant) -> Prompt {
@@ -276,6 +302,7 @@ impl Attempt {
         image: &RgbImage,
         face: &Face,
         verification: Option<&Verification>,
+        probe: Option<&Embedding>,
         now: Instant,
     ) -> Prompt {
         if self.liveness != LivenessCheck::Off {
@@ -292,6 +319,12 @@ impl Attempt {
                 return Prompt::LookAtCamera;
             };
             self.votes.push(verification.accepted);
+            if verification.accepted
+                && let Some(probe) = probe
+            {
+                let sum = self.matched.get_or_insert_with(|| vec![0.0; probe.0.len()]);
+                sum.iter_mut().zip(&probe.0).for_each(|(s, x)| *s += x);
+            }
             self.last = Some(verification.clone());
             self.face = Some(face.clone());
             if self.votes.passed() {
@@ -304,6 +337,10 @@ impl Attempt {
                     matched: verification.accepted,
                 };
             }
+        } else if self.liveness != LivenessCheck::Off
+            && let Some(probe) = probe
+        {
+            self.hold(probe);
         }
         match self.liveness {
             LivenessCheck::Off | LivenessCheck::Passive => Prompt::HoldOn,
@@ -320,9 +357,24 @@ impl Attempt {
         }
     }
 
+    /// Compares a frame after the votes with the frames that matched. (No matched probe at all
+    /// leaves `held` unset, which [`Self::accepted`] refuses.)
+    fn hold(&mut self, probe: &Embedding) {
+        let Some(sum) = &self.matched else { return };
+        let similarity = Embedding::normalised(sum.clone()).cosine(probe);
+        self.held = Some(self.held.map_or(similarity, |h| h.min(similarity)));
+        if similarity < self.rule.hold {
+            self.swapped = true;
+        }
+    }
+
     /// `Some(refusal)` to end now as refused, `None` to go on; an acceptance ends through
     /// [`Self::accepted`].
     fn finished(&mut self, now: Instant) -> Option<Option<Refusal>> {
+        if self.swapped {
+            // Another face took the matched one's place: whatever it does proves nothing.
+            return Some(Some(Refusal::FaceChanged));
+        }
         if self.accepted(now) {
             return Some(None);
         }
@@ -403,7 +455,10 @@ impl Attempt {
         if !self.votes.passed() {
             return false;
         }
-        if self.liveness != LivenessCheck::Off && self.pad_verdict() != Some(true) {
+        if self.liveness != LivenessCheck::Off
+            && (self.pad_verdict() != Some(true) || self.held.is_none())
+        {
+            // Not before the texture has passed and a frame after the votes was the same face.
             return false;
         }
         match self.liveness {
@@ -435,6 +490,7 @@ impl Attempt {
             face: self.face.clone(),
             liveness: self.judged.or_else(|| self.passive.score()),
             pad: self.pad_score(),
+            held: self.held,
             frames: self.frames,
             dark_frames: self.dark_frames,
             frames_with_face: self.frames_with_face,

@@ -14,6 +14,12 @@ pub struct AttemptRule {
     pub n: usize,
     pub timeout: Duration,
     pub thresholds: Thresholds,
+    /// With liveness on, the cosine that every frame after the votes must keep to the mean of
+    /// the frames that matched (a cosine whatever scores the votes): the model's own
+    /// same-person threshold, raised to [`unlock_threshold`] for unlock. Live frames of one
+    /// person stay far above it: Katie's and AOC's clips, turns included, keep 0.60 and 0.69
+    /// (SFace) and 0.57 and 0.70 (mbf) to their first five frames.
+    pub hold: f32,
     /// Whether a person's trained head may score instead of cosine. A head is trained and
     /// adopted against cosine at the desk's threshold; nothing says where its 0.5 falls against
     /// a stricter one, so unlock, whose bound was measured with cosine, never uses it.
@@ -80,6 +86,7 @@ impl AttemptRule {
                     .verification
                     .max(DEFAULT_VERIFICATION_THRESHOLD),
             },
+            hold: self.hold.max(unlock_threshold(model)),
             trained_head: false,
         }
     }
@@ -89,12 +96,14 @@ impl std::fmt::Display for AttemptRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} frames matching at detection {} and share {} within {} s{}",
+            "{} of {} frames matching at detection {} and share {} within {} s, the same face \
+             held at cosine {}{}",
             self.k,
             self.n,
             self.thresholds.detection,
             self.thresholds.verification,
             self.timeout.as_secs_f32(),
+            self.hold,
             if self.trained_head {
                 " (a trained head may score)"
             } else {
@@ -117,6 +126,7 @@ mod tests {
                 detection,
                 verification,
             },
+            hold: 0.363,
             trained_head: true,
         }
     }
@@ -126,6 +136,7 @@ mod tests {
         let u = rule(1, 30, 0.29, 0.1).for_unlock(EmbedderKind::Sface);
         assert_eq!((u.k, u.n), (18, 30), "3 in 5 of a 30-frame window");
         assert_eq!(u.thresholds.detection, 0.44);
+        assert_eq!(u.hold, 0.44);
         assert_eq!(u.thresholds.verification, DEFAULT_VERIFICATION_THRESHOLD);
         assert!(!u.trained_head);
         let u = rule(1, 1, 0.2, 0.6).for_unlock(EmbedderKind::Mbf);
@@ -137,7 +148,10 @@ mod tests {
 
     #[test]
     fn unlock_keeps_a_stricter_rule_as_it_is() {
-        let strict = rule(4, 5, 0.5, 1.0);
+        let strict = AttemptRule {
+            hold: 0.5,
+            ..rule(4, 5, 0.5, 1.0)
+        };
         let u = strict.for_unlock(EmbedderKind::Sface);
         assert_eq!(
             u,

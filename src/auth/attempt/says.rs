@@ -84,7 +84,8 @@ pub enum Refusal {
     NoMotion,
     /// It matched, but did not make the asked head turn in time.
     NoTurn,
-    /// The face jumped or changed size during the head turn.
+    /// After it matched, the face jumped or changed size during the head turn, or a frame's
+    /// embedding left the matched frames' (another face in its place).
     FaceChanged,
     /// It matched (and may have moved and turned), but the texture model saw a screen or a
     /// print in its frames: a replayed video or a photo.
@@ -100,7 +101,7 @@ impl Refusal {
             Refusal::NoFace => "no face in view",
             Refusal::NoMotion => "no natural face motion: looks like a photo",
             Refusal::NoTurn => "the head turn was not made in time",
-            Refusal::FaceChanged => "the face moved away or changed during the head turn",
+            Refusal::FaceChanged => "the face moved away or changed after it was recognised",
             Refusal::Presentation => "looks like a screen or a print",
             Refusal::TooDark => "too dark to see your face",
         }
@@ -123,6 +124,9 @@ pub struct Outcome {
     /// The texture model's low quantile over the tracked face's frames (None without the model
     /// or before enough frames).
     pub pad: Option<f32>,
+    /// With liveness on: the lowest cosine of a frame after the votes to the frames that
+    /// matched (None before the votes passed).
+    pub held: Option<f32>,
     pub frames: u64,
     /// Frames whose face was too dark to judge (they did not vote).
     pub dark_frames: u64,

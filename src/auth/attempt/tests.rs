@@ -51,8 +51,17 @@ fn rule() -> AttemptRule {
             detection: 0.363,
             verification: 0.6,
         },
+        hold: 0.363,
         trained_head: true,
     }
+}
+
+/// Ada's embedding, and someone else's (cosine 0 to hers).
+fn ada() -> Embedding {
+    Embedding::normalised(vec![1.0, 0.0, 0.0])
+}
+fn eve() -> Embedding {
+    Embedding::normalised(vec![0.0, 1.0, 0.0])
 }
 
 fn image() -> RgbImage {
@@ -67,22 +76,35 @@ fn run(attempt: &mut Attempt, frames: impl Fn(u64) -> (Face, u64, bool)) -> (Out
     })
 }
 
-/// [`run`] on `img`, each frame with a texture score.
+/// [`run`] on `img`, each frame with a texture score; every face is Ada's.
 fn run_scored(
     attempt: &mut Attempt,
     img: &RgbImage,
     frames: impl Fn(u64) -> (Face, u64, bool, Option<f32>),
 ) -> (Outcome, Vec<Prompt>) {
+    run_probed(attempt, img, |i| {
+        let (f, track, ok, pad) = frames(i);
+        (f, track, ok, pad, ada())
+    })
+}
+
+/// [`run_scored`] with each frame's embedding.
+fn run_probed(
+    attempt: &mut Attempt,
+    img: &RgbImage,
+    frames: impl Fn(u64) -> (Face, u64, bool, Option<f32>, Embedding),
+) -> (Outcome, Vec<Prompt>) {
     let t0 = attempt.started;
     let mut prompts = Vec::new();
     for i in 0..400u64 {
         let now = t0 + Duration::from_millis(i * 50);
-        let (f, track, ok, pad) = frames(i);
+        let (f, track, ok, pad, probe) = frames(i);
         let v = verification(ok);
         let sighting = Sighting::Face {
             face: &f,
             track,
-            verification: Some(&v),
+            verification: attempt.needs_match().then_some(&v),
+            probe: attempt.needs_probe().then_some(&probe),
             pad,
         };
         match attempt.step(img, sighting, now) {
@@ -241,6 +263,50 @@ fn with_the_texture_rule_an_attempt_waits_for_enough_scored_frames() {
         (face(0.0, 0.0), 7, true, Some(0.2))
     });
     assert_eq!(outcome.refusal, Some(Refusal::Presentation));
+}
+
+/// A matched face swapped for another that keeps the box (a beam-splitter, a quick hand): the
+/// tracker sees one face, the turn and the motion are the newcomer's, and its embedding is not
+/// the matched one's, so the attempt is refused however well it turns.
+#[test]
+fn a_face_swapped_in_after_the_match_is_refused() {
+    let swapped_at = |at: u64| {
+        move |i: u64| {
+            let who = if i < at { ada() } else { eve() };
+            (live_face(i), 7, i < at, Some(0.97), who)
+        }
+    };
+    // Ada's photo matches in the first 5 frames; Eve, live, turns and talks from frame 5.
+    let (outcome, prompts) = run_probed(&mut challenge_attempt(), &image(), swapped_at(5));
+    assert_eq!(outcome.refusal, Some(Refusal::FaceChanged), "{outcome:?}");
+    assert!(outcome.held.is_some_and(|h| h < 0.363), "{outcome:?}");
+    assert!(prompts.contains(&Prompt::HoldStill), "the votes had passed");
+    // Ada herself, throughout: accepted, her frames held at cosine 1.
+    let (outcome, _) = run_probed(&mut challenge_attempt(), &image(), swapped_at(u64::MAX));
+    assert!(outcome.accepted, "{outcome:?}");
+    assert_eq!(outcome.held, Some(1.0));
+    // A caller that gives no embedding after the votes cannot show it is the same face: never
+    // accepted.
+    let mut blind = challenge_attempt();
+    let t0 = blind.started;
+    let img = image();
+    let (v, probe) = (verification(true), ada());
+    for i in 0..400u64 {
+        let f = live_face(i);
+        let sighting = Sighting::Face {
+            face: &f,
+            track: 7,
+            verification: Some(&v),
+            probe: blind.needs_match().then_some(&probe),
+            pad: Some(0.97),
+        };
+        if let Step::Done(outcome) = blind.step(&img, sighting, t0 + Duration::from_millis(i * 50))
+        {
+            assert!(!outcome.accepted, "{outcome:?}");
+            assert_eq!(outcome.held, None);
+            break;
+        }
+    }
 }
 
 #[test]
