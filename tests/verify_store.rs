@@ -218,6 +218,9 @@ fn five_failed_live_attempts_lock_at_the_fifth() {
 fn attempts_that_compare_no_face_do_not_count() {
     use facegate::auth::attempt::{LivenessCheck, Refusal};
     let mut e = eileen("lockout-unjudged", &astronaut_variants()[2..]);
+    let mut settings = e.settings().clone();
+    settings.save_failed_frames = true;
+    e.apply_settings(settings).unwrap();
     let empty = imageio::load(&common::fixture("coffee.png")).unwrap();
     let mut dark = imageio::load(&common::fixture("astronaut.png")).unwrap();
     dark.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c / 20));
@@ -250,8 +253,13 @@ fn attempts_that_compare_no_face_do_not_count() {
         assert_eq!(e.lockout("Eileen").is_some(), i == 5, "failure {i}");
     }
     let audited = e.store().audit_log();
-    println!("audit lines: {}", audited.len());
+    let with_frames = audited.iter().filter(|a| a.frame.is_some()).count();
+    println!("audit lines: {}, with a saved frame: {with_frames}", audited.len());
     assert_eq!(audited.len(), 15, "every attempt is still audited");
+    // Only the refusals keep a frame: ten attempts with the lens covered must not push the
+    // frames of real failures out of the few that are kept.
+    assert_eq!(with_frames, 5);
+    assert!(audited[10..].iter().all(|a| a.frame.is_some()));
 }
 
 /// Once a face was compared, an attempt counts whatever follows: an impostor who shows a face,

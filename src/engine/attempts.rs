@@ -322,14 +322,18 @@ impl Engine {
             .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
                 lock.settle(ended, now)
             })?;
-        self.audit(person, channel, ended.accepted(), details);
+        self.audit(person, channel, ended, details);
         Ok(())
     }
 
-    fn audit(&self, person: &str, channel: &str, accepted: bool, details: AttemptDetails) {
+    fn audit(&self, person: &str, channel: &str, ended: Ended, details: AttemptDetails) {
+        let accepted = ended.accepted();
+        // Only a refusal keeps its frame: an attempt that compared no face (a covered lens) is
+        // not counted, and must not be a free way to push the frames of a real attack out of
+        // the few that are kept.
         let frame = details
             .frame
-            .filter(|_| !accepted && self.settings.save_failed_frames)
+            .filter(|_| ended == Ended::Refused && self.settings.save_failed_frames)
             .map(|img| face_region(img, details.face, SAVED_FRAME_SIDE))
             .and_then(|img| match self.store.save_failed_frame(&img) {
                 Ok(path) => Some(path),

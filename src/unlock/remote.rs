@@ -11,7 +11,8 @@
 //!   session (`session-N.scope`) that logind records as `REMOTE=1`. A process cannot move itself
 //!   out of these, so this also holds for one that left its parent chain;
 //! - its ancestry, and that of its session's leader: a remote-login server (sshd and its
-//!   per-session processes, telnetd, xrdp, mosh-server, dropbear) above it.
+//!   per-session processes, telnetd, xrdp, mosh-server, dropbear, tinysshd, a VNC server's own
+//!   desktop, a web terminal) above it.
 //!
 //! What this cannot see: where logind does not run (or sshd's sessions do not register with
 //! it), a process that leaves both its parent chain and its session (`setsid -f sudo …`); and
@@ -40,6 +41,16 @@ const REMOTE_LOGIN_PROGRAMS: &[&str] = &[
     "xrdp",
     "xrdp-sesman",
     "xrdp-chansrv",
+    "tinysshd",
+    // VNC servers that start a desktop of their own (not those that share the one on screen).
+    "vncsession",
+    "Xvnc",
+    "Xtigervnc",
+    "Xtightvnc",
+    // Terminals served over the web.
+    "ttyd",
+    "shellinaboxd",
+    "gotty",
 ];
 /// More ancestors than any real process tree has: a bound on a loop over data that can change
 /// while it is read.
