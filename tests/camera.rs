@@ -208,6 +208,52 @@ fn a_file_that_is_not_a_video_is_unreadable() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Clips that used to hang or loop without end: a concat list naming a FIFO (ffprobe waited on
+/// it for ever), a clip declared at 1/200 fps (paced at 200 s a frame), and a clip read once
+/// that holds one decodable frame among many broken ones (its loop restarted ffmpeg for each).
+#[test]
+fn clips_that_stall_are_refused_or_read_once() {
+    if !have_ffmpeg("clips_that_stall_are_refused_or_read_once") {
+        return;
+    }
+    let dir = common::temp_dir("camera-stall");
+    let pipe = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(made.success());
+    let list = dir.join("list.mp4");
+    std::fs::write(&list, "ffconcat version 1.0\nfile pipe\n").unwrap();
+    let start = Instant::now();
+    let err = VideoReplay::open(&list, false).err().unwrap();
+    println!(
+        "a concat list naming a FIFO, after {:?}: {err}",
+        start.elapsed()
+    );
+    assert!(err.to_string().contains("no answer within 10 s"), "{err}");
+
+    let clip = test_clip(&dir);
+    let slow = dir.join("slow.mp4");
+    let pattern = "testsrc=size=64x48:rate=1/200:duration=1000";
+    ffmpeg(&["-f", "lavfi", "-i", pattern, "-c:v", "mpeg4"], &slow);
+    let paced = VideoReplay::open(&slow, true).unwrap();
+    println!("declared at 1/200 fps: {}", paced.describe());
+    assert_eq!(
+        paced.nominal_fps(),
+        None,
+        "paced as unknown (25 fps), not 200 s a frame"
+    );
+
+    let mut once = VideoReplay::open(&clip, false).unwrap();
+    let mut frames = 0;
+    while let Some(frame) = once.next_in_pass().unwrap() {
+        assert_eq!(frame.index, frames);
+        frames += 1;
+    }
+    println!("read once: {frames} frames, then the end");
+    assert_eq!(frames, 25);
+    assert!(once.next_in_pass().unwrap().is_none(), "no second pass");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn video_replay_of_a_shared_clip_loops() {
     let Some(data) = common::shared_data("camera video replay") else {

@@ -254,7 +254,10 @@ fn attempts_that_compare_no_face_do_not_count() {
     }
     let audited = e.store().audit_log();
     let with_frames = audited.iter().filter(|a| a.frame.is_some()).count();
-    println!("audit lines: {}, with a saved frame: {with_frames}", audited.len());
+    println!(
+        "audit lines: {}, with a saved frame: {with_frames}",
+        audited.len()
+    );
     assert_eq!(audited.len(), 15, "every attempt is still audited");
     // Only the refusals keep a frame: ten attempts with the lens covered must not push the
     // frames of real failures out of the few that are kept.

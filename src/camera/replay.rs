@@ -114,13 +114,21 @@ impl VideoReplay {
     }
 }
 
-impl FrameSource for VideoReplay {
-    fn next_frame(&mut self) -> Result<Frame, SourceError> {
+impl VideoReplay {
+    /// The next frame of the first pass over the clip, None once it has ended: for reading a
+    /// clip once (a capture from a recording), where a camera's endless loop would decode a clip
+    /// of mostly broken frames again and again.
+    pub fn next_in_pass(&mut self) -> Result<Option<Frame>, SourceError> {
+        self.read(false)
+    }
+
+    fn read(&mut self, looping: bool) -> Result<Option<Frame>, SourceError> {
         let (width, height) = (self.info.width, self.info.height);
         let mut buf = vec![0u8; width as usize * height as usize * 3];
         loop {
             let decoder = match &mut self.decoder {
                 Some(decoder) => decoder,
+                None if !looping && self.next_index > 0 => return Ok(None),
                 None => {
                     self.frames_this_pass = 0;
                     self.decoder.insert(Decoder::spawn(&self.path, &self.info)?)
@@ -144,10 +152,11 @@ impl FrameSource for VideoReplay {
             }
             if filled != 0 || status.is_some_and(|s| !s.success()) || !stderr.is_empty() {
                 tracing::warn!(
-                    "{}: ffmpeg ended a pass after {} frames ({}); restarting: {stderr}",
+                    "{}: ffmpeg ended a pass after {} frames ({}){}: {stderr}",
                     self.path.display(),
                     self.frames_this_pass,
-                    describe_status(status)
+                    describe_status(status),
+                    if looping { "; restarting" } else { "" }
                 );
             }
         }
@@ -156,11 +165,19 @@ impl FrameSource for VideoReplay {
         let index = self.next_index;
         self.next_index += 1;
         self.pacer.wait();
-        Ok(Frame {
+        Ok(Some(Frame {
             image,
             index,
             captured_at: Instant::now(),
-        })
+        }))
+    }
+}
+
+impl FrameSource for VideoReplay {
+    fn next_frame(&mut self) -> Result<Frame, SourceError> {
+        Ok(self
+            .read(true)?
+            .expect("a looping replay always has a next frame"))
     }
 
     fn describe(&self) -> String {
@@ -196,14 +213,17 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
         path: path.to_owned(),
         reason,
     };
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=width,height,r_frame_rate,avg_frame_rate:stream_side_data=rotation:stream_tags=rotate")
-        .args(["-of", "json"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| spawn_error("ffprobe", e))?;
+    let output = ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,r_frame_rate,avg_frame_rate:stream_side_data=rotation:stream_tags=rotate",
+            "-of",
+            "json",
+        ],
+    )?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(unreadable(format!("ffprobe: {}", stderr.trim())));
@@ -215,6 +235,63 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
 /// at that size, so a forged 11904² clip of 417 KB made ffmpeg take 4 GB (a 12000 px still, the
 /// cap for photos, is one frame).
 const MAX_CLIP_SIDE: u32 = 4096;
+/// The same bound given to ffmpeg's decoders (`-max_pixels`), for every picture they decode:
+/// the probe sees the first stream's size only, and a clip whose stream grows to 8192² after
+/// a small first picture made ffmpeg take 1 GB.
+const MAX_CLIP_PIXELS: &str = "16777216";
+/// Longest an ffprobe may take. It reads a header and some packets; a clip that makes it wait
+/// (a concat list that names a FIFO, a stalled network mount) is refused, not waited on.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `ffprobe -v error -max_pixels … ARGS PATH` within [`PROBE_TIMEOUT`]: its output, or
+/// why there is none. Its status is the caller's to judge.
+pub(crate) fn ffprobe(path: &Path, args: &[&str]) -> Result<std::process::Output, SourceError> {
+    use wait_timeout::ChildExt;
+    let mut child = Command::new("ffprobe")
+        .args(["-v", "error", "-max_pixels", MAX_CLIP_PIXELS])
+        .args(args)
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_error("ffprobe", e))?;
+    // Read on threads, so that a chatty ffprobe cannot fill a pipe and stall until the deadline.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(1 << 20).read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match child.wait_timeout(PROBE_TIMEOUT) {
+        Ok(Some(status)) => status,
+        waited => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SourceError::UnreadableClip {
+                path: path.to_owned(),
+                reason: match waited {
+                    Err(e) => format!("waiting for ffprobe: {e}"),
+                    Ok(_) => format!(
+                        "ffprobe gave no answer within {} s (does it read from a pipe or a \
+                         network path?)",
+                        PROBE_TIMEOUT.as_secs()
+                    ),
+                },
+            });
+        }
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
 
 fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
     let value: serde_json::Value =
@@ -253,11 +330,13 @@ fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
     Ok(ClipInfo { width, height, fps })
 }
 
-/// "30000/1001" → 29.97; None for "0/0" and rates no camera would have.
+/// "30000/1001" → 29.97; None for "0/0" and rates no camera would have. Under 1 fps too: paced
+/// at such a rate, a clip declared at 1/200 fps held an attempt 200 s per frame past its
+/// time-out.
 fn parse_rate(text: &str) -> Option<f32> {
     let (num, den) = text.split_once('/').unwrap_or((text, "1"));
     let fps = num.trim().parse::<f64>().ok()? / den.trim().parse::<f64>().ok()?;
-    (fps.is_finite() && fps > 0.0 && fps <= 240.0).then_some(fps as f32)
+    (fps.is_finite() && (1.0..=240.0).contains(&fps)).then_some(fps as f32)
 }
 
 fn spawn_error(program: &'static str, e: std::io::Error) -> SourceError {
@@ -283,7 +362,14 @@ struct Decoder {
 impl Decoder {
     fn spawn(path: &Path, info: &ClipInfo) -> Result<Self, SourceError> {
         let mut child = Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-i"])
+            .args([
+                "-v",
+                "error",
+                "-nostdin",
+                "-max_pixels",
+                MAX_CLIP_PIXELS,
+                "-i",
+            ])
             .arg(path)
             // Forcing the probed size guarantees every frame is exactly w×h×3 bytes even if the
             // stream changes resolution midway, so the byte stream can never drift out of frame.

@@ -310,11 +310,13 @@ pub fn run(
         }
         Source::Recording(path) => {
             let mut clip = VideoReplay::open(path, false)?;
-            // A replay loops forever (it stands in for a camera): read one pass.
+            // One pass (a replay standing in for a camera would loop forever), at most
+            // MAX_CLIP_FRAMES; the count only sizes the progress bar.
             let total = frame_count(path);
             let bar = progress::bar(total.unwrap_or(MAX_CLIP_FRAMES), "frames");
-            for _ in 0..total.unwrap_or(MAX_CLIP_FRAMES) {
-                let frame = clip.next_frame()?;
+            while frames < MAX_CLIP_FRAMES as usize
+                && let Some(frame) = clip.next_in_pass()?
+            {
                 bar.inc(1);
                 frames += 1;
                 pool.offer(engine, format!("frame {}", frame.index), frame.image)?;
@@ -433,13 +435,19 @@ fn save_picked(
 
 /// Frames in the clip's first video stream, counted by ffprobe from its packets (no decoding).
 fn frame_count(path: &std::path::Path) -> Option<u64> {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-count_packets"])
-        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
-        .arg(path)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
+    let out = crate::camera::replay::ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+        ],
+    )
+    .ok()?;
     let n: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
     (out.status.success() && n > 0).then_some(n.min(MAX_CLIP_FRAMES))
 }

@@ -18,7 +18,6 @@
 //! are a smoke test of the signals, not an accuracy claim.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -181,20 +180,18 @@ impl Scorer {
 }
 
 fn frame_count(path: &Path) -> anyhow::Result<usize> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let out = crate::camera::replay::ffprobe(
+        path,
+        &[
             "-select_streams",
             "v:0",
             "-show_entries",
             "stream=nb_frames",
             "-of",
             "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .context("ffprobe is needed to read the clips: install ffmpeg / run make setup")?;
+        ],
+    )
+    .context("ffprobe is needed to read the clips: install ffmpeg / run make setup")?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.trim()
         .parse()
