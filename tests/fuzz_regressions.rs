@@ -135,6 +135,25 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
     // A small header with its pixel data cut off is a decode error too, not a blank image.
     let err = refused(&png_header(64, 64, 8, 2), "cut-off IDAT");
     assert!(matches!(err, ImageError::Decode { .. }), "{err:?}");
+    // A 35-byte GIF with an 11580² screen and one 1×1 frame: 511 MiB of RGBA, within the cap
+    // alone, but its 8-bit RGB copy is made while it is held (the process reached 962 MB). The
+    // cap is on that peak now.
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend(11580u16.to_le_bytes());
+    gif.extend(11580u16.to_le_bytes());
+    gif.extend(b"\x80\0\0\0\0\0\xff\xff\xff,\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0;");
+    assert_eq!(gif.len(), 35);
+    let err = refused(&gif, "11580² gif");
+    assert!(
+        matches!(
+            &err,
+            ImageError::Decode {
+                source: image::ImageError::Limits(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -6,14 +6,15 @@ pub mod listing;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Largest side we accept. Bigger photos exist (50 MP phones) but decode to >150 MB; a face app
 /// gains nothing from them, and a forged header must not make us allocate gigabytes.
 pub const MAX_SIDE: u32 = 12_000;
-/// Decoder allocation cap (bytes): a 12k × 12k RGB photo at 8 bits (432 MB) fits. Its 16-bit
-/// and RGBA forms do not: with the conversion to 8-bit RGB after the decode, an 840 KB 16-bit
-/// PNG of that size once took 1.4 GB.
+/// Cap (bytes) on what a decode holds at once, its copies included: an upright 12k × 12k RGB
+/// photo at 8 bits (432 MB) fits. Its 16-bit and RGBA forms do not: with the conversion to 8-bit
+/// RGB after the decode, an 840 KB 16-bit PNG of that size once took 1.4 GB.
 pub const MAX_ALLOC: u64 = 512 << 20;
 /// Files above this are refused before reading them into memory.
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -134,12 +135,31 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     // a 1.15 GB buffer before finding no pixel data (found pinning fuzz cases in
     // tests/fuzz_regressions.rs).
     // Enforce the cap on the decoded buffer for every format.
-    if decoder.total_bytes() > MAX_ALLOC {
+    // And on the whole peak, not the decoded buffer alone: the upright copy a quarter turn
+    // needs and the 8-bit RGB copy are made while the decoded buffer is still held. (A 35-byte
+    // GIF of 11580² decoded to 511 MiB of RGBA, within the cap, and its RGB copy took the
+    // process to 962 MB.)
+    let orientation = decoder.orientation().map_err(decode_err)?;
+    let decoded = decoder.total_bytes();
+    let pixels = u64::from(width) * u64::from(height);
+    let turned = matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    let rgb_copy = if decoder.color_type() == image::ColorType::Rgb8 {
+        0
+    } else {
+        3 * pixels
+    };
+    let peak = decoded + if turned { decoded } else { 0 } + rgb_copy;
+    if peak > MAX_ALLOC {
         let limit =
             image::error::LimitError::from_kind(image::error::LimitErrorKind::InsufficientMemory);
         return Err(decode_err(image::ImageError::Limits(limit)));
     }
-    let orientation = decoder.orientation().map_err(decode_err)?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
     // Alpha is dropped rather than composited: transparent regions are background, and the
