@@ -170,6 +170,22 @@ fn live_replay_accepts_the_person_and_times_out_a_stranger() {
         ],
     );
     assert_eq!(code(&out), 1);
+    // Live attempts end with a photo's codes: two people in every frame 2, no face 3 (both
+    // were "no face in view", exit 1).
+    let two = common::temp_dir("cli-live-two");
+    let pair = shared.join("face_recognition/examples/two_people.jpg");
+    std::fs::copy(&pair, two.join("two.jpg")).unwrap();
+    let none = common::temp_dir("cli-live-none");
+    std::fs::copy(common::fixture("coffee.png"), none.join("coffee.png")).unwrap();
+    for (folder, expected) in [(&two, 2), (&none, 3)] {
+        let out = facegate(
+            &data,
+            &["verify", "Katie", "--replay", s(folder), "--timeout", "1"],
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        println!("{}: exit {} {said}", folder.display(), code(&out));
+        assert_eq!(code(&out), expected, "{said}");
+    }
 }
 
 #[test]

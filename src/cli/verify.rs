@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::auth::Verification;
-use crate::auth::attempt::LivenessCheck;
+use crate::auth::attempt::{LivenessCheck, Refusal};
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::liveness::{Direction, PassiveConfig};
@@ -263,10 +263,12 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     if let Some(r) = outcome.refusal {
         eprintln!("refused: {}", r.text());
     }
-    Ok(if outcome.accepted {
-        exit::OK
-    } else {
-        exit::DIFFERENT
+    // The codes of a photo's verification: no usable face 3, two people 2.
+    Ok(match outcome.refusal {
+        None if outcome.accepted => exit::OK,
+        Some(Refusal::NoFace | Refusal::TooDark) => exit::NO_FACE,
+        Some(Refusal::ManyFaces) => exit::ERROR,
+        _ => exit::DIFFERENT,
     })
 }
 

@@ -99,6 +99,9 @@ pub struct Attempt {
     pad: PadFrames,
     dark_limit: f32,
     dark_frames: u64,
+    /// Frames with two or more people in view, and with nobody.
+    crowded_frames: u64,
+    empty_frames: u64,
     /// Started once the votes pass, with the challenge on.
     challenge: Option<Challenge>,
     turned_at: Option<Instant>,
@@ -133,6 +136,8 @@ impl Attempt {
             pad: PadFrames::default(),
             dark_limit: DEFAULT_DARK_LIMIT,
             dark_frames: 0,
+            crowded_frames: 0,
+            empty_frames: 0,
             challenge: None,
             turned_at: None,
             matched_at: None,
@@ -233,11 +238,15 @@ impl Attempt {
         }
         self.frames += 1;
         let prompt = match sighting {
-            Sighting::NoFace => self.no_face(now),
+            Sighting::NoFace => {
+                self.empty_frames += 1;
+                self.no_face(now)
+            }
             Sighting::ManyFaces(faces) => {
                 // Two people: neither may borrow the other's frames, and a turn cannot be told
                 // apart, so the attempt starts over on whoever is left.
                 self.restart();
+                self.crowded_frames += 1;
                 Prompt::OnePersonOnly { faces }
             }
             Sighting::Face { face, .. } if self.too_dark(image, face) => {
@@ -406,6 +415,8 @@ impl Attempt {
                     LivenessCheck::Challenge(_) => Refusal::NoTurn,
                     _ => Refusal::NoMotion,
                 })
+            } else if self.frames_with_face == 0 && self.crowded_frames > self.empty_frames {
+                Refusal::ManyFaces
             } else if self.frames_with_face == 0 && self.dark_frames > 0 {
                 Refusal::TooDark
             } else if self.frames_with_face == 0 {

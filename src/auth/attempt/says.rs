@@ -92,6 +92,8 @@ pub enum Refusal {
     Presentation,
     /// A face was in view, but always too dark to judge.
     TooDark,
+    /// Faces were in view, but never one alone: whose attempt would it be?
+    ManyFaces,
 }
 
 impl Refusal {
@@ -104,6 +106,7 @@ impl Refusal {
             Refusal::FaceChanged => "the face moved away or changed after it was recognised",
             Refusal::Presentation => "looks like a screen or a print",
             Refusal::TooDark => "too dark to see your face",
+            Refusal::ManyFaces => "more than one person in view",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The attempt policy on synthetic faces: every rule of the module doc, one test each.
 
 use super::*;
+use crate::auth::lockout::Ended;
 use crate::auth::{Scorer, Thresholds};
 use crate::vision::BBox;
 
@@ -197,6 +198,14 @@ fn no_face_times_out_as_no_face_and_two_faces_never_vote() {
     ));
     let end = a.step(&img, Sighting::NoFace, t0 + Duration::from_secs(11));
     assert!(matches!(end, Step::Done(o) if o.refusal == Some(Refusal::NoFace)));
+    // Two people all along: said as such, not as no face.
+    let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, t0);
+    a.step(&img, Sighting::ManyFaces(2), t0);
+    let end = a.step(&img, Sighting::ManyFaces(2), t0 + Duration::from_secs(11));
+    assert!(
+        matches!(&end, Step::Done(o) if o.refusal == Some(Refusal::ManyFaces) && o.ended() == Ended::Unjudged),
+        "{end:?}"
+    );
 }
 
 /// A face that turns left after half a second and talks: passes the motion checks.
