@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use facegate::engine::Engine;
 use facegate::imageio;
-use facegate::store::{Gallery, ImageKind, Store, audit};
+use facegate::store::{Gallery, ImageKind, Store, StoreError, audit};
 use image::imageops;
 
 fn cache_files(root: &Path) -> Vec<PathBuf> {
@@ -186,4 +186,43 @@ fn wipe_removes_every_trace_and_spares_others() {
     let log = audit::read(&data);
     assert!(log.iter().all(|l| l.person == "Other") && log.len() == 1);
     assert!(e.store().people().unwrap() == ["Other"]);
+}
+
+/// A person removed without the wipe: their images and cached embeddings go at once (nothing
+/// could reach those any more), their audit lines and saved frames stay as history, and a wipe
+/// by name removes those afterwards, as the removal's message says.
+#[test]
+fn a_person_removed_without_the_wipe_can_be_wiped_afterwards() {
+    let (data, mut e) = enrolled("remove-then-wipe");
+    let mut settings = e.settings().clone();
+    settings.save_failed_frames = true;
+    e.apply_settings(settings).unwrap();
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    e.verify_photo("Eileen", &astro, Path::new("astronaut"))
+        .unwrap();
+    e.verify_photo("Eileen", &camera, Path::new("camera"))
+        .unwrap();
+    assert_eq!(cache_files(&data).len(), 2);
+    e.store().remove_person("Eileen").unwrap();
+    assert_eq!(
+        cache_files(&data).len(),
+        0,
+        "cached embeddings go with the images"
+    );
+    assert_eq!(
+        audit::read(&data).len(),
+        2,
+        "the audit lines stay as history"
+    );
+    let report = e.store().wipe_person("Eileen").unwrap();
+    println!("wiped after removal: {report:?}");
+    assert_eq!((report.audit_entries, report.saved_frames), (2, 1));
+    assert!(audit::read(&data).is_empty());
+    assert!(!data.join("failed").read_dir().unwrap().any(|_| true));
+    assert!(matches!(
+        e.store().wipe_person("Eileen"),
+        Err(StoreError::UnknownPerson(_))
+    ));
+    assert!(e.store().wipe_person("../x").is_err());
 }

@@ -69,7 +69,8 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
             println!(
-                "removed {name} and all their images (cached embeddings and audit-log lines remain; --wipe removes them too)"
+                "removed {name}, their images and their cached embeddings (their audit-log lines stay; `facegate user remove {} --wipe` removes those too)",
+                names::shell_arg(name)
             );
         }
         UserCommand::Remove { name, wipe: true } => {

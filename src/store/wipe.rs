@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Gallery, ImageKind, Store, StoreError, audit, cache, io_err};
+use super::{Gallery, ImageKind, Store, StoreError, audit, cache, dir, io_err};
 
 /// What [`Store::wipe_person`] removed.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -21,19 +21,19 @@ impl Store {
     /// Removes a person and everything in their folder. Links inside it are removed as links;
     /// nothing outside the data dir is touched.
     pub fn remove_person(&self, name: &str) -> Result<(), StoreError> {
+        let shas = self.image_hashes(name)?;
         let _lock = self.lock()?;
         let rel = self.require_person(name)?;
         self.dir
             .remove_dir_all(&rel)
-            .map(drop)
-            .map_err(io_err(&self.dir.display(&rel)))
+            .map_err(io_err(&self.dir.display(&rel)))?;
+        // Their images are gone, so nothing could reach these any more (nor could a wipe).
+        self.forget_cached(&shas);
+        Ok(())
     }
 
-    /// Removes every trace of a person: their folder (images, sidecars, trained heads, lock-out
-    /// state), the cached embeddings of their images under every model, their audit-log lines and
-    /// any saved frames of their failed attempts.
-    pub fn wipe_person(&self, name: &str) -> Result<WipeReport, StoreError> {
-        let rel = self.require_person(name)?;
+    /// The content hashes of every image of the person's.
+    fn image_hashes(&self, name: &str) -> Result<Vec<String>, StoreError> {
         let mut shas = Vec::new();
         for kind in ImageKind::ALL {
             let gallery = Gallery::Person {
@@ -42,6 +42,33 @@ impl Store {
             };
             shas.extend(self.faces(&gallery)?.into_iter().map(|f| f.meta.sha256));
         }
+        Ok(shas)
+    }
+
+    /// Removes the cached embeddings of these images, on disk and in memory; returns how many
+    /// files went.
+    fn forget_cached(&self, shas: &[String]) -> usize {
+        let removed = shas.iter().map(|sha| cache::forget(&self.dir, sha)).sum();
+        self.unsealed
+            .lock()
+            .unwrap()
+            .retain(|(_, sha), _| !shas.contains(sha));
+        removed
+    }
+
+    /// Removes every trace of a person: their folder (images, sidecars, trained heads, lock-out
+    /// state), the cached embeddings of their images under every model, their audit-log lines and
+    /// any saved frames of their failed attempts.
+    ///
+    /// A person already removed without the wipe still has audit lines and saved frames: for
+    /// such a name those are wiped, and an error is returned only if there were none.
+    pub fn wipe_person(&self, name: &str) -> Result<WipeReport, StoreError> {
+        let rel = match self.require_person(name) {
+            Ok(rel) => rel,
+            Err(StoreError::UnknownPerson(_)) => return self.wipe_removed(name),
+            Err(e) => return Err(e),
+        };
+        let shas = self.image_hashes(name)?;
         let _lock = self.lock()?;
         let mut report = WipeReport::default();
         // The audit logs first: rewriting them needs room for a copy, and a full disk must stop
@@ -60,20 +87,38 @@ impl Store {
                 report.other_files += 1;
             }
         }
-        for sha in &shas {
-            report.cached_embeddings += cache::forget(&self.dir, sha);
-        }
-        self.unsealed
-            .lock()
-            .unwrap()
-            .retain(|(_, sha), _| !shas.contains(sha));
-        for frame in frames {
-            // Relative to the data dir and never through a link: a hostile log line must not
-            // delete anything else.
-            if self.dir.remove_file(Path::new(&frame)).is_ok() {
-                report.saved_frames += 1;
-            }
-        }
+        report.cached_embeddings = self.forget_cached(&shas);
+        report.saved_frames = self.remove_frames(frames);
         Ok(report)
+    }
+
+    /// [`Store::wipe_person`] for a name no longer enrolled: its audit lines and saved frames.
+    fn wipe_removed(&self, name: &str) -> Result<WipeReport, StoreError> {
+        super::names::validate_name(name)?;
+        let lock = self.lock()?;
+        if self.dir.kind(&super::person_rel(name)?) != dir::Kind::Other {
+            // Enrolled again meanwhile: the whole wipe, from the start.
+            drop(lock);
+            return self.wipe_person(name);
+        }
+        let (lines, frames) = audit::forget(&self.dir, name).map_err(io_err(self.root()))?;
+        if lines == 0 {
+            return Err(StoreError::UnknownPerson(name.to_owned()));
+        }
+        Ok(WipeReport {
+            audit_entries: lines,
+            saved_frames: self.remove_frames(frames),
+            ..WipeReport::default()
+        })
+    }
+
+    /// Removes saved frames named by audit lines; returns how many went.
+    fn remove_frames(&self, frames: Vec<String>) -> usize {
+        // Relative to the data dir and never through a link: a hostile log line must not delete
+        // anything else.
+        frames
+            .into_iter()
+            .filter(|frame| self.dir.remove_file(Path::new(frame)).is_ok())
+            .count()
     }
 }
