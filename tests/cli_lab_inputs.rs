@@ -195,6 +195,16 @@ fn eval_pairs_impostors_are_bounded_and_each_pair_counted_once() {
         "{}",
         ran.stdout
     );
+    // A fold per row: each fold is scored against all the others, so 80,000 of them ran for
+    // minutes; more than 100 are refused before any image is read.
+    let mut rows = String::from("path_a,path_b,same,fold\n");
+    for fold in 0..101 {
+        rows.push_str(&format!("ids/a/1.png,ids/b/1.png,{},{fold}\n", fold % 2));
+    }
+    let folds = dir.path().join("folds.csv");
+    std::fs::write(&folds, rows).unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&folds)]);
+    refused(&ran, &["101 distinct folds", "at most 100"]);
 }
 
 /// Finding 4: the CSVs of `eval pairs`, `eval pad`, `eval attempts` and `eval attributes` were

@@ -175,6 +175,8 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     };
     let derived = column("label_source");
     let mut out: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    // Each identity's place in `out` (a search per row made 200,000 identities take minutes).
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for row in reader.records() {
         let row = row.with_context(|| format!("reading {}", source.display()))?;
         let id = row.get(identity).unwrap_or("").trim();
@@ -182,9 +184,12 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
             continue;
         }
         let file = base.join(row.get(path).unwrap_or(""));
-        match out.iter_mut().find(|(name, _)| name == id) {
-            Some((_, files)) => files.push(file),
-            None => out.push((id.to_owned(), vec![file])),
+        match index.get(id) {
+            Some(&i) => out[i].1.push(file),
+            None => {
+                index.insert(id.to_owned(), out.len());
+                out.push((id.to_owned(), vec![file]));
+            }
         }
     }
     Ok(out)
