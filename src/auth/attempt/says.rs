@@ -35,11 +35,14 @@ pub enum Prompt {
 
 impl Prompt {
     /// The sentence for someone at a login prompt, who may not be the person they claim: the
-    /// same as [`text`](Self::text) without the similarity, which would let them tune a photo
-    /// or a mask against the enrolled faces frame by frame. The daemon sends this one.
+    /// same as [`text`](Self::text) without anything said about single frames. Neither the
+    /// similarity nor whether this frame matched: either would let them tune a photo, a pose or
+    /// a mask against the enrolled faces frame by frame ("Recognising… 1 of 3" against "Not
+    /// recognised yet" did). What they learn is what they must: once K of N frames matched, the
+    /// attempt moves on to the turn. The daemon sends this one.
     pub fn public_text(&self) -> String {
         match self {
-            Prompt::Matching { matched: false, .. } => "Not recognised yet".into(),
+            Prompt::Matching { .. } => Prompt::LookAtCamera.text(),
             other => other.text(),
         }
     }
@@ -162,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_public_prompt_never_tells_the_similarity() {
+    fn the_public_prompt_never_tells_how_a_frame_scored() {
         let near_miss = Prompt::Matching {
             verified: 0,
             needed: 3,
@@ -170,7 +173,14 @@ mod tests {
             matched: false,
         };
         assert!(near_miss.text().contains("0.36"));
-        assert_eq!(near_miss.public_text(), "Not recognised yet");
+        let hit = Prompt::Matching {
+            verified: 1,
+            needed: 3,
+            similarity: 0.81,
+            matched: true,
+        };
+        assert_eq!(near_miss.public_text(), "Look at the camera");
+        assert_eq!(hit.public_text(), near_miss.public_text(), "no frame tells");
         let turn = Prompt::Turn {
             direction: Direction::Left,
             progress: 0.5,
