@@ -121,7 +121,19 @@ fn rewrite(
         // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
         // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
         // already gone. Damaged lines are kept as they are.
-        let bytes = dir.read(&file, 4 * MAX_BYTES)?;
+        let bytes = dir.read(&file, 4 * MAX_BYTES).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => std::io::Error::new(
+                e.kind(),
+                format!(
+                    "{} is over {} MB, which FaceGate never writes (it starts a new log at {} \
+                     MB): move it out of the data dir, then run this again",
+                    dir.display(&file).display(),
+                    4 * MAX_BYTES >> 20,
+                    MAX_BYTES >> 20
+                ),
+            ),
+            _ => e,
+        })?;
         let mut kept = Vec::with_capacity(bytes.len());
         let mut touched = false;
         for line in lines(&bytes) {
