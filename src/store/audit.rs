@@ -128,7 +128,7 @@ fn rewrite(
                     "{} is over {} MB, which FaceGate never writes (it starts a new log at {} \
                      MB): move it out of the data dir, then run this again",
                     dir.display(&file).display(),
-                    4 * MAX_BYTES >> 20,
+                    (4 * MAX_BYTES) >> 20,
                     MAX_BYTES >> 20
                 ),
             ),
