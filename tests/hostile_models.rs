@@ -83,7 +83,7 @@ fn copied_binary_does_not_reach_into_the_source_tree() {
     );
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(
-        said.contains("no models folder found (looked in: "),
+        said.contains("no models folder holding the ONNX Runtime library (libonnxruntime.so) found (looked in: "),
         "{said}"
     );
     for place in [beside.as_path(), Path::new(SYSTEM_MODELS_DIR)] {

@@ -149,6 +149,12 @@ fn files_are_private_and_strays_are_skipped() {
         .verify_photo("Eileen", &astronaut_variants()[0], Path::new("mirror"))
         .unwrap();
     assert!(v.verification.accepted);
+    // A crop replaced behind its sidecar (another valid PNG) is refused, not judged by its new
+    // pixels where no embedding is cached and by its old embedding where one is.
+    std::fs::copy(common::fixture("camera.png"), &saved.png).unwrap();
+    let err = e.store().load_crop(&faces[0]).unwrap_err().to_string();
+    println!("a replaced crop: {err}");
+    assert!(err.contains("sha256"), "{err}");
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub const MAX_FILE_BYTES: u64 = 512 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "no models folder found (looked in: {}); run `make setup`, or pass --models DIR / set {MODELS_ENV}",
+        "no models folder holding the ONNX Runtime library ({}) found (looked in: {}); run `make setup`, or pass --models DIR / set {MODELS_ENV}",
+        Manifest::builtin().runtime.file,
         .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NoModelsDir(Vec<PathBuf>),

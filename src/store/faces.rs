@@ -221,6 +221,17 @@ impl Store {
             .dir
             .read(&face.rel, crate::imageio::MAX_FILE_BYTES)
             .map_err(io_err(&face.png))?;
+        // The sidecar's hash keys the cached embedding: a crop changed behind it would be
+        // judged by its old embedding where one is cached and by its new pixels where not.
+        if hex::encode(Sha256::digest(&bytes)) != face.meta.sha256 {
+            return Err(StoreError::Corrupt {
+                path: face.png.clone(),
+                reason: "it is not the image its sidecar was written for (its sha256 differs); \
+                         delete the face and capture it again"
+                    .into(),
+            }
+            .into());
+        }
         Ok(crate::imageio::decode(&bytes, &face.png)?)
     }
 
