@@ -214,6 +214,11 @@ fn lookalike_and_negatives() {
     let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
     assert_eq!(code(&out), 3);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no faces found in the gallery"));
+    // ... and how many photos it skipped (they were dropped without a word).
+    std::fs::write(empty.join("mug/broken.png"), b"not a png").unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("2 photo(s) of the gallery skipped"), "{said}");
 
     // Negatives go through the same quality gate: the cameraman's face (14 px between the eyes)
     // is refused with its reason, the astronaut's is kept.

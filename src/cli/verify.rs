@@ -325,6 +325,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    let mut skipped = 0;
     for dir in dirs {
         let identity = dir
             .file_name()
@@ -332,9 +333,15 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             .to_string_lossy()
             .into_owned();
         for photo in super::people::image_files(std::slice::from_ref(&dir)) {
-            // Unreadable photos and photos without a face are simply not candidates.
-            let Ok(embedding) = engine.photo_embedding(&photo) else {
-                continue;
+            // Unreadable photos and photos without one clear face are not candidates (counted
+            // and said below); a model that fails is an error, not a smaller gallery.
+            let embedding = match engine.photo_embedding(&photo) {
+                Ok(embedding) => embedding,
+                Err(Error::Image(_) | Error::NoFace(_) | Error::Quality(_)) => {
+                    skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             };
             let sim = probe.cosine(&embedding);
             let entry = best
@@ -354,6 +361,11 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         })
         .collect();
     ranking.sort_by(|a, b| b.best_similarity.total_cmp(&a.best_similarity));
+    if skipped > 0 {
+        eprintln!(
+            "note: {skipped} photo(s) of the gallery skipped: unreadable, or without one clear face"
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ranking)?);
     } else if let Some(top) = ranking.first() {
