@@ -231,6 +231,12 @@ fn clips_that_stall_are_refused_or_read_once() {
     assert!(err.to_string().contains("no answer within 10 s"), "{err}");
 
     let clip = test_clip(&dir);
+    // A good clip first and the FIFO second: ffprobe answers from the first, and ffmpeg hung
+    // on the second. Lists of other files are refused.
+    std::fs::write(&list, "ffconcat version 1.0\nfile pattern.mp4\nfile pipe\n").unwrap();
+    let err = VideoReplay::open(&list, false).err().unwrap();
+    println!("a concat list of a clip and a FIFO: {err}");
+    assert!(err.to_string().contains("concat list"), "{err}");
     let slow = dir.join("slow.mp4");
     let pattern = "testsrc=size=64x48:rate=1/200:duration=1000";
     ffmpeg(&["-f", "lavfi", "-i", pattern, "-c:v", "mpeg4"], &slow);

@@ -225,4 +225,11 @@ fn a_person_removed_without_the_wipe_can_be_wiped_afterwards() {
         Err(StoreError::UnknownPerson(_))
     ));
     assert!(e.store().wipe_person("../x").is_err());
+    // A file where a person's folder would be is no person (this once recursed until the
+    // stack overflowed).
+    std::fs::write(data.join("users/Ghost"), b"not a folder").unwrap();
+    assert!(matches!(
+        e.store().wipe_person("Ghost"),
+        Err(StoreError::UnknownPerson(_))
+    ));
 }

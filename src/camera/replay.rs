@@ -219,7 +219,7 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=width,height,r_frame_rate,avg_frame_rate:stream_side_data=rotation:stream_tags=rotate",
+            "stream=width,height,r_frame_rate,avg_frame_rate:stream_side_data=rotation:stream_tags=rotate:format=format_name",
             "-of",
             "json",
         ],
@@ -239,6 +239,8 @@ const MAX_CLIP_SIDE: u32 = 4096;
 /// the probe sees the first stream's size only, and a clip whose stream grows to 8192² after
 /// a small first picture made ffmpeg take 1 GB.
 const MAX_CLIP_PIXELS: &str = "16777216";
+/// ffmpeg's demuxers for lists of other files or URLs.
+const LISTS: &[&str] = &["concat", "hls", "dash"];
 /// Longest an ffprobe may take. It reads a header and some packets; a clip that makes it wait
 /// (a concat list that names a FIFO, a stalled network mount) is refused, not waited on.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -296,6 +298,14 @@ pub(crate) fn ffprobe(path: &Path, args: &[&str]) -> Result<std::process::Output
 fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| format!("unexpected ffprobe output: {e}"))?;
+    // Lists that name other files (or URLs) are refused: ffmpeg opens each entry only when it
+    // reaches it, so a FIFO as a list's second entry hung the decoder past any time-out.
+    let format = value["format"]["format_name"].as_str().unwrap_or("");
+    if format.split(',').any(|f| LISTS.contains(&f)) {
+        return Err(format!(
+            "it is a {format} list naming other files; give the video itself"
+        ));
+    }
     let stream = value["streams"]
         .get(0)
         .ok_or_else(|| "no video stream".to_owned())?;
@@ -597,6 +607,15 @@ mod tests {
         assert!(why.contains("11904 px is out of range"), "{why}");
         let cinema = br#"{"streams":[{"width":4096,"height":2160,"avg_frame_rate":"24/1"}]}"#;
         assert!(parse_probe(cinema).is_ok());
+        let list = br#"{"streams":[{"width":64,"height":48}],"format":{"format_name":"concat"}}"#;
+        let why = parse_probe(list).unwrap_err();
+        assert!(why.contains("concat list"), "{why}");
+        assert_eq!(
+            parse_rate("1/200"),
+            None,
+            "paced as unknown, not 200 s a frame"
+        );
+        assert_eq!(parse_rate("1/1"), Some(1.0));
     }
 
     #[test]

@@ -51,6 +51,12 @@ pub enum ImageError {
         #[source]
         source: image::ImageError,
     },
+    #[error(
+        "{} would take {} MiB to decode, over the {} MiB limit; scale it down (e.g. to 4000 px \
+         a side) or save it as 8-bit RGB",
+        crate::shown::Shown(path), needs >> 20, MAX_ALLOC >> 20
+    )]
+    TooMuchMemory { path: PathBuf, needs: u64 },
     #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]
     TruncatedJpeg(PathBuf),
 }
@@ -136,9 +142,9 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     // tests/fuzz_regressions.rs).
     // Enforce the cap on the decoded buffer for every format.
     // And on the whole peak, not the decoded buffer alone: the upright copy a quarter turn
-    // needs and the 8-bit RGB copy are made while the decoded buffer is still held. (A 35-byte
-    // GIF of 11580² decoded to 511 MiB of RGBA, within the cap, and its RGB copy took the
-    // process to 962 MB.)
+    // needs, or else the 8-bit RGB copy, is made while a buffer of the decoded size is held.
+    // (A 35-byte GIF of 11580² decoded to 511 MiB of RGBA, within the cap, and its RGB copy
+    // took the process to 962 MB.)
     let orientation = decoder.orientation().map_err(decode_err)?;
     let decoded = decoder.total_bytes();
     let pixels = u64::from(width) * u64::from(height);
@@ -154,11 +160,13 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     } else {
         3 * pixels
     };
-    let peak = decoded + if turned { decoded } else { 0 } + rgb_copy;
+    // Turned, the decoded buffer is dropped once its upright copy exists, before the RGB copy.
+    let peak = decoded + rgb_copy.max(if turned { decoded } else { 0 });
     if peak > MAX_ALLOC {
-        let limit =
-            image::error::LimitError::from_kind(image::error::LimitErrorKind::InsufficientMemory);
-        return Err(decode_err(image::ImageError::Limits(limit)));
+        return Err(ImageError::TooMuchMemory {
+            path: name.to_owned(),
+            needs: peak,
+        });
     }
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);

@@ -254,6 +254,10 @@ impl Store {
             return Ok(false);
         }
         self.write(&rel, &sealed)?;
+        // A copy left by a rename cut off is older than this file: it must never replace it.
+        let _ = self
+            .dir
+            .remove_file(&rel.with_file_name(rename::staged_name(file)));
         Ok(true)
     }
 
@@ -285,6 +289,9 @@ impl Store {
     /// `file` sealed for the old name beside `.tmp-rename-<file>`, sealed for this one: the copy
     /// is moved into place and its contents returned. None when there is no such copy.
     fn finish_rename(&self, name: &str, file: &str) -> Option<Vec<u8>> {
+        // Read under the lock: a head written meanwhile removes the copy (see
+        // `write_sealed_if`), so a copy found here is the newest the person has.
+        let _lock = self.lock().ok()?;
         let folder = self.require_person(name).ok()?;
         let staged = folder.join(rename::staged_name(file));
         let data = self
@@ -295,7 +302,6 @@ impl Store {
             .sealer()?
             .unseal(&data, &sealed_label(name, file))
             .ok()?;
-        let _lock = self.lock().ok()?;
         match self.dir.rename(&staged, &folder.join(file)) {
             Ok(()) => tracing::warn!("{name}: finished an interrupted rename of {file}"),
             Err(e) => {

@@ -188,6 +188,18 @@ mod tests {
             b"weights",
             "the copy is now the file"
         );
+        // Cut off again, then a newer head written before anything read the old one: the
+        // stale copy goes with that write, and never comes back over the newer head.
+        let (old, new) = (person_rel("Anne").unwrap(), person_rel("Ann").unwrap());
+        store.stage_resealed(&old, "Anne", "Ann").unwrap();
+        store.dir.rename(&old, &new).unwrap();
+        store
+            .write_sealed("Ann", "head-x.sealed", b"newer")
+            .unwrap();
+        let left = names_in(&root.path().join("users/Ann"));
+        assert!(!left.iter().any(|f| f.starts_with(".tmp")), "{left:?}");
+        let (old, new) = (person_rel("Ann").unwrap(), person_rel("Anne").unwrap());
+        store.dir.rename(&old, &new).unwrap();
         std::fs::write(root.path().join("users/Anne/head-x.sealed"), b"damaged").unwrap();
         assert!(
             matches!(

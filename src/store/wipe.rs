@@ -21,7 +21,12 @@ impl Store {
     /// Removes a person and everything in their folder. Links inside it are removed as links;
     /// nothing outside the data dir is touched.
     pub fn remove_person(&self, name: &str) -> Result<(), StoreError> {
-        let shas = self.image_hashes(name)?;
+        // Best effort: a damaged gallery (a link, unreadable) must not stop the removal, which
+        // removes it as it is; only its cached embeddings may then stay.
+        let shas = self.image_hashes(name).unwrap_or_else(|e| {
+            tracing::warn!("{name}: some cached embeddings may stay: {e}");
+            Vec::new()
+        });
         let _lock = self.lock()?;
         let rel = self.require_person(name)?;
         self.dir
@@ -96,10 +101,15 @@ impl Store {
     fn wipe_removed(&self, name: &str) -> Result<WipeReport, StoreError> {
         super::names::validate_name(name)?;
         let lock = self.lock()?;
-        if self.dir.kind(&super::person_rel(name)?) != dir::Kind::Other {
-            // Enrolled again meanwhile: the whole wipe, from the start.
-            drop(lock);
-            return self.wipe_person(name);
+        match self.dir.kind(&super::person_rel(name)?) {
+            dir::Kind::Other => {}
+            dir::Kind::Dir => {
+                // Enrolled again meanwhile: the whole wipe, from the start.
+                drop(lock);
+                return self.wipe_person(name);
+            }
+            // A file or a link where the person's folder would be: not a person to wipe.
+            _ => return Err(StoreError::UnknownPerson(name.to_owned())),
         }
         let (lines, frames) = audit::forget(&self.dir, name).map_err(io_err(self.root()))?;
         if lines == 0 {

@@ -232,6 +232,10 @@ fn connector(components: &[String]) -> Connector {
             [n, cookie, p, uid] if number(n) && number(cookie) && pid(p) && number(uid) => {
                 (*p, *uid)
             }
+            // Shaped like a per-connection instance (numbers at both ends) but in no form known
+            // here (a systemd that adds a field): unknown, never "no connector", which would
+            // make the caller root and judge it by the service's own control group.
+            [n, .., last] if number(n) && number(last) => ("", ""),
             _ => continue,
         };
         // Numbers too large for what they name are no process: unknown, as from another
@@ -378,7 +382,8 @@ mod tests {
             ),
             // A pid too large for one: unknown, never "no connector" (which is root).
             ("x@3-4411-99999999999-1000.service", Connector::Unknown),
-            ("x@3-4411-1234_1_2-1000.service", Connector::None),
+            ("x@3-4411-1234_1_2-1000.service", Connector::Unknown),
+            ("x@3-4411-1234-77-1000.service", Connector::Unknown),
             // A connection from another namespace, before and after the cookie.
             ("polkit-agent-helper@3-unknown.service", Connector::Unknown),
             (

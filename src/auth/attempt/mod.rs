@@ -10,8 +10,11 @@
 //! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
 //! 3. **The face stays the one that matched.** With liveness on, every frame after the votes
 //!    pass is still embedded, and must stay within the rule's `hold` cosine of the mean of the
-//!    frames that matched: the tracker's box overlap alone would let a live face swapped in for
-//!    a matched photo (a beam-splitter, a quick hand) make the turn and the motion for it.
+//!    frames that matched, or the attempt starts over on it (so it must match the gallery
+//!    itself): the tracker's box overlap alone would let a live face swapped in for a matched
+//!    photo (a beam-splitter, a quick hand) make the turn and the motion for it. Only frames of
+//!    the claimed face (matched before the votes, held after) are liveness evidence, so a live
+//!    face shown first cannot lend its motion and texture to a photo swapped in afterwards.
 //! 4. **Liveness** ([`LivenessCheck`]): the passive motion score over the tracked face's frames
 //!    always (when liveness is on), the head-turn challenge when the caller can show a prompt,
 //!    and, with a [`PadRule`], the texture model's per-frame live scores (`liveness::pad`): a low
@@ -109,9 +112,11 @@ pub struct Attempt {
     matched_at: Option<Instant>,
     /// The sum of the probes of the frames that matched since the tracked face last changed.
     matched: Option<Vec<f32>>,
-    /// After the votes passed: the lowest cosine of a frame's probe to the matched frames' mean,
-    /// and whether one fell under the rule's `hold`.
+    /// After the votes passed: the lowest cosine of a frame's probe to the matched frames' mean
+    /// among those that held (since the last restart), the lowest of all (for the outcome), and
+    /// whether one fell under the rule's `hold` (the attempt then started over).
     held: Option<f32>,
+    lowest_held: Option<f32>,
     swapped: bool,
     last: Option<Verification>,
     /// The tracked face as last seen (for the saved frame of a failed attempt).
@@ -143,6 +148,7 @@ impl Attempt {
             matched_at: None,
             matched: None,
             held: None,
+            lowest_held: None,
             swapped: false,
             last: None,
             face: None,
@@ -269,12 +275,7 @@ impl Attempt {
                 if self.track.replace(track).is_some_and(|t| t != track) {
                     self.restart();
                 }
-                if self.liveness != LivenessCheck::Off
-                    && let Some(score) = pad
-                {
-                    self.pad.push(score);
-                }
-                self.face(image, face, verification, probe, now)
+                self.face(image, face, verification, probe, pad, now)
             }
         };
         match self.finished(now) {
@@ -312,18 +313,44 @@ impl Attempt {
         face: &Face,
         verification: Option<&Verification>,
         probe: Option<&Embedding>,
+        pad: Option<f32>,
         now: Instant,
     ) -> Prompt {
-        if self.liveness != LivenessCheck::Off {
+        // Whether this frame shows the claimed face: it matched (before the votes pass) or kept
+        // the matched frames' embedding (after). Only such frames are evidence of liveness, so
+        // the motion and the texture that let an attempt through are the claimed face's own,
+        // not those of a live face shown before a photo was swapped in, or after.
+        let own = if !self.votes.passed() {
+            verification.is_some_and(|v| v.accepted)
+        } else if self.liveness != LivenessCheck::Off {
+            match probe.map(|p| self.hold(p)) {
+                Some(true) => true,
+                Some(false) => {
+                    // Another face in the matched one's place, or this one's worst frame: the
+                    // attempt starts over on it, so it must match the gallery itself.
+                    self.swapped = true;
+                    self.restart();
+                    return Prompt::LookAtCamera;
+                }
+                None => false,
+            }
+        } else {
+            true
+        };
+        if self.liveness != LivenessCheck::Off && own {
             self.passive
                 .push(image, face, now.duration_since(self.started).as_secs_f64());
             if self.passive.is_full() && !self.judged.is_some_and(|s| s.live) {
                 self.judged = self.passive.score();
             }
+            if let Some(score) = pad {
+                self.pad.push(score);
+            }
         }
         if !self.votes.passed() {
             // The challenge only starts on a face that has matched, and a turned head need not
-            // match: votes are counted until they pass, not after.
+            // match the gallery: votes are counted until they pass; after, the frames must
+            // keep the matched frames' embedding instead.
             let Some(verification) = verification else {
                 return Prompt::LookAtCamera;
             };
@@ -346,10 +373,6 @@ impl Attempt {
                     matched: verification.accepted,
                 };
             }
-        } else if self.liveness != LivenessCheck::Off
-            && let Some(probe) = probe
-        {
-            self.hold(probe);
         }
         match self.liveness {
             LivenessCheck::Off | LivenessCheck::Passive => Prompt::HoldOn,
@@ -366,24 +389,25 @@ impl Attempt {
         }
     }
 
-    /// Compares a frame after the votes with the frames that matched. (No matched probe at all
-    /// leaves `held` unset, which [`Self::accepted`] refuses.)
-    fn hold(&mut self, probe: &Embedding) {
-        let Some(sum) = &self.matched else { return };
+    /// Whether a frame after the votes keeps the matched frames' embedding (at least the rule's
+    /// `hold` cosine to their mean; a NaN does not). Without a matched probe (a caller that gave
+    /// none) nothing is held, and [`Self::accepted`] refuses.
+    fn hold(&mut self, probe: &Embedding) -> bool {
+        let Some(sum) = &self.matched else {
+            return false;
+        };
         let similarity = Embedding::normalised(sum.clone()).cosine(probe);
-        self.held = Some(self.held.map_or(similarity, |h| h.min(similarity)));
-        if similarity < self.rule.hold {
-            self.swapped = true;
+        let held = similarity >= self.rule.hold;
+        self.lowest_held = Some(self.lowest_held.map_or(similarity, |h| h.min(similarity)));
+        if held {
+            self.held = Some(self.held.map_or(similarity, |h| h.min(similarity)));
         }
+        held
     }
 
     /// `Some(refusal)` to end now as refused, `None` to go on; an acceptance ends through
     /// [`Self::accepted`].
     fn finished(&mut self, now: Instant) -> Option<Option<Refusal>> {
-        if self.swapped {
-            // Another face took the matched one's place: whatever it does proves nothing.
-            return Some(Some(Refusal::FaceChanged));
-        }
         if self.accepted(now) {
             return Some(None);
         }
@@ -415,6 +439,9 @@ impl Attempt {
                     LivenessCheck::Challenge(_) => Refusal::NoTurn,
                     _ => Refusal::NoMotion,
                 })
+            } else if self.swapped {
+                // It matched, then another face took its place and never matched itself.
+                Refusal::FaceChanged
             } else if self.frames_with_face == 0 && self.crowded_frames > self.empty_frames {
                 Refusal::ManyFaces
             } else if self.frames_with_face == 0 && self.dark_frames > 0 {
@@ -501,7 +528,7 @@ impl Attempt {
             face: self.face.clone(),
             liveness: self.judged.or_else(|| self.passive.score()),
             pad: self.pad_score(),
-            held: self.held,
+            held: self.lowest_held,
             frames: self.frames,
             dark_frames: self.dark_frames,
             frames_with_face: self.frames_with_face,

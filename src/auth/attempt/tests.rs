@@ -318,6 +318,30 @@ fn a_face_swapped_in_after_the_match_is_refused() {
     }
 }
 
+/// The other order: the attacker's own live face first (it never matches, but it talks and
+/// scores as live skin), then the victim's print swapped in, matched and tilted for the turn.
+/// Only the claimed face's frames are liveness evidence, so the print's own stillness and
+/// texture decide.
+#[test]
+fn a_live_face_shown_before_the_matched_photo_lends_it_nothing() {
+    let frames = |i: u64| {
+        if i < 120 {
+            (live_face(i), 7, false, Some(0.97), eve())
+        } else {
+            let yaw = ((i as f32 - 125.0).max(0.0) * 0.03).min(0.35);
+            (face(yaw, 0.0), 7, true, Some(0.1), ada())
+        }
+    };
+    let (outcome, _) = run_probed(&mut challenge_attempt(), &image(), frames);
+    println!("{outcome:?}");
+    assert!(!outcome.accepted);
+    assert_eq!(outcome.refusal, Some(Refusal::Presentation));
+    assert!(
+        outcome.pad.is_some_and(|p| p < 0.5),
+        "only the print's scores"
+    );
+}
+
 #[test]
 fn frames_too_dark_to_judge_do_not_vote_and_say_so() {
     let dark = RgbImage::from_pixel(320, 240, image::Rgb([6, 6, 6]));
