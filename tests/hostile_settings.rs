@@ -57,7 +57,12 @@ fn live_k_zero_does_not_accept_a_brick_wall() {
         "a wall was accepted: {}",
         t.stdout
     );
-    assert_eq!(t.code(), Some(1), "a wall is rejected when the time is up");
+    // Refused at the deadline with a photo's code for no face (3), not accepted (0).
+    assert_eq!(
+        t.code(),
+        Some(3),
+        "a wall is refused as no face when the time is up"
+    );
     if let Some(problem) = unnamed(&t.stderr, "live_k", "1 ≤ live_k ≤ live_n ≤ 30") {
         panic!("{problem}");
     }
