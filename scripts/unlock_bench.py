@@ -104,7 +104,9 @@ def main():
         os.chmod(config, 0o644)
         subprocess.run([str(exe), "unlock", "enrol", user, str(stills), "--config", str(config)],
                        check=True, env=env, stdout=subprocess.DEVNULL)
-        service.write_text(f"auth sufficient {module} config={config}\nauth required pam_deny.so\n")
+        # The module answers only desk services unless told which: this one is named for the run.
+        service.write_text(f"auth sufficient {module} config={config} services={service.name}\n"
+                           "auth required pam_deny.so\n")
         log = work / "daemon.log"
         # Started as systemd's facegate.socket starts it: the first request execs the daemon.
         activate = shutil.which("systemd-socket-activate")
