@@ -170,13 +170,7 @@ impl Connected {
             .map_err(|_| "has exited")?;
         let same = match self.pidfd_id {
             Some(id) => rustix::fs::fstat(&fd).is_ok_and(|st| st.st_ino == id),
-            None => procfs::read(procfs, self.pid, "status").is_some_and(|status| {
-                status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Uid:"))
-                    .and_then(|ids| ids.split_whitespace().next()?.parse::<u32>().ok())
-                    == Some(self.uid)
-            }),
+            None => uids(procfs, self.pid).is_some_and(|(real, _)| real == self.uid),
         };
         same.then_some(fd)
             .ok_or("is no longer the process systemd named")
@@ -185,15 +179,20 @@ impl Connected {
 
 /// The real uid of `peer`'s process, if its effective uid is still the one the socket recorded.
 fn real_uid(procfs: &Path, peer: Peer) -> Option<u32> {
-    let status = procfs::read(procfs, peer.pid, "status")?;
+    let (real, effective) = uids(procfs, peer.pid)?;
+    (effective == peer.uid).then_some(real)
+}
+
+/// The real and effective uid of process `pid`, from `/proc/PID/status`.
+fn uids(procfs: &Path, pid: i32) -> Option<(u32, u32)> {
+    let status = procfs::read(procfs, pid, "status")?;
     // "Uid:\treal\teffective\tsaved\tfilesystem"
     let mut ids = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))?
         .split_whitespace()
         .map(|id| id.parse::<u32>().ok());
-    let (real, effective) = (ids.next()??, ids.next()??);
-    (effective == peer.uid).then_some(real)
+    Some((ids.next()??, ids.next()??))
 }
 
 /// Who a process acts for, from its control groups.

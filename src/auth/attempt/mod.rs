@@ -110,8 +110,10 @@ pub struct Attempt {
     turned_at: Option<Instant>,
     /// When K of N frames had matched (for the timing the outcome reports).
     matched_at: Option<Instant>,
-    /// The sum of the probes of the frames that matched since the tracked face last changed.
+    /// The sum of the probes of the frames that matched since the tracked face last changed,
+    /// and, once the votes pass, their mean (normalised): what later frames must hold to.
     matched: Option<Vec<f32>>,
+    anchor: Option<Embedding>,
     /// After the votes passed: the lowest cosine of a frame's probe to the matched frames' mean
     /// among those that held (since the last restart), the lowest of all (for the outcome), and
     /// whether one fell under the rule's `hold` (the attempt then started over).
@@ -147,6 +149,7 @@ impl Attempt {
             turned_at: None,
             matched_at: None,
             matched: None,
+            anchor: None,
             held: None,
             lowest_held: None,
             swapped: false,
@@ -293,6 +296,7 @@ impl Attempt {
         self.turned_at = None;
         self.matched_at = None;
         self.matched = None;
+        self.anchor = None;
         self.held = None;
     }
 
@@ -365,6 +369,8 @@ impl Attempt {
             self.face = Some(face.clone());
             if self.votes.passed() {
                 self.matched_at = Some(now);
+                // Fixed from here on: only frames before the votes add to the sum.
+                self.anchor = self.matched.clone().map(Embedding::normalised);
             } else {
                 return Prompt::Matching {
                     verified: self.votes.verified(),
@@ -393,10 +399,10 @@ impl Attempt {
     /// `hold` cosine to their mean; a NaN does not). Without a matched probe (a caller that gave
     /// none) nothing is held, and [`Self::accepted`] refuses.
     fn hold(&mut self, probe: &Embedding) -> bool {
-        let Some(sum) = &self.matched else {
+        let Some(anchor) = &self.anchor else {
             return false;
         };
-        let similarity = Embedding::normalised(sum.clone()).cosine(probe);
+        let similarity = anchor.cosine(probe);
         let held = similarity >= self.rule.hold;
         self.lowest_held = Some(self.lowest_held.map_or(similarity, |h| h.min(similarity)));
         if held {
