@@ -1378,6 +1378,52 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(!rig.dir.join("user-replay.sock").exists());
     }
 
+    // systemd passing a socket other than the config's (facegate.socket edited, `socket =` not):
+    // the module would knock on a door nobody answers, so the daemon refuses to serve at all.
+    if which("systemd-socket-activate") {
+        let elsewhere = rig.dir.join("elsewhere.sock");
+        let mut child = Command::new("systemd-socket-activate")
+            .arg("-l")
+            .arg(&elsewhere)
+            .args([
+                "-E",
+                "FACEGATE_NO_KEYRING",
+                "-E",
+                facegate::runtime::MODELS_ENV,
+            ])
+            .arg(common::facegate_bin())
+            .args(["daemon", "--config", s(&rig.config_path())])
+            .env("FACEGATE_NO_KEYRING", "1")
+            .env(facegate::runtime::MODELS_ENV, common::models_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while !elsewhere.exists() {
+            assert!(start.elapsed() < Duration::from_secs(10), "no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _knock = std::os::unix::net::UnixStream::connect(&elsewhere).unwrap();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("the daemon served a socket the module never connects to");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "--- systemd's socket is not the config's: {:?}\n{}",
+            out.status.code(),
+            stderr.trim_end()
+        );
+        assert!(!out.status.success());
+        assert!(stderr.contains("ListenStream"), "{stderr}");
+    }
+
     // A stand-in run by the user (not root) behind a root-owned config: not believed.
     if Path::new("/usr/bin/python3").exists() {
         let sock = rig.user_dir.join("fake.sock");
@@ -1478,11 +1524,11 @@ fn face_unlock_through_a_real_pam_stack() {
     rig.start_daemon();
     let r = rig.attempt("one still frame (failure 1)", false, &user, &[]);
     assert_eq!(r.result, Pam::AuthErr);
-    assert!(r.saw("Face not recognised"), "refused, not ignored");
+    assert!(r.saw("Face unlock refused"), "refused, not ignored");
     for i in 2..=5 {
         let r = rig.attempt(&format!("one still frame (failure {i})"), true, &user, &[]);
         assert_eq!(r.result, Pam::AuthErr, "a refused face is PAM_AUTH_ERR");
-        assert!(r.saw("Face not recognised"));
+        assert!(r.saw("Face unlock refused"));
     }
 
     // Locked: the real clip is refused now, without the camera.

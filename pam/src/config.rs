@@ -5,12 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use facegate_proto::{MAX_CONFIG_BYTES, MAX_TIMEOUT_S};
+use facegate_proto::MAX_CONFIG_BYTES;
 use serde::Deserialize;
-
-/// How long past the attempt's own limit the module waits for the verdict: the daemon opens the
-/// camera and sends its last lines after the attempt's clock stops.
-pub const GRACE: Duration = Duration::from_secs(2);
 
 /// The PAM services face unlock answers unless the module's `services=` says otherwise: programs
 /// a person runs at this desk, for an account they are about to use here (log in, unlock the
@@ -125,22 +121,13 @@ impl Config {
         }
         let raw: Raw = toml::from_str(text).map_err(|e| format!("not a valid config: {e}"))?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s)?;
-        let socket = raw
-            .socket
-            .unwrap_or_else(|| PathBuf::from(facegate_proto::DEFAULT_SOCKET));
-        if !socket.is_absolute() {
-            return Err(format!(
-                "socket = {}: not an absolute path",
-                socket.display()
-            ));
-        }
+        let socket = facegate_proto::system_socket(raw.socket)?;
         Ok(Config { socket, timeout })
     }
 
-    /// The one overall limit on a PAM call: the attempt's limit plus [`GRACE`], never more than
-    /// `MAX_TIMEOUT_S` + [`GRACE`] (12 s), whatever the daemon does.
+    /// The one overall limit on a PAM call ([`facegate_proto::client_deadline`]).
     pub fn deadline(&self) -> Duration {
-        self.timeout.min(Duration::from_secs_f64(MAX_TIMEOUT_S)) + GRACE
+        facegate_proto::client_deadline(self.timeout)
     }
 }
 

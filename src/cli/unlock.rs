@@ -3,7 +3,7 @@
 //! module does and prints what a person at the login prompt would see.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use facegate_proto::socket;
@@ -212,7 +212,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Test { user, config } => {
             let config = SystemConfig::load(&config.config)?;
             let request = Request::Authenticate { user: user.clone() };
-            let deadline = Instant::now() + config.timeout + Duration::from_secs(5);
+            // As long as the PAM module would wait, so a slow verdict fails here as it would there.
+            let deadline = Instant::now() + facegate_proto::client_deadline(config.timeout);
             // The PAM module's own client: a socket reached through a link, or a daemon that is
             // not root, is not believed here either.
             let (outcome, reason) =

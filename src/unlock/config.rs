@@ -39,6 +39,9 @@ pub enum ConfigError {
     Invalid { path: PathBuf, why: String },
 }
 
+/// Where the root-owned store lives unless the config says otherwise.
+pub const DEFAULT_STORE: &str = "/var/lib/facegate";
+
 #[derive(Debug, Clone)]
 pub struct SystemConfig {
     pub path: PathBuf,
@@ -91,6 +94,7 @@ impl SystemConfig {
             ))
         })?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s).map_err(invalid)?;
+        let socket = facegate_proto::system_socket(raw.socket).map_err(invalid)?;
         // Two keys of the desk's settings are the system path's own here: the attempt's limit
         // is `timeout_s` (which the PAM module also reads) and liveness is always on. Written
         // under [verify] they would be overridden without a word, so they are refused.
@@ -130,7 +134,7 @@ impl SystemConfig {
         }
         verify.liveness = true;
         verify.live_timeout_s = timeout.as_secs_f32();
-        for p in [&raw.store, &raw.socket, &raw.replay].into_iter().flatten() {
+        for p in [&raw.store, &raw.replay].into_iter().flatten() {
             if !p.is_absolute() {
                 return Err(invalid(format!("{} must be an absolute path", p.display())));
             }
@@ -150,12 +154,8 @@ impl SystemConfig {
         };
         Ok(SystemConfig {
             path: path.to_owned(),
-            store: raw
-                .store
-                .unwrap_or_else(|| PathBuf::from("/var/lib/facegate")),
-            socket: raw
-                .socket
-                .unwrap_or_else(|| PathBuf::from(facegate_proto::DEFAULT_SOCKET)),
+            store: raw.store.unwrap_or_else(|| PathBuf::from(DEFAULT_STORE)),
+            socket,
             camera: raw.camera.unwrap_or(0),
             replay: raw.replay,
             turn,

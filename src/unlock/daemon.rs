@@ -199,6 +199,17 @@ impl Daemon {
     /// the user connects too; what it may ask is checked per request).
     pub fn listener(&self) -> anyhow::Result<UnixListener> {
         if let Some(listener) = systemd_socket() {
+            // The module connects to the config's path; a unit listening elsewhere would make
+            // every unlock an unexplained Ignore.
+            let at = listener.local_addr()?;
+            let at = at.as_pathname();
+            anyhow::ensure!(
+                at == Some(self.config.socket.as_path()),
+                "systemd passed a socket at {}, but the config's socket (where the PAM module \
+                 connects) is {}: make facegate.socket's ListenStream and `socket =` the same",
+                at.map_or("<unnamed>".into(), |p| p.display().to_string()),
+                self.config.socket.display()
+            );
             return Ok(listener);
         }
         let path = &self.config.socket;
@@ -368,7 +379,7 @@ impl Daemon {
             Ok(Some(o)) => verdict(
                 Outcome::Refused,
                 format!(
-                    "Face not recognised: {}",
+                    "Face unlock refused: {}",
                     o.refusal.map_or("refused", |r| r.text())
                 ),
             ),

@@ -26,32 +26,80 @@ use std::path::Path;
 
 use super::procfs;
 
-/// Remote-login servers and the per-session processes they run the user's shell under, as
-/// `/proc/PID/comm` (at most 15 bytes) or the executable's file name show them.
-const REMOTE_LOGIN_PROGRAMS: &[&str] = &[
-    "sshd",
-    "sshd-session",
-    "sshd-auth",
-    "dropbear",
-    "mosh-server",
-    "telnetd",
-    "in.telnetd",
-    "rlogind",
-    "in.rlogind",
-    "xrdp",
-    "xrdp-sesman",
-    "xrdp-chansrv",
-    "tinysshd",
+/// A remote-login server: the names its processes show (`/proc/PID/comm`, at most 15 bytes, or
+/// the executable's file name), the server's and the per-session processes it runs the user's
+/// shell under; and the systemd units it runs as, by the name before `.service` or `@` (an
+/// instance per connection: `ssh@0-….service`). Both checks read this one table, so a server
+/// added for one is there for the other.
+struct Server {
+    programs: &'static [&'static str],
+    units: &'static [&'static str],
+}
+
+const REMOTE_SERVERS: &[Server] = &[
+    Server {
+        programs: &["sshd", "sshd-session", "sshd-auth"],
+        units: &["ssh", "sshd"],
+    },
+    Server {
+        programs: &["dropbear"],
+        units: &["dropbear"],
+    },
+    Server {
+        programs: &["tinysshd"],
+        units: &["tinysshd"],
+    },
+    // Runs in the SSH login that started it; no unit of its own.
+    Server {
+        programs: &["mosh-server"],
+        units: &[],
+    },
+    Server {
+        programs: &["telnetd", "in.telnetd"],
+        units: &["telnet", "telnetd"],
+    },
+    Server {
+        programs: &["rlogind", "in.rlogind"],
+        units: &["rlogin"],
+    },
+    Server {
+        programs: &["xrdp", "xrdp-sesman", "xrdp-chansrv"],
+        units: &["xrdp", "xrdp-sesman"],
+    },
     // VNC servers that start a desktop of their own (not those that share the one on screen).
-    "vncsession",
-    "Xvnc",
-    "Xtigervnc",
-    "Xtightvnc",
+    Server {
+        programs: &["vncsession", "Xvnc", "Xtigervnc", "Xtightvnc"],
+        units: &["vncserver", "vncsession"],
+    },
     // Terminals served over the web.
-    "ttyd",
-    "shellinaboxd",
-    "gotty",
+    Server {
+        programs: &["ttyd"],
+        units: &["ttyd"],
+    },
+    Server {
+        programs: &["shellinaboxd"],
+        units: &["shellinabox", "shellinaboxd"],
+    },
+    Server {
+        programs: &["gotty"],
+        units: &["gotty"],
+    },
 ];
+
+/// Whether `name` is a remote-login server's program.
+fn is_server_program(name: &str) -> bool {
+    REMOTE_SERVERS.iter().any(|s| s.programs.contains(&name))
+}
+
+/// Whether the cgroup component `part` is a remote-login server's service (or an instance of it).
+fn is_server_unit(part: &str) -> bool {
+    let Some(stem) = part.strip_suffix(".service") else {
+        return false;
+    };
+    let stem = stem.split_once('@').map_or(stem, |(template, _)| template);
+    REMOTE_SERVERS.iter().any(|s| s.units.contains(&stem))
+}
+
 /// More ancestors than any real process tree has: a bound on a loop over data that can change
 /// while it is read.
 const MAX_ANCESTORS: usize = 128;
@@ -86,7 +134,7 @@ fn remote_ancestor(procfs: &Path, pid: i32) -> Option<String> {
         }
         if let Some(name) = program_names(procfs, p)
             .into_iter()
-            .find(|n| REMOTE_LOGIN_PROGRAMS.contains(&n.as_str()))
+            .find(|n| is_server_program(n))
         {
             return Some(format!("started under {name} (process {p})"));
         }
@@ -111,18 +159,13 @@ fn stat_field(procfs: &Path, pid: i32, field: usize) -> Option<i32> {
     rest.split_whitespace().nth(field)?.parse().ok()
 }
 
-/// Why the process's control group says it came from another machine: it sits in the SSH
+/// Why the process's control group says it came from another machine: it sits in a remote-login
 /// server's own service (sshd without PAM sessions keeps its users there), or in a logind
 /// session that logind records as remote. A process cannot leave its cgroup for another
 /// system one, so this holds for callers that left their parent chain (`setsid`).
 fn remote_cgroup(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
     let parts = procfs::cgroup_components(procfs, pid)?;
-    if let Some(unit) = parts.iter().find(|p| {
-        matches!(
-            p.as_str(),
-            "ssh.service" | "sshd.service" | "dropbear.service"
-        )
-    }) {
+    if let Some(unit) = parts.iter().find(|p| is_server_unit(p)) {
         return Some(format!("its process runs in {unit}"));
     }
     let id = parts
@@ -199,6 +242,19 @@ mod tests {
             (903, 1, "sudo", ssh_session),
             // sshd without PAM sessions: its users stay in its own service.
             (950, 1, "sudo", "/system.slice/ssh.service"),
+            (
+                960,
+                1,
+                "sudo",
+                "/system.slice/system-ssh.slice/ssh@0-192.0.2.1:22-203.0.113.9:50022.service",
+            ),
+            (961, 1, "sudo", "/system.slice/xrdp-sesman.service"),
+            (
+                962,
+                1,
+                "sudo",
+                "/user.slice/user-1000.slice/user@1000.service/app.slice/ssh-agent.service",
+            ),
             (500, 1, "gnome-terminal-", terminal),
             (501, 500, "bash", terminal),
             (502, 501, "sudo", terminal),
@@ -219,6 +275,16 @@ mod tests {
             Some("its process runs in ssh.service")
         );
         assert_eq!(origin(502), None, "a terminal at the desk");
+        assert_eq!(
+            origin(960).as_deref(),
+            Some("its process runs in ssh@0-192.0.2.1:22-203.0.113.9:50022.service"),
+            "socket-activated sshd, one instance per connection, `setsid` out of its tree"
+        );
+        assert_eq!(
+            origin(961).as_deref(),
+            Some("its process runs in xrdp-sesman.service")
+        );
+        assert_eq!(origin(962), None, "the user's own ssh-agent is no server");
         assert_eq!(origin(600), None, "the lock screen, in local session 3");
         assert!(origin(4242).unwrap().contains("cannot be seen"));
     }

@@ -40,6 +40,32 @@ pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, Str
         ))
     }
 }
+/// How long past the attempt's own limit a client waits for the verdict: the daemon opens the
+/// camera and sends its last lines after the attempt's clock stops.
+pub const CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The one overall limit on a client's wait for an attempt of `timeout` (from
+/// [`system_timeout`]): its limit plus [`CLIENT_GRACE`], never more than [`MAX_TIMEOUT_S`] +
+/// [`CLIENT_GRACE`] (12 s), whatever the daemon does. The PAM module and `facegate unlock test`
+/// both wait this long, so the test shows what PAM would get.
+pub fn client_deadline(timeout: std::time::Duration) -> std::time::Duration {
+    timeout.min(std::time::Duration::from_secs_f64(MAX_TIMEOUT_S)) + CLIENT_GRACE
+}
+
+/// The system config's `socket` (or [`DEFAULT_SOCKET`]): where the module connects and the
+/// daemon listens, so both read it through here.
+pub fn system_socket(socket: Option<std::path::PathBuf>) -> Result<std::path::PathBuf, String> {
+    let socket = socket.unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_SOCKET));
+    if socket.is_absolute() {
+        Ok(socket)
+    } else {
+        Err(format!(
+            "socket = {}: not an absolute path",
+            socket.display()
+        ))
+    }
+}
+
 /// A system config is a few hundred bytes; a longer one is refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 << 10;
 /// Longest request line the daemon reads; a user name is far shorter.

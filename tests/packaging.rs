@@ -1,0 +1,114 @@
+//! The Debian package (`make deb`, cargo-deb's `[package.metadata.deb]` in Cargo.toml) carries
+//! what the installed app loads: every model of the manifest and the ONNX Runtime library. Its
+//! list once named the models one by one and missed the second emotion network when the app
+//! started averaging two, so the installed app could not start its attribute models.
+
+use facegate::runtime::{Manifest, SYSTEM_MODELS_DIR};
+use std::path::Path;
+
+/// `(source, destination)` of each asset: cargo-deb's `[source, destination, mode]` arrays.
+fn deb_assets() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let assets = cargo["package"]["metadata"]["deb"]["assets"]
+        .as_array()
+        .expect("Cargo.toml has [package.metadata.deb] assets");
+    assets
+        .iter()
+        .map(|a| {
+            let a = a
+                .as_array()
+                .expect("each asset is [source, destination, mode]");
+            (
+                a[0].as_str().unwrap().to_owned(),
+                a[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether a cargo-deb source (a path, or a `*` in its file name) names `path`.
+fn covers(source: &str, path: &str) -> bool {
+    match (source.rsplit_once('/'), path.rsplit_once('/')) {
+        (Some((dir, pattern)), Some((path_dir, name))) if dir == path_dir => {
+            match pattern.split_once('*') {
+                Some((prefix, suffix)) => {
+                    name.len() >= prefix.len() + suffix.len()
+                        && name.starts_with(prefix)
+                        && name.ends_with(suffix)
+                }
+                None => pattern == name,
+            }
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn the_package_carries_every_model_and_the_runtime_where_the_app_looks() {
+    let assets = deb_assets();
+    let manifest = Manifest::builtin();
+    let wanted: Vec<&str> = manifest
+        .model
+        .iter()
+        .chain(std::iter::once(&manifest.runtime))
+        .map(|m| m.file.as_str())
+        .collect();
+    let mut missing = Vec::new();
+    for file in &wanted {
+        let path = format!("models/{file}");
+        match assets.iter().find(|(source, _)| covers(source, &path)) {
+            Some((source, destination)) => {
+                println!("{path:32} <- {source:28} -> /{destination}");
+                assert_eq!(
+                    format!("/{}", destination.trim_end_matches('/')),
+                    SYSTEM_MODELS_DIR,
+                    "{file} must be installed where Models::locate looks"
+                );
+            }
+            None => missing.push(*file),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the .deb would not carry {missing:?}: the installed app could not load them"
+    );
+}
+
+#[test]
+fn every_packaged_source_outside_target_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (source, _) in deb_assets() {
+        if source.starts_with("target/") {
+            continue; // built by `make deb` itself
+        }
+        let found = match source.rsplit_once('/') {
+            Some((dir, pattern)) if pattern.contains('*') => std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .filter_map(Result::ok)
+                .any(|e| {
+                    covers(
+                        &source,
+                        &format!("{dir}/{}", e.file_name().to_string_lossy()),
+                    )
+                }),
+            _ => root.join(&source).is_file(),
+        };
+        assert!(
+            found,
+            "{source} is packaged but not in the tree (run `make setup`)"
+        );
+    }
+}
+
+#[test]
+fn the_pattern_match_is_the_one_cargo_deb_makes_of_a_file_name() {
+    assert!(covers("models/*.onnx", "models/emotion_fer_40.onnx"));
+    assert!(!covers("models/*.onnx", "models/manifest.toml"));
+    assert!(!covers("models/*.onnx", "models/trained/age_utk.onnx"));
+    assert!(covers("models/manifest.toml", "models/manifest.toml"));
+    assert!(!covers("models/age-v1.onnx", "models/age_utk.onnx"));
+}
