@@ -447,6 +447,25 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
                 < 1e-6
         });
     }
+
+    // Another embedder: SFace's threshold means nothing for its scores, so it is not offered
+    // (the window used to offer "Use 0.363" to mbf and save it).
+    h.get_by_label("mbf (512-d, non-commercial research only)")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Switch to mbf").click();
+    wait_for(&mut h, 30, "mbf in force", |a| {
+        a.state
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.model == EmbedderKind::Mbf)
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("measured sface's scores; calibrate again for mbf");
+    assert!(
+        h.query_by_label_contains(&format!("Use {:.3}", c.calibration.threshold))
+            .is_none()
+    );
 }
 
 /// A message takes the line kept for it above the feed: the side panel's buttons stay where
@@ -456,23 +475,38 @@ fn a_message_does_not_move_the_buttons() {
     let data = common::temp_dir("gui-message-line");
     let mut h = harness(app(&data, demo()), 800.0);
     models_loaded(&mut h);
-    add_person(&mut h, "Eileen");
-    h.run_steps(3);
     let rect = |h: &egui_kittest::Harness<'_, facegate::gui::FaceGateApp>, label: &str| {
         h.get_by_role_and_label(Role::Button, label).rect()
     };
     let before = [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")];
     assert!(h.state().state.message.is_none());
-    // An invalid name: the worker's refusal is a message.
+    // Adding someone says so ("added Eileen")...
+    add_person(&mut h, "Eileen");
+    h.run_steps(3);
+    assert_eq!(
+        h.state().state.message.as_ref().map(|m| m.text.as_str()),
+        Some("added Eileen")
+    );
+    assert_eq!(
+        before,
+        [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")],
+        "a message moved the buttons"
+    );
+    // ... and an invalid name is refused with a message in the same line.
     h.get_by_role_and_label(Role::TextInput, "new:").click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::TextInput, "new:")
         .type_text("../x");
     h.run_steps(2);
     h.get_by_label("Add person").click();
-    wait_for(&mut h, 10, "the refusal", |a| a.state.message.is_some());
+    wait_for(&mut h, 10, "the refusal", |a| {
+        a.state.message.as_ref().is_some_and(|m| m.error)
+    });
     h.run_steps(3);
-    println!("{}", h.state().state.message.as_ref().unwrap().text);
+    let said = &h.state().state.message.as_ref().unwrap().text;
+    println!("{said}");
+    // Shown as typed.
+    assert!(said.contains("`../x`"), "{said}");
     let after = [rect(&h, "Verify"), rect(&h, "Capture anchor (A)")];
     assert_eq!(before, after, "a message moved the buttons");
 }

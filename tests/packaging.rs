@@ -112,3 +112,15 @@ fn the_pattern_match_is_the_one_cargo_deb_makes_of_a_file_name() {
     assert!(covers("models/manifest.toml", "models/manifest.toml"));
     assert!(!covers("models/age-v1.onnx", "models/age_utk.onnx"));
 }
+
+#[test]
+fn the_package_carries_the_demo_photo_where_the_window_looks() {
+    // Without it, and without a camera, the installed window opened on an empty feed.
+    let (source, destination) = deb_assets()
+        .into_iter()
+        .find(|(source, _)| source.ends_with("/astronaut.png"))
+        .expect("the demo photo is packaged");
+    let installed = format!("/{}astronaut.png", destination);
+    println!("{source} -> {installed}");
+    assert_eq!(installed, facegate::gui::SYSTEM_DEMO_PHOTO);
+}

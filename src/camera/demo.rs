@@ -12,7 +12,9 @@ use super::{Frame, FrameSource, SourceError};
 const FPS: f32 = 30.0;
 
 pub struct DemoSource {
-    photo: RgbImage,
+    /// None when no sample photo could be read: the feed is then an empty canvas, so the window
+    /// still opens and can say why.
+    photo: Option<RgbImage>,
     size: (u32, u32),
     index: u64,
     pacer: Pacer,
@@ -35,11 +37,22 @@ impl DemoSource {
         );
         let photo = imageops::resize(&photo, w.max(1), h.max(1), imageops::FilterType::Triangle);
         Ok(DemoSource {
-            photo,
+            photo: Some(photo),
             size,
             index: 0,
             pacer: Pacer::new(FPS, paced),
         })
+    }
+
+    /// The feed with no photo at all: what the window shows when neither a camera nor the sample
+    /// photo is there, rather than not opening.
+    pub fn blank() -> DemoSource {
+        DemoSource {
+            photo: None,
+            size: super::DEFAULT_CAMERA_SIZE,
+            index: 0,
+            pacer: Pacer::new(FPS, true),
+        }
     }
 
     /// Frame `index`: the photo on a dark 4:3 canvas, drifting slowly (a person shifting in
@@ -47,13 +60,15 @@ impl DemoSource {
     /// costs one copy.
     fn render(&self, index: u64) -> RgbImage {
         let (cw, ch) = self.size;
-        let t = index as f32 / FPS;
-        let spare_x = cw.saturating_sub(self.photo.width()) as f32;
-        let spare_y = ch.saturating_sub(self.photo.height()) as f32;
-        let x = spare_x / 2.0 * (1.0 + 0.8 * (t * 0.45).sin());
-        let y = spare_y / 2.0 * (1.0 + 0.8 * (t * 0.31).cos());
         let mut canvas = RgbImage::from_pixel(cw, ch, image::Rgb([28, 28, 32]));
-        imageops::overlay(&mut canvas, &self.photo, x as i64, y as i64);
+        if let Some(photo) = &self.photo {
+            let t = index as f32 / FPS;
+            let spare_x = cw.saturating_sub(photo.width()) as f32;
+            let spare_y = ch.saturating_sub(photo.height()) as f32;
+            let x = spare_x / 2.0 * (1.0 + 0.8 * (t * 0.45).sin());
+            let y = spare_y / 2.0 * (1.0 + 0.8 * (t * 0.31).cos());
+            imageops::overlay(&mut canvas, photo, x as i64, y as i64);
+        }
         canvas
     }
 }
@@ -71,7 +86,10 @@ impl FrameSource for DemoSource {
     }
 
     fn describe(&self) -> String {
-        "demo (sample photo, no camera)".into()
+        match self.photo {
+            Some(_) => "demo (sample photo, no camera)".into(),
+            None => "no camera, no sample photo".into(),
+        }
     }
 
     fn nominal_fps(&self) -> Option<f32> {

@@ -93,6 +93,7 @@ impl Engine {
         Ok(Some(Calibrated {
             calibration,
             kept_default,
+            model: self.settings.model,
         }))
     }
 
@@ -109,4 +110,6 @@ impl Engine {
 pub struct Calibrated {
     pub calibration: Calibration,
     pub kept_default: bool,
+    /// The embedder whose scores it measured: its threshold means nothing for another.
+    pub model: crate::vision::EmbedderKind,
 }

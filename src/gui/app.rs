@@ -161,8 +161,10 @@ impl FaceGateApp {
             Ok(Opened::Ready(source)) => {
                 self.live.set_source(source);
                 self.source_note = None;
-                // The old source's trouble no longer applies.
+                // The old source's trouble, and what was said of its faces, no longer apply.
                 self.receive(Event::SourceRecovered);
+                self.state.source_changed();
+                self.receive(Event::Info(format!("showing {}", self.live.source_name)));
                 if let Some(choice) = camera {
                     self.remember_camera(choice);
                 }
@@ -233,7 +235,7 @@ impl FaceGateApp {
     /// Takes every pending frame and event; never blocks.
     fn poll(&mut self, ctx: &egui::Context) {
         self.poll_opening(ctx);
-        self.feed.poll(ctx, &self.live.frames);
+        self.feed.poll(&self.live.frames);
         while let Ok(event) = self.live.events.try_recv() {
             if let Event::Analysis(a) = &event {
                 self.inference_rate.tick(Instant::now());
@@ -249,6 +251,8 @@ impl FaceGateApp {
             }
             self.receive(event);
         }
+        // After the events, so a frame and the analysis of it that came in together show together.
+        self.feed.present(ctx, self.state.analysis.as_ref());
     }
 
     /// Everything inside the window; separate from [`eframe::App`] so tests can drive it.

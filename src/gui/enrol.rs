@@ -24,6 +24,9 @@ const THUMB_STRIP_HEIGHT: f32 = 70.0;
 #[derive(Default)]
 pub struct EnrolView {
     new_person: String,
+    /// The name last asked to be added: the field keeps it until that person exists, so a name
+    /// refused can be mended rather than typed again.
+    adding: Option<String>,
     /// The settings while a slider is held: FAR and FRR follow the drag, and the file is written
     /// once, when it is let go, not on every step.
     draft: Option<Settings>,
@@ -59,12 +62,22 @@ impl EnrolView {
 
     fn person(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Person");
+        if let Some(added) = self.adding.take_if(|n| state.people.contains(n))
+            && self.new_person.trim() == added
+        {
+            self.new_person.clear();
+        }
         let mut chosen = state.selected.clone();
         egui::ComboBox::from_label("selected person")
-            .selected_text(chosen.clone().unwrap_or_else(|| "nobody yet".into()))
+            .selected_text(
+                chosen
+                    .as_deref()
+                    .map_or_else(|| "nobody yet".into(), super::short_name),
+            )
             .show_ui(ui, |ui| {
                 for p in &state.people {
-                    ui.selectable_value(&mut chosen, Some(p.clone()), p);
+                    ui.selectable_value(&mut chosen, Some(p.clone()), super::short_name(p))
+                        .on_hover_text(p);
                 }
             });
         if chosen != state.selected {
@@ -81,8 +94,9 @@ impl EnrolView {
                 .labelled_by(label.id);
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if (ui.button("Add person").clicked() || enter) && !self.new_person.trim().is_empty() {
-                out.push(Command::AddPerson(self.new_person.trim().to_owned()));
-                self.new_person.clear();
+                let name = self.new_person.trim().to_owned();
+                out.push(Command::AddPerson(name.clone()));
+                self.adding = Some(name);
             }
         });
     }

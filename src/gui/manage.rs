@@ -93,8 +93,10 @@ impl ManageView {
         let Some(person) = state.selected.clone() else {
             return;
         };
-        ui.horizontal(|ui| {
-            let label = ui.label(format!("rename {person} to"));
+        ui.horizontal_wrapped(|ui| {
+            let label = ui
+                .label(format!("rename {} to", super::short_name(&person)))
+                .on_hover_text(&person);
             ui.add(
                 egui::TextEdit::singleline(&mut self.rename_to)
                     .hint_text("new name")
@@ -114,7 +116,7 @@ impl ManageView {
             }
         });
         if ui
-            .button(format!("Remove {person}…"))
+            .button(format!("Remove {}…", super::short_name(&person)))
             .on_hover_text("removes every trace of them, after you confirm")
             .clicked()
         {
@@ -147,7 +149,7 @@ impl ManageView {
             .import
             .as_ref()
             .is_some_and(|p| p.gallery == Gallery::Negatives && !p.finished());
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("folder:");
             ui.add(
                 egui::TextEdit::singleline(&mut self.negatives_dir)
@@ -294,6 +296,14 @@ impl ManageView {
                 return;
             }
         };
+        if c.model != settings.model {
+            ui.label(format!(
+                "The last calibration measured {}'s scores; calibrate again for {}.",
+                c.model.model_id(),
+                settings.model.model_id()
+            ));
+            return;
+        }
         let cal = &c.calibration;
         ui.label(format!(
             "threshold {:.3}: FAR {} on {} impostor pairs (target {}), FRR {} on {} genuine pairs",
@@ -344,14 +354,17 @@ impl ManageView {
         if let Some(person) = self.confirm_remove.clone() {
             let modal = egui::Modal::new(egui::Id::unique("confirm-remove")).show(ui.ctx(), |ui| {
                 ui.set_max_width(420.0);
-                ui.heading(format!("Remove {person}?"));
+                ui.heading(format!("Remove {}?", super::short_name(&person)));
                 ui.label(
                     "Every trace of them goes: their photos, trained heads and lock-out state, \
                      the cached embeddings of their photos, their audit-log lines and saved \
                      frames. This cannot be undone.",
                 );
                 ui.horizontal(|ui| {
-                    if ui.button(format!("Remove {person} for good")).clicked() {
+                    if ui
+                        .button(format!("Remove {} for good", super::short_name(&person)))
+                        .clicked()
+                    {
                         out.push(Command::RemovePerson(person.clone()));
                         self.confirm_remove = None;
                     }

@@ -21,7 +21,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use app::{FaceGateApp, View};
-pub use source::demo_photo;
+
+/// A person's name cut to fit a button or a row: a name may hold 64 characters, and a panel
+/// sized for it would squeeze the picture. The full name goes in a hover.
+pub(crate) fn short_name(name: &str) -> String {
+    const FITS: usize = 24;
+    if name.chars().count() <= FITS {
+        name.to_owned()
+    } else {
+        name.chars().take(FITS - 1).chain(['…']).collect()
+    }
+}
+pub use source::{SYSTEM_DEMO_PHOTO, demo_photo};
 pub use state::{AppState, Message, ShownVerdict, Training};
 
 use crate::camera::{self, SourceSpec};
@@ -69,15 +80,29 @@ pub fn choose_source(
             Err(e) => format!("Camera {index} could not be opened ({e})"),
         }
     };
-    let photo = demo_photo();
-    let source = camera::open(&SourceSpec::Demo(photo.clone()))?;
-    Ok((
-        source,
-        Some(format!(
-            "{why_demo}: showing a demo replay of {}. Start with --replay VIDEO_OR_FOLDER to use a recording.",
-            photo.file_name().unwrap_or_default().to_string_lossy()
-        )),
-    ))
+    let hint = "Start with --replay VIDEO_OR_FOLDER to use a recording.";
+    let demo = demo_photo().map(|p| (camera::open(&SourceSpec::Demo(p.clone())), p));
+    Ok(match demo {
+        Some((Ok(source), photo)) => (
+            source,
+            Some(format!(
+                "{why_demo}: showing a demo replay of {}. {hint}",
+                photo.file_name().unwrap_or_default().to_string_lossy()
+            )),
+        ),
+        Some((Err(e), _)) => (
+            Box::new(camera::demo::DemoSource::blank()),
+            Some(format!(
+                "{why_demo}, and the demo photo cannot be shown ({e}). {hint}"
+            )),
+        ),
+        None => (
+            Box::new(camera::demo::DemoSource::blank()),
+            Some(format!(
+                "{why_demo} (and no demo photo is installed). {hint}"
+            )),
+        ),
+    })
 }
 
 /// Opens the window and runs until it is closed.

@@ -6,14 +6,29 @@ use egui::Ui;
 
 use crate::camera::{CameraInfo, SourceSpec};
 
-/// The photo the demo feed pans over when there is no camera (fetched by `make setup`).
-pub fn demo_photo() -> PathBuf {
-    let beside_exe = std::env::current_exe()
+/// Where the package installs the demo photo (`make deb`).
+pub const SYSTEM_DEMO_PHOTO: &str = "/usr/share/facegate/astronaut.png";
+
+/// The photo the demo feed pans over when there is no camera: beside the binary, where the
+/// package puts it (under the binary's prefix, then /usr), else in the tree a development build
+/// came from (`make setup` fetches it there). None when none exists: the window then opens on an
+/// empty feed instead of not opening.
+pub fn demo_photo() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|e| e.parent().map(|d| d.join("assets/fixtures/astronaut.png")));
-    beside_exe.filter(|p| p.exists()).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png")
-    })
+        .and_then(|e| e.parent().map(Path::to_owned));
+    let beside = exe_dir.iter().flat_map(|d| {
+        [
+            d.join("assets/fixtures/astronaut.png"),
+            d.join("../share/facegate/astronaut.png"),
+        ]
+    });
+    beside
+        .chain([
+            PathBuf::from(SYSTEM_DEMO_PHOTO),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/astronaut.png"),
+        ])
+        .find(|p| p.is_file())
 }
 
 pub struct SourcePicker {
@@ -55,8 +70,10 @@ impl SourcePicker {
                         chosen = Some(SourceSpec::camera(cam.index));
                     }
                 }
-                if ui.selectable_label(false, "demo (sample photo)").clicked() {
-                    chosen = Some(SourceSpec::Demo(demo_photo()));
+                if let Some(photo) = demo_photo()
+                    && ui.selectable_label(false, "demo (sample photo)").clicked()
+                {
+                    chosen = Some(SourceSpec::Demo(photo));
                 }
             });
         let label = ui.label("recording:");

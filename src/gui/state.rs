@@ -122,7 +122,7 @@ impl AppState {
             }
             Event::Analysis(a) => self.analysis = Some(a),
             Event::Captured { kind, .. } => {
-                self.say(format!("saved a {} image", kind.dir_name()), false)
+                self.say(format!("{} image saved", kind.dir_name()), false)
             }
             Event::CaptureRefused(why) => self.say(format!("not saved: {why}"), true),
             Event::Verdict {
@@ -179,6 +179,7 @@ impl AppState {
                 people,
             } => {
                 self.people = people;
+                self.identification = None;
                 self.say(
                     format!(
                         "removed {name}: {} images, {} other files, {} cached embeddings, {} audit-log lines, {} saved frames",
@@ -196,6 +197,8 @@ impl AppState {
             }
             Event::Renamed { from, to, people } => {
                 self.people = people;
+                // It may name the old name.
+                self.identification = None;
                 self.say(format!("renamed {from} to {to}"), false);
                 if self.selected.as_deref() == Some(from.as_str()) {
                     return Some(select(to));
@@ -232,20 +235,36 @@ impl AppState {
         None
     }
 
+    /// Another source is on screen: answers about the faces of the old one no longer apply.
+    pub fn source_changed(&mut self) {
+        self.verdict = None;
+        self.identification = None;
+    }
+
     /// What a command the user has just sent changes before the worker answers.
     pub fn issued(&mut self, command: &Command) {
         match command {
             Command::SelectPerson(person) => {
                 self.thumbnails.clear();
                 self.verdict = None;
+                self.identification = None;
                 self.person_scores = None;
                 self.head_rule = None;
                 self.training = None;
                 self.selected = person.clone();
             }
+            // One question, one answer on screen: the last identification is not this
+            // verification's, nor the last verification this identification's.
             Command::Verify => {
                 self.verifying = true;
                 self.verdict = None;
+                self.identification = None;
+            }
+            Command::Identify => {
+                self.identification = None;
+                if !self.continuous {
+                    self.verdict = None;
+                }
             }
             Command::SetMode(mode) => {
                 match mode {
@@ -272,7 +291,6 @@ impl AppState {
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }
-            | Command::Identify
             | Command::Compare(..)
             | Command::Shutdown => {}
         }

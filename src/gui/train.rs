@@ -47,7 +47,11 @@ pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
             "epoch {} (best {}){}",
             last.epoch,
             last.best_epoch,
-            if done { ", stopped early" } else { "" }
+            match done {
+                true if last.epoch < last.max_epochs => ", stopped early",
+                true => ", done",
+                false => "",
+            }
         )));
         let series = |f: fn(&crate::train::EpochReport) -> f64| -> Vec<[f64; 2]> {
             t.history.iter().map(|e| [e.epoch as f64, f(e)]).collect()

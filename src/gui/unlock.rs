@@ -98,7 +98,9 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
                 turn: *turn,
                 liveness: *liveness,
             });
-            (format!("{name}: {}", prompt.text()), colour, meters)
+            // The login's words, not the desk's: no score of a single frame (see
+            // `Prompt::public_text`).
+            (format!("{name}: {}", prompt.public_text()), colour, meters)
         }
         Some(UnlockStatus::Welcome { name, liveness }) => (
             match liveness {

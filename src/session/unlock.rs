@@ -52,7 +52,7 @@ impl Unlock {
                 self.state = State::Holding(until);
                 Ok(None)
             }
-            State::Holding(_) | State::Searching => match self.start(engine, frame, seen, labels) {
+            State::Holding(_) | State::Searching => match self.start(engine, frame, seen) {
                 Started::Attempt(attempt) => {
                     self.step(engine, attempt, frame, seen, labels, timings, now)
                 }
@@ -68,13 +68,7 @@ impl Unlock {
 
     /// Identifies the one face in view; an attempt starts for the best match once a frame of
     /// theirs verifies (strangers passing by start nothing and count against nobody).
-    fn start(
-        &mut self,
-        engine: &mut Engine,
-        frame: &Frame,
-        seen: Seen,
-        labels: &mut [FaceLabel],
-    ) -> Started {
+    fn start(&mut self, engine: &mut Engine, frame: &Frame, seen: Seen) -> Started {
         let searching = |reason: String| Started::Status(UnlockStatus::Searching { reason });
         let face = match quality::main_face(seen.faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(face) => face,
@@ -82,9 +76,6 @@ impl Unlock {
                 return searching(format!("{n} people in view; only one at a time"));
             }
             Err(_) => return searching("no face in view".into()),
-        };
-        let Some(index) = seen.faces.iter().position(|f| std::ptr::eq(f, face)) else {
-            return searching("no face in view".into());
         };
         let rule = engine.unlock_rule();
         let identified = engine
@@ -100,13 +91,11 @@ impl Unlock {
                     .into(),
             });
         };
-        labels[index].text = Some(format!("{} {:.2}", top.name, top.mean_score));
-        labels[index].verified = Some(top.verification.accepted);
+        // Whoever stands here may not be anyone enrolled: a login tells them neither who they
+        // look like nor how closely (a score per frame is an oracle to tune a photo, a pose or a
+        // mask against), as the system path's prompts do not (`Prompt::public_text`).
         if !top.verification.accepted {
-            return searching(format!(
-                "not recognised yet (closest: {}, similarity {:.2})",
-                top.name, top.mean_score
-            ));
+            return searching("not recognised".into());
         }
         let liveness = if engine.settings().liveness {
             LivenessCheck::Challenge(Direction::random())
@@ -138,9 +127,9 @@ impl Unlock {
             .attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now)
             .map_err(|e| format!("cannot verify: {e}"))?;
         timings.embed_ms = judged.embed_ms;
-        if let Some((index, v)) = &judged.judged {
-            labels[*index].text = Some(format!("{name} {:.2}", v.best));
-            labels[*index].verified = Some(v.accepted);
+        // The box names whom the attempt is for, but neither colours nor scores a frame.
+        if let Some((index, _)) = &judged.judged {
+            labels[*index].text = Some(name.clone());
         }
         Ok(Some(match judged.step {
             Step::Pending(prompt) => {
@@ -188,14 +177,7 @@ fn ended(outcome: Outcome) -> UnlockStatus {
         };
     }
     let why = outcome.refusal.map_or("refused", |r| r.text());
-    let reason = match &outcome.last {
-        Some(v) if outcome.refusal == Some(crate::auth::attempt::Refusal::NotRecognised) => {
-            format!(
-                "{why}: closest is {} (similarity {:.2}, {} of {} images matched)",
-                outcome.person, v.best, v.matched, v.total
-            )
-        }
-        _ => format!("{}: {why}", outcome.person),
-    };
-    UnlockStatus::Refused { reason }
+    UnlockStatus::Refused {
+        reason: format!("{}: {why}", outcome.person),
+    }
 }

@@ -238,11 +238,13 @@ impl Worker {
             }
             Command::AddPerson(name) => match self.engine.store().add_person(&name) {
                 Ok(lookalike) => {
-                    if let Some(other) = lookalike {
-                        self.send(Event::Error(format!(
+                    // Either way the message line answers this click, not an earlier one.
+                    self.send(match lookalike {
+                        Some(other) => Event::Error(format!(
                             "note: {name} looks like {other}, who is already enrolled"
-                        )));
-                    }
+                        )),
+                        None => Event::Info(format!("added {name}")),
+                    });
                     if let Ok(people) = self.engine.store().people() {
                         self.send(Event::People(people));
                     }

@@ -11,13 +11,13 @@ use super::StoreError;
 pub const MAX_CHARS: usize = 64;
 pub const MAX_BYTES: usize = 128;
 
-/// `name` as it may be printed: every character a name may not hold (an escape sequence that
-/// would recolour or rewrite the terminal, a newline that would forge a line, a bidi override)
-/// shown escaped, the rest as is. A name that was refused is still echoed, so it is shown this
-/// way in every message.
+/// `name` as it may be printed: every character a name may not hold that is not visible ASCII
+/// (the escape that would recolour or rewrite the terminal, a newline that would forge a line, a
+/// bidi override, a zero-width space) shown escaped, the rest as is, so "../x" reads as typed. A
+/// name that was refused is still echoed, so it is shown this way in every message.
 pub fn printable(name: &str) -> String {
     name.chars()
-        .map(|c| match allowed(c) {
+        .map(|c| match allowed(c) || c.is_ascii_graphic() {
             true => c.to_string(),
             false => c.escape_unicode().to_string(),
         })
@@ -47,11 +47,11 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
     if name.len() > MAX_BYTES {
         return invalid("it is longer than 128 bytes in UTF-8 (fewer letters of that script fit)");
     }
-    if name.starts_with('.') || name.starts_with(' ') || name.ends_with(' ') {
-        return invalid("it starts with a dot or starts or ends with a space");
-    }
     if !name.chars().all(allowed) {
         return invalid("use letters, digits, spaces and - _ . ' only");
+    }
+    if name.starts_with('.') || name.starts_with(' ') || name.ends_with(' ') {
+        return invalid("it starts with a dot or starts or ends with a space");
     }
     Ok(())
 }
@@ -97,7 +97,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.chars().any(char::is_control), "{e:?}");
-        assert!(e.contains("bo\\u{1b}\\u{5b}31mb\\u{a}forged line"), "{e}");
+        assert!(e.contains("bo\\u{1b}[31mb\\u{a}forged line"), "{e}");
+        assert_eq!(printable("../x"), "../x");
         assert_eq!(printable("eve\u{202e}gnp.exe"), "eve\\u{202e}gnp.exe");
         assert_eq!(printable("Zoë O'Neil"), "Zoë O'Neil");
     }
