@@ -76,6 +76,32 @@ fn photos_dropped_on_a_capture_section_are_saved_or_refused_with_the_reason() {
         2,
         "nothing else changed"
     );
+
+    // The cameraman, enlarged past the capture gate, dropped among the astronaut's positives:
+    // saved (a warning, not a refusal, as `facegate capture` does), and the window says whose
+    // he is not.
+    let stranger = data.join("../gui-drop-cameraman.png");
+    image::open(&photos[1])
+        .unwrap()
+        .crop_imm(125, 60, 200, 200)
+        .resize(600, 600, image::imageops::FilterType::Triangle)
+        .save(&stranger)
+        .unwrap();
+    h.get_by_label("1 positive image").hover();
+    h.run_steps(2);
+    drop_files(&mut h, std::slice::from_ref(&stranger));
+    wait_for(&mut h, 30, "the positive images", |a| {
+        a.state.thumbnail_count(ImageKind::Positive) == 2
+    });
+    wait_for(&mut h, 10, "the warning", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("matches none of Eileen's other images"))
+    });
+    let said = &h.state().state.message.as_ref().unwrap().text;
+    println!("{said}");
+    assert!(said.contains("gui-drop-cameraman.png"), "{said}");
 }
 
 #[test]

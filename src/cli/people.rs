@@ -196,10 +196,7 @@ pub fn import_into(
         String::new()
     };
     println!("{saved} saved, {refused} refused{unreadable_note}, {skipped} already stored");
-    if let Gallery::Person {
-        name,
-        kind: crate::store::ImageKind::Verification,
-    } = gallery
+    if let Gallery::Person { name, .. } = gallery
         && saved > 0
     {
         warn_if_someone_else(engine, name, &sources)?;
@@ -215,34 +212,18 @@ pub fn import_into(
     })
 }
 
-/// After photos were added to `person`'s verification images: says so for each new one that
-/// matches none of the others (its best cosine to them under the detection threshold), which is
-/// most often someone else's photo. Every verification image votes in an attempt, so a
-/// stranger's among them helps the stranger in. A warning, not a refusal: a very different
-/// capture of the person (glasses, years apart) can look the same to this check.
-/// `sources`: this import's files by id.
+/// After photos were added to `person`'s images: a warning for each new one that matches none
+/// of the others ([`crate::engine::Engine::unlike_the_rest`]). `sources`: this import's files
+/// by id.
 fn warn_if_someone_else(
     engine: &mut crate::engine::Engine,
     person: &str,
     sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
 ) -> anyhow::Result<()> {
-    let threshold = engine.thresholds().detection;
-    let gallery = engine.gallery(person)?;
-    for (id, embedding) in gallery.iter().filter(|(id, _)| sources.contains_key(id)) {
-        let best = gallery
-            .iter()
-            .filter(|(other, _)| other != id)
-            .map(|(_, e)| embedding.cosine(e))
-            .fold(f32::NEG_INFINITY, f32::max);
-        if best.is_finite() && best < threshold {
-            eprintln!(
-                "warning: {} (saved as {id}) matches none of {person}'s other verification \
-                 images (best cosine {best:.2}; a match needs {threshold:.2}): if it is not \
-                 {person}, remove it and enrol again without it, or it helps that person in as \
-                 {person}",
-                Shown(&sources[id])
-            );
-        }
+    let ids: Vec<_> = sources.keys().copied().collect();
+    for unlike in engine.unlike_the_rest(person, &ids)? {
+        let what = format!("{} (saved as {})", Shown(&sources[&unlike.id]), unlike.id);
+        eprintln!("warning: {}", unlike.warning(person, &what));
     }
     Ok(())
 }

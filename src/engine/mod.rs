@@ -59,6 +59,29 @@ pub struct SettingsChange {
     pub vectors: bool,
 }
 
+/// A stored image of a person that matches none of their other images
+/// ([`Engine::unlike_the_rest`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unlike {
+    pub id: Uuid,
+    /// Its highest cosine to any of the person's other images.
+    pub best: f32,
+    /// The detection threshold a match must be above.
+    pub threshold: f32,
+}
+
+impl Unlike {
+    /// The warning, for `person`'s image shown as `what`.
+    pub fn warning(&self, person: &str, what: &str) -> String {
+        format!(
+            "{what} matches none of {person}'s other images (best cosine {:.2}; a match needs \
+             more than {:.2}): if it is not {person}, delete it, or it helps that person in as \
+             {person}",
+            self.best, self.threshold
+        )
+    }
+}
+
 /// A verification with the face it was made on.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verdict {
@@ -189,6 +212,40 @@ impl Engine {
         self.stored_embedding(&stored)?;
         self.forget_gallery(gallery);
         Ok((stored, report))
+    }
+
+    /// Of `ids`, images of `person` just stored, those that match none of the person's other
+    /// images, every kind (their best cosine is not above the detection threshold): most often
+    /// someone else's photo. Each of those votes or trains as the person, so a stranger's among
+    /// them helps the stranger in. The one check the CLI import, the window's captures and its
+    /// imports make; they warn rather than refuse, since a very different capture of the person
+    /// (glasses, years apart) can look the same to it. Nothing is said with no other image to
+    /// compare with.
+    pub fn unlike_the_rest(&mut self, person: &str, ids: &[Uuid]) -> Result<Vec<Unlike>> {
+        let mut all = Vec::new();
+        for kind in ImageKind::ALL {
+            all.extend(self.embeddings(&Gallery::Person {
+                name: person.to_owned(),
+                kind,
+            })?);
+        }
+        let threshold = self.thresholds().detection;
+        Ok(all
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .filter_map(|(id, embedding)| {
+                let best = all
+                    .iter()
+                    .filter(|(other, _)| other != id)
+                    .map(|(_, e)| embedding.cosine(e))
+                    .fold(f32::NEG_INFINITY, f32::max);
+                (best.is_finite() && best <= threshold).then_some(Unlike {
+                    id: *id,
+                    best,
+                    threshold,
+                })
+            })
+            .collect())
     }
 
     pub fn delete_face(&mut self, gallery: &Gallery, id: Uuid) -> Result<()> {

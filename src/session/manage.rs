@@ -23,6 +23,8 @@ pub const MAX_IMPORT_FILES: usize = 20_000;
 pub struct ImportJob {
     progress: ImportProgress,
     files: VecDeque<PathBuf>,
+    /// What was saved: the stored id and the file's name.
+    saved: Vec<(uuid::Uuid, String)>,
 }
 
 impl ImportJob {
@@ -62,6 +64,7 @@ impl ImportJob {
                 refused,
             },
             files: files.into(),
+            saved: Vec::new(),
         })
     }
 
@@ -89,7 +92,10 @@ impl ImportJob {
         let mut events = Vec::new();
         self.progress.done += 1;
         match result {
-            Ok(_) => self.progress.saved += 1,
+            Ok((stored, _)) => {
+                self.progress.saved += 1;
+                self.saved.push((stored.meta.id, name));
+            }
             Err(crate::Error::Store(StoreError::Duplicate { .. })) => self.progress.skipped += 1,
             Err(e @ crate::Error::Store(_)) => {
                 self.progress.refused.push((name, e.to_string()));
@@ -100,7 +106,43 @@ impl ImportJob {
             Err(e) => self.progress.refused.push((name, e.to_string())),
         }
         events.insert(0, Event::Import(self.progress.clone()));
+        if self.files.is_empty() {
+            events.extend(self.someone_else(engine));
+        }
         events
+    }
+
+    /// Once a person's import ends: the photos it saved that look like someone else.
+    fn someone_else(&self, engine: &mut Engine) -> Option<Event> {
+        let Gallery::Person { name: person, .. } = &self.progress.gallery else {
+            return None;
+        };
+        let ids: Vec<_> = self.saved.iter().map(|(id, _)| *id).collect();
+        let unlike = match engine.unlike_the_rest(person, &ids) {
+            Ok(u) => u,
+            Err(e) => return Some(Event::Error(format!("cannot compare the new photos: {e}"))),
+        };
+        let file = |u: &crate::engine::Unlike| {
+            self.saved
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map_or_else(|| u.id.to_string(), |(_, f)| f.clone())
+        };
+        match unlike.as_slice() {
+            [] => None,
+            [one] => Some(Event::Error(one.warning(person, &file(one)))),
+            many => Some(Event::Error(format!(
+                "{} photos match none of {person}'s other images ({}; a match needs more than \
+                 {:.2}): those that are not {person}, delete, or they help that person in as \
+                 {person}",
+                many.len(),
+                many.iter()
+                    .map(|u| format!("{} best {:.2}", file(u), u.best))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                many[0].threshold
+            ))),
+        }
     }
 }
 

@@ -367,6 +367,15 @@ impl Worker {
                     kind,
                     id: stored.meta.id,
                 });
+                match self.engine.unlike_the_rest(&person, &[stored.meta.id]) {
+                    Ok(unlike) => {
+                        for u in unlike {
+                            let what = format!("the {} image just saved", kind.dir_name());
+                            self.send(Event::Error(u.warning(&person, &what)));
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot compare the new image: {e}"),
+                }
                 self.send_thumbnails(&person, kind);
                 self.send_scores(&person);
             }
