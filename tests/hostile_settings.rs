@@ -144,9 +144,21 @@ fn live_timeout_and_live_n_in_the_file_are_refused_without_a_crash() {
     std::fs::copy(common::fixture("astronaut.png"), person.join("me.png")).unwrap();
     let mut problems = Vec::new();
     for (setting, key, range) in [
-        ("live_timeout_s = -1.0", "live_timeout_s", "[1, 60]"),
-        ("live_timeout_s = nan", "live_timeout_s", "[1, 60]"),
-        ("live_timeout_s = 1e30", "live_timeout_s", "[1, 60]"),
+        (
+            "live_timeout_s = -1.0",
+            "live_timeout_s",
+            "give 1 to 60 seconds",
+        ),
+        (
+            "live_timeout_s = nan",
+            "live_timeout_s",
+            "give 1 to 60 seconds",
+        ),
+        (
+            "live_timeout_s = 1e30",
+            "live_timeout_s",
+            "give 1 to 60 seconds",
+        ),
         ("live_n = 100000000000000", "live_n", "live_n ≤ 30"),
     ] {
         write_settings(&data, &format!("{setting}\n"));

@@ -8,6 +8,20 @@ use uuid::Uuid;
 use super::template;
 use crate::vision::Embedding;
 
+/// The target false-accept rate of one comparison unless the user picks another (the CLI's
+/// `--far`, the window's list).
+pub const DEFAULT_TARGET_FAR: f64 = 1e-3;
+
+/// A rate as a percentage, with more decimals for the small ones.
+pub fn percent(rate: f64) -> String {
+    let p = rate * 100.0;
+    if p >= 0.1 || p == 0.0 {
+        format!("{p:.2} %")
+    } else {
+        format!("{p:.4} %")
+    }
+}
+
 /// A target false-accept rate as the user gave it: strictly between 0 and 1 (0 has no threshold
 /// and 1 is no target). One check for `facegate calibrate --far` and the window's Calibrate.
 pub fn target_far(far: f64) -> Result<f64, String> {

@@ -10,7 +10,7 @@ pub struct CalibrateArgs {
     /// Only this person's images (default: everyone enrolled)
     pub name: Option<String>,
     /// Target false-accept rate of one comparison, between 0 and 1
-    #[arg(long, default_value_t = 1e-3, value_parser = far)]
+    #[arg(long, default_value_t = crate::auth::calibrate::DEFAULT_TARGET_FAR, value_parser = far)]
     pub far: f64,
     /// Show the threshold without saving it
     #[arg(long)]
@@ -39,7 +39,8 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
             "no impostor comparisons: import other people's faces with `facegate negatives add DIR` (e.g. a few LFW folders)"
         );
     };
-    let (result, kept_default) = (calibrated.calibration, calibrated.kept_default);
+    let cautions = calibrated.cautions();
+    let result = calibrated.calibration;
     let previous = engine.settings().detection_threshold;
     if !args.dry_run {
         engine.apply_calibration(&result)?;
@@ -67,17 +68,8 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
                 f * 100.0
             )),
     );
-    if !result.target_measurable {
-        println!(
-            "note: {} impostor comparisons cannot show a FAR of {}; the threshold sits {}. Import more negatives for a real measurement.",
-            result.impostor,
-            args.far,
-            if kept_default {
-                "at the model's default, which is above every impostor score seen"
-            } else {
-                "at the highest impostor score seen"
-            }
-        );
+    for caution in cautions {
+        println!("note: {caution}");
     }
     if args.dry_run {
         println!("dry run: settings unchanged");

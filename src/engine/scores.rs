@@ -113,3 +113,33 @@ pub struct Calibrated {
     /// The embedder whose scores it measured: its threshold means nothing for another.
     pub model: crate::vision::EmbedderKind,
 }
+
+impl Calibrated {
+    /// What the person choosing this threshold must know before using it; the CLI prints these
+    /// and the window shows them, from here.
+    pub fn cautions(&self) -> Vec<String> {
+        let cal = &self.calibration;
+        let mut said = Vec::new();
+        if !cal.target_measurable {
+            said.push(format!(
+                "{} impostor comparisons cannot show a FAR of {}; the threshold sits {}. Import \
+                 more negatives for a real measurement.",
+                cal.impostor,
+                crate::auth::calibrate::percent(cal.target_far),
+                if self.kept_default {
+                    "at the model's default, above every impostor score seen"
+                } else {
+                    "at the highest impostor score seen"
+                }
+            ));
+        }
+        if cal.frr.is_some_and(|f| f > 0.5) {
+            said.push(
+                "this threshold would refuse most of the enrolled people's own pairs: check that \
+                 the negatives hold no one who is enrolled"
+                    .into(),
+            );
+        }
+        said
+    }
+}

@@ -2,6 +2,7 @@
 //! negatives from a folder with progress, choose the model (mbf's licence shown before
 //! switching), calibrate the detection threshold to a target FAR; the camera (devices.rs).
 
+use crate::auth::calibrate::percent;
 use egui::{Color32, RichText, Ui};
 
 use super::devices::{CameraChoice, CameraPanel, Current};
@@ -39,7 +40,7 @@ impl ManageView {
             negatives_dir: String::new(),
             dialog: Dialog::default(),
             dialog_note: None,
-            far: 1e-3,
+            far: crate::auth::calibrate::DEFAULT_TARGET_FAR,
             camera: CameraPanel::new(cameras),
         }
     }
@@ -116,7 +117,11 @@ impl ManageView {
             }
         });
         if ui
-            .button(format!("Remove {}…", super::short_name(&person)))
+            // One ellipsis, whether the name was cut or not.
+            .button(format!(
+                "Remove {}…",
+                super::short_name(&person).trim_end_matches('…')
+            ))
             .on_hover_text("removes every trace of them, after you confirm")
             .clicked()
         {
@@ -314,27 +319,8 @@ impl ManageView {
             cal.frr.map_or("unmeasured".into(), percent),
             cal.genuine,
         ));
-        if !cal.target_measurable {
-            ui.colored_label(
-                WARN,
-                format!(
-                    "{} impostor pairs cannot show a FAR of {}; the threshold sits {}. Import more negatives for a real measurement.",
-                    cal.impostor,
-                    percent(cal.target_far),
-                    if c.kept_default {
-                        "at the model's default, above every impostor score seen"
-                    } else {
-                        "at the highest impostor score seen"
-                    }
-                ),
-            );
-        }
-        if cal.frr.is_some_and(|f| f > 0.5) {
-            ui.colored_label(
-                WARN,
-                "this threshold would refuse most of the enrolled people's own pairs: check that \
-                 the negatives hold no one who is enrolled",
-            );
+        for caution in c.cautions() {
+            ui.colored_label(WARN, caution);
         }
         let now = settings.detection_threshold;
         if (cal.threshold - now).abs() < 5e-4 {
@@ -401,14 +387,5 @@ impl ManageView {
                 self.confirm_model = None;
             }
         }
-    }
-}
-
-fn percent(rate: f64) -> String {
-    let p = rate * 100.0;
-    if p >= 0.1 || p == 0.0 {
-        format!("{p:.2} %")
-    } else {
-        format!("{p:.4} %")
     }
 }

@@ -12,8 +12,6 @@ use crate::vision::{EmbedderKind, Preprocess};
 
 /// Most frames an attempt's window may hold: 1 s of video; more only delays the verdict.
 pub const MAX_LIVE_N: usize = 30;
-/// Longest attempt (seconds): past it, a camera left on is a camera watching.
-pub const MAX_TIMEOUT_S: f32 = 60.0;
 /// Lowest verification share: fewer than half of a person's images matching is not a match.
 pub const MIN_VERIFICATION_THRESHOLD: f32 = 0.5;
 /// Camera modes that can be asked for: from a thumbnail-sized stream to 4K, up to 120 fps.
@@ -147,7 +145,7 @@ impl Settings {
             verification_threshold: crate::auth::DEFAULT_VERIFICATION_THRESHOLD,
             live_k: 3,
             live_n: 5,
-            live_timeout_s: 10.0,
+            live_timeout_s: crate::auth::attempt::DEFAULT_TIMEOUT.as_secs_f32(),
             camera: 0,
             camera_name: String::new(),
             camera_width: 640,
@@ -306,15 +304,9 @@ impl Settings {
                 ),
             );
         }
-        let min = crate::auth::attempt::MIN_TIMEOUT_S as f32;
-        if !(self.live_timeout_s >= min && self.live_timeout_s <= MAX_TIMEOUT_S) {
-            bad(
-                "live_timeout_s",
-                format!(
-                    "= {} is outside [{min}, {MAX_TIMEOUT_S}] seconds",
-                    self.live_timeout_s
-                ),
-            );
+        // The attempt's own range, so a value saved here is one an attempt runs with.
+        if let Err(why) = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s)) {
+            bad("live_timeout_s", format!("= {why}"));
         }
         if self.camera_name.chars().count() > MAX_CAMERA_NAME
             || self.camera_name.chars().any(char::is_control)
@@ -400,7 +392,7 @@ impl Settings {
     pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
         let n = self.live_n.clamp(1, MAX_LIVE_N);
         let timeout = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s))
-            .unwrap_or(std::time::Duration::from_secs(10));
+            .unwrap_or(crate::auth::attempt::DEFAULT_TIMEOUT);
         crate::auth::attempt::AttemptRule {
             k: self.live_k.clamp(1, n),
             n,

@@ -38,7 +38,9 @@ mod rule;
 mod says;
 mod signals;
 
-pub use rule::{AttemptRule, MAX_TIMEOUT_S, MIN_TIMEOUT_S, timeout_from_secs, unlock_threshold};
+pub use rule::{
+    AttemptRule, DEFAULT_TIMEOUT, MAX_TIMEOUT_S, MIN_TIMEOUT_S, timeout_from_secs, unlock_threshold,
+};
 pub use says::{Outcome, Prompt, Refusal, Step};
 use signals::PadFrames;
 pub use signals::{DARK_LIMIT_RANGE, DEFAULT_DARK_LIMIT, PadRule, dark_limit, face_luminance};

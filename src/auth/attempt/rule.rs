@@ -26,6 +26,9 @@ pub struct AttemptRule {
     pub trained_head: bool,
 }
 
+/// A desk attempt's time-out unless the settings say otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Longest time-out a desk attempt may have: past it, a camera left on is a camera watching.
 /// (System unlock has its own, shorter one: `facegate_proto::MAX_TIMEOUT_S`.)
 pub const MAX_TIMEOUT_S: f64 = 60.0;
