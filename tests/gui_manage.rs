@@ -358,7 +358,7 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     let store = Store::open(&data).unwrap();
     let live = facegate::session::Session::start(
         source,
-        Some(common::models()),
+        Ok(common::models()),
         store,
         std::sync::Arc::new(|| {}),
     );
@@ -568,4 +568,52 @@ fn compare_in_the_window_names_the_rule_it_used() {
     assert!(!r.same && r.threshold == 0.5);
     h.get_by_label("Different people");
     h.get_by_label_contains("rule: cosine > 0.500 (the saved detection threshold");
+}
+
+/// No models (an empty or missing models folder): the window still opens on its feed, says why
+/// in the launcher's own words (which folders, what to run) where the thresholds would be, and a
+/// click that needs the models is answered with that reason instead of nothing.
+#[test]
+fn without_models_the_window_says_why_and_every_click_is_answered() {
+    let data = common::temp_dir("gui-no-models");
+    let source = facegate::camera::open(&demo()).unwrap();
+    let why = "no models in /nowhere/models (looked there and in /usr/lib/facegate/models); run `make setup`";
+    let live = facegate::session::Session::start(
+        source,
+        Err(why.into()),
+        Store::open(&data).unwrap(),
+        std::sync::Arc::new(|| {}),
+    );
+    let mut h = harness(facegate::gui::FaceGateApp::new(live), 800.0);
+    wait_for(&mut h, 10, "the reason", |a| a.state.analysis_off.is_some());
+    h.run_steps(3);
+    let said = h.state().state.message.clone().unwrap();
+    println!("{}", said.text);
+    assert!(
+        said.error && said.text.contains("/nowhere/models"),
+        "{said:?}"
+    );
+    // In the message line and in place of the thresholds ("loading models…" for ever before).
+    assert!(h.query_all_by_label_contains("/nowhere/models").count() >= 2);
+    assert!(h.query_by_label("loading models…").is_none());
+
+    h.get_by_role_and_label(Role::TextInput, "new:").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "new:")
+        .type_text("Eileen");
+    h.run_steps(2);
+    h.get_by_label("Add person").click();
+    wait_for(&mut h, 10, "an answer to the click", |a| {
+        a.state.message.as_ref().is_some_and(|m| m.id > said.id)
+    });
+    assert!(
+        h.state()
+            .state
+            .message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("face analysis is off"),
+        "the click is answered with the reason"
+    );
 }

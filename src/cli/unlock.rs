@@ -120,11 +120,6 @@ fn copy_user_store(
     Ok(out)
 }
 
-fn system_store(config: &SystemConfig) -> anyhow::Result<Store> {
-    crate::unlock::config::check_parents(&config.store)?;
-    Ok(Store::open_owned(&config.store, Owner::Root)?)
-}
-
 pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
     match cmd {
         UnlockCommand::Enrol {
@@ -147,7 +142,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 Some(folder) => vec![folder.path().to_owned()],
                 None => inputs.clone(),
             };
-            let store = system_store(&config)?;
+            let store = config.open_store()?;
             if store.require_person(user).is_err() {
                 store.add_person(user)?;
             }
@@ -171,7 +166,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         }
         UnlockCommand::List { config } => {
             require_root()?;
-            let store = system_store(&SystemConfig::load(&config.config)?)?;
+            let store = SystemConfig::load(&config.config)?.open_store()?;
             for user in store.people()? {
                 let n = store
                     .faces(&Gallery::Person {
@@ -185,7 +180,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         }
         UnlockCommand::Remove { user, config } => {
             require_root()?;
-            let store = system_store(&SystemConfig::load(&config.config)?)?;
+            let store = SystemConfig::load(&config.config)?.open_store()?;
             anyhow::ensure!(
                 store.require_person(user).is_ok(),
                 "{user:?} is not enrolled for face unlock (see `facegate unlock list`)"
@@ -202,7 +197,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let config = SystemConfig::load(&config.config)?;
             let engine = crate::engine::Engine::with_settings(
                 &cli.models()?,
-                system_store(&config)?,
+                config.open_store()?,
                 config.verify.clone(),
             )?;
             engine.reset_lockout(user)?;

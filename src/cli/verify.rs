@@ -11,7 +11,7 @@ use crate::auth::Verification;
 use crate::auth::attempt::{LivenessCheck, Refusal};
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
-use crate::liveness::{Direction, PassiveConfig};
+use crate::liveness::Direction;
 use crate::shown::Shown;
 use crate::{Error, imageio};
 
@@ -236,17 +236,10 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         if let Some(s) = &outcome.liveness {
             println!(
                 "  liveness {:.2} (live at {:.2}) over {:.1} s, {} frames: non-rigid motion {:.4}, frame change {:.2}, texture {:.3}",
-                s.score,
-                PassiveConfig::default().threshold,
-                s.span_s,
-                s.frames,
-                s.nonrigid,
-                s.temporal,
-                s.texture
+                s.score, s.threshold, s.span_s, s.frames, s.nonrigid, s.temporal, s.texture
             );
         }
-        if let Some(q) = outcome.pad {
-            let rule = crate::auth::attempt::PadRule::default();
+        if let (Some(q), Some(rule)) = (outcome.pad, outcome.pad_rule) {
             println!(
                 "  presentation-attack model: {:.0}th percentile of the live score {q:.3} (live at {:.2})",
                 rule.quantile * 100.0,

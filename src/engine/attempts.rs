@@ -89,10 +89,7 @@ impl Engine {
         liveness: LivenessCheck,
         asked: Instant,
     ) -> Result<Attempt> {
-        self.store.require_person(person)?;
-        if self.gallery(person)?.is_empty() {
-            return Err(Error::NoVerificationImages(person.to_owned()));
-        }
+        self.ensure_enrolled(person)?;
         if liveness != LivenessCheck::Off && self.pad.is_none() {
             self.pad = Some(crate::liveness::PadModel::new(&self.models)?);
         }

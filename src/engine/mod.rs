@@ -301,6 +301,15 @@ impl Engine {
         self.galleries.remove(person);
     }
 
+    /// `person` exists and has verification images: what any attempt for them needs first.
+    pub fn ensure_enrolled(&mut self, person: &str) -> Result<()> {
+        self.store.require_person(person)?;
+        if self.gallery(person)?.is_empty() {
+            return Err(Error::NoVerificationImages(person.to_owned()));
+        }
+        Ok(())
+    }
+
     /// The person's verification vectors, held in memory after the first call.
     pub fn gallery(&mut self, person: &str) -> Result<&GalleryVectors> {
         if !self.galleries.contains_key(person) {

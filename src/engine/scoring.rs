@@ -99,10 +99,7 @@ impl Engine {
     /// Verifies one photo as `person`: one attempt, counted against the lock-out like a live
     /// one, with its audit line.
     pub fn verify_photo(&mut self, person: &str, img: &RgbImage, name: &Path) -> Result<Verdict> {
-        self.store.require_person(person)?;
-        if self.gallery(person)?.is_empty() {
-            return Err(Error::NoVerificationImages(person.to_owned()));
-        }
+        self.ensure_enrolled(person)?;
         // Counted before the photo is even read, so no input escapes the count but by having no
         // face to compare.
         self.count_start(person)?;

@@ -267,7 +267,7 @@ impl EnrolView {
     fn thresholds(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Thresholds");
         let Some(mut s) = self.draft.take().or_else(|| state.settings.clone()) else {
-            ui.label("loading models…");
+            ui.label(state.analysis_off.as_deref().unwrap_or("loading models…"));
             return;
         };
         let det = ui.add(

@@ -192,7 +192,7 @@ impl ManageView {
     fn model(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Model");
         let Some(settings) = &state.settings else {
-            ui.label("loading models…");
+            ui.label(state.analysis_off.as_deref().unwrap_or("loading models…"));
             return;
         };
         let mut model = settings.model;

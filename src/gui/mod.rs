@@ -117,7 +117,6 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
         }
         m
     });
-    let model_error = models.as_ref().err().map(|e| e.to_string());
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("FaceGate")
@@ -132,15 +131,12 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
             let ctx = cc.egui_ctx.clone();
             let live = Session::start(
                 source,
-                models.ok(),
+                models.map_err(|e| e.to_string()),
                 store,
                 Arc::new(move || ctx.request_repaint()),
             );
             let mut app = FaceGateApp::with_cameras(live, cameras);
             app.note(note);
-            if let Some(e) = model_error {
-                app.error(e);
-            }
             Ok(Box::new(app))
         }),
     )

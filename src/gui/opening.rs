@@ -237,7 +237,12 @@ mod tests {
             let source = open_fake(&camera(index, 640)).unwrap();
             let store = Store::open(data.path()).unwrap();
             Desk {
-                live: Session::start(source, None, store, Arc::new(|| {})),
+                live: Session::start(
+                    source,
+                    Err("no models in this test".into()),
+                    store,
+                    Arc::new(|| {}),
+                ),
                 way_back: WayBack::default(),
                 _data: data,
             }

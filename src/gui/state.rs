@@ -58,6 +58,8 @@ pub struct AppState {
     pub settings: Option<Settings>,
     pub thumbnails: HashMap<ImageKind, Vec<Thumbnail>>,
     pub analysis: Option<Analysis>,
+    /// Why the worker has no models (it answers nothing then): shown where settings would be.
+    pub analysis_off: Option<String>,
     pub verdict: Option<ShownVerdict>,
     /// A Verify attempt is running: single continuous-mode verdicts must not replace its result.
     pub verifying: bool,
@@ -231,6 +233,10 @@ impl AppState {
             Event::Info(text) => self.say(text, false),
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
+            Event::AnalysisOff(why) => {
+                self.say(why.clone(), true);
+                self.analysis_off = Some(why);
+            }
         }
         None
     }

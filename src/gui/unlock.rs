@@ -27,6 +27,7 @@ pub struct UnlockView;
 struct Meters {
     turn: f32,
     liveness: Option<f32>,
+    live_at: f32,
 }
 
 impl UnlockView {
@@ -85,6 +86,7 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
             prompt,
             turn,
             liveness,
+            live_at,
             challenge,
         }) => {
             // Yellow while it is still finding out who this is; blue once it asks for something.
@@ -97,6 +99,7 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
             let meters = challenge.then_some(Meters {
                 turn: *turn,
                 liveness: *liveness,
+                live_at: *live_at,
             });
             // The login's words, not the desk's: no score of a single frame (see
             // `Prompt::public_text`).
@@ -120,11 +123,10 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
 /// liveness score with a tick at the threshold it must reach. Each label is written inside its
 /// bar, so no window size can cut it off.
 fn liveness_meters(painter: &Painter, area: Rect, m: &Meters) {
-    let threshold = crate::liveness::PassiveConfig::default().threshold;
     let width = (area.width() - PAD) / 2.0;
     let rows = [
         ("turn", Some(m.turn), None),
-        ("liveness", m.liveness, Some(threshold)),
+        ("liveness", m.liveness, Some(m.live_at)),
     ];
     for (i, (label, value, tick)) in rows.into_iter().enumerate() {
         let left = area.min.x + i as f32 * (width + PAD);

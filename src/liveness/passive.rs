@@ -105,6 +105,8 @@ pub struct LivenessScore {
     pub yaw_range: f32,
     pub frames: usize,
     pub span_s: f32,
+    /// The score `live` was judged against: the window's own, for whoever shows the score.
+    pub threshold: f32,
 }
 
 /// A sliding window of one tracked face's frames.
@@ -115,6 +117,11 @@ pub struct PassiveWindow {
 }
 
 impl PassiveWindow {
+    /// The score at which the window calls a face live.
+    pub fn threshold(&self) -> f32 {
+        self.config.threshold
+    }
+
     pub fn new(config: PassiveConfig) -> PassiveWindow {
         PassiveWindow {
             config,
@@ -215,6 +222,7 @@ impl PassiveWindow {
         Some(LivenessScore {
             score,
             live: score >= c.threshold,
+            threshold: c.threshold,
             nonrigid,
             temporal,
             texture,

@@ -143,6 +143,8 @@ pub enum UnlockStatus {
         turn: f32,
         /// Passive liveness score over the frames so far (0..1), once there are enough.
         liveness: Option<f32>,
+        /// The score the attempt needs.
+        live_at: f32,
         /// The attempt asks for a head turn (draw the two bars).
         challenge: bool,
     },
@@ -266,6 +268,8 @@ pub enum Event {
     Info(String),
     SourceError(String),
     SourceRecovered,
+    /// The worker could not start its models: it answers nothing but this, said once.
+    AnalysisOff(String),
 }
 
 /// How a Verify attempt ended.

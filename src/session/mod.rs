@@ -51,7 +51,7 @@ impl Session {
     /// arrives as an [`Event::Error`] and the feed keeps running.
     pub fn start(
         source: Box<dyn FrameSource>,
-        models: Option<Models>,
+        models: Result<Models, String>,
         store: Store,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Session {

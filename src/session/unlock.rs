@@ -138,6 +138,7 @@ impl Unlock {
                     prompt,
                     turn: attempt.turn_progress(),
                     liveness: attempt.liveness_score(),
+                    live_at: attempt.liveness_threshold(),
                     challenge: matches!(attempt.liveness(), LivenessCheck::Challenge(_)),
                 };
                 self.state = State::Running(attempt);

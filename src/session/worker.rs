@@ -35,8 +35,10 @@ pub const LIVE_MAX_SIDE: u32 = 320;
 /// attempts and unlock verify every frame, since each frame is a vote there.
 const VERDICT_PERIOD: Duration = Duration::from_millis(200);
 
+/// `models`: the models, or why none could be found (said as it is: which folders were looked
+/// in, what to run).
 pub fn spawn(
-    models: Option<Models>,
+    models: Result<Models, String>,
     store: Store,
     frames: Receiver<Arc<Frame>>,
     commands: Receiver<Command>,
@@ -47,13 +49,9 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("inference".into())
         .spawn(move || {
-            let Some(models) = models else {
-                return idle(
-                    &events,
-                    &wake,
-                    &commands,
-                    "no models folder; run `make setup`".into(),
-                );
+            let models = match models {
+                Ok(models) => models,
+                Err(why) => return idle(&events, &wake, &commands, why),
             };
             let engine = match Engine::new(&models, store) {
                 Ok(engine) => engine,
@@ -107,11 +105,22 @@ fn idle(
     commands: &Receiver<Command>,
     why: String,
 ) {
-    let _ = events.send(Event::Error(format!("face analysis is off: {why}")));
+    let off = format!("face analysis is off: {why}");
+    let _ = events.send(Event::AnalysisOff(off.clone()));
     wake();
     while let Ok(cmd) = commands.recv() {
-        if matches!(cmd, Command::Shutdown) {
-            return;
+        match cmd {
+            Command::Shutdown => return,
+            // Sent as the window changes view or selection, not asked for by a click.
+            Command::SelectPerson(_)
+            | Command::SetMode(_)
+            | Command::SetAttributes(_)
+            | Command::RefreshScores => {}
+            // A click that cannot be answered says why, rather than nothing.
+            _ => {
+                let _ = events.send(Event::Error(off.clone()));
+                wake();
+            }
         }
     }
 }

@@ -421,6 +421,20 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// Three tables of one model's thresholds, kept in three places for three reasons (the
+    /// lowest the settings take, the model's own, the unlock's raised one): they must stay in
+    /// that order, or a setting could sit under the floor or unlock be looser than the desk.
+    #[test]
+    fn each_model_s_floor_default_and_unlock_thresholds_stay_in_order() {
+        for model in [EmbedderKind::Sface, EmbedderKind::Mbf] {
+            let floor = threshold_floor(model);
+            let default = model.default_threshold();
+            let unlock = crate::auth::attempt::unlock_threshold(model);
+            println!("{model:?}: floor {floor}, default {default}, unlock {unlock}");
+            assert!(floor < default && default <= unlock, "{model:?}");
+        }
+    }
+
     fn parse(text: &str) -> (Settings, Vec<String>) {
         let (s, p) = Settings::parse(text, Path::new("settings.toml"));
         (s, p.iter().map(ToString::to_string).collect())

@@ -72,6 +72,16 @@ struct Raw {
 }
 
 impl SystemConfig {
+    /// The root-owned store this config names, with every folder above it checked first: the
+    /// one way the daemon and the `unlock` commands open it.
+    pub fn open_store(&self) -> anyhow::Result<crate::store::Store> {
+        check_parents(&self.store)?;
+        Ok(crate::store::Store::open_owned(
+            &self.store,
+            crate::store::Owner::Root,
+        )?)
+    }
+
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
         let text = read_root_owned(path, facegate_proto::MAX_CONFIG_BYTES)?;
         SystemConfig::parse(&text, path)

@@ -29,7 +29,6 @@ use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::liveness::Direction;
 use crate::runtime::Models;
-use crate::store::{Owner, Store};
 
 /// How long a client has to send its whole request line. The PAM module writes it as soon as it
 /// connects; a client that sends nothing must not hold a reader for long.
@@ -181,11 +180,10 @@ pub struct Daemon {
 impl Daemon {
     /// Opens the root-owned store (checked with every folder above it) and loads the models.
     pub fn new(config: SystemConfig, models: &Models) -> anyhow::Result<Daemon> {
-        super::config::check_parents(&config.store)?;
         if let Some(replay) = &config.replay {
             super::config::check_replay(replay)?;
         }
-        let store = Store::open_owned(&config.store, Owner::Root)?;
+        let store = config.open_store()?;
         let engine = Engine::with_settings(models, store, config.verify.clone())?;
         Ok(Daemon { config, engine })
     }
@@ -274,9 +272,7 @@ impl Daemon {
         // person's faces again, or the faces of an enrolment since replaced would still open
         // the door.
         self.engine.forget_person_vectors(user);
-        let enrolled = self.engine.store().require_person(user).is_ok()
-            && self.engine.gallery(user).is_ok_and(|g| !g.is_empty());
-        if !enrolled {
+        if self.engine.ensure_enrolled(user).is_err() {
             return Err(verdict(
                 Outcome::Ignore,
                 format!("{user} is not enrolled for face unlock"),

@@ -22,7 +22,7 @@ pub fn app(data: &Path, source: SourceSpec) -> FaceGateApp {
     let store = Store::open(data).unwrap();
     FaceGateApp::new(Session::start(
         source,
-        Some(common::models()),
+        Ok(common::models()),
         store,
         Arc::new(|| {}),
     ))

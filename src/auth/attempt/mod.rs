@@ -226,6 +226,11 @@ impl Attempt {
     }
 
     /// The passive score over the frames so far.
+    /// The passive score the attempt needs, for a meter drawn beside [`Attempt::liveness_score`].
+    pub fn liveness_threshold(&self) -> f32 {
+        self.passive.threshold()
+    }
+
     pub fn liveness_score(&self) -> Option<f32> {
         self.judged
             .or_else(|| self.passive.score())
@@ -536,6 +541,7 @@ impl Attempt {
             face: self.face.clone(),
             liveness: self.judged.or_else(|| self.passive.score()),
             pad: self.pad_score(),
+            pad_rule: self.pad_rule,
             held: self.lowest_held,
             frames: self.frames,
             dark_frames: self.dark_frames,

@@ -130,6 +130,8 @@ pub struct Outcome {
     /// The texture model's low quantile over the tracked face's frames (None without the model
     /// or before enough frames).
     pub pad: Option<f32>,
+    /// The rule `pad` was judged by (None without the texture model).
+    pub pad_rule: Option<super::PadRule>,
     /// With liveness on: the lowest cosine of a frame after the votes to the frames that
     /// matched (None before the votes passed).
     pub held: Option<f32>,

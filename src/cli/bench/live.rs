@@ -117,7 +117,7 @@ pub(super) fn run(models: &Models, photo: &Path, args: &BenchArgs) -> anyhow::Re
     });
     let session = Session::start(
         source,
-        Some(models.clone()),
+        Ok(models.clone()),
         Store::open(data.path())?,
         Arc::new(|| {}),
     );
