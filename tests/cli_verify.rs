@@ -234,8 +234,8 @@ fn facegate(data: &Path, args: &[&str]) -> Output {
 }
 
 /// Someone else's photo among a person's verification images would let that someone in as
-/// them: the import says which new image matches none of the others (the cameraman after
-/// three photos of the astronaut) and keeps quiet about the astronaut's own.
+/// them: the import says which new image matches none of the earlier ones (two of the cameraman,
+/// in one import, after three photos of the astronaut) and keeps quiet about the astronaut's own.
 #[test]
 fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     let data = common::temp_dir("cli-verify-stranger");
@@ -246,19 +246,25 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     assert!(!String::from_utf8_lossy(&own.stderr).contains("matches none"));
     // The cameraman's head and shoulders, enlarged so that the capture gate's 25 px between the
     // eyes lets him in.
-    let stranger = common::temp_dir("cli-verify-stranger-photo").join("camera.png");
+    // Two photos of him in one import: they match each other, which must not vouch for them.
+    let strangers = common::temp_dir("cli-verify-stranger-photo");
     let camera = image::open(common::fixture("camera.png")).unwrap();
-    camera
-        .crop_imm(125, 60, 200, 200)
-        .resize(600, 600, image::imageops::FilterType::Triangle)
-        .save(&stranger)
+    let him =
+        camera
+            .crop_imm(125, 60, 200, 200)
+            .resize(600, 600, image::imageops::FilterType::Triangle);
+    him.save(strangers.join("camera.png")).unwrap();
+    him.fliph()
+        .save(strangers.join("camera-mirrored.png"))
         .unwrap();
-    let out = facegate(&data, &["capture", "Eileen", s(&stranger)]);
+    let out = facegate(&data, &["capture", "Eileen", s(&strangers)]);
     let err = String::from_utf8_lossy(&out.stderr);
     println!("measured: {}", err.trim());
     assert_eq!(code(&out), 0, "saved: a warning, not a refusal");
     assert!(
-        err.contains("matches none of Eileen's other images") && err.contains("camera.png"),
+        err.matches("matches none of Eileen's other images").count() == 2
+            && err.contains("camera.png")
+            && err.contains("camera-mirrored.png"),
         "{err}"
     );
 }

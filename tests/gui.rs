@@ -540,6 +540,14 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
         !stranger.is_empty() && stranger.iter().all(|s| s.starts_with("Searching")),
         "a stranger starts no attempt: {stranger:?}"
     );
+    // Nor learns whom they look like, or how closely (the view once said "closest: Katie,
+    // similarity 0.21", an oracle to tune a photo against).
+    assert!(
+        stranger
+            .iter()
+            .all(|s| !s.contains("Katie") && !s.contains("similarity") && !s.contains("closest")),
+        "{stranger:?}"
+    );
     let audit = facegate::store::audit::read(&data);
     println!("audit lines: {}", audit.len());
     assert_eq!(

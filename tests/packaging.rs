@@ -1,7 +1,8 @@
 //! The Debian package (`make deb`, cargo-deb's `[package.metadata.deb]` in Cargo.toml) carries
-//! what the installed app loads: every model of the manifest and the ONNX Runtime library. Its
-//! list once named the models one by one and missed the second emotion network when the app
-//! started averaging two, so the installed app could not start its attribute models.
+//! what the installed app loads: every model of the manifest but those it marks `unpackaged`
+//! (w600k_mbf's non-commercial weights), and the ONNX Runtime library. Its list once missed the
+//! second emotion network when the app started averaging two, so the installed app could not
+//! start its attribute models.
 
 use facegate::runtime::{Manifest, SYSTEM_MODELS_DIR};
 use std::path::Path;
@@ -51,25 +52,29 @@ fn covers(source: &str, path: &str) -> bool {
 fn the_package_carries_every_model_and_the_runtime_where_the_app_looks() {
     let assets = deb_assets();
     let manifest = Manifest::builtin();
-    let wanted: Vec<&str> = manifest
+    let mut missing = Vec::new();
+    for entry in manifest
         .model
         .iter()
         .chain(std::iter::once(&manifest.runtime))
-        .map(|m| m.file.as_str())
-        .collect();
-    let mut missing = Vec::new();
-    for file in &wanted {
-        let path = format!("models/{file}");
-        match assets.iter().find(|(source, _)| covers(source, &path)) {
-            Some((source, destination)) => {
+    {
+        let path = format!("models/{}", entry.file);
+        let packaged = assets.iter().find(|(source, _)| covers(source, &path));
+        match (packaged, &entry.unpackaged) {
+            (Some((source, destination)), None) => {
                 println!("{path:32} <- {source:28} -> /{destination}");
                 assert_eq!(
                     format!("/{}", destination.trim_end_matches('/')),
                     SYSTEM_MODELS_DIR,
-                    "{file} must be installed where Models::locate looks"
+                    "{} must be installed where Models::locate looks",
+                    entry.file
                 );
             }
-            None => missing.push(*file),
+            (None, Some(why)) => println!("{path:32} left out: {why}"),
+            (Some((source, _)), Some(why)) => {
+                panic!("{source} packages {path}, which the manifest leaves out: {why}")
+            }
+            (None, None) => missing.push(entry.file.as_str()),
         }
     }
     assert!(

@@ -62,9 +62,15 @@ pub const AMBIGUOUS_FACE_RATIO: f32 = 0.8;
 /// The largest face, or why there is none: no face, or another face at least `second_face_ratio`
 /// of its size (by eye distance).
 pub fn main_face(faces: &[Face], second_face_ratio: f32) -> Result<&Face, QualityIssue> {
-    let largest = faces
+    main_face_index(faces, second_face_ratio).map(|i| &faces[i])
+}
+
+/// [`main_face`] as its index in `faces`, for callers that label every face of a frame.
+pub fn main_face_index(faces: &[Face], second_face_ratio: f32) -> Result<usize, QualityIssue> {
+    let (index, largest) = faces
         .iter()
-        .max_by(|a, b| a.eye_distance().total_cmp(&b.eye_distance()))
+        .enumerate()
+        .max_by(|(_, a), (_, b)| a.eye_distance().total_cmp(&b.eye_distance()))
         .ok_or(QualityIssue::NoFace)?;
     let comparable = faces
         .iter()
@@ -73,7 +79,7 @@ pub fn main_face(faces: &[Face], second_face_ratio: f32) -> Result<&Face, Qualit
     if comparable > 1 {
         return Err(QualityIssue::ManyFaces(comparable));
     }
-    Ok(largest)
+    Ok(index)
 }
 
 pub fn measure(img: &RgbImage, face: &Face) -> QualityReport {

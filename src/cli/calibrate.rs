@@ -4,6 +4,7 @@
 use clap::Args;
 
 use super::{Cli, exit};
+use crate::auth::calibrate::percent;
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
@@ -57,16 +58,13 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         engine.settings().model
     );
     println!(
-        "detection threshold {:.3} (was {previous:.3}): FAR {:.3} % (target {:.3} %), FRR {}",
+        "detection threshold {:.3} (was {previous:.3}): FAR {} (target {}), FRR {}",
         result.threshold,
-        result.far * 100.0,
-        args.far * 100.0,
+        percent(result.far),
+        percent(args.far),
         result
             .frr
-            .map_or("unmeasured (capture more images)".into(), |f| format!(
-                "{:.2} %",
-                f * 100.0
-            )),
+            .map_or("unmeasured (capture more images)".into(), percent),
     );
     for caution in cautions {
         println!("note: {caution}");

@@ -17,7 +17,11 @@ pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<u8> {
     } else {
         println!("models folder: {}", models.dir().display());
         for s in &status {
-            let verdict = if s.ok { "ok" } else { "PROBLEM" };
+            let verdict = match (s.ok, &s.problem) {
+                (true, None) => "ok",
+                (true, Some(_)) => "absent",
+                (false, _) => "PROBLEM",
+            };
             println!("{:<15} {:<8} {:<40} {}", s.id, verdict, s.role, s.licence);
             if let Some(problem) = &s.problem {
                 println!("{:<15} {problem}", "");

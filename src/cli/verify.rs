@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::{Cli, exit};
@@ -41,24 +41,9 @@ pub struct VerifyArgs {
     /// With --liveness on a recording: the turn to ask for (the one the recorded person makes).
     /// A camera is always asked a random side
     #[arg(long, value_enum, requires = "liveness", requires = "replay")]
-    pub turn: Option<Turn>,
+    pub turn: Option<Direction>,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Turn {
-    Left,
-    Right,
-}
-
-impl From<Turn> for Direction {
-    fn from(t: Turn) -> Direction {
-        match t {
-            Turn::Left => Direction::Left,
-            Turn::Right => Direction::Right,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +174,7 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     }
     let liveness = match (args.liveness, args.turn) {
         (false, _) => LivenessCheck::Off,
-        (true, Some(turn)) => LivenessCheck::Challenge(turn.into()),
+        (true, Some(turn)) => LivenessCheck::Challenge(turn),
         (true, None) => LivenessCheck::Challenge(Direction::random()),
     };
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;

@@ -171,14 +171,11 @@ impl Engine {
                 pad_ms: 0.0,
             });
         }
-        let main = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO);
+        let main = quality::main_face_index(faces, quality::AMBIGUOUS_FACE_RATIO);
         let (mut embed_ms, mut pad_ms) = (0.0, 0.0);
         let (step, judged) = match main {
-            Ok(face) => {
-                let index = faces
-                    .iter()
-                    .position(|f| std::ptr::eq(f, face))
-                    .unwrap_or(0);
+            Ok(index) => {
+                let face = &faces[index];
                 // A frame too dark to judge does not vote: nothing to embed or score.
                 let judge = !attempt.too_dark(image, face);
                 let pad = match &mut self.pad {

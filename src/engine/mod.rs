@@ -214,8 +214,9 @@ impl Engine {
         Ok((stored, report))
     }
 
-    /// Of `ids`, images of `person` just stored, those that match none of the person's other
-    /// images, every kind (their best cosine is not above the detection threshold): most often
+    /// Of `ids`, images of `person` just stored, those that match none of the person's earlier
+    /// images, every kind (their best cosine is not above the detection threshold; with no
+    /// earlier image, none of the other new ones): most often
     /// someone else's photo. Each of those votes or trains as the person, so a stranger's among
     /// them helps the stranger in. The one check the CLI import, the window's captures and its
     /// imports make; they warn rather than refuse, since a very different capture of the person
@@ -230,11 +231,14 @@ impl Engine {
             })?);
         }
         let threshold = self.thresholds().detection;
-        Ok(all
+        let (new, earlier): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| ids.contains(id));
+        // Against the images stored before, so a batch of one stranger's photos does not vouch
+        // for itself; among themselves only for a person's first images.
+        let reference = if earlier.is_empty() { &new } else { &earlier };
+        Ok(new
             .iter()
-            .filter(|(id, _)| ids.contains(id))
             .filter_map(|(id, embedding)| {
-                let best = all
+                let best = reference
                     .iter()
                     .filter(|(other, _)| other != id)
                     .map(|(_, e)| embedding.cosine(e))

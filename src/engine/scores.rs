@@ -94,6 +94,7 @@ impl Engine {
             calibration,
             kept_default,
             model: self.settings.model,
+            preprocess: self.settings.preprocess,
         }))
     }
 
@@ -110,8 +111,10 @@ impl Engine {
 pub struct Calibrated {
     pub calibration: Calibration,
     pub kept_default: bool,
-    /// The embedder whose scores it measured: its threshold means nothing for another.
+    /// The embedder whose scores it measured, and the preprocessing of its faces: its threshold
+    /// means nothing for another.
     pub model: crate::vision::EmbedderKind,
+    pub preprocess: crate::vision::Preprocess,
 }
 
 impl Calibrated {

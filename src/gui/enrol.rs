@@ -96,7 +96,8 @@ impl EnrolView {
             if (ui.button("Add person").clicked() || enter) && !self.new_person.trim().is_empty() {
                 let name = self.new_person.trim().to_owned();
                 out.push(Command::AddPerson(name.clone()));
-                self.adding = Some(name);
+                // An existing name is refused by the worker: the field keeps it too.
+                self.adding = (!state.people.contains(&name)).then_some(name);
             }
         });
     }

@@ -13,8 +13,9 @@ use super::textures::to_color_image;
 use crate::camera::Frame;
 use crate::session::Analysis;
 
-/// Frames whose size is remembered, for an analysis that arrives late: a second at 30 fps.
-const RECENT: usize = 32;
+/// Most frames held for the analysis to catch up with (a 4K stream at 120 fps would otherwise
+/// hold 30 of 25 MB each within [`MAX_LAG`]).
+const RECENT: usize = 8;
 /// How far the picture may fall behind the camera to show the frame the faces were found in.
 /// Analysis at camera rate is one or two frames behind; a slower one (a loaded machine) would
 /// drag the picture down to its own rate, so past this the newest frame is shown instead.
@@ -26,10 +27,9 @@ pub struct Feed {
     /// The frame in the texture: its index and capture time (indexes restart with a new source).
     shown: Option<(u64, Instant)>,
     size: [usize; 2],
-    /// The frames of the last [`MAX_LAG`], for the analysis to catch up with.
+    /// The frames of the last [`MAX_LAG`] (at most [`RECENT`]), for the analysis to catch up
+    /// with.
     recent: VecDeque<Arc<Frame>>,
-    /// Index, capture time and size of the last [`RECENT`] frames.
-    sizes: VecDeque<(u64, Instant, [usize; 2])>,
     rate: RateMeter,
 }
 
@@ -40,12 +40,18 @@ fn analysed(frame: &Frame, analysis: &Analysis) -> bool {
 
 /// The frame to show: the one `analysis` was made on while it is in step with the newest (so
 /// boxes and landmarks lie on the faces they were found in, whatever size each frame has), else
-/// the newest.
-fn pick<'a>(recent: &'a VecDeque<Arc<Frame>>, analysis: Option<&Analysis>) -> Option<&'a Frame> {
+/// the newest. Never one older than the frame `shown_at` on screen: the picture does not step
+/// back in time when a slow analysis catches up.
+fn pick<'a>(
+    recent: &'a VecDeque<Arc<Frame>>,
+    analysis: Option<&Analysis>,
+    shown_at: Option<Instant>,
+) -> Option<&'a Frame> {
     let newest = recent.back()?;
     let in_step = analysis
         .and_then(|a| recent.iter().rev().find(|f| analysed(f, a)))
-        .filter(|f| newest.captured_at.duration_since(f.captured_at) <= MAX_LAG);
+        .filter(|f| newest.captured_at.duration_since(f.captured_at) <= MAX_LAG)
+        .filter(|f| shown_at.is_none_or(|at| f.captured_at >= at));
     Some(in_step.unwrap_or(newest))
 }
 
@@ -56,12 +62,10 @@ impl Feed {
         let now = Instant::now();
         while let Ok(frame) = frames.try_recv() {
             self.rate.tick(now);
-            let size = [frame.image.width() as usize, frame.image.height() as usize];
-            self.sizes.push_back((frame.index, frame.captured_at, size));
-            if self.sizes.len() > RECENT {
-                self.sizes.pop_front();
-            }
             self.recent.push_back(frame);
+            if self.recent.len() > RECENT {
+                self.recent.pop_front();
+            }
         }
         // Only frames [`pick`] could still choose are held: a folder of large photos would
         // otherwise keep hundreds of megabytes.
@@ -73,7 +77,7 @@ impl Feed {
 
     /// Uploads the frame [`pick`] chooses for `analysis`, if it is not the one shown already.
     pub fn present(&mut self, ctx: &egui::Context, analysis: Option<&Analysis>) {
-        let Some(frame) = pick(&self.recent, analysis) else {
+        let Some(frame) = pick(&self.recent, analysis, self.shown.map(|(_, at)| at)) else {
             return;
         };
         let key = (frame.index, frame.captured_at);
@@ -123,16 +127,8 @@ impl Feed {
         // Drawn in the analysed frame's pixels: on that frame when the picture is in step, else
         // on a newer one of the same size (the faces have moved a little since); never on a
         // picture of another size, where they would land anywhere.
-        let analysed_size = analysis.and_then(|a| {
-            let (.., size) = self
-                .sizes
-                .iter()
-                .rev()
-                .find(|(index, at, _)| (*index, *at) == (a.frame_index, a.captured_at))?;
-            Some((a, *size))
-        });
-        if let Some((a, size)) = analysed_size.filter(|(_, size)| *size == self.size) {
-            overlay::draw_faces(ui.painter(), rect, size, &a.faces, attributes);
+        if let Some(a) = analysis.filter(|a| a.frame_size == self.size) {
+            overlay::draw_faces(ui.painter(), rect, a.frame_size, &a.faces, attributes);
         }
         Some(rect)
     }
@@ -155,6 +151,7 @@ mod tests {
         Analysis {
             frame_index: f.index,
             captured_at: f.captured_at,
+            frame_size: [f.image.width() as usize, f.image.height() as usize],
             faces: Vec::new(),
             timings: Default::default(),
             latency_ms: 0.0,
@@ -172,22 +169,30 @@ mod tests {
             frame(3, ms(400), 64),
         ]
         .into();
-        let newest_index = |a: Option<&Analysis>| pick(&recent, a).unwrap().index;
+        let newest_index = |a: Option<&Analysis>| pick(&recent, a, None).unwrap().index;
         assert_eq!(newest_index(None), 3, "nothing analysed yet");
         // Frame 1 was analysed 367 ms before the newest: too far behind to hold the picture.
         assert_eq!(newest_index(Some(&analysis_of(&recent[1]))), 3);
         let in_step: VecDeque<_> = recent.iter().take(3).cloned().collect();
         assert_eq!(
-            pick(&in_step, Some(&analysis_of(&recent[1])))
+            pick(&in_step, Some(&analysis_of(&recent[1])), None)
                 .unwrap()
                 .index,
             1
+        );
+        // Frame 2 already on screen (the picture had moved on): frame 1's late analysis does
+        // not take it back in time.
+        assert_eq!(
+            pick(&in_step, Some(&analysis_of(&recent[1])), Some(ms(66)))
+                .unwrap()
+                .index,
+            2
         );
         // The same index from a source opened since (its clock is another) is not that frame.
         let other_source = Analysis {
             captured_at: ms(1),
             ..analysis_of(&recent[1])
         };
-        assert_eq!(pick(&in_step, Some(&other_source)).unwrap().index, 2);
+        assert_eq!(pick(&in_step, Some(&other_source), None).unwrap().index, 2);
     }
 }

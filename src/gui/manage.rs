@@ -301,12 +301,17 @@ impl ManageView {
                 return;
             }
         };
-        if c.model != settings.model {
-            ui.label(format!(
-                "The last calibration measured {}'s scores; calibrate again for {}.",
-                c.model.model_id(),
-                settings.model.model_id()
-            ));
+        if (c.model, c.preprocess) != (settings.model, settings.preprocess) {
+            ui.label(if c.model != settings.model {
+                format!(
+                    "The last calibration measured {}'s scores; calibrate again for {}.",
+                    c.model.model_id(),
+                    settings.model.model_id()
+                )
+            } else {
+                "The last calibration measured faces preprocessed another way; calibrate again."
+                    .to_owned()
+            });
             return;
         }
         let cal = &c.calibration;

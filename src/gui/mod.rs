@@ -82,6 +82,9 @@ pub fn choose_source(
     };
     let hint = "Start with --replay VIDEO_OR_FOLDER to use a recording.";
     let demo = demo_photo().map(|p| (camera::open(&SourceSpec::Demo(p.clone())), p));
+    let blank = |why: String| -> (Box<dyn camera::FrameSource>, Option<String>) {
+        (Box::new(camera::demo::DemoSource::blank()), Some(why))
+    };
     Ok(match demo {
         Some((Ok(source), photo)) => (
             source,
@@ -90,18 +93,12 @@ pub fn choose_source(
                 photo.file_name().unwrap_or_default().to_string_lossy()
             )),
         ),
-        Some((Err(e), _)) => (
-            Box::new(camera::demo::DemoSource::blank()),
-            Some(format!(
-                "{why_demo}, and the demo photo cannot be shown ({e}). {hint}"
-            )),
-        ),
-        None => (
-            Box::new(camera::demo::DemoSource::blank()),
-            Some(format!(
-                "{why_demo} (and no demo photo is installed). {hint}"
-            )),
-        ),
+        Some((Err(e), _)) => blank(format!(
+            "{why_demo}, and the demo photo cannot be shown ({e}). {hint}"
+        )),
+        None => blank(format!(
+            "{why_demo} (and no demo photo is installed). {hint}"
+        )),
     })
 }
 

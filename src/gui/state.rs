@@ -171,7 +171,8 @@ impl AppState {
             }
             Event::Import(progress) => {
                 if progress.finished() {
-                    self.say(import_summary(&progress), !progress.refused.is_empty());
+                    let error = !progress.refused.is_empty() || progress.unlike.is_some();
+                    self.say(import_summary(&progress), error);
                 }
                 self.import = Some(progress);
             }
@@ -233,6 +234,7 @@ impl AppState {
             Event::Info(text) => self.say(text, false),
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
+            Event::Warning(text) => self.say(text, true),
             Event::AnalysisOff(why) => {
                 self.say(why.clone(), true);
                 self.analysis_off = Some(why);
@@ -344,6 +346,9 @@ fn import_summary(p: &ImportProgress) -> String {
             text.push_str(", …");
         }
         text.push(')');
+    }
+    if let Some(unlike) = &p.unlike {
+        text.push_str(&format!(". Warning: {unlike}"));
     }
     text
 }
@@ -504,6 +509,7 @@ mod tests {
             saved: 1,
             skipped: 0,
             refused: vec![("b.png".into(), "no face found".into())],
+            unlike: None,
         };
         let _ = s.apply(Event::Import(progress));
         let m = s.message.unwrap();

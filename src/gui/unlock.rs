@@ -10,7 +10,7 @@ use super::state::AppState;
 use crate::auth::attempt::Prompt;
 use crate::session::UnlockStatus;
 
-/// Kept under the picture for the message and the liveness bars, shown or not, so the picture
+/// Kept under the picture for the message and the turn bar, shown or not, so the picture
 /// does not shrink when an attempt starts and the message never hides a face's card.
 const BAND_HEIGHT: f32 = 120.0;
 const BAR_HEIGHT: f32 = 24.0;
@@ -23,11 +23,11 @@ const ASKING: Color32 = Color32::from_rgb(120, 200, 255);
 #[derive(Debug, Default)]
 pub struct UnlockView;
 
-/// The two bars shown while the head-turn challenge runs.
+/// The bar shown while the head-turn challenge runs: how much of the asked turn was made. Not
+/// the passive liveness score, which would let a video held up to the camera be tuned until it
+/// passes (the system prompts do not show it either); it is shown with the welcome.
 struct Meters {
     turn: f32,
-    liveness: Option<f32>,
-    live_at: f32,
 }
 
 impl UnlockView {
@@ -82,11 +82,10 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
         None => ("Look at the camera".to_owned(), Color32::WHITE, None),
         Some(UnlockStatus::Searching { reason }) => (reason.clone(), WAITING, None),
         Some(UnlockStatus::Attempt {
-            name,
+            // Whom the attempt is for: not said before the welcome.
+            name: _,
             prompt,
             turn,
-            liveness,
-            live_at,
             challenge,
         }) => {
             // Yellow while it is still finding out who this is; blue once it asks for something.
@@ -96,14 +95,10 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
                 }
                 _ => ASKING,
             };
-            let meters = challenge.then_some(Meters {
-                turn: *turn,
-                liveness: *liveness,
-                live_at: *live_at,
-            });
-            // The login's words, not the desk's: no score of a single frame (see
-            // `Prompt::public_text`).
-            (format!("{name}: {}", prompt.public_text()), colour, meters)
+            let meters = challenge.then_some(Meters { turn: *turn });
+            // The login's words, not the desk's: no score of a single frame, and no name before
+            // the welcome (see `Prompt::public_text`).
+            (prompt.public_text(), colour, meters)
         }
         Some(UnlockStatus::Welcome { name, liveness }) => (
             match liveness {
@@ -119,47 +114,24 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
     }
 }
 
-/// Side by side in `area`: how much of the asked head turn has been made, and the passive
-/// liveness score with a tick at the threshold it must reach. Each label is written inside its
-/// bar, so no window size can cut it off.
-fn liveness_meters(painter: &Painter, area: Rect, m: &Meters) {
-    let width = (area.width() - PAD) / 2.0;
-    let rows = [
-        ("turn", Some(m.turn), None),
-        ("liveness", m.liveness, Some(m.live_at)),
-    ];
-    for (i, (label, value, tick)) in rows.into_iter().enumerate() {
-        let left = area.min.x + i as f32 * (width + PAD);
-        let bar = Rect::from_min_size(pos2(left, area.min.y), vec2(width, area.height()));
-        painter.rect_filled(bar, 3.0, Color32::from_gray(40));
-        if let Some(v) = value {
-            let mut fill = bar;
-            fill.set_width(bar.width() * v.clamp(0.0, 1.0));
-            painter.rect_filled(fill, 3.0, Color32::from_rgb(40, 110, 180));
-        }
-        painter.rect_stroke(
-            bar,
-            3.0,
-            Stroke::new(1.0, Color32::GRAY),
-            StrokeKind::Inside,
-        );
-        if let Some(t) = tick {
-            let x = bar.min.x + bar.width() * t;
-            painter.line_segment(
-                [pos2(x, bar.min.y - 3.0), pos2(x, bar.max.y + 3.0)],
-                Stroke::new(2.0, Color32::WHITE),
-            );
-        }
-        let text = match value {
-            Some(v) => format!("{label} {v:.2}"),
-            None => format!("{label} …"),
-        };
-        painter.text(
-            pos2(bar.min.x + 8.0, bar.center().y),
-            Align2::LEFT_CENTER,
-            text,
-            FontId::proportional(16.0),
-            Color32::WHITE,
-        );
-    }
+/// In `area`: how much of the asked head turn has been made, its label written inside the bar,
+/// so no window size can cut it off.
+fn liveness_meters(painter: &Painter, bar: Rect, m: &Meters) {
+    painter.rect_filled(bar, 3.0, Color32::from_gray(40));
+    let mut fill = bar;
+    fill.set_width(bar.width() * m.turn.clamp(0.0, 1.0));
+    painter.rect_filled(fill, 3.0, Color32::from_rgb(40, 110, 180));
+    painter.rect_stroke(
+        bar,
+        3.0,
+        Stroke::new(1.0, Color32::GRAY),
+        StrokeKind::Inside,
+    );
+    painter.text(
+        pos2(bar.min.x + 8.0, bar.center().y),
+        Align2::LEFT_CENTER,
+        format!("turn {:.2}", m.turn),
+        FontId::proportional(16.0),
+        Color32::WHITE,
+    );
 }

@@ -6,12 +6,15 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pose::pose;
 use crate::vision::Face;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Read as `left` / `right` wherever a person names one (`verify --turn`, the system config's
+/// `turn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// The person's own left: the nose moves to the image's right (positive yaw).
     Left,

@@ -117,11 +117,6 @@ pub struct PassiveWindow {
 }
 
 impl PassiveWindow {
-    /// The score at which the window calls a face live.
-    pub fn threshold(&self) -> f32 {
-        self.config.threshold
-    }
-
     pub fn new(config: PassiveConfig) -> PassiveWindow {
         PassiveWindow {
             config,

@@ -28,6 +28,11 @@ pub struct Entry {
     pub source_sha256: Option<String>,
     pub sha256: String,
     pub licence: String,
+    /// Why `make deb` leaves the file out (a licence that forbids redistribution, a file the app
+    /// does not run); None for every file the package carries. `tests/packaging.rs` holds the
+    /// package's list to this.
+    #[serde(default)]
+    pub unpackaged: Option<String>,
 }
 
 impl Entry {

@@ -170,6 +170,14 @@ impl Models {
                 let checked = open_regular(&path)
                     .and_then(|file| hash_bounded(&path, file))
                     .and_then(|digest| check_digest(&path, &entry.sha256, &digest));
+                // A file the package leaves out on purpose is not a fault when it is absent.
+                let (ok, problem) = match (checked, &entry.unpackaged) {
+                    (Ok(()), _) => (true, None),
+                    (Err(ModelError::Missing(_)), Some(why)) => {
+                        (true, Some(format!("not installed: {why}")))
+                    }
+                    (Err(e), _) => (false, Some(e.to_string())),
+                };
                 FileStatus {
                     id: if entry.id.is_empty() {
                         "onnxruntime".into()
@@ -184,8 +192,8 @@ impl Models {
                     file: path,
                     licence: entry.licence.clone(),
                     source: entry.source(),
-                    ok: checked.is_ok(),
-                    problem: checked.err().map(|e| e.to_string()),
+                    ok,
+                    problem,
                 }
             })
             .collect()

@@ -62,6 +62,7 @@ impl ImportJob {
                 saved: 0,
                 skipped: 0,
                 refused,
+                unlike: None,
             },
             files: files.into(),
             saved: Vec::new(),
@@ -105,22 +106,22 @@ impl ImportJob {
             }
             Err(e) => self.progress.refused.push((name, e.to_string())),
         }
-        events.insert(0, Event::Import(self.progress.clone()));
         if self.files.is_empty() {
-            events.extend(self.someone_else(engine));
+            self.progress.unlike = self.someone_else(engine);
         }
+        events.insert(0, Event::Import(self.progress.clone()));
         events
     }
 
     /// Once a person's import ends: the photos it saved that look like someone else.
-    fn someone_else(&self, engine: &mut Engine) -> Option<Event> {
+    fn someone_else(&self, engine: &mut Engine) -> Option<String> {
         let Gallery::Person { name: person, .. } = &self.progress.gallery else {
             return None;
         };
         let ids: Vec<_> = self.saved.iter().map(|(id, _)| *id).collect();
         let unlike = match engine.unlike_the_rest(person, &ids) {
             Ok(u) => u,
-            Err(e) => return Some(Event::Error(format!("cannot compare the new photos: {e}"))),
+            Err(e) => return Some(format!("cannot compare the new photos: {e}")),
         };
         let file = |u: &crate::engine::Unlike| {
             self.saved
@@ -130,8 +131,8 @@ impl ImportJob {
         };
         match unlike.as_slice() {
             [] => None,
-            [one] => Some(Event::Error(one.warning(person, &file(one)))),
-            many => Some(Event::Error(format!(
+            [one] => Some(one.warning(person, &file(one))),
+            many => Some(format!(
                 "{} photos match none of {person}'s other images ({}; a match needs more than \
                  {:.2}): those that are not {person}, delete, or they help that person in as \
                  {person}",
@@ -141,7 +142,7 @@ impl ImportJob {
                     .collect::<Vec<_>>()
                     .join(", "),
                 many[0].threshold
-            ))),
+            )),
         }
     }
 }

@@ -117,6 +117,8 @@ pub struct FaceLabel {
 pub struct Analysis {
     pub frame_index: u64,
     pub captured_at: Instant,
+    /// The analysed frame's width and height: the faces' coordinates are in its pixels.
+    pub frame_size: [usize; 2],
     pub faces: Vec<FaceLabel>,
     pub timings: Timings,
     /// Capture-to-result latency of this frame.
@@ -141,10 +143,6 @@ pub enum UnlockStatus {
         prompt: Prompt,
         /// Share of the asked head turn made so far (0..1).
         turn: f32,
-        /// Passive liveness score over the frames so far (0..1), once there are enough.
-        liveness: Option<f32>,
-        /// The score the attempt needs.
-        live_at: f32,
         /// The attempt asks for a head turn (draw the two bars).
         challenge: bool,
     },
@@ -184,6 +182,8 @@ pub struct ImportProgress {
     /// Each refused file: its name and why (the quality gate's reason, or why it would not
     /// load).
     pub refused: Vec<(String, String)>,
+    /// Once finished: the photos saved that match none of the person's earlier images.
+    pub unlike: Option<String>,
 }
 
 impl ImportProgress {
@@ -268,6 +268,9 @@ pub enum Event {
     Info(String),
     SourceError(String),
     SourceRecovered,
+    /// Something the user should know that stops nothing (a saved photo that looks like
+    /// someone else): said as an error is, without ending a Verify.
+    Warning(String),
     /// The worker could not start its models: it answers nothing but this, said once.
     AnalysisOff(String),
 }

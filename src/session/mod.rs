@@ -47,8 +47,9 @@ pub struct Session {
 
 impl Session {
     /// Starts the capture thread on `source` and the worker on `models` and `store`. The worker
-    /// builds its ONNX sessions on its own thread, so the window opens at once; a model problem
-    /// arrives as an [`Event::Error`] and the feed keeps running.
+    /// builds its ONNX sessions on its own thread, so the window opens at once; with no models
+    /// (`models` says why) or a model that fails to load, it sends [`Event::AnalysisOff`] and
+    /// answers clicks with that reason, and the feed keeps running.
     pub fn start(
         source: Box<dyn FrameSource>,
         models: Result<Models, String>,

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::messages::{FaceLabel, Timings, UnlockStatus};
+use super::messages::{Timings, UnlockStatus};
 use crate::Error;
 use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Step};
 use crate::auth::quality::{self, QualityIssue};
@@ -43,7 +43,6 @@ impl Unlock {
         engine: &mut Engine,
         frame: &Frame,
         seen: Seen,
-        labels: &mut [FaceLabel],
         timings: &mut Timings,
     ) -> Said {
         let now = Instant::now();
@@ -53,16 +52,12 @@ impl Unlock {
                 Ok(None)
             }
             State::Holding(_) | State::Searching => match self.start(engine, frame, seen) {
-                Started::Attempt(attempt) => {
-                    self.step(engine, attempt, frame, seen, labels, timings, now)
-                }
+                Started::Attempt(attempt) => self.step(engine, attempt, frame, seen, timings, now),
                 Started::Status(status) => Ok(Some(status)),
                 Started::Ended(status) => Ok(Some(self.hold(status))),
                 Started::Failed(e) => Err(e),
             },
-            State::Running(attempt) => {
-                self.step(engine, attempt, frame, seen, labels, timings, now)
-            }
+            State::Running(attempt) => self.step(engine, attempt, frame, seen, timings, now),
         }
     }
 
@@ -95,7 +90,9 @@ impl Unlock {
         // look like nor how closely (a score per frame is an oracle to tune a photo, a pose or a
         // mask against), as the system path's prompts do not (`Prompt::public_text`).
         if !top.verification.accepted {
-            return searching("not recognised".into());
+            // What an attempt's own prompt says before K of N matched: nothing tells whether a
+            // frame came close, so a stranger cannot watch for the flip to a name.
+            return searching(crate::auth::attempt::Prompt::LookAtCamera.text());
         }
         let liveness = if engine.settings().liveness {
             LivenessCheck::Challenge(Direction::random())
@@ -118,7 +115,6 @@ impl Unlock {
         mut attempt: Box<Attempt>,
         frame: &Frame,
         seen: Seen,
-        labels: &mut [FaceLabel],
         timings: &mut Timings,
         now: Instant,
     ) -> Said {
@@ -127,18 +123,13 @@ impl Unlock {
             .attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now)
             .map_err(|e| format!("cannot verify: {e}"))?;
         timings.embed_ms = judged.embed_ms;
-        // The box names whom the attempt is for, but neither colours nor scores a frame.
-        if let Some((index, _)) = &judged.judged {
-            labels[*index].text = Some(name.clone());
-        }
+
         Ok(Some(match judged.step {
             Step::Pending(prompt) => {
                 let status = UnlockStatus::Attempt {
                     name,
                     prompt,
                     turn: attempt.turn_progress(),
-                    liveness: attempt.liveness_score(),
-                    live_at: attempt.liveness_threshold(),
                     challenge: matches!(attempt.liveness(), LivenessCheck::Challenge(_)),
                 };
                 self.state = State::Running(attempt);
@@ -177,8 +168,10 @@ fn ended(outcome: Outcome) -> UnlockStatus {
             liveness: outcome.liveness.map(|s| s.score),
         };
     }
+    // Not whose attempt it was: a stranger whose one frame passed would learn whom they
+    // resemble.
     let why = outcome.refusal.map_or("refused", |r| r.text());
     UnlockStatus::Refused {
-        reason: format!("{}: {why}", outcome.person),
+        reason: format!("Not unlocked: {why}"),
     }
 }

@@ -249,7 +249,7 @@ impl Worker {
                 Ok(lookalike) => {
                     // Either way the message line answers this click, not an earlier one.
                     self.send(match lookalike {
-                        Some(other) => Event::Error(format!(
+                        Some(other) => Event::Warning(format!(
                             "note: {name} looks like {other}, who is already enrolled"
                         )),
                         None => Event::Info(format!("added {name}")),
@@ -380,7 +380,7 @@ impl Worker {
                     Ok(unlike) => {
                         for u in unlike {
                             let what = format!("the {} image just saved", kind.dir_name());
-                            self.send(Event::Error(u.warning(&person, &what)));
+                            self.send(Event::Warning(u.warning(&person, &what)));
                         }
                     }
                     Err(e) => tracing::warn!("cannot compare the new image: {e}"),
@@ -496,7 +496,7 @@ impl Worker {
             };
             match self
                 .unlock
-                .frame(&mut self.engine, &frame, seen, &mut labels, &mut timings)
+                .frame(&mut self.engine, &frame, seen, &mut timings)
             {
                 Ok(Some(status)) => self.send(Event::Unlock(status)),
                 Ok(None) => {}
@@ -509,6 +509,7 @@ impl Worker {
         self.send(Event::Analysis(Analysis {
             frame_index: frame.index,
             captured_at: frame.captured_at,
+            frame_size: [frame.image.width() as usize, frame.image.height() as usize],
             faces: labels,
             timings,
             latency_ms: ms(frame.captured_at),
@@ -591,10 +592,7 @@ impl Worker {
         let Some(person) = self.person.clone() else {
             return;
         };
-        let Some(index) = quality::main_face(faces, quality::AMBIGUOUS_FACE_RATIO)
-            .ok()
-            .and_then(|face| faces.iter().position(|f| std::ptr::eq(f, face)))
-        else {
+        let Ok(index) = quality::main_face_index(faces, quality::AMBIGUOUS_FACE_RATIO) else {
             return;
         };
         if self.reuse_verdict(ids[index], &mut labels[index]) {

@@ -66,7 +66,7 @@ struct Raw {
     socket: Option<PathBuf>,
     camera: Option<u32>,
     replay: Option<PathBuf>,
-    turn: Option<String>,
+    turn: Option<Direction>,
     timeout_s: Option<f64>,
     verify: Option<toml::Table>,
 }
@@ -149,19 +149,10 @@ impl SystemConfig {
                 return Err(invalid(format!("{} must be an absolute path", p.display())));
             }
         }
-        let turn = match raw.turn.as_deref() {
-            None => None,
-            Some(_) if raw.replay.is_none() => {
-                return Err(invalid("`turn` applies to a `replay` only".into()));
-            }
-            Some("left") => Some(Direction::Left),
-            Some("right") => Some(Direction::Right),
-            Some(other) => {
-                return Err(invalid(format!(
-                    "turn = {other:?}: use \"left\" or \"right\""
-                )));
-            }
-        };
+        if raw.turn.is_some() && raw.replay.is_none() {
+            return Err(invalid("`turn` applies to a `replay` only".into()));
+        }
+        let turn = raw.turn;
         Ok(SystemConfig {
             path: path.to_owned(),
             store: raw.store.unwrap_or_else(|| PathBuf::from(DEFAULT_STORE)),

@@ -166,7 +166,12 @@ fn stat_field(procfs: &Path, pid: i32, field: usize) -> Option<i32> {
 fn remote_cgroup(procfs: &Path, sessions: &Path, pid: i32) -> Option<String> {
     let parts = procfs::cgroup_components(procfs, pid)?;
     if let Some(unit) = parts.iter().find(|p| is_server_unit(p)) {
-        return Some(format!("its process runs in {unit}"));
+        // The name can be one the user chose (a cgroup of their own under a server's name):
+        // escaped before it reaches the log.
+        return Some(format!(
+            "its process runs in {}",
+            crate::shown::Shown(Path::new(unit))
+        ));
     }
     let id = parts
         .iter()

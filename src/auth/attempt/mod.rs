@@ -226,11 +226,6 @@ impl Attempt {
     }
 
     /// The passive score over the frames so far.
-    /// The passive score the attempt needs, for a meter drawn beside [`Attempt::liveness_score`].
-    pub fn liveness_threshold(&self) -> f32 {
-        self.passive.threshold()
-    }
-
     pub fn liveness_score(&self) -> Option<f32> {
         self.judged
             .or_else(|| self.passive.score())
