@@ -14,6 +14,7 @@
 //!   safe to print.
 
 pub mod auth;
+pub mod bounded;
 pub mod camera;
 pub mod cli;
 pub mod engine;

@@ -129,27 +129,20 @@ pub const MAX_CSV_BYTES: u64 = 64 << 20;
 pub fn open_csv(
     path: &std::path::Path,
 ) -> anyhow::Result<csv::Reader<std::io::Take<std::fs::File>>> {
-    use anyhow::Context;
+    use crate::bounded::{self, Refused};
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = file.metadata()?;
-    anyhow::ensure!(
-        meta.is_file(),
-        "{} is not a regular file (a folder, device or pipe); give a CSV file",
-        path.display()
-    );
-    anyhow::ensure!(
-        meta.len() <= MAX_CSV_BYTES,
-        "{} is {} bytes; CSV files over {} MB are refused",
-        path.display(),
-        meta.len(),
-        MAX_CSV_BYTES >> 20
-    );
+    let file = bounded::open(path, MAX_CSV_BYTES).map_err(|why| match why {
+        Refused::Io(e) => anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
+        Refused::NotAFile => anyhow::anyhow!(
+            "{} is not a regular file (a folder, device or pipe); give a CSV file",
+            path.display()
+        ),
+        Refused::TooLarge(size) => anyhow::anyhow!(
+            "{} is {size} bytes; CSV files over {} MB are refused",
+            path.display(),
+            MAX_CSV_BYTES >> 20
+        ),
+    })?;
     // Bounded again while reading, in case the file grows meanwhile.
     Ok(csv::Reader::from_reader(file.take(MAX_CSV_BYTES)))
 }

@@ -71,39 +71,20 @@ pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
 /// opened without blocking, checked on the opened handle (no window for a swap), and read
 /// through a bounded reader.
 pub fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let io_err = |source| ImageError::Io {
-        path: path.to_owned(),
-        source,
+    use crate::bounded::{self, Refused};
+    let refused = |why| match why {
+        Refused::Io(source) => ImageError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        Refused::NotAFile => ImageError::NotAFile(path.to_owned()),
+        Refused::TooLarge(size) => ImageError::FileTooLarge {
+            path: path.to_owned(),
+            size,
+        },
     };
-    let file = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(io_err)?;
-    let meta = file.metadata().map_err(io_err)?;
-    if !meta.is_file() {
-        return Err(ImageError::NotAFile(path.to_owned()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ImageError::FileTooLarge {
-            path: path.to_owned(),
-            size: meta.len(),
-        });
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // The size can change after the check (a file still being written): the cap holds anyway.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ImageError::FileTooLarge {
-            path: path.to_owned(),
-            size: bytes.len() as u64,
-        });
-    }
-    Ok(bytes)
+    let file = bounded::open(path, MAX_FILE_BYTES).map_err(refused)?;
+    bounded::read_all(file, MAX_FILE_BYTES).map_err(refused)
 }
 
 /// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into

@@ -13,7 +13,6 @@ mod manifest;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -279,43 +278,27 @@ fn default_threads() -> usize {
 /// [`MAX_FILE_BYTES`]. Checked on the open descriptor, not the path; O_NONBLOCK so a FIFO put in
 /// a model's place cannot hang the open.
 fn open_regular(path: &Path) -> Result<File, ModelError> {
-    let io_err = |source| ModelError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ModelError::Missing(path.to_owned()),
-            _ => io_err(e),
-        })?;
-    let meta = file.metadata().map_err(io_err)?;
-    if !meta.is_file() {
-        return Err(ModelError::NotAFile(path.to_owned()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ModelError::TooLarge(path.to_owned()));
-    }
-    Ok(file)
+    crate::bounded::open(path, MAX_FILE_BYTES).map_err(|why| refused(path, why))
 }
 
 /// The whole file, read once, refusing one that grows past [`MAX_FILE_BYTES`] while read.
 fn read_bounded(path: &Path) -> Result<Vec<u8>, ModelError> {
-    let file = open_regular(path)?;
-    let expected = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(expected as usize);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| ModelError::Io {
+    crate::bounded::read_all(open_regular(path)?, MAX_FILE_BYTES).map_err(|why| refused(path, why))
+}
+
+fn refused(path: &Path, why: crate::bounded::Refused) -> ModelError {
+    use crate::bounded::Refused;
+    match why {
+        Refused::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ModelError::Missing(path.to_owned())
+        }
+        Refused::Io(source) => ModelError::Io {
             path: path.to_owned(),
             source,
-        })?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ModelError::TooLarge(path.to_owned()));
+        },
+        Refused::NotAFile => ModelError::NotAFile(path.to_owned()),
+        Refused::TooLarge(_) => ModelError::TooLarge(path.to_owned()),
     }
-    Ok(bytes)
 }
 
 /// The sha256 of an open file, streamed, at most [`MAX_FILE_BYTES`].
