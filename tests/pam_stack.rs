@@ -304,6 +304,27 @@ impl Rig {
         self.daemon = Some(child);
     }
 
+    /// `systemd-socket-activate` listening at `listen` for the daemon on this rig's config, as
+    /// systemd's `facegate.socket` runs it.
+    fn socket_activated(&self, listen: &Path) -> Command {
+        let mut command = Command::new("systemd-socket-activate");
+        command
+            .arg("-l")
+            .arg(listen)
+            // It passes the daemon no environment but what it is told to.
+            .args([
+                "-E",
+                "FACEGATE_NO_KEYRING",
+                "-E",
+                facegate::runtime::MODELS_ENV,
+            ])
+            .arg(common::facegate_bin())
+            .args(["daemon", "--config", s(&self.config_path())])
+            .env("FACEGATE_NO_KEYRING", "1")
+            .env(facegate::runtime::MODELS_ENV, common::models_dir());
+        command
+    }
+
     /// The daemon as systemd's `facegate.socket` starts it: `systemd-socket-activate` holds
     /// the listening socket and execs the daemon, with the socket as fd 3, on the first
     /// connection. Until then no daemon (and no model) is in memory.
@@ -315,20 +336,8 @@ impl Rig {
             .append(true)
             .open(self.dir.join("daemon.log"))
             .unwrap();
-        let child = Command::new("systemd-socket-activate")
-            .arg("-l")
-            .arg(self.socket())
-            // It passes the daemon no environment but what it is told to.
-            .args([
-                "-E",
-                "FACEGATE_NO_KEYRING",
-                "-E",
-                facegate::runtime::MODELS_ENV,
-            ])
-            .arg(common::facegate_bin())
-            .args(["daemon", "--config", s(&self.config_path())])
-            .env("FACEGATE_NO_KEYRING", "1")
-            .env(facegate::runtime::MODELS_ENV, common::models_dir())
+        let child = self
+            .socket_activated(&self.socket())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -1382,19 +1391,8 @@ fn face_unlock_through_a_real_pam_stack() {
     // the module would knock on a door nobody answers, so the daemon refuses to serve at all.
     if which("systemd-socket-activate") {
         let elsewhere = rig.dir.join("elsewhere.sock");
-        let mut child = Command::new("systemd-socket-activate")
-            .arg("-l")
-            .arg(&elsewhere)
-            .args([
-                "-E",
-                "FACEGATE_NO_KEYRING",
-                "-E",
-                facegate::runtime::MODELS_ENV,
-            ])
-            .arg(common::facegate_bin())
-            .args(["daemon", "--config", s(&rig.config_path())])
-            .env("FACEGATE_NO_KEYRING", "1")
-            .env(facegate::runtime::MODELS_ENV, common::models_dir())
+        let mut child = rig
+            .socket_activated(&elsewhere)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
