@@ -10,8 +10,9 @@ use serde::Serialize;
 use super::{Cli, exit};
 use crate::Error;
 use crate::engine::compare::{CompareRule, FaceComparison, RuleSource};
+use crate::pipeline::ProbeFace;
 use crate::shown::Shown;
-use crate::vision::{EmbedderKind, Embedding, Face};
+use crate::vision::{EmbedderKind, Face};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -31,12 +32,6 @@ pub struct CompareArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
-}
-
-struct Probe {
-    face: Face,
-    embedding: Embedding,
-    faces_in_image: usize,
 }
 
 #[derive(Serialize)]
@@ -78,19 +73,14 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     if let Some(person) = &args.person {
         engine.store().require_person(person)?;
     }
-    // The largest face of each photo, as the window's Compare takes it (Engine::aligned_probe).
-    let mut probe = |path: &PathBuf| -> Result<Option<Probe>, Error> {
+    // The largest face of each photo, as the window's Compare takes it.
+    let mut probe = |path: &PathBuf| -> Result<Option<ProbeFace>, Error> {
         let img = crate::imageio::load(path)?;
-        let faces = engine.detect(&img)?;
-        let Some(face) = Face::largest(&faces).cloned() else {
-            return Ok(None);
-        };
-        let embedding = engine.embed(&img, &face)?;
-        Ok(Some(Probe {
-            face,
-            embedding,
-            faces_in_image: faces.len(),
-        }))
+        match engine.largest_face(&img, path) {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::NoFace(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     };
     let a = probe(&args.a)?;
     let b = probe(&args.b)?;

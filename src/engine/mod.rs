@@ -339,9 +339,20 @@ impl Engine {
         Ok((face, embedding))
     }
 
-    /// The aligned face and embedding of the largest face in a photo (for comparing two photos).
+    /// The largest face of a photo and its embedding: what two-photo comparisons take (the
+    /// window's Compare and `facegate compare`), where a second face is someone in the
+    /// background rather than an ambiguous probe.
+    pub fn largest_face(
+        &mut self,
+        img: &RgbImage,
+        name: &Path,
+    ) -> Result<crate::pipeline::ProbeFace> {
+        self.pipeline.probe(img, name)
+    }
+
+    /// [`Engine::largest_face`] aligned, for showing beside the other photo.
     pub fn aligned_probe(&mut self, img: &RgbImage, name: &Path) -> Result<(RgbImage, Embedding)> {
-        let probe = self.pipeline.probe(img, name)?;
+        let probe = self.largest_face(img, name)?;
         Ok((align_arcface(img, &probe.face).image, probe.embedding))
     }
 }
