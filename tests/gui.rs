@@ -44,7 +44,10 @@ fn capture_saves_a_file_and_the_count_goes_up() {
     assert!(c.min > 0.9);
     h.get_by_label_contains("FRR 0.00 % on 1 genuine pairs");
     h.get_by_label_contains("consistency: 2 verification images");
-    // The hotkey does the same as the button.
+    // The hotkey does the same as the button (pressed on its own, not mid-word: see
+    // `a_word_typed_past_a_missed_field_captures_nothing`).
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    h.run_steps(1);
     h.key_press(egui::Key::A);
     h.run_steps(2);
     wait_for(&mut h, 20, "an anchor image from the A key", |a| {
@@ -277,14 +280,39 @@ fn is_region_of(part: &image::RgbImage, whole: &image::RgbImage) -> bool {
     })
 }
 
+/// A recording typed into the top bar opens with Enter; a Verify under way on the old source
+/// (the cameraman enrolled, the astronaut on screen: it would run to its time-out) ends there
+/// rather than finishing on the new one's frames (a reviewer's Verify begun on AOC's clip
+/// finished "Verified: Katie" after a switch).
 #[test]
 fn a_recording_can_be_opened_from_the_window() {
     let data = common::temp_dir("gui-source");
     let folder = common::temp_dir("gui-source-folder");
     std::fs::copy(common::fixture("camera.png"), folder.join("camera.png")).unwrap();
+    {
+        let store = Store::open(&data).unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        e.store().add_person("Eileen").unwrap();
+        let him = image::open(common::fixture("camera.png"))
+            .unwrap()
+            .crop_imm(125, 60, 200, 200)
+            .resize(600, 600, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        let verification = facegate::store::Gallery::Person {
+            name: "Eileen".into(),
+            kind: ImageKind::Verification,
+        };
+        e.capture(&verification, &him, None).unwrap();
+    }
     let mut h = harness(app(&data, demo()), 760.0);
     models_loaded(&mut h);
     assert!(h.state().source_name().starts_with("demo"));
+    wait_for(&mut h, 10, "Eileen selected", |a| {
+        a.state.selected.as_deref() == Some("Eileen")
+    });
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    assert!(h.state().state.verifying, "the attempt runs on the demo");
     // The top bar's path field comes first in the window.
     let field = h
         .get_all_by_role(Role::TextInput)
@@ -297,13 +325,20 @@ fn a_recording_can_be_opened_from_the_window() {
         .unwrap()
         .type_text(folder.to_str().unwrap());
     h.run_steps(2);
-    h.get_by_label("Open recording").click();
+    h.key_press(egui::Key::Enter);
     h.run_steps(2);
     // Opened on its own thread: the window keeps drawing the demo until the folder is ready.
     wait_for(&mut h, 10, "the folder to open", |a| {
         a.source_name().contains("folder")
     });
     println!("source now: {}", h.state().source_name());
+    wait_for(&mut h, 10, "the Verify to stop", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("Verify stopped: the source changed"))
+    });
+    assert!(!h.state().state.verifying);
     // Frames from the new source arrive: 512×512 stills instead of the 640×480 demo.
     wait_for(&mut h, 20, "a frame from the recording", |a| {
         a.frame_size() == [512, 512]
@@ -556,4 +591,49 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
         "Katie's one attempt, nothing for the stranger"
     );
     assert!(audit[0].accepted);
+}
+
+/// A click that misses the field mid-word (on a label, a gap) leaves no field focused; the rest of
+/// the word must not be read as A/P/V captures of whoever is on screen (a reviewer typing a
+/// path saved 22 strangers into a person's galleries that way).
+#[test]
+fn a_word_typed_past_a_missed_field_captures_nothing() {
+    let data = common::temp_dir("gui-typing-burst");
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "new:")
+        .click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "new:")
+        .type_text("Da");
+    h.run_steps(1);
+    // A click beside the field (here on the picture): focus is gone, typing goes on.
+    let beside = egui::pos2(300.0, 400.0);
+    h.drag_at(beside);
+    h.run_steps(1);
+    h.drop_at(beside);
+    h.run_steps(1);
+    assert!(
+        !h.ctx.egui_wants_keyboard_input(),
+        "the click on the label took the focus away"
+    );
+    for key in [egui::Key::V, egui::Key::A, egui::Key::P, egui::Key::V] {
+        h.key_press(key);
+        h.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    h.run_steps(5);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    h.run_steps(5);
+    let saved: usize = h.state().state.thumbnails.values().map(Vec::len).sum();
+    assert_eq!(saved, 0, "no capture from a burst of typing");
+    // After a pause, the key is a capture again.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    h.run_steps(1);
+    h.key_press(egui::Key::V);
+    h.run_steps(2);
+    wait_for(&mut h, 20, "a verification image from the V key", |a| {
+        a.state.thumbnail_count(ImageKind::Verification) == 1
+    });
 }

@@ -341,7 +341,7 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     // A device by path: refused at once, saying there is no camera.
     h.get_by_label("Open camera").click();
     h.run_steps(2);
-    h.get_by_label_contains("No camera found: /dev/video0 is not there");
+    h.get_by_label_contains("No camera found: the system lists none (asked for /dev/video0)");
     assert!(
         h.state().source_name().starts_with("demo"),
         "the feed stays"

@@ -164,6 +164,7 @@ impl FaceGateApp {
                 // The old source's trouble, and what was said of its faces, no longer apply.
                 self.receive(Event::SourceRecovered);
                 self.state.source_changed();
+                self.send(Command::SourceChanged);
                 self.receive(Event::Info(format!("showing {}", self.live.source_name)));
                 if let Some(choice) = camera {
                     self.remember_camera(choice);

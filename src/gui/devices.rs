@@ -158,7 +158,9 @@ impl CameraPanel {
     fn resolve(&self) -> Result<CameraChoice, String> {
         let wanted = self.device.trim();
         if self.cameras.is_empty() {
-            return Err(format!("No camera found: {wanted} is not there"));
+            return Err(format!(
+                "No camera found: the system lists none (asked for {wanted})"
+            ));
         }
         let index = find_camera(wanted, &self.cameras).ok_or_else(|| {
             let listed: Vec<String> = self

@@ -27,6 +27,11 @@ pub struct EnrolView {
     /// The name last asked to be added: the field keeps it until that person exists, so a name
     /// refused can be mended rather than typed again.
     adding: Option<String>,
+    /// Until when a letter is taken as typing, not a capture key: moved on by each key typed
+    /// into a field, and by each key pressed with none focused while it lasts. A click that
+    /// misses a field mid-word (a label, a gap) must not turn the rest of the word into
+    /// captures of whoever is on screen.
+    typing_until: Option<std::time::Instant>,
     /// The settings while a slider is held: FAR and FRR follow the drag, and the file is written
     /// once, when it is let go, not on every step.
     draft: Option<Settings>,
@@ -102,6 +107,27 @@ impl EnrolView {
         });
     }
 
+    /// Whether keys are being typed (into a field, or in a burst that began in one).
+    fn typing(&mut self, ui: &Ui) -> bool {
+        /// A pause longer than this between keys ends a burst of typing.
+        const PAUSE: std::time::Duration = std::time::Duration::from_millis(700);
+        let now = std::time::Instant::now();
+        let in_field = ui.ctx().egui_wants_keyboard_input();
+        let in_burst = self.typing_until.is_some_and(|t| now < t);
+        let keyed = ui.input(|i| {
+            i.events.iter().any(|e| {
+                matches!(
+                    e,
+                    egui::Event::Text(_) | egui::Event::Key { pressed: true, .. }
+                )
+            })
+        });
+        if keyed && (in_field || in_burst) {
+            self.typing_until = Some(now + PAUSE);
+        }
+        in_field || in_burst
+    }
+
     fn capture(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Capture");
         ui.label(
@@ -126,7 +152,7 @@ impl EnrolView {
         }
         let hovering = enabled && files::hovering(ui);
         let mut placed = false;
-        let typing = ui.ctx().egui_wants_keyboard_input();
+        let typing = self.typing(ui);
         let shown = |id: &uuid::Uuid| {
             state
                 .thumbnails
@@ -244,11 +270,11 @@ impl EnrolView {
                                     egui::Image::from_texture(&tex)
                                         .fit_to_exact_size(egui::vec2(48.0, 48.0)),
                                 );
-                                if ui
-                                    .small_button("delete")
-                                    .on_hover_text("delete this image")
-                                    .clicked()
-                                {
+                                // Never wrapped to "delet / e" at the end of the strip.
+                                let delete =
+                                    egui::Button::new(egui::RichText::new("delete").small())
+                                        .wrap_mode(egui::TextWrapMode::Extend);
+                                if ui.add(delete).on_hover_text("delete this image").clicked() {
                                     out.push(Command::DeleteImage { kind, id: t.id });
                                 }
                             });

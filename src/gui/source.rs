@@ -77,19 +77,23 @@ impl SourcePicker {
                 }
             });
         let label = ui.label("recording:");
-        ui.add(
-            egui::TextEdit::singleline(&mut self.path)
-                .hint_text("video file or image folder")
-                .desired_width(220.0),
-        )
-        .labelled_by(label.id);
-        if ui
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut self.path)
+                    .hint_text("video file or image folder")
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+        // Enter opens it, as it adds a person in that field: focus would otherwise just leave,
+        // and the next letters typed would be read as capture keys.
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let clicked = ui
             .add_enabled(
                 !self.path.trim().is_empty(),
                 egui::Button::new("Open recording"),
             )
-            .clicked()
-        {
+            .clicked();
+        if (clicked || enter) && !self.path.trim().is_empty() {
             chosen = Some(SourceSpec::Replay(self.path.trim().into()));
         }
         chosen

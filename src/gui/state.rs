@@ -295,7 +295,10 @@ impl AppState {
                 self.calibration = None;
             }
             Command::ImportFiles { .. } | Command::ImportNegatives(_) => self.import = None,
-            Command::RemovePerson(_) | Command::RenamePerson { .. } | Command::RefreshScores => {}
+            Command::RemovePerson(_)
+            | Command::RenamePerson { .. }
+            | Command::RefreshScores
+            | Command::SourceChanged => {}
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }

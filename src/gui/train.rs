@@ -56,7 +56,12 @@ pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         let series = |f: fn(&crate::train::EpochReport) -> f64| -> Vec<[f64; 2]> {
             t.history.iter().map(|e| [e.epoch as f64, f(e)]).collect()
         };
+        // A picture, not a control: the wheel scrolling the panel must not pan it away.
         egui_plot::Plot::new("loss")
+            .allow_scroll(false)
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_boxed_zoom(false)
             .height(120.0)
             .legend(egui_plot::Legend::default())
             .x_axis_label("epoch")

@@ -38,6 +38,9 @@ pub enum Command {
         id: Uuid,
     },
     SetMode(Mode),
+    /// Another source is on screen: a Verify or an unlock attempt under way ends (its frames
+    /// would mix two recordings or cameras).
+    SourceChanged,
     /// One live attempt (K of N frames within the time-out) for the selected person.
     Verify,
     /// Who is this? (one frame)

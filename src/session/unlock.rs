@@ -82,8 +82,7 @@ impl Unlock {
         };
         let Some(top) = id.ranking.first() else {
             return Started::Status(UnlockStatus::Refused {
-                reason: "nobody is enrolled with verification images (or all are locked out)"
-                    .into(),
+                reason: nobody_to_try(engine),
             });
         };
         // Whoever stands here may not be anyone enrolled: a login tells them neither who they
@@ -101,8 +100,9 @@ impl Unlock {
         };
         match engine.begin_attempt(&top.name, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
-            Err(e @ Error::LockedOut { .. }) => Started::Ended(UnlockStatus::Refused {
-                reason: e.to_string(),
+            // Without the name, as every refusal here.
+            Err(Error::LockedOut { lock, .. }) => Started::Ended(UnlockStatus::Refused {
+                reason: format!("Face login is {lock}"),
             }),
             Err(e) => Started::Failed(format!("cannot start the attempt: {e}")),
         }
@@ -159,6 +159,24 @@ enum Started {
     /// Refused before it began (locked out): show this for a moment.
     Ended(UnlockStatus),
     Failed(String),
+}
+
+/// Why identification had nobody to try: it leaves out people locked out, so when anyone is,
+/// that is the reason (the soonest to end), not "nobody is enrolled".
+fn nobody_to_try(engine: &Engine) -> String {
+    use crate::auth::lockout::Lock;
+    let people = engine.store().people().unwrap_or_default();
+    let soonest = people
+        .iter()
+        .filter_map(|p| engine.lockout(p))
+        .min_by_key(|lock| match lock {
+            Lock::For(s) => *s,
+            Lock::UntilReset => u64::MAX,
+        });
+    match soonest {
+        Some(lock) => format!("Face login is {lock}"),
+        None => "nobody is enrolled with verification images".into(),
+    }
 }
 
 fn ended(outcome: Outcome) -> UnlockStatus {

@@ -115,7 +115,8 @@ fn idle(
             Command::SelectPerson(_)
             | Command::SetMode(_)
             | Command::SetAttributes(_)
-            | Command::RefreshScores => {}
+            | Command::RefreshScores
+            | Command::SourceChanged => {}
             // A click that cannot be answered says why, rather than nothing.
             _ => {
                 let _ = events.send(Event::Error(off.clone()));
@@ -281,6 +282,16 @@ impl Worker {
                 self.mode = mode;
                 self.unlock = Unlock::default();
                 self.attempt = None;
+            }
+            Command::SourceChanged => {
+                self.unlock = Unlock::default();
+                self.latest = None;
+                // Begun, so counted; ended here, not finished on another picture.
+                if self.attempt.take().is_some() {
+                    self.send(Event::Error(
+                        "Verify stopped: the source changed during the attempt".into(),
+                    ));
+                }
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
