@@ -1,5 +1,5 @@
 # FaceGate. New users need two commands: `make run` and `make test`; both set up first.
-.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb train-attributes train-age train-emotion export-minifasnet
+.PHONY: setup run test bench bench-opencv bench-unlock lint screenshot fuzz deb deb-arch train-attributes train-age train-emotion export-minifasnet
 
 CARGO ?= cargo
 ARGS ?=
@@ -130,11 +130,14 @@ fuzz:
 
 # A Debian package (target/debian/facegate_*.deb): release builds of the app/daemon and the PAM
 # module, the models, the systemd units and the PAM profile. cargo-deb from crates.io on first use.
-deb: setup
-	@# The PAM module's folder in Cargo.toml is amd64's multiarch one; elsewhere libpam would never
-	@# find it and face unlock would silently never run, so no such package is made.
+# The PAM module's folder in Cargo.toml is amd64's multiarch one; elsewhere libpam would never
+# find it and face unlock would silently never run, so no such package is made (checked first).
+deb-arch:
+	@command -v dpkg >/dev/null || { echo "make deb: dpkg not found: a Debian package is built on Debian"; exit 2; }
 	@arch=$$(dpkg --print-architecture); test "$$arch" = amd64 || { \
 	  echo "make deb: Cargo.toml installs the PAM module in usr/lib/x86_64-linux-gnu/security, amd64's folder; give $$arch's before packaging"; exit 2; }
+
+deb: deb-arch setup
 	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
 	$(CARGO) build --release -p facegate -p pam_facegate
 	$(CARGO) deb --no-build -p facegate

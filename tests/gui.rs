@@ -636,4 +636,27 @@ fn a_word_typed_past_a_missed_field_captures_nothing() {
     wait_for(&mut h, 20, "a verification image from the V key", |a| {
         a.state.thumbnail_count(ImageKind::Verification) == 1
     });
+    // A path typed where no field ever had the focus: its first key captures nothing, so it
+    // starts a burst, and the a and v inside it are typing too.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    h.run_steps(1);
+    for key in [
+        egui::Key::Slash,
+        egui::Key::H,
+        egui::Key::O,
+        egui::Key::M,
+        egui::Key::E,
+        egui::Key::Slash,
+        egui::Key::A,
+        egui::Key::V,
+        egui::Key::P,
+    ] {
+        h.key_press(key);
+        h.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    h.run_steps(5);
+    let saved: usize = h.state().state.thumbnails.values().map(Vec::len).sum();
+    assert_eq!(saved, 1, "only the deliberate V");
 }

@@ -177,6 +177,9 @@ impl FaceGateApp {
             }
             Ok(Opened::Lost { error, reopen }) => {
                 self.live.source_lost();
+                // No frame will come to end an attempt under way: end it now.
+                self.state.source_changed();
+                self.send(Command::SourceChanged);
                 self.cannot_open(format!(
                     "{error}; the camera shown before was closed to open another source and \
                      will not open again: {reopen}. Pick a source above."

@@ -107,22 +107,40 @@ impl EnrolView {
         });
     }
 
-    /// Whether keys are being typed (into a field, or in a burst that began in one).
+    /// Whether keys are being typed (into a field, or in a burst that began in one or with a key
+    /// that captures nothing).
     fn typing(&mut self, ui: &Ui) -> bool {
         /// A pause longer than this between keys ends a burst of typing.
         const PAUSE: std::time::Duration = std::time::Duration::from_millis(700);
         let now = std::time::Instant::now();
         let in_field = ui.ctx().egui_wants_keyboard_input();
         let in_burst = self.typing_until.is_some_and(|t| now < t);
-        let keyed = ui.input(|i| {
-            i.events.iter().any(|e| {
+        let is_capture_key = |key: &Key| KEYS.iter().any(|(_, k, _)| k == key);
+        let (keyed, other) = ui.input(|i| {
+            let keyed = i.events.iter().any(|e| {
                 matches!(
                     e,
                     egui::Event::Text(_) | egui::Event::Key { pressed: true, .. }
                 )
-            })
+            });
+            // A key that captures nothing (a letter but A, P, V; '/', a digit; any with a
+            // modifier) starts a burst even with no field focused: a word typed where the click
+            // missed the field from its first letter is still typing.
+            let other = i.events.iter().any(|e| match e {
+                egui::Event::Text(t) => t
+                    .chars()
+                    .any(|c| !matches!(c.to_ascii_lowercase(), 'a' | 'p' | 'v')),
+                egui::Event::Key {
+                    key,
+                    pressed: true,
+                    modifiers,
+                    ..
+                } => !modifiers.is_none() || !is_capture_key(key),
+                _ => false,
+            });
+            (keyed, other)
         });
-        if keyed && (in_field || in_burst) {
+        if (keyed && (in_field || in_burst)) || (other && !in_field) {
             self.typing_until = Some(now + PAUSE);
         }
         in_field || in_burst
@@ -236,7 +254,9 @@ impl EnrolView {
             ui.horizontal(|ui| {
                 let label = format!("Capture {} ({hint})", kind.dir_name());
                 let clicked = ui.add_enabled(enabled, egui::Button::new(label)).clicked();
-                let pressed = enabled && !typing && ui.input(|i| i.key_pressed(key));
+                // Ctrl+A, Ctrl+P are other shortcuts, not captures.
+                let pressed =
+                    enabled && !typing && ui.input(|i| i.modifiers.is_none() && i.key_pressed(key));
                 if clicked || pressed {
                     out.push(Command::Capture(kind));
                 }

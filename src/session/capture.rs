@@ -67,6 +67,9 @@ pub fn spawn(
                     Some(Swap::To(next)) => {
                         source = Some(next);
                         failing = false;
+                        // A frame of the old source still waiting for the worker is not the
+                        // new source's: a capture or an attempt must not take it.
+                        let _ = slot_drain.try_recv();
                     }
                     Some(Swap::Release { index, answer }) => {
                         let held = source.as_ref().and_then(|s| s.camera_spec());

@@ -163,11 +163,16 @@ enum Started {
 
 /// Why identification had nobody to try: it leaves out people locked out, so when anyone is,
 /// that is the reason (the soonest to end), not "nobody is enrolled".
-fn nobody_to_try(engine: &Engine) -> String {
+fn nobody_to_try(engine: &mut Engine) -> String {
     use crate::auth::lockout::Lock;
     let people = engine.store().people().unwrap_or_default();
-    let soonest = people
+    // Only those identification would have tried: with verification images.
+    let candidates: Vec<&String> = people
         .iter()
+        .filter(|p| engine.gallery(p).is_ok_and(|g| !g.is_empty()))
+        .collect();
+    let soonest = candidates
+        .into_iter()
         .filter_map(|p| engine.lockout(p))
         .min_by_key(|lock| match lock {
             Lock::For(s) => *s,

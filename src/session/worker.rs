@@ -67,6 +67,7 @@ pub fn spawn(
                 attempt: None,
                 unlock: Unlock::default(),
                 latest: None,
+                source_since: None,
                 attributes: AttributeOverlay::default(),
                 tracker: Tracker::default(),
                 last_verdict: None,
@@ -138,6 +139,8 @@ struct Worker {
     /// Unlock mode's state: searching for a known face, an attempt, or showing how one ended.
     unlock: Unlock,
     latest: Option<Arc<Frame>>,
+    /// When the source last changed ([`Command::SourceChanged`]).
+    source_since: Option<Instant>,
     attributes: AttributeOverlay,
     tracker: Tracker,
     /// Continuous mode: the last verdict, for the tracked face it was made on.
@@ -286,6 +289,9 @@ impl Worker {
             Command::SourceChanged => {
                 self.unlock = Unlock::default();
                 self.latest = None;
+                self.tracker = Tracker::default();
+                self.attributes = AttributeOverlay::default();
+                self.source_since = Some(Instant::now());
                 // Begun, so counted; ended here, not finished on another picture.
                 if self.attempt.take().is_some() {
                     self.send(Event::Error(
@@ -438,6 +444,8 @@ impl Worker {
     /// A frame from the capture thread (none: it has gone, at shutdown).
     fn frame(&mut self, frame: Result<Arc<Frame>, crossbeam_channel::RecvError>) -> Option<Cmd> {
         match frame {
+            // Taken before the source changed: the old picture's, whatever the channels' order.
+            Ok(frame) if self.source_since.is_some_and(|t| frame.captured_at < t) => {}
             Ok(frame) => self.analyse(frame),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
