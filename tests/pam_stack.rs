@@ -271,11 +271,7 @@ impl Rig {
     fn start_daemon(&mut self) {
         self.stop_daemon();
         let _ = fs::remove_file(self.socket());
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("daemon.log"))
-            .unwrap();
+        let log = self.daemon_log_file();
         let start = Instant::now();
         let mut child = common::facegate_command()
             .args(["daemon", "--config", s(&self.config_path())])
@@ -302,6 +298,15 @@ impl Rig {
             start.elapsed().as_secs_f64()
         );
         self.daemon = Some(child);
+    }
+
+    /// The daemon's log, appended to by each daemon this rig starts.
+    fn daemon_log_file(&self) -> fs::File {
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .unwrap()
     }
 
     /// `systemd-socket-activate` listening at `listen` for the daemon on this rig's config, as
@@ -331,11 +336,7 @@ impl Rig {
     fn start_daemon_on_demand(&mut self) {
         self.stop_daemon();
         let _ = fs::remove_file(self.socket());
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("daemon.log"))
-            .unwrap();
+        let log = self.daemon_log_file();
         let child = self
             .socket_activated(&self.socket())
             .stdin(Stdio::null())
