@@ -154,6 +154,10 @@ pub struct Identification {
     pub ranking: Vec<Candidate>,
     /// The top-ranked person if they pass verification; None means "unknown".
     pub identity: Option<String>,
+    /// People with verification images left out because they are locked out, with their lock
+    /// (filled by `Engine::identify_at`, which reads the locks anyway).
+    #[serde(skip)]
+    pub locked: Vec<(String, lockout::Lock)>,
 }
 
 pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
@@ -184,7 +188,11 @@ pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
         .first()
         .filter(|c| c.verification.accepted)
         .map(|c| c.name.clone());
-    Identification { ranking, identity }
+    Identification {
+        ranking,
+        identity,
+        locked: Vec::new(),
+    }
 }
 
 #[cfg(test)]

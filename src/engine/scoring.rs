@@ -154,14 +154,19 @@ impl Engine {
         for name in &people {
             self.gallery(name)?;
         }
-        let galleries: Vec<(String, &[(uuid::Uuid, Embedding)])> = people
-            .into_iter()
-            .filter(|name| self.lockout(name).is_none())
-            .map(|name| {
-                let g = self.galleries[&name].as_slice();
-                (name, g)
-            })
-            .collect();
-        Ok(identify(probe, &galleries, thresholds))
+        let mut locked = Vec::new();
+        let mut galleries: Vec<(String, &[(uuid::Uuid, Embedding)])> = Vec::new();
+        for name in people {
+            let g = self.galleries[&name].as_slice();
+            match self.lockout(&name) {
+                Some(lock) if !g.is_empty() => locked.push((name, lock)),
+                Some(_) => {}
+                None => galleries.push((name, g)),
+            }
+        }
+        Ok(Identification {
+            locked,
+            ..identify(probe, &galleries, thresholds)
+        })
     }
 }

@@ -82,7 +82,7 @@ impl Unlock {
         };
         let Some(top) = id.ranking.first() else {
             return Started::Status(UnlockStatus::Refused {
-                reason: nobody_to_try(engine),
+                reason: nobody_to_try(&id.locked),
             });
         };
         // Whoever stands here may not be anyone enrolled: a login tells them neither who they
@@ -161,19 +161,13 @@ enum Started {
     Failed(String),
 }
 
-/// Why identification had nobody to try: it leaves out people locked out, so when anyone is,
-/// that is the reason (the soonest to end), not "nobody is enrolled".
-fn nobody_to_try(engine: &mut Engine) -> String {
+/// Why identification had nobody to try: it leaves out people locked out (`locked`, as it read
+/// them), so when anyone is, that is the reason (the soonest to end), not "nobody is enrolled".
+fn nobody_to_try(locked: &[(String, crate::auth::lockout::Lock)]) -> String {
     use crate::auth::lockout::Lock;
-    let people = engine.store().people().unwrap_or_default();
-    // Only those identification would have tried: with verification images.
-    let candidates: Vec<&String> = people
+    let soonest = locked
         .iter()
-        .filter(|p| engine.gallery(p).is_ok_and(|g| !g.is_empty()))
-        .collect();
-    let soonest = candidates
-        .into_iter()
-        .filter_map(|p| engine.lockout(p))
+        .map(|(_, lock)| *lock)
         .min_by_key(|lock| match lock {
             Lock::For(s) => *s,
             Lock::UntilReset => u64::MAX,
