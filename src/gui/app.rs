@@ -164,7 +164,6 @@ impl FaceGateApp {
                 // The old source's trouble, and what was said of its faces, no longer apply.
                 self.receive(Event::SourceRecovered);
                 self.state.source_changed();
-                self.send(Command::SourceChanged);
                 self.receive(Event::Info(format!("showing {}", self.live.source_name)));
                 if let Some(choice) = camera {
                     self.remember_camera(choice);
@@ -177,9 +176,7 @@ impl FaceGateApp {
             }
             Ok(Opened::Lost { error, reopen }) => {
                 self.live.source_lost();
-                // No frame will come to end an attempt under way: end it now.
                 self.state.source_changed();
-                self.send(Command::SourceChanged);
                 self.cannot_open(format!(
                     "{error}; the camera shown before was closed to open another source and \
                      will not open again: {reopen}. Pick a source above."

@@ -298,7 +298,7 @@ impl AppState {
             Command::RemovePerson(_)
             | Command::RenamePerson { .. }
             | Command::RefreshScores
-            | Command::SourceChanged => {}
+            | Command::SourceChanged(_) => {}
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }

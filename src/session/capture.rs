@@ -13,21 +13,33 @@ use crate::camera::{Frame, FrameSource, SourceSpec};
 /// How often a source that failed is tried again.
 const RETRY: Duration = Duration::from_millis(500);
 
+/// A frame for the worker, with the number of the source it came from ([`Swap::To`]'s): the
+/// worker judges only frames of the source the window shows, whatever order the frame and the
+/// news of a change reach it in.
+pub struct Tagged {
+    pub source: u64,
+    pub frame: Arc<Frame>,
+}
+
 /// Where the capture thread's frames and news go.
 pub struct Outlets {
     /// To the GUI, bounded: frames are dropped when it lags.
     pub display: Sender<Arc<Frame>>,
     /// The worker's newest-frame slot (bounded 1) and a receiver to empty it of a stale frame.
-    pub slot: Sender<Arc<Frame>>,
-    pub slot_drain: Receiver<Arc<Frame>>,
+    pub slot: Sender<Tagged>,
+    pub slot_drain: Receiver<Tagged>,
     pub events: Sender<Event>,
     pub wake: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// What the GUI asks of the capture thread's source.
 pub enum Swap {
-    /// Read this source from now on; the old one is dropped (closed).
-    To(Box<dyn FrameSource>),
+    /// Read this source from now on, tagging its frames with `number`; the old one is dropped
+    /// (closed).
+    To {
+        source: Box<dyn FrameSource>,
+        number: u64,
+    },
     /// If the source is camera `index`, close it and answer with what reopens it in its mode
     /// (else answer `None` and go on): a camera streams to one reader at a time, so the same
     /// camera in another mode can only be opened after this. The source asked is the one held
@@ -56,6 +68,8 @@ pub fn spawn(
         .spawn(move || {
             let mut failing = false;
             let mut source = Some(source);
+            // The first source is number 0; the session numbers the ones after it.
+            let mut number = 0;
             while !stop.load(Ordering::Relaxed) {
                 // The user picked another camera or recording: the old one is dropped (closed)
                 // here. Without a source, wait for one (and still look at `stop` now and then).
@@ -64,12 +78,13 @@ pub fn spawn(
                     None => replacements.recv_timeout(RETRY).ok(),
                 };
                 match swap {
-                    Some(Swap::To(next)) => {
+                    Some(Swap::To {
+                        source: next,
+                        number: next_number,
+                    }) => {
                         source = Some(next);
+                        number = next_number;
                         failing = false;
-                        // A frame of the old source still waiting for the worker is not the
-                        // new source's: a capture or an attempt must not take it.
-                        let _ = slot_drain.try_recv();
                     }
                     Some(Swap::Release { index, answer }) => {
                         let held = source.as_ref().and_then(|s| s.camera_spec());
@@ -113,6 +128,10 @@ pub fn spawn(
                 // The GUI shows what it can; if it is two frames behind, this one is dropped.
                 let _ = display.try_send(frame.clone());
                 // The worker always gets the newest frame: replace a stale one it has not taken.
+                let frame = Tagged {
+                    source: number,
+                    frame,
+                };
                 if let Err(TrySendError::Full(frame)) = slot.try_send(frame) {
                     let _ = slot_drain.try_recv();
                     let _ = slot.try_send(frame);
@@ -134,6 +153,7 @@ mod tests {
     struct Capture {
         thread: std::thread::JoinHandle<()>,
         display: Receiver<Arc<Frame>>,
+        slot: Receiver<Tagged>,
         events: Receiver<Event>,
         replace: Sender<Swap>,
         stop: Arc<AtomicBool>,
@@ -144,6 +164,7 @@ mod tests {
         fn start(source: Box<dyn FrameSource>, shown: usize) -> Capture {
             let (display, display_rx) = crossbeam_channel::bounded(shown);
             let (slot, slot_drain) = crossbeam_channel::bounded(1);
+            let slot_drain_for_test = slot_drain.clone();
             let (events, events_rx) = crossbeam_channel::unbounded();
             let (replace, replacements) = crossbeam_channel::unbounded();
             let stop = Arc::new(AtomicBool::new(false));
@@ -157,6 +178,7 @@ mod tests {
             Capture {
                 thread: spawn(source, replacements, outlets, stop.clone()),
                 display: display_rx,
+                slot: slot_drain_for_test,
                 events: events_rx,
                 replace,
                 stop,
@@ -294,12 +316,47 @@ mod tests {
         assert!(display_rx.recv_timeout(Duration::from_millis(200)).is_err());
         let second = Arc::new(AtomicBool::new(false));
         replace
-            .send(Swap::To(Box::new(Closable(second.clone()))))
+            .send(Swap::To {
+                source: Box::new(Closable(second.clone())),
+                number: 1,
+            })
             .unwrap();
         display_rx
             .recv_timeout(wait)
             .expect("the next source streams");
         capture.stop();
         assert!(second.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn the_worker_gets_each_frame_with_its_sources_number() {
+        let capture = Capture::start(Box::new(Closable(Arc::new(AtomicBool::new(false)))), 1);
+        let wait = Duration::from_secs(5);
+        let first = capture
+            .slot
+            .recv_timeout(wait)
+            .expect("the first source streams");
+        assert_eq!(first.source, 0);
+        capture
+            .replace
+            .send(Swap::To {
+                source: Box::new(Closable(Arc::new(AtomicBool::new(false)))),
+                number: 3,
+            })
+            .unwrap();
+        let numbers: Vec<u64> = (0..20)
+            .map(|_| capture.slot.recv_timeout(wait).expect("frames flow").source)
+            .collect();
+        capture.stop();
+        println!("numbers after the swap: {numbers:?}");
+        let switched = numbers
+            .iter()
+            .position(|&n| n == 3)
+            .expect("the new number");
+        assert!(
+            numbers[..switched].iter().all(|&n| n == 0)
+                && numbers[switched..].iter().all(|&n| n == 3),
+            "old numbers, then only the new one: {numbers:?}"
+        );
     }
 }

@@ -38,9 +38,10 @@ pub enum Command {
         id: Uuid,
     },
     SetMode(Mode),
-    /// Another source is on screen: a Verify or an unlock attempt under way ends (its frames
-    /// would mix two recordings or cameras).
-    SourceChanged,
+    /// Another source, numbered so, is on screen (or none is): a Verify or an unlock attempt
+    /// under way ends (its frames would mix two recordings or cameras), and only that source's
+    /// frames are judged from now on. Sent by [`super::Session`] itself as it swaps sources.
+    SourceChanged(u64),
     /// One live attempt (K of N frames within the time-out) for the selected person.
     Verify,
     /// Who is this? (one frame)

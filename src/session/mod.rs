@@ -41,6 +41,8 @@ pub struct Session {
     /// The modes the current source offers (a camera's resolutions and rates; else empty).
     pub modes: Vec<CameraMode>,
     replace_source: Sender<capture::Swap>,
+    /// The number of the source shown now (the capture thread tags its frames with it).
+    source_number: u64,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -82,17 +84,30 @@ impl Session {
             nominal_fps,
             modes,
             replace_source: replace_tx,
+            source_number: 0,
             threads: vec![capture, worker],
             stop,
         }
     }
 
-    /// Switches the feed to another source; the capture thread closes the old one.
+    /// Switches the feed to another source; the capture thread closes the old one, and the
+    /// worker ends what it had under way ([`Command::SourceChanged`]) and from then on judges
+    /// only the new source's frames.
     pub fn set_source(&mut self, source: Box<dyn FrameSource>) {
         self.source_name = source.describe();
         self.nominal_fps = source.nominal_fps();
         self.modes = source.modes();
-        let _ = self.replace_source.send(capture::Swap::To(source));
+        let number = self.next_source();
+        let _ = self
+            .replace_source
+            .send(capture::Swap::To { source, number });
+    }
+
+    /// A new source number, told to the worker.
+    fn next_source(&mut self) -> u64 {
+        self.source_number += 1;
+        self.send(Command::SourceChanged(self.source_number));
+        self.source_number
     }
 
     /// What lets an opening thread close the feed's camera before it opens that camera in
@@ -101,11 +116,13 @@ impl Session {
         Releaser(self.replace_source.clone())
     }
 
-    /// The feed has nothing to show (its camera was released and did not open again).
+    /// The feed has nothing to show (its camera was released and did not open again): no frame
+    /// will come to end an attempt under way, so the worker ends it now.
     pub fn source_lost(&mut self) {
         self.source_name = "no source".into();
         self.nominal_fps = None;
         self.modes.clear();
+        self.next_source();
     }
 
     pub fn send(&self, command: Command) {

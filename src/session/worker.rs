@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 
+use super::capture::Tagged;
 use super::manage::{self, ImportJob};
 use super::messages::*;
 use super::overlays::{self, AttributeOverlay};
@@ -40,7 +41,7 @@ const VERDICT_PERIOD: Duration = Duration::from_millis(200);
 pub fn spawn(
     models: Result<Models, String>,
     store: Store,
-    frames: Receiver<Arc<Frame>>,
+    frames: Receiver<Tagged>,
     commands: Receiver<Command>,
     events: Sender<Event>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -67,7 +68,7 @@ pub fn spawn(
                 attempt: None,
                 unlock: Unlock::default(),
                 latest: None,
-                source_since: None,
+                source: 0,
                 attributes: AttributeOverlay::default(),
                 tracker: Tracker::default(),
                 last_verdict: None,
@@ -117,7 +118,7 @@ fn idle(
             | Command::SetMode(_)
             | Command::SetAttributes(_)
             | Command::RefreshScores
-            | Command::SourceChanged => {}
+            | Command::SourceChanged(_) => {}
             // A click that cannot be answered says why, rather than nothing.
             _ => {
                 let _ = events.send(Event::Error(off.clone()));
@@ -139,8 +140,8 @@ struct Worker {
     /// Unlock mode's state: searching for a known face, an attempt, or showing how one ended.
     unlock: Unlock,
     latest: Option<Arc<Frame>>,
-    /// When the source last changed ([`Command::SourceChanged`]).
-    source_since: Option<Instant>,
+    /// The number of the source on screen ([`Command::SourceChanged`]).
+    source: u64,
     attributes: AttributeOverlay,
     tracker: Tracker,
     /// Continuous mode: the last verdict, for the tracked face it was made on.
@@ -286,12 +287,12 @@ impl Worker {
                 self.unlock = Unlock::default();
                 self.attempt = None;
             }
-            Command::SourceChanged => {
+            Command::SourceChanged(number) => {
                 self.unlock = Unlock::default();
                 self.latest = None;
                 self.tracker = Tracker::default();
                 self.attributes = AttributeOverlay::default();
-                self.source_since = Some(Instant::now());
+                self.source = number;
                 // Begun, so counted; ended here, not finished on another picture.
                 if self.attempt.take().is_some() {
                     self.send(Event::Error(
@@ -442,11 +443,11 @@ impl Worker {
     }
 
     /// A frame from the capture thread (none: it has gone, at shutdown).
-    fn frame(&mut self, frame: Result<Arc<Frame>, crossbeam_channel::RecvError>) -> Option<Cmd> {
+    fn frame(&mut self, frame: Result<Tagged, crossbeam_channel::RecvError>) -> Option<Cmd> {
         match frame {
-            // Taken before the source changed: the old picture's, whatever the channels' order.
-            Ok(frame) if self.source_since.is_some_and(|t| frame.captured_at < t) => {}
-            Ok(frame) => self.analyse(frame),
+            // Another source's: the old picture's, or the new one's before the worker heard of it.
+            Ok(tagged) if tagged.source != self.source => {}
+            Ok(tagged) => self.analyse(tagged.frame),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
         None
