@@ -17,13 +17,44 @@ pub enum Refused {
     NotAFile,
     /// Its size in bytes (as far as it was read), over the cap.
     TooLarge(u64),
+    /// Not to be trusted by a privileged reader ([`open_owned`]): why.
+    Untrusted(String),
 }
 
 /// Opens `path` for reading if it is a regular file (a link is followed) of at most `max` bytes.
 pub fn open(path: &Path, max: u64) -> Result<File, Refused> {
+    open_with(path, max, 0)
+}
+
+/// [`open`] for a process running as root on a file a user may have put there (photos to enrol
+/// an account from): a link is refused rather than followed, and the opened file must belong
+/// to one of `owners` (root and the account), so a photo planted by anyone else is not read.
+pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused> {
+    use std::os::unix::fs::MetadataExt;
+    let file = open_with(path, max, libc::O_NOFOLLOW).map_err(|why| match why {
+        Refused::Io(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            Refused::Untrusted("it is a symbolic link, which is not followed here".into())
+        }
+        other => other,
+    })?;
+    let uid = file.metadata().map_err(Refused::Io)?.uid();
+    if !owners.contains(&uid) {
+        return Err(Refused::Untrusted(format!(
+            "it belongs to uid {uid}; only files of uid {} are read here",
+            owners
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    Ok(file)
+}
+
+fn open_with(path: &Path, max: u64, flags: i32) -> Result<File, Refused> {
     let file = File::options()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | flags)
         .open(path)
         .map_err(Refused::Io)?;
     let meta = file.metadata().map_err(Refused::Io)?;
@@ -75,5 +106,25 @@ mod tests {
         let file = open(&small, 5).unwrap();
         std::fs::write(&small, b"1234567").unwrap();
         assert!(matches!(read_all(file, 5), Err(Refused::TooLarge(6))));
+    }
+
+    #[test]
+    fn a_privileged_reader_takes_neither_a_link_nor_another_owners_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("photo");
+        std::fs::write(&photo, b"12345").unwrap();
+        let me = std::fs::metadata(&photo).unwrap().uid();
+        assert!(open_owned(&photo, 5, &[me]).is_ok());
+        let other = me + 1;
+        assert!(
+            matches!(open_owned(&photo, 5, &[other]), Err(Refused::Untrusted(why)) if why.contains(&format!("belongs to uid {me}")))
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&photo, &link).unwrap();
+        assert!(open(&link, 5).is_ok(), "an ordinary reader follows it");
+        assert!(
+            matches!(open_owned(&link, 5, &[me]), Err(Refused::Untrusted(why)) if why.contains("symbolic link"))
+        );
     }
 }

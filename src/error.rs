@@ -31,6 +31,8 @@ pub enum Error {
     },
     #[error("{0} has no verification images yet; capture some first")]
     NoVerificationImages(String),
+    #[error(transparent)]
+    NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
 }
 
 impl Error {

@@ -12,6 +12,7 @@
 pub mod attempt;
 pub mod calibrate;
 pub mod lockout;
+pub mod one_person;
 pub mod quality;
 pub mod votes;
 

@@ -142,6 +142,7 @@ pub fn open_csv(
             path.display(),
             MAX_CSV_BYTES >> 20
         ),
+        Refused::Untrusted(why) => anyhow::anyhow!("{} is not read: {why}", path.display()),
     })?;
     // Bounded again while reading, in case the file grows meanwhile.
     Ok(csv::Reader::from_reader(file.take(MAX_CSV_BYTES)))

@@ -133,15 +133,39 @@ pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
 /// Imports each image into `gallery`, printing what was saved or why not (with a progress bar on
 /// a terminal). Exit 0 when every image was saved, 1 when some were refused.
 pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
-    import_into(&mut cli.engine()?, gallery, inputs)
+    let mut engine = cli.engine()?;
+    let imported = import_into(&mut engine, gallery, inputs, None)?;
+    if let Gallery::Person { name, kind } = gallery
+        && !imported.saved.is_empty()
+    {
+        warn_if_someone_else(&mut engine, name, &imported.saved)?;
+        // What the person will be told at their next verification, said now.
+        if *kind == ImageKind::Verification
+            && let Err(crate::Error::NotOnePerson(e)) = engine.gallery(name)
+        {
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(imported.code)
 }
 
-/// [`import`] into any engine's store (the system unlock store too).
+/// What [`import_into`] did.
+pub struct Imported {
+    /// The exit status it stands for.
+    pub code: u8,
+    /// The images it saved, and the files they came from.
+    pub saved: std::collections::HashMap<uuid::Uuid, PathBuf>,
+}
+
+/// [`import`] into any engine's store (the system unlock store too). `owners`: when set (root
+/// enrolling an account), only files of those uids are read, and no link is followed
+/// ([`imageio::load_owned`]).
 pub fn import_into(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
     inputs: &[PathBuf],
-) -> anyhow::Result<u8> {
+    owners: Option<&[u32]>,
+) -> anyhow::Result<Imported> {
     let files = image_files(inputs);
     let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);
     let mut sources = std::collections::HashMap::new();
@@ -149,7 +173,8 @@ pub fn import_into(
     for path in &files {
         bar.inc(1);
         let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let result = imageio::load(path)
+        let result = owners
+            .map_or_else(|| imageio::load(path), |o| imageio::load_owned(path, o))
             .map_err(crate::Error::from)
             .and_then(|img| engine.capture(gallery, &img, source.as_deref()));
         match result {
@@ -196,19 +221,18 @@ pub fn import_into(
         String::new()
     };
     println!("{saved} saved, {refused} refused{unreadable_note}, {skipped} already stored");
-    if let Gallery::Person { name, .. } = gallery
-        && saved > 0
-    {
-        warn_if_someone_else(engine, name, &sources)?;
-    }
     // A file that is not a readable image is bad input (2), as for `detect`; a photo the
     // quality gate turned down is a verdict on the photo (1).
-    Ok(if unreadable > 0 {
+    let code = if unreadable > 0 {
         exit::ERROR
     } else if refused == 0 && saved + skipped > 0 {
         exit::OK
     } else {
         exit::DIFFERENT
+    };
+    Ok(Imported {
+        code,
+        saved: sources,
     })
 }
 

@@ -29,8 +29,8 @@ pub enum UnlockCommand {
         inputs: Vec<PathBuf>,
         /// Copy the verification images of USER's own FaceGate data (default
         /// ~USER/.local/share/facegate; it must belong to USER), each checked again
-        #[arg(long, value_name = "DATA_DIR", num_args = 0..=1, default_missing_value = "")]
-        from_user_store: Option<PathBuf>,
+        #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
+        from_user_store: Option<Option<PathBuf>>,
         /// The person in that data (default: USER)
         #[arg(long, requires = "from_user_store")]
         person: Option<String>,
@@ -71,6 +71,49 @@ pub struct DaemonArgs {
     pub socket: Option<PathBuf>,
 }
 
+/// An enrolment whose images are not one person is taken back whole: this run's images are
+/// deleted (and the account, if this run added it), so the store is as it was and the account
+/// unlocks as before or not at all. Exit 1, with the photos that disagree named.
+fn refuse_mixed(
+    engine: &mut crate::engine::Engine,
+    gallery: &Gallery,
+    first: bool,
+    saved: &std::collections::HashMap<uuid::Uuid, PathBuf>,
+    mixed: &crate::auth::one_person::NotOnePerson,
+) -> anyhow::Result<u8> {
+    for id in saved.keys() {
+        engine.delete_face(gallery, *id)?;
+    }
+    let user = &mixed.person;
+    if first && engine.store().faces(gallery)?.is_empty() {
+        engine.store().wipe_person(user)?;
+    }
+    eprintln!(
+        "refused: {user}'s images would not all show one person, so the images saved above \
+         were deleted again (a stranger's photos among {user}'s would let the stranger in as \
+         {user}):"
+    );
+    for odd in &mixed.odd {
+        let which = saved.get(&odd.id).map_or_else(
+            || format!("{user}'s image {} (enrolled before)", odd.id),
+            |path| crate::shown::Shown(path).to_string(),
+        );
+        eprintln!(
+            "  {which} matches {} of the {} others",
+            odd.matches, odd.others
+        );
+    }
+    eprintln!(
+        "Enrol {user} from photos of {user} alone{}",
+        if first {
+            "."
+        } else {
+            " (`facegate unlock remove` and enrol again if an earlier image is the odd one)."
+        }
+    );
+    Ok(super::exit::DIFFERENT)
+}
+
 fn require_root() -> anyhow::Result<()> {
     anyhow::ensure!(
         rustix::process::geteuid().is_root(),
@@ -85,16 +128,17 @@ fn require_root() -> anyhow::Result<()> {
 fn copy_user_store(
     user: &str,
     uid: u32,
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     person: Option<&str>,
 ) -> anyhow::Result<tempfile::TempDir> {
-    let dir = if dir.as_os_str().is_empty() {
-        let home = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))?
-            .map(|u| u.dir)
-            .ok_or_else(|| anyhow::anyhow!("{user} has no home folder"))?;
-        home.join(".local/share/facegate")
-    } else {
-        dir.to_owned()
+    let dir = match dir {
+        Some(dir) => dir.to_owned(),
+        None => {
+            let home = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))?
+                .map(|u| u.dir)
+                .ok_or_else(|| anyhow::anyhow!("{user} has no home folder"))?;
+            home.join(".local/share/facegate")
+        }
     };
     let store = Store::open_to_read(&dir, Owner::Uid(uid))?;
     let person = person.unwrap_or(user);
@@ -135,7 +179,12 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 anyhow::bail!("{user} is not an account on this system");
             };
             let copied = match from_user_store {
-                Some(dir) => Some(copy_user_store(user, uid, dir, person.as_deref())?),
+                Some(dir) => Some(copy_user_store(
+                    user,
+                    uid,
+                    dir.as_deref(),
+                    person.as_deref(),
+                )?),
                 None => None,
             };
             let inputs: Vec<PathBuf> = match &copied {
@@ -143,7 +192,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 None => inputs.clone(),
             };
             let store = config.open_store()?;
-            if store.require_person(user).is_err() {
+            let first = store.require_person(user).is_err();
+            if first {
                 store.add_person(user)?;
             }
             let mut engine =
@@ -152,7 +202,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 name: user.clone(),
                 kind: ImageKind::Verification,
             };
-            let code = super::people::import_into(&mut engine, &gallery, &inputs)?;
+            // Root reads these for the account: a photo somebody else planted in the folder (or
+            // a link to one) is not theirs to give.
+            let imported =
+                super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]))?;
+            if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(user) {
+                return refuse_mixed(&mut engine, &gallery, first, &imported.saved, &e);
+            }
+            let code = imported.code;
             let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
             if enrolled == 0 {
                 println!("{user} has no verification image, so face unlock stays off for them");

@@ -25,6 +25,7 @@ use image::RgbImage;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::auth::one_person::{NotOnePerson, Odd, odd_images};
 use crate::auth::quality::{self, QualityConfig, QualityReport};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
@@ -37,6 +38,14 @@ pub use attempts::AttemptDetails;
 /// A person's verification vectors: `(image id, embedding)`.
 pub type GalleryVectors = Vec<(Uuid, Embedding)>;
 
+/// A person's verification vectors held in memory, with the images among them that match too
+/// few of the others ([`odd_images`]).
+#[derive(Debug, Default)]
+struct HeldGallery {
+    vectors: GalleryVectors,
+    odd: Vec<Odd>,
+}
+
 pub struct Engine {
     models: Models,
     store: Store,
@@ -45,7 +54,7 @@ pub struct Engine {
     quality: QualityConfig,
     /// Verification vectors per person, so live frames never touch the disk. Dropped when the
     /// person's images, the model or the preprocessing change.
-    galleries: HashMap<String, GalleryVectors>,
+    galleries: HashMap<String, HeldGallery>,
     heads: scoring::HeadCache,
     /// The presentation-attack model, loaded by the first attempt with liveness on
     /// (attempts.rs): a session that only verifies photos never pays for it.
@@ -314,14 +323,36 @@ impl Engine {
         Ok(())
     }
 
-    /// The person's verification vectors, held in memory after the first call.
+    /// The person's verification vectors, held in memory after the first call, for a decision:
+    /// refused when they do not show one person ([`crate::auth::one_person`]), so that every
+    /// verification, attempt and identification fails closed on such a gallery.
     pub fn gallery(&mut self, person: &str) -> Result<&GalleryVectors> {
+        let held = self.held_gallery(person)?;
+        if !held.odd.is_empty() {
+            return Err(NotOnePerson {
+                person: person.to_owned(),
+                images: held.vectors.len(),
+                odd: held.odd.clone(),
+            }
+            .into());
+        }
+        Ok(&self.galleries[person].vectors)
+    }
+
+    /// The person's verification vectors and their odd images, whether or not they show one
+    /// person (to show the person how their images agree).
+    fn held_gallery(&mut self, person: &str) -> Result<&HeldGallery> {
         if !self.galleries.contains_key(person) {
             let vectors = self.embeddings(&Gallery::Person {
                 name: person.to_owned(),
                 kind: ImageKind::Verification,
             })?;
-            self.galleries.insert(person.to_owned(), vectors);
+            // At the model's own threshold, not the user's: whether two photos are one person is
+            // the model's question, and a strict detection threshold set for unlocking should
+            // not make a person's own photos look like strangers'.
+            let odd = odd_images(&vectors, self.settings.model.default_threshold());
+            self.galleries
+                .insert(person.to_owned(), HeldGallery { vectors, odd });
         }
         Ok(&self.galleries[person])
     }

@@ -45,7 +45,7 @@ impl Engine {
     pub fn person_scores(&mut self, person: &str) -> Result<PersonScores> {
         self.store.require_person(person)?;
         let (own, others) = self.own_and_others(person)?;
-        let verification = self.gallery(person)?.clone();
+        let verification = self.held_gallery(person)?.vectors.clone();
         Ok(PersonScores {
             person: person.to_owned(),
             scores: ScoreSets::from_embeddings(&own, &others),

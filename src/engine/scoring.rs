@@ -71,7 +71,8 @@ impl Engine {
         // Taken out of the cache for the call, so the head (borrowed from self) and the gallery
         // (owned by self) can be used together without copying the vectors.
         self.gallery(person)?;
-        let gallery = self.galleries.remove(person).unwrap_or_default();
+        let held = self.galleries.remove(person).unwrap_or_default();
+        let gallery = &held.vectors;
         if gallery.is_empty() {
             return Err(Error::NoVerificationImages(person.to_owned()));
         }
@@ -86,13 +87,13 @@ impl Engine {
                     detection: crate::train::HEAD_THRESHOLD,
                     ..thresholds
                 };
-                verify_with(probe, &gallery, thresholds, Scorer::Head, |p, g| {
+                verify_with(probe, gallery, thresholds, Scorer::Head, |p, g| {
                     head.probability(p, g)
                 })
             }
-            _ => verify(probe, &gallery, thresholds),
+            _ => verify(probe, gallery, thresholds),
         };
-        self.galleries.insert(person.to_owned(), gallery);
+        self.galleries.insert(person.to_owned(), held);
         Ok(verification)
     }
 
@@ -150,14 +151,20 @@ impl Engine {
         probe: &Embedding,
         thresholds: Thresholds,
     ) -> Result<Identification> {
-        let people = self.store.people()?;
-        for name in &people {
-            self.gallery(name)?;
+        let mut people = Vec::new();
+        for name in self.store.people()? {
+            match self.gallery(&name) {
+                Ok(_) => people.push(name),
+                // Left out, as the locked are: nobody is identified as a gallery that is not one
+                // person, and the rest are still identified.
+                Err(Error::NotOnePerson(e)) => tracing::warn!("{e}"),
+                Err(e) => return Err(e),
+            }
         }
         let mut locked = Vec::new();
         let mut galleries: Vec<(String, &[(uuid::Uuid, Embedding)])> = Vec::new();
         for name in people {
-            let g = self.galleries[&name].as_slice();
+            let g = self.galleries[&name].vectors.as_slice();
             match self.lockout(&name) {
                 Some(lock) if !g.is_empty() => locked.push((name, lock)),
                 Some(_) => {}

@@ -31,6 +31,8 @@ pub enum ImageError {
     Empty(PathBuf),
     #[error("{} is not a regular file (a folder, device or pipe); give a photo file", crate::shown::Shown(.0))]
     NotAFile(PathBuf),
+    #[error("{} is not read: {why}", crate::shown::Shown(path))]
+    Untrusted { path: PathBuf, why: String },
     #[error("{} is {size} bytes; images over {} MB are refused", crate::shown::Shown(path), MAX_FILE_BYTES >> 20)]
     FileTooLarge { path: PathBuf, size: u64 },
     #[error(
@@ -66,13 +68,27 @@ pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
     decode(&read(path)?, path)
 }
 
+/// [`load`] as root for an account: no link followed, and the file must belong to one of
+/// `owners` ([`crate::bounded::open_owned`]).
+pub fn load_owned(path: &Path, owners: &[u32]) -> Result<RgbImage, ImageError> {
+    let file = crate::bounded::open_owned(path, MAX_FILE_BYTES, owners)
+        .map_err(|why| refused(path, why))?;
+    let bytes = crate::bounded::read_all(file, MAX_FILE_BYTES).map_err(|why| refused(path, why))?;
+    decode(&bytes, path)
+}
+
 /// Reads an image file's bytes. Only a regular file is read, and at most [`MAX_FILE_BYTES`] of
 /// it: a FIFO given as a photo would block forever and `/dev/zero` never ends, so the file is
 /// opened without blocking, checked on the opened handle (no window for a swap), and read
 /// through a bounded reader.
 pub fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
-    use crate::bounded::{self, Refused};
-    let refused = |why| match why {
+    let file = crate::bounded::open(path, MAX_FILE_BYTES).map_err(|why| refused(path, why))?;
+    crate::bounded::read_all(file, MAX_FILE_BYTES).map_err(|why| refused(path, why))
+}
+
+fn refused(path: &Path, why: crate::bounded::Refused) -> ImageError {
+    use crate::bounded::Refused;
+    match why {
         Refused::Io(source) => ImageError::Io {
             path: path.to_owned(),
             source,
@@ -82,9 +98,11 @@ pub fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
             path: path.to_owned(),
             size,
         },
-    };
-    let file = bounded::open(path, MAX_FILE_BYTES).map_err(refused)?;
-    bounded::read_all(file, MAX_FILE_BYTES).map_err(refused)
+        Refused::Untrusted(why) => ImageError::Untrusted {
+            path: path.to_owned(),
+            why,
+        },
+    }
 }
 
 /// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into

@@ -298,6 +298,11 @@ fn refused(path: &Path, why: crate::bounded::Refused) -> ModelError {
         },
         Refused::NotAFile => ModelError::NotAFile(path.to_owned()),
         Refused::TooLarge(_) => ModelError::TooLarge(path.to_owned()),
+        // Models are read with `bounded::open`, which never says this.
+        Refused::Untrusted(why) => ModelError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(why),
+        },
     }
 }
 

@@ -1,0 +1,104 @@
+//! Whether a person's verification images show one person. Every image votes as the person in
+//! every verification, so a stranger's photos among them let the stranger in once they are a
+//! large enough share (with the default verification threshold, a majority: and then the
+//! person's own photos are the odd ones). A gallery that is not one person is refused by every
+//! decision that would use it, rather than hoping the share stays small.
+
+use uuid::Uuid;
+
+use crate::vision::Embedding;
+
+/// An image that matches fewer than half of the person's other images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Odd {
+    pub id: Uuid,
+    pub matches: usize,
+    pub others: usize,
+}
+
+/// The images of `gallery` that match (cosine above `threshold`) fewer than half of the others;
+/// empty when it is one person. Half, not a majority, so one unlucky photo of three still
+/// passes; any two people mixed fail it, whoever has more photos: with `a` and `b` images each
+/// matching only their own, one of them matches `a - 1` of `a + b - 1`, under half whenever
+/// `b ≥ a`.
+pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
+    let others = gallery.len().saturating_sub(1);
+    gallery
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (id, e))| {
+            let matches = gallery
+                .iter()
+                .enumerate()
+                .filter(|&(j, (_, other))| j != i && e.cosine(other) > threshold)
+                .count();
+            (matches * 2 < others).then_some(Odd {
+                id: *id,
+                matches,
+                others,
+            })
+        })
+        .collect()
+}
+
+/// The refusal, for people and logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{person}'s {images} verification images do not all show one person: {} match fewer than \
+     half of the others ({}); a stranger's photos among them would let the stranger in as \
+     {person}, so {person} is not verified until the images that are not {person} are deleted",
+    odd.len(),
+    list(odd)
+)]
+pub struct NotOnePerson {
+    pub person: String,
+    pub images: usize,
+    pub odd: Vec<Odd>,
+}
+
+fn list(odd: &[Odd]) -> String {
+    odd.iter()
+        .map(|o| format!("{} matches {} of {}", o.id, o.matches, o.others))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gallery(people: &[usize]) -> Vec<(Uuid, Embedding)> {
+        // Person p's photos point near axis p; people are orthogonal.
+        people
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                let mut v = vec![0.0; 8];
+                v[p] = 1.0;
+                v[7] = 0.05 * k as f32;
+                (Uuid::new_v4(), Embedding::normalised(v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_person_passes_and_any_two_mixed_fail() {
+        assert!(odd_images(&gallery(&[0]), 0.4).is_empty());
+        assert!(odd_images(&gallery(&[0, 0, 0, 0]), 0.4).is_empty());
+        for (a, b) in [(1, 1), (1, 4), (2, 4), (4, 2), (3, 3), (2, 7)] {
+            let mixed: Vec<usize> = std::iter::repeat_n(0, a)
+                .chain(std::iter::repeat_n(1, b))
+                .collect();
+            let odd = odd_images(&gallery(&mixed), 0.4);
+            assert!(!odd.is_empty(), "{a} + {b} photos of two people pass");
+        }
+    }
+
+    #[test]
+    fn one_photo_that_matches_none_of_three_others_is_odd() {
+        let g = gallery(&[0, 0, 0, 2]);
+        let odd = odd_images(&g, 0.4);
+        assert_eq!(odd.len(), 1);
+        assert_eq!((odd[0].id, odd[0].matches, odd[0].others), (g[3].0, 0, 3));
+    }
+}

@@ -1,0 +1,298 @@
+//! A person's verification images must show one person (`facegate::auth::one_person`): measured
+//! on real galleries (LFW-a, deepface's photos), held by every decision, and kept by a system
+//! enrolment, which takes back a mixed batch whole.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use facegate::Error;
+use facegate::auth::attempt::LivenessCheck;
+use facegate::auth::one_person::odd_images;
+use facegate::engine::{Engine, GalleryVectors};
+use facegate::imageio;
+use facegate::store::{Gallery, ImageKind, Store};
+
+fn verification(name: &str) -> Gallery {
+    Gallery::Person {
+        name: name.into(),
+        kind: ImageKind::Verification,
+    }
+}
+
+/// The embeddings of `paths` (their main face) that the pipeline can read.
+fn embed(e: &mut Engine, paths: &[PathBuf]) -> GalleryVectors {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let img = imageio::load(p).ok()?;
+            let (_, probe) = e.probe(&img, p).ok()?;
+            Some((uuid::Uuid::new_v4(), probe))
+        })
+        .collect()
+}
+
+/// LFW-a people with at least `min` images, `take` of each spread over their photos.
+fn lfw_people(root: &Path, min: usize, take: usize) -> Vec<(String, Vec<PathBuf>)> {
+    let mut by_person: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for row in common::read_csv(&root.join("pairs.csv")) {
+        for key in ["path_a", "path_b"] {
+            let path = root.join(&row[key]);
+            let person = path
+                .parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap();
+            let list = by_person.entry(person).or_default();
+            if !list.contains(&path) {
+                list.push(path);
+            }
+        }
+    }
+    by_person
+        .into_iter()
+        .filter(|(_, p)| p.len() >= min)
+        .map(|(name, mut p)| {
+            p.sort();
+            (name, common::spread(&p, take))
+        })
+        .collect()
+}
+
+/// Each person's own photos pass; any two people's, mixed in any proportion, do not. LFW-a's
+/// photos are years, lighting and poses apart (harder than a desk's captures), so a few of its
+/// own galleries may hold one odd photo: printed, and bounded.
+#[test]
+fn real_galleries_are_one_person_and_two_people_mixed_are_not() {
+    let Some(data) = common::shared_data("one-person galleries") else {
+        return;
+    };
+    let Some(models) = common::models_or_skip("one-person galleries") else {
+        return;
+    };
+    let mut e = Engine::new(
+        &models,
+        Store::open(&common::temp_dir("one-person")).unwrap(),
+    )
+    .unwrap();
+    let threshold = e.settings().model.default_threshold();
+
+    // deepface's identities with three photos or more: every one of them is one person.
+    let root = data.join("deepface");
+    let mut deepface: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for row in common::read_csv(&root.join("images.csv")) {
+        deepface
+            .entry(row["identity"].clone())
+            .or_default()
+            .push(root.join(&row["path"]));
+    }
+    let mut own = Vec::new();
+    for (id, paths) in deepface.iter().filter(|(_, p)| p.len() >= 3) {
+        let g = embed(&mut e, paths);
+        let odd = odd_images(&g, threshold);
+        println!("deepface {id}: {} photos, {} odd", g.len(), odd.len());
+        assert!(odd.is_empty(), "{id}'s own photos: {odd:?}");
+        own.push(g);
+    }
+
+    // LFW-a: 40 people with six photos or more, six of each.
+    let people = lfw_people(&data.join("lfw_a"), 6, 6);
+    let galleries: Vec<GalleryVectors> = people
+        .iter()
+        .take(40)
+        .map(|(_, paths)| embed(&mut e, paths))
+        .collect();
+    let with_odd = galleries
+        .iter()
+        .filter(|g| !odd_images(g, threshold).is_empty())
+        .count();
+    println!(
+        "LFW-a: {} people, 6 photos each; {with_odd} galleries with an odd photo at cosine {threshold}",
+        galleries.len()
+    );
+    assert!(galleries.len() >= 30, "{} LFW-a people", galleries.len());
+    assert!(
+        with_odd * 10 <= galleries.len(),
+        "{with_odd} of {} LFW-a people's own photos fail",
+        galleries.len()
+    );
+
+    // Two people mixed: the one-person galleries (deepface's and LFW-a's without an odd photo)
+    // paired in turn, a photos of one and b of the next.
+    let clean: Vec<&GalleryVectors> = own
+        .iter()
+        .chain(&galleries)
+        .filter(|g| odd_images(g, threshold).is_empty())
+        .collect();
+    let (mut mixes, mut passed) = (0, Vec::new());
+    for pair in clean.windows(2) {
+        for (a, b) in [(1, 1), (1, 3), (3, 1), (2, 2), (2, 4), (4, 2), (3, 3)] {
+            if pair[0].len() < a || pair[1].len() < b {
+                continue;
+            }
+            let mixed: GalleryVectors = pair[0][..a].iter().chain(&pair[1][..b]).cloned().collect();
+            mixes += 1;
+            if odd_images(&mixed, threshold).is_empty() {
+                passed.push((a, b));
+            }
+        }
+    }
+    println!(
+        "two people mixed: {mixes} galleries, {} taken as one person",
+        passed.len()
+    );
+    assert!(mixes >= 200, "{mixes} mixes");
+    assert!(passed.is_empty(), "mixes taken as one person: {passed:?}");
+}
+
+/// A gallery with a stranger's photos in it is refused by the verification, the attempt and the
+/// identification alike; deleting them restores the person.
+#[test]
+fn every_decision_refuses_a_gallery_that_is_not_one_person() {
+    let Some(data) = common::shared_data("one-person decisions") else {
+        return;
+    };
+    let Some(models) = common::models_or_skip("one-person decisions") else {
+        return;
+    };
+    let root = data.join("deepface/tests/unit/dataset");
+    let mut e = Engine::new(
+        &models,
+        Store::open(&common::temp_dir("one-person-decisions")).unwrap(),
+    )
+    .unwrap();
+    e.store().add_person("id01").unwrap();
+    let own = ["img1.jpg", "img2.jpg", "img4.jpg"];
+    for name in own {
+        let img = imageio::load(&root.join(name)).unwrap();
+        e.capture(&verification("id01"), &img, Some(name)).unwrap();
+    }
+    let probe_img = imageio::load(&root.join("img5.jpg")).unwrap();
+    let (_, probe) = e.probe(&probe_img, Path::new("img5.jpg")).unwrap();
+    let v = e
+        .verify_photo("id01", &probe_img, Path::new("img5.jpg"))
+        .unwrap();
+    assert!(v.verification.accepted, "id01 alone verifies");
+    assert_eq!(
+        e.identify(&probe).unwrap().identity.as_deref(),
+        Some("id01")
+    );
+
+    // Three photos of somebody else (deepface's id03) among id01's.
+    let mut strangers = Vec::new();
+    for row in common::read_csv(&data.join("deepface/images.csv")) {
+        if row["identity"] == "id03" && strangers.len() < 3 {
+            let img = imageio::load(&data.join("deepface").join(&row["path"])).unwrap();
+            let (stored, _) = e.capture(&verification("id01"), &img, None).unwrap();
+            strangers.push(stored.meta.id);
+        }
+    }
+    let refused = e.verify_photo("id01", &probe_img, Path::new("img5.jpg"));
+    println!(
+        "verification: {:?}",
+        refused.as_ref().err().map(ToString::to_string)
+    );
+    assert!(matches!(refused, Err(Error::NotOnePerson(ref n)) if n.images == 6));
+    assert!(matches!(
+        e.begin_attempt("id01", e.attempt_rule(), LivenessCheck::Off),
+        Err(Error::NotOnePerson(_))
+    ));
+    let id = e.identify(&probe).unwrap();
+    println!(
+        "identification: {:?} of {} ranked",
+        id.identity,
+        id.ranking.len()
+    );
+    assert!(
+        id.identity.is_none() && id.ranking.is_empty(),
+        "nobody is identified as a mixed gallery"
+    );
+
+    for stranger in strangers {
+        e.delete_face(&verification("id01"), stranger).unwrap();
+    }
+    let v = e
+        .verify_photo("id01", &probe_img, Path::new("img5.jpg"))
+        .unwrap();
+    assert!(
+        v.verification.accepted,
+        "the strangers deleted, id01 verifies again"
+    );
+}
+
+/// `facegate unlock enrol` (root) refuses a batch of two people's photos and keeps nothing of it,
+/// and reads no photo that belongs to another user or is a link.
+#[test]
+fn a_system_enrolment_of_two_people_keeps_nothing() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; skipping the system enrolment suite");
+        return;
+    }
+    let Some(data) = common::shared_data("system enrolment") else {
+        return;
+    };
+    if common::models_or_skip("system enrolment").is_none() {
+        return;
+    }
+    let clips = data.join("sadtalker_video/examples/ref_video");
+    let dir = common::temp_dir("one-person-enrol");
+    let katie = common::frames_of(
+        &clips.join("WDA_KatieHill_000.mp4"),
+        &dir.join("katie"),
+        &[0, 60, 120],
+    );
+    let aoc = common::frames_of(
+        &clips.join("WDA_AlexandriaOcasioCortez_000.mp4"),
+        &dir.join("aoc"),
+        &[0, 60, 120],
+    );
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{}\"\nsocket = \"{}\"\n",
+            dir.join("store").display(),
+            dir.join("fg.sock").display()
+        ),
+    )
+    .unwrap();
+    let enrol = |files: &[&PathBuf]| {
+        let mut args = vec!["unlock", "enrol", "nobody"];
+        args.extend(files.iter().map(|p| common::s(p)));
+        args.extend(["--config", common::s(&config)]);
+        common::run_facegate(&args)
+    };
+    let listed = || {
+        let out = common::run_facegate(&["unlock", "list", "--config", common::s(&config)]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // Two of Katie's stills and three of someone else's: refused, and nobody is enrolled.
+    let out = enrol(&[&katie[0], &katie[1], &aoc[0], &aoc[1], &aoc[2]]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not all show one person"), "{stderr}");
+    assert!(!listed().contains("nobody"), "{}", listed());
+
+    // Katie alone: enrolled. Then one more of the other face: refused, her three kept.
+    assert!(enrol(&[&katie[0], &katie[1], &katie[2]]).status.success());
+    let out = enrol(&[&aoc[0]]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(listed().contains("3 images"), "{}", listed());
+
+    // Katie's own still, but another user's file, or a link to it: not read.
+    let theirs = dir.join("theirs.png");
+    std::fs::copy(&katie[2], &theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(1), Some(1)).unwrap();
+    let link = dir.join("link.png");
+    std::os::unix::fs::symlink(&katie[2], &link).unwrap();
+    for file in [&theirs, &link] {
+        let out = enrol(&[file]);
+        let stderr = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is not read"), "{stderr}");
+    }
+    assert!(listed().contains("3 images"), "{}", listed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
