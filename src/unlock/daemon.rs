@@ -21,6 +21,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 use super::caller::Caller;
 pub use super::caller::uid_of;
 use super::config::SystemConfig;
+use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
@@ -57,6 +58,7 @@ struct Queued {
 /// reader's place ([`Turns::reader`]).
 fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>) {
     let turns = Turns::default();
+    let hush = Hush::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
     for stream in listener.incoming() {
         let stream = match stream {
@@ -77,19 +79,22 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
             }
         };
         let caller = Caller::of(&stream, peer);
-        let place = match turns.reader(subordinates.counted_as(caller.counted_as())) {
+        let uid = subordinates.counted_as(caller.counted_as());
+        let place = match turns.reader(uid) {
             Ok(place) => place,
             Err(full) => {
-                tracing::warn!("{full}; a connection from pid {} turned away", peer.pid);
+                hush.warn(uid, || {
+                    format!("{full}; a connection from pid {} turned away", peer.pid)
+                });
                 continue;
             }
         };
-        let (queue, turns) = (queue.clone(), turns.clone());
+        let (queue, turns, hush) = (queue.clone(), turns.clone(), hush.clone());
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
                 if let Err(e) = read_client(stream, caller, &queue, &turns) {
-                    tracing::warn!("client: {e}");
+                    hush.warn(uid, || format!("client of uid {uid}: {e}"));
                 }
                 drop(place);
             });

@@ -17,6 +17,7 @@
 pub mod caller;
 pub mod config;
 pub mod daemon;
+mod hush;
 mod procfs;
 pub mod remote;
 mod subids;

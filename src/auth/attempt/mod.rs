@@ -8,13 +8,13 @@
 //!    tracked face changes (someone else, or a photo swapped in), everything gathered so far
 //!    (votes, liveness frames, the challenge) starts over; the deadline does not.
 //! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
-//! 3. **The face stays the one that matched.** With liveness on, every frame after the votes
-//!    pass is still embedded, and must stay within the rule's `hold` cosine of the mean of the
-//!    frames that matched, or the attempt starts over on it (so it must match the gallery
-//!    itself): the tracker's box overlap alone would let a live face swapped in for a matched
-//!    photo (a beam-splitter, a quick hand) make the turn and the motion for it. Only frames of
-//!    the claimed face (matched before the votes, held after) are liveness evidence, so a live
-//!    face shown first cannot lend its motion and texture to a photo swapped in afterwards.
+//! 3. **Every frame is the face that matched.** With liveness on, every frame of the tracked
+//!    face is embedded, and must be within the rule's `hold` cosine of the mean of the frames
+//!    that matched: the frames before the votes passed are held to it when they pass, the frames
+//!    after as they come. One that is not starts the attempt over (so the face in view must
+//!    match the gallery itself): the tracker's box overlap alone would let a live face swapped
+//!    in for a matched photo (a beam-splitter, a quick hand), or shown before it, make the turn
+//!    and the motion for it. Only frames so held are liveness evidence.
 //! 4. **Liveness** ([`LivenessCheck`]): the passive motion score over the tracked face's frames
 //!    always (when liveness is on), the head-turn challenge when the caller can show a prompt,
 //!    and, with a [`PadRule`], the texture model's per-frame live scores (`liveness::pad`): a low
@@ -24,6 +24,11 @@
 //! 5. **Frames too dark to judge** (mean face luma under the dark limit, as howdy's dark
 //!    threshold) do not vote or count as liveness frames; the attempt says so instead.
 //! 6. **One deadline** for all of it; the challenge has its own shorter clock inside it.
+//! 7. **Nothing said tells a match.** The challenge runs from the first frame of the tracked
+//!    face, matched or not, so the prompts a person at a login screen sees (hold still, turn)
+//!    are the same for a face that matches and one that does not: a stranger cannot flip
+//!    through photos and watch for the one that moves the prompt on. Only the outcome tells,
+//!    once an attempt (counted) is over.
 //!
 //! The attempt is pure: frames and times in, [`Step`]s out. Counting it against the lock-out
 //! when it starts and writing its audit line when it ends is the engine's job
@@ -107,8 +112,11 @@ pub struct Attempt {
     /// Frames with two or more people in view, and with nobody.
     crowded_frames: u64,
     empty_frames: u64,
-    /// Started once the votes pass, with the challenge on.
+    /// Started on the tracked face's first frame, with the challenge on.
     challenge: Option<Challenge>,
+    /// The probes of the liveness evidence taken before the votes passed: held to the matched
+    /// frames' mean when they pass.
+    pending: Vec<Embedding>,
     turned_at: Option<Instant>,
     /// When K of N frames had matched (for the timing the outcome reports).
     matched_at: Option<Instant>,
@@ -148,6 +156,7 @@ impl Attempt {
             crowded_frames: 0,
             empty_frames: 0,
             challenge: None,
+            pending: Vec::new(),
             turned_at: None,
             matched_at: None,
             matched: None,
@@ -295,6 +304,7 @@ impl Attempt {
         self.pad.clear();
         self.judged = None;
         self.challenge = None;
+        self.pending.clear();
         self.turned_at = None;
         self.matched_at = None;
         self.matched = None;
@@ -322,28 +332,25 @@ impl Attempt {
         pad: Option<f32>,
         now: Instant,
     ) -> Prompt {
-        // Whether this frame shows the claimed face: it matched (before the votes pass) or kept
-        // the matched frames' embedding (after). Only such frames are evidence of liveness, so
-        // the motion and the texture that let an attempt through are the claimed face's own,
-        // not those of a live face shown before a photo was swapped in, or after.
-        let own = if !self.votes.passed() {
-            verification.is_some_and(|v| v.accepted)
-        } else if self.liveness != LivenessCheck::Off {
-            match probe.map(|p| self.hold(p)) {
-                Some(true) => true,
-                Some(false) => {
-                    // Another face in the matched one's place, or this one's worst frame: the
-                    // attempt starts over on it, so it must match the gallery itself.
-                    self.swapped = true;
-                    self.restart();
-                    return Prompt::LookAtCamera;
-                }
-                None => false,
+        // Whether this frame counts as the claimed face's: held to the matched frames' mean,
+        // now (after the votes) or when the votes pass (before them: kept in `pending`). Only
+        // such frames are evidence of liveness, so the motion and the texture that let an
+        // attempt through are the claimed face's own, not those of a live face shown before a
+        // photo was swapped in, or after.
+        let own = match (self.liveness, probe) {
+            (LivenessCheck::Off, _) | (_, None) => false,
+            (_, Some(probe)) if !self.votes.passed() => {
+                self.pending.push(probe.clone());
+                true
             }
-        } else {
-            true
+            (_, Some(probe)) => {
+                if !self.hold(probe) {
+                    return self.swapped();
+                }
+                true
+            }
         };
-        if self.liveness != LivenessCheck::Off && own {
+        if own {
             self.passive
                 .push(image, face, now.duration_since(self.started).as_secs_f64());
             if self.passive.is_full() && !self.judged.is_some_and(|s| s.live) {
@@ -353,12 +360,25 @@ impl Attempt {
                 self.pad.push(score);
             }
         }
+        // The challenge goes on whether or not the face has matched yet (rule 7).
+        let prompt = match self.liveness {
+            LivenessCheck::Off | LivenessCheck::Passive => None,
+            LivenessCheck::Challenge(direction) => {
+                let challenge = self.challenge.get_or_insert_with(|| {
+                    Challenge::new(direction, ChallengeConfig::default(), now)
+                });
+                challenge.push(Some(face), now);
+                if challenge.state() == ChallengeState::Passed && self.turned_at.is_none() {
+                    self.turned_at = Some(now);
+                }
+                Some(challenge_prompt(challenge))
+            }
+        };
         if !self.votes.passed() {
-            // The challenge only starts on a face that has matched, and a turned head need not
-            // match the gallery: votes are counted until they pass; after, the frames must
-            // keep the matched frames' embedding instead.
+            // Votes are counted until they pass; after, the frames must keep the matched
+            // frames' embedding instead (a turned head need not match the gallery).
             let Some(verification) = verification else {
-                return Prompt::LookAtCamera;
+                return prompt.unwrap_or(Prompt::LookAtCamera);
             };
             self.votes.push(verification.accepted);
             if verification.accepted
@@ -369,32 +389,32 @@ impl Attempt {
             }
             self.last = Some(verification.clone());
             self.face = Some(face.clone());
-            if self.votes.passed() {
-                self.matched_at = Some(now);
-                // Fixed from here on: only frames before the votes add to the sum.
-                self.anchor = self.matched.clone().map(Embedding::normalised);
-            } else {
-                return Prompt::Matching {
+            if !self.votes.passed() {
+                return prompt.unwrap_or(Prompt::Matching {
                     verified: self.votes.verified(),
                     needed: self.votes.needed(),
                     similarity: verification.best,
                     matched: verification.accepted,
-                };
-            }
-        }
-        match self.liveness {
-            LivenessCheck::Off | LivenessCheck::Passive => Prompt::HoldOn,
-            LivenessCheck::Challenge(direction) => {
-                let challenge = self.challenge.get_or_insert_with(|| {
-                    Challenge::new(direction, ChallengeConfig::default(), now)
                 });
-                challenge.push(Some(face), now);
-                if challenge.state() == ChallengeState::Passed && self.turned_at.is_none() {
-                    self.turned_at = Some(now);
-                }
-                challenge_prompt(challenge)
+            }
+            self.matched_at = Some(now);
+            // Fixed from here on: only frames before the votes add to the sum.
+            self.anchor = self.matched.clone().map(Embedding::normalised);
+            // The evidence taken so far must be the matched face's too.
+            let pending = std::mem::take(&mut self.pending);
+            if !pending.iter().all(|p| self.hold(p)) {
+                return self.swapped();
             }
         }
+        prompt.unwrap_or(Prompt::HoldOn)
+    }
+
+    /// A frame that is not the matched face: another face in its place, or this one's worst
+    /// frame. The attempt starts over on it, so it must match the gallery itself.
+    fn swapped(&mut self) -> Prompt {
+        self.swapped = true;
+        self.restart();
+        Prompt::LookAtCamera
     }
 
     /// Whether a frame after the votes keeps the matched frames' embedding (at least the rule's
@@ -425,15 +445,23 @@ impl Attempt {
         }
         if let Some(challenge) = &self.challenge {
             match challenge.state() {
+                // The challenge runs before the face has matched (rule 7): a face that never
+                // matched is refused as such, whatever it did with its head.
+                ChallengeState::Failed(_) if !self.votes.passed() => {
+                    return Some(Some(self.unmatched()));
+                }
                 ChallengeState::Failed(crate::liveness::challenge::Failure::TimedOut) => {
                     return Some(Some(self.liveness_refusal(Refusal::NoTurn)));
                 }
                 ChallengeState::Failed(crate::liveness::challenge::Failure::FaceChanged) => {
                     return Some(Some(Refusal::FaceChanged));
                 }
-                ChallengeState::Passed => {
+                // The grace runs from the later of the turn and the match: the turn may come
+                // first now (rule 7), and until the votes pass there is nothing to judge.
+                ChallengeState::Passed if self.votes.passed() => {
                     let turned = *self.turned_at.get_or_insert(now);
-                    if now.duration_since(turned) >= PASSIVE_GRACE {
+                    let since = turned.max(self.matched_at.unwrap_or(turned));
+                    if now.duration_since(since) >= PASSIVE_GRACE {
                         self.judged = self.passive.score();
                         return Some(Some(self.liveness_refusal(Refusal::NoMotion)));
                     }
@@ -447,21 +475,28 @@ impl Attempt {
                     LivenessCheck::Challenge(_) => Refusal::NoTurn,
                     _ => Refusal::NoMotion,
                 })
-            } else if self.swapped {
-                // It matched, then another face took its place and never matched itself.
-                Refusal::FaceChanged
-            } else if self.frames_with_face == 0 && self.crowded_frames > self.empty_frames {
-                Refusal::ManyFaces
-            } else if self.frames_with_face == 0 && self.dark_frames > 0 {
-                Refusal::TooDark
-            } else if self.frames_with_face == 0 {
-                Refusal::NoFace
             } else {
-                Refusal::NotRecognised
+                self.unmatched()
             };
             return Some(Some(refusal));
         }
         None
+    }
+
+    /// Why an attempt whose votes never passed is refused.
+    fn unmatched(&self) -> Refusal {
+        if self.swapped {
+            // It matched, then another face took its place and never matched itself.
+            Refusal::FaceChanged
+        } else if self.frames_with_face == 0 && self.crowded_frames > self.empty_frames {
+            Refusal::ManyFaces
+        } else if self.frames_with_face == 0 && self.dark_frames > 0 {
+            Refusal::TooDark
+        } else if self.frames_with_face == 0 {
+            Refusal::NoFace
+        } else {
+            Refusal::NotRecognised
+        }
     }
 
     /// Whether the motion checks (the passive score and, when asked, the turn) are met.
@@ -516,13 +551,15 @@ impl Attempt {
                     .as_ref()
                     .is_some_and(|c| c.state() == ChallengeState::Passed);
                 // The turn itself deforms the landmarks, so a live face scores live over the
-                // frames around it; a photo turned in the hand does not.
+                // frames around it; a photo turned in the hand does not. The window may have
+                // been judged live before the votes passed (the turn came first): its frames
+                // were held to the matched face when they passed, so it stands.
                 let score = self.passive.score();
                 if turned && score.is_some_and(|s| s.live) {
                     self.judged = score;
                     return true;
                 }
-                false
+                turned && self.judged.is_some_and(|s| s.live)
             }
         }
     }
