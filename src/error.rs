@@ -33,6 +33,13 @@ pub enum Error {
     NoVerificationImages(String),
     #[error(transparent)]
     NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
+    #[error(
+        "no face is verified or compared while the settings are damaged ({0}): a threshold or rule saved there \
+         may have been stricter than the default; save the settings again in the window (a \
+         change there keeps the damaged file as settings.toml.bad), or remove settings.toml to \
+         verify with the defaults"
+    )]
+    SettingsDamaged(String),
 }
 
 impl Error {

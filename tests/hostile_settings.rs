@@ -1,6 +1,8 @@
 //! Issue 14, "verdicts that can be rigged or broken": a hostile `settings.toml` or command line
 //! cannot make `facegate verify` accept a stranger or a wall, nor crash it. Every value outside
-//! its range is refused with its name, its range and the file, and the safe default is used.
+//! its range is refused with its name, its range and the file; a threshold or a live rule so
+//! refused stops verification until the settings are saved again (exit 2): the value meant may
+//! have been stricter than the default.
 //! Each test runs the real binary (`$FACEGATE_TEST_BIN` to run another build's).
 
 mod common;
@@ -32,7 +34,7 @@ fn assert_none(problems: &[String]) {
 }
 
 /// `live_k = 0` once accepted a brick wall "after 1 frames (0 of the last 0 verified)". Now the
-/// value is refused (1 ≤ K ≤ N ≤ 30), K of N keeps its default and the wall times out.
+/// value is refused (1 ≤ K ≤ N ≤ 30) and no attempt runs until the settings are saved again.
 #[test]
 fn live_k_zero_does_not_accept_a_brick_wall() {
     let Some(data) = hostile::enrolled("hs-live-k") else {
@@ -57,19 +59,14 @@ fn live_k_zero_does_not_accept_a_brick_wall() {
         "a wall was accepted: {}",
         t.stdout
     );
-    // Refused at the deadline with a photo's code for no face (3), not accepted (0).
-    assert_eq!(
-        t.code(),
-        Some(3),
-        "a wall is refused as no face when the time is up"
-    );
+    assert_eq!(t.code(), Some(2), "no attempt on damaged settings");
     if let Some(problem) = unnamed(&t.stderr, "live_k", "1 ≤ live_k ≤ live_n ≤ 30") {
         panic!("{problem}");
     }
 }
 
 /// `detection_threshold = -1` or `verification_threshold = 0` once accepted anybody; each is
-/// refused with its range and a stranger (the cameraman) stays a stranger.
+/// refused with its range, and nobody is verified (exit 2) until the settings are saved again.
 #[test]
 fn thresholds_below_their_floor_do_not_accept_a_stranger() {
     let Some(data) = hostile::enrolled("hs-thresholds") else {
@@ -90,9 +87,9 @@ fn thresholds_below_their_floor_do_not_accept_a_stranger() {
         write_settings(&data, &format!("{setting}\n"));
         let out = run(&data, &["verify", NAME, s(&stranger)]);
         println!("measured: with {setting}: exit {:?}", hostile::code(&out));
-        if hostile::code(&out) != Some(1) {
+        if hostile::code(&out) != Some(2) {
             problems.push(format!(
-                "with {setting} the stranger must be rejected (exit 1), got {:?}",
+                "with {setting} verification must stop (exit 2), got {:?}",
                 hostile::code(&out)
             ));
         }
@@ -131,8 +128,9 @@ fn timeout_option_out_of_range_exits_2_with_a_message() {
 }
 
 /// `live_timeout_s = -1`, `nan` or `1e30` once panicked, and `live_n = 1e14` aborted on
-/// allocation: each is now refused with its name and range, and the default keeps the attempt
-/// working (the enrolled person's replay is accepted).
+/// allocation: each is now refused with its name and range, without a crash, and no attempt
+/// runs on the defaults (exit 2). The file removed, verification is back on the defaults: the
+/// enrolled person's replay is accepted.
 #[test]
 fn live_timeout_and_live_n_in_the_file_are_refused_without_a_crash() {
     let Some(data) = hostile::enrolled("hs-live-file") else {
@@ -172,15 +170,22 @@ fn live_timeout_and_live_n_in_the_file_are_refused_without_a_crash() {
             t.status,
             t.elapsed.as_secs_f64()
         );
-        if t.code() != Some(0) {
+        if t.code() != Some(2) {
             problems.push(format!(
-                "with {setting} refused, the default rule accepts the person (exit 0), got {:?}",
+                "with {setting} refused, no attempt runs (exit 2), got {:?}",
                 t.status
             ));
         }
         problems.extend(unnamed(&t.stderr, key, range));
     }
     assert_none(&problems);
+    // The file removed, as the message says, the defaults are chosen: verification is back.
+    std::fs::remove_file(data.join("settings.toml")).unwrap();
+    let t = run_for(
+        hostile::facegate_cmd(&data, &["verify", NAME, "--replay", s(&person)]),
+        Duration::from_secs(40),
+    );
+    assert_eq!(t.code(), Some(0), "{}", t.stderr);
 }
 
 /// A settings file that does not parse is reported by line, without echoing the line: it may

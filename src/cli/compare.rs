@@ -59,17 +59,14 @@ struct Report<'a> {
 
 pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     let store = cli.store()?;
-    let saved = store.settings();
-    let other_model = args.model.is_some_and(|m| m != saved.model);
+    let other_model = args
+        .model
+        .is_some_and(|m| m != store.settings_checked().0.model);
     // The saved threshold is the saved model's; with another model its default applies.
-    let settings = match args.model {
-        Some(model) if model != saved.model => saved.with_model(model),
-        _ => saved,
-    };
-    if let Some(notice) = settings.model.licence_notice() {
+    let mut engine = crate::engine::Engine::open(&cli.models()?, store, args.model)?;
+    if let Some(notice) = engine.settings().model.licence_notice() {
         eprintln!("{notice}");
     }
-    let mut engine = crate::engine::Engine::with_settings(&cli.models()?, store, settings)?;
     if let Some(person) = &args.person {
         engine.store().require_person(person)?;
     }
@@ -103,7 +100,7 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     }
     let mut result: FaceComparison = match args.threshold {
         Some(t) => CompareRule::given(engine.settings().model, t).judge(&a.embedding, &b.embedding),
-        None => engine.compare_faces(&a.embedding, &b.embedding, args.person.as_deref()),
+        None => engine.compare_faces(&a.embedding, &b.embedding, args.person.as_deref())?,
     };
     if other_model && result.rule.source == RuleSource::Settings {
         result.rule.source = RuleSource::ModelDefault;

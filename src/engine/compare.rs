@@ -117,31 +117,33 @@ impl CompareRule {
 
 impl Engine {
     /// The rule two faces are compared by now: `person`'s trained head when one is in use for
-    /// them under the current model, else cosine at the saved detection threshold.
-    pub fn compare_rule(&mut self, person: Option<&str>) -> CompareRule {
+    /// them under the current model, else cosine at the saved detection threshold (none while
+    /// the settings are damaged, as for every decision: see [`Engine::gallery`]).
+    pub fn compare_rule(&mut self, person: Option<&str>) -> crate::Result<CompareRule> {
+        self.settings_sound()?;
         let model = self.settings.model;
         // A head is saved per model and checked against it when loaded, so it fits the
         // embeddings of the current model.
         if let Some(person) = person
             && let Some(head) = self.head_in_use(person)
         {
-            return CompareRule {
+            return Ok(CompareRule {
                 model,
                 scorer: Scorer::Head,
                 threshold: HEAD_THRESHOLD,
                 source: RuleSource::Head,
                 person: Some(person.to_owned()),
                 head: Some(head.clone()),
-            };
+            });
         }
-        CompareRule {
+        Ok(CompareRule {
             model,
             scorer: Scorer::Cosine,
             threshold: self.settings.detection_threshold,
             source: RuleSource::Settings,
             person: None,
             head: None,
-        }
+        })
     }
 
     /// Compares two faces' embeddings (from [`Engine::aligned_probe`] or [`Engine::probe`])
@@ -152,7 +154,7 @@ impl Engine {
         a: &Embedding,
         b: &Embedding,
         person: Option<&str>,
-    ) -> FaceComparison {
-        self.compare_rule(person).judge(a, b)
+    ) -> crate::Result<FaceComparison> {
+        Ok(self.compare_rule(person)?.judge(a, b))
     }
 }

@@ -29,8 +29,8 @@ use crate::auth::one_person::{NotOnePerson, Odd, odd_images};
 use crate::auth::quality::{self, QualityConfig, QualityReport};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
-use crate::store::{Gallery, ImageKind, Settings, Store, StoreError, StoredFace};
-use crate::vision::{Detector, Embedding, Face, align_arcface};
+use crate::store::{Gallery, ImageKind, Settings, SettingsProblem, Store, StoreError, StoredFace};
+use crate::vision::{Detector, EmbedderKind, Embedding, Face, align_arcface};
 use crate::{Error, Result};
 
 pub use attempts::AttemptDetails;
@@ -59,6 +59,12 @@ pub struct Engine {
     /// The presentation-attack model, loaded by the first attempt with liveness on
     /// (attempts.rs): a session that only verifies photos never pays for it.
     pad: Option<crate::liveness::PadModel>,
+    /// The settings file's problems that leave a value a decision rests on unknown
+    /// ([`SettingsProblem::unsettles_decisions`]): until the settings are saved again, no
+    /// decision is made on the defaults used instead.
+    ///
+    /// [`SettingsProblem::unsettles_decisions`]: crate::store::SettingsProblem::unsettles_decisions
+    damaged: Option<String>,
 }
 
 /// What [`Engine::apply_settings`] changed, for callers that keep derived state.
@@ -102,8 +108,28 @@ pub struct Verdict {
 impl Engine {
     /// Opens the engine with the store's saved settings (model and thresholds).
     pub fn new(models: &Models, store: Store) -> Result<Engine> {
-        let settings = store.settings();
-        Engine::with_settings(models, store, settings)
+        Engine::open(models, store, None)
+    }
+
+    /// [`Engine::new`], with `model` instead of the saved one when given (then at that model's
+    /// default threshold: the saved threshold is the saved model's).
+    pub fn open(models: &Models, store: Store, model: Option<EmbedderKind>) -> Result<Engine> {
+        let (saved, problems) = store.settings_checked();
+        let settings = match model {
+            Some(model) if model != saved.model => saved.with_model(model),
+            _ => saved,
+        };
+        let mut damaged = Vec::new();
+        for p in problems.into_iter().map(SettingsProblem::for_desk) {
+            tracing::warn!("{p}");
+            if p.unsettles_decisions() {
+                let fallback = None;
+                damaged.push(SettingsProblem { fallback, ..p }.to_string());
+            }
+        }
+        let mut engine = Engine::with_settings(models, store, settings)?;
+        engine.damaged = (!damaged.is_empty()).then(|| damaged.join("; "));
+        Ok(engine)
     }
 
     /// Opens the engine with `settings` from elsewhere (the system unlock's root-owned config),
@@ -118,6 +144,7 @@ impl Engine {
             galleries: HashMap::new(),
             heads: scoring::HeadCache::default(),
             pad: None,
+            damaged: None,
         })
     }
 
@@ -184,6 +211,8 @@ impl Engine {
             self.galleries.clear();
         }
         self.settings = settings;
+        // Saved whole and within every range: what the file says is known again.
+        self.damaged = None;
         Ok(SettingsChange { vectors })
     }
 
@@ -327,6 +356,7 @@ impl Engine {
     /// refused when they do not show one person ([`crate::auth::one_person`]), so that every
     /// verification, attempt and identification fails closed on such a gallery.
     pub fn gallery(&mut self, person: &str) -> Result<&GalleryVectors> {
+        self.settings_sound()?;
         let held = self.held_gallery(person)?;
         if !held.odd.is_empty() {
             return Err(NotOnePerson {
@@ -337,6 +367,15 @@ impl Engine {
             .into());
         }
         Ok(&self.galleries[person].vectors)
+    }
+
+    /// Whether decisions may rest on the settings in force: not while the file they came from
+    /// is damaged where a decision reads it.
+    pub fn settings_sound(&self) -> Result<()> {
+        match &self.damaged {
+            Some(damaged) => Err(Error::SettingsDamaged(damaged.clone())),
+            None => Ok(()),
+        }
     }
 
     /// The person's verification vectors and their odd images, whether or not they show one

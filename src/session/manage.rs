@@ -264,7 +264,7 @@ pub fn compare(
     };
     let (crop_a, ea) = side(a)?;
     let (crop_b, eb) = side(b)?;
-    let judged = engine.compare_faces(&ea, &eb, person);
+    let judged = engine.compare_faces(&ea, &eb, person)?;
     Ok(CompareResult {
         a: crop_a,
         b: crop_b,

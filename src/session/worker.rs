@@ -172,7 +172,10 @@ impl Worker {
         // file's, and the first change saved keeps the file aside as settings.toml.bad.
         let (_, problems) = self.engine.store().settings_checked();
         if !problems.is_empty() {
-            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let list: Vec<String> = problems
+                .into_iter()
+                .map(|p| p.for_desk().to_string())
+                .collect();
             self.send(Event::Error(format!(
                 "settings: {} (a change made here saves new settings and keeps the old file as {})",
                 list.join("; "),

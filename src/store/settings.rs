@@ -80,6 +80,42 @@ pub struct SettingsProblem {
 }
 
 impl SettingsProblem {
+    /// Whether it leaves a value a decision rests on unknown (the file as a whole, the model,
+    /// the preprocessing, a threshold, the live rule or liveness): the value saved there may
+    /// have been stricter than the default used instead, so decisions wait until the settings
+    /// are saved again. A camera or an overlay setting only falls back.
+    pub fn unsettles_decisions(&self) -> bool {
+        match self.key.as_deref() {
+            None => true,
+            Some(key) => matches!(
+                key,
+                "model"
+                    | "preprocess"
+                    | "detection_threshold"
+                    | "verification_threshold"
+                    | "live_k"
+                    | "live_n"
+                    | "live_timeout_s"
+                    | "liveness"
+            ),
+        }
+    }
+
+    /// The problem as the desk app acts on it: one that [unsettles
+    /// decisions](Self::unsettles_decisions) has no default standing in for it.
+    pub fn for_desk(self) -> SettingsProblem {
+        if self.unsettles_decisions() {
+            SettingsProblem {
+                fallback: Some(
+                    "nothing is verified or compared until the settings are saved again",
+                ),
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
     pub fn unreadable(file: &Path, why: &str) -> SettingsProblem {
         SettingsProblem {
             file: file.to_owned(),

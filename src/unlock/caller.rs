@@ -151,7 +151,10 @@ fn user_behind(procfs: &Path, peer: Peer) -> (Option<u32>, Option<Connected>) {
     if real != 0 {
         return (Some(real), None);
     }
-    let Some(components) = procfs::cgroup_components(procfs, peer.pid) else {
+    // Per-connection services are system units; a name below a user's own manager is that
+    // user's choice, so it names nobody.
+    let Some(components) = procfs::cgroup_components_under(procfs, peer.pid, Some("system.slice"))
+    else {
         return (None, None);
     };
     match connector(&components) {
@@ -408,6 +411,19 @@ mod tests {
         // A helper in a group of its own below its service is still in that service.
         let nested = components("/system.slice/x@3-1234-1000.service/worker");
         assert_eq!(connector(&nested), connected(1234, None, 1000));
+    }
+
+    #[test]
+    fn a_unit_name_below_a_users_own_manager_names_nobody() {
+        let procfs = procfs_with(32, "Uid:\t0\t0\t0\t0");
+        std::fs::write(
+            procfs.path().join("32/cgroup"),
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x@3-4411-1234-1001.service\n",
+        )
+        .unwrap();
+        let helper = caller(procfs.path(), 0, 32);
+        assert_eq!(helper.user, Some(0), "root, judged as root");
+        assert!(helper.connected.is_none());
     }
 
     #[test]

@@ -26,11 +26,22 @@ pub fn exe_name(procfs: &Path, pid: i32) -> Option<String> {
 /// Every path component of the process's control groups, from all its lines (one per cgroup v1
 /// hierarchy, `0::/…` for v2): `system.slice`, `sshd.service`, `session-3.scope`, …
 pub fn cgroup_components(procfs: &Path, pid: i32) -> Option<Vec<String>> {
+    cgroup_components_under(procfs, pid, None)
+}
+
+/// [`cgroup_components`] of the lines whose path starts at the slice `top` (`system.slice`):
+/// only systemd names units there, where a user's own manager (`user@UID.service`) names what
+/// lies below it as its user likes.
+pub fn cgroup_components_under(procfs: &Path, pid: i32, top: Option<&str>) -> Option<Vec<String>> {
     let cgroups = read(procfs, pid, "cgroup")?;
     Some(
         cgroups
             .lines()
-            .flat_map(|line| line.splitn(3, ':').nth(2).unwrap_or("").split('/'))
+            .map(|line| line.splitn(3, ':').nth(2).unwrap_or(""))
+            .filter(|path| {
+                top.is_none_or(|top| path.split('/').find(|c| !c.is_empty()) == Some(top))
+            })
+            .flat_map(|path| path.split('/'))
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .collect(),
