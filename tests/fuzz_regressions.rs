@@ -139,6 +139,17 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
     assert_eq!(gif.len(), 35);
     let err = refused(&gif, "11580² gif");
     assert!(matches!(&err, ImageError::TooMuchMemory { .. }), "{err:?}");
+    // An 855-byte progressive CMYK JPEG whose frame says 9000²: 243 MB of RGB out, within the
+    // cap, but its decoder holds every coefficient while decoding (9000² × 4 × 2 bytes = 648
+    // MB): the release build reached 912 MB on it. Counted now.
+    let err = refused(
+        &case("image-progressive-cmyk-9000-header.jpg"),
+        "progressive cmyk jpeg",
+    );
+    assert!(
+        matches!(&err, ImageError::TooMuchMemory { needs, .. } if *needs > 600 << 20),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -121,7 +121,8 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    if reader.format() == Some(ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+    let jpeg = reader.format() == Some(ImageFormat::Jpeg);
+    if jpeg && !jpeg_is_complete(bytes) {
         // The JPEG decoder fills a cut-off scan with grey and reports success; a half-grey face
         // must not be enrolled or compared, so refuse it here.
         return Err(ImageError::TruncatedJpeg(name.to_owned()));
@@ -160,7 +161,17 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
         3 * pixels
     };
     // Turned, the decoded buffer is dropped once its upright copy exists, before the RGB copy.
-    let peak = decoded + rgb_copy.max(if turned { decoded } else { 0 });
+    // A progressive JPEG's decoder holds every coefficient while the output buffer is filled
+    // (a 2 MB progressive CMYK file of 12000² took 1.6 GB where the output is 432 MB).
+    let coefficients = if jpeg {
+        progressive_coefficients(bytes)
+    } else {
+        0
+    };
+    let peak = decoded
+        + rgb_copy
+            .max(if turned { decoded } else { 0 })
+            .max(coefficients);
     if peak > MAX_ALLOC {
         return Err(ImageError::TooMuchMemory {
             path: name.to_owned(),
@@ -178,18 +189,74 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
 /// segments up to the first start-of-scan so that an EXIF thumbnail (a whole JPEG inside APP1)
 /// cannot vouch for a cut-off main image; data after EOI (motion photos) is allowed.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let mut i = 2; // after SOI
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return false;
-        }
-        let marker = bytes[i + 1];
-        match marker {
-            0xFF => i += 1, // fill byte
-            0xDA => return bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
-            0x01 | 0xD0..=0xD7 => i += 2,
-            _ => i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize,
-        }
+    jpeg_segments(bytes)
+        .find(|&(marker, _)| marker == 0xDA)
+        .is_some_and(|(_, at)| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+}
+
+/// The bytes a progressive JPEG's decoder holds for its coefficients (two a coefficient, 64 a
+/// block, every block of every component); 0 for a baseline one, whose blocks are turned into
+/// pixels as they come.
+fn progressive_coefficients(bytes: &[u8]) -> u64 {
+    let Some((marker, at)) = jpeg_segments(bytes)
+        .find(|&(m, _)| matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC))
+    else {
+        return 0;
+    };
+    // Progressive frames: SOF2, SOF6, SOF10, SOF14.
+    if !matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE) {
+        return 0;
     }
-    false
+    // FF Cx, length (2), precision (1), height (2), width (2), components (1), then for each:
+    // id, sampling (H << 4 | V), table.
+    let Some(head) = bytes.get(at..at + 10) else {
+        return 0;
+    };
+    let height = u64::from(u16::from_be_bytes([head[5], head[6]]));
+    let width = u64::from(u16::from_be_bytes([head[7], head[8]]));
+    let count = usize::from(head[9]);
+    let Some(components) = bytes.get(at + 10..at + 10 + 3 * count) else {
+        return 0;
+    };
+    let sampling: Vec<(u64, u64)> = components
+        .chunks(3)
+        .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 15).max(1)))
+        .collect();
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    sampling
+        .iter()
+        .map(|&(h, v)| {
+            let blocks_x = (width * h).div_ceil(h_max).div_ceil(8);
+            let blocks_y = (height * v).div_ceil(v_max).div_ceil(8);
+            blocks_x * blocks_y * 64 * 2
+        })
+        .sum()
+}
+
+/// A JPEG's marker segments up to and including the first start-of-scan: each marker and where
+/// its `FF` is.
+fn jpeg_segments(bytes: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
+    let mut i = 2; // after SOI
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done && i + 4 <= bytes.len() {
+            if bytes[i] != 0xFF {
+                done = true;
+                return None;
+            }
+            let (marker, at) = (bytes[i + 1], i);
+            match marker {
+                0xFF => {
+                    i += 1; // fill byte
+                    continue;
+                }
+                0xDA => done = true,
+                0x01 | 0xD0..=0xD7 => i += 2,
+                _ => i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize,
+            }
+            return Some((marker, at));
+        }
+        None
+    })
 }
