@@ -159,6 +159,10 @@ pub struct Identification {
     /// (filled by `Engine::identify_at`, which reads the locks anyway).
     #[serde(skip)]
     pub locked: Vec<(String, lockout::Lock)>,
+    /// People left out because their verification images do not all show one person
+    /// ([`one_person`]).
+    #[serde(skip)]
+    pub not_one_person: Vec<String>,
 }
 
 pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
@@ -193,6 +197,7 @@ pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
         ranking,
         identity,
         locked: Vec::new(),
+        not_one_person: Vec::new(),
     }
 }
 

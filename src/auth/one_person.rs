@@ -44,9 +44,10 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
 /// The refusal, for people and logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{person}'s {images} verification images do not all show one person: {} match fewer than \
-     half of the others ({}); a stranger's photos among them would let the stranger in as \
-     {person}, so {person} is not verified until the images that are not {person} are deleted",
+    "{person}'s {images} verification images do not all show one person: {} of them match fewer \
+     than half of the others ({}). Whichever are not {person}, these or the others, delete \
+     them: until then {person} is not verified, since a stranger's photos among them would let \
+     the stranger in as {person}",
     odd.len(),
     list(odd)
 )]

@@ -151,13 +151,16 @@ impl Engine {
         probe: &Embedding,
         thresholds: Thresholds,
     ) -> Result<Identification> {
-        let mut people = Vec::new();
+        let (mut people, mut not_one_person) = (Vec::new(), Vec::new());
         for name in self.store.people()? {
             match self.gallery(&name) {
                 Ok(_) => people.push(name),
                 // Left out, as the locked are: nobody is identified as a gallery that is not one
                 // person, and the rest are still identified.
-                Err(Error::NotOnePerson(e)) => tracing::warn!("{e}"),
+                Err(Error::NotOnePerson(e)) => {
+                    tracing::warn!("{e}");
+                    not_one_person.push(name);
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -173,6 +176,7 @@ impl Engine {
         }
         Ok(Identification {
             locked,
+            not_one_person,
             ..identify(probe, &galleries, thresholds)
         })
     }

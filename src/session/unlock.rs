@@ -82,7 +82,7 @@ impl Unlock {
         };
         let Some(top) = id.ranking.first() else {
             return Started::Status(UnlockStatus::Refused {
-                reason: nobody_to_try(&id.locked),
+                reason: nobody_to_try(&id),
             });
         };
         // Whoever stands here may not be anyone enrolled: a login tells them neither who they
@@ -161,20 +161,26 @@ enum Started {
     Failed(String),
 }
 
-/// Why identification had nobody to try: it leaves out people locked out (`locked`, as it read
-/// them), so when anyone is, that is the reason (the soonest to end), not "nobody is enrolled".
-fn nobody_to_try(locked: &[(String, crate::auth::lockout::Lock)]) -> String {
+/// Why identification had nobody to try: it leaves out people locked out (as it read them) and
+/// people whose images are not one person, so when anyone is, that is the reason (the soonest
+/// lock to end), not "nobody is enrolled".
+fn nobody_to_try(id: &crate::auth::Identification) -> String {
     use crate::auth::lockout::Lock;
-    let soonest = locked
+    let soonest = id
+        .locked
         .iter()
         .map(|(_, lock)| *lock)
         .min_by_key(|lock| match lock {
             Lock::For(s) => *s,
             Lock::UntilReset => u64::MAX,
         });
-    match soonest {
-        Some(lock) => format!("Face login is {lock}"),
-        None => "nobody is enrolled with verification images".into(),
+    match (soonest, id.not_one_person.is_empty()) {
+        (Some(lock), _) => format!("Face login is {lock}"),
+        // Nobody named, as with a lock: whoever stands here learns no enrolled name.
+        (None, false) => "Face login is off: an enrolled person's verification images do not \
+                          all show one person (see Enrol & verify)"
+            .into(),
+        (None, true) => "nobody is enrolled with verification images".into(),
     }
 }
 
@@ -190,5 +196,41 @@ fn ended(outcome: Outcome) -> UnlockStatus {
     let why = outcome.refusal.map_or("refused", |r| r.text());
     UnlockStatus::Refused {
         reason: format!("Not unlocked: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Identification;
+    use crate::auth::lockout::Lock;
+
+    fn nobody(locked: Vec<(String, Lock)>, not_one_person: Vec<String>) -> String {
+        nobody_to_try(&Identification {
+            ranking: Vec::new(),
+            identity: None,
+            locked,
+            not_one_person,
+        })
+    }
+
+    /// The Unlock view's reason when identification had nobody to try, naming nobody.
+    #[test]
+    fn why_nobody_was_tried_names_nobody() {
+        assert_eq!(
+            nobody(Vec::new(), Vec::new()),
+            "nobody is enrolled with verification images"
+        );
+        let mixed = nobody(Vec::new(), vec!["Katie".into()]);
+        assert!(mixed.contains("do not all show one person") && !mixed.contains("Katie"));
+        let locked = nobody(
+            vec![("Ann".into(), Lock::For(40)), ("Bo".into(), Lock::For(10))],
+            vec!["Katie".into()],
+        );
+        assert!(
+            locked.starts_with("Face login is") && !locked.contains("Ann"),
+            "{locked}"
+        );
+        assert!(locked.contains("10"), "the soonest lock: {locked}");
     }
 }

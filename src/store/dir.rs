@@ -18,6 +18,10 @@ use std::time::{Duration, SystemTime};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
+/// How long [`Dir::lock`] waits before it says so, and before it gives up.
+pub const LOCK_SAY: Duration = Duration::from_secs(2);
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// Who must own the data dir.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
@@ -427,11 +431,45 @@ impl DataDir {
     }
 
     /// An exclusive lock on the file `rel` (created 0600), held until the file is dropped.
+    /// Every holder keeps it for one write, so a wait past [`LOCK_WAIT`] is a holder stopped or
+    /// hung: said after [`LOCK_SAY`], given up (`TimedOut`) after [`LOCK_WAIT`] rather than
+    /// waiting for ever without a word.
     pub fn lock(&self, rel: &Path) -> io::Result<File> {
+        self.lock_within(rel, LOCK_WAIT)
+    }
+
+    fn lock_within(&self, rel: &Path, wait: Duration) -> io::Result<File> {
         let fd = self.open_at(rel, OFlags::RDWR | OFlags::CREATE, 0o600)?;
         let file = File::from(fd);
-        file.lock()?;
-        Ok(file)
+        let asked = std::time::Instant::now();
+        let mut said = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+            let waited = asked.elapsed();
+            if waited >= wait {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "another process has held its lock ({}) for {} s: stopped or hung? \
+                         nothing was changed",
+                        self.display(rel).display(),
+                        wait.as_secs_f32()
+                    ),
+                ));
+            }
+            if !said && waited >= LOCK_SAY {
+                tracing::warn!(
+                    "waiting for another process to finish with {}",
+                    self.display(rel).display()
+                );
+                said = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The entries of folder `rel` (`.` and `..` left out). Links are listed as links.
@@ -582,6 +620,22 @@ mod tests {
         let gone = d.remove_dir_all(Path::new("users/ann")).unwrap();
         assert_eq!(gone, vec![PathBuf::from("state.json")]);
         assert!(!d.is_dir(Path::new("users/ann")));
+    }
+
+    /// A holder that never lets go (a stopped process) no longer hangs every writer: they give
+    /// up with a reason, and take the lock once it is free.
+    #[test]
+    fn a_lock_held_for_ever_is_given_up_with_a_reason() {
+        let (_t, d) = temp();
+        let rel = Path::new(".lock");
+        let held = d.lock(rel).unwrap();
+        let asked = std::time::Instant::now();
+        let err = d.lock_within(rel, Duration::from_millis(300)).unwrap_err();
+        println!("after {:?}: {err}", asked.elapsed());
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("nothing was changed"), "{err}");
+        drop(held);
+        assert!(d.lock_within(rel, Duration::from_millis(300)).is_ok());
     }
 
     #[test]
