@@ -213,3 +213,38 @@ fn a_model_switch_on_a_full_disk_changes_nothing() {
     assert!(after.verification.accepted);
     assert!((after.verification.best - before.verification.best).abs() < 1e-4);
 }
+
+/// `detect --draw` on a full disk: exit 2, and the drawing it was to replace is kept whole (it
+/// used to be cut to 0 bytes, or to a truncated PNG).
+#[test]
+fn a_drawing_on_a_full_disk_keeps_the_old_one() {
+    let Some(disk) = SmallDisk::mount("draw", "1m") else {
+        return;
+    };
+    if common::models_or_skip("full-disk drawing").is_none() {
+        return;
+    }
+    let photo = common::fixture("astronaut.png");
+    let out = disk.dir.join("drawn.png");
+    let first = common::run_facegate(&["detect", common::s(&photo), "--draw", common::s(&out)]);
+    assert!(first.status.success());
+    let before = std::fs::read(&out).unwrap();
+    let filler = disk.fill();
+    let full = common::run_facegate(&["detect", common::s(&photo), "--draw", common::s(&out)]);
+    let said = String::from_utf8_lossy(&full.stdout);
+    println!("measured: exit {:?}; {}", full.status.code(), said.trim());
+    assert_eq!(full.status.code(), Some(2));
+    assert!(said.contains("nothing was written"), "{said}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the old drawing is kept whole"
+    );
+    assert_eq!(
+        walk(&disk.dir).len(),
+        2,
+        "no temporary file left: {:?}",
+        walk(&disk.dir)
+    );
+    std::fs::remove_file(filler).unwrap();
+}

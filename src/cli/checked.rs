@@ -108,6 +108,30 @@ pub fn output_file(
     Ok(Some(existing))
 }
 
+/// Writes `img` to `path` (its format from the extension) whole or not at all: into a temporary
+/// file beside it, renamed over it once complete, so a full disk or an interrupted run leaves
+/// the file as it was (or none), never a cut-off image.
+pub fn save_image(img: &image::RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let write = || -> anyhow::Result<()> {
+        let format = image::ImageFormat::from_path(path)?;
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(folder)?;
+        {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            img.write_to(&mut out, format)?;
+            std::io::Write::flush(&mut out)?;
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(path)?;
+        Ok(())
+    };
+    write().with_context(|| format!("writing {}; nothing was written", path.display()))
+}
+
 /// Most rows a lab command's `--limit` keeps: more than any manifest holds.
 #[cfg(feature = "lab")]
 const MAX_LIMIT: usize = 1_000_000_000;

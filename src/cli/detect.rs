@@ -132,9 +132,7 @@ fn detect_one(
     let img = imageio::load(path)?;
     let faces = detector.detect(&img)?;
     if let Some(target) = drawing {
-        draw_faces(&img, &faces)
-            .save(target)
-            .with_context(|| format!("writing {}", target.display()))?;
+        super::checked::save_image(&draw_faces(&img, &faces), target)?;
     }
     Ok((img, faces))
 }

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use plotters::prelude::*;
 
 use super::PairsReport;
@@ -28,10 +27,8 @@ pub fn roc_plot(report: &PairsReport, out: &Path) -> anyhow::Result<()> {
         draw_histograms(&right, report)?;
         root.present()?;
     }
-    image::RgbImage::from_raw(SIZE.0, SIZE.1, buf)
-        .expect("buffer has the plot's size")
-        .save(out)
-        .with_context(|| format!("writing {}", out.display()))
+    let plot = image::RgbImage::from_raw(SIZE.0, SIZE.1, buf).expect("buffer has the plot's size");
+    crate::cli::checked::save_image(&plot, out)
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
