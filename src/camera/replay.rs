@@ -514,7 +514,7 @@ impl FolderReplay {
                 continue;
             }
             match crate::imageio::load(&self.files[i]) {
-                Ok(image) => return Ok(image),
+                Ok(image) => return Ok(camera_sized(image)),
                 Err(e) => {
                     tracing::warn!("skipping an unreadable frame: {e}");
                     self.bad[i] = true;
@@ -538,6 +538,24 @@ impl FolderReplay {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+}
+
+/// A still shrunk to at most [`MAX_CLIP_SIDE`] a side, as a video's frames are: the feed holds
+/// several frames at once (capture thread, worker, window), and a folder of 12000² photos took
+/// the window to 2.3 GB. No camera delivers more, and faces are found on far less.
+fn camera_sized(image: RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    if w.max(h) <= MAX_CLIP_SIDE {
+        return image;
+    }
+    let scale = f64::from(MAX_CLIP_SIDE) / f64::from(w.max(h));
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    image::imageops::resize(
+        &image,
+        side(w),
+        side(h),
+        image::imageops::FilterType::Triangle,
+    )
 }
 
 fn is_image_name(path: &Path) -> bool {
@@ -616,6 +634,20 @@ mod tests {
             "paced as unknown, not 200 s a frame"
         );
         assert_eq!(parse_rate("1/1"), Some(1.0));
+    }
+
+    #[test]
+    fn a_large_still_is_shrunk_to_a_cameras_size_and_a_small_one_kept() {
+        let big = camera_sized(RgbImage::new(12000, 6000));
+        assert_eq!(big.dimensions(), (MAX_CLIP_SIDE, MAX_CLIP_SIDE / 2));
+        assert_eq!(
+            camera_sized(RgbImage::new(640, 480)).dimensions(),
+            (640, 480)
+        );
+        assert_eq!(
+            camera_sized(RgbImage::new(9000, 1)).dimensions(),
+            (MAX_CLIP_SIDE, 1)
+        );
     }
 
     #[test]
