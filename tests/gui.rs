@@ -249,7 +249,21 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
     assert!(!failed.accepted && failed.scores.is_some());
     let frame = data.join(failed.frame.as_ref().expect("the opted-in frame is named"));
     let saved = facegate::imageio::load(&frame).expect("the saved frame is an image");
-    let camera = facegate::imageio::load(&common::fixture("camera.png")).unwrap();
+    // The cameraman's face is small in his photo: cropped and enlarged, it passes the capture
+    // gate.
+    let camera = image::imageops::resize(
+        &image::imageops::crop_imm(
+            &facegate::imageio::load(&common::fixture("camera.png")).unwrap(),
+            126,
+            53,
+            200,
+            200,
+        )
+        .to_image(),
+        512,
+        512,
+        image::imageops::FilterType::Triangle,
+    );
     // Since the store keeps only the face region of a failed attempt (at most 640 px a side),
     // the saved picture must be a region cut, pixel for pixel, from the stranger's frame.
     println!(
@@ -659,4 +673,83 @@ fn a_word_typed_past_a_missed_field_captures_nothing() {
     h.run_steps(5);
     let saved: usize = h.state().state.thumbnails.values().map(Vec::len).sum();
     assert_eq!(saved, 1, "only the deliberate V");
+}
+
+/// Two of Eileen's photos and two of the cameraman's as her verification images: the window
+/// marks the odd ones where she can see them, says why, and Verify refuses with that reason;
+/// deleting the cameraman's restores Verify.
+#[test]
+fn a_gallery_of_two_people_is_marked_and_refused() {
+    let data = common::temp_dir("gui-two-people");
+    let astro = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
+    // The cameraman's face is small in his photo: cropped and enlarged, it passes the capture
+    // gate.
+    let camera = image::imageops::resize(
+        &image::imageops::crop_imm(
+            &facegate::imageio::load(&common::fixture("camera.png")).unwrap(),
+            126,
+            53,
+            200,
+            200,
+        )
+        .to_image(),
+        512,
+        512,
+        image::imageops::FilterType::Triangle,
+    );
+    let gallery = facegate::store::Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Verification,
+    };
+    let strangers = {
+        let store = Store::open(&data).unwrap();
+        store.add_person("Eileen").unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        for img in [astro.clone(), image::imageops::flip_horizontal(&astro)] {
+            e.capture(&gallery, &img, None).unwrap();
+        }
+        [camera.clone(), image::imageops::flip_horizontal(&camera)]
+            .iter()
+            .map(|img| e.capture(&gallery, img, None).unwrap().0.meta.id)
+            .collect::<Vec<_>>()
+    };
+    let mut h = harness(app(&data, demo()), 900.0);
+    h.set_size(egui::vec2(1180.0, 1300.0));
+    wait_for(&mut h, 60, "Eileen's score sets", |a| {
+        a.state.selected.as_deref() == Some("Eileen") && a.state.person_scores.is_some()
+    });
+    h.run_steps(3);
+    let odd = h.state().state.person_scores.as_ref().unwrap().odd.clone();
+    println!("odd images: {} of 4", odd.len());
+    assert_eq!(odd.len(), 4, "two against two: each matches one of three");
+    h.get_by_label_contains("do not all show one person");
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    wait_for(&mut h, 30, "Verify refused", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("do not all show one person"))
+    });
+    println!("said: {}", h.state().state.message.as_ref().unwrap().text);
+    for id in strangers {
+        h.state_mut().send(facegate::session::Command::DeleteImage {
+            kind: ImageKind::Verification,
+            id,
+        });
+    }
+    wait_for(&mut h, 30, "the odd marks gone", |a| {
+        a.state
+            .person_scores
+            .as_ref()
+            .is_some_and(|p| p.odd.is_empty() && p.consistency.is_some())
+    });
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    wait_for(&mut h, 30, "a verdict", |a| {
+        a.state
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.attempt.is_some())
+    });
+    h.run_steps(2);
+    h.get_by_label("Verified: Eileen");
 }

@@ -173,6 +173,9 @@ pub struct PersonScores {
     pub person: String,
     pub scores: ScoreSets,
     pub consistency: Option<Consistency>,
+    /// Verification images that match fewer than half of the others: while there are any, the
+    /// images are not one person and no decision uses them ([`super::one_person`]).
+    pub odd: Vec<Uuid>,
 }
 
 #[cfg(test)]

@@ -45,11 +45,14 @@ impl Engine {
     pub fn person_scores(&mut self, person: &str) -> Result<PersonScores> {
         self.store.require_person(person)?;
         let (own, others) = self.own_and_others(person)?;
-        let verification = self.held_gallery(person)?.vectors.clone();
+        let held = self.held_gallery(person)?;
+        let odd = held.odd.iter().map(|o| o.id).collect();
+        let consistency = consistency(&held.vectors);
         Ok(PersonScores {
             person: person.to_owned(),
             scores: ScoreSets::from_embeddings(&own, &others),
-            consistency: consistency(&verification),
+            consistency,
+            odd,
         })
     }
 

@@ -20,6 +20,8 @@ const KEYS: [(ImageKind, Key, &str); 3] = [
 ];
 
 const THUMB_STRIP_HEIGHT: f32 = 70.0;
+/// Marks the verification images that do not match most of the others.
+const ODD: Color32 = Color32::from_rgb(220, 60, 50);
 
 #[derive(Default)]
 pub struct EnrolView {
@@ -285,11 +287,29 @@ impl EnrolView {
                     ui.horizontal(|ui| {
                         for t in thumbs {
                             let tex = self.thumbnails.get(ui.ctx(), t.id, &t.image);
+                            let odd = kind == ImageKind::Verification
+                                && state
+                                    .person_scores
+                                    .as_ref()
+                                    .is_some_and(|p| p.odd.contains(&t.id));
                             ui.vertical(|ui| {
-                                ui.add(
+                                let image = ui.add(
                                     egui::Image::from_texture(&tex)
                                         .fit_to_exact_size(egui::vec2(48.0, 48.0)),
                                 );
+                                // The images the not-one-person refusal counts, where the
+                                // person can see them (its message can only give ids).
+                                if odd {
+                                    ui.painter().rect_stroke(
+                                        image.rect,
+                                        0.0,
+                                        egui::Stroke::new(3.0, ODD),
+                                        egui::StrokeKind::Inside,
+                                    );
+                                    image.on_hover_text(
+                                        "matches fewer than half of the other verification images",
+                                    );
+                                }
                                 // Never wrapped to "delet / e" at the end of the strip.
                                 let delete =
                                     egui::Button::new(egui::RichText::new("delete").small())
@@ -454,6 +474,18 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         "impostor pairs: this person's images against the negatives and everyone else enrolled; \
          genuine pairs: their images against each other. Import negatives for a meaningful FAR.",
     );
+    if !p.odd.is_empty() {
+        ui.colored_label(
+            ODD,
+            format!(
+                "the verification images do not all show one person: the {} marked in red match \
+                 fewer than half of the others. Delete the ones that are not {} (these, or the \
+                 others): until then Verify and Unlock refuse them",
+                p.odd.len(),
+                p.person
+            ),
+        );
+    }
     if let Some(c) = &p.consistency {
         let text = format!(
             "consistency: {} verification images at cosine {:.2} ± {:.2} to their template (lowest {:.2})",
