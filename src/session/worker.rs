@@ -309,8 +309,17 @@ impl Worker {
                 // Only what the user changed, over the file as it is now: a threshold set by
                 // `facegate calibrate` while the window was open is kept, not reverted.
                 let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
+                let damaged = self.engine.settings_sound().is_err();
                 match self.engine.apply_changes(&shown, &asked) {
                     Ok(change) => {
+                        if damaged {
+                            // The damage was said on the message line: say it is over.
+                            self.send(Event::Info(format!(
+                                "settings saved (the damaged file kept as {}): faces are \
+                                 verified again",
+                                crate::store::SETTINGS_BACKUP
+                            )));
+                        }
                         if change.vectors
                             && let Some(p) = self.person.clone()
                         {
