@@ -10,7 +10,7 @@ use facegate::camera::SourceSpec;
 use facegate::store::{ImageKind, Store};
 use gui_support::{
     add_person, app, capture_verification, demo, enrol_id01_from_deepface, harness, models_loaded,
-    wait_for,
+    verify_and_wait, wait_for,
 };
 
 #[test]
@@ -162,15 +162,7 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
         });
         add_person(&mut h, "Eileen");
         capture_verification(&mut h, 3);
-        h.get_by_role_and_label(Role::Button, "Verify").click();
-        h.run_steps(2);
-        wait_for(&mut h, 30, "a verdict", |a| {
-            a.state
-                .verdict
-                .as_ref()
-                .is_some_and(|v| v.attempt.is_some())
-        });
-        h.run_steps(2);
+        verify_and_wait(&mut h);
         h.get_by_label("Verified: Eileen");
         let v = &h.state().state.verdict.as_ref().unwrap().verification;
         println!(
@@ -221,15 +213,7 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
     wait_for(&mut h, 20, "the opt-in on disk", |_| {
         Store::open(&data).unwrap().settings().save_failed_frames
     });
-    h.get_by_role_and_label(Role::Button, "Verify").click();
-    h.run_steps(2);
-    wait_for(&mut h, 30, "a verdict", |a| {
-        a.state
-            .verdict
-            .as_ref()
-            .is_some_and(|v| v.attempt.is_some())
-    });
-    h.run_steps(2);
+    verify_and_wait(&mut h);
     h.get_by_label("Not verified: Eileen");
     // And why, in the attempt's words.
     let why = h
@@ -736,13 +720,6 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
             .as_ref()
             .is_some_and(|p| p.odd.is_empty() && p.consistency.is_some())
     });
-    h.get_by_role_and_label(Role::Button, "Verify").click();
-    wait_for(&mut h, 30, "a verdict", |a| {
-        a.state
-            .verdict
-            .as_ref()
-            .is_some_and(|v| v.attempt.is_some())
-    });
-    h.run_steps(2);
+    verify_and_wait(&mut h);
     h.get_by_label("Verified: Eileen");
 }

@@ -94,6 +94,19 @@ pub fn capture_verification(h: &mut Harness<'_, FaceGateApp>, times: usize) {
     }
 }
 
+/// Clicks Verify and waits for the attempt's verdict.
+pub fn verify_and_wait(h: &mut Harness<'_, FaceGateApp>) {
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    wait_for(h, 30, "a verdict", |a| {
+        a.state
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.attempt.is_some())
+    });
+    h.run_steps(2);
+}
+
 /// A file dropped from a file manager.
 #[derive(Debug)]
 pub struct Dropped(pub PathBuf);
