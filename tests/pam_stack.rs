@@ -542,7 +542,7 @@ fn new_account(name: &str) -> u32 {
 /// A control group of the test's own, `facegate-test-TAG`, at the top of systemd's named
 /// hierarchy (cgroup v1) or the unified one, to hold the groups the test names; `None` where
 /// systemd manages the tree (a test must not reorganise a host's services) or none can be made.
-fn test_cgroup(tag: &str) -> Option<PathBuf> {
+fn test_cgroup(tag: &str) -> Option<Vec<PathBuf>> {
     if Path::new("/run/systemd/system").exists() {
         return None;
     }
@@ -555,8 +555,25 @@ fn test_cgroup(tag: &str) -> Option<PathBuf> {
     .map(Path::new)
     .filter(|root| root.join("cgroup.procs").exists())
     .find_map(|root| {
-        let group = root.join(format!("facegate-test-{tag}"));
-        fs::create_dir(&group).ok().map(|()| group)
+        // Under system.slice, where systemd puts per-connection services: the daemon reads a
+        // connector's name nowhere else (a user's own manager names what lies below it).
+        let slice = root.join("system.slice");
+        let mut made = Vec::new();
+        if !slice.exists() {
+            fs::create_dir(&slice).ok()?;
+            made.push(slice.clone());
+        }
+        let group = slice.join(format!("facegate-test-{tag}"));
+        match fs::create_dir(&group) {
+            Ok(()) => {
+                made.push(group);
+                Some(made)
+            }
+            Err(_) => {
+                made.iter().rev().for_each(|d| drop(fs::remove_dir(d)));
+                None
+            }
+        }
     })
 }
 
@@ -1048,8 +1065,9 @@ fn face_unlock_through_a_real_pam_stack() {
             "NOTICE: systemd manages the control groups here, or none can be made; skipping the \
              polkit case"
         ),
-        Some(parent) => {
-            rig.cgroups.push(parent.clone());
+        Some(made) => {
+            let parent = made.last().expect("the test's own group").clone();
+            rig.cgroups.extend(made);
             let katie_uid = rig.uid;
             // The agents that connect: a `sleep` of the user's, at the desk, or under a program
             // named as OpenSSH's per-login process (a copy of sh: `sshd-session -c 'sleep …'`).
@@ -1087,7 +1105,7 @@ fn face_unlock_through_a_real_pam_stack() {
             let alices = helper_for(alice_uid, alice_agent.1);
             let katies = helper_for(katie_uid, katie_agent.1);
             let katies_over_ssh = helper_for(katie_uid, katie_remote.1);
-            agents.extend([alice_agent.0, katie_agent.0, katie_remote.0]);
+            agents.extend([alice_agent, katie_agent, katie_remote]);
             let logged = rig.daemon_log().len();
             let r = rig.pamtester(&rig.service, &user, &[], By::InCgroup(&alices));
             rig.record(
@@ -1123,9 +1141,13 @@ fn face_unlock_through_a_real_pam_stack() {
                 "{}",
                 &log[logged..]
             );
-            for mut agent in agents {
-                let _ = agent.kill();
-                let _ = agent.wait();
+            // The `sleep` first, so that its shell reaps it and ends: killed first, the shell
+            // left it a zombie of the user's, and `userdel` then refused the account.
+            for (mut shell, sleep) in agents {
+                if let Some(pid) = rustix::process::Pid::from_raw(sleep) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+                let _ = shell.wait();
             }
         }
     }
