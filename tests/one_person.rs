@@ -60,22 +60,23 @@ fn lfw_people(root: &Path, min: usize, take: usize) -> Vec<(String, Vec<PathBuf>
         .collect()
 }
 
+/// ../shared/data and an engine on a new store (tagged `tag`), or None with a printed notice
+/// when the data or the models are missing.
+fn shared_engine(suite: &str, tag: &str) -> Option<(PathBuf, Engine)> {
+    let data = common::shared_data(suite)?;
+    let models = common::models_or_skip(suite)?;
+    let store = Store::open(&common::temp_dir(tag)).unwrap();
+    Some((data, Engine::new(&models, store).unwrap()))
+}
+
 /// Each person's own photos pass; any two people's, mixed in any proportion, do not. LFW-a's
 /// photos are years, lighting and poses apart (harder than a desk's captures), so a few of its
 /// own galleries may hold one odd photo: printed, and bounded.
 #[test]
 fn real_galleries_are_one_person_and_two_people_mixed_are_not() {
-    let Some(data) = common::shared_data("one-person galleries") else {
+    let Some((data, mut e)) = shared_engine("one-person galleries", "one-person") else {
         return;
     };
-    let Some(models) = common::models_or_skip("one-person galleries") else {
-        return;
-    };
-    let mut e = Engine::new(
-        &models,
-        Store::open(&common::temp_dir("one-person")).unwrap(),
-    )
-    .unwrap();
     let threshold = e.settings().model.default_threshold();
 
     // deepface's identities with three photos or more: every one of them is one person.
@@ -150,18 +151,10 @@ fn real_galleries_are_one_person_and_two_people_mixed_are_not() {
 /// identification alike; deleting them restores the person.
 #[test]
 fn every_decision_refuses_a_gallery_that_is_not_one_person() {
-    let Some(data) = common::shared_data("one-person decisions") else {
-        return;
-    };
-    let Some(models) = common::models_or_skip("one-person decisions") else {
+    let Some((data, mut e)) = shared_engine("one-person decisions", "one-person-decisions") else {
         return;
     };
     let root = data.join("deepface/tests/unit/dataset");
-    let mut e = Engine::new(
-        &models,
-        Store::open(&common::temp_dir("one-person-decisions")).unwrap(),
-    )
-    .unwrap();
     e.store().add_person("id01").unwrap();
     let own = ["img1.jpg", "img2.jpg", "img4.jpg"];
     for name in own {
