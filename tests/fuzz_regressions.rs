@@ -153,6 +153,41 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
 }
 
 #[test]
+fn a_jpeg_header_claiming_more_than_its_data_can_hold_is_refused() {
+    // A real 64² baseline JPEG (noise, so its data is not trivially small) decodes; the same
+    // file with its frame header saying 11900² made the decoder fill 425 MB with made-up pixels
+    // from 3 KB (red team, session 22). Every block needs at least a bit of coded data.
+    let noise = image::RgbImage::from_fn(64, 64, |x, y| {
+        image::Rgb([(x * 37 + y * 11) as u8, (x * y) as u8, (x ^ y) as u8 * 4])
+    });
+    let mut real = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut real, 90)
+        .encode_image(&noise)
+        .unwrap();
+    let decoded = imageio::decode(&real, Path::new("real 64² jpeg")).unwrap();
+    assert_eq!(decoded.dimensions(), (64, 64));
+    let sof = real
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    let mut forged = real.clone();
+    forged[sof + 5..sof + 9].copy_from_slice(&[0x2E, 0x7C, 0x2E, 0x7C]);
+    println!("forged 11900² jpeg: {} bytes", forged.len());
+    let err = refused(&forged, "forged 11900² jpeg");
+    assert!(
+        matches!(
+            err,
+            ImageError::JpegDataTooShort {
+                width: 11900,
+                height: 11900,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn cut_off_jpeg_marker_walks_are_refused() {
     // SOI then a segment whose length runs past the end; SOI alone plus a byte; SOI, SOF0
     // header and a start-of-scan with no end-of-image marker.

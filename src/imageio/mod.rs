@@ -59,6 +59,17 @@ pub enum ImageError {
         crate::shown::Shown(path), needs >> 20, MAX_ALLOC >> 20
     )]
     TooMuchMemory { path: PathBuf, needs: u64 },
+    #[error(
+        "{} says it is {width}×{height} px but holds only {data} bytes of image data, too few \
+         for that size: it is cut off or its header is forged",
+        crate::shown::Shown(path)
+    )]
+    JpegDataTooShort {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        data: u64,
+    },
     #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]
     TruncatedJpeg(PathBuf),
 }
@@ -163,11 +174,8 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     // Turned, the decoded buffer is dropped once its upright copy exists, before the RGB copy.
     // A progressive JPEG's decoder holds every coefficient while the output buffer is filled
     // (a 2 MB progressive CMYK file of 12000² took 1.6 GB where the output is 432 MB).
-    let coefficients = if jpeg {
-        progressive_coefficients(bytes)
-    } else {
-        0
-    };
+    let frame = if jpeg { JpegFrame::parse(bytes) } else { None };
+    let coefficients = frame.as_ref().map_or(0, JpegFrame::coefficient_bytes);
     let peak = decoded
         + rgb_copy
             .max(if turned { decoded } else { 0 })
@@ -177,6 +185,17 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
             path: name.to_owned(),
             needs: peak,
         });
+    }
+    if let Some(frame) = &frame {
+        let data = jpeg_data_bytes(bytes);
+        if data < frame.fewest_data_bytes() {
+            return Err(ImageError::JpegDataTooShort {
+                path: name.to_owned(),
+                width: frame.width,
+                height: frame.height,
+                data,
+            });
+        }
     }
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
@@ -194,44 +213,82 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
         .is_some_and(|(_, at)| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
 }
 
-/// The bytes a progressive JPEG's decoder holds for its coefficients (two a coefficient, 64 a
-/// block, every block of every component); 0 for a baseline one, whose blocks are turned into
-/// pixels as they come.
-fn progressive_coefficients(bytes: &[u8]) -> u64 {
-    let Some((marker, at)) = jpeg_segments(bytes)
-        .find(|&(m, _)| matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC))
-    else {
-        return 0;
-    };
-    // Progressive frames: SOF2, SOF6, SOF10, SOF14.
-    if !matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE) {
-        return 0;
-    }
-    // FF Cx, length (2), precision (1), height (2), width (2), components (1), then for each:
-    // id, sampling (H << 4 | V), table.
-    let Some(head) = bytes.get(at..at + 10) else {
-        return 0;
-    };
-    let height = u64::from(u16::from_be_bytes([head[5], head[6]]));
-    let width = u64::from(u16::from_be_bytes([head[7], head[8]]));
-    let count = usize::from(head[9]);
-    let Some(components) = bytes.get(at + 10..at + 10 + 3 * count) else {
-        return 0;
-    };
-    let sampling: Vec<(u64, u64)> = components
-        .chunks(3)
-        .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 15).max(1)))
-        .collect();
-    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
-    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
-    sampling
-        .iter()
-        .map(|&(h, v)| {
-            let blocks_x = (width * h).div_ceil(h_max).div_ceil(8);
-            let blocks_y = (height * v).div_ceil(v_max).div_ceil(8);
-            blocks_x * blocks_y * 64 * 2
+/// What a JPEG's frame header (SOF) says: its size, coding, and each component's blocks.
+struct JpegFrame {
+    width: u32,
+    height: u32,
+    progressive: bool,
+    /// Arithmetic-coded frames (SOF9..SOF15) can spend under a bit a block.
+    arithmetic: bool,
+    /// 8×8 blocks of each component, after its subsampling.
+    blocks: Vec<u64>,
+}
+
+impl JpegFrame {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let (marker, at) = jpeg_segments(bytes)
+            .find(|&(m, _)| matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC))?;
+        // FF Cx, length (2), precision (1), height (2), width (2), components (1), then for
+        // each: id, sampling (H << 4 | V), table.
+        let head = bytes.get(at..at + 10)?;
+        let height = u16::from_be_bytes([head[5], head[6]]);
+        let width = u16::from_be_bytes([head[7], head[8]]);
+        let components = bytes.get(at + 10..at + 10 + 3 * usize::from(head[9]))?;
+        let sampling: Vec<(u64, u64)> = components
+            .chunks(3)
+            .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 15).max(1)))
+            .collect();
+        let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+        let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+        let blocks = sampling
+            .iter()
+            .map(|&(h, v)| {
+                let blocks_x = (u64::from(width) * h).div_ceil(h_max).div_ceil(8);
+                let blocks_y = (u64::from(height) * v).div_ceil(v_max).div_ceil(8);
+                blocks_x * blocks_y
+            })
+            .collect();
+        Some(Self {
+            width: width.into(),
+            height: height.into(),
+            // SOF2, SOF6, SOF10, SOF14.
+            progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+            arithmetic: marker >= 0xC9,
+            blocks,
         })
-        .sum()
+    }
+
+    /// The bytes the decoder holds for coefficients (two a coefficient, 64 a block, every block
+    /// of every component) when progressive; 0 for baseline, whose blocks become pixels as they
+    /// come.
+    fn coefficient_bytes(&self) -> u64 {
+        if self.progressive {
+            self.blocks.iter().sum::<u64>() * 64 * 2
+        } else {
+            0
+        }
+    }
+
+    /// Fewest bytes of Huffman-coded data that can hold every block: each block's DC value is
+    /// at least a one-bit code, in baseline and progressive frames alike. A file with less was
+    /// cut off (an end marker appended hides that from the decoder, which fills the rest) or
+    /// its header lies about its size; either way the decoder would fill hundreds of MB with
+    /// made-up pixels from a few hundred bytes.
+    fn fewest_data_bytes(&self) -> u64 {
+        if self.arithmetic {
+            0
+        } else {
+            self.blocks.iter().sum::<u64>().div_ceil(8)
+        }
+    }
+}
+
+/// Bytes from a JPEG's first start-of-scan to its end: the coded data (and any scan headers and
+/// tables between progressive scans, a few hundred bytes, which only makes the check milder).
+fn jpeg_data_bytes(bytes: &[u8]) -> u64 {
+    jpeg_segments(bytes)
+        .find(|&(m, _)| m == 0xDA)
+        .map_or(0, |(_, at)| (bytes.len() - at) as u64)
 }
 
 /// A JPEG's marker segments up to and including the first start-of-scan: each marker and where
