@@ -22,6 +22,29 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// An error and its causes on one line, `error: cause: cause`, each cause said once. The OS
+/// reason ("Permission denied") sits in a source and is lost when only the outer message is
+/// printed, and a library that prints its own source as well as returning it would otherwise
+/// repeat it ("Too many scans: Too many scans").
+pub struct Reason<'a>(pub &'a dyn std::error::Error);
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut said = self.0.to_string();
+        f.write_str(&said)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !said.contains(&text) {
+                write!(f, ": {text}")?;
+                said.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 /// Control characters, and the bidi overrides and isolates that reorder what follows them.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -44,6 +67,22 @@ mod tests {
         assert_eq!(
             Shown(Path::new("/tmp/ok photo.png")).to_string(),
             "/tmp/ok photo.png"
+        );
+    }
+
+    #[test]
+    fn a_reason_carries_each_cause_once() {
+        let missing = std::fs::File::open("/nonexistent/facegate/photo.jpg").unwrap_err();
+        let err = anyhow::Error::new(missing).context("cannot read photo.jpg");
+        let text = Reason(err.as_ref()).to_string();
+        assert!(
+            text.starts_with("cannot read photo.jpg: No such file"),
+            "{text}"
+        );
+        let repeated = anyhow::anyhow!("Too many scans").context("decoding failed: Too many scans");
+        assert_eq!(
+            Reason(repeated.as_ref()).to_string(),
+            "decoding failed: Too many scans"
         );
     }
 }

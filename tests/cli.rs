@@ -70,10 +70,20 @@ fn detect_json_and_draw() {
         .filter(|(a, b)| a != b)
         .count();
     assert!(changed > 300, "only {changed} pixels drawn");
-    // A bad file among good ones: reported, the others still processed, exit 2.
+    // A bad file among good ones: reported on stderr with the OS's reason (not mixed into the
+    // results), the others still processed, exit 2.
     let out = facegate(&["detect", s(&astro), "/nonexistent.jpg"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 face"));
+    let (results, errors) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    println!("{results}{errors}");
+    assert!(results.contains("1 face") && !results.contains("nonexistent"));
+    assert!(
+        errors.contains("/nonexistent.jpg: error:") && errors.contains("No such file"),
+        "{errors}"
+    );
 }
 
 #[test]

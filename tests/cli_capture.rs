@@ -145,6 +145,33 @@ fn replay_saves_k_sharp_varied_frames_of_katie() {
     assert_eq!(verification_faces(&data, "Katie").len(), 5);
 }
 
+/// `--timeout` bounds a recording's pass as it does a camera's (a 60 s 4K clip took three
+/// minutes, with nothing printed when piped): the pass stops, says where, and what was seen so
+/// far is still judged and saved.
+#[test]
+fn replay_stops_at_its_timeout() {
+    let Some(clip) = katie_clip() else { return };
+    let data = common::temp_dir("capture-replay-timeout");
+    common::facegate_at(&data, &["user", "add", "Katie"]);
+    let t = std::time::Instant::now();
+    let out = common::facegate_at(
+        &data,
+        &["capture", "Katie", "--replay", s(&clip), "--timeout", "1"],
+    );
+    let took = t.elapsed().as_secs_f64();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{said}{text}took {took:.1} s");
+    assert!(said.contains("for at most 1 s"), "{said}");
+    assert!(
+        said.contains("stopped after 1 s (--timeout), at frame"),
+        "{said}"
+    );
+    assert!(text.contains("saved from"), "{text}");
+    // The pass itself is bounded; model loading and saving come on top (seconds, not minutes).
+    assert!(took < 30.0, "took {took:.1} s");
+}
+
 #[test]
 fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
     let Some(clip) = katie_clip() else {
@@ -222,9 +249,39 @@ fn files_and_folders_still_import_without_a_bar_in_pipes() {
         said.contains("broken.jpg") && said.contains("1 saved, 1 refused (1 unreadable)"),
         "{said}"
     );
-    // --count belongs to --camera / --replay.
-    let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos), "--count", "3"]);
+    // --count and --timeout belong to --camera / --replay.
+    for option in ["--count", "--timeout"] {
+        let out = common::facegate_at(&data, &["capture", "Eileen", s(&photos), option, "3"]);
+        assert_eq!(out.status.code(), Some(2), "{option}");
+    }
+    // A missing file: refused with the OS's reason (it was "cannot read missing.jpg").
+    let out = common::facegate_at(&data, &["capture", "Eileen", s(&mixed.join("missing.jpg"))]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert!(said.contains("No such file or directory"), "{said}");
     assert_eq!(out.status.code(), Some(2));
+    // A folder with no photo in it: nothing was read, so no verdict on a photo (exit 1) but bad
+    // input (exit 2), as for a missing file; the "folder" replay of the same says so as well.
+    let empty = data.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "no photo here").unwrap();
+    let out = common::facegate_at(&data, &["capture", "Eileen", s(&empty)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("{said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("no photo to import"), "{said}");
+    // A replayed folder where no file decodes: bad input too, named, not "turn your head more".
+    let undecodable = data.join("undecodable");
+    std::fs::create_dir_all(&undecodable).unwrap();
+    for name in ["a.jpg", "b.png"] {
+        std::fs::write(undecodable.join(name), b"not an image").unwrap();
+    }
+    let out = common::facegate_at(&data, &["capture", "Eileen", "--replay", s(&undecodable)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("{said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("none of the 2 images"), "{said}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("turn your head"));
 }
 
 #[test]

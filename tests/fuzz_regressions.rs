@@ -188,6 +188,45 @@ fn a_jpeg_header_claiming_more_than_its_data_can_hold_is_refused() {
 }
 
 #[test]
+fn a_tiff_over_the_decoders_memory_limit_says_so_not_corrupt() {
+    // 158 bytes: a 12000² deflated CMYK TIFF header and a few bytes of data. The TIFF decoder
+    // refuses it with its own limit error, which was reported as "corrupt, truncated or
+    // unsupported" (bad-input hunt, session 22); the advice is to scale it down.
+    let (side, entries) = (12000u32, 10u16);
+    let bits_at = 8 + 2 + 12 * u32::from(entries) + 4;
+    let data_at = bits_at + 8;
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes());
+    tiff.extend(entries.to_le_bytes());
+    // (tag, type: 3 short / 4 long, count, value or offset)
+    for (tag, kind, count, value) in [
+        (256u16, 4u16, 1u32, side), // width
+        (257, 4, 1, side),          // height
+        (258, 3, 4, bits_at),       // 8 bits × 4 samples, at bits_at
+        (259, 3, 1, 8),             // deflate
+        (262, 3, 1, 5),             // separated (CMYK)
+        (273, 4, 1, data_at),       // the one strip's offset
+        (277, 3, 1, 4),             // samples a pixel
+        (278, 4, 1, side),          // rows a strip
+        (279, 4, 1, 16),            // the strip's bytes
+        (284, 3, 1, 1),             // chunky
+    ] {
+        tiff.extend(tag.to_le_bytes());
+        tiff.extend(kind.to_le_bytes());
+        tiff.extend(count.to_le_bytes());
+        tiff.extend(value.to_le_bytes());
+    }
+    tiff.extend(0u32.to_le_bytes());
+    tiff.extend([8u8, 0, 8, 0, 8, 0, 8, 0]);
+    tiff.extend(b"\x78\x9c");
+    tiff.extend([0u8; 14]);
+    assert_eq!(tiff.len(), 158);
+    let err = refused(&tiff, "12000² cmyk tiff");
+    assert!(matches!(err, ImageError::OverMemoryLimit(_)), "{err:?}");
+    assert!(err.to_string().contains("scale it down"), "{err}");
+}
+
+#[test]
 fn cut_off_jpeg_marker_walks_are_refused() {
     // SOI then a segment whose length runs past the end; SOI alone plus a byte; SOI, SOF0
     // header and a start-of-scan with no end-of-image marker.

@@ -100,7 +100,7 @@ pub fn run(cli: &Cli, args: &AnalyzeArgs) -> anyhow::Result<u8> {
             Err(err) => Report {
                 path: path.clone(),
                 faces: Vec::new(),
-                error: Some(format!("{err:#}")),
+                error: Some(crate::shown::Reason(err.as_ref()).to_string()),
             },
         };
         if !args.json {
@@ -142,7 +142,7 @@ fn analyze_one(
 
 fn print_text(r: &Report) {
     if let Some(err) = &r.error {
-        println!("{}: error: {err}", Shown(&r.path));
+        eprintln!("{}: error: {err}", Shown(&r.path));
         return;
     }
     let n = r.faces.len();

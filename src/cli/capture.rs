@@ -36,8 +36,9 @@ pub struct CaptureArgs {
     /// How many frames to keep from a camera or recording [default: 5]
     #[arg(long, value_name = "K")]
     pub count: Option<usize>,
-    /// Seconds a camera capture may take, 1 to 120 [default: 20]
-    #[arg(long, value_name = "S", requires = "camera")]
+    /// Seconds the capture may take, 1 to 120 [default: 20 for a camera, the whole recording
+    /// for --replay]
+    #[arg(long, value_name = "S")]
     pub timeout: Option<f64>,
 }
 
@@ -48,8 +49,8 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
     };
     if args.camera.is_none() && args.replay.is_none() {
         anyhow::ensure!(
-            args.count.is_none(),
-            "--count picks frames from --camera or --replay; files are all imported"
+            args.count.is_none() && args.timeout.is_none(),
+            "--count and --timeout are for --camera or --replay; files are all imported"
         );
         return super::people::import(cli, &gallery, &args.inputs);
     }
@@ -67,7 +68,10 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
     // Refused before the camera turns on or the clip is decoded.
     engine.store().require_person(&args.name)?;
     let source = match (&args.replay, args.camera) {
-        (Some(clip), _) => super::capture_live::Source::Recording(clip.clone()),
+        (Some(clip), _) => super::capture_live::Source::Recording {
+            path: clip.clone(),
+            seconds: args.timeout,
+        },
         (None, Some(index)) => super::capture_live::Source::Camera { index, seconds },
         (None, None) => unreachable!("checked above"),
     };

@@ -24,7 +24,7 @@ use image::RgbImage;
 use crate::auth::quality::{self, QualityConfig, QualityIssue, QualityReport};
 use crate::camera::{self, FrameSource, SourceError, SourceSpec, VideoReplay};
 use crate::engine::Engine;
-use crate::shown::Shown;
+use crate::shown::{Reason, Shown};
 use crate::store::Gallery;
 use crate::vision::{Embedding, Face};
 
@@ -49,8 +49,12 @@ pub enum Source {
         index: u32,
         seconds: f64,
     },
-    /// A video file or a folder of frames, read once.
-    Recording(PathBuf),
+    /// A video file or a folder of frames, read once; for at most `seconds` when given (a long
+    /// 4K clip takes minutes).
+    Recording {
+        path: PathBuf,
+        seconds: Option<f64>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +261,46 @@ impl Pool {
     }
 }
 
+/// The wall-clock bound of a recording's pass (`--timeout`), said once when it ends the pass.
+struct Deadline {
+    at: Option<Instant>,
+    seconds: f64,
+    total: u64,
+}
+
+impl Deadline {
+    /// Also says, before the work starts, how long an unbounded read may take: piped, the
+    /// progress bar is hidden and a long clip would otherwise look hung.
+    fn new(seconds: Option<f64>, path: &std::path::Path, total: u64) -> Self {
+        match seconds {
+            Some(s) => eprintln!("reading {} for at most {s:.0} s", Shown(path)),
+            None => eprintln!(
+                "reading {} ({total} frames at most; bound it with --timeout S)",
+                Shown(path)
+            ),
+        }
+        Self {
+            at: seconds.map(|s| Instant::now() + Duration::from_secs_f64(s)),
+            seconds: seconds.unwrap_or(0.0),
+            total,
+        }
+    }
+
+    fn passed(&self, bar: &indicatif::ProgressBar, frames: usize) -> bool {
+        let passed = self.at.is_some_and(|at| Instant::now() >= at);
+        if passed {
+            progress::note(
+                bar,
+                format!(
+                    "stopped after {:.0} s (--timeout), at frame {frames} of {}",
+                    self.seconds, self.total
+                ),
+            );
+        }
+        passed
+    }
+}
+
 /// Runs a capture from `source` into `gallery`, keeping up to `k` frames.
 pub fn run(
     engine: &mut Engine,
@@ -285,36 +329,57 @@ pub fn run(
                 &format!("camera {index}"),
             );
         }
-        Source::Recording(path) if path.is_dir() => {
+        Source::Recording { path, seconds } if path.is_dir() => {
             let files = super::people::image_files(std::slice::from_ref(path));
             // As a replay of that folder (`verify --replay`, the app) would say.
             if files.is_empty() {
                 return Err(SourceError::EmptyFolder(path.clone()).into());
             }
+            let deadline = Deadline::new(*seconds, path, files.len() as u64);
             let bar = progress::bar(files.len() as u64, "frames");
+            let (mut decoded, mut last_error) = (0, None);
             for (i, file) in files.iter().enumerate() {
+                if deadline.passed(&bar, frames) {
+                    break;
+                }
                 bar.inc(1);
                 frames += 1;
                 match crate::imageio::load(file) {
                     Ok(image) => {
                         let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
                         pool.offer(engine, name.unwrap_or_else(|| format!("frame {i}")), image)?;
+                        decoded += 1;
                     }
-                    Err(e) => progress::note(&bar, format!("skipping {}: {e}", Shown(file))),
+                    Err(e) => {
+                        progress::note(&bar, format!("skipping {}: {}", Shown(file), Reason(&e)));
+                        last_error = Some(e);
+                    }
                 }
             }
             bar.finish_and_clear();
+            // Not one frame was an image: bad input (as `verify --replay` says), not "turn
+            // your head more".
+            if let Some(last_error) = last_error.filter(|_| decoded == 0) {
+                return Err(SourceError::NoDecodableImages {
+                    dir: path.clone(),
+                    count: frames,
+                    last_error,
+                }
+                .into());
+            }
             // The store keeps names, never full paths (they may be private).
             path.file_name()
                 .map_or_else(|| "frames".to_owned(), |n| n.to_string_lossy().into())
         }
-        Source::Recording(path) => {
+        Source::Recording { path, seconds } => {
             let mut clip = VideoReplay::open(path, false)?;
             // One pass (a replay standing in for a camera would loop forever), at most
             // MAX_CLIP_FRAMES; the count only sizes the progress bar.
             let total = frame_count(path);
+            let deadline = Deadline::new(*seconds, path, total.unwrap_or(MAX_CLIP_FRAMES));
             let bar = progress::bar(total.unwrap_or(MAX_CLIP_FRAMES), "frames");
             while frames < MAX_CLIP_FRAMES as usize
+                && !deadline.passed(&bar, frames)
                 && let Some(frame) = clip.next_in_pass()?
             {
                 bar.inc(1);
@@ -402,7 +467,7 @@ fn save_picked(
                 );
             }
             Err(e @ crate::Error::Store(_)) => return Err(e.into()),
-            Err(e) => println!("refused {}: {e}", c.frame),
+            Err(e) => println!("refused {}: {}", c.frame, crate::shown::Reason(&e)),
         }
     }
     let left_out: Vec<String> = pool

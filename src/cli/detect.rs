@@ -67,7 +67,7 @@ pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
                 width: None,
                 height: None,
                 faces: Vec::new(),
-                error: Some(format!("{err:#}")),
+                error: Some(crate::shown::Reason(err.as_ref()).to_string()),
             },
         };
         if !args.json {
@@ -139,7 +139,7 @@ fn detect_one(
 
 fn print_text(r: &Report) {
     if let Some(err) = &r.error {
-        println!("{}: error: {err}", Shown(&r.path));
+        eprintln!("{}: error: {err}", Shown(&r.path));
         return;
     }
     let n = r.faces.len();

@@ -241,7 +241,7 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", crate::shown::Reason(err.as_ref()));
             ExitCode::from(exit::ERROR)
         }
     }

@@ -167,6 +167,13 @@ pub fn import_into(
     owners: Option<&[u32]>,
 ) -> anyhow::Result<Imported> {
     let files = image_files(inputs);
+    if files.is_empty() {
+        // Nothing was read, so there is no verdict on a photo to give (exit 1 means "some
+        // refused"): bad input, as a missing file is.
+        anyhow::bail!(
+            "no photo to import: give .jpg, .jpeg or .png files, or folders holding them"
+        );
+    }
     let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);
     let mut sources = std::collections::HashMap::new();
     let bar = super::progress::bar(files.len() as u64, "images");
@@ -210,7 +217,10 @@ pub fn import_into(
             Err(e) => {
                 refused += 1;
                 unreadable += usize::from(matches!(e, crate::Error::Image(_)));
-                super::progress::line(&bar, format!("refused {}: {e}", Shown(path)));
+                super::progress::line(
+                    &bar,
+                    format!("refused {}: {}", Shown(path), crate::shown::Reason(&e)),
+                );
             }
         }
     }

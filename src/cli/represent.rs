@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, args: &RepresentArgs) -> anyhow::Result<u8> {
                 model,
                 dim: 0,
                 faces: Vec::new(),
-                error: Some(e.to_string()),
+                error: Some(crate::shown::Reason(&e).to_string()),
             },
         };
         if !args.json {

@@ -60,6 +60,12 @@ pub enum ImageError {
     )]
     TooMuchMemory { path: PathBuf, needs: u64 },
     #[error(
+        "{} would take more than the {} MiB limit to decode; scale it down (e.g. to 4000 px a \
+         side) or save it as 8-bit RGB",
+        crate::shown::Shown(.0), MAX_ALLOC >> 20
+    )]
+    OverMemoryLimit(PathBuf),
+    #[error(
         "{} says it is {width}×{height} px but holds only {data} bytes of image data, too few \
          for that size: it is cut off or its header is forged",
         crate::shown::Shown(path)
@@ -122,9 +128,14 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty(name.to_owned()));
     }
-    let decode_err = |source| ImageError::Decode {
-        path: name.to_owned(),
-        source,
+    let decode_err = |source| match source {
+        // The decoder's own allocation guard (a TIFF tag bomb, a 12000² CMYK TIFF): the file
+        // is not corrupt, it is too big for the cap, and the advice is the same as ours.
+        image::ImageError::Limits(_) => ImageError::OverMemoryLimit(name.to_owned()),
+        source => ImageError::Decode {
+            path: name.to_owned(),
+            source,
+        },
     };
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()

@@ -113,7 +113,10 @@ pub fn spawn(
                     Err(e) => {
                         // An unplugged camera: say so once, then keep retrying quietly.
                         if !failing {
-                            let _ = events.send(Event::SourceError(format!("{e:#}; retrying")));
+                            let _ = events.send(Event::SourceError(format!(
+                                "{}; retrying",
+                                crate::shown::Reason(&e)
+                            )));
                             wake();
                         }
                         failing = true;

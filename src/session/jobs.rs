@@ -35,7 +35,13 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
         });
     let (trainer, images) = match trainer {
         Ok(t) => t,
-        Err(e) => return send(events, wake, Event::Trained(Err(e.to_string()))),
+        Err(e) => {
+            return send(
+                events,
+                wake,
+                Event::Trained(Err(crate::shown::Reason(&e).to_string())),
+            );
+        }
     };
     let (events, wake) = (events.clone(), wake.clone());
     let root = engine.store().root().to_owned();
@@ -50,7 +56,7 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
             let saved = crate::train::SavedHead::new(&trained.report, trained.head);
             let result = crate::engine::training::save_trained(&root, &person, &saved, &images)
                 .map(|()| Box::new(trained.report))
-                .map_err(|e| e.to_string());
+                .map_err(|e| crate::shown::Reason(&e).to_string());
             send(&events, &wake, Event::Trained(result));
         });
     if let Err(e) = spawned {

@@ -99,12 +99,17 @@ impl ImportJob {
             }
             Err(crate::Error::Store(StoreError::Duplicate { .. })) => self.progress.skipped += 1,
             Err(e @ crate::Error::Store(_)) => {
-                self.progress.refused.push((name, e.to_string()));
+                self.progress
+                    .refused
+                    .push((name, crate::shown::Reason(&e).to_string()));
                 self.progress.done += self.files.len();
                 self.files.clear();
                 events.push(Event::Error(format!("the import stopped: {e}")));
             }
-            Err(e) => self.progress.refused.push((name, e.to_string())),
+            Err(e) => self
+                .progress
+                .refused
+                .push((name, crate::shown::Reason(&e).to_string())),
         }
         if self.files.is_empty() {
             self.progress.unlike = self.someone_else(engine);
@@ -197,14 +202,14 @@ pub fn calibrate(engine: &mut Engine, far: f64) -> Event {
             ));
         }
         Ok(p) => p,
-        Err(e) => return Event::Calibrated(Err(e.to_string())),
+        Err(e) => return Event::Calibrated(Err(crate::shown::Reason(&e).to_string())),
     };
     Event::Calibrated(match engine.calibrate(&people, far) {
         Ok(Some(c)) => Ok(c),
         Ok(None) => {
             Err("no impostor comparisons: import other people's faces as negatives first".into())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(crate::shown::Reason(&e).to_string()),
     })
 }
 

@@ -73,7 +73,10 @@ impl AttributeOverlay {
             Ok(m) => self.model.insert(m),
             Err(e) => {
                 self.on = false;
-                return Err(format!("age, gender and emotion are off: {e:#}"));
+                return Err(format!(
+                    "age, gender and emotion are off: {}",
+                    crate::shown::Reason(&e)
+                ));
             }
         };
         let now = Instant::now();

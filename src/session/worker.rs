@@ -20,6 +20,7 @@ use crate::auth::quality;
 use crate::camera::Frame;
 use crate::engine::Engine;
 use crate::runtime::Models;
+use crate::shown::Reason;
 use crate::store::{Gallery, ImageKind, Store};
 use crate::vision::Face;
 use crate::vision::Tracker;
@@ -56,7 +57,7 @@ pub fn spawn(
             };
             let engine = match Engine::new(&models, store) {
                 Ok(engine) => engine,
-                Err(e) => return idle(&events, &wake, &commands, format!("{e:#}")),
+                Err(e) => return idle(&events, &wake, &commands, Reason(&e).to_string()),
             };
             let mut worker = Worker {
                 engine,
@@ -163,8 +164,8 @@ impl Worker {
         (self.wake)();
     }
 
-    fn fail(&self, what: &str, e: impl std::fmt::Display) {
-        self.send(Event::Error(format!("{what}: {e:#}")));
+    fn fail(&self, what: &str, e: impl std::error::Error) {
+        self.send(Event::Error(format!("{what}: {}", Reason(&e))));
     }
 
     fn announce(&self) {
@@ -382,7 +383,7 @@ impl Worker {
             }
             Command::Compare(a, b, person) => {
                 let result = manage::compare(&mut self.engine, &a, &b, person.as_deref())
-                    .map_err(|e| format!("{e:#}"));
+                    .map_err(|e| Reason(&e).to_string());
                 self.send(Event::Compared(result));
             }
             Command::Shutdown => {}
@@ -434,7 +435,7 @@ impl Worker {
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
-            Err(e) => self.send(Event::Error(e.to_string())),
+            Err(e) => self.send(Event::Error(Reason(&e).to_string())),
         }
     }
 
@@ -532,7 +533,7 @@ impl Worker {
             {
                 Ok(Some(status)) => self.send(Event::Unlock(status)),
                 Ok(None) => {}
-                Err(e) => self.fail("unlock", e),
+                Err(e) => self.send(Event::Error(format!("unlock: {e}"))),
             }
         } else if self.mode == Mode::Continuous {
             self.continuous_frame(&frame, &faces, &ids, &mut labels, &mut timings);
