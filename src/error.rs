@@ -34,6 +34,18 @@ pub enum Error {
     #[error(transparent)]
     NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
     #[error(
+        "no threshold meets a false-accept rate of {}: {same} of the {impostor} impostor \
+         comparisons score as high as a photo against itself, so the same face is among the \
+         negatives (or is another enrolled person) and among the person's images; add negatives \
+         of other people only, or ask for a higher --far",
+        crate::auth::calibrate::percent(*target_far)
+    )]
+    FarUnreachable {
+        target_far: f64,
+        same: usize,
+        impostor: usize,
+    },
+    #[error(
         "no face is verified or compared while the settings are damaged ({0}): a threshold or rule saved there \
          may have been stricter than the default; save the settings again in the window (a \
          change there keeps the damaged file as settings.toml.bad), or remove settings.toml to \

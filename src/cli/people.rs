@@ -38,6 +38,11 @@ pub enum NegativesCommand {
     Add { dir: PathBuf },
     /// How many negatives are stored
     Count,
+    /// Remove negatives by the id they were saved as (e.g. one that is an enrolled person)
+    Remove {
+        #[arg(required = true)]
+        ids: Vec<uuid::Uuid>,
+    },
 }
 
 #[derive(Serialize)]
@@ -145,6 +150,9 @@ pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Resul
         {
             eprintln!("warning: {e}");
         }
+    }
+    if *gallery == Gallery::Negatives && !imported.saved.is_empty() {
+        warn_if_enrolled(&mut engine, &imported.saved)?;
     }
     Ok(imported.code)
 }
@@ -262,6 +270,28 @@ fn warn_if_someone_else(
     Ok(())
 }
 
+/// After negatives were added: a warning for each that is identified as someone enrolled.
+/// Negatives stand for other people; the person's own photo among them makes calibration ask
+/// for a threshold nothing passes.
+fn warn_if_enrolled(
+    engine: &mut crate::engine::Engine,
+    sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
+) -> anyhow::Result<()> {
+    for (id, embedding) in engine.embeddings(&Gallery::Negatives)? {
+        let Some(path) = sources.get(&id) else {
+            continue;
+        };
+        if let Some(person) = engine.identify(&embedding)?.identity {
+            eprintln!(
+                "warning: {} (saved as negative {id}) is identified as {person}, who is enrolled; \
+                 negatives should be other people's faces",
+                Shown(path)
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
     match cmd {
         NegativesCommand::Add { dir } => {
@@ -269,6 +299,14 @@ pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
         }
         NegativesCommand::Count => {
             println!("{}", cli.store()?.faces(&Gallery::Negatives)?.len());
+            Ok(exit::OK)
+        }
+        NegativesCommand::Remove { ids } => {
+            let store = cli.store()?;
+            for id in ids {
+                store.delete_face(&Gallery::Negatives, *id)?;
+                println!("removed negative {id}");
+            }
             Ok(exit::OK)
         }
     }

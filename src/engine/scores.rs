@@ -4,10 +4,10 @@
 use uuid::Uuid;
 
 use super::Engine;
-use crate::Result;
 use crate::auth::calibrate::{Calibration, ScoreSets, consistency};
 use crate::store::{Gallery, ImageKind};
 use crate::vision::Embedding;
+use crate::{Error, Result};
 
 pub use crate::auth::calibrate::PersonScores;
 
@@ -78,6 +78,19 @@ impl Engine {
         let Some(mut calibration) = scores.calibrate(target_far) else {
             return Ok(None);
         };
+        // The target asks for a threshold only the same photo passes: more impostor comparisons
+        // than it allows score as an image does against itself. Said as that; saved, it would
+        // refuse everyone (and above 1 the settings check blamed the settings file for it).
+        if calibration.threshold >= SAME_FACE {
+            let n = scores.impostor.len();
+            return Err(Error::FarUnreachable {
+                target_far,
+                same: scores
+                    .far(SAME_FACE)
+                    .map_or(0, |f| (f * n as f64).round() as usize),
+                impostor: n,
+            });
+        }
         let default = self.settings.model.default_threshold();
         let kept_default = !calibration.target_measurable && calibration.threshold < default;
         // Never below the floor the settings allow (about 1 % FAR per comparison on LFW), whatever
@@ -108,6 +121,9 @@ impl Engine {
         self.apply_settings(settings).map(|_| ())
     }
 }
+
+/// A cosine only the same photo, or nearly, reaches between two faces.
+const SAME_FACE: f32 = 0.99;
 
 /// [`Engine::calibrate`]'s answer.
 #[derive(Debug, Clone)]

@@ -1,0 +1,91 @@
+//! `facegate calibrate` on real faces: a threshold from the store's own genuine and impostor
+//! comparisons, and what it says when the negatives hold the enrolled person's own photo (the
+//! settings file was blamed for that, bad-input hunt of session 22). Needs ../shared/data.
+
+mod common;
+
+use common::s;
+
+#[test]
+fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
+    let Some(shared) = common::shared_data("calibrate") else {
+        return;
+    };
+    if common::models_or_skip("calibrate").is_none() {
+        return;
+    }
+    let data = common::temp_dir("calibrate");
+    let photos = common::temp_dir("calibrate-photos");
+    let (own, negatives) = (photos.join("own"), photos.join("negatives"));
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::create_dir_all(&negatives).unwrap();
+    // deepface's id01, and the first photo of 30 LFW-a people as the negatives.
+    let dataset = shared.join("deepface/tests/unit/dataset");
+    for n in ["img1", "img2", "img4", "img5"] {
+        std::fs::copy(
+            dataset.join(format!("{n}.jpg")),
+            own.join(format!("{n}.jpg")),
+        )
+        .unwrap();
+    }
+    let mut people: Vec<_> = std::fs::read_dir(shared.join("lfw_a/lfw"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    people.sort();
+    for person in people.iter().take(30) {
+        let mut files: Vec<_> = std::fs::read_dir(person).unwrap().flatten().collect();
+        files.sort_by_key(std::fs::DirEntry::path);
+        let first = files[0].path();
+        std::fs::copy(&first, negatives.join(first.file_name().unwrap())).unwrap();
+    }
+    // (facegate_at prints the command and what it said.)
+    let run = |args: &[&str]| {
+        let out = common::facegate_at(&data, args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    run(&["user", "add", "id01"]);
+    let (code, _, _) = run(&["capture", "id01", s(&own)]);
+    assert_eq!(code, Some(0));
+    let (code, _, err) = run(&["negatives", "add", s(&negatives)]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let (code, said, _) = run(&["calibrate", "id01", "--far", "0.001", "--dry-run"]);
+    assert_eq!(code, Some(0));
+    assert!(said.contains("detection threshold"), "{said}");
+
+    // The person's own photo added as a negative: said at once, and calibration names it.
+    let (_, _, warned) = run(&["negatives", "add", s(&own.join("img1.jpg"))]);
+    assert!(warned.contains("is identified as id01"), "{warned}");
+    let settings = std::fs::read(data.join("settings.toml")).ok();
+    let (code, _, err) = run(&["calibrate", "id01", "--far", "0.001"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no threshold meets a false-accept rate of 0.10 %")
+            && err.contains("as high as a photo against itself"),
+        "{err}"
+    );
+    assert!(!err.contains("corrupt"), "{err}");
+    assert_eq!(
+        std::fs::read(data.join("settings.toml")).ok(),
+        settings,
+        "nothing saved"
+    );
+    // The warning named the negative's id: removed by it, calibration works again.
+    let at = warned.find("saved as negative ").expect("the id is named") + 18;
+    let id = &warned[at..at + 36];
+    let (code, said, _) = run(&["negatives", "remove", id]);
+    assert_eq!(code, Some(0));
+    assert!(said.contains(&format!("removed negative {id}")), "{said}");
+    let (code, said, _) = run(&["calibrate", "id01", "--far", "0.001", "--dry-run"]);
+    assert_eq!(code, Some(0));
+    assert!(said.contains("detection threshold 0.363"), "{said}");
+    // An id that is not a stored negative is an error, not a silent success.
+    let (code, _, err) = run(&["negatives", "remove", id]);
+    assert_eq!(code, Some(2), "{err}");
+}
