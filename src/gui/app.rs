@@ -337,9 +337,10 @@ impl FaceGateApp {
         let size = egui::vec2(ui.available_width(), height);
         ui.allocate_ui_with_layout(size, Layout::left_to_right(Align::Center), |ui| {
             ui.set_min_size(size);
+            // A cut-off label shows its whole text on hover by itself (a second tooltip of our
+            // own drew the text twice).
             let one_line = |ui: &mut Ui, text: &str, colour: Color32| {
-                ui.add(Label::new(RichText::new(text).color(colour)).truncate())
-                    .on_hover_text(text);
+                ui.add(Label::new(RichText::new(text).color(colour)).truncate());
             };
             if let Some(problem) = &self.state.source_problem {
                 one_line(ui, problem, ERROR);

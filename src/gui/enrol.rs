@@ -280,47 +280,52 @@ impl EnrolView {
             ));
             // A strip of fixed height, filled or not, so buttons never jump as images load.
             let thumbs = state.thumbnails.get(&kind).map_or(&[][..], Vec::as_slice);
-            egui::ScrollArea::horizontal()
-                .id_salt(kind.dir_name())
-                .show(ui, |ui| {
-                    ui.set_min_height(THUMB_STRIP_HEIGHT);
-                    ui.horizontal(|ui| {
-                        for t in thumbs {
-                            let tex = self.thumbnails.get(ui.ctx(), t.id, &t.image);
-                            let odd = kind == ImageKind::Verification
-                                && state
-                                    .person_scores
-                                    .as_ref()
-                                    .is_some_and(|p| p.odd.contains(&t.id));
-                            ui.vertical(|ui| {
-                                let image = ui.add(
-                                    egui::Image::from_texture(&tex)
-                                        .fit_to_exact_size(egui::vec2(48.0, 48.0)),
-                                );
-                                // The images the not-one-person refusal counts, where the
-                                // person can see them (its message can only give ids).
-                                if odd {
-                                    ui.painter().rect_stroke(
-                                        image.rect,
-                                        0.0,
-                                        egui::Stroke::new(3.0, ODD),
-                                        egui::StrokeKind::Inside,
+            // A solid scroll bar below the strip: the default floating one is drawn over the
+            // "delete" buttons when the pointer is on the row, and took a click meant for one.
+            ui.scope(|ui| {
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+                egui::ScrollArea::horizontal()
+                    .id_salt(kind.dir_name())
+                    .show(ui, |ui| {
+                        ui.set_min_height(THUMB_STRIP_HEIGHT);
+                        ui.horizontal(|ui| {
+                            for t in thumbs {
+                                let tex = self.thumbnails.get(ui.ctx(), t.id, &t.image);
+                                let odd = kind == ImageKind::Verification
+                                    && state
+                                        .person_scores
+                                        .as_ref()
+                                        .is_some_and(|p| p.odd.contains(&t.id));
+                                ui.vertical(|ui| {
+                                    let image = ui.add(
+                                        egui::Image::from_texture(&tex)
+                                            .fit_to_exact_size(egui::vec2(48.0, 48.0)),
                                     );
-                                    image.on_hover_text(
-                                        "matches fewer than half of the other verification images",
-                                    );
-                                }
-                                // Never wrapped to "delet / e" at the end of the strip.
-                                let delete =
-                                    egui::Button::new(egui::RichText::new("delete").small())
-                                        .wrap_mode(egui::TextWrapMode::Extend);
-                                if ui.add(delete).on_hover_text("delete this image").clicked() {
-                                    out.push(Command::DeleteImage { kind, id: t.id });
-                                }
-                            });
-                        }
+                                    // The images the not-one-person refusal counts, where the
+                                    // person can see them (its message can only give ids).
+                                    if odd {
+                                        ui.painter().rect_stroke(
+                                            image.rect,
+                                            0.0,
+                                            egui::Stroke::new(3.0, ODD),
+                                            egui::StrokeKind::Inside,
+                                        );
+                                        image.on_hover_text(
+                                            "matches fewer than half of the other verification images",
+                                        );
+                                    }
+                                    // Never wrapped to "delet / e" at the end of the strip.
+                                    let delete =
+                                        egui::Button::new(egui::RichText::new("delete").small())
+                                            .wrap_mode(egui::TextWrapMode::Extend);
+                                    if ui.add(delete).on_hover_text("delete this image").clicked() {
+                                        out.push(Command::DeleteImage { kind, id: t.id });
+                                    }
+                                });
+                            }
+                        });
                     });
-                });
+            });
             let into_this = |p: &&ImportProgress| {
                 matches!(&p.gallery, Gallery::Person { name, kind: k }
                     if *k == kind && state.selected.as_deref() == Some(name.as_str()))

@@ -67,6 +67,12 @@ impl Prompt {
                 }
             }
             Prompt::HoldStill => "Hold still".into(),
+            // Past the turn, it must be held a frame or two more: said, or a full bar would
+            // read as done.
+            Prompt::Turn {
+                direction,
+                progress,
+            } if *progress >= 1.0 => format!("Hold your head turned to your {}", direction.word()),
             Prompt::Turn { direction, .. } => {
                 format!("Turn your head slowly to your {}", direction.word())
             }
@@ -188,5 +194,11 @@ mod tests {
             progress: 0.5,
         };
         assert_eq!(turn.public_text(), turn.text());
+        assert_eq!(turn.text(), "Turn your head slowly to your LEFT");
+        let held = Prompt::Turn {
+            direction: Direction::Left,
+            progress: 1.0,
+        };
+        assert_eq!(held.text(), "Hold your head turned to your LEFT");
     }
 }
