@@ -205,6 +205,12 @@ fn a_file_that_is_not_a_video_is_unreadable() {
     let err = camera::open(&SourceSpec::Replay(fake)).err().unwrap();
     println!("{err}");
     assert!(matches!(err, SourceError::UnreadableClip { .. }), "{err:?}");
+    // An empty file is said to be empty, as a photo is (ffprobe said "moov atom not found").
+    let empty = dir.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let err = camera::open(&SourceSpec::Replay(empty)).err().unwrap();
+    println!("{err}");
+    assert!(err.to_string().ends_with("the file is empty"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

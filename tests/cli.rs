@@ -152,3 +152,22 @@ fn unlock_command_errors_name_what_failed() {
     let nobody = said(&["unlock", "remove", "nosuchuser", "--config", s(&config)]);
     assert!(nobody.contains("unlock list"), "{nobody}");
 }
+
+/// The window with no display to open it on: a plain sentence and exit 2 (winit's error carried
+/// a path into its source in the registry).
+#[test]
+fn the_window_without_a_display_says_so() {
+    let data = common::temp_dir("no-display");
+    let out = common::facegate_command()
+        .args(["--data-dir", s(&data)])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("{said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("no display to open the window on"), "{said}");
+    assert!(!said.contains(".cargo"), "{said}");
+}

@@ -235,4 +235,25 @@ fn fifo_in_place_of_a_model_is_refused_without_hanging() {
         line.contains("not a regular file") && line.contains("run `make setup`"),
         "{line}"
     );
+
+    // The ONNX Runtime library as a FIFO: named as that, where "no models folder holding the
+    // library found" sent the user looking for the folder they had just given.
+    let runtime = "libonnxruntime.so";
+    let dir = models_with_copy_of("fifo-runtime", models.dir(), runtime);
+    std::fs::remove_file(dir.join(runtime)).unwrap();
+    let c = std::ffi::CString::new(common::s(&dir.join(runtime))).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let photo = common::fixture("astronaut.png");
+    let out = common::facegate_command()
+        .args(["--models", common::s(&dir), "detect", common::s(&photo)])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    println!("$ facegate --models DIR detect   ({runtime} is a FIFO)\n{said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(runtime) && said.contains("not a regular file"),
+        "{said}"
+    );
 }

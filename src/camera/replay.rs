@@ -92,6 +92,13 @@ impl VideoReplay {
                     reason: "not a regular file (a pipe or a device?)".into(),
                 });
             }
+            // As a photo says it; ffprobe's words for it are "moov atom not found".
+            Ok(m) if m.len() == 0 => {
+                return Err(SourceError::UnreadableClip {
+                    path: path.to_owned(),
+                    reason: "the file is empty".into(),
+                });
+            }
             Ok(_) => {}
         }
         let info = probe(path)?;

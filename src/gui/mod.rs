@@ -104,6 +104,15 @@ pub fn choose_source(
 
 /// Opens the window and runs until it is closed.
 pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
+    // Said before anything starts; winit's own words for it carried a path into its source.
+    let display = ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    anyhow::ensure!(
+        display,
+        "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set): start \
+         FaceGate from a desktop session, or use its commands (`facegate --help`)"
+    );
     let store = Store::open(&options.data_dir)?;
     let settings = store.settings();
     let cameras = camera::list_cameras();

@@ -76,6 +76,12 @@ pub enum ImageError {
         height: u32,
         data: u64,
     },
+    #[error(
+        "{} is not in a format FaceGate reads (JPEG, PNG, WebP, GIF, BMP or TIFF; HEIC and \
+         JPEG 2000 are not read): convert it to JPEG or PNG",
+        crate::shown::Shown(.0)
+    )]
+    UnknownFormat(PathBuf),
     #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]
     TruncatedJpeg(PathBuf),
 }
@@ -140,6 +146,9 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(image::ImageError::IoError(e)))?;
+    if reader.format().is_none() {
+        return Err(ImageError::UnknownFormat(name.to_owned()));
+    }
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);

@@ -133,14 +133,22 @@ impl Models {
     pub fn locate(explicit: Option<&Path>) -> Result<Models, ModelError> {
         let candidates = candidate_dirs(explicit);
         let runtime_file = &Manifest::builtin().runtime.file;
-        candidates
-            .iter()
-            .find(|d| d.join(runtime_file).is_file())
-            .map(|dir| Models {
+        if let Some(dir) = candidates.iter().find(|d| d.join(runtime_file).is_file()) {
+            return Ok(Models {
                 dir: std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
                 intra_threads: default_threads(),
-            })
-            .ok_or(ModelError::NoModelsDir(candidates))
+            });
+        }
+        // A library that is there but is a pipe or a device is named as such: "no models
+        // folder found" sent the user looking for a folder they had given.
+        match candidates
+            .iter()
+            .map(|d| d.join(runtime_file))
+            .find(|p| p.exists())
+        {
+            Some(odd) => Err(ModelError::NotAFile(odd)),
+            None => Err(ModelError::NoModelsDir(candidates)),
+        }
     }
 
     pub fn dir(&self) -> &Path {
