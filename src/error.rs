@@ -34,10 +34,18 @@ pub enum Error {
     #[error(transparent)]
     NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
     #[error(
+        "not calibrated: {}; negatives stand for other people, and the person's own photo among \
+         them sets the threshold against their own face. Remove {} (`facegate negatives \
+         remove ID`, or under Negatives in the window's People & settings) and calibrate again",
+        negatives_named(.0),
+        if .0.len() == 1 { "it" } else { "them" }
+    )]
+    EnrolledAmongNegatives(Vec<(uuid::Uuid, String)>),
+    #[error(
         "no threshold meets a false-accept rate of {}: {same} of the {impostor} impostor \
          comparisons score as high as a photo against itself, so the same face is among the \
-         negatives (or is another enrolled person) and among the person's images; add negatives \
-         of other people only, or ask for a higher --far",
+         person's images and another enrolled person's; calibrate for a higher false-accept \
+         rate, or for one person",
         crate::auth::calibrate::percent(*target_far)
     )]
     FarUnreachable {
@@ -58,4 +66,13 @@ impl Error {
     pub(crate) fn inference(model: &'static str) -> impl FnOnce(ort::Error) -> Error {
         move |source| Error::Inference { model, source }
     }
+}
+
+/// "negative 1f2e… shows id01" for each.
+pub(crate) fn negatives_named(found: &[(uuid::Uuid, String)]) -> String {
+    found
+        .iter()
+        .map(|(id, person)| format!("negative {id} shows {person}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

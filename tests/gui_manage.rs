@@ -7,7 +7,7 @@ mod gui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use facegate::store::{ImageKind, Store};
+use facegate::store::{Gallery, ImageKind, Store};
 use facegate::vision::EmbedderKind;
 use facegate::vision::attributes::{AgeNet, EmotionNet};
 use gui_support::{
@@ -492,6 +492,91 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
         h.query_by_label_contains(&format!("Use {:.3}", c.calibration.threshold))
             .is_none()
     );
+}
+
+/// The enrolled person's own photo imported among the negatives: the window says so, calibration
+/// refuses to run with it (it set the threshold against her own face), and "Remove them" takes
+/// it out, after which calibration runs. (The window had no way to reach a negative at all.)
+#[test]
+fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
+    let Some(shared) = common::shared_data("GUI negatives that show someone enrolled") else {
+        return;
+    };
+    let folder = common::temp_dir("gui-own-negative-folder");
+    let mut people: Vec<_> = std::fs::read_dir(shared.join("lfw_a/lfw"))
+        .unwrap()
+        .flatten()
+        .collect();
+    people.sort_by_key(|e| e.path());
+    for person in people.iter().take(6) {
+        let photo = std::fs::read_dir(person.path())
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap();
+        std::fs::copy(photo.path(), folder.join(photo.file_name())).unwrap();
+    }
+    // The demo feed is the astronaut: Eileen's own photo, among the negatives.
+    std::fs::copy(
+        common::fixture("astronaut.png"),
+        folder.join("zz_astronaut.png"),
+    )
+    .unwrap();
+    let data = common::temp_dir("gui-own-negative");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 2);
+    h.get_by_label("People & settings").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "folder:").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "folder:")
+        .type_text(folder.to_str().unwrap());
+    h.run_steps(2);
+    h.get_by_label("Import negatives").click();
+    wait_for(
+        &mut h,
+        60,
+        "the import and the check of the negatives",
+        |a| {
+            a.state.import.as_ref().is_some_and(|p| p.finished())
+                && !a.state.negatives_showing.is_empty()
+        },
+    );
+    h.run_steps(2);
+    let found = h.state().state.negatives_showing.clone();
+    println!("negatives that show someone enrolled: {found:?}");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "Eileen");
+    h.get_by_label_contains("1 of the negatives shows Eileen, who is enrolled");
+
+    h.get_by_label("Calibrate").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "the calibration", |a| {
+        a.state.calibration.is_some()
+    });
+    let refused = h.state().state.calibration.clone().unwrap().unwrap_err();
+    println!("calibration with her photo among the negatives: {refused}");
+    assert!(refused.starts_with("not calibrated: negative"), "{refused}");
+
+    h.get_by_label("Remove them").click();
+    wait_for(&mut h, 10, "the negative removed", |a| {
+        a.state.negatives_showing.is_empty()
+    });
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("who is enrolled").is_none());
+    let store = Store::open(&data).unwrap();
+    let left = store.faces(&Gallery::Negatives).unwrap();
+    assert!(!left.iter().any(|f| f.meta.id == found[0].0));
+    h.get_by_label("Calibrate").click();
+    h.run_steps(2);
+    wait_for(&mut h, 30, "the calibration", |a| {
+        a.state.calibration.is_some()
+    });
+    let c = h.state().state.calibration.clone().unwrap();
+    println!("calibration after the removal: {c:?}");
+    assert_eq!(c.unwrap().calibration.impostor, 2 * left.len());
 }
 
 /// A message takes the line kept for it above the feed: the side panel's buttons stay where

@@ -27,12 +27,9 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
         .iter()
         .enumerate()
         .filter_map(|(i, (id, e))| {
-            let matches = gallery
-                .iter()
-                .enumerate()
-                .filter(|&(j, (_, other))| j != i && e.cosine(other) > threshold)
-                .count();
-            (matches * 2 < others).then_some(Odd {
+            let rest = gallery.iter().enumerate().filter(|&(j, _)| j != i);
+            let matches = matches(rest.map(|(_, (_, other))| other), e, threshold);
+            (!shows(matches, others)).then_some(Odd {
                 id: *id,
                 matches,
                 others,
@@ -41,14 +38,37 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
         .collect()
 }
 
+/// Whether `face` shows the person of `gallery` by the same rule: it matches at least half of
+/// the gallery's images. (A negative that does is the person's own photo, not an impostor.)
+pub fn shows_the_person(gallery: &[(Uuid, Embedding)], face: &Embedding, threshold: f32) -> bool {
+    let images = gallery.iter().map(|(_, e)| e);
+    !gallery.is_empty() && shows(matches(images, face, threshold), gallery.len())
+}
+
+fn matches<'a>(
+    images: impl Iterator<Item = &'a Embedding>,
+    face: &Embedding,
+    threshold: f32,
+) -> usize {
+    images
+        .filter(|other| face.cosine(other) > threshold)
+        .count()
+}
+
+/// At least half of `of`.
+fn shows(matches: usize, of: usize) -> bool {
+    matches * 2 >= of
+}
+
 /// The refusal, for people and logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{person}'s {images} verification images do not all show one person: {} of them match fewer \
+    "{person}'s {images} verification images do not all show one person: {} of them {} fewer \
      than half of the others ({}). Whichever are not {person}, these or the others, delete \
      them: until then {person} is not verified, since a stranger's photos among them would let \
      the stranger in as {person}",
     odd.len(),
+    if odd.len() == 1 { "matches" } else { "match" },
     list(odd)
 )]
 pub struct NotOnePerson {

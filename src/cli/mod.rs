@@ -269,9 +269,13 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colours only on a terminal: piped into a log or a test, escape codes are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A warning reads as a line for a person ("WARN settings.toml is not valid TOML …"), not a
+    // log record with a timestamp and a module path; journald adds its own time to the daemon's.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
+        .without_time()
+        .with_target(verbose > 0)
         .init();
 }

@@ -270,21 +270,17 @@ fn warn_if_someone_else(
     Ok(())
 }
 
-/// After negatives were added: a warning for each that is identified as someone enrolled.
-/// Negatives stand for other people; the person's own photo among them makes calibration ask
-/// for a threshold nothing passes.
+/// After negatives were added: a warning for each that shows someone enrolled
+/// ([`crate::engine::Engine::negatives_showing`]; calibration refuses to run with it).
 fn warn_if_enrolled(
     engine: &mut crate::engine::Engine,
     sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
 ) -> anyhow::Result<()> {
-    for (id, embedding) in engine.embeddings(&Gallery::Negatives)? {
-        let Some(path) = sources.get(&id) else {
-            continue;
-        };
-        if let Some(person) = engine.identify(&embedding)?.identity {
+    for (id, person) in engine.negatives_showing(&[])? {
+        if let Some(path) = sources.get(&id) {
             eprintln!(
-                "warning: {} (saved as negative {id}) is identified as {person}, who is enrolled; \
-                 negatives should be other people's faces",
+                "warning: {} (saved as negative {id}) shows {person}, who is enrolled; negatives \
+                 should be other people's faces (`facegate negatives remove {id}`)",
                 Shown(path)
             );
         }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use crate::auth::calibrate::{Calibration, ScoreSets, consistency};
+use crate::auth::one_person;
 use crate::store::{Gallery, ImageKind};
 use crate::vision::Embedding;
 use crate::{Error, Result};
@@ -56,6 +57,33 @@ impl Engine {
         })
     }
 
+    /// The negatives that show one of `people` (everyone enrolled when empty), by the rule a
+    /// gallery's own images are held to ([`one_person::shows_the_person`], at the model's
+    /// threshold): each with whom. Negatives stand for other people.
+    pub fn negatives_showing(&mut self, people: &[String]) -> Result<Vec<(Uuid, String)>> {
+        let people = if people.is_empty() {
+            self.store.people()?
+        } else {
+            people.to_vec()
+        };
+        let negatives = self.embeddings(&Gallery::Negatives)?;
+        let threshold = self.settings.model.default_threshold();
+        let mut found = Vec::new();
+        for person in people {
+            let gallery = self.embeddings(&Gallery::Person {
+                name: person.clone(),
+                kind: ImageKind::Verification,
+            })?;
+            found.extend(
+                negatives
+                    .iter()
+                    .filter(|(_, e)| one_person::shows_the_person(&gallery, e, threshold))
+                    .map(|(id, _)| (*id, person.clone())),
+            );
+        }
+        Ok(found)
+    }
+
     /// Genuine and impostor scores of `people` (everyone enrolled when empty), pooled.
     pub fn pooled_scores(&mut self, people: &[String]) -> Result<ScoreSets> {
         let people = if people.is_empty() {
@@ -74,6 +102,12 @@ impl Engine {
     /// empty) meets `target_far`. None without impostor comparisons. With too few impostors to
     /// show the target, it never goes below the model's own default: `kept_default` says so.
     pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Option<Calibrated>> {
+        // The person's own photo among the negatives sets the threshold against their own face
+        // (with a loose target it still gave 0.73 and 50 % FRR, without a word).
+        let among = self.negatives_showing(people)?;
+        if !among.is_empty() {
+            return Err(Error::EnrolledAmongNegatives(among));
+        }
         let scores = self.pooled_scores(people)?;
         let Some(mut calibration) = scores.calibrate(target_far) else {
             return Ok(None);

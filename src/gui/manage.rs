@@ -187,6 +187,30 @@ impl ManageView {
         if let Some(p) = state.import.as_ref().filter(negatives) {
             super::enrol::import_result(ui, p);
         }
+        // The person's own photo among the negatives: calibration refuses to run with it, and
+        // the window has no other way to reach a negative.
+        if !state.negatives_showing.is_empty() {
+            let found = &state.negatives_showing;
+            let mut who: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+            who.dedup();
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "{} of the negatives show{} {}, who {} enrolled",
+                        found.len(),
+                        if found.len() == 1 { "s" } else { "" },
+                        who.join(", "),
+                        if who.len() == 1 { "is" } else { "are" }
+                    ))
+                    .color(WARN),
+                );
+                if ui.button("Remove them").clicked() {
+                    out.push(Command::RemoveNegatives(
+                        found.iter().map(|(id, _)| *id).collect(),
+                    ));
+                }
+            });
+        }
     }
 
     fn model(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {

@@ -84,6 +84,10 @@ pub struct AppState {
     pub head_rule: Option<HeadRule>,
     /// The last calibration's result; `calibrating` while one runs.
     pub calibration: Option<Result<Calibrated, String>>,
+    /// Messages said so far: the next one's id.
+    said: u64,
+    /// Negatives that show someone enrolled, with whom: offered for removal.
+    pub negatives_showing: Vec<(uuid::Uuid, String)>,
     pub calibrating: bool,
 }
 
@@ -211,6 +215,20 @@ impl AppState {
                 self.calibrating = false;
                 self.calibration = Some(result);
             }
+            Event::NegativesShowing(found) => {
+                if found.len() > self.negatives_showing.len() {
+                    self.say(
+                        format!(
+                            "{}: negatives should be other people's faces; remove {} under \
+                             Negatives in People & settings",
+                            crate::error::negatives_named(&found),
+                            if found.len() == 1 { "it" } else { "them" }
+                        ),
+                        true,
+                    );
+                }
+                self.negatives_showing = found;
+            }
             Event::HeadRule { person, head } => {
                 if self.selected.as_deref() == Some(person.as_str()) {
                     self.head_rule = head;
@@ -267,9 +285,11 @@ impl AppState {
                 self.verifying = true;
                 self.verdict = None;
                 self.identification = None;
+                self.clear_error();
             }
             Command::Identify => {
                 self.identification = None;
+                self.clear_error();
                 if !self.continuous {
                     self.verdict = None;
                 }
@@ -302,6 +322,7 @@ impl AppState {
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }
+            | Command::RemoveNegatives(_)
             | Command::Compare(..)
             | Command::Shutdown => {}
         }
@@ -327,9 +348,22 @@ impl AppState {
         self.thumbnails.get(&kind).map_or(0, Vec::len)
     }
 
+    /// A new question: the last one's error (a gallery refused as two people, since mended) is
+    /// not left above this one's answer.
+    fn clear_error(&mut self) {
+        if self.message.as_ref().is_some_and(|m| m.error) {
+            self.message = None;
+        }
+    }
+
     fn say(&mut self, text: String, error: bool) {
-        let id = self.message.as_ref().map_or(0, |m| m.id + 1);
-        self.message = Some(Message { id, text, error });
+        // Ids never repeat, cleared messages included: the window hides the one dismissed by id.
+        self.said += 1;
+        self.message = Some(Message {
+            id: self.said,
+            text,
+            error,
+        });
     }
 }
 

@@ -68,6 +68,8 @@ pub enum Command {
     },
     /// Import other people's faces from a folder (recursively) as negatives.
     ImportNegatives(PathBuf),
+    /// Delete these negatives (ones that show someone enrolled, [`Event::NegativesShowing`]).
+    RemoveNegatives(Vec<uuid::Uuid>),
     /// Remove a person and every trace of them (the wipe).
     RemovePerson(String),
     RenamePerson {
@@ -256,6 +258,10 @@ pub enum Event {
         people: Vec<String>,
     },
     Calibrated(Result<Calibrated, String>),
+    /// The negatives that show someone enrolled, with whom
+    /// ([`crate::engine::Engine::negatives_showing`]): sent when the negatives or the people
+    /// may have changed (a start, an import, a calibration, a removal).
+    NegativesShowing(Vec<(uuid::Uuid, String)>),
     /// Whether a trained head decides for this person (None: cosine at the detection threshold
     /// does), with the head's threshold and scores.
     HeadRule {

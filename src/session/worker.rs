@@ -76,6 +76,7 @@ pub fn spawn(
                 imports: VecDeque::new(),
             };
             worker.announce();
+            worker.send_negatives_showing();
             while !stop.load(Ordering::Relaxed) {
                 // An import takes one file per turn, then whatever command or frame is waiting:
                 // the feed keeps its overlays while a folder of negatives goes in.
@@ -206,6 +207,14 @@ impl Worker {
         self.send(rule);
     }
 
+    /// Which negatives show someone enrolled, for the Manage view to offer their removal.
+    fn send_negatives_showing(&mut self) {
+        match self.engine.negatives_showing(&[]) {
+            Ok(found) => self.send(Event::NegativesShowing(found)),
+            Err(e) => self.fail("cannot check the negatives", e),
+        }
+    }
+
     /// One file of the oldest import; when it ends, the selected person's galleries and scores
     /// follow.
     /// Returns whether imports remain.
@@ -215,6 +224,7 @@ impl Worker {
         };
         let events = job.step(&mut self.engine);
         let finished = job.finished().then(|| job.gallery().clone());
+        let finished_any = finished.is_some();
         for event in events {
             self.send(event);
         }
@@ -226,6 +236,9 @@ impl Worker {
             }
             // New negatives or someone else's photos are new impostors for the selected person.
             self.send_scores(&person);
+        }
+        if finished_any {
+            self.send_negatives_showing();
         }
         if self.imports.front().is_some_and(ImportJob::finished) {
             self.imports.pop_front();
@@ -375,6 +388,18 @@ impl Worker {
             Command::Calibrate { far } => {
                 let event = manage::calibrate(&mut self.engine, far);
                 self.send(event);
+                self.send_negatives_showing();
+            }
+            Command::RemoveNegatives(ids) => {
+                for id in ids {
+                    if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
+                        self.fail("cannot remove the negative", e);
+                    }
+                }
+                self.send_negatives_showing();
+                if let Some(p) = self.person.clone() {
+                    self.send_scores(&p);
+                }
             }
             Command::RefreshScores => {
                 if let Some(p) = self.person.clone() {

@@ -101,7 +101,7 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot seal or unseal private data: {0}")]
     Sealing(String),
-    #[error("no face with id {0} in that gallery")]
+    #[error("no stored image has id {0} (among the images asked for)")]
     UnknownFace(uuid::Uuid),
     #[error("the same image is already stored ({existing})")]
     Duplicate { existing: uuid::Uuid },
