@@ -231,10 +231,14 @@ fn a_drawing_on_a_full_disk_keeps_the_old_one() {
     let before = std::fs::read(&out).unwrap();
     let filler = disk.fill();
     let full = common::run_facegate(&["detect", common::s(&photo), "--draw", common::s(&out)]);
-    let said = String::from_utf8_lossy(&full.stdout);
+    // A file's error is on stderr, with the OS's reason.
+    let said = String::from_utf8_lossy(&full.stderr);
     println!("measured: exit {:?}; {}", full.status.code(), said.trim());
     assert_eq!(full.status.code(), Some(2));
-    assert!(said.contains("nothing was written"), "{said}");
+    assert!(
+        said.contains("nothing was written") && said.contains("No space left on device"),
+        "{said}"
+    );
     assert_eq!(
         std::fs::read(&out).unwrap(),
         before,
