@@ -141,11 +141,28 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
     assert!(matches!(&err, ImageError::TooMuchMemory { .. }), "{err:?}");
     // An 855-byte progressive CMYK JPEG whose frame says 9000²: 243 MB of RGB out, within the
     // cap, but its decoder holds every coefficient while decoding (9000² × 4 × 2 bytes = 648
-    // MB): the release build reached 912 MB on it. Counted now.
+    // MB): the release build reached 912 MB on it. Its 855 bytes cannot hold 5 million blocks,
+    // so it is refused as a forged header first.
     let err = refused(
         &case("image-progressive-cmyk-9000-header.jpg"),
         "progressive cmyk jpeg",
     );
+    assert!(
+        matches!(
+            &err,
+            ImageError::JpegDataTooShort {
+                width: 9000,
+                height: 9000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // With enough bytes after it to pass for data (700 KB appended), the coefficients are what
+    // refuses it: counted in the peak.
+    let mut padded = case("image-progressive-cmyk-9000-header.jpg");
+    padded.resize(padded.len() + (700 << 10), 0);
+    let err = refused(&padded, "padded progressive cmyk jpeg");
     assert!(
         matches!(&err, ImageError::TooMuchMemory { needs, .. } if *needs > 600 << 20),
         "{err:?}"

@@ -195,17 +195,8 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     // A progressive JPEG's decoder holds every coefficient while the output buffer is filled
     // (a 2 MB progressive CMYK file of 12000² took 1.6 GB where the output is 432 MB).
     let frame = if jpeg { JpegFrame::parse(bytes) } else { None };
-    let coefficients = frame.as_ref().map_or(0, JpegFrame::coefficient_bytes);
-    let peak = decoded
-        + rgb_copy
-            .max(if turned { decoded } else { 0 })
-            .max(coefficients);
-    if peak > MAX_ALLOC {
-        return Err(ImageError::TooMuchMemory {
-            path: name.to_owned(),
-            needs: peak,
-        });
-    }
+    // A header that lies is said to lie, before the memory it claims is weighed ("scale it
+    // down" is advice for a real large photo).
     if let Some(frame) = &frame {
         let data = jpeg_data_bytes(bytes);
         if data < frame.fewest_data_bytes() {
@@ -216,6 +207,17 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
                 data,
             });
         }
+    }
+    let coefficients = frame.as_ref().map_or(0, JpegFrame::coefficient_bytes);
+    let peak = decoded
+        + rgb_copy
+            .max(if turned { decoded } else { 0 })
+            .max(coefficients);
+    if peak > MAX_ALLOC {
+        return Err(ImageError::TooMuchMemory {
+            path: name.to_owned(),
+            needs: peak,
+        });
     }
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
