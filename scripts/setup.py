@@ -139,6 +139,8 @@ def main() -> None:
     for entry in manifest["model"]:
         install(entry, ROOT / "models", manifest)
     install(manifest["runtime"], ROOT / "models", manifest)
+    for entry in manifest.get("notice", []):
+        install(entry, ROOT / "models", manifest)
     for entry in manifest["fixture"]:
         install(entry, ROOT / "assets" / "fixtures", manifest)
     shutil.rmtree(CACHE / "tmp", ignore_errors=True)

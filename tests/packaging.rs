@@ -129,3 +129,95 @@ fn the_package_carries_the_demo_photo_where_the_window_looks() {
     println!("{source} -> {installed}");
     assert_eq!(installed, facegate::gui::SYSTEM_DEMO_PHOTO);
 }
+
+/// The libraries the binary opens at run time (the window's: winit and glutin `dlopen` them, so
+/// cargo-deb's `$auto`, which reads what is linked, never lists them) are each provided by a
+/// package the .deb depends on or recommends. The names are read from the built binary: a new
+/// one (a crate upgrade that opens another library) fails here until it is packaged.
+#[test]
+fn the_package_depends_on_the_libraries_the_window_opens() {
+    // soname → the Debian package that ships it; `None`: linked (so `$auto`) or shipped.
+    let provided_by = |soname: &str| -> Option<Option<&str>> {
+        if soname.starts_with("libonnxruntime.so.") {
+            return Some(None); // in the package, usr/lib/facegate/models
+        }
+        Some(match soname {
+            "libc.so.6" | "libm.so.6" | "libgcc_s.so.1" => None,
+            // The PAM module's own library: the PAM stack that loads it has it.
+            "libpam.so.0" => None,
+            "libEGL.so.1" | "libGL.so.1" => Some("libegl1"),
+            "libX11.so.6" => Some("libx11-6"),
+            "libX11-xcb.so.1" => Some("libx11-xcb1"),
+            "libxcb.so.1" => Some("libxcb1"),
+            "libXcursor.so.1" => Some("libxcursor1"),
+            "libXi.so.6" => Some("libxi6"),
+            "libXrender.so.1" => Some("libxrender1"),
+            "libxkbcommon.so.0" => Some("libxkbcommon0"),
+            "libxkbcommon-x11.so.0" => Some("libxkbcommon-x11-0"),
+            "libwayland-client.so.0" => Some("libwayland-client0"),
+            "libwayland-egl.so.1" => Some("libwayland-egl1"),
+            "libdbus-1.so.3" => Some("libdbus-1-3"),
+            _ => return None,
+        })
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deb = &cargo["package"]["metadata"]["deb"];
+    let listed: Vec<String> = ["depends", "recommends"]
+        .iter()
+        .flat_map(|key| deb[*key].as_str().unwrap().split(','))
+        .map(|p| p.trim().to_owned())
+        .collect();
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_facegate")).unwrap();
+    let sonames = sonames_in(&binary);
+    println!("sonames in the binary: {sonames:?}");
+    assert!(
+        sonames.iter().any(|s| s == "libX11.so.6"),
+        "the scan finds the window's libraries"
+    );
+    for soname in &sonames {
+        match provided_by(soname) {
+            None => panic!("{soname}: opened by the binary, but no package is known for it"),
+            Some(Some(package)) => assert!(
+                listed.iter().any(|l| l == package),
+                "{soname} comes from {package}, which the .deb does not depend on or recommend"
+            ),
+            Some(None) => {}
+        }
+    }
+}
+
+/// `libNAME.so.N[.M...]` strings in `bytes`.
+fn sonames_in(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut found: Vec<String> = text
+        .match_indices("lib")
+        .filter_map(|(at, _)| {
+            let rest = &text[at..];
+            let name_end = rest.find(".so.")?;
+            let name = &rest[3..name_end];
+            // Symbol names run into the soname in the string table ("…NestedListlibXi.so.6"):
+            // the last "lib" starts it, and is met on its own too.
+            if name.is_empty()
+                || name.contains("lib")
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'))
+            {
+                return None;
+            }
+            let version: String = rest[name_end + 4..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let version = version.trim_end_matches('.');
+            (!version.is_empty()).then(|| format!("lib{name}.so.{version}"))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
