@@ -707,7 +707,14 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
             .as_ref()
             .is_some_and(|m| m.text.contains("do not all show one person"))
     });
-    println!("said: {}", h.state().state.message.as_ref().unwrap().text);
+    let said = h.state().state.message.as_ref().unwrap().text.clone();
+    println!("said: {said}");
+    // In the window's terms: where the images are seen, not ids it never shows.
+    assert!(said.contains("framed in red"), "{said}");
+    assert!(
+        !odd.iter().any(|id| said.contains(&id.to_string())),
+        "{said}"
+    );
     for id in strangers {
         h.state_mut().send(facegate::session::Command::DeleteImage {
             kind: ImageKind::Verification,
@@ -722,4 +729,14 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
     });
     verify_and_wait(&mut h);
     h.get_by_label("Verified: Eileen");
+    // The refusal before the deletions no longer stands above the verdict.
+    assert!(
+        h.state()
+            .state
+            .message
+            .as_ref()
+            .is_none_or(|m| !m.text.contains("do not all show one person")),
+        "{:?}",
+        h.state().state.message
+    );
 }

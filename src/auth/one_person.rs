@@ -77,6 +77,23 @@ pub struct NotOnePerson {
     pub odd: Vec<Odd>,
 }
 
+impl NotOnePerson {
+    /// The refusal as the window says it: the images by where they are seen (framed in red in
+    /// the Enrol view), not by ids the window never shows.
+    pub fn for_desk(&self) -> String {
+        let n = self.odd.len();
+        format!(
+            "{person}'s {images} verification images do not all show one person: {n} of them \
+             (framed in red under Enrol & verify) {} fewer than half of the others. Whichever \
+             are not {person}, these or the others, delete them; until then {person} is not \
+             verified",
+            if n == 1 { "matches" } else { "match" },
+            person = self.person,
+            images = self.images,
+        )
+    }
+}
+
 fn list(odd: &[Odd]) -> String {
     odd.iter()
         .map(|o| format!("{} matches {} of {}", o.id, o.matches, o.others))

@@ -330,11 +330,14 @@ pub fn run(
             );
         }
         Source::Recording { path, seconds } if path.is_dir() => {
-            let files = super::people::image_files(std::slice::from_ref(path));
-            // As a replay of that folder (`verify --replay`, the app) would say.
-            if files.is_empty() {
+            let listing =
+                crate::imageio::listing::image_files(std::slice::from_ref(path), usize::MAX);
+            // As a replay of that folder (`verify --replay`, the app) would say; said once.
+            if listing.files.is_empty() {
                 return Err(SourceError::EmptyFolder(path.clone()).into());
             }
+            super::people::say_skipped(&listing);
+            let files = listing.files;
             let deadline = Deadline::new(*seconds, path, files.len() as u64);
             let bar = progress::bar(files.len() as u64, "frames");
             let (mut decoded, mut last_error) = (0, None);

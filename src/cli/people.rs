@@ -129,10 +129,15 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
 /// said on stderr, and the rest is still imported.
 pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let listing = crate::imageio::listing::image_files(inputs, usize::MAX);
+    say_skipped(&listing);
+    listing.files
+}
+
+/// What a listing left out, on stderr.
+pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
     for (path, why) in &listing.skipped {
         eprintln!("skipped {}: {why}", Shown(path));
     }
-    listing.files
 }
 
 /// Imports each image into `gallery`, printing what was saved or why not (with a progress bar on

@@ -70,14 +70,11 @@ impl Engine {
         let threshold = self.settings.model.default_threshold();
         let mut found = Vec::new();
         for person in people {
-            let gallery = self.embeddings(&Gallery::Person {
-                name: person.clone(),
-                kind: ImageKind::Verification,
-            })?;
+            let gallery = &self.held_gallery(&person)?.vectors;
             found.extend(
                 negatives
                     .iter()
-                    .filter(|(_, e)| one_person::shows_the_person(&gallery, e, threshold))
+                    .filter(|(_, e)| one_person::shows_the_person(gallery, e, threshold))
                     .map(|(id, _)| (*id, person.clone())),
             );
         }

@@ -190,27 +190,36 @@ pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
 }
 
 /// The lowest detection threshold meeting `far` on everyone enrolled against the negatives and
-/// each other, as `facegate calibrate` finds it; not saved.
-pub fn calibrate(engine: &mut Engine, far: f64) -> Event {
+/// each other, as `facegate calibrate` finds it; not saved. With it, when the calibration
+/// looked: which negatives show someone enrolled (none, when it ran).
+pub fn calibrate(engine: &mut Engine, far: f64) -> Vec<Event> {
+    let refused = |why: String| vec![Event::Calibrated(Err(why))];
     if let Err(why) = crate::auth::calibrate::target_far(far) {
-        return Event::Calibrated(Err(why));
+        return refused(why);
     }
     let people = match engine.store().people() {
         Ok(p) if p.is_empty() => {
-            return Event::Calibrated(Err(
-                "nobody is enrolled yet: calibration needs a person's images".into(),
-            ));
+            return refused("nobody is enrolled yet: calibration needs a person's images".into());
         }
         Ok(p) => p,
-        Err(e) => return Event::Calibrated(Err(crate::shown::Reason(&e).to_string())),
+        Err(e) => return refused(crate::shown::Reason(&e).to_string()),
     };
-    Event::Calibrated(match engine.calibrate(&people, far) {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => {
-            Err("no impostor comparisons: import other people's faces as negatives first".into())
+    match engine.calibrate(&people, far) {
+        Ok(Some(c)) => vec![
+            Event::Calibrated(Ok(c)),
+            Event::NegativesShowing(Vec::new()),
+        ],
+        Ok(None) => refused(
+            "no impostor comparisons: import other people's faces as negatives first".into(),
+        ),
+        Err(e) => {
+            let mut events = refused(crate::shown::Reason(&e).to_string());
+            if let crate::Error::EnrolledAmongNegatives(found) = e {
+                events.push(Event::NegativesShowing(found));
+            }
+            events
         }
-        Err(e) => Err(crate::shown::Reason(&e).to_string()),
-    })
+    }
 }
 
 /// Whether `person`'s trained head decides for them, with its threshold and scores.

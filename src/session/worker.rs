@@ -76,7 +76,6 @@ pub fn spawn(
                 imports: VecDeque::new(),
             };
             worker.announce();
-            worker.send_negatives_showing();
             while !stop.load(Ordering::Relaxed) {
                 // An import takes one file per turn, then whatever command or frame is waiting:
                 // the feed keeps its overlays while a folder of negatives goes in.
@@ -100,6 +99,16 @@ pub fn spawn(
             }
         })
         .expect("spawn the inference worker")
+}
+
+/// An error as the window says it: with its causes ([`Reason`]), and a gallery of two people
+/// (refused by every decision) in the window's own terms: its images are framed in red where
+/// they are shown; their ids, which the message would list, are not.
+fn for_desk(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.downcast_ref::<crate::Error>() {
+        Some(crate::Error::NotOnePerson(n)) => n.for_desk(),
+        _ => Reason(e).to_string(),
+    }
 }
 
 /// Without models the feed still runs; every request gets the same explanation.
@@ -165,8 +174,8 @@ impl Worker {
         (self.wake)();
     }
 
-    fn fail(&self, what: &str, e: impl std::error::Error) {
-        self.send(Event::Error(format!("{what}: {}", Reason(&e))));
+    fn fail(&self, what: &str, e: impl std::error::Error + 'static) {
+        self.send(Event::Error(format!("{what}: {}", for_desk(&e))));
     }
 
     fn announce(&self) {
@@ -386,9 +395,9 @@ impl Worker {
                 }
             }
             Command::Calibrate { far } => {
-                let event = manage::calibrate(&mut self.engine, far);
-                self.send(event);
-                self.send_negatives_showing();
+                for event in manage::calibrate(&mut self.engine, far) {
+                    self.send(event);
+                }
             }
             Command::RemoveNegatives(ids) => {
                 for id in ids {
@@ -460,7 +469,7 @@ impl Worker {
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
-            Err(e) => self.send(Event::Error(Reason(&e).to_string())),
+            Err(e) => self.send(Event::Error(for_desk(&e))),
         }
     }
 
