@@ -158,10 +158,14 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
         ),
         "{err:?}"
     );
-    // With enough bytes after it to pass for data (700 KB appended), the coefficients are what
-    // refuses it: counted in the peak.
+    // With enough bytes in its scan to pass for data (700 KB before its end marker), the
+    // coefficients are what refuses it: counted in the peak.
     let mut padded = case("image-progressive-cmyk-9000-header.jpg");
-    padded.resize(padded.len() + (700 << 10), 0);
+    let end = padded
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xD9])
+        .expect("an end marker");
+    padded.splice(end..end, std::iter::repeat_n(0u8, 700 << 10));
     let err = refused(&padded, "padded progressive cmyk jpeg");
     assert!(
         matches!(&err, ImageError::TooMuchMemory { needs, .. } if *needs > 600 << 20),
@@ -200,6 +204,15 @@ fn a_jpeg_header_claiming_more_than_its_data_can_hold_is_refused() {
                 ..
             }
         ),
+        "{err:?}"
+    );
+    // Padding after its end marker (where a motion photo keeps its video) is not image data:
+    // 1 MB of zeros there does not make it pass.
+    let mut padded = forged.clone();
+    padded.resize(padded.len() + (1 << 20), 0);
+    let err = refused(&padded, "forged 11900² jpeg padded after its end");
+    assert!(
+        matches!(err, ImageError::JpegDataTooShort { .. }),
         "{err:?}"
     );
 }

@@ -77,8 +77,8 @@ pub enum ImageError {
         data: u64,
     },
     #[error(
-        "{} is not in a format FaceGate reads (JPEG, PNG, WebP, GIF, BMP or TIFF; HEIC and \
-         JPEG 2000 are not read): convert it to JPEG or PNG",
+        "{} is not an image FaceGate reads: its content is not JPEG, PNG, WebP, GIF, BMP or \
+         TIFF (HEIC and JPEG 2000 are not read; a file damaged at its start looks like this too)",
         crate::shown::Shown(.0)
     )]
     UnknownFormat(PathBuf),
@@ -152,11 +152,25 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let jpeg = reader.format() == Some(ImageFormat::Jpeg);
-    if jpeg && !jpeg_is_complete(bytes) {
+    let jpeg = (reader.format() == Some(ImageFormat::Jpeg)).then(|| JpegLayout::of(bytes));
+    if let Some(layout) = &jpeg {
         // The JPEG decoder fills a cut-off scan with grey and reports success; a half-grey face
         // must not be enrolled or compared, so refuse it here.
-        return Err(ImageError::TruncatedJpeg(name.to_owned()));
+        let Some(data) = layout.data_bytes() else {
+            return Err(ImageError::TruncatedJpeg(name.to_owned()));
+        };
+        // A header that lies is said to lie, before its size or the memory it claims is
+        // weighed ("scale it down" is advice for a real large photo).
+        if let Some(frame) = &layout.frame
+            && data < frame.fewest_data_bytes()
+        {
+            return Err(ImageError::JpegDataTooShort {
+                path: name.to_owned(),
+                width: frame.width,
+                height: frame.height,
+                data,
+            });
+        }
     }
     let mut decoder = reader.into_decoder().map_err(decode_err)?;
     let (width, height) = decoder.dimensions();
@@ -194,21 +208,10 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     // Turned, the decoded buffer is dropped once its upright copy exists, before the RGB copy.
     // A progressive JPEG's decoder holds every coefficient while the output buffer is filled
     // (a 2 MB progressive CMYK file of 12000² took 1.6 GB where the output is 432 MB).
-    let frame = if jpeg { JpegFrame::parse(bytes) } else { None };
-    // A header that lies is said to lie, before the memory it claims is weighed ("scale it
-    // down" is advice for a real large photo).
-    if let Some(frame) = &frame {
-        let data = jpeg_data_bytes(bytes);
-        if data < frame.fewest_data_bytes() {
-            return Err(ImageError::JpegDataTooShort {
-                path: name.to_owned(),
-                width: frame.width,
-                height: frame.height,
-                data,
-            });
-        }
-    }
-    let coefficients = frame.as_ref().map_or(0, JpegFrame::coefficient_bytes);
+    let coefficients = jpeg
+        .as_ref()
+        .and_then(|l| l.frame.as_ref())
+        .map_or(0, JpegFrame::coefficient_bytes);
     let peak = decoded
         + rgb_copy
             .max(if turned { decoded } else { 0 })
@@ -226,13 +229,50 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     Ok(img.into_rgb8())
 }
 
-/// True when a JPEG's first scan is followed by an end-of-image marker. Walks the marker
-/// segments up to the first start-of-scan so that an EXIF thumbnail (a whole JPEG inside APP1)
-/// cannot vouch for a cut-off main image; data after EOI (motion photos) is allowed.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    jpeg_segments(bytes)
-        .find(|&(marker, _)| marker == 0xDA)
-        .is_some_and(|(_, at)| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+/// Where a JPEG's parts are, from one walk of its marker segments up to the first
+/// start-of-scan (so that an EXIF thumbnail, a whole JPEG inside APP1, cannot vouch for a
+/// cut-off main image).
+struct JpegLayout {
+    frame: Option<JpegFrame>,
+    /// The first start-of-scan's `FF`, and the end-of-image marker's after it. Data after the
+    /// end marker (a motion photo's video) is allowed, and is not image data.
+    scan: Option<(usize, Option<usize>)>,
+}
+
+impl JpegLayout {
+    fn of(bytes: &[u8]) -> Self {
+        let mut frame_at = None;
+        let mut sos = None;
+        for (marker, at) in jpeg_segments(bytes) {
+            // SOF0..SOF15, not DHT (C4), JPG (C8) or DAC (CC).
+            if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+                frame_at.get_or_insert((marker, at));
+            }
+            if marker == 0xDA {
+                sos = Some(at);
+            }
+        }
+        // Within coded data an FF is always followed by 00 or a restart marker, so the first
+        // FF D9 after the scan starts is the end of the image.
+        let scan = sos.map(|at| {
+            let end = bytes[at..].windows(2).position(|w| w == [0xFF, 0xD9]);
+            (at, end.map(|e| at + e))
+        });
+        Self {
+            frame: frame_at.and_then(|(marker, at)| JpegFrame::parse(bytes, marker, at)),
+            scan,
+        }
+    }
+
+    /// Bytes from the first start-of-scan to the end-of-image marker: the coded data (and any
+    /// scan headers and tables between progressive scans, a few hundred bytes, which only
+    /// makes the data floor milder). None when the image has no end: cut off.
+    fn data_bytes(&self) -> Option<u64> {
+        match self.scan {
+            Some((sos, Some(eoi))) => Some((eoi - sos) as u64),
+            _ => None,
+        }
+    }
 }
 
 /// What a JPEG's frame header (SOF) says: its size, coding, and each component's blocks.
@@ -247,9 +287,8 @@ struct JpegFrame {
 }
 
 impl JpegFrame {
-    fn parse(bytes: &[u8]) -> Option<Self> {
-        let (marker, at) = jpeg_segments(bytes)
-            .find(|&(m, _)| matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC))?;
+    /// The frame header whose `FF` is at `at`.
+    fn parse(bytes: &[u8], marker: u8, at: usize) -> Option<Self> {
         // FF Cx, length (2), precision (1), height (2), width (2), components (1), then for
         // each: id, sampling (H << 4 | V), table.
         let head = bytes.get(at..at + 10)?;
@@ -303,14 +342,6 @@ impl JpegFrame {
             self.blocks.iter().sum::<u64>().div_ceil(8)
         }
     }
-}
-
-/// Bytes from a JPEG's first start-of-scan to its end: the coded data (and any scan headers and
-/// tables between progressive scans, a few hundred bytes, which only makes the check milder).
-fn jpeg_data_bytes(bytes: &[u8]) -> u64 {
-    jpeg_segments(bytes)
-        .find(|&(m, _)| m == 0xDA)
-        .map_or(0, |(_, at)| (bytes.len() - at) as u64)
 }
 
 /// A JPEG's marker segments up to and including the first start-of-scan: each marker and where
