@@ -43,9 +43,9 @@ pub enum Error {
     EnrolledAmongNegatives(Vec<(uuid::Uuid, String)>),
     #[error(
         "no threshold meets a false-accept rate of {}: {same} of the {impostor} impostor \
-         comparisons score as high as a photo against itself, so the same face is among the \
-         person's images and another enrolled person's; calibrate for a higher false-accept \
-         rate, or for one person",
+         comparisons score as high as a photo against itself, so the same photo is among two \
+         enrolled people's images (one person enrolled twice?); delete the copy, or calibrate \
+         for a higher false-accept rate",
         crate::auth::calibrate::percent(*target_far)
     )]
     FarUnreachable {

@@ -38,11 +38,18 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
         .collect()
 }
 
-/// Whether `face` shows the person of `gallery` by the same rule: it matches at least half of
-/// the gallery's images. (A negative that does is the person's own photo, not an impostor.)
+/// A cosine only the same photo, or nearly (a copy resized or recompressed), reaches between
+/// two faces.
+pub const SAME_PHOTO: f32 = 0.99;
+
+/// Whether `face` shows the person of `gallery`: by the same rule, it matches at least half of
+/// the gallery's images, or it is a copy of one of them ([`SAME_PHOTO`]). (A negative that does
+/// is the person's own photo, not an impostor.)
 pub fn shows_the_person(gallery: &[(Uuid, Embedding)], face: &Embedding, threshold: f32) -> bool {
-    let images = gallery.iter().map(|(_, e)| e);
-    !gallery.is_empty() && shows(matches(images, face, threshold), gallery.len())
+    let images = || gallery.iter().map(|(_, e)| e);
+    !gallery.is_empty()
+        && (shows(matches(images(), face, threshold), gallery.len())
+            || images().any(|e| face.cosine(e) >= SAME_PHOTO))
 }
 
 fn matches<'a>(
@@ -138,5 +145,20 @@ mod tests {
         let odd = odd_images(&g, 0.4);
         assert_eq!(odd.len(), 1);
         assert_eq!((odd[0].id, odd[0].matches, odd[0].others), (g[3].0, 0, 3));
+    }
+
+    #[test]
+    fn a_face_shows_the_person_when_it_matches_half_or_copies_one() {
+        let g = gallery(&[0, 0, 0, 0]);
+        let other = &gallery(&[1])[0].1;
+        assert!(shows_the_person(&g, &g[0].1, 0.4));
+        assert!(!shows_the_person(&g, other, 0.4));
+        assert!(!shows_the_person(&[], &g[0].1, 0.4));
+        // At a threshold none of the others pass, a copy of one image still shows the person
+        // (the same photo among the negatives), and a stranger still does not.
+        let strict = 0.9999;
+        assert!(g[1..].iter().all(|(_, e)| g[0].1.cosine(e) <= strict));
+        assert!(shows_the_person(&g, &g[0].1, strict));
+        assert!(!shows_the_person(&g, other, strict));
     }
 }

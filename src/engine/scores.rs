@@ -66,19 +66,24 @@ impl Engine {
         } else {
             people.to_vec()
         };
-        let negatives = self.embeddings(&Gallery::Negatives)?;
-        let threshold = self.settings.model.default_threshold();
-        let mut found = Vec::new();
+        let mut galleries = Vec::with_capacity(people.len());
         for person in people {
-            let gallery = &self.held_gallery(&person)?.vectors;
-            found.extend(
-                negatives
-                    .iter()
-                    .filter(|(_, e)| one_person::shows_the_person(gallery, e, threshold))
-                    .map(|(id, _)| (*id, person.clone())),
-            );
+            let vectors = self.held_gallery(&person)?.vectors.clone();
+            galleries.push((person, vectors));
         }
-        Ok(found)
+        let threshold = self.settings.model.default_threshold();
+        // Each negative once, with the first person it shows (one that shows two people was
+        // counted, and removed, twice).
+        Ok(self
+            .embeddings(&Gallery::Negatives)?
+            .into_iter()
+            .filter_map(|(id, e)| {
+                galleries
+                    .iter()
+                    .find(|(_, g)| one_person::shows_the_person(g, &e, threshold))
+                    .map(|(person, _)| (id, person.clone()))
+            })
+            .collect())
     }
 
     /// Genuine and impostor scores of `people` (everyone enrolled when empty), pooled.
@@ -110,14 +115,16 @@ impl Engine {
             return Ok(None);
         };
         // The target asks for a threshold only the same photo passes: more impostor comparisons
-        // than it allows score as an image does against itself. Said as that; saved, it would
-        // refuse everyone (and above 1 the settings check blamed the settings file for it).
-        if calibration.threshold >= SAME_FACE {
+        // than it allows score as an image does against itself. With such negatives refused
+        // above, that is the same photo among two enrolled people's images. Said as that;
+        // saved, it would refuse everyone (and above 1 the settings check blamed the settings
+        // file for it).
+        if calibration.threshold >= one_person::SAME_PHOTO {
             let n = scores.impostor.len();
             return Err(Error::FarUnreachable {
                 target_far,
                 same: scores
-                    .far(SAME_FACE)
+                    .far(one_person::SAME_PHOTO)
                     .map_or(0, |f| (f * n as f64).round() as usize),
                 impostor: n,
             });
@@ -152,9 +159,6 @@ impl Engine {
         self.apply_settings(settings).map(|_| ())
     }
 }
-
-/// A cosine only the same photo, or nearly, reaches between two faces.
-const SAME_FACE: f32 = 0.99;
 
 /// [`Engine::calibrate`]'s answer.
 #[derive(Debug, Clone)]

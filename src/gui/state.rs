@@ -13,7 +13,7 @@ use crate::session::{
     Analysis, AttemptVerdict, Command, CompareResult, Event, HeadRule, ImportProgress, Mode,
     Thumbnail, UnlockStatus,
 };
-use crate::store::{Gallery, ImageKind, Settings};
+use crate::store::{ImageKind, Settings};
 use crate::train::{EpochReport, TrainReport};
 
 /// A training run as the window shows it.
@@ -48,6 +48,8 @@ pub struct Message {
     pub id: u64,
     pub text: String,
     pub error: bool,
+    /// Why a Verify or Identify got no answer ([`Event::Unanswered`]).
+    pub question: bool,
 }
 
 #[derive(Debug, Default)]
@@ -249,6 +251,13 @@ impl AppState {
                 self.verifying = false;
                 self.say(e, true);
             }
+            Event::Unanswered(e) => {
+                self.verifying = false;
+                self.say(e, true);
+                if let Some(m) = &mut self.message {
+                    m.question = true;
+                }
+            }
             Event::Info(text) => self.say(text, false),
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
@@ -348,10 +357,11 @@ impl AppState {
         self.thumbnails.get(&kind).map_or(0, Vec::len)
     }
 
-    /// A new question: the last one's error (a gallery refused as two people, since mended) is
-    /// not left above this one's answer.
+    /// A new question: why the last one got no answer (a gallery refused as two people, since
+    /// mended) is not left above this one's. Other messages (an import's refusals, a full disk)
+    /// stay until something else is said.
     fn clear_error(&mut self) {
-        if self.message.as_ref().is_some_and(|m| m.error) {
+        if self.message.as_ref().is_some_and(|m| m.question) {
             self.message = None;
         }
     }
@@ -363,17 +373,14 @@ impl AppState {
             id: self.said,
             text,
             error,
+            question: false,
         });
     }
 }
 
 /// "2 saved as verification images, 1 refused (group.jpg: two faces …)".
 fn import_summary(p: &ImportProgress) -> String {
-    let into = match &p.gallery {
-        Gallery::Person { name, kind } => format!("{name}'s {} images", kind.dir_name()),
-        Gallery::Negatives => "the negatives".to_owned(),
-    };
-    let mut text = format!("{} of {} saved to {into}", p.saved, p.total);
+    let mut text = format!("{} of {} saved to {}", p.saved, p.total, p.gallery);
     if p.skipped > 0 {
         text.push_str(&format!(", {} already stored", p.skipped));
     }
@@ -398,6 +405,7 @@ fn select(person: String) -> Command {
 mod tests {
     use super::*;
     use crate::auth::{Thresholds, verify};
+    use crate::store::Gallery;
     use crate::vision::Embedding;
 
     fn ready(people: &[&str]) -> Event {

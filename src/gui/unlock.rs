@@ -130,7 +130,13 @@ fn liveness_meters(painter: &Painter, bar: Rect, m: &Meters) {
     painter.text(
         pos2(bar.min.x + 8.0, bar.center().y),
         Align2::LEFT_CENTER,
-        format!("turn {:.2}", m.turn),
+        // Past the mark the turn must still be held a frame or two: said, or a full bar reads
+        // as done.
+        if m.turn >= 1.0 {
+            "turned: hold it there".to_owned()
+        } else {
+            format!("turn {:.2}", m.turn)
+        },
         FontId::proportional(16.0),
         Color32::WHITE,
     );

@@ -45,7 +45,10 @@ impl ImportJob {
                 [] => String::new(),
                 why => format!(" ({})", why.join("; ")),
             };
-            return Err(format!("no .jpg, .jpeg or .png files there{why}"));
+            return Err(format!(
+                "no {} files there{why}",
+                crate::imageio::listing::PHOTOS
+            ));
         }
         let files = listing.files;
         // What was left out is listed with the refused files, so the window says it.
@@ -104,7 +107,10 @@ impl ImportJob {
                     .push((name, crate::shown::Reason(&e).to_string()));
                 self.progress.done += self.files.len();
                 self.files.clear();
-                events.push(Event::Error(format!("the import stopped: {e}")));
+                events.push(Event::Error(format!(
+                    "the import stopped: {}",
+                    crate::shown::Reason(&e)
+                )));
             }
             Err(e) => self
                 .progress
@@ -156,7 +162,12 @@ impl ImportJob {
 pub fn remove(engine: &mut Engine, name: &str) -> Vec<Event> {
     let report = match engine.remove_person(name) {
         Ok(r) => r,
-        Err(e) => return vec![Event::Error(format!("cannot remove {name}: {e}"))],
+        Err(e) => {
+            return vec![Event::Error(format!(
+                "cannot remove {name}: {}",
+                crate::shown::Reason(&e)
+            ))];
+        }
     };
     match engine.store().people() {
         Ok(people) => vec![Event::Removed {
@@ -164,14 +175,22 @@ pub fn remove(engine: &mut Engine, name: &str) -> Vec<Event> {
             report,
             people,
         }],
-        Err(e) => vec![Event::Error(format!("cannot read the store: {e}"))],
+        Err(e) => vec![Event::Error(format!(
+            "cannot read the store: {}",
+            crate::shown::Reason(&e)
+        ))],
     }
 }
 
 pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
     let lookalike = match engine.rename_person(from, to) {
         Ok(l) => l,
-        Err(e) => return vec![Event::Error(format!("cannot rename {from}: {e}"))],
+        Err(e) => {
+            return vec![Event::Error(format!(
+                "cannot rename {from}: {}",
+                crate::shown::Reason(&e)
+            ))];
+        }
     };
     let mut events = match engine.store().people() {
         Ok(people) => vec![Event::Renamed {
@@ -179,7 +198,10 @@ pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
             to: to.to_owned(),
             people,
         }],
-        Err(e) => vec![Event::Error(format!("cannot read the store: {e}"))],
+        Err(e) => vec![Event::Error(format!(
+            "cannot read the store: {}",
+            crate::shown::Reason(&e)
+        ))],
     };
     if let Some(other) = lookalike {
         events.push(Event::Error(format!(

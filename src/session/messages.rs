@@ -68,7 +68,8 @@ pub enum Command {
     },
     /// Import other people's faces from a folder (recursively) as negatives.
     ImportNegatives(PathBuf),
-    /// Delete these negatives (ones that show someone enrolled, [`Event::NegativesShowing`]).
+    /// Delete these negatives, those of them that still show someone enrolled
+    /// ([`Event::NegativesShowing`]).
     RemoveNegatives(Vec<uuid::Uuid>),
     /// Remove a person and every trace of them (the wipe).
     RemovePerson(String),
@@ -259,8 +260,8 @@ pub enum Event {
     },
     Calibrated(Result<Calibrated, String>),
     /// The negatives that show someone enrolled, with whom
-    /// ([`crate::engine::Engine::negatives_showing`]): sent when the negatives or the people
-    /// may have changed (a start, an import, a calibration, a removal).
+    /// ([`crate::engine::Engine::negatives_showing`]): after an import, a calibration, a
+    /// person removed or renamed, and negatives removed.
     NegativesShowing(Vec<(uuid::Uuid, String)>),
     /// Whether a trained head decides for this person (None: cosine at the detection threshold
     /// does), with the head's threshold and scores.
@@ -274,6 +275,9 @@ pub enum Event {
     /// to an older value.)
     SettingsInForce(Settings),
     Error(String),
+    /// Why a Verify or an Identify got no answer (a gallery refused as two people, damaged
+    /// settings): an error that the next question replaces.
+    Unanswered(String),
     /// News for the user that is not a problem.
     Info(String),
     SourceError(String),

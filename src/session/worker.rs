@@ -178,6 +178,11 @@ impl Worker {
         self.send(Event::Error(format!("{what}: {}", for_desk(&e))));
     }
 
+    /// A Verify or an Identify that could not be answered: the next one clears it.
+    fn unanswered(&self, what: &str, e: impl std::error::Error + 'static) {
+        self.send(Event::Unanswered(format!("{what}: {}", for_desk(&e))));
+    }
+
     fn announce(&self) {
         // Told in the window, not only in a log nobody reads: the settings in use are not the
         // file's, and the first change saved keeps the file aside as settings.toml.bad.
@@ -381,6 +386,8 @@ impl Worker {
                 for event in manage::remove(&mut self.engine, &name) {
                     self.send(event);
                 }
+                // The negatives said to show them show nobody now.
+                self.send_negatives_showing();
             }
             Command::RenamePerson { from, to } => {
                 let events = manage::rename(&mut self.engine, &from, &to);
@@ -393,6 +400,7 @@ impl Worker {
                 for event in events {
                     self.send(event);
                 }
+                self.send_negatives_showing();
             }
             Command::Calibrate { far } => {
                 for event in manage::calibrate(&mut self.engine, far) {
@@ -400,8 +408,14 @@ impl Worker {
                 }
             }
             Command::RemoveNegatives(ids) => {
-                for id in ids {
-                    if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
+                // Only those that still show someone: the window's list may be older than a
+                // deletion or a capture since.
+                let showing = match self.engine.negatives_showing(&[]) {
+                    Ok(found) => found,
+                    Err(e) => return self.fail("cannot check the negatives", e),
+                };
+                for (id, _) in showing.iter().filter(|(id, _)| ids.contains(id)) {
+                    if let Err(e) = self.engine.delete_face(&Gallery::Negatives, *id) {
                         self.fail("cannot remove the negative", e);
                     }
                 }
@@ -469,7 +483,7 @@ impl Worker {
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
-            Err(e) => self.send(Event::Error(for_desk(&e))),
+            Err(e) => self.send(Event::Unanswered(for_desk(&e))),
         }
     }
 
@@ -483,9 +497,9 @@ impl Worker {
         {
             Ok((_, probe)) => match self.engine.identify(&probe) {
                 Ok(id) => self.send(Event::Identified(id)),
-                Err(e) => self.fail("identification failed", e),
+                Err(e) => self.unanswered("identification failed", e),
             },
-            Err(e) => self.fail("cannot identify", e),
+            Err(e) => self.unanswered("cannot identify", e),
         }
     }
 
@@ -617,7 +631,7 @@ impl Worker {
                 .attempt_frame(&mut attempt, &frame.image, faces, ids, Instant::now());
         let seen = match seen {
             Ok(seen) => seen,
-            Err(e) => return self.fail("cannot verify", e),
+            Err(e) => return self.unanswered("cannot verify", e),
         };
         timings.embed_ms = seen.embed_ms;
         if let Some((index, v)) = &seen.judged {
@@ -674,7 +688,7 @@ impl Worker {
             .and_then(|probe| self.engine.score(&person, &probe));
         let verification = match verification {
             Ok(v) => v,
-            Err(e) => return self.fail("cannot verify", e),
+            Err(e) => return self.unanswered("cannot verify", e),
         };
         let label = &mut labels[index];
         label.text = Some(format!("{person} {:.2}", verification.best));

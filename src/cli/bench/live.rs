@@ -169,7 +169,7 @@ pub(super) fn run(models: &Models, photo: &Path, args: &BenchArgs) -> anyhow::Re
                         embed.push(a.timings.embed_ms as f64);
                     }
                 }
-                Ok(Event::Error(e)) => anyhow::bail!("live worker: {e}"),
+                Ok(Event::Error(e) | Event::Unanswered(e)) => anyhow::bail!("live worker: {e}"),
                 _ => {}
             },
             default(end.saturating_duration_since(Instant::now())) => {}
