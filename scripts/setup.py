@@ -139,8 +139,10 @@ def main() -> None:
     for entry in manifest["model"]:
         install(entry, ROOT / "models", manifest)
     install(manifest["runtime"], ROOT / "models", manifest)
+    # A notice comes from the runtime's own wheel: one version, said once, in [runtime].
+    wheel = {k: manifest["runtime"][k] for k in ("package", "version", "platform_wheel")}
     for entry in manifest.get("notice", []):
-        install(entry, ROOT / "models", manifest)
+        install({**wheel, **entry}, ROOT / "models", manifest)
     for entry in manifest["fixture"]:
         install(entry, ROOT / "assets" / "fixtures", manifest)
     shutil.rmtree(CACHE / "tmp", ignore_errors=True)

@@ -143,9 +143,10 @@ fn the_package_depends_on_the_libraries_the_window_opens() {
         }
         Some(match soname {
             "libc.so.6" | "libm.so.6" | "libgcc_s.so.1" => None,
-            // The PAM module's own library: the PAM stack that loads it has it.
+            // Linked when named (so in `$auto`).
             "libpam.so.0" => None,
-            "libEGL.so.1" | "libGL.so.1" => Some("libegl1"),
+            "libEGL.so.1" => Some("libegl1"),
+            "libGL.so.1" => Some("libgl1"),
             "libX11.so.6" => Some("libx11-6"),
             "libX11-xcb.so.1" => Some("libx11-xcb1"),
             "libxcb.so.1" => Some("libxcb1"),

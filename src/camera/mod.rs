@@ -166,7 +166,7 @@ pub enum SourceError {
     NotFound(PathBuf),
     #[error("cannot replay {}: {reason}", path.display())]
     UnreadableClip { path: PathBuf, reason: String },
-    #[error("{} has no .jpg, .jpeg or .png images to replay", .0.display())]
+    #[error("{} has no {} images to replay", .0.display(), crate::imageio::listing::PHOTOS)]
     EmptyFolder(PathBuf),
     #[error("none of the {count} images in {} could be decoded; the last error: {last_error}", dir.display())]
     NoDecodableImages {

@@ -566,11 +566,7 @@ fn camera_sized(image: RgbImage) -> RgbImage {
 }
 
 fn is_image_name(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["jpg", "jpeg", "png"]
-            .iter()
-            .any(|x| e.eq_ignore_ascii_case(x))
-    })
+    crate::imageio::listing::is_photo_name(path)
 }
 
 impl FrameSource for FolderReplay {

@@ -330,13 +330,21 @@ pub fn run(
             );
         }
         Source::Recording { path, seconds } if path.is_dir() => {
-            let listing =
+            let mut listing =
                 crate::imageio::listing::image_files(std::slice::from_ref(path), usize::MAX);
-            // As a replay of that folder (`verify --replay`, the app) would say; said once.
-            if listing.files.is_empty() {
-                return Err(SourceError::EmptyFolder(path.clone()).into());
+            let empty = listing.files.is_empty();
+            if empty {
+                // Said once, by the error below; why it could not be listed is still said.
+                let no_photos = crate::imageio::listing::NO_PHOTOS;
+                listing
+                    .skipped
+                    .retain(|(p, why)| !(p == path && why == no_photos));
             }
             super::people::say_skipped(&listing);
+            // As a replay of that folder (`verify --replay`, the app) would say.
+            if empty {
+                return Err(SourceError::EmptyFolder(path.clone()).into());
+            }
             let files = listing.files;
             let deadline = Deadline::new(*seconds, path, files.len() as u64);
             let bar = progress::bar(files.len() as u64, "frames");

@@ -184,7 +184,8 @@ pub fn import_into(
         // Nothing was read, so there is no verdict on a photo to give (exit 1 means "some
         // refused"): bad input, as a missing file is.
         anyhow::bail!(
-            "no photo to import: give .jpg, .jpeg or .png files, or folders holding them"
+            "no photo to import: give {} files, or folders holding them",
+            crate::imageio::listing::PHOTOS
         );
     }
     let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);

@@ -7,6 +7,19 @@ use std::path::{Path, PathBuf};
 /// The extensions taken from a folder (a file named directly is tried whatever its name).
 const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
+/// [`EXTENSIONS`] as messages say them.
+pub const PHOTOS: &str = ".jpg, .jpeg or .png";
+
+/// Why a folder with none of them is left out.
+pub const NO_PHOTOS: &str = "no .jpg, .jpeg or .png files in it";
+
+/// Whether a folder's file is taken as a photo: by its extension, in any case.
+pub fn is_photo_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// What `image_files` found.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -26,9 +39,7 @@ pub fn image_files(inputs: &[PathBuf], max: usize) -> Listing {
             let before = listing.files.len();
             walk(input, &mut listing, max);
             if listing.files.len() == before {
-                listing
-                    .skipped
-                    .push((input.clone(), "no .jpg, .jpeg or .png files in it".into()));
+                listing.skipped.push((input.clone(), NO_PHOTOS.into()));
             }
         } else {
             listing.files.push(input.clone());
@@ -68,11 +79,7 @@ fn walk(dir: &Path, listing: &mut Listing, max: usize) {
             listing
                 .skipped
                 .push((p, "a link to a folder, not followed".into()));
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+        } else if is_photo_name(&p) {
             listing.files.push(p);
         }
     }

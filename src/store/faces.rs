@@ -195,7 +195,10 @@ impl Store {
         let json = dir.join(format!("{id}.json"));
         let _lock = self.lock()?;
         if self.dir.kind(&json) != Kind::File {
-            return Err(StoreError::UnknownFace(id));
+            return Err(StoreError::UnknownFace {
+                id,
+                among: gallery.clone(),
+            });
         }
         let sha = self.load_meta(&json).ok().map(|f| f.meta.sha256);
         // Sidecar first: once it is gone the face is gone, whatever happens to the PNG.

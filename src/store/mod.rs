@@ -81,6 +81,16 @@ pub enum Gallery {
     Negatives,
 }
 
+/// "Katie's verification images", "the negatives": a gallery as messages name it.
+impl std::fmt::Display for Gallery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gallery::Person { name, kind } => write!(f, "{name}'s {} images", kind.dir_name()),
+            Gallery::Negatives => f.write_str("the negatives"),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("`{}` is not a valid name: {reason}", names::printable(name))]
@@ -101,8 +111,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot seal or unseal private data: {0}")]
     Sealing(String),
-    #[error("no stored image has id {0} (among the images asked for)")]
-    UnknownFace(uuid::Uuid),
+    #[error("{id} is not among {among}")]
+    UnknownFace { id: uuid::Uuid, among: Gallery },
     #[error("the same image is already stored ({existing})")]
     Duplicate { existing: uuid::Uuid },
     #[error("{}", .0)]

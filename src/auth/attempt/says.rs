@@ -67,12 +67,9 @@ impl Prompt {
                 }
             }
             Prompt::HoldStill => "Hold still".into(),
-            // Past the turn, it must be held a frame or two more: said, or a full bar would
-            // read as done.
-            Prompt::Turn {
-                direction,
-                progress,
-            } if *progress >= 1.0 => format!("Hold your head turned to your {}", direction.word()),
+            // One sentence for the whole turn: a prompt that changed as the head crossed the
+            // mark would flip frame by frame, and a terminal prints every change. The window's
+            // bar says "hold it" when full.
             Prompt::Turn { direction, .. } => {
                 format!("Turn your head slowly to your {}", direction.word())
             }
@@ -195,10 +192,5 @@ mod tests {
         };
         assert_eq!(turn.public_text(), turn.text());
         assert_eq!(turn.text(), "Turn your head slowly to your LEFT");
-        let held = Prompt::Turn {
-            direction: Direction::Left,
-            progress: 1.0,
-        };
-        assert_eq!(held.text(), "Hold your head turned to your LEFT");
     }
 }
