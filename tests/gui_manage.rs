@@ -384,19 +384,15 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     assert_eq!(Store::open(&data).unwrap().settings().camera_name, "");
 }
 
-/// Negatives from a folder go in a photo at a time with a progress bar, then calibration to a
-/// target FAR reports its threshold, FAR and FRR, says when the target cannot be measured on so
-/// few impostor pairs, and saves the threshold only when asked.
-#[test]
-fn negatives_import_with_progress_and_calibration_reports_before_saving() {
-    let Some(shared) = common::shared_data("GUI negatives and calibration") else {
-        return;
-    };
-    let lfw = shared.join("lfw_a/lfw");
-    let folder = common::temp_dir("gui-negatives-folder");
-    let mut people: Vec<_> = std::fs::read_dir(&lfw).unwrap().flatten().collect();
+/// A folder of the first photo of the first `n` LFW-a people (sorted), as negatives to import.
+fn lfw_negatives(shared: &std::path::Path, n: usize, tag: &str) -> std::path::PathBuf {
+    let folder = common::temp_dir(tag);
+    let mut people: Vec<_> = std::fs::read_dir(shared.join("lfw_a/lfw"))
+        .unwrap()
+        .flatten()
+        .collect();
     people.sort_by_key(|e| e.path());
-    for person in people.iter().take(12) {
+    for person in people.iter().take(n) {
         let photo = std::fs::read_dir(person.path())
             .unwrap()
             .flatten()
@@ -404,8 +400,16 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
             .unwrap();
         std::fs::copy(photo.path(), folder.join(photo.file_name())).unwrap();
     }
-    let data = common::temp_dir("gui-negatives");
-    let mut h = harness(app(&data, demo()), 800.0);
+    folder
+}
+
+/// A window on the demo feed with Eileen enrolled from two captures, on People & settings with
+/// `folder` typed as the negatives' folder and "Import negatives" clicked.
+fn importing_negatives(
+    data: &std::path::Path,
+    folder: &std::path::Path,
+) -> egui_kittest::Harness<'static, facegate::gui::FaceGateApp> {
+    let mut h = harness(app(data, demo()), 800.0);
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     capture_verification(&mut h, 2);
@@ -417,6 +421,20 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
         .type_text(folder.to_str().unwrap());
     h.run_steps(2);
     h.get_by_label("Import negatives").click();
+    h
+}
+
+/// Negatives from a folder go in a photo at a time with a progress bar, then calibration to a
+/// target FAR reports its threshold, FAR and FRR, says when the target cannot be measured on so
+/// few impostor pairs, and saves the threshold only when asked.
+#[test]
+fn negatives_import_with_progress_and_calibration_reports_before_saving() {
+    let Some(shared) = common::shared_data("GUI negatives and calibration") else {
+        return;
+    };
+    let folder = lfw_negatives(&shared, 12, "gui-negatives-folder");
+    let data = common::temp_dir("gui-negatives");
+    let mut h = importing_negatives(&data, &folder);
     let (mut partial, start) = (0, std::time::Instant::now());
     loop {
         h.step();
@@ -502,20 +520,7 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     let Some(shared) = common::shared_data("GUI negatives that show someone enrolled") else {
         return;
     };
-    let folder = common::temp_dir("gui-own-negative-folder");
-    let mut people: Vec<_> = std::fs::read_dir(shared.join("lfw_a/lfw"))
-        .unwrap()
-        .flatten()
-        .collect();
-    people.sort_by_key(|e| e.path());
-    for person in people.iter().take(6) {
-        let photo = std::fs::read_dir(person.path())
-            .unwrap()
-            .flatten()
-            .next()
-            .unwrap();
-        std::fs::copy(photo.path(), folder.join(photo.file_name())).unwrap();
-    }
+    let folder = lfw_negatives(&shared, 6, "gui-own-negative-folder");
     // The demo feed is the astronaut: Eileen's own photo, among the negatives.
     std::fs::copy(
         common::fixture("astronaut.png"),
@@ -523,18 +528,7 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     )
     .unwrap();
     let data = common::temp_dir("gui-own-negative");
-    let mut h = harness(app(&data, demo()), 800.0);
-    models_loaded(&mut h);
-    add_person(&mut h, "Eileen");
-    capture_verification(&mut h, 2);
-    h.get_by_label("People & settings").click();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::TextInput, "folder:").click();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::TextInput, "folder:")
-        .type_text(folder.to_str().unwrap());
-    h.run_steps(2);
-    h.get_by_label("Import negatives").click();
+    let mut h = importing_negatives(&data, &folder);
     wait_for(
         &mut h,
         60,
