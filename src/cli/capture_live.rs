@@ -263,8 +263,8 @@ impl Pool {
 
 /// The wall-clock bound of a recording's pass (`--timeout`), said once when it ends the pass.
 struct Deadline {
-    at: Option<Instant>,
-    seconds: f64,
+    /// When the pass stops, and the `--timeout` it came from; none when unbounded.
+    at: Option<(Instant, f64)>,
     total: u64,
 }
 
@@ -280,20 +280,22 @@ impl Deadline {
             ),
         }
         Self {
-            at: seconds.map(|s| Instant::now() + Duration::from_secs_f64(s)),
-            seconds: seconds.unwrap_or(0.0),
+            at: seconds.map(|s| (Instant::now() + Duration::from_secs_f64(s), s)),
             total,
         }
     }
 
     fn passed(&self, bar: &indicatif::ProgressBar, frames: usize) -> bool {
-        let passed = self.at.is_some_and(|at| Instant::now() >= at);
+        let Some((at, seconds)) = self.at else {
+            return false;
+        };
+        let passed = Instant::now() >= at;
         if passed {
             progress::note(
                 bar,
                 format!(
-                    "stopped after {:.0} s (--timeout), at frame {frames} of {}",
-                    self.seconds, self.total
+                    "stopped after {seconds:.0} s (--timeout), at frame {frames} of {}",
+                    self.total
                 ),
             );
         }

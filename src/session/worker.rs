@@ -414,12 +414,17 @@ impl Worker {
                     Ok(found) => found,
                     Err(e) => return self.fail("cannot check the negatives", e),
                 };
-                for (id, _) in showing.iter().filter(|(id, _)| ids.contains(id)) {
-                    if let Err(e) = self.engine.delete_face(&Gallery::Negatives, *id) {
+                // What is left to show is what was not removed (one that failed stays listed).
+                let mut left = Vec::with_capacity(showing.len());
+                for (id, person) in showing {
+                    if !ids.contains(&id) {
+                        left.push((id, person));
+                    } else if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
                         self.fail("cannot remove the negative", e);
+                        left.push((id, person));
                     }
                 }
-                self.send_negatives_showing();
+                self.send(Event::NegativesShowing(left));
                 if let Some(p) = self.person.clone() {
                     self.send_scores(&p);
                 }
