@@ -6,16 +6,12 @@ mod common;
 
 use common::s;
 
-#[test]
-fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
-    let Some(shared) = common::shared_data("calibrate") else {
-        return;
-    };
-    if common::models_or_skip("calibrate").is_none() {
-        return;
-    }
-    let data = common::temp_dir("calibrate");
-    let photos = common::temp_dir("calibrate-photos");
+/// deepface's id01 (four photos, in `own`) and the first photo of 30 LFW-a people (in
+/// `negatives`), in a temporary folder; none without ../shared/data or the models.
+fn id01_and_strangers(test: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let shared = common::shared_data(test)?;
+    common::models_or_skip(test)?;
+    let photos = common::temp_dir(&format!("{test}-photos"));
     let (own, negatives) = (photos.join("own"), photos.join("negatives"));
     std::fs::create_dir_all(&own).unwrap();
     std::fs::create_dir_all(&negatives).unwrap();
@@ -40,15 +36,27 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
         let first = files[0].path();
         std::fs::copy(&first, negatives.join(first.file_name().unwrap())).unwrap();
     }
-    // (facegate_at prints the command and what it said.)
-    let run = |args: &[&str]| {
-        let out = common::facegate_at(&data, args);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+    Some((own, negatives))
+}
+
+/// `facegate` on the store in `data`: its exit code, stdout and stderr (facegate_at prints the
+/// command and what it said).
+fn run(data: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = common::facegate_at(data, args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
+    let Some((own, negatives)) = id01_and_strangers("calibrate") else {
+        return;
     };
+    let data = common::temp_dir("calibrate");
+    let run = |args: &[&str]| run(&data, args);
     run(&["user", "add", "id01"]);
     let (code, _, _) = run(&["capture", "id01", s(&own)]);
     assert_eq!(code, Some(0));
@@ -91,4 +99,33 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
     // An id that is not a stored negative is an error, not a silent success.
     let (code, _, err) = run(&["negatives", "remove", id]);
     assert_eq!(code, Some(2), "{err}");
+}
+
+/// The other order: a photo went in as a stranger's before its person was enrolled. Enrolling
+/// them says so at once (calibration would refuse), naming the negative to remove.
+#[test]
+fn enrolling_someone_whose_photo_is_a_negative_says_so_at_once() {
+    let Some((own, negatives)) = id01_and_strangers("enrol-after-negatives") else {
+        return;
+    };
+    std::fs::rename(own.join("img1.jpg"), negatives.join("img1.jpg")).unwrap();
+    let data = common::temp_dir("enrol-after-negatives");
+    let run = |args: &[&str]| run(&data, args);
+    let (code, _, err) = run(&["negatives", "add", s(&negatives)]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    run(&["user", "add", "id01"]);
+    let (code, said, warned) = run(&["capture", "id01", s(&own)]);
+    assert_eq!(code, Some(0), "{said}");
+    let at = warned
+        .find("warning: negative ")
+        .expect("the negative is named")
+        + 18;
+    let id = &warned[at..at + 36];
+    assert!(warned[at..].contains("shows id01"), "{warned}");
+    let (code, _, err) = run(&["calibrate", "id01", "--far", "0.01", "--dry-run"]);
+    assert_eq!(code, Some(2), "calibration refuses until it is removed");
+    assert!(err.contains(id), "{err}");
+    run(&["negatives", "remove", id]);
+    let (_, _, warned) = run(&["capture", "id01", s(&own.join("img2.jpg"))]);
+    assert!(!warned.contains("negative"), "{warned}");
 }

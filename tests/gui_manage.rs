@@ -413,6 +413,15 @@ fn importing_negatives(
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     capture_verification(&mut h, 2);
+    import_negatives(&mut h, folder);
+    h
+}
+
+/// On People & settings, `folder` typed as the negatives' folder and "Import negatives" clicked.
+fn import_negatives(
+    h: &mut egui_kittest::Harness<'static, facegate::gui::FaceGateApp>,
+    folder: &std::path::Path,
+) {
     h.get_by_label("People & settings").click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::TextInput, "folder:").click();
@@ -421,7 +430,6 @@ fn importing_negatives(
         .type_text(folder.to_str().unwrap());
     h.run_steps(2);
     h.get_by_label("Import negatives").click();
-    h
 }
 
 /// Negatives from a folder go in a photo at a time with a progress bar, then calibration to a
@@ -571,6 +579,65 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     let c = h.state().state.calibration.clone().unwrap();
     println!("calibration after the removal: {c:?}");
     assert_eq!(c.unwrap().calibration.impostor, 2 * left.len());
+}
+
+/// The other order: the astronaut went in among the negatives before Eileen had a verification
+/// image. Her first capture says at once that a negative shows her (calibration would refuse to
+/// run), and deleting that image takes the warning back. (It waited for the next calibration.)
+#[test]
+fn capturing_someone_whose_photo_is_a_negative_says_so_at_once() {
+    let Some(shared) = common::shared_data("GUI negative captured before its person") else {
+        return;
+    };
+    let folder = lfw_negatives(&shared, 6, "gui-negative-first-folder");
+    std::fs::copy(
+        common::fixture("astronaut.png"),
+        folder.join("zz_astronaut.png"),
+    )
+    .unwrap();
+    let data = common::temp_dir("gui-negative-first");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    import_negatives(&mut h, &folder);
+    wait_for(&mut h, 60, "the import", |a| {
+        a.state.import.as_ref().is_some_and(|p| p.finished())
+    });
+    h.run_steps(2);
+    assert!(
+        h.state().state.negatives_showing.is_empty(),
+        "nobody to show yet"
+    );
+
+    h.get_by_label("Enrol & verify").click();
+    h.run_steps(2);
+    capture_verification(&mut h, 1);
+    wait_for(&mut h, 10, "the negatives checked again", |a| {
+        !a.state.negatives_showing.is_empty()
+    });
+    h.run_steps(2);
+    let found = h.state().state.negatives_showing.clone();
+    println!("after Eileen's first capture, negatives that show her: {found:?}");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "Eileen");
+    h.get_by_label_contains(&format!(
+        "negative {} shows Eileen: negatives should be other people's faces; remove it under \
+         Negatives in People & settings",
+        found[0].0
+    ));
+
+    let id = Store::open(&data).unwrap().faces(&Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Verification,
+    });
+    let id = id.unwrap()[0].meta.id;
+    h.state_mut().send(facegate::session::Command::DeleteImage {
+        kind: ImageKind::Verification,
+        id,
+    });
+    wait_for(&mut h, 10, "the warning taken back", |a| {
+        a.state.negatives_showing.is_empty()
+    });
 }
 
 /// A message takes the line kept for it above the feed: the side panel's buttons stay where

@@ -86,7 +86,8 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         }
         other => other?,
     };
-    Ok(if outcome.saved >= count {
+    super::people::warn_after_saving(&mut engine, &gallery, &outcome.saved)?;
+    Ok(if outcome.saved.len() >= count {
         exit::OK
     } else {
         exit::DIFFERENT

@@ -70,7 +70,8 @@ pub enum LiveError {
 /// What a live capture did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub saved: usize,
+    /// The frames saved, each named by where it came from.
+    pub saved: super::people::SavedFrom,
     /// Frames judged.
     pub frames: usize,
     /// A live capture ended before its time-out: the poses were varied enough.
@@ -455,13 +456,13 @@ fn save_picked(
     let poses = pool.poses();
     let picked = select(&poses, k);
     let candidates: Vec<&Candidate> = pool.cells.values().collect();
-    let mut saved = 0;
+    let mut saved = super::people::SavedFrom::new();
     for &i in &picked {
         let c = candidates[i];
         let source = format!("{label} {}", c.frame);
         match engine.capture(gallery, &c.image, Some(&source)) {
             Ok((stored, q)) => {
-                saved += 1;
+                saved.insert(stored.meta.id, format!("{} of {label}", c.frame));
                 println!(
                     "saved {} from {} (yaw {:+.2}, pitch {:+.2}; eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
                     stored.meta.id,
@@ -489,7 +490,8 @@ fn save_picked(
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
     println!(
-        "{saved} of {k} saved from {frames} frames of {label}: {} with one good face in {} distinct poses{}",
+        "{} of {k} saved from {frames} frames of {label}: {} with one good face in {} distinct poses{}",
+        saved.len(),
         pool.good,
         poses.len(),
         if left_out.is_empty() {

@@ -145,21 +145,42 @@ pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
 pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let imported = import_into(&mut engine, gallery, inputs, None)?;
-    if let Gallery::Person { name, kind } = gallery
-        && !imported.saved.is_empty()
-    {
-        warn_if_someone_else(&mut engine, name, &imported.saved)?;
-        // What the person will be told at their next verification, said now.
-        if *kind == ImageKind::Verification
-            && let Err(crate::Error::NotOnePerson(e)) = engine.gallery(name)
-        {
-            eprintln!("warning: {e}");
-        }
-    }
-    if *gallery == Gallery::Negatives && !imported.saved.is_empty() {
-        warn_if_enrolled(&mut engine, &imported.saved)?;
-    }
+    let saved = imported
+        .saved
+        .iter()
+        .map(|(id, path)| (*id, Shown(path).to_string()))
+        .collect();
+    warn_after_saving(&mut engine, gallery, &saved)?;
     Ok(imported.code)
+}
+
+/// The images just saved into a gallery, by id, each named as the user knows it
+/// ("photo.jpg", "frame 12 of clip.mp4").
+pub type SavedFrom = std::collections::HashMap<uuid::Uuid, String>;
+
+/// After images were saved into `gallery`, from files or live: what the next verification or
+/// calibration would say about them, said now. Warnings only; the images stay.
+pub fn warn_after_saving(
+    engine: &mut crate::engine::Engine,
+    gallery: &Gallery,
+    saved: &SavedFrom,
+) -> anyhow::Result<()> {
+    if saved.is_empty() {
+        return Ok(());
+    }
+    match gallery {
+        Gallery::Person { name, kind } => {
+            warn_if_someone_else(engine, name, saved)?;
+            if *kind == ImageKind::Verification {
+                if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(name) {
+                    eprintln!("warning: {e}");
+                }
+                warn_if_a_negative_shows(engine, name)?;
+            }
+        }
+        Gallery::Negatives => warn_if_enrolled(engine, saved)?,
+    }
+    Ok(())
 }
 
 /// What [`import_into`] did.
@@ -266,11 +287,11 @@ pub fn import_into(
 fn warn_if_someone_else(
     engine: &mut crate::engine::Engine,
     person: &str,
-    sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
+    sources: &SavedFrom,
 ) -> anyhow::Result<()> {
     let ids: Vec<_> = sources.keys().copied().collect();
     for unlike in engine.unlike_the_rest(person, &ids)? {
-        let what = format!("{} (saved as {})", Shown(&sources[&unlike.id]), unlike.id);
+        let what = format!("{} (saved as {})", sources[&unlike.id], unlike.id);
         eprintln!("warning: {}", unlike.warning(person, &what));
     }
     Ok(())
@@ -278,18 +299,31 @@ fn warn_if_someone_else(
 
 /// After negatives were added: a warning for each that shows someone enrolled
 /// ([`crate::engine::Engine::negatives_showing`]; calibration refuses to run with it).
-fn warn_if_enrolled(
-    engine: &mut crate::engine::Engine,
-    sources: &std::collections::HashMap<uuid::Uuid, PathBuf>,
-) -> anyhow::Result<()> {
+fn warn_if_enrolled(engine: &mut crate::engine::Engine, sources: &SavedFrom) -> anyhow::Result<()> {
     for (id, person) in engine.negatives_showing(&[])? {
-        if let Some(path) = sources.get(&id) {
+        if let Some(what) = sources.get(&id) {
             eprintln!(
-                "warning: {} (saved as negative {id}) shows {person}, who is enrolled; negatives \
-                 should be other people's faces (`facegate negatives remove {id}`)",
-                Shown(path)
+                "warning: {what} (saved as negative {id}) shows {person}, who is enrolled; \
+                 negatives should be other people's faces (`facegate negatives remove {id}`)"
             );
         }
+    }
+    Ok(())
+}
+
+/// After `person`'s verification images changed: a negative already stored may show them
+/// now (their photo went in as a stranger's before they were enrolled), which calibration
+/// would refuse; said now rather than then.
+fn warn_if_a_negative_shows(
+    engine: &mut crate::engine::Engine,
+    person: &str,
+) -> anyhow::Result<()> {
+    for (id, _) in engine.negatives_showing(&[person.to_owned()])? {
+        eprintln!(
+            "warning: negative {id} shows {person}; negatives should be other people's faces, \
+             and calibration refuses to run until it is removed (`facegate negatives remove \
+             {id}`)"
+        );
     }
     Ok(())
 }

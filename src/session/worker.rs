@@ -222,6 +222,17 @@ impl Worker {
     }
 
     /// Which negatives show someone enrolled, for the Manage view to offer their removal.
+    /// After one of `person`'s images was saved or deleted: what the window shows of them
+    /// follows, and a change to whom they are verified against can make a negative show them
+    /// (said at once, not at the next calibration) or stop it.
+    fn gallery_changed(&mut self, person: &str, kind: ImageKind) {
+        self.send_thumbnails(person, kind);
+        self.send_scores(person);
+        if kind == ImageKind::Verification {
+            self.send_negatives_showing();
+        }
+    }
+
     fn send_negatives_showing(&mut self) {
         match self.engine.negatives_showing(&[]) {
             Ok(found) => self.send(Event::NegativesShowing(found)),
@@ -306,10 +317,7 @@ impl Worker {
                     kind,
                 };
                 match self.engine.delete_face(&gallery, id) {
-                    Ok(()) => {
-                        self.send_thumbnails(&person, kind);
-                        self.send_scores(&person);
-                    }
+                    Ok(()) => self.gallery_changed(&person, kind),
                     Err(e) => self.fail("cannot delete the image", e),
                 }
             }
@@ -469,8 +477,7 @@ impl Worker {
                     }
                     Err(e) => tracing::warn!("cannot compare the new image: {e}"),
                 }
-                self.send_thumbnails(&person, kind);
-                self.send_scores(&person);
+                self.gallery_changed(&person, kind);
             }
             Err(crate::Error::Quality(issue)) => {
                 self.send(Event::CaptureRefused(issue.to_string()))
