@@ -129,3 +129,33 @@ fn enrolling_someone_whose_photo_is_a_negative_says_so_at_once() {
     let (_, _, warned) = run(&["capture", "id01", s(&own.join("img2.jpg"))]);
     assert!(!warned.contains("negative"), "{warned}");
 }
+
+/// A strict detection threshold (calibrated, or set by hand for unlocking) decides matches, not
+/// whether two of the person's own photos show one person: at 0.75, id01's img1 scores 0.68 to
+/// 0.73 against her other three as stored, and adding it warned "matches none of id01's other images …
+/// delete it" (review, session 24). It is the model's question, asked at its own threshold.
+#[test]
+fn a_strict_threshold_does_not_call_the_persons_own_photo_a_stranger() {
+    let Some((own, _)) = id01_and_strangers("strict-threshold") else {
+        return;
+    };
+    let data = common::temp_dir("strict-threshold");
+    let run = |args: &[&str]| run(&data, args);
+    run(&["user", "add", "id01"]);
+    let first = own.join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    for n in ["img2", "img4", "img5"] {
+        std::fs::rename(own.join(format!("{n}.jpg")), first.join(format!("{n}.jpg"))).unwrap();
+    }
+    assert_eq!(run(&["capture", "id01", s(&first)]).0, Some(0));
+    std::fs::write(data.join("settings.toml"), "detection_threshold = 0.75\n").unwrap();
+    let (code, said, _) = run(&[
+        "compare",
+        s(&own.join("img1.jpg")),
+        s(&first.join("img2.jpg")),
+    ]);
+    assert_eq!(code, Some(1), "below the strict threshold: {said}");
+    let (code, _, warned) = run(&["capture", "id01", s(&own.join("img1.jpg"))]);
+    assert_eq!(code, Some(0));
+    assert!(!warned.contains("warning"), "{warned}");
+}

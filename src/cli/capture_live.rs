@@ -228,7 +228,7 @@ impl Pool {
         let embedding = engine.embed(&image, &face)?;
         match &self.reference {
             None => self.reference = Some(embedding),
-            Some(r) if r.cosine(&embedding) <= engine.settings().detection_threshold => {
+            Some(r) if r.cosine(&embedding) <= engine.same_person_threshold() => {
                 self.leave_out("not the same person as the first good frame");
                 return Ok(());
             }

@@ -220,6 +220,15 @@ impl Engine {
         self.settings.thresholds()
     }
 
+    /// The cosine above which two of the store's photos are taken for one person (a gallery's
+    /// odd images, a new capture unlike the rest, a negative that shows someone enrolled): the
+    /// model's own threshold, not the user's. Whether two photos show one person is the
+    /// model's question; a strict detection threshold set for unlocking should not make a
+    /// person's own photos look like strangers' (warned about, left out of a capture).
+    pub fn same_person_threshold(&self) -> f32 {
+        self.settings.model.default_threshold()
+    }
+
     /// The detector, for callers that detect on their own terms (the live worker detects on a
     /// downscaled copy and labels every face).
     pub fn detector(&mut self) -> &mut Detector {
@@ -253,7 +262,7 @@ impl Engine {
     }
 
     /// Of `ids`, images of `person` just stored, those that match none of the person's earlier
-    /// images, every kind (their best cosine is not above the detection threshold; with no
+    /// images, every kind (their best cosine is not above [`Self::same_person_threshold`]; with no
     /// earlier image, none of the other new ones): most often
     /// someone else's photo. Each of those votes or trains as the person, so a stranger's among
     /// them helps the stranger in. The one check the CLI import, the window's captures and its
@@ -268,7 +277,7 @@ impl Engine {
                 kind,
             })?);
         }
-        let threshold = self.thresholds().detection;
+        let threshold = self.same_person_threshold();
         let (new, earlier): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| ids.contains(id));
         // Against the images stored before, so a batch of one stranger's photos does not vouch
         // for itself; among themselves only for a person's first images.
@@ -386,10 +395,7 @@ impl Engine {
                 name: person.to_owned(),
                 kind: ImageKind::Verification,
             })?;
-            // At the model's own threshold, not the user's: whether two photos are one person is
-            // the model's question, and a strict detection threshold set for unlocking should
-            // not make a person's own photos look like strangers'.
-            let odd = odd_images(&vectors, self.settings.model.default_threshold());
+            let odd = odd_images(&vectors, self.same_person_threshold());
             self.galleries
                 .insert(person.to_owned(), HeldGallery { vectors, odd });
         }

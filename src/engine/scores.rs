@@ -71,7 +71,7 @@ impl Engine {
             let vectors = self.held_gallery(&person)?.vectors.clone();
             galleries.push((person, vectors));
         }
-        let threshold = self.settings.model.default_threshold();
+        let threshold = self.same_person_threshold();
         // Each negative once, with the first person it shows (one that shows two people was
         // counted, and removed, twice).
         Ok(self
