@@ -98,6 +98,36 @@ fn thresholds_below_their_floor_do_not_accept_a_stranger() {
     assert_none(&problems);
 }
 
+/// A misspelt key is no setting, but what it was meant to say may have been stricter:
+/// `detection_treshold = 0.9` had verification go on at the default 0.363. Now nobody is
+/// verified (exit 2) until the settings are saved again, the key named; a damaged camera
+/// setting, which decides nothing, only falls back.
+#[test]
+fn a_misspelt_threshold_stops_verification_and_a_camera_setting_does_not() {
+    let Some(data) = hostile::enrolled("hs-misspelt") else {
+        return;
+    };
+    let own = common::fixture("astronaut.png");
+    let mut problems = Vec::new();
+    for (setting, verified) in [
+        ("detection_treshold = 0.9", false),
+        ("camera_fps = \"fast\"", true),
+    ] {
+        write_settings(&data, &format!("{setting}\n"));
+        let out = run(&data, &["verify", NAME, s(&own)]);
+        let (code, err) = (hostile::code(&out), String::from_utf8_lossy(&out.stderr));
+        println!("measured: with {setting}: exit {code:?}; {}", err.trim());
+        let key = setting.split(' ').next().unwrap();
+        if verified != (code == Some(0)) || !err.contains(&format!("`{key}`")) {
+            problems.push(format!(
+                "with {setting}: exit {code:?} (verified expected: {verified}), the key named \
+                 in: {err}"
+            ));
+        }
+    }
+    assert_none(&problems);
+}
+
 /// `--timeout -1`, `nan`, `1e30` (and `inf`) once panicked (exit 101): now exit 2 with a
 /// message naming the option and its range.
 #[test]

@@ -80,25 +80,15 @@ pub struct SettingsProblem {
 }
 
 impl SettingsProblem {
-    /// Whether it leaves a value a decision rests on unknown (the file as a whole, the model,
-    /// the preprocessing, a threshold, the live rule or liveness): the value saved there may
-    /// have been stricter than the default used instead, so decisions wait until the settings
-    /// are saved again. A camera or an overlay setting only falls back.
+    /// Whether it leaves a value a decision rests on unknown: the value saved there may have
+    /// been stricter than the default used instead, so decisions wait until the settings are
+    /// saved again. Only the keys that decide nothing ([`DECIDE_NOTHING`]) just fall back; the
+    /// file as a whole, every other key, and a key that is not a setting at all unsettle them
+    /// (`detection_treshold = 0.6`, meant to be stricter, had verification go on at 0.363).
     pub fn unsettles_decisions(&self) -> bool {
-        match self.key.as_deref() {
-            None => true,
-            Some(key) => matches!(
-                key,
-                "model"
-                    | "preprocess"
-                    | "detection_threshold"
-                    | "verification_threshold"
-                    | "live_k"
-                    | "live_n"
-                    | "live_timeout_s"
-                    | "liveness"
-            ),
-        }
+        self.key
+            .as_deref()
+            .is_none_or(|key| !DECIDE_NOTHING.contains(&key))
     }
 
     /// The problem as the desk app acts on it: one that [unsettles
@@ -138,6 +128,20 @@ impl fmt::Display for SettingsProblem {
         }
     }
 }
+
+/// The settings no accept or refuse rests on (the camera, the overlays, keeping refused frames):
+/// when one is damaged its default stands in and faces are still verified. A key added later is
+/// held to the stricter rule until it is listed here.
+const DECIDE_NOTHING: &[&str] = &[
+    "camera",
+    "camera_name",
+    "camera_width",
+    "camera_height",
+    "camera_fps",
+    "save_failed_frames",
+    "emotion_net",
+    "age_net",
+];
 
 /// Settings that are saved together when any of them changes ([`Settings::with_changes`]).
 const TOGETHER: &[&[&str]] = &[
