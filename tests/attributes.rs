@@ -204,7 +204,8 @@ fn parse_range(s: &str) -> (f32, f32) {
 }
 
 /// Median YuNet landmarks over the UTKFace crops (all are aligned alike); used where YuNet finds
-/// no face, as `facegate eval-attributes` does.
+/// no face, as `facegate eval attributes` does (its constant is in a lab-only module, which this
+/// suite, run without the lab feature too, cannot reach).
 const UTKFACE_CANONICAL: [[f32; 2]; 5] = [
     [57.5, 58.2],
     [137.0, 59.6],

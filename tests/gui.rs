@@ -465,7 +465,8 @@ fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
 }
 
 /// "Enable face unlock for this account" without pkexec (as here) says the exact command to run
-/// as root: the person's desk images into the system store, never a silent failure.
+/// as root: the person's desk images into the system store, never a silent failure; quoted, so
+/// that a name with a space can be pasted.
 #[test]
 fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
     let on_path = std::env::var_os("PATH")
@@ -480,7 +481,7 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
     let mut h = harness(app(&data, demo()), 760.0);
     h.set_size(egui::vec2(1180.0, 1500.0));
     models_loaded(&mut h);
-    add_person(&mut h, "Eileen");
+    add_person(&mut h, "Anne Marie");
     h.get_by_label("Enable face unlock for this account")
         .click();
     wait_for(&mut h, 10, "the command", |a| {
@@ -492,7 +493,7 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
     let text = h.state().state.message.as_ref().unwrap().text.clone();
     println!("{text}");
     assert!(text.contains("sudo ") && text.contains("--from-user-store"));
-    assert!(text.contains(&data.display().to_string()) && text.contains("--person Eileen"));
+    assert!(text.contains(&data.display().to_string()) && text.contains("--person 'Anne Marie'"));
 }
 
 /// The Unlock view as a person uses it: Katie's clip in front of the camera, she is enrolled

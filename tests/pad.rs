@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use facegate::auth::attempt::{DEFAULT_DARK_LIMIT, PadRule, face_luminance};
+use facegate::auth::attempt::{DARK_LIMIT, PadRule, face_luminance};
 use facegate::auth::quality;
 use facegate::camera::{FrameSource, VideoReplay};
 use facegate::liveness::pad::{self, ATTEMPT_THRESHOLD, FRAME_THRESHOLD, PadModel};
@@ -373,8 +373,8 @@ fn real_faces_of_the_shared_data_are_rarely_refused() {
     for (source, live, luma) in darkest.iter().take(5) {
         println!("  dark: {source} mean luma {luma:.1} (live score {live:.4})");
     }
-    let dark = scored.iter().filter(|s| s.2 < DEFAULT_DARK_LIMIT).count();
-    println!("real faces under the dark limit ({DEFAULT_DARK_LIMIT}): {dark} of {n}");
+    let dark = scored.iter().filter(|s| s.2 < DARK_LIMIT).count();
+    println!("real faces under the dark limit ({DARK_LIMIT}): {dark} of {n}");
     assert_eq!(clips.len(), 3, "three real clips");
     assert!(n >= if ffmpeg { 150 } else { 90 }, "{n} real faces scored");
     assert!(

@@ -5,9 +5,11 @@
 //! * **Verification threshold**: the person is accepted when at least this share of their
 //!   verification images match.
 //!
-//! Plus what a face-unlock needs around that: the live K-of-N rule ([`live`]), lock-out after
-//! repeated failures ([`lockout`]), 1:N identification, and the capture quality gate
-//! ([`quality`]). [`engine`] ties them to the store and the pipeline.
+//! Plus what a face-unlock needs around that: the live K-of-N rule ([`votes`]) and the one
+//! attempt policy every live decision goes through ([`attempt`]), lock-out after repeated
+//! failures ([`lockout`]), 1:N identification, whether a gallery shows one person
+//! ([`one_person`]), thresholds from measured scores ([`calibrate`]), and the capture quality
+//! gate ([`quality`]). [`crate::engine`] ties them to the store and the pipeline.
 
 pub mod attempt;
 pub mod calibrate;

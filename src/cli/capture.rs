@@ -86,7 +86,7 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         }
         other => other?,
     };
-    super::people::warn_after_saving(&mut engine, &gallery, &outcome.saved)?;
+    super::people::warn_after_saving(&mut engine, &gallery, &outcome.saved);
     Ok(if outcome.saved.len() >= count {
         exit::OK
     } else {

@@ -150,7 +150,7 @@ pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Resul
         .iter()
         .map(|(id, path)| (*id, Shown(path).to_string()))
         .collect();
-    warn_after_saving(&mut engine, gallery, &saved)?;
+    warn_after_saving(&mut engine, gallery, &saved);
     Ok(imported.code)
 }
 
@@ -159,8 +159,15 @@ pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Resul
 pub type SavedFrom = std::collections::HashMap<uuid::Uuid, String>;
 
 /// After images were saved into `gallery`, from files or live: what the next verification or
-/// calibration would say about them, said now. Warnings only; the images stay.
-pub fn warn_after_saving(
+/// calibration would say about them, said now. Warnings only; the images stay, and a check that
+/// cannot be made is one more warning, not a failure of the import that succeeded.
+pub fn warn_after_saving(engine: &mut crate::engine::Engine, gallery: &Gallery, saved: &SavedFrom) {
+    if let Err(e) = checks_after_saving(engine, gallery, saved) {
+        eprintln!("warning: the images saved could not be checked: {e:#}");
+    }
+}
+
+fn checks_after_saving(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
     saved: &SavedFrom,

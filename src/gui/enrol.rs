@@ -447,18 +447,24 @@ fn head_rates(ui: &mut Ui, head: &HeadRule) {
             head.person, head.threshold
         ),
     );
-    let pct = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0));
-    ui.label(format!(
-        "head: FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
-        pct(head.scores.far(head.threshold)),
-        head.scores.impostor.len(),
-        pct(head.scores.frr(head.threshold)),
-        head.scores.genuine.len(),
-    ))
-    .on_hover_text(
-        "measured on this person's stored images, which the head was trained on: an optimistic \
+    ui.label(format!("head: {}", rates(&head.scores, head.threshold)))
+        .on_hover_text(
+            "measured on this person's stored images, which the head was trained on: an optimistic \
          figure (the held-out one is under Train). The slider still applies to everyone else.",
-    );
+        );
+}
+
+/// "FAR … on N impostor pairs · FRR … on M genuine pairs", in the calibration panel's percent
+/// (a FAR of 1e-5 is not "0.00 %").
+fn rates(scores: &crate::auth::calibrate::ScoreSets, threshold: f32) -> String {
+    let pct = |r: Option<f64>| r.map_or("–".to_owned(), crate::auth::calibrate::percent);
+    format!(
+        "FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
+        pct(scores.far(threshold)),
+        scores.impostor.len(),
+        pct(scores.frr(threshold)),
+        scores.genuine.len(),
+    )
 }
 
 /// FAR and FRR of one comparison at `threshold`, read off the selected person's own images and
@@ -467,15 +473,7 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
     let Some(p) = &state.person_scores else {
         return;
     };
-    let pct = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0));
-    ui.label(format!(
-        "FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
-        pct(p.scores.far(threshold)),
-        p.scores.impostor.len(),
-        pct(p.scores.frr(threshold)),
-        p.scores.genuine.len(),
-    ))
-    .on_hover_text(
+    ui.label(rates(&p.scores, threshold)).on_hover_text(
         "impostor pairs: this person's images against the negatives and everyone else enrolled; \
          genuine pairs: their images against each other. Import negatives for a meaningful FAR.",
     );

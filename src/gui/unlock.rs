@@ -82,8 +82,6 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
         None => ("Look at the camera".to_owned(), Color32::WHITE, None),
         Some(UnlockStatus::Searching { reason }) => (reason.clone(), WAITING, None),
         Some(UnlockStatus::Attempt {
-            // Whom the attempt is for: not said before the welcome.
-            name: _,
             prompt,
             turn,
             challenge,

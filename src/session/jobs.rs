@@ -7,6 +7,7 @@ use crossbeam_channel::Sender;
 
 use super::messages::Event;
 use crate::engine::Engine;
+use crate::store::names;
 
 type Wake = Arc<dyn Fn() + Send + Sync>;
 
@@ -77,24 +78,28 @@ pub fn enable_face_unlock(
     events: &Sender<Event>,
     wake: &Wake,
 ) {
-    let (Some(person), Some(account)) = (person, crate::unlock::current_account()) else {
+    let Some(person) = person else {
         return send(events, wake, Event::Error("choose a person first".into()));
     };
-    let command = crate::unlock::enrol_command(&account, engine.store().root(), &person);
-    let shown = format!("sudo {}", command.join(" "));
-    let Ok(pkexec) = which_pkexec() else {
+    let Some(account) = crate::unlock::current_account() else {
         return send(
             events,
             wake,
-            Event::Info(format!("to enable face unlock for {account}, run: {shown}")),
+            Event::Error("cannot tell which account this window runs as".into()),
         );
     };
+    let command = crate::unlock::enrol_command(&account, engine.store().root(), &person);
+    // Quoted word by word, so a person or a folder with a space in its name can be pasted.
+    let shown = std::iter::once("sudo".to_owned())
+        .chain(command.iter().map(|a| names::shell_arg(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
     let (events, wake) = (events.clone(), wake.clone());
     let failed = (events.clone(), wake.clone());
     let spawned = std::thread::Builder::new()
         .name("enable-unlock".into())
         .spawn(move || {
-            let result = std::process::Command::new(pkexec).args(&command).output();
+            let result = std::process::Command::new("pkexec").args(&command).output();
             let event = match result {
                 Ok(out) if out.status.success() => Event::Info(format!(
                     "face unlock is on for {account} (enable it in PAM with `sudo pam-auth-update --enable facegate`)"
@@ -102,6 +107,9 @@ pub fn enable_face_unlock(
                 Ok(out) => Event::Error(format!(
                     "face unlock was not enabled: {}; or run: {shown}",
                     String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Event::Info(format!(
+                    "to enable face unlock for {account}, run: {shown}"
                 )),
                 Err(e) => Event::Error(format!("cannot run pkexec ({e}); run: {shown}")),
             };
@@ -115,14 +123,4 @@ pub fn enable_face_unlock(
             Event::Error("cannot start the enrolment".into()),
         );
     }
-}
-
-/// pkexec on the PATH, if installed.
-fn which_pkexec() -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join("pkexec"))
-        .find(|p| p.is_file())
-        .ok_or(())
 }

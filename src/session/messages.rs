@@ -144,13 +144,13 @@ pub enum UnlockStatus {
     Searching {
         reason: String,
     },
-    /// An attempt for `name` is running; `prompt` is what to tell them.
+    /// An attempt is running; `prompt` is what to tell the person. Whom it is for is not said
+    /// before the welcome (a search that names a face tells a stranger whom they resemble).
     Attempt {
-        name: String,
         prompt: Prompt,
         /// Share of the asked head turn made so far (0..1).
         turn: f32,
-        /// The attempt asks for a head turn (draw the two bars).
+        /// The attempt asks for a head turn (draw its bar).
         challenge: bool,
     },
     Welcome {

@@ -118,7 +118,6 @@ impl Unlock {
         timings: &mut Timings,
         now: Instant,
     ) -> Said {
-        let name = attempt.person().to_owned();
         let judged = engine
             .attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now)
             .map_err(|e| format!("cannot verify: {e}"))?;
@@ -127,7 +126,6 @@ impl Unlock {
         Ok(Some(match judged.step {
             Step::Pending(prompt) => {
                 let status = UnlockStatus::Attempt {
-                    name,
                     prompt,
                     turn: attempt.turn_progress(),
                     challenge: matches!(attempt.liveness(), LivenessCheck::Challenge(_)),

@@ -48,7 +48,7 @@ pub use rule::{
 };
 pub use says::{Outcome, Prompt, Refusal, Step};
 use signals::PadFrames;
-pub use signals::{DARK_LIMIT_RANGE, DEFAULT_DARK_LIMIT, PadRule, dark_limit, face_luminance};
+pub use signals::{DARK_LIMIT, PadRule, face_luminance};
 
 use super::Verification;
 use super::votes::Votes;
@@ -107,7 +107,6 @@ pub struct Attempt {
     /// With liveness on: how the texture scores decide, and the tracked face's scores so far.
     pad_rule: Option<PadRule>,
     pad: PadFrames,
-    dark_limit: f32,
     dark_frames: u64,
     /// Frames with two or more people in view, and with nobody.
     crowded_frames: u64,
@@ -151,7 +150,6 @@ impl Attempt {
             judged: None,
             pad_rule: None,
             pad: PadFrames::default(),
-            dark_limit: DEFAULT_DARK_LIMIT,
             dark_frames: 0,
             crowded_frames: 0,
             empty_frames: 0,
@@ -181,17 +179,10 @@ impl Attempt {
         self
     }
 
-    /// Sets the mean face luma under which a frame is too dark to judge; refused outside
-    /// [`DARK_LIMIT_RANGE`].
-    pub fn with_dark_limit(mut self, limit: f32) -> Result<Attempt, String> {
-        self.dark_limit = dark_limit(limit)?;
-        Ok(self)
-    }
-
     /// Whether `face` in `image` is too dark to judge: such a frame does not vote, so a caller
     /// need not embed or score it.
     pub fn too_dark(&self, image: &RgbImage, face: &Face) -> bool {
-        face_luminance(image, &face.bbox).is_none_or(|l| l < self.dark_limit)
+        face_luminance(image, &face.bbox).is_none_or(|l| l < DARK_LIMIT)
     }
 
     /// The texture model's verdict so far: the rule's low quantile of the tracked face's scores
@@ -232,13 +223,6 @@ impl Attempt {
     /// with liveness on, to show that the face that turns and moves is the one that matched.
     pub fn needs_probe(&self) -> bool {
         self.outcome.is_none() && (self.needs_match() || self.liveness != LivenessCheck::Off)
-    }
-
-    /// The passive score over the frames so far.
-    pub fn liveness_score(&self) -> Option<f32> {
-        self.judged
-            .or_else(|| self.passive.score())
-            .map(|s| s.score)
     }
 
     /// Share of the asked head turn made so far (0 before the challenge).
@@ -436,7 +420,7 @@ impl Attempt {
     /// `Some(refusal)` to end now as refused, `None` to go on; an acceptance ends through
     /// [`Self::accepted`].
     fn finished(&mut self, now: Instant) -> Option<Option<Refusal>> {
-        if self.accepted(now) {
+        if self.accepted() {
             return Some(None);
         }
         if self.motion_passed() && self.pad_verdict() == Some(false) {
@@ -532,7 +516,7 @@ impl Attempt {
         }
     }
 
-    fn accepted(&mut self, _now: Instant) -> bool {
+    fn accepted(&mut self) -> bool {
         if !self.votes.passed() {
             return false;
         }
