@@ -39,7 +39,7 @@ def rss_mb(pid):
     return float("nan")
 
 
-TIMING = re.compile(r"attempt for \S+: (\w+) in ([\d.]+) s; source open ([\d.]+) s, then "
+TIMING = re.compile(r"attempt for \S+: (\w+)(?: \([^)]*\))? in ([\d.]+) s; source open ([\d.]+) s, then "
                     r"matched at ([\d.-]+) s, turn seen at ([\d.-]+) s, ended at ([\d.]+) s")
 
 

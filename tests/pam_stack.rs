@@ -399,6 +399,11 @@ impl Rig {
     /// `pamtester SERVICE USER authenticate` (with `-I item=value`s), bounded to 30 s, started
     /// `by` root or as said.
     fn pamtester(&self, service: &str, user: &str, items: &[&str], by: By) -> Run {
+        self.pamtester_op(service, user, items, by, "authenticate")
+    }
+
+    /// [`Self::pamtester`] with pamtester's operation spelt out (`authenticate(PAM_SILENT)`).
+    fn pamtester_op(&self, service: &str, user: &str, items: &[&str], by: By, op: &str) -> Run {
         let mut cmd = Command::new("timeout");
         cmd.arg("30");
         let program = match by {
@@ -423,7 +428,7 @@ impl Rig {
         for item in items {
             cmd.args(["-I", item]);
         }
-        cmd.args([service, user, "authenticate"]);
+        cmd.args([service, user, op]);
         let start = Instant::now();
         let out = cmd.stdin(Stdio::null()).output().expect("run pamtester");
         let took = start.elapsed();
@@ -665,6 +670,35 @@ while time.time() < end:
 print(opened, flush=True)
 "#;
 
+/// Another local user's requests for an account not hers, as fast as 4 threads can ask, under
+/// a 3,900-byte name the log would escape to 10 KB (argv[2] seconds); prints how many were
+/// answered. Each was logged whole once: 40 MB of log a second (red team, session 24).
+const ASK_FLOOD: &str = r#"
+import json, socket, sys, threading, time
+path, end = sys.argv[1], time.time() + float(sys.argv[2])
+user = "\u202e" * 1300
+line = (json.dumps({"authenticate": {"user": user}}, ensure_ascii=False) + "\n").encode()
+answered = [0]
+def ask():
+    while time.time() < end:
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(2)
+        try:
+            c.connect(path)
+            c.sendall(line)
+            if c.recv(4096):
+                answered[0] += 1
+        except OSError:
+            pass
+        c.close()
+threads = [threading.Thread(target=ask) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(answered[0], flush=True)
+"#;
+
 /// A line of /etc/subuid for the test, taken out again on drop (the file as it was restored).
 struct SubuidRange {
     before: Option<String>,
@@ -820,6 +854,23 @@ fn face_unlock_through_a_real_pam_stack() {
     println!("after the first request the process runs {after:?}");
     assert_eq!(after, "facegate");
     assert!(r.saw("Looking for") && r.saw("RIGHT"), "prompts relayed");
+
+    // As sudo calls it, with PAM_SILENT (sudoers' pam_silent is on by default): the head turn
+    // asked for is a challenge to answer, so it is still shown, and the clip unlocks. (The
+    // module showed nothing under PAM_SILENT, so sudo's users were never told which way.)
+    let r = rig.pamtester_op(
+        &rig.service,
+        &user,
+        &[],
+        By::Root,
+        "authenticate(PAM_SILENT)",
+    );
+    rig.record(
+        "Katie's clip under PAM_SILENT, as sudo calls [system stack]",
+        &r,
+    );
+    assert_eq!(r.result, Pam::Success, "{}", r.output);
+    assert!(r.saw("RIGHT"), "the challenge is shown: {}", r.output);
 
     // PAM_RHOST=localhost is a local session.
     let r = rig.attempt(
@@ -1594,7 +1645,44 @@ fn face_unlock_through_a_real_pam_stack() {
         &[],
     );
     assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
-    assert!(r.saw("not recognised"), "{}", r.output);
+    // Told no more than that (whether the face matched is the log's).
+    assert!(r.saw("Face unlock refused: not verified"), "{}", r.output);
+    assert!(
+        rig.daemon_log().contains("refused (not recognised)"),
+        "{}",
+        rig.daemon_log()
+    );
+
+    // Alice asks about someone else's account as fast as she can: each is refused, and the
+    // log says so a few times a minute, not each time. Last, since her refusals are then not
+    // logged again within the minute, and the cases above look for them.
+    if Path::new("/usr/bin/python3").exists() {
+        // (Her way to the socket, as for the cases with her above.)
+        fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o711)).unwrap();
+        let before = rig.daemon_log().len();
+        let flood = Command::new("/usr/bin/python3")
+            .args(["-c", ASK_FLOOD, s(&rig.socket()), "3"])
+            .uid(alice_uid)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let answered: usize = String::from_utf8_lossy(&flood.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        let log = rig.daemon_log();
+        let grew = log.len() - before;
+        println!("Alice's refused requests: {answered} in 3 s, the daemon's log grew {grew} bytes");
+        assert!(answered > 50, "the flood was answered: {answered}");
+        assert!(grew < 16384, "{}", &log[before..]);
+        assert!(
+            log[before..].contains("asked for \"\\u{202e}"),
+            "{}",
+            &log[before..]
+        );
+        fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();
+    }
 
     println!("\n{:<66} {:<24} time", "scenario", "outcome");
     for (scenario, outcome, took) in &rig.table {

@@ -81,10 +81,8 @@ fn printable(text: &str) -> String {
 
 /// Shows `text` through the application's conversation (a terminal line, a lock-screen label).
 /// A conversation that fails changes nothing: the verdict still decides.
-fn say(conv: Option<&Conv<'_>>, style: c_int, text: &str) {
-    if let Some(conv) = conv {
-        let _ = conv.send(style, &printable(text));
-    }
+fn say(conv: &Conv<'_>, style: c_int, text: &str) {
+    let _ = conv.send(style, &printable(text));
 }
 
 fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
@@ -129,19 +127,28 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
         Err(why) => return Decision::Ignore(format!("config refused: {why}")),
     };
     let deadline = start + config.deadline();
-    let silent = flags as u32 & PAM_SILENT != 0;
+    // The daemon's prompts are a challenge to answer (which way to turn), not information, so
+    // they are shown under PAM_SILENT too, as a password prompt would be: sudo sets it on every
+    // call (sudoers' pam_silent is on by default), and its users were asked to turn their head
+    // without being told which way. Without a conversation the challenge reaches nobody, and a
+    // head turned by chance must not open anything: the password decides.
     let conv = match pamh.get_item::<Conv>() {
-        Ok(conv) if !silent => conv,
-        _ => None,
+        Ok(Some(conv)) => conv,
+        Ok(None) => return Decision::Ignore("no conversation to show the prompts on".into()),
+        Err(e) => return Decision::Ignore(format!("PAM_CONV unreadable ({e:?})")),
     };
+    let silent = flags as u32 & PAM_SILENT != 0;
     let request = Request::Authenticate { user };
     match socket::ask_daemon(&config.socket, &request, deadline, |text| {
-        say(conv.as_ref(), PAM_TEXT_INFO, text)
+        say(&conv, PAM_TEXT_INFO, text)
     }) {
         Ok((Outcome::Success, _)) => Decision::Success,
         Ok((Outcome::Refused, reason)) => {
-            // The person saw "Looking for…"; tell them why it ended before the password prompt.
-            say(conv.as_ref(), PAM_ERROR_MSG, &reason);
+            // The person saw "Looking for…"; tell them why it ended before the password prompt
+            // (information, so not under PAM_SILENT).
+            if !silent {
+                say(&conv, PAM_ERROR_MSG, &reason);
+            }
             Decision::Refused(reason)
         }
         Ok((Outcome::Ignore, reason)) => Decision::Ignore(reason),

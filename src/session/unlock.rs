@@ -190,8 +190,8 @@ fn ended(outcome: Outcome) -> UnlockStatus {
         };
     }
     // Not whose attempt it was: a stranger whose one frame passed would learn whom they
-    // resemble.
-    let why = outcome.refusal.map_or("refused", |r| r.text());
+    // resemble; nor whether the face matched before a liveness check refused it.
+    let why = outcome.refusal.map_or("refused", |r| r.public_text());
     UnlockStatus::Refused {
         reason: format!("Not unlocked: {why}"),
     }

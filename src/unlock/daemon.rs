@@ -46,6 +46,8 @@ const MAX_QUEUED: usize = 8;
 /// A request read and allowed, with its connection, waiting for the camera.
 struct Queued {
     stream: UnixStream,
+    /// Whom the caller counts as ([`Caller::counted_as`]), for the warnings it can cause.
+    uid: u32,
     request: Request,
     /// When the connection was taken: the PAM module's clock started then too, so the attempt's
     /// time-out counts from here, wait for the camera included.
@@ -56,9 +58,8 @@ struct Queued {
 
 /// Accepts connections forever, each read on a thread of its own while the caller has a
 /// reader's place ([`Turns::reader`]).
-fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>) {
+fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>, hush: Hush) {
     let turns = Turns::default();
-    let hush = Hush::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
     for stream in listener.incoming() {
         let stream = match stream {
@@ -83,7 +84,7 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
         let place = match turns.reader(uid) {
             Ok(place) => place,
             Err(full) => {
-                hush.warn(uid, || {
+                hush.warn(uid, "turned away", || {
                     format!("{full}; a connection from pid {} turned away", peer.pid)
                 });
                 continue;
@@ -93,8 +94,9 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
-                if let Err(e) = read_client(stream, caller, &queue, &turns) {
-                    hush.warn(uid, || format!("client of uid {uid}: {e}"));
+                let client = Client { caller, uid };
+                if let Err(e) = read_client(stream, &client, &queue, &turns, &hush) {
+                    hush.warn(uid, "read", || format!("client of uid {uid}: {e}"));
                 }
                 drop(place);
             });
@@ -104,15 +106,24 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
     }
 }
 
+/// Who is on the other end of a connection, and whom they count as.
+struct Client {
+    caller: Caller,
+    uid: u32,
+}
+
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
 /// camera (a caller asking about someone else, a caller from another machine or whose process
-/// exited, a second attempt for an account, a full queue), and queues the rest.
+/// exited, a second attempt for an account, a full queue), and queues the rest. Each of those
+/// answers is logged through `hush`: a client can cause them as often as it likes.
 fn read_client(
     mut stream: UnixStream,
-    caller: Caller,
+    client: &Client,
     queue: &crossbeam_channel::Sender<Queued>,
     turns: &Turns,
+    hush: &Hush,
 ) -> std::io::Result<()> {
+    let Client { caller, uid } = client;
     let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
     let request: Option<Request> = {
@@ -125,30 +136,40 @@ fn read_client(
     };
     let Request::Authenticate { user } = &request;
     let account = uid_of(user);
-    if let Err(refused) = may_ask(&caller, user, account) {
+    if let Err(refused) = may_ask(caller, user, account, hush, *uid) {
         return proto::send(&mut stream, &refused);
     }
     // Judged as the request is read, not after it has waited its turn for the camera, and
     // trusted only if the caller has not exited meanwhile (its pid could name another process).
     if let Some(why) = caller.remote_origin() {
-        tracing::warn!("{user:?}: not at this camera: {why}");
+        hush.warn(*uid, "remote", || {
+            format!("{}: not at this camera: {why}", logged(user))
+        });
         let refused = verdict(Outcome::Ignore, format!("remote session: {why}"));
         return proto::send(&mut stream, &refused);
     }
     if caller.has_exited() {
         // What was read under its pid may have been another process's.
-        tracing::warn!("{user:?}: the caller's process exited before it was judged");
+        hush.warn(*uid, "exited", || {
+            format!(
+                "{}: the caller's process exited before it was judged",
+                logged(user)
+            )
+        });
         let refused = verdict(Outcome::Ignore, "the caller's process exited".into());
         return proto::send(&mut stream, &refused);
     }
     let place = account.map_or_else(|| Account::Unknown(user.clone()), Account::Uid);
     let Some(turn) = turns.account(place, &stream) else {
-        tracing::warn!("{user:?}: an attempt is already waiting or running");
+        hush.warn(*uid, "under way", || {
+            format!("{}: an attempt is already waiting or running", logged(user))
+        });
         let why = format!("a face unlock for {user} is already under way");
         return proto::send(&mut stream, &verdict(Outcome::Ignore, why));
     };
     let queued = Queued {
         stream,
+        uid: *uid,
         request,
         asked,
         _turn: turn,
@@ -163,23 +184,45 @@ fn read_client(
 }
 
 /// Whether `caller` may ask about `user`, whose uid is `account` ([`Caller::may_ask_for`]).
-fn may_ask(caller: &Caller, user: &str, account: Option<u32>) -> std::result::Result<(), Reply> {
+fn may_ask(
+    caller: &Caller,
+    user: &str,
+    account: Option<u32>,
+    hush: &Hush,
+    uid: u32,
+) -> std::result::Result<(), Reply> {
     caller.may_ask_for(account).map_err(|why| {
-        // Quoted in the log: the name is the caller's, and may hold anything (a newline, a
-        // forged log line) until the store's name rules have passed it.
-        tracing::warn!(
-            "uid {} (pid {}, effective uid {}) asked for {user:?}: refused, {why}",
-            caller.user.map_or("?".to_owned(), |u| u.to_string()),
-            caller.peer.pid,
-            caller.peer.uid,
-        );
+        hush.warn(uid, "refused", || {
+            format!(
+                "uid {} (pid {}, effective uid {}) asked for {}: refused, {why}",
+                caller.user.map_or("?".to_owned(), |u| u.to_string()),
+                caller.peer.pid,
+                caller.peer.uid,
+                logged(user),
+            )
+        });
         verdict(Outcome::Ignore, why)
     })
+}
+
+/// A name from a request as the log shows it: quoted, since it is the caller's and may hold
+/// anything (a newline, a forged log line) until the store's name rules have passed it, and cut
+/// short (a 4 KiB name of escaped characters made a 10 KB line).
+fn logged(user: &str) -> String {
+    const SHOWN: usize = 64;
+    if user.chars().count() <= SHOWN {
+        format!("{user:?}")
+    } else {
+        let head: String = user.chars().take(SHOWN).collect();
+        format!("{head:?}… ({} bytes)", user.len())
+    }
 }
 
 pub struct Daemon {
     config: SystemConfig,
     engine: Engine,
+    /// The warnings its clients can cause, each kind logged a few times a minute ([`Hush`]).
+    hush: Hush,
 }
 
 impl Daemon {
@@ -190,7 +233,11 @@ impl Daemon {
         }
         let store = config.open_store()?;
         let engine = Engine::with_settings(models, store, config.verify.clone())?;
-        Ok(Daemon { config, engine })
+        Ok(Daemon {
+            config,
+            engine,
+            hush: Hush::default(),
+        })
     }
 
     pub fn config(&self) -> &SystemConfig {
@@ -247,27 +294,37 @@ impl Daemon {
     /// the daemon.
     pub fn serve(&mut self, listener: &UnixListener) {
         let (queue, requests) = crossbeam_channel::bounded::<Queued>(MAX_QUEUED);
+        let accepting = self.hush.clone();
         std::thread::scope(|s| {
-            s.spawn(move || accept_clients(listener, &queue));
+            s.spawn(move || accept_clients(listener, &queue, accepting));
             for Queued {
                 mut stream,
+                uid,
                 request,
                 asked,
                 // Held to the end of the answer: the account's next attempt waits for none.
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, &mut stream, asked);
+                let verdict = self.answer(request, &mut stream, uid, asked);
                 if let Err(e) = proto::send(&mut stream, &verdict) {
-                    tracing::warn!("client: {e}");
+                    self.hush
+                        .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
             }
         });
     }
 
-    fn answer(&mut self, request: Request, stream: &mut UnixStream, asked: Instant) -> Reply {
+    /// `uid`: whom the caller counts as.
+    fn answer(
+        &mut self,
+        request: Request,
+        stream: &mut UnixStream,
+        uid: u32,
+        asked: Instant,
+    ) -> Reply {
         let Request::Authenticate { user } = request;
-        self.authenticate(&user, stream, asked)
+        self.authenticate(&user, stream, uid, asked)
     }
 
     /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
@@ -290,14 +347,22 @@ impl Daemon {
     /// (when the request came). The camera is opened only once the caller is allowed, the user
     /// enrolled and not locked out, and the attempt counts toward the lock-out only once the
     /// camera is open.
-    fn authenticate(&mut self, user: &str, out: &mut UnixStream, asked: Instant) -> Reply {
+    fn authenticate(
+        &mut self,
+        user: &str,
+        out: &mut UnixStream,
+        uid: u32,
+        asked: Instant,
+    ) -> Reply {
         if let Err(v) = self.check(user) {
             return v;
         }
         // A client that gave up while its request waited behind another attempt (its deadline
         // passed, it was killed) must not cost the user a lock-out failure.
         if proto::socket::peer_has_left(out) {
-            tracing::warn!("{user}: the client left before its attempt; not counted");
+            self.hush.warn(uid, "left", || {
+                format!("{user}: the client left before its attempt; not counted")
+            });
             return verdict(Outcome::Ignore, "the client left".into());
         }
         // Locked out: refused before the camera turns on (`begin_attempt` asks again).
@@ -381,7 +446,7 @@ impl Daemon {
                 Outcome::Refused,
                 format!(
                     "Face unlock refused: {}",
-                    o.refusal.map_or("refused", |r| r.text())
+                    o.refusal.map_or("refused", |r| r.public_text())
                 ),
             ),
             Ok(None) => verdict(Outcome::Ignore, "the client left".into()),
@@ -399,10 +464,14 @@ fn fair_attempt(timeout: Duration) -> Duration {
 /// One line per attempt on the daemon's log: where the time went (`make bench-unlock` reads it).
 fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, total: Duration) {
     let at = |s: Option<f32>| s.map_or("-".to_owned(), |s| format!("{s:.3}"));
+    let verdict = match (o.accepted, o.refusal) {
+        (true, _) => "accepted".to_owned(),
+        (false, Some(r)) => format!("refused ({})", r.text()),
+        (false, None) => "refused".to_owned(),
+    };
     eprintln!(
-        "facegate daemon: attempt for {user}: {} in {:.3} s; source open {:.3} s, then matched \
-         at {} s, turn seen at {} s, ended at {:.3} s; {} frames, {} with a face",
-        if o.accepted { "accepted" } else { "refused" },
+        "facegate daemon: attempt for {user}: {verdict} in {:.3} s; source open {:.3} s, then \
+         matched at {} s, turn seen at {} s, ended at {:.3} s; {} frames, {} with a face",
         total.as_secs_f64(),
         opened.as_secs_f64(),
         at(o.matched_s),
@@ -487,6 +556,18 @@ mod tests {
     /// A caller read as root while it was there, whose process exits before its request is
     /// judged: what was read under its pid may be another process's, so it is not queued.
     #[test]
+    fn a_name_is_logged_quoted_and_cut_short() {
+        assert_eq!(logged("ada\nforged line"), "\"ada\\nforged line\"");
+        let long = "\u{202e}".repeat(1300);
+        let shown = logged(&long);
+        println!("a 3900-byte name is logged in {} bytes", shown.len());
+        assert!(
+            shown.len() < 600 && shown.ends_with("… (3900 bytes)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn a_caller_that_exits_before_it_is_judged_is_not_queued() {
         if let Some(why) = super::super::remote::remote_origin(std::process::id() as i32) {
             // The remote-session check would answer first, for its own reason.
@@ -510,7 +591,8 @@ mod tests {
         // As it was judged when it connected, alive.
         caller.user = Some(0);
         let (queue, queued) = crossbeam_channel::bounded(1);
-        read_client(stream, caller, &queue, &Turns::default()).unwrap();
+        let client = Client { caller, uid: 0 };
+        read_client(stream, &client, &queue, &Turns::default(), &Hush::default()).unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");
         child
             .client

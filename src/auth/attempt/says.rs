@@ -103,6 +103,22 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The reason as a person at a login screen is told it (the daemon's, the Unlock view's):
+    /// whether a face was in view, in enough light and alone, and nothing more. Once a face was
+    /// compared every refusal reads the same: "the head turn was not made" where a stranger
+    /// read "not recognised" told someone holding a photo that it matched, and "looks like a
+    /// photo" which check to beat next (red team, session 24). The full reason goes to the log.
+    pub fn public_text(self) -> &'static str {
+        match self {
+            Refusal::NoFace | Refusal::TooDark | Refusal::ManyFaces => self.text(),
+            Refusal::NotRecognised
+            | Refusal::NoMotion
+            | Refusal::NoTurn
+            | Refusal::FaceChanged
+            | Refusal::Presentation => "not verified",
+        }
+    }
+
     pub fn text(self) -> &'static str {
         match self {
             Refusal::NotRecognised => "not recognised",
