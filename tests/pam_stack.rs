@@ -1618,6 +1618,48 @@ fn face_unlock_through_a_real_pam_stack() {
     );
     assert!(!out.status.success());
 
+    // Katie's account deleted and another made with her name (a new uid): her enrolment was for
+    // the old account, so the new holder of the name is not unlocked by her face (it was, red
+    // team, session 24); `unlock list` says why, and once the old enrolment is removed the new
+    // account is enrolled (her photos stand in for the new holder's).
+    {
+        let old_uid = rig.uid;
+        // (-f: a process of hers from a case above, the fake user daemon, still runs.)
+        run(Command::new("userdel").args(["-f", &user]));
+        let new_uid = new_account(&user);
+        println!("{user}: uid {old_uid}, then a new account of that name, uid {new_uid}");
+        assert_ne!(old_uid, new_uid);
+        let r = rig.attempt(
+            "Katie's clip for a new account with her name",
+            false,
+            &user,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        assert!(
+            rig.daemon_log().contains(&format!(
+                "it was enrolled for uid {old_uid}, and {user} is now uid {new_uid}"
+            )),
+            "{}",
+            rig.daemon_log()
+        );
+        let listed = common::run_facegate(&["unlock", "list", "--config", s(&config)]);
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        println!("{listed}");
+        assert!(
+            listed.contains("not used: it was enrolled for uid"),
+            "{listed}"
+        );
+        let remove = ["unlock", "remove", &user, "--config", s(&config)];
+        assert!(common::run_facegate(&remove).status.success());
+        let mut enrol = vec!["unlock", "enrol", &user];
+        enrol.extend(frames.iter().map(|p| s(p)));
+        enrol.extend(["--config", s(&config)]);
+        assert!(common::run_facegate(&enrol).status.success());
+        let r = rig.attempt("Katie's clip, the new account enrolled", false, &user, &[]);
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+    }
+
     // Re-enrolled from someone else's photo while the daemon runs: the faces the daemon held
     // for the account must go with the old enrolment, so Katie's clip no longer unlocks it.
     for args in [

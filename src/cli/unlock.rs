@@ -211,6 +211,9 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             }
             let code = imported.code;
             let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
+            if enrolled > 0 {
+                crate::unlock::account::record(engine.store(), user, uid)?;
+            }
             if enrolled == 0 {
                 println!("{user} has no verification image, so face unlock stays off for them");
             } else {
@@ -231,7 +234,10 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                         kind: ImageKind::Verification,
                     })
                     .map_or(0, |f| f.len());
-                println!("{user:<24} {n} images");
+                match crate::unlock::account::mismatch(&store, &user, daemon::uid_of(&user)) {
+                    None => println!("{user:<24} {n} images"),
+                    Some(why) => println!("{user:<24} {n} images, not used: {why}"),
+                }
             }
             Ok(exit::OK)
         }

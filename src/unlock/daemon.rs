@@ -340,6 +340,13 @@ impl Daemon {
                 format!("{user} is not enrolled for face unlock"),
             ));
         }
+        if let Some(why) = super::account::mismatch(self.engine.store(), user, uid_of(user)) {
+            tracing::warn!("{user}: face unlock not used: {why}");
+            return Err(verdict(
+                Outcome::Ignore,
+                format!("{user}'s face unlock enrolment is not used: {why}"),
+            ));
+        }
         Ok(())
     }
 

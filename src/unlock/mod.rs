@@ -4,6 +4,8 @@
 //! being authenticated must not decide the faces, thresholds or lock-out that gate `sudo`.
 //!
 //! - [`config`]: the system config, read only after ownership checks on it and its folders;
+//! - [`account`]: the uid an enrolment was made for, so a name reused by a new account is not
+//!   unlocked by the old one's face;
 //! - [`daemon`]: `facegate daemon`, one attempt at a time over a Unix socket (protocol in the
 //!   `facegate-proto` crate, shared with the PAM module);
 //! - [`caller`]: who is behind a connection (the user who started it, also for `su`);
@@ -14,6 +16,7 @@
 //! - [`remote`]: whether the caller was started from another machine (an SSH login), which
 //!   PAM_RHOST alone does not tell for `sudo`.
 
+pub mod account;
 pub mod caller;
 pub mod config;
 pub mod daemon;

@@ -1,0 +1,49 @@
+//! Which account an enrolment was made for: its uid, kept beside its faces when `facegate
+//! unlock enrol` runs. Enrolments are found by account name, and a name outlives its account:
+//! after `userdel alice; useradd alice`, the new alice must not be unlocked by the old alice's
+//! face (red team, session 24). The daemon answers only when the name still belongs to the uid
+//! enrolled; an enrolment without one (made before it was recorded) is refused until `unlock
+//! enrol` is run again, which root may also do to vouch that the account's new uid is the same
+//! person. A uid given again to a new account of the same name is not told apart: remove an
+//! account's enrolment with the account (`facegate unlock remove`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+/// The file in the person's folder.
+const FILE: &str = "account.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct EnrolledFor {
+    uid: Option<u32>,
+}
+
+/// Records that `user`'s enrolment is for the account with `uid`.
+pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
+    store.write_state(user, FILE, &EnrolledFor { uid: Some(uid) })
+}
+
+/// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
+/// uid, none when there is no such account); None when it does.
+pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
+    let enrolled = match store.read_state::<EnrolledFor>(user, FILE) {
+        Ok(e) => e.uid,
+        Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
+    };
+    let remove = format!("remove it (`sudo facegate unlock remove {user}`)");
+    match (enrolled, now) {
+        (Some(was), Some(is)) if was == is => None,
+        (Some(was), Some(is)) => Some(format!(
+            "it was enrolled for uid {was}, and {user} is now uid {is} (another account of the \
+             same name): {remove}, then enrol the new account"
+        )),
+        (Some(was), None) => Some(format!(
+            "it was enrolled for uid {was}, and {user} is no longer an account: {remove}"
+        )),
+        (None, _) => Some(format!(
+            "it does not record which account it was made for: enrol it again (`sudo facegate \
+             unlock enrol {user} PHOTOS`)"
+        )),
+    }
+}
