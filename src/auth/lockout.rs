@@ -23,6 +23,10 @@ pub enum Lock {
     For(u64),
     /// Until it is reset (`facegate user reset`, `facegate unlock reset`).
     UntilReset,
+    /// Its record cannot be read (damaged, not a file): locked until it is reset, since a
+    /// lock-out that read as none would fail open; said as what it is, not as lock-outs that
+    /// never happened.
+    Unreadable,
 }
 
 impl std::fmt::Display for Lock {
@@ -36,6 +40,9 @@ impl std::fmt::Display for Lock {
                 f,
                 "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock)",
                 LOCK_STEPS.len()
+            ),
+            Lock::Unreadable => f.write_str(
+                "locked out: the record of failed attempts cannot be read, so face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock); use your password",
             ),
         }
     }

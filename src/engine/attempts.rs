@@ -125,7 +125,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
-                Some(Lock::UntilReset)
+                Some(Lock::Unreadable)
             }
         }
     }

@@ -170,7 +170,7 @@ fn nobody_to_try(id: &crate::auth::Identification) -> String {
         .map(|(_, lock)| *lock)
         .min_by_key(|lock| match lock {
             Lock::For(s) => *s,
-            Lock::UntilReset => u64::MAX,
+            Lock::UntilReset | Lock::Unreadable => u64::MAX,
         });
     match (soonest, id.not_one_person.is_empty()) {
         (Some(lock), _) => format!("Face login is {lock}"),
