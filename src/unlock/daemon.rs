@@ -183,6 +183,27 @@ fn read_client(
     }
 }
 
+/// Removes a socket left at `path` by a daemon that has stopped. One that still answers is
+/// another daemon's: taking its path would leave it running unreachable, each thinking it owns
+/// the camera. Anything else at the path is not replaced.
+fn clear_stale_socket(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
+            anyhow::ensure!(
+                UnixStream::connect(path).is_err(),
+                "another daemon is serving {}; stop it first",
+                path.display()
+            );
+            Ok(std::fs::remove_file(path)?)
+        }
+        Ok(_) => anyhow::bail!(
+            "{} exists and is not a socket; refusing to replace it",
+            path.display()
+        ),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Whether `caller` may ask about `user`, whose uid is `account` ([`Caller::may_ask_for`]).
 fn may_ask(
     caller: &Caller,
@@ -271,16 +292,7 @@ impl Daemon {
             std::fs::create_dir_all(dir)?;
         }
         super::config::check_parents(path)?;
-        match std::fs::symlink_metadata(path) {
-            Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
-                std::fs::remove_file(path)?
-            }
-            Ok(_) => anyhow::bail!(
-                "{} exists and is not a socket; refusing to replace it",
-                path.display()
-            ),
-            Err(_) => {}
-        }
+        clear_stale_socket(path)?;
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
         let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o111));
         let bound = UnixListener::bind(path);
@@ -562,6 +574,24 @@ mod tests {
 
     /// A caller read as root while it was there, whose process exits before its request is
     /// judged: what was read under its pid may be another process's, so it is not queued.
+    #[test]
+    fn a_socket_still_served_is_not_taken_and_a_stale_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let serving = UnixListener::bind(&path).unwrap();
+        let refused = clear_stale_socket(&path).unwrap_err().to_string();
+        println!("{refused}");
+        assert!(
+            refused.starts_with("another daemon is serving"),
+            "{refused}"
+        );
+        drop(serving);
+        clear_stale_socket(&path).unwrap();
+        assert!(!path.exists());
+        std::fs::write(&path, "").unwrap();
+        assert!(clear_stale_socket(&path).is_err(), "not a socket: kept");
+    }
+
     #[test]
     fn a_name_is_logged_quoted_and_cut_short() {
         assert_eq!(logged("ada\nforged line"), "\"ada\\nforged line\"");
