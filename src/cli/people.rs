@@ -58,9 +58,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
     match cmd {
         UserCommand::Add { name } => {
             if let Some(other) = store.add_person(name)? {
-                eprintln!(
-                    "warning: `{name}` looks like `{other}`, who is already enrolled (the same letters from another script, or other case); check that this is not a mistake or an impersonation"
-                );
+                eprintln!("warning: {}", names::lookalike_note(name, &other));
             }
             println!(
                 "enrolled {name}; now add images with `facegate capture {} --kind verification PHOTOS...`",

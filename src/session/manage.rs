@@ -204,8 +204,8 @@ pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
         ))],
     };
     if let Some(other) = lookalike {
-        events.push(Event::Error(format!(
-            "note: {to} looks like {other}, who is already enrolled"
+        events.push(Event::Warning(crate::store::names::lookalike_note(
+            to, &other,
         )));
     }
     events

@@ -296,9 +296,9 @@ impl Worker {
                 Ok(lookalike) => {
                     // Either way the message line answers this click, not an earlier one.
                     self.send(match lookalike {
-                        Some(other) => Event::Warning(format!(
-                            "note: {name} looks like {other}, who is already enrolled"
-                        )),
+                        Some(other) => {
+                            Event::Warning(crate::store::names::lookalike_note(&name, &other))
+                        }
                         None => Event::Info(format!("added {name}")),
                     });
                     if let Ok(people) = self.engine.store().people() {

@@ -76,6 +76,15 @@ pub fn shell_arg(name: &str) -> String {
     shlex::try_quote(name).map_or_else(|_| printable(name), |q| q.into_owned())
 }
 
+/// The note for a new name that [can be mistaken for](confusable_with) `other`: a warning,
+/// not a refusal (two people may be called alike), said where the name was given.
+pub fn lookalike_note(name: &str, other: &str) -> String {
+    format!(
+        "`{name}` looks like `{other}`, who is already enrolled (the same letters from another \
+         script, or other case); check that this is not a mistake or an impersonation"
+    )
+}
+
 /// The existing name that `name` can be mistaken for (same Unicode skeleton, UTS #39: "аlice"
 /// with a Cyrillic а and "alice"), case aside, if any.
 pub fn confusable_with<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
