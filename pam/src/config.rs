@@ -119,7 +119,11 @@ impl Config {
             socket: Option<PathBuf>,
             timeout_s: Option<f64>,
         }
-        let raw: Raw = toml::from_str(text).map_err(|e| format!("not a valid config: {e}"))?;
+        // The line number and the parser's message, not its quote of the line (to syslog).
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let at = facegate_proto::at_line(text, e.span().map(|s| s.start));
+            format!("not a valid config{at} ({})", e.message())
+        })?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s)?;
         let socket = facegate_proto::system_socket(raw.socket)?;
         Ok(Config { socket, timeout })
@@ -210,6 +214,14 @@ mod tests {
             Config::parse("timeout_s = 10").unwrap().deadline(),
             Duration::from_secs(12)
         );
+    }
+
+    #[test]
+    fn a_broken_config_names_its_line_not_its_text() {
+        let why = Config::parse("socket = \"/run/x.sock\"\nsecret = \"hunter2\n").unwrap_err();
+        println!("{why}");
+        assert!(why.starts_with("not a valid config at line 2 ("), "{why}");
+        assert!(!why.contains("hunter2") && !why.contains('\n'), "{why}");
     }
 
     #[test]

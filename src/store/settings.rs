@@ -212,10 +212,7 @@ impl Settings {
         let table: toml::Table = match text.parse() {
             Ok(t) => t,
             Err(e) => {
-                let line = e
-                    .span()
-                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-                let at = line.map_or(String::new(), |l| format!(" at line {l}"));
+                let at = facegate_proto::at_line(text, e.span().map(|s| s.start));
                 return (
                     Settings::default(),
                     vec![problem(

@@ -94,14 +94,8 @@ impl SystemConfig {
             why,
         };
         let raw: Raw = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            invalid(format!(
-                "not a valid config{} ({})",
-                line.map_or(String::new(), |l| format!(" at line {l}")),
-                e.message()
-            ))
+            let at = facegate_proto::at_line(text, e.span().map(|s| s.start));
+            invalid(format!("not a valid config{at} ({})", e.message()))
         })?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s).map_err(invalid)?;
         let socket = facegate_proto::system_socket(raw.socket).map_err(invalid)?;

@@ -68,6 +68,16 @@ pub fn system_socket(socket: Option<std::path::PathBuf>) -> Result<std::path::Pa
 
 /// A system config is a few hundred bytes; a longer one is refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 << 10;
+
+/// " at line N" for a parse error at byte `at` of `text` (none without a position): how every
+/// config and settings reader names where its file is broken. The parser's own text quotes the
+/// offending line, which may hold something private and goes to a log; the line number does not.
+pub fn at_line(text: &str, at: Option<usize>) -> String {
+    at.map_or(String::new(), |at| {
+        let line = text[..at.min(text.len())].matches('\n').count() + 1;
+        format!(" at line {line}")
+    })
+}
 /// Longest request line the daemon reads; a user name is far shorter.
 pub const MAX_REQUEST_BYTES: usize = 4096;
 /// Longest reply line a client reads.
