@@ -60,6 +60,20 @@ pub enum Error {
          verify with the defaults"
     )]
     SettingsDamaged(String),
+    #[error(
+        "nobody is enrolled yet: calibration needs a person's images (`facegate user add NAME` \
+         and `facegate capture NAME ...`, or Add person and the capture buttons in the window)"
+    )]
+    NobodyEnrolled,
+    #[error(
+        "no impostor comparisons: calibration needs other people's faces as negatives \
+         (`facegate negatives add DIR`, e.g. a few LFW folders, or Import negatives in the \
+         window's People & settings)"
+    )]
+    NoImpostors,
+    /// A target false-accept rate outside (0, 1) ([`crate::auth::calibrate::target_far`]).
+    #[error("{0}")]
+    TargetFar(String),
 }
 
 impl Error {

@@ -101,9 +101,20 @@ impl Engine {
     }
 
     /// The lowest detection threshold whose measured FAR on `people`'s images (everyone when
-    /// empty) meets `target_far`. None without impostor comparisons. With too few impostors to
-    /// show the target, it never goes below the model's own default: `kept_default` says so.
-    pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Option<Calibrated>> {
+    /// empty) meets `target_far`. With too few impostors to show the target, it never goes
+    /// below the model's own default: `kept_default` says so. Every reason it cannot be
+    /// calibrated is an error here, for the CLI and the window alike.
+    pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Calibrated> {
+        crate::auth::calibrate::target_far(target_far).map_err(Error::TargetFar)?;
+        let people = if people.is_empty() {
+            self.store.people()?
+        } else {
+            people.to_vec()
+        };
+        if people.is_empty() {
+            return Err(Error::NobodyEnrolled);
+        }
+        let people = people.as_slice();
         // The person's own photo among the negatives sets the threshold against their own face
         // (with a loose target it still gave 0.73 and 50 % FRR, without a word).
         let among = self.negatives_showing(people)?;
@@ -112,7 +123,7 @@ impl Engine {
         }
         let scores = self.pooled_scores(people)?;
         let Some(mut calibration) = scores.calibrate(target_far) else {
-            return Ok(None);
+            return Err(Error::NoImpostors);
         };
         // The target asks for a threshold only the same photo passes: more impostor comparisons
         // than it allows score as an image does against itself. With such negatives refused
@@ -144,12 +155,12 @@ impl Engine {
             calibration.far = scores.far(t).unwrap_or(0.0);
             calibration.frr = scores.frr(t);
         }
-        Ok(Some(Calibrated {
+        Ok(Calibrated {
             calibration,
             kept_default,
             model: self.settings.model,
             preprocess: self.settings.preprocess,
-        }))
+        })
     }
 
     /// Sets the detection threshold to `calibration`'s and saves it.
