@@ -344,7 +344,8 @@ pub fn run(
                     .retain(|(p, why)| !(p == path && why == no_photos));
             }
             super::people::say_skipped(&listing);
-            // As a replay of that folder (`verify --replay`, the app) would say.
+            // The error a replay of that folder gives (`verify --replay`, the app), though this
+            // one walks sub-folders as an import does, and a replay plays the top level only.
             if empty {
                 return Err(SourceError::EmptyFolder(path.clone()).into());
             }
