@@ -67,17 +67,22 @@ fn shows(matches: usize, of: usize) -> bool {
     matches * 2 >= of
 }
 
+/// The one sentence for `person`'s `images` verification images when `odd` of them match fewer
+/// than half of the others, wherever it is said: `which` shows the user which they are (their
+/// ids in the CLI, where they are framed in the window).
+pub fn not_one_person(person: &str, images: usize, odd: usize, which: &str) -> String {
+    format!(
+        "{person}'s {images} verification images do not all show one person: {odd} of them \
+         ({which}) {} fewer than half of the others. Whichever are not {person}, these or the \
+         others, delete them: until then {person} is not verified, since a stranger's photos \
+         among them would let the stranger in as {person}",
+        if odd == 1 { "matches" } else { "match" },
+    )
+}
+
 /// The refusal, for people and logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{person}'s {images} verification images do not all show one person: {} of them {} fewer \
-     than half of the others ({}). Whichever are not {person}, these or the others, delete \
-     them: until then {person} is not verified, since a stranger's photos among them would let \
-     the stranger in as {person}",
-    odd.len(),
-    if odd.len() == 1 { "matches" } else { "match" },
-    list(odd)
-)]
+#[error("{}", not_one_person(person, *images, odd.len(), &list(odd)))]
 pub struct NotOnePerson {
     pub person: String,
     pub images: usize,
@@ -88,15 +93,11 @@ impl NotOnePerson {
     /// The refusal as the window says it: the images by where they are seen (framed in red in
     /// the Enrol view), not by ids the window never shows.
     pub fn for_desk(&self) -> String {
-        let n = self.odd.len();
-        format!(
-            "{person}'s {images} verification images do not all show one person: {n} of them \
-             (framed in red under Enrol & verify) {} fewer than half of the others. Whichever \
-             are not {person}, these or the others, delete them; until then {person} is not \
-             verified",
-            if n == 1 { "matches" } else { "match" },
-            person = self.person,
-            images = self.images,
+        not_one_person(
+            &self.person,
+            self.images,
+            self.odd.len(),
+            "framed in red under Enrol & verify",
         )
     }
 }

@@ -480,12 +480,11 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
     if !p.odd.is_empty() {
         ui.colored_label(
             ODD,
-            format!(
-                "the verification images do not all show one person: the {} marked in red match \
-                 fewer than half of the others. Delete the ones that are not {} (these, or the \
-                 others): until then Verify and Unlock refuse them",
+            crate::auth::one_person::not_one_person(
+                &p.person,
+                state.thumbnail_count(ImageKind::Verification),
                 p.odd.len(),
-                p.person
+                "marked in red",
             ),
         );
     }
