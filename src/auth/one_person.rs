@@ -28,10 +28,10 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
         .enumerate()
         .filter_map(|(i, (id, e))| {
             let rest = gallery.iter().enumerate().filter(|&(j, _)| j != i);
-            let matches = matches(rest.map(|(_, (_, other))| other), e, threshold);
-            (!shows(matches, others)).then_some(Odd {
+            let matched = matches(rest.map(|(_, (_, other))| other), e, threshold);
+            (!shows(matched, others)).then_some(Odd {
                 id: *id,
-                matches,
+                matches: matched,
                 others,
             })
         })

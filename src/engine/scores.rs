@@ -201,12 +201,16 @@ impl Calibrated {
                 }
             ));
         }
-        if cal.frr.is_some_and(|f| f > 0.5) {
-            said.push(
-                "this threshold would refuse most of the enrolled people's own pairs: check that \
-                 the negatives hold no one who is enrolled"
-                    .into(),
-            );
+        // (A negative that shows someone enrolled, the cause this once named, is refused
+        // before calibrating.)
+        if let Some(frr) = cal.frr.filter(|f| *f > 0.5) {
+            said.push(format!(
+                "this threshold would refuse {} of the enrolled people's own pairs: their images \
+                 disagree (years apart, poor light, another person among them?) or the target \
+                 is stricter than these faces allow; a looser target, or more alike \
+                 verification images, keeps them in",
+                crate::auth::calibrate::percent(frr)
+            ));
         }
         said
     }
