@@ -499,6 +499,9 @@ impl Worker {
         }
     }
 
+    /// The Identify button: whom the current frame looks like among those enrolled, 1:N, on
+    /// one frame. It opens nothing, so it is not an attempt (no K of N, no liveness, no
+    /// lock-out): face login is the Unlock view's, through the attempt policy.
     fn identify_latest(&mut self) {
         let Some(frame) = self.latest.clone() else {
             return;
