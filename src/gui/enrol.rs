@@ -10,7 +10,7 @@ use super::state::AppState;
 use super::textures::TextureCache;
 use super::train::train;
 use crate::session::{Command, HeadRule, ImportProgress, Mode};
-use crate::store::{Gallery, ImageKind, Settings};
+use crate::store::{Gallery, ImageKind, Settings, value_name};
 use crate::vision::Preprocess;
 
 const KEYS: [(ImageKind, Key, &str); 3] = [
@@ -374,15 +374,10 @@ impl EnrolView {
             s.model.default_threshold()
         ));
         egui::ComboBox::from_label("preprocessing")
-            .selected_text(format!("{:?}", s.preprocess).to_lowercase())
+            .selected_text(value_name(&s.preprocess))
             .show_ui(ui, |ui| {
-                for p in [
-                    Preprocess::None,
-                    Preprocess::Grey,
-                    Preprocess::Brightness,
-                    Preprocess::Equalize,
-                ] {
-                    ui.selectable_value(&mut s.preprocess, p, format!("{p:?}").to_lowercase());
+                for p in <Preprocess as clap::ValueEnum>::value_variants() {
+                    ui.selectable_value(&mut s.preprocess, *p, value_name(p));
                 }
             })
             .response

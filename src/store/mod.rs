@@ -40,7 +40,7 @@ pub use faces::{CROP_MAX_SIDE, FaceMeta, StoredFace, face_region};
 pub use names::validate_name;
 pub use settings::{
     CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, MAX_LIVE_N, MIN_VERIFICATION_THRESHOLD, Settings,
-    SettingsProblem, threshold_floor,
+    SettingsProblem, threshold_floor, value_name,
 };
 pub use wipe::WipeReport;
 

@@ -67,6 +67,23 @@ impl Default for Settings {
     }
 }
 
+/// A value of a setting as the file, the command line and the window write it (clap and serde
+/// name the variants alike: `mini-xception`).
+pub fn value_name<T: clap::ValueEnum>(value: &T) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_owned())
+}
+
+/// `one of "a", "b"`: the values a setting of type `T` takes, from the type itself.
+fn one_of<T: clap::ValueEnum>() -> String {
+    let names: Vec<String> = T::value_variants()
+        .iter()
+        .map(|v| format!("\"{}\"", value_name(v)))
+        .collect();
+    format!("one of {}", names.join(", "))
+}
+
 /// One value of the settings file that was not used, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsProblem {
@@ -233,7 +250,7 @@ impl Settings {
             Some(Err(_)) => {
                 problems.push(problem(
                     Some("model"),
-                    "must be \"sface\" or \"mbf\"".into(),
+                    format!("must be {}", one_of::<EmbedderKind>()),
                     "using sface",
                 ));
                 EmbedderKind::Sface
@@ -254,7 +271,7 @@ impl Settings {
             }
             match key.as_str() {
                 "model" => {}
-                "preprocess" => take!(preprocess, "one of none, grey, brightness, equalize"),
+                "preprocess" => take!(preprocess, &one_of::<Preprocess>()),
                 "detection_threshold" => take!(detection_threshold, "a number"),
                 "verification_threshold" => take!(verification_threshold, "a number"),
                 "live_k" => take!(live_k, "a whole number"),
@@ -267,8 +284,8 @@ impl Settings {
                 "camera_fps" => take!(camera_fps, "frames per second"),
                 "liveness" => take!(liveness, "true or false"),
                 "save_failed_frames" => take!(save_failed_frames, "true or false"),
-                "emotion_net" => take!(emotion_net, "\"trained\" or \"mini-xception\""),
-                "age_net" => take!(age_net, "\"trained\" or \"dlib\""),
+                "emotion_net" => take!(emotion_net, &one_of::<EmotionNet>()),
+                "age_net" => take!(age_net, &one_of::<AgeNet>()),
                 _ => problems.push(problem(Some(key), "is not a setting".into(), "ignored")),
             }
         }
