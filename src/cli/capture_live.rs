@@ -24,6 +24,7 @@ use image::RgbImage;
 use crate::auth::quality::{self, QualityConfig, QualityIssue, QualityReport};
 use crate::camera::{self, FrameSource, SourceError, SourceSpec, VideoReplay};
 use crate::engine::Engine;
+use crate::engine::adding::Added;
 use crate::shown::{Reason, Shown};
 use crate::store::Gallery;
 use crate::vision::{Embedding, Face};
@@ -461,8 +462,8 @@ fn save_picked(
     for &i in &picked {
         let c = candidates[i];
         let source = format!("{label} {}", c.frame);
-        match engine.capture(gallery, &c.image, Some(&source)) {
-            Ok((stored, q)) => {
+        match engine.add_image(gallery, &c.image, Some(&source))? {
+            Added::Saved { stored, quality: q } => {
                 saved.insert(stored.meta.id, format!("{} of {label}", c.frame));
                 println!(
                     "saved {} from {} (yaw {:+.2}, pitch {:+.2}; eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
@@ -475,14 +476,13 @@ fn save_picked(
                     q.brightness
                 );
             }
-            Err(crate::Error::Store(crate::store::StoreError::Duplicate { existing })) => {
+            Added::AlreadyStored(existing) => {
                 println!(
                     "skipped {}: the same image is already stored ({existing})",
                     c.frame
                 );
             }
-            Err(e @ crate::Error::Store(_)) => return Err(e.into()),
-            Err(e) => println!("refused {}: {}", c.frame, crate::shown::Reason(&e)),
+            Added::Refused(e) => println!("refused {}: {}", c.frame, crate::shown::Reason(&e)),
         }
     }
     let left_out: Vec<String> = pool

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
-use crate::imageio;
+use crate::engine::adding::Added;
 use crate::shown::Shown;
 use crate::store::{Gallery, ImageKind, names};
 
@@ -198,7 +198,7 @@ pub struct Imported {
 
 /// [`import`] into any engine's store (the system unlock store too). `owners`: when set (root
 /// enrolling an account), only files of those uids are read, and no link is followed
-/// ([`imageio::load_owned`]).
+/// ([`crate::imageio::load_owned`]).
 pub fn import_into(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
@@ -219,13 +219,15 @@ pub fn import_into(
     let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
         bar.inc(1);
-        let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let result = owners
-            .map_or_else(|| imageio::load(path), |o| imageio::load_owned(path, o))
-            .map_err(crate::Error::from)
-            .and_then(|img| engine.capture(gallery, &img, source.as_deref()));
-        match result {
-            Ok((stored, q)) => {
+        let added = match engine.add_file(gallery, path, owners) {
+            Ok(added) => added,
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(e.into());
+            }
+        };
+        match added {
+            Added::Saved { stored, quality: q } => {
                 saved += 1;
                 sources.insert(stored.meta.id, path.clone());
                 super::progress::line(
@@ -240,7 +242,7 @@ pub fn import_into(
                     ),
                 );
             }
-            Err(crate::Error::Store(crate::store::StoreError::Duplicate { existing })) => {
+            Added::AlreadyStored(existing) => {
                 skipped += 1;
                 super::progress::line(
                     &bar,
@@ -250,11 +252,7 @@ pub fn import_into(
                     ),
                 );
             }
-            Err(e @ crate::Error::Store(_)) => {
-                bar.finish_and_clear();
-                return Err(e.into());
-            }
-            Err(e) => {
+            Added::Refused(e) => {
                 refused += 1;
                 unreadable += usize::from(matches!(e, crate::Error::Image(_)));
                 super::progress::line(

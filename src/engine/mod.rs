@@ -4,6 +4,7 @@
 //! directly, so the rule "the pipeline is built for the model and preprocessing in the settings"
 //! holds by construction.
 //!
+//! - [`adding`]: images added to a gallery one at a time, each saved, already stored or refused;
 //! - [`scoring`]: a probe against a person (cosine or their trained head), 1:N identification;
 //! - [`compare`]: two faces under the rule in force (the window's Compare and `facegate compare`);
 //! - [`attempts`]: live attempts (lock-out counted when they start, audit line when they end);
@@ -11,6 +12,7 @@
 //! - [`training`]: the data a siamese head trains on, and training it;
 //! - [`people`]: removing and renaming a person, the scores of a trained head in use.
 
+pub mod adding;
 pub mod attempts;
 pub mod compare;
 pub mod people;

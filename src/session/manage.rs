@@ -10,7 +10,8 @@ use image::imageops;
 
 use super::messages::{CompareResult, Event, HeadRule, ImportProgress, Thumbnail};
 use crate::engine::Engine;
-use crate::store::{Gallery, ImageKind, StoreError};
+use crate::engine::adding::Added;
+use crate::store::{Gallery, ImageKind};
 use crate::vision::align_arcface;
 
 const THUMBNAIL_SIDE: u32 = 64;
@@ -90,18 +91,15 @@ impl ImportJob {
             || path.display().to_string(),
             |n| n.to_string_lossy().into(),
         );
-        let result = crate::imageio::load(&path)
-            .map_err(crate::Error::from)
-            .and_then(|img| engine.capture(&self.progress.gallery, &img, Some(&name)));
         let mut events = Vec::new();
         self.progress.done += 1;
-        match result {
-            Ok((stored, _)) => {
+        match engine.add_file(&self.progress.gallery, &path, None) {
+            Ok(Added::Saved { stored, .. }) => {
                 self.progress.saved += 1;
                 self.saved.push((stored.meta.id, name));
             }
-            Err(crate::Error::Store(StoreError::Duplicate { .. })) => self.progress.skipped += 1,
-            Err(e @ crate::Error::Store(_)) => {
+            Ok(Added::AlreadyStored(_)) => self.progress.skipped += 1,
+            Err(e) => {
                 self.progress
                     .refused
                     .push((name, crate::shown::Reason(&e).to_string()));
@@ -112,7 +110,7 @@ impl ImportJob {
                     crate::shown::Reason(&e)
                 )));
             }
-            Err(e) => self
+            Ok(Added::Refused(e)) => self
                 .progress
                 .refused
                 .push((name, crate::shown::Reason(&e).to_string())),
