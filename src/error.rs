@@ -36,9 +36,13 @@ pub enum Error {
     #[error(
         "not calibrated: {}; negatives stand for other people, and the person's own photo among \
          them sets the threshold against their own face. Remove {} (`facegate negatives \
-         remove ID`, or under Negatives in the window's People & settings) and calibrate again",
+         remove {}`, or under Negatives in the window's People & settings) and calibrate again",
         negatives_named(.0),
-        if .0.len() == 1 { "it" } else { "them" }
+        if .0.len() == 1 { "it" } else { "them" },
+        match .0.as_slice() {
+            [(id, _)] => id.to_string(),
+            _ => "ID".to_owned(),
+        }
     )]
     EnrolledAmongNegatives(Vec<(uuid::Uuid, String)>),
     #[error(

@@ -267,4 +267,24 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
             && err.contains("camera-mirrored.png"),
         "{err}"
     );
+    // Each warning ends with the command that deletes that image; run, Eileen is herself again.
+    let forget: Vec<String> = err
+        .lines()
+        .filter_map(|l| l.split("(`facegate user forget Eileen ").nth(1))
+        .filter_map(|rest| {
+            rest.get(..36)
+                .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(forget.len(), 2, "{err}");
+    let mut args = vec!["user", "forget", "Eileen"];
+    args.extend(forget.iter().map(String::as_str));
+    let out = facegate(&data, &args);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let own = facegate(&data, &["verify", "Eileen", s(&photos.join("a.png"))]);
+    assert_eq!(code(&own), 0, "{}", String::from_utf8_lossy(&own.stderr));
+    // An id that is not hers is an error, not a silent success.
+    let out = facegate(&data, &["user", "forget", "Eileen", &forget[0]]);
+    assert_eq!(code(&out), 2);
 }

@@ -551,7 +551,12 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     println!("negatives that show someone enrolled: {found:?}");
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].1, "Eileen");
-    h.get_by_label_contains("1 of the negatives shows Eileen, who is enrolled");
+    // On the message line and beside "Remove them", in the same words.
+    assert_eq!(
+        h.get_all_by_label_contains("1 of the negatives shows Eileen, who is enrolled")
+            .count(),
+        2
+    );
 
     h.get_by_label("Calibrate").click();
     h.run_steps(2);
@@ -568,6 +573,7 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     });
     h.run_steps(2);
     assert!(h.query_by_label_contains("who is enrolled").is_none());
+    h.get_by_label_contains("removed 1 negative that showed someone enrolled");
     let store = Store::open(&data).unwrap();
     let left = store.faces(&Gallery::Negatives).unwrap();
     assert!(!left.iter().any(|f| f.meta.id == found[0].0));
@@ -620,11 +626,10 @@ fn capturing_someone_whose_photo_is_a_negative_says_so_at_once() {
     println!("after Eileen's first capture, negatives that show her: {found:?}");
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].1, "Eileen");
-    h.get_by_label_contains(&format!(
-        "negative {} shows Eileen: negatives should be other people's faces; remove it under \
-         Negatives in People & settings",
-        found[0].0
-    ));
+    h.get_by_label_contains(
+        "1 of the negatives shows Eileen, who is enrolled: negatives should be other people's \
+         faces; remove it under Negatives in People & settings",
+    );
 
     let id = Store::open(&data).unwrap().faces(&Gallery::Person {
         name: "Eileen".into(),

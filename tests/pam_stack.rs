@@ -1650,6 +1650,14 @@ fn face_unlock_through_a_real_pam_stack() {
             listed.contains("not used: it was enrolled for uid"),
             "{listed}"
         );
+        // Enrolling the new account on top would hand it the old faces: refused.
+        let mut enrol = vec!["unlock", "enrol", &user];
+        enrol.extend(frames.iter().map(|p| s(p)));
+        enrol.extend(["--config", s(&config)]);
+        let out = common::run_facegate(&enrol);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains("Remove it first"), "{said}");
         let remove = ["unlock", "remove", &user, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
         let mut enrol = vec!["unlock", "enrol", &user];

@@ -23,6 +23,13 @@ pub enum UserCommand {
     /// Turn face verification back on for a person locked out after repeated failures (they
     /// have proved who they are another way)
     Reset { name: String },
+    /// Delete some of a person's images by the id they were saved as (one that shows someone
+    /// else, say), whatever their kind
+    Forget {
+        name: String,
+        #[arg(required = true)]
+        ids: Vec<uuid::Uuid>,
+    },
     /// Remove a person and all their images
     Remove {
         name: String,
@@ -82,6 +89,26 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 "wiped {name}: {} images, {} other files (sidecars, heads, lock-out state), {} cached embeddings, {} audit-log entries, {} saved frames",
                 r.images, r.other_files, r.cached_embeddings, r.audit_entries, r.saved_frames
             );
+        }
+        UserCommand::Forget { name, ids } => {
+            store.require_person(name)?;
+            'ids: for id in ids {
+                for kind in ImageKind::ALL {
+                    let gallery = Gallery::Person {
+                        name: name.clone(),
+                        kind,
+                    };
+                    match store.delete_face(&gallery, *id) {
+                        Ok(()) => {
+                            println!("deleted {name}'s {} image {id}", kind.dir_name());
+                            continue 'ids;
+                        }
+                        Err(crate::store::StoreError::UnknownFace { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                anyhow::bail!("{id} is not among {name}'s images");
+            }
         }
         UserCommand::List { json } => {
             let mut rows = Vec::new();
@@ -178,7 +205,10 @@ fn checks_after_saving(
             warn_if_someone_else(engine, name, saved)?;
             if *kind == ImageKind::Verification {
                 if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(name) {
-                    eprintln!("warning: {e}");
+                    eprintln!(
+                        "warning: {e} (`facegate user forget {} ID...`)",
+                        names::shell_arg(name)
+                    );
                 }
                 warn_if_a_negative_shows(engine, name)?;
             }
@@ -295,7 +325,12 @@ fn warn_if_someone_else(
     let ids: Vec<_> = sources.keys().copied().collect();
     for unlike in engine.unlike_the_rest(person, &ids)? {
         let what = format!("{} (saved as {})", sources[&unlike.id], unlike.id);
-        eprintln!("warning: {}", unlike.warning(person, &what));
+        eprintln!(
+            "warning: {} (`facegate user forget {} {}`)",
+            unlike.warning(person, &what),
+            names::shell_arg(person),
+            unlike.id
+        );
     }
     Ok(())
 }

@@ -157,8 +157,9 @@ fn copy_user_store(
         img.save(out.path().join(format!("{}.png", face.meta.id)))?;
     }
     println!(
-        "copying {} verification images of {person} from {}",
+        "copying {} verification image{} of {person} from {}",
         faces.len(),
+        if faces.len() == 1 { "" } else { "s" },
         dir.display()
     );
     Ok(out)
@@ -195,6 +196,15 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let first = store.require_person(user).is_err();
             if first {
                 store.add_person(user)?;
+            } else if let Some(was) = crate::unlock::account::enrolled_for(&store, user)?
+                && was != uid
+            {
+                // Added to, the old account's faces would unlock the new one.
+                anyhow::bail!(
+                    "{user}'s enrolment was made for uid {was}, another account of that name, \
+                     and {user} is now uid {uid}: its faces are not this account's. Remove it \
+                     first (`sudo facegate unlock remove {user}`), then enrol {user}"
+                );
             }
             let mut engine =
                 crate::engine::Engine::with_settings(&cli.models()?, store, config.verify.clone())?;
@@ -227,16 +237,21 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::List { config } => {
             require_root()?;
             let store = SystemConfig::load(&config.config)?.open_store()?;
-            for user in store.people()? {
+            let people = store.people()?;
+            if people.is_empty() {
+                println!("nobody is enrolled for face unlock");
+            }
+            for user in people {
                 let n = store
                     .faces(&Gallery::Person {
                         name: user.clone(),
                         kind: ImageKind::Verification,
                     })
                     .map_or(0, |f| f.len());
+                let images = format!("{n} image{}", if n == 1 { "" } else { "s" });
                 match crate::unlock::account::mismatch(&store, &user, daemon::uid_of(&user)) {
-                    None => println!("{user:<24} {n} images"),
-                    Some(why) => println!("{user:<24} {n} images, not used: {why}"),
+                    None => println!("{user:<24} {images}"),
+                    Some(why) => println!("{user:<24} {images}, not used: {why}"),
                 }
             }
             Ok(exit::OK)

@@ -123,7 +123,21 @@ impl Engine {
         }
         let scores = self.pooled_scores(people)?;
         let Some(mut calibration) = scores.calibrate(target_far) else {
-            return Err(Error::NoImpostors);
+            // No impostor pairs: for want of negatives, or of the people's own images (with
+            // negatives imported, "import negatives" was the wrong advice).
+            let imageless = people.iter().all(|p| {
+                self.store
+                    .faces(&Gallery::Person {
+                        name: p.clone(),
+                        kind: ImageKind::Verification,
+                    })
+                    .map_or(true, |f| f.is_empty())
+            });
+            return Err(if imageless {
+                Error::NoVerificationImages(people.join(", "))
+            } else {
+                Error::NoImpostors
+            });
         };
         // The target asks for a threshold only the same photo passes: more impostor comparisons
         // than it allows score as an image does against itself. With such negatives refused

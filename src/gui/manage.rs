@@ -191,19 +191,8 @@ impl ManageView {
         // the window has no other way to reach a negative.
         if !state.negatives_showing.is_empty() {
             let found = &state.negatives_showing;
-            let mut who: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
-            who.dedup();
             ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    RichText::new(format!(
-                        "{} of the negatives show{} {}, who {} enrolled",
-                        found.len(),
-                        if found.len() == 1 { "s" } else { "" },
-                        who.join(", "),
-                        if who.len() == 1 { "is" } else { "are" }
-                    ))
-                    .color(WARN),
-                );
+                ui.label(RichText::new(super::state::negatives_showing(found)).color(WARN));
                 if ui.button("Remove them").clicked() {
                     out.push(Command::RemoveNegatives(
                         found.iter().map(|(id, _)| *id).collect(),

@@ -219,11 +219,13 @@ impl AppState {
             }
             Event::NegativesShowing(found) => {
                 if found.len() > self.negatives_showing.len() {
+                    // By whom they show, not by ids: the message line is one line, and the
+                    // negatives are reached under People & settings, not by id.
                     self.say(
                         format!(
                             "{}: negatives should be other people's faces; remove {} under \
                              Negatives in People & settings",
-                            crate::error::negatives_named(&found),
+                            negatives_showing(&found),
                             if found.len() == 1 { "it" } else { "them" }
                         ),
                         true,
@@ -399,6 +401,21 @@ fn import_summary(p: &ImportProgress) -> String {
 
 fn select(person: String) -> Command {
     Command::SelectPerson(Some(person))
+}
+
+/// "2 of the negatives show Ann, Bo, who are enrolled": the negatives that show someone
+/// enrolled, as the message line and People & settings say it.
+pub fn negatives_showing(found: &[(uuid::Uuid, String)]) -> String {
+    let mut who: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+    who.sort_unstable();
+    who.dedup();
+    format!(
+        "{} of the negatives show{} {}, who {} enrolled",
+        found.len(),
+        if found.len() == 1 { "s" } else { "" },
+        who.join(", "),
+        if who.len() == 1 { "is" } else { "are" }
+    )
 }
 
 #[cfg(test)]

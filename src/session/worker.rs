@@ -424,15 +424,25 @@ impl Worker {
                 };
                 // What is left to show is what was not removed (one that failed stays listed).
                 let mut left = Vec::with_capacity(showing.len());
+                let mut removed = 0;
                 for (id, person) in showing {
                     if !ids.contains(&id) {
                         left.push((id, person));
                     } else if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
                         self.fail("cannot remove the negative", e);
                         left.push((id, person));
+                    } else {
+                        removed += 1;
                     }
                 }
                 self.send(Event::NegativesShowing(left));
+                if removed > 0 {
+                    // The warning about them on the message line is over: say so.
+                    self.send(Event::Info(format!(
+                        "removed {removed} negative{} that showed someone enrolled",
+                        if removed == 1 { "" } else { "s" }
+                    )));
+                }
                 if let Some(p) = self.person.clone() {
                     self.send_scores(&p);
                 }

@@ -3,9 +3,10 @@
 //! after `userdel alice; useradd alice`, the new alice must not be unlocked by the old alice's
 //! face (red team, session 24). The daemon answers only when the name still belongs to the uid
 //! enrolled; an enrolment without one (made before it was recorded) is refused until `unlock
-//! enrol` is run again, which root may also do to vouch that the account's new uid is the same
-//! person. A uid given again to a new account of the same name is not told apart: remove an
-//! account's enrolment with the account (`facegate unlock remove`).
+//! enrol` is run again. `unlock enrol` refuses to add to an enrolment made for another uid: the
+//! old faces must be removed first, not taken over by the new account. A uid given again to a
+//! new account of the same name is not told apart: remove an account's enrolment with the
+//! account (`facegate unlock remove`).
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,11 @@ struct EnrolledFor {
     uid: Option<u32>,
 }
 
+/// The uid `user`'s enrolment was made for; none when it does not say.
+pub fn enrolled_for(store: &Store, user: &str) -> Result<Option<u32>, StoreError> {
+    Ok(store.read_state::<EnrolledFor>(user, FILE)?.uid)
+}
+
 /// Records that `user`'s enrolment is for the account with `uid`.
 pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
     store.write_state(user, FILE, &EnrolledFor { uid: Some(uid) })
@@ -27,8 +33,8 @@ pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
 /// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
 /// uid, none when there is no such account); None when it does.
 pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
-    let enrolled = match store.read_state::<EnrolledFor>(user, FILE) {
-        Ok(e) => e.uid,
+    let enrolled = match enrolled_for(store, user) {
+        Ok(uid) => uid,
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };
     let remove = format!("remove it (`sudo facegate unlock remove {user}`)");
