@@ -114,6 +114,11 @@ fn enrolling_someone_whose_photo_is_a_negative_says_so_at_once() {
     let (code, _, err) = run(&["negatives", "add", s(&negatives)]);
     assert!(matches!(code, Some(0 | 1)), "{err}");
     run(&["user", "add", "id01"]);
+    // Negatives, but none of her images yet: that is what calibration lacks (it said to import
+    // negatives).
+    let (code, _, err) = run(&["calibrate", "--far", "0.01", "--dry-run"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("id01 has no verification images yet"), "{err}");
     let (code, said, warned) = run(&["capture", "id01", s(&own)]);
     assert_eq!(code, Some(0), "{said}");
     let at = warned
