@@ -488,8 +488,12 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
             "consistency: {} verification images at cosine {:.2} ± {:.2} to their template (lowest {:.2})",
             c.images, c.mean, c.std, c.min
         );
-        // An image far from the rest is usually a bad capture (blur, odd angle, someone else).
-        if c.min < threshold {
+        // An image far from the rest is usually a bad capture (blur, odd angle). When some do
+        // not show the person at all, the line above says so, and "retake" would be the wrong
+        // advice for a stranger's photo.
+        if !p.odd.is_empty() {
+            ui.label(text);
+        } else if c.min < threshold {
             ui.colored_label(
                 egui::Color32::from_rgb(230, 160, 40),
                 format!("{text}: retake the lowest one"),
