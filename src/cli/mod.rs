@@ -269,13 +269,44 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colours only on a terminal: piped into a log or a test, escape codes are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    // A warning reads as a line for a person ("WARN settings.toml is not valid TOML …"), not a
-    // log record with a timestamp and a module path; journald adds its own time to the daemon's.
-    tracing_subscriber::fmt()
+    // A warning reads as a line for a person, as the CLI's own say it ("warning: settings.toml
+    // is not valid TOML …"), not a log record with a timestamp and a module path; journald adds
+    // its own time to the daemon's. With -v, the target says where it came from.
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
-        .without_time()
-        .with_target(verbose > 0)
-        .init();
+        .without_time();
+    if verbose > 0 {
+        builder.with_target(true).init();
+    } else {
+        builder.event_format(PlainLine).init();
+    }
+}
+
+/// "warning: …": a log event as one line in the CLI's own words.
+struct PlainLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for PlainLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        write!(writer, "{level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
