@@ -239,7 +239,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let store = SystemConfig::load(&config.config)?.open_store()?;
             let people = store.people()?;
             if people.is_empty() {
-                println!("nobody is enrolled for face unlock");
+                println!("no account is enrolled for face unlock");
             }
             for user in people {
                 let n = store

@@ -78,6 +78,7 @@ pub fn at_line(text: &str, at: Option<usize>) -> String {
         format!(" at line {line}")
     })
 }
+
 /// Longest request line the daemon reads; a user name is far shorter.
 pub const MAX_REQUEST_BYTES: usize = 4096;
 /// Longest reply line a client reads.
