@@ -204,11 +204,18 @@ fn checks_after_saving(
         Gallery::Person { name, kind } => {
             warn_if_someone_else(engine, name, saved)?;
             if *kind == ImageKind::Verification {
-                if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(name) {
-                    eprintln!(
+                match engine.gallery(name) {
+                    Ok(_) => {}
+                    Err(crate::Error::NotOnePerson(e)) => eprintln!(
                         "warning: {e} (`facegate user forget {} ID...`)",
                         names::shell_arg(name)
-                    );
+                    ),
+                    // Damaged settings, say: the check could not be made, which is not "fine".
+                    Err(e) => eprintln!(
+                        "warning: whether {name}'s images show one person could not be checked: \
+                         {}",
+                        crate::shown::Reason(&e)
+                    ),
                 }
                 warn_if_a_negative_shows(engine, name)?;
             }
