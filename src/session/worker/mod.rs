@@ -1,29 +1,31 @@
 //! The inference worker: owns the engine (ONNX sessions, store) and turns frames and commands
 //! into events. Runs detection on every frame it gets; embeds only when a mode or a request needs
-//! it.
+//! it. What the Enrol and Manage views are sent is in [`gallery`]; Verify, Identify and
+//! Continuous in [`verify`]; Unlock in [`super::unlock`].
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 
-use super::capture::Tagged;
-use super::manage::{self, ImportJob};
-use super::messages::*;
-use super::overlays::{self, AttributeOverlay};
-use super::unlock::{Seen, Unlock};
-use crate::auth::attempt::{Attempt, LivenessCheck, Step};
-use crate::auth::quality;
+mod gallery;
+mod verify;
+
+use crate::auth::attempt::Attempt;
 use crate::camera::Frame;
 use crate::engine::Engine;
 use crate::runtime::Models;
+use crate::session::capture::Tagged;
+use crate::session::manage::{self, ImportJob};
+use crate::session::messages::*;
+use crate::session::overlays::{self, AttributeOverlay};
+use crate::session::unlock::{Seen, Unlock};
 use crate::shown::Reason;
 use crate::store::{Gallery, ImageKind, Store};
-use crate::vision::Face;
 use crate::vision::Tracker;
+use verify::LastVerdict;
 
 /// A command as the channel delivers it.
 type Cmd = Result<Command, crossbeam_channel::RecvError>;
@@ -32,10 +34,6 @@ type Cmd = Result<Command, crossbeam_channel::RecvError>;
 /// still ~35 px wide there, well inside what YuNet finds. Captures still detect at full size,
 /// and so do the frames an attempt judges (see `analyse`).
 pub const LIVE_MAX_SIDE: u32 = 320;
-/// In continuous mode, a face the tracker has verified is verified again after this long; in
-/// between, its label keeps the last verdict. A new face is verified on its first frame, and
-/// attempts and unlock verify every frame, since each frame is a vote there.
-const VERDICT_PERIOD: Duration = Duration::from_millis(200);
 
 /// `models`: the models, or why none could be found (said as it is: which folders were looked
 /// in, what to run).
@@ -161,13 +159,6 @@ struct Worker {
     imports: VecDeque<ImportJob>,
 }
 
-struct LastVerdict {
-    track: u64,
-    at: Instant,
-    text: Option<String>,
-    verified: Option<bool>,
-}
-
 impl Worker {
     fn send(&self, event: Event) {
         let _ = self.events.send(event);
@@ -204,77 +195,6 @@ impl Worker {
                 settings: self.engine.settings().clone(),
             }),
             Err(e) => self.fail("cannot read the store", e),
-        }
-    }
-
-    fn send_thumbnails(&self, person: &str, kind: ImageKind) {
-        self.send(manage::thumbnails(&self.engine, person, kind));
-    }
-
-    /// The person's score sets, and which rule decides for them (their trained head or cosine).
-    fn send_scores(&mut self, person: &str) {
-        match self.engine.person_scores(person) {
-            Ok(scores) => self.send(Event::PersonScores(scores)),
-            Err(e) => self.fail("cannot score the person's images", e),
-        }
-        let rule = manage::head_rule(&mut self.engine, person);
-        self.send(rule);
-    }
-
-    /// Which negatives show someone enrolled, for the Manage view to offer their removal.
-    /// After one of `person`'s images was saved or deleted: what the window shows of them
-    /// follows, and a change to whom they are verified against can make a negative show them
-    /// (said at once, not at the next calibration) or stop it.
-    fn gallery_changed(&mut self, person: &str, kind: ImageKind) {
-        self.send_thumbnails(person, kind);
-        self.send_scores(person);
-        if kind == ImageKind::Verification {
-            self.send_negatives_showing();
-        }
-    }
-
-    fn send_negatives_showing(&mut self) {
-        match self.engine.negatives_showing(&[]) {
-            Ok(found) => self.send(Event::NegativesShowing(found)),
-            Err(e) => self.fail("cannot check the negatives", e),
-        }
-    }
-
-    /// One file of the oldest import; when it ends, the selected person's galleries and scores
-    /// follow.
-    /// Returns whether imports remain.
-    fn import_step(&mut self) -> bool {
-        let Some(job) = self.imports.front_mut() else {
-            return false;
-        };
-        let events = job.step(&mut self.engine);
-        let finished = job.finished().then(|| job.gallery().clone());
-        let finished_any = finished.is_some();
-        for event in events {
-            self.send(event);
-        }
-        if let (Some(gallery), Some(person)) = (finished, self.person.clone()) {
-            if let Gallery::Person { name, kind } = &gallery
-                && *name == person
-            {
-                self.send_thumbnails(&person, *kind);
-            }
-            // New negatives or someone else's photos are new impostors for the selected person.
-            self.send_scores(&person);
-        }
-        if finished_any {
-            self.send_negatives_showing();
-        }
-        if self.imports.front().is_some_and(ImportJob::finished) {
-            self.imports.pop_front();
-        }
-        !self.imports.is_empty()
-    }
-
-    fn import(&mut self, gallery: Gallery, paths: &[std::path::PathBuf]) {
-        match ImportJob::new(gallery, paths) {
-            Ok(job) => self.imports.push_back(job),
-            Err(e) => self.send(Event::CaptureRefused(e)),
         }
     }
 
@@ -415,38 +335,7 @@ impl Worker {
                     self.send(event);
                 }
             }
-            Command::RemoveNegatives(ids) => {
-                // Only those that still show someone: the window's list may be older than a
-                // deletion or a capture since.
-                let showing = match self.engine.negatives_showing(&[]) {
-                    Ok(found) => found,
-                    Err(e) => return self.fail("cannot check the negatives", e),
-                };
-                // What is left to show is what was not removed (one that failed stays listed).
-                let mut left = Vec::with_capacity(showing.len());
-                let mut removed = 0;
-                for (id, person) in showing {
-                    if !ids.contains(&id) {
-                        left.push((id, person));
-                    } else if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
-                        self.fail("cannot remove the negative", e);
-                        left.push((id, person));
-                    } else {
-                        removed += 1;
-                    }
-                }
-                self.send(Event::NegativesShowing(left));
-                if removed > 0 {
-                    // The warning about them on the message line is over: say so.
-                    self.send(Event::Info(format!(
-                        "removed {removed} negative{} that showed someone enrolled",
-                        if removed == 1 { "" } else { "s" }
-                    )));
-                }
-                if let Some(p) = self.person.clone() {
-                    self.send_scores(&p);
-                }
-            }
+            Command::RemoveNegatives(ids) => self.remove_negatives(&ids),
             Command::RefreshScores => {
                 if let Some(p) = self.person.clone() {
                     self.send_scores(&p);
@@ -458,73 +347,6 @@ impl Worker {
                 self.send(Event::Compared(result));
             }
             Command::Shutdown => {}
-        }
-    }
-
-    fn capture(&mut self, kind: ImageKind) {
-        let Some(person) = self.person.clone() else {
-            return self.send(Event::CaptureRefused("choose or add a person first".into()));
-        };
-        let Some(frame) = self.latest.clone() else {
-            return self.send(Event::CaptureRefused("no frame yet".into()));
-        };
-        let gallery = Gallery::Person {
-            name: person.clone(),
-            kind,
-        };
-        match self.engine.capture(&gallery, &frame.image, None) {
-            Ok((stored, _)) => {
-                self.send(Event::Captured {
-                    kind,
-                    id: stored.meta.id,
-                });
-                match self.engine.unlike_the_rest(&person, &[stored.meta.id]) {
-                    Ok(unlike) => {
-                        for u in unlike {
-                            let what = format!("the {} image just saved", kind.dir_name());
-                            self.send(Event::Warning(u.warning(&person, &what)));
-                        }
-                    }
-                    Err(e) => tracing::warn!("cannot compare the new image: {e}"),
-                }
-                self.gallery_changed(&person, kind);
-            }
-            Err(crate::Error::Quality(issue)) => {
-                self.send(Event::CaptureRefused(issue.to_string()))
-            }
-            Err(e) => self.fail("capture failed", e),
-        }
-    }
-
-    /// The Verify button: one attempt for the selected person. It tests the match, so it asks
-    /// for no head turn; Unlock is where liveness applies.
-    fn start_attempt(&mut self) {
-        let Some(person) = self.person.clone() else {
-            return self.send(Event::Error("choose a person to verify".into()));
-        };
-        let rule = self.engine.attempt_rule();
-        match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
-            Ok(attempt) => self.attempt = Some(attempt),
-            Err(e) => self.send(Event::Unanswered(for_desk(&e))),
-        }
-    }
-
-    /// The Identify button: whom the current frame looks like among those enrolled, 1:N, on
-    /// one frame. It opens nothing, so it is not an attempt (no K of N, no liveness, no
-    /// lock-out): face login is the Unlock view's, through the attempt policy.
-    fn identify_latest(&mut self) {
-        let Some(frame) = self.latest.clone() else {
-            return;
-        };
-        match self
-            .engine
-            .probe(&frame.image, Path::new("the current frame"))
-        {
-            Ok((_, probe)) => match self.engine.identify(&probe) {
-                Ok(id) => self.send(Event::Identified(id)),
-                Err(e) => self.unanswered("identification failed", e),
-            },
-            Err(e) => self.unanswered("cannot identify", e),
         }
     }
 
@@ -620,115 +442,6 @@ impl Worker {
             timings,
             latency_ms: ms(frame.captured_at),
         }));
-    }
-
-    /// Continuous mode only: labels the tracked face with its last verdict while that is recent.
-    fn reuse_verdict(&self, track: u64, label: &mut FaceLabel) -> bool {
-        let recent = self.mode == Mode::Continuous
-            && self.attempt.is_none()
-            && self
-                .last_verdict
-                .as_ref()
-                .is_some_and(|v| v.track == track && v.at.elapsed() < VERDICT_PERIOD);
-        if recent && let Some(v) = &self.last_verdict {
-            label.text.clone_from(&v.text);
-            label.verified = v.verified;
-        }
-        recent
-    }
-
-    /// One frame of the Verify attempt: the face it judged is labelled with its score; when the
-    /// attempt ends, its verdict goes to the window.
-    fn attempt_frame(
-        &mut self,
-        frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
-        labels: &mut [FaceLabel],
-        timings: &mut Timings,
-    ) {
-        let Some(mut attempt) = self.attempt.take() else {
-            return;
-        };
-        let person = attempt.person().to_owned();
-        let seen =
-            self.engine
-                .attempt_frame(&mut attempt, &frame.image, faces, ids, Instant::now());
-        let seen = match seen {
-            Ok(seen) => seen,
-            Err(e) => return self.unanswered("cannot verify", e),
-        };
-        timings.embed_ms = seen.embed_ms;
-        if let Some((index, v)) = &seen.judged {
-            labels[*index].text = Some(format!("{person} {:.2}", v.best));
-            labels[*index].verified = Some(v.accepted);
-        }
-        match seen.step {
-            Step::Pending(_) => self.attempt = Some(attempt),
-            Step::Done(outcome) => match outcome.last {
-                Some(verification) => {
-                    self.send(Event::Verdict {
-                        person,
-                        verification,
-                        attempt: Some(AttemptVerdict {
-                            accepted: outcome.accepted,
-                            refusal: outcome.refusal.map(|r| r.text().to_owned()),
-                        }),
-                    });
-                }
-                None => self.send(Event::Error(format!(
-                    "could not verify {person}: {} before the time-out",
-                    outcome.refusal.map_or("no face", |r| r.text())
-                ))),
-            },
-        }
-    }
-
-    /// Continuous mode labels the selected person's score on every frame. It shows the match as
-    /// it is now and decides nothing (no attempt, no lock-out): authentication is Verify and
-    /// Unlock, through an attempt.
-    fn continuous_frame(
-        &mut self,
-        frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
-        labels: &mut [FaceLabel],
-        timings: &mut Timings,
-    ) {
-        let Some(person) = self.person.clone() else {
-            return;
-        };
-        let Ok(index) = quality::main_face_index(faces, quality::AMBIGUOUS_FACE_RATIO) else {
-            return;
-        };
-        if self.reuse_verdict(ids[index], &mut labels[index]) {
-            // Same face, recent verdict: no embedding this frame.
-            return;
-        }
-        let t = Instant::now();
-        let verification = self
-            .engine
-            .embed(&frame.image, &faces[index])
-            .inspect(|_| timings.embed_ms = ms(t))
-            .and_then(|probe| self.engine.score(&person, &probe));
-        let verification = match verification {
-            Ok(v) => v,
-            Err(e) => return self.unanswered("cannot verify", e),
-        };
-        let label = &mut labels[index];
-        label.text = Some(format!("{person} {:.2}", verification.best));
-        label.verified = Some(verification.accepted);
-        self.last_verdict = Some(LastVerdict {
-            track: ids[index],
-            at: Instant::now(),
-            text: label.text.clone(),
-            verified: label.verified,
-        });
-        self.send(Event::Verdict {
-            person,
-            verification,
-            attempt: None,
-        });
     }
 }
 

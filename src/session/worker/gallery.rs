@@ -1,0 +1,151 @@
+//! The worker's side of the Enrol and Manage views: what the window shows of a person's
+//! galleries, their scores and the negatives that show someone, kept current as images are
+//! captured, imported and deleted.
+
+use uuid::Uuid;
+
+use super::Worker;
+use crate::session::manage::{self, ImportJob};
+use crate::session::messages::Event;
+use crate::store::{Gallery, ImageKind};
+
+impl Worker {
+    pub(super) fn send_thumbnails(&self, person: &str, kind: ImageKind) {
+        self.send(manage::thumbnails(&self.engine, person, kind));
+    }
+
+    /// The person's score sets, and which rule decides for them (their trained head or cosine).
+    pub(super) fn send_scores(&mut self, person: &str) {
+        match self.engine.person_scores(person) {
+            Ok(scores) => self.send(Event::PersonScores(scores)),
+            Err(e) => self.fail("cannot score the person's images", e),
+        }
+        let rule = manage::head_rule(&mut self.engine, person);
+        self.send(rule);
+    }
+
+    /// After one of `person`'s images was saved or deleted: what the window shows of them
+    /// follows, and a change to whom they are verified against can make a negative show them
+    /// (said at once, not at the next calibration) or stop it.
+    pub(super) fn gallery_changed(&mut self, person: &str, kind: ImageKind) {
+        self.send_thumbnails(person, kind);
+        self.send_scores(person);
+        if kind == ImageKind::Verification {
+            self.send_negatives_showing();
+        }
+    }
+
+    /// Which negatives show someone enrolled, for the Manage view to offer their removal.
+    pub(super) fn send_negatives_showing(&mut self) {
+        match self.engine.negatives_showing(&[]) {
+            Ok(found) => self.send(Event::NegativesShowing(found)),
+            Err(e) => self.fail("cannot check the negatives", e),
+        }
+    }
+
+    /// One file of the oldest import; when it ends, the selected person's galleries and scores
+    /// follow.
+    /// Returns whether imports remain.
+    pub(super) fn import_step(&mut self) -> bool {
+        let Some(job) = self.imports.front_mut() else {
+            return false;
+        };
+        let events = job.step(&mut self.engine);
+        let finished = job.finished().then(|| job.gallery().clone());
+        let finished_any = finished.is_some();
+        for event in events {
+            self.send(event);
+        }
+        if let (Some(gallery), Some(person)) = (finished, self.person.clone()) {
+            if let Gallery::Person { name, kind } = &gallery
+                && *name == person
+            {
+                self.send_thumbnails(&person, *kind);
+            }
+            // New negatives or someone else's photos are new impostors for the selected person.
+            self.send_scores(&person);
+        }
+        if finished_any {
+            self.send_negatives_showing();
+        }
+        if self.imports.front().is_some_and(ImportJob::finished) {
+            self.imports.pop_front();
+        }
+        !self.imports.is_empty()
+    }
+
+    pub(super) fn import(&mut self, gallery: Gallery, paths: &[std::path::PathBuf]) {
+        match ImportJob::new(gallery, paths) {
+            Ok(job) => self.imports.push_back(job),
+            Err(e) => self.send(Event::CaptureRefused(e)),
+        }
+    }
+
+    pub(super) fn capture(&mut self, kind: ImageKind) {
+        let Some(person) = self.person.clone() else {
+            return self.send(Event::CaptureRefused("choose or add a person first".into()));
+        };
+        let Some(frame) = self.latest.clone() else {
+            return self.send(Event::CaptureRefused("no frame yet".into()));
+        };
+        let gallery = Gallery::Person {
+            name: person.clone(),
+            kind,
+        };
+        match self.engine.capture(&gallery, &frame.image, None) {
+            Ok((stored, _)) => {
+                self.send(Event::Captured {
+                    kind,
+                    id: stored.meta.id,
+                });
+                match self.engine.unlike_the_rest(&person, &[stored.meta.id]) {
+                    Ok(unlike) => {
+                        for u in unlike {
+                            let what = format!("the {} image just saved", kind.dir_name());
+                            self.send(Event::Warning(u.warning(&person, &what)));
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot compare the new image: {e}"),
+                }
+                self.gallery_changed(&person, kind);
+            }
+            Err(crate::Error::Quality(issue)) => {
+                self.send(Event::CaptureRefused(issue.to_string()))
+            }
+            Err(e) => self.fail("capture failed", e),
+        }
+    }
+
+    /// Removes those of `ids` that still show someone: the window's list may be older than a
+    /// deletion or a capture since.
+    pub(super) fn remove_negatives(&mut self, ids: &[Uuid]) {
+        let showing = match self.engine.negatives_showing(&[]) {
+            Ok(found) => found,
+            Err(e) => return self.fail("cannot check the negatives", e),
+        };
+        // What is left to show is what was not removed (one that failed stays listed).
+        let mut left = Vec::with_capacity(showing.len());
+        let mut removed = 0;
+        for (id, person) in showing {
+            if !ids.contains(&id) {
+                left.push((id, person));
+            } else if let Err(e) = self.engine.delete_face(&Gallery::Negatives, id) {
+                self.fail("cannot remove the negative", e);
+                left.push((id, person));
+            } else {
+                removed += 1;
+            }
+        }
+        self.send(Event::NegativesShowing(left));
+        if removed > 0 {
+            // The warning about them on the message line is over: say so.
+            self.send(Event::Info(format!(
+                "removed {removed} negative{} that showed someone enrolled",
+                if removed == 1 { "" } else { "s" }
+            )));
+        }
+        if let Some(p) = self.person.clone() {
+            self.send_scores(&p);
+        }
+    }
+}
