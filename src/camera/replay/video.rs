@@ -1,6 +1,5 @@
-//! Replays of recorded material: a video file decoded by the ffmpeg CLI, or a folder of stills.
-//! Both loop forever (a replay stands in for a camera, which never runs out) and are paced to
-//! real time unless asked not to be.
+//! A video file replayed through the ffmpeg CLI: probed, bounded, decoded to RGB by a child
+//! process and restarted at the end of each pass.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -11,46 +10,13 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
-use super::{Frame, FrameSource, SourceError};
+use super::{MAX_CLIP_SIDE, Pacer};
+use crate::camera::{Frame, FrameSource, SourceError};
 
 /// Used to pace a clip whose container states no usable frame rate.
 const FALLBACK_FPS: f32 = 25.0;
 /// How much of ffmpeg's stderr is kept for error messages.
 const STDERR_TAIL_BYTES: usize = 2048;
-
-/// Releases frame n one period after frame n-1, sleeping as needed.
-#[derive(Debug)]
-pub(crate) struct Pacer {
-    period: Option<Duration>,
-    next_due: Option<Instant>,
-}
-
-impl Pacer {
-    pub(crate) fn new(fps: f32, paced: bool) -> Self {
-        let period = (paced && fps.is_finite() && fps > 0.0)
-            .then(|| Duration::from_secs_f64(1.0 / f64::from(fps)));
-        Pacer {
-            period,
-            next_due: None,
-        }
-    }
-
-    pub(crate) fn wait(&mut self) {
-        let Some(period) = self.period else { return };
-        let now = Instant::now();
-        let due = self.next_due.unwrap_or(now);
-        if due > now {
-            std::thread::sleep(due - now);
-            self.next_due = Some(due + period);
-        } else if now - due > period {
-            // A slow consumer (or an ffmpeg restart) fell behind: restart the schedule rather
-            // than burst out the missed frames, which would look like fast-forward.
-            self.next_due = Some(now + period);
-        } else {
-            self.next_due = Some(due + period);
-        }
-    }
-}
 
 /// Geometry and timing of a clip's first video stream, as ffmpeg will deliver it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -238,10 +204,6 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
     parse_probe(&output.stdout).map_err(unreadable)
 }
 
-/// Largest side of a clip's frames: 4K cinema. A video decoder holds a dozen reference frames
-/// at that size, so a forged 11904² clip of 417 KB made ffmpeg take 4 GB (a 12000 px still, the
-/// cap for photos, is one frame).
-const MAX_CLIP_SIDE: u32 = 4096;
 /// The same bound given to ffmpeg's decoders (`-max_pixels`), for every picture they decode:
 /// the probe sees the first stream's size only, and a clip whose stream grows to 8192² after
 /// a small first picture made ffmpeg take 1 GB.
@@ -460,145 +422,6 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Stills replayed in file-name order (zero-padded names sort as frames), looped.
-pub struct FolderReplay {
-    dir: PathBuf,
-    files: Vec<PathBuf>,
-    /// Files that failed to decode, skipped silently after their first warning.
-    bad: Vec<bool>,
-    cursor: usize,
-    first: Option<RgbImage>,
-    fps: f32,
-    next_index: u64,
-    pacer: Pacer,
-}
-
-impl FolderReplay {
-    /// Lists `dir` and decodes the first readable image, so an unusable folder fails here rather
-    /// than at the first frame. `fps` paces delivery when `paced`.
-    pub fn open(dir: &Path, fps: f32, paced: bool) -> Result<Self, SourceError> {
-        if !dir.exists() {
-            return Err(SourceError::NotFound(dir.to_owned()));
-        }
-        let entries = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && is_image_name(p))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(SourceError::EmptyFolder(dir.to_owned()));
-        }
-        let mut replay = FolderReplay {
-            dir: dir.to_owned(),
-            bad: vec![false; files.len()],
-            files,
-            cursor: 0,
-            first: None,
-            fps,
-            next_index: 0,
-            pacer: Pacer::new(fps, paced),
-        };
-        replay.first = Some(replay.next_image()?);
-        Ok(replay)
-    }
-
-    /// Decodes the next good file after the cursor, wrapping around.
-    fn next_image(&mut self) -> Result<RgbImage, SourceError> {
-        if self.bad.iter().all(|&bad| bad) {
-            // Everything has failed before: retry all (they may have been rewritten since), which
-            // also gives the error below a fresh reason.
-            self.bad.fill(false);
-        }
-        let mut last_error = None;
-        for _ in 0..self.files.len() {
-            let i = self.cursor;
-            self.cursor = (self.cursor + 1) % self.files.len();
-            if self.bad[i] {
-                continue;
-            }
-            match crate::imageio::load(&self.files[i]) {
-                Ok(image) => return Ok(camera_sized(image)),
-                Err(e) => {
-                    tracing::warn!("skipping an unreadable frame: {e}");
-                    self.bad[i] = true;
-                    last_error = Some(e);
-                }
-            }
-        }
-        Err(SourceError::NoDecodableImages {
-            dir: self.dir.clone(),
-            count: self.files.len(),
-            last_error: last_error.expect("at least one file was tried and failed"),
-        })
-    }
-
-    /// Number of candidate image files (readable or not).
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// Always false: opening an empty folder fails.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-}
-
-/// A still shrunk to at most [`MAX_CLIP_SIDE`] a side, as a video's frames are: the feed holds
-/// several frames at once (capture thread, worker, window), and a folder of 12000² photos took
-/// the window to 2.3 GB. No camera delivers more, and faces are found on far less.
-fn camera_sized(image: RgbImage) -> RgbImage {
-    let (w, h) = image.dimensions();
-    if w.max(h) <= MAX_CLIP_SIDE {
-        return image;
-    }
-    let scale = f64::from(MAX_CLIP_SIDE) / f64::from(w.max(h));
-    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
-    image::imageops::resize(
-        &image,
-        side(w),
-        side(h),
-        image::imageops::FilterType::Triangle,
-    )
-}
-
-fn is_image_name(path: &Path) -> bool {
-    crate::imageio::listing::is_photo_name(path)
-}
-
-impl FrameSource for FolderReplay {
-    fn next_frame(&mut self) -> Result<Frame, SourceError> {
-        let image = match self.first.take() {
-            Some(image) => image,
-            None => self.next_image()?,
-        };
-        let index = self.next_index;
-        self.next_index += 1;
-        self.pacer.wait();
-        Ok(Frame {
-            image,
-            index,
-            captured_at: Instant::now(),
-        })
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "image folder {} ({} images, {} fps)",
-            self.dir.display(),
-            self.files.len(),
-            self.fps
-        )
-    }
-
-    fn nominal_fps(&self) -> Option<f32> {
-        Some(self.fps)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,20 +463,6 @@ mod tests {
     }
 
     #[test]
-    fn a_large_still_is_shrunk_to_a_cameras_size_and_a_small_one_kept() {
-        let big = camera_sized(RgbImage::new(12000, 6000));
-        assert_eq!(big.dimensions(), (MAX_CLIP_SIDE, MAX_CLIP_SIDE / 2));
-        assert_eq!(
-            camera_sized(RgbImage::new(640, 480)).dimensions(),
-            (640, 480)
-        );
-        assert_eq!(
-            camera_sized(RgbImage::new(9000, 1)).dimensions(),
-            (MAX_CLIP_SIDE, 1)
-        );
-    }
-
-    #[test]
     fn a_missing_program_names_the_fix() {
         let missing = Command::new("facegate-no-such-program-ffmpeg")
             .spawn()
@@ -667,27 +476,5 @@ mod tests {
             err.to_string().contains("install ffmpeg / run make setup"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn pacer_spaces_frames_and_does_not_burst_after_a_stall() {
-        let mut pacer = Pacer::new(100.0, true);
-        let start = Instant::now();
-        for _ in 0..5 {
-            pacer.wait();
-        }
-        // First frame is immediate, the next four 10 ms apart.
-        assert!(start.elapsed() >= Duration::from_millis(39));
-        std::thread::sleep(Duration::from_millis(50));
-        pacer.wait();
-        let resumed = Instant::now();
-        pacer.wait();
-        assert!(resumed.elapsed() >= Duration::from_millis(8));
-        let mut unpaced = Pacer::new(100.0, false);
-        let start = Instant::now();
-        for _ in 0..100 {
-            unpaced.wait();
-        }
-        assert!(start.elapsed() < Duration::from_millis(20));
     }
 }
