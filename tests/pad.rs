@@ -345,7 +345,7 @@ fn real_faces_of_the_shared_data_are_rarely_refused() {
             }
         }
         // As an attempt sees it: the rule's low quantile over the clip's frames.
-        let q = pad::low_quantile(&scores, rule.quantile).unwrap();
+        let q = facegate::liveness::quantile(&scores, rule.quantile).unwrap();
         println!(
             "{name}: {} frames, {:.0}th percentile {q:.4} (attempt passes: {})",
             scores.len(),

@@ -84,22 +84,17 @@ pub struct Outcome {
 pub struct PoseKey {
     /// As [`crate::liveness::Pose::yaw`]: the nose's sideways offset.
     pub yaw: f32,
-    /// The nose's offset along the face's vertical (down positive) from the centre of the eyes
-    /// and mouth corners: changes as the head nods.
+    /// As [`crate::liveness::Pose::pitch`]: the nose's offset along the face's vertical.
     pub pitch: f32,
 }
 
 impl PoseKey {
     pub fn of(face: &Face) -> Option<PoseKey> {
-        let [e0, e1, nose, m0, m1] = face.landmarks;
-        let yaw = crate::liveness::pose(&face.landmarks)?.yaw;
-        let (dx, dy) = (e1[0] - e0[0], e1[1] - e0[1]);
-        let d = (dx * dx + dy * dy).sqrt();
-        let cx = (e0[0] + e1[0] + m0[0] + m1[0]) / 4.0;
-        let cy = (e0[1] + e1[1] + m0[1] + m1[1]) / 4.0;
-        // The face's "down" is the eye line turned a quarter clockwise (y grows downwards).
-        let pitch = ((nose[0] - cx) * (-dy / d) + (nose[1] - cy) * (dx / d)) / d;
-        Some(PoseKey { yaw, pitch })
+        let pose = crate::liveness::pose(&face.landmarks)?;
+        Some(PoseKey {
+            yaw: pose.yaw,
+            pitch: pose.pitch,
+        })
     }
 
     pub fn distance(&self, other: &PoseKey) -> f32 {

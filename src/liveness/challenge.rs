@@ -186,7 +186,7 @@ impl Challenge {
                 None => {
                     self.baseline.push(p.yaw);
                     if self.baseline.len() >= self.config.baseline_frames {
-                        self.base_yaw = Some(median(&mut self.baseline));
+                        self.base_yaw = super::quantile(&self.baseline, 0.5);
                     }
                 }
                 Some(base) => {
@@ -213,11 +213,6 @@ impl Challenge {
         };
         self.state
     }
-}
-
-fn median(v: &mut [f32]) -> f32 {
-    v.sort_by(f32::total_cmp);
-    v[v.len() / 2]
 }
 
 #[cfg(test)]

@@ -239,18 +239,6 @@ fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     e.map(|v| v / sum)
 }
 
-/// The `q`-quantile (0..1, nearest rank) of the finite `scores`: with a low `q`, an attempt is
-/// decided by its least live-looking frames, though not by a single one. None for no scores.
-pub fn low_quantile(scores: &[f32], q: f32) -> Option<f32> {
-    let mut sorted: Vec<f32> = scores.iter().copied().filter(|s| s.is_finite()).collect();
-    if sorted.is_empty() {
-        return None;
-    }
-    sorted.sort_by(f32::total_cmp);
-    let rank = ((sorted.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
-    Some(sorted[rank])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,17 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn low_quantile_is_decided_by_the_low_frames() {
-        let s = [0.99, 0.2, 0.98, 0.97, 0.96, f32::NAN];
-        assert_eq!(low_quantile(&s, 0.0), Some(0.2));
-        assert_eq!(low_quantile(&s, 0.25), Some(0.96));
-        assert_eq!(
-            low_quantile(&s, 0.2),
-            Some(0.96),
-            "one bad frame does not decide"
-        );
-        assert_eq!(low_quantile(&s, 1.0), Some(0.99));
-        assert_eq!(low_quantile(&[], 0.2), None);
+    fn softmax_sums_to_one() {
         let p = softmax([0.0, 2.0, -1.0]);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6 && p[1] > p[0]);
     }

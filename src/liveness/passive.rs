@@ -189,15 +189,15 @@ impl PassiveWindow {
         }
         let shapes: Vec<[[f32; 2]; 5]> = self.obs.iter().map(|o| o.landmarks).collect();
         let nonrigid = nonrigid_motion(&shapes, self.config.smooth_frames);
-        let mut diffs: Vec<f32> = self
+        let diffs: Vec<f32> = self
             .obs
             .iter()
             .zip(self.obs.iter().skip(1))
             .map(|(a, b)| chip_difference(&a.chip, &b.chip))
             .collect();
-        let temporal = percentile(&mut diffs, 0.5);
-        let mut textures: Vec<f32> = self.obs.iter().map(|o| o.texture).collect();
-        let texture = percentile(&mut textures, 0.5);
+        let temporal = super::quantile(&diffs, 0.5).unwrap_or(0.0);
+        let textures: Vec<f32> = self.obs.iter().map(|o| o.texture).collect();
+        let texture = super::quantile(&textures, 0.5).unwrap_or(0.0);
         let yaws: Vec<f32> = self
             .obs
             .iter()
@@ -241,14 +241,6 @@ impl PassiveWindow {
 fn logistic(x: f32, mid: f32) -> f32 {
     let z = ((x.max(1e-6) / mid).ln() / 0.7).clamp(-30.0, 30.0);
     1.0 / (1.0 + (-z).exp())
-}
-
-fn percentile(v: &mut [f32], q: f32) -> f32 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f32::total_cmp);
-    v[((v.len() - 1) as f32 * q).round() as usize]
 }
 
 fn eye_distance(l: &[[f32; 2]; 5]) -> f32 {
@@ -304,7 +296,7 @@ pub fn nonrigid_motion(shapes: &[[[f32; 2]; 5]], smooth: usize) -> f32 {
         })
         .collect();
     let half = smooth.max(1) / 2;
-    let mut rms: Vec<f32> = (0..residuals.len())
+    let rms: Vec<f32> = (0..residuals.len())
         .map(|t| {
             let lo = t.saturating_sub(half);
             let hi = (t + half + 1).min(residuals.len());
@@ -319,7 +311,7 @@ pub fn nonrigid_motion(shapes: &[[[f32; 2]; 5]], smooth: usize) -> f32 {
             (sum / 5.0).sqrt()
         })
         .collect();
-    percentile(&mut rms, 0.9)
+    super::quantile(&rms, 0.9).unwrap_or(0.0)
 }
 
 /// A 2-D affine map, fitted by least squares on centred points.

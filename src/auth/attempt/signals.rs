@@ -68,7 +68,7 @@ impl PadRule {
         if scores.len() < self.min_frames.max(1) {
             return None;
         }
-        crate::liveness::pad::low_quantile(scores, self.quantile)
+        crate::liveness::quantile(scores, self.quantile)
     }
 
     /// Whether a face's texture scores look live: judged ([`PadRule::quantile_of`]) and at least
