@@ -37,6 +37,8 @@ pub enum ConfigError {
     },
     #[error("{}: {why}", path.display())]
     Invalid { path: PathBuf, why: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Where the root-owned store lives unless the config says otherwise.
@@ -74,7 +76,7 @@ struct Raw {
 impl SystemConfig {
     /// The root-owned store this config names, with every folder above it checked first: the
     /// one way the daemon and the `unlock` commands open it.
-    pub fn open_store(&self) -> anyhow::Result<crate::store::Store> {
+    pub fn open_store(&self) -> Result<crate::store::Store, ConfigError> {
         check_parents(&self.store)?;
         Ok(crate::store::Store::open_owned(
             &self.store,
