@@ -218,7 +218,10 @@ impl AppState {
                 self.calibration = Some(result);
             }
             Event::NegativesShowing(found) => {
-                if found.len() > self.negatives_showing.len() {
+                // Said when a negative is flagged that was not before, not only when their number
+                // grows: a capture can flag one as a deletion clears another.
+                let flagged = |id: &uuid::Uuid| self.negatives_showing.iter().any(|(f, _)| f == id);
+                if found.iter().any(|(id, _)| !flagged(id)) {
                     // By whom they show, not by ids: the message line is one line, and the
                     // negatives are reached under People & settings, not by id.
                     self.say(
@@ -500,6 +503,26 @@ mod tests {
         assert!(s.verdict.as_ref().is_some_and(|v| v.attempt.is_some()));
         let _ = s.apply(verdict(false));
         assert!(s.verdict.as_ref().is_some_and(|v| v.attempt.is_none()));
+    }
+
+    #[test]
+    fn a_newly_flagged_negative_is_said_even_when_their_number_does_not_grow() {
+        let mut s = AppState::new();
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
+        let first = s.message.clone().expect("said");
+        assert!(first.error && first.text.contains("1 of the negatives shows Ann"));
+        // The same list again (a capture that changed nothing): not said twice.
+        let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
+        assert_eq!(s.message.as_ref().unwrap().id, first.id);
+        // One cleared, another flagged: as many as before, but a new one.
+        let _ = s.apply(Event::NegativesShowing(vec![(b, "Bob".into())]));
+        let second = s.message.clone().unwrap();
+        assert_ne!(second.id, first.id);
+        assert!(second.text.contains("shows Bob"), "{}", second.text);
+        // Fewer: nothing new to say.
+        let _ = s.apply(Event::NegativesShowing(Vec::new()));
+        assert_eq!(s.message.unwrap().id, second.id);
     }
 
     #[test]
