@@ -83,7 +83,7 @@ pub struct Unlike {
     pub id: Uuid,
     /// Its highest cosine to any of the person's other images.
     pub best: f32,
-    /// The detection threshold a match must be above.
+    /// The cosine a match must be above ([`Engine::same_person_threshold`]).
     pub threshold: f32,
 }
 
@@ -91,12 +91,22 @@ impl Unlike {
     /// The warning, for `person`'s image shown as `what`.
     pub fn warning(&self, person: &str, what: &str) -> String {
         format!(
-            "{what} matches none of {person}'s other images (best cosine {:.2}; a match needs \
-             more than {:.2}): if it is not {person}, delete it, or it helps that person in as \
-             {person}",
-            self.best, self.threshold
+            "{what} matches none of {person}'s other images (best cosine {:.2}; {}): if it is \
+             not {person}, delete it, or it helps that person in as {person}",
+            self.best,
+            same_person_bar(self.threshold)
         )
     }
+}
+
+/// What "a match" means where stored photos are compared with each other, said beside the
+/// number: the model's same-person cosine, which is not the detection threshold the settings
+/// show (a person who set 0.75 for unlocking read "needs more than 0.36" as a contradiction).
+pub fn same_person_bar(threshold: f32) -> String {
+    format!(
+        "with this model two photos are taken for one person above {threshold:.2}, whatever the \
+         detection threshold"
+    )
 }
 
 /// A verification with the face it was made on.

@@ -142,15 +142,14 @@ impl ImportJob {
             [] => None,
             [one] => Some(one.warning(person, &file(one))),
             many => Some(format!(
-                "{} photos match none of {person}'s other images ({}; a match needs more than \
-                 {:.2}): those that are not {person}, delete, or they help that person in as \
-                 {person}",
+                "{} photos match none of {person}'s other images ({}; {}): those that are not \
+                 {person}, delete, or they help that person in as {person}",
                 many.len(),
                 many.iter()
                     .map(|u| format!("{} best {:.2}", file(u), u.best))
                     .collect::<Vec<_>>()
                     .join(", "),
-                many[0].threshold
+                crate::engine::same_person_bar(many[0].threshold)
             )),
         }
     }
