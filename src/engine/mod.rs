@@ -16,6 +16,7 @@ pub mod adding;
 pub mod attempts;
 pub mod compare;
 pub mod people;
+pub mod poses;
 pub mod scores;
 pub mod scoring;
 pub mod training;
