@@ -3,7 +3,7 @@
 //! data suites are skipped with a notice where ../shared/data is absent.
 //!
 //! Floors are measured values minus a small margin (the full-dataset figures come from
-//! `facegate eval-attributes`); each test prints what it measured.
+//! `facegate eval attributes`); each test prints what it measured.
 
 mod common;
 
@@ -251,7 +251,7 @@ fn sampled_accuracy_utkface_adults() {
         adults.len(),
         100.0 * acc
     );
-    // Measured: 95.0 % and 7.46 years (full set: 97.0 % and 7.11, `facegate eval-attributes`).
+    // Measured: 95.0 % and 7.46 years (full set: 97.0 % and 7.11, `facegate eval attributes`).
     assert!(acc >= 0.93, "gender accuracy {acc}");
     assert!(mae <= 7.9, "age MAE {mae}");
 }

@@ -1,4 +1,4 @@
-//! `facegate eval-attributes`: how good the age, gender and emotion estimates are, measured on
+//! `facegate eval attributes`: how good the age, gender and emotion estimates are, measured on
 //! the labelled public datasets in `../shared/data` (never shipped; see its README).
 //!
 //! The datasets are pre-cropped faces, so each gets the framing its model expects:
