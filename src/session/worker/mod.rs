@@ -415,13 +415,13 @@ impl Worker {
             })
             .collect();
         let t = Instant::now();
+        let seen = Seen {
+            faces: &faces,
+            ids: &ids,
+        };
         if self.attempt.is_some() {
-            self.attempt_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+            self.attempt_frame(&frame, seen, &mut labels, &mut timings);
         } else if self.mode == Mode::Unlock {
-            let seen = Seen {
-                faces: &faces,
-                ids: &ids,
-            };
             match self
                 .unlock
                 .frame(&mut self.engine, &frame, seen, &mut timings)
@@ -431,7 +431,7 @@ impl Worker {
                 Err(e) => self.send(Event::Error(format!("unlock: {e}"))),
             }
         } else if self.mode == Mode::Continuous {
-            self.continuous_frame(&frame, &faces, &ids, &mut labels, &mut timings);
+            self.continuous_frame(&frame, seen, &mut labels, &mut timings);
         }
         timings.verify_ms = (ms(t) - timings.embed_ms).max(0.0);
         self.send(Event::Analysis(Analysis {

@@ -9,7 +9,7 @@ use crate::auth::attempt::{LivenessCheck, Step};
 use crate::auth::quality;
 use crate::camera::Frame;
 use crate::session::messages::{AttemptVerdict, Event, FaceLabel, Mode, Timings};
-use crate::vision::Face;
+use crate::session::unlock::Seen;
 
 /// In continuous mode, a face the tracker has verified is verified again after this long; in
 /// between, its label keeps the last verdict. A new face is verified on its first frame, and
@@ -77,8 +77,7 @@ impl Worker {
     pub(super) fn attempt_frame(
         &mut self,
         frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
+        Seen { faces, ids }: Seen,
         labels: &mut [FaceLabel],
         timings: &mut Timings,
     ) {
@@ -125,8 +124,7 @@ impl Worker {
     pub(super) fn continuous_frame(
         &mut self,
         frame: &Frame,
-        faces: &[Face],
-        ids: &[u64],
+        Seen { faces, ids }: Seen,
         labels: &mut [FaceLabel],
         timings: &mut Timings,
     ) {
