@@ -83,8 +83,8 @@ mod tests {
         assert!((left.yaw - 0.2).abs() < 1e-5, "{left:?}");
         let right = pose(&face(-0.15, 0.0)).unwrap();
         assert!((right.yaw + 0.15).abs() < 1e-5, "{right:?}");
-        // The nose sits 0.3 units below the centroid (eyes at -0.5, mouth at 1.0: 0.25), in eye
-        // distances of 2 units; roll does not change it.
+        // The nose (y 0.3) sits 0.05 below the centre of the eyes and mouth corners (y 0.25):
+        // 0.025 eye distances of 2 units; roll does not change it.
         for deg in [0.0, 25.0] {
             let p = pose(&face(0.0, deg)).unwrap();
             assert!((p.pitch - 0.025).abs() < 1e-5, "{deg}: {p:?}");
