@@ -201,6 +201,11 @@ fn every_decision_refuses_a_gallery_that_is_not_one_person() {
         id.identity.is_none() && id.ranking.is_empty(),
         "nobody is identified as a mixed gallery"
     );
+    // Left out, and said so where a ranking is shown (the CLI, the window's Identify).
+    assert_eq!(
+        id.left_out(),
+        ["id01 left out: their verification images do not all show one person"]
+    );
 
     for stranger in strangers {
         e.delete_face(&verification("id01"), stranger).unwrap();

@@ -167,6 +167,21 @@ pub struct Identification {
     pub not_one_person: Vec<String>,
 }
 
+impl Identification {
+    /// Who was left out of the ranking and why, a line each, where a ranking is shown to the
+    /// owner of the store (the CLI, the window's Identify; the Unlock view names nobody).
+    pub fn left_out(&self) -> Vec<String> {
+        let locked = self
+            .locked
+            .iter()
+            .map(|(name, lock)| format!("{name} left out: {lock}"));
+        let mixed = self.not_one_person.iter().map(|name| {
+            format!("{name} left out: their verification images do not all show one person")
+        });
+        locked.chain(mixed).collect()
+    }
+}
+
 pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
     probe: &Embedding,
     people: &[(String, G)],

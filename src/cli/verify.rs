@@ -258,6 +258,9 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         Err(e) => return refusal("identify", e),
     };
     let id = engine.identify(&probe)?;
+    for line in id.left_out() {
+        eprintln!("note: {line}");
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&id)?);
     } else {

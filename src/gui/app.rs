@@ -12,6 +12,7 @@ use super::enrol::EnrolView;
 use super::feed::Feed;
 use super::manage::ManageView;
 use super::opening::{Opened, Opening, WayBack};
+use super::palette::{ERROR, WARN};
 use super::source::SourcePicker;
 use super::state::AppState;
 use super::stats::RateMeter;
@@ -19,9 +20,7 @@ use super::unlock::UnlockView;
 use crate::camera::SourceSpec;
 use crate::session::{Command, Event, Session, Timings};
 
-const ERROR: Color32 = Color32::from_rgb(235, 60, 60);
 const FINE: Color32 = Color32::from_rgb(60, 190, 90);
-const NOTE: Color32 = Color32::from_rgb(230, 170, 40);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -357,7 +356,7 @@ impl FaceGateApp {
                 }
             }
             if let Some(note) = &self.source_note {
-                one_line(ui, note, NOTE);
+                one_line(ui, note, WARN);
             }
         });
     }

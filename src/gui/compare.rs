@@ -1,8 +1,9 @@
 //! Two-image comparison: drop two files on the window (or type their paths), see both aligned
 //! faces, their similarity and the verdict.
 
-use egui::{Color32, RichText, TextureHandle, TextureOptions, Ui};
+use egui::{RichText, TextureHandle, TextureOptions, Ui};
 
+use super::palette::{ERROR, GOOD};
 use super::state::AppState;
 use super::textures::to_color_image;
 use crate::session::{Command, CompareResult};
@@ -55,7 +56,7 @@ impl CompareView {
         ui.separator();
         match &state.compared {
             Some(Err(e)) => {
-                ui.label(RichText::new(e).color(Color32::from_rgb(235, 60, 60)));
+                ui.label(RichText::new(e).color(ERROR));
             }
             Some(Ok(result)) => self.result(ui, result, state.compare_count),
             None => {}
@@ -103,9 +104,9 @@ impl CompareView {
             });
         }
         let (verdict, colour) = if result.same {
-            ("Same person", Color32::from_rgb(40, 200, 90))
+            ("Same person", GOOD)
         } else {
-            ("Different people", Color32::from_rgb(235, 60, 60))
+            ("Different people", ERROR)
         };
         ui.label(RichText::new(verdict).size(24.0).strong().color(colour));
         let score = if (result.score - result.similarity).abs() > 1e-6 {

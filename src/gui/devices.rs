@@ -2,8 +2,9 @@
 //! from what the system lists, a resolution and frame rate it offers, and open it; the app then
 //! remembers the choice in the settings. With no camera it says so plainly.
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 
+use super::palette::ERROR;
 use super::state::AppState;
 use crate::camera::{CameraInfo, CameraMode, SourceSpec, find_camera};
 use crate::session::Command;
@@ -12,7 +13,6 @@ use crate::session::Command;
 /// closest mode the camera has is used.
 const COMMON_SIZES: [(u32, u32); 4] = [(640, 480), (1280, 720), (1920, 1080), (320, 240)];
 const COMMON_RATES: [u32; 3] = [30, 15, 60];
-const ERROR: Color32 = Color32::from_rgb(235, 60, 60);
 
 /// The source now feeding the window.
 pub struct Current {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::feed::Feed;
 use super::files::{self, Answer, Dialog, Purpose};
+use super::palette::{ERROR, GOOD, WARN};
 use super::state::AppState;
 use super::textures::TextureCache;
 use super::train::train;
@@ -208,11 +209,7 @@ impl EnrolView {
         }
         self.unplaced_chooser(ui, out);
         if let Some(note) = &self.dialog_note {
-            ui.label(
-                RichText::new(note)
-                    .small()
-                    .color(Color32::from_rgb(230, 170, 40)),
-            );
+            ui.label(RichText::new(note).small().color(WARN));
         }
     }
 
@@ -538,10 +535,7 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     }
     if let Some(v) = &state.verdict {
         let r = &v.verification;
-        let (green, red) = (
-            Color32::from_rgb(40, 200, 90),
-            Color32::from_rgb(235, 60, 60),
-        );
+        let (green, red) = (GOOD, ERROR);
         match &v.attempt {
             // Only an attempt verifies (K of N frames, liveness when on).
             Some(attempt) => {
@@ -607,6 +601,9 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
                 "{} {:.3} ({}/{})",
                 c.name, c.mean_score, c.verification.matched, c.verification.total
             ));
+        }
+        for line in id.left_out() {
+            ui.label(RichText::new(line).color(WARN));
         }
     }
 }

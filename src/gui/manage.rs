@@ -7,6 +7,7 @@ use egui::{Color32, RichText, Ui};
 
 use super::devices::{CameraChoice, CameraPanel, Current};
 use super::files::{self, Answer, Dialog, Purpose};
+use super::palette::WARN;
 use super::state::AppState;
 use crate::camera::CameraInfo;
 use crate::session::{Command, ImportProgress};
@@ -16,7 +17,6 @@ use crate::vision::attributes::{AgeNet, EmotionNet};
 
 /// Targets offered for calibration (a comparison's false-accept rate).
 const FAR_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
-const WARN: Color32 = Color32::from_rgb(230, 170, 40);
 
 pub struct ManageView {
     rename_to: String,

@@ -10,6 +10,7 @@ mod files;
 mod manage;
 mod opening;
 mod overlay;
+mod palette;
 mod source;
 mod state;
 mod stats;

@@ -2,6 +2,7 @@
 
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
 
+use super::palette::ERROR;
 use crate::session::FaceLabel;
 use crate::vision::attributes::Attributes;
 
@@ -28,7 +29,7 @@ pub fn draw_faces(
     for label in faces {
         let colour = match label.verified {
             Some(true) => Color32::from_rgb(40, 210, 90),
-            Some(false) => Color32::from_rgb(235, 60, 60),
+            Some(false) => ERROR,
             None => Color32::from_rgb(255, 210, 0),
         };
         let b = label.face.bbox;

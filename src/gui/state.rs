@@ -48,8 +48,21 @@ pub struct Message {
     pub id: u64,
     pub text: String,
     pub error: bool,
-    /// Why a Verify or Identify got no answer ([`Event::Unanswered`]).
-    pub question: bool,
+    /// What later events can make it untrue, so that it does not outlive its cause.
+    pub about: About,
+}
+
+/// What a message says something about that can change under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum About {
+    #[default]
+    Nothing,
+    /// Why a Verify or Identify got no answer ([`Event::Unanswered`]): cleared by the next
+    /// question, or once the selected person's images or the settings change (the answer may
+    /// differ now: a gallery refused as two people, since mended).
+    Question,
+    /// Negatives that show someone enrolled: follows their list as it shrinks.
+    Negatives,
 }
 
 #[derive(Debug, Default)]
@@ -221,18 +234,32 @@ impl AppState {
                 // Said when a negative is flagged that was not before, not only when their number
                 // grows: a capture can flag one as a deletion clears another.
                 let flagged = |id: &uuid::Uuid| self.negatives_showing.iter().any(|(f, _)| f == id);
-                if found.iter().any(|(id, _)| !flagged(id)) {
-                    // By whom they show, not by ids: the message line is one line, and the
-                    // negatives are reached under People & settings, not by id.
-                    self.say(
-                        format!(
-                            "{}: negatives should be other people's faces; remove {} under \
-                             Negatives in People & settings",
-                            negatives_showing(&found),
-                            if found.len() == 1 { "it" } else { "them" }
-                        ),
-                        true,
-                    );
+                let new = found.iter().any(|(id, _)| !flagged(id));
+                // By whom they show, not by ids: the message line is one line, and the
+                // negatives are reached under People & settings, not by id.
+                let text = format!(
+                    "{}: negatives should be other people's faces; remove {} under Negatives in \
+                     People & settings",
+                    negatives_showing(&found),
+                    if found.len() == 1 { "it" } else { "them" }
+                );
+                match &mut self.message {
+                    _ if new => {
+                        self.say(text, true);
+                        if let Some(m) = &mut self.message {
+                            m.about = About::Negatives;
+                        }
+                    }
+                    // Fewer than it said: the line follows (keeping its id, so a line the user
+                    // dismissed stays dismissed), and goes with the last of them.
+                    Some(m) if m.about == About::Negatives => {
+                        if found.is_empty() {
+                            self.message = None;
+                        } else {
+                            m.text = text;
+                        }
+                    }
+                    _ => {}
                 }
                 self.negatives_showing = found;
             }
@@ -244,6 +271,8 @@ impl AppState {
             Event::PersonScores(scores) => {
                 if self.selected.as_deref() == Some(scores.person.as_str()) {
                     self.person_scores = Some(scores);
+                    // Sent when the person's images, the negatives or the settings changed.
+                    self.clear_error();
                 }
             }
             Event::Unlock(status) => self.unlock_status = Some(status),
@@ -260,7 +289,7 @@ impl AppState {
                 self.verifying = false;
                 self.say(e, true);
                 if let Some(m) = &mut self.message {
-                    m.question = true;
+                    m.about = About::Question;
                 }
             }
             Event::Info(text) => self.say(text, false),
@@ -366,7 +395,11 @@ impl AppState {
     /// mended) is not left above this one's. Other messages (an import's refusals, a full disk)
     /// stay until something else is said.
     fn clear_error(&mut self) {
-        if self.message.as_ref().is_some_and(|m| m.question) {
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.about == About::Question)
+        {
             self.message = None;
         }
     }
@@ -378,7 +411,7 @@ impl AppState {
             id: self.said,
             text,
             error,
-            question: false,
+            about: About::Nothing,
         });
     }
 }
@@ -520,9 +553,56 @@ mod tests {
         let second = s.message.clone().unwrap();
         assert_ne!(second.id, first.id);
         assert!(second.text.contains("shows Bob"), "{}", second.text);
-        // Fewer: nothing new to say.
+        // Fewer: the line follows the list (the same line, so a dismissed one stays hidden)...
+        let _ = s.apply(Event::NegativesShowing(vec![
+            (a, "Ann".into()),
+            (b, "Bob".into()),
+        ]));
+        let both = s.message.clone().unwrap();
+        assert!(both.text.starts_with("2 of the negatives show Ann, Bob"));
+        let _ = s.apply(Event::NegativesShowing(vec![(b, "Bob".into())]));
+        let fewer = s.message.clone().unwrap();
+        assert_eq!(fewer.id, both.id);
+        assert!(
+            fewer.text.starts_with("1 of the negatives shows Bob"),
+            "{}",
+            fewer.text
+        );
+        // ...and goes with the last of them.
         let _ = s.apply(Event::NegativesShowing(Vec::new()));
-        assert_eq!(s.message.unwrap().id, second.id);
+        assert!(s.message.is_none());
+        // Another message is not touched by the list.
+        let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
+        let _ = s.apply(Event::Info("removed Ann's image".into()));
+        let _ = s.apply(Event::NegativesShowing(Vec::new()));
+        assert_eq!(s.message.unwrap().text, "removed Ann's image");
+    }
+
+    #[test]
+    fn why_a_verify_got_no_answer_goes_when_the_persons_images_change() {
+        let mut s = AppState::new();
+        let _ = feed(&mut s, ready(&["Ann"]));
+        let _ = s.apply(Event::Unanswered(
+            "cannot verify: Ann's 3 verification images do not all show one person".into(),
+        ));
+        assert!(s.message.is_some());
+        let scores = PersonScores {
+            person: "Ann".into(),
+            scores: Default::default(),
+            consistency: None,
+            odd: Vec::new(),
+        };
+        let _ = s.apply(Event::PersonScores(scores.clone()));
+        assert!(
+            s.message.is_none(),
+            "the odd image was deleted: the reason is gone"
+        );
+        // A warning is not a question: it stays.
+        let _ = s.apply(Event::Warning(
+            "the image just saved matches none of Ann's".into(),
+        ));
+        let _ = s.apply(Event::PersonScores(scores));
+        assert!(s.message.is_some());
     }
 
     #[test]
