@@ -741,3 +741,46 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
         h.state().state.message
     );
 }
+
+/// A name in a script egui's own fonts lack (Chinese here: names are letters of any script) is
+/// drawn with an installed system font, not as boxes. The window gets this from eframe's system
+/// font fallback (its `system_fonts` feature); the headless harness has no eframe, so the test
+/// installs the same provider eframe does. Skipped, with a notice, on a system without a
+/// Chinese font (`make setup` installs one, fonts-wqy-microhei, for this test).
+#[test]
+fn a_chinese_name_is_drawn_with_a_system_font() {
+    let listed = std::process::Command::new("fc-list")
+        .arg(":lang=zh")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let Some(font) = listed.lines().next() else {
+        println!("SKIPPED: no Chinese font on this system (fc-list :lang=zh); run make setup");
+        return;
+    };
+    println!("a Chinese font here: {font}");
+    let data = common::temp_dir("gui-chinese-name");
+    let mut h = harness(app(&data, demo()), 800.0);
+    let name = "王小明";
+    let body = egui::FontId::proportional(14.0);
+    let own = h.ctx.fonts_mut(|f| f.has_glyphs(&body, name));
+    assert!(
+        !own,
+        "egui's bundled fonts cover Chinese now: this test no longer tells anything"
+    );
+    h.ctx.add_font_provider(std::sync::Arc::new(
+        egui_system_font_provider::SystemFontProvider::new(),
+    ));
+    models_loaded(&mut h);
+    add_person(&mut h, name);
+    assert_eq!(h.state().state.selected.as_deref(), Some(name));
+    let drawn = h.ctx.fonts_mut(|f| f.has_glyphs(&body, name));
+    let found: Vec<String> = h.ctx.fonts(|f| {
+        f.discovered_fonts()
+            .iter()
+            .map(|d| d.name.clone())
+            .collect()
+    });
+    println!("measured: {name} drawn with a font: {drawn}; system fonts taken: {found:?}");
+    assert!(drawn, "{name} would be drawn as boxes");
+}

@@ -158,6 +158,8 @@ fn the_package_depends_on_the_libraries_the_window_opens() {
             "libwayland-client.so.0" => Some("libwayland-client0"),
             "libwayland-egl.so.1" => Some("libwayland-egl1"),
             "libdbus-1.so.3" => Some("libdbus-1-3"),
+            // eframe's system font fallback (names in scripts egui's own fonts lack).
+            "libfontconfig.so.1" => Some("libfontconfig1"),
             _ => return None,
         })
     };

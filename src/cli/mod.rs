@@ -265,6 +265,9 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    // The window's system font lookup warns that a `C` locale is no language, at every start
+    // under a service manager or a bare shell: nothing a person can act on.
+    let default = format!("{default},egui_system_font_provider=error");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colours only on a terminal: piped into a log or a test, escape codes are noise.
