@@ -128,6 +128,8 @@ pub struct Attempt {
     /// whether one fell under the rule's `hold` (the attempt then started over).
     held: Option<f32>,
     lowest_held: Option<f32>,
+    /// A face that had matched gave way to another (a new tracked face, or a frame off the
+    /// matched embedding) before the attempt passed: an unmatched ending says so.
     swapped: bool,
     last: Option<Verification>,
     /// The tracked face as last seen (for the saved frame of a failed attempt).
@@ -271,6 +273,10 @@ impl Attempt {
             } => {
                 self.frames_with_face += 1;
                 if self.track.replace(track).is_some_and(|t| t != track) {
+                    // A face that had matched gave way to another before K of N: if the attempt
+                    // ends unmatched, that is why (a folder of different photos of the person
+                    // read "not recognised" though every frame matched).
+                    self.swapped |= self.votes.verified() > 0;
                     self.restart();
                 }
                 self.face(image, face, verification, probe, pad, now)

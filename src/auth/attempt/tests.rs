@@ -135,6 +135,11 @@ fn a_new_tracked_face_starts_the_votes_over() {
     // Two matching frames of one face, then another face every two frames: never three in a
     // row of one face, so never accepted although two of every two frames match.
     let (outcome, _) = run(&mut a, |i| (face(0.0, 0.0), i / 2, true));
+    // Said as the face changing, not as a face that never matched.
+    assert_eq!(outcome.refusal, Some(Refusal::FaceChanged));
+    // Faces that come and go without ever matching were simply not recognised.
+    let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+    let (outcome, _) = run(&mut a, |i| (face(0.0, 0.0), i / 2, false));
     assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
 }
 
