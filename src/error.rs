@@ -34,15 +34,15 @@ pub enum Error {
     #[error(transparent)]
     NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
     #[error(
-        "not calibrated: {}; negatives stand for other people, and the person's own photo among \
-         them sets the threshold against their own face. Remove {} (`facegate negatives \
-         remove {}`, or under Negatives in the window's People & settings) and calibrate again",
-        negatives_named(.0),
-        if .0.len() == 1 { "it" } else { "them" },
-        match .0.as_slice() {
-            [(id, _)] => id.to_string(),
-            _ => "ID".to_owned(),
-        }
+        "{}",
+        among_negatives(
+            &negatives_named(.0),
+            .0.len(),
+            &format!(
+                "`facegate negatives remove {}`",
+                .0.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(" ")
+            )
+        )
     )]
     EnrolledAmongNegatives(Vec<(uuid::Uuid, String)>),
     #[error(
@@ -87,6 +87,33 @@ impl Error {
 }
 
 /// "negative 1f2e… shows id01" for each.
+/// The one sentence for a calibration refused for negatives that show someone enrolled:
+/// `which` names them and `remove` says how to remove them, in the terms of where it is said
+/// (ids and a command in the CLI, by whom and the button in the window).
+pub fn among_negatives(which: &str, count: usize, remove: &str) -> String {
+    format!(
+        "not calibrated: {which}; negatives stand for other people, and the person's own photo \
+         among them sets the threshold against their own face. Remove {} ({remove}) and \
+         calibrate again",
+        if count == 1 { "it" } else { "them" }
+    )
+}
+
+/// "2 of the negatives show Ann, Bo, who are enrolled": the negatives that show someone
+/// enrolled, as the window says it (by whom, not by ids it never shows).
+pub fn negatives_by_whom(found: &[(uuid::Uuid, String)]) -> String {
+    let mut who: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+    who.sort_unstable();
+    who.dedup();
+    format!(
+        "{} of the negatives show{} {}, who {} enrolled",
+        found.len(),
+        if found.len() == 1 { "s" } else { "" },
+        who.join(", "),
+        if who.len() == 1 { "is" } else { "are" }
+    )
+}
+
 pub(crate) fn negatives_named(found: &[(uuid::Uuid, String)]) -> String {
     found
         .iter()

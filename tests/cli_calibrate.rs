@@ -80,6 +80,11 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
             err.contains("not calibrated: negative ") && err.contains(" shows id01"),
             "{err}"
         );
+        // The command that removes it, with its id: pasteable as it is.
+        assert!(
+            err.contains("(`facegate negatives remove ") && !err.contains("remove ID"),
+            "{err}"
+        );
         assert!(!err.contains("corrupt"), "{err}");
     }
     assert_eq!(

@@ -565,7 +565,13 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     });
     let refused = h.state().state.calibration.clone().unwrap().unwrap_err();
     println!("calibration with her photo among the negatives: {refused}");
-    assert!(refused.starts_with("not calibrated: negative"), "{refused}");
+    // In the window's terms: by whom, and the button beside them; no id, no command.
+    assert!(
+        refused.starts_with("not calibrated: 1 of the negatives shows Eileen, who is enrolled")
+            && refused.contains("with Remove them, under Negatives above")
+            && !refused.contains("facegate negatives"),
+        "{refused}"
+    );
 
     h.get_by_label("Remove them").click();
     wait_for(&mut h, 10, "the negative removed", |a| {

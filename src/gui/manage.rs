@@ -192,7 +192,7 @@ impl ManageView {
         if !state.negatives_showing.is_empty() {
             let found = &state.negatives_showing;
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(super::state::negatives_showing(found)).color(WARN));
+                ui.label(RichText::new(crate::error::negatives_by_whom(found)).color(WARN));
                 if ui.button("Remove them").clicked() {
                     out.push(Command::RemoveNegatives(
                         found.iter().map(|(id, _)| *id).collect(),

@@ -240,7 +240,7 @@ impl AppState {
                 let text = format!(
                     "{}: negatives should be other people's faces; remove {} under Negatives in \
                      People & settings",
-                    negatives_showing(&found),
+                    crate::error::negatives_by_whom(&found),
                     if found.len() == 1 { "it" } else { "them" }
                 );
                 match &mut self.message {
@@ -261,6 +261,9 @@ impl AppState {
                     }
                     _ => {}
                 }
+                if found.is_empty() {
+                    self.drop_calibration_refusal();
+                }
                 self.negatives_showing = found;
             }
             Event::HeadRule { person, head } => {
@@ -273,6 +276,7 @@ impl AppState {
                     self.person_scores = Some(scores);
                     // Sent when the person's images, the negatives or the settings changed.
                     self.clear_error();
+                    self.drop_calibration_refusal();
                 }
             }
             Event::Unlock(status) => self.unlock_status = Some(status),
@@ -404,6 +408,14 @@ impl AppState {
         }
     }
 
+    /// The store changed under a refused calibration: its reason (a negative that shows
+    /// someone, no impostors) may be gone, and calibrating again is the next step either way.
+    fn drop_calibration_refusal(&mut self) {
+        if matches!(self.calibration, Some(Err(_))) {
+            self.calibration = None;
+        }
+    }
+
     fn say(&mut self, text: String, error: bool) {
         // Ids never repeat, cleared messages included: the window hides the one dismissed by id.
         self.said += 1;
@@ -437,21 +449,6 @@ fn import_summary(p: &ImportProgress) -> String {
 
 fn select(person: String) -> Command {
     Command::SelectPerson(Some(person))
-}
-
-/// "2 of the negatives show Ann, Bo, who are enrolled": the negatives that show someone
-/// enrolled, as the message line and People & settings say it.
-pub fn negatives_showing(found: &[(uuid::Uuid, String)]) -> String {
-    let mut who: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
-    who.sort_unstable();
-    who.dedup();
-    format!(
-        "{} of the negatives show{} {}, who {} enrolled",
-        found.len(),
-        if found.len() == 1 { "s" } else { "" },
-        who.join(", "),
-        if who.len() == 1 { "is" } else { "are" }
-    )
 }
 
 #[cfg(test)]
@@ -576,6 +573,25 @@ mod tests {
         let _ = s.apply(Event::Info("removed Ann's image".into()));
         let _ = s.apply(Event::NegativesShowing(Vec::new()));
         assert_eq!(s.message.unwrap().text, "removed Ann's image");
+    }
+
+    #[test]
+    fn a_refused_calibration_goes_once_the_negatives_that_refused_it_are_gone() {
+        let mut s = AppState::new();
+        let a = uuid::Uuid::new_v4();
+        let _ = s.apply(Event::Calibrated(Err(
+            "not calibrated: 1 of the negatives …".into(),
+        )));
+        let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
+        assert!(
+            matches!(s.calibration, Some(Err(_))),
+            "sent with the refusal: kept"
+        );
+        let _ = s.apply(Event::NegativesShowing(Vec::new()));
+        assert!(
+            s.calibration.is_none(),
+            "removed: calibrate again, not a stale refusal"
+        );
     }
 
     #[test]

@@ -218,13 +218,16 @@ pub fn calibrate(engine: &mut Engine, far: f64) -> Vec<Event> {
             Event::Calibrated(Ok(c)),
             Event::NegativesShowing(Vec::new()),
         ],
-        Err(e) => {
-            let mut events = refused(crate::shown::Reason(&e).to_string());
-            if let crate::Error::EnrolledAmongNegatives(found) = e {
-                events.push(Event::NegativesShowing(found));
-            }
-            events
-        }
+        // Said in the window's terms: by whom, and the button beside them.
+        Err(crate::Error::EnrolledAmongNegatives(found)) => vec![
+            Event::Calibrated(Err(crate::error::among_negatives(
+                &crate::error::negatives_by_whom(&found),
+                found.len(),
+                "with Remove them, under Negatives above",
+            ))),
+            Event::NegativesShowing(found),
+        ],
+        Err(e) => refused(crate::shown::Reason(&e).to_string()),
     }
 }
 
