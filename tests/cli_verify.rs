@@ -264,7 +264,7 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     assert!(
         err.matches("matches none of Eileen's other images").count() == 2
             // The model's bar, told apart from the detection threshold the settings show.
-            && err.contains("taken for one person above 0.36, whatever the detection threshold")
+            && err.contains("this model judges two photos one person above 0.36, whatever the detection threshold")
             && err.contains("camera.png")
             && err.contains("camera-mirrored.png"),
         "{err}"
@@ -272,7 +272,10 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     // Each warning ends with the command that deletes that image; run, Eileen is herself again.
     let forget: Vec<String> = err
         .lines()
-        .filter_map(|l| l.split("(`facegate user forget Eileen ").nth(1))
+        .filter_map(|l| {
+            l.split("to delete it: `facegate user forget Eileen ")
+                .nth(1)
+        })
         .filter_map(|rest| {
             rest.get(..36)
                 .filter(|id| uuid::Uuid::parse_str(id).is_ok())

@@ -207,7 +207,7 @@ fn checks_after_saving(
                 match engine.gallery(name) {
                     Ok(_) => {}
                     Err(crate::Error::NotOnePerson(e)) => eprintln!(
-                        "warning: {e} (`facegate user forget {} ID...`)",
+                        "warning: {e}; to delete: `facegate user forget {} ID...`",
                         names::shell_arg(name)
                     ),
                     // Damaged settings, say: the check could not be made, which is not "fine".
@@ -333,7 +333,7 @@ fn warn_if_someone_else(
     for unlike in engine.unlike_the_rest(person, &ids)? {
         let what = format!("{} (saved as {})", sources[&unlike.id], unlike.id);
         eprintln!(
-            "warning: {} (`facegate user forget {} {}`)",
+            "warning: {}; to delete it: `facegate user forget {} {}`",
             unlike.warning(person, &what),
             names::shell_arg(person),
             unlike.id

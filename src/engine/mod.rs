@@ -92,21 +92,21 @@ impl Unlike {
     /// The warning, for `person`'s image shown as `what`.
     pub fn warning(&self, person: &str, what: &str) -> String {
         format!(
-            "{what} matches none of {person}'s other images (best cosine {:.2}; {}): if it is \
-             not {person}, delete it, or it helps that person in as {person}",
+            "{what} matches none of {person}'s other images: if it is not {person}, delete it, \
+             or it helps that person in as {person} (best cosine {:.2}; {})",
             self.best,
             same_person_bar(self.threshold)
         )
     }
 }
 
-/// What "a match" means where stored photos are compared with each other, said beside the
-/// number: the model's same-person cosine, which is not the detection threshold the settings
+/// What "a match" means where stored photos are compared with each other, said after the
+/// advice (the window's message row is one line) and beside the number: the model's same-person cosine, which is not the detection threshold the settings
 /// show (a person who set 0.75 for unlocking read "needs more than 0.36" as a contradiction).
 pub fn same_person_bar(threshold: f32) -> String {
     format!(
-        "with this model two photos are taken for one person above {threshold:.2}, whatever the \
-         detection threshold"
+        "this model judges two photos one person above {threshold:.2}, whatever the detection \
+         threshold"
     )
 }
 

@@ -142,8 +142,8 @@ impl ImportJob {
             [] => None,
             [one] => Some(one.warning(person, &file(one))),
             many => Some(format!(
-                "{} photos match none of {person}'s other images ({}; {}): those that are not \
-                 {person}, delete, or they help that person in as {person}",
+                "{} photos match none of {person}'s other images: those that are not {person}, \
+                 delete, or they help that person in as {person} ({}; {})",
                 many.len(),
                 many.iter()
                     .map(|u| format!("{} best {:.2}", file(u), u.best))
