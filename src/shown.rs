@@ -6,6 +6,11 @@
 use std::fmt;
 use std::path::Path;
 
+/// `n` with its noun, singular for one ("1 image", "2 images", "0 images").
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `path` for a message: [`fmt::Display`] with control characters escaped.
 pub struct Shown<'a>(pub &'a Path);
 
@@ -54,6 +59,24 @@ fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_of_a_thing_is_singular_and_a_removal_reads_so() {
+        assert_eq!(counted(1, "image", "images"), "1 image");
+        assert_eq!(counted(0, "image", "images"), "0 images");
+        let report = crate::store::WipeReport {
+            images: 1,
+            other_files: 2,
+            cached_embeddings: 1,
+            audit_entries: 0,
+            saved_frames: 3,
+        };
+        assert_eq!(
+            report.to_string(),
+            "1 image, 2 other files (sidecars, heads, lock-out state), 1 cached embedding, \
+             0 audit-log lines, 3 saved frames"
+        );
+    }
 
     #[test]
     fn controls_are_escaped_and_the_rest_kept() {

@@ -137,7 +137,7 @@ fn removing_a_person_asks_first_then_wipes_every_trace() {
     });
     let said = h.state().state.message.clone().unwrap().text;
     println!("{said}");
-    assert!(said.starts_with("removed Eileen: 1 images"), "{said}");
+    assert!(said.starts_with("removed Eileen: 1 image, "), "{said}");
     assert!(!data.join("users/Eileen").exists());
     assert_eq!(Store::open(&data).unwrap().people().unwrap(), ["Bob"]);
 }

@@ -271,10 +271,10 @@ fn save_picked(
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
     println!(
-        "{} of {k} saved from {frames} frames of {label}: {} with one good face in {} distinct poses{}",
+        "{} of {k} saved from {frames} frames of {label}: {} with one good face in {}{}",
         saved.len(),
         pool.good,
-        pool.distinct_poses(),
+        crate::shown::counted(pool.distinct_poses(), "distinct pose", "distinct poses"),
         if left_out.is_empty() {
             String::new()
         } else {

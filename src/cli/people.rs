@@ -85,10 +85,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         }
         UserCommand::Remove { name, wipe: true } => {
             let r = store.wipe_person(name)?;
-            println!(
-                "wiped {name}: {} images, {} other files (sidecars, heads, lock-out state), {} cached embeddings, {} audit-log entries, {} saved frames",
-                r.images, r.other_files, r.cached_embeddings, r.audit_entries, r.saved_frames
-            );
+            println!("wiped {name}: {r}");
         }
         UserCommand::Forget { name, ids } => {
             store.require_person(name)?;

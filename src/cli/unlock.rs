@@ -264,10 +264,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 "{user:?} is not enrolled for face unlock (see `facegate unlock list`)"
             );
             let r = store.wipe_person(user)?;
-            println!(
-                "{user} no longer unlocks with their face: {} images, {} cached embeddings and {} audit lines removed",
-                r.images, r.cached_embeddings, r.audit_entries
-            );
+            println!("{user} no longer unlocks with their face; removed {r}");
             Ok(exit::OK)
         }
         UnlockCommand::Reset { user, config } => {

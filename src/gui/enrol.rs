@@ -406,9 +406,9 @@ pub fn import_result(ui: &mut Ui, p: &ImportProgress) {
         return;
     }
     ui.label(format!(
-        "{} of {} photos saved{}",
+        "{} of {} saved{}",
         p.saved,
-        p.total,
+        crate::shown::counted(p.total, "photo", "photos"),
         if p.skipped > 0 {
             format!(", {} already stored", p.skipped)
         } else {

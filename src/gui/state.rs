@@ -202,17 +202,7 @@ impl AppState {
             } => {
                 self.people = people;
                 self.identification = None;
-                self.say(
-                    format!(
-                        "removed {name}: {} images, {} other files, {} cached embeddings, {} audit-log lines, {} saved frames",
-                        report.images,
-                        report.other_files,
-                        report.cached_embeddings,
-                        report.audit_entries,
-                        report.saved_frames
-                    ),
-                    false,
-                );
+                self.say(format!("removed {name}: {report}"), false);
                 if self.selected.as_deref() == Some(name.as_str()) {
                     return Some(Command::SelectPerson(self.people.first().cloned()));
                 }

@@ -17,6 +17,27 @@ pub struct WipeReport {
     pub saved_frames: usize,
 }
 
+/// "3 images, 2 other files (sidecars, heads, lock-out state), 1 cached embedding, …": the one
+/// account of a removal, in the CLI and the window.
+impl std::fmt::Display for WipeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::shown::counted;
+        write!(
+            f,
+            "{}, {} (sidecars, heads, lock-out state), {}, {}, {}",
+            counted(self.images, "image", "images"),
+            counted(self.other_files, "other file", "other files"),
+            counted(
+                self.cached_embeddings,
+                "cached embedding",
+                "cached embeddings"
+            ),
+            counted(self.audit_entries, "audit-log line", "audit-log lines"),
+            counted(self.saved_frames, "saved frame", "saved frames"),
+        )
+    }
+}
+
 impl Store {
     /// Removes a person and everything in their folder. Links inside it are removed as links;
     /// nothing outside the data dir is touched.
