@@ -208,6 +208,10 @@ impl EnrolView {
             self.unplaced = dropped;
         }
         self.unplaced_chooser(ui, out);
+        // Photos on their way in by any route: a note about an earlier dialog is over.
+        if out.iter().any(|c| matches!(c, Command::ImportFiles { .. })) {
+            self.dialog_note = None;
+        }
         if let Some(note) = &self.dialog_note {
             ui.label(RichText::new(note).small().color(WARN));
         }

@@ -149,6 +149,7 @@ impl ManageView {
         // A folder dropped on this view is taken as the negatives' folder.
         if let Some(dir) = files::dropped(ui).into_iter().find(|p| p.is_dir()) {
             self.negatives_dir = dir.display().to_string();
+            self.dialog_note = None;
         }
         let running = state
             .import
@@ -178,6 +179,7 @@ impl ManageView {
                 .clicked()
             {
                 out.push(Command::ImportNegatives(dir.into()));
+                self.dialog_note = None;
             }
         });
         if let Some(note) = &self.dialog_note {

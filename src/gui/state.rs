@@ -334,7 +334,14 @@ impl AppState {
             Command::SetMode(mode) => {
                 match mode {
                     Mode::Continuous => self.continuous = true,
-                    Mode::Detect => self.continuous = false,
+                    Mode::Detect => {
+                        self.continuous = false;
+                        // A continuous frame's match is about a frame no longer being judged;
+                        // an attempt's verdict stays.
+                        if self.verdict.as_ref().is_some_and(|v| v.attempt.is_none()) {
+                            self.verdict = None;
+                        }
+                    }
                     // Leaving the enrol view keeps the choice for when the user comes back.
                     Mode::Unlock => {}
                 }
@@ -632,6 +639,14 @@ mod tests {
         assert!(s.continuous, "kept while in the unlock view");
         assert_eq!(s.mode_for(false), Mode::Continuous);
         assert_eq!(s.mode_for(true), Mode::Unlock);
+        // Continuous off: its last frame's match goes; an attempt's verdict would stay.
+        let _ = s.apply(verdict(false));
+        assert!(s.verdict.is_some());
+        s.issued(&Command::SetMode(Mode::Detect));
+        assert!(s.verdict.is_none() && !s.continuous);
+        let _ = s.apply(verdict(true));
+        s.issued(&Command::SetMode(Mode::Detect));
+        assert!(s.verdict.as_ref().is_some_and(|v| v.attempt.is_some()));
     }
 
     #[test]
