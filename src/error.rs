@@ -86,7 +86,6 @@ impl Error {
     }
 }
 
-/// "negative 1f2e… shows id01" for each.
 /// The one sentence for a calibration refused for negatives that show someone enrolled:
 /// `which` names them and `remove` says how to remove them, in the terms of where it is said
 /// (ids and a command in the CLI, by whom and the button in the window).
@@ -114,6 +113,7 @@ pub fn negatives_by_whom(found: &[(uuid::Uuid, String)]) -> String {
     )
 }
 
+/// "negative 1f2e… shows id01" for each.
 pub(crate) fn negatives_named(found: &[(uuid::Uuid, String)]) -> String {
     found
         .iter()

@@ -563,12 +563,19 @@ fn a_negative_that_shows_the_enrolled_person_is_offered_for_removal() {
     wait_for(&mut h, 30, "the calibration", |a| {
         a.state.calibration.is_some()
     });
-    let refused = h.state().state.calibration.clone().unwrap().unwrap_err();
+    let refused = h
+        .state()
+        .state
+        .calibration
+        .clone()
+        .unwrap()
+        .unwrap_err()
+        .why;
     println!("calibration with her photo among the negatives: {refused}");
     // In the window's terms: by whom, and the button beside them; no id, no command.
     assert!(
         refused.starts_with("not calibrated: 1 of the negatives shows Eileen, who is enrolled")
-            && refused.contains("with Remove them, under Negatives above")
+            && refused.contains("with Remove them, under Negatives")
             && !refused.contains("facegate negatives"),
         "{refused}"
     );

@@ -181,6 +181,13 @@ fn the_package_depends_on_the_libraries_the_window_opens() {
         sonames.iter().any(|s| s == "libX11.so.6"),
         "the scan finds the window's libraries"
     );
+    // Names in scripts egui's own fonts lack are drawn with system fonts, found through
+    // fontconfig (eframe's `system_fonts`): tests/gui.rs checks the provider, this that the
+    // window has it.
+    assert!(
+        sonames.iter().any(|s| s == "libfontconfig.so.1"),
+        "the window has no system font fallback"
+    );
     for soname in &sonames {
         match provided_by(soname) {
             None => panic!("{soname}: opened by the binary, but no package is known for it"),

@@ -197,8 +197,9 @@ pub fn run(
     save_picked(engine, gallery, pool, k, frames, &label)
 }
 
-/// A capture from a live source (a camera; a paced replay in tests): frames until `k` poses at
-/// least [`GOOD_SPREAD`](crate::engine::poses::GOOD_SPREAD) apart are in hand or `seconds` have passed, then the picks are stored.
+/// A capture from a live source (a camera; a paced replay in tests): frames until `k` poses
+/// far enough apart (`engine::poses::GOOD_SPREAD`) are in hand or `seconds` have passed, then
+/// the picks are stored.
 pub fn run_live(
     engine: &mut Engine,
     gallery: &Gallery,

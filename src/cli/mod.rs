@@ -266,8 +266,12 @@ fn init_logging(verbose: u8) {
         _ => "debug",
     };
     // The window's system font lookup warns that a `C` locale is no language, at every start
-    // under a service manager or a bare shell: nothing a person can act on.
-    let default = format!("{default},egui_system_font_provider=error");
+    // under a service manager or a bare shell: nothing a person can act on (with -v it is said).
+    let default = if verbose == 0 {
+        format!("{default},egui_system_font_provider=error")
+    } else {
+        default.to_owned()
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colours only on a terminal: piped into a log or a test, escape codes are noise.

@@ -101,8 +101,9 @@ impl Unlike {
 }
 
 /// What "a match" means where stored photos are compared with each other, said after the
-/// advice (the window's message row is one line) and beside the number: the model's same-person cosine, which is not the detection threshold the settings
-/// show (a person who set 0.75 for unlocking read "needs more than 0.36" as a contradiction).
+/// advice (the window's message row is one line) and beside the number: the model's
+/// same-person cosine, which is not the detection threshold the settings show (a person who
+/// set 0.75 for unlocking read "needs more than 0.36" as a contradiction).
 pub fn same_person_bar(threshold: f32) -> String {
     format!(
         "this model judges two photos one person above {threshold:.2}, whatever the detection \

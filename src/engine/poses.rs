@@ -35,7 +35,7 @@ pub const MAX_YAW: f32 = 0.3;
 /// eyes and mouth corners, in eye distances.
 pub const MAX_PITCH: f32 = 0.3;
 /// A camera capture ends early once the K picked poses are at least this far apart.
-pub const GOOD_SPREAD: f32 = 0.1;
+pub(crate) const GOOD_SPREAD: f32 = 0.1;
 
 /// Head pose from the five landmarks, in eye distances.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,23 +124,23 @@ fn spread(poses: &[(PoseKey, f32)], picked: &[usize]) -> f32 {
 const MAX_KEPT_SIDE: u32 = 1280;
 
 /// The best frame of one pose cell.
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// "frame 57" of a clip or camera, or the file name in a folder of frames.
-    pub frame: String,
-    pub image: RgbImage,
-    pub quality: QualityReport,
-    pub pose: PoseKey,
+    pub(crate) frame: String,
+    pub(crate) image: RgbImage,
+    pub(crate) quality: QualityReport,
+    pub(crate) pose: PoseKey,
 }
 
 /// Frames judged so far: the best per pose cell, and why the others were left out.
 #[derive(Default)]
-pub struct Pool {
+pub(crate) struct Pool {
     cells: BTreeMap<(i32, i32), Candidate>,
     reference: Option<Embedding>,
     /// Frames with one good face of the first good frame's person.
-    pub good: usize,
+    pub(crate) good: usize,
     /// Frames left out, by why.
-    pub left_out: BTreeMap<&'static str, usize>,
+    pub(crate) left_out: BTreeMap<&'static str, usize>,
 }
 
 impl Pool {
@@ -149,7 +149,12 @@ impl Pool {
     }
 
     /// Judges one frame and keeps it if it is the sharpest of its pose so far.
-    pub fn offer(&mut self, engine: &mut Engine, frame: String, image: RgbImage) -> Result<()> {
+    pub(crate) fn offer(
+        &mut self,
+        engine: &mut Engine,
+        frame: String,
+        image: RgbImage,
+    ) -> Result<()> {
         let faces = engine.detect(&image)?;
         let (face, report) = match quality::check(&image, &faces, &engine.quality) {
             Ok((face, report)) => (face.clone(), report),
@@ -218,12 +223,12 @@ impl Pool {
     }
 
     /// The number of distinct poses (cells) held.
-    pub fn distinct_poses(&self) -> usize {
+    pub(crate) fn distinct_poses(&self) -> usize {
         self.cells.len()
     }
 
     /// Up to `k` of the frames held, by [`select`], in pick order.
-    pub fn picked(&self, k: usize) -> Vec<&Candidate> {
+    pub(crate) fn picked(&self, k: usize) -> Vec<&Candidate> {
         let candidates: Vec<&Candidate> = self.cells.values().collect();
         select(&self.poses(), k)
             .into_iter()
@@ -233,7 +238,7 @@ impl Pool {
 
     /// How many of `k` poses can be picked now, and whether those are `k` at least
     /// [`GOOD_SPREAD`] apart: a live capture may stop there.
-    pub fn varied_enough(&self, k: usize) -> (usize, bool) {
+    pub(crate) fn varied_enough(&self, k: usize) -> (usize, bool) {
         let poses = self.poses();
         let picked = select(&poses, k);
         let enough = picked.len() >= k && spread(&poses, &picked) >= GOOD_SPREAD;

@@ -312,7 +312,7 @@ impl ManageView {
         let c = match result {
             Ok(c) => c,
             Err(e) => {
-                ui.colored_label(Color32::from_rgb(235, 90, 80), e);
+                ui.colored_label(Color32::from_rgb(235, 90, 80), &e.why);
                 return;
             }
         };

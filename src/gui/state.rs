@@ -10,8 +10,8 @@ use crate::auth::calibrate::PersonScores;
 use crate::auth::{Identification, Verification};
 use crate::engine::scores::Calibrated;
 use crate::session::{
-    Analysis, AttemptVerdict, Command, CompareResult, Event, HeadRule, ImportProgress, Mode,
-    Thumbnail, UnlockStatus,
+    Analysis, AttemptVerdict, CalibrationRefused, Command, CompareResult, Event, HeadRule,
+    ImportProgress, Mode, Thumbnail, UnlockStatus,
 };
 use crate::store::{ImageKind, Settings};
 use crate::train::{EpochReport, TrainReport};
@@ -98,7 +98,7 @@ pub struct AppState {
     /// The selected person's trained head, when it (not cosine) decides for them.
     pub head_rule: Option<HeadRule>,
     /// The last calibration's result; `calibrating` while one runs.
-    pub calibration: Option<Result<Calibrated, String>>,
+    pub calibration: Option<Result<Calibrated, CalibrationRefused>>,
     /// Messages said so far: the next one's id.
     said: u64,
     /// Negatives that show someone enrolled, with whom: offered for removal.
@@ -154,7 +154,14 @@ impl AppState {
                 if attempt.is_some() {
                     self.verifying = false;
                 }
-                if attempt.is_some() || !self.verifying {
+                let shown = match attempt {
+                    Some(_) => true,
+                    // A continuous frame's, while Continuous is on and no attempt runs: one
+                    // computed before Continuous was turned off (one comes every 200 ms) would
+                    // bring back the match that turning it off took away.
+                    None => self.continuous && !self.verifying,
+                };
+                if shown {
                     self.verdict = Some(ShownVerdict {
                         person,
                         verification,
@@ -251,8 +258,15 @@ impl AppState {
                     }
                     _ => {}
                 }
-                if found.is_empty() {
-                    self.drop_calibration_refusal();
+                // A calibration refused for negatives that show someone: over once they are.
+                if let Some(Err(refused)) = &self.calibration
+                    && !refused.negatives.is_empty()
+                    && !refused
+                        .negatives
+                        .iter()
+                        .any(|id| found.iter().any(|(f, _)| f == id))
+                {
+                    self.calibration = None;
                 }
                 self.negatives_showing = found;
             }
@@ -263,10 +277,16 @@ impl AppState {
             }
             Event::PersonScores(scores) => {
                 if self.selected.as_deref() == Some(scores.person.as_str()) {
+                    // Which of the person's images are odd changed (one deleted, the model
+                    // switched): why a Verify was refused as two people may be over.
+                    let mended = self
+                        .person_scores
+                        .as_ref()
+                        .is_some_and(|old| old.person == scores.person && old.odd != scores.odd);
+                    if mended {
+                        self.clear_error();
+                    }
                     self.person_scores = Some(scores);
-                    // Sent when the person's images, the negatives or the settings changed.
-                    self.clear_error();
-                    self.drop_calibration_refusal();
                 }
             }
             Event::Unlock(status) => self.unlock_status = Some(status),
@@ -405,14 +425,6 @@ impl AppState {
         }
     }
 
-    /// The store changed under a refused calibration: its reason (a negative that shows
-    /// someone, no impostors) may be gone, and calibrating again is the next step either way.
-    fn drop_calibration_refusal(&mut self) {
-        if matches!(self.calibration, Some(Err(_))) {
-            self.calibration = None;
-        }
-    }
-
     fn say(&mut self, text: String, error: bool) {
         // Ids never repeat, cleared messages included: the window hides the one dismissed by id.
         self.said += 1;
@@ -521,6 +533,7 @@ mod tests {
     #[test]
     fn a_running_attempt_keeps_its_verdict_from_continuous_frames() {
         let mut s = AppState::new();
+        s.issued(&Command::SetMode(Mode::Continuous));
         s.issued(&Command::Verify);
         assert!(s.verifying && s.verdict.is_none());
         let _ = s.apply(verdict(false));
@@ -575,37 +588,60 @@ mod tests {
     #[test]
     fn a_refused_calibration_goes_once_the_negatives_that_refused_it_are_gone() {
         let mut s = AppState::new();
-        let a = uuid::Uuid::new_v4();
-        let _ = s.apply(Event::Calibrated(Err(
-            "not calibrated: 1 of the negatives …".into(),
-        )));
-        let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let refused = |negatives: Vec<uuid::Uuid>| {
+            Event::Calibrated(Err(CalibrationRefused {
+                why: "not calibrated: …".into(),
+                negatives,
+            }))
+        };
+        let _ = s.apply(refused(vec![a, b]));
+        let _ = s.apply(Event::NegativesShowing(vec![
+            (a, "Ann".into()),
+            (b, "Bo".into()),
+        ]));
         assert!(
             matches!(s.calibration, Some(Err(_))),
             "sent with the refusal: kept"
+        );
+        let _ = s.apply(Event::NegativesShowing(vec![(b, "Bo".into())]));
+        assert!(
+            matches!(s.calibration, Some(Err(_))),
+            "one of them is still there"
         );
         let _ = s.apply(Event::NegativesShowing(Vec::new()));
         assert!(
             s.calibration.is_none(),
             "removed: calibrate again, not a stale refusal"
         );
+        // Another refusal (no impostors, say) is not about the negatives' list.
+        let _ = s.apply(refused(Vec::new()));
+        let _ = s.apply(Event::NegativesShowing(Vec::new()));
+        assert!(matches!(s.calibration, Some(Err(_))));
     }
 
     #[test]
     fn why_a_verify_got_no_answer_goes_when_the_persons_images_change() {
         let mut s = AppState::new();
         let _ = feed(&mut s, ready(&["Ann"]));
-        let _ = s.apply(Event::Unanswered(
-            "cannot verify: Ann's 3 verification images do not all show one person".into(),
-        ));
-        assert!(s.message.is_some());
-        let scores = PersonScores {
+        let mended = PersonScores {
             person: "Ann".into(),
             scores: Default::default(),
             consistency: None,
             odd: Vec::new(),
         };
-        let _ = s.apply(Event::PersonScores(scores.clone()));
+        let two_people = PersonScores {
+            odd: vec![uuid::Uuid::new_v4()],
+            ..mended.clone()
+        };
+        let _ = s.apply(Event::PersonScores(two_people.clone()));
+        let _ = s.apply(Event::Unanswered(
+            "cannot verify: Ann's 3 verification images do not all show one person".into(),
+        ));
+        // Scores sent again for another reason (an import of negatives ended): still true.
+        let _ = s.apply(Event::PersonScores(two_people));
+        assert!(s.message.is_some(), "nothing about her images changed");
+        let _ = s.apply(Event::PersonScores(mended.clone()));
         assert!(
             s.message.is_none(),
             "the odd image was deleted: the reason is gone"
@@ -614,7 +650,10 @@ mod tests {
         let _ = s.apply(Event::Warning(
             "the image just saved matches none of Ann's".into(),
         ));
-        let _ = s.apply(Event::PersonScores(scores));
+        let _ = s.apply(Event::PersonScores(PersonScores {
+            odd: vec![uuid::Uuid::new_v4()],
+            ..mended
+        }));
         assert!(s.message.is_some());
     }
 

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use image::imageops;
 
-use super::messages::{CompareResult, Event, HeadRule, ImportProgress, Thumbnail};
+use super::messages::{
+    CalibrationRefused, CompareResult, Event, HeadRule, ImportProgress, Thumbnail,
+};
 use crate::engine::Engine;
 use crate::engine::adding::Added;
 use crate::store::{Gallery, ImageKind};
@@ -212,7 +214,12 @@ pub fn rename(engine: &mut Engine, from: &str, to: &str) -> Vec<Event> {
 /// each other, as `facegate calibrate` finds it; not saved. With it, when the calibration
 /// looked: which negatives show someone enrolled (none, when it ran).
 pub fn calibrate(engine: &mut Engine, far: f64) -> Vec<Event> {
-    let refused = |why: String| vec![Event::Calibrated(Err(why))];
+    let refused = |why: String| {
+        vec![Event::Calibrated(Err(CalibrationRefused {
+            why,
+            negatives: Vec::new(),
+        }))]
+    };
     match engine.calibrate(&[], far) {
         Ok(c) => vec![
             Event::Calibrated(Ok(c)),
@@ -220,11 +227,14 @@ pub fn calibrate(engine: &mut Engine, far: f64) -> Vec<Event> {
         ],
         // Said in the window's terms: by whom, and the button beside them.
         Err(crate::Error::EnrolledAmongNegatives(found)) => vec![
-            Event::Calibrated(Err(crate::error::among_negatives(
-                &crate::error::negatives_by_whom(&found),
-                found.len(),
-                "with Remove them, under Negatives above",
-            ))),
+            Event::Calibrated(Err(CalibrationRefused {
+                why: crate::error::among_negatives(
+                    &crate::error::negatives_by_whom(&found),
+                    found.len(),
+                    "with Remove them, under Negatives",
+                ),
+                negatives: found.iter().map(|(id, _)| *id).collect(),
+            })),
             Event::NegativesShowing(found),
         ],
         Err(e) => refused(crate::shown::Reason(&e).to_string()),

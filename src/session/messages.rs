@@ -11,6 +11,15 @@ use crate::auth::calibrate::PersonScores;
 use crate::auth::calibrate::ScoreSets;
 use crate::auth::{Identification, Verification};
 use crate::engine::scores::Calibrated;
+
+/// Why a calibration was not made, and what would lift it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrationRefused {
+    pub why: String,
+    /// The negatives that show someone enrolled, when they refused it: the refusal stands until
+    /// they are all gone (any other refusal stands until the next calibration).
+    pub negatives: Vec<uuid::Uuid>,
+}
 use crate::store::{Gallery, ImageKind, Settings, WipeReport};
 use crate::train::{EpochReport, TrainReport};
 use crate::vision::Face;
@@ -258,7 +267,7 @@ pub enum Event {
         to: String,
         people: Vec<String>,
     },
-    Calibrated(Result<Calibrated, String>),
+    Calibrated(Result<Calibrated, CalibrationRefused>),
     /// The negatives that show someone enrolled, with whom
     /// ([`crate::engine::Engine::negatives_showing`]): after an import, a calibration, a
     /// person removed or renamed, and negatives removed.

@@ -23,8 +23,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 pub use manage::MAX_IMPORT_FILES;
 pub use messages::{
-    Analysis, AttemptVerdict, Command, CompareResult, Event, FaceLabel, HeadRule, ImportProgress,
-    Mode, Thumbnail, Timings, UnlockStatus,
+    Analysis, AttemptVerdict, CalibrationRefused, Command, CompareResult, Event, FaceLabel,
+    HeadRule, ImportProgress, Mode, Thumbnail, Timings, UnlockStatus,
 };
 
 use crate::camera::{CameraMode, Frame, FrameSource, SourceSpec};

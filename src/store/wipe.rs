@@ -153,3 +153,24 @@ impl Store {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WipeReport;
+
+    #[test]
+    fn a_removal_reads_with_counts_of_one_singular() {
+        let report = WipeReport {
+            images: 1,
+            other_files: 2,
+            cached_embeddings: 1,
+            audit_entries: 0,
+            saved_frames: 3,
+        };
+        assert_eq!(
+            report.to_string(),
+            "1 image, 2 other files (sidecars, heads, lock-out state), 1 cached embedding, \
+             0 audit-log lines, 3 saved frames"
+        );
+    }
+}

@@ -6,7 +6,9 @@
 //! The policy, in order:
 //! 1. **One tracked face.** Frames with no face or with two people in view do not vote. When the
 //!    tracked face changes (someone else, or a photo swapped in), everything gathered so far
-//!    (votes, liveness frames, the challenge) starts over; the deadline does not.
+//!    (votes, liveness frames, the challenge) starts over; the deadline does not. An attempt
+//!    that then ends unmatched within N frames of the change, after the old face had matched
+//!    some, is refused as the face having changed rather than as not recognised.
 //! 2. **K of the last N frames verify** ([`Votes`]): one lucky frame never passes.
 //! 3. **Every frame is the face that matched.** With liveness on, every frame of the tracked
 //!    face is embedded, and must be within the rule's `hold` cosine of the mean of the frames
@@ -128,9 +130,13 @@ pub struct Attempt {
     /// whether one fell under the rule's `hold` (the attempt then started over).
     held: Option<f32>,
     lowest_held: Option<f32>,
-    /// A face that had matched gave way to another (a new tracked face, or a frame off the
-    /// matched embedding) before the attempt passed: an unmatched ending says so.
+    /// After the votes passed, a frame left the matched embedding: another face in its place.
     swapped: bool,
+    /// When (in frames with a face) a face that had matched gave way to a new tracked face
+    /// before the votes passed. An unmatched ending within N frames of it says so; after N
+    /// frames of the new face without a pass, it was simply not recognised (a detector blink
+    /// also starts a new track).
+    matched_then_lost: Option<u64>,
     last: Option<Verification>,
     /// The tracked face as last seen (for the saved frame of a failed attempt).
     face: Option<Face>,
@@ -164,6 +170,7 @@ impl Attempt {
             held: None,
             lowest_held: None,
             swapped: false,
+            matched_then_lost: None,
             last: None,
             face: None,
             frames: 0,
@@ -274,9 +281,11 @@ impl Attempt {
                 self.frames_with_face += 1;
                 if self.track.replace(track).is_some_and(|t| t != track) {
                     // A face that had matched gave way to another before K of N: if the attempt
-                    // ends unmatched, that is why (a folder of different photos of the person
-                    // read "not recognised" though every frame matched).
-                    self.swapped |= self.votes.verified() > 0;
+                    // ends unmatched soon after, that is why (a folder of different photos of
+                    // the person read "not recognised" though every frame matched).
+                    if self.votes.verified() > 0 {
+                        self.matched_then_lost = Some(self.frames_with_face);
+                    }
                     self.restart();
                 }
                 self.face(image, face, verification, probe, pad, now)
@@ -475,7 +484,10 @@ impl Attempt {
 
     /// Why an attempt whose votes never passed is refused.
     fn unmatched(&self) -> Refusal {
-        if self.swapped {
+        let lately_lost = self
+            .matched_then_lost
+            .is_some_and(|at| self.frames_with_face - at < self.rule.n as u64);
+        if self.swapped || lately_lost {
             // It matched, then another face took its place and never matched itself.
             Refusal::FaceChanged
         } else if self.frames_with_face == 0 && self.crowded_frames > self.empty_frames {

@@ -91,7 +91,8 @@ pub enum Refusal {
     /// It matched, but did not make the asked head turn in time.
     NoTurn,
     /// After it matched, the face jumped or changed size during the head turn, or a frame's
-    /// embedding left the matched frames' (another face in its place).
+    /// embedding left the matched frames' (another face in its place), or a face that had
+    /// matched some frames gave way to a new tracked face shortly before the deadline.
     FaceChanged,
     /// It matched (and may have moved and turned), but the texture model saw a screen or a
     /// print in its frames: a replayed video or a photo.

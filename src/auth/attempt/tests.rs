@@ -141,6 +141,11 @@ fn a_new_tracked_face_starts_the_votes_over() {
     let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
     let (outcome, _) = run(&mut a, |i| (face(0.0, 0.0), i / 2, false));
     assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
+    // One lucky frame, a detector blink (a new track), then the same face never matching
+    // again: long after the change, it was not recognised.
+    let mut a = Attempt::new("Ada", rule(), LivenessCheck::Off, Instant::now());
+    let (outcome, _) = run(&mut a, |i| (face(0.0, 0.0), u64::from(i > 0), i == 0));
+    assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
 }
 
 #[test]
