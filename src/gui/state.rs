@@ -58,8 +58,8 @@ pub enum About {
     #[default]
     Nothing,
     /// Why a Verify or Identify got no answer ([`Event::Unanswered`]): cleared by the next
-    /// question, or once the selected person's images or the settings change (the answer may
-    /// differ now: a gallery refused as two people, since mended).
+    /// question, or once which of the selected person's images are odd changes (a gallery
+    /// refused as two people, since mended).
     Question,
     /// Negatives that show someone enrolled: follows their list as it shrinks.
     Negatives,
