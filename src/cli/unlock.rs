@@ -157,9 +157,8 @@ fn copy_user_store(
         img.save(out.path().join(format!("{}.png", face.meta.id)))?;
     }
     println!(
-        "copying {} verification image{} of {person} from {}",
-        faces.len(),
-        if faces.len() == 1 { "" } else { "s" },
+        "copying {} of {person} from {}",
+        crate::shown::counted(faces.len(), "verification image", "verification images"),
         dir.display()
     );
     Ok(out)
@@ -248,7 +247,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                         kind: ImageKind::Verification,
                     })
                     .map_or(0, |f| f.len());
-                let images = format!("{n} image{}", if n == 1 { "" } else { "s" });
+                let images = crate::shown::counted(n, "image", "images");
                 match crate::unlock::account::mismatch(&store, &user, daemon::uid_of(&user)) {
                     None => println!("{user:<24} {images}"),
                     Some(why) => println!("{user:<24} {images}, not used: {why}"),

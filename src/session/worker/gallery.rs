@@ -140,8 +140,8 @@ impl Worker {
         if removed > 0 {
             // The warning about them on the message line is over: say so.
             self.send(Event::Info(format!(
-                "removed {removed} negative{} that showed someone enrolled",
-                if removed == 1 { "" } else { "s" }
+                "removed {} that showed someone enrolled",
+                crate::shown::counted(removed, "negative", "negatives")
             )));
         }
         if let Some(p) = self.person.clone() {
