@@ -24,7 +24,7 @@ pub enum Error {
     Source(#[from] crate::camera::SourceError),
     #[error(transparent)]
     Quality(#[from] crate::auth::quality::QualityIssue),
-    #[error("{person} is {lock}")]
+    #[error("{person}: face verification is {lock}")]
     LockedOut {
         person: String,
         lock: crate::auth::lockout::Lock,

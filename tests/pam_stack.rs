@@ -1591,6 +1591,45 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(r.result, Pam::Success, "{}", r.output);
     }
 
+    // Nobody at the desk: an attempt that sees no face counts nothing toward the lock-out, but
+    // five in a row pause face unlock for 5 min before the camera turns on again (before, the
+    // account's owner could ask in a loop to keep the camera on, each answer telling whether
+    // anyone sat there: red team S24-4). Not a lock-out: `unlock reset` ends it, as a success
+    // would. (timeout_s = 2 keeps the five short.)
+    {
+        let empty = rig.dir.join("empty-desk");
+        fs::create_dir(&empty).unwrap();
+        fs::copy(common::fixture("coffee.png"), empty.join("desk.png")).unwrap();
+        write_root_file(
+            &rig.config_path(),
+            &format!(
+                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\ntimeout_s = 2\n",
+                s(&rig.dir.join("store")),
+                s(&rig.socket()),
+                s(&empty),
+            ),
+        );
+        rig.start_daemon();
+        for i in 1..=5 {
+            let r = rig.attempt(&format!("nobody at the desk ({i} of 5)"), true, &user, &[]);
+            assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
+            assert!(r.saw("no face in view"), "{}", r.output);
+        }
+        let r = rig.attempt("nobody at the desk, a sixth time", true, &user, &[]);
+        assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
+        assert!(r.saw("paused for") && !r.saw("Looking for"), "{}", r.output);
+        assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        rig.write_config(&clip);
+        rig.start_daemon();
+        let r = rig.attempt("Katie's clip during the pause", false, &user, &[]);
+        assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
+        assert!(r.saw("paused for"), "{}", r.output);
+        let out = common::run_facegate(&["unlock", "reset", &user, "--config", s(&config)]);
+        assert!(out.status.success());
+        let r = rig.attempt("Katie's clip after `unlock reset`", false, &user, &[]);
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+    }
+
     // One still frame: a face, but no head turn. Five of these lock the account.
     rig.write_config(&still_dir);
     rig.start_daemon();

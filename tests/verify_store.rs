@@ -219,10 +219,14 @@ fn five_failed_live_attempts_lock_at_the_fifth() {
 
 /// An attempt that never compares a face (nobody in view: a lock screen woken at an empty desk;
 /// or only a face too dark to judge: a camera another user turned dark) is taken back from the
-/// lock-out: an impostor learns nothing from it. Ten of them lock nothing; real failures still do.
+/// lock-out: an impostor learns nothing from it. But five in a row pause face verification for
+/// 5 min before any camera turns on again (each kept it on for the whole time-out, and said
+/// whether anyone sat there); the pause counts nothing, and real failures still lock at the
+/// fifth after it.
 #[test]
-fn attempts_that_compare_no_face_do_not_count() {
+fn attempts_that_compare_no_face_do_not_count_but_pause() {
     use facegate::auth::attempt::{LivenessCheck, Refusal};
+    use facegate::auth::lockout::{Lock, Lockout, PAUSE, STATE_FILE};
     let mut e = eileen("lockout-unjudged", &astronaut_variants()[2..]);
     let mut settings = e.settings().clone();
     settings.save_failed_frames = true;
@@ -235,24 +239,45 @@ fn attempts_that_compare_no_face_do_not_count() {
         let faces = e.detect(img).unwrap();
         timed_attempt(e, LivenessCheck::Passive, img, |_| faces.clone())
     };
-    for (what, img, refusal) in [
+    for (i, (what, img, refusal)) in [
         ("coffee, no face", &empty, Refusal::NoFace),
         ("the astronaut at 1/20 brightness", &dark, Refusal::TooDark),
-    ] {
-        for _ in 0..5 {
-            let outcome = attempt_on(&mut e, img);
-            assert_eq!(outcome.refusal, Some(refusal), "{what}: {outcome:?}");
+    ]
+    .into_iter()
+    .cycle()
+    .take(5)
+    .enumerate()
+    {
+        let outcome = attempt_on(&mut e, img);
+        assert_eq!(outcome.refusal, Some(refusal), "{what}: {outcome:?}");
+        let lock = e.lockout("Eileen");
+        println!("attempt {} on {what}: {refusal:?}, lock {lock:?}", i + 1);
+        if i < 4 {
+            assert_eq!(lock, None, "{what} counted toward the lock-out");
+        } else {
+            assert!(
+                matches!(lock, Some(Lock::Paused(s)) if s > PAUSE - 5),
+                "{lock:?}"
+            );
         }
-        println!(
-            "5 attempts on {what}: {refusal:?}, lock {:?}",
-            e.lockout("Eileen")
-        );
-        assert_eq!(
-            e.lockout("Eileen"),
-            None,
-            "{what} counted toward the lock-out"
-        );
     }
+    let refused = e.begin_attempt("Eileen", e.attempt_rule(), LivenessCheck::Passive);
+    let said = refused.map(|_| ()).unwrap_err().to_string();
+    println!("the sixth: {said}");
+    assert!(
+        said.contains("paused for") && said.contains("use your password"),
+        "{said}"
+    );
+    let state: Lockout = e.store().read_state("Eileen", STATE_FILE).unwrap();
+    assert_eq!(state.consecutive_failures, 0, "{state:?}");
+
+    // The pause over (its end moved into the past rather than waiting 5 min): five real
+    // failures lock at the fifth, as if the attempts that saw nobody had not happened.
+    e.store()
+        .update_state("Eileen", STATE_FILE, |l: &mut Lockout| {
+            l.paused_until = Some(0)
+        })
+        .unwrap();
     for i in 1..=5 {
         let outcome = attempt_on(&mut e, &camera);
         assert_eq!(outcome.refusal, Some(Refusal::NotRecognised));
@@ -264,11 +289,11 @@ fn attempts_that_compare_no_face_do_not_count() {
         "audit lines: {}, with a saved frame: {with_frames}",
         audited.len()
     );
-    assert_eq!(audited.len(), 15, "every attempt is still audited");
-    // Only the refusals keep a frame: ten attempts with the lens covered must not push the
-    // frames of real failures out of the few that are kept.
+    assert_eq!(audited.len(), 10, "every attempt is still audited");
+    // Only the refusals keep a frame: attempts with the lens covered must not push the frames
+    // of real failures out of the few that are kept.
     assert_eq!(with_frames, 5);
-    assert!(audited[10..].iter().all(|a| a.frame.is_some()));
+    assert!(audited[5..].iter().all(|a| a.frame.is_some()));
 }
 
 /// Once a face was compared, an attempt counts whatever follows: an impostor who shows a face,

@@ -8,12 +8,28 @@
 //! off, never its password; an attempt that compared no face is taken back
 //! ([`Ended::Unjudged`]). Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
+//!
+//! Taking those back must not make them free: each keeps the camera on for the whole time-out,
+//! and its answer ("no face in view", "more than one person") tells whoever asked, from
+//! anywhere, whether someone sits at the desk. So [`UNSEEN_LIMIT`] live attempts in a row that
+//! judged no face (each within [`UNSEEN_GAP`] of the one before) pause face verification for
+//! [`PAUSE`]: the account's owner running their own attempts in a loop, or a lock screen that
+//! retries at an empty desk, turns the camera on for at most 5 time-outs, then not for 5 minutes. A pause
+//! does not grow and counts nothing toward a lock-out; a success ends it. A photo without a
+//! face starts none: it turns no camera on.
 
 use serde::{Deserialize, Serialize};
 
 pub const MAX_FAILURES: u32 = 5;
 /// Lock periods in seconds, one after another; after the last, verification stays off.
 pub const LOCK_STEPS: [u64; 3] = [30, 120, 600];
+/// Live attempts in a row that judged no face before verification pauses.
+pub const UNSEEN_LIMIT: u32 = 5;
+/// Seconds after which a live attempt that judged no face no longer follows the one before: a
+/// lock screen woken at an empty desk now and then never pauses.
+pub const UNSEEN_GAP: u64 = 600;
+/// Seconds a pause lasts.
+pub const PAUSE: u64 = 300;
 pub const STATE_FILE: &str = "lockout.json";
 
 /// Why attempts are refused now.
@@ -23,6 +39,9 @@ pub enum Lock {
     For(u64),
     /// Until it is reset (`facegate user reset`, `facegate unlock reset`).
     UntilReset,
+    /// Paused for this many more seconds after [`UNSEEN_LIMIT`] live attempts in a row saw no
+    /// face to judge.
+    Paused(u64),
     /// Its record cannot be read (damaged, not a file): locked until it is reset, since a
     /// lock-out that read as none would fail open; said as what it is, not as lock-outs that
     /// never happened.
@@ -36,6 +55,10 @@ impl std::fmt::Display for Lock {
                 f,
                 "locked out for {s} more s after repeated failed verifications"
             ),
+            Lock::Paused(s) => write!(
+                f,
+                "paused for {s} more s after {UNSEEN_LIMIT} attempts in a row with no face to judge (the camera stays off until then); use your password"
+            ),
             Lock::UntilReset => write!(
                 f,
                 "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock)",
@@ -44,6 +67,25 @@ impl std::fmt::Display for Lock {
             Lock::Unreadable => f.write_str(
                 "locked out: the record of failed attempts cannot be read, so face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock); use your password",
             ),
+        }
+    }
+}
+
+/// Where an attempt's face came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A camera or a replay, frame after frame.
+    Live,
+    /// One photo.
+    Photo,
+}
+
+impl Channel {
+    /// As the audit log names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Live => "live",
+            Channel::Photo => "photo",
         }
     }
 }
@@ -83,6 +125,15 @@ pub struct Lockout {
     /// Lock periods since the last success.
     #[serde(default)]
     pub locks: u32,
+    /// Live attempts in a row that judged no face, since the last success or pause.
+    #[serde(default)]
+    pub unseen: u32,
+    /// Unix seconds when the last of them ended.
+    #[serde(default)]
+    pub last_unseen: Option<u64>,
+    /// Unix seconds until which attempts are paused.
+    #[serde(default)]
+    pub paused_until: Option<u64>,
 }
 
 impl Lockout {
@@ -93,9 +144,16 @@ impl Lockout {
             return Some(Lock::UntilReset);
         }
         let longest = LOCK_STEPS[LOCK_STEPS.len() - 1];
-        self.locked_until
+        let locked = self
+            .locked_until
             .filter(|&t| t > now)
-            .map(|t| Lock::For((t - now).min(longest)))
+            .map(|t| Lock::For((t - now).min(longest)));
+        let paused = || {
+            self.paused_until
+                .filter(|&t| t > now)
+                .map(|t| Lock::Paused((t - now).min(PAUSE)))
+        };
+        locked.or_else(paused)
     }
 
     /// A lock set while the clock ran ahead (or written by hand) is brought to end at most the
@@ -103,9 +161,10 @@ impl Lockout {
     /// the clock reaches it. Whether it changed (then it is written back).
     pub fn bound(&mut self, now: u64) -> bool {
         let latest = now.saturating_add(LOCK_STEPS[LOCK_STEPS.len() - 1]);
-        let bounded = self.locked_until.map(|t| t.min(latest));
-        let changed = bounded != self.locked_until;
-        self.locked_until = bounded;
+        let locked = self.locked_until.map(|t| t.min(latest));
+        let paused = self.paused_until.map(|t| t.min(now.saturating_add(PAUSE)));
+        let changed = (locked, paused) != (self.locked_until, self.paused_until);
+        (self.locked_until, self.paused_until) = (locked, paused);
         changed
     }
 
@@ -141,21 +200,40 @@ impl Lockout {
     }
 
     /// An attempt begun with [`Lockout::begin`] ended.
-    pub fn settle(&mut self, ended: Ended, now: u64) {
+    pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) {
         match ended {
             Ended::Accepted => *self = Lockout::default(),
             Ended::Refused if self.consecutive_failures >= MAX_FAILURES => self.start_lock(now),
             Ended::Refused => {}
             Ended::Unjudged => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
+                if channel == Channel::Live {
+                    self.saw_nobody(now);
+                }
             }
         }
     }
 
     /// Begins and settles a one-shot attempt.
-    pub fn record(&mut self, ended: Ended, now: u64) {
+    pub fn record(&mut self, ended: Ended, channel: Channel, now: u64) {
         if self.begin(now).is_none() {
-            self.settle(ended, now);
+            self.settle(ended, channel, now);
+        }
+    }
+
+    fn saw_nobody(&mut self, now: u64) {
+        let follows = self
+            .last_unseen
+            .is_some_and(|t| now.saturating_sub(t) <= UNSEEN_GAP);
+        self.unseen = if follows {
+            self.unseen.saturating_add(1)
+        } else {
+            1
+        };
+        self.last_unseen = Some(now);
+        if self.unseen >= UNSEEN_LIMIT {
+            self.unseen = 0;
+            self.paused_until = Some(now.saturating_add(PAUSE));
         }
     }
 
@@ -180,13 +258,13 @@ mod tests {
     fn five_failures_lock_for_thirty_seconds_and_success_resets() {
         let mut l = Lockout::default();
         for _ in 0..4 {
-            l.record(Ended::Refused, 100);
+            l.record(Ended::Refused, Channel::Live, 100);
         }
         assert_eq!(l.lock(100), None);
-        l.record(Ended::Accepted, 100);
+        l.record(Ended::Accepted, Channel::Live, 100);
         assert_eq!(l.consecutive_failures, 0);
         for _ in 0..5 {
-            l.record(Ended::Refused, 200);
+            l.record(Ended::Refused, Channel::Live, 200);
         }
         assert_eq!(l.lock(200), Some(Lock::For(30)));
         assert_eq!(l.lock(229), Some(Lock::For(1)));
@@ -216,7 +294,7 @@ mod tests {
         let mut seen = Vec::new();
         for _ in 0..4 {
             for _ in 0..MAX_FAILURES {
-                l.record(Ended::Refused, now);
+                l.record(Ended::Refused, Channel::Live, now);
             }
             seen.push(l.lock(now));
             now += 10_000;
@@ -240,7 +318,7 @@ mod tests {
         // Found with the store_load fuzz target: this count overflowed on the next failure.
         let mut l: Lockout =
             serde_json::from_str(r#"{"consecutive_failures":4294967295}"#).unwrap();
-        l.record(Ended::Refused, 100);
+        l.record(Ended::Refused, Channel::Live, 100);
         assert_eq!(l.lock(100), Some(Lock::For(LOCK_STEPS[0])));
     }
 
@@ -258,25 +336,77 @@ mod tests {
         assert_eq!(l.begin(700), None, "over at 700");
     }
 
-    /// An attempt that never compared a face (nobody at the desk, a darkened camera) is taken
-    /// back: any number of them lock nothing, and they do not eat into the failures before one.
+    /// An attempt that never compared a face (a photo without one) is taken back: any number of
+    /// them lock nothing, and they do not eat into the failures before one.
     #[test]
     fn attempts_that_judged_no_face_are_taken_back() {
         let mut l = Lockout::default();
-        l.record(Ended::Refused, 100);
+        l.record(Ended::Refused, Channel::Live, 100);
         for _ in 0..3 * MAX_FAILURES {
-            l.record(Ended::Unjudged, 100);
+            l.record(Ended::Unjudged, Channel::Photo, 100);
         }
         assert_eq!(l.consecutive_failures, 1);
         assert_eq!(l.lock(100), None);
         for _ in 1..MAX_FAILURES {
-            l.record(Ended::Refused, 100);
+            l.record(Ended::Refused, Channel::Live, 100);
         }
         assert_eq!(
             l.lock(100),
             Some(Lock::For(30)),
             "the real failures still lock"
         );
+    }
+
+    /// Live attempts that judged no face in a row pause verification at the fifth, before any
+    /// camera turns on again; the pause counts nothing toward a lock-out and ends on its own.
+    #[test]
+    fn live_attempts_that_see_nobody_pause_verification() {
+        let mut l = Lockout::default();
+        let mut now = 1000;
+        for _ in 1..UNSEEN_LIMIT {
+            l.record(Ended::Unjudged, Channel::Live, now);
+            assert_eq!(l.lock(now), None);
+            now += 60;
+        }
+        l.record(Ended::Unjudged, Channel::Live, now);
+        assert_eq!(l.lock(now), Some(Lock::Paused(PAUSE)));
+        assert_eq!(l.begin(now + PAUSE - 1), Some(Lock::Paused(1)));
+        assert_eq!(l.consecutive_failures, 0, "nothing toward a lock-out");
+        assert_eq!(l.begin(now + PAUSE), None, "over after {PAUSE} s");
+        println!("{}", Lock::Paused(PAUSE));
+
+        // Far apart (a lock screen woken at an empty desk now and then), they never pause.
+        let mut l = Lockout::default();
+        for i in 0..3 * UNSEEN_LIMIT as u64 {
+            l.record(Ended::Unjudged, Channel::Live, 1000 + i * (UNSEEN_GAP + 1));
+        }
+        assert_eq!(l.lock(100_000), None);
+
+        // A success starts the count again; failures do not.
+        let mut l = Lockout::default();
+        for _ in 1..UNSEEN_LIMIT {
+            l.record(Ended::Unjudged, Channel::Live, 1000);
+        }
+        l.record(Ended::Accepted, Channel::Live, 1000);
+        l.record(Ended::Unjudged, Channel::Live, 1000);
+        assert_eq!(l.lock(1000), None);
+        for _ in 2..UNSEEN_LIMIT {
+            l.record(Ended::Unjudged, Channel::Live, 1000);
+        }
+        l.record(Ended::Refused, Channel::Live, 1000);
+        l.record(Ended::Unjudged, Channel::Live, 1000);
+        assert_eq!(l.lock(1000), Some(Lock::Paused(PAUSE)));
+    }
+
+    #[test]
+    fn a_forged_pause_is_bounded() {
+        let mut l: Lockout = serde_json::from_str(
+            r#"{"consecutive_failures":0,"paused_until":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert_eq!(l.lock(100), Some(Lock::Paused(PAUSE)));
+        assert!(l.bound(100));
+        assert_eq!(l.begin(100 + PAUSE), None);
     }
 
     #[test]

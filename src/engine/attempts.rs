@@ -11,7 +11,7 @@ use image::RgbImage;
 use super::Engine;
 use crate::auth::Verification;
 use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Sighting, Step};
-use crate::auth::lockout::{self, Ended, Lock, Lockout};
+use crate::auth::lockout::{self, Channel, Ended, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
 use crate::store::audit::{AuditEntry, AuditScores};
@@ -257,7 +257,12 @@ impl Engine {
                         if !attempt.compared_a_face() {
                             let person = attempt.person().to_owned();
                             let details = AttemptDetails::default();
-                            self.settle_attempt(&person, "live", Ended::of(false, false), details)?;
+                            self.settle_attempt(
+                                &person,
+                                Channel::Live,
+                                Ended::of(false, false),
+                                details,
+                            )?;
                         }
                         return Ok(None);
                     }
@@ -273,7 +278,7 @@ impl Engine {
     fn settle(&mut self, outcome: &Outcome, frame: &RgbImage) -> Result<()> {
         self.settle_attempt(
             &outcome.person,
-            "live",
+            Channel::Live,
             outcome.ended(),
             AttemptDetails {
                 last: outcome.last.as_ref(),
@@ -307,20 +312,20 @@ impl Engine {
     pub(super) fn settle_attempt(
         &mut self,
         person: &str,
-        channel: &str,
+        channel: Channel,
         ended: Ended,
         details: AttemptDetails,
     ) -> Result<()> {
         let now = now_unix();
         self.store
             .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                lock.settle(ended, now)
+                lock.settle(ended, channel, now)
             })?;
         self.audit(person, channel, ended, details);
         Ok(())
     }
 
-    fn audit(&self, person: &str, channel: &str, ended: Ended, details: AttemptDetails) {
+    fn audit(&self, person: &str, channel: Channel, ended: Ended, details: AttemptDetails) {
         let accepted = ended.accepted();
         // Only a refusal keeps its frame: an attempt that compared no face (a covered lens) is
         // not counted, and must not be a free way to push the frames of a real attack out of
@@ -340,7 +345,7 @@ impl Engine {
         self.store.audit(&AuditEntry {
             unix_time: now_unix(),
             person: person.to_owned(),
-            channel: channel.to_owned(),
+            channel: channel.as_str().to_owned(),
             accepted,
             scores: details.last.map(|v| AuditScores {
                 share: v.share,

@@ -7,7 +7,7 @@ use std::path::Path;
 use image::RgbImage;
 
 use super::{Engine, Verdict};
-use crate::auth::lockout::Ended;
+use crate::auth::lockout::{Channel, Ended};
 use crate::auth::{
     Identification, Scorer, Thresholds, Verification, identify, verify, verify_with,
 };
@@ -111,7 +111,7 @@ impl Engine {
                 // that saw no face is; its audit line is still written.
                 self.settle_attempt(
                     person,
-                    "photo",
+                    Channel::Photo,
                     Ended::of(false, false),
                     super::AttemptDetails::default(),
                 )?;
@@ -121,7 +121,7 @@ impl Engine {
         let verification = self.score(person, &probe)?;
         self.settle_attempt(
             person,
-            "photo",
+            Channel::Photo,
             Ended::of(verification.accepted, true),
             super::AttemptDetails {
                 last: Some(&verification),
