@@ -1624,6 +1624,14 @@ fn face_unlock_through_a_real_pam_stack() {
         let r = rig.attempt("Katie's clip during the pause", false, &user, &[]);
         assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
         assert!(r.saw("paused for"), "{}", r.output);
+        // `unlock list` shows the admin why the account's face unlock does not answer.
+        let listed = common::run_facegate(&["unlock", "list", "--config", s(&config)]);
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        println!("{listed}");
+        assert!(
+            listed.contains("; paused for") && listed.contains("unlock reset"),
+            "{listed}"
+        );
         let out = common::run_facegate(&["unlock", "reset", &user, "--config", s(&config)]);
         assert!(out.status.success());
         let r = rig.attempt("Katie's clip after `unlock reset`", false, &user, &[]);

@@ -48,16 +48,26 @@ pub enum Lock {
     Unreadable,
 }
 
+impl Lock {
+    /// What holds, in a few words, for a listing (`unlock list`).
+    pub fn brief(&self) -> String {
+        match self {
+            Lock::For(s) => format!("locked out for {s} more s"),
+            Lock::Paused(s) => format!("paused for {s} more s"),
+            Lock::UntilReset => "locked out until reset".into(),
+            Lock::Unreadable => "locked out (its record cannot be read)".into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Lock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Lock::For(s) => write!(
+            Lock::For(_) => write!(f, "{} after repeated failed verifications", self.brief()),
+            Lock::Paused(_) => write!(
                 f,
-                "locked out for {s} more s after repeated failed verifications"
-            ),
-            Lock::Paused(s) => write!(
-                f,
-                "paused for {s} more s after {UNSEEN_LIMIT} attempts in a row with no face to judge (the camera stays off until then); use your password"
+                "{} after {UNSEEN_LIMIT} attempts in a row with no face to judge (the camera stays off until then); use your password",
+                self.brief()
             ),
             Lock::UntilReset => write!(
                 f,

@@ -248,9 +248,19 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     })
                     .map_or(0, |f| f.len());
                 let images = crate::shown::counted(n, "image", "images");
+                // Why someone's face unlock does not answer now, and what lifts it.
+                let lock = crate::engine::attempts::lock_of(&store, &user).map_or_else(
+                    String::new,
+                    |lock| {
+                        format!(
+                            "; {} (`sudo facegate unlock reset {user}` lifts it)",
+                            lock.brief()
+                        )
+                    },
+                );
                 match crate::unlock::account::mismatch(&store, &user, daemon::uid_of(&user)) {
-                    None => println!("{user:<24} {images}"),
-                    Some(why) => println!("{user:<24} {images}, not used: {why}"),
+                    None => println!("{user:<24} {images}{lock}"),
+                    Some(why) => println!("{user:<24} {images}, not used: {why}{lock}"),
                 }
             }
             Ok(exit::OK)

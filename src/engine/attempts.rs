@@ -53,6 +53,29 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The lock on `person`'s face verification in `store` now, if any. A lock-out file that
+/// cannot be read locks until reset: it fails closed, as attempts do ([`Engine::count_start`]
+/// refuses to start on it).
+pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
+    let now = now_unix();
+    match store.read_state::<Lockout>(person, lockout::STATE_FILE) {
+        Ok(mut state) => {
+            // A lock time beyond the longest period is bounded on disk as soon as it is seen:
+            // the daemon and the window ask here and never start an attempt (and its `begin`)
+            // while a lock holds.
+            if state.bound(now) {
+                let _ =
+                    store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| l.bound(now));
+            }
+            state.refusal(now)
+        }
+        Err(e) => {
+            tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
+            Some(Lock::Unreadable)
+        }
+    }
+}
+
 impl Engine {
     /// K of N, the time-out and the thresholds from the settings: for checking a match (the
     /// Verify button, `facegate verify`).
@@ -101,33 +124,9 @@ impl Engine {
         })
     }
 
-    /// The lock on `person`'s face verification, if any. A lock-out file that cannot be read
-    /// locks until reset: it fails closed, as attempts do ([`Engine::count_start`] refuses to
-    /// start on it).
+    /// The lock on `person`'s face verification, if any ([`lock_of`]).
     pub fn lockout(&self, person: &str) -> Option<Lock> {
-        let now = now_unix();
-        match self
-            .store
-            .read_state::<Lockout>(person, lockout::STATE_FILE)
-        {
-            Ok(mut state) => {
-                // A lock time beyond the longest period is bounded on disk as soon as it is
-                // seen: the daemon and the window ask here and never start an attempt (and its
-                // `begin`) while a lock holds.
-                if state.bound(now) {
-                    let _ =
-                        self.store
-                            .update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
-                                l.bound(now)
-                            });
-                }
-                state.refusal(now)
-            }
-            Err(e) => {
-                tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
-                Some(Lock::Unreadable)
-            }
-        }
+        lock_of(&self.store, person)
     }
 
     /// [`Engine::lockout`] as the error an attempt starting now would meet, counting nothing: for
