@@ -104,6 +104,30 @@ fn photos_dropped_on_a_capture_section_are_saved_or_refused_with_the_reason() {
     assert!(said.contains("gui-drop-cameraman.png"), "{said}");
 }
 
+/// Photos dropped before anyone is chosen are not saved, and the window says to choose a person
+/// first; the note is about that moment, so it goes once a person is chosen (it stayed, and so
+/// did "no file chosen", under whoever was chosen next).
+#[test]
+fn a_drop_with_nobody_chosen_is_explained_until_someone_is() {
+    const NOTE: &str = "add or choose a person first, then drop the photos again";
+    let data = common::temp_dir("gui-drop-nobody");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    h.hover_at(egui::pos2(1100.0, 300.0));
+    h.run_steps(2);
+    drop_files(&mut h, &[common::fixture("astronaut.png")]);
+    h.run_steps(2);
+    h.get_by_label_contains(NOTE);
+    add_person(&mut h, "Eileen");
+    h.run_steps(2);
+    assert!(h.query_by_label_contains(NOTE).is_none(), "the note stayed");
+    assert_eq!(
+        stored(&data, "Eileen", ImageKind::Anchor),
+        0,
+        "nothing saved"
+    );
+}
+
 #[test]
 fn removing_a_person_asks_first_then_wipes_every_trace() {
     let data = common::temp_dir("gui-remove");

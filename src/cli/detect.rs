@@ -144,9 +144,9 @@ fn print_text(r: &Report) {
     }
     let n = r.faces.len();
     println!(
-        "{}: {n} face{}",
+        "{}: {}",
         Shown(&r.path),
-        if n == 1 { "" } else { "s" }
+        crate::shown::counted(n, "face", "faces")
     );
     for (i, f) in r.faces.iter().enumerate() {
         let b = f.bbox;

@@ -123,10 +123,9 @@ fn print_text(image: &ImageOut) {
         return;
     }
     println!(
-        "{}: {} face{} ({}, {}-d)",
+        "{}: {} ({}, {}-d)",
         Shown(&image.path),
-        image.faces.len(),
-        if image.faces.len() == 1 { "" } else { "s" },
+        crate::shown::counted(image.faces.len(), "face", "faces"),
         image.model,
         image.dim
     );

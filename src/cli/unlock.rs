@@ -227,8 +227,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 println!("{user} has no verification image, so face unlock stays off for them");
             } else {
                 println!(
-                    "{user} can now unlock with their face, from {enrolled} image{} (try `sudo facegate unlock test {user}`)",
-                    if enrolled == 1 { "" } else { "s" }
+                    "{user} can now unlock with their face, from {} (try `sudo facegate unlock test {user}`)",
+                    crate::shown::counted(enrolled, "image", "images")
                 );
             }
             Ok(code)

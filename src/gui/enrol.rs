@@ -42,8 +42,9 @@ pub struct EnrolView {
     /// Photos dropped outside the three capture sections: the user says which kind they are.
     unplaced: Vec<PathBuf>,
     dialog: Dialog<ImageKind>,
-    /// Why the last dialog gave nothing, shown under the sections until the next one.
-    dialog_note: Option<String>,
+    /// Why the last dialog or drop gave nothing, and who was selected then: shown under the
+    /// sections until the next one, or until someone else is selected.
+    dialog_note: Option<(Option<String>, String)>,
 }
 
 impl EnrolView {
@@ -162,13 +163,15 @@ impl EnrolView {
                 self.dialog_note = None;
                 out.push(Command::ImportFiles { kind, paths });
             }
-            Some(Answer::Nothing(_)) => self.dialog_note = Some(files::NO_DIALOG.into()),
+            Some(Answer::Nothing(_)) => {
+                self.dialog_note = Some((state.selected.clone(), files::NO_DIALOG.into()));
+            }
             None => {}
         }
         let mut dropped = files::dropped(ui);
         if !enabled && !dropped.is_empty() {
-            self.dialog_note =
-                Some("add or choose a person first, then drop the photos again".into());
+            let note = "add or choose a person first, then drop the photos again";
+            self.dialog_note = Some((state.selected.clone(), note.into()));
             dropped.clear();
         }
         let hovering = enabled && files::hovering(ui);
@@ -212,7 +215,9 @@ impl EnrolView {
         if out.iter().any(|c| matches!(c, Command::ImportFiles { .. })) {
             self.dialog_note = None;
         }
-        if let Some(note) = &self.dialog_note {
+        // Another person chosen since: the note was about the one before.
+        self.dialog_note.take_if(|(who, _)| *who != state.selected);
+        if let Some((_, note)) = &self.dialog_note {
             ui.label(RichText::new(note).small().color(WARN));
         }
     }
@@ -224,8 +229,8 @@ impl EnrolView {
         }
         let n = self.unplaced.len();
         ui.label(format!(
-            "{n} dropped file{} outside the sections: add as",
-            if n == 1 { "" } else { "s" }
+            "{} outside the sections: add as",
+            crate::shown::counted(n, "dropped file", "dropped files")
         ));
         ui.horizontal_wrapped(|ui| {
             for kind in ImageKind::ALL {
@@ -274,10 +279,10 @@ impl EnrolView {
                     self.dialog.start(ui.ctx(), Purpose::Files(kind), &title);
                 }
             });
-            ui.label(format!(
-                "{count} {} image{}",
-                kind.dir_name(),
-                if count == 1 { "" } else { "s" }
+            ui.label(crate::shown::counted(
+                count,
+                &format!("{} image", kind.dir_name()),
+                &format!("{} images", kind.dir_name()),
             ));
             // A strip of fixed height, filled or not, so buttons never jump as images load.
             let thumbs = state.thumbnails.get(&kind).map_or(&[][..], Vec::as_slice);
