@@ -12,15 +12,13 @@ use super::enrol::EnrolView;
 use super::feed::Feed;
 use super::manage::ManageView;
 use super::opening::{Opened, Opening, WayBack};
-use super::palette::{ERROR, WARN};
+use super::palette::{ERROR, GOOD, WARN};
 use super::source::SourcePicker;
 use super::state::AppState;
 use super::stats::RateMeter;
 use super::unlock::UnlockView;
 use crate::camera::SourceSpec;
 use crate::session::{Command, Event, Session, Timings};
-
-const FINE: Color32 = Color32::from_rgb(60, 190, 90);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -349,7 +347,7 @@ impl FaceGateApp {
                 let dismiss_width = 70.0;
                 ui.scope(|ui| {
                     ui.set_max_width(ui.available_width() - dismiss_width);
-                    one_line(ui, &m.text, if m.error { ERROR } else { FINE });
+                    one_line(ui, &m.text, if m.error { ERROR } else { GOOD });
                 });
                 if ui.small_button("dismiss").clicked() {
                     self.dismissed = Some(m.id);

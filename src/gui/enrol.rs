@@ -1,12 +1,12 @@
 //! The enrol-and-verify view: the feed, and beside it who, verify, capture, thresholds, train.
 
-use egui::{Color32, Key, RichText, Ui};
+use egui::{Key, RichText, Ui};
 
 use std::path::PathBuf;
 
 use super::feed::Feed;
 use super::files::{self, Answer, Dialog, Purpose};
-use super::palette::{ERROR, GOOD, WARN};
+use super::palette::{ERROR, GOOD, INFO, WARN};
 use super::state::AppState;
 use super::textures::TextureCache;
 use super::train::train;
@@ -22,7 +22,6 @@ const KEYS: [(ImageKind, Key, &str); 3] = [
 
 const THUMB_STRIP_HEIGHT: f32 = 70.0;
 /// Marks the verification images that do not match most of the others.
-const ODD: Color32 = Color32::from_rgb(220, 60, 50);
 
 #[derive(Default)]
 pub struct EnrolView {
@@ -186,7 +185,7 @@ impl EnrolView {
         self.thumbnails.keep_only(shown);
         for (kind, key, hint) in KEYS {
             let stroke = if hovering {
-                egui::Stroke::new(2.0, Color32::from_rgb(120, 200, 255))
+                egui::Stroke::new(2.0, INFO)
             } else {
                 ui.visuals().widgets.noninteractive.bg_stroke
             };
@@ -313,7 +312,7 @@ impl EnrolView {
                                         ui.painter().rect_stroke(
                                             image.rect,
                                             0.0,
-                                            egui::Stroke::new(3.0, ODD),
+                                            egui::Stroke::new(3.0, ERROR),
                                             egui::StrokeKind::Inside,
                                         );
                                         image.on_hover_text(
@@ -426,11 +425,7 @@ pub fn import_result(ui: &mut Ui, p: &ImportProgress) {
     ));
     for (file, why) in p.refused.iter().take(5) {
         ui.add(
-            egui::Label::new(
-                RichText::new(format!("refused {file}: {why}"))
-                    .color(Color32::from_rgb(235, 90, 80)),
-            )
-            .wrap(),
+            egui::Label::new(RichText::new(format!("refused {file}: {why}")).color(ERROR)).wrap(),
         );
     }
     if p.refused.len() > 5 {
@@ -442,7 +437,7 @@ pub fn import_result(ui: &mut Ui, p: &ImportProgress) {
 /// and the FAR and FRR shown are the head's, at its own threshold.
 fn head_rates(ui: &mut Ui, head: &HeadRule) {
     ui.colored_label(
-        Color32::from_rgb(120, 200, 255),
+        INFO,
         format!(
             "{}'s trained head decides, not this slider: a comparison matches when the head's probability is above {:.2}",
             head.person, head.threshold
@@ -480,7 +475,7 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
     );
     if !p.odd.is_empty() {
         ui.colored_label(
-            ODD,
+            ERROR,
             crate::auth::one_person::not_one_person(
                 &p.person,
                 state.thumbnail_count(ImageKind::Verification),
@@ -500,10 +495,7 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         if !p.odd.is_empty() {
             ui.label(text);
         } else if c.min < threshold {
-            ui.colored_label(
-                egui::Color32::from_rgb(230, 160, 40),
-                format!("{text}: retake the lowest one"),
-            );
+            ui.colored_label(WARN, format!("{text}: retake the lowest one"));
         } else {
             ui.label(text);
         }

@@ -3,11 +3,11 @@
 //! switching), calibrate the detection threshold to a target FAR; the camera (devices.rs).
 
 use crate::auth::calibrate::percent;
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 
 use super::devices::{CameraChoice, CameraPanel, Current};
 use super::files::{self, Answer, Dialog, Purpose};
-use super::palette::WARN;
+use super::palette::{ERROR, WARN};
 use super::state::AppState;
 use crate::camera::CameraInfo;
 use crate::session::{Command, ImportProgress};
@@ -312,7 +312,7 @@ impl ManageView {
         let c = match result {
             Ok(c) => c,
             Err(e) => {
-                ui.colored_label(Color32::from_rgb(235, 90, 80), &e.why);
+                ui.colored_label(ERROR, &e.why);
                 return;
             }
         };

@@ -9,3 +9,6 @@ pub const ERROR: Color32 = Color32::from_rgb(235, 60, 60);
 pub const GOOD: Color32 = Color32::from_rgb(40, 200, 90);
 /// A warning or a caution: nothing failed, but something wants looking at.
 pub const WARN: Color32 = Color32::from_rgb(230, 170, 40);
+/// Neither good nor bad: a note on how something is decided, where a drop would land, a prompt
+/// being asked.
+pub const INFO: Color32 = Color32::from_rgb(120, 200, 255);

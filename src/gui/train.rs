@@ -1,7 +1,7 @@
 //! The Train section of the enrol view: a Train button, a progress bar and the live loss
 //! curve, then the held-out figures beside cosine and which of the two now scores this person.
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 
 use super::state::AppState;
 use crate::session::Command;
@@ -105,7 +105,7 @@ pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
             ui.label(RichText::new(r.adoption.reason()).small());
         }
         Some(Err(e)) => {
-            ui.colored_label(Color32::from_rgb(230, 90, 80), e);
+            ui.colored_label(super::palette::ERROR, e);
         }
         None => {}
     }

@@ -17,7 +17,6 @@ const BAR_HEIGHT: f32 = 24.0;
 const PAD: f32 = 10.0;
 
 const WAITING: Color32 = Color32::from_rgb(255, 210, 0);
-const ASKING: Color32 = Color32::from_rgb(120, 200, 255);
 
 /// No state of its own: everything it shows comes from the worker's unlock status.
 #[derive(Debug, Default)]
@@ -91,7 +90,7 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
                 Prompt::Matching { .. } | Prompt::LookAtCamera | Prompt::OnePersonOnly { .. } => {
                     WAITING
                 }
-                _ => ASKING,
+                _ => super::palette::INFO,
             };
             let meters = challenge.then_some(Meters { turn: *turn });
             // The login's words, not the desk's: no score of a single frame, and no name before
@@ -103,12 +102,10 @@ fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
                 Some(score) => format!("Welcome, {name}! (liveness {score:.2})"),
                 None => format!("Welcome, {name}!"),
             },
-            Color32::from_rgb(40, 220, 100),
+            super::palette::GOOD,
             None,
         ),
-        Some(UnlockStatus::Refused { reason }) => {
-            (reason.clone(), Color32::from_rgb(240, 70, 70), None)
-        }
+        Some(UnlockStatus::Refused { reason }) => (reason.clone(), super::palette::ERROR, None),
     }
 }
 
