@@ -191,7 +191,7 @@ fn eval_pairs_impostors_are_bounded_and_each_pair_counted_once() {
     let ran = facegate(dir.path(), &["eval", "pairs", s(&csv), "--impostors", "5"]);
     assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
     assert!(
-        ran.stdout.contains("1 impostor pairs added") && ran.stdout.contains("of 5 asked for"),
+        ran.stdout.contains("1 impostor pair added") && ran.stdout.contains("of 5 asked for"),
         "{}",
         ran.stdout
     );

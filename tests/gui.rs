@@ -42,7 +42,7 @@ fn capture_saves_a_file_and_the_count_goes_up() {
     );
     assert!(scores.scores.genuine[0] > 0.8, "same face, two frames");
     assert!(c.min > 0.9);
-    h.get_by_label_contains("FRR 0.00 % on 1 genuine pairs");
+    h.get_by_label_contains("FRR 0.00 % on 1 genuine pair");
     h.get_by_label_contains("consistency: 2 verification images");
     // The hotkey does the same as the button (pressed on its own, not mid-word: see
     // `a_word_typed_past_a_missed_field_captures_nothing`).

@@ -404,8 +404,8 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
     );
     if report.impostors_asked > 0 {
         println!(
-            "{} impostor pairs added across identities{}",
-            report.impostors_added,
+            "{} added across identities{}",
+            crate::shown::counted(report.impostors_added, "impostor pair", "impostor pairs"),
             if report.impostors_added < report.impostors_asked {
                 format!(
                     " (of {} asked for: these images make no more distinct ones)",

@@ -450,16 +450,18 @@ fn head_rates(ui: &mut Ui, head: &HeadRule) {
         );
 }
 
-/// "FAR … on N impostor pairs · FRR … on M genuine pairs", in the calibration panel's percent
-/// (a FAR of 1e-5 is not "0.00 %").
+/// "FAR … on N impostor pairs", then "FRR … on M genuine pairs" on a line of its own (one line
+/// wrapped its last word at the window's usual width), in the calibration panel's percent (a
+/// FAR of 1e-5 is not "0.00 %").
 fn rates(scores: &crate::auth::calibrate::ScoreSets, threshold: f32) -> String {
+    use crate::shown::counted;
     let pct = |r: Option<f64>| r.map_or("–".to_owned(), crate::auth::calibrate::percent);
     format!(
-        "FAR {} on {} impostor pairs · FRR {} on {} genuine pairs",
+        "FAR {} on {}\nFRR {} on {}",
         pct(scores.far(threshold)),
-        scores.impostor.len(),
+        counted(scores.impostor.len(), "impostor pair", "impostor pairs"),
         pct(scores.frr(threshold)),
-        scores.genuine.len(),
+        counted(scores.genuine.len(), "genuine pair", "genuine pairs"),
     )
 }
 
