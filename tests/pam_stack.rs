@@ -1619,6 +1619,11 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
         assert!(r.saw("paused for") && !r.saw("Looking for"), "{}", r.output);
         assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        let log = rig.daemon_log();
+        assert!(
+            log.contains("face verification paused for 300 s after 5 attempts"),
+            "the pause is on the daemon's log: {log}"
+        );
         rig.write_config(&clip);
         rig.start_daemon();
         let r = rig.attempt("Katie's clip during the pause", false, &user, &[]);

@@ -296,6 +296,93 @@ fn attempts_that_compare_no_face_do_not_count_but_pause() {
     assert!(audited[5..].iter().all(|a| a.frame.is_some()));
 }
 
+/// A camera that shows `image` for `frames` frames, then is unplugged.
+struct Unplugs {
+    image: RgbImage,
+    frames: u64,
+    sent: u64,
+}
+
+impl facegate::camera::FrameSource for Unplugs {
+    fn next_frame(&mut self) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
+        if self.sent == self.frames {
+            return Err(facegate::camera::SourceError::CameraUnavailable {
+                index: 0,
+                detail: "unplugged".into(),
+            });
+        }
+        self.sent += 1;
+        Ok(facegate::camera::Frame {
+            image: self.image.clone(),
+            index: self.sent,
+            captured_at: std::time::Instant::now(),
+        })
+    }
+    fn describe(&self) -> String {
+        "a camera unplugged part-way".into()
+    }
+    fn nominal_fps(&self) -> Option<f32> {
+        None
+    }
+}
+
+/// An attempt whose camera stops part-way (unplugged, switched off, stalled) before any face
+/// was compared is taken back whole: six of them lock nothing and pause nothing, so neither a
+/// loose cable nor someone pulling it at the login screen turns face unlock off (red team
+/// S26-1: each counted a failure, with no audit line). Once a stranger's face was compared,
+/// pulling the cable keeps the failure. A client that hangs up before any face is a step toward
+/// a pause, as an attempt that saw nobody is. Each of them leaves an audit line saying how it ended.
+#[test]
+fn an_attempt_whose_camera_stops_counts_only_what_it_compared() {
+    use facegate::auth::attempt::LivenessCheck;
+    use facegate::auth::lockout::{Lockout, STATE_FILE};
+    let mut e = eileen("lockout-unplugged", &astronaut_variants()[2..]);
+    let coffee = imageio::load(&common::fixture("coffee.png")).unwrap();
+    let camera = imageio::load(&common::fixture("camera.png")).unwrap();
+    let state = |e: &Engine| -> Lockout { e.store().read_state("Eileen", STATE_FILE).unwrap() };
+    let run = |e: &mut Engine, image: &RgbImage, frames: u64, hang_up: bool| {
+        let rule = e.attempt_rule();
+        let mut attempt = e.begin_attempt("Eileen", rule, LivenessCheck::Off).unwrap();
+        let mut source = Unplugs {
+            image: image.clone(),
+            frames,
+            sent: 0,
+        };
+        let ran = e.run_attempt(&mut attempt, &mut source, |_| !hang_up);
+        (
+            ran.map(|o| o.is_some()),
+            e.store().audit_log().last().cloned(),
+        )
+    };
+    for i in 1..=6 {
+        let (ran, audit) = run(&mut e, &coffee, 3, false);
+        let said = ran.unwrap_err().to_string();
+        assert!(said.contains("unplugged"), "{said}");
+        let ended = audit.unwrap().ended;
+        println!("unplugged with nobody in view ({i}): {said}; audit: {ended:?}");
+        assert_eq!(ended.as_deref(), Some("frames stopped"));
+        assert_eq!(e.lockout("Eileen"), None, "after {i}");
+    }
+    assert_eq!(state(&e).consecutive_failures, 0);
+    assert_eq!(state(&e).unseen, 0, "no step toward a pause");
+
+    let (ran, audit) = run(&mut e, &camera, 3, false);
+    assert!(ran.is_err());
+    assert_eq!(audit.unwrap().ended.as_deref(), Some("refused"));
+    assert_eq!(
+        state(&e).consecutive_failures,
+        1,
+        "a compared face stays counted"
+    );
+
+    let (ran, audit) = run(&mut e, &coffee, 100, true);
+    assert!(!ran.unwrap(), "abandoned");
+    assert_eq!(audit.unwrap().ended.as_deref(), Some("no face judged"));
+    let after = state(&e);
+    println!("after the hang-up: {after:?}");
+    assert_eq!((after.consecutive_failures, after.unseen), (1, 1));
+}
+
 /// Once a face was compared, an attempt counts whatever follows: an impostor who shows a face,
 /// sees it refused, then brings a second face into view (the attempt starts over on two people)
 /// must not get the attempt back.

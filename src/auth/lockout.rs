@@ -109,6 +109,11 @@ pub enum Ended {
     /// back. An impostor learns nothing from it, and counting it would let a lock screen woken
     /// with nobody at the desk, or a camera another user turned dark, lock the owner out.
     Unjudged,
+    /// Its frames stopped before any face was compared (a camera unplugged, switched off or
+    /// stalled part-way): taken back, and no sign that nobody was there, so no step toward a
+    /// pause either. Otherwise anyone at the desk could lock an account's face unlock by pulling
+    /// the cable, and a loose one would do it unseen.
+    CutShort,
 }
 
 impl Ended {
@@ -124,6 +129,16 @@ impl Ended {
 
     pub fn accepted(self) -> bool {
         self == Ended::Accepted
+    }
+
+    /// As the audit log says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ended::Accepted => "accepted",
+            Ended::Refused => "refused",
+            Ended::Unjudged => "no face judged",
+            Ended::CutShort => "frames stopped",
+        }
     }
 }
 
@@ -220,6 +235,9 @@ impl Lockout {
                 if channel == Channel::Live {
                     self.saw_nobody(now);
                 }
+            }
+            Ended::CutShort => {
+                self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
             }
         }
     }

@@ -31,6 +31,16 @@ pub struct AttemptDetails<'a> {
     pub face: Option<&'a Face>,
 }
 
+/// Why a live attempt ended before its verdict ([`Engine::end_early`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Early {
+    /// Whoever asked is gone, or moved on (the window switched views, the PAM client left).
+    Abandoned,
+    /// No more frames came (the camera was unplugged, switched off or stalled; the model
+    /// failed on one).
+    FramesStopped,
+}
+
 /// One frame of a live attempt, as the engine saw it.
 #[derive(Debug, Clone)]
 pub struct AttemptFrame {
@@ -234,8 +244,9 @@ impl Engine {
 
     /// A whole attempt on frames from `source` (a camera or a replay) until it ends: the CLI's
     /// and the system unlock's loop. `prompt` sees every pending prompt and returns false to
-    /// abandon the attempt (whoever asked is gone): it then stays counted as failed if it had
-    /// compared a face (else it is taken back, as [`Ended::of`] says), and `None` is returned.
+    /// abandon the attempt (whoever asked is gone): it is then settled as
+    /// [`Engine::end_early`] says, and `None` is returned. A source that fails part-way ends it
+    /// the same way before its error is returned.
     pub fn run_attempt(
         &mut self,
         attempt: &mut Attempt,
@@ -244,31 +255,45 @@ impl Engine {
     ) -> Result<Option<Outcome>> {
         let mut tracker = crate::vision::Tracker::default();
         loop {
-            let frame = source.next_frame()?;
-            let faces = self.detect(&frame.image)?;
-            let ids = tracker.update(&faces);
-            match self
-                .attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())?
-                .step
-            {
-                Step::Pending(p) => {
+            let step = source.next_frame().map_err(Error::from).and_then(|frame| {
+                let faces = self.detect(&frame.image)?;
+                let ids = tracker.update(&faces);
+                self.attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())
+            });
+            match step.map(|f| f.step) {
+                Ok(Step::Pending(p)) => {
                     if !prompt(&p) {
-                        if !attempt.compared_a_face() {
-                            let person = attempt.person().to_owned();
-                            let details = AttemptDetails::default();
-                            self.settle_attempt(
-                                &person,
-                                Channel::Live,
-                                Ended::of(false, false),
-                                details,
-                            )?;
-                        }
+                        self.end_early(attempt, Early::Abandoned)?;
                         return Ok(None);
                     }
                 }
-                Step::Done(outcome) => return Ok(Some(outcome)),
+                Ok(Step::Done(outcome)) => return Ok(Some(outcome)),
+                Err(e) => {
+                    if attempt.outcome().is_none() {
+                        // Its own failure to settle would hide the source's error: logged.
+                        if let Err(settling) = self.end_early(attempt, Early::FramesStopped) {
+                            tracing::warn!("the attempt cut short was not settled: {settling}");
+                        }
+                    }
+                    return Err(e);
+                }
             }
         }
+    }
+
+    /// Settles `attempt`, begun and not finished, with its audit line: once a face was compared
+    /// it is a refusal whatever the reason (pulling the camera's cable must not undo a failure);
+    /// before that, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
+    /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
+    /// is taken back whole ([`Ended::CutShort`]).
+    pub fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
+        let ended = match why {
+            _ if attempt.compared_a_face() => Ended::Refused,
+            Early::Abandoned => Ended::Unjudged,
+            Early::FramesStopped => Ended::CutShort,
+        };
+        let person = attempt.person().to_owned();
+        self.settle_attempt(&person, Channel::Live, ended, AttemptDetails::default())
     }
 
     /// A live attempt ended: settled as a photo's is, so the fifth failure locks at once (it
@@ -316,10 +341,22 @@ impl Engine {
         details: AttemptDetails,
     ) -> Result<()> {
         let now = now_unix();
-        self.store
-            .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                lock.settle(ended, channel, now)
-            })?;
+        let paused =
+            self.store
+                .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
+                    let before = lock.paused_until;
+                    lock.settle(ended, channel, now);
+                    lock.paused_until != before
+                })?;
+        if paused {
+            // On the daemon's log too: who is paused, and why, for whoever wonders later.
+            tracing::warn!(
+                "{person}: face verification paused for {} s after {} attempts in a row with no \
+                 face to judge",
+                lockout::PAUSE,
+                lockout::UNSEEN_LIMIT
+            );
+        }
         self.audit(person, channel, ended, details);
         Ok(())
     }
@@ -354,6 +391,7 @@ impl Engine {
             }),
             liveness: details.liveness,
             frame,
+            ended: Some(ended.as_str().to_owned()),
         });
     }
 }

@@ -36,7 +36,7 @@ use crate::store::{Gallery, ImageKind, Settings, SettingsProblem, Store, StoreEr
 use crate::vision::{Detector, EmbedderKind, Embedding, Face, align_arcface};
 use crate::{Error, Result};
 
-pub use attempts::AttemptDetails;
+pub use attempts::{AttemptDetails, Early};
 
 /// A person's verification vectors: `(image id, embedding)`.
 pub type GalleryVectors = Vec<(Uuid, Embedding)>;

@@ -38,6 +38,14 @@ pub(super) struct Unlock {
 pub(super) type Said = Result<Option<UnlockStatus>, String>;
 
 impl Unlock {
+    /// The attempt under way, if one is: whoever drops this state settles it.
+    pub(super) fn into_attempt(self) -> Option<Box<Attempt>> {
+        match self.state {
+            State::Running(attempt) => Some(attempt),
+            State::Searching | State::Holding(_) => None,
+        }
+    }
+
     pub(super) fn frame(
         &mut self,
         engine: &mut Engine,

@@ -25,6 +25,10 @@ pub struct AuditEntry {
     pub liveness: Option<f32>,
     /// Saved frame of a failed attempt (only when the user opted in).
     pub frame: Option<String>,
+    /// How it ended ([`crate::auth::lockout::Ended::as_str`]): "refused" counts toward a
+    /// lock-out, "no face judged" and "frames stopped" do not. Absent in lines written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +184,7 @@ mod tests {
             scores: None,
             liveness: None,
             frame: None,
+            ended: None,
         }
     }
 

@@ -141,6 +141,7 @@ mod tests {
                 scores: None,
                 liveness: None,
                 frame: None,
+                ended: None,
             });
         }
         store.rename_person("Ann", "Anne").unwrap();

@@ -281,5 +281,6 @@ pub fn audit_entry(person: &str, unix_time: u64) -> facegate::store::audit::Audi
         scores: None,
         liveness: None,
         frame: None,
+        ended: None,
     }
 }

@@ -15,7 +15,7 @@ mod verify;
 
 use crate::auth::attempt::Attempt;
 use crate::camera::Frame;
-use crate::engine::Engine;
+use crate::engine::{Early, Engine};
 use crate::runtime::Models;
 use crate::session::capture::Tagged;
 use crate::session::manage::{self, ImportJob};
@@ -165,6 +165,27 @@ impl Worker {
         (self.wake)();
     }
 
+    /// Ends the Verify attempt under way, if any, as the engine settles one left unfinished
+    /// (a refusal once a face was compared, else a step toward a pause): whether there was one.
+    fn stop_verify(&mut self) -> bool {
+        let Some(attempt) = self.attempt.take() else {
+            return false;
+        };
+        if let Err(e) = self.engine.end_early(&attempt, Early::Abandoned) {
+            self.fail("cannot settle the attempt", e);
+        }
+        true
+    }
+
+    /// The same for an Unlock attempt under way, and Unlock starts over.
+    fn stop_unlock(&mut self) {
+        if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt()
+            && let Err(e) = self.engine.end_early(&attempt, Early::Abandoned)
+        {
+            self.fail("cannot settle the attempt", e);
+        }
+    }
+
     fn fail(&self, what: &str, e: impl std::error::Error + 'static) {
         self.send(Event::Error(format!("{what}: {}", for_desk(&e))));
     }
@@ -203,7 +224,7 @@ impl Worker {
         self.last_verdict = None;
         match cmd {
             Command::SelectPerson(person) => {
-                self.attempt = None;
+                self.stop_verify();
                 if let Some(p) = &person {
                     for kind in ImageKind::ALL {
                         self.send_thumbnails(p, kind);
@@ -243,17 +264,17 @@ impl Worker {
             }
             Command::SetMode(mode) => {
                 self.mode = mode;
-                self.unlock = Unlock::default();
-                self.attempt = None;
+                self.stop_unlock();
+                self.stop_verify();
             }
             Command::SourceChanged(number) => {
-                self.unlock = Unlock::default();
+                self.stop_unlock();
                 self.latest = None;
                 self.tracker = Tracker::default();
                 self.attributes = AttributeOverlay::default();
                 self.source = number;
-                // Begun, so counted; ended here, not finished on another picture.
-                if self.attempt.take().is_some() {
+                // Ended here, not finished on another picture.
+                if self.stop_verify() {
                     self.send(Event::Error(
                         "Verify stopped: the source changed during the attempt".into(),
                     ));
@@ -308,8 +329,8 @@ impl Worker {
             Command::ImportNegatives(dir) => self.import(Gallery::Negatives, &[dir]),
             Command::RemovePerson(name) => {
                 if self.person.as_deref() == Some(name.as_str()) {
+                    self.stop_verify();
                     self.person = None;
-                    self.attempt = None;
                 }
                 for event in manage::remove(&mut self.engine, &name) {
                     self.send(event);
@@ -318,12 +339,15 @@ impl Worker {
                 self.send_negatives_showing();
             }
             Command::RenamePerson { from, to } => {
+                // Settled under the name it was begun for.
+                if self.person.as_deref() == Some(from.as_str()) {
+                    self.stop_verify();
+                }
                 let events = manage::rename(&mut self.engine, &from, &to);
                 if matches!(events.first(), Some(Event::Renamed { .. }))
                     && self.person.as_deref() == Some(from.as_str())
                 {
                     self.person = Some(to);
-                    self.attempt = None;
                 }
                 for event in events {
                     self.send(event);
