@@ -1619,6 +1619,29 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(r.result, Pam::AuthErr, "{}", r.output);
         assert!(r.saw("paused for") && !r.saw("Looking for"), "{}", r.output);
         assert!(r.took < Duration::from_secs(1), "{:?}", r.took);
+        // While another account's attempt runs, the answers that need no camera come at once:
+        // they waited behind it, so any local user could time everyone's attempts by asking
+        // about an account not enrolled (red team S26-2).
+        {
+            let (mut running, _, _) = rig.attempt_started(&alice);
+            for (who, expected) in [(user.as_str(), "paused for"), ("fgnobody", "not enrolled")] {
+                let start = Instant::now();
+                let out = common::run_facegate(&["unlock", "test", who, "--config", s(&config)]);
+                let took = start.elapsed();
+                let said = String::from_utf8_lossy(&out.stdout);
+                println!(
+                    "--- {who} asked while Alice's attempt runs: {:.2} s\n{}",
+                    took.as_secs_f64(),
+                    said.trim_end()
+                );
+                assert!(said.contains(expected), "{said}");
+                assert!(
+                    took < Duration::from_millis(700),
+                    "{took:?}: waited behind it"
+                );
+            }
+            running.wait().unwrap();
+        }
         let log = rig.daemon_log();
         assert!(
             log.contains("face verification paused for 300 s after 5 attempts"),

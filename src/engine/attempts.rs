@@ -139,18 +139,6 @@ impl Engine {
         lock_of(&self.store, person)
     }
 
-    /// [`Engine::lockout`] as the error an attempt starting now would meet, counting nothing: for
-    /// refusing before anything costly (the daemon's camera) starts.
-    pub fn ensure_not_locked(&self, person: &str) -> Result<()> {
-        match self.lockout(person) {
-            Some(lock) => Err(Error::LockedOut {
-                person: person.to_owned(),
-                lock,
-            }),
-            None => Ok(()),
-        }
-    }
-
     /// Lifts `person`'s lock-out (they proved who they are another way). Writes a fresh state
     /// over whatever is there, a damaged file included.
     pub fn reset_lockout(&self, person: &str) -> Result<()> {

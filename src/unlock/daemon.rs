@@ -13,6 +13,7 @@ use std::io::BufReader;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use facegate_proto::socket::DeadlineReader;
@@ -21,6 +22,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 use super::caller::Caller;
 pub use super::caller::uid_of;
 use super::config::SystemConfig;
+use super::gate;
 use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
@@ -30,6 +32,7 @@ use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::liveness::Direction;
 use crate::runtime::Models;
+use crate::store::Store;
 
 /// How long a client has to send its whole request line. The PAM module writes it as soon as it
 /// connects; a client that sends nothing must not hold a reader for long.
@@ -58,7 +61,12 @@ struct Queued {
 
 /// Accepts connections forever, each read on a thread of its own while the caller has a
 /// reader's place ([`Turns::reader`]).
-fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Queued>, hush: Hush) {
+fn accept_clients(
+    listener: &UnixListener,
+    queue: &crossbeam_channel::Sender<Queued>,
+    hush: Hush,
+    store: Option<Arc<Store>>,
+) {
     let turns = Turns::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
     for stream in listener.incoming() {
@@ -90,12 +98,19 @@ fn accept_clients(listener: &UnixListener, queue: &crossbeam_channel::Sender<Que
                 continue;
             }
         };
-        let (queue, turns, hush) = (queue.clone(), turns.clone(), hush.clone());
+        let (queue, turns, hush, store) =
+            (queue.clone(), turns.clone(), hush.clone(), store.clone());
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
                 let client = Client { caller, uid };
-                if let Err(e) = read_client(stream, &client, &queue, &turns, &hush) {
+                let daemon = Shared {
+                    queue: &queue,
+                    turns: &turns,
+                    hush: &hush,
+                    store: store.as_deref(),
+                };
+                if let Err(e) = read_client(stream, &client, &daemon) {
                     hush.warn(uid, "read", || format!("client of uid {uid}: {e}"));
                 }
                 drop(place);
@@ -112,18 +127,29 @@ struct Client {
     uid: u32,
 }
 
+/// What every reader thread shares.
+struct Shared<'a> {
+    queue: &'a crossbeam_channel::Sender<Queued>,
+    turns: &'a Turns,
+    hush: &'a Hush,
+    /// The store, read for the answers that need no camera ([`gate`]); `None` if it could not
+    /// be opened a second time (the camera's turn still asks).
+    store: Option<&'a Store>,
+}
+
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
 /// camera (a caller asking about someone else, a caller from another machine or whose process
-/// exited, a second attempt for an account, a full queue), and queues the rest. Each of those
-/// answers is logged through `hush`: a client can cause them as often as it likes.
-fn read_client(
-    mut stream: UnixStream,
-    client: &Client,
-    queue: &crossbeam_channel::Sender<Queued>,
-    turns: &Turns,
-    hush: &Hush,
-) -> std::io::Result<()> {
+/// exited, an account not enrolled, locked out or paused, a second attempt for an account, a
+/// full queue), and queues the rest. Each of those answers is logged through `hush`: a client
+/// can cause them as often as it likes.
+fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std::io::Result<()> {
     let Client { caller, uid } = client;
+    let Shared {
+        queue,
+        turns,
+        hush,
+        store,
+    } = daemon;
     let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
     let request: Option<Request> = {
@@ -157,6 +183,12 @@ fn read_client(
             )
         });
         let refused = verdict(Outcome::Ignore, "the caller's process exited".into());
+        return proto::send(&mut stream, &refused);
+    }
+    let warn = |line: String| {
+        hush.warn(*uid, "not used", || line);
+    };
+    if let Some(refused) = store.and_then(|store| gate::refusal(store, user, account, warn)) {
         return proto::send(&mut stream, &refused);
     }
     let place = account.map_or_else(|| Account::Unknown(user.clone()), Account::Uid);
@@ -307,8 +339,17 @@ impl Daemon {
     pub fn serve(&mut self, listener: &UnixListener) {
         let (queue, requests) = crossbeam_channel::bounded::<Queued>(MAX_QUEUED);
         let accepting = self.hush.clone();
+        let store = match self.config.open_store() {
+            Ok(store) => Some(Arc::new(store)),
+            Err(e) => {
+                tracing::warn!(
+                    "the store could not be opened for the readers ({e}): every request waits for the camera's turn to be answered"
+                );
+                None
+            }
+        };
         std::thread::scope(|s| {
-            s.spawn(move || accept_clients(listener, &queue, accepting));
+            s.spawn(move || accept_clients(listener, &queue, accepting, store));
             for Queued {
                 mut stream,
                 uid,
@@ -339,25 +380,21 @@ impl Daemon {
         self.authenticate(&user, stream, uid, asked)
     }
 
-    /// Whether `user` is enrolled with verification images (the caller was allowed to ask by
-    /// [`may_ask`] before its request was queued).
+    /// Whether `user` may have an attempt now: asked again at its turn for the camera, since
+    /// the store may have changed while the request waited ([`super::gate`]; the caller was
+    /// allowed to ask by [`may_ask`] before its request was queued).
     fn check(&mut self, user: &str) -> std::result::Result<(), Reply> {
         // `facegate unlock enrol/remove` change the store from another process: read the
         // person's faces again, or the faces of an enrolment since replaced would still open
         // the door.
         self.engine.forget_person_vectors(user);
-        if self.engine.ensure_enrolled(user).is_err() {
-            return Err(verdict(
-                Outcome::Ignore,
-                format!("{user} is not enrolled for face unlock"),
-            ));
+        let warn = |line: String| tracing::warn!("{line}");
+        if let Some(refused) = gate::refusal(self.engine.store(), user, uid_of(user), warn) {
+            return Err(refused);
         }
-        if let Some(why) = super::account::mismatch(self.engine.store(), user, uid_of(user)) {
-            tracing::warn!("{user}: face unlock not used: {why}");
-            return Err(verdict(
-                Outcome::Ignore,
-                format!("{user}'s face unlock enrolment is not used: {why}"),
-            ));
+        // The engine's own word too: images that do not all show one person enrol nobody.
+        if self.engine.ensure_enrolled(user).is_err() {
+            return Err(gate::not_enrolled(user));
         }
         Ok(())
     }
@@ -383,10 +420,6 @@ impl Daemon {
                 format!("{user}: the client left before its attempt; not counted")
             });
             return verdict(Outcome::Ignore, "the client left".into());
-        }
-        // Locked out: refused before the camera turns on (`begin_attempt` asks again).
-        if let Err(e) = self.engine.ensure_not_locked(user) {
-            return verdict(Outcome::Refused, e.to_string());
         }
         // The camera is opened before the attempt counts: one that is unplugged, or held busy
         // by another program (anyone in the video group can), judges no frame, and must not
@@ -629,7 +662,13 @@ mod tests {
         caller.user = Some(0);
         let (queue, queued) = crossbeam_channel::bounded(1);
         let client = Client { caller, uid: 0 };
-        read_client(stream, &client, &queue, &Turns::default(), &Hush::default()).unwrap();
+        let daemon = Shared {
+            queue: &queue,
+            turns: &Turns::default(),
+            hush: &Hush::default(),
+            store: None,
+        };
+        read_client(stream, &client, &daemon).unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");
         child
             .client

@@ -8,6 +8,7 @@
 //!   unlocked by the old one's face;
 //! - [`daemon`]: `facegate daemon`, one attempt at a time over a Unix socket (protocol in the
 //!   `facegate-proto` crate, shared with the PAM module);
+//! - `gate`: what is answered without the camera (not enrolled, locked out, paused), at once;
 //! - [`caller`]: who is behind a connection (the user who started it, also for `su`);
 //! - [`turns`]: how much of the daemon one caller may hold (readers per uid, one attempt per
 //!   account);
@@ -20,6 +21,7 @@ pub mod account;
 pub mod caller;
 pub mod config;
 pub mod daemon;
+mod gate;
 mod hush;
 mod procfs;
 pub mod remote;
