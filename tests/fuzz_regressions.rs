@@ -217,6 +217,69 @@ fn a_jpeg_header_claiming_more_than_its_data_can_hold_is_refused() {
     );
 }
 
+/// A JPEG laid out so that a marker walk and the decoder read different frame headers: the
+/// real frame (here 64² said to be 12000²) sits behind `FF 00`, which the decoder skips as fill
+/// and a walk takes for a segment whose length (the frame's own `FF C0`) lands it on a decoy
+/// 64² frame and scan hidden in a comment. Every size check weighed the decoy, and the decoder
+/// filled 432 MB (1.6 GB for the progressive CMYK version; bad-input hunt, session 26).
+#[test]
+fn a_jpeg_whose_markers_read_differently_to_the_decoder_is_refused() {
+    let noise = image::RgbImage::from_fn(64, 64, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, 90])
+    });
+    let mut small = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut small, 90)
+        .encode_image(&noise)
+        .unwrap();
+    // Its marker segments up to the start of scan, and the coded data after.
+    let mut segments = Vec::new();
+    let mut i = 2;
+    loop {
+        let marker = small[i + 1];
+        let len = usize::from(u16::from_be_bytes([small[i + 2], small[i + 3]]));
+        segments.push((marker, small[i..i + 2 + len].to_vec()));
+        i += 2 + len;
+        if marker == 0xDA {
+            break;
+        }
+    }
+    let of = |wanted: u8| {
+        segments
+            .iter()
+            .find(|(m, _)| *m == wanted)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let mut frame = of(0xC0);
+    frame[5..9].copy_from_slice(&[0x2E, 0xE0, 0x2E, 0xE0]);
+    let mut file = vec![0xFF, 0xD8, 0xFF, 0x00];
+    file.extend(&frame);
+    // The walk reads `FF 00` as a segment whose length is the next two bytes, FF C0.
+    let lands = 4 + usize::from(u16::from_be_bytes([frame[0], frame[1]]));
+    let decoy = [
+        0xFF, 0xC0, 0, 11, 8, 0, 64, 0, 64, 1, 1, 0x11, 0, // a 64² grey frame
+        0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0, // and its scan
+    ];
+    let mut comment = vec![0u8; lands - (file.len() + 4)];
+    comment.extend(decoy);
+    comment.extend([0u8; 16]);
+    file.extend([0xFF, 0xFE]);
+    file.extend(u16::try_from(comment.len() + 2).unwrap().to_be_bytes());
+    file.extend(comment);
+    for (marker, segment) in &segments {
+        if !matches!(marker, 0xC0 | 0xDA) {
+            file.extend(segment);
+        }
+    }
+    file.extend(of(0xDA));
+    file.extend(&small[i..]);
+    println!("12000² behind FF 00, a 64² decoy: {} bytes", file.len());
+    let err = refused(&file, "desynchronised jpeg");
+    assert!(matches!(err, ImageError::JpegMarkers(_)), "{err:?}");
+    assert!(imageio::decode(&small, Path::new("the 64² original")).is_ok());
+}
+
 #[test]
 fn a_tiff_over_the_decoders_memory_limit_says_so_not_corrupt() {
     // 158 bytes: a 12000² deflated CMYK TIFF header and a few bytes of data. The TIFF decoder

@@ -84,6 +84,13 @@ pub enum ImageError {
     UnknownFormat(PathBuf),
     #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]
     TruncatedJpeg(PathBuf),
+    #[error(
+        "{} has JPEG markers that the decoder reads differently from its frame header's checks \
+         (stray bytes among the headers): its size cannot be vouched for before decoding, so it \
+         is refused; saving it again with any image editor gives an ordinary JPEG",
+        crate::shown::Shown(.0)
+    )]
+    JpegMarkers(PathBuf),
 }
 
 /// Reads and decodes an image file. See [`decode`].
@@ -154,6 +161,13 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     reader.limits(limits);
     let jpeg = (reader.format() == Some(ImageFormat::Jpeg)).then(|| JpegLayout::of(bytes));
     if let Some(layout) = &jpeg {
+        // Every check below weighs the frame this walk found; it must be the one the decoder
+        // decodes. A stray `FF 00` before the real frame is fill to the decoder and a segment
+        // to a marker walk, so a 1.2 MB file could show the walk a decoy 64² frame while the
+        // decoder filled 1.6 GB (bad-input hunt, session 26).
+        if !layout.agrees_with_decoder(bytes) {
+            return Err(ImageError::JpegMarkers(name.to_owned()));
+        }
         // The JPEG decoder fills a cut-off scan with grey and reports success; a half-grey face
         // must not be enrolled or compared, so refuse it here.
         let Some(data) = layout.data_bytes() else {
@@ -262,6 +276,32 @@ impl JpegLayout {
             frame: frame_at.and_then(|(marker, at)| JpegFrame::parse(bytes, marker, at)),
             scan,
         }
+    }
+
+    /// Whether the decoder `image` runs (zune-jpeg, with `image`'s options) reads the same frame
+    /// header from `bytes`: its size, its number of components and whether it is progressive.
+    /// Headers it cannot read at all fail the decode itself, with its own error.
+    fn agrees_with_decoder(&self, bytes: &[u8]) -> bool {
+        let options = zune_jpeg::zune_core::options::DecoderOptions::default()
+            .set_strict_mode(false)
+            .set_max_width(usize::MAX)
+            .set_max_height(usize::MAX);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+            zune_jpeg::zune_core::bytestream::ZCursor::new(bytes),
+            options,
+        );
+        if decoder.decode_headers().is_err() {
+            return true;
+        }
+        let Some(info) = decoder.info() else {
+            return true;
+        };
+        let Some(frame) = &self.frame else {
+            return false;
+        };
+        (u32::from(info.width), u32::from(info.height)) == (frame.width, frame.height)
+            && usize::from(info.components) == frame.blocks.len()
+            && info.sof.is_progressive() == frame.progressive
     }
 
     /// Bytes from the first start-of-scan to the end-of-image marker: the coded data (and any
