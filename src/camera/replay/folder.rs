@@ -97,20 +97,18 @@ impl FolderReplay {
 
 /// A still shrunk to at most [`MAX_CLIP_SIDE`] a side, as a video's frames are: the feed holds
 /// several frames at once (capture thread, worker, window), and a folder of 12000² photos took
-/// the window to 2.3 GB. No camera delivers more, and faces are found on far less.
+/// the window to 2.3 GB. No camera delivers more, and faces are found on far less. Box-averaged
+/// straight into the smaller picture: a filtered resize's first pass made a float copy of the
+/// full width at the new height (786 MB for a 12000² photo, more than the photo itself; bad-input
+/// hunt, session 26).
 fn camera_sized(image: RgbImage) -> RgbImage {
     let (w, h) = image.dimensions();
     if w.max(h) <= MAX_CLIP_SIDE {
         return image;
     }
     let scale = f64::from(MAX_CLIP_SIDE) / f64::from(w.max(h));
-    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
-    image::imageops::resize(
-        &image,
-        side(w),
-        side(h),
-        image::imageops::FilterType::Triangle,
-    )
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).clamp(1, MAX_CLIP_SIDE);
+    image::imageops::thumbnail(&image, side(w), side(h))
 }
 
 fn is_image_name(path: &Path) -> bool {
