@@ -283,8 +283,17 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
         .map(str::to_owned)
         .collect();
     assert_eq!(forget.len(), 2, "{err}");
+    // One unknown id among them (a typo): nothing is deleted, and it is named.
+    let typo = "00000000-0000-0000-0000-000000000000";
+    let out = facegate(&data, &["user", "forget", "Eileen", &forget[0], typo]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("forget with a typo: {said}");
+    assert_eq!(code(&out), 2);
+    assert!(said.contains(typo) && said.contains("nothing was deleted"), "{said}");
+    // The two, one of them twice: each deleted once.
     let mut args = vec!["user", "forget", "Eileen"];
     args.extend(forget.iter().map(String::as_str));
+    args.push(&forget[0]);
     let out = facegate(&data, &args);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let own = facegate(&data, &["verify", "Eileen", s(&photos.join("a.png"))]);

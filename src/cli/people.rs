@@ -89,22 +89,21 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         }
         UserCommand::Forget { name, ids } => {
             store.require_person(name)?;
-            'ids: for id in ids {
+            let gallery = |kind| Gallery::Person {
+                name: name.clone(),
+                kind,
+            };
+            let found = found_all(&distinct(ids), &format!("{name}'s images"), |id| {
                 for kind in ImageKind::ALL {
-                    let gallery = Gallery::Person {
-                        name: name.clone(),
-                        kind,
-                    };
-                    match store.delete_face(&gallery, *id) {
-                        Ok(()) => {
-                            println!("deleted {name}'s {} image {id}", kind.dir_name());
-                            continue 'ids;
-                        }
-                        Err(crate::store::StoreError::UnknownFace { .. }) => {}
-                        Err(e) => return Err(e.into()),
+                    if store.has_face(&gallery(kind), id)? {
+                        return Ok(Some(kind));
                     }
                 }
-                anyhow::bail!("{id} is not among {name}'s images");
+                Ok(None)
+            })?;
+            for (id, kind) in found {
+                store.delete_face(&gallery(kind), id)?;
+                println!("deleted {name}'s {} image {id}", kind.dir_name());
             }
         }
         UserCommand::List { json } => {
@@ -381,11 +380,46 @@ pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
         }
         NegativesCommand::Remove { ids } => {
             let store = cli.store()?;
-            for id in ids {
-                store.delete_face(&Gallery::Negatives, *id)?;
+            let found = found_all(&distinct(ids), "the negatives", |id| {
+                Ok(store.has_face(&Gallery::Negatives, id)?.then_some(()))
+            })?;
+            for (id, ()) in found {
+                store.delete_face(&Gallery::Negatives, id)?;
                 println!("removed negative {id}");
             }
             Ok(exit::OK)
         }
     }
+}
+
+/// `ids` in the order given, each once.
+fn distinct(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+/// Where each of `ids` is (`locate`: `None` when nowhere in `among`), or an error naming every
+/// id that is not there: a deletion by ids deletes all of them or none, so a typo in one of
+/// several pasted ids leaves nothing half done behind an error.
+fn found_all<T>(
+    ids: &[uuid::Uuid],
+    among: &str,
+    mut locate: impl FnMut(uuid::Uuid) -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<Vec<(uuid::Uuid, T)>> {
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for &id in ids {
+        match locate(id)? {
+            Some(at) => found.push((id, at)),
+            None => missing.push(id.to_string()),
+        }
+    }
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} not among {among}; nothing was deleted",
+        match missing.as_slice() {
+            [one] => format!("{one} is"),
+            many => format!("{} are", many.join(", ")),
+        }
+    );
+    Ok(found)
 }

@@ -190,6 +190,12 @@ impl Store {
         Ok(faces)
     }
 
+    /// Whether `gallery` holds a face saved as `id` (its sidecar is there, read or not).
+    pub fn has_face(&self, gallery: &Gallery, id: Uuid) -> Result<bool, StoreError> {
+        let json = self.gallery_dir(gallery)?.join(format!("{id}.json"));
+        Ok(self.dir.kind(&json) == Kind::File)
+    }
+
     pub fn delete_face(&self, gallery: &Gallery, id: Uuid) -> Result<(), StoreError> {
         let dir = self.gallery_dir(gallery)?;
         let json = dir.join(format!("{id}.json"));
