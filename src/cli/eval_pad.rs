@@ -324,10 +324,10 @@ fn print_report(r: &Report) {
         }
     }
     println!(
-        "\nbox ×{:.2} shifted {:+.2} h; {} image(s) without a face left out; {:.2} ms per face (both models)",
+        "\nbox ×{:.2} shifted {:+.2} h; {} without a face left out; {:.2} ms per face (both models)",
         r.geometry.scale,
         r.geometry.shift_y,
-        r.no_face.len(),
+        crate::shown::counted(r.no_face.len(), "image", "images"),
         r.ms_per_face
     );
     for point in &r.points {

@@ -232,10 +232,8 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
             );
         }
         if outcome.dark_frames > 0 {
-            println!(
-                "  {} frame(s) too dark to judge were skipped",
-                outcome.dark_frames
-            );
+            let dark = crate::shown::counted(outcome.dark_frames as usize, "frame", "frames");
+            println!("  {dark} too dark to judge skipped");
         }
     }
     if let Some(r) = outcome.refusal {
@@ -344,7 +342,8 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     ranking.sort_by(|a, b| b.best_similarity.total_cmp(&a.best_similarity));
     if skipped > 0 {
         eprintln!(
-            "note: {skipped} photo(s) of the gallery skipped: unreadable, or without one clear face"
+            "note: {} of the gallery skipped: unreadable, or without one clear face",
+            crate::shown::counted(skipped, "photo", "photos")
         );
     }
     if args.json {

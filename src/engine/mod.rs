@@ -340,10 +340,13 @@ impl Engine {
         Ok(embedding)
     }
 
-    /// The embedding of the largest face in a photo outside the store (a look-alike gallery, an
-    /// evaluation set), cached by content hash: see [`photo_embedding`].
+    /// The embedding of the largest face in a photo outside the store (a look-alike gallery).
+    /// Not cached: it is someone who is not enrolled, and the store must not keep their template
+    /// where no removal reaches it (a look-alike run over a home folder left 7,879 of them;
+    /// bad-input hunt, session 26). The lab's evaluations cache theirs ([`photo_embedding`]).
     pub fn photo_embedding(&mut self, path: &Path) -> Result<Embedding> {
-        photo_embedding(&self.store, &mut self.pipeline, path)
+        let img = crate::imageio::load(path)?;
+        Ok(self.pipeline.probe(&img, path)?.embedding)
     }
 
     /// `(image id, embedding)` of every stored face in `gallery`, embedding only uncached ones.

@@ -117,8 +117,12 @@ fn not_enough_message(person: &str, anchors: usize, positives: usize, negatives:
     for (kind, have) in [("anchor", anchors), ("positive", positives)] {
         if have < MIN_IMAGES {
             todo.push(format!(
-                "capture {} more {kind} image(s): `facegate capture {} --kind {kind} PHOTOS...`",
-                MIN_IMAGES - have,
+                "capture {} more: `facegate capture {} --kind {kind} PHOTOS...`",
+                crate::shown::counted(
+                    MIN_IMAGES - have,
+                    &format!("{kind} image"),
+                    &format!("{kind} images")
+                ),
                 crate::store::names::shell_arg(person)
             ));
         }
