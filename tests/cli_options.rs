@@ -155,7 +155,10 @@ fn capture_from_an_empty_folder_is_an_error() {
     let out = common::facegate_at(&store, &["capture", "bob", "--replay", s(&empty)]);
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains("has no .jpg, .jpeg or .png images"), "{said}");
+    assert!(
+        said.contains("has no JPEG, PNG, WebP, BMP, GIF or TIFF images"),
+        "{said}"
+    );
     // A link loop is there, and said to be one; it was reported as missing.
     let (a, b) = (data.join("loop-a"), data.join("loop-b"));
     std::os::unix::fs::symlink(&b, &a).unwrap();

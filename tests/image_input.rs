@@ -46,6 +46,13 @@ fn empty_corrupt_and_missing_files_are_refused() {
     );
     println!("heic: {err}");
     assert!(err.to_string().contains("JPEG, PNG, WebP"), "{err}");
+    // A format `image` knows but FaceGate is built without (a PNM here; QOI and ICO alike) is
+    // said to be one it does not read, not "corrupt, truncated or unsupported".
+    let mut pnm = b"P6\n4 4\n255\n".to_vec();
+    pnm.resize(pnm.len() + 48, 128);
+    let err = refused(imageio::decode(&pnm, Path::new("face.ppm")), "pnm decoded");
+    println!("pnm: {err}");
+    assert!(matches!(err, ImageError::UnknownFormat(_)), "{err:?}");
     let err = refused(
         imageio::load(Path::new("/nonexistent/face.jpg")),
         "a missing file loaded",

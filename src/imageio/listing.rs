@@ -4,14 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The extensions taken from a folder (a file named directly is tried whatever its name).
-const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+/// The extensions taken from a folder (a file named directly is tried whatever its name): the
+/// formats [`super::decode`] reads, so a folder takes what each of its files alone would.
+const EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"];
 
 /// [`EXTENSIONS`] as messages say them.
-pub const PHOTOS: &str = ".jpg, .jpeg or .png";
+pub const PHOTOS: &str = "JPEG, PNG, WebP, BMP, GIF or TIFF";
 
 /// Why a folder with none of them is left out.
-pub const NO_PHOTOS: &str = "no .jpg, .jpeg or .png files in it";
+pub const NO_PHOTOS: &str = "no JPEG, PNG, WebP, BMP, GIF or TIFF files in it";
 
 /// Whether a folder's file is taken as a photo: by its extension, in any case.
 pub fn is_photo_name(path: &Path) -> bool {
@@ -98,6 +99,7 @@ mod tests {
             ("ok", "b.jpg"),
             ("ok", "a.PNG"),
             ("ok", "notes.txt"),
+            ("ok", "d.webp"),
             ("locked", "c.jpg"),
         ] {
             std::fs::create_dir_all(tree.join(dir)).unwrap();
@@ -122,7 +124,12 @@ mod tests {
                 .iter()
                 .any(|(p, w)| p == path && w.contains(why))
         };
-        let mut want = vec!["tree/ok/a.PNG", "tree/ok/b.jpg", "empty-input-file.jpg"];
+        let mut want = vec![
+            "tree/ok/a.PNG",
+            "tree/ok/b.jpg",
+            "tree/ok/d.webp",
+            "empty-input-file.jpg",
+        ];
         if root {
             // Root lists a folder of mode 000 all the same.
             want.insert(0, "tree/locked/c.jpg");
@@ -133,7 +140,11 @@ mod tests {
         assert!(said(&tree.join("link"), "a link to a folder"));
         let empty = image_files(&[tree.join("empty")], 100);
         assert!(empty.files.is_empty());
-        assert!(empty.skipped[0].1.contains("no .jpg, .jpeg or .png files"));
+        assert!(
+            empty.skipped[0]
+                .1
+                .contains("no JPEG, PNG, WebP, BMP, GIF or TIFF files")
+        );
         assert_eq!(image_files(&[tree], 1).files.len(), 1, "at most max");
     }
 }

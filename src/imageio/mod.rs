@@ -153,7 +153,20 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(image::ImageError::IoError(e)))?;
-    if reader.format().is_none() {
+    // Formats `image` recognises but is built without (PNM, QOI, ICO…) are not read either,
+    // and said so: their decoder's "not supported" read as a corrupt file.
+    let read = matches!(
+        reader.format(),
+        Some(
+            ImageFormat::Jpeg
+                | ImageFormat::Png
+                | ImageFormat::WebP
+                | ImageFormat::Gif
+                | ImageFormat::Bmp
+                | ImageFormat::Tiff
+        )
+    );
+    if !read {
         return Err(ImageError::UnknownFormat(name.to_owned()));
     }
     let mut limits = Limits::default();
