@@ -36,6 +36,23 @@ fn missing_model_names_the_file_and_make_setup() {
     );
 }
 
+/// The mbf embedder, which a package leaves out (its weights are not redistributed), chosen
+/// and absent: the error says why it is absent and what else to do, not only `make setup`,
+/// which a package's user does not have.
+#[test]
+fn a_model_the_package_leaves_out_says_why_and_what_to_do() {
+    let dir = models_with("unpackaged", "w600k_mbf.onnx", None);
+    let models = Models::locate(Some(&dir)).unwrap();
+    let err = models.verified_bytes("mbf").err().unwrap();
+    let msg = err.to_string();
+    println!("{msg}");
+    assert!(matches!(err, ModelError::NotInstalled { .. }), "{err:?}");
+    assert!(
+        msg.contains("not redistributed") && msg.contains("choose another model"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn corrupt_model_is_refused_by_checksum() {
     let dir = models_with(

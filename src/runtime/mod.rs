@@ -42,6 +42,12 @@ pub enum ModelError {
     NoModelsDir(Vec<PathBuf>),
     #[error("model file {} is missing; run `make setup`", .0.display())]
     Missing(PathBuf),
+    #[error(
+        "model file {} is not here: an installed package leaves it out ({why}); from a source \
+         checkout `make setup` fetches it; or choose another model in the settings",
+        path.display()
+    )]
+    NotInstalled { path: PathBuf, why: String },
     #[error("model file {} is not a regular file; run `make setup` to restore it", .0.display())]
     NotAFile(PathBuf),
     #[error(
@@ -162,7 +168,15 @@ impl Models {
             .model(id)
             .ok_or_else(|| ModelError::Unknown(id.to_owned()))?;
         let path = self.dir.join(&entry.file);
-        let bytes = read_bounded(&path)?;
+        // Asked for by a setting (the mbf embedder), a model the package leaves out is missing
+        // for a reason `make setup` alone does not cover for a package's user.
+        let bytes = read_bounded(&path).map_err(|e| match (e, &entry.unpackaged) {
+            (ModelError::Missing(path), Some(why)) => ModelError::NotInstalled {
+                path,
+                why: why.clone(),
+            },
+            (e, _) => e,
+        })?;
         check_digest(&path, &entry.sha256, &hex::encode(Sha256::digest(&bytes)))?;
         Ok((path, bytes))
     }
