@@ -280,6 +280,17 @@ fn a_jpeg_whose_markers_read_differently_to_the_decoder_is_refused() {
     assert!(imageio::decode(&small, Path::new("the 64² original")).is_ok());
 }
 
+/// The check above asks zune-jpeg for the header it will decode; it is only that decoder's
+/// reading while FaceGate and `image` build the same zune-jpeg. Two versions in the lock file
+/// would have it compare another decoder's reading.
+#[test]
+fn the_jpeg_check_reads_with_the_decoder_image_runs() {
+    let lock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    let versions = lock.matches("name = \"zune-jpeg\"").count();
+    assert_eq!(versions, 1, "zune-jpeg is in Cargo.lock {versions} times");
+}
+
 #[test]
 fn a_tiff_over_the_decoders_memory_limit_says_so_not_corrupt() {
     // 158 bytes: a 12000² deflated CMYK TIFF header and a few bytes of data. The TIFF decoder

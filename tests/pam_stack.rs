@@ -238,10 +238,15 @@ impl Rig {
 
     /// The system config, root-owned 0644, with `source` (its `replay` or `camera` lines).
     fn write_config_reading(&self, source: &str) {
+        self.write_config_timed(source, 10);
+    }
+
+    /// [`Rig::write_config_reading`] with an attempt's time-out of `timeout_s`.
+    fn write_config_timed(&self, source: &str, timeout_s: u32) {
         write_root_file(
             &self.config_path(),
             &format!(
-                "store = \"{}\"\nsocket = \"{}\"\n{source}\ntimeout_s = 10\n",
+                "store = \"{}\"\nsocket = \"{}\"\n{source}\ntimeout_s = {timeout_s}\n",
                 s(&self.dir.join("store")),
                 s(&self.socket()),
             ),
@@ -1600,15 +1605,7 @@ fn face_unlock_through_a_real_pam_stack() {
         let empty = rig.dir.join("empty-desk");
         fs::create_dir(&empty).unwrap();
         fs::copy(common::fixture("coffee.png"), empty.join("desk.png")).unwrap();
-        write_root_file(
-            &rig.config_path(),
-            &format!(
-                "store = \"{}\"\nsocket = \"{}\"\nreplay = \"{}\"\ntimeout_s = 2\n",
-                s(&rig.dir.join("store")),
-                s(&rig.socket()),
-                s(&empty),
-            ),
-        );
+        rig.write_config_timed(&format!("replay = \"{}\"", s(&empty)), 2);
         rig.start_daemon();
         for i in 1..=5 {
             let r = rig.attempt(&format!("nobody at the desk ({i} of 5)"), true, &user, &[]);

@@ -360,7 +360,7 @@ fn an_attempt_whose_camera_stops_counts_only_what_it_compared() {
         assert!(said.contains("unplugged"), "{said}");
         let ended = audit.unwrap().ended;
         println!("unplugged with nobody in view ({i}): {said}; audit: {ended:?}");
-        assert_eq!(ended.as_deref(), Some("frames stopped"));
+        assert_eq!(ended.as_deref(), Some("cut short"));
         assert_eq!(e.lockout("Eileen"), None, "after {i}");
     }
     assert_eq!(state(&e).consecutive_failures, 0);

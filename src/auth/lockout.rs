@@ -11,19 +11,21 @@
 //!
 //! Taking those back must not make them free: each keeps the camera on for the whole time-out,
 //! and its answer ("no face in view", "more than one person") tells whoever asked, from
-//! anywhere, whether someone sits at the desk. So [`UNSEEN_LIMIT`] live attempts in a row that
-//! judged no face (each within [`UNSEEN_GAP`] of the one before) pause face verification for
-//! [`PAUSE`]: the account's owner running their own attempts in a loop, or a lock screen that
-//! retries at an empty desk, turns the camera on for at most 5 time-outs, then not for 5 minutes. A pause
-//! does not grow and counts nothing toward a lock-out; a success ends it. A photo without a
-//! face starts none: it turns no camera on.
+//! anywhere, whether someone sits at the desk. So [`UNSEEN_LIMIT`] live attempts that
+//! judged no face (each within [`UNSEEN_GAP`] of the one before, with no success between) pause
+//! face verification for [`PAUSE`]: the account's owner running their own attempts in a loop,
+//! or a lock screen that retries at an empty desk, turns the camera on for at most 5 time-outs,
+//! then not for 5 minutes. That slows the presence question to about 60 answers an hour; it
+//! does not end it, since the first prompt already answers it. A pause does not grow (a user
+//! back at the desk must not find face unlock off for long) and counts nothing toward a
+//! lock-out; a success ends it. A photo without a face starts none: it turns no camera on.
 
 use serde::{Deserialize, Serialize};
 
 pub const MAX_FAILURES: u32 = 5;
 /// Lock periods in seconds, one after another; after the last, verification stays off.
 pub const LOCK_STEPS: [u64; 3] = [30, 120, 600];
-/// Live attempts in a row that judged no face before verification pauses.
+/// Live attempts that judged no face (with no success between) before verification pauses.
 pub const UNSEEN_LIMIT: u32 = 5;
 /// Seconds after which a live attempt that judged no face no longer follows the one before: a
 /// lock screen woken at an empty desk now and then never pauses.
@@ -39,7 +41,7 @@ pub enum Lock {
     For(u64),
     /// Until it is reset (`facegate user reset`, `facegate unlock reset`).
     UntilReset,
-    /// Paused for this many more seconds after [`UNSEEN_LIMIT`] live attempts in a row saw no
+    /// Paused for this many more seconds after [`UNSEEN_LIMIT`] live attempts saw no
     /// face to judge.
     Paused(u64),
     /// Its record cannot be read (damaged, not a file): locked until it is reset, since a
@@ -66,7 +68,7 @@ impl std::fmt::Display for Lock {
             Lock::For(_) => write!(f, "{} after repeated failed verifications", self.brief()),
             Lock::Paused(_) => write!(
                 f,
-                "{} after {UNSEEN_LIMIT} attempts in a row with no face to judge (the camera stays off until then); use your password",
+                "{} after {UNSEEN_LIMIT} attempts with no face to judge since the last success; use your password",
                 self.brief()
             ),
             Lock::UntilReset => write!(
@@ -137,7 +139,7 @@ impl Ended {
             Ended::Accepted => "accepted",
             Ended::Refused => "refused",
             Ended::Unjudged => "no face judged",
-            Ended::CutShort => "frames stopped",
+            Ended::CutShort => "cut short",
         }
     }
 }
@@ -150,7 +152,8 @@ pub struct Lockout {
     /// Lock periods since the last success.
     #[serde(default)]
     pub locks: u32,
-    /// Live attempts in a row that judged no face, since the last success or pause.
+    /// Live attempts that judged no face since the last success or pause (a refusal between
+    /// does not start the count again: a face shown now and then must not reset it).
     #[serde(default)]
     pub unseen: u32,
     /// Unix seconds when the last of them ended.
@@ -193,39 +196,33 @@ impl Lockout {
         changed
     }
 
-    /// The lock an attempt starting at `now` would meet ([`Lockout::begin`] without its
-    /// changes): the lock in force, or the one that failures never settled (attempts killed
-    /// part-way) have piled up to.
-    pub fn refusal(&self, now: u64) -> Option<Lock> {
-        if let Some(lock) = self.lock(now) {
-            return Some(lock);
+    /// Starts the lock that failures never settled (attempts killed part-way) have piled up
+    /// to, if none is in force: whether it did. Whoever looks at the record before an attempt
+    /// (the daemon, the window, `unlock list`) writes it back, so the lock counts down from
+    /// then; worked out and not kept, it said "30 more s" for ever.
+    pub fn start_pending(&mut self, now: u64) -> bool {
+        let pending = self.lock(now).is_none() && self.consecutive_failures >= MAX_FAILURES;
+        if pending {
+            self.start_lock(now);
         }
-        (self.consecutive_failures >= MAX_FAILURES).then(|| {
-            let mut locked = self.clone();
-            locked.start_lock(now);
-            locked.lock(now).unwrap_or(Lock::UntilReset)
-        })
+        pending
     }
 
     /// An attempt starts: refused while locked; otherwise counted as a failure until
     /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
         self.bound(now);
+        self.start_pending(now);
         if let Some(lock) = self.lock(now) {
             return Some(lock);
-        }
-        if self.consecutive_failures >= MAX_FAILURES {
-            // Attempts that never settled (killed) piled up to the limit.
-            self.start_lock(now);
-            return self.lock(now);
         }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         None
     }
 
-    /// An attempt begun with [`Lockout::begin`] ended.
-    pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) {
+    /// An attempt begun with [`Lockout::begin`] ended: whether that started a pause.
+    pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) -> bool {
         match ended {
             Ended::Accepted => *self = Lockout::default(),
             Ended::Refused if self.consecutive_failures >= MAX_FAILURES => self.start_lock(now),
@@ -233,13 +230,14 @@ impl Lockout {
             Ended::Unjudged => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
                 if channel == Channel::Live {
-                    self.saw_nobody(now);
+                    return self.saw_nobody(now);
                 }
             }
             Ended::CutShort => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
             }
         }
+        false
     }
 
     /// Begins and settles a one-shot attempt.
@@ -249,7 +247,8 @@ impl Lockout {
         }
     }
 
-    fn saw_nobody(&mut self, now: u64) {
+    /// Counts a live attempt that judged no face: whether it started a pause.
+    fn saw_nobody(&mut self, now: u64) -> bool {
         let follows = self
             .last_unseen
             .is_some_and(|t| now.saturating_sub(t) <= UNSEEN_GAP);
@@ -259,10 +258,12 @@ impl Lockout {
             1
         };
         self.last_unseen = Some(now);
-        if self.unseen >= UNSEEN_LIMIT {
+        let pause = self.unseen >= UNSEEN_LIMIT;
+        if pause {
             self.unseen = 0;
             self.paused_until = Some(now.saturating_add(PAUSE));
         }
+        pause
     }
 
     fn start_lock(&mut self, now: u64) {
@@ -309,10 +310,16 @@ mod tests {
             assert_eq!(l.begin(100), None);
         }
         assert_eq!(l.lock(100), None, "no lock in force yet");
-        let before = l.clone();
-        assert_eq!(l.refusal(100), Some(Lock::For(30)));
-        assert_eq!(l, before, "refusal changes nothing");
+        let mut looked = l.clone();
+        assert!(looked.start_pending(100));
+        assert_eq!(looked.lock(100), Some(Lock::For(30)));
         assert_eq!(l.begin(100), Some(Lock::For(30)));
+        // Started when looked at, it counts down and ends (it was worked out afresh each time,
+        // "30 more s" for ever).
+        assert_eq!(looked.lock(129), Some(Lock::For(1)));
+        assert!(!looked.start_pending(130));
+        assert_eq!(looked.lock(130), None);
+        assert_eq!(looked.begin(130), None, "the next attempt starts");
     }
 
     #[test]
@@ -401,6 +408,17 @@ mod tests {
         assert_eq!(l.begin(now + PAUSE - 1), Some(Lock::Paused(1)));
         assert_eq!(l.consecutive_failures, 0, "nothing toward a lock-out");
         assert_eq!(l.begin(now + PAUSE), None, "over after {PAUSE} s");
+        // The success after it started no pause (a stale end time once read as one).
+        assert!(!l.settle(Ended::Accepted, Channel::Live, now + PAUSE));
+        let mut l = Lockout::default();
+        let started: Vec<bool> = (0..UNSEEN_LIMIT)
+            .map(|_| {
+                l.begin(1000);
+                l.settle(Ended::Unjudged, Channel::Live, 1000)
+            })
+            .collect();
+        assert_eq!(started.iter().filter(|s| **s).count(), 1);
+        assert!(started[UNSEEN_LIMIT as usize - 1], "the fifth starts it");
         println!("{}", Lock::Paused(PAUSE));
 
         // Far apart (a lock screen woken at an empty desk now and then), they never pause.

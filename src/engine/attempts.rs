@@ -70,14 +70,17 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
     let now = now_unix();
     match store.read_state::<Lockout>(person, lockout::STATE_FILE) {
         Ok(mut state) => {
-            // A lock time beyond the longest period is bounded on disk as soon as it is seen:
-            // the daemon and the window ask here and never start an attempt (and its `begin`)
-            // while a lock holds.
-            if state.bound(now) {
-                let _ =
-                    store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| l.bound(now));
+            // A lock time beyond the longest period is bounded, and a lock that unsettled
+            // failures piled up to is started, on disk as soon as they are seen: the daemon
+            // and the window ask here and never start an attempt (and its `begin`) while a
+            // lock holds.
+            if state.bound(now) | state.start_pending(now) {
+                let _ = store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
+                    l.bound(now);
+                    l.start_pending(now);
+                });
             }
-            state.refusal(now)
+            state.lock(now)
         }
         Err(e) => {
             tracing::warn!("{person}: lock-out state unreadable ({e}): treated as locked");
@@ -257,11 +260,9 @@ impl Engine {
                 }
                 Ok(Step::Done(outcome)) => return Ok(Some(outcome)),
                 Err(e) => {
-                    if attempt.outcome().is_none() {
-                        // Its own failure to settle would hide the source's error: logged.
-                        if let Err(settling) = self.end_early(attempt, Early::FramesStopped) {
-                            tracing::warn!("the attempt cut short was not settled: {settling}");
-                        }
+                    // Its own failure to settle would hide the source's error: logged.
+                    if let Err(settling) = self.end_early(attempt, Early::FramesStopped) {
+                        tracing::warn!("the attempt cut short was not settled: {settling}");
                     }
                     return Err(e);
                 }
@@ -274,7 +275,11 @@ impl Engine {
     /// before that, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
     /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
     /// is taken back whole ([`Ended::CutShort`]).
-    pub fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
+    /// An attempt that already has its outcome was settled with it, and is left alone.
+    pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
+        if attempt.outcome().is_some() {
+            return Ok(());
+        }
         let ended = match why {
             _ if attempt.compared_a_face() => Ended::Refused,
             Early::Abandoned => Ended::Unjudged,
@@ -332,14 +337,12 @@ impl Engine {
         let paused =
             self.store
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                    let before = lock.paused_until;
-                    lock.settle(ended, channel, now);
-                    lock.paused_until != before
+                    lock.settle(ended, channel, now)
                 })?;
         if paused {
             // On the daemon's log too: who is paused, and why, for whoever wonders later.
             tracing::warn!(
-                "{person}: face verification paused for {} s after {} attempts in a row with no \
+                "{person}: face verification paused for {} s after {} attempts with no \
                  face to judge",
                 lockout::PAUSE,
                 lockout::UNSEEN_LIMIT

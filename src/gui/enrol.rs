@@ -21,7 +21,6 @@ const KEYS: [(ImageKind, Key, &str); 3] = [
 ];
 
 const THUMB_STRIP_HEIGHT: f32 = 70.0;
-/// Marks the verification images that do not match most of the others.
 
 #[derive(Default)]
 pub struct EnrolView {

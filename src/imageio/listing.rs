@@ -21,6 +21,33 @@ pub fn is_photo_name(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+#[cfg(test)]
+mod formats {
+    use image::ImageFormat;
+
+    /// The extensions and the formats decoded are one list: a folder takes what each of its
+    /// files alone would be read as (they once disagreed), and the messages name them all.
+    #[test]
+    fn a_folder_takes_every_format_read_and_no_other() {
+        let of = |ext: &&str| ImageFormat::from_extension(ext);
+        for ext in super::EXTENSIONS {
+            assert!(
+                of(&ext).is_some_and(|f| super::super::READ.contains(&f)),
+                "{ext}"
+            );
+        }
+        for format in super::super::READ {
+            assert!(
+                super::EXTENSIONS.iter().any(|e| of(e) == Some(format)),
+                "{format:?}"
+            );
+            let name = format!("{format:?}").to_uppercase();
+            assert!(super::PHOTOS.to_uppercase().contains(&name), "{name}");
+            assert!(super::NO_PHOTOS.contains(super::PHOTOS), "{name}");
+        }
+    }
+}
+
 /// What `image_files` found.
 #[derive(Debug, Default)]
 pub struct Listing {

@@ -93,6 +93,17 @@ pub enum ImageError {
     JpegMarkers(PathBuf),
 }
 
+/// The formats FaceGate reads (the `image` features it is built with): a folder's files are
+/// taken by these formats' extensions (`listing`), and others are refused by name.
+pub const READ: [ImageFormat; 6] = [
+    ImageFormat::Jpeg,
+    ImageFormat::Png,
+    ImageFormat::WebP,
+    ImageFormat::Gif,
+    ImageFormat::Bmp,
+    ImageFormat::Tiff,
+];
+
 /// Reads and decodes an image file. See [`decode`].
 pub fn load(path: &Path) -> Result<RgbImage, ImageError> {
     decode(&read(path)?, path)
@@ -155,18 +166,7 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
         .map_err(|e| decode_err(image::ImageError::IoError(e)))?;
     // Formats `image` recognises but is built without (PNM, QOI, ICO…) are not read either,
     // and said so: their decoder's "not supported" read as a corrupt file.
-    let read = matches!(
-        reader.format(),
-        Some(
-            ImageFormat::Jpeg
-                | ImageFormat::Png
-                | ImageFormat::WebP
-                | ImageFormat::Gif
-                | ImageFormat::Bmp
-                | ImageFormat::Tiff
-        )
-    );
-    if !read {
+    if !reader.format().is_some_and(|f| READ.contains(&f)) {
         return Err(ImageError::UnknownFormat(name.to_owned()));
     }
     let mut limits = Limits::default();

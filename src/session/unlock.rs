@@ -10,6 +10,7 @@ use crate::Error;
 use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Step};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::Frame;
+use crate::engine::Early;
 use crate::engine::Engine;
 use crate::liveness::Direction;
 use crate::vision::Face;
@@ -126,9 +127,17 @@ impl Unlock {
         timings: &mut Timings,
         now: Instant,
     ) -> Said {
-        let judged = engine
-            .attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now)
-            .map_err(|e| format!("cannot verify: {e}"))?;
+        let judged =
+            match engine.attempt_frame(&mut attempt, &frame.image, seen.faces, seen.ids, now) {
+                Ok(judged) => judged,
+                Err(e) => {
+                    // Settled as one whose frames stopped, not dropped still counted.
+                    if let Err(settling) = engine.end_early(&attempt, Early::FramesStopped) {
+                        tracing::warn!("the attempt cut short was not settled: {settling}");
+                    }
+                    return Err(format!("cannot verify: {e}"));
+                }
+            };
         timings.embed_ms = judged.embed_ms;
 
         Ok(Some(match judged.step {

@@ -26,7 +26,7 @@ pub struct AuditEntry {
     /// Saved frame of a failed attempt (only when the user opted in).
     pub frame: Option<String>,
     /// How it ended ([`crate::auth::lockout::Ended::as_str`]): "refused" counts toward a
-    /// lock-out, "no face judged" and "frames stopped" do not. Absent in lines written before.
+    /// lock-out, "no face judged" and "cut short" do not. Absent in lines written before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
 }

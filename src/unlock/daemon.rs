@@ -22,7 +22,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 use super::caller::Caller;
 pub use super::caller::uid_of;
 use super::config::SystemConfig;
-use super::gate;
+use super::gate::{self, verdict};
 use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
@@ -532,10 +532,6 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, t
         o.frames,
         o.frames_with_face,
     );
-}
-
-fn verdict(outcome: Outcome, reason: String) -> Reply {
-    Reply::Verdict { outcome, reason }
 }
 
 fn ignore(user: &str, e: &Error) -> Reply {

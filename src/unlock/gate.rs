@@ -48,6 +48,6 @@ pub(super) fn not_enrolled(user: &str) -> Reply {
     )
 }
 
-fn verdict(outcome: Outcome, reason: String) -> Reply {
+pub(super) fn verdict(outcome: Outcome, reason: String) -> Reply {
     Reply::Verdict { outcome, reason }
 }

@@ -90,7 +90,13 @@ pub fn spawn(
                     }
                 };
                 match cmd {
-                    Some(Ok(Command::Shutdown) | Err(_)) => break,
+                    Some(Ok(Command::Shutdown) | Err(_)) => {
+                        // The window closes: attempts under way are settled, not left counted
+                        // as failures without an audit line.
+                        worker.stop_verify("the window closed");
+                        worker.stop_unlock();
+                        break;
+                    }
                     Some(Ok(cmd)) => worker.handle(cmd),
                     None => {}
                 }
@@ -166,15 +172,16 @@ impl Worker {
     }
 
     /// Ends the Verify attempt under way, if any, as the engine settles one left unfinished
-    /// (a refusal once a face was compared, else a step toward a pause): whether there was one.
-    fn stop_verify(&mut self) -> bool {
+    /// (a refusal once a face was compared, else a step toward a pause), and tells the window
+    /// why, which otherwise waited for its verdict with Verify disabled.
+    fn stop_verify(&mut self, why: &str) {
         let Some(attempt) = self.attempt.take() else {
-            return false;
+            return;
         };
-        if let Err(e) = self.engine.end_early(&attempt, Early::Abandoned) {
-            self.fail("cannot settle the attempt", e);
+        match self.engine.end_early(&attempt, Early::Abandoned) {
+            Ok(()) => self.send(Event::Unanswered(format!("Verify stopped: {why}"))),
+            Err(e) => self.fail("cannot settle the attempt", e),
         }
-        true
     }
 
     /// The same for an Unlock attempt under way, and Unlock starts over.
@@ -224,7 +231,7 @@ impl Worker {
         self.last_verdict = None;
         match cmd {
             Command::SelectPerson(person) => {
-                self.stop_verify();
+                self.stop_verify("another person was chosen");
                 if let Some(p) = &person {
                     for kind in ImageKind::ALL {
                         self.send_thumbnails(p, kind);
@@ -263,9 +270,13 @@ impl Worker {
                 }
             }
             Command::SetMode(mode) => {
+                // The window says its view on every tab switch: only a change of mode ends
+                // what the old one was doing.
+                if mode != self.mode {
+                    self.stop_unlock();
+                    self.stop_verify("the view changed");
+                }
                 self.mode = mode;
-                self.stop_unlock();
-                self.stop_verify();
             }
             Command::SourceChanged(number) => {
                 self.stop_unlock();
@@ -274,11 +285,7 @@ impl Worker {
                 self.attributes = AttributeOverlay::default();
                 self.source = number;
                 // Ended here, not finished on another picture.
-                if self.stop_verify() {
-                    self.send(Event::Error(
-                        "Verify stopped: the source changed during the attempt".into(),
-                    ));
-                }
+                self.stop_verify("the source changed during the attempt");
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
@@ -329,9 +336,11 @@ impl Worker {
             Command::ImportNegatives(dir) => self.import(Gallery::Negatives, &[dir]),
             Command::RemovePerson(name) => {
                 if self.person.as_deref() == Some(name.as_str()) {
-                    self.stop_verify();
+                    self.stop_verify("the person was removed");
                     self.person = None;
                 }
+                // An Unlock attempt under way may be theirs: settled before they go.
+                self.stop_unlock();
                 for event in manage::remove(&mut self.engine, &name) {
                     self.send(event);
                 }
@@ -341,8 +350,9 @@ impl Worker {
             Command::RenamePerson { from, to } => {
                 // Settled under the name it was begun for.
                 if self.person.as_deref() == Some(from.as_str()) {
-                    self.stop_verify();
+                    self.stop_verify("the person was renamed");
                 }
+                self.stop_unlock();
                 let events = manage::rename(&mut self.engine, &from, &to);
                 if matches!(events.first(), Some(Event::Renamed { .. }))
                     && self.person.as_deref() == Some(from.as_str())

@@ -8,6 +8,7 @@ use super::{Worker, for_desk, ms};
 use crate::auth::attempt::{LivenessCheck, Step};
 use crate::auth::quality;
 use crate::camera::Frame;
+use crate::engine::Early;
 use crate::session::messages::{AttemptVerdict, Event, FaceLabel, Mode, Timings};
 use crate::session::unlock::Seen;
 
@@ -31,6 +32,8 @@ impl Worker {
         let Some(person) = self.person.clone() else {
             return self.send(Event::Error("choose a person to verify".into()));
         };
+        // A second click while one runs (an error message re-enables the button) starts over.
+        self.stop_verify("Verify was clicked again");
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
@@ -90,7 +93,13 @@ impl Worker {
                 .attempt_frame(&mut attempt, &frame.image, faces, ids, Instant::now());
         let seen = match seen {
             Ok(seen) => seen,
-            Err(e) => return self.unanswered("cannot verify", e),
+            Err(e) => {
+                // Settled as one whose frames stopped, as the CLI's and the daemon's are.
+                if let Err(settling) = self.engine.end_early(&attempt, Early::FramesStopped) {
+                    tracing::warn!("the attempt cut short was not settled: {settling}");
+                }
+                return self.unanswered("cannot verify", e);
+            }
         };
         timings.embed_ms = seen.embed_ms;
         if let Some((index, v)) = &seen.judged {
