@@ -254,6 +254,22 @@ fn a_known_face_verifies_and_a_stranger_does_not() {
         saved.dimensions(),
         camera.dimensions()
     );
+    // A Verify left for the Unlock view ends there, settled, and the window says so: it showed
+    // "verifying…" with Verify disabled for ever (the attempt was dropped, and counted with no
+    // audit line). People & settings, which changes no mode, lets it run on.
+    let lines = facegate::store::audit::read(&data).len();
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(3);
+    assert!(h.state().state.verifying);
+    h.get_by_label("Unlock").click();
+    h.run_steps(2);
+    h.get_by_label("Enrol & verify").click();
+    wait_for(&mut h, 10, "the attempt stopped", |a| !a.state.verifying);
+    h.run_steps(2);
+    h.get_by_label_contains("Verify stopped: the view changed");
+    let log = facegate::store::audit::read(&data);
+    println!("after leaving the tab: {:?}", log.last().map(|l| &l.ended));
+    assert_eq!(log.len(), lines + 1, "the stopped attempt is audited");
 }
 
 /// Whether `part` appears, pixel for pixel, somewhere in `whole`.

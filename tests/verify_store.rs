@@ -439,6 +439,32 @@ fn a_lock_time_beyond_the_longest_period_is_bounded_when_seen() {
     assert!(stored.locked_until.unwrap() <= now + 601, "{stored:?}");
 }
 
+/// Five attempts begun and never settled (the daemon killed mid-attempt each time) lock when
+/// the record is next looked at, and that lock is written down so that it counts down and ends:
+/// worked out afresh at every look, it said "locked out for 30 more s" for ever (review, session
+/// 26).
+#[test]
+fn a_lock_piled_up_by_unsettled_attempts_counts_down() {
+    use facegate::auth::lockout::{Lock, Lockout, STATE_FILE};
+    let e = eileen("lockout-pending", &astronaut_variants()[2..]);
+    let piled = Lockout {
+        consecutive_failures: 5,
+        ..Lockout::default()
+    };
+    e.store().write_state("Eileen", STATE_FILE, &piled).unwrap();
+    assert!(matches!(e.lockout("Eileen"), Some(Lock::For(29..=30))));
+    let stored: Lockout = e.store().read_state("Eileen", STATE_FILE).unwrap();
+    println!("after a look: {stored:?}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        stored.locked_until.is_some_and(|t| t <= now + 30) && stored.consecutive_failures == 0,
+        "the lock is on disk, counting down: {stored:?}"
+    );
+}
+
 /// The daemon opens the camera before the attempt counts, but the time that takes is part of
 /// the attempt's limit, which the PAM module waits for: an attempt asked for longer ago than
 /// its time-out ends on its first frame, even with the right face in view.
