@@ -368,7 +368,9 @@ fn an_attempt_whose_camera_stops_counts_only_what_it_compared() {
 
     let (ran, audit) = run(&mut e, &camera, 3, false);
     assert!(ran.is_err());
-    assert_eq!(audit.unwrap().ended.as_deref(), Some("refused"));
+    let audit = audit.unwrap();
+    assert_eq!(audit.ended.as_deref(), Some("refused"));
+    assert!(audit.scores.is_some(), "the comparison made is on its line");
     assert_eq!(
         state(&e).consecutive_failures,
         1,

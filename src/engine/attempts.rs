@@ -274,7 +274,9 @@ impl Engine {
     /// it is a refusal whatever the reason (pulling the camera's cable must not undo a failure);
     /// before that, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
     /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
-    /// is taken back whole ([`Ended::CutShort`]).
+    /// is taken back whole ([`Ended::CutShort`]). Its audit line has the last comparison's
+    /// scores when there was one.
+    ///
     /// An attempt that already has its outcome was settled with it, and is left alone.
     pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
         if attempt.outcome().is_some() {
@@ -286,7 +288,11 @@ impl Engine {
             Early::FramesStopped => Ended::CutShort,
         };
         let person = attempt.person().to_owned();
-        self.settle_attempt(&person, Channel::Live, ended, AttemptDetails::default())
+        let details = AttemptDetails {
+            last: attempt.last(),
+            ..AttemptDetails::default()
+        };
+        self.settle_attempt(&person, Channel::Live, ended, details)
     }
 
     /// A live attempt ended: settled as a photo's is, so the fifth failure locks at once (it

@@ -214,6 +214,11 @@ impl Attempt {
         self.frames_with_face > 0
     }
 
+    /// The last verification of a face, if one was compared.
+    pub fn last(&self) -> Option<&Verification> {
+        self.last.as_ref()
+    }
+
     pub fn rule(&self) -> AttemptRule {
         self.rule
     }
