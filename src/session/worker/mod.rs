@@ -172,15 +172,22 @@ impl Worker {
     }
 
     /// Ends the Verify attempt under way, if any, as the engine settles one left unfinished
-    /// (a refusal once a face was compared, else a step toward a pause), and tells the window
-    /// why, which otherwise waited for its verdict with Verify disabled.
-    fn stop_verify(&mut self, why: &str) {
+    /// (a refusal once a face was compared, else a step toward a pause): whether there was one.
+    pub(super) fn end_verify(&mut self) -> bool {
         let Some(attempt) = self.attempt.take() else {
-            return;
+            return false;
         };
-        match self.engine.end_early(&attempt, Early::Abandoned) {
-            Ok(()) => self.send(Event::Unanswered(format!("Verify stopped: {why}"))),
-            Err(e) => self.fail("cannot settle the attempt", e),
+        if let Err(e) = self.engine.end_early(&attempt, Early::Abandoned) {
+            self.fail("cannot settle the attempt", e);
+        }
+        true
+    }
+
+    /// [`Worker::end_verify`], telling the window why, which otherwise waited for its verdict
+    /// with Verify disabled.
+    fn stop_verify(&mut self, why: &str) {
+        if self.end_verify() {
+            self.send(Event::Unanswered(format!("Verify stopped: {why}")));
         }
     }
 

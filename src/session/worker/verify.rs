@@ -32,8 +32,9 @@ impl Worker {
         let Some(person) = self.person.clone() else {
             return self.send(Event::Error("choose a person to verify".into()));
         };
-        // A second click while one runs (an error message re-enables the button) starts over.
-        self.stop_verify("Verify was clicked again");
+        // A second click while one runs (an error message re-enables the button) starts over;
+        // the window is already waiting for the new one's verdict.
+        self.end_verify();
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
