@@ -161,6 +161,19 @@ impl Store {
         }
     }
 
+    /// Whether `gallery` holds any committed face (a sidecar), without reading one: for a
+    /// check made on every request, where [`Store::faces`] would parse them all.
+    pub fn has_faces(&self, gallery: &Gallery) -> Result<bool, StoreError> {
+        if let Gallery::Person { name, .. } = gallery {
+            self.require_person(name)?;
+        }
+        let dir = self.gallery_dir(gallery)?;
+        Ok(self.gallery_entries(&dir)?.iter().any(|entry| {
+            let name = entry.name.to_string_lossy();
+            entry.kind == Kind::File && name.ends_with(".json") && !name.starts_with(".tmp-")
+        }))
+    }
+
     /// Every committed face of a gallery, oldest first. Corrupt or foreign files (and links)
     /// are skipped with a warning naming them; they never stop the others from loading.
     pub fn faces(&self, gallery: &Gallery) -> Result<Vec<StoredFace>, StoreError> {

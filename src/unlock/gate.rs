@@ -21,8 +21,9 @@ pub(super) fn refusal(
         name: user.to_owned(),
         kind: ImageKind::Verification,
     };
-    // Any name the store refuses (a hostile one from a request) is not enrolled either.
-    if store.faces(&gallery).map_or(true, |f| f.is_empty()) {
+    // Any name the store refuses (a hostile one from a request) is not enrolled either. Only
+    // listed, not read: this runs for every request, and the camera's turn loads the faces.
+    if !store.has_faces(&gallery).unwrap_or(false) {
         return Some(not_enrolled(user));
     }
     if let Some(why) = super::account::mismatch(store, user, account) {
