@@ -175,3 +175,20 @@ fn capture_from_an_empty_folder_is_an_error() {
         "{said}"
     );
 }
+
+/// `FACEGATE_DATA_DIR=` left empty in a shell is named as the cause, not `--data-dir`, which the
+/// user never typed.
+#[test]
+fn an_empty_folder_variable_is_named() {
+    for var in ["FACEGATE_DATA_DIR", "FACEGATE_MODELS"] {
+        let out = common::facegate_command()
+            .env(var, "")
+            .args(["user", "list"])
+            .output()
+            .expect("run facegate");
+        let said = stderr(&out);
+        println!("{var}=\"\" facegate user list: exit {:?}\n{said}", out.status.code());
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains(&format!("`{var}` is set to \"\"")), "{said}");
+    }
+}

@@ -57,6 +57,18 @@ pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, Strin
     Ok(v)
 }
 
+/// A folder option that may come from the environment: an empty value is refused by name. clap's
+/// own refusal ("a value is required for '--data-dir'") blamed the option when it was an empty
+/// `FACEGATE_DATA_DIR=` left in the shell.
+pub fn folder(s: std::ffi::OsString, env: &str) -> Result<std::path::PathBuf, String> {
+    if s.is_empty() {
+        return Err(format!(
+            "no folder named; if `{env}` is set to \"\", unset it or set it to a folder"
+        ));
+    }
+    Ok(s.into())
+}
+
 /// The files a command reads, by device and inode: an output file must not be one of them,
 /// whatever name or link it is reached by (the input would be lost under the result).
 #[derive(Default)]

@@ -40,6 +40,13 @@ use clap::{Parser, Subcommand};
 
 use crate::runtime::Models;
 
+/// The parser of a folder option that an environment variable may set ([`checked::folder`]).
+fn folder(env: &'static str) -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), move |s| {
+        checked::folder(s, env)
+    })
+}
+
 /// `--data`: the shared evaluation data the `eval` commands read (never shipped; see its README).
 #[cfg(feature = "lab")]
 #[derive(Debug, clap::Args)]
@@ -49,7 +56,8 @@ pub struct SharedData {
         long = "data",
         env = "FACEGATE_SHARED_DATA",
         default_value = "../shared/data",
-        value_name = "DIR"
+        value_name = "DIR",
+        value_parser = folder("FACEGATE_SHARED_DATA")
     )]
     pub dir: PathBuf,
 }
@@ -80,10 +88,10 @@ pub mod exit {
 #[command(name = "facegate", version, about = "Face verification at your desk")]
 pub struct Cli {
     /// Where enrolled people and settings live [default: the OS data dir]
-    #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR", value_parser = folder("FACEGATE_DATA_DIR"))]
     pub data_dir: Option<PathBuf>,
     /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/lib/facegate/models, /usr/lib/facegate/models]
-    #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR")]
+    #[arg(long, global = true, env = crate::runtime::MODELS_ENV, value_name = "DIR", value_parser = folder(crate::runtime::MODELS_ENV))]
     pub models: Option<PathBuf>,
     /// Threads per inference session (1 to 256)
     #[arg(long, global = true, value_name = "N", value_parser = checked::count::<1, 256>)]

@@ -359,7 +359,7 @@ impl Settings {
             );
         }
         // The attempt's own range, so a value saved here is one an attempt runs with.
-        if let Err(why) = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s)) {
+        if let Err(why) = crate::auth::attempt::timeout_from_secs(self.live_timeout_s) {
             bad("live_timeout_s", format!("= {why}"));
         }
         if self.camera_name.chars().count() > MAX_CAMERA_NAME
@@ -445,7 +445,7 @@ impl Settings {
     /// value set in code cannot make an attempt pass on no frame or never end.
     pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
         let n = self.live_n.clamp(1, MAX_LIVE_N);
-        let timeout = crate::auth::attempt::timeout_from_secs(f64::from(self.live_timeout_s))
+        let timeout = crate::auth::attempt::timeout_from_secs(self.live_timeout_s)
             .unwrap_or(crate::auth::attempt::DEFAULT_TIMEOUT);
         crate::auth::attempt::AttemptRule {
             k: self.live_k.clamp(1, n),
@@ -536,6 +536,15 @@ mod tests {
         assert!(s.save_failed_frames);
         assert_eq!(p.len(), 4);
         assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.29, 1]")));
+    }
+
+    #[test]
+    fn a_refused_time_out_is_quoted_as_written() {
+        let (s, p) = parse("live_timeout_s = 0.1\n");
+        println!("{p:#?}");
+        assert_eq!(s.live_timeout_s, 10.0);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("= 0.1 s is out of range"), "{}", p[0]);
     }
 
     #[test]

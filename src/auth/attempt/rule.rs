@@ -39,10 +39,14 @@ pub const MAX_TIMEOUT_S: f64 = 60.0;
 pub use facegate_proto::MIN_TIMEOUT_S;
 
 /// A time-out from seconds as a person typed them: finite, within [`MIN_TIMEOUT_S`,
-/// `MAX_TIMEOUT_S`]; anything else is refused with the range.
-pub fn timeout_from_secs(seconds: f64) -> Result<Duration, String> {
-    if seconds.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&seconds) {
-        Ok(Duration::from_secs_f64(seconds))
+/// `MAX_TIMEOUT_S`]; anything else is refused with the range. Generic so that the refusal shows
+/// the number as it was written: a setting's `0.1` widened from `f32` read "0.10000000149011612".
+pub fn timeout_from_secs<S: Into<f64> + Copy + std::fmt::Display>(
+    seconds: S,
+) -> Result<Duration, String> {
+    let secs: f64 = seconds.into();
+    if secs.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&secs) {
+        Ok(Duration::from_secs_f64(secs))
     } else {
         Err(format!(
             "{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds"
