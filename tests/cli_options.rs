@@ -187,7 +187,10 @@ fn an_empty_folder_variable_is_named() {
             .output()
             .expect("run facegate");
         let said = stderr(&out);
-        println!("{var}=\"\" facegate user list: exit {:?}\n{said}", out.status.code());
+        println!(
+            "{var}=\"\" facegate user list: exit {:?}\n{said}",
+            out.status.code()
+        );
         assert_eq!(out.status.code(), Some(2), "{said}");
         assert!(said.contains(&format!("`{var}` is set to \"\"")), "{said}");
     }

@@ -114,6 +114,19 @@ fn repeated_rejections_exit_4() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked out"));
 }
 
+/// A mistyped name on the live path is "not enrolled" (exit 2), as on the photo path and at the
+/// daemon: it was "locked out until reset" (exit 4), with a reset that could not run either.
+#[test]
+fn a_live_attempt_for_nobody_is_not_enrolled_not_locked() {
+    let data = common::temp_dir("cli-live-nobody");
+    let photos = astronaut_folder("cli-live-nobody-photos");
+    let out = facegate(&data, &["verify", "Ada", "--replay", s(&photos)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(said.contains("no person called `Ada`"), "{said}");
+    assert!(!said.contains("locked"), "{said}");
+}
+
 /// The live rule on the real talking-head clips: enrolled from three stills of one clip, the
 /// person is accepted on a replay of it and a different person times out.
 #[test]

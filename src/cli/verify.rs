@@ -177,11 +177,11 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         (true, Some(turn)) => LivenessCheck::Challenge(turn),
         (true, None) => LivenessCheck::Challenge(Direction::random()),
     };
-    // A lock or a pause refuses before the camera turns on, as the daemon's does; the camera
-    // is still opened before the attempt counts (one that cannot open judges nobody).
-    if let Some(lock) = engine.lockout(person) {
-        let person = person.clone();
-        return refusal("verify", Error::LockedOut { person, lock });
+    // A name not enrolled, a lock or a pause refuses before the camera turns on, as the
+    // daemon's does; the camera is still opened before the attempt counts (one that cannot
+    // open judges nobody).
+    if let Err(e) = engine.attempt_gate(person) {
+        return refusal("verify", e);
     }
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;
     let mut attempt = match engine.begin_attempt(person, rule, liveness) {

@@ -65,10 +65,13 @@ fn now_unix() -> u64 {
 
 /// The lock on `person`'s face verification in `store` now, if any. A lock-out file that
 /// cannot be read locks until reset: it fails closed, as attempts do ([`Engine::count_start`]
-/// refuses to start on it).
+/// refuses to start on it). A person who does not exist has no lock: a mistyped name was told
+/// it was locked out until a reset that could not run either (design review, session 27);
+/// nothing is verified against nobody, so this opens nothing.
 pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
     let now = now_unix();
     match store.read_state::<Lockout>(person, lockout::STATE_FILE) {
+        Err(crate::store::StoreError::UnknownPerson(_)) => None,
         Ok(mut state) => {
             // A lock time beyond the longest period is bounded, and a lock that unsettled
             // failures piled up to is started, on disk as soon as they are seen: the daemon
@@ -140,6 +143,19 @@ impl Engine {
     /// The lock on `person`'s face verification, if any ([`lock_of`]).
     pub fn lockout(&self, person: &str) -> Option<Lock> {
         lock_of(&self.store, person)
+    }
+
+    /// Whether `person` may have an attempt now, asked before a camera turns on: enrolled,
+    /// then not locked out or paused. [`Engine::begin_attempt`] asks again as it counts.
+    pub fn attempt_gate(&mut self, person: &str) -> Result<()> {
+        self.ensure_enrolled(person)?;
+        match self.lockout(person) {
+            Some(lock) => Err(Error::LockedOut {
+                person: person.to_owned(),
+                lock,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Lifts `person`'s lock-out (they proved who they are another way). Writes a fresh state
