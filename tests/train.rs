@@ -303,6 +303,16 @@ fn cli_train_then_verify_with_the_head_in_use() {
         .unwrap()
         .unwrap();
     saved.in_use = true;
+    // A head of another size than the model's embeddings is damaged, refused when loaded: every
+    // use of a loaded head takes its size as checked (compare had no check of its own).
+    let mut small = saved.clone();
+    small.weights.w.truncate(4);
+    small.dim = 4;
+    train::save_head(&store, PERSON, &small).unwrap();
+    match train::load_head(&store, PERSON, EmbedderKind::Sface) {
+        Err(TrainError::CorruptHead { reason, .. }) => println!("a 4-value head: {reason}"),
+        other => panic!("a 4-value head for SFace loaded: {other:?}"),
+    }
     train::save_head(&store, PERSON, &saved).unwrap();
 
     // An anchor photo that is not a verification image: id01 again.

@@ -35,10 +35,6 @@ impl Engine {
             return Ok(None);
         };
         let (own, others) = self.own_and_others(person)?;
-        if own.iter().chain(&others).any(|e| e.0.len() != head.dim()) {
-            // A head for other vectors is not used by scoring either.
-            return Ok(None);
-        }
         Ok(Some(ScoreSets::scored(&own, &others, |a, b| {
             head.probability(a, b)
         })))

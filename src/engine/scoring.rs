@@ -82,7 +82,7 @@ impl Engine {
             None
         };
         let verification = match head {
-            Some(head) if head.dim() == probe.0.len() => {
+            Some(head) => {
                 let thresholds = Thresholds {
                     detection: crate::train::HEAD_THRESHOLD,
                     ..thresholds

@@ -43,15 +43,20 @@ impl Head {
         self.w.iter().copied().chain([self.b]).collect()
     }
 
-    /// Probability (0..1) that the two faces are the same person. Embeddings of another size
-    /// than the head's are a caller's bug (the engine checks the model before using a head).
+    /// Probability (0..1) that the two faces are the same person; 0 for embeddings of another
+    /// size than the head's (see [`Head::logit`]).
     pub fn probability(&self, a: &Embedding, b: &Embedding) -> f32 {
         sigmoid(self.logit(a, b)) as f32
     }
 
-    /// The head's logit: b + Σ wᵢ·aᵢ·bᵢ (above 0 means "same person").
+    /// The head's logit: b + Σ wᵢ·aᵢ·bᵢ (above 0 means "same person"). Vectors of another size
+    /// than the head's never match, as [`Embedding::cosine`]'s: zipped to the shorter they give
+    /// a number that means nothing. (`load_head` refuses a head of the wrong size for its model,
+    /// so this is the last guard, not the check.)
     pub fn logit(&self, a: &Embedding, b: &Embedding) -> f64 {
-        debug_assert_eq!(a.0.len(), self.dim());
+        if a.0.len() != self.dim() || b.0.len() != self.dim() {
+            return f64::NEG_INFINITY;
+        }
         self.b
             + self
                 .w
@@ -267,6 +272,19 @@ mod tests {
                 grad[i]
             );
         }
+    }
+
+    #[test]
+    fn vectors_of_another_size_never_match() {
+        let head = Head {
+            w: vec![1.0; 4],
+            b: 5.0,
+        };
+        let four = Embedding(vec![0.5; 4]);
+        let three = Embedding(vec![0.5; 3]);
+        assert!(head.probability(&four, &four) > 0.99);
+        assert_eq!(head.probability(&four, &three), 0.0);
+        assert_eq!(head.probability(&three, &three), 0.0);
     }
 
     #[test]

@@ -119,11 +119,14 @@ pub fn load_head(
     if saved.model != model {
         return Err(corrupt(format!("it holds a head for {}", saved.model)));
     }
-    if saved.weights.dim() != saved.dim || saved.dim == 0 {
+    // Checked here once, so that every use of a loaded head (verify, identify, compare, the
+    // window's FAR/FRR) can take it as fitting the model's embeddings.
+    if saved.weights.dim() != saved.dim || saved.dim != model.dim() {
         return Err(corrupt(format!(
-            "{} weights for {} dimensions",
+            "{} weights for {} dimensions, where {model} embeddings have {}",
             saved.weights.dim(),
-            saved.dim
+            saved.dim,
+            model.dim()
         )));
     }
     if !saved.weights.b.is_finite() || !saved.weights.w.iter().all(|w| w.is_finite()) {

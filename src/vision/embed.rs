@@ -27,6 +27,14 @@ impl EmbedderKind {
         }
     }
 
+    /// How many values an embedding of this model has.
+    pub fn dim(self) -> usize {
+        match self {
+            EmbedderKind::Sface => 128,
+            EmbedderKind::Mbf => 512,
+        }
+    }
+
     /// Cosine similarity above which two faces are called the same person.
     /// SFace: OpenCV's published value. Mbf: chosen on deepface's labelled pairs (README).
     pub fn default_threshold(self) -> f32 {
