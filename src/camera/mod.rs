@@ -80,7 +80,8 @@ pub enum SourceSpec {
         height: u32,
         fps: u32,
     },
-    /// A video file (decoded by ffmpeg) or a folder of .jpg/.jpeg/.png stills, looped.
+    /// A video file (decoded by ffmpeg) or a folder of stills (the formats
+    /// `imageio` reads), looped.
     Replay(PathBuf),
     /// A moving gradient, [`DEFAULT_SYNTHETIC_SIZE`].
     Synthetic,

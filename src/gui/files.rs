@@ -78,9 +78,12 @@ impl<T: Copy + Send + 'static> Dialog<T> {
                 let chosen = if folder {
                     dialog.pick_folder().map(|p| vec![p])
                 } else {
-                    dialog
-                        .add_filter("images", &["jpg", "jpeg", "png", "JPG", "JPEG", "PNG"])
-                        .pick_files()
+                    // Both cases: GTK's filter patterns are case-sensitive, and cameras
+                    // name their files IMG_0001.JPG.
+                    let extensions: Vec<String> = crate::imageio::listing::extensions()
+                        .flat_map(|e| [e.to_owned(), e.to_ascii_uppercase()])
+                        .collect();
+                    dialog.add_filter("images", &extensions).pick_files()
                 };
                 let _ = tx.send(chosen);
                 ctx.request_repaint();

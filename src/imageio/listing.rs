@@ -4,11 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-/// The extensions taken from a folder (a file named directly is tried whatever its name): the
-/// formats [`super::decode`] reads, so a folder takes what each of its files alone would.
-const EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"];
+/// The extensions taken from a folder and offered by the window's file dialog (a file named
+/// directly is tried whatever its name), lower case: those of the formats [`super::decode`]
+/// reads ([`super::READ`]), so a folder takes what each of its files alone would.
+pub fn extensions() -> impl Iterator<Item = &'static str> {
+    super::READ
+        .iter()
+        .flat_map(|f| f.extensions_str().iter().copied())
+}
 
-/// [`EXTENSIONS`] as messages say them.
+/// [`super::READ`] as messages say them.
 pub const PHOTOS: &str = "JPEG, PNG, WebP, BMP, GIF or TIFF";
 
 /// Why a folder with none of them is left out.
@@ -18,7 +23,7 @@ pub const NO_PHOTOS: &str = "no JPEG, PNG, WebP, BMP, GIF or TIFF files in it";
 pub fn is_photo_name(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .is_some_and(|e| extensions().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 #[cfg(test)]
@@ -29,21 +34,24 @@ mod formats {
     /// files alone would be read as (they once disagreed), and the messages name them all.
     #[test]
     fn a_folder_takes_every_format_read_and_no_other() {
-        let of = |ext: &&str| ImageFormat::from_extension(ext);
-        for ext in super::EXTENSIONS {
+        let of = |ext: &str| ImageFormat::from_extension(ext);
+        let taken: Vec<&str> = super::extensions().collect();
+        println!("a folder takes: {taken:?}");
+        for ext in ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"] {
+            assert!(taken.contains(&ext), "{ext}");
+        }
+        for ext in &taken {
             assert!(
-                of(&ext).is_some_and(|f| super::super::READ.contains(&f)),
+                of(ext).is_some_and(|f| super::super::READ.contains(&f)),
                 "{ext}"
             );
         }
+        let unknown = super::super::ImageError::UnknownFormat("x".into()).to_string();
         for format in super::super::READ {
-            assert!(
-                super::EXTENSIONS.iter().any(|e| of(e) == Some(format)),
-                "{format:?}"
-            );
             let name = format!("{format:?}").to_uppercase();
             assert!(super::PHOTOS.to_uppercase().contains(&name), "{name}");
             assert!(super::NO_PHOTOS.contains(super::PHOTOS), "{name}");
+            assert!(unknown.to_uppercase().contains(&name), "{unknown}");
         }
     }
 }

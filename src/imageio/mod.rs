@@ -77,9 +77,9 @@ pub enum ImageError {
         data: u64,
     },
     #[error(
-        "{} is not an image FaceGate reads: its content is not JPEG, PNG, WebP, GIF, BMP or \
-         TIFF (HEIC and JPEG 2000 are not read; a file damaged at its start looks like this too)",
-        crate::shown::Shown(.0)
+        "{} is not an image FaceGate reads: its content is not {} (HEIC and JPEG 2000 are not \
+         read; a file damaged at its start looks like this too)",
+        crate::shown::Shown(.0), listing::PHOTOS
     )]
     UnknownFormat(PathBuf),
     #[error("{} is a truncated JPEG (its image data ends before the end-of-image marker)", crate::shown::Shown(.0))]

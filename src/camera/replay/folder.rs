@@ -34,7 +34,7 @@ impl FolderReplay {
         })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && is_image_name(p))
+            .filter(|p| p.is_file() && crate::imageio::listing::is_photo_name(p))
             .collect();
         files.sort();
         if files.is_empty() {
@@ -109,10 +109,6 @@ fn camera_sized(image: RgbImage) -> RgbImage {
     let scale = f64::from(MAX_CLIP_SIDE) / f64::from(w.max(h));
     let side = |v: u32| ((f64::from(v) * scale).round() as u32).clamp(1, MAX_CLIP_SIDE);
     image::imageops::thumbnail(&image, side(w), side(h))
-}
-
-fn is_image_name(path: &Path) -> bool {
-    crate::imageio::listing::is_photo_name(path)
 }
 
 impl FrameSource for FolderReplay {
