@@ -6,5 +6,15 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // As root, the cache folders are root's own, whoever's HOME came along (`sudo -E`): ONNX
+    // Runtime writes and chmods files under them, following links (facegate::runtime::root_home).
+    if rustix::process::geteuid().is_root() {
+        let home = facegate::runtime::root_home().unwrap_or_else(|| "/root".into());
+        // SAFETY: still first in main, before any thread exists that could read the environment.
+        unsafe {
+            std::env::remove_var("XDG_CACHE_HOME");
+            std::env::set_var("HOME", home);
+        }
+    }
     facegate::cli::main()
 }

@@ -231,25 +231,40 @@ impl Models {
         }
         let entry = &Manifest::builtin().runtime;
         let path = self.dir.join(&entry.file);
-        let file = open_regular(&path)?;
-        let digest = hash_bounded(&path, &file)?;
-        check_digest(&path, &entry.sha256, &digest)?;
-        // A shared library cannot be loaded from a buffer: dlopen takes a path. Loading it through
-        // /proc/self/fd/N of the descriptor just hashed maps that same file, so replacing or
-        // renaming the path after the check has no effect. What remains: a writer with write access
-        // to that very file can still change it in place between the hash and the mapping (or
-        // pages not yet read afterwards); the folder must not be writable by anyone the user does
-        // not trust. The libraries it needs (libstdc++, libc...) come from the system loader path.
-        // Without /proc, the library is loaded by its path right after the check.
-        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-        let load_from = if by_fd.exists() { by_fd } else { path.clone() };
+        let bytes = read_bounded(&path)?;
+        check_digest(&path, &entry.sha256, &hex::encode(Sha256::digest(&bytes)))?;
         let runtime_err = |reason: String| ModelError::Runtime {
             path: path.clone(),
             reason,
         };
+        // A shared library cannot be loaded from a buffer: dlopen takes a path. It is loaded
+        // from a sealed in-memory copy of the bytes just hashed (/proc/self/fd/N of a memfd),
+        // as models are built from theirs: a mapped file follows writes to it, so whoever could
+        // write the library file, even long after the check, chose code this process ran (red
+        // team S27-F4: `int3` written into a user-owned copy trapped the root daemon). The
+        // libraries it needs (libstdc++, libc...) come from the system loader path.
+        let file = match sealed_copy(&bytes) {
+            Ok(file) => file,
+            // Root never maps a file someone else might write; without memfd (a kernel
+            // before 3.17, a sandbox that forbids it) a user's own process loads the file it
+            // hashed, and its folder must be trusted.
+            Err(e) if rustix::process::geteuid().is_root() => {
+                return Err(runtime_err(format!("no sealed in-memory copy: {e}")));
+            }
+            Err(_) => open_regular(&path)?,
+        };
+        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let load_from = if by_fd.exists() {
+            by_fd
+        } else if rustix::process::geteuid().is_root() {
+            return Err(runtime_err("/proc is not mounted".into()));
+        } else {
+            path.clone()
+        };
         let env = ort::init_from(&load_from)
             .map_err(|e| runtime_err(e.to_string()))?
             .with_name("facegate")
+            .with_telemetry(false)
             .build()
             .map_err(|e| runtime_err(e.to_string()))?;
         drop(file);
@@ -288,6 +303,34 @@ impl Models {
             .commit_from_memory(&bytes)
             .map_err(session_err)
     }
+}
+
+/// `bytes` in a memfd sealed against any change, positioned at its start.
+fn sealed_copy(bytes: &[u8]) -> std::io::Result<File> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    use std::io::Write;
+    let fd = rustix::fs::memfd_create(
+        "facegate-onnxruntime",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut file = File::from(fd);
+    file.write_all(bytes)?;
+    rustix::fs::fcntl_add_seals(
+        &file,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )?;
+    Ok(file)
+}
+
+/// Root's home, for a process running as root (see `main`): ONNX Runtime keeps a device-id
+/// database under `$XDG_CACHE_HOME` or `$HOME/.cache` as it loads, chmods it and follows links
+/// there, so a root process with a user's `HOME` (`sudo -E`, an `env_keep`) let that user have
+/// root create or chmod any file (red team S27-F5).
+pub fn root_home() -> Option<PathBuf> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(0))
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
 }
 
 fn default_threads() -> usize {
