@@ -16,7 +16,18 @@ pub struct Shown<'a>(pub &'a Path);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.display().to_string().chars() {
+        Escaped(&self.0.display().to_string()).fmt(f)
+    }
+}
+
+/// Any text from outside for a message or a log line, escaped as [`Shown`] escapes a path: an
+/// error a parser made of a client's bytes quotes them, newlines and all (red team S27-F1: a
+/// forged "attempt … accepted" line in the root daemon's log).
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
             if needs_escape(c) {
                 write!(f, "{}", c.escape_default())?;
             } else {
@@ -79,6 +90,33 @@ mod tests {
             Shown(Path::new("/tmp/ok photo.png")).to_string(),
             "/tmp/ok photo.png"
         );
+    }
+
+    /// A store error about a file a user named (root copying their store) and a parser's
+    /// error quoting a client's bytes print on one line (red team S27-F1, F3).
+    #[test]
+    fn outside_text_in_errors_stays_on_one_line() {
+        let forged = "x\nfacegate daemon: attempt for katie: accepted";
+        let corrupt = crate::store::StoreError::Corrupt {
+            path: format!("/home/alice/users/alice/verification/{forged}.json").into(),
+            reason: "not a file FaceGate wrote".into(),
+        };
+        let request = serde_json::json!({ forged: {} }).to_string();
+        let parsed = serde_json::from_str::<facegate_proto::Request>(&request).unwrap_err();
+        assert!(
+            parsed.to_string().contains(forged),
+            "the parser quotes the key raw"
+        );
+        for line in [
+            corrupt.to_string(),
+            Escaped(&parsed.to_string()).to_string(),
+        ] {
+            println!("{line}");
+            assert!(
+                !line.contains('\n') && line.contains("x\\nfacegate"),
+                "{line}"
+            );
+        }
     }
 
     #[test]

@@ -26,11 +26,14 @@ pub fn get(dir: &DataDir, sealer: &Sealer, model: &str, sha256: &str) -> Option<
     let sealed = dir.read(&p, MAX_ENTRY_BYTES).ok()?;
     let p = dir.display(&p);
     let Ok(bytes) = sealer.unseal(&sealed, &label(model, sha256)) else {
-        tracing::warn!("ignoring unreadable cache entry {}", p.display());
+        tracing::warn!(
+            "ignoring unreadable cache entry {}",
+            crate::shown::Shown(&p)
+        );
         return None;
     };
     if bytes.is_empty() || bytes.len() % 4 != 0 {
-        tracing::warn!("ignoring damaged cache entry {}", p.display());
+        tracing::warn!("ignoring damaged cache entry {}", crate::shown::Shown(&p));
         return None;
     }
     let v: Vec<f32> = bytes
@@ -39,7 +42,7 @@ pub fn get(dir: &DataDir, sealer: &Sealer, model: &str, sha256: &str) -> Option<
         .collect();
     let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if (norm - 1.0).abs() > 1e-3 {
-        tracing::warn!("ignoring damaged cache entry {}", p.display());
+        tracing::warn!("ignoring damaged cache entry {}", crate::shown::Shown(&p));
         return None;
     }
     Some(Embedding(v))

@@ -88,7 +88,7 @@ fn link_error(path: &Path) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!(
             "{} is a symbolic link (or passes through one); FaceGate follows no links inside its data dir",
-            path.display()
+            crate::shown::Shown(path)
         ),
     )
 }
@@ -135,7 +135,7 @@ impl DataDir {
                 } else {
                     io::Error::new(
                         io::ErrorKind::InvalidInput,
-                        format!("{} is not a folder", path.display()),
+                        format!("{} is not a folder", crate::shown::Shown(path)),
                     )
                 }
             }
@@ -148,7 +148,7 @@ impl DataDir {
                 io::ErrorKind::PermissionDenied,
                 format!(
                     "{} belongs to uid {}, not to uid {want}; FaceGate refuses a data dir that someone else controls",
-                    path.display(),
+                    crate::shown::Shown(path),
                     st.st_uid
                 ),
             ));
@@ -158,9 +158,9 @@ impl DataDir {
                 io::ErrorKind::PermissionDenied,
                 format!(
                     "{} is writable by other users (mode {:o}); make it private with `chmod 700 {}`",
-                    path.display(),
+                    crate::shown::Shown(path),
                     st.st_mode & 0o7777,
-                    path.display()
+                    crate::shown::Shown(path)
                 ),
             ));
         }
@@ -204,7 +204,7 @@ impl DataDir {
                 format!(
                     "{} is not a FaceGate data folder (it holds \"{name}\" and nothing FaceGate made); \
                      FaceGate makes its data folder private and fills it, so give a new or empty folder",
-                    self.path.display()
+                    crate::shown::Shown(&self.path)
                 ),
             )),
         }
@@ -233,7 +233,10 @@ impl DataDir {
                 _ => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
-                        format!("{} is not a plain path inside the data dir", rel.display()),
+                        format!(
+                            "{} is not a plain path inside the data dir",
+                            crate::shown::Shown(rel)
+                        ),
                     ));
                 }
             }
@@ -289,7 +292,10 @@ impl DataDir {
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file", self.display(rel).display()),
+                format!(
+                    "{} is not a regular file",
+                    crate::shown::Shown(&self.display(rel))
+                ),
             ));
         }
         Ok(File::from(fd))
@@ -303,7 +309,10 @@ impl DataDir {
         if out.len() as u64 > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{} is larger than {max} bytes", self.display(rel).display()),
+                format!(
+                    "{} is larger than {max} bytes",
+                    crate::shown::Shown(&self.display(rel))
+                ),
             ));
         }
         Ok(out)
@@ -327,7 +336,10 @@ impl DataDir {
             let Component::Normal(name) = c else {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{} is not a plain path inside the data dir", rel.display()),
+                    format!(
+                        "{} is not a plain path inside the data dir",
+                        crate::shown::Shown(rel)
+                    ),
                 ));
             };
             walked.push(name);
@@ -408,7 +420,10 @@ impl DataDir {
         let not_regular = || {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file", self.display(rel).display()),
+                format!(
+                    "{} is not a regular file",
+                    crate::shown::Shown(&self.display(rel))
+                ),
             )
         };
         let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NONBLOCK;
@@ -456,7 +471,7 @@ impl DataDir {
                     format!(
                         "another process has held its lock ({}) for {} s: stopped or hung? \
                          nothing was changed",
-                        self.display(rel).display(),
+                        crate::shown::Shown(&self.display(rel)),
                         wait.as_secs_f32()
                     ),
                 ));
@@ -464,7 +479,7 @@ impl DataDir {
             if !said && waited >= LOCK_SAY {
                 tracing::warn!(
                     "waiting for another process to finish with {}",
-                    self.display(rel).display()
+                    crate::shown::Shown(&self.display(rel))
                 );
                 said = true;
             }

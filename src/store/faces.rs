@@ -192,11 +192,14 @@ impl Store {
             match (entry.kind, rel.extension().and_then(|e| e.to_str())) {
                 (Kind::File, Some("json")) => match self.load_meta(&rel) {
                     Ok(face) => faces.push(face),
-                    Err(e) => tracing::warn!("skipping {}: {e}", shown.display()),
+                    Err(e) => tracing::warn!("skipping {}: {e}", crate::shown::Shown(&shown)),
                 },
                 // PNGs are reached through their sidecar; one without is an unfinished save.
                 (Kind::File, Some("png")) => {}
-                _ => tracing::warn!("skipping {}: not a file FaceGate wrote", shown.display()),
+                _ => tracing::warn!(
+                    "skipping {}: not a file FaceGate wrote",
+                    crate::shown::Shown(&shown)
+                ),
             }
         }
         faces.sort_by_key(|f| (f.meta.created_unix, f.meta.id));

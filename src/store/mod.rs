@@ -99,15 +99,15 @@ pub enum StoreError {
     UnknownPerson(String),
     #[error("`{}` is already enrolled", names::printable(.0))]
     PersonExists(String),
-    #[error("the disk is full while writing {}; nothing was changed", .0.display())]
+    #[error("the disk is full while writing {}; nothing was changed", crate::shown::Shown(.0))]
     DiskFull(PathBuf),
-    #[error("cannot access {}", path.display())]
+    #[error("cannot access {}", crate::shown::Shown(path))]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("{} is corrupt: {reason}", path.display())]
+    #[error("{} is corrupt: {reason}", crate::shown::Shown(path))]
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot seal or unseal private data: {0}")]
     Sealing(String),
@@ -396,7 +396,7 @@ impl Store {
                 io::ErrorKind::InvalidInput,
                 format!(
                     "{} is a symbolic link; FaceGate follows no links inside its data dir",
-                    self.dir.display(&rel).display()
+                    crate::shown::Shown(&self.dir.display(&rel))
                 ),
             ))),
             _ => Err(StoreError::UnknownPerson(name.to_owned())),
@@ -419,7 +419,7 @@ impl Store {
             } else {
                 tracing::warn!(
                     "skipping {} in the store: not a person folder",
-                    self.dir.display(&users.join(&entry.name)).display()
+                    crate::shown::Shown(&self.dir.display(&users.join(&entry.name)))
                 );
             }
         }
@@ -513,7 +513,7 @@ impl Store {
                 .map_err(io_err(&self.dir.display(rel)))?;
             tracing::warn!(
                 "the settings file had problems; kept as {}",
-                self.dir.display(Path::new(SETTINGS_BACKUP)).display()
+                crate::shown::Shown(&self.dir.display(Path::new(SETTINGS_BACKUP)))
             );
         } else {
             self.write(rel, text.as_bytes())?;

@@ -111,7 +111,10 @@ fn accept_clients(
                     store: store.as_deref(),
                 };
                 if let Err(e) = read_client(stream, &client, &daemon) {
-                    hush.warn(uid, "read", || format!("client of uid {uid}: {e}"));
+                    hush.warn(uid, "read", || {
+                        let why = crate::shown::Escaped(&e.to_string()).to_string();
+                        format!("client of uid {uid}: {why}")
+                    });
                 }
                 drop(place);
             });
