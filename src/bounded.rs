@@ -27,16 +27,24 @@ pub fn open(path: &Path, max: u64) -> Result<File, Refused> {
 }
 
 /// [`open`] for a process running as root on a file a user may have put there (photos to enrol
-/// an account from): a link is refused rather than followed, and the opened file must belong
-/// to one of `owners` (root and the account), so a photo planted by anyone else is not read.
+/// an account from): no link is followed, in the file's name or in any folder above it, and the
+/// opened file must belong to one of `owners` (root and the account), so a photo planted by
+/// anyone else is not read. A linked folder on the way let a user have root read, and enrol as
+/// theirs, any root-owned photo, another account's enrolment included (red team S27-F2).
 pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused> {
     use std::os::unix::fs::MetadataExt;
-    let file = open_with(path, max, libc::O_NOFOLLOW).map_err(|why| match why {
-        Refused::Io(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            Refused::Untrusted("it is a symbolic link, which is not followed here".into())
+    let file = open_without_links(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            Refused::Untrusted(
+                "it is a symbolic link or is reached through one, which is not followed here; \
+                 give the path without links"
+                    .into(),
+            )
+        } else {
+            Refused::Io(e)
         }
-        other => other,
     })?;
+    let file = checked(file, max)?;
     let uid = file.metadata().map_err(Refused::Io)?.uid();
     if !owners.contains(&uid) {
         return Err(Refused::Untrusted(format!(
@@ -51,12 +59,50 @@ pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused
     Ok(file)
 }
 
+/// The first link on `path`: itself or a folder above it (made absolute first), if any.
+pub fn link_on(path: &Path) -> Option<std::path::PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    absolute
+        .ancestors()
+        .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+        .map(Path::to_owned)
+}
+
+/// Opens `path` read-only without blocking, failing with `ELOOP` on a link anywhere in it:
+/// `openat2`'s `RESOLVE_NO_SYMLINKS`, which the kernel applies to every component as it walks,
+/// so nothing can be swapped in between a check and the open. Kernels before 5.6 lack it: there
+/// the folders are checked by [`link_on`] and the file opened with `O_NOFOLLOW` (a folder
+/// swapped for a link between the two is the race that remains).
+fn open_without_links(path: &Path) -> io::Result<File> {
+    use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    match rustix::fs::openat2(CWD, path, flags, Mode::empty(), resolve) {
+        Ok(fd) => Ok(File::from(fd)),
+        Err(rustix::io::Errno::NOSYS) => {
+            if link_on(path).is_some() {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            File::options()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+                .open(path)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn open_with(path: &Path, max: u64, flags: i32) -> Result<File, Refused> {
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | flags)
         .open(path)
         .map_err(Refused::Io)?;
+    checked(file, max)
+}
+
+/// `file` if it is a regular file of at most `max` bytes, judged on the open handle.
+fn checked(file: File, max: u64) -> Result<File, Refused> {
     let meta = file.metadata().map_err(Refused::Io)?;
     if !meta.is_file() {
         return Err(Refused::NotAFile);
@@ -126,5 +172,18 @@ mod tests {
         assert!(
             matches!(open_owned(&link, 5, &[me]), Err(Refused::Untrusted(why)) if why.contains("symbolic link"))
         );
+        // A link to a folder above the file: the file itself is no link (red team S27-F2).
+        let folder = dir.path().join("folder");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("photo"), b"12345").unwrap();
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(&folder, &linked).unwrap();
+        assert!(open(&linked.join("photo"), 5).is_ok());
+        assert_eq!(link_on(&linked.join("photo")), Some(linked.clone()));
+        assert_eq!(link_on(&folder.join("photo")), None);
+        assert!(
+            matches!(open_owned(&linked.join("photo"), 5, &[me]), Err(Refused::Untrusted(why)) if why.contains("reached through"))
+        );
+        assert!(open_owned(&folder.join("photo"), 5, &[me]).is_ok());
     }
 }

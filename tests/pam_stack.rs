@@ -806,6 +806,20 @@ fn face_unlock_through_a_real_pam_stack() {
         s(&config),
     ]);
     assert!(out.status.success(), "Alice's enrolment failed");
+    // Photos reached through a linked folder, one given as a folder and one as a file below it:
+    // root reads nothing through a link a user could have made (red team S27-F2: a link to
+    // another account's enrolment enrolled its face crops as the caller's).
+    let linked = rig.dir.join("linked-frames");
+    std::os::unix::fs::symlink(rig.dir.join("frames"), &linked).unwrap();
+    let below = linked.join(frames[0].file_name().unwrap());
+    for input in [&linked, &below] {
+        let out =
+            common::run_facegate(&["unlock", "enrol", &alice, s(input), "--config", s(&config)]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains("symbolic link"), "{said}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("saved"));
+    }
     rig.use_config(&rig.config_path());
     rig.start_daemon();
 

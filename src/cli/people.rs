@@ -73,7 +73,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             );
         }
         UserCommand::Reset { name } => {
-            cli.engine()?.reset_lockout(name)?;
+            crate::engine::attempts::reset_lock(&store, name)?;
             println!("{name}: lock-out cleared; face verification is on again");
         }
         UserCommand::Remove { name, wipe: false } => {
@@ -238,6 +238,17 @@ pub fn import_into(
     inputs: &[PathBuf],
     owners: Option<&[u32]>,
 ) -> anyhow::Result<Imported> {
+    // As root, a linked folder would be listed (its names printed) before each photo in it is
+    // refused by `load_owned`: the whole import is refused, before anything is read.
+    if owners.is_some()
+        && let Some(link) = inputs.iter().find_map(|i| crate::bounded::link_on(i))
+    {
+        anyhow::bail!(
+            "{} is a symbolic link, and no link in a path a user may have made is followed \
+             here: give the path without links; nothing was imported",
+            Shown(&link)
+        );
+    }
     let files = image_files(inputs);
     if files.is_empty() {
         // Nothing was read, so there is no verdict on a photo to give (exit 1 means "some

@@ -279,12 +279,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Reset { user, config } => {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
-            let engine = crate::engine::Engine::with_settings(
-                &cli.models()?,
-                config.open_store()?,
-                config.verify.clone(),
-            )?;
-            engine.reset_lockout(user)?;
+            crate::engine::attempts::reset_lock(&config.open_store()?, user)?;
             println!("{user}: lock-out cleared; face unlock is on again");
             Ok(exit::OK)
         }

@@ -92,6 +92,14 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
     }
 }
 
+/// Lifts `person`'s lock-out or pause in `store` (they proved who they are another way): a
+/// fresh state over whatever is there, a damaged file included. No engine: a machine whose
+/// models are missing or damaged can still lift a lock (design review 4.4).
+pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<()> {
+    store.write_state(person, lockout::STATE_FILE, &Lockout::default())?;
+    Ok(())
+}
+
 impl Engine {
     /// K of N, the time-out and the thresholds from the settings: for checking a match (the
     /// Verify button, `facegate verify`).
@@ -156,14 +164,6 @@ impl Engine {
             }),
             None => Ok(()),
         }
-    }
-
-    /// Lifts `person`'s lock-out (they proved who they are another way). Writes a fresh state
-    /// over whatever is there, a damaged file included.
-    pub fn reset_lockout(&self, person: &str) -> Result<()> {
-        self.store
-            .write_state(person, lockout::STATE_FILE, &Lockout::default())?;
-        Ok(())
     }
 
     /// One frame of `attempt`: picks the one face in view among `faces` (with their tracker
