@@ -663,3 +663,41 @@ fn preprocessing_is_a_setting_with_its_own_cached_vectors() {
     );
     assert!(v.verification.accepted && !w.verification.accepted);
 }
+
+/// `facegate calibrate` saves its threshold over the settings as they are when it ends: a
+/// change saved from the window while it ran stays (it wrote its own copy whole, reverting it).
+#[test]
+fn a_calibration_keeps_what_the_window_saved_meanwhile() {
+    use facegate::auth::calibrate::Calibration;
+    let mut calibrating = engine("calibrate-merge");
+    let root = calibrating.store().root().to_owned();
+    let mut window = Engine::new(&common::models(), Store::open(&root).unwrap()).unwrap();
+    let mut changed = window.settings().clone();
+    let liveness = !changed.liveness;
+    changed.liveness = liveness;
+    assert!(!changed.save_failed_frames);
+    changed.save_failed_frames = true;
+    let shown = window.settings().clone();
+    window.apply_changes(&shown, &changed).unwrap();
+    let calibration = Calibration {
+        threshold: 0.5,
+        target_far: 0.001,
+        far: 0.0,
+        frr: None,
+        genuine: 0,
+        impostor: 1000,
+        target_measurable: true,
+    };
+    calibrating.apply_calibration(&calibration).unwrap();
+    let saved = Store::open(&root).unwrap().settings();
+    println!(
+        "saved: threshold {}, liveness {}, save_failed_frames {}",
+        saved.detection_threshold, saved.liveness, saved.save_failed_frames
+    );
+    assert_eq!(saved.detection_threshold, 0.5);
+    assert!(
+        saved.liveness == liveness && saved.save_failed_frames,
+        "the window's changes stay"
+    );
+    assert_eq!(calibrating.settings().detection_threshold, 0.5);
+}

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::Engine;
 use crate::auth::calibrate::{Calibration, ScoreSets, consistency};
 use crate::auth::one_person;
-use crate::store::{Gallery, ImageKind};
+use crate::store::{Gallery, ImageKind, Settings};
 use crate::vision::Embedding;
 use crate::{Error, Result};
 
@@ -177,11 +177,17 @@ impl Engine {
         })
     }
 
-    /// Sets the detection threshold to `calibration`'s and saves it.
+    /// Sets the detection threshold to `calibration`'s (with the model it was measured on) and
+    /// saves it, merged as the window's changes are ([`Engine::apply_changes`]): written whole,
+    /// it reverted whatever the window had saved while the calibration ran (design review
+    /// 1.8).
     pub fn apply_calibration(&mut self, calibration: &Calibration) -> Result<()> {
-        let mut settings = self.settings.clone();
-        settings.detection_threshold = calibration.threshold;
-        self.apply_settings(settings).map(|_| ())
+        let shown = self.settings.clone();
+        let asked = Settings {
+            detection_threshold: calibration.threshold,
+            ..shown.clone()
+        };
+        self.apply_changes(&shown, &asked).map(|_| ())
     }
 }
 
