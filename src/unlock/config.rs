@@ -101,21 +101,28 @@ impl SystemConfig {
         })?;
         let timeout = facegate_proto::system_timeout(raw.timeout_s).map_err(invalid)?;
         let socket = facegate_proto::system_socket(raw.socket).map_err(invalid)?;
-        // Two keys of the desk's settings are the system path's own here: the attempt's limit
-        // is `timeout_s` (which the PAM module also reads) and liveness is always on. Written
-        // under [verify] they would be overridden without a word, so they are refused.
-        for (key, why) in [
-            (
-                "live_timeout_s",
-                "the attempt's limit is `timeout_s`, above [verify]",
-            ),
-            ("liveness", "liveness is always on for face unlock"),
-        ] {
-            if raw.verify.as_ref().is_some_and(|t| t.contains_key(key)) {
-                return Err(invalid(format!(
-                    "[verify]: `{key}` does not apply here: {why}"
-                )));
+        // Only the desk's settings that the system path reads may be written under [verify];
+        // any other would be ignored without a word (the camera is `camera` above, at its
+        // default mode; the attempt's limit is `timeout_s`, which the PAM module also reads;
+        // liveness is always on; the overlays' networks are not run), so it is refused.
+        let desk = match toml::Value::try_from(Settings::default()) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => toml::Table::new(),
+        };
+        for key in raw.verify.iter().flat_map(|t| t.keys()) {
+            // Unknown keys are named by the settings parser below.
+            if VERIFY_KEYS.contains(&key.as_str()) || !desk.contains_key(key) {
+                continue;
             }
+            let why = match key.as_str() {
+                "live_timeout_s" => "the attempt's limit is `timeout_s`, above [verify]",
+                "liveness" => "liveness is always on for face unlock",
+                k if k.starts_with("camera") => "the camera is `camera`, above [verify]",
+                _ => "face unlock does not read it",
+            };
+            return Err(invalid(format!(
+                "[verify]: `{key}` does not apply here: {why}"
+            )));
         }
         let (mut verify, problems) = match &raw.verify {
             Some(table) => Settings::parse(&table.to_string(), path),
@@ -161,6 +168,18 @@ impl SystemConfig {
         })
     }
 }
+
+/// The desk settings the system path reads from `[verify]`: the model, its preprocessing and
+/// thresholds, K of N, and whether failed frames are kept.
+const VERIFY_KEYS: [&str; 7] = [
+    "model",
+    "preprocess",
+    "detection_threshold",
+    "verification_threshold",
+    "live_k",
+    "live_n",
+    "save_failed_frames",
+];
 
 /// Every folder above `path` belongs to root and is not writable by others (unless sticky): the
 /// same rule the PAM module applies, from one place (`facegate_proto::trust`).
@@ -248,6 +267,10 @@ mod tests {
             // The system path's own: once overridden without a word.
             ("live_timeout_s = 30", "live_timeout_s"),
             ("liveness = false", "liveness"),
+            // Read by the desk app only: ignored here without a word before.
+            ("camera = 2", "camera"),
+            ("camera_width = 1280", "camera_width"),
+            ("emotion_net = \"mini-xception\"", "emotion_net"),
         ] {
             let err = parse(&format!("[verify]\n{verify}\n"))
                 .unwrap_err()
