@@ -295,16 +295,14 @@ impl AppState {
                 self.compare_count += 1;
             }
             Event::SettingsInForce(settings) => self.settings = Some(settings),
-            Event::Error(e) => {
+            // Only the worker ends a Verify: an error of anything else (an overlay's on this
+            // frame, an import's) left "verifying" off while the attempt ran on (design review
+            // 2.1), and a second click ended it.
+            Event::Error(e) => self.say(e, true),
+            Event::Unanswered(e) => self.say_unanswered(e),
+            Event::VerifyEnded(e) => {
                 self.verifying = false;
-                self.say(e, true);
-            }
-            Event::Unanswered(e) => {
-                self.verifying = false;
-                self.say(e, true);
-                if let Some(m) = &mut self.message {
-                    m.about = About::Question;
-                }
+                self.say_unanswered(e);
             }
             Event::Info(text) => self.say(text, false),
             Event::SourceError(e) => self.source_problem = Some(e),
@@ -316,6 +314,14 @@ impl AppState {
             }
         }
         None
+    }
+
+    /// An error that the next question replaces.
+    fn say_unanswered(&mut self, e: String) {
+        self.say(e, true);
+        if let Some(m) = &mut self.message {
+            m.about = About::Question;
+        }
     }
 
     /// Another source is on screen: answers about the faces of the old one no longer apply.
@@ -657,11 +663,18 @@ mod tests {
         assert!(s.message.is_some());
     }
 
+    /// Only the worker's word ends a Verify: an overlay's or an import's error on the way
+    /// leaves the attempt running, and the button disabled (design review 2.1).
     #[test]
-    fn an_error_ends_the_attempt_and_each_message_is_new() {
+    fn only_the_end_of_the_attempt_ends_the_wait_and_each_message_is_new() {
         let mut s = AppState::new();
         s.issued(&Command::Verify);
-        let _ = s.apply(Event::Error("no model".into()));
+        let _ = s.apply(Event::Error(
+            "attribute overlay: the age model failed".into(),
+        ));
+        let _ = s.apply(Event::Unanswered("cannot identify: no face".into()));
+        assert!(s.verifying, "the attempt runs on");
+        let _ = s.apply(Event::VerifyEnded("no model".into()));
         assert!(!s.verifying);
         let first = s.message.clone().unwrap();
         assert!(first.error);

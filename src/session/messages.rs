@@ -287,6 +287,11 @@ pub enum Event {
     /// Why a Verify or an Identify got no answer (a gallery refused as two people, damaged
     /// settings): an error that the next question replaces.
     Unanswered(String),
+    /// The Verify attempt ended with no verdict to show (it could not start, a frame failed,
+    /// it was stopped, it saw no face to compare): why, said as [`Event::Unanswered`]. With a
+    /// [`Event::Verdict`] of an attempt, the only answers that end the window's wait: any other
+    /// error (an overlay's, a detection's, an import's) leaves the attempt running.
+    VerifyEnded(String),
     /// News for the user that is not a problem.
     Info(String),
     SourceError(String),

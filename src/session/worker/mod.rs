@@ -134,7 +134,12 @@ fn idle(
             | Command::SetAttributes(_)
             | Command::RefreshScores
             | Command::SourceChanged(_) => {}
-            // A click that cannot be answered says why, rather than nothing.
+            // A click that cannot be answered says why, rather than nothing (and a Verify
+            // ends the window's wait for its verdict).
+            Command::Verify => {
+                let _ = events.send(Event::VerifyEnded(off.clone()));
+                wake();
+            }
             _ => {
                 let _ = events.send(Event::Error(off.clone()));
                 wake();
@@ -187,7 +192,7 @@ impl Worker {
     /// with Verify disabled.
     fn stop_verify(&mut self, why: &str) {
         if self.end_verify() {
-            self.send(Event::Unanswered(format!("Verify stopped: {why}")));
+            self.send(Event::VerifyEnded(format!("Verify stopped: {why}")));
         }
     }
 

@@ -30,15 +30,15 @@ impl Worker {
     /// for no head turn; Unlock is where liveness applies.
     pub(super) fn start_attempt(&mut self) {
         let Some(person) = self.person.clone() else {
-            return self.send(Event::Error("choose a person to verify".into()));
+            return self.send(Event::VerifyEnded("choose a person to verify".into()));
         };
-        // A second click while one runs (an error message re-enables the button) starts over;
-        // the window is already waiting for the new one's verdict.
+        // A second click while one runs (the window's Verify is disabled meanwhile; a test or
+        // a queued click can still send one) starts over: the window waits for the new one.
         self.end_verify();
         let rule = self.engine.attempt_rule();
         match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
             Ok(attempt) => self.attempt = Some(attempt),
-            Err(e) => self.send(Event::Unanswered(for_desk(&e))),
+            Err(e) => self.send(Event::VerifyEnded(for_desk(&e))),
         }
     }
 
@@ -99,7 +99,10 @@ impl Worker {
                 if let Err(settling) = self.engine.end_early(&attempt, Early::FramesStopped) {
                     tracing::warn!("the attempt cut short was not settled: {settling}");
                 }
-                return self.unanswered("cannot verify", e);
+                return self.send(Event::VerifyEnded(format!(
+                    "cannot verify: {}",
+                    for_desk(&e)
+                )));
             }
         };
         timings.embed_ms = seen.embed_ms;
@@ -120,7 +123,7 @@ impl Worker {
                         }),
                     });
                 }
-                None => self.send(Event::Error(format!(
+                None => self.send(Event::VerifyEnded(format!(
                     "could not verify {person}: {} before the time-out",
                     outcome.refusal.map_or("no face", |r| r.text())
                 ))),
