@@ -74,7 +74,10 @@ pub const MAX_CONFIG_BYTES: u64 = 64 << 10;
 /// offending line, which may hold something private and goes to a log; the line number does not.
 pub fn at_line(text: &str, at: Option<usize>) -> String {
     at.map_or(String::new(), |at| {
-        let line = text[..at.min(text.len())].matches('\n').count() + 1;
+        // Counted in bytes: an offset inside a character (a parser's, after a multi-byte
+        // one) must not panic in the PAM module or the daemon.
+        let before = &text.as_bytes()[..at.min(text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         format!(" at line {line}")
     })
 }
@@ -148,6 +151,17 @@ pub fn receive<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_found_from_any_byte_offset() {
+        let text = "a = 1\nname = \"é\"\n";
+        assert_eq!(at_line(text, Some(0)), " at line 1");
+        // Inside the two bytes of "é": slicing the str there would panic.
+        let inside = text.find('é').unwrap() + 1;
+        assert_eq!(at_line(text, Some(inside)), " at line 2");
+        assert_eq!(at_line(text, Some(10_000)), " at line 3");
+        assert_eq!(at_line(text, None), "");
+    }
 
     #[test]
     fn messages_round_trip_as_lines() {
