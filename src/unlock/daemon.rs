@@ -395,11 +395,18 @@ impl Daemon {
         if let Some(refused) = gate::refusal(self.engine.store(), user, uid_of(user), warn) {
             return Err(refused);
         }
-        // The engine's own word too: images that do not all show one person enrol nobody.
-        if self.engine.ensure_enrolled(user).is_err() {
-            return Err(gate::not_enrolled(user));
+        // The engine's own word too: images that do not all show one person enrol nobody. Any
+        // other failure (a damaged store, settings or model, a disk error) is not "not
+        // enrolled": it is said, and logged, as face unlock unavailable (design review 2.3).
+        match self.engine.ensure_enrolled(user) {
+            Ok(()) => Ok(()),
+            Err(
+                Error::NotOnePerson(_)
+                | Error::NoVerificationImages(_)
+                | Error::Store(crate::store::StoreError::UnknownPerson(_)),
+            ) => Err(gate::not_enrolled(user)),
+            Err(e) => Err(ignore(user, &e)),
         }
-        Ok(())
     }
 
     /// One attempt for `user`, prompts streamed to `out`, within the time-out from `asked`
