@@ -82,6 +82,9 @@ pub mod exit {
     pub const DIFFERENT: u8 = 1;
     pub const ERROR: u8 = 2;
     pub const NO_FACE: u8 = 3;
+    /// `verify`: locked out or paused, refused before any camera opened. (`unlock test` exits
+    /// 1 for a lock-out too: the daemon's verdict is a refusal, and its text says which.)
+    pub const LOCKED_OUT: u8 = 4;
 }
 
 #[derive(Debug, Parser)]

@@ -54,7 +54,9 @@ pub enum UnlockCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// One attempt for USER through the daemon, exactly as PAM makes it; prints the prompts
+    /// One attempt for USER through the daemon, exactly as PAM makes it; prints the prompts.
+    /// Exit 0 unlocked, 1 refused (a lock-out or pause too: the verdict's text says which),
+    /// 2 not tried (not enrolled, no daemon, unavailable)
     Test {
         user: String,
         #[command(flatten)]

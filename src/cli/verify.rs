@@ -15,9 +15,6 @@ use crate::liveness::Direction;
 use crate::shown::Shown;
 use crate::{Error, imageio};
 
-/// `verify` exit statuses beyond the shared ones.
-pub const EXIT_LOCKED_OUT: u8 = 4;
-
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     pub name: String,
@@ -114,7 +111,7 @@ fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
         }
         Error::LockedOut { .. } => {
             eprintln!("{e}");
-            Ok(EXIT_LOCKED_OUT)
+            Ok(exit::LOCKED_OUT)
         }
         other => Err(other.into()),
     }
