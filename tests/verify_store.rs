@@ -701,3 +701,36 @@ fn a_calibration_keeps_what_the_window_saved_meanwhile() {
     );
     assert_eq!(calibrating.settings().detection_threshold, 0.5);
 }
+
+/// One mapping from what an attempt is for to what it demands: the window's Verify asks no head
+/// turn, its Unlock one while liveness is on, the daemon always one within its own time-out.
+#[test]
+fn each_purpose_gets_its_rule_and_liveness_from_one_place() {
+    use facegate::auth::attempt::LivenessCheck;
+    use facegate::engine::attempts::Purpose;
+    use facegate::liveness::Direction;
+    use std::time::Duration;
+    let mut e = engine("purposes");
+    let check = |head_turn, turn| Purpose::Check { head_turn, turn };
+    assert_eq!(e.attempt_for(check(false, None)).1, LivenessCheck::Off);
+    let (rule, liveness) = e.attempt_for(check(true, Some(Direction::Left)));
+    assert_eq!(liveness, LivenessCheck::Challenge(Direction::Left));
+    assert_eq!(rule, e.attempt_rule());
+    let system = Purpose::SystemUnlock {
+        timeout: Duration::from_secs(7),
+        turn: Some(Direction::Right),
+    };
+    let (rule, liveness) = e.attempt_for(system);
+    assert_eq!(rule.timeout, Duration::from_secs(7));
+    assert_eq!(rule.thresholds, e.unlock_rule().thresholds);
+    assert_eq!(liveness, LivenessCheck::Challenge(Direction::Right));
+    for on in [true, false] {
+        let mut settings = e.settings().clone();
+        settings.liveness = on;
+        e.apply_settings(settings).unwrap();
+        let (rule, liveness) = e.attempt_for(Purpose::DeskUnlock);
+        println!("desk unlock, liveness {on}: {liveness:?}, {rule:?}");
+        assert_eq!(rule, e.unlock_rule());
+        assert_eq!(matches!(liveness, LivenessCheck::Challenge(_)), on);
+    }
+}

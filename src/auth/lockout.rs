@@ -1,5 +1,5 @@
-//! Repeated failures lock a person's face verification, for longer each time: 5 failures in a
-//! row lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
+//! Repeated failures lock a person's face verification, for longer each time: 5 failures with no
+//! success between lock it for 30 s, the next 5 for 2 min, the next for 10 min, and after that face
 //! verification stays off until it is reset (`facegate user reset` on the desk, `facegate unlock
 //! reset` for system unlock); the password works all along. It slows down an impostor trying
 //! photo after photo, and a patient one stops for good. The price: anyone who can start attempts

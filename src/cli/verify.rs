@@ -11,6 +11,7 @@ use crate::auth::Verification;
 use crate::auth::attempt::{LivenessCheck, Refusal};
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
+use crate::engine::attempts::Purpose;
 use crate::liveness::Direction;
 use crate::shown::Shown;
 use crate::{Error, imageio};
@@ -164,16 +165,14 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
 /// printed on stderr (stdout keeps the verdict, or the JSON report).
 fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyhow::Result<u8> {
     let person = &args.name;
-    let mut rule = engine.attempt_rule();
+    let (mut rule, liveness) = engine.attempt_for(Purpose::Check {
+        head_turn: args.liveness,
+        turn: args.turn,
+    });
     if let Some(seconds) = args.timeout {
         rule.timeout = crate::auth::attempt::timeout_from_secs(seconds)
             .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     }
-    let liveness = match (args.liveness, args.turn) {
-        (false, _) => LivenessCheck::Off,
-        (true, Some(turn)) => LivenessCheck::Challenge(turn),
-        (true, None) => LivenessCheck::Challenge(Direction::random()),
-    };
     // A name not enrolled, a lock or a pause refuses before the camera turns on, as the
     // daemon's does; the camera is still opened before the attempt counts (one that cannot
     // open judges nobody).

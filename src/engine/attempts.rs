@@ -14,6 +14,7 @@ use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, PadRule
 use crate::auth::lockout::{self, Channel, Ended, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
+use crate::liveness::Direction;
 use crate::store::audit::{AuditEntry, AuditScores};
 use crate::store::face_region;
 use crate::vision::Face;
@@ -100,6 +101,28 @@ pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<()> {
     Ok(())
 }
 
+/// What a live attempt is for. [`Engine::attempt_for`] turns it into the attempt's rule and
+/// liveness check, the one place that does: the window's Verify and Unlock, `facegate verify`
+/// and the daemon each name their purpose, and none picks a rule or a challenge itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Purpose {
+    /// Does this face match (the window's Verify, `facegate verify`)? The settings' rule; a
+    /// head turn only when asked for (`--liveness`), to `turn` or a random side.
+    Check {
+        head_turn: bool,
+        turn: Option<Direction>,
+    },
+    /// Face login at the desk (the window's Unlock view): the unlock rule, and a head turn to
+    /// a random side while the settings' liveness is on.
+    DeskUnlock,
+    /// System face unlock (the daemon): the unlock rule within the config's `timeout_s`, and
+    /// always a head turn, to the config's `turn` or a random side.
+    SystemUnlock {
+        timeout: std::time::Duration,
+        turn: Option<Direction>,
+    },
+}
+
 impl Engine {
     /// K of N, the time-out and the thresholds from the settings: for checking a match (the
     /// Verify button, `facegate verify`).
@@ -111,6 +134,38 @@ impl Engine {
     /// the measured unlock defaults when the settings are looser.
     pub fn unlock_rule(&self) -> AttemptRule {
         self.settings.unlock_rule()
+    }
+
+    /// The rule and the liveness check of an attempt for `purpose` ([`Purpose`]).
+    pub fn attempt_for(&self, purpose: Purpose) -> (AttemptRule, LivenessCheck) {
+        let challenge = |turn: Option<Direction>| {
+            LivenessCheck::Challenge(turn.unwrap_or_else(Direction::random))
+        };
+        match purpose {
+            Purpose::Check { head_turn, turn } => (
+                self.attempt_rule(),
+                if head_turn {
+                    challenge(turn)
+                } else {
+                    LivenessCheck::Off
+                },
+            ),
+            Purpose::DeskUnlock => (
+                self.unlock_rule(),
+                if self.settings.liveness {
+                    challenge(None)
+                } else {
+                    LivenessCheck::Off
+                },
+            ),
+            Purpose::SystemUnlock { timeout, turn } => (
+                AttemptRule {
+                    timeout,
+                    ..self.unlock_rule()
+                },
+                challenge(turn),
+            ),
+        }
     }
 
     /// Starts a live attempt for `person`: refused while they are locked out or have no

@@ -10,7 +10,8 @@
 //! - [`attempts`]: live attempts (lock-out counted when they start, audit line when they end);
 //! - [`scores`]: a person's genuine and impostor scores (FAR/FRR beside the slider, calibrate);
 //! - [`training`]: the data a siamese head trains on, and training it;
-//! - [`people`]: removing and renaming a person, the scores of a trained head in use.
+//! - [`people`]: removing and renaming a person, the scores of a trained head in use;
+//! - [`poses`]: enrolment from a stream of frames, K sharp frames of varied poses.
 
 pub mod adding;
 pub mod attempts;

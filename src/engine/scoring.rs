@@ -101,8 +101,8 @@ impl Engine {
     /// one, with its audit line.
     pub fn verify_photo(&mut self, person: &str, img: &RgbImage, name: &Path) -> Result<Verdict> {
         self.ensure_enrolled(person)?;
-        // Counted before the photo is even read, so no input escapes the count but by having no
-        // face to compare.
+        // Counted before a face is looked for, so no photo escapes the count but by having no
+        // face to compare. (A file that does not decode never reaches here: nothing was tried.)
         self.count_start(person)?;
         let (face, probe) = match self.probe(img, name) {
             Ok(p) => p,

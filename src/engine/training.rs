@@ -1,5 +1,6 @@
 //! The data a person's siamese head trains on, gathered from the store under the engine's
-//! model, and training it in one call (the CLI's `facegate train`).
+//! model, and training it in one call (used by tests; `facegate train` and the window's Train
+//! run the same steps with their own progress and saving).
 
 use super::Engine;
 use crate::store::{Gallery, ImageKind, Store, StoreError};

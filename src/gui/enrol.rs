@@ -539,7 +539,7 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         let r = &v.verification;
         let (green, red) = (GOOD, ERROR);
         match &v.attempt {
-            // Only an attempt verifies (K of N frames, liveness when on).
+            // Only an attempt verifies (K of N frames).
             Some(attempt) => {
                 let (text, colour) = if attempt.accepted {
                     (format!("Verified: {}", v.person), green)

@@ -248,8 +248,9 @@ pub enum Event {
         person: String,
         /// This frame's comparisons, or the attempt's last frame's: as scored, never edited.
         verification: Verification,
-        /// The end of a Verify attempt (K of N frames, with liveness when on), whose outcome
-        /// is `accepted`; otherwise one continuous-mode frame, which decides nothing.
+        /// The end of a Verify attempt (K of N frames; it asks no head turn: that is Unlock's),
+        /// whose outcome is `accepted`; otherwise one continuous-mode frame, which decides
+        /// nothing.
         attempt: Option<AttemptVerdict>,
     },
     Identified(Identification),
@@ -307,6 +308,6 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptVerdict {
     pub accepted: bool,
-    /// Why it was refused, in the attempt's words ("head did not turn", ...).
+    /// Why it was refused, in the attempt's words ("not recognised", "no face in view", ...).
     pub refusal: Option<String>,
 }

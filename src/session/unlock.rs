@@ -12,7 +12,7 @@ use crate::auth::quality::{self, QualityIssue};
 use crate::camera::Frame;
 use crate::engine::Early;
 use crate::engine::Engine;
-use crate::liveness::Direction;
+use crate::engine::attempts::Purpose;
 use crate::vision::Face;
 
 /// How long a greeting or a refusal stays on screen before the next attempt can start.
@@ -81,7 +81,7 @@ impl Unlock {
             }
             Err(_) => return searching("no face in view".into()),
         };
-        let rule = engine.unlock_rule();
+        let (rule, liveness) = engine.attempt_for(Purpose::DeskUnlock);
         let identified = engine
             .embed(&frame.image, face)
             .and_then(|probe| engine.identify_at(&probe, rule.thresholds));
@@ -102,11 +102,6 @@ impl Unlock {
             // frame came close, so a stranger cannot watch for the flip to a name.
             return searching(crate::auth::attempt::Prompt::LookAtCamera.text());
         }
-        let liveness = if engine.settings().liveness {
-            LivenessCheck::Challenge(Direction::random())
-        } else {
-            LivenessCheck::Off
-        };
         match engine.begin_attempt(&top.name, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
             // Without the name, as every refusal here.

@@ -27,10 +27,9 @@ use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
-use crate::auth::attempt::LivenessCheck;
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
-use crate::liveness::Direction;
+use crate::engine::attempts::Purpose;
 use crate::runtime::Models;
 use crate::store::Store;
 
@@ -471,8 +470,10 @@ impl Daemon {
                 "waited too long for the camera behind another attempt".into(),
             );
         }
-        let rule = self.engine.unlock_rule();
-        let liveness = LivenessCheck::Challenge(self.config.turn.unwrap_or_else(Direction::random));
+        let (rule, liveness) = self.engine.attempt_for(Purpose::SystemUnlock {
+            timeout: self.config.timeout,
+            turn: self.config.turn,
+        });
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
             Ok(a) => a,
             Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),

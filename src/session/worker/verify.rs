@@ -5,10 +5,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Worker, for_desk, ms};
-use crate::auth::attempt::{LivenessCheck, Step};
+use crate::auth::attempt::Step;
 use crate::auth::quality;
 use crate::camera::Frame;
 use crate::engine::Early;
+use crate::engine::attempts::Purpose;
 use crate::session::messages::{AttemptVerdict, Event, FaceLabel, Mode, Timings};
 use crate::session::unlock::Seen;
 
@@ -35,8 +36,11 @@ impl Worker {
         // A second click while one runs (the window's Verify is disabled meanwhile; a test or
         // a queued click can still send one) starts over: the window waits for the new one.
         self.end_verify();
-        let rule = self.engine.attempt_rule();
-        match self.engine.begin_attempt(&person, rule, LivenessCheck::Off) {
+        let (rule, liveness) = self.engine.attempt_for(Purpose::Check {
+            head_turn: false,
+            turn: None,
+        });
+        match self.engine.begin_attempt(&person, rule, liveness) {
             Ok(attempt) => self.attempt = Some(attempt),
             Err(e) => self.send(Event::VerifyEnded(for_desk(&e))),
         }
