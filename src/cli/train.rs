@@ -4,7 +4,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Cli, exit};
-use crate::train::{self, Metrics, SavedHead, TrainConfig, TrainReport};
+use crate::train::{Metrics, SavedHead, TrainConfig, TrainReport};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -42,13 +42,16 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<u8> {
         seed: args.seed,
         ..TrainConfig::default()
     };
-    let data = engine.training_data(&args.name)?;
-    let trainer = train::prepare(&data, engine.settings().detection_threshold, &config)?;
+    let (trainer, images) = engine.prepare_training(&args.name, &config)?;
     let c = trainer.counts();
     if !args.json {
         println!(
             "{}: {} anchor, {} positive images, {} negatives ({} embeddings)",
-            args.name, c.anchors, c.positives, c.negatives, data.model
+            args.name,
+            c.anchors,
+            c.positives,
+            c.negatives,
+            engine.settings().model
         );
         println!(
             "pairs (same / different): train {} / {}, validation {} / {}, test {} / {}",
@@ -74,11 +77,10 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<u8> {
     });
     bar.finish_and_clear();
     let report = trained.report;
-    train::save_head(
-        engine.store(),
-        &args.name,
-        &SavedHead::new(&report, trained.head),
-    )?;
+    // Kept only if the person's images are the ones it learnt from: the window may have
+    // deleted or renamed some while it trained.
+    let saved = SavedHead::new(&report, trained.head);
+    crate::engine::training::save_trained(engine.store().root(), &args.name, &saved, &images)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,11 +1,13 @@
 //! The data a person's siamese head trains on, gathered from the store under the engine's
-//! model, and training it in one call (used by tests; `facegate train` and the window's Train
-//! run the same steps with their own progress and saving).
+//! model, and the one way a head is trained and saved: [`Engine::prepare_training`], then the
+//! trainer's run (on any thread, with a progress bar or a live loss curve), then
+//! [`save_trained`], which keeps it only if the person still has the images it learnt from.
+//! `facegate train`, the window's Train and [`Engine::train_person`] all go this way.
 
 use super::Engine;
 use crate::store::{Gallery, ImageKind, Store, StoreError};
 use crate::train::{
-    EpochReport, SavedHead, TrainConfig, TrainData, TrainError, TrainReport, prepare, save_head,
+    EpochReport, SavedHead, TrainConfig, TrainData, TrainError, TrainReport, Trainer, prepare,
     save_head_if,
 };
 use crate::vision::Embedding;
@@ -18,6 +20,9 @@ impl Engine {
     /// anywhere.
     pub fn training_data(&mut self, person: &str) -> Result<TrainData, TrainError> {
         self.store.require_person(person)?;
+        // Whether the head is adopted is judged against the detection threshold: a damaged
+        // settings file's default stands in for the user's, as for every decision.
+        self.settings_sound()?;
         let mut group = |gallery: Gallery| -> Result<Vec<Embedding>, TrainError> {
             let hashes: std::collections::HashMap<uuid::Uuid, String> = self
                 .store
@@ -42,6 +47,19 @@ impl Engine {
         })
     }
 
+    /// A head for `person` ready to train: the trainer (the current model, the saved detection
+    /// threshold for its adoption) and the images it learns from, for [`save_trained`].
+    pub fn prepare_training(
+        &mut self,
+        person: &str,
+        config: &TrainConfig,
+    ) -> Result<(Trainer, Vec<String>), TrainError> {
+        let images = training_images(&self.store, person)?;
+        let data = self.training_data(person)?;
+        let trainer = prepare(&data, self.settings.detection_threshold, config)?;
+        Ok((trainer, images))
+    }
+
     /// Trains `person`'s head on their anchor and positive images against the negatives, with
     /// the current model, and saves it (with `in_use`) for verification to pick up. `progress`
     /// is called after every epoch, for a progress bar or a live loss curve.
@@ -51,13 +69,10 @@ impl Engine {
         config: &TrainConfig,
         progress: impl FnMut(&EpochReport),
     ) -> Result<TrainReport, TrainError> {
-        let data = self.training_data(person)?;
-        let trained = prepare(&data, self.settings.detection_threshold, config)?.run(progress);
-        save_head(
-            &self.store,
-            person,
-            &SavedHead::new(&trained.report, trained.head),
-        )?;
+        let (trainer, images) = self.prepare_training(person, config)?;
+        let trained = trainer.run(progress);
+        let saved = SavedHead::new(&trained.report, trained.head);
+        save_trained(self.store.root(), person, &saved, &images)?;
         Ok(trained.report)
     }
 }
@@ -76,8 +91,8 @@ pub fn training_images(store: &Store, person: &str) -> Result<Vec<String>, Store
     Ok(hashes)
 }
 
-/// Saves a head trained off the engine's thread (the desktop app trains in the background) into
-/// the store at `root`, if `person` still has the images it was trained on (`trained_on`, from
+/// Saves a head trained (on any thread: the desktop app trains in the background) into the
+/// store at `root`, if `person` still has the images it was trained on (`trained_on`, from
 /// [`training_images`]): a person renamed, removed, or removed and added again with other faces
 /// while it trained must not get a head learnt from someone else's.
 pub fn save_trained(

@@ -27,14 +27,7 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
         );
     };
     let config = crate::train::TrainConfig::default();
-    let threshold = engine.settings().detection_threshold;
-    let trainer = crate::engine::training::training_images(engine.store(), &person)
-        .map_err(crate::train::TrainError::from)
-        .and_then(|images| {
-            let data = engine.training_data(&person)?;
-            Ok((crate::train::prepare(&data, threshold, &config)?, images))
-        });
-    let (trainer, images) = match trainer {
+    let (trainer, images) = match engine.prepare_training(&person, &config) {
         Ok(t) => t,
         Err(e) => {
             return send(
