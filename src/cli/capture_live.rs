@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::camera::{self, FrameSource, SourceError, SourceSpec, VideoReplay};
+use crate::camera::{self, FrameSource, SourceError, VideoReplay};
 use crate::engine::Engine;
 use crate::engine::adding::Added;
 use crate::engine::poses::Pool;
@@ -103,7 +103,7 @@ pub fn run(
     let mut frames = 0usize;
     let label = match source {
         Source::Camera { index, seconds } => {
-            let mut camera = match camera::open(&SourceSpec::camera(*index)) {
+            let mut camera = match camera::open(&engine.settings().camera_at(*index)) {
                 Err(SourceError::NoCamera) => return Err(LiveError::NoCamera(*index)),
                 other => other?,
             };

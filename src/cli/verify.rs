@@ -136,7 +136,9 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
         return verify_live(&mut engine, args, SourceSpec::Replay(replay.clone()));
     }
     if let Some(index) = args.camera {
-        return verify_live(&mut engine, args, SourceSpec::camera(index));
+        // In the mode the window uses: one person's camera, one resolution for every attempt.
+        let spec = engine.settings().camera_at(index);
+        return verify_live(&mut engine, args, spec);
     }
     let path = args
         .image

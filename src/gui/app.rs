@@ -309,12 +309,7 @@ impl FaceGateApp {
                 let defaults = crate::store::Settings::default();
                 let s = self.state.settings.as_ref().unwrap_or(&defaults);
                 let choice = CameraChoice {
-                    spec: SourceSpec::Camera {
-                        index,
-                        width: s.camera_width,
-                        height: s.camera_height,
-                        fps: s.camera_fps,
-                    },
+                    spec: s.camera_at(index),
                     name: self.sources.camera_name(index).unwrap_or_default(),
                 };
                 self.open_camera(choice);

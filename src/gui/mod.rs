@@ -70,13 +70,7 @@ pub fn choose_source(
     let why_demo = if cameras.is_empty() {
         "No camera found".to_owned()
     } else {
-        let spec = SourceSpec::Camera {
-            index,
-            width: settings.camera_width,
-            height: settings.camera_height,
-            fps: settings.camera_fps,
-        };
-        match camera::open(&spec) {
+        match camera::open(&settings.camera_at(index)) {
             Ok(source) => return Ok((source, None)),
             Err(e) => format!("Camera {index} could not be opened ({e})"),
         }
