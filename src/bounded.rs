@@ -59,9 +59,11 @@ pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused
     Ok(file)
 }
 
-/// The first link on `path`: itself or a folder above it (made absolute first), if any.
+/// The first link on `path`: itself or a folder above it (made absolute first), if any. Its
+/// components are taken afresh: `linked/` with its trailing slash would be looked at through
+/// the link (lstat of "linked/" follows it).
 pub fn link_on(path: &Path) -> Option<std::path::PathBuf> {
-    let absolute = std::path::absolute(path).ok()?;
+    let absolute: std::path::PathBuf = std::path::absolute(path).ok()?.components().collect();
     absolute
         .ancestors()
         .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
@@ -180,6 +182,8 @@ mod tests {
         std::os::unix::fs::symlink(&folder, &linked).unwrap();
         assert!(open(&linked.join("photo"), 5).is_ok());
         assert_eq!(link_on(&linked.join("photo")), Some(linked.clone()));
+        let slashed = format!("{}/", linked.display());
+        assert_eq!(link_on(Path::new(&slashed)), Some(linked.clone()));
         assert_eq!(link_on(&folder.join("photo")), None);
         assert!(
             matches!(open_owned(&linked.join("photo"), 5, &[me]), Err(Refused::Untrusted(why)) if why.contains("reached through"))

@@ -20,23 +20,9 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
-/// Any text from outside for a message or a log line, escaped as [`Shown`] escapes a path: an
-/// error a parser made of a client's bytes quotes them, newlines and all (red team S27-F1: a
-/// forged "attempt … accepted" line in the root daemon's log).
-pub struct Escaped<'a>(pub &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if needs_escape(c) {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
-    }
-}
+/// Any text from outside for a message or a log line, escaped as [`Shown`] escapes a path
+/// (one rule, shared with the PAM module's log: [`facegate_proto::Escaped`]).
+pub use facegate_proto::Escaped;
 
 /// An error and its causes on one line, `error: cause: cause`, each cause said once. The OS
 /// reason ("Permission denied") sits in a source and is lost when only the outer message is
@@ -61,15 +47,10 @@ impl fmt::Display for Reason<'_> {
     }
 }
 
-/// Control characters, and the bidi overrides and isolates that reorder what follows them.
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use facegate_proto::needs_escape;
 
     #[test]
     fn one_of_a_thing_is_singular() {

@@ -474,7 +474,7 @@ fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
     assert!(embedded >= 3, "the face is re-verified several times");
     assert!(embedded < frames, "but not embedded on every frame");
     // A frame's match is shown as that, never as the attempt's "Verified", which only Verify
-    // (K of N frames, liveness when on) can say.
+    // (K of N frames) can say.
     h.run_steps(2);
     h.get_by_label("This frame matches Eileen");
     assert!(h.query_by_label("Verified: Eileen").is_none());

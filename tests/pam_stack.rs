@@ -820,6 +820,19 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(said.contains("symbolic link"), "{said}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("saved"));
     }
+    // The same folder as the working folder, reached through the link: "." shows no link.
+    let out = common::facegate_command()
+        .current_dir(&linked)
+        .args(["unlock", "enrol", &alice, ".", "--config", s(&config)])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!(
+        "enrol . inside the linked folder: {:?} {said}",
+        out.status.code()
+    );
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("relative path"), "{said}");
     rig.use_config(&rig.config_path());
     rig.start_daemon();
 

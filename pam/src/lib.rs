@@ -45,7 +45,10 @@ unsafe extern "C" {
 }
 
 fn log(pamh: *const PamHandle, priority: c_int, message: &str) {
-    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // Escaped: a reason may quote the user name PAM was given, which is whatever was typed at
+    // a login prompt, newlines included (a forged syslog line otherwise).
+    let escaped = facegate_proto::Escaped(message).to_string();
+    let text = CString::new(escaped).unwrap_or_default();
     // SAFETY: `pamh` is the handle libpam passed to this call; "%s" consumes exactly the one
     // NUL-terminated string passed after it.
     unsafe { pam_syslog(pamh, priority, c"%s".as_ptr(), text.as_ptr()) };

@@ -239,15 +239,24 @@ pub fn import_into(
     owners: Option<&[u32]>,
 ) -> anyhow::Result<Imported> {
     // As root, a linked folder would be listed (its names printed) before each photo in it is
-    // refused by `load_owned`: the whole import is refused, before anything is read.
-    if owners.is_some()
-        && let Some(link) = inputs.iter().find_map(|i| crate::bounded::link_on(i))
-    {
-        anyhow::bail!(
-            "{} is a symbolic link, and no link in a path a user may have made is followed \
-             here: give the path without links; nothing was imported",
-            Shown(&link)
-        );
+    // refused by `load_owned`: the whole import is refused, before anything is read. A relative
+    // path is refused too: it starts from a working folder the shell may have reached through a
+    // link (`cd ~user/linked; unlock enrol user .`), which no check of the path itself can see.
+    if owners.is_some() {
+        if let Some(relative) = inputs.iter().find(|i| i.is_relative()) {
+            anyhow::bail!(
+                "{} is a relative path; as root, give photos by their absolute path (the \
+                 working folder may have been reached through a link); nothing was imported",
+                Shown(relative)
+            );
+        }
+        if let Some(link) = inputs.iter().find_map(|i| crate::bounded::link_on(i)) {
+            anyhow::bail!(
+                "{} is a symbolic link, and no link in a path a user may have made is followed \
+                 here: give the path without links; nothing was imported",
+                Shown(&link)
+            );
+        }
     }
     let files = image_files(inputs);
     if files.is_empty() {

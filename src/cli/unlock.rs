@@ -216,7 +216,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // Root reads these for the account: a photo somebody else planted in the folder (or
             // a link to one) is not theirs to give.
             let imported =
-                super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]))?;
+                super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
+            // An enrolment this command began and that saved nothing leaves no empty entry.
+            let saved_none =
+                imported.as_ref().is_ok_and(|i| i.saved.is_empty()) || imported.is_err();
+            if first && saved_none {
+                let _ = engine.store().remove_person(user);
+            }
+            let imported = imported?;
             if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(user) {
                 return refuse_mixed(&mut engine, &gallery, first, &imported.saved, &e);
             }

@@ -322,10 +322,10 @@ fn sealed_copy(bytes: &[u8]) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Root's home, for a process running as root (see `main`): ONNX Runtime keeps a device-id
-/// database under `$XDG_CACHE_HOME` or `$HOME/.cache` as it loads, chmods it and follows links
-/// there, so a root process with a user's `HOME` (`sudo -E`, an `env_keep`) let that user have
-/// root create or chmod any file (red team S27-F5).
+/// Root's home, for a process running as root (see `main`): ONNX Runtime kept a device-id
+/// database under `$XDG_CACHE_HOME` or `$HOME/.cache` as it loaded, chmodding it and following
+/// links there, so a root process with a user's `HOME` (`sudo -E`, an `env_keep`) let that user
+/// have root create or chmod any file (red team S27-F5).
 pub fn root_home() -> Option<PathBuf> {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(0))
         .ok()

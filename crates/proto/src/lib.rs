@@ -16,6 +16,35 @@ use serde::{Deserialize, Serialize};
 pub mod socket;
 pub mod trust;
 
+/// Text from outside (a user name, a file name, a client's bytes quoted by a parser) for a
+/// message or a log line: control characters and the bidi controls that reorder a line are
+/// written as escapes (`\n`, `\u{202e}`), so it can neither forge a line nor recolour a
+/// terminal; everything else as it is.
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in self.0.chars() {
+            if needs_escape(c) {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether [`Escaped`] escapes `c`: a control character, a bidi control or a line or paragraph
+/// separator (U+2028, U+2029: a new line to some log viewers).
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
 /// Where the daemon listens unless its config says otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/facegate/facegate.sock";
 /// The system config the daemon and the PAM module read unless told otherwise.
