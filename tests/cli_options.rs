@@ -38,6 +38,11 @@ fn numbers_out_of_range_are_usage_errors() {
         &["train", "bob", "--epochs", "0"],
         &["train", "bob", "--batch", "18446744073709551615"],
         &["train", "bob", "--patience", "0"],
+        // A capture's frame count and time limit: usage errors, named by their option.
+        &["capture", "bob", "--replay", astro, "--count", "0"],
+        &["capture", "bob", "--replay", astro, "--count", "51"],
+        &["capture", "bob", "--replay", astro, "--timeout", "NaN"],
+        &["capture", "bob", "--replay", astro, "--timeout", "121"],
         // No threshold has a FAR of 0, and 1 is no target.
         &["calibrate", "--far", "0"],
         &["calibrate", "--far", "1"],

@@ -33,12 +33,12 @@ pub struct CaptureArgs {
     /// Capture from a recording (a video file, or a folder of frames), read once
     #[arg(long, value_name = "CLIP")]
     pub replay: Option<PathBuf>,
-    /// How many frames to keep from a camera or recording [default: 5]
-    #[arg(long, value_name = "K")]
+    /// How many frames to keep from a camera or recording, 1 to 50 [default: 5]
+    #[arg(long, value_name = "K", value_parser = super::checked::count::<1, 50>)]
     pub count: Option<usize>,
     /// Seconds the capture may take, 1 to 120 [default: 20 for a camera, the whole recording
     /// for --replay]
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = super::checked::seconds::<1, 120>)]
     pub timeout: Option<f64>,
 }
 
@@ -55,15 +55,7 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         return super::people::import(cli, &gallery, &args.inputs);
     }
     let count = args.count.unwrap_or(DEFAULT_COUNT);
-    anyhow::ensure!(
-        (1..=50).contains(&count),
-        "--count must be between 1 and 50 (got {count})"
-    );
     let seconds = args.timeout.unwrap_or(DEFAULT_CAMERA_SECONDS);
-    anyhow::ensure!(
-        (1.0..=120.0).contains(&seconds),
-        "--timeout must be between 1 and 120 seconds (got {seconds})"
-    );
     let mut engine = cli.engine()?;
     // Refused before the camera turns on or the clip is decoded.
     engine.store().require_person(&args.name)?;

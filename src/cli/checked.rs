@@ -48,6 +48,11 @@ pub fn positive_f64<const MAX: i64>(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// A finite number of seconds from `MIN` to `MAX`.
+pub fn seconds<const MIN: i64, const MAX: i64>(s: &str) -> Result<f64, String> {
+    finite_in(s, MIN as f64, MAX as f64)
+}
+
 /// A whole number from `MIN` to `MAX` (a count, a number of threads).
 pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, String> {
     let v: usize = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
