@@ -58,10 +58,12 @@ pub enum Error {
         impostor: usize,
     },
     #[error(
-        "no face is verified or compared while the settings are damaged ({0}): a threshold or rule saved there \
+        "no face is verified or compared while the settings are damaged ({why}): a threshold or rule saved there \
          may have been stricter than the default; save the settings again in the window (a \
-         change there keeps the damaged file as settings.toml.bad), or remove settings.toml to \
-         verify with the defaults"
+         change there keeps the damaged file as {backup}), or remove settings.toml to \
+         verify with the defaults",
+        why = .0,
+        backup = crate::store::SETTINGS_BACKUP
     )]
     SettingsDamaged(String),
     #[error(

@@ -129,9 +129,11 @@ impl EnrolView {
             // modifier) starts a burst even with no field focused: a word typed where the click
             // missed the field from its first letter is still typing.
             let other = i.events.iter().any(|e| match e {
-                egui::Event::Text(t) => t
-                    .chars()
-                    .any(|c| !matches!(c.to_ascii_lowercase(), 'a' | 'p' | 'v')),
+                egui::Event::Text(t) => t.chars().any(|c| {
+                    !KEYS
+                        .iter()
+                        .any(|(.., name)| name.eq_ignore_ascii_case(&c.to_string()))
+                }),
                 egui::Event::Key {
                     key,
                     pressed: true,

@@ -207,7 +207,7 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
 /// The same bound given to ffmpeg's decoders (`-max_pixels`), for every picture they decode:
 /// the probe sees the first stream's size only, and a clip whose stream grows to 8192² after
 /// a small first picture made ffmpeg take 1 GB.
-const MAX_CLIP_PIXELS: &str = "16777216";
+const MAX_CLIP_PIXELS: u64 = MAX_CLIP_SIDE as u64 * MAX_CLIP_SIDE as u64;
 /// ffmpeg's demuxers for lists of other files or URLs.
 const LISTS: &[&str] = &["concat", "hls", "dash"];
 /// Longest an ffprobe may take. It reads a header and some packets; a clip that makes it wait
@@ -219,7 +219,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn ffprobe(path: &Path, args: &[&str]) -> Result<std::process::Output, SourceError> {
     use wait_timeout::ChildExt;
     let mut child = Command::new("ffprobe")
-        .args(["-v", "error", "-max_pixels", MAX_CLIP_PIXELS])
+        .args(["-v", "error", "-max_pixels", &MAX_CLIP_PIXELS.to_string()])
         .args(args)
         .arg(path)
         .stdin(Stdio::null())
@@ -346,7 +346,7 @@ impl Decoder {
                 "error",
                 "-nostdin",
                 "-max_pixels",
-                MAX_CLIP_PIXELS,
+                &MAX_CLIP_PIXELS.to_string(),
                 "-i",
             ])
             .arg(path)
