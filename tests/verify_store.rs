@@ -700,6 +700,26 @@ fn a_calibration_keeps_what_the_window_saved_meanwhile() {
         "the window's changes stay"
     );
     assert_eq!(calibrating.settings().detection_threshold, 0.5);
+
+    // A threshold measured with one preprocessing means nothing with another: switched in the
+    // window meanwhile, the calibration saves nothing and says so.
+    let shown = window.settings().clone();
+    let switched = facegate::store::Settings {
+        preprocess: facegate::vision::Preprocess::Grey,
+        ..shown.clone()
+    };
+    window.apply_changes(&shown, &switched).unwrap();
+    let err = calibrating
+        .apply_calibration(&Calibration {
+            threshold: 0.6,
+            ..calibration
+        })
+        .unwrap_err();
+    println!("calibrated after a switch of preprocessing: {err}");
+    assert!(err.to_string().contains("changed from elsewhere"), "{err}");
+    let saved = Store::open(&root).unwrap().settings();
+    assert_eq!(saved.detection_threshold, 0.5);
+    assert_eq!(saved.preprocess, facegate::vision::Preprocess::Grey);
 }
 
 /// One mapping from what an attempt is for to what it demands: the window's Verify asks no head

@@ -121,8 +121,7 @@ pub fn run(
             );
         }
         Source::Recording { path, seconds } if path.is_dir() => {
-            let mut listing =
-                crate::imageio::listing::image_files(std::slice::from_ref(path), usize::MAX);
+            let mut listing = crate::imageio::listing::image_files(std::slice::from_ref(path));
             let empty = listing.files.is_empty();
             if empty {
                 // Said once, by the error below; why it could not be listed is still said.

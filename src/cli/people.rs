@@ -149,7 +149,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
 /// left out (a folder that cannot be listed, a link to a folder, a folder without photos) is
 /// said on stderr, and the rest is still imported.
 pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let listing = crate::imageio::listing::image_files(inputs, usize::MAX);
+    let listing = crate::imageio::listing::image_files(inputs);
     say_skipped(&listing);
     listing.files
 }

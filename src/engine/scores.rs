@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::Engine;
 use crate::auth::calibrate::{Calibration, ScoreSets, consistency};
 use crate::auth::one_person;
-use crate::store::{Gallery, ImageKind, Settings};
+use crate::store::{Gallery, ImageKind, Settings, StoreError};
 use crate::vision::Embedding;
 use crate::{Error, Result};
 
@@ -177,17 +177,28 @@ impl Engine {
         })
     }
 
-    /// Sets the detection threshold to `calibration`'s (with the model it was measured on) and
-    /// saves it, merged as the window's changes are ([`Engine::apply_changes`]): written whole,
-    /// it reverted whatever the window had saved while the calibration ran (design review
-    /// 1.8).
+    /// Sets the detection threshold to `calibration`'s and saves it over the settings as they
+    /// are now: written whole, it reverted whatever the window had saved while the calibration
+    /// ran (design review 1.8). A threshold is on the scale of the model and preprocessing it
+    /// was measured with: if either was switched meanwhile, nothing is saved
+    /// ([`StoreError::ChangedMeanwhile`]: calibrate again).
     pub fn apply_calibration(&mut self, calibration: &Calibration) -> Result<()> {
-        let shown = self.settings.clone();
+        let measured = (self.settings.model, self.settings.preprocess);
+        let threshold = calibration.threshold;
         let asked = Settings {
-            detection_threshold: calibration.threshold,
-            ..shown.clone()
+            detection_threshold: threshold,
+            ..self.settings.clone()
         };
-        self.apply_changes(&shown, &asked).map(|_| ())
+        self.save_and_apply(asked, |now| {
+            if (now.model, now.preprocess) != measured {
+                return Err(StoreError::ChangedMeanwhile);
+            }
+            Ok(Settings {
+                detection_threshold: threshold,
+                ..now
+            })
+        })
+        .map(|_| ())
     }
 }
 

@@ -65,10 +65,19 @@ pub struct Listing {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
-/// The image files named by `inputs`, folders walked recursively and sorted, at most `max`.
-/// Links to folders are not walked into: a loop would list the same photos forever, and a
-/// link can lead anywhere.
-pub fn image_files(inputs: &[PathBuf], max: usize) -> Listing {
+/// The most files one import or listing takes, on the command line and in the window alike: a
+/// folder of LFW is 13,233; more would keep the worker busy for an hour, and `capture bob /`
+/// would list the whole disk into memory first.
+pub const MAX_FILES: usize = 20_000;
+
+/// The image files named by `inputs`, folders walked recursively and sorted, at most
+/// [`MAX_FILES`] (what is left out is said in `skipped`). Links to folders are not walked into:
+/// a loop would list the same photos forever, and a link can lead anywhere.
+pub fn image_files(inputs: &[PathBuf]) -> Listing {
+    at_most(inputs, MAX_FILES)
+}
+
+fn at_most(inputs: &[PathBuf], max: usize) -> Listing {
     let mut listing = Listing::default();
     for input in inputs {
         if input.is_dir() {
@@ -82,6 +91,10 @@ pub fn image_files(inputs: &[PathBuf], max: usize) -> Listing {
         }
         if listing.files.len() >= max {
             listing.files.truncate(max);
+            listing.skipped.push((
+                input.clone(),
+                format!("the first {max} photos are taken; the rest are left out"),
+            ));
             break;
         }
     }
@@ -145,7 +158,7 @@ mod tests {
         let locked = tree.join("locked");
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
         let root = rustix::process::geteuid().is_root();
-        let listing = image_files(&[tree.clone(), t.path().join("empty-input-file.jpg")], 100);
+        let listing = image_files(&[tree.clone(), t.path().join("empty-input-file.jpg")]);
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
         let names: Vec<_> = listing
             .files
@@ -173,13 +186,20 @@ mod tests {
         }
         assert_eq!(names, want);
         assert!(said(&tree.join("link"), "a link to a folder"));
-        let empty = image_files(&[tree.join("empty")], 100);
+        let empty = image_files(&[tree.join("empty")]);
         assert!(empty.files.is_empty());
         assert!(
             empty.skipped[0]
                 .1
                 .contains("no JPEG, PNG, WebP, BMP, GIF or TIFF files")
         );
-        assert_eq!(image_files(&[tree], 1).files.len(), 1, "at most max");
+        let first = at_most(std::slice::from_ref(&tree), 1);
+        assert_eq!(first.files.len(), 1, "at most max");
+        assert!(
+            first
+                .skipped
+                .iter()
+                .any(|(p, why)| p == &tree && why.contains("the first 1"))
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! The models folder is found at run time only (see [`candidate_dirs`]): a binary never reaches
 //! back into the source tree it was built from.
 
+pub mod environment;
 mod manifest;
 
 use std::fs::File;
@@ -231,7 +232,15 @@ impl Models {
         }
         let entry = &Manifest::builtin().runtime;
         let path = self.dir.join(&entry.file);
-        let bytes = read_bounded(&path)?;
+        // Read through a duplicate of the descriptor kept open: without memfd, the file loaded
+        // is the one hashed, not whatever the path names by then.
+        let opened = open_regular(&path)?;
+        let io_err = |source| ModelError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = crate::bounded::read_all(opened.try_clone().map_err(io_err)?, MAX_FILE_BYTES)
+            .map_err(|why| refused(&path, why))?;
         check_digest(&path, &entry.sha256, &hex::encode(Sha256::digest(&bytes)))?;
         let runtime_err = |reason: String| ModelError::Runtime {
             path: path.clone(),
@@ -246,12 +255,12 @@ impl Models {
         let file = match sealed_copy(&bytes) {
             Ok(file) => file,
             // Root never maps a file someone else might write; without memfd (a kernel
-            // before 3.17, a sandbox that forbids it) a user's own process loads the file it
-            // hashed, and its folder must be trusted.
+            // before 3.17, a sandbox that forbids it) a user's own process maps the file it
+            // hashed, by its descriptor, and that file's folder must be trusted.
             Err(e) if rustix::process::geteuid().is_root() => {
                 return Err(runtime_err(format!("no sealed in-memory copy: {e}")));
             }
-            Err(_) => open_regular(&path)?,
+            Err(_) => opened,
         };
         let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         let load_from = if by_fd.exists() {
@@ -320,17 +329,6 @@ fn sealed_copy(bytes: &[u8]) -> std::io::Result<File> {
         SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
     )?;
     Ok(file)
-}
-
-/// Root's home, for a process running as root (see `main`): ONNX Runtime kept a device-id
-/// database under `$XDG_CACHE_HOME` or `$HOME/.cache` as it loaded, chmodding it and following
-/// links there, so a root process with a user's `HOME` (`sudo -E`, an `env_keep`) let that user
-/// have root create or chmod any file (red team S27-F5).
-pub fn root_home() -> Option<PathBuf> {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(0))
-        .ok()
-        .flatten()
-        .map(|u| u.dir)
 }
 
 fn default_threads() -> usize {

@@ -18,10 +18,6 @@ use crate::vision::align_arcface;
 
 const THUMBNAIL_SIDE: u32 = 64;
 
-/// The most files one import takes (a folder of LFW is 13,000; more would only make the worker
-/// busy for an hour).
-pub const MAX_IMPORT_FILES: usize = 20_000;
-
 /// Photos being imported into one gallery, a file at a time.
 pub struct ImportJob {
     progress: ImportProgress,
@@ -37,7 +33,7 @@ impl ImportJob {
         if let Some(p) = paths.iter().find(|p| !p.exists()) {
             return Err(format!("{} does not exist", p.display()));
         }
-        let listing = crate::imageio::listing::image_files(paths, MAX_IMPORT_FILES);
+        let listing = crate::imageio::listing::image_files(paths);
         if listing.files.is_empty() {
             let why: Vec<String> = listing
                 .skipped

@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-pub use manage::MAX_IMPORT_FILES;
 pub use messages::{
     Analysis, AttemptVerdict, CalibrationRefused, Command, CompareResult, Event, FaceLabel,
     HeadRule, ImportProgress, Mode, Thumbnail, Timings, UnlockStatus,

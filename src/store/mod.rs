@@ -117,7 +117,9 @@ pub enum StoreError {
     Duplicate { existing: uuid::Uuid },
     #[error("{}", .0)]
     DataDir(io::Error),
-    #[error("the model was changed from elsewhere meanwhile; nothing was saved, try again")]
+    #[error(
+        "the model or its preprocessing was changed from elsewhere meanwhile; nothing was saved, try again"
+    )]
     ChangedMeanwhile,
 }
 

@@ -425,7 +425,10 @@ impl Worker {
         };
         let faces = match detected {
             Ok(f) => f,
-            Err(e) => return self.fail("detection failed", e),
+            Err(e) => match self.attempt.take() {
+                Some(attempt) => return self.cut_short(&attempt, &e),
+                None => return self.fail("detection failed", e),
+            },
         };
         let mut timings = Timings {
             detect_ms: ms(t0),

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Worker, for_desk, ms};
-use crate::auth::attempt::Step;
+use crate::auth::attempt::{Attempt, Step};
 use crate::auth::quality;
 use crate::camera::Frame;
 use crate::engine::Early;
@@ -98,16 +98,7 @@ impl Worker {
                 .attempt_frame(&mut attempt, &frame.image, faces, ids, Instant::now());
         let seen = match seen {
             Ok(seen) => seen,
-            Err(e) => {
-                // Settled as one whose frames stopped, as the CLI's and the daemon's are.
-                if let Err(settling) = self.engine.end_early(&attempt, Early::FramesStopped) {
-                    tracing::warn!("the attempt cut short was not settled: {settling}");
-                }
-                return self.send(Event::VerifyEnded(format!(
-                    "cannot verify: {}",
-                    for_desk(&e)
-                )));
-            }
+            Err(e) => return self.cut_short(&attempt, &e),
         };
         timings.embed_ms = seen.embed_ms;
         if let Some((index, v)) = &seen.judged {
@@ -133,6 +124,19 @@ impl Worker {
                 ))),
             },
         }
+    }
+
+    /// The Verify attempt ends on a frame it could not judge (detection or embedding failed):
+    /// settled as one whose frames stopped, as the CLI's and the daemon's are, and the window
+    /// told, which otherwise waited with Verify disabled (read-through, session 27).
+    pub(super) fn cut_short(&mut self, attempt: &Attempt, e: &(dyn std::error::Error + 'static)) {
+        if let Err(settling) = self.engine.end_early(attempt, Early::FramesStopped) {
+            tracing::warn!("the attempt cut short was not settled: {settling}");
+        }
+        self.send(Event::VerifyEnded(format!(
+            "cannot verify: {}",
+            for_desk(e)
+        )));
     }
 
     /// Continuous mode labels the selected person's score on every frame. It shows the match as
