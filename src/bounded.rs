@@ -72,16 +72,17 @@ pub fn link_on(path: &Path) -> Option<std::path::PathBuf> {
 
 /// Opens `path` read-only without blocking, failing with `ELOOP` on a link anywhere in it:
 /// `openat2`'s `RESOLVE_NO_SYMLINKS`, which the kernel applies to every component as it walks,
-/// so nothing can be swapped in between a check and the open. Kernels before 5.6 lack it: there
-/// the folders are checked by [`link_on`] and the file opened with `O_NOFOLLOW` (a folder
-/// swapped for a link between the two is the race that remains).
+/// so nothing can be swapped in between a check and the open. Kernels before 5.6 lack it (and
+/// some sandboxes forbid it): there the folders are checked by [`link_on`] and the file opened
+/// with `O_NOFOLLOW` (a folder swapped for a link between the two is the race that remains).
 fn open_without_links(path: &Path) -> io::Result<File> {
     use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
     match rustix::fs::openat2(CWD, path, flags, Mode::empty(), resolve) {
         Ok(fd) => Ok(File::from(fd)),
-        Err(rustix::io::Errno::NOSYS) => {
+        // ENOSYS: a kernel before 5.6; EPERM: a sandbox's seccomp filter that does not know it.
+        Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
             if link_on(path).is_some() {
                 return Err(io::Error::from_raw_os_error(libc::ELOOP));
             }

@@ -77,7 +77,7 @@ impl Decision {
 /// sequences, no fake "Password:" on a line of its own), bounded length.
 fn printable(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !facegate_proto::needs_escape(*c))
         .take(MAX_PROMPT_CHARS)
         .collect()
 }

@@ -82,8 +82,9 @@ pub mod exit {
     pub const DIFFERENT: u8 = 1;
     pub const ERROR: u8 = 2;
     pub const NO_FACE: u8 = 3;
-    /// `verify`: locked out or paused, refused before any camera opened. (`unlock test` exits
-    /// 1 for a lock-out too: the daemon's verdict is a refusal, and its text says which.)
+    /// `verify`: locked out or paused; nothing was compared (a live attempt refuses before its
+    /// camera opens). (`unlock test` exits 1 for a lock-out: the daemon's verdict is a
+    /// refusal, and its text says which.)
     pub const LOCKED_OUT: u8 = 4;
 }
 

@@ -76,6 +76,15 @@ pub struct DaemonArgs {
 /// An enrolment whose images are not one person is taken back whole: this run's images are
 /// deleted (and the account, if this run added it), so the store is as it was and the account
 /// unlocks as before or not at all. Exit 1, with the photos that disagree named.
+/// An account this command added and left with no image goes again: no empty entry stays
+/// ("0 images, not used") after a refused enrolment.
+fn undo_new(store: &Store, user: &str, gallery: &Gallery) -> anyhow::Result<()> {
+    if store.faces(gallery).map_or(true, |f| f.is_empty()) {
+        store.wipe_person(user)?;
+    }
+    Ok(())
+}
+
 fn refuse_mixed(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
@@ -87,8 +96,8 @@ fn refuse_mixed(
         engine.delete_face(gallery, *id)?;
     }
     let user = &mixed.person;
-    if first && engine.store().faces(gallery)?.is_empty() {
-        engine.store().wipe_person(user)?;
+    if first {
+        undo_new(engine.store(), user, gallery)?;
     }
     eprintln!(
         "refused: {user}'s images would not all show one person, so the images saved above \
@@ -151,7 +160,7 @@ fn copy_user_store(
     anyhow::ensure!(
         !faces.is_empty(),
         "{person} has no verification images in {}",
-        dir.display()
+        crate::shown::Shown(&dir)
     );
     let out = tempfile::tempdir()?;
     for face in &faces {
@@ -161,7 +170,7 @@ fn copy_user_store(
     println!(
         "copying {} of {person} from {}",
         crate::shown::counted(faces.len(), "verification image", "verification images"),
-        dir.display()
+        crate::shown::Shown(&dir)
     );
     Ok(out)
 }
@@ -193,11 +202,17 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 Some(folder) => vec![folder.path().to_owned()],
                 None => inputs.clone(),
             };
-            let store = config.open_store()?;
+            // The models load before anything is added: one that is missing leaves no entry.
+            let mut engine = crate::engine::Engine::with_settings(
+                &cli.models()?,
+                config.open_store()?,
+                config.verify.clone(),
+            )?;
+            let store = engine.store();
             let first = store.require_person(user).is_err();
             if first {
                 store.add_person(user)?;
-            } else if let Some(was) = crate::unlock::account::enrolled_for(&store, user)?
+            } else if let Some(was) = crate::unlock::account::enrolled_for(store, user)?
                 && was != uid
             {
                 // Added to, the old account's faces would unlock the new one.
@@ -207,8 +222,6 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                      first (`sudo facegate unlock remove {user}`), then enrol {user}"
                 );
             }
-            let mut engine =
-                crate::engine::Engine::with_settings(&cli.models()?, store, config.verify.clone())?;
             let gallery = Gallery::Person {
                 name: user.clone(),
                 kind: ImageKind::Verification,
@@ -217,11 +230,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // a link to one) is not theirs to give.
             let imported =
                 super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
-            // An enrolment this command began and that saved nothing leaves no empty entry.
-            let saved_none =
-                imported.as_ref().is_ok_and(|i| i.saved.is_empty()) || imported.is_err();
-            if first && saved_none {
-                let _ = engine.store().remove_person(user);
+            if first {
+                undo_new(engine.store(), user, &gallery)?;
             }
             let imported = imported?;
             if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(user) {

@@ -103,7 +103,9 @@ pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<()> {
 
 /// What a live attempt is for. [`Engine::attempt_for`] turns it into the attempt's rule and
 /// liveness check, the one place that does: the window's Verify and Unlock, `facegate verify`
-/// and the daemon each name their purpose, and none picks a rule or a challenge itself.
+/// and the daemon each name their purpose, and none picks thresholds, K of N or a challenge
+/// itself. (`facegate verify --timeout` then sets the time limit the user typed, range-checked
+/// by `timeout_from_secs`.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Purpose {
     /// Does this face match (the window's Verify, `facegate verify`)? The settings' rule; a

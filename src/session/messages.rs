@@ -285,8 +285,9 @@ pub enum Event {
     /// to an older value.)
     SettingsInForce(Settings),
     Error(String),
-    /// Why a Verify or an Identify got no answer (a gallery refused as two people, damaged
-    /// settings): an error that the next question replaces.
+    /// Why an Identify, or a continuous-mode frame, got no answer (a gallery refused as two
+    /// people, damaged settings): an error that the next question replaces. A Verify's end is
+    /// [`Event::VerifyEnded`].
     Unanswered(String),
     /// The Verify attempt ended with no verdict to show (it could not start, a frame failed,
     /// it was stopped, it saw no face to compare): why, said as [`Event::Unanswered`]. With a

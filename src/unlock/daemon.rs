@@ -295,6 +295,14 @@ impl Daemon {
         })
     }
 
+    /// What its attempts are for: system unlock within the config's time-out and turn.
+    fn purpose(&self) -> Purpose {
+        Purpose::SystemUnlock {
+            timeout: self.config.timeout,
+            turn: self.config.turn,
+        }
+    }
+
     pub fn config(&self) -> &SystemConfig {
         &self.config
     }
@@ -394,9 +402,11 @@ impl Daemon {
         if let Some(refused) = gate::refusal(self.engine.store(), user, uid_of(user), warn) {
             return Err(refused);
         }
-        // The engine's own word too: images that do not all show one person enrol nobody. Any
-        // other failure (a damaged store, settings or model, a disk error) is not "not
-        // enrolled": it is said, and logged, as face unlock unavailable (design review 2.3).
+        // The engine's own word too: images that do not all show one person enrol nobody, and
+        // nor do images none of which can be read (each damaged one is skipped with a warning,
+        // so a store whose every crop is damaged is "not enrolled" too). Any other failure
+        // (damaged settings, a model, a disk error) is said, and logged, as face unlock
+        // unavailable (design review 2.3).
         match self.engine.ensure_enrolled(user) {
             Ok(()) => Ok(()),
             Err(
@@ -470,10 +480,7 @@ impl Daemon {
                 "waited too long for the camera behind another attempt".into(),
             );
         }
-        let (rule, liveness) = self.engine.attempt_for(Purpose::SystemUnlock {
-            timeout: self.config.timeout,
-            turn: self.config.turn,
-        });
+        let (rule, liveness) = self.engine.attempt_for(self.purpose());
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
             Ok(a) => a,
             Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
@@ -601,7 +608,7 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
             .map_or(format!("camera {}", daemon.config().camera), |p| p
                 .display()
                 .to_string()),
-        daemon.config().verify.unlock_rule()
+        daemon.engine.attempt_for(daemon.purpose()).0
     );
     daemon.serve(&listener);
     Ok(())
