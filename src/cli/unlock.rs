@@ -73,18 +73,19 @@ pub struct DaemonArgs {
     pub socket: Option<PathBuf>,
 }
 
-/// An enrolment whose images are not one person is taken back whole: this run's images are
-/// deleted (and the account, if this run added it), so the store is as it was and the account
-/// unlocks as before or not at all. Exit 1, with the photos that disagree named.
 /// An account this command added and left with no image goes again: no empty entry stays
-/// ("0 images, not used") after a refused enrolment.
+/// ("0 images, not used") after a refused enrolment. Only when its images are known to be
+/// none: a listing that fails removes nothing.
 fn undo_new(store: &Store, user: &str, gallery: &Gallery) -> anyhow::Result<()> {
-    if store.faces(gallery).map_or(true, |f| f.is_empty()) {
-        store.wipe_person(user)?;
+    if store.faces(gallery).is_ok_and(|f| f.is_empty()) {
+        store.remove_person(user)?;
     }
     Ok(())
 }
 
+/// An enrolment whose images are not one person is taken back whole: this run's images are
+/// deleted (and the account, if this run added it), so the store is as it was and the account
+/// unlocks as before or not at all. Exit 1, with the photos that disagree named.
 fn refuse_mixed(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
@@ -230,10 +231,13 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // a link to one) is not theirs to give.
             let imported =
                 super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
-            if first {
-                undo_new(engine.store(), user, &gallery)?;
-            }
+            // The import's own error first: it says why nothing was saved.
+            let undone = match first {
+                true => undo_new(engine.store(), user, &gallery),
+                false => Ok(()),
+            };
             let imported = imported?;
+            undone?;
             if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(user) {
                 return refuse_mixed(&mut engine, &gallery, first, &imported.saved, &e);
             }

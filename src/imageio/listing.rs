@@ -89,7 +89,7 @@ fn at_most(inputs: &[PathBuf], max: usize) -> Listing {
         } else {
             listing.files.push(input.clone());
         }
-        if listing.files.len() >= max {
+        if listing.files.len() > max {
             listing.files.truncate(max);
             listing.skipped.push((
                 input.clone(),
@@ -114,7 +114,8 @@ fn walk(dir: &Path, listing: &mut Listing, max: usize) {
     let mut entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::path);
     for entry in entries {
-        if listing.files.len() >= max {
+        // One past the limit, so that a listing of exactly `max` is not said to leave any out.
+        if listing.files.len() > max {
             return;
         }
         let p = entry.path();

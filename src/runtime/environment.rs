@@ -17,19 +17,20 @@ pub type Change = (&'static str, Option<OsString>);
 
 /// Variables naming a cache, data, config or temporary folder, which root does not take from
 /// whoever started it.
-const FOLDERS: [&str; 6] = [
+const FOLDERS: [&str; 7] = [
     "XDG_CACHE_HOME",
     "XDG_DATA_HOME",
     "XDG_CONFIG_HOME",
     "TMPDIR",
     "TMP",
     "TEMP",
+    "TEMPDIR",
 ];
 
-/// What to change in this process's environment: for everyone, ONNX Runtime's telemetry off;
-/// as root, HOME is root's, the folder variables go, and PATH keeps only folders that root
-/// owns and nobody else can write (those that sudo's secure_path would list, wherever a
-/// distribution puts them).
+/// What to change in this process's environment: for every run of the binary, ONNX Runtime's
+/// telemetry off; as root, HOME is root's, the folder variables go, and PATH keeps only the
+/// folders that root alone can write ([`root_path`]; none left: PATH goes, and programs are
+/// looked for in the C library's default, /bin and /usr/bin).
 pub fn start_environment() -> Vec<Change> {
     let mut changes: Vec<Change> = vec![("ORT_DISABLE_TELEMETRY", Some("1".into()))];
     if rustix::process::geteuid().is_root() {
@@ -37,28 +38,40 @@ pub fn start_environment() -> Vec<Change> {
         changes.push(("HOME", Some(home.into())));
         changes.extend(FOLDERS.iter().map(|v| (*v, None)));
         let path = std::env::var_os("PATH").unwrap_or_default();
-        changes.push(("PATH", Some(root_path(&path))));
+        changes.push(("PATH", root_path(&path)));
     }
     changes
 }
 
-/// The folders of `path` that root may run programs from: each real, root-owned and not
-/// writable by group or others, as every folder above it ([`facegate_proto::trust`]).
-pub fn root_path(path: &std::ffi::OsStr) -> OsString {
-    let kept: Vec<PathBuf> = std::env::split_paths(path)
-        .filter(|dir| dir.is_absolute() && trusted_folder(dir))
-        .collect();
-    std::env::join_paths(kept).unwrap_or_default()
+/// The folders of `path` that root may run programs from, each by its real path: it and every
+/// folder above it belong to root, and nobody else can write it (a sticky /tmp neither: anyone
+/// may put a program there) nor a folder above it (but for sticky ones, [`facegate_proto::trust`]).
+/// A link on PATH is followed once, here, and its target kept: whoever owns the link cannot
+/// point it elsewhere later (`link/` and `link/.` read through it). `None` when none is left.
+pub fn root_path(path: &std::ffi::OsStr) -> Option<OsString> {
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for dir in std::env::split_paths(path).filter(|d| d.is_absolute()) {
+        if let Some(real) = trusted_folder(&dir)
+            && !kept.contains(&real)
+        {
+            kept.push(real);
+        }
+    }
+    if kept.is_empty() {
+        return None;
+    }
+    std::env::join_paths(kept).ok()
 }
 
-fn trusted_folder(dir: &Path) -> bool {
+/// `dir`'s real path, if root alone can write it and every folder above it.
+fn trusted_folder(dir: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::symlink_metadata(dir) else {
-        return false;
-    };
-    meta.is_dir()
-        && facegate_proto::trust::check_owner(dir, meta.uid(), meta.mode(), true).is_ok()
-        && facegate_proto::trust::check_parents(dir).is_ok()
+    let real = std::fs::canonicalize(dir).ok()?;
+    let meta = std::fs::metadata(&real).ok()?;
+    let trusted = meta.is_dir()
+        && facegate_proto::trust::check_owner(&real, meta.uid(), meta.mode(), false).is_ok()
+        && facegate_proto::trust::check_parents(&real).is_ok();
+    trusted.then_some(real)
 }
 
 /// Root's home (from the password database): a root process with a user's `HOME` had ONNX
@@ -81,20 +94,28 @@ mod tests {
         let open = t.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        // A link to an open folder, read through with a trailing slash or a dot.
         let linked = t.path().join("linked");
-        std::os::unix::fs::symlink("/usr/bin", &linked).unwrap();
+        std::os::unix::fs::symlink(&open, &linked).unwrap();
+        let slashed = PathBuf::from(format!("{}/", linked.display()));
         let path = std::env::join_paths([
             Path::new("/usr/bin"),
             &open,
-            &linked,
+            &slashed,
+            &linked.join("."),
+            Path::new("/tmp"),
             Path::new("relative/bin"),
             Path::new("/nonexistent/bin"),
+            Path::new("/usr/bin/"),
         ])
         .unwrap();
-        let kept = root_path(&path);
+        let kept = root_path(&path).unwrap();
         println!("{path:?} -> {kept:?}");
         let kept: Vec<PathBuf> = std::env::split_paths(&kept).collect();
-        // /usr/bin is root's wherever the tests run; the rest is refused by what it is.
-        assert_eq!(kept, vec![PathBuf::from("/usr/bin")]);
+        // /usr/bin is root's wherever the tests run (its real path, once); the rest is refused
+        // by what it is, a sticky /tmp included.
+        let usr_bin = std::fs::canonicalize("/usr/bin").unwrap();
+        assert_eq!(kept, vec![usr_bin]);
+        assert_eq!(root_path(&open.clone().into_os_string()), None);
     }
 }

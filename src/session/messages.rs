@@ -292,7 +292,7 @@ pub enum Event {
     /// The Verify attempt ended with no verdict to show (it could not start, a frame failed,
     /// it was stopped, it saw no face to compare): why, said as [`Event::Unanswered`]. With a
     /// [`Event::Verdict`] of an attempt, the only answers that end the window's wait: any other
-    /// error (an overlay's, a detection's, an import's) leaves the attempt running.
+    /// error (an overlay's, an import's, a detection's while no attempt runs) leaves it alone.
     VerifyEnded(String),
     /// News for the user that is not a problem.
     Info(String),

@@ -258,6 +258,40 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(5));
     }
 
+    /// Every desk setting is either read by the system path or refused by name: a setting
+    /// added to the desk app later cannot slip into `[verify]` unread.
+    #[test]
+    fn every_desk_setting_is_read_or_refused() {
+        let Ok(toml::Value::Table(desk)) = toml::Value::try_from(Settings::default()) else {
+            panic!("the settings serialise to a table");
+        };
+        for (key, value) in &desk {
+            let mut verify = toml::Table::new();
+            verify.insert(key.clone(), value.clone());
+            let text = format!("[verify]\n{verify}");
+            let parsed = parse(&text);
+            println!(
+                "{key}: {:?}",
+                parsed.as_ref().err().map(ToString::to_string)
+            );
+            match VERIFY_KEYS.contains(&key.as_str()) {
+                true => assert!(parsed.is_ok(), "{key} is read"),
+                false => assert!(
+                    parsed.is_err_and(|e| e.to_string().contains(&format!("`{key}`"))),
+                    "{key} is refused by name"
+                ),
+            }
+        }
+        assert_eq!(
+            VERIFY_KEYS
+                .iter()
+                .filter(|k| desk.contains_key(**k))
+                .count(),
+            VERIFY_KEYS.len(),
+            "every key read is a desk setting"
+        );
+    }
+
     #[test]
     fn a_verify_value_that_cannot_be_honoured_refuses_the_config() {
         for (verify, key) in [

@@ -425,10 +425,19 @@ impl Worker {
         };
         let faces = match detected {
             Ok(f) => f,
-            Err(e) => match self.attempt.take() {
-                Some(attempt) => return self.cut_short(&attempt, &e),
-                None => return self.fail("detection failed", e),
-            },
+            Err(e) => {
+                if let Some(attempt) = self.attempt.take() {
+                    return self.cut_short(&attempt, &e);
+                }
+                // An Unlock attempt under way is settled as one whose frames stopped, and
+                // Unlock starts over (it waited for frames that never came).
+                if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt()
+                    && let Err(settling) = self.engine.end_early(&attempt, Early::FramesStopped)
+                {
+                    tracing::warn!("the attempt cut short was not settled: {settling}");
+                }
+                return self.fail("detection failed", e);
+            }
         };
         let mut timings = Timings {
             detect_ms: ms(t0),
