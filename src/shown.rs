@@ -73,31 +73,22 @@ mod tests {
         );
     }
 
-    /// A store error about a file a user named (root copying their store) and a parser's
-    /// error quoting a client's bytes print on one line (red team S27-F1, F3).
+    /// A parser's error quoting a client's bytes prints on one line (red team S27-F1).
     #[test]
     fn outside_text_in_errors_stays_on_one_line() {
         let forged = "x\nfacegate daemon: attempt for katie: accepted";
-        let corrupt = crate::store::StoreError::Corrupt {
-            path: format!("/home/alice/users/alice/verification/{forged}.json").into(),
-            reason: "not a file FaceGate wrote".into(),
-        };
         let request = serde_json::json!({ forged: {} }).to_string();
         let parsed = serde_json::from_str::<facegate_proto::Request>(&request).unwrap_err();
         assert!(
             parsed.to_string().contains(forged),
             "the parser quotes the key raw"
         );
-        for line in [
-            corrupt.to_string(),
-            Escaped(&parsed.to_string()).to_string(),
-        ] {
-            println!("{line}");
-            assert!(
-                !line.contains('\n') && line.contains("x\\nfacegate"),
-                "{line}"
-            );
-        }
+        let line = Escaped(&parsed.to_string()).to_string();
+        println!("{line}");
+        assert!(
+            !line.contains('\n') && line.contains("x\\nfacegate"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -90,6 +90,17 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
+    /// Camera `index` in the mode the user chose for their camera (the window's camera list,
+    /// saved in `settings`): the desk app and the desk commands open a camera alike.
+    pub fn saved_camera(index: u32, settings: &crate::store::Settings) -> Self {
+        SourceSpec::Camera {
+            index,
+            width: settings.camera_width,
+            height: settings.camera_height,
+            fps: settings.camera_fps,
+        }
+    }
+
     /// Camera `index` with the default resolution and frame-rate hints.
     pub fn camera(index: u32) -> Self {
         let (width, height) = DEFAULT_CAMERA_SIZE;
@@ -182,4 +193,34 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A camera opens in the mode saved from the window, and the settings' defaults are the
+    /// camera's own (written out in `store::settings`, which does not depend on this module).
+    #[test]
+    fn a_camera_opens_in_the_saved_mode() {
+        let mut settings = crate::store::Settings::default();
+        assert_eq!(
+            SourceSpec::saved_camera(0, &settings),
+            SourceSpec::camera(0)
+        );
+        (
+            settings.camera_width,
+            settings.camera_height,
+            settings.camera_fps,
+        ) = (1280, 720, 15);
+        assert_eq!(
+            SourceSpec::saved_camera(2, &settings),
+            SourceSpec::Camera {
+                index: 2,
+                width: 1280,
+                height: 720,
+                fps: 15
+            }
+        );
+    }
 }

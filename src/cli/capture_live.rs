@@ -103,10 +103,11 @@ pub fn run(
     let mut frames = 0usize;
     let label = match source {
         Source::Camera { index, seconds } => {
-            let mut camera = match camera::open(&engine.settings().camera_at(*index)) {
-                Err(SourceError::NoCamera) => return Err(LiveError::NoCamera(*index)),
-                other => other?,
-            };
+            let mut camera =
+                match camera::open(&camera::SourceSpec::saved_camera(*index, engine.settings())) {
+                    Err(SourceError::NoCamera) => return Err(LiveError::NoCamera(*index)),
+                    other => other?,
+                };
             eprintln!(
                 "Look at the camera, then turn your head slowly left, right, up and down ({})",
                 camera.describe()

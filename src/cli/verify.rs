@@ -137,7 +137,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     }
     if let Some(index) = args.camera {
         // In the mode the window uses: one person's camera, one resolution for every attempt.
-        let spec = engine.settings().camera_at(index);
+        let spec = SourceSpec::saved_camera(index, engine.settings());
         return verify_live(&mut engine, args, spec);
     }
     let path = args

@@ -309,7 +309,7 @@ impl FaceGateApp {
                 let defaults = crate::store::Settings::default();
                 let s = self.state.settings.as_ref().unwrap_or(&defaults);
                 let choice = CameraChoice {
-                    spec: s.camera_at(index),
+                    spec: SourceSpec::saved_camera(index, s),
                     name: self.sources.camera_name(index).unwrap_or_default(),
                 };
                 self.open_camera(choice);

@@ -70,7 +70,7 @@ pub fn choose_source(
     let why_demo = if cameras.is_empty() {
         "No camera found".to_owned()
     } else {
-        match camera::open(&settings.camera_at(index)) {
+        match camera::open(&SourceSpec::saved_camera(index, settings)) {
             Ok(source) => return Ok((source, None)),
             Err(e) => format!("Camera {index} could not be opened ({e})"),
         }

@@ -607,6 +607,20 @@ mod tests {
     use super::*;
     use std::os::unix::fs::{PermissionsExt, symlink};
 
+    /// A store error about a file a user named (root copying their store) prints on one line
+    /// (red team S27-F3: a name held a forged "error:" line).
+    #[test]
+    fn a_store_error_shows_a_hostile_name_on_one_line() {
+        let forged = "x\nerror: root password changed";
+        let corrupt = super::super::StoreError::Corrupt {
+            path: format!("/home/alice/users/alice/verification/{forged}.json").into(),
+            reason: "not a file FaceGate wrote".into(),
+        };
+        let line = corrupt.to_string();
+        println!("{line}");
+        assert!(!line.contains('\n') && line.contains("x\\nerror"), "{line}");
+    }
+
     fn temp() -> (tempfile::TempDir, DataDir) {
         let t = tempfile::tempdir().unwrap();
         let root = t.path().join("data");

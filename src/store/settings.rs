@@ -194,17 +194,6 @@ impl Settings {
         }
     }
 
-    /// Camera `index` in the mode the user chose for their camera (the window's camera list):
-    /// the desk app and the desk commands open a camera alike.
-    pub fn camera_at(&self, index: u32) -> crate::camera::SourceSpec {
-        crate::camera::SourceSpec::Camera {
-            index,
-            width: self.camera_width,
-            height: self.camera_height,
-            fps: self.camera_fps,
-        }
-    }
-
     pub fn for_model(model: EmbedderKind) -> Settings {
         Settings {
             model,
@@ -216,9 +205,11 @@ impl Settings {
             live_timeout_s: crate::auth::attempt::DEFAULT_TIMEOUT.as_secs_f32(),
             camera: 0,
             camera_name: String::new(),
-            camera_width: crate::camera::DEFAULT_CAMERA_SIZE.0,
-            camera_height: crate::camera::DEFAULT_CAMERA_SIZE.1,
-            camera_fps: crate::camera::DEFAULT_CAMERA_FPS,
+            // camera::DEFAULT_CAMERA_SIZE and _FPS (tied by a test there: the store does not
+            // depend on the camera module).
+            camera_width: 640,
+            camera_height: 480,
+            camera_fps: 30,
             liveness: true,
             save_failed_frames: false,
             emotion_net: EmotionNet::default(),
@@ -547,24 +538,6 @@ mod tests {
         assert!(s.save_failed_frames);
         assert_eq!(p.len(), 4);
         assert!(p[0].contains("settings.toml") && p.iter().any(|l| l.contains("[0.29, 1]")));
-    }
-
-    #[test]
-    fn a_camera_opens_in_the_chosen_mode() {
-        let (s, _) = parse("camera_width = 1280\ncamera_height = 720\ncamera_fps = 15\n");
-        assert_eq!(
-            s.camera_at(2),
-            crate::camera::SourceSpec::Camera {
-                index: 2,
-                width: 1280,
-                height: 720,
-                fps: 15
-            }
-        );
-        assert_eq!(
-            Settings::default().camera_at(0),
-            crate::camera::SourceSpec::camera(0)
-        );
     }
 
     #[test]
