@@ -279,17 +279,23 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(listed().contains("3 images"), "{}", listed());
 
-    // Katie's own still, but another user's file, or a link to it: not read.
+    // Katie's own still, but another user's file, or a link to it: not read (the link refused
+    // by its path, before anything is listed).
     let theirs = dir.join("theirs.png");
     std::fs::copy(&katie[2], &theirs).unwrap();
     std::os::unix::fs::chown(&theirs, Some(1), Some(1)).unwrap();
     let link = dir.join("link.png");
     std::os::unix::fs::symlink(&katie[2], &link).unwrap();
-    for file in [&theirs, &link] {
+    for (file, why) in [(&theirs, "is not read"), (&link, "is a symbolic link")] {
         let out = enrol(&[file]);
-        let stderr = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("is not read"), "{stderr}");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains(why), "{said}");
+        assert!(!said.contains("saved "), "{said}");
     }
     assert!(listed().contains("3 images"), "{}", listed());
     let _ = std::fs::remove_dir_all(&dir);
