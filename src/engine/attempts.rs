@@ -351,6 +351,15 @@ impl Engine {
     /// scores when there was one.
     ///
     /// An attempt that already has its outcome was settled with it, and is left alone.
+    /// [`Engine::end_early`] for an attempt whose frame could not be judged (a detection or an
+    /// embedding failed): settled as one whose frames stopped, a failure to settle logged. The
+    /// window's Verify and Unlock both end theirs so.
+    pub(crate) fn cut_short(&mut self, attempt: &Attempt) {
+        if let Err(settling) = self.end_early(attempt, Early::FramesStopped) {
+            tracing::warn!("the attempt cut short was not settled: {settling}");
+        }
+    }
+
     pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
         if attempt.outcome().is_some() {
             return Ok(());

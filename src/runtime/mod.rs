@@ -274,7 +274,6 @@ impl Models {
         let env = ort::init_from(&load_from)
             .map_err(|e| runtime_err(e.to_string()))?
             .with_name("facegate")
-            .with_telemetry(false)
             .build()
             .map_err(|e| runtime_err(e.to_string()))?;
         drop(file);

@@ -10,7 +10,6 @@ use crate::Error;
 use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Step};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::Frame;
-use crate::engine::Early;
 use crate::engine::Engine;
 use crate::engine::attempts::Purpose;
 use crate::vision::Face;
@@ -127,9 +126,7 @@ impl Unlock {
                 Ok(judged) => judged,
                 Err(e) => {
                     // Settled as one whose frames stopped, not dropped still counted.
-                    if let Err(settling) = engine.end_early(&attempt, Early::FramesStopped) {
-                        tracing::warn!("the attempt cut short was not settled: {settling}");
-                    }
+                    engine.cut_short(&attempt);
                     return Err(format!("cannot verify: {e}"));
                 }
             };

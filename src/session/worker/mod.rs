@@ -431,10 +431,8 @@ impl Worker {
                 }
                 // An Unlock attempt under way is settled as one whose frames stopped, and
                 // Unlock starts over (it waited for frames that never came).
-                if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt()
-                    && let Err(settling) = self.engine.end_early(&attempt, Early::FramesStopped)
-                {
-                    tracing::warn!("the attempt cut short was not settled: {settling}");
+                if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt() {
+                    self.engine.cut_short(&attempt);
                 }
                 return self.fail("detection failed", e);
             }

@@ -8,7 +8,6 @@ use super::{Worker, for_desk, ms};
 use crate::auth::attempt::{Attempt, Step};
 use crate::auth::quality;
 use crate::camera::Frame;
-use crate::engine::Early;
 use crate::engine::attempts::Purpose;
 use crate::session::messages::{AttemptVerdict, Event, FaceLabel, Mode, Timings};
 use crate::session::unlock::Seen;
@@ -130,9 +129,7 @@ impl Worker {
     /// settled as one whose frames stopped, as the CLI's and the daemon's are, and the window
     /// told, which otherwise waited with Verify disabled (read-through, session 27).
     pub(super) fn cut_short(&mut self, attempt: &Attempt, e: &(dyn std::error::Error + 'static)) {
-        if let Err(settling) = self.engine.end_early(attempt, Early::FramesStopped) {
-            tracing::warn!("the attempt cut short was not settled: {settling}");
-        }
+        self.engine.cut_short(attempt);
         self.send(Event::VerifyEnded(format!(
             "cannot verify: {}",
             for_desk(e)
