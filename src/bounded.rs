@@ -23,7 +23,12 @@ pub enum Refused {
 
 /// Opens `path` for reading if it is a regular file (a link is followed) of at most `max` bytes.
 pub fn open(path: &Path, max: u64) -> Result<File, Refused> {
-    open_with(path, max, 0)
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Refused::Io)?;
+    checked(file, max)
 }
 
 /// [`open`] for a process running as root on a file a user may have put there (photos to enrol
@@ -93,15 +98,6 @@ fn open_without_links(path: &Path) -> io::Result<File> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn open_with(path: &Path, max: u64, flags: i32) -> Result<File, Refused> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | flags)
-        .open(path)
-        .map_err(Refused::Io)?;
-    checked(file, max)
 }
 
 /// `file` if it is a regular file of at most `max` bytes, judged on the open handle.
