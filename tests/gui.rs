@@ -800,3 +800,102 @@ fn a_chinese_name_is_drawn_with_a_system_font() {
     println!("measured: {name} drawn with a font: {drawn}; system fonts taken: {found:?}");
     assert!(drawn, "{name} would be drawn as boxes");
 }
+
+/// A source that can go quiet without an error, as a replay on another source's number or a
+/// driver that hangs does: while `quiet` is set its frames stop coming.
+struct Quietable {
+    inner: Box<dyn facegate::camera::FrameSource>,
+    quiet: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl facegate::camera::FrameSource for Quietable {
+    fn next_frame(&mut self) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
+        while self.quiet.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.inner.next_frame()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn nominal_fps(&self) -> Option<f32> {
+        self.inner.nominal_fps()
+    }
+}
+
+/// A Verify (and an Unlock) whose frames stop coming ends at its time-out, settled and said, rather than
+/// leaving the window "verifying…" with Verify disabled until the source is changed.
+#[test]
+fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
+    let data = common::temp_dir("gui-quiet");
+    let store = Store::open(&data).unwrap();
+    let mut settings = store.settings();
+    settings.live_timeout_s = 2.0;
+    store.save_settings(&settings).unwrap();
+    let quiet = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let source = Quietable {
+        inner: facegate::camera::open_with(&demo(), facegate::camera::ReplayOptions::default())
+            .unwrap(),
+        quiet: quiet.clone(),
+    };
+    let app = facegate::gui::FaceGateApp::new(facegate::session::Session::start(
+        Box::new(source),
+        Ok(common::models()),
+        store,
+        std::sync::Arc::new(|| {}),
+    ));
+    let mut h = harness(app, 760.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 3);
+    quiet.store(true, std::sync::atomic::Ordering::Relaxed);
+    // The frames already on their way are analysed before the attempt begins.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    h.run_steps(4);
+    let lines = facegate::store::audit::read(&data).len();
+    let clicked = std::time::Instant::now();
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    assert!(h.state().state.verifying);
+    wait_for(&mut h, 10, "the quiet attempt to end", |a| {
+        !a.state.verifying
+    });
+    let took = clicked.elapsed().as_secs_f32();
+    h.run_steps(2);
+    h.get_by_label_contains("Verify stopped: no frames came");
+    println!("a Verify with no frames ended after {took:.1} s (time-out 2 s)");
+    assert!(took >= 2.0, "not before its time-out: {took:.1} s");
+    let log = facegate::store::audit::read(&data);
+    let last = log.last().expect("the attempt is audited");
+    println!(
+        "its audit line: {:?}, accepted {}",
+        last.ended, last.accepted
+    );
+    assert_eq!(log.len(), lines + 1);
+    assert!(!last.accepted);
+    // Frames again: Verify works as before.
+    quiet.store(false, std::sync::atomic::Ordering::Relaxed);
+    verify_and_wait(&mut h);
+    h.get_by_label("Verified: Eileen");
+    // The Unlock view's attempt the same: it starts on Eileen's face (the demo pan turns no
+    // head, so the challenge keeps it running), then the frames stop.
+    h.state_mut().set_view(facegate::gui::View::Unlock);
+    wait_for(&mut h, 20, "an unlock attempt", |a| {
+        matches!(
+            a.state.unlock_status,
+            Some(facegate::session::UnlockStatus::Attempt { .. })
+        )
+    });
+    quiet.store(true, std::sync::atomic::Ordering::Relaxed);
+    wait_for(&mut h, 10, "the quiet unlock attempt to end", |a| {
+        matches!(
+            &a.state.unlock_status,
+            Some(facegate::session::UnlockStatus::Refused { reason }) if reason.contains("no frames came")
+        )
+    });
+    let log = facegate::store::audit::read(&data);
+    let last = log.last().unwrap();
+    println!("the unlock attempt's audit line: {:?}", last.ended);
+    assert!(!last.accepted);
+    quiet.store(false, std::sync::atomic::Ordering::Relaxed);
+}

@@ -17,6 +17,10 @@ use crate::vision::Face;
 /// How long a greeting or a refusal stays on screen before the next attempt can start.
 const RESULT_HOLD: Duration = Duration::from_secs(2);
 
+/// Why an attempt ended when its source stopped sending frames, for Verify and Unlock alike.
+pub(super) const FRAMES_STOPPED: &str =
+    "no frames came from the camera before the attempt's time-out; is it still on?";
+
 #[derive(Default)]
 enum State {
     /// No attempt: identify whoever is in front.
@@ -43,6 +47,32 @@ impl Unlock {
         match self.state {
             State::Running(attempt) => Some(attempt),
             State::Searching | State::Holding(_) => None,
+        }
+    }
+
+    /// The running attempt's deadline, if one runs.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match &self.state {
+            State::Running(attempt) => Some(attempt.deadline()),
+            State::Searching | State::Holding(_) => None,
+        }
+    }
+
+    /// Ends a running attempt whose frames stopped ([`Attempt::frames_stopped`]): settled as
+    /// the engine settles one cut short, and said as a refusal that names nobody, as every
+    /// refusal here.
+    pub(super) fn expire(&mut self, engine: &mut Engine, now: Instant) -> Option<UnlockStatus> {
+        match std::mem::take(&mut self.state) {
+            State::Running(attempt) if attempt.frames_stopped(now) => {
+                engine.cut_short(&attempt);
+                Some(self.hold(UnlockStatus::Refused {
+                    reason: FRAMES_STOPPED.into(),
+                }))
+            }
+            state => {
+                self.state = state;
+                None
+            }
         }
     }
 

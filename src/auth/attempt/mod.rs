@@ -96,6 +96,11 @@ pub enum Sighting<'a> {
     },
 }
 
+/// How long past its deadline an attempt waits for one more frame before it is taken as ended
+/// without frames: a frame that is late (a slow detection, a camera's own hiccup) still ends it
+/// with the verdict its frames earned.
+pub const FRAMES_STOPPED_GRACE: Duration = Duration::from_secs(1);
+
 pub struct Attempt {
     person: String,
     rule: AttemptRule,
@@ -221,6 +226,19 @@ impl Attempt {
 
     pub fn rule(&self) -> AttemptRule {
         self.rule
+    }
+
+    /// When the attempt's one time-out runs out. A frame that comes after it ends the attempt;
+    /// whoever feeds it frames ends it there too if none comes ([`Attempt::frames_stopped`]).
+    pub fn deadline(&self) -> Instant {
+        self.started + self.rule.timeout
+    }
+
+    /// Whether the attempt, still running, has had no frame for [`FRAMES_STOPPED_GRACE`] past
+    /// its deadline: its source stopped sending without saying so (a replay from another
+    /// source's number, a driver that hangs without an error), and nothing else would end it.
+    pub fn frames_stopped(&self, now: Instant) -> bool {
+        self.outcome.is_none() && now >= self.deadline() + FRAMES_STOPPED_GRACE
     }
 
     /// Once ended, how.

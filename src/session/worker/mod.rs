@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 mod gallery;
 mod verify;
 
-use crate::auth::attempt::Attempt;
+use crate::auth::attempt::{Attempt, FRAMES_STOPPED_GRACE};
 use crate::camera::Frame;
 use crate::engine::{Early, Engine};
 use crate::runtime::Models;
@@ -21,7 +21,7 @@ use crate::session::capture::Tagged;
 use crate::session::manage::{self, ImportJob};
 use crate::session::messages::*;
 use crate::session::overlays::{self, AttributeOverlay};
-use crate::session::unlock::{Seen, Unlock};
+use crate::session::unlock::{FRAMES_STOPPED, Seen, Unlock};
 use crate::shown::Reason;
 use crate::store::{Gallery, ImageKind, Store};
 use crate::vision::Tracker;
@@ -77,18 +77,27 @@ pub fn spawn(
             while !stop.load(Ordering::Relaxed) {
                 // An import takes one file per turn, then whatever command or frame is waiting:
                 // the feed keeps its overlays while a folder of negatives goes in.
-                let cmd = if worker.import_step() {
-                    select! {
-                        recv(commands) -> cmd => Some(cmd),
-                        recv(frames) -> frame => worker.frame(frame),
-                        default => None,
-                    }
+                // An attempt under way is woken at its deadline even if no frame comes, so
+                // that a source gone quiet cannot leave it running.
+                let wait = if worker.import_step() {
+                    Some(Duration::ZERO)
                 } else {
-                    select! {
+                    worker.attempt_deadline().map(|at| {
+                        (at + FRAMES_STOPPED_GRACE).saturating_duration_since(Instant::now())
+                    })
+                };
+                let cmd = match wait {
+                    Some(wait) => select! {
                         recv(commands) -> cmd => Some(cmd),
                         recv(frames) -> frame => worker.frame(frame),
-                    }
+                        default(wait) => None,
+                    },
+                    None => select! {
+                        recv(commands) -> cmd => Some(cmd),
+                        recv(frames) -> frame => worker.frame(frame),
+                    },
                 };
+                worker.end_stopped_attempts(Instant::now());
                 match cmd {
                     Some(Ok(Command::Shutdown) | Err(_)) => {
                         // The window closes: attempts under way are settled, not left counted
@@ -193,6 +202,28 @@ impl Worker {
     fn stop_verify(&mut self, why: &str) {
         if self.end_verify() {
             self.send(Event::VerifyEnded(format!("Verify stopped: {why}")));
+        }
+    }
+
+    /// The soonest deadline of the attempts under way (Verify's, Unlock's).
+    fn attempt_deadline(&self) -> Option<Instant> {
+        let verify = self.attempt.as_ref().map(Attempt::deadline);
+        verify.into_iter().chain(self.unlock.deadline()).min()
+    }
+
+    /// Ends the attempts whose frames stopped before their deadline ([`Attempt::frames_stopped`]),
+    /// which otherwise ran on with the window waiting.
+    fn end_stopped_attempts(&mut self, now: Instant) {
+        if self.attempt.as_ref().is_some_and(|a| a.frames_stopped(now))
+            && let Some(attempt) = self.attempt.take()
+        {
+            self.engine.cut_short(&attempt);
+            self.send(Event::VerifyEnded(format!(
+                "Verify stopped: {FRAMES_STOPPED}"
+            )));
+        }
+        if let Some(status) = self.unlock.expire(&mut self.engine, now) {
+            self.send(Event::Unlock(status));
         }
     }
 
