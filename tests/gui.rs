@@ -79,6 +79,47 @@ fn threshold_slider_changes_and_saves_the_setting() {
     });
 }
 
+/// Opening the window, or changing another setting in it, leaves a calibrated threshold as it
+/// was saved: the sliders show 3 and 2 decimals and once saved their rounding (0.33700916 became
+/// 0.337, a looser threshold than calibration chose) with no click at all.
+#[test]
+fn a_calibrated_threshold_is_not_rounded_by_the_window() {
+    let data = common::temp_dir("gui-unrounded");
+    let store = Store::open(&data).unwrap();
+    let mut calibrated = store.settings();
+    calibrated.detection_threshold = 0.337_009_16;
+    calibrated.verification_threshold = 0.666_666_7;
+    store.save_settings(&calibrated).unwrap();
+    // Tall enough that the settings' check boxes, low in the side panel, can be clicked.
+    let mut h = harness(app(&data, demo()), 1500.0);
+    models_loaded(&mut h);
+    h.run_steps(30);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_steps(5);
+    let opened = Store::open(&data).unwrap().settings();
+    println!(
+        "after opening: detection {}, verification {}",
+        opened.detection_threshold, opened.verification_threshold
+    );
+    assert_eq!(opened, calibrated, "opening the window changed no setting");
+    // Another setting changed by the user: saved, with the thresholds as they were.
+    h.get_by_label("Keep the frame of failed attempts").click();
+    h.run_steps(4);
+    wait_for(&mut h, 10, "the check box saved", |_| {
+        Store::open(&data).unwrap().settings().save_failed_frames
+    });
+    let saved = Store::open(&data).unwrap().settings();
+    println!(
+        "after ticking a box: detection {}, verification {}",
+        saved.detection_threshold, saved.verification_threshold
+    );
+    assert_eq!(saved.detection_threshold, calibrated.detection_threshold);
+    assert_eq!(
+        saved.verification_threshold,
+        calibrated.verification_threshold
+    );
+}
+
 /// A threshold set from elsewhere while the window is open (as `facegate calibrate` does) is
 /// kept when the user then moves another slider, and the window shows it: the window saves what
 /// its user changed, not its whole copy of the settings from when it opened.

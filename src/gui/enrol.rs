@@ -348,30 +348,31 @@ impl EnrolView {
             ui.label(state.analysis_off.as_deref().unwrap_or("loading models…"));
             return;
         };
+        let mut detection = s.detection_threshold;
         let det = ui.add(
             // The ranges the settings file is checked against: a slider cannot set what a
             // hand-edited file would have refused.
-            egui::Slider::new(
-                &mut s.detection_threshold,
-                crate::store::threshold_floor(s.model)..=1.0,
-            )
-            .text("detection")
-            .fixed_decimals(3),
+            egui::Slider::new(&mut detection, crate::store::threshold_floor(s.model)..=1.0)
+                .text("detection")
+                .fixed_decimals(3),
         );
+        take_moved(&mut s.detection_threshold, detection, 3);
         let det =
             det.on_hover_text("a single comparison counts as a match above this cosine similarity");
         match &state.head_rule {
             Some(head) => head_rates(ui, head),
             None => error_rates(ui, state, s.detection_threshold),
         }
+        let mut verification = s.verification_threshold;
         let ver = ui.add(
             egui::Slider::new(
-                &mut s.verification_threshold,
+                &mut verification,
                 crate::store::MIN_VERIFICATION_THRESHOLD..=1.0,
             )
             .text("verification")
             .fixed_decimals(2),
         );
+        take_moved(&mut s.verification_threshold, verification, 2);
         let ver = ver.on_hover_text("share of verification images that must match to accept");
         let dragging = det.dragged() || ver.dragged();
         ui.label(format!(
@@ -402,6 +403,18 @@ impl EnrolView {
         } else if state.settings.as_ref() != Some(&s) {
             out.push(Command::update_settings(s));
         }
+    }
+}
+
+/// Takes a slider's value into `setting` only when the user moved it to another value than
+/// the one shown. A slider rounds its value to the decimals it shows, on every frame and as a
+/// change: that rounding once saved a calibrated 0.33700916 as 0.337 the moment the window
+/// opened, a looser threshold than calibration chose (one impostor pair more on the data it was
+/// calibrated on). So each slider moves a copy.
+fn take_moved(setting: &mut f32, slider: f32, decimals: usize) {
+    let shown = egui::emath::round_to_decimals(f64::from(*setting), decimals) as f32;
+    if slider != shown {
+        *setting = slider;
     }
 }
 
