@@ -252,3 +252,49 @@ fn a_drawing_on_a_full_disk_keeps_the_old_one() {
     );
     std::fs::remove_file(filler).unwrap();
 }
+
+/// A store on a read-only mount is still read (`user list`, `identify`): the store once made
+/// its folders private on every open, the change failed, and every command said only
+/// "Read-only file system". What must write (an attempt is counted before it is judged) says
+/// which file it could not write, and nothing in the store changes.
+#[test]
+fn a_store_on_a_read_only_mount_is_read_and_a_verify_says_why_not() {
+    let Some(disk) = SmallDisk::mount("read-only", "4m") else {
+        return;
+    };
+    let (e, _, _) = ann_on(&disk, ImageKind::Verification);
+    drop(e);
+    let before = walk(&disk.dir);
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&disk.dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted, "remount read-only");
+    let data = disk.dir.join("store");
+    let run = |args: &[&str]| {
+        let out = common::facegate_at(&data, args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let astronaut = common::fixture("astronaut.png");
+    let astronaut = astronaut.to_str().unwrap();
+    let (code, listed) = run(&["user", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(listed.contains("Ann"));
+    let (code, who) = run(&["identify", astronaut]);
+    assert_eq!(code, Some(0));
+    assert!(who.contains("identified: Ann"));
+    let (code, why) = run(&["verify", "Ann", astronaut]);
+    assert_eq!(
+        code,
+        Some(2),
+        "a verify that cannot count its attempt is refused"
+    );
+    assert!(
+        why.contains("Read-only file system") && why.contains(".lock"),
+        "{why}"
+    );
+    assert_eq!(walk(&disk.dir), before, "nothing in the store changed");
+}

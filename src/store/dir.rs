@@ -99,6 +99,24 @@ fn link_error(path: &Path) -> io::Error {
 /// audit.rs's log), which all open files through it.
 const MADE_BY_A_STORE: [&str; 5] = ["users", ".lock", "secret.key", "settings.toml", "audit.log"];
 
+/// Makes a folder of the store private (mode 0700: its owner only), as everything in it is.
+/// Changed only when it is not, so that a store on a read-only mount can still be read
+/// (`user list`, `verify`): the change failed there and took every command with it.
+fn make_private(fd: &OwnedFd, path: &Path) -> io::Result<()> {
+    if rfs::fstat(fd)?.st_mode & 0o7777 == 0o700 {
+        return Ok(());
+    }
+    rfs::fchmod(fd, Mode::from_raw_mode(0o700)).map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!(
+                "cannot make {} private (mode 0700): {e}",
+                crate::shown::Shown(path)
+            ),
+        )
+    })
+}
+
 impl DataDir {
     /// Opens the data dir at `path`, creating it (mode 0700) when missing. Refused: a link, not
     /// a folder, owned by someone other than `owner`, or writable by group or others.
@@ -115,8 +133,7 @@ impl DataDir {
         if !created {
             dir.check_is_a_store()?;
         }
-        // Private, as everything in it: readable by its owner only.
-        rfs::fchmod(&dir.fd, Mode::from_raw_mode(0o700))?;
+        make_private(&dir.fd, path)?;
         Ok(dir)
     }
 
@@ -354,7 +371,7 @@ impl DataDir {
                 Mode::empty(),
             )
             .map_err(|e| self.errno(e, &walked))?;
-            rfs::fchmod(&fd, Mode::from_raw_mode(0o700))?;
+            make_private(&fd, &self.path.join(&walked))?;
         }
         Ok(())
     }
