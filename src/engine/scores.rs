@@ -57,9 +57,14 @@ impl Engine {
         })
     }
 
-    /// The negatives that show one of `people` (everyone enrolled when empty), by the rule a
-    /// gallery's own images are held to ([`one_person::shows_the_person`], at the model's
-    /// threshold): each with whom. Negatives stand for other people.
+    /// The negatives that show one of `people` (everyone enrolled when empty): each with whom.
+    /// Negatives stand for other people, so one that is the person's own photo sets the
+    /// threshold against their own face. Judged by the rule a gallery's own images are held to
+    /// ([`one_person::shows_the_person`]) at face unlock's threshold, which about one stranger's
+    /// frame in 100,000 passes: at the desk's looser one, three LFW strangers who look like a
+    /// user were called her and calibration refused to run until they were removed, which
+    /// lowered the threshold it then chose below their scores (journey review, session 28). A
+    /// stranger who looks like the person is the impostor a calibration most needs.
     pub fn negatives_showing(&mut self, people: &[String]) -> Result<Vec<(Uuid, String)>> {
         let people = if people.is_empty() {
             self.store.people()?
@@ -71,7 +76,7 @@ impl Engine {
             let vectors = self.held_gallery(&person)?.vectors.clone();
             galleries.push((person, vectors));
         }
-        let threshold = self.same_person_threshold();
+        let threshold = crate::auth::attempt::unlock_threshold(self.settings.model);
         // Each negative once, with the first person it shows (one that shows two people was
         // counted, and removed, twice).
         Ok(self
