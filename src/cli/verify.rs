@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Cli, exit};
 use crate::auth::Verification;
-use crate::auth::attempt::{LivenessCheck, Refusal};
+use crate::auth::attempt::{LivenessCheck, Prompt, Refusal};
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::engine::attempts::Purpose;
@@ -186,13 +186,12 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         Ok(attempt) => attempt,
         Err(e) => return refusal("verify", e),
     };
-    let mut shown = String::new();
+    let mut shown: Option<Prompt> = None;
     let outcome = engine
         .run_attempt(&mut attempt, source.as_mut(), |prompt| {
-            let text = prompt.text();
-            if text != shown {
-                eprintln!("{text}");
-                shown = text;
+            if !shown.as_ref().is_some_and(|s| prompt.repeats(s)) {
+                eprintln!("{}", prompt.text());
+                shown = Some(prompt.clone());
             }
             true
         })?

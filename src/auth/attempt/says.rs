@@ -47,6 +47,27 @@ impl Prompt {
         }
     }
 
+    /// Whether a terminal that prints each new prompt as a line has this one on screen already
+    /// as `shown`: the same words, the last frame's similarity aside (it changes every frame,
+    /// and `verify --replay` of a stranger printed 246 lines in 10 s).
+    pub fn repeats(&self, shown: &Prompt) -> bool {
+        match (self, shown) {
+            (
+                Prompt::Matching {
+                    matched: false,
+                    verified: now,
+                    ..
+                },
+                Prompt::Matching {
+                    matched: false,
+                    verified: then,
+                    ..
+                },
+            ) => now == then,
+            _ => self.text() == shown.text(),
+        }
+    }
+
     /// The sentence for a person at the camera.
     pub fn text(&self) -> String {
         match self {
@@ -209,5 +230,27 @@ mod tests {
         };
         assert_eq!(turn.public_text(), turn.text());
         assert_eq!(turn.text(), "Turn your head slowly to your LEFT");
+    }
+
+    #[test]
+    fn a_terminal_prints_a_prompt_again_only_when_its_words_change() {
+        let missed = |similarity| Prompt::Matching {
+            verified: 0,
+            needed: 3,
+            similarity,
+            matched: false,
+        };
+        let hit = |verified| Prompt::Matching {
+            verified,
+            needed: 3,
+            similarity: 0.8,
+            matched: true,
+        };
+        assert!(missed(0.12).repeats(&missed(-0.03)), "only the similarity");
+        assert!(!hit(1).repeats(&missed(0.12)));
+        assert!(!hit(2).repeats(&hit(1)), "one more frame matched");
+        assert!(!missed(0.1).repeats(&hit(1)));
+        assert!(Prompt::HoldStill.repeats(&Prompt::HoldStill));
+        assert!(!Prompt::TooDark.repeats(&Prompt::HoldStill));
     }
 }
