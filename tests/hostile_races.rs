@@ -255,7 +255,13 @@ fn the_lock_out_escalates_until_a_reset() {
         Some(4),
         "time alone does not lift the last step"
     );
-    assert_eq!(code(&run(&data, &["user", "reset", NAME])), Some(0));
+    let reset = run(&data, &["user", "reset", NAME]);
+    assert_eq!(code(&reset), Some(0));
+    let said = String::from_utf8_lossy(&reset.stdout).into_owned();
+    assert!(
+        said.contains("lifted the lock (locked out until reset)"),
+        "{said}"
+    );
     let back = verify_self(&data);
     println!("measured: after user reset: exit {:?}", code(&back));
     assert_eq!(
@@ -263,6 +269,19 @@ fn the_lock_out_escalates_until_a_reset() {
         Some(0),
         "verification is back on after a reset"
     );
+    // A second reset has no lock to lift, and says so rather than "cleared".
+    let again = run(&data, &["user", "reset", NAME]);
+    let said = String::from_utf8_lossy(&again.stdout).into_owned();
+    println!("measured: a reset with no lock: {}", said.trim());
+    assert!(said.contains("not locked out"), "{said}");
+    // Nobody by that name: one error line, exit 2, for a reset and a remove alike.
+    for verb in ["reset", "remove"] {
+        let out = run(&data, &["user", verb, "Nobody"]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(code(&out), Some(2));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("no person called `Nobody`"), "{err}");
+    }
 }
 
 /// A lock-out file that cannot be read (damaged, cut short, too long) fails closed: the person's

@@ -73,8 +73,13 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             );
         }
         UserCommand::Reset { name } => {
-            crate::engine::attempts::reset_lock(&store, name)?;
-            println!("{name}: lock-out cleared; face verification is on again");
+            println!(
+                "{name}: {}",
+                reset_said(
+                    crate::engine::attempts::reset_lock(&store, name)?,
+                    "verification"
+                )
+            );
         }
         UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
@@ -356,6 +361,21 @@ fn warn_if_someone_else(
         );
     }
     Ok(())
+}
+
+/// What `user reset` and `unlock reset` say: the lock they lifted, or that there was none
+/// (it said it had cleared one either way).
+pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -> String {
+    match held {
+        Some(lock) => format!(
+            "lifted the lock ({}); face {what} is on again",
+            lock.brief()
+        ),
+        None => format!(
+            "not locked out; face {what} was on (failed attempts counted toward a lock-out, if \
+             any, are cleared)"
+        ),
+    }
 }
 
 /// After negatives were added: a warning for each that shows someone enrolled

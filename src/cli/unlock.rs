@@ -302,8 +302,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Reset { user, config } => {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
-            crate::engine::attempts::reset_lock(&config.open_store()?, user)?;
-            println!("{user}: lock-out cleared; face unlock is on again");
+            let held = crate::engine::attempts::reset_lock(&config.open_store()?, user)?;
+            println!("{user}: {}", super::people::reset_said(held, "unlock"));
             Ok(exit::OK)
         }
         UnlockCommand::Test { user, config } => {

@@ -94,11 +94,15 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
 }
 
 /// Lifts `person`'s lock-out or pause in `store` (they proved who they are another way): a
-/// fresh state over whatever is there, a damaged file included. No engine: a machine whose
-/// models are missing or damaged can still lift a lock (design review 4.4).
-pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<()> {
+/// fresh state over whatever is there, a damaged file included, so failures counted toward a
+/// lock-out go too. No engine: a machine whose models are missing or damaged can still lift a
+/// lock (design review 4.4). Returns the lock that held, so that a reset with none to lift
+/// does not say it lifted one.
+pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<Option<Lock>> {
+    store.require_person(person)?;
+    let held = lock_of(store, person);
     store.write_state(person, lockout::STATE_FILE, &Lockout::default())?;
-    Ok(())
+    Ok(held)
 }
 
 /// What a live attempt is for. [`Engine::attempt_for`] turns it into the attempt's rule and

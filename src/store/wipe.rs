@@ -42,6 +42,9 @@ impl Store {
     /// Removes a person and everything in their folder. Links inside it are removed as links;
     /// nothing outside the data dir is touched.
     pub fn remove_person(&self, name: &str) -> Result<(), StoreError> {
+        // Nobody by that name: said once, as that (it was a warning about cached embeddings
+        // first, then the error).
+        self.require_person(name)?;
         // Best effort: a damaged gallery (a link, unreadable) must not stop the removal, which
         // removes it as it is; only its cached embeddings may then stay.
         let shas = self.image_hashes(name).unwrap_or_else(|e| {

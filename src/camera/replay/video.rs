@@ -285,6 +285,13 @@ fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
             .ok_or_else(|| format!("ffprobe reported no {key} for the video stream"))
             .and_then(|v| match v {
                 1..=MAX_CLIP_SIDE => Ok(v),
+                // ffprobe's guess from the name (a text file called .jpg is "mjpeg") with no
+                // picture it could read: not a size to scale down.
+                0 => Err(
+                    "ffprobe found no picture in it: it is not a video or an image \
+                          FaceGate can read (corrupt, or not a video at all)"
+                        .to_owned(),
+                ),
                 _ => Err(format!(
                     "the video's {key} of {v} px is out of range (at most {MAX_CLIP_SIDE}; \
                      scale it down, e.g. ffmpeg -i IN -vf scale=1920:-2 OUT)"
@@ -449,6 +456,13 @@ mod tests {
         let huge = br#"{"streams":[{"width":11904,"height":11904,"avg_frame_rate":"25/1"}]}"#;
         let why = parse_probe(huge).unwrap_err();
         assert!(why.contains("11904 px is out of range"), "{why}");
+        // What ffprobe says of a text file named .jpg: no picture, not a size to scale down.
+        let text = br#"{"streams":[{"codec_name":"mjpeg","width":0,"height":0}]}"#;
+        let why = parse_probe(text).unwrap_err();
+        assert!(
+            why.contains("found no picture") && !why.contains("scale"),
+            "{why}"
+        );
         let cinema = br#"{"streams":[{"width":4096,"height":2160,"avg_frame_rate":"24/1"}]}"#;
         assert!(parse_probe(cinema).is_ok());
         let list = br#"{"streams":[{"width":64,"height":48}],"format":{"format_name":"concat"}}"#;
