@@ -451,3 +451,59 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+/// One failure short of a lock, a live attempt that sees nobody is taken back, also when
+/// something looks at the lock-out while it runs: `identify` (which leaves locked-out people
+/// out) once started the lock from the attempt's provisional failure, and the account was locked
+/// and a step up the ladder for an attempt that did not count (red team, session 28: R2, there
+/// through a second PAM request and `unlock list`).
+#[test]
+fn a_look_at_the_lock_out_during_an_attempt_does_not_lock_on_it() {
+    let Some(data) = hostile::enrolled("hr-look-during") else {
+        return;
+    };
+    fail(&data, 4);
+    let wall = hostile::brick_wall(data.parent().unwrap());
+    let attempt = common::facegate_command()
+        .args(["--data-dir", s(&data), "verify", NAME, "--replay", s(&wall)])
+        .args(["--timeout", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Looked at while the attempt runs (it has begun once its count is in the file).
+    let started = Instant::now();
+    while lockout(&data).is_some_and(|l| l["consecutive_failures"] != 5) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the attempt began"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let looked = run(&data, &["identify", s(&common::fixture("astronaut.png"))]);
+    let said = hostile::text(&looked);
+    println!(
+        "measured: identify during the attempt: exit {:?}: {}",
+        code(&looked),
+        said.trim()
+    );
+    assert!(!said.contains("locked out"), "{said}");
+    let out = attempt.wait_with_output().unwrap();
+    println!(
+        "measured: the attempt: exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let state = lockout(&data).unwrap();
+    println!("measured: lockout.json after both: {state}");
+    assert_eq!(state["locks"], 0, "no lock started");
+    assert_eq!(
+        state["consecutive_failures"], 4,
+        "the attempt was taken back"
+    );
+    assert_eq!(
+        code(&verify_self(&data)),
+        Some(0),
+        "the owner's face still verifies"
+    );
+}

@@ -8,6 +8,9 @@
 //! off, never its password; an attempt that compared no face is taken back
 //! ([`Ended::Unjudged`]). Kept on disk so separate CLI calls (e.g. from PAM) share it; every change is a locked
 //! read-modify-write in the store, and an attempt counts as failed from the moment it starts.
+//! While it may still run, that failure is provisional to anyone who only looks at the record
+//! (a second request, `unlock list`, the window): only a new attempt counts it, so attempts
+//! begun at once share five tries, and a look never locks on an attempt later taken back.
 //!
 //! Taking those back must not make them free: each keeps the camera on for the whole time-out,
 //! and its answer ("no face in view", "more than one person") tells whoever asked, from
@@ -162,7 +165,19 @@ pub struct Lockout {
     /// Unix seconds until which attempts are paused.
     #[serde(default)]
     pub paused_until: Option<u64>,
+    /// Attempts begun and not yet settled (each counted in `consecutive_failures` meanwhile),
+    /// and when the latest began: while they may still run, someone only looking at the
+    /// record must not start a lock from their provisional failures.
+    #[serde(default)]
+    pub running: u32,
+    #[serde(default)]
+    pub running_since: Option<u64>,
 }
+
+/// Seconds after its start by which any attempt has ended (the longest time-out a rule may
+/// have, with room for a slow frame): one not settled by then was killed part-way, and its
+/// failure stands.
+pub const RUNNING_AT_MOST: u64 = crate::auth::attempt::MAX_TIMEOUT_S as u64 * 2;
 
 impl Lockout {
     /// The lock in force at `now` (unix seconds), if any. A stored time is never trusted beyond
@@ -199,9 +214,25 @@ impl Lockout {
     /// Starts the lock that failures never settled (attempts killed part-way) have piled up
     /// to, if none is in force: whether it did. Whoever looks at the record before an attempt
     /// (the daemon, the window, `unlock list`) writes it back, so the lock counts down from
-    /// then; worked out and not kept, it said "30 more s" for ever.
+    /// then; worked out and not kept, it said "30 more s" for ever. Attempts that may still be
+    /// running are left out: one short of a lock, an attempt that would be taken back (no face
+    /// in view) locked the account as soon as anything looked, a second request or the
+    /// admin's `unlock list` (red team, session 28).
     pub fn start_pending(&mut self, now: u64) -> bool {
-        let pending = self.lock(now).is_none() && self.consecutive_failures >= MAX_FAILURES;
+        let running = self.still_running(now);
+        self.start_lock_if(self.consecutive_failures.saturating_sub(running), now)
+    }
+
+    /// The attempts begun within [`RUNNING_AT_MOST`] and not settled.
+    fn still_running(&self, now: u64) -> u32 {
+        match self.running_since {
+            Some(t) if now.saturating_sub(t) <= RUNNING_AT_MOST => self.running,
+            _ => 0,
+        }
+    }
+
+    fn start_lock_if(&mut self, failures: u32, now: u64) -> bool {
+        let pending = self.lock(now).is_none() && failures >= MAX_FAILURES;
         if pending {
             self.start_lock(now);
         }
@@ -209,24 +240,38 @@ impl Lockout {
     }
 
     /// An attempt starts: refused while locked; otherwise counted as a failure until
-    /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts.
+    /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts. Unlike a
+    /// look at the record, a new attempt counts those still running too: ten begun at once
+    /// get five tries between them, not ten.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
         self.bound(now);
-        self.start_pending(now);
+        if self.still_running(now) == 0 {
+            // Killed part-way: their failures stand, and nothing runs any more.
+            self.running = 0;
+        }
+        self.start_lock_if(self.consecutive_failures, now);
         if let Some(lock) = self.lock(now) {
             return Some(lock);
         }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        self.running = self.running.saturating_add(1);
+        self.running_since = Some(now);
         None
     }
 
     /// An attempt begun with [`Lockout::begin`] ended: whether that started a pause.
     pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) -> bool {
+        self.running = self.running.saturating_sub(1);
+        if self.running == 0 {
+            self.running_since = None;
+        }
         match ended {
             Ended::Accepted => *self = Lockout::default(),
-            Ended::Refused if self.consecutive_failures >= MAX_FAILURES => self.start_lock(now),
-            Ended::Refused => {}
+            // Those still running are not failures yet, here as for a look at the record.
+            Ended::Refused => {
+                self.start_pending(now);
+            }
             Ended::Unjudged => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
                 if channel == Channel::Live {
@@ -303,8 +348,8 @@ mod tests {
     }
 
     /// Five attempts begun and never settled (killed part-way): the next one is refused, and
-    /// `refusal` says so beforehand without changing anything (the daemon asks it before it
-    /// turns the camera on).
+    /// once they cannot be running any more, a look at the record starts their lock (the
+    /// daemon looks before it turns the camera on).
     #[test]
     fn unsettled_attempts_are_refused_before_the_next_begins() {
         let mut l = Lockout::default();
@@ -313,15 +358,63 @@ mod tests {
         }
         assert_eq!(l.lock(100), None, "no lock in force yet");
         let mut looked = l.clone();
-        assert!(looked.start_pending(100));
-        assert_eq!(looked.lock(100), Some(Lock::For(30)));
-        assert_eq!(l.begin(100), Some(Lock::For(30)));
+        assert!(!looked.start_pending(100), "they may still be running");
+        assert_eq!(
+            l.clone().begin(100),
+            Some(Lock::For(30)),
+            "a sixth counts them"
+        );
+        let killed = 100 + RUNNING_AT_MOST + 1;
+        assert!(looked.start_pending(killed));
+        assert_eq!(looked.lock(killed), Some(Lock::For(30)));
         // Started when looked at, it counts down and ends (it was worked out afresh each time,
         // "30 more s" for ever).
-        assert_eq!(looked.lock(129), Some(Lock::For(1)));
-        assert!(!looked.start_pending(130));
-        assert_eq!(looked.lock(130), None);
-        assert_eq!(looked.begin(130), None, "the next attempt starts");
+        assert_eq!(looked.lock(killed + 29), Some(Lock::For(1)));
+        assert!(!looked.start_pending(killed + 30));
+        assert_eq!(looked.lock(killed + 30), None);
+        assert_eq!(looked.begin(killed + 30), None, "the next attempt starts");
+    }
+
+    /// One failure short of a lock, an attempt under way is not a failure to anyone who only
+    /// looks (a second request, `unlock list`): taken back when it sees no face, it leaves no
+    /// lock and no step up the ladder (red team, session 28: R2).
+    #[test]
+    fn a_look_during_an_attempt_does_not_lock_on_its_provisional_failure() {
+        let mut l = Lockout::default();
+        for _ in 0..MAX_FAILURES - 1 {
+            l.record(Ended::Refused, Channel::Live, 100);
+        }
+        assert_eq!(l.begin(200), None);
+        assert!(!l.start_pending(205), "looked at while it runs");
+        assert_eq!(l.lock(205), None);
+        l.settle(Ended::Unjudged, Channel::Live, 210);
+        assert_eq!(l.lock(210), None);
+        assert_eq!((l.consecutive_failures, l.locks, l.running), (4, 0, 0));
+        // Three failures and two attempts at once (the desk's own, say): the one refused first
+        // is the fourth failure while the other runs, and the other, taken back, locks nothing.
+        l = Lockout::default();
+        for _ in 0..MAX_FAILURES - 2 {
+            l.record(Ended::Refused, Channel::Live, 100);
+        }
+        assert_eq!(l.begin(300), None);
+        assert_eq!(l.begin(301), None);
+        l.settle(Ended::Refused, Channel::Live, 305);
+        assert_eq!(l.lock(305), None, "the other may still be taken back");
+        let mut other_failed = l.clone();
+        l.settle(Ended::Unjudged, Channel::Live, 306);
+        assert_eq!(
+            (l.lock(306), l.consecutive_failures, l.running),
+            (None, 4, 0)
+        );
+        // Refused too, it is the fifth.
+        other_failed.settle(Ended::Refused, Channel::Live, 306);
+        assert_eq!(other_failed.lock(306), Some(Lock::For(30)));
+        // A new attempt counts those running: five tries between attempts begun at once.
+        let mut l = Lockout::default();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(l.begin(400), None);
+        }
+        assert_eq!(l.begin(400), Some(Lock::For(30)));
     }
 
     #[test]
