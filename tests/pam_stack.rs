@@ -985,6 +985,26 @@ fn face_unlock_through_a_real_pam_stack() {
         r.assert_ignored_at_once();
     }
 
+    // A misspelt module argument on a line for a listed service (vlock, a screen locker):
+    // meant to narrow face unlock, it turns it off for the line. It was dropped and the default
+    // list, which has vlock, answered (red team, session 28: R5).
+    let vlock = Path::new("/etc/pam.d/vlock");
+    if vlock.exists() {
+        println!("NOTICE: /etc/pam.d/vlock exists; the misspelt-argument case is not run");
+    } else {
+        let module = format!("{} config={}", s(&rig.module), s(&config));
+        for typo in ["service=vlock", "Services=vlock"] {
+            write_root_file(
+                vlock,
+                &format!("auth sufficient {module} {typo}\nauth required pam_deny.so\n"),
+            );
+            let r = rig.pamtester("vlock", &user, &[], By::Root);
+            let _ = fs::remove_file(vlock);
+            rig.record(&format!("a misspelt module argument `{typo}` [vlock]"), &r);
+            r.assert_ignored_at_once();
+        }
+    }
+
     // Alice at the same daemon (the test's folder opened for her to reach the socket, as
     // /run/facegate is open to everyone).
     fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o711)).unwrap();

@@ -51,7 +51,8 @@ pub struct Args {
     pub config: PathBuf,
     /// `services=a,b`: the PAM services face unlock answers, in place of [`DEFAULT_SERVICES`].
     pub services: Option<Vec<String>>,
-    /// Arguments the module does not know, for the log (a typo must not pass unnoticed).
+    /// Arguments the module does not know: any one turns face unlock off for the PAM line (a
+    /// typo must not widen it to the default services).
     pub unknown: Vec<String>,
 }
 

@@ -82,22 +82,38 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Shows `text` through the application's conversation (a terminal line, a lock-screen label).
-/// A conversation that fails changes nothing: the verdict still decides.
-fn say(conv: &Conv<'_>, style: c_int, text: &str) {
-    let _ = conv.send(style, &printable(text));
+/// Shows `text` through the application's conversation (a terminal line, a lock-screen label):
+/// whether it could. Told why an attempt ended, a conversation that fails changes nothing (the
+/// verdict decides); showing the daemon's prompts, it ends the request ([`prompt`]).
+fn say(conv: &Conv<'_>, style: c_int, text: &str) -> Result<(), PamResultCode> {
+    conv.send(style, &printable(text)).map(drop)
+}
+
+/// Shows one of the daemon's prompts. One the application's conversation cannot show ends the
+/// request, and the attempt with it: the challenge in it (which way to turn) reached nobody,
+/// and a head turned by chance must not open anything (red team, session 28: an application
+/// whose conversation failed every message still got the attempt, and a success).
+fn prompt(conv: &Conv<'_>, text: &str) -> std::io::Result<()> {
+    say(conv, PAM_TEXT_INFO, text).map_err(|code| {
+        std::io::Error::other(format!(
+            "the application's conversation did not show the prompt ({code:?})"
+        ))
+    })
 }
 
 fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
     // The deadline counts from here: reading the config and connecting are part of the wait.
     let start = Instant::now();
     let args = Args::parse(args.iter().copied());
+    // A misspelt argument is refused, not dropped: `service=sudo` meant to keep face unlock to
+    // sudo, and the default list (login, su, the display managers…) answered instead (red
+    // team, session 28: R5). The password decides until the PAM line is mended.
     if !args.unknown.is_empty() {
-        log(
-            pamh,
-            LOG_WARNING,
-            &format!("unknown arguments ignored: {}", args.unknown.join(" ")),
-        );
+        return Decision::Ignore(format!(
+            "module arguments not understood: {} (known: config=PATH, services=A,B); face \
+             unlock is off for this PAM line until it is mended",
+            args.unknown.join(" ")
+        ));
     }
     // Only from pam_get_user: the account PAM is authenticating, never an environment variable
     // or anything the caller could choose separately.
@@ -143,14 +159,14 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
     let silent = flags as u32 & PAM_SILENT != 0;
     let request = Request::Authenticate { user };
     match socket::ask_daemon(&config.socket, &request, deadline, |text| {
-        say(&conv, PAM_TEXT_INFO, text)
+        prompt(&conv, text)
     }) {
         Ok((Outcome::Success, _)) => Decision::Success,
         Ok((Outcome::Refused, reason)) => {
             // The person saw "Looking for…"; tell them why it ended before the password prompt
             // (information, so not under PAM_SILENT).
             if !silent {
-                say(&conv, PAM_ERROR_MSG, &reason);
+                let _ = say(&conv, PAM_ERROR_MSG, &reason);
             }
             Decision::Refused(reason)
         }

@@ -313,14 +313,16 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let deadline = Instant::now() + facegate_proto::client_deadline(config.timeout);
             // The PAM module's own client: a socket reached through a link, or a daemon that is
             // not root, is not believed here either.
-            let (outcome, reason) =
-                socket::ask_daemon(&config.socket, &request, deadline, |p| eprintln!("{p}"))
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "no answer from the daemon at {} (is `facegate daemon` running?): {e}",
-                            config.socket.display()
-                        )
-                    })?;
+            let (outcome, reason) = socket::ask_daemon(&config.socket, &request, deadline, |p| {
+                eprintln!("{p}");
+                Ok(())
+            })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "no answer from the daemon at {} (is `facegate daemon` running?): {e}",
+                    config.socket.display()
+                )
+            })?;
             println!("{outcome:?}: {reason}");
             Ok(match outcome {
                 Outcome::Success => exit::OK,

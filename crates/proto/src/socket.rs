@@ -235,13 +235,16 @@ impl Read for DeadlineReader<'_> {
 /// Sends `request` to the daemon at `socket`, passing each prompt to `prompt`, and returns its
 /// verdict. The daemon must run as `daemon_uid` (root): a socket path in a folder someone else
 /// could write to must not let their program answer "success". Every error and the deadline
-/// passing are errors; the PAM module turns them into PAM_IGNORE.
+/// passing are errors; the PAM module turns them into PAM_IGNORE. A prompt that cannot be
+/// shown is one too: the connection closes, and the daemon gives up the attempt, since the
+/// challenge in it (which way to turn) reached nobody and a head turned by chance must not
+/// unlock (red team, session 28: R4).
 pub fn ask(
     socket: &Path,
     request: &Request,
     deadline: Instant,
     daemon_uid: u32,
-    mut prompt: impl FnMut(&str),
+    mut prompt: impl FnMut(&str) -> io::Result<()>,
 ) -> io::Result<(Outcome, String)> {
     let stream = connect(socket, deadline)?;
     let uid = peer(&stream)?.uid;
@@ -257,7 +260,7 @@ pub fn ask(
     let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
     loop {
         match proto::receive::<Reply>(&mut reader, proto::MAX_REPLY_BYTES)? {
-            Some(Reply::Prompt { text }) => prompt(&text),
+            Some(Reply::Prompt { text }) => prompt(&text)?,
             Some(Reply::Verdict { outcome, reason }) => return Ok((outcome, reason)),
             None => {
                 return Err(io::Error::new(
@@ -276,7 +279,7 @@ pub fn ask_daemon(
     socket: &Path,
     request: &Request,
     deadline: Instant,
-    prompt: impl FnMut(&str),
+    prompt: impl FnMut(&str) -> io::Result<()>,
 ) -> io::Result<(Outcome, String)> {
     crate::trust::check_socket(socket).map_err(|e| match e {
         crate::trust::TrustError::Io { source, .. } => source,
@@ -336,11 +339,29 @@ mod tests {
         let mut prompts = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
         let (outcome, _) = ask(&path, &ann(), deadline, me(), |p| {
-            prompts.push(p.to_owned())
+            prompts.push(p.to_owned());
+            Ok(())
         })
         .unwrap();
         assert_eq!(outcome, Outcome::Success);
         assert_eq!(prompts, ["Looking for ann"]);
+    }
+
+    /// A prompt nobody could be shown ends the request there: the verdict after it, even a
+    /// success, is never read.
+    #[test]
+    fn a_prompt_that_cannot_be_shown_ends_the_request() {
+        let path = fake(
+            "unshown",
+            b"{\"prompt\":{\"text\":\"Turn your head\"}}\n{\"verdict\":{\"outcome\":\"success\",\"reason\":\"ann recognised\"}}\n",
+            Duration::ZERO,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = ask(&path, &ann(), deadline, me(), |_| {
+            Err(io::Error::other("the conversation failed"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the conversation failed"), "{err}");
     }
 
     #[test]
@@ -351,7 +372,7 @@ mod tests {
             Duration::ZERO,
         );
         let deadline = Instant::now() + Duration::from_secs(5);
-        let err = ask(&path, &ann(), deadline, me().wrapping_add(1), |_| {}).unwrap_err();
+        let err = ask(&path, &ann(), deadline, me().wrapping_add(1), |_| Ok(())).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
     }
 
@@ -364,7 +385,7 @@ mod tests {
             &ann(),
             start + Duration::from_millis(700),
             me(),
-            |_| {},
+            |_| Ok(()),
         )
         .unwrap_err();
         let took = start.elapsed();
@@ -376,16 +397,21 @@ mod tests {
     fn a_daemon_leaving_without_a_verdict_is_an_error() {
         let path = fake("eof", b"{\"prompt\":{\"text\":\"x\"}}\n", Duration::ZERO);
         let deadline = Instant::now() + Duration::from_secs(5);
-        assert!(ask(&path, &ann(), deadline, me(), |_| {}).is_err());
+        assert!(ask(&path, &ann(), deadline, me(), |_| Ok(())).is_err());
         let bad = fake("junk", b"{\"verdict\":\"yes\"}\n", Duration::ZERO);
-        assert!(ask(&bad, &ann(), deadline, me(), |_| {}).is_err());
+        assert!(ask(&bad, &ann(), deadline, me(), |_| Ok(())).is_err());
     }
 
     #[test]
     fn no_daemon_is_an_error_at_once() {
         let path = socket_path("none");
         let start = Instant::now();
-        assert!(ask(&path, &ann(), start + Duration::from_secs(5), me(), |_| {}).is_err());
+        assert!(
+            ask(&path, &ann(), start + Duration::from_secs(5), me(), |_| Ok(
+                ()
+            ))
+            .is_err()
+        );
         assert!(start.elapsed() < Duration::from_secs(1));
     }
 
