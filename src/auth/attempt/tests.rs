@@ -415,3 +415,13 @@ fn the_prompts_do_not_tell_whether_the_face_has_matched() {
     assert!(late.accepted, "{late:?}");
     assert!(late.turned_s < late.matched_s, "{late:?}");
 }
+
+/// The lock-out takes an attempt not settled within its `RUNNING_AT_MOST` as killed: that is
+/// twice the longest time-out a rule may have, so no attempt still running is taken for one.
+#[test]
+fn no_attempt_outlives_what_the_lock_out_waits_for() {
+    let longest = Duration::from_secs_f64(MAX_TIMEOUT_S) + FRAMES_STOPPED_GRACE;
+    let waited = Duration::from_secs(crate::auth::lockout::RUNNING_AT_MOST);
+    println!("longest attempt {longest:?}, the lock-out waits {waited:?}");
+    assert!(Duration::from_secs_f64(MAX_TIMEOUT_S) * 2 <= waited);
+}
