@@ -156,6 +156,57 @@ fn a_setting_saved_elsewhere_meanwhile_is_kept() {
     assert_eq!(Some(&saved), h.state().state.settings.as_ref());
 }
 
+/// A threshold saved from elsewhere while the window is open (`facegate calibrate`, a hand
+/// edit) is taken into force and shown within a couple of seconds, with no click: the window
+/// showed and verified with the old one until it was restarted (journey review, session 28).
+/// A file damaged meanwhile stops Verify, as it does at start.
+#[test]
+fn settings_saved_elsewhere_are_followed_without_a_click() {
+    let data = common::temp_dir("gui-settings-followed");
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 3);
+    let store = Store::open(&data).unwrap();
+    let mut calibrated = store.settings();
+    calibrated.detection_threshold = 0.41;
+    store.save_settings(&calibrated).unwrap();
+    wait_for(&mut h, 10, "the window showing 0.41", |a| {
+        a.state
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.detection_threshold == 0.41)
+    });
+    verify_and_wait(&mut h);
+    let used = h
+        .state()
+        .state
+        .verdict
+        .as_ref()
+        .unwrap()
+        .verification
+        .thresholds;
+    println!("Verify decided with {used:?}");
+    assert_eq!(
+        used.detection, 0.41,
+        "the verdict used the threshold saved elsewhere"
+    );
+    // Damaged by hand: Verify refuses with the reason, as when the window opens on it.
+    std::fs::write(data.join("settings.toml"), "detection_threshold = 7\n").unwrap();
+    wait_for(&mut h, 10, "the damage said", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("detection_threshold"))
+    });
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    wait_for(&mut h, 20, "Verify refused", |a| !a.state.verifying);
+    let said = h.state().state.message.as_ref().map(|m| m.text.clone());
+    println!("Verify on a damaged file: {said:?}");
+    assert!(said.is_some_and(|m| m.contains("damaged")));
+}
+
 /// A settings file with a typo: the window says so (the defaults are in use), and the first
 /// change saved keeps the user's file aside instead of losing it.
 #[test]

@@ -120,6 +120,24 @@ pub struct Verdict {
     pub verification: crate::auth::Verification,
 }
 
+/// What stops every decision among a settings file's problems ([`Engine::settings_sound`]),
+/// said without the fallback value (which is not used for deciding).
+fn damage_of(problems: Vec<SettingsProblem>) -> Option<String> {
+    let damaged: Vec<String> = problems
+        .into_iter()
+        .map(SettingsProblem::for_desk)
+        .filter(SettingsProblem::unsettles_decisions)
+        .map(|p| {
+            SettingsProblem {
+                fallback: None,
+                ..p
+            }
+            .to_string()
+        })
+        .collect();
+    (!damaged.is_empty()).then(|| damaged.join("; "))
+}
+
 impl Engine {
     /// Opens the engine with the store's saved settings (model and thresholds).
     pub fn new(models: &Models, store: Store) -> Result<Engine> {
@@ -134,17 +152,40 @@ impl Engine {
             Some(model) if model != saved.model => saved.with_model(model),
             _ => saved,
         };
-        let mut damaged = Vec::new();
-        for p in problems.into_iter().map(SettingsProblem::for_desk) {
-            tracing::warn!("{p}");
-            if p.unsettles_decisions() {
-                let fallback = None;
-                damaged.push(SettingsProblem { fallback, ..p }.to_string());
-            }
+        for p in &problems {
+            tracing::warn!("{}", p.clone().for_desk());
         }
         let mut engine = Engine::with_settings(models, store, settings)?;
-        engine.damaged = (!damaged.is_empty()).then(|| damaged.join("; "));
+        engine.damaged = damage_of(problems);
         Ok(engine)
+    }
+
+    /// Takes the settings file as saved now into force, when it says something else than the
+    /// settings in force: a threshold `facegate calibrate` or a hand edit saved while the window
+    /// is open is used and shown (the window went on deciding with the old one until restarted;
+    /// journey review, session 28), and a file damaged meanwhile stops decisions as it does at
+    /// start. The new settings, when they changed. For the window's engine, opened with the
+    /// saved model ([`Engine::new`]).
+    pub fn follow_saved_settings(&mut self) -> Result<Option<Settings>> {
+        let (saved, problems) = self.store.settings_checked();
+        let damaged = damage_of(problems.clone());
+        if saved == self.settings && damaged == self.damaged {
+            return Ok(None);
+        }
+        for p in problems {
+            tracing::warn!("{}", p.for_desk());
+        }
+        let model_changed = saved.model != self.settings.model;
+        if model_changed {
+            self.pipeline = FacePipeline::new(&self.models, pipeline_options(&saved))?;
+        }
+        if model_changed || saved.preprocess != self.settings.preprocess {
+            self.galleries.clear();
+        }
+        self.pipeline.preprocess = saved.preprocess;
+        self.settings = saved;
+        self.damaged = damaged;
+        Ok(Some(self.settings.clone()))
     }
 
     /// Opens the engine with `settings` from elsewhere (the system unlock's root-owned config),

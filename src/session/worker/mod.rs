@@ -72,6 +72,8 @@ pub fn spawn(
                 tracker: Tracker::default(),
                 last_verdict: None,
                 imports: VecDeque::new(),
+                settings_looked: Instant::now(),
+                settings_failed: false,
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
@@ -98,6 +100,7 @@ pub fn spawn(
                     },
                 };
                 worker.end_stopped_attempts(Instant::now());
+                worker.follow_settings();
                 match cmd {
                     Some(Ok(Command::Shutdown) | Err(_)) => {
                         // The window closes: attempts under way are settled, not left counted
@@ -177,7 +180,14 @@ struct Worker {
     last_verdict: Option<LastVerdict>,
     /// Photos being imported, oldest request first.
     imports: VecDeque<ImportJob>,
+    /// When the settings file was last looked at ([`Worker::follow_settings`]), and whether
+    /// the settings saved there could not be put in force (said once).
+    settings_looked: Instant,
+    settings_failed: bool,
 }
+
+/// How often the worker looks whether the settings file changed from elsewhere.
+const SETTINGS_LOOK: Duration = Duration::from_secs(1);
 
 impl Worker {
     fn send(&self, event: Event) {
@@ -246,6 +256,47 @@ impl Worker {
     }
 
     fn announce(&self) {
+        self.say_settings_problems();
+        match self.engine.store().people() {
+            Ok(people) => self.send(Event::Ready {
+                people,
+                settings: self.engine.settings().clone(),
+            }),
+            Err(e) => self.fail("cannot read the store", e),
+        }
+    }
+
+    /// Takes settings saved from elsewhere meanwhile into force ([`Engine::follow_saved_settings`]),
+    /// looking at the file at most once every [`SETTINGS_LOOK`], and shows them.
+    fn follow_settings(&mut self) {
+        if self.settings_looked.elapsed() < SETTINGS_LOOK {
+            return;
+        }
+        self.settings_looked = Instant::now();
+        let before = self.engine.settings().clone();
+        match self.engine.follow_saved_settings() {
+            Ok(Some(now)) => {
+                self.settings_failed = false;
+                self.last_verdict = None;
+                self.send(Event::SettingsInForce(now.clone()));
+                self.say_settings_problems();
+                if (now.model, now.preprocess) != (before.model, before.preprocess)
+                    && let Some(p) = self.person.clone()
+                {
+                    self.send_scores(&p);
+                }
+            }
+            Ok(None) => {}
+            // Said once, not every second while the file stays as it is.
+            Err(e) if !self.settings_failed => {
+                self.settings_failed = true;
+                self.fail("the settings saved meanwhile cannot be used", e);
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn say_settings_problems(&self) {
         // Told in the window, not only in a log nobody reads: the settings in use are not the
         // file's, and the first change saved keeps the file aside as settings.toml.bad.
         let (_, problems) = self.engine.store().settings_checked();
@@ -259,13 +310,6 @@ impl Worker {
                 list.join("; "),
                 crate::store::SETTINGS_BACKUP
             )));
-        }
-        match self.engine.store().people() {
-            Ok(people) => self.send(Event::Ready {
-                people,
-                settings: self.engine.settings().clone(),
-            }),
-            Err(e) => self.fail("cannot read the store", e),
         }
     }
 
