@@ -11,6 +11,34 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Lines about many like things (files skipped, frames unreadable): the first few are said,
+/// then one line that the rest go unsaid. A folder of 10,000 empty files printed 10,000 lines
+/// (journey review, session 28).
+#[derive(Debug, Default)]
+pub struct FirstFew {
+    seen: usize,
+}
+
+impl FirstFew {
+    /// Lines said before the rest go unsaid.
+    pub const AT_MOST: usize = 5;
+
+    /// What to say about one more: `line` for the first [`Self::AT_MOST`], then `rest` once,
+    /// then nothing.
+    pub fn say(
+        &mut self,
+        line: impl FnOnce() -> String,
+        rest: impl FnOnce() -> String,
+    ) -> Option<String> {
+        self.seen = self.seen.saturating_add(1);
+        match self.seen {
+            n if n <= Self::AT_MOST => Some(line()),
+            n if n == Self::AT_MOST + 1 => Some(rest()),
+            _ => None,
+        }
+    }
+}
+
 /// `path` for a message: [`fmt::Display`] with control characters escaped.
 pub struct Shown<'a>(pub &'a Path);
 
@@ -50,6 +78,17 @@ impl fmt::Display for Reason<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_few_are_said_then_one_line_for_the_rest() {
+        let mut few = FirstFew::default();
+        let said: Vec<Option<String>> = (0..8)
+            .map(|i| few.say(|| format!("file {i}"), || "and the rest".into()))
+            .collect();
+        assert_eq!(said.iter().flatten().count(), FirstFew::AT_MOST + 1);
+        assert_eq!(said[FirstFew::AT_MOST].as_deref(), Some("and the rest"));
+        assert_eq!(said[7], None);
+    }
     use facegate_proto::needs_escape;
 
     #[test]

@@ -172,6 +172,43 @@ fn replay_stops_at_its_timeout() {
     assert!(took < 30.0, "took {took:.1} s");
 }
 
+/// A replayed folder of many unreadable files names the first few and then says it goes on
+/// without naming each: one of 10,000 empty files printed 10,000 warning lines (journey review,
+/// session 28).
+#[test]
+fn a_replayed_folder_of_unreadable_files_names_only_the_first_few() {
+    if common::models_or_skip("replay warnings").is_none() {
+        return;
+    }
+    let data = common::temp_dir("capture-replay-unreadable-data");
+    let folder = common::temp_dir("capture-replay-unreadable");
+    for i in 0..200 {
+        std::fs::write(folder.join(format!("{i:04}.jpg")), b"").unwrap();
+    }
+    std::fs::copy(common::fixture("astronaut.png"), folder.join("9999.png")).unwrap();
+    common::facegate_at(&data, &["user", "add", "Eileen"]);
+    let out = common::facegate_at(
+        &data,
+        &[
+            "capture",
+            "Eileen",
+            "--replay",
+            s(&folder),
+            "--timeout",
+            "2",
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    let named = said.matches("skipping /").count();
+    println!(
+        "measured: {named} files named, {} lines in all",
+        said.lines().count()
+    );
+    assert_eq!(named, 5, "{said}");
+    assert_eq!(said.matches("without naming each").count(), 1, "{said}");
+    assert!(said.lines().count() < 40, "{said}");
+}
+
 #[test]
 fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
     let Some(clip) = katie_clip() else {

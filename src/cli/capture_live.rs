@@ -141,6 +141,7 @@ pub fn run(
             let deadline = Deadline::new(*seconds, path, files.len() as u64);
             let bar = progress::bar(files.len() as u64, "frames");
             let (mut decoded, mut last_error) = (0, None);
+            let mut skipped = crate::shown::FirstFew::default();
             for (i, file) in files.iter().enumerate() {
                 if deadline.passed(&bar, frames) {
                     break;
@@ -154,7 +155,13 @@ pub fn run(
                         decoded += 1;
                     }
                     Err(e) => {
-                        progress::note(&bar, format!("skipping {}: {}", Shown(file), Reason(&e)));
+                        let said = skipped.say(
+                            || format!("skipping {}: {}", Shown(file), Reason(&e)),
+                            || "skipping more unreadable files without naming each".into(),
+                        );
+                        if let Some(said) = said {
+                            progress::note(&bar, said);
+                        }
                         last_error = Some(e);
                     }
                 }

@@ -14,6 +14,8 @@ pub struct FolderReplay {
     files: Vec<PathBuf>,
     /// Files that failed to decode, skipped silently after their first warning.
     bad: Vec<bool>,
+    /// Warnings about unreadable files: the first few are named.
+    warned: crate::shown::FirstFew,
     cursor: usize,
     first: Option<RgbImage>,
     fps: f32,
@@ -43,6 +45,7 @@ impl FolderReplay {
         let mut replay = FolderReplay {
             dir: dir.to_owned(),
             bad: vec![false; files.len()],
+            warned: Default::default(),
             files,
             cursor: 0,
             first: None,
@@ -71,7 +74,18 @@ impl FolderReplay {
             match crate::imageio::load(&self.files[i]) {
                 Ok(image) => return Ok(camera_sized(image)),
                 Err(e) => {
-                    tracing::warn!("skipping an unreadable frame: {e}");
+                    let said = self.warned.say(
+                        || format!("skipping an unreadable frame: {e}"),
+                        || {
+                            format!(
+                                "skipping more unreadable frames in {} without naming each",
+                                crate::shown::Shown(&self.dir)
+                            )
+                        },
+                    );
+                    if let Some(said) = said {
+                        tracing::warn!("{said}");
+                    }
                     self.bad[i] = true;
                     last_error = Some(e);
                 }
