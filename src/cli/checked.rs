@@ -12,6 +12,16 @@ fn finite_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
     Ok(v)
 }
 
+/// An image's or a negative's id, as it was printed when saved ("saved 2796ec38-…"): said as
+/// that, where the uuid parser's own words were "invalid character: found `n` at 0".
+pub fn image_id(s: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::parse_str(s.trim()).map_err(|_| {
+        "not an image id: ids look like 2796ec38-f43b-4af3-ab10-1dacce486cb1, as printed when \
+         each image was saved (`saved ID from …`) or by the warning that named it"
+            .to_owned()
+    })
+}
+
 /// A score or share from 0 to 1.
 pub fn unit(s: &str) -> Result<f32, String> {
     unit_f64(s).map(|v| v as f32)
@@ -192,6 +202,15 @@ pub fn open_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_id_is_a_uuid_and_anything_else_is_said_to_be_no_id() {
+        let id = "2796ec38-f43b-4af3-ab10-1dacce486cb1";
+        assert_eq!(image_id(id).unwrap().to_string(), id);
+        let why = image_id("notauuid").unwrap_err();
+        assert!(why.starts_with("not an image id"), "{why}");
+        assert!(!why.contains("found `n`"), "{why}");
+    }
 
     #[test]
     fn numbers_out_of_range_or_not_finite_are_refused() {

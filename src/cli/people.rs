@@ -27,7 +27,7 @@ pub enum UserCommand {
     /// else, say), whatever their kind
     Forget {
         name: String,
-        #[arg(required = true)]
+        #[arg(required = true, value_parser = super::checked::image_id)]
         ids: Vec<uuid::Uuid>,
     },
     /// Remove a person and all their images
@@ -47,7 +47,7 @@ pub enum NegativesCommand {
     Count,
     /// Remove negatives by the id they were saved as (e.g. one that is an enrolled person)
     Remove {
-        #[arg(required = true)]
+        #[arg(required = true, value_parser = super::checked::image_id)]
         ids: Vec<uuid::Uuid>,
     },
 }

@@ -19,7 +19,8 @@ pub fn printable(name: &str) -> String {
     name.chars()
         .map(|c| match allowed(c) || c.is_ascii_graphic() {
             true => c.to_string(),
-            false => c.escape_unicode().to_string(),
+            // `\n`, `\t`, `\u{1b}`: what a person reads, not `\u{a}`.
+            false => c.escape_default().to_string(),
         })
         .collect()
 }
@@ -50,8 +51,11 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
     if !name.chars().all(allowed) {
         return invalid("use letters, digits, spaces and - _ . ' only");
     }
-    if name.starts_with('.') || name.starts_with(' ') || name.ends_with(' ') {
-        return invalid("it starts with a dot or starts or ends with a space");
+    if name.starts_with('.') {
+        return invalid("it starts with a dot (a hidden folder's name)");
+    }
+    if name.starts_with(' ') || name.ends_with(' ') {
+        return invalid("it starts or ends with a space");
     }
     Ok(())
 }
@@ -106,7 +110,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.chars().any(char::is_control), "{e:?}");
-        assert!(e.contains("bo\\u{1b}[31mb\\u{a}forged line"), "{e}");
+        assert!(e.contains("bo\\u{1b}[31mb\\nforged line"), "{e}");
         assert_eq!(printable("../x"), "../x");
         assert_eq!(printable("eve\u{202e}gnp.exe"), "eve\\u{202e}gnp.exe");
         assert_eq!(printable("Zoë O'Neil"), "Zoë O'Neil");

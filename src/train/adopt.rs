@@ -65,9 +65,13 @@ impl Adoption {
 
     /// One line for people: why the head is or is not in use.
     pub fn reason(&self) -> String {
+        let times = |n: usize| crate::shown::counted(n, "time", "times");
         let record = format!(
-            "on the test pairs the head alone was right {} times, cosine alone {} times (one-sided McNemar p = {:.3}, need ≤ {})",
-            self.head_only_right, self.cosine_only_right, self.p_value, self.alpha
+            "on the test pairs the head alone was right {}, cosine alone {} (one-sided McNemar p = {:.3}, need ≤ {})",
+            times(self.head_only_right),
+            times(self.cosine_only_right),
+            self.p_value,
+            self.alpha
         );
         if self.in_use {
             format!("{record}: the head is better by more than chance")
