@@ -52,7 +52,11 @@ fn photos_dropped_on_a_capture_section_are_saved_or_refused_with_the_reason() {
     h.get_by_label_contains("refused camera.png: the face is too small");
     h.get_by_label_contains("refused chelsea.png: no face found");
     h.get_by_label("1 anchor image");
-    assert!(h.state().state.message.as_ref().unwrap().error);
+    // Saved, with refusals: a warning, not an error (it did not fail) nor a plain success.
+    assert_eq!(
+        h.state().state.message.as_ref().unwrap().tone,
+        facegate::gui::Tone::Warning
+    );
 
     // Dropped outside the three sections (on the feed): the window asks which kind they are.
     h.hover_at(egui::pos2(300.0, 400.0));
@@ -399,11 +403,16 @@ fn without_a_camera_the_window_says_so_and_a_device_asked_for_is_explained() {
     h.run_steps(2);
     // Opened on its own thread: the window says "opening camera 0…" until the driver answers.
     wait_for(&mut h, 15, "the driver's answer", |a| {
-        a.state.message.as_ref().is_some_and(|m| m.error)
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.tone == facegate::gui::Tone::Error)
     });
     let said = h.state().state.message.clone().unwrap();
     println!("opening a listed camera that is not there: {}", said.text);
-    assert!(said.error && said.text.starts_with("cannot open that source"));
+    assert!(
+        said.tone == facegate::gui::Tone::Error && said.text.starts_with("cannot open that source")
+    );
     assert!(h.state().source_name().starts_with("demo"));
     assert_eq!(Store::open(&data).unwrap().settings().camera_name, "");
 }
@@ -714,7 +723,10 @@ fn a_message_does_not_move_the_buttons() {
     h.run_steps(2);
     h.get_by_label("Add person").click();
     wait_for(&mut h, 10, "the refusal", |a| {
-        a.state.message.as_ref().is_some_and(|m| m.error)
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.tone == facegate::gui::Tone::Error)
     });
     h.run_steps(3);
     let said = &h.state().state.message.as_ref().unwrap().text;
@@ -778,7 +790,7 @@ fn without_models_the_window_says_why_and_every_click_is_answered() {
     let said = h.state().state.message.clone().unwrap();
     println!("{}", said.text);
     assert!(
-        said.error && said.text.contains("/nowhere/models"),
+        said.tone == facegate::gui::Tone::Error && said.text.contains("/nowhere/models"),
         "{said:?}"
     );
     // In the message line and in place of the thresholds ("loading models…" for ever before).

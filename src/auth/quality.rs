@@ -43,7 +43,9 @@ pub struct QualityReport {
 pub enum QualityIssue {
     #[error("no face found")]
     NoFace,
-    #[error("{0} faces found; only the person enrolling should be in the picture")]
+    // Said for a person's images and for negatives alike (a negative refused for the
+    // background face of an LFW photo was told about "the person enrolling").
+    #[error("{0} faces found; a picture should show one face only (crop it, or choose another)")]
     ManyFaces(usize),
     #[error(
         "the face is too small ({eye_distance:.0} px between the eyes, need {min:.0}); come closer"

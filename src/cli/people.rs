@@ -67,9 +67,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             if let Some(other) = store.add_person(name)? {
                 eprintln!("warning: {}", names::lookalike_note(name, &other));
             }
+            let quoted = names::shell_arg(name);
             println!(
-                "enrolled {name}; now add images with `facegate capture {} --kind verification PHOTOS...`",
-                names::shell_arg(name)
+                "enrolled {name}; now add images with `facegate capture {quoted} --kind \
+                 verification PHOTOS...` (and, to train their own head later, at least 3 each \
+                 with `--kind anchor` and `--kind positive`)"
             );
         }
         UserCommand::Reset { name } => {

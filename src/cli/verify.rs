@@ -94,8 +94,8 @@ fn count_word(n: usize) -> String {
 }
 
 /// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
-/// lookalike). The library's "many faces" is worded for enrolment ("only the person enrolling
-/// should be in the picture"); here it is said in the command's own terms.
+/// lookalike). The library's "many faces" is worded for a picture being saved ("a picture
+/// should show one face only"); here it is said in the command's own terms.
 fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
     match e {
         Error::NoFace(path) => {

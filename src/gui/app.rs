@@ -14,7 +14,7 @@ use super::manage::ManageView;
 use super::opening::{Opened, Opening, WayBack};
 use super::palette::{ERROR, GOOD, WARN};
 use super::source::SourcePicker;
-use super::state::AppState;
+use super::state::{AppState, Message, Tone};
 use super::stats::RateMeter;
 use super::unlock::UnlockView;
 use crate::camera::SourceSpec;
@@ -338,11 +338,20 @@ impl FaceGateApp {
                 one_line(ui, problem, ERROR);
             }
             let message = self.state.message.as_ref();
-            if let Some(m) = message.filter(|m| Some(m.id) != self.dismissed) {
+            let shown = |m: &&Message| {
+                Some(m.id) != self.dismissed
+                    && (m.tone != Tone::Done || m.said_at.elapsed() < Tone::DONE_LASTS)
+            };
+            if let Some(m) = message.filter(shown) {
                 let dismiss_width = 70.0;
                 ui.scope(|ui| {
                     ui.set_max_width(ui.available_width() - dismiss_width);
-                    one_line(ui, &m.text, if m.error { ERROR } else { GOOD });
+                    let colour = match m.tone {
+                        Tone::Done => GOOD,
+                        Tone::Warning => WARN,
+                        Tone::Error => ERROR,
+                    };
+                    one_line(ui, &m.text, colour);
                 });
                 if ui.small_button("dismiss").clicked() {
                     self.dismissed = Some(m.id);

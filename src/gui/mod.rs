@@ -34,7 +34,7 @@ pub(crate) fn short_name(name: &str) -> String {
     }
 }
 pub use source::{SYSTEM_DEMO_PHOTO, demo_photo};
-pub use state::{AppState, Message, ShownVerdict, Training};
+pub use state::{AppState, Message, ShownVerdict, Tone, Training};
 
 use crate::camera::{self, SourceSpec};
 use crate::runtime::Models;

@@ -47,9 +47,27 @@ pub struct ShownVerdict {
 pub struct Message {
     pub id: u64,
     pub text: String,
-    pub error: bool,
+    pub tone: Tone,
+    /// When it was said: a note that something was done fades ([`Tone::DONE_LASTS`]).
+    pub said_at: std::time::Instant,
     /// What later events can make it untrue, so that it does not outlive its cause.
     pub about: About,
+}
+
+/// How a message reads: done, a warning (it happened, but look), or an error (it did not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Done,
+    /// Done, but worth a look: a new person whose name looks like another's was added, and a
+    /// red line read as "not added" (journey review, session 28).
+    Warning,
+    Error,
+}
+
+impl Tone {
+    /// How long a note that something was done stays on the message line: "positive image
+    /// saved" stayed through every view until something else was said.
+    pub const DONE_LASTS: std::time::Duration = std::time::Duration::from_secs(6);
 }
 
 /// What a message says something about that can change under it.
@@ -143,9 +161,9 @@ impl AppState {
             }
             Event::Analysis(a) => self.analysis = Some(a),
             Event::Captured { kind, .. } => {
-                self.say(format!("{} image saved", kind.dir_name()), false)
+                self.say(format!("{} image saved", kind.dir_name()), Tone::Done)
             }
-            Event::CaptureRefused(why) => self.say(format!("not saved: {why}"), true),
+            Event::CaptureRefused(why) => self.say(format!("not saved: {why}"), Tone::Error),
             Event::Verdict {
                 person,
                 verification,
@@ -186,10 +204,10 @@ impl AppState {
                         };
                         self.say(
                             format!("trained {}'s head: {using} in use", r.person),
-                            false,
+                            Tone::Done,
                         )
                     }
-                    Err(e) => self.say(format!("training: {e}"), true),
+                    Err(e) => self.say(format!("training: {e}"), Tone::Error),
                 }
                 self.training.get_or_insert_with(Training::default).result = Some(result);
                 // The rule in force may have changed: the readout beside the slider follows.
@@ -197,8 +215,13 @@ impl AppState {
             }
             Event::Import(progress) => {
                 if progress.finished() {
-                    let error = !progress.refused.is_empty() || progress.unlike.is_some();
-                    self.say(import_summary(&progress), error);
+                    let tone = match (progress.saved, progress.refused.is_empty()) {
+                        (0, false) => Tone::Error,
+                        (_, false) => Tone::Warning,
+                        _ if progress.unlike.is_some() => Tone::Warning,
+                        _ => Tone::Done,
+                    };
+                    self.say(import_summary(&progress), tone);
                 }
                 self.import = Some(progress);
             }
@@ -209,7 +232,7 @@ impl AppState {
             } => {
                 self.people = people;
                 self.identification = None;
-                self.say(format!("removed {name}: {report}"), false);
+                self.say(format!("removed {name}: {report}"), Tone::Done);
                 if self.selected.as_deref() == Some(name.as_str()) {
                     return Some(Command::SelectPerson(self.people.first().cloned()));
                 }
@@ -218,7 +241,7 @@ impl AppState {
                 self.people = people;
                 // It may name the old name.
                 self.identification = None;
-                self.say(format!("renamed {from} to {to}"), false);
+                self.say(format!("renamed {from} to {to}"), Tone::Done);
                 if self.selected.as_deref() == Some(from.as_str()) {
                     return Some(select(to));
                 }
@@ -242,7 +265,7 @@ impl AppState {
                 );
                 match &mut self.message {
                     _ if new => {
-                        self.say(text, true);
+                        self.say(text, Tone::Error);
                         if let Some(m) = &mut self.message {
                             m.about = About::Negatives;
                         }
@@ -298,18 +321,18 @@ impl AppState {
             // Only the worker ends a Verify: an error of anything else (an overlay's on this
             // frame, an import's) left "verifying" off while the attempt ran on (design review
             // 2.1), and a second click ended it.
-            Event::Error(e) => self.say(e, true),
+            Event::Error(e) => self.say(e, Tone::Error),
             Event::Unanswered(e) => self.say_unanswered(e),
             Event::VerifyEnded(e) => {
                 self.verifying = false;
                 self.say_unanswered(e);
             }
-            Event::Info(text) => self.say(text, false),
+            Event::Info(text) => self.say(text, Tone::Done),
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
-            Event::Warning(text) => self.say(text, true),
+            Event::Warning(text) => self.say(text, Tone::Warning),
             Event::AnalysisOff(why) => {
-                self.say(why.clone(), true);
+                self.say(why.clone(), Tone::Error);
                 self.analysis_off = Some(why);
             }
         }
@@ -318,7 +341,7 @@ impl AppState {
 
     /// An error that the next question replaces.
     fn say_unanswered(&mut self, e: String) {
-        self.say(e, true);
+        self.say(e, Tone::Error);
         if let Some(m) = &mut self.message {
             m.about = About::Question;
         }
@@ -378,7 +401,7 @@ impl AppState {
             Command::Train => self.training = Some(Training::default()),
             Command::EnableFaceUnlock => self.say(
                 "enabling face unlock: the administrator password may be asked".into(),
-                false,
+                Tone::Done,
             ),
             Command::Calibrate { .. } => {
                 self.calibrating = true;
@@ -431,13 +454,14 @@ impl AppState {
         }
     }
 
-    fn say(&mut self, text: String, error: bool) {
+    fn say(&mut self, text: String, tone: Tone) {
         // Ids never repeat, cleared messages included: the window hides the one dismissed by id.
         self.said += 1;
         self.message = Some(Message {
             id: self.said,
             text,
-            error,
+            tone,
+            said_at: std::time::Instant::now(),
             about: About::Nothing,
         });
     }
@@ -557,7 +581,7 @@ mod tests {
         let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
         let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
         let first = s.message.clone().expect("said");
-        assert!(first.error && first.text.contains("1 of the negatives shows Ann"));
+        assert!(first.tone == Tone::Error && first.text.contains("1 of the negatives shows Ann"));
         // The same list again (a capture that changed nothing): not said twice.
         let _ = s.apply(Event::NegativesShowing(vec![(a, "Ann".into())]));
         assert_eq!(s.message.as_ref().unwrap().id, first.id);
@@ -661,6 +685,12 @@ mod tests {
             ..mended
         }));
         assert!(s.message.is_some());
+        // Said in the tone of what happened: done, done but look, not done.
+        assert_eq!(s.message.as_ref().unwrap().tone, Tone::Warning);
+        let _ = s.apply(Event::Info("removed Ann's image".into()));
+        assert_eq!(s.message.as_ref().unwrap().tone, Tone::Done);
+        let _ = s.apply(Event::CaptureRefused("no face found".into()));
+        assert_eq!(s.message.as_ref().unwrap().tone, Tone::Error);
     }
 
     /// Only the worker's word ends a Verify: an overlay's or an import's error on the way
@@ -677,7 +707,7 @@ mod tests {
         let _ = s.apply(Event::VerifyEnded("no model".into()));
         assert!(!s.verifying);
         let first = s.message.clone().unwrap();
-        assert!(first.error);
+        assert!(first.tone == Tone::Error);
         let _ = s.apply(Event::Error("no model".into()));
         assert_ne!(s.message.unwrap().id, first.id);
     }
@@ -751,7 +781,7 @@ mod tests {
         };
         let _ = s.apply(Event::Import(progress));
         let m = s.message.unwrap();
-        assert!(m.error);
+        assert_eq!(m.tone, Tone::Warning, "one saved: done, but look");
         assert_eq!(
             m.text,
             "1 of 2 saved to Ann's anchor images, 1 refused (b.png: no face found)"
