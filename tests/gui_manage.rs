@@ -500,6 +500,12 @@ fn negatives_import_with_progress_and_calibration_reports_before_saving() {
     assert!(p.saved >= 6, "most LFW photos pass the capture gate: {p:?}");
     assert_eq!(p.saved + p.refused.len() + p.skipped, 12);
     h.get_by_label_contains(&format!("{} of 12 photos saved", p.saved));
+    // And how many are stored now, which stays said once the import's result is gone.
+    wait_for(&mut h, 10, "the count of negatives", |a| {
+        a.state.negatives_stored == Some(p.saved)
+    });
+    h.run_steps(2);
+    h.get_by_label(&format!("{} negatives stored.", p.saved));
 
     h.get_by_label("Calibrate").click();
     h.run_steps(2);

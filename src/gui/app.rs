@@ -241,6 +241,9 @@ impl FaceGateApp {
                 for (last, now) in [
                     (&mut self.last_run.attributes_ms, t.attributes_ms),
                     (&mut self.last_run.embed_ms, t.embed_ms),
+                    // Only frames that verified something have a verify time: "verify 0.00 ms"
+                    // read as a Verify that took no time (journey review, session 28).
+                    (&mut self.last_run.verify_ms, t.verify_ms),
                 ] {
                     if now > 0.0 {
                         *last = now;
@@ -369,13 +372,13 @@ impl FaceGateApp {
         let latency = analysis.map_or(0.0, |a| a.latency_ms);
         ui.horizontal(|ui| {
             ui.label(format!(
-                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · last attributes {:.1} ms · last embed {:.1} ms · verify {:.2} ms · capture-to-result {:.0} ms",
+                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · last attributes {:.1} ms · last embed {:.1} ms · last verify {:.2} ms · capture-to-result {:.0} ms",
                 self.feed.fps(),
                 self.inference_rate.rate(),
                 t.detect_ms,
                 self.last_run.attributes_ms,
                 self.last_run.embed_ms,
-                t.verify_ms,
+                self.last_run.verify_ms,
                 latency
             ));
         });

@@ -136,6 +136,15 @@ impl ManageView {
              and training. Each photo goes through the quality check. Choose a folder, type it \
              or drop it here.",
         );
+        if let Some(n) = state.negatives_stored {
+            ui.label(match n {
+                0 => "None stored yet.".to_owned(),
+                n => format!(
+                    "{} stored.",
+                    crate::shown::counted(n, "negative", "negatives")
+                ),
+            });
+        }
         match self.dialog.poll() {
             Some(Answer::Chosen((), paths)) => {
                 self.dialog_note = None;

@@ -121,6 +121,8 @@ pub struct AppState {
     said: u64,
     /// Negatives that show someone enrolled, with whom: offered for removal.
     pub negatives_showing: Vec<(uuid::Uuid, String)>,
+    /// How many negatives are stored, once the worker has said.
+    pub negatives_stored: Option<usize>,
     pub calibrating: bool,
 }
 
@@ -318,6 +320,7 @@ impl AppState {
                 self.compare_count += 1;
             }
             Event::SettingsInForce(settings) => self.settings = Some(settings),
+            Event::NegativesStored(n) => self.negatives_stored = Some(n),
             // Only the worker ends a Verify: an error of anything else (an overlay's on this
             // frame, an import's) left "verifying" off while the attempt ran on (design review
             // 2.1), and a second click ended it.

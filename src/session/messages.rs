@@ -114,6 +114,8 @@ pub struct Timings {
     /// Age + gender + emotion for the faces refreshed on this frame (0 when none was due).
     pub attributes_ms: f32,
     pub embed_ms: f32,
+    /// Scoring and deciding, embedding aside (0 on a frame that verified nothing: the Detect
+    /// view, Verify not running).
     pub verify_ms: f32,
 }
 
@@ -273,6 +275,10 @@ pub enum Event {
     /// ([`crate::engine::Engine::negatives_showing`]): after an import, a calibration, a
     /// person removed or renamed, and negatives removed.
     NegativesShowing(Vec<(uuid::Uuid, String)>),
+    /// How many negatives are stored: when the window opens, and after an import into them or
+    /// a removal of some (People & settings said nothing of them once an import's result was
+    /// gone).
+    NegativesStored(usize),
     /// Whether a trained head decides for this person (None: cosine at the detection threshold
     /// does), with the head's threshold and scores.
     HeadRule {

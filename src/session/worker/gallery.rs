@@ -43,6 +43,14 @@ impl Worker {
         }
     }
 
+    /// How many negatives are stored, for People & settings.
+    pub(super) fn send_negatives_stored(&self) {
+        match self.engine.store().faces(&Gallery::Negatives) {
+            Ok(faces) => self.send(Event::NegativesStored(faces.len())),
+            Err(e) => self.fail("cannot count the negatives", e),
+        }
+    }
+
     /// One file of the oldest import; when it ends, the selected person's galleries and scores
     /// follow.
     /// Returns whether imports remain.
@@ -67,6 +75,7 @@ impl Worker {
         }
         if finished_any {
             self.send_negatives_showing();
+            self.send_negatives_stored();
         }
         if self.imports.front().is_some_and(ImportJob::finished) {
             self.imports.pop_front();
@@ -137,6 +146,7 @@ impl Worker {
             }
         }
         self.send(Event::NegativesShowing(left));
+        self.send_negatives_stored();
         if removed > 0 {
             // The warning about them on the message line is over: say so.
             self.send(Event::Info(format!(

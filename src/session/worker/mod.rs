@@ -264,6 +264,7 @@ impl Worker {
             }),
             Err(e) => self.fail("cannot read the store", e),
         }
+        self.send_negatives_stored();
     }
 
     /// Takes settings saved from elsewhere meanwhile into force ([`Engine::follow_saved_settings`]),
@@ -550,6 +551,10 @@ impl Worker {
             faces: &faces,
             ids: &ids,
         };
+        // Only these verify anything: other frames have no verify time, rather than a few
+        // nanoseconds shown as "verify 0.00 ms".
+        let verifies =
+            self.attempt.is_some() || matches!(self.mode, Mode::Unlock | Mode::Continuous);
         if self.attempt.is_some() {
             self.attempt_frame(&frame, seen, &mut labels, &mut timings);
         } else if self.mode == Mode::Unlock {
@@ -564,7 +569,9 @@ impl Worker {
         } else if self.mode == Mode::Continuous {
             self.continuous_frame(&frame, seen, &mut labels, &mut timings);
         }
-        timings.verify_ms = (ms(t) - timings.embed_ms).max(0.0);
+        if verifies {
+            timings.verify_ms = (ms(t) - timings.embed_ms).max(0.0);
+        }
         self.send(Event::Analysis(Analysis {
             frame_index: frame.index,
             captured_at: frame.captured_at,
