@@ -357,7 +357,12 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
 
     let listed = labelled(&args.source)?;
     let total: usize = listed.iter().map(|(_, f)| f.len()).sum();
-    anyhow::ensure!(total > 0, "no photos in {}", args.source.display());
+    anyhow::ensure!(
+        total > 0,
+        "no photos in {} by identity: give a folder with one sub-folder of photos per person \
+         (as LFW's), or a CSV with `path` and `identity` columns",
+        crate::shown::Shown(&args.source)
+    );
     let store = Store::open(&cli.data_dir()?)?;
     let mut pipeline = FacePipeline::new(
         &cli.models()?,
