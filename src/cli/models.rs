@@ -1,6 +1,7 @@
 use clap::Args;
 
 use super::{Cli, exit};
+use crate::runtime::ROLE_WIDTH;
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
@@ -22,7 +23,10 @@ pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<u8> {
                 (true, Some(_)) => "absent",
                 (false, _) => "PROBLEM",
             };
-            println!("{:<15} {:<8} {:<40} {}", s.id, verdict, s.role, s.licence);
+            println!(
+                "{:<15} {:<8} {:<ROLE_WIDTH$} {}",
+                s.id, verdict, s.role, s.licence
+            );
             if let Some(problem) = &s.problem {
                 println!("{:<15} {problem}", "");
             }

@@ -51,6 +51,10 @@ pub struct Manifest {
     pub model: Vec<Entry>,
 }
 
+/// Widest a model's role may be: the column `facegate models` gives it (longer ones pushed the
+/// licence past its column; journey review, session 28).
+pub const ROLE_WIDTH: usize = 40;
+
 impl Manifest {
     /// The manifest this binary was built with.
     pub fn builtin() -> &'static Manifest {
@@ -62,5 +66,19 @@ impl Manifest {
 
     pub fn model(&self, id: &str) -> Option<&Entry> {
         self.model.iter().find(|m| m.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_fits_its_column() {
+        let m = Manifest::builtin();
+        for entry in m.model.iter().chain([&m.runtime]) {
+            let width = entry.role.chars().count();
+            assert!(width <= ROLE_WIDTH, "{}: {width} characters", entry.id);
+        }
     }
 }

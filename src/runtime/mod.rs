@@ -22,7 +22,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use sha2::{Digest, Sha256};
 
-pub use manifest::{Entry, Manifest};
+pub use manifest::{Entry, Manifest, ROLE_WIDTH};
 
 pub const MODELS_ENV: &str = "FACEGATE_MODELS";
 
