@@ -1335,6 +1335,54 @@ fn face_unlock_through_a_real_pam_stack() {
         );
     }
 
+    // A client that cannot show "Looking for…" (a PAM application whose conversation fails:
+    // the challenge would reach nobody) hangs up on it. Nothing counts: the daemon gives it a
+    // moment before the attempt begins (an attempt begun first judged Katie's matching face,
+    // then counted it as a failure; red team retest, session 28: N1).
+    {
+        let store = rig.dir.join("store");
+        let record = || fs::read(store.join("users").join(&user).join("lockout.json")).ok();
+        let audit = || {
+            fs::read(store.join("audit.log"))
+                .map(|b| b.len())
+                .unwrap_or(0)
+        };
+        let (before, lines) = (record(), audit());
+        let mut client = std::os::unix::net::UnixStream::connect(rig.socket()).unwrap();
+        facegate_proto::send(
+            &mut client,
+            &facegate_proto::Request::Authenticate { user: user.clone() },
+        )
+        .unwrap();
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(&client), &mut first).unwrap();
+        assert!(first.contains("Looking for"), "{first}");
+        drop(client);
+        std::thread::sleep(Duration::from_millis(500));
+        let after = (record(), audit());
+        let r = rig.pamtester(&rig.service, &user, &[], By::Root);
+        rig.record(
+            "Katie after a client that hung up on its first prompt [system stack]",
+            &r,
+        );
+        assert_eq!(r.result, Pam::Success, "the camera was freed: {}", r.output);
+        println!(
+            "--- hung up on the first prompt: lock-out record {}, audit log {} → {} bytes",
+            if after.0 == before {
+                "unchanged"
+            } else {
+                "changed"
+            },
+            lines,
+            after.1
+        );
+        assert_eq!(
+            after,
+            (before, lines),
+            "the abandoned request counted nothing"
+        );
+    }
+
     // Katie's sudo queued behind an attempt that runs to its end (Alice's, refused after the 10 s
     // time-out: the clip is Katie's). Her PAM call gives up 2 s after that, so an attempt started
     // then could not finish and would count a failure she never had a chance to avoid: the

@@ -63,19 +63,30 @@ impl Args {
             services: None,
             unknown: Vec::new(),
         };
+        let mut config = None;
         for arg in args {
-            if let Some(path) = arg.strip_prefix("config=") {
-                parsed.config = PathBuf::from(path);
-            } else if let Some(list) = arg.strip_prefix("services=") {
+            // A second `config=` or `services=` is refused as an unknown one is: whichever
+            // came last silently won, so one appended to narrow a line could widen it.
+            if let Some(path) = arg.strip_prefix("config=")
+                && config.is_none()
+            {
+                config = Some(PathBuf::from(path));
+            } else if let Some(list) = arg.strip_prefix("services=")
+                && parsed.services.is_none()
+            {
                 parsed.services = Some(
                     list.split(',')
                         .filter(|s| !s.is_empty())
                         .map(str::to_owned)
                         .collect(),
                 );
-            } else {
+            } else if arg != "debug" {
+                // `debug` is what many PAM lines carry: known, and nothing to do.
                 parsed.unknown.push(arg.to_owned());
             }
+        }
+        if let Some(config) = config {
+            parsed.config = config;
         }
         parsed
     }
@@ -154,7 +165,19 @@ mod tests {
     fn arguments() {
         let a = Args::parse(["config=/tmp/x.toml", "debug"]);
         assert_eq!(a.config, Path::new("/tmp/x.toml"));
-        assert_eq!(a.unknown, ["debug"]);
+        assert!(a.unknown.is_empty(), "debug is known: {:?}", a.unknown);
+        // Misspelt, or given twice (the last one won): refused, so face unlock is off.
+        let a = Args::parse([
+            "service=sudo",
+            "services=sudo",
+            "services=login",
+            "config=/a",
+        ]);
+        assert_eq!(a.unknown, ["service=sudo", "services=login"]);
+        assert_eq!(a.services.as_deref(), Some(&["sudo".to_owned()][..]));
+        let a = Args::parse(["config=/a", "config=/b"]);
+        assert_eq!(a.unknown, ["config=/b"]);
+        assert_eq!(a.config, Path::new("/a"));
         assert_eq!(
             Args::parse([]).config,
             Path::new(facegate_proto::DEFAULT_CONFIG)

@@ -61,6 +61,9 @@ enum Decision {
     Refused(String),
     /// Face unlock does not apply or could not run; the reason goes to the log only.
     Ignore(String),
+    /// The PAM line itself is wrong (its arguments): as Ignore, logged as a warning for the
+    /// administrator who wrote it, not among the routine skips.
+    Misconfigured(String),
 }
 
 impl Decision {
@@ -68,7 +71,7 @@ impl Decision {
         match self {
             Decision::Success => PamResultCode::PAM_SUCCESS,
             Decision::Refused(_) => PamResultCode::PAM_AUTH_ERR,
-            Decision::Ignore(_) => PamResultCode::PAM_IGNORE,
+            Decision::Ignore(_) | Decision::Misconfigured(_) => PamResultCode::PAM_IGNORE,
         }
     }
 }
@@ -109,9 +112,9 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
     // sudo, and the default list (login, su, the display managers…) answered instead (red
     // team, session 28: R5). The password decides until the PAM line is mended.
     if !args.unknown.is_empty() {
-        return Decision::Ignore(format!(
-            "module arguments not understood: {} (known: config=PATH, services=A,B); face \
-             unlock is off for this PAM line until it is mended",
+        return Decision::Misconfigured(format!(
+            "module arguments not understood or given twice: {} (known, once each: \
+             config=PATH, services=A,B, debug); mend the line",
             args.unknown.join(" ")
         ));
     }
@@ -247,6 +250,10 @@ pub unsafe extern "C" fn pam_sm_authenticate(
             Decision::Success => (LOG_INFO, "face unlock: live match".to_owned()),
             Decision::Refused(reason) => (LOG_INFO, format!("face unlock refused: {reason}")),
             Decision::Ignore(reason) => (LOG_INFO, format!("face unlock skipped: {reason}")),
+            Decision::Misconfigured(reason) => (
+                LOG_WARNING,
+                format!("face unlock off for this PAM line: {reason}"),
+            ),
         };
         log(handle, priority, &message);
         decision.code()

@@ -347,14 +347,6 @@ impl Engine {
         }
     }
 
-    /// Settles `attempt`, begun and not finished, with its audit line: once a face was compared
-    /// it is a refusal whatever the reason (pulling the camera's cable must not undo a failure);
-    /// before that, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
-    /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
-    /// is taken back whole ([`Ended::CutShort`]). Its audit line has the last comparison's
-    /// scores when there was one.
-    ///
-    /// An attempt that already has its outcome was settled with it, and is left alone.
     /// [`Engine::end_early`] for an attempt whose frame could not be judged (a detection or an
     /// embedding failed): settled as one whose frames stopped, a failure to settle logged. The
     /// window's Verify and Unlock both end theirs so.
@@ -364,12 +356,26 @@ impl Engine {
         }
     }
 
+    /// Settles `attempt`, begun and not finished, with its audit line: once a face was compared
+    /// that did not match, it is a refusal whatever the reason (pulling the camera's cable must
+    /// not undo a failure); one whose face matched is taken back ([`Ended::CutShort`]: its
+    /// caller left, or its frames stopped, before the rest of the rule was met); before any
+    /// comparison, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
+    /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
+    /// is taken back whole. Its audit line has the last comparison's scores when there was one.
+    ///
+    /// An attempt that already has its outcome was settled with it, and is left alone.
     pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
         if attempt.outcome().is_some() {
             return Ok(());
         }
+        // Ended early with the person's face matching is no failure of that face: a PAM
+        // application that could not show the challenge, a window closed mid-attempt. Only a
+        // compared face that did not match counts (an impostor pulling the cable still pays).
+        let matched = attempt.last().is_some_and(|v| v.accepted);
         let ended = match why {
-            _ if attempt.compared_a_face() => Ended::Refused,
+            _ if attempt.compared_a_face() && !matched => Ended::Refused,
+            _ if matched => Ended::CutShort,
             Early::Abandoned => Ended::Unjudged,
             Early::FramesStopped => Ended::CutShort,
         };

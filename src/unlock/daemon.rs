@@ -480,18 +480,26 @@ impl Daemon {
                 "waited too long for the camera behind another attempt".into(),
             );
         }
-        let (rule, liveness) = self.engine.attempt_for(self.purpose());
-        let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
-            Ok(a) => a,
-            Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
-            Err(e) => return ignore(user, &e),
-        };
+        // Said, and a moment given for the client to hang up, before the attempt counts: a PAM
+        // application whose conversation cannot show it leaves at once (the challenge to come
+        // would reach nobody), and that must cost the user nothing. Said after the attempt
+        // began, the first frame was judged before the hang-up was seen, and the owner's
+        // matching face counted as a failure (red team retest, session 28: N1).
         let _ = proto::send(
             out,
             &Reply::Prompt {
                 text: format!("Looking for {user}…"),
             },
         );
+        if proto::socket::peer_leaves_within(out, CLIENT_HANG_UP) {
+            return verdict(Outcome::Ignore, "the client left".into());
+        }
+        let (rule, liveness) = self.engine.attempt_for(self.purpose());
+        let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
+            Ok(a) => a,
+            Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
+            Err(e) => return ignore(user, &e),
+        };
         let opened = opening.elapsed();
         let mut shown = String::new();
         let ran = self
@@ -524,6 +532,10 @@ impl Daemon {
         }
     }
 }
+
+/// How long a client is given to hang up on "Looking for…" before its attempt counts: the
+/// PAM module does so within a millisecond when its conversation fails.
+const CLIENT_HANG_UP: Duration = Duration::from_millis(50);
 
 /// The least time an attempt is started with: 3 s (a match and a head turn take about 1.6 s),
 /// or half a shorter time-out.

@@ -208,6 +208,20 @@ pub fn peer_has_left(stream: &UnixStream) -> bool {
     }
 }
 
+/// [`peer_has_left`], waiting up to `wait` for it to: a client that cannot show the prompt
+/// just sent hangs up within a moment, and that moment is given before anything counts.
+pub fn peer_leaves_within(stream: &UnixStream, wait: std::time::Duration) -> bool {
+    let mut fds = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&raw mut fds, 1, ms) };
+    ready > 0 && peer_has_left(stream)
+}
+
 /// Reads the stream with the time left before the deadline as each read's limit, so a peer
 /// sending a byte now and then (or half a line, then nothing) cannot stretch the wait.
 pub struct DeadlineReader<'a> {
