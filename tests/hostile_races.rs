@@ -259,7 +259,7 @@ fn the_lock_out_escalates_until_a_reset() {
     assert_eq!(code(&reset), Some(0));
     let said = String::from_utf8_lossy(&reset.stdout).into_owned();
     assert!(
-        said.contains("lifted the lock (locked out until reset)"),
+        said.contains("lifted the lock: locked out until reset;"),
         "{said}"
     );
     let back = verify_self(&data);
@@ -464,7 +464,7 @@ fn a_look_at_the_lock_out_during_an_attempt_does_not_lock_on_it() {
     };
     fail(&data, 4);
     let wall = hostile::brick_wall(data.parent().unwrap());
-    let attempt = common::facegate_command()
+    let mut attempt = common::facegate_command()
         .args(["--data-dir", s(&data), "verify", NAME, "--replay", s(&wall)])
         .args(["--timeout", "4"])
         .stdout(Stdio::null())
@@ -488,6 +488,10 @@ fn a_look_at_the_lock_out_during_an_attempt_does_not_lock_on_it() {
         said.trim()
     );
     assert!(!said.contains("locked out"), "{said}");
+    assert!(
+        attempt.try_wait().unwrap().is_none(),
+        "the look came while the attempt still ran"
+    );
     let out = attempt.wait_with_output().unwrap();
     println!(
         "measured: the attempt: exit {:?}: {}",

@@ -51,6 +51,10 @@ pub enum Lock {
     /// lock-out that read as none would fail open; said as what it is, not as lock-outs that
     /// never happened.
     Unreadable,
+    /// Another attempt still running would make this one the fifth before a lock: refused
+    /// until it ends, with no lock started on its failure, which may yet be taken back (red
+    /// team retest, session 28: the owner's own photo started a lock so).
+    Running,
 }
 
 impl Lock {
@@ -61,6 +65,7 @@ impl Lock {
             Lock::Paused(s) => format!("paused for {s} more s"),
             Lock::UntilReset => "locked out until reset".into(),
             Lock::Unreadable => "locked out (its record cannot be read)".into(),
+            Lock::Running => "held while another attempt runs".into(),
         }
     }
 }
@@ -78,6 +83,12 @@ impl std::fmt::Display for Lock {
                 f,
                 "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock)",
                 LOCK_STEPS.len()
+            ),
+            Lock::Running => write!(
+                f,
+                "{}: with it, {MAX_FAILURES} failed attempts would be under way since the last \
+                 success; try again when it ends",
+                self.brief()
             ),
             Lock::Unreadable => f.write_str(
                 "locked out: the record of failed attempts cannot be read, so face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock); use your password",
@@ -115,9 +126,10 @@ pub enum Ended {
     /// with nobody at the desk, or a camera another user turned dark, lock the owner out.
     Unjudged,
     /// Its frames stopped before any face was compared (a camera unplugged, switched off or
-    /// stalled part-way): taken back, and no sign that nobody was there, so no step toward a
-    /// pause either. Otherwise anyone at the desk could lock an account's face unlock by pulling
-    /// the cable, and a loose one would do it unseen.
+    /// stalled part-way), or it ended early while the person's face matched (its caller left:
+    /// a PAM application that could not show the challenge): taken back, and no sign that
+    /// nobody was there, so no step toward a pause either. Otherwise anyone at the desk could
+    /// lock an account's face unlock by pulling the cable, and a loose one would do it unseen.
     CutShort,
 }
 
@@ -206,8 +218,19 @@ impl Lockout {
         let latest = now.saturating_add(LOCK_STEPS[LOCK_STEPS.len() - 1]);
         let locked = self.locked_until.map(|t| t.min(latest));
         let paused = self.paused_until.map(|t| t.min(now.saturating_add(PAUSE)));
-        let changed = (locked, paused) != (self.locked_until, self.paused_until);
+        // Attempts running since the future (a forged record, a clock stepped back) would pass
+        // for running for ever, and more running than failures counted cannot be.
+        let since = self.running_since.map(|t| t.min(now));
+        let running = self.running.min(self.consecutive_failures);
+        let changed = (locked, paused, since, running)
+            != (
+                self.locked_until,
+                self.paused_until,
+                self.running_since,
+                self.running,
+            );
         (self.locked_until, self.paused_until) = (locked, paused);
+        (self.running_since, self.running) = (since, running);
         changed
     }
 
@@ -223,7 +246,8 @@ impl Lockout {
         self.start_lock_if(self.consecutive_failures.saturating_sub(running), now)
     }
 
-    /// The attempts begun within [`RUNNING_AT_MOST`] and not settled.
+    /// The attempts begun and not settled, while the oldest of them began within
+    /// [`RUNNING_AT_MOST`]; after that, all are taken as killed.
     fn still_running(&self, now: u64) -> u32 {
         match self.running_since {
             Some(t) if now.saturating_sub(t) <= RUNNING_AT_MOST => self.running,
@@ -240,23 +264,30 @@ impl Lockout {
     }
 
     /// An attempt starts: refused while locked; otherwise counted as a failure until
-    /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts. Unlike a
-    /// look at the record, a new attempt counts those still running too: ten begun at once
-    /// get five tries between them, not ten.
+    /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts. A new attempt
+    /// counts those still running too (ten begun at once get five tries between them, not
+    /// ten), but starts no lock on them: it is refused with [`Lock::Running`] until they end.
+    /// `running_since` is when the oldest of those running began.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
         self.bound(now);
         if self.still_running(now) == 0 {
             // Killed part-way: their failures stand, and nothing runs any more.
             self.running = 0;
         }
-        self.start_lock_if(self.consecutive_failures, now);
+        self.start_pending(now);
         if let Some(lock) = self.lock(now) {
             return Some(lock);
         }
+        if self.consecutive_failures >= MAX_FAILURES {
+            // Those running make five: none more until they end, and no lock on them yet.
+            return Some(Lock::Running);
+        }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.running == 0 {
+            self.running_since = Some(now);
+        }
         self.running = self.running.saturating_add(1);
-        self.running_since = Some(now);
         None
     }
 
@@ -361,7 +392,7 @@ mod tests {
         assert!(!looked.start_pending(100), "they may still be running");
         assert_eq!(
             l.clone().begin(100),
-            Some(Lock::For(30)),
+            Some(Lock::Running),
             "a sixth counts them"
         );
         let killed = 100 + RUNNING_AT_MOST + 1;
@@ -414,7 +445,12 @@ mod tests {
         for _ in 0..MAX_FAILURES {
             assert_eq!(l.begin(400), None);
         }
-        assert_eq!(l.begin(400), Some(Lock::For(30)));
+        assert_eq!(
+            l.begin(400),
+            Some(Lock::Running),
+            "refused, no lock started"
+        );
+        assert_eq!(l.lock(400), None);
     }
 
     #[test]
@@ -558,8 +594,31 @@ mod tests {
         }
         assert_eq!(
             l.begin(100),
-            Some(Lock::For(30)),
-            "the sixth start is refused"
+            Some(Lock::Running),
+            "the sixth start is refused while they may run"
         );
+        // Killed (not settled within RUNNING_AT_MOST): their failures lock.
+        assert_eq!(l.begin(101 + RUNNING_AT_MOST), Some(Lock::For(30)));
+    }
+
+    /// A killed attempt is not taken for running for ever: from the oldest begin, not the
+    /// latest, and never from the future (red team retest, session 28: N4).
+    #[test]
+    fn running_attempts_are_counted_from_the_oldest_and_never_from_the_future() {
+        let mut l = Lockout::default();
+        assert_eq!(l.begin(100), None); // killed: never settled
+        for t in [150, 200] {
+            assert_eq!(l.begin(t), None);
+            l.settle(Ended::Refused, Channel::Photo, t);
+        }
+        assert_eq!(l.running_since, Some(100), "the oldest");
+        let mut forged: Lockout = serde_json::from_str(
+            r#"{"consecutive_failures":5,"locked_until":null,"running":4294967295,"running_since":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert!(forged.bound(1000));
+        assert_eq!((forged.running, forged.running_since), (5, Some(1000)));
+        assert!(forged.start_pending(1001 + RUNNING_AT_MOST));
+        assert_eq!(forged.lock(1001 + RUNNING_AT_MOST), Some(Lock::For(30)));
     }
 }

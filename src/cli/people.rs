@@ -68,10 +68,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 eprintln!("warning: {}", names::lookalike_note(name, &other));
             }
             let quoted = names::shell_arg(name);
+            let least = crate::train::MIN_IMAGES;
             println!(
                 "enrolled {name}; now add images with `facegate capture {quoted} --kind \
-                 verification PHOTOS...` (and, to train their own head later, at least 3 each \
-                 with `--kind anchor` and `--kind positive`)"
+                 verification PHOTOS...` (and, to train their own head later, at least {least} \
+                 with `--kind anchor`, {least} with `--kind positive` and {least} negatives)"
             );
         }
         UserCommand::Reset { name } => {
@@ -369,10 +370,7 @@ fn warn_if_someone_else(
 /// (it said it had cleared one either way).
 pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -> String {
     match held {
-        Some(lock) => format!(
-            "lifted the lock ({}); face {what} is on again",
-            lock.brief()
-        ),
+        Some(lock) => format!("lifted the lock: {}; face {what} is on again", lock.brief()),
         None => format!(
             "not locked out; face {what} was on (failed attempts counted toward a lock-out, if \
              any, are cleared)"
