@@ -949,6 +949,25 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     h.get_by_role_and_label(Role::Button, "Verify").click();
     h.run_steps(2);
     assert!(h.state().state.verifying);
+    // A threshold saved from elsewhere while it runs waits for it to end: an attempt's rule is
+    // set when it begins (a model switched under one scored a stranger against the old model's
+    // threshold; red team retest, session 28).
+    let store = Store::open(&data).unwrap();
+    let mut elsewhere = store.settings();
+    elsewhere.detection_threshold = 0.45;
+    store.save_settings(&elsewhere).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    h.run_steps(2);
+    assert!(h.state().state.verifying);
+    let shown = h
+        .state()
+        .state
+        .settings
+        .as_ref()
+        .unwrap()
+        .detection_threshold;
+    println!("during the attempt the window shows {shown}");
+    assert_ne!(shown, 0.45, "not taken up while the attempt runs");
     wait_for(&mut h, 10, "the quiet attempt to end", |a| {
         !a.state.verifying
     });
@@ -965,6 +984,17 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     );
     assert_eq!(log.len(), lines + 1);
     assert!(!last.accepted);
+    wait_for(
+        &mut h,
+        5,
+        "the threshold saved meanwhile, once it ended",
+        |a| {
+            a.state
+                .settings
+                .as_ref()
+                .is_some_and(|s| s.detection_threshold == 0.45)
+        },
+    );
     // Frames again: Verify works as before.
     quiet.store(false, std::sync::atomic::Ordering::Relaxed);
     verify_and_wait(&mut h);

@@ -69,6 +69,9 @@ pub struct Engine {
     ///
     /// [`SettingsProblem::unsettles_decisions`]: crate::store::SettingsProblem::unsettles_decisions
     damaged: Option<String>,
+    /// Settings saved from elsewhere whose model could not be loaded: not tried again every
+    /// second while the file stays so ([`Engine::follow_saved_settings`]).
+    unusable: Option<Settings>,
 }
 
 /// What [`Engine::apply_settings`] changed, for callers that keep derived state.
@@ -169,23 +172,52 @@ impl Engine {
     pub fn follow_saved_settings(&mut self) -> Result<Option<Settings>> {
         let (saved, problems) = self.store.settings_checked();
         let damaged = damage_of(problems.clone());
-        if saved == self.settings && damaged == self.damaged {
+        if (saved == self.settings && damaged == self.damaged)
+            || self.unusable.as_ref() == Some(&saved)
+        {
             return Ok(None);
         }
         for p in problems {
             tracing::warn!("{}", p.for_desk());
         }
-        let model_changed = saved.model != self.settings.model;
-        if model_changed {
-            self.pipeline = FacePipeline::new(&self.models, pipeline_options(&saved))?;
+        let pipeline = self.pipeline_for(&saved).inspect_err(|_| {
+            self.unusable = Some(saved.clone());
+        })?;
+        self.put_in_force(saved, pipeline, damaged);
+        Ok(Some(self.settings.clone()))
+    }
+
+    /// The pipeline `settings` need when their model is not the one running (loaded before
+    /// anything changes, so a model that fails to load changes nothing).
+    fn pipeline_for(&self, settings: &Settings) -> Result<Option<FacePipeline>> {
+        Ok(match settings.model != self.settings.model {
+            true => Some(FacePipeline::new(&self.models, pipeline_options(settings))?),
+            false => None,
+        })
+    }
+
+    /// Puts `settings` in force, the one way they are (a save from the window, a file saved
+    /// from elsewhere): `pipeline` for a new model, the preprocessing, and vectors dropped when
+    /// either changed.
+    fn put_in_force(
+        &mut self,
+        settings: Settings,
+        pipeline: Option<FacePipeline>,
+        damaged: Option<String>,
+    ) -> SettingsChange {
+        let vectors = settings.model != self.settings.model
+            || settings.preprocess != self.settings.preprocess;
+        if let Some(pipeline) = pipeline {
+            self.pipeline = pipeline;
         }
-        if model_changed || saved.preprocess != self.settings.preprocess {
+        self.pipeline.preprocess = settings.preprocess;
+        if vectors {
             self.galleries.clear();
         }
-        self.pipeline.preprocess = saved.preprocess;
-        self.settings = saved;
+        self.settings = settings;
         self.damaged = damaged;
-        Ok(Some(self.settings.clone()))
+        self.unusable = None;
+        SettingsChange { vectors }
     }
 
     /// Opens the engine with `settings` from elsewhere (the system unlock's root-owned config),
@@ -201,6 +233,7 @@ impl Engine {
             heads: scoring::HeadCache::default(),
             pad: None,
             damaged: None,
+            unusable: None,
         })
     }
 
@@ -245,31 +278,13 @@ impl Engine {
         settings: Settings,
         make: impl FnOnce(Settings) -> std::result::Result<Settings, StoreError>,
     ) -> Result<SettingsChange> {
-        let model_changed = settings.model != self.settings.model;
-        let vectors = model_changed || settings.preprocess != self.settings.preprocess;
         // Loaded before anything is saved, and put in place only after: a model that fails to
         // load, or a save that fails (a full disk), changes nothing. (Swapped first, a failed
         // save left the new model's probes compared with the old model's gallery vectors.)
-        let pipeline = if model_changed {
-            Some(FacePipeline::new(
-                &self.models,
-                pipeline_options(&settings),
-            )?)
-        } else {
-            None
-        };
+        let pipeline = self.pipeline_for(&settings)?;
         let settings = self.store.save_settings_with(make)?;
-        if let Some(pipeline) = pipeline {
-            self.pipeline = pipeline;
-        }
-        self.pipeline.preprocess = settings.preprocess;
-        if vectors {
-            self.galleries.clear();
-        }
-        self.settings = settings;
         // Saved whole and within every range: what the file says is known again.
-        self.damaged = None;
-        Ok(SettingsChange { vectors })
+        Ok(self.put_in_force(settings, pipeline, None))
     }
 
     pub fn thresholds(&self) -> crate::auth::Thresholds {
@@ -277,8 +292,8 @@ impl Engine {
     }
 
     /// The cosine above which two of the store's photos are taken for one person (a gallery's
-    /// odd images, a new capture unlike the rest, a negative that shows someone enrolled): the
-    /// model's own threshold, not the user's. Whether two photos show one person is the
+    /// odd images, a new capture unlike the rest; a negative is held to face unlock's stricter
+    /// one, [`Engine::negatives_showing`]): the model's own threshold, not the user's. Whether two photos show one person is the
     /// model's question; a strict detection threshold set for unlocking should not make a
     /// person's own photos look like strangers' (warned about, left out of a capture).
     pub fn same_person_threshold(&self) -> f32 {

@@ -26,12 +26,15 @@ impl CompareView {
         self.take_dropped(ui);
         ui.heading("Compare two photos");
         ui.label("Drop two image files on the window, or type their paths.");
-        for (i, name) in ["First photo", "Second photo"].into_iter().enumerate() {
-            ui.horizontal(|ui| {
-                ui.label(name);
-                ui.add(egui::TextEdit::singleline(&mut self.paths[i]).desired_width(520.0));
-            });
-        }
+        // A grid, so that the two fields start where each other does.
+        egui::Grid::new("compare paths").show(ui, |ui| {
+            for (i, name) in ["First photo", "Second photo"].into_iter().enumerate() {
+                let label = ui.label(name);
+                ui.add(egui::TextEdit::singleline(&mut self.paths[i]).desired_width(520.0))
+                    .labelled_by(label.id);
+                ui.end_row();
+            }
+        });
         let ready = self.paths.iter().all(|p| !p.trim().is_empty());
         let person = state.selected.clone().filter(|_| self.as_person);
         ui.horizontal(|ui| {

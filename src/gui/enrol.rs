@@ -33,9 +33,11 @@ pub struct EnrolView {
     /// misses a field mid-word (a label, a gap) must not turn the rest of the word into
     /// captures of whoever is on screen.
     typing_until: Option<std::time::Instant>,
-    /// The settings while a slider is held: FAR and FRR follow the drag, and the file is written
-    /// once, when it is let go, not on every step.
-    draft: Option<Settings>,
+    /// The settings while a slider is held, and those shown when the drag began: FAR and FRR
+    /// follow the drag, and the file is written once, when it is let go, not on every step. Only
+    /// what changed from the second is saved: settings saved from elsewhere during the drag
+    /// (and taken into the window) are kept (read-through, session 28).
+    draft: Option<(Settings, Settings)>,
     thumbnails: TextureCache,
     /// Photos dropped outside the three capture sections: the user says which kind they are.
     unplaced: Vec<PathBuf>,
@@ -174,6 +176,12 @@ impl EnrolView {
             self.dialog_note = Some((state.selected.clone(), note.into()));
             dropped.clear();
         }
+        // Said above the sections, where it is seen: below the last one it was missed (journey
+        // review, session 28). Another person chosen since: it was about the one before.
+        self.dialog_note.take_if(|(who, _)| *who != state.selected);
+        if let Some((_, note)) = &self.dialog_note {
+            ui.label(RichText::new(note).color(WARN));
+        }
         let hovering = enabled && files::hovering(ui);
         let mut placed = false;
         let typing = self.typing(ui);
@@ -214,11 +222,6 @@ impl EnrolView {
         // Photos on their way in by any route: a note about an earlier dialog is over.
         if out.iter().any(|c| matches!(c, Command::ImportFiles { .. })) {
             self.dialog_note = None;
-        }
-        // Another person chosen since: the note was about the one before.
-        self.dialog_note.take_if(|(who, _)| *who != state.selected);
-        if let Some((_, note)) = &self.dialog_note {
-            ui.label(RichText::new(note).small().color(WARN));
         }
     }
 
@@ -344,7 +347,11 @@ impl EnrolView {
 
     fn thresholds(&mut self, ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.heading("Thresholds");
-        let Some(mut s) = self.draft.take().or_else(|| state.settings.clone()) else {
+        let Some((base, mut s)) = self
+            .draft
+            .take()
+            .or_else(|| state.settings.clone().map(|s| (s.clone(), s)))
+        else {
             ui.label(state.analysis_off.as_deref().unwrap_or("loading models…"));
             return;
         };
@@ -399,9 +406,12 @@ impl EnrolView {
             "a picture of whoever failed, named in the audit log; wiping a person removes theirs",
         );
         if dragging {
-            self.draft = Some(s);
-        } else if state.settings.as_ref() != Some(&s) {
-            out.push(Command::update_settings(s));
+            self.draft = Some((base, s));
+        } else if base != s {
+            out.push(Command::UpdateSettings {
+                shown: Some(Box::new(base)),
+                asked: s,
+            });
         }
     }
 }

@@ -73,7 +73,6 @@ pub fn spawn(
                 last_verdict: None,
                 imports: VecDeque::new(),
                 settings_looked: Instant::now(),
-                settings_failed: false,
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
@@ -180,10 +179,8 @@ struct Worker {
     last_verdict: Option<LastVerdict>,
     /// Photos being imported, oldest request first.
     imports: VecDeque<ImportJob>,
-    /// When the settings file was last looked at ([`Worker::follow_settings`]), and whether
-    /// the settings saved there could not be put in force (said once).
+    /// When the settings file was last looked at ([`Worker::follow_settings`]).
     settings_looked: Instant,
-    settings_failed: bool,
 }
 
 /// How often the worker looks whether the settings file changed from elsewhere.
@@ -270,17 +267,27 @@ impl Worker {
     /// Takes settings saved from elsewhere meanwhile into force ([`Engine::follow_saved_settings`]),
     /// looking at the file at most once every [`SETTINGS_LOOK`], and shows them.
     fn follow_settings(&mut self) {
-        if self.settings_looked.elapsed() < SETTINGS_LOOK {
+        // Not while an attempt runs: its rule was set when it began, and a model switched under
+        // it scored the new model's cosines against the old model's threshold (a stranger was
+        // verified; red team retest, session 28). Taken up once it ends.
+        if self.settings_looked.elapsed() < SETTINGS_LOOK || self.attempt_deadline().is_some() {
             return;
         }
         self.settings_looked = Instant::now();
         let before = self.engine.settings().clone();
+        let was_damaged = self.engine.settings_sound().is_err();
+        // An error is said once: the engine does not try the same file again.
         match self.engine.follow_saved_settings() {
             Ok(Some(now)) => {
-                self.settings_failed = false;
                 self.last_verdict = None;
                 self.send(Event::SettingsInForce(now.clone()));
                 self.say_settings_problems();
+                if was_damaged && self.engine.settings_sound().is_ok() {
+                    // The damage was said on the message line: say it is over.
+                    self.send(Event::Info(
+                        "the settings file was mended: faces are verified again".into(),
+                    ));
+                }
                 if (now.model, now.preprocess) != (before.model, before.preprocess)
                     && let Some(p) = self.person.clone()
                 {
@@ -288,12 +295,7 @@ impl Worker {
                 }
             }
             Ok(None) => {}
-            // Said once, not every second while the file stays as it is.
-            Err(e) if !self.settings_failed => {
-                self.settings_failed = true;
-                self.fail("the settings saved meanwhile cannot be used", e);
-            }
-            Err(_) => {}
+            Err(e) => self.fail("the settings saved meanwhile cannot be used", e),
         }
     }
 
