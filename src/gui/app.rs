@@ -371,14 +371,19 @@ impl FaceGateApp {
         let t = analysis.map(|a| a.timings).unwrap_or_default();
         let latency = analysis.map_or(0.0, |a| a.latency_ms);
         ui.horizontal(|ui| {
+            // A stage that has not run yet says so, rather than "0.00 ms".
+            let last = |ms: f32, decimals: usize| match ms > 0.0 {
+                true => format!("{ms:.decimals$} ms"),
+                false => "–".to_owned(),
+            };
             ui.label(format!(
-                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · last attributes {:.1} ms · last embed {:.1} ms · last verify {:.2} ms · capture-to-result {:.0} ms",
+                "camera {:.1} fps · inference {:.1} fps · detect {:.1} ms · last attributes {} · last embed {} · last verify {} · capture-to-result {:.0} ms",
                 self.feed.fps(),
                 self.inference_rate.rate(),
                 t.detect_ms,
-                self.last_run.attributes_ms,
-                self.last_run.embed_ms,
-                self.last_run.verify_ms,
+                last(self.last_run.attributes_ms, 1),
+                last(self.last_run.embed_ms, 1),
+                last(self.last_run.verify_ms, 2),
                 latency
             ));
         });

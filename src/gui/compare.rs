@@ -30,7 +30,9 @@ impl CompareView {
         egui::Grid::new("compare paths").show(ui, |ui| {
             for (i, name) in ["First photo", "Second photo"].into_iter().enumerate() {
                 let label = ui.label(name);
-                ui.add(egui::TextEdit::singleline(&mut self.paths[i]).desired_width(520.0))
+                // Sized, not a desired width: a grid cell gives a field only what it needs.
+                let size = egui::vec2(520.0, ui.spacing().interact_size.y);
+                ui.add_sized(size, egui::TextEdit::singleline(&mut self.paths[i]))
                     .labelled_by(label.id);
                 ui.end_row();
             }
