@@ -466,7 +466,8 @@ fn a_look_at_the_lock_out_during_an_attempt_does_not_lock_on_it() {
     let wall = hostile::brick_wall(data.parent().unwrap());
     let mut attempt = common::facegate_command()
         .args(["--data-dir", s(&data), "verify", NAME, "--replay", s(&wall)])
-        .args(["--timeout", "4"])
+        // Long enough that the look below comes while it runs, on a slow machine too.
+        .args(["--timeout", "10"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

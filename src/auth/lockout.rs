@@ -126,10 +126,9 @@ pub enum Ended {
     /// with nobody at the desk, or a camera another user turned dark, lock the owner out.
     Unjudged,
     /// Its frames stopped before any face was compared (a camera unplugged, switched off or
-    /// stalled part-way), or it ended early while the person's face matched (its caller left:
-    /// a PAM application that could not show the challenge): taken back, and no sign that
-    /// nobody was there, so no step toward a pause either. Otherwise anyone at the desk could
-    /// lock an account's face unlock by pulling the cable, and a loose one would do it unseen.
+    /// stalled part-way): taken back, and no sign that nobody was there, so no step toward a
+    /// pause either. Otherwise anyone at the desk could lock an account's face unlock by pulling
+    /// the cable, and a loose one would do it unseen.
     CutShort,
 }
 
@@ -178,8 +177,10 @@ pub struct Lockout {
     #[serde(default)]
     pub paused_until: Option<u64>,
     /// Attempts begun and not yet settled (each counted in `consecutive_failures` meanwhile),
-    /// and when the latest began: while they may still run, someone only looking at the
-    /// record must not start a lock from their provisional failures.
+    /// and when the first of those overlapping began: while they may still run, someone only
+    /// looking at the record must not start a lock from their provisional failures. (Attempts
+    /// that keep overlapping for longer than [`RUNNING_AT_MOST`] are then all taken as killed:
+    /// more locks, never more tries.)
     #[serde(default)]
     pub running: u32,
     #[serde(default)]
@@ -267,7 +268,7 @@ impl Lockout {
     /// [`Lockout::settle`] says otherwise, so an attempt killed part-way counts. A new attempt
     /// counts those still running too (ten begun at once get five tries between them, not
     /// ten), but starts no lock on them: it is refused with [`Lock::Running`] until they end.
-    /// `running_since` is when the oldest of those running began.
+    /// `running_since` is when the first of those overlapping began.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
         self.bound(now);
         if self.still_running(now) == 0 {

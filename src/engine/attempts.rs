@@ -74,10 +74,10 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
     match store.read_state::<Lockout>(person, lockout::STATE_FILE) {
         Err(crate::store::StoreError::UnknownPerson(_)) => None,
         Ok(mut state) => {
-            // A lock time beyond the longest period is bounded, and a lock that unsettled
-            // failures piled up to is started, on disk as soon as they are seen: the daemon
-            // and the window ask here and never start an attempt (and its `begin`) while a
-            // lock holds.
+            // A lock time beyond the longest period is bounded, and a lock that failures of
+            // killed attempts piled up to is started, on disk as soon as they are seen (never
+            // one from attempts that may still be running): the daemon and the window ask here
+            // and never start an attempt (and its `begin`) while a lock holds.
             if state.bound(now) | state.start_pending(now) {
                 let _ = store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
                     l.bound(now);
@@ -357,25 +357,25 @@ impl Engine {
     }
 
     /// Settles `attempt`, begun and not finished, with its audit line: once a face was compared
-    /// that did not match, it is a refusal whatever the reason (pulling the camera's cable must
-    /// not undo a failure); one whose face matched is taken back ([`Ended::CutShort`]: its
-    /// caller left, or its frames stopped, before the rest of the rule was met); before any
-    /// comparison, an attempt its caller gave up on judged no face ([`Ended::Unjudged`], a
-    /// step toward a pause: hanging up at once is still asking), and one whose frames stopped
-    /// is taken back whole. Its audit line has the last comparison's scores when there was one.
+    /// it is a refusal whatever the reason (pulling the camera's cable must not undo a failure,
+    /// nor let a photo that matched retry the liveness checks for free); before that, an attempt
+    /// its caller gave up on judged no face ([`Ended::Unjudged`], a step toward a pause:
+    /// hanging up at once is still asking), and one whose frames stopped is taken back whole
+    /// ([`Ended::CutShort`]). Its audit line has the last comparison's scores when there was
+    /// one.
     ///
     /// An attempt that already has its outcome was settled with it, and is left alone.
     pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
         if attempt.outcome().is_some() {
             return Ok(());
         }
-        // Ended early with the person's face matching is no failure of that face: a PAM
-        // application that could not show the challenge, a window closed mid-attempt. Only a
-        // compared face that did not match counts (an impostor pulling the cable still pays).
-        let matched = attempt.last().is_some_and(|v| v.accepted);
+        // Once a face was compared, a refusal, whether or not it matched: the match comes
+        // before the liveness checks, so taking back an attempt ended after a match let a photo
+        // or a replay retry the head turn without limit by hanging up or pulling the cable
+        // (read-through, session 28). A client that cannot show the prompts leaves before the
+        // attempt begins instead (the daemon's moment for a hang-up).
         let ended = match why {
-            _ if attempt.compared_a_face() && !matched => Ended::Refused,
-            _ if matched => Ended::CutShort,
+            _ if attempt.compared_a_face() => Ended::Refused,
             Early::Abandoned => Ended::Unjudged,
             Early::FramesStopped => Ended::CutShort,
         };
@@ -387,9 +387,9 @@ impl Engine {
         self.settle_attempt(&person, Channel::Live, ended, details)
     }
 
-    /// A live attempt ended: settled as a photo's is, so the fifth failure locks at once (it
-    /// used to lock only when the next attempt began, and until then `lockout` and
-    /// `identify` did not see it).
+    /// A live attempt ended: settled as a photo's is, so the fifth settled failure locks at
+    /// once (it used to lock only when the next attempt began, and until then `lockout` and
+    /// `identify` did not see it); with others still running, once they have settled too.
     fn settle(&mut self, outcome: &Outcome, frame: &RgbImage) -> Result<()> {
         self.settle_attempt(
             &outcome.person,

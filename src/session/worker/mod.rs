@@ -380,6 +380,14 @@ impl Worker {
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
             Command::UpdateSettings { shown, asked } => {
+                // A switch of model or preprocessing changes every vector: an attempt under way
+                // (its rule set when it began) would judge the new model's scores by the old
+                // model's threshold (read-through, session 28), so it ends first.
+                let now = self.engine.settings();
+                if (asked.model, asked.preprocess) != (now.model, now.preprocess) {
+                    self.stop_verify("the model or its preprocessing changed");
+                    self.stop_unlock();
+                }
                 // Only what the user changed, over the file as it is now: a threshold set by
                 // `facegate calibrate` while the window was open is kept, not reverted.
                 let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
