@@ -1019,5 +1019,21 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     let last = log.last().unwrap();
     println!("the unlock attempt's audit line: {:?}", last.ended);
     assert!(!last.accepted);
+    // Back on Enrol & verify, a Verify under way ends when the preprocessing is switched from
+    // the window: its rule was set for the old vectors (second read-through, session 28).
+    h.state_mut().set_view(facegate::gui::View::Enrol);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    assert!(h.state().state.verifying);
+    let mut switched = h.state().state.settings.clone().unwrap();
+    switched.preprocess = facegate::vision::Preprocess::Grey;
+    h.state_mut()
+        .send(facegate::session::Command::update_settings(switched));
+    wait_for(&mut h, 5, "the Verify ended by the switch", |a| {
+        !a.state.verifying
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Verify stopped: the model or its preprocessing changed");
     quiet.store(false, std::sync::atomic::Ordering::Relaxed);
 }

@@ -216,10 +216,18 @@ pub fn peer_leaves_within(stream: &UnixStream, wait: std::time::Duration) -> boo
         events: libc::POLLRDHUP,
         revents: 0,
     };
-    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd for the duration of the call.
-    let ready = unsafe { libc::poll(&raw mut fds, 1, ms) };
-    ready > 0 && peer_has_left(stream)
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd for the duration of the call.
+        let ready = unsafe { libc::poll(&raw mut fds, 1, ms) };
+        // A signal cut the wait short: wait out the rest.
+        if ready < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return ready > 0 && peer_has_left(stream);
+    }
 }
 
 /// Reads the stream with the time left before the deadline as each read's limit, so a peer
