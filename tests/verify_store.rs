@@ -754,3 +754,52 @@ fn each_purpose_gets_its_rule_and_liveness_from_one_place() {
         assert_eq!(matches!(liveness, LivenessCheck::Challenge(_)), on);
     }
 }
+
+/// The owner's face matched, then the client hung up at the head turn: a refusal, counted. Taking such an attempt back let a photo of the owner, which
+/// matches, retry the head turn without limit by hanging up each time it was asked (read-through,
+/// session 28); five of them lock as five refusals do.
+#[test]
+fn hanging_up_after_a_match_counts_as_a_refusal() {
+    use facegate::auth::attempt::{LivenessCheck, Prompt};
+    use facegate::auth::lockout::{Lockout, STATE_FILE};
+    use facegate::liveness::challenge::Direction;
+    let mut e = eileen("lockout-matched-hang-up", &astronaut_variants());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    for i in 1..=5 {
+        let rule = e.attempt_rule();
+        let mut attempt = e
+            .begin_attempt("Eileen", rule, LivenessCheck::Challenge(Direction::Right))
+            .unwrap();
+        let mut source = Unplugs {
+            image: astro.clone(),
+            frames: 1000,
+            sent: 0,
+        };
+        let mut asked = Vec::new();
+        let ran = e.run_attempt(&mut attempt, &mut source, |p| {
+            asked.push(p.text());
+            !matches!(p, Prompt::Turn { .. })
+        });
+        let outcome = ran.unwrap();
+        let last = attempt.last().expect("a face was compared");
+        assert!(last.accepted, "the owner's face matched: {last:?}");
+        assert!(
+            outcome.is_none(),
+            "hung up at the turn: {asked:?} {outcome:?}"
+        );
+        let ended = e.store().audit_log().last().cloned().unwrap().ended;
+        let lock: Lockout = e.store().read_state("Eileen", STATE_FILE).unwrap();
+        println!(
+            "hang-up {i} after {} prompts (last {:?}, similarity {:.3}): audit {ended:?}, failures {}, lock {:?}",
+            asked.len(),
+            asked.last(),
+            last.best,
+            lock.consecutive_failures,
+            e.lockout("Eileen")
+        );
+        assert_eq!(ended.as_deref(), Some("refused"));
+        // The fifth starts the lock, which starts the count over.
+        assert_eq!(lock.consecutive_failures, i % 5);
+        assert_eq!(e.lockout("Eileen").is_some(), i == 5, "locked at the fifth");
+    }
+}
