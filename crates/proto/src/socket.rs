@@ -185,31 +185,15 @@ fn send_all(stream: &UnixStream, mut bytes: &[u8], deadline: Instant) -> io::Res
 /// Whether the peer has closed its end (or reset it): a client that gave up while its request
 /// waited in the queue. Looks without waiting and without taking anything from the stream.
 pub fn peer_has_left(stream: &UnixStream) -> bool {
-    let mut byte = 0u8;
-    loop {
-        // SAFETY: `byte` is a valid one-byte buffer.
-        let n = unsafe {
-            libc::recv(
-                stream.as_raw_fd(),
-                (&raw mut byte).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 {
-            // 0: end of stream. More bytes after the request line are the client's business.
-            return n == 0;
-        }
-        match io::Error::last_os_error().kind() {
-            io::ErrorKind::Interrupted => continue,
-            io::ErrorKind::WouldBlock => return false,
-            _ => return true,
-        }
-    }
+    peer_leaves_within(stream, std::time::Duration::ZERO)
 }
 
 /// [`peer_has_left`], waiting up to `wait` for it to: a client that cannot show the prompt
 /// just sent hangs up within a moment, and that moment is given before anything counts.
+///
+/// The hang-up is the socket's own flag (`POLLRDHUP`, `POLLHUP`), not an empty read: bytes a
+/// client sent after its request and left unread would hide an end of stream behind them, and
+/// a request that hung up so would have counted, or held its place in the queue.
 pub fn peer_leaves_within(stream: &UnixStream, wait: std::time::Duration) -> bool {
     let mut fds = libc::pollfd {
         fd: stream.as_raw_fd(),
@@ -226,7 +210,8 @@ pub fn peer_leaves_within(stream: &UnixStream, wait: std::time::Duration) -> boo
         if ready < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;
         }
-        return ready > 0 && peer_has_left(stream);
+        let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+        return ready > 0 && fds.revents & gone != 0;
     }
 }
 
@@ -473,5 +458,40 @@ mod tests {
         let took = start.elapsed();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
         assert!(took < Duration::from_millis(900), "{took:?}");
+    }
+
+    /// A peer that hangs up is seen to have left whatever it sent before and nobody read: the
+    /// request line's extra bytes used to hide the end of the stream from a peek.
+    #[test]
+    fn a_peer_is_seen_to_leave_with_bytes_left_unread() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        assert!(!peer_has_left(&ours), "still there");
+        let start = Instant::now();
+        assert!(!peer_leaves_within(&ours, Duration::from_millis(100)));
+        assert!(start.elapsed() >= Duration::from_millis(90), "waited");
+        (&theirs)
+            .write_all(b"{\"authenticate\":{}}\nmore\n")
+            .unwrap();
+        assert!(!peer_has_left(&ours), "bytes waiting are not a hang-up");
+        drop(theirs);
+        assert!(peer_has_left(&ours), "left, bytes unread");
+        assert!(peer_leaves_within(&ours, Duration::from_secs(5)));
+    }
+
+    /// A hang-up during the wait ends it at once, not at its end.
+    #[test]
+    fn a_peer_leaving_during_the_wait_is_seen_at_once() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(theirs);
+        });
+        let start = Instant::now();
+        assert!(peer_leaves_within(&ours, Duration::from_secs(5)));
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
