@@ -915,6 +915,17 @@ impl facegate::camera::FrameSource for Quietable {
     }
 }
 
+/// Lets a [`Quietable`] source run again when dropped: a failed assertion while it is quiet
+/// would otherwise leave the window's capture thread waiting, and the test hanging instead of
+/// failing. Made after the harness, so that it goes first.
+struct Loud(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Loud {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A Verify (and an Unlock) whose frames stop coming ends at its time-out, settled and said, rather than
 /// leaving the window "verifying…" with Verify disabled until the source is changed.
 #[test]
@@ -937,6 +948,7 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
         std::sync::Arc::new(|| {}),
     ));
     let mut h = harness(app, 760.0);
+    let _loud = Loud(quiet.clone());
     models_loaded(&mut h);
     add_person(&mut h, "Eileen");
     capture_verification(&mut h, 3);
@@ -1035,5 +1047,46 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     });
     h.run_steps(2);
     h.get_by_label_contains("Verify stopped: the model or its preprocessing changed");
+    // The same when the switch was saved to the file from elsewhere while the Verify ran (not
+    // followed then) and the window's next edit, a threshold, brings it in with it: the
+    // decision is on what is put in force, not on what the window asked (design review,
+    // session 29: R1; the attempt ran on and judged the new vectors by the old rule).
+    wait_for(&mut h, 5, "the grey preprocessing shown", |a| {
+        a.state
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.preprocess == facegate::vision::Preprocess::Grey)
+    });
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    assert!(h.state().state.verifying);
+    let shown = h.state().state.settings.clone().unwrap();
+    let mut file = Store::open(&data).unwrap().settings();
+    file.preprocess = facegate::vision::Preprocess::default();
+    Store::open(&data).unwrap().save_settings(&file).unwrap();
+    let mut edited = shown.clone();
+    edited.verification_threshold = (shown.verification_threshold - 0.05).max(0.1);
+    h.state_mut()
+        .send(facegate::session::Command::UpdateSettings {
+            shown: Some(Box::new(shown)),
+            asked: edited,
+        });
+    let edited_at = std::time::Instant::now();
+    wait_for(
+        &mut h,
+        5,
+        "the Verify ended by the switch from the file",
+        |a| !a.state.verifying,
+    );
+    h.run_steps(2);
+    // Not at its time-out, which a quiet source would reach too.
+    assert!(edited_at.elapsed() < std::time::Duration::from_secs(2));
+    h.get_by_label_contains("Verify stopped: the model or its preprocessing changed");
+    let now = Store::open(&data).unwrap().settings();
+    println!(
+        "file switched to {:?} during a Verify, then a threshold edit: Verify ended; in force {:?}",
+        file.preprocess, now.preprocess
+    );
+    assert_eq!(now.preprocess, file.preprocess);
     quiet.store(false, std::sync::atomic::Ordering::Relaxed);
 }

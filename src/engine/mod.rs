@@ -205,8 +205,7 @@ impl Engine {
         pipeline: Option<FacePipeline>,
         damaged: Option<String>,
     ) -> SettingsChange {
-        let vectors = settings.model != self.settings.model
-            || settings.preprocess != self.settings.preprocess;
+        let vectors = !settings.same_vectors(&self.settings);
         if let Some(pipeline) = pipeline {
             self.pipeline = pipeline;
         }
@@ -259,12 +258,11 @@ impl Engine {
     /// meanwhile from elsewhere (`facegate calibrate`) is kept.
     pub fn apply_changes(&mut self, shown: &Settings, asked: &Settings) -> Result<SettingsChange> {
         let preview = self.store.settings().with_changes(shown, asked);
-        let model = (preview.model, preview.preprocess);
-        self.save_and_apply(preview, |now| {
+        self.save_and_apply(preview.clone(), |now| {
             let merged = now.with_changes(shown, asked);
             // The pipeline was loaded for the preview's model: a model switched from elsewhere
             // in the moment between would leave it running the wrong one.
-            match (merged.model, merged.preprocess) == model {
+            match merged.same_vectors(&preview) {
                 true => Ok(merged),
                 false => Err(StoreError::ChangedMeanwhile),
             }

@@ -188,14 +188,13 @@ impl Engine {
     /// was measured with: if either was switched meanwhile, nothing is saved
     /// ([`StoreError::ChangedMeanwhile`]: calibrate again).
     pub fn apply_calibration(&mut self, calibration: &Calibration) -> Result<()> {
-        let measured = (self.settings.model, self.settings.preprocess);
         let threshold = calibration.threshold;
         let asked = Settings {
             detection_threshold: threshold,
             ..self.settings.clone()
         };
-        self.save_and_apply(asked, |now| {
-            if (now.model, now.preprocess) != measured {
+        self.save_and_apply(asked.clone(), |now| {
+            if !now.same_vectors(&asked) {
                 return Err(StoreError::ChangedMeanwhile);
             }
             Ok(Settings {

@@ -433,6 +433,13 @@ impl Settings {
             .unwrap_or_else(|_| to.clone())
     }
 
+    /// Whether a face gets the same vector under both: the same model and preprocessing. A
+    /// threshold, a calibration or a cached gallery is on the scale of the one it was made
+    /// under, and an attempt's rule too.
+    pub fn same_vectors(&self, other: &Settings) -> bool {
+        (self.model, self.preprocess) == (other.model, other.preprocess)
+    }
+
     /// These settings with another model, at that model's default detection threshold (a
     /// threshold means nothing across models).
     pub fn with_model(&self, model: EmbedderKind) -> Settings {

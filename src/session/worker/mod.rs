@@ -288,7 +288,7 @@ impl Worker {
                         "the settings file was mended: faces are verified again".into(),
                     ));
                 }
-                if (now.model, now.preprocess) != (before.model, before.preprocess)
+                if !now.same_vectors(&before)
                     && let Some(p) = self.person.clone()
                 {
                     self.send_scores(&p);
@@ -380,20 +380,22 @@ impl Worker {
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
             Command::UpdateSettings { shown, asked } => {
-                // A switch of model or preprocessing changes every vector: an attempt under way
-                // (its rule set when it began) would judge the new model's scores by the old
-                // model's threshold (read-through, session 28), so it ends first.
-                let now = self.engine.settings();
-                if (asked.model, asked.preprocess) != (now.model, now.preprocess) {
-                    self.stop_verify("the model or its preprocessing changed");
-                    self.stop_unlock();
-                }
                 // Only what the user changed, over the file as it is now: a threshold set by
                 // `facegate calibrate` while the window was open is kept, not reverted.
                 let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
                 let damaged = self.engine.settings_sound().is_err();
                 match self.engine.apply_changes(&shown, &asked) {
                     Ok(change) => {
+                        // A switch of model or preprocessing changes every vector: an attempt
+                        // under way (its rule set when it began) would judge the new model's
+                        // scores by the old model's threshold (read-through, session 28), so
+                        // it ends before another frame is judged. Decided on what was put in
+                        // force, not on what the window asked: a model saved to the file
+                        // meanwhile comes in with any edit (design review, session 29: R1).
+                        if change.vectors {
+                            self.stop_verify("the model or its preprocessing changed");
+                            self.stop_unlock();
+                        }
                         if damaged {
                             // The damage was said on the message line: say it is over.
                             self.send(Event::Info(format!(
