@@ -43,6 +43,21 @@ pub fn start_environment() -> Vec<Change> {
     changes
 }
 
+/// A command for a helper program (ffmpeg, ffprobe). As root it gets no environment but PATH
+/// (as [`start_environment`] left it): the rest came from whoever started root, and ffmpeg
+/// acts on some of it; `FFREPORT=file=…` had a root daemon truncate and write a root-only file
+/// through a user's link (red team, session 29: R6-3).
+pub fn helper(program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    if rustix::process::geteuid().is_root() {
+        command.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+    }
+    command
+}
+
 /// The folders of `path` that root may run programs from, each by its real path: it and every
 /// folder above it belong to root, and nobody else can write it (a sticky /tmp neither: anyone
 /// may put a program there) nor a folder above it (but for sticky ones, [`facegate_proto::trust`]).
@@ -117,5 +132,20 @@ mod tests {
         let usr_bin = std::fs::canonicalize("/usr/bin").unwrap();
         assert_eq!(kept, vec![usr_bin]);
         assert_eq!(root_path(&open.clone().into_os_string()), None);
+    }
+
+    /// As root, a helper sees PATH and nothing else of the environment it was started with
+    /// (this test process's own, as `sudo -E` would pass a user's).
+    #[test]
+    fn a_helper_run_by_root_gets_only_path() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; a helper keeps the user's environment; skipping");
+            return;
+        }
+        let seen = helper("env").output().unwrap();
+        let seen = String::from_utf8_lossy(&seen.stdout);
+        println!("a helper's environment as root: {seen:?}");
+        let names: Vec<&str> = seen.lines().filter_map(|l| l.split('=').next()).collect();
+        assert!(names.iter().all(|n| *n == "PATH"), "{names:?}");
     }
 }

@@ -218,7 +218,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// why there is none. Its status is the caller's to judge.
 pub(crate) fn ffprobe(path: &Path, args: &[&str]) -> Result<std::process::Output, SourceError> {
     use wait_timeout::ChildExt;
-    let mut child = Command::new("ffprobe")
+    let mut child = crate::runtime::environment::helper("ffprobe")
         .args(["-v", "error", "-max_pixels", &MAX_CLIP_PIXELS.to_string()])
         .args(args)
         .arg(path)
@@ -347,7 +347,7 @@ struct Decoder {
 
 impl Decoder {
     fn spawn(path: &Path, info: &ClipInfo) -> Result<Self, SourceError> {
-        let mut child = Command::new("ffmpeg")
+        let mut child = crate::runtime::environment::helper("ffmpeg")
             .args([
                 "-v",
                 "error",
