@@ -50,7 +50,16 @@ pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused
         }
     })?;
     let file = checked(file, max)?;
-    let uid = file.metadata().map_err(Refused::Io)?.uid();
+    let meta = file.metadata().map_err(Refused::Io)?;
+    let uid = meta.uid();
+    // Its owner's, but rewritten in place by anyone: not theirs to give (design review,
+    // session 29: R3).
+    if facegate_proto::trust::others_can_write(meta.mode(), false) {
+        return Err(Refused::Untrusted(format!(
+            "other users can write it (mode {:o}); make it its owner's alone (`chmod go-w`)",
+            meta.mode() & 0o7777
+        )));
+    }
     if !owners.contains(&uid) {
         return Err(Refused::Untrusted(format!(
             "it belongs to uid {uid}; only files of uid {} are read here",
@@ -186,5 +195,18 @@ mod tests {
             matches!(open_owned(&linked.join("photo"), 5, &[me]), Err(Refused::Untrusted(why)) if why.contains("reached through"))
         );
         assert!(open_owned(&folder.join("photo"), 5, &[me]).is_ok());
+        // Its owner's, but anyone may rewrite it in place (design review, session 29: R3).
+        use std::os::unix::fs::PermissionsExt;
+        for mode in [0o666, 0o620] {
+            std::fs::set_permissions(&photo, std::fs::Permissions::from_mode(mode)).unwrap();
+            let why = match open_owned(&photo, 5, &[me]) {
+                Err(Refused::Untrusted(why)) => why,
+                other => panic!("mode {mode:o}: {other:?}"),
+            };
+            println!("mode {mode:o}: {why}");
+            assert!(why.contains("other users can write it"), "{why}");
+        }
+        std::fs::set_permissions(&photo, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_owned(&photo, 5, &[me]).is_ok());
     }
 }

@@ -170,7 +170,8 @@ impl DataDir {
                 ),
             ));
         }
-        if st.st_mode & 0o022 != 0 {
+        // Sticky or not: in a data dir, a name another user made is theirs to change.
+        if facegate_proto::trust::others_can_write(st.st_mode, false) {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(

@@ -151,12 +151,19 @@ fn root_owned(path: &Path, uid: u32) -> Result<(), TrustError> {
     Ok(())
 }
 
+/// Whether someone besides the owner can change what a file or folder of `mode` holds: group
+/// or others may write it, and it is not a sticky `folder` (where each keeps to their own
+/// names). Whoever can write it decides what a root process that trusts its owner reads.
+pub fn others_can_write(mode: u32, folder: bool) -> bool {
+    let sticky = folder && mode & 0o1000 != 0;
+    mode & 0o022 != 0 && !sticky
+}
+
 /// Root owns it (`uid` 0), and group and others cannot write it (`mode`), except a sticky
 /// `folder`.
 pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), TrustError> {
     root_owned(path, uid)?;
-    let sticky = folder && mode & 0o1000 != 0;
-    if mode & 0o022 != 0 && !sticky {
+    if others_can_write(mode, folder) {
         return Err(TrustError::Unsafe {
             path: path.to_owned(),
             why: format!(
