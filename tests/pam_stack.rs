@@ -1824,7 +1824,10 @@ fn face_unlock_through_a_real_pam_stack() {
         let out = common::run_facegate(&enrol);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{said}");
-        assert!(said.contains("Remove it first"), "{said}");
+        assert!(
+            said.contains("remove it (`sudo facegate unlock remove"),
+            "{said}"
+        );
         let remove = ["unlock", "remove", &user, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
         let mut enrol = vec!["unlock", "enrol", &user];
@@ -1833,6 +1836,25 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(common::run_facegate(&enrol).status.success());
         let r = rig.attempt("Katie's clip, the new account enrolled", false, &user, &[]);
         assert_eq!(r.result, Pam::Success, "{}", r.output);
+        // An enrolment that does not say whose it is (made before the uid was recorded) is
+        // not added to either: the daemon refuses it, and adding would record the old faces
+        // as the account's (design review, session 29: R2).
+        fs::remove_file(rig.dir.join("store/users").join(&user).join("account.json")).unwrap();
+        let out = common::run_facegate(&enrol);
+        let said = String::from_utf8_lossy(&out.stderr);
+        println!("enrol over an enrolment that records no account: {said}");
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("does not record which account it was made for"),
+            "{said}"
+        );
+        let r = rig.attempt(
+            "Katie's clip, her enrolment saying no account",
+            false,
+            &user,
+            &[],
+        );
+        r.assert_ignored_at_once();
     }
 
     // Re-enrolled from someone else's photo while the daemon runs: the faces the daemon held

@@ -213,15 +213,9 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let first = store.require_person(user).is_err();
             if first {
                 store.add_person(user)?;
-            } else if let Some(was) = crate::unlock::account::enrolled_for(store, user)?
-                && was != uid
-            {
+            } else if let Err(why) = crate::unlock::account::may_add(store, user, uid) {
                 // Added to, the old account's faces would unlock the new one.
-                anyhow::bail!(
-                    "{user}'s enrolment was made for uid {was}, another account of that name, \
-                     and {user} is now uid {uid}: its faces are not this account's. Remove it \
-                     first (`sudo facegate unlock remove {user}`), then enrol {user}"
-                );
+                anyhow::bail!(why);
             }
             let gallery = Gallery::Person {
                 name: user.clone(),

@@ -2,8 +2,8 @@
 //! unlock enrol` runs. Enrolments are found by account name, and a name outlives its account:
 //! after `userdel alice; useradd alice`, the new alice must not be unlocked by the old alice's
 //! face (red team, session 24). The daemon answers only when the name still belongs to the uid
-//! enrolled; an enrolment without one (made before it was recorded) is refused until `unlock
-//! enrol` is run again. `unlock enrol` refuses to add to an enrolment made for another uid: the
+//! enrolled; an enrolment without one (made before it was recorded) is refused. `unlock enrol`
+//! adds only to an enrolment made for the same uid ([`may_add`], on the daemon's own rule): the
 //! old faces must be removed first, not taken over by the new account. A uid given again to a
 //! new account of the same name is not told apart: remove an account's enrolment with the
 //! account (`facegate unlock remove`).
@@ -48,8 +48,19 @@ pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
             "it was enrolled for uid {was}, and {user} is no longer an account: {remove}"
         )),
         (None, _) => Some(format!(
-            "it does not record which account it was made for: enrol it again (`sudo facegate \
-             unlock enrol {user} PHOTOS`)"
+            "it does not record which account it was made for: {remove}, then enrol {user} again"
         )),
+    }
+}
+
+/// Whether `unlock enrol` may add faces to `user`'s existing enrolment for the account `uid`:
+/// only when it was made for that uid. Made for another, or not saying (made before the uid was
+/// recorded, perhaps for an account of that name since deleted), the faces added would be
+/// recorded as this account's, and the old ones with them (design review, session 29: R2):
+/// the enrolment is removed first. Why not, when not.
+pub fn may_add(store: &Store, user: &str, uid: u32) -> Result<(), String> {
+    match mismatch(store, user, Some(uid)) {
+        None => Ok(()),
+        Some(why) => Err(format!("{user}'s enrolment cannot be added to: {why}")),
     }
 }

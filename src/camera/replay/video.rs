@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -478,7 +478,7 @@ mod tests {
 
     #[test]
     fn a_missing_program_names_the_fix() {
-        let missing = Command::new("facegate-no-such-program-ffmpeg")
+        let missing = std::process::Command::new("facegate-no-such-program-ffmpeg")
             .spawn()
             .unwrap_err();
         let err = spawn_error("ffmpeg", missing);
