@@ -675,6 +675,34 @@ while time.time() < end:
 print(opened, flush=True)
 "#;
 
+/// Runs `python3 ARGS…` (argv[2:]) as uid and gid 0 of a user namespace of its own, mapped
+/// to argv[1] outside: a process in a rootless container, as the daemon sees one (its uid one
+/// of the owner's subordinate uids, its namespace not the daemon's). Started by root, which
+/// writes the maps.
+const CONTAINED: &str = r#"
+import ctypes, os, sys
+outer = int(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+ready, mapped = os.pipe(), os.pipe()
+pid = os.fork()
+if pid == 0:
+    if libc.unshare(0x10000000) != 0:
+        os._exit(3)
+    os.write(ready[1], b"x")
+    os.read(mapped[0], 1)
+    os.setgroups([])
+    os.setgid(0)
+    os.setuid(0)
+    os.execv(sys.executable, [sys.executable] + sys.argv[2:])
+os.read(ready[0], 1)
+for name in ("uid_map", "gid_map"):
+    with open(f"/proc/{pid}/{name}", "w") as f:
+        f.write(f"0 {outer} 1\n")
+os.write(mapped[1], b"x")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
 /// Another local user's requests for an account not hers, as fast as 4 threads can ask, under
 /// a 3,900-byte name the log would escape to 10 KB (argv[2] seconds); prints how many were
 /// answered. Each was logged whole once: 40 MB of log a second (red team, session 24).
@@ -1116,17 +1144,17 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(r.result, Pam::AuthErr, "the clip is Katie's");
 
         // Rootless containers: Alice's range of subordinate uids in /etc/subuid, 16 of them
-        // flooding the socket (64 idle connections each, renewed every 0.4 s). Counted as 16
-        // users they would hold all 48 readers kept for callers who are not root, and Katie's
-        // `sudo` (a setuid program: it counts as Katie) would be turned away; counted as Alice,
-        // they hold her 4.
+        // flooding the socket from containers (64 idle connections each, renewed every 0.4 s).
+        // Counted as 16 users they would hold all 48 readers kept for callers who are not
+        // root, and Katie's `sudo` (a setuid program: it counts as Katie) would be turned away;
+        // counted as Alice, they hold her 4.
         if Path::new("/usr/bin/python3").exists() {
             let _range = SubuidRange::add(&alice, 3_000_000_000, 65_536);
             let floods: Vec<Child> = (0..16)
                 .map(|i| {
+                    let outer = (3_000_000_000u32 + i).to_string();
                     Command::new("/usr/bin/python3")
-                        .args(["-c", FLOOD, s(&rig.socket()), "6"])
-                        .uid(3_000_000_000 + i)
+                        .args(["-c", CONTAINED, &outer, "-c", FLOOD, s(&rig.socket()), "6"])
                         .current_dir("/")
                         .stdin(Stdio::null())
                         .stdout(Stdio::null())
@@ -1152,6 +1180,30 @@ fn face_unlock_through_a_real_pam_stack() {
             assert!(
                 log.contains(&format!("uid {alice_uid} already has 4 connections")),
                 "{log}"
+            );
+            // Not in a container, a uid inside Alice's range is the account it names (a
+            // directory's uids can fall in such a range): counted as itself, not as Alice,
+            // whose connections would turn it away (red team, session 29: R6-2).
+            let directory = 3_000_000_100u32;
+            let logged = log.len();
+            let flood = Command::new("/usr/bin/python3")
+                .args(["-c", FLOOD, s(&rig.socket()), "2"])
+                .uid(directory)
+                .current_dir("/")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(flood.success());
+            let log = rig.daemon_log();
+            println!(
+                "a uid in Alice's range outside a container: {}",
+                &log[logged..].lines().next().unwrap_or("")
+            );
+            assert!(
+                log[logged..].contains(&format!("uid {directory} already has 4 connections")),
+                "{}",
+                &log[logged..]
             );
         } else {
             println!("NOTICE: /usr/bin/python3 missing; skipping the subordinate-uid flood");

@@ -169,7 +169,11 @@ fn authenticate(pamh: &mut PamHandle, args: &[&str], flags: c_int) -> Decision {
             // The person saw "Looking for…"; tell them why it ended before the password prompt
             // (information, so not under PAM_SILENT).
             if !silent {
-                let _ = say(&conv, PAM_ERROR_MSG, &reason);
+                let _ = say(
+                    &conv,
+                    PAM_ERROR_MSG,
+                    &format!("Face unlock refused: {reason}"),
+                );
             }
             Decision::Refused(reason)
         }

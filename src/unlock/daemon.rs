@@ -87,7 +87,10 @@ fn accept_clients(
             }
         };
         let caller = Caller::of(&stream, peer);
-        let uid = subordinates.counted_as(caller.counted_as());
+        let uid = match caller.may_be_contained() {
+            true => subordinates.counted_as(caller.counted_as()),
+            false => caller.counted_as(),
+        };
         let place = match turns.reader(uid) {
             Ok(place) => place,
             Err(full) => {
@@ -520,12 +523,13 @@ impl Daemon {
         }
         match ran {
             Ok(Some(o)) if o.accepted => verdict(Outcome::Success, format!("{user} recognised")),
+            // The reason alone: the module says "Face unlock refused: " before it, on the
+            // screen and in the log (both had it twice).
             Ok(Some(o)) => verdict(
                 Outcome::Refused,
-                format!(
-                    "Face unlock refused: {}",
-                    o.refusal.map_or("refused", |r| r.public_text())
-                ),
+                o.refusal
+                    .map_or("not verified", |r| r.public_text())
+                    .to_owned(),
             ),
             Ok(None) => verdict(Outcome::Ignore, "the client left".into()),
             Err(e) => ignore(user, &e),

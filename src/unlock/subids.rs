@@ -3,7 +3,9 @@
 //! would count as thousands of users in the daemon's reader limits ([`super::turns`]) and could
 //! take every reader kept for people who are not root. A subordinate uid is counted as the
 //! user who owns its range (as one [`SUBORDINATE`] caller, capped like any user, when the owner
-//! is root or cannot be looked up): no account unlocks as a subordinate uid.
+//! is root or cannot be looked up): no account unlocks as a subordinate uid. Only a caller that
+//! may be in a container is looked up here ([`super::caller::Caller::may_be_contained`]): a
+//! process in the daemon's own user namespace is the account its uid names.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
