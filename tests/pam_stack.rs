@@ -864,6 +864,23 @@ fn face_unlock_through_a_real_pam_stack() {
     rig.use_config(&rig.config_path());
     rig.start_daemon();
 
+    // Every thread of the daemon runs ahead of users' processes: their busy loops starved an
+    // attempt into a counted time-out (red team, session 29: R6-1).
+    {
+        let pid = rig.daemon.as_ref().unwrap().id();
+        let nice: Vec<i64> = fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .map(|t| {
+                let stat = fs::read_to_string(t.unwrap().path().join("stat")).unwrap();
+                // The fields after the command's closing parenthesis; nice is the 19th field.
+                let after = &stat[stat.rfind(')').unwrap() + 2..];
+                after.split(' ').nth(16).unwrap().parse().unwrap()
+            })
+            .collect();
+        println!("the daemon's threads run at nice {nice:?}");
+        assert!(nice.iter().all(|&n| n == -10), "{nice:?}");
+    }
+
     // The daemon killed while the camera runs: the module gets no verdict and falls through at
     // once (the attempt counts as a failure in the lock-out, hence first).
     {
