@@ -693,6 +693,69 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     assert!(audit[0].accepted);
 }
 
+/// A face too dark to judge starts no attempt in the Unlock view, though it is found and
+/// identified: each attempt's dark frames would not vote, and it would end with no face judged,
+/// five of which pause face login (design review, session 29: R5). The view says why.
+#[test]
+fn the_unlock_view_starts_nothing_on_a_face_too_dark_to_judge() {
+    let data = common::temp_dir("gui-unlock-dark");
+    let desk = common::temp_dir("gui-unlock-dark-desk");
+    let astronaut = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
+    {
+        let store = Store::open(&data).unwrap();
+        let mut settings = store.settings();
+        settings.liveness = false;
+        store.save_settings(&settings).unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        e.store().add_person("Eileen").unwrap();
+        let verification = facegate::store::Gallery::Person {
+            name: "Eileen".into(),
+            kind: ImageKind::Verification,
+        };
+        for img in [
+            astronaut.clone(),
+            image::imageops::flip_horizontal(&astronaut),
+        ] {
+            e.capture(&verification, &img, None).unwrap();
+        }
+        // A dim room: a twentieth of the light. Still found and identified as Eileen.
+        let mut dark = astronaut.clone();
+        dark.pixels_mut()
+            .for_each(|p| p.0 = p.0.map(|v| (f32::from(v) * 0.05) as u8));
+        let faces = e.detect(&dark).unwrap();
+        let probe = e.embed(&dark, &faces[0]).unwrap();
+        let id = e.identify(&probe).unwrap();
+        println!(
+            "the dark face: {} found, ranked first {:?}",
+            faces.len(),
+            id.ranking.first().map(|r| &r.name)
+        );
+        assert_eq!(id.ranking.first().map(|r| r.name.as_str()), Some("Eileen"));
+        assert!(facegate::auth::attempt::too_dark(&dark, &faces[0]));
+        dark.save(desk.join("dark.png")).unwrap();
+    }
+    let mut h = harness(app(&data, SourceSpec::Replay(desk.clone())), 760.0);
+    models_loaded(&mut h);
+    h.state_mut().set_view(facegate::gui::View::Unlock);
+    let mut statuses = Vec::new();
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(3) {
+        h.step();
+        if let Some(s) = h.state().state.unlock_status.clone()
+            && statuses.last() != Some(&format!("{s:?}"))
+        {
+            statuses.push(format!("{s:?}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    println!("a dark desk: {statuses:?}");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s.contains("Too dark")),
+        "{statuses:?}"
+    );
+    assert_eq!(facegate::store::audit::read(&data).len(), 0, "no attempt");
+}
+
 /// A click that misses the field mid-word (on a label, a gap) leaves no field focused; the rest of
 /// the word must not be read as A/P/V captures of whoever is on screen (a reviewer typing a
 /// path saved 22 strangers into a person's galleries that way).

@@ -78,7 +78,7 @@ fn feed_and_band(ui: &mut Ui, state: &AppState, feed: &Feed) {
 /// What to say for the worker's status, in which colour, and the bars to show if any.
 fn message(status: Option<&UnlockStatus>) -> (String, Color32, Option<Meters>) {
     match status {
-        None => ("Look at the camera".to_owned(), Color32::WHITE, None),
+        None => (Prompt::LookAtCamera.public_text(), Color32::WHITE, None),
         Some(UnlockStatus::Searching { reason }) => (reason.clone(), WAITING, None),
         Some(UnlockStatus::Attempt {
             prompt,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::messages::{Timings, UnlockStatus};
 use crate::Error;
-use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Step};
+use crate::auth::attempt::{Attempt, LivenessCheck, Outcome, Prompt, Refusal, Step};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::Frame;
 use crate::engine::Engine;
@@ -103,13 +103,20 @@ impl Unlock {
     /// theirs verifies (strangers passing by start nothing and count against nobody).
     fn start(&mut self, engine: &mut Engine, frame: &Frame, seen: Seen) -> Started {
         let searching = |reason: String| Started::Status(UnlockStatus::Searching { reason });
+        // In the words an attempt's own prompts use, so they do not change as one starts.
         let face = match quality::main_face(seen.faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(face) => face,
-            Err(QualityIssue::ManyFaces(n)) => {
-                return searching(format!("{n} people in view; only one at a time"));
+            Err(QualityIssue::ManyFaces(faces)) => {
+                return searching(Prompt::OnePersonOnly { faces }.public_text());
             }
-            Err(_) => return searching("no face in view".into()),
+            Err(_) => return searching(Refusal::NoFace.text().into()),
         };
+        // Not started on a face too dark to judge: its frames would not vote, and it would end
+        // with no face judged, five of which pause face login for everyone at this desk
+        // (design review, session 29: R5).
+        if crate::auth::attempt::too_dark(&frame.image, face) {
+            return searching(Prompt::TooDark.public_text());
+        }
         let (rule, liveness) = engine.attempt_for(Purpose::DeskUnlock);
         let identified = engine
             .embed(&frame.image, face)
@@ -129,7 +136,7 @@ impl Unlock {
         if !top.verification.accepted {
             // What an attempt's own prompt says before K of N matched: nothing tells whether a
             // frame came close, so a stranger cannot watch for the flip to a name.
-            return searching(crate::auth::attempt::Prompt::LookAtCamera.text());
+            return searching(Prompt::LookAtCamera.public_text());
         }
         match engine.begin_attempt(&top.name, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),

@@ -75,6 +75,12 @@ pub enum LivenessCheck {
     Challenge(Direction),
 }
 
+/// Whether `face` in `image` is too dark to judge: an attempt's frame of it does not vote, and
+/// no attempt is started on it (one would end with no face judged, a step toward a pause).
+pub fn too_dark(image: &RgbImage, face: &Face) -> bool {
+    face_luminance(image, &face.bbox).is_none_or(|l| l < DARK_LIMIT)
+}
+
 /// What the caller saw in one frame.
 #[derive(Debug, Clone, Copy)]
 pub enum Sighting<'a> {
@@ -193,10 +199,10 @@ impl Attempt {
         self
     }
 
-    /// Whether `face` in `image` is too dark to judge: such a frame does not vote, so a caller
-    /// need not embed or score it.
+    /// Whether `face` in `image` is too dark to judge ([`too_dark`]): such a frame does not
+    /// vote, so a caller need not embed or score it.
     pub fn too_dark(&self, image: &RgbImage, face: &Face) -> bool {
-        face_luminance(image, &face.bbox).is_none_or(|l| l < DARK_LIMIT)
+        too_dark(image, face)
     }
 
     /// The texture model's verdict so far: the rule's low quantile of the tracked face's scores
