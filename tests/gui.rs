@@ -1094,6 +1094,24 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     let last = log.last().unwrap();
     println!("the unlock attempt's audit line: {:?}", last.ended);
     assert!(!last.accepted);
+    // Stopped from the window (here by leaving the view), an unlock attempt says so, rather
+    // than leave its last prompt up while no frame comes (design review, session 29: S1).
+    quiet.store(false, std::sync::atomic::Ordering::Relaxed);
+    wait_for(&mut h, 20, "another unlock attempt", |a| {
+        matches!(
+            a.state.unlock_status,
+            Some(facegate::session::UnlockStatus::Attempt { .. })
+        )
+    });
+    quiet.store(true, std::sync::atomic::Ordering::Relaxed);
+    h.state_mut().set_view(facegate::gui::View::Enrol);
+    wait_for(&mut h, 5, "the unlock attempt stopped", |a| {
+        matches!(
+            &a.state.unlock_status,
+            Some(facegate::session::UnlockStatus::Searching { reason })
+                if reason == "Unlock stopped: the view changed"
+        )
+    });
     // Back on Enrol & verify, a Verify under way ends when the preprocessing is switched from
     // the window: its rule was set for the old vectors (second read-through, session 28).
     h.state_mut().set_view(facegate::gui::View::Enrol);

@@ -22,7 +22,7 @@ use crate::liveness::Direction;
 use crate::store::Settings;
 
 /// Longest attempt the system path allows: a login prompt should not wait longer.
-pub use facegate_proto::MAX_TIMEOUT_S;
+pub use facegate_proto::SYSTEM_MAX_TIMEOUT_S;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

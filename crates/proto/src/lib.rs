@@ -52,20 +52,20 @@ pub const DEFAULT_CONFIG: &str = "/etc/facegate/config.toml";
 /// An attempt's time limit (`timeout_s` in the system config) when the config names none.
 pub const DEFAULT_TIMEOUT_S: f64 = 8.0;
 /// The longest `timeout_s` a system config may set: a login prompt should not wait longer.
-pub const MAX_TIMEOUT_S: f64 = 10.0;
+pub const SYSTEM_MAX_TIMEOUT_S: f64 = 10.0;
 /// The shortest: a camera needs a second for the handful of frames an attempt votes on.
 pub const MIN_TIMEOUT_S: f64 = 1.0;
 
 /// The system config's `timeout_s` (or [`DEFAULT_TIMEOUT_S`]), within [[`MIN_TIMEOUT_S`],
-/// [`MAX_TIMEOUT_S`]]: the daemon and the PAM module read the same file and must agree on it.
+/// [`SYSTEM_MAX_TIMEOUT_S`]]: the daemon and the PAM module read the same file and must agree on it.
 pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, String> {
     let t = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
     // NaN is in no range, so it fails too.
-    if (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&t) {
+    if (MIN_TIMEOUT_S..=SYSTEM_MAX_TIMEOUT_S).contains(&t) {
         Ok(std::time::Duration::from_secs_f64(t))
     } else {
         Err(format!(
-            "timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {MAX_TIMEOUT_S}]"
+            "timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {SYSTEM_MAX_TIMEOUT_S}]"
         ))
     }
 }
@@ -74,11 +74,11 @@ pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, Str
 pub const CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The one overall limit on a client's wait for an attempt of `timeout` (from
-/// [`system_timeout`]): its limit plus [`CLIENT_GRACE`], never more than [`MAX_TIMEOUT_S`] +
+/// [`system_timeout`]): its limit plus [`CLIENT_GRACE`], never more than [`SYSTEM_MAX_TIMEOUT_S`] +
 /// [`CLIENT_GRACE`] (12 s), whatever the daemon does. The PAM module and `facegate unlock test`
 /// both wait this long, so the test shows what PAM would get.
 pub fn client_deadline(timeout: std::time::Duration) -> std::time::Duration {
-    timeout.min(std::time::Duration::from_secs_f64(MAX_TIMEOUT_S)) + CLIENT_GRACE
+    timeout.min(std::time::Duration::from_secs_f64(SYSTEM_MAX_TIMEOUT_S)) + CLIENT_GRACE
 }
 
 /// The system config's `socket` (or [`DEFAULT_SOCKET`]): where the module connects and the

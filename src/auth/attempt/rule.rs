@@ -30,7 +30,7 @@ pub struct AttemptRule {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest time-out a desk attempt may have: past it, a camera left on is a camera watching.
-/// (System unlock has its own, shorter one: `facegate_proto::MAX_TIMEOUT_S`.)
+/// (System unlock has its own, shorter one: `facegate_proto::SYSTEM_MAX_TIMEOUT_S`.)
 pub const MAX_TIMEOUT_S: f64 = 60.0;
 
 /// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter

@@ -104,8 +104,7 @@ pub fn spawn(
                     Some(Ok(Command::Shutdown) | Err(_)) => {
                         // The window closes: attempts under way are settled, not left counted
                         // as failures without an audit line.
-                        worker.stop_verify("the window closed");
-                        worker.stop_unlock();
+                        worker.stop_attempts("the window closed");
                         break;
                     }
                     Some(Ok(cmd)) => worker.handle(cmd),
@@ -234,13 +233,25 @@ impl Worker {
         }
     }
 
-    /// The same for an Unlock attempt under way, and Unlock starts over.
-    fn stop_unlock(&mut self) {
-        if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt()
-            && let Err(e) = self.engine.end_early(&attempt, Early::Abandoned)
-        {
+    /// The same for an Unlock attempt under way, and Unlock starts over. The view is told, or
+    /// it kept the attempt's last prompt ("Turn your head…") until the next frame, for good if
+    /// none came.
+    fn stop_unlock(&mut self, why: &str) {
+        let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt() else {
+            return;
+        };
+        if let Err(e) = self.engine.end_early(&attempt, Early::Abandoned) {
             self.fail("cannot settle the attempt", e);
         }
+        self.send(Event::Unlock(UnlockStatus::Searching {
+            reason: format!("Unlock stopped: {why}"),
+        }));
+    }
+
+    /// Both attempts under way, Verify's and Unlock's, stopped for the same reason.
+    fn stop_attempts(&mut self, why: &str) {
+        self.stop_verify(why);
+        self.stop_unlock(why);
     }
 
     fn fail(&self, what: &str, e: impl std::error::Error + 'static) {
@@ -363,19 +374,17 @@ impl Worker {
                 // The window says its view on every tab switch: only a change of mode ends
                 // what the old one was doing.
                 if mode != self.mode {
-                    self.stop_unlock();
-                    self.stop_verify("the view changed");
+                    self.stop_attempts("the view changed");
                 }
                 self.mode = mode;
             }
             Command::SourceChanged(number) => {
-                self.stop_unlock();
+                // Ended here, not finished on another picture.
+                self.stop_attempts("the source changed during the attempt");
                 self.latest = None;
                 self.tracker = Tracker::default();
                 self.attributes = AttributeOverlay::default();
                 self.source = number;
-                // Ended here, not finished on another picture.
-                self.stop_verify("the source changed during the attempt");
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
@@ -393,8 +402,7 @@ impl Worker {
                         // force, not on what the window asked: a model saved to the file
                         // meanwhile comes in with any edit (design review, session 29: R1).
                         if change.vectors {
-                            self.stop_verify("the model or its preprocessing changed");
-                            self.stop_unlock();
+                            self.stop_attempts("the model or its preprocessing changed");
                         }
                         if damaged {
                             // The damage was said on the message line: say it is over.
@@ -440,7 +448,7 @@ impl Worker {
                     self.person = None;
                 }
                 // An Unlock attempt under way may be theirs: settled before they go.
-                self.stop_unlock();
+                self.stop_unlock("a person was removed");
                 for event in manage::remove(&mut self.engine, &name) {
                     self.send(event);
                 }
@@ -452,7 +460,7 @@ impl Worker {
                 if self.person.as_deref() == Some(from.as_str()) {
                     self.stop_verify("the person was renamed");
                 }
-                self.stop_unlock();
+                self.stop_unlock("a person was renamed");
                 let events = manage::rename(&mut self.engine, &from, &to);
                 if matches!(events.first(), Some(Event::Renamed { .. }))
                     && self.person.as_deref() == Some(from.as_str())
