@@ -1198,10 +1198,22 @@ fn face_unlock_through_a_real_pam_stack() {
                 log.contains(&format!("uid {alice_uid} already has 4 connections")),
                 "{log}"
             );
-            // Not in a container, a uid inside Alice's range is the account it names (a
-            // directory's uids can fall in such a range): counted as itself, not as Alice,
-            // whose connections would turn it away (red team, session 29: R6-2).
+            // An account whose uid falls inside Alice's range (a directory's uids can) is that
+            // account: counted as itself, not as Alice, whose connections would turn it away
+            // (red team, session 29: R6-2). The uids around it stay hers, whatever namespace
+            // they connect from: she can make a setuid program of any of them.
             let directory = 3_000_000_100u32;
+            let name = format!("fgdir{}", rig.tag);
+            run(Command::new("useradd").args([
+                "-M",
+                "-N",
+                "-u",
+                &directory.to_string(),
+                "-s",
+                "/usr/sbin/nologin",
+                &name,
+            ]));
+            rig.others.push(name);
             let logged = log.len();
             let flood = Command::new("/usr/bin/python3")
                 .args(["-c", FLOOD, s(&rig.socket()), "2"])
@@ -1214,7 +1226,7 @@ fn face_unlock_through_a_real_pam_stack() {
             assert!(flood.success());
             let log = rig.daemon_log();
             println!(
-                "a uid in Alice's range outside a container: {}",
+                "an account's uid in Alice's range: {}",
                 &log[logged..].lines().next().unwrap_or("")
             );
             assert!(

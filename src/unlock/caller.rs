@@ -51,9 +51,6 @@ pub struct Caller {
     gone_at_connect: bool,
     /// For a caller in a service started per connection: the process that connected to it.
     connected: Option<Connected>,
-    /// The caller's process is in the daemon's own user namespace (not a container's), as far
-    /// as could be seen.
-    own_namespace: bool,
 }
 
 /// The process that connected to the per-connection service a root caller runs in, as systemd
@@ -85,27 +82,13 @@ impl Caller {
             gone_at_connect: process.is_err(),
             process: process.ok().flatten(),
             connected,
-            own_namespace: shares_user_namespace(Path::new("/proc"), peer.pid),
         };
-        if caller.has_exited() {
+        if peer.uid == 0 && caller.has_exited() {
             // Read under a pid that may no longer be the caller's. (A caller that is not root
             // is the socket's uid, whatever /proc says.)
-            caller.own_namespace = false;
-            if peer.uid == 0 {
-                caller.user = None;
-            }
+            caller.user = None;
         }
         caller
-    }
-
-    /// Whether the caller may be a process in a container (another user namespace than the
-    /// daemon's), whose uid is then one of its owner's subordinate uids
-    /// ([`super::subids`]); true where that cannot be seen. A process in the daemon's own
-    /// namespace is the account its uid names, even a uid inside somebody's subordinate range
-    /// (directory accounts are given such uids; one was counted as the range's owner and turned
-    /// away by the owner's connections: red team, session 29, R6-2).
-    pub fn may_be_contained(&self) -> bool {
-        !self.own_namespace
     }
 
     /// Whether the caller's process has exited, so that its pid may now name another process
@@ -155,14 +138,6 @@ impl Caller {
             )),
         }
     }
-}
-
-/// Whether process `pid` is in this process's user namespace (the namespace's device and inode,
-/// as `procfs` shows them); not when either cannot be read.
-fn shares_user_namespace(procfs: &Path, pid: i32) -> bool {
-    let namespace = |path: &Path| rustix::fs::stat(path).ok().map(|st| (st.st_dev, st.st_ino));
-    let theirs = namespace(&procfs.join(pid.to_string()).join("ns/user"));
-    theirs.is_some() && theirs == namespace(&procfs.join("self/ns/user"))
 }
 
 /// The user behind the caller, and the process that connected to its service if it is one.
@@ -322,46 +297,11 @@ mod tests {
             process: None,
             gone_at_connect: false,
             connected,
-            own_namespace: true,
         }
     }
 
     fn connected(pid: i32, pidfd_id: Option<u64>, uid: u32) -> Connector {
         Connector::Process(Connected { pid, pidfd_id, uid })
-    }
-
-    /// A process in a container (its own user namespace, `unshare --user`) is told from one in
-    /// the daemon's: only the first may be connecting as a subordinate uid.
-    #[test]
-    fn a_process_in_another_user_namespace_is_told_apart() {
-        let procfs = Path::new("/proc");
-        assert!(shares_user_namespace(procfs, std::process::id() as i32));
-        let mut ours = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
-        assert!(shares_user_namespace(procfs, ours.id() as i32));
-        let _ = ours.kill();
-        let _ = ours.wait();
-        assert!(!shares_user_namespace(procfs, i32::MAX), "no such process");
-        let Ok(mut contained) = std::process::Command::new("unshare")
-            .args(["--user", "sleep", "5"])
-            .spawn()
-        else {
-            println!("NOTICE: no unshare here; skipping the contained half");
-            return;
-        };
-        // unshare makes its namespace, then becomes sleep.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let status = contained.try_wait().unwrap();
-        if status.is_some() {
-            println!("NOTICE: unshare --user is not allowed here ({status:?}); skipping");
-            return;
-        }
-        let seen = shares_user_namespace(procfs, contained.id() as i32);
-        let _ = contained.kill();
-        let _ = contained.wait();
-        assert!(!seen, "a process in its own user namespace");
     }
 
     #[test]

@@ -87,10 +87,7 @@ fn accept_clients(
             }
         };
         let caller = Caller::of(&stream, peer);
-        let uid = match caller.may_be_contained() {
-            true => subordinates.counted_as(caller.counted_as()),
-            false => caller.counted_as(),
-        };
+        let uid = subordinates.counted_as(caller.counted_as());
         let place = match turns.reader(uid) {
             Ok(place) => place,
             Err(full) => {
@@ -639,6 +636,10 @@ const NICE: i32 = -10;
 /// turn before its time-out, and five such refusals locked face unlock (red team, session 29:
 /// R6-1). The service's `CPUWeight` does the same between cgroups, where systemd has the cpu
 /// controller on; this holds without it. Best effort: a failure is logged.
+///
+/// Linux keeps a nice value per thread, and a thread takes its creator's: this runs first, on
+/// the only thread, so the camera's, ONNX Runtime's and the clients' threads all start at it
+/// (tests/pam_stack.rs reads every thread's).
 fn raise_priority() {
     let now = rustix::process::getpriority_process(None).unwrap_or(0);
     if now <= NICE {

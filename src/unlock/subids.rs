@@ -3,10 +3,13 @@
 //! would count as thousands of users in the daemon's reader limits ([`super::turns`]) and could
 //! take every reader kept for people who are not root. A subordinate uid is counted as the
 //! user who owns its range (as one [`SUBORDINATE`] caller, capped like any user, when the owner
-//! is root or cannot be looked up): no account unlocks as a subordinate uid. Only a caller that
-//! may be in a container is looked up here ([`super::caller::Caller::may_be_contained`]): a
-//! process in the daemon's own user namespace is the account its uid names.
+//! is root or cannot be looked up): no account unlocks as a subordinate uid. A uid in a range
+//! that names an account (directories hand out uids of 100000 and up, as `useradd` does
+//! ranges) is that account (red team, session 29: R6-2: one was counted as the range's owner
+//! and turned away by her connections). Whether the caller is in a container does not decide
+//! it: the owner can make a setuid program of any uid in her range and run it outside.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -19,6 +22,10 @@ pub const SUBORDINATE: u32 = u32::MAX - 1;
 /// grouped, which only loosens the limit back to what it was without this file).
 const MAX_BYTES: u64 = 1 << 20;
 
+/// How many uids' account lookups are kept; past it they are looked up afresh. A range's owner
+/// can connect as any of its 65,536 uids.
+const ACCOUNTS_KEPT: usize = 4096;
+
 /// `/etc/subuid`'s ranges, read again when the file changes.
 #[derive(Debug)]
 pub struct Subordinates {
@@ -26,6 +33,9 @@ pub struct Subordinates {
     seen: Option<(SystemTime, u64)>,
     /// (first uid, how many, counted as).
     ranges: Vec<(u32, u32, u32)>,
+    /// Whether a uid in a range names an account, looked up once (a directory may be slow),
+    /// again after the file changes.
+    accounts: HashMap<u32, bool>,
 }
 
 impl Subordinates {
@@ -34,6 +44,7 @@ impl Subordinates {
             path: path.to_owned(),
             seen: None,
             ranges: Vec::new(),
+            accounts: HashMap::new(),
         }
     }
 
@@ -44,12 +55,19 @@ impl Subordinates {
             return uid;
         }
         self.refresh();
-        self.ranges
-            .iter()
-            .find(|&&(start, count, _)| {
-                uid >= start && u64::from(uid) < u64::from(start) + u64::from(count)
-            })
-            .map_or(uid, |&(_, _, owner)| owner)
+        let Some(&(_, _, owner)) = self.ranges.iter().find(|&&(start, count, _)| {
+            uid >= start && u64::from(uid) < u64::from(start) + u64::from(count)
+        }) else {
+            return uid;
+        };
+        if self.accounts.len() >= ACCOUNTS_KEPT {
+            self.accounts.clear();
+        }
+        let account = *self
+            .accounts
+            .entry(uid)
+            .or_insert_with(|| names_an_account(uid));
+        if account { uid } else { owner }
     }
 
     /// Reads the file again if its time or size changed (one stat a connection).
@@ -61,6 +79,7 @@ impl Subordinates {
             return;
         }
         self.seen = stamp;
+        self.accounts.clear();
         self.ranges = match std::fs::File::open(&self.path) {
             Ok(file) => {
                 let mut text = String::new();
@@ -71,6 +90,15 @@ impl Subordinates {
             Err(_) => Vec::new(),
         };
     }
+}
+
+/// Whether `uid` is an account's (the password database, directories included); not when it
+/// cannot be looked up.
+fn names_an_account(uid: u32) -> bool {
+    matches!(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Ok(Some(_))
+    )
 }
 
 /// `owner:start:count` lines (subuid(5)), the owner a name or a uid; anything else is skipped.
@@ -130,6 +158,16 @@ mod tests {
             "root's range is not root"
         );
         assert_eq!(subs.counted_as(0), 0, "root stays root");
+        // A range over an account's uid (nobody's, 65534, in every Debian): it is itself, the
+        // uids around it the owner's.
+        let nobody = nix::unistd::User::from_name("nobody")
+            .unwrap()
+            .unwrap()
+            .uid
+            .as_raw();
+        std::fs::write(&file, format!("1002:{}:10\n", nobody - 5)).unwrap();
+        assert_eq!(subs.counted_as(nobody), nobody, "an account");
+        assert_eq!(subs.counted_as(nobody - 1), 1002);
         std::fs::write(&file, "1001:200000:10\n").unwrap();
         assert_eq!(subs.counted_as(100_000), 100_000, "read again");
         assert_eq!(subs.counted_as(200_009), 1001);
