@@ -142,7 +142,7 @@ impl Unlock {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
             // Without the name, as every refusal here.
             Err(Error::LockedOut { lock, .. }) => Started::Ended(UnlockStatus::Refused {
-                reason: format!("Face login is {lock}"),
+                reason: locked(lock),
             }),
             Err(e) => Started::Failed(format!("cannot start the attempt: {e}")),
         }
@@ -220,13 +220,18 @@ fn nobody_to_try(id: &crate::auth::Identification) -> String {
             Lock::UntilReset | Lock::Unreadable => u64::MAX,
         });
     match (soonest, id.not_one_person.is_empty()) {
-        (Some(lock), _) => format!("Face login is {lock}"),
+        (Some(lock), _) => locked(lock),
         // Nobody named, as with a lock: whoever stands here learns no enrolled name.
         (None, false) => "Face login is off: an enrolled person's verification images do not \
                           all show one person (see Enrol & verify)"
             .into(),
         (None, true) => "nobody is enrolled with verification images".into(),
     }
+}
+
+/// What the desk says of a lock, with no name: whoever stands here learns no enrolled name.
+fn locked(lock: crate::auth::lockout::Lock) -> String {
+    format!("Face login is {lock}")
 }
 
 fn ended(outcome: Outcome) -> UnlockStatus {
