@@ -803,3 +803,73 @@ fn hanging_up_after_a_match_counts_as_a_refusal() {
         assert_eq!(e.lockout("Eileen").is_some(), i == 5, "locked at the fifth");
     }
 }
+
+/// A camera that stalls after `frames` frames: its own limit is 5 s, as a real camera's is;
+/// asked to wait less, it gives up then.
+struct Stalls {
+    image: RgbImage,
+    frames: u64,
+    sent: u64,
+}
+
+impl facegate::camera::FrameSource for Stalls {
+    fn next_frame(&mut self) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
+        self.next_frame_within(std::time::Duration::from_secs(5))
+    }
+    fn next_frame_within(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
+        if self.sent == self.frames {
+            std::thread::sleep(wait.min(std::time::Duration::from_secs(5)));
+            return Err(facegate::camera::SourceError::CameraUnavailable {
+                index: 0,
+                detail: format!("no frame for {:.1} s", wait.as_secs_f32()),
+            });
+        }
+        self.sent += 1;
+        Ok(facegate::camera::Frame {
+            image: self.image.clone(),
+            index: self.sent,
+            captured_at: std::time::Instant::now(),
+        })
+    }
+    fn describe(&self) -> String {
+        "a camera that stalls".into()
+    }
+    fn nominal_fps(&self) -> Option<f32> {
+        None
+    }
+}
+
+/// A camera that stalls after a face was compared ends the attempt by its time-out and grace,
+/// while the PAM client still waits for the verdict (it gives up 2 s after the time-out), not
+/// at the camera's own 5 s, after the client had gone (design review, session 29: S4).
+#[test]
+fn a_camera_that_stalls_ends_the_attempt_by_its_time_out() {
+    use facegate::auth::attempt::{FRAMES_STOPPED_GRACE, LivenessCheck};
+    use facegate::liveness::challenge::Direction;
+    let mut e = eileen("stalled-camera", &astronaut_variants());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let mut rule = e.attempt_rule();
+    rule.timeout = std::time::Duration::from_secs(2);
+    let mut attempt = e
+        .begin_attempt("Eileen", rule, LivenessCheck::Challenge(Direction::Right))
+        .unwrap();
+    let mut source = Stalls {
+        image: astro,
+        frames: 3,
+        sent: 0,
+    };
+    let start = std::time::Instant::now();
+    let ran = e.run_attempt(&mut attempt, &mut source, |_| true);
+    let took = start.elapsed();
+    let said = ran.unwrap_err().to_string();
+    let ended = e.store().audit_log().last().cloned().unwrap().ended;
+    println!("a camera stalled after 3 frames: ended after {took:.2?} ({said}); audit {ended:?}");
+    assert!(
+        took <= rule.timeout + FRAMES_STOPPED_GRACE + std::time::Duration::from_millis(500),
+        "{took:?}"
+    );
+    assert_eq!(ended.as_deref(), Some("refused"), "a face was compared");
+}

@@ -295,21 +295,23 @@ fn open_error(index: u32, detail: String) -> SourceError {
 
 impl FrameSource for CameraSource {
     fn next_frame(&mut self) -> Result<Frame, SourceError> {
-        let (image, captured_at) = self
-            .frames
-            .recv_timeout(FRAME_TIMEOUT)
-            .unwrap_or_else(|e| {
-                let detail = match e {
-                    RecvTimeoutError::Timeout => {
-                        format!("no frame for {} s", FRAME_TIMEOUT.as_secs())
-                    }
-                    RecvTimeoutError::Disconnected => "the camera has stopped".into(),
-                };
-                Err(SourceError::CameraUnavailable {
-                    index: self.index,
-                    detail,
-                })
-            })?;
+        self.next_frame_within(FRAME_TIMEOUT)
+    }
+
+    fn next_frame_within(&mut self, wait: Duration) -> Result<Frame, SourceError> {
+        let wait = wait.min(FRAME_TIMEOUT);
+        let (image, captured_at) = self.frames.recv_timeout(wait).unwrap_or_else(|e| {
+            let detail = match e {
+                RecvTimeoutError::Timeout => {
+                    format!("no frame for {:.1} s", wait.as_secs_f32())
+                }
+                RecvTimeoutError::Disconnected => "the camera has stopped".into(),
+            };
+            Err(SourceError::CameraUnavailable {
+                index: self.index,
+                detail,
+            })
+        })?;
         let index = self.next_index;
         self.next_index += 1;
         Ok(Frame {

@@ -34,6 +34,14 @@ pub struct Frame {
 pub trait FrameSource: Send {
     /// Blocks until the next frame is due (a camera's exposure, a paced replay's clock).
     fn next_frame(&mut self) -> Result<Frame, SourceError>;
+    /// [`FrameSource::next_frame`], giving up after `wait` where that is sooner than the
+    /// source's own limit: an attempt's time-out plus its grace, so that a camera that stalls
+    /// ends the attempt then, while the PAM client it is for still waits, not seconds later,
+    /// after it gave up. Sources that never wait long take no notice.
+    fn next_frame_within(&mut self, wait: std::time::Duration) -> Result<Frame, SourceError> {
+        let _ = wait;
+        self.next_frame()
+    }
     /// One line for logs and the status bar.
     fn describe(&self) -> String;
     /// The rate frames arrive at when nothing is slowing the consumer, if the source has one.

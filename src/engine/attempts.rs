@@ -323,11 +323,16 @@ impl Engine {
     ) -> Result<Option<Outcome>> {
         let mut tracker = crate::vision::Tracker::default();
         loop {
-            let step = source.next_frame().map_err(Error::from).and_then(|frame| {
-                let faces = self.detect(&frame.image)?;
-                let ids = tracker.update(&faces);
-                self.attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())
-            });
+            let wait = (attempt.deadline() + crate::auth::attempt::FRAMES_STOPPED_GRACE)
+                .saturating_duration_since(Instant::now());
+            let step = source
+                .next_frame_within(wait)
+                .map_err(Error::from)
+                .and_then(|frame| {
+                    let faces = self.detect(&frame.image)?;
+                    let ids = tracker.update(&faces);
+                    self.attempt_frame(attempt, &frame.image, &faces, &ids, Instant::now())
+                });
             match step.map(|f| f.step) {
                 Ok(Step::Pending(p)) => {
                     if !prompt(&p) {
