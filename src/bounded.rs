@@ -63,30 +63,19 @@ pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused
         )));
     }
     // Its owner's, but rewritten in place by another user: not theirs to give (design review,
-    // session 29: R3). Group-writable is the owner's alone where the group is their private
-    // one (umask 002, the default with user private groups: 0664 photos).
+    // session 29: R3). Group-writable too, even where the group is the owner's private one
+    // (umask 002): with an ACL the group bits are its mask, and another user's entry hides
+    // behind a group that looks private; nor does a group entry say who else has it as their
+    // primary group or knows its password (read-through, session 29).
     let mode = meta.mode();
-    let group_shared = mode & 0o020 != 0 && !private_group(meta.gid(), uid);
-    if mode & 0o002 != 0 || group_shared {
+    if facegate_proto::trust::others_can_write(mode, false) {
         return Err(Refused::Untrusted(format!(
-            "other users can write it (mode {:o}); make it its owner's alone (`chmod go-w`)",
+            "users besides its owner can write it (mode {:o}); make it its owner's alone \
+             (`chmod go-w`)",
             mode & 0o7777
         )));
     }
     Ok(file)
-}
-
-/// Whether group `gid` is `uid`'s private group: of the same name as the account, with no
-/// other members listed. Not when either cannot be looked up.
-fn private_group(gid: u32, uid: u32) -> bool {
-    use nix::unistd::{Gid, Group, Uid, User};
-    let (Ok(Some(group)), Ok(Some(user))) = (
-        Group::from_gid(Gid::from_raw(gid)),
-        User::from_uid(Uid::from_raw(uid)),
-    ) else {
-        return false;
-    };
-    group.name == user.name && group.mem.iter().all(|m| *m == user.name)
 }
 
 /// The first link on `path`: itself or a folder above it (made absolute first), if any. Its
@@ -213,33 +202,17 @@ mod tests {
         assert!(open_owned(&folder.join("photo"), 5, &[me]).is_ok());
         // Its owner's, but anyone may rewrite it in place (design review, session 29: R3).
         use std::os::unix::fs::PermissionsExt;
-        // Written by the group: the test's own is root's private group where it runs as root
-        // (no other member), any other a shared one.
-        let private = private_group(std::fs::metadata(&photo).unwrap().gid(), me);
-        std::fs::set_permissions(&photo, std::fs::Permissions::from_mode(0o664)).unwrap();
-        println!(
-            "mode 664, private group {private}: {:?}",
-            open_owned(&photo, 5, &[me]).map(|_| ())
-        );
-        assert_eq!(open_owned(&photo, 5, &[me]).is_ok(), private);
-        // A shared group (Debian's `users`) may not write it.
-        if let Ok(Some(users)) = nix::unistd::Group::from_name("users")
-            && std::os::unix::fs::chown(&photo, None, Some(users.gid.as_raw())).is_ok()
-        {
-            assert!(!private_group(users.gid.as_raw(), me));
-            assert!(
-                open_owned(&photo, 5, &[me]).is_err(),
-                "group users may write it"
-            );
-        }
-        for mode in [0o666, 0o646] {
+        for mode in [0o666, 0o646, 0o664] {
             std::fs::set_permissions(&photo, std::fs::Permissions::from_mode(mode)).unwrap();
             let why = match open_owned(&photo, 5, &[me]) {
                 Err(Refused::Untrusted(why)) => why,
                 other => panic!("mode {mode:o}: {other:?}"),
             };
             println!("mode {mode:o}: {why}");
-            assert!(why.contains("other users can write it"), "{why}");
+            assert!(
+                why.contains("users besides its owner can write it"),
+                "{why}"
+            );
         }
         std::fs::set_permissions(&photo, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(open_owned(&photo, 5, &[me]).is_ok());

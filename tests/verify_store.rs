@@ -872,4 +872,6 @@ fn a_camera_that_stalls_ends_the_attempt_by_its_time_out() {
         "{took:?}"
     );
     assert_eq!(ended.as_deref(), Some("refused"), "a face was compared");
+    // Settled while the PAM client still waits for it.
+    assert!(FRAMES_STOPPED_GRACE < facegate_proto::CLIENT_GRACE);
 }

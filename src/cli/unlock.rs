@@ -166,7 +166,11 @@ fn copy_user_store(
     let out = tempfile::tempdir()?;
     for face in &faces {
         let img = store.load_crop(face)?;
-        img.save(out.path().join(format!("{}.png", face.meta.id)))?;
+        let copy = out.path().join(format!("{}.png", face.meta.id));
+        img.save(&copy)?;
+        // Its owner's alone whatever the umask (pkexec keeps the caller's, 002 with user
+        // private groups): the import refuses a photo others can write.
+        std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     }
     println!(
         "copying {} of {person} from {}",

@@ -21,9 +21,6 @@ use serde::Deserialize;
 use crate::liveness::Direction;
 use crate::store::Settings;
 
-/// Longest attempt the system path allows: a login prompt should not wait longer.
-pub use facegate_proto::SYSTEM_MAX_TIMEOUT_S;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}: {why}", path.display())]

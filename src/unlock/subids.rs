@@ -22,9 +22,13 @@ pub const SUBORDINATE: u32 = u32::MAX - 1;
 /// grouped, which only loosens the limit back to what it was without this file).
 const MAX_BYTES: u64 = 1 << 20;
 
-/// How many uids' account lookups are kept; past it they are looked up afresh. A range's owner
-/// can connect as any of its 65,536 uids.
-const ACCOUNTS_KEPT: usize = 4096;
+/// How many uids' account lookups are kept: a whole range's worth, since its owner can connect
+/// as any of its 65,536 uids, and each lookup is made on the thread that accepts connections
+/// (a directory may take a while). Past it, all are looked up afresh.
+const ACCOUNTS_KEPT: usize = 1 << 17;
+/// How long a lookup stands: an account made later, or a directory that did not answer, is
+/// seen within a minute, not only once /etc/subuid changes.
+const ACCOUNT_LOOKED: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `/etc/subuid`'s ranges, read again when the file changes.
 #[derive(Debug)]
@@ -35,7 +39,7 @@ pub struct Subordinates {
     ranges: Vec<(u32, u32, u32)>,
     /// Whether a uid in a range names an account, looked up once (a directory may be slow),
     /// again after the file changes.
-    accounts: HashMap<u32, bool>,
+    accounts: HashMap<u32, (bool, std::time::Instant)>,
 }
 
 impl Subordinates {
@@ -60,13 +64,18 @@ impl Subordinates {
         }) else {
             return uid;
         };
-        if self.accounts.len() >= ACCOUNTS_KEPT {
-            self.accounts.clear();
-        }
-        let account = *self
-            .accounts
-            .entry(uid)
-            .or_insert_with(|| names_an_account(uid));
+        let account = match self.accounts.get(&uid) {
+            Some(&(account, at)) if at.elapsed() < ACCOUNT_LOOKED => account,
+            _ => {
+                if self.accounts.len() >= ACCOUNTS_KEPT {
+                    self.accounts.clear();
+                }
+                let account = names_an_account(uid);
+                self.accounts
+                    .insert(uid, (account, std::time::Instant::now()));
+                account
+            }
+        };
         if account { uid } else { owner }
     }
 
