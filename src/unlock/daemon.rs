@@ -278,6 +278,8 @@ pub struct Daemon {
     engine: Engine,
     /// The warnings its clients can cause, each kind logged a few times a minute ([`Hush`]).
     hush: Hush,
+    /// The source of the last attempt, closed after its verdict is sent.
+    closing: Option<Box<dyn crate::camera::FrameSource>>,
 }
 
 impl Daemon {
@@ -292,6 +294,7 @@ impl Daemon {
             config,
             engine,
             hush: Hush::default(),
+            closing: None,
         })
     }
 
@@ -374,6 +377,8 @@ impl Daemon {
                     self.hush
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
+                drop(stream);
+                self.closing = None;
             }
         });
     }
@@ -469,6 +474,23 @@ impl Daemon {
             Ok(s) => s,
             Err(e) => return ignore(user, &Error::from(e)),
         };
+        let reply = self.attempt_on(user, out, asked, source.as_mut(), opening);
+        // Closed once the verdict is sent: closing a wedged camera waits up to 2 s, and the
+        // PAM client gives up 2 s after the time-out (read-through, session 29).
+        self.closing = Some(source);
+        reply
+    }
+
+    /// The attempt itself, on `source` opened at `opening`: counted once the client has had
+    /// its moment to hang up ([`authenticate`](Self::authenticate) has the rest).
+    fn attempt_on(
+        &mut self,
+        user: &str,
+        out: &mut UnixStream,
+        asked: Instant,
+        source: &mut dyn crate::camera::FrameSource,
+        opening: Instant,
+    ) -> Reply {
         // Queued behind another attempt (or a slow camera), the PAM module's clock ran on: an
         // attempt with too little of it left would count a failure the user had no fair chance
         // to avoid.
@@ -502,19 +524,17 @@ impl Daemon {
         };
         let opened = opening.elapsed();
         let mut shown = String::new();
-        let ran = self
-            .engine
-            .run_attempt(&mut attempt, source.as_mut(), |prompt| {
-                // The client gone (PAM gave up, the process was killed): stop looking, and
-                // free the camera for whoever waits. Looked at every frame, since a prompt that
-                // does not change is not sent again, so no failed send would tell.
-                let text = prompt.public_text();
-                if text == shown {
-                    return !proto::socket::peer_has_left(out);
-                }
-                shown = text.clone();
-                proto::send(out, &Reply::Prompt { text }).is_ok()
-            });
+        let ran = self.engine.run_attempt(&mut attempt, source, |prompt| {
+            // The client gone (PAM gave up, the process was killed): stop looking, and
+            // free the camera for whoever waits. Looked at every frame, since a prompt that
+            // does not change is not sent again, so no failed send would tell.
+            let text = prompt.public_text();
+            if text == shown {
+                return !proto::socket::peer_has_left(out);
+            }
+            shown = text.clone();
+            proto::send(out, &Reply::Prompt { text }).is_ok()
+        });
         if let Ok(Some(o)) = &ran {
             log_timing(user, o, opened, opening.elapsed());
         }
