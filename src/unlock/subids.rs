@@ -37,8 +37,8 @@ pub struct Subordinates {
     seen: Option<(SystemTime, u64)>,
     /// (first uid, how many, counted as).
     ranges: Vec<(u32, u32, u32)>,
-    /// Whether a uid in a range names an account, looked up once (a directory may be slow),
-    /// again after the file changes.
+    /// Whether a uid in a range names an account, and when that was looked up (a directory
+    /// may be slow): again after [`ACCOUNT_LOOKED`], or when the file changes.
     accounts: HashMap<u32, (bool, std::time::Instant)>,
 }
 
