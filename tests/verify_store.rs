@@ -301,15 +301,28 @@ struct Unplugs {
     image: RgbImage,
     frames: u64,
     sent: u64,
+    /// After its frames, it stalls (a wedged camera: no frame, up to its own 5 s limit, or
+    /// less when asked) rather than failing at once (unplugged).
+    stalls: bool,
 }
 
 impl facegate::camera::FrameSource for Unplugs {
     fn next_frame(&mut self) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
+        self.next_frame_within(std::time::Duration::from_secs(5))
+    }
+    fn next_frame_within(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
         if self.sent == self.frames {
-            return Err(facegate::camera::SourceError::CameraUnavailable {
-                index: 0,
-                detail: "unplugged".into(),
-            });
+            let detail = match self.stalls {
+                true => {
+                    std::thread::sleep(wait.min(std::time::Duration::from_secs(5)));
+                    format!("no frame for {:.1} s", wait.as_secs_f32())
+                }
+                false => "unplugged".into(),
+            };
+            return Err(facegate::camera::SourceError::CameraUnavailable { index: 0, detail });
         }
         self.sent += 1;
         Ok(facegate::camera::Frame {
@@ -347,6 +360,7 @@ fn an_attempt_whose_camera_stops_counts_only_what_it_compared() {
             image: image.clone(),
             frames,
             sent: 0,
+            stalls: false,
         };
         let ran = e.run_attempt(&mut attempt, &mut source, |_| !hang_up);
         (
@@ -774,6 +788,7 @@ fn hanging_up_after_a_match_counts_as_a_refusal() {
             image: astro.clone(),
             frames: 1000,
             sent: 0,
+            stalls: false,
         };
         let mut asked = Vec::new();
         let ran = e.run_attempt(&mut attempt, &mut source, |p| {
@@ -804,44 +819,6 @@ fn hanging_up_after_a_match_counts_as_a_refusal() {
     }
 }
 
-/// A camera that stalls after `frames` frames: its own limit is 5 s, as a real camera's is;
-/// asked to wait less, it gives up then.
-struct Stalls {
-    image: RgbImage,
-    frames: u64,
-    sent: u64,
-}
-
-impl facegate::camera::FrameSource for Stalls {
-    fn next_frame(&mut self) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
-        self.next_frame_within(std::time::Duration::from_secs(5))
-    }
-    fn next_frame_within(
-        &mut self,
-        wait: std::time::Duration,
-    ) -> Result<facegate::camera::Frame, facegate::camera::SourceError> {
-        if self.sent == self.frames {
-            std::thread::sleep(wait.min(std::time::Duration::from_secs(5)));
-            return Err(facegate::camera::SourceError::CameraUnavailable {
-                index: 0,
-                detail: format!("no frame for {:.1} s", wait.as_secs_f32()),
-            });
-        }
-        self.sent += 1;
-        Ok(facegate::camera::Frame {
-            image: self.image.clone(),
-            index: self.sent,
-            captured_at: std::time::Instant::now(),
-        })
-    }
-    fn describe(&self) -> String {
-        "a camera that stalls".into()
-    }
-    fn nominal_fps(&self) -> Option<f32> {
-        None
-    }
-}
-
 /// A camera that stalls after a face was compared ends the attempt by its time-out and grace,
 /// while the PAM client still waits for the verdict (it gives up 2 s after the time-out), not
 /// at the camera's own 5 s, after the client had gone (design review, session 29: S4).
@@ -856,10 +833,11 @@ fn a_camera_that_stalls_ends_the_attempt_by_its_time_out() {
     let mut attempt = e
         .begin_attempt("Eileen", rule, LivenessCheck::Challenge(Direction::Right))
         .unwrap();
-    let mut source = Stalls {
+    let mut source = Unplugs {
         image: astro,
         frames: 3,
         sent: 0,
+        stalls: true,
     };
     let start = std::time::Instant::now();
     let ran = e.run_attempt(&mut attempt, &mut source, |_| true);

@@ -167,9 +167,9 @@ impl Engine {
     /// settings in force: a threshold `facegate calibrate` or a hand edit saved while the window
     /// is open is used and shown (the window went on deciding with the old one until restarted;
     /// journey review, session 28), and a file damaged meanwhile stops decisions as it does at
-    /// start. The new settings, when they changed. For the window's engine, opened with the
-    /// saved model ([`Engine::new`]).
-    pub fn follow_saved_settings(&mut self) -> Result<Option<Settings>> {
+    /// start. What changed, when anything did ([`Engine::settings`] has them). For the window's
+    /// engine, opened with the saved model ([`Engine::new`]).
+    pub fn follow_saved_settings(&mut self) -> Result<Option<SettingsChange>> {
         let (saved, problems) = self.store.settings_checked();
         let damaged = damage_of(problems.clone());
         if (saved == self.settings && damaged == self.damaged)
@@ -183,8 +183,7 @@ impl Engine {
         let pipeline = self.pipeline_for(&saved).inspect_err(|_| {
             self.unusable = Some(saved.clone());
         })?;
-        self.put_in_force(saved, pipeline, damaged);
-        Ok(Some(self.settings.clone()))
+        Ok(Some(self.put_in_force(saved, pipeline, damaged)))
     }
 
     /// The pipeline `settings` need when their model is not the one running (loaded before

@@ -285,13 +285,12 @@ impl Worker {
             return;
         }
         self.settings_looked = Instant::now();
-        let before = self.engine.settings().clone();
         let was_damaged = self.engine.settings_sound().is_err();
         // An error is said once: the engine does not try the same file again.
         match self.engine.follow_saved_settings() {
-            Ok(Some(now)) => {
+            Ok(Some(change)) => {
                 self.last_verdict = None;
-                self.send(Event::SettingsInForce(now.clone()));
+                self.send(Event::SettingsInForce(self.engine.settings().clone()));
                 self.say_settings_problems();
                 if was_damaged && self.engine.settings_sound().is_ok() {
                     // The damage was said on the message line: say it is over.
@@ -299,7 +298,7 @@ impl Worker {
                         "the settings file was mended: faces are verified again".into(),
                     ));
                 }
-                if !now.same_vectors(&before)
+                if change.vectors
                     && let Some(p) = self.person.clone()
                 {
                     self.send_scores(&p);
