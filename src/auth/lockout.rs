@@ -132,14 +132,42 @@ pub enum Ended {
     CutShort,
 }
 
+/// Why an attempt ended before its verdict ([`Ended::early`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Early {
+    /// Whoever asked is gone, or moved on (the window switched views, the PAM client left).
+    Abandoned,
+    /// No more frames came (the camera was unplugged, switched off or stalled), or the models
+    /// failed on one: the machine's failure, not the face's.
+    FramesStopped,
+}
+
 impl Ended {
     /// How an attempt ended that was `accepted` or not, having `compared` a face or not: the one
-    /// rule for live attempts (ended or abandoned) and photos alike.
+    /// rule for live attempts and photos that reach a verdict.
     pub fn of(accepted: bool, compared: bool) -> Ended {
         match (accepted, compared) {
             (true, _) => Ended::Accepted,
             (false, true) => Ended::Refused,
             (false, false) => Ended::Unjudged,
+        }
+    }
+
+    /// How an attempt begun and not finished settles, having `compared` a face or not: the one
+    /// rule for every way an attempt stops short (a hang-up, a view left, an unplugged camera,
+    /// a model that failed on a frame or a photo).
+    ///
+    /// Once a face was compared, a refusal whatever the reason, whether or not it matched: the
+    /// match comes before the liveness checks, so taking back an attempt ended after a match
+    /// would let a photo or a replay retry the head turn without limit by hanging up or pulling
+    /// the cable (read-through, session 28). Before that, one its caller gave up on judged no
+    /// face ([`Ended::Unjudged`], a step toward a pause: hanging up at once is still asking),
+    /// and one whose frames stopped is taken back whole ([`Ended::CutShort`]).
+    pub fn early(compared: bool, why: Early) -> Ended {
+        match why {
+            _ if compared => Ended::Refused,
+            Early::Abandoned => Ended::Unjudged,
+            Early::FramesStopped => Ended::CutShort,
         }
     }
 
@@ -478,6 +506,15 @@ mod tests {
         );
         assert_eq!(l.lock(now + 1_000_000), Some(Lock::UntilReset));
         assert_eq!(l.begin(now), Some(Lock::UntilReset), "no attempt starts");
+    }
+
+    #[test]
+    fn an_attempt_stopped_short_counts_once_a_face_was_compared() {
+        for why in [Early::Abandoned, Early::FramesStopped] {
+            assert_eq!(Ended::early(true, why), Ended::Refused, "{why:?}");
+        }
+        assert_eq!(Ended::early(false, Early::Abandoned), Ended::Unjudged);
+        assert_eq!(Ended::early(false, Early::FramesStopped), Ended::CutShort);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use image::RgbImage;
 use super::Engine;
 use crate::auth::Verification;
 use crate::auth::attempt::{Attempt, AttemptRule, LivenessCheck, Outcome, PadRule, Sighting, Step};
-use crate::auth::lockout::{self, Channel, Ended, Lock, Lockout};
+use crate::auth::lockout::{self, Channel, Early, Ended, Lock, Lockout};
 use crate::auth::quality::{self, QualityIssue};
 use crate::camera::FrameSource;
 use crate::liveness::Direction;
@@ -30,16 +30,6 @@ pub struct AttemptDetails<'a> {
     /// failed attempt when the user opted in.
     pub frame: Option<&'a RgbImage>,
     pub face: Option<&'a Face>,
-}
-
-/// Why a live attempt ended before its verdict ([`Engine::end_early`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Early {
-    /// Whoever asked is gone, or moved on (the window switched views, the PAM client left).
-    Abandoned,
-    /// No more frames came (the camera was unplugged, switched off or stalled; the model
-    /// failed on one).
-    FramesStopped,
 }
 
 /// One frame of a live attempt, as the engine saw it.
@@ -361,29 +351,15 @@ impl Engine {
         }
     }
 
-    /// Settles `attempt`, begun and not finished, with its audit line: once a face was compared
-    /// it is a refusal whatever the reason (pulling the camera's cable must not undo a failure,
-    /// nor let a photo that matched retry the liveness checks for free); before that, an attempt
-    /// its caller gave up on judged no face ([`Ended::Unjudged`], a step toward a pause:
-    /// hanging up at once is still asking), and one whose frames stopped is taken back whole
-    /// ([`Ended::CutShort`]). Its audit line has the last comparison's scores when there was
-    /// one.
+    /// Settles `attempt`, begun and not finished, with its audit line, as [`Ended::early`]
+    /// says. Its audit line has the last comparison's scores when there was one.
     ///
     /// An attempt that already has its outcome was settled with it, and is left alone.
     pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
         if attempt.outcome().is_some() {
             return Ok(());
         }
-        // Once a face was compared, a refusal, whether or not it matched: the match comes
-        // before the liveness checks, so taking back an attempt ended after a match let a photo
-        // or a replay retry the head turn without limit by hanging up or pulling the cable
-        // (read-through, session 28). A client that cannot show the prompts leaves before the
-        // attempt begins instead (the daemon's moment for a hang-up).
-        let ended = match why {
-            _ if attempt.compared_a_face() => Ended::Refused,
-            Early::Abandoned => Ended::Unjudged,
-            Early::FramesStopped => Ended::CutShort,
-        };
+        let ended = Ended::early(attempt.compared_a_face(), why);
         let person = attempt.person().to_owned();
         let details = AttemptDetails {
             last: attempt.last(),

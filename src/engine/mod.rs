@@ -37,7 +37,8 @@ use crate::store::{Gallery, ImageKind, Settings, SettingsProblem, Store, StoreEr
 use crate::vision::{Detector, EmbedderKind, Embedding, Face, align_arcface};
 use crate::{Error, Result};
 
-pub use attempts::{AttemptDetails, Early};
+pub use crate::auth::lockout::Early;
+pub use attempts::AttemptDetails;
 
 /// A person's verification vectors: `(image id, embedding)`.
 pub type GalleryVectors = Vec<(Uuid, Embedding)>;

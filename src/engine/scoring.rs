@@ -7,7 +7,7 @@ use std::path::Path;
 use image::RgbImage;
 
 use super::{Engine, Verdict};
-use crate::auth::lockout::{Channel, Ended};
+use crate::auth::lockout::{Channel, Early, Ended};
 use crate::auth::{
     Identification, Scorer, Thresholds, Verification, identify, verify, verify_with,
 };
@@ -104,21 +104,24 @@ impl Engine {
         // Counted before a face is looked for, so no photo escapes the count but by having no
         // face to compare. (A file that does not decode never reaches here: nothing was tried.)
         self.count_start(person)?;
-        let (face, probe) = match self.probe(img, name) {
-            Ok(p) => p,
+        let judged = self
+            .probe(img, name)
+            .and_then(|(face, probe)| Ok((face, self.score(person, &probe)?)));
+        let (face, verification) = match judged {
+            Ok(judged) => judged,
             Err(e) => {
-                // No usable face: nothing was compared, so it is taken back as a live attempt
-                // that saw no face is; its audit line is still written.
+                // Nothing was compared: settled (with its audit line) as a live attempt is that
+                // saw no face, or whose frames stopped when the models failed on it, so an
+                // error here never leaves the start counting until it runs out.
                 self.settle_attempt(
                     person,
                     Channel::Photo,
-                    Ended::of(false, false),
+                    photo_unjudged(&e),
                     super::AttemptDetails::default(),
                 )?;
                 return Err(e);
             }
         };
-        let verification = self.score(person, &probe)?;
         self.settle_attempt(
             person,
             Channel::Photo,
@@ -178,5 +181,42 @@ impl Engine {
             not_one_person,
             ..identify(probe, &galleries, thresholds)
         })
+    }
+}
+
+/// How a photo settles that reached no verdict: one with no usable face judged none (as a live
+/// attempt that saw none); one the models or the store failed on is the machine's failure, and
+/// is taken back whole (as a live attempt whose frames stopped).
+fn photo_unjudged(e: &Error) -> Ended {
+    let why = match e {
+        Error::NoFace(_) | Error::Quality(_) => Early::Abandoned,
+        _ => Early::FramesStopped,
+    };
+    Ended::early(false, why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::quality::QualityIssue;
+
+    #[test]
+    fn a_photo_without_a_face_counts_and_a_failed_model_does_not() {
+        assert_eq!(
+            photo_unjudged(&Error::NoFace("a.jpg".into())),
+            Ended::Unjudged
+        );
+        assert_eq!(
+            photo_unjudged(&Error::Quality(QualityIssue::NoFace)),
+            Ended::Unjudged
+        );
+        assert_eq!(
+            photo_unjudged(&Error::NoVerificationImages("ann".into())),
+            Ended::CutShort
+        );
+        assert_eq!(
+            photo_unjudged(&Error::SettingsDamaged("x".into())),
+            Ended::CutShort
+        );
     }
 }
