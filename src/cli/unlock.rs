@@ -11,6 +11,7 @@ use facegate_proto::{Outcome, Request};
 
 use super::{Cli, exit};
 use crate::store::{Gallery, ImageKind, Owner, Store};
+use crate::unlock::gate::{self, Answer};
 use crate::unlock::{SystemConfig, daemon};
 
 #[derive(Debug, Args)]
@@ -269,19 +270,18 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     })
                     .map_or(0, |f| f.len());
                 let images = crate::shown::counted(n, "image", "images");
-                // Why someone's face unlock does not answer now, and what lifts it.
-                let lock = crate::engine::attempts::lock_of(&store, &user).map_or_else(
-                    String::new,
-                    |lock| {
-                        format!(
-                            "; {} (`sudo facegate unlock reset {user}` lifts it)",
-                            lock.brief()
-                        )
-                    },
-                );
-                match crate::unlock::account::mismatch(&store, &user, daemon::uid_of(&user)) {
-                    None => println!("{user:<24} {images}{lock}"),
-                    Some(why) => println!("{user:<24} {images}, not used: {why}{lock}"),
+                // What a login would answer now, and what lifts it.
+                match gate::status(&store, &user, daemon::uid_of(&user)) {
+                    Answer::Ready => println!("{user:<24} {images}"),
+                    Answer::NotEnrolled => println!(
+                        "{user:<24} {images}, not enrolled: no verification image \
+                         (`sudo facegate unlock enrol {user} PHOTOS`)"
+                    ),
+                    Answer::NotUsed(why) => println!("{user:<24} {images}, not used: {why}"),
+                    Answer::Locked(lock) => println!(
+                        "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",
+                        lock.brief()
+                    ),
                 }
             }
             Ok(exit::OK)

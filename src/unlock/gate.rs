@@ -9,6 +9,38 @@ use facegate_proto::{Outcome, Reply};
 
 use crate::store::{Gallery, ImageKind, Store};
 
+/// Whether `user`'s face unlock answers now, and if not, the first reason: the one order
+/// of checks for the daemon and for `unlock list`, so the listing says what a login would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// No verification image (or a name the store refuses).
+    NotEnrolled,
+    /// Enrolled for another account of that name, or for one not recorded: why.
+    NotUsed(String),
+    Locked(crate::auth::lockout::Lock),
+    Ready,
+}
+
+/// [`Answer`] for `user`, whose account has uid `account` now (none: no such account).
+pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
+    let gallery = Gallery::Person {
+        name: user.to_owned(),
+        kind: ImageKind::Verification,
+    };
+    // Any name the store refuses (a hostile one from a request) is not enrolled either. Only
+    // listed, not read: this runs for every request, and the camera's turn loads the faces.
+    if !store.has_faces(&gallery).unwrap_or(false) {
+        return Answer::NotEnrolled;
+    }
+    if let Some(why) = super::account::mismatch(store, user, account) {
+        return Answer::NotUsed(why);
+    }
+    match crate::engine::attempts::lock_of(store, user) {
+        Some(lock) => Answer::Locked(lock),
+        None => Answer::Ready,
+    }
+}
+
 /// Why `user`, whose account has uid `account` now (none: no such account), gets no attempt;
 /// `None` when the camera is to be tried. `warn` gets what the daemon's log should say.
 pub(super) fn refusal(
@@ -17,29 +49,24 @@ pub(super) fn refusal(
     account: Option<u32>,
     warn: impl FnOnce(String),
 ) -> Option<Reply> {
-    let gallery = Gallery::Person {
-        name: user.to_owned(),
-        kind: ImageKind::Verification,
-    };
-    // Any name the store refuses (a hostile one from a request) is not enrolled either. Only
-    // listed, not read: this runs for every request, and the camera's turn loads the faces.
-    if !store.has_faces(&gallery).unwrap_or(false) {
-        return Some(not_enrolled(user));
+    match status(store, user, account) {
+        Answer::Ready => None,
+        Answer::NotEnrolled => Some(not_enrolled(user)),
+        Answer::NotUsed(why) => {
+            warn(format!("{user}: face unlock not used: {why}"));
+            Some(verdict(
+                Outcome::Ignore,
+                format!("{user}'s face unlock enrolment is not used: {why}"),
+            ))
+        }
+        Answer::Locked(lock) => {
+            let locked = crate::Error::LockedOut {
+                person: user.to_owned(),
+                lock,
+            };
+            Some(verdict(Outcome::Refused, locked.to_string()))
+        }
     }
-    if let Some(why) = super::account::mismatch(store, user, account) {
-        warn(format!("{user}: face unlock not used: {why}"));
-        return Some(verdict(
-            Outcome::Ignore,
-            format!("{user}'s face unlock enrolment is not used: {why}"),
-        ));
-    }
-    crate::engine::attempts::lock_of(store, user).map(|lock| {
-        let locked = crate::Error::LockedOut {
-            person: user.to_owned(),
-            lock,
-        };
-        verdict(Outcome::Refused, locked.to_string())
-    })
 }
 
 pub(super) fn not_enrolled(user: &str) -> Reply {
@@ -51,4 +78,84 @@ pub(super) fn not_enrolled(user: &str) -> Reply {
 
 pub(super) fn verdict(outcome: Outcome, reason: String) -> Reply {
     Reply::Verdict { outcome, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::lockout::{self, Lock};
+    use crate::vision::{BBox, Face};
+
+    fn a_face(store: &Store, user: &str) {
+        let img = image::RgbImage::from_fn(200, 200, |x, y| image::Rgb([90, x as u8, y as u8]));
+        let face = Face {
+            bbox: BBox {
+                x: 60.0,
+                y: 50.0,
+                w: 80.0,
+                h: 100.0,
+            },
+            landmarks: [
+                [80., 90.],
+                [120., 90.],
+                [100., 110.],
+                [85., 130.],
+                [115., 130.],
+            ],
+            score: 0.9,
+        };
+        let gallery = Gallery::Person {
+            name: user.to_owned(),
+            kind: ImageKind::Verification,
+        };
+        store.save_face(&gallery, &img, &face, None).unwrap();
+    }
+
+    #[test]
+    fn the_listing_and_the_daemon_answer_in_one_order() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.add_person("ann").unwrap();
+        for user in ["ann", "bob", "../ann", ""] {
+            assert_eq!(
+                status(&store, user, Some(1000)),
+                Answer::NotEnrolled,
+                "{user:?}"
+            );
+        }
+        a_face(&store, "ann");
+        // Not recorded for any account: not used, whichever account asks.
+        assert!(matches!(
+            status(&store, "ann", Some(1000)),
+            Answer::NotUsed(_)
+        ));
+        crate::unlock::account::record(&store, "ann", 1000).unwrap();
+        assert_eq!(status(&store, "ann", Some(1000)), Answer::Ready);
+        assert!(matches!(
+            status(&store, "ann", Some(1001)),
+            Answer::NotUsed(_)
+        ));
+        assert!(matches!(status(&store, "ann", None), Answer::NotUsed(_)));
+        // A lock-out record that cannot be read locks; another account's enrolment is still
+        // named first, as the daemon refuses it before it reads the lock.
+        store
+            .write_state("ann", lockout::STATE_FILE, &"not a lock-out record")
+            .unwrap();
+        assert_eq!(
+            status(&store, "ann", Some(1000)),
+            Answer::Locked(Lock::Unreadable)
+        );
+        assert!(matches!(
+            status(&store, "ann", Some(1001)),
+            Answer::NotUsed(_)
+        ));
+        let mut warned = None;
+        let reply = refusal(&store, "ann", Some(1000), |w| warned = Some(w));
+        assert!(
+            matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Refused, reason })
+                if reason.contains("locked out")),
+            "{reply:?}"
+        );
+        assert_eq!(warned, None);
+    }
 }

@@ -21,7 +21,7 @@ pub mod account;
 pub mod caller;
 pub mod config;
 pub mod daemon;
-mod gate;
+pub mod gate;
 mod hush;
 mod procfs;
 pub mod remote;
