@@ -7,7 +7,7 @@ mod gui_support;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use facegate::camera::SourceSpec;
-use facegate::store::{ImageKind, Store};
+use facegate::store::{Gallery, ImageKind, Store};
 use gui_support::{
     add_person, app, capture_verification, demo, enrol_id01_from_deepface, harness, models_loaded,
     verify_and_wait, wait_for,
@@ -1170,4 +1170,45 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     );
     assert_eq!(now.preprocess, file.preprocess);
     quiet.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// People and images changed from elsewhere (the CLI beside the open window) show in the
+/// window within a couple of seconds, with no click, and the selection stays put unless its
+/// person is gone: the window showed the store as it was until it restarted (journey review,
+/// session 30).
+#[test]
+fn people_and_images_changed_elsewhere_are_followed_without_a_click() {
+    let data = common::temp_dir("gui-store-followed");
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 2);
+    let verification = |name: &str| Gallery::Person {
+        name: name.into(),
+        kind: ImageKind::Verification,
+    };
+    let shown = |a: &facegate::gui::FaceGateApp| {
+        a.state
+            .thumbnails
+            .get(&ImageKind::Verification)
+            .map_or(0, Vec::len)
+    };
+    wait_for(&mut h, 20, "two thumbnails", |a| shown(a) == 2);
+
+    let store = Store::open(&data).unwrap();
+    let first = store.faces(&verification("Eileen")).unwrap()[0].meta.id;
+    store.delete_face(&verification("Eileen"), first).unwrap();
+    store.add_person("Bob").unwrap();
+    wait_for(&mut h, 10, "one thumbnail and Bob listed", |a| {
+        shown(a) == 1 && a.state.people.iter().any(|p| p == "Bob")
+    });
+    h.run_steps(2);
+    h.get_by_label("1 verification image");
+    assert_eq!(h.state().state.selected.as_deref(), Some("Eileen"));
+
+    store.wipe_person("Eileen").unwrap();
+    wait_for(&mut h, 10, "Bob selected once Eileen is gone", |a| {
+        a.state.selected.as_deref() == Some("Bob")
+    });
+    println!("followed: {:?}", h.state().state.people);
 }

@@ -853,3 +853,65 @@ fn a_camera_that_stalls_ends_the_attempt_by_its_time_out() {
     // Settled while the PAM client still waits for it.
     assert!(FRAMES_STOPPED_GRACE < facegate_proto::CLIENT_GRACE);
 }
+
+/// A photo captured for Eileen by another process (the CLI beside the open window) is seen by
+/// an engine that already holds her images: the stranger it shows stops her verification, as
+/// it does in the CLI, and deleting it elsewhere lets her in again (journey review, session
+/// 30: the window verified her against the images of before until it restarted).
+#[test]
+fn images_changed_by_another_process_are_seen_at_the_next_verification() {
+    let mut e = eileen("changed-elsewhere", &astronaut_variants());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let verified = |e: &mut Engine| e.verify_photo("Eileen", &astro, Path::new("probe"));
+    assert!(verified(&mut e).unwrap().verification.accepted);
+
+    let data = e.store().root().to_owned();
+    // The cameraman, near enough to pass the capture's quality gate.
+    let camera = data.with_extension("cameraman.png");
+    let cameraman = imageio::load(&common::fixture("camera.png")).unwrap();
+    let head = imageops::crop_imm(&cameraman, 126, 53, 200, 200).to_image();
+    imageops::resize(&head, 600, 600, imageops::FilterType::Triangle)
+        .save(&camera)
+        .unwrap();
+    let out = common::facegate_at(
+        &data,
+        &[
+            "capture",
+            "Eileen",
+            "--kind",
+            "verification",
+            common::s(&camera),
+        ],
+    );
+    assert!(out.status.success());
+    let refused = verified(&mut e).unwrap_err();
+    println!("after the CLI captured the cameraman for Eileen: {refused}");
+    assert!(
+        matches!(refused, facegate::Error::NotOnePerson(_)),
+        "{refused}"
+    );
+
+    let other = Store::open(&data).unwrap();
+    let cameraman = other
+        .faces(&verification("Eileen"))
+        .unwrap()
+        .into_iter()
+        .find(|f| {
+            f.meta
+                .source
+                .as_deref()
+                .is_some_and(|s| s.ends_with("cameraman.png"))
+        })
+        .expect("the CLI's capture is stored with its source");
+    other
+        .delete_face(&verification("Eileen"), cameraman.meta.id)
+        .unwrap();
+    let v = verified(&mut e).unwrap().verification;
+    println!(
+        "after it was deleted elsewhere: {}/{} matched",
+        v.matched,
+        v.comparisons.len()
+    );
+    assert!(v.accepted && v.comparisons.len() == 3);
+    std::fs::remove_file(&camera).unwrap();
+}

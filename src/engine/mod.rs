@@ -49,6 +49,8 @@ pub type GalleryVectors = Vec<(Uuid, Embedding)>;
 struct HeldGallery {
     vectors: GalleryVectors,
     odd: Vec<Odd>,
+    /// The gallery's face files they were read from ([`Store::face_names`]).
+    names: Vec<std::ffi::OsString>,
 }
 
 pub struct Engine {
@@ -57,8 +59,9 @@ pub struct Engine {
     pipeline: FacePipeline,
     settings: Settings,
     quality: QualityConfig,
-    /// Verification vectors per person, so live frames never touch the disk. Dropped when the
-    /// person's images, the model or the preprocessing change.
+    /// Verification vectors per person, so live frames never read or embed an image. Read
+    /// again when the person's images change (here or in another process: each use lists
+    /// their folder), and dropped when the model or the preprocessing change.
     galleries: HashMap<String, HeldGallery>,
     heads: scoring::HeadCache,
     /// The presentation-attack model, loaded by the first attempt with liveness on
@@ -417,13 +420,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// Drops `person`'s vectors held in memory, so the next use reads their faces from the
-    /// store again (from its cache of embeddings): for a long-running process whose store
-    /// another process changes (the unlock daemon).
-    pub fn forget_person_vectors(&mut self, person: &str) {
-        self.galleries.remove(person);
-    }
-
     /// `person` exists and has verification images: what any attempt for them needs first.
     pub fn ensure_enrolled(&mut self, person: &str) -> Result<()> {
         self.store.require_person(person)?;
@@ -462,14 +458,29 @@ impl Engine {
     /// The person's verification vectors and their odd images, whether or not they show one
     /// person (to show the person how their images agree).
     fn held_gallery(&mut self, person: &str) -> Result<&HeldGallery> {
-        if !self.galleries.contains_key(person) {
-            let vectors = self.embeddings(&Gallery::Person {
-                name: person.to_owned(),
-                kind: ImageKind::Verification,
-            })?;
+        let gallery = Gallery::Person {
+            name: person.to_owned(),
+            kind: ImageKind::Verification,
+        };
+        // A listing, not a read, on every use: the window held the images of before a CLI
+        // capture or deletion until it restarted, and verified against them a person the CLI
+        // refused, since the image added did not show them (journey review, session 30).
+        let names = self.store.face_names(&gallery)?;
+        if self
+            .galleries
+            .get(person)
+            .is_none_or(|held| held.names != names)
+        {
+            let vectors = self.embeddings(&gallery)?;
             let odd = odd_images(&vectors, self.same_person_threshold());
-            self.galleries
-                .insert(person.to_owned(), HeldGallery { vectors, odd });
+            self.galleries.insert(
+                person.to_owned(),
+                HeldGallery {
+                    vectors,
+                    odd,
+                    names,
+                },
+            );
         }
         Ok(&self.galleries[person])
     }

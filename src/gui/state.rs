@@ -151,6 +151,18 @@ impl AppState {
                 self.people = people;
                 return added.map(select);
             }
+            Event::PeopleElsewhere(people) => {
+                self.people = people;
+                // It may name someone since renamed or removed.
+                self.identification = None;
+                let gone = self
+                    .selected
+                    .as_ref()
+                    .is_none_or(|p| !self.people.contains(p));
+                if gone {
+                    return Some(Command::SelectPerson(self.people.first().cloned()));
+                }
+            }
             Event::Gallery {
                 person,
                 kind,

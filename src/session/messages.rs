@@ -226,7 +226,11 @@ pub enum Event {
         people: Vec<String>,
         settings: Settings,
     },
+    /// The people after one was added in the window: the one added is selected.
     People(Vec<String>),
+    /// The people after a change made elsewhere (the CLI): the selection stays, unless its
+    /// person is gone.
+    PeopleElsewhere(Vec<String>),
     Gallery {
         person: String,
         kind: ImageKind,

@@ -164,14 +164,28 @@ impl Store {
     /// Whether `gallery` holds any committed face (a sidecar), without reading one: for a
     /// check made on every request, where [`Store::faces`] would parse them all.
     pub fn has_faces(&self, gallery: &Gallery) -> Result<bool, StoreError> {
+        Ok(!self.face_names(gallery)?.is_empty())
+    }
+
+    /// The file names of `gallery`'s committed faces (their sidecars), sorted, without reading
+    /// one: what tells whoever holds a gallery in memory that another process (the CLI beside
+    /// the window, root's `unlock enrol` beside the daemon) added or deleted an image.
+    pub fn face_names(&self, gallery: &Gallery) -> Result<Vec<OsString>, StoreError> {
         if let Gallery::Person { name, .. } = gallery {
             self.require_person(name)?;
         }
         let dir = self.gallery_dir(gallery)?;
-        Ok(self.gallery_entries(&dir)?.iter().any(|entry| {
-            let name = entry.name.to_string_lossy();
-            entry.kind == Kind::File && name.ends_with(".json") && !name.starts_with(".tmp-")
-        }))
+        let mut names: Vec<OsString> = self
+            .gallery_entries(&dir)?
+            .into_iter()
+            .filter(|entry| {
+                let name = entry.name.to_string_lossy();
+                entry.kind == Kind::File && name.ends_with(".json") && !name.starts_with(".tmp-")
+            })
+            .map(|entry| entry.name)
+            .collect();
+        names.sort_unstable();
+        Ok(names)
     }
 
     /// Every committed face of a gallery, oldest first. Corrupt or foreign files (and links)

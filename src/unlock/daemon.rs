@@ -399,10 +399,6 @@ impl Daemon {
     /// the store may have changed while the request waited ([`super::gate`]; the caller was
     /// allowed to ask by [`may_ask`] before its request was queued).
     fn check(&mut self, user: &str) -> std::result::Result<(), Reply> {
-        // `facegate unlock enrol/remove` change the store from another process: read the
-        // person's faces again, or the faces of an enrolment since replaced would still open
-        // the door.
-        self.engine.forget_person_vectors(user);
         let warn = |line: String| tracing::warn!("{line}");
         if let Some(refused) = gate::refusal(self.engine.store(), user, uid_of(user), warn) {
             return Err(refused);

@@ -2,6 +2,9 @@
 //! galleries, their scores and the negatives that show someone, kept current as images are
 //! captured, imported and deleted.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
+
 use uuid::Uuid;
 
 use super::Worker;
@@ -9,9 +12,53 @@ use crate::session::manage::{self, ImportJob};
 use crate::session::messages::Event;
 use crate::store::{Gallery, ImageKind};
 
+/// What the window was last shown of the store ([`Worker::follow_store`]).
+#[derive(Default)]
+pub(super) struct Seen {
+    pub people: Vec<String>,
+    /// The face files of each gallery whose thumbnails were sent, by person and kind.
+    galleries: HashMap<(String, ImageKind), Vec<OsString>>,
+}
+
 impl Worker {
-    pub(super) fn send_thumbnails(&self, person: &str, kind: ImageKind) {
+    pub(super) fn send_thumbnails(&mut self, person: &str, kind: ImageKind) {
+        if let Ok(names) = self.engine.store().face_names(&gallery(person, kind)) {
+            self.seen.galleries.insert((person.to_owned(), kind), names);
+        }
         self.send(manage::thumbnails(&self.engine, person, kind));
+    }
+
+    /// Shows people added, removed or renamed elsewhere, and the selected person's images
+    /// captured or deleted elsewhere (`facegate capture`, `user forget`): the window showed the
+    /// store as it was when they were selected until it restarted (journey review, session
+    /// 30).
+    pub(super) fn follow_store(&mut self) {
+        let Ok(people) = self.engine.store().people() else {
+            return;
+        };
+        if people != self.seen.people {
+            self.seen.people = people.clone();
+            self.send(Event::PeopleElsewhere(people.clone()));
+        }
+        let Some(person) = self.person.clone().filter(|p| people.contains(p)) else {
+            return;
+        };
+        let changed: Vec<ImageKind> = ImageKind::ALL
+            .into_iter()
+            .filter(|&kind| {
+                let now = self.engine.store().face_names(&gallery(&person, kind)).ok();
+                now.as_ref() != self.seen.galleries.get(&(person.clone(), kind))
+            })
+            .collect();
+        for &kind in &changed {
+            self.send_thumbnails(&person, kind);
+        }
+        if !changed.is_empty() {
+            self.send_scores(&person);
+        }
+        if changed.contains(&ImageKind::Verification) {
+            self.send_negatives_showing();
+        }
     }
 
     /// The person's score sets, and which rule decides for them (their trained head or cosine).
@@ -157,5 +204,12 @@ impl Worker {
         if let Some(p) = self.person.clone() {
             self.send_scores(&p);
         }
+    }
+}
+
+fn gallery(person: &str, kind: ImageKind) -> Gallery {
+    Gallery::Person {
+        name: person.to_owned(),
+        kind,
     }
 }

@@ -72,7 +72,8 @@ pub fn spawn(
                 tracker: Tracker::default(),
                 last_verdict: None,
                 imports: VecDeque::new(),
-                settings_looked: Instant::now(),
+                looked_elsewhere: Instant::now(),
+                seen: gallery::Seen::default(),
             };
             worker.announce();
             while !stop.load(Ordering::Relaxed) {
@@ -99,7 +100,7 @@ pub fn spawn(
                     },
                 };
                 worker.end_stopped_attempts(Instant::now());
-                worker.follow_settings();
+                worker.follow_elsewhere();
                 match cmd {
                     Some(Ok(Command::Shutdown) | Err(_)) => {
                         // The window closes: attempts under way are settled, not left counted
@@ -178,12 +179,17 @@ struct Worker {
     last_verdict: Option<LastVerdict>,
     /// Photos being imported, oldest request first.
     imports: VecDeque<ImportJob>,
-    /// When the settings file was last looked at ([`Worker::follow_settings`]).
-    settings_looked: Instant,
+    /// When the store was last looked at for changes made elsewhere
+    /// ([`Worker::follow_elsewhere`]).
+    looked_elsewhere: Instant,
+    /// What the window was last shown of the store: its people, and the face files of the
+    /// galleries whose thumbnails it was sent.
+    seen: gallery::Seen,
 }
 
-/// How often the worker looks whether the settings file changed from elsewhere.
-const SETTINGS_LOOK: Duration = Duration::from_secs(1);
+/// How often the worker looks whether the settings or the people were changed from elsewhere
+/// (the CLI, another window).
+const LOOK_ELSEWHERE: Duration = Duration::from_secs(1);
 
 impl Worker {
     fn send(&self, event: Event) {
@@ -263,28 +269,39 @@ impl Worker {
         self.send(Event::Unanswered(format!("{what}: {}", for_desk(&e))));
     }
 
-    fn announce(&self) {
+    fn announce(&mut self) {
         self.say_settings_problems();
         match self.engine.store().people() {
-            Ok(people) => self.send(Event::Ready {
-                people,
-                settings: self.engine.settings().clone(),
-            }),
+            Ok(people) => {
+                self.seen.people = people.clone();
+                self.send(Event::Ready {
+                    people,
+                    settings: self.engine.settings().clone(),
+                })
+            }
             Err(e) => self.fail("cannot read the store", e),
         }
         self.send_negatives_stored();
     }
 
-    /// Takes settings saved from elsewhere meanwhile into force ([`Engine::follow_saved_settings`]),
-    /// looking at the file at most once every [`SETTINGS_LOOK`], and shows them.
-    fn follow_settings(&mut self) {
+    /// Shows what was changed from elsewhere meanwhile (settings, people, the selected person's
+    /// images), looking at most once every [`LOOK_ELSEWHERE`].
+    fn follow_elsewhere(&mut self) {
         // Not while an attempt runs: its rule was set when it began, and a model switched under
         // it scored the new model's cosines against the old model's threshold (a stranger was
-        // verified; red team retest, session 28). Taken up once it ends.
-        if self.settings_looked.elapsed() < SETTINGS_LOOK || self.attempt_deadline().is_some() {
+        // verified; red team retest, session 28). Taken up once it ends. (Its person's images
+        // are read again by the engine on each use, wherever they were changed.)
+        if self.looked_elsewhere.elapsed() < LOOK_ELSEWHERE || self.attempt_deadline().is_some() {
             return;
         }
-        self.settings_looked = Instant::now();
+        self.looked_elsewhere = Instant::now();
+        self.follow_settings();
+        self.follow_store();
+    }
+
+    /// Takes settings saved from elsewhere meanwhile into force
+    /// ([`Engine::follow_saved_settings`]), and shows them.
+    fn follow_settings(&mut self) {
         let was_damaged = self.engine.settings_sound().is_err();
         // An error is said once: the engine does not try the same file again.
         match self.engine.follow_saved_settings() {
