@@ -117,17 +117,31 @@ fn make_private(fd: &OwnedFd, path: &Path) -> io::Result<()> {
     })
 }
 
+/// An error of the OS on the data folder `path` as the user reads it: with the folder it was
+/// about ("Permission denied (os error 13)" alone named none; red team, session 30).
+fn cannot<'a>(doing: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> io::Error + 'a {
+    move |e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot {doing} the data folder {}: {e}",
+                crate::shown::Shown(path)
+            ),
+        )
+    }
+}
+
 impl DataDir {
     /// Opens the data dir at `path`, creating it (mode 0700) when missing. Refused: a link, not
     /// a folder, owned by someone other than `owner`, or writable by group or others.
     pub fn open(path: &Path, owner: Owner) -> io::Result<DataDir> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(cannot("create the folders above", path))?;
         }
         let created = match rfs::mkdir(path, Mode::from_raw_mode(0o700)) {
             Ok(()) => true,
             Err(rustix::io::Errno::EXIST) => false,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(cannot("create", path)(e.into())),
         };
         let dir = DataDir::open_existing(path, owner)?;
         if !created {
@@ -156,9 +170,9 @@ impl DataDir {
                     )
                 }
             }
-            e => e.into(),
+            e => cannot("open", path)(e.into()),
         })?;
-        let st = rfs::fstat(&fd)?;
+        let st = rfs::fstat(&fd).map_err(|e| cannot("open", path)(e.into()))?;
         let want = owner.uid();
         if st.st_uid != want {
             return Err(io::Error::new(
@@ -713,6 +727,23 @@ mod tests {
         d.remove_dir_all(Path::new("users/bob")).unwrap();
         assert!(outside.join("secret").exists());
         assert_eq!(d.kind(Path::new("users/eve")), Kind::Link);
+    }
+
+    #[test]
+    fn an_os_error_on_the_data_dir_names_it() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        let under = file.join("data");
+        let e = DataDir::open(&under, Owner::EffectiveUser).err().unwrap();
+        println!("{e}");
+        assert!(e.to_string().contains(&under.display().to_string()), "{e}");
+        let missing = t.path().join("missing");
+        let e = DataDir::open_existing(&missing, Owner::EffectiveUser)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("cannot open the data folder"), "{e}");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]
