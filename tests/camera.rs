@@ -214,6 +214,28 @@ fn a_file_that_is_not_a_video_is_unreadable() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A real clip larger than the decoders take is said to be too large, with the advice to scale
+/// it down, not "not a video at all" (MJPEG: ffprobe reported a width of 0) nor a page of
+/// decoder errors (H.264) (red team, session 30).
+#[test]
+fn a_clip_over_the_size_limit_is_said_to_be_too_large() {
+    if !have_ffmpeg("a_clip_over_the_size_limit_is_said_to_be_too_large") {
+        return;
+    }
+    let dir = common::temp_dir("camera-huge");
+    for codec in ["mjpeg", "libx264"] {
+        let clip = dir.join(format!("huge-{codec}.mkv"));
+        let size = "color=c=gray:s=4200x4200:r=2:duration=1";
+        ffmpeg(&["-f", "lavfi", "-i", size, "-c:v", codec], &clip);
+        let err = camera::open(&SourceSpec::Replay(clip)).err().unwrap();
+        println!("{codec}: {err}");
+        let said = err.to_string();
+        assert!(said.contains("4200x4200 px are out of range"), "{said}");
+        assert!(said.contains("scale it down") && said.len() < 400, "{said}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Clips that used to hang or loop without end: a concat list naming a FIFO (ffprobe waited on
 /// it for ever), a clip declared at 1/200 fps (paced at 200 s a frame), and a clip read once
 /// that holds one decodable frame among many broken ones (its loop restarted ffmpeg for each).

@@ -197,11 +197,33 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
             "json",
         ],
     )?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Over the decoders' bound, ffprobe reports a width of 0 (as for no picture at all) or
+    // fails with a page of decoder errors: a real clip was called "not a video at all" (red
+    // team, session 30).
+    if let Some(size) = over_max_pixels(&stderr) {
+        return Err(unreadable(format!(
+            "its pictures of {size} px are out of range (at most {MAX_CLIP_SIDE}×{MAX_CLIP_SIDE}; \
+             {SCALE_IT_DOWN})"
+        )));
+    }
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(unreadable(format!("ffprobe: {}", stderr.trim())));
     }
     parse_probe(&output.stdout).map_err(unreadable)
+}
+
+/// The advice for a clip too large to replay.
+const SCALE_IT_DOWN: &str = "scale it down, e.g. ffmpeg -i IN -vf scale=1920:-2 OUT";
+
+/// The picture size ffmpeg's decoders refused for being over `-max_pixels`, from their
+/// "Picture size WxH exceeds specified max pixel count" line.
+fn over_max_pixels(stderr: &str) -> Option<&str> {
+    let (_, after) = stderr.split_once("Picture size ")?;
+    let (size, _) = after.split_once(" exceeds specified max pixel count")?;
+    let mut sides = size.split('x');
+    let numeric = sides.by_ref().take(2).all(|n| n.parse::<u32>().is_ok());
+    (numeric && sides.next().is_none()).then_some(size)
 }
 
 /// The same bound given to ffmpeg's decoders (`-max_pixels`), for every picture they decode:
@@ -294,7 +316,7 @@ fn parse_probe(json: &[u8]) -> Result<ClipInfo, String> {
                 ),
                 _ => Err(format!(
                     "the video's {key} of {v} px is out of range (at most {MAX_CLIP_SIDE}; \
-                     scale it down, e.g. ffmpeg -i IN -vf scale=1920:-2 OUT)"
+                     {SCALE_IT_DOWN})"
                 )),
             })
     };
@@ -432,6 +454,22 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picture_over_the_decoders_bound_is_read_from_their_error() {
+        let said = "[mjpeg @ 0x5] [IMGUTILS @ 0x7] Picture size 4200x4200 exceeds specified \
+                    max pixel count 16777216, see the documentation";
+        assert_eq!(over_max_pixels(said), Some("4200x4200"));
+        assert_eq!(
+            over_max_pixels("Picture size 1x2x3 exceeds specified max pixel count"),
+            None
+        );
+        assert_eq!(
+            over_max_pixels("Picture size \x1b[31m exceeds specified max pixel count"),
+            None
+        );
+        assert_eq!(over_max_pixels("moov atom not found"), None);
+    }
 
     #[test]
     fn probe_output_is_parsed_with_rotation() {
