@@ -114,13 +114,16 @@ pub fn rename(dir: &DataDir, from: &str, to: &str) -> std::io::Result<usize> {
 
 /// Rewrites every log with each of `person`'s entries replaced by what `change` makes of it
 /// (`None`: removed); returns how many there were. Other lines, damaged ones included, are kept
-/// byte for byte.
+/// byte for byte. Every log is read before any is written: one that cannot be read (over the
+/// size FaceGate writes) used to refuse the wipe after the logs before it were rewritten, so
+/// the person stayed enrolled without their lines (red team, session 30).
 fn rewrite(
     dir: &DataDir,
     person: &str,
     mut change: impl FnMut(AuditEntry) -> Option<AuditEntry>,
 ) -> std::io::Result<usize> {
     let mut changed = 0;
+    let mut rewritten = Vec::new();
     for file in files(dir) {
         // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
         // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
@@ -157,8 +160,11 @@ fn rewrite(
             }
         }
         if touched {
-            dir.write_atomic(&file, &kept)?;
+            rewritten.push((file, kept));
         }
+    }
+    for (file, kept) in rewritten {
+        dir.write_atomic(&file, &kept)?;
     }
     Ok(changed)
 }
@@ -209,5 +215,19 @@ mod tests {
         let (removed, _) = forget(&dir, "ann").unwrap();
         assert_eq!(removed, 2);
         assert_eq!(read_in(&dir), vec![entry("bob", false)]);
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_read_stops_the_wipe_before_any_line_goes() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(t.path(), Owner::EffectiveUser).unwrap();
+        append(&dir, &entry("ann", true)).unwrap();
+        let oversized = vec![b'x'; 4 * MAX_BYTES as usize + 1];
+        std::fs::write(t.path().join(format!("{LOG_FILE}.1")), oversized).unwrap();
+        let before = std::fs::read(t.path().join(LOG_FILE)).unwrap();
+        let refused = forget(&dir, "ann").unwrap_err();
+        println!("{refused}");
+        assert!(refused.to_string().contains("move it out"), "{refused}");
+        assert_eq!(std::fs::read(t.path().join(LOG_FILE)).unwrap(), before);
     }
 }
