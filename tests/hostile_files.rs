@@ -658,9 +658,22 @@ fn a_file_name_with_control_characters_is_printed_escaped() {
     let root = common::temp_dir("hf-control-name");
     let photo = root.join("ev\nACCEPTED: x\u{1b}[31m.png");
     std::fs::copy(common::fixture("astronaut.png"), &photo).unwrap();
+    // A look-alike gallery's identity is its folder's name (printed raw until session 30).
+    let gallery = root.join("gallery");
+    let identity = gallery.join("ev\nACCEPTED: x\u{1b}[31m.png");
+    std::fs::create_dir_all(&identity).unwrap();
+    std::fs::copy(common::fixture("astronaut.png"), identity.join("a.png")).unwrap();
+    // Folders without a photo are named a few at a time (30,000 of them printed 30,000 lines).
+    for i in 0..20 {
+        std::fs::create_dir(gallery.join(format!("empty-{i:02}"))).unwrap();
+    }
     let data = root.join("data");
     assert_eq!(code(&run(&data, &["user", "add", "Ann"])), Some(0));
-    for args in [vec!["detect", s(&photo)], vec!["capture", "Ann", s(&photo)]] {
+    for args in [
+        vec!["detect", s(&photo)],
+        vec!["capture", "Ann", s(&photo)],
+        vec!["lookalike", s(&photo), "--gallery", s(&gallery)],
+    ] {
         let out = run(&data, &args);
         let said = text(&out);
         println!("measured: {} says {:?}", args[0], said.trim());
@@ -671,4 +684,11 @@ fn a_file_name_with_control_characters_is_printed_escaped() {
         assert!(!said.contains('\u{1b}'), "a raw escape: {said:?}");
         assert!(said.contains("ev\\nACCEPTED: x\\u{1b}[31m.png"), "{said:?}");
     }
+    let out = run(&data, &["lookalike", s(&photo), "--gallery", s(&gallery)]);
+    let said = text(&out);
+    assert_eq!(said.matches("skipped").count(), 6, "{said}");
+    assert!(
+        said.contains("skipped 15 more without naming each"),
+        "{said}"
+    );
 }

@@ -140,25 +140,7 @@ pub struct AttemptsReport {
 /// The labelled photos: (identity, paths) in listing order.
 fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     if source.is_dir() {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(source)
-            .with_context(|| format!("listing {}", source.display()))?
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        return dirs
-            .into_iter()
-            .map(|d| {
-                let name = d
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                Ok((name, super::people::image_files(std::slice::from_ref(&d))))
-            })
-            .filter(|r| !matches!(r, Ok((_, files)) if files.is_empty()))
-            .collect();
+        return super::people::identity_folders(source);
     }
     let base = source.parent().unwrap_or(Path::new(".")).to_owned();
     let mut reader = super::checked::open_csv(source)?;
@@ -195,6 +177,9 @@ fn labelled(source: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     Ok(out)
 }
 
+/// The most thresholds one run sweeps: each is a pass over every attempt.
+const MAX_THRESHOLDS: usize = 1000;
+
 /// `FROM:TO:STEP`, each value rounded to 1e-4.
 fn parse_range(spec: &str) -> anyhow::Result<Vec<f32>> {
     let parts: Vec<f64> = spec
@@ -206,8 +191,13 @@ fn parse_range(spec: &str) -> anyhow::Result<Vec<f32>> {
         anyhow::bail!("--thresholds {spec}: expected FROM:TO:STEP");
     };
     anyhow::ensure!(
-        step > 0.0 && to >= from && (to - from) / step < 1000.0,
+        step > 0.0 && to >= from,
         "--thresholds {spec}: need FROM ≤ TO and a positive STEP"
+    );
+    anyhow::ensure!(
+        (to - from) / step < MAX_THRESHOLDS as f64,
+        "--thresholds {spec}: that is {:.0} thresholds; at most {MAX_THRESHOLDS} (a larger STEP)",
+        ((to - from) / step).floor() + 1.0
     );
     let count = ((to - from) / step + 1e-6).floor() as usize + 1;
     Ok((0..count)
@@ -601,6 +591,9 @@ mod tests {
         assert_eq!(parse_range("0.3:0.32:0.01").unwrap(), [0.3, 0.31, 0.32]);
         assert!(parse_range("0.3:0.2:0.01").is_err());
         assert!(parse_range("0.3").is_err());
+        let many = parse_range("0:1:0.0001").unwrap_err().to_string();
+        assert!(many.contains("10001 thresholds; at most 1000"), "{many}");
+        assert_eq!(parse_range("0:0.999:0.001").unwrap().len(), 1000);
         assert_eq!(needed(0.6, 3), 2);
         assert_eq!(needed(1.0, 3), 3);
         assert_eq!(needed(0.5, 4), 2);

@@ -175,6 +175,8 @@ fn read_manifest(csv_path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
                 .unwrap_or(label),
             _ => label,
         };
+        // Printed in the rows and the table: a label is text from a file.
+        let species = crate::shown::Escaped(&species).to_string();
         items.push((base.join(field(path_col)), species));
     }
     anyhow::ensure!(!items.is_empty(), "{} has no rows", csv_path.display());

@@ -1,8 +1,9 @@
 //! `facegate user ...` and `facegate negatives`, and the import that `facegate capture` uses:
 //! building the store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -162,10 +163,47 @@ pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
     listing.files
 }
 
-/// What a listing left out, on stderr.
+/// A gallery of one sub-folder of photos per identity (`lookalike`, `eval attempts`): each
+/// identity's name (its folder's) and image files, in name order, identities without a photo
+/// left out. What was left out is said once for the whole gallery ([`say_skipped`]).
+pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .with_context(|| format!("cannot list the gallery {}", Shown(root)))?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    let mut all = crate::imageio::listing::Listing::default();
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut listing = crate::imageio::listing::image_files(std::slice::from_ref(&dir));
+        all.skipped.append(&mut listing.skipped);
+        if !listing.files.is_empty() {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            out.push((name.into_owned(), listing.files));
+        }
+    }
+    say_skipped(&all);
+    Ok(out)
+}
+
+/// What a listing left out, on stderr: the first few named, then how many more (a gallery of
+/// 30,000 empty folders printed 30,000 lines; red team, session 30).
 pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
+    let mut few = crate::shown::FirstFew::default();
+    let more = listing
+        .skipped
+        .len()
+        .saturating_sub(crate::shown::FirstFew::AT_MOST);
     for (path, why) in &listing.skipped {
-        eprintln!("skipped {}: {why}", Shown(path));
+        let said = few.say(
+            || format!("skipped {}: {why}", Shown(path)),
+            || format!("skipped {more} more without naming each"),
+        );
+        if let Some(line) = said {
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use facegate_proto::socket;
 use facegate_proto::{Outcome, Request};
 
 use super::{Cli, exit};
+use crate::shown::Escaped;
 use crate::store::{Gallery, ImageKind, Owner, Store};
 use crate::unlock::gate::{self, Answer};
 use crate::unlock::{SystemConfig, daemon};
@@ -193,7 +194,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
             let Some(uid) = daemon::uid_of(user) else {
-                anyhow::bail!("{user} is not an account on this system");
+                anyhow::bail!("{} is not an account on this system", Escaped(user));
             };
             let copied = match from_user_store {
                 Some(dir) => Some(copy_user_store(

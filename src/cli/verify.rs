@@ -13,7 +13,7 @@ use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::engine::attempts::Purpose;
 use crate::liveness::Direction;
-use crate::shown::Shown;
+use crate::shown::{Escaped, Shown};
 use crate::{Error, imageio};
 
 #[derive(Debug, Args)]
@@ -301,20 +301,9 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         Err(e) => return refusal("lookalike", e),
     };
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&args.gallery)
-        .map_err(|e| anyhow::anyhow!("cannot read gallery {}: {e}", args.gallery.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
     let mut skipped = 0;
-    for dir in dirs {
-        let identity = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        for photo in super::people::image_files(std::slice::from_ref(&dir)) {
+    for (identity, photos) in super::people::identity_folders(&args.gallery)? {
+        for photo in photos {
             // Unreadable photos and photos without one clear face are not candidates (counted
             // and said below); a model that fails is an error, not a smaller gallery.
             let embedding = match engine.photo_embedding(&photo) {
@@ -354,12 +343,12 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     } else if let Some(top) = ranking.first() {
         println!(
             "looks most like {} (similarity {:.3}, {}): a resemblance, not an identification",
-            top.identity,
+            Escaped(&top.identity),
             top.best_similarity,
             Shown(&top.photo)
         );
         for r in ranking.iter().skip(1).take(4) {
-            println!("  then {} ({:.3})", r.identity, r.best_similarity);
+            println!("  then {} ({:.3})", Escaped(&r.identity), r.best_similarity);
         }
     } else {
         println!("no faces found in the gallery {}", args.gallery.display());
