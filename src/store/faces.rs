@@ -139,6 +139,7 @@ impl Store {
         self.dir
             .create_dir_all(&dir)
             .map_err(io_err(&self.dir.display(&dir)))?;
+        self.sweep_unfinished(&dir);
         self.write(&png_rel, &png)?;
         if let Err(e) = self.write(&json_rel, &json) {
             let _ = self.dir.remove_file(&png_rel);
@@ -150,6 +151,34 @@ impl Store {
             png: self.dir.display(&png_rel),
             rel: png_rel,
         })
+    }
+
+    /// Removes from gallery folder `dir` what a writer killed part-way left: a crop without its
+    /// sidecar, a temporary file. Never listed as a face, such a crop was kept for good, and
+    /// no command could name it to remove it (red team, session 30: `kill -9` during
+    /// `negatives add`). Called under the store lock, which every face's writer holds from its
+    /// crop to its sidecar, so nothing here is still being written.
+    fn sweep_unfinished(&self, dir: &Path) {
+        let Ok(entries) = self.gallery_entries(dir) else {
+            return;
+        };
+        let sidecars: HashSet<&OsString> = entries
+            .iter()
+            .filter(|e| Path::new(&e.name).extension().is_some_and(|x| x == "json"))
+            .map(|e| &e.name)
+            .collect();
+        for entry in entries.iter().filter(|e| e.kind == Kind::File) {
+            let name = Path::new(&entry.name);
+            let unfinished = entry.name.to_string_lossy().starts_with(".tmp-")
+                || (name.extension().is_some_and(|x| x == "png")
+                    && !sidecars.contains(&name.with_extension("json").into_os_string()));
+            if unfinished && self.dir.remove_file(&dir.join(name)).is_ok() {
+                tracing::warn!(
+                    "removed {}: left unfinished by a writer that was stopped",
+                    crate::shown::Shown(&self.dir.display(&dir.join(name)))
+                );
+            }
+        }
     }
 
     /// The entries of gallery folder `dir`; none when it was never made.
@@ -413,6 +442,41 @@ mod tests {
 
     /// The same photo twice is refused, also when the other copy came from another process (a
     /// second `Store` on the same folder) after this one had read the gallery.
+    #[test]
+    fn what_a_killed_writer_left_goes_at_the_next_save() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.add_person("Ann").unwrap();
+        let gallery = Gallery::Person {
+            name: "Ann".into(),
+            kind: ImageKind::Verification,
+        };
+        let kept = store
+            .save_face(&gallery, &photo(10), &face(), None)
+            .unwrap();
+        let dir = root.path().join("users/Ann/verification");
+        // A crop whose sidecar was never written, and a temporary file cut short.
+        let orphan = dir.join(format!("{}.png", Uuid::new_v4()));
+        std::fs::copy(&kept.png, &orphan).unwrap();
+        std::fs::write(dir.join(".tmp-0123abcd"), b"half").unwrap();
+        store
+            .save_face(&gallery, &photo(90), &face(), None)
+            .unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        println!("{left:?}");
+        assert_eq!(
+            left.len(),
+            4,
+            "two faces, each a crop and a sidecar: {left:?}"
+        );
+        assert!(!orphan.exists() && kept.png.exists());
+        assert_eq!(store.faces(&gallery).unwrap().len(), 2);
+    }
+
     #[test]
     fn a_photo_saved_twice_is_a_duplicate_whoever_saved_it_first() {
         let root = tempfile::tempdir().unwrap();
