@@ -101,7 +101,7 @@ impl Worker {
         };
         timings.embed_ms = seen.embed_ms;
         if let Some((index, v)) = &seen.judged {
-            labels[*index].text = Some(format!("{person} {:.2}", v.best));
+            labels[*index].text = Some(face_label(&person, v));
             labels[*index].verified = Some(v.accepted);
         }
         match seen.step {
@@ -167,7 +167,7 @@ impl Worker {
             Err(e) => return self.unanswered("cannot verify", e),
         };
         let label = &mut labels[index];
-        label.text = Some(format!("{person} {:.2}", verification.best));
+        label.text = Some(face_label(&person, &verification));
         label.verified = Some(verification.accepted);
         self.last_verdict = Some(LastVerdict {
             track: ids[index],
@@ -180,5 +180,16 @@ impl Worker {
             verification,
             attempt: None,
         });
+    }
+}
+
+/// The label over a face judged as `person`: a face that does not match is "not Ann", so that
+/// a red "Ann -0.04" over a stranger does not read as "this is Ann" (journey review, session
+/// 30).
+fn face_label(person: &str, v: &crate::auth::Verification) -> String {
+    if v.accepted {
+        format!("{person} {:.2}", v.best)
+    } else {
+        format!("not {person} {:.2}", v.best)
     }
 }
