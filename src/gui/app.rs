@@ -325,10 +325,17 @@ impl FaceGateApp {
         self.message_line(ui);
     }
 
-    /// One line of fixed height, empty or not, so the feed and the buttons below stay where they
-    /// are when a message comes or goes; a text too long for it is cut, whole on hover.
+    /// A line of fixed height, empty or not, so the feed and the buttons below stay where they
+    /// are when a message comes or goes. A message wraps onto up to [`MESSAGE_ROWS`] rows (cut
+    /// at one, a warning's advice was lost: "…delete it" read "…del…"; journey review, session
+    /// 30); one longer still is cut there, whole on hover.
     fn message_line(&mut self, ui: &mut Ui) {
-        let height = ui.spacing().interact_size.y;
+        let row = ui.text_style_height(&egui::TextStyle::Body);
+        let height = ui
+            .spacing()
+            .interact_size
+            .y
+            .max(row * MESSAGE_ROWS as f32 + 2.0);
         let size = egui::vec2(ui.available_width(), height);
         ui.allocate_ui_with_layout(size, Layout::left_to_right(Align::Center), |ui| {
             ui.set_min_size(size);
@@ -354,7 +361,16 @@ impl FaceGateApp {
                         Tone::Warning => WARN,
                         Tone::Error => ERROR,
                     };
-                    one_line(ui, &m.text, colour);
+                    let mut job = egui::text::LayoutJob::single_section(
+                        m.text.clone(),
+                        egui::TextFormat {
+                            font_id: egui::TextStyle::Body.resolve(ui.style()),
+                            color: colour,
+                            ..Default::default()
+                        },
+                    );
+                    job.wrap.max_rows = MESSAGE_ROWS;
+                    ui.add(Label::new(job).wrap());
                 });
                 if ui.small_button("dismiss").clicked() {
                     self.dismissed = Some(m.id);
@@ -389,6 +405,9 @@ impl FaceGateApp {
         });
     }
 }
+
+/// Rows the message line wraps onto before a message is cut.
+const MESSAGE_ROWS: usize = 3;
 
 impl eframe::App for FaceGateApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
