@@ -281,7 +281,10 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     let out = facegate(&data, &["capture", "Eileen", s(&strangers)]);
     let err = String::from_utf8_lossy(&out.stderr);
     println!("measured: {}", err.trim());
-    assert_eq!(code(&out), 0, "saved: a warning, not a refusal");
+    // Saved with a warning, not refused: exit 1, so that a script can tell it from a clean
+    // capture (it exited 0, and the next `verify` refused Eileen).
+    assert_eq!(code(&out), 1, "saved, with a warning");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 saved, 0 refused"));
     assert!(
         err.matches("matches none of Eileen's other images").count() == 2
             // The model's bar, told apart from the detection threshold the settings show.

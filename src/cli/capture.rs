@@ -78,10 +78,11 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         }
         other => other?,
     };
-    super::people::warn_after_saving(&mut engine, &gallery, &outcome.saved);
-    Ok(if outcome.saved.len() >= count {
+    let warned = super::people::warn_after_saving(&mut engine, &gallery, &outcome.saved);
+    let code = if outcome.saved.len() >= count {
         exit::OK
     } else {
         exit::DIFFERENT
-    })
+    };
+    Ok(super::people::with_warnings(code, warned))
 }

@@ -217,8 +217,8 @@ pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Resul
         .iter()
         .map(|(id, path)| (*id, Shown(path).to_string()))
         .collect();
-    warn_after_saving(&mut engine, gallery, &saved);
-    Ok(imported.code)
+    let warned = warn_after_saving(&mut engine, gallery, &saved);
+    Ok(with_warnings(imported.code, warned))
 }
 
 /// The images just saved into a gallery, by id, each named as the user knows it
@@ -227,44 +227,76 @@ pub type SavedFrom = std::collections::HashMap<uuid::Uuid, String>;
 
 /// After images were saved into `gallery`, from files or live: what the next verification or
 /// calibration would say about them, said now. Warnings only; the images stay, and a check that
-/// cannot be made is one more warning, not a failure of the import that succeeded.
-pub fn warn_after_saving(engine: &mut crate::engine::Engine, gallery: &Gallery, saved: &SavedFrom) {
-    if let Err(e) = checks_after_saving(engine, gallery, saved) {
-        eprintln!("warning: the images saved could not be checked: {e:#}");
+/// cannot be made is one more warning, not a failure of the import that succeeded. Returns
+/// whether anything was said: the command then exits 1, not 0, so that a script can tell
+/// "saved" from "saved, and it may be someone else" (a capture from another person's clip
+/// exited 0, and the next `verify` refused the person; journey review and red team, session
+/// 30).
+#[must_use]
+pub fn warn_after_saving(
+    engine: &mut crate::engine::Engine,
+    gallery: &Gallery,
+    saved: &SavedFrom,
+) -> bool {
+    match checks_after_saving(engine, gallery, saved) {
+        Ok(warnings) => warnings > 0,
+        Err(e) => {
+            eprintln!("warning: the images saved could not be checked: {e:#}");
+            true
+        }
     }
 }
 
+/// The exit status of an import that `warned` ([`warn_after_saving`]) after ending with `code`.
+pub fn with_warnings(code: u8, warned: bool) -> u8 {
+    if warned && code == exit::OK {
+        exit::DIFFERENT
+    } else {
+        code
+    }
+}
+
+/// The checks of [`warn_after_saving`]; how many warnings they gave that what was saved may be
+/// wrong (someone else's face among a person's images, an enrolled face among the negatives).
 fn checks_after_saving(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
     saved: &SavedFrom,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     if saved.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let mut warnings = 0;
     match gallery {
         Gallery::Person { name, kind } => {
-            warn_if_someone_else(engine, name, saved)?;
+            warnings += warn_if_someone_else(engine, name, saved)?;
             if *kind == ImageKind::Verification {
                 match engine.gallery(name) {
                     Ok(_) => {}
-                    Err(crate::Error::NotOnePerson(e)) => eprintln!(
-                        "warning: {e}; to delete: `facegate user forget {} ID...`",
-                        names::shell_arg(name)
-                    ),
+                    Err(crate::Error::NotOnePerson(e)) => {
+                        warnings += 1;
+                        eprintln!(
+                            "warning: {e}; to delete: `facegate user forget {} ID...`",
+                            names::shell_arg(name)
+                        )
+                    }
                     // Damaged settings, say: the check could not be made, which is not "fine".
-                    Err(e) => eprintln!(
-                        "warning: whether {name}'s images show one person could not be checked: \
-                         {}",
-                        crate::shown::Reason(&e)
-                    ),
+                    Err(e) => {
+                        warnings += 1;
+                        eprintln!(
+                            "warning: whether {name}'s images show one person could not be \
+                             checked: {}",
+                            crate::shown::Reason(&e)
+                        )
+                    }
                 }
+                // About a negative, not about what was saved: said, and no reason to exit 1.
                 warn_if_a_negative_shows(engine, name)?;
             }
         }
-        Gallery::Negatives => warn_if_enrolled(engine, saved)?,
+        Gallery::Negatives => warnings += warn_if_enrolled(engine, saved)?,
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// What [`import_into`] did.
@@ -390,9 +422,10 @@ fn warn_if_someone_else(
     engine: &mut crate::engine::Engine,
     person: &str,
     sources: &SavedFrom,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let ids: Vec<_> = sources.keys().copied().collect();
-    for unlike in engine.unlike_the_rest(person, &ids)? {
+    let unlike = engine.unlike_the_rest(person, &ids)?;
+    for unlike in &unlike {
         let what = format!("{} (saved as {})", sources[&unlike.id], unlike.id);
         eprintln!(
             "warning: {}; to delete it: `facegate user forget {} {}`",
@@ -401,7 +434,7 @@ fn warn_if_someone_else(
             unlike.id
         );
     }
-    Ok(())
+    Ok(unlike.len())
 }
 
 /// What `user reset` and `unlock reset` say: the lock they lifted, or that there was none
@@ -418,16 +451,21 @@ pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -
 
 /// After negatives were added: a warning for each that shows someone enrolled
 /// ([`crate::engine::Engine::negatives_showing`]; calibration refuses to run with it).
-fn warn_if_enrolled(engine: &mut crate::engine::Engine, sources: &SavedFrom) -> anyhow::Result<()> {
+fn warn_if_enrolled(
+    engine: &mut crate::engine::Engine,
+    sources: &SavedFrom,
+) -> anyhow::Result<usize> {
+    let mut warnings = 0;
     for (id, person) in engine.negatives_showing(&[])? {
         if let Some(what) = sources.get(&id) {
+            warnings += 1;
             eprintln!(
                 "warning: {what} (saved as negative {id}) shows {person}, who is enrolled; \
                  negatives should be other people's faces (`facegate negatives remove {id}`)"
             );
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// After `person`'s verification images changed: a negative already stored may show them
