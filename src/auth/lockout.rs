@@ -160,9 +160,11 @@ impl Ended {
     /// Once a face was compared, a refusal whatever the reason, whether or not it matched: the
     /// match comes before the liveness checks, so taking back an attempt ended after a match
     /// would let a photo or a replay retry the head turn without limit by hanging up or pulling
-    /// the cable (read-through, session 28). Before that, one its caller gave up on judged no
-    /// face ([`Ended::Unjudged`], a step toward a pause: hanging up at once is still asking),
-    /// and one whose frames stopped is taken back whole ([`Ended::CutShort`]).
+    /// the cable (read-through, session 28); a client that cannot show the prompts leaves
+    /// before the attempt begins instead (the daemon's moment for a hang-up). Before that, one
+    /// its caller gave up on judged no face ([`Ended::Unjudged`], a step toward a pause:
+    /// hanging up at once is still asking), and one whose frames stopped is taken back whole
+    /// ([`Ended::CutShort`]).
     pub fn early(compared: bool, why: Early) -> Ended {
         match why {
             _ if compared => Ended::Refused,

@@ -194,12 +194,13 @@ fn parse_range(spec: &str) -> anyhow::Result<Vec<f32>> {
         step > 0.0 && to >= from,
         "--thresholds {spec}: need FROM ≤ TO and a positive STEP"
     );
+    // Counted once, as a float first: a tiny STEP gives more thresholds than a usize holds.
+    let count = ((to - from) / step + 1e-6).floor() + 1.0;
     anyhow::ensure!(
-        (to - from) / step < MAX_THRESHOLDS as f64,
-        "--thresholds {spec}: that is {:.0} thresholds; at most {MAX_THRESHOLDS} (a larger STEP)",
-        ((to - from) / step).floor() + 1.0
+        count <= MAX_THRESHOLDS as f64,
+        "--thresholds {spec}: that is {count:.0} thresholds; at most {MAX_THRESHOLDS} (a larger STEP)"
     );
-    let count = ((to - from) / step + 1e-6).floor() as usize + 1;
+    let count = count as usize;
     Ok((0..count)
         .map(|i| ((from + i as f64 * step) * 1e4).round() as f32 / 1e4)
         .collect())
@@ -594,6 +595,8 @@ mod tests {
         let many = parse_range("0:1:0.0001").unwrap_err().to_string();
         assert!(many.contains("10001 thresholds; at most 1000"), "{many}");
         assert_eq!(parse_range("0:0.999:0.001").unwrap().len(), 1000);
+        // Just under 1000 steps by the division, 1001 thresholds by the count.
+        assert!(parse_range("0:0.01:0.00001").is_err());
         assert_eq!(needed(0.6, 3), 2);
         assert_eq!(needed(1.0, 3), 3);
         assert_eq!(needed(0.5, 4), 2);

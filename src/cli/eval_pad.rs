@@ -175,8 +175,6 @@ fn read_manifest(csv_path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
                 .unwrap_or(label),
             _ => label,
         };
-        // Printed in the rows and the table: a label is text from a file.
-        let species = crate::shown::Escaped(&species).to_string();
         items.push((base.join(field(path_col)), species));
     }
     anyhow::ensure!(!items.is_empty(), "{} has no rows", csv_path.display());
@@ -285,10 +283,15 @@ fn binomial_cdf(k: u64, n: u64, p: f64) -> f64 {
     sum.min(1.0)
 }
 
+/// A label or a path from the manifest as the terminal shows it (escaped; padded by the caller).
+fn shown(text: &str) -> String {
+    crate::shown::Escaped(text).to_string()
+}
+
 fn print_rate(kind: &str, r: &Rate) {
     println!(
         "{kind:<6} {:<24} {:>3}/{:<3} {:>6.1} %  [{:>5.1}, {:>5.1}] %   {} score {:.4}",
-        r.species,
+        shown(&r.species),
         r.errors,
         r.presentations,
         100.0 * r.rate,
@@ -317,11 +320,16 @@ fn print_report(r: &Report) {
         match row.score {
             Some(s) => println!(
                 "{:.4}  (v2 {:.4}, v1se {:.4})  {:<22} {}",
-                s.live, s.per_model[0], s.per_model[1], row.species, row.path
+                s.live,
+                s.per_model[0],
+                s.per_model[1],
+                shown(&row.species),
+                shown(&row.path)
             ),
             None => println!(
                 "  —     no face             {:<22} {}",
-                row.species, row.path
+                shown(&row.species),
+                shown(&row.path)
             ),
         }
     }

@@ -170,8 +170,10 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .with_context(|| format!("cannot list the gallery {}", Shown(root)))?
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
+        // Through links: a gallery the user gave, often a dataset of linked folders (not the
+        // store, where no link is followed).
+        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     let mut all = crate::imageio::listing::Listing::default();

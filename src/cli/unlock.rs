@@ -264,8 +264,9 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 println!("no account is enrolled for face unlock");
             }
             for user in people {
+                // Counted as the gate counts them: the sidecars listed.
                 let n = store
-                    .faces(&Gallery::Person {
+                    .face_names(&Gallery::Person {
                         name: user.clone(),
                         kind: ImageKind::Verification,
                     })
@@ -275,9 +276,12 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 match gate::status(&store, &user, daemon::uid_of(&user)) {
                     Answer::Ready => println!("{user:<24} {images}"),
                     Answer::NotEnrolled => println!(
-                        "{user:<24} {images}, not enrolled: no verification image \
+                        "{user:<24} not enrolled: no verification image \
                          (`sudo facegate unlock enrol {user} PHOTOS`)"
                     ),
+                    Answer::Unreadable(why) => {
+                        println!("{user:<24} not used: their images cannot be listed ({why})")
+                    }
                     Answer::NotUsed(why) => println!("{user:<24} {images}, not used: {why}"),
                     Answer::Locked(lock) => println!(
                         "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",

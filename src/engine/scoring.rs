@@ -188,11 +188,10 @@ impl Engine {
 /// attempt that saw none); one the models or the store failed on is the machine's failure, and
 /// is taken back whole (as a live attempt whose frames stopped).
 fn photo_unjudged(e: &Error) -> Ended {
-    let why = match e {
-        Error::NoFace(_) | Error::Quality(_) => Early::Abandoned,
-        _ => Early::FramesStopped,
-    };
-    Ended::early(false, why)
+    match e {
+        Error::NoFace(_) | Error::Quality(_) => Ended::of(false, false),
+        _ => Ended::early(false, Early::FramesStopped),
+    }
 }
 
 #[cfg(test)]
@@ -207,9 +206,11 @@ mod tests {
             Ended::Unjudged
         );
         assert_eq!(
-            photo_unjudged(&Error::Quality(QualityIssue::NoFace)),
+            photo_unjudged(&Error::Quality(QualityIssue::ManyFaces(2))),
             Ended::Unjudged
         );
+        let model = crate::runtime::ModelError::Missing("x.onnx".into());
+        assert_eq!(photo_unjudged(&Error::Model(model)), Ended::CutShort);
         assert_eq!(
             photo_unjudged(&Error::NoVerificationImages("ann".into())),
             Ended::CutShort

@@ -146,12 +146,14 @@ impl AppState {
                     return self.people.first().cloned().map(select);
                 }
             }
-            Event::People(people) => {
-                let added = people.iter().find(|p| !self.people.contains(p)).cloned();
+            Event::People { added, people } => {
                 self.people = people;
-                return added.map(select);
+                return Some(select(added));
             }
             Event::PeopleElsewhere(people) => {
+                if people == self.people {
+                    return None;
+                }
                 self.people = people;
                 // It may name someone since renamed or removed.
                 self.identification = None;
@@ -563,7 +565,13 @@ mod tests {
             thumbnails: Vec::new(),
         });
         assert_eq!(s.thumbnails.len(), 1);
-        let c = feed(&mut s, Event::People(vec!["Ann".into(), "Bob".into()]));
+        let c = feed(
+            &mut s,
+            Event::People {
+                added: "Bob".into(),
+                people: vec!["Ann".into(), "Bob".into(), "Abe".into()],
+            },
+        );
         assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Bob"));
         assert!(s.thumbnails.is_empty());
         // A gallery that arrives late for Ann is not shown under Bob.

@@ -226,8 +226,12 @@ pub enum Event {
         people: Vec<String>,
         settings: Settings,
     },
-    /// The people after one was added in the window: the one added is selected.
-    People(Vec<String>),
+    /// The people after `added` was added in the window, who is selected (not whoever else
+    /// the list gained meanwhile from elsewhere).
+    People {
+        added: String,
+        people: Vec<String>,
+    },
     /// The people after a change made elsewhere (the CLI): the selection stays, unless its
     /// person is gone.
     PeopleElsewhere(Vec<String>),

@@ -126,8 +126,8 @@ fn rewrite(
     let mut rewritten = Vec::new();
     for file in files(dir) {
         // Bytes, not a String: a non-UTF-8 byte anywhere in a log (found by fuzzing) made
-        // read_to_string fail, and with it `user remove --wipe`, after the person's folder was
-        // already gone. Damaged lines are kept as they are.
+        // read_to_string fail, and with it `user remove --wipe`. Damaged lines are kept as
+        // they are.
         let bytes = dir.read(&file, 4 * MAX_BYTES).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => std::io::Error::new(
                 e.kind(),

@@ -58,6 +58,13 @@ pub(super) struct ImageIndex {
     sidecars: HashMap<OsString, Option<(String, Uuid)>>,
 }
 
+/// Whether a gallery folder's entry is a face's sidecar (`ID.json`, a file): the one rule for
+/// listing, indexing and sweeping a gallery, as [`Store::faces`] reads them. (A file named
+/// `.json` has no extension, and a temporary file has none either.)
+fn is_sidecar(entry: &Entry) -> bool {
+    entry.kind == Kind::File && Path::new(&entry.name).extension() == Some("json".as_ref())
+}
+
 impl ImageIndex {
     /// The face already in `dir` cut from the image with hash `image_sha256`, if any.
     fn find(
@@ -69,9 +76,7 @@ impl ImageIndex {
         let listed: HashSet<OsString> = store
             .gallery_entries(dir)?
             .into_iter()
-            .filter(|e| {
-                e.kind == Kind::File && Path::new(&e.name).extension() == Some("json".as_ref())
-            })
+            .filter(is_sidecar)
             .map(|e| e.name)
             .collect();
         self.sidecars.retain(|name, _| listed.contains(name));
@@ -164,7 +169,7 @@ impl Store {
         };
         let sidecars: HashSet<&OsString> = entries
             .iter()
-            .filter(|e| Path::new(&e.name).extension().is_some_and(|x| x == "json"))
+            .filter(|e| is_sidecar(e))
             .map(|e| &e.name)
             .collect();
         for entry in entries.iter().filter(|e| e.kind == Kind::File) {
@@ -207,10 +212,7 @@ impl Store {
         let mut names: Vec<OsString> = self
             .gallery_entries(&dir)?
             .into_iter()
-            .filter(|entry| {
-                let name = entry.name.to_string_lossy();
-                entry.kind == Kind::File && name.ends_with(".json") && !name.starts_with(".tmp-")
-            })
+            .filter(is_sidecar)
             .map(|entry| entry.name)
             .collect();
         names.sort_unstable();
@@ -409,19 +411,19 @@ pub fn face_region(img: &RgbImage, face: Option<&Face>, max_side: u32) -> RgbIma
     )
 }
 
+/// A synthetic photo and a face in it where a test needs something to save (no model runs).
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use crate::store::ImageKind;
     use crate::vision::BBox;
 
-    fn photo(shade: u8) -> RgbImage {
+    pub fn photo(shade: u8) -> RgbImage {
         RgbImage::from_fn(200, 200, |x, y| {
             image::Rgb([shade, (x % 256) as u8, (y % 256) as u8])
         })
     }
 
-    fn face() -> Face {
+    pub fn face() -> Face {
         Face {
             bbox: BBox {
                 x: 60.0,
@@ -439,9 +441,14 @@ mod tests {
             score: 0.9,
         }
     }
+}
 
-    /// The same photo twice is refused, also when the other copy came from another process (a
-    /// second `Store` on the same folder) after this one had read the gallery.
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{face, photo};
+    use super::*;
+    use crate::store::ImageKind;
+
     #[test]
     fn what_a_killed_writer_left_goes_at_the_next_save() {
         let root = tempfile::tempdir().unwrap();
@@ -477,6 +484,8 @@ mod tests {
         assert_eq!(store.faces(&gallery).unwrap().len(), 2);
     }
 
+    /// The same photo twice is refused, also when the other copy came from another process (a
+    /// second `Store` on the same folder) after this one had read the gallery.
     #[test]
     fn a_photo_saved_twice_is_a_duplicate_whoever_saved_it_first() {
         let root = tempfile::tempdir().unwrap();

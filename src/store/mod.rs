@@ -20,6 +20,8 @@ pub mod audit;
 mod cache;
 pub mod dir;
 mod faces;
+#[cfg(test)]
+pub(crate) use faces::fixtures as test_faces;
 pub mod frames;
 pub mod names;
 mod rename;
@@ -408,6 +410,16 @@ impl Store {
     /// Enrolled people, sorted. Anything in `users/` that is not a folder with a valid name
     /// (a link, a file) is skipped with a warning.
     pub fn people(&self) -> Result<Vec<String>, StoreError> {
+        self.list_people(true)
+    }
+
+    /// [`Store::people`] without the warnings: for a look made every second (the window
+    /// following changes made elsewhere), which would repeat them every second.
+    pub fn people_polled(&self) -> Result<Vec<String>, StoreError> {
+        self.list_people(false)
+    }
+
+    fn list_people(&self, warn: bool) -> Result<Vec<String>, StoreError> {
         let users = Path::new("users");
         let mut names = Vec::new();
         let entries = self
@@ -418,7 +430,7 @@ impl Store {
             let name = entry.name.to_string_lossy().into_owned();
             if entry.kind == dir::Kind::Dir && validate_name(&name).is_ok() {
                 names.push(name);
-            } else {
+            } else if warn {
                 tracing::warn!(
                     "skipping {} in the store: not a person folder",
                     crate::shown::Shown(&self.dir.display(&users.join(&entry.name)))

@@ -15,6 +15,8 @@ use crate::store::{Gallery, ImageKind, Store};
 pub enum Answer {
     /// No verification image (or a name the store refuses).
     NotEnrolled,
+    /// Their folder cannot be listed (a link, its permissions): why.
+    Unreadable(String),
     /// Enrolled for another account of that name, or for one not recorded: why.
     NotUsed(String),
     Locked(crate::auth::lockout::Lock),
@@ -29,8 +31,12 @@ pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
     };
     // Any name the store refuses (a hostile one from a request) is not enrolled either. Only
     // listed, not read: this runs for every request, and the camera's turn loads the faces.
-    if !store.has_faces(&gallery).unwrap_or(false) {
-        return Answer::NotEnrolled;
+    match store.has_faces(&gallery) {
+        Ok(true) => {}
+        Ok(false)
+        | Err(crate::store::StoreError::UnknownPerson(_))
+        | Err(crate::store::StoreError::InvalidName { .. }) => return Answer::NotEnrolled,
+        Err(e) => return Answer::Unreadable(crate::shown::Reason(&e).to_string()),
     }
     if let Some(why) = super::account::mismatch(store, user, account) {
         return Answer::NotUsed(why);
@@ -52,6 +58,15 @@ pub(super) fn refusal(
     match status(store, user, account) {
         Answer::Ready => None,
         Answer::NotEnrolled => Some(not_enrolled(user)),
+        Answer::Unreadable(why) => {
+            warn(format!(
+                "{user}: face unlock enrolment cannot be read: {why}"
+            ));
+            Some(verdict(
+                Outcome::Ignore,
+                format!("{user}'s face unlock enrolment cannot be read"),
+            ))
+        }
         Answer::NotUsed(why) => {
             warn(format!("{user}: face unlock not used: {why}"));
             Some(verdict(
@@ -84,31 +99,16 @@ pub(super) fn verdict(outcome: Outcome, reason: String) -> Reply {
 mod tests {
     use super::*;
     use crate::auth::lockout::{self, Lock};
-    use crate::vision::{BBox, Face};
 
     fn a_face(store: &Store, user: &str) {
-        let img = image::RgbImage::from_fn(200, 200, |x, y| image::Rgb([90, x as u8, y as u8]));
-        let face = Face {
-            bbox: BBox {
-                x: 60.0,
-                y: 50.0,
-                w: 80.0,
-                h: 100.0,
-            },
-            landmarks: [
-                [80., 90.],
-                [120., 90.],
-                [100., 110.],
-                [85., 130.],
-                [115., 130.],
-            ],
-            score: 0.9,
-        };
+        use crate::store::test_faces::{face, photo};
         let gallery = Gallery::Person {
             name: user.to_owned(),
             kind: ImageKind::Verification,
         };
-        store.save_face(&gallery, &img, &face, None).unwrap();
+        store
+            .save_face(&gallery, &photo(90), &face(), None)
+            .unwrap();
     }
 
     #[test]
@@ -157,5 +157,14 @@ mod tests {
             "{reply:?}"
         );
         assert_eq!(warned, None);
+
+        // A folder that cannot be listed is said so, not "not enrolled".
+        store.add_person("cat").unwrap();
+        let folder = root.path().join("users/cat/verification");
+        let _ = std::fs::remove_dir(&folder);
+        std::os::unix::fs::symlink(root.path().join("users/ann/verification"), &folder).unwrap();
+        let answer = status(&store, "cat", Some(1000));
+        println!("{answer:?}");
+        assert!(matches!(answer, Answer::Unreadable(_)), "{answer:?}");
     }
 }

@@ -198,19 +198,22 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
         ],
     )?;
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let probed = if output.status.success() {
+        parse_probe(&output.stdout)
+    } else {
+        Err(format!("ffprobe: {}", stderr.trim()))
+    };
     // Over the decoders' bound, ffprobe reports a width of 0 (as for no picture at all) or
     // fails with a page of decoder errors: a real clip was called "not a video at all" (red
-    // team, session 30).
-    if let Some(size) = over_max_pixels(&stderr) {
-        return Err(unreadable(format!(
+    // team, session 30). Read only when the probe failed: the line may be about another
+    // stream (a large cover picture) of a clip whose video is fine.
+    probed.map_err(|why| match over_max_pixels(&stderr) {
+        Some(size) => unreadable(format!(
             "its pictures of {size} px are out of range (at most {MAX_CLIP_SIDE}×{MAX_CLIP_SIDE}; \
              {SCALE_IT_DOWN})"
-        )));
-    }
-    if !output.status.success() {
-        return Err(unreadable(format!("ffprobe: {}", stderr.trim())));
-    }
-    parse_probe(&output.stdout).map_err(unreadable)
+        )),
+        None => unreadable(why),
+    })
 }
 
 /// The advice for a clip too large to replay.

@@ -16,24 +16,44 @@ use crate::store::{Gallery, ImageKind};
 #[derive(Default)]
 pub(super) struct Seen {
     pub people: Vec<String>,
-    /// The face files of each gallery whose thumbnails were sent, by person and kind.
-    galleries: HashMap<(String, ImageKind), Vec<OsString>>,
+    /// The face files of each gallery whose thumbnails were sent, by person and kind (None:
+    /// they could not be listed, which was said then, and is not said again every second).
+    galleries: HashMap<(String, ImageKind), Option<Vec<OsString>>>,
 }
 
 impl Worker {
     pub(super) fn send_thumbnails(&mut self, person: &str, kind: ImageKind) {
-        if let Ok(names) = self.engine.store().face_names(&gallery(person, kind)) {
-            self.seen.galleries.insert((person.to_owned(), kind), names);
-        }
+        let names = self.engine.store().face_names(&gallery(person, kind)).ok();
+        self.seen.galleries.insert((person.to_owned(), kind), names);
         self.send(manage::thumbnails(&self.engine, person, kind));
+    }
+
+    /// Sends `events`, noting the list of people any of them carries as shown.
+    pub(super) fn send_all(&mut self, events: Vec<Event>) {
+        for event in events {
+            if let Event::People { people, .. }
+            | Event::Removed { people, .. }
+            | Event::Renamed { people, .. } = &event
+            {
+                self.seen.people = people.clone();
+            }
+            self.send(event);
+        }
     }
 
     /// Shows people added, removed or renamed elsewhere, and the selected person's images
     /// captured or deleted elsewhere (`facegate capture`, `user forget`): the window showed the
     /// store as it was when they were selected until it restarted (journey review, session
-    /// 30).
+    /// 30). Not followed from here: heads trained and negatives changed elsewhere (the next
+    /// selection or import shows them).
     pub(super) fn follow_store(&mut self) {
-        let Ok(people) = self.engine.store().people() else {
+        // An import under way changes the selected person's images file by file, and shows
+        // them when it ends: refreshed here every second, the import slowed to a file a
+        // refresh (read-through, session 30).
+        if !self.imports.is_empty() {
+            return;
+        }
+        let Ok(people) = self.engine.store().people_polled() else {
             return;
         };
         if people != self.seen.people {
@@ -47,7 +67,7 @@ impl Worker {
             .into_iter()
             .filter(|&kind| {
                 let now = self.engine.store().face_names(&gallery(&person, kind)).ok();
-                now.as_ref() != self.seen.galleries.get(&(person.clone(), kind))
+                self.seen.galleries.get(&(person.clone(), kind)) != Some(&now)
             })
             .collect();
         for &kind in &changed {
@@ -57,6 +77,8 @@ impl Worker {
             self.send_scores(&person);
         }
         if changed.contains(&ImageKind::Verification) {
+            // Continuous mode's verdict was made against the images of before.
+            self.last_verdict = None;
             self.send_negatives_showing();
         }
     }

@@ -284,8 +284,8 @@ impl Worker {
         self.send_negatives_stored();
     }
 
-    /// Shows what was changed from elsewhere meanwhile (settings, people, the selected person's
-    /// images), looking at most once every [`LOOK_ELSEWHERE`].
+    /// Shows what was changed from elsewhere meanwhile (the settings, the people, the selected
+    /// person's images), looking at most once every [`LOOK_ELSEWHERE`].
     fn follow_elsewhere(&mut self) {
         // Not while an attempt runs: its rule was set when it began, and a model switched under
         // it scored the new model's cosines against the old model's threshold (a stranger was
@@ -367,7 +367,10 @@ impl Worker {
                         None => Event::Info(format!("added {name}")),
                     });
                     if let Ok(people) = self.engine.store().people() {
-                        self.send(Event::People(people));
+                        self.send_all(vec![Event::People {
+                            added: name,
+                            people,
+                        }]);
                     }
                 }
                 Err(e) => self.fail("cannot add the person", e),
@@ -465,9 +468,8 @@ impl Worker {
                 }
                 // An Unlock attempt under way may be theirs: settled before they go.
                 self.stop_unlock("a person was removed");
-                for event in manage::remove(&mut self.engine, &name) {
-                    self.send(event);
-                }
+                let events = manage::remove(&mut self.engine, &name);
+                self.send_all(events);
                 // The negatives said to show them show nobody now.
                 self.send_negatives_showing();
             }
@@ -483,9 +485,7 @@ impl Worker {
                 {
                     self.person = Some(to);
                 }
-                for event in events {
-                    self.send(event);
-                }
+                self.send_all(events);
                 self.send_negatives_showing();
             }
             Command::Calibrate { far } => {
