@@ -81,6 +81,9 @@ pub enum About {
     Question,
     /// Negatives that show someone enrolled: follows their list as it shrinks.
     Negatives,
+    /// One of the selected person's images (a capture that looks like someone else): cleared
+    /// once it is no longer among their images (deleted: the advice was followed).
+    Image(uuid::Uuid),
 }
 
 #[derive(Debug, Default)]
@@ -173,6 +176,18 @@ impl AppState {
                 // A late answer for someone no longer selected must not show under the new name.
                 if self.selected.as_deref() == Some(person.as_str()) {
                     self.thumbnails.insert(kind, thumbnails);
+                    let held = |id: uuid::Uuid| {
+                        self.thumbnails
+                            .values()
+                            .any(|images| images.iter().any(|t| t.id == id))
+                    };
+                    // The warning said "delete it", and it was (it stayed, as if still true;
+                    // journey review, session 30).
+                    if let Some(About::Image(id)) = self.message.as_ref().map(|m| m.about)
+                        && !held(id)
+                    {
+                        self.message = None;
+                    }
                 }
             }
             Event::Analysis(a) => self.analysis = Some(a),
@@ -348,6 +363,12 @@ impl AppState {
             Event::SourceError(e) => self.source_problem = Some(e),
             Event::SourceRecovered => self.source_problem = None,
             Event::Warning(text) => self.say(text, Tone::Warning),
+            Event::ImageWarning { id, text } => {
+                self.say(text, Tone::Warning);
+                if let Some(m) = self.message.as_mut() {
+                    m.about = About::Image(id);
+                }
+            }
             Event::AnalysisOff(why) => {
                 self.say(why.clone(), Tone::Error);
                 self.analysis_off = Some(why);
@@ -714,6 +735,32 @@ mod tests {
         assert_eq!(s.message.as_ref().unwrap().tone, Tone::Done);
         let _ = s.apply(Event::CaptureRefused("no face found".into()));
         assert_eq!(s.message.as_ref().unwrap().tone, Tone::Error);
+    }
+
+    #[test]
+    fn a_warning_about_an_image_goes_when_the_image_does() {
+        let mut s = AppState::new();
+        let _ = feed(&mut s, ready(&["Ann"]));
+        let (odd, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let gallery = |ids: &[uuid::Uuid]| Event::Gallery {
+            person: "Ann".into(),
+            kind: ImageKind::Verification,
+            thumbnails: ids
+                .iter()
+                .map(|&id| crate::session::Thumbnail {
+                    id,
+                    image: image::RgbImage::new(1, 1),
+                })
+                .collect(),
+        };
+        let _ = s.apply(Event::ImageWarning {
+            id: odd,
+            text: "the verification image just saved matches none of Ann's".into(),
+        });
+        let _ = s.apply(gallery(&[other, odd]));
+        assert!(s.message.is_some(), "still there: the warning stays");
+        let _ = s.apply(gallery(&[other]));
+        assert!(s.message.is_none(), "deleted: the advice was followed");
     }
 
     /// Only the worker's word ends a Verify: an overlay's or an import's error on the way

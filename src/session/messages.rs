@@ -315,6 +315,12 @@ pub enum Event {
     /// Something the user should know that stops nothing (a saved photo that looks like
     /// someone else): said as an error is, without ending a Verify.
     Warning(String),
+    /// A warning about one of the selected person's images (it matches none of their others):
+    /// it goes when that image does.
+    ImageWarning {
+        id: Uuid,
+        text: String,
+    },
     /// The worker could not start its models: it answers nothing but this, said once.
     AnalysisOff(String),
 }

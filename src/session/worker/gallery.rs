@@ -180,7 +180,10 @@ impl Worker {
                     Ok(unlike) => {
                         for u in unlike {
                             let what = format!("the {} image just saved", kind.dir_name());
-                            self.send(Event::Warning(u.warning(&person, &what)));
+                            self.send(Event::ImageWarning {
+                                id: u.id,
+                                text: u.warning(&person, &what),
+                            });
                         }
                     }
                     Err(e) => tracing::warn!("cannot compare the new image: {e}"),
