@@ -329,3 +329,25 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     let out = facegate(&data, &["user", "forget", "Eileen", &forget[0]]);
     assert_eq!(code(&out), 2);
 }
+
+/// One face captured under a second name is said to show the first person, who is enrolled
+/// (it said nothing: each name then let the other in; journey review, session 30), and the
+/// capture exits 1.
+#[test]
+fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
+    let data = common::temp_dir("cli-verify-twice");
+    let photos = astronaut_folder("cli-verify-twice-photos");
+    for name in ["Eileen", "Bob"] {
+        assert_eq!(code(&facegate(&data, &["user", "add", name])), 0);
+    }
+    assert_eq!(code(&facegate(&data, &["capture", "Eileen", s(&photos)])), 0);
+    let out = facegate(&data, &["capture", "Bob", s(&photos)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("measured: {}", err.trim());
+    assert_eq!(code(&out), 1, "saved, with a warning");
+    assert!(
+        err.contains("shows Eileen, who is enrolled: if it is not Bob, delete it"),
+        "{err}"
+    );
+    assert!(err.contains("`facegate user forget Bob "), "{err}");
+}

@@ -210,7 +210,8 @@ pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
 }
 
 /// Imports each image into `gallery`, printing what was saved or why not (with a progress bar on
-/// a terminal). Exit 0 when every image was saved, 1 when some were refused.
+/// a terminal). Exit 0 when every image was saved, 1 when some were refused or were saved with a
+/// warning ([`warn_after_saving`]).
 pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let imported = import_into(&mut engine, gallery, inputs, None)?;
@@ -292,8 +293,11 @@ fn checks_after_saving(
                         )
                     }
                 }
-                // About a negative, not about what was saved: said, and no reason to exit 1.
-                warn_if_a_negative_shows(engine, name)?;
+                // About a negative, not about what was saved: said, and no reason to exit 1
+                // (nor is a failure to check it).
+                if let Err(e) = warn_if_a_negative_shows(engine, name) {
+                    eprintln!("warning: the negatives could not be checked against {name}: {e:#}");
+                }
             }
         }
         Gallery::Negatives => warnings += warn_if_enrolled(engine, saved)?,
@@ -436,7 +440,16 @@ fn warn_if_someone_else(
             unlike.id
         );
     }
-    Ok(unlike.len())
+    let shown = engine.others_shown(person, &ids)?;
+    for (id, other) in &shown {
+        let what = format!("{} (saved as {id})", sources[id]);
+        eprintln!(
+            "warning: {}; to delete it: `facegate user forget {} {id}`",
+            crate::engine::shows_another_warning(person, &what, other),
+            names::shell_arg(person),
+        );
+    }
+    Ok(unlike.len() + shown.len())
 }
 
 /// What `user reset` and `unlock reset` say: the lock they lifted, or that there was none

@@ -108,6 +108,15 @@ impl Unlike {
     }
 }
 
+/// The warning for `person`'s image shown as `what`, which shows `other`, who is enrolled
+/// ([`Engine::others_shown`]).
+pub fn shows_another_warning(person: &str, what: &str, other: &str) -> String {
+    format!(
+        "{what} shows {other}, who is enrolled: if it is not {person}, delete it, or one face \
+         enrolled under two names lets each in as the other"
+    )
+}
+
 /// What "a match" means where stored photos are compared with each other, said after the
 /// advice (the window's message row is one line) and beside the number: the model's
 /// same-person cosine, which is not the detection threshold the settings show (a person who

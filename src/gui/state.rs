@@ -81,8 +81,8 @@ pub enum About {
     Question,
     /// Negatives that show someone enrolled: follows their list as it shrinks.
     Negatives,
-    /// One of the selected person's images (a capture that looks like someone else): cleared
-    /// once it is no longer among their images (deleted: the advice was followed).
+    /// One of a person's images (a capture that looks like someone else): cleared once it is
+    /// no longer among their images (deleted: the advice was followed).
     Image(uuid::Uuid),
 }
 
@@ -175,19 +175,19 @@ impl AppState {
             } => {
                 // A late answer for someone no longer selected must not show under the new name.
                 if self.selected.as_deref() == Some(person.as_str()) {
-                    self.thumbnails.insert(kind, thumbnails);
-                    let held = |id: uuid::Uuid| {
-                        self.thumbnails
-                            .values()
-                            .any(|images| images.iter().any(|t| t.id == id))
+                    let held = |images: Option<&Vec<Thumbnail>>, id: uuid::Uuid| {
+                        images.is_some_and(|images| images.iter().any(|t| t.id == id))
                     };
-                    // The warning said "delete it", and it was (it stayed, as if still true;
-                    // journey review, session 30).
+                    // The warning said "delete it", and it was: gone from this gallery since
+                    // it was last shown (it stayed, as if still true; journey review, session
+                    // 30).
                     if let Some(About::Image(id)) = self.message.as_ref().map(|m| m.about)
-                        && !held(id)
+                        && held(self.thumbnails.get(&kind), id)
+                        && !held(Some(&thumbnails), id)
                     {
                         self.message = None;
                     }
+                    self.thumbnails.insert(kind, thumbnails);
                 }
             }
             Event::Analysis(a) => self.analysis = Some(a),
@@ -590,7 +590,8 @@ mod tests {
             &mut s,
             Event::People {
                 added: "Bob".into(),
-                people: vec!["Ann".into(), "Bob".into(), "Abe".into()],
+                // Abe came from elsewhere meanwhile: the first new name, not the one added.
+                people: vec!["Abe".into(), "Ann".into(), "Bob".into()],
             },
         );
         assert!(matches!(c, Some(Command::SelectPerson(Some(p))) if p == "Bob"));

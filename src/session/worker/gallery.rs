@@ -44,15 +44,8 @@ impl Worker {
     /// Shows people added, removed or renamed elsewhere, and the selected person's images
     /// captured or deleted elsewhere (`facegate capture`, `user forget`): the window showed the
     /// store as it was when they were selected until it restarted (journey review, session
-    /// 30). Not followed from here: heads trained and negatives changed elsewhere (the next
-    /// selection or import shows them).
+    /// 30). Not followed from here: heads trained and negatives changed elsewhere.
     pub(super) fn follow_store(&mut self) {
-        // An import under way changes the selected person's images file by file, and shows
-        // them when it ends: refreshed here every second, the import slowed to a file a
-        // refresh (read-through, session 30).
-        if !self.imports.is_empty() {
-            return;
-        }
         let Ok(people) = self.engine.store().people_polled() else {
             return;
         };
@@ -63,8 +56,16 @@ impl Worker {
         let Some(person) = self.person.clone().filter(|p| people.contains(p)) else {
             return;
         };
+        // An import under way changes its gallery file by file, and shows it when it ends:
+        // refreshed here every second, the import slowed to a file a refresh (read-through,
+        // session 30).
+        let importing = |kind: ImageKind| {
+            let gallery = gallery(&person, kind);
+            self.imports.iter().any(|job| *job.gallery() == gallery)
+        };
         let changed: Vec<ImageKind> = ImageKind::ALL
             .into_iter()
+            .filter(|&kind| !importing(kind))
             .filter(|&kind| {
                 let now = self.engine.store().face_names(&gallery(&person, kind)).ok();
                 self.seen.galleries.get(&(person.clone(), kind)) != Some(&now)
@@ -176,17 +177,22 @@ impl Worker {
                     kind,
                     id: stored.meta.id,
                 });
-                match self.engine.unlike_the_rest(&person, &[stored.meta.id]) {
-                    Ok(unlike) => {
-                        for u in unlike {
-                            let what = format!("the {} image just saved", kind.dir_name());
-                            self.send(Event::ImageWarning {
-                                id: u.id,
-                                text: u.warning(&person, &what),
-                            });
-                        }
-                    }
+                let id = stored.meta.id;
+                let what = format!("the {} image just saved", kind.dir_name());
+                let mut warnings = Vec::new();
+                match self.engine.unlike_the_rest(&person, &[id]) {
+                    Ok(unlike) => warnings.extend(unlike.iter().map(|u| u.warning(&person, &what))),
                     Err(e) => tracing::warn!("cannot compare the new image: {e}"),
+                }
+                // Said last, so the line shows it: whom the image shows, not only whom it does not.
+                match self.engine.others_shown(&person, &[id]) {
+                    Ok(shown) => warnings.extend(shown.iter().map(|(_, other)| {
+                        crate::engine::shows_another_warning(&person, &what, other)
+                    })),
+                    Err(e) => tracing::warn!("cannot compare the new image with others: {e}"),
+                }
+                for text in warnings {
+                    self.send(Event::ImageWarning { id, text });
                 }
                 self.gallery_changed(&person, kind);
             }
