@@ -340,7 +340,10 @@ fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
     for name in ["Eileen", "Bob"] {
         assert_eq!(code(&facegate(&data, &["user", "add", name])), 0);
     }
-    assert_eq!(code(&facegate(&data, &["capture", "Eileen", s(&photos)])), 0);
+    assert_eq!(
+        code(&facegate(&data, &["capture", "Eileen", s(&photos)])),
+        0
+    );
     let out = facegate(&data, &["capture", "Bob", s(&photos)]);
     let err = String::from_utf8_lossy(&out.stderr);
     println!("measured: {}", err.trim());
