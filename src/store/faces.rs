@@ -370,7 +370,7 @@ fn padded_crop(img: &RgbImage, face: &Face) -> (RgbImage, Face) {
     let y0 = (cy - side / 2.0).clamp(0.0, img.height() as f32 - 1.0) as u32;
     let x1 = ((cx + side / 2.0).ceil() as u32).clamp(x0 + 1, img.width());
     let y1 = ((cy + side / 2.0).ceil() as u32).clamp(y0 + 1, img.height());
-    let mut crop = imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+    let (w, h) = (x1 - x0, y1 - y0);
     let mut shifted = face.clone();
     shifted.bbox.x -= x0 as f32;
     shifted.bbox.y -= y0 as f32;
@@ -378,17 +378,22 @@ fn padded_crop(img: &RgbImage, face: &Face) -> (RgbImage, Face) {
         p[0] -= x0 as f32;
         p[1] -= y0 as f32;
     }
-    let longest = crop.width().max(crop.height());
-    if longest > CROP_MAX_SIDE {
-        let s = CROP_MAX_SIDE as f32 / longest as f32;
-        let (w, h) = (
-            (crop.width() as f32 * s).round() as u32,
-            (crop.height() as f32 * s).round() as u32,
-        );
-        crop = imageops::resize(&crop, w.max(1), h.max(1), imageops::FilterType::Triangle);
-        shifted = shifted.scaled(s);
+    let longest = w.max(h);
+    if longest <= CROP_MAX_SIDE {
+        return (imageops::crop_imm(img, x0, y0, w, h).to_image(), shifted);
     }
-    (crop, shifted)
+    let s = CROP_MAX_SIDE as f32 / longest as f32;
+    let small = (
+        ((w as f32 * s).round() as u32).max(1),
+        ((h as f32 * s).round() as u32).max(1),
+    );
+    // Shrunk from the photo in place: the region is within it by construction, so `region`
+    // has nothing to refuse; the copy-then-shrink is kept only as its never-taken fallback.
+    let crop = crate::vision::resize::region(img, (x0, y0, w, h), small).unwrap_or_else(|| {
+        let cut = imageops::crop_imm(img, x0, y0, w, h).to_image();
+        imageops::resize(&cut, small.0, small.1, imageops::FilterType::Triangle)
+    });
+    (crop, shifted.scaled(s))
 }
 
 /// The face region of a frame with a margin, at most `max_side` pixels a side: what a saved
@@ -448,6 +453,58 @@ mod tests {
     use super::fixtures::{face, photo};
     use super::*;
     use crate::store::ImageKind;
+
+    #[test]
+    fn a_large_face_is_shrunk_from_the_photo_as_its_cut_out_copy_would_be() {
+        // A face of 480×600 px in a 2400² photo: the crop region (twice the face) is shrunk to CROP_MAX_SIDE. Shrinking in place must give the pixels and
+        // face coordinates that cutting the region out and shrinking the copy gave.
+        let img = RgbImage::from_fn(2400, 2400, |x, y| {
+            image::Rgb([
+                (x / 10 % 256) as u8,
+                (y / 10 % 256) as u8,
+                ((x + y) / 20 % 256) as u8,
+            ])
+        });
+        let mut big = face().scaled(6.0);
+        big.bbox.x += 1100.0;
+        big.bbox.y += 700.0;
+        for p in &mut big.landmarks {
+            p[0] += 1100.0;
+            p[1] += 700.0;
+        }
+        let (crop, shifted) = padded_crop(&img, &big);
+        let b = big.bbox;
+        let side = b.w.max(b.h) * 2.0;
+        let (x0, y0) = (
+            (b.x + b.w / 2.0 - side / 2.0).max(0.0) as u32,
+            (b.y + b.h / 2.0 - side / 2.0).max(0.0) as u32,
+        );
+        let cut = imageops::crop_imm(&img, x0, y0, side as u32, side as u32).to_image();
+        let s = CROP_MAX_SIDE as f32 / cut.width().max(cut.height()) as f32;
+        let (w, h) = (
+            (cut.width() as f32 * s).round() as u32,
+            (cut.height() as f32 * s).round() as u32,
+        );
+        let reference = imageops::resize(&cut, w, h, imageops::FilterType::Triangle);
+        assert_eq!(crop.dimensions(), reference.dimensions());
+        let diff = crop
+            .as_raw()
+            .iter()
+            .zip(reference.as_raw())
+            .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+            .sum::<f64>()
+            / crop.len() as f64;
+        println!(
+            "crop {:?}, mean abs difference {diff:.3} grey levels",
+            crop.dimensions()
+        );
+        assert!(diff < 1.0, "{diff}");
+        println!("region from ({x0}, {y0}), face now at {:?}", shifted.bbox);
+        assert!(x0 > 0 && y0 > 0);
+        assert!((shifted.bbox.x - (b.x - x0 as f32) * s).abs() < 1e-3);
+        assert!((shifted.bbox.y - (b.y - y0 as f32) * s).abs() < 1e-3);
+        assert!((shifted.bbox.w - b.w * s).abs() < 1e-3);
+    }
 
     #[test]
     fn what_a_killed_writer_left_goes_at_the_next_save() {

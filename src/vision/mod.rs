@@ -8,7 +8,7 @@ pub mod detect;
 pub mod embed;
 mod face;
 pub mod preprocess;
-mod resize;
+pub(crate) mod resize;
 pub mod runner;
 pub mod tracker;
 
