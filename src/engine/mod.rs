@@ -49,8 +49,9 @@ pub type GalleryVectors = Vec<(Uuid, Embedding)>;
 struct HeldGallery {
     vectors: GalleryVectors,
     odd: Vec<Odd>,
-    /// The gallery's face files they were read from ([`Store::face_names`]).
-    names: Vec<std::ffi::OsString>,
+    /// The gallery's face files they were read from ([`Store::face_names`]); `None` when the
+    /// folder changed while they were read, so the next use reads it again.
+    names: Option<Vec<std::ffi::OsString>>,
 }
 
 pub struct Engine {
@@ -474,20 +475,34 @@ impl Engine {
         // A listing, not a read, on every use: the window held the images of before a CLI
         // capture or deletion until it restarted, and verified against them a person the CLI
         // refused, since the image added did not show them (journey review, session 30).
-        let names = self.store.face_names(&gallery)?;
+        let mut names = self.store.face_names(&gallery)?;
         if self
             .galleries
             .get(person)
-            .is_none_or(|held| held.names != names)
+            .is_none_or(|held| held.names.as_ref() != Some(&names))
         {
-            let vectors = self.embeddings(&gallery)?;
+            // Read between two listings that agree: an image added and deleted again while
+            // they were read (a refused enrolment) stayed in the vectors under a listing that
+            // never showed it, until the daemon restarted (red team, session 31). Read again a
+            // few times; a folder that keeps changing is held until the next use reads it.
+            let mut vectors = self.embeddings(&gallery)?;
+            let mut settled = false;
+            for _ in 0..3 {
+                let after = self.store.face_names(&gallery)?;
+                settled = after == names;
+                if settled {
+                    break;
+                }
+                names = after;
+                vectors = self.embeddings(&gallery)?;
+            }
             let odd = odd_images(&vectors, self.same_person_threshold());
             self.galleries.insert(
                 person.to_owned(),
                 HeldGallery {
                     vectors,
                     odd,
-                    names,
+                    names: settled.then_some(names),
                 },
             );
         }
