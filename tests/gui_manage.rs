@@ -108,6 +108,40 @@ fn photos_dropped_on_a_capture_section_are_saved_or_refused_with_the_reason() {
     assert!(said.contains("gui-drop-cameraman.png"), "{said}");
 }
 
+/// A photo of someone enrolled, dropped among another person's images, is said to show them:
+/// the window's imports are checked as its captures and the CLI's are (the import said only
+/// "1 of 1 saved"; design review, session 31).
+#[test]
+fn a_dropped_photo_of_someone_enrolled_is_said_to_show_them() {
+    let data = common::temp_dir("gui-drop-enrolled");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 1);
+    add_person(&mut h, "Bob");
+    h.get_by_label("0 verification images").hover();
+    h.run_steps(2);
+    drop_files(&mut h, &[common::fixture("astronaut.png")]);
+    wait_for(&mut h, 30, "the import to finish", |a| {
+        a.state.import.as_ref().is_some_and(|p| p.finished())
+    });
+    h.run_steps(2);
+    let said = h.state().state.message.clone().unwrap();
+    println!("{said:?}");
+    assert!(
+        said.text
+            .contains("astronaut.png shows Eileen, who is enrolled"),
+        "{}",
+        said.text
+    );
+    assert_eq!(said.tone, facegate::gui::Tone::Warning);
+    assert_eq!(
+        stored(&data, "Bob", ImageKind::Verification),
+        2,
+        "saved all the same"
+    );
+}
+
 /// Photos dropped before anyone is chosen are not saved, and the window says to choose a person
 /// first; the note is about that moment, so it goes once a person is chosen (it stayed, and so
 /// did "no file chosen", under whoever was chosen next).

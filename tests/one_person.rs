@@ -279,6 +279,51 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(listed().contains("3 images"), "{}", listed());
 
+    // Katie's face for a second account: refused, since each would let the other in, unless
+    // root says both are one person's. (It was enrolled in silence; design review, session 31.)
+    let enrol_as = |user: &str, files: &[&PathBuf], extra: &[&str]| {
+        let mut args = vec!["unlock", "enrol", user];
+        args.extend(files.iter().map(|p| common::s(p)));
+        args.extend(extra);
+        args.extend(["--config", common::s(&config)]);
+        common::run_facegate(&args)
+    };
+    let out = enrol_as("daemon", &[&katie[1], &katie[2]], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("shows nobody, who is enrolled for face unlock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--same-person-as nobody"), "{stderr}");
+    assert!(!listed().contains("daemon"), "{}", listed());
+    let out = enrol_as(
+        "daemon",
+        &[&katie[1], &katie[2]],
+        &["--same-person-as", "nobody"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listed().contains("daemon"), "{}", listed());
+    // Someone else's face for a third account is not held up by the check.
+    let out = enrol_as("bin", &[&aoc[0], &aoc[1]], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for user in ["daemon", "bin"] {
+        assert!(
+            common::run_facegate(&["unlock", "remove", user, "--config", common::s(&config)])
+                .status
+                .success()
+        );
+    }
+
     // Katie's own still, but another user's file, or a link to it: not read (the link refused
     // by its path, before anything is listed).
     let theirs = dir.join("theirs.png");

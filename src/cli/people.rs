@@ -8,7 +8,8 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
-use crate::engine::adding::Added;
+use crate::engine::Unlike;
+use crate::engine::adding::{Added, SavedWarning};
 use crate::shown::Shown;
 use crate::store::{Gallery, ImageKind, names};
 
@@ -241,12 +242,41 @@ pub fn warn_after_saving(
     gallery: &Gallery,
     saved: &SavedFrom,
 ) -> bool {
-    match checks_after_saving(engine, gallery, saved) {
-        Ok(warnings) => warnings > 0,
-        Err(e) => {
-            eprintln!("warning: the images saved could not be checked: {e:#}");
-            true
+    let ids: Vec<_> = saved.keys().copied().collect();
+    let what = |id| {
+        let from = saved.get(&id).map_or("an image", String::as_str);
+        match gallery {
+            Gallery::Person { .. } => format!("{from} (saved as {id})"),
+            Gallery::Negatives => format!("{from} (saved as negative {id})"),
         }
+    };
+    let mut warned = false;
+    for warning in engine.after_saving(gallery, &ids) {
+        warned |= warning.about_the_save();
+        eprintln!(
+            "warning: {}{}",
+            warning.text(gallery, what),
+            to_undo(&warning, gallery)
+        );
+    }
+    warned
+}
+
+/// The command that undoes what `warning` is about, for the CLI's line.
+fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
+    let forget = |ids: &str| match gallery {
+        Gallery::Person { name, .. } => {
+            format!("`facegate user forget {} {ids}`", names::shell_arg(name))
+        }
+        Gallery::Negatives => String::new(),
+    };
+    match warning {
+        SavedWarning::Unlike(Unlike { id, .. }) | SavedWarning::ShowsAnother { id, .. } => {
+            format!("; to delete it: {}", forget(&id.to_string()))
+        }
+        SavedWarning::NotOnePerson(_) => format!("; to delete: {}", forget("ID...")),
+        SavedWarning::NegativeShows { id, .. } => format!(" (`facegate negatives remove {id}`)"),
+        SavedWarning::Unchecked { .. } => String::new(),
     }
 }
 
@@ -257,52 +287,6 @@ pub fn with_warnings(code: u8, warned: bool) -> u8 {
     } else {
         code
     }
-}
-
-/// The checks of [`warn_after_saving`]; how many warnings they gave that what was saved may be
-/// wrong (someone else's face among a person's images, an enrolled face among the negatives).
-fn checks_after_saving(
-    engine: &mut crate::engine::Engine,
-    gallery: &Gallery,
-    saved: &SavedFrom,
-) -> anyhow::Result<usize> {
-    if saved.is_empty() {
-        return Ok(0);
-    }
-    let mut warnings = 0;
-    match gallery {
-        Gallery::Person { name, kind } => {
-            warnings += warn_if_someone_else(engine, name, saved)?;
-            if *kind == ImageKind::Verification {
-                match engine.gallery(name) {
-                    Ok(_) => {}
-                    Err(crate::Error::NotOnePerson(e)) => {
-                        warnings += 1;
-                        eprintln!(
-                            "warning: {e}; to delete: `facegate user forget {} ID...`",
-                            names::shell_arg(name)
-                        )
-                    }
-                    // Damaged settings, say: the check could not be made, which is not "fine".
-                    Err(e) => {
-                        warnings += 1;
-                        eprintln!(
-                            "warning: whether {name}'s images show one person could not be \
-                             checked: {}",
-                            crate::shown::Reason(&e)
-                        )
-                    }
-                }
-                // About a negative, not about what was saved: said, and no reason to exit 1
-                // (nor is a failure to check it).
-                if let Err(e) = warn_if_a_negative_shows(engine, name) {
-                    eprintln!("warning: the negatives could not be checked against {name}: {e:#}");
-                }
-            }
-        }
-        Gallery::Negatives => warnings += warn_if_enrolled(engine, saved)?,
-    }
-    Ok(warnings)
 }
 
 /// What [`import_into`] did.
@@ -421,37 +405,6 @@ pub fn import_into(
     })
 }
 
-/// After photos were added to `person`'s images: a warning for each new one that matches none
-/// of the others ([`crate::engine::Engine::unlike_the_rest`]). `sources`: this import's files
-/// by id.
-fn warn_if_someone_else(
-    engine: &mut crate::engine::Engine,
-    person: &str,
-    sources: &SavedFrom,
-) -> anyhow::Result<usize> {
-    let ids: Vec<_> = sources.keys().copied().collect();
-    let unlike = engine.unlike_the_rest(person, &ids)?;
-    for unlike in &unlike {
-        let what = format!("{} (saved as {})", sources[&unlike.id], unlike.id);
-        eprintln!(
-            "warning: {}; to delete it: `facegate user forget {} {}`",
-            unlike.warning(person, &what),
-            names::shell_arg(person),
-            unlike.id
-        );
-    }
-    let shown = engine.others_shown(person, &ids)?;
-    for (id, other) in &shown {
-        let what = format!("{} (saved as {id})", sources[id]);
-        eprintln!(
-            "warning: {}; to delete it: `facegate user forget {} {id}`",
-            crate::engine::shows_another_warning(person, &what, other),
-            names::shell_arg(person),
-        );
-    }
-    Ok(unlike.len() + shown.len())
-}
-
 /// What `user reset` and `unlock reset` say: the lock they lifted, or that there was none
 /// (it said it had cleared one either way).
 pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -> String {
@@ -462,42 +415,6 @@ pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -
              any, are cleared)"
         ),
     }
-}
-
-/// After negatives were added: a warning for each that shows someone enrolled
-/// ([`crate::engine::Engine::negatives_showing`]; calibration refuses to run with it).
-fn warn_if_enrolled(
-    engine: &mut crate::engine::Engine,
-    sources: &SavedFrom,
-) -> anyhow::Result<usize> {
-    let mut warnings = 0;
-    for (id, person) in engine.negatives_showing(&[])? {
-        if let Some(what) = sources.get(&id) {
-            warnings += 1;
-            eprintln!(
-                "warning: {what} (saved as negative {id}) shows {person}, who is enrolled; \
-                 negatives should be other people's faces (`facegate negatives remove {id}`)"
-            );
-        }
-    }
-    Ok(warnings)
-}
-
-/// After `person`'s verification images changed: a negative already stored may show them
-/// now (their photo went in as a stranger's before they were enrolled), which calibration
-/// would refuse; said now rather than then.
-fn warn_if_a_negative_shows(
-    engine: &mut crate::engine::Engine,
-    person: &str,
-) -> anyhow::Result<()> {
-    for (id, _) in engine.negatives_showing(&[person.to_owned()])? {
-        eprintln!(
-            "warning: negative {id} shows {person}; negatives should be other people's faces, \
-             and calibration refuses to run until it is removed (`facegate negatives remove \
-             {id}`)"
-        );
-    }
-    Ok(())
 }
 
 pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {

@@ -2,6 +2,7 @@
 //! writes the root-owned store, so it runs as root only; `test` asks the daemon exactly as the PAM
 //! module does and prints what a person at the login prompt would see.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,7 +10,10 @@ use clap::{Args, Subcommand};
 use facegate_proto::socket;
 use facegate_proto::{Outcome, Request};
 
+use uuid::Uuid;
+
 use super::{Cli, exit};
+use crate::engine::adding::{Check, SavedWarning};
 use crate::shown::Escaped;
 use crate::store::{Gallery, ImageKind, Owner, Store};
 use crate::unlock::gate::{self, Answer};
@@ -36,6 +40,10 @@ pub enum UnlockCommand {
         /// The person in that data (default: USER)
         #[arg(long, requires = "from_user_store")]
         person: Option<String>,
+        /// ACCOUNT, enrolled already, is the same person as USER (one person with two
+        /// accounts): photos that show ACCOUNT's face are not refused
+        #[arg(long, value_name = "ACCOUNT")]
+        same_person_as: Vec<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -85,37 +93,89 @@ fn undo_new(store: &Store, user: &str, gallery: &Gallery) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// An enrolment whose images are not one person is taken back whole: this run's images are
-/// deleted (and the account, if this run added it), so the store is as it was and the account
-/// unlocks as before or not at all. Exit 1, with the photos that disagree named.
-fn refuse_mixed(
+/// Why an enrolment that saved images is taken back, if it is: the account's images would not
+/// all show one person, or one of them shows another account enrolled (not named in
+/// `same_person`), or either could not be checked. Face unlock fails closed here, where the
+/// desk only warns: a stranger's photo among an account's lets the stranger in as that
+/// account, and one face enrolled for two accounts lets each person in as the other.
+fn refusal(
+    warnings: &[SavedWarning],
+    user: &str,
+    same_person: &[String],
+    saved: &HashMap<Uuid, PathBuf>,
+) -> Option<Vec<String>> {
+    let file = |id: &Uuid| {
+        saved.get(id).map_or_else(
+            || format!("{user}'s image {id} (enrolled before)"),
+            |path| crate::shown::Shown(path).to_string(),
+        )
+    };
+    let mut lines = Vec::new();
+    for warning in warnings {
+        match warning {
+            SavedWarning::NotOnePerson(mixed) => {
+                lines.push(format!(
+                    "{user}'s images would not all show one person (a stranger's photos among \
+                     {user}'s would let the stranger in as {user}):"
+                ));
+                lines.extend(mixed.odd.iter().map(|odd| {
+                    format!(
+                        "  {} matches {} of the {} others",
+                        file(&odd.id),
+                        odd.matches,
+                        odd.others
+                    )
+                }));
+            }
+            SavedWarning::ShowsAnother { id, other } if !same_person.contains(other) => {
+                lines.push(format!(
+                    "{} shows {other}, who is enrolled for face unlock: one face enrolled for \
+                     two accounts lets each in as the other (if {user} and {other} are one \
+                     person's accounts, add `--same-person-as {other}`)",
+                    file(id)
+                ));
+            }
+            SavedWarning::Unchecked { check, .. } if *check != Check::Negatives => {
+                lines.push(format!(
+                    "{} (face unlock enrols nothing it could not check)",
+                    warning.text(
+                        &Gallery::Person {
+                            name: user.to_owned(),
+                            kind: ImageKind::Verification,
+                        },
+                        |id| file(&id),
+                    )
+                ));
+            }
+            _ => {}
+        }
+    }
+    (!lines.is_empty()).then_some(lines)
+}
+
+/// Takes an enrolment back whole: this run's images are deleted (and the account, if this run
+/// added it), so the store is as it was and the account unlocks as before or not at all. Exit
+/// 1, with `why`.
+fn take_back(
     engine: &mut crate::engine::Engine,
-    gallery: &Gallery,
+    user: &str,
     first: bool,
-    saved: &std::collections::HashMap<uuid::Uuid, PathBuf>,
-    mixed: &crate::auth::one_person::NotOnePerson,
+    saved: &HashMap<Uuid, PathBuf>,
+    why: &[String],
 ) -> anyhow::Result<u8> {
+    let gallery = &Gallery::Person {
+        name: user.to_owned(),
+        kind: ImageKind::Verification,
+    };
     for id in saved.keys() {
         engine.delete_face(gallery, *id)?;
     }
-    let user = &mixed.person;
     if first {
         undo_new(engine.store(), user, gallery)?;
     }
-    eprintln!(
-        "refused: {user}'s images would not all show one person, so the images saved above \
-         were deleted again (a stranger's photos among {user}'s would let the stranger in as \
-         {user}):"
-    );
-    for odd in &mixed.odd {
-        let which = saved.get(&odd.id).map_or_else(
-            || format!("{user}'s image {} (enrolled before)", odd.id),
-            |path| crate::shown::Shown(path).to_string(),
-        );
-        eprintln!(
-            "  {which} matches {} of the {} others",
-            odd.matches, odd.others
-        );
+    eprintln!("refused, and the images saved above were deleted again:");
+    for line in why {
+        eprintln!("{line}");
     }
     eprintln!(
         "Enrol {user} from photos of {user} alone{}",
@@ -189,6 +249,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             inputs,
             from_user_store,
             person,
+            same_person_as,
             config,
         } => {
             require_root()?;
@@ -238,8 +299,10 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             };
             let imported = imported?;
             undone?;
-            if let Err(crate::Error::NotOnePerson(e)) = engine.gallery(user) {
-                return refuse_mixed(&mut engine, &gallery, first, &imported.saved, &e);
+            let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
+            let warnings = engine.after_saving(&gallery, &ids);
+            if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
+                return take_back(&mut engine, user, first, &imported.saved, &why);
             }
             let code = imported.code;
             let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());

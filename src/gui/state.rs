@@ -249,7 +249,7 @@ impl AppState {
                     let tone = match (progress.saved, progress.refused.is_empty()) {
                         (0, false) => Tone::Error,
                         (_, false) => Tone::Warning,
-                        _ if progress.unlike.is_some() => Tone::Warning,
+                        _ if progress.warning.is_some() => Tone::Warning,
                         _ => Tone::Done,
                     };
                     self.say(import_summary(&progress), tone);
@@ -518,8 +518,8 @@ fn import_summary(p: &ImportProgress) -> String {
         }
         text.push(')');
     }
-    if let Some(unlike) = &p.unlike {
-        text.push_str(&format!(". Warning: {unlike}"));
+    if let Some(warning) = &p.warning {
+        text.push_str(&format!(". Warning: {warning}"));
     }
     text
 }
@@ -848,7 +848,7 @@ mod tests {
             saved: 1,
             skipped: 0,
             refused: vec![("b.png".into(), "no face found".into())],
-            unlike: None,
+            warning: None,
         };
         let _ = s.apply(Event::Import(progress));
         let m = s.message.unwrap();

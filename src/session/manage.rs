@@ -12,7 +12,7 @@ use super::messages::{
     CalibrationRefused, CompareResult, Event, HeadRule, ImportProgress, Thumbnail,
 };
 use crate::engine::Engine;
-use crate::engine::adding::Added;
+use crate::engine::adding::{Added, SavedWarning};
 use crate::store::{Gallery, ImageKind};
 use crate::vision::align_arcface;
 
@@ -64,7 +64,7 @@ impl ImportJob {
                 saved: 0,
                 skipped: 0,
                 refused,
-                unlike: None,
+                warning: None,
             },
             files: files.into(),
             saved: Vec::new(),
@@ -114,40 +114,46 @@ impl ImportJob {
                 .push((name, crate::shown::Reason(&e).to_string())),
         }
         if self.files.is_empty() {
-            self.progress.unlike = self.someone_else(engine);
+            self.progress.warning = self.warnings(engine);
         }
         events.insert(0, Event::Import(self.progress.clone()));
         events
     }
 
-    /// Once a person's import ends: the photos it saved that look like someone else.
-    fn someone_else(&self, engine: &mut Engine) -> Option<String> {
-        let Gallery::Person { name: person, .. } = &self.progress.gallery else {
+    /// Once an import ends: what may be wrong with the photos it saved
+    /// ([`Engine::after_saving`]), by file name. Whatever is not about one of them is shown
+    /// where it belongs: the odd images framed in red, a negative that shows the person under
+    /// Negatives.
+    fn warnings(&self, engine: &mut Engine) -> Option<String> {
+        let gallery = &self.progress.gallery;
+        // Negatives that show someone are listed once the import ends, with their own line
+        // that follows the list as it shrinks (`Event::NegativesShowing`).
+        let Gallery::Person { name: person, .. } = gallery else {
             return None;
         };
         let ids: Vec<_> = self.saved.iter().map(|(id, _)| *id).collect();
-        let unlike = match engine.unlike_the_rest(person, &ids) {
-            Ok(u) => u,
-            Err(e) => return Some(format!("cannot compare the new photos: {e}")),
-        };
-        let file = |u: &crate::engine::Unlike| {
+        let file = |id: uuid::Uuid| {
             self.saved
                 .iter()
-                .find(|(id, _)| *id == u.id)
-                .map_or_else(|| u.id.to_string(), |(_, f)| f.clone())
+                .find(|(saved, _)| *saved == id)
+                .map_or_else(|| id.to_string(), |(_, f)| f.clone())
         };
-        match unlike.as_slice() {
+        let said: Vec<_> = engine
+            .after_saving(gallery, &ids)
+            .into_iter()
+            .filter(|w| w.image().is_some() || matches!(w, SavedWarning::Unchecked { .. }))
+            .collect();
+        match said.as_slice() {
             [] => None,
-            [one] => Some(one.warning(person, &file(one))),
+            [one] => Some(one.text(gallery, file)),
             many => Some(format!(
-                "{} photos match none of {person}'s other images: those that are not {person}, \
-                 delete, or they help that person in as {person} ({}; {})",
+                "{} photos may not be {person}: {}. Those that are not {person}, delete, or \
+                 they help that person in as {person}",
                 many.len(),
                 many.iter()
-                    .map(|u| format!("{} best {:.2}", file(u), u.best))
+                    .map(|w| w.brief(gallery, file))
                     .collect::<Vec<_>>()
-                    .join(", "),
-                crate::engine::same_person_bar(many[0].threshold)
+                    .join("; ")
             )),
         }
     }

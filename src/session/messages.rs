@@ -200,8 +200,9 @@ pub struct ImportProgress {
     /// Each refused file: its name and why (the quality gate's reason, or why it would not
     /// load).
     pub refused: Vec<(String, String)>,
-    /// Once finished: the photos saved that match none of the person's earlier images.
-    pub unlike: Option<String>,
+    /// Once finished: what may be wrong with the photos saved (someone else's face among a
+    /// person's; [`crate::engine::Engine::after_saving`]).
+    pub warning: Option<String>,
 }
 
 impl ImportProgress {

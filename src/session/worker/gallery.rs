@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use uuid::Uuid;
 
 use super::Worker;
+use crate::engine::adding::SavedWarning;
 use crate::session::manage::{self, ImportJob};
 use crate::session::messages::Event;
 use crate::store::{Gallery, ImageKind};
@@ -179,20 +180,17 @@ impl Worker {
                 });
                 let id = stored.meta.id;
                 let what = format!("the {} image just saved", kind.dir_name());
-                let mut warnings = Vec::new();
-                match self.engine.unlike_the_rest(&person, &[id]) {
-                    Ok(unlike) => warnings.extend(unlike.iter().map(|u| u.warning(&person, &what))),
-                    Err(e) => tracing::warn!("cannot compare the new image: {e}"),
-                }
-                // Said last, so the line shows it: whom the image shows, not only whom it does not.
-                match self.engine.others_shown(&person, &[id]) {
-                    Ok(shown) => warnings.extend(shown.iter().map(|(_, other)| {
-                        crate::engine::shows_another_warning(&person, &what, other)
-                    })),
-                    Err(e) => tracing::warn!("cannot compare the new image with others: {e}"),
-                }
-                for text in warnings {
-                    self.send(Event::ImageWarning { id, text });
+                // Whatever is not about this image is shown where it belongs: the odd images
+                // framed in red, a negative that shows the person under Negatives.
+                for warning in self.engine.after_saving(&gallery, &[id]) {
+                    let text = warning.text(&gallery, |_| what.clone());
+                    match warning.image() {
+                        Some(id) => self.send(Event::ImageWarning { id, text }),
+                        None if matches!(warning, SavedWarning::Unchecked { .. }) => {
+                            self.send(Event::Warning(text))
+                        }
+                        None => {}
+                    }
                 }
                 self.gallery_changed(&person, kind);
             }
