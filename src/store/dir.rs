@@ -277,16 +277,59 @@ impl DataDir {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty path"));
         };
         let mut fd = rustix::io::dup(&self.fd)?;
+        // The data dir too: a mode changed since it was opened (a daemon runs for months).
+        self.vouch(&fd, Path::new(""))?;
         for (i, name) in dirs.iter().enumerate() {
+            let rel = names_path(&names[..=i]);
             fd = rfs::openat(
                 &fd,
                 *name,
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::empty(),
             )
-            .map_err(|e| self.errno(e, &names_path(&names[..=i])))?;
+            .map_err(|e| self.errno(e, &rel))?;
+            self.vouch(&fd, &rel)?;
         }
         Ok((fd, (*last).to_owned()))
+    }
+
+    /// What was just opened at `rel` inside a store opened for root (the system store) or read
+    /// as a user's, checked as the data dir itself is: its owner (root, or that user or root),
+    /// and for root's, not writable by group or others. The data dir's own checks alone let a
+    /// folder that a careless `chown -R` gave to a user hold faces the user planted, and they
+    /// unlocked the account (red team, session 31). The desk store is not checked inside: it
+    /// is its user's, and nobody else can reach into its private data dir.
+    fn vouch(&self, fd: &OwnedFd, rel: &Path) -> io::Result<()> {
+        if self.owner == Owner::EffectiveUser {
+            return Ok(());
+        }
+        let st = rfs::fstat(fd)?;
+        let owned = st.st_uid == self.owner.uid() || st.st_uid == 0;
+        let folder = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+        let why = if !owned {
+            format!("belongs to uid {}", st.st_uid)
+        } else if self.owner == Owner::Root
+            && facegate_proto::trust::others_can_write(st.st_mode, folder)
+        {
+            format!(
+                "is writable by group or others (mode {:o})",
+                st.st_mode & 0o7777
+            )
+        } else {
+            return Ok(());
+        };
+        let whose = match self.owner {
+            Owner::Uid(uid) => format!("what uid {uid} or root owns"),
+            _ => "what root owns and only root can write".to_owned(),
+        };
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} {why}: in this store FaceGate reads only {whose} (`chown -R root:root` and \
+                 `chmod -R go-w` the store if it was restored or copied carelessly)",
+                crate::shown::Shown(&self.path.join(rel).components().as_path())
+            ),
+        ))
     }
 
     fn errno(&self, e: rustix::io::Errno, rel: &Path) -> io::Error {
@@ -307,13 +350,15 @@ impl DataDir {
 
     fn open_at(&self, rel: &Path, flags: OFlags, mode: u32) -> io::Result<OwnedFd> {
         let (dir, name) = self.parent(rel)?;
-        rfs::openat(
+        let fd = rfs::openat(
             &dir,
             name.as_os_str(),
             flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(mode),
         )
-        .map_err(|e| self.errno(e, rel))
+        .map_err(|e| self.errno(e, rel))?;
+        self.vouch(&fd, rel)?;
+        Ok(fd)
     }
 
     /// Opens a regular file for reading. Non-blocking open, so a FIFO planted in its place
@@ -386,6 +431,7 @@ impl DataDir {
                 Mode::empty(),
             )
             .map_err(|e| self.errno(e, &walked))?;
+            self.vouch(&fd, &walked)?;
             make_private(&fd, &self.path.join(&walked))?;
         }
         Ok(())
@@ -697,6 +743,52 @@ mod tests {
         assert!(err.to_string().contains("nothing was changed"), "{err}");
         drop(held);
         assert!(d.lock_within(rel, Duration::from_millis(300)).is_ok());
+    }
+
+    /// In root's store, a folder or file inside that a user owns, or that others can write, is
+    /// not read or written: a careless `chown -R` let a user plant faces that unlocked the
+    /// account (red team, session 31). The data dir's mode is checked again on every use.
+    #[test]
+    fn in_roots_store_what_a_user_owns_or_others_can_write_is_refused() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; skipping the system store's ownership checks");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let d = DataDir::open(&t.path().join("data"), Owner::Root).unwrap();
+        let (folder, file) = (
+            Path::new("users/ann/verification"),
+            Path::new("users/ann/verification/a.json"),
+        );
+        d.create_dir_all(folder).unwrap();
+        d.write_atomic(file, b"{}").unwrap();
+        assert_eq!(d.list(folder).unwrap().len(), 1);
+        let refused = |d: &DataDir, why: &str| {
+            let errors = [
+                d.list(folder).unwrap_err(),
+                d.read(file, 100).unwrap_err(),
+                d.write_atomic(file, b"x").unwrap_err(),
+            ];
+            for e in errors {
+                println!("{e}");
+                assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+                assert!(e.to_string().contains(why), "{e}");
+            }
+        };
+        let ann = d.display(Path::new("users/ann"));
+        std::os::unix::fs::chown(&ann, Some(1000), None).unwrap();
+        refused(&d, "belongs to uid 1000");
+        std::os::unix::fs::chown(&ann, Some(0), None).unwrap();
+        let writable = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        writable(&d.display(folder), 0o770);
+        refused(&d, "is writable by group or others (mode 770)");
+        writable(&d.display(folder), 0o700);
+        writable(d.path(), 0o777);
+        refused(&d, "is writable by group or others (mode 777)");
+        writable(d.path(), 0o700);
+        assert_eq!(d.read(file, 100).unwrap(), b"{}");
     }
 
     #[test]
