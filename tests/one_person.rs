@@ -343,5 +343,22 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         assert!(!said.contains("saved "), "{said}");
     }
     assert!(listed().contains("3 images"), "{}", listed());
+
+    // Images listed but none that loads (sidecars cut short by a failing disk): the daemon
+    // would pass every login to the password, and the listing says so rather than "ready".
+    let folder = dir.join("store/users/nobody/verification");
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            std::fs::write(&path, b"{\"id\": ").unwrap();
+        }
+    }
+    let said = listed();
+    println!("{said}");
+    assert!(
+        said.contains("nobody                   3 images, not used:"),
+        "{said}"
+    );
+    assert!(said.contains("none of their images can be read"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }

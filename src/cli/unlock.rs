@@ -321,14 +321,21 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         }
         UnlockCommand::List { config } => {
             require_root()?;
-            let store = SystemConfig::load(&config.config)?.open_store()?;
-            let people = store.people()?;
+            let config = SystemConfig::load(&config.config)?;
+            // The daemon's models and settings, to say what a login would get.
+            let mut engine = crate::engine::Engine::with_settings(
+                &cli.models()?,
+                config.open_store()?,
+                config.verify.clone(),
+            )?;
+            let people = engine.store().people()?;
             if people.is_empty() {
                 println!("no account is enrolled for face unlock");
             }
             for user in people {
                 // Counted as the gate counts them: the sidecars listed.
-                let n = store
+                let n = engine
+                    .store()
                     .face_names(&Gallery::Person {
                         name: user.clone(),
                         kind: ImageKind::Verification,
@@ -336,7 +343,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     .map_or(0, |f| f.len());
                 let images = crate::shown::counted(n, "image", "images");
                 // What a login would answer now, and what lifts it.
-                match gate::status(&store, &user, daemon::uid_of(&user)) {
+                match gate::status_deep(&mut engine, &user, daemon::uid_of(&user)) {
                     Answer::Ready => println!("{user:<24} {images}"),
                     Answer::NotEnrolled => println!(
                         "{user:<24} not enrolled: no verification image \

@@ -47,6 +47,28 @@ pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
     }
 }
 
+/// [`status`], and where it says ready, whether `engine` (over the same store, with the
+/// daemon's settings) can hold the account's images for a decision: they load, and they show
+/// one person under the model in force. For `unlock list`, which said "ready" for an account
+/// whose every login the daemon then passed to the password ("face unlock unavailable"), after
+/// the config's model changed or an image stopped loading (design review, session 31). The
+/// daemon's own gate stays a listing: it runs for every request.
+pub fn status_deep(engine: &mut crate::engine::Engine, user: &str, account: Option<u32>) -> Answer {
+    match status(engine.store(), user, account) {
+        Answer::Ready => match engine.ensure_enrolled(user) {
+            Ok(()) => Answer::Ready,
+            // Listed, so there are images: none of them loads.
+            Err(crate::Error::NoVerificationImages(_)) => Answer::NotUsed(
+                "none of their images can be read (damaged: `unlock remove` them and enrol \
+                 again)"
+                    .into(),
+            ),
+            Err(e) => Answer::NotUsed(crate::shown::Reason(&e).to_string()),
+        },
+        other => other,
+    }
+}
+
 /// Why `user`, whose account has uid `account` now (none: no such account), gets no attempt;
 /// `None` when the camera is to be tried. `warn` gets what the daemon's log should say.
 pub(super) fn refusal(
