@@ -1940,6 +1940,8 @@ fn face_unlock_through_a_real_pam_stack() {
 
     // Re-enrolled from someone else's photo while the daemon runs: the faces the daemon held
     // for the account must go with the old enrolment, so Katie's clip no longer unlocks it.
+    // The photo is Alice's face, so root says the two accounts are one person's (without it,
+    // the enrolment is refused: one face for two accounts lets each in as the other).
     for args in [
         vec!["unlock", "remove", &user],
         vec![
@@ -1947,6 +1949,8 @@ fn face_unlock_through_a_real_pam_stack() {
             "enrol",
             &user,
             s(&common::fixture("astronaut.png")),
+            "--same-person-as",
+            &alice,
         ],
     ] {
         let mut args = args.clone();
