@@ -142,6 +142,42 @@ fn a_dropped_photo_of_someone_enrolled_is_said_to_show_them() {
     );
 }
 
+/// Train with too few images says what to do in the window's terms, not the CLI's commands
+/// (journey review, session 30).
+#[test]
+fn training_with_too_few_images_points_to_the_windows_buttons() {
+    let data = common::temp_dir("gui-train-short");
+    let mut h = harness(app(&data, demo()), 800.0);
+    h.set_size(egui::vec2(1180.0, 1500.0));
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.get_by_label("Train head").click();
+    h.run_steps(2);
+    wait_for(&mut h, 10, "the refusal", |a| {
+        a.state
+            .training
+            .as_ref()
+            .is_some_and(|t| t.result.is_some())
+    });
+    h.run_steps(2);
+    let said = h.state().state.message.clone().unwrap().text;
+    println!("{said}");
+    assert!(
+        said.contains(
+            "capture 3 anchor images more (Capture anchor, or drop photos on its section)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("under Negatives in People & settings"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("facegate "),
+        "no command line in the window: {said}"
+    );
+}
+
 /// Photos dropped before anyone is chosen are not saved, and the window says to choose a person
 /// first; the note is about that moment, so it goes once a person is chosen (it stayed, and so
 /// did "no file chosen", under whoever was chosen next).

@@ -30,11 +30,7 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
     let (trainer, images) = match engine.prepare_training(&person, &config) {
         Ok(t) => t,
         Err(e) => {
-            return send(
-                events,
-                wake,
-                Event::Trained(Err(crate::shown::Reason(&e).to_string())),
-            );
+            return send(events, wake, Event::Trained(Err(e.for_desk())));
         }
     };
     let (events, wake) = (events.clone(), wake.clone());

@@ -87,7 +87,7 @@ impl Default for TrainConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{}", not_enough_message(.person, *.anchors, *.positives, *.negatives))]
+    #[error("{}", not_enough_message(.person, [*.anchors, *.positives, *.negatives], Remedy::Commands))]
     NotEnoughImages {
         person: String,
         anchors: usize,
@@ -112,26 +112,66 @@ pub enum TrainError {
     Pipeline(#[from] crate::Error),
 }
 
-fn not_enough_message(person: &str, anchors: usize, positives: usize, negatives: usize) -> String {
+/// Where a shortfall's remedy points: the commands that add images, or the window's controls
+/// (the window gave `facegate capture …` commands to a person clicking Train; journey review,
+/// session 30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Remedy {
+    Commands,
+    Window,
+}
+
+impl TrainError {
+    /// The error as the window says it: a shortfall's remedy in its buttons and views.
+    pub fn for_desk(&self) -> String {
+        match self {
+            TrainError::NotEnoughImages {
+                person,
+                anchors,
+                positives,
+                negatives,
+            } => not_enough_message(person, [*anchors, *positives, *negatives], Remedy::Window),
+            e => crate::shown::Reason(e).to_string(),
+        }
+    }
+}
+
+fn not_enough_message(
+    person: &str,
+    [anchors, positives, negatives]: [usize; 3],
+    remedy: Remedy,
+) -> String {
     let mut todo = Vec::new();
     for (kind, have) in [("anchor", anchors), ("positive", positives)] {
         if have < MIN_IMAGES {
-            todo.push(format!(
-                "capture {} more: `facegate capture {} --kind {kind} PHOTOS...`",
-                crate::shown::counted(
-                    MIN_IMAGES - have,
-                    &format!("{kind} image"),
-                    &format!("{kind} images")
+            let more = crate::shown::counted(
+                MIN_IMAGES - have,
+                &format!("{kind} image"),
+                &format!("{kind} images"),
+            );
+            todo.push(match remedy {
+                Remedy::Commands => format!(
+                    "capture {more} more: `facegate capture {} --kind {kind} PHOTOS...`",
+                    crate::store::names::shell_arg(person)
                 ),
-                crate::store::names::shell_arg(person)
-            ));
+                Remedy::Window => {
+                    format!("capture {more} more (Capture {kind}, or drop photos on its section)")
+                }
+            });
         }
     }
     if negatives < MIN_IMAGES {
-        todo.push(format!(
-            "import at least {} more negatives (other people's faces, e.g. LFW): `facegate negatives add DIR`",
-            MIN_IMAGES - negatives
-        ));
+        let more = MIN_IMAGES - negatives;
+        todo.push(match remedy {
+            Remedy::Commands => format!(
+                "import at least {more} more negatives (other people's faces, e.g. LFW): \
+                 `facegate negatives add DIR`"
+            ),
+            Remedy::Window => format!(
+                "import at least {more} more negatives (other people's faces) under Negatives \
+                 in People & settings"
+            ),
+        });
     }
     format!(
         "not enough images to train {person}'s head (has {anchors} anchor, {positives} positive, \
