@@ -15,7 +15,7 @@ mod verify;
 
 use crate::auth::attempt::{Attempt, FRAMES_STOPPED_GRACE};
 use crate::camera::Frame;
-use crate::engine::{Early, Engine};
+use crate::engine::{Early, Engine, SettingsChange};
 use crate::runtime::Models;
 use crate::session::capture::Tagged;
 use crate::session::manage::{self, ImportJob};
@@ -242,11 +242,13 @@ impl Worker {
     /// The same for an Unlock attempt under way, and Unlock starts over. The view is told, or
     /// it kept the attempt's last prompt ("Turn your head…") until the next frame, for good if
     /// none came.
-    fn stop_unlock(&mut self, why: &str) {
+    /// `early`: how the attempt is settled (abandoned by the user's hand, or cut short by a
+    /// frame that could not be judged).
+    fn stop_unlock(&mut self, why: &str, early: Early) {
         let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt() else {
             return;
         };
-        if let Err(e) = self.engine.end_early(&attempt, Early::Abandoned) {
+        if let Err(e) = self.engine.end_early(&attempt, early) {
             self.fail("cannot settle the attempt", e);
         }
         self.send(Event::Unlock(UnlockStatus::Searching {
@@ -257,7 +259,7 @@ impl Worker {
     /// Both attempts under way, Verify's and Unlock's, stopped for the same reason.
     fn stop_attempts(&mut self, why: &str) {
         self.stop_verify(why);
-        self.stop_unlock(why);
+        self.stop_unlock(why, Early::Abandoned);
     }
 
     fn fail(&self, what: &str, e: impl std::error::Error + 'static) {
@@ -306,23 +308,37 @@ impl Worker {
         // An error is said once: the engine does not try the same file again.
         match self.engine.follow_saved_settings() {
             Ok(Some(change)) => {
-                self.last_verdict = None;
                 self.send(Event::SettingsInForce(self.engine.settings().clone()));
                 self.say_settings_problems();
-                if was_damaged && self.engine.settings_sound().is_ok() {
-                    // The damage was said on the message line: say it is over.
-                    self.send(Event::Info(
-                        "the settings file was mended: faces are verified again".into(),
-                    ));
-                }
-                if change.vectors
-                    && let Some(p) = self.person.clone()
-                {
-                    self.send_scores(&p);
-                }
+                let mended = (was_damaged && self.engine.settings_sound().is_ok())
+                    .then(|| "the settings file was mended: faces are verified again".into());
+                self.took_effect(change, mended);
             }
             Ok(None) => {}
             Err(e) => self.fail("the settings saved meanwhile cannot be used", e),
+        }
+    }
+
+    /// What follows from settings just put in force, saved in the window or from elsewhere:
+    /// the one place for it (the two copies had drifted apart). `mended`: what to say when they
+    /// ended damage that was said on the message line.
+    fn took_effect(&mut self, change: SettingsChange, mended: Option<String>) {
+        // A switch of model or preprocessing changes every vector: an attempt under way (its
+        // rule set when it began) would judge the new model's scores by the old model's
+        // threshold (read-through, session 28), so it ends before another frame is judged.
+        // Decided on what was put in force, not on what the window asked: a model saved to the
+        // file meanwhile comes in with any edit (design review, session 29: R1).
+        if change.vectors {
+            self.stop_attempts("the model or its preprocessing changed");
+        }
+        self.last_verdict = None;
+        if let Some(text) = mended {
+            self.send(Event::Info(text));
+        }
+        if change.vectors
+            && let Some(p) = self.person.clone()
+        {
+            self.send_scores(&p);
         }
     }
 
@@ -414,28 +430,14 @@ impl Worker {
                 let damaged = self.engine.settings_sound().is_err();
                 match self.engine.apply_changes(&shown, &asked) {
                     Ok(change) => {
-                        // A switch of model or preprocessing changes every vector: an attempt
-                        // under way (its rule set when it began) would judge the new model's
-                        // scores by the old model's threshold (read-through, session 28), so
-                        // it ends before another frame is judged. Decided on what was put in
-                        // force, not on what the window asked: a model saved to the file
-                        // meanwhile comes in with any edit (design review, session 29: R1).
-                        if change.vectors {
-                            self.stop_attempts("the model or its preprocessing changed");
-                        }
-                        if damaged {
-                            // The damage was said on the message line: say it is over.
-                            self.send(Event::Info(format!(
+                        let mended = damaged.then(|| {
+                            format!(
                                 "settings saved (the damaged file kept as {}): faces are \
                                  verified again",
                                 crate::store::SETTINGS_BACKUP
-                            )));
-                        }
-                        if change.vectors
-                            && let Some(p) = self.person.clone()
-                        {
-                            self.send_scores(&p);
-                        }
+                            )
+                        });
+                        self.took_effect(change, mended);
                     }
                     Err(e) => self.fail("cannot save the settings", e),
                 }
@@ -467,7 +469,7 @@ impl Worker {
                     self.person = None;
                 }
                 // An Unlock attempt under way may be theirs: settled before they go.
-                self.stop_unlock("a person was removed");
+                self.stop_unlock("a person was removed", Early::Abandoned);
                 let events = manage::remove(&mut self.engine, &name);
                 self.send_all(events);
                 // The negatives said to show them show nobody now.
@@ -478,7 +480,7 @@ impl Worker {
                 if self.person.as_deref() == Some(from.as_str()) {
                     self.stop_verify("the person was renamed");
                 }
-                self.stop_unlock("a person was renamed");
+                self.stop_unlock("a person was renamed", Early::Abandoned);
                 let events = manage::rename(&mut self.engine, &from, &to);
                 if matches!(events.first(), Some(Event::Renamed { .. }))
                     && self.person.as_deref() == Some(from.as_str())
@@ -542,10 +544,12 @@ impl Worker {
                     return self.cut_short(&attempt, &e);
                 }
                 // An Unlock attempt under way is settled as one whose frames stopped, and
-                // Unlock starts over (it waited for frames that never came).
-                if let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt() {
-                    self.engine.cut_short(&attempt);
-                }
+                // Unlock starts over, saying so: it kept "Turn your head…" for as long as
+                // detection kept failing (design review, session 31).
+                self.stop_unlock(
+                    &format!("the face could not be detected ({})", for_desk(&e)),
+                    Early::FramesStopped,
+                );
                 return self.fail("detection failed", e);
             }
         };
