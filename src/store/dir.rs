@@ -327,7 +327,7 @@ impl DataDir {
             format!(
                 "{} {why}: in this store FaceGate reads only {whose} (`chown -R root:root` and \
                  `chmod -R go-w` the store if it was restored or copied carelessly)",
-                crate::shown::Shown(&self.path.join(rel).components().as_path())
+                crate::shown::Shown(self.path.join(rel).components().as_path())
             ),
         ))
     }
