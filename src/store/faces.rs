@@ -229,7 +229,6 @@ impl Store {
         let mut faces = Vec::new();
         for entry in self.gallery_entries(&dir)? {
             let rel = dir.join(&entry.name);
-            let shown = self.dir.display(&rel);
             let name = entry.name.to_string_lossy();
             if name.starts_with(".tmp-") {
                 continue;
@@ -237,14 +236,11 @@ impl Store {
             match (entry.kind, rel.extension().and_then(|e| e.to_str())) {
                 (Kind::File, Some("json")) => match self.load_meta(&rel) {
                     Ok(face) => faces.push(face),
-                    Err(e) => tracing::warn!("skipping {}: {e}", crate::shown::Shown(&shown)),
+                    Err(e) => self.skipping(&rel, &e),
                 },
                 // PNGs are reached through their sidecar; one without is an unfinished save.
                 (Kind::File, Some("png")) => {}
-                _ => tracing::warn!(
-                    "skipping {}: not a file FaceGate wrote",
-                    crate::shown::Shown(&shown)
-                ),
+                _ => self.skipping(&rel, &"not a file FaceGate wrote"),
             }
         }
         faces.sort_by_key(|f| (f.meta.created_unix, f.meta.id));
@@ -453,6 +449,64 @@ mod tests {
     use super::fixtures::{face, photo};
     use super::*;
     use crate::store::ImageKind;
+
+    /// A stray entry is said once a process, however often it is listed: the window lists the
+    /// people every second and the daemon a gallery every frame, and 200,000 junk files wrote as
+    /// many lines at every reload (red team, session 31). Past 100 names, one line says more.
+    #[test]
+    fn a_stray_entry_is_said_once_however_often_it_is_listed() {
+        #[derive(Clone, Default)]
+        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.add_person("Ann").unwrap();
+        let gallery = Gallery::Person {
+            name: "Ann".into(),
+            kind: ImageKind::Verification,
+        };
+        store
+            .save_face(&gallery, &photo(10), &face(), None)
+            .unwrap();
+        std::fs::write(root.path().join("users/stray.txt"), b"x").unwrap();
+        for i in 0..150 {
+            std::fs::write(
+                root.path().join(format!("users/Ann/verification/junk{i}")),
+                b"x",
+            )
+            .unwrap();
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..5 {
+                assert_eq!(store.people().unwrap(), ["Ann"]);
+                assert_eq!(store.faces(&gallery).unwrap().len(), 1);
+            }
+        });
+        let said = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let count = |what: &str| said.lines().filter(|l| l.contains(what)).count();
+        println!(
+            "{} lines for 5 listings of 151 stray entries",
+            said.lines().count()
+        );
+        assert_eq!(count("stray.txt: not a person folder"), 1, "{said}");
+        assert_eq!(count("skipping "), 100, "{said}");
+        assert_eq!(count("more entries of the store are skipped"), 1, "{said}");
+        assert_eq!(said.lines().count(), 101, "{said}");
+    }
 
     #[test]
     fn a_large_face_is_shrunk_from_the_photo_as_its_cut_out_copy_would_be() {

@@ -162,7 +162,12 @@ pub struct Store {
     unsealed: std::sync::Mutex<std::collections::HashMap<(String, String), Embedding>>,
     /// Each gallery's image hashes, by gallery folder (`faces::ImageIndex`).
     image_index: std::sync::Mutex<std::collections::HashMap<PathBuf, faces::ImageIndex>>,
+    /// The entries already said to be skipped ([`Store::skipping`]).
+    skips_said: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
+
+/// How many skipped entries [`Store::skipping`] names before it says only that there are more.
+const SKIPS_NAMED: usize = 100;
 
 /// Held while the store is being changed.
 pub struct WriteLock(#[allow(dead_code)] File);
@@ -196,6 +201,7 @@ impl Store {
             sealer: std::sync::OnceLock::new(),
             unsealed: Default::default(),
             image_index: Default::default(),
+            skips_said: Default::default(),
         })
     }
 
@@ -208,6 +214,7 @@ impl Store {
             sealer: std::sync::OnceLock::new(),
             unsealed: Default::default(),
             image_index: Default::default(),
+            skips_said: Default::default(),
         })
     }
 
@@ -410,16 +417,6 @@ impl Store {
     /// Enrolled people, sorted. Anything in `users/` that is not a folder with a valid name
     /// (a link, a file) is skipped with a warning.
     pub fn people(&self) -> Result<Vec<String>, StoreError> {
-        self.list_people(true)
-    }
-
-    /// [`Store::people`] without the warnings: for a look made every second (the window
-    /// following changes made elsewhere), which would repeat them every second.
-    pub fn people_polled(&self) -> Result<Vec<String>, StoreError> {
-        self.list_people(false)
-    }
-
-    fn list_people(&self, warn: bool) -> Result<Vec<String>, StoreError> {
         let users = Path::new("users");
         let mut names = Vec::new();
         let entries = self
@@ -430,15 +427,33 @@ impl Store {
             let name = entry.name.to_string_lossy().into_owned();
             if entry.kind == dir::Kind::Dir && validate_name(&name).is_ok() {
                 names.push(name);
-            } else if warn {
-                tracing::warn!(
-                    "skipping {} in the store: not a person folder",
-                    crate::shown::Shown(&self.dir.display(&users.join(&entry.name)))
-                );
+            } else {
+                self.skipping(&users.join(&entry.name), &"not a person folder");
             }
         }
         names.sort();
         Ok(names)
+    }
+
+    /// Says that `rel`, an entry of the store, is skipped and why: once a process, since the
+    /// listings that skip it run every second (the window following the store) or every frame
+    /// (Unlock's search, the daemon's gallery until a face matches), and one stray file was said
+    /// each time (200,000 junk files wrote as many lines at every reload; red team, session 31).
+    /// Past [`SKIPS_NAMED`] names, one line says there are more.
+    fn skipping(&self, rel: &Path, why: &dyn std::fmt::Display) {
+        let mut said = self.skips_said.lock().unwrap();
+        if said.len() > SKIPS_NAMED || !said.insert(rel.to_owned()) {
+            return;
+        }
+        let shown = self.dir.display(rel);
+        if said.len() > SKIPS_NAMED {
+            tracing::warn!(
+                "more entries of the store are skipped than are named here (the last: {})",
+                crate::shown::Shown(&shown)
+            );
+        } else {
+            tracing::warn!("skipping {}: {why}", crate::shown::Shown(&shown));
+        }
     }
 
     /// Saves the frame of a failed attempt (the caller checks that the user opted in) and

@@ -47,7 +47,7 @@ impl Worker {
     /// store as it was when they were selected until it restarted (journey review, session
     /// 30). Not followed from here: heads trained and negatives changed elsewhere.
     pub(super) fn follow_store(&mut self) {
-        let Ok(people) = self.engine.store().people_polled() else {
+        let Ok(people) = self.engine.store().people() else {
             return;
         };
         if people != self.seen.people {
