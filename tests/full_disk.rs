@@ -298,3 +298,77 @@ fn a_store_on_a_read_only_mount_is_read_and_a_verify_says_why_not() {
     );
     assert_eq!(walk(&disk.dir), before, "nothing in the store changed");
 }
+
+/// `unlock enrol` stopped part-way by a full disk keeps none of the images it saved: they were
+/// never checked (one person, no other account's face), and the account would have unlocked
+/// with them. Before, the first photo's image stayed.
+#[test]
+fn an_unlock_enrolment_stopped_by_a_full_disk_keeps_none_of_its_images() {
+    let Some(disk) = SmallDisk::mount("enrol", "8m") else {
+        return;
+    };
+    let photos = common::temp_dir("full-enrol-photos");
+    let (astro, _) = common::astronaut(&common::models());
+    let mut darker = astro.clone();
+    darker
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|c| c / 4 * 3));
+    let files = [
+        ("astro.png", astro.clone()),
+        ("mirrored.png", image::imageops::flip_horizontal(&astro)),
+        ("darker.png", darker),
+    ]
+    .map(|(name, img)| {
+        let path = photos.join(name);
+        img.save(&path).unwrap();
+        path
+    });
+    let config = photos.join("config.toml");
+    let store = disk.dir.join("store");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{}\"\nsocket = \"{}\"\n",
+            store.display(),
+            photos.join("fg.sock").display()
+        ),
+    )
+    .unwrap();
+    let enrol = |files: &[&PathBuf]| {
+        let mut args = vec!["unlock", "enrol", "nobody"];
+        args.extend(files.iter().map(|p| common::s(p)));
+        args.extend(["--config", common::s(&config)]);
+        common::run_facegate(&args)
+    };
+    assert!(enrol(&[&files[0]]).status.success());
+    let folder = store.join("users/nobody/verification");
+    let kept = || {
+        let mut names: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = kept();
+    let one_face: u64 = before
+        .iter()
+        .map(|n| std::fs::metadata(folder.join(n)).unwrap().len())
+        .sum();
+    // Room for about one more face, not two.
+    let filler = disk.fill();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() - one_face * 3 / 2 - 8192)
+        .unwrap();
+    let out = enrol(&[&files[1], &files[2]]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("one face is {one_face} bytes; the enrolment said: {said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("disk is full"), "{said}");
+    assert_eq!(kept(), before, "only the first enrolment's image is left");
+    std::fs::remove_file(filler).unwrap();
+    let _ = std::fs::remove_dir_all(&photos);
+}

@@ -316,7 +316,42 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for user in ["daemon", "bin"] {
+    // Katie's face is now two accounts': naming one of them does not let the other through
+    // (only the first account a face showed was reported; read-through, session 31).
+    let out = enrol_as(
+        "sys",
+        &[&katie[0], &katie[1]],
+        &["--same-person-as", "nobody"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("shows daemon, who is enrolled"), "{stderr}");
+    assert!(!stderr.contains("shows nobody"), "{stderr}");
+    let both = ["--same-person-as", "nobody", "--same-person-as", "daemon"];
+    let out = enrol_as("sys", &[&katie[0], &katie[1]], &both);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without models, the listing still lists, from the store alone, and says what it cannot
+    // check.
+    let no_models = dir.join("no-models");
+    std::fs::create_dir_all(&no_models).unwrap();
+    let out = common::facegate_command()
+        .args(["unlock", "list", "--config", common::s(&config)])
+        .env("FACEGATE_MODELS", &no_models)
+        .output()
+        .unwrap();
+    let (said, warned) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    println!("without models:\n{said}{warned}");
+    assert!(out.status.success(), "{warned}");
+    assert!(said.contains("sys                      2 images"), "{said}");
+    assert!(warned.contains("the models cannot be loaded"), "{warned}");
+    for user in ["daemon", "bin", "sys"] {
         assert!(
             common::run_facegate(&["unlock", "remove", user, "--config", common::s(&config)])
                 .status

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{Cli, exit};
 use crate::engine::adding::{Check, SavedWarning};
-use crate::shown::Escaped;
+use crate::shown::{Escaped, Shown};
 use crate::store::{Gallery, ImageKind, Owner, Store};
 use crate::unlock::gate::{self, Answer};
 use crate::unlock::{SystemConfig, daemon};
@@ -135,7 +135,7 @@ fn refusal(
                     file(id)
                 ));
             }
-            SavedWarning::Unchecked { check, .. } if *check != Check::Negatives => {
+            SavedWarning::Unchecked { check, .. } if *check != Check::EarlierNegatives => {
                 lines.push(format!(
                     "{} (face unlock enrols nothing it could not check)",
                     warning.text(
@@ -153,6 +153,26 @@ fn refusal(
     (!lines.is_empty()).then_some(lines)
 }
 
+/// After an import stopped by a store failure: the faces this run saved (those not listed
+/// `before` it) are deleted, and the account, if this run added it.
+fn undo_partial(
+    engine: &mut crate::engine::Engine,
+    user: &str,
+    gallery: &Gallery,
+    before: &[std::ffi::OsString],
+    first: bool,
+) -> anyhow::Result<()> {
+    for face in engine.store().faces(gallery)? {
+        if !before.contains(&face.sidecar_name()) {
+            engine.delete_face(gallery, face.meta.id)?;
+        }
+    }
+    if first {
+        undo_new(engine.store(), user, gallery)?;
+    }
+    Ok(())
+}
+
 /// Takes an enrolment back whole: this run's images are deleted (and the account, if this run
 /// added it), so the store is as it was and the account unlocks as before or not at all. Exit
 /// 1, with `why`.
@@ -167,11 +187,25 @@ fn take_back(
         name: user.to_owned(),
         kind: ImageKind::Verification,
     };
+    // Every one tried, and the first failure said after the refusal: stopping at it kept the
+    // rest and said nothing of the refusal.
+    let mut failed = None;
     for id in saved.keys() {
-        engine.delete_face(gallery, *id)?;
+        if let Err(e) = engine.delete_face(gallery, *id) {
+            failed.get_or_insert(e);
+        }
     }
-    if first {
+    if first && failed.is_none() {
         undo_new(engine.store(), user, gallery)?;
+    }
+    if let Some(e) = failed {
+        for line in why {
+            eprintln!("{line}");
+        }
+        return Err(anyhow::Error::from(e).context(format!(
+            "refused, but not every image saved above could be deleted again: \
+             `sudo facegate unlock remove {user}` before {user} next logs in"
+        )));
     }
     eprintln!("refused, and the images saved above were deleted again:");
     for line in why {
@@ -290,21 +324,48 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             };
             // Root reads these for the account: a photo somebody else planted in the folder (or
             // a link to one) is not theirs to give.
+            let before = engine.store().face_names(&gallery).unwrap_or_default();
             let imported =
                 super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
-            // The import's own error first: it says why nothing was saved.
-            let undone = match first {
-                true => undo_new(engine.store(), user, &gallery),
-                false => Ok(()),
+            let imported = match imported {
+                Ok(imported) => imported,
+                Err(e) => {
+                    // A store failure part-way (a full disk): what this run saved goes again,
+                    // since none of it was checked (it would have unlocked the account).
+                    return Err(
+                        match undo_partial(&mut engine, user, &gallery, &before, first) {
+                            Ok(()) => e.context("nothing of this enrolment was kept"),
+                            Err(undo) => e.context(format!(
+                                "some of what this enrolment saved is left ({undo:#}): \
+                                 `sudo facegate unlock remove {user}` before {user} next logs in"
+                            )),
+                        },
+                    );
+                }
             };
-            let imported = imported?;
-            undone?;
+            if first {
+                undo_new(engine.store(), user, &gallery)?;
+            }
             let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
             let warnings = engine.after_saving(&gallery, &ids);
             if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
                 return take_back(&mut engine, user, first, &imported.saved, &why);
             }
-            let code = imported.code;
+            // Kept, and said: an image unlike the account's others that did not make them two
+            // people's (a very different photo of them, or someone else's among many of theirs).
+            let mut code = imported.code;
+            for warning in &warnings {
+                if let SavedWarning::Unlike(u) = warning {
+                    let path = imported.saved.get(&u.id);
+                    let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
+                    eprintln!(
+                        "warning: {} (`sudo facegate unlock remove {user}` and enrol again \
+                         without it)",
+                        warning.text(&gallery, what)
+                    );
+                    code = super::people::with_warnings(code, true);
+                }
+            }
             let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
             if enrolled > 0 {
                 crate::unlock::account::record(engine.store(), user, uid)?;
@@ -322,28 +383,46 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::List { config } => {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
-            // The daemon's models and settings, to say what a login would get.
-            let mut engine = crate::engine::Engine::with_settings(
-                &cli.models()?,
-                config.open_store()?,
-                config.verify.clone(),
-            )?;
-            let people = engine.store().people()?;
+            let store = config.open_store()?;
+            // The daemon's models and settings, to say what a login would get; without them,
+            // what the store alone says (an account listed, locked or not, is still worth
+            // knowing when the models are what is broken).
+            let models = cli.models().and_then(|m| {
+                Ok(crate::engine::Engine::with_settings(
+                    &m,
+                    config.open_store()?,
+                    config.verify.clone(),
+                )?)
+            });
+            let mut engine = models
+                .inspect_err(|e| {
+                    eprintln!(
+                        "warning: the models cannot be loaded ({e:#}): whether each account's \
+                         images load and show one person is not checked here, and the daemon \
+                         cannot run either"
+                    )
+                })
+                .ok();
+            let people = store.people()?;
             if people.is_empty() {
                 println!("no account is enrolled for face unlock");
             }
             for user in people {
                 // Counted as the gate counts them: the sidecars listed.
-                let n = engine
-                    .store()
+                let n = store
                     .face_names(&Gallery::Person {
                         name: user.clone(),
                         kind: ImageKind::Verification,
                     })
                     .map_or(0, |f| f.len());
                 let images = crate::shown::counted(n, "image", "images");
+                let account = daemon::uid_of(&user);
+                let answer = match engine.as_mut() {
+                    Some(engine) => gate::status_deep(engine, &user, account),
+                    None => gate::status(&store, &user, account),
+                };
                 // What a login would answer now, and what lifts it.
-                match gate::status_deep(&mut engine, &user, daemon::uid_of(&user)) {
+                match answer {
                     Answer::Ready => println!("{user:<24} {images}"),
                     Answer::NotEnrolled => println!(
                         "{user:<24} not enrolled: no verification image \

@@ -100,8 +100,10 @@ pub enum Check {
     Others,
     /// Whether the person's verification images show one person.
     OnePerson,
-    /// Whether a negative shows someone enrolled.
+    /// Whether the negatives just saved show someone enrolled.
     Negatives,
+    /// Whether a negative stored before shows the person whose images were saved.
+    EarlierNegatives,
 }
 
 impl SavedWarning {
@@ -117,11 +119,11 @@ impl SavedWarning {
 
     /// Whether it says the save itself may be wrong (the CLI then exits 1, not 0). A negative
     /// stored before, which shows the person just added to, is about that negative, and so is
-    /// a failure to check the negatives after a person's images changed.
+    /// a failure to check it.
     pub fn about_the_save(&self) -> bool {
         match self {
             Self::NegativeShows { new, .. } => *new,
-            Self::Unchecked { check, .. } => *check != Check::Negatives,
+            Self::Unchecked { check, .. } => *check != Check::EarlierNegatives,
             _ => true,
         }
     }
@@ -157,10 +159,8 @@ impl SavedWarning {
                     Check::TheirOwn => format!("whether the images match {person}'s others"),
                     Check::Others => "whether the images show someone else enrolled".to_owned(),
                     Check::OnePerson => format!("whether {person}'s images show one person"),
-                    Check::Negatives => match gallery {
-                        Gallery::Negatives => "whether the negatives show someone enrolled".into(),
-                        _ => format!("whether a negative shows {person}"),
-                    },
+                    Check::Negatives => "whether the negatives show someone enrolled".into(),
+                    Check::EarlierNegatives => format!("whether a negative shows {person}"),
                 };
                 format!("{whether} could not be checked: {why}")
             }
@@ -172,10 +172,9 @@ impl SavedWarning {
     pub fn brief(&self, gallery: &Gallery, what: impl Fn(Uuid) -> String) -> String {
         match self {
             Self::Unlike(u) => format!(
-                "{} matches none of the others (best cosine {:.2}, a match is above {:.2})",
+                "{} matches none of the others (best cosine {:.2})",
                 what(u.id),
-                u.best,
-                u.threshold
+                u.best
             ),
             Self::ShowsAnother { id, other } => {
                 format!("{} shows {other}, who is enrolled", what(*id))
@@ -231,7 +230,7 @@ impl Engine {
                                 new: false,
                             }
                         })),
-                        Err(e) => found.push(unchecked(Check::Negatives)(e)),
+                        Err(e) => found.push(unchecked(Check::EarlierNegatives)(e)),
                     }
                 }
             }

@@ -23,6 +23,7 @@ pub mod scoring;
 pub mod training;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::Path;
 
 use image::RgbImage;
@@ -51,7 +52,7 @@ struct HeldGallery {
     odd: Vec<Odd>,
     /// The gallery's face files they were read from ([`Store::face_names`]); `None` when the
     /// folder changed while they were read, so the next use reads it again.
-    names: Option<Vec<std::ffi::OsString>>,
+    names: Option<Vec<OsString>>,
 }
 
 pub struct Engine {
@@ -347,10 +348,8 @@ impl Engine {
     /// images, every kind (their best cosine is not above [`Self::same_person_threshold`]; with no
     /// earlier image, none of the other new ones): most often
     /// someone else's photo. Each of those votes or trains as the person, so a stranger's among
-    /// them helps the stranger in. The one check the CLI import, the window's captures and its
-    /// imports make; they warn rather than refuse, since a very different capture of the person
-    /// (glasses, years apart) can look the same to it. Nothing is said with no other image to
-    /// compare with.
+    /// them helps the stranger in. One of the checks of [`Engine::after_saving`]. Nothing is
+    /// said with no other image to compare with.
     pub fn unlike_the_rest(&mut self, person: &str, ids: &[Uuid]) -> Result<Vec<Unlike>> {
         let mut all = Vec::new();
         for kind in ImageKind::ALL {
@@ -420,14 +419,26 @@ impl Engine {
     /// `(image id, embedding)` of every stored face in `gallery`, embedding only uncached ones.
     pub fn embeddings(&mut self, gallery: &Gallery) -> Result<GalleryVectors> {
         let faces = self.store.faces(gallery)?;
+        Ok(self.vectors_of(&faces))
+    }
+
+    /// [`Engine::embeddings`], with the sidecar names of the faces read.
+    fn read_gallery(&mut self, gallery: &Gallery) -> Result<(GalleryVectors, Vec<OsString>)> {
+        let faces = self.store.faces(gallery)?;
+        let names = faces.iter().map(StoredFace::sidecar_name).collect();
+        Ok((self.vectors_of(&faces), names))
+    }
+
+    /// The embeddings of `faces`, those that fail skipped with a warning.
+    fn vectors_of(&mut self, faces: &[StoredFace]) -> GalleryVectors {
         let mut out = Vec::with_capacity(faces.len());
-        for f in &faces {
+        for f in faces {
             match self.stored_embedding(f) {
                 Ok(e) => out.push((f.meta.id, e)),
                 Err(e) => tracing::warn!("skipping stored face {}: {e}", f.png.display()),
             }
         }
-        Ok(out)
+        out
     }
 
     /// `person` exists and has verification images: what any attempt for them needs first.
@@ -481,20 +492,21 @@ impl Engine {
             .get(person)
             .is_none_or(|held| held.names.as_ref() != Some(&names))
         {
-            // Read between two listings that agree: an image added and deleted again while
-            // they were read (a refused enrolment) stayed in the vectors under a listing that
-            // never showed it, until the daemon restarted (red team, session 31). Read again a
-            // few times; a folder that keeps changing is held until the next use reads it.
-            let mut vectors = self.embeddings(&gallery)?;
+            // An image added and deleted again while they were read (a refused enrolment)
+            // stayed in the vectors under a listing that never showed it, until the daemon
+            // restarted (red team, session 31). Read again a few times until the read is
+            // vouched for by the listings around it; a folder that keeps changing is held until
+            // the next use reads it.
+            let (mut vectors, mut read) = self.read_gallery(&gallery)?;
             let mut settled = false;
             for _ in 0..3 {
                 let after = self.store.face_names(&gallery)?;
-                settled = after == names;
+                settled = read_settled(&names, &read, &after);
                 if settled {
                     break;
                 }
                 names = after;
-                vectors = self.embeddings(&gallery)?;
+                (vectors, read) = self.read_gallery(&gallery)?;
             }
             let odd = odd_images(&vectors, self.same_person_threshold());
             self.galleries.insert(
@@ -540,6 +552,14 @@ impl Engine {
     }
 }
 
+/// Whether a gallery read (the sidecars `read`) between the listings `before` and `after`
+/// (sorted) holds what the folder held: nothing changed between the listings, and every face
+/// read is still listed. An image added after `before` and deleted before `after` was read
+/// with two listings that agree, and only the second test sees it.
+fn read_settled(before: &[OsString], read: &[OsString], after: &[OsString]) -> bool {
+    before == after && read.iter().all(|name| after.binary_search(name).is_ok())
+}
+
 /// The embedding of the largest face in the photo at `path` under `pipeline`, cached in `store`
 /// by the photo's content hash, so a second pass over the same photos only reads them. Free of
 /// the engine for evaluations that run several pipelines over one store.
@@ -565,5 +585,34 @@ fn pipeline_options(settings: &Settings) -> PipelineOptions {
         embedder: settings.model,
         preprocess: settings.preprocess,
         ..PipelineOptions::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(of: &[&str]) -> Vec<OsString> {
+        of.iter()
+            .map(|n| OsString::from(format!("{n}.json")))
+            .collect()
+    }
+
+    /// The cases of a gallery read between two listings (red team and read-through, session
+    /// 31): only a read the listings around it vouch for is held.
+    #[test]
+    fn a_gallery_read_is_held_only_when_the_listings_around_it_vouch_for_it() {
+        let k = names(&["k1", "k2", "k3"]);
+        assert!(read_settled(&k, &k, &k), "nothing changed");
+        // An image added and deleted again while the gallery was read: the listings agree,
+        // but the read holds a face neither shows.
+        let with_a = names(&["a", "k1", "k2", "k3"]);
+        assert!(!read_settled(&k, &with_a, &k));
+        // Added while read, and kept: the listings differ.
+        assert!(!read_settled(&k, &with_a, &with_a));
+        // Deleted while read, before the read reached it.
+        assert!(!read_settled(&with_a, &k, &k));
+        // A sidecar listed but not read (damaged): the read is what the folder holds.
+        assert!(read_settled(&with_a, &k, &with_a));
     }
 }

@@ -74,7 +74,11 @@ impl Engine {
         let faces = self.embeddings(&Gallery::Negatives)?;
         // Each negative once, with the first person it shows (one that shows two people was
         // counted, and removed, twice).
-        self.whom_they_show(faces, people)
+        Ok(self
+            .whom_they_show(faces, people)?
+            .into_iter()
+            .map(|(id, mut shown)| (id, shown.swap_remove(0)))
+            .collect())
     }
 
     /// Which of `ids`, images just saved for `person`, show someone else enrolled, and whom: by
@@ -103,16 +107,22 @@ impl Engine {
                     .filter(|(id, _)| ids.contains(id)),
             );
         }
-        self.whom_they_show(faces, others)
+        // Every one an image shows: an enrolment told that the first is the same person must
+        // still hear of a second (read-through, session 31).
+        Ok(self
+            .whom_they_show(faces, others)?
+            .into_iter()
+            .flat_map(|(id, shown)| shown.into_iter().map(move |other| (id, other)))
+            .collect())
     }
 
     /// Each of `faces` that shows one of `people` ([`one_person::shows_the_person`] against
-    /// their verification images, at face unlock's threshold), with the first it shows.
+    /// their verification images, at face unlock's threshold), with all it shows, in order.
     fn whom_they_show(
         &mut self,
         faces: Vec<(Uuid, Embedding)>,
         people: Vec<String>,
-    ) -> Result<Vec<(Uuid, String)>> {
+    ) -> Result<Vec<(Uuid, Vec<String>)>> {
         let mut galleries = Vec::with_capacity(people.len());
         for person in people {
             let vectors = self.held_gallery(&person)?.vectors.clone();
@@ -122,10 +132,12 @@ impl Engine {
         Ok(faces
             .into_iter()
             .filter_map(|(id, e)| {
-                galleries
+                let shown: Vec<String> = galleries
                     .iter()
-                    .find(|(_, g)| one_person::shows_the_person(g, &e, threshold))
-                    .map(|(person, _)| (id, person.clone()))
+                    .filter(|(_, g)| one_person::shows_the_person(g, &e, threshold))
+                    .map(|(person, _)| person.clone())
+                    .collect();
+                (!shown.is_empty()).then_some((id, shown))
             })
             .collect())
     }

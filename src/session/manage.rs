@@ -143,17 +143,28 @@ impl ImportJob {
             .into_iter()
             .filter(|w| w.image().is_some() || matches!(w, SavedWarning::Unchecked { .. }))
             .collect();
+        // A photo can be both unlike the person's images and another's: counted once.
+        let photos: std::collections::HashSet<_> =
+            said.iter().filter_map(SavedWarning::image).collect();
+        let bar = said.iter().find_map(|w| match w {
+            SavedWarning::Unlike(u) => Some(format!(
+                " ({})",
+                crate::engine::same_person_bar(u.threshold)
+            )),
+            _ => None,
+        });
         match said.as_slice() {
             [] => None,
             [one] => Some(one.text(gallery, file)),
             many => Some(format!(
-                "{} photos may not be {person}: {}. Those that are not {person}, delete, or \
-                 they help that person in as {person}",
-                many.len(),
+                "{} may not be {person}: {}. Those that are not {person}, delete, or they help \
+                 that person in as {person}{}",
+                crate::shown::counted(photos.len(), "photo", "photos"),
                 many.iter()
                     .map(|w| w.brief(gallery, file))
                     .collect::<Vec<_>>()
-                    .join("; ")
+                    .join("; "),
+                bar.unwrap_or_default()
             )),
         }
     }

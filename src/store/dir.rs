@@ -58,9 +58,21 @@ pub struct Entry {
     pub kind: Kind,
 }
 
+/// How the name of a file still being written begins ([`temp_name`]; a rename's copy too).
+pub const TEMP_PREFIX: &str = ".tmp-";
+
 /// A fresh name for a file written beside the one it will replace or name.
 fn temp_name() -> OsString {
-    OsString::from(format!(".tmp-{}", uuid::Uuid::new_v4().simple()))
+    OsString::from(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()))
+}
+
+impl Entry {
+    /// A file still being written, or left so by a writer that was stopped.
+    pub fn is_temporary(&self) -> bool {
+        self.name
+            .as_encoded_bytes()
+            .starts_with(TEMP_PREFIX.as_bytes())
+    }
 }
 
 /// Size and modification time of a file, for caches keyed on a file's version.
@@ -305,11 +317,11 @@ impl DataDir {
         }
         let st = rfs::fstat(fd)?;
         let owned = st.st_uid == self.owner.uid() || st.st_uid == 0;
-        let folder = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
         let why = if !owned {
             format!("belongs to uid {}", st.st_uid)
         } else if self.owner == Owner::Root
-            && facegate_proto::trust::others_can_write(st.st_mode, folder)
+            // Sticky or not, as for the data dir: a name another user made is theirs to change.
+            && facegate_proto::trust::others_can_write(st.st_mode, false)
         {
             format!(
                 "is writable by group or others (mode {:o})",
@@ -319,14 +331,18 @@ impl DataDir {
             return Ok(());
         };
         let whose = match self.owner {
-            Owner::Uid(uid) => format!("what uid {uid} or root owns"),
-            _ => "what root owns and only root can write".to_owned(),
+            Owner::Uid(uid) => format!(
+                "what uid {uid} or root owns (`chown -R` the store to its user if it was \
+                 restored or copied carelessly)"
+            ),
+            _ => "what root owns and only root can write (`chown -R root:root` and `chmod -R \
+                  go-w` the store if it was restored or copied carelessly)"
+                .to_owned(),
         };
         Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(
-                "{} {why}: in this store FaceGate reads only {whose} (`chown -R root:root` and \
-                 `chmod -R go-w` the store if it was restored or copied carelessly)",
+                "{} {why}: in this store FaceGate reads only {whose}",
                 crate::shown::Shown(self.path.join(rel).components().as_path())
             ),
         ))
@@ -405,7 +421,7 @@ impl DataDir {
     }
 
     /// Creates `rel` and its parents as private folders (0700); existing ones are tightened to
-    /// 0700. A link on the way is refused.
+    /// 0700 once they pass [`DataDir::vouch`]. A link on the way is refused.
     pub fn create_dir_all(&self, rel: &Path) -> io::Result<()> {
         let mut fd = rustix::io::dup(&self.fd)?;
         let mut walked = PathBuf::new();
@@ -784,6 +800,8 @@ mod tests {
         };
         writable(&d.display(folder), 0o770);
         refused(&d, "is writable by group or others (mode 770)");
+        writable(&d.display(folder), 0o1777);
+        refused(&d, "is writable by group or others (mode 1777)");
         writable(&d.display(folder), 0o700);
         writable(d.path(), 0o777);
         refused(&d, "is writable by group or others (mode 777)");

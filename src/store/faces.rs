@@ -48,6 +48,17 @@ pub struct StoredFace {
     pub(super) rel: PathBuf,
 }
 
+impl StoredFace {
+    /// Its sidecar's file name, as [`Store::face_names`] lists it.
+    pub fn sidecar_name(&self) -> OsString {
+        self.rel
+            .with_extension("json")
+            .file_name()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
 /// The whole-image hashes of a gallery's faces, to spot a photo imported twice, by sidecar name.
 /// A sidecar is written once under its face's UUID and never changed, so each is read only the
 /// first time its name is listed: an import of thousands of photos would otherwise read every
@@ -58,11 +69,14 @@ pub(super) struct ImageIndex {
     sidecars: HashMap<OsString, Option<(String, Uuid)>>,
 }
 
-/// Whether a gallery folder's entry is a face's sidecar (`ID.json`, a file): the one rule for
-/// listing, indexing and sweeping a gallery, as [`Store::faces`] reads them. (A file named
-/// `.json` has no extension, and a temporary file has none either.)
+/// Whether a gallery folder's entry is a face's sidecar (`ID.json`, a file, not one still being
+/// written): the one rule for listing, indexing, sweeping and reading a gallery. (A file named
+/// `.json` has no extension; a `.tmp-x.json` was listed as a face by the gate and skipped by
+/// the read; design review, session 31.)
 fn is_sidecar(entry: &Entry) -> bool {
-    entry.kind == Kind::File && Path::new(&entry.name).extension() == Some("json".as_ref())
+    entry.kind == Kind::File
+        && !entry.is_temporary()
+        && Path::new(&entry.name).extension() == Some("json".as_ref())
 }
 
 impl ImageIndex {
@@ -174,7 +188,7 @@ impl Store {
             .collect();
         for entry in entries.iter().filter(|e| e.kind == Kind::File) {
             let name = Path::new(&entry.name);
-            let unfinished = entry.name.to_string_lossy().starts_with(".tmp-")
+            let unfinished = entry.is_temporary()
                 || (name.extension().is_some_and(|x| x == "png")
                     && !sidecars.contains(&name.with_extension("json").into_os_string()));
             if unfinished && self.dir.remove_file(&dir.join(name)).is_ok() {
@@ -229,18 +243,15 @@ impl Store {
         let mut faces = Vec::new();
         for entry in self.gallery_entries(&dir)? {
             let rel = dir.join(&entry.name);
-            let name = entry.name.to_string_lossy();
-            if name.starts_with(".tmp-") {
-                continue;
-            }
-            match (entry.kind, rel.extension().and_then(|e| e.to_str())) {
-                (Kind::File, Some("json")) => match self.load_meta(&rel) {
+            // PNGs are reached through their sidecar; one without is an unfinished save.
+            let png = entry.kind == Kind::File && rel.extension() == Some("png".as_ref());
+            if is_sidecar(&entry) {
+                match self.load_meta(&rel) {
                     Ok(face) => faces.push(face),
                     Err(e) => self.skipping(&rel, &e),
-                },
-                // PNGs are reached through their sidecar; one without is an unfinished save.
-                (Kind::File, Some("png")) => {}
-                _ => self.skipping(&rel, &"not a file FaceGate wrote"),
+                }
+            } else if !png && !entry.is_temporary() {
+                self.skipping(&rel, &"not a file FaceGate wrote");
             }
         }
         faces.sort_by_key(|f| (f.meta.created_unix, f.meta.id));

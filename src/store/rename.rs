@@ -98,7 +98,7 @@ impl Store {
 
 /// The name a file's copy resealed for the new name has until the rename is done.
 pub(super) fn staged_name(file: &str) -> String {
-    format!(".tmp-rename-{file}")
+    format!("{}rename-{file}", super::dir::TEMP_PREFIX)
 }
 
 #[cfg(test)]

@@ -59,10 +59,16 @@ pub fn status_deep(engine: &mut crate::engine::Engine, user: &str, account: Opti
             Ok(()) => Answer::Ready,
             // Listed, so there are images: none of them loads.
             Err(crate::Error::NoVerificationImages(_)) => Answer::NotUsed(
-                "none of their images can be read (damaged: `unlock remove` them and enrol \
-                 again)"
+                "none of their images can be read (damaged, or not root's; `unlock remove` and \
+                 enrol again)"
                     .into(),
             ),
+            // The desk's advice (delete the odd ones) has no command here.
+            Err(crate::Error::NotOnePerson(e)) => Answer::NotUsed(format!(
+                "their {} images do not all show one person under the config's model \
+                 (`unlock remove` and enrol again)",
+                e.images
+            )),
             Err(e) => Answer::NotUsed(crate::shown::Reason(&e).to_string()),
         },
         other => other,

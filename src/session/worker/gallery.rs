@@ -181,15 +181,20 @@ impl Worker {
                 let id = stored.meta.id;
                 let what = format!("the {} image just saved", kind.dir_name());
                 // Whatever is not about this image is shown where it belongs: the odd images
-                // framed in red, a negative that shows the person under Negatives.
-                for warning in self.engine.after_saving(&gallery, &[id]) {
-                    let text = warning.text(&gallery, |_| what.clone());
-                    match warning.image() {
-                        Some(id) => self.send(Event::ImageWarning { id, text }),
-                        None if matches!(warning, SavedWarning::Unchecked { .. }) => {
-                            self.send(Event::Warning(text))
-                        }
-                        None => {}
+                // framed in red, a negative that shows the person under Negatives. A check
+                // that could not be made first, so that the line ends on what was found.
+                let (unchecked, found): (Vec<_>, Vec<_>) = self
+                    .engine
+                    .after_saving(&gallery, &[id])
+                    .into_iter()
+                    .partition(|w| matches!(w, SavedWarning::Unchecked { .. }));
+                for warning in unchecked {
+                    self.send(Event::Warning(warning.text(&gallery, |_| what.clone())));
+                }
+                for warning in found {
+                    if let Some(id) = warning.image() {
+                        let text = warning.text(&gallery, |_| what.clone());
+                        self.send(Event::ImageWarning { id, text });
                     }
                 }
                 self.gallery_changed(&person, kind);
