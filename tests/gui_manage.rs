@@ -142,6 +142,56 @@ fn a_dropped_photo_of_someone_enrolled_is_said_to_show_them() {
     );
 }
 
+/// The image a warning asks to delete is scrolled into view in its strip, wherever it is (the
+/// eighth of a strip that shows six was off-screen; journey review, session 30).
+#[test]
+fn the_image_a_warning_is_about_is_scrolled_into_view() {
+    let data = common::temp_dir("gui-warned-image");
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 9);
+    let last = Store::open(&data)
+        .unwrap()
+        .faces(&Gallery::Person {
+            name: "Eileen".into(),
+            kind: ImageKind::Verification,
+        })
+        .unwrap()
+        .last()
+        .unwrap()
+        .meta
+        .id;
+    type H = egui_kittest::Harness<'static, facegate::gui::FaceGateApp>;
+    // The side panel ends at the window's right edge (`harness` makes it 1280 wide).
+    let panel_right = |_: &H| 1280.0;
+    let last_delete = |h: &H| {
+        // The strips in order: anchor, positive, verification; the last button is the last
+        // verification image's.
+        h.get_all_by_label("delete").last().unwrap().rect()
+    };
+    let before = last_delete(&h);
+    println!(
+        "last thumbnail's delete button {before:?}, panel right edge {}",
+        panel_right(&h)
+    );
+    assert!(
+        before.min.x > panel_right(&h),
+        "off-screen to begin with: {before:?}"
+    );
+    let _ = h
+        .state_mut()
+        .state
+        .apply(facegate::session::Event::ImageWarning {
+            id: last,
+            text: "the verification image just saved shows someone else".into(),
+        });
+    h.run_steps(4);
+    let after = last_delete(&h);
+    println!("after the warning: {after:?}");
+    assert!(after.max.x <= panel_right(&h) + 1.0, "in view: {after:?}");
+}
+
 /// Train with too few images says what to do in the window's terms, not the CLI's commands
 /// (journey review, session 30).
 #[test]

@@ -45,6 +45,8 @@ pub struct EnrolView {
     /// Why the last dialog or drop gave nothing, and who was selected then: shown under the
     /// sections until the next one, or until someone else is selected.
     dialog_note: Option<(Option<String>, String)>,
+    /// The image a warning on the message line is about, once its strip was scrolled to it.
+    shown_warned: Option<uuid::Uuid>,
 }
 
 impl EnrolView {
@@ -310,6 +312,25 @@ impl EnrolView {
                                         egui::Image::from_texture(&tex)
                                             .fit_to_exact_size(egui::vec2(48.0, 48.0)),
                                     );
+                                    // The image the message line warns about ("delete it"),
+                                    // framed and scrolled into view once: the eighth of a
+                                    // strip that shows six was off-screen (journey review,
+                                    // session 30).
+                                    let warned = state.message.as_ref().is_some_and(|m| {
+                                        m.about == super::state::About::Image(t.id)
+                                    });
+                                    if warned {
+                                        ui.painter().rect_stroke(
+                                            image.rect.expand(2.0),
+                                            0.0,
+                                            egui::Stroke::new(2.0, WARN),
+                                            egui::StrokeKind::Outside,
+                                        );
+                                        if self.shown_warned != Some(t.id) {
+                                            image.scroll_to_me(Some(egui::Align::Center));
+                                            self.shown_warned = Some(t.id);
+                                        }
+                                    }
                                     // The images the not-one-person refusal counts, where the
                                     // person can see them (its message can only give ids).
                                     if odd {
