@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use facegate_proto::socket;
 use facegate_proto::{Outcome, Request};
@@ -195,24 +196,18 @@ fn take_back(
             failed.get_or_insert(e);
         }
     }
-    if first && failed.is_none() {
-        undo_new(engine.store(), user, gallery)?;
-    }
-    if let Some(e) = failed {
-        for line in why {
-            eprintln!("{line}");
-        }
-        return Err(anyhow::Error::from(e).context(format!(
-            "refused, but not every image saved above could be deleted again: \
-             `sudo facegate unlock remove {user}` before {user} next logs in"
-        )));
-    }
-    eprintln!("refused, and the images saved above were deleted again:");
-    for line in why {
-        eprintln!("{line}");
-    }
+    eprintln!("refused: {}", why.join("\n"));
+    let undone = match failed {
+        None if first => undo_new(engine.store(), user, gallery),
+        None => Ok(()),
+        Some(e) => Err(e.into()),
+    };
+    undone.context(format!(
+        "not every image saved above could be deleted again: `sudo facegate unlock remove \
+         {user}` before {user} next logs in"
+    ))?;
     eprintln!(
-        "Enrol {user} from photos of {user} alone{}",
+        "The images saved above were deleted again. Enrol {user} from photos of {user} alone{}",
         if first {
             "."
         } else {
@@ -311,6 +306,18 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 config.verify.clone(),
             )?;
             let store = engine.store();
+            // An account named as the same person must be one enrolled: a name mistyped there
+            // would be ignored without a word.
+            if let Some(other) = same_person_as
+                .iter()
+                .find(|a| store.require_person(a).is_err())
+            {
+                anyhow::bail!(
+                    "{} is not enrolled for face unlock (see `facegate unlock list`); \
+                     --same-person-as names an enrolled account",
+                    Escaped(other)
+                );
+            }
             let first = store.require_person(user).is_err();
             if first {
                 store.add_person(user)?;
@@ -324,7 +331,17 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             };
             // Root reads these for the account: a photo somebody else planted in the folder (or
             // a link to one) is not theirs to give.
-            let before = engine.store().face_names(&gallery).unwrap_or_default();
+            // What was there before this run: what an import stopped part-way takes back is
+            // the rest. Not listed, nothing is imported (the import would fail the same way).
+            let before = match engine.store().face_names(&gallery) {
+                Ok(names) => names,
+                Err(e) => {
+                    if first {
+                        undo_new(engine.store(), user, &gallery)?;
+                    }
+                    return Err(e.into());
+                }
+            };
             let imported =
                 super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
             let imported = match imported {
@@ -336,8 +353,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                         match undo_partial(&mut engine, user, &gallery, &before, first) {
                             Ok(()) => e.context("nothing of this enrolment was kept"),
                             Err(undo) => e.context(format!(
-                                "some of what this enrolment saved is left ({undo:#}): \
-                                 `sudo facegate unlock remove {user}` before {user} next logs in"
+                                "what this enrolment saved may be left ({undo:#}): `sudo \
+                                 facegate unlock remove {user}` before {user} next logs in"
                             )),
                         },
                     );
@@ -353,7 +370,9 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             }
             // Kept, and said: an image unlike the account's others that did not make them two
             // people's (a very different photo of them, or someone else's among many of theirs).
-            let mut code = imported.code;
+            // The exit status stays the import's: 1 is a refusal here, and the window's "Enable
+            // face unlock" reads it as "not enabled".
+            let code = imported.code;
             for warning in &warnings {
                 if let SavedWarning::Unlike(u) = warning {
                     let path = imported.saved.get(&u.id);
@@ -363,7 +382,6 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                          without it)",
                         warning.text(&gallery, what)
                     );
-                    code = super::people::with_warnings(code, true);
                 }
             }
             let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
@@ -398,8 +416,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 .inspect_err(|e| {
                     eprintln!(
                         "warning: the models cannot be loaded ({e:#}): whether each account's \
-                         images load and show one person is not checked here, and the daemon \
-                         cannot run either"
+                         images load and show one person is not checked here"
                     )
                 })
                 .ok();

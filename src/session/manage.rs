@@ -159,7 +159,10 @@ impl ImportJob {
             many => Some(format!(
                 "{} may not be {person}: {}. Those that are not {person}, delete, or they help \
                  that person in as {person}{}",
-                crate::shown::counted(photos.len(), "photo", "photos"),
+                match photos.len() {
+                    0 => "the photos".to_owned(),
+                    n => crate::shown::counted(n, "photo", "photos"),
+                },
                 many.iter()
                     .map(|w| w.brief(gallery, file))
                     .collect::<Vec<_>>()

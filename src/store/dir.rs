@@ -331,10 +331,9 @@ impl DataDir {
             return Ok(());
         };
         let whose = match self.owner {
-            Owner::Uid(uid) => format!(
-                "what uid {uid} or root owns (`chown -R` the store to its user if it was \
-                 restored or copied carelessly)"
-            ),
+            Owner::Uid(uid) => {
+                format!("what uid {uid} or root owns (remove what another user put there)")
+            }
             _ => "what root owns and only root can write (`chown -R root:root` and `chmod -R \
                   go-w` the store if it was restored or copied carelessly)"
                 .to_owned(),
