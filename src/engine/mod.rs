@@ -351,13 +351,7 @@ impl Engine {
     /// them helps the stranger in. One of the checks of [`Engine::after_saving`]. Nothing is
     /// said with no other image to compare with.
     pub fn unlike_the_rest(&mut self, person: &str, ids: &[Uuid]) -> Result<Vec<Unlike>> {
-        let mut all = Vec::new();
-        for kind in ImageKind::ALL {
-            all.extend(self.embeddings(&Gallery::Person {
-                name: person.to_owned(),
-                kind,
-            })?);
-        }
+        let all = self.all_images(person)?;
         let threshold = self.same_person_threshold();
         let (new, earlier): (Vec<_>, Vec<_>) = all.iter().partition(|(id, _)| ids.contains(id));
         // Against the images stored before, so a batch of one stranger's photos does not vouch

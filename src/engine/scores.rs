@@ -13,7 +13,8 @@ use crate::{Error, Result};
 pub use crate::auth::calibrate::PersonScores;
 
 impl Engine {
-    fn all_images(&mut self, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
+    /// Every image of `person`, every kind, with its embedding.
+    pub(super) fn all_images(&mut self, person: &str) -> Result<Vec<(Uuid, Embedding)>> {
         let mut out = Vec::new();
         for kind in ImageKind::ALL {
             out.extend(self.embeddings(&Gallery::Person {
@@ -95,18 +96,8 @@ impl Engine {
         if others.is_empty() || ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut faces = Vec::new();
-        for kind in ImageKind::ALL {
-            let gallery = Gallery::Person {
-                name: person.to_owned(),
-                kind,
-            };
-            faces.extend(
-                self.embeddings(&gallery)?
-                    .into_iter()
-                    .filter(|(id, _)| ids.contains(id)),
-            );
-        }
+        let mut faces = self.all_images(person)?;
+        faces.retain(|(id, _)| ids.contains(id));
         // Every one an image shows: an enrolment told that the first is the same person must
         // still hear of a second (read-through, session 31).
         Ok(self
