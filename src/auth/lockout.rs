@@ -218,9 +218,9 @@ pub struct Lockout {
 }
 
 /// Seconds after its start by which any attempt has ended: twice the longest time-out a rule
-/// may have (60 s, `auth::attempt::MAX_TIMEOUT_S`, checked in that module's tests), for a slow
-/// frame. One not settled by then was killed part-way, and its failure stands.
-pub const RUNNING_AT_MOST: u64 = 120;
+/// may have (`facegate_proto::DESK_MAX_TIMEOUT_S`, above the system's), for a slow frame. One
+/// not settled by then was killed part-way, and its failure stands.
+pub const RUNNING_AT_MOST: u64 = 2 * facegate_proto::DESK_MAX_TIMEOUT_S as u64;
 
 impl Lockout {
     /// The lock in force at `now` (unix seconds), if any. A stored time is never trusted beyond

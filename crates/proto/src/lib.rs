@@ -53,21 +53,29 @@ pub const DEFAULT_CONFIG: &str = "/etc/facegate/config.toml";
 pub const DEFAULT_TIMEOUT_S: f64 = 8.0;
 /// The longest `timeout_s` a system config may set: a login prompt should not wait longer.
 pub const SYSTEM_MAX_TIMEOUT_S: f64 = 10.0;
+/// The longest time-out a desk attempt may have: past it, a camera left on is a camera watching.
+/// Here, beside the system's, so that the lock-out's bound on a running attempt is made from it.
+pub const DESK_MAX_TIMEOUT_S: f64 = 60.0;
+// The lock-out's bound on a running attempt is made from the desk's, the longer one.
+const _: () = assert!(SYSTEM_MAX_TIMEOUT_S <= DESK_MAX_TIMEOUT_S);
 /// The shortest: a camera needs a second for the handful of frames an attempt votes on.
 pub const MIN_TIMEOUT_S: f64 = 1.0;
+
+/// A time-out of `seconds` within [[`MIN_TIMEOUT_S`], `max_s`]: the one range check of the
+/// desk's settings and the system config (NaN and infinities are in no range). The caller says
+/// the refusal in its own terms.
+pub fn timeout_within(seconds: f64, max_s: f64) -> Option<std::time::Duration> {
+    (seconds.is_finite() && (MIN_TIMEOUT_S..=max_s).contains(&seconds))
+        .then(|| std::time::Duration::from_secs_f64(seconds))
+}
 
 /// The system config's `timeout_s` (or [`DEFAULT_TIMEOUT_S`]), within [[`MIN_TIMEOUT_S`],
 /// [`SYSTEM_MAX_TIMEOUT_S`]]: the daemon and the PAM module read the same file and must agree on it.
 pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, String> {
     let t = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
-    // NaN is in no range, so it fails too.
-    if (MIN_TIMEOUT_S..=SYSTEM_MAX_TIMEOUT_S).contains(&t) {
-        Ok(std::time::Duration::from_secs_f64(t))
-    } else {
-        Err(format!(
-            "timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {SYSTEM_MAX_TIMEOUT_S}]"
-        ))
-    }
+    timeout_within(t, SYSTEM_MAX_TIMEOUT_S).ok_or_else(|| {
+        format!("timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {SYSTEM_MAX_TIMEOUT_S}]")
+    })
 }
 /// How long past the attempt's own limit a client waits for the verdict: the daemon opens the
 /// camera and sends its last lines after the attempt's clock stops.

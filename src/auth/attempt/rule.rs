@@ -31,7 +31,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest time-out a desk attempt may have: past it, a camera left on is a camera watching.
 /// (System unlock has its own, shorter one: `facegate_proto::SYSTEM_MAX_TIMEOUT_S`.)
-pub const MAX_TIMEOUT_S: f64 = 60.0;
+pub const MAX_TIMEOUT_S: f64 = facegate_proto::DESK_MAX_TIMEOUT_S;
 
 /// Shortest time-out: one second gives a camera the handful of frames K of N needs; a shorter
 /// one would refuse the right person after a single frame and still count against them. The
@@ -44,14 +44,9 @@ pub use facegate_proto::MIN_TIMEOUT_S;
 pub fn timeout_from_secs<S: Into<f64> + Copy + std::fmt::Display>(
     seconds: S,
 ) -> Result<Duration, String> {
-    let secs: f64 = seconds.into();
-    if secs.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&secs) {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(format!(
-            "{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds"
-        ))
-    }
+    facegate_proto::timeout_within(seconds.into(), MAX_TIMEOUT_S).ok_or_else(|| {
+        format!("{seconds} s is out of range: give {MIN_TIMEOUT_S} to {MAX_TIMEOUT_S} seconds")
+    })
 }
 
 /// The lowest detection threshold face *unlock* uses (login, sudo, the app's Unlock view): the
