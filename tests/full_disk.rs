@@ -323,23 +323,9 @@ fn an_unlock_enrolment_stopped_by_a_full_disk_keeps_none_of_its_images() {
         img.save(&path).unwrap();
         path
     });
-    let config = photos.join("config.toml");
     let store = disk.dir.join("store");
-    std::fs::write(
-        &config,
-        format!(
-            "store = \"{}\"\nsocket = \"{}\"\n",
-            store.display(),
-            photos.join("fg.sock").display()
-        ),
-    )
-    .unwrap();
-    let enrol = |files: &[&PathBuf]| {
-        let mut args = vec!["unlock", "enrol", "nobody"];
-        args.extend(files.iter().map(|p| common::s(p)));
-        args.extend(["--config", common::s(&config)]);
-        common::run_facegate(&args)
-    };
+    let config = common::system_config(&photos, &store);
+    let enrol = |files: &[&PathBuf]| common::unlock_enrol(&config, "nobody", files, &[]);
     assert!(enrol(&[&files[0]]).status.success());
     let folder = store.join("users/nobody/verification");
     let kept = || {

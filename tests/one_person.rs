@@ -245,22 +245,8 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         &dir.join("aoc"),
         &[0, 60, 120],
     );
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "store = \"{}\"\nsocket = \"{}\"\n",
-            dir.join("store").display(),
-            dir.join("fg.sock").display()
-        ),
-    )
-    .unwrap();
-    let enrol = |files: &[&PathBuf]| {
-        let mut args = vec!["unlock", "enrol", "nobody"];
-        args.extend(files.iter().map(|p| common::s(p)));
-        args.extend(["--config", common::s(&config)]);
-        common::run_facegate(&args)
-    };
+    let config = common::system_config(&dir, &dir.join("store"));
+    let enrol = |files: &[&PathBuf]| common::unlock_enrol(&config, "nobody", files, &[]);
     let listed = || {
         let out = common::run_facegate(&["unlock", "list", "--config", common::s(&config)]);
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -282,11 +268,7 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     // Katie's face for a second account: refused, since each would let the other in, unless
     // root says both are one person's. (It was enrolled in silence; design review, session 31.)
     let enrol_as = |user: &str, files: &[&PathBuf], extra: &[&str]| {
-        let mut args = vec!["unlock", "enrol", user];
-        args.extend(files.iter().map(|p| common::s(p)));
-        args.extend(extra);
-        args.extend(["--config", common::s(&config)]);
-        common::run_facegate(&args)
+        common::unlock_enrol(&config, user, files, extra)
     };
     let out = enrol_as("daemon", &[&katie[1], &katie[2]], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);

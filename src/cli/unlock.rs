@@ -329,8 +329,6 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 name: user.clone(),
                 kind: ImageKind::Verification,
             };
-            // Root reads these for the account: a photo somebody else planted in the folder (or
-            // a link to one) is not theirs to give.
             // What was there before this run: what an import stopped part-way takes back is
             // the rest. Not listed, nothing is imported (the import would fail the same way).
             let before = match engine.store().face_names(&gallery) {
@@ -342,6 +340,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     return Err(e.into());
                 }
             };
+            // Root reads these for the account: a photo somebody else planted in the folder (or
+            // a link to one) is not theirs to give.
             let imported =
                 super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
             let imported = match imported {

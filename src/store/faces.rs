@@ -435,6 +435,19 @@ pub(crate) mod fixtures {
         })
     }
 
+    /// A store in a new temporary folder with Ann enrolled (no image yet), and her
+    /// verification gallery.
+    pub fn ann_store() -> (tempfile::TempDir, Store, Gallery) {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        store.add_person("Ann").unwrap();
+        let gallery = Gallery::Person {
+            name: "Ann".into(),
+            kind: crate::store::ImageKind::Verification,
+        };
+        (root, store, gallery)
+    }
+
     pub fn face() -> Face {
         Face {
             bbox: BBox {
@@ -457,7 +470,7 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{face, photo};
+    use super::fixtures::{ann_store, face, photo};
     use super::*;
     use crate::store::ImageKind;
 
@@ -477,13 +490,7 @@ mod tests {
                 Ok(())
             }
         }
-        let root = tempfile::tempdir().unwrap();
-        let store = Store::open(root.path()).unwrap();
-        store.add_person("Ann").unwrap();
-        let gallery = Gallery::Person {
-            name: "Ann".into(),
-            kind: ImageKind::Verification,
-        };
+        let (root, store, gallery) = ann_store();
         store
             .save_face(&gallery, &photo(10), &face(), None)
             .unwrap();
@@ -573,13 +580,7 @@ mod tests {
 
     #[test]
     fn what_a_killed_writer_left_goes_at_the_next_save() {
-        let root = tempfile::tempdir().unwrap();
-        let store = Store::open(root.path()).unwrap();
-        store.add_person("Ann").unwrap();
-        let gallery = Gallery::Person {
-            name: "Ann".into(),
-            kind: ImageKind::Verification,
-        };
+        let (root, store, gallery) = ann_store();
         let kept = store
             .save_face(&gallery, &photo(10), &face(), None)
             .unwrap();

@@ -127,6 +127,36 @@ pub fn facegate_at(data: &Path, args: &[&str]) -> std::process::Output {
     run_facegate(&all)
 }
 
+/// A system config (root's face unlock) at `dir/config.toml`, for the store at `store` and a
+/// socket in `dir`.
+pub fn system_config(dir: &Path, store: &Path) -> PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{}\"\nsocket = \"{}\"\n",
+            store.display(),
+            dir.join("fg.sock").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `facegate unlock enrol USER FILES... EXTRA... --config CONFIG`, run as [`run_facegate`].
+pub fn unlock_enrol(
+    config: &Path,
+    user: &str,
+    files: &[&PathBuf],
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["unlock", "enrol", user];
+    args.extend(files.iter().map(|p| s(p)));
+    args.extend(extra);
+    args.extend(["--config", s(config)]);
+    run_facegate(&args)
+}
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
