@@ -257,8 +257,7 @@ fn attempt_outcome(
         verification: facegate::auth::DEFAULT_VERIFICATION_THRESHOLD,
     };
     let rule = AttemptRule {
-        k: 3,
-        n: 5,
+        frames: facegate::auth::votes::KofN::DEFAULT,
         timeout: Duration::from_secs(10),
         thresholds,
         hold: EmbedderKind::Sface.default_threshold(),

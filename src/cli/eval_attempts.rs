@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::{Cli, exit};
+use crate::auth::votes::KofN;
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::store::{MAX_LIVE_N, Settings, Store, threshold_floor};
 use crate::vision::EmbedderKind;
@@ -331,15 +332,15 @@ fn pct(x: f64, decimals: usize) -> String {
 
 pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport> {
     let defaults = Settings::for_model(args.model);
+    let (k, n) = (
+        args.live_k.unwrap_or(defaults.live_k),
+        args.live_n.unwrap_or(defaults.live_n),
+    );
     let protocol = Protocol {
         enrol: args.enrol,
-        live_k: args.live_k.unwrap_or(defaults.live_k),
-        live_n: args.live_n.unwrap_or(defaults.live_n),
+        live: KofN::new(k, n)
+            .with_context(|| format!("--live-k {k} of --live-n {n} breaks {}", KofN::range()))?,
     };
-    anyhow::ensure!(
-        protocol.live_k <= protocol.live_n,
-        "need --live-k ≤ --live-n"
-    );
     let thresholds = match &args.thresholds {
         Some(spec) => parse_range(spec)?,
         None => default_thresholds(args.model),
@@ -501,8 +502,8 @@ pub fn run(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<u8> {
          (from {} people), {} impostor.",
         attempts(|x| &x.one_frame_frr),
         attempts(|x| &x.one_frame_far),
-        p.live_k,
-        p.live_n,
+        p.live.k(),
+        p.live.n(),
         attempts(|x| &x.live_frr),
         report.live_genuine_people,
         attempts(|x| &x.live_far),

@@ -204,11 +204,10 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
             Some(r) => format!("REJECTED ({})", r.text()),
         };
         println!(
-            "{verdict}: {person} after {} frames in {:.1} s (need {} of {} frames verified{})",
+            "{verdict}: {person} after {} frames in {:.1} s (need {} frames verified{})",
             outcome.frames,
             outcome.seconds,
-            rule.k,
-            rule.n,
+            rule.frames,
             match liveness {
                 LivenessCheck::Challenge(d) => format!(", a head turn to the {}", d.word()),
                 LivenessCheck::Passive => ", natural face motion".into(),

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::vision::attributes::{AgeNet, AttributeNets, EmotionNet};
 use crate::vision::{EmbedderKind, Preprocess};
 
-/// Most frames an attempt's window may hold: 1 s of video; more only delays the verdict.
-pub const MAX_LIVE_N: usize = 30;
+use crate::auth::votes::KofN;
+pub use crate::auth::votes::MAX_N as MAX_LIVE_N;
 /// Lowest verification share: fewer than half of a person's images matching is not a match.
 pub const MIN_VERIFICATION_THRESHOLD: f32 = 0.5;
 /// Camera modes that can be asked for: from a thumbnail-sized stream to 4K, up to 120 fps.
@@ -200,8 +200,8 @@ impl Settings {
             preprocess: Preprocess::None,
             detection_threshold: model.default_threshold(),
             verification_threshold: crate::auth::DEFAULT_VERIFICATION_THRESHOLD,
-            live_k: 3,
-            live_n: 5,
+            live_k: KofN::DEFAULT.k(),
+            live_n: KofN::DEFAULT.n(),
             live_timeout_s: crate::auth::attempt::DEFAULT_TIMEOUT.as_secs_f32(),
             camera: 0,
             camera_name: String::new(),
@@ -351,12 +351,14 @@ impl Settings {
                 ),
             );
         }
-        if !(1 <= self.live_k && self.live_k <= self.live_n && self.live_n <= MAX_LIVE_N) {
+        if self.live().is_none() {
             bad(
                 "live_k",
                 format!(
-                    "= {} and `live_n` = {} break 1 ≤ live_k ≤ live_n ≤ {MAX_LIVE_N}",
-                    self.live_k, self.live_n
+                    "= {} and `live_n` = {} break {}",
+                    self.live_k,
+                    self.live_n,
+                    KofN::range()
                 ),
             );
         }
@@ -450,15 +452,19 @@ impl Settings {
         }
     }
 
+    /// The live rule as written, when within range ([`KofN::new`]).
+    pub fn live(&self) -> Option<KofN> {
+        KofN::new(self.live_k, self.live_n)
+    }
+
     /// K of N frames within the time-out, for an attempt. Range-checked again here, so even a
-    /// value set in code cannot make an attempt pass on no frame or never end.
+    /// value set in code cannot make an attempt pass on no frame or never end: out of range,
+    /// the default is used, as when the file is read.
     pub fn attempt_rule(&self) -> crate::auth::attempt::AttemptRule {
-        let n = self.live_n.clamp(1, MAX_LIVE_N);
         let timeout = crate::auth::attempt::timeout_from_secs(self.live_timeout_s)
             .unwrap_or(crate::auth::attempt::DEFAULT_TIMEOUT);
         crate::auth::attempt::AttemptRule {
-            k: self.live_k.clamp(1, n),
-            n,
+            frames: self.live().unwrap_or(KofN::DEFAULT),
             timeout,
             thresholds: self.thresholds(),
             hold: self.model.default_threshold(),

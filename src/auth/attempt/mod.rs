@@ -160,7 +160,7 @@ impl Attempt {
     pub fn new(person: &str, rule: AttemptRule, liveness: LivenessCheck, now: Instant) -> Attempt {
         Attempt {
             person: person.to_owned(),
-            votes: Votes::new(rule.k, rule.n),
+            votes: Votes::new(rule.frames),
             rule,
             liveness,
             started: now,
@@ -515,7 +515,7 @@ impl Attempt {
     fn unmatched(&self) -> Refusal {
         let lately_lost = self
             .matched_then_lost
-            .is_some_and(|at| self.frames_with_face - at < self.rule.n as u64);
+            .is_some_and(|at| self.frames_with_face - at < self.rule.frames.n() as u64);
         if self.swapped || lately_lost {
             // It matched, then another face took its place and never matched itself.
             Refusal::FaceChanged

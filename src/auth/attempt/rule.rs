@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::auth::votes::KofN;
 use crate::auth::{DEFAULT_VERIFICATION_THRESHOLD, Thresholds};
 use crate::vision::EmbedderKind;
 
@@ -10,8 +11,7 @@ use crate::vision::EmbedderKind;
 /// is read (settings, command line, the system config).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AttemptRule {
-    pub k: usize,
-    pub n: usize,
+    pub frames: KofN,
     pub timeout: Duration,
     pub thresholds: Thresholds,
     /// With liveness on, the cosine that every frame after the votes must keep to the mean of
@@ -74,12 +74,8 @@ impl AttemptRule {
     /// the default, at least [`UNLOCK_MIN_K`] frames and 3 in 5 of the window, and cosine only (a
     /// trained head would bypass the measured threshold). A stricter rule is kept as it is.
     pub fn for_unlock(self, model: EmbedderKind) -> AttemptRule {
-        let (num, den) = UNLOCK_MIN_SHARE;
-        let n = self.n.max(UNLOCK_MIN_K);
-        let k = self.k.max(UNLOCK_MIN_K).max((n * num).div_ceil(den)).min(n);
         AttemptRule {
-            k,
-            n,
+            frames: self.frames.at_least(UNLOCK_MIN_K, UNLOCK_MIN_SHARE),
             timeout: self.timeout,
             thresholds: Thresholds {
                 detection: self.thresholds.detection.max(unlock_threshold(model)),
@@ -98,10 +94,9 @@ impl std::fmt::Display for AttemptRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} frames matching at detection {} and share {} within {} s, the same face \
-             held at cosine {}{}",
-            self.k,
-            self.n,
+            "{} frames matching at detection {} and share {} within {} s, the same face held at \
+             cosine {}{}",
+            self.frames,
             self.thresholds.detection,
             self.thresholds.verification,
             self.timeout.as_secs_f32(),
@@ -121,8 +116,7 @@ mod tests {
 
     fn rule(k: usize, n: usize, detection: f32, verification: f32) -> AttemptRule {
         AttemptRule {
-            k,
-            n,
+            frames: KofN::new(k, n).unwrap(),
             timeout: Duration::from_secs(8),
             thresholds: Thresholds {
                 detection,
@@ -136,16 +130,32 @@ mod tests {
     #[test]
     fn unlock_raises_a_loose_rule_to_what_was_measured() {
         let u = rule(1, 30, 0.29, 0.1).for_unlock(EmbedderKind::Sface);
-        assert_eq!((u.k, u.n), (18, 30), "3 in 5 of a 30-frame window");
+        assert_eq!(
+            (u.frames.k(), u.frames.n()),
+            (18, 30),
+            "3 in 5 of a 30-frame window"
+        );
         assert_eq!(u.thresholds.detection, 0.44);
         assert_eq!(u.hold, 0.44);
         assert_eq!(u.thresholds.verification, DEFAULT_VERIFICATION_THRESHOLD);
         assert!(!u.trained_head);
         let u = rule(1, 1, 0.2, 0.6).for_unlock(EmbedderKind::Mbf);
-        assert_eq!((u.k, u.n), (3, 3));
+        assert_eq!((u.frames.k(), u.frames.n()), (3, 3));
         assert_eq!(u.thresholds.detection, 0.31);
-        assert_eq!((rule(2, 5, 0.5, 0.6).for_unlock(EmbedderKind::Sface).k), 3);
-        assert_eq!((rule(3, 6, 0.5, 0.6).for_unlock(EmbedderKind::Sface).k), 4);
+        assert_eq!(
+            (rule(2, 5, 0.5, 0.6)
+                .for_unlock(EmbedderKind::Sface)
+                .frames
+                .k()),
+            3
+        );
+        assert_eq!(
+            (rule(3, 6, 0.5, 0.6)
+                .for_unlock(EmbedderKind::Sface)
+                .frames
+                .k()),
+            4
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::auth::lockout::Ended;
+use crate::auth::votes::KofN;
 use crate::auth::{Scorer, Thresholds};
 use crate::vision::BBox;
 
@@ -45,8 +46,7 @@ fn face(yaw: f32, mouth: f32) -> Face {
 
 fn rule() -> AttemptRule {
     AttemptRule {
-        k: 3,
-        n: 5,
+        frames: KofN::new(3, 5).unwrap(),
         timeout: Duration::from_secs(10),
         thresholds: Thresholds {
             detection: 0.363,

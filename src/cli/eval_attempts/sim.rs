@@ -6,7 +6,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::{self, Thresholds, votes::Votes};
+use crate::auth::votes::{KofN, Votes};
+use crate::auth::{self, Thresholds};
 use crate::vision::Embedding;
 
 /// One labelled identity: its usable photos' embeddings, in the order they were listed.
@@ -19,9 +20,10 @@ pub struct Person {
 pub struct Protocol {
     /// Photos each person enrols with (their first K); only people with more are enrolled.
     pub enrol: usize,
-    /// Live rule: accepted when `live_k` of `live_n` consecutive frames verify.
-    pub live_k: usize,
-    pub live_n: usize,
+    /// Live rule: accepted when `live_k` of `live_n` consecutive frames verify (the JSON names
+    /// them so).
+    #[serde(flatten)]
+    pub live: KofN,
 }
 
 /// Every (detection threshold, verification share) pair, thresholds outer, both ascending.
@@ -119,7 +121,7 @@ pub fn accepted_mask(probe: &Embedding, gallery: &[(Uuid, Embedding)], grid: &Gr
 /// Whether the live rule accepts a run of frames at grid point `bit`, frame verdicts taken from
 /// their masks: the frames go through [`Votes`] as a camera's would.
 fn live_passes(frames: &[u128], bit: usize, protocol: Protocol) -> bool {
-    let mut votes = Votes::new(protocol.live_k, protocol.live_n);
+    let mut votes = Votes::new(protocol.live);
     for m in frames {
         votes.push(m >> bit & 1 == 1);
         if votes.passed() {
@@ -135,7 +137,7 @@ fn live_passes(frames: &[u128], bit: usize, protocol: Protocol) -> bool {
 /// - live, genuine: each run of `live_n` consecutive photos after the first K; impostor: each run
 ///   of `live_n` consecutive photos of another person (people with fewer photos give none).
 pub fn simulate(people: &[Person], grid: &Grid, protocol: Protocol) -> Simulation {
-    let n = protocol.live_n.max(1);
+    let n = protocol.live.n();
     let mut points = vec![PointTally::default(); grid.len()];
     let mut enrolled = 0;
     let mut live_genuine_people = 0;
@@ -260,8 +262,7 @@ mod tests {
         let grid = Grid::new(vec![-1.0, 0.5, 0.999], vec![0.6, 1.0]).unwrap();
         let protocol = Protocol {
             enrol: 3,
-            live_k: 3,
-            live_n: 5,
+            live: KofN::DEFAULT,
         };
         let sim = simulate(&people, &grid, protocol);
         assert_eq!(sim.enrolled, 3, "the person with 3 photos only attacks");
@@ -298,8 +299,7 @@ mod tests {
     fn live_rule_needs_k_of_the_frames() {
         let protocol = Protocol {
             enrol: 3,
-            live_k: 3,
-            live_n: 5,
+            live: KofN::DEFAULT,
         };
         assert!(live_passes(&[1, 0, 1, 0, 1], 0, protocol));
         assert!(!live_passes(&[1, 0, 1, 0, 0], 0, protocol));
