@@ -326,6 +326,27 @@ fn eval_pad_geometry_and_pairs_plot_are_checked_first() {
     assert_eq!(std::fs::read(&photo).unwrap(), picture);
 }
 
+/// An image output in a folder that is not there, or named with no image format, failed only
+/// after the work, the first as a bare "No such file or directory" (red team s30 #9).
+#[test]
+fn image_outputs_are_checked_for_their_folder_and_format_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = three_images(dir.path());
+    let missing = dir.path().join("no/such/out.png");
+    let text = dir.path().join("out.txt");
+    for (out, words) in [
+        (&missing, ["the folder", "does not exist"]),
+        (&text, ["out.txt", "image format"]),
+    ] {
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&pairs), "--plot", s(out)]);
+        refused(&ran, &["--plot", words[0], words[1]]);
+        let photo = dir.path().join("ids/a/1.png");
+        let ran = facegate(dir.path(), &["detect", s(&photo), "--draw", s(out)]);
+        refused(&ran, &["--draw", words[0], words[1]]);
+        assert!(!out.exists());
+    }
+}
+
 /// Finding 6: `eval liveness --window NaN/0/-1` was taken and reported "0 of 0 windows".
 #[test]
 fn eval_liveness_window_must_be_positive_and_finite() {

@@ -105,34 +105,51 @@ fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
     (m.dev(), m.ino())
 }
 
-/// An output file named by `option`: a regular file to replace that is none of the `inputs`,
-/// or nothing yet (then `None`). Checked before the work it will hold: writing into a pipe
-/// would block with nobody reading, into a device would lose the result, over an input would
-/// lose the input, and a folder would fail only at the end.
-pub fn output_file(
-    option: &str,
-    path: &std::path::Path,
-    inputs: &Inputs,
-) -> anyhow::Result<Option<std::fs::Metadata>> {
+/// An image file named by `option`, checked before the work it will hold: an image format its
+/// extension names and FaceGate can write, in a folder that exists, and a regular file to
+/// replace that is none of the `inputs`, or nothing yet. Each would otherwise fail only at the
+/// end, after the work (a missing folder as a bare "No such file or directory"), or worse:
+/// writing into a pipe would block with nobody reading, into a device would lose the result,
+/// over an input would lose the input.
+pub fn output_image(option: &str, path: &std::path::Path, inputs: &Inputs) -> anyhow::Result<()> {
     let existing = match std::fs::metadata(path) {
-        Ok(existing) => existing,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(existing) => Some(existing),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            anyhow::ensure!(
+                folder.is_dir(),
+                "{option}: the folder {} does not exist; make it first or give another",
+                folder.display()
+            );
+            None
+        }
         // A folder that may not be entered, a link loop: the write would fail, after the work.
         Err(e) => anyhow::bail!("{option}: cannot write {}: {e}", path.display()),
     };
+    if let Some(existing) = existing {
+        anyhow::ensure!(
+            existing.is_file(),
+            "{option}: {} is not a regular file (a folder, pipe or device)",
+            path.display()
+        );
+        if let Some(input) = inputs.0.get(&file_id(&existing)) {
+            anyhow::bail!(
+                "{option}: {} would be written over the input {}; give another file",
+                path.display(),
+                input.display()
+            );
+        }
+    }
+    let writable = image::ImageFormat::from_path(path).is_ok_and(|f| f.writing_enabled());
     anyhow::ensure!(
-        existing.is_file(),
-        "{option}: {} is not a regular file (a folder, pipe or device)",
+        writable,
+        "{option}: {} does not end in an image format FaceGate writes; give a .png or .jpg name",
         path.display()
     );
-    if let Some(input) = inputs.0.get(&file_id(&existing)) {
-        anyhow::bail!(
-            "{option}: {} would be written over the input {}; give another file",
-            path.display(),
-            input.display()
-        );
-    }
-    Ok(Some(existing))
+    Ok(())
 }
 
 /// Writes `img` to `path` (its format from the extension) whole or not at all: into a temporary

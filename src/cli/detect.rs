@@ -119,7 +119,7 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
     };
     let inputs = super::checked::Inputs::of(images.iter().map(PathBuf::as_path));
     for target in &targets {
-        super::checked::output_file("--draw", target, &inputs)?;
+        super::checked::output_image("--draw", target, &inputs)?;
     }
     Ok(targets.into_iter().map(Some).collect())
 }

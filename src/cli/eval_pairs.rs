@@ -190,7 +190,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             std::iter::once(args.csv.as_path())
                 .chain(pairs.iter().flat_map(|p| [p.0.as_path(), p.1.as_path()])),
         );
-        super::checked::output_file("--plot", out, &inputs)?;
+        super::checked::output_image("--plot", out, &inputs)?;
     }
     let mut impostors_added = 0;
     if args.impostors > 0 {
