@@ -238,7 +238,7 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     let katie = common::frames_of(
         &clips.join("WDA_KatieHill_000.mp4"),
         &dir.join("katie"),
-        &[0, 60, 120],
+        &[0, 60, 120, 180],
     );
     let aoc = common::frames_of(
         &clips.join("WDA_AlexandriaOcasioCortez_000.mp4"),
@@ -264,6 +264,26 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     let out = enrol(&[&aoc[0]]);
     assert_eq!(out.status.code(), Some(1));
     assert!(listed().contains("3 images"), "{}", listed());
+    // One more of hers and a photo with no face: she is enrolled from 4, the photo is named, and
+    // that is exit 0 (it was 1, which the window reads as "face unlock was not enabled"; design
+    // review s32 D3).
+    let coffee = common::fixture("coffee.png");
+    let out = enrol(&[&katie[3], &coffee]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{said}");
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("refused") && said.contains("coffee.png"),
+        "{said}"
+    );
+    assert!(
+        said.contains("can now unlock with their face, from 4 images"),
+        "{said}"
+    );
 
     // Katie's face for a second account: refused, since each would let the other in, unless
     // root says both are one person's. (It was enrolled in silence; design review, session 31.)
@@ -359,7 +379,7 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         assert!(said.contains(why), "{said}");
         assert!(!said.contains("saved "), "{said}");
     }
-    assert!(listed().contains("3 images"), "{}", listed());
+    assert!(listed().contains("4 images"), "{}", listed());
 
     // Images listed but none that loads (sidecars cut short by a failing disk): the daemon
     // would pass every login to the password, and the listing says so rather than "ready".
@@ -373,9 +393,36 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     let said = listed();
     println!("{said}");
     assert!(
-        said.contains("nobody                   3 images, not used:"),
+        said.contains("nobody                   4 images, not used:"),
         "{said}"
     );
     assert!(said.contains("none of their images can be read"), "{said}");
+    // The daemon, at the request's turn for the camera, gives the same answer (it said "nobody
+    // is not enrolled for face unlock" of an account listed with three images, and logged
+    // nothing; design review s32 D2).
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let mut daemon = common::facegate_command()
+        .args(["daemon", "--config", common::s(&config)])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !dir.join("fg.sock").exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = common::run_facegate(&["unlock", "test", "nobody", "--config", common::s(&config)]);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let (said, logged) = (
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(dir.join("daemon.log")).unwrap(),
+    );
+    println!("unlock test:\n{said}daemon log:\n{logged}");
+    assert_eq!(out.status.code(), Some(2), "ignored: the password decides");
+    assert!(said.contains("enrolment is not used"), "{said}");
+    assert!(said.contains("none of their images can be read"), "{said}");
+    assert!(!said.contains("not enrolled"), "{said}");
+    assert!(logged.contains("nobody: face unlock not used"), "{logged}");
     let _ = std::fs::remove_dir_all(&dir);
 }

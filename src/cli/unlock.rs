@@ -370,9 +370,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             }
             // Kept, and said: an image unlike the account's others that did not make them two
             // people's (a very different photo of them, or someone else's among many of theirs).
-            // The exit status stays the import's: 1 is a refusal here, and the window's "Enable
-            // face unlock" reads it as "not enabled".
-            let code = imported.code;
+            // The exit status answers "is face unlock on with these photos": photos the quality
+            // gate turned down beside others saved are named above, and still exit 0 (exit 1
+            // read as "not enabled" in the window, and in scripts, for an account enrolled;
+            // design review s32 D3). A file that could not be read or trusted stays an error.
+            let code = match imported.code {
+                exit::DIFFERENT if !imported.saved.is_empty() => exit::OK,
+                code => code,
+            };
             for warning in &warnings {
                 if let SavedWarning::Unlike(u) = warning {
                     let path = imported.saved.get(&u.id);
@@ -449,6 +454,9 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                         println!("{user:<24} not used: their images cannot be listed ({why})")
                     }
                     Answer::NotUsed(why) => println!("{user:<24} {images}, not used: {why}"),
+                    Answer::Unavailable(why) => {
+                        println!("{user:<24} {images}, unavailable: {why}")
+                    }
                     Answer::Locked(lock) => println!(
                         "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",
                         lock.brief()

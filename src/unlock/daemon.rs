@@ -396,26 +396,18 @@ impl Daemon {
     }
 
     /// Whether `user` may have an attempt now: asked again at its turn for the camera, since
-    /// the store may have changed while the request waited ([`super::gate`]; the caller was
-    /// allowed to ask by [`may_ask`] before its request was queued).
-    fn check(&mut self, user: &str) -> std::result::Result<(), Reply> {
-        let warn = |line: String| tracing::warn!("{line}");
-        if let Some(refused) = gate::refusal(self.engine.store(), user, uid_of(user), warn) {
-            return Err(refused);
-        }
-        // The engine's own word too: images that do not all show one person enrol nobody, and
-        // nor do images none of which can be read (each damaged one is skipped with a warning,
-        // so a store whose every crop is damaged is "not enrolled" too). Any other failure
-        // (damaged settings, a model, a disk error) is said, and logged, as face unlock
-        // unavailable (design review 2.3).
-        match self.engine.ensure_enrolled(user) {
-            Ok(()) => Ok(()),
-            Err(
-                Error::NotOnePerson(_)
-                | Error::NoVerificationImages(_)
-                | Error::Store(crate::store::StoreError::UnknownPerson(_)),
-            ) => Err(gate::not_enrolled(user)),
-            Err(e) => Err(ignore(user, &e)),
+    /// the store may have changed while the request waited, and this time with the engine's
+    /// word too ([`gate::status_deep`]: images that do not all show one person, or none of which
+    /// load, enrol nobody; damaged settings or a model that fails make face unlock
+    /// unavailable). `uid`: whom the caller counts as, for the log's limit.
+    fn check(&mut self, user: &str, uid: u32) -> std::result::Result<(), Reply> {
+        let answer = gate::status_deep(&mut self.engine, user, uid_of(user));
+        let warn = |line: String| {
+            self.hush.warn(uid, "not used", || line);
+        };
+        match gate::reply(user, answer, warn) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
         }
     }
 
@@ -430,7 +422,7 @@ impl Daemon {
         uid: u32,
         asked: Instant,
     ) -> Reply {
-        if let Err(v) = self.check(user) {
+        if let Err(v) = self.check(user, uid) {
             return v;
         }
         // A client that gave up while its request waited behind another attempt (its deadline
@@ -582,8 +574,7 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, t
 }
 
 fn ignore(user: &str, e: &Error) -> Reply {
-    tracing::warn!("face unlock for {user} could not run: {e}");
-    verdict(Outcome::Ignore, format!("face unlock unavailable: {e}"))
+    gate::unavailable(user, &e.to_string(), |line| tracing::warn!("{line}"))
 }
 
 /// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any.

@@ -17,8 +17,12 @@ pub enum Answer {
     NotEnrolled,
     /// Their folder cannot be listed (a link, its permissions): why.
     Unreadable(String),
-    /// Enrolled for another account of that name, or for one not recorded: why.
+    /// Enrolled for another account of that name, or for one not recorded, or with images
+    /// that no longer load or show one person: why.
     NotUsed(String),
+    /// Nothing wrong with the enrolment, but a decision cannot be made now (a model, the
+    /// config's settings, a disk error): why.
+    Unavailable(String),
     Locked(crate::auth::lockout::Lock),
     Ready,
 }
@@ -49,10 +53,12 @@ pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
 
 /// [`status`], and where it says ready, whether `engine` (over the same store, with the
 /// daemon's settings) can hold the account's images for a decision: they load, and they show
-/// one person under the model in force. For `unlock list`, which said "ready" for an account
-/// whose every login the daemon then passed to the password ("face unlock unavailable"), after
-/// the config's model changed or an image stopped loading (design review, session 31). The
-/// daemon's own gate stays a listing: it runs for every request.
+/// one person under the model in force. The daemon asks it when a request's turn for the
+/// camera comes, and `unlock list` for each account, so the listing says what a login gets
+/// (it said "ready" while the daemon passed every login to the password; design review s31
+/// A2), in the same words (the daemon said "not enrolled" for an account listed with four
+/// images that no longer show one person, and logged nothing; design review s32 D2). The
+/// gate as a request is read stays [`status`], a listing: it runs for every request.
 pub fn status_deep(engine: &mut crate::engine::Engine, user: &str, account: Option<u32>) -> Answer {
     match status(engine.store(), user, account) {
         Answer::Ready => match engine.ensure_enrolled(user) {
@@ -69,21 +75,32 @@ pub fn status_deep(engine: &mut crate::engine::Engine, user: &str, account: Opti
                  (`unlock remove` and enrol again)",
                 e.images
             )),
-            Err(e) => Answer::NotUsed(crate::shown::Reason(&e).to_string()),
+            // Removed between the listing and the load.
+            Err(crate::Error::Store(crate::store::StoreError::UnknownPerson(_))) => {
+                Answer::NotEnrolled
+            }
+            Err(e) => Answer::Unavailable(crate::shown::Reason(&e).to_string()),
         },
         other => other,
     }
 }
 
-/// Why `user`, whose account has uid `account` now (none: no such account), gets no attempt;
-/// `None` when the camera is to be tried. `warn` gets what the daemon's log should say.
+/// Why `user`, whose account has uid `account` now (none: no such account), gets no attempt
+/// by [`status`] (as a request is read); `None` when it may wait for the camera. `warn` gets
+/// what the daemon's log should say.
 pub(super) fn refusal(
     store: &Store,
     user: &str,
     account: Option<u32>,
     warn: impl FnOnce(String),
 ) -> Option<Reply> {
-    match status(store, user, account) {
+    reply(user, status(store, user, account), warn)
+}
+
+/// The daemon's reply for `answer`, `None` when the camera is to be tried: one wording for
+/// either check.
+pub(super) fn reply(user: &str, answer: Answer, warn: impl FnOnce(String)) -> Option<Reply> {
+    match answer {
         Answer::Ready => None,
         Answer::NotEnrolled => Some(not_enrolled(user)),
         Answer::Unreadable(why) => {
@@ -102,6 +119,7 @@ pub(super) fn refusal(
                 format!("{user}'s face unlock enrolment is not used: {why}"),
             ))
         }
+        Answer::Unavailable(why) => Some(unavailable(user, &why, warn)),
         Answer::Locked(lock) => {
             let locked = crate::Error::LockedOut {
                 person: user.to_owned(),
@@ -117,6 +135,13 @@ pub(super) fn not_enrolled(user: &str) -> Reply {
         Outcome::Ignore,
         format!("{user} is not enrolled for face unlock"),
     )
+}
+
+/// Face unlock cannot run for `user` now, for a reason that is not their enrolment's: the
+/// password decides, and root's log says why.
+pub(super) fn unavailable(user: &str, why: &str, warn: impl FnOnce(String)) -> Reply {
+    warn(format!("face unlock for {user} could not run: {why}"));
+    verdict(Outcome::Ignore, format!("face unlock unavailable: {why}"))
 }
 
 pub(super) fn verdict(outcome: Outcome, reason: String) -> Reply {
