@@ -176,6 +176,9 @@ pub struct PersonScores {
     /// Verification images that match fewer than half of the others: while there are any, the
     /// images are not one person and no decision uses them ([`super::one_person`]).
     pub odd: Vec<Uuid>,
+    /// The verification images a decision would count (those that load): the number the
+    /// refusal says.
+    pub images: usize,
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ pub fn not_one_person(person: &str, images: usize, odd: usize, which: &str) -> S
     )
 }
 
+/// Where the window shows which images are odd, in [`not_one_person`]'s words.
+pub const ON_DESK: &str = "framed in red under Enrol & verify";
+
 /// The refusal, for people and logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", not_one_person(person, *images, odd.len(), &list(odd)))]
@@ -93,12 +96,7 @@ impl NotOnePerson {
     /// The refusal as the window says it: the images by where they are seen (framed in red in
     /// the Enrol view), not by ids the window never shows.
     pub fn for_desk(&self) -> String {
-        not_one_person(
-            &self.person,
-            self.images,
-            self.odd.len(),
-            "framed in red under Enrol & verify",
-        )
+        not_one_person(&self.person, self.images, self.odd.len(), ON_DESK)
     }
 }
 

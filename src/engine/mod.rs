@@ -312,6 +312,15 @@ impl Engine {
         self.settings.model.default_threshold()
     }
 
+    /// The lowest cosine at which one of this engine's decisions lets a face in: the detection
+    /// threshold the desk's Verify and Identify accept at, or face unlock's where that is lower
+    /// (unlock accepts at the higher of the two, so a strict desk setting does not hide a face
+    /// that unlock would take).
+    pub fn lets_in_at(&self) -> f32 {
+        let unlock = crate::auth::attempt::unlock_threshold(self.settings.model);
+        self.settings.detection_threshold.min(unlock)
+    }
+
     /// The detector, for callers that detect on their own terms (the live worker detects on a
     /// downscaled copy and labels every face).
     pub fn detector(&mut self) -> &mut Detector {

@@ -55,6 +55,7 @@ impl Engine {
             scores: ScoreSets::from_embeddings(&own, &others),
             consistency,
             odd,
+            images: held.vectors.len(),
         })
     }
 
@@ -75,17 +76,21 @@ impl Engine {
         let faces = self.embeddings(&Gallery::Negatives)?;
         // Each negative once, with the first person it shows (one that shows two people was
         // counted, and removed, twice).
+        let threshold = crate::auth::attempt::unlock_threshold(self.settings.model);
         Ok(self
-            .whom_they_show(faces, people)?
+            .whom_they_show(faces, people, threshold)?
             .into_iter()
             .map(|(id, mut shown)| (id, shown.swap_remove(0)))
             .collect())
     }
 
     /// Which of `ids`, images just saved for `person`, show someone else enrolled, and whom: by
-    /// the rule and threshold negatives are judged by ([`Engine::negatives_showing`]). One
-    /// face enrolled under two names lets each in as the other, and nothing said so (journey
-    /// review, session 30: Bob captured from Katie's clip).
+    /// the rule negatives are judged by ([`Engine::negatives_showing`]), at
+    /// [`Engine::lets_in_at`]. One face enrolled under two names lets each in as the other, and
+    /// nothing said so (journey review, session 30: Bob captured from Katie's clip). Not at
+    /// face unlock's threshold, as negatives are: a face matching Katie's photos between the
+    /// desk's threshold and unlock's was saved for Bob without a word, and the desk's Verify
+    /// then let it in as both (design review s32 D1).
     pub fn others_shown(&mut self, person: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
         let others: Vec<String> = self
             .store
@@ -100,26 +105,27 @@ impl Engine {
         faces.retain(|(id, _)| ids.contains(id));
         // Every one an image shows: an enrolment told that the first is the same person must
         // still hear of a second (read-through, session 31).
+        let threshold = self.lets_in_at();
         Ok(self
-            .whom_they_show(faces, others)?
+            .whom_they_show(faces, others, threshold)?
             .into_iter()
             .flat_map(|(id, shown)| shown.into_iter().map(move |other| (id, other)))
             .collect())
     }
 
     /// Each of `faces` that shows one of `people` ([`one_person::shows_the_person`] against
-    /// their verification images, at face unlock's threshold), with all it shows, in order.
+    /// their verification images, at `threshold`), with all it shows, in order.
     fn whom_they_show(
         &mut self,
         faces: Vec<(Uuid, Embedding)>,
         people: Vec<String>,
+        threshold: f32,
     ) -> Result<Vec<(Uuid, Vec<String>)>> {
         let mut galleries = Vec::with_capacity(people.len());
         for person in people {
             let vectors = self.held_gallery(&person)?.vectors.clone();
             galleries.push((person, vectors));
         }
-        let threshold = crate::auth::attempt::unlock_threshold(self.settings.model);
         Ok(faces
             .into_iter()
             .filter_map(|(id, e)| {
@@ -153,6 +159,10 @@ impl Engine {
     /// calibrated is an error here, for the CLI and the window alike.
     pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Calibrated> {
         crate::auth::calibrate::target_far(target_far).map_err(Error::TargetFar)?;
+        // Saved, a calibration writes the whole file: the defaults standing in for its damaged
+        // values would become settings nobody chose (a share meant to be 0.9 saved as 0.6;
+        // design review s32 D5). Refused as a verification is, until the file is mended.
+        self.settings_sound()?;
         let people = if people.is_empty() {
             self.store.people()?
         } else {

@@ -391,6 +391,7 @@ impl EnrolView {
             Some(head) => head_rates(ui, head),
             None => error_rates(ui, state, s.detection_threshold),
         }
+        not_one_person(ui, state);
         let mut verification = s.verification_threshold;
         let ver = ui.add(
             egui::Slider::new(
@@ -510,6 +511,18 @@ fn rates(scores: &crate::auth::calibrate::ScoreSets, threshold: f32) -> String {
     )
 }
 
+/// The refusal every decision gives while the selected person's images are not one person's,
+/// in its own words and count, whoever scores (a head in use hid it).
+fn not_one_person(ui: &mut Ui, state: &AppState) {
+    let Some(p) = state.person_scores.as_ref().filter(|p| !p.odd.is_empty()) else {
+        return;
+    };
+    use crate::auth::one_person;
+    let sentence =
+        one_person::not_one_person(&p.person, p.images, p.odd.len(), one_person::ON_DESK);
+    ui.colored_label(ERROR, sentence);
+}
+
 /// FAR and FRR of one comparison at `threshold`, read off the selected person's own images and
 /// the negatives, and how consistent their verification images are: measured, not promised.
 fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
@@ -520,17 +533,6 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         "impostor pairs: this person's images against the negatives and everyone else enrolled; \
          genuine pairs: their images against each other. Import negatives for a meaningful FAR.",
     );
-    if !p.odd.is_empty() {
-        ui.colored_label(
-            ERROR,
-            crate::auth::one_person::not_one_person(
-                &p.person,
-                state.thumbnail_count(ImageKind::Verification),
-                p.odd.len(),
-                "marked in red",
-            ),
-        );
-    }
     if let Some(c) = &p.consistency {
         let text = format!(
             "consistency: {} verification images at cosine {:.2} ± {:.2} to their template (lowest {:.2})",

@@ -704,6 +704,7 @@ mod tests {
             scores: Default::default(),
             consistency: None,
             odd: Vec::new(),
+            images: 3,
         };
         let two_people = PersonScores {
             odd: vec![uuid::Uuid::new_v4()],
