@@ -255,4 +255,26 @@ fn an_unlock_attempt_is_scored_with_cosine_even_when_a_head_is_in_use() {
         "a stranger is not unlocked through the head"
     );
     assert_eq!(unlock_v.thresholds, unlock_rule.thresholds);
+
+    // Identify judges its best candidate as Verify does, through the head (it used cosine: the
+    // face `verify id01` accepted was unknown to `identify`; design review s32 D4); the Unlock
+    // view's search, at the unlock rule, stays cosine.
+    let (_, probe) = e
+        .probe(&stranger, std::path::Path::new("id02.jpg"))
+        .unwrap();
+    let desk_id = e.identify(&probe).unwrap();
+    let unlock_id = e
+        .identify_at(&probe, unlock_rule.thresholds, unlock_rule.trained_head)
+        .unwrap();
+    println!(
+        "identify: {:?} ({:?}); at the unlock rule: {:?} ({:?})",
+        desk_id.identity,
+        desk_id.ranking[0].verification.scorer,
+        unlock_id.identity,
+        unlock_id.ranking[0].verification.scorer
+    );
+    assert_eq!(desk_id.identity.as_deref(), Some("id01"));
+    assert_eq!(desk_id.ranking[0].verification.scorer, Scorer::Head);
+    assert_eq!(unlock_id.identity, None);
+    assert_eq!(unlock_id.ranking[0].verification.scorer, Scorer::Cosine);
 }

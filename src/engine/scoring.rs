@@ -141,18 +141,21 @@ impl Engine {
     }
 
     /// 1:N: who among the enrolled is this? People locked out are left out of the ranking.
-    /// Cosine at the settings' thresholds.
+    /// Ranked by mean cosine at the settings' thresholds; the best is judged as
+    /// [`Engine::score`] judges them, with their trained head where one is in use.
     pub fn identify(&mut self, probe: &Embedding) -> Result<Identification> {
-        self.identify_at(probe, self.thresholds())
+        self.identify_at(probe, self.thresholds(), true)
     }
 
-    /// [`Engine::identify`] at `thresholds`: the Unlock view searches at the unlock rule's, so
-    /// that nobody its attempt would refuse on the first frame starts one (and counts a failure
-    /// against the person they resemble).
+    /// [`Engine::identify`] at `thresholds`, the best judged with their head only where
+    /// `trained_head` allows it (as [`Engine::score_with`]): the Unlock view searches at the
+    /// unlock rule's, so that nobody its attempt would refuse on the first frame starts one (and
+    /// counts a failure against the person they resemble).
     pub fn identify_at(
         &mut self,
         probe: &Embedding,
         thresholds: Thresholds,
+        trained_head: bool,
     ) -> Result<Identification> {
         let (mut people, mut not_one_person) = (Vec::new(), Vec::new());
         for name in self.store.people()? {
@@ -176,11 +179,22 @@ impl Engine {
                 None => galleries.push((name, g)),
             }
         }
-        Ok(Identification {
+        let mut id = Identification {
             locked,
             not_one_person,
             ..identify(probe, &galleries, thresholds)
-        })
+        };
+        // Heads are not comparable across people, so they do not rank; but whether the best is
+        // accepted is `score_with`'s answer, as for `verify`: a face `verify ann` accepted
+        // through her head was "unknown" to `identify` (design review s32 D4).
+        if trained_head
+            && let Some(top) = id.ranking.first_mut()
+            && self.head_in_use(&top.name).is_some()
+        {
+            top.verification = self.score_with(&top.name, probe, thresholds, true)?;
+            id.identity = top.verification.accepted.then(|| top.name.clone());
+        }
+        Ok(id)
     }
 }
 

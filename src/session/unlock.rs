@@ -120,25 +120,27 @@ impl Unlock {
         let (rule, liveness) = engine.attempt_for(Purpose::DeskUnlock);
         let identified = engine
             .embed(&frame.image, face)
-            .and_then(|probe| engine.identify_at(&probe, rule.thresholds));
+            .and_then(|probe| engine.identify_at(&probe, rule.thresholds, rule.trained_head));
         let id = match identified {
             Ok(id) => id,
             Err(e) => return Started::Failed(format!("cannot identify: {e}")),
         };
-        let Some(top) = id.ranking.first() else {
+        if id.ranking.is_empty() {
             return Started::Status(UnlockStatus::Refused {
                 reason: nobody_to_try(&id),
             });
-        };
+        }
         // Whoever stands here may not be anyone enrolled: a login tells them neither who they
         // look like nor how closely (a score per frame is an oracle to tune a photo, a pose or a
-        // mask against), as the system path's prompts do not (`Prompt::public_text`).
-        if !top.verification.accepted {
+        // mask against), as the system path's prompts do not (`Prompt::public_text`). Whom to
+        // try is the identification's own answer, not worked out again from its ranking
+        // (design review s32 D7).
+        let Some(person) = id.identity else {
             // What an attempt's own prompt says before K of N matched: nothing tells whether a
             // frame came close, so a stranger cannot watch for the flip to a name.
             return searching(Prompt::LookAtCamera.public_text());
-        }
-        match engine.begin_attempt(&top.name, rule, liveness) {
+        };
+        match engine.begin_attempt(&person, rule, liveness) {
             Ok(attempt) => Started::Attempt(Box::new(attempt)),
             // Without the name, as every refusal here.
             Err(Error::LockedOut { lock, .. }) => Started::Ended(UnlockStatus::Refused {
