@@ -284,6 +284,15 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         said.contains("can now unlock with their face, from 4 images"),
         "{said}"
     );
+    // The same again: her frame already stored, the photo refused again; still enrolled, 0
+    // (read-through s32).
+    let out = enrol(&[&katie[3], &coffee]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Katie's face for a second account: refused, since each would let the other in, unless
     // root says both are one person's. (It was enrolled in silence; design review, session 31.)

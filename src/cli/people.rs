@@ -295,6 +295,8 @@ pub struct Imported {
     pub code: u8,
     /// The images it saved, and the files they came from.
     pub saved: std::collections::HashMap<uuid::Uuid, PathBuf>,
+    /// Files whose image was already stored in the gallery (skipped, not saved again).
+    pub already_stored: usize,
 }
 
 /// [`import`] into any engine's store (the system unlock store too). `owners`: when set (root
@@ -402,6 +404,7 @@ pub fn import_into(
     Ok(Imported {
         code,
         saved: sources,
+        already_stored: skipped,
     })
 }
 

@@ -300,7 +300,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 None => inputs.clone(),
             };
             // The models load before anything is added: one that is missing leaves no entry.
-            let mut engine = crate::engine::Engine::with_settings(
+            let mut engine = crate::engine::Engine::for_unlock(
                 &cli.models()?,
                 config.open_store()?,
                 config.verify.clone(),
@@ -371,11 +371,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // Kept, and said: an image unlike the account's others that did not make them two
             // people's (a very different photo of them, or someone else's among many of theirs).
             // The exit status answers "is face unlock on with these photos": photos the quality
-            // gate turned down beside others saved are named above, and still exit 0 (exit 1
-            // read as "not enabled" in the window, and in scripts, for an account enrolled;
-            // design review s32 D3). A file that could not be read or trusted stays an error.
+            // gate turned down beside others saved (or already stored) are named above, and
+            // still exit 0 (exit 1 read as "not enabled" in the window, and in scripts, for an
+            // account enrolled; design review s32 D3). A file that could not be read or
+            // trusted stays an error.
             let code = match imported.code {
-                exit::DIFFERENT if !imported.saved.is_empty() => exit::OK,
+                exit::DIFFERENT if !imported.saved.is_empty() || imported.already_stored > 0 => {
+                    exit::OK
+                }
                 code => code,
             };
             for warning in &warnings {
@@ -411,7 +414,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // what the store alone says (an account listed, locked or not, is still worth
             // knowing when the models are what is broken).
             let models = cli.models().and_then(|m| {
-                Ok(crate::engine::Engine::with_settings(
+                Ok(crate::engine::Engine::for_unlock(
                     &m,
                     config.open_store()?,
                     config.verify.clone(),

@@ -78,6 +78,9 @@ pub struct Engine {
     /// Settings saved from elsewhere whose model could not be loaded: not tried again every
     /// second while the file stays so ([`Engine::follow_saved_settings`]).
     unusable: Option<Settings>,
+    /// A face-unlock store's engine ([`Engine::for_unlock`]): every decision on its faces is an
+    /// unlock, at [`Engine::unlock_rule`].
+    unlock_only: bool,
 }
 
 /// What [`Engine::apply_settings`] changed, for callers that keep derived state.
@@ -233,9 +236,16 @@ impl Engine {
         SettingsChange { vectors }
     }
 
-    /// Opens the engine with `settings` from elsewhere (the system unlock's root-owned config),
-    /// never reading the store's own settings file.
-    pub fn with_settings(models: &Models, store: Store, settings: Settings) -> Result<Engine> {
+    /// The engine of the system face-unlock store (the daemon, the `unlock` commands), with
+    /// `settings` from the root-owned config, never from the store's own settings file.
+    pub fn for_unlock(models: &Models, store: Store, settings: Settings) -> Result<Engine> {
+        Ok(Engine {
+            unlock_only: true,
+            ..Engine::with_settings(models, store, settings)?
+        })
+    }
+
+    fn with_settings(models: &Models, store: Store, settings: Settings) -> Result<Engine> {
         Ok(Engine {
             pipeline: FacePipeline::new(models, pipeline_options(&settings))?,
             models: models.clone(),
@@ -247,6 +257,7 @@ impl Engine {
             pad: None,
             damaged: None,
             unusable: None,
+            unlock_only: false,
         })
     }
 
@@ -313,12 +324,16 @@ impl Engine {
     }
 
     /// The lowest cosine at which one of this engine's decisions lets a face in: the detection
-    /// threshold the desk's Verify and Identify accept at, or face unlock's where that is lower
-    /// (unlock accepts at the higher of the two, so a strict desk setting does not hide a face
-    /// that unlock would take).
+    /// threshold, at which the desk's Verify and Identify accept (its Unlock view accepts at
+    /// that or higher); for the system store, whose every decision is an unlock, the unlock
+    /// rule's (a look-alike's account was refused as "lets each in as the other" at a cosine
+    /// no login accepts; read-through s32).
     pub fn lets_in_at(&self) -> f32 {
-        let unlock = crate::auth::attempt::unlock_threshold(self.settings.model);
-        self.settings.detection_threshold.min(unlock)
+        if self.unlock_only {
+            self.unlock_rule().thresholds.detection
+        } else {
+            self.settings.detection_threshold
+        }
     }
 
     /// The detector, for callers that detect on their own terms (the live worker detects on a

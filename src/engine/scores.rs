@@ -87,10 +87,10 @@ impl Engine {
     /// Which of `ids`, images just saved for `person`, show someone else enrolled, and whom: by
     /// the rule negatives are judged by ([`Engine::negatives_showing`]), at
     /// [`Engine::lets_in_at`]. One face enrolled under two names lets each in as the other, and
-    /// nothing said so (journey review, session 30: Bob captured from Katie's clip). Not at
-    /// face unlock's threshold, as negatives are: a face matching Katie's photos between the
-    /// desk's threshold and unlock's was saved for Bob without a word, and the desk's Verify
-    /// then let it in as both (design review s32 D1).
+    /// nothing said so (journey review, session 30: Bob captured from Katie's clip). On the desk
+    /// that is not face unlock's threshold, as for negatives: a face matching Katie's photos
+    /// between the desk's threshold and unlock's was saved for Bob without a word, and the
+    /// desk's Verify then let it in as both (design review s32 D1).
     pub fn others_shown(&mut self, person: &str, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
         let others: Vec<String> = self
             .store

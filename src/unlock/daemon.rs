@@ -289,7 +289,7 @@ impl Daemon {
             super::config::check_replay(replay)?;
         }
         let store = config.open_store()?;
-        let engine = Engine::with_settings(models, store, config.verify.clone())?;
+        let engine = Engine::for_unlock(models, store, config.verify.clone())?;
         Ok(Daemon {
             config,
             engine,
@@ -402,8 +402,14 @@ impl Daemon {
     /// unavailable). `uid`: whom the caller counts as, for the log's limit.
     fn check(&mut self, user: &str, uid: u32) -> std::result::Result<(), Reply> {
         let answer = gate::status_deep(&mut self.engine, user, uid_of(user));
+        // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
+        // back a model or disk failure here.
+        let kind = match answer {
+            gate::Answer::Unavailable(_) => "unavailable",
+            _ => "not used",
+        };
         let warn = |line: String| {
-            self.hush.warn(uid, "not used", || line);
+            self.hush.warn(uid, kind, || line);
         };
         match gate::reply(user, answer, warn) {
             Some(refused) => Err(refused),

@@ -3,7 +3,10 @@
 //! request is read, so that these answers come at once and never wait behind another account's
 //! attempt (their delay told any local user when someone's attempt ran and how it ended, with
 //! no attempt of their own: red team S26-2), and again when the request's turn for the camera
-//! comes, since the store may have changed while it waited.
+//! comes, since the store may have changed while it waited. That second time the engine is
+//! asked too ([`status_deep`]): images that no longer load or show one person make the
+//! enrolment not used, and a model or settings that fail make face unlock unavailable; the
+//! same check and words as `unlock list`.
 
 use facegate_proto::{Outcome, Reply};
 
@@ -130,7 +133,7 @@ pub(super) fn reply(user: &str, answer: Answer, warn: impl FnOnce(String)) -> Op
     }
 }
 
-pub(super) fn not_enrolled(user: &str) -> Reply {
+fn not_enrolled(user: &str) -> Reply {
     verdict(
         Outcome::Ignore,
         format!("{user} is not enrolled for face unlock"),
