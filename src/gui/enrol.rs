@@ -387,11 +387,12 @@ impl EnrolView {
         take_moved(&mut s.detection_threshold, detection, 3);
         let det =
             det.on_hover_text("a single comparison counts as a match above this cosine similarity");
+        // First: while it holds, no threshold here decides anything.
+        not_one_person(ui, state);
         match &state.head_rule {
             Some(head) => head_rates(ui, head),
             None => error_rates(ui, state, s.detection_threshold),
         }
-        not_one_person(ui, state);
         let mut verification = s.verification_threshold;
         let ver = ui.add(
             egui::Slider::new(
