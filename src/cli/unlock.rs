@@ -30,24 +30,7 @@ pub struct ConfigArg {
 #[derive(Debug, Subcommand)]
 pub enum UnlockCommand {
     /// Enrol USER for face unlock from photos or folders (quality-checked); root only
-    Enrol {
-        user: String,
-        #[arg(required_unless_present = "from_user_store")]
-        inputs: Vec<PathBuf>,
-        /// Copy the verification images of USER's own FaceGate data (default
-        /// ~USER/.local/share/facegate; it must belong to USER), each checked again
-        #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
-        from_user_store: Option<Option<PathBuf>>,
-        /// The person in that data (default: USER)
-        #[arg(long, requires = "from_user_store")]
-        person: Option<String>,
-        /// ACCOUNT, enrolled already, is the same person as USER (one person with two
-        /// accounts): photos that show ACCOUNT's face are not refused
-        #[arg(long, value_name = "ACCOUNT")]
-        same_person_as: Vec<String>,
-        #[command(flatten)]
-        config: ConfigArg,
-    },
+    Enrol(EnrolArgs),
     /// Accounts enrolled for face unlock, with their image counts; root only
     List {
         #[command(flatten)]
@@ -73,6 +56,26 @@ pub enum UnlockCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct EnrolArgs {
+    pub user: String,
+    #[arg(required_unless_present = "from_user_store")]
+    pub inputs: Vec<PathBuf>,
+    /// Copy the verification images of USER's own FaceGate data (default
+    /// ~USER/.local/share/facegate; it must belong to USER), each checked again
+    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
+    pub from_user_store: Option<Option<PathBuf>>,
+    /// The person in that data (default: USER)
+    #[arg(long, requires = "from_user_store")]
+    pub person: Option<String>,
+    /// ACCOUNT, enrolled already, is the same person as USER (one person with two
+    /// accounts): photos that show ACCOUNT's face are not refused
+    #[arg(long, value_name = "ACCOUNT")]
+    pub same_person_as: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -271,203 +274,208 @@ fn copy_user_store(
     Ok(out)
 }
 
-pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
-    match cmd {
-        UnlockCommand::Enrol {
+/// `unlock enrol`: the account's photos into the system store, checked as one person's and no
+/// other account's, or taken back whole.
+fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
+    let EnrolArgs {
+        user,
+        inputs,
+        from_user_store,
+        person,
+        same_person_as,
+        config,
+    } = args;
+    require_root()?;
+    let config = SystemConfig::load(&config.config)?;
+    let Some(uid) = daemon::uid_of(user) else {
+        anyhow::bail!("{} is not an account on this system", Escaped(user));
+    };
+    let copied = match from_user_store {
+        Some(dir) => Some(copy_user_store(
             user,
-            inputs,
-            from_user_store,
-            person,
-            same_person_as,
-            config,
-        } => {
-            require_root()?;
-            let config = SystemConfig::load(&config.config)?;
-            let Some(uid) = daemon::uid_of(user) else {
-                anyhow::bail!("{} is not an account on this system", Escaped(user));
-            };
-            let copied = match from_user_store {
-                Some(dir) => Some(copy_user_store(
-                    user,
-                    uid,
-                    dir.as_deref(),
-                    person.as_deref(),
-                )?),
-                None => None,
-            };
-            let inputs: Vec<PathBuf> = match &copied {
-                Some(folder) => vec![folder.path().to_owned()],
-                None => inputs.clone(),
-            };
-            // The models load before anything is added: one that is missing leaves no entry.
-            let mut engine = crate::engine::Engine::for_unlock(
-                &cli.models()?,
-                config.open_store()?,
-                config.verify.clone(),
-            )?;
-            let store = engine.store();
-            // An account named as the same person must be one enrolled: a name mistyped there
-            // would be ignored without a word.
-            if let Some(other) = same_person_as
-                .iter()
-                .find(|a| store.require_person(a).is_err())
-            {
-                anyhow::bail!(
-                    "{} is not enrolled for face unlock (see `facegate unlock list`); \
-                     --same-person-as names an enrolled account",
-                    Escaped(other)
-                );
-            }
-            let first = store.require_person(user).is_err();
-            if first {
-                store.add_person(user)?;
-            } else if let Err(why) = crate::unlock::account::may_add(store, user, uid) {
-                // Added to, the old account's faces would unlock the new one.
-                anyhow::bail!(why);
-            }
-            let gallery = Gallery::Person {
-                name: user.clone(),
-                kind: ImageKind::Verification,
-            };
-            // What was there before this run: what an import stopped part-way takes back is
-            // the rest. Not listed, nothing is imported (the import would fail the same way).
-            let before = match engine.store().face_names(&gallery) {
-                Ok(names) => names,
-                Err(e) => {
-                    if first {
-                        undo_new(engine.store(), user, &gallery)?;
-                    }
-                    return Err(e.into());
-                }
-            };
-            // Root reads these for the account: a photo somebody else planted in the folder (or
-            // a link to one) is not theirs to give.
-            let imported =
-                super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
-            let imported = match imported {
-                Ok(imported) => imported,
-                Err(e) => {
-                    // A store failure part-way (a full disk): what this run saved goes again,
-                    // since none of it was checked (it would have unlocked the account).
-                    return Err(
-                        match undo_partial(&mut engine, user, &gallery, &before, first) {
-                            Ok(()) => e.context("nothing of this enrolment was kept"),
-                            Err(undo) => e.context(format!(
-                                "what this enrolment saved may be left ({undo:#}): `sudo \
-                                 facegate unlock remove {user}` before {user} next logs in"
-                            )),
-                        },
-                    );
-                }
-            };
+            uid,
+            dir.as_deref(),
+            person.as_deref(),
+        )?),
+        None => None,
+    };
+    let inputs: Vec<PathBuf> = match &copied {
+        Some(folder) => vec![folder.path().to_owned()],
+        None => inputs.clone(),
+    };
+    // The models load before anything is added: one that is missing leaves no entry.
+    let mut engine = crate::engine::Engine::for_unlock(
+        &cli.models()?,
+        config.open_store()?,
+        config.verify.clone(),
+    )?;
+    let store = engine.store();
+    // An account named as the same person must be one enrolled: a name mistyped there
+    // would be ignored without a word.
+    if let Some(other) = same_person_as
+        .iter()
+        .find(|a| store.require_person(a).is_err())
+    {
+        anyhow::bail!(
+            "{} is not enrolled for face unlock (see `facegate unlock list`); \
+             --same-person-as names an enrolled account",
+            Escaped(other)
+        );
+    }
+    let first = store.require_person(user).is_err();
+    if first {
+        store.add_person(user)?;
+    } else if let Err(why) = crate::unlock::account::may_add(store, user, uid) {
+        // Added to, the old account's faces would unlock the new one.
+        anyhow::bail!(why);
+    }
+    let gallery = Gallery::Person {
+        name: user.clone(),
+        kind: ImageKind::Verification,
+    };
+    // What was there before this run: what an import stopped part-way takes back is
+    // the rest. Not listed, nothing is imported (the import would fail the same way).
+    let before = match engine.store().face_names(&gallery) {
+        Ok(names) => names,
+        Err(e) => {
             if first {
                 undo_new(engine.store(), user, &gallery)?;
             }
-            let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
-            let warnings = engine.after_saving(&gallery, &ids);
-            if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
-                return take_back(&mut engine, user, first, &imported.saved, &why);
-            }
-            // Kept, and said: an image unlike the account's others that did not make them two
-            // people's (a very different photo of them, or someone else's among many of theirs).
-            // The exit status answers "is face unlock on with these photos": photos the quality
-            // gate turned down beside others saved (or already stored) are named above, and
-            // still exit 0 (exit 1 read as "not enabled" in the window, and in scripts, for an
-            // account enrolled; design review s32 D3). A file that could not be read or
-            // trusted stays an error.
-            let code = match imported.code {
-                exit::DIFFERENT if !imported.saved.is_empty() || imported.already_stored > 0 => {
-                    exit::OK
-                }
-                code => code,
-            };
-            for warning in &warnings {
-                if let SavedWarning::Unlike(u) = warning {
-                    let path = imported.saved.get(&u.id);
-                    let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
-                    eprintln!(
-                        "warning: {} (`sudo facegate unlock remove {user}` and enrol again \
-                         without it)",
-                        warning.text(&gallery, what)
-                    );
-                }
-            }
-            let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
-            if enrolled > 0 {
-                crate::unlock::account::record(engine.store(), user, uid)?;
-            }
-            if enrolled == 0 {
-                println!("{user} has no verification image, so face unlock stays off for them");
-            } else {
-                println!(
-                    "{user} can now unlock with their face, from {} (try `sudo facegate unlock test {user}`)",
-                    crate::shown::counted(enrolled, "image", "images")
-                );
-            }
-            Ok(code)
+            return Err(e.into());
         }
-        UnlockCommand::List { config } => {
-            require_root()?;
-            let config = SystemConfig::load(&config.config)?;
-            let store = config.open_store()?;
-            // The daemon's models and settings, to say what a login would get; without them,
-            // what the store alone says (an account listed, locked or not, is still worth
-            // knowing when the models are what is broken).
-            let models = cli.models().and_then(|m| {
-                Ok(crate::engine::Engine::for_unlock(
-                    &m,
-                    config.open_store()?,
-                    config.verify.clone(),
-                )?)
-            });
-            let mut engine = models
-                .inspect_err(|e| {
-                    eprintln!(
-                        "warning: the models cannot be loaded ({e:#}): whether each account's \
-                         images load and show one person is not checked here"
-                    )
-                })
-                .ok();
-            let people = store.people()?;
-            if people.is_empty() {
-                println!("no account is enrolled for face unlock");
-            }
-            for user in people {
-                // Counted as the gate counts them: the sidecars listed.
-                let n = store
-                    .face_names(&Gallery::Person {
-                        name: user.clone(),
-                        kind: ImageKind::Verification,
-                    })
-                    .map_or(0, |f| f.len());
-                let images = crate::shown::counted(n, "image", "images");
-                let account = daemon::uid_of(&user);
-                let answer = match engine.as_mut() {
-                    Some(engine) => gate::status_deep(engine, &user, account),
-                    None => gate::status(&store, &user, account),
-                };
-                // What a login would answer now, and what lifts it.
-                match answer {
-                    Answer::Ready => println!("{user:<24} {images}"),
-                    Answer::NotEnrolled => println!(
-                        "{user:<24} not enrolled: no verification image \
-                         (`sudo facegate unlock enrol {user} PHOTOS`)"
-                    ),
-                    Answer::Unreadable(why) => {
-                        println!("{user:<24} not used: their images cannot be listed ({why})")
-                    }
-                    Answer::NotUsed(why) => println!("{user:<24} {images}, not used: {why}"),
-                    Answer::Unavailable(why) => {
-                        println!("{user:<24} {images}, unavailable: {why}")
-                    }
-                    Answer::Locked(lock) => println!(
-                        "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",
-                        lock.brief()
-                    ),
-                }
-            }
-            Ok(exit::OK)
+    };
+    // Root reads these for the account: a photo somebody else planted in the folder (or
+    // a link to one) is not theirs to give.
+    let imported = super::people::import_into(&mut engine, &gallery, &inputs, Some(&[0, uid]));
+    let imported = match imported {
+        Ok(imported) => imported,
+        Err(e) => {
+            // A store failure part-way (a full disk): what this run saved goes again,
+            // since none of it was checked (it would have unlocked the account).
+            return Err(
+                match undo_partial(&mut engine, user, &gallery, &before, first) {
+                    Ok(()) => e.context("nothing of this enrolment was kept"),
+                    Err(undo) => e.context(format!(
+                        "what this enrolment saved may be left ({undo:#}): `sudo \
+                         facegate unlock remove {user}` before {user} next logs in"
+                    )),
+                },
+            );
         }
+    };
+    if first {
+        undo_new(engine.store(), user, &gallery)?;
+    }
+    let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
+    let warnings = engine.after_saving(&gallery, &ids);
+    if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
+        return take_back(&mut engine, user, first, &imported.saved, &why);
+    }
+    // Kept, and said: an image unlike the account's others that did not make them two
+    // people's (a very different photo of them, or someone else's among many of theirs).
+    // The exit status answers "is face unlock on with these photos": photos the quality
+    // gate turned down beside others saved (or already stored) are named above, and
+    // still exit 0 (exit 1 read as "not enabled" in the window, and in scripts, for an
+    // account enrolled; design review s32 D3). A file that could not be read or
+    // trusted stays an error.
+    let code = match imported.code {
+        exit::DIFFERENT if !imported.saved.is_empty() || imported.already_stored > 0 => exit::OK,
+        code => code,
+    };
+    for warning in &warnings {
+        if let SavedWarning::Unlike(u) = warning {
+            let path = imported.saved.get(&u.id);
+            let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
+            eprintln!(
+                "warning: {} (`sudo facegate unlock remove {user}` and enrol again \
+                 without it)",
+                warning.text(&gallery, what)
+            );
+        }
+    }
+    let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
+    if enrolled > 0 {
+        crate::unlock::account::record(engine.store(), user, uid)?;
+    }
+    if enrolled == 0 {
+        println!("{user} has no verification image, so face unlock stays off for them");
+    } else {
+        println!(
+            "{user} can now unlock with their face, from {} (try `sudo facegate unlock test {user}`)",
+            crate::shown::counted(enrolled, "image", "images")
+        );
+    }
+    Ok(code)
+}
+
+/// `unlock list`: each enrolled account and what a login would get now.
+fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
+    require_root()?;
+    let config = SystemConfig::load(&config.config)?;
+    let store = config.open_store()?;
+    // The daemon's models and settings, to say what a login would get; without them,
+    // what the store alone says (an account listed, locked or not, is still worth
+    // knowing when the models are what is broken).
+    let models = cli.models().and_then(|m| {
+        Ok(crate::engine::Engine::for_unlock(
+            &m,
+            config.open_store()?,
+            config.verify.clone(),
+        )?)
+    });
+    let mut engine = models
+        .inspect_err(|e| {
+            eprintln!(
+                "warning: the models cannot be loaded ({e:#}): whether each account's \
+                 images load and show one person is not checked here"
+            )
+        })
+        .ok();
+    let people = store.people()?;
+    if people.is_empty() {
+        println!("no account is enrolled for face unlock");
+    }
+    for user in people {
+        // Counted as the gate counts them: the sidecars listed.
+        let n = store
+            .face_names(&Gallery::Person {
+                name: user.clone(),
+                kind: ImageKind::Verification,
+            })
+            .map_or(0, |f| f.len());
+        let images = crate::shown::counted(n, "image", "images");
+        let account = daemon::uid_of(&user);
+        let answer = match engine.as_mut() {
+            Some(engine) => gate::status_deep(engine, &user, account),
+            None => gate::status(&store, &user, account),
+        };
+        // What a login would answer now, and what lifts it.
+        match answer {
+            Answer::Ready => println!("{user:<24} {images}"),
+            Answer::NotEnrolled => println!(
+                "{user:<24} not enrolled: no verification image \
+                 (`sudo facegate unlock enrol {user} PHOTOS`)"
+            ),
+            Answer::Unreadable(why) => {
+                println!("{user:<24} not used: their images cannot be listed ({why})")
+            }
+            Answer::NotUsed(why) => println!("{user:<24} {images}, not used: {why}"),
+            Answer::Unavailable(why) => {
+                println!("{user:<24} {images}, unavailable: {why}")
+            }
+            Answer::Locked(lock) => println!(
+                "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",
+                lock.brief()
+            ),
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
+    match cmd {
+        UnlockCommand::Enrol(args) => enrol(cli, args),
+        UnlockCommand::List { config } => list(cli, config),
         UnlockCommand::Remove { user, config } => {
             require_root()?;
             let store = SystemConfig::load(&config.config)?.open_store()?;
