@@ -65,6 +65,7 @@ fn accept_clients(
     queue: &crossbeam_channel::Sender<Queued>,
     hush: Hush,
     store: Option<Arc<Store>>,
+    watch: Arc<ConfigWatch>,
 ) {
     let turns = Turns::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
@@ -97,8 +98,13 @@ fn accept_clients(
                 continue;
             }
         };
-        let (queue, turns, hush, store) =
-            (queue.clone(), turns.clone(), hush.clone(), store.clone());
+        let (queue, turns, hush, store, watch) = (
+            queue.clone(),
+            turns.clone(),
+            hush.clone(),
+            store.clone(),
+            watch.clone(),
+        );
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
@@ -108,6 +114,7 @@ fn accept_clients(
                     turns: &turns,
                     hush: &hush,
                     store: store.as_deref(),
+                    watch: &watch,
                 };
                 if let Err(e) = read_client(stream, &client, &daemon) {
                     hush.warn(uid, "read", || {
@@ -137,6 +144,7 @@ struct Shared<'a> {
     /// The store, read for the answers that need no camera ([`gate`]); `None` if it could not
     /// be opened a second time (the camera's turn still asks).
     store: Option<&'a Store>,
+    watch: &'a ConfigWatch,
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
@@ -151,6 +159,7 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         turns,
         hush,
         store,
+        watch,
     } = daemon;
     let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
@@ -166,6 +175,15 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     let account = uid_of(user);
     if let Err(refused) = may_ask(caller, user, account, hush, *uid) {
         return proto::send(&mut stream, &refused);
+    }
+    if watch.changed() {
+        hush.warn(*uid, "config", || {
+            format!("{CONFIG_CHANGED}: requests are ignored until it is started again")
+        });
+        return proto::send(
+            &mut stream,
+            &verdict(Outcome::Ignore, CONFIG_CHANGED.into()),
+        );
     }
     // Judged as the request is read, not after it has waited its turn for the camera, and
     // trusted only if the caller has not exited meanwhile (its pid could name another process).
@@ -280,6 +298,59 @@ pub struct Daemon {
     hush: Hush,
     /// The source of the last attempt, closed after its verdict is sent.
     closing: Option<Box<dyn crate::camera::FrameSource>>,
+    /// The config file as it was read: one changed since is not what the daemon applies.
+    watch: Arc<ConfigWatch>,
+}
+
+/// The config file, and how it was when the daemon read it.
+struct ConfigWatch {
+    path: std::path::PathBuf,
+    read_as: Option<ConfigStamp>,
+}
+
+impl ConfigWatch {
+    fn new(path: &Path) -> ConfigWatch {
+        ConfigWatch {
+            path: path.to_owned(),
+            read_as: ConfigStamp::of(path),
+        }
+    }
+
+    /// Whether the file is no longer the one read at start (edited, replaced, removed): an
+    /// edit that made the config invalid, or stricter, went on unlocking with the old one
+    /// while `unlock test` and `unlock list` refused the file (journey, session 32). Every
+    /// request is then ignored (the password decides), and the daemon stops after the next
+    /// one that reached the camera's turn; from facegate.socket, systemd starts it again on
+    /// the new file.
+    fn changed(&self) -> bool {
+        ConfigStamp::of(&self.path) != self.read_as
+    }
+}
+
+const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started";
+
+/// What tells a file changed: where it is, its size and when it was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConfigStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl ConfigStamp {
+    fn of(path: &Path) -> Option<ConfigStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(ConfigStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
 }
 
 impl Daemon {
@@ -291,6 +362,7 @@ impl Daemon {
         let store = config.open_store()?;
         let engine = Engine::for_unlock(models, store, config.verify.clone())?;
         Ok(Daemon {
+            watch: Arc::new(ConfigWatch::new(&config.path)),
             config,
             engine,
             hush: Hush::default(),
@@ -362,7 +434,8 @@ impl Daemon {
             }
         };
         std::thread::scope(|s| {
-            s.spawn(move || accept_clients(listener, &queue, accepting, store));
+            let watch = self.watch.clone();
+            s.spawn(move || accept_clients(listener, &queue, accepting, store, watch));
             for Queued {
                 mut stream,
                 uid,
@@ -378,6 +451,17 @@ impl Daemon {
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
                 drop(stream);
+                if self.watch.changed() {
+                    // Exits rather than reloads: the new file is checked as at any start, and
+                    // nothing of the old one (its model, store or camera) lingers.
+                    tracing::warn!(
+                        "{} changed since the daemon started: stopping (from facegate.socket, \
+                         systemd starts it again with the new config at the next request; \
+                         started by hand, start it again)",
+                        crate::shown::Shown(&self.config.path)
+                    );
+                    std::process::exit(0);
+                }
                 self.closing = None;
             }
         });
@@ -428,6 +512,9 @@ impl Daemon {
         uid: u32,
         asked: Instant,
     ) -> Reply {
+        if self.watch.changed() {
+            return verdict(Outcome::Ignore, CONFIG_CHANGED.into());
+        }
         if let Err(v) = self.check(user, uid) {
             return v;
         }
@@ -731,6 +818,7 @@ mod tests {
             turns: &Turns::default(),
             hush: &Hush::default(),
             store: None,
+            watch: &ConfigWatch::new(&dir.path().join("config.toml")),
         };
         read_client(stream, &client, &daemon).unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");
