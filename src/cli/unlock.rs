@@ -27,6 +27,19 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
+impl ConfigArg {
+    /// What the commands this one suggests need to reach the same config: nothing for the
+    /// default one, else its `--config` (followed as printed, they read /etc/facegate instead).
+    fn suffix(&self) -> String {
+        if self.config == std::path::Path::new(facegate_proto::DEFAULT_CONFIG) {
+            String::new()
+        } else {
+            let path = self.config.to_string_lossy();
+            format!(" --config {}", crate::store::names::shell_arg(&path))
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UnlockCommand {
     /// Enrol USER for face unlock from photos or folders (quality-checked); root only
@@ -286,6 +299,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         config,
     } = args;
     require_root()?;
+    let suffix = config.suffix();
     let config = SystemConfig::load(&config.config)?;
     let Some(uid) = daemon::uid_of(user) else {
         anyhow::bail!("{} is not an account on this system", Escaped(user));
@@ -401,7 +415,8 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         println!("{user} has no verification image, so face unlock stays off for them");
     } else {
         println!(
-            "{user} can now unlock with their face, from {} (try `sudo facegate unlock test {user}`)",
+            "{user} can now unlock with their face, from {} (try `sudo facegate unlock test \
+             {user}{suffix}`)",
             crate::shown::counted(enrolled, "image", "images")
         );
     }
@@ -411,6 +426,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
 /// `unlock list`: each enrolled account and what a login would get now.
 fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
     require_root()?;
+    let suffix = config.suffix();
     let config = SystemConfig::load(&config.config)?;
     let store = config.open_store()?;
     // The daemon's models and settings, to say what a login would get; without them,
@@ -454,7 +470,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             Answer::Ready => println!("{user:<24} {images}"),
             Answer::NotEnrolled => println!(
                 "{user:<24} not enrolled: no verification image \
-                 (`sudo facegate unlock enrol {user} PHOTOS`)"
+                 (`sudo facegate unlock enrol {user} PHOTOS{suffix}`)"
             ),
             Answer::Unreadable(why) => {
                 println!("{user:<24} not used: their images cannot be listed ({why})")
@@ -464,7 +480,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 println!("{user:<24} {images}, unavailable: {why}")
             }
             Answer::Locked(lock) => println!(
-                "{user:<24} {images}; {} (`sudo facegate unlock reset {user}` lifts it)",
+                "{user:<24} {images}; {} (`sudo facegate unlock reset {user}{suffix}` lifts it)",
                 lock.brief()
             ),
         }
@@ -489,8 +505,15 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         }
         UnlockCommand::Reset { user, config } => {
             require_root()?;
-            let config = SystemConfig::load(&config.config)?;
-            let held = crate::engine::attempts::reset_lock(&config.open_store()?, user)?;
+            let store = SystemConfig::load(&config.config)?.open_store()?;
+            // The system's own listing, not the desk's `user list` the store's error names.
+            anyhow::ensure!(
+                store.require_person(user).is_ok(),
+                "{} is not enrolled for face unlock (see `facegate unlock list{}`)",
+                Escaped(user),
+                config.suffix()
+            );
+            let held = crate::engine::attempts::reset_lock(&store, user)?;
             println!("{user}: {}", super::people::reset_said(held, "unlock"));
             Ok(exit::OK)
         }
