@@ -506,13 +506,15 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
         UnlockCommand::Reset { user, config } => {
             require_root()?;
             let store = SystemConfig::load(&config.config)?.open_store()?;
-            // The system's own listing, not the desk's `user list` the store's error names.
-            anyhow::ensure!(
-                store.require_person(user).is_ok(),
-                "{} is not enrolled for face unlock (see `facegate unlock list{}`)",
-                Escaped(user),
-                config.suffix()
-            );
+            // The system's own listing, not the desk's `user list` the store's error names;
+            // any other error (a link planted in the store) is said as it is.
+            if let Err(crate::store::StoreError::UnknownPerson(_)) = store.require_person(user) {
+                anyhow::bail!(
+                    "{} is not enrolled for face unlock (see `facegate unlock list{}`)",
+                    Escaped(user),
+                    config.suffix()
+                );
+            }
             let held = crate::engine::attempts::reset_lock(&store, user)?;
             println!("{user}: {}", super::people::reset_said(held, "unlock"));
             Ok(exit::OK)

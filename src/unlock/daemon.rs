@@ -65,7 +65,6 @@ fn accept_clients(
     queue: &crossbeam_channel::Sender<Queued>,
     hush: Hush,
     store: Option<Arc<Store>>,
-    watch: Arc<ConfigWatch>,
 ) {
     let turns = Turns::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
@@ -98,13 +97,8 @@ fn accept_clients(
                 continue;
             }
         };
-        let (queue, turns, hush, store, watch) = (
-            queue.clone(),
-            turns.clone(),
-            hush.clone(),
-            store.clone(),
-            watch.clone(),
-        );
+        let (queue, turns, hush, store) =
+            (queue.clone(), turns.clone(), hush.clone(), store.clone());
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
@@ -114,7 +108,6 @@ fn accept_clients(
                     turns: &turns,
                     hush: &hush,
                     store: store.as_deref(),
-                    watch: &watch,
                 };
                 if let Err(e) = read_client(stream, &client, &daemon) {
                     hush.warn(uid, "read", || {
@@ -144,7 +137,6 @@ struct Shared<'a> {
     /// The store, read for the answers that need no camera ([`gate`]); `None` if it could not
     /// be opened a second time (the camera's turn still asks).
     store: Option<&'a Store>,
-    watch: &'a ConfigWatch,
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
@@ -159,7 +151,6 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         turns,
         hush,
         store,
-        watch,
     } = daemon;
     let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
@@ -175,15 +166,6 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     let account = uid_of(user);
     if let Err(refused) = may_ask(caller, user, account, hush, *uid) {
         return proto::send(&mut stream, &refused);
-    }
-    if watch.changed() {
-        hush.warn(*uid, "config", || {
-            format!("{CONFIG_CHANGED}: requests are ignored until it is started again")
-        });
-        return proto::send(
-            &mut stream,
-            &verdict(Outcome::Ignore, CONFIG_CHANGED.into()),
-        );
     }
     // Judged as the request is read, not after it has waited its turn for the camera, and
     // trusted only if the caller has not exited meanwhile (its pid could name another process).
@@ -318,10 +300,10 @@ impl ConfigWatch {
 
     /// Whether the file is no longer the one read at start (edited, replaced, removed): an
     /// edit that made the config invalid, or stricter, went on unlocking with the old one
-    /// while `unlock test` and `unlock list` refused the file (journey, session 32). Every
-    /// request is then ignored (the password decides), and the daemon stops after the next
-    /// one that reached the camera's turn; from facegate.socket, systemd starts it again on
-    /// the new file.
+    /// while `unlock test` and `unlock list` refused the file (journey, session 32). A request
+    /// that reaches the camera's turn is then ignored (the password decides), and the daemon
+    /// stops after answering it; from facegate.socket, systemd starts it again on the new
+    /// file. (What is answered as a request is read, from the store alone, still is.)
     fn changed(&self) -> bool {
         ConfigStamp::of(&self.path) != self.read_as
     }
@@ -329,14 +311,15 @@ impl ConfigWatch {
 
 const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started";
 
-/// What tells a file changed: where it is, its size and when it was last written.
+/// What tells a file changed: where it is, its size and when it was last written. Not its
+/// ctime: a hard link to it (where protected_hardlinks is off) or a metadata-only tool changes
+/// that without changing a word of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ConfigStamp {
     dev: u64,
     ino: u64,
     size: u64,
     mtime: (i64, i64),
-    ctime: (i64, i64),
 }
 
 impl ConfigStamp {
@@ -348,7 +331,6 @@ impl ConfigStamp {
             ino: m.ino(),
             size: m.size(),
             mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
         })
     }
 }
@@ -434,8 +416,7 @@ impl Daemon {
             }
         };
         std::thread::scope(|s| {
-            let watch = self.watch.clone();
-            s.spawn(move || accept_clients(listener, &queue, accepting, store, watch));
+            s.spawn(move || accept_clients(listener, &queue, accepting, store));
             for Queued {
                 mut stream,
                 uid,
@@ -695,6 +676,8 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
         "the unlock daemon runs as root (it reads the root-owned store and config)"
     );
     raise_priority();
+    // Stamped before it is read: an edit while the models load is a change too.
+    let watch = ConfigWatch::new(config_path);
     let mut config = SystemConfig::load(config_path)?;
     if let Some(s) = socket {
         anyhow::ensure!(
@@ -705,6 +688,7 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
         config.socket = s.to_owned();
     }
     let mut daemon = Daemon::new(config, models)?;
+    daemon.watch = Arc::new(watch);
     let listener = daemon.listener()?;
     let address = listener.local_addr()?;
     // The rule as applied, so a looser [verify] raised to the unlock floors is visible.
@@ -818,7 +802,6 @@ mod tests {
             turns: &Turns::default(),
             hush: &Hush::default(),
             store: None,
-            watch: &ConfigWatch::new(&dir.path().join("config.toml")),
         };
         read_client(stream, &client, &daemon).unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");
