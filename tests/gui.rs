@@ -6,6 +6,7 @@ mod gui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use facegate::auth::lockout::{self, Lockout};
 use facegate::camera::SourceSpec;
 use facegate::store::{Gallery, ImageKind, Store};
 use gui_support::{
@@ -1026,10 +1027,18 @@ fn an_attempt_whose_frames_stop_ends_at_its_time_out() {
     h.get_by_role_and_label(Role::Button, "Verify").click();
     h.run_steps(2);
     assert!(h.state().state.verifying);
+    // The window says "verifying" at the click; the worker begins the attempt when it gets
+    // there, and counts it in the lock-out record. A save made before that is in force for
+    // the attempt, rightly, so the test waits for it (CI's slower machine saved first).
+    let store = Store::open(&data).unwrap();
+    wait_for(&mut h, 10, "the worker to begin the attempt", |_| {
+        store
+            .read_state::<Lockout>("Eileen", lockout::STATE_FILE)
+            .is_ok_and(|l| l.running == 1)
+    });
     // A threshold saved from elsewhere while it runs waits for it to end: an attempt's rule is
     // set when it begins (a model switched under one scored a stranger against the old model's
     // threshold; red team retest, session 28).
-    let store = Store::open(&data).unwrap();
     let mut elsewhere = store.settings();
     elsewhere.detection_threshold = 0.45;
     store.save_settings(&elsewhere).unwrap();
