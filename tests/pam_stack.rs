@@ -1918,6 +1918,53 @@ fn face_unlock_through_a_real_pam_stack() {
         let r = rig.attempt("Katie's clip, the new account enrolled", false, &user, &[]);
         assert_eq!(r.result, Pam::Success, "{}", r.output);
 
+        // A new account given the old uid, as `useradd` hands a freed uid out again: the old
+        // face unlocked it (journey, session 32). `userdel -r` and `useradd -m` leave a home
+        // folder made again, which tells the two apart. (Katie's face stands in for the first
+        // holder's; the home is under the test's folder, removed with it.)
+        let named = format!("fghome{}", rig.tag);
+        let home = rig.dir.join("home");
+        let with_home = ["-m", "-d", s(&home), "-s", "/usr/sbin/nologin"];
+        run(Command::new("useradd").args(with_home).arg(&named));
+        rig.others.push(named.clone());
+        let uid = run(Command::new("id").args(["-u", &named]));
+        let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
+        let mut enrol_named = vec!["unlock", "enrol", named.as_str()];
+        enrol_named.extend(frames.iter().map(|p| s(p)));
+        enrol_named.extend(["--same-person-as", &user, "--config", s(&config)]);
+        let out = common::run_facegate(&enrol_named);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = rig.attempt("Katie's clip, her second account", false, &named, &[]);
+        assert_eq!(r.result, Pam::Success, "{}", r.output);
+        run(Command::new("userdel").args(["-r", "-f", &named]));
+        run(Command::new("useradd")
+            .args(with_home)
+            .args(["-u", &uid])
+            .arg(&named));
+        let r = rig.attempt(
+            "Katie's clip for a new account given her second account's uid",
+            false,
+            &named,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        assert!(
+            rig.daemon_log()
+                .contains("home folder is not the one it had when enrolled"),
+            "{}",
+            rig.daemon_log()
+        );
+        let listed = common::run_facegate(&["unlock", "list", "--config", s(&config)]);
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        println!("{listed}");
+        assert!(listed.contains("home folder is not the one"), "{listed}");
+        let remove = ["unlock", "remove", &named, "--config", s(&config)];
+        assert!(common::run_facegate(&remove).status.success());
+
         // The config edited while the daemon runs: no more answers on the old one (an edit
         // that broke the file went on unlocking while `unlock test` refused it; journey,
         // session 32). The request is ignored, the password decides, and the daemon stops so

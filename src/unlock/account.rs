@@ -1,15 +1,24 @@
-//! Which account an enrolment was made for: its uid, kept beside its faces when `facegate
-//! unlock enrol` runs. Enrolments are found by account name, and a name outlives its account:
-//! after `userdel alice; useradd alice`, the new alice must not be unlocked by the old alice's
-//! face (red team, session 24). The daemon answers only when the name still belongs to the uid
-//! enrolled; an enrolment without one (made before it was recorded) is refused. `unlock enrol`
-//! adds only to an enrolment made for the same uid ([`may_add`], on the daemon's own rule): the
-//! old faces must be removed first, not taken over by the new account. A uid given again to a
-//! new account of the same name is not told apart (`useradd` often gives the freed uid again):
-//! remove an account's enrolment with the account (`facegate unlock remove`). Telling them
-//! apart by the home folder was tried and taken back (session 32): the packaged unit's
-//! `ProtectHome=yes` hides /home from the daemon, and homes mounted at login or by autofs read
-//! differently at the login screen.
+//! Which account an enrolment was made for: its uid, and its home folder as it was, kept beside
+//! its faces when `facegate unlock enrol` runs. Enrolments are found by account name, and a name
+//! outlives its account: after `userdel alice; useradd alice`, the new alice must not be
+//! unlocked by the old alice's face (red team, session 24). The daemon answers only when the
+//! name still belongs to the uid enrolled; an enrolment without one (made before it was
+//! recorded) is refused. `unlock enrol` adds only to an enrolment made for the same uid
+//! ([`may_add`], on the daemon's own rule): the old faces must be removed first, not taken over
+//! by the new account.
+//!
+//! `useradd` gives a freed uid out again as often as not (the journey of session 32 got 1002
+//! back, and the old face unlocked the new account), so the home folder tells the two apart
+//! where it can: `userdel -r` and `useradd -m` leave a folder made later, under another inode
+//! or another birth time. It is evidence only where it can be read as it was: a plain folder on
+//! the file system above it, at enrolment and now. A home that is mounted (autofs, pam_mount,
+//! systemd-homed), hidden from the daemon, or missing decides nothing, so those setups are not
+//! refused for a reason that is not there (the strict check of session 32 refused everyone
+//! under the packaged unit's `ProtectHome=yes`, and was taken back). Still not told apart: a
+//! new account given the old uid with no home made again; remove an account's enrolment with
+//! the account (`facegate unlock remove`).
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,23 +30,85 @@ const FILE: &str = "account.json";
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct EnrolledFor {
     uid: Option<u32>,
+    /// The account's home folder when enrolled, where it could be read ([`home_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    home: Option<Home>,
 }
 
-/// Records that `user`'s enrolment is for the account with `uid`.
+/// A home folder, told apart from one made again at the same path: its inode, and when it
+/// was made (seconds and nanoseconds since 1970) where the file system says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Home {
+    ino: u64,
+    born: Option<(u64, u32)>,
+}
+
+impl Home {
+    /// Another folder: another inode, or made at another time where both readings say when.
+    /// A home moved with `usermod -m` on the same file system is the same folder.
+    fn differs_from(&self, now: &Home) -> bool {
+        self.ino != now.ino || matches!((self.born, now.born), (Some(a), Some(b)) if a != b)
+    }
+}
+
+/// The folder at `path` as evidence of an account's identity: a folder (not a link) on the
+/// same file system as the folder above it. Nothing when it is missing, unreadable or mounted:
+/// a home mounted at login reads as one folder while mounted and another at the login screen.
+fn home_at(path: &Path) -> Option<Home> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let above = std::fs::symlink_metadata(path.parent()?).ok()?;
+    if !meta.is_dir() || meta.dev() != above.dev() {
+        return None;
+    }
+    let born = meta
+        .created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| (d.as_secs(), d.subsec_nanos()));
+    Some(Home {
+        ino: meta.ino(),
+        born,
+    })
+}
+
+/// [`home_at`] for the home folder of account `user` with uid `uid`, from the user database.
+fn home_of(user: &str, uid: u32) -> Option<Home> {
+    let account = nix::unistd::User::from_name(user).ok()??;
+    (account.uid.as_raw() == uid).then(|| home_at(&account.dir))?
+}
+
+/// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now.
 pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
-    store.write_state(user, FILE, &EnrolledFor { uid: Some(uid) })
+    let record = EnrolledFor {
+        uid: Some(uid),
+        home: home_of(user, uid),
+    };
+    store.write_state(user, FILE, &record)
 }
 
 /// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
 /// uid, none when there is no such account); None when it does.
 pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
-    let enrolled = match store.read_state::<EnrolledFor>(user, FILE) {
-        Ok(record) => record.uid,
+    let record = match store.read_state::<EnrolledFor>(user, FILE) {
+        Ok(record) => record,
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };
     let remove = format!("remove it (`sudo facegate unlock remove {user}`)");
-    match (enrolled, now) {
-        (Some(was), Some(is)) if was == is => None,
+    match (record.uid, now) {
+        (Some(was), Some(is)) if was == is => {
+            let made_again = record
+                .home
+                .zip(home_of(user, is))
+                .is_some_and(|(was, is)| was.differs_from(&is));
+            made_again.then(|| {
+                format!(
+                    "{user}'s home folder is not the one it had when enrolled (the account was \
+                     made again with the same uid, or its home was made again or copied): \
+                     {remove}, then enrol {user} again"
+                )
+            })
+        }
         (Some(was), Some(is)) => Some(format!(
             "it was enrolled for uid {was}, and {user} is now uid {is} (another account of the \
              same name): {remove}, then enrol the new account"
@@ -60,5 +131,40 @@ pub fn may_add(store: &Store, user: &str, uid: u32) -> Result<(), String> {
     match mismatch(store, user, Some(uid)) {
         None => Ok(()),
         Some(why) => Err(format!("{user}'s enrolment cannot be added to: {why}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder made again where one was removed is told apart, as `userdel -r` and
+    /// `useradd -m` leave it; one renamed (`usermod -m`) is not; a link or nothing decides nothing.
+    #[test]
+    fn a_home_made_again_is_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("alice");
+        std::fs::create_dir(&home).unwrap();
+        let enrolled = home_at(&home).expect("a plain folder is read");
+        println!("enrolled: {enrolled:?}");
+        assert!(!enrolled.differs_from(&home_at(&home).unwrap()));
+
+        let moved = dir.path().join("alice-moved");
+        std::fs::rename(&home, &moved).unwrap();
+        assert!(!enrolled.differs_from(&home_at(&moved).unwrap()));
+        assert!(home_at(&home).is_none(), "missing");
+
+        std::fs::remove_dir(&moved).unwrap();
+        std::fs::create_dir(&home).unwrap();
+        let again = home_at(&home).unwrap();
+        println!("made again: {again:?}");
+        assert!(
+            enrolled.differs_from(&again),
+            "neither its inode nor its birth time tells it apart on this file system"
+        );
+
+        std::fs::remove_dir(&home).unwrap();
+        std::os::unix::fs::symlink(dir.path(), &home).unwrap();
+        assert!(home_at(&home).is_none(), "a link");
     }
 }
