@@ -115,10 +115,7 @@ pub fn output_image(option: &str, path: &std::path::Path, inputs: &Inputs) -> an
     let existing = match std::fs::metadata(path) {
         Ok(existing) => Some(existing),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let folder = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => std::path::Path::new("."),
-            };
+            let folder = folder_of(path);
             anyhow::ensure!(
                 folder.is_dir(),
                 "{option}: the folder {} does not exist; make it first or give another",
@@ -152,6 +149,15 @@ pub fn output_image(option: &str, path: &std::path::Path, inputs: &Inputs) -> an
     Ok(())
 }
 
+/// The folder a file named `path` goes into: its parent, or the current folder for a bare name
+/// (whose parent is empty).
+fn folder_of(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    }
+}
+
 /// Writes `img` to `path` (its format from the extension) whole or not at all: into a temporary
 /// file beside it, renamed over it once complete, so a full disk or an interrupted run leaves
 /// the file as it was (or none), never a cut-off image.
@@ -159,10 +165,7 @@ pub fn save_image(img: &image::RgbImage, path: &std::path::Path) -> anyhow::Resu
     use anyhow::Context;
     let write = || -> anyhow::Result<()> {
         let format = image::ImageFormat::from_path(path)?;
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => std::path::Path::new("."),
-        };
+        let folder = folder_of(path);
         let mut tmp = tempfile::NamedTempFile::new_in(folder)?;
         {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
