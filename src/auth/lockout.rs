@@ -322,8 +322,9 @@ impl Lockout {
         None
     }
 
-    /// An attempt begun with [`Lockout::begin`] ended: whether that started a pause.
-    pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) -> bool {
+    /// An attempt begun with [`Lockout::begin`] ended: the lock-out or pause that started, if
+    /// one did.
+    pub fn settle(&mut self, ended: Ended, channel: Channel, now: u64) -> Option<Lock> {
         self.running = self.running.saturating_sub(1);
         if self.running == 0 {
             self.running_since = None;
@@ -332,19 +333,21 @@ impl Lockout {
             Ended::Accepted => *self = Lockout::default(),
             // Those still running are not failures yet, here as for a look at the record.
             Ended::Refused => {
-                self.start_pending(now);
+                if self.start_pending(now) {
+                    return self.lock(now);
+                }
             }
             Ended::Unjudged => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
-                if channel == Channel::Live {
-                    return self.saw_nobody(now);
+                if channel == Channel::Live && self.saw_nobody(now) {
+                    return self.lock(now);
                 }
             }
             Ended::CutShort => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
             }
         }
-        false
+        None
     }
 
     /// Begins and settles a one-shot attempt (the tests' shorthand: the engine begins an
@@ -580,16 +583,20 @@ mod tests {
         assert_eq!(l.consecutive_failures, 0, "nothing toward a lock-out");
         assert_eq!(l.begin(now + PAUSE), None, "over after {PAUSE} s");
         // The success after it started no pause (a stale end time once read as one).
-        assert!(!l.settle(Ended::Accepted, Channel::Live, now + PAUSE));
+        assert_eq!(l.settle(Ended::Accepted, Channel::Live, now + PAUSE), None);
         let mut l = Lockout::default();
-        let started: Vec<bool> = (0..UNSEEN_LIMIT)
+        let started: Vec<Option<Lock>> = (0..UNSEEN_LIMIT)
             .map(|_| {
                 l.begin(1000);
                 l.settle(Ended::Unjudged, Channel::Live, 1000)
             })
             .collect();
-        assert_eq!(started.iter().filter(|s| **s).count(), 1);
-        assert!(started[UNSEEN_LIMIT as usize - 1], "the fifth starts it");
+        assert_eq!(started.iter().flatten().count(), 1);
+        assert_eq!(
+            started[UNSEEN_LIMIT as usize - 1],
+            Some(Lock::Paused(PAUSE)),
+            "the fifth starts it"
+        );
         println!("{}", Lock::Paused(PAUSE));
 
         // Far apart (a lock screen woken at an empty desk now and then), they never pause.

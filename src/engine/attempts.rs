@@ -413,19 +413,15 @@ impl Engine {
         details: AttemptDetails,
     ) -> Result<()> {
         let now = now_unix();
-        let paused =
+        let started =
             self.store
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
                     lock.settle(ended, channel, now)
                 })?;
-        if paused {
-            // On the daemon's log too: who is paused, and why, for whoever wonders later.
-            tracing::warn!(
-                "{person}: face verification paused for {} s after {} attempts with no \
-                 face to judge",
-                lockout::PAUSE,
-                lockout::UNSEEN_LIMIT
-            );
+        if let Some(lock) = started {
+            // On the daemon's log too: who is locked out or paused, and why, for whoever
+            // wonders later (the daemon logged pauses only; journey s32 #11).
+            tracing::warn!("{person}: face verification {lock}");
         }
         self.audit(person, channel, ended, details);
         Ok(())
