@@ -1817,7 +1817,7 @@ fn face_unlock_through_a_real_pam_stack() {
         }
         let log = rig.daemon_log();
         assert!(
-            log.contains("face verification paused for 300 s after 5 attempts"),
+            log.contains("face verification paused for 300 more s after 5 attempts"),
             "the pause is on the daemon's log: {log}"
         );
         rig.write_config(&clip);
@@ -1850,6 +1850,14 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(r.result, Pam::AuthErr, "a refused face is PAM_AUTH_ERR");
         assert!(r.saw("Face unlock refused"));
     }
+    // The lock-out is on root's log when it starts (only pauses were; journey s32 #11).
+    let log = rig.daemon_log();
+    assert!(
+        log.contains(&format!(
+            "{user}: face verification locked out for 30 more s after repeated failed"
+        )),
+        "{log}"
+    );
 
     // Locked: the real clip is refused now, without the camera.
     rig.write_config(&clip);
@@ -1905,10 +1913,12 @@ fn face_unlock_through_a_real_pam_stack() {
         let out = common::run_facegate(&enrol);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{said}");
-        assert!(
-            said.contains("remove it (`sudo facegate unlock remove"),
-            "{said}"
+        // As it must be typed to reach this config (it read /etc/facegate; journey s32 #6).
+        let remove = format!(
+            "remove it (`sudo facegate unlock remove {user} --config {}`)",
+            s(&config)
         );
+        assert!(said.contains(&remove), "{said}");
         let remove = ["unlock", "remove", &user, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
         let mut enrol = vec!["unlock", "enrol", &user];
@@ -1962,8 +1972,28 @@ fn face_unlock_through_a_real_pam_stack() {
         let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
         println!("{listed}");
         assert!(listed.contains("home folder is not the one"), "{listed}");
+        // Removed, the record of the account's attempts stays (root's, as auth.log keeps a
+        // removed account's logins; it went with the enrolment: journey s32 #11), until
+        // `--wipe` asks for it to go too.
+        let audited = || {
+            facegate::store::audit::read(&rig.dir.join("store"))
+                .iter()
+                .filter(|e| e.person == named)
+                .count()
+        };
+        let before = audited();
         let remove = ["unlock", "remove", &named, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
+        println!(
+            "{named}'s audit lines: {before}, then {} once removed",
+            audited()
+        );
+        assert!(before > 0);
+        assert_eq!(audited(), before);
+        let wipe = ["unlock", "remove", &named, "--wipe", "--config", s(&config)];
+        let out = common::run_facegate(&wipe);
+        assert!(out.status.success());
+        assert_eq!(audited(), 0);
 
         // The config edited while the daemon runs: no more answers on the old one (an edit
         // that broke the file went on unlocking while `unlock test` refused it; journey,

@@ -17,6 +17,7 @@ use super::{Cli, exit};
 use crate::engine::adding::{Check, SavedWarning};
 use crate::shown::{Escaped, Shown};
 use crate::store::{Gallery, ImageKind, Owner, Store};
+use crate::unlock::config::Commands;
 use crate::unlock::gate::{self, Answer};
 use crate::unlock::{SystemConfig, daemon};
 
@@ -25,19 +26,6 @@ pub struct ConfigArg {
     /// The system config (root-owned)
     #[arg(long, default_value = facegate_proto::DEFAULT_CONFIG, value_name = "FILE")]
     pub config: PathBuf,
-}
-
-impl ConfigArg {
-    /// What the commands this one suggests need to reach the same config: nothing for the
-    /// default one, else its `--config` (followed as printed, they read /etc/facegate instead).
-    fn suffix(&self) -> String {
-        if self.config == std::path::Path::new(facegate_proto::DEFAULT_CONFIG) {
-            String::new()
-        } else {
-            let path = self.config.to_string_lossy();
-            format!(" --config {}", crate::store::names::shell_arg(&path))
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,9 +37,14 @@ pub enum UnlockCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Remove USER from face unlock, with every trace (images, cache, audit lines); root only
+    /// Remove USER from face unlock (images, cache); the audit lines of their attempts stay;
+    /// root only
     Remove {
         user: String,
+        /// Also remove the audit-log lines and saved frames of their attempts (also for an
+        /// account already removed)
+        #[arg(long)]
+        wipe: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -199,6 +192,7 @@ fn take_back(
     first: bool,
     saved: &HashMap<Uuid, PathBuf>,
     why: &[String],
+    commands: &Commands,
 ) -> anyhow::Result<u8> {
     let gallery = &Gallery::Person {
         name: user.to_owned(),
@@ -218,19 +212,33 @@ fn take_back(
         None => Ok(()),
         Some(e) => Err(e.into()),
     };
+    let remove = commands.unlock(&["remove", user]);
     undone.context(format!(
-        "not every image saved above could be deleted again: `sudo facegate unlock remove \
-         {user}` before {user} next logs in"
+        "not every image saved above could be deleted again: {remove} before {user} next logs in"
     ))?;
     eprintln!(
         "The images saved above were deleted again. Enrol {user} from photos of {user} alone{}",
         if first {
-            "."
+            ".".to_owned()
         } else {
-            " (`facegate unlock remove` and enrol again if an earlier image is the odd one)."
+            format!(" ({remove} and enrol again if an earlier image is the odd one).")
         }
     );
     Ok(super::exit::DIFFERENT)
+}
+
+/// A store error about `user` as the `unlock` commands say it: an unknown name points to the
+/// system's own listing, not the desk's `user list` the store's error names; any other error
+/// (a link planted in the store) is said as it is.
+fn not_enrolled(e: crate::store::StoreError, user: &str, commands: &Commands) -> anyhow::Error {
+    match e {
+        crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
+            "{} is not enrolled for face unlock (see {})",
+            Escaped(user),
+            commands.unlock(&["list"])
+        ),
+        e => e.into(),
+    }
 }
 
 fn require_root() -> anyhow::Result<()> {
@@ -299,8 +307,8 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         config,
     } = args;
     require_root()?;
-    let suffix = config.suffix();
     let config = SystemConfig::load(&config.config)?;
+    let commands = config.commands();
     let Some(uid) = daemon::uid_of(user) else {
         anyhow::bail!("{} is not an account on this system", Escaped(user));
     };
@@ -331,15 +339,16 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         .find(|a| store.require_person(a).is_err())
     {
         anyhow::bail!(
-            "{} is not enrolled for face unlock (see `facegate unlock list`); \
-             --same-person-as names an enrolled account",
-            Escaped(other)
+            "{} is not enrolled for face unlock (see {}); --same-person-as names an enrolled \
+             account",
+            Escaped(other),
+            commands.unlock(&["list"])
         );
     }
     let first = store.require_person(user).is_err();
     if first {
         store.add_person(user)?;
-    } else if let Err(why) = crate::unlock::account::may_add(store, user, uid) {
+    } else if let Err(why) = crate::unlock::account::may_add(store, user, uid, &commands) {
         // Added to, the old account's faces would unlock the new one.
         anyhow::bail!(why);
     }
@@ -370,8 +379,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
                 match undo_partial(&mut engine, user, &gallery, &before, first) {
                     Ok(()) => e.context("nothing of this enrolment was kept"),
                     Err(undo) => e.context(format!(
-                        "what this enrolment saved may be left ({undo:#}): `sudo \
-                         facegate unlock remove {user}` before {user} next logs in"
+                        "what this enrolment saved may be left ({undo:#}): {} before {user} \
+                         next logs in",
+                        commands.unlock(&["remove", user])
                     )),
                 },
             );
@@ -383,7 +393,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
     let warnings = engine.after_saving(&gallery, &ids);
     if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
-        return take_back(&mut engine, user, first, &imported.saved, &why);
+        return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
     }
     // Kept, and said: an image unlike the account's others that did not make them two
     // people's (a very different photo of them, or someone else's among many of theirs).
@@ -401,9 +411,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             let path = imported.saved.get(&u.id);
             let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
             eprintln!(
-                "warning: {} (`sudo facegate unlock remove {user}` and enrol again \
-                 without it)",
-                warning.text(&gallery, what)
+                "warning: {} ({} and enrol again without it)",
+                warning.text(&gallery, what),
+                commands.unlock(&["remove", user])
             );
         }
     }
@@ -415,9 +425,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         println!("{user} has no verification image, so face unlock stays off for them");
     } else {
         println!(
-            "{user} can now unlock with their face, from {} (try `sudo facegate unlock test \
-             {user}{suffix}`)",
-            crate::shown::counted(enrolled, "image", "images")
+            "{user} can now unlock with their face, from {} (try {})",
+            crate::shown::counted(enrolled, "image", "images"),
+            commands.unlock(&["test", user])
         );
     }
     Ok(code)
@@ -426,8 +436,8 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
 /// `unlock list`: each enrolled account and what a login would get now.
 fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
     require_root()?;
-    let suffix = config.suffix();
     let config = SystemConfig::load(&config.config)?;
+    let commands = config.commands();
     let store = config.open_store()?;
     // The daemon's models and settings, to say what a login would get; without them,
     // what the store alone says (an account listed, locked or not, is still worth
@@ -462,15 +472,15 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
         let images = crate::shown::counted(n, "image", "images");
         let account = daemon::uid_of(&user);
         let answer = match engine.as_mut() {
-            Some(engine) => gate::status_deep(engine, &user, account),
-            None => gate::status(&store, &user, account),
+            Some(engine) => gate::status_deep(engine, &user, account, &commands),
+            None => gate::status(&store, &user, account, &commands),
         };
         // What a login would answer now, and what lifts it.
         match answer {
             Answer::Ready => println!("{user:<24} {images}"),
             Answer::NotEnrolled => println!(
-                "{user:<24} not enrolled: no verification image \
-                 (`sudo facegate unlock enrol {user} PHOTOS{suffix}`)"
+                "{user:<24} not enrolled: no verification image ({})",
+                commands.unlock(&["enrol", &user, "PHOTOS"])
             ),
             Answer::Unreadable(why) => {
                 println!("{user:<24} not used: their images cannot be listed ({why})")
@@ -480,8 +490,9 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 println!("{user:<24} {images}, unavailable: {why}")
             }
             Answer::Locked(lock) => println!(
-                "{user:<24} {images}; {} (`sudo facegate unlock reset {user}{suffix}` lifts it)",
-                lock.brief()
+                "{user:<24} {images}; {} ({} lifts it)",
+                lock.brief(),
+                commands.unlock(&["reset", &user])
             ),
         }
     }
@@ -492,29 +503,37 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
     match cmd {
         UnlockCommand::Enrol(args) => enrol(cli, args),
         UnlockCommand::List { config } => list(cli, config),
-        UnlockCommand::Remove { user, config } => {
+        UnlockCommand::Remove { user, wipe, config } => {
             require_root()?;
-            let store = SystemConfig::load(&config.config)?.open_store()?;
-            anyhow::ensure!(
-                store.require_person(user).is_ok(),
-                "{user:?} is not enrolled for face unlock (see `facegate unlock list`)"
+            let config = SystemConfig::load(&config.config)?;
+            let store = config.open_store()?;
+            let commands = config.commands();
+            let said = |e| not_enrolled(e, user, &commands);
+            if *wipe {
+                // A name already removed still has its lines to wipe.
+                let r = store.wipe_person(user).map_err(said)?;
+                println!("{user} has no face unlock and no record of it; removed {r}");
+                return Ok(exit::OK);
+            }
+            store.remove_person(user).map_err(said)?;
+            // Root's record of who tried to unlock the account, kept as a removed account's
+            // logins are kept in auth.log (its only trace of a stranger's five attempts went
+            // with the enrolment; journey s32 #11).
+            println!(
+                "{user} no longer unlocks with their face; their images and cached embeddings \
+                 are removed, the audit-log lines and saved frames of their attempts stay ({} \
+                 removes those too)",
+                commands.unlock(&["remove", user, "--wipe"])
             );
-            let r = store.wipe_person(user)?;
-            println!("{user} no longer unlocks with their face; removed {r}");
             Ok(exit::OK)
         }
         UnlockCommand::Reset { user, config } => {
             require_root()?;
-            let store = SystemConfig::load(&config.config)?.open_store()?;
-            // The system's own listing, not the desk's `user list` the store's error names;
-            // any other error (a link planted in the store) is said as it is.
-            if let Err(crate::store::StoreError::UnknownPerson(_)) = store.require_person(user) {
-                anyhow::bail!(
-                    "{} is not enrolled for face unlock (see `facegate unlock list{}`)",
-                    Escaped(user),
-                    config.suffix()
-                );
-            }
+            let config = SystemConfig::load(&config.config)?;
+            let store = config.open_store()?;
+            store
+                .require_person(user)
+                .map_err(|e| not_enrolled(e, user, &config.commands()))?;
             let held = crate::engine::attempts::reset_lock(&store, user)?;
             println!("{user}: {}", super::people::reset_said(held, "unlock"));
             Ok(exit::OK)

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::Commands;
 use crate::store::{Store, StoreError};
 
 /// The file in the person's folder.
@@ -88,13 +89,19 @@ pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
 }
 
 /// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
-/// uid, none when there is no such account); None when it does.
-pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
+/// uid, none when there is no such account); None when it does. `commands`: how the remedy is
+/// written.
+pub fn mismatch(
+    store: &Store,
+    user: &str,
+    now: Option<u32>,
+    commands: &Commands,
+) -> Option<String> {
     let record = match store.read_state::<EnrolledFor>(user, FILE) {
         Ok(record) => record,
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };
-    let remove = format!("remove it (`sudo facegate unlock remove {user}`)");
+    let remove = format!("remove it ({})", commands.unlock(&["remove", user]));
     match (record.uid, now) {
         (Some(was), Some(is)) if was == is => {
             let made_again = record
@@ -127,8 +134,8 @@ pub fn mismatch(store: &Store, user: &str, now: Option<u32>) -> Option<String> {
 /// recorded, perhaps for an account of that name since deleted), the faces added would be
 /// recorded as this account's, and the old ones with them (design review, session 29: R2):
 /// the enrolment is removed first. Why not, when not.
-pub fn may_add(store: &Store, user: &str, uid: u32) -> Result<(), String> {
-    match mismatch(store, user, Some(uid)) {
+pub fn may_add(store: &Store, user: &str, uid: u32, commands: &Commands) -> Result<(), String> {
+    match mismatch(store, user, Some(uid), commands) {
         None => Ok(()),
         Some(why) => Err(format!("{user}'s enrolment cannot be added to: {why}")),
     }

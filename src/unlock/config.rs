@@ -70,7 +70,45 @@ struct Raw {
     verify: Option<toml::Table>,
 }
 
+/// The `facegate unlock` commands that messages suggest, written to reach one config: with its
+/// `--config` unless it is the default one (followed as printed, they read /etc/facegate
+/// instead; journey s32 #6). The one way every hint is written, in the daemon's log and the
+/// `unlock` commands alike.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    config: Option<String>,
+}
+
+impl Commands {
+    pub fn for_config(path: &Path) -> Commands {
+        let default = path == Path::new(facegate_proto::DEFAULT_CONFIG);
+        Commands {
+            config: (!default).then(|| crate::store::names::shell_arg(&path.to_string_lossy())),
+        }
+    }
+
+    /// `` `sudo facegate unlock ARGS [--config FILE]` ``, each word quoted for the shell.
+    pub fn unlock(&self, args: &[&str]) -> String {
+        let mut line = String::from("`sudo facegate unlock");
+        for arg in args {
+            line.push(' ');
+            line.push_str(&crate::store::names::shell_arg(arg));
+        }
+        if let Some(config) = &self.config {
+            line.push_str(" --config ");
+            line.push_str(config);
+        }
+        line.push('`');
+        line
+    }
+}
+
 impl SystemConfig {
+    /// The commands this config's messages suggest ([`Commands`]).
+    pub fn commands(&self) -> Commands {
+        Commands::for_config(&self.path)
+    }
+
     /// The root-owned store this config names, with every folder above it checked first: the
     /// one way the daemon and the `unlock` commands open it.
     pub fn open_store(&self) -> Result<crate::store::Store, ConfigError> {
@@ -242,6 +280,22 @@ impl From<TrustError> for ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Suggested commands reach the config in use: the default one needs no `--config`, and
+    /// every word is quoted for the shell.
+    #[test]
+    fn suggested_commands_name_the_config_in_use() {
+        let default = Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG));
+        assert_eq!(
+            default.unlock(&["remove", "alice"]),
+            "`sudo facegate unlock remove alice`"
+        );
+        let other = Commands::for_config(Path::new("/srv/face gate/config.toml"));
+        assert_eq!(
+            other.unlock(&["enrol", "O'Brien", "PHOTOS"]),
+            "`sudo facegate unlock enrol \"O'Brien\" PHOTOS --config '/srv/face gate/config.toml'`"
+        );
+    }
 
     fn parse(text: &str) -> Result<SystemConfig, ConfigError> {
         SystemConfig::parse(text, Path::new("/etc/facegate/config.toml"))

@@ -21,7 +21,7 @@ use facegate_proto::{self as proto, Outcome, Reply, Request};
 
 use super::caller::Caller;
 pub use super::caller::uid_of;
-use super::config::SystemConfig;
+use super::config::{Commands, SystemConfig};
 use super::gate::{self, verdict};
 use super::hush::Hush;
 use super::subids::Subordinates;
@@ -65,6 +65,7 @@ fn accept_clients(
     queue: &crossbeam_channel::Sender<Queued>,
     hush: Hush,
     store: Option<Arc<Store>>,
+    commands: Arc<Commands>,
 ) {
     let turns = Turns::default();
     let mut subordinates = Subordinates::new(Path::new(SUBUID));
@@ -97,8 +98,13 @@ fn accept_clients(
                 continue;
             }
         };
-        let (queue, turns, hush, store) =
-            (queue.clone(), turns.clone(), hush.clone(), store.clone());
+        let (queue, turns, hush, store, commands) = (
+            queue.clone(),
+            turns.clone(),
+            hush.clone(),
+            store.clone(),
+            commands.clone(),
+        );
         let reader = std::thread::Builder::new()
             .name("client".into())
             .spawn(move || {
@@ -108,6 +114,7 @@ fn accept_clients(
                     turns: &turns,
                     hush: &hush,
                     store: store.as_deref(),
+                    commands: &commands,
                 };
                 if let Err(e) = read_client(stream, &client, &daemon) {
                     hush.warn(uid, "read", || {
@@ -137,6 +144,8 @@ struct Shared<'a> {
     /// The store, read for the answers that need no camera ([`gate`]); `None` if it could not
     /// be opened a second time (the camera's turn still asks).
     store: Option<&'a Store>,
+    /// How the answers' remedies are written (the daemon's config).
+    commands: &'a Commands,
 }
 
 /// Reads one client's request line (within [`REQUEST_TIMEOUT`]), answers at once what needs no
@@ -151,6 +160,7 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         turns,
         hush,
         store,
+        commands,
     } = daemon;
     let asked = Instant::now();
     stream.set_write_timeout(Some(PROMPT_TIMEOUT))?;
@@ -190,7 +200,9 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     let warn = |line: String| {
         hush.warn(*uid, "not used", || line);
     };
-    if let Some(refused) = store.and_then(|store| gate::refusal(store, user, account, warn)) {
+    if let Some(refused) =
+        store.and_then(|store| gate::refusal(store, user, account, commands, warn))
+    {
         return proto::send(&mut stream, &refused);
     }
     let place = account.map_or_else(|| Account::Unknown(user.clone()), Account::Uid);
@@ -416,7 +428,8 @@ impl Daemon {
             }
         };
         std::thread::scope(|s| {
-            s.spawn(move || accept_clients(listener, &queue, accepting, store));
+            let commands = Arc::new(self.config.commands());
+            s.spawn(move || accept_clients(listener, &queue, accepting, store, commands));
             for Queued {
                 mut stream,
                 uid,
@@ -466,7 +479,12 @@ impl Daemon {
     /// load, enrol nobody; damaged settings or a model that fails make face unlock
     /// unavailable). `uid`: whom the caller counts as, for the log's limit.
     fn check(&mut self, user: &str, uid: u32) -> std::result::Result<(), Reply> {
-        let answer = gate::status_deep(&mut self.engine, user, uid_of(user));
+        let answer = gate::status_deep(
+            &mut self.engine,
+            user,
+            uid_of(user),
+            &self.config.commands(),
+        );
         // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
         // back a model or disk failure here.
         let kind = match answer {
@@ -802,6 +820,7 @@ mod tests {
             turns: &Turns::default(),
             hush: &Hush::default(),
             store: None,
+            commands: &Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG)),
         };
         read_client(stream, &client, &daemon).unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");

@@ -10,6 +10,7 @@
 
 use facegate_proto::{Outcome, Reply};
 
+use super::config::Commands;
 use crate::store::{Gallery, ImageKind, Store};
 
 /// Whether `user`'s face unlock answers now, and if not, the first reason: the one order
@@ -30,8 +31,9 @@ pub enum Answer {
     Ready,
 }
 
-/// [`Answer`] for `user`, whose account has uid `account` now (none: no such account).
-pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
+/// [`Answer`] for `user`, whose account has uid `account` now (none: no such account), with
+/// its remedies written as `commands`.
+pub fn status(store: &Store, user: &str, account: Option<u32>, commands: &Commands) -> Answer {
     let gallery = Gallery::Person {
         name: user.to_owned(),
         kind: ImageKind::Verification,
@@ -45,7 +47,7 @@ pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
         | Err(crate::store::StoreError::InvalidName { .. }) => return Answer::NotEnrolled,
         Err(e) => return Answer::Unreadable(crate::shown::Reason(&e).to_string()),
     }
-    if let Some(why) = super::account::mismatch(store, user, account) {
+    if let Some(why) = super::account::mismatch(store, user, account, commands) {
         return Answer::NotUsed(why);
     }
     match crate::engine::attempts::lock_of(store, user) {
@@ -62,21 +64,26 @@ pub fn status(store: &Store, user: &str, account: Option<u32>) -> Answer {
 /// A2), in the same words (the daemon said "not enrolled" for an account listed with four
 /// images that no longer show one person, and logged nothing; design review s32 D2). The
 /// gate as a request is read stays [`status`], a listing: it runs for every request.
-pub fn status_deep(engine: &mut crate::engine::Engine, user: &str, account: Option<u32>) -> Answer {
-    match status(engine.store(), user, account) {
+pub fn status_deep(
+    engine: &mut crate::engine::Engine,
+    user: &str,
+    account: Option<u32>,
+    commands: &Commands,
+) -> Answer {
+    let again = || format!("{} and enrol again", commands.unlock(&["remove", user]));
+    match status(engine.store(), user, account, commands) {
         Answer::Ready => match engine.ensure_enrolled(user) {
             Ok(()) => Answer::Ready,
             // Listed, so there are images: none of them loads.
-            Err(crate::Error::NoVerificationImages(_)) => Answer::NotUsed(
-                "none of their images can be read (damaged, or not root's; `unlock remove` and \
-                 enrol again)"
-                    .into(),
-            ),
+            Err(crate::Error::NoVerificationImages(_)) => Answer::NotUsed(format!(
+                "none of their images can be read (damaged, or not root's; {})",
+                again()
+            )),
             // The desk's advice (delete the odd ones) has no command here.
             Err(crate::Error::NotOnePerson(e)) => Answer::NotUsed(format!(
-                "their {} images do not all show one person under the config's model \
-                 (`unlock remove` and enrol again)",
-                e.images
+                "their {} images do not all show one person under the config's model ({})",
+                e.images,
+                again()
             )),
             // Removed between the listing and the load.
             Err(crate::Error::Store(crate::store::StoreError::UnknownPerson(_))) => {
@@ -95,9 +102,10 @@ pub(super) fn refusal(
     store: &Store,
     user: &str,
     account: Option<u32>,
+    commands: &Commands,
     warn: impl FnOnce(String),
 ) -> Option<Reply> {
-    reply(user, status(store, user, account), warn)
+    reply(user, status(store, user, account, commands), warn)
 }
 
 /// The daemon's reply for `answer`, `None` when the camera is to be tried: one wording for
@@ -171,10 +179,11 @@ mod tests {
     fn the_listing_and_the_daemon_answer_in_one_order() {
         let root = tempfile::tempdir().unwrap();
         let store = Store::open(root.path()).unwrap();
+        let commands = Commands::for_config(std::path::Path::new(facegate_proto::DEFAULT_CONFIG));
         store.add_person("ann").unwrap();
         for user in ["ann", "bob", "../ann", ""] {
             assert_eq!(
-                status(&store, user, Some(1000)),
+                status(&store, user, Some(1000), &commands),
                 Answer::NotEnrolled,
                 "{user:?}"
             );
@@ -182,31 +191,34 @@ mod tests {
         a_face(&store, "ann");
         // Not recorded for any account: not used, whichever account asks.
         assert!(matches!(
-            status(&store, "ann", Some(1000)),
+            status(&store, "ann", Some(1000), &commands),
             Answer::NotUsed(_)
         ));
         crate::unlock::account::record(&store, "ann", 1000).unwrap();
-        assert_eq!(status(&store, "ann", Some(1000)), Answer::Ready);
+        assert_eq!(status(&store, "ann", Some(1000), &commands), Answer::Ready);
         assert!(matches!(
-            status(&store, "ann", Some(1001)),
+            status(&store, "ann", Some(1001), &commands),
             Answer::NotUsed(_)
         ));
-        assert!(matches!(status(&store, "ann", None), Answer::NotUsed(_)));
+        assert!(matches!(
+            status(&store, "ann", None, &commands),
+            Answer::NotUsed(_)
+        ));
         // A lock-out record that cannot be read locks; another account's enrolment is still
         // named first, as the daemon refuses it before it reads the lock.
         store
             .write_state("ann", lockout::STATE_FILE, &"not a lock-out record")
             .unwrap();
         assert_eq!(
-            status(&store, "ann", Some(1000)),
+            status(&store, "ann", Some(1000), &commands),
             Answer::Locked(Lock::Unreadable)
         );
         assert!(matches!(
-            status(&store, "ann", Some(1001)),
+            status(&store, "ann", Some(1001), &commands),
             Answer::NotUsed(_)
         ));
         let mut warned = None;
-        let reply = refusal(&store, "ann", Some(1000), |w| warned = Some(w));
+        let reply = refusal(&store, "ann", Some(1000), &commands, |w| warned = Some(w));
         assert!(
             matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Refused, reason })
                 if reason.contains("locked out")),
@@ -219,7 +231,7 @@ mod tests {
         let folder = root.path().join("users/cat/verification");
         let _ = std::fs::remove_dir(&folder);
         std::os::unix::fs::symlink(root.path().join("users/ann/verification"), &folder).unwrap();
-        let answer = status(&store, "cat", Some(1000));
+        let answer = status(&store, "cat", Some(1000), &commands);
         println!("{answer:?}");
         assert!(matches!(answer, Answer::Unreadable(_)), "{answer:?}");
     }
