@@ -77,7 +77,8 @@ pub struct EnrolArgs {
     #[arg(long, requires = "from_user_store")]
     pub person: Option<String>,
     /// ACCOUNT, enrolled already, is the same person as USER (one person with two
-    /// accounts): photos that show ACCOUNT's face are not refused
+    /// accounts): photos that show ACCOUNT's face are not refused, now or when either account
+    /// is added to later
     #[arg(long, value_name = "ACCOUNT")]
     pub same_person_as: Vec<String>,
     #[command(flatten)]
@@ -113,6 +114,7 @@ fn refusal(
     user: &str,
     same_person: &[String],
     saved: &HashMap<Uuid, PathBuf>,
+    commands: &Commands,
 ) -> Option<Vec<String>> {
     let file = |id: &Uuid| {
         saved.get(id).map_or_else(
@@ -136,6 +138,15 @@ fn refusal(
                         odd.others
                     )
                 }));
+                // Said only where it is so: it followed every refusal of an account already
+                // enrolled, one for another account's face too (journey s32 #8).
+                if mixed.odd.iter().any(|odd| !saved.contains_key(&odd.id)) {
+                    lines.push(format!(
+                        "  (an image enrolled before is among them: {} and enrol again \
+                         without it)",
+                        commands.unlock(&["remove", user])
+                    ));
+                }
             }
             SavedWarning::ShowsAnother { id, other } if !same_person.contains(other) => {
                 lines.push(format!(
@@ -217,12 +228,7 @@ fn take_back(
         "not every image saved above could be deleted again: {remove} before {user} next logs in"
     ))?;
     eprintln!(
-        "The images saved above were deleted again. Enrol {user} from photos of {user} alone{}",
-        if first {
-            ".".to_owned()
-        } else {
-            format!(" ({remove} and enrol again if an earlier image is the odd one).")
-        }
+        "The images saved above were deleted again. Enrol {user} from photos of {user} alone."
     );
     Ok(super::exit::DIFFERENT)
 }
@@ -392,7 +398,13 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     }
     let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
     let warnings = engine.after_saving(&gallery, &ids);
-    if let Some(why) = refusal(&warnings, user, same_person_as, &imported.saved) {
+    // Named now, or for either account before.
+    let mut same_person = same_person_as.clone();
+    same_person.extend(crate::unlock::account::one_person_with(
+        engine.store(),
+        user,
+    ));
+    if let Some(why) = refusal(&warnings, user, &same_person, &imported.saved, &commands) {
         return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
     }
     // Kept, and said: an image unlike the account's others that did not make them two
@@ -419,7 +431,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     }
     let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
     if enrolled > 0 {
-        crate::unlock::account::record(engine.store(), user, uid)?;
+        crate::unlock::account::record(engine.store(), user, uid, same_person_as)?;
     }
     if enrolled == 0 {
         println!("{user} has no verification image, so face unlock stays off for them");
@@ -494,6 +506,15 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 lock.brief(),
                 commands.unlock(&["reset", &user])
             ),
+        }
+        // Whose face may unlock this account besides its own: named by root, and shown.
+        let linked = crate::unlock::account::one_person_with(&store, &user);
+        if !linked.is_empty() {
+            println!(
+                "{:<24} one person's accounts with {}",
+                "",
+                linked.join(", ")
+            );
         }
     }
     Ok(exit::OK)

@@ -34,6 +34,16 @@ struct EnrolledFor {
     /// The account's home folder when enrolled, where it could be read ([`home_at`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     home: Option<Home>,
+    /// The accounts root named as the same person's (`--same-person-as`), each with the uid its
+    /// enrolment was for then: one made again since is not the account that was named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    same_person: Vec<Linked>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Linked {
+    account: String,
+    uid: u32,
 }
 
 /// A home folder, told apart from one made again at the same path: its inode, and when it
@@ -79,13 +89,62 @@ fn home_of(user: &str, uid: u32) -> Option<Home> {
     (account.uid.as_raw() == uid).then(|| home_at(&account.dir))?
 }
 
-/// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now.
-pub fn record(store: &Store, user: &str, uid: u32) -> Result<(), StoreError> {
+/// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now,
+/// and that it is one person's with the enrolled accounts `same_person` (kept with those named
+/// before: [`may_add`] let no other account's enrolment be added to).
+pub fn record(
+    store: &Store,
+    user: &str,
+    uid: u32,
+    same_person: &[String],
+) -> Result<(), StoreError> {
+    let mut linked = store.read_state::<EnrolledFor>(user, FILE)?.same_person;
+    for account in same_person {
+        if let Some(uid) = enrolled_uid(store, account)
+            && !linked.iter().any(|l| &l.account == account)
+        {
+            linked.push(Linked {
+                account: account.clone(),
+                uid,
+            });
+        }
+    }
     let record = EnrolledFor {
         uid: Some(uid),
         home: home_of(user, uid),
+        same_person: linked,
     };
     store.write_state(user, FILE, &record)
+}
+
+/// The uid `account`'s enrolment was made for, if it says.
+fn enrolled_uid(store: &Store, account: &str) -> Option<u32> {
+    store.read_state::<EnrolledFor>(account, FILE).ok()?.uid
+}
+
+/// The enrolled accounts named as one person's with `user`, by either enrolment, as long as
+/// the account named is still the one enrolled then: adding to either later needs no
+/// `--same-person-as` again (it did, and the refusal advised removing an image that was not
+/// odd; journey s32 #8).
+pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
+    let read = |account: &str| store.read_state::<EnrolledFor>(account, FILE).ok();
+    let names = |record: &EnrolledFor, account: &str, uid: Option<u32>| {
+        record
+            .same_person
+            .iter()
+            .any(|l| l.account == account && Some(l.uid) == uid)
+    };
+    let mine = read(user).unwrap_or_default();
+    let others = store.people().unwrap_or_default();
+    others
+        .into_iter()
+        .filter(|other| other != user)
+        .filter(|other| {
+            read(other).is_some_and(|theirs| {
+                names(&mine, other, theirs.uid) || names(&theirs, user, mine.uid)
+            })
+        })
+        .collect()
 }
 
 /// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its

@@ -194,7 +194,7 @@ mod tests {
             status(&store, "ann", Some(1000), &commands),
             Answer::NotUsed(_)
         ));
-        crate::unlock::account::record(&store, "ann", 1000).unwrap();
+        crate::unlock::account::record(&store, "ann", 1000, &[]).unwrap();
         assert_eq!(status(&store, "ann", Some(1000), &commands), Answer::Ready);
         assert!(matches!(
             status(&store, "ann", Some(1001), &commands),
