@@ -1994,6 +1994,32 @@ fn face_unlock_through_a_real_pam_stack() {
         let out = common::run_facegate(&wipe);
         assert!(out.status.success());
         assert_eq!(audited(), 0);
+        // Made again without a home (`useradd` makes none by default): the folder enrolled is
+        // gone, and that tells as much (it decided nothing; review s33).
+        let out = common::run_facegate(&enrol_named);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        run(Command::new("userdel").args(["-r", "-f", &named]));
+        run(Command::new("useradd")
+            .args(["-M", "-d", s(&home), "-s", "/usr/sbin/nologin", "-u", &uid])
+            .arg(&named));
+        let r = rig.attempt(
+            "Katie's clip for a new account given the old uid, with no home",
+            false,
+            &named,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        assert!(
+            rig.daemon_log()
+                .contains("home folder is gone since it was enrolled"),
+            "{}",
+            rig.daemon_log()
+        );
+        assert!(common::run_facegate(&remove).status.success());
 
         // The config edited while the daemon runs: no more answers on the old one (an edit
         // that broke the file went on unlocking while `unlock test` refused it; journey,

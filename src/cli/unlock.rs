@@ -542,8 +542,8 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // with the enrolment; journey s32 #11).
             println!(
                 "{user} no longer unlocks with their face; their images and cached embeddings \
-                 are removed, the audit-log lines and saved frames of their attempts stay ({} \
-                 removes those too)",
+                 are removed, the audit-log lines of their attempts and the frames saved of those \
+                 refused (face pictures) stay ({} removes those too)",
                 commands.unlock(&["remove", user, "--wipe"])
             );
             Ok(exit::OK)

@@ -9,14 +9,13 @@
 //!
 //! `useradd` gives a freed uid out again as often as not (the journey of session 32 got 1002
 //! back, and the old face unlocked the new account), so the home folder tells the two apart
-//! where it can: `userdel -r` and `useradd -m` leave a folder made later, under another inode
-//! or another birth time. It is evidence only where it can be read as it was: a plain folder on
-//! the file system above it, at enrolment and now. A home that is mounted (autofs, pam_mount,
-//! systemd-homed), hidden from the daemon, or missing decides nothing, so those setups are not
-//! refused for a reason that is not there (the strict check of session 32 refused everyone
-//! under the packaged unit's `ProtectHome=yes`, and was taken back). Still not told apart: a
-//! new account given the old uid with no home made again; remove an account's enrolment with
-//! the account (`facegate unlock remove`).
+//! where it can: `userdel -r` leaves the folder gone, and `useradd -m` makes one with another
+//! inode, birth time or inode generation. It is evidence only where it can be read as it was
+//! ([`Reading`]): a home that is mounted (autofs, pam_mount, systemd-homed) or hidden from the
+//! daemon decides nothing, so those setups are not refused for a reason that is not there (the
+//! strict check of session 32 refused everyone under the packaged unit's `ProtectHome=yes`, and
+//! was taken back). Still not told apart: a new account given the old uid that keeps the old
+//! home; remove an account's enrolment with the account (`facegate unlock remove`).
 
 use std::path::Path;
 
@@ -46,47 +45,111 @@ struct Linked {
     uid: u32,
 }
 
-/// A home folder, told apart from one made again at the same path: its inode, and when it
-/// was made (seconds and nanoseconds since 1970) where the file system says.
+/// A home folder, told apart from one made again at the same path: its inode, when it was
+/// made (seconds and nanoseconds since 1970) and its inode's generation, where the file system
+/// says. ext4 hands a freed inode out again at once, so the inode alone tells nothing there;
+/// the generation changes with each reuse, also where no birth time is kept (ext4 with
+/// 128-byte inodes; review s33).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Home {
     ino: u64,
     born: Option<(u64, u32)>,
+    #[serde(default)]
+    generation: Option<u32>,
 }
 
 impl Home {
-    /// Another folder: another inode, or made at another time where both readings say when.
-    /// A home moved with `usermod -m` on the same file system is the same folder.
+    /// Another folder: another inode, or another birth or generation where both readings
+    /// have it. A home moved with `usermod -m` on the same file system is the same folder.
     fn differs_from(&self, now: &Home) -> bool {
-        self.ino != now.ino || matches!((self.born, now.born), (Some(a), Some(b)) if a != b)
+        fn both_differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        self.ino != now.ino
+            || both_differ(self.born, now.born)
+            || both_differ(self.generation, now.generation)
     }
 }
 
-/// The folder at `path` as evidence of an account's identity: a folder (not a link) on the
-/// same file system as the folder above it. Nothing when it is missing, unreadable or mounted:
-/// a home mounted at login reads as one folder while mounted and another at the login screen.
-fn home_at(path: &Path) -> Option<Home> {
+/// What an account's home folder says of the account now.
+#[derive(Debug)]
+enum Reading {
+    /// A folder on the file system of the folder above it.
+    Folder(Home),
+    /// Nothing at the path, or something other than a folder, among other homes: the folder
+    /// enrolled is gone (`userdel -r`, then `useradd` without `-m`).
+    Gone,
+    /// Nothing can be told: the folder above cannot be read or shows nothing (hidden from the
+    /// daemon, as `ProtectHome=yes` does), homes are mounted there on demand (autofs), the home
+    /// is mounted at login (pam_mount, systemd-homed: one folder while mounted, another at
+    /// the login screen), or it cannot be opened.
+    Unknown,
+}
+
+/// The folder at `path`, read as [`Reading`]: opened without following a link, and read on
+/// the opened folder. The folder above is followed (`/home` may be a link to `/var/home`).
+fn read_home(path: &Path) -> Reading {
+    use rustix::fs::{Mode, OFlags};
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    let above = std::fs::symlink_metadata(path.parent()?).ok()?;
-    if !meta.is_dir() || meta.dev() != above.dev() {
-        return None;
+    const AUTOFS_SUPER_MAGIC: i64 = 0x0187;
+    let Some(above) = path.parent() else {
+        return Reading::Unknown;
+    };
+    let Ok(above_meta) = std::fs::metadata(above) else {
+        return Reading::Unknown;
+    };
+    // `f_type` is an i64 here and narrower on other targets.
+    #[allow(clippy::useless_conversion)]
+    let automounted = rustix::fs::statfs(above).map_or(true, |fs| {
+        i64::try_from(fs.f_type).is_ok_and(|t| t == AUTOFS_SUPER_MAGIC)
+    });
+    let shows_nothing = std::fs::read_dir(above).map_or(true, |mut d| d.next().is_none());
+    if automounted || shows_nothing {
+        return Reading::Unknown;
+    }
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let folder = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(rustix::io::Errno::NOENT | rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+            return Reading::Gone;
+        }
+        Err(_) => return Reading::Unknown,
+    };
+    let Ok(meta) = folder.metadata() else {
+        return Reading::Unknown;
+    };
+    if meta.dev() != above_meta.dev() {
+        return Reading::Unknown;
     }
     let born = meta
         .created()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| (d.as_secs(), d.subsec_nanos()));
-    Some(Home {
+    Reading::Folder(Home {
         ino: meta.ino(),
         born,
+        generation: generation(&folder),
     })
 }
 
-/// [`home_at`] for the home folder of account `user` with uid `uid`, from the user database.
-fn home_of(user: &str, uid: u32) -> Option<Home> {
-    let account = nix::unistd::User::from_name(user).ok()??;
-    (account.uid.as_raw() == uid).then(|| home_at(&account.dir))?
+/// The generation of the inode open as `folder` (`FS_IOC_GETVERSION`), where the file system
+/// keeps one (ext4, XFS, btrfs).
+fn generation(folder: &std::fs::File) -> Option<u32> {
+    use rustix::ioctl::{Getter, ioctl, opcode};
+    const GETVERSION: rustix::ioctl::Opcode = opcode::read::<std::ffi::c_long>(b'v', 1);
+    // SAFETY: FS_IOC_GETVERSION is `_IOR('v', 1, long)`, and every file system that answers it
+    // writes the generation as an `int` (put_user of `i_generation` to an `int __user *`).
+    let got = unsafe { ioctl(folder, Getter::<GETVERSION, std::ffi::c_int>::new()) };
+    got.ok().map(|g| g as u32)
+}
+
+/// [`read_home`] for the home folder of account `user` with uid `uid`, from the user database.
+fn home_of(user: &str, uid: u32) -> Reading {
+    match nix::unistd::User::from_name(user) {
+        Ok(Some(account)) if account.uid.as_raw() == uid => read_home(&account.dir),
+        _ => Reading::Unknown,
+    }
 }
 
 /// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now,
@@ -109,9 +172,16 @@ pub fn record(
             });
         }
     }
+    let before = store.read_state::<EnrolledFor>(user, FILE)?;
+    // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
+    // recorded before: written over with nothing, the check was gone for good (review s33).
+    let home = match home_of(user, uid) {
+        Reading::Folder(home) => Some(home),
+        Reading::Gone | Reading::Unknown => before.home,
+    };
     let record = EnrolledFor {
         uid: Some(uid),
-        home: home_of(user, uid),
+        home,
         same_person: linked,
     };
     store.write_state(user, FILE, &record)
@@ -163,17 +233,17 @@ pub fn mismatch(
     let remove = format!("remove it ({})", commands.unlock(&["remove", user]));
     match (record.uid, now) {
         (Some(was), Some(is)) if was == is => {
-            let made_again = record
-                .home
-                .zip(home_of(user, is))
-                .is_some_and(|(was, is)| was.differs_from(&is));
-            made_again.then(|| {
-                format!(
-                    "{user}'s home folder is not the one it had when enrolled (the account was \
-                     made again with the same uid, or its home was made again or copied): \
-                     {remove}, then enrol {user} again"
-                )
-            })
+            let what = match (record.home, home_of(user, is)) {
+                (Some(enrolled), Reading::Folder(now)) if enrolled.differs_from(&now) => {
+                    "is not the one it had when enrolled"
+                }
+                (Some(_), Reading::Gone) => "is gone since it was enrolled",
+                _ => return None,
+            };
+            Some(format!(
+                "{user}'s home folder {what} (the account was made again with the same uid, or \
+                 its home was made again or copied): {remove}, then enrol {user} again"
+            ))
         }
         (Some(was), Some(is)) => Some(format!(
             "it was enrolled for uid {was}, and {user} is now uid {is} (another account of the \
@@ -205,32 +275,50 @@ mod tests {
     use super::*;
 
     /// A folder made again where one was removed is told apart, as `userdel -r` and
-    /// `useradd -m` leave it; one renamed (`usermod -m`) is not; a link or nothing decides nothing.
+    /// `useradd -m` leave it; one renamed (`usermod -m`) is not; nothing, or a link, where the
+    /// folder was is gone; a folder above that shows nothing tells nothing.
     #[test]
     fn a_home_made_again_is_told_apart() {
         let dir = tempfile::tempdir().unwrap();
+        let folder = |path: &Path| match read_home(path) {
+            Reading::Folder(home) => home,
+            other => panic!("{}: {other:?}", path.display()),
+        };
+        std::fs::create_dir(dir.path().join("bob")).unwrap();
         let home = dir.path().join("alice");
         std::fs::create_dir(&home).unwrap();
-        let enrolled = home_at(&home).expect("a plain folder is read");
+        let enrolled = folder(&home);
         println!("enrolled: {enrolled:?}");
-        assert!(!enrolled.differs_from(&home_at(&home).unwrap()));
+        assert!(!enrolled.differs_from(&folder(&home)));
 
         let moved = dir.path().join("alice-moved");
         std::fs::rename(&home, &moved).unwrap();
-        assert!(!enrolled.differs_from(&home_at(&moved).unwrap()));
-        assert!(home_at(&home).is_none(), "missing");
+        assert!(!enrolled.differs_from(&folder(&moved)));
+        assert!(matches!(read_home(&home), Reading::Gone));
 
         std::fs::remove_dir(&moved).unwrap();
         std::fs::create_dir(&home).unwrap();
-        let again = home_at(&home).unwrap();
+        let again = folder(&home);
         println!("made again: {again:?}");
         assert!(
             enrolled.differs_from(&again),
-            "neither its inode nor its birth time tells it apart on this file system"
+            "neither its inode, its birth nor its generation tells it apart here"
         );
+        // Where no birth is kept, the generation alone tells; where neither is, nothing does.
+        let unborn = |h: Home| Home { born: None, ..h };
+        assert!(unborn(enrolled).differs_from(&unborn(again)));
+        let bare = |h: Home| Home {
+            generation: None,
+            ..unborn(h)
+        };
+        assert!(!bare(enrolled).differs_from(&bare(again)));
 
         std::fs::remove_dir(&home).unwrap();
-        std::os::unix::fs::symlink(dir.path(), &home).unwrap();
-        assert!(home_at(&home).is_none(), "a link");
+        std::os::unix::fs::symlink(dir.path().join("bob"), &home).unwrap();
+        assert!(matches!(read_home(&home), Reading::Gone), "a link");
+
+        std::fs::remove_file(&home).unwrap();
+        std::fs::remove_dir(dir.path().join("bob")).unwrap();
+        assert!(matches!(read_home(&home), Reading::Unknown), "hidden");
     }
 }
