@@ -31,6 +31,15 @@ pub fn open(path: &Path, max: u64) -> Result<File, Refused> {
     checked(file, max)
 }
 
+/// `uid` as an admin reads it: "1002 (alice)", or the number alone when no account has it
+/// (an owner named by uid alone sent the admin to /etc/passwd; journey s32 #12).
+fn with_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => format!("{uid} ({})", crate::shown::Escaped(&user.name)),
+        _ => uid.to_string(),
+    }
+}
+
 /// [`open`] for a process running as root on a file a user may have put there (photos to enrol
 /// an account from): no link is followed, in the file's name or in any folder above it, and the
 /// opened file must belong to one of `owners` (root and the account), so a photo planted by
@@ -54,10 +63,11 @@ pub fn open_owned(path: &Path, max: u64, owners: &[u32]) -> Result<File, Refused
     let uid = meta.uid();
     if !owners.contains(&uid) {
         return Err(Refused::Untrusted(format!(
-            "it belongs to uid {uid}; only files of uid {} are read here",
+            "it belongs to uid {}; only files of uid {} are read here",
+            with_name(uid),
             owners
                 .iter()
-                .map(ToString::to_string)
+                .map(|&uid| with_name(uid))
                 .collect::<Vec<_>>()
                 .join(" or ")
         )));
@@ -177,7 +187,7 @@ mod tests {
         assert!(open_owned(&photo, 5, &[me]).is_ok());
         let other = me + 1;
         assert!(
-            matches!(open_owned(&photo, 5, &[other]), Err(Refused::Untrusted(why)) if why.contains(&format!("belongs to uid {me}")))
+            matches!(open_owned(&photo, 5, &[other]), Err(Refused::Untrusted(why)) if why.contains(&format!("belongs to uid {me}")) && (me != 0 || why.contains("uid 0 (root)")))
         );
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&photo, &link).unwrap();

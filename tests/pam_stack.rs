@@ -1078,7 +1078,10 @@ fn face_unlock_through_a_real_pam_stack() {
         );
         assert_eq!(out.status.code(), Some(2));
         assert!(
-            stdout.contains("Ignore: only root or the account's own user may ask for it"),
+            stdout.contains(
+                "Ignored (PAM goes on to the password): only root or the account's own user may \
+                 ask for it"
+            ),
             "{stdout}"
         );
         assert!(took < Duration::from_secs(2), "{took:?}");

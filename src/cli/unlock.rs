@@ -576,7 +576,13 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     config.socket.display()
                 )
             })?;
-            println!("{outcome:?}: {reason}");
+            let said = match outcome {
+                Outcome::Success => "Accepted",
+                Outcome::Refused => "Refused",
+                // "Ignore:" read oddly (journey s32 #12): what PAM does with it.
+                Outcome::Ignore => "Ignored (PAM goes on to the password)",
+            };
+            println!("{said}: {reason}");
             Ok(match outcome {
                 Outcome::Success => exit::OK,
                 Outcome::Refused => exit::DIFFERENT,
