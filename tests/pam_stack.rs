@@ -1953,23 +1953,23 @@ fn face_unlock_through_a_real_pam_stack() {
         );
         let r = rig.attempt("Katie's clip, her second account", false, &named, &[]);
         assert_eq!(r.result, Pam::Success, "{}", r.output);
-        run(Command::new("userdel").args(["-r", "-f", &named]));
-        run(Command::new("useradd")
-            .args(with_home)
-            .args(["-u", &uid])
-            .arg(&named));
-        let r = rig.attempt(
+        // The account removed with its home, and made again with the old uid by `useradd`
+        // with `how`: Katie's clip is ignored at once, and the daemon's log says `why`.
+        let made_again = |rig: &mut Rig, how: &[&str], scenario: &str, why: &str| {
+            run(Command::new("userdel").args(["-r", "-f", &named]));
+            run(Command::new("useradd")
+                .args(how)
+                .args(["-u", &uid])
+                .arg(&named));
+            let r = rig.attempt(scenario, false, &named, &[]);
+            r.assert_ignored_at_once();
+            assert!(rig.daemon_log().contains(why), "{}", rig.daemon_log());
+        };
+        made_again(
+            &mut rig,
+            &with_home,
             "Katie's clip for a new account given her second account's uid",
-            false,
-            &named,
-            &[],
-        );
-        r.assert_ignored_at_once();
-        assert!(
-            rig.daemon_log()
-                .contains("home folder is not the one it had when enrolled"),
-            "{}",
-            rig.daemon_log()
+            "home folder is not the one it had when enrolled",
         );
         let listed = common::run_facegate(&["unlock", "list", "--config", s(&config)]);
         let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
@@ -2005,22 +2005,11 @@ fn face_unlock_through_a_real_pam_stack() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        run(Command::new("userdel").args(["-r", "-f", &named]));
-        run(Command::new("useradd")
-            .args(["-M", "-d", s(&home), "-s", "/usr/sbin/nologin", "-u", &uid])
-            .arg(&named));
-        let r = rig.attempt(
+        made_again(
+            &mut rig,
+            &["-M", "-d", s(&home), "-s", "/usr/sbin/nologin"],
             "Katie's clip for a new account given the old uid, with no home",
-            false,
-            &named,
-            &[],
-        );
-        r.assert_ignored_at_once();
-        assert!(
-            rig.daemon_log()
-                .contains("home folder is gone since it was enrolled"),
-            "{}",
-            rig.daemon_log()
+            "home folder is gone since it was enrolled",
         );
         assert!(common::run_facegate(&remove).status.success());
 

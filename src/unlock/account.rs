@@ -104,7 +104,7 @@ fn read_home(path: &Path) -> Reading {
         i64::try_from(fs.f_type).is_ok_and(|t| t == AUTOFS_SUPER_MAGIC)
     });
     let shows_nothing = std::fs::read_dir(above).map_or(true, |mut d| d.next().is_none());
-    if automounted || shows_nothing {
+    if automounted || shows_nothing || mounted_on(above, path) {
         return Reading::Unknown;
     }
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -131,6 +131,20 @@ fn read_home(path: &Path) -> Reading {
         born,
         generation: generation(&folder),
     })
+}
+
+/// Whether something is mounted on `path` (in the folder `above`), or it cannot be told: asked
+/// of the mount table, never of the path, since opening or even stat-ing a mount point goes into
+/// what is mounted there, and a user's own FUSE mount on their home could hold the daemon's
+/// thread there for as long as they like (review s33).
+fn mounted_on(above: &Path, path: &Path) -> bool {
+    let (Ok(above), Some(name)) = (std::fs::canonicalize(above), path.file_name()) else {
+        return true;
+    };
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return true;
+    };
+    super::procfs::mount_points(&table).contains(&above.join(name))
 }
 
 /// The generation of the inode open as `folder` (`FS_IOC_GETVERSION`), where the file system
@@ -320,5 +334,32 @@ mod tests {
         std::fs::remove_file(&home).unwrap();
         std::fs::remove_dir(dir.path().join("bob")).unwrap();
         assert!(matches!(read_home(&home), Reading::Unknown), "hidden");
+    }
+    /// Something mounted on the home, even a folder of the same file system bound there, tells
+    /// nothing, and the home is not looked into (a user's FUSE mount could hang the look).
+    #[test]
+    fn a_home_with_something_mounted_on_it_tells_nothing() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; skipping the mounted-home check");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (bob, alice) = (dir.path().join("bob"), dir.path().join("alice"));
+        std::fs::create_dir(&bob).unwrap();
+        std::fs::create_dir(&alice).unwrap();
+        let bound = std::process::Command::new("mount")
+            .arg("--bind")
+            .args([&bob, &alice])
+            .status();
+        if !bound.as_ref().is_ok_and(|s| s.success()) {
+            println!("NOTICE: cannot mount here ({bound:?}); skipping the mounted-home check");
+            return;
+        }
+        let reading = read_home(&alice);
+        let unmounted = std::process::Command::new("umount").arg(&alice).status();
+        println!("alice with bob's folder bound on it: {reading:?}");
+        assert!(unmounted.is_ok_and(|s| s.success()));
+        assert!(matches!(reading, Reading::Unknown), "{reading:?}");
+        assert!(matches!(read_home(&alice), Reading::Folder(_)));
     }
 }
