@@ -432,6 +432,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
     if enrolled > 0 {
         crate::unlock::account::record(engine.store(), user, uid, same_person_as)?;
+        if let Some(note) = crate::unlock::account::unguarded(engine.store(), user) {
+            eprintln!("warning: {user}: {note}");
+        }
     }
     if enrolled == 0 {
         println!("{user} has no verification image, so face unlock stays off for them");
@@ -515,6 +518,9 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 "",
                 linked.join(", ")
             );
+        }
+        if let Some(note) = crate::unlock::account::unguarded(&store, &user) {
+            println!("{:<24} {note}", "");
         }
     }
     Ok(exit::OK)

@@ -231,6 +231,20 @@ pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
         .collect()
 }
 
+/// What root is told of `user`'s enrolment when it records which account it is for but no home
+/// folder: a new account given its uid would not be told apart (an account enrolled before its
+/// first login, as with pam_mkhomedir, unlocked the next holder of its uid in silence; journey
+/// s33). None when a home is recorded, or no uid (then [`mismatch`] says it is not used).
+pub fn unguarded(store: &Store, user: &str) -> Option<&'static str> {
+    let record = store.read_state::<EnrolledFor>(user, FILE).ok()?;
+    (record.uid.is_some() && record.home.is_none()).then_some(
+        "no home folder is recorded for it (none could be read as a plain folder when it was \
+         enrolled: missing, mounted or hidden), so a new account given its uid would not be \
+         told apart; add an image once the home is there, and remove the enrolment with the \
+         account",
+    )
+}
+
 /// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
 /// uid, none when there is no such account); None when it does. `commands`: how the remedy is
 /// written.
