@@ -259,7 +259,7 @@ fn the_lock_out_escalates_until_a_reset() {
     assert_eq!(code(&reset), Some(0));
     let said = String::from_utf8_lossy(&reset.stdout).into_owned();
     assert!(
-        said.contains("lifted the lock: locked out until reset;"),
+        said.contains("lifted the lock (it was locked out until reset);"),
         "{said}"
     );
     let back = verify_self(&data);

@@ -412,7 +412,11 @@ pub fn import_into(
 /// (it said it had cleared one either way).
 pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -> String {
     match held {
-        Some(lock) => format!("lifted the lock: {}; face {what} is on again", lock.brief()),
+        // "lifted the lock: locked out for 30 more s" read as still locked (journey s33).
+        Some(lock) => format!(
+            "lifted the lock (it was {}); face {what} is on again",
+            lock.brief()
+        ),
         None => format!(
             "not locked out; face {what} was on (failed attempts counted toward a lock-out, if \
              any, are cleared)"

@@ -227,8 +227,11 @@ fn take_back(
     undone.context(format!(
         "not every image saved above could be deleted again: {remove} before {user} next logs in"
     ))?;
-    eprintln!(
-        "The images saved above were deleted again. Enrol {user} from photos of {user} alone."
+    // On stdout, after the import's "N saved": the batch's outcome, where a script reads it
+    // (the "saved" stood there alone; journey s33).
+    println!(
+        "Nothing of this batch was kept: the images saved above were deleted again. Enrol {user} \
+         from photos of {user} alone."
     );
     Ok(super::exit::DIFFERENT)
 }
@@ -539,10 +542,20 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             if *wipe {
                 // A name already removed still has its lines to wipe.
                 let r = store.wipe_person(user).map_err(said)?;
-                println!("{user} has no face unlock and no record of it; removed {r}");
+                println!("{user} has no face unlock and no record of it now; removed {r}");
                 return Ok(exit::OK);
             }
-            store.remove_person(user).map_err(said)?;
+            store.remove_person(user).map_err(|e| {
+                // Removed before, its record may stay: said how that goes too.
+                let unknown = matches!(e, crate::store::StoreError::UnknownPerson(_));
+                match said(e) {
+                    e if unknown => anyhow::anyhow!(
+                        "{e}; what is left of an account removed before goes with {}",
+                        commands.unlock(&["remove", user, "--wipe"])
+                    ),
+                    e => e,
+                }
+            })?;
             // Root's record of who tried to unlock the account, kept as a removed account's
             // logins are kept in auth.log (its only trace of a stranger's five attempts went
             // with the enrolment; journey s32 #11).
