@@ -175,7 +175,8 @@ pub fn record(
     uid: u32,
     same_person: &[String],
 ) -> Result<(), StoreError> {
-    let mut linked = store.read_state::<EnrolledFor>(user, FILE)?.same_person;
+    let before = store.read_state::<EnrolledFor>(user, FILE)?;
+    let mut linked = before.same_person;
     for account in same_person {
         if let Some(uid) = enrolled_uid(store, account)
             && !linked.iter().any(|l| &l.account == account)
@@ -186,7 +187,6 @@ pub fn record(
             });
         }
     }
-    let before = store.read_state::<EnrolledFor>(user, FILE)?;
     // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
     // recorded before: written over with nothing, the check was gone for good (review s33).
     let home = match home_of(user, uid) {
@@ -349,6 +349,7 @@ mod tests {
         std::fs::remove_dir(dir.path().join("bob")).unwrap();
         assert!(matches!(read_home(&home), Reading::Unknown), "hidden");
     }
+
     /// Something mounted on the home, even a folder of the same file system bound there, tells
     /// nothing, and the home is not looked into (a user's FUSE mount could hang the look).
     #[test]
