@@ -1875,6 +1875,14 @@ fn face_unlock_through_a_real_pam_stack() {
         stdout.contains("Refused") && stdout.contains("locked out"),
         "{stdout}"
     );
+    // Root is told how to lift it, as `unlock list` tells it.
+    assert!(
+        stdout.contains(&format!(
+            "(`sudo facegate unlock reset {user} --config {}` lifts it)",
+            s(&rig.config_path())
+        )),
+        "{stdout}"
+    );
     assert!(!out.status.success());
 
     // Katie's account deleted and another made with her name (a new uid): her enrolment was for

@@ -602,6 +602,15 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 Outcome::Ignore => "Ignored (PAM goes on to the password)",
             };
             println!("{said}: {reason}");
+            // Root, who can lift a lock-out, is told how, as `unlock list` tells it (the
+            // refusal alone did not say; journey s33).
+            let locked = (outcome == Outcome::Refused && rustix::process::geteuid().is_root())
+                .then(|| config.open_store().ok())
+                .flatten()
+                .and_then(|store| crate::engine::attempts::lock_of(&store, user));
+            if locked.is_some_and(|lock| lock != crate::auth::lockout::Lock::Running) {
+                println!("({} lifts it)", config.commands().unlock(&["reset", user]));
+            }
             Ok(match outcome {
                 Outcome::Success => exit::OK,
                 Outcome::Refused => exit::DIFFERENT,
