@@ -153,43 +153,12 @@ impl AppState {
                 self.people = people;
                 return Some(select(added));
             }
-            Event::PeopleElsewhere(people) => {
-                if people == self.people {
-                    return None;
-                }
-                self.people = people;
-                // It may name someone since renamed or removed.
-                self.identification = None;
-                let gone = self
-                    .selected
-                    .as_ref()
-                    .is_none_or(|p| !self.people.contains(p));
-                if gone {
-                    return Some(Command::SelectPerson(self.people.first().cloned()));
-                }
-            }
+            Event::PeopleElsewhere(people) => return self.on_people_elsewhere(people),
             Event::Gallery {
                 person,
                 kind,
                 thumbnails,
-            } => {
-                // A late answer for someone no longer selected must not show under the new name.
-                if self.selected.as_deref() == Some(person.as_str()) {
-                    let held = |images: Option<&Vec<Thumbnail>>, id: uuid::Uuid| {
-                        images.is_some_and(|images| images.iter().any(|t| t.id == id))
-                    };
-                    // The warning said "delete it", and it was: gone from this gallery since
-                    // it was last shown (it stayed, as if still true; journey review, session
-                    // 30).
-                    if let Some(About::Image(id)) = self.message.as_ref().map(|m| m.about)
-                        && held(self.thumbnails.get(&kind), id)
-                        && !held(Some(&thumbnails), id)
-                    {
-                        self.message = None;
-                    }
-                    self.thumbnails.insert(kind, thumbnails);
-                }
-            }
+            } => self.on_gallery(&person, kind, thumbnails),
             Event::Analysis(a) => self.analysis = Some(a),
             Event::Captured { kind, .. } => {
                 self.say(format!("{} image saved", kind.dir_name()), Tone::Done)
@@ -199,51 +168,14 @@ impl AppState {
                 person,
                 verification,
                 attempt,
-            } => {
-                if attempt.is_some() {
-                    self.verifying = false;
-                }
-                let shown = match attempt {
-                    Some(_) => true,
-                    // A continuous frame's, while Continuous is on and no attempt runs: one
-                    // computed before Continuous was turned off (one comes every 200 ms) would
-                    // bring back the match that turning it off took away.
-                    None => self.continuous && !self.verifying,
-                };
-                if shown {
-                    self.verdict = Some(ShownVerdict {
-                        person,
-                        verification,
-                        attempt,
-                    });
-                }
-            }
+            } => self.on_verdict(person, verification, attempt),
             Event::Identified(id) => self.identification = Some(id),
             Event::TrainProgress(epoch) => self
                 .training
                 .get_or_insert_with(Training::default)
                 .history
                 .push(epoch),
-            Event::Trained(result) => {
-                let in_use = result.as_ref().is_ok_and(|r| r.in_use);
-                match &result {
-                    Ok(r) => {
-                        let using = if r.in_use {
-                            "the head is"
-                        } else {
-                            "cosine stays"
-                        };
-                        self.say(
-                            format!("trained {}'s head: {using} in use", r.person),
-                            Tone::Done,
-                        )
-                    }
-                    Err(e) => self.say(format!("training: {e}"), Tone::Error),
-                }
-                self.training.get_or_insert_with(Training::default).result = Some(result);
-                // The rule in force may have changed: the readout beside the slider follows.
-                return (in_use || self.head_rule.is_some()).then_some(Command::RefreshScores);
-            }
+            Event::Trained(result) => return self.on_trained(result),
             Event::Import(progress) => {
                 if progress.finished() {
                     let tone = match (progress.saved, progress.refused.is_empty()) {
@@ -281,49 +213,7 @@ impl AppState {
                 self.calibrating = false;
                 self.calibration = Some(result);
             }
-            Event::NegativesShowing(found) => {
-                // Said when a negative is flagged that was not before, not only when their number
-                // grows: a capture can flag one as a deletion clears another.
-                let flagged = |id: &uuid::Uuid| self.negatives_showing.iter().any(|(f, _)| f == id);
-                let new = found.iter().any(|(id, _)| !flagged(id));
-                // By whom they show, not by ids: the message line is one line, and the
-                // negatives are reached under People & settings, not by id.
-                let text = format!(
-                    "{}: negatives should be other people's faces; remove {} under Negatives in \
-                     People & settings",
-                    crate::error::negatives_by_whom(&found),
-                    if found.len() == 1 { "it" } else { "them" }
-                );
-                match &mut self.message {
-                    _ if new => {
-                        self.say(text, Tone::Error);
-                        if let Some(m) = &mut self.message {
-                            m.about = About::Negatives;
-                        }
-                    }
-                    // Fewer than it said: the line follows (keeping its id, so a line the user
-                    // dismissed stays dismissed), and goes with the last of them.
-                    Some(m) if m.about == About::Negatives => {
-                        if found.is_empty() {
-                            self.message = None;
-                        } else {
-                            m.text = text;
-                        }
-                    }
-                    _ => {}
-                }
-                // A calibration refused for negatives that show someone: over once they are.
-                if let Some(Err(refused)) = &self.calibration
-                    && !refused.negatives.is_empty()
-                    && !refused
-                        .negatives
-                        .iter()
-                        .any(|id| found.iter().any(|(f, _)| f == id))
-                {
-                    self.calibration = None;
-                }
-                self.negatives_showing = found;
-            }
+            Event::NegativesShowing(found) => self.on_negatives_showing(found),
             Event::HeadRule { person, head } => {
                 if self.selected.as_deref() == Some(person.as_str()) {
                     self.head_rule = head;
@@ -375,6 +265,134 @@ impl AppState {
             }
         }
         None
+    }
+
+    /// The people as changed from elsewhere (the CLI, another window).
+    fn on_people_elsewhere(&mut self, people: Vec<String>) -> Option<Command> {
+        if people == self.people {
+            return None;
+        }
+        self.people = people;
+        // It may name someone since renamed or removed.
+        self.identification = None;
+        let gone = self
+            .selected
+            .as_ref()
+            .is_none_or(|p| !self.people.contains(p));
+        gone.then(|| Command::SelectPerson(self.people.first().cloned()))
+    }
+
+    /// A gallery's thumbnails, for the person selected when they were asked for.
+    fn on_gallery(&mut self, person: &str, kind: ImageKind, thumbnails: Vec<Thumbnail>) {
+        // A late answer for someone no longer selected must not show under the new name.
+        if self.selected.as_deref() == Some(person) {
+            let held = |images: Option<&Vec<Thumbnail>>, id: uuid::Uuid| {
+                images.is_some_and(|images| images.iter().any(|t| t.id == id))
+            };
+            // The warning said "delete it", and it was: gone from this gallery since
+            // it was last shown (it stayed, as if still true; journey review, session
+            // 30).
+            if let Some(About::Image(id)) = self.message.as_ref().map(|m| m.about)
+                && held(self.thumbnails.get(&kind), id)
+                && !held(Some(&thumbnails), id)
+            {
+                self.message = None;
+            }
+            self.thumbnails.insert(kind, thumbnails);
+        }
+    }
+
+    /// A verdict: a Verify attempt's, or a continuous frame's.
+    fn on_verdict(
+        &mut self,
+        person: String,
+        verification: Verification,
+        attempt: Option<AttemptVerdict>,
+    ) {
+        if attempt.is_some() {
+            self.verifying = false;
+        }
+        let shown = match attempt {
+            Some(_) => true,
+            // A continuous frame's, while Continuous is on and no attempt runs: one
+            // computed before Continuous was turned off (one comes every 200 ms) would
+            // bring back the match that turning it off took away.
+            None => self.continuous && !self.verifying,
+        };
+        if shown {
+            self.verdict = Some(ShownVerdict {
+                person,
+                verification,
+                attempt,
+            });
+        }
+    }
+
+    /// A training run ended.
+    fn on_trained(&mut self, result: Result<Box<TrainReport>, String>) -> Option<Command> {
+        let in_use = result.as_ref().is_ok_and(|r| r.in_use);
+        match &result {
+            Ok(r) => {
+                let using = if r.in_use {
+                    "the head is"
+                } else {
+                    "cosine stays"
+                };
+                self.say(
+                    format!("trained {}'s head: {using} in use", r.person),
+                    Tone::Done,
+                )
+            }
+            Err(e) => self.say(format!("training: {e}"), Tone::Error),
+        }
+        self.training.get_or_insert_with(Training::default).result = Some(result);
+        // The rule in force may have changed: the readout beside the slider follows.
+        (in_use || self.head_rule.is_some()).then_some(Command::RefreshScores)
+    }
+
+    /// The negatives that show someone enrolled, as they are now.
+    fn on_negatives_showing(&mut self, found: Vec<(uuid::Uuid, String)>) {
+        // Said when a negative is flagged that was not before, not only when their number
+        // grows: a capture can flag one as a deletion clears another.
+        let flagged = |id: &uuid::Uuid| self.negatives_showing.iter().any(|(f, _)| f == id);
+        let new = found.iter().any(|(id, _)| !flagged(id));
+        // By whom they show, not by ids: the message line is one line, and the
+        // negatives are reached under People & settings, not by id.
+        let text = format!(
+            "{}: negatives should be other people's faces; remove {} under Negatives in \
+             People & settings",
+            crate::error::negatives_by_whom(&found),
+            if found.len() == 1 { "it" } else { "them" }
+        );
+        match &mut self.message {
+            _ if new => {
+                self.say(text, Tone::Error);
+                if let Some(m) = &mut self.message {
+                    m.about = About::Negatives;
+                }
+            }
+            // Fewer than it said: the line follows (keeping its id, so a line the user
+            // dismissed stays dismissed), and goes with the last of them.
+            Some(m) if m.about == About::Negatives => {
+                if found.is_empty() {
+                    self.message = None;
+                } else {
+                    m.text = text;
+                }
+            }
+            _ => {}
+        }
+        // A calibration refused for negatives that show someone: over once they are.
+        if let Some(Err(refused)) = &self.calibration
+            && !refused.negatives.is_empty()
+            && !refused
+                .negatives
+                .iter()
+                .any(|id| found.iter().any(|(f, _)| f == id))
+        {
+            self.calibration = None;
+        }
+        self.negatives_showing = found;
     }
 
     /// An error that the next question replaces.

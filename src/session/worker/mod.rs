@@ -23,7 +23,7 @@ use crate::session::messages::*;
 use crate::session::overlays::{self, AttributeOverlay};
 use crate::session::unlock::{FRAMES_STOPPED, Seen, Unlock};
 use crate::shown::Reason;
-use crate::store::{Gallery, ImageKind, Store};
+use crate::store::{Gallery, ImageKind, Settings, Store};
 use crate::vision::Tracker;
 use verify::LastVerdict;
 
@@ -363,48 +363,10 @@ impl Worker {
         // Any command may change what a verdict rests on (person, gallery, thresholds, mode).
         self.last_verdict = None;
         match cmd {
-            Command::SelectPerson(person) => {
-                self.stop_verify("another person was chosen");
-                if let Some(p) = &person {
-                    for kind in ImageKind::ALL {
-                        self.send_thumbnails(p, kind);
-                    }
-                    self.send_scores(p);
-                }
-                self.person = person;
-            }
-            Command::AddPerson(name) => match self.engine.store().add_person(&name) {
-                Ok(lookalike) => {
-                    // Either way the message line answers this click, not an earlier one.
-                    self.send(match lookalike {
-                        Some(other) => {
-                            Event::Warning(crate::store::names::lookalike_note(&name, &other))
-                        }
-                        None => Event::Info(format!("added {name}")),
-                    });
-                    if let Ok(people) = self.engine.store().people() {
-                        self.send_all(vec![Event::People {
-                            added: name,
-                            people,
-                        }]);
-                    }
-                }
-                Err(e) => self.fail("cannot add the person", e),
-            },
+            Command::SelectPerson(person) => self.select_person(person),
+            Command::AddPerson(name) => self.add_person(name),
             Command::Capture(kind) => self.capture(kind),
-            Command::DeleteImage { kind, id } => {
-                let Some(person) = self.person.clone() else {
-                    return;
-                };
-                let gallery = Gallery::Person {
-                    name: person.clone(),
-                    kind,
-                };
-                match self.engine.delete_face(&gallery, id) {
-                    Ok(()) => self.gallery_changed(&person, kind),
-                    Err(e) => self.fail("cannot delete the image", e),
-                }
-            }
+            Command::DeleteImage { kind, id } => self.delete_image(kind, id),
             Command::SetMode(mode) => {
                 // The window says its view on every tab switch: only a change of mode ends
                 // what the old one was doing.
@@ -423,28 +385,7 @@ impl Worker {
             }
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
-            Command::UpdateSettings { shown, asked } => {
-                // Only what the user changed, over the file as it is now: a threshold set by
-                // `facegate calibrate` while the window was open is kept, not reverted.
-                let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
-                let damaged = self.engine.settings_sound().is_err();
-                match self.engine.apply_changes(&shown, &asked) {
-                    Ok(change) => {
-                        let mended = damaged.then(|| {
-                            format!(
-                                "settings saved (the damaged file kept as {}): faces are \
-                                 verified again",
-                                crate::store::SETTINGS_BACKUP
-                            )
-                        });
-                        self.took_effect(change, mended);
-                    }
-                    Err(e) => self.fail("cannot save the settings", e),
-                }
-                if self.engine.settings() != &asked {
-                    self.send(Event::SettingsInForce(self.engine.settings().clone()));
-                }
-            }
+            Command::UpdateSettings { shown, asked } => self.update_settings(shown, asked),
             Command::SetAttributes(on) => self.attributes.on = on,
             Command::Train => super::jobs::train(
                 &mut self.engine,
@@ -463,33 +404,8 @@ impl Worker {
                 None => self.send(Event::CaptureRefused("choose or add a person first".into())),
             },
             Command::ImportNegatives(dir) => self.import(Gallery::Negatives, &[dir]),
-            Command::RemovePerson(name) => {
-                if self.person.as_deref() == Some(name.as_str()) {
-                    self.stop_verify("the person was removed");
-                    self.person = None;
-                }
-                // An Unlock attempt under way may be theirs: settled before they go.
-                self.stop_unlock("a person was removed", Early::Abandoned);
-                let events = manage::remove(&mut self.engine, &name);
-                self.send_all(events);
-                // The negatives said to show them show nobody now.
-                self.send_negatives_showing();
-            }
-            Command::RenamePerson { from, to } => {
-                // Settled under the name it was begun for.
-                if self.person.as_deref() == Some(from.as_str()) {
-                    self.stop_verify("the person was renamed");
-                }
-                self.stop_unlock("a person was renamed", Early::Abandoned);
-                let events = manage::rename(&mut self.engine, &from, &to);
-                if matches!(events.first(), Some(Event::Renamed { .. }))
-                    && self.person.as_deref() == Some(from.as_str())
-                {
-                    self.person = Some(to);
-                }
-                self.send_all(events);
-                self.send_negatives_showing();
-            }
+            Command::RemovePerson(name) => self.remove_person(&name),
+            Command::RenamePerson { from, to } => self.rename_person(&from, to),
             Command::Calibrate { far } => {
                 for event in manage::calibrate(&mut self.engine, far) {
                     self.send(event);
@@ -508,6 +424,110 @@ impl Worker {
             }
             Command::Shutdown => {}
         }
+    }
+
+    /// The window's person: their galleries and scores are sent, and a Verify for another ends.
+    fn select_person(&mut self, person: Option<String>) {
+        self.stop_verify("another person was chosen");
+        if let Some(p) = &person {
+            for kind in ImageKind::ALL {
+                self.send_thumbnails(p, kind);
+            }
+            self.send_scores(p);
+        }
+        self.person = person;
+    }
+
+    /// A new person, said in the window (with a name it can be mistaken for, if any).
+    fn add_person(&mut self, name: String) {
+        match self.engine.store().add_person(&name) {
+            Ok(lookalike) => {
+                // Either way the message line answers this click, not an earlier one.
+                self.send(match lookalike {
+                    Some(other) => {
+                        Event::Warning(crate::store::names::lookalike_note(&name, &other))
+                    }
+                    None => Event::Info(format!("added {name}")),
+                });
+                if let Ok(people) = self.engine.store().people() {
+                    self.send_all(vec![Event::People {
+                        added: name,
+                        people,
+                    }]);
+                }
+            }
+            Err(e) => self.fail("cannot add the person", e),
+        }
+    }
+
+    /// One of the selected person's images deleted.
+    fn delete_image(&mut self, kind: ImageKind, id: uuid::Uuid) {
+        let Some(person) = self.person.clone() else {
+            return;
+        };
+        let gallery = Gallery::Person {
+            name: person.clone(),
+            kind,
+        };
+        match self.engine.delete_face(&gallery, id) {
+            Ok(()) => self.gallery_changed(&person, kind),
+            Err(e) => self.fail("cannot delete the image", e),
+        }
+    }
+
+    /// Settings changed in the window, saved over the file as it is now and put in force.
+    fn update_settings(&mut self, shown: Option<Box<Settings>>, asked: Settings) {
+        // Only what the user changed, over the file as it is now: a threshold set by
+        // `facegate calibrate` while the window was open is kept, not reverted.
+        let shown = shown.map_or_else(|| self.engine.settings().clone(), |s| *s);
+        let damaged = self.engine.settings_sound().is_err();
+        match self.engine.apply_changes(&shown, &asked) {
+            Ok(change) => {
+                let mended = damaged.then(|| {
+                    format!(
+                        "settings saved (the damaged file kept as {}): faces are \
+                         verified again",
+                        crate::store::SETTINGS_BACKUP
+                    )
+                });
+                self.took_effect(change, mended);
+            }
+            Err(e) => self.fail("cannot save the settings", e),
+        }
+        if self.engine.settings() != &asked {
+            self.send(Event::SettingsInForce(self.engine.settings().clone()));
+        }
+    }
+
+    /// A person wiped, with the attempts under way for them settled first.
+    fn remove_person(&mut self, name: &str) {
+        if self.person.as_deref() == Some(name) {
+            self.stop_verify("the person was removed");
+            self.person = None;
+        }
+        // An Unlock attempt under way may be theirs: settled before they go.
+        self.stop_unlock("a person was removed", Early::Abandoned);
+        let events = manage::remove(&mut self.engine, name);
+        self.send_all(events);
+        // The negatives said to show them show nobody now.
+        self.send_negatives_showing();
+    }
+
+    /// A person renamed, the window's selection following them.
+    fn rename_person(&mut self, from: &str, to: String) {
+        // Settled under the name it was begun for.
+        if self.person.as_deref() == Some(from) {
+            self.stop_verify("the person was renamed");
+        }
+        self.stop_unlock("a person was renamed", Early::Abandoned);
+        let events = manage::rename(&mut self.engine, from, &to);
+        if matches!(events.first(), Some(Event::Renamed { .. }))
+            && self.person.as_deref() == Some(from)
+        {
+            self.person = Some(to);
+        }
+        self.send_all(events);
+        self.send_negatives_showing();
     }
 
     /// A frame from the capture thread (none: it has gone, at shutdown).
