@@ -159,6 +159,35 @@ fn a_killed_live_attempt_still_counts() {
     assert_eq!(count, Some(1), "the killed attempt counts as one failure");
 }
 
+/// Five attempts that never ended (killed past their longest run) lock when the record is next
+/// looked at, and that lock is said where locks are said, as one an attempt's end starts is
+/// (review s33: only those were logged).
+#[test]
+fn a_lock_from_attempts_that_never_ended_is_said() {
+    let Some(data) = hostile::enrolled("hr-never-ended") else {
+        return;
+    };
+    let long_ago = hostile::now_unix() - 1000;
+    let record = serde_json::json!({
+        "consecutive_failures": 5,
+        "locked_until": null,
+        "running": 5,
+        "running_since": long_ago,
+    });
+    std::fs::write(hostile::lockout_file(&data), record.to_string()).unwrap();
+    let out = verify_self(&data);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("measured: exit {:?}\n{said}", code(&out));
+    assert_eq!(code(&out), Some(4), "locked out");
+    assert!(
+        said.contains(&format!(
+            "{NAME}: face verification locked out for 30 more s after repeated failed \
+             verifications (attempts that never ended counted)"
+        )),
+        "{said}"
+    );
+}
+
 /// `identify` once named a person who was locked out; now they are left out of the ranking.
 #[test]
 fn identify_respects_the_lock_out() {

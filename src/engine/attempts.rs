@@ -69,10 +69,16 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
             // one from attempts that may still be running): the daemon and the window ask here
             // and never start an attempt (and its `begin`) while a lock holds.
             if state.bound(now) | state.start_pending(now) {
-                let _ = store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
+                let started = store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
                     l.bound(now);
-                    l.start_pending(now);
+                    l.start_pending(now)
                 });
+                // Logged as a lock an attempt's end starts is (review s33: these were not).
+                if let (Ok(true), Some(lock)) = (started, state.lock(now)) {
+                    tracing::warn!(
+                        "{person}: face verification {lock} (attempts that never ended counted)"
+                    );
+                }
             }
             state.lock(now)
         }
@@ -389,11 +395,17 @@ impl Engine {
     /// while locked out.
     pub(super) fn count_start(&mut self, person: &str) -> Result<()> {
         let now = now_unix();
-        let locked =
+        let (held, locked) =
             self.store
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                    lock.begin(now)
+                    (lock.lock(now), lock.begin(now))
                 })?;
+        if let (None, Some(lock @ (Lock::For(_) | Lock::UntilReset))) = (held, locked) {
+            // Started by this look, on attempts that never ended: said as [`lock_of`] says it.
+            tracing::warn!(
+                "{person}: face verification {lock} (attempts that never ended counted)"
+            );
+        }
         match locked {
             Some(lock) => Err(Error::LockedOut {
                 person: person.to_owned(),
