@@ -2020,6 +2020,32 @@ fn face_unlock_through_a_real_pam_stack() {
             "home folder is gone since it was enrolled",
         );
         assert!(common::run_facegate(&remove).status.success());
+        // Its home given as `/`, where nothing can be told (the folder above is none): the folder
+        // enrolled is not shown to be there, and that is not taken as "nothing to tell" (red
+        // team s33 F1: the old face unlocked it).
+        fs::create_dir(&home).unwrap();
+        std::os::unix::fs::chown(&home, Some(uid.parse().unwrap()), None).unwrap();
+        let out = common::run_facegate(&enrol_named);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        run(Command::new("usermod").args(["-d", "/", &named]));
+        let r = rig.attempt(
+            "Katie's clip for the account, its home now given as /",
+            false,
+            &named,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        assert!(
+            rig.daemon_log()
+                .contains("is now another path, which cannot be read as the folder it had"),
+            "{}",
+            rig.daemon_log()
+        );
+        assert!(common::run_facegate(&remove).status.success());
 
         // The config edited while the daemon runs: no more answers on the old one (an edit
         // that broke the file went on unlocking while `unlock test` refused it; journey,

@@ -30,9 +30,12 @@ const FILE: &str = "account.json";
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct EnrolledFor {
     uid: Option<u32>,
-    /// The account's home folder when enrolled, where it could be read ([`home_at`]).
+    /// The account's home folder when enrolled, where it could be read ([`read_home`]), and
+    /// its path then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     home: Option<Home>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    home_path: Option<std::path::PathBuf>,
     /// The accounts root named as the same person's (`--same-person-as`), each with the uid its
     /// enrolment was for then: one made again since is not the account that was named.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -43,6 +46,23 @@ struct EnrolledFor {
 struct Linked {
     account: String,
     uid: u32,
+    /// The home its enrolment recorded then: an account removed and enrolled again under the
+    /// same name and uid (another person) is not the one named (red team s33 F2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    home: Option<Home>,
+}
+
+impl Linked {
+    /// Whether `record`, the named account's enrolment now, is the one that was named.
+    fn names(&self, account: &str, record: &EnrolledFor) -> bool {
+        let same_home = match (self.home, record.home) {
+            (Some(then), Some(now)) => !then.differs_from(&now),
+            (None, _) => true,
+            // Recorded then, none now: not the enrolment that was named.
+            (Some(_), None) => false,
+        };
+        self.account == account && Some(self.uid) == record.uid && same_home
+    }
 }
 
 /// A home folder, told apart from one made again at the same path: its inode, when it was
@@ -84,6 +104,10 @@ enum Reading {
     /// is mounted at login (pam_mount, systemd-homed: one folder while mounted, another at
     /// the login screen), or it cannot be opened.
     Unknown,
+    /// Something is mounted on it (ecryptfs and pam_mount mount over the home at login): the
+    /// inode of the folder under the mount, from the entry in the folder above, where listed.
+    /// Only that can be compared without going into what is mounted.
+    Mounted(Option<u64>),
 }
 
 /// The folder at `path`, read as [`Reading`]: opened without following a link, and read on
@@ -104,8 +128,18 @@ fn read_home(path: &Path) -> Reading {
         i64::try_from(fs.f_type).is_ok_and(|t| t == AUTOFS_SUPER_MAGIC)
     });
     let shows_nothing = std::fs::read_dir(above).map_or(true, |mut d| d.next().is_none());
-    if automounted || shows_nothing || mounted_on(above, path) {
+    if automounted || shows_nothing {
         return Reading::Unknown;
+    }
+    if mounted_on(above, path) {
+        use std::os::unix::fs::DirEntryExt;
+        let entry = std::fs::read_dir(above).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .find(|e| Some(e.file_name().as_os_str()) == path.file_name())
+                .map(|e| e.ino())
+        });
+        return Reading::Mounted(entry);
     }
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let folder = match rustix::fs::open(path, flags, Mode::empty()) {
@@ -158,11 +192,15 @@ fn generation(folder: &std::fs::File) -> Option<u32> {
     got.ok().map(|g| g as u32)
 }
 
-/// [`read_home`] for the home folder of account `user` with uid `uid`, from the user database.
-fn home_of(user: &str, uid: u32) -> Reading {
+/// [`read_home`] for the home folder of account `user` with uid `uid`, from the user database,
+/// with its path.
+fn home_of(user: &str, uid: u32) -> (Option<std::path::PathBuf>, Reading) {
     match nix::unistd::User::from_name(user) {
-        Ok(Some(account)) if account.uid.as_raw() == uid => read_home(&account.dir),
-        _ => Reading::Unknown,
+        Ok(Some(account)) if account.uid.as_raw() == uid => {
+            let reading = read_home(&account.dir);
+            (Some(account.dir), reading)
+        }
+        _ => (None, Reading::Unknown),
     }
 }
 
@@ -178,32 +216,32 @@ pub fn record(
     let before = store.read_state::<EnrolledFor>(user, FILE)?;
     let mut linked = before.same_person;
     for account in same_person {
-        if let Some(uid) = enrolled_uid(store, account)
-            && !linked.iter().any(|l| &l.account == account)
-        {
+        let Ok(named) = store.read_state::<EnrolledFor>(account, FILE) else {
+            continue;
+        };
+        if let Some(uid) = named.uid {
+            // Named again: the enrolment it names now.
+            linked.retain(|l| &l.account != account);
             linked.push(Linked {
                 account: account.clone(),
                 uid,
+                home: named.home,
             });
         }
     }
     // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
     // recorded before: written over with nothing, the check was gone for good (review s33).
-    let home = match home_of(user, uid) {
-        Reading::Folder(home) => Some(home),
-        Reading::Gone | Reading::Unknown => before.home,
+    let (home, home_path) = match home_of(user, uid) {
+        (path, Reading::Folder(home)) => (Some(home), path),
+        _ => (before.home, before.home_path),
     };
     let record = EnrolledFor {
         uid: Some(uid),
         home,
+        home_path,
         same_person: linked,
     };
     store.write_state(user, FILE, &record)
-}
-
-/// The uid `account`'s enrolment was made for, if it says.
-fn enrolled_uid(store: &Store, account: &str) -> Option<u32> {
-    store.read_state::<EnrolledFor>(account, FILE).ok()?.uid
 }
 
 /// The enrolled accounts named as one person's with `user`, by either enrolment, as long as
@@ -212,11 +250,9 @@ fn enrolled_uid(store: &Store, account: &str) -> Option<u32> {
 /// odd; journey s32 #8).
 pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
     let read = |account: &str| store.read_state::<EnrolledFor>(account, FILE).ok();
-    let names = |record: &EnrolledFor, account: &str, uid: Option<u32>| {
-        record
-            .same_person
-            .iter()
-            .any(|l| l.account == account && Some(l.uid) == uid)
+    // `record` names `account`, whose enrolment is `theirs` now.
+    let names = |record: &EnrolledFor, account: &str, theirs: &EnrolledFor| {
+        record.same_person.iter().any(|l| l.names(account, theirs))
     };
     let mine = read(user).unwrap_or_default();
     let others = store.people().unwrap_or_default();
@@ -224,9 +260,8 @@ pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
         .into_iter()
         .filter(|other| other != user)
         .filter(|other| {
-            read(other).is_some_and(|theirs| {
-                names(&mine, other, theirs.uid) || names(&theirs, user, mine.uid)
-            })
+            read(other)
+                .is_some_and(|theirs| names(&mine, other, &theirs) || names(&theirs, user, &mine))
         })
         .collect()
 }
@@ -261,16 +296,28 @@ pub fn mismatch(
     let remove = format!("remove it ({})", commands.unlock(&["remove", user]));
     match (record.uid, now) {
         (Some(was), Some(is)) if was == is => {
-            let what = match (record.home, home_of(user, is)) {
-                (Some(enrolled), Reading::Folder(now)) if enrolled.differs_from(&now) => {
+            // No home recorded: nothing to tell by ([`unguarded`] says so to root).
+            let enrolled = record.home?;
+            let (path, reading) = home_of(user, is);
+            let moved = record.home_path.is_some() && path != record.home_path;
+            let what = match reading {
+                Reading::Folder(now) if enrolled.differs_from(&now) => {
                     "is not the one it had when enrolled"
                 }
-                (Some(_), Reading::Gone) => "is gone since it was enrolled",
+                Reading::Gone => "is gone since it was enrolled",
+                Reading::Mounted(Some(under)) if under != enrolled.ino => {
+                    "is not the one it had when enrolled (read under what is mounted on it)"
+                }
+                // A home moved somewhere nothing can be told of (`/`, a mount): the folder
+                // enrolled is not shown to be there (red team s33 F1).
+                Reading::Unknown | Reading::Mounted(_) if moved => {
+                    "is now another path, which cannot be read as the folder it had"
+                }
                 _ => return None,
             };
             Some(format!(
                 "{user}'s home folder {what} (the account was made again with the same uid, or \
-                 its home was made again or copied): {remove}, then enrol {user} again"
+                 its home was made again, moved or copied): {remove}, then enrol {user} again"
             ))
         }
         (Some(was), Some(is)) => Some(format!(
@@ -350,8 +397,48 @@ mod tests {
         assert!(matches!(read_home(&home), Reading::Unknown), "hidden");
     }
 
-    /// Something mounted on the home, even a folder of the same file system bound there, tells
-    /// nothing, and the home is not looked into (a user's FUSE mount could hang the look).
+    /// A link names the enrolment it was made with: the same name and uid enrolled again with
+    /// another home (another person) is not it (red team s33 F2).
+    #[test]
+    fn a_link_names_the_enrolment_it_was_made_with() {
+        let home = |ino| Home {
+            ino,
+            born: None,
+            generation: Some(7),
+        };
+        let record = |home| EnrolledFor {
+            uid: Some(1001),
+            home,
+            home_path: None,
+            same_person: Vec::new(),
+        };
+        let link = Linked {
+            account: "ann".into(),
+            uid: 1001,
+            home: Some(home(5)),
+        };
+        assert!(link.names("ann", &record(Some(home(5)))));
+        assert!(!link.names("bob", &record(Some(home(5)))));
+        assert!(!link.names("ann", &record(Some(home(6)))), "enrolled again");
+        assert!(
+            !link.names("ann", &record(None)),
+            "enrolled again, no home now"
+        );
+        let other_uid = EnrolledFor {
+            uid: Some(1002),
+            ..record(Some(home(5)))
+        };
+        assert!(!link.names("ann", &other_uid));
+        let homeless = Linked { home: None, ..link };
+        assert!(
+            homeless.names("ann", &record(Some(home(6)))),
+            "nothing to tell by"
+        );
+    }
+
+    /// Something mounted on the home, even a folder of the same file system bound there, is
+    /// seen, and the home is not looked into (a user's FUSE mount could hang the look): only the
+    /// inode under the mount is read, from the folder above.
     #[test]
     fn a_home_with_something_mounted_on_it_tells_nothing() {
         if !rustix::process::geteuid().is_root() {
@@ -362,6 +449,9 @@ mod tests {
         let (bob, alice) = (dir.path().join("bob"), dir.path().join("alice"));
         std::fs::create_dir(&bob).unwrap();
         std::fs::create_dir(&alice).unwrap();
+        let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let own = ino(&alice);
+        assert_ne!(own, ino(&bob));
         let bound = std::process::Command::new("mount")
             .arg("--bind")
             .args([&bob, &alice])
@@ -374,7 +464,11 @@ mod tests {
         let unmounted = std::process::Command::new("umount").arg(&alice).status();
         println!("alice with bob's folder bound on it: {reading:?}");
         assert!(unmounted.is_ok_and(|s| s.success()));
-        assert!(matches!(reading, Reading::Unknown), "{reading:?}");
+        // Alice's own folder under the mount, not Bob's bound on it.
+        assert!(
+            matches!(reading, Reading::Mounted(Some(i)) if i == own),
+            "{reading:?}"
+        );
         assert!(matches!(read_home(&alice), Reading::Folder(_)));
     }
 }
