@@ -1944,7 +1944,10 @@ fn face_unlock_through_a_real_pam_stack() {
         // folder made again, which tells the two apart. (Katie's face stands in for the first
         // holder's; the home is under the test's folder, removed with it.)
         let named = format!("fghome{}", rig.tag);
-        let home = rig.dir.join("home");
+        // Alone in its folder: once `userdel -r` removes it, the folder shows nothing, which
+        // must read as the home gone, not as homes hidden from the daemon (final read s33).
+        fs::create_dir(rig.dir.join("homes")).unwrap();
+        let home = rig.dir.join("homes").join("home");
         let with_home = ["-m", "-d", s(&home), "-s", "/usr/sbin/nologin"];
         run(Command::new("useradd").args(with_home).arg(&named));
         rig.others.push(named.clone());

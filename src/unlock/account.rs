@@ -78,6 +78,11 @@ struct Home {
     born: Option<(u64, u32)>,
     #[serde(default)]
     generation: Option<u32>,
+    /// The folder above it (device, inode): where that folder shows nothing later, whether it
+    /// is the same folder emptied (the home is gone) or another put in its place to hide homes
+    /// (`ProtectHome=yes`: nothing can be told). Not part of the home's identity.
+    #[serde(default)]
+    above: Option<(u64, u64)>,
 }
 
 impl Home {
@@ -101,10 +106,12 @@ enum Reading {
     /// Nothing at the path, or something other than a folder, among other homes: the folder
     /// enrolled is gone (`userdel -r`, then `useradd` without `-m`).
     Gone,
-    /// Nothing can be told: the folder above cannot be read or shows nothing (hidden from the
-    /// daemon, as `ProtectHome=yes` does), homes are mounted there on demand (autofs), or the
-    /// home cannot be opened.
+    /// Nothing can be told: the folder above cannot be read, homes are mounted there on
+    /// demand (autofs), or the home cannot be opened.
     Unknown,
+    /// The folder above shows nothing (device, inode): emptied, when it is the one the home
+    /// was in, or another hiding homes from the daemon, as `ProtectHome=yes` does.
+    Emptied((u64, u64)),
     /// Something is mounted on it (ecryptfs and pam_mount mount over the home at login) and no
     /// copy of the mount could be made to read beneath it: the inode of the folder under the
     /// mount, from the entry in the folder above, where listed. Only that can be compared
@@ -130,9 +137,14 @@ fn read_home(path: &Path) -> Reading {
     let automounted = rustix::fs::statfs(above).map_or(true, |fs| {
         i64::try_from(fs.f_type).is_ok_and(|t| t == AUTOFS_SUPER_MAGIC)
     });
-    let shows_nothing = std::fs::read_dir(above).map_or(true, |mut d| d.next().is_none());
-    if automounted || shows_nothing {
+    let above_id = (above_meta.dev(), above_meta.ino());
+    if automounted {
         return Reading::Unknown;
+    }
+    match std::fs::read_dir(above).map(|mut d| d.next().is_none()) {
+        Ok(false) => {}
+        Ok(true) => return Reading::Emptied(above_id),
+        Err(_) => return Reading::Unknown,
     }
     let Some(name) = path.file_name() else {
         return Reading::Unknown;
@@ -187,6 +199,7 @@ fn read_home(path: &Path) -> Reading {
         ino: meta.ino(),
         born,
         generation: generation(&folder),
+        above: Some(above_id),
     })
 }
 
@@ -328,12 +341,16 @@ pub fn mismatch(
                     "is not the one it had when enrolled"
                 }
                 Reading::Gone => "is gone since it was enrolled",
+                // The only home in its folder, removed (not a folder put there to hide homes).
+                Reading::Emptied(above) if enrolled.above == Some(above) => {
+                    "is gone since it was enrolled"
+                }
                 Reading::Mounted(Some(under)) if under != enrolled.ino => {
                     "is not the one it had when enrolled (read under what is mounted on it)"
                 }
                 // A home moved somewhere nothing can be told of (`/`, a mount): the folder
                 // enrolled is not shown to be there (red team s33 F1).
-                Reading::Unknown | Reading::Mounted(_) if moved => {
+                Reading::Unknown | Reading::Mounted(_) | Reading::Emptied(_) if moved => {
                     "is now another path, which cannot be read as the folder it had"
                 }
                 _ => return None,
@@ -419,9 +436,13 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("bob"), &home).unwrap();
         assert!(matches!(read_home(&home), Reading::Gone), "a link");
 
+        // Emptied: the folder the home was in, which tells it gone; another folder showing
+        // nothing (as `ProtectHome=yes` puts one there) does not match it.
         std::fs::remove_file(&home).unwrap();
         std::fs::remove_dir(dir.path().join("bob")).unwrap();
-        assert!(matches!(read_home(&home), Reading::Unknown), "hidden");
+        let emptied = read_home(&home);
+        println!("emptied: {emptied:?}");
+        assert!(matches!(emptied, Reading::Emptied(above) if again.above == Some(above)));
     }
 
     /// A link names the enrolment it was made with: the same name and uid enrolled again with
@@ -432,6 +453,7 @@ mod tests {
             ino,
             born: None,
             generation: Some(7),
+            above: None,
         };
         let record = |home| EnrolledFor {
             uid: Some(1001),
