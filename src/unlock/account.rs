@@ -335,7 +335,8 @@ pub fn mismatch(
             // No home recorded: nothing to tell by ([`unguarded`] says so to root).
             let enrolled = record.home?;
             let (path, reading) = home_of(user, is);
-            let moved = record.home_path.is_some() && path != record.home_path;
+            // (Not when the account could not be looked up again: that is no move.)
+            let moved = path.is_some() && record.home_path.is_some() && path != record.home_path;
             let what = match reading {
                 Reading::Folder(now) if enrolled.differs_from(&now) => {
                     "is not the one it had when enrolled"
