@@ -545,16 +545,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 println!("{user} has no face unlock and no record of it now; removed {r}");
                 return Ok(exit::OK);
             }
-            store.remove_person(user).map_err(|e| {
+            store.remove_person(user).map_err(|e| match e {
                 // Removed before, its record may stay: said how that goes too.
-                let unknown = matches!(e, crate::store::StoreError::UnknownPerson(_));
-                match said(e) {
-                    e if unknown => anyhow::anyhow!(
-                        "{e}; what is left of an account removed before goes with {}",
-                        commands.unlock(&["remove", user, "--wipe"])
-                    ),
-                    e => e,
-                }
+                crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
+                    "{}; what is left of an account removed before goes with {}",
+                    said(e),
+                    commands.unlock(&["remove", user, "--wipe"])
+                ),
+                e => said(e),
             })?;
             // Root's record of who tried to unlock the account, kept as a removed account's
             // logins are kept in auth.log (its only trace of a stranger's five attempts went

@@ -75,9 +75,7 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
                 });
                 // Logged as a lock an attempt's end starts is (review s33: these were not).
                 if let (Ok(true), Some(lock)) = (started, state.lock(now)) {
-                    tracing::warn!(
-                        "{person}: face verification {lock} (attempts that never ended counted)"
-                    );
+                    log_started(person, lock, true);
                 }
             }
             state.lock(now)
@@ -87,6 +85,18 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
             Some(Lock::Unreadable)
         }
     }
+}
+
+/// A lock-out or pause that just started for `person`, on the log (the daemon's journal, or a
+/// command's stderr): the one wording for each place a lock starts. `never_ended`: started on
+/// attempts killed before they ended, not by an attempt's end.
+fn log_started(person: &str, lock: Lock, never_ended: bool) {
+    let why = if never_ended {
+        " (attempts that never ended counted)"
+    } else {
+        ""
+    };
+    tracing::warn!("{person}: face verification {lock}{why}");
 }
 
 /// Lifts `person`'s lock-out or pause in `store` (they proved who they are another way): a
@@ -402,9 +412,7 @@ impl Engine {
                 })?;
         if let (None, Some(lock @ (Lock::For(_) | Lock::UntilReset))) = (held, locked) {
             // Started by this look, on attempts that never ended: said as [`lock_of`] says it.
-            tracing::warn!(
-                "{person}: face verification {lock} (attempts that never ended counted)"
-            );
+            log_started(person, lock, true);
         }
         match locked {
             Some(lock) => Err(Error::LockedOut {
@@ -433,7 +441,7 @@ impl Engine {
         if let Some(lock) = started {
             // On the daemon's log too: who is locked out or paused, and why, for whoever
             // wonders later (the daemon logged pauses only; journey s32 #11).
-            tracing::warn!("{person}: face verification {lock}");
+            log_started(person, lock, false);
         }
         self.audit(person, channel, ended, details);
         Ok(())

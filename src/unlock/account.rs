@@ -240,6 +240,11 @@ fn home_of(user: &str, uid: u32) -> (Option<std::path::PathBuf>, Reading) {
     }
 }
 
+/// `user`'s record (the default where there is none yet).
+fn read(store: &Store, user: &str) -> Result<EnrolledFor, StoreError> {
+    store.read_state(user, FILE)
+}
+
 /// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now,
 /// and that it is one person's with the enrolled accounts `same_person` (kept with those named
 /// before: [`may_add`] let no other account's enrolment be added to).
@@ -249,10 +254,10 @@ pub fn record(
     uid: u32,
     same_person: &[String],
 ) -> Result<(), StoreError> {
-    let before = store.read_state::<EnrolledFor>(user, FILE)?;
+    let before = read(store, user)?;
     let mut linked = before.same_person;
     for account in same_person {
-        let Ok(named) = store.read_state::<EnrolledFor>(account, FILE) else {
+        let Ok(named) = read(store, account) else {
             continue;
         };
         if let Some(uid) = named.uid {
@@ -285,7 +290,7 @@ pub fn record(
 /// `--same-person-as` again (it did, and the refusal advised removing an image that was not
 /// odd; journey s32 #8).
 pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
-    let read = |account: &str| store.read_state::<EnrolledFor>(account, FILE).ok();
+    let read = |account: &str| read(store, account).ok();
     // `record` names `account`, whose enrolment is `theirs` now.
     let names = |record: &EnrolledFor, account: &str, theirs: &EnrolledFor| {
         record.same_person.iter().any(|l| l.names(account, theirs))
@@ -307,7 +312,7 @@ pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
 /// first login, as with pam_mkhomedir, unlocked the next holder of its uid in silence; journey
 /// s33). None when a home is recorded, or no uid (then [`mismatch`] says it is not used).
 pub fn unguarded(store: &Store, user: &str) -> Option<&'static str> {
-    let record = store.read_state::<EnrolledFor>(user, FILE).ok()?;
+    let record = read(store, user).ok()?;
     (record.uid.is_some() && record.home.is_none()).then_some(
         "no home folder is recorded for it (none could be read as a plain folder when it was \
          enrolled: missing, mounted or hidden), so a new account given its uid would not be \
@@ -325,7 +330,7 @@ pub fn mismatch(
     now: Option<u32>,
     commands: &Commands,
 ) -> Option<String> {
-    let record = match store.read_state::<EnrolledFor>(user, FILE) {
+    let record = match read(store, user) {
         Ok(record) => record,
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };

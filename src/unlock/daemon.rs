@@ -294,6 +294,8 @@ pub struct Daemon {
     closing: Option<Box<dyn crate::camera::FrameSource>>,
     /// The config file as it was read: one changed since is not what the daemon applies.
     watch: Arc<ConfigWatch>,
+    /// How its answers write the commands they suggest: made once, shared with the readers.
+    commands: Arc<Commands>,
 }
 
 /// The config file, and how it was when the daemon read it.
@@ -357,6 +359,7 @@ impl Daemon {
         let engine = Engine::for_unlock(models, store, config.verify.clone())?;
         Ok(Daemon {
             watch: Arc::new(ConfigWatch::new(&config.path)),
+            commands: Arc::new(config.commands()),
             config,
             engine,
             hush: Hush::default(),
@@ -428,7 +431,7 @@ impl Daemon {
             }
         };
         std::thread::scope(|s| {
-            let commands = Arc::new(self.config.commands());
+            let commands = self.commands.clone();
             s.spawn(move || accept_clients(listener, &queue, accepting, store, commands));
             for Queued {
                 mut stream,
@@ -479,12 +482,7 @@ impl Daemon {
     /// load, enrol nobody; damaged settings or a model that fails make face unlock
     /// unavailable). `uid`: whom the caller counts as, for the log's limit.
     fn check(&mut self, user: &str, uid: u32) -> std::result::Result<(), Reply> {
-        let answer = gate::status_deep(
-            &mut self.engine,
-            user,
-            uid_of(user),
-            &self.config.commands(),
-        );
+        let answer = gate::status_deep(&mut self.engine, user, uid_of(user), &self.commands);
         // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
         // back a model or disk failure here.
         let kind = match answer {
