@@ -319,6 +319,20 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     );
     assert!(stderr.contains("--same-person-as nobody"), "{stderr}");
     assert!(!listed().contains("daemon"), "{}", listed());
+    // Naming an account that is not enrolled, or the account itself, is a mistake, said as
+    // one before anything is read.
+    for (named, said) in [
+        ("adm", "adm is not enrolled for face unlock"),
+        ("daemon", "not daemon"),
+    ] {
+        let out = enrol_as("daemon", &[&katie[1]], &["--same-person-as", named]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!("--same-person-as {named}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--same-person-as names"), "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+    }
+    assert!(!listed().contains("daemon"), "{}", listed());
     let out = enrol_as(
         "daemon",
         &[&katie[1], &katie[2]],

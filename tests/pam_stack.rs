@@ -1926,7 +1926,7 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(out.status.code(), Some(2), "{said}");
         // As it must be typed to reach this config (it read /etc/facegate; journey s32 #6).
         let remove = format!(
-            "remove it (`sudo facegate unlock remove {user} --config {}`)",
+            "`sudo facegate unlock remove {user} --config {}`, then enrol {user} again",
             s(&config)
         );
         assert!(said.contains(&remove), "{said}");

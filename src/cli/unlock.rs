@@ -142,9 +142,8 @@ fn refusal(
                 // enrolled, one for another account's face too (journey s32 #8).
                 if mixed.odd.iter().any(|odd| !saved.contains_key(&odd.id)) {
                     lines.push(format!(
-                        "  (an image enrolled before is among them: {} and enrol again \
-                         without it)",
-                        commands.unlock(&["remove", user])
+                        "  (an image enrolled before is among them: {} without it)",
+                        commands.re_enrol(user)
                     ));
                 }
             }
@@ -223,9 +222,9 @@ fn take_back(
         None => Ok(()),
         Some(e) => Err(e.into()),
     };
-    let remove = commands.unlock(&["remove", user]);
     undone.context(format!(
-        "not every image saved above could be deleted again: {remove} before {user} next logs in"
+        "not every image saved above could be deleted again: {}",
+        remove_before_login(commands, user)
     ))?;
     // On stdout, after the import's "N saved": the batch's outcome, where a script reads it
     // (the "saved" stood there alone; journey s33).
@@ -248,6 +247,15 @@ fn not_enrolled(e: crate::store::StoreError, user: &str, commands: &Commands) ->
         ),
         e => e.into(),
     }
+}
+
+/// What root is to do when images of a batch that was not kept could not all be deleted: they
+/// would unlock the account.
+fn remove_before_login(commands: &Commands, user: &str) -> String {
+    format!(
+        "{} before {user} next logs in",
+        commands.unlock(&["remove", user])
+    )
 }
 
 fn require_root() -> anyhow::Result<()> {
@@ -341,18 +349,18 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         config.verify.clone(),
     )?;
     let store = engine.store();
-    // An account named as the same person must be one enrolled: a name mistyped there
-    // would be ignored without a word.
-    if let Some(other) = same_person_as
-        .iter()
-        .find(|a| store.require_person(a).is_err())
-    {
-        anyhow::bail!(
-            "{} is not enrolled for face unlock (see {}); --same-person-as names an enrolled \
-             account",
-            Escaped(other),
-            commands.unlock(&["list"])
+    // An account named as the same person must be another one enrolled: a name mistyped
+    // there would be ignored without a word.
+    for other in same_person_as {
+        anyhow::ensure!(
+            other != user,
+            "--same-person-as names another enrolled account of the same person, not {}",
+            Escaped(user)
         );
+        store
+            .require_person(other)
+            .map_err(|e| not_enrolled(e, other, &commands))
+            .context("--same-person-as names an enrolled account")?;
     }
     let first = store.require_person(user).is_err();
     if first {
@@ -388,9 +396,8 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
                 match undo_partial(&mut engine, user, &gallery, &before, first) {
                     Ok(()) => e.context("nothing of this enrolment was kept"),
                     Err(undo) => e.context(format!(
-                        "what this enrolment saved may be left ({undo:#}): {} before {user} \
-                         next logs in",
-                        commands.unlock(&["remove", user])
+                        "what this enrolment saved may be left ({undo:#}): {}",
+                        remove_before_login(&commands, user)
                     )),
                 },
             );
@@ -426,9 +433,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             let path = imported.saved.get(&u.id);
             let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
             eprintln!(
-                "warning: {} ({} and enrol again without it)",
+                "warning: {} ({} without it)",
                 warning.text(&gallery, what),
-                commands.unlock(&["remove", user])
+                commands.re_enrol(user)
             );
         }
     }

@@ -334,7 +334,7 @@ pub fn mismatch(
         Ok(record) => record,
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };
-    let remove = format!("remove it ({})", commands.unlock(&["remove", user]));
+    let again = commands.re_enrol(user);
     match (record.uid, now) {
         (Some(was), Some(is)) if was == is => {
             // No home recorded: nothing to tell by ([`unguarded`] says so to root).
@@ -363,18 +363,19 @@ pub fn mismatch(
             };
             Some(format!(
                 "{user}'s home folder {what} (the account was made again with the same uid, or \
-                 its home was made again, moved or copied): {remove}, then enrol {user} again"
+                 its home was made again, moved or copied): {again}"
             ))
         }
         (Some(was), Some(is)) => Some(format!(
             "it was enrolled for uid {was}, and {user} is now uid {is} (another account of the \
-             same name): {remove}, then enrol the new account"
+             same name): {again}"
         )),
         (Some(was), None) => Some(format!(
-            "it was enrolled for uid {was}, and {user} is no longer an account: {remove}"
+            "it was enrolled for uid {was}, and {user} is no longer an account: remove it ({})",
+            commands.unlock(&["remove", user])
         )),
         (None, _) => Some(format!(
-            "it does not record which account it was made for: {remove}, then enrol {user} again"
+            "it does not record which account it was made for: {again}"
         )),
     }
 }

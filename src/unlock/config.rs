@@ -101,6 +101,15 @@ impl Commands {
         line.push('`');
         line
     }
+
+    /// The one remedy for an enrolment that must not be added to or used again: removed, and
+    /// made again from photos.
+    pub fn re_enrol(&self, user: &str) -> String {
+        format!(
+            "{}, then enrol {user} again",
+            self.unlock(&["remove", user])
+        )
+    }
 }
 
 impl SystemConfig {

@@ -70,7 +70,7 @@ pub fn status_deep(
     account: Option<u32>,
     commands: &Commands,
 ) -> Answer {
-    let again = || format!("{} and enrol again", commands.unlock(&["remove", user]));
+    let again = || commands.re_enrol(user);
     match status(engine.store(), user, account, commands) {
         Answer::Ready => match engine.ensure_enrolled(user) {
             Ok(()) => Answer::Ready,
