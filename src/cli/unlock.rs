@@ -17,6 +17,7 @@ use super::{Cli, exit};
 use crate::engine::adding::{Check, SavedWarning};
 use crate::shown::{Escaped, Shown};
 use crate::store::{Gallery, ImageKind, Owner, Store};
+use crate::unlock::account::{Holder, Records};
 use crate::unlock::config::Commands;
 use crate::unlock::gate::{self, Answer};
 use crate::unlock::{SystemConfig, daemon};
@@ -326,9 +327,10 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     require_root()?;
     let config = SystemConfig::load(&config.config)?;
     let commands = config.commands();
-    let Some(uid) = daemon::uid_of(user) else {
+    let Some(account) = Holder::of(user) else {
         anyhow::bail!("{} is not an account on this system", Escaped(user));
     };
+    let uid = account.uid();
     let copied = match from_user_store {
         Some(dir) => Some(copy_user_store(
             user,
@@ -365,7 +367,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let first = store.require_person(user).is_err();
     if first {
         store.add_person(user)?;
-    } else if let Err(why) = crate::unlock::account::may_add(store, user, uid, &commands) {
+    } else if let Err(why) = crate::unlock::account::may_add(store, user, &account, &commands) {
         // Added to, the old account's faces would unlock the new one.
         anyhow::bail!(why);
     }
@@ -410,10 +412,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let warnings = engine.after_saving(&gallery, &ids);
     // Named now, or for either account before.
     let mut same_person = same_person_as.clone();
-    same_person.extend(crate::unlock::account::one_person_with(
-        engine.store(),
-        user,
-    ));
+    same_person.extend(Records::load(engine.store()).one_person_with(user));
     if let Some(why) = refusal(&warnings, user, &same_person, &imported.saved, &commands) {
         return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
     }
@@ -441,8 +440,16 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     }
     let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
     if enrolled > 0 {
-        crate::unlock::account::record(engine.store(), user, uid, same_person_as)?;
-        if let Some(note) = crate::unlock::account::unguarded(engine.store(), user) {
+        let recorded =
+            crate::unlock::account::record(engine.store(), user, &account, same_person_as)?;
+        for named in &recorded.unlinked {
+            eprintln!(
+                "warning: {user} is not recorded as one person's with {named}: {named}'s \
+                 enrolment is not used (see {})",
+                commands.unlock(&["list"])
+            );
+        }
+        if let Some(note) = recorded.unguarded {
             eprintln!("warning: {user}: {note}");
         }
     }
@@ -483,6 +490,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
         })
         .ok();
     let people = store.people()?;
+    let records = Records::load(&store);
     if people.is_empty() {
         println!("no account is enrolled for face unlock");
     }
@@ -495,10 +503,10 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             })
             .map_or(0, |f| f.len());
         let images = crate::shown::counted(n, "image", "images");
-        let account = daemon::uid_of(&user);
+        let account = Holder::of(&user);
         let answer = match engine.as_mut() {
-            Some(engine) => gate::status_deep(engine, &user, account, &commands),
-            None => gate::status(&store, &user, account, &commands),
+            Some(engine) => gate::status_deep(engine, &user, account.as_ref(), &commands),
+            None => gate::status(&store, &user, account.as_ref(), &commands),
         };
         // What a login would answer now, and what lifts it.
         match answer {
@@ -521,7 +529,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             ),
         }
         // Whose face may unlock this account besides its own: named by root, and shown.
-        let linked = crate::unlock::account::one_person_with(&store, &user);
+        let linked = records.one_person_with(&user);
         if !linked.is_empty() {
             println!(
                 "{:<24} one person's accounts with {}",
@@ -529,7 +537,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 linked.join(", ")
             );
         }
-        if let Some(note) = crate::unlock::account::unguarded(&store, &user) {
+        if let Some(note) = records.unguarded(&user) {
             println!("{:<24} {note}", "");
         }
     }

@@ -18,7 +18,9 @@
 //! taken back). Still not told apart: a new account given the old uid that keeps the old
 //! home; remove an account's enrolment with the account (`facegate unlock remove`).
 
-use std::path::Path;
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +39,7 @@ struct EnrolledFor {
     /// The path it was read at: a home moved since to where nothing can be told is not shown
     /// to be the one enrolled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    home_path: Option<std::path::PathBuf>,
+    home_path: Option<PathBuf>,
     /// The accounts root named as the same person's (`--same-person-as`), each with the uid its
     /// enrolment was for then: one made again since is not the account that was named.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +88,16 @@ struct Home {
 }
 
 impl Home {
+    /// A folder known by its inode alone (under a mount, where nothing else can be read).
+    fn inode(ino: u64) -> Home {
+        Home {
+            ino,
+            born: None,
+            generation: None,
+            above: None,
+        }
+    }
+
     /// Another folder: another inode, or another birth or generation where both readings
     /// have it. A home moved with `usermod -m` on the same file system is the same folder.
     fn differs_from(&self, now: &Home) -> bool {
@@ -120,62 +132,59 @@ enum Reading {
 }
 
 /// The folder at `path`, read as [`Reading`]: opened without following a link, and read on
-/// the opened folder. The folder above is followed (`/home` may be a link to `/var/home`).
+/// the opened folder. The folder above is followed (`/home` may be a link to `/var/home`), and
+/// opened once: all that is asked of it is asked of that one folder (review s33 #6).
 fn read_home(path: &Path) -> Reading {
     use rustix::fs::{Mode, OFlags};
     use rustix::mount::OpenTreeFlags;
-    use std::os::unix::fs::MetadataExt;
     const AUTOFS_SUPER_MAGIC: i64 = 0x0187;
-    let Some(above) = path.parent() else {
+    let (Some(above), Some(name)) = (path.parent(), path.file_name()) else {
         return Reading::Unknown;
     };
-    let Ok(above_meta) = std::fs::metadata(above) else {
+    let folder_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(above_fd) = rustix::fs::open(above, folder_flags, Mode::empty()) else {
         return Reading::Unknown;
     };
+    let Ok(above_stat) = rustix::fs::fstat(&above_fd) else {
+        return Reading::Unknown;
+    };
+    let above_id = (above_stat.st_dev, above_stat.st_ino);
     // `f_type` is an i64 here and narrower on other targets.
     #[allow(clippy::useless_conversion)]
-    let automounted = rustix::fs::statfs(above).map_or(true, |fs| {
+    let automounted = rustix::fs::fstatfs(&above_fd).map_or(true, |fs| {
         i64::try_from(fs.f_type).is_ok_and(|t| t == AUTOFS_SUPER_MAGIC)
     });
-    let above_id = (above_meta.dev(), above_meta.ino());
     if automounted {
         return Reading::Unknown;
     }
-    match std::fs::read_dir(above).map(|mut d| d.next().is_none()) {
-        Ok(false) => {}
-        Ok(true) => return Reading::Emptied(above_id),
-        Err(_) => return Reading::Unknown,
-    }
-    let Some(name) = path.file_name() else {
-        return Reading::Unknown;
+    let listed = match listing(&above_fd, name) {
+        Some(listed) => listed,
+        None => return Reading::Unknown,
     };
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    if listed.empty {
+        return Reading::Emptied(above_id);
+    }
+    let flags = folder_flags | OFlags::NOFOLLOW;
     // Beneath whatever is mounted on it: opened in a detached copy of the mount the folder
     // above is on, made without the mounts under it (open_tree without AT_RECURSIVE), so
     // ecryptfs or pam_mount over the home reads as the folder under them, and a user's FUSE
     // mount there is never entered (it could hold the daemon's thread). No race with a mount
     // made meanwhile, and no mount table to read (review s33).
     let beneath = rustix::mount::open_tree(
-        rustix::fs::CWD,
-        above,
-        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+        &above_fd,
+        "",
+        OpenTreeFlags::AT_EMPTY_PATH
+            | OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC,
     );
     let opened = match beneath {
         Ok(tree) => rustix::fs::openat(&tree, name, flags, Mode::empty()),
         // No copy of the mount may be made here (no CAP_SYS_ADMIN, an old kernel): the mount
         // table says whether something is mounted on it, and then only the inode under it is
-        // read, from the folder above.
-        Err(_) if mounted_on(above, path) => {
-            use std::os::unix::fs::DirEntryExt;
-            let entry = std::fs::read_dir(above).ok().and_then(|entries| {
-                entries
-                    .flatten()
-                    .find(|e| e.file_name() == name)
-                    .map(|e| e.ino())
-            });
-            return Reading::Mounted(entry);
-        }
-        Err(_) => rustix::fs::open(path, flags, Mode::empty()),
+        // read, from the folder above's entry (on overlayfs without xino, not the inode a
+        // stat gives: such a home is refused as another).
+        Err(_) if mounted_on(above, path) => return Reading::Mounted(listed.ino),
+        Err(_) => rustix::fs::openat(&above_fd, name, flags, Mode::empty()),
     };
     let folder = match opened {
         Ok(fd) => std::fs::File::from(fd),
@@ -187,7 +196,8 @@ fn read_home(path: &Path) -> Reading {
     let Ok(meta) = folder.metadata() else {
         return Reading::Unknown;
     };
-    if meta.dev() != above_meta.dev() {
+    use std::os::unix::fs::MetadataExt;
+    if meta.dev() != above_stat.st_dev {
         return Reading::Unknown;
     }
     let born = meta
@@ -201,6 +211,34 @@ fn read_home(path: &Path) -> Reading {
         generation: generation(&folder),
         above: Some(above_id),
     })
+}
+
+/// What the folder open as `above` lists: whether nothing, and the inode its entry `name`
+/// gives (`d_ino`), in one pass. None when it cannot be listed.
+struct Listed {
+    empty: bool,
+    ino: Option<u64>,
+}
+
+fn listing(above: &rustix::fd::OwnedFd, name: &std::ffi::OsStr) -> Option<Listed> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut listed = Listed {
+        empty: true,
+        ino: None,
+    };
+    for entry in rustix::fs::Dir::read_from(above).ok()? {
+        let entry = entry.ok()?;
+        let entry_name = entry.file_name().to_bytes();
+        if entry_name == b"." || entry_name == b".." {
+            continue;
+        }
+        listed.empty = false;
+        if entry_name == name.as_bytes() {
+            listed.ino = Some(entry.ino());
+            break;
+        }
+    }
+    Some(listed)
 }
 
 /// Whether something is mounted on `path` (in the folder `above`), or it cannot be told: asked
@@ -228,15 +266,39 @@ fn generation(folder: &std::fs::File) -> Option<u32> {
     got.ok().map(|g| g as u32)
 }
 
-/// [`read_home`] for the home folder of account `user` with uid `uid`, from the user database,
-/// with its path.
-fn home_of(user: &str, uid: u32) -> (Option<std::path::PathBuf>, Reading) {
-    match nix::unistd::User::from_name(user) {
-        Ok(Some(account)) if account.uid.as_raw() == uid => {
-            let reading = read_home(&account.dir);
-            (Some(account.dir), reading)
+/// The account that has a name now, as the user database says: its uid and home folder, looked
+/// up once, and the folder read at most once however often it is asked about. A request is
+/// judged as it is read and again at its turn for the camera: with one lookup, both judge the
+/// same account, and a slow home (NFS) is waited on once (review s33 #3, #5).
+#[derive(Debug)]
+pub struct Holder {
+    uid: u32,
+    dir: PathBuf,
+    home: OnceCell<Reading>,
+}
+
+impl Holder {
+    /// The account named `user`, None when there is none (or the user database cannot say).
+    pub fn of(user: &str) -> Option<Holder> {
+        let account = nix::unistd::User::from_name(user).ok().flatten()?;
+        Some(Holder::at(account.uid.as_raw(), account.dir))
+    }
+
+    /// An account with `uid` whose home folder is `dir`.
+    pub fn at(uid: u32, dir: PathBuf) -> Holder {
+        Holder {
+            uid,
+            dir,
+            home: OnceCell::new(),
         }
-        _ => (None, Reading::Unknown),
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    fn home(&self) -> &Reading {
+        self.home.get_or_init(|| read_home(&self.dir))
     }
 }
 
@@ -245,89 +307,133 @@ fn read(store: &Store, user: &str) -> Result<EnrolledFor, StoreError> {
     store.read_state(user, FILE)
 }
 
-/// Records that `user`'s enrolment is for the account with `uid`, as its home folder is now,
-/// and that it is one person's with the enrolled accounts `same_person` (kept with those named
-/// before: [`may_add`] let no other account's enrolment be added to).
+/// What [`record`] wrote that root is to be told.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Accounts named as the same person's that could not be linked: their record cannot be
+    /// read, or does not say which account it was made for.
+    pub unlinked: Vec<String>,
+    /// Why the check of a new account given the uid is off, where it is ([`Records::unguarded`]).
+    pub unguarded: Option<&'static str>,
+}
+
+/// Records that `user`'s enrolment is for `account`, as its home folder is now, and that it
+/// is one person's with the enrolled accounts `same_person` (kept with those named before:
+/// [`may_add`] let no other account's enrolment be added to).
 pub fn record(
     store: &Store,
     user: &str,
-    uid: u32,
+    account: &Holder,
     same_person: &[String],
-) -> Result<(), StoreError> {
+) -> Result<Recorded, StoreError> {
     let before = read(store, user)?;
     let mut linked = before.same_person;
-    for account in same_person {
-        let Ok(named) = read(store, account) else {
-            continue;
-        };
-        if let Some(uid) = named.uid {
+    let mut unlinked = Vec::new();
+    for named in same_person {
+        match read(store, named).map(|r| (r.uid, r.home)) {
             // Named again: the enrolment it names now.
-            linked.retain(|l| &l.account != account);
-            linked.push(Linked {
-                account: account.clone(),
-                uid,
-                home: named.home,
-            });
+            Ok((Some(uid), home)) => {
+                linked.retain(|l| &l.account != named);
+                linked.push(Linked {
+                    account: named.clone(),
+                    uid,
+                    home,
+                });
+            }
+            _ => unlinked.push(named.clone()),
+        }
+    }
+    // A link made while the enrolment it names had no home takes the home that enrolment has
+    // now, so that one made again after it is told apart from here on (review s33 #16).
+    for link in linked.iter_mut().filter(|l| l.home.is_none()) {
+        if let Ok(named) = read(store, &link.account)
+            && link.names(&link.account, &named)
+        {
+            link.home = named.home;
         }
     }
     // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
     // recorded before: written over with nothing, the check was gone for good (review s33).
-    let (home, home_path) = match home_of(user, uid) {
-        (path, Reading::Folder(home)) => (Some(home), path),
+    let (home, home_path) = match account.home() {
+        Reading::Folder(home) => (Some(*home), Some(account.dir.clone())),
         _ => (before.home, before.home_path),
     };
     let record = EnrolledFor {
-        uid: Some(uid),
+        uid: Some(account.uid),
         home,
         home_path,
         same_person: linked,
     };
-    store.write_state(user, FILE, &record)
+    store.write_state(user, FILE, &record)?;
+    Ok(Recorded {
+        unlinked,
+        unguarded: record.unguarded(),
+    })
 }
 
-/// The enrolled accounts named as one person's with `user`, by either enrolment, as long as
-/// the account named is still the one enrolled then: adding to either later needs no
-/// `--same-person-as` again (it did, and the refusal advised removing an image that was not
-/// odd; journey s32 #8).
-pub fn one_person_with(store: &Store, user: &str) -> Vec<String> {
-    let read = |account: &str| read(store, account).ok();
-    // `record` names `account`, whose enrolment is `theirs` now.
-    let names = |record: &EnrolledFor, account: &str, theirs: &EnrolledFor| {
-        record.same_person.iter().any(|l| l.names(account, theirs))
-    };
-    let mine = read(user).unwrap_or_default();
-    let others = store.people().unwrap_or_default();
-    others
-        .into_iter()
-        .filter(|other| other != user)
-        .filter(|other| {
-            read(other)
-                .is_some_and(|theirs| names(&mine, other, &theirs) || names(&theirs, user, &mine))
-        })
-        .collect()
+/// Every enrolled account's record, read once for a command that asks about each of them
+/// (`unlock list` read every record again for each account: review s33 #7).
+pub struct Records(BTreeMap<String, EnrolledFor>);
+
+impl Records {
+    /// The records that can be read; one that cannot is as if absent (the gate says it is not
+    /// used, [`mismatch`]).
+    pub fn load(store: &Store) -> Records {
+        let people = store.people().unwrap_or_default();
+        let read = people
+            .into_iter()
+            .filter_map(|user| read(store, &user).ok().map(|record| (user, record)));
+        Records(read.collect())
+    }
+
+    /// The enrolled accounts named as one person's with `user`, by either enrolment, as long as
+    /// the account named is still the one enrolled then: adding to either later needs no
+    /// `--same-person-as` again (it did, and the refusal advised removing an image that was
+    /// not odd; journey s32 #8).
+    pub fn one_person_with(&self, user: &str) -> Vec<String> {
+        // `record` names `account`, whose enrolment is `theirs` now.
+        let names = |record: &EnrolledFor, account: &str, theirs: &EnrolledFor| {
+            record.same_person.iter().any(|l| l.names(account, theirs))
+        };
+        let none = EnrolledFor::default();
+        let mine = self.0.get(user).unwrap_or(&none);
+        self.0
+            .iter()
+            .filter(|(other, theirs)| {
+                *other != user && (names(mine, other, theirs) || names(theirs, user, mine))
+            })
+            .map(|(other, _)| other.clone())
+            .collect()
+    }
+
+    /// What root is told of `user`'s enrolment when it records which account it is for but no
+    /// home folder ([`EnrolledFor::unguarded`]).
+    pub fn unguarded(&self, user: &str) -> Option<&'static str> {
+        self.0.get(user)?.unguarded()
+    }
 }
 
-/// What root is told of `user`'s enrolment when it records which account it is for but no home
-/// folder: a new account given its uid would not be told apart (an account enrolled before its
-/// first login, as with pam_mkhomedir, unlocked the next holder of its uid in silence; journey
-/// s33). None when a home is recorded, or no uid (then [`mismatch`] says it is not used).
-pub fn unguarded(store: &Store, user: &str) -> Option<&'static str> {
-    let record = read(store, user).ok()?;
-    (record.uid.is_some() && record.home.is_none()).then_some(
-        "no home folder is recorded for it (none could be read as a plain folder when it was \
-         enrolled: missing, mounted or hidden), so a new account given its uid would not be \
-         told apart; add an image once the home is there, and remove the enrolment with the \
-         account",
-    )
+impl EnrolledFor {
+    /// Why a new account given its uid would not be told apart, when no home folder is
+    /// recorded (an account enrolled before its first login, as with pam_mkhomedir, unlocked
+    /// the next holder of its uid in silence; journey s33). None when a home is recorded, or no
+    /// uid (then [`mismatch`] says it is not used).
+    fn unguarded(&self) -> Option<&'static str> {
+        (self.uid.is_some() && self.home.is_none()).then_some(
+            "no home folder is recorded for it (none could be read as a plain folder when it \
+             was enrolled: missing, mounted or hidden), so a new account given its uid would \
+             not be told apart; add an image once the home is there, and remove the enrolment \
+             with the account",
+        )
+    }
 }
 
-/// Why `user`'s enrolment does not answer for the account that now has the name (`now`: its
-/// uid, none when there is no such account); None when it does. `commands`: how the remedy is
-/// written.
+/// Why `user`'s enrolment does not answer for the account that now has the name (`now`; none
+/// when there is no such account); None when it does. `commands`: how the remedy is written.
 pub fn mismatch(
     store: &Store,
     user: &str,
-    now: Option<u32>,
+    now: Option<&Holder>,
     commands: &Commands,
 ) -> Option<String> {
     let record = match read(store, user) {
@@ -335,14 +441,15 @@ pub fn mismatch(
         Err(e) => return Some(format!("the record of its account cannot be read ({e})")),
     };
     let again = commands.re_enrol(user);
-    match (record.uid, now) {
-        (Some(was), Some(is)) if was == is => {
-            // No home recorded: nothing to tell by ([`unguarded`] says so to root).
+    match (record.uid, now.map(|holder| (holder.uid, holder))) {
+        (Some(was), Some((is, holder))) if was == is => {
+            // No home recorded: nothing to tell by ([`Records::unguarded`] says so to root).
             let enrolled = record.home?;
-            let (path, reading) = home_of(user, is);
-            // (Not when the account could not be looked up again: that is no move.)
-            let moved = path.is_some() && record.home_path.is_some() && path != record.home_path;
-            let what = match reading {
+            let moved = record
+                .home_path
+                .as_ref()
+                .is_some_and(|path| *path != holder.dir);
+            let what = match *holder.home() {
                 Reading::Folder(now) if enrolled.differs_from(&now) => {
                     "is not the one it had when enrolled"
                 }
@@ -351,7 +458,7 @@ pub fn mismatch(
                 Reading::Emptied(above) if enrolled.above == Some(above) => {
                     "is gone since it was enrolled"
                 }
-                Reading::Mounted(Some(under)) if under != enrolled.ino => {
+                Reading::Mounted(Some(ino)) if enrolled.differs_from(&Home::inode(ino)) => {
                     "is not the one it had when enrolled (read under what is mounted on it)"
                 }
                 // A home moved somewhere nothing can be told of (`/`, a mount): the folder
@@ -366,7 +473,7 @@ pub fn mismatch(
                  its home was made again, moved or copied): {again}"
             ))
         }
-        (Some(was), Some(is)) => Some(format!(
+        (Some(was), Some((is, _))) => Some(format!(
             "it was enrolled for uid {was}, and {user} is now uid {is} (another account of the \
              same name): {again}"
         )),
@@ -380,13 +487,18 @@ pub fn mismatch(
     }
 }
 
-/// Whether `unlock enrol` may add faces to `user`'s existing enrolment for the account `uid`:
-/// only when it was made for that uid. Made for another, or not saying (made before the uid was
+/// Whether `unlock enrol` may add faces to `user`'s existing enrolment for `account`: only
+/// when it was made for that account. Made for another, or not saying (made before the uid was
 /// recorded, perhaps for an account of that name since deleted), the faces added would be
 /// recorded as this account's, and the old ones with them (design review, session 29: R2):
 /// the enrolment is removed first. Why not, when not.
-pub fn may_add(store: &Store, user: &str, uid: u32, commands: &Commands) -> Result<(), String> {
-    match mismatch(store, user, Some(uid), commands) {
+pub fn may_add(
+    store: &Store,
+    user: &str,
+    account: &Holder,
+    commands: &Commands,
+) -> Result<(), String> {
+    match mismatch(store, user, Some(account), commands) {
         None => Ok(()),
         Some(why) => Err(format!("{user}'s enrolment cannot be added to: {why}")),
     }
@@ -490,6 +602,76 @@ mod tests {
             homeless.names("ann", &record(Some(home(6)))),
             "nothing to tell by"
         );
+    }
+
+    /// Links are kept by the record that names them: one to an enrolment that cannot say
+    /// which account it is for is not made, and said; one made while the named enrolment had
+    /// no home takes its home later, so that a new enrolment of that name after it is not the
+    /// one named (review s33 #4, #16).
+    #[test]
+    fn links_are_made_to_accounts_that_can_be_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let homes = dir.path().join("homes");
+        for user in ["ann", "bob", "cat"] {
+            store.add_person(user).unwrap();
+            std::fs::create_dir_all(homes.join(user)).unwrap();
+        }
+        let at = |uid, user: &str| Holder::at(uid, homes.join(user));
+        // Bob enrolled before his home was there: recorded without one, and said so.
+        let bob = record(
+            &store,
+            "bob",
+            &Holder::at(1002, dir.path().join("gone/bob")),
+            &[],
+        );
+        assert!(bob.unwrap().unguarded.is_some());
+        let ann = record(
+            &store,
+            "ann",
+            &at(1001, "ann"),
+            &["bob".into(), "cat".into()],
+        );
+        let ann = ann.unwrap();
+        println!("{ann:?}");
+        assert_eq!(ann.unlinked, ["cat"], "cat's enrolment names no account");
+        assert_eq!(ann.unguarded, None);
+        let linked = |user| Records::load(&store).one_person_with(user);
+        assert_eq!(linked("ann"), ["bob"]);
+        assert_eq!(linked("bob"), ["ann"]);
+        assert!(linked("cat").is_empty());
+
+        // Bob's home is there now; Ann's next enrolment pins the link to it.
+        record(&store, "bob", &at(1002, "bob"), &[]).unwrap();
+        record(&store, "ann", &at(1001, "ann"), &[]).unwrap();
+        assert_eq!(linked("ann"), ["bob"]);
+        // Bob removed with his home, and another person enrolled as bob with a new one: not
+        // the account Ann's enrolment named.
+        std::fs::remove_dir(homes.join("bob")).unwrap();
+        std::fs::create_dir(homes.join("bob")).unwrap();
+        record(&store, "bob", &at(1002, "bob"), &[]).unwrap();
+        assert!(linked("ann").is_empty(), "{:?}", linked("ann"));
+    }
+
+    /// One account's home folder is read once however often it is asked (as a request is
+    /// read and at its camera's turn), and a new lookup reads it again.
+    #[test]
+    fn an_account_is_judged_on_one_reading_of_its_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let commands = Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG));
+        let home = dir.path().join("homes/ann");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir(dir.path().join("homes/bob")).unwrap();
+        store.add_person("ann").unwrap();
+        record(&store, "ann", &Holder::at(1001, home.clone()), &[]).unwrap();
+        let asked = Holder::at(1001, home.clone());
+        assert_eq!(mismatch(&store, "ann", Some(&asked), &commands), None);
+        std::fs::remove_dir(&home).unwrap();
+        assert_eq!(mismatch(&store, "ann", Some(&asked), &commands), None);
+        let why = mismatch(&store, "ann", Some(&Holder::at(1001, home)), &commands);
+        println!("{why:?}");
+        assert!(why.is_some_and(|w| w.contains("is gone since it was enrolled")));
     }
 
     /// Something mounted on the home, even a folder of the same file system bound there, is

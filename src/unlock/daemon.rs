@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use facegate_proto::socket::DeadlineReader;
 use facegate_proto::{self as proto, Outcome, Reply, Request};
 
+use super::account::Holder;
 use super::caller::Caller;
-pub use super::caller::uid_of;
 use super::config::{Commands, SystemConfig};
 use super::gate::{self, verdict};
 use super::hush::Hush;
@@ -51,6 +51,9 @@ struct Queued {
     /// Whom the caller counts as ([`Caller::counted_as`]), for the warnings it can cause.
     uid: u32,
     request: Request,
+    /// The account asked for, as the user database had it when the request was read: judged
+    /// then and again at the camera's turn.
+    account: Option<Holder>,
     /// When the connection was taken: the PAM module's clock started then too, so the attempt's
     /// time-out counts from here, wait for the camera included.
     asked: Instant,
@@ -173,7 +176,8 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         return Ok(());
     };
     let Request::Authenticate { user } = &request;
-    let account = uid_of(user);
+    let holder = Holder::of(user);
+    let account = holder.as_ref().map(Holder::uid);
     if let Err(refused) = may_ask(caller, user, account, hush, *uid) {
         return proto::send(&mut stream, &refused);
     }
@@ -201,7 +205,7 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         hush.warn(*uid, "not used", || line);
     };
     if let Some(refused) =
-        store.and_then(|store| gate::refusal(store, user, account, commands, warn))
+        store.and_then(|store| gate::refusal(store, user, holder.as_ref(), commands, warn))
     {
         return proto::send(&mut stream, &refused);
     }
@@ -217,6 +221,7 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         stream,
         uid: *uid,
         request,
+        account: holder,
         asked,
         _turn: turn,
     };
@@ -437,12 +442,13 @@ impl Daemon {
                 mut stream,
                 uid,
                 request,
+                account,
                 asked,
                 // Held to the end of the answer: the account's next attempt waits for none.
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, &mut stream, uid, asked);
+                let verdict = self.answer(request, account.as_ref(), &mut stream, uid, asked);
                 if let Err(e) = proto::send(&mut stream, &verdict) {
                     self.hush
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
@@ -464,25 +470,33 @@ impl Daemon {
         });
     }
 
-    /// `uid`: whom the caller counts as.
+    /// `account`: the account asked for, as the request was read. `uid`: whom the caller
+    /// counts as.
     fn answer(
         &mut self,
         request: Request,
+        account: Option<&Holder>,
         stream: &mut UnixStream,
         uid: u32,
         asked: Instant,
     ) -> Reply {
         let Request::Authenticate { user } = request;
-        self.authenticate(&user, stream, uid, asked)
+        self.authenticate(&user, account, stream, uid, asked)
     }
 
     /// Whether `user` may have an attempt now: asked again at its turn for the camera, since
     /// the store may have changed while the request waited, and this time with the engine's
     /// word too ([`gate::status_deep`]: images that do not all show one person, or none of which
     /// load, enrol nobody; damaged settings or a model that fails make face unlock
-    /// unavailable). `uid`: whom the caller counts as, for the log's limit.
-    fn check(&mut self, user: &str, uid: u32) -> std::result::Result<(), Reply> {
-        let answer = gate::status_deep(&mut self.engine, user, uid_of(user), &self.commands);
+    /// unavailable). The account is the one looked up as the request was read, its home
+    /// folder not read again. `uid`: whom the caller counts as, for the log's limit.
+    fn check(
+        &mut self,
+        user: &str,
+        account: Option<&Holder>,
+        uid: u32,
+    ) -> std::result::Result<(), Reply> {
+        let answer = gate::status_deep(&mut self.engine, user, account, &self.commands);
         // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
         // back a model or disk failure here.
         let kind = match answer {
@@ -505,6 +519,7 @@ impl Daemon {
     fn authenticate(
         &mut self,
         user: &str,
+        account: Option<&Holder>,
         out: &mut UnixStream,
         uid: u32,
         asked: Instant,
@@ -512,7 +527,7 @@ impl Daemon {
         if self.watch.changed() {
             return verdict(Outcome::Ignore, CONFIG_CHANGED.into());
         }
-        if let Err(v) = self.check(user, uid) {
+        if let Err(v) = self.check(user, account, uid) {
             return v;
         }
         // A client that gave up while its request waited behind another attempt (its deadline

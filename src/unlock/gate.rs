@@ -10,6 +10,7 @@
 
 use facegate_proto::{Outcome, Reply};
 
+use super::account::Holder;
 use super::config::Commands;
 use crate::store::{Gallery, ImageKind, Store};
 
@@ -31,9 +32,9 @@ pub enum Answer {
     Ready,
 }
 
-/// [`Answer`] for `user`, whose account has uid `account` now (none: no such account), with
-/// its remedies written as `commands`.
-pub fn status(store: &Store, user: &str, account: Option<u32>, commands: &Commands) -> Answer {
+/// [`Answer`] for `user`, whose account is `account` now (none: no such account), with its
+/// remedies written as `commands`.
+pub fn status(store: &Store, user: &str, account: Option<&Holder>, commands: &Commands) -> Answer {
     let gallery = Gallery::Person {
         name: user.to_owned(),
         kind: ImageKind::Verification,
@@ -67,7 +68,7 @@ pub fn status(store: &Store, user: &str, account: Option<u32>, commands: &Comman
 pub fn status_deep(
     engine: &mut crate::engine::Engine,
     user: &str,
-    account: Option<u32>,
+    account: Option<&Holder>,
     commands: &Commands,
 ) -> Answer {
     let again = || commands.re_enrol(user);
@@ -95,13 +96,13 @@ pub fn status_deep(
     }
 }
 
-/// Why `user`, whose account has uid `account` now (none: no such account), gets no attempt
+/// Why `user`, whose account is `account` now (none: no such account), gets no attempt
 /// by [`status`] (as a request is read); `None` when it may wait for the camera. `warn` gets
 /// what the daemon's log should say.
 pub(super) fn refusal(
     store: &Store,
     user: &str,
-    account: Option<u32>,
+    account: Option<&Holder>,
     commands: &Commands,
     warn: impl FnOnce(String),
 ) -> Option<Reply> {
@@ -180,10 +181,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let store = Store::open(root.path()).unwrap();
         let commands = Commands::for_config(std::path::Path::new(facegate_proto::DEFAULT_CONFIG));
+        // Accounts whose home cannot be read: only their uids tell.
+        let account = |uid| Holder::at(uid, root.path().join("no-such-folder/ann"));
         store.add_person("ann").unwrap();
         for user in ["ann", "bob", "../ann", ""] {
             assert_eq!(
-                status(&store, user, Some(1000), &commands),
+                status(&store, user, Some(&account(1000)), &commands),
                 Answer::NotEnrolled,
                 "{user:?}"
             );
@@ -191,13 +194,16 @@ mod tests {
         a_face(&store, "ann");
         // Not recorded for any account: not used, whichever account asks.
         assert!(matches!(
-            status(&store, "ann", Some(1000), &commands),
+            status(&store, "ann", Some(&account(1000)), &commands),
             Answer::NotUsed(_)
         ));
-        crate::unlock::account::record(&store, "ann", 1000, &[]).unwrap();
-        assert_eq!(status(&store, "ann", Some(1000), &commands), Answer::Ready);
+        crate::unlock::account::record(&store, "ann", &account(1000), &[]).unwrap();
+        assert_eq!(
+            status(&store, "ann", Some(&account(1000)), &commands),
+            Answer::Ready
+        );
         assert!(matches!(
-            status(&store, "ann", Some(1001), &commands),
+            status(&store, "ann", Some(&account(1001)), &commands),
             Answer::NotUsed(_)
         ));
         assert!(matches!(
@@ -210,15 +216,17 @@ mod tests {
             .write_state("ann", lockout::STATE_FILE, &"not a lock-out record")
             .unwrap();
         assert_eq!(
-            status(&store, "ann", Some(1000), &commands),
+            status(&store, "ann", Some(&account(1000)), &commands),
             Answer::Locked(Lock::Unreadable)
         );
         assert!(matches!(
-            status(&store, "ann", Some(1001), &commands),
+            status(&store, "ann", Some(&account(1001)), &commands),
             Answer::NotUsed(_)
         ));
         let mut warned = None;
-        let reply = refusal(&store, "ann", Some(1000), &commands, |w| warned = Some(w));
+        let reply = refusal(&store, "ann", Some(&account(1000)), &commands, |w| {
+            warned = Some(w)
+        });
         assert!(
             matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Refused, reason })
                 if reason.contains("locked out")),
@@ -231,7 +239,7 @@ mod tests {
         let folder = root.path().join("users/cat/verification");
         let _ = std::fs::remove_dir(&folder);
         std::os::unix::fs::symlink(root.path().join("users/ann/verification"), &folder).unwrap();
-        let answer = status(&store, "cat", Some(1000), &commands);
+        let answer = status(&store, "cat", Some(&account(1000)), &commands);
         println!("{answer:?}");
         assert!(matches!(answer, Answer::Unreadable(_)), "{answer:?}");
     }
