@@ -271,8 +271,9 @@ impl Lockout {
     /// then; worked out and not kept, it said "30 more s" for ever. Attempts that may still be
     /// running are left out: one short of a lock, an attempt that would be taken back (no face
     /// in view) locked the account as soon as anything looked, a second request or the
-    /// admin's `unlock list` (red team, session 28).
-    pub fn start_pending(&mut self, now: u64) -> bool {
+    /// admin's `unlock list` (red team, session 28). The lock started, where one did: whoever
+    /// starts it logs it.
+    pub fn start_pending(&mut self, now: u64) -> Option<Lock> {
         let running = self.still_running(now);
         self.start_lock_if(self.consecutive_failures.saturating_sub(running), now)
     }
@@ -286,12 +287,12 @@ impl Lockout {
         }
     }
 
-    fn start_lock_if(&mut self, failures: u32, now: u64) -> bool {
-        let pending = self.lock(now).is_none() && failures >= MAX_FAILURES;
-        if pending {
-            self.start_lock(now);
+    fn start_lock_if(&mut self, failures: u32, now: u64) -> Option<Lock> {
+        if self.lock(now).is_some() || failures < MAX_FAILURES {
+            return None;
         }
-        pending
+        self.start_lock(now);
+        self.lock(now)
     }
 
     /// An attempt starts: refused while locked; otherwise counted as a failure until
@@ -332,11 +333,7 @@ impl Lockout {
         match ended {
             Ended::Accepted => *self = Lockout::default(),
             // Those still running are not failures yet, here as for a look at the record.
-            Ended::Refused => {
-                if self.start_pending(now) {
-                    return self.lock(now);
-                }
-            }
+            Ended::Refused => return self.start_pending(now),
             Ended::Unjudged => {
                 self.consecutive_failures = self.consecutive_failures.saturating_sub(1);
                 if channel == Channel::Live && self.saw_nobody(now) {
@@ -423,19 +420,19 @@ mod tests {
         }
         assert_eq!(l.lock(100), None, "no lock in force yet");
         let mut looked = l.clone();
-        assert!(!looked.start_pending(100), "they may still be running");
+        assert_eq!(looked.start_pending(100), None, "they may still be running");
         assert_eq!(
             l.clone().begin(100),
             Some(Lock::Running),
             "a sixth counts them"
         );
         let killed = 100 + RUNNING_AT_MOST + 1;
-        assert!(looked.start_pending(killed));
+        assert_eq!(looked.start_pending(killed), Some(Lock::For(30)));
         assert_eq!(looked.lock(killed), Some(Lock::For(30)));
         // Started when looked at, it counts down and ends (it was worked out afresh each time,
         // "30 more s" for ever).
         assert_eq!(looked.lock(killed + 29), Some(Lock::For(1)));
-        assert!(!looked.start_pending(killed + 30));
+        assert_eq!(looked.start_pending(killed + 30), None);
         assert_eq!(looked.lock(killed + 30), None);
         assert_eq!(looked.begin(killed + 30), None, "the next attempt starts");
     }
@@ -450,7 +447,7 @@ mod tests {
             l.record(Ended::Refused, Channel::Live, 100);
         }
         assert_eq!(l.begin(200), None);
-        assert!(!l.start_pending(205), "looked at while it runs");
+        assert_eq!(l.start_pending(205), None, "looked at while it runs");
         assert_eq!(l.lock(205), None);
         l.settle(Ended::Unjudged, Channel::Live, 210);
         assert_eq!(l.lock(210), None);
@@ -665,7 +662,7 @@ mod tests {
         .unwrap();
         assert!(forged.bound(1000));
         assert_eq!((forged.running, forged.running_since), (5, Some(1000)));
-        assert!(forged.start_pending(1001 + RUNNING_AT_MOST));
+        assert!(forged.start_pending(1001 + RUNNING_AT_MOST).is_some());
         assert_eq!(forged.lock(1001 + RUNNING_AT_MOST), Some(Lock::For(30)));
     }
 }

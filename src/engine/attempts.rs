@@ -68,13 +68,14 @@ pub fn lock_of(store: &crate::store::Store, person: &str) -> Option<Lock> {
             // killed attempts piled up to is started, on disk as soon as they are seen (never
             // one from attempts that may still be running): the daemon and the window ask here
             // and never start an attempt (and its `begin`) while a lock holds.
-            if state.bound(now) | state.start_pending(now) {
+            if state.bound(now) | state.start_pending(now).is_some() {
                 let started = store.update_state(person, lockout::STATE_FILE, |l: &mut Lockout| {
                     l.bound(now);
                     l.start_pending(now)
                 });
-                // Logged as a lock an attempt's end starts is (review s33: these were not).
-                if let (Ok(true), Some(lock)) = (started, state.lock(now)) {
+                // Logged as a lock an attempt's end starts is (review s33: these were not), as
+                // the record written has it.
+                if let Ok(Some(lock)) = started {
                     log_started(person, lock, true);
                 }
             }
@@ -405,13 +406,14 @@ impl Engine {
     /// while locked out.
     pub(super) fn count_start(&mut self, person: &str) -> Result<()> {
         let now = now_unix();
-        let (held, locked) =
+        let (started, locked) =
             self.store
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                    (lock.lock(now), lock.begin(now))
+                    // The lock attempts that never ended piled up to, started here before the
+                    // attempt is refused on it (`begin` would start it unsaid).
+                    (lock.start_pending(now), lock.begin(now))
                 })?;
-        if let (None, Some(lock @ (Lock::For(_) | Lock::UntilReset))) = (held, locked) {
-            // Started by this look, on attempts that never ended: said as [`lock_of`] says it.
+        if let Some(lock) = started {
             log_started(person, lock, true);
         }
         match locked {
