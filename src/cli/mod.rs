@@ -219,7 +219,11 @@ fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The daemon's lines need their time unless journald adds it (it sets JOURNAL_STREAM for
+    // the services it logs): started by hand, its log said nothing of when (journey s33).
+    let stamped = matches!(cli.command, Some(Command::Daemon(_)))
+        && std::env::var_os("JOURNAL_STREAM").is_none();
+    init_logging(cli.verbose, stamped);
     let outcome = match &cli.command {
         Some(Command::Detect(args)) => detect::run(&cli, args),
         Some(Command::Compare(args)) => compare::run(&cli, args),
@@ -271,7 +275,8 @@ fn gui(cli: &Cli) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn init_logging(verbose: u8) {
+/// `stamped`: each line starts with its time (UTC).
+fn init_logging(verbose: u8, stamped: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -294,17 +299,19 @@ fn init_logging(verbose: u8) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .without_time();
-    if verbose > 0 {
-        builder.with_target(true).init();
-    } else {
-        builder.event_format(PlainLine).init();
+        .with_ansi(ansi);
+    match (verbose > 0, stamped) {
+        (true, true) => builder.with_target(true).init(),
+        (true, false) => builder.with_target(true).without_time().init(),
+        (false, _) => builder.event_format(PlainLine { stamped }).init(),
     }
 }
 
-/// "warning: …": a log event as one line in the CLI's own words.
-struct PlainLine;
+/// "warning: …": a log event as one line in the CLI's own words, after its time where
+/// `stamped`.
+struct PlainLine {
+    stamped: bool,
+}
 
 impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for PlainLine
 where
@@ -324,6 +331,11 @@ where
             tracing::Level::DEBUG => "debug",
             tracing::Level::TRACE => "trace",
         };
+        if self.stamped {
+            use tracing_subscriber::fmt::time::FormatTime;
+            tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
+            write!(writer, " ")?;
+        }
         write!(writer, "{level}: ")?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
