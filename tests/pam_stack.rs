@@ -1917,11 +1917,21 @@ fn face_unlock_through_a_real_pam_stack() {
             listed.contains("not used: it was enrolled for uid"),
             "{listed}"
         );
+        // Katie's stills enrolled for `account` with `extra` arguments (`enrolled`: and that
+        // it succeeds).
+        let stills: Vec<&PathBuf> = frames.iter().collect();
+        let enrol_as =
+            |account: &str, extra: &[&str]| common::unlock_enrol(&config, account, &stills, extra);
+        let enrolled = |account: &str, extra: &[&str]| {
+            let out = enrol_as(account, extra);
+            assert!(
+                out.status.success(),
+                "{account}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
         // Enrolling the new account on top would hand it the old faces: refused.
-        let mut enrol = vec!["unlock", "enrol", &user];
-        enrol.extend(frames.iter().map(|p| s(p)));
-        enrol.extend(["--config", s(&config)]);
-        let out = common::run_facegate(&enrol);
+        let out = enrol_as(&user, &[]);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{said}");
         // As it must be typed to reach this config (it read /etc/facegate; journey s32 #6).
@@ -1932,10 +1942,7 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(said.contains(&remove), "{said}");
         let remove = ["unlock", "remove", &user, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
-        let mut enrol = vec!["unlock", "enrol", &user];
-        enrol.extend(frames.iter().map(|p| s(p)));
-        enrol.extend(["--config", s(&config)]);
-        assert!(common::run_facegate(&enrol).status.success());
+        enrolled(&user, &[]);
         let r = rig.attempt("Katie's clip, the new account enrolled", false, &user, &[]);
         assert_eq!(r.result, Pam::Success, "{}", r.output);
 
@@ -1953,15 +1960,8 @@ fn face_unlock_through_a_real_pam_stack() {
         rig.others.push(named.clone());
         let uid = run(Command::new("id").args(["-u", &named]));
         let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
-        let mut enrol_named = vec!["unlock", "enrol", named.as_str()];
-        enrol_named.extend(frames.iter().map(|p| s(p)));
-        enrol_named.extend(["--same-person-as", &user, "--config", s(&config)]);
-        let out = common::run_facegate(&enrol_named);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let same_person = ["--same-person-as", user.as_str()];
+        enrolled(&named, &same_person);
         let r = rig.attempt("Katie's clip, her second account", false, &named, &[]);
         assert_eq!(r.result, Pam::Success, "{}", r.output);
         // The account removed with its home, and made again with the old uid by `useradd`
@@ -2010,12 +2010,7 @@ fn face_unlock_through_a_real_pam_stack() {
         assert_eq!(audited(), 0);
         // Made again without a home (`useradd` makes none by default): the folder enrolled is
         // gone, and that tells as much (it decided nothing; review s33).
-        let out = common::run_facegate(&enrol_named);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        enrolled(&named, &same_person);
         made_again(
             &mut rig,
             &["-M", "-d", s(&home), "-s", "/usr/sbin/nologin"],
@@ -2028,12 +2023,7 @@ fn face_unlock_through_a_real_pam_stack() {
         // team s33 F1: the old face unlocked it).
         fs::create_dir(&home).unwrap();
         std::os::unix::fs::chown(&home, Some(uid.parse().unwrap()), None).unwrap();
-        let out = common::run_facegate(&enrol_named);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        enrolled(&named, &same_person);
         run(Command::new("usermod").args(["-d", "/", &named]));
         let r = rig.attempt(
             "Katie's clip for the account, its home now given as /",
