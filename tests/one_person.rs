@@ -294,6 +294,15 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         said.contains("can now unlock with their face, from 4 images"),
         "{said}"
     );
+    // The window, which runs this through pkexec, names the photo turned down too.
+    let shown = facegate::unlock::enrolled_said("nobody", &out);
+    println!("the window: {shown}");
+    assert!(
+        shown.starts_with(
+            "face unlock is on for nobody; 1 image was turned down (coffee: no face found)"
+        ),
+        "{shown}"
+    );
     // The same again: her frame already stored, the photo refused again; still enrolled, 0
     // (read-through s32).
     let out = enrol(&[&katie[3], &coffee]);

@@ -91,16 +91,16 @@ pub fn enable_face_unlock(
             let result = std::process::Command::new("pkexec").args(&command).output();
             let event = match result {
                 // Both say a command to copy: warnings, which stay, not notes, which fade.
-                Ok(out) if out.status.success() => Event::Warning(format!(
-                    "face unlock is on for {account} (enable it in PAM with `sudo pam-auth-update --enable facegate`)"
-                )),
+                Ok(out) if out.status.success() => {
+                    Event::Warning(crate::unlock::enrolled_said(&account, &out))
+                }
                 Ok(out) => Event::Error(format!(
                     "face unlock was not enabled: {}; or run: {shown}",
                     String::from_utf8_lossy(&out.stderr).trim()
                 )),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Event::Warning(format!(
-                    "to enable face unlock for {account}, run: {shown}"
-                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Event::Warning(format!("to enable face unlock for {account}, run: {shown}"))
+                }
                 Err(e) => Event::Error(format!("cannot run pkexec ({e}); run: {shown}")),
             };
             send(&events, &wake, event);

@@ -50,6 +50,42 @@ pub fn enrol_command(account: &str, data_dir: &std::path::Path, person: &str) ->
     ]
 }
 
+/// What the window says once [`enrol_command`] succeeded: face unlock is on, each image the
+/// enrolment turned down beside those it kept (by its file's name: the copies it imports are
+/// named by the images' ids), its warnings, and how PAM is told to use it. "Face unlock is on"
+/// alone hid an image turned down (design review s32 D3).
+pub fn enrolled_said(account: &str, out: &std::process::Output) -> String {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let turned_down: Vec<String> = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter_map(|line| line.strip_prefix("refused "))
+        .filter_map(|rest| rest.split_once(": "))
+        .map(|(file, why)| {
+            let name = std::path::Path::new(file)
+                .file_stem()
+                .map(|n| n.to_string_lossy());
+            format!("{}: {why}", name.unwrap_or(file.into()))
+        })
+        .collect();
+    let mut said = format!("face unlock is on for {account}");
+    if !turned_down.is_empty() {
+        let counted = crate::shown::counted(turned_down.len(), "image was", "images were");
+        said.push_str(&format!(
+            "; {counted} turned down ({})",
+            turned_down.join("; ")
+        ));
+    }
+    for warning in stderr.lines().filter_map(|l| l.strip_prefix("warning: ")) {
+        said.push_str(&format!("; {warning}"));
+    }
+    said.push_str(" (enable it in PAM with `sudo pam-auth-update --enable facegate`)");
+    said
+}
+
 /// The name of the account running this process.
 pub fn current_account() -> Option<String> {
     nix::unistd::User::from_uid(nix::unistd::geteuid())
