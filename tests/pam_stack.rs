@@ -1989,13 +1989,18 @@ fn face_unlock_through_a_real_pam_stack() {
         // Removed, the record of the account's attempts stays (root's, as auth.log keeps a
         // removed account's logins; it went with the enrolment: journey s32 #11), until
         // `--wipe` asks for it to go too.
-        let audited = || {
-            facegate::store::audit::read(&rig.dir.join("store"))
-                .iter()
+        let lines = || {
+            let all = facegate::store::audit::read(&rig.dir.join("store"));
+            all.into_iter()
                 .filter(|e| e.person == named)
-                .count()
+                .collect::<Vec<_>>()
         };
+        let audited = || lines().len();
         let before = audited();
+        // Each line names the account by uid too: the name outlives it (red team s33 F3).
+        let uids: Vec<Option<u32>> = lines().iter().map(|e| e.uid).collect();
+        println!("{named}'s audit lines, by uid: {uids:?}");
+        assert!(uids.iter().all(|u| *u == uid.parse().ok()), "{uids:?}");
         let remove = ["unlock", "remove", &named, "--config", s(&config)];
         assert!(common::run_facegate(&remove).status.success());
         println!(

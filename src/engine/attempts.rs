@@ -30,6 +30,8 @@ pub struct AttemptDetails<'a> {
     /// failed attempt when the user opted in.
     pub frame: Option<&'a RgbImage>,
     pub face: Option<&'a Face>,
+    /// The system account the attempt was for ([`Attempt::for_account`]).
+    pub account: Option<u32>,
 }
 
 /// One frame of a live attempt, as the engine saw it.
@@ -307,7 +309,7 @@ impl Engine {
             Err(_) => (attempt.step(image, Sighting::NoFace, now), None),
         };
         if let Step::Done(outcome) = &step {
-            self.settle(outcome, image)?;
+            self.settle(outcome, image, attempt.account())?;
         }
         Ok(AttemptFrame {
             step,
@@ -380,6 +382,7 @@ impl Engine {
         let person = attempt.person().to_owned();
         let details = AttemptDetails {
             last: attempt.last(),
+            account: attempt.account(),
             ..AttemptDetails::default()
         };
         self.settle_attempt(&person, Channel::Live, ended, details)
@@ -388,7 +391,7 @@ impl Engine {
     /// A live attempt ended: settled as a photo's is, so the fifth settled failure locks at
     /// once (it used to lock only when the next attempt began, and until then `lockout` and
     /// `identify` did not see it); with others still running, once they have settled too.
-    fn settle(&mut self, outcome: &Outcome, frame: &RgbImage) -> Result<()> {
+    fn settle(&mut self, outcome: &Outcome, frame: &RgbImage, account: Option<u32>) -> Result<()> {
         self.settle_attempt(
             &outcome.person,
             Channel::Live,
@@ -398,6 +401,7 @@ impl Engine {
                 liveness: outcome.liveness.map(|s| s.score),
                 frame: Some(frame),
                 face: outcome.face.as_ref(),
+                account,
             },
         )
     }
@@ -480,6 +484,7 @@ impl Engine {
             liveness: details.liveness,
             frame,
             ended: Some(ended.as_str().to_owned()),
+            uid: details.account,
         });
     }
 }

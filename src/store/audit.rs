@@ -12,7 +12,7 @@ pub const LOG_FILE: &str = "audit.log";
 const MAX_BYTES: u64 = 1 << 20;
 const KEEP: usize = 3;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub unix_time: u64,
     pub person: String,
@@ -29,6 +29,11 @@ pub struct AuditEntry {
     /// lock-out, "no face judged" and "cut short" do not. Absent in lines written before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// The uid of the system account an unlock attempt was for: lines are kept by name after
+    /// `unlock remove`, and a later account given the name is another person (red team s33
+    /// F3). Absent for the desk's attempts and in lines written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,10 +192,7 @@ mod tests {
             person: person.into(),
             channel: "cli".into(),
             accepted,
-            scores: None,
-            liveness: None,
-            frame: None,
-            ended: None,
+            ..Default::default()
         }
     }
 

@@ -138,10 +138,7 @@ mod tests {
                 person: person.into(),
                 channel: "cli".into(),
                 accepted: true,
-                scores: None,
-                liveness: None,
-                frame: None,
-                ended: None,
+                ..Default::default()
             });
         }
         store.rename_person("Ann", "Anne").unwrap();

@@ -567,7 +567,8 @@ impl Daemon {
             Ok(s) => s,
             Err(e) => return ignore(user, &Error::from(e)),
         };
-        let reply = self.attempt_on(user, out, asked, source.as_mut(), opening);
+        let uid = account.map(Holder::uid);
+        let reply = self.attempt_on(user, uid, out, asked, source.as_mut(), opening);
         // Closed once the verdict is sent: closing a wedged camera waits up to 2 s, and the
         // PAM client gives up 2 s after the time-out (read-through, session 29).
         self.closing = Some(source);
@@ -575,10 +576,12 @@ impl Daemon {
     }
 
     /// The attempt itself, on `source` opened at `opening`: counted once the client has had
-    /// its moment to hang up ([`authenticate`](Self::authenticate) has the rest).
+    /// its moment to hang up ([`authenticate`](Self::authenticate) has the rest). For `user`,
+    /// the account with uid `account` (on its audit line).
     fn attempt_on(
         &mut self,
         user: &str,
+        account: Option<u32>,
         out: &mut UnixStream,
         asked: Instant,
         source: &mut dyn crate::camera::FrameSource,
@@ -611,7 +614,10 @@ impl Daemon {
         }
         let (rule, liveness) = self.engine.attempt_for(self.purpose());
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
-            Ok(a) => a,
+            Ok(a) => match account {
+                Some(uid) => a.for_account(uid),
+                None => a,
+            },
             Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
             Err(e) => return ignore(user, &e),
         };

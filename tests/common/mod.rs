@@ -308,9 +308,6 @@ pub fn audit_entry(person: &str, unix_time: u64) -> facegate::store::audit::Audi
         person: person.into(),
         channel: "cli".into(),
         accepted: false,
-        scores: None,
-        liveness: None,
-        frame: None,
-        ended: None,
+        ..Default::default()
     }
 }

@@ -109,6 +109,8 @@ pub const FRAMES_STOPPED_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Attempt {
     person: String,
+    /// The system account it is for, by uid (the daemon's attempts): on its audit line.
+    account: Option<u32>,
     rule: AttemptRule,
     liveness: LivenessCheck,
     started: Instant,
@@ -160,6 +162,7 @@ impl Attempt {
     pub fn new(person: &str, rule: AttemptRule, liveness: LivenessCheck, now: Instant) -> Attempt {
         Attempt {
             person: person.to_owned(),
+            account: None,
             votes: Votes::new(rule.frames),
             rule,
             liveness,
@@ -194,6 +197,17 @@ impl Attempt {
     /// accepted before `rule.min_frames` of the tracked face were scored, and is refused when
     /// their low quantile stays under the threshold. The engine always sets it; without it the
     /// scores in [`Sighting::Face`] are ignored.
+    /// For the system account with `uid`, which its audit line names: an account of the same
+    /// name made later is another person (red team s33 F3).
+    pub fn for_account(mut self, uid: u32) -> Attempt {
+        self.account = Some(uid);
+        self
+    }
+
+    pub fn account(&self) -> Option<u32> {
+        self.account
+    }
+
     pub fn with_pad(mut self, rule: PadRule) -> Attempt {
         self.pad_rule = Some(rule);
         self
