@@ -222,6 +222,15 @@ pub struct Lockout {
 /// not settled by then was killed part-way, and its failure stands.
 pub const RUNNING_AT_MOST: u64 = 2 * facegate_proto::DESK_MAX_TIMEOUT_S as u64;
 
+/// What [`Lockout::begin_noted`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Begun {
+    /// The lock that keeps the attempt out, if one does; otherwise it counts.
+    pub refused: Option<Lock>,
+    /// The lock it started, if it did.
+    pub started: Option<Lock>,
+}
+
 impl Lockout {
     /// The lock in force at `now` (unix seconds), if any. A stored time is never trusted beyond
     /// the longest period: a forged `locked_until` cannot lock anyone out for 1e19 s.
@@ -301,12 +310,24 @@ impl Lockout {
     /// ten), but starts no lock on them: it is refused with [`Lock::Running`] until they end.
     /// `running_since` is when the first of those overlapping began.
     pub fn begin(&mut self, now: u64) -> Option<Lock> {
+        self.begin_noted(now).refused
+    }
+
+    /// [`Lockout::begin`], saying too the lock it started, if it did (on attempts that never
+    /// ended), for whoever logs it.
+    pub fn begin_noted(&mut self, now: u64) -> Begun {
         self.bound(now);
         if self.still_running(now) == 0 {
             // Killed part-way: their failures stand, and nothing runs any more.
             self.running = 0;
         }
-        self.start_pending(now);
+        let started = self.start_pending(now);
+        let refused = self.admit(now);
+        Begun { refused, started }
+    }
+
+    /// Counts an attempt in, or the lock that keeps it out.
+    fn admit(&mut self, now: u64) -> Option<Lock> {
         if let Some(lock) = self.lock(now) {
             return Some(lock);
         }
@@ -427,6 +448,24 @@ mod tests {
             "a sixth counts them"
         );
         let killed = 100 + RUNNING_AT_MOST + 1;
+        // An attempt begun once they cannot be running starts their lock, says so (its log
+        // line), and is refused on it; the next is refused on it and starts nothing.
+        let mut next = l.clone();
+        let started = Some(Lock::For(30));
+        assert_eq!(
+            next.begin_noted(killed),
+            Begun {
+                refused: started,
+                started
+            }
+        );
+        assert_eq!(
+            next.begin_noted(killed + 1),
+            Begun {
+                refused: Some(Lock::For(29)),
+                started: None
+            }
+        );
         assert_eq!(looked.start_pending(killed), Some(Lock::For(30)));
         assert_eq!(looked.lock(killed), Some(Lock::For(30)));
         // Started when looked at, it counts down and ends (it was worked out afresh each time,

@@ -410,17 +410,16 @@ impl Engine {
     /// while locked out.
     pub(super) fn count_start(&mut self, person: &str) -> Result<()> {
         let now = now_unix();
-        let (started, locked) =
+        let begun =
             self.store
                 .update_state(person, lockout::STATE_FILE, |lock: &mut Lockout| {
-                    // The lock attempts that never ended piled up to, started here before the
-                    // attempt is refused on it (`begin` would start it unsaid).
-                    (lock.start_pending(now), lock.begin(now))
+                    lock.begin_noted(now)
                 })?;
-        if let Some(lock) = started {
+        // A lock that attempts which never ended piled up to, started by this one's start.
+        if let Some(lock) = begun.started {
             log_started(person, lock, true);
         }
-        match locked {
+        match begun.refused {
             Some(lock) => Err(Error::LockedOut {
                 person: person.to_owned(),
                 lock,
