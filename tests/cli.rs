@@ -171,3 +171,40 @@ fn the_window_without_a_display_says_so() {
     assert!(said.contains("no display to open the window on"), "{said}");
     assert!(!said.contains(".cargo"), "{said}");
 }
+
+/// The daemon's log lines carry their time when nothing else adds one (started by hand: its
+/// log said nothing of when; journey s33), and not when its stderr is the journal's stream,
+/// which a JOURNAL_STREAM naming another file does not make it (review s34).
+#[test]
+fn the_daemon_stamps_its_lines_unless_the_journal_does() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = common::temp_dir("daemon-log-time");
+    let log = dir.join("stderr.txt");
+    let other = dir.join("other.txt");
+    std::fs::write(&other, "").unwrap();
+    let stream = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).unwrap();
+        format!("{}:{}", m.dev(), m.ino())
+    };
+    for journal in [None, Some(&other), Some(&log)] {
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = common::facegate_command();
+        command
+            .args(["daemon", "--config", s(&dir.join("no-config.toml"))])
+            .stderr(file)
+            .env_remove("JOURNAL_STREAM");
+        if let Some(p) = journal {
+            command.env("JOURNAL_STREAM", stream(p));
+        }
+        let status = command.status().unwrap();
+        let said = std::fs::read_to_string(&log).unwrap();
+        println!("JOURNAL_STREAM naming {journal:?}: {status}\n{said}");
+        assert_eq!(status.code(), Some(2), "{said}");
+        // The first line is the log's (its nice), before the config is read and refused.
+        let first = said.lines().next().unwrap_or_default();
+        let stamped = first
+            .split_once(' ')
+            .is_some_and(|(time, _)| time.ends_with('Z') && time.contains('T'));
+        assert_eq!(stamped, journal != Some(&log), "{first}");
+    }
+}

@@ -328,19 +328,25 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     );
     assert!(stderr.contains("--same-person-as nobody"), "{stderr}");
     assert!(!listed().contains("daemon"), "{}", listed());
-    // Naming an account that is not enrolled, or the account itself, is a mistake, said as
-    // one before anything is read.
-    for (named, said) in [
-        ("adm", "adm is not enrolled for face unlock"),
-        ("daemon", "not daemon"),
-    ] {
+    // Naming an account that is not enrolled, the account itself, or an enrolment that does
+    // not say which account it is for (its record gone), is a mistake, said as one before
+    // anything is read.
+    let record = dir.join("store/users/nobody/account.json");
+    let aside = dir.join("account.json");
+    std::fs::copy(&record, &aside).unwrap();
+    let refused = |named: &str, said: &str| {
         let out = enrol_as("daemon", &[&katie[1]], &["--same-person-as", named]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         println!("--same-person-as {named}: {stderr}");
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("--same-person-as names"), "{stderr}");
         assert!(stderr.contains(said), "{stderr}");
-    }
+    };
+    refused("adm", "adm is not enrolled for face unlock");
+    refused("daemon", "not daemon");
+    std::fs::remove_file(&record).unwrap();
+    refused("nobody", "an enrolment in use: nobody's is not");
+    std::fs::copy(&aside, &record).unwrap();
     assert!(!listed().contains("daemon"), "{}", listed());
     let out = enrol_as(
         "daemon",

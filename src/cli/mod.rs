@@ -219,11 +219,7 @@ fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The daemon's lines need their time unless journald adds it (it sets JOURNAL_STREAM for
-    // the services it logs): started by hand, its log said nothing of when (journey s33).
-    let stamped = matches!(cli.command, Some(Command::Daemon(_)))
-        && std::env::var_os("JOURNAL_STREAM").is_none();
-    init_logging(cli.verbose, stamped);
+    init_logging(cli.verbose, matches!(cli.command, Some(Command::Daemon(_))));
     let outcome = match &cli.command {
         Some(Command::Detect(args)) => detect::run(&cli, args),
         Some(Command::Compare(args)) => compare::run(&cli, args),
@@ -275,9 +271,13 @@ fn gui(cli: &Cli) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// `stamped`: each line starts with its time (UTC).
-fn init_logging(verbose: u8, stamped: bool) {
+/// `daemon`: the daemon's log, whose own lines (where it listens, each attempt) are shown
+/// too, each line after its time (UTC) unless the journal adds one: started by hand, its log
+/// said nothing of when (journey s33).
+fn init_logging(verbose: u8, daemon: bool) {
+    let stamped = daemon && !stderr_is_journal();
     let default = match verbose {
+        0 if daemon => "warn,facegate::unlock::daemon=info",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -305,6 +305,24 @@ fn init_logging(verbose: u8, stamped: bool) {
         (true, false) => builder.with_target(true).without_time().init(),
         (false, _) => builder.event_format(PlainLine { stamped }).init(),
     }
+}
+
+/// Whether stderr is the journal's stream: systemd names it in JOURNAL_STREAM ("device:inode")
+/// for the services it logs, and a shell started from such a service (a terminal under a user
+/// unit) inherits the variable with another stderr, so the name alone is not enough
+/// (systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    let named = std::env::var("JOURNAL_STREAM").ok();
+    let Some((dev, ino)) = named.as_deref().and_then(|v| v.split_once(':')) else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(std::io::stderr()) else {
+        return false;
+    };
+    // `st_dev` and `st_ino` are u64 here and narrower on other targets.
+    #[allow(clippy::useless_conversion)]
+    let (st_dev, st_ino) = (u64::from(stat.st_dev), u64::from(stat.st_ino));
+    dev.parse() == Ok(st_dev) && ino.parse() == Ok(st_ino)
 }
 
 /// "warning: …": a log event as one line in the CLI's own words, after its time where

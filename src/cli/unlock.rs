@@ -351,8 +351,10 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         config.verify.clone(),
     )?;
     let store = engine.store();
-    // An account named as the same person must be another one enrolled: a name mistyped
-    // there would be ignored without a word.
+    // An account named as the same person must be another one enrolled, for an account it
+    // records: a name mistyped there would be ignored without a word, and an enrolment that
+    // does not say whose it is cannot be linked (it was said only once the batch was kept).
+    let records = Records::load(store);
     for other in same_person_as {
         anyhow::ensure!(
             other != user,
@@ -363,6 +365,12 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             .require_person(other)
             .map_err(|e| not_enrolled(e, other, &commands))
             .context("--same-person-as names an enrolled account")?;
+        anyhow::ensure!(
+            records.for_an_account(other),
+            "--same-person-as names an enrolment in use: {}'s is not (see {})",
+            Escaped(other),
+            commands.unlock(&["list"])
+        );
     }
     let first = store.require_person(user).is_err();
     if first {
@@ -412,7 +420,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let warnings = engine.after_saving(&gallery, &ids);
     // Named now, or for either account before.
     let mut same_person = same_person_as.clone();
-    same_person.extend(Records::load(engine.store()).one_person_with(user));
+    same_person.extend(records.one_person_with(user));
     if let Some(why) = refusal(&warnings, user, &same_person, &imported.saved, &commands) {
         return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
     }

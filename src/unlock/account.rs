@@ -133,7 +133,7 @@ enum Reading {
 
 /// The folder at `path`, read as [`Reading`]: opened without following a link, and read on
 /// the opened folder. The folder above is followed (`/home` may be a link to `/var/home`), and
-/// opened once: all that is asked of it is asked of that one folder (review s33 #6).
+/// looked up once: all that is asked of it is asked of that one folder (review s33 #6).
 fn read_home(path: &Path) -> Reading {
     use rustix::fs::{Mode, OFlags};
     use rustix::mount::OpenTreeFlags;
@@ -157,12 +157,10 @@ fn read_home(path: &Path) -> Reading {
     if automounted {
         return Reading::Unknown;
     }
-    let listed = match listing(&above_fd, name) {
-        Some(listed) => listed,
+    match shows_nothing(&above_fd) {
+        Some(false) => {}
+        Some(true) => return Reading::Emptied(above_id),
         None => return Reading::Unknown,
-    };
-    if listed.empty {
-        return Reading::Emptied(above_id);
     }
     let flags = folder_flags | OFlags::NOFOLLOW;
     // Beneath whatever is mounted on it: opened in a detached copy of the mount the folder
@@ -183,7 +181,7 @@ fn read_home(path: &Path) -> Reading {
         // table says whether something is mounted on it, and then only the inode under it is
         // read, from the folder above's entry (on overlayfs without xino, not the inode a
         // stat gives: such a home is refused as another).
-        Err(_) if mounted_on(above, path) => return Reading::Mounted(listed.ino),
+        Err(_) if mounted_on(above, path) => return Reading::Mounted(entry_ino(&above_fd, name)),
         Err(_) => rustix::fs::openat(&above_fd, name, flags, Mode::empty()),
     };
     let folder = match opened {
@@ -213,32 +211,29 @@ fn read_home(path: &Path) -> Reading {
     })
 }
 
-/// What the folder open as `above` lists: whether nothing, and the inode its entry `name`
-/// gives (`d_ino`), in one pass. None when it cannot be listed.
-struct Listed {
-    empty: bool,
-    ino: Option<u64>,
-}
-
-fn listing(above: &rustix::fd::OwnedFd, name: &std::ffi::OsStr) -> Option<Listed> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut listed = Listed {
-        empty: true,
-        ino: None,
-    };
+/// Whether the folder open as `above` lists nothing (`.` and `..` aside); None when it cannot
+/// be listed. An entry that cannot be read is something listed: the home is then read as it
+/// would be, not taken as unknown (review s34: that accepted what the reading could refuse).
+fn shows_nothing(above: &rustix::fd::OwnedFd) -> Option<bool> {
     for entry in rustix::fs::Dir::read_from(above).ok()? {
-        let entry = entry.ok()?;
-        let entry_name = entry.file_name().to_bytes();
-        if entry_name == b"." || entry_name == b".." {
-            continue;
-        }
-        listed.empty = false;
-        if entry_name == name.as_bytes() {
-            listed.ino = Some(entry.ino());
-            break;
+        let Ok(entry) = entry else {
+            return Some(false);
+        };
+        if !matches!(entry.file_name().to_bytes(), b"." | b"..") {
+            return Some(false);
         }
     }
-    Some(listed)
+    Some(true)
+}
+
+/// The inode the entry `name` of the folder open as `above` gives (`d_ino`), where it is listed.
+fn entry_ino(above: &rustix::fd::OwnedFd, name: &std::ffi::OsStr) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    rustix::fs::Dir::read_from(above)
+        .ok()?
+        .map_while(Result::ok)
+        .find(|entry| entry.file_name().to_bytes() == name.as_bytes())
+        .map(|entry| entry.ino())
 }
 
 /// Whether something is mounted on `path` (in the folder `above`), or it cannot be told: asked
@@ -281,11 +276,16 @@ impl Holder {
     /// The account named `user`, None when there is none (or the user database cannot say).
     pub fn of(user: &str) -> Option<Holder> {
         let account = nix::unistd::User::from_name(user).ok().flatten()?;
-        Some(Holder::at(account.uid.as_raw(), account.dir))
+        Some(Holder {
+            uid: account.uid.as_raw(),
+            dir: account.dir,
+            home: OnceCell::new(),
+        })
     }
 
-    /// An account with `uid` whose home folder is `dir`.
-    pub fn at(uid: u32, dir: PathBuf) -> Holder {
+    /// An account with `uid` whose home folder is `dir` (the tests' accounts).
+    #[cfg(test)]
+    pub(crate) fn at(uid: u32, dir: PathBuf) -> Holder {
         Holder {
             uid,
             dir,
@@ -295,6 +295,13 @@ impl Holder {
 
     pub fn uid(&self) -> u32 {
         self.uid
+    }
+
+    /// What the user database says of it: its uid and home folder's path. Two lookups that
+    /// agree on it are the same account as far as anything here can tell without reading the
+    /// home again.
+    pub fn entry(&self) -> (u32, &Path) {
+        (self.uid, &self.dir)
     }
 
     fn home(&self) -> &Reading {
@@ -365,10 +372,33 @@ pub fn record(
         same_person: linked,
     };
     store.write_state(user, FILE, &record)?;
+    if let (None, Some(home)) = (before.home, record.home) {
+        pin_links_to(store, user, account.uid, home)?;
+    }
     Ok(Recorded {
         unlinked,
         unguarded: record.unguarded(),
     })
+}
+
+/// Links other enrolments made to `user`'s while it had no home, pinned to the home it has
+/// now, its first: one made again after it is then not the one they named, whichever record
+/// names it (review s34: only the naming record's own next enrolment pinned them).
+fn pin_links_to(store: &Store, user: &str, uid: u32, home: Home) -> Result<(), StoreError> {
+    for other in store.people()?.iter().filter(|o| o.as_str() != user) {
+        let Ok(mut record) = read(store, other) else {
+            continue;
+        };
+        let unpinned = |l: &Linked| l.account == user && l.uid == uid && l.home.is_none();
+        if !record.same_person.iter().any(unpinned) {
+            continue;
+        }
+        for link in record.same_person.iter_mut().filter(|l| unpinned(l)) {
+            link.home = Some(home);
+        }
+        store.write_state(other, FILE, &record)?;
+    }
+    Ok(())
 }
 
 /// Every enrolled account's record, read once for a command that asks about each of them
@@ -404,6 +434,12 @@ impl Records {
             })
             .map(|(other, _)| other.clone())
             .collect()
+    }
+
+    /// Whether `user`'s enrolment records which account it is for: only such an enrolment can
+    /// be named as one person's with another ([`record`]).
+    pub fn for_an_account(&self, user: &str) -> bool {
+        self.0.get(user).is_some_and(|r| r.uid.is_some())
     }
 
     /// What root is told of `user`'s enrolment when it records which account it is for but no
@@ -606,8 +642,8 @@ mod tests {
 
     /// Links are kept by the record that names them: one to an enrolment that cannot say
     /// which account it is for is not made, and said; one made while the named enrolment had
-    /// no home takes its home later, so that a new enrolment of that name after it is not the
-    /// one named (review s33 #4, #16).
+    /// no home takes its home once it has one, so that a new enrolment of that name after it
+    /// is not the one named (review s33 #4, #16; review s34 #3).
     #[test]
     fn links_are_made_to_accounts_that_can_be_told() {
         let dir = tempfile::tempdir().unwrap();
@@ -641,9 +677,9 @@ mod tests {
         assert_eq!(linked("bob"), ["ann"]);
         assert!(linked("cat").is_empty());
 
-        // Bob's home is there now; Ann's next enrolment pins the link to it.
+        // Bob's home is there now, and Bob's enrolment pins Ann's link to it (Ann does not
+        // enrol again).
         record(&store, "bob", &at(1002, "bob"), &[]).unwrap();
-        record(&store, "ann", &at(1001, "ann"), &[]).unwrap();
         assert_eq!(linked("ann"), ["bob"]);
         // Bob removed with his home, and another person enrolled as bob with a new one: not
         // the account Ann's enrolment named.

@@ -257,8 +257,9 @@ fn connector(components: &[String]) -> Connector {
     found
 }
 
-/// The uid of account `user`, from the system's user database.
-pub fn uid_of(user: &str) -> Option<u32> {
+/// The uid of account `user`, from the system's user database (the owner of a subordinate
+/// range; a request's account is an [`super::account::Holder`]).
+pub(super) fn uid_of(user: &str) -> Option<u32> {
     nix::unistd::User::from_name(user)
         .ok()
         .flatten()

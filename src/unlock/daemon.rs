@@ -489,13 +489,25 @@ impl Daemon {
     /// word too ([`gate::status_deep`]: images that do not all show one person, or none of which
     /// load, enrol nobody; damaged settings or a model that fails make face unlock
     /// unavailable). The account is the one looked up as the request was read, its home
-    /// folder not read again. `uid`: whom the caller counts as, for the log's limit.
+    /// folder not read again (read here first only when the readers had no store). `uid`:
+    /// whom the caller counts as, for the log's limit.
     fn check(
         &mut self,
         user: &str,
         account: Option<&Holder>,
         uid: u32,
     ) -> std::result::Result<(), Reply> {
+        // Made again while the request waited (root's `userdel` and `useradd`, the same uid
+        // given back): not the account judged as it was read (review s34). Looked up again,
+        // not read again.
+        let now = Holder::of(user);
+        if account.map(Holder::entry) != now.as_ref().map(Holder::entry) {
+            self.hush.warn(uid, "not used", || {
+                format!("{user}: the account changed while the request waited; not tried")
+            });
+            let why = format!("{user}'s account changed while the request waited");
+            return Err(verdict(Outcome::Ignore, why));
+        }
         let answer = gate::status_deep(&mut self.engine, user, account, &self.commands);
         // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
         // back a model or disk failure here.
@@ -671,8 +683,8 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, t
         (false, Some(r)) => format!("refused ({})", r.text()),
         (false, None) => "refused".to_owned(),
     };
-    eprintln!(
-        "facegate daemon: attempt for {user}: {verdict} in {:.3} s; source open {:.3} s, then \
+    tracing::info!(
+        "attempt for {user}: {verdict} in {:.3} s; source open {:.3} s, then \
          matched at {} s, turn seen at {} s, ended at {:.3} s; {} frames, {} with a face",
         total.as_secs_f64(),
         opened.as_secs_f64(),
@@ -729,8 +741,8 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     let listener = daemon.listener()?;
     let address = listener.local_addr()?;
     // The rule as applied, so a looser [verify] raised to the unlock floors is visible.
-    eprintln!(
-        "facegate daemon: listening on {}, store {}, source {}, unlock rule {}",
+    tracing::info!(
+        "listening on {}, store {}, source {}, unlock rule {}",
         address
             .as_pathname()
             .unwrap_or(&daemon.config().socket)
