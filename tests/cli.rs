@@ -142,11 +142,19 @@ fn unlock_command_errors_name_what_failed() {
         println!("measured: facegate {}: {}", args.join(" "), err.trim());
         err
     };
+    // The file named, with what to do ("cannot read /etc/facegate" named a folder; journey
+    // s34).
     let missing = said(&["unlock", "list", "--config", "/nonexistent/config.toml"]);
-    assert_eq!(missing.matches("No such file").count(), 1, "{missing}");
+    assert!(
+        missing.contains("no system config at /nonexistent/config.toml")
+            && missing.contains("--config FILE"),
+        "{missing}"
+    );
+    // How to start it, for this config (journey s34: it named none).
     let down = said(&["unlock", "test", "root", "--config", s(&config)]);
     assert!(
-        down.contains("none.sock") && down.contains("facegate daemon"),
+        down.contains("none.sock")
+            && down.contains(&format!("`sudo facegate daemon --config {}`", s(&config))),
         "{down}"
     );
     let nobody = said(&["unlock", "remove", "nosuchuser", "--config", s(&config)]);

@@ -312,6 +312,11 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("nobody unlocks with their face, nothing new added: from 4 images"),
+        "{said}"
+    );
 
     // Katie's face for a second account: refused, since each would let the other in, unless
     // root says both are one person's. (It was enrolled in silence; design review, session 31.)
@@ -383,6 +388,26 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // Named as the same person's by a slip: her photo does not show Katie, so the two are not
+    // linked, and the photo is not kept (journey s34: linked in silence).
+    let out = enrol_as("bin", &[&aoc[2]], &["--same-person-as", "nobody"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("none of these images shows nobody"),
+        "{stderr}"
+    );
+    assert!(
+        !listed().contains("one person's accounts with bin"),
+        "{}",
+        listed()
+    );
+    assert!(
+        listed().contains("bin                      2 images"),
+        "{}",
+        listed()
     );
     // Katie's face is now two accounts': naming one of them does not let the other through
     // (only the first account a face showed was reported; read-through, session 31).

@@ -1869,16 +1869,28 @@ fn face_unlock_through_a_real_pam_stack() {
     assert_eq!(r.result, Pam::AuthErr);
     assert!(r.saw("locked out"), "{}", r.output);
     assert!(!r.saw("Looking for"));
+    // And said on root's log, where it left no trace (journey s34).
+    let log = rig.daemon_log();
+    assert!(
+        log.contains(&format!(
+            "{user}: refused without an attempt: face verification is locked out"
+        )),
+        "{log}"
+    );
     let out = common::run_facegate(&["unlock", "test", &user, "--config", s(&rig.config_path())]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("Refused") && stdout.contains("locked out"),
         "{stdout}"
     );
-    // Root is told how to lift it, as `unlock list` tells it.
+    // Root is told which lock holds, and how to lift it, as `unlock list` tells it.
+    assert!(
+        stdout.contains(&format!("{user} is locked out for ")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!(
-            "(`sudo facegate unlock reset {user} --config {}` lifts it)",
+            "more s (`sudo facegate unlock reset {user} --config {}` lifts it)",
             s(&rig.config_path())
         )),
         "{stdout}"

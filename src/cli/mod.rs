@@ -91,7 +91,7 @@ pub mod exit {
 #[derive(Debug, Parser)]
 #[command(name = "facegate", version, about = "Face verification at your desk")]
 pub struct Cli {
-    /// Where enrolled people and settings live [default: the OS data dir]
+    /// Where the desk's enrolled people and settings live (not `unlock` and `daemon`'s: their config's `store`) [default: the OS data dir]
     #[arg(long, global = true, env = "FACEGATE_DATA_DIR", value_name = "DIR", value_parser = folder("FACEGATE_DATA_DIR"))]
     pub data_dir: Option<PathBuf>,
     /// Folder holding the ONNX models and runtime [default: models/ beside the binary, then PREFIX/lib/facegate/models, /usr/lib/facegate/models]

@@ -106,17 +106,19 @@ fn undo_new(store: &Store, user: &str, gallery: &Gallery) -> anyhow::Result<()> 
 }
 
 /// Why an enrolment that saved images is taken back, if it is: the account's images would not
-/// all show one person, or one of them shows another account enrolled (not named in
-/// `same_person`), or either could not be checked. Face unlock fails closed here, where the
+/// all show one person, or one of them shows another account enrolled (not one person's with
+/// it in `links`), or either could not be checked, or none shows an account `links` names for
+/// the first time. Face unlock fails closed here, where the
 /// desk only warns: a stranger's photo among an account's lets the stranger in as that
 /// account, and one face enrolled for two accounts lets each person in as the other.
 fn refusal(
     warnings: &[SavedWarning],
     user: &str,
-    same_person: &[String],
+    links: Links,
     saved: &HashMap<Uuid, PathBuf>,
     commands: &Commands,
 ) -> Option<Vec<String>> {
+    let same_person = links.all;
     let file = |id: &Uuid| {
         saved.get(id).map_or_else(
             || format!("{user}'s image {id} (enrolled before)"),
@@ -171,7 +173,29 @@ fn refusal(
             _ => {}
         }
     }
+    // A link not made before needs a face of the account named in the batch: naming an
+    // account by a slip linked two people's in silence (journey s34).
+    let shown = |named: &str| {
+        warnings
+            .iter()
+            .any(|w| matches!(w, SavedWarning::ShowsAnother { other, .. } if other == named))
+    };
+    for named in links.new.iter().filter(|named| !shown(named)) {
+        lines.push(format!(
+            "none of these images shows {named}, so {user} and {named} are not recorded as one \
+             person's accounts (--same-person-as names the enrolled account of the person in the \
+             photos)"
+        ));
+    }
     (!lines.is_empty()).then_some(lines)
+}
+
+/// The accounts an enrolment is one person's with: `all` (named now or before), of which `new`
+/// are named now for the first time.
+#[derive(Clone, Copy)]
+struct Links<'a> {
+    all: &'a [String],
+    new: &'a [&'a String],
 }
 
 /// After an import stopped by a store failure: the faces this run saved (those not listed
@@ -230,8 +254,8 @@ fn take_back(
     // On stdout, after the import's "N saved": the batch's outcome, where a script reads it
     // (the "saved" stood there alone; journey s33).
     println!(
-        "Nothing of this batch was kept: the images saved above were deleted again. Enrol {user} \
-         from photos of {user} alone."
+        "Nothing of this batch was kept: the images saved above were deleted again (each reason \
+         under \"refused\" says what to do)."
     );
     Ok(super::exit::DIFFERENT)
 }
@@ -419,9 +443,18 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
     let warnings = engine.after_saving(&gallery, &ids);
     // Named now, or for either account before.
+    let linked = records.one_person_with(user);
     let mut same_person = same_person_as.clone();
-    same_person.extend(records.one_person_with(user));
-    if let Some(why) = refusal(&warnings, user, &same_person, &imported.saved, &commands) {
+    same_person.extend(linked.iter().cloned());
+    let new_links: Vec<&String> = same_person_as
+        .iter()
+        .filter(|named| !linked.contains(named))
+        .collect();
+    let links = Links {
+        all: &same_person,
+        new: &new_links,
+    };
+    if let Some(why) = refusal(&warnings, user, links, &imported.saved, &commands) {
         return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
     }
     // Kept, and said: an image unlike the account's others that did not make them two
@@ -464,8 +497,14 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     if enrolled == 0 {
         println!("{user} has no verification image, so face unlock stays off for them");
     } else {
+        // "Can now" read as news when nothing was added (journey s34).
+        let news = if imported.saved.is_empty() {
+            "unlocks with their face, nothing new added:"
+        } else {
+            "can now unlock with their face,"
+        };
         println!(
-            "{user} can now unlock with their face, from {} (try {})",
+            "{user} {news} from {} (try {})",
             crate::shown::counted(enrolled, "image", "images"),
             commands.unlock(&["test", user])
         );
@@ -612,8 +651,10 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             })
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "no answer from the daemon at {} (is `facegate daemon` running?): {e}",
-                    config.socket.display()
+                    "no answer from the daemon at {} (is it running? `systemctl status \
+                     facegate.socket`, or started by hand: {}): {e}",
+                    config.socket.display(),
+                    config.commands().daemon()
                 )
             })?;
             let said = match outcome {
@@ -629,8 +670,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 .then(|| config.open_store().ok())
                 .flatten()
                 .and_then(|store| crate::engine::attempts::lock_of(&store, user));
-            if locked.is_some_and(|lock| lock != crate::auth::lockout::Lock::Running) {
-                println!("({} lifts it)", config.commands().unlock(&["reset", user]));
+            // The lock by name: "(… lifts it)" after a refusal that had just started one read
+            // as lifting the refusal (journey s34).
+            if let Some(lock) = locked.filter(|l| *l != crate::auth::lockout::Lock::Running) {
+                println!(
+                    "{user} is {} ({} lifts it)",
+                    lock.brief(),
+                    config.commands().unlock(&["reset", user])
+                );
             }
             Ok(match outcome {
                 Outcome::Success => exit::OK,

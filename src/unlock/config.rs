@@ -34,6 +34,13 @@ pub enum ConfigError {
     },
     #[error("{}: {why}", path.display())]
     Invalid { path: PathBuf, why: String },
+    /// The file, or a folder above it, is not there: "cannot read /etc/facegate" named a folder
+    /// and said nothing of what to do (journey s34).
+    #[error(
+        "no system config at {} (the facegate package installs one; or pass --config FILE)",
+        path.display()
+    )]
+    Missing { path: PathBuf },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -89,7 +96,16 @@ impl Commands {
 
     /// `` `sudo facegate unlock ARGS [--config FILE]` ``, each word quoted for the shell.
     pub fn unlock(&self, args: &[&str]) -> String {
-        let mut line = String::from("`sudo facegate unlock");
+        self.facegate("unlock", args)
+    }
+
+    /// `` `sudo facegate daemon [--config FILE]` ``: the daemon started by hand.
+    pub fn daemon(&self) -> String {
+        self.facegate("daemon", &[])
+    }
+
+    fn facegate(&self, command: &str, args: &[&str]) -> String {
+        let mut line = format!("`sudo facegate {command}");
         for arg in args {
             line.push(' ');
             line.push_str(&crate::store::names::shell_arg(arg));
@@ -129,7 +145,15 @@ impl SystemConfig {
     }
 
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
-        let text = read_root_owned(path, facegate_proto::MAX_CONFIG_BYTES)?;
+        let text =
+            read_root_owned(path, facegate_proto::MAX_CONFIG_BYTES).map_err(|e| match e {
+                TrustError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    ConfigError::Missing {
+                        path: path.to_owned(),
+                    }
+                }
+                e => e.into(),
+            })?;
         SystemConfig::parse(&text, path)
     }
 

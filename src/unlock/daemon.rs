@@ -328,7 +328,8 @@ impl ConfigWatch {
     }
 }
 
-const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started";
+const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started, which \
+                              stops now to be started again on the new file";
 
 /// What tells a file changed: where it is, its size and when it was last written. Not its
 /// ctime: a hard link to it (where protected_hardlinks is off) or a metadata-only tool changes
@@ -460,8 +461,9 @@ impl Daemon {
                     tracing::warn!(
                         "{} changed since the daemon started: stopping (from facegate.socket, \
                          systemd starts it again with the new config at the next request; \
-                         started by hand, start it again)",
-                        crate::shown::Shown(&self.config.path)
+                         started by hand, start it again: {})",
+                        crate::shown::Shown(&self.config.path),
+                        self.commands.daemon()
                     );
                     std::process::exit(0);
                 }

@@ -134,6 +134,12 @@ pub(super) fn reply(user: &str, answer: Answer, warn: impl FnOnce(String)) -> Op
         }
         Answer::Unavailable(why) => Some(unavailable(user, &why, warn)),
         Answer::Locked(lock) => {
+            // On the log too: a request turned away by a lock left no trace anywhere (journey
+            // s34), though whoever keeps trying during one is who a log is for.
+            warn(format!(
+                "{user}: refused without an attempt: face verification is {}",
+                lock.brief()
+            ));
             let locked = crate::Error::LockedOut {
                 person: user.to_owned(),
                 lock,
@@ -233,7 +239,13 @@ mod tests {
                 if reason.contains("locked out")),
             "{reply:?}"
         );
-        assert_eq!(warned, None);
+        // On the log too (a refusal by a lock left no trace: journey s34).
+        assert!(
+            warned
+                .as_ref()
+                .is_some_and(|w| w.contains("refused without an attempt")),
+            "{warned:?}"
+        );
 
         // A folder that cannot be listed is said so, not "not enrolled".
         store.add_person("cat").unwrap();
