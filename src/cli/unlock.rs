@@ -666,18 +666,26 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             println!("{said}: {reason}");
             // Root, who can lift a lock-out, is told how, as `unlock list` tells it (the
             // refusal alone did not say; journey s33).
-            let locked = (outcome == Outcome::Refused && rustix::process::geteuid().is_root())
+            let root = rustix::process::geteuid().is_root();
+            let locked = (outcome == Outcome::Refused && root)
                 .then(|| config.open_store().ok())
                 .flatten()
                 .and_then(|store| crate::engine::attempts::lock_of(&store, user));
-            // The lock by name: "(… lifts it)" after a refusal that had just started one read
-            // as lifting the refusal (journey s34).
-            if let Some(lock) = locked.filter(|l| *l != crate::auth::lockout::Lock::Running) {
-                println!(
+            match locked {
+                // The lock by name: "(… lifts it)" after a refusal that had just started one
+                // read as lifting the refusal (journey s34).
+                Some(lock) if lock != crate::auth::lockout::Lock::Running => println!(
                     "{user} is {} ({} lifts it)",
                     lock.brief(),
                     config.commands().unlock(&["reset", user])
-                );
+                ),
+                // The login screen is not told which check refused a face; root is told where
+                // that is said (journey s34: a wrong turn and a stranger read the same).
+                None if outcome == Outcome::Refused && root => println!(
+                    "(which check refused it is on the daemon's log: `journalctl -u \
+                     facegate.service`, or its stderr when started by hand)"
+                ),
+                _ => {}
             }
             Ok(match outcome {
                 Outcome::Success => exit::OK,

@@ -94,17 +94,19 @@ impl std::fmt::Display for AttemptRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} frames matching at detection {} and share {} within {} s, the same face held at \
-             cosine {}{}",
+            // Both bars by what they bar: "matching at detection 0.44 … held at cosine 0.44"
+            // read as two thresholds, the first as face detection's (journey s34).
+            "{} frames matching (a comparison at cosine ≥ {}, the detection threshold, on a \
+             share ≥ {} of the images) within {} s, the same face held at cosine ≥ {}{}",
             self.frames,
             self.thresholds.detection,
             self.thresholds.verification,
             self.timeout.as_secs_f32(),
             self.hold,
             if self.trained_head {
-                " (a trained head may score)"
+                "; a trained head may score"
             } else {
-                ", cosine only"
+                "; scored by cosine alone, not a trained head"
             }
         )
     }
