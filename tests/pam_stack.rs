@@ -1998,6 +1998,14 @@ fn face_unlock_through_a_real_pam_stack() {
         let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
         println!("{listed}");
         assert!(listed.contains("home folder is not the one"), "{listed}");
+        // Katie's account still lists its link to it, said to be to an enrolment not used (it
+        // showed as any other; journey s34).
+        assert!(
+            listed.contains(&format!(
+                "one person's accounts with {named} (its enrolment is not used)"
+            )),
+            "{listed}"
+        );
         // Removed, the record of the account's attempts stays (root's, as auth.log keeps a
         // removed account's logins; it went with the enrolment: journey s32 #11), until
         // `--wipe` asks for it to go too.

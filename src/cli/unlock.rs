@@ -541,7 +541,29 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
     if people.is_empty() {
         println!("no account is enrolled for face unlock");
     }
-    for user in people {
+    // Every answer first: a link is shown with whether the enrolment it names is used.
+    let answers: Vec<(String, Answer)> = people
+        .into_iter()
+        .map(|user| {
+            let account = Holder::of(&user);
+            let answer = match engine.as_mut() {
+                Some(engine) => gate::status_deep(engine, &user, account.as_ref(), &commands),
+                None => gate::status(&store, &user, account.as_ref(), &commands),
+            };
+            (user, answer)
+        })
+        .collect();
+    let unused = |name: &str| {
+        answers.iter().any(|(user, answer)| {
+            user == name
+                && matches!(
+                    answer,
+                    Answer::NotEnrolled | Answer::Unreadable(_) | Answer::NotUsed(_)
+                )
+        })
+    };
+    for (user, answer) in &answers {
+        let user = user.clone();
         // Counted as the gate counts them: the sidecars listed.
         let n = store
             .face_names(&Gallery::Person {
@@ -550,13 +572,8 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             })
             .map_or(0, |f| f.len());
         let images = crate::shown::counted(n, "image", "images");
-        let account = Holder::of(&user);
-        let answer = match engine.as_mut() {
-            Some(engine) => gate::status_deep(engine, &user, account.as_ref(), &commands),
-            None => gate::status(&store, &user, account.as_ref(), &commands),
-        };
         // What a login would answer now, and what lifts it.
-        match answer {
+        match answer.clone() {
             Answer::Ready => println!("{user:<24} {images}"),
             Answer::NotEnrolled => println!(
                 "{user:<24} not enrolled: no verification image ({})",
@@ -575,8 +592,16 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 commands.unlock(&["reset", &user])
             ),
         }
-        // Whose face may unlock this account besides its own: named by root, and shown.
-        let linked = records.one_person_with(&user);
+        // Whose face may unlock this account besides its own: named by root, and shown, with
+        // a link to an enrolment not used said so (it showed as any other; journey s34).
+        let linked: Vec<String> = records
+            .one_person_with(&user)
+            .into_iter()
+            .map(|l| match unused(&l) {
+                true => format!("{l} (its enrolment is not used)"),
+                false => l,
+            })
+            .collect();
         if !linked.is_empty() {
             println!(
                 "{:<24} one person's accounts with {}",

@@ -201,8 +201,8 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         let refused = verdict(Outcome::Ignore, "the caller's process exited".into());
         return proto::send(&mut stream, &refused);
     }
-    let warn = |line: String| {
-        hush.warn(*uid, "not used", || line);
+    let warn = |kind, line: String| {
+        hush.warn(*uid, kind, || line);
     };
     if let Some(refused) =
         store.and_then(|store| gate::refusal(store, user, holder.as_ref(), commands, warn))
@@ -511,13 +511,8 @@ impl Daemon {
             return Err(verdict(Outcome::Ignore, why));
         }
         let answer = gate::status_deep(&mut self.engine, user, account, &self.commands);
-        // Its own kind: the limit of a user's "not used" lines at the first gate must not hold
-        // back a model or disk failure here.
-        let kind = match answer {
-            gate::Answer::Unavailable(_) => "unavailable",
-            _ => "not used",
-        };
-        let warn = |line: String| {
+        // Each kind limited on its own ([`gate::reply`]).
+        let warn = |kind, line: String| {
             self.hush.warn(uid, kind, || line);
         };
         match gate::reply(user, answer, warn) {

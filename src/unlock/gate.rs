@@ -99,47 +99,57 @@ pub fn status_deep(
 
 /// Why `user`, whose account is `account` now (none: no such account), gets no attempt
 /// by [`status`] (as a request is read); `None` when it may wait for the camera. `warn` gets
-/// what the daemon's log should say.
+/// what the daemon's log should say, and its kind ([`reply`]).
 pub(super) fn refusal(
     store: &Store,
     user: &str,
     account: Option<&Holder>,
     commands: &Commands,
-    warn: impl FnOnce(String),
+    warn: impl FnOnce(&'static str, String),
 ) -> Option<Reply> {
     reply(user, status(store, user, account, commands), warn)
 }
 
 /// The daemon's reply for `answer`, `None` when the camera is to be tried: one wording for
-/// either check.
-pub(super) fn reply(user: &str, answer: Answer, warn: impl FnOnce(String)) -> Option<Reply> {
+/// either check. `warn` gets the log's line with its kind, each kind limited on its own (the
+/// limit of a caller's "not used" lines must not hold back a model failure, or the lines of a
+/// lock-out the reason for an enrolment not used).
+pub(super) fn reply(
+    user: &str,
+    answer: Answer,
+    warn: impl FnOnce(&'static str, String),
+) -> Option<Reply> {
     match answer {
         Answer::Ready => None,
         Answer::NotEnrolled => Some(not_enrolled(user)),
         Answer::Unreadable(why) => {
-            warn(format!(
-                "{user}: face unlock enrolment cannot be read: {why}"
-            ));
+            warn(
+                "not used",
+                format!("{user}: face unlock enrolment cannot be read: {why}"),
+            );
             Some(verdict(
                 Outcome::Ignore,
                 format!("{user}'s face unlock enrolment cannot be read"),
             ))
         }
         Answer::NotUsed(why) => {
-            warn(format!("{user}: face unlock not used: {why}"));
+            warn("not used", format!("{user}: face unlock not used: {why}"));
             Some(verdict(
                 Outcome::Ignore,
                 format!("{user}'s face unlock enrolment is not used: {why}"),
             ))
         }
-        Answer::Unavailable(why) => Some(unavailable(user, &why, warn)),
+        Answer::Unavailable(why) => Some(unavailable(user, &why, |line| warn("unavailable", line))),
         Answer::Locked(lock) => {
             // On the log too: a request turned away by a lock left no trace anywhere (journey
             // s34), though whoever keeps trying during one is who a log is for.
-            warn(format!(
-                "{user}: refused without an attempt: face verification is {}",
-                lock.brief()
-            ));
+            warn(
+                "locked",
+                format!(
+                    "{user}: refused without an attempt: face verification is {}",
+                    lock.brief()
+                ),
+            );
             let locked = crate::Error::LockedOut {
                 person: user.to_owned(),
                 lock,
@@ -231,19 +241,20 @@ mod tests {
             Answer::NotUsed(_)
         ));
         let mut warned = None;
-        let reply = refusal(&store, "ann", Some(&account(1000)), &commands, |w| {
-            warned = Some(w)
+        let reply = refusal(&store, "ann", Some(&account(1000)), &commands, |kind, w| {
+            warned = Some(format!("{kind}: {w}"))
         });
         assert!(
             matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Refused, reason })
                 if reason.contains("locked out")),
             "{reply:?}"
         );
-        // On the log too (a refusal by a lock left no trace: journey s34).
+        // On the log too (a refusal by a lock left no trace: journey s34), limited apart from
+        // the lines of enrolments not used (it held back the reason for one).
         assert!(
             warned
                 .as_ref()
-                .is_some_and(|w| w.contains("refused without an attempt")),
+                .is_some_and(|w| w.starts_with("locked: ann: refused without an attempt")),
             "{warned:?}"
         );
 
