@@ -350,7 +350,7 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     refused("adm", "adm is not enrolled for face unlock");
     refused("daemon", "not daemon");
     std::fs::remove_file(&record).unwrap();
-    refused("nobody", "an enrolment in use: nobody's is not");
+    refused("nobody", "records its account: nobody's does not");
     std::fs::copy(&aside, &record).unwrap();
     assert!(!listed().contains("daemon"), "{}", listed());
     let out = enrol_as(

@@ -252,6 +252,11 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // The daemon's through its log, timed as its other lines are.
+        Err(err) if matches!(cli.command, Some(Command::Daemon(_))) => {
+            tracing::error!("{}", crate::shown::Reason(err.as_ref()));
+            ExitCode::from(exit::ERROR)
+        }
         Err(err) => {
             eprintln!("error: {}", crate::shown::Reason(err.as_ref()));
             ExitCode::from(exit::ERROR)

@@ -253,9 +253,13 @@ fn take_back(
     ))?;
     // On stdout, after the import's "N saved": the batch's outcome, where a script reads it
     // (the "saved" stood there alone; journey s33).
+    let gone = if saved.is_empty() {
+        ""
+    } else {
+        ": the images saved above were deleted again"
+    };
     println!(
-        "Nothing of this batch was kept: the images saved above were deleted again (each reason \
-         under \"refused\" says what to do)."
+        "Nothing of this batch was kept{gone} (each reason under \"refused\" says what to do)."
     );
     Ok(super::exit::DIFFERENT)
 }
@@ -391,7 +395,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             .context("--same-person-as names an enrolled account")?;
         anyhow::ensure!(
             records.for_an_account(other),
-            "--same-person-as names an enrolment in use: {}'s is not (see {})",
+            "--same-person-as names an enrolment that records its account: {}'s does not (see {})",
             Escaped(other),
             commands.unlock(&["list"])
         );

@@ -262,9 +262,9 @@ fn generation(folder: &std::fs::File) -> Option<u32> {
 }
 
 /// The account that has a name now, as the user database says: its uid and home folder, looked
-/// up once, and the folder read at most once however often it is asked about. A request is
-/// judged as it is read and again at its turn for the camera: with one lookup, both judge the
-/// same account, and a slow home (NFS) is waited on once (review s33 #3, #5).
+/// up once, and the folder read at most once however often it is asked about: each check of a
+/// request (as it is read, at its turn for the camera) asks one passwd entry and reads one
+/// home, where each asked two lookups (review s33 #3, #5).
 #[derive(Debug)]
 pub struct Holder {
     uid: u32,
@@ -295,13 +295,6 @@ impl Holder {
 
     pub fn uid(&self) -> u32 {
         self.uid
-    }
-
-    /// What the user database says of it: its uid and home folder's path. Two lookups that
-    /// agree on it are the same account as far as anything here can tell without reading the
-    /// home again.
-    pub fn entry(&self) -> (u32, &Path) {
-        (self.uid, &self.dir)
     }
 
     fn home(&self) -> &Reading {
@@ -372,8 +365,11 @@ pub fn record(
         same_person: linked,
     };
     store.write_state(user, FILE, &record)?;
-    if let (None, Some(home)) = (before.home, record.home) {
-        pin_links_to(store, user, account.uid, home)?;
+    if let (None, Some(home)) = (before.home, record.home)
+        && let Err(e) = pin_links_to(store, user, account.uid, home)
+    {
+        // The enrolment is kept; only a link stays unpinned until it is written again.
+        tracing::warn!("{user}: links to it could not all be pinned to its home: {e}");
     }
     Ok(Recorded {
         unlinked,

@@ -37,7 +37,8 @@ pub enum ConfigError {
     /// The file, or a folder above it, is not there: "cannot read /etc/facegate" named a folder
     /// and said nothing of what to do (journey s34).
     #[error(
-        "no system config at {} (the facegate package installs one; or pass --config FILE)",
+        "no system config at {} (the facegate package installs /etc/facegate/config.toml; \
+         --config FILE names another)",
         path.display()
     )]
     Missing { path: PathBuf },

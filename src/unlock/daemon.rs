@@ -51,9 +51,6 @@ struct Queued {
     /// Whom the caller counts as ([`Caller::counted_as`]), for the warnings it can cause.
     uid: u32,
     request: Request,
-    /// The account asked for, as the user database had it when the request was read: judged
-    /// then and again at the camera's turn.
-    account: Option<Holder>,
     /// When the connection was taken: the PAM module's clock started then too, so the attempt's
     /// time-out counts from here, wait for the camera included.
     asked: Instant,
@@ -221,7 +218,6 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
         stream,
         uid: *uid,
         request,
-        account: holder,
         asked,
         _turn: turn,
     };
@@ -443,13 +439,12 @@ impl Daemon {
                 mut stream,
                 uid,
                 request,
-                account,
                 asked,
                 // Held to the end of the answer: the account's next attempt waits for none.
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, account.as_ref(), &mut stream, uid, asked);
+                let verdict = self.answer(request, &mut stream, uid, asked);
                 if let Err(e) = proto::send(&mut stream, &verdict) {
                     self.hush
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
@@ -472,52 +467,36 @@ impl Daemon {
         });
     }
 
-    /// `account`: the account asked for, as the request was read. `uid`: whom the caller
-    /// counts as.
+    /// `uid`: whom the caller counts as.
     fn answer(
         &mut self,
         request: Request,
-        account: Option<&Holder>,
         stream: &mut UnixStream,
         uid: u32,
         asked: Instant,
     ) -> Reply {
         let Request::Authenticate { user } = request;
-        self.authenticate(&user, account, stream, uid, asked)
+        self.authenticate(&user, stream, uid, asked)
     }
 
     /// Whether `user` may have an attempt now: asked again at its turn for the camera, since
     /// the store may have changed while the request waited, and this time with the engine's
     /// word too ([`gate::status_deep`]: images that do not all show one person, or none of which
     /// load, enrol nobody; damaged settings or a model that fails make face unlock
-    /// unavailable). The account is the one looked up as the request was read, its home
-    /// folder not read again (read here first only when the readers had no store). `uid`:
-    /// whom the caller counts as, for the log's limit.
-    fn check(
-        &mut self,
-        user: &str,
-        account: Option<&Holder>,
-        uid: u32,
-    ) -> std::result::Result<(), Reply> {
-        // Made again while the request waited (root's `userdel` and `useradd`, the same uid
-        // given back): not the account judged as it was read (review s34). Looked up again,
-        // not read again.
-        let now = Holder::of(user);
-        if account.map(Holder::entry) != now.as_ref().map(Holder::entry) {
-            self.hush.warn(uid, "not used", || {
-                format!("{user}: the account changed while the request waited; not tried")
-            });
-            let why = format!("{user}'s account changed while the request waited");
-            return Err(verdict(Outcome::Ignore, why));
-        }
-        let answer = gate::status_deep(&mut self.engine, user, account, &self.commands);
+    /// unavailable). The account is looked up, and its home read, again too: one removed and
+    /// made again while the request waited (`userdel -r`, `useradd -m`, the same uid and path)
+    /// is told apart only by a fresh reading (final read s34). `uid`: whom the caller counts
+    /// as, for the log's limit. The account judged, when there is one.
+    fn check(&mut self, user: &str, uid: u32) -> std::result::Result<Option<Holder>, Reply> {
+        let account = Holder::of(user);
+        let answer = gate::status_deep(&mut self.engine, user, account.as_ref(), &self.commands);
         // Each kind limited on its own ([`gate::reply`]).
         let warn = |kind, line: String| {
             self.hush.warn(uid, kind, || line);
         };
         match gate::reply(user, answer, warn) {
             Some(refused) => Err(refused),
-            None => Ok(()),
+            None => Ok(account),
         }
     }
 
@@ -528,7 +507,6 @@ impl Daemon {
     fn authenticate(
         &mut self,
         user: &str,
-        account: Option<&Holder>,
         out: &mut UnixStream,
         uid: u32,
         asked: Instant,
@@ -536,9 +514,10 @@ impl Daemon {
         if self.watch.changed() {
             return verdict(Outcome::Ignore, CONFIG_CHANGED.into());
         }
-        if let Err(v) = self.check(user, account, uid) {
-            return v;
-        }
+        let account = match self.check(user, uid) {
+            Ok(account) => account,
+            Err(v) => return v,
+        };
         // A client that gave up while its request waited behind another attempt (its deadline
         // passed, it was killed) must not cost the user a lock-out failure.
         if proto::socket::peer_has_left(out) {
@@ -576,7 +555,7 @@ impl Daemon {
             Ok(s) => s,
             Err(e) => return ignore(user, &Error::from(e)),
         };
-        let uid = account.map(Holder::uid);
+        let uid = account.as_ref().map(Holder::uid);
         let reply = self.attempt_on(user, uid, out, asked, source.as_mut(), opening);
         // Closed once the verdict is sent: closing a wedged camera waits up to 2 s, and the
         // PAM client gives up 2 s after the time-out (read-through, session 29).
@@ -627,7 +606,12 @@ impl Daemon {
                 Some(uid) => a.for_account(uid),
                 None => a,
             },
-            Err(e @ Error::LockedOut { .. }) => return verdict(Outcome::Refused, e.to_string()),
+            Err(e @ Error::LockedOut { .. }) => {
+                // Started since the check (attempts elsewhere ran out): logged as the gate's
+                // lock refusals are (final read s34).
+                tracing::warn!("{user}: refused without an attempt: {e}");
+                return verdict(Outcome::Refused, e.to_string());
+            }
             Err(e) => return ignore(user, &e),
         };
         let opened = opening.elapsed();

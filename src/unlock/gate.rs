@@ -3,8 +3,8 @@
 //! request is read, so that these answers come at once and never wait behind another account's
 //! attempt (their delay told any local user when someone's attempt ran and how it ended, with
 //! no attempt of their own: red team S26-2), and again when the request's turn for the camera
-//! comes, since the store may have changed while it waited. Both judge the account as it was
-//! looked up when the request was read (its home folder read then, once). That second time the engine is
+//! comes, since the store and the account may have changed while it waited (each check looks
+//! the account up, and reads its home, once). That second time the engine is
 //! asked too ([`status_deep`]): images that no longer load or show one person make the
 //! enrolment not used, and a model or settings that fail make face unlock unavailable; the
 //! same check and words as `unlock list`.

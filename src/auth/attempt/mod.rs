@@ -193,10 +193,6 @@ impl Attempt {
         }
     }
 
-    /// Requires, with liveness on, the texture model's scores to pass `rule`: the attempt is not
-    /// accepted before `rule.min_frames` of the tracked face were scored, and is refused when
-    /// their low quantile stays under the threshold. The engine always sets it; without it the
-    /// scores in [`Sighting::Face`] are ignored.
     /// For the system account with `uid`, which its audit line names: an account of the same
     /// name made later is another person (red team s33 F3).
     pub fn for_account(mut self, uid: u32) -> Attempt {
@@ -208,6 +204,10 @@ impl Attempt {
         self.account
     }
 
+    /// Requires, with liveness on, the texture model's scores to pass `rule`: the attempt is not
+    /// accepted before `rule.min_frames` of the tracked face were scored, and is refused when
+    /// their low quantile stays under the threshold. The engine always sets it; without it the
+    /// scores in [`Sighting::Face`] are ignored.
     pub fn with_pad(mut self, rule: PadRule) -> Attempt {
         self.pad_rule = Some(rule);
         self

@@ -96,8 +96,8 @@ impl std::fmt::Display for AttemptRule {
             f,
             // Both bars by what they bar: "matching at detection 0.44 … held at cosine 0.44"
             // read as two thresholds, the first as face detection's (journey s34).
-            "{} frames matching (a comparison at cosine ≥ {}, the detection threshold, on a \
-             share ≥ {} of the images) within {} s, the same face held at cosine ≥ {}{}",
+            "{} frames matching (a comparison scoring ≥ {}, the detection threshold, on a share \
+             ≥ {} of the images) within {} s, the same face held at cosine ≥ {}{}",
             self.frames,
             self.thresholds.detection,
             self.thresholds.verification,
