@@ -324,8 +324,8 @@ impl ConfigWatch {
     }
 }
 
-const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started, which \
-                              stops now to be started again on the new file";
+const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started: the \
+                              daemon stops, to be started again on the new file";
 
 /// What tells a file changed: where it is, its size and when it was last written. Not its
 /// ctime: a hard link to it (where protected_hardlinks is off) or a metadata-only tool changes
@@ -606,10 +606,10 @@ impl Daemon {
                 Some(uid) => a.for_account(uid),
                 None => a,
             },
-            Err(e @ Error::LockedOut { .. }) => {
+            Err(e @ Error::LockedOut { lock, .. }) => {
                 // Started since the check (attempts elsewhere ran out): logged as the gate's
                 // lock refusals are (final read s34).
-                tracing::warn!("{user}: refused without an attempt: {e}");
+                tracing::warn!("{}", gate::refused_locked(user, lock));
                 return verdict(Outcome::Refused, e.to_string());
             }
             Err(e) => return ignore(user, &e),

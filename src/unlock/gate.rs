@@ -143,13 +143,7 @@ pub(super) fn reply(
         Answer::Locked(lock) => {
             // On the log too: a request turned away by a lock left no trace anywhere (journey
             // s34), though whoever keeps trying during one is who a log is for.
-            warn(
-                "locked",
-                format!(
-                    "{user}: refused without an attempt: face verification is {}",
-                    lock.brief()
-                ),
-            );
+            warn("locked", refused_locked(user, lock));
             let locked = crate::Error::LockedOut {
                 person: user.to_owned(),
                 lock,
@@ -157,6 +151,15 @@ pub(super) fn reply(
             Some(verdict(Outcome::Refused, locked.to_string()))
         }
     }
+}
+
+/// The log's line for a request a lock or pause turned away before any attempt: the one
+/// wording, where the gate finds the lock and where an attempt's start does.
+pub(super) fn refused_locked(user: &str, lock: crate::auth::lockout::Lock) -> String {
+    format!(
+        "{user}: refused without an attempt: face verification is {}",
+        lock.brief()
+    )
 }
 
 fn not_enrolled(user: &str) -> Reply {
