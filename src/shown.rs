@@ -6,6 +6,10 @@
 use std::fmt;
 use std::path::Path;
 
+/// How the import's line for a photo it turned down begins (`refused FILE: why`): written by
+/// the import, read back by the window from the system enrolment's output.
+pub const REFUSED: &str = "refused ";
+
 /// `n` with its noun, singular for one ("1 image", "2 images", "0 images").
 pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -380,7 +380,12 @@ pub fn import_into(
                 unreadable += usize::from(matches!(e, crate::Error::Image(_)));
                 super::progress::line(
                     &bar,
-                    format!("refused {}: {}", Shown(path), crate::shown::Reason(&e)),
+                    format!(
+                        "{}{}: {}",
+                        crate::shown::REFUSED,
+                        Shown(path),
+                        crate::shown::Reason(&e)
+                    ),
                 );
             }
         }

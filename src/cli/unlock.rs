@@ -567,21 +567,21 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
         })
     };
     for (user, answer) in &answers {
-        let user = user.clone();
+        let user = user.as_str();
         // Counted as the gate counts them: the sidecars listed.
         let n = store
             .face_names(&Gallery::Person {
-                name: user.clone(),
+                name: user.to_owned(),
                 kind: ImageKind::Verification,
             })
             .map_or(0, |f| f.len());
         let images = crate::shown::counted(n, "image", "images");
         // What a login would answer now, and what lifts it.
-        match answer.clone() {
+        match answer {
             Answer::Ready => println!("{user:<24} {images}"),
             Answer::NotEnrolled => println!(
                 "{user:<24} not enrolled: no verification image ({})",
-                commands.unlock(&["enrol", &user, "PHOTOS"])
+                commands.unlock(&["enrol", user, "PHOTOS"])
             ),
             Answer::Unreadable(why) => {
                 println!("{user:<24} not used: their images cannot be listed ({why})")
@@ -593,13 +593,13 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             Answer::Locked(lock) => println!(
                 "{user:<24} {images}; {} ({} lifts it)",
                 lock.brief(),
-                commands.unlock(&["reset", &user])
+                commands.unlock(&["reset", user])
             ),
         }
         // Whose face may unlock this account besides its own: named by root, and shown, with
         // a link to an enrolment not used said so (it showed as any other; journey s34).
         let linked: Vec<String> = records
-            .one_person_with(&user)
+            .one_person_with(user)
             .into_iter()
             .map(|l| match unused(&l) {
                 true => format!("{l} (its enrolment is not used)"),
@@ -613,7 +613,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 linked.join(", ")
             );
         }
-        if let Some(note) = records.unguarded(&user) {
+        if let Some(note) = records.unguarded(user) {
             println!("{:<24} {note}", "");
         }
     }

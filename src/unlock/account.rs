@@ -344,7 +344,9 @@ pub fn record(
         }
     }
     // A link made while the enrolment it names had no home takes the home that enrolment has
-    // now, so that one made again after it is told apart from here on (review s33 #16).
+    // now, so that one made again after it is told apart from here on (review s33 #16). Since
+    // `pin_links_to` pins such links when the named enrolment first gets its home, this finds
+    // only links written before it did.
     for link in linked.iter_mut().filter(|l| l.home.is_none()) {
         if let Ok(named) = read(store, &link.account)
             && link.names(&link.account, &named)

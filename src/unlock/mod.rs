@@ -62,7 +62,7 @@ pub fn enrolled_said(account: &str, out: &std::process::Output) -> String {
     let turned_down: Vec<String> = stdout
         .lines()
         .chain(stderr.lines())
-        .filter_map(|line| line.strip_prefix("refused "))
+        .filter_map(|line| line.strip_prefix(crate::shown::REFUSED))
         .filter_map(|rest| rest.split_once(": "))
         .map(|(file, why)| {
             let name = std::path::Path::new(file)
