@@ -444,12 +444,26 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     assert!(out.status.success(), "{warned}");
     assert!(said.contains("sys                      2 images"), "{said}");
     assert!(warned.contains("the models cannot be loaded"), "{warned}");
-    for user in ["daemon", "bin", "sys"] {
-        assert!(
-            common::run_facegate(&["unlock", "remove", user, "--config", common::s(&config)])
-                .status
-                .success()
-        );
+    let remove =
+        |user| common::run_facegate(&["unlock", "remove", user, "--config", common::s(&config)]);
+    // Sys named daemon; daemon named nobody, whose record keeps no link of its own. Removing
+    // daemon drops sys's link to it, so a new enrolment as daemon is not sys's face in silence
+    // (final read s34).
+    let out = remove("daemon");
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("daemon is no longer named as the same person by sys "),
+        "{said}"
+    );
+    assert!(!listed().contains("daemon"), "{}", listed());
+    for user in ["bin", "sys"] {
+        assert!(remove(user).status.success());
     }
 
     // Katie's own still, but another user's file, or a link to it: not read (the link refused

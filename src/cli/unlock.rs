@@ -280,6 +280,36 @@ fn not_enrolled(e: crate::store::StoreError, user: &str, commands: &Commands) ->
 
 /// What root is to do when images of a batch that was not kept could not all be deleted: they
 /// would unlock the account.
+/// `unlock remove USER [--wipe]`: what was removed, as root is told it.
+fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow::Result<String> {
+    let said = |e| not_enrolled(e, user, commands);
+    if wipe {
+        // A name already removed still has its lines to wipe.
+        let r = store.wipe_person(user).map_err(said)?;
+        return Ok(format!(
+            "{user} has no face unlock and no record of it now; removed {r}"
+        ));
+    }
+    store.remove_person(user).map_err(|e| match e {
+        // Removed before, its record may stay: said how that goes too.
+        crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
+            "{}; what is left of an account removed before goes with {}",
+            said(e),
+            commands.unlock(&["remove", user, "--wipe"])
+        ),
+        e => said(e),
+    })?;
+    // Root's record of who tried to unlock the account, kept as a removed account's logins
+    // are kept in auth.log (its only trace of a stranger's five attempts went with the
+    // enrolment; journey s32 #11).
+    Ok(format!(
+        "{user} no longer unlocks with their face; their images and cached embeddings are \
+         removed, the audit-log lines of their attempts and the frames saved of those refused \
+         (face pictures) stay ({} removes those too)",
+        commands.unlock(&["remove", user, "--wipe"])
+    ))
+}
+
 fn remove_before_login(commands: &Commands, user: &str) -> String {
     format!(
         "{} before {user} next logs in",
@@ -629,31 +659,22 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let config = SystemConfig::load(&config.config)?;
             let store = config.open_store()?;
             let commands = config.commands();
-            let said = |e| not_enrolled(e, user, &commands);
-            if *wipe {
-                // A name already removed still has its lines to wipe.
-                let r = store.wipe_person(user).map_err(said)?;
-                println!("{user} has no face unlock and no record of it now; removed {r}");
-                return Ok(exit::OK);
+            let removed = remove(&store, user, *wipe, &commands);
+            // Also for a name removed before this was done: the links it left go now.
+            let unlinked = crate::unlock::account::unlink(&store, user);
+            if let Ok(removed) = &removed {
+                println!("{removed}");
             }
-            store.remove_person(user).map_err(|e| match e {
-                // Removed before, its record may stay: said how that goes too.
-                crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-                    "{}; what is left of an account removed before goes with {}",
-                    said(e),
-                    commands.unlock(&["remove", user, "--wipe"])
+            match unlinked {
+                Ok(by) if !by.is_empty() => println!(
+                    "{user} is no longer named as the same person by {} (a new enrolment of \
+                     {user} is linked to theirs only by --same-person-as again)",
+                    by.join(", ")
                 ),
-                e => said(e),
-            })?;
-            // Root's record of who tried to unlock the account, kept as a removed account's
-            // logins are kept in auth.log (its only trace of a stranger's five attempts went
-            // with the enrolment; journey s32 #11).
-            println!(
-                "{user} no longer unlocks with their face; their images and cached embeddings \
-                 are removed, the audit-log lines of their attempts and the frames saved of those \
-                 refused (face pictures) stay ({} removes those too)",
-                commands.unlock(&["remove", user, "--wipe"])
-            );
+                Ok(_) => {}
+                Err(e) => anyhow::bail!("links to {user} could not all be dropped: {e}"),
+            }
+            removed?;
             Ok(exit::OK)
         }
         UnlockCommand::Reset { user, config } => {

@@ -383,20 +383,49 @@ pub fn record(
 /// now, its first: one made again after it is then not the one they named, whichever record
 /// names it (review s34: only the naming record's own next enrolment pinned them).
 fn pin_links_to(store: &Store, user: &str, uid: u32, home: Home) -> Result<(), StoreError> {
-    for other in store.people()?.iter().filter(|o| o.as_str() != user) {
-        let Ok(mut record) = read(store, other) else {
+    let unpinned = |l: &Linked| l.account == user && l.uid == uid && l.home.is_none();
+    edit_links(store, user, |links| {
+        let mut pinned = false;
+        for link in links.iter_mut().filter(|l| unpinned(l)) {
+            link.home = Some(home);
+            pinned = true;
+        }
+        pinned
+    })?;
+    Ok(())
+}
+
+/// Drops every other enrolment's link to `user`, whose enrolment is removed: the accounts
+/// that named it as the same person's. A link left behind named whatever was enrolled next
+/// under that name and uid (an unpinned one always did), so a later enrolment of `user` was
+/// one person's with them without anyone saying so again (final read s34).
+pub fn unlink(store: &Store, user: &str) -> Result<Vec<String>, StoreError> {
+    edit_links(store, user, |links| {
+        let before = links.len();
+        links.retain(|l| l.account != user);
+        links.len() != before
+    })
+}
+
+/// Runs `edit` on the links of every enrolment but `user`'s, and writes back those it says it
+/// changed; returns whose they were. A record that cannot be read is left as it is (the gate
+/// does not use it: [`mismatch`]).
+fn edit_links(
+    store: &Store,
+    user: &str,
+    mut edit: impl FnMut(&mut Vec<Linked>) -> bool,
+) -> Result<Vec<String>, StoreError> {
+    let mut edited = Vec::new();
+    for other in store.people()?.into_iter().filter(|o| o != user) {
+        let Ok(mut record) = read(store, &other) else {
             continue;
         };
-        let unpinned = |l: &Linked| l.account == user && l.uid == uid && l.home.is_none();
-        if !record.same_person.iter().any(unpinned) {
-            continue;
+        if edit(&mut record.same_person) {
+            store.write_state(&other, FILE, &record)?;
+            edited.push(other);
         }
-        for link in record.same_person.iter_mut().filter(|l| unpinned(l)) {
-            link.home = Some(home);
-        }
-        store.write_state(other, FILE, &record)?;
     }
-    Ok(())
+    Ok(edited)
 }
 
 /// Every enrolled account's record, read once for a command that asks about each of them
@@ -685,6 +714,34 @@ mod tests {
         std::fs::create_dir(homes.join("bob")).unwrap();
         record(&store, "bob", &at(1002, "bob"), &[]).unwrap();
         assert!(linked("ann").is_empty(), "{:?}", linked("ann"));
+    }
+
+    /// Removing an enrolment drops the links other enrolments made to it: an unpinned link
+    /// named whatever was enrolled next under that name and uid (final read s34).
+    #[test]
+    fn removing_an_enrolment_drops_the_links_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let ann_home = dir.path().join("homes/ann");
+        std::fs::create_dir_all(&ann_home).unwrap();
+        // Bob has no home yet, so Ann's link to him is not pinned to one.
+        let bob = || Holder::at(1002, dir.path().join("homes/bob"));
+        for user in ["ann", "bob"] {
+            store.add_person(user).unwrap();
+        }
+        record(&store, "bob", &bob(), &[]).unwrap();
+        record(&store, "ann", &Holder::at(1001, ann_home), &["bob".into()]).unwrap();
+        let linked = |user| Records::load(&store).one_person_with(user);
+        assert_eq!(linked("ann"), ["bob"]);
+
+        store.remove_person("bob").unwrap();
+        assert_eq!(unlink(&store, "bob").unwrap(), ["ann"]);
+        assert!(unlink(&store, "bob").unwrap().is_empty(), "dropped once");
+        // Another person enrolled as bob, same uid, still no home: not Ann's.
+        store.add_person("bob").unwrap();
+        record(&store, "bob", &bob(), &[]).unwrap();
+        assert!(linked("ann").is_empty(), "{:?}", linked("ann"));
+        assert!(linked("bob").is_empty(), "{:?}", linked("bob"));
     }
 
     /// One account's home folder is read once however often it is asked (as a request is
