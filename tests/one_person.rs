@@ -331,7 +331,20 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         stderr.contains("shows nobody, who is enrolled for face unlock"),
         "{stderr}"
     );
-    assert!(stderr.contains("--same-person-as nobody"), "{stderr}");
+    // The hint once for the two photos, and the tally says what became of them (it said
+    // "2 saved" before "nothing of this batch was kept"; journey s34 #9).
+    assert_eq!(
+        stderr.matches("--same-person-as nobody").count(),
+        1,
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        stdout.contains("2 taken back, 0 refused, 0 already stored"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("saved,"), "{stdout}");
     assert!(!listed().contains("daemon"), "{}", listed());
     // Naming an account that is not enrolled, the account itself, or an enrolment that does
     // not say which account it is for (its record gone), is a mistake, said as one before

@@ -216,6 +216,7 @@ pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
 pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let imported = import_into(&mut engine, gallery, inputs, None)?;
+    println!("{}", imported.tally("saved"));
     let saved = imported
         .saved
         .iter()
@@ -297,11 +298,34 @@ pub struct Imported {
     pub saved: std::collections::HashMap<uuid::Uuid, PathBuf>,
     /// Files whose image was already stored in the gallery (skipped, not saved again).
     pub already_stored: usize,
+    /// Files turned down, of which `unreadable` were no readable image.
+    refused: usize,
+    unreadable: usize,
+}
+
+impl Imported {
+    /// "2 saved, 1 refused (1 unreadable), 0 already stored", with `saved` for what became of
+    /// the images saved: an enrolment taken back says so here, where "2 saved" was followed by
+    /// "nothing of this batch was kept" (journey s34 #9).
+    pub fn tally(&self, saved: &str) -> String {
+        let unreadable = if self.unreadable > 0 {
+            format!(" ({} unreadable)", self.unreadable)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} {saved}, {} refused{unreadable}, {} already stored",
+            self.saved.len(),
+            self.refused,
+            self.already_stored
+        )
+    }
 }
 
 /// [`import`] into any engine's store (the system unlock store too). `owners`: when set (root
 /// enrolling an account), only files of those uids are read, and no link is followed
-/// ([`crate::imageio::load_owned`]).
+/// ([`crate::imageio::load_owned`]). The tally is the caller's to print ([`Imported::tally`]),
+/// once it knows what became of what was saved.
 pub fn import_into(
     engine: &mut crate::engine::Engine,
     gallery: &Gallery,
@@ -337,7 +361,7 @@ pub fn import_into(
             crate::imageio::listing::PHOTOS
         );
     }
-    let (mut saved, mut refused, mut skipped, mut unreadable) = (0, 0, 0, 0);
+    let (mut refused, mut skipped, mut unreadable) = (0, 0, 0);
     let mut sources = std::collections::HashMap::new();
     let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
@@ -351,7 +375,6 @@ pub fn import_into(
         };
         match added {
             Added::Saved { stored, quality: q } => {
-                saved += 1;
                 sources.insert(stored.meta.id, path.clone());
                 super::progress::line(
                     &bar,
@@ -391,17 +414,11 @@ pub fn import_into(
         }
     }
     bar.finish_and_clear();
-    let unreadable_note = if unreadable > 0 {
-        format!(" ({unreadable} unreadable)")
-    } else {
-        String::new()
-    };
-    println!("{saved} saved, {refused} refused{unreadable_note}, {skipped} already stored");
     // A file that is not a readable image is bad input (2), as for `detect`; a photo the
     // quality gate turned down is a verdict on the photo (1).
     let code = if unreadable > 0 {
         exit::ERROR
-    } else if refused == 0 && saved + skipped > 0 {
+    } else if refused == 0 && sources.len() + skipped > 0 {
         exit::OK
     } else {
         exit::DIFFERENT
@@ -410,6 +427,8 @@ pub fn import_into(
         code,
         saved: sources,
         already_stored: skipped,
+        refused,
+        unreadable,
     })
 }
 

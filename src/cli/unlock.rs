@@ -13,6 +13,7 @@ use facegate_proto::{Outcome, Request};
 
 use uuid::Uuid;
 
+use super::people::Imported;
 use super::{Cli, exit};
 use crate::engine::adding::{Check, SavedWarning};
 use crate::shown::{Escaped, Shown};
@@ -126,6 +127,7 @@ fn refusal(
         )
     };
     let mut lines = Vec::new();
+    let mut shown_others = std::collections::BTreeSet::new();
     for warning in warnings {
         match warning {
             SavedWarning::NotOnePerson(mixed) => {
@@ -153,10 +155,10 @@ fn refusal(
             SavedWarning::ShowsAnother { id, other } if !same_person.contains(other) => {
                 lines.push(format!(
                     "{} shows {other}, who is enrolled for face unlock: one face enrolled for \
-                     two accounts lets each in as the other (if {user} and {other} are one \
-                     person's accounts, add `--same-person-as {other}`)",
+                     two accounts lets each in as the other",
                     file(id)
                 ));
+                shown_others.insert(other);
             }
             SavedWarning::Unchecked { check, .. } if *check != Check::EarlierNegatives => {
                 lines.push(format!(
@@ -173,6 +175,12 @@ fn refusal(
             _ => {}
         }
     }
+    // Once for each account shown, after its images (it followed every one; journey s34 #9).
+    lines.extend(shown_others.into_iter().map(|other| {
+        format!(
+            "  (if {user} and {other} are one person's accounts, add `--same-person-as {other}`)"
+        )
+    }));
     // A link not made before needs a face of the account named in the batch: naming an
     // account by a slip linked two people's in silence (journey s34).
     let shown = |named: &str| {
@@ -225,10 +233,11 @@ fn take_back(
     engine: &mut crate::engine::Engine,
     user: &str,
     first: bool,
-    saved: &HashMap<Uuid, PathBuf>,
+    imported: &Imported,
     why: &[String],
     commands: &Commands,
 ) -> anyhow::Result<u8> {
+    let saved = &imported.saved;
     let gallery = &Gallery::Person {
         name: user.to_owned(),
         kind: ImageKind::Verification,
@@ -242,6 +251,7 @@ fn take_back(
         }
     }
     eprintln!("refused: {}", why.join("\n"));
+    println!("{}", imported.tally("taken back"));
     let undone = match failed {
         None if first => undo_new(engine.store(), user, gallery),
         None => Ok(()),
@@ -489,7 +499,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         new: &new_links,
     };
     if let Some(why) = refusal(&warnings, user, links, &imported.saved, &commands) {
-        return take_back(&mut engine, user, first, &imported.saved, &why, &commands);
+        return take_back(&mut engine, user, first, &imported, &why, &commands);
     }
     // Kept, and said: an image unlike the account's others that did not make them two
     // people's (a very different photo of them, or someone else's among many of theirs).
@@ -513,6 +523,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    println!("{}", imported.tally("saved"));
     let enrolled = engine.store().faces(&gallery).map_or(0, |f| f.len());
     if enrolled > 0 {
         let recorded =
