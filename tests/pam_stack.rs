@@ -706,6 +706,19 @@ sys.exit(os.waitstatus_to_exitcode(status))
 /// Another local user's requests for an account not hers, as fast as 4 threads can ask, under
 /// a 3,900-byte name the log would escape to 10 KB (argv[2] seconds); prints how many were
 /// answered. Each was logged whole once: 40 MB of log a second (red team, session 24).
+/// Asks for `argv[2]` at the socket `argv[1]`, reads the first line of the answer and hangs up,
+/// `argv[3]` times; prints each first line.
+const HANG_UPS: &str = r#"
+import json, socket, sys
+path, user, times = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(times):
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(path)
+    c.sendall(json.dumps({"authenticate": {"user": user}}).encode() + b"\n")
+    print(c.makefile("rb").readline().decode().strip(), flush=True)
+    c.close()
+"#;
+
 const ASK_FLOOD: &str = r#"
 import json, socket, sys, threading, time
 path, end = sys.argv[1], time.time() + float(sys.argv[2])
@@ -2185,6 +2198,48 @@ fn face_unlock_through_a_real_pam_stack() {
             log[before..].contains("asked for \"\\u{202e}"),
             "{}",
             &log[before..]
+        );
+        // Alice hangs up on "Looking for…" for her own account, again and again: each
+        // turned the camera on and counted nothing (red team s35 #2). A few a minute are let
+        // through, logged; then the camera stays off for her until the minute is out.
+        let lockout = rig
+            .dir
+            .join("store/users")
+            .join(&alice)
+            .join("lockout.json");
+        let record_before = fs::read(&lockout).ok();
+        let hung = Command::new("/usr/bin/python3")
+            .args(["-c", HANG_UPS, s(&rig.socket()), &alice, "7"])
+            .uid(alice_uid)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let firsts = String::from_utf8_lossy(&hung.stdout).into_owned();
+        println!("Alice hangs up on her prompt 7 times; first lines:\n{firsts}");
+        assert!(
+            hung.status.success(),
+            "{}",
+            String::from_utf8_lossy(&hung.stderr)
+        );
+        let firsts: Vec<&str> = firsts.lines().collect();
+        assert_eq!(firsts.len(), 7, "{firsts:?}");
+        assert!(
+            firsts[..5].iter().all(|l| l.contains("Looking for")),
+            "{firsts:?}"
+        );
+        assert!(
+            firsts[5..]
+                .iter()
+                .all(|l| l.contains("hung up on the prompt too often")),
+            "{firsts:?}"
+        );
+        assert_eq!(fs::read(&lockout).ok(), record_before, "nothing counted");
+        assert!(
+            rig.daemon_log()
+                .contains(&format!("{alice}: the client hung up on the prompt")),
+            "{}",
+            rig.daemon_log()
         );
         fs::set_permissions(&rig.dir, fs::Permissions::from_mode(0o700)).unwrap();
     }

@@ -167,7 +167,16 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     let request: Option<Request> = {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         let mut reader = BufReader::new(DeadlineReader::new(&stream, deadline));
-        proto::receive(&mut reader, proto::MAX_REQUEST_BYTES)?
+        match proto::receive(&mut reader, proto::MAX_REQUEST_BYTES) {
+            Ok(request) => request,
+            Err(e) => {
+                // Answered, so the client says what was wrong, not that the daemon may be
+                // down (red team s35 #3: a name of 5000 bytes read as no daemon).
+                let why = format!("the request could not be read ({e})");
+                let _ = proto::send(&mut stream, &verdict(Outcome::Ignore, why));
+                return Err(e);
+            }
+        }
     };
     let Some(request) = request else {
         return Ok(());
@@ -526,6 +535,15 @@ impl Daemon {
             });
             return verdict(Outcome::Ignore, "the client left".into());
         }
+        // Each hang-up on the prompt turned the camera on and counted nothing: a caller who
+        // did so a few times this minute gets it no more until the minute is out (red team s35
+        // #2: forty a second blinked its light and told whether it was busy).
+        if self.hush.spent(uid, HUNG_UP) {
+            return verdict(
+                Outcome::Ignore,
+                "the client hung up on the prompt too often in the last minute".into(),
+            );
+        }
         // The camera is opened before the attempt counts: one that is unplugged, or held busy
         // by another program (anyone in the video group can), judges no frame, and must not
         // add failures toward the user's lock-out.
@@ -538,7 +556,9 @@ impl Daemon {
                     Err(e) => Some(e.to_string()),
                 };
                 if let Some(why) = refused {
-                    tracing::warn!("camera {}: {why}; not used", self.config.camera);
+                    self.hush.warn(uid, "camera", || {
+                        format!("camera {}: {why}; not used", self.config.camera)
+                    });
                     return verdict(
                         Outcome::Ignore,
                         format!(
@@ -553,10 +573,13 @@ impl Daemon {
         let opening = Instant::now();
         let mut source = match camera::open_with(&spec, ReplayOptions::default()) {
             Ok(s) => s,
-            Err(e) => return ignore(user, &Error::from(e)),
+            Err(e) => return self.ignore(uid, user, &Error::from(e)),
         };
-        let uid = account.as_ref().map(Holder::uid);
-        let reply = self.attempt_on(user, uid, out, asked, source.as_mut(), opening);
+        let asking = Asking {
+            caller: uid,
+            account: account.as_ref().map(Holder::uid),
+        };
+        let reply = self.attempt_on(user, asking, out, asked, source.as_mut(), opening);
         // Closed once the verdict is sent: closing a wedged camera waits up to 2 s, and the
         // PAM client gives up 2 s after the time-out (read-through, session 29).
         self.closing = Some(source);
@@ -565,11 +588,11 @@ impl Daemon {
 
     /// The attempt itself, on `source` opened at `opening`: counted once the client has had
     /// its moment to hang up ([`authenticate`](Self::authenticate) has the rest). For `user`,
-    /// the account with uid `account` (on its audit line).
+    /// as `asking`.
     fn attempt_on(
         &mut self,
         user: &str,
-        account: Option<u32>,
+        asking: Asking,
         out: &mut UnixStream,
         asked: Instant,
         source: &mut dyn crate::camera::FrameSource,
@@ -598,11 +621,14 @@ impl Daemon {
             },
         );
         if proto::socket::peer_leaves_within(out, CLIENT_HANG_UP) {
+            self.hush.warn(asking.caller, HUNG_UP, || {
+                format!("{user}: the client hung up on the prompt; not counted")
+            });
             return verdict(Outcome::Ignore, "the client left".into());
         }
         let (rule, liveness) = self.engine.attempt_for(self.purpose());
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
-            Ok(a) => match account {
+            Ok(a) => match asking.account {
                 Some(uid) => a.for_account(uid),
                 None => a,
             },
@@ -612,7 +638,7 @@ impl Daemon {
                 tracing::warn!("{}", gate::refused_locked(user, lock));
                 return verdict(Outcome::Refused, e.to_string());
             }
-            Err(e) => return ignore(user, &e),
+            Err(e) => return self.ignore(asking.caller, user, &e),
         };
         let opened = opening.elapsed();
         let mut shown = String::new();
@@ -641,10 +667,31 @@ impl Daemon {
                     .to_owned(),
             ),
             Ok(None) => verdict(Outcome::Ignore, "the client left".into()),
-            Err(e) => ignore(user, &e),
+            Err(e) => self.ignore(asking.caller, user, &e),
         }
     }
+
+    /// The reply to an attempt that could not be made (`e`), logged under the limit on what
+    /// the caller `uid` can have logged: a camera held busy failed every request, each a line
+    /// (red team s35 #1).
+    fn ignore(&self, uid: u32, user: &str, e: &Error) -> Reply {
+        gate::unavailable(user, &e.to_string(), |line| {
+            self.hush.warn(uid, "unavailable", || line);
+        })
+    }
 }
+
+/// Who an attempt is for: the uid of the caller (what it can have logged is limited by it) and
+/// of the account, when there is one (on the audit line).
+#[derive(Clone, Copy)]
+struct Asking {
+    caller: u32,
+    account: Option<u32>,
+}
+
+/// The kind of the log's line for a client that hung up on the prompt ([`Hush`]): past its
+/// limit, the camera is not turned on for that caller either.
+const HUNG_UP: &str = "hung up";
 
 /// How long a client is given to hang up on "Looking for…" before its attempt counts: the
 /// PAM module does so within a millisecond when its conversation fails.
@@ -675,10 +722,6 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, t
         o.frames,
         o.frames_with_face,
     );
-}
-
-fn ignore(user: &str, e: &Error) -> Reply {
-    gate::unavailable(user, &e.to_string(), |line| tracing::warn!("{line}"))
 }
 
 /// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any.
@@ -800,6 +843,37 @@ mod tests {
             shown.len() < 600 && shown.ends_with("… (3900 bytes)"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_read_is_answered() {
+        let long = format!(
+            "{{\"authenticate\":{{\"user\":\"{}\"}}}}\n",
+            "a".repeat(5000)
+        );
+        for (what, request) in [("too long", long.as_str()), ("not JSON", "hello\n")] {
+            let (mut ours, theirs) = UnixStream::pair().unwrap();
+            std::io::Write::write_all(&mut ours, request.as_bytes()).unwrap();
+            let caller = Caller::of(&theirs, proto::socket::peer(&theirs).unwrap());
+            let (queue, _queued) = crossbeam_channel::bounded(1);
+            let daemon = Shared {
+                queue: &queue,
+                turns: &Turns::default(),
+                hush: &Hush::default(),
+                store: None,
+                commands: &Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG)),
+            };
+            let client = Client { caller, uid: 0 };
+            assert!(read_client(theirs, &client, &daemon).is_err(), "{what}");
+            let reply: Option<Reply> =
+                proto::receive(&mut BufReader::new(&ours), proto::MAX_REPLY_BYTES).unwrap();
+            println!("{what}: {reply:?}");
+            assert!(
+                matches!(&reply, Some(Reply::Verdict { outcome: Outcome::Ignore, reason })
+                    if reason.starts_with("the request could not be read")),
+                "{what}: {reply:?}"
+            );
+        }
     }
 
     #[test]

@@ -52,9 +52,13 @@ pub fn status(store: &Store, user: &str, account: Option<&Holder>, commands: &Co
     if let Some(why) = super::account::mismatch(store, user, account, commands) {
         return Answer::NotUsed(why);
     }
-    match crate::engine::attempts::lock_of(store, user) {
-        Some(lock) => Answer::Locked(lock),
-        None => Answer::Ready,
+    // A record that cannot be read locks (fail closed), logged by [`reply`] under its limit,
+    // not on each request by `lock_of` (red team s35 #1); `unlock reset` lifts it whatever
+    // the damage.
+    match crate::engine::attempts::read_lock(store, user) {
+        Ok(Some(lock)) => Answer::Locked(lock),
+        Ok(None) => Answer::Ready,
+        Err(_) => Answer::Locked(crate::auth::lockout::Lock::Unreadable),
     }
 }
 

@@ -37,6 +37,22 @@ impl Hush {
         self.warn_at((uid, kind), Instant::now(), message)
     }
 
+    /// Whether [`BURST`] lines of `kind` were logged for `uid` within the last [`WINDOW`]: what
+    /// the line is about may then be held back too (a client hanging up on each prompt turns
+    /// the camera on for free; red team s35 #2).
+    pub fn spent(&self, uid: u32, kind: &'static str) -> bool {
+        self.spent_at((uid, kind), Instant::now())
+    }
+
+    fn spent_at(&self, key: Key, now: Instant) -> bool {
+        let held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.get(&key)
+            .is_some_and(|h| now.duration_since(h.since) < WINDOW && h.logged >= BURST)
+    }
+
     fn warn_at(&self, key: Key, now: Instant, message: impl FnOnce() -> String) -> bool {
         let mut held = self
             .0
@@ -105,6 +121,15 @@ mod tests {
         assert!(
             hush.warn_at((1026, "remote"), t0, || "another kind".into()),
             "each kind its own"
+        );
+        assert!(hush.spent_at((1026, "away"), t0 + WINDOW / 2));
+        assert!(
+            !hush.spent_at((1026, "remote"), t0),
+            "one line of that kind"
+        );
+        assert!(
+            !hush.spent_at((1026, "away"), t0 + WINDOW),
+            "the window has passed"
         );
         assert!(hush.warn_at((1026, "away"), t0 + WINDOW, || "a minute on".into()));
     }
