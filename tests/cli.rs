@@ -222,3 +222,56 @@ fn the_daemon_stamps_its_lines_unless_the_journal_does() {
         }
     }
 }
+
+/// Stopped (`systemctl stop`, Ctrl-C, `kill`), the daemon says so on its log and removes the
+/// socket file it made: it stopped in silence and left the file behind (journey s35).
+#[test]
+fn the_daemon_says_it_stops_and_removes_its_socket() {
+    use std::io::{BufRead, BufReader};
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; the daemon (root only) is not started");
+        return;
+    }
+    let dir = common::temp_dir("daemon-stop");
+    let socket = dir.join("run/facegate.sock");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{}\"\nsocket = \"{}\"\n",
+            dir.join("store").display(),
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = common::facegate_command()
+        .args(["daemon", "--config", s(&config)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(daemon.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("listening on") {
+        let mut line = String::new();
+        if log.read_line(&mut line).unwrap() == 0 {
+            panic!("the daemon ended: {said}");
+        }
+        said.push_str(&line);
+    }
+    assert!(socket.exists(), "{said}");
+    // SAFETY: a plain kill(2) of the child this test started.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    let status = daemon.wait().unwrap();
+    std::io::Read::read_to_string(&mut log, &mut said).unwrap();
+    println!("{status}\n{said}");
+    assert!(status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "stopping on SIGTERM; removed {}",
+            socket.display()
+        )),
+        "{said}"
+    );
+    assert!(!socket.exists(), "the socket file is left");
+    let _ = std::fs::remove_dir_all(&dir);
+}

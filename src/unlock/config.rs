@@ -9,7 +9,7 @@
 //! # turn = "right"                      # with replay: the head turn its person makes
 //! timeout_s = 8                         # one attempt, at most 10 s
 //! [verify]                              # as the desk app's settings.toml, range-checked
-//! detection_threshold = 0.363
+//! detection_threshold = 0.5             # face unlock uses at least 0.44 (SFace)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -64,6 +64,9 @@ pub struct SystemConfig {
     /// Thresholds and the K-of-N rule, every value in range (or the config is refused);
     /// liveness is always on for this path.
     pub verify: Settings,
+    /// The values `[verify]` gives that face unlock raises to its least, as "detection_threshold
+    /// 0.3 → 0.44": said where the rule is, since they do nothing (journey s35 #7).
+    pub raised: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +230,14 @@ impl SystemConfig {
             return Err(invalid("`turn` applies to a `replay` only".into()));
         }
         let turn = raw.turn;
+        let given = |key: &&str| raw.verify.as_ref().is_some_and(|t| t.contains_key(*key));
+        let raised = verify
+            .attempt_rule()
+            .raised_to(&verify.unlock_rule())
+            .into_iter()
+            .filter(|r| r.keys.iter().any(given))
+            .map(|r| r.text)
+            .collect();
         Ok(SystemConfig {
             path: path.to_owned(),
             store: raw.store.unwrap_or_else(|| PathBuf::from(DEFAULT_STORE)),
@@ -236,6 +247,7 @@ impl SystemConfig {
             turn,
             timeout,
             verify,
+            raised,
         })
     }
 }
@@ -341,6 +353,24 @@ mod tests {
         assert_eq!((c.verify.live_k, c.verify.live_n), (4, 6));
         assert!(c.verify.liveness);
         assert_eq!(c.timeout, Duration::from_secs(5));
+    }
+
+    /// A `[verify]` value face unlock raises to its least is named, with what it becomes; the
+    /// desk's defaults, not written in the config, are not.
+    #[test]
+    fn values_face_unlock_raises_are_named() {
+        assert!(parse("").unwrap().raised.is_empty(), "the defaults");
+        let c = parse("[verify]\ndetection_threshold = 0.3\nlive_k = 1\nlive_n = 30\n").unwrap();
+        println!("{:?}", c.raised);
+        assert_eq!(
+            c.raised,
+            [
+                "detection_threshold 0.3 → 0.44",
+                "live_k/live_n 1 of 30 → 18 of 30"
+            ]
+        );
+        let strict = parse("[verify]\ndetection_threshold = 0.5\nlive_k = 4\nlive_n = 5\n");
+        assert!(strict.unwrap().raised.is_empty());
     }
 
     /// Every desk setting is either read by the system path or refused by name: a setting

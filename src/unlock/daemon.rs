@@ -11,8 +11,9 @@
 
 use std::io::BufReader;
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -349,7 +350,6 @@ struct ConfigStamp {
 
 impl ConfigStamp {
     fn of(path: &Path) -> Option<ConfigStamp> {
-        use std::os::unix::fs::MetadataExt;
         let m = std::fs::symlink_metadata(path).ok()?;
         Some(ConfigStamp {
             dev: m.dev(),
@@ -393,7 +393,7 @@ impl Daemon {
     /// The listening socket: the one systemd passed (socket activation), else a new one at the
     /// config's path (its folder created 0755; the socket 0666, since a lock screen running as
     /// the user connects too; what it may ask is checked per request).
-    pub fn listener(&self) -> anyhow::Result<UnixListener> {
+    pub fn listener(&self) -> anyhow::Result<Listening> {
         if let Some(listener) = systemd_socket() {
             // The module connects to the config's path; a unit listening elsewhere would make
             // every unlock an unexplained Ignore.
@@ -406,7 +406,10 @@ impl Daemon {
                 at.map_or("<unnamed>".into(), |p| p.display().to_string()),
                 self.config.socket.display()
             );
-            return Ok(listener);
+            return Ok(Listening {
+                listener,
+                bound: None,
+            });
         }
         let path = &self.config.socket;
         // Root creates the folder, and nobody else may be able to swap it or what is in it: a
@@ -422,7 +425,15 @@ impl Daemon {
         let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o111));
         let bound = UnixListener::bind(path);
         rustix::process::umask(umask);
-        Ok(bound?)
+        let listener = bound?;
+        let made = std::fs::symlink_metadata(path)?;
+        Ok(Listening {
+            listener,
+            bound: Some(Bound {
+                path: path.clone(),
+                file: (made.dev(), made.ino()),
+            }),
+        })
     }
 
     /// Serves clients forever. Each connection's request line is read on its own thread, so
@@ -724,6 +735,50 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, opened: Duration, t
     );
 }
 
+/// Where the daemon listens: systemd's socket, or one it bound itself (`bound`), which is its
+/// own to remove when it stops.
+pub struct Listening {
+    pub listener: UnixListener,
+    bound: Option<Bound>,
+}
+
+/// A socket file the daemon made: its path, and the file's (device, inode) as made.
+struct Bound {
+    path: PathBuf,
+    file: (u64, u64),
+}
+
+/// Stops the daemon on SIGTERM or SIGINT (`systemctl stop`, Ctrl-C, `kill`) with a line on its
+/// log, removing the socket file it made if that is still the one at the path: it stopped in
+/// silence and left the file behind (journey s35 #8). An attempt under way is cut short; its
+/// PAM client goes on to the password.
+fn stop_on_signals(bound: Option<Bound>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Some(signal) = signals.forever().next() else {
+                return;
+            };
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            let removed = bound.as_ref().filter(|b| {
+                std::fs::symlink_metadata(&b.path).is_ok_and(|m| (m.dev(), m.ino()) == b.file)
+                    && std::fs::remove_file(&b.path).is_ok()
+            });
+            match removed {
+                Some(b) => tracing::info!("stopping on {name}; removed {}", b.path.display()),
+                None => tracing::info!("stopping on {name}"),
+            }
+            std::process::exit(0);
+        })?;
+    Ok(())
+}
+
 /// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any.
 fn systemd_socket() -> Option<UnixListener> {
     let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
@@ -762,7 +817,8 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     }
     let mut daemon = Daemon::new(config, models)?;
     daemon.watch = Arc::new(watch);
-    let listener = daemon.listener()?;
+    let Listening { listener, bound } = daemon.listener()?;
+    stop_on_signals(bound)?;
     let address = listener.local_addr()?;
     // The rule as applied, so a looser [verify] raised to the unlock floors is visible.
     tracing::info!(
@@ -781,6 +837,14 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
                 .to_string()),
         daemon.engine.attempt_for(daemon.purpose()).0
     );
+    if !daemon.config().raised.is_empty() {
+        tracing::warn!(
+            "{}: [verify] is looser than face unlock allows, which uses its least instead: {} \
+             (measured in docs/unlock-defaults.md)",
+            config_path.display(),
+            daemon.config().raised.join(", ")
+        );
+    }
     daemon.serve(&listener);
     Ok(())
 }

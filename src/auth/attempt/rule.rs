@@ -90,6 +90,49 @@ impl AttemptRule {
     }
 }
 
+/// A setting [`AttemptRule::for_unlock`] raised: the settings' keys it comes from, and how,
+/// as "detection_threshold 0.3 → 0.44".
+#[derive(Debug, PartialEq)]
+pub struct Raised {
+    pub keys: &'static [&'static str],
+    pub text: String,
+}
+
+impl AttemptRule {
+    /// What [`AttemptRule::for_unlock`] raised of this rule (the settings') to make `unlock`: a
+    /// value the config's `[verify]` gives that face unlock does not use is said so (the daemon
+    /// named 0.44 "the detection threshold" under a config of 0.30; journey s35 #7).
+    pub fn raised_to(&self, unlock: &AttemptRule) -> Vec<Raised> {
+        let (mine, theirs) = (&self.thresholds, &unlock.thresholds);
+        let mut raised = Vec::new();
+        let mut said = |keys: &'static [&'static str], below: bool, from: String, to: String| {
+            if below {
+                let text = format!("{} {from} → {to}", keys.join("/"));
+                raised.push(Raised { keys, text });
+            }
+        };
+        said(
+            &["detection_threshold"],
+            mine.detection < theirs.detection,
+            mine.detection.to_string(),
+            theirs.detection.to_string(),
+        );
+        said(
+            &["verification_threshold"],
+            mine.verification < theirs.verification,
+            mine.verification.to_string(),
+            theirs.verification.to_string(),
+        );
+        said(
+            &["live_k", "live_n"],
+            self.frames != unlock.frames,
+            self.frames.to_string(),
+            unlock.frames.to_string(),
+        );
+        raised
+    }
+}
+
 impl std::fmt::Display for AttemptRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
