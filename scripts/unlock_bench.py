@@ -39,8 +39,10 @@ def rss_mb(pid):
     return float("nan")
 
 
-TIMING = re.compile(r"attempt for \S+: (\w+)(?: \([^)]*\))? in ([\d.]+) s; source open ([\d.]+) s, then "
-                    r"matched at ([\d.-]+) s, turn seen at ([\d.-]+) s, ended at ([\d.]+) s")
+# Every time from the request (src/unlock/daemon.rs, log_timing).
+TIMING = re.compile(r"attempt for \S+: (\w+)(?: \([^)]*\))? ([\d.]+) s after its request "
+                    r"\(waited ([\d.]+) s for the camera, which opened in ([\d.]+) s\); "
+                    r"(?:match at ([\d.]+) s|no match), (?:turn seen at ([\d.]+) s|no turn seen)")
 
 
 def call(service, user, log):
@@ -58,8 +60,8 @@ def call(service, user, log):
         time.sleep(0.05)
     else:
         return run
-    _, total, opened, matched, turned, _ = found[-1]
-    num = lambda x: None if x == "-" else float(x)
+    _, total, _, opened, matched, turned = found[-1]
+    num = lambda x: float(x) if x else None
     overhead = wall - float(total)
     run.update(open=float(opened), overhead=overhead)
     if num(matched) is not None:
