@@ -545,3 +545,69 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     assert!(logged.contains("nobody: face unlock not used"), "{logged}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `unlock enrol --from-user-store`: a person not in the user's store is named against the
+/// people who are (the desk's "see `facegate user list`" named root's own store), and the
+/// copies read are named as copies, by their ids there (journey s35 #4).
+#[test]
+fn an_enrolment_from_a_user_store_names_what_it_read() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; skipping the enrolment from a user's store");
+        return;
+    }
+    let Some(data) = common::shared_data("enrolment from a user's store") else {
+        return;
+    };
+    if common::models_or_skip("enrolment from a user's store").is_none() {
+        return;
+    }
+    let dir = common::temp_dir("from-user-store");
+    let katie = common::frames_of(
+        &data.join("sadtalker_video/examples/ref_video/WDA_KatieHill_000.mp4"),
+        &dir.join("katie"),
+        &[0, 60, 120],
+    );
+    // The desk store of `nobody` (uid 65534), holding Katie as "bob".
+    let desk = dir.join("desk");
+    let data_dir = ["--data-dir", common::s(&desk)];
+    let run = |args: &[&str]| common::run_facegate(&[&data_dir[..], args].concat());
+    assert!(run(&["user", "add", "bob"]).status.success());
+    let mut capture = vec!["capture", "bob"];
+    capture.extend(katie.iter().map(|p| common::s(p)));
+    assert!(run(&capture).status.success());
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534", common::s(&desk)])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let config = common::system_config(&dir, &dir.join("store"));
+    let from = ["--from-user-store", common::s(&desk)];
+
+    let out = common::unlock_enrol(&config, "nobody", &[], &from);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has no person called nobody; choose one of bob with --person NAME"),
+        "{stderr}"
+    );
+    let out = common::unlock_enrol(
+        &config,
+        "nobody",
+        &[],
+        &[&from[..], &["--person", "bob"]].concat(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("copying 3 verification images of bob from")
+            && said.contains("/facegate-copies-from-user-store-"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -353,18 +353,49 @@ fn copy_user_store(
             home.join(".local/share/facegate")
         }
     };
-    let store = Store::open_to_read(&dir, Owner::Uid(uid))?;
+    let shown = crate::shown::Shown(&dir);
+    let store = Store::open_to_read(&dir, Owner::Uid(uid)).with_context(|| {
+        format!(
+            "{user}'s FaceGate data cannot be read at {shown}; enrol {user} from photos instead"
+        )
+    })?;
     let person = person.unwrap_or(user);
     let faces = store.faces(&Gallery::Person {
         name: person.to_owned(),
         kind: ImageKind::Verification,
-    })?;
+    });
+    // The desk's "see `facegate user list`" named root's own store, not the one read here
+    // (journey s35 #4).
+    let faces = match faces {
+        Err(crate::store::StoreError::UnknownPerson(_)) => {
+            let people = store.people().unwrap_or_default();
+            anyhow::bail!(
+                "{shown} has no person called {}; {}",
+                Escaped(person),
+                match people.is_empty() {
+                    true => "nobody is enrolled there".to_owned(),
+                    false => format!(
+                        "choose one of {} with --person NAME",
+                        people
+                            .iter()
+                            .map(|p| Escaped(p).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            );
+        }
+        faces => faces?,
+    };
     anyhow::ensure!(
         !faces.is_empty(),
-        "{person} has no verification images in {}",
-        crate::shown::Shown(&dir)
+        "{person} has no verification images in {shown}"
     );
-    let out = tempfile::tempdir()?;
+    // Named for what they are, each by its id in the user's store (`facegate user forget`
+    // takes it): the lines below name these copies, and a bare temporary path said nothing.
+    let out = tempfile::Builder::new()
+        .prefix("facegate-copies-from-user-store-")
+        .tempdir()?;
     for face in &faces {
         let img = store.load_crop(face)?;
         let copy = out.path().join(format!("{}.png", face.meta.id));
@@ -374,9 +405,10 @@ fn copy_user_store(
         std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     }
     println!(
-        "copying {} of {person} from {}",
+        "copying {} of {person} from {shown} into {}, each named by its id there (deleted when \
+         this ends)",
         crate::shown::counted(faces.len(), "verification image", "verification images"),
-        crate::shown::Shown(&dir)
+        crate::shown::Shown(out.path())
     );
     Ok(out)
 }
