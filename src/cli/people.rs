@@ -298,9 +298,11 @@ pub struct Imported {
     pub saved: std::collections::HashMap<uuid::Uuid, PathBuf>,
     /// Files whose image was already stored in the gallery (skipped, not saved again).
     pub already_stored: usize,
-    /// Files turned down, of which `unreadable` were no readable image.
+    /// Files turned down, of which `unreadable` were no readable image and `untrusted` were
+    /// not read, as root, for whose they are ([`crate::imageio::load_owned`]).
     refused: usize,
     unreadable: usize,
+    untrusted: usize,
 }
 
 impl Imported {
@@ -308,10 +310,19 @@ impl Imported {
     /// the images saved: an enrolment taken back says so here, where "2 saved" was followed by
     /// "nothing of this batch was kept" (journey s34 #9).
     pub fn tally(&self, saved: &str) -> String {
-        let unreadable = if self.unreadable > 0 {
-            format!(" ({} unreadable)", self.unreadable)
-        } else {
+        // A file refused for its owner or mode was read as "unreadable" (journey s35 #2).
+        let kinds: Vec<String> = [
+            (self.unreadable - self.untrusted, "unreadable"),
+            (self.untrusted, "not trusted"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        let unreadable = if kinds.is_empty() {
             String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
         };
         format!(
             "{} {saved}, {} refused{unreadable}, {} already stored",
@@ -361,7 +372,7 @@ pub fn import_into(
             crate::imageio::listing::PHOTOS
         );
     }
-    let (mut refused, mut skipped, mut unreadable) = (0, 0, 0);
+    let (mut refused, mut skipped, mut unreadable, mut untrusted) = (0, 0, 0, 0);
     let mut sources = std::collections::HashMap::new();
     let bar = super::progress::bar(files.len() as u64, "images");
     for path in &files {
@@ -401,6 +412,10 @@ pub fn import_into(
             Added::Refused(e) => {
                 refused += 1;
                 unreadable += usize::from(matches!(e, crate::Error::Image(_)));
+                untrusted += usize::from(matches!(
+                    e,
+                    crate::Error::Image(crate::imageio::ImageError::Untrusted { .. })
+                ));
                 super::progress::line(
                     &bar,
                     format!(
@@ -429,6 +444,7 @@ pub fn import_into(
         already_stored: skipped,
         refused,
         unreadable,
+        untrusted,
     })
 }
 
