@@ -29,8 +29,8 @@ pub enum Error {
         person: String,
         lock: crate::auth::lockout::Lock,
     },
-    #[error("{0} has no verification images yet; capture some first")]
-    NoVerificationImages(String),
+    #[error("{}", no_images(.0))]
+    NoVerificationImages(Vec<String>),
     #[error(transparent)]
     NotOnePerson(#[from] crate::auth::one_person::NotOnePerson),
     #[error(
@@ -122,4 +122,22 @@ pub(crate) fn negatives_named(found: &[(uuid::Uuid, String)]) -> String {
         .map(|(id, person)| format!("negative {id} shows {person}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// "ann has no verification images yet: …", with the command that adds them; "A and a have"
+/// for more than one ("A, a has" read as one person; journey s35).
+fn no_images(people: &[String]) -> String {
+    let (who, have, name) = match people {
+        [one] => (one.clone(), "has", crate::store::names::shell_arg(one)),
+        [rest @ .., last] => (
+            format!("{} and {last}", rest.join(", ")),
+            "have",
+            "NAME".into(),
+        ),
+        [] => ("nobody".into(), "has", "NAME".into()),
+    };
+    format!(
+        "{who} {have} no verification images yet: capture some first (`facegate capture {name} \
+         PHOTOS...`, or Capture in the window)"
+    )
 }

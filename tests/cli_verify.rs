@@ -354,3 +354,42 @@ fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
     );
     assert!(err.contains("`facegate user forget Bob "), "{err}");
 }
+
+/// With nobody enrolled, `identify` and `capture` say what to do first (they said "nobody
+/// enrolled passes verification" and "see `facegate user list`"; journey s35).
+#[test]
+fn an_empty_store_says_how_to_enrol() {
+    let data = common::temp_dir("cli-empty-store");
+    let photos = astronaut_folder("cli-empty-store-photos");
+    let photo = std::fs::read_dir(&photos)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = facegate(&data, &["identify", s(&photo)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code(&out), 1, "{said}");
+    assert!(
+        said.contains("nobody is enrolled yet (`facegate user add NAME`"),
+        "{said}"
+    );
+    let out = facegate(&data, &["capture", "Ada", s(&photo)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains("add them first with `facegate user add Ada`"),
+        "{said}"
+    );
+    // Two people without images: named as two.
+    for name in ["Ada", "Bob"] {
+        assert!(facegate(&data, &["user", "add", name]).status.success());
+    }
+    let out = facegate(&data, &["calibrate", "--far", "0.01", "--dry-run"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains("Ada and Bob have no verification images yet"),
+        "{said}"
+    );
+}

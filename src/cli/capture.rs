@@ -47,6 +47,10 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         name: args.name.clone(),
         kind: args.kind,
     };
+    // Refused before anything is read, the camera turned on or the clip decoded.
+    cli.store()?
+        .require_person(&args.name)
+        .map_err(|e| not_added(e, &args.name))?;
     if args.camera.is_none() && args.replay.is_none() {
         anyhow::ensure!(
             args.count.is_none() && args.timeout.is_none(),
@@ -57,8 +61,6 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
     let count = args.count.unwrap_or(DEFAULT_COUNT);
     let seconds = args.timeout.unwrap_or(DEFAULT_CAMERA_SECONDS);
     let mut engine = cli.engine()?;
-    // Refused before the camera turns on or the clip is decoded.
-    engine.store().require_person(&args.name)?;
     let source = match (&args.replay, args.camera) {
         (Some(clip), _) => super::capture_live::Source::Recording {
             path: clip.clone(),
@@ -85,4 +87,16 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         exit::DIFFERENT
     };
     Ok(super::people::with_warnings(code, warned))
+}
+
+/// A capture for a name nobody added says how to add it (it said "see `facegate user list`";
+/// journey s35).
+fn not_added(e: crate::store::StoreError, name: &str) -> anyhow::Error {
+    match e {
+        crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
+            "{e}; add them first with `facegate user add {}`",
+            crate::store::names::shell_arg(name)
+        ),
+        e => e.into(),
+    }
 }

@@ -73,6 +73,15 @@ pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
         if !args.json {
             print_text(&report);
         }
+        // Said where it went (it was found only by listing the folder; journey s35): on
+        // stderr under --json, whose stdout is the report.
+        if let (Some(to), None) = (&drawing, &report.error) {
+            let line = format!("  drawn to {}", Shown(to));
+            match args.json {
+                true => eprintln!("{line}"),
+                false => println!("{line}"),
+            }
+        }
         reports.push(report);
     }
     if args.json {

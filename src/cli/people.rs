@@ -137,7 +137,10 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if rows.is_empty() {
-                println!("nobody is enrolled yet (store: {})", store.root().display());
+                println!(
+                    "nobody is enrolled yet (store: {}); add someone with `facegate user add NAME`",
+                    store.root().display()
+                );
             } else {
                 println!(
                     "{:<24} {:>7} {:>9} {:>13}",

@@ -616,7 +616,10 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
     let people = store.people()?;
     let records = Records::load(&store);
     if people.is_empty() {
-        println!("no account is enrolled for face unlock");
+        println!(
+            "no account is enrolled for face unlock ({} enrols one)",
+            commands.unlock(&["enrol", "USER", "PHOTOS..."])
+        );
     }
     // Every answer first: a link is shown with whether the enrolment it names is used.
     let answers: Vec<(String, Answer)> = people
@@ -764,17 +767,24 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 .then(|| config.open_store().ok())
                 .flatten()
                 .and_then(|store| crate::engine::attempts::lock_of(&store, user));
+            let reset = config.commands().unlock(&["reset", user]);
+            // Refused by the lock itself: the verdict named it already (journey s35).
+            let by_the_lock = reason.starts_with(&format!("{user}: face verification is "));
+            // The one public reason a stranger, a wrong turn and a photo share.
+            let shared = reason == crate::auth::attempt::Refusal::NotRecognised.public_text();
             match locked {
+                Some(lock) if lock != crate::auth::lockout::Lock::Running && by_the_lock => {
+                    println!("({reset} lifts the lock)")
+                }
                 // The lock by name: "(… lifts it)" after a refusal that had just started one
                 // read as lifting the refusal (journey s34).
-                Some(lock) if lock != crate::auth::lockout::Lock::Running => println!(
-                    "{user} is {} ({} lifts it)",
-                    lock.brief(),
-                    config.commands().unlock(&["reset", user])
-                ),
+                Some(lock) if lock != crate::auth::lockout::Lock::Running => {
+                    println!("{user} is {} ({reset} lifts it)", lock.brief())
+                }
                 // The login screen is not told which check refused a face; root is told where
-                // that is said (journey s34: a wrong turn and a stranger read the same).
-                None if outcome == Outcome::Refused && root => println!(
+                // that is said (journey s34: a wrong turn and a stranger read the same), where
+                // the reason given is that shared one ("no face in view" says itself).
+                None if outcome == Outcome::Refused && root && shared => println!(
                     "(which check refused it is on the daemon's log: `journalctl -u \
                      facegate.service`, or its stderr when started by hand)"
                 ),

@@ -266,6 +266,11 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     } else {
         match &id.identity {
             Some(name) => println!("identified: {name}"),
+            // With nobody to rank, "nobody enrolled passes" read as a verdict (journey s35).
+            None if id.ranking.is_empty() && engine.store().people()?.is_empty() => println!(
+                "unknown: nobody is enrolled yet (`facegate user add NAME`, then `facegate \
+                 capture NAME PHOTOS...`)"
+            ),
             None => println!("unknown: nobody enrolled passes verification"),
         }
         for c in &id.ranking {

@@ -463,7 +463,7 @@ impl Engine {
     pub fn ensure_enrolled(&mut self, person: &str) -> Result<()> {
         self.store.require_person(person)?;
         if self.gallery(person)?.is_empty() {
-            return Err(Error::NoVerificationImages(person.to_owned()));
+            return Err(Error::NoVerificationImages(vec![person.to_owned()]));
         }
         Ok(())
     }

@@ -191,7 +191,7 @@ impl Engine {
                     .map_or(true, |f| f.is_empty())
             });
             return Err(if imageless {
-                Error::NoVerificationImages(people.join(", "))
+                Error::NoVerificationImages(people.to_vec())
             } else {
                 Error::NoImpostors
             });

@@ -74,7 +74,7 @@ impl Engine {
         let held = self.galleries.remove(person).unwrap_or_default();
         let gallery = &held.vectors;
         if gallery.is_empty() {
-            return Err(Error::NoVerificationImages(person.to_owned()));
+            return Err(Error::NoVerificationImages(vec![person.to_owned()]));
         }
         let head = if trained_head {
             self.head_in_use(person)
@@ -226,7 +226,7 @@ mod tests {
         let model = crate::runtime::ModelError::Missing("x.onnx".into());
         assert_eq!(photo_unjudged(&Error::Model(model)), Ended::CutShort);
         assert_eq!(
-            photo_unjudged(&Error::NoVerificationImages("ann".into())),
+            photo_unjudged(&Error::NoVerificationImages(vec!["ann".into()])),
             Ended::CutShort
         );
         assert_eq!(
