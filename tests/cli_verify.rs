@@ -293,6 +293,18 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
             && err.contains("camera-mirrored.png"),
         "{err}"
     );
+    // The warning about the whole gallery names the two odd ones in one command (it said
+    // `ID...`; journey s35).
+    let whole = err
+        .lines()
+        .find(|l| l.contains("do not all show one person"))
+        .unwrap_or_default();
+    assert!(
+        whole.contains("to delete those: `facegate user forget Eileen ")
+            && whole.matches(" matches 1 of 4").count() == 2
+            && !whole.contains("ID..."),
+        "{whole}"
+    );
     // Each warning ends with the command that deletes that image; run, Eileen is herself again.
     let forget: Vec<String> = err
         .lines()

@@ -278,6 +278,12 @@ fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
         SavedWarning::Unlike(Unlike { id, .. }) | SavedWarning::ShowsAnother { id, .. } => {
             format!("; to delete it: {}", forget(&id.to_string()))
         }
+        // The odd ones by id, ready to run, where they are a minority (it said `ID...`;
+        // journey s35 #5); half or more odd, which side is the person's is theirs to say.
+        SavedWarning::NotOnePerson(mixed) if mixed.odd.len() * 2 < mixed.images => {
+            let ids: Vec<String> = mixed.odd.iter().map(|o| o.id.to_string()).collect();
+            format!("; to delete those: {}", forget(&ids.join(" ")))
+        }
         SavedWarning::NotOnePerson(_) => format!("; to delete: {}", forget("ID...")),
         SavedWarning::NegativeShows { id, .. } => format!(" (`facegate negatives remove {id}`)"),
         SavedWarning::Unchecked { .. } => String::new(),
@@ -350,18 +356,19 @@ pub fn import_into(
     // refused by `load_owned`: the whole import is refused, before anything is read. A relative
     // path is refused too: it starts from a working folder the shell may have reached through a
     // link (`cd ~user/linked; unlock enrol user .`), which no check of the path itself can see.
+    // That nothing was imported is the enrolment's to say (it was said twice; journey s35 #3).
     if owners.is_some() {
         if let Some(relative) = inputs.iter().find(|i| i.is_relative()) {
             anyhow::bail!(
                 "{} is a relative path; as root, give photos by their absolute path (the \
-                 working folder may have been reached through a link); nothing was imported",
+                 working folder may have been reached through a link)",
                 Shown(relative)
             );
         }
         if let Some(link) = inputs.iter().find_map(|i| crate::bounded::link_on(i)) {
             anyhow::bail!(
                 "{} is a symbolic link, and no link in a path a user may have made is followed \
-                 here: give the path without links; nothing was imported",
+                 here: give the path without links",
                 Shown(&link)
             );
         }

@@ -572,7 +572,9 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         }
     }
     if enrolled == 0 {
-        println!("{user} has no verification image, so face unlock stays off for them");
+        // "Stays off" read oddly for an account never enrolled (journey s35 #3).
+        let was = if first { "nothing was enrolled: " } else { "" };
+        println!("{was}{user} has no verification image, so face unlock stays off for them");
     } else {
         // "Can now" read as news when nothing was added (journey s34).
         let news = if imported.saved.is_empty() {
