@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod bounded;
+pub mod bounds;
 pub mod camera;
 pub mod cli;
 pub mod engine;

@@ -7,7 +7,6 @@
 //! (impostor). Live attempts: K-of-N over runs of consecutive photos. The decisions are the
 //! product's own ([`crate::auth::verify`], [`crate::auth::votes::Votes`]); see [`sim`].
 
-mod bound;
 mod sim;
 
 use std::path::{Path, PathBuf};
@@ -82,7 +81,7 @@ impl From<Tally> for Rate {
             errors: t.errors,
             attempts: t.attempts,
             rate: (t.attempts > 0).then(|| t.errors as f64 / t.attempts as f64),
-            upper95: bound::upper(t.errors, t.attempts, LEVEL),
+            upper95: crate::bounds::upper(t.errors, t.attempts, LEVEL),
         }
     }
 }
@@ -603,8 +602,8 @@ mod tests {
         assert_eq!(needed(0.5, 4), 2);
         // ln(0.05) / ln(1 − 2e-5): about 3 / 2e-5.
         assert_eq!(attempts_needed(0.00002), 149_786);
-        assert!(bound::upper(0, 149_786, LEVEL) <= 0.00002);
-        assert!(bound::upper(0, 149_785, LEVEL) > 0.00002);
+        assert!(crate::bounds::upper(0, 149_786, LEVEL) <= 0.00002);
+        assert!(crate::bounds::upper(0, 149_785, LEVEL) > 0.00002);
         let d = default_thresholds(EmbedderKind::Sface);
         assert_eq!((d[0], d[32], d.len()), (0.29, 0.61, 34));
     }

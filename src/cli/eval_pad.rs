@@ -212,7 +212,7 @@ pub fn error_rate(
     pick: fn(f32, f32) -> f32,
 ) -> Rate {
     let errors = scores.iter().filter(|&&s| is_error(s)).count();
-    let (lower95, upper95) = clopper_pearson(errors as u64, scores.len() as u64);
+    let (lower95, upper95) = crate::bounds::clopper_pearson(errors as u64, scores.len() as u64);
     Rate {
         species: species.to_owned(),
         presentations: scores.len(),
@@ -226,61 +226,6 @@ pub fn error_rate(
         upper95,
         extreme_score: scores.iter().copied().reduce(pick).unwrap_or(f32::NAN),
     }
-}
-
-/// The exact two-sided 95 % (Clopper–Pearson) interval of a binomial rate: each end is where
-/// the chance of a result at least as extreme as `k` of `n` falls to 2.5 %. `(0, 1)` for n = 0.
-pub fn clopper_pearson(k: u64, n: u64) -> (f64, f64) {
-    const TAIL: f64 = 0.025;
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    // P(X ≤ k) falls as p grows; P(X ≥ k) = 1 − P(X ≤ k − 1) rises.
-    let lower = if k == 0 {
-        0.0
-    } else {
-        bisect(|p| 1.0 - binomial_cdf(k - 1, n, p) < TAIL)
-    };
-    let upper = if k == n {
-        1.0
-    } else {
-        bisect(|p| binomial_cdf(k, n, p) > TAIL)
-    };
-    (lower, upper)
-}
-
-/// The largest p in [0, 1] for which `below` still holds (it holds up to a point, then not).
-fn bisect(below: impl Fn(f64) -> bool) -> f64 {
-    let (mut lo, mut hi) = (0.0, 1.0);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if below(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
-/// P(X ≤ k) for X ~ Binomial(n, p), summed in log space so large n does not underflow.
-fn binomial_cdf(k: u64, n: u64, p: f64) -> f64 {
-    if p <= 0.0 {
-        return 1.0;
-    }
-    if p >= 1.0 {
-        return if k >= n { 1.0 } else { 0.0 };
-    }
-    let (lp, lq) = (p.ln(), (-p).ln_1p());
-    let mut ln_choose = 0.0; // ln C(n, 0)
-    let mut sum = 0.0;
-    for i in 0..=k.min(n) {
-        if i > 0 {
-            ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
-        }
-        sum += (ln_choose + i as f64 * lp + (n - i) as f64 * lq).exp();
-    }
-    sum.min(1.0)
 }
 
 /// A label or a path from the manifest as the terminal shows it (escaped; padded by the caller).
@@ -342,28 +287,5 @@ fn print_report(r: &Report) {
     );
     for point in &r.points {
         print_point(point);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clopper_pearson_matches_published_values() {
-        // 0 of 15: upper = 1 − 0.025^(1/15) = 0.2180; 1 of 15: [0.0017, 0.3195].
-        let (lo, hi) = clopper_pearson(0, 15);
-        assert_eq!(lo, 0.0);
-        assert!((hi - 0.2180).abs() < 1e-4, "{hi}");
-        let (lo, hi) = clopper_pearson(1, 15);
-        assert!(
-            (lo - 0.001_687).abs() < 1e-5 && (hi - 0.3195).abs() < 1e-4,
-            "{lo} {hi}"
-        );
-        let (lo, hi) = clopper_pearson(15, 15);
-        assert!((lo - 0.7820).abs() < 1e-4 && hi == 1.0);
-        assert_eq!(clopper_pearson(0, 0), (0.0, 1.0));
-        let (lo, hi) = clopper_pearson(500, 1000);
-        assert!((lo - 0.4685).abs() < 1e-3 && (hi - 0.5315).abs() < 1e-3);
     }
 }
