@@ -243,3 +243,54 @@ fn a_strict_threshold_does_not_call_the_persons_own_photo_a_stranger() {
     assert_eq!(code, Some(0));
     assert!(!warned.contains("warning"), "{warned}");
 }
+
+/// A threshold from a few hundred comparisons says how far its FAR may be off, says when it
+/// lowers the threshold below the model's default (for everyone enrolled), and `--default`
+/// puts the default back (it said "FAR 0.62 %" for 1 in 162, and had no way back; journey s35).
+#[test]
+fn a_calibration_says_its_bound_and_the_default_comes_back() {
+    let Some((own, negatives)) = id01_and_strangers("calibrate-bound") else {
+        return;
+    };
+    let data = common::temp_dir("calibrate-bound");
+    let run = |args: &[&str]| run(&data, args);
+    run(&["user", "add", "id01"]);
+    assert_eq!(run(&["capture", "id01", s(&own)]).0, Some(0));
+    assert!(matches!(
+        run(&["negatives", "add", s(&negatives)]).0,
+        Some(0 | 1)
+    ));
+    let (code, said, _) = run(&["calibrate", "--far", "0.02"]);
+    println!("{said}");
+    assert_eq!(code, Some(0), "{said}");
+    let threshold = |said: &str| -> f32 {
+        said.split("detection threshold ").nth(1).unwrap()[..5]
+            .parse()
+            .unwrap()
+    };
+    let calibrated = threshold(&said);
+    assert!(said.contains("at 95 % confidence"), "{said}");
+    // 0 of about a hundred impostors: the FAR may be up to about 3 %, over the 2 % asked.
+    assert!(
+        said.contains("impostor comparisons passed: at 95 % confidence the FAR may be up to")
+            && said.contains("over the target"),
+        "{said}"
+    );
+    if calibrated < 0.363 {
+        assert!(said.contains("below sface's default 0.363"), "{said}");
+    }
+    let (code, said, _) = run(&["calibrate", "--default"]);
+    println!("{said}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "detection threshold 0.363 (sface's default; was {calibrated:.3})"
+        )),
+        "{said}"
+    );
+    let settings = std::fs::read_to_string(data.join("settings.toml")).unwrap();
+    assert!(
+        settings.contains("detection_threshold = 0.363"),
+        "{settings}"
+    );
+}

@@ -59,6 +59,19 @@ pub struct Calibration {
     pub target_measurable: bool,
 }
 
+impl Calibration {
+    /// The impostor comparisons that passed at the threshold.
+    pub fn false_accepts(&self) -> u64 {
+        (self.far * self.impostor as f64).round() as u64
+    }
+
+    /// How high the FAR may be at 95 % confidence, from so many impostor comparisons
+    /// ([`crate::bounds::upper`]): 1 in 162 is "0.62 %", and as much as 3.4 %.
+    pub fn far_bound(&self) -> f64 {
+        crate::bounds::upper(self.false_accepts(), self.impostor as u64, 0.95)
+    }
+}
+
 /// How tightly a person's images cluster: cosine of each image to their template.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consistency {

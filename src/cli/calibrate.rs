@@ -16,6 +16,9 @@ pub struct CalibrateArgs {
     /// Show the threshold without saving it
     #[arg(long)]
     pub dry_run: bool,
+    /// Put the model's default detection threshold back, measuring nothing
+    #[arg(long, conflicts_with_all = ["name", "far", "dry_run", "json"])]
+    pub default: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -27,6 +30,18 @@ fn far(s: &str) -> Result<f64, String> {
 
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
+    if args.default {
+        // A threshold calibrated below the default had no way back but a stricter target that
+        // happened to land on it (journey s35 #6).
+        let model = engine.settings().model;
+        let previous = engine.settings().detection_threshold;
+        engine.set_detection_threshold(model.default_threshold())?;
+        println!(
+            "detection threshold {:.3} ({model}'s default; was {previous:.3}): saved to settings",
+            model.default_threshold()
+        );
+        return Ok(exit::OK);
+    }
     let people = match &args.name {
         Some(name) => vec![name.clone()],
         None => engine.store().people()?,
@@ -50,9 +65,13 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         engine.settings().model
     );
     println!(
-        "detection threshold {:.3} (was {previous:.3}): FAR {} (target {}), FRR {}",
+        "detection threshold {:.3} (was {previous:.3}): FAR {} ({} of {}; at most {} at 95 % \
+         confidence; target {}), FRR {}",
         result.threshold,
         percent(result.far),
+        result.false_accepts(),
+        result.impostor,
+        percent(result.far_bound()),
         percent(args.far),
         result
             .frr

@@ -240,7 +240,12 @@ impl Engine {
     /// was measured with: if either was switched meanwhile, nothing is saved
     /// ([`StoreError::ChangedMeanwhile`]: calibrate again).
     pub fn apply_calibration(&mut self, calibration: &Calibration) -> Result<()> {
-        let threshold = calibration.threshold;
+        self.set_detection_threshold(calibration.threshold)
+    }
+
+    /// Sets the detection threshold to `threshold` over the settings as they are saved now
+    /// ([`Engine::apply_calibration`]; `calibrate --default` puts the model's back).
+    pub fn set_detection_threshold(&mut self, threshold: f32) -> Result<()> {
         let asked = Settings {
             detection_threshold: threshold,
             ..self.settings.clone()
@@ -286,6 +291,26 @@ impl Calibrated {
                 } else {
                     "at the highest impostor score seen"
                 }
+            ));
+        }
+        // A rate measured on a few hundred comparisons says little: its bound, where the target
+        // is over it (1 in 162 read as "FAR 0.62 %, target 1 %"; journey s35 #6).
+        if cal.target_measurable && cal.far_bound() > cal.target_far {
+            said.push(format!(
+                "{} of {} impostor comparisons passed: at 95 % confidence the FAR may be up to \
+                 {}, over the target; import more negatives to measure it",
+                cal.false_accepts(),
+                cal.impostor,
+                crate::auth::calibrate::percent(cal.far_bound())
+            ));
+        }
+        let default = self.model.default_threshold();
+        if cal.threshold < default {
+            said.push(format!(
+                "{:.3} is below {}'s default {default:.3}, and the detection threshold is \
+                 everyone's: every enrolled person's comparisons match more easily (`facegate \
+                 calibrate --default` puts the default back)",
+                cal.threshold, self.model
             ));
         }
         // (A negative that shows someone enrolled, the cause this once named, is refused
