@@ -594,11 +594,44 @@ impl Store {
     where
         T: Serialize + for<'de> Deserialize<'de> + Default,
     {
+        self.change_state(name, file, |value| (change(value), true))
+    }
+
+    /// [`Store::update_state`] written back only when `change` says it changed something: a
+    /// pass over every person's file rewrote each one.
+    pub fn edit_state<T>(
+        &self,
+        name: &str,
+        file: &str,
+        change: impl FnOnce(&mut T) -> bool,
+    ) -> Result<bool, StoreError>
+    where
+        T: Serialize + for<'de> Deserialize<'de> + Default,
+    {
+        self.change_state(name, file, |value| {
+            let changed = change(value);
+            (changed, changed)
+        })
+    }
+
+    /// Reads the state under the store's lock, lets `change` change it, and writes it back when
+    /// `change` says so (its second answer).
+    fn change_state<T, R>(
+        &self,
+        name: &str,
+        file: &str,
+        change: impl FnOnce(&mut T) -> (R, bool),
+    ) -> Result<R, StoreError>
+    where
+        T: Serialize + for<'de> Deserialize<'de> + Default,
+    {
         let _lock = self.lock()?;
         let rel = self.require_person(name)?.join(file);
         let mut value: T = self.read_json(&rel)?;
-        let out = change(&mut value);
-        self.write(&rel, &serde_json::to_vec(&value).expect("state serialises"))?;
+        let (out, write) = change(&mut value);
+        if write {
+            self.write(&rel, &serde_json::to_vec(&value).expect("state serialises"))?;
+        }
         Ok(out)
     }
 

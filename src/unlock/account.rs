@@ -326,48 +326,52 @@ pub fn record(
     account: &Holder,
     same_person: &[String],
 ) -> Result<Recorded, StoreError> {
-    let before = read(store, user)?;
-    let mut linked = before.same_person;
+    let mut named_now = Vec::new();
     let mut unlinked = Vec::new();
     for named in same_person {
         match read(store, named).map(|r| (r.uid, r.home)) {
             // Named again: the enrolment it names now.
-            Ok((Some(uid), home)) => {
-                linked.retain(|l| &l.account != named);
-                linked.push(Linked {
-                    account: named.clone(),
-                    uid,
-                    home,
-                });
-            }
+            Ok((Some(uid), home)) => named_now.push(Linked {
+                account: named.clone(),
+                uid,
+                home,
+            }),
             _ => unlinked.push(named.clone()),
-        }
-    }
-    // A link made while the enrolment it names had no home takes the home that enrolment has
-    // now, so that one made again after it is told apart from here on (review s33 #16). Since
-    // `pin_links_to` pins such links when the named enrolment first gets its home, this finds
-    // only links written before it did.
-    for link in linked.iter_mut().filter(|l| l.home.is_none()) {
-        if let Ok(named) = read(store, &link.account)
-            && link.names(&link.account, &named)
-        {
-            link.home = named.home;
         }
     }
     // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
     // recorded before: written over with nothing, the check was gone for good (review s33).
-    let (home, home_path) = match account.home() {
-        Reading::Folder(home) => (Some(*home), Some(account.dir.clone())),
-        _ => (before.home, before.home_path),
+    let home_now = match account.home() {
+        Reading::Folder(home) => Some((*home, account.dir.clone())),
+        _ => None,
     };
-    let record = EnrolledFor {
-        uid: Some(account.uid),
-        home,
-        home_path,
-        same_person: linked,
-    };
-    store.write_state(user, FILE, &record)?;
-    if let (None, Some(home)) = (before.home, record.home)
+    // Read and written under the store's lock: two enrolments at once each wrote over the
+    // other's links (red team s35).
+    let (before, now, unguarded) = store.update_state(user, FILE, |record: &mut EnrolledFor| {
+        let before = record.home;
+        for link in &named_now {
+            record.same_person.retain(|l| l.account != link.account);
+            record.same_person.push(link.clone());
+        }
+        // A link made while the enrolment it names had no home takes the home that enrolment
+        // has now, so that one made again after it is told apart from here on (review s33
+        // #16). Since `pin_links_to` pins such links when the named enrolment first gets its
+        // home, this finds only links written before it did.
+        for link in record.same_person.iter_mut().filter(|l| l.home.is_none()) {
+            if let Ok(named) = read(store, &link.account)
+                && link.names(&link.account, &named)
+            {
+                link.home = named.home;
+            }
+        }
+        if let Some((home, path)) = &home_now {
+            record.home = Some(*home);
+            record.home_path = Some(path.clone());
+        }
+        record.uid = Some(account.uid);
+        (before, record.home, record.unguarded())
+    })?;
+    if let (None, Some(home)) = (before, now)
         && let Err(e) = pin_links_to(store, user, account.uid, home)
     {
         // The enrolment is kept; only a link stays unpinned until it is written again.
@@ -375,7 +379,7 @@ pub fn record(
     }
     Ok(Recorded {
         unlinked,
-        unguarded: record.unguarded(),
+        unguarded,
     })
 }
 
@@ -407,9 +411,8 @@ pub fn unlink(store: &Store, user: &str) -> Result<Vec<String>, StoreError> {
     })
 }
 
-/// Runs `edit` on the links of every enrolment but `user`'s, and writes back those it says it
-/// changed; returns whose they were. A record that cannot be read is left as it is (the gate
-/// does not use it: [`mismatch`]).
+/// Runs `edit` on the links of every enrolment but `user`'s; returns those it says it changed.
+/// A record that cannot be read is left as it is (the gate does not use it: [`mismatch`]).
 fn edit_links(
     store: &Store,
     user: &str,
@@ -417,12 +420,13 @@ fn edit_links(
 ) -> Result<Vec<String>, StoreError> {
     let mut edited = Vec::new();
     for other in store.people()?.into_iter().filter(|o| o != user) {
-        let Ok(mut record) = read(store, &other) else {
-            continue;
-        };
-        if edit(&mut record.same_person) {
-            store.write_state(&other, FILE, &record)?;
-            edited.push(other);
+        // Each under the store's lock, as read (red team s35: two enrolments at once).
+        match store.edit_state(&other, FILE, |record: &mut EnrolledFor| {
+            edit(&mut record.same_person)
+        }) {
+            Ok(true) => edited.push(other),
+            Ok(false) | Err(StoreError::Corrupt { .. } | StoreError::UnknownPerson(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(edited)
@@ -726,7 +730,7 @@ mod tests {
         std::fs::create_dir_all(&ann_home).unwrap();
         // Bob has no home yet, so Ann's link to him is not pinned to one.
         let bob = || Holder::at(1002, dir.path().join("homes/bob"));
-        for user in ["ann", "bob"] {
+        for user in ["ann", "bob", "cat"] {
             store.add_person(user).unwrap();
         }
         record(&store, "bob", &bob(), &[]).unwrap();
@@ -737,6 +741,9 @@ mod tests {
         store.remove_person("bob").unwrap();
         assert_eq!(unlink(&store, "bob").unwrap(), ["ann"]);
         assert!(unlink(&store, "bob").unwrap().is_empty(), "dropped once");
+        // Cat's folder, which has no record, is not given one.
+        let cats = dir.path().join("store/users/cat").join(FILE);
+        assert!(!cats.exists(), "{}", cats.display());
         // Another person enrolled as bob, same uid, still no home: not Ann's.
         store.add_person("bob").unwrap();
         record(&store, "bob", &bob(), &[]).unwrap();

@@ -74,6 +74,12 @@ pub fn timeout_within(seconds: f64, max_s: f64) -> Option<std::time::Duration> {
 pub fn system_timeout(timeout_s: Option<f64>) -> Result<std::time::Duration, String> {
     let t = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
     timeout_within(t, SYSTEM_MAX_TIMEOUT_S).ok_or_else(|| {
+        // A value far out of range in plain decimals: 1e-320 was 330 characters (red team s35).
+        let t = if t != 0.0 && !(1e-3..1e6).contains(&t.abs()) {
+            format!("{t:e}")
+        } else {
+            t.to_string()
+        };
         format!("timeout_s = {t} is outside [{MIN_TIMEOUT_S}, {SYSTEM_MAX_TIMEOUT_S}]")
     })
 }
@@ -188,6 +194,15 @@ pub fn receive<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_out_of_range_is_said_readably() {
+        let said = system_timeout(Some(1e-320)).unwrap_err();
+        assert!(said.starts_with("timeout_s = 1e-320 is outside"), "{said}");
+        let said = system_timeout(Some(20.0)).unwrap_err();
+        assert!(said.starts_with("timeout_s = 20 is outside"), "{said}");
+        assert!(system_timeout(Some(f64::NAN)).is_err());
+    }
 
     #[test]
     fn a_line_is_found_from_any_byte_offset() {
