@@ -405,3 +405,37 @@ fn an_empty_store_says_how_to_enrol() {
         "{said}"
     );
 }
+
+/// Under `--json`, a refusal is a JSON report too (a reader got an empty stdout; journey s35).
+#[test]
+fn a_json_refusal_is_json() {
+    let data = common::temp_dir("cli-json-refusal");
+    let photos = astronaut_folder("cli-json-refusal-photos");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    assert_eq!(
+        code(&facegate(&data, &["capture", "Eileen", s(&photos)])),
+        0
+    );
+    let coffee = common::fixture("coffee.png");
+    let photo = std::fs::read_dir(&photos)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for args in [
+        vec!["verify", "Eileen", s(&coffee), "--json"],
+        vec!["identify", s(&coffee), "--json"],
+        vec!["compare", s(&photo), s(&coffee), "--json"],
+    ] {
+        let out = facegate(&data, &args);
+        assert_eq!(code(&out), 3, "{args:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        println!("{args:?}: {report}");
+        assert_eq!(report["refused"], "no_face", "{report}");
+        assert!(
+            report["reason"].as_str().unwrap().contains("coffee.png"),
+            "{report}"
+        );
+    }
+}

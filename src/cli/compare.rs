@@ -85,7 +85,11 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         (Some(a), Some(b)) => (a, b),
         (a, _) => {
             let path = if a.is_none() { &args.a } else { &args.b };
-            eprintln!("no face found in {}", Shown(path));
+            let reason = format!("no face found in {}", Shown(path));
+            eprintln!("{reason}");
+            if args.json {
+                println!("{}", super::verify::refused_json("no_face", &reason));
+            }
             return Ok(exit::NO_FACE);
         }
     };

@@ -95,27 +95,38 @@ fn count_word(n: usize) -> String {
 
 /// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
 /// lookalike). The library's "many faces" is worded for a picture being saved ("a picture
-/// should show one face only"); here it is said in the command's own terms.
-fn refusal(command: &str, e: Error) -> anyhow::Result<u8> {
-    match e {
-        Error::NoFace(path) => {
-            eprintln!("no face found in {}", Shown(&path));
-            Ok(exit::NO_FACE)
-        }
-        Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => {
-            eprintln!(
+/// should show one face only"); here it is said in the command's own terms. Under `--json` the
+/// refusal is also the report on stdout, `{"refused": KIND, "reason": TEXT}`: a JSON reader got
+/// nothing to parse (journey s35 #10).
+fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
+    let (kind, reason, code) = match e {
+        Error::NoFace(path) => (
+            "no_face",
+            format!("no face found in {}", Shown(&path)),
+            exit::NO_FACE,
+        ),
+        Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => (
+            "many_faces",
+            format!(
                 "{} faces: {command} needs exactly one person in the picture (another face at least {:.0} % the size of the nearest one makes it ambiguous whose face to judge)",
                 count_word(n),
                 crate::auth::quality::AMBIGUOUS_FACE_RATIO * 100.0
-            );
-            Ok(exit::ERROR)
-        }
-        Error::LockedOut { .. } => {
-            eprintln!("{e}");
-            Ok(exit::LOCKED_OUT)
-        }
-        other => Err(other.into()),
+            ),
+            exit::ERROR,
+        ),
+        Error::LockedOut { .. } => ("locked_out", e.to_string(), exit::LOCKED_OUT),
+        other => return Err(other.into()),
+    };
+    eprintln!("{reason}");
+    if json {
+        println!("{}", refused_json(kind, &reason));
     }
+    Ok(code)
+}
+
+/// The JSON report of a command that refused: `{"refused": KIND, "reason": TEXT}`.
+pub(super) fn refused_json(kind: &str, reason: &str) -> String {
+    serde_json::json!({ "refused": kind, "reason": reason }).to_string()
 }
 
 pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
@@ -158,7 +169,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
                 exit::DIFFERENT
             })
         }
-        Err(e) => refusal("verify", e),
+        Err(e) => refusal("verify", e, args.json),
     }
 }
 
@@ -179,12 +190,12 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     // daemon's does; the camera is still opened before the attempt counts (one that cannot
     // open judges nobody).
     if let Err(e) = engine.attempt_gate(person) {
-        return refusal("verify", e);
+        return refusal("verify", e, args.json);
     }
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;
     let mut attempt = match engine.begin_attempt(person, rule, liveness) {
         Ok(attempt) => attempt,
-        Err(e) => return refusal("verify", e),
+        Err(e) => return refusal("verify", e, args.json),
     };
     let mut shown: Option<Prompt> = None;
     let outcome = engine
@@ -255,7 +266,7 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
         Ok((_, p)) => p,
-        Err(e) => return refusal("identify", e),
+        Err(e) => return refusal("identify", e, args.json),
     };
     let id = engine.identify(&probe)?;
     for line in id.left_out() {
@@ -302,7 +313,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
         Ok((_, p)) => p,
-        Err(e) => return refusal("lookalike", e),
+        Err(e) => return refusal("lookalike", e, args.json),
     };
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
     let mut skipped = 0;
