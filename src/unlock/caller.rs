@@ -125,6 +125,21 @@ impl Caller {
         why.map(|why| format!("for process {}: {why}", c.pid))
     }
 
+    /// Whether `user` may be looked up for this caller: any name for root (or a caller not
+    /// seen, which [`Caller::may_ask_for`] refuses anyway), only its own account's name for
+    /// anyone else. Any string a user sent was looked up in the user database (reaching LDAP
+    /// or sssd) before it was refused (red team s35); another name for the same uid is now
+    /// refused too.
+    pub fn may_name(&self, user: &str) -> bool {
+        match self.user {
+            Some(0) | None => true,
+            Some(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .is_some_and(|own| own.name == user),
+        }
+    }
+
     /// Whether this caller may ask for the account whose uid is `account` (`None`: no such
     /// account): root for anyone, anyone else for their own account only.
     pub fn may_ask_for(&self, account: Option<u32>) -> Result<(), String> {
@@ -315,6 +330,26 @@ mod tests {
         assert!(su.may_ask_for(Some(1001)).is_ok(), "her own account");
         assert!(su.may_ask_for(Some(1002)).is_err(), "another account");
         assert!(su.may_ask_for(None).is_err());
+    }
+
+    /// A caller who is not root has only its own account's name looked up (uid 1 is `daemon`
+    /// on Debian and most systems; read from the user database, not assumed).
+    #[test]
+    fn only_a_callers_own_name_is_looked_up() {
+        let Some(own) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(1))
+            .ok()
+            .flatten()
+        else {
+            println!("NOTICE: no account with uid 1 here; skipping");
+            return;
+        };
+        let procfs = procfs_with(4243, "Uid:\t1\t1\t1\t1");
+        let user = caller(procfs.path(), 1, 4243);
+        assert!(user.may_name(&own.name));
+        assert!(!user.may_name("root"));
+        assert!(!user.may_name(&"x".repeat(4000)));
+        let procfs = procfs_with(78, "Uid:\t0\t0\t0\t0");
+        assert!(caller(procfs.path(), 0, 78).may_name("anyone"), "root");
     }
 
     #[test]
