@@ -720,6 +720,27 @@ mod tests {
         assert!(linked("ann").is_empty(), "{:?}", linked("ann"));
     }
 
+    /// The folder above a home, read through its handle: empty or not, and the inode its entry
+    /// for a name gives (the fallback without `CAP_SYS_ADMIN` compares it; s34 "Left").
+    #[test]
+    fn the_folder_above_is_read_through_its_handle() {
+        use rustix::fs::{Mode, OFlags};
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            rustix::fs::open(dir.path(), flags, Mode::empty()).unwrap()
+        };
+        assert_eq!(shows_nothing(&open()), Some(true), "empty");
+        assert_eq!(entry_ino(&open(), std::ffi::OsStr::new("ann")), None);
+        std::fs::create_dir(dir.path().join("ann")).unwrap();
+        std::fs::create_dir(dir.path().join("bob")).unwrap();
+        assert_eq!(shows_nothing(&open()), Some(false));
+        let ino = std::fs::metadata(dir.path().join("bob")).unwrap().ino();
+        assert_eq!(entry_ino(&open(), std::ffi::OsStr::new("bob")), Some(ino));
+        assert_eq!(entry_ino(&open(), std::ffi::OsStr::new("cat")), None);
+    }
+
     /// Removing an enrolment drops the links other enrolments made to it: an unpinned link
     /// named whatever was enrolled next under that name and uid (final read s34).
     #[test]

@@ -200,6 +200,30 @@ mod tests {
             .unwrap();
     }
 
+    /// Each answer's log line comes with its own kind, limited apart: a lock-out's lines once
+    /// held back a "not used" line (pam_stack caught it; s34 "Left").
+    #[test]
+    fn each_answer_is_logged_under_its_own_kind() {
+        let answers = [
+            (Answer::NotUsed("why".into()), "not used"),
+            (Answer::Unreadable("why".into()), "not used"),
+            (Answer::Unavailable("why".into()), "unavailable"),
+            (Answer::Locked(Lock::Unreadable), "locked"),
+        ];
+        for (answer, kind) in answers {
+            let mut logged = None;
+            let said = format!("{answer:?}");
+            assert!(reply("ann", answer, |k, line| logged = Some((k, line))).is_some());
+            let (k, line) = logged.unwrap_or_else(|| panic!("{said}: nothing logged"));
+            assert_eq!(k, kind, "{said}: {line}");
+            assert!(line.contains("ann"), "{line}");
+        }
+        let mut logged = false;
+        assert!(reply("ann", Answer::Ready, |_, _| logged = true).is_none());
+        assert!(reply("ann", Answer::NotEnrolled, |_, _| logged = true).is_some());
+        assert!(!logged, "not enrolled is not logged");
+    }
+
     #[test]
     fn the_listing_and_the_daemon_answer_in_one_order() {
         let root = tempfile::tempdir().unwrap();
