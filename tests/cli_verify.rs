@@ -11,6 +11,16 @@ fn code(out: &Output) -> i32 {
     out.status.code().expect("exited")
 }
 
+/// One of the photos in `folder`.
+fn first_photo(folder: &Path) -> PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
 /// A folder of three photos of the astronaut (mirrored, darker, original).
 fn astronaut_folder(tag: &str) -> PathBuf {
     common::astronaut_photos(&common::temp_dir(tag))
@@ -373,12 +383,7 @@ fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
 fn an_empty_store_says_how_to_enrol() {
     let data = common::temp_dir("cli-empty-store");
     let photos = astronaut_folder("cli-empty-store-photos");
-    let photo = std::fs::read_dir(&photos)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let photo = first_photo(&photos);
     let out = facegate(&data, &["identify", s(&photo)]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(code(&out), 1, "{said}");
@@ -417,12 +422,7 @@ fn a_json_refusal_is_json() {
         0
     );
     let coffee = common::fixture("coffee.png");
-    let photo = std::fs::read_dir(&photos)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let photo = first_photo(&photos);
     for args in [
         vec!["verify", "Eileen", s(&coffee), "--json"],
         vec!["identify", s(&coffee), "--json"],

@@ -916,6 +916,24 @@ mod tests {
         );
     }
 
+    /// [`read_client`] for a root caller, with a daemon of its own and no store: how it ended,
+    /// and the queue it would have put the request in.
+    fn read_alone(
+        stream: UnixStream,
+        caller: Caller,
+    ) -> (std::io::Result<()>, crossbeam_channel::Receiver<Queued>) {
+        let (queue, queued) = crossbeam_channel::bounded(1);
+        let daemon = Shared {
+            queue: &queue,
+            turns: &Turns::default(),
+            hush: &Hush::default(),
+            store: None,
+            commands: &Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG)),
+        };
+        let read = read_client(stream, &Client { caller, uid: 0 }, &daemon);
+        (read, queued)
+    }
+
     #[test]
     fn a_request_that_cannot_be_read_is_answered() {
         let long = format!(
@@ -926,16 +944,8 @@ mod tests {
             let (mut ours, theirs) = UnixStream::pair().unwrap();
             std::io::Write::write_all(&mut ours, request.as_bytes()).unwrap();
             let caller = Caller::of(&theirs, proto::socket::peer(&theirs).unwrap());
-            let (queue, _queued) = crossbeam_channel::bounded(1);
-            let daemon = Shared {
-                queue: &queue,
-                turns: &Turns::default(),
-                hush: &Hush::default(),
-                store: None,
-                commands: &Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG)),
-            };
-            let client = Client { caller, uid: 0 };
-            assert!(read_client(theirs, &client, &daemon).is_err(), "{what}");
+            let (read, _) = read_alone(theirs, caller);
+            assert!(read.is_err(), "{what}");
             let reply: Option<Reply> =
                 proto::receive(&mut BufReader::new(&ours), proto::MAX_REPLY_BYTES).unwrap();
             println!("{what}: {reply:?}");
@@ -970,16 +980,8 @@ mod tests {
         }
         // As it was judged when it connected, alive.
         caller.user = Some(0);
-        let (queue, queued) = crossbeam_channel::bounded(1);
-        let client = Client { caller, uid: 0 };
-        let daemon = Shared {
-            queue: &queue,
-            turns: &Turns::default(),
-            hush: &Hush::default(),
-            store: None,
-            commands: &Commands::for_config(Path::new(facegate_proto::DEFAULT_CONFIG)),
-        };
-        read_client(stream, &client, &daemon).unwrap();
+        let (read, queued) = read_alone(stream, caller);
+        read.unwrap();
         assert!(queued.try_recv().is_err(), "queued for the camera");
         child
             .client
