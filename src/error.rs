@@ -24,7 +24,7 @@ pub enum Error {
     Source(#[from] crate::camera::SourceError),
     #[error(transparent)]
     Quality(#[from] crate::auth::quality::QualityIssue),
-    #[error("{person}: face verification is {lock}")]
+    #[error("{}{lock}", locked_out_prefix(person))]
     LockedOut {
         person: String,
         lock: crate::auth::lockout::Lock,
@@ -122,6 +122,12 @@ pub(crate) fn negatives_named(found: &[(uuid::Uuid, String)]) -> String {
         .map(|(id, person)| format!("negative {id} shows {person}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How a refusal for a lock-out begins ("alice: face verification is "): `unlock test` reads a
+/// verdict's reason by it, and nothing else writes it.
+pub fn locked_out_prefix(person: &str) -> String {
+    format!("{person}: face verification is ")
 }
 
 /// "ann has no verification images yet: …", with the command that adds them; "A and a have"

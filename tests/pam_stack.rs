@@ -703,9 +703,6 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
 
-/// Another local user's requests for an account not hers, as fast as 4 threads can ask, under
-/// a 3,900-byte name the log would escape to 10 KB (argv[2] seconds); prints how many were
-/// answered. Each was logged whole once: 40 MB of log a second (red team, session 24).
 /// Asks for `argv[2]` at the socket `argv[1]`, reads the first line of the answer and hangs up,
 /// `argv[3]` times; prints each first line.
 const HANG_UPS: &str = r#"
@@ -719,6 +716,9 @@ for _ in range(times):
     c.close()
 "#;
 
+/// Another local user's requests for an account not hers, as fast as 4 threads can ask, under
+/// a 3,900-byte name the log would escape to 10 KB (argv[2] seconds); prints how many were
+/// answered. Each was logged whole once: 40 MB of log a second (red team, session 24).
 const ASK_FLOOD: &str = r#"
 import json, socket, sys, threading, time
 path, end = sys.argv[1], time.time() + float(sys.argv[2])

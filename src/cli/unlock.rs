@@ -251,7 +251,6 @@ fn take_back(
         }
     }
     eprintln!("refused: {}", why.join("\n"));
-    println!("{}", imported.tally("taken back"));
     let undone = match failed {
         None if first => undo_new(engine.store(), user, gallery),
         None => Ok(()),
@@ -261,8 +260,9 @@ fn take_back(
         "not every image saved above could be deleted again: {}",
         remove_before_login(commands, user)
     ))?;
-    // On stdout, after the import's "N saved": the batch's outcome, where a script reads it
-    // (the "saved" stood there alone; journey s33).
+    // On stdout, once every image saved is deleted again: the batch's outcome, where a script
+    // reads it (a "saved" stood there alone; journey s33).
+    println!("{}", imported.tally("taken back"));
     let gone = if saved.is_empty() {
         ""
     } else {
@@ -288,8 +288,6 @@ fn not_enrolled(e: crate::store::StoreError, user: &str, commands: &Commands) ->
     }
 }
 
-/// What root is to do when images of a batch that was not kept could not all be deleted: they
-/// would unlock the account.
 /// `unlock remove USER [--wipe]`: what was removed, as root is told it.
 fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow::Result<String> {
     let said = |e| not_enrolled(e, user, commands);
@@ -320,6 +318,8 @@ fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow:
     ))
 }
 
+/// What root is to do when images of a batch that was not kept could not all be deleted: they
+/// would unlock the account.
 fn remove_before_login(commands: &Commands, user: &str) -> String {
     format!(
         "{} before {user} next logs in",
@@ -708,7 +708,17 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let store = config.open_store()?;
             let commands = config.commands();
             let removed = remove(&store, user, *wipe, &commands);
-            // Also for a name removed before this was done: the links it left go now.
+            // Dropped only once the account is not enrolled (removed now, or before this was
+            // done): a removal that failed part-way left it unlocking, its links with it
+            // (review s35 #1).
+            let enrolled = !matches!(
+                store.require_person(user),
+                Err(crate::store::StoreError::UnknownPerson(_))
+            );
+            if enrolled {
+                println!("{}", removed?);
+                return Ok(exit::OK);
+            }
             let unlinked = crate::unlock::account::unlink(&store, user);
             if let Ok(removed) = &removed {
                 println!("{removed}");
@@ -771,7 +781,7 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                 .and_then(|store| crate::engine::attempts::lock_of(&store, user));
             let reset = config.commands().unlock(&["reset", user]);
             // Refused by the lock itself: the verdict named it already (journey s35).
-            let by_the_lock = reason.starts_with(&format!("{user}: face verification is "));
+            let by_the_lock = reason.starts_with(&crate::error::locked_out_prefix(user));
             // The one public reason a stranger, a wrong turn and a photo share.
             let shared = reason == crate::auth::attempt::Refusal::NotRecognised.public_text();
             match locked {

@@ -293,12 +293,14 @@ impl Calibrated {
                 }
             ));
         }
-        // A rate measured on a few hundred comparisons says little: its bound, where the target
-        // is over it (1 in 162 read as "FAR 0.62 %, target 1 %"; journey s35 #6).
-        if cal.target_measurable && cal.far_bound() > cal.target_far {
+        // A rate measured on a few hundred comparisons says little: its bound, where that is
+        // well over the target (1 in 162 read as "FAR 0.62 %, target 1 %"; journey s35 #6).
+        // The bound of the errors a target allows is always somewhat over it (1.18 times for
+        // 100 in 100,000), so only half as much again is said (review s35 #2).
+        if cal.target_measurable && cal.far_bound() > 1.5 * cal.target_far {
             said.push(format!(
                 "{} of {} impostor comparisons passed: at 95 % confidence the FAR may be up to \
-                 {}, over the target; import more negatives to measure it",
+                 {}, well over the target; import more negatives to measure it",
                 cal.false_accepts(),
                 cal.impostor,
                 crate::auth::calibrate::percent(cal.far_bound())

@@ -86,7 +86,8 @@ impl Adoption {
     }
 }
 
-/// P(X ≥ k) for X ~ Binomial(n, ½), summed in log space so n in the thousands cannot underflow.
+/// P(X ≥ k) for X ~ Binomial(n, ½): I_½(k, n − k + 1), the regularised incomplete beta
+/// function (statrs), which holds for n in the thousands.
 pub fn binomial_upper_tail(n: usize, k: usize) -> f64 {
     if k == 0 {
         return 1.0;
@@ -94,19 +95,7 @@ pub fn binomial_upper_tail(n: usize, k: usize) -> f64 {
     if k > n {
         return 0.0;
     }
-    let ln_half_n = n as f64 * 0.5f64.ln();
-    // ln C(n, j) for j = k..=n, built up from ln C(n, k).
-    let mut ln_choose: f64 = (0..k)
-        .map(|i| ((n - i) as f64).ln() - ((i + 1) as f64).ln())
-        .sum();
-    let mut total = 0.0;
-    for j in k..=n {
-        total += (ln_choose + ln_half_n).exp();
-        if j < n {
-            ln_choose += ((n - j) as f64).ln() - ((j + 1) as f64).ln();
-        }
-    }
-    total.min(1.0)
+    statrs::function::beta::beta_reg(k as f64, (n - k + 1) as f64, 0.5)
 }
 
 #[cfg(test)]

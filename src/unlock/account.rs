@@ -412,7 +412,8 @@ pub fn unlink(store: &Store, user: &str) -> Result<Vec<String>, StoreError> {
 }
 
 /// Runs `edit` on the links of every enrolment but `user`'s; returns those it says it changed.
-/// A record that cannot be read is left as it is (the gate does not use it: [`mismatch`]).
+/// A record that does not parse is left as it is (the gate does not use it: [`mismatch`]); a
+/// disk error stops the pass, for the command to say.
 fn edit_links(
     store: &Store,
     user: &str,

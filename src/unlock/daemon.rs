@@ -309,6 +309,8 @@ pub struct Daemon {
     watch: Arc<ConfigWatch>,
     /// How its answers write the commands they suggest: made once, shared with the readers.
     commands: Arc<Commands>,
+    /// The socket file it made, removed when it stops for a changed config as on a signal.
+    bound: Option<Bound>,
 }
 
 /// The config file, and how it was when the daemon read it.
@@ -377,6 +379,7 @@ impl Daemon {
             engine,
             hush: Hush::default(),
             closing: None,
+            bound: None,
         })
     }
 
@@ -482,6 +485,9 @@ impl Daemon {
                         crate::shown::Shown(&self.config.path),
                         self.commands.daemon()
                     );
+                    if let Some(bound) = &self.bound {
+                        bound.remove();
+                    }
                     std::process::exit(0);
                 }
                 self.closing = None;
@@ -551,7 +557,16 @@ impl Daemon {
         // Each hang-up on the prompt turned the camera on and counted nothing: a caller who
         // did so a few times this minute gets it no more until the minute is out (red team s35
         // #2: forty a second blinked its light and told whether it was busy).
-        if self.hush.spent(uid, HUNG_UP) {
+        // Root's callers (login screens) are not held to it: nobody else can make them hang up,
+        // and five cancels would turn face unlock off for every login screen (review s35 #8).
+        if uid != 0 && self.hush.spent(uid, HUNG_UP) {
+            self.hush.warn(uid, "hang-up limit", || {
+                format!(
+                    "{user}: the camera is not turned on: uid {uid}'s clients hung up on the \
+                     prompt {} times within a minute",
+                    super::hush::BURST
+                )
+            });
             return verdict(
                 Outcome::Ignore,
                 "the client hung up on the prompt too often in the last minute".into(),
@@ -588,18 +603,24 @@ impl Daemon {
             Ok(s) => s,
             Err(e) => return self.ignore(uid, user, &Error::from(e)),
         };
+        // Timed here: taken at the attempt's start, it held the hang-up's moment and the
+        // loading of the gallery and models too (review s35 #3).
+        let camera = Opened {
+            at: opening,
+            took: opening.elapsed(),
+        };
         let asking = Asking {
             caller: uid,
             account: account.as_ref().map(Holder::uid),
         };
-        let reply = self.attempt_on(user, asking, out, asked, source.as_mut(), opening);
+        let reply = self.attempt_on(user, asking, out, asked, source.as_mut(), camera);
         // Closed once the verdict is sent: closing a wedged camera waits up to 2 s, and the
         // PAM client gives up 2 s after the time-out (read-through, session 29).
         self.closing = Some(source);
         reply
     }
 
-    /// The attempt itself, on `source` opened at `opening`: counted once the client has had
+    /// The attempt itself, on `source` opened as `camera` says: counted once the client has had
     /// its moment to hang up ([`authenticate`](Self::authenticate) has the rest). For `user`,
     /// as `asking`.
     fn attempt_on(
@@ -609,7 +630,7 @@ impl Daemon {
         out: &mut UnixStream,
         asked: Instant,
         source: &mut dyn crate::camera::FrameSource,
-        opening: Instant,
+        camera: Opened,
     ) -> Reply {
         // Queued behind another attempt (or a slow camera), the PAM module's clock ran on: an
         // attempt with too little of it left would count a failure the user had no fair chance
@@ -653,7 +674,6 @@ impl Daemon {
             }
             Err(e) => return self.ignore(asking.caller, user, &e),
         };
-        let opened = opening.elapsed();
         let mut shown = String::new();
         let ran = self.engine.run_attempt(&mut attempt, source, |prompt| {
             // The client gone (PAM gave up, the process was killed): stop looking, and
@@ -667,7 +687,7 @@ impl Daemon {
             proto::send(out, &Reply::Prompt { text }).is_ok()
         });
         if let Ok(Some(o)) = &ran {
-            log_timing(user, o, opening.duration_since(asked), opened);
+            log_timing(user, o, camera.at.duration_since(asked), camera.took);
         }
         match ran {
             Ok(Some(o)) if o.accepted => verdict(Outcome::Success, format!("{user} recognised")),
@@ -692,6 +712,13 @@ impl Daemon {
             self.hush.warn(uid, "unavailable", || line);
         })
     }
+}
+
+/// When the source began to open for an attempt, and how long it took.
+#[derive(Clone, Copy)]
+struct Opened {
+    at: Instant,
+    took: Duration,
 }
 
 /// Who an attempt is for: the uid of the caller (what it can have logged is limited by it) and
@@ -750,15 +777,25 @@ pub struct Listening {
 }
 
 /// A socket file the daemon made: its path, and the file's (device, inode) as made.
+#[derive(Clone)]
 struct Bound {
     path: PathBuf,
     file: (u64, u64),
 }
 
+impl Bound {
+    /// Removes the socket file if it is still the one the daemon made; whether it did.
+    fn remove(&self) -> bool {
+        std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.file)
+            && std::fs::remove_file(&self.path).is_ok()
+    }
+}
+
 /// Stops the daemon on SIGTERM or SIGINT (`systemctl stop`, Ctrl-C, `kill`) with a line on its
 /// log, removing the socket file it made if that is still the one at the path: it stopped in
 /// silence and left the file behind (journey s35 #8). An attempt under way is cut short; its
-/// PAM client goes on to the password.
+/// PAM client goes on to the password, and it counts as a failed attempt, as any attempt
+/// killed before its end does.
 fn stop_on_signals(bound: Option<Bound>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
@@ -773,10 +810,7 @@ fn stop_on_signals(bound: Option<Bound>) -> anyhow::Result<()> {
             } else {
                 "SIGTERM"
             };
-            let removed = bound.as_ref().filter(|b| {
-                std::fs::symlink_metadata(&b.path).is_ok_and(|m| (m.dev(), m.ino()) == b.file)
-                    && std::fs::remove_file(&b.path).is_ok()
-            });
+            let removed = bound.as_ref().filter(|b| b.remove());
             match removed {
                 Some(b) => tracing::info!("stopping on {name}; removed {}", b.path.display()),
                 None => tracing::info!("stopping on {name}"),
@@ -825,6 +859,7 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     let mut daemon = Daemon::new(config, models)?;
     daemon.watch = Arc::new(watch);
     let Listening { listener, bound } = daemon.listener()?;
+    daemon.bound = bound.clone();
     stop_on_signals(bound)?;
     let address = listener.local_addr()?;
     // The rule as applied, so a looser [verify] raised to the unlock floors is visible.

@@ -37,7 +37,8 @@ impl Hush {
         self.warn_at((uid, kind), Instant::now(), message)
     }
 
-    /// Whether [`BURST`] lines of `kind` were logged for `uid` within the last [`WINDOW`]: what
+    /// Whether [`BURST`] lines of `kind` were logged for `uid` in the [`WINDOW`] that began with
+    /// the first of them (a fixed window, as the lines' limit has): what
     /// the line is about may then be held back too (a client hanging up on each prompt turns
     /// the camera on for free; red team s35 #2).
     pub fn spent(&self, uid: u32, kind: &'static str) -> bool {
