@@ -668,11 +668,19 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             Answer::Unavailable(why) => {
                 println!("{user:<24} {images}, unavailable: {why}")
             }
-            Answer::Locked(lock) => println!(
-                "{user:<24} {images}; {} ({} lifts it)",
-                lock.brief(),
-                commands.unlock(&["reset", user])
-            ),
+            Answer::Locked(lock) => {
+                // Why a record cannot be read, which the gate's answer leaves out (it is
+                // logged under the daemon's limit; review s35 #6).
+                let why = match crate::engine::attempts::read_lock(&store, user) {
+                    Err(e) => format!(": {}", crate::shown::Reason(&e)),
+                    Ok(_) => String::new(),
+                };
+                println!(
+                    "{user:<24} {images}; {}{why} ({} lifts it)",
+                    lock.brief(),
+                    commands.unlock(&["reset", user])
+                )
+            }
         }
         // Whose face may unlock this account besides its own: named by root, and shown, with
         // a link to an enrolment not used said so (it showed as any other; journey s34).
