@@ -731,16 +731,19 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             if let Ok(removed) = &removed {
                 println!("{removed}");
             }
-            match unlinked {
-                Ok(by) if !by.is_empty() => println!(
+            if let Ok(by) = &unlinked
+                && !by.is_empty()
+            {
+                println!(
                     "{user} is no longer named as the same person by {} (a new enrolment of \
                      {user} is linked to theirs only by --same-person-as again)",
                     by.join(", ")
-                ),
-                Ok(_) => {}
-                Err(e) => anyhow::bail!("links to {user} could not all be dropped: {e}"),
+                );
             }
+            // The removal's own error first, then the links'.
             removed?;
+            unlinked
+                .map_err(|e| anyhow::anyhow!("links to {user} could not all be dropped: {e}"))?;
             Ok(exit::OK)
         }
         UnlockCommand::Reset { user, config } => {
