@@ -54,7 +54,10 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         engine.apply_calibration(&result)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        // With the bound the text gives (review s35).
+        let mut report = serde_json::to_value(&result)?;
+        report["far_upper95"] = result.far_bound().into();
+        println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(exit::OK);
     }
     println!(

@@ -94,8 +94,8 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
 fn not_added(e: crate::store::StoreError, name: &str) -> anyhow::Error {
     match e {
         crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-            "no person called {} is enrolled: add them first with `facegate user add {}`",
-            crate::shown::Escaped(name),
+            "no person called `{}` is enrolled: add them first with `facegate user add {}`",
+            crate::store::names::printable(name),
             crate::store::names::shell_arg(name)
         ),
         e => e.into(),

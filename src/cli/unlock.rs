@@ -177,9 +177,7 @@ fn refusal(
     }
     // Once for each account shown, after its images (it followed every one; journey s34 #9).
     lines.extend(shown_others.into_iter().map(|other| {
-        format!(
-            "  (if {user} and {other} are one person's accounts, add `--same-person-as {other}`)"
-        )
+        format!("(if {user} and {other} are one person's accounts, add `--same-person-as {other}`)")
     }));
     // A link not made before needs a face of the account named in the batch: naming an
     // account by a slip linked two people's in silence (journey s34).
@@ -250,7 +248,13 @@ fn take_back(
             failed.get_or_insert(e);
         }
     }
-    eprintln!("refused: {}", why.join("\n"));
+    // The batch's refusal, told from the photos the quality gate turned down one by one
+    // ("refused FILE: …" above, counted in the tally): each reason on its own line (the first
+    // shared the heading's; review s35).
+    eprintln!("refused, this batch as a whole:");
+    for line in why {
+        eprintln!("  {line}");
+    }
     let undone = match failed {
         None if first => undo_new(engine.store(), user, gallery),
         None => Ok(()),
@@ -301,7 +305,7 @@ fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow:
     store.remove_person(user).map_err(|e| match e {
         // Removed before, its record may stay: said how that goes too.
         crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-            "{}; what is left of an account removed before goes with {}",
+            "{}; what is left of an account removed before, if any, goes with {}",
             said(e),
             commands.unlock(&["remove", user, "--wipe"])
         ),
