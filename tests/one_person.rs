@@ -501,6 +501,12 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
             assert!(said.contains("1 refused (1 not trusted)"), "{said}");
         }
     }
+    // Another's face beside the file that is not hers: taken back, and still exit 2 for the
+    // file (a batch taken back exited 1, a batch kept 2; review s35).
+    let out = enrol(&[&aoc[0], &theirs]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("refused, this batch as a whole:"), "{said}");
     // Her four, and the one added as daemon's face.
     assert!(listed().contains("5 images"), "{}", listed());
 

@@ -32,7 +32,9 @@ pub struct ConfigArg {
 
 #[derive(Debug, Subcommand)]
 pub enum UnlockCommand {
-    /// Enrol USER for face unlock from photos or folders (quality-checked); root only
+    /// Enrol USER for face unlock from photos or folders (quality-checked); root only. Exit 0
+    /// enrolled (a photo turned down beside others kept is named), 1 nothing of the batch kept,
+    /// 2 error (a file that cannot be read or trusted too)
     Enrol(EnrolArgs),
     /// Accounts enrolled for face unlock, with their image counts; root only
     List {
@@ -275,7 +277,12 @@ fn take_back(
     println!(
         "Nothing of this batch was kept{gone} (each reason under \"refused\" says what to do)."
     );
-    Ok(super::exit::DIFFERENT)
+    // A file that could not be read or trusted is an error whether or not the batch was kept
+    // (it exited 2 when kept, 1 when taken back; review s35).
+    Ok(match imported.code {
+        exit::ERROR => exit::ERROR,
+        _ => exit::DIFFERENT,
+    })
 }
 
 /// A store error about `user` as the `unlock` commands say it: an unknown name points to the
