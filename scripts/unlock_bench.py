@@ -41,7 +41,7 @@ def rss_mb(pid):
 
 # Every time from the request (src/unlock/daemon.rs, log_timing).
 TIMING = re.compile(r"attempt for \S+: (\w+)(?: \([^)]*\))? ([\d.]+) s after its request "
-                    r"\(waited ([\d.]+) s for the camera, which opened in ([\d.]+) s\); "
+                    r"\(the camera began to open at ([\d.]+) s and took ([\d.]+) s\); "
                     r"(?:match at ([\d.]+) s|no match), (?:turn seen at ([\d.]+) s|no turn seen)")
 
 

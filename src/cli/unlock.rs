@@ -682,9 +682,13 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             Answer::Locked(lock) => {
                 // Why a record cannot be read, which the gate's answer leaves out (it is
                 // logged under the daemon's limit; review s35 #6).
-                let why = match crate::engine::attempts::read_lock(&store, user) {
-                    Err(e) => format!(": {}", crate::shown::Reason(&e)),
-                    Ok(_) => String::new(),
+                let why = match lock {
+                    crate::auth::lockout::Lock::Unreadable => {
+                        crate::engine::attempts::read_lock(&store, user)
+                            .err()
+                            .map_or(String::new(), |e| format!(": {}", crate::shown::Reason(&e)))
+                    }
+                    _ => String::new(),
                 };
                 println!(
                     "{user:<24} {images}; {}{why} ({} lifts it)",
@@ -730,13 +734,12 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // Dropped only once the account is not enrolled (removed now, or before this was
             // done): a removal that failed part-way left it unlocking, its links with it
             // (review s35 #1).
-            let enrolled = !matches!(
+            let removed_before = matches!(
                 store.require_person(user),
                 Err(crate::store::StoreError::UnknownPerson(_))
             );
-            if enrolled {
-                println!("{}", removed?);
-                return Ok(exit::OK);
+            if !(removed.is_ok() || removed_before) {
+                return removed.map(|_| exit::OK);
             }
             let unlinked = crate::unlock::account::unlink(&store, user);
             if let Ok(removed) = &removed {
@@ -751,11 +754,18 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
                     by.join(", ")
                 );
             }
-            // The removal's own error first, then the links'.
-            removed?;
-            unlinked
-                .map_err(|e| anyhow::anyhow!("links to {user} could not all be dropped: {e}"))?;
-            Ok(exit::OK)
+            let unlinked = unlinked
+                .map_err(|e| anyhow::anyhow!("links to {user} could not all be dropped: {e}"));
+            match (removed, unlinked) {
+                // An account removed before, whose links went now: that was the work to do.
+                (Err(e), Ok(by)) if removed_before && !by.is_empty() => {
+                    eprintln!("note: {e}");
+                    Ok(exit::OK)
+                }
+                // The removal's own error first, then the links'.
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(_), Ok(_)) => Ok(exit::OK),
+            }
         }
         UnlockCommand::Reset { user, config } => {
             require_root()?;

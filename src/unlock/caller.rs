@@ -127,9 +127,9 @@ impl Caller {
 
     /// Whether `user` may be looked up for this caller: any name for root, only its own
     /// account's name for anyone else, and none for a caller that cannot be seen (which
-    /// [`Caller::may_ask_for`] refuses whatever the name). Any string a user sent was looked up in the user database (reaching LDAP
-    /// or sssd) before it was refused (red team s35); another name for the same uid is now
-    /// refused too.
+    /// [`Caller::may_ask_for`] refuses whatever the name). Any string a user sent was looked
+    /// up in the user database (reaching LDAP or sssd) before it was refused (red team s35);
+    /// another name for the same uid is now refused too.
     pub fn may_name(&self, user: &str) -> bool {
         match self.user {
             Some(0) => true,

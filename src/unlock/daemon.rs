@@ -744,9 +744,10 @@ fn fair_attempt(timeout: Duration) -> Duration {
 }
 
 /// One line per attempt on the daemon's log: where the time went (`make bench-unlock` reads it),
-/// every time from the request, which may have `waited` for the camera, then `opened` it. (It
-/// gave the time from the camera's opening beside an end from the request, which read as
-/// ending after it was over; and "-" for a match never seen; journey s35.)
+/// every time from the request: the camera began to open `waited` in (its turn, and the checks
+/// at it), and took `opened`. (It gave the time from the camera's opening beside an end from
+/// the request, which read as ending after it was over; and "-" for a match never seen;
+/// journey s35.)
 fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, waited: Duration, opened: Duration) {
     let at = |what: &str, s: Option<f32>| {
         s.map_or(format!("no {what}"), |s| format!("{what} at {s:.3} s"))
@@ -757,8 +758,8 @@ fn log_timing(user: &str, o: &crate::auth::attempt::Outcome, waited: Duration, o
         (false, None) => "refused".to_owned(),
     };
     tracing::info!(
-        "attempt for {user}: {verdict} {:.3} s after its request (waited {:.3} s for the \
-         camera, which opened in {:.3} s); {}, {}; {} frames, {} with a face",
+        "attempt for {user}: {verdict} {:.3} s after its request (the camera began to open at \
+         {:.3} s and took {:.3} s); {}, {}; {} frames, {} with a face",
         o.seconds,
         waited.as_secs_f64(),
         opened.as_secs_f64(),

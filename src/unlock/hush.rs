@@ -38,9 +38,9 @@ impl Hush {
     }
 
     /// Whether [`BURST`] lines of `kind` were logged for `uid` in the [`WINDOW`] that began with
-    /// the first of them (a fixed window, as the lines' limit has): what
-    /// the line is about may then be held back too (a client hanging up on each prompt turns
-    /// the camera on for free; red team s35 #2).
+    /// the first of them (a fixed window, as the lines' limit has): what the line is about may
+    /// then be held back too (a client hanging up on each prompt turns the camera on for free;
+    /// red team s35 #2).
     pub fn spent(&self, uid: u32, kind: &'static str) -> bool {
         self.spent_at((uid, kind), Instant::now())
     }
