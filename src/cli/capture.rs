@@ -47,20 +47,22 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         name: args.name.clone(),
         kind: args.kind,
     };
+    let from_files = args.camera.is_none() && args.replay.is_none();
+    anyhow::ensure!(
+        !from_files || (args.count.is_none() && args.timeout.is_none()),
+        "--count and --timeout are for --camera or --replay; files are all imported"
+    );
+    let mut engine = cli.engine()?;
     // Refused before anything is read, the camera turned on or the clip decoded.
-    cli.store()?
+    engine
+        .store()
         .require_person(&args.name)
         .map_err(|e| not_added(e, &args.name))?;
-    if args.camera.is_none() && args.replay.is_none() {
-        anyhow::ensure!(
-            args.count.is_none() && args.timeout.is_none(),
-            "--count and --timeout are for --camera or --replay; files are all imported"
-        );
-        return super::people::import(cli, &gallery, &args.inputs);
+    if from_files {
+        return super::people::import_with(&mut engine, &gallery, &args.inputs);
     }
     let count = args.count.unwrap_or(DEFAULT_COUNT);
     let seconds = args.timeout.unwrap_or(DEFAULT_CAMERA_SECONDS);
-    let mut engine = cli.engine()?;
     let source = match (&args.replay, args.camera) {
         (Some(clip), _) => super::capture_live::Source::Recording {
             path: clip.clone(),

@@ -217,15 +217,23 @@ pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
 /// a terminal). Exit 0 when every image was saved, 1 when some were refused or were saved with a
 /// warning ([`warn_after_saving`]).
 pub fn import(cli: &Cli, gallery: &Gallery, inputs: &[PathBuf]) -> anyhow::Result<u8> {
-    let mut engine = cli.engine()?;
-    let imported = import_into(&mut engine, gallery, inputs, None)?;
+    import_with(&mut cli.engine()?, gallery, inputs)
+}
+
+/// [`import`] with an engine already made (`capture`'s, which checked the name with it).
+pub fn import_with(
+    engine: &mut crate::engine::Engine,
+    gallery: &Gallery,
+    inputs: &[PathBuf],
+) -> anyhow::Result<u8> {
+    let imported = import_into(engine, gallery, inputs, None)?;
     println!("{}", imported.tally("saved"));
     let saved = imported
         .saved
         .iter()
         .map(|(id, path)| (*id, Shown(path).to_string()))
         .collect();
-    let warned = warn_after_saving(&mut engine, gallery, &saved);
+    let warned = warn_after_saving(engine, gallery, &saved);
     Ok(with_warnings(imported.code, warned))
 }
 

@@ -268,6 +268,7 @@ fn generation(folder: &std::fs::File) -> Option<u32> {
 #[derive(Debug)]
 pub struct Holder {
     uid: u32,
+    name: String,
     dir: PathBuf,
     home: OnceCell<Reading>,
 }
@@ -275,12 +276,27 @@ pub struct Holder {
 impl Holder {
     /// The account named `user`, None when there is none (or the user database cannot say).
     pub fn of(user: &str) -> Option<Holder> {
-        let account = nix::unistd::User::from_name(user).ok().flatten()?;
-        Some(Holder {
+        nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .map(Holder::from_entry)
+    }
+
+    /// The account whose uid is `uid`, looked up by it.
+    pub fn with_uid(uid: u32) -> Option<Holder> {
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(Holder::from_entry)
+    }
+
+    fn from_entry(account: nix::unistd::User) -> Holder {
+        Holder {
             uid: account.uid.as_raw(),
+            name: account.name,
             dir: account.dir,
             home: OnceCell::new(),
-        })
+        }
     }
 
     /// An account with `uid` whose home folder is `dir` (the tests' accounts).
@@ -288,9 +304,15 @@ impl Holder {
     pub(crate) fn at(uid: u32, dir: PathBuf) -> Holder {
         Holder {
             uid,
+            name: String::new(),
             dir,
             home: OnceCell::new(),
         }
+    }
+
+    /// Its name in the user database.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn uid(&self) -> u32 {

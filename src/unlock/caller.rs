@@ -35,6 +35,7 @@ use std::path::Path;
 
 use facegate_proto::socket::{self, Peer};
 
+use super::account::Holder;
 use super::procfs;
 
 /// A connection's caller: the socket's credentials and the user behind them.
@@ -125,19 +126,17 @@ impl Caller {
         why.map(|why| format!("for process {}: {why}", c.pid))
     }
 
-    /// Whether `user` may be looked up for this caller: any name for root, only its own
-    /// account's name for anyone else, and none for a caller that cannot be seen (which
-    /// [`Caller::may_ask_for`] refuses whatever the name). Any string a user sent was looked
-    /// up in the user database (reaching LDAP or sssd) before it was refused (red team s35);
-    /// another name for the same uid is now refused too.
-    pub fn may_name(&self, user: &str) -> bool {
+    /// The account `user` names, as this caller may have it looked up: any name for root;
+    /// for anyone else its own account, by its uid, when `user` is that account's name; none
+    /// for a caller that cannot be seen (which [`Caller::may_ask_for`] refuses whatever the
+    /// name). Any string a user sent was looked up in the user database (reaching LDAP or
+    /// sssd) before it was refused (red team s35); another name for the same uid is refused
+    /// too. One passwd lookup either way.
+    pub fn account(&self, user: &str) -> Option<Holder> {
         match self.user {
-            Some(0) => true,
-            None => false,
-            Some(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                .ok()
-                .flatten()
-                .is_some_and(|own| own.name == user),
+            Some(0) => Holder::of(user),
+            None => None,
+            Some(uid) => Holder::with_uid(uid).filter(|own| own.name() == user),
         }
     }
 
@@ -346,11 +345,14 @@ mod tests {
         };
         let procfs = procfs_with(4243, "Uid:\t1\t1\t1\t1");
         let user = caller(procfs.path(), 1, 4243);
-        assert!(user.may_name(&own.name));
-        assert!(!user.may_name("root"));
-        assert!(!user.may_name(&"x".repeat(4000)));
+        assert!(user.account(&own.name).is_some());
+        assert!(user.account("root").is_none());
+        assert!(user.account(&"x".repeat(4000)).is_none());
         let procfs = procfs_with(78, "Uid:\t0\t0\t0\t0");
-        assert!(caller(procfs.path(), 0, 78).may_name("anyone"), "root");
+        assert!(
+            caller(procfs.path(), 0, 78).account(&own.name).is_some(),
+            "root"
+        );
     }
 
     #[test]

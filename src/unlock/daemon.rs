@@ -184,8 +184,8 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     };
     let Request::Authenticate { user } = &request;
     // A name that is not the caller's own is refused as one with no account, without being
-    // looked up ([`Caller::may_name`]).
-    let holder = caller.may_name(user).then(|| Holder::of(user)).flatten();
+    // looked up ([`Caller::account`]).
+    let holder = caller.account(user);
     let account = holder.as_ref().map(Holder::uid);
     if let Err(refused) = may_ask(caller, user, account, hush, *uid) {
         return proto::send(&mut stream, &refused);
