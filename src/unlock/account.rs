@@ -348,19 +348,7 @@ pub fn record(
     account: &Holder,
     same_person: &[String],
 ) -> Result<Recorded, StoreError> {
-    let mut named_now = Vec::new();
     let mut unlinked = Vec::new();
-    for named in same_person {
-        match read(store, named).map(|r| (r.uid, r.home)) {
-            // Named again: the enrolment it names now.
-            Ok((Some(uid), home)) => named_now.push(Linked {
-                account: named.clone(),
-                uid,
-                home,
-            }),
-            _ => unlinked.push(named.clone()),
-        }
-    }
     // A home that cannot be read now (mounted in the session that enrols, say) keeps the one
     // recorded before: written over with nothing, the check was gone for good (review s33).
     let home_now = match account.home() {
@@ -368,12 +356,27 @@ pub fn record(
         _ => None,
     };
     // Read and written under the store's lock: two enrolments at once each wrote over the
-    // other's links (red team s35).
+    // other's links (red team s35). The named records too: one read before it could be removed,
+    // its links dropped, before this link to it was written (review s35 #11).
     let (before, now, unguarded) = store.update_state(user, FILE, |record: &mut EnrolledFor| {
         let before = record.home;
-        for link in &named_now {
-            record.same_person.retain(|l| l.account != link.account);
-            record.same_person.push(link.clone());
+        for named in same_person {
+            match read(store, named) {
+                // Named again: the enrolment it names now.
+                Ok(EnrolledFor {
+                    uid: Some(uid),
+                    home,
+                    ..
+                }) => {
+                    record.same_person.retain(|l| &l.account != named);
+                    record.same_person.push(Linked {
+                        account: named.clone(),
+                        uid,
+                        home,
+                    });
+                }
+                _ => unlinked.push(named.clone()),
+            }
         }
         // A link made while the enrolment it names had no home takes the home that enrolment
         // has now, so that one made again after it is told apart from here on (review s33
