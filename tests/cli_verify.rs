@@ -377,7 +377,7 @@ fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
     assert!(err.contains("`facegate user forget Bob "), "{err}");
 }
 
-/// With nobody enrolled, `identify` and `capture` say what to do first (they said "nobody
+/// With nobody enrolled, `identify` (in JSON too) and `capture` say what to do first (they said "nobody
 /// enrolled passes verification" and "see `facegate user list`"; journey s35).
 #[test]
 fn an_empty_store_says_how_to_enrol() {
@@ -391,6 +391,13 @@ fn an_empty_store_says_how_to_enrol() {
         said.contains("nobody is enrolled yet (`facegate user add NAME`"),
         "{said}"
     );
+    // The JSON says so too (its empty ranking gave no reason; quick re-check s35).
+    let out = facegate(&data, &["identify", s(&photo), "--json"]);
+    assert_eq!(code(&out), 1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("identify --json, nobody enrolled: {report}");
+    assert_eq!(report["reason"], "nobody is enrolled yet", "{report}");
+    assert_eq!(report["identity"], serde_json::Value::Null, "{report}");
     let out = facegate(&data, &["capture", "Ada", s(&photo)]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 2, "{said}");

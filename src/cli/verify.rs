@@ -272,13 +272,19 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     for line in id.left_out() {
         eprintln!("note: {line}");
     }
+    // With nobody to rank, "nobody enrolled passes" read as a verdict (journey s35), and the
+    // JSON's empty ranking said nothing at all (quick re-check s35).
+    let nobody = id.ranking.is_empty() && engine.store().people()?.is_empty();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&id)?);
+        let mut json = serde_json::to_value(&id)?;
+        if nobody {
+            json["reason"] = "nobody is enrolled yet".into();
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         match &id.identity {
             Some(name) => println!("identified: {name}"),
-            // With nobody to rank, "nobody enrolled passes" read as a verdict (journey s35).
-            None if id.ranking.is_empty() && engine.store().people()?.is_empty() => println!(
+            None if nobody => println!(
                 "unknown: nobody is enrolled yet (`facegate user add NAME`, then `facegate \
                  capture NAME PHOTOS...`)"
             ),
