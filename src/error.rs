@@ -1,5 +1,6 @@
 //! Typed errors of the library. The CLI and GUI turn them into messages (anyhow at the edges).
 
+use crate::hint::FACEGATE;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -39,7 +40,7 @@ pub enum Error {
             &negatives_named(.0),
             .0.len(),
             &format!(
-                "`facegate negatives remove {}`",
+                "`{FACEGATE} negatives remove {}`",
                 .0.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(" ")
             )
         )
@@ -67,14 +68,16 @@ pub enum Error {
     )]
     SettingsDamaged(String),
     #[error(
-        "nobody is enrolled yet: calibration needs a person's images (`facegate user add NAME` \
-         and `facegate capture NAME ...`, or Add person and the capture buttons in the window)"
+        "nobody is enrolled yet: calibration needs a person's images (`{facegate} user add NAME` \
+         and `{facegate} capture NAME ...`, or Add person and the capture buttons in the window)",
+        facegate = FACEGATE
     )]
     NobodyEnrolled,
     #[error(
         "no impostor comparisons: calibration needs other people's faces as negatives \
-         (`facegate negatives add DIR`, e.g. a few LFW folders, or Import negatives in the \
-         window's People & settings)"
+         (`{facegate} negatives add DIR`, e.g. a few LFW folders, or Import negatives in the \
+         window's People & settings)",
+        facegate = FACEGATE
     )]
     NoImpostors,
     /// A target false-accept rate outside (0, 1) ([`crate::auth::calibrate::target_far`]).
@@ -143,7 +146,7 @@ fn no_images(people: &[String]) -> String {
         [] => ("nobody".into(), "has", "NAME".into()),
     };
     format!(
-        "{who} {have} no verification images yet: capture some first (`facegate capture {name} \
+        "{who} {have} no verification images yet: capture some first (`{FACEGATE} capture {name} \
          PHOTOS...`, or Capture in the window)"
     )
 }

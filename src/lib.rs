@@ -11,7 +11,7 @@
 //! - [`session`]: the desktop app's capture thread and inference worker, and [`gui`] the window;
 //! - [`cli`]: the command line; [`eval`]: shared metrics (ROC AUC, EER);
 //! - [`rng`]: the one seeded generator; [`error`]: typed errors; [`shown`]: outside text made
-//!   safe to print.
+//!   safe to print; [`hint`]: the `facegate` of a suggested command.
 
 pub mod auth;
 pub mod bounded;
@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod gui;
+pub mod hint;
 pub mod imageio;
 pub mod liveness;
 pub mod pipeline;

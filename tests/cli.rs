@@ -161,6 +161,51 @@ fn unlock_command_errors_name_what_failed() {
     assert!(nobody.contains("unlock list"), "{nobody}");
 }
 
+/// A command a message suggests repeats the `--data-dir` and `--models` typed, quoted for the
+/// shell, so that pasted it acts on the same store (it named the default one; quick re-check
+/// s35); given by environment variable, they reach the pasted command anyway and are left out.
+/// No models are needed: `user list` does not load them.
+#[test]
+fn suggested_commands_repeat_the_options_typed() {
+    let dir = common::temp_dir("hint typed");
+    let data = dir.join("data");
+    let models = dir.join("models here");
+    std::fs::create_dir_all(&models).unwrap();
+    let run = |args: &[&str], env_data: bool| {
+        let mut cmd = common::facegate_command();
+        cmd.env_remove("FACEGATE_DATA_DIR").args(args);
+        if env_data {
+            cmd.env("FACEGATE_DATA_DIR", &data);
+        }
+        let out = cmd.output().unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let typed = run(
+        &[
+            "user",
+            "list",
+            "--data-dir",
+            s(&data),
+            "--models",
+            s(&models),
+        ],
+        false,
+    );
+    println!("typed: {typed}");
+    assert!(
+        typed.contains(&format!(
+            "`facegate --data-dir '{}' --models '{}' user add NAME`",
+            data.display(),
+            models.display()
+        )),
+        "{typed}"
+    );
+    let from_env = run(&["user", "list"], true);
+    println!("from the environment: {from_env}");
+    assert!(from_env.contains("`facegate user add NAME`"), "{from_env}");
+}
+
 /// The window with no display to open it on: a plain sentence and exit 2 (winit's error carried
 /// a path into its source in the registry).
 #[test]

@@ -83,7 +83,8 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
         );
         // The command that removes it, with its id: pasteable as it is.
         assert!(
-            err.contains("(`facegate negatives remove ") && !err.contains("remove ID"),
+            err.contains(&format!("({}", common::hint_at(&data, "negatives remove ")))
+                && !err.contains("remove ID"),
             "{err}"
         );
         assert!(!err.contains("corrupt"), "{err}");

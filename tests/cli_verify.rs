@@ -310,8 +310,10 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
         .find(|l| l.contains("do not all show one person"))
         .unwrap_or_default();
     assert!(
-        whole.contains("to delete those: `facegate user forget Eileen ")
-            && whole.matches(" matches 1 of 4").count() == 2
+        whole.contains(&format!(
+            "to delete those: {}",
+            common::hint_at(&data, "user forget Eileen ")
+        )) && whole.matches(" matches 1 of 4").count() == 2
             && !whole.contains("ID..."),
         "{whole}"
     );
@@ -319,8 +321,11 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
     let forget: Vec<String> = err
         .lines()
         .filter_map(|l| {
-            l.split("to delete it: `facegate user forget Eileen ")
-                .nth(1)
+            l.split(&format!(
+                "to delete it: {}",
+                common::hint_at(&data, "user forget Eileen ")
+            ))
+            .nth(1)
         })
         .filter_map(|rest| {
             rest.get(..36)
@@ -374,7 +379,10 @@ fn capture_warns_when_a_face_is_already_enrolled_under_another_name() {
         err.contains("shows Eileen, who is enrolled: if it is not Bob, delete it"),
         "{err}"
     );
-    assert!(err.contains("`facegate user forget Bob "), "{err}");
+    assert!(
+        err.contains(&common::hint_at(&data, "user forget Bob ")),
+        "{err}"
+    );
 }
 
 /// With nobody enrolled, `identify` (in JSON too) and `capture` say what to do first (they said "nobody
@@ -388,7 +396,10 @@ fn an_empty_store_says_how_to_enrol() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(code(&out), 1, "{said}");
     assert!(
-        said.contains("nobody is enrolled yet (`facegate user add NAME`"),
+        said.contains(&format!(
+            "nobody is enrolled yet ({}",
+            common::hint_at(&data, "user add NAME`")
+        )),
         "{said}"
     );
     // The JSON says so too (its empty ranking gave no reason; quick re-check s35).
@@ -402,7 +413,10 @@ fn an_empty_store_says_how_to_enrol() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 2, "{said}");
     assert!(
-        said.contains("add them first with `facegate user add Ada`"),
+        said.contains(&format!(
+            "add them first with {}",
+            common::hint_at(&data, "user add Ada`")
+        )),
         "{said}"
     );
     // Two people without images: named as two.

@@ -373,11 +373,15 @@ fn too_few_images_say_what_to_capture() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("facegate capture 'Ada Lovelace' --kind anchor"),
+        err.contains(&common::hint_at(
+            &data,
+            "capture 'Ada Lovelace' --kind anchor"
+        )),
         "the hint can be pasted as it is: {err}"
     );
     assert!(
-        err.contains("--kind positive") && err.contains("facegate negatives add DIR"),
+        err.contains("--kind positive")
+            && err.contains(&common::hint_at(&data, "negatives add DIR")),
         "{err}"
     );
     assert_eq!(facegate(&data, &["train", "Nobody"]).status.code(), Some(2));

@@ -23,6 +23,7 @@
 //! back at the desk must not find face unlock off for long) and counts nothing toward a
 //! lock-out; a success ends it. A photo without a face starts none: it turns no camera on.
 
+use crate::hint::FACEGATE;
 use serde::{Deserialize, Serialize};
 
 pub const MAX_FAILURES: u32 = 5;
@@ -81,7 +82,7 @@ impl std::fmt::Display for Lock {
             ),
             Lock::UntilReset => write!(
                 f,
-                "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock)",
+                "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`{FACEGATE} user reset`, or `facegate unlock reset` for system unlock)",
                 LOCK_STEPS.len()
             ),
             Lock::Running => write!(
@@ -90,8 +91,9 @@ impl std::fmt::Display for Lock {
                  success; try again when it ends",
                 self.brief()
             ),
-            Lock::Unreadable => f.write_str(
-                "locked out: the record of failed attempts cannot be read, so face verification stays off until it is reset (`facegate user reset`, or `facegate unlock reset` for system unlock); use your password",
+            Lock::Unreadable => write!(
+                f,
+                "locked out: the record of failed attempts cannot be read, so face verification stays off until it is reset (`{FACEGATE} user reset`, or `facegate unlock reset` for system unlock); use your password",
             ),
         }
     }

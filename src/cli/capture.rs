@@ -3,6 +3,7 @@
 //! `howdy add` does). Every image goes through the same gate and store path
 //! ([`crate::engine::Engine::capture`]): one face, large, sharp and bright enough.
 
+use crate::hint::FACEGATE;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -75,7 +76,7 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         Err(super::capture_live::LiveError::NoCamera(index)) => {
             eprintln!(
                 "error: no camera found (asked for camera {index}); capture from a recording with \
-                 --replay CLIP, or import photos with `facegate capture {} PHOTOS...`",
+                 --replay CLIP, or import photos with `{FACEGATE} capture {} PHOTOS...`",
                 names::shell_arg(&args.name)
             );
             return Ok(exit::ERROR);
@@ -96,7 +97,7 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
 fn not_added(e: crate::store::StoreError, name: &str) -> anyhow::Error {
     match e {
         crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-            "no person called `{}` is enrolled: add them first with `facegate user add {}`",
+            "no person called `{}` is enrolled: add them first with `{FACEGATE} user add {}`",
             crate::store::names::printable(name),
             crate::store::names::shell_arg(name)
         ),

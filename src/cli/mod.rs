@@ -208,6 +208,20 @@ impl Cli {
     }
 }
 
+/// The `--data-dir` and `--models` typed on the command line, for the commands messages
+/// suggest ([`crate::hint`]); a value from the environment reaches a pasted command anyway.
+fn remember_typed(matches: &clap::ArgMatches, cli: &Cli) {
+    let typed = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    let options: Vec<(&str, &std::path::Path)> = [
+        ("--data-dir", "data_dir", cli.data_dir.as_deref()),
+        ("--models", "models", cli.models.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(option, id, value)| value.filter(|_| typed(id)).map(|v| (option, v)))
+    .collect();
+    crate::hint::remember_typed(&options);
+}
+
 /// A path in `--json` output, as text even when it is not UTF-8 (then with U+FFFD in place of
 /// the bad bytes): serde refuses such a path outright, which lost every other image's results.
 fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
@@ -218,7 +232,10 @@ fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    remember_typed(&matches, &cli);
     init_logging(cli.verbose, matches!(cli.command, Some(Command::Daemon(_))));
     let outcome = match &cli.command {
         Some(Command::Detect(args)) => detect::run(&cli, args),

@@ -1,6 +1,7 @@
 //! `facegate user ...` and `facegate negatives`, and the import that `facegate capture` uses:
 //! building the store.
 
+use crate::hint::FACEGATE;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -72,7 +73,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             let quoted = names::shell_arg(name);
             let least = crate::train::MIN_IMAGES;
             println!(
-                "enrolled {name}; now add images with `facegate capture {quoted} --kind \
+                "enrolled {name}; now add images with `{FACEGATE} capture {quoted} --kind \
                  verification PHOTOS...` (and, to train their own head later, at least {least} \
                  with `--kind anchor`, {least} with `--kind positive` and {least} negatives)"
             );
@@ -89,7 +90,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
             println!(
-                "removed {name}, their images and their cached embeddings (their audit-log lines stay; `facegate user remove {} --wipe` removes those too)",
+                "removed {name}, their images and their cached embeddings (their audit-log lines stay; `{FACEGATE} user remove {} --wipe` removes those too)",
                 names::shell_arg(name)
             );
         }
@@ -138,7 +139,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if rows.is_empty() {
                 println!(
-                    "nobody is enrolled yet (store: {}); add someone with `facegate user add NAME`",
+                    "nobody is enrolled yet (store: {}); add someone with `{FACEGATE} user add NAME`",
                     store.root().display()
                 );
             } else {
@@ -278,7 +279,7 @@ pub fn warn_after_saving(
 fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
     let forget = |ids: &str| match gallery {
         Gallery::Person { name, .. } => {
-            format!("`facegate user forget {} {ids}`", names::shell_arg(name))
+            format!("`{FACEGATE} user forget {} {ids}`", names::shell_arg(name))
         }
         Gallery::Negatives => String::new(),
     };
@@ -293,7 +294,7 @@ fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
             format!("; to delete those: {}", forget(&ids.join(" ")))
         }
         SavedWarning::NotOnePerson(_) => format!("; to delete: {}", forget("ID...")),
-        SavedWarning::NegativeShows { id, .. } => format!(" (`facegate negatives remove {id}`)"),
+        SavedWarning::NegativeShows { id, .. } => format!(" (`{FACEGATE} negatives remove {id}`)"),
         SavedWarning::Unchecked { .. } => String::new(),
     }
 }

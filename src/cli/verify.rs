@@ -1,5 +1,6 @@
 //! `facegate verify`, `facegate identify` and `facegate lookalike`.
 
+use crate::hint::FACEGATE;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -285,7 +286,7 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         match &id.identity {
             Some(name) => println!("identified: {name}"),
             None if nobody => println!(
-                "unknown: nobody is enrolled yet (`facegate user add NAME`, then `facegate \
+                "unknown: nobody is enrolled yet (`{FACEGATE} user add NAME`, then `{FACEGATE} \
                  capture NAME PHOTOS...`)"
             ),
             None => println!("unknown: nobody enrolled passes verification"),

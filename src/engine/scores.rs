@@ -1,6 +1,7 @@
 //! A person's genuine and impostor scores from the store's own faces: the FAR and FRR the
 //! window shows beside the threshold slider, and what `facegate calibrate` picks from.
 
+use crate::hint::FACEGATE;
 use uuid::Uuid;
 
 use super::Engine;
@@ -310,7 +311,7 @@ impl Calibrated {
         if cal.threshold < default {
             said.push(format!(
                 "{:.3} is below {}'s default {default:.3}, and the detection threshold is \
-                 everyone's: every enrolled person's comparisons match more easily (`facegate \
+                 everyone's: every enrolled person's comparisons match more easily (`{FACEGATE} \
                  calibrate --default` puts the default back)",
                 cal.threshold, self.model
             ));

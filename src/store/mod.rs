@@ -97,7 +97,11 @@ impl std::fmt::Display for Gallery {
 pub enum StoreError {
     #[error("`{}` is not a valid name: {reason}", names::printable(name))]
     InvalidName { name: String, reason: &'static str },
-    #[error("no person called `{}` is enrolled (see `facegate user list`)", names::printable(.0))]
+    #[error(
+        "no person called `{}` is enrolled (see `{} user list`)",
+        names::printable(.0),
+        crate::hint::FACEGATE
+    )]
     UnknownPerson(String),
     #[error("`{}` is already enrolled", names::printable(.0))]
     PersonExists(String),

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod pairs;
 pub mod saved;
 
+use crate::hint::FACEGATE;
 use serde::{Deserialize, Serialize};
 
 pub use adopt::Adoption;
@@ -151,7 +152,7 @@ fn not_enough_message(
             );
             todo.push(match remedy {
                 Remedy::Commands => format!(
-                    "capture {more} more: `facegate capture {} --kind {kind} PHOTOS...`",
+                    "capture {more} more: `{FACEGATE} capture {} --kind {kind} PHOTOS...`",
                     crate::store::names::shell_arg(person)
                 ),
                 Remedy::Window => {
@@ -165,7 +166,7 @@ fn not_enough_message(
         todo.push(match remedy {
             Remedy::Commands => format!(
                 "import at least {more} more negatives (other people's faces, e.g. LFW): \
-                 `facegate negatives add DIR`"
+                 `{FACEGATE} negatives add DIR`"
             ),
             Remedy::Window => format!(
                 "import at least {more} more negatives (other people's faces) under Negatives \

@@ -2,6 +2,7 @@
 //! the store. One file per embedder, since a head only makes sense on the embeddings it was
 //! trained on.
 
+use crate::hint::FACEGATE;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -112,7 +113,7 @@ pub fn load_head(
     let saved: SavedHead = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     if saved.layer != HEAD_LAYER {
         return Err(corrupt(format!(
-            "it was trained by an older FaceGate on another feature layer; run `facegate train {}` again",
+            "it was trained by an older FaceGate on another feature layer; run `{FACEGATE} train {}` again",
             crate::store::names::shell_arg(person)
         )));
     }

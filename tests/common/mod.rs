@@ -127,6 +127,12 @@ pub fn facegate_at(data: &Path, args: &[&str]) -> std::process::Output {
     run_facegate(&all)
 }
 
+/// How a command a message suggests to [`facegate_at`]'s user begins: with the `--data-dir`
+/// typed, so that pasted it acts on the same store (`` `facegate --data-dir DATA REST ``).
+pub fn hint_at(data: &Path, rest: &str) -> String {
+    format!("`facegate --data-dir {} {rest}", data.display())
+}
+
 /// A system config (root's face unlock) at `dir/config.toml`, for the store at `store` and a
 /// socket in `dir`.
 pub fn system_config(dir: &Path, store: &Path) -> PathBuf {
