@@ -269,7 +269,10 @@ fn the_daemon_stamps_its_lines_unless_the_journal_does() {
 }
 
 /// Stopped (`systemctl stop`, Ctrl-C, `kill`), the daemon says so on its log and removes the
-/// socket file it made: it stopped in silence and left the file behind (journey s35).
+/// socket file it made: it stopped in silence and left the file behind (journey s35). The
+/// folder it makes for the socket is 0755 under root's umask 002 (it was 0775, and refused on
+/// every start; red team s36 F2), and a socket in a folder others can write, sticky or not, is
+/// refused: once removed, its name could be taken (red team s36 F1).
 #[test]
 fn the_daemon_says_it_stops_and_removes_its_socket() {
     use std::io::{BufRead, BufReader};
@@ -281,14 +284,56 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     if common::models_or_skip("the daemon's stop").is_none() {
         return;
     }
+    use std::os::unix::fs::PermissionsExt;
     let dir = common::temp_dir("daemon-stop");
-    let config = common::system_config(&dir, &dir.join("store"));
-    let socket = dir.join("fg.sock");
-    let mut daemon = common::facegate_command()
-        .args(["daemon", "--config", s(&config)])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let config = dir.join("config.toml");
+    let config_for = |socket: &std::path::Path| {
+        let store = dir.join("store");
+        let text = format!("store = \"{}\"\nsocket = \"{}\"\n", s(&store), s(socket));
+        std::fs::write(&config, text).unwrap();
+    };
+    // Under umask 002, as root's shell may have it.
+    let daemon = || {
+        let mut cmd = common::facegate_command();
+        cmd.args(["daemon", "--config", s(&config)])
+            .stderr(std::process::Stdio::piped());
+        // SAFETY: umask(2) alone, between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::umask(0o002);
+                Ok(())
+            })
+        };
+        cmd
+    };
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    config_for(&shared.join("fg.sock"));
+    let mut refused = daemon().spawn().unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = refused.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            refused.kill().unwrap();
+            panic!("the daemon started with its socket in a sticky folder");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut why = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut why).unwrap();
+    println!("socket in a sticky folder: {status} {why}");
+    assert_eq!(status.code(), Some(2), "{why}");
+    assert!(
+        why.contains("the socket's folder must be root's alone"),
+        "{why}"
+    );
+
+    let socket = dir.join("run/fg.sock");
+    config_for(&socket);
+    let mut daemon = daemon().spawn().unwrap();
     let mut log = BufReader::new(daemon.stderr.take().unwrap());
     let mut said = String::new();
     while !said.contains("listening on") {
@@ -313,5 +358,14 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         "{said}"
     );
     assert!(!socket.exists(), "the socket file is left");
+    let made = std::fs::metadata(dir.join("run"))
+        .unwrap()
+        .permissions()
+        .mode();
+    println!(
+        "the socket's folder, made under umask 002: {:o}",
+        made & 0o7777
+    );
+    assert_eq!(made & 0o7777, 0o755);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -242,6 +242,23 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     }
 }
 
+/// The folder the daemon binds its socket in is root's alone: the socket is removed when the
+/// daemon stops, and in a folder others may write (a sticky one such as /tmp included) another
+/// user could then take its name, and every start after was refused as "another daemon is
+/// serving" (red team s36 F1). The PAM module accepts a socket in a sticky folder, since root's
+/// own entry there cannot be replaced while it stands.
+fn socket_folder_is_roots(dir: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(dir)?;
+    anyhow::ensure!(
+        meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o022 == 0,
+        "{}: the socket's folder must be root's alone (mode 0755 or stricter, like /run/facegate): \
+         the socket goes when the daemon stops, and in a folder others can write another user \
+         could take its name; set `socket =` to a path in such a folder",
+        crate::shown::Shown(dir)
+    );
+    Ok(())
+}
+
 /// Removes a socket left at `path` by a daemon that has stopped. One that still answers is
 /// another daemon's: taking its path would leave it running unreachable, each thinking it owns
 /// the camera. Anything else at the path is not replaced.
@@ -422,7 +439,14 @@ impl Daemon {
         // someone else chose.
         if let Some(dir) = path.parent() {
             super::config::check_parents(dir)?;
-            std::fs::create_dir_all(dir)?;
+            // Made 0755 whatever root's umask: under 002 the folder made was refused on every
+            // start, under 000 left writable by everyone, under 077 out of the users' reach
+            // (red team s36 F2). One there already is left as it is.
+            let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+            let made = std::fs::create_dir_all(dir);
+            rustix::process::umask(umask);
+            made?;
+            socket_folder_is_roots(dir)?;
         }
         super::config::check_parents(path)?;
         clear_stale_socket(path)?;
