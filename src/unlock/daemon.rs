@@ -28,6 +28,7 @@ use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
+use crate::auth::lockout::{Early, Ended};
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
 use crate::engine::attempts::Purpose;
@@ -580,20 +581,21 @@ impl Daemon {
         }
         // Each hang-up on the prompt turned the camera on and counted nothing: a caller who
         // did so a few times this minute gets it no more until the minute is out (red team s35
-        // #2: forty a second blinked its light and told whether it was busy).
+        // #2: forty a second blinked its light and told whether it was busy). One during the
+        // attempt is logged as the same kind, and so counts here too.
         // Root's callers (login screens) are not held to it: nobody else can make them hang up,
         // and five cancels would turn face unlock off for every login screen (review s35 #8).
         if uid != 0 && self.hush.spent(uid, HUNG_UP) {
             self.hush.warn(uid, "hang-up limit", || {
                 format!(
-                    "{user}: the camera is not turned on: uid {uid}'s clients hung up on the \
-                     prompt {} times within a minute",
+                    "{user}: the camera is not turned on: uid {uid}'s clients hung up (on the \
+                     prompt or during the attempt) {} times within a minute",
                     super::hush::BURST
                 )
             });
             return verdict(
                 Outcome::Ignore,
-                "the client hung up on the prompt too often in the last minute".into(),
+                "the client hung up too often in the last minute".into(),
             );
         }
         // The camera is opened before the attempt counts: one that is unplugged, or held busy
@@ -723,7 +725,19 @@ impl Daemon {
                     .map_or("not verified", |r| r.public_text())
                     .to_owned(),
             ),
-            Ok(None) => verdict(Outcome::Ignore, "the client left".into()),
+            Ok(None) => {
+                // Said as the hang-up on the prompt is, and under its limit: the log had only a
+                // broken pipe, and five such led to a lock-out with no failure before it
+                // (red team s36 F4).
+                let counted = match Ended::early(attempt.compared_a_face(), Early::Abandoned) {
+                    Ended::Refused => "a face was compared, so it counts as a failed attempt",
+                    _ => "no face was judged, so no failure counts",
+                };
+                self.hush.warn(asking.caller, HUNG_UP, || {
+                    format!("{user}: the client left during the attempt; {counted}")
+                });
+                verdict(Outcome::Ignore, "the client left".into())
+            }
             Err(e) => self.ignore(asking.caller, user, &e),
         }
     }
@@ -840,7 +854,12 @@ fn stop_on_signals(bound: Option<Bound>) -> anyhow::Result<()> {
                 Some(b) => tracing::info!("stopping on {name}; removed {}", b.path.display()),
                 None => tracing::info!("stopping on {name}"),
             }
-            std::process::exit(0);
+            // At once, without running exit handlers: `exit` tore ONNX Runtime down under an
+            // attempt still inferring, which then logged a damaged model ("run `make setup`")
+            // and settled as refused (red team s36 F3). Cut here, it stays counted as begun, as
+            // a killed attempt does. The log's lines are written unbuffered.
+            // SAFETY: _exit(2) ends the process; nothing after it runs.
+            unsafe { libc::_exit(0) };
         })?;
     Ok(())
 }
