@@ -188,6 +188,52 @@ fn a_lock_from_attempts_that_never_ended_is_said() {
     );
 }
 
+/// Attempts begun and not ended (a window closed part-way) that would make the next the sixth
+/// failure hold it, and every command says so alike, with when the hold ends: `verify` said
+/// "try again when it ends" with nothing running, `identify` named the person, and `user reset`
+/// said there was no lock to lift (journey s36 #2).
+#[test]
+fn a_hold_by_attempts_under_way_is_said_alike() {
+    let Some(data) = hostile::enrolled("hr-held") else {
+        return;
+    };
+    let record = serde_json::json!({
+        "consecutive_failures": 5,
+        "running": 1,
+        "running_since": hostile::now_unix() - 20,
+    });
+    std::fs::write(hostile::lockout_file(&data), record.to_string()).unwrap();
+    let out = verify_self(&data);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("verify while held: exit {:?}\n{said}", code(&out));
+    assert_eq!(code(&out), Some(4), "{said}");
+    // Begun 20 s ago: taken as killed 120 s after.
+    let left: Option<u64> = said
+        .split_once("held while another attempt runs, for at most ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok());
+    assert!(left.is_some_and(|s| (90..=100).contains(&s)), "{said}");
+    let out = run(&data, &["identify", s(&common::fixture("astronaut.png"))]);
+    let (said, notes) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    println!("identify while held: exit {:?}\n{said}{notes}", code(&out));
+    assert_eq!(code(&out), Some(1), "{said}");
+    assert!(notes.contains("held while another attempt runs"), "{notes}");
+    let out = run(&data, &["user", "reset", NAME]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("user reset: {said}");
+    assert!(
+        said.contains("lifted the lock (it was held while another attempt runs"),
+        "{said}"
+    );
+    assert_eq!(
+        code(&verify_self(&data)),
+        Some(0),
+        "verified after the reset"
+    );
+}
+
 /// `identify` once named a person who was locked out; now they are left out of the ranking.
 #[test]
 fn identify_respects_the_lock_out() {

@@ -54,8 +54,9 @@ pub enum Lock {
     Unreadable,
     /// Another attempt still running would make this one the fifth before a lock: refused
     /// until it ends, with no lock started on its failure, which may yet be taken back (red
-    /// team retest, session 28: the owner's own photo started a lock so).
-    Running,
+    /// team retest, session 28: the owner's own photo started a lock so). It ends within this
+    /// many seconds, when one that never ended (a window or command killed) counts as failed.
+    Running(u64),
 }
 
 impl Lock {
@@ -66,7 +67,7 @@ impl Lock {
             Lock::Paused(s) => format!("paused for {s} more s"),
             Lock::UntilReset => "locked out until reset".into(),
             Lock::Unreadable => "locked out (its record cannot be read)".into(),
-            Lock::Running => "held while another attempt runs".into(),
+            Lock::Running(s) => format!("held while another attempt runs, for at most {s} more s"),
         }
     }
 }
@@ -85,10 +86,13 @@ impl std::fmt::Display for Lock {
                 "locked out after {} lock-outs in a row: use your password; face verification stays off until it is reset (`{FACEGATE} user reset`, or `facegate unlock reset` for system unlock)",
                 LOCK_STEPS.len()
             ),
-            Lock::Running => write!(
+            // "Try again when it ends" gave no time, with the window that ran it long gone
+            // (journey s36 #2).
+            Lock::Running(_) => write!(
                 f,
                 "{}: with it, {MAX_FAILURES} failed attempts would be under way since the last \
-                 success; try again when it ends",
+                 success; try again when it ends (one that never ends, its window or command \
+                 killed, counts as failed then)",
                 self.brief()
             ),
             Lock::Unreadable => write!(
@@ -289,6 +293,22 @@ impl Lockout {
         self.start_lock_if(self.consecutive_failures.saturating_sub(running), now)
     }
 
+    /// What keeps an attempt out at `now`: [`Lockout::lock`], or attempts still running that an
+    /// attempt begun now would have to wait for ([`Lock::Running`]). For whoever looks without
+    /// beginning one (`identify`, `unlock list`, the daemon's gate, `user reset`): the hold
+    /// read as no lock at all there, while `verify` was refused on it (journey s36 #2).
+    pub fn held(&self, now: u64) -> Option<Lock> {
+        let waits = self.consecutive_failures >= MAX_FAILURES && self.still_running(now) > 0;
+        self.lock(now)
+            .or_else(|| waits.then(|| Lock::Running(self.running_left(now))))
+    }
+
+    /// Seconds until the attempts running are all taken as killed.
+    fn running_left(&self, now: u64) -> u64 {
+        self.running_since
+            .map_or(0, |t| t.saturating_add(RUNNING_AT_MOST).saturating_sub(now))
+    }
+
     /// The attempts begun and not settled, while the oldest of them began within
     /// [`RUNNING_AT_MOST`]; after that, all are taken as killed.
     fn still_running(&self, now: u64) -> u32 {
@@ -335,7 +355,7 @@ impl Lockout {
         }
         if self.consecutive_failures >= MAX_FAILURES {
             // Those running make five: none more until they end, and no lock on them yet.
-            return Some(Lock::Running);
+            return Some(Lock::Running(self.running_left(now)));
         }
         // Saturating: the count comes from a file, and a damaged one must not panic the check.
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
@@ -446,9 +466,10 @@ mod tests {
         assert_eq!(looked.start_pending(100), None, "they may still be running");
         assert_eq!(
             l.clone().begin(100),
-            Some(Lock::Running),
+            Some(Lock::Running(RUNNING_AT_MOST)),
             "a sixth counts them"
         );
+        assert_eq!(l.held(110), Some(Lock::Running(RUNNING_AT_MOST - 10)));
         let killed = 100 + RUNNING_AT_MOST + 1;
         // An attempt begun once they cannot be running starts their lock, says so (its log
         // line), and is refused on it; the next is refused on it and starts nothing.
@@ -519,7 +540,7 @@ mod tests {
         }
         assert_eq!(
             l.begin(400),
-            Some(Lock::Running),
+            Some(Lock::Running(RUNNING_AT_MOST)),
             "refused, no lock started"
         );
         assert_eq!(l.lock(400), None);
@@ -679,7 +700,7 @@ mod tests {
         }
         assert_eq!(
             l.begin(100),
-            Some(Lock::Running),
+            Some(Lock::Running(RUNNING_AT_MOST)),
             "the sixth start is refused while they may run"
         );
         // Killed (not settled within RUNNING_AT_MOST): their failures lock.

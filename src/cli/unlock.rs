@@ -817,12 +817,14 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             // The one public reason a stranger, a wrong turn and a photo share.
             let shared = reason == crate::auth::attempt::Refusal::NotRecognised.public_text();
             match locked {
-                Some(lock) if lock != crate::auth::lockout::Lock::Running && by_the_lock => {
+                Some(lock)
+                    if !matches!(lock, crate::auth::lockout::Lock::Running(_)) && by_the_lock =>
+                {
                     println!("({reset} lifts the lock)")
                 }
                 // The lock by name: "(… lifts it)" after a refusal that had just started one
                 // read as lifting the refusal (journey s34).
-                Some(lock) if lock != crate::auth::lockout::Lock::Running => {
+                Some(lock) if !matches!(lock, crate::auth::lockout::Lock::Running(_)) => {
                     println!("{user} is {} ({reset} lifts it)", lock.brief())
                 }
                 // The login screen is not told which check refused a face; root is told where

@@ -94,7 +94,7 @@ pub fn read_lock(
                     log_started(person, lock, true);
                 }
             }
-            Ok(state.lock(now))
+            Ok(state.held(now))
         }
         Err(e) => Err(e),
     }

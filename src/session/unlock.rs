@@ -217,8 +217,7 @@ fn nobody_to_try(id: &crate::auth::Identification) -> String {
         .iter()
         .map(|(_, lock)| *lock)
         .min_by_key(|lock| match lock {
-            Lock::Running => 0,
-            Lock::For(s) | Lock::Paused(s) => *s,
+            Lock::Running(s) | Lock::For(s) | Lock::Paused(s) => *s,
             Lock::UntilReset | Lock::Unreadable => u64::MAX,
         });
     match (soonest, id.not_one_person.is_empty()) {

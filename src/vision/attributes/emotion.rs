@@ -28,8 +28,9 @@ pub enum EmotionNet {
     /// fer's mini-Xception, MIT: the permissive choice.
     MiniXception,
     /// FaceGate's own (`training/emotion_fer.py`), trained on FER2013's Training faces, whose
-    /// terms of use are unclear: research use. Two networks averaged (see
-    /// [`model_ids`](Self::model_ids)). The default: 68.1 % on PublicTest against 59.4 %.
+    /// terms of use are unclear: research use. Two networks averaged. The default: 68.1 % on
+    /// PublicTest against 59.4 %.
+    // (The two: `model_ids`. Not a link in the text above, which `--help` shows as it is.)
     #[default]
     Trained,
 }
