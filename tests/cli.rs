@@ -206,6 +206,30 @@ fn suggested_commands_repeat_the_options_typed() {
     assert!(from_env.contains("`facegate user add NAME`"), "{from_env}");
 }
 
+/// The window's `--replay`, `--camera` and `--turn` given before a command are refused, saying
+/// where they go: `facegate --replay CLIP verify me` asked for an image, and `--replay` before
+/// `detect` was ignored in silence (journey s36 #9). `--turn` needs `--replay`.
+#[test]
+fn the_windows_options_before_a_command_are_refused() {
+    let data = common::temp_dir("window-options");
+    for (args, said) in [
+        (
+            vec!["--replay", "clip.mp4", "verify", "me"],
+            "--replay before a command is the window's; put it after `verify`",
+        ),
+        (
+            vec!["--camera", "0", "detect", "x.png"],
+            "--camera before a command is the window's; put it after `detect`",
+        ),
+        (vec!["--turn", "left"], "--replay <VIDEO_OR_DIR>"),
+    ] {
+        let out = common::facegate_at(&data, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+}
+
 /// The window with no display to open it on: a plain sentence and exit 2 (winit's error carried
 /// a path into its source in the registry).
 #[test]

@@ -608,8 +608,11 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
 /// The Unlock view as a person uses it: Katie's clip in front of the camera, she is enrolled
 /// from three of its frames, and the view greets her after an attempt at the unlock rule, on
 /// frames detected as the daemon's are. AOC's clip then starts no attempt and adds nothing to
-/// Katie's lock-out. Liveness is off here: the view asks for a random side, which a recording
-/// cannot follow (tests/liveness.rs and tests/pam_stack.rs judge the turn).
+/// Katie's lock-out. Liveness is on, its head turn fixed to the side Katie turns, as
+/// `facegate --replay CLIP --turn right` sends it ([`Command::TurnFor`]): asked a random side,
+/// the recording was refused half the time (journey s36 #1).
+///
+/// [`Command::TurnFor`]: facegate::session::Command::TurnFor
 #[test]
 fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     let Some(shared) = common::shared_data("GUI unlock view") else {
@@ -620,9 +623,7 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     let stills = common::temp_dir("gui-unlock-stills");
     {
         let store = Store::open(&data).unwrap();
-        let mut settings = store.settings();
-        settings.liveness = false;
-        store.save_settings(&settings).unwrap();
+        assert!(store.settings().liveness, "liveness is on by default");
         let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
         e.store().add_person("Katie").unwrap();
         let verification = facegate::store::Gallery::Person {
@@ -642,6 +643,9 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     let seen = |clip: &str| {
         let mut h = harness(app(&data, SourceSpec::Replay(clips.join(clip))), 760.0);
         models_loaded(&mut h);
+        h.state_mut().send(facegate::session::Command::TurnFor(Some(
+            facegate::liveness::challenge::Direction::Right,
+        )));
         h.state_mut().set_view(facegate::gui::View::Unlock);
         let mut statuses = Vec::new();
         let start = std::time::Instant::now();

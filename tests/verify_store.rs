@@ -762,7 +762,7 @@ fn each_purpose_gets_its_rule_and_liveness_from_one_place() {
         let mut settings = e.settings().clone();
         settings.liveness = on;
         e.apply_settings(settings).unwrap();
-        let (rule, liveness) = e.attempt_for(Purpose::DeskUnlock);
+        let (rule, liveness) = e.attempt_for(Purpose::DeskUnlock { turn: None });
         println!("desk unlock, liveness {on}: {liveness:?}, {rule:?}");
         assert_eq!(rule, e.unlock_rule());
         assert_eq!(matches!(liveness, LivenessCheck::Challenge(_)), on);

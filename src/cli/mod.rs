@@ -109,6 +109,11 @@ pub struct Cli {
     /// Camera index for the app [default: from settings, 0]
     #[arg(long, value_name = "N")]
     pub camera: Option<u32>,
+    /// With --replay: the side the Unlock view asks the head to turn, the one the recorded
+    /// person turns (a recording cannot follow a random side). A camera is always asked a
+    /// random side
+    #[arg(long, value_enum, requires = "replay")]
+    pub turn: Option<crate::liveness::challenge::Direction>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -208,6 +213,25 @@ impl Cli {
     }
 }
 
+/// `--replay`, `--camera` or `--turn` given before a command: they are the window's, and with a
+/// command they were ignored in silence, or `facegate --replay CLIP verify me` asked for an
+/// image (journey s36 #9). Looked for before the command's own arguments are checked, so read
+/// leniently.
+fn window_option_before_a_command() -> Option<String> {
+    let matches = <Cli as clap::CommandFactory>::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .ok()?;
+    let command = matches.subcommand_name()?;
+    let option = ["replay", "camera", "turn"]
+        .into_iter()
+        .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))?;
+    Some(format!(
+        "--{option} before a command is the window's; put it after `{command}` if that takes it \
+         (as in `facegate verify NAME --replay CLIP`), or leave the command out to open the window"
+    ))
+}
+
 /// The `--data-dir` and `--models` typed on the command line, for the commands messages
 /// suggest ([`crate::hint`]); a value from the environment reaches a pasted command anyway.
 fn remember_typed(matches: &clap::ArgMatches, cli: &Cli) {
@@ -232,6 +256,10 @@ fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
 }
 
 pub fn main() -> ExitCode {
+    if let Some(misplaced) = window_option_before_a_command() {
+        eprintln!("error: {misplaced}");
+        return ExitCode::from(exit::ERROR);
+    }
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -286,6 +314,7 @@ fn gui(cli: &Cli) -> anyhow::Result<u8> {
     crate::gui::run(crate::gui::LaunchOptions {
         replay: cli.replay.clone(),
         camera: cli.camera,
+        turn: cli.turn,
         models: cli.models.clone(),
         data_dir: cli.data_dir()?,
         threads: cli.threads,

@@ -137,9 +137,9 @@ pub enum Purpose {
         head_turn: bool,
         turn: Option<Direction>,
     },
-    /// Face login at the desk (the window's Unlock view): the unlock rule, and a head turn to
-    /// a random side while the settings' liveness is on.
-    DeskUnlock,
+    /// Face login at the desk (the window's Unlock view): the unlock rule, and a head turn while
+    /// the settings' liveness is on, to `turn` (a recording's side) or a random side.
+    DeskUnlock { turn: Option<Direction> },
     /// System face unlock (the daemon): the unlock rule within the config's `timeout_s`, and
     /// always a head turn, to the config's `turn` or a random side.
     SystemUnlock {
@@ -175,10 +175,10 @@ impl Engine {
                     LivenessCheck::Off
                 },
             ),
-            Purpose::DeskUnlock => (
+            Purpose::DeskUnlock { turn } => (
                 self.unlock_rule(),
                 if self.settings.liveness {
-                    challenge(None)
+                    challenge(turn)
                 } else {
                     LivenessCheck::Off
                 },

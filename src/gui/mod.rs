@@ -46,6 +46,8 @@ use crate::store::{Settings, Store};
 pub struct LaunchOptions {
     pub replay: Option<PathBuf>,
     pub camera: Option<u32>,
+    /// The recording's side for Unlock's head turn (`--turn`).
+    pub turn: Option<crate::liveness::challenge::Direction>,
     pub models: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub threads: Option<usize>,
@@ -112,6 +114,21 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
     let settings = store.settings();
     let cameras = camera::list_cameras();
     let (source, note) = choose_source(&options, &settings, &cameras)?;
+    // A recording cannot follow a random side: without `--turn`, Unlock refused its own
+    // person about half the time, and locked them out (journey s36 #1).
+    let note = match options.replay.is_some() && options.turn.is_none() && settings.liveness {
+        true => Some(
+            note.into_iter()
+                .chain([
+                    "The Unlock view asks for a head turn to a random side, which a recording \
+                     cannot follow: start with --turn left|right for the side it turns."
+                        .to_owned(),
+                ])
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        false => note,
+    };
     let models = Models::locate(options.models.as_deref()).map(|mut m| {
         if let Some(n) = options.threads {
             m.intra_threads = n;
@@ -136,6 +153,9 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
                 store,
                 Arc::new(move || ctx.request_repaint()),
             );
+            if options.turn.is_some() {
+                live.send(crate::session::Command::TurnFor(options.turn));
+            }
             let mut app = FaceGateApp::with_cameras(live, cameras);
             app.note(note);
             Ok(Box::new(app))

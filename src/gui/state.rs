@@ -467,7 +467,8 @@ impl AppState {
             Command::RemovePerson(_)
             | Command::RenamePerson { .. }
             | Command::RefreshScores
-            | Command::SourceChanged(_) => {}
+            | Command::SourceChanged(_)
+            | Command::TurnFor(_) => {}
             Command::AddPerson(_)
             | Command::Capture(_)
             | Command::DeleteImage { .. }

@@ -51,6 +51,11 @@ pub enum Command {
     /// under way ends (its frames would mix two recordings or cameras), and only that source's
     /// frames are judged from now on. Sent by [`super::Session`] itself as it swaps sources.
     SourceChanged(u64),
+    /// The side Unlock's head turn asks for, fixed for a recording (`--turn` with `--replay`):
+    /// a recording turns one way, and asked a random side it was refused half the time, and
+    /// locked out (journey s36 #1). A camera is always asked a random side: the worker drops it
+    /// when the source changes.
+    TurnFor(Option<crate::liveness::challenge::Direction>),
     /// One live attempt (K of N frames within the time-out) for the selected person.
     Verify,
     /// Who is this? (one frame)

@@ -36,15 +36,18 @@ enum State {
 #[derive(Default)]
 pub(super) struct Unlock {
     state: State,
+    /// The head turn's side for a recording ([`super::messages::Command::TurnFor`]).
+    pub(super) turn: Option<crate::liveness::challenge::Direction>,
 }
 
 /// What one frame of unlock mode has to say: a status for the window, or an error.
 pub(super) type Said = Result<Option<UnlockStatus>, String>;
 
 impl Unlock {
-    /// The attempt under way, if one is: whoever drops this state settles it.
-    pub(super) fn into_attempt(self) -> Option<Box<Attempt>> {
-        match self.state {
+    /// Starts over (searching), handing back the attempt under way, if one was: whoever takes
+    /// it settles it. The recording's side stays.
+    pub(super) fn take_attempt(&mut self) -> Option<Box<Attempt>> {
+        match std::mem::take(&mut self.state) {
             State::Running(attempt) => Some(attempt),
             State::Searching | State::Holding(_) => None,
         }
@@ -117,7 +120,7 @@ impl Unlock {
         if crate::auth::attempt::too_dark(&frame.image, face) {
             return searching(Prompt::TooDark.public_text());
         }
-        let (rule, liveness) = engine.attempt_for(Purpose::DeskUnlock);
+        let (rule, liveness) = engine.attempt_for(Purpose::DeskUnlock { turn: self.turn });
         let identified = engine
             .embed(&frame.image, face)
             .and_then(|probe| engine.identify_at(&probe, rule.thresholds, rule.trained_head));

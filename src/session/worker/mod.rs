@@ -144,7 +144,8 @@ fn idle(
             | Command::SetMode(_)
             | Command::SetAttributes(_)
             | Command::RefreshScores
-            | Command::SourceChanged(_) => {}
+            | Command::SourceChanged(_)
+            | Command::TurnFor(_) => {}
             // A click that cannot be answered says why, rather than nothing (and a Verify
             // ends the window's wait for its verdict).
             Command::Verify => {
@@ -245,7 +246,7 @@ impl Worker {
     /// `early`: how the attempt is settled (abandoned by the user's hand, or cut short by a
     /// frame that could not be judged).
     fn stop_unlock(&mut self, why: &str, early: Early) {
-        let Some(attempt) = std::mem::take(&mut self.unlock).into_attempt() else {
+        let Some(attempt) = self.unlock.take_attempt() else {
             return;
         };
         if let Err(e) = self.engine.end_early(&attempt, early) {
@@ -379,10 +380,12 @@ impl Worker {
                 // Ended here, not finished on another picture.
                 self.stop_attempts("the source changed during the attempt");
                 self.latest = None;
+                self.unlock.turn = None;
                 self.tracker = Tracker::default();
                 self.attributes = AttributeOverlay::default();
                 self.source = number;
             }
+            Command::TurnFor(turn) => self.unlock.turn = turn,
             Command::Verify => self.start_attempt(),
             Command::Identify => self.identify_latest(),
             Command::UpdateSettings { shown, asked } => self.update_settings(shown, asked),
