@@ -143,11 +143,13 @@ fn unlock_command_errors_name_what_failed() {
         err
     };
     // The file named, with what to do ("cannot read /etc/facegate" named a folder; journey
-    // s34).
+    // s34): one given with --config is said to be that (it was told to give --config; journey
+    // s36 #8).
     let missing = said(&["unlock", "list", "--config", "/nonexistent/config.toml"]);
     assert!(
-        missing.contains("no system config at /nonexistent/config.toml")
-            && missing.contains("--config FILE"),
+        missing
+            .contains("no system config at /nonexistent/config.toml (the file given with --config")
+            && !missing.contains("package"),
         "{missing}"
     );
     // How to start it, for this config (journey s34: it named none).

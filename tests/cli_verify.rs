@@ -236,12 +236,37 @@ fn lookalike_and_negatives() {
     std::fs::copy(common::fixture("coffee.png"), empty.join("mug/coffee.png")).unwrap();
     let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
     assert_eq!(code(&out), 3);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no faces found in the gallery"));
-    // ... and how many photos it skipped (they were dropped without a word).
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("no face found in any photo of the gallery"),
+        "{said}"
+    );
+    // In JSON, the refusal the probe's own "no face" gives (it printed `[]`; journey s36 #3).
+    let out = facegate(
+        &data,
+        &["lookalike", s(&probe), "--gallery", s(&empty), "--json"],
+    );
+    assert_eq!(code(&out), 3);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["refused"], "no_face", "{report}");
+    // ... and which photos it skipped, and how many (they were dropped without a word).
     std::fs::write(empty.join("mug/broken.png"), b"not a png").unwrap();
     let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("2 photos of the gallery skipped"), "{said}");
+    assert!(
+        said.contains("skipped: ") && said.contains("broken.png") && said.contains("coffee.png"),
+        "{said}"
+    );
+    // Photos straight in the gallery: the layout is what is wrong, and said (it read as no
+    // face found).
+    let flat = common::temp_dir("cli-lookalike-flat");
+    std::fs::copy(common::fixture("astronaut.png"), flat.join("astronaut.png")).unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&flat)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("a flat gallery: {said}");
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(said.contains("one folder per identity"), "{said}");
     // Nobody in the galleries is enrolled: no template of theirs is kept in the store.
     let cached: usize = std::fs::read_dir(data.join("cache"))
         .into_iter()

@@ -139,11 +139,11 @@ pub enum Command {
     Negatives(people::NegativesCommand),
     /// Is this photo (or replayed clip) NAME? Exit 0 accepted, 1 rejected, 3 no face, 4 locked out, 2 error
     Verify(verify::VerifyArgs),
-    /// Who is this? Ranks enrolled people; exit 0 identified, 1 unknown, 3 no face
+    /// Who is this? Ranks enrolled people; exit 0 identified, 1 unknown, 3 no face, 2 two faces or an error
     Identify(verify::IdentifyArgs),
-    /// Which identity of a photo gallery does this face resemble most (for fun, not identity)
+    /// Which identity of a photo gallery (one folder each) does this face resemble most (for fun, not identity); exit 0, 3 no face in the photo or the gallery, 2 two faces or an error
     Lookalike(verify::LookalikeArgs),
-    /// Apparent age, gender and emotion of every face; exit 3 when no image has a face
+    /// Apparent age, gender and emotion of every face; exit 3 when no image has a face, 2 when one cannot be read
     Analyze(analyze::AnalyzeArgs),
     /// Set the detection threshold for a target false-accept rate on the negatives
     Calibrate(calibrate::CalibrateArgs),

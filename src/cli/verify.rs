@@ -322,16 +322,38 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         Ok((_, p)) => p,
         Err(e) => return refusal("lookalike", e, args.json),
     };
+    let identities = super::people::identity_folders(&args.gallery)?;
+    // Photos straight in the gallery were passed over, and "no faces found" sent the user
+    // looking for a detection problem (journey s36 #3).
+    anyhow::ensure!(
+        !identities.is_empty(),
+        "{} has no folder of photos: a gallery holds one folder per identity \
+         (GALLERY/NAME/photo.jpg), and photos directly in it are not read",
+        Shown(&args.gallery)
+    );
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
     let mut skipped = 0;
-    for (identity, photos) in super::people::identity_folders(&args.gallery)? {
+    let mut said = crate::shown::FirstFew::default();
+    for (identity, photos) in identities {
         for photo in photos {
-            // Unreadable photos and photos without one clear face are not candidates (counted
-            // and said below); a model that fails is an error, not a smaller gallery.
+            // Unreadable photos and photos without one clear face are not candidates (named,
+            // the first few, and counted below); a model that fails is an error, not a smaller
+            // gallery.
             let embedding = match engine.photo_embedding(&photo) {
                 Ok(embedding) => embedding,
-                Err(Error::Image(_) | Error::NoFace(_) | Error::Quality(_)) => {
+                Err(e @ (Error::Image(_) | Error::NoFace(_) | Error::Quality(_))) => {
                     skipped += 1;
+                    // An unreadable image and one with no face name their file themselves.
+                    let line = said.say(
+                        || match e {
+                            Error::Quality(_) => format!("skipped {}: {e}", Shown(&photo)),
+                            _ => format!("skipped: {e}"),
+                        },
+                        || "skipped more without naming each".into(),
+                    );
+                    if let Some(line) = line {
+                        eprintln!("{line}");
+                    }
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -360,6 +382,18 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             crate::shown::counted(skipped, "photo", "photos")
         );
     }
+    if ranking.is_empty() {
+        // A refusal as the probe's own "no face" is, in JSON too (it printed `[]`).
+        let reason = format!(
+            "no face found in any photo of the gallery {}",
+            Shown(&args.gallery)
+        );
+        eprintln!("{reason}");
+        if args.json {
+            println!("{}", refused_json("no_face", &reason));
+        }
+        return Ok(exit::NO_FACE);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ranking)?);
     } else if let Some(top) = ranking.first() {
@@ -372,13 +406,6 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         for r in ranking.iter().skip(1).take(4) {
             println!("  then {} ({:.3})", Escaped(&r.identity), r.best_similarity);
         }
-    } else {
-        println!("no faces found in the gallery {}", args.gallery.display());
     }
-    // A gallery with no usable face answers nothing: not a success.
-    Ok(if ranking.is_empty() {
-        exit::NO_FACE
-    } else {
-        exit::OK
-    })
+    Ok(exit::OK)
 }

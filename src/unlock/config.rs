@@ -37,13 +37,23 @@ pub enum ConfigError {
     /// The file, or a folder above it, is not there: "cannot read /etc/facegate" named a folder
     /// and said nothing of what to do (journey s34).
     #[error(
-        "no system config at {} (the facegate package installs /etc/facegate/config.toml; \
-         --config FILE names another)",
-        path.display()
+        "no system config at {}{}",
+        crate::shown::Shown(path),
+        missing_hint(path)
     )]
     Missing { path: PathBuf },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// What to do about a config that is not there: the package's for the default path; for one
+/// given with `--config`, that it was (it told a user who had just typed `--config` to do so;
+/// journey s36 #8).
+fn missing_hint(path: &Path) -> &'static str {
+    match path == Path::new(facegate_proto::DEFAULT_CONFIG) {
+        true => " (the facegate package installs it; --config FILE names another)",
+        false => " (the file given with --config; is its name right?)",
+    }
 }
 
 /// Where the root-owned store lives unless the config says otherwise.
