@@ -457,6 +457,47 @@ fn an_empty_store_says_how_to_enrol() {
     );
 }
 
+/// A name nobody has is answered with the enrolled one it may be a typo of, in every command
+/// (`capture` offered to add the typo as a second person), and a store with nobody in it is
+/// named (a mistyped `--data-dir` reads a new, empty one; journey s36 #4, #5).
+#[test]
+fn a_mistyped_name_is_met_with_the_one_meant() {
+    let data = common::temp_dir("cli-typo");
+    let photos = astronaut_folder("cli-typo-photos");
+    let photo = first_photo(&photos);
+    let out = facegate(&data, &["verify", "Eileen", s(&photo)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains(&format!("note: nobody is enrolled in {}", data.display())),
+        "{said}"
+    );
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    for args in [
+        vec!["verify", "eileen", s(&photo)],
+        vec!["train", "Eilene"],
+        vec!["user", "remove", "Eilen"],
+    ] {
+        let out = facegate(&data, &args);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 2, "{args:?}: {said}");
+        assert!(
+            said.contains("note: did you mean `Eileen`?"),
+            "{args:?}: {said}"
+        );
+    }
+    let out = facegate(&data, &["capture", "Eilen", s(&photo)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains("did you mean `Eileen`? If not, add them first with"),
+        "{said}"
+    );
+    // Someone else entirely: no guess.
+    let out = facegate(&data, &["verify", "Bob", s(&photo)]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("did you mean"));
+}
+
 /// Under `--json`, a refusal is a JSON report too (a reader got an empty stdout; journey s35).
 #[test]
 fn a_json_refusal_is_json() {

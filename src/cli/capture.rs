@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
     engine
         .store()
         .require_person(&args.name)
-        .map_err(|e| not_added(e, &args.name))?;
+        .map_err(|e| not_added(e, &args.name, engine.store()))?;
     if from_files {
         return super::people::import_with(&mut engine, &gallery, &args.inputs);
     }
@@ -93,14 +93,26 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
 }
 
 /// A capture for a name nobody added says how to add it (it said "see `facegate user list`";
-/// journey s35).
-fn not_added(e: crate::store::StoreError, name: &str) -> anyhow::Error {
+/// journey s35), after the enrolled name it may have been a typo of: the hint alone added the
+/// misspelt name as a second person (journey s36 #4).
+fn not_added(
+    e: crate::store::StoreError,
+    name: &str,
+    store: &crate::store::Store,
+) -> anyhow::Error {
     match e {
-        crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-            "no person called `{}` is enrolled: add them first with `{FACEGATE} user add {}`",
-            crate::store::names::printable(name),
-            crate::store::names::shell_arg(name)
-        ),
+        crate::store::StoreError::UnknownPerson(_) => {
+            let people = store.people().unwrap_or_default();
+            let meant = names::nearest(name, &people)
+                .map(|m| format!("did you mean `{}`? If not, ", names::printable(m)))
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "no person called `{}` is enrolled: {meant}add them first with `{FACEGATE} user \
+                 add {}`",
+                names::printable(name),
+                names::shell_arg(name)
+            )
+        }
         e => e.into(),
     }
 }

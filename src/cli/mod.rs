@@ -304,8 +304,51 @@ pub fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {}", crate::shown::Reason(err.as_ref()));
+            if let Some(note) = unknown_person_note(&cli, &err) {
+                eprintln!("note: {note}");
+            }
             ExitCode::from(exit::ERROR)
         }
+    }
+}
+
+/// For a desk command refused on a name nobody has: the enrolled name it may be a typo of, or
+/// that the store it read has nobody (a mistyped `--data-dir` reads a new, empty one; journey
+/// s36 #4, #5). Not for system unlock: its store's names are not the caller's to learn.
+fn unknown_person_note(cli: &Cli, err: &anyhow::Error) -> Option<String> {
+    use crate::store::StoreError;
+    if matches!(cli.command, Some(Command::Unlock(_) | Command::Daemon(_))) {
+        return None;
+    }
+    // The store's error, where it is wrapped transparently (and so is not in the chain).
+    fn unknown(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+        use crate::train::TrainError;
+        match (
+            e.downcast_ref::<StoreError>(),
+            e.downcast_ref::<crate::Error>(),
+        ) {
+            (Some(StoreError::UnknownPerson(name)), _)
+            | (_, Some(crate::Error::Store(StoreError::UnknownPerson(name)))) => Some(name.clone()),
+            _ => match e.downcast_ref::<TrainError>() {
+                Some(TrainError::Store(inner)) => unknown(inner),
+                Some(TrainError::Pipeline(inner)) => unknown(inner),
+                _ => None,
+            },
+        }
+    }
+    let name = err.chain().find_map(unknown)?;
+    let store = cli.store().ok()?;
+    let people = store.people().ok()?;
+    match crate::store::names::nearest(&name, &people) {
+        Some(meant) => Some(format!(
+            "did you mean `{}`?",
+            crate::store::names::printable(meant)
+        )),
+        None if people.is_empty() => Some(format!(
+            "nobody is enrolled in {} (is that the data folder you meant?)",
+            crate::shown::Shown(store.root())
+        )),
+        None => None,
     }
 }
 

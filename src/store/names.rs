@@ -100,9 +100,39 @@ pub fn confusable_with<'a>(name: &str, existing: &'a [String]) -> Option<&'a str
         .map(String::as_str)
 }
 
+/// The enrolled name `name` was most likely a typo of, for "did you mean": the same name in
+/// another case or confusable letters ([`confusable_with`]), else the nearest within two edits
+/// (letters swapped, one missing or extra), for a name long enough that two edits leave it
+/// recognisable.
+pub fn nearest<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    confusable_with(name, existing).or_else(|| {
+        existing
+            .iter()
+            .map(|other| {
+                let d = strsim::damerau_levenshtein(&lower, &other.to_lowercase());
+                (d, other)
+            })
+            .filter(|(d, other)| *d <= 2 && *d < other.chars().count().min(lower.chars().count()))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, other)| other.as_str())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typo_finds_the_name_it_was_meant_as() {
+        let people = ["me".to_owned(), "Katie".to_owned(), "Anne Marie".to_owned()];
+        assert_eq!(nearest("mee", &people), Some("me"));
+        assert_eq!(nearest("Me", &people), Some("me"));
+        assert_eq!(nearest("katei", &people), Some("Katie"));
+        assert_eq!(nearest("Anne-Marie", &people), Some("Anne Marie"));
+        assert_eq!(nearest("Bob", &people), None, "unlike anyone");
+        assert_eq!(nearest("x", &people), None, "too short to tell");
+    }
 
     #[test]
     fn a_refused_name_is_echoed_without_its_control_characters() {
