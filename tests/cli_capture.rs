@@ -134,15 +134,26 @@ fn replay_saves_k_sharp_varied_frames_of_katie() {
     let out = common::facegate_at(&data, &["verify", "Katie", s(&still)]);
     assert_eq!(out.status.code(), Some(0), "frame 70 verifies as Katie");
 
-    // The same clip again: the same frames are picked and recognised as already stored.
+    // The same clip again: the same frames are picked first and recognised as already stored,
+    // and the poses picked after them are saved (it stopped at the five stored, and saved
+    // none; journey s36 #7), as many as there are.
     let again = common::facegate_at(
         &data,
         &["capture", "Katie", "--replay", s(&clip), "--count", "5"],
     );
-    assert_eq!(again.status.code(), Some(1), "nothing new saved");
     let text = String::from_utf8_lossy(&again.stdout);
+    let now = verification_faces(&data, "Katie").len();
+    println!("the same clip again: {now} images stored now\n{text}");
     assert_eq!(text.matches("already stored").count(), 5, "{text}");
-    assert_eq!(verification_faces(&data, "Katie").len(), 5);
+    assert!(now > 5, "other poses saved: {text}");
+    if now < 10 {
+        assert_eq!(again.status.code(), Some(1), "fewer than five new");
+        assert!(
+            text.contains("poses far enough apart were seen")
+                && text.contains("5 of them stored already or refused"),
+            "{text}"
+        );
+    }
 }
 
 /// `--timeout` bounds a recording's pass as it does a camera's (a 60 s 4K clip took three
@@ -241,7 +252,7 @@ fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
     println!("asked for 40 anchors, {saved} distinct poses saved");
     assert_eq!(out.status.code(), Some(1));
     assert!((5..40).contains(&saved), "{saved}");
-    assert!(text.contains("varied poses were seen"), "{text}");
+    assert!(text.contains("poses far enough apart were seen"), "{text}");
 }
 
 #[test]

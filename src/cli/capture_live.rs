@@ -246,9 +246,15 @@ fn save_picked(
     frames: usize,
     label: &str,
 ) -> Result<Outcome, LiveError> {
-    let picked = pool.picked(k);
+    // In pick order, past the first `k` when some of those are stored already or refused: run
+    // again on the same recording, it picked the same frames, skipped them all and saved none
+    // of the other poses (journey s36 #7). A pose stored already still counts as covered.
+    let candidates = pool.picked(pool.distinct_poses());
     let mut saved = super::people::SavedFrom::new();
-    for c in &picked {
+    for c in &candidates {
+        if saved.len() >= k {
+            break;
+        }
         let source = format!("{label} {}", c.frame);
         match engine.add_image(gallery, &c.image, Some(&source))? {
             Added::Saved { stored, quality: q } => {
@@ -289,10 +295,18 @@ fn save_picked(
             format!("; left out: {}", left_out.join(", "))
         }
     );
-    if picked.len() < k {
+    if saved.len() < k {
         println!(
-            "only {} varied poses were seen; to get {k}, turn your head more (left, right, up, down) or use a longer recording",
-            picked.len()
+            "only {} seen{}; to get {k}, turn your head more (left, right, up, down) or use a longer recording",
+            crate::shown::counted(
+                candidates.len(),
+                "pose far enough from the others was",
+                "poses far enough apart were"
+            ),
+            match candidates.len() - saved.len() {
+                0 => String::new(),
+                n => format!(" ({n} of them stored already or refused, as said above)"),
+            }
         );
     }
     Ok(Outcome {
