@@ -280,6 +280,16 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
     if calibrated < 0.363 {
         assert!(said.contains("below sface's default 0.363"), "{said}");
     }
+    // id01's own pairs all pass at the default: a lower threshold would let in impostors for
+    // no rejection saved, so the default stays, and says why (journey s36 #13).
+    assert_eq!(calibrated, 0.363, "{said}");
+    assert!(said.contains("FRR 0.00 %"), "{said}");
+    assert!(
+        said.contains(
+            "sface's default is kept: a lower threshold meeting the target would reject none fewer"
+        ),
+        "{said}"
+    );
     let (code, said, _) = run(&["calibrate", "--default"]);
     println!("{said}");
     assert_eq!(code, Some(0), "{said}");

@@ -122,8 +122,11 @@ impl ScoreSets {
         share(&self.genuine, |s| s <= threshold)
     }
 
-    /// The lowest threshold whose measured FAR is at most `target_far`. Lower is better for the
-    /// user (fewer false rejections), so this is the friendliest setting that keeps the promise.
+    /// The threshold for `target_far`: of those whose measured FAR is at most the target, the
+    /// lowest (the fewest false rejections, the friendliest setting that keeps the promise),
+    /// raised as far as the person's own pairs lose nothing by it. The lowest alone let through
+    /// an impostor it measured for no rejection saved, often below the model's default
+    /// (journey s36 #13).
     pub fn calibrate(&self, target_far: f64) -> Option<Calibration> {
         let mut impostor = self.impostor.clone();
         if impostor.is_empty() {
@@ -134,7 +137,15 @@ impl ScoreSets {
         // Up to `allowed` impostor scores may lie above the threshold; the threshold sits on the
         // next one (a match needs a score strictly above it).
         let allowed = ((target_far * n as f64).floor() as usize).min(n - 1);
-        let threshold = impostor[allowed];
+        let frr = self.frr(impostor[allowed]);
+        // Each step up sits on the next impostor score: one fewer of them passes.
+        let threshold = impostor[..=allowed]
+            .iter()
+            .rev()
+            .take_while(|&&t| self.frr(t) == frr)
+            .last()
+            .copied()
+            .unwrap_or(impostor[allowed]);
         Some(Calibration {
             threshold,
             target_far,
@@ -208,12 +219,29 @@ mod tests {
     #[test]
     fn calibration_meets_the_target_far() {
         let impostor: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0 * 0.5).collect();
-        let s = sets(&[0.4, 0.6, 0.8], &impostor);
+        // Genuine pairs among the top impostor scores: the lowest threshold meeting the target
+        // is kept, since each step up costs a genuine pair.
+        let genuine: Vec<f32> = (0..10).map(|i| 0.4946 + i as f32 * 0.0005).collect();
+        let s = sets(&genuine, &impostor);
         let c = s.calibrate(0.01).expect("has impostors");
         println!("threshold {} far {} frr {:?}", c.threshold, c.far, c.frr);
         assert!(c.far <= 0.01 && c.far > 0.008, "far {}", c.far);
         assert!(c.target_measurable);
-        assert_eq!(c.frr, Some(1.0 / 3.0));
+        assert_eq!(c.frr, Some(0.0));
+    }
+
+    /// Where the person's own pairs lose nothing by it, the threshold rises past impostors
+    /// the lowest one let through (it went below the model's default with one impostor of 185
+    /// passing, for no rejection saved; journey s36 #13).
+    #[test]
+    fn a_stricter_threshold_that_costs_nothing_is_taken() {
+        let impostor: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0 * 0.5).collect();
+        let s = sets(&[0.4, 0.6, 0.8], &impostor);
+        let c = s.calibrate(0.01).expect("has impostors");
+        println!("threshold {} far {} frr {:?}", c.threshold, c.far, c.frr);
+        assert_eq!(c.threshold, 0.4995, "the highest impostor score");
+        assert_eq!(c.far, 0.0);
+        assert_eq!(c.frr, Some(1.0 / 3.0), "as at the lowest");
     }
 
     #[test]

@@ -213,7 +213,10 @@ impl Engine {
             });
         }
         let default = self.settings.model.default_threshold();
-        let kept_default = !calibration.target_measurable && calibration.threshold < default;
+        // Below the default only for a rejection it saves: lower and no friendlier to the
+        // person, everyone's comparisons matched more easily for nothing (journey s36 #13).
+        let kept_default = calibration.threshold < default
+            && (!calibration.target_measurable || scores.frr(default) == calibration.frr);
         // Never below the floor the settings allow (about 1 % FAR per comparison on LFW), whatever
         // a small or unusual set of faces suggests.
         let floor = crate::store::threshold_floor(self.settings.model);
@@ -305,6 +308,13 @@ impl Calibrated {
                 cal.false_accepts(),
                 cal.impostor,
                 crate::auth::calibrate::percent(cal.far_bound())
+            ));
+        }
+        if self.kept_default && cal.target_measurable {
+            said.push(format!(
+                "{}'s default is kept: a lower threshold meeting the target would reject none \
+                 fewer of the person's own pairs",
+                self.model
             ));
         }
         let default = self.model.default_threshold();
