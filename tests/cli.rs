@@ -353,7 +353,7 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     println!("socket in a sticky folder: {status} {why}");
     assert_eq!(status.code(), Some(2), "{why}");
     assert!(
-        why.contains("the socket's folder must be root's alone"),
+        why.contains("the socket's folder must be root's and writable by root alone"),
         "{why}"
     );
 

@@ -954,6 +954,10 @@ fn face_unlock_through_a_real_pam_stack() {
     }
     let r = rig.attempt("Katie's clip", false, &user, &[]);
     assert_eq!(r.result, Pam::Success, "the real clip must unlock");
+    // The attempt the stop cut short was taken as killed when the daemon started again (it
+    // stayed "running", and a fifth held the account for up to two minutes; review s36 #1).
+    let said = format!("{user}: 1 attempt begun before the daemon last stopped, never ended");
+    assert!(rig.daemon_log().contains(&said), "{}", rig.daemon_log());
     let after = rig.daemon_program();
     println!("after the first request the process runs {after:?}");
     assert_eq!(after, "facegate");

@@ -364,7 +364,7 @@ fn an_attempt_whose_camera_stops_counts_only_what_it_compared() {
         };
         let ran = e.run_attempt(&mut attempt, &mut source, |_| !hang_up);
         (
-            ran.map(|o| o.is_some()),
+            ran.map(|o| matches!(o, facegate::engine::attempts::Ran::Done(_))),
             e.store().audit_log().last().cloned(),
         )
     };
@@ -798,8 +798,12 @@ fn hanging_up_after_a_match_counts_as_a_refusal() {
         let outcome = ran.unwrap();
         let last = attempt.last().expect("a face was compared");
         assert!(last.accepted, "the owner's face matched: {last:?}");
+        // Left, and settled as refused: a face was compared (review s36 #3: the caller is told).
         assert!(
-            outcome.is_none(),
+            matches!(
+                outcome,
+                facegate::engine::attempts::Ran::Left(facegate::auth::lockout::Ended::Refused)
+            ),
             "hung up at the turn: {asked:?} {outcome:?}"
         );
         let ended = e.store().audit_log().last().cloned().unwrap().ended;

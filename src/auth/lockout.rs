@@ -91,8 +91,7 @@ impl std::fmt::Display for Lock {
             Lock::Running(_) => write!(
                 f,
                 "{}: with it, {MAX_FAILURES} failed attempts would be under way since the last \
-                 success; try again when it ends (one that never ends, its window or command \
-                 killed, counts as failed then)",
+                 success; try again when it ends (one that never ends counts as failed then)",
                 self.brief()
             ),
             Lock::Unreadable => write!(
@@ -293,14 +292,27 @@ impl Lockout {
         self.start_lock_if(self.consecutive_failures.saturating_sub(running), now)
     }
 
+    /// Attempts recorded as running whose process is known to be gone (the daemon, which alone
+    /// begins attempts on its store, started again): taken as killed at once, their failures
+    /// standing, rather than held for up to [`RUNNING_AT_MOST`] as if they might still end.
+    /// How many there were, and the lock their failures started.
+    pub fn end_killed(&mut self, now: u64) -> (u32, Option<Lock>) {
+        let killed = self.running;
+        if killed == 0 {
+            return (0, None);
+        }
+        self.running = 0;
+        self.running_since = None;
+        (killed, self.start_pending(now))
+    }
+
     /// What keeps an attempt out at `now`: [`Lockout::lock`], or attempts still running that an
     /// attempt begun now would have to wait for ([`Lock::Running`]). For whoever looks without
     /// beginning one (`identify`, `unlock list`, the daemon's gate, `user reset`): the hold
     /// read as no lock at all there, while `verify` was refused on it (journey s36 #2).
     pub fn held(&self, now: u64) -> Option<Lock> {
-        let waits = self.consecutive_failures >= MAX_FAILURES && self.still_running(now) > 0;
-        self.lock(now)
-            .or_else(|| waits.then(|| Lock::Running(self.running_left(now))))
+        // An attempt begun on a copy: the one rule that admits attempts, counting nothing.
+        self.clone().begin_noted(now).refused
     }
 
     /// Seconds until the attempts running are all taken as killed.
@@ -690,6 +702,20 @@ mod tests {
         assert_eq!(l.lock(100), Some(Lock::Paused(PAUSE)));
         assert!(l.bound(100));
         assert_eq!(l.begin(100 + PAUSE), None);
+    }
+
+    /// Attempts the daemon finds running as it starts are its own, killed: their failures
+    /// lock at once, not after they might have ended (review s36 #1).
+    #[test]
+    fn attempts_left_running_by_a_stopped_daemon_count_at_once() {
+        let mut l = Lockout::default();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(l.begin(100), None);
+        }
+        assert_eq!(l.held(101), Some(Lock::Running(RUNNING_AT_MOST - 1)));
+        assert_eq!(l.end_killed(101), (MAX_FAILURES, Some(Lock::For(30))));
+        assert_eq!(l.held(101), Some(Lock::For(30)));
+        assert_eq!(l.end_killed(102), (0, None), "none left");
     }
 
     #[test]

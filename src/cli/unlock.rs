@@ -816,17 +816,12 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             let by_the_lock = reason.starts_with(&crate::error::locked_out_prefix(user));
             // The one public reason a stranger, a wrong turn and a photo share.
             let shared = reason == crate::auth::attempt::Refusal::NotRecognised.public_text();
+            // A hold by attempts under way too: root lifts it as any lock (review s36 #5).
             match locked {
-                Some(lock)
-                    if !matches!(lock, crate::auth::lockout::Lock::Running(_)) && by_the_lock =>
-                {
-                    println!("({reset} lifts the lock)")
-                }
+                Some(_) if by_the_lock => println!("({reset} lifts the lock)"),
                 // The lock by name: "(… lifts it)" after a refusal that had just started one
                 // read as lifting the refusal (journey s34).
-                Some(lock) if !matches!(lock, crate::auth::lockout::Lock::Running(_)) => {
-                    println!("{user} is {} ({reset} lifts it)", lock.brief())
-                }
+                Some(lock) => println!("{user} is {} ({reset} lifts it)", lock.brief()),
                 // The login screen is not told which check refused a face; root is told where
                 // that is said (journey s34: a wrong turn and a stranger read the same), where
                 // the reason given is that shared one ("no face in view" says itself).

@@ -199,15 +199,17 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         Err(e) => return refusal("verify", e, args.json),
     };
     let mut shown: Option<Prompt> = None;
-    let outcome = engine
-        .run_attempt(&mut attempt, source.as_mut(), |prompt| {
-            if !shown.as_ref().is_some_and(|s| prompt.repeats(s)) {
-                eprintln!("{}", prompt.text());
-                shown = Some(prompt.clone());
-            }
-            true
-        })?
-        .expect("the CLI never abandons its attempt");
+    let ran = engine.run_attempt(&mut attempt, source.as_mut(), |prompt| {
+        if !shown.as_ref().is_some_and(|s| prompt.repeats(s)) {
+            eprintln!("{}", prompt.text());
+            shown = Some(prompt.clone());
+        }
+        // Never abandoned here: a Ctrl-C kills the process, and the attempt counts as killed.
+        true
+    })?;
+    let crate::engine::attempts::Ran::Done(outcome) = ran else {
+        anyhow::bail!("the attempt was abandoned");
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

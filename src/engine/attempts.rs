@@ -124,6 +124,16 @@ pub fn reset_lock(store: &crate::store::Store, person: &str) -> Result<Option<Lo
     Ok(held)
 }
 
+/// How a whole attempt ([`Engine::run_attempt`]) ended.
+#[derive(Debug)]
+pub enum Ran {
+    /// With its outcome.
+    Done(Box<Outcome>),
+    /// Abandoned by whoever asked for it, and settled so: whether it counted is the caller's
+    /// to say (the daemon logged only a broken pipe for one that counted; red team s36 F4).
+    Left(Ended),
+}
+
 /// What a live attempt is for. [`Engine::attempt_for`] turns it into the attempt's rule and
 /// liveness check, the one place that does: the window's Verify and Unlock, `facegate verify`
 /// and the daemon each name their purpose, and none picks thresholds, K of N or a challenge
@@ -332,14 +342,15 @@ impl Engine {
     /// A whole attempt on frames from `source` (a camera or a replay) until it ends: the CLI's
     /// and the system unlock's loop. `prompt` sees every pending prompt and returns false to
     /// abandon the attempt (whoever asked is gone): it is then settled as
-    /// [`Engine::end_early`] says, and `None` is returned. A source that fails part-way ends it
-    /// the same way before its error is returned.
+    /// [`Engine::end_early`] says, and that is returned ([`Ran::Left`]), for the caller to say
+    /// what it cost. A source that fails part-way ends it the same way before its error is
+    /// returned.
     pub fn run_attempt(
         &mut self,
         attempt: &mut Attempt,
         source: &mut dyn FrameSource,
         mut prompt: impl FnMut(&crate::auth::attempt::Prompt) -> bool,
-    ) -> Result<Option<Outcome>> {
+    ) -> Result<Ran> {
         let mut tracker = crate::vision::Tracker::default();
         loop {
             let wait = (attempt.deadline() + crate::auth::attempt::FRAMES_STOPPED_GRACE)
@@ -355,11 +366,11 @@ impl Engine {
             match step.map(|f| f.step) {
                 Ok(Step::Pending(p)) => {
                     if !prompt(&p) {
-                        self.end_early(attempt, Early::Abandoned)?;
-                        return Ok(None);
+                        // Pending: no outcome settled it yet.
+                        return Ok(Ran::Left(self.settle_early(attempt, Early::Abandoned)?));
                     }
                 }
-                Ok(Step::Done(outcome)) => return Ok(Some(outcome)),
+                Ok(Step::Done(outcome)) => return Ok(Ran::Done(Box::new(outcome))),
                 Err(e) => {
                     // Its own failure to settle would hide the source's error: logged.
                     if let Err(settling) = self.end_early(attempt, Early::FramesStopped) {
@@ -383,11 +394,17 @@ impl Engine {
     /// Settles `attempt`, begun and not finished, with its audit line, as [`Ended::early`]
     /// says. Its audit line has the last comparison's scores when there was one.
     ///
-    /// An attempt that already has its outcome was settled with it, and is left alone.
-    pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<()> {
+    /// An attempt that already has its outcome was settled with it, and is left alone (`None`);
+    /// otherwise how it was settled.
+    pub(crate) fn end_early(&mut self, attempt: &Attempt, why: Early) -> Result<Option<Ended>> {
         if attempt.outcome().is_some() {
-            return Ok(());
+            return Ok(None);
         }
+        self.settle_early(attempt, why).map(Some)
+    }
+
+    /// [`Engine::end_early`] for an attempt known to have no outcome yet.
+    fn settle_early(&mut self, attempt: &Attempt, why: Early) -> Result<Ended> {
         let ended = Ended::early(attempt.compared_a_face(), why);
         let person = attempt.person().to_owned();
         let details = AttemptDetails {
@@ -395,7 +412,8 @@ impl Engine {
             account: attempt.account(),
             ..AttemptDetails::default()
         };
-        self.settle_attempt(&person, Channel::Live, ended, details)
+        self.settle_attempt(&person, Channel::Live, ended, details)?;
+        Ok(ended)
     }
 
     /// A live attempt ended: settled as a photo's is, so the fifth settled failure locks at
@@ -414,6 +432,39 @@ impl Engine {
                 account,
             },
         )
+    }
+
+    /// Takes every attempt the store records as running as killed, and logs it: for the daemon
+    /// as it starts, the only one that begins attempts on its store, so that none of them can
+    /// still end. A restart during a login held that account for up to two minutes, "while
+    /// another attempt runs" with none running (review s36 #1).
+    pub fn end_attempts_left_running(&self) -> Result<()> {
+        let now = now_unix();
+        for person in self.store.people()? {
+            let mut ended = (0, None);
+            let edited = self
+                .store
+                .edit_state(&person, lockout::STATE_FILE, |l: &mut Lockout| {
+                    ended = l.end_killed(now);
+                    ended.0 > 0
+                });
+            // A damaged record stays as it is: it is read as a lock until it is reset.
+            if let Err(e) = edited {
+                tracing::warn!("{person}: its record of attempts was not looked at: {e}");
+                continue;
+            }
+            if ended.0 > 0 {
+                tracing::warn!(
+                    "{person}: {} begun before the daemon last stopped, never ended, counted as \
+                     failed",
+                    crate::shown::counted(ended.0 as usize, "attempt", "attempts")
+                );
+            }
+            if let Some(lock) = ended.1 {
+                log_started(&person, lock, true);
+            }
+        }
+        Ok(())
     }
 
     /// Counts an attempt (live or a photo) as started, and failed until it settles: refused

@@ -28,10 +28,10 @@ use super::hush::Hush;
 use super::subids::Subordinates;
 use super::turns::{Account, AccountTurn, Turns};
 use crate::Error;
-use crate::auth::lockout::{Early, Ended};
+use crate::auth::lockout::Ended;
 use crate::camera::{self, ReplayOptions, SourceSpec};
 use crate::engine::Engine;
-use crate::engine::attempts::Purpose;
+use crate::engine::attempts::{Purpose, Ran};
 use crate::runtime::Models;
 use crate::store::Store;
 
@@ -252,9 +252,10 @@ fn socket_folder_is_roots(dir: &Path) -> anyhow::Result<()> {
     let meta = std::fs::symlink_metadata(dir)?;
     anyhow::ensure!(
         meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o022 == 0,
-        "{}: the socket's folder must be root's alone (mode 0755 or stricter, like /run/facegate): \
-         the socket goes when the daemon stops, and in a folder others can write another user \
-         could take its name; set `socket =` to a path in such a folder",
+        "{}: the socket's folder must be root's and writable by root alone (0755, like \
+         /run/facegate, so that others can still reach the socket): the socket goes when the \
+         daemon stops, and in a folder others can write another user could take its name; give \
+         the config's `socket =` (or --socket) a path in such a folder",
         crate::shown::Shown(dir)
     );
     Ok(())
@@ -495,7 +496,11 @@ impl Daemon {
             } in requests
             {
                 let verdict = self.answer(request, &mut stream, uid, asked);
-                if let Err(e) = proto::send(&mut stream, &verdict) {
+                // To a client known to be gone, nothing is sent: its leaving is logged already,
+                // and each leave also logged a broken pipe (review s36 #11).
+                if verdict != client_left()
+                    && let Err(e) = proto::send(&mut stream, &verdict)
+                {
                     self.hush
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
@@ -577,7 +582,7 @@ impl Daemon {
             self.hush.warn(uid, "left", || {
                 format!("{user}: the client left before its attempt; not counted")
             });
-            return verdict(Outcome::Ignore, "the client left".into());
+            return client_left();
         }
         // Each hang-up on the prompt turned the camera on and counted nothing: a caller who
         // did so a few times this minute gets it no more until the minute is out (red team s35
@@ -684,7 +689,7 @@ impl Daemon {
             self.hush.warn(asking.caller, HUNG_UP, || {
                 format!("{user}: the client hung up on the prompt; not counted")
             });
-            return verdict(Outcome::Ignore, "the client left".into());
+            return client_left();
         }
         let (rule, liveness) = self.engine.attempt_for(self.purpose());
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
@@ -712,31 +717,36 @@ impl Daemon {
             shown = text.clone();
             proto::send(out, &Reply::Prompt { text }).is_ok()
         });
-        if let Ok(Some(o)) = &ran {
+        if let Ok(Ran::Done(o)) = &ran {
             log_timing(user, o, camera.at.duration_since(asked), camera.took);
         }
         match ran {
-            Ok(Some(o)) if o.accepted => verdict(Outcome::Success, format!("{user} recognised")),
+            Ok(Ran::Done(o)) if o.accepted => {
+                verdict(Outcome::Success, format!("{user} recognised"))
+            }
             // The reason alone: the module says "Face unlock refused: " before it, on the
             // screen and in the log (both had it twice).
-            Ok(Some(o)) => verdict(
+            Ok(Ran::Done(o)) => verdict(
                 Outcome::Refused,
                 o.refusal
                     .map_or("not verified", |r| r.public_text())
                     .to_owned(),
             ),
-            Ok(None) => {
+            Ok(Ran::Left(ended)) => {
                 // Said as the hang-up on the prompt is, and under its limit: the log had only a
                 // broken pipe, and five such led to a lock-out with no failure before it
-                // (red team s36 F4).
-                let counted = match Ended::early(attempt.compared_a_face(), Early::Abandoned) {
+                // (red team s36 F4). As the engine settled it.
+                let counted = match ended {
                     Ended::Refused => "a face was compared, so it counts as a failed attempt",
-                    _ => "no face was judged, so no failure counts",
+                    _ => {
+                        "no face was judged: not a failure, but one of the attempts that pause \
+                         face unlock when five in a row see nobody"
+                    }
                 };
                 self.hush.warn(asking.caller, HUNG_UP, || {
                     format!("{user}: the client left during the attempt; {counted}")
                 });
-                verdict(Outcome::Ignore, "the client left".into())
+                client_left()
             }
             Err(e) => self.ignore(asking.caller, user, &e),
         }
@@ -750,6 +760,11 @@ impl Daemon {
             self.hush.warn(uid, "unavailable", || line);
         })
     }
+}
+
+/// The verdict for a request whose client has gone: kept, not sent.
+fn client_left() -> Reply {
+    verdict(Outcome::Ignore, "the client left".into())
 }
 
 /// When the source began to open for an attempt, and how long it took.
@@ -904,6 +919,9 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     daemon.watch = Arc::new(watch);
     let Listening { listener, bound } = daemon.listener()?;
     daemon.bound = bound.clone();
+    // Only once the socket is its own: a second daemon started by hand beside a running one
+    // stops at the socket, before it touches that one's attempts.
+    daemon.engine.end_attempts_left_running()?;
     stop_on_signals(bound)?;
     let address = listener.local_addr()?;
     // The rule as applied, so a looser [verify] raised to the unlock floors is visible.
