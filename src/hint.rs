@@ -27,17 +27,43 @@ impl fmt::Display for Facegate {
 pub fn remember_typed(options: &[(&str, &std::path::Path)]) {
     let typed = options
         .iter()
-        .map(|(name, value)| format!(" {name} {}", shell_path(value)))
+        .map(|(name, value)| format!(" {name}{}", shell_value(value)))
         .collect();
     let _ = TYPED.set(typed);
 }
 
-/// `path` quoted for the shell, or escaped where it holds a control character: printed as it
-/// is, that would act on the terminal (and a path cannot hold the NUL that `try_quote` refuses).
-fn shell_path(path: &std::path::Path) -> String {
-    let text = path.to_string_lossy();
-    match shlex::try_quote(&text) {
-        Ok(quoted) if !text.chars().any(char::is_control) => quoted.into_owned(),
-        _ => crate::shown::Shown(path).to_string(),
+/// ` VALUE` quoted for the shell, `=VALUE` for one that begins with `-` (read as an option
+/// after a space), or ` DIR` for a path that cannot be written back as typed (not UTF-8, or
+/// with a control character): printed lossily or escaped, it named another folder that looked
+/// right (review s36 #4), and printed raw, a control character would act on the terminal.
+fn shell_value(path: &std::path::Path) -> String {
+    let Some(text) = path.to_str().filter(|t| !t.chars().any(char::is_control)) else {
+        return " DIR".into();
+    };
+    // A path cannot hold the NUL that `try_quote` refuses.
+    let quoted = shlex::try_quote(text).map_or_else(|_| text.into(), |q| q.into_owned());
+    match text.starts_with('-') {
+        true => format!("={quoted}"),
+        false => format!(" {quoted}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_value_is_written_back_as_the_shell_reads_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = |p: &str| std::path::PathBuf::from(p);
+        assert_eq!(shell_value(&path("/tmp/a b")), " '/tmp/a b'");
+        assert_eq!(shell_value(&path("-data")), "=-data");
+        assert_eq!(shell_value(&path("/tmp/a\nb")), " DIR", "a newline");
+        let bytes = std::ffi::OsStr::from_bytes(b"/tmp/\xff");
+        assert_eq!(
+            shell_value(std::path::Path::new(bytes)),
+            " DIR",
+            "not UTF-8"
+        );
     }
 }

@@ -267,6 +267,23 @@ fn lookalike_and_negatives() {
     println!("a flat gallery: {said}");
     assert_eq!(code(&out), 2, "{said}");
     assert!(said.contains("one folder per identity"), "{said}");
+    // Beside identities' folders, a loose photo is named as left out (review s36 #8).
+    std::fs::copy(common::fixture("astronaut.png"), gallery.join("loose.png")).unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&gallery)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 0, "{said}");
+    assert!(
+        said.contains("loose.png: a photo directly in the gallery, not in an identity's folder"),
+        "{said}"
+    );
+    // A gallery whose photos cannot be read at all: bad input (it said no face was found).
+    let broken = common::temp_dir("cli-lookalike-broken");
+    std::fs::create_dir_all(broken.join("x")).unwrap();
+    std::fs::write(broken.join("x/a.png"), b"not a png").unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&broken)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(said.contains("could be read"), "{said}");
     // Nobody in the galleries is enrolled: no template of theirs is kept in the store.
     let cached: usize = std::fs::read_dir(data.join("cache"))
         .into_iter()

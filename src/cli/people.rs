@@ -172,16 +172,25 @@ pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
 /// identity's name (its folder's) and image files, in name order, identities without a photo
 /// left out. What was left out is said once for the whole gallery ([`say_skipped`]).
 pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+    let (mut dirs, loose): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(root)
         .with_context(|| format!("cannot list the gallery {}", Shown(root)))?
         .flatten()
         .map(|e| e.path())
         // Through links: a gallery the user gave, often a dataset of linked folders (not the
         // store, where no link is followed).
-        .filter(|p| p.is_dir())
-        .collect();
+        .partition(|p| p.is_dir());
     dirs.sort();
     let mut all = crate::imageio::listing::Listing::default();
+    // Photos beside the identities' folders belong to no identity: said, not passed over in
+    // silence (review s36 #8).
+    let mut loose = crate::imageio::listing::image_files(&loose).files;
+    loose.sort();
+    all.skipped.extend(loose.into_iter().map(|p| {
+        (
+            p,
+            "a photo directly in the gallery, not in an identity's folder".into(),
+        )
+    }));
     let mut out = Vec::new();
     for dir in dirs {
         let mut listing = crate::imageio::listing::image_files(std::slice::from_ref(&dir));

@@ -118,11 +118,16 @@ fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
         Error::LockedOut { .. } => ("locked_out", e.to_string(), exit::LOCKED_OUT),
         other => return Err(other.into()),
     };
+    Ok(say_refusal(kind, &reason, code, json))
+}
+
+/// A refusal said: its reason on stderr, and under `--json` its report on stdout; its code.
+fn say_refusal(kind: &str, reason: &str, code: u8, json: bool) -> u8 {
     eprintln!("{reason}");
     if json {
-        println!("{}", refused_json(kind, &reason));
+        println!("{}", refused_json(kind, reason));
     }
-    Ok(code)
+    code
 }
 
 /// The JSON report of a command that refused: `{"refused": KIND, "reason": TEXT}`.
@@ -334,7 +339,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         Shown(&args.gallery)
     );
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
-    let mut skipped = 0;
+    let (mut skipped, mut unreadable) = (0, 0);
     let mut said = crate::shown::FirstFew::default();
     for (identity, photos) in identities {
         for photo in photos {
@@ -345,13 +350,14 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
                 Ok(embedding) => embedding,
                 Err(e @ (Error::Image(_) | Error::NoFace(_) | Error::Quality(_))) => {
                     skipped += 1;
+                    unreadable += usize::from(matches!(e, Error::Image(_)));
                     // An unreadable image and one with no face name their file themselves.
                     let line = said.say(
                         || match e {
                             Error::Quality(_) => format!("skipped {}: {e}", Shown(&photo)),
                             _ => format!("skipped: {e}"),
                         },
-                        || "skipped more without naming each".into(),
+                        || "skipped more photos without naming each (counted below)".into(),
                     );
                     if let Some(line) = line {
                         eprintln!("{line}");
@@ -385,16 +391,18 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         );
     }
     if ranking.is_empty() {
+        // Not one photo could be read: bad input, not a gallery without faces (review s36 #8).
+        anyhow::ensure!(
+            unreadable < skipped,
+            "no photo of the gallery {} could be read",
+            Shown(&args.gallery)
+        );
         // A refusal as the probe's own "no face" is, in JSON too (it printed `[]`).
         let reason = format!(
             "no face found in any photo of the gallery {}",
             Shown(&args.gallery)
         );
-        eprintln!("{reason}");
-        if args.json {
-            println!("{}", refused_json("no_face", &reason));
-        }
-        return Ok(exit::NO_FACE);
+        return Ok(say_refusal("no_face", &reason, exit::NO_FACE, args.json));
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ranking)?);

@@ -243,6 +243,16 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     }
 }
 
+/// Runs `make` under the umask `mask`, then puts root's own back: what it makes gets its mode
+/// from the daemon, not from whatever shell started it. (The umask is the process's; the daemon
+/// makes its socket before it serves anyone.)
+fn with_umask<T>(mask: u32, make: impl FnOnce() -> T) -> T {
+    let before = rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+    let made = make();
+    rustix::process::umask(before);
+    made
+}
+
 /// The folder the daemon binds its socket in is root's alone: the socket is removed when the
 /// daemon stops, and in a folder others may write (a sticky one such as /tmp included) another
 /// user could then take its name, and every start after was refused as "another daemon is
@@ -444,19 +454,13 @@ impl Daemon {
             // Made 0755 whatever root's umask: under 002 the folder made was refused on every
             // start, under 000 left writable by everyone, under 077 out of the users' reach
             // (red team s36 F2). One there already is left as it is.
-            let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
-            let made = std::fs::create_dir_all(dir);
-            rustix::process::umask(umask);
-            made?;
+            with_umask(0o022, || std::fs::create_dir_all(dir))?;
             socket_folder_is_roots(dir)?;
         }
         super::config::check_parents(path)?;
         clear_stale_socket(path)?;
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
-        let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o111));
-        let bound = UnixListener::bind(path);
-        rustix::process::umask(umask);
-        let listener = bound?;
+        let listener = with_umask(0o111, || UnixListener::bind(path))?;
         let made = std::fs::symlink_metadata(path)?;
         Ok(Listening {
             listener,
