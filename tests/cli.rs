@@ -161,6 +161,8 @@ fn unlock_command_errors_name_what_failed() {
     );
     let nobody = said(&["unlock", "remove", "nosuchuser", "--config", s(&config)]);
     assert!(nobody.contains("unlock list"), "{nobody}");
+    // No record of attempts kept for that name: no --wipe offered for it (journey s36 #16).
+    assert!(!nobody.contains("--wipe"), "{nobody}");
 }
 
 /// A command a message suggests repeats the `--data-dir` and `--models` typed, quoted for the

@@ -214,7 +214,7 @@ fn training_with_too_few_images_points_to_the_windows_buttons() {
     println!("{said}");
     assert!(
         said.contains(
-            "capture 3 anchor images more (Capture anchor, or drop photos on its section)"
+            "capture 3 more anchor images (Capture anchor, or drop photos on its section)"
         ),
         "{said}"
     );

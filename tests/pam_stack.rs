@@ -847,6 +847,9 @@ fn face_unlock_through_a_real_pam_stack() {
         s(&config),
     ]);
     assert!(out.status.success(), "Alice's enrolment failed");
+    // From one image: on, with a word that one image is matched less often (journey s36 #14).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("note: from fewer than 3 images"), "{said}");
     // Photos reached through a linked folder, one given as a folder and one as a file below it:
     // root reads nothing through a link a user could have made (red team S27-F2: a link to
     // another account's enrolment enrolled its face crops as the caller's).

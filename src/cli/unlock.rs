@@ -310,12 +310,17 @@ fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow:
         ));
     }
     store.remove_person(user).map_err(|e| match e {
-        // Removed before, its record may stay: said how that goes too.
-        crate::store::StoreError::UnknownPerson(_) => anyhow::anyhow!(
-            "{}; what is left of an account removed before, if any, goes with {}",
-            said(e),
-            commands.unlock(&["remove", user, "--wipe"])
-        ),
+        // Removed before, its record may stay: said how that goes too, where it does (it was
+        // offered for any name, a mistyped one too; journey s36 #16).
+        crate::store::StoreError::UnknownPerson(_)
+            if store.audit_log().iter().any(|line| line.person == user) =>
+        {
+            anyhow::anyhow!(
+                "{}; the record of its attempts, kept from before, goes with {}",
+                said(e),
+                commands.unlock(&["remove", user, "--wipe"])
+            )
+        }
         e => said(e),
     })?;
     // Root's record of who tried to unlock the account, kept as a removed account's logins
@@ -527,7 +532,10 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     if first {
         undo_new(engine.store(), user, &gallery)?;
     }
-    let ids: Vec<Uuid> = imported.saved.keys().copied().collect();
+    // In the order of their files: the reasons below followed the map's, a random one
+    // (journey s36 #14).
+    let mut ids: Vec<Uuid> = imported.saved.keys().copied().collect();
+    ids.sort_by(|a, b| imported.saved[a].cmp(&imported.saved[b]));
     let warnings = engine.after_saving(&gallery, &ids);
     // Named now, or for either account before.
     let linked = records.one_person_with(user);
@@ -598,6 +606,15 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             crate::shown::counted(enrolled, "image", "images"),
             commands.unlock(&["test", user])
         );
+        // One or two images: on, but matched less often than the measured figures, which
+        // are for 3 or more, say (journey s36 #14).
+        if enrolled < 3 {
+            println!(
+                "note: from fewer than 3 images, {user} is matched less often than the README's \
+                 figures (for 3 or more) say: add photos from other days and angles with {}",
+                commands.unlock(&["enrol", user, "PHOTOS..."])
+            );
+        }
     }
     Ok(code)
 }

@@ -145,18 +145,19 @@ fn not_enough_message(
     let mut todo = Vec::new();
     for (kind, have) in [("anchor", anchors), ("positive", positives)] {
         if have < MIN_IMAGES {
+            // "3 more anchor images" (it said "3 anchor images more").
             let more = crate::shown::counted(
                 MIN_IMAGES - have,
-                &format!("{kind} image"),
-                &format!("{kind} images"),
+                &format!("more {kind} image"),
+                &format!("more {kind} images"),
             );
             todo.push(match remedy {
                 Remedy::Commands => format!(
-                    "capture {more} more: `{FACEGATE} capture {} --kind {kind} PHOTOS...`",
+                    "capture {more}: `{FACEGATE} capture {} --kind {kind} PHOTOS...`",
                     crate::store::names::shell_arg(person)
                 ),
                 Remedy::Window => {
-                    format!("capture {more} more (Capture {kind}, or drop photos on its section)")
+                    format!("capture {more} (Capture {kind}, or drop photos on its section)")
                 }
             });
         }
