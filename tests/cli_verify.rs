@@ -515,6 +515,36 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("did you mean"));
 }
 
+/// `user show` lists a person's images with the ids `user forget` takes (they were printed
+/// once, at capture, and never again; journey s36 #15), and `negatives list` the negatives'.
+#[test]
+fn a_persons_images_are_listed_with_their_ids() {
+    let data = common::temp_dir("cli-show");
+    let photos = astronaut_folder("cli-show-photos");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    assert_eq!(
+        code(&facegate(&data, &["capture", "Eileen", s(&photos)])),
+        0
+    );
+    let out = facegate(&data, &["user", "show", "Eileen", "--json"]);
+    assert_eq!(code(&out), 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    println!("user show: {rows:?}");
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["kind"] == "verification"));
+    let sources: Vec<&str> = rows.iter().filter_map(|r| r["source"].as_str()).collect();
+    assert!(sources.contains(&"a.png"), "{sources:?}");
+    // An id from the listing is what `user forget` takes.
+    let id = rows[0]["id"].as_str().unwrap();
+    assert_eq!(code(&facegate(&data, &["user", "forget", "Eileen", id])), 0);
+    let out = facegate(&data, &["user", "show", "Eileen"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.lines().count(), 2, "{said}");
+    assert!(!said.contains(id), "{said}");
+    let out = facegate(&data, &["negatives", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no negatives yet"));
+}
+
 /// Under `--json`, a refusal is a JSON report too (a reader got an empty stdout; journey s35).
 #[test]
 fn a_json_refusal_is_json() {

@@ -23,6 +23,13 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A person's images, each with its kind, its id (what `user forget` takes), the file it
+    /// came from and when it was saved
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Turn face verification back on for a person locked out after repeated failures (they
     /// have proved who they are another way)
     Reset { name: String },
@@ -48,6 +55,12 @@ pub enum NegativesCommand {
     Add { dir: PathBuf },
     /// How many negatives are stored
     Count,
+    /// Every negative, with its id (what `negatives remove` takes), the file it came from and
+    /// when it was saved
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove negatives by the id they were saved as (e.g. one that is an enrolled person)
     Remove {
         #[arg(required = true, value_parser = super::checked::image_id)]
@@ -117,6 +130,19 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 println!("deleted {name}'s {} image {id}", kind.dir_name());
             }
         }
+        // The ids `user forget` takes were printed once, at capture, and never again
+        // (journey s36 #15).
+        UserCommand::Show { name, json } => {
+            let mut rows = Vec::new();
+            for kind in ImageKind::ALL {
+                let gallery = Gallery::Person {
+                    name: name.clone(),
+                    kind,
+                };
+                rows.extend(image_rows(&store, &gallery, Some(kind))?);
+            }
+            show_rows(&rows, *json, &format!("{name} has no images yet"))?;
+        }
         UserCommand::List { json } => {
             let mut rows = Vec::new();
             for name in store.people()? {
@@ -157,6 +183,61 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// One stored image, as `user show` and `negatives list` give it.
+#[derive(Serialize)]
+struct ImageRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<ImageKind>,
+    id: uuid::Uuid,
+    /// The file (or frame) it came from, by name.
+    source: Option<String>,
+    saved_unix: u64,
+}
+
+/// The images of `gallery`, oldest first; `kind` is said for a person's.
+fn image_rows(
+    store: &crate::store::Store,
+    gallery: &Gallery,
+    kind: Option<ImageKind>,
+) -> anyhow::Result<Vec<ImageRow>> {
+    let mut faces = store.faces(gallery)?;
+    faces.sort_by_key(|f| f.meta.created_unix);
+    Ok(faces
+        .into_iter()
+        .map(|f| ImageRow {
+            kind,
+            id: f.meta.id,
+            source: f.meta.source,
+            saved_unix: f.meta.created_unix,
+        })
+        .collect())
+}
+
+/// `rows` as JSON, or a line each (`none` when there are none).
+fn show_rows(rows: &[ImageRow], json: bool, none: &str) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+    } else if rows.is_empty() {
+        println!("{none}");
+    }
+    for r in rows.iter().filter(|_| !json) {
+        let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.saved_unix);
+        println!(
+            "{}{}  saved {}  from {}",
+            r.kind
+                .map_or(String::new(), |k| format!("{:<13}", k.dir_name())),
+            r.id,
+            humantime::format_rfc3339_seconds(saved),
+            // A name from outside, printed as a terminal should show it.
+            r.source
+                .as_deref()
+                .map_or("(not recorded)".into(), |s| crate::shown::Escaped(s)
+                    .to_string())
+        );
+    }
+    Ok(())
 }
 
 /// Image files named by `inputs`, folders expanded ([`crate::imageio::listing`]); what was
@@ -499,6 +580,15 @@ pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
         }
         NegativesCommand::Count => {
             println!("{}", cli.store()?.faces(&Gallery::Negatives)?.len());
+            Ok(exit::OK)
+        }
+        NegativesCommand::List { json } => {
+            let rows = image_rows(&cli.store()?, &Gallery::Negatives, None)?;
+            show_rows(
+                &rows,
+                *json,
+                &format!("no negatives yet (`{FACEGATE} negatives add DIR`)"),
+            )?;
             Ok(exit::OK)
         }
         NegativesCommand::Remove { ids } => {
