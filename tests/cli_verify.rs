@@ -451,6 +451,15 @@ fn an_empty_store_says_how_to_enrol() {
     println!("identify --json, nobody enrolled: {report}");
     assert_eq!(report["reason"], "nobody is enrolled yet", "{report}");
     assert_eq!(report["identity"], serde_json::Value::Null, "{report}");
+    // Enrolled without a verification image: said so too (review s36 #14).
+    assert_eq!(code(&facegate(&data, &["user", "add", "Zoe"])), 0);
+    let out = facegate(&data, &["identify", s(&photo), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["reason"], "nobody enrolled has verification images yet",
+        "{report}"
+    );
+    assert!(facegate(&data, &["user", "remove", "Zoe"]).status.success());
     let out = facegate(&data, &["capture", "Ada", s(&photo)]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 2, "{said}");

@@ -281,22 +281,33 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         eprintln!("note: {line}");
     }
     // With nobody to rank, "nobody enrolled passes" read as a verdict (journey s35), and the
-    // JSON's empty ranking said nothing at all (quick re-check s35).
-    let nobody = id.ranking.is_empty() && engine.store().people()?.is_empty();
+    // JSON's empty ranking said nothing at all (quick re-check s35); nor where people are
+    // enrolled without a verification image (review s36 #14). Those left out are said above.
+    let unranked = id.ranking.is_empty() && id.left_out().is_empty();
+    let nobody = unranked && engine.store().people()?.is_empty();
+    let why = match (nobody, unranked) {
+        (true, _) => Some("nobody is enrolled yet"),
+        (false, true) => Some("nobody enrolled has verification images yet"),
+        _ => None,
+    };
     if args.json {
         let mut json = serde_json::to_value(&id)?;
-        if nobody {
-            json["reason"] = "nobody is enrolled yet".into();
+        if let Some(why) = why {
+            json["reason"] = why.into();
         }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        match &id.identity {
-            Some(name) => println!("identified: {name}"),
-            None if nobody => println!(
-                "unknown: nobody is enrolled yet (`{FACEGATE} user add NAME`, then `{FACEGATE} \
-                 capture NAME PHOTOS...`)"
-            ),
-            None => println!("unknown: nobody enrolled passes verification"),
+        match (&id.identity, why) {
+            (Some(name), _) => println!("identified: {name}"),
+            (None, Some(why)) => {
+                let first = if nobody {
+                    format!("`{FACEGATE} user add NAME`, then ")
+                } else {
+                    String::new()
+                };
+                println!("unknown: {why} ({first}`{FACEGATE} capture NAME PHOTOS...`)")
+            }
+            (None, None) => println!("unknown: nobody enrolled passes verification"),
         }
         for c in &id.ranking {
             println!(
