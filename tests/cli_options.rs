@@ -144,6 +144,24 @@ fn detect_never_draws_over_its_input_or_into_a_pipe() {
         second.to_rgb8().into_raw(),
         "both drawings kept"
     );
+    // One more image into that folder: drawn into it (it was refused as "not a regular file");
+    // several onto a file: said to need a folder (it was mkdir's "File exists"; journey s36 #6).
+    let run = common::run_facegate(&[
+        "detect",
+        s(&common::fixture("coffee.png")),
+        "--draw",
+        s(&out),
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(out.join("coffee_faces.png").exists());
+    let file = out.join("a_faces.png");
+    let run = common::run_facegate(&["detect", s(&photo), s(&photo), "--draw", s(&file)]);
+    let said = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("several images are drawn into a folder"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub struct DetectArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
-    /// Write the image with boxes and landmarks drawn: a file for one image, a folder for several
+    /// Write the image with boxes and landmarks drawn: a file for one image (or into a folder that exists), a folder for several
     #[arg(long, value_name = "OUT")]
     pub draw: Option<PathBuf>,
     /// Minimum face score, 0..1 [default: 0.7]
@@ -94,15 +94,22 @@ pub fn run(cli: &Cli, args: &DetectArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Where `--draw OUT` writes each image's drawing: OUT itself for one image; for several,
+/// Where `--draw OUT` writes each image's drawing: OUT itself for one image, unless OUT is a
+/// folder already (the one several were drawn into, say; journey s36 #6); otherwise
 /// `STEM_faces.png` in the folder OUT (`STEM-2_faces.png`… when two inputs share a stem, so
 /// none replaces another). Checked before any image is read: a drawing never goes over one
 /// of the inputs (the photo would be lost) nor into a pipe or device (the write would block).
 fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<PathBuf>>> {
-    let targets: Vec<PathBuf> = if images.len() == 1 {
+    let targets: Vec<PathBuf> = if images.len() == 1 && !out.is_dir() {
         vec![out.to_owned()]
     } else {
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        // Said as what it is, not as mkdir's "File exists".
+        anyhow::ensure!(
+            !out.exists() || out.is_dir(),
+            "--draw {}: several images are drawn into a folder, and this is a file",
+            Shown(out)
+        );
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", Shown(out)))?;
         // Each stem's next number, so many inputs sharing a stem cost no search.
         let mut seen: std::collections::HashMap<String, usize> = Default::default();
         let mut taken = std::collections::HashSet::new();
