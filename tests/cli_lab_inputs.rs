@@ -394,6 +394,14 @@ fn nothing_to_measure_is_an_error() {
     std::fs::write(&odd, "path_a,path_b,same\na/1.png,b/1.png,7\n").unwrap();
     let ran = facegate(dir.path(), &["eval", "pairs", s(&odd)]);
     refused(&ran, &["row 2: same is 7"]);
+    // Other columns: the ones it needs are named (journey s36 #16).
+    let columns = dir.path().join("columns.csv");
+    std::fs::write(&columns, "a,b,c\n1,2,3\n").unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&columns)]);
+    refused(
+        &ran,
+        &["must name path_a,path_b,same", "missing field `path_a`"],
+    );
 
     let ran = facegate(dir.path(), &["eval", "attributes", "--limit", "0"]);
     refused(&ran, &["--limit"]);

@@ -147,7 +147,14 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     let mut rows: Vec<Row> = reader
         .deserialize()
         .collect::<Result<_, _>>()
-        .with_context(|| format!("reading {}", args.csv.display()))?;
+        // The columns it needs beside csv's own words (journey s36 #16: "missing field
+        // `path_a`" left the user to guess the rest).
+        .with_context(|| {
+            format!(
+                "reading {} (its header must name path_a,path_b,same and may name fold)",
+                args.csv.display()
+            )
+        })?;
     if let Some(n) = args.limit {
         rows.truncate(n);
     }
