@@ -245,9 +245,10 @@ fn a_strict_threshold_does_not_call_the_persons_own_photo_a_stranger() {
     assert!(!warned.contains("warning"), "{warned}");
 }
 
-/// A threshold from a few hundred comparisons says how far its FAR may be off, says when it
-/// lowers the threshold below the model's default (for everyone enrolled), and `--default`
-/// puts the default back (it said "FAR 0.62 %" for 1 in 162, and had no way back; journey s35).
+/// A threshold from a few hundred comparisons says how far its FAR may be off, keeps the
+/// model's default when a lower one saves none of the person's pairs (and says so), and
+/// `--default` puts the default back (it said "FAR 0.62 %" for 1 in 162, and had no way back;
+/// journey s35).
 #[test]
 fn a_calibration_says_its_bound_and_the_default_comes_back() {
     let Some((own, negatives)) = id01_and_strangers("calibrate-bound") else {
@@ -277,9 +278,6 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
             && said.contains("well over the target"),
         "{said}"
     );
-    if calibrated < 0.363 {
-        assert!(said.contains("below sface's default 0.363"), "{said}");
-    }
     // id01's own pairs all pass at the default: a lower threshold would let in impostors for
     // no rejection saved, so the default stays, and says why (journey s36 #13).
     assert_eq!(calibrated, 0.363, "{said}");

@@ -253,7 +253,10 @@ fn lookalike_and_negatives() {
     std::fs::write(empty.join("mug/broken.png"), b"not a png").unwrap();
     let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&empty)]);
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("2 photos of the gallery skipped"), "{said}");
+    assert!(
+        said.contains("2 photos in the identities' folders skipped"),
+        "{said}"
+    );
     assert!(
         said.contains("skipped: ") && said.contains("broken.png") && said.contains("coffee.png"),
         "{said}"

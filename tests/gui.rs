@@ -609,10 +609,8 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
 /// from three of its frames, and the view greets her after an attempt at the unlock rule, on
 /// frames detected as the daemon's are. AOC's clip then starts no attempt and adds nothing to
 /// Katie's lock-out. Liveness is on, its head turn fixed to the side Katie turns, as
-/// `facegate --replay CLIP --turn right` sends it ([`Command::TurnFor`]): asked a random side,
-/// the recording was refused half the time (journey s36 #1).
-///
-/// [`Command::TurnFor`]: facegate::session::Command::TurnFor
+/// `facegate --replay CLIP --turn right` fixes it (`FaceGateApp::turn_recording`): asked a
+/// random side, the recording was refused half the time (journey s36 #1).
 #[test]
 fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     let Some(shared) = common::shared_data("GUI unlock view") else {
@@ -643,9 +641,8 @@ fn the_unlock_view_greets_the_enrolled_face_and_a_stranger_starts_nothing() {
     let seen = |clip: &str| {
         let mut h = harness(app(&data, SourceSpec::Replay(clips.join(clip))), 760.0);
         models_loaded(&mut h);
-        h.state_mut().send(facegate::session::Command::TurnFor(Some(
-            facegate::liveness::challenge::Direction::Right,
-        )));
+        h.state_mut()
+            .turn_recording(facegate::liveness::challenge::Direction::Right);
         h.state_mut().set_view(facegate::gui::View::Unlock);
         let mut statuses = Vec::new();
         let start = std::time::Instant::now();

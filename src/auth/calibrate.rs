@@ -124,10 +124,12 @@ impl ScoreSets {
 
     /// The threshold for `target_far`: of those whose measured FAR is at most the target, the
     /// lowest (the fewest false rejections, the friendliest setting that keeps the promise),
-    /// raised as far as the person's own pairs lose nothing by it. The lowest alone let through
-    /// an impostor it measured for no rejection saved, often below the model's default
-    /// (journey s36 #13).
-    pub fn calibrate(&self, target_far: f64) -> Option<Calibration> {
+    /// raised toward `ceiling` (the model's default) as far as the genuine pairs lose nothing
+    /// by it. The lowest alone let through an impostor it measured for no rejection saved,
+    /// often below the default (journey s36 #13); never above the ceiling, since the threshold
+    /// is everyone's and only these pairs were measured, nor with no genuine pair to measure
+    /// (final read s36 #2).
+    pub fn calibrate(&self, target_far: f64, ceiling: f32) -> Option<Calibration> {
         let mut impostor = self.impostor.clone();
         if impostor.is_empty() {
             return None;
@@ -142,6 +144,7 @@ impl ScoreSets {
         let threshold = impostor[..=allowed]
             .iter()
             .rev()
+            .take_while(|&&t| frr.is_some() && t <= ceiling.max(impostor[allowed]))
             .take_while(|&&t| self.frr(t) == frr)
             .last()
             .copied()
@@ -223,7 +226,7 @@ mod tests {
         // is kept, since each step up costs a genuine pair.
         let genuine: Vec<f32> = (0..10).map(|i| 0.4946 + i as f32 * 0.0005).collect();
         let s = sets(&genuine, &impostor);
-        let c = s.calibrate(0.01).expect("has impostors");
+        let c = s.calibrate(0.01, 1.0).expect("has impostors");
         println!("threshold {} far {} frr {:?}", c.threshold, c.far, c.frr);
         assert!(c.far <= 0.01 && c.far > 0.008, "far {}", c.far);
         assert!(c.target_measurable);
@@ -237,17 +240,34 @@ mod tests {
     fn a_stricter_threshold_that_costs_nothing_is_taken() {
         let impostor: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0 * 0.5).collect();
         let s = sets(&[0.4, 0.6, 0.8], &impostor);
-        let c = s.calibrate(0.01).expect("has impostors");
+        let c = s.calibrate(0.01, 1.0).expect("has impostors");
         println!("threshold {} far {} frr {:?}", c.threshold, c.far, c.frr);
         assert_eq!(c.threshold, 0.4995, "the highest impostor score");
         assert_eq!(c.far, 0.0);
         assert_eq!(c.frr, Some(1.0 / 3.0), "as at the lowest");
     }
 
+    /// Raised toward the model's default, not past it: the threshold is everyone's, and only
+    /// these pairs were measured; nor raised at all with no genuine pair (final read s36 #2).
+    #[test]
+    fn the_raise_stops_at_the_default_and_needs_pairs() {
+        let impostor: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0 * 0.5).collect();
+        // The lowest meeting 1 % is 0.4945; the impostors go on to 0.4995.
+        let c = sets(&[0.6, 0.8], &impostor).calibrate(0.01, 0.497).unwrap();
+        assert_eq!(c.threshold, 0.497, "raised to the ceiling, not past it");
+        let c = sets(&[0.6, 0.8], &impostor).calibrate(0.01, 0.3).unwrap();
+        assert_eq!(
+            c.threshold, 0.4945,
+            "never below the lowest meeting the target"
+        );
+        let c = sets(&[], &impostor).calibrate(0.01, 1.0).unwrap();
+        assert!(c.far > 0.008, "unraised: {}", c.far);
+    }
+
     #[test]
     fn too_few_impostors_sits_above_the_highest() {
         let s = sets(&[0.9], &[0.1, 0.3, 0.2]);
-        let c = s.calibrate(1e-3).expect("has impostors");
+        let c = s.calibrate(1e-3, 1.0).expect("has impostors");
         assert_eq!(c.threshold, 0.3);
         assert_eq!(c.far, 0.0);
         assert!(!c.target_measurable);

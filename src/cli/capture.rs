@@ -103,9 +103,16 @@ fn not_added(
     match e {
         crate::store::StoreError::UnknownPerson(_) => {
             let people = store.people().unwrap_or_default();
-            let meant = names::nearest(name, &people)
-                .map(|m| format!("did you mean `{}`? If not, ", names::printable(m)))
-                .unwrap_or_default();
+            // Nobody at all: perhaps the wrong store (a mistyped --data-dir), where the hint
+            // alone would add them (final read s36 #11).
+            let meant = match names::nearest(name, &people) {
+                Some(m) => format!("did you mean `{}`? If not, ", names::printable(m)),
+                None if people.is_empty() => format!(
+                    "nobody is enrolled in {} yet; if that is the data folder you meant, ",
+                    crate::shown::Shown(store.root())
+                ),
+                None => String::new(),
+            };
             anyhow::anyhow!(
                 "no person called `{}` is enrolled: {meant}add them first with `{FACEGATE} user \
                  add {}`",

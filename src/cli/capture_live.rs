@@ -295,7 +295,14 @@ fn save_picked(
             format!("; left out: {}", left_out.join(", "))
         }
     );
-    if saved.len() < k {
+    if saved.len() < k && candidates.len() >= k {
+        // Enough poses were there: the rest are stored already (the recording captured
+        // before) or were refused, which turning the head does not mend (final read s36 #5).
+        println!(
+            "every other pose far enough apart here is stored already or was refused, as said \
+             above; for more, use another recording or the camera"
+        );
+    } else if saved.len() < k {
         println!(
             "only {} seen{}; to get {k}, turn your head more (left, right, up, down) or use a longer recording",
             crate::shown::counted(

@@ -126,7 +126,7 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// List the models, their licences, and whether their sha256 checks out
     Models(models::ModelsArgs),
-    /// Enrol, list and remove people
+    /// Enrol, list, show and remove people
     #[command(subcommand)]
     User(people::UserCommand),
     /// A person's images (anchor, positive or verification), each quality-checked: from files, or
@@ -226,15 +226,25 @@ fn window_option_before_a_command() -> Option<String> {
     let option = ["replay", "camera", "turn"]
         .into_iter()
         .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))?;
+    let example = match option {
+        "camera" => "facegate verify NAME --camera N",
+        "turn" => "facegate verify NAME --replay CLIP --liveness --turn left",
+        _ => "facegate verify NAME --replay CLIP",
+    };
     Some(format!(
         "--{option} before a command is the window's; put it after `{command}` if that takes it \
-         (as in `facegate verify NAME --replay CLIP`), or leave the command out to open the window"
+         (as in `{example}`), or leave the command out to open the window"
     ))
 }
 
 /// The `--data-dir` and `--models` typed on the command line, for the commands messages
 /// suggest ([`crate::hint`]); a value from the environment reaches a pasted command anyway.
+/// Not for system unlock: its hints name its config, and a verdict's text reaches the login
+/// screen, which has no business with root's models path (final read s36 #8).
 fn remember_typed(matches: &clap::ArgMatches, cli: &Cli) {
+    if matches!(cli.command, Some(Command::Unlock(_) | Command::Daemon(_))) {
+        return;
+    }
     let typed = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let options: Vec<(&str, &std::path::Path)> = [
         ("--data-dir", "data_dir", cli.data_dir.as_deref()),

@@ -203,7 +203,10 @@ fn image_rows(
     kind: Option<ImageKind>,
 ) -> anyhow::Result<Vec<ImageRow>> {
     let mut faces = store.faces(gallery)?;
-    faces.sort_by_key(|f| f.meta.created_unix);
+    // Frames of one capture share their second: then by the file or frame they came from.
+    faces.sort_by(|a, b| {
+        (a.meta.created_unix, &a.meta.source).cmp(&(b.meta.created_unix, &b.meta.source))
+    });
     Ok(faces
         .into_iter()
         .map(|f| ImageRow {
@@ -223,13 +226,12 @@ fn show_rows(rows: &[ImageRow], json: bool, none: &str) -> anyhow::Result<()> {
         println!("{none}");
     }
     for r in rows.iter().filter(|_| !json) {
-        let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.saved_unix);
         println!(
             "{}{}  saved {}  from {}",
             r.kind
                 .map_or(String::new(), |k| format!("{:<13}", k.dir_name())),
             r.id,
-            humantime::format_rfc3339_seconds(saved),
+            saved_at(r.saved_unix),
             // A name from outside, printed as a terminal should show it.
             r.source
                 .as_deref()
@@ -238,6 +240,17 @@ fn show_rows(rows: &[ImageRow], json: bool, none: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// When an image was saved, from its sidecar: a time no calendar date can show (a damaged or
+/// forged sidecar; year 10000 and on) as its number, not a panic half-way through the listing
+/// (final read s36 #1).
+fn saved_at(unix: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    match std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(unix)) {
+        Some(t) if unix < YEAR_10000 => humantime::format_rfc3339_seconds(t).to_string(),
+        _ => format!("at unix time {unix}"),
+    }
 }
 
 /// Image files named by `inputs`, folders expanded ([`crate::imageio::listing`]); what was
@@ -263,7 +276,8 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
     dirs.sort();
     let mut all = crate::imageio::listing::Listing::default();
     // Photos beside the identities' folders belong to no identity: said, not passed over in
-    // silence (review s36 #8).
+    // silence (review s36 #8). With no folder at all, the caller's error says it for all.
+    let loose = if dirs.is_empty() { Vec::new() } else { loose };
     let mut loose = crate::imageio::listing::image_files(&loose).files;
     loose.sort();
     all.skipped.extend(loose.into_iter().map(|p| {
@@ -635,4 +649,20 @@ fn found_all<T>(
         }
     );
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_saved_time_no_date_can_show_is_said_as_a_number() {
+        assert_eq!(super::saved_at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            super::saved_at(253_402_300_800),
+            "at unix time 253402300800"
+        );
+        assert_eq!(
+            super::saved_at(u64::MAX),
+            format!("at unix time {}", u64::MAX)
+        );
+    }
 }

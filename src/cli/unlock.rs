@@ -532,8 +532,8 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     if first {
         undo_new(engine.store(), user, &gallery)?;
     }
-    // In the order of their files: the reasons below followed the map's, a random one
-    // (journey s36 #14).
+    // In their paths' order: the reasons below followed the map's, a random one (journey s36
+    // #14).
     let mut ids: Vec<Uuid> = imported.saved.keys().copied().collect();
     ids.sort_by(|a, b| imported.saved[a].cmp(&imported.saved[b]));
     let warnings = engine.after_saving(&gallery, &ids);

@@ -397,7 +397,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     ranking.sort_by(|a, b| b.best_similarity.total_cmp(&a.best_similarity));
     if skipped > 0 {
         eprintln!(
-            "note: {} of the gallery skipped: unreadable, or without one clear face",
+            "note: {} in the identities' folders skipped: unreadable, or without one clear face",
             crate::shown::counted(skipped, "photo", "photos")
         );
     }

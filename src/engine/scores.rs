@@ -154,10 +154,12 @@ impl Engine {
         Ok(pooled)
     }
 
-    /// The lowest detection threshold whose measured FAR on `people`'s images (everyone when
-    /// empty) meets `target_far`. With too few impostors to show the target, it never goes
-    /// below the model's own default: `kept_default` says so. Every reason it cannot be
-    /// calibrated is an error here, for the CLI and the window alike.
+    /// The detection threshold for `target_far` on `people`'s images (everyone when empty):
+    /// the lowest whose measured FAR meets it, raised toward the model's default as far as
+    /// their own pairs lose nothing by it ([`ScoreSets::calibrate`]). It stays at the default
+    /// (`kept_default`) when too few impostors can show the target, or when going below it
+    /// saves none of their pairs. Every reason it cannot be calibrated is an error here, for
+    /// the CLI and the window alike.
     pub fn calibrate(&mut self, people: &[String], target_far: f64) -> Result<Calibrated> {
         crate::auth::calibrate::target_far(target_far).map_err(Error::TargetFar)?;
         // Saved, a calibration writes the whole file: the defaults standing in for its damaged
@@ -180,7 +182,8 @@ impl Engine {
             return Err(Error::EnrolledAmongNegatives(among));
         }
         let scores = self.pooled_scores(people)?;
-        let Some(mut calibration) = scores.calibrate(target_far) else {
+        let default = self.settings.model.default_threshold();
+        let Some(mut calibration) = scores.calibrate(target_far, default) else {
             // No impostor pairs: for want of negatives, or of the people's own images (with
             // negatives imported, "import negatives" was the wrong advice).
             let imageless = people.iter().all(|p| {
@@ -212,7 +215,6 @@ impl Engine {
                 impostor: n,
             });
         }
-        let default = self.settings.model.default_threshold();
         // Below the default only for a rejection it saves: lower and no friendlier to the
         // person, everyone's comparisons matched more easily for nothing (journey s36 #13).
         let kept_default = calibration.threshold < default
@@ -311,11 +313,19 @@ impl Calibrated {
             ));
         }
         if self.kept_default && cal.target_measurable {
-            said.push(format!(
-                "{}'s default is kept: a lower threshold meeting the target would reject none \
-                 fewer of the person's own pairs",
-                self.model
-            ));
+            said.push(match cal.frr {
+                Some(_) => format!(
+                    "{}'s default is kept: a lower threshold meeting the target would reject \
+                     none fewer of the person's own pairs",
+                    self.model
+                ),
+                // None == None kept it: no pair of their own to show a lower one helps.
+                None => format!(
+                    "{}'s default is kept: with no pair of the person's own images to measure, \
+                     nothing shows that a lower threshold would help",
+                    self.model
+                ),
+            });
         }
         let default = self.model.default_threshold();
         if cal.threshold < default {

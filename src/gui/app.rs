@@ -50,6 +50,10 @@ pub struct FaceGateApp {
     last_run: Timings,
     opening: Option<Opening>,
     way_back: WayBack,
+    /// The recording `--turn` was given for, by its name, and the side: told to the worker again
+    /// whenever that recording is on screen again (the worker drops it at every change of
+    /// source; final read s36 #7).
+    recording_turn: Option<(String, crate::liveness::challenge::Direction)>,
 }
 
 impl FaceGateApp {
@@ -75,11 +79,28 @@ impl FaceGateApp {
             last_run: Timings::default(),
             opening: None,
             way_back: WayBack::default(),
+            recording_turn: None,
         }
     }
 
     pub fn note(&mut self, note: Option<String>) {
         self.source_note = note;
+    }
+
+    /// Fixes the side Unlock's head turn asks of the recording on screen (`--turn`), for as
+    /// long as that recording is the source.
+    pub fn turn_recording(&mut self, turn: crate::liveness::challenge::Direction) {
+        self.recording_turn = Some((self.live.source_name.clone(), turn));
+        self.tell_turn();
+    }
+
+    /// Tells the worker the recording's side if the source on screen is that recording.
+    fn tell_turn(&self) {
+        if let Some((name, turn)) = &self.recording_turn
+            && *name == self.live.source_name
+        {
+            self.live.send(Command::TurnFor(Some(*turn)));
+        }
     }
 
     /// An error found outside the worker (a model missing at launch, a source that won't open)
@@ -157,6 +178,7 @@ impl FaceGateApp {
         match outcome {
             Ok(Opened::Ready(source)) => {
                 self.live.set_source(source);
+                self.tell_turn();
                 self.source_note = None;
                 // The old source's trouble, and what was said of its faces, no longer apply.
                 self.receive(Event::SourceRecovered);
@@ -168,6 +190,7 @@ impl FaceGateApp {
             }
             Ok(Opened::Back { source, error }) => {
                 self.live.set_source(source);
+                self.tell_turn();
                 let back = format!("back to {}", self.live.source_name);
                 self.cannot_open(format!("{error}; {back}"));
             }

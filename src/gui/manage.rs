@@ -292,7 +292,8 @@ impl ManageView {
         ui.heading("Calibration");
         ui.label(
             "The lowest detection threshold whose measured false-accept rate, on everyone's \
-             photos against the negatives and each other, meets the target.",
+             photos against the negatives and each other, meets the target, raised toward the \
+             model's default as far as their own pairs lose nothing by it.",
         );
         ui.horizontal(|ui| {
             egui::ComboBox::from_label("target FAR")

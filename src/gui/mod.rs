@@ -153,10 +153,10 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
                 store,
                 Arc::new(move || ctx.request_repaint()),
             );
-            if options.turn.is_some() {
-                live.send(crate::session::Command::TurnFor(options.turn));
-            }
             let mut app = FaceGateApp::with_cameras(live, cameras);
+            if let Some(turn) = options.turn {
+                app.turn_recording(turn);
+            }
             app.note(note);
             Ok(Box::new(app))
         }),

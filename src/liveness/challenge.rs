@@ -18,6 +18,7 @@ use crate::vision::Face;
 pub enum Direction {
     /// The person's own left: the nose moves to the image's right (positive yaw).
     Left,
+    /// The person's own right: the nose moves to the image's left (negative yaw).
     Right,
 }
 

@@ -742,10 +742,11 @@ impl Daemon {
                 // (red team s36 F4). As the engine settled it.
                 let counted = match ended {
                     Ended::Refused => "a face was compared, so it counts as a failed attempt",
-                    _ => {
+                    Ended::Unjudged => {
                         "no face was judged: not a failure, but one of the attempts that pause \
                          face unlock when five in a row see nobody"
                     }
+                    other => other.as_str(),
                 };
                 self.hush.warn(asking.caller, HUNG_UP, || {
                     format!("{user}: the client left during the attempt; {counted}")
@@ -924,7 +925,8 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     let Listening { listener, bound } = daemon.listener()?;
     daemon.bound = bound.clone();
     // Only once the socket is its own: a second daemon started by hand beside a running one
-    // stops at the socket, before it touches that one's attempts.
+    // stops at the socket, before it touches that one's attempts (one given another
+    // `--socket` on the same config does not: root's own doing, said in the README).
     daemon.engine.end_attempts_left_running()?;
     stop_on_signals(bound)?;
     let address = listener.local_addr()?;
