@@ -200,6 +200,12 @@ impl Cli {
         Ok(engine)
     }
 
+    /// Whether this runs system unlock (`unlock`, `daemon`): root's store and config, whose
+    /// names and paths are not for the desk's hints (they reach other users' screens).
+    fn is_system_unlock(&self) -> bool {
+        matches!(self.command, Some(Command::Unlock(_) | Command::Daemon(_)))
+    }
+
     /// Resolves the data folder: `--data-dir`, `$FACEGATE_DATA_DIR`, then the OS data dir.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(dir) = &self.data_dir {
@@ -242,7 +248,7 @@ fn window_option_before_a_command() -> Option<String> {
 /// Not for system unlock: its hints name its config, and a verdict's text reaches the login
 /// screen, which has no business with root's models path (final read s36 #8).
 fn remember_typed(matches: &clap::ArgMatches, cli: &Cli) {
-    if matches!(cli.command, Some(Command::Unlock(_) | Command::Daemon(_))) {
+    if cli.is_system_unlock() {
         return;
     }
     let typed = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
@@ -327,7 +333,7 @@ pub fn main() -> ExitCode {
 /// s36 #4, #5). Not for system unlock: its store's names are not the caller's to learn.
 fn unknown_person_note(cli: &Cli, err: &anyhow::Error) -> Option<String> {
     use crate::store::StoreError;
-    if matches!(cli.command, Some(Command::Unlock(_) | Command::Daemon(_))) {
+    if cli.is_system_unlock() {
         return None;
     }
     // The store's error, where it is wrapped transparently (and so is not in the chain).
