@@ -102,17 +102,11 @@ fn not_added(
 ) -> anyhow::Error {
     match e {
         crate::store::StoreError::UnknownPerson(_) => {
-            let people = store.people().unwrap_or_default();
-            // Nobody at all: perhaps the wrong store (a mistyped --data-dir), where the hint
-            // alone would add them (final read s36 #11).
-            let meant = match names::nearest(name, &people) {
-                Some(m) => format!("did you mean `{}`? If not, ", names::printable(m)),
-                None if people.is_empty() => format!(
-                    "nobody is enrolled in {} yet; if that is the data folder you meant, ",
-                    crate::shown::Shown(store.root())
-                ),
-                None => String::new(),
-            };
+            // A typo, or the wrong store (a mistyped --data-dir), said before the hint that
+            // alone would add them (journey s36 #4, final read s36 #11).
+            let meant = super::unknown_name_note(store, name)
+                .map(|note| format!("{note} If not, "))
+                .unwrap_or_default();
             anyhow::anyhow!(
                 "no person called `{}` is enrolled: {meant}add them first with `{FACEGATE} user \
                  add {}`",

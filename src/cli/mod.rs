@@ -353,9 +353,15 @@ fn unknown_person_note(cli: &Cli, err: &anyhow::Error) -> Option<String> {
         }
     }
     let name = err.chain().find_map(unknown)?;
-    let store = cli.store().ok()?;
+    unknown_name_note(&cli.store().ok()?, &name)
+}
+
+/// What to say of `name`, which nobody in `store` has: the enrolled name it may be a typo of,
+/// or that the store has nobody at all (perhaps not the folder meant). The edge's note and
+/// capture's own message both say it so.
+pub(super) fn unknown_name_note(store: &crate::store::Store, name: &str) -> Option<String> {
     let people = store.people().ok()?;
-    match crate::store::names::nearest(&name, &people) {
+    match crate::store::names::nearest(name, &people) {
         Some(meant) => Some(format!(
             "did you mean `{}`?",
             crate::store::names::printable(meant)
