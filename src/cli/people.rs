@@ -299,21 +299,26 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
     Ok(out)
 }
 
-/// What a listing left out, on stderr: the first few named, then how many more (a gallery of
-/// 30,000 empty folders printed 30,000 lines; red team, session 30).
+/// What a listing left out, on stderr ([`say_first_few`]).
 pub fn say_skipped(listing: &crate::imageio::listing::Listing) {
+    let lines: Vec<String> = (listing.skipped.iter())
+        .map(|(path, why)| format!("skipped {}: {why}", Shown(path)))
+        .collect();
+    say_first_few(&lines);
+}
+
+/// Lines about things skipped, on stderr: the first few, then how many more (a gallery of
+/// 30,000 empty folders printed 30,000 lines; red team, session 30).
+pub fn say_first_few(lines: &[String]) {
     let mut few = crate::shown::FirstFew::default();
-    let more = listing
-        .skipped
-        .len()
-        .saturating_sub(crate::shown::FirstFew::AT_MOST);
-    for (path, why) in &listing.skipped {
+    let more = lines.len().saturating_sub(crate::shown::FirstFew::AT_MOST);
+    for line in lines {
         let said = few.say(
-            || format!("skipped {}: {why}", Shown(path)),
+            || line.clone(),
             || format!("skipped {more} more without naming each"),
         );
-        if let Some(line) = said {
-            eprintln!("{line}");
+        if let Some(said) = said {
+            eprintln!("{said}");
         }
     }
 }

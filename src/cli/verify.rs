@@ -350,8 +350,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         Shown(&args.gallery)
     );
     let mut best: BTreeMap<String, (f32, PathBuf)> = BTreeMap::new();
-    let (mut skipped, mut unreadable) = (0, 0);
-    let mut said = crate::shown::FirstFew::default();
+    let (mut skipped, mut unreadable) = (Vec::new(), 0);
     for (identity, photos) in identities {
         for photo in photos {
             // Unreadable photos and photos without one clear face are not candidates (named,
@@ -360,19 +359,12 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             let embedding = match engine.photo_embedding(&photo) {
                 Ok(embedding) => embedding,
                 Err(e @ (Error::Image(_) | Error::NoFace(_) | Error::Quality(_))) => {
-                    skipped += 1;
                     unreadable += usize::from(matches!(e, Error::Image(_)));
                     // An unreadable image and one with no face name their file themselves.
-                    let line = said.say(
-                        || match e {
-                            Error::Quality(_) => format!("skipped {}: {e}", Shown(&photo)),
-                            _ => format!("skipped: {e}"),
-                        },
-                        || "skipped more photos without naming each (counted below)".into(),
-                    );
-                    if let Some(line) = line {
-                        eprintln!("{line}");
-                    }
+                    skipped.push(match e {
+                        Error::Quality(_) => format!("skipped {}: {e}", Shown(&photo)),
+                        _ => format!("skipped: {e}"),
+                    });
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -395,16 +387,17 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         })
         .collect();
     ranking.sort_by(|a, b| b.best_similarity.total_cmp(&a.best_similarity));
-    if skipped > 0 {
+    if !skipped.is_empty() {
+        super::people::say_first_few(&skipped);
         eprintln!(
             "note: {} in the identities' folders skipped: unreadable, or without one clear face",
-            crate::shown::counted(skipped, "photo", "photos")
+            crate::shown::counted(skipped.len(), "photo", "photos")
         );
     }
     if ranking.is_empty() {
         // Not one photo could be read: bad input, not a gallery without faces (review s36 #8).
         anyhow::ensure!(
-            unreadable < skipped,
+            unreadable < skipped.len(),
             "no photo of the gallery {} could be read",
             Shown(&args.gallery)
         );
