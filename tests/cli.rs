@@ -358,6 +358,10 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         why.contains("the socket's folder must be root's and writable by root alone"),
         "{why}"
     );
+    assert!(
+        why.contains("writable by group or others (mode 1777)"),
+        "{why}"
+    );
 
     let socket = dir.join("run/fg.sock");
     config_for(&socket);

@@ -260,15 +260,26 @@ fn with_umask<T>(mask: u32, make: impl FnOnce() -> T) -> T {
 /// own entry there cannot be replaced while it stands.
 fn socket_folder_is_roots(dir: &Path) -> anyhow::Result<()> {
     let meta = std::fs::symlink_metadata(dir)?;
-    anyhow::ensure!(
-        meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o022 == 0,
-        "{}: the socket's folder must be root's and writable by root alone (0755, like \
-         /run/facegate, so that others can still reach the socket): the socket goes when the \
-         daemon stops, and in a folder others can write another user could take its name; give \
-         the config's `socket =` (or --socket) a path in such a folder",
-        crate::shown::Shown(dir)
-    );
-    Ok(())
+    // `folder: false`: the sticky bit guards root's socket while it stands, not the name it
+    // frees when the daemon stops.
+    let refused = match meta.is_dir() {
+        true => proto::trust::check_owner(dir, meta.uid(), meta.mode(), false)
+            .err()
+            .map(|e| e.to_string()),
+        false => Some(format!(
+            "{} is not a folder (face unlock follows no links)",
+            crate::shown::Shown(dir)
+        )),
+    };
+    match refused {
+        Some(why) => anyhow::bail!(
+            "{why}; the socket's folder must be root's and writable by root alone (0755, like \
+             /run/facegate, so that others can still reach the socket): the socket goes when the \
+             daemon stops, and in a folder others can write another user could take its name; \
+             give the config's `socket =` (or --socket) a path in such a folder"
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Removes a socket left at `path` by a daemon that has stopped. One that still answers is
@@ -499,10 +510,9 @@ impl Daemon {
                 _turn,
             } in requests
             {
-                let verdict = self.answer(request, &mut stream, uid, asked);
                 // To a client known to be gone, nothing is sent: its leaving is logged already,
                 // and each leave also logged a broken pipe (review s36 #11).
-                if verdict != client_left()
+                if let Some(verdict) = self.answer(request, &mut stream, uid, asked)
                     && let Err(e) = proto::send(&mut stream, &verdict)
                 {
                     self.hush
@@ -529,14 +539,15 @@ impl Daemon {
         });
     }
 
-    /// `uid`: whom the caller counts as.
+    /// `uid`: whom the caller counts as. `None`: the client has gone, and nothing is sent to
+    /// it (its leaving is logged already).
     fn answer(
         &mut self,
         request: Request,
         stream: &mut UnixStream,
         uid: u32,
         asked: Instant,
-    ) -> Reply {
+    ) -> Option<Reply> {
         let Request::Authenticate { user } = request;
         self.authenticate(&user, stream, uid, asked)
     }
@@ -572,13 +583,13 @@ impl Daemon {
         out: &mut UnixStream,
         uid: u32,
         asked: Instant,
-    ) -> Reply {
+    ) -> Option<Reply> {
         if self.watch.changed() {
-            return verdict(Outcome::Ignore, CONFIG_CHANGED.into());
+            return Some(verdict(Outcome::Ignore, CONFIG_CHANGED.into()));
         }
         let account = match self.check(user, uid) {
             Ok(account) => account,
-            Err(v) => return v,
+            Err(v) => return Some(v),
         };
         // A client that gave up while its request waited behind another attempt (its deadline
         // passed, it was killed) must not cost the user a lock-out failure.
@@ -586,7 +597,7 @@ impl Daemon {
             self.hush.warn(uid, "left", || {
                 format!("{user}: the client left before its attempt; not counted")
             });
-            return client_left();
+            return None;
         }
         // Each hang-up on the prompt turned the camera on and counted nothing: a caller who
         // did so a few times this minute gets it no more until the minute is out (red team s35
@@ -602,10 +613,10 @@ impl Daemon {
                     super::hush::BURST
                 )
             });
-            return verdict(
+            return Some(verdict(
                 Outcome::Ignore,
                 "the client hung up too often in the last minute".into(),
-            );
+            ));
         }
         // The camera is opened before the attempt counts: one that is unplugged, or held busy
         // by another program (anyone in the video group can), judges no frame, and must not
@@ -622,13 +633,13 @@ impl Daemon {
                     self.hush.warn(uid, "camera", || {
                         format!("camera {}: {why}; not used", self.config.camera)
                     });
-                    return verdict(
+                    return Some(verdict(
                         Outcome::Ignore,
                         format!(
                             "camera {} is not used for face unlock: {why}",
                             self.config.camera
                         ),
-                    );
+                    ));
                 }
                 SourceSpec::camera(self.config.camera)
             }
@@ -636,7 +647,7 @@ impl Daemon {
         let opening = Instant::now();
         let mut source = match camera::open_with(&spec, ReplayOptions::default()) {
             Ok(s) => s,
-            Err(e) => return self.ignore(uid, user, &Error::from(e)),
+            Err(e) => return Some(self.ignore(uid, user, &Error::from(e))),
         };
         // Timed here: taken at the attempt's start, it held the hang-up's moment and the
         // loading of the gallery and models too (review s35 #3).
@@ -666,17 +677,17 @@ impl Daemon {
         asked: Instant,
         source: &mut dyn crate::camera::FrameSource,
         camera: Opened,
-    ) -> Reply {
+    ) -> Option<Reply> {
         // Queued behind another attempt (or a slow camera), the PAM module's clock ran on: an
         // attempt with too little of it left would count a failure the user had no fair chance
         // to avoid.
         let left = self.config.timeout.saturating_sub(asked.elapsed());
         if left < fair_attempt(self.config.timeout) {
             tracing::warn!("{user}: {left:.1?} left once the camera was open; not counted");
-            return verdict(
+            return Some(verdict(
                 Outcome::Ignore,
                 "waited too long for the camera behind another attempt".into(),
-            );
+            ));
         }
         // Said, and a moment given for the client to hang up, before the attempt counts: a PAM
         // application whose conversation cannot show it leaves at once (the challenge to come
@@ -693,7 +704,7 @@ impl Daemon {
             self.hush.warn(asking.caller, HUNG_UP, || {
                 format!("{user}: the client hung up on the prompt; not counted")
             });
-            return client_left();
+            return None;
         }
         let (rule, liveness) = self.engine.attempt_for(self.purpose());
         let mut attempt = match self.engine.begin_attempt_at(user, rule, liveness, asked) {
@@ -705,9 +716,9 @@ impl Daemon {
                 // Started since the check (attempts elsewhere ran out): logged as the gate's
                 // lock refusals are (final read s34).
                 tracing::warn!("{}", gate::refused_locked(user, lock));
-                return verdict(Outcome::Refused, e.to_string());
+                return Some(verdict(Outcome::Refused, e.to_string()));
             }
-            Err(e) => return self.ignore(asking.caller, user, &e),
+            Err(e) => return Some(self.ignore(asking.caller, user, &e)),
         };
         let mut shown = String::new();
         let ran = self.engine.run_attempt(&mut attempt, source, |prompt| {
@@ -726,16 +737,16 @@ impl Daemon {
         }
         match ran {
             Ok(Ran::Done(o)) if o.accepted => {
-                verdict(Outcome::Success, format!("{user} recognised"))
+                Some(verdict(Outcome::Success, format!("{user} recognised")))
             }
             // The reason alone: the module says "Face unlock refused: " before it, on the
             // screen and in the log (both had it twice).
-            Ok(Ran::Done(o)) => verdict(
+            Ok(Ran::Done(o)) => Some(verdict(
                 Outcome::Refused,
                 o.refusal
                     .map_or("not verified", |r| r.public_text())
                     .to_owned(),
-            ),
+            )),
             Ok(Ran::Left(ended)) => {
                 // Said as the hang-up on the prompt is, and under its limit: the log had only a
                 // broken pipe, and five such led to a lock-out with no failure before it
@@ -751,9 +762,9 @@ impl Daemon {
                 self.hush.warn(asking.caller, HUNG_UP, || {
                     format!("{user}: the client left during the attempt; {counted}")
                 });
-                client_left()
+                None
             }
-            Err(e) => self.ignore(asking.caller, user, &e),
+            Err(e) => Some(self.ignore(asking.caller, user, &e)),
         }
     }
 
@@ -765,11 +776,6 @@ impl Daemon {
             self.hush.warn(uid, "unavailable", || line);
         })
     }
-}
-
-/// The verdict for a request whose client has gone: kept, not sent.
-fn client_left() -> Reply {
-    verdict(Outcome::Ignore, "the client left".into())
 }
 
 /// When the source began to open for an attempt, and how long it took.
