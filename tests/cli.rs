@@ -321,7 +321,7 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         std::fs::write(&config, text).unwrap();
     };
     // Under umask 002, as root's shell may have it.
-    let daemon = || {
+    let start = || {
         let mut cmd = common::facegate_command();
         cmd.args(["daemon", "--config", s(&config)])
             .stderr(std::process::Stdio::piped());
@@ -337,22 +337,27 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     let shared = dir.join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    config_for(&shared.join("fg.sock"));
-    let mut refused = daemon().spawn().unwrap();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = refused.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            refused.kill().unwrap();
-            panic!("the daemon started with its socket in a sticky folder");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    // A daemon that must refuse to start: its exit status and what it said.
+    let refused = |cmd: &mut std::process::Command, case: &str| {
+        let mut refused = cmd.spawn().unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = refused.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                refused.kill().unwrap();
+                panic!("the daemon started with {case}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let mut why = String::new();
+        std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut why).unwrap();
+        println!("{case}: {status} {why}");
+        (status, why)
     };
-    let mut why = String::new();
-    std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut why).unwrap();
-    println!("socket in a sticky folder: {status} {why}");
+    config_for(&shared.join("fg.sock"));
+    let (status, why) = refused(&mut start(), "its socket in a sticky folder");
     assert_eq!(status.code(), Some(2), "{why}");
     assert!(
         why.contains("the socket's folder must be root's and writable by root alone"),
@@ -365,7 +370,7 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
 
     let socket = dir.join("run/fg.sock");
     config_for(&socket);
-    let mut daemon = daemon().spawn().unwrap();
+    let mut daemon = start().spawn().unwrap();
     let mut log = BufReader::new(daemon.stderr.take().unwrap());
     let mut said = String::new();
     while !said.contains("listening on") {
@@ -376,6 +381,15 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         said.push_str(&line);
     }
     assert!(socket.exists(), "{said}");
+    // A second daemon on the same store, on another socket, would end the first's running
+    // attempts as killed (final read s36 #15).
+    let other = dir.join("run/other.sock");
+    let mut second = start();
+    second.args(["--socket", s(&other)]);
+    let (status, why) = refused(&mut second, "a second daemon on the same store");
+    assert_eq!(status.code(), Some(2), "{why}");
+    assert!(why.contains("another daemon is serving the store"), "{why}");
+    assert!(!other.exists(), "the second daemon bound its socket");
     // SAFETY: a plain kill(2) of the child this test started.
     unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
     let status = daemon.wait().unwrap();

@@ -580,6 +580,18 @@ impl DataDir {
         }
     }
 
+    /// An exclusive lock on the file `rel` (created 0600) when nobody holds it, `None` when
+    /// someone does: for a holder that keeps it as long as it runs, for whom waiting would be
+    /// waiting for ever.
+    pub fn try_hold(&self, rel: &Path) -> io::Result<Option<File>> {
+        let file = File::from(self.open_at(rel, OFlags::RDWR | OFlags::CREATE, 0o600)?);
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
     /// The entries of folder `rel` (`.` and `..` left out). Links are listed as links.
     pub fn list(&self, rel: &Path) -> io::Result<Vec<Entry>> {
         let fd = self.open_dir(rel)?;

@@ -152,6 +152,9 @@ const MAX_SETTINGS_BYTES: u64 = 64 << 10;
 const SETTINGS_FILE: &str = "settings.toml";
 /// The store's write lock.
 const LOCK_FILE: &str = ".lock";
+/// Held by the one process that runs live attempts on the store for as long as it runs
+/// ([`Store::hold_for_attempts`]).
+const ATTEMPTS_LOCK_FILE: &str = ".attempts.lock";
 /// Where a settings file with problems is kept when new settings are saved over it, so that
 /// what the user wrote (a typo away from valid) is not lost.
 pub const SETTINGS_BACKUP: &str = "settings.toml.bad";
@@ -372,6 +375,18 @@ impl Store {
         self.dir
             .lock(rel)
             .map(WriteLock)
+            .map_err(io_err(&self.dir.display(rel)))
+    }
+
+    /// The lock of the one process that runs attempts on this store, held until the file is
+    /// dropped; `None` when another process holds it. The unlock daemon takes it before it
+    /// ends the attempts its store records as running: two daemons on one store (a second
+    /// started with another `--socket`) would each end the other's live attempts as killed,
+    /// and count them as failures (final read s36 #15).
+    pub fn hold_for_attempts(&self) -> Result<Option<File>, StoreError> {
+        let rel = Path::new(ATTEMPTS_LOCK_FILE);
+        self.dir
+            .try_hold(rel)
             .map_err(io_err(&self.dir.display(rel)))
     }
 

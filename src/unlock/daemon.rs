@@ -928,11 +928,18 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
     }
     let mut daemon = Daemon::new(config, models)?;
     daemon.watch = Arc::new(watch);
+    // Before anything is bound or ended: a second daemon on the same store stops here,
+    // whatever socket it was given, and touches neither the first's socket nor its attempts.
+    let Some(_attempts) = daemon.engine.store().hold_for_attempts()? else {
+        anyhow::bail!(
+            "another daemon is serving the store {} (perhaps on another --socket); stop it \
+             first: two daemons on one store would each count the other's running attempts \
+             as failed",
+            crate::shown::Shown(&daemon.config().store)
+        );
+    };
     let Listening { listener, bound } = daemon.listener()?;
     daemon.bound = bound.clone();
-    // Only once the socket is its own: a second daemon started by hand beside a running one
-    // stops at the socket, before it touches that one's attempts (one given another
-    // `--socket` on the same config does not: root's own doing, said in the README).
     daemon.engine.end_attempts_left_running()?;
     stop_on_signals(bound)?;
     let address = listener.local_addr()?;
