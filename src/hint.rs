@@ -27,9 +27,15 @@ impl fmt::Display for Facegate {
 pub fn remember_typed(options: &[(&str, &std::path::Path)]) {
     let typed = options
         .iter()
-        .map(|(name, value)| format!(" {name}{}", shell_value(value)))
+        .map(|(name, value)| option(name, value))
         .collect();
     let _ = TYPED.set(typed);
+}
+
+/// ` --name VALUE` for a suggested command, the value written as [`shell_value`] writes it:
+/// the one way a path is given back, here and in system unlock's hints.
+pub fn option(name: &str, value: &std::path::Path) -> String {
+    format!(" {name}{}", shell_value(value))
 }
 
 /// ` VALUE` quoted for the shell, `=VALUE` for one that begins with `-` (read as an option

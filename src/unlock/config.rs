@@ -104,7 +104,7 @@ impl Commands {
     pub fn for_config(path: &Path) -> Commands {
         let default = path == Path::new(facegate_proto::DEFAULT_CONFIG);
         Commands {
-            config: (!default).then(|| crate::store::names::shell_arg(&path.to_string_lossy())),
+            config: (!default).then(|| crate::hint::option("--config", path)),
         }
     }
 
@@ -125,7 +125,6 @@ impl Commands {
             line.push_str(&crate::store::names::shell_arg(arg));
         }
         if let Some(config) = &self.config {
-            line.push_str(" --config ");
             line.push_str(config);
         }
         line.push('`');
@@ -351,6 +350,10 @@ mod tests {
             other.unlock(&["enrol", "O'Brien", "PHOTOS"]),
             "`sudo facegate unlock enrol \"O'Brien\" PHOTOS --config '/srv/face gate/config.toml'`"
         );
+        // Written back as the desk's hints write a typed --data-dir (review s36 #10): a
+        // relative path starting with '-' would be read as an option after a space.
+        let dashed = Commands::for_config(Path::new("-cfg.toml"));
+        assert_eq!(dashed.daemon(), "`sudo facegate daemon --config=-cfg.toml`");
     }
 
     fn parse(text: &str) -> Result<SystemConfig, ConfigError> {
