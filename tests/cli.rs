@@ -300,7 +300,8 @@ fn the_daemon_stamps_its_lines_unless_the_journal_does() {
 /// socket file it made: it stopped in silence and left the file behind (journey s35). The
 /// folder it makes for the socket is 0755 under root's umask 002 (it was 0775, and refused on
 /// every start; red team s36 F2), and a socket in a folder others can write, sticky or not, is
-/// refused: once removed, its name could be taken (red team s36 F1).
+/// refused: once removed, its name could be taken (red team s36 F1), one systemd passes too (red
+/// team s37 F2). A second daemon on the same store does not start (final read s36 #15).
 #[test]
 fn the_daemon_says_it_stops_and_removes_its_socket() {
     use std::io::{BufRead, BufReader};
@@ -366,6 +367,69 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     assert!(
         why.contains("writable by group or others (mode 1777)"),
         "{why}"
+    );
+    // The same socket passed by systemd (facegate.socket listening in /tmp) is held to the
+    // same rule: while the socket unit is stopped, another user could take its name (red team
+    // s37 F2). `sh` gives the daemon the pid it will run as, for LISTEN_PID.
+    let activated = |socket: &std::path::Path| {
+        use std::os::fd::AsRawFd;
+        config_for(socket);
+        let passed = std::os::unix::net::UnixListener::bind(socket).unwrap();
+        let fd = passed.as_raw_fd();
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args([
+            "-c",
+            "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" daemon --config \"$1\"",
+        ])
+        .args([common::facegate_bin().as_os_str(), config.as_os_str()])
+        .env(facegate::runtime::MODELS_ENV, common::models_dir())
+        .stderr(std::process::Stdio::piped());
+        // SAFETY: dup2(2) or fcntl(2) alone, between fork and exec: the listening socket as
+        // fd 3, kept open across exec (dup2 onto itself would leave it close-on-exec).
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                let done = match fd {
+                    3 => libc::fcntl(3, libc::F_SETFD, 0),
+                    _ => libc::dup2(fd, 3) - 3,
+                };
+                match done {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            })
+        };
+        (passed, cmd)
+    };
+    let (passed, mut cmd) = activated(&shared.join("fg.sock"));
+    let (status, why) = refused(&mut cmd, "a socket systemd passed in a sticky folder");
+    drop(passed);
+    assert_eq!(status.code(), Some(2), "{why}");
+    assert!(
+        why.contains("the socket's folder must be root's and writable by root alone"),
+        "{why}"
+    );
+    // In a folder of root's alone it is served, and left for systemd when the daemon stops.
+    let root_only = dir.join("activated");
+    std::fs::create_dir(&root_only).unwrap();
+    let (passed, mut cmd) = activated(&root_only.join("fg.sock"));
+    let mut daemon = cmd.spawn().unwrap();
+    drop(passed);
+    let mut log = BufReader::new(daemon.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("listening on") {
+        let mut line = String::new();
+        if log.read_line(&mut line).unwrap() == 0 {
+            panic!("the socket-activated daemon ended: {said}");
+        }
+        said.push_str(&line);
+    }
+    // SAFETY: a plain kill(2) of the child this test started.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    assert!(daemon.wait().unwrap().success(), "{said}");
+    println!("socket-activated: {said}");
+    assert!(
+        root_only.join("fg.sock").exists(),
+        "systemd's socket was removed"
     );
 
     let socket = dir.join("run/fg.sock");

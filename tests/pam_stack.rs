@@ -1689,6 +1689,8 @@ fn face_unlock_through_a_real_pam_stack() {
     // systemd passing a socket other than the config's (facegate.socket edited, `socket =` not):
     // the module would knock on a door nobody answers, so the daemon refuses to serve at all.
     if which("systemd-socket-activate") {
+        // Alone on the store: a second daemon on it would stop at that first.
+        rig.stop_daemon();
         let elsewhere = rig.dir.join("elsewhere.sock");
         let mut child = rig
             .socket_activated(&elsewhere)
@@ -1807,6 +1809,28 @@ fn face_unlock_through_a_real_pam_stack() {
         assert!(!r.saw("Looking for"), "{}", r.output);
         assert!(
             rig.daemon_log().contains("camera 4095: /dev/video4095"),
+            "{}",
+            rig.daemon_log()
+        );
+        // Root's clip in a sticky folder, gone once the daemon is up (root's `rm`, a tmp
+        // cleaner), and Alice's file put at its name: checked at start only, hers played for
+        // every account (red team s37 F1). Checked again at the attempt, it is not used.
+        let sticky = rig.dir.join("replay-in-sticky");
+        fs::create_dir(&sticky).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        let planted = sticky.join("katie.mp4");
+        fs::copy(&clip, &planted).unwrap();
+        rig.write_config(&planted);
+        rig.start_daemon();
+        fs::remove_file(&planted).unwrap();
+        fs::copy(&clip, &planted).unwrap();
+        std::os::unix::fs::chown(&planted, Some(alice_uid), None).unwrap();
+        let r = rig.attempt("a replay replaced by another user's file", true, &user, &[]);
+        assert_eq!(r.result, Pam::Ignored, "{}", r.output);
+        assert!(!r.saw("Looking for"), "{}", r.output);
+        assert!(
+            rig.daemon_log()
+                .contains(&format!("belongs to uid {alice_uid}, not root")),
             "{}",
             rig.daemon_log()
         );

@@ -282,7 +282,8 @@ pub fn check_parents(path: &Path) -> Result<(), ConfigError> {
 /// The config's `replay` (a video, or a folder of frames) stands in for the camera for every
 /// account, so it is held to the config's own rule: it, every folder above it and, for a
 /// folder, every frame in it belong to root and are not writable by others, and none is a link.
-/// Checked once at start: nobody but root can change anything under such folders.
+/// Checked at start and by the daemon before each attempt: a folder above it may be sticky
+/// (/tmp), where another user can put a file of theirs at the name once root's is gone.
 pub fn check_replay(path: &Path) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
     check_parents(path)?;

@@ -451,6 +451,11 @@ impl Daemon {
                 at.map_or("<unnamed>".into(), |p| p.display().to_string()),
                 self.config.socket.display()
             );
+            // Held to the rule of a socket the daemon binds itself: while facegate.socket is
+            // stopped, another user could take a name in /tmp (red team s37 F2).
+            if let Some(dir) = self.config.socket.parent() {
+                socket_folder_is_roots(dir)?;
+            }
             return Ok(Listening {
                 listener,
                 bound: None,
@@ -622,7 +627,21 @@ impl Daemon {
         // by another program (anyone in the video group can), judges no frame, and must not
         // add failures toward the user's lock-out.
         let spec = match &self.config.replay {
-            Some(path) => SourceSpec::Replay(path.clone()),
+            Some(path) => {
+                // Again at each attempt, not only at start: in a sticky folder such as /tmp,
+                // once root's file is gone another user may put theirs at its name, and it
+                // was played for every account (red team s37 F1). Root's own file there
+                // cannot be replaced while it stands, so what passes here is what plays.
+                if let Err(e) = super::config::check_replay(path) {
+                    self.hush
+                        .warn(uid, "replay", || format!("replay {e}; not used"));
+                    return Some(verdict(
+                        Outcome::Ignore,
+                        "the config's replay is not used for face unlock".into(),
+                    ));
+                }
+                SourceSpec::Replay(path.clone())
+            }
             None => {
                 // Only a camera with a lens: a virtual one shows what a program writes.
                 let refused = match camera::v4l2::query(self.config.camera) {
@@ -895,6 +914,16 @@ fn systemd_socket() -> Option<UnixListener> {
     let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
     let fds: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
     if pid != std::process::id() || fds != 1 {
+        return None;
+    }
+    // Owned only once it is known to be a socket: an fd 3 not open (LISTEN_FDS set by hand)
+    // aborted the daemon when its OwnedFd was closed.
+    // SAFETY: fd 3 is only looked at here; an fd that is not open fails fstat.
+    let passed = unsafe { rustix::fd::BorrowedFd::borrow_raw(3) };
+    if !rustix::fs::fstat(passed)
+        .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_socket())
+    {
+        tracing::warn!("LISTEN_FDS=1, but fd 3 is not a socket: ignored");
         return None;
     }
     // SAFETY: systemd hands this process fd 3 (SD_LISTEN_FDS_START) as its listening socket,
