@@ -103,6 +103,7 @@ fn enrol_verify_identify_and_remove() {
     assert_eq!(code(&facegate(&data, &["verify", "Eileen", s(&astro)])), 2);
 }
 
+/// Five rejections lock; photos too dark to judge, before them, count for nothing.
 #[test]
 fn repeated_rejections_exit_4() {
     let data = common::temp_dir("cli-lockout");
@@ -111,6 +112,26 @@ fn repeated_rejections_exit_4() {
     facegate(
         &data,
         &["capture", "Eileen", "--kind", "verification", s(&photos)],
+    );
+    // Her photo too dark to judge is refused as a live frame of it would be: exit 3, nothing
+    // compared, so not counted (it was REJECTED, and five locked her out; journey s37 #1).
+    let dark = data.join("dark.png");
+    let mut astronaut = image::open(common::fixture("astronaut.png"))
+        .unwrap()
+        .to_rgb8();
+    astronaut
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|c| c / 24));
+    astronaut.save(&dark).unwrap();
+    for _ in 0..6 {
+        let out = facegate(&data, &["verify", "Eileen", s(&dark), "--json"]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(code(&out), 3, "{said}");
+        assert!(said.contains(r#""refused":"too_dark""#), "{said}");
+    }
+    println!(
+        "{}",
+        String::from_utf8_lossy(&facegate(&data, &["verify", "Eileen", s(&dark)]).stderr)
     );
     let camera = common::fixture("camera.png");
     for _ in 0..5 {
@@ -209,6 +230,23 @@ fn live_replay_accepts_the_person_and_times_out_a_stranger() {
         println!("{}: exit {} {said}", folder.display(), code(&out));
         assert_eq!(code(&out), expected, "{said}");
     }
+    // Under --json, in the photo path's spelling, with its words (journey s37 #2: "NoFace").
+    let out = facegate(
+        &data,
+        &[
+            "verify",
+            "Katie",
+            "--replay",
+            s(&none),
+            "--timeout",
+            "1",
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("no face, --json: {report}");
+    assert_eq!(report["refusal"], "no_face");
+    assert_eq!(report["reason"], "no face in view");
 }
 
 #[test]

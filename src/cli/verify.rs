@@ -115,6 +115,10 @@ fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
             ),
             exit::ERROR,
         ),
+        // As a live attempt says it (exit 3, nothing compared, not counted).
+        Error::Quality(issue @ crate::auth::quality::QualityIssue::TooDark { .. }) => {
+            ("too_dark", issue.to_string(), exit::NO_FACE)
+        }
         Error::LockedOut { .. } => ("locked_out", e.to_string(), exit::LOCKED_OUT),
         other => return Err(other.into()),
     };
@@ -216,7 +220,19 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         anyhow::bail!("the attempt was abandoned");
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        // The refusal's words beside its kind, as the photo path gives them (journey s37 #2).
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            #[serde(flatten)]
+            outcome: &'a crate::auth::attempt::Outcome,
+            reason: Option<&'static str>,
+        }
+        let reason = outcome.refusal.map(|r| r.text());
+        let report = Report {
+            outcome: &outcome,
+            reason,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let verdict = match outcome.refusal {
             None => "ACCEPTED".to_owned(),

@@ -540,7 +540,8 @@ impl Engine {
     }
 
     /// The probe face of a photo or frame: the person nearest the camera. Two faces of about the
-    /// same size are an error: whose verification would it be?
+    /// same size are an error: whose verification would it be? So is a face too dark to judge,
+    /// as in a live attempt.
     pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<(Face, Embedding)> {
         let faces = self.pipeline.detect(img)?;
         let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
@@ -548,6 +549,7 @@ impl Engine {
             Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
             Err(issue) => return Err(issue.into()),
         };
+        crate::auth::attempt::bright_enough(img, &face)?;
         let embedding = self.pipeline.embed(img, &face)?;
         Ok((face, embedding))
     }

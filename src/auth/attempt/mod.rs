@@ -53,6 +53,7 @@ use signals::PadFrames;
 pub use signals::{DARK_LIMIT, PadRule, face_luminance};
 
 use super::Verification;
+use super::quality::QualityIssue;
 use super::votes::Votes;
 use crate::liveness::{
     Challenge, ChallengeConfig, ChallengeState, Direction, LivenessScore, PassiveConfig,
@@ -78,7 +79,20 @@ pub enum LivenessCheck {
 /// Whether `face` in `image` is too dark to judge: an attempt's frame of it does not vote, and
 /// no attempt is started on it (one would end with no face judged, a step toward a pause).
 pub fn too_dark(image: &RgbImage, face: &Face) -> bool {
-    face_luminance(image, &face.bbox).is_none_or(|l| l < DARK_LIMIT)
+    bright_enough(image, face).is_err()
+}
+
+/// [`too_dark`] as the issue a photo is refused with: a photo's face is judged as a frame's
+/// is, and one too dark counts for nothing (it was REJECTED, and five locked its owner out;
+/// journey s37 #1).
+pub fn bright_enough(image: &RgbImage, face: &Face) -> Result<(), QualityIssue> {
+    match face_luminance(image, &face.bbox) {
+        Some(l) if l >= DARK_LIMIT => Ok(()),
+        l => Err(QualityIssue::TooDark {
+            brightness: l.unwrap_or(0.0),
+            min: DARK_LIMIT,
+        }),
+    }
 }
 
 /// What the caller saw in one frame.

@@ -100,8 +100,9 @@ impl Prompt {
     }
 }
 
-/// Why an attempt failed.
+/// Why an attempt failed. In JSON as the photo path's refusals are spelled (`no_face`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// No face ever matched K of N frames before the deadline.
     NotRecognised,
