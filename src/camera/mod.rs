@@ -60,6 +60,11 @@ pub trait FrameSource: Send {
     fn camera_spec(&self) -> Option<SourceSpec> {
         None
     }
+    /// A recording plays again from its first frame; a camera has nothing to do. An attempt on
+    /// a recording in the window starts it over, as the daemon and `verify --replay` open it
+    /// afresh for each: looped, a clip that turns its head once had turned it before most
+    /// attempts began, and they were refused until the owner was locked out (journey s36 #1).
+    fn rewind(&mut self) {}
 }
 
 /// A resolution and frame rate a camera offers.

@@ -18,7 +18,16 @@ const RETRY: Duration = Duration::from_millis(500);
 /// news of a change reach it in.
 pub struct Tagged {
     pub source: u64,
+    /// How many times the source had been started over ([`Swap::Rewind`]) when it was read.
+    pub pass: u64,
     pub frame: Arc<Frame>,
+}
+
+/// What the worker has of the capture thread: the newest frame, and a way to start a recording
+/// over when an attempt begins on it ([`Swap::Rewind`]).
+pub struct Feed {
+    pub frames: Receiver<Tagged>,
+    pub rewind: Sender<Swap>,
 }
 
 /// Where the capture thread's frames and news go.
@@ -48,6 +57,8 @@ pub enum Swap {
         index: u32,
         answer: Sender<Option<SourceSpec>>,
     },
+    /// Play a recording again from its start ([`FrameSource::rewind`]); a camera goes on.
+    Rewind,
 }
 
 pub fn spawn(
@@ -70,6 +81,7 @@ pub fn spawn(
             let mut source = Some(source);
             // The first source is number 0; the session numbers the ones after it.
             let mut number = 0;
+            let mut pass = 0;
             while !stop.load(Ordering::Relaxed) {
                 // The user picked another camera or recording: the old one is dropped (closed)
                 // here. Without a source, wait for one (and still look at `stop` now and then).
@@ -95,6 +107,12 @@ pub fn spawn(
                             continue;
                         }
                         let _ = answer.send(None);
+                    }
+                    Some(Swap::Rewind) => {
+                        pass += 1;
+                        if let Some(source) = source.as_mut() {
+                            source.rewind();
+                        }
                     }
                     None => {}
                 }
@@ -133,6 +151,7 @@ pub fn spawn(
                 // The worker always gets the newest frame: replace a stale one it has not taken.
                 let frame = Tagged {
                     source: number,
+                    pass,
                     frame,
                 };
                 if let Err(TrySendError::Full(frame)) = slot.try_send(frame) {

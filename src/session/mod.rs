@@ -74,7 +74,11 @@ impl Session {
             wake: wake.clone(),
         };
         let capture = capture::spawn(source, replace_rx, outlets, stop.clone());
-        let worker = worker::spawn(models, store, slot_rx, cmd_rx, event_tx, wake, stop.clone());
+        let feed = capture::Feed {
+            frames: slot_rx,
+            rewind: replace_tx.clone(),
+        };
+        let worker = worker::spawn(models, store, feed, cmd_rx, event_tx, wake, stop.clone());
         Session {
             frames: display_rx,
             events: event_rx,

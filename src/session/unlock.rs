@@ -93,7 +93,13 @@ impl Unlock {
                 Ok(None)
             }
             State::Holding(_) | State::Searching => match self.start(engine, frame, seen) {
-                Started::Attempt(attempt) => self.step(engine, attempt, frame, seen, timings, now),
+                // Judged from the next frame on: a recording is started over as an attempt
+                // begins ([`crate::camera::FrameSource::rewind`]), and this frame is of the
+                // pass before, where its head may already have turned.
+                Started::Attempt(attempt) => {
+                    self.state = State::Running(attempt);
+                    Ok(None)
+                }
                 Started::Status(status) => Ok(Some(status)),
                 Started::Ended(status) => Ok(Some(self.hold(status))),
                 Started::Failed(e) => Err(e),
@@ -184,7 +190,16 @@ impl Unlock {
                 self.state = State::Running(attempt);
                 status
             }
-            Step::Done(outcome) => self.hold(ended(outcome)),
+            Step::Done(outcome) => {
+                // The full reason, which the window does not show (`Refusal::public_text`).
+                tracing::debug!(
+                    "unlock attempt ended after {} frames in {:.1} s: {}",
+                    outcome.frames,
+                    outcome.seconds,
+                    outcome.refusal.map_or("accepted", |r| r.text())
+                );
+                self.hold(ended(outcome))
+            }
         }))
     }
 

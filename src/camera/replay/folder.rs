@@ -153,6 +153,11 @@ impl FrameSource for FolderReplay {
     fn nominal_fps(&self) -> Option<f32> {
         Some(self.fps)
     }
+
+    fn rewind(&mut self) {
+        self.first = None;
+        self.cursor = 0;
+    }
 }
 
 #[cfg(test)]

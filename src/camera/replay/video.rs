@@ -171,6 +171,11 @@ impl FrameSource for VideoReplay {
     fn nominal_fps(&self) -> Option<f32> {
         self.info.fps
     }
+
+    fn rewind(&mut self) {
+        // Dropped, the decoder is stopped; the next frame starts a new pass.
+        self.decoder = None;
+    }
 }
 
 fn describe_status(status: Option<ExitStatus>) -> String {

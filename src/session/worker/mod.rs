@@ -17,7 +17,7 @@ use crate::auth::attempt::{Attempt, FRAMES_STOPPED_GRACE};
 use crate::camera::Frame;
 use crate::engine::{Early, Engine, SettingsChange};
 use crate::runtime::Models;
-use crate::session::capture::Tagged;
+use crate::session::capture::{Feed, Swap, Tagged};
 use crate::session::manage::{self, ImportJob};
 use crate::session::messages::*;
 use crate::session::overlays::{self, AttributeOverlay};
@@ -40,7 +40,7 @@ pub const LIVE_MAX_SIDE: u32 = 320;
 pub fn spawn(
     models: Result<Models, String>,
     store: Store,
-    frames: Receiver<Tagged>,
+    feed: Feed,
     commands: Receiver<Command>,
     events: Sender<Event>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -68,6 +68,8 @@ pub fn spawn(
                 unlock: Unlock::default(),
                 latest: None,
                 source: 0,
+                rewind: feed.rewind,
+                rewinds: 0,
                 attributes: AttributeOverlay::default(),
                 tracker: Tracker::default(),
                 last_verdict: None,
@@ -91,12 +93,12 @@ pub fn spawn(
                 let cmd = match wait {
                     Some(wait) => select! {
                         recv(commands) -> cmd => Some(cmd),
-                        recv(frames) -> frame => worker.frame(frame),
+                        recv(feed.frames) -> frame => worker.frame(frame),
                         default(wait) => None,
                     },
                     None => select! {
                         recv(commands) -> cmd => Some(cmd),
-                        recv(frames) -> frame => worker.frame(frame),
+                        recv(feed.frames) -> frame => worker.frame(frame),
                     },
                 };
                 worker.end_stopped_attempts(Instant::now());
@@ -174,6 +176,10 @@ struct Worker {
     latest: Option<Arc<Frame>>,
     /// The number of the source on screen ([`Command::SourceChanged`]).
     source: u64,
+    /// Starts a recording over as an attempt begins ([`crate::camera::FrameSource::rewind`]).
+    rewind: Sender<Swap>,
+    /// How many times it was asked to: frames of an earlier pass are not judged.
+    rewinds: u64,
     attributes: AttributeOverlay,
     tracker: Tracker,
     /// Continuous mode: the last verdict, for the tracked face it was made on.
@@ -536,8 +542,9 @@ impl Worker {
     /// A frame from the capture thread (none: it has gone, at shutdown).
     fn frame(&mut self, frame: Result<Tagged, crossbeam_channel::RecvError>) -> Option<Cmd> {
         match frame {
-            // Another source's: the old picture's, or the new one's before the worker heard of it.
-            Ok(tagged) if tagged.source != self.source => {}
+            // Another source's: the old picture's, or the new one's before the worker heard of it;
+            // or read before the source was last started over, for an attempt that began.
+            Ok(tagged) if tagged.source != self.source || tagged.pass != self.rewinds => {}
             Ok(tagged) => self.analyse(tagged.frame),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
@@ -621,10 +628,14 @@ impl Worker {
         if self.attempt.is_some() {
             self.attempt_frame(&frame, seen, &mut labels, &mut timings);
         } else if self.mode == Mode::Unlock {
-            match self
+            let searching = self.unlock.deadline().is_none();
+            let said = self
                 .unlock
-                .frame(&mut self.engine, &frame, seen, &mut timings)
-            {
+                .frame(&mut self.engine, &frame, seen, &mut timings);
+            if searching && self.unlock.deadline().is_some() {
+                self.play_from_the_start();
+            }
+            match said {
                 Ok(Some(status)) => self.send(Event::Unlock(status)),
                 Ok(None) => {}
                 Err(e) => self.send(Event::Error(format!("unlock: {e}"))),
@@ -643,6 +654,16 @@ impl Worker {
             timings,
             latency_ms: ms(frame.captured_at),
         }));
+    }
+}
+
+impl Worker {
+    /// An attempt began: a recording plays again from its start ([`Swap::Rewind`]), and
+    /// frames read before that are passed over.
+    fn play_from_the_start(&mut self) {
+        if self.rewind.send(Swap::Rewind).is_ok() {
+            self.rewinds += 1;
+        }
     }
 }
 

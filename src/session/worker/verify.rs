@@ -40,7 +40,10 @@ impl Worker {
             turn: None,
         });
         match self.engine.begin_attempt(&person, rule, liveness) {
-            Ok(attempt) => self.attempt = Some(attempt),
+            Ok(attempt) => {
+                self.attempt = Some(attempt);
+                self.play_from_the_start();
+            }
             Err(e) => self.send(Event::VerifyEnded(for_desk(&e))),
         }
     }
