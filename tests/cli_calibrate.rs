@@ -116,6 +116,17 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("while the settings are damaged"), "{err}");
     assert_eq!(std::fs::read(data.join("settings.toml")).unwrap(), damaged);
+    // The way out it names that needs no window (journey s37 #6): the damaged file is kept
+    // aside, and calibration runs again.
+    assert!(err.contains("calibrate --default`"), "{err}");
+    let (code, said, err) = run(&["calibrate", "--default"]);
+    assert_eq!(code, Some(0), "{said}{err}");
+    assert_eq!(
+        std::fs::read(data.join(facegate::store::SETTINGS_BACKUP)).unwrap(),
+        damaged
+    );
+    let (code, said, _) = run(&["calibrate", "id01", "--far", "0.001", "--dry-run"]);
+    assert_eq!(code, Some(0), "{said}");
 }
 
 /// Strangers who look like the person are the impostors calibration needs most, not the
