@@ -563,6 +563,23 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     // Someone else entirely: no guess.
     let out = facegate(&data, &["verify", "Bob", s(&photo)]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("did you mean"));
+    // A name that prints as the one typed is told apart by its letters (journey s37 #3).
+    let out = facegate(&data, &["user", "add", "\u{430}lice"]);
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 0, "{warned}");
+    let out = facegate(&data, &["user", "show", "alice"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("{said}");
+    assert!(
+        said.contains("did you mean `\u{430}lice`, spelt with Cyrillic \u{430} U+0430?"),
+        "{said}"
+    );
+    // A name typed decomposed (macOS file names, some input methods) is the one stored
+    // composed (journey s37 #5: refused as `Rene\u{301}e`).
+    assert_eq!(code(&facegate(&data, &["user", "add", "Rene\u{301}e"])), 0);
+    let out = facegate(&data, &["user", "show", "Ren\u{e9}e", "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("users/Ren\u{e9}e").is_dir());
 }
 
 /// `user show` lists a person's images with the ids `user forget` takes (they were printed

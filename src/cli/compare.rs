@@ -27,7 +27,7 @@ pub struct CompareArgs {
     #[arg(long, value_parser = super::checked::cosine, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
     /// Judge with this enrolled person's rule: their trained head when it is in use
-    #[arg(long, value_name = "NAME", conflicts_with = "threshold")]
+    #[arg(long, value_name = "NAME", conflicts_with = "threshold", value_parser = crate::store::names::parse_name)]
     pub person: Option<String>,
     /// Print JSON instead of text
     #[arg(long)]

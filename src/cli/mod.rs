@@ -363,8 +363,10 @@ pub(super) fn unknown_name_note(store: &crate::store::Store, name: &str) -> Opti
     let people = store.people().ok()?;
     match crate::store::names::nearest(name, &people) {
         Some(meant) => Some(format!(
-            "did you mean `{}`?",
-            crate::store::names::printable(meant)
+            "did you mean `{}`{}?",
+            crate::store::names::printable(meant),
+            crate::store::names::letters_apart(name, meant)
+                .map_or(String::new(), |apart| format!(", spelt with {apart}"))
         )),
         None if people.is_empty() => Some(format!(
             "nobody is enrolled in {} (is that the data folder you meant?)",

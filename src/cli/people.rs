@@ -17,7 +17,10 @@ use crate::store::{Gallery, ImageKind, names};
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Enrol a new person (then `facegate capture` their images)
-    Add { name: String },
+    Add {
+        #[arg(value_parser = crate::store::names::parse_name)]
+        name: String,
+    },
     /// Everyone enrolled, with image counts per kind
     List {
         #[arg(long)]
@@ -26,22 +29,28 @@ pub enum UserCommand {
     /// A person's images, each with its kind, its id (what `user forget` takes), the file it
     /// came from and when it was saved
     Show {
+        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         #[arg(long)]
         json: bool,
     },
     /// Turn face verification back on for a person locked out after repeated failures (they
     /// have proved who they are another way)
-    Reset { name: String },
+    Reset {
+        #[arg(value_parser = crate::store::names::parse_name)]
+        name: String,
+    },
     /// Delete some of a person's images by the id they were saved as (one that shows someone
     /// else, say), whatever their kind
     Forget {
+        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         #[arg(required = true, value_parser = super::checked::image_id)]
         ids: Vec<uuid::Uuid>,
     },
     /// Remove a person and all their images
     Remove {
+        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         /// Also remove their cached embeddings, audit-log lines and saved frames, and list it all
         #[arg(long)]

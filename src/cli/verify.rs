@@ -19,6 +19,7 @@ use crate::{Error, imageio};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    #[arg(value_parser = crate::store::names::parse_name)]
     pub name: String,
     /// Photo to verify
     #[arg(required_unless_present_any = ["replay", "camera"], conflicts_with_all = ["replay", "camera"])]

@@ -105,7 +105,7 @@ impl EnrolView {
                 .labelled_by(label.id);
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if (ui.button("Add person").clicked() || enter) && !self.new_person.trim().is_empty() {
-                let name = self.new_person.trim().to_owned();
+                let name = crate::store::names::normalised(self.new_person.trim());
                 out.push(Command::AddPerson(name.clone()));
                 // An existing name is refused by the worker: the field keeps it too.
                 self.adding = (!state.people.contains(&name)).then_some(name);

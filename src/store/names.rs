@@ -31,6 +31,20 @@ fn allowed(c: char) -> bool {
     c.is_alphanumeric() || " -_.'".contains(c)
 }
 
+/// A name as it is stored: in Unicode's composed form (NFC). Typed or pasted decomposed ("Rene"
+/// and a combining accent, as macOS file names and some input methods give it), "Renée" was
+/// refused for a character it may not hold, and could never find the Renée stored composed
+/// (journey s37 #5). Every name a person types goes through here.
+pub fn normalised(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc().collect()
+}
+
+/// [`normalised`] as clap's parser of a name argument.
+pub fn parse_name(name: &str) -> Result<String, std::convert::Infallible> {
+    Ok(normalised(name))
+}
+
 /// Checks a name; the reason says what to change.
 pub fn validate_name(name: &str) -> Result<(), StoreError> {
     let invalid = |reason| {
@@ -83,9 +97,13 @@ pub fn shell_arg(name: &str) -> String {
 /// The note for a new name that [can be mistaken for](confusable_with) `other`: a warning,
 /// not a refusal (two people may be called alike), said where the name was given.
 pub fn lookalike_note(name: &str, other: &str) -> String {
+    let how = letters_apart(other, name).map_or_else(
+        || "the same letters in other case".to_owned(),
+        |apart| format!("spelt with {apart}"),
+    );
     format!(
-        "`{name}` looks like `{other}`, who is already enrolled (the same letters from another \
-         script, or other case); check that this is not a mistake or an impersonation"
+        "`{name}` looks like `{other}`, who is already enrolled ({how}); check that this is not \
+         a mistake or an impersonation"
     )
 }
 
@@ -119,9 +137,49 @@ pub fn nearest<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
     })
 }
 
+/// What sets `meant` apart from `typed` when the two can print alike (the same letters from
+/// another script): its letters that `typed` lacks, each with its script and code point
+/// ("Cyrillic а U+0430"). "did you mean `аlice`?" to someone who typed `alice` read as
+/// nonsense, and hid the impersonation the name was warned of (journey s37 #3). None for
+/// names that read apart, or differ in case alone.
+pub fn letters_apart(typed: &str, meant: &str) -> Option<String> {
+    use unicode_script::UnicodeScript;
+    confusable_with(typed, std::slice::from_ref(&meant.to_owned()))?;
+    let typed = typed.to_lowercase();
+    let mut apart: Vec<char> = Vec::new();
+    for c in meant.to_lowercase().chars() {
+        if !typed.contains(c) && !apart.contains(&c) {
+            apart.push(c);
+        }
+    }
+    let said: Vec<String> = (apart.iter())
+        .map(|&c| format!("{} {c} U+{:04X}", c.script().full_name(), u32::from(c)))
+        .collect();
+    (!said.is_empty()).then(|| said.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_typed_decomposed_is_the_name_stored_composed() {
+        let typed = "Rene\u{301}e";
+        assert!(validate_name(typed).is_err(), "a combining accent alone");
+        assert_eq!(normalised(typed), "Ren\u{e9}e");
+        assert!(validate_name(&normalised(typed)).is_ok());
+    }
+
+    #[test]
+    fn a_look_alike_in_another_script_is_told_apart() {
+        let cyrillic = "\u{430}lice";
+        assert_eq!(
+            letters_apart("alice", cyrillic).as_deref(),
+            Some("Cyrillic \u{430} U+0430")
+        );
+        assert_eq!(letters_apart("Alice", "alice"), None, "case alone");
+        assert_eq!(letters_apart("Katei", "Katie"), None, "a typo reads apart");
+    }
 
     #[test]
     fn a_typo_finds_the_name_it_was_meant_as() {
