@@ -144,6 +144,16 @@ fn compare_for_a_person_uses_their_head_in_use() {
     let out = common::facegate_at(&data, &["compare", "--json", &a, &b]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["rule"]["scorer"], "cosine");
+    // Their head taken out of use: cosine at the saved threshold, and the line says why,
+    // not as if --person had not been given (journey s37 #13).
+    saved.in_use = false;
+    train::save_head(&store, "id01", &saved).unwrap();
+    let out = common::facegate_at(&data, &["compare", "--person", "id01", &a, &b]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("sface's default; id01 has no trained head in use)"),
+        "{text}"
+    );
     // Someone not enrolled: an error, not a silent cosine.
     let out = common::facegate_at(&data, &["compare", "--person", "Nobody", &a, &b]);
     assert_eq!(out.status.code(), Some(2));

@@ -137,12 +137,12 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         } else {
             "different people"
         };
-        match result.rule.person {
-            Some(_) => println!(
+        match result.rule.source {
+            RuleSource::Head => println!(
                 "head probability {:.3}, similarity {:.3}: {verdict}",
                 result.score, result.cosine
             ),
-            None => println!("similarity {:.3}: {verdict}", result.cosine),
+            _ => println!("similarity {:.3}: {verdict}", result.cosine),
         }
         println!("rule: {rule_text}");
     }

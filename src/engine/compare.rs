@@ -38,7 +38,9 @@ pub struct CompareRule {
     /// "Same person" means score > threshold (cosine, or the head's probability).
     pub threshold: f32,
     pub source: RuleSource,
-    /// Whose head, when the scorer is a head.
+    /// Whose rule was asked for: their head when the scorer is a head; without one in use,
+    /// the saved threshold, and [`CompareRule::describe`] says so (the line read as if the
+    /// person had not been given; journey s37 #13).
     pub person: Option<String>,
     #[serde(skip)]
     head: Option<Head>,
@@ -86,13 +88,20 @@ impl CompareRule {
     /// One line naming the scorer, its threshold and where it comes from, e.g. "cosine > 0.363
     /// (the saved detection threshold, SFace's default)".
     pub fn describe(&self) -> String {
+        // The person asked for, when their head is not what judges (journey s37 #13).
+        let asked = match (&self.person, self.source) {
+            (Some(person), RuleSource::Settings | RuleSource::ModelDefault) => {
+                format!("; {person} has no trained head in use")
+            }
+            _ => String::new(),
+        };
         match (self.source, &self.person) {
             (RuleSource::Head, Some(person)) => format!(
                 "{person}'s trained head, probability > {} (it beat cosine on their held-out pairs; {})",
                 self.threshold, self.model
             ),
             (RuleSource::ModelDefault, _) => format!(
-                "cosine > {:.3} ({}'s default; the saved threshold belongs to the saved model)",
+                "cosine > {:.3} ({}'s default; the saved threshold belongs to the saved model{asked})",
                 self.threshold, self.model
             ),
             (RuleSource::Given, _) => format!(
@@ -107,7 +116,7 @@ impl CompareRule {
                     format!("{}'s default is {default:.3}", self.model)
                 };
                 format!(
-                    "cosine > {:.3} (the saved detection threshold, {which})",
+                    "cosine > {:.3} (the saved detection threshold, {which}{asked})",
                     self.threshold
                 )
             }
@@ -141,7 +150,7 @@ impl Engine {
             scorer: Scorer::Cosine,
             threshold: self.settings.detection_threshold,
             source: RuleSource::Settings,
-            person: None,
+            person: person.map(str::to_owned),
             head: None,
         })
     }
