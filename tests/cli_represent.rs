@@ -44,6 +44,11 @@ fn same_person_is_closer_than_different_people() {
     let names = ["img1.jpg", "img2.jpg", "img4.jpg", "img3.jpg"];
     let paths: Vec<PathBuf> = names.iter().map(|n| ds.join(n)).collect();
     let args: Vec<&str> = paths.iter().map(|p| s(p)).collect();
+    // A photo without a face still names its model's dimension (it said 0; journey s37 #12).
+    let coffee = common::fixture("coffee.png");
+    let (_, json) = represent_json(&data, &["--model", "mbf", s(&coffee)]);
+    assert_eq!(json[0]["dim"], 512, "{json}");
+    assert_eq!(json[0]["faces"].as_array().map(Vec::len), Some(0));
     for (model, dim, threshold) in [("sface", 128, 0.363), ("mbf", 512, 0.30)] {
         let mut with_model = vec!["--model", model];
         with_model.extend_from_slice(&args);

@@ -89,7 +89,11 @@ fn enrol_verify_identify_and_remove() {
         code(&facegate(&data, &["verify", "Eileen", "/nonexistent.png"])),
         2
     );
-    assert_eq!(code(&facegate(&data, &["identify", s(&astro)])), 0);
+    let out = facegate(&data, &["identify", s(&astro), "--json"]);
+    assert_eq!(code(&out), 0);
+    // Its numbers as verify's are, not widened to f64 (0.3630000054836273; journey s37 #12).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(r#""detection": 0.363,"#), "{said}");
     assert_eq!(
         code(&facegate(
             &data,

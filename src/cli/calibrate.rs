@@ -56,9 +56,8 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
     }
     if args.json {
         // With the bound the text gives (review s35).
-        let mut report = serde_json::to_value(&result)?;
-        report["far_upper95"] = result.far_bound().into();
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let bound = ("far_upper95", result.far_bound().into());
+        println!("{}", super::json_with(&result, &[bound])?);
         return Ok(exit::OK);
     }
     println!(

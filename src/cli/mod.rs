@@ -376,6 +376,26 @@ pub(super) fn unknown_name_note(store: &crate::store::Store, name: &str) -> Opti
     }
 }
 
+/// `value` as pretty JSON, with `extra` fields beside its own. Not through
+/// `serde_json::Value`, which widens every f32 to f64: `identify` and `calibrate` printed 0.363
+/// as 0.3630000054836273 where `verify` printed 0.363 (journey s37 #12).
+pub(super) fn json_with<T: serde::Serialize>(
+    value: &T,
+    extra: &[(&str, serde_json::Value)],
+) -> serde_json::Result<String> {
+    #[derive(serde::Serialize)]
+    struct With<'a, T> {
+        #[serde(flatten)]
+        value: &'a T,
+        #[serde(flatten)]
+        extra: serde_json::Map<String, serde_json::Value>,
+    }
+    let extra = (extra.iter())
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    serde_json::to_string_pretty(&With { value, extra })
+}
+
 /// `facegate` with no command opens the desktop app.
 fn gui(cli: &Cli) -> anyhow::Result<u8> {
     crate::gui::run(crate::gui::LaunchOptions {

@@ -68,14 +68,14 @@ pub fn run(cli: &Cli, args: &RepresentArgs) -> anyhow::Result<u8> {
             Ok(faces) => ImageOut {
                 path: path.clone(),
                 model,
-                dim: faces.first().map_or(0, |f| f.embedding.len()),
+                dim: model.dim(),
                 faces,
                 error: None,
             },
             Err(e) => ImageOut {
                 path: path.clone(),
                 model,
-                dim: 0,
+                dim: model.dim(),
                 faces: Vec::new(),
                 error: Some(crate::shown::Reason(&e).to_string()),
             },

@@ -222,18 +222,8 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
     };
     if args.json {
         // The refusal's words beside its kind, as the photo path gives them (journey s37 #2).
-        #[derive(serde::Serialize)]
-        struct Report<'a> {
-            #[serde(flatten)]
-            outcome: &'a crate::auth::attempt::Outcome,
-            reason: Option<&'static str>,
-        }
-        let reason = outcome.refusal.map(|r| r.text());
-        let report = Report {
-            outcome: &outcome,
-            reason,
-        };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let reason = ("reason", outcome.refusal.map(|r| r.text()).into());
+        println!("{}", super::json_with(&*outcome, &[reason])?);
     } else {
         let verdict = match outcome.refusal {
             None => "ACCEPTED".to_owned(),
@@ -308,11 +298,8 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         _ => None,
     };
     if args.json {
-        let mut json = serde_json::to_value(&id)?;
-        if let Some(why) = why {
-            json["reason"] = why.into();
-        }
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        let reason = why.map(|why| ("reason", why.into()));
+        println!("{}", super::json_with(&id, reason.as_slice())?);
     } else {
         match (&id.identity, why) {
             (Some(name), _) => println!("identified: {name}"),
