@@ -114,6 +114,12 @@ fn detect_never_draws_over_its_input_or_into_a_pipe() {
             "would be written over the input",
         ),
         ("a FIFO", &fifo, "not a regular file"),
+        // Every format it writes is named (it said .png or .jpg, and wrote .gif too).
+        (
+            "a name in no format",
+            &dir.join("out.xyz"),
+            ".jpg, .png, .bmp, .tiff or .webp",
+        ),
     ] {
         let mut command = common::facegate_command();
         command.args(["detect", s(&photo), "--draw", s(target)]);

@@ -47,13 +47,22 @@ pub enum QualityIssue {
     // background face of an LFW photo was told about "the person enrolling").
     #[error("{0} faces found; a picture should show one face only (crop it, or choose another)")]
     ManyFaces(usize),
+    // Each with its remedy at the camera and for a photo file: the same gate judges both, and
+    // "hold still" said of an LFW photo meant nothing (journey s37 #9).
     #[error(
-        "the face is too small ({eye_distance:.0} px between the eyes, need {min:.0}); come closer"
+        "the face is too small ({eye_distance:.0} px between the eyes, need {min:.0}); come \
+         closer, or choose a photo where the face is larger"
     )]
     TooSmall { eye_distance: f32, min: f32 },
-    #[error("the face is blurry (sharpness {sharpness:.0}, need {min:.0}); hold still")]
+    #[error(
+        "the face is blurry (sharpness {sharpness:.0}, need {min:.0}); hold still, or choose a \
+         sharper photo"
+    )]
     Blurry { sharpness: f32, min: f32 },
-    #[error("the face is too dark (brightness {brightness:.0}, need {min:.0}); add light")]
+    #[error(
+        "the face is too dark (brightness {brightness:.0}, need {min:.0}); add light, or choose \
+         a brighter photo"
+    )]
     TooDark { brightness: f32, min: f32 },
 }
 

@@ -143,10 +143,26 @@ pub fn output_image(option: &str, path: &std::path::Path, inputs: &Inputs) -> an
     let writable = image::ImageFormat::from_path(path).is_ok_and(|f| f.writing_enabled());
     anyhow::ensure!(
         writable,
-        "{option}: {} does not end in an image format FaceGate writes; give a .png or .jpg name",
-        path.display()
+        "{option}: {} does not end in an image format FaceGate writes; give a name ending in {}",
+        path.display(),
+        written_extensions()
     );
     Ok(())
+}
+
+/// The extensions of every format FaceGate writes, as the image library was built: the message
+/// named .png and .jpg, and GIF, WebP, BMP and TIFF were written too (journey s37 #8).
+fn written_extensions() -> String {
+    let extensions: Vec<String> = (image::ImageFormat::all())
+        .filter(|f| f.writing_enabled())
+        .filter_map(|f| f.extensions_str().first())
+        .map(|e| format!(".{e}"))
+        .collect();
+    match extensions.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "nothing: this build writes no image format".into(),
+    }
 }
 
 /// The folder a file named `path` goes into: its parent, or the current folder for a bare name

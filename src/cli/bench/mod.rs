@@ -124,9 +124,21 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<u8> {
     // is refused with its path instead of being read without end.
     let bytes = crate::imageio::read(&path)?;
     let models = cli.models()?;
+    // Opened once before the stages are timed: a mistyped recording was said only after all
+    // of them had run (journey s37 #11).
+    if let Some(clip) = &args.live_source
+        && args.live_seconds > 0.0
+    {
+        drop(crate::camera::open(&crate::camera::SourceSpec::Replay(
+            clip.clone(),
+        ))?);
+    }
     let runs = args.runs;
     if !args.json {
-        eprintln!("timing each stage ({runs} runs)...");
+        eprintln!(
+            "timing each stage ({})...",
+            crate::shown::counted(runs, "run", "runs")
+        );
     }
     let (rows, process_threads) = stages::run(&models, &path, &bytes, runs)?;
     let peak_rss_mb_models = peak_rss_mb();
