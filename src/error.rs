@@ -60,9 +60,10 @@ pub enum Error {
     },
     #[error(
         "no face is verified or compared while the settings are damaged ({why}): a threshold or rule saved there \
-         may have been stricter than the default; save the settings again in the window, or \
-         with `{facegate} calibrate --default` (either keeps the damaged file as {backup} and \
-         mends the rest), or remove settings.toml to verify with the defaults",
+         may have been stricter than the default; save the settings again in the window (it \
+         keeps what still reads), or with `{facegate} calibrate --default`, which also puts \
+         the model's default detection threshold back (either keeps the damaged file as \
+         {backup}), or remove settings.toml to verify with the defaults",
         why = .0,
         backup = crate::store::SETTINGS_BACKUP,
         facegate = crate::hint::FACEGATE

@@ -27,24 +27,25 @@ impl fmt::Display for Facegate {
 pub fn remember_typed(options: &[(&str, &std::path::Path)]) {
     let typed = options
         .iter()
-        .map(|(name, value)| option(name, value))
+        .map(|(name, value)| option(name, value, "DIR"))
         .collect();
     let _ = TYPED.set(typed);
 }
 
-/// ` --name VALUE` for a suggested command, the value written as [`shell_value`] writes it:
-/// the one way a path is given back, here and in system unlock's hints.
-pub fn option(name: &str, value: &std::path::Path) -> String {
-    format!(" {name}{}", shell_value(value))
+/// ` --name VALUE` for a suggested command, the value written as [`shell_value`] writes it,
+/// `placeholder` (DIR, FILE) standing for one that cannot be: the one way a path is given
+/// back, here and in system unlock's hints.
+pub fn option(name: &str, value: &std::path::Path, placeholder: &str) -> String {
+    format!(" {name}{}", shell_value(value, placeholder))
 }
 
 /// ` VALUE` quoted for the shell, `=VALUE` for one that begins with `-` (read as an option
-/// after a space), or ` DIR` for a path that cannot be written back as typed (not UTF-8, or
+/// after a space), or ` DIR` (`placeholder`) for a path that cannot be written back as typed (not UTF-8, or
 /// with a control character): printed lossily or escaped, it named another folder that looked
 /// right (review s36 #4), and printed raw, a control character would act on the terminal.
-fn shell_value(path: &std::path::Path) -> String {
+fn shell_value(path: &std::path::Path, placeholder: &str) -> String {
     let Some(text) = path.to_str().filter(|t| !t.chars().any(char::is_control)) else {
-        return " DIR".into();
+        return format!(" {placeholder}");
     };
     // A path cannot hold the NUL that `try_quote` refuses.
     let quoted = shlex::try_quote(text).map_or_else(|_| text.into(), |q| q.into_owned());
@@ -62,12 +63,16 @@ mod tests {
     fn a_typed_value_is_written_back_as_the_shell_reads_it() {
         use std::os::unix::ffi::OsStrExt;
         let path = |p: &str| std::path::PathBuf::from(p);
-        assert_eq!(shell_value(&path("/tmp/a b")), " '/tmp/a b'");
-        assert_eq!(shell_value(&path("-data")), "=-data");
-        assert_eq!(shell_value(&path("/tmp/a\nb")), " DIR", "a newline");
+        assert_eq!(shell_value(&path("/tmp/a b"), "DIR"), " '/tmp/a b'");
+        assert_eq!(shell_value(&path("-data"), "DIR"), "=-data");
+        assert_eq!(
+            shell_value(&path("/tmp/a\nb"), "FILE"),
+            " FILE",
+            "a newline"
+        );
         let bytes = std::ffi::OsStr::from_bytes(b"/tmp/\xff");
         assert_eq!(
-            shell_value(std::path::Path::new(bytes)),
+            shell_value(std::path::Path::new(bytes), "DIR"),
             " DIR",
             "not UTF-8"
         );

@@ -118,7 +118,12 @@ fn the_persons_own_photo_among_the_negatives_is_named_not_the_settings() {
     assert_eq!(std::fs::read(data.join("settings.toml")).unwrap(), damaged);
     // The way out it names that needs no window (journey s37 #6): the damaged file is kept
     // aside, and calibration runs again.
-    assert!(err.contains("calibrate --default`"), "{err}");
+    assert!(
+        err.contains(
+            "calibrate --default`, which also puts the model's default detection threshold back"
+        ),
+        "{err}"
+    );
     let (code, said, err) = run(&["calibrate", "--default"]);
     assert_eq!(code, Some(0), "{said}{err}");
     assert_eq!(

@@ -250,6 +250,7 @@ fn live_replay_accepts_the_person_and_times_out_a_stranger() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     println!("no face, --json: {report}");
     assert_eq!(report["refusal"], "no_face");
+    assert_eq!(report["refused"], "no_face", "the photo path's key too");
     assert_eq!(report["reason"], "no face in view");
 }
 

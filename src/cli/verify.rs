@@ -221,9 +221,11 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         anyhow::bail!("the attempt was abandoned");
     };
     if args.json {
-        // The refusal's words beside its kind, as the photo path gives them (journey s37 #2).
+        // The refusal's kind under the photo path's key too, with its words (journey s37 #2;
+        // review s37 #11), so one key reads both.
+        let refused = ("refused", serde_json::to_value(outcome.refusal)?);
         let reason = ("reason", outcome.refusal.map(|r| r.text()).into());
-        println!("{}", super::json_with(&*outcome, &[reason])?);
+        println!("{}", super::json_with(&*outcome, &[refused, reason])?);
     } else {
         let verdict = match outcome.refusal {
             None => "ACCEPTED".to_owned(),

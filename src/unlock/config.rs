@@ -104,7 +104,7 @@ impl Commands {
     pub fn for_config(path: &Path) -> Commands {
         let default = path == Path::new(facegate_proto::DEFAULT_CONFIG);
         Commands {
-            config: (!default).then(|| crate::hint::option("--config", path)),
+            config: (!default).then(|| crate::hint::option("--config", path, "FILE")),
         }
     }
 
