@@ -576,7 +576,9 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     let said = String::from_utf8_lossy(&out.stderr);
     println!("{said}");
     assert!(
-        said.contains("did you mean `\u{430}lice`, spelt with Cyrillic \u{430} U+0430?"),
+        said.contains(
+            "did you mean `\u{430}lice`, spelt with Cyrillic \u{430} U+0430 where you typed Latin a U+0061?"
+        ),
         "{said}"
     );
     // A name typed decomposed (macOS file names, some input methods) is the one stored
@@ -585,6 +587,16 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     let out = facegate(&data, &["user", "show", "Ren\u{e9}e", "--json"]);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(data.join("users/Ren\u{e9}e").is_dir());
+    // A name stored before in another form (ANGSTROM SIGN) stays reachable as spelt, and the
+    // composed one typed is told which letter differs (review s37 #2).
+    std::fs::create_dir(data.join("users/\u{212b}sa")).unwrap();
+    assert_eq!(code(&facegate(&data, &["user", "show", "\u{212b}sa"])), 0);
+    let out = facegate(&data, &["user", "show", "\u{c5}sa"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("spelt with Latin \u{212b} U+212B where you typed Latin \u{c5} U+00C5"),
+        "{said}"
+    );
 }
 
 /// `user show` lists a person's images with the ids `user forget` takes (they were printed

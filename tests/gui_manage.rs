@@ -447,17 +447,20 @@ fn a_person_renamed_in_the_window_keeps_their_photos_and_stays_selected() {
         .click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::TextInput, "rename Eileen to")
-        .type_text("Eileen Collins");
+        // Typed decomposed, as some input methods give it: stored composed (review s37 #2:
+        // refused for the combining accent).
+        .type_text("Eile\u{301}en Collins");
     h.run_steps(2);
     h.get_by_label("Rename").click();
     h.run_steps(2);
+    let renamed = "Eil\u{e9}en Collins";
     wait_for(&mut h, 20, "the new name, selected, with her photo", |a| {
-        a.state.people == ["Eileen Collins"]
-            && a.state.selected.as_deref() == Some("Eileen Collins")
+        a.state.people == [renamed]
+            && a.state.selected.as_deref() == Some(renamed)
             && a.state.thumbnail_count(ImageKind::Verification) == 1
     });
     assert!(!data.join("users/Eileen").exists());
-    assert_eq!(stored(&data, "Eileen Collins", ImageKind::Verification), 2);
+    assert_eq!(stored(&data, renamed, ImageKind::Verification), 2);
 }
 
 /// No webcam exists here (no V4L2 at all): the window must say so plainly, where the camera is

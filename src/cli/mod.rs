@@ -366,7 +366,9 @@ pub(super) fn unknown_name_note(store: &crate::store::Store, name: &str) -> Opti
             "did you mean `{}`{}?",
             crate::store::names::printable(meant),
             crate::store::names::letters_apart(name, meant)
-                .map_or(String::new(), |apart| format!(", spelt with {apart}"))
+                .map_or(String::new(), |(typed, theirs)| {
+                    format!(", spelt with {theirs} where you typed {typed}")
+                })
         )),
         None if people.is_empty() => Some(format!(
             "nobody is enrolled in {} (is that the data folder you meant?)",

@@ -18,7 +18,7 @@ use crate::store::{Gallery, ImageKind, names};
 pub enum UserCommand {
     /// Enrol a new person (then `facegate capture` their images)
     Add {
-        #[arg(value_parser = crate::store::names::parse_name)]
+        #[arg(value_parser = crate::store::names::parse_new_name)]
         name: String,
     },
     /// Everyone enrolled, with image counts per kind

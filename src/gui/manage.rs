@@ -104,7 +104,7 @@ impl ManageView {
                     .desired_width(140.0),
             )
             .labelled_by(label.id);
-            let to = self.rename_to.trim().to_owned();
+            let to = crate::store::names::normalised(self.rename_to.trim());
             if ui
                 .add_enabled(!to.is_empty() && to != person, egui::Button::new("Rename"))
                 .clicked()

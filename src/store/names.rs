@@ -31,17 +31,32 @@ fn allowed(c: char) -> bool {
     c.is_alphanumeric() || " -_.'".contains(c)
 }
 
-/// A name as it is stored: in Unicode's composed form (NFC). Typed or pasted decomposed ("Rene"
-/// and a combining accent, as macOS file names and some input methods give it), "Renée" was
-/// refused for a character it may not hold, and could never find the Renée stored composed
-/// (journey s37 #5). Every name a person types goes through here.
+/// A new name as it is stored: in Unicode's composed form (NFC). Typed or pasted decomposed
+/// ("Rene" and a combining accent, as macOS file names and some input methods give it), "Renée"
+/// was refused for a character it may not hold (journey s37 #5). Every new name a person types
+/// goes through here ([`validate_new_name`] refuses one that did not).
 pub fn normalised(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     name.nfc().collect()
 }
 
-/// [`normalised`] as clap's parser of a name argument.
+/// The name of someone enrolled, as typed: kept when it is a valid name (an older name stored
+/// in another form than NFC, U+212B ANGSTROM SIGN say, stays reachable as it is spelt), else
+/// [`normalised`] (a decomposed "Renée" finds the Renée stored).
+pub fn looked_up(name: &str) -> String {
+    match validate_name(name) {
+        Ok(()) => name.to_owned(),
+        Err(_) => normalised(name),
+    }
+}
+
+/// [`looked_up`] as clap's parser of the name of someone enrolled.
 pub fn parse_name(name: &str) -> Result<String, std::convert::Infallible> {
+    Ok(looked_up(name))
+}
+
+/// [`normalised`] as clap's parser of a new name.
+pub fn parse_new_name(name: &str) -> Result<String, std::convert::Infallible> {
     Ok(normalised(name))
 }
 
@@ -79,6 +94,12 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
 /// rule stay readable: only new names are refused.)
 pub fn validate_new_name(name: &str) -> Result<(), StoreError> {
     validate_name(name)?;
+    if !unicode_normalization::is_nfc(name) {
+        return Err(StoreError::InvalidName {
+            name: name.to_owned(),
+            reason: "it is not in Unicode's composed form (NFC), which names are stored in",
+        });
+    }
     if name.starts_with('-') {
         return Err(StoreError::InvalidName {
             name: name.to_owned(),
@@ -97,10 +118,10 @@ pub fn shell_arg(name: &str) -> String {
 /// The note for a new name that [can be mistaken for](confusable_with) `other`: a warning,
 /// not a refusal (two people may be called alike), said where the name was given.
 pub fn lookalike_note(name: &str, other: &str) -> String {
-    let how = letters_apart(other, name).map_or_else(
-        || "the same letters in other case".to_owned(),
-        |apart| format!("spelt with {apart}"),
-    );
+    let how = match letters_apart(name, other) {
+        Some((ours, theirs)) => format!("with {ours} where `{other}` has {theirs}"),
+        None => "the same letters in other case".to_owned(),
+    };
     format!(
         "`{name}` looks like `{other}`, who is already enrolled ({how}); check that this is not \
          a mistake or an impersonation"
@@ -137,25 +158,49 @@ pub fn nearest<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
     })
 }
 
-/// What sets `meant` apart from `typed` when the two can print alike (the same letters from
-/// another script): its letters that `typed` lacks, each with its script and code point
-/// ("Cyrillic а U+0430"). "did you mean `аlice`?" to someone who typed `alice` read as
-/// nonsense, and hid the impersonation the name was warned of (journey s37 #3). None for
-/// names that read apart, or differ in case alone.
-pub fn letters_apart(typed: &str, meant: &str) -> Option<String> {
+/// Where two names that can print alike (the same Unicode skeleton) differ, in words: the
+/// letters of `a`, then those of `b` in their place, each named with its script and code point
+/// ("Latin a U+0061", "Cyrillic а U+0430"). Letters are compared place by place when the names
+/// are as long, else each side's that the other lacks. None for names that read apart, or that
+/// differ in case alone. "did you mean `аlice`?" to someone who typed `alice` read as nonsense,
+/// and hid the impersonation the name was warned of (journey s37 #3).
+pub fn letters_apart(a: &str, b: &str) -> Option<(String, String)> {
     use unicode_script::UnicodeScript;
-    confusable_with(typed, std::slice::from_ref(&meant.to_owned()))?;
-    let typed = typed.to_lowercase();
-    let mut apart: Vec<char> = Vec::new();
-    for c in meant.to_lowercase().chars() {
-        if !typed.contains(c) && !apart.contains(&c) {
-            apart.push(c);
+    confusable_with(a, std::slice::from_ref(&b.to_owned()))?;
+    let (mut ours, mut theirs): (Vec<char>, Vec<char>) = (Vec::new(), Vec::new());
+    let note = |side: &mut Vec<char>, c: char| {
+        if !side.contains(&c) {
+            side.push(c);
         }
+    };
+    // One letter in upper case and the same in lower is a difference of case; two capitals
+    // that lower alike (Å U+00C5, Å ANGSTROM SIGN U+212B) are two letters.
+    let case_pair = |x: char, y: char| {
+        x.to_lowercase().eq(y.to_lowercase()) && x.is_lowercase() != y.is_lowercase()
+    };
+    if a.chars().count() == b.chars().count() {
+        for (x, y) in a.chars().zip(b.chars()) {
+            if x != y && !case_pair(x, y) {
+                note(&mut ours, x);
+                note(&mut theirs, y);
+            }
+        }
+    } else {
+        let (a, b) = (a.to_lowercase(), b.to_lowercase());
+        a.chars()
+            .filter(|&c| !b.contains(c))
+            .for_each(|c| note(&mut ours, c));
+        b.chars()
+            .filter(|&c| !a.contains(c))
+            .for_each(|c| note(&mut theirs, c));
     }
-    let said: Vec<String> = (apart.iter())
-        .map(|&c| format!("{} {c} U+{:04X}", c.script().full_name(), u32::from(c)))
-        .collect();
-    (!said.is_empty()).then(|| said.join(", "))
+    let said = |letters: &[char]| -> String {
+        let named: Vec<String> = (letters.iter())
+            .map(|&c| format!("{} {c} U+{:04X}", c.script().full_name(), u32::from(c)))
+            .collect();
+        named.join(", ")
+    };
+    (!ours.is_empty() || !theirs.is_empty()).then(|| (said(&ours), said(&theirs)))
 }
 
 #[cfg(test)]
@@ -167,18 +212,45 @@ mod tests {
         let typed = "Rene\u{301}e";
         assert!(validate_name(typed).is_err(), "a combining accent alone");
         assert_eq!(normalised(typed), "Ren\u{e9}e");
+        assert_eq!(looked_up(typed), "Ren\u{e9}e");
         assert!(validate_name(&normalised(typed)).is_ok());
+        // An older name stored in another form stays reachable as spelt, and no new one is made.
+        let angstrom = "\u{212b}sa";
+        assert_eq!(looked_up(angstrom), angstrom);
+        assert!(validate_new_name(angstrom).is_err());
+        assert!(validate_new_name(&normalised(angstrom)).is_ok());
     }
 
     #[test]
     fn a_look_alike_in_another_script_is_told_apart() {
         let cyrillic = "\u{430}lice";
+        let apart = |a, b| letters_apart(a, b).map(|(x, y)| format!("{x} / {y}"));
         assert_eq!(
-            letters_apart("alice", cyrillic).as_deref(),
-            Some("Cyrillic \u{430} U+0430")
+            apart("alice", cyrillic).as_deref(),
+            Some("Latin a U+0061 / Cyrillic \u{430} U+0430")
+        );
+        // Place by place: Latin a is in both names, but not in the first place of both
+        // (review s37 #3: "the same letters in other case").
+        assert_eq!(
+            apart("ala", "\u{430}la").as_deref(),
+            Some("Latin a U+0061 / Cyrillic \u{430} U+0430")
+        );
+        assert_eq!(
+            apart("Kirn", "Kim").as_deref(),
+            Some("Latin r U+0072, Latin n U+006E / Latin m U+006D")
         );
         assert_eq!(letters_apart("Alice", "alice"), None, "case alone");
+        assert_eq!(
+            apart("\u{c5}sa", "\u{212b}sa").as_deref(),
+            Some("Latin \u{c5} U+00C5 / Latin \u{212b} U+212B"),
+            "two capitals that lower alike"
+        );
         assert_eq!(letters_apart("Katei", "Katie"), None, "a typo reads apart");
+        assert!(
+            lookalike_note("ala", "\u{430}la").contains("with Latin a U+0061 where"),
+            "{}",
+            lookalike_note("ala", "\u{430}la")
+        );
     }
 
     #[test]
