@@ -36,6 +36,17 @@ fn compare_uses_the_saved_threshold_and_says_so() {
     .unwrap();
     let similarity = json["similarity"].as_f64().unwrap();
     println!("img1 vs img2 (same person): {similarity:.3}");
+    // img1 too dark to judge: refused as verify refuses it, not judged "same person" (review
+    // s37 #4).
+    let dark = data.join("dark.png");
+    let mut img = image::open(&a).unwrap().to_rgb8();
+    img.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c / 16));
+    img.save(&dark).unwrap();
+    let out = common::facegate_at(&data, &["compare", "--json", s(&dark), s(&b)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("dark img1 vs img2: {said}");
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains(r#""refused":"too_dark""#), "{said}");
 
     // The user moves the slider above this pair's similarity: compare follows, as the window.
     let store = Store::open(&data).unwrap();

@@ -71,24 +71,30 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         engine.store().require_person(person)?;
     }
     // The largest face of each photo, as the window's Compare takes it.
-    let mut probe = |path: &PathBuf| -> Result<Option<ProbeFace>, Error> {
+    // A photo with no face to judge: its refusal's kind and words.
+    type Refused = (&'static str, String);
+    let mut probe = |path: &PathBuf| -> Result<Result<ProbeFace, Refused>, Error> {
         let img = crate::imageio::load(path)?;
         match engine.largest_face(&img, path) {
-            Ok(p) => Ok(Some(p)),
-            Err(Error::NoFace(_)) => Ok(None),
+            Ok(p) => Ok(Ok(p)),
+            Err(Error::NoFace(_)) => Ok(Err((
+                "no_face",
+                format!("no face found in {}", Shown(path)),
+            ))),
+            Err(Error::Quality(issue @ crate::auth::quality::QualityIssue::TooDark { .. })) => {
+                Ok(Err(("too_dark", format!("{}: {issue}", Shown(path)))))
+            }
             Err(e) => Err(e),
         }
     };
     let a = probe(&args.a)?;
     let b = probe(&args.b)?;
     let (a, b) = match (a, b) {
-        (Some(a), Some(b)) => (a, b),
-        (a, _) => {
-            let path = if a.is_none() { &args.a } else { &args.b };
-            let reason = format!("no face found in {}", Shown(path));
+        (Ok(a), Ok(b)) => (a, b),
+        (Err((kind, reason)), _) | (_, Err((kind, reason))) => {
             eprintln!("{reason}");
             if args.json {
-                println!("{}", super::verify::refused_json("no_face", &reason));
+                println!("{}", super::verify::refused_json(kind, &reason));
             }
             return Ok(exit::NO_FACE);
         }

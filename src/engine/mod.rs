@@ -562,7 +562,11 @@ impl Engine {
         img: &RgbImage,
         name: &Path,
     ) -> Result<crate::pipeline::ProbeFace> {
-        self.pipeline.probe(img, name)
+        let probe = self.pipeline.probe(img, name)?;
+        // As every judgment of a face refuses one too dark to judge ([`Engine::probe`]): a
+        // person's rule gave "same person" on a face their `verify` refused (review s37 #4).
+        crate::auth::attempt::bright_enough(img, &probe.face)?;
+        Ok(probe)
     }
 
     /// [`Engine::largest_face`] aligned, for showing beside the other photo.
