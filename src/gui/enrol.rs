@@ -41,6 +41,8 @@ pub struct EnrolView {
     thumbnails: TextureCache,
     /// Photos dropped outside the three capture sections: the user says which kind they are.
     unplaced: Vec<PathBuf>,
+    /// The question about them is to be scrolled into view (once, as they are dropped).
+    show_unplaced: bool,
     dialog: Dialog<ImageKind>,
     /// Why the last dialog or drop gave nothing, and who was selected then: shown under the
     /// sections until the next one, or until someone else is selected.
@@ -219,6 +221,7 @@ impl EnrolView {
         }
         if !dropped.is_empty() && !placed {
             self.unplaced = dropped;
+            self.show_unplaced = true;
         }
         self.unplaced_chooser(ui, out);
         // Photos on their way in by any route: a note about an earlier dialog is over.
@@ -233,10 +236,15 @@ impl EnrolView {
             return;
         }
         let n = self.unplaced.len();
-        ui.label(format!(
+        let asked = ui.label(format!(
             "{} outside the sections: add as",
             crate::shown::counted(n, "dropped file", "dropped files")
         ));
+        // Brought into view once: below long import reasons it was out of sight, and the
+        // files dropped seemed ignored.
+        if std::mem::take(&mut self.show_unplaced) {
+            asked.scroll_to_me(Some(egui::Align::Center));
+        }
         ui.horizontal_wrapped(|ui| {
             for kind in ImageKind::ALL {
                 if ui.button(kind.dir_name()).clicked() {
