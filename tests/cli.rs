@@ -408,6 +408,19 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         why.contains("the socket's folder must be root's and writable by root alone"),
         "{why}"
     );
+    // Nor under a folder another user owns, who could rename the socket's folder away (review
+    // s37 #5: started, while the PAM module refused the socket).
+    let theirs = dir.join("theirs");
+    std::fs::create_dir_all(theirs.join("run")).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    let (passed, mut cmd) = activated(&theirs.join("run/fg.sock"));
+    let (status, why) = refused(
+        &mut cmd,
+        "a socket systemd passed below another user's folder",
+    );
+    drop(passed);
+    assert_eq!(status.code(), Some(2), "{why}");
+    assert!(why.contains("belongs to uid 65534, not root"), "{why}");
     // In a folder of root's alone it is served, and left for systemd when the daemon stops.
     let root_only = dir.join("activated");
     std::fs::create_dir(&root_only).unwrap();

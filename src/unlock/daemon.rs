@@ -282,6 +282,17 @@ fn socket_folder_is_roots(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// The socket at `path` is in a place of root's alone: its folder root's and writable by root
+/// alone ([`socket_folder_is_roots`]), and every folder above it root's, none a link
+/// ([`super::config::check_parents`]). One rule for a socket the daemon binds and one systemd
+/// passes.
+fn socket_place_is_roots(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        socket_folder_is_roots(dir)?;
+    }
+    Ok(super::config::check_parents(path)?)
+}
+
 /// Removes a socket left at `path` by a daemon that has stopped. One that still answers is
 /// another daemon's: taking its path would leave it running unreachable, each thinking it owns
 /// the camera. Anything else at the path is not replaced.
@@ -435,11 +446,12 @@ impl Daemon {
         &self.config
     }
 
-    /// The listening socket: the one systemd passed (socket activation), else a new one at the
+    /// The listening socket: `passed` by systemd (socket activation), else a new one at the
     /// config's path (its folder created 0755; the socket 0666, since a lock screen running as
-    /// the user connects too; what it may ask is checked per request).
-    pub fn listener(&self) -> anyhow::Result<Listening> {
-        if let Some(listener) = systemd_socket() {
+    /// the user connects too; what it may ask is checked per request). Either way in a place
+    /// of root's alone ([`socket_place_is_roots`]).
+    pub fn listener(&self, passed: Option<UnixListener>) -> anyhow::Result<Listening> {
+        if let Some(listener) = passed {
             // The module connects to the config's path; a unit listening elsewhere would make
             // every unlock an unexplained Ignore.
             let at = listener.local_addr()?;
@@ -452,10 +464,9 @@ impl Daemon {
                 self.config.socket.display()
             );
             // Held to the rule of a socket the daemon binds itself: while facegate.socket is
-            // stopped, another user could take a name in /tmp (red team s37 F2).
-            if let Some(dir) = self.config.socket.parent() {
-                socket_folder_is_roots(dir)?;
-            }
+            // stopped, another user could take a name in /tmp (red team s37 F2), or the owner
+            // of a folder above it rename the socket's away (review s37 #5).
+            socket_place_is_roots(&self.config.socket)?;
             return Ok(Listening {
                 listener,
                 bound: None,
@@ -471,9 +482,8 @@ impl Daemon {
             // start, under 000 left writable by everyone, under 077 out of the users' reach
             // (red team s36 F2). One there already is left as it is.
             with_umask(0o022, || std::fs::create_dir_all(dir))?;
-            socket_folder_is_roots(dir)?;
         }
-        super::config::check_parents(path)?;
+        socket_place_is_roots(path)?;
         clear_stale_socket(path)?;
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
         let listener = with_umask(0o111, || UnixListener::bind(path))?;
@@ -909,7 +919,8 @@ fn stop_on_signals(bound: Option<Bound>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any.
+/// The listening socket systemd passed (LISTEN_FDS=1 for this process), if any. Taken before
+/// the daemon opens anything: were fd 3 closed, the daemon's own first file would be there.
 fn systemd_socket() -> Option<UnixListener> {
     let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
     let fds: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
@@ -923,6 +934,8 @@ fn systemd_socket() -> Option<UnixListener> {
     if !rustix::fs::fstat(passed)
         .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_socket())
     {
+        // Whatever it is, the replay's decoder does not inherit it.
+        let _ = rustix::io::fcntl_setfd(passed, rustix::io::FdFlags::CLOEXEC);
         tracing::warn!("LISTEN_FDS=1, but fd 3 is not a socket: ignored");
         return None;
     }
@@ -943,6 +956,7 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
         rustix::process::geteuid().is_root(),
         "the unlock daemon runs as root (it reads the root-owned store and config)"
     );
+    let passed = systemd_socket();
     raise_priority();
     // Stamped before it is read: an edit while the models load is a change too.
     let watch = ConfigWatch::new(config_path);
@@ -967,7 +981,7 @@ pub fn run(config_path: &Path, socket: Option<&Path>, models: &Models) -> anyhow
             crate::shown::Shown(&daemon.config().store)
         );
     };
-    let Listening { listener, bound } = daemon.listener()?;
+    let Listening { listener, bound } = daemon.listener(passed)?;
     daemon.bound = bound.clone();
     daemon.engine.end_attempts_left_running()?;
     stop_on_signals(bound)?;
