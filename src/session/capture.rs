@@ -381,4 +381,54 @@ mod tests {
             "old numbers, then only the new one: {numbers:?}"
         );
     }
+
+    /// Counts its frames from the start, and starts over when rewound.
+    struct Counting(u64);
+
+    impl FrameSource for Counting {
+        fn next_frame(&mut self) -> Result<Frame, SourceError> {
+            std::thread::sleep(Duration::from_millis(5));
+            self.0 += 1;
+            Ok(Frame {
+                image: image::RgbImage::new(4, 4),
+                index: self.0,
+                captured_at: Instant::now(),
+            })
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+        fn nominal_fps(&self) -> Option<f32> {
+            None
+        }
+        fn rewind(&mut self) {
+            self.0 = 0;
+        }
+    }
+
+    /// An attempt starts a recording over: the frames after the rewind are of the next pass,
+    /// and the first of them is the recording's first.
+    #[test]
+    fn a_rewind_starts_the_source_over_in_a_new_pass() {
+        let capture = Capture::start(Box::new(Counting(0)), 1);
+        let wait = Duration::from_secs(5);
+        let before = capture.slot.recv_timeout(wait).expect("frames flow");
+        assert_eq!(before.pass, 0);
+        capture.replace.send(Swap::Rewind).unwrap();
+        let frames: Vec<(u64, u64)> = (0..20)
+            .map(|_| capture.slot.recv_timeout(wait).expect("frames flow"))
+            .map(|t| (t.pass, t.frame.index))
+            .collect();
+        capture.stop();
+        println!("(pass, index) after the rewind: {frames:?}");
+        let rewound = frames
+            .iter()
+            .position(|&(p, _)| p == 1)
+            .expect("a new pass");
+        assert!(frames[..rewound].iter().all(|&(p, _)| p == 0));
+        assert!(frames[rewound..].iter().all(|&(p, _)| p == 1));
+        // The slot keeps the newest frame only, so the first of the pass may be dropped; a
+        // frame of the new pass is early in the recording whatever came before.
+        assert!(frames[rewound].1 <= 2, "{frames:?}");
+    }
 }

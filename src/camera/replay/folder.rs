@@ -165,6 +165,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rewound_folder_plays_again_from_its_first_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, shade) in [10u8, 20, 30].iter().enumerate() {
+            RgbImage::from_pixel(8, 8, image::Rgb([*shade; 3]))
+                .save(dir.path().join(format!("f{i}.png")))
+                .unwrap();
+        }
+        let mut replay = FolderReplay::open(dir.path(), 30.0, false).unwrap();
+        let shade = |r: &mut FolderReplay| r.next_frame().unwrap().image.get_pixel(0, 0).0[0];
+        assert_eq!([shade(&mut replay), shade(&mut replay)], [10, 20]);
+        replay.rewind();
+        assert_eq!([shade(&mut replay), shade(&mut replay)], [10, 20]);
+    }
+
+    #[test]
     fn a_large_still_is_shrunk_to_a_cameras_size_and_a_small_one_kept() {
         let big = camera_sized(RgbImage::new(12000, 6000));
         assert_eq!(big.dimensions(), (MAX_CLIP_SIDE, MAX_CLIP_SIDE / 2));
