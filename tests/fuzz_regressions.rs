@@ -120,7 +120,7 @@ fn png_headers_claiming_huge_images_are_refused_before_allocating() {
         matches!(
             &err,
             ImageError::Decode {
-                source: image::ImageError::IoError(_) | image::ImageError::Decoding(_),
+                decoder: image::ImageError::IoError(_) | image::ImageError::Decoding(_),
                 ..
             }
         ),

@@ -45,13 +45,15 @@ pub enum ImageError {
         height: u32,
     },
     #[error(
-        "{} is not a readable image (corrupt, truncated or unsupported format)",
-        crate::shown::Shown(path)
+        "{} is not a readable image (corrupt, truncated or unsupported format): {}",
+        crate::shown::Shown(path),
+        decoder_said(decoder)
     )]
     Decode {
         path: PathBuf,
-        #[source]
-        source: image::ImageError,
+        /// Said in the message ([`decoder_said`]), not as a source, which would repeat it in
+        /// the decoder's own words.
+        decoder: image::ImageError,
     },
     #[error(
         "{} would take {} MiB to decode, over the {} MiB limit; scale it down (e.g. to 4000 px \
@@ -147,6 +149,24 @@ fn refused(path: &Path, why: crate::bounded::Refused) -> ImageError {
 }
 
 /// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into
+/// The decoder's reason in words. The PNG decoder names a chunk by its Rust debug form
+/// ("while decoding ChunkType { type: IDAT, critical: true, private: false, … } chunk"),
+/// said here by its name alone ("while decoding IDAT chunk"; journey s37 #10).
+fn decoder_said(e: &image::ImageError) -> String {
+    let text = e.to_string();
+    const CHUNK: &str = "ChunkType { type: ";
+    let Some(start) = text.find(CHUNK) else {
+        return text;
+    };
+    let rest = &text[start + CHUNK.len()..];
+    match (rest.find(','), rest.find('}')) {
+        (Some(comma), Some(close)) if comma < close => {
+            format!("{}{}{}", &text[..start], &rest[..comma], &rest[close + 1..])
+        }
+        _ => text,
+    }
+}
+
 /// 8-bit RGB, upright per EXIF. `name` only labels errors.
 pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     if bytes.is_empty() {
@@ -156,9 +176,9 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
         // The decoder's own allocation guard (a TIFF tag bomb, a 12000² CMYK TIFF): the file
         // is not corrupt, it is too big for the cap, and the advice is the same as ours.
         image::ImageError::Limits(_) => ImageError::OverMemoryLimit(name.to_owned()),
-        source => ImageError::Decode {
+        decoder => ImageError::Decode {
             path: name.to_owned(),
-            source,
+            decoder,
         },
     };
     let mut reader = ImageReader::new(Cursor::new(bytes))
@@ -422,4 +442,29 @@ fn jpeg_segments(bytes: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
         }
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG whose image data fails its checksum: the chunk is named by its name, not the
+    /// decoder's debug form.
+    #[test]
+    fn a_damaged_png_is_said_in_words() {
+        let mut bytes = Vec::new();
+        RgbImage::from_pixel(16, 16, image::Rgb([90, 120, 150]))
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        let idat = bytes.windows(4).position(|w| w == b"IDAT").unwrap();
+        let len = u32::from_be_bytes(bytes[idat - 4..idat].try_into().unwrap()) as usize;
+        // Its checksum, after the chunk's data.
+        bytes[idat + 4 + len] ^= 0xff;
+        let said = decode(&bytes, Path::new("flip.png"))
+            .unwrap_err()
+            .to_string();
+        println!("{said}");
+        assert!(said.contains("IDAT chunk"), "{said}");
+        assert!(!said.contains('{'), "{said}");
+    }
 }
