@@ -141,7 +141,7 @@ fn bench_image_must_be_a_bounded_regular_file() {
     for (image, why) in [
         (Path::new("/dev/zero"), "not a regular file"),
         (&fifo, "not a regular file"),
-        (&folder, "not a regular file"),
+        (&folder, "is a folder; give the photos in it"),
         (&huge, "images over 256 MB are refused"),
     ] {
         let ran = facegate(

@@ -346,6 +346,19 @@ fn lookalike_and_negatives() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("too small"));
     let count = facegate(&data, &["negatives", "count"]);
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "1");
+    // Several photos at once, as capture takes them (it took one folder only; journey s37 #7).
+    let (coffee, chelsea) = (
+        common::fixture("coffee.png"),
+        common::fixture("chelsea.png"),
+    );
+    let out = facegate(&data, &["negatives", "add", s(&coffee), s(&chelsea)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert_eq!(code(&out), 1, "{said}");
+    assert!(
+        said.contains("coffee.png") && said.contains("chelsea.png"),
+        "{said}"
+    );
 }
 
 fn facegate(data: &Path, args: &[&str]) -> Output {

@@ -60,8 +60,12 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum NegativesCommand {
-    /// Import other people's faces (one face per image) from a folder, recursively
-    Add { dir: PathBuf },
+    /// Import other people's faces (one face per image) from photos and folders (walked
+    /// recursively), as `capture` takes them
+    Add {
+        #[arg(value_name = "IMG_OR_DIR", required = true)]
+        inputs: Vec<PathBuf>,
+    },
     /// How many negatives are stored
     Count,
     /// Every negative, with its id (what `negatives remove` takes), the file it came from and
@@ -603,9 +607,7 @@ pub(super) fn reset_said(held: Option<crate::auth::lockout::Lock>, what: &str) -
 
 pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
     match cmd {
-        NegativesCommand::Add { dir } => {
-            import(cli, &Gallery::Negatives, std::slice::from_ref(dir))
-        }
+        NegativesCommand::Add { inputs } => import(cli, &Gallery::Negatives, inputs),
         NegativesCommand::Count => {
             println!("{}", cli.store()?.faces(&Gallery::Negatives)?.len());
             Ok(exit::OK)

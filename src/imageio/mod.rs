@@ -29,8 +29,13 @@ pub enum ImageError {
     },
     #[error("{} is empty", crate::shown::Shown(.0))]
     Empty(PathBuf),
-    #[error("{} is not a regular file (a folder, device or pipe); give a photo file", crate::shown::Shown(.0))]
+    #[error("{} is not a regular file (a device or pipe); give a photo file", crate::shown::Shown(.0))]
     NotAFile(PathBuf),
+    #[error(
+        "{} is a folder; give the photos in it (`{}/*`)",
+        crate::shown::Shown(.0), crate::shown::Shown(.0)
+    )]
+    Folder(PathBuf),
     #[error("{} is not read: {why}", crate::shown::Shown(path))]
     Untrusted { path: PathBuf, why: String },
     #[error("{} is {size} bytes; images over {} MB are refused", crate::shown::Shown(path), MAX_FILE_BYTES >> 20)]
@@ -136,6 +141,9 @@ fn refused(path: &Path, why: crate::bounded::Refused) -> ImageError {
             path: path.to_owned(),
             source,
         },
+        // Said as a folder, with what to give instead: "not a regular file" of a folder of
+        // photos read as if it were broken (journey s37 #7). Looked at again only for words.
+        Refused::NotAFile if path.is_dir() => ImageError::Folder(path.to_owned()),
         Refused::NotAFile => ImageError::NotAFile(path.to_owned()),
         Refused::TooLarge(size) => ImageError::FileTooLarge {
             path: path.to_owned(),
@@ -148,7 +156,6 @@ fn refused(path: &Path, why: crate::bounded::Refused) -> ImageError {
     }
 }
 
-/// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into
 /// The decoder's reason in words. The PNG decoder names a chunk by its Rust debug form
 /// ("while decoding ChunkType { type: IDAT, critical: true, private: false, … } chunk"),
 /// said here by its name alone ("while decoding IDAT chunk"; journey s37 #10).
@@ -167,6 +174,7 @@ fn decoder_said(e: &image::ImageError) -> String {
     }
 }
 
+/// Decodes bytes (JPEG, PNG incl. RGBA/16-bit/grey, and the other formats `image` enables) into
 /// 8-bit RGB, upright per EXIF. `name` only labels errors.
 pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbImage, ImageError> {
     if bytes.is_empty() {
