@@ -95,6 +95,17 @@ fn models_lists_licences_and_checks() {
     let out = facegate(&["--models", "/nonexistent", "models"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("make setup"));
+    // A folder without the runtime: why, then its table of what it lacks (journey s37 #14).
+    let empty = common::temp_dir("models-empty");
+    let out = facegate(&["--models", s(&empty), "models"]);
+    let (said, table) = (
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout),
+    );
+    println!("{said}{table}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(said.contains("no models folder holding the ONNX Runtime library"));
+    assert!(table.contains("sface           PROBLEM"), "{table}");
 }
 
 /// The acceptance check of the pipeline issue, on deepface's photos.

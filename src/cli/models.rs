@@ -11,7 +11,19 @@ pub struct ModelsArgs {
 }
 
 pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<u8> {
-    let models = cli.models()?;
+    let models = match cli.models() {
+        Ok(models) => models,
+        // A folder given without the runtime in it: after why, its table, every file it lacks
+        // (it printed the error alone, where a folder with some files gave the table; journey
+        // s37 #14).
+        Err(e) => match cli.models.as_deref().filter(|dir| dir.is_dir()) {
+            Some(dir) => {
+                eprintln!("error: {e:#}");
+                crate::runtime::Models::at(dir)
+            }
+            None => return Err(e),
+        },
+    };
     let status = models.status();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

@@ -158,6 +158,15 @@ impl Models {
         }
     }
 
+    /// `dir` taken as the models folder whatever it holds: for showing what it lacks
+    /// (`facegate models`), not for loading.
+    pub fn at(dir: &Path) -> Models {
+        Models {
+            dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()),
+            intra_threads: default_threads(),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
