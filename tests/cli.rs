@@ -230,11 +230,16 @@ fn the_windows_options_before_a_command_are_refused() {
     for (args, said) in [
         (
             vec!["--replay", "clip.mp4", "verify", "me"],
-            "--replay before a command is the window's; put it after `verify`",
+            "before a command are the window's: put --replay after `verify`;",
+        ),
+        // Each named, and a command that has no use for one says so (journey s37 #15).
+        (
+            vec!["--camera", "0", "--replay", "c.mp4", "detect", "x.png"],
+            "`detect` takes no --replay; `detect` takes no --camera;",
         ),
         (
-            vec!["--camera", "0", "detect", "x.png"],
-            "--camera before a command is the window's; put it after `detect`",
+            vec!["--camera", "0", "user", "list"],
+            "`user list` takes no --camera;",
         ),
         (vec!["--turn", "left"], "--replay <VIDEO_OR_DIR>"),
     ] {

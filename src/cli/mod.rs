@@ -224,22 +224,34 @@ impl Cli {
 /// image (journey s36 #9). Looked for before the command's own arguments are checked, so read
 /// leniently.
 fn window_option_before_a_command() -> Option<String> {
-    let matches = <Cli as clap::CommandFactory>::command()
-        .ignore_errors(true)
-        .try_get_matches()
-        .ok()?;
-    let command = matches.subcommand_name()?;
-    let option = ["replay", "camera", "turn"]
+    let cli = <Cli as clap::CommandFactory>::command();
+    let matches = cli.clone().ignore_errors(true).try_get_matches().ok()?;
+    // The command as typed (`unlock test`), and what it takes.
+    let (mut words, mut command, mut at) = (Vec::new(), &cli, &matches);
+    while let Some((name, sub)) = at.subcommand() {
+        words.push(name);
+        command = command.find_subcommand(name)?;
+        at = sub;
+    }
+    let typed = words.join(" ");
+    // Each named, and each said where it goes, or that the command has no use for it: "put it
+    // after `user` if that takes it" sent the user looking, and a second one went unnamed
+    // (journey s37 #15, final read s36 #12).
+    let misplaced: Vec<String> = ["replay", "camera", "turn"]
         .into_iter()
-        .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))?;
-    let example = match option {
-        "camera" => "facegate verify NAME --camera N",
-        "turn" => "facegate verify NAME --replay CLIP --liveness --turn left",
-        _ => "facegate verify NAME --replay CLIP",
-    };
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| match command.get_arguments().any(|a| a.get_id() == id) {
+            true => format!("put --{id} after `{typed}`"),
+            false => format!("`{typed}` takes no --{id}"),
+        })
+        .collect();
+    if misplaced.is_empty() || words.is_empty() {
+        return None;
+    }
     Some(format!(
-        "--{option} before a command is the window's; put it after `{command}` if that takes it \
-         (as in `{example}`), or leave the command out to open the window"
+        "--replay, --camera and --turn before a command are the window's: {}; or leave the \
+         command out to open the window",
+        misplaced.join("; ")
     ))
 }
 
