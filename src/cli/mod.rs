@@ -240,10 +240,12 @@ fn window_option_before_a_command() -> Option<String> {
     let misplaced: Vec<String> = ["replay", "camera", "turn"]
         .into_iter()
         .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
-        .map(|id| match command.get_arguments().any(|a| a.get_id() == id) {
-            true => format!("put --{id} after `{typed}`"),
-            false => format!("`{typed}` takes no --{id}"),
-        })
+        .map(
+            |id| match command.get_arguments().any(|a| a.get_id() == id) {
+                true => format!("put --{id} after `{typed}`"),
+                false => format!("`{typed}` takes no --{id}"),
+            },
+        )
         .collect();
     if misplaced.is_empty() || words.is_empty() {
         return None;
