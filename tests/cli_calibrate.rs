@@ -300,7 +300,7 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
     assert!(said.contains("FRR 0.00 %"), "{said}");
     assert!(
         said.contains(
-            "sface's default is kept: a lower threshold meeting the target would reject none fewer"
+            "sface's default is kept: a lower threshold meeting the target would reject no fewer genuine pairs"
         ),
         "{said}"
     );

@@ -273,6 +273,14 @@ fn lookalike_and_negatives() {
     assert_eq!(ranking[1]["identity"], "cameraman");
     let text = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&gallery)]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("resemblance, not an identification"));
+    // The photo given is in the gallery itself: its 1.000 is said to be that (journey s37 #15).
+    let same = common::fixture("astronaut.png");
+    let out = facegate(&data, &["lookalike", s(&same), "--gallery", s(&gallery)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("is the same picture") && said.contains("astronaut/astronaut.png"),
+        "{said}"
+    );
     // A gallery without a usable face answers nothing, and says so: exit 3, not 0.
     let empty = common::temp_dir("cli-lookalike-empty");
     std::fs::create_dir_all(empty.join("mug")).unwrap();

@@ -16,8 +16,9 @@ fn finite_in(s: &str, min: f64, max: f64) -> Result<f64, String> {
 /// that, where the uuid parser's own words were "invalid character: found `n` at 0".
 pub fn image_id(s: &str) -> Result<uuid::Uuid, String> {
     uuid::Uuid::parse_str(s.trim()).map_err(|_| {
-        "not an image id: ids look like 2796ec38-f43b-4af3-ab10-1dacce486cb1, as printed when \
-         each image was saved (`saved ID from …`) or by the warning that named it"
+        "not an image id: ids look like 2796ec38-f43b-4af3-ab10-1dacce486cb1, as `facegate user \
+         show NAME` and `facegate negatives list` list them, or as printed when each image was \
+         saved (`saved ID from …`)"
             .to_owned()
     })
 }

@@ -426,6 +426,15 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         for r in ranking.iter().skip(1).take(4) {
             println!("  then {} ({:.3})", Escaped(&r.identity), r.best_similarity);
         }
+        // The photo given is in the gallery itself: a puzzling 1.000 otherwise (journey s37
+        // #15). No two photos of a face come this close.
+        if top.best_similarity > 0.995 {
+            eprintln!(
+                "note: a similarity of {:.3} is the same picture: {} is the photo given, or a copy of it",
+                top.best_similarity,
+                Shown(&top.photo)
+            );
+        }
     }
     Ok(exit::OK)
 }

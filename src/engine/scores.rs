@@ -316,13 +316,13 @@ impl Calibrated {
             said.push(match cal.frr {
                 Some(_) => format!(
                     "{}'s default is kept: a lower threshold meeting the target would reject \
-                     none fewer of the person's own pairs",
+                     no fewer genuine pairs (two images of one enrolled person)",
                     self.model
                 ),
                 // None == None kept it: no pair of their own to show a lower one helps.
                 None => format!(
-                    "{}'s default is kept: with no pair of the person's own images to measure, \
-                     nothing shows that a lower threshold would help",
+                    "{}'s default is kept: with no genuine pair (two images of one enrolled \
+                     person) to measure, nothing shows that a lower threshold would help",
                     self.model
                 ),
             });
