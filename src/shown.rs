@@ -43,13 +43,50 @@ impl FirstFew {
     }
 }
 
-/// `path` for a message: [`fmt::Display`] with control characters escaped.
+/// `path` for a message: [`fmt::Display`] with control characters escaped, and bytes that are
+/// not UTF-8 written `\xff`: shown as U+FFFD, two names that differ only there read alike, and
+/// none could be told from what was printed (journey s37 #4).
 pub struct Shown<'a>(pub &'a Path);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Escaped(&self.0.display().to_string()).fmt(f)
+        for_each_part(self.0, |part| match part {
+            Part::Text(text) => Escaped(text).fmt(f),
+            Part::Byte(b) => write!(f, "\\x{b:02x}"),
+        })
     }
+}
+
+/// A path's bytes as UTF-8 text and the bytes that are not.
+pub enum Part<'a> {
+    Text(&'a str),
+    Byte(u8),
+}
+
+/// Calls `each` on `path`'s parts in order.
+pub fn for_each_part(path: &Path, mut each: impl FnMut(Part<'_>) -> fmt::Result) -> fmt::Result {
+    use std::os::unix::ffi::OsStrExt;
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        each(Part::Text(chunk.valid()))?;
+        for &b in chunk.invalid() {
+            each(Part::Byte(b))?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` as text: UTF-8 as it is, other bytes written `\xff` (see [`Shown`]), for JSON,
+/// whose strings must be UTF-8.
+pub fn path_text(path: &Path) -> String {
+    let mut text = String::new();
+    let _ = for_each_part(path, |part| {
+        match part {
+            Part::Text(t) => text.push_str(t),
+            Part::Byte(b) => text.push_str(&format!("\\x{b:02x}")),
+        }
+        Ok(())
+    });
+    text
 }
 
 /// Any text from outside for a message or a log line, escaped as [`Shown`] escapes a path
@@ -94,6 +131,15 @@ mod tests {
         assert_eq!(said[7], None);
     }
     use facegate_proto::needs_escape;
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_written_as_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/bad\xff\xfe\nname.jpg"));
+        assert_eq!(Shown(path).to_string(), r"/tmp/bad\xff\xfe\nname.jpg");
+        assert_eq!(path_text(path), "/tmp/bad\\xff\\xfe\nname.jpg");
+        assert_eq!(Shown(Path::new("été.jpg")).to_string(), "été.jpg");
+    }
 
     #[test]
     fn one_of_a_thing_is_singular() {

@@ -168,6 +168,30 @@ fn detect_never_draws_over_its_input_or_into_a_pipe() {
         said.contains("several images are drawn into a folder"),
         "{said}"
     );
+    // Names that are not UTF-8: drawn each to its own file, named from its own bytes, and
+    // said with those bytes written out (both were `bad\u{fffd}_faces.png`; journey s37 #4).
+    use std::os::unix::ffi::OsStrExt;
+    let odd = dir.join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    let named = |bytes: &[u8]| odd.join(std::ffi::OsStr::from_bytes(bytes));
+    let (ff, fe) = (named(b"bad\xff.png"), named(b"bad\xfe.png"));
+    std::fs::copy(&photo, &ff).unwrap();
+    std::fs::copy(common::fixture("camera.png"), &fe).unwrap();
+    let drawn = dir.join("odd-drawn");
+    let mut run = common::facegate_command();
+    run.arg("detect")
+        .arg(&ff)
+        .arg(&fe)
+        .arg("--json")
+        .arg("--draw")
+        .arg(&drawn);
+    let run = run.output().unwrap();
+    let json = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(json.contains(r#"bad\\xff.png""#), "{json}");
+    for name in [&b"bad\xff_faces.png"[..], b"bad\xfe_faces.png"] {
+        assert!(drawn.join(std::ffi::OsStr::from_bytes(name)).is_file());
+    }
 }
 
 #[test]

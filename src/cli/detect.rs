@@ -111,19 +111,21 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
         );
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", Shown(out)))?;
         // Each stem's next number, so many inputs sharing a stem cost no search.
-        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        let mut seen: std::collections::HashMap<std::ffi::OsString, usize> = Default::default();
         let mut taken = std::collections::HashSet::new();
         images
             .iter()
             .map(|path| {
-                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                let n = seen.entry(stem.to_string()).or_insert(0);
+                // The stem's own bytes: made lossy, two names not UTF-8 drew to one file.
+                let stem = path.file_stem().unwrap_or_default();
+                let n = seen.entry(stem.to_owned()).or_insert(0);
                 let name = loop {
                     *n += 1;
-                    let name = match *n {
-                        1 => format!("{stem}_faces.png"),
-                        n => format!("{stem}-{n}_faces.png"),
-                    };
+                    let mut name = stem.to_owned();
+                    name.push(match *n {
+                        1 => "_faces.png".to_owned(),
+                        n => format!("-{n}_faces.png"),
+                    });
                     // "a-2" given as a stem of its own may have taken the name already.
                     if taken.insert(name.clone()) {
                         break name;

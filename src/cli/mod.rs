@@ -276,13 +276,14 @@ fn remember_typed(matches: &clap::ArgMatches, cli: &Cli) {
     crate::hint::remember_typed(&options);
 }
 
-/// A path in `--json` output, as text even when it is not UTF-8 (then with U+FFFD in place of
-/// the bad bytes): serde refuses such a path outright, which lost every other image's results.
+/// A path in `--json` output, as text even when it is not UTF-8 (then with its other bytes
+/// written `\xff`, [`crate::shown::path_text`]): serde refuses such a path outright, which lost
+/// every other image's results, and U+FFFD in their place made two names alike.
 fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
     path: &P,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&path.as_ref().to_string_lossy())
+    s.serialize_str(&crate::shown::path_text(path.as_ref()))
 }
 
 pub fn main() -> ExitCode {
