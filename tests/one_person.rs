@@ -274,6 +274,19 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     let out = enrol(&[&aoc[0]]);
     assert_eq!(out.status.code(), Some(1));
     assert!(listed().contains("3 images"), "{}", listed());
+    // The same listing for a script (journey s36 #11).
+    let out = common::run_facegate(&["unlock", "list", "--json", "--config", common::s(&config)]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("{json}");
+    assert_eq!(json[0]["user"], "nobody");
+    assert_eq!(json[0]["images"], 3);
+    assert_eq!(json[0]["state"], "ready");
+    assert!(
+        json[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("no home folder is recorded")
+    );
     // One more of hers and a photo with no face: she is enrolled from 4, the photo is named, and
     // that is exit 0 (it was 1, which the window reads as "face unlock was not enabled"; design
     // review s32 D3).

@@ -38,6 +38,9 @@ pub enum UnlockCommand {
     Enrol(EnrolArgs),
     /// Accounts enrolled for face unlock, with their image counts; root only
     List {
+        /// Print JSON: each account's images, state, reason and the command that lifts it
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -620,7 +623,23 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
 }
 
 /// `unlock list`: each enrolled account and what a login would get now.
-fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
+/// One account as `unlock list --json` gives it: what the listing's line says, in fields.
+#[derive(serde::Serialize)]
+struct ListedAccount {
+    user: String,
+    images: usize,
+    /// ready, not_enrolled, not_used, unavailable or locked.
+    state: &'static str,
+    /// Why it is not ready.
+    reason: Option<String>,
+    /// The command that makes it ready, where one does.
+    remedy: Option<String>,
+    /// Accounts named as the same person as this one.
+    same_person_as: Vec<String>,
+    note: Option<&'static str>,
+}
+
+fn list(cli: &Cli, config: &ConfigArg, json: bool) -> anyhow::Result<u8> {
     require_root()?;
     let config = SystemConfig::load(&config.config)?;
     let commands = config.commands();
@@ -645,7 +664,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
         .ok();
     let people = store.people()?;
     let records = Records::load(&store);
-    if people.is_empty() {
+    if people.is_empty() && !json {
         println!(
             "no account is enrolled for face unlock ({} enrols one)",
             commands.unlock(&["enrol", "USER", "PHOTOS..."])
@@ -672,6 +691,7 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 )
         })
     };
+    let mut listed = Vec::new();
     for (user, answer) in &answers {
         let user = user.as_str();
         // Counted as the gate counts them: the sidecars listed.
@@ -681,6 +701,49 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 kind: ImageKind::Verification,
             })
             .map_or(0, |f| f.len());
+        // Whose face may unlock this account besides its own: named by root, and shown, with
+        // a link to an enrolment not used said so (it showed as any other; journey s34).
+        let linked: Vec<String> = records
+            .one_person_with(user)
+            .into_iter()
+            .map(|l| match unused(&l) {
+                true => format!("{l} (its enrolment is not used)"),
+                false => l,
+            })
+            .collect();
+        if json {
+            let (state, reason, remedy) = match answer {
+                Answer::Ready => ("ready", None, None),
+                Answer::NotEnrolled => (
+                    "not_enrolled",
+                    Some("no verification image".to_owned()),
+                    Some(commands.unlock(&["enrol", user, "PHOTOS"])),
+                ),
+                Answer::Unreadable(why) => (
+                    "not_used",
+                    Some(format!("their images cannot be listed ({why})")),
+                    None,
+                ),
+                Answer::NotUsed(why) => ("not_used", Some(why.clone()), None),
+                Answer::Unavailable(why) => ("unavailable", Some(why.clone()), None),
+                Answer::Locked(lock) => (
+                    "locked",
+                    Some(lock.brief()),
+                    Some(commands.unlock(&["reset", user])),
+                ),
+            };
+            listed.push(ListedAccount {
+                user: user.to_owned(),
+                images: n,
+                state,
+                reason,
+                // Without the backquotes a message puts round a command.
+                remedy: remedy.map(|r| r.trim_matches('`').to_owned()),
+                same_person_as: linked,
+                note: records.unguarded(user),
+            });
+            continue;
+        }
         let images = crate::shown::counted(n, "image", "images");
         // What a login would answer now, and what lifts it.
         match answer {
@@ -714,16 +777,6 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
                 )
             }
         }
-        // Whose face may unlock this account besides its own: named by root, and shown, with
-        // a link to an enrolment not used said so (it showed as any other; journey s34).
-        let linked: Vec<String> = records
-            .one_person_with(user)
-            .into_iter()
-            .map(|l| match unused(&l) {
-                true => format!("{l} (its enrolment is not used)"),
-                false => l,
-            })
-            .collect();
         if !linked.is_empty() {
             println!(
                 "{:<24} one person's accounts with {}",
@@ -735,13 +788,16 @@ fn list(cli: &Cli, config: &ConfigArg) -> anyhow::Result<u8> {
             println!("{:<24} {note}", "");
         }
     }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
+    }
     Ok(exit::OK)
 }
 
 pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
     match cmd {
         UnlockCommand::Enrol(args) => enrol(cli, args),
-        UnlockCommand::List { config } => list(cli, config),
+        UnlockCommand::List { config, json } => list(cli, config, *json),
         UnlockCommand::Remove { user, wipe, config } => {
             require_root()?;
             let config = SystemConfig::load(&config.config)?;
