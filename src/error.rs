@@ -19,6 +19,14 @@ pub enum Error {
     },
     #[error("no face found in {}", crate::shown::Shown(.0))]
     NoFace(PathBuf),
+    /// The face of a photo or frame too dark to judge, as a live frame's is
+    /// ([`crate::auth::attempt::bright_enough`]), with the file it is in: the window's Compare
+    /// did not say which of its two photos (final read s37 #5).
+    #[error("{}: {issue}", crate::shown::Shown(path))]
+    TooDark {
+        path: PathBuf,
+        issue: crate::auth::quality::QualityIssue,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -77,7 +85,7 @@ pub enum Error {
     NobodyEnrolled,
     #[error(
         "no impostor comparisons: calibration needs other people's faces as negatives \
-         (`{facegate} negatives add DIR`, e.g. a few LFW folders, or Import negatives in the \
+         (`{facegate} negatives add IMG_OR_DIR...`, e.g. a few LFW folders, or Import negatives in the \
          window's People & settings)",
         facegate = FACEGATE
     )]

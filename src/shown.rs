@@ -51,9 +51,18 @@ pub struct Shown<'a>(pub &'a Path);
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for_each_part(self.0, |part| match part {
-            Part::Text(text) => Escaped(text).fmt(f),
+            Part::Text(text) => Escaped(&backslashed(text)).fmt(f),
             Part::Byte(b) => write!(f, "\\x{b:02x}"),
         })
+    }
+}
+
+/// `text` with each backslash doubled, so that one in a name is not read as the start of an
+/// escape (a file named `a\xff` against one with the byte 0xff; final read s37 #4).
+fn backslashed(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.contains('\\') {
+        true => text.replace('\\', "\\\\").into(),
+        false => text.into(),
     }
 }
 
@@ -81,7 +90,7 @@ pub fn path_text(path: &Path) -> String {
     let mut text = String::new();
     let _ = for_each_part(path, |part| {
         match part {
-            Part::Text(t) => text.push_str(t),
+            Part::Text(t) => text.push_str(&backslashed(t)),
             Part::Byte(b) => text.push_str(&format!("\\x{b:02x}")),
         }
         Ok(())
@@ -139,6 +148,9 @@ mod tests {
         assert_eq!(Shown(path).to_string(), r"/tmp/bad\xff\xfe\nname.jpg");
         assert_eq!(path_text(path), "/tmp/bad\\xff\\xfe\nname.jpg");
         assert_eq!(Shown(Path::new("été.jpg")).to_string(), "été.jpg");
+        // A name with a backslash of its own is not taken for one with a byte escaped.
+        assert_eq!(Shown(Path::new(r"a\xff.jpg")).to_string(), r"a\\xff.jpg");
+        assert_eq!(path_text(Path::new(r"a\xff.jpg")), r"a\\xff.jpg");
     }
 
     #[test]

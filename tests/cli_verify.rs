@@ -605,8 +605,19 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     // A name typed decomposed (macOS file names, some input methods) is the one stored
     // composed (journey s37 #5: refused as `Rene\u{301}e`).
     assert_eq!(code(&facegate(&data, &["user", "add", "Rene\u{301}e"])), 0);
-    let out = facegate(&data, &["user", "show", "Ren\u{e9}e", "--json"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    for typed in ["Ren\u{e9}e", "Rene\u{301}e"] {
+        let out = facegate(&data, &["user", "show", typed, "--json"]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Composed, ज़ is ज and a nukta: a new name of it is taken (final read s37 #1: refused).
+    assert_eq!(
+        code(&facegate(&data, &["user", "add", "\u{958}\u{930}"])),
+        0
+    );
+    assert_eq!(
+        code(&facegate(&data, &["user", "show", "\u{958}\u{930}"])),
+        0
+    );
     assert!(data.join("users/Ren\u{e9}e").is_dir());
     // A name stored before in another form (ANGSTROM SIGN) stays reachable as spelt, and the
     // composed one typed is told which letter differs (review s37 #2).

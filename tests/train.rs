@@ -381,7 +381,7 @@ fn too_few_images_say_what_to_capture() {
     );
     assert!(
         err.contains("--kind positive")
-            && err.contains(&common::hint_at(&data, "negatives add DIR")),
+            && err.contains(&common::hint_at(&data, "negatives add IMG_OR_DIR...")),
         "{err}"
     );
     assert_eq!(facegate(&data, &["train", "Nobody"]).status.code(), Some(2));

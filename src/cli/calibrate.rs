@@ -9,7 +9,6 @@ use crate::auth::calibrate::percent;
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// Only this person's images (default: everyone enrolled)
-    #[arg(value_parser = crate::store::names::parse_name)]
     pub name: Option<String>,
     /// Target false-accept rate of one comparison, between 0 and 1
     #[arg(long, default_value_t = crate::auth::calibrate::DEFAULT_TARGET_FAR, value_parser = far)]

@@ -18,7 +18,6 @@ pub const DEFAULT_CAMERA_SECONDS: f64 = 20.0;
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    #[arg(value_parser = crate::store::names::parse_name)]
     pub name: String,
     /// Which of the person's images these are
     #[arg(long, value_enum, default_value_t = ImageKind::Verification)]

@@ -11,7 +11,6 @@ use super::{Cli, exit};
 use crate::Error;
 use crate::engine::compare::{CompareRule, FaceComparison, RuleSource};
 use crate::pipeline::ProbeFace;
-use crate::shown::Shown;
 use crate::vision::{EmbedderKind, Face};
 
 #[derive(Debug, Args)]
@@ -27,7 +26,7 @@ pub struct CompareArgs {
     #[arg(long, value_parser = super::checked::cosine, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
     /// Judge with this enrolled person's rule: their trained head when it is in use
-    #[arg(long, value_name = "NAME", conflicts_with = "threshold", value_parser = crate::store::names::parse_name)]
+    #[arg(long, value_name = "NAME", conflicts_with = "threshold")]
     pub person: Option<String>,
     /// Print JSON instead of text
     #[arg(long)]
@@ -70,34 +69,15 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     if let Some(person) = &args.person {
         engine.store().require_person(person)?;
     }
-    // The largest face of each photo, as the window's Compare takes it.
-    // A photo with no face to judge: its refusal's kind and words.
-    type Refused = (&'static str, String);
-    let mut probe = |path: &PathBuf| -> Result<Result<ProbeFace, Refused>, Error> {
+    // The largest face of each photo, as the window's Compare takes it; a photo with no face
+    // to judge is refused as verify refuses one (no face, too dark).
+    let mut probe = |path: &PathBuf| -> Result<ProbeFace, Error> {
         let img = crate::imageio::load(path)?;
-        match engine.largest_face(&img, path) {
-            Ok(p) => Ok(Ok(p)),
-            Err(Error::NoFace(_)) => Ok(Err((
-                "no_face",
-                format!("no face found in {}", Shown(path)),
-            ))),
-            Err(Error::Quality(issue @ crate::auth::quality::QualityIssue::TooDark { .. })) => {
-                Ok(Err(("too_dark", format!("{}: {issue}", Shown(path)))))
-            }
-            Err(e) => Err(e),
-        }
+        engine.largest_face(&img, path)
     };
-    let a = probe(&args.a)?;
-    let b = probe(&args.b)?;
-    let (a, b) = match (a, b) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err((kind, reason)), _) | (_, Err((kind, reason))) => {
-            eprintln!("{reason}");
-            if args.json {
-                println!("{}", super::verify::refused_json(kind, &reason));
-            }
-            return Ok(exit::NO_FACE);
-        }
+    let (a, b) = match probe(&args.a).and_then(|a| Ok((a, probe(&args.b)?))) {
+        Ok(both) => both,
+        Err(e) => return super::verify::refusal("compare", e, args.json),
     };
     for (path, p) in [(&args.a, &a), (&args.b, &b)] {
         if p.faces_in_image > 1 {

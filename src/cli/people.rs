@@ -29,28 +29,22 @@ pub enum UserCommand {
     /// A person's images, each with its kind, its id (what `user forget` takes), the file it
     /// came from and when it was saved
     Show {
-        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         #[arg(long)]
         json: bool,
     },
     /// Turn face verification back on for a person locked out after repeated failures (they
     /// have proved who they are another way)
-    Reset {
-        #[arg(value_parser = crate::store::names::parse_name)]
-        name: String,
-    },
+    Reset { name: String },
     /// Delete some of a person's images by the id they were saved as (one that shows someone
     /// else, say), whatever their kind
     Forget {
-        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         #[arg(required = true, value_parser = super::checked::image_id)]
         ids: Vec<uuid::Uuid>,
     },
     /// Remove a person and all their images
     Remove {
-        #[arg(value_parser = crate::store::names::parse_name)]
         name: String,
         /// Also remove their cached embeddings, audit-log lines and saved frames, and list it all
         #[arg(long)]
@@ -617,7 +611,7 @@ pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
             show_rows(
                 &rows,
                 *json,
-                &format!("no negatives yet (`{FACEGATE} negatives add DIR`)"),
+                &format!("no negatives yet (`{FACEGATE} negatives add IMG_OR_DIR...`)"),
             )?;
             Ok(exit::OK)
         }

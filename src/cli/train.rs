@@ -8,7 +8,6 @@ use crate::train::{Metrics, SavedHead, TrainConfig, TrainReport};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    #[arg(value_parser = crate::store::names::parse_name)]
     pub name: String,
     /// Adam learning rate, above 0 and at most 1
     #[arg(long, default_value_t = TrainConfig::default().lr,

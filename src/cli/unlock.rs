@@ -81,7 +81,7 @@ pub struct EnrolArgs {
     #[arg(long, value_name = "DATA_DIR", num_args = 0..=1)]
     pub from_user_store: Option<Option<PathBuf>>,
     /// The person in that data (default: USER)
-    #[arg(long, requires = "from_user_store", value_parser = crate::store::names::parse_name)]
+    #[arg(long, requires = "from_user_store")]
     pub person: Option<String>,
     /// ACCOUNT, enrolled already, is the same person as USER (one person with two
     /// accounts): photos that show ACCOUNT's face are not refused, now or when either account

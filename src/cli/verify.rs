@@ -19,7 +19,6 @@ use crate::{Error, imageio};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    #[arg(value_parser = crate::store::names::parse_name)]
     pub name: String,
     /// Photo to verify
     #[arg(required_unless_present_any = ["replay", "camera"], conflicts_with_all = ["replay", "camera"])]
@@ -100,7 +99,7 @@ fn count_word(n: usize) -> String {
 /// should show one face only"); here it is said in the command's own terms. Under `--json` the
 /// refusal is also the report on stdout, `{"refused": KIND, "reason": TEXT}`: a JSON reader got
 /// nothing to parse (journey s35 #10).
-fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
+pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
     let (kind, reason, code) = match e {
         Error::NoFace(path) => (
             "no_face",
@@ -117,9 +116,7 @@ fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
             exit::ERROR,
         ),
         // As a live attempt says it (exit 3, nothing compared, not counted).
-        Error::Quality(issue @ crate::auth::quality::QualityIssue::TooDark { .. }) => {
-            ("too_dark", issue.to_string(), exit::NO_FACE)
-        }
+        Error::TooDark { .. } => ("too_dark", e.to_string(), exit::NO_FACE),
         Error::LockedOut { .. } => ("locked_out", e.to_string(), exit::LOCKED_OUT),
         other => return Err(other.into()),
     };
@@ -364,7 +361,12 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
             // gallery.
             let embedding = match engine.photo_embedding(&photo) {
                 Ok(embedding) => embedding,
-                Err(e @ (Error::Image(_) | Error::NoFace(_) | Error::Quality(_))) => {
+                Err(
+                    e @ (Error::Image(_)
+                    | Error::NoFace(_)
+                    | Error::TooDark { .. }
+                    | Error::Quality(_)),
+                ) => {
                     unreadable += usize::from(matches!(e, Error::Image(_)));
                     // An unreadable image and one with no face name their file themselves.
                     skipped.push(match e {

@@ -56,7 +56,10 @@ impl Engine {
             Ok(img) => img,
             Err(e) => return Ok(Added::Refused(e.into())),
         };
-        let source = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        // Its bytes that are not UTF-8 written out, as every path is shown (journey s37 #4).
+        let source = path
+            .file_name()
+            .map(|n| crate::shown::path_text(Path::new(n)));
         self.add_image(gallery, &img, source.as_deref())
     }
 }

@@ -549,7 +549,7 @@ impl Engine {
             Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
             Err(issue) => return Err(issue.into()),
         };
-        crate::auth::attempt::bright_enough(img, &face)?;
+        too_dark_in(img, &face, name)?;
         let embedding = self.pipeline.embed(img, &face)?;
         Ok((face, embedding))
     }
@@ -565,7 +565,7 @@ impl Engine {
         let probe = self.pipeline.probe(img, name)?;
         // As every judgment of a face refuses one too dark to judge ([`Engine::probe`]): a
         // person's rule gave "same person" on a face their `verify` refused (review s37 #4).
-        crate::auth::attempt::bright_enough(img, &probe.face)?;
+        too_dark_in(img, &probe.face, name)?;
         Ok(probe)
     }
 
@@ -574,6 +574,14 @@ impl Engine {
         let probe = self.largest_face(img, name)?;
         Ok((align_arcface(img, &probe.face).image, probe.embedding))
     }
+}
+
+/// [`crate::auth::attempt::bright_enough`] for the face of the photo or frame `name`.
+fn too_dark_in(img: &RgbImage, face: &Face, name: &Path) -> Result<()> {
+    crate::auth::attempt::bright_enough(img, face).map_err(|issue| Error::TooDark {
+        path: name.to_owned(),
+        issue,
+    })
 }
 
 /// Whether a gallery read (the sidecars `read`) between the listings `before` and `after`

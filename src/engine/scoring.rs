@@ -203,7 +203,7 @@ impl Engine {
 /// is taken back whole (as a live attempt whose frames stopped).
 fn photo_unjudged(e: &Error) -> Ended {
     match e {
-        Error::NoFace(_) | Error::Quality(_) => Ended::of(false, false),
+        Error::NoFace(_) | Error::TooDark { .. } | Error::Quality(_) => Ended::of(false, false),
         _ => Ended::early(false, Early::FramesStopped),
     }
 }

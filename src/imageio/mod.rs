@@ -32,8 +32,8 @@ pub enum ImageError {
     #[error("{} is not a regular file (a device or pipe); give a photo file", crate::shown::Shown(.0))]
     NotAFile(PathBuf),
     #[error(
-        "{} is a folder; give the photos in it (`{}/*`)",
-        crate::shown::Shown(.0), crate::shown::Shown(.0)
+        "{} is a folder; give the photos in it (`{}`)",
+        crate::shown::Shown(.0), crate::shown::Shown(&.0.join("*"))
     )]
     Folder(PathBuf),
     #[error("{} is not read: {why}", crate::shown::Shown(path))]

@@ -26,33 +26,21 @@ pub fn printable(name: &str) -> String {
 }
 
 /// What a name may hold; anything else is refused, and escaped when a name is printed (a
-/// control character, or a bidi override that would reorder the line it is shown in).
+/// control character, or a bidi override that would reorder the line it is shown in). A
+/// combining mark is a part of the letter before it: the composed form of ज़ (U+0958) is ज and
+/// a nukta, and of many names in other scripts the same (final read s37 #1).
 fn allowed(c: char) -> bool {
-    c.is_alphanumeric() || " -_.'".contains(c)
+    c.is_alphanumeric() || " -_.'".contains(c) || unicode_normalization::char::is_combining_mark(c)
 }
 
 /// A new name as it is stored: in Unicode's composed form (NFC). Typed or pasted decomposed
 /// ("Rene" and a combining accent, as macOS file names and some input methods give it), "Renée"
 /// was refused for a character it may not hold (journey s37 #5). Every new name a person types
-/// goes through here ([`validate_new_name`] refuses one that did not).
+/// goes through here ([`validate_new_name`] refuses one that did not); a name typed to find
+/// someone is found in either form (`Store::require_person`).
 pub fn normalised(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     name.nfc().collect()
-}
-
-/// The name of someone enrolled, as typed: kept when it is a valid name (an older name stored
-/// in another form than NFC, U+212B ANGSTROM SIGN say, stays reachable as it is spelt), else
-/// [`normalised`] (a decomposed "Renée" finds the Renée stored).
-pub fn looked_up(name: &str) -> String {
-    match validate_name(name) {
-        Ok(()) => name.to_owned(),
-        Err(_) => normalised(name),
-    }
-}
-
-/// [`looked_up`] as clap's parser of the name of someone enrolled.
-pub fn parse_name(name: &str) -> Result<String, std::convert::Infallible> {
-    Ok(looked_up(name))
 }
 
 /// [`normalised`] as clap's parser of a new name.
@@ -79,6 +67,13 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
     }
     if !name.chars().all(allowed) {
         return invalid("use letters, digits, spaces and - _ . ' only");
+    }
+    if name
+        .chars()
+        .next()
+        .is_some_and(unicode_normalization::char::is_combining_mark)
+    {
+        return invalid("it starts with a combining mark, which belongs to a letter before it");
     }
     if name.starts_with('.') {
         return invalid("it starts with a dot (a hidden folder's name)");
@@ -160,44 +155,42 @@ pub fn nearest<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
 
 /// Where two names that can print alike (the same Unicode skeleton) differ, in words: the
 /// letters of `a`, then those of `b` in their place, each named with its script and code point
-/// ("Latin a U+0061", "Cyrillic а U+0430"). Letters are compared place by place when the names
-/// are as long, else each side's that the other lacks. None for names that read apart, or that
-/// differ in case alone. "did you mean `аlice`?" to someone who typed `alice` read as nonsense,
-/// and hid the impersonation the name was warned of (journey s37 #3).
+/// ("Latin a U+0061", "Cyrillic а U+0430"). What the names share at their start and end is
+/// left out, and the rest compared place by place when as long ("rn" against "m" as wholes).
+/// None for names that read apart, or that differ in case alone. "did you mean `аlice`?" to
+/// someone who typed `alice` read as nonsense, and hid the impersonation the name was warned of
+/// (journey s37 #3).
 pub fn letters_apart(a: &str, b: &str) -> Option<(String, String)> {
     use unicode_script::UnicodeScript;
     confusable_with(a, std::slice::from_ref(&b.to_owned()))?;
-    let (mut ours, mut theirs): (Vec<char>, Vec<char>) = (Vec::new(), Vec::new());
-    let note = |side: &mut Vec<char>, c: char| {
-        if !side.contains(&c) {
-            side.push(c);
-        }
-    };
     // One letter in upper case and the same in lower is a difference of case; two capitals
     // that lower alike (Å U+00C5, Å ANGSTROM SIGN U+212B) are two letters.
-    let case_pair = |x: char, y: char| {
-        x.to_lowercase().eq(y.to_lowercase()) && x.is_lowercase() != y.is_lowercase()
+    let same = |x: char, y: char| {
+        x == y || (x.to_lowercase().eq(y.to_lowercase()) && x.is_lowercase() != y.is_lowercase())
     };
-    if a.chars().count() == b.chars().count() {
-        for (x, y) in a.chars().zip(b.chars()) {
-            if x != y && !case_pair(x, y) {
-                note(&mut ours, x);
-                note(&mut theirs, y);
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let start = a.iter().zip(&b).take_while(|(x, y)| same(**x, **y)).count();
+    let end = (a[start..].iter().rev())
+        .zip(b[start..].iter().rev())
+        .take_while(|(x, y)| same(**x, **y))
+        .count();
+    let (ours, theirs) = (&a[start..a.len() - end], &b[start..b.len() - end]);
+    let (ours, theirs): (Vec<char>, Vec<char>) = match ours.len() == theirs.len() {
+        true => ours
+            .iter()
+            .zip(theirs)
+            .filter(|(x, y)| !same(**x, **y))
+            .unzip(),
+        false => (ours.to_vec(), theirs.to_vec()),
+    };
+    let said = |letters: &[char]| -> String {
+        let mut named: Vec<String> = Vec::new();
+        for &c in letters {
+            let name = format!("{} {c} U+{:04X}", c.script().full_name(), u32::from(c));
+            if !named.contains(&name) {
+                named.push(name);
             }
         }
-    } else {
-        let (a, b) = (a.to_lowercase(), b.to_lowercase());
-        a.chars()
-            .filter(|&c| !b.contains(c))
-            .for_each(|c| note(&mut ours, c));
-        b.chars()
-            .filter(|&c| !a.contains(c))
-            .for_each(|c| note(&mut theirs, c));
-    }
-    let said = |letters: &[char]| -> String {
-        let named: Vec<String> = (letters.iter())
-            .map(|&c| format!("{} {c} U+{:04X}", c.script().full_name(), u32::from(c)))
-            .collect();
         named.join(", ")
     };
     (!ours.is_empty() || !theirs.is_empty()).then(|| (said(&ours), said(&theirs)))
@@ -210,15 +203,17 @@ mod tests {
     #[test]
     fn a_name_typed_decomposed_is_the_name_stored_composed() {
         let typed = "Rene\u{301}e";
-        assert!(validate_name(typed).is_err(), "a combining accent alone");
         assert_eq!(normalised(typed), "Ren\u{e9}e");
-        assert_eq!(looked_up(typed), "Ren\u{e9}e");
-        assert!(validate_name(&normalised(typed)).is_ok());
-        // An older name stored in another form stays reachable as spelt, and no new one is made.
-        let angstrom = "\u{212b}sa";
-        assert_eq!(looked_up(angstrom), angstrom);
-        assert!(validate_new_name(angstrom).is_err());
-        assert!(validate_new_name(&normalised(angstrom)).is_ok());
+        assert!(validate_new_name(typed).is_err(), "stored composed only");
+        assert!(validate_new_name(&normalised(typed)).is_ok());
+        // Composed, ज़ (U+0958) is ज and a nukta: a mark after its letter is part of a name
+        // (final read s37 #1), a mark before any letter is not.
+        let nukta = normalised("\u{958}\u{930}");
+        assert_eq!(nukta, "\u{915}\u{93c}\u{930}");
+        assert!(validate_new_name(&nukta).is_ok());
+        assert!(validate_name("\u{301}e").is_err());
+        // No new name in another form than NFC (ANGSTROM SIGN).
+        assert!(validate_new_name("\u{212b}sa").is_err());
     }
 
     #[test]
@@ -240,6 +235,15 @@ mod tests {
             Some("Latin r U+0072, Latin n U+006E / Latin m U+006D")
         );
         assert_eq!(letters_apart("Alice", "alice"), None, "case alone");
+        // Neither side empty where one name is longer (final read s37 #3: "with  where").
+        assert_eq!(
+            apart("Mamie", "Marnie").as_deref(),
+            Some("Latin m U+006D / Latin r U+0072, Latin n U+006E")
+        );
+        assert_eq!(
+            apart("mmrn", "rnmrn").as_deref(),
+            Some("Latin m U+006D / Latin r U+0072, Latin n U+006E")
+        );
         assert_eq!(
             apart("\u{c5}sa", "\u{212b}sa").as_deref(),
             Some("Latin \u{c5} U+00C5 / Latin \u{212b} U+212B"),

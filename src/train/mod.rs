@@ -167,7 +167,7 @@ fn not_enough_message(
         todo.push(match remedy {
             Remedy::Commands => format!(
                 "import at least {more} more negatives (other people's faces, e.g. LFW): \
-                 `{FACEGATE} negatives add DIR`"
+                 `{FACEGATE} negatives add IMG_OR_DIR...`"
             ),
             Remedy::Window => format!(
                 "import at least {more} more negatives (other people's faces) under Negatives \
