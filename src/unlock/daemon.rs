@@ -675,7 +675,13 @@ impl Daemon {
         };
         let opening = Instant::now();
         let mut source = match camera::open_with(&spec, ReplayOptions::default()) {
-            Ok(s) => s,
+            Ok(s) => match &self.config.replay {
+                Some(path) => Box::new(CheckedReplay {
+                    inner: s,
+                    path: path.clone(),
+                }),
+                None => s,
+            },
             Err(e) => return Some(self.ignore(uid, user, &Error::from(e))),
         };
         // Timed here: taken at the attempt's start, it held the hang-up's moment and the
@@ -804,6 +810,44 @@ impl Daemon {
         gate::unavailable(user, &e.to_string(), |line| {
             self.hush.warn(uid, "unavailable", || line);
         })
+    }
+}
+
+/// The config's replay, checked again before each frame it gives
+/// ([`super::config::check_replay`]): a clip shorter than the attempt is opened again by name
+/// as it loops, and a folder's frames are read by name, so the check as the attempt began did
+/// not hold to its end (final read s37 #7). A frame that fails it ends the attempt's frames.
+struct CheckedReplay {
+    inner: Box<dyn camera::FrameSource>,
+    path: PathBuf,
+}
+
+impl CheckedReplay {
+    fn checked(&self, frame: camera::Frame) -> Result<camera::Frame, camera::SourceError> {
+        super::config::check_replay(&self.path).map_err(|e| {
+            camera::SourceError::UnreadableClip {
+                path: self.path.clone(),
+                reason: format!("no longer root's own ({e})"),
+            }
+        })?;
+        Ok(frame)
+    }
+}
+
+impl camera::FrameSource for CheckedReplay {
+    fn next_frame(&mut self) -> Result<camera::Frame, camera::SourceError> {
+        let frame = self.inner.next_frame()?;
+        self.checked(frame)
+    }
+    fn next_frame_within(&mut self, wait: Duration) -> Result<camera::Frame, camera::SourceError> {
+        let frame = self.inner.next_frame_within(wait)?;
+        self.checked(frame)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn nominal_fps(&self) -> Option<f32> {
+        self.inner.nominal_fps()
     }
 }
 
@@ -1042,6 +1086,41 @@ fn raise_priority() {
 mod tests {
     use super::*;
     use crate::unlock::caller::testing;
+
+    /// A frame of the replay that stops being root's own mid-attempt ends its frames: the check
+    /// as the attempt began did not cover what is read by name after (final read s37 #7). Root
+    /// only: the replay must be root's to pass at all.
+    #[test]
+    fn a_replay_that_stops_being_roots_gives_no_more_frames() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; the replay's check is not exercised");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let frames = dir.path().join("frames");
+        std::fs::create_dir(&frames).unwrap();
+        for i in 0..2 {
+            image::RgbImage::new(8, 8)
+                .save(frames.join(format!("f{i}.png")))
+                .unwrap();
+        }
+        let spec = SourceSpec::Replay(frames.clone());
+        let options = ReplayOptions {
+            paced: false,
+            ..ReplayOptions::default()
+        };
+        let mut replay = CheckedReplay {
+            inner: camera::open_with(&spec, options).unwrap(),
+            path: frames.clone(),
+        };
+        assert!(camera::FrameSource::next_frame(&mut replay).is_ok());
+        std::os::unix::fs::chown(frames.join("f1.png"), Some(65534), None).unwrap();
+        let said = camera::FrameSource::next_frame(&mut replay)
+            .unwrap_err()
+            .to_string();
+        println!("{said}");
+        assert!(said.contains("no longer root's own"), "{said}");
+    }
 
     /// A caller read as root while it was there, whose process exits before its request is
     /// judged: what was read under its pid may be another process's, so it is not queued.
