@@ -285,30 +285,7 @@ pub fn check_parents(path: &Path) -> Result<(), ConfigError> {
 /// Checked at start and by the daemon before each attempt: a folder above it may be sticky
 /// (/tmp), where another user can put a file of theirs at the name once root's is gone.
 pub fn check_replay(path: &Path) -> Result<(), ConfigError> {
-    use std::os::unix::fs::MetadataExt;
-    check_parents(path)?;
-    let check = |p: &Path, folder: bool| -> Result<(), ConfigError> {
-        let meta = std::fs::symlink_metadata(p).map_err(|source| ConfigError::Io {
-            path: p.to_owned(),
-            source,
-        })?;
-        let kind_ok = if folder {
-            meta.is_dir()
-        } else {
-            meta.file_type().is_file()
-        };
-        if !kind_ok {
-            return Err(ConfigError::Unsafe {
-                path: p.to_owned(),
-                why: "is a link or not a plain file or folder; a replay must be root's own".into(),
-            });
-        }
-        facegate_proto::trust::check_owner(p, meta.uid(), meta.mode(), false)
-            .map_err(ConfigError::from)
-    };
-    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-    check(path, is_dir)?;
-    if is_dir {
+    if check_replay_place(path)? {
         let entries = std::fs::read_dir(path).map_err(|source| ConfigError::Io {
             path: path.to_owned(),
             source,
@@ -318,10 +295,43 @@ pub fn check_replay(path: &Path) -> Result<(), ConfigError> {
                 path: path.to_owned(),
                 source,
             })?;
-            check(&entry.path(), false)?;
+            replay_part_is_roots(&entry.path(), false)?;
         }
     }
     Ok(())
+}
+
+/// [`check_replay`] but for the frames of a folder: the replay and every folder above it.
+/// Enough once the frames were checked: nobody but root can change what is in a folder of
+/// root's alone, so what remains to watch while it plays is the name itself (the daemon's
+/// check before each frame; listing every frame each time was work for nothing). Whether it is
+/// a folder.
+pub fn check_replay_place(path: &Path) -> Result<bool, ConfigError> {
+    check_parents(path)?;
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    replay_part_is_roots(path, is_dir)?;
+    Ok(is_dir)
+}
+
+/// `p`, a replay (a `folder` of frames or a file) or one of its frames: itself root's, written
+/// by root alone, and no link.
+fn replay_part_is_roots(p: &Path, folder: bool) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(p).map_err(|source| ConfigError::Io {
+        path: p.to_owned(),
+        source,
+    })?;
+    let kind_ok = match folder {
+        true => meta.is_dir(),
+        false => meta.file_type().is_file(),
+    };
+    if !kind_ok {
+        return Err(ConfigError::Unsafe {
+            path: p.to_owned(),
+            why: "is a link or not a plain file or folder; a replay must be root's own".into(),
+        });
+    }
+    facegate_proto::trust::check_owner(p, meta.uid(), meta.mode(), false).map_err(ConfigError::from)
 }
 
 impl From<TrustError> for ConfigError {

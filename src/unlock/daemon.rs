@@ -814,7 +814,7 @@ impl Daemon {
 }
 
 /// The config's replay, checked again before each frame it gives
-/// ([`super::config::check_replay`]): a clip shorter than the attempt is opened again by name
+/// ([`super::config::check_replay_place`]): a clip shorter than the attempt is opened again by name
 /// as it loops, and a folder's frames are read by name, so the check as the attempt began did
 /// not hold to its end (final read s37 #7). A frame that fails it ends the attempt's frames.
 struct CheckedReplay {
@@ -824,7 +824,7 @@ struct CheckedReplay {
 
 impl CheckedReplay {
     fn checked(&self, frame: camera::Frame) -> Result<camera::Frame, camera::SourceError> {
-        super::config::check_replay(&self.path).map_err(|e| {
+        super::config::check_replay_place(&self.path).map_err(|e| {
             camera::SourceError::UnreadableClip {
                 path: self.path.clone(),
                 reason: format!("no longer root's own ({e})"),
@@ -1087,7 +1087,7 @@ mod tests {
     use super::*;
     use crate::unlock::caller::testing;
 
-    /// A frame of the replay that stops being root's own mid-attempt ends its frames: the check
+    /// A replay that stops being root's own mid-attempt gives no more frames: the check
     /// as the attempt began did not cover what is read by name after (final read s37 #7). Root
     /// only: the replay must be root's to pass at all.
     #[test]
@@ -1114,7 +1114,8 @@ mod tests {
             path: frames.clone(),
         };
         assert!(camera::FrameSource::next_frame(&mut replay).is_ok());
-        std::os::unix::fs::chown(frames.join("f1.png"), Some(65534), None).unwrap();
+        // As if root's folder were gone and another user's made at its name.
+        std::os::unix::fs::chown(&frames, Some(65534), None).unwrap();
         let said = camera::FrameSource::next_frame(&mut replay)
             .unwrap_err()
             .to_string();
