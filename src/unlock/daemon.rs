@@ -293,6 +293,30 @@ fn socket_place_is_roots(path: &Path) -> anyhow::Result<()> {
     Ok(super::config::check_parents(path)?)
 }
 
+/// Said when a folder on the way to the socket at `path` is closed to others (no `x` for them,
+/// 0700 say): root's alone, it passes [`socket_place_is_roots`], but a lock screen, which asks
+/// as the user, cannot reach the socket, and each of its unlocks falls back to the password
+/// with no word of why (review s36 #7). Warned, not refused: sudo and login ask as root.
+fn out_of_users_reach(path: &Path) -> Option<String> {
+    let closed = path
+        .ancestors()
+        .skip(1)
+        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o001 == 0))?;
+    let mode = std::fs::metadata(closed).ok()?.mode() & 0o7777;
+    Some(format!(
+        "{} is {mode:04o}: users cannot reach the socket in it, so a lock screen (which asks as \
+         the user) gets no face unlock; sudo and login, which ask as root, still do. Make it \
+         0755 if lock screens should unlock too",
+        crate::shown::Shown(closed)
+    ))
+}
+
+fn warn_out_of_users_reach(path: &Path) {
+    if let Some(why) = out_of_users_reach(path) {
+        tracing::warn!("{why}");
+    }
+}
+
 /// Removes a socket left at `path` by a daemon that has stopped. One that still answers is
 /// another daemon's: taking its path would leave it running unreachable, each thinking it owns
 /// the camera. Anything else at the path is not replaced.
@@ -467,6 +491,7 @@ impl Daemon {
             // stopped, another user could take a name in /tmp (red team s37 F2), or the owner
             // of a folder above it rename the socket's away (review s37 #5).
             socket_place_is_roots(&self.config.socket)?;
+            warn_out_of_users_reach(&self.config.socket);
             return Ok(Listening {
                 listener,
                 bound: None,
@@ -484,6 +509,7 @@ impl Daemon {
             with_umask(0o022, || std::fs::create_dir_all(dir))?;
         }
         socket_place_is_roots(path)?;
+        warn_out_of_users_reach(path);
         clear_stale_socket(path)?;
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
         let listener = with_umask(0o111, || UnixListener::bind(path))?;
@@ -1086,6 +1112,27 @@ fn raise_priority() {
 mod tests {
     use super::*;
     use crate::unlock::caller::testing;
+
+    /// A socket folder others cannot enter is said, with its mode; one they can is not.
+    #[test]
+    fn a_socket_folder_closed_to_users_is_said() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let socket = run.join("facegate.sock");
+        let said = out_of_users_reach(&socket).expect("0700 is out of reach");
+        println!("{said}");
+        assert!(
+            said.contains("is 0700") && said.contains("lock screen"),
+            "{said}"
+        );
+        std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The folders above the temporary one are the machine's own (/tmp is 1777).
+        assert_eq!(out_of_users_reach(&socket), None);
+    }
 
     /// A replay that stops being root's own mid-attempt gives no more frames: the check
     /// as the attempt began did not cover what is read by name after (final read s37 #7). Root
