@@ -254,6 +254,23 @@ fn replay_asking_for_more_poses_than_the_clip_has_says_so() {
     assert_eq!(out.status.code(), Some(1));
     assert!((5..40).contains(&saved), "{saved}");
     assert!(text.contains("poses far enough apart were seen"), "{text}");
+    // Poses apart by their angles can still be nearly the same picture (frames 54 and 55):
+    // none of those is kept, so no face is counted twice where the images vote.
+    let gallery = Gallery::Person {
+        name: "Katie".into(),
+        kind: ImageKind::Anchor,
+    };
+    let mut engine =
+        facegate::engine::Engine::open(&common::models(), Store::open(&data).unwrap(), None)
+            .unwrap();
+    let embeddings = engine.embeddings(&gallery).unwrap();
+    let closest = embeddings
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, a))| embeddings[..i].iter().map(move |(_, b)| a.cosine(b)))
+        .fold(f32::MIN, f32::max);
+    println!("closest two anchors saved: cosine {closest:.3}");
+    assert!(closest < facegate::engine::NEAR_COPY, "{closest}");
 }
 
 #[test]

@@ -689,3 +689,49 @@ fn a_json_refusal_is_json() {
         );
     }
 }
+
+/// A resized copy of a photo already stored is saved, with a note that it nearly copies that
+/// one (it was saved without a word: journey s36), and exit 0: the person is who it shows.
+/// Another photo of the same man is no copy. The copy's cosine is printed for the CI log.
+#[test]
+fn a_resized_copy_is_saved_with_a_note_and_another_photo_without() {
+    let Some(shared) = common::shared_data("cli_verify near copies") else {
+        return;
+    };
+    let examples = shared.join("face_recognition/examples");
+    let data = common::temp_dir("cli-verify-near-copy");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Barack"])), 0);
+    let first = examples.join("knn_examples/train/obama/obama.jpg");
+    let out = facegate(&data, &["capture", "Barack", s(&first)]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = facegate(&data, &["user", "show", "Barack", "--json"]);
+    let images: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let original = images[0]["id"].as_str().unwrap().to_owned();
+
+    let copy = examples.join("obama-720p.jpg");
+    let out = facegate(&data, &["capture", "Barack", s(&copy)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("measured: {}", err.trim());
+    assert_eq!(code(&out), 0, "a copy is a note, not a doubt: {err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 saved"));
+    let note = err
+        .lines()
+        .find(|l| l.contains(&format!("is nearly the same picture as image {original}")))
+        .unwrap_or_else(|| panic!("no note about the copy: {err}"));
+    assert!(
+        note.contains("obama-720p.jpg")
+            && note.contains(", stored before (cosine 0.9")
+            && note.contains(&format!(
+                "to delete it: {}",
+                common::hint_at(&data, "user forget Barack ")
+            )),
+        "{note}"
+    );
+
+    let other = examples.join("knn_examples/train/obama/obama2.jpg");
+    let out = facegate(&data, &["capture", "Barack", s(&other)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("another photo: {}", err.trim());
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(!err.contains("nearly the same picture"), "{err}");
+}

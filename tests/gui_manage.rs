@@ -142,6 +142,52 @@ fn a_dropped_photo_of_someone_enrolled_is_said_to_show_them() {
     );
 }
 
+/// Two dropped photos, one a darkened copy of the other: both saved, and the message names the
+/// copy by its file, as a note (a copy was saved without a word: journey s36).
+#[test]
+fn a_dropped_copy_of_a_photo_is_saved_with_a_note() {
+    let data = common::temp_dir("gui-drop-copy");
+    let photos = common::temp_dir("gui-drop-copy-photos");
+    let astronaut = image::open(common::fixture("astronaut.png")).unwrap();
+    astronaut.save(photos.join("astronaut.png")).unwrap();
+    astronaut
+        .brighten(-40)
+        .save(photos.join("astronaut-darker.png"))
+        .unwrap();
+    let mut h = harness(app(&data, demo()), 800.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    h.get_by_label("0 verification images").hover();
+    h.run_steps(2);
+    drop_files(
+        &mut h,
+        &[
+            photos.join("astronaut.png"),
+            photos.join("astronaut-darker.png"),
+        ],
+    );
+    wait_for(&mut h, 30, "the import to finish", |a| {
+        a.state.import.as_ref().is_some_and(|p| p.finished())
+    });
+    h.run_steps(2);
+    let said = h.state().state.message.clone().unwrap();
+    println!("{said:?}");
+    assert!(
+        said.text.contains(" is nearly the same picture as ")
+            && said.text.contains("astronaut.png")
+            && said.text.contains("astronaut-darker.png")
+            && !said.text.contains("may not be Eileen"),
+        "{}",
+        said.text
+    );
+    assert_eq!(said.tone, facegate::gui::Tone::Warning);
+    assert_eq!(
+        stored(&data, "Eileen", ImageKind::Verification),
+        4,
+        "both saved"
+    );
+}
+
 /// The image a warning asks to delete is scrolled into view in its strip, wherever it is (the
 /// eighth of a strip that shows six was off-screen; journey review, session 30).
 #[test]

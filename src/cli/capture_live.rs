@@ -258,7 +258,22 @@ fn save_picked(
         let source = format!("{label} {}", c.frame);
         match engine.add_image(gallery, &c.image, Some(&source))? {
             Added::Saved { stored, quality: q } => {
-                saved.insert(stored.meta.id, format!("{} of {label}", c.frame));
+                let id = stored.meta.id;
+                // A pose far enough from the others by its angles can still be nearly the
+                // same picture (frames 54 and 55 of Katie's clip: cosine 0.96): it adds
+                // nothing but a second vote, so the next pose is tried instead.
+                if let Some(copy) = engine.near_copies(gallery, &[id])?.first() {
+                    engine.delete_face(gallery, id)?;
+                    let of = saved
+                        .get(&copy.of)
+                        .map_or_else(|| format!("image {}, stored before", copy.of), Clone::clone);
+                    println!(
+                        "skipped {}: nearly the same picture as {of} (cosine {:.2})",
+                        c.frame, copy.cosine
+                    );
+                    continue;
+                }
+                saved.insert(id, format!("{} of {label}", c.frame));
                 println!(
                     "saved {} from {} (yaw {:+.2}, pitch {:+.2}; eyes {:.0} px, sharpness {:.0}, brightness {:.0})",
                     stored.meta.id,
@@ -297,10 +312,11 @@ fn save_picked(
     );
     if saved.len() < k && candidates.len() >= k {
         // Enough poses were there: the rest are stored already (the recording captured
-        // before) or were refused, which turning the head does not mend (final read s36 #5).
+        // before), nearly so, or were refused, which turning the head does not mend (final
+        // read s36 #5).
         println!(
-            "every other pose far enough apart here is stored already or was refused, as said \
-             above; for more, use another recording or the camera"
+            "every other pose far enough apart here is stored already (or nearly so) or was \
+             refused, as said above; for more, use another recording or the camera"
         );
     } else if saved.len() < k {
         println!(
@@ -312,7 +328,9 @@ fn save_picked(
             ),
             match candidates.len() - saved.len() {
                 0 => String::new(),
-                n => format!(" ({n} of them stored already or refused, as said above)"),
+                n => format!(
+                    " ({n} of them stored already (or nearly so) or refused, as said above)"
+                ),
             }
         );
     }

@@ -9,8 +9,8 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
-use crate::engine::Unlike;
 use crate::engine::adding::{Added, SavedWarning};
+use crate::engine::{NearCopy, Unlike};
 use crate::shown::Shown;
 use crate::store::{Gallery, ImageKind, names};
 
@@ -400,7 +400,9 @@ fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
         Gallery::Negatives => String::new(),
     };
     match warning {
-        SavedWarning::Unlike(Unlike { id, .. }) | SavedWarning::ShowsAnother { id, .. } => {
+        SavedWarning::Unlike(Unlike { id, .. })
+        | SavedWarning::ShowsAnother { id, .. }
+        | SavedWarning::NearCopy(NearCopy { id, .. }) => {
             format!("; to delete it: {}", forget(&id.to_string()))
         }
         // The odd ones by id, ready to run, where they are a minority (it said `ID...`;

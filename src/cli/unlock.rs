@@ -566,10 +566,15 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         exit::DIFFERENT if !imported.saved.is_empty() || imported.already_stored > 0 => exit::OK,
         code => code,
     };
+    // A near copy too: it counts twice where the account's images vote.
     for warning in &warnings {
-        if let SavedWarning::Unlike(u) = warning {
-            let path = imported.saved.get(&u.id);
-            let what = |_| path.map_or_else(|| u.id.to_string(), |p| Shown(p).to_string());
+        if matches!(warning, SavedWarning::Unlike(_) | SavedWarning::NearCopy(_)) {
+            let what = |id: Uuid| {
+                imported
+                    .saved
+                    .get(&id)
+                    .map_or_else(|| id.to_string(), |p| Shown(p).to_string())
+            };
             eprintln!(
                 "warning: {} ({} without it)",
                 warning.text(&gallery, what),

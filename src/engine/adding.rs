@@ -9,7 +9,7 @@ use std::path::Path;
 use image::RgbImage;
 use uuid::Uuid;
 
-use super::{Engine, Unlike};
+use super::{Engine, NearCopy, Unlike};
 use crate::auth::one_person::NotOnePerson;
 use crate::auth::quality::QualityReport;
 use crate::shown::Reason;
@@ -83,6 +83,9 @@ pub enum SavedWarning {
     Unlike(Unlike),
     /// A new image of the person shows `other`, who is enrolled too.
     ShowsAnother { id: Uuid, other: String },
+    /// A new image of the person is nearly the same picture as another of theirs: kept, but
+    /// it adds little (said, never a reason to exit 1: the person is who it shows).
+    NearCopy(NearCopy),
     /// With the new images, the person's verification images are not one person's: the next
     /// verification refuses.
     NotOnePerson(NotOnePerson),
@@ -101,6 +104,8 @@ pub enum Check {
     TheirOwn,
     /// Whether they show someone else enrolled.
     Others,
+    /// Whether they are copies of the person's other images.
+    Copies,
     /// Whether the person's verification images show one person.
     OnePerson,
     /// Whether the negatives just saved show someone enrolled.
@@ -115,6 +120,7 @@ impl SavedWarning {
         match self {
             Self::Unlike(u) => Some(u.id),
             Self::ShowsAnother { id, .. } => Some(*id),
+            Self::NearCopy(c) => Some(c.id),
             Self::NegativeShows { id, new: true, .. } => Some(*id),
             _ => None,
         }
@@ -126,7 +132,10 @@ impl SavedWarning {
     pub fn about_the_save(&self) -> bool {
         match self {
             Self::NegativeShows { new, .. } => *new,
-            Self::Unchecked { check, .. } => *check != Check::EarlierNegatives,
+            Self::NearCopy(_) => false,
+            Self::Unchecked { check, .. } => {
+                !matches!(check, Check::EarlierNegatives | Check::Copies)
+            }
             _ => true,
         }
     }
@@ -145,6 +154,17 @@ impl SavedWarning {
                 super::shows_another_warning(person, &what(*id), other)
             }
             Self::NotOnePerson(e) => e.to_string(),
+            Self::NearCopy(c) => format!(
+                "{} is nearly the same picture as {} (cosine {:.2}): it adds little, and counts \
+                 twice where {person}'s images vote; a new pose or light helps more",
+                what(c.id),
+                if c.earlier {
+                    format!("image {}, stored before", c.of)
+                } else {
+                    what(c.of)
+                },
+                c.cosine
+            ),
             Self::NegativeShows {
                 id,
                 person,
@@ -161,6 +181,7 @@ impl SavedWarning {
                 let whether = match check {
                     Check::TheirOwn => format!("whether the images match {person}'s others"),
                     Check::Others => "whether the images show someone else enrolled".to_owned(),
+                    Check::Copies => format!("whether the images copy {person}'s others"),
                     Check::OnePerson => format!("whether {person}'s images show one person"),
                     Check::Negatives => "whether the negatives show someone enrolled".into(),
                     Check::EarlierNegatives => format!("whether a negative shows {person}"),
@@ -182,6 +203,11 @@ impl SavedWarning {
             Self::ShowsAnother { id, other } => {
                 format!("{} shows {other}, who is enrolled", what(*id))
             }
+            Self::NearCopy(c) => format!(
+                "{} nearly copies another (cosine {:.2})",
+                what(c.id),
+                c.cosine
+            ),
             _ => self.text(gallery, what),
         }
     }
@@ -235,6 +261,11 @@ impl Engine {
                         })),
                         Err(e) => found.push(unchecked(Check::EarlierNegatives)(e)),
                     }
+                }
+                // Last: advice, where those above may be a stranger's face.
+                match self.near_copies(gallery, ids) {
+                    Ok(copies) => found.extend(copies.into_iter().map(SavedWarning::NearCopy)),
+                    Err(e) => found.push(unchecked(Check::Copies)(e)),
                 }
             }
             Gallery::Negatives => match self.negatives_showing(&[]) {

@@ -138,11 +138,12 @@ impl ImportJob {
                 .find(|(saved, _)| *saved == id)
                 .map_or_else(|| id.to_string(), |(_, f)| f.clone())
         };
-        let said: Vec<_> = engine
+        // Copies apart: a photo that nearly copies another is the person's all the same.
+        let (copies, said): (Vec<_>, Vec<_>) = engine
             .after_saving(gallery, &ids)
             .into_iter()
             .filter(|w| w.image().is_some() || matches!(w, SavedWarning::Unchecked { .. }))
-            .collect();
+            .partition(|w| matches!(w, SavedWarning::NearCopy(_)));
         // A photo can be both unlike the person's images and another's: counted once.
         let photos: std::collections::HashSet<_> =
             said.iter().filter_map(SavedWarning::image).collect();
@@ -153,7 +154,7 @@ impl ImportJob {
             )),
             _ => None,
         });
-        match said.as_slice() {
+        let doubts = match said.as_slice() {
             [] => None,
             [one] => Some(one.text(gallery, file)),
             many => Some(format!(
@@ -169,7 +170,20 @@ impl ImportJob {
                     .join("; "),
                 bar.unwrap_or_default()
             )),
-        }
+        };
+        let copied = match copies.as_slice() {
+            [] => None,
+            [one] => Some(one.text(gallery, file)),
+            many => Some(format!(
+                "{}: each adds little, and counts twice where {person}'s images vote",
+                many.iter()
+                    .map(|w| w.brief(gallery, file))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        };
+        let said: Vec<String> = doubts.into_iter().chain(copied).collect();
+        (!said.is_empty()).then(|| said.join(". "))
     }
 }
 

@@ -192,7 +192,11 @@ impl Worker {
                     self.send(Event::Warning(warning.text(&gallery, |_| what.clone())));
                 }
                 for warning in found {
-                    if let Some(id) = warning.image() {
+                    // A near copy is a note, not a doubt about whose face it is: it goes with
+                    // the next message, where a doubt stays until its image is deleted.
+                    if matches!(warning, SavedWarning::NearCopy(_)) {
+                        self.send(Event::Warning(warning.text(&gallery, |_| what.clone())));
+                    } else if let Some(id) = warning.image() {
                         let text = warning.text(&gallery, |_| what.clone());
                         self.send(Event::ImageWarning { id, text });
                     }
