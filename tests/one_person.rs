@@ -632,5 +632,81 @@ fn an_enrolment_from_a_user_store_names_what_it_read() {
             && said.contains("/facegate-copies-from-user-store-"),
         "{said}"
     );
+
+    // One crop hard-linked under two more ids (each with its sidecar), as a user can make
+    // them at no cost: copied once, not three times into root's temporary folder (red team
+    // s38 F1: 20 links of a 46 MB PNG became 917 MB of copies).
+    let gallery = desk.join("users/bob/verification");
+    let sidecar = std::fs::read_dir(&gallery)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension() == Some("json".as_ref()))
+        .unwrap();
+    let first = sidecar.file_stem().unwrap().to_str().unwrap().to_owned();
+    let meta = std::fs::read_to_string(&sidecar).unwrap();
+    let mut links = Vec::new();
+    for _ in 0..2 {
+        let id = uuid::Uuid::new_v4().to_string();
+        std::fs::hard_link(
+            gallery.join(format!("{first}.png")),
+            gallery.join(format!("{id}.png")),
+        )
+        .unwrap();
+        std::fs::write(
+            gallery.join(format!("{id}.json")),
+            meta.replace(&first, &id),
+        )
+        .unwrap();
+        links.push(id);
+    }
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534", common::s(&desk)])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let again = [&from[..], &["--person", "bob"]].concat();
+    let out = common::unlock_enrol(&config, "nobody", &[], &again);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}{}", String::from_utf8_lossy(&out.stderr));
+    // Which of the three is copied is the store's order (oldest first, then by id).
+    assert!(
+        said.contains("copying 3 verification images of bob from")
+            && said.matches(": the same image as one copied above").count() == 2,
+        "{said}"
+    );
+
+    // A crop larger than any FaceGate saves, its sidecar's hash made to match: not copied,
+    // and nothing is enrolled.
+    let big = image::RgbImage::from_pixel(800, 800, image::Rgb([90, 90, 90]));
+    let png = gallery.join(format!("{}.png", links[0]));
+    std::fs::remove_file(&png).unwrap();
+    big.save(&png).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&png).unwrap()))
+    };
+    let json = gallery.join(format!("{}.json", links[0]));
+    let old_sha = serde_json::from_str::<serde_json::Value>(&meta).unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edited = std::fs::read_to_string(&json)
+        .unwrap()
+        .replace(&old_sha, &sha);
+    std::fs::write(&json, edited).unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534", common::s(&desk)])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let out = common::unlock_enrol(&config, "nobody", &[], &again);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{} in ", links[0]))
+            && err.contains("is 800×800, larger than any face FaceGate saves"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,7 @@ use super::people::Imported;
 use super::{Cli, exit};
 use crate::engine::adding::{Check, SavedWarning};
 use crate::shown::{Escaped, Shown};
-use crate::store::{Gallery, ImageKind, Owner, Store};
+use crate::store::{CROP_MAX_SIDE, Gallery, ImageKind, Owner, Store};
 use crate::unlock::account::{Holder, Records};
 use crate::unlock::config::Commands;
 use crate::unlock::gate::{self, Answer};
@@ -354,6 +354,10 @@ fn require_root() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The most verification images enrolled from a desk store ([`copy_user_store`]): a desk
+/// enrolment has a handful, and each is copied before it is checked.
+const MAX_FROM_USER_STORE: usize = 100;
+
 /// The verification images of `person` in `user`'s own store, copied into a private temporary
 /// folder to be imported (and so checked again) like any photo. The store is opened as `user`'s
 /// (owned by them, no link followed) and only read.
@@ -362,6 +366,7 @@ fn copy_user_store(
     uid: u32,
     dir: Option<&std::path::Path>,
     person: Option<&str>,
+    commands: &Commands,
 ) -> anyhow::Result<tempfile::TempDir> {
     let dir = match dir {
         Some(dir) => dir.to_owned(),
@@ -410,13 +415,41 @@ fn copy_user_store(
         !faces.is_empty(),
         "{person} has no verification images in {shown}"
     );
+    // Each copy is written to root's temporary folder before any check: unbounded, one large
+    // PNG hard-linked under many ids in the user's store became a full copy each, and filled
+    // the disk (red team s38 F1). A desk store's own crops are small, and a handful enrols.
+    anyhow::ensure!(
+        faces.len() <= MAX_FROM_USER_STORE,
+        "{person} has {} verification images in {shown}; at most {MAX_FROM_USER_STORE} are \
+         enrolled from a store: enrol chosen photos instead ({})",
+        faces.len(),
+        commands.unlock(&["enrol", user, "PHOTO..."])
+    );
     // Named for what they are, each by its id in the user's store (`facegate user forget`
     // takes it): the lines below name these copies, and a bare temporary path said nothing.
     let out = tempfile::Builder::new()
         .prefix("facegate-copies-from-user-store-")
         .tempdir()?;
+    let mut copied = std::collections::HashSet::new();
     for face in &faces {
+        // The same crop under two ids (its sidecar's hash, which load_crop holds it to) is
+        // copied once.
+        if !copied.insert(face.meta.sha256.as_str()) {
+            println!(
+                "skipped {}: the same image as one copied above",
+                face.meta.id
+            );
+            continue;
+        }
         let img = store.load_crop(face)?;
+        anyhow::ensure!(
+            img.width().max(img.height()) <= CROP_MAX_SIDE,
+            "{} in {shown} is {}×{}, larger than any face FaceGate saves ({CROP_MAX_SIDE} px a \
+             side), so FaceGate did not save it; nothing was added",
+            face.meta.id,
+            img.width(),
+            img.height()
+        );
         let copy = out.path().join(format!("{}.png", face.meta.id));
         img.save(&copy)?;
         // Its owner's alone whatever the umask (pkexec keeps the caller's, 002 with user
@@ -426,7 +459,7 @@ fn copy_user_store(
     println!(
         "copying {} of {person} from {shown} into {}, each named by its id there (deleted when \
          this ends)",
-        crate::shown::counted(faces.len(), "verification image", "verification images"),
+        crate::shown::counted(copied.len(), "verification image", "verification images"),
         crate::shown::Shown(out.path())
     );
     Ok(out)
@@ -456,6 +489,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             uid,
             dir.as_deref(),
             person.as_deref(),
+            &commands,
         )?),
         None => None,
     };
