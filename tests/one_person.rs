@@ -415,6 +415,19 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Her photo for Katie's account: it shows bin, and fits none of Katie's, so it is bin's
+    // face and not a second account of Katie's: refused, with no `--same-person-as bin` to
+    // offer (it was offered, and refused again when followed; journey s38 #3).
+    let out = enrol_as("nobody", &[&aoc[2]], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("shows bin, who is enrolled")
+            && stderr.contains("would not all show one person")
+            && !stderr.contains("--same-person-as"),
+        "{stderr}"
+    );
     // Named as the same person's by a slip: her photo does not show Katie, so the two are not
     // linked, and the photo is not kept (journey s34: linked in silence).
     let out = enrol_as("bin", &[&aoc[2]], &["--same-person-as", "nobody"]);

@@ -133,6 +133,17 @@ fn refusal(
     };
     let mut lines = Vec::new();
     let mut shown_others = std::collections::BTreeSet::new();
+    // Images that fit none of the account's others: one of them showing another account is
+    // that person's face, not a second account of this one, and linking the two would let
+    // each in as the other (journey s38 #3: it was offered, and refused again when followed).
+    let odd: Vec<Uuid> = warnings
+        .iter()
+        .filter_map(|w| match w {
+            SavedWarning::NotOnePerson(mixed) => Some(mixed.odd.iter().map(|o| o.id)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     for warning in warnings {
         match warning {
             SavedWarning::NotOnePerson(mixed) => {
@@ -163,7 +174,9 @@ fn refusal(
                      two accounts lets each in as the other",
                     file(id)
                 ));
-                shown_others.insert(other);
+                if !odd.contains(id) {
+                    shown_others.insert(other);
+                }
             }
             SavedWarning::Unchecked { check, .. } if *check != Check::EarlierNegatives => {
                 lines.push(format!(
