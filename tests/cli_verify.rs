@@ -102,9 +102,26 @@ fn enrol_verify_identify_and_remove() {
         1
     );
 
-    assert_eq!(code(&facegate(&data, &["user", "remove", "Eileen"])), 0);
+    // Verified above: her audit-log lines stay, and `--wipe` is offered for them, and works.
+    let out = facegate(&data, &["user", "remove", "Eileen"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert_eq!(code(&out), 0);
     assert!(!data.join("users/Eileen").exists());
+    assert!(said.contains("audit-log lines about them stay"), "{said}");
+    let wipe = facegate(&data, &["user", "remove", "Eileen", "--wipe"]);
+    assert_eq!(code(&wipe), 0, "{}", String::from_utf8_lossy(&wipe.stderr));
     assert_eq!(code(&facegate(&data, &["verify", "Eileen", s(&astro)])), 2);
+    // Never verified: nothing stays, so no `--wipe` is offered (it was, and then said "no
+    // person called"; journey s38 #2).
+    assert_eq!(code(&facegate(&data, &["user", "add", "Ann"])), 0);
+    let out = facegate(&data, &["user", "remove", "Ann"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert!(
+        said.trim() == "removed Ann, their images and their cached embeddings",
+        "{said}"
+    );
 }
 
 /// Five rejections lock; photos too dark to judge, before them, count for nothing.

@@ -109,10 +109,22 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
         }
         UserCommand::Remove { name, wipe: false } => {
             store.remove_person(name)?;
-            println!(
-                "removed {name}, their images and their cached embeddings (their audit-log lines stay; `{FACEGATE} user remove {} --wipe` removes those too)",
-                names::shell_arg(name)
-            );
+            // `--wipe` offered only where it has something left to remove: for someone never
+            // verified it then said "no person called …" (journey s38 #2).
+            let lines = store
+                .audit_log()
+                .iter()
+                .filter(|e| e.person == *name)
+                .count();
+            let left = match lines {
+                0 => String::new(),
+                n => format!(
+                    " ({} about them stay; `{FACEGATE} user remove {} --wipe` removes those too)",
+                    crate::shown::counted(n, "audit-log line", "audit-log lines"),
+                    names::shell_arg(name)
+                ),
+            };
+            println!("removed {name}, their images and their cached embeddings{left}");
         }
         UserCommand::Remove { name, wipe: true } => {
             let r = store.wipe_person(name)?;
