@@ -347,6 +347,42 @@ fn lookalike_and_negatives() {
         said.contains("loose.png: a photo directly in the gallery, not in an identity's folder"),
         "{said}"
     );
+    // The gallery one level too high: its one folder holds the identities' folders. Said,
+    // exit 2 (it named the folder as the look-alike; journey s38 #1).
+    let higher = common::temp_dir("cli-lookalike-higher");
+    std::fs::create_dir_all(higher.join("people/train/astronaut")).unwrap();
+    std::fs::copy(
+        common::fixture("astronaut.png"),
+        higher.join("people/train/astronaut/a.png"),
+    )
+    .unwrap();
+    let out = facegate(&data, &["lookalike", s(&probe), "--gallery", s(&higher)]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("a gallery one level too high: {said}");
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains("people holds folders of its own (train)") && said.contains("people/train?"),
+        "{said}"
+    );
+    // Folders whose names are not UTF-8 are two identities, each named as its path shows it
+    // (one folder showed two ways, and two such folders merged; journey s38 #8).
+    let odd = common::temp_dir("cli-lookalike-bytes");
+    for name in [&b"ob\xffama"[..], &b"ob\xfeama"[..]] {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = odd.join(std::ffi::OsStr::from_bytes(name));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(common::fixture("astronaut.png"), dir.join("a.png")).unwrap();
+    }
+    let out = facegate(
+        &data,
+        &["lookalike", s(&probe), "--gallery", s(&odd), "--json"],
+    );
+    let ranking: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<&str> = (0..2)
+        .map(|i| ranking[i]["identity"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ob\\xfeama", "ob\\xffama"], "{ranking}");
     // A gallery whose photos cannot be read at all: bad input (it said no face was found).
     let broken = common::temp_dir("cli-lookalike-broken");
     std::fs::create_dir_all(broken.join("x")).unwrap();

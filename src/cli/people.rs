@@ -305,17 +305,54 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
             "a photo directly in the gallery, not in an identity's folder".into(),
         )
     }));
+    // A gallery one level too high (`examples/` over `knn_examples/train/NAME/`) made each of
+    // its folders one identity of every person below it, and named a folder as the look-alike
+    // (journey s38 #1): an identity's folder holds its photos, not more folders of them.
+    if let Some((dir, inner)) = dirs.iter().find_map(|dir| {
+        let inner = subfolders(dir);
+        (!inner.is_empty()).then_some((dir, inner))
+    }) {
+        anyhow::bail!(
+            "{} holds folders of its own ({}): a gallery holds one folder per identity, each with \
+             its photos (GALLERY/NAME/photo.jpg); is the gallery one level deeper, such as {}?",
+            Shown(dir),
+            inner
+                .iter()
+                .take(3)
+                .map(|d| crate::shown::path_text(Path::new(d)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Shown(&dir.join(&inner[0]))
+        );
+    }
     let mut out = Vec::new();
     for dir in dirs {
         let mut listing = crate::imageio::listing::image_files(std::slice::from_ref(&dir));
         all.skipped.append(&mut listing.skipped);
         if !listing.files.is_empty() {
-            let name = dir.file_name().unwrap_or_default().to_string_lossy();
-            out.push((name.into_owned(), listing.files));
+            // Its bytes that are not UTF-8 written out, as its path is beside it: two folders
+            // apart only in such bytes were one identity (journey s38 #8).
+            let name = crate::shown::path_text(Path::new(dir.file_name().unwrap_or_default()));
+            out.push((name, listing.files));
         }
     }
     say_skipped(&all);
     Ok(out)
+}
+
+/// The names of the folders directly in `dir` (through links, as the gallery's are), in order.
+fn subfolders(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// What a listing left out, on stderr ([`say_first_few`]).
