@@ -280,6 +280,26 @@ fn eval_attempts_enrol_shares_and_targets_are_range_checked() {
         let ran = facegate(dir.path(), &["eval", "attempts", s(&source), option]);
         refused(&ran, &[name]);
     }
+    // Nobody with more photos than --enrol: nothing to measure, refused (it printed 66 rows
+    // of dashes and exited 0; journey s38 #4). Two photos of one person: --enrol 1 is said;
+    // one photo each (the cameraman's face is too small, the mug has none): only more photos.
+    let two = dir.path().join("two/a");
+    std::fs::create_dir_all(&two).unwrap();
+    let astronaut = image::open(common::fixture("astronaut.png")).unwrap();
+    astronaut.save(two.join("1.png")).unwrap();
+    astronaut.fliph().save(two.join("2.png")).unwrap();
+    for (folder, lower) in [("two", true), ("ids", false)] {
+        let folder = dir.path().join(folder);
+        let ran = facegate(dir.path(), &["eval", "attempts", s(&folder)]);
+        println!("{}", ran.stderr.trim());
+        refused(&ran, &["nothing to measure", "give more photos per person"]);
+        assert_eq!(
+            ran.stderr.contains("lower --enrol (--enrol 1 at most)"),
+            lower,
+            "{}",
+            ran.stderr
+        );
+    }
 }
 
 /// `eval pad --box-scale/--shift-y` were checked only after the models had loaded, and

@@ -395,6 +395,23 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
         people.first().map(|p| &p.name)
     );
 
+    // Nobody to enrol: every rate would be a dash, and it exited 0 (journey s38 #4), where
+    // `eval pairs` with nothing to measure refuses.
+    let most = people.iter().map(|p| p.images.len()).max().unwrap_or(0);
+    if most <= protocol.enrol {
+        let lower = match most {
+            0 | 1 => String::new(),
+            n => format!("lower --enrol (--enrol {} at most) or ", n - 1),
+        };
+        anyhow::bail!(
+            "nobody in {} has more than {} photos with a face (the most is {most}): each person \
+             is enrolled with their first {} and attempts with the rest, so there is nothing to \
+             measure; {lower}give more photos per person",
+            crate::shown::Shown(&args.source),
+            protocol.enrol,
+            protocol.enrol,
+        );
+    }
     let started = Instant::now();
     let simulation = sim::simulate(&people, &grid, protocol);
     let simulation_s = started.elapsed().as_secs_f64();
