@@ -77,12 +77,30 @@ pub fn enable_face_unlock(
             Event::Error("cannot tell which account this window runs as".into()),
         );
     };
-    let command = crate::unlock::enrol_command(&account, engine.store().root(), &person);
+    let facegate = crate::unlock::roots_own_facegate();
     // Quoted word by word, so a person or a folder with a space in its name can be pasted.
-    let shown = std::iter::once("sudo".to_owned())
-        .chain(command.iter().map(|a| names::shell_arg(a)))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let shown = |facegate: &str| {
+        let command =
+            crate::unlock::enrol_command(facegate, &account, engine.store().root(), &person);
+        std::iter::once("sudo".to_owned())
+            .chain(command.iter().map(|a| names::shell_arg(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let facegate = match facegate {
+        Ok(path) => path.display().to_string(),
+        Err(why) => {
+            // Not run as root: said, with the installed facegate sudo finds on its own PATH.
+            let text = format!(
+                "face unlock is enabled by an administrator, and the facegate this window runs, \
+                 {why}, so it is not the one run as root; run: {}",
+                shown("facegate")
+            );
+            return send(events, wake, Event::Warning(text));
+        }
+    };
+    let command = crate::unlock::enrol_command(&facegate, &account, engine.store().root(), &person);
+    let shown = shown(&facegate);
     let (events, wake) = (events.clone(), wake.clone());
     let failed = (events.clone(), wake.clone());
     let spawned = std::thread::Builder::new()

@@ -32,14 +32,16 @@ pub use config::SystemConfig;
 pub use daemon::Daemon;
 
 /// The command that enrols `account` for system face unlock from `person`'s verification images
-/// in the desk store at `data_dir`: what the app runs through `pkexec`, or shows to be run.
-pub fn enrol_command(account: &str, data_dir: &std::path::Path, person: &str) -> Vec<String> {
-    let exe = std::env::current_exe()
-        .ok()
-        .filter(|e| e.is_absolute())
-        .map_or_else(|| "facegate".to_owned(), |e| e.display().to_string());
+/// in the desk store at `data_dir`, run as `facegate` (an absolute path, or the bare name for
+/// sudo's own PATH): what the app runs through `pkexec`, or shows to be run.
+pub fn enrol_command(
+    facegate: &str,
+    account: &str,
+    data_dir: &std::path::Path,
+    person: &str,
+) -> Vec<String> {
     vec![
-        exe,
+        facegate.into(),
         "unlock".into(),
         "enrol".into(),
         account.into(),
@@ -48,6 +50,38 @@ pub fn enrol_command(account: &str, data_dir: &std::path::Path, person: &str) ->
         "--person".into(),
         person.into(),
     ]
+}
+
+/// The facegate an administrator may be asked to run as root: the running one where it and
+/// every folder above it are root's alone, else the installed one where that is. A copy of the
+/// user's own (~/bin/facegate) was run through pkexec, so the admin's password ran a file the
+/// user can change (red team s38 F3). `Err`: the running one, and why it is not.
+pub fn roots_own_facegate() -> Result<std::path::PathBuf, String> {
+    let running = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+    let why = match roots_alone(&running) {
+        Ok(()) => return Ok(running),
+        Err(why) => why,
+    };
+    let installed = std::path::Path::new(INSTALLED);
+    match roots_alone(installed) {
+        Ok(()) => Ok(installed.to_owned()),
+        Err(_) => Err(format!("{} {why}", crate::shown::Shown(&running))),
+    }
+}
+
+/// Where the package installs the binary.
+const INSTALLED: &str = "/usr/bin/facegate";
+
+/// `path` is a plain file of root's that only root can write, in folders of root's alone.
+fn roots_alone(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err("is not a plain file".into());
+    }
+    facegate_proto::trust::check_owner(path, meta.uid(), meta.mode(), false)
+        .and_then(|()| facegate_proto::trust::check_parents(path))
+        .map_err(|e| format!("is not root's alone ({e})"))
 }
 
 /// What the window says once [`enrol_command`] succeeded: face unlock is on, each image the
@@ -92,4 +126,41 @@ pub fn current_account() -> Option<String> {
         .ok()
         .flatten()
         .map(|u| u.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A facegate others can write is never the one run as root; one of root's alone is (when
+    /// this runs as root, in /tmp, whose sticky bit keeps root's entry root's).
+    #[test]
+    fn only_a_facegate_of_roots_alone_is_run_as_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("facegate");
+        std::fs::write(&exe, b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = roots_alone(&exe).unwrap_err();
+        println!("0777: {why}");
+        assert!(why.contains("is not root's alone"), "{why}");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let as_root = rustix::process::geteuid().is_root();
+        let in_tmp = dir.path().parent() == Some(std::path::Path::new("/tmp"));
+        match roots_alone(&exe) {
+            Ok(()) => assert!(
+                as_root,
+                "a file of uid {} passed",
+                rustix::process::geteuid().as_raw()
+            ),
+            Err(why) => {
+                println!("0755: {why}");
+                assert!(!(as_root && in_tmp), "{why}");
+            }
+        }
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&exe, &link).unwrap();
+        assert_eq!(roots_alone(&link).unwrap_err(), "is not a plain file");
+    }
 }
