@@ -391,6 +391,9 @@ fn copy_user_store(
         }
     };
     let shown = crate::shown::Shown(&dir);
+    if let Some(why) = crate::unlock::userfs::served_by_a_user(&dir) {
+        anyhow::bail!("{why}; nothing was enrolled");
+    }
     let store = Store::open_to_read(&dir, Owner::Uid(uid)).with_context(|| {
         format!(
             "{user}'s FaceGate data cannot be read at {shown}; enrol {user} from photos instead"
@@ -496,6 +499,13 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         anyhow::bail!("{} is not an account on this system", Escaped(user));
     };
     let uid = account.uid();
+    // Before anything of theirs is touched: a read left unanswered holds root for good.
+    if let Some(why) = inputs
+        .iter()
+        .find_map(|p| crate::unlock::userfs::served_by_a_user(p))
+    {
+        anyhow::bail!("{why}; nothing was enrolled");
+    }
     let copied = match from_user_store {
         Some(dir) => Some(copy_user_store(
             user,

@@ -15,7 +15,8 @@
 //! - `procfs`: what both read about a caller's process;
 //! - `subids`: subordinate uids (rootless containers), counted as the user who owns them;
 //! - [`remote`]: whether the caller was started from another machine (an SSH login), which
-//!   PAM_RHOST alone does not tell for `sudo`.
+//!   PAM_RHOST alone does not tell for `sudo`;
+//! - [`userfs`]: whether a path root reads lies on a file system a user serves (FUSE).
 
 pub mod account;
 pub mod caller;
@@ -27,6 +28,7 @@ mod procfs;
 pub mod remote;
 mod subids;
 pub mod turns;
+pub mod userfs;
 
 pub use config::SystemConfig;
 pub use daemon::Daemon;

@@ -1,0 +1,186 @@
+//! Whether a path root is about to read lies on a file system another user serves: a FUSE mount
+//! of theirs (`allow_other`), whose server can leave root's read unanswered, and root's
+//! `unlock enrol` then sleeps where not even SIGKILL ends it until the user lets it go (red team
+//! s38 F2). Told from the kernel's mount table alone, before anything on the path is touched:
+//! a `stat` of such a mount's root already waits on its server.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Component, Path, PathBuf};
+
+/// A mount whose file system a user other than root serves.
+#[derive(Debug, PartialEq)]
+struct Served {
+    point: PathBuf,
+    fstype: String,
+    uid: Option<u32>,
+}
+
+/// Why `path` must not be read as root, if it lies on a file system a user serves: its links
+/// followed one by one, each folder on the way compared with the mount table before it is
+/// looked at. None where no user serves a file system at all (nothing is walked).
+pub fn served_by_a_user(path: &Path) -> Option<String> {
+    let table = std::fs::read("/proc/self/mountinfo").unwrap_or_default();
+    let served = user_served(&table);
+    if served.is_empty() {
+        return None;
+    }
+    let mount = reaches(path, &served)?;
+    Some(format!(
+        "{} is on a {} file system that {} serves (mounted at {}), which could leave root's \
+         read unanswered for good; copy the photos to a folder on a local disk",
+        crate::shown::Shown(path),
+        mount.fstype,
+        mount
+            .uid
+            .map_or("a user".to_owned(), |uid| format!("uid {uid}")),
+        crate::shown::Shown(&mount.point)
+    ))
+}
+
+/// The mount of `served` that `path` reaches, its links followed by name one by one (each folder
+/// on the way compared with the mounts before it is looked at), or that lies inside it.
+fn reaches<'a>(path: &Path, served: &'a [Served]) -> Option<&'a Served> {
+    let absolute = match path.is_absolute() {
+        true => path.to_owned(),
+        false => std::env::current_dir().ok()?.join(path),
+    };
+    let mut todo: VecDeque<OsString> = parts(&absolute);
+    let mut at = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        if part == ".." {
+            at.pop();
+            continue;
+        }
+        let next = at.join(&part);
+        if let Some(mount) = served.iter().find(|m| m.point == next) {
+            return Some(mount);
+        }
+        match std::fs::read_link(&next) {
+            // Past 40 links the open that follows fails on its own (ELOOP).
+            Ok(target) if links < 40 => {
+                links += 1;
+                if target.is_absolute() {
+                    at = PathBuf::from("/");
+                }
+                for p in parts(&target).into_iter().rev() {
+                    todo.push_front(p);
+                }
+            }
+            _ => at = next,
+        }
+    }
+    // A folder with such a mount inside it: listing it walks into the mount.
+    served.iter().find(|m| m.point.starts_with(&at))
+}
+
+/// `path`'s named parts, `.` left out.
+fn parts(path: &Path) -> VecDeque<OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_owned()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The mounts of `/proc/self/mountinfo` (`table`) served by a user: FUSE ones not root's
+/// (`user_id=` in their options; one without it is taken as a user's).
+fn user_served(table: &[u8]) -> Vec<Served> {
+    table
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+            let dash = fields.iter().position(|f| *f == b"-")?;
+            let point = PathBuf::from(OsString::from_vec(unescape(fields.get(4)?)));
+            let fstype = String::from_utf8_lossy(fields.get(dash + 1)?).into_owned();
+            let options = String::from_utf8_lossy(fields.get(dash + 3).unwrap_or(&&b""[..]));
+            let uid = options
+                .split(',')
+                .find_map(|o| o.strip_prefix("user_id="))
+                .and_then(|u| u.parse().ok());
+            (fstype.starts_with("fuse") && uid != Some(0)).then_some(Served { point, fstype, uid })
+        })
+        .collect()
+}
+
+/// A mount point as the table writes it: a space, tab, newline or backslash as `\040` and so
+/// on, in octal.
+fn unescape(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let octal = field
+            .get(i + 1..i + 4)
+            .filter(|d| field[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(field[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &[u8] = b"\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+90 22 0:50 / /home/ann/My\\040fuse rw,nosuid,nodev shared:60 - fuse.sshfs ann@host: rw,user_id=1001,group_id=1001,allow_other
+91 22 0:51 / /mnt/ntfs rw - fuseblk /dev/sdb1 rw,user_id=0,group_id=0,allow_other
+92 22 0:52 / /run/user/1001/doc rw - fuse.portal portal rw,user_id=1001,group_id=1001
+";
+
+    #[test]
+    fn a_users_fuse_mount_is_served_and_roots_is_not() {
+        let served = user_served(TABLE);
+        println!("{served:?}");
+        assert_eq!(served.len(), 2);
+        assert_eq!(served[0].point, Path::new("/home/ann/My fuse"));
+        assert_eq!(served[0].fstype, "fuse.sshfs");
+        assert_eq!(served[0].uid, Some(1001));
+        assert!(served.iter().all(|m| m.point != Path::new("/mnt/ntfs")));
+        assert_eq!(unescape(b"a\\134b\\011"), b"a\\b\t");
+        assert_eq!(unescape(b"a\\9"), b"a\\9");
+    }
+
+    /// A link into a user's mount, and a `..` out of a folder, are followed by name to the
+    /// mount; a path elsewhere does not reach it, and neither does one beside its name.
+    #[test]
+    fn a_path_is_followed_to_a_served_mount_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mount = root.join("mnt");
+        std::fs::create_dir_all(root.join("home/ann")).unwrap();
+        let served = [Served {
+            point: mount.clone(),
+            fstype: "fuse.test".into(),
+            uid: Some(1001),
+        }];
+        std::os::unix::fs::symlink(mount.join("facegate"), root.join("home/ann/store")).unwrap();
+        std::os::unix::fs::symlink("../../mnt", root.join("home/ann/rel")).unwrap();
+        for reached in [
+            root.join("home/ann/store/users"),
+            root.join("home/ann/rel/x.png"),
+            root.join("home/ann/../../mnt/x.png"),
+            mount.clone(),
+            // A folder the mount is in: reading it all reads the mount.
+            root.to_owned(),
+        ] {
+            assert_eq!(reaches(&reached, &served), Some(&served[0]), "{reached:?}");
+        }
+        for apart in [root.join("home/ann/photos/x.png"), root.join("mntx/a.png")] {
+            assert_eq!(reaches(&apart, &served), None, "{apart:?}");
+        }
+    }
+}
