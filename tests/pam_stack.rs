@@ -2085,7 +2085,13 @@ fn face_unlock_through_a_real_pam_stack() {
         println!("{named}'s audit lines, by uid: {uids:?}");
         assert!(uids.iter().all(|u| *u == uid.parse().ok()), "{uids:?}");
         let remove = ["unlock", "remove", &named, "--config", s(&config)];
-        assert!(common::run_facegate(&remove).status.success());
+        let out = common::run_facegate(&remove);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success());
+        assert!(
+            said.contains(&format!("{before} audit-log line")) && said.contains("--wipe"),
+            "{said}"
+        );
         println!(
             "{named}'s audit lines: {before}, then {} once removed",
             audited()

@@ -38,8 +38,9 @@ pub fn odd_images(gallery: &[(Uuid, Embedding)], threshold: f32) -> Vec<Odd> {
         .collect()
 }
 
-/// A cosine only the same photo, or nearly (a copy resized or recompressed), reaches between
-/// two faces.
+/// A cosine only a photo against itself, or against a copy that kept its pixels (the same
+/// size, lightly recompressed), reaches between two faces. Copies resized or recompressed
+/// harder score lower, 0.92 to 0.98 ([`crate::engine::NEAR_COPY`], where they are measured).
 pub const SAME_PHOTO: f32 = 0.99;
 
 /// Whether `face` shows the person of `gallery`: by the same rule, it matches at least half of

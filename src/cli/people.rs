@@ -111,17 +111,14 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             store.remove_person(name)?;
             // `--wipe` offered only where it has something left to remove: for someone never
             // verified it then said "no person called …" (journey s38 #2).
-            let lines = store
-                .audit_log()
-                .iter()
-                .filter(|e| e.person == *name)
-                .count();
-            let left = match lines {
+            let left = match store.audit_lines_about(name) {
                 0 => String::new(),
                 n => format!(
-                    " ({} about them stay; `{FACEGATE} user remove {} --wipe` removes those too)",
+                    " ({} about them {}; `{FACEGATE} user remove {} --wipe` removes {})",
                     crate::shown::counted(n, "audit-log line", "audit-log lines"),
-                    names::shell_arg(name)
+                    if n == 1 { "stays" } else { "stay" },
+                    names::shell_arg(name),
+                    if n == 1 { "it too" } else { "those too" },
                 ),
             };
             println!("removed {name}, their images and their cached embeddings{left}");
@@ -305,26 +302,6 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
             "a photo directly in the gallery, not in an identity's folder".into(),
         )
     }));
-    // A gallery one level too high (`examples/` over `knn_examples/train/NAME/`) made each of
-    // its folders one identity of every person below it, and named a folder as the look-alike
-    // (journey s38 #1): an identity's folder holds its photos, not more folders of them.
-    if let Some((dir, inner)) = dirs.iter().find_map(|dir| {
-        let inner = subfolders(dir);
-        (!inner.is_empty()).then_some((dir, inner))
-    }) {
-        anyhow::bail!(
-            "{} holds folders of its own ({}): a gallery holds one folder per identity, each with \
-             its photos (GALLERY/NAME/photo.jpg); is the gallery one level deeper, such as {}?",
-            Shown(dir),
-            inner
-                .iter()
-                .take(3)
-                .map(|d| crate::shown::path_text(Path::new(d)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Shown(&dir.join(&inner[0]))
-        );
-    }
     let mut out = Vec::new();
     for dir in dirs {
         let mut listing = crate::imageio::listing::image_files(std::slice::from_ref(&dir));
@@ -333,6 +310,7 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
             // Its bytes that are not UTF-8 written out, as its path is beside it: two folders
             // apart only in such bytes were one identity (journey s38 #8).
             let name = crate::shown::path_text(Path::new(dir.file_name().unwrap_or_default()));
+            note_folders_within(&name, &dir, &listing.files);
             out.push((name, listing.files));
         }
     }
@@ -340,19 +318,30 @@ pub fn identity_folders(root: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>
     Ok(out)
 }
 
-/// The names of the folders directly in `dir` (through links, as the gallery's are), in order.
-fn subfolders(dir: &Path) -> Vec<std::ffi::OsString> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name())
-                .collect()
+/// Said when the photos of the identity `name` (its folder `dir`) come from several folders of
+/// its own: a gallery one level too high (`examples/` over `knn_examples/train/NAME/`) made
+/// each of its folders one identity of everyone below it, and named a folder as the look-alike
+/// (journey s38 #1). A note, not a refusal: one person's photos by year are such folders too.
+fn note_folders_within(name: &str, dir: &Path, files: &[PathBuf]) {
+    let within: std::collections::BTreeSet<_> = files
+        .iter()
+        .filter_map(|f| {
+            let inner = f.strip_prefix(dir).ok()?;
+            (inner.components().count() > 1).then(|| inner.components().next())?
         })
-        .unwrap_or_default();
-    names.sort();
-    names
+        .map(|c| crate::shown::path_text(Path::new(c.as_os_str())))
+        .collect();
+    if within.len() > 1 {
+        let named: Vec<_> = within.iter().take(3).cloned().collect();
+        let more = if within.len() > 3 { ", …" } else { "" };
+        eprintln!(
+            "note: {name}'s photos come from {} folders of its own ({}{more}): if those are \
+             people, the gallery is {}",
+            within.len(),
+            named.join(", "),
+            Shown(dir)
+        );
+    }
 }
 
 /// What a listing left out, on stderr ([`say_first_few`]).

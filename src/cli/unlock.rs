@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::people::Imported;
 use super::{Cli, exit};
-use crate::engine::adding::{Check, SavedWarning};
+use crate::engine::adding::SavedWarning;
 use crate::shown::{Escaped, Shown};
 use crate::store::{CROP_MAX_SIDE, Gallery, ImageKind, Owner, Store};
 use crate::unlock::account::{Holder, Records};
@@ -178,7 +178,8 @@ fn refusal(
                     shown_others.insert(other);
                 }
             }
-            SavedWarning::Unchecked { check, .. } if *check != Check::EarlierNegatives => {
+            // One that is about this batch; a copy's check is advice (review s38).
+            SavedWarning::Unchecked { .. } if warning.about_the_save() => {
                 lines.push(format!(
                     "{} (face unlock enrols nothing it could not check)",
                     warning.text(
@@ -328,9 +329,7 @@ fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow:
     store.remove_person(user).map_err(|e| match e {
         // Removed before, its record may stay: said how that goes too, where it does (it was
         // offered for any name, a mistyped one too; journey s36 #16).
-        crate::store::StoreError::UnknownPerson(_)
-            if store.audit_log().iter().any(|line| line.person == user) =>
-        {
+        crate::store::StoreError::UnknownPerson(_) if store.audit_lines_about(user) > 0 => {
             anyhow::anyhow!(
                 "{}; the record of its attempts, kept from before, goes with {}",
                 said(e),
@@ -341,13 +340,20 @@ fn remove(store: &Store, user: &str, wipe: bool, commands: &Commands) -> anyhow:
     })?;
     // Root's record of who tried to unlock the account, kept as a removed account's logins
     // are kept in auth.log (its only trace of a stranger's five attempts went with the
-    // enrolment; journey s32 #11).
-    Ok(format!(
-        "{user} no longer unlocks with their face; their images and cached embeddings are \
-         removed, the audit-log lines of their attempts and the frames saved of those refused \
-         (face pictures) stay ({} removes those too)",
-        commands.unlock(&["remove", user, "--wipe"])
-    ))
+    // enrolment; journey s32 #11). Offered only where there is one: never tried, `--wipe` then
+    // said "not enrolled" (review s38 M4, as journey s38 #2 for the desk).
+    let removed = format!(
+        "{user} no longer unlocks with their face; their images and cached embeddings are removed"
+    );
+    Ok(match store.audit_lines_about(user) {
+        0 => removed,
+        n => format!(
+            "{removed}; {} of their attempts and the frames saved of those refused (face \
+             pictures) stay ({} removes those too)",
+            crate::shown::counted(n, "audit-log line", "audit-log lines"),
+            commands.unlock(&["remove", user, "--wipe"])
+        ),
+    })
 }
 
 /// What root is to do when images of a batch that was not kept could not all be deleted: they
@@ -434,12 +440,14 @@ fn copy_user_store(
     // Each copy is written to root's temporary folder before any check: unbounded, one large
     // PNG hard-linked under many ids in the user's store became a full copy each, and filled
     // the disk (red team s38 F1). A desk store's own crops are small, and a handful enrols.
+    let distinct: std::collections::HashSet<&str> =
+        faces.iter().map(|f| f.meta.sha256.as_str()).collect();
     anyhow::ensure!(
-        faces.len() <= MAX_FROM_USER_STORE,
+        distinct.len() <= MAX_FROM_USER_STORE,
         "{person} has {} verification images in {shown}; at most {MAX_FROM_USER_STORE} are \
          enrolled from a store: enrol chosen photos instead ({})",
-        faces.len(),
-        commands.unlock(&["enrol", user, "PHOTO..."])
+        distinct.len(),
+        commands.unlock(&["enrol", user, "PHOTOS..."])
     );
     // Named for what they are, each by its id in the user's store (`facegate user forget`
     // takes it): the lines below name these copies, and a bare temporary path said nothing.
@@ -452,7 +460,7 @@ fn copy_user_store(
         // copied once.
         if !copied.insert(face.meta.sha256.as_str()) {
             println!(
-                "skipped {}: the same image as one copied above",
+                "skipped {}: the same image as another of {person}'s, copied once",
                 face.meta.id
             );
             continue;

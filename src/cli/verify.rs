@@ -430,7 +430,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         }
         // The photo given is in the gallery itself: a puzzling 1.000 otherwise (journey s37
         // #15). No two photos of a face come this close.
-        if top.best_similarity > 0.995 {
+        if top.best_similarity >= crate::auth::one_person::SAME_PHOTO {
             eprintln!(
                 "note: a similarity of {:.3} is the same picture: {} is the photo given, or a copy of it",
                 top.best_similarity,

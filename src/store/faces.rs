@@ -130,7 +130,10 @@ impl Store {
                 path: self.dir.display(&dir),
                 reason: format!("cannot encode the crop: {e}"),
             })?;
-        let id = Uuid::new_v4();
+        // Time-ordered (v7): faces saved within one second sort as they were saved, which the
+        // near-copy check reads as "stored before" (a random id made a copy saved in the same
+        // second as its original come first half the time; review s38 H1).
+        let id = Uuid::now_v7();
         let meta = FaceMeta {
             id,
             face: face_in_crop,

@@ -520,6 +520,15 @@ impl Store {
         audit::read_in(&self.dir)
     }
 
+    /// How many audit-log lines are about `person`: what a removal leaves for `--wipe` (both
+    /// the desk's and face unlock's removals offer it only where there is something to wipe).
+    pub fn audit_lines_about(&self, person: &str) -> usize {
+        self.audit_log()
+            .iter()
+            .filter(|e| e.person == person)
+            .count()
+    }
+
     /// The settings, each security value range-checked: a value outside its range is replaced
     /// by its safe default and reported (name, range, file), as is a file that does not parse.
     pub fn settings(&self) -> Settings {
