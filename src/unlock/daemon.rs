@@ -298,16 +298,27 @@ fn socket_place_is_roots(path: &Path) -> anyhow::Result<()> {
 /// as the user, cannot reach the socket, and each of its unlocks falls back to the password
 /// with no word of why (review s36 #7). Warned, not refused: sudo and login ask as root.
 fn out_of_users_reach(path: &Path) -> Option<String> {
-    let closed = path
+    let mode = |p: &Path| std::fs::metadata(p).ok().map(|m| m.mode() & 0o7777);
+    // A folder others cannot enter, or the socket itself (one systemd made with SocketMode=0600)
+    // they cannot write: connecting needs both.
+    let (closed, what, fix) = match path
         .ancestors()
         .skip(1)
-        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o001 == 0))?;
-    let mode = std::fs::metadata(closed).ok()?.mode() & 0o7777;
+        .find(|dir| mode(dir).is_some_and(|m| m & 0o001 == 0))
+    {
+        Some(dir) => (dir, "users cannot reach the socket in it", "Make it 0755"),
+        None if mode(path).is_some_and(|m| m & 0o002 == 0) => (
+            path,
+            "users cannot connect to it",
+            "Make it 0666 (SocketMode= in facegate.socket)",
+        ),
+        None => return None,
+    };
     Some(format!(
-        "{} is {mode:04o}: users cannot reach the socket in it, so a lock screen (which asks as \
-         the user) gets no face unlock; sudo and login, which ask as root, still do. Make it \
-         0755 if lock screens should unlock too",
-        crate::shown::Shown(closed)
+        "{} is {:04o}: {what}, so a lock screen (which asks as the user) gets no face unlock; \
+         sudo and login, which ask as root, still do. {fix} if lock screens should unlock too",
+        crate::shown::Shown(closed),
+        mode(closed)?
     ))
 }
 
@@ -1130,8 +1141,25 @@ mod tests {
             "{said}"
         );
         std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // The folders above the temporary one are the machine's own (/tmp is 1777).
-        assert_eq!(out_of_users_reach(&socket), None);
+        // A socket systemd made 0600: in reach, but not to connect to.
+        std::fs::write(&socket, b"").unwrap();
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let said = out_of_users_reach(&socket);
+        println!("{said:?}");
+        // The folders above the temporary one are the machine's own: only where users can
+        // enter them (/tmp is 1777) does the socket's own mode decide.
+        if said
+            .as_deref()
+            .is_some_and(|s| s.contains("facegate.sock is 0600"))
+        {
+            std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+            assert_eq!(out_of_users_reach(&socket), None);
+        } else {
+            println!(
+                "NOTICE: a folder above {} is closed to users",
+                run.display()
+            );
+        }
     }
 
     /// A replay that stops being root's own mid-attempt gives no more frames: the check
