@@ -318,4 +318,30 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
         settings.contains("detection_threshold = 0.363"),
         "{settings}"
     );
+    // Under --json, what the text says around the figures: its notes, whether it was saved
+    // and over what, whose images and which model (journey s38 #5: a script saw none of it).
+    for (dry, saved) in [(true, false), (false, true)] {
+        let mut args = vec!["calibrate", "--far", "0.01", "--json"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let (code, said, _) = run(&args);
+        println!("{said}");
+        assert_eq!(code, Some(0), "{said}");
+        let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+        assert_eq!(report["saved"], saved, "{report}");
+        assert_eq!(report["model"], "sface", "{report}");
+        assert_eq!(report["people"], serde_json::json!(["id01"]), "{report}");
+        assert!(
+            (report["previous"].as_f64().unwrap() - 0.363).abs() < 1e-6,
+            "{report}"
+        );
+        let notes = report["notes"].as_array().unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.as_str().unwrap().contains("well over the target")),
+            "{report}"
+        );
+    }
 }

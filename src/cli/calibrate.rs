@@ -54,9 +54,18 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         engine.apply_calibration(&result)?;
     }
     if args.json {
-        // With the bound the text gives (review s35).
-        let bound = ("far_upper95", result.far_bound().into());
-        println!("{}", super::json_with(&result, &[bound])?);
+        // With what the text says around the figures: the bound (review s35), the cautions,
+        // whether it was saved and over what, and on whose images with which model (a script
+        // saved a weak threshold with no word of it; journey s38 #5).
+        let extra = [
+            ("far_upper95", result.far_bound().into()),
+            ("notes", cautions.into()),
+            ("saved", (!args.dry_run).into()),
+            ("previous", previous.into()),
+            ("model", engine.settings().model.to_string().into()),
+            ("people", people.into()),
+        ];
+        println!("{}", super::json_with(&result, &extra)?);
         return Ok(exit::OK);
     }
     println!(
