@@ -121,6 +121,45 @@ fn compare_on_deepface_photos() {
     assert_eq!(diff.status.code(), Some(1));
 }
 
+/// A folder where a command takes one photo is said as that, with what the command takes; a
+/// command that takes many is told how to give the photos in it (journey s38 #7: each was told
+/// to give `DIR/*`, which the one-photo commands then refused).
+#[test]
+fn a_folder_for_one_photo_says_what_the_command_takes() {
+    let dir = common::temp_dir("cli-folder-for-a-photo");
+    let data = dir.join("data");
+    let photo = common::fixture("astronaut.png");
+    let folder = s(&dir);
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["verify", "Ann", folder],
+            "give one photo from it, or verify its frames as a recording with",
+        ),
+        (vec!["identify", folder], "give one photo from it"),
+        (vec!["compare", s(&photo), folder], "give one photo from it"),
+        (
+            vec!["lookalike", folder, "--gallery", folder],
+            "give one photo from it (the folder of identities goes with --gallery)",
+        ),
+    ];
+    for (args, said) in cases {
+        let out = common::facegate_at(&data, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        println!("{}: {err}", args[0]);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{folder} is a folder; {said}")) && !err.contains("/*"),
+            "{err}"
+        );
+    }
+    let out = common::facegate_at(&data, &["detect", folder]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("give the photos in it (`{folder}/*`)")),
+        "{err}"
+    );
+}
+
 fn facegate(args: &[&str]) -> Output {
     common::run_facegate(args)
 }

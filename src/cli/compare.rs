@@ -62,6 +62,9 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         .model
         .is_some_and(|m| m != store.settings_checked().0.model);
     // The saved threshold is the saved model's; with another model its default applies.
+    for path in [&args.a, &args.b] {
+        super::one_photo(path, "give one photo from it")?;
+    }
     let mut engine = crate::engine::Engine::open(&cli.models()?, store, args.model)?;
     if let Some(notice) = engine.settings().model.licence_notice() {
         eprintln!("{notice}");

@@ -163,6 +163,15 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
         .image
         .as_ref()
         .expect("clap requires an image without --replay");
+    super::one_photo(
+        path,
+        &format!(
+            "give one photo from it, or verify its frames as a recording with `{FACEGATE} verify \
+             {}{}`",
+            crate::store::names::shell_arg(&args.name),
+            crate::hint::option("--replay", path, "DIR")
+        ),
+    )?;
     let img = imageio::load(path)?;
     match engine.verify_photo(&args.name, &img, path) {
         Ok(verdict) => {
@@ -276,6 +285,7 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
 }
 
 pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
+    super::one_photo(&args.image, "give one photo from it")?;
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
@@ -337,6 +347,10 @@ struct Resemblance {
 /// Nearest identity in a folder-per-identity gallery. Resemblance, not identity: nobody here
 /// enrolled, and a stranger always has *some* nearest neighbour.
 pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
+    super::one_photo(
+        &args.image,
+        "give one photo from it (the folder of identities goes with --gallery)",
+    )?;
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
