@@ -168,6 +168,25 @@ fn detect_never_draws_over_its_input_or_into_a_pipe() {
         said.contains("several images are drawn into a folder"),
         "{said}"
     );
+    // A new name ending as an image's is meant as a file: refused, no folder made of it; a
+    // folder whose parent is missing is said as for one image, no tree made (journey s38 #6).
+    for (target, words) in [
+        (
+            dir.join("r.png"),
+            "each as NAME_faces.png; give a folder's name",
+        ),
+        (
+            dir.join("x/y"),
+            "does not exist; make it first or give another",
+        ),
+    ] {
+        let run = common::run_facegate(&["detect", s(&photo), s(&photo), "--draw", s(&target)]);
+        let said = stderr(&run);
+        println!("{said}");
+        assert_eq!(run.status.code(), Some(2), "{said}");
+        assert!(said.contains(words), "{said}");
+        assert!(!target.exists() && !dir.join("x").exists(), "{said}");
+    }
     // Names that are not UTF-8: drawn each to its own file, named from its own bytes, and
     // said with those bytes written out (both were `bad\u{fffd}_faces.png`; journey s37 #4).
     use std::os::unix::ffi::OsStrExt;

@@ -116,12 +116,7 @@ pub fn output_image(option: &str, path: &std::path::Path, inputs: &Inputs) -> an
     let existing = match std::fs::metadata(path) {
         Ok(existing) => Some(existing),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let folder = folder_of(path);
-            anyhow::ensure!(
-                folder.is_dir(),
-                "{option}: the folder {} does not exist; make it first or give another",
-                folder.display()
-            );
+            folder_exists(option, path)?;
             None
         }
         // A folder that may not be entered, a link loop: the write would fail, after the work.
@@ -168,6 +163,19 @@ fn written_extensions() -> String {
 
 /// The folder a file named `path` goes into: its parent, or the current folder for a bare name
 /// (whose parent is empty).
+/// The folder `path` (a file or folder to make) goes in exists, or it is said for `option`:
+/// one rule for `--draw`'s drawing and its folder of drawings (the folder of drawings was made
+/// with every missing folder above it; journey s38 #6).
+pub fn folder_exists(option: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let folder = folder_of(path);
+    anyhow::ensure!(
+        folder.is_dir(),
+        "{option}: the folder {} does not exist; make it first or give another",
+        folder.display()
+    );
+    Ok(())
+}
+
 fn folder_of(path: &std::path::Path) -> &std::path::Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

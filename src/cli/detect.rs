@@ -109,7 +109,24 @@ fn drawing_targets(images: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Option<
             "--draw {}: several images are drawn into a folder, and this is a file",
             Shown(out)
         );
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", Shown(out)))?;
+        // A new name ending as an image does is meant as a file: it was made a folder of that
+        // name (journey s38 #6).
+        let image_like = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(image::ImageFormat::from_extension)
+            .is_some();
+        anyhow::ensure!(
+            out.is_dir() || !image_like,
+            "--draw {}: several images are drawn into a folder, each as NAME_faces.png; give a \
+             folder's name",
+            Shown(out)
+        );
+        // Only the folder itself is made, as for one image: a mistyped parent made a tree.
+        if !out.is_dir() {
+            super::checked::folder_exists("--draw", out)?;
+            std::fs::create_dir(out).with_context(|| format!("creating {}", Shown(out)))?;
+        }
         // Each stem's next number, so many inputs sharing a stem cost no search.
         let mut seen: std::collections::HashMap<std::ffi::OsString, usize> = Default::default();
         let mut taken = std::collections::HashSet::new();
