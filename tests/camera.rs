@@ -431,9 +431,9 @@ fn no_camera_here_is_a_plain_error() {
     assert!(cameras.is_empty());
     let err = camera::open(&SourceSpec::camera(0)).err().unwrap();
     println!("{err}");
-    assert!(matches!(err, SourceError::NoCamera), "{err:?}");
+    assert!(matches!(err, SourceError::NoCamera { index: 0 }), "{err:?}");
     assert!(
         err.to_string()
-            .contains("no camera found; use --replay PATH")
+            .contains("no camera found (asked for camera 0); use --replay PATH")
     );
 }

@@ -281,7 +281,7 @@ fn open_error(index: u32, detail: String) -> SourceError {
     let cameras = list_cameras();
     if cameras.is_empty() {
         tracing::debug!("opening camera {index} failed: {detail}");
-        return SourceError::NoCamera;
+        return SourceError::NoCamera { index };
     }
     let present: Vec<String> = cameras
         .iter()

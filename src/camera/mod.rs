@@ -177,8 +177,12 @@ pub fn open_with(
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("no camera found; use --replay PATH to read a video file or an image folder instead")]
-    NoCamera,
+    /// The system lists no camera; `index` is the one asked for (every command says it so).
+    #[error(
+        "no camera found (asked for camera {index}); use --replay PATH to read a video file or \
+         an image folder instead"
+    )]
+    NoCamera { index: u32 },
     #[error("camera {index} is busy, unplugged or not accessible: {detail}")]
     CameraUnavailable { index: u32, detail: String },
     #[error("camera {index} sent a frame that could not be decoded: {detail}")]

@@ -76,7 +76,8 @@ pub fn run(cli: &Cli, args: &CaptureArgs) -> anyhow::Result<u8> {
         Err(super::capture_live::LiveError::NoCamera(index)) => {
             eprintln!(
                 "error: no camera found (asked for camera {index}); capture from a recording with \
-                 --replay CLIP, or import photos with `{FACEGATE} capture {} PHOTOS...`",
+                 --replay PATH (a video file or an image folder), or import photos with \
+                 `{FACEGATE} capture {} PHOTOS...`",
                 names::shell_arg(&args.name)
             );
             return Ok(exit::ERROR);

@@ -105,7 +105,7 @@ pub fn run(
         Source::Camera { index, seconds } => {
             let mut camera =
                 match camera::open(&camera::SourceSpec::saved_camera(*index, engine.settings())) {
-                    Err(SourceError::NoCamera) => return Err(LiveError::NoCamera(*index)),
+                    Err(SourceError::NoCamera { index }) => return Err(LiveError::NoCamera(index)),
                     other => other?,
                 };
             eprintln!(

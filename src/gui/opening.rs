@@ -190,7 +190,7 @@ mod tests {
     /// camera does not have. Anything but a camera is a recording that will not open.
     fn open_fake(spec: &SourceSpec) -> Result<Box<dyn FrameSource>, SourceError> {
         let &SourceSpec::Camera { index, width, .. } = spec else {
-            return Err(SourceError::NoCamera);
+            return Err(SourceError::NoCamera { index: 0 });
         };
         std::thread::sleep(Duration::from_millis(100));
         if UNPLUGGED.lock().unwrap().contains(&index) {

@@ -247,7 +247,7 @@ mod tests {
         fn reconnect(&mut self) -> Result<(), SourceError> {
             self.tries += 1;
             if self.tries < 3 {
-                return Err(SourceError::NoCamera);
+                return Err(SourceError::NoCamera { index: 0 });
             }
             self.away = false;
             Ok(())
