@@ -516,6 +516,27 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
         said.contains(typo) && said.contains("nothing was deleted"),
         "{said}"
     );
+    // Someone else's id: nothing deleted, and whose it is said, with their command (it said
+    // only "not among"; journey s38 #10).
+    assert_eq!(code(&facegate(&data, &["user", "add", "Bob"])), 0);
+    let bobs = facegate(&data, &["capture", "Bob", s(&strangers.join("camera.png"))]);
+    // The cameraman is among Eileen's images above: saved, with that warning.
+    assert!(String::from_utf8_lossy(&bobs.stdout).contains("1 saved"));
+    let shown = facegate(&data, &["user", "show", "Bob", "--json"]);
+    let bob: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let bob = bob[0]["id"].as_str().unwrap();
+    let out = facegate(&data, &["user", "forget", "Eileen", bob]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("forget with Bob's id: {said}");
+    assert_eq!(code(&out), 2);
+    assert!(
+        said.contains("nothing was deleted")
+            && said.contains(&format!(
+                "{bob} is Bob's image ({}{bob}`)",
+                common::hint_at(&data, "user forget Bob ")
+            )),
+        "{said}"
+    );
     // The two, one of them twice: each deleted once.
     let mut args = vec!["user", "forget", "Eileen"];
     args.extend(forget.iter().map(String::as_str));

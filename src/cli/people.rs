@@ -133,13 +133,23 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 name: name.clone(),
                 kind,
             };
-            let found = found_all(&distinct(ids), &format!("{name}'s images"), |id| {
+            let ids = distinct(ids);
+            let found = found_all(&ids, &format!("{name}'s images"), |id| {
                 for kind in ImageKind::ALL {
                     if store.has_face(&gallery(kind), id)? {
                         return Ok(Some(kind));
                     }
                 }
                 Ok(None)
+            })
+            // An id of another person's: whose, and their command (it said only "not among";
+            // journey s37/s38 #10).
+            .map_err(|e| match elsewhere(&store, name, &ids) {
+                Some((other, id)) => anyhow::anyhow!(
+                    "{e}; {id} is {other}'s image (`{FACEGATE} user forget {} {id}`)",
+                    names::shell_arg(&other)
+                ),
+                None => e,
             })?;
             for (id, kind) in found {
                 store.delete_face(&gallery(kind), id)?;
@@ -678,6 +688,29 @@ fn distinct(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
 /// Where each of `ids` is (`locate`: `None` when nowhere in `among`), or an error naming every
 /// id that is not there: a deletion by ids deletes all of them or none, so a typo in one of
 /// several pasted ids leaves nothing half done behind an error.
+/// The first of `ids` that is an image of someone other than `name`, and whose.
+fn elsewhere(
+    store: &crate::store::Store,
+    name: &str,
+    ids: &[uuid::Uuid],
+) -> Option<(String, uuid::Uuid)> {
+    let people = store.people().ok()?;
+    ids.iter().find_map(|&id| {
+        people.iter().filter(|p| *p != name).find_map(|other| {
+            ImageKind::ALL
+                .into_iter()
+                .any(|kind| {
+                    let gallery = Gallery::Person {
+                        name: other.clone(),
+                        kind,
+                    };
+                    store.has_face(&gallery, id).unwrap_or(false)
+                })
+                .then(|| (other.clone(), id))
+        })
+    })
+}
+
 fn found_all<T>(
     ids: &[uuid::Uuid],
     among: &str,
