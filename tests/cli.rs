@@ -209,6 +209,9 @@ fn unlock_command_errors_name_what_failed() {
             && down.contains(&format!("`sudo facegate daemon --config {}`", s(&config))),
         "{down}"
     );
+    // Without USER, the account running it (it had to be typed; journey s38): asked as such.
+    let own = said(&["unlock", "test", "--config", s(&config)]);
+    assert!(own.contains("none.sock"), "{own}");
     let nobody = said(&["unlock", "remove", "nosuchuser", "--config", s(&config)]);
     assert!(nobody.contains("unlock list"), "{nobody}");
     // No record of attempts kept for that name: no --wipe offered for it (journey s36 #16).

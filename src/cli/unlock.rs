@@ -61,11 +61,13 @@ pub enum UnlockCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// One attempt for USER through the daemon, exactly as PAM makes it; prints the prompts.
-    /// Exit 0 unlocked, 1 refused (a lock-out or pause too: the verdict's text says which),
-    /// 2 not tried (not enrolled, no daemon, unavailable)
+    /// One attempt for USER (default: the account running it) through the daemon, exactly as
+    /// PAM makes it; prints the prompts. Exit 0 unlocked, 1 refused (a lock-out or pause too:
+    /// the verdict's text says which), 2 not tried (not enrolled, no daemon, unavailable)
     Test {
-        user: String,
+        /// The account to unlock; a user may test only their own (journey s38: it had to be
+        /// typed, though it can be no other)
+        user: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -922,6 +924,13 @@ pub fn run(cli: &Cli, cmd: &UnlockCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         UnlockCommand::Test { user, config } => {
+            let user = match user {
+                Some(user) => user.clone(),
+                None => crate::unlock::current_account().ok_or_else(|| {
+                    anyhow::anyhow!("cannot tell which account this runs as: name USER")
+                })?,
+            };
+            let user = &user;
             let config = SystemConfig::load(&config.config)?;
             let request = Request::Authenticate { user: user.clone() };
             // As long as the PAM module would wait, so a slow verdict fails here as it would there.
