@@ -160,6 +160,38 @@ fn a_folder_for_one_photo_says_what_the_command_takes() {
     );
 }
 
+/// A photo named `-lead.jpg` is read as options: said with the two ways to give it (clap's tip
+/// said "use '-- -l'", which fails too; journey s37/s38 #10), and the first one works.
+#[test]
+fn a_file_named_like_an_option_is_said_how_to_give() {
+    let dir = common::temp_dir("cli-dash-file");
+    std::fs::copy(common::fixture("astronaut.png"), dir.join("-lead.png")).unwrap();
+    let run = |args: &[&str]| {
+        common::facegate_command()
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["detect", "-lead.png"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-lead.png begins with '-', so it was read as options")
+            && err.contains("`-- -lead.png`")
+            && !err.contains("'-- -l'"),
+        "{err}"
+    );
+    let out = run(&["detect", "--", "-lead.png"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn facegate(args: &[&str]) -> Output {
     common::run_facegate(args)
 }

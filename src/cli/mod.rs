@@ -286,12 +286,38 @@ fn lossy_path<P: AsRef<std::path::Path>, S: serde::Serializer>(
     s.serialize_str(&crate::shown::path_text(path.as_ref()))
 }
 
+/// A file whose name begins with one `-` (`-lead.jpg`), read as options: clap's tip names only
+/// the first letter ("use '-- -l'"), which then fails too (journey s37/s38 #10).
+fn a_file_read_as_options(e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let name = std::env::args_os().skip(1).find(|a| {
+        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str());
+        bytes.starts_with(b"-") && !bytes.starts_with(b"--") && std::path::Path::new(a).exists()
+    })?;
+    let shown = crate::shown::Shown(std::path::Path::new(&name));
+    Some(format!(
+        "{shown} begins with '-', so it was read as options: give it after `--` (`-- {shown}`, \
+         with the other files after it too) or as `./{shown}`"
+    ))
+}
+
 pub fn main() -> ExitCode {
     if let Some(misplaced) = window_option_before_a_command() {
         eprintln!("error: {misplaced}");
         return ExitCode::from(exit::ERROR);
     }
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            if let Some(said) = a_file_read_as_options(&e) {
+                eprintln!("error: {said}");
+                return ExitCode::from(exit::ERROR);
+            }
+            e.exit()
+        }
+    };
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     remember_typed(&matches, &cli);
