@@ -332,10 +332,7 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
         assert_eq!(report["saved"], saved, "{report}");
         assert_eq!(report["model"], "sface", "{report}");
         assert_eq!(report["people"], serde_json::json!(["id01"]), "{report}");
-        assert!(
-            (report["previous"].as_f64().unwrap() - 0.363).abs() < 1e-6,
-            "{report}"
-        );
+        assert_eq!(report["previous"], serde_json::json!(0.363), "{report}");
         let notes = report["notes"].as_array().unwrap();
         assert!(
             notes

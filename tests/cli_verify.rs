@@ -109,6 +109,12 @@ fn enrol_verify_identify_and_remove() {
     assert_eq!(code(&out), 0);
     assert!(!data.join("users/Eileen").exists());
     assert!(said.contains("audit-log lines about them stay"), "{said}");
+    // Removed again: not there, and the lines that stay are named with their command.
+    let again = facegate(&data, &["user", "remove", "Eileen"]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    println!("{said}");
+    assert_eq!(code(&again), 2);
+    assert!(said.contains("user remove Eileen --wipe`"), "{said}");
     let wipe = facegate(&data, &["user", "remove", "Eileen", "--wipe"]);
     assert_eq!(code(&wipe), 0, "{}", String::from_utf8_lossy(&wipe.stderr));
     assert_eq!(code(&facegate(&data, &["verify", "Eileen", s(&astro)])), 2);

@@ -142,7 +142,7 @@ fn capture_does_not_walk_a_link_loop() {
     );
     assert_eq!(stored, Some(1), "the photo is stored once");
     assert!(
-        text(&out).contains("loop: a link to a folder, not followed"),
+        text(&out).contains("loop: a link, not followed"),
         "the skipped link is named"
     );
 }

@@ -161,8 +161,6 @@ fn written_extensions() -> String {
     }
 }
 
-/// The folder a file named `path` goes into: its parent, or the current folder for a bare name
-/// (whose parent is empty).
 /// The folder `path` (a file or folder to make) goes in exists, or it is said for `option`:
 /// one rule for `--draw`'s drawing and its folder of drawings (the folder of drawings was made
 /// with every missing folder above it; journey s38 #6).
@@ -176,6 +174,8 @@ pub fn folder_exists(option: &str, path: &std::path::Path) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The folder a file named `path` goes into: its parent, or the current folder for a bare name
+/// (whose parent is empty).
 fn folder_of(path: &std::path::Path) -> &std::path::Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

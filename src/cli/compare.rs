@@ -57,14 +57,14 @@ struct Report<'a> {
 }
 
 pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
+    for path in [&args.a, &args.b] {
+        super::one_photo(path, "give one photo from it")?;
+    }
     let store = cli.store()?;
     let other_model = args
         .model
         .is_some_and(|m| m != store.settings_checked().0.model);
     // The saved threshold is the saved model's; with another model its default applies.
-    for path in [&args.a, &args.b] {
-        super::one_photo(path, "give one photo from it")?;
-    }
     let mut engine = crate::engine::Engine::open(&cli.models()?, store, args.model)?;
     if let Some(notice) = engine.settings().model.licence_notice() {
         eprintln!("{notice}");

@@ -419,9 +419,6 @@ pub(super) fn unknown_name_note(store: &crate::store::Store, name: &str) -> Opti
     }
 }
 
-/// `value` as pretty JSON, with `extra` fields beside its own. Not through
-/// `serde_json::Value`, which widens every f32 to f64: `identify` and `calibrate` printed 0.363
-/// as 0.3630000054836273 where `verify` printed 0.363 (journey s37 #12).
 /// Refuses a folder given where a command takes one photo, saying what it takes (`instead`):
 /// the image reader's "give the photos in it (`DIR/*`)" suits detect and analyze, and one
 /// photo's commands then refused the photos (journey s38 #7).
@@ -434,6 +431,9 @@ pub(super) fn one_photo(path: &std::path::Path, instead: &str) -> anyhow::Result
     Ok(())
 }
 
+/// `value` as pretty JSON, with `extra` fields beside its own. Not through
+/// `serde_json::Value`, which widens every f32 to f64: `identify` and `calibrate` printed 0.363
+/// as 0.3630000054836273 where `verify` printed 0.363 (journey s37 #12).
 pub(super) fn json_with<T: serde::Serialize>(
     value: &T,
     extra: &[(&str, serde_json::Value)],

@@ -108,7 +108,20 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             );
         }
         UserCommand::Remove { name, wipe: false } => {
-            store.remove_person(name)?;
+            // Removed before, their audit lines may stay: `--wipe` named for them, as `unlock
+            // remove` names it (final read s38).
+            match store.remove_person(name) {
+                Err(e @ crate::store::StoreError::UnknownPerson(_))
+                    if store.audit_lines_about(name) > 0 =>
+                {
+                    anyhow::bail!(
+                        "{e}; the audit-log lines about them, kept from before, go with `{FACEGATE} \
+                         user remove {} --wipe`",
+                        names::shell_arg(name)
+                    );
+                }
+                removed => removed?,
+            }
             // `--wipe` offered only where it has something left to remove: for someone never
             // verified it then said "no person called …" (journey s38 #2).
             let left = match store.audit_lines_about(name) {
@@ -280,7 +293,7 @@ fn saved_at(unix: u64) -> String {
 }
 
 /// Image files named by `inputs`, folders expanded ([`crate::imageio::listing`]); what was
-/// left out (a folder that cannot be listed, a link to a folder, a folder without photos) is
+/// left out (a folder that cannot be listed, a link not named as a photo, a folder without photos) is
 /// said on stderr, and the rest is still imported.
 pub fn image_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let listing = crate::imageio::listing::image_files(inputs);
@@ -685,9 +698,6 @@ fn distinct(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-/// Where each of `ids` is (`locate`: `None` when nowhere in `among`), or an error naming every
-/// id that is not there: a deletion by ids deletes all of them or none, so a typo in one of
-/// several pasted ids leaves nothing half done behind an error.
 /// The first of `ids` that is an image of someone other than `name`, and whose.
 fn elsewhere(
     store: &crate::store::Store,
@@ -711,6 +721,9 @@ fn elsewhere(
     })
 }
 
+/// Where each of `ids` is (`locate`: `None` when nowhere in `among`), or an error naming every
+/// id that is not there: a deletion by ids deletes all of them or none, so a typo in one of
+/// several pasted ids leaves nothing half done behind an error.
 fn found_all<T>(
     ids: &[uuid::Uuid],
     among: &str,

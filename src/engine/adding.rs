@@ -204,8 +204,12 @@ impl SavedWarning {
                 format!("{} shows {other}, who is enrolled", what(*id))
             }
             Self::NearCopy(c) => format!(
-                "{} nearly copies another (cosine {:.2})",
+                "{} nearly copies {} (cosine {:.2})",
                 what(c.id),
+                match c.earlier {
+                    true => "an image stored before".to_owned(),
+                    false => what(c.of),
+                },
                 c.cosine
             ),
             _ => self.text(gallery, what),

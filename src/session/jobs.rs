@@ -92,8 +92,10 @@ pub fn enable_face_unlock(
         Err(why) => {
             // Not run as root: said, with the installed facegate sudo finds on its own PATH.
             let text = format!(
-                "face unlock is enabled by an administrator, and the facegate this window runs, \
-                 {why}, so it is not the one run as root; run: {}",
+                "face unlock is enabled by an administrator, and this window's facegate, {why}, \
+                 so it is not run as root: once FaceGate is installed for everyone (its package \
+                 puts it in {}), run: {}",
+                crate::unlock::INSTALLED,
                 shown("facegate")
             );
             return send(events, wake, Event::Warning(text));

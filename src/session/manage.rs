@@ -138,11 +138,15 @@ impl ImportJob {
                 .find(|(saved, _)| *saved == id)
                 .map_or_else(|| id.to_string(), |(_, f)| f.clone())
         };
-        // Copies apart: a photo that nearly copies another is the person's all the same.
-        let (copies, said): (Vec<_>, Vec<_>) = engine
+        // Advice apart (a photo that nearly copies another is the person's all the same), by
+        // the one rule of what is a doubt about the save (`SavedWarning::about_the_save`).
+        let (advice, said): (Vec<_>, Vec<_>) = engine
             .after_saving(gallery, &ids)
             .into_iter()
             .filter(|w| w.image().is_some() || matches!(w, SavedWarning::Unchecked { .. }))
+            .partition(|w| !w.about_the_save());
+        let (copies, unchecked): (Vec<_>, Vec<_>) = advice
+            .into_iter()
             .partition(|w| matches!(w, SavedWarning::NearCopy(_)));
         // A photo can be both unlike the person's images and another's: counted once.
         let photos: std::collections::HashSet<_> =
@@ -182,7 +186,8 @@ impl ImportJob {
                     .join("; ")
             )),
         };
-        let said: Vec<String> = doubts.into_iter().chain(copied).collect();
+        let unchecked = unchecked.iter().map(|w| w.text(gallery, file));
+        let said: Vec<String> = doubts.into_iter().chain(copied).chain(unchecked).collect();
         (!said.is_empty()).then(|| said.join(". "))
     }
 }

@@ -67,12 +67,18 @@ pub fn roots_own_facegate() -> Result<std::path::PathBuf, String> {
     let installed = std::path::Path::new(INSTALLED);
     match roots_alone(installed) {
         Ok(()) => Ok(installed.to_owned()),
-        Err(_) => Err(format!("{} {why}", crate::shown::Shown(&running))),
+        Err(_) => {
+            tracing::debug!("{}: {why}", crate::shown::Shown(&running));
+            Err(format!(
+                "{} is not a file only root can change",
+                crate::shown::Shown(&running)
+            ))
+        }
     }
 }
 
 /// Where the package installs the binary.
-const INSTALLED: &str = "/usr/bin/facegate";
+pub const INSTALLED: &str = "/usr/bin/facegate";
 
 /// `path` is a plain file of root's that only root can write, in folders of root's alone.
 fn roots_alone(path: &std::path::Path) -> Result<(), String> {

@@ -21,7 +21,17 @@ struct Served {
 /// followed one by one, each folder on the way compared with the mount table before it is
 /// looked at. None where no user serves a file system at all (nothing is walked).
 pub fn served_by_a_user(path: &Path) -> Option<String> {
-    let table = std::fs::read("/proc/self/mountinfo").unwrap_or_default();
+    // Unread, the table cannot say the path is safe: refused (fails closed).
+    let table = match std::fs::read("/proc/self/mountinfo") {
+        Ok(table) => table,
+        Err(e) => {
+            return Some(format!(
+                "the mount table (/proc/self/mountinfo) cannot be read ({e}), so whether {} is on \
+                 a file system a user serves cannot be told",
+                crate::shown::Shown(path)
+            ));
+        }
+    };
     let served = user_served(&table);
     if served.is_empty() {
         return None;

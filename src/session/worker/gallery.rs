@@ -192,9 +192,9 @@ impl Worker {
                     self.send(Event::Warning(warning.text(&gallery, |_| what.clone())));
                 }
                 for warning in found {
-                    // A near copy is a note, not a doubt about whose face it is: it goes with
+                    // Advice (a near copy) is not a doubt about whose face it is: it goes with
                     // the next message, where a doubt stays until its image is deleted.
-                    if matches!(warning, SavedWarning::NearCopy(_)) {
+                    if !warning.about_the_save() {
                         self.send(Event::Warning(warning.text(&gallery, |_| what.clone())));
                     } else if let Some(id) = warning.image() {
                         let text = warning.text(&gallery, |_| what.clone());
