@@ -818,6 +818,20 @@ fn a_resized_copy_is_saved_with_a_note_and_another_photo_without() {
         "{note}"
     );
 
+    // Among anchors, which train and do not vote, the note says only that it adds little.
+    for photo in [&first, &copy] {
+        let out = facegate(&data, &["capture", "Barack", "--kind", "anchor", s(photo)]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        if photo == &copy {
+            println!("anchor copy: {}", err.trim());
+            assert!(
+                err.contains("it adds little; a new pose or light helps more")
+                    && !err.contains("vote"),
+                "{err}"
+            );
+        }
+    }
     let other = examples.join("knn_examples/train/obama/obama2.jpg");
     let out = facegate(&data, &["capture", "Barack", s(&other)]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -155,15 +155,23 @@ impl SavedWarning {
             }
             Self::NotOnePerson(e) => e.to_string(),
             Self::NearCopy(c) => format!(
-                "{} is nearly the same picture as {} (cosine {:.2}): it adds little, and counts \
-                 twice where {person}'s images vote; a new pose or light helps more",
+                "{} is nearly the same picture as {} (cosine {:.2}): it adds little{}; a new pose \
+                 or light helps more",
                 what(c.id),
                 if c.earlier {
                     format!("image {}, stored before", c.of)
                 } else {
                     what(c.of)
                 },
-                c.cosine
+                c.cosine,
+                // Only verification images vote; anchors and positives train (review s38 L2).
+                match gallery {
+                    Gallery::Person {
+                        kind: ImageKind::Verification,
+                        ..
+                    } => format!(", and counts twice where {person}'s images vote"),
+                    _ => String::new(),
+                }
             ),
             Self::NegativeShows {
                 id,

@@ -179,11 +179,19 @@ impl ImportJob {
             [] => None,
             [one] => Some(one.text(gallery, file)),
             many => Some(format!(
-                "{}: each adds little, and counts twice where {person}'s images vote",
+                "{}: each adds little{}",
                 many.iter()
                     .map(|w| w.brief(gallery, file))
                     .collect::<Vec<_>>()
-                    .join("; ")
+                    .join("; "),
+                // Only verification images vote (review s38 L2).
+                match gallery {
+                    Gallery::Person {
+                        kind: ImageKind::Verification,
+                        ..
+                    } => format!(", and counts twice where {person}'s images vote"),
+                    _ => String::new(),
+                }
             )),
         };
         let unchecked = unchecked.iter().map(|w| w.text(gallery, file));
