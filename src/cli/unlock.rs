@@ -399,7 +399,7 @@ fn copy_user_store(
         }
     };
     let shown = crate::shown::Shown(&dir);
-    if let Some(why) = crate::unlock::userfs::served_by_a_user(&dir) {
+    if let Some(why) = crate::unlock::userfs::served_by_a_user([dir.as_path()]) {
         anyhow::bail!("{why}; nothing was enrolled");
     }
     let store = Store::open_to_read(&dir, Owner::Uid(uid)).with_context(|| {
@@ -510,9 +510,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     };
     let uid = account.uid();
     // Before anything of theirs is touched: a read left unanswered holds root for good.
-    if let Some(why) = inputs
-        .iter()
-        .find_map(|p| crate::unlock::userfs::served_by_a_user(p))
+    if let Some(why) = crate::unlock::userfs::served_by_a_user(inputs.iter().map(PathBuf::as_path))
     {
         anyhow::bail!("{why}; nothing was enrolled");
     }

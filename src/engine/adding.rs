@@ -73,6 +73,18 @@ fn added(result: Result<(StoredFace, QualityReport)>) -> Result<Added> {
     }
 }
 
+/// What a near copy costs beyond adding little, for `gallery`: a second vote where its images
+/// vote (verification); anchors and positives only train (review s38 L2).
+pub fn counts_twice(gallery: &Gallery) -> String {
+    match gallery {
+        Gallery::Person {
+            name,
+            kind: ImageKind::Verification,
+        } => format!(", and counts twice where {name}'s images vote"),
+        _ => String::new(),
+    }
+}
+
 /// What may be wrong with images just saved ([`Engine::after_saving`]). Said, never undone here:
 /// a very different photo of the person (glasses, years apart) can look like someone else to
 /// the model, and only the person can tell. Face unlock's enrolment, where a wrong image lets
@@ -164,14 +176,7 @@ impl SavedWarning {
                     what(c.of)
                 },
                 c.cosine,
-                // Only verification images vote; anchors and positives train (review s38 L2).
-                match gallery {
-                    Gallery::Person {
-                        kind: ImageKind::Verification,
-                        ..
-                    } => format!(", and counts twice where {person}'s images vote"),
-                    _ => String::new(),
-                }
+                counts_twice(gallery)
             ),
             Self::NegativeShows {
                 id,

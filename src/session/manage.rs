@@ -184,14 +184,7 @@ impl ImportJob {
                     .map(|w| w.brief(gallery, file))
                     .collect::<Vec<_>>()
                     .join("; "),
-                // Only verification images vote (review s38 L2).
-                match gallery {
-                    Gallery::Person {
-                        kind: ImageKind::Verification,
-                        ..
-                    } => format!(", and counts twice where {person}'s images vote"),
-                    _ => String::new(),
-                }
+                crate::engine::adding::counts_twice(gallery)
             )),
         };
         let unchecked = unchecked.iter().map(|w| w.text(gallery, file));

@@ -17,18 +17,18 @@ struct Served {
     uid: Option<u32>,
 }
 
-/// Why `path` must not be read as root, if it lies on a file system a user serves: its links
-/// followed one by one, each folder on the way compared with the mount table before it is
-/// looked at. None where no user serves a file system at all (nothing is walked).
-pub fn served_by_a_user(path: &Path) -> Option<String> {
-    // Unread, the table cannot say the path is safe: refused (fails closed).
+/// Why the first of `paths` that lies on a file system a user serves must not be read as root:
+/// its links followed one by one, each folder on the way compared with the mount table (read
+/// once for all of them) before it is looked at. None where no user serves a file system at all
+/// (nothing is walked).
+pub fn served_by_a_user<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<String> {
+    // Unread, the table cannot say any path is safe: refused (fails closed).
     let table = match std::fs::read("/proc/self/mountinfo") {
         Ok(table) => table,
         Err(e) => {
             return Some(format!(
-                "the mount table (/proc/self/mountinfo) cannot be read ({e}), so whether {} is on \
-                 a file system a user serves cannot be told",
-                crate::shown::Shown(path)
+                "the mount table (/proc/self/mountinfo) cannot be read ({e}), so whether a path \
+                 is on a file system a user serves cannot be told"
             ));
         }
     };
@@ -36,17 +36,19 @@ pub fn served_by_a_user(path: &Path) -> Option<String> {
     if served.is_empty() {
         return None;
     }
-    let mount = reaches(path, &served)?;
-    Some(format!(
-        "{} is on a {} file system that {} serves (mounted at {}), which could leave root's \
-         read unanswered for good; copy the photos to a folder on a local disk",
-        crate::shown::Shown(path),
-        mount.fstype,
-        mount
-            .uid
-            .map_or("a user".to_owned(), |uid| format!("uid {uid}")),
-        crate::shown::Shown(&mount.point)
-    ))
+    paths.into_iter().find_map(|path| {
+        let mount = reaches(path, &served)?;
+        Some(format!(
+            "{} is on a {} file system that {} serves (mounted at {}), which could leave root's \
+             read unanswered for good; copy the photos to a folder on a local disk",
+            crate::shown::Shown(path),
+            mount.fstype,
+            mount
+                .uid
+                .map_or("a user".to_owned(), |uid| format!("uid {uid}")),
+            crate::shown::Shown(&mount.point)
+        ))
+    })
 }
 
 /// The mount of `served` that `path` reaches, its links followed by name one by one (each folder
