@@ -503,6 +503,14 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
         config,
     } = args;
     require_root()?;
+    // Before the checks of served_by_a_user below: a user's FUSE mount made after them is then
+    // not where this process reads (the race left open in session 38).
+    if let Err(e) = crate::unlock::userfs::private_mounts() {
+        eprintln!(
+            "note: this enrolment cannot keep its own view of the mounts ({e}), so a file system \
+             a user mounts while it runs is not kept out"
+        );
+    }
     let config = SystemConfig::load(&config.config)?;
     let commands = config.commands();
     let Some(account) = Holder::of(user) else {

@@ -17,18 +17,40 @@ struct Served {
     uid: Option<u32>,
 }
 
+/// The mounts the calling thread sees (`/proc/self` is the process's first thread).
+const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
+
+/// Gives the calling thread a mount namespace of its own into which no mount made elsewhere
+/// propagates. Entered before [`served_by_a_user`] looks, it closes the race between that check
+/// and root's read: a FUSE file system a user mounts over a folder afterwards is mounted where
+/// this thread does not look. Only the calling thread moves (and the threads it starts later),
+/// so it is called before any other starts. Err where the kernel refuses (a container without
+/// CAP_SYS_ADMIN); the check then still sees every mount made before it looked.
+pub fn private_mounts() -> std::io::Result<()> {
+    use rustix::mount::MountPropagationFlags;
+    // SAFETY: the function is unsafe for UnshareFlags::FILES (threads left with file descriptor
+    // tables apart); NEWNS unshares the mount namespace and the working folder alone.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) }?;
+    rustix::mount::mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )?;
+    Ok(())
+}
+
 /// Why the first of `paths` that lies on a file system a user serves must not be read as root:
 /// its links followed one by one, each folder on the way compared with the mount table (read
 /// once for all of them) before it is looked at. None where no user serves a file system at all
 /// (nothing is walked).
 pub fn served_by_a_user<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<String> {
-    // Unread, the table cannot say any path is safe: refused (fails closed).
-    let table = match std::fs::read("/proc/self/mountinfo") {
+    // Unread, the table cannot say any path is safe: refused (fails closed). The thread's own,
+    // not the process's: after private_mounts they differ where the check runs on another.
+    let table = match std::fs::read(MOUNT_TABLE) {
         Ok(table) => table,
         Err(e) => {
             return Some(format!(
-                "the mount table (/proc/self/mountinfo) cannot be read ({e}), so whether a path \
-                 is on a file system a user serves cannot be told"
+                "the mount table ({MOUNT_TABLE}) cannot be read ({e}), so whether a path is on a \
+                 file system a user serves cannot be told"
             ));
         }
     };
@@ -164,6 +186,49 @@ mod tests {
         assert!(served.iter().all(|m| m.point != Path::new("/mnt/ntfs")));
         assert_eq!(unescape(b"a\\134b\\011"), b"a\\b\t");
         assert_eq!(unescape(b"a\\9"), b"a\\9");
+    }
+
+    /// A mount made outside after private_mounts is not seen inside it: one a user makes
+    /// between the check and root's read lands where root does not look. Its effect is shown
+    /// on a tmpfs (mounting needs root; FUSE is not needed to show where a mount is seen).
+    #[test]
+    fn a_mount_made_after_private_mounts_is_not_seen() {
+        if !rustix::process::geteuid().is_root() {
+            println!("skipped: mounting needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let later = dir.path().join("later");
+        std::fs::create_dir(&later).unwrap();
+        let (entered, has_entered) = std::sync::mpsc::channel();
+        let (mounted, has_mounted) = std::sync::mpsc::channel::<()>();
+        // A thread of its own: only the thread that calls it moves.
+        let inside = std::thread::spawn(move || {
+            private_mounts().unwrap();
+            entered.send(()).unwrap();
+            has_mounted.recv().unwrap();
+            std::fs::read(MOUNT_TABLE).unwrap()
+        });
+        has_entered.recv().unwrap();
+        use rustix::mount::{MountFlags, UnmountFlags};
+        rustix::mount::mount("facegate-test", &later, "tmpfs", MountFlags::empty(), None).unwrap();
+        let outside = std::fs::read(MOUNT_TABLE).unwrap();
+        mounted.send(()).unwrap();
+        let inside = inside.join().unwrap();
+        rustix::mount::unmount(&later, UnmountFlags::DETACH).unwrap();
+        let seen = |table: &[u8]| {
+            String::from_utf8_lossy(table)
+                .lines()
+                .any(|l| l.contains(later.to_str().unwrap()))
+        };
+        println!(
+            "{} seen outside: {}, inside: {}",
+            later.display(),
+            seen(&outside),
+            seen(&inside)
+        );
+        assert!(seen(&outside));
+        assert!(!seen(&inside));
     }
 
     /// A link into a user's mount, and a `..` out of a folder, are followed by name to the
