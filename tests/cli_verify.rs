@@ -839,3 +839,66 @@ fn a_resized_copy_is_saved_with_a_note_and_another_photo_without() {
     assert_eq!(code(&out), 0, "{err}");
     assert!(!err.contains("nearly the same picture"), "{err}");
 }
+
+/// A photo with a face far smaller than the person's beside it (someone in the background) is
+/// judged on the person's, and verify, identify and lookalike say so: they passed over the
+/// other face without a word (journey s36 #11). One face says nothing.
+#[test]
+fn a_small_second_face_is_passed_over_with_a_note() {
+    let data = common::temp_dir("cli-verify-background-face");
+    let photos = astronaut_folder("cli-verify-background-photos");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    assert_eq!(
+        code(&facegate(
+            &data,
+            &["capture", "Eileen", "--kind", "verification", s(&photos)]
+        )),
+        0
+    );
+    // The astronaut with a quarter-size copy of herself in the lower right corner.
+    let astro = image::open(common::fixture("astronaut.png"))
+        .unwrap()
+        .to_rgb8();
+    let small = image::imageops::resize(
+        &astro,
+        astro.width() / 4,
+        astro.height() / 4,
+        image::imageops::FilterType::Triangle,
+    );
+    let mut pair = astro.clone();
+    let (x, y) = (
+        astro.width() - small.width(),
+        astro.height() - small.height(),
+    );
+    image::imageops::replace(&mut pair, &small, x.into(), y.into());
+    let pair_path = common::temp_dir("cli-verify-background-pair").join("pair.png");
+    pair.save(&pair_path).unwrap();
+
+    let gallery = common::temp_dir("cli-verify-background-gallery");
+    std::fs::create_dir_all(gallery.join("Eileen")).unwrap();
+    std::fs::copy(photos.join("a.png"), gallery.join("Eileen/a.png")).unwrap();
+    for args in [
+        vec!["verify", "Eileen", s(&pair_path)],
+        vec!["identify", s(&pair_path)],
+        vec!["lookalike", s(&pair_path), "--gallery", s(&gallery)],
+    ] {
+        let out = facegate(&data, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        println!("{} → {}: {}", args[0], code(&out), err.trim());
+        assert_eq!(code(&out), 0, "{err}");
+        assert!(
+            err.contains("pair.png has two faces;") && err.contains("the largest"),
+            "{err}"
+        );
+    }
+    let alone = facegate(
+        &data,
+        &["verify", "Eileen", s(&common::fixture("astronaut.png"))],
+    );
+    assert_eq!(code(&alone), 0);
+    assert!(
+        !String::from_utf8_lossy(&alone.stderr).contains("faces;"),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+}

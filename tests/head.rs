@@ -259,9 +259,10 @@ fn an_unlock_attempt_is_scored_with_cosine_even_when_a_head_is_in_use() {
     // Identify judges its best candidate as Verify does, through the head (it used cosine: the
     // face `verify id01` accepted was unknown to `identify`; design review s32 D4); the Unlock
     // view's search, at the unlock rule, stays cosine.
-    let (_, probe) = e
+    let probe = e
         .probe(&stranger, std::path::Path::new("id02.jpg"))
-        .unwrap();
+        .unwrap()
+        .embedding;
     let desk_id = e.identify(&probe).unwrap();
     let unlock_id = e
         .identify_at(&probe, unlock_rule.thresholds, unlock_rule.trained_head)

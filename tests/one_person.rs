@@ -27,7 +27,7 @@ fn embed(e: &mut Engine, paths: &[PathBuf]) -> GalleryVectors {
         .iter()
         .filter_map(|p| {
             let img = imageio::load(p).ok()?;
-            let (_, probe) = e.probe(&img, p).ok()?;
+            let probe = e.probe(&img, p).ok()?.embedding;
             Some((uuid::Uuid::new_v4(), probe))
         })
         .collect()
@@ -162,7 +162,10 @@ fn every_decision_refuses_a_gallery_that_is_not_one_person() {
         e.capture(&verification("id01"), &img, Some(name)).unwrap();
     }
     let probe_img = imageio::load(&root.join("img5.jpg")).unwrap();
-    let (_, probe) = e.probe(&probe_img, Path::new("img5.jpg")).unwrap();
+    let probe = e
+        .probe(&probe_img, Path::new("img5.jpg"))
+        .unwrap()
+        .embedding;
     let v = e
         .verify_photo("id01", &probe_img, Path::new("img5.jpg"))
         .unwrap();

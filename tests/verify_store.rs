@@ -597,7 +597,7 @@ fn deepface_identities_enrol_and_verify() {
     for (id, p) in &probes {
         let img = imageio::load(&root.join(p)).unwrap();
         let probe = match e.probe(&img, Path::new(p)) {
-            Ok((_, probe)) => probe,
+            Ok(probe) => probe.embedding,
             Err(err) => {
                 println!("  probe {p} refused: {err}");
                 unusable += 1;

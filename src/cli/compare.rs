@@ -83,13 +83,7 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         Err(e) => return super::verify::refusal("compare", e, args.json),
     };
     for (path, p) in [(&args.a, &a), (&args.b, &b)] {
-        if p.faces_in_image > 1 {
-            eprintln!(
-                "{} has {} faces; comparing the largest",
-                path.display(),
-                p.faces_in_image
-            );
-        }
+        super::verify::note_largest(path, p.faces_in_image, "comparing");
     }
     let mut result: FaceComparison = match args.threshold {
         Some(t) => CompareRule::given(engine.settings().model, t).judge(&a.embedding, &b.embedding),

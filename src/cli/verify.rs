@@ -94,6 +94,19 @@ fn count_word(n: usize) -> String {
         .map_or_else(|| n.to_string(), |w| (*w).to_owned())
 }
 
+/// Says, on stderr, that a photo with other faces was judged on its largest: the others were
+/// too small beside it to make whose face ambiguous, and were passed over without a word
+/// (journey s36 #11). `doing` is the command's verb ("verifying", "comparing"...).
+pub(super) fn note_largest(path: &std::path::Path, faces_in_image: usize, doing: &str) {
+    if faces_in_image > 1 {
+        eprintln!(
+            "{} has {} faces; {doing} the largest",
+            Shown(path),
+            count_word(faces_in_image)
+        );
+    }
+}
+
 /// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
 /// lookalike). The library's "many faces" is worded for a picture being saved ("a picture
 /// should show one face only"); here it is said in the command's own terms. Under `--json` the
@@ -175,6 +188,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     let img = imageio::load(path)?;
     match engine.verify_photo(&args.name, &img, path) {
         Ok(verdict) => {
+            note_largest(path, verdict.faces_in_image, "verifying");
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&verdict)?);
             } else {
@@ -289,7 +303,10 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
-        Ok((_, p)) => p,
+        Ok(p) => {
+            note_largest(&args.image, p.faces_in_image, "identifying");
+            p.embedding
+        }
         Err(e) => return refusal("identify", e, args.json),
     };
     let id = engine.identify(&probe)?;
@@ -354,7 +371,10 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
-        Ok((_, p)) => p,
+        Ok(p) => {
+            note_largest(&args.image, p.faces_in_image, "matching");
+            p.embedding
+        }
         Err(e) => return refusal("lookalike", e, args.json),
     };
     let identities = super::people::identity_folders(&args.gallery)?;

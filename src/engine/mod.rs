@@ -159,6 +159,8 @@ pub fn same_person_bar(threshold: f32) -> String {
 pub struct Verdict {
     pub person: String,
     pub face: Face,
+    /// Faces the photo shows, the judged one among them.
+    pub faces_in_image: usize,
     pub verification: crate::auth::Verification,
 }
 
@@ -593,7 +595,9 @@ impl Engine {
     /// The probe face of a photo or frame: the person nearest the camera. Two faces of about the
     /// same size are an error: whose verification would it be? So is a face too dark to judge,
     /// as in a live attempt.
-    pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<(Face, Embedding)> {
+    /// The count of faces comes with it: a photo whose other faces are small beside the probe
+    /// is judged on the probe, and the user is told so.
+    pub fn probe(&mut self, img: &RgbImage, name: &Path) -> Result<crate::pipeline::ProbeFace> {
         let faces = self.pipeline.detect(img)?;
         let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(f) => f.clone(),
@@ -602,7 +606,11 @@ impl Engine {
         };
         too_dark_in(img, &face, name)?;
         let embedding = self.pipeline.embed(img, &face)?;
-        Ok((face, embedding))
+        Ok(crate::pipeline::ProbeFace {
+            face,
+            embedding,
+            faces_in_image: faces.len(),
+        })
     }
 
     /// The largest face of a photo and its embedding: what two-photo comparisons take (the

@@ -104,10 +104,14 @@ impl Engine {
         // Counted before a face is looked for, so no photo escapes the count but by having no
         // face to compare. (A file that does not decode never reaches here: nothing was tried.)
         self.count_start(person)?;
-        let judged = self
-            .probe(img, name)
-            .and_then(|(face, probe)| Ok((face, self.score(person, &probe)?)));
-        let (face, verification) = match judged {
+        let judged = self.probe(img, name).and_then(|probe| {
+            Ok((
+                probe.face,
+                probe.faces_in_image,
+                self.score(person, &probe.embedding)?,
+            ))
+        });
+        let (face, faces_in_image, verification) = match judged {
             Ok(judged) => judged,
             Err(e) => {
                 // Nothing was compared: settled (with its audit line) as a live attempt is that
@@ -136,6 +140,7 @@ impl Engine {
         Ok(Verdict {
             person: person.to_owned(),
             face,
+            faces_in_image,
             verification,
         })
     }

@@ -59,7 +59,7 @@ impl Worker {
             .engine
             .probe(&frame.image, Path::new("the current frame"))
         {
-            Ok((_, probe)) => match self.engine.identify(&probe) {
+            Ok(probe) => match self.engine.identify(&probe.embedding) {
                 Ok(id) => self.send(Event::Identified(id)),
                 Err(e) => self.unanswered("identification failed", e),
             },
