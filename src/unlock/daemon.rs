@@ -97,6 +97,13 @@ fn accept_clients(
                 hush.warn(uid, "turned away", || {
                     format!("{full}; a connection from pid {} turned away", peer.pid)
                 });
+                // Answered, so the client's log says why rather than that no verdict came (red
+                // team s38 F3); without waiting, as nothing of it is read: a client that fills
+                // its socket's buffer goes without.
+                let busy = verdict(Outcome::Ignore, format!("face unlock is busy: {full}"));
+                let _ = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| proto::send(&mut &stream, &busy));
                 continue;
             }
         };
