@@ -129,11 +129,34 @@ pub fn threshold_at_far(pairs: &[ScoredPair], far: f64) -> Option<f32> {
 
 /// The standard k-fold protocol (LFW View 2): for each fold, choose the threshold on the other
 /// folds and measure accuracy on this one. Returns (fold, threshold, accuracy) per fold.
-pub fn k_fold_accuracy(pairs: &[ScoredPair], folds: &[u32]) -> Vec<(u32, f32, f64)> {
+///
+/// Err where that cannot be measured: with one fold there are no others to choose on (the
+/// threshold of no pairs was 0, and "61 %" was printed as LFW's accuracy: journey s39 #1), and
+/// a fold without both kinds of pair gives its neighbours a threshold that separates nothing,
+/// and a score that is only a TAR or a TNR.
+pub fn k_fold_accuracy(
+    pairs: &[ScoredPair],
+    folds: &[u32],
+) -> Result<Vec<(u32, f32, f64)>, FoldGap> {
     let mut ids: Vec<u32> = folds.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    ids.iter()
+    if let [only] = ids[..] {
+        return Err(FoldGap::OneFold(only));
+    }
+    for &fold in &ids {
+        let in_fold = || pairs.iter().zip(folds).filter(|(_, f)| **f == fold);
+        for (same, kind) in [(true, "genuine"), (false, "impostor")] {
+            if !in_fold().any(|(p, _)| p.same == same) {
+                return Err(FoldGap::OneSided {
+                    fold,
+                    missing: kind,
+                });
+            }
+        }
+    }
+    Ok(ids
+        .iter()
         .map(|&fold| {
             let (test, train): (Vec<_>, Vec<_>) =
                 pairs.iter().zip(folds).partition(|(_, f)| **f == fold);
@@ -142,7 +165,18 @@ pub fn k_fold_accuracy(pairs: &[ScoredPair], folds: &[u32]) -> Vec<(u32, f32, f6
             let (threshold, _) = best_threshold(&train);
             (fold, threshold, accuracy_at(&test, threshold))
         })
-        .collect()
+        .collect())
+}
+
+/// Why k-fold accuracy was not measured ([`k_fold_accuracy`]).
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum FoldGap {
+    #[error(
+        "every pair is in fold {0}, and a fold's threshold is chosen on the other folds' pairs"
+    )]
+    OneFold(u32),
+    #[error("fold {fold} has no {missing} pairs; each fold needs both to choose and to test on")]
+    OneSided { fold: u32, missing: &'static str },
 }
 
 /// Mean and (population) standard deviation.
@@ -196,8 +230,20 @@ mod tests {
             "3 impostors cannot measure 1 %"
         );
         let folds = [0, 0, 1, 0, 1, 1];
-        let per_fold = k_fold_accuracy(&pairs, &folds);
+        let per_fold = k_fold_accuracy(&pairs, &folds).unwrap();
         assert_eq!(per_fold.len(), 2);
+        assert_eq!(
+            k_fold_accuracy(&pairs, &[3; 6]),
+            Err(FoldGap::OneFold(3)),
+            "no other fold to choose on"
+        );
+        assert_eq!(
+            k_fold_accuracy(&pairs, &[0, 0, 1, 0, 0, 0]),
+            Err(FoldGap::OneSided {
+                fold: 1,
+                missing: "impostor"
+            })
+        );
         assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 1.0));
     }
 }

@@ -77,6 +77,8 @@ pub struct PairsReport {
     pub threshold_at_far: BTreeMap<String, Option<f32>>,
     /// (fold, threshold chosen on the other folds, accuracy on this fold)
     pub folds: Vec<(u32, f32, f64)>,
+    /// Why the manifest's folds gave no k-fold accuracy, where they gave none.
+    pub folds_unmeasured: Option<String>,
     pub mean_accuracy: Option<f64>,
     pub std_accuracy: Option<f64>,
     pub best_threshold: f32,
@@ -268,9 +270,19 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
 
     let labelled: Vec<ScoredPair> = scored[..rows.len()].to_vec();
     let fold_ids: Option<Vec<u32>> = folds[..rows.len()].iter().copied().collect();
-    let per_fold = fold_ids
-        .map(|ids| eval::k_fold_accuracy(&labelled, &ids))
-        .unwrap_or_default();
+    let (per_fold, folds_unmeasured) =
+        match fold_ids.map(|ids| eval::k_fold_accuracy(&labelled, &ids)) {
+            Some(Ok(per_fold)) => (per_fold, None),
+            Some(Err(gap)) => (
+                Vec::new(),
+                Some(match args.limit {
+                    // The folds follow one another in the manifest, and --limit keeps its first rows.
+                    Some(n) => format!("{gap} (--limit {n} kept the manifest's first {n} pairs)"),
+                    None => gap.to_string(),
+                }),
+            ),
+            None => (Vec::new(), None),
+        };
     let accuracies: Vec<f64> = per_fold.iter().map(|f| f.2).collect();
     let (mean, std) = eval::mean_std(&accuracies);
     let (best_threshold, accuracy_at_best) = eval::best_threshold(&labelled);
@@ -293,6 +305,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             .into_iter()
             .map(|far| (format!("{far:e}"), eval::threshold_at_far(&scored, far)))
             .collect(),
+        folds_unmeasured,
         mean_accuracy: (!per_fold.is_empty()).then_some(mean),
         std_accuracy: (!per_fold.is_empty()).then_some(std),
         folds: per_fold,
@@ -428,6 +441,9 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
             "  fold {fold}: accuracy {:.2} % at threshold {threshold:.3} (chosen on the other folds)",
             acc * 100.0
         );
+    }
+    if let Some(why) = &report.folds_unmeasured {
+        println!("k-fold accuracy not measured: {why}");
     }
     if let (Some(m), Some(s)) = (report.mean_accuracy, report.std_accuracy) {
         println!("mean accuracy {:.2} % ± {:.2}", m * 100.0, s * 100.0);
