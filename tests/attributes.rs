@@ -286,3 +286,29 @@ fn sampled_accuracy_fer2013() {
     // Measured: 58.3 % (full set: 59.3 %).
     assert!(acc >= 0.55, "emotion accuracy {acc}");
 }
+
+/// One LFW-a face is a woman's or a man's, so the other's recall is over no faces: said so, not
+/// "NaN %" (journey s38 §12).
+#[test]
+fn a_share_over_no_faces_is_said_not_nan() {
+    let Some(data) = common::shared_data("eval attributes on one face") else {
+        return;
+    };
+    let out = common::run_facegate(&[
+        "eval",
+        "attributes",
+        "--data",
+        common::s(&data),
+        "--datasets",
+        "lfw",
+        "--limit",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.contains("LFW-a: 1 face "), "{text}");
+    assert!(
+        text.contains("none to count") && !text.contains("NaN"),
+        "{text}"
+    );
+}

@@ -68,7 +68,8 @@ pub fn seconds<const MIN: i64, const MAX: i64>(s: &str) -> Result<f64, String> {
 pub fn count<const MIN: usize, const MAX: usize>(s: &str) -> Result<usize, String> {
     let v: usize = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
     if !(MIN..=MAX).contains(&v) {
-        return Err(format!("{v} is not a whole number from {MIN} to {MAX}"));
+        // "0 is not a whole number" read as a lesson in arithmetic (journey s38 §12).
+        return Err(format!("{v} is outside {MIN} to {MAX}"));
     }
     Ok(v)
 }

@@ -477,8 +477,21 @@ fn fallback_note(source: LandmarkSource, fallbacks: usize) -> String {
     }
 }
 
+/// A share as a percentage; "none to count" for one over no faces (it printed "NaN %": journey
+/// s38 §12, a `--limit` that leaves no adult or no woman).
 fn pct(x: f64) -> String {
-    format!("{:.1} %", 100.0 * x)
+    match x.is_nan() {
+        true => "none to count".to_owned(),
+        false => format!("{:.1} %", 100.0 * x),
+    }
+}
+
+/// A mean error in years, as [`pct`] says one over no faces.
+fn years(x: f64) -> String {
+    match x.is_nan() {
+        true => "none to count".to_owned(),
+        false => format!("{x:.2} years"),
+    }
 }
 
 fn print_text(r: &Report) {
@@ -495,24 +508,24 @@ fn print_text(r: &Report) {
     );
     for u in &r.utkface {
         println!(
-            "\nUTKFace crop_part1: {} faces {}, age by {}",
-            u.n,
+            "\nUTKFace crop_part1: {} {}, age by {}",
+            crate::shown::counted(u.n, "face", "faces"),
             fallback_note(r.landmarks, u.fallbacks),
             u.age_net.describe()
         );
         for (name, s) in [("all", &u.all), ("adults 18-70", &u.adults_18_70)] {
             println!(
-                "  {name:<13} n={:<5} age MAE {:.2} years   gender accuracy {}",
+                "  {name:<13} n={:<5} age MAE {}   gender accuracy {}",
                 s.n,
-                s.age_mae,
+                years(s.age_mae),
                 pct(s.gender_accuracy)
             );
         }
     }
     if let Some(l) = &r.lfw {
         println!(
-            "\nLFW-a: {} faces {}\n  gender accuracy {}   (women {}, men {})",
-            l.n,
+            "\nLFW-a: {} {}\n  gender accuracy {}   (women {}, men {})",
+            crate::shown::counted(l.n, "face", "faces"),
             fallback_note(r.landmarks, l.fallbacks),
             pct(l.gender_accuracy),
             pct(l.female_recall),
@@ -521,8 +534,8 @@ fn print_text(r: &Report) {
     }
     for f in &r.fer2013 {
         println!(
-            "\nFER2013 PublicTest: {} faces, {}\n  emotion accuracy {}\n  confusion (rows: truth, columns: predicted)",
-            f.n,
+            "\nFER2013 PublicTest: {}, {}\n  emotion accuracy {}\n  confusion (rows: truth, columns: predicted)",
+            crate::shown::counted(f.n, "face", "faces"),
             f.net.describe(),
             pct(f.accuracy)
         );
