@@ -45,7 +45,12 @@ pub enum QualityIssue {
     NoFace,
     // Said for a person's images and for negatives alike (a negative refused for the
     // background face of an LFW photo was told about "the person enrolling").
-    #[error("{0} faces found; a picture should show one face only (crop it, or choose another)")]
+    // The faces of about the largest's size, not all in the picture: "4 faces found" of a photo
+    // `detect` found 6 in read as a miscount (journey s39 #3).
+    #[error(
+        "{0} faces about as large as the largest; a picture should show one person clearly \
+         nearest the camera (crop it, or choose another)"
+    )]
     ManyFaces(usize),
     // Each with its remedy at the camera and for a photo file: the same gate judges both, and
     // "hold still" said of an LFW photo meant nothing (journey s37 #9).

@@ -1,4 +1,5 @@
-//! `facegate compare A B`: the largest face in each photo, judged by the same rule as the
+//! `facegate compare A B`: the face nearest the camera in each photo (taken as verify takes
+//! one, [`crate::engine::Engine::probe`]), judged by the same rule as the
 //! window's Compare ([`crate::engine::Engine::compare_faces`]): the saved detection threshold,
 //! or a person's trained head with `--person`.
 
@@ -72,18 +73,18 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
     if let Some(person) = &args.person {
         engine.store().require_person(person)?;
     }
-    // The largest face of each photo, as the window's Compare takes it; a photo with no face
-    // to judge is refused as verify refuses one (no face, too dark).
+    // Each photo's face as verify takes one, and as the window's Compare does; a photo with no
+    // face to judge is refused as verify refuses one (no face, too dark, faces of one size).
     let mut probe = |path: &PathBuf| -> Result<ProbeFace, Error> {
         let img = crate::imageio::load(path)?;
-        engine.largest_face(&img, path)
+        engine.probe(&img, path)
     };
     let (a, b) = match probe(&args.a).and_then(|a| Ok((a, probe(&args.b)?))) {
         Ok(both) => both,
         Err(e) => return super::verify::refusal("compare", e, args.json),
     };
     for (path, p) in [(&args.a, &a), (&args.b, &b)] {
-        super::verify::note_largest(path, p.faces_in_image, "comparing");
+        super::verify::note_largest(path, p.faces_in_image, &p.face, "comparing");
     }
     let mut result: FaceComparison = match args.threshold {
         Some(t) => CompareRule::given(engine.settings().model, t).judge(&a.embedding, &b.embedding),

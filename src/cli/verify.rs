@@ -94,15 +94,27 @@ fn count_word(n: usize) -> String {
         .map_or_else(|| n.to_string(), |w| (*w).to_owned())
 }
 
-/// Says, on stderr, that a photo with other faces was judged on its largest: the others were
-/// too small beside it to make whose face ambiguous, and were passed over without a word
-/// (journey s36 #11). `doing` is the command's verb ("verifying", "comparing"...).
-pub(super) fn note_largest(path: &std::path::Path, faces_in_image: usize, doing: &str) {
+/// Says, on stderr, that a photo with other faces was judged on its largest, `face`, and where
+/// it is: the others were too small beside it to make whose face ambiguous, and were passed
+/// over without a word (journey s36 #11); "the largest" alone left the user guessing which
+/// (journey s39 #6). `doing` is the command's verb ("verifying", "comparing"...). Said with
+/// the verdict, not before a refusal that follows.
+pub(super) fn note_largest(
+    path: &std::path::Path,
+    faces_in_image: usize,
+    face: &crate::vision::Face,
+    doing: &str,
+) {
     if faces_in_image > 1 {
+        let b = &face.bbox;
         eprintln!(
-            "{} has {} faces; {doing} the largest",
+            "{} has {} faces; {doing} the largest, at x {:.0}, y {:.0} ({:.0}×{:.0} px)",
             Shown(path),
-            count_word(faces_in_image)
+            count_word(faces_in_image),
+            b.x,
+            b.y,
+            b.w,
+            b.h
         );
     }
 }
@@ -122,7 +134,7 @@ pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8>
         Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => (
             "many_faces",
             format!(
-                "{} faces: {command} needs exactly one person in the picture (another face at least {:.0} % the size of the nearest one makes it ambiguous whose face to judge)",
+                "{} faces about as large as the largest: {command} needs one person clearly nearest the camera (another face at least {:.0} % the size of the largest makes it ambiguous whose face to judge)",
                 count_word(n),
                 crate::auth::quality::AMBIGUOUS_FACE_RATIO * 100.0
             ),
@@ -188,7 +200,7 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     let img = imageio::load(path)?;
     match engine.verify_photo(&args.name, &img, path) {
         Ok(verdict) => {
-            note_largest(path, verdict.faces_in_image, "verifying");
+            note_largest(path, verdict.faces_in_image, &verdict.face, "verifying");
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&verdict)?);
             } else {
@@ -303,13 +315,10 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
-        Ok(p) => {
-            note_largest(&args.image, p.faces_in_image, "identifying");
-            p.embedding
-        }
+        Ok(p) => p,
         Err(e) => return refusal("identify", e, args.json),
     };
-    let id = engine.identify(&probe)?;
+    let id = engine.identify(&probe.embedding)?;
     for line in id.left_out() {
         eprintln!("note: {line}");
     }
@@ -323,6 +332,14 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         (false, true) => Some("nobody enrolled has verification images yet"),
         _ => None,
     };
+    if why.is_none() {
+        note_largest(
+            &args.image,
+            probe.faces_in_image,
+            &probe.face,
+            "identifying",
+        );
+    }
     if args.json {
         let reason = why.map(|why| ("reason", why.into()));
         println!("{}", super::json_with(&id, reason.as_slice())?);
@@ -371,10 +388,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
     let mut engine = cli.engine()?;
     let img = imageio::load(&args.image)?;
     let probe = match engine.probe(&img, &args.image) {
-        Ok(p) => {
-            note_largest(&args.image, p.faces_in_image, "matching");
-            p.embedding
-        }
+        Ok(p) => p,
         Err(e) => return refusal("lookalike", e, args.json),
     };
     let identities = super::people::identity_folders(&args.gallery)?;
@@ -411,7 +425,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let sim = probe.cosine(&embedding);
+            let sim = probe.embedding.cosine(&embedding);
             let entry = best
                 .entry(identity.clone())
                 .or_insert((f32::NEG_INFINITY, photo.clone()));
@@ -450,6 +464,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
         );
         return Ok(say_refusal("no_face", &reason, exit::NO_FACE, args.json));
     }
+    note_largest(&args.image, probe.faces_in_image, &probe.face, "matching");
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ranking)?);
     } else if let Some(top) = ranking.first() {

@@ -478,13 +478,15 @@ impl Engine {
         Ok(embedding)
     }
 
-    /// The embedding of the largest face in a photo outside the store (a look-alike gallery).
+    /// The embedding of a photo's face outside the store (a look-alike gallery), taken by
+    /// [`Engine::probe`]'s rule: a group photo of equals was a candidate, though refused as the
+    /// probe (journey s39 #4).
     /// Not cached: it is someone who is not enrolled, and the store must not keep their template
     /// where no removal reaches it (a look-alike run over a home folder left 7,879 of them;
     /// bad-input hunt, session 26). The lab's evaluations cache theirs ([`photo_embedding`]).
     pub fn photo_embedding(&mut self, path: &Path) -> Result<Embedding> {
         let img = crate::imageio::load(path)?;
-        Ok(self.pipeline.probe(&img, path)?.embedding)
+        Ok(self.probe(&img, path)?.embedding)
     }
 
     /// `(image id, embedding)` of every stored face in `gallery`, embedding only uncached ones.
@@ -592,7 +594,10 @@ impl Engine {
         Ok(&self.galleries[person])
     }
 
-    /// The probe face of a photo or frame: the person nearest the camera. Two faces of about the
+    /// The probe face of a photo or frame: the person nearest the camera. Every command that
+    /// judges a face takes it by this one rule (verify, identify, compare, a look-alike's
+    /// gallery): compare took the largest box instead, and gave "same person" on one of two
+    /// faces that verify refused as ambiguous (journey s39 #5). Two faces of about the
     /// same size are an error: whose verification would it be? So is a face too dark to judge,
     /// as in a live attempt.
     /// The count of faces comes with it: a photo whose other faces are small beside the probe
@@ -613,24 +618,9 @@ impl Engine {
         })
     }
 
-    /// The largest face of a photo and its embedding: what two-photo comparisons take (the
-    /// window's Compare and `facegate compare`), where a second face is someone in the
-    /// background rather than an ambiguous probe.
-    pub fn largest_face(
-        &mut self,
-        img: &RgbImage,
-        name: &Path,
-    ) -> Result<crate::pipeline::ProbeFace> {
-        let probe = self.pipeline.probe(img, name)?;
-        // As every judgment of a face refuses one too dark to judge ([`Engine::probe`]): a
-        // person's rule gave "same person" on a face their `verify` refused (review s37 #4).
-        too_dark_in(img, &probe.face, name)?;
-        Ok(probe)
-    }
-
-    /// [`Engine::largest_face`] aligned, for showing beside the other photo.
+    /// [`Engine::probe`] aligned, for showing beside the other photo (the window's Compare).
     pub fn aligned_probe(&mut self, img: &RgbImage, name: &Path) -> Result<(RgbImage, Embedding)> {
-        let probe = self.largest_face(img, name)?;
+        let probe = self.probe(img, name)?;
         Ok((align_arcface(img, &probe.face).image, probe.embedding))
     }
 }
