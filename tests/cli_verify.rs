@@ -170,6 +170,30 @@ fn repeated_rejections_exit_4() {
     );
     assert_eq!(code(&out), 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked out"));
+    // The lock is seen where the person is listed, with its remedy (journey s39 #9), and gone
+    // once reset.
+    let reset = common::hint_at(&data, "user reset Eileen");
+    let list = facegate(&data, &["user", "list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("locked out for") && text.contains(&format!("({reset}` lifts it)")),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&facegate(&data, &["user", "list", "--json"]).stdout).unwrap();
+    assert!(
+        json[0]["locked"]
+            .as_str()
+            .unwrap()
+            .starts_with("locked out for"),
+        "{json}"
+    );
+    let show = facegate(&data, &["user", "show", "Eileen"]);
+    assert!(String::from_utf8_lossy(&show.stderr).contains("note: Eileen is locked out for"));
+    assert_eq!(code(&facegate(&data, &["user", "reset", "Eileen"])), 0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&facegate(&data, &["user", "list", "--json"]).stdout).unwrap();
+    assert!(json[0]["locked"].is_null(), "{json}");
 }
 
 /// A mistyped name on the live path is "not enrolled" (exit 2), as on the photo path and at the
@@ -887,9 +911,32 @@ fn a_small_second_face_is_passed_over_with_a_note() {
         println!("{} → {}: {}", args[0], code(&out), err.trim());
         assert_eq!(code(&out), 0, "{err}");
         assert!(
-            err.contains("pair.png has two faces;") && err.contains("the largest"),
+            err.contains("pair.png has two faces;") && err.contains("the largest, at x "),
             "{err}"
         );
+        // The box named is the astronaut's own, not her copy's a quarter its width.
+        let width: f32 = err
+            .rsplit_once(" (")
+            .and_then(|(_, b)| b.split_once('×'))
+            .and_then(|(w, _)| w.parse().ok())
+            .unwrap_or_else(|| panic!("no box in {err}"));
+        assert!(width > 60.0, "{err}");
+    }
+    // Not before a refusal: with nobody enrolled, or a gallery without folders, no face was
+    // then judged (journey s39 #2).
+    let empty = common::temp_dir("cli-verify-background-nobody");
+    let empty_gallery = common::temp_dir("cli-verify-background-no-folders");
+    for (data, args) in [
+        (&empty, vec!["identify", s(&pair_path)]),
+        (
+            &data,
+            vec!["lookalike", s(&pair_path), "--gallery", s(&empty_gallery)],
+        ),
+    ] {
+        let out = facegate(data, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(code(&out), 0, "{err}");
+        assert!(!err.contains("faces;"), "{err}");
     }
     let alone = facegate(
         &data,

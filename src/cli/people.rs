@@ -81,6 +81,19 @@ struct PersonRow {
     anchor: usize,
     positive: usize,
     verification: usize,
+    /// What holds their face verification now ("locked out for 29 more s"), if anything: a
+    /// desk lock-out was seen only by trying to verify (journey s39 #9).
+    locked: Option<String>,
+}
+
+/// `name`'s lock-out (`brief`, as [`crate::auth::lockout::Lock::brief`] says it) with the
+/// command that lifts it.
+fn lock_line(name: &str, brief: &str) -> String {
+    format!(
+        "{} is {brief} (`{FACEGATE} user reset {}` lifts it)",
+        crate::shown::Escaped(name),
+        names::shell_arg(name)
+    )
 }
 
 pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
@@ -181,6 +194,9 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 rows.extend(image_rows(&store, &gallery, Some(kind))?);
             }
             show_rows(&rows, *json, &format!("{name} has no images yet"))?;
+            if let Some(lock) = crate::engine::attempts::lock_of(&store, name) {
+                eprintln!("note: {}", lock_line(name, &lock.brief()));
+            }
         }
         UserCommand::List { json } => {
             let mut rows = Vec::new();
@@ -197,6 +213,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     anchor: count(ImageKind::Anchor),
                     positive: count(ImageKind::Positive),
                     verification: count(ImageKind::Verification),
+                    locked: crate::engine::attempts::lock_of(&store, &name).map(|l| l.brief()),
                     name,
                 });
             }
@@ -212,11 +229,22 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     "{:<24} {:>7} {:>9} {:>13}",
                     "name", "anchor", "positive", "verification"
                 );
-                for r in rows {
+                for r in &rows {
                     println!(
-                        "{:<24} {:>7} {:>9} {:>13}",
-                        r.name, r.anchor, r.positive, r.verification
+                        "{:<24} {:>7} {:>9} {:>13}{}",
+                        r.name,
+                        r.anchor,
+                        r.positive,
+                        r.verification,
+                        r.locked
+                            .as_ref()
+                            .map_or(String::new(), |l| format!("  {l}"))
                     );
+                }
+                for r in &rows {
+                    if let Some(brief) = &r.locked {
+                        println!("{}", lock_line(&r.name, brief));
+                    }
                 }
             }
         }
