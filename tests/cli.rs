@@ -190,6 +190,16 @@ fn a_file_named_like_an_option_is_said_how_to_give() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // An option after `--` is what was refused then, not the file (journey s39 #7).
+    let out = run(&["verify", "Alice", "--", "-lead.png", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--json comes after `--`, where every word is read as a file")
+            && !err.contains("begins with '-'"),
+        "{err}"
+    );
 }
 
 fn facegate(args: &[&str]) -> Output {

@@ -292,7 +292,22 @@ fn a_file_read_as_options(e: &clap::Error) -> Option<String> {
     if e.kind() != clap::error::ErrorKind::UnknownArgument {
         return None;
     }
-    let name = std::env::args_os().skip(1).find(|a| {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let dashed = |a: &std::ffi::OsString| a.as_encoded_bytes().starts_with(b"-");
+    // Given after `--`, the file was read as one: what clap refused is an option after it
+    // (`verify Alice -- -lead.jpg --json`), and "give it after `--`" told the user to do what
+    // they had done (journey s39 #7).
+    if let Some(end) = args.iter().position(|a| a == "--") {
+        let option = args[end + 1..]
+            .iter()
+            .find(|a| dashed(a) && !std::path::Path::new(a).exists())?;
+        let shown = crate::shown::Shown(std::path::Path::new(option));
+        return Some(format!(
+            "{shown} comes after `--`, where every word is read as a file: give the options \
+             before `--` (`... {shown} -- FILES`)"
+        ));
+    }
+    let name = args.into_iter().find(|a| {
         let bytes = std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str());
         bytes.starts_with(b"-") && !bytes.starts_with(b"--") && std::path::Path::new(a).exists()
     })?;
