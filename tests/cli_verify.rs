@@ -252,6 +252,18 @@ fn live_replay_accepts_the_person_and_times_out_a_stranger() {
     assert_eq!(code(&out), 0);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["seconds"].as_f64().unwrap() < 5.0);
+    // With liveness, the turn the recording makes is given, or the user is told to give it.
+    let turned = ["verify", "Katie", "--replay", s(&katie), "--liveness"];
+    let out = facegate(&data, &[&turned[..], &["--turn", "right"]].concat());
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("--turn"));
+    let out = facegate(&data, &[&turned[..], &["--timeout", "3"]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("without --turn: exit {}: {err}", code(&out));
+    assert!(
+        err.contains("note: the side to turn is drawn at random") && err.contains("--turn left"),
+        "{err}"
+    );
     let stranger = clips.join("WDA_AlexandriaOcasioCortez_000.mp4");
     let out = facegate(
         &data,
