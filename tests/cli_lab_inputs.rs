@@ -191,7 +191,30 @@ fn eval_pairs_impostors_are_bounded_and_each_pair_counted_once() {
     let ran = facegate(dir.path(), &["eval", "pairs", s(&csv), "--impostors", "5"]);
     assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
     assert!(
-        ran.stdout.contains("1 impostor pair added") && ran.stdout.contains("of 5 asked for"),
+        ran.stdout.contains("1 impostor pair added")
+            && ran
+                .stdout
+                .contains("of 5 asked for: these images make no more distinct ones"),
+        "{}",
+        ran.stdout
+    );
+    // Photos all in one folder are one identity to --impostors: said so, not "add --impostors"
+    // (journey s39 #12).
+    let flat = dir.path().join("flat.csv");
+    std::fs::write(
+        &flat,
+        "path_a,path_b,same
+ids/b/1.png,ids/b/2.png,1
+ids/b/2.png,ids/b/1.png,0
+",
+    )
+    .unwrap();
+    let ran = facegate(dir.path(), &["eval", "pairs", s(&flat), "--impostors", "5"]);
+    assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("0 impostor pairs added")
+            && ran.stdout.contains("these images all lie in one")
+            && !ran.stdout.contains("add --impostors"),
         "{}",
         ran.stdout
     );

@@ -68,6 +68,8 @@ pub struct PairsReport {
     /// distinct impostor pairs than asked (each is added once, none already listed).
     pub impostors_asked: usize,
     pub impostors_added: usize,
+    /// The images' identities, as `--impostors` tells them apart: their parent folders.
+    pub identities: usize,
     /// Images where no face was found; their pairs score -1 (a miss, as the protocol requires).
     pub no_face: Vec<String>,
     pub auc: f64,
@@ -201,6 +203,11 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         );
         super::checked::output_image("--plot", out, &inputs)?;
     }
+    let identities = pairs
+        .iter()
+        .flat_map(|p| [p.0.parent(), p.1.parent()])
+        .collect::<HashSet<_>>()
+        .len();
     let mut impostors_added = 0;
     if args.impostors > 0 {
         let (extra, _) = extra_impostors(&pairs, args.impostors);
@@ -294,6 +301,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         images: scorer.memo.len(),
         impostors_asked: args.impostors,
         impostors_added,
+        identities,
         no_face: no_face.into_iter().collect(),
         auc: eval::roc_auc(&scored),
         eer: eval::eer(&scored),
@@ -314,6 +322,20 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         accuracy_at_default: eval::accuracy_at(&labelled, scorer.default_threshold()),
         scored,
     })
+}
+
+/// What would give more impostor pairs, said alike where too few were added and where a FAR
+/// cannot be measured. "add --impostors" was advised for a manifest whose photos all lie in one
+/// folder, where it adds none (journey s39 #12).
+fn more_impostors(report: &PairsReport) -> &'static str {
+    if report.identities < 2 {
+        "--impostors pairs images of different people, told apart by their folders, and these \
+         images all lie in one: put each person's images in a folder of their own"
+    } else if report.impostors_added < report.impostors_asked {
+        "these images make no more distinct ones: add images of more people"
+    } else {
+        "add --impostors"
+    }
 }
 
 /// Up to `n` distinct impostor pairs: two images of different identities (parent folders), in
@@ -428,8 +450,9 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
             crate::shown::counted(report.impostors_added, "impostor pair", "impostor pairs"),
             if report.impostors_added < report.impostors_asked {
                 format!(
-                    " (of {} asked for: these images make no more distinct ones)",
-                    report.impostors_asked
+                    " (of {} asked for: {})",
+                    report.impostors_asked,
+                    more_impostors(&report)
                 )
             } else {
                 String::new()
@@ -467,11 +490,7 @@ pub fn run(cli: &Cli, args: &PairsArgs) -> anyhow::Result<u8> {
             ),
             None => println!(
                 "TAR at FAR {far}: not measurable with this many impostor pairs ({})",
-                if report.impostors_added < report.impostors_asked {
-                    "these images make no more: add images of more people"
-                } else {
-                    "add --impostors"
-                }
+                more_impostors(&report)
             ),
         }
     }
