@@ -358,3 +358,70 @@ fn an_unlock_enrolment_stopped_by_a_full_disk_keeps_none_of_its_images() {
     std::fs::remove_file(filler).unwrap();
     let _ = std::fs::remove_dir_all(&photos);
 }
+
+/// `capture` stopped part-way by a full disk says that the images saved before the write that
+/// failed stay, and where to see them: "nothing was changed" read as the whole batch (journey
+/// s39 #14).
+#[test]
+fn a_desk_capture_stopped_by_a_full_disk_says_what_stays() {
+    let Some(disk) = SmallDisk::mount("desk-capture", "8m") else {
+        return;
+    };
+    let photos = common::temp_dir("full-desk-photos");
+    let (astro, _) = common::astronaut(&common::models());
+    let mut darker = astro.clone();
+    darker
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|c| c / 4 * 3));
+    let files = [
+        ("astro.png", astro.clone()),
+        ("mirrored.png", image::imageops::flip_horizontal(&astro)),
+        ("darker.png", darker),
+    ]
+    .map(|(name, img)| {
+        let path = photos.join(name);
+        img.save(&path).unwrap();
+        path
+    });
+    let data = disk.dir.join("data");
+    assert!(
+        common::facegate_at(&data, &["user", "add", "Ann"])
+            .status
+            .success()
+    );
+    assert!(
+        common::facegate_at(&data, &["capture", "Ann", common::s(&files[0])])
+            .status
+            .success()
+    );
+    let folder = data.join("users/Ann/verification");
+    let one_face: u64 = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    // Room for about one more face, not two.
+    let filler = disk.fill();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() - one_face * 3 / 2 - 8192)
+        .unwrap();
+    let out = common::facegate_at(
+        &data,
+        &["capture", "Ann", common::s(&files[1]), common::s(&files[2])],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    let saved = std::fs::read_dir(&folder).unwrap().count();
+    println!("one face is {one_face} bytes; {saved} files; the capture said: {said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("that write was undone"), "{said}");
+    // The first of the two fitted (an image is a PNG and its sidecar): it stays, and is said to.
+    assert_eq!(saved, 4, "{said}");
+    assert!(
+        said.contains("note: the 1 image saved before this stays"),
+        "{said}"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let _ = std::fs::remove_dir_all(&photos);
+}

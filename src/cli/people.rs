@@ -432,7 +432,33 @@ pub fn import_with(
     gallery: &Gallery,
     inputs: &[PathBuf],
 ) -> anyhow::Result<u8> {
-    let imported = import_into(engine, gallery, inputs, None)?;
+    let stored =
+        |engine: &crate::engine::Engine| engine.store().faces(gallery).map_or(0, |f| f.len());
+    let before = stored(engine);
+    let imported = match import_into(engine, gallery, inputs, None) {
+        Ok(imported) => imported,
+        Err(e) => {
+            // Stopped part-way (a full disk): what was saved before stays, and is said so.
+            let kept = stored(engine).saturating_sub(before);
+            if kept > 0 {
+                let (what, stay) = match kept {
+                    1 => ("image", "stays"),
+                    _ => ("images", "stay"),
+                };
+                eprintln!(
+                    "note: the {kept} {what} saved before this {stay}{}",
+                    match gallery {
+                        Gallery::Person { name, .. } => format!(
+                            " (`{FACEGATE} user show {}` lists them)",
+                            names::shell_arg(name)
+                        ),
+                        Gallery::Negatives => String::new(),
+                    }
+                );
+            }
+            return Err(e);
+        }
+    };
     println!("{}", imported.tally("saved"));
     let saved = imported
         .saved

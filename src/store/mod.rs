@@ -105,7 +105,12 @@ pub enum StoreError {
     UnknownPerson(String),
     #[error("`{}` is already enrolled", names::printable(.0))]
     PersonExists(String),
-    #[error("the disk is full while writing {}; nothing was changed", crate::shown::Shown(.0))]
+    // "Nothing was changed" read as the whole batch, after a capture's earlier images had been
+    // saved (journey s39 #14): this one write is what was undone.
+    #[error(
+        "the disk is full while writing {}; that write was undone",
+        crate::shown::Shown(.0)
+    )]
     DiskFull(PathBuf),
     #[error("cannot access {}", crate::shown::Shown(path))]
     Io {
