@@ -20,13 +20,56 @@ struct Served {
 /// The mounts the calling thread sees (`/proc/self` is the process's first thread).
 const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
 
+/// Keeps every file system a user serves out of what the calling thread (and the threads it
+/// starts later) can reach: in a mount namespace of its own ([`private_mounts`]), those there
+/// now are set aside, and none mounted later comes in. Checking paths against the mount table
+/// alone left two ways in: a mount made after the check, and one already there, moved into a
+/// checked folder by renaming the folder it is in (review s39 M1); no check of a path sees
+/// either. Called before any other thread starts, as root.
+///
+/// Err, for the caller to refuse on (fails closed), where that cannot be done and a user could
+/// mount one: the kernel refuses a namespace (a container without CAP_SYS_ADMIN) and
+/// `/dev/fuse` exists, or a mount will not be set aside. Without `/dev/fuse` no user can mount
+/// one, and [`served_by_a_user`] still refuses any path on one there is.
+pub fn keep_users_mounts_out() -> Result<(), String> {
+    if let Err(e) = private_mounts() {
+        return match std::path::Path::new("/dev/fuse").exists() {
+            true => Err(format!(
+                "a mount namespace of its own cannot be made ({e}), and without one a file \
+                 system a user mounts (/dev/fuse is there) could leave root's read unanswered"
+            )),
+            false => Ok(()),
+        };
+    }
+    let read = || std::fs::read(MOUNT_TABLE).map_err(|e| format!("{MOUNT_TABLE}: {e}"));
+    set_aside(user_served(&read()?).into_iter().map(|m| m.point).collect());
+    match user_served(&read()?).first() {
+        None => Ok(()),
+        Some(left) => Err(format!(
+            "a {} file system a user serves, at {}, cannot be set aside",
+            left.fstype,
+            crate::shown::Shown(&left.point)
+        )),
+    }
+}
+
+/// Detaches the mounts at `points` from the calling thread's mount namespace, outer ones
+/// first: setting one aside takes those inside it too, and its path is then not walked through
+/// a user's server to reach the inner ones. One that will not go (gone with an outer one, or no
+/// longer a mount at that path) is left for the caller's look at the table to find.
+fn set_aside(mut points: Vec<PathBuf>) {
+    use rustix::mount::UnmountFlags;
+    points.sort_by_key(|p| p.components().count());
+    for point in &points {
+        let _ = rustix::mount::unmount(point, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW);
+    }
+}
+
 /// Gives the calling thread a mount namespace of its own into which no mount made elsewhere
-/// propagates. Entered before [`served_by_a_user`] looks, it closes the race between that check
-/// and root's read: a FUSE file system a user mounts over a folder afterwards is mounted where
-/// this thread does not look. Only the calling thread moves (and the threads it starts later),
-/// so it is called before any other starts. Err where the kernel refuses (a container without
-/// CAP_SYS_ADMIN); the check then still sees every mount made before it looked.
-pub fn private_mounts() -> std::io::Result<()> {
+/// propagates: a FUSE file system a user mounts over a folder afterwards is mounted where this
+/// thread does not look. Only the calling thread moves (and the threads it starts later), so it
+/// is called before any other starts.
+fn private_mounts() -> std::io::Result<()> {
     use rustix::mount::MountPropagationFlags;
     // SAFETY: the function is unsafe for UnshareFlags::FILES (threads left with file descriptor
     // tables apart); NEWNS unshares the mount namespace and the working folder alone.
@@ -191,6 +234,7 @@ mod tests {
     /// A mount made outside after private_mounts is not seen inside it: one a user makes
     /// between the check and root's read lands where root does not look. Its effect is shown
     /// on a tmpfs (mounting needs root; FUSE is not needed to show where a mount is seen).
+    /// The tmpfs is unmounted before any assertion.
     #[test]
     fn a_mount_made_after_private_mounts_is_not_seen() {
         if !rustix::process::geteuid().is_root() {
@@ -229,6 +273,49 @@ mod tests {
         );
         assert!(seen(&outside));
         assert!(!seen(&inside));
+    }
+
+    /// Mounts there before the namespace was made are set aside inside it (a mount inside
+    /// another too), and stay outside: one already there could be moved into a checked folder
+    /// by renaming the folder it is in. Shown on tmpfs, as above.
+    #[test]
+    fn mounts_there_before_are_set_aside_inside_only() {
+        if !rustix::process::geteuid().is_root() {
+            println!("skipped: mounting needs root");
+            return;
+        }
+        use rustix::mount::{MountFlags, UnmountFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let outer = dir.path().join("outer");
+        std::fs::create_dir(&outer).unwrap();
+        rustix::mount::mount("facegate-test", &outer, "tmpfs", MountFlags::empty(), None).unwrap();
+        let inner = outer.join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        rustix::mount::mount("facegate-test", &inner, "tmpfs", MountFlags::empty(), None).unwrap();
+        let points = vec![inner.clone(), outer.clone()];
+        let inside = std::thread::spawn(move || {
+            private_mounts().unwrap();
+            set_aside(points);
+            std::fs::read(MOUNT_TABLE).unwrap()
+        })
+        .join()
+        .unwrap();
+        let outside = std::fs::read(MOUNT_TABLE).unwrap();
+        let _ = rustix::mount::unmount(&outer, UnmountFlags::DETACH);
+        let seen = |table: &[u8], p: &Path| {
+            String::from_utf8_lossy(table)
+                .lines()
+                .any(|l| l.split(' ').nth(4) == p.to_str())
+        };
+        for p in [&outer, &inner] {
+            println!(
+                "{}: outside {}, inside {}",
+                p.display(),
+                seen(&outside, p),
+                seen(&inside, p)
+            );
+            assert!(seen(&outside, p) && !seen(&inside, p));
+        }
     }
 
     /// A link into a user's mount, and a `..` out of a folder, are followed by name to the
