@@ -1,0 +1,141 @@
+//! Root's `unlock enrol` never reaches a file system a user serves: a FUSE server that answers
+//! nothing but its start, mounted inside the photos' folder as another user's, would hold root's
+//! read for as long as it likes (red team s38 F2; review s39 M1). Run as root, where `/dev/fuse`
+//! and python3 are there; skipped with a notice otherwise.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A FUSE server mounted at argv[1] as uid 65534's (`user_id=`, as `fusermount` writes it for a
+/// user): it answers FUSE_INIT, so the mount comes up, and logs every other request's opcode to
+/// argv[2] without answering it.
+const SILENT_SERVER: &str = r#"
+import ctypes, os, struct, sys
+point, log = sys.argv[1], sys.argv[2]
+fd = os.open("/dev/fuse", os.O_RDWR)
+libc = ctypes.CDLL(None, use_errno=True)
+options = f"fd={fd},rootmode=40000,user_id=65534,group_id=65534,allow_other".encode()
+if libc.mount(b"facegate-test", point.encode(), b"fuse", 0, options) != 0:
+    sys.exit("mount: " + os.strerror(ctypes.get_errno()))
+print("mounted", flush=True)
+with open(log, "a") as out:
+    while True:
+        request = os.read(fd, 1 << 20)
+        length, opcode, unique = struct.unpack_from("<IIQ", request)
+        if opcode == 26:
+            # fuse_init_out: protocol 7.31, no flags, the rest zero.
+            body = struct.pack("<IIIIHHIIHHI", 7, 31, 65536, 0, 16, 12, 65536, 1, 32, 0, 0)
+            body += bytes(28)
+            os.write(fd, struct.pack("<IiQ", 16 + len(body), 0, unique) + body)
+        else:
+            print(opcode, file=out, flush=True)
+"#;
+
+/// The server and its mount, taken down on drop: the mount detached first, then the server
+/// killed, which also ends any request left waiting on it.
+struct Served {
+    server: Child,
+    point: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if !rustix::process::geteuid().is_root() {
+        return Some("not root");
+    }
+    if !Path::new("/dev/fuse").exists() {
+        return Some("no /dev/fuse");
+    }
+    if !Path::new("/usr/bin/python3").exists() {
+        return Some("no /usr/bin/python3");
+    }
+    None
+}
+
+fn serve(point: &Path, log: &Path) -> Option<Served> {
+    let mut server = Command::new("/usr/bin/python3")
+        .args(["-c", SILENT_SERVER])
+        .arg(point)
+        .arg(log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let served = Served {
+        server,
+        point: point.to_owned(),
+    };
+    (line.trim() == "mounted").then_some(served)
+}
+
+#[test]
+fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
+    if let Some(why) = skip_reason() {
+        println!("NOTICE: {why}; skipping the user-mount suite");
+        return;
+    }
+    let dir = common::temp_dir("user-mounts");
+    let photos = common::astronaut_photos(&dir.join("photos"));
+    let point = photos.join("theirs");
+    std::fs::create_dir(&point).unwrap();
+    let log = dir.join("requests.log");
+    std::fs::write(&log, "").unwrap();
+    let Some(served) = serve(&point, &log) else {
+        println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
+        return;
+    };
+    let store = dir.join("store");
+    let config = common::system_config(&dir, &store);
+    let mut enrol = common::facegate_command()
+        .args(["unlock", "enrol", "nobody", common::s(&photos), "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while enrol.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hung = enrol.try_wait().unwrap().is_none();
+    // Taken down before the enrolment is waited for: a read left hanging on the server ends.
+    drop(served);
+    if hung {
+        let _ = enrol.kill();
+    }
+    let out = enrol.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests = std::fs::read_to_string(&log).unwrap();
+    println!(
+        "enrol: {:?} in {:.1} s; requests the server saw beyond its start: {:?}\n{said}",
+        out.status.code(),
+        start.elapsed().as_secs_f64(),
+        requests.lines().collect::<Vec<_>>()
+    );
+    assert!(
+        !hung,
+        "root's enrolment waited on the user's server: {said}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("3 saved"), "{said}");
+    assert_eq!(requests, "", "no request reached the user's server");
+    let _ = std::fs::remove_dir_all(&dir);
+}
