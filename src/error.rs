@@ -27,6 +27,14 @@ pub enum Error {
         path: PathBuf,
         issue: crate::auth::quality::QualityIssue,
     },
+    /// Faces of about one size in a photo or frame to be judged as one person's, with the file
+    /// they are in: `compare A B` did not say which of its two (review s39 M3).
+    #[error(
+        "{}: {}",
+        crate::shown::Shown(.path),
+        crate::auth::quality::QualityIssue::ManyFaces(*.faces)
+    )]
+    ManyFaces { path: PathBuf, faces: usize },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -175,12 +175,17 @@ fn repeated_rejections_exit_4() {
     let reset = common::hint_at(&data, "user reset Eileen");
     let list = facegate(&data, &["user", "list"]);
     let text = String::from_utf8_lossy(&list.stdout);
+    println!("{text}");
     assert!(
-        text.contains("locked out for") && text.contains(&format!("({reset}` lifts it)")),
+        text.contains("locked out for") && text.contains(&format!("{reset}` lifts Eileen's lock")),
         "{text}"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&facegate(&data, &["user", "list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        json[0]["remedy"].as_str().map(|r| format!("`{r}")),
+        Some(reset.clone())
+    );
     assert!(
         json[0]["locked"]
             .as_str()

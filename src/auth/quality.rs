@@ -45,11 +45,12 @@ pub enum QualityIssue {
     NoFace,
     // Said for a person's images and for negatives alike (a negative refused for the
     // background face of an LFW photo was told about "the person enrolling").
-    // The faces of about the largest's size, not all in the picture: "4 faces found" of a photo
-    // `detect` found 6 in read as a miscount (journey s39 #3).
+    // The faces of about the largest's size (the ratio is the caller's), not all in the
+    // picture: "4 faces found" of a photo `detect` found 6 in read as a miscount (journey s39
+    // #3).
     #[error(
-        "{0} faces about as large as the largest; a picture should show one person clearly \
-         nearest the camera (crop it, or choose another)"
+        "{0} faces, none clearly nearest the camera; a picture should show one person (crop \
+         it, or choose another)"
     )]
     ManyFaces(usize),
     // Each with its remedy at the camera and for a photo file: the same gate judges both, and

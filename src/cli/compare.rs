@@ -83,13 +83,14 @@ pub fn run(cli: &Cli, args: &CompareArgs) -> anyhow::Result<u8> {
         Ok(both) => both,
         Err(e) => return super::verify::refusal("compare", e, args.json),
     };
-    for (path, p) in [(&args.a, &a), (&args.b, &b)] {
-        super::verify::note_largest(path, p.faces_in_image, &p.face, "comparing");
-    }
     let mut result: FaceComparison = match args.threshold {
         Some(t) => CompareRule::given(engine.settings().model, t).judge(&a.embedding, &b.embedding),
         None => engine.compare_faces(&a.embedding, &b.embedding, args.person.as_deref())?,
     };
+    // With the verdict, not before an error that follows (review s39 L6).
+    for (path, p) in [(&args.a, &a), (&args.b, &b)] {
+        super::verify::note_largest(path, p.faces_in_image, &p.face, "comparing");
+    }
     if other_model && result.rule.source == RuleSource::Settings {
         result.rule.source = RuleSource::ModelDefault;
     }

@@ -373,7 +373,7 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
     for (name, files) in &listed {
         let mut images = Vec::with_capacity(files.len());
         for f in files {
-            match crate::engine::photo_embedding(&store, &mut pipeline, f) {
+            match crate::engine::largest_face_embedding(&store, &mut pipeline, f) {
                 Ok(e) => images.push(e),
                 Err(crate::Error::NoFace(_)) => no_face.push(f.display().to_string()),
                 Err(e) => return Err(e).with_context(|| format!("embedding {}", f.display())),

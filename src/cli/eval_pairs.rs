@@ -105,7 +105,7 @@ impl Scorer<'_> {
         }
         let mut all = Vec::with_capacity(self.pipelines.len());
         for pipeline in &mut self.pipelines {
-            match crate::engine::photo_embedding(self.store, pipeline, path) {
+            match crate::engine::largest_face_embedding(self.store, pipeline, path) {
                 Ok(e) => all.push(e),
                 Err(crate::Error::NoFace(_)) => {
                     self.memo.insert(path.to_owned(), None);
@@ -159,7 +159,9 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
                 args.csv.display()
             )
         })?;
-    if let Some(n) = args.limit {
+    // Where --limit left rows out (it kept them all when the manifest is no longer).
+    let cut = args.limit.filter(|&n| rows.len() > n);
+    if let Some(n) = cut {
         rows.truncate(n);
     }
     anyhow::ensure!(
@@ -282,7 +284,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             Some(Ok(per_fold)) => (per_fold, None),
             Some(Err(gap)) => (
                 Vec::new(),
-                Some(match args.limit {
+                Some(match cut {
                     // The folds follow one another in the manifest, and --limit keeps its first rows.
                     Some(n) => format!("{gap} (--limit {n} kept the manifest's first {n} pairs)"),
                     None => gap.to_string(),

@@ -84,16 +84,13 @@ struct PersonRow {
     /// What holds their face verification now ("locked out for 29 more s"), if anything: a
     /// desk lock-out was seen only by trying to verify (journey s39 #9).
     locked: Option<String>,
+    /// The command that lifts it, as `unlock list --json` gives its remedy.
+    remedy: Option<String>,
 }
 
-/// `name`'s lock-out (`brief`, as [`crate::auth::lockout::Lock::brief`] says it) with the
-/// command that lifts it.
-fn lock_line(name: &str, brief: &str) -> String {
-    format!(
-        "{} is {brief} (`{FACEGATE} user reset {}` lifts it)",
-        crate::shown::Escaped(name),
-        names::shell_arg(name)
-    )
+/// The command that lifts `name`'s lock-out or pause.
+fn reset_command(name: &str) -> String {
+    format!("{FACEGATE} user reset {}", names::shell_arg(name))
 }
 
 pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
@@ -195,7 +192,12 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             }
             show_rows(&rows, *json, &format!("{name} has no images yet"))?;
             if let Some(lock) = crate::engine::attempts::lock_of(&store, name) {
-                eprintln!("note: {}", lock_line(name, &lock.brief()));
+                eprintln!(
+                    "note: {} is {} (`{}` lifts it)",
+                    crate::shown::Escaped(name),
+                    lock.brief(),
+                    reset_command(name)
+                );
             }
         }
         UserCommand::List { json } => {
@@ -209,11 +211,13 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         })
                         .map_or(0, |f| f.len())
                 };
+                let lock = crate::engine::attempts::lock_of(&store, &name);
                 rows.push(PersonRow {
                     anchor: count(ImageKind::Anchor),
                     positive: count(ImageKind::Positive),
                     verification: count(ImageKind::Verification),
-                    locked: crate::engine::attempts::lock_of(&store, &name).map(|l| l.brief()),
+                    locked: lock.as_ref().map(|l| l.brief()),
+                    remedy: lock.map(|_| reset_command(&name)),
                     name,
                 });
             }
@@ -242,8 +246,8 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     );
                 }
                 for r in &rows {
-                    if let Some(brief) = &r.locked {
-                        println!("{}", lock_line(&r.name, brief));
+                    if let Some(remedy) = &r.remedy {
+                        println!("`{remedy}` lifts {}'s lock", crate::shown::Escaped(&r.name));
                     }
                 }
             }

@@ -120,8 +120,8 @@ pub(super) fn note_largest(
 }
 
 /// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
-/// lookalike). The library's "many faces" is worded for a picture being saved ("a picture
-/// should show one face only"); here it is said in the command's own terms. Under `--json` the
+/// lookalike, compare). The library's "many faces" is worded for a picture being saved ("a
+/// picture should show one person"); here it is said in the command's own terms. Under `--json` the
 /// refusal is also the report on stdout, `{"refused": KIND, "reason": TEXT}`: a JSON reader got
 /// nothing to parse (journey s35 #10).
 pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {
@@ -131,11 +131,12 @@ pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8>
             format!("no face found in {}", Shown(&path)),
             exit::NO_FACE,
         ),
-        Error::Quality(crate::auth::quality::QualityIssue::ManyFaces(n)) => (
+        Error::ManyFaces { path, faces } => (
             "many_faces",
             format!(
-                "{} faces about as large as the largest: {command} needs one person clearly nearest the camera (another face at least {:.0} % the size of the largest makes it ambiguous whose face to judge)",
-                count_word(n),
+                "{} has {} faces, none clearly nearest the camera: {command} needs one person (another face at least {:.0} % the size of the largest makes it ambiguous whose face to judge)",
+                Shown(&path),
+                count_word(faces),
                 crate::auth::quality::AMBIGUOUS_FACE_RATIO * 100.0
             ),
             exit::ERROR,
@@ -422,6 +423,7 @@ pub fn lookalike(cli: &Cli, args: &LookalikeArgs) -> anyhow::Result<u8> {
                     e @ (Error::Image(_)
                     | Error::NoFace(_)
                     | Error::TooDark { .. }
+                    | Error::ManyFaces { .. }
                     | Error::Quality(_)),
                 ) => {
                     unreadable += usize::from(matches!(e, Error::Image(_)));

@@ -208,7 +208,9 @@ impl Engine {
 /// is taken back whole (as a live attempt whose frames stopped).
 fn photo_unjudged(e: &Error) -> Ended {
     match e {
-        Error::NoFace(_) | Error::TooDark { .. } | Error::Quality(_) => Ended::of(false, false),
+        Error::NoFace(_) | Error::TooDark { .. } | Error::ManyFaces { .. } | Error::Quality(_) => {
+            Ended::of(false, false)
+        }
         _ => Ended::early(false, Early::FramesStopped),
     }
 }
@@ -216,7 +218,6 @@ fn photo_unjudged(e: &Error) -> Ended {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::quality::QualityIssue;
 
     #[test]
     fn a_photo_without_a_face_counts_and_a_failed_model_does_not() {
@@ -225,7 +226,10 @@ mod tests {
             Ended::Unjudged
         );
         assert_eq!(
-            photo_unjudged(&Error::Quality(QualityIssue::ManyFaces(2))),
+            photo_unjudged(&Error::ManyFaces {
+                path: "two.png".into(),
+                faces: 2
+            }),
             Ended::Unjudged
         );
         let model = crate::runtime::ModelError::Missing("x.onnx".into());
