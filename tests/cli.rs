@@ -465,7 +465,11 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
         "{why}"
     );
     assert!(
-        why.contains("writable by group or others (mode 1777)"),
+        why.contains(&format!(
+            "{} is writable by group or others (mode 1777), so face unlock refuses it (`chmod \
+             go-w` it",
+            shared.display()
+        )),
         "{why}"
     );
     // The same socket passed by systemd (facegate.socket listening in /tmp) is held to the

@@ -23,7 +23,8 @@ use crate::store::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: {why}", path.display())]
+    // As the trust check words it, the reason after the path with its verb.
+    #[error("{} {why}", path.display())]
     Unsafe { path: PathBuf, why: String },
     // The cause is the error's source, which the command line prints after it.
     #[error("cannot read {}", path.display())]

@@ -24,7 +24,9 @@ pub enum TrustError {
 impl fmt::Display for TrustError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrustError::Unsafe { path, why } => write!(f, "{}: {why}", path.display()),
+            // Each reason begins with its verb ("is writable…"): "config.toml: is…" read
+            // oddly (journey s39 #15).
+            TrustError::Unsafe { path, why } => write!(f, "{} {why}", path.display()),
             TrustError::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
@@ -167,7 +169,8 @@ pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(),
         return Err(TrustError::Unsafe {
             path: path.to_owned(),
             why: format!(
-                "is writable by group or others (mode {:o}): face unlock refuses it",
+                "is writable by group or others (mode {:o}), so face unlock refuses it \
+                 (`chmod go-w` it, if only root was meant to write it)",
                 mode & 0o7777
             ),
         });
