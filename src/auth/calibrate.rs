@@ -12,13 +12,17 @@ use crate::vision::Embedding;
 /// `--far`, the window's list).
 pub const DEFAULT_TARGET_FAR: f64 = 1e-3;
 
-/// A rate as a percentage, with more decimals for the small ones.
+/// A rate as a percentage, with more decimals for the small ones: enough for two significant
+/// digits below 0.0001 % (`--far 1e-9` showed "target 0.0000 %"; journey s39 #15).
 pub fn percent(rate: f64) -> String {
     let p = rate * 100.0;
-    if p >= 0.1 || p == 0.0 {
+    if p >= 0.1 || p == 0.0 || !p.is_finite() {
         format!("{p:.2} %")
-    } else {
+    } else if p >= 1e-4 {
         format!("{p:.4} %")
+    } else {
+        let decimals = ((-p.log10()).ceil() as usize + 1).min(12);
+        format!("{p:.decimals$} %")
     }
 }
 
@@ -29,7 +33,7 @@ pub fn target_far(far: f64) -> Result<f64, String> {
         Ok(far)
     } else {
         Err(format!(
-            "the target FAR must be between 0 and 1, e.g. 0.001 (got {far})"
+            "the target FAR must be above 0 and below 1, e.g. 0.001 (got {far})"
         ))
     }
 }
@@ -211,6 +215,15 @@ pub struct PersonScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_rate_keeps_two_significant_digits() {
+        assert_eq!(percent(0.0294), "2.94 %");
+        assert_eq!(percent(1e-3), "0.10 %");
+        assert_eq!(percent(2.94e-4), "0.0294 %");
+        assert_eq!(percent(1e-9), "0.00000010 %");
+        assert_eq!(percent(0.0), "0.00 %");
+    }
 
     fn sets(genuine: &[f32], impostor: &[f32]) -> ScoreSets {
         ScoreSets {

@@ -233,9 +233,11 @@ fn shown(text: &str) -> String {
     crate::shown::Escaped(text).to_string()
 }
 
-fn print_rate(kind: &str, r: &Rate) {
+/// One row, its species padded to `width` characters: the table's longest, so a long name
+/// ("replay on phone/tablet screen") does not push its row out of line (journey s39 #15).
+fn print_rate(kind: &str, r: &Rate, width: usize) {
     println!(
-        "{kind:<6} {:<24} {:>3}/{:<3} {:>6.1} %  [{:>5.1}, {:>5.1}] %   {} score {:.4}",
+        "{kind:<6} {:<width$} {:>3}/{:<3} {:>6.1} %  [{:>5.1}, {:>5.1}] %   {} score {:.4}",
         shown(&r.species),
         r.errors,
         r.presentations,
@@ -253,9 +255,15 @@ pub fn print_point(p: &OperatingPoint) {
         "\nthreshold {:.4} (rates with exact two-sided 95 % intervals)",
         p.threshold
     );
-    print_rate("BPCER", &p.bpcer);
+    let width = std::iter::once(&p.bpcer)
+        .chain(&p.apcer)
+        .map(|r| shown(&r.species).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
+    print_rate("BPCER", &p.bpcer, width);
     for a in &p.apcer {
-        print_rate("APCER", a);
+        print_rate("APCER", a, width);
     }
     println!("worst-case APCER {:.1} %", 100.0 * p.apcer_max);
 }
