@@ -428,6 +428,7 @@ fn a_system_enrolment_of_two_people_keeps_nothing() {
     assert!(
         stderr.contains("shows bin, who is enrolled")
             && stderr.contains("would not all show one person")
+            && stderr.contains("leave out photos that are not nobody's")
             && !stderr.contains("--same-person-as"),
         "{stderr}"
     );

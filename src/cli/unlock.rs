@@ -161,6 +161,11 @@ fn refusal(
                         odd.others
                     )
                 }));
+                // What to do, as every reason here says (it gave none; journey s39 #15).
+                lines.push(format!(
+                    "  leave out photos that are not {user}'s; if they are, enrol them with more \
+                     of {user} in that light and pose"
+                ));
                 // Said only where it is so: it followed every refusal of an account already
                 // enrolled, one for another account's face too (journey s32 #8).
                 if mixed.odd.iter().any(|odd| !saved.contains_key(&odd.id)) {
