@@ -596,3 +596,21 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     assert_eq!(made & 0o7777, 0o755);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A data dir named that is not there is said to be made, once: a mistyped `--data-dir` made a
+/// new, empty store in silence (journey s39 #13).
+#[test]
+fn a_new_data_dir_is_said_to_be_made() {
+    let data = common::temp_dir("cli-new-data-dir").join("typo");
+    let first = common::facegate_at(&data, &["user", "list"]);
+    let said = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        said.contains(&format!(
+            "{} did not exist, so a new, empty store was made there",
+            data.display()
+        )),
+        "{said}"
+    );
+    let again = common::facegate_at(&data, &["user", "list"]);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("did not exist"));
+}

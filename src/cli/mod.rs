@@ -189,7 +189,18 @@ impl Cli {
 
     pub fn store(&self) -> anyhow::Result<crate::store::Store> {
         let dir = self.data_dir()?;
-        Ok(crate::store::Store::open(&dir)?)
+        // A folder named (not the OS default) that is not there yet: said when it is made, as
+        // a mistyped one made a new, empty store in silence, and `identify` then answered
+        // "nobody is enrolled yet" (journey s39 #13).
+        let new = self.data_dir.is_some() && std::fs::symlink_metadata(&dir).is_err();
+        let store = crate::store::Store::open(&dir)?;
+        if new {
+            eprintln!(
+                "note: {} did not exist, so a new, empty store was made there",
+                crate::shown::Shown(&dir)
+            );
+        }
+        Ok(store)
     }
 
     pub fn engine(&self) -> anyhow::Result<crate::engine::Engine> {
