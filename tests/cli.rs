@@ -614,3 +614,29 @@ fn a_new_data_dir_is_said_to_be_made() {
     let again = common::facegate_at(&data, &["user", "list"]);
     assert!(!String::from_utf8_lossy(&again.stderr).contains("did not exist"));
 }
+
+/// Root's enrolment reads at most 100 photos at once, counted before any is read: each costs a
+/// decode of up to 512 MiB, and a folder of thousands held root for hours (red team s39).
+#[test]
+fn an_unlock_enrolment_of_too_many_photos_is_refused_before_reading() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; skipping the enrolment batch limit");
+        return;
+    }
+    let dir = common::temp_dir("cli-enrol-batch");
+    let photos = dir.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..101 {
+        // Not photos at all: a read of any would refuse it as unreadable, not as too many.
+        std::fs::write(photos.join(format!("{i}.png")), b"").unwrap();
+    }
+    let config = common::system_config(&dir, &dir.join("store"));
+    let out = common::unlock_enrol(&config, "nobody", &[&photos], &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("101 photos given; an account is enrolled from at most 100 at once"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

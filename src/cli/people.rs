@@ -588,6 +588,11 @@ impl Imported {
     }
 }
 
+/// The most photos one `unlock enrol` reads, from files ([`import_into`] as root) or a desk
+/// store: an account needs a handful, and each costs root a decode of up to 512 MiB (red team
+/// s39: a folder of 20,000 small PNGs of 12,000² pixels would hold root's enrolment for hours).
+pub const MAX_ENROL_BATCH: usize = 100;
+
 /// [`import`] into any engine's store (the system unlock store too). `owners`: when set (root
 /// enrolling an account), only files of those uids are read, and no link is followed
 /// ([`crate::imageio::load_owned`]). The tally is the caller's to print ([`Imported::tally`]),
@@ -620,6 +625,15 @@ pub fn import_into(
         }
     }
     let files = image_files(inputs);
+    // Counted before any is read, as root enrolling an account.
+    if owners.is_some() && files.len() > MAX_ENROL_BATCH {
+        anyhow::bail!(
+            "{} photos given; an account is enrolled from at most {} at once (a handful is \
+             enough): choose some",
+            files.len(),
+            MAX_ENROL_BATCH
+        );
+    }
     if files.is_empty() {
         // Nothing was read, so there is no verdict on a photo to give (exit 1 means "some
         // refused"): bad input, as a missing file is.

@@ -13,7 +13,7 @@ use facegate_proto::{Outcome, Request};
 
 use uuid::Uuid;
 
-use super::people::Imported;
+use super::people::{Imported, MAX_ENROL_BATCH};
 use super::{Cli, exit};
 use crate::engine::adding::SavedWarning;
 use crate::shown::{Escaped, Shown};
@@ -380,10 +380,6 @@ fn require_root() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The most verification images enrolled from a desk store ([`copy_user_store`]): a desk
-/// enrolment has a handful, and each is copied before it is checked.
-const MAX_FROM_USER_STORE: usize = 100;
-
 /// The verification images of `person` in `user`'s own store, copied into a private temporary
 /// folder to be imported (and so checked again) like any photo. The store is opened as `user`'s
 /// (owned by them, no link followed) and only read.
@@ -450,8 +446,8 @@ fn copy_user_store(
     let distinct: std::collections::HashSet<&str> =
         faces.iter().map(|f| f.meta.sha256.as_str()).collect();
     anyhow::ensure!(
-        distinct.len() <= MAX_FROM_USER_STORE,
-        "{person} has {} verification images in {shown}; at most {MAX_FROM_USER_STORE} are \
+        distinct.len() <= MAX_ENROL_BATCH,
+        "{person} has {} verification images in {shown}; at most {MAX_ENROL_BATCH} are \
          enrolled from a store: enrol chosen photos instead ({})",
         distinct.len(),
         commands.unlock(&["enrol", user, "PHOTOS..."])
