@@ -136,6 +136,66 @@ fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
     );
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("3 saved"), "{said}");
+    // What the user sees there was not read, and is said not to be.
+    assert!(
+        said.contains(&format!(
+            "note: {} (a fuse file system that uid 65534 serves) was not read",
+            point.display()
+        )),
+        "{said}"
+    );
+    assert_eq!(requests, "", "no request reached the user's server");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A photo on a user's file system is refused by name: set aside, it read as missing, or as
+/// whatever lay hidden in the folder beneath it (final read s39 F2).
+#[test]
+fn a_photo_on_a_users_mount_is_refused_by_name() {
+    if let Some(why) = skip_reason() {
+        println!("NOTICE: {why}; skipping the user-mount suite");
+        return;
+    }
+    let dir = common::temp_dir("user-mounts-on");
+    let point = dir.join("theirs");
+    std::fs::create_dir(&point).unwrap();
+    let log = dir.join("requests.log");
+    std::fs::write(&log, "").unwrap();
+    let Some(served) = serve(&point, &log) else {
+        println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
+        return;
+    };
+    let config = common::system_config(&dir, &dir.join("store"));
+    let photo = point.join("me.png");
+    let mut child = common::facegate_command()
+        .args(["unlock", "enrol", "nobody"])
+        .arg(&photo)
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Taken down first: a read left hanging on the server then ends.
+    drop(served);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let requests = std::fs::read_to_string(&log).unwrap();
+    println!("{said}\nrequests: {requests:?}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} is on a fuse file system that uid 65534 serves (mounted at {})",
+            photo.display(),
+            point.display()
+        )),
+        "{said}"
+    );
     assert_eq!(requests, "", "no request reached the user's server");
     let _ = std::fs::remove_dir_all(&dir);
 }

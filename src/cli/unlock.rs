@@ -389,6 +389,7 @@ fn copy_user_store(
     dir: Option<&std::path::Path>,
     person: Option<&str>,
     commands: &Commands,
+    users_mounts: &crate::unlock::userfs::UsersMounts,
 ) -> anyhow::Result<tempfile::TempDir> {
     let dir = match dir {
         Some(dir) => dir.to_owned(),
@@ -400,7 +401,7 @@ fn copy_user_store(
         }
     };
     let shown = crate::shown::Shown(&dir);
-    if let Some(why) = crate::unlock::userfs::served_by_a_user([dir.as_path()]) {
+    if let Some(why) = users_mounts.refusal([dir.as_path()]) {
         anyhow::bail!("{why}; nothing was enrolled");
     }
     let store = Store::open_to_read(&dir, Owner::Uid(uid)).with_context(|| {
@@ -507,19 +508,24 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
     // Before anything of a user's is looked at, and before any other thread starts: no file
     // system a user serves is reachable from here on (the race session 38 left open, and one
     // moved in by a rename; review s39 M1). Refused where that cannot be made sure (M2).
-    if let Err(why) = crate::unlock::userfs::keep_users_mounts_out() {
-        anyhow::bail!("{why}; nothing was enrolled");
-    }
+    let users_mounts = match crate::unlock::userfs::keep_users_mounts_out() {
+        Ok(set_aside) => set_aside,
+        Err(why) => anyhow::bail!("{why}; nothing was enrolled"),
+    };
     let config = SystemConfig::load(&config.config)?;
     let commands = config.commands();
     let Some(account) = Holder::of(user) else {
         anyhow::bail!("{} is not an account on this system", Escaped(user));
     };
     let uid = account.uid();
-    // Before anything of theirs is touched: a read left unanswered holds root for good.
-    if let Some(why) = crate::unlock::userfs::served_by_a_user(inputs.iter().map(PathBuf::as_path))
-    {
+    // A photo on a file system set aside is refused by name, not read from the folder beneath
+    // it (it was "not found", or what lay hidden beneath; final read s39 F2); one inside a
+    // folder given is said to be left out.
+    if let Some(why) = users_mounts.refusal(inputs.iter().map(PathBuf::as_path)) {
         anyhow::bail!("{why}; nothing was enrolled");
+    }
+    for note in users_mounts.notes(inputs.iter().map(PathBuf::as_path)) {
+        eprintln!("note: {note}");
     }
     let copied = match from_user_store {
         Some(dir) => Some(copy_user_store(
@@ -528,6 +534,7 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             dir.as_deref(),
             person.as_deref(),
             &commands,
+            &users_mounts,
         )?),
         None => None,
     };

@@ -1,8 +1,9 @@
-//! Whether a path root is about to read lies on a file system another user serves: a FUSE mount
-//! of theirs (`allow_other`), whose server can leave root's read unanswered, and root's
-//! `unlock enrol` then sleeps where not even SIGKILL ends it until the user lets it go (red team
-//! s38 F2). Told from the kernel's mount table alone, before anything on the path is touched:
-//! a `stat` of such a mount's root already waits on its server.
+//! File systems other users serve, kept out of root's reach: a FUSE mount of theirs
+//! (`allow_other`), whose server can leave root's read unanswered, and root's `unlock enrol`
+//! then sleeps until the user lets it go (red team s38 F2). Root's enrolment sets every one
+//! aside in a mount namespace of its own ([`keep_users_mounts_out`]), told from the kernel's
+//! mount table and reached without a name ever looked up inside one (a `stat` of such a mount's
+//! root already waits on its server); a path that lay on one is then refused by name.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -10,8 +11,10 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Component, Path, PathBuf};
 
 /// A mount whose file system a user other than root serves.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Served {
+    /// The table's mount id, as `/proc/PID/fdinfo` gives a file's.
+    id: u64,
     point: PathBuf,
     fstype: String,
     uid: Option<u32>,
@@ -20,49 +23,170 @@ struct Served {
 /// The mounts the calling thread sees (`/proc/self` is the process's first thread).
 const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
 
+/// The most mounts set aside before giving up (each takes a read of the table).
+const MAX_SET_ASIDE: usize = 256;
+
+/// The file systems users serve that this thread set aside ([`keep_users_mounts_out`]), or,
+/// with no namespace of its own, that are there: a path that lay on one is refused by name
+/// ([`UsersMounts::refusal`]), not read from the folder beneath it.
+#[derive(Debug, Default)]
+pub struct UsersMounts(Vec<Served>);
+
 /// Keeps every file system a user serves out of what the calling thread (and the threads it
 /// starts later) can reach: in a mount namespace of its own ([`private_mounts`]), those there
 /// now are set aside, and none mounted later comes in. Checking paths against the mount table
 /// alone left two ways in: a mount made after the check, and one already there, moved into a
-/// checked folder by renaming the folder it is in (review s39 M1); no check of a path sees
-/// either. Called before any other thread starts, as root.
+/// checked folder by renaming the folder it is in (review s39 M1). Called before any other
+/// thread starts, as root.
 ///
 /// Err, for the caller to refuse on (fails closed), where that cannot be done and a user could
 /// mount one: the kernel refuses a namespace (a container without CAP_SYS_ADMIN) and
-/// `/dev/fuse` exists, or a mount will not be set aside. Without `/dev/fuse` no user can mount
-/// one, and [`served_by_a_user`] still refuses any path on one there is.
-pub fn keep_users_mounts_out() -> Result<(), String> {
+/// `/dev/fuse` exists, or a mount cannot be reached without looking inside another's.
+pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
     if let Err(e) = private_mounts() {
-        return match std::path::Path::new("/dev/fuse").exists() {
-            true => Err(format!(
+        if Path::new("/dev/fuse").exists() {
+            return Err(format!(
                 "a mount namespace of its own cannot be made ({e}), and without one a file \
                  system a user mounts (/dev/fuse is there) could leave root's read unanswered"
-            )),
-            false => Ok(()),
-        };
+            ));
+        }
+        // No user can mount one: those there (if any) are refused by path.
+        return Ok(UsersMounts(user_served(&read_table()?)));
     }
-    let read = || std::fs::read(MOUNT_TABLE).map_err(|e| format!("{MOUNT_TABLE}: {e}"));
-    set_aside(user_served(&read()?).into_iter().map(|m| m.point).collect());
-    match user_served(&read()?).first() {
-        None => Ok(()),
-        Some(left) => Err(format!(
-            "a {} file system a user serves, at {}, cannot be set aside",
-            left.fstype,
-            crate::shown::Shown(&left.point)
-        )),
+    set_aside_where(user_served_line).map(UsersMounts)
+}
+
+fn read_table() -> Result<Vec<u8>, String> {
+    std::fs::read(MOUNT_TABLE).map_err(|e| {
+        format!(
+            "the mount table ({MOUNT_TABLE}) cannot be read ({e}), so whether a path is on a \
+             file system a user serves cannot be told"
+        )
+    })
+}
+
+/// Detaches from the calling thread's mount namespace every mount the table shows that
+/// `chosen` picks, until none is left: the ones detached. Each is reached from `/` one name at
+/// a time, no link followed, and detached through its descriptor as soon as the walk stands on
+/// any chosen mount, so no name is ever looked up inside one: a user who renames folders or
+/// plants links between the table's read and the walk can send it elsewhere, never through
+/// their server (final read s39 F1: a walk by path did).
+fn set_aside_where(chosen: impl Fn(&Served) -> bool) -> Result<Vec<Served>, String> {
+    let mut aside = Vec::new();
+    for _ in 0..MAX_SET_ASIDE {
+        let left: Vec<Served> = mounts(&read_table()?).into_iter().filter(&chosen).collect();
+        let Some(first) = left.first() else {
+            return Ok(aside);
+        };
+        let ids: std::collections::HashSet<u64> = left.iter().map(|m| m.id).collect();
+        let reached = left.iter().find_map(|m| stand_on(&m.point, &ids));
+        let Some((fd, id)) = reached else {
+            return Err(format!(
+                "a {} file system {}, at {}, cannot be set aside: its path leads elsewhere",
+                first.fstype,
+                served_by(first),
+                crate::shown::Shown(&first.point)
+            ));
+        };
+        let handle = format!(
+            "/proc/thread-self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        );
+        rustix::mount::unmount(handle.as_str(), rustix::mount::UnmountFlags::DETACH)
+            .map_err(|e| format!("a file system a user serves cannot be set aside ({e})"))?;
+        aside.extend(left.into_iter().find(|m| m.id == id));
+    }
+    Err(format!(
+        "more than {MAX_SET_ASIDE} file systems users serve are mounted; none was read"
+    ))
+}
+
+/// Walks `point` from `/` one name at a time (no link followed, each opened O_PATH, which asks
+/// no server anything) until it stands on a mount whose id is in `ids`: that descriptor and
+/// the id. None where the path leads to none (a link, a name gone).
+fn stand_on(
+    point: &Path,
+    ids: &std::collections::HashSet<u64>,
+) -> Option<(std::os::fd::OwnedFd, u64)> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut at = rustix::fs::open("/", flags | OFlags::DIRECTORY, Mode::empty()).ok()?;
+    for part in point.components().filter_map(|c| match c {
+        Component::Normal(n) => Some(n),
+        _ => None,
+    }) {
+        at = rustix::fs::openat(&at, part, flags, Mode::empty()).ok()?;
+        let id = mount_id(&at)?;
+        if ids.contains(&id) {
+            return Some((at, id));
+        }
+    }
+    None
+}
+
+/// The mount id of the file `fd` is open on, from the thread's fdinfo (procfs: no server is
+/// asked).
+fn mount_id(fd: &std::os::fd::OwnedFd) -> Option<u64> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
+    let info = std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{raw}")).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("mnt_id:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl UsersMounts {
+    /// Why the first of `paths` that lay on one of these file systems is refused: its links
+    /// followed by name one by one. None where none did. A folder with one inside is read: the
+    /// mount is no longer there to walk into ([`UsersMounts::notes`] names it).
+    pub fn refusal<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Option<String> {
+        paths.into_iter().find_map(|path| {
+            let (mount, Reach::On) = reaches(path, &self.0)? else {
+                return None;
+            };
+            Some(format!(
+                "{} is on a {} file system that {} (mounted at {}), which root does not read \
+                 (it could leave the read unanswered for good); copy the photos to a folder on \
+                 a local disk",
+                crate::shown::Shown(path),
+                mount.fstype,
+                served_by(mount),
+                crate::shown::Shown(&mount.point)
+            ))
+        })
     }
 }
 
-/// Detaches the mounts at `points` from the calling thread's mount namespace, outer ones
-/// first: setting one aside takes those inside it too, and its path is then not walked through
-/// a user's server to reach the inner ones. One that will not go (gone with an outer one, or no
-/// longer a mount at that path) is left for the caller's look at the table to find.
-fn set_aside(mut points: Vec<PathBuf>) {
-    use rustix::mount::UnmountFlags;
-    points.sort_by_key(|p| p.components().count());
-    for point in &points {
-        let _ = rustix::mount::unmount(point, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW);
+impl UsersMounts {
+    /// A note for each of `paths` that is a folder with one of these file systems inside it:
+    /// read without it, which the user may not expect (what they see there is not read).
+    pub fn notes<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Vec<String> {
+        paths
+            .into_iter()
+            .filter_map(|path| match reaches(path, &self.0)? {
+                (mount, Reach::Inside) => Some(format!(
+                    "{} (a {} file system that {}) was not read: root does not read one",
+                    crate::shown::Shown(&mount.point),
+                    mount.fstype,
+                    served_by(mount)
+                )),
+                (_, Reach::On) => None,
+            })
+            .collect()
     }
+}
+
+/// How a path reaches a mount: through it, or as a folder it lies inside.
+#[derive(Debug, PartialEq)]
+enum Reach {
+    On,
+    Inside,
+}
+
+/// "uid 1001 serves", or "a user serves".
+fn served_by(m: &Served) -> String {
+    m.uid.map_or("a user serves".to_owned(), |uid| {
+        format!("uid {uid} serves")
+    })
 }
 
 /// Gives the calling thread a mount namespace of its own into which no mount made elsewhere
@@ -81,44 +205,9 @@ fn private_mounts() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Why the first of `paths` that lies on a file system a user serves must not be read as root:
-/// its links followed one by one, each folder on the way compared with the mount table (read
-/// once for all of them) before it is looked at. None where no user serves a file system at all
-/// (nothing is walked).
-pub fn served_by_a_user<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<String> {
-    // Unread, the table cannot say any path is safe: refused (fails closed). The thread's own,
-    // not the process's: after private_mounts they differ where the check runs on another.
-    let table = match std::fs::read(MOUNT_TABLE) {
-        Ok(table) => table,
-        Err(e) => {
-            return Some(format!(
-                "the mount table ({MOUNT_TABLE}) cannot be read ({e}), so whether a path is on a \
-                 file system a user serves cannot be told"
-            ));
-        }
-    };
-    let served = user_served(&table);
-    if served.is_empty() {
-        return None;
-    }
-    paths.into_iter().find_map(|path| {
-        let mount = reaches(path, &served)?;
-        Some(format!(
-            "{} is on a {} file system that {} serves (mounted at {}), which could leave root's \
-             read unanswered for good; copy the photos to a folder on a local disk",
-            crate::shown::Shown(path),
-            mount.fstype,
-            mount
-                .uid
-                .map_or("a user".to_owned(), |uid| format!("uid {uid}")),
-            crate::shown::Shown(&mount.point)
-        ))
-    })
-}
-
 /// The mount of `served` that `path` reaches, its links followed by name one by one (each folder
 /// on the way compared with the mounts before it is looked at), or that lies inside it.
-fn reaches<'a>(path: &Path, served: &'a [Served]) -> Option<&'a Served> {
+fn reaches<'a>(path: &Path, served: &'a [Served]) -> Option<(&'a Served, Reach)> {
     let absolute = match path.is_absolute() {
         true => path.to_owned(),
         false => std::env::current_dir().ok()?.join(path),
@@ -133,7 +222,7 @@ fn reaches<'a>(path: &Path, served: &'a [Served]) -> Option<&'a Served> {
         }
         let next = at.join(&part);
         if let Some(mount) = served.iter().find(|m| m.point == next) {
-            return Some(mount);
+            return Some((mount, Reach::On));
         }
         match std::fs::read_link(&next) {
             // Past 40 links the open that follows fails on its own (ELOOP).
@@ -149,8 +238,11 @@ fn reaches<'a>(path: &Path, served: &'a [Served]) -> Option<&'a Served> {
             _ => at = next,
         }
     }
-    // A folder with such a mount inside it: listing it walks into the mount.
-    served.iter().find(|m| m.point.starts_with(&at))
+    // A folder with such a mount inside it: listing it would walk into the mount.
+    served
+        .iter()
+        .find(|m| m.point.starts_with(&at))
+        .map(|m| (m, Reach::Inside))
 }
 
 /// `path`'s named parts, `.` left out.
@@ -167,11 +259,22 @@ fn parts(path: &Path) -> VecDeque<OsString> {
 /// The mounts of `/proc/self/mountinfo` (`table`) served by a user: FUSE ones not root's
 /// (`user_id=` in their options; one without it is taken as a user's).
 fn user_served(table: &[u8]) -> Vec<Served> {
+    mounts(table).into_iter().filter(user_served_line).collect()
+}
+
+/// Whether a mount's file system is a user's: FUSE, and not root's.
+fn user_served_line(m: &Served) -> bool {
+    m.fstype.starts_with("fuse") && m.uid != Some(0)
+}
+
+/// Every mount of a mount table, with the uid its options name (`user_id=`).
+fn mounts(table: &[u8]) -> Vec<Served> {
     table
         .split(|&b| b == b'\n')
         .filter_map(|line| {
             let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
             let dash = fields.iter().position(|f| *f == b"-")?;
+            let id = std::str::from_utf8(fields.first()?).ok()?.parse().ok()?;
             let point = PathBuf::from(OsString::from_vec(unescape(fields.get(4)?)));
             let fstype = String::from_utf8_lossy(fields.get(dash + 1)?).into_owned();
             let options = String::from_utf8_lossy(fields.get(dash + 3).unwrap_or(&&b""[..]));
@@ -179,7 +282,12 @@ fn user_served(table: &[u8]) -> Vec<Served> {
                 .split(',')
                 .find_map(|o| o.strip_prefix("user_id="))
                 .and_then(|u| u.parse().ok());
-            (fstype.starts_with("fuse") && uid != Some(0)).then_some(Served { point, fstype, uid })
+            Some(Served {
+                id,
+                point,
+                fstype,
+                uid,
+            })
         })
         .collect()
 }
@@ -292,14 +400,15 @@ mod tests {
         let inner = outer.join("inner");
         std::fs::create_dir(&inner).unwrap();
         rustix::mount::mount("facegate-test", &inner, "tmpfs", MountFlags::empty(), None).unwrap();
-        let points = vec![inner.clone(), outer.clone()];
-        let inside = std::thread::spawn(move || {
+        let under = dir.path().to_owned();
+        let (inside, aside) = std::thread::spawn(move || {
             private_mounts().unwrap();
-            set_aside(points);
-            std::fs::read(MOUNT_TABLE).unwrap()
+            let aside = set_aside_where(|m| m.point.starts_with(&under)).unwrap();
+            (std::fs::read(MOUNT_TABLE).unwrap(), aside)
         })
         .join()
         .unwrap();
+        println!("set aside: {aside:?}");
         let outside = std::fs::read(MOUNT_TABLE).unwrap();
         let _ = rustix::mount::unmount(&outer, UnmountFlags::DETACH);
         let seen = |table: &[u8], p: &Path| {
@@ -316,6 +425,40 @@ mod tests {
             );
             assert!(seen(&outside, p) && !seen(&inside, p));
         }
+        // The outer taken with the inner inside it, in one round.
+        assert_eq!(aside.len(), 1);
+        assert_eq!(aside[0].point, outer);
+    }
+
+    /// The walk to a mount never follows a link: one planted on the way, after the table was
+    /// read, could lead it through a user's server.
+    #[test]
+    fn the_walk_to_a_mount_follows_no_link() {
+        if !rustix::process::geteuid().is_root() {
+            println!("skipped: mounting needs root");
+            return;
+        }
+        use rustix::mount::{MountFlags, UnmountFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let mount = dir.path().join("m");
+        std::fs::create_dir(&mount).unwrap();
+        rustix::mount::mount("facegate-test", &mount, "tmpfs", MountFlags::empty(), None).unwrap();
+        std::os::unix::fs::symlink(&mount, dir.path().join("link")).unwrap();
+        let id = mounts(&std::fs::read(MOUNT_TABLE).unwrap())
+            .into_iter()
+            .find(|m| m.point == mount)
+            .map(|m| m.id)
+            .unwrap();
+        let ids = std::collections::HashSet::from([id]);
+        let by_name = stand_on(&mount.join("x"), &ids).map(|(_, id)| id);
+        let by_link = stand_on(&dir.path().join("link/x"), &ids).map(|(_, id)| id);
+        let _ = rustix::mount::unmount(&mount, UnmountFlags::DETACH);
+        assert_eq!(
+            by_name,
+            Some(id),
+            "it stands on the mount, before looking inside"
+        );
+        assert_eq!(by_link, None, "the link is not followed");
     }
 
     /// A link into a user's mount, and a `..` out of a folder, are followed by name to the
@@ -327,6 +470,7 @@ mod tests {
         let mount = root.join("mnt");
         std::fs::create_dir_all(root.join("home/ann")).unwrap();
         let served = [Served {
+            id: 90,
             point: mount.clone(),
             fstype: "fuse.test".into(),
             uid: Some(1001),
@@ -338,11 +482,15 @@ mod tests {
             root.join("home/ann/rel/x.png"),
             root.join("home/ann/../../mnt/x.png"),
             mount.clone(),
-            // A folder the mount is in: reading it all reads the mount.
-            root.to_owned(),
         ] {
-            assert_eq!(reaches(&reached, &served), Some(&served[0]), "{reached:?}");
+            assert_eq!(
+                reaches(&reached, &served),
+                Some((&served[0], Reach::On)),
+                "{reached:?}"
+            );
         }
+        // A folder the mount is in: listing it would walk into the mount.
+        assert_eq!(reaches(root, &served), Some((&served[0], Reach::Inside)));
         for apart in [root.join("home/ann/photos/x.png"), root.join("mntx/a.png")] {
             assert_eq!(reaches(&apart, &served), None, "{apart:?}");
         }
