@@ -30,11 +30,17 @@ pub enum Error {
     /// Faces of about one size in a photo or frame to be judged as one person's, with the file
     /// they are in: `compare A B` did not say which of its two (review s39 M3).
     #[error(
-        "{}: {}",
+        "{} has {}; a picture should show one person (crop it, or choose another)",
         crate::shown::Shown(.path),
-        crate::auth::quality::QualityIssue::ManyFaces(*.faces)
+        crate::auth::quality::many_faces(*.faces, *.found)
     )]
-    ManyFaces { path: PathBuf, faces: usize },
+    ManyFaces {
+        path: PathBuf,
+        /// Those about as large as the largest.
+        faces: usize,
+        /// All the detector found.
+        found: usize,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -191,8 +191,8 @@ fn verify_with_two_faces_says_so_in_verification_terms() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "couple.jpg has two faces, none clearly nearest the camera: verify needs one \
-             person"
+            "couple.jpg has 2 faces, none clearly nearest the camera: verify needs one person \
+             (another face"
         ),
         "{err}"
     );
@@ -202,6 +202,16 @@ fn verify_with_two_faces_says_so_in_verification_terms() {
     );
     let out = common::facegate_at(&data, &["identify", s(&ds.join("couple.jpg"))]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("identify needs one person"));
+    // A group photo: all its faces, and how many are about as large as the largest (it said
+    // "five faces" of a photo `detect` finds seven in; journey s39 #3).
+    let group = ds.join("../../../../dlib/examples/faces/2007_007763.jpg");
+    let out = common::facegate_at(&data, &["identify", s(&group)]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("has 7 faces, 5 of them about as large as the largest: identify needs one"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // compare takes a face by the same rule: it gave "same person" on one of the two, taken
     // by box size (journey s39 #5).
     let out = common::facegate_at(
@@ -214,7 +224,7 @@ fn verify_with_two_faces_says_so_in_verification_terms() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(
-        "couple.jpg has two faces, none clearly nearest the camera: compare needs one person"
+        "couple.jpg has 2 faces, none clearly nearest the camera: compare needs one person"
     ));
     // Nor is such a photo a look-alike's candidate: skipped and named (it won the match).
     let gallery = common::temp_dir("lookalike-two-faces");
@@ -235,7 +245,7 @@ fn verify_with_two_faces_says_so_in_verification_terms() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("couple.jpg: 2 faces, none clearly nearest"),
+        err.contains("couple.jpg has 2 faces, none clearly nearest"),
         "{err}"
     );
     let ranking: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -76,6 +76,16 @@ pub enum QualityIssue {
 /// the first: a colleague walking past behind the user (deepface's img62) must not block them.
 pub const AMBIGUOUS_FACE_RATIO: f32 = 0.8;
 
+/// A photo's faces as a refusal says them: all it holds, and how many of them are about as large
+/// as the largest where that is fewer ("5 faces" of a photo `detect` found 7 in read as a
+/// miscount: journey s39 #3, final read s39 F3).
+pub fn many_faces(faces: usize, found: usize) -> String {
+    match found > faces {
+        true => format!("{found} faces, {faces} of them about as large as the largest"),
+        false => format!("{faces} faces, none clearly nearest the camera"),
+    }
+}
+
 /// The largest face, or why there is none: no face, or another face at least `second_face_ratio`
 /// of its size (by eye distance).
 pub fn main_face(faces: &[Face], second_face_ratio: f32) -> Result<&Face, QualityIssue> {

@@ -131,12 +131,12 @@ pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8>
             format!("no face found in {}", Shown(&path)),
             exit::NO_FACE,
         ),
-        Error::ManyFaces { path, faces } => (
+        Error::ManyFaces { path, faces, found } => (
             "many_faces",
             format!(
-                "{} has {} faces, none clearly nearest the camera: {command} needs one person (another face at least {:.0} % the size of the largest makes it ambiguous whose face to judge)",
+                "{} has {}: {command} needs one person (another face at least {:.0} % the size of the largest makes it ambiguous whose face to judge)",
                 Shown(&path),
-                count_word(faces),
+                crate::auth::quality::many_faces(faces, found),
                 crate::auth::quality::AMBIGUOUS_FACE_RATIO * 100.0
             ),
             exit::ERROR,

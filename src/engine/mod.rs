@@ -608,10 +608,11 @@ impl Engine {
         let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(f) => f.clone(),
             Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
-            Err(quality::QualityIssue::ManyFaces(faces)) => {
+            Err(quality::QualityIssue::ManyFaces(comparable)) => {
                 return Err(Error::ManyFaces {
                     path: name.to_owned(),
-                    faces,
+                    faces: comparable,
+                    found: faces.len(),
                 });
             }
             Err(issue) => return Err(issue.into()),

@@ -228,7 +228,8 @@ mod tests {
         assert_eq!(
             photo_unjudged(&Error::ManyFaces {
                 path: "two.png".into(),
-                faces: 2
+                faces: 2,
+                found: 2
             }),
             Ended::Unjudged
         );
