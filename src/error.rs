@@ -30,7 +30,7 @@ pub enum Error {
     /// Faces of about one size in a photo or frame to be judged as one person's, with the file
     /// they are in: `compare A B` did not say which of its two (review s39 M3).
     #[error(
-        "{} has {}; a picture should show one person (crop it, or choose another)",
+        "{} has {}, so whose face to judge is not clear",
         crate::shown::Shown(.path),
         crate::auth::quality::many_faces(*.faces, *.found)
     )]

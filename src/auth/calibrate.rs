@@ -21,8 +21,11 @@ pub fn percent(rate: f64) -> String {
     } else if p >= 1e-4 {
         format!("{p:.4} %")
     } else {
-        let decimals = ((-p.log10()).ceil() as usize + 1).min(12);
-        format!("{p:.decimals$} %")
+        match (-p.log10()).ceil() as usize + 1 {
+            decimals @ ..=12 => format!("{p:.decimals$} %"),
+            // Past a dozen zeros, a power of ten reads better than a row of them.
+            _ => format!("{p:.1e} %"),
+        }
     }
 }
 
@@ -222,6 +225,7 @@ mod tests {
         assert_eq!(percent(1e-3), "0.10 %");
         assert_eq!(percent(2.94e-4), "0.0294 %");
         assert_eq!(percent(1e-9), "0.00000010 %");
+        assert_eq!(percent(1e-20), "1.0e-18 %");
         assert_eq!(percent(0.0), "0.00 %");
     }
 

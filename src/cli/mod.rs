@@ -309,9 +309,15 @@ fn a_file_read_as_options(e: &clap::Error) -> Option<String> {
     // (`verify Alice -- -lead.jpg --json`), and "give it after `--`" told the user to do what
     // they had done (journey s39 #7).
     if let Some(end) = args.iter().position(|a| a == "--") {
+        // The word clap refused, where it is a dashed one after `--`: another (a file one too
+        // many) keeps clap's own words (final read s39 F9).
+        let refused = match e.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(word)) => word.clone(),
+            _ => return None,
+        };
         let option = args[end + 1..]
             .iter()
-            .find(|a| dashed(a) && !std::path::Path::new(a).exists())?;
+            .find(|a| dashed(a) && a.to_str() == Some(refused.as_str()))?;
         let shown = crate::shown::Shown(std::path::Path::new(option));
         return Some(format!(
             "{shown} comes after `--`, where every word is read as a file: give the options \

@@ -237,19 +237,16 @@ fn verify_live(engine: &mut Engine, args: &VerifyArgs, spec: SourceSpec) -> anyh
         return refusal("verify", e, args.json);
     }
     let mut source = camera::open_with(&spec, ReplayOptions::default())?;
-    // A recording turns one way whatever is asked: without --turn it failed (and counted) each
-    // time the draw asked the other side, with no word why (journey s39 #11).
-    if args.replay.is_some() && args.liveness && args.turn.is_none() {
-        eprintln!(
-            "note: the side to turn is drawn at random, and a recording cannot follow it: give \
-             --turn left or right, the turn the recording makes, or the attempt fails when the \
-             draw asks the other side"
-        );
-    }
     let mut attempt = match engine.begin_attempt(person, rule, liveness) {
         Ok(attempt) => attempt,
         Err(e) => return refusal("verify", e, args.json),
     };
+    // A recording turns one way whatever is asked: without --turn it failed (and counted) each
+    // time the draw asked the other side, with no word why (journey s39 #11). Said once the
+    // attempt has begun, not before a refusal (final read s39 F8).
+    if args.replay.is_some() && args.liveness && args.turn.is_none() {
+        eprintln!("note: {}", crate::liveness::RECORDING_CANNOT_FOLLOW);
+    }
     let mut shown: Option<Prompt> = None;
     let ran = engine.run_attempt(&mut attempt, source.as_mut(), |prompt| {
         if !shown.as_ref().is_some_and(|s| prompt.repeats(s)) {

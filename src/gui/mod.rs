@@ -119,11 +119,10 @@ pub fn run(options: LaunchOptions) -> anyhow::Result<()> {
     let note = match options.replay.is_some() && options.turn.is_none() && settings.liveness {
         true => Some(
             note.into_iter()
-                .chain([
-                    "The Unlock view asks for a head turn to a random side, which a recording \
-                     cannot follow: start with --turn left|right for the side it turns."
-                        .to_owned(),
-                ])
+                .chain([format!(
+                    "The Unlock view asks for a head turn: {}.",
+                    crate::liveness::RECORDING_CANNOT_FOLLOW
+                )])
                 .collect::<Vec<_>>()
                 .join(" "),
         ),

@@ -25,6 +25,12 @@ pub use pad::{PadModel, PadScore};
 pub use passive::{LivenessScore, PassiveConfig, PassiveWindow};
 pub use pose::{Pose, pose};
 
+/// Why a recording needs `--turn`, in the CLI's note and the window's alike: it turns one way
+/// whatever side is asked, and each attempt asked the other side fails and counts.
+pub const RECORDING_CANNOT_FOLLOW: &str = "the side to turn is drawn at random, and a recording \
+     cannot follow it: give --turn left or right, the side the recording turns, or the attempt \
+     fails when the draw asks the other side";
+
 /// The `q`-quantile (0..1, nearest rank) of the finite `values`, None when there are none: the
 /// one quantile every liveness signal takes (the passive score's medians and motion, the
 /// challenge's resting yaw, the texture model's low quantile over an attempt's frames).
