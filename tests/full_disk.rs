@@ -36,6 +36,17 @@ impl SmallDisk {
         Some(SmallDisk { dir })
     }
 
+    /// Fills the disk but for about `room` bytes: room for one more face, not two.
+    fn fill_leaving(&self, room: u64) -> PathBuf {
+        let filler = self.fill();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .unwrap();
+        f.set_len(f.metadata().unwrap().len() - room).unwrap();
+        filler
+    }
+
     /// Fills the disk with one file until a write fails; removing `filler` gives the room back.
     fn fill(&self) -> PathBuf {
         let filler = self.dir.join("filler");
@@ -53,6 +64,26 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg(&self.dir).status();
         let _ = std::fs::remove_dir(&self.dir);
     }
+}
+
+/// Three photos of the astronaut in `dir` (as taken, mirrored, darker): one person, no two
+/// alike.
+fn three_photos(dir: &Path) -> [PathBuf; 3] {
+    let (astro, _) = common::astronaut(&common::models());
+    let mut darker = astro.clone();
+    darker
+        .pixels_mut()
+        .for_each(|p| p.0 = p.0.map(|c| c / 4 * 3));
+    [
+        ("astro.png", astro.clone()),
+        ("mirrored.png", image::imageops::flip_horizontal(&astro)),
+        ("darker.png", darker),
+    ]
+    .map(|(name, img)| {
+        let path = dir.join(name);
+        img.save(&path).unwrap();
+        path
+    })
 }
 
 /// An engine on a store on `disk` with Ann, one astronaut photo of her in `kind`: the engine,
@@ -308,21 +339,7 @@ fn an_unlock_enrolment_stopped_by_a_full_disk_keeps_none_of_its_images() {
         return;
     };
     let photos = common::temp_dir("full-enrol-photos");
-    let (astro, _) = common::astronaut(&common::models());
-    let mut darker = astro.clone();
-    darker
-        .pixels_mut()
-        .for_each(|p| p.0 = p.0.map(|c| c / 4 * 3));
-    let files = [
-        ("astro.png", astro.clone()),
-        ("mirrored.png", image::imageops::flip_horizontal(&astro)),
-        ("darker.png", darker),
-    ]
-    .map(|(name, img)| {
-        let path = photos.join(name);
-        img.save(&path).unwrap();
-        path
-    });
+    let files = three_photos(&photos);
     let store = disk.dir.join("store");
     let config = common::system_config(&photos, &store);
     let enrol = |files: &[&PathBuf]| common::unlock_enrol(&config, "nobody", files, &[]);
@@ -342,13 +359,7 @@ fn an_unlock_enrolment_stopped_by_a_full_disk_keeps_none_of_its_images() {
         .map(|n| std::fs::metadata(folder.join(n)).unwrap().len())
         .sum();
     // Room for about one more face, not two.
-    let filler = disk.fill();
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&filler)
-        .unwrap();
-    f.set_len(f.metadata().unwrap().len() - one_face * 3 / 2 - 8192)
-        .unwrap();
+    let filler = disk.fill_leaving(one_face * 3 / 2 + 8192);
     let out = enrol(&[&files[1], &files[2]]);
     let said = String::from_utf8_lossy(&out.stderr);
     println!("one face is {one_face} bytes; the enrolment said: {said}");
@@ -368,21 +379,7 @@ fn a_desk_capture_stopped_by_a_full_disk_says_what_stays() {
         return;
     };
     let photos = common::temp_dir("full-desk-photos");
-    let (astro, _) = common::astronaut(&common::models());
-    let mut darker = astro.clone();
-    darker
-        .pixels_mut()
-        .for_each(|p| p.0 = p.0.map(|c| c / 4 * 3));
-    let files = [
-        ("astro.png", astro.clone()),
-        ("mirrored.png", image::imageops::flip_horizontal(&astro)),
-        ("darker.png", darker),
-    ]
-    .map(|(name, img)| {
-        let path = photos.join(name);
-        img.save(&path).unwrap();
-        path
-    });
+    let files = three_photos(&photos);
     let data = disk.dir.join("data");
     assert!(
         common::facegate_at(&data, &["user", "add", "Ann"])
@@ -400,13 +397,7 @@ fn a_desk_capture_stopped_by_a_full_disk_says_what_stays() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     // Room for about one more face, not two.
-    let filler = disk.fill();
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&filler)
-        .unwrap();
-    f.set_len(f.metadata().unwrap().len() - one_face * 3 / 2 - 8192)
-        .unwrap();
+    let filler = disk.fill_leaving(one_face * 3 / 2 + 8192);
     let out = common::facegate_at(
         &data,
         &["capture", "Ann", common::s(&files[1]), common::s(&files[2])],

@@ -82,26 +82,27 @@ fn serve(point: &Path, log: &Path) -> Option<Served> {
     (line.trim() == "mounted").then_some(served)
 }
 
-#[test]
-fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
-    if let Some(why) = skip_reason() {
-        println!("NOTICE: {why}; skipping the user-mount suite");
-        return;
-    }
-    let dir = common::temp_dir("user-mounts");
-    let photos = common::astronaut_photos(&dir.join("photos"));
-    let point = photos.join("theirs");
-    std::fs::create_dir(&point).unwrap();
+/// What an enrolment beside a user's server did (it ended, and asked the server nothing, or
+/// [`enrol_beside`] failed): its exit and what it said (stdout and stderr).
+struct Beside {
+    code: Option<i32>,
+    said: String,
+}
+
+/// `unlock enrol nobody INPUT` as root, with
+/// a never-answering server mounted as uid 65534's at `point` and a config in `dir`; None
+/// where a FUSE file system cannot be mounted here. The server is taken down before the
+/// enrolment is waited for: a read left hanging on it then ends.
+fn enrol_beside(dir: &Path, point: &Path, input: &Path) -> Option<Beside> {
+    std::fs::create_dir(point).unwrap();
     let log = dir.join("requests.log");
     std::fs::write(&log, "").unwrap();
-    let Some(served) = serve(&point, &log) else {
-        println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
-        return;
-    };
-    let store = dir.join("store");
-    let config = common::system_config(&dir, &store);
+    let served = serve(point, &log)?;
+    let config = common::system_config(dir, &dir.join("store"));
     let mut enrol = common::facegate_command()
-        .args(["unlock", "enrol", "nobody", common::s(&photos), "--config"])
+        .args(["unlock", "enrol", "nobody"])
+        .arg(input)
+        .arg("--config")
         .arg(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -112,29 +113,45 @@ fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let hung = enrol.try_wait().unwrap().is_none();
-    // Taken down before the enrolment is waited for: a read left hanging on the server ends.
     drop(served);
-    if hung {
-        let _ = enrol.kill();
-    }
+    let _ = enrol.kill();
     let out = enrol.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let beside = Beside {
+        code: out.status.code(),
+        said: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    };
     let requests = std::fs::read_to_string(&log).unwrap();
     println!(
-        "enrol: {:?} in {:.1} s; requests the server saw beyond its start: {:?}\n{said}",
-        out.status.code(),
+        "enrol: {:?} in {:.1} s; requests the server saw beyond its start: {:?}\n{}",
+        beside.code,
         start.elapsed().as_secs_f64(),
-        requests.lines().collect::<Vec<_>>()
+        requests.lines().collect::<Vec<_>>(),
+        beside.said
     );
-    assert!(
-        !hung,
-        "root's enrolment waited on the user's server: {said}"
-    );
-    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!hung, "root's enrolment waited on the user's server");
+    assert_eq!(requests, "", "no request reached the user's server");
+    Some(beside)
+}
+
+#[test]
+fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
+    if let Some(why) = skip_reason() {
+        println!("NOTICE: {why}; skipping the user-mount suite");
+        return;
+    }
+    let dir = common::temp_dir("user-mounts");
+    let photos = common::astronaut_photos(&dir.join("photos"));
+    let point = photos.join("theirs");
+    let Some(run) = enrol_beside(&dir, &point, &photos) else {
+        println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
+        return;
+    };
+    let said = &run.said;
+    assert_eq!(run.code, Some(0), "{said}");
     assert!(said.contains("3 saved"), "{said}");
     // What the user sees there was not read, and is said not to be.
     assert!(
@@ -144,7 +161,6 @@ fn enrol_from_a_folder_with_a_users_mount_inside_never_reaches_it() {
         )),
         "{said}"
     );
-    assert_eq!(requests, "", "no request reached the user's server");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -158,36 +174,13 @@ fn a_photo_on_a_users_mount_is_refused_by_name() {
     }
     let dir = common::temp_dir("user-mounts-on");
     let point = dir.join("theirs");
-    std::fs::create_dir(&point).unwrap();
-    let log = dir.join("requests.log");
-    std::fs::write(&log, "").unwrap();
-    let Some(served) = serve(&point, &log) else {
+    let photo = point.join("me.png");
+    let Some(run) = enrol_beside(&dir, &point, &photo) else {
         println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
         return;
     };
-    let config = common::system_config(&dir, &dir.join("store"));
-    let photo = point.join("me.png");
-    let mut child = common::facegate_command()
-        .args(["unlock", "enrol", "nobody"])
-        .arg(&photo)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Taken down first: a read left hanging on the server then ends.
-    drop(served);
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    let requests = std::fs::read_to_string(&log).unwrap();
-    println!("{said}\nrequests: {requests:?}");
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    let said = &run.said;
+    assert_eq!(run.code, Some(2), "{said}");
     assert!(
         said.contains(&format!(
             "{} is on a fuse file system that uid 65534 serves (mounted at {})",
@@ -196,6 +189,5 @@ fn a_photo_on_a_users_mount_is_refused_by_name() {
         )),
         "{said}"
     );
-    assert_eq!(requests, "", "no request reached the user's server");
     let _ = std::fs::remove_dir_all(&dir);
 }
