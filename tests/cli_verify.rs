@@ -928,7 +928,7 @@ fn a_small_second_face_is_passed_over_with_a_note() {
         println!("{} → {}: {}", args[0], code(&out), err.trim());
         assert_eq!(code(&out), 0, "{err}");
         assert!(
-            err.contains("pair.png has two faces;") && err.contains("the largest, at x "),
+            err.contains("pair.png has 2 faces;") && err.contains("the largest, at x "),
             "{err}"
         );
         // The box named is the astronaut's own, not her copy's a quarter its width.

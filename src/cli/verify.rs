@@ -84,16 +84,6 @@ fn print_verification(name: &str, v: &Verification) {
     }
 }
 
-/// "two", "three"… for the few faces a photo usually has.
-fn count_word(n: usize) -> String {
-    const WORDS: [&str; 9] = [
-        "no", "one", "two", "three", "four", "five", "six", "seven", "eight",
-    ];
-    WORDS
-        .get(n)
-        .map_or_else(|| n.to_string(), |w| (*w).to_owned())
-}
-
 /// Says, on stderr, that a photo with other faces was judged on its largest, `face`, and where
 /// it is: the others were too small beside it to make whose face ambiguous, and were passed
 /// over without a word (journey s36 #11); "the largest" alone left the user guessing which
@@ -108,9 +98,9 @@ pub(super) fn note_largest(
     if faces_in_image > 1 {
         let b = &face.bbox;
         eprintln!(
-            "{} has {} faces; {doing} the largest, at x {:.0}, y {:.0} ({:.0}×{:.0} px)",
+            "{} has {faces_in_image} faces; {doing} the largest, at x {:.0}, y {:.0} ({:.0}×{:.0} \
+             px)",
             Shown(path),
-            count_word(faces_in_image),
             b.x,
             b.y,
             b.w,
@@ -120,8 +110,8 @@ pub(super) fn note_largest(
 }
 
 /// Maps the library's refusals onto the exit statuses of `command` (verify, identify,
-/// lookalike, compare). The library's "many faces" is worded for a picture being saved ("a
-/// picture should show one person"); here it is said in the command's own terms. Under `--json` the
+/// lookalike, compare). The library's "many faces" says only that whose face to judge is not
+/// clear; here it is said in the command's own terms, with the rule. Under `--json` the
 /// refusal is also the report on stdout, `{"refused": KIND, "reason": TEXT}`: a JSON reader got
 /// nothing to parse (journey s35 #10).
 pub(super) fn refusal(command: &str, e: Error, json: bool) -> anyhow::Result<u8> {

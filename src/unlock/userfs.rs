@@ -30,7 +30,12 @@ const MAX_SET_ASIDE: usize = 256;
 /// with no namespace of its own, that are there: a path that lay on one is refused by name
 /// ([`UsersMounts::refusal`]), not read from the folder beneath it.
 #[derive(Debug, Default)]
-pub struct UsersMounts(Vec<Served>);
+pub struct UsersMounts {
+    mounts: Vec<Served>,
+    /// Whether they were set aside: where they are still there, a folder with one inside is
+    /// refused too, as listing it would walk into the mount.
+    aside: bool,
+}
 
 /// Keeps every file system a user serves out of what the calling thread (and the threads it
 /// starts later) can reach: in a mount namespace of its own ([`private_mounts`]), those there
@@ -51,9 +56,16 @@ pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
             ));
         }
         // No user can mount one: those there (if any) are refused by path.
-        return Ok(UsersMounts(user_served(&read_table()?)));
+        return Ok(UsersMounts {
+            mounts: user_served(&read_table()?),
+            aside: false,
+        });
     }
-    set_aside_where(user_served_line).map(UsersMounts)
+    let mounts = set_aside_where(user_served_line)?;
+    Ok(UsersMounts {
+        mounts,
+        aside: true,
+    })
 }
 
 fn read_table() -> Result<Vec<u8>, String> {
@@ -136,13 +148,15 @@ fn mount_id(fd: &std::os::fd::OwnedFd) -> Option<u64> {
 
 impl UsersMounts {
     /// Why the first of `paths` that lay on one of these file systems is refused: its links
-    /// followed by name one by one. None where none did. A folder with one inside is read: the
-    /// mount is no longer there to walk into ([`UsersMounts::notes`] names it).
+    /// followed by name one by one. None where none did. A folder with one inside is read
+    /// where it was set aside, as the mount is no longer there to walk into
+    /// ([`UsersMounts::notes`] names it), and refused where it is still there.
     pub fn refusal<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Option<String> {
         paths.into_iter().find_map(|path| {
-            let (mount, Reach::On) = reaches(path, &self.0)? else {
+            let (mount, reach) = reaches(path, &self.mounts)?;
+            if reach == Reach::Inside && self.aside {
                 return None;
-            };
+            }
             Some(format!(
                 "{} is on a {} file system that {} (mounted at {}), which root does not read \
                  (it could leave the read unanswered for good); copy the photos to a folder on \
@@ -154,15 +168,15 @@ impl UsersMounts {
             ))
         })
     }
-}
 
-impl UsersMounts {
-    /// A note for each of `paths` that is a folder with one of these file systems inside it:
-    /// read without it, which the user may not expect (what they see there is not read).
+    /// A note for each of `paths` that is a folder with one of these file systems inside it,
+    /// set aside: read without it, which the user may not expect (what they see there is not
+    /// read).
     pub fn notes<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Vec<String> {
         paths
             .into_iter()
-            .filter_map(|path| match reaches(path, &self.0)? {
+            .filter(|_| self.aside)
+            .filter_map(|path| match reaches(path, &self.mounts)? {
                 (mount, Reach::Inside) => Some(format!(
                     "{} (a {} file system that {}) was not read: root does not read one",
                     crate::shown::Shown(&mount.point),
@@ -459,6 +473,34 @@ mod tests {
             "it stands on the mount, before looking inside"
         );
         assert_eq!(by_link, None, "the link is not followed");
+    }
+
+    /// A photo on a user's mount is refused whether or not it was set aside; a folder with one
+    /// inside is read (with a note) only where it was, as listing it would walk into the mount
+    /// where it is still there (no namespace could be made, and no `/dev/fuse`).
+    #[test]
+    fn a_folder_with_a_mount_inside_is_refused_only_where_it_is_still_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let point = dir.path().join("mnt");
+        let users = |aside| UsersMounts {
+            mounts: vec![Served {
+                id: 90,
+                point: point.clone(),
+                fstype: "fuse.test".into(),
+                uid: Some(1001),
+            }],
+            aside,
+        };
+        for aside in [true, false] {
+            let mounts = users(aside);
+            assert!(mounts.refusal([point.join("x.png").as_path()]).is_some());
+            assert_eq!(
+                mounts.refusal([dir.path()]).is_some(),
+                !aside,
+                "aside {aside}"
+            );
+            assert_eq!(mounts.notes([dir.path()]).len(), usize::from(aside));
+        }
     }
 
     /// A link into a user's mount, and a `..` out of a folder, are followed by name to the
