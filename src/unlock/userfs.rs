@@ -333,6 +333,35 @@ fn unescape(field: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// A tmpfs mounted as root on a new folder `name` in `dir`, for the namespace tests (FUSE
+    /// is not needed to show where a mount is seen); None, said, where not root.
+    fn tmpfs(dir: &Path, name: &str) -> Option<PathBuf> {
+        if !rustix::process::geteuid().is_root() {
+            println!("skipped: mounting needs root");
+            return None;
+        }
+        let point = dir.join(name);
+        std::fs::create_dir(&point).unwrap();
+        rustix::mount::mount(
+            "facegate-test",
+            &point,
+            "tmpfs",
+            rustix::mount::MountFlags::empty(),
+            None,
+        )
+        .unwrap();
+        Some(point)
+    }
+
+    fn unmount(point: &Path) {
+        let _ = rustix::mount::unmount(point, rustix::mount::UnmountFlags::DETACH);
+    }
+
+    /// Whether the mount table `table` has a mount at `point`.
+    fn seen(table: &[u8], point: &Path) -> bool {
+        mounts(table).iter().any(|m| m.point == point)
+    }
+
     const TABLE: &[u8] = b"\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 90 22 0:50 / /home/ann/My\\040fuse rw,nosuid,nodev shared:60 - fuse.sshfs ann@host: rw,user_id=1001,group_id=1001,allow_other
@@ -364,8 +393,6 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let later = dir.path().join("later");
-        std::fs::create_dir(&later).unwrap();
         let (entered, has_entered) = std::sync::mpsc::channel();
         let (mounted, has_mounted) = std::sync::mpsc::channel::<()>();
         // A thread of its own: only the thread that calls it moves.
@@ -376,25 +403,19 @@ mod tests {
             std::fs::read(MOUNT_TABLE).unwrap()
         });
         has_entered.recv().unwrap();
-        use rustix::mount::{MountFlags, UnmountFlags};
-        rustix::mount::mount("facegate-test", &later, "tmpfs", MountFlags::empty(), None).unwrap();
+        let later = tmpfs(dir.path(), "later").unwrap();
         let outside = std::fs::read(MOUNT_TABLE).unwrap();
         mounted.send(()).unwrap();
         let inside = inside.join().unwrap();
-        rustix::mount::unmount(&later, UnmountFlags::DETACH).unwrap();
-        let seen = |table: &[u8]| {
-            String::from_utf8_lossy(table)
-                .lines()
-                .any(|l| l.contains(later.to_str().unwrap()))
-        };
+        unmount(&later);
         println!(
             "{} seen outside: {}, inside: {}",
             later.display(),
-            seen(&outside),
-            seen(&inside)
+            seen(&outside, &later),
+            seen(&inside, &later)
         );
-        assert!(seen(&outside));
-        assert!(!seen(&inside));
+        assert!(seen(&outside, &later));
+        assert!(!seen(&inside, &later));
     }
 
     /// Mounts there before the namespace was made are set aside inside it (a mount inside
@@ -402,18 +423,11 @@ mod tests {
     /// by renaming the folder it is in. Shown on tmpfs, as above.
     #[test]
     fn mounts_there_before_are_set_aside_inside_only() {
-        if !rustix::process::geteuid().is_root() {
-            println!("skipped: mounting needs root");
-            return;
-        }
-        use rustix::mount::{MountFlags, UnmountFlags};
         let dir = tempfile::tempdir().unwrap();
-        let outer = dir.path().join("outer");
-        std::fs::create_dir(&outer).unwrap();
-        rustix::mount::mount("facegate-test", &outer, "tmpfs", MountFlags::empty(), None).unwrap();
-        let inner = outer.join("inner");
-        std::fs::create_dir(&inner).unwrap();
-        rustix::mount::mount("facegate-test", &inner, "tmpfs", MountFlags::empty(), None).unwrap();
+        let Some(outer) = tmpfs(dir.path(), "outer") else {
+            return;
+        };
+        let inner = tmpfs(&outer, "inner").unwrap();
         let under = dir.path().to_owned();
         let (inside, aside) = std::thread::spawn(move || {
             private_mounts().unwrap();
@@ -424,12 +438,7 @@ mod tests {
         .unwrap();
         println!("set aside: {aside:?}");
         let outside = std::fs::read(MOUNT_TABLE).unwrap();
-        let _ = rustix::mount::unmount(&outer, UnmountFlags::DETACH);
-        let seen = |table: &[u8], p: &Path| {
-            String::from_utf8_lossy(table)
-                .lines()
-                .any(|l| l.split(' ').nth(4) == p.to_str())
-        };
+        unmount(&outer);
         for p in [&outer, &inner] {
             println!(
                 "{}: outside {}, inside {}",
@@ -448,15 +457,10 @@ mod tests {
     /// read, could lead it through a user's server.
     #[test]
     fn the_walk_to_a_mount_follows_no_link() {
-        if !rustix::process::geteuid().is_root() {
-            println!("skipped: mounting needs root");
-            return;
-        }
-        use rustix::mount::{MountFlags, UnmountFlags};
         let dir = tempfile::tempdir().unwrap();
-        let mount = dir.path().join("m");
-        std::fs::create_dir(&mount).unwrap();
-        rustix::mount::mount("facegate-test", &mount, "tmpfs", MountFlags::empty(), None).unwrap();
+        let Some(mount) = tmpfs(dir.path(), "m") else {
+            return;
+        };
         std::os::unix::fs::symlink(&mount, dir.path().join("link")).unwrap();
         let id = mounts(&std::fs::read(MOUNT_TABLE).unwrap())
             .into_iter()
@@ -466,7 +470,7 @@ mod tests {
         let ids = std::collections::HashSet::from([id]);
         let by_name = stand_on(&mount.join("x"), &ids).map(|(_, id)| id);
         let by_link = stand_on(&dir.path().join("link/x"), &ids).map(|(_, id)| id);
-        let _ = rustix::mount::unmount(&mount, UnmountFlags::DETACH);
+        unmount(&mount);
         assert_eq!(
             by_name,
             Some(id),
