@@ -1970,6 +1970,25 @@ fn face_unlock_through_a_real_pam_stack() {
     );
     assert_eq!(stdout.matches("locked out for").count(), 1, "{stdout}");
     assert!(!out.status.success());
+    // `unlock list --json` gives the lock as `user list --json` does (final read s39 F7).
+    let out = common::run_facegate(&[
+        "unlock",
+        "list",
+        "--json",
+        "--config",
+        s(&rig.config_path()),
+    ]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let account = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user"] == user.as_str())
+        .unwrap();
+    println!("unlock list --json: {account}");
+    assert_eq!(account["state"], "locked", "{account}");
+    assert_eq!(account["lock"]["kind"], "locked_out", "{account}");
+    assert_eq!(account["lock"]["remedy"], account["remedy"], "{account}");
 
     // Katie's account deleted and another made with her name (a new uid): her enrolment was for
     // the old account, so the new holder of the name is not unlocked by her face (it was, red

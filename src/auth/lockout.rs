@@ -72,6 +72,38 @@ impl Lock {
     }
 }
 
+/// A lock as every `--json` listing gives it (`user list`, `user show`, `unlock list`): a word a
+/// script can test, the seconds left where it ends on its own, the listing's words, and the
+/// command that lifts it. The desk's lists carried only the words, a countdown inside prose
+/// (final read s39 F7).
+#[derive(Debug, Clone, Serialize)]
+pub struct LockShown {
+    /// locked_out, paused, locked_until_reset, unreadable or held (another attempt runs).
+    pub kind: &'static str,
+    pub seconds_left: Option<u64>,
+    pub says: String,
+    pub remedy: String,
+}
+
+impl Lock {
+    /// As [`LockShown`], with the command that lifts it where it is listed.
+    pub fn shown(&self, remedy: String) -> LockShown {
+        let (kind, seconds_left) = match *self {
+            Lock::For(s) => ("locked_out", Some(s)),
+            Lock::Paused(s) => ("paused", Some(s)),
+            Lock::UntilReset => ("locked_until_reset", None),
+            Lock::Unreadable => ("unreadable", None),
+            Lock::Running(s) => ("held", Some(s)),
+        };
+        LockShown {
+            kind,
+            seconds_left,
+            says: self.brief(),
+            remedy,
+        }
+    }
+}
+
 impl std::fmt::Display for Lock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -9,10 +9,11 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Cli, exit};
+use crate::auth::lockout::LockShown;
 use crate::engine::adding::{Added, SavedWarning};
 use crate::engine::{NearCopy, Unlike};
 use crate::shown::Shown;
-use crate::store::{Gallery, ImageKind, names};
+use crate::store::{Gallery, ImageKind, Store, names};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -81,11 +82,22 @@ struct PersonRow {
     anchor: usize,
     positive: usize,
     verification: usize,
-    /// What holds their face verification now ("locked out for 29 more s"), if anything: a
-    /// desk lock-out was seen only by trying to verify (journey s39 #9).
-    locked: Option<String>,
-    /// The command that lifts it, as `unlock list --json` gives its remedy.
-    remedy: Option<String>,
+    /// What holds their face verification now, if anything: a desk lock-out was seen only by
+    /// trying to verify (journey s39 #9).
+    lock: Option<LockShown>,
+}
+
+/// `user show --json`: the images and the lock, as `user list` gives it.
+#[derive(Serialize)]
+struct PersonShown<'a> {
+    name: &'a str,
+    images: &'a [ImageRow],
+    lock: Option<LockShown>,
+}
+
+/// `name`'s lock, if any, with the command that lifts it.
+fn lock_shown(store: &Store, name: &str) -> Option<LockShown> {
+    crate::engine::attempts::lock_of(store, name).map(|l| l.shown(reset_command(name)))
 }
 
 /// The command that lifts `name`'s lock-out or pause.
@@ -190,14 +202,24 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 };
                 rows.extend(image_rows(&store, &gallery, Some(kind))?);
             }
-            show_rows(&rows, *json, &format!("{name} has no images yet"))?;
-            if let Some(lock) = crate::engine::attempts::lock_of(&store, name) {
-                eprintln!(
-                    "note: {} is {} (`{}` lifts it)",
-                    crate::shown::Escaped(name),
-                    lock.brief(),
-                    reset_command(name)
-                );
+            let lock = lock_shown(&store, name);
+            if *json {
+                let shown = PersonShown {
+                    name,
+                    images: &rows,
+                    lock,
+                };
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                show_rows(&rows, false, &format!("{name} has no images yet"))?;
+                if let Some(lock) = lock {
+                    eprintln!(
+                        "note: {} is {} (`{}` lifts it)",
+                        crate::shown::Escaped(name),
+                        lock.says,
+                        lock.remedy
+                    );
+                }
             }
         }
         UserCommand::List { json } => {
@@ -211,13 +233,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         })
                         .map_or(0, |f| f.len())
                 };
-                let lock = crate::engine::attempts::lock_of(&store, &name);
                 rows.push(PersonRow {
                     anchor: count(ImageKind::Anchor),
                     positive: count(ImageKind::Positive),
                     verification: count(ImageKind::Verification),
-                    locked: lock.as_ref().map(|l| l.brief()),
-                    remedy: lock.map(|_| reset_command(&name)),
+                    lock: lock_shown(&store, &name),
                     name,
                 });
             }
@@ -240,14 +260,18 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         r.anchor,
                         r.positive,
                         r.verification,
-                        r.locked
+                        r.lock
                             .as_ref()
-                            .map_or(String::new(), |l| format!("  {l}"))
+                            .map_or(String::new(), |l| format!("  {}", l.says))
                     );
                 }
                 for r in &rows {
-                    if let Some(remedy) = &r.remedy {
-                        println!("`{remedy}` lifts {}'s lock", crate::shown::Escaped(&r.name));
+                    if let Some(lock) = &r.lock {
+                        println!(
+                            "`{}` lifts {}'s lock",
+                            lock.remedy,
+                            crate::shown::Escaped(&r.name)
+                        );
                     }
                 }
             }

@@ -718,6 +718,8 @@ struct ListedAccount {
     reason: Option<String>,
     /// The command that makes it ready, where one does.
     remedy: Option<String>,
+    /// Where `state` is locked: which lock and for how long, as `user list --json` gives it.
+    lock: Option<crate::auth::lockout::LockShown>,
     /// Accounts named as the same person as this one.
     same_person_as: Vec<String>,
     note: Option<&'static str>,
@@ -816,13 +818,19 @@ fn list(cli: &Cli, config: &ConfigArg, json: bool) -> anyhow::Result<u8> {
                     Some(commands.unlock(&["reset", user])),
                 ),
             };
+            // Without the backquotes a message puts round a command.
+            let remedy = remedy.map(|r| r.trim_matches('`').to_owned());
+            let lock = match (answer, &remedy) {
+                (Answer::Locked(lock), Some(remedy)) => Some(lock.shown(remedy.clone())),
+                _ => None,
+            };
             listed.push(ListedAccount {
                 user: user.to_owned(),
                 images: n,
                 state,
                 reason,
-                // Without the backquotes a message puts round a command.
-                remedy: remedy.map(|r| r.trim_matches('`').to_owned()),
+                lock,
+                remedy,
                 same_person_as: linked,
                 note: records.unguarded(user),
             });
