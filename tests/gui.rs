@@ -573,8 +573,8 @@ fn continuous_mode_labels_every_frame_and_embeds_a_few_times_a_second() {
     assert!(h.query_by_label("Verified: Eileen").is_none());
 }
 
-/// "Enable face unlock for this account" without pkexec (as here) says the exact command to run
-/// as root: the person's desk images into the system store, never a silent failure; quoted, so
+/// "Let PERSON's face unlock ACCOUNT…", confirmed, without pkexec (as here) says the exact command
+/// to run as root: the person's desk images into the system store, never a silent failure; quoted, so
 /// that a name with a space can be pasted.
 #[test]
 fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
@@ -591,8 +591,30 @@ fn enabling_face_unlock_says_the_command_when_pkexec_is_missing() {
     h.set_size(egui::vec2(1180.0, 1500.0));
     models_loaded(&mut h);
     add_person(&mut h, "Anne Marie");
-    h.get_by_label("Enable face unlock for this account")
-        .click();
+    let account = facegate::unlock::current_account().unwrap();
+    let asked = format!("Let Anne Marie's face unlock {account}…");
+    // The first click only asks, naming whose face and which account (journey s40 #3: the
+    // button named neither, and enrolled whoever was selected); Cancel sends nothing.
+    h.get_by_label(&asked).click();
+    h.run();
+    h.get_by_label(&format!("Let Anne Marie's face unlock {account}?"));
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(
+        h.query_by_label(&format!("Enable for {account}")).is_none(),
+        "the question stays after Cancel"
+    );
+    assert!(
+        !h.state()
+            .state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("unlock enrol")),
+        "Cancel enabled face unlock"
+    );
+    h.get_by_label(&asked).click();
+    h.run();
+    h.get_by_label(&format!("Enable for {account}")).click();
     wait_for(&mut h, 10, "the command", |a| {
         a.state
             .message

@@ -1,9 +1,11 @@
-//! The enrol-and-verify view: the feed, and beside it who, verify, capture, thresholds, train.
+//! The enrol-and-verify view: the feed, and beside it who, verify, capture, thresholds, train,
+//! system face unlock.
 
 use egui::{Key, RichText, Ui};
 
 use std::path::PathBuf;
 
+use super::face_unlock::FaceUnlockSection;
 use super::feed::Feed;
 use super::files::{self, Answer, Dialog, Purpose};
 use super::palette::{ERROR, GOOD, INFO, WARN};
@@ -49,6 +51,7 @@ pub struct EnrolView {
     dialog_note: Option<(Option<String>, String)>,
     /// The image a warning on the message line is about, once its strip was scrolled to it.
     shown_warned: Option<uuid::Uuid>,
+    face_unlock: FaceUnlockSection,
 }
 
 impl EnrolView {
@@ -66,6 +69,8 @@ impl EnrolView {
                     self.thresholds(ui, state, out);
                     ui.separator();
                     train(ui, state, out);
+                    ui.separator();
+                    self.face_unlock.ui(ui, state, out);
                 });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

@@ -5,6 +5,7 @@ mod app;
 mod compare;
 mod devices;
 mod enrol;
+mod face_unlock;
 mod feed;
 mod files;
 mod manage;

@@ -22,17 +22,6 @@ pub fn train(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     if button.clicked() {
         out.push(Command::Train);
     }
-    let unlock = ui.add_enabled(
-        state.selected.is_some(),
-        egui::Button::new("Enable face unlock for this account"),
-    );
-    unlock.clone().on_hover_text(
-        "copy this person's verification images into the system store, so login and sudo can \
-         use face unlock (asks for the administrator password; the password stays the fallback)",
-    );
-    if unlock.clicked() {
-        out.push(Command::EnableFaceUnlock);
-    }
     let Some(t) = &state.training else {
         return;
     };

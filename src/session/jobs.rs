@@ -61,15 +61,7 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
 
 /// Runs the system enrolment through pkexec on its own thread (the password dialog may stay
 /// up a while); without pkexec, says the exact command to run.
-pub fn enable_face_unlock(
-    engine: &Engine,
-    person: Option<String>,
-    events: &Sender<Event>,
-    wake: &Wake,
-) {
-    let Some(person) = person else {
-        return send(events, wake, Event::Error("choose a person first".into()));
-    };
+pub fn enable_face_unlock(engine: &Engine, person: String, events: &Sender<Event>, wake: &Wake) {
     let Some(account) = crate::unlock::current_account() else {
         return send(
             events,
