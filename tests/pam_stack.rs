@@ -2197,6 +2197,37 @@ fn face_unlock_through_a_real_pam_stack() {
             rig.daemon_log()
         );
         rig.start_daemon();
+        // The store moved aside and another put in its place (a backup restored): the daemon
+        // stops as for an edited config. It went on unlocking from the old folder while
+        // `unlock list` and `unlock remove` said nobody was enrolled (red team s40 F1).
+        let store = rig.dir.join("store");
+        let aside = rig.dir.join("store.aside");
+        fs::rename(&store, &aside).unwrap();
+        fs::create_dir(&store).unwrap();
+        fs::set_permissions(&store, fs::Permissions::from_mode(0o700)).unwrap();
+        let r = rig.attempt(
+            "Katie's clip after her store was moved aside and an empty one made",
+            false,
+            &user,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        let mut daemon = rig.daemon.take().unwrap();
+        let stopped = (0..100).find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            daemon.try_wait().unwrap()
+        });
+        println!("the daemon after its store moved: {stopped:?}");
+        assert!(stopped.is_some_and(|s| s.success()), "{}", rig.daemon_log());
+        assert!(
+            rig.daemon_log()
+                .contains("is not the folder the daemon started on (moved or replaced): stopping"),
+            "{}",
+            rig.daemon_log()
+        );
+        fs::remove_dir(&store).unwrap();
+        fs::rename(&aside, &store).unwrap();
+        rig.start_daemon();
         // An enrolment that does not say whose it is (made before the uid was recorded) is
         // not added to either: the daemon refuses it, and adding would record the old faces
         // as the account's (design review, session 29: R2).

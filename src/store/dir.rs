@@ -705,6 +705,18 @@ impl DataDir {
         Ok(())
     }
 
+    /// Whether its path still names the folder it opened: one moved aside and replaced (a
+    /// store restored from a backup) leaves this handle on the old folder, which a daemon
+    /// went on unlocking from while `unlock list` and `unlock remove` worked on the new one
+    /// (red team s40 F1).
+    pub fn still_at_its_path(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (rfs::fstat(&self.fd), std::fs::symlink_metadata(&self.path)) {
+            (Ok(opened), Ok(named)) => opened.st_dev == named.dev() && opened.st_ino == named.ino(),
+            _ => false,
+        }
+    }
+
     /// The folder's own handle, for checks on it (owner, mode).
     pub fn handle(&self) -> impl AsFd + '_ {
         &self.fd

@@ -433,6 +433,9 @@ impl ConfigWatch {
 
 const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started: the \
                               daemon stops, to be started again on the new file";
+const STORE_MOVED: &str = "face unlock's store is not the folder the daemon started on (moved \
+                           or replaced): the daemon stops, to be started again on the folder \
+                           there now";
 
 /// What tells a file changed: where it is, its size and when it was last written. Not its
 /// ctime: a hard link to it (where protected_hardlinks is off) or a metadata-only tool changes
@@ -457,7 +460,43 @@ impl ConfigStamp {
     }
 }
 
+/// What a daemon serves that is no longer what it started on.
+enum Outdated<'a> {
+    Config(&'a Path),
+    Store(&'a Path),
+}
+
+impl std::fmt::Display for Outdated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outdated::Config(path) => write!(
+                f,
+                "the config {} changed since the daemon started",
+                crate::shown::Shown(path)
+            ),
+            Outdated::Store(path) => write!(
+                f,
+                "the store {} is not the folder the daemon started on (moved or replaced)",
+                crate::shown::Shown(path)
+            ),
+        }
+    }
+}
+
 impl Daemon {
+    /// The config file edited or replaced, or the store folder moved away from its path: what
+    /// `unlock list`, `enrol` and `reset` now work on is not what this daemon would unlock
+    /// with.
+    fn outdated(&self) -> Option<Outdated<'_>> {
+        if self.watch.changed() {
+            Some(Outdated::Config(&self.config.path))
+        } else if !self.engine.store().data_dir().still_at_its_path() {
+            Some(Outdated::Store(&self.config.store))
+        } else {
+            None
+        }
+    }
+
     /// Opens the root-owned store (checked with every folder above it) and loads the models.
     pub fn new(config: SystemConfig, models: &Models) -> anyhow::Result<Daemon> {
         if let Some(replay) = &config.replay {
@@ -578,14 +617,13 @@ impl Daemon {
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
                 drop(stream);
-                if self.watch.changed() {
+                if let Some(what) = self.outdated() {
                     // Exits rather than reloads: the new file is checked as at any start, and
                     // nothing of the old one (its model, store or camera) lingers.
                     tracing::warn!(
-                        "{} changed since the daemon started: stopping (from facegate.socket, \
-                         systemd starts it again with the new config at the next request; \
-                         started by hand, start it again: {})",
-                        crate::shown::Shown(&self.config.path),
+                        "{what}: stopping (from \
+                         facegate.socket, systemd starts it again on what is there now at the \
+                         next request; started by hand, start it again: {})",
                         self.commands.daemon()
                     );
                     if let Some(bound) = &self.bound {
@@ -643,8 +681,12 @@ impl Daemon {
         uid: u32,
         asked: Instant,
     ) -> Option<Reply> {
-        if self.watch.changed() {
-            return Some(verdict(Outcome::Ignore, CONFIG_CHANGED.into()));
+        if let Some(what) = self.outdated() {
+            let why = match what {
+                Outdated::Config(_) => CONFIG_CHANGED,
+                Outdated::Store(_) => STORE_MOVED,
+            };
+            return Some(verdict(Outcome::Ignore, why.into()));
         }
         let account = match self.check(user, uid) {
             Ok(account) => account,
