@@ -920,3 +920,51 @@ fn images_changed_by_another_process_are_seen_at_the_next_verification() {
     assert!(v.accepted && v.comparisons.len() == 3);
     std::fs::remove_file(&camera).unwrap();
 }
+
+/// Every sidecar of Eileen's damaged in place, with its size and time kept, and then repaired
+/// so (a backup copied back with `cp -a`): an engine that holds her images sees both. It went
+/// on accepting her from the damaged store, and once repaired refused her until it restarted,
+/// since only the files' names were compared (red team s40 F2).
+#[test]
+fn images_damaged_and_repaired_under_the_same_names_are_seen() {
+    let mut e = eileen("damaged-in-place", &astronaut_variants());
+    let astro = imageio::load(&common::fixture("astronaut.png")).unwrap();
+    let verified = |e: &mut Engine| e.verify_photo("Eileen", &astro, Path::new("probe"));
+    assert!(verified(&mut e).unwrap().verification.accepted);
+
+    let folder = e.store().root().join("users/Eileen/verification");
+    let sidecars: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension() == Some("json".as_ref()))
+        .collect();
+    assert_eq!(sidecars.len(), 3);
+    // Written over in place (same inode), the size and modification time put back.
+    let rewrite = |path: &Path, bytes: &[u8]| {
+        let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .unwrap();
+        std::io::Write::write_all(&mut &file, bytes).unwrap();
+        file.set_modified(modified).unwrap();
+    };
+    let originals: Vec<Vec<u8>> = sidecars.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    for (path, bytes) in sidecars.iter().zip(&originals) {
+        rewrite(path, &vec![b'#'; bytes.len()]);
+    }
+    let damaged = verified(&mut e);
+    println!("every sidecar damaged in place: {damaged:?}");
+    assert!(damaged.is_err(), "accepted from damaged files");
+    for (path, bytes) in sidecars.iter().zip(&originals) {
+        rewrite(path, bytes);
+    }
+    let repaired = verified(&mut e).unwrap().verification;
+    println!(
+        "repaired in place: {}/{} matched",
+        repaired.matched,
+        repaired.comparisons.len()
+    );
+    assert!(repaired.accepted && repaired.comparisons.len() == 3);
+}

@@ -34,7 +34,9 @@ use crate::auth::one_person::{NotOnePerson, Odd, odd_images};
 use crate::auth::quality::{self, QualityConfig, QualityReport};
 use crate::pipeline::{FacePipeline, PipelineOptions};
 use crate::runtime::Models;
-use crate::store::{Gallery, ImageKind, Settings, SettingsProblem, Store, StoreError, StoredFace};
+use crate::store::{
+    FaceListed, Gallery, ImageKind, Settings, SettingsProblem, Store, StoreError, StoredFace,
+};
 use crate::vision::{Detector, EmbedderKind, Embedding, Face, align_arcface};
 use crate::{Error, Result};
 
@@ -50,9 +52,9 @@ pub type GalleryVectors = Vec<(Uuid, Embedding)>;
 struct HeldGallery {
     vectors: GalleryVectors,
     odd: Vec<Odd>,
-    /// The gallery's face files they were read from ([`Store::face_names`]); `None` when the
+    /// The gallery's face files they were read from ([`Store::face_listing`]); `None` when the
     /// folder changed while they were read, so the next use reads it again.
-    names: Option<Vec<OsString>>,
+    listed: Option<Vec<FaceListed>>,
 }
 
 pub struct Engine {
@@ -560,11 +562,11 @@ impl Engine {
         // A listing, not a read, on every use: the window held the images of before a CLI
         // capture or deletion until it restarted, and verified against them a person the CLI
         // refused, since the image added did not show them (journey review, session 30).
-        let mut names = self.store.face_names(&gallery)?;
+        let mut listed = self.store.face_listing(&gallery)?;
         if self
             .galleries
             .get(person)
-            .is_none_or(|held| held.names.as_ref() != Some(&names))
+            .is_none_or(|held| held.listed.as_ref() != Some(&listed))
         {
             // An image added and deleted again while they were read (a refused enrolment)
             // stayed in the vectors under a listing that never showed it, until the daemon
@@ -574,12 +576,12 @@ impl Engine {
             let (mut vectors, mut read) = self.read_gallery(&gallery)?;
             let mut settled = false;
             for _ in 0..3 {
-                let after = self.store.face_names(&gallery)?;
-                settled = read_settled(&names, &read, &after);
+                let after = self.store.face_listing(&gallery)?;
+                settled = read_settled(&listed, &read, &after);
                 if settled {
                     break;
                 }
-                names = after;
+                listed = after;
                 (vectors, read) = self.read_gallery(&gallery)?;
             }
             let odd = odd_images(&vectors, self.same_person_threshold());
@@ -588,7 +590,7 @@ impl Engine {
                 HeldGallery {
                     vectors,
                     odd,
-                    names: settled.then_some(names),
+                    listed: settled.then_some(listed),
                 },
             );
         }
@@ -645,8 +647,11 @@ fn too_dark_in(img: &RgbImage, face: &Face, name: &Path) -> Result<()> {
 /// (sorted) holds what the folder held: nothing changed between the listings, and every face
 /// read is still listed. An image added after `before` and deleted before `after` was read
 /// with two listings that agree, and only the second test sees it.
-fn read_settled(before: &[OsString], read: &[OsString], after: &[OsString]) -> bool {
-    before == after && read.iter().all(|name| after.binary_search(name).is_ok())
+fn read_settled(before: &[FaceListed], read: &[OsString], after: &[FaceListed]) -> bool {
+    before == after
+        && read
+            .iter()
+            .all(|name| after.binary_search_by(|f| f.name.cmp(name)).is_ok())
 }
 
 /// The embedding of the largest face in the photo at `path` under `pipeline`, cached in `store`
@@ -692,21 +697,28 @@ mod tests {
             .collect()
     }
 
+    fn listed(of: &[&str]) -> Vec<FaceListed> {
+        names(of).into_iter().map(FaceListed::unstamped).collect()
+    }
+
     /// The cases of a gallery read between two listings (red team and read-through, session
     /// 31): only a read the listings around it vouch for is held.
     #[test]
     fn a_gallery_read_is_held_only_when_the_listings_around_it_vouch_for_it() {
-        let k = names(&["k1", "k2", "k3"]);
-        assert!(read_settled(&k, &k, &k), "nothing changed");
+        let (k, read_k) = (listed(&["k1", "k2", "k3"]), names(&["k1", "k2", "k3"]));
+        assert!(read_settled(&k, &read_k, &k), "nothing changed");
         // An image added and deleted again while the gallery was read: the listings agree,
         // but the read holds a face neither shows.
-        let with_a = names(&["a", "k1", "k2", "k3"]);
-        assert!(!read_settled(&k, &with_a, &k));
+        let (with_a, read_with_a) = (
+            listed(&["a", "k1", "k2", "k3"]),
+            names(&["a", "k1", "k2", "k3"]),
+        );
+        assert!(!read_settled(&k, &read_with_a, &k));
         // Added while read, and kept: the listings differ.
-        assert!(!read_settled(&k, &with_a, &with_a));
+        assert!(!read_settled(&k, &read_with_a, &with_a));
         // Deleted while read, before the read reached it.
-        assert!(!read_settled(&with_a, &k, &k));
+        assert!(!read_settled(&with_a, &read_k, &k));
         // A sidecar listed but not read (damaged): the read is what the folder holds.
-        assert!(read_settled(&with_a, &k, &with_a));
+        assert!(read_settled(&with_a, &read_k, &with_a));
     }
 }

@@ -75,11 +75,16 @@ impl Entry {
     }
 }
 
-/// Size and modification time of a file, for caches keyed on a file's version.
+/// Size and modification time of a file, for caches keyed on a file's version. With its inode
+/// and change time: a file written over in place with the size and time of before (`cp -a`
+/// of a backup over a damaged one) is another version too, which size and mtime alone took
+/// for the old (red team s40 F2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     pub modified: SystemTime,
     pub len: u64,
+    ino: u64,
+    changed: (i64, u64),
 }
 
 pub struct DataDir {
@@ -663,6 +668,8 @@ impl DataDir {
                     u32::try_from(st.st_mtime_nsec).unwrap_or(0),
                 ),
             len: u64::try_from(st.st_size).unwrap_or(0),
+            ino: st.st_ino,
+            changed: (st.st_ctime, st.st_ctime_nsec),
         })
     }
 

@@ -48,6 +48,24 @@ pub struct StoredFace {
     pub(super) rel: PathBuf,
 }
 
+/// One committed face as [`Store::face_listing`] gives it: its sidecar's name and the
+/// versions of its sidecar and image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaceListed {
+    pub name: OsString,
+    versions: [Option<super::dir::Stamp>; 2],
+}
+
+impl FaceListed {
+    #[cfg(test)]
+    pub fn unstamped(name: OsString) -> FaceListed {
+        FaceListed {
+            name,
+            versions: [None, None],
+        }
+    }
+}
+
 impl StoredFace {
     /// Its sidecar's file name, as [`Store::face_names`] lists it.
     pub fn sidecar_name(&self) -> OsString {
@@ -216,6 +234,28 @@ impl Store {
     /// check made on every request, where [`Store::faces`] would parse them all.
     pub fn has_faces(&self, gallery: &Gallery) -> Result<bool, StoreError> {
         Ok(!self.face_names(gallery)?.is_empty())
+    }
+
+    /// [`Store::face_names`] with each sidecar's and image's [`Stamp`](super::dir::Stamp):
+    /// what tells a gallery held in memory that a file changed under the same name (a store
+    /// repaired from a backup, which the daemon went on refusing until it restarted, or
+    /// damaged, which it went on accepting; red team s40 F2).
+    pub fn face_listing(&self, gallery: &Gallery) -> Result<Vec<FaceListed>, StoreError> {
+        let dir = self.gallery_dir(gallery)?;
+        Ok(self
+            .face_names(gallery)?
+            .into_iter()
+            .map(|name| {
+                let sidecar = dir.join(&name);
+                FaceListed {
+                    versions: [
+                        self.dir.stamp(&sidecar),
+                        self.dir.stamp(&sidecar.with_extension("png")),
+                    ],
+                    name,
+                }
+            })
+            .collect())
     }
 
     /// The file names of `gallery`'s committed faces (their sidecars), sorted, without reading

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use dir::{DataDir, Owner};
-pub use faces::{CROP_MAX_SIDE, FaceMeta, StoredFace, face_region};
+pub use faces::{CROP_MAX_SIDE, FaceListed, FaceMeta, StoredFace, face_region};
 pub use names::validate_name;
 pub use settings::{
     CAMERA_FPS, CAMERA_HEIGHT, CAMERA_WIDTH, MAX_LIVE_N, MIN_VERIFICATION_THRESHOLD, Settings,
