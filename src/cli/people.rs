@@ -523,12 +523,40 @@ pub fn warn_after_saving(
         }
     };
     let mut warned = false;
+    let mut doubtful = std::collections::BTreeSet::new();
+    // The odd ones the whole gallery's warning gave a command for, where it did.
+    let mut named = None;
     for warning in engine.after_saving(gallery, &ids) {
         warned |= warning.about_the_save();
+        match &warning {
+            SavedWarning::Unlike(Unlike { id, .. }) | SavedWarning::ShowsAnother { id, .. } => {
+                doubtful.insert(*id);
+            }
+            SavedWarning::NotOnePerson(mixed) if mixed.odd.len() * 2 < mixed.images => {
+                named = Some(mixed.odd.iter().map(|o| o.id).collect());
+            }
+            _ => {}
+        }
         eprintln!(
             "warning: {}{}",
             warning.text(gallery, what),
             to_undo(&warning, gallery)
+        );
+    }
+    // A folder of several people (sub-folders are read too) left one command per photo to
+    // type before the person verified again (journey s40 #1): one for them all, unless the
+    // whole gallery's warning gave that one.
+    if let (Gallery::Person { name, .. }, 2..) = (gallery, doubtful.len())
+        && named.as_ref() != Some(&doubtful)
+    {
+        let ids: Vec<String> = doubtful.iter().map(uuid::Uuid::to_string).collect();
+        eprintln!(
+            "warning: {} of the images just saved may not show {}; to delete them all: \
+             `{FACEGATE} user forget {} {}`",
+            doubtful.len(),
+            crate::shown::Escaped(name),
+            names::shell_arg(name),
+            ids.join(" ")
         );
     }
     warned
