@@ -192,7 +192,13 @@ pub fn save_image(img: &image::RgbImage, path: &std::path::Path) -> anyhow::Resu
     let write = || -> anyhow::Result<()> {
         let format = image::ImageFormat::from_path(path)?;
         let folder = folder_of(path);
-        let mut tmp = tempfile::NamedTempFile::new_in(folder)?;
+        // tempfile names the file it tried (" at path \"/x/.tmpAb12\""), which the user never
+        // gave and cannot act on (journey s40 #17): the reason alone, with the folder.
+        let mut tmp = tempfile::NamedTempFile::new_in(folder).map_err(|e| {
+            let text = e.to_string();
+            let reason = text.split(" at path ").next().unwrap_or(&text);
+            anyhow::anyhow!("cannot make a file in {}: {reason}", folder.display())
+        })?;
         {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
             img.write_to(&mut out, format)?;
@@ -274,6 +280,23 @@ mod tests {
         assert!(count::<1, 256>("18446744073709551615").is_err());
         assert!(count::<1, 256>("18446744073709551616").is_err());
         assert_eq!(count::<1, 256>("256"), Ok(256));
+    }
+
+    /// An image that cannot be written says why and where, not the name of the temporary
+    /// file it was first written to (journey s40 #17: "at path \"/proc/.tmp2BhWCw\"").
+    #[test]
+    fn a_failed_save_names_the_folder_not_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let e = save_image(&image::RgbImage::new(4, 4), &gone.join("out.png")).unwrap_err();
+        let said = format!("{e:#}");
+        println!("{said}");
+        assert!(!said.contains("gone/.tmp"), "{said}");
+        assert!(
+            said.contains(&format!("cannot make a file in {}", gone.display()))
+                && said.contains("No such file or directory"),
+            "{said}"
+        );
     }
 
     #[cfg(feature = "lab")]

@@ -543,13 +543,15 @@ fn print_text(r: &Report) {
         for e in Emotion::ALL {
             print!("{:>9}", e.label());
         }
-        println!("{:>9}", "recall");
+        println!("  {:>13}", "recall");
         for (e, row) in Emotion::ALL.iter().zip(&f.confusion) {
             print!("  {:<9}", e.label());
             for c in row {
                 print!("{c:>9}");
             }
-            println!("{:>9}", pct(f.recall[e.index()].1));
+            // A column's width apart even where the share is words (it read "0none to count";
+            // journey s40 #11).
+            println!("  {:>13}", pct(f.recall[e.index()].1));
         }
     }
     println!("\n{:.0} s", r.seconds);
