@@ -112,6 +112,15 @@ pub enum StoreError {
         crate::shown::Shown(.0)
     )]
     DiskFull(PathBuf),
+    // The bare "Read-only file system" named a lock file and no way out (journey s40 #6).
+    #[error(
+        "cannot write {}: the data folder is on a read-only file system, and this must write \
+         there (an attempt is counted toward the lock-out before it is judged; a capture saves); \
+         reading (`user list`, `identify`, `compare`) still works, or give a writable \
+         --data-dir",
+        crate::shown::Shown(.0)
+    )]
+    ReadOnly(PathBuf),
     #[error("cannot access {}", crate::shown::Shown(path))]
     Io {
         path: PathBuf,
@@ -141,6 +150,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
             StoreError::DataDir(source)
         } else if source.kind() == io::ErrorKind::StorageFull {
             StoreError::DiskFull(path.to_owned())
+        } else if source.kind() == io::ErrorKind::ReadOnlyFilesystem {
+            StoreError::ReadOnly(path.to_owned())
         } else {
             StoreError::Io {
                 path: path.to_owned(),
