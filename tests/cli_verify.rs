@@ -531,7 +531,8 @@ fn a_batch_of_strangers_can_be_deleted_in_one_command() {
     println!("{err}");
     assert_eq!(code(&out), 1);
     let prefix = format!(
-        "2 of the images just saved may not show Eileen; to delete them all: {}",
+        "2 of the images this import saved may not show Eileen; if the import was the mistake, \
+         delete them all: {}",
         common::hint_at(&data, "user forget Eileen ")
     );
     let line = err.lines().find(|l| l.contains(&prefix)).expect(&prefix);
@@ -580,7 +581,7 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
             && err.contains("camera.png")
             && err.contains("camera-mirrored.png")
             // The gallery's warning below names the same two: said once.
-            && !err.contains("to delete them all"),
+            && !err.contains("delete them all"),
         "{err}"
     );
     // The warning about the whole gallery names the two odd ones in one command (it said

@@ -377,6 +377,25 @@ impl Rig {
         }
     }
 
+    /// The daemon stops on its own within 5 s, exiting 0, and its last "stopping" line (the
+    /// log is every daemon's) says `why`.
+    fn assert_daemon_stopped(&mut self, why: &str) {
+        let mut daemon = self.daemon.take().unwrap();
+        let stopped = (0..100).find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            daemon.try_wait().unwrap()
+        });
+        println!("the daemon ({why}): {stopped:?}");
+        assert!(
+            stopped.is_some_and(|s| s.success()),
+            "{}",
+            self.daemon_log()
+        );
+        let log = self.daemon_log();
+        let last = log.lines().rfind(|l| l.contains(": stopping"));
+        assert!(last.is_some_and(|l| l.contains(why)), "{log}");
+    }
+
     fn daemon_log(&self) -> String {
         fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
     }
@@ -2183,19 +2202,7 @@ fn face_unlock_through_a_real_pam_stack() {
             &[],
         );
         r.assert_ignored_at_once();
-        let mut daemon = rig.daemon.take().unwrap();
-        let stopped = (0..100).find_map(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            daemon.try_wait().unwrap()
-        });
-        println!("the daemon after the edit: {stopped:?}");
-        assert!(stopped.is_some_and(|s| s.success()), "{}", rig.daemon_log());
-        assert!(
-            rig.daemon_log()
-                .contains("changed since the daemon started: stopping"),
-            "{}",
-            rig.daemon_log()
-        );
+        rig.assert_daemon_stopped("changed since the daemon started: stopping");
         rig.start_daemon();
         // The store moved aside and another put in its place (a backup restored): the daemon
         // stops as for an edited config. It went on unlocking from the old folder while
@@ -2212,21 +2219,25 @@ fn face_unlock_through_a_real_pam_stack() {
             &[],
         );
         r.assert_ignored_at_once();
-        let mut daemon = rig.daemon.take().unwrap();
-        let stopped = (0..100).find_map(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            daemon.try_wait().unwrap()
-        });
-        println!("the daemon after its store moved: {stopped:?}");
-        assert!(stopped.is_some_and(|s| s.success()), "{}", rig.daemon_log());
-        assert!(
-            rig.daemon_log()
-                .contains("is not the folder the daemon started on (moved or replaced): stopping"),
-            "{}",
-            rig.daemon_log()
-        );
+        let moved = "is not the folder the daemon started on (moved or replaced): stopping";
+        rig.assert_daemon_stopped(moved);
         fs::remove_dir(&store).unwrap();
         fs::rename(&aside, &store).unwrap();
+        rig.start_daemon();
+        // And deleted, then restored from a copy (`rm -rf`, `cp -a`): the request was answered
+        // "not enrolled" from the deleted folder, before the camera's turn where the daemon
+        // stops, and it never stopped (review s40 #1).
+        run(Command::new("cp").arg("-a").arg(&store).arg(&aside));
+        fs::remove_dir_all(&store).unwrap();
+        fs::rename(&aside, &store).unwrap();
+        let r = rig.attempt(
+            "Katie's clip after her store was deleted and restored from a copy",
+            false,
+            &user,
+            &[],
+        );
+        r.assert_ignored_at_once();
+        rig.assert_daemon_stopped(moved);
         rig.start_daemon();
         // An enrolment that does not say whose it is (made before the uid was recorded) is
         // not added to either: the daemon refuses it, and adding would record the old faces

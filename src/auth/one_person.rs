@@ -94,6 +94,13 @@ pub struct NotOnePerson {
 }
 
 impl NotOnePerson {
+    /// The odd images where they are fewer than half: then they are the ones that are not the
+    /// person, likely enough to offer deleting them. Half or more odd, which side is the
+    /// person's is theirs to say.
+    pub fn odd_minority(&self) -> Option<&[Odd]> {
+        (self.odd.len() * 2 < self.images).then_some(&self.odd[..])
+    }
+
     /// The refusal as the window says it: the images by where they are seen (framed in red in
     /// the Enrol view), not by ids the window never shows.
     pub fn for_desk(&self) -> String {

@@ -532,8 +532,10 @@ pub fn warn_after_saving(
             SavedWarning::Unlike(Unlike { id, .. }) | SavedWarning::ShowsAnother { id, .. } => {
                 doubtful.insert(*id);
             }
-            SavedWarning::NotOnePerson(mixed) if mixed.odd.len() * 2 < mixed.images => {
-                named = Some(mixed.odd.iter().map(|o| o.id).collect());
+            SavedWarning::NotOnePerson(mixed) => {
+                named = mixed
+                    .odd_minority()
+                    .map(|odd| odd.iter().map(|o| o.id).collect());
             }
             _ => {}
         }
@@ -545,45 +547,58 @@ pub fn warn_after_saving(
     }
     // A folder of several people (sub-folders are read too) left one command per photo to
     // type before the person verified again (journey s40 #1): one for them all, unless the
-    // whole gallery's warning gave that one.
+    // whole gallery's warning gave that one. Where that one names others (the person's own
+    // earlier photo, outnumbered by the import's), both are said: which is the mistake is
+    // theirs to say.
     if let (Gallery::Person { name, .. }, 2..) = (gallery, doubtful.len())
         && named.as_ref() != Some(&doubtful)
     {
-        let ids: Vec<String> = doubtful.iter().map(uuid::Uuid::to_string).collect();
         eprintln!(
-            "warning: {} of the images just saved may not show {}; to delete them all: \
-             `{FACEGATE} user forget {} {}`",
+            "warning: {} of the images this import saved may not show {}; if the import was the \
+             mistake, delete them all: {}",
             doubtful.len(),
             crate::shown::Escaped(name),
-            names::shell_arg(name),
-            ids.join(" ")
+            forget_command(name, doubtful.iter())
         );
     }
     warned
 }
 
+/// `user forget NAME IDS…`, quoted for the shell, in backquotes.
+fn forget_command(name: &str, ids: impl Iterator<Item = impl std::fmt::Display>) -> String {
+    let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
+    format!(
+        "`{FACEGATE} user forget {} {}`",
+        names::shell_arg(name),
+        ids.join(" ")
+    )
+}
+
 /// The command that undoes what `warning` is about, for the CLI's line.
 fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
-    let forget = |ids: &str| match gallery {
-        Gallery::Person { name, .. } => {
-            format!("`{FACEGATE} user forget {} {ids}`", names::shell_arg(name))
-        }
-        Gallery::Negatives => String::new(),
+    let remove_negative = |id| format!(" (`{FACEGATE} negatives remove {id}`)");
+    let Gallery::Person { name, .. } = gallery else {
+        return match warning {
+            SavedWarning::NegativeShows { id, .. } => remove_negative(id),
+            _ => String::new(),
+        };
     };
     match warning {
         SavedWarning::Unlike(Unlike { id, .. })
         | SavedWarning::ShowsAnother { id, .. }
         | SavedWarning::NearCopy(NearCopy { id, .. }) => {
-            format!("; to delete it: {}", forget(&id.to_string()))
+            format!("; to delete it: {}", forget_command(name, [id].iter()))
         }
         // The odd ones by id, ready to run, where they are a minority (it said `ID...`;
-        // journey s35 #5); half or more odd, which side is the person's is theirs to say.
-        SavedWarning::NotOnePerson(mixed) if mixed.odd.len() * 2 < mixed.images => {
-            let ids: Vec<String> = mixed.odd.iter().map(|o| o.id.to_string()).collect();
-            format!("; to delete those: {}", forget(&ids.join(" ")))
-        }
-        SavedWarning::NotOnePerson(_) => format!("; to delete: {}", forget("ID...")),
-        SavedWarning::NegativeShows { id, .. } => format!(" (`{FACEGATE} negatives remove {id}`)"),
+        // journey s35 #5).
+        SavedWarning::NotOnePerson(mixed) => match mixed.odd_minority() {
+            Some(odd) => format!(
+                "; to delete those: {}",
+                forget_command(name, odd.iter().map(|o| o.id))
+            ),
+            None => format!("; to delete: {}", forget_command(name, ["ID..."].iter())),
+        },
+        SavedWarning::NegativeShows { id, .. } => remove_negative(id),
         SavedWarning::Unchecked { .. } => String::new(),
     }
 }

@@ -28,6 +28,11 @@ impl FaceUnlockSection {
             .account
             .get_or_insert_with(crate::unlock::current_account)
             .clone();
+        // A question about someone no longer selected (removed, or another chosen elsewhere)
+        // is not asked later about them.
+        if self.confirming != state.selected {
+            self.confirming = None;
+        }
         let Some(person) = state.selected.clone() else {
             ui.label("Choose a person first.");
             return;
@@ -55,7 +60,9 @@ impl FaceUnlockSection {
         let Some(person) = self.confirming.clone() else {
             return;
         };
-        let shown = short_name(&person);
+        // In full: this question's whole point is whose face (two names can share a shortened
+        // start).
+        let shown = crate::shown::Escaped(&person).to_string();
         let modal =
             egui::Modal::new(egui::Id::unique("confirm-face-unlock")).show(ui.ctx(), |ui| {
                 ui.set_max_width(440.0);
@@ -73,7 +80,10 @@ impl FaceUnlockSection {
                 );
                 ui.horizontal(|ui| {
                     if ui.button(format!("Enable for {account}")).clicked() {
-                        out.push(Command::EnableFaceUnlock(person.clone()));
+                        out.push(Command::EnableFaceUnlock {
+                            person: person.clone(),
+                            account: account.to_owned(),
+                        });
                         self.confirming = None;
                     }
                     if ui.button("Cancel").clicked() {

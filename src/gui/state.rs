@@ -455,7 +455,7 @@ impl AppState {
             Command::UpdateSettings { asked, .. } => self.settings = Some(asked.clone()),
             Command::SetAttributes(on) => self.attributes_on = *on,
             Command::Train => self.training = Some(Training::default()),
-            Command::EnableFaceUnlock(_) => self.say(
+            Command::EnableFaceUnlock { .. } => self.say(
                 "enabling face unlock: the administrator password may be asked".into(),
                 Tone::Done,
             ),

@@ -61,14 +61,13 @@ pub fn train(engine: &mut Engine, person: Option<String>, events: &Sender<Event>
 
 /// Runs the system enrolment through pkexec on its own thread (the password dialog may stay
 /// up a while); without pkexec, says the exact command to run.
-pub fn enable_face_unlock(engine: &Engine, person: String, events: &Sender<Event>, wake: &Wake) {
-    let Some(account) = crate::unlock::current_account() else {
-        return send(
-            events,
-            wake,
-            Event::Error("cannot tell which account this window runs as".into()),
-        );
-    };
+pub fn enable_face_unlock(
+    engine: &Engine,
+    person: String,
+    account: String,
+    events: &Sender<Event>,
+    wake: &Wake,
+) {
     let facegate = crate::unlock::roots_own_facegate();
     // Quoted word by word, so a person or a folder with a space in its name can be pasted.
     let shown = |facegate: &str| {

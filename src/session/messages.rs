@@ -99,10 +99,13 @@ pub enum Command {
     /// Send the selected person's scores (and their head's, when it decides) again: after a
     /// training run changed which rule is in force.
     RefreshScores,
-    /// Enrol this account for system face unlock from this person's verification images
-    /// (through pkexec; without it, say the command to run): the person confirmed, not whoever
-    /// is selected when the worker gets to it.
-    EnableFaceUnlock(String),
+    /// Enrol `account` (the window's) for system face unlock from `person`'s verification
+    /// images (through pkexec; without it, say the command to run): both as confirmed, not
+    /// whoever is selected when the worker gets to it.
+    EnableFaceUnlock {
+        person: String,
+        account: String,
+    },
     Shutdown,
 }
 

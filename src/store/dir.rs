@@ -75,16 +75,17 @@ impl Entry {
     }
 }
 
-/// Size and modification time of a file, for caches keyed on a file's version. With its inode
-/// and change time: a file written over in place with the size and time of before (`cp -a`
-/// of a backup over a damaged one) is another version too, which size and mtime alone took
-/// for the old (red team s40 F2).
+/// A file's version, for caches keyed on it: size and modification time, and its change time,
+/// since a file written over in place with the size and time of before (`cp -a` of a backup
+/// over a damaged one) is another version too, which size and mtime alone took for the old
+/// (red team s40 F2). Not its inode, which some file systems (CIFS without server inode
+/// numbers) make up anew, and a gallery would never settle. A false change costs a cache a read; the daemon's config
+/// watch, where one would stop the daemon, leaves ctime out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     pub modified: SystemTime,
     pub len: u64,
-    ino: u64,
-    changed: (i64, u64),
+    changed: SystemTime,
 }
 
 pub struct DataDir {
@@ -657,20 +658,22 @@ impl DataDir {
         self.kind(rel) == Kind::Dir
     }
 
-    /// Size and modification time of a regular file, None when missing.
+    /// The [`Stamp`] of a regular file, None when missing (or not a regular file).
     pub fn stamp(&self, rel: &Path) -> Option<Stamp> {
         let (dir, name) = self.parent(rel).ok()?;
-        let st = rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW).ok()?;
-        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then(|| Stamp {
-            modified: SystemTime::UNIX_EPOCH
-                + Duration::new(
-                    u64::try_from(st.st_mtime).unwrap_or(0),
-                    u32::try_from(st.st_mtime_nsec).unwrap_or(0),
-                ),
-            len: u64::try_from(st.st_size).unwrap_or(0),
-            ino: st.st_ino,
-            changed: (st.st_ctime, st.st_ctime_nsec),
-        })
+        stamp_at(&dir, &name)
+    }
+
+    /// The [`Stamp`]s of the files `names` in the folder `rel`, the folder opened once: a
+    /// gallery is stamped on every use, once per judged frame (review s40 #2: one walk from
+    /// the data dir per file).
+    pub fn stamps_in<'a>(
+        &self,
+        rel: &Path,
+        names: impl IntoIterator<Item = &'a OsStr>,
+    ) -> io::Result<Vec<Option<Stamp>>> {
+        let dir = self.open_dir(rel)?;
+        Ok(names.into_iter().map(|name| stamp_at(&dir, name)).collect())
     }
 
     /// Removes the file (or link: the link itself) at `rel`.
@@ -716,11 +719,13 @@ impl DataDir {
     /// store restored from a backup) leaves this handle on the old folder, which a daemon
     /// went on unlocking from while `unlock list` and `unlock remove` worked on the new one
     /// (red team s40 F1).
-    pub fn still_at_its_path(&self) -> bool {
+    pub fn still_at_its_path(&self) -> io::Result<bool> {
         use std::os::unix::fs::MetadataExt;
-        match (rfs::fstat(&self.fd), std::fs::symlink_metadata(&self.path)) {
-            (Ok(opened), Ok(named)) => opened.st_dev == named.dev() && opened.st_ino == named.ino(),
-            _ => false,
+        let opened = rfs::fstat(&self.fd)?;
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(named) => Ok(opened.st_dev == named.dev() && opened.st_ino == named.ino()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -728,6 +733,23 @@ impl DataDir {
     pub fn handle(&self) -> impl AsFd + '_ {
         &self.fd
     }
+}
+
+fn stamp_at(dir: &OwnedFd, name: &OsStr) -> Option<Stamp> {
+    let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+    // Typed as each platform's stat has them (i64 seconds and u64 nanoseconds on 64-bit Linux).
+    let time = |seconds, nanos| {
+        SystemTime::UNIX_EPOCH
+            + Duration::new(
+                u64::try_from(seconds).unwrap_or(0),
+                u32::try_from(nanos).unwrap_or(0),
+            )
+    };
+    (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then(|| Stamp {
+        modified: time(st.st_mtime, st.st_mtime_nsec),
+        len: u64::try_from(st.st_size).unwrap_or(0),
+        changed: time(st.st_ctime, st.st_ctime_nsec),
+    })
 }
 
 fn names_path(names: &[&std::ffi::OsStr]) -> PathBuf {

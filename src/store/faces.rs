@@ -242,18 +242,25 @@ impl Store {
     /// damaged, which it went on accepting; red team s40 F2).
     pub fn face_listing(&self, gallery: &Gallery) -> Result<Vec<FaceListed>, StoreError> {
         let dir = self.gallery_dir(gallery)?;
-        Ok(self
-            .face_names(gallery)?
+        let names = self.face_names(gallery)?;
+        let pngs: Vec<OsString> = names
+            .iter()
+            .map(|n| Path::new(n).with_extension("png").into_os_string())
+            .collect();
+        let files = names.iter().chain(&pngs).map(OsString::as_os_str);
+        let stamps = match self.dir.stamps_in(&dir, files) {
+            Ok(stamps) => stamps,
+            // Listed a moment ago, gone now: a listing of nothing stamped, which the next
+            // listing will not match.
+            Err(_) => vec![None; names.len() * 2],
+        };
+        let (sidecars, images) = stamps.split_at(names.len());
+        Ok(names
             .into_iter()
-            .map(|name| {
-                let sidecar = dir.join(&name);
-                FaceListed {
-                    versions: [
-                        self.dir.stamp(&sidecar),
-                        self.dir.stamp(&sidecar.with_extension("png")),
-                    ],
-                    name,
-                }
+            .zip(sidecars.iter().zip(images))
+            .map(|(name, (sidecar, image))| FaceListed {
+                name,
+                versions: [*sidecar, *image],
             })
             .collect())
     }

@@ -221,6 +221,10 @@ fn read_client(mut stream: UnixStream, client: &Client, daemon: &Shared) -> std:
     let warn = |kind, line: String| {
         hush.warn(*uid, kind, || line);
     };
+    // A store moved or replaced under its path is not answered from: the request goes on to
+    // the camera's turn, where the daemon stops on it (the readers said "not enrolled" or
+    // "locked" from the old folder, and the daemon never stopped; review s40 #1).
+    let store = store.filter(|store| store.data_dir().still_at_its_path().unwrap_or(false));
     if let Some(refused) =
         store.and_then(|store| gate::refusal(store, user, holder.as_ref(), commands, warn))
     {
@@ -431,12 +435,6 @@ impl ConfigWatch {
     }
 }
 
-const CONFIG_CHANGED: &str = "face unlock's config changed since the daemon started: the \
-                              daemon stops, to be started again on the new file";
-const STORE_MOVED: &str = "face unlock's store is not the folder the daemon started on (moved \
-                           or replaced): the daemon stops, to be started again on the folder \
-                           there now";
-
 /// What tells a file changed: where it is, its size and when it was last written. Not its
 /// ctime: a hard link to it (where protected_hardlinks is off) or a metadata-only tool changes
 /// that without changing a word of it.
@@ -463,7 +461,24 @@ impl ConfigStamp {
 /// What a daemon serves that is no longer what it started on.
 enum Outdated<'a> {
     Config(&'a Path),
-    Store(&'a Path),
+    /// Moved or replaced; or, with the error, its path cannot be checked.
+    Store(&'a Path, Option<std::io::Error>),
+}
+
+impl Outdated<'_> {
+    /// Why a request is ignored, told to its client (the paths are root's).
+    fn client_reason(&self) -> &'static str {
+        match self {
+            Outdated::Config(_) => {
+                "face unlock's config changed since the daemon started: the daemon stops, to be \
+                 started again on the new file"
+            }
+            Outdated::Store(..) => {
+                "face unlock's store is not the folder the daemon started on (moved or \
+                 replaced): the daemon stops, to be started again on the folder there now"
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Outdated<'_> {
@@ -474,9 +489,14 @@ impl std::fmt::Display for Outdated<'_> {
                 "the config {} changed since the daemon started",
                 crate::shown::Shown(path)
             ),
-            Outdated::Store(path) => write!(
+            Outdated::Store(path, None) => write!(
                 f,
                 "the store {} is not the folder the daemon started on (moved or replaced)",
+                crate::shown::Shown(path)
+            ),
+            Outdated::Store(path, Some(e)) => write!(
+                f,
+                "the store {} cannot be checked to be the folder the daemon started on ({e})",
                 crate::shown::Shown(path)
             ),
         }
@@ -490,10 +510,12 @@ impl Daemon {
     fn outdated(&self) -> Option<Outdated<'_>> {
         if self.watch.changed() {
             Some(Outdated::Config(&self.config.path))
-        } else if !self.engine.store().data_dir().still_at_its_path() {
-            Some(Outdated::Store(&self.config.store))
         } else {
-            None
+            match self.engine.store().data_dir().still_at_its_path() {
+                Ok(true) => None,
+                Ok(false) => Some(Outdated::Store(&self.config.store, None)),
+                Err(e) => Some(Outdated::Store(&self.config.store, Some(e))),
+            }
         }
     }
 
@@ -682,11 +704,7 @@ impl Daemon {
         asked: Instant,
     ) -> Option<Reply> {
         if let Some(what) = self.outdated() {
-            let why = match what {
-                Outdated::Config(_) => CONFIG_CHANGED,
-                Outdated::Store(_) => STORE_MOVED,
-            };
-            return Some(verdict(Outcome::Ignore, why.into()));
+            return Some(verdict(Outcome::Ignore, what.client_reason().into()));
         }
         let account = match self.check(user, uid) {
             Ok(account) => account,

@@ -402,9 +402,13 @@ impl Worker {
                 &self.events,
                 &self.wake,
             ),
-            Command::EnableFaceUnlock(person) => {
-                super::jobs::enable_face_unlock(&self.engine, person, &self.events, &self.wake)
-            }
+            Command::EnableFaceUnlock { person, account } => super::jobs::enable_face_unlock(
+                &self.engine,
+                person,
+                account,
+                &self.events,
+                &self.wake,
+            ),
             Command::ImportFiles { kind, paths } => match self.person.clone() {
                 Some(name) => self.import(Gallery::Person { name, kind }, &paths),
                 None => self.send(Event::CaptureRefused("choose or add a person first".into())),
