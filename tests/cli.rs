@@ -466,8 +466,8 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     );
     assert!(
         why.contains(&format!(
-            "{} is writable by group or others (mode 1777), so face unlock refuses it (`chmod \
-             go-w` it",
+            "{} is writable by group or others (mode 1777), so face unlock refuses it (it is a \
+             shared folder: choose one only root writes, e.g. /run/facegate)",
             shared.display()
         )),
         "{why}"

@@ -166,11 +166,16 @@ pub fn others_can_write(mode: u32, folder: bool) -> bool {
 pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(), TrustError> {
     root_owned(path, uid)?;
     if others_can_write(mode, folder) {
+        // A sticky folder is shared on purpose (/tmp): `chmod go-w` would break it for
+        // everyone else (final read s39 F10).
+        let remedy = match mode & 0o1000 != 0 {
+            true => "it is a shared folder: choose one only root writes, e.g. /run/facegate",
+            false => "`chmod go-w` it, if only root was meant to write it",
+        };
         return Err(TrustError::Unsafe {
             path: path.to_owned(),
             why: format!(
-                "is writable by group or others (mode {:o}), so face unlock refuses it \
-                 (`chmod go-w` it, if only root was meant to write it)",
+                "is writable by group or others (mode {:o}), so face unlock refuses it ({remedy})",
                 mode & 0o7777
             ),
         });
