@@ -244,7 +244,7 @@ fn mounted_on(above: &Path, path: &Path) -> bool {
     let (Ok(above), Some(name)) = (std::fs::canonicalize(above), path.file_name()) else {
         return true;
     };
-    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    let Ok(table) = std::fs::read_to_string(super::procfs::MOUNT_TABLE) else {
         return true;
     };
     super::procfs::mount_points(&table).contains(&above.join(name))

@@ -48,6 +48,11 @@ pub fn cgroup_components_under(procfs: &Path, pid: i32, top: Option<&str>) -> Op
     )
 }
 
+/// The mounts the calling thread sees (`/proc/self` is the process's first thread): one table
+/// for every check, as the mount namespace enrol makes is the thread's that made it (final
+/// read s39 F12).
+pub const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
+
 /// The mount points this process sees (`/proc/self/mountinfo`'s fifth field, its `\\040`-style
 /// escapes undone), to tell whether something is mounted on a path without looking at the path:
 /// a look goes into what is mounted there, which a user's FUSE mount can make hang.

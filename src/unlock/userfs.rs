@@ -10,6 +10,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::procfs::MOUNT_TABLE;
+
 /// A mount whose file system a user other than root serves.
 #[derive(Debug, Clone, PartialEq)]
 struct Served {
@@ -19,9 +21,6 @@ struct Served {
     fstype: String,
     uid: Option<u32>,
 }
-
-/// The mounts the calling thread sees (`/proc/self` is the process's first thread).
-const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
 
 /// The most mounts set aside before giving up (each takes a read of the table).
 const MAX_SET_ASIDE: usize = 256;
