@@ -951,6 +951,9 @@ fn compare_in_the_window_names_the_rule_it_used() {
 #[test]
 fn without_models_the_window_says_why_and_every_click_is_answered() {
     let data = common::temp_dir("gui-no-models");
+    // Someone enrolled before: listed without the models (the list read "nobody yet"; journey
+    // s40 #7).
+    Store::open(&data).unwrap().add_person("Katie").unwrap();
     let source = facegate::camera::open(&demo()).unwrap();
     let why = "no models in /nowhere/models (looked there and in /usr/lib/facegate/models); run `make setup`";
     let live = facegate::session::Session::start(
@@ -971,6 +974,8 @@ fn without_models_the_window_says_why_and_every_click_is_answered() {
     // In the message line and in place of the thresholds ("loading models…" for ever before).
     assert!(h.query_all_by_label_contains("/nowhere/models").count() >= 2);
     assert!(h.query_by_label("loading models…").is_none());
+    assert_eq!(h.state().state.people, ["Katie"]);
+    assert!(h.query_by_label("nobody yet").is_none());
 
     h.get_by_role_and_label(Role::TextInput, "new:").click();
     h.run_steps(2);

@@ -49,13 +49,18 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("inference".into())
         .spawn(move || {
+            // Who is enrolled is the store's to say, models or not: without them the window
+            // said "nobody yet" over a store of eight people (journey s40 #7).
+            let enrolled = store.people().unwrap_or_default();
             let models = match models {
                 Ok(models) => models,
-                Err(why) => return idle(&events, &wake, &commands, why),
+                Err(why) => return idle(&events, &wake, &commands, why, enrolled),
             };
             let engine = match Engine::new(&models, store) {
                 Ok(engine) => engine,
-                Err(e) => return idle(&events, &wake, &commands, Reason(&e).to_string()),
+                Err(e) => {
+                    return idle(&events, &wake, &commands, Reason(&e).to_string(), enrolled);
+                }
             };
             let mut worker = Worker {
                 engine,
@@ -134,8 +139,10 @@ fn idle(
     wake: &Arc<dyn Fn() + Send + Sync>,
     commands: &Receiver<Command>,
     why: String,
+    enrolled: Vec<String>,
 ) {
     let off = format!("face analysis is off: {why}");
+    let _ = events.send(Event::PeopleElsewhere(enrolled));
     let _ = events.send(Event::AnalysisOff(off.clone()));
     wake();
     while let Ok(cmd) = commands.recv() {
