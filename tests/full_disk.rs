@@ -326,9 +326,9 @@ fn a_store_on_a_read_only_mount_is_read_and_a_verify_says_why_not() {
     // Said as what it is and what still works (journey s40 #6: a bare "Read-only file
     // system" on a lock file).
     assert!(
-        why.contains("the data folder is on a read-only file system")
+        why.contains("the store is on a read-only file system")
             && why.contains(".lock")
-            && why.contains("give a writable --data-dir"),
+            && why.contains("give a store on a writable file system (--data-dir on the desk"),
         "{why}"
     );
     println!("verify on a read-only store: {why}");

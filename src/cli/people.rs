@@ -181,8 +181,8 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             // journey s37/s38 #10).
             .map_err(|e| match elsewhere(&store, name, &ids) {
                 Some((other, id)) => anyhow::anyhow!(
-                    "{e}; {id} is {other}'s image (`{FACEGATE} user forget {} {id}`)",
-                    names::shell_arg(&other)
+                    "{e}; {id} is {other}'s image ({})",
+                    forget_command(&other, [id].iter())
                 ),
                 None => e,
             })?;

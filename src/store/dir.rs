@@ -79,7 +79,9 @@ impl Entry {
 /// since a file written over in place with the size and time of before (`cp -a` of a backup
 /// over a damaged one) is another version too, which size and mtime alone took for the old
 /// (red team s40 F2). Not its inode, which some file systems (CIFS without server inode
-/// numbers) make up anew, and a gallery would never settle. A false change costs a cache a read; the daemon's config
+/// numbers) make up anew, and a gallery would never settle. Before Linux 6.13 ctime ticks
+/// with the coarse clock (1 to 10 ms): a rewrite within one tick of the last that keeps size
+/// and mtime is not seen. A false change costs a cache a read; the daemon's config
 /// watch, where one would stop the daemon, leaves ctime out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -673,7 +675,13 @@ impl DataDir {
         names: impl IntoIterator<Item = &'a OsStr>,
     ) -> io::Result<Vec<Option<Stamp>>> {
         let dir = self.open_dir(rel)?;
-        Ok(names.into_iter().map(|name| stamp_at(&dir, name)).collect())
+        // A name, not a path: one with a `/` would be walked, links and all, unlike every other
+        // path in the data dir (final read s40 #5).
+        let plain = |name: &OsStr| !name.as_bytes().contains(&b'/') && name != ".." && name != ".";
+        Ok(names
+            .into_iter()
+            .map(|name| plain(name).then(|| stamp_at(&dir, name)).flatten())
+            .collect())
     }
 
     /// Removes the file (or link: the link itself) at `rel`.
@@ -963,5 +971,33 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::StorageFull);
         let log = std::fs::read(mount.path().join("audit.log")).unwrap();
         assert_eq!(log, first.as_bytes(), "the first line alone, as it was");
+    }
+
+    /// A store moved aside (and another made in its place) or deleted is no longer at its
+    /// path; the daemon stops on it (red team s40 F1). And a stamp is taken of a name only.
+    #[test]
+    fn a_data_dir_moved_or_deleted_is_not_at_its_path() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("data");
+        let d = DataDir::open(&root, Owner::EffectiveUser).unwrap();
+        assert!(d.still_at_its_path().unwrap());
+        std::fs::rename(&root, t.path().join("aside")).unwrap();
+        assert!(!d.still_at_its_path().unwrap(), "moved aside");
+        std::fs::create_dir(&root).unwrap();
+        assert!(!d.still_at_its_path().unwrap(), "another in its place");
+        let e = DataDir::open(&t.path().join("e"), Owner::EffectiveUser).unwrap();
+        std::fs::remove_dir_all(t.path().join("e")).unwrap();
+        assert!(!e.still_at_its_path().unwrap(), "deleted");
+
+        d.create_dir_all(Path::new("a")).unwrap();
+        d.write_atomic(Path::new("a/f.json"), b"{}").unwrap();
+        d.write_atomic(Path::new("f.json"), b"{}").unwrap();
+        let stamps = d
+            .stamps_in(
+                Path::new("a"),
+                ["f.json", "../f.json", "none"].map(OsStr::new),
+            )
+            .unwrap();
+        assert!(stamps[0].is_some() && stamps[1].is_none() && stamps[2].is_none());
     }
 }

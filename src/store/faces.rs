@@ -48,12 +48,11 @@ pub struct StoredFace {
     pub(super) rel: PathBuf,
 }
 
-/// One committed face as [`Store::face_listing`] gives it: its sidecar's name and the
-/// versions of its sidecar and image.
+/// One committed face as [`Store::face_listing`] gives it: its sidecar's name and version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaceListed {
     pub name: OsString,
-    versions: [Option<super::dir::Stamp>; 2],
+    version: Option<super::dir::Stamp>,
 }
 
 impl FaceListed {
@@ -61,7 +60,7 @@ impl FaceListed {
     pub fn unstamped(name: OsString) -> FaceListed {
         FaceListed {
             name,
-            versions: [None, None],
+            version: None,
         }
     }
 }
@@ -236,32 +235,22 @@ impl Store {
         Ok(!self.face_names(gallery)?.is_empty())
     }
 
-    /// [`Store::face_names`] with each sidecar's and image's [`Stamp`](super::dir::Stamp):
+    /// [`Store::face_names`] with each sidecar's [`Stamp`](super::dir::Stamp) (not its image's:
+    /// the embedding is read, or taken from the cache, by the sidecar's hash):
     /// what tells a gallery held in memory that a file changed under the same name (a store
     /// repaired from a backup, which the daemon went on refusing until it restarted, or
     /// damaged, which it went on accepting; red team s40 F2).
     pub fn face_listing(&self, gallery: &Gallery) -> Result<Vec<FaceListed>, StoreError> {
         let dir = self.gallery_dir(gallery)?;
         let names = self.face_names(gallery)?;
-        let pngs: Vec<OsString> = names
-            .iter()
-            .map(|n| Path::new(n).with_extension("png").into_os_string())
-            .collect();
-        let files = names.iter().chain(&pngs).map(OsString::as_os_str);
-        let stamps = match self.dir.stamps_in(&dir, files) {
-            Ok(stamps) => stamps,
-            // Listed a moment ago, gone now: a listing of nothing stamped, which the next
-            // listing will not match.
-            Err(_) => vec![None; names.len() * 2],
-        };
-        let (sidecars, images) = stamps.split_at(names.len());
+        let stamps = self
+            .dir
+            .stamps_in(&dir, names.iter().map(OsString::as_os_str))
+            .map_err(io_err(&self.dir.display(&dir)))?;
         Ok(names
             .into_iter()
-            .zip(sidecars.iter().zip(images))
-            .map(|(name, (sidecar, image))| FaceListed {
-                name,
-                versions: [*sidecar, *image],
-            })
+            .zip(stamps)
+            .map(|(name, version)| FaceListed { name, version })
             .collect())
     }
 

@@ -113,11 +113,13 @@ pub enum StoreError {
     )]
     DiskFull(PathBuf),
     // The bare "Read-only file system" named a lock file and no way out (journey s40 #6).
+    // One text for the desk's store and root's: the remedy names both.
     #[error(
-        "cannot write {}: the data folder is on a read-only file system, and this must write \
-         there (an attempt is counted toward the lock-out before it is judged; a capture saves); \
-         reading (`user list`, `identify`, `compare`) still works, or give a writable \
-         --data-dir",
+        "cannot write {}: the store is on a read-only file system, and this must write there \
+         (an attempt is counted toward the lock-out before it is judged; a capture saves); \
+         reading (`user list`, `identify`, `compare`, `unlock list`) still works; give a store \
+         on a writable file system (--data-dir on the desk; for face unlock, the config's \
+         `store =`, which facegate.service's ReadWritePaths= must name)",
         crate::shown::Shown(.0)
     )]
     ReadOnly(PathBuf),

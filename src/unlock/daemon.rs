@@ -408,6 +408,10 @@ pub struct Daemon {
     commands: Arc<Commands>,
     /// The socket file it made, removed when it stops for a changed config as on a signal.
     bound: Option<Bound>,
+    /// Why it stops after this answer, where the request was turned away for it: decided once,
+    /// so a check that failed for a moment cannot tell the client "the daemon stops" and then
+    /// not stop (final read s40 #1).
+    stopping: Option<String>,
 }
 
 /// The config file, and how it was when the daemon read it.
@@ -473,9 +477,13 @@ impl Outdated<'_> {
                 "face unlock's config changed since the daemon started: the daemon stops, to be \
                  started again on the new file"
             }
-            Outdated::Store(..) => {
+            Outdated::Store(_, None) => {
                 "face unlock's store is not the folder the daemon started on (moved or \
                  replaced): the daemon stops, to be started again on the folder there now"
+            }
+            Outdated::Store(_, Some(_)) => {
+                "face unlock's store cannot be checked to be the folder the daemon started on: \
+                 the daemon stops, to be started again on the folder there now"
             }
         }
     }
@@ -534,6 +542,7 @@ impl Daemon {
             hush: Hush::default(),
             closing: None,
             bound: None,
+            stopping: None,
         })
     }
 
@@ -639,7 +648,11 @@ impl Daemon {
                         .warn(uid, "verdict", || format!("client of uid {uid}: {e}"));
                 }
                 drop(stream);
-                if let Some(what) = self.outdated() {
+                let stopping = self
+                    .stopping
+                    .take()
+                    .or_else(|| self.outdated().map(|what| what.to_string()));
+                if let Some(what) = stopping {
                     // Exits rather than reloads: the new file is checked as at any start, and
                     // nothing of the old one (its model, store or camera) lingers.
                     tracing::warn!(
@@ -703,8 +716,12 @@ impl Daemon {
         uid: u32,
         asked: Instant,
     ) -> Option<Reply> {
-        if let Some(what) = self.outdated() {
-            return Some(verdict(Outcome::Ignore, what.client_reason().into()));
+        if let Some((why, reason)) = self
+            .outdated()
+            .map(|what| (what.to_string(), what.client_reason()))
+        {
+            self.stopping = Some(why);
+            return Some(verdict(Outcome::Ignore, reason.into()));
         }
         let account = match self.check(user, uid) {
             Ok(account) => account,

@@ -168,7 +168,8 @@ pub fn check_owner(path: &Path, uid: u32, mode: u32, folder: bool) -> Result<(),
     if others_can_write(mode, folder) {
         // A sticky folder is shared on purpose (/tmp): `chmod go-w` would break it for
         // everyone else (final read s39 F10).
-        let remedy = match mode & 0o1000 != 0 {
+        let shared_folder = mode & 0o170000 == 0o040000 && mode & 0o1000 != 0;
+        let remedy = match shared_folder {
             true => "it is a shared folder: choose one only root writes, e.g. /run/facegate",
             false => "`chmod go-w` it, if only root was meant to write it",
         };
