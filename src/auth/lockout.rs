@@ -59,19 +59,6 @@ pub enum Lock {
     Running(u64),
 }
 
-impl Lock {
-    /// What holds, in a few words, for a listing (`unlock list`).
-    pub fn brief(&self) -> String {
-        match self {
-            Lock::For(s) => format!("locked out for {s} more s"),
-            Lock::Paused(s) => format!("paused for {s} more s"),
-            Lock::UntilReset => "locked out until reset".into(),
-            Lock::Unreadable => "locked out (its record cannot be read)".into(),
-            Lock::Running(s) => format!("held while another attempt runs, for at most {s} more s"),
-        }
-    }
-}
-
 /// A lock as every `--json` listing gives it (`user list`, `user show`, `unlock list`): a word a
 /// script can test, the seconds left where it ends on its own, the listing's words, and the
 /// command that lifts it. The desk's lists carried only the words, a countdown inside prose
@@ -100,6 +87,17 @@ impl Lock {
             seconds_left,
             says: self.brief(),
             remedy,
+        }
+    }
+
+    /// What holds, in a few words, for a listing (`unlock list`).
+    pub fn brief(&self) -> String {
+        match self {
+            Lock::For(s) => format!("locked out for {s} more s"),
+            Lock::Paused(s) => format!("paused for {s} more s"),
+            Lock::UntilReset => "locked out until reset".into(),
+            Lock::Unreadable => "locked out (its record cannot be read)".into(),
+            Lock::Running(s) => format!("held while another attempt runs, for at most {s} more s"),
         }
     }
 }

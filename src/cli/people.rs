@@ -204,8 +204,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             }
             let lock = lock_shown(&store, name);
             if *json {
+                // The name as stored (and as `user list` gives it), not as typed: a decomposed
+                // form names the same person (final read s40 #10).
+                let stored = names::normalised(name);
                 let shown = PersonShown {
-                    name,
+                    name: &stored,
                     images: &rows,
                     lock,
                 };
