@@ -53,7 +53,7 @@ pub fn cgroup_components_under(procfs: &Path, pid: i32, top: Option<&str>) -> Op
 /// read s39 F12).
 pub const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
 
-/// The mount points this process sees (`/proc/self/mountinfo`'s fifth field, its `\\040`-style
+/// The mount points of a mount table ([`MOUNT_TABLE`]'s fifth field, its `\\040`-style
 /// escapes undone), to tell whether something is mounted on a path without looking at the path:
 /// a look goes into what is mounted there, which a user's FUSE mount can make hang.
 pub fn mount_points(mountinfo: &str) -> Vec<std::path::PathBuf> {

@@ -269,7 +269,7 @@ fn parts(path: &Path) -> VecDeque<OsString> {
         .collect()
 }
 
-/// The mounts of `/proc/self/mountinfo` (`table`) served by a user: FUSE ones not root's
+/// The mounts of the mount table (`table`, [`MOUNT_TABLE`]) served by a user: FUSE ones not root's
 /// (`user_id=` in their options; one without it is taken as a user's).
 fn user_served(table: &[u8]) -> Vec<Served> {
     mounts(table).into_iter().filter(user_served_line).collect()
