@@ -858,6 +858,12 @@ fn a_camera_that_stalls_ends_the_attempt_by_its_time_out() {
     assert!(FRAMES_STOPPED_GRACE < facegate_proto::CLIENT_GRACE);
 }
 
+/// Eileen accepted against her three images, said with `when`.
+fn accepted_on_her_three(v: facegate::auth::Verification, when: &str) {
+    println!("{when}: {}/{} matched", v.matched, v.comparisons.len());
+    assert!(v.accepted && v.comparisons.len() == 3);
+}
+
 /// A photo captured for Eileen by another process (the CLI beside the open window) is seen by
 /// an engine that already holds her images: the stranger it shows stops her verification, as
 /// it does in the CLI, and deleting it elsewhere lets her in again (journey review, session
@@ -911,13 +917,10 @@ fn images_changed_by_another_process_are_seen_at_the_next_verification() {
     other
         .delete_face(&verification("Eileen"), cameraman.meta.id)
         .unwrap();
-    let v = verified(&mut e).unwrap().verification;
-    println!(
-        "after it was deleted elsewhere: {}/{} matched",
-        v.matched,
-        v.comparisons.len()
+    accepted_on_her_three(
+        verified(&mut e).unwrap().verification,
+        "after it was deleted elsewhere",
     );
-    assert!(v.accepted && v.comparisons.len() == 3);
     std::fs::remove_file(&camera).unwrap();
 }
 
@@ -965,11 +968,5 @@ fn images_damaged_and_repaired_under_the_same_names_are_seen() {
     for (path, bytes) in sidecars.iter().zip(&originals) {
         rewrite(path, bytes);
     }
-    let repaired = verified(&mut e).unwrap().verification;
-    println!(
-        "repaired in place: {}/{} matched",
-        repaired.matched,
-        repaired.comparisons.len()
-    );
-    assert!(repaired.accepted && repaired.comparisons.len() == 3);
+    accepted_on_her_three(verified(&mut e).unwrap().verification, "repaired in place");
 }
