@@ -737,6 +737,17 @@ impl DataDir {
         }
     }
 
+    /// A second handle on the same folder, whatever its path names now: opened again by path,
+    /// it could be another folder put there since (a daemon's readers answered "not enrolled"
+    /// from an empty store made in its place, and the daemon never stopped on it).
+    pub fn try_clone(&self) -> io::Result<DataDir> {
+        Ok(DataDir {
+            fd: self.fd.try_clone()?,
+            path: self.path.clone(),
+            owner: self.owner,
+        })
+    }
+
     /// The folder's own handle, for checks on it (owner, mode).
     pub fn handle(&self) -> impl AsFd + '_ {
         &self.fd
@@ -985,6 +996,14 @@ mod tests {
         assert!(!d.still_at_its_path().unwrap(), "moved aside");
         std::fs::create_dir(&root).unwrap();
         assert!(!d.still_at_its_path().unwrap(), "another in its place");
+        // A clone made now is still on the folder moved aside, not the one at the path.
+        let c = d.try_clone().unwrap();
+        assert!(
+            !c.still_at_its_path().unwrap(),
+            "a clone follows the folder"
+        );
+        c.write_atomic(Path::new("mark"), b"").unwrap();
+        assert!(t.path().join("aside/mark").exists() && !root.join("mark").exists());
         let e = DataDir::open(&t.path().join("e"), Owner::EffectiveUser).unwrap();
         std::fs::remove_dir_all(t.path().join("e")).unwrap();
         assert!(!e.still_at_its_path().unwrap(), "deleted");

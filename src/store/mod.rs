@@ -221,26 +221,31 @@ impl Store {
             dir.create_dir_all(Path::new(sub))
                 .map_err(io_err(&root.join(sub)))?;
         }
-        Ok(Store {
-            dir,
-            sealer: std::sync::OnceLock::new(),
-            unsealed: Default::default(),
-            image_index: Default::default(),
-            skips_said: Default::default(),
-        })
+        Ok(Store::on(dir))
+    }
+
+    /// Another handle on this store's folder (not on whatever its path names now), with caches
+    /// of its own: for readers on other threads.
+    pub fn another_handle(&self) -> Result<Store, StoreError> {
+        let dir = self.dir.try_clone().map_err(io_err(self.root()))?;
+        Ok(Store::on(dir))
     }
 
     /// Opens someone else's existing store to read it, creating and changing nothing; it must
     /// belong to `owner` (root copying a user's enrolment checks it is that user's).
     pub fn open_to_read(root: &Path, owner: Owner) -> Result<Store, StoreError> {
         let dir = DataDir::open_existing(root, owner).map_err(StoreError::DataDir)?;
-        Ok(Store {
+        Ok(Store::on(dir))
+    }
+
+    fn on(dir: DataDir) -> Store {
+        Store {
             dir,
             sealer: std::sync::OnceLock::new(),
             unsealed: Default::default(),
             image_index: Default::default(),
             skips_said: Default::default(),
-        })
+        }
     }
 
     pub fn root(&self) -> &Path {

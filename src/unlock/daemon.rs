@@ -618,7 +618,11 @@ impl Daemon {
     pub fn serve(&mut self, listener: &UnixListener) {
         let (queue, requests) = crossbeam_channel::bounded::<Queued>(MAX_QUEUED);
         let accepting = self.hush.clone();
-        let store = match self.config.open_store() {
+        // The engine's folder, not the path opened again: a store put in its place between
+        // the start and here (the socket is up, so a test or an admin may already act) was
+        // read by the readers, who answered "not enrolled" from it while the daemon, which
+        // stops on a replaced store, never heard of the request (CI, session 40).
+        let store = match self.engine.store().another_handle() {
             Ok(store) => Some(Arc::new(store)),
             Err(e) => {
                 tracing::warn!(
