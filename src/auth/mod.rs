@@ -180,6 +180,38 @@ impl Identification {
         });
         locked.chain(mixed).collect()
     }
+
+    /// What the bare verdict would hide: others ranked below who pass their own verification
+    /// too. With an identity, that two enrolled people match one face (one person enrolled
+    /// twice, or a photo in the wrong gallery); without one, that the nearest does not pass,
+    /// so "nobody passes" would be untrue (journey s41 #2). The nearer is never passed over
+    /// for a further one who passes: the face is more like someone it cannot be taken for.
+    pub fn caveat(&self) -> Option<String> {
+        let passing: Vec<String> = self
+            .ranking
+            .iter()
+            .skip(1)
+            .filter(|c| c.verification.accepted)
+            .map(|c| format!("{} (mean {:.3})", c.name, c.mean_score))
+            .collect();
+        let nearest = self.ranking.first()?;
+        let (also, pass) = match passing.len() {
+            0 => return None,
+            1 => (passing.join(""), "passes"),
+            _ => (passing.join(", "), "pass"),
+        };
+        Some(match self.identity {
+            Some(_) => format!(
+                "{also} {pass} too, further down: two enrolled people match this face (one \
+                 person enrolled twice, or a photo in the wrong person's images?)"
+            ),
+            None => format!(
+                "the nearest, {} (mean {:.3}), does not pass verification; {also} {pass}, but \
+                 the face is nearer {}, so it is not taken for theirs",
+                nearest.name, nearest.mean_score, nearest.name
+            ),
+        })
+    }
 }
 
 pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
@@ -272,5 +304,46 @@ mod tests {
         let unknown = identify(&e(&[1.0, 1.0]), &people, th);
         assert_eq!(unknown.identity, None);
         assert_eq!(unknown.ranking.len(), 2);
+        assert_eq!(unknown.caveat(), None, "nobody passes: nothing to add");
+    }
+
+    /// A further one who passes is named, never taken instead of the nearer (journey s41 #2).
+    #[test]
+    fn identify_names_others_who_pass_and_a_nearer_who_does_not() {
+        let th = Thresholds {
+            detection: 0.8,
+            verification: 0.6,
+        };
+        let one = |v: &[f32]| vec![(Uuid::new_v4(), e(v))];
+        let twice = vec![
+            ("a".to_string(), one(&[1.0, 0.0])),
+            ("b".to_string(), one(&[0.95, 0.1])),
+        ];
+        let both = identify(&e(&[1.0, 0.02]), &twice, th);
+        assert_eq!(both.identity.as_deref(), Some("a"));
+        let said = both.caveat().unwrap();
+        assert!(
+            said.starts_with("b (mean 0.99") && said.contains("passes too"),
+            "{said}"
+        );
+        // a's mean (0.895) is above b's (0.85), but only 1 of a's 2 images matches.
+        let nearer_fails = vec![
+            (
+                "a".to_string(),
+                vec![
+                    (Uuid::new_v4(), e(&[1.0, 0.0])),
+                    (Uuid::new_v4(), e(&[0.79, 0.613])),
+                ],
+            ),
+            ("b".to_string(), one(&[0.85, 0.527])),
+        ];
+        let id = identify(&e(&[1.0, 0.0]), &nearer_fails, th);
+        assert_eq!(id.identity, None);
+        let said = id.caveat().unwrap();
+        assert!(
+            said.starts_with("the nearest, a (mean 0.895), does not pass")
+                && said.contains("b (mean 0.850) passes"),
+            "{said}"
+        );
     }
 }

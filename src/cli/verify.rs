@@ -341,8 +341,14 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
         let reason = why.map(|why| ("reason", why.into()));
         println!("{}", super::json_with(&id, reason.as_slice())?);
     } else {
+        let caveat = id.caveat();
         match (&id.identity, why) {
-            (Some(name), _) => println!("identified: {name}"),
+            (Some(name), _) => {
+                println!("identified: {name}");
+                if let Some(caveat) = &caveat {
+                    eprintln!("note: {caveat}");
+                }
+            }
             (None, Some(why)) => {
                 let first = if nobody {
                     format!("`{FACEGATE} user add NAME`, then ")
@@ -351,7 +357,10 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
                 };
                 println!("unknown: {why} ({first}`{FACEGATE} capture NAME PHOTOS...`)")
             }
-            (None, None) => println!("unknown: nobody enrolled passes verification"),
+            (None, None) => match &caveat {
+                Some(caveat) => println!("unknown: {caveat}"),
+                None => println!("unknown: nobody enrolled passes verification"),
+            },
         }
         for c in &id.ranking {
             println!(

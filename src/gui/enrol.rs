@@ -656,10 +656,15 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         }
     }
     if let Some(id) = &state.identification {
-        match &id.identity {
-            Some(name) => ui.label(RichText::new(format!("This is {name}")).strong()),
-            None => ui.label(RichText::new("Unknown: nobody enrolled passes").strong()),
+        let caveat = id.caveat();
+        match (&id.identity, &caveat) {
+            (Some(name), _) => ui.label(RichText::new(format!("This is {name}")).strong()),
+            (None, Some(caveat)) => ui.label(RichText::new(format!("Unknown: {caveat}")).strong()),
+            (None, None) => ui.label(RichText::new("Unknown: nobody enrolled passes").strong()),
         };
+        if let (Some(_), Some(caveat)) = (&id.identity, &caveat) {
+            ui.label(RichText::new(caveat).color(WARN));
+        }
         for c in id.ranking.iter().take(5) {
             ui.label(format!(
                 "{} {:.3} ({}/{})",
