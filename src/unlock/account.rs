@@ -244,10 +244,11 @@ fn mounted_on(above: &Path, path: &Path) -> bool {
     let (Ok(above), Some(name)) = (std::fs::canonicalize(above), path.file_name()) else {
         return true;
     };
-    let Ok(table) = std::fs::read_to_string(super::procfs::MOUNT_TABLE) else {
+    let Ok(table) = facegate_proto::mounts::read() else {
         return true;
     };
-    super::procfs::mount_points(&table).contains(&above.join(name))
+    let path = above.join(name);
+    table.iter().any(|m| m.point == path)
 }
 
 /// The generation of the inode open as `folder` (`FS_IOC_GETVERSION`), where the file system

@@ -48,44 +48,6 @@ pub fn cgroup_components_under(procfs: &Path, pid: i32, top: Option<&str>) -> Op
     )
 }
 
-/// The mounts the calling thread sees (`/proc/self` is the process's first thread): one table
-/// for every check, as the mount namespace enrol makes is the thread's that made it (final
-/// read s39 F12).
-pub const MOUNT_TABLE: &str = "/proc/thread-self/mountinfo";
-
-/// The mount points of a mount table ([`MOUNT_TABLE`]'s fifth field, its `\\040`-style
-/// escapes undone), to tell whether something is mounted on a path without looking at the path:
-/// a look goes into what is mounted there, which a user's FUSE mount can make hang.
-pub fn mount_points(mountinfo: &str) -> Vec<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStringExt;
-    mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|field| {
-            let bytes = field.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut i = 0;
-            while i < bytes.len() {
-                let octal = bytes.get(i + 1..i + 4).and_then(|d| {
-                    let d = std::str::from_utf8(d).ok()?;
-                    u8::from_str_radix(d, 8).ok()
-                });
-                match (bytes[i], octal) {
-                    (b'\\', Some(byte)) => {
-                        out.push(byte);
-                        i += 4;
-                    }
-                    (byte, _) => {
-                        out.push(byte);
-                        i += 1;
-                    }
-                }
-            }
-            std::ffi::OsString::from_vec(out).into()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,22 +72,5 @@ mod tests {
         );
         assert_eq!(cgroup_components(dir.path(), 8), None);
         assert_eq!(read(dir.path(), 0, "cgroup"), None);
-    }
-
-    #[test]
-    fn mount_points_are_read_with_their_escapes_undone() {
-        let info = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n\
-                    40 22 0:41 / /home/al\\040ice rw,nosuid - fuse.sshfs host: rw\n\
-                    41 22 0:42 / /home/b\\134x rw - tmpfs tmpfs rw\n";
-        assert_eq!(
-            mount_points(info),
-            [
-                std::path::PathBuf::from("/"),
-                "/home/al ice".into(),
-                "/home/b\\x".into()
-            ]
-        );
-        let here = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        assert!(mount_points(&here).contains(&"/".into()));
     }
 }

@@ -7,20 +7,12 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::procfs::MOUNT_TABLE;
+use facegate_proto::mounts::{self, MOUNT_TABLE, Mount};
 
-/// A mount whose file system a user other than root serves.
-#[derive(Debug, Clone, PartialEq)]
-struct Served {
-    /// The table's mount id, as `/proc/PID/fdinfo` gives a file's.
-    id: u64,
-    point: PathBuf,
-    fstype: String,
-    uid: Option<u32>,
-}
+/// A mount whose file system a user other than root serves ([`Mount::user_served`]).
+type Served = Mount;
 
 /// The most mounts set aside before giving up (each takes a read of the table).
 const MAX_SET_ASIDE: usize = 256;
@@ -56,11 +48,14 @@ pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
         }
         // No user can mount one: those there (if any) are refused by path.
         return Ok(UsersMounts {
-            mounts: user_served(&read_table()?),
+            mounts: mounts::parse(&read_table()?)
+                .into_iter()
+                .filter(Mount::user_served)
+                .collect(),
             aside: false,
         });
     }
-    let mounts = set_aside_where(user_served_line)?;
+    let mounts = set_aside_where(Mount::user_served)?;
     Ok(UsersMounts {
         mounts,
         aside: true,
@@ -68,12 +63,7 @@ pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
 }
 
 fn read_table() -> Result<Vec<u8>, String> {
-    std::fs::read(MOUNT_TABLE).map_err(|e| {
-        format!(
-            "the mount table ({MOUNT_TABLE}) cannot be read ({e}), so whether a path is on a \
-             file system a user serves cannot be told"
-        )
-    })
+    std::fs::read(MOUNT_TABLE).map_err(|e| mounts::unreadable(&e))
 }
 
 /// Detaches from the calling thread's mount namespace every mount the table shows that
@@ -85,7 +75,10 @@ fn read_table() -> Result<Vec<u8>, String> {
 fn set_aside_where(chosen: impl Fn(&Served) -> bool) -> Result<Vec<Served>, String> {
     let mut aside = Vec::new();
     for _ in 0..MAX_SET_ASIDE {
-        let left: Vec<Served> = mounts(&read_table()?).into_iter().filter(&chosen).collect();
+        let left: Vec<Served> = mounts::parse(&read_table()?)
+            .into_iter()
+            .filter(&chosen)
+            .collect();
         let Some(first) = left.first() else {
             return Ok(aside);
         };
@@ -95,7 +88,7 @@ fn set_aside_where(chosen: impl Fn(&Served) -> bool) -> Result<Vec<Served>, Stri
             return Err(format!(
                 "a {} file system {}, at {}, cannot be set aside: its path leads elsewhere",
                 first.fstype,
-                served_by(first),
+                first.served_by(),
                 crate::shown::Shown(&first.point)
             ));
         };
@@ -162,7 +155,7 @@ impl UsersMounts {
                  a local disk",
                 crate::shown::Shown(path),
                 mount.fstype,
-                served_by(mount),
+                mount.served_by(),
                 crate::shown::Shown(&mount.point)
             ))
         })
@@ -180,7 +173,7 @@ impl UsersMounts {
                     "{} (a {} file system that {}) was not read: root does not read one",
                     crate::shown::Shown(&mount.point),
                     mount.fstype,
-                    served_by(mount)
+                    mount.served_by()
                 )),
                 (_, Reach::On) => None,
             })
@@ -193,13 +186,6 @@ impl UsersMounts {
 enum Reach {
     On,
     Inside,
-}
-
-/// "uid 1001 serves", or "a user serves".
-fn served_by(m: &Served) -> String {
-    m.uid.map_or("a user serves".to_owned(), |uid| {
-        format!("uid {uid} serves")
-    })
 }
 
 /// Gives the calling thread a mount namespace of its own into which no mount made elsewhere
@@ -269,65 +255,6 @@ fn parts(path: &Path) -> VecDeque<OsString> {
         .collect()
 }
 
-/// The mounts of the mount table (`table`, [`MOUNT_TABLE`]) served by a user: FUSE ones not root's
-/// (`user_id=` in their options; one without it is taken as a user's).
-fn user_served(table: &[u8]) -> Vec<Served> {
-    mounts(table).into_iter().filter(user_served_line).collect()
-}
-
-/// Whether a mount's file system is a user's: FUSE, and not root's.
-fn user_served_line(m: &Served) -> bool {
-    m.fstype.starts_with("fuse") && m.uid != Some(0)
-}
-
-/// Every mount of a mount table, with the uid its options name (`user_id=`).
-fn mounts(table: &[u8]) -> Vec<Served> {
-    table
-        .split(|&b| b == b'\n')
-        .filter_map(|line| {
-            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
-            let dash = fields.iter().position(|f| *f == b"-")?;
-            let id = std::str::from_utf8(fields.first()?).ok()?.parse().ok()?;
-            let point = PathBuf::from(OsString::from_vec(unescape(fields.get(4)?)));
-            let fstype = String::from_utf8_lossy(fields.get(dash + 1)?).into_owned();
-            let options = String::from_utf8_lossy(fields.get(dash + 3).unwrap_or(&&b""[..]));
-            let uid = options
-                .split(',')
-                .find_map(|o| o.strip_prefix("user_id="))
-                .and_then(|u| u.parse().ok());
-            Some(Served {
-                id,
-                point,
-                fstype,
-                uid,
-            })
-        })
-        .collect()
-}
-
-/// A mount point as the table writes it: a space, tab, newline or backslash as `\040` and so
-/// on, in octal.
-fn unescape(field: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(field.len());
-    let mut i = 0;
-    while i < field.len() {
-        let octal = field
-            .get(i + 1..i + 4)
-            .filter(|d| field[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) => {
-                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
-                i += 4;
-            }
-            None => {
-                out.push(field[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,27 +285,7 @@ mod tests {
 
     /// Whether the mount table `table` has a mount at `point`.
     fn seen(table: &[u8], point: &Path) -> bool {
-        mounts(table).iter().any(|m| m.point == point)
-    }
-
-    const TABLE: &[u8] = b"\
-22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-90 22 0:50 / /home/ann/My\\040fuse rw,nosuid,nodev shared:60 - fuse.sshfs ann@host: rw,user_id=1001,group_id=1001,allow_other
-91 22 0:51 / /mnt/ntfs rw - fuseblk /dev/sdb1 rw,user_id=0,group_id=0,allow_other
-92 22 0:52 / /run/user/1001/doc rw - fuse.portal portal rw,user_id=1001,group_id=1001
-";
-
-    #[test]
-    fn a_users_fuse_mount_is_served_and_roots_is_not() {
-        let served = user_served(TABLE);
-        println!("{served:?}");
-        assert_eq!(served.len(), 2);
-        assert_eq!(served[0].point, Path::new("/home/ann/My fuse"));
-        assert_eq!(served[0].fstype, "fuse.sshfs");
-        assert_eq!(served[0].uid, Some(1001));
-        assert!(served.iter().all(|m| m.point != Path::new("/mnt/ntfs")));
-        assert_eq!(unescape(b"a\\134b\\011"), b"a\\b\t");
-        assert_eq!(unescape(b"a\\9"), b"a\\9");
+        mounts::parse(table).iter().any(|m| m.point == point)
     }
 
     /// A mount made outside after private_mounts is not seen inside it: one a user makes
@@ -461,7 +368,7 @@ mod tests {
             return;
         };
         std::os::unix::fs::symlink(&mount, dir.path().join("link")).unwrap();
-        let id = mounts(&std::fs::read(MOUNT_TABLE).unwrap())
+        let id = mounts::parse(&std::fs::read(MOUNT_TABLE).unwrap())
             .into_iter()
             .find(|m| m.point == mount)
             .map(|m| m.id)
@@ -490,7 +397,7 @@ mod tests {
                 id: 90,
                 point: point.clone(),
                 fstype: "fuse.test".into(),
-                uid: Some(1001),
+                user_id: Some(1001),
             }],
             aside,
         };
@@ -518,7 +425,7 @@ mod tests {
             id: 90,
             point: mount.clone(),
             fstype: "fuse.test".into(),
-            uid: Some(1001),
+            user_id: Some(1001),
         }];
         std::os::unix::fs::symlink(mount.join("facegate"), root.join("home/ann/store")).unwrap();
         std::os::unix::fs::symlink("../../mnt", root.join("home/ann/rel")).unwrap();

@@ -13,6 +13,7 @@ use std::io::{self, BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub mod mounts;
 pub mod socket;
 pub mod trust;
 

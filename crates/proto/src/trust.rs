@@ -4,7 +4,8 @@
 //!
 //! The rule: the file and every folder above it belong to root and are not writable by group or
 //! others; a sticky folder (such as /tmp) is allowed, since nobody else can rename or remove what
-//! root put there. The file itself must be a regular file, not a link, and is checked on the
+//! root put there, and no file system a user serves lies on the way (where root's folder in a
+//! sticky one has gone, a user could mount one at its name that reports root as its owner). The file itself must be a regular file, not a link, and is checked on the
 //! opened descriptor, so it cannot be swapped between the check and the read.
 
 use std::fmt;
@@ -94,9 +95,16 @@ pub fn read_root_owned(path: &Path, max_bytes: u64) -> Result<String, TrustError
 }
 
 /// Every folder above `path` (made absolute first) is a real folder, not a symbolic link,
-/// belongs to root and is not writable by group or others, unless sticky. A link is refused
-/// rather than followed: where it points, the folders above the target would need the same
-/// checks, and a link is never needed for the few paths this guards.
+/// belongs to root and is not writable by group or others, unless sticky; and neither they nor
+/// `path` itself are a file system a user serves ([`crate::mounts`]). A link is refused rather
+/// than followed: where it points, the folders above the target would need the same checks,
+/// and a link is never needed for the few paths this guards.
+///
+/// The folders are looked at from `/` down, each only once those above it passed: a link
+/// among them is refused before anything is looked up through it. A user's FUSE mount is
+/// refused from the mount table before it is looked at: its server reports any owner it likes
+/// (root's, on a name in /tmp whose root-owned folder was cleaned away), and can leave the look
+/// unanswered for good (red team s41 F1, F2: it unlocked root, and hung `sudo`).
 pub fn check_parents(path: &Path) -> Result<(), TrustError> {
     let absolute = std::path::absolute(path).map_err(io_error(path))?;
     if absolute
@@ -108,18 +116,48 @@ pub fn check_parents(path: &Path) -> Result<(), TrustError> {
             why: "holds `..`; give the path without it".into(),
         });
     }
-    for dir in absolute.ancestors().skip(1) {
+    let served = crate::mounts::users_served().map_err(|why| TrustError::Unsafe {
+        path: path.to_owned(),
+        why: format!("cannot be checked: {why}"),
+    })?;
+    check_parents_beside(&absolute, &served)
+}
+
+/// [`check_parents`] of an `absolute` path without `..`, with `served` the file systems users
+/// serve.
+fn check_parents_beside(
+    absolute: &Path,
+    served: &[crate::mounts::Mount],
+) -> Result<(), TrustError> {
+    let mut down: Vec<&Path> = absolute.ancestors().collect();
+    down.reverse();
+    for at in down {
+        if let Some(mount) = served.iter().find(|m| m.point == at) {
+            return Err(TrustError::Unsafe {
+                path: at.to_owned(),
+                why: format!(
+                    "is a {} file system that {}: its server chooses the owner it reports and \
+                     can leave a read unanswered, so face unlock reads nothing on it; use a \
+                     folder on a local disk, such as /etc/facegate or /var/lib/facegate",
+                    mount.fstype,
+                    mount.served_by()
+                ),
+            });
+        }
+        if at == absolute {
+            break;
+        }
         // lstat: a link is judged as the link it is.
-        let meta = std::fs::symlink_metadata(dir).map_err(io_error(dir))?;
+        let meta = std::fs::symlink_metadata(at).map_err(io_error(at))?;
         if !meta.file_type().is_dir() {
             return Err(TrustError::Unsafe {
-                path: dir.to_owned(),
+                path: at.to_owned(),
                 why: "is a symbolic link or not a folder; face unlock follows no links: give \
                       the real path (e.g. /run, not /var/run)"
                     .into(),
             });
         }
-        check_owner(dir, meta.uid(), meta.mode(), true)?;
+        check_owner(at, meta.uid(), meta.mode(), true)?;
     }
     Ok(())
 }
@@ -201,6 +239,48 @@ mod tests {
         assert!(err.to_string().contains("link"), "{err}");
         assert!(err.to_string().contains("trust-link"), "{err}");
         assert!(dotdot.to_string().contains(".."), "{dotdot}");
+    }
+
+    /// A user's FUSE mount on the way, or at the path itself, is refused from the mount table,
+    /// before anything at or under it is looked at: here the mount point does not even exist,
+    /// and what is said is the mount, not "no such file" (red team s41 F1, F2).
+    #[test]
+    fn a_users_mount_on_the_way_is_refused_before_it_is_looked_at() {
+        let users = |point: &str| crate::mounts::Mount {
+            id: 90,
+            point: point.into(),
+            fstype: "fuse.bindfs".into(),
+            user_id: Some(1002),
+        };
+        // On the way; and at the path itself (below folders that pass).
+        for (path, point) in [
+            (
+                "/tmp/facegate-no-such-dir/cfg/config.toml",
+                "/tmp/facegate-no-such-dir",
+            ),
+            ("/etc/facegate-no-such.toml", "/etc/facegate-no-such.toml"),
+        ] {
+            let err = check_parents_beside(Path::new(path), &[users(point)]).unwrap_err();
+            println!("{err}");
+            let said = err.to_string();
+            assert!(
+                said.starts_with(point)
+                    && said.contains("fuse.bindfs file system that uid 1002 serves"),
+                "{said}"
+            );
+        }
+        let config = Path::new("/tmp/facegate-no-such-dir/cfg/config.toml");
+        // Elsewhere, it changes nothing: the folder is looked at, and is not there.
+        let err = check_parents_beside(config, &[users("/mnt/x")]).unwrap_err();
+        assert!(matches!(err, TrustError::Io { .. }), "{err}");
+        // A link above is refused before anything is looked up through it.
+        let base = std::env::temp_dir().join(format!("trust-down-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        std::os::unix::fs::symlink("/nonexistent-target", base.join("link")).unwrap();
+        let err = check_parents_beside(&base.join("link/a/b/config.toml"), &[]).unwrap_err();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 
     #[test]
