@@ -690,3 +690,98 @@ fn a_file_name_with_control_characters_is_printed_escaped() {
         "{said}"
     );
 }
+
+/// `facegate --data-dir DATA ARGS` as uid 65534 (nobody), printed like [`run`]; None where that
+/// user cannot run this build (a folder above it closed to others).
+fn run_as_nobody(data: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(common::facegate_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env(facegate::runtime::MODELS_ENV, common::models_dir())
+        .env("FACEGATE_NO_KEYRING", "1");
+    let out = command.output().ok()?;
+    println!(
+        "$ (as nobody) facegate --data-dir {} {}\n-> {:?}\n{}",
+        data.display(),
+        args.join(" "),
+        code(&out),
+        text(&out)
+    );
+    Some(out)
+}
+
+/// A person's folder its user cannot read (mode 000, or another owner's) was listed as no
+/// images and "locked out (its record cannot be read)" with a `user reset` that failed on it
+/// too, and `identify` stopped for everyone (journey s40 #5). Now the listing says the images
+/// cannot be read and why, offers no reset, and identify leaves that person out, by name. Run
+/// as nobody: root reads any folder.
+#[test]
+fn a_person_folder_that_cannot_be_read_is_said_so_and_left_out() {
+    let Some(data) = hostile::enrolled("hf-unreadable-person") else {
+        return;
+    };
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; the unreadable-folder case (run as nobody) is not checked");
+        return;
+    }
+    let root = data.parent().unwrap();
+    assert_eq!(code(&run(&data, &["user", "add", "Ann"])), Some(0));
+    let owned = Command::new("chown")
+        .args(["-R", "65534:65534", s(root)])
+        .status()
+        .unwrap();
+    assert!(owned.success());
+    hostile::chmod(root, 0o755);
+    if !run_as_nobody(&data, &["user", "list"]).is_some_and(|o| o.status.success()) {
+        println!(
+            "NOTICE: nobody cannot run this build here; the unreadable-folder case is not checked"
+        );
+        return;
+    }
+    hostile::chmod(&data.join("users/Ann"), 0o000);
+    let listed = run_as_nobody(&data, &["user", "list"]).unwrap();
+    let json = run_as_nobody(&data, &["user", "list", "--json"]).unwrap();
+    let photo = root.join("photos/c.png");
+    let identified = run_as_nobody(&data, &["identify", s(&photo)]).unwrap();
+    hostile::chmod(&data.join("users/Ann"), 0o700);
+    let said = text(&listed);
+    println!(
+        "measured: user list over an unreadable folder: exit {:?}",
+        code(&listed)
+    );
+    assert_eq!(code(&listed), Some(0));
+    assert!(
+        said.contains("Ann's images cannot be read") && said.contains("Permission denied"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("user reset") && !said.contains("locked"),
+        "{said}"
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let ann = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Ann")
+        .unwrap();
+    assert!(
+        ann["unreadable"].as_str().is_some() && ann["lock"].is_null(),
+        "{ann}"
+    );
+    let said = text(&identified);
+    println!(
+        "measured: identify beside an unreadable folder: exit {:?}",
+        code(&identified)
+    );
+    assert_eq!(code(&identified), Some(0), "{said}");
+    assert!(
+        said.contains(&format!("identified: {NAME}"))
+            && said.contains("Ann left out: their images cannot be read"),
+        "{said}"
+    );
+}

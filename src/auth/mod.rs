@@ -165,6 +165,10 @@ pub struct Identification {
     /// ([`one_person`]).
     #[serde(skip)]
     pub not_one_person: Vec<String>,
+    /// People left out because their images cannot be read (a folder of the wrong owner or
+    /// mode), with why: one such folder stopped identify for everyone (journey s40 #5).
+    #[serde(skip)]
+    pub unreadable: Vec<(String, String)>,
 }
 
 impl Identification {
@@ -178,7 +182,11 @@ impl Identification {
         let mixed = self.not_one_person.iter().map(|name| {
             format!("{name} left out: their verification images do not all show one person")
         });
-        locked.chain(mixed).collect()
+        let unreadable = self
+            .unreadable
+            .iter()
+            .map(|(name, why)| format!("{name} left out: their images cannot be read ({why})"));
+        locked.chain(mixed).chain(unreadable).collect()
     }
 
     /// What the bare verdict would hide: others ranked below who pass their own verification
@@ -247,6 +255,7 @@ pub fn identify<G: AsRef<[(Uuid, Embedding)]>>(
         identity,
         locked: Vec::new(),
         not_one_person: Vec::new(),
+        unreadable: Vec::new(),
     }
 }
 

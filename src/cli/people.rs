@@ -85,6 +85,10 @@ struct PersonRow {
     /// What holds their face verification now, if anything: a desk lock-out was seen only by
     /// trying to verify (journey s39 #9).
     lock: Option<LockShown>,
+    /// Why their images cannot be read, where they cannot (then nothing is counted, and no
+    /// lock is told: it cannot be read either, and `user reset` could not lift it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<String>,
 }
 
 /// `user show --json`: the images and the lock, as `user list` gives it.
@@ -229,18 +233,33 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             let mut rows = Vec::new();
             for name in store.people()? {
                 let count = |kind| {
-                    store
-                        .faces(&Gallery::Person {
-                            name: name.clone(),
-                            kind,
-                        })
-                        .map_or(0, |f| f.len())
+                    store.faces(&Gallery::Person {
+                        name: name.clone(),
+                        kind,
+                    })
                 };
+                // A folder that cannot be read was listed as no images and "locked out (its
+                // record cannot be read)", with a reset that failed on it too (journey s40 #5).
+                let counted = [
+                    ImageKind::Anchor,
+                    ImageKind::Positive,
+                    ImageKind::Verification,
+                ]
+                .map(|kind| count(kind).map(|f| f.len()));
+                let unreadable = counted
+                    .iter()
+                    .find_map(|c| c.as_ref().err())
+                    .map(|e| crate::shown::Reason(e).to_string());
+                let [anchor, positive, verification] = counted.map(|c| c.unwrap_or(0));
                 rows.push(PersonRow {
-                    anchor: count(ImageKind::Anchor),
-                    positive: count(ImageKind::Positive),
-                    verification: count(ImageKind::Verification),
-                    lock: lock_shown(&store, &name),
+                    anchor,
+                    positive,
+                    verification,
+                    lock: match unreadable {
+                        None => lock_shown(&store, &name),
+                        Some(_) => None,
+                    },
+                    unreadable,
                     name,
                 });
             }
@@ -263,10 +282,21 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         r.anchor,
                         r.positive,
                         r.verification,
-                        r.lock
-                            .as_ref()
-                            .map_or(String::new(), |l| format!("  {}", l.says))
+                        match (&r.lock, &r.unreadable) {
+                            (_, Some(_)) => "  cannot be read".to_owned(),
+                            (Some(l), None) => format!("  {}", l.says),
+                            (None, None) => String::new(),
+                        }
                     );
+                }
+                for r in &rows {
+                    if let Some(why) = &r.unreadable {
+                        println!(
+                            "{}'s images cannot be read: {why}; the folder must be yours and \
+                             readable by you (`ls -ld` it)",
+                            crate::shown::Escaped(&r.name)
+                        );
+                    }
                 }
                 for r in &rows {
                     if let Some(lock) = &r.lock {

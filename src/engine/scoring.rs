@@ -162,7 +162,7 @@ impl Engine {
         thresholds: Thresholds,
         trained_head: bool,
     ) -> Result<Identification> {
-        let (mut people, mut not_one_person) = (Vec::new(), Vec::new());
+        let (mut people, mut not_one_person, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
         for name in self.store.people()? {
             match self.gallery(&name) {
                 Ok(_) => people.push(name),
@@ -171,6 +171,11 @@ impl Engine {
                 // (`Identification::left_out`), not logged here: the Unlock view identifies on
                 // every frame.
                 Err(Error::NotOnePerson(_)) => not_one_person.push(name),
+                // Theirs alone: the rest are still identified (a model or the settings failing
+                // is everyone's, and stops it).
+                Err(Error::Store(e)) => {
+                    unreadable.push((name, crate::shown::Reason(&e).to_string()))
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -187,6 +192,7 @@ impl Engine {
         let mut id = Identification {
             locked,
             not_one_person,
+            unreadable,
             ..identify(probe, &galleries, thresholds)
         };
         // Heads are not comparable across people, so they do not rank; but whether the best is

@@ -238,13 +238,20 @@ fn nobody_to_try(id: &crate::auth::Identification) -> String {
             Lock::Running(s) | Lock::For(s) | Lock::Paused(s) => *s,
             Lock::UntilReset | Lock::Unreadable => u64::MAX,
         });
-    match (soonest, id.not_one_person.is_empty()) {
-        (Some(lock), _) => locked(lock),
+    match (
+        soonest,
+        id.not_one_person.is_empty(),
+        id.unreadable.is_empty(),
+    ) {
+        (Some(lock), _, _) => locked(lock),
         // Nobody named, as with a lock: whoever stands here learns no enrolled name.
-        (None, false) => "Face login is off: an enrolled person's verification images do not \
-                          all show one person (see Enrol & verify)"
+        (None, false, _) => "Face login is off: an enrolled person's verification images do not \
+                             all show one person (see Enrol & verify)"
             .into(),
-        (None, true) => "nobody is enrolled with verification images".into(),
+        (None, true, false) => "Face login is off: an enrolled person's images cannot be read \
+                                (see Enrol & verify)"
+            .into(),
+        (None, true, true) => "nobody is enrolled with verification images".into(),
     }
 }
 
@@ -280,6 +287,7 @@ mod tests {
             identity: None,
             locked,
             not_one_person,
+            unreadable: Vec::new(),
         })
     }
 
