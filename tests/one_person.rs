@@ -209,6 +209,25 @@ fn every_decision_refuses_a_gallery_that_is_not_one_person() {
         id.left_out(),
         ["id01 left out: their verification images do not all show one person"]
     );
+    // The listings say so too, with the command that deletes the odd ones: they looked like
+    // anyone's, and only an attempt told (journey s41 #1).
+    let store = e.store().root().to_owned();
+    let listed = common::facegate_at(&store, &["user", "list"]);
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        said.contains("not one person: not verified")
+            && said.contains("id01's 6 verification images do not all show one person")
+            && said.contains("user forget id01"),
+        "{said}"
+    );
+    let shown = common::facegate_at(&store, &["user", "show", "id01", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(
+        shown["not_one_person"]
+            .as_str()
+            .is_some_and(|s| s.contains("do not all show one person")),
+        "{shown}"
+    );
 
     for stranger in strangers {
         e.delete_face(&verification("id01"), stranger).unwrap();
@@ -220,6 +239,9 @@ fn every_decision_refuses_a_gallery_that_is_not_one_person() {
         v.verification.accepted,
         "the strangers deleted, id01 verifies again"
     );
+    let listed = common::facegate_at(&store, &["user", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(rows[0].get("not_one_person").is_none(), "{rows}");
 }
 
 /// `facegate unlock enrol` (root) refuses a batch of two people's photos and keeps nothing of it,

@@ -89,6 +89,10 @@ struct PersonRow {
     /// lock is told: it cannot be read either, and `user reset` could not lift it).
     #[serde(skip_serializing_if = "Option::is_none")]
     unreadable: Option<String>,
+    /// Why their verification images verify nobody, where the models could tell: images that
+    /// do not all show one person were seen only by trying to verify (journey s41 #1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_one_person: Option<String>,
 }
 
 /// `user show --json`: the images and the lock, as `user list` gives it.
@@ -97,11 +101,25 @@ struct PersonShown<'a> {
     name: &'a str,
     images: &'a [ImageRow],
     lock: Option<LockShown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_one_person: Option<String>,
 }
 
 /// `name`'s lock, if any, with the command that lifts it.
 fn lock_shown(store: &Store, name: &str) -> Option<LockShown> {
     crate::engine::attempts::lock_of(store, name).map(|l| l.shown(reset_command(name)))
+}
+
+/// Why `name`'s verification images verify nobody (they do not all show one person), with the
+/// command that deletes the odd ones where they are few; None where they do, or where the models
+/// cannot tell (`engine` None: a listing works without them).
+fn not_one_person(engine: Option<&mut crate::engine::Engine>, name: &str) -> Option<String> {
+    match engine?.gallery(name) {
+        Err(crate::error::Error::NotOnePerson(mixed)) => {
+            Some(format!("{mixed}{}", delete_odd(&mixed)))
+        }
+        _ => None,
+    }
 }
 
 /// The command that lifts `name`'s lock-out or pause.
@@ -207,6 +225,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 rows.extend(image_rows(&store, &gallery, Some(kind))?);
             }
             let lock = lock_shown(&store, name);
+            let mixed = not_one_person(cli.engine().ok().as_mut(), name);
             if *json {
                 // The name as stored (and as `user list` gives it), not as typed: a decomposed
                 // form names the same person (final read s40 #10).
@@ -215,6 +234,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     name: &stored,
                     images: &rows,
                     lock,
+                    not_one_person: mixed,
                 };
                 println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
@@ -227,10 +247,16 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         lock.remedy
                     );
                 }
+                if let Some(mixed) = mixed {
+                    eprintln!("note: {mixed}");
+                }
             }
         }
         UserCommand::List { json } => {
             let mut rows = Vec::new();
+            // Loaded where it can be, to tell whose images do not all show one person; the
+            // listing works without the models.
+            let mut engine = cli.engine().ok();
             for name in store.people()? {
                 let count = |kind| {
                     store.faces(&Gallery::Person {
@@ -259,6 +285,10 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         None => lock_shown(&store, &name),
                         Some(_) => None,
                     },
+                    not_one_person: match unreadable {
+                        None => not_one_person(engine.as_mut(), &name),
+                        Some(_) => None,
+                    },
                     unreadable,
                     name,
                 });
@@ -282,12 +312,16 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         r.anchor,
                         r.positive,
                         r.verification,
-                        match (&r.lock, &r.unreadable) {
-                            (_, Some(_)) => "  cannot be read".to_owned(),
-                            (Some(l), None) => format!("  {}", l.says),
-                            (None, None) => String::new(),
+                        match (&r.lock, &r.unreadable, &r.not_one_person) {
+                            (_, Some(_), _) => "  cannot be read".to_owned(),
+                            (Some(l), None, _) => format!("  {}", l.says),
+                            (None, None, Some(_)) => "  not one person: not verified".to_owned(),
+                            (None, None, None) => String::new(),
                         }
                     );
+                }
+                for mixed in rows.iter().filter_map(|r| r.not_one_person.as_ref()) {
+                    println!("{mixed}");
                 }
                 for r in &rows {
                     if let Some(why) = &r.unreadable {
@@ -624,15 +658,24 @@ fn to_undo(warning: &SavedWarning, gallery: &Gallery) -> String {
         }
         // The odd ones by id, ready to run, where they are a minority (it said `ID...`;
         // journey s35 #5).
-        SavedWarning::NotOnePerson(mixed) => match mixed.odd_minority() {
-            Some(odd) => format!(
-                "; to delete those: {}",
-                forget_command(name, odd.iter().map(|o| o.id))
-            ),
-            None => format!("; to delete: {}", forget_command(name, ["ID..."].iter())),
-        },
+        SavedWarning::NotOnePerson(mixed) => delete_odd(mixed),
         SavedWarning::NegativeShows { id, .. } => remove_negative(id),
         SavedWarning::Unchecked { .. } => String::new(),
+    }
+}
+
+/// The command that deletes the odd images of a gallery that is not one person: those by id,
+/// ready to run, where they are a minority (it said `ID...`; journey s35 #5).
+fn delete_odd(mixed: &crate::auth::one_person::NotOnePerson) -> String {
+    match mixed.odd_minority() {
+        Some(odd) => format!(
+            "; to delete those: {}",
+            forget_command(&mixed.person, odd.iter().map(|o| o.id))
+        ),
+        None => format!(
+            "; to delete: {}",
+            forget_command(&mixed.person, ["ID..."].iter())
+        ),
     }
 }
 
