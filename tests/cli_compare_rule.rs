@@ -212,6 +212,16 @@ fn verify_with_two_faces_says_so_in_verification_terms() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // And capture, whose gate counts a face half the largest's size as a second person: all
+    // of them too, not only those (it said "4 faces" of a photo verify said had 6; journey s41
+    // #3).
+    let selfie = ds.join("selfie-many-people.jpg");
+    let out = common::facegate_at(&data, &["capture", "id01", s(&selfie)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("6 faces, 4 of them about as large as the largest"),
+        "{said}"
+    );
     // compare takes a face by the same rule: it gave "same person" on one of the two, taken
     // by box size (journey s39 #5).
     let out = common::facegate_at(

@@ -291,7 +291,9 @@ fn attempt_outcome(
                 };
                 attempt.step(&img, sighting, now)
             }
-            Err(QualityIssue::ManyFaces(n)) => attempt.step(&img, Sighting::ManyFaces(n), now),
+            Err(QualityIssue::ManyFaces { comparable: n, .. }) => {
+                attempt.step(&img, Sighting::ManyFaces(n), now)
+            }
             Err(_) => attempt.step(&img, Sighting::NoFace, now),
         };
         match step {

@@ -45,14 +45,13 @@ pub enum QualityIssue {
     NoFace,
     // Said for a person's images and for negatives alike (a negative refused for the
     // background face of an LFW photo was told about "the person enrolling").
-    // The faces of about the largest's size (the ratio is the caller's), not all in the
-    // picture: "4 faces found" of a photo `detect` found 6 in read as a miscount (journey s39
-    // #3).
+    // All the faces found and those of about the largest's size (the ratio is the caller's):
+    // "4 faces" of a photo `detect` found 6 in read as a miscount (journey s39 #3, s41 #3).
     #[error(
-        "{0} faces, none clearly nearest the camera; a picture should show one person (crop \
-         it, or choose another)"
+        "{}; a picture should show one person (crop it, or choose another)",
+        many_faces(*comparable, *found)
     )]
-    ManyFaces(usize),
+    ManyFaces { comparable: usize, found: usize },
     // Each with its remedy at the camera and for a photo file: the same gate judges both, and
     // "hold still" said of an LFW photo meant nothing (journey s37 #9).
     #[error(
@@ -104,7 +103,10 @@ pub fn main_face_index(faces: &[Face], second_face_ratio: f32) -> Result<usize, 
         .filter(|f| f.eye_distance() >= second_face_ratio * largest.eye_distance())
         .count();
     if comparable > 1 {
-        return Err(QualityIssue::ManyFaces(comparable));
+        return Err(QualityIssue::ManyFaces {
+            comparable,
+            found: faces.len(),
+        });
     }
     Ok(index)
 }

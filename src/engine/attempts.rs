@@ -323,7 +323,7 @@ impl Engine {
                 let step = attempt.step(image, sighting, now);
                 (step, verification.map(|v| (index, v)))
             }
-            Err(QualityIssue::ManyFaces(n)) => {
+            Err(QualityIssue::ManyFaces { comparable: n, .. }) => {
                 (attempt.step(image, Sighting::ManyFaces(n), now), None)
             }
             Err(_) => (attempt.step(image, Sighting::NoFace, now), None),

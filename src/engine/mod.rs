@@ -610,11 +610,11 @@ impl Engine {
         let face = match quality::main_face(&faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(f) => f.clone(),
             Err(quality::QualityIssue::NoFace) => return Err(Error::NoFace(name.to_owned())),
-            Err(quality::QualityIssue::ManyFaces(comparable)) => {
+            Err(quality::QualityIssue::ManyFaces { comparable, found }) => {
                 return Err(Error::ManyFaces {
                     path: name.to_owned(),
                     faces: comparable,
-                    found: faces.len(),
+                    found,
                 });
             }
             Err(issue) => return Err(issue.into()),

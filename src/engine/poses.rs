@@ -161,7 +161,7 @@ impl Pool {
             Err(issue) => {
                 self.leave_out(match issue {
                     QualityIssue::NoFace => "no face",
-                    QualityIssue::ManyFaces(_) => "more than one person",
+                    QualityIssue::ManyFaces { .. } => "more than one person",
                     QualityIssue::TooSmall { .. } => "face too small",
                     QualityIssue::TooDark { .. } => "too dark",
                     QualityIssue::Blurry { .. } => "blurry",

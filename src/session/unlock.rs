@@ -115,7 +115,9 @@ impl Unlock {
         // In the words an attempt's own prompts use, so they do not change as one starts.
         let face = match quality::main_face(seen.faces, quality::AMBIGUOUS_FACE_RATIO) {
             Ok(face) => face,
-            Err(QualityIssue::ManyFaces(faces)) => {
+            Err(QualityIssue::ManyFaces {
+                comparable: faces, ..
+            }) => {
                 return searching(Prompt::OnePersonOnly { faces }.public_text());
             }
             Err(_) => return searching(Refusal::NoFace.text().into()),
