@@ -203,7 +203,7 @@ fn settings_saved_elsewhere_are_followed_without_a_click() {
     h.get_by_role_and_label(Role::Button, "Verify").click();
     h.run_steps(2);
     wait_for(&mut h, 20, "Verify refused", |a| !a.state.verifying);
-    let said = h.state().state.message.as_ref().map(|m| m.text.clone());
+    let said = h.state().state.verify_ended.clone();
     println!("Verify on a damaged file: {said:?}");
     assert!(said.is_some_and(|m| m.contains("damaged")));
 }
@@ -434,9 +434,9 @@ fn a_recording_can_be_opened_from_the_window() {
     println!("source now: {}", h.state().source_name());
     wait_for(&mut h, 10, "the Verify to stop", |a| {
         a.state
-            .message
+            .verify_ended
             .as_ref()
-            .is_some_and(|m| m.text.contains("Verify stopped: the source changed"))
+            .is_some_and(|why| why.contains("Verify stopped: the source changed"))
     });
     assert!(!h.state().state.verifying);
     // Frames from the new source arrive: 512×512 stills instead of the 640×480 demo.
@@ -904,11 +904,11 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
     h.get_by_role_and_label(Role::Button, "Verify").click();
     wait_for(&mut h, 30, "Verify refused", |a| {
         a.state
-            .message
+            .verify_ended
             .as_ref()
-            .is_some_and(|m| m.text.contains("do not all show one person"))
+            .is_some_and(|why| why.contains("do not all show one person"))
     });
-    let said = h.state().state.message.as_ref().unwrap().text.clone();
+    let said = h.state().state.verify_ended.clone().unwrap();
     println!("said: {said}");
     // In the window's terms: where the images are seen, not ids it never shows.
     assert!(said.contains("framed in red"), "{said}");
@@ -1246,4 +1246,47 @@ fn people_and_images_changed_elsewhere_are_followed_without_a_click() {
         a.state.selected.as_deref() == Some("Bob")
     });
     println!("followed: {:?}", h.state().state.people);
+}
+
+/// A Verify refused for a lock-out says so where the verdict goes, with its seconds: the
+/// section went blank, and the lock was said only in the banner, beside other warnings
+/// (journey s41 #4).
+#[test]
+fn a_locked_out_verify_says_so_where_the_verdict_goes() {
+    let data = common::temp_dir("gui-locked-verify");
+    let mut h = harness(app(&data, demo()), 760.0);
+    models_loaded(&mut h);
+    add_person(&mut h, "Eileen");
+    capture_verification(&mut h, 1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let locked = Lockout {
+        consecutive_failures: 5,
+        locked_until: Some(now + 120),
+        locks: 1,
+        ..Lockout::default()
+    };
+    Store::open(&data)
+        .unwrap()
+        .write_state("Eileen", lockout::STATE_FILE, &locked)
+        .unwrap();
+    h.get_by_role_and_label(Role::Button, "Verify").click();
+    h.run_steps(2);
+    wait_for(&mut h, 10, "the Verify to be refused", |a| {
+        a.state.verify_ended.is_some()
+    });
+    h.run_steps(2);
+    let said = h.state().state.verify_ended.clone().unwrap();
+    println!("the Verify section says: {said}");
+    assert!(said.contains("locked out for"), "{said}");
+    h.get_by_label_contains("locked out for");
+    // The next question clears it.
+    h.get_by_label("Identify").click();
+    h.run_steps(2);
+    assert!(
+        h.state().state.verify_ended.is_some(),
+        "Identify is not a Verify"
+    );
 }

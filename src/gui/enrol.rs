@@ -597,6 +597,9 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
     if state.verifying {
         ui.label("verifying… look at the camera");
     }
+    if let Some(why) = &state.verify_ended {
+        ui.label(RichText::new(why).color(ERROR));
+    }
     if let Some(v) = &state.verdict {
         let r = &v.verification;
         let (green, red) = (GOOD, ERROR);

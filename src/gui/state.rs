@@ -99,6 +99,10 @@ pub struct AppState {
     pub verdict: Option<ShownVerdict>,
     /// A Verify attempt is running: single continuous-mode verdicts must not replace its result.
     pub verifying: bool,
+    /// Why the last Verify ended with no verdict (locked out, no frames came, the view changed):
+    /// said where the verdict goes. In the banner alone, beside other warnings, the section went
+    /// blank on a lock-out (journey s41 #4).
+    pub verify_ended: Option<String>,
     pub continuous: bool,
     /// Age, gender and emotion overlays.
     pub attributes_on: bool,
@@ -247,7 +251,7 @@ impl AppState {
             Event::Unanswered(e) => self.say_unanswered(e),
             Event::VerifyEnded(e) => {
                 self.verifying = false;
-                self.say_unanswered(e);
+                self.verify_ended = Some(e);
             }
             Event::Info(text) => self.say(text, Tone::Done),
             Event::SourceError(e) => self.source_problem = Some(e),
@@ -320,6 +324,7 @@ impl AppState {
             None => self.continuous && !self.verifying,
         };
         if shown {
+            self.verify_ended = None;
             self.verdict = Some(ShownVerdict {
                 person,
                 verification,
@@ -406,6 +411,7 @@ impl AppState {
     /// Another source is on screen: answers about the faces of the old one no longer apply.
     pub fn source_changed(&mut self) {
         self.verdict = None;
+        self.verify_ended = None;
         self.identification = None;
     }
 
@@ -415,6 +421,7 @@ impl AppState {
             Command::SelectPerson(person) => {
                 self.thumbnails.clear();
                 self.verdict = None;
+                self.verify_ended = None;
                 self.identification = None;
                 self.person_scores = None;
                 self.head_rule = None;
@@ -426,6 +433,7 @@ impl AppState {
             Command::Verify => {
                 self.verifying = true;
                 self.verdict = None;
+                self.verify_ended = None;
                 self.identification = None;
                 self.clear_error();
             }
@@ -797,10 +805,15 @@ mod tests {
         assert!(s.verifying, "the attempt runs on");
         let _ = s.apply(Event::VerifyEnded("no model".into()));
         assert!(!s.verifying);
+        assert_eq!(s.verify_ended.as_deref(), Some("no model"));
+        let _ = s.apply(Event::Error("no model".into()));
         let first = s.message.clone().unwrap();
         assert!(first.tone == Tone::Error);
         let _ = s.apply(Event::Error("no model".into()));
-        assert_ne!(s.message.unwrap().id, first.id);
+        assert_ne!(s.message.as_ref().unwrap().id, first.id);
+        // Said until the next question: a new Verify, or another person chosen.
+        s.issued(&Command::Verify);
+        assert_eq!(s.verify_ended, None);
     }
 
     #[test]
