@@ -33,15 +33,26 @@ pub const SYSTEM_MODELS_DIR: &str = "/usr/lib/facegate/models";
 /// beyond that is not one of our files, and must not be read into memory.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
+/// How to put a file of `path` back: an installed package's by reinstalling it, a source
+/// checkout's by `make setup` (an installed binary has no Makefile; journey s41 #9).
+fn restore(path: &Path) -> &'static str {
+    match path.starts_with(SYSTEM_MODELS_DIR) {
+        true => "reinstall the facegate package (`sudo apt install --reinstall facegate`)",
+        false => "run `make setup` in the FaceGate source folder",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "no models folder holding the ONNX Runtime library ({}) found (looked in: {}); run `make setup`, or pass --models DIR / set {MODELS_ENV}",
+        "no models folder holding the ONNX Runtime library ({}) found (looked in: {}); install \
+         the facegate package, or run `make setup` in a FaceGate source folder; or pass --models \
+         DIR / set {MODELS_ENV}",
         Manifest::builtin().runtime.file,
         .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NoModelsDir(Vec<PathBuf>),
-    #[error("model file {} is missing; run `make setup`", .0.display())]
+    #[error("model file {} is missing; {}", .0.display(), restore(.0))]
     Missing(PathBuf),
     #[error(
         "model file {} is not here: an installed package leaves it out ({why}); from a source \
@@ -49,14 +60,18 @@ pub enum ModelError {
         path.display()
     )]
     NotInstalled { path: PathBuf, why: String },
-    #[error("model file {} is not a regular file; run `make setup` to restore it", .0.display())]
+    #[error("model file {} is not a regular file; {} to restore it", .0.display(), restore(.0))]
     NotAFile(PathBuf),
     #[error(
-        "model file {} is larger than {} MiB, far beyond any FaceGate model; run `make setup` to restore it",
-        .0.display(), MAX_FILE_BYTES >> 20
+        "model file {} is larger than {} MiB, far beyond any FaceGate model; {} to restore it",
+        .0.display(), MAX_FILE_BYTES >> 20, restore(.0)
     )]
     TooLarge(PathBuf),
-    #[error("model file {} is corrupt (sha256 {got}, expected {expected}); run `make setup` to restore it", path.display())]
+    #[error(
+        "model file {} is corrupt (sha256 {got}, expected {expected}); {} to restore it",
+        path.display(),
+        restore(path)
+    )]
     Corrupt {
         path: PathBuf,
         expected: String,
@@ -70,9 +85,9 @@ pub enum ModelError {
     },
     #[error("unknown model id `{0}`")]
     Unknown(String),
-    #[error("cannot load ONNX Runtime from {}: {reason}; run `make setup`", path.display())]
+    #[error("cannot load ONNX Runtime from {}: {reason}; {}", path.display(), restore(path))]
     Runtime { path: PathBuf, reason: String },
-    #[error("ONNX Runtime could not load {}; run `make setup` to restore it", path.display())]
+    #[error("ONNX Runtime could not load {}; {} to restore it", path.display(), restore(path))]
     Session {
         path: PathBuf,
         #[source]
@@ -431,6 +446,21 @@ mod tests {
             ]
         );
         assert_eq!(installed_dirs(None), [PathBuf::from(SYSTEM_MODELS_DIR)]);
+    }
+
+    /// A package's user is told to reinstall it, not to run a Makefile they do not have.
+    #[test]
+    fn the_remedy_fits_where_the_file_is() {
+        let packaged = ModelError::Missing(Path::new(SYSTEM_MODELS_DIR).join("yunet.onnx"));
+        let checkout = ModelError::Missing(PathBuf::from("/home/me/facegate/models/yunet.onnx"));
+        println!("{packaged}\n{checkout}");
+        assert!(
+            packaged
+                .to_string()
+                .contains("reinstall the facegate package")
+        );
+        assert!(!packaged.to_string().contains("make setup"));
+        assert!(checkout.to_string().contains("run `make setup`"));
     }
 
     #[test]
