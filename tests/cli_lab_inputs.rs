@@ -422,7 +422,7 @@ fn nothing_to_measure_is_an_error() {
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
     let ran = facegate(dir.path(), &["eval", "pairs", s(&empty)]);
-    refused(&ran, &["has no pairs", "nothing to measure"]);
+    refused(&ran, &["has no pairs (it is empty)", "nothing to measure"]);
     // Pairs of one kind only: no ROC, no EER.
     let genuine = dir.path().join("genuine.csv");
     std::fs::write(&genuine, "path_a,path_b,same\na/1.png,a/2.png,1\n").unwrap();
@@ -436,15 +436,32 @@ fn nothing_to_measure_is_an_error() {
     let odd = dir.path().join("odd.csv");
     std::fs::write(&odd, "path_a,path_b,same\na/1.png,b/1.png,7\n").unwrap();
     let ran = facegate(dir.path(), &["eval", "pairs", s(&odd)]);
-    refused(&ran, &["row 2: same is 7"]);
-    // Other columns: the ones it needs are named (journey s36 #16).
+    refused(&ran, &["row 2: same is \"7\"; give 1 (same person) or 0"]);
+    // Words, or a negative number: the same message, not csv's "invalid digit found in
+    // string" (journey s41 #5).
+    for same in ["true", "-1"] {
+        std::fs::write(
+            &odd,
+            format!("path_a,path_b,same\na/1.png,b/1.png,{same}\n"),
+        )
+        .unwrap();
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&odd)]);
+        refused(&ran, &[&format!("row 2: same is \"{same}\"; give 1")]);
+    }
+    // Other columns: the ones it needs are named (journey s36 #16), with rows or without
+    // (which was said to have "no rows under its path_a,path_b,same header"; s41 #5).
     let columns = dir.path().join("columns.csv");
-    std::fs::write(&columns, "a,b,c\n1,2,3\n").unwrap();
-    let ran = facegate(dir.path(), &["eval", "pairs", s(&columns)]);
-    refused(
-        &ran,
-        &["must name path_a,path_b,same", "missing field `path_a`"],
-    );
+    for text in ["a,b,c\n1,2,3\n", "a,b\n"] {
+        std::fs::write(&columns, text).unwrap();
+        let ran = facegate(dir.path(), &["eval", "pairs", s(&columns)]);
+        refused(
+            &ran,
+            &[
+                "has no path_a column (its header is `a,b",
+                "must name path_a,path_b,same",
+            ],
+        );
+    }
 
     let ran = facegate(dir.path(), &["eval", "attributes", "--limit", "0"]);
     refused(&ran, &["--limit"]);

@@ -51,9 +51,14 @@ const MAX_IMPOSTORS: usize = 1_000_000;
 struct Row {
     path_a: String,
     path_b: String,
-    same: u8,
+    /// Read as text and judged below, so that `true` or `-1` get the row's message, not
+    /// csv's "invalid digit found in string" (journey s41 #5).
+    same: String,
     fold: Option<u32>,
 }
+
+/// The columns a pairs file must have.
+const COLUMNS: [&str; 3] = ["path_a", "path_b", "same"];
 
 #[derive(Serialize)]
 pub struct PairsReport {
@@ -148,6 +153,26 @@ impl Scorer<'_> {
 pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     let base = args.csv.parent().unwrap_or(Path::new(".")).to_owned();
     let mut reader = super::checked::open_csv(&args.csv)?;
+    // Said of the header itself: a file headed `a,b` with no rows was said to have "no rows
+    // under its path_a,path_b,same header" (journey s41 #5).
+    let header = reader
+        .headers()
+        .with_context(|| format!("reading {}", args.csv.display()))?
+        .clone();
+    anyhow::ensure!(
+        !header.is_empty(),
+        "{} has no pairs (it is empty): nothing to measure",
+        args.csv.display()
+    );
+    if let Some(missing) = COLUMNS.iter().find(|c| !header.iter().any(|h| h == **c)) {
+        anyhow::bail!(
+            "{} has no {missing} column (its header is `{}`); the header must name {} and may \
+             name fold",
+            args.csv.display(),
+            header.iter().collect::<Vec<_>>().join(","),
+            COLUMNS.join(",")
+        );
+    }
     let mut rows: Vec<Row> = reader
         .deserialize()
         .collect::<Result<_, _>>()
@@ -169,9 +194,13 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         "{} has no pairs (no rows under its path_a,path_b,same header): nothing to measure",
         args.csv.display()
     );
-    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.same > 1) {
+    if let Some((i, r)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !matches!(r.same.trim(), "0" | "1"))
+    {
         anyhow::bail!(
-            "{} row {}: same is {}; give 1 (same person) or 0 (different people)",
+            "{} row {}: same is {:?}; give 1 (same person) or 0 (different people)",
             args.csv.display(),
             i + 2,
             r.same
@@ -192,7 +221,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             (
                 base.join(&r.path_a),
                 base.join(&r.path_b),
-                r.same == 1,
+                r.same.trim() == "1",
                 r.fold,
             )
         })
