@@ -192,6 +192,19 @@ impl DataDir {
             }
             e => cannot("open", path)(e.into()),
         })?;
+        // Root's store, on a file system a user serves, is theirs whatever owner it reports
+        // (retest s41 N1: mounted between the path's check and this open).
+        if owner == Owner::Root {
+            let on = facegate_proto::mounts::users_mount_of(fd.as_fd())
+                .map_err(|why| io::Error::new(io::ErrorKind::PermissionDenied, why))?;
+            if let Some(mount) = on {
+                let refused = facegate_proto::trust::users_mount(path, &mount);
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    refused.to_string(),
+                ));
+            }
+        }
         let st = rfs::fstat(&fd).map_err(|e| cannot("open", path)(e.into()))?;
         let want = owner.uid();
         if st.st_uid != want {
@@ -729,6 +742,16 @@ impl DataDir {
     /// (red team s40 F1).
     pub fn still_at_its_path(&self) -> io::Result<bool> {
         use std::os::unix::fs::MetadataExt;
+        // Its path is not looked at where a user's file system now lies on it (root's folder
+        // in /tmp gone, and one mounted at its name): the look could wait on their server for
+        // good (retest s41 N2).
+        if self.owner == Owner::Root
+            && facegate_proto::mounts::users_mount_at(&self.path)
+                .map_err(|why| io::Error::new(io::ErrorKind::PermissionDenied, why))?
+                .is_some()
+        {
+            return Ok(false);
+        }
         let opened = rfs::fstat(&self.fd)?;
         match std::fs::symlink_metadata(&self.path) {
             Ok(named) => Ok(opened.st_dev == named.dev() && opened.st_ino == named.ino()),

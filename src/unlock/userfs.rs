@@ -120,22 +120,12 @@ fn stand_on(
         _ => None,
     }) {
         at = rustix::fs::openat(&at, part, flags, Mode::empty()).ok()?;
-        let id = mount_id(&at)?;
+        let id = mounts::mount_id(std::os::fd::AsFd::as_fd(&at))?;
         if ids.contains(&id) {
             return Some((at, id));
         }
     }
     None
-}
-
-/// The mount id of the file `fd` is open on, from the thread's fdinfo (procfs: no server is
-/// asked).
-fn mount_id(fd: &std::os::fd::OwnedFd) -> Option<u64> {
-    let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
-    let info = std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{raw}")).ok()?;
-    info.lines()
-        .find_map(|l| l.strip_prefix("mnt_id:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 impl UsersMounts {

@@ -81,6 +81,44 @@ pub fn users_served() -> Result<Vec<Mount>, String> {
     }
 }
 
+/// The file system a user serves that `path` (absolute, no `..`, no link on the way: as
+/// [`crate::trust::check_parents`] leaves it) lies on, at it or above it; told from the table
+/// alone, before anything there is looked at. Err where that cannot be told.
+pub fn users_mount_at(path: &Path) -> Result<Option<Mount>, String> {
+    Ok(users_served()?
+        .into_iter()
+        .find(|m| path.starts_with(&m.point)))
+}
+
+/// The mount id of the file `fd` is open on, from the thread's fdinfo (procfs: no file
+/// system's server is asked).
+pub fn mount_id(fd: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let info =
+        std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{}", fd.as_raw_fd())).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("mnt_id:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The file system a user serves that `fd` is open on, if it is one: its mount id looked up in
+/// a read of the table made after the open. A path checked against the table and then opened
+/// could have had a mount put on it between the two (retest s41 N1: root was unlocked so, 8
+/// daemon starts in 2,157); the mount an open descriptor is on cannot change. Err where that
+/// cannot be told.
+pub fn users_mount_of(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<Mount>, String> {
+    let Some(id) = mount_id(fd) else {
+        return match Path::new("/dev/fuse").exists() {
+            true => Err("the mount of an open file cannot be read from \
+                         /proc/thread-self/fdinfo, so whether it is on a file system a user \
+                         serves cannot be told"
+                .to_owned()),
+            false => Ok(None),
+        };
+    };
+    Ok(users_served()?.into_iter().find(|m| m.id == id))
+}
+
 /// Why nothing can be told where the table cannot be read.
 pub fn unreadable(e: &std::io::Error) -> String {
     format!(
@@ -152,5 +190,20 @@ mod tests {
         assert_eq!(unescape(b"a\\9"), b"a\\9");
         let here = read().unwrap();
         assert!(here.iter().any(|m| m.point == Path::new("/")));
+    }
+
+    /// An open file's mount is read from procfs, and is one of the table's.
+    #[test]
+    fn an_open_files_mount_is_in_the_table() {
+        use std::os::fd::AsFd;
+        let file = std::fs::File::open("/proc/self/mountinfo").unwrap();
+        let id = mount_id(file.as_fd()).unwrap();
+        assert!(
+            read()
+                .unwrap()
+                .iter()
+                .any(|m| m.id == id && m.fstype == "proc")
+        );
+        assert_eq!(users_mount_of(file.as_fd()).unwrap(), None);
     }
 }

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,15 @@ pub fn read_root_owned(path: &Path, max_bytes: u64) -> Result<String, TrustError
                 io_error(path)(e)
             }
         })?;
+    // The mount it was opened on, as the path's check could not: one made there meanwhile.
+    if let Some(mount) =
+        crate::mounts::users_mount_of(file.as_fd()).map_err(|why| TrustError::Unsafe {
+            path: path.to_owned(),
+            why: format!("cannot be checked: {why}"),
+        })?
+    {
+        return Err(users_mount(path, &mount));
+    }
     // fstat on the descriptor just opened: what is read is what was checked.
     let meta = file.metadata().map_err(io_error(path))?;
     if !meta.file_type().is_file() {
@@ -133,16 +143,7 @@ fn check_parents_beside(
     down.reverse();
     for at in down {
         if let Some(mount) = served.iter().find(|m| m.point == at) {
-            return Err(TrustError::Unsafe {
-                path: at.to_owned(),
-                why: format!(
-                    "is a {} file system that {}: its server chooses the owner it reports and \
-                     can leave a read unanswered, so face unlock reads nothing on it; use a \
-                     folder on a local disk, such as /etc/facegate or /var/lib/facegate",
-                    mount.fstype,
-                    mount.served_by()
-                ),
-            });
+            return Err(users_mount(at, mount));
         }
         if at == absolute {
             break;
@@ -160,6 +161,21 @@ fn check_parents_beside(
         check_owner(at, meta.uid(), meta.mode(), true)?;
     }
     Ok(())
+}
+
+/// Why `path`, on `mount`, a file system a user serves, is refused.
+pub fn users_mount(path: &Path, mount: &crate::mounts::Mount) -> TrustError {
+    TrustError::Unsafe {
+        path: path.to_owned(),
+        why: format!(
+            "is on a {} file system that {} (mounted at {}): its server chooses the owner it \
+             reports and can leave a read unanswered, so face unlock reads nothing on it; use a \
+             folder on a local disk, such as /etc/facegate or /var/lib/facegate",
+            mount.fstype,
+            mount.served_by(),
+            mount.point.display()
+        ),
+    }
 }
 
 /// The daemon's socket as the PAM module is about to connect to it: a socket (not a link to one:
@@ -265,7 +281,7 @@ mod tests {
             let said = err.to_string();
             assert!(
                 said.starts_with(point)
-                    && said.contains("fuse.bindfs file system that uid 1002 serves"),
+                    && said.contains("is on a fuse.bindfs file system that uid 1002 serves"),
                 "{said}"
             );
         }
