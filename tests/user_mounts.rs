@@ -191,3 +191,100 @@ fn a_photo_on_a_users_mount_is_refused_by_name() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `facegate ARGS` as root, waiting at most 30 s: its exit (None if it hung, then killed)
+/// and what it said.
+fn run_within(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = common::facegate_command()
+        .args(args)
+        .env("FACEGATE_NO_KEYRING", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hung = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "$ facegate {}\n-> {:?} in {:.2} s\n{said}",
+        args.join(" "),
+        out.status.code(),
+        start.elapsed().as_secs_f64()
+    );
+    (if hung { None } else { out.status.code() }, said)
+}
+
+/// Root's config and store on a file system a user serves are refused, told from the mount
+/// table before anything on it is looked at: such a mount reports whatever owner its server
+/// likes (root's, at a name in /tmp whose root-owned folder was cleaned away, which unlocked
+/// root with the attacker's face), and a stopped server held every look at it for good (red
+/// team s41 F1, F2). The server here answers nothing after its start, so a look would hang.
+#[test]
+fn roots_config_and_store_on_a_users_mount_are_refused_unasked() {
+    if let Some(why) = skip_reason() {
+        println!("NOTICE: {why}; skipping the user-mount suite");
+        return;
+    }
+    let dir = common::temp_dir("user-mounts-root");
+    let point = dir.join("theirs");
+    std::fs::create_dir(&point).unwrap();
+    let log = dir.join("requests.log");
+    std::fs::write(&log, "").unwrap();
+    let Some(served) = serve(&point, &log) else {
+        println!("NOTICE: a FUSE file system cannot be mounted here; skipping");
+        return;
+    };
+    let on_it = format!(
+        "is on a fuse file system that uid 65534 serves (mounted at {})",
+        point.display()
+    );
+    // The config there (what the PAM module and the daemon read first).
+    let config_there = point.join("config.toml");
+    let listed = run_within(&["unlock", "list", "--config", common::s(&config_there)]);
+    // The store there, under a config of root's own.
+    let config = common::system_config(&dir, &point);
+    let listed_store = run_within(&["unlock", "list", "--config", common::s(&config)]);
+    let daemon = run_within(&["daemon", "--config", common::s(&config)]);
+    // What was opened is judged by its own mount too: a mount made between the path's check
+    // and the open passed that check (retest s41 N1: root unlocked 1 start in 270). Opened
+    // O_PATH, which asks the server nothing.
+    let opened = rustix::fs::open(
+        &point,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    let theirs = facegate_proto::mounts::users_mount_of(std::os::fd::AsFd::as_fd(&opened));
+    let ours = std::fs::File::open(&log).unwrap();
+    let not_theirs = facegate_proto::mounts::users_mount_of(std::os::fd::AsFd::as_fd(&ours));
+    drop(opened);
+    let requests = std::fs::read_to_string(&log).unwrap();
+    drop(served);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "requests the server saw beyond its start: {:?}",
+        requests.lines().collect::<Vec<_>>()
+    );
+    for (code, said) in [listed, listed_store, daemon] {
+        assert_eq!(code, Some(2), "refused, not hung: {said}");
+        assert!(said.contains(&on_it), "{said}");
+    }
+    assert_eq!(requests, "", "no request reached the user's server");
+    let theirs = theirs
+        .unwrap()
+        .expect("the opened folder's mount is the user's");
+    assert_eq!(
+        (theirs.point.as_path(), theirs.user_id),
+        (point.as_path(), Some(65534))
+    );
+    assert_eq!(not_theirs.unwrap(), None);
+}
