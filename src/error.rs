@@ -71,14 +71,17 @@ pub enum Error {
     #[error(
         "no threshold meets a false-accept rate of {}: {same} of the {impostor} impostor \
          comparisons score as high as a photo against itself, so the same photo is among two \
-         enrolled people's images (one person enrolled twice?); delete the copy, or calibrate \
+         enrolled people's images (one person enrolled twice?){}; delete the copy, or calibrate \
          for a higher false-accept rate",
-        crate::auth::calibrate::percent(*target_far)
+        crate::auth::calibrate::percent(*target_far),
+        copies_named(copies)
     )]
     FarUnreachable {
         target_far: f64,
         same: usize,
         impostor: usize,
+        /// The pairs of images, each enrolled under another person, that are one photo.
+        copies: Vec<SamePhoto>,
     },
     #[error(
         "no face is verified or compared while the settings are damaged ({why}): a threshold or rule saved there \
@@ -172,5 +175,38 @@ fn no_images(people: &[String]) -> String {
     format!(
         "{who} {have} no verification images yet: capture some first (`{FACEGATE} capture {name} \
          PHOTOS...`, or Capture in the window)"
+    )
+}
+
+/// One photo enrolled under two people: each person with the id it was saved as there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamePhoto {
+    pub a: (String, uuid::Uuid),
+    pub b: (String, uuid::Uuid),
+}
+
+/// The first of `copies` by name and id, with the command that deletes either (calibrate said
+/// only "the same photo is among two enrolled people's images", and left the user to find
+/// which; journey s41 #7), and how many more there are.
+fn copies_named(copies: &[SamePhoto]) -> String {
+    let Some(first) = copies.first() else {
+        return String::new();
+    };
+    let (a, b) = (&first.a, &first.b);
+    let more = match copies.len() - 1 {
+        0 => String::new(),
+        n => format!(
+            ", and {n} more such {}",
+            if n == 1 { "pair" } else { "pairs" }
+        ),
+    };
+    format!(
+        ": {}'s image {} and {}'s image {} are one photo ({} or {}){more}",
+        crate::shown::Escaped(&a.0),
+        a.1,
+        crate::shown::Escaped(&b.0),
+        b.1,
+        crate::store::names::forget_command(&a.0, [a.1].iter()),
+        crate::store::names::forget_command(&b.0, [b.1].iter()),
     )
 }

@@ -342,3 +342,44 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
         );
     }
 }
+
+/// One photo enrolled under two people stops a calibration, which names both images and the
+/// command that deletes either: it said only that "the same photo is among two enrolled
+/// people's images", and left the user to find which (journey s41 #7).
+#[test]
+fn one_photo_under_two_people_is_named_with_both_ids() {
+    let Some(shared) = common::shared_data("calibrate same photo") else {
+        return;
+    };
+    if common::models_or_skip("calibrate same photo").is_none() {
+        return;
+    }
+    let data = common::temp_dir("calibrate-same-photo");
+    let dataset = shared.join("deepface/tests/unit/dataset");
+    let photo = |n: &str| dataset.join(n).to_str().unwrap().to_owned();
+    run(&data, &["user", "add", "angie"]);
+    run(&data, &["user", "add", "hostile"]);
+    let (img1, img2, img4) = (photo("img1.jpg"), photo("img2.jpg"), photo("img4.jpg"));
+    run(&data, &["capture", "angie", &img1, &img2, &img4]);
+    run(&data, &["capture", "hostile", &img2]);
+    let id_of = |name: &str| {
+        let (_, out, _) = run(&data, &["user", "show", name, "--json"]);
+        let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+        shown["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["source"] == "img2.jpg")
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let (angies, hostiles) = (id_of("angie"), id_of("hostile"));
+    let (code, _, err) = run(&data, &["calibrate", "--far", "0.1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "angie's image {angies} and hostile's image {hostiles} are one photo"
+        )) && err.contains(&format!("user forget hostile {hostiles}`")),
+        "{err}"
+    );
+}

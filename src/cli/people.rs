@@ -2,6 +2,7 @@
 //! building the store.
 
 use crate::hint::FACEGATE;
+use crate::store::names::forget_command;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -629,16 +630,6 @@ pub fn warn_after_saving(
         );
     }
     warned
-}
-
-/// `user forget NAME IDS…`, quoted for the shell, in backquotes.
-fn forget_command(name: &str, ids: impl Iterator<Item = impl std::fmt::Display>) -> String {
-    let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
-    format!(
-        "`{FACEGATE} user forget {} {}`",
-        names::shell_arg(name),
-        ids.join(" ")
-    )
 }
 
 /// The command that undoes what `warning` is about, for the CLI's line.

@@ -140,6 +140,31 @@ impl Engine {
             .collect())
     }
 
+    /// The verification images of two of `people` that are one photo (cosine at
+    /// [`one_person::SAME_PHOTO`] or above), each pair once.
+    fn same_photo_twice(&mut self, people: &[String]) -> Result<Vec<crate::error::SamePhoto>> {
+        let mut galleries = Vec::with_capacity(people.len());
+        for person in people {
+            galleries.push((person, self.held_gallery(person)?.vectors.clone()));
+        }
+        let mut copies = Vec::new();
+        for (i, (a, ga)) in galleries.iter().enumerate() {
+            for (b, gb) in &galleries[i + 1..] {
+                for (ia, ea) in ga {
+                    for (ib, eb) in gb {
+                        if ea.cosine(eb) >= one_person::SAME_PHOTO {
+                            copies.push(crate::error::SamePhoto {
+                                a: ((*a).clone(), *ia),
+                                b: ((*b).clone(), *ib),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(copies)
+    }
+
     /// Genuine and impostor scores of `people` (everyone enrolled when empty), pooled.
     pub fn pooled_scores(&mut self, people: &[String]) -> Result<ScoreSets> {
         let people = if people.is_empty() {
@@ -213,6 +238,7 @@ impl Engine {
                     .far(one_person::SAME_PHOTO)
                     .map_or(0, |f| (f * n as f64).round() as usize),
                 impostor: n,
+                copies: self.same_photo_twice(people)?,
             });
         }
         // Below the default only for a rejection it saves: lower and no friendlier to the

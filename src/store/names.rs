@@ -196,6 +196,18 @@ pub fn letters_apart(a: &str, b: &str) -> Option<(String, String)> {
     (!ours.is_empty() || !theirs.is_empty()).then(|| (said(&ours), said(&theirs)))
 }
 
+/// `user forget NAME IDS…`, quoted for the shell, in backquotes: the command every message that
+/// offers to delete some of a person's images gives.
+pub fn forget_command(name: &str, ids: impl Iterator<Item = impl std::fmt::Display>) -> String {
+    let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
+    format!(
+        "`{} user forget {} {}`",
+        crate::hint::FACEGATE,
+        shell_arg(name),
+        ids.join(" ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
