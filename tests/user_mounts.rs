@@ -266,6 +266,15 @@ fn roots_config_and_store_on_a_users_mount_are_refused_unasked() {
     let theirs = facegate_proto::mounts::users_mount_of(std::os::fd::AsFd::as_fd(&opened));
     let ours = std::fs::File::open(&log).unwrap();
     let not_theirs = facegate_proto::mounts::users_mount_of(std::os::fd::AsFd::as_fd(&ours));
+    // Detached once opened (`umount -l`: out of the table, its server still answering the
+    // descriptor), it is not taken as nobody's (retest s41 N3: the forged store listed so).
+    let detached = Command::new("umount")
+        .arg("-l")
+        .arg(&point)
+        .status()
+        .unwrap();
+    assert!(detached.success());
+    let detached = facegate_proto::mounts::users_mount_of(std::os::fd::AsFd::as_fd(&opened));
     drop(opened);
     let requests = std::fs::read_to_string(&log).unwrap();
     drop(served);
@@ -279,12 +288,16 @@ fn roots_config_and_store_on_a_users_mount_are_refused_unasked() {
         assert!(said.contains(&on_it), "{said}");
     }
     assert_eq!(requests, "", "no request reached the user's server");
-    let theirs = theirs
-        .unwrap()
-        .expect("the opened folder's mount is the user's");
+    let Some(facegate_proto::mounts::NotRoots::Users(theirs)) = theirs.unwrap() else {
+        panic!("the opened folder's mount is the user's");
+    };
     assert_eq!(
         (theirs.point.as_path(), theirs.user_id),
         (point.as_path(), Some(65534))
     );
     assert_eq!(not_theirs.unwrap(), None);
+    assert_eq!(
+        detached.unwrap(),
+        Some(facegate_proto::mounts::NotRoots::Detached)
+    );
 }

@@ -195,15 +195,8 @@ impl DataDir {
         // Root's store, on a file system a user serves, is theirs whatever owner it reports
         // (retest s41 N1: mounted between the path's check and this open).
         if owner == Owner::Root {
-            let on = facegate_proto::mounts::users_mount_of(fd.as_fd())
-                .map_err(|why| io::Error::new(io::ErrorKind::PermissionDenied, why))?;
-            if let Some(mount) = on {
-                let refused = facegate_proto::trust::users_mount(path, &mount);
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    refused.to_string(),
-                ));
-            }
+            facegate_proto::trust::check_opened(path, fd.as_fd())
+                .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()))?;
         }
         let st = rfs::fstat(&fd).map_err(|e| cannot("open", path)(e.into()))?;
         let want = owner.uid();

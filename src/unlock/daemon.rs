@@ -298,10 +298,13 @@ fn socket_folder_is_roots(dir: &Path) -> anyhow::Result<()> {
 /// ([`super::config::check_parents`]). One rule for a socket the daemon binds and one systemd
 /// passes.
 fn socket_place_is_roots(path: &Path) -> anyhow::Result<()> {
+    // The folders above and the mount table first: nothing on a user's mount is looked at
+    // (diff review s41 #2).
+    super::config::check_parents(path)?;
     if let Some(dir) = path.parent() {
         socket_folder_is_roots(dir)?;
     }
-    Ok(super::config::check_parents(path)?)
+    Ok(())
 }
 
 /// Said when a folder on the way to the socket at `path` is closed to others (no `x` for them,

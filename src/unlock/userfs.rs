@@ -40,7 +40,7 @@ pub struct UsersMounts {
 /// `/dev/fuse` exists, or a mount cannot be reached without looking inside another's.
 pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
     if let Err(e) = private_mounts() {
-        if Path::new("/dev/fuse").exists() {
+        if mounts::users_can_mount() {
             return Err(format!(
                 "a mount namespace of its own cannot be made ({e}), and without one a file \
                  system a user mounts (/dev/fuse is there) could leave root's read unanswered"

@@ -76,7 +76,7 @@ pub fn read() -> std::io::Result<Vec<Mount>> {
 pub fn users_served() -> Result<Vec<Mount>, String> {
     match read() {
         Ok(all) => Ok(all.into_iter().filter(Mount::user_served).collect()),
-        Err(_) if !Path::new("/dev/fuse").exists() => Ok(Vec::new()),
+        Err(_) if !users_can_mount() => Ok(Vec::new()),
         Err(e) => Err(unreadable(&e)),
     }
 }
@@ -104,11 +104,12 @@ pub fn mount_id(fd: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
 /// The file system a user serves that `fd` is open on, if it is one: its mount id looked up in
 /// a read of the table made after the open. A path checked against the table and then opened
 /// could have had a mount put on it between the two (retest s41 N1: root was unlocked so, 8
-/// daemon starts in 2,157); the mount an open descriptor is on cannot change. Err where that
-/// cannot be told.
-pub fn users_mount_of(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<Mount>, String> {
+/// daemon starts in 2,157); the mount an open descriptor is on cannot change. A mount no longer
+/// in the table was detached after the open (`umount -l`), its server still answering: taken as
+/// a user's, as nothing tells otherwise (retest s41 N3). Err where that cannot be told.
+pub fn users_mount_of(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<NotRoots>, String> {
     let Some(id) = mount_id(fd) else {
-        return match Path::new("/dev/fuse").exists() {
+        return match users_can_mount() {
             true => Err("the mount of an open file cannot be read from \
                          /proc/thread-self/fdinfo, so whether it is on a file system a user \
                          serves cannot be told"
@@ -116,7 +117,26 @@ pub fn users_mount_of(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<Mount>, 
             false => Ok(None),
         };
     };
-    Ok(users_served()?.into_iter().find(|m| m.id == id))
+    let table = read().map_err(|e| unreadable(&e))?;
+    Ok(match table.into_iter().find(|m| m.id == id) {
+        Some(mount) => mount.user_served().then_some(NotRoots::Users(mount)),
+        None => Some(NotRoots::Detached),
+    })
+}
+
+/// Why an open file is not taken to be on a file system root can trust.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotRoots {
+    /// A user serves it.
+    Users(Mount),
+    /// Its mount has left the table since it was opened.
+    Detached,
+}
+
+/// Whether a user could mount a file system of theirs here: `/dev/fuse` is there. Where it is
+/// not, a table that cannot be read (no /proc) hides none.
+pub fn users_can_mount() -> bool {
+    Path::new("/dev/fuse").exists()
 }
 
 /// Why nothing can be told where the table cannot be read.

@@ -70,15 +70,7 @@ pub fn read_root_owned(path: &Path, max_bytes: u64) -> Result<String, TrustError
                 io_error(path)(e)
             }
         })?;
-    // The mount it was opened on, as the path's check could not: one made there meanwhile.
-    if let Some(mount) =
-        crate::mounts::users_mount_of(file.as_fd()).map_err(|why| TrustError::Unsafe {
-            path: path.to_owned(),
-            why: format!("cannot be checked: {why}"),
-        })?
-    {
-        return Err(users_mount(path, &mount));
-    }
+    check_opened(path, file.as_fd())?;
     // fstat on the descriptor just opened: what is read is what was checked.
     let meta = file.metadata().map_err(io_error(path))?;
     if !meta.file_type().is_file() {
@@ -178,11 +170,40 @@ pub fn users_mount(path: &Path, mount: &crate::mounts::Mount) -> TrustError {
     }
 }
 
+/// The mount `fd` (opened as `path`) is on is not a user's, nor detached since: the path's
+/// check could not see one made there between it and the open (retest s41 N1, N3).
+pub fn check_opened(path: &Path, fd: std::os::fd::BorrowedFd<'_>) -> Result<(), TrustError> {
+    match crate::mounts::users_mount_of(fd) {
+        Ok(None) => Ok(()),
+        Ok(Some(not)) => Err(opened_on(path, &not)),
+        Err(why) => Err(TrustError::Unsafe {
+            path: path.to_owned(),
+            why: format!("cannot be checked: {why}"),
+        }),
+    }
+}
+
+/// Why `path`, opened on a file system that is not root's to trust, is refused.
+fn opened_on(path: &Path, not: &crate::mounts::NotRoots) -> TrustError {
+    match not {
+        crate::mounts::NotRoots::Users(mount) => users_mount(path, mount),
+        crate::mounts::NotRoots::Detached => TrustError::Unsafe {
+            path: path.to_owned(),
+            why: "was opened on a mount detached since (`umount -l`), which no longer says whose \
+                  it is, so face unlock reads nothing on it"
+                .into(),
+        },
+    }
+}
+
 /// The daemon's socket as the PAM module is about to connect to it: a socket (not a link to one:
 /// in a sticky folder such as /tmp another user may plant a link, though never replace root's
 /// own entry) that root owns, in folders [`check_parents`] trusts. Its mode is not judged: users
 /// must be able to connect, and the daemon's peer credentials are checked once connected.
 pub fn check_socket(path: &Path) -> Result<(), TrustError> {
+    // The folders (and the mount table) first: a look at a socket on a user's mount waited on
+    // its server for good (diff review s41 #2).
+    check_parents(path)?;
     let meta = std::fs::symlink_metadata(path).map_err(io_error(path))?;
     if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
         return Err(TrustError::Unsafe {
@@ -190,8 +211,7 @@ pub fn check_socket(path: &Path) -> Result<(), TrustError> {
             why: "is a symbolic link or not a socket: face unlock follows no links".into(),
         });
     }
-    root_owned(path, meta.uid())?;
-    check_parents(path)
+    root_owned(path, meta.uid())
 }
 
 /// Root owns it (`uid` 0).
