@@ -164,16 +164,17 @@ impl Engine {
     ) -> Result<Identification> {
         let (mut people, mut not_one_person, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
         for name in self.store.people()? {
-            match self.gallery(&name) {
-                Ok(_) => people.push(name),
+            let held = self.gallery(&name).map(|_| ());
+            match held {
+                Ok(()) => people.push(name),
                 // Left out, as the locked are: nobody is identified as a gallery that is not one
                 // person, and the rest are still identified. Said by whoever shows the result
                 // (`Identification::left_out`), not logged here: the Unlock view identifies on
                 // every frame.
                 Err(Error::NotOnePerson(_)) => not_one_person.push(name),
-                // Theirs alone: the rest are still identified (a model or the settings failing
-                // is everyone's, and stops it).
-                Err(Error::Store(e)) => {
+                // Theirs alone: the rest are still identified (a model, the settings or the
+                // store failing is everyone's, and stops it: diff review s41 #4).
+                Err(Error::Store(e)) if self.store.is_about_person(&e, &name) => {
                     unreadable.push((name, crate::shown::Reason(&e).to_string()))
                 }
                 Err(e) => return Err(e),

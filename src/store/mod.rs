@@ -202,6 +202,17 @@ fn sealed_label(name: &str, file: &str) -> String {
     format!("users/{name}/{file}")
 }
 
+impl StoreError {
+    /// The file or folder it is about, where it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StoreError::Io { path, .. } | StoreError::Corrupt { path, .. } => Some(path),
+            StoreError::DiskFull(path) | StoreError::ReadOnly(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
 fn person_rel(name: &str) -> Result<PathBuf, StoreError> {
     validate_name(name)?;
     Ok(Path::new("users").join(name))
@@ -250,6 +261,13 @@ impl Store {
 
     pub fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Whether `e` is about something in `name`'s folder alone (their folder unreadable, one of
+    /// their files damaged), not the whole store.
+    pub fn is_about_person(&self, e: &StoreError, name: &str) -> bool {
+        e.path()
+            .is_some_and(|p| p.starts_with(self.root().join("users").join(name)))
     }
 
     /// The opened data dir, for the store's parts (audit log, cache, frames, key).
