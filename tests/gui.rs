@@ -1282,7 +1282,8 @@ fn a_locked_out_verify_says_so_where_the_verdict_goes() {
     println!("the Verify section says: {said}");
     assert!(said.contains("locked out for"), "{said}");
     h.get_by_label_contains("locked out for");
-    // The next question clears it.
+    // Identify is another question, not a Verify: the Verify's end stays said; the next
+    // Verify clears it (the state tests cover that).
     h.get_by_label("Identify").click();
     h.run_steps(2);
     assert!(
