@@ -736,16 +736,20 @@ fn a_person_folder_that_cannot_be_read_is_said_so_and_left_out() {
         .unwrap();
     assert!(owned.success());
     hostile::chmod(root, 0o755);
-    if !run_as_nobody(&data, &["user", "list"]).is_some_and(|o| o.status.success()) {
+    // The models too: a checkout in a folder closed to others (mktemp's 0700) has them out of
+    // nobody's reach.
+    let photo = root.join("photos/c.png");
+    if !run_as_nobody(&data, &["identify", s(&photo)]).is_some_and(|o| o.status.success()) {
         println!(
-            "NOTICE: nobody cannot run this build here; the unreadable-folder case is not checked"
+            "NOTICE: nobody cannot run this build and its models here; the unreadable-folder \
+             case as nobody is not checked (the same refusal for any user: \
+             a_person_folder_that_is_not_one_is_said_so_and_left_out)"
         );
         return;
     }
     hostile::chmod(&data.join("users/Ann"), 0o000);
     let listed = run_as_nobody(&data, &["user", "list"]).unwrap();
     let json = run_as_nobody(&data, &["user", "list", "--json"]).unwrap();
-    let photo = root.join("photos/c.png");
     let identified = run_as_nobody(&data, &["identify", s(&photo)]).unwrap();
     hostile::chmod(&data.join("users/Ann"), 0o700);
     let said = text(&listed);
@@ -776,6 +780,40 @@ fn a_person_folder_that_cannot_be_read_is_said_so_and_left_out() {
     let said = text(&identified);
     println!(
         "measured: identify beside an unreadable folder: exit {:?}",
+        code(&identified)
+    );
+    assert_eq!(code(&identified), Some(0), "{said}");
+    assert!(
+        said.contains(&format!("identified: {NAME}"))
+            && said.contains("Ann left out: their images cannot be read"),
+        "{said}"
+    );
+}
+
+/// As [`a_person_folder_that_cannot_be_read_is_said_so_and_left_out`], for any user: a file
+/// where a person's folder of images should be cannot be listed either, and is said so, with
+/// the person left out of identify by name.
+#[test]
+fn a_person_folder_that_is_not_one_is_said_so_and_left_out() {
+    let Some(data) = hostile::enrolled("hf-person-folder-file") else {
+        return;
+    };
+    assert_eq!(code(&run(&data, &["user", "add", "Ann"])), Some(0));
+    let theirs = data.join("users/Ann/verification");
+    let _ = std::fs::remove_dir(&theirs);
+    std::fs::write(&theirs, "not a folder").unwrap();
+    let listed = run(&data, &["user", "list"]);
+    let said = text(&listed);
+    assert_eq!(code(&listed), Some(0), "{said}");
+    assert!(
+        said.contains("Ann's images cannot be read") && said.contains("Not a directory"),
+        "{said}"
+    );
+    let photo = data.parent().unwrap().join("photos/c.png");
+    let identified = run(&data, &["identify", s(&photo)]);
+    let said = text(&identified);
+    println!(
+        "measured: identify beside a person folder that is a file: exit {:?}",
         code(&identified)
     );
     assert_eq!(code(&identified), Some(0), "{said}");

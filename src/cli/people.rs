@@ -327,8 +327,8 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 for r in &rows {
                     if let Some(why) = &r.unreadable {
                         println!(
-                            "{}'s images cannot be read: {why}; the folder must be yours and \
-                             readable by you (`ls -ld` it)",
+                            "{}'s images cannot be read: {why}; it must be a folder of \
+                             yours that you can read (`ls -ld` it)",
                             crate::shown::Escaped(&r.name)
                         );
                     }
