@@ -640,3 +640,45 @@ fn an_unlock_enrolment_of_too_many_photos_is_refused_before_reading() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One enrolment at a time on a store: a second, begun while the first ran, was told the
+/// enrolment "does not record which account it was made for" and to `unlock remove` it, which
+/// would have removed the first's while it ran (red team s41 F3). Now it is told to wait, and
+/// touches nothing.
+#[test]
+fn a_second_enrolment_while_one_runs_is_told_to_wait() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; skipping the enrolment lock");
+        return;
+    }
+    if common::models_or_skip("enrol lock").is_none() {
+        return;
+    }
+    let dir = common::temp_dir("cli-enrol-lock");
+    let photos = common::astronaut_photos(&dir.join("photos"));
+    let store = dir.join("store");
+    let config = common::system_config(&dir, &store);
+    // The store as a running enrolment holds it.
+    let running = facegate::store::Store::open_owned(&store, facegate::store::Owner::Root).unwrap();
+    let held = running
+        .hold_for_enrolment()
+        .unwrap()
+        .expect("no enrolment runs yet");
+    let out = common::unlock_enrol(&config, "nobody", &[&photos], &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("another `unlock enrol` is running on the store"),
+        "{said}"
+    );
+    assert!(!store.join("users/nobody").exists(), "nothing was added");
+    drop(held);
+    let out = common::unlock_enrol(&config, "nobody", &[&photos], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

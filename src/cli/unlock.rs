@@ -570,6 +570,14 @@ fn enrol(cli: &Cli, args: &EnrolArgs) -> anyhow::Result<u8> {
             commands.unlock(&["list"])
         );
     }
+    // One enrolment at a time: what another one is in the middle of would read as damaged.
+    let Some(_enrolling) = store.hold_for_enrolment()? else {
+        anyhow::bail!(
+            "another `unlock enrol` is running on the store {}; wait for it to end, then run \
+             this again (nothing was enrolled)",
+            crate::shown::Shown(store.root())
+        );
+    };
     let first = store.require_person(user).is_err();
     if first {
         store.add_person(user)?;

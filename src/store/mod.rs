@@ -173,6 +173,8 @@ const LOCK_FILE: &str = ".lock";
 /// Held by the one process that runs live attempts on the store for as long as it runs
 /// ([`Store::hold_for_attempts`]).
 const ATTEMPTS_LOCK_FILE: &str = ".attempts.lock";
+/// Held by an enrolment for its whole run ([`Store::hold_for_enrolment`]).
+const ENROL_LOCK_FILE: &str = ".enrol.lock";
 /// Where a settings file with problems is kept when new settings are saved over it, so that
 /// what the user wrote (a typo away from valid) is not lost.
 pub const SETTINGS_BACKUP: &str = "settings.toml.bad";
@@ -426,6 +428,18 @@ impl Store {
     /// and count them as failures (final read s36 #15).
     pub fn hold_for_attempts(&self) -> Result<Option<File>, StoreError> {
         let rel = Path::new(ATTEMPTS_LOCK_FILE);
+        self.dir
+            .try_hold(rel)
+            .map_err(io_err(&self.dir.display(rel)))
+    }
+
+    /// The lock of the one enrolment running on this store, held until the file is dropped;
+    /// `None` when another holds it. Two first enrolments of one account at once left the
+    /// second told that the enrolment "does not record which account it was made for", with
+    /// `unlock remove` as the remedy, which would have removed the first's while it ran (red
+    /// team s41 F3).
+    pub fn hold_for_enrolment(&self) -> Result<Option<File>, StoreError> {
+        let rel = Path::new(ENROL_LOCK_FILE);
         self.dir
             .try_hold(rel)
             .map_err(io_err(&self.dir.display(rel)))
