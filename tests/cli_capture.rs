@@ -348,6 +348,16 @@ fn files_and_folders_still_import_without_a_bar_in_pipes() {
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("none of the 2 images"), "{said}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("turn your head"));
+    // One photo given as a recording: one pose, and no head to turn (journey s41 #8).
+    let still = common::fixture("astronaut.png");
+    let out = common::facegate_at(&data, &["capture", "Eileen", "--replay", s(&still)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("from 1 frame of astronaut.png")
+            && said.contains("one picture shows one pose")
+            && !said.contains("turn your head"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -303,8 +303,9 @@ fn save_picked(
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
     println!(
-        "{} of {k} saved from {frames} frames of {label}: {} with one good face in {}{}",
+        "{} of {k} saved from {} of {label}: {} with one good face in {}{}",
         saved.len(),
+        crate::shown::counted(frames, "frame", "frames"),
         pool.good,
         crate::shown::counted(pool.distinct_poses(), "distinct pose", "distinct poses"),
         if left_out.is_empty() {
@@ -320,6 +321,13 @@ fn save_picked(
         println!(
             "every other pose far enough apart here is stored already (or nearly so) or was \
              refused, as said above; for more, use another recording or the camera"
+        );
+    } else if saved.len() < k && frames == 1 {
+        // A still photo given as a recording: it has one pose, and no head to turn (journey s41
+        // #8: it was told to turn its head more).
+        println!(
+            "one picture shows one pose; for {k}, use a recording or the camera, or give photos \
+             to `capture` without --replay"
         );
     } else if saved.len() < k {
         println!(
