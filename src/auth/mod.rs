@@ -210,8 +210,9 @@ impl Identification {
         };
         Some(match self.identity {
             Some(_) => format!(
-                "{also} {pass} too, further down: two enrolled people match this face (one \
-                 person enrolled twice, or a photo in the wrong person's images?)"
+                "{also} {pass} too, further down (by the shared rule, not a trained head): more \
+                 than one enrolled person matches this face (one person enrolled twice, or a \
+                 photo in the wrong person's images?)"
             ),
             None => format!(
                 "the nearest, {} (mean {:.3}), does not pass verification; {also} {pass}, but \

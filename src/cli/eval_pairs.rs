@@ -180,8 +180,9 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
         // `path_a`" left the user to guess the rest).
         .with_context(|| {
             format!(
-                "reading {} (its header must name path_a,path_b,same and may name fold)",
-                args.csv.display()
+                "reading {} (its header must name {} and may name fold)",
+                args.csv.display(),
+                COLUMNS.join(",")
             )
         })?;
     // Where --limit left rows out (it kept them all when the manifest is no longer).
@@ -191,8 +192,9 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
     }
     anyhow::ensure!(
         !rows.is_empty(),
-        "{} has no pairs (no rows under its path_a,path_b,same header): nothing to measure",
-        args.csv.display()
+        "{} has no pairs (no rows under its {} header): nothing to measure",
+        args.csv.display(),
+        COLUMNS.join(",")
     );
     if let Some((i, r)) = rows
         .iter()

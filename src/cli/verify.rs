@@ -357,9 +357,16 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
                 };
                 println!("unknown: {why} ({first}`{FACEGATE} capture NAME PHOTOS...`)")
             }
-            (None, None) => match &caveat {
-                Some(caveat) => println!("unknown: {caveat}"),
-                None => println!("unknown: nobody enrolled passes verification"),
+            (None, None) => match (&caveat, id.ranking.is_empty()) {
+                (Some(caveat), _) => println!("unknown: {caveat}"),
+                // Everyone left out: nobody was compared, so none "passes" or fails (final
+                // read s41 #5).
+                (None, true) => {
+                    println!(
+                        "unknown: nobody could be compared (everyone was left out, as said above)"
+                    )
+                }
+                (None, false) => println!("unknown: nobody enrolled passes verification"),
             },
         }
         for c in &id.ranking {

@@ -663,6 +663,9 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         match (&id.identity, &caveat) {
             (Some(name), _) => ui.label(RichText::new(format!("This is {name}")).strong()),
             (None, Some(caveat)) => ui.label(RichText::new(format!("Unknown: {caveat}")).strong()),
+            (None, None) if id.ranking.is_empty() => ui.label(
+                RichText::new("Unknown: nobody could be compared (everyone was left out)").strong(),
+            ),
             (None, None) => ui.label(RichText::new("Unknown: nobody enrolled passes").strong()),
         };
         if let (Some(_), Some(caveat)) = (&id.identity, &caveat) {

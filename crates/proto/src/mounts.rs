@@ -120,8 +120,23 @@ pub fn users_mount_of(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<NotRoots
     let table = read().map_err(|e| unreadable(&e))?;
     Ok(match table.into_iter().find(|m| m.id == id) {
         Some(mount) => mount.user_served().then_some(NotRoots::Users(mount)),
+        // In a chroot whose top is not a mount point, the table shows none of the mount it
+        // lies on: the file on `/`'s own mount is where its path says (final read s41 #2).
+        None if root_mount_id() == Some(id) => None,
         None => Some(NotRoots::Detached),
     })
+}
+
+/// The mount id of `/` as this process sees it (opened O_PATH: nothing is asked of a server).
+fn root_mount_id() -> Option<u64> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let root = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open("/")
+        .ok()?;
+    mount_id(root.as_fd())
 }
 
 /// Why an open file is not taken to be on a file system root can trust.
