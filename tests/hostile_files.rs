@@ -777,12 +777,17 @@ fn a_person_folder_that_cannot_be_read_is_said_so_and_left_out() {
         ann["unreadable"].as_str().is_some() && ann["lock"].is_null(),
         "{ann}"
     );
-    let said = text(&identified);
+    identified_beside_ann(&identified, "an unreadable folder");
+}
+
+/// `identify` found [`NAME`] and left Ann, whose images cannot be read, out by name.
+fn identified_beside_ann(identified: &std::process::Output, beside: &str) {
+    let said = text(identified);
     println!(
-        "measured: identify beside an unreadable folder: exit {:?}",
-        code(&identified)
+        "measured: identify beside {beside}: exit {:?}",
+        code(identified)
     );
-    assert_eq!(code(&identified), Some(0), "{said}");
+    assert_eq!(code(identified), Some(0), "{said}");
     assert!(
         said.contains(&format!("identified: {NAME}"))
             && said.contains("Ann left out: their images cannot be read"),
@@ -811,15 +816,5 @@ fn a_person_folder_that_is_not_one_is_said_so_and_left_out() {
     );
     let photo = data.parent().unwrap().join("photos/c.png");
     let identified = run(&data, &["identify", s(&photo)]);
-    let said = text(&identified);
-    println!(
-        "measured: identify beside a person folder that is a file: exit {:?}",
-        code(&identified)
-    );
-    assert_eq!(code(&identified), Some(0), "{said}");
-    assert!(
-        said.contains(&format!("identified: {NAME}"))
-            && said.contains("Ann left out: their images cannot be read"),
-        "{said}"
-    );
+    identified_beside_ann(&identified, "a person folder that is a file");
 }
