@@ -311,5 +311,17 @@ mod tests {
             "{locked}"
         );
         assert!(locked.contains("10"), "the soonest lock: {locked}");
+        // Someone whose images cannot be read: said, again naming nobody.
+        let unreadable = nobody_to_try(&Identification {
+            ranking: Vec::new(),
+            identity: None,
+            locked: Vec::new(),
+            not_one_person: Vec::new(),
+            unreadable: vec![("Ann".into(), "Permission denied".into())],
+        });
+        assert!(
+            unreadable.contains("images cannot be read") && !unreadable.contains("Ann"),
+            "{unreadable}"
+        );
     }
 }

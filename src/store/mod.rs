@@ -265,6 +265,15 @@ impl Store {
         self.dir.path()
     }
 
+    /// Whether `name` has a verification image that can be listed: who a calibration compares.
+    pub fn has_verification_images(&self, name: &str) -> bool {
+        self.faces(&Gallery::Person {
+            name: name.to_owned(),
+            kind: ImageKind::Verification,
+        })
+        .is_ok_and(|f| !f.is_empty())
+    }
+
     /// Whether `e` is about something in `name`'s folder alone (their folder unreadable, one of
     /// their files damaged), not the whole store.
     pub fn is_about_person(&self, e: &StoreError, name: &str) -> bool {
@@ -743,5 +752,26 @@ impl Store {
         let _lock = self.lock()?;
         let rel = self.require_person(name)?.join(file);
         self.write(&rel, &serde_json::to_vec(value).expect("state serialises"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only an error about a person's own folder is theirs: identify leaves them out for it,
+    /// and stops on one about the store (diff review s41 #4).
+    #[test]
+    fn an_error_is_a_persons_only_inside_their_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        let at = |rel: &str| StoreError::Io {
+            path: root.path().join(rel),
+            source: io::Error::other("refused"),
+        };
+        assert!(store.is_about_person(&at("users/Ann/verification"), "Ann"));
+        assert!(!store.is_about_person(&at("users/Anna/verification"), "Ann"));
+        assert!(!store.is_about_person(&at(".lock"), "Ann"));
+        assert!(!store.is_about_person(&StoreError::Sealing("no key".into()), "Ann"));
     }
 }
