@@ -278,9 +278,12 @@ fn a_calibration_says_its_bound_and_the_default_comes_back() {
         run(&["negatives", "add", s(&negatives)]).0,
         Some(0 | 1)
     ));
+    // Someone enrolled with no image yet is not said to be compared (journey s40 #18).
+    run(&["user", "add", "Zoë"]);
     let (code, said, _) = run(&["calibrate", "--far", "0.01"]);
     println!("{said}");
     assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("by sface, on the images of id01\n"), "{said}");
     let threshold = |said: &str| -> f32 {
         said.split("detection threshold ").nth(1).unwrap()[..5]
             .parse()

@@ -47,6 +47,13 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
         None => engine.store().people()?,
     };
     let calibrated = engine.calibrate(&people, args.far)?;
+    // Those whose images were compared: everyone enrolled was named, the ones with no image
+    // too (journey s40 #18).
+    let compared: Vec<String> = people
+        .iter()
+        .filter(|name| engine.store().has_verification_images(name))
+        .cloned()
+        .collect();
     let cautions = calibrated.cautions();
     let result = calibrated.calibration;
     let previous = engine.settings().detection_threshold;
@@ -64,17 +71,21 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<u8> {
             // Through its shortest text: `f32::into` widened 0.363 to 0.3630000054836273.
             ("previous", serde_json::from_str(&previous.to_string())?),
             ("model", engine.settings().model.to_string().into()),
-            ("people", people.into()),
+            ("people", compared.into()),
         ];
         println!("{}", super::json_with(&result, &extra)?);
         return Ok(exit::OK);
     }
     println!(
-        "{} genuine and {} impostor comparisons ({} with {})",
+        "{} genuine and {} impostor comparisons, by {}, on the images of {}",
         result.genuine,
         result.impostor,
-        people.join(", "),
-        engine.settings().model
+        engine.settings().model,
+        compared
+            .iter()
+            .map(|n| crate::shown::Escaped(n).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "detection threshold {:.3} (was {previous:.3}): FAR {} ({} of {}; at most {} at 95 % \

@@ -211,14 +211,9 @@ impl Engine {
         let Some(mut calibration) = scores.calibrate(target_far, default) else {
             // No impostor pairs: for want of negatives, or of the people's own images (with
             // negatives imported, "import negatives" was the wrong advice).
-            let imageless = people.iter().all(|p| {
-                self.store
-                    .faces(&Gallery::Person {
-                        name: p.clone(),
-                        kind: ImageKind::Verification,
-                    })
-                    .map_or(true, |f| f.is_empty())
-            });
+            let imageless = people
+                .iter()
+                .all(|p| !self.store.has_verification_images(p));
             return Err(if imageless {
                 Error::NoVerificationImages(people.to_vec())
             } else {
