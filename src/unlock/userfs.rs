@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use facegate_proto::mounts::{self, MOUNT_TABLE, Mount};
+use facegate_proto::mounts::{self, Mount};
 
 /// A mount whose file system a user other than root serves ([`Mount::user_served`]).
 type Served = Mount;
@@ -48,10 +48,7 @@ pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
         }
         // No user can mount one: those there (if any) are refused by path.
         return Ok(UsersMounts {
-            mounts: mounts::parse(&read_table()?)
-                .into_iter()
-                .filter(Mount::user_served)
-                .collect(),
+            mounts: mounts::users_served()?,
             aside: false,
         });
     }
@@ -62,8 +59,8 @@ pub fn keep_users_mounts_out() -> Result<UsersMounts, String> {
     })
 }
 
-fn read_table() -> Result<Vec<u8>, String> {
-    std::fs::read(MOUNT_TABLE).map_err(|e| mounts::unreadable(&e))
+fn read_table() -> Result<Vec<Mount>, String> {
+    mounts::read().map_err(|e| mounts::unreadable(&e))
 }
 
 /// Detaches from the calling thread's mount namespace every mount the table shows that
@@ -75,10 +72,7 @@ fn read_table() -> Result<Vec<u8>, String> {
 fn set_aside_where(chosen: impl Fn(&Served) -> bool) -> Result<Vec<Served>, String> {
     let mut aside = Vec::new();
     for _ in 0..MAX_SET_ASIDE {
-        let left: Vec<Served> = mounts::parse(&read_table()?)
-            .into_iter()
-            .filter(&chosen)
-            .collect();
+        let left: Vec<Served> = read_table()?.into_iter().filter(&chosen).collect();
         let Some(first) = left.first() else {
             return Ok(aside);
         };
@@ -248,6 +242,7 @@ fn parts(path: &Path) -> VecDeque<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use facegate_proto::mounts::MOUNT_TABLE;
 
     /// A tmpfs mounted as root on a new folder `name` in `dir`, for the namespace tests (FUSE
     /// is not needed to show where a mount is seen); None, said, where not root.
