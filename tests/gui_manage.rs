@@ -238,6 +238,72 @@ fn the_image_a_warning_is_about_is_scrolled_into_view() {
     assert!(after.max.x <= panel_right(&h) + 1.0, "in view: {after:?}");
 }
 
+/// The refusal of a gallery that is not one person says its odd images are "framed in red":
+/// the first is scrolled into view in its strip, wherever it is (the ninth of a strip that shows
+/// six was a red sliver at the panel's edge; journey s41 #10).
+#[test]
+fn the_image_framed_in_red_is_scrolled_into_view() {
+    let data = common::temp_dir("gui-odd-in-view");
+    let astro = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
+    // The cameraman's face, enlarged past the capture gate, saved last: the strip's ninth.
+    let camera = image::imageops::resize(
+        &image::imageops::crop_imm(
+            &facegate::imageio::load(&common::fixture("camera.png")).unwrap(),
+            126,
+            53,
+            200,
+            200,
+        )
+        .to_image(),
+        512,
+        512,
+        image::imageops::FilterType::Triangle,
+    );
+    let gallery = Gallery::Person {
+        name: "Eileen".into(),
+        kind: ImageKind::Verification,
+    };
+    let stranger = {
+        let store = Store::open(&data).unwrap();
+        store.add_person("Eileen").unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        for i in 0..8 {
+            let crop = image::imageops::crop_imm(&astro, i * 8, i * 4, 440, 440).to_image();
+            e.capture(&gallery, &crop, None).unwrap();
+        }
+        e.capture(&gallery, &camera, None).unwrap().0.meta.id
+    };
+    let mut h = harness(app(&data, demo()), 800.0);
+    wait_for(&mut h, 60, "Eileen's odd image", |a| {
+        a.state.selected.as_deref() == Some("Eileen")
+            && a.state
+                .person_scores
+                .as_ref()
+                .is_some_and(|p| !p.odd.is_empty())
+    });
+    h.run_steps(4);
+    let odd = h.state().state.person_scores.as_ref().unwrap().odd.clone();
+    println!("odd images: {odd:?}");
+    assert_eq!(odd, [stranger], "only the cameraman is odd");
+    // Anchor and positive strips are empty: the delete buttons are the verification images'.
+    let strip: Vec<_> = Store::open(&data)
+        .unwrap()
+        .faces(&gallery)
+        .unwrap()
+        .iter()
+        .map(|f| f.meta.id)
+        .collect();
+    let at = strip.iter().position(|id| *id == stranger).unwrap();
+    let rect = h.get_all_by_label("delete").nth(at).unwrap().rect();
+    println!(
+        "the odd image is number {} of {}; its delete button {rect:?}",
+        at + 1,
+        strip.len()
+    );
+    assert!(at >= 6, "past what the strip shows at first");
+    assert!(rect.max.x <= 1281.0, "in view: {rect:?}");
+}
+
 /// Train with too few images says what to do in the window's terms, not the CLI's commands
 /// (journey review, session 30).
 #[test]

@@ -51,6 +51,9 @@ pub struct EnrolView {
     dialog_note: Option<(Option<String>, String)>,
     /// The image a warning on the message line is about, once its strip was scrolled to it.
     shown_warned: Option<uuid::Uuid>,
+    /// The first image the not-one-person refusal counts, once its strip was scrolled to it:
+    /// the refusal says "framed in red", and the frame was off the strip's edge (journey s41).
+    shown_odd: Option<uuid::Uuid>,
     face_unlock: FaceUnlockSection,
 }
 
@@ -313,6 +316,7 @@ impl EnrolView {
                     .show(ui, |ui| {
                         ui.set_min_height(THUMB_STRIP_HEIGHT);
                         ui.horizontal(|ui| {
+                            let mut first_odd = true;
                             for t in thumbs {
                                 let tex = self.thumbnails.get(ui.ctx(), t.id, &t.image);
                                 let odd = kind == ImageKind::Verification
@@ -347,6 +351,11 @@ impl EnrolView {
                                     // The images the not-one-person refusal counts, where the
                                     // person can see them (its message can only give ids).
                                     if odd {
+                                        if first_odd && self.shown_odd != Some(t.id) {
+                                            image.scroll_to_me(Some(egui::Align::Center));
+                                            self.shown_odd = Some(t.id);
+                                        }
+                                        first_odd = false;
                                         ui.painter().rect_stroke(
                                             image.rect,
                                             0.0,
