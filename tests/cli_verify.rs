@@ -1029,3 +1029,57 @@ fn a_small_second_face_is_passed_over_with_a_note() {
         String::from_utf8_lossy(&alone.stderr)
     );
 }
+
+/// `identify --json` carries what the text says beside the verdict: who else passes
+/// (`caveat`) and who was left out, and why (`left_out`); it had neither (final read s41).
+#[test]
+fn identify_json_says_who_else_passes_and_who_was_left_out() {
+    let data = common::temp_dir("cli-identify-json-extras");
+    let photos = astronaut_folder("cli-identify-json-extras-photos");
+    let astro = common::fixture("astronaut.png");
+    for name in ["Eileen", "Twin"] {
+        assert_eq!(code(&facegate(&data, &["user", "add", name])), 0);
+        let out = facegate(&data, &["capture", name, s(&photos)]);
+        println!(
+            "capture {name}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let report = |data: &std::path::Path| {
+        let out = facegate(data, &["identify", s(&astro), "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        println!("identify --json: {report}");
+        (code(&out), report)
+    };
+    // One face enrolled under two names: both pass, the nearer is named, the other in the caveat.
+    let (exit, both) = report(&data);
+    assert_eq!(exit, 0);
+    let named = both["identity"].as_str().unwrap();
+    let other = if named == "Eileen" { "Twin" } else { "Eileen" };
+    let caveat = both["caveat"].as_str().unwrap();
+    assert!(
+        caveat.starts_with(&format!("{other} (mean ")) && caveat.contains("passes too"),
+        "{caveat}"
+    );
+    assert_eq!(both["left_out"], serde_json::json!([]));
+
+    // The other locked out by five rejections: left out, with the lock, and no caveat.
+    let camera = common::fixture("camera.png");
+    for _ in 0..5 {
+        facegate(&data, &["verify", other, s(&camera)]);
+    }
+    let (exit, one) = report(&data);
+    assert_eq!(exit, 0);
+    assert_eq!(one["identity"], named);
+    assert!(one["caveat"].is_null(), "{one}");
+    let left_out = one["left_out"].as_array().unwrap();
+    assert_eq!(left_out.len(), 1, "{one}");
+    assert_eq!(left_out[0]["name"], other);
+    assert!(
+        left_out[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("locked out"),
+        "{one}"
+    );
+}

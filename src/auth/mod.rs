@@ -175,17 +175,24 @@ impl Identification {
     /// Who was left out of the ranking and why, a line each, where a ranking is shown to the
     /// owner of the store (the CLI, the window's Identify; the Unlock view names nobody).
     pub fn left_out(&self) -> Vec<String> {
-        let locked = self
-            .locked
-            .iter()
-            .map(|(name, lock)| format!("{name} left out: {lock}"));
+        (self.left_out_reasons().into_iter())
+            .map(|(name, why)| format!("{name} left out: {why}"))
+            .collect()
+    }
+
+    /// [`Self::left_out`] as (name, reason) pairs, for `identify --json`.
+    pub fn left_out_reasons(&self) -> Vec<(&str, String)> {
+        let locked = (self.locked.iter()).map(|(name, lock)| (name.as_str(), lock.to_string()));
         let mixed = self.not_one_person.iter().map(|name| {
-            format!("{name} left out: their verification images do not all show one person")
+            let why = "their verification images do not all show one person";
+            (name.as_str(), why.to_owned())
         });
-        let unreadable = self
-            .unreadable
-            .iter()
-            .map(|(name, why)| format!("{name} left out: their images cannot be read ({why})"));
+        let unreadable = (self.unreadable.iter()).map(|(name, why)| {
+            (
+                name.as_str(),
+                format!("their images cannot be read ({why})"),
+            )
+        });
         locked.chain(mixed).chain(unreadable).collect()
     }
 

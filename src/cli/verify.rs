@@ -337,11 +337,17 @@ pub fn identify(cli: &Cli, args: &IdentifyArgs) -> anyhow::Result<u8> {
             "identifying",
         );
     }
+    let caveat = id.caveat();
     if args.json {
-        let reason = why.map(|why| ("reason", why.into()));
-        println!("{}", super::json_with(&id, reason.as_slice())?);
+        // What the text says beside the verdict, so a script need not guess why a ranking is
+        // short or whether the top name is the only one that passes (final read s41).
+        let left_out: Vec<_> = (id.left_out_reasons().into_iter())
+            .map(|(name, why)| serde_json::json!({ "name": name, "reason": why }))
+            .collect();
+        let mut extra = vec![("left_out", left_out.into()), ("caveat", caveat.into())];
+        extra.extend(why.map(|why| ("reason", why.into())));
+        println!("{}", super::json_with(&id, &extra)?);
     } else {
-        let caveat = id.caveat();
         match (&id.identity, why) {
             (Some(name), _) => {
                 println!("identified: {name}");
