@@ -607,7 +607,16 @@ fn verify(ui: &mut Ui, state: &AppState, out: &mut Vec<Command>) {
         ui.label("verifying… look at the camera");
     }
     if let Some(why) = &state.verify_ended {
-        ui.label(RichText::new(why).color(ERROR));
+        // Its age beside it: a lock-out's "for 283 more s" counts from when it was said.
+        let age = state.verify_ended_at.map_or(0, |at| at.elapsed().as_secs());
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs(1));
+        let said = if age >= 5 {
+            format!("{why} (said {age} s ago)")
+        } else {
+            why.clone()
+        };
+        ui.label(RichText::new(said).color(ERROR));
     }
     if let Some(v) = &state.verdict {
         let r = &v.verification;

@@ -103,6 +103,13 @@ pub struct AppState {
     /// said where the verdict goes. In the banner alone, beside other warnings, the section went
     /// blank on a lock-out (journey s41 #4).
     pub verify_ended: Option<String>,
+    /// When [`Self::verify_ended`] was said: a lock-out's "283 more s" is a count at that
+    /// moment, and the line stays until the next question (final read s41).
+    pub verify_ended_at: Option<std::time::Instant>,
+    /// Whom the running (or last) Verify was for: its end is said under them only. "Verify
+    /// stopped: another person was chosen" came after the choice, and stood under the new
+    /// person (final read s41).
+    verify_for: Option<String>,
     pub continuous: bool,
     /// Age, gender and emotion overlays.
     pub attributes_on: bool,
@@ -251,7 +258,10 @@ impl AppState {
             Event::Unanswered(e) => self.say_unanswered(e),
             Event::VerifyEnded(e) => {
                 self.verifying = false;
-                self.verify_ended = Some(e);
+                if self.verify_for == self.selected {
+                    self.verify_ended = Some(e);
+                    self.verify_ended_at = Some(std::time::Instant::now());
+                }
             }
             Event::Info(text) => self.say(text, Tone::Done),
             Event::SourceError(e) => self.source_problem = Some(e),
@@ -432,6 +442,7 @@ impl AppState {
             // verification's, nor the last verification this identification's.
             Command::Verify => {
                 self.verifying = true;
+                self.verify_for = self.selected.clone();
                 self.verdict = None;
                 self.verify_ended = None;
                 self.identification = None;
@@ -814,6 +825,29 @@ mod tests {
         // Said until the next question: a new Verify, or another person chosen.
         s.issued(&Command::Verify);
         assert_eq!(s.verify_ended, None);
+    }
+
+    /// A Verify ended by choosing someone else is not said under them: its end comes after
+    /// the choice ("Verify stopped: another person was chosen" stood under the new person;
+    /// final read s41). An end for the person still chosen is said, with when.
+    #[test]
+    fn a_verify_ends_quietly_under_someone_else() {
+        let mut s = AppState::new();
+        s.issued(&Command::SelectPerson(Some("Ann".into())));
+        s.issued(&Command::Verify);
+        s.issued(&Command::SelectPerson(Some("Bob".into())));
+        let _ = s.apply(Event::VerifyEnded(
+            "Verify stopped: another person was chosen".into(),
+        ));
+        assert!(!s.verifying, "the wait is over");
+        assert_eq!(s.verify_ended, None, "not said under Bob");
+        s.issued(&Command::Verify);
+        let _ = s.apply(Event::VerifyEnded("Bob is locked out for 30 more s".into()));
+        assert_eq!(
+            s.verify_ended.as_deref(),
+            Some("Bob is locked out for 30 more s")
+        );
+        assert!(s.verify_ended_at.is_some());
     }
 
     #[test]
