@@ -1083,3 +1083,56 @@ fn identify_json_says_who_else_passes_and_who_was_left_out() {
         "{one}"
     );
 }
+
+/// `user list` and `user show` check whose images show one person with the models; where they
+/// cannot (no models, damaged settings), they list anyway and say what was not checked: they
+/// passed over it in silence, as if everyone's images were fine (final read s41).
+#[test]
+fn listings_say_when_the_one_person_check_could_not_run() {
+    let data = common::temp_dir("cli-list-unchecked");
+    let photos = astronaut_folder("cli-list-unchecked-photos");
+    assert_eq!(code(&facegate(&data, &["user", "add", "Eileen"])), 0);
+    assert_eq!(
+        code(&facegate(&data, &["capture", "Eileen", s(&photos)])),
+        0
+    );
+    let listing = |args: &[&str], models: &std::path::Path| {
+        let out = common::facegate_command()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env(facegate::runtime::MODELS_ENV, models)
+            .output()
+            .unwrap();
+        let (said, warned) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        println!("{args:?}:\n{said}{warned}");
+        assert!(out.status.success(), "{warned}");
+        assert!(said.contains("verification"), "listed anyway: {said}");
+        warned
+    };
+    const NOTE: &str = "whether each person's verification images show one person is not checked";
+    let models = common::models_dir();
+    for args in [&["user", "list"][..], &["user", "show", "Eileen", "--json"]] {
+        assert!(
+            !listing(args, &models).contains(NOTE),
+            "checked with models"
+        );
+    }
+    let none = common::temp_dir("cli-list-unchecked-no-models");
+    for args in [&["user", "list", "--json"][..], &["user", "show", "Eileen"]] {
+        let warned = listing(args, &none);
+        assert!(
+            warned.contains(&format!("{NOTE} here: the models cannot be loaded")),
+            "{warned}"
+        );
+    }
+    std::fs::write(data.join("settings.toml"), "detection = \"high\"\n").unwrap();
+    let warned = listing(&["user", "list"], &models);
+    assert!(
+        warned.contains(NOTE) && warned.contains("settings.toml"),
+        "{warned}"
+    );
+}

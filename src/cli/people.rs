@@ -112,14 +112,35 @@ fn lock_shown(store: &Store, name: &str) -> Option<LockShown> {
 }
 
 /// Why `name`'s verification images verify nobody (they do not all show one person), with the
-/// command that deletes the odd ones where they are few; None where they do, or where the models
-/// cannot tell (`engine` None: a listing works without them).
-fn not_one_person(engine: Option<&mut crate::engine::Engine>, name: &str) -> Option<String> {
+/// command that deletes the odd ones where they are few; None where they do. Err: why the
+/// models could not tell (not loaded, damaged settings), which the listing says once rather
+/// than passing over in silence (final read s41): it works without them.
+fn not_one_person(
+    engine: Result<&mut crate::engine::Engine, &str>,
+    name: &str,
+) -> Result<Option<String>, String> {
     match engine?.gallery(name) {
+        Ok(_) => Ok(None),
         Err(crate::error::Error::NotOnePerson(mixed)) => {
-            Some(format!("{mixed}{}", delete_odd(&mixed)))
+            Ok(Some(format!("{mixed}{}", delete_odd(&mixed))))
         }
-        _ => None,
+        Err(e) => Err(crate::shown::Reason(&e).to_string()),
+    }
+}
+
+/// The engine for [`not_one_person`], or why there is none.
+fn checking_engine(cli: &Cli) -> Result<crate::engine::Engine, String> {
+    cli.engine()
+        .map_err(|e| format!("the models cannot be loaded ({e:#})"))
+}
+
+/// The note a listing ends with when [`not_one_person`] could not tell for someone.
+fn note_unchecked(why: Option<String>) {
+    if let Some(why) = why {
+        eprintln!(
+            "note: whether each person's verification images show one person is not checked \
+             here: {why}"
+        );
     }
 }
 
@@ -226,7 +247,12 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 rows.extend(image_rows(&store, &gallery, Some(kind))?);
             }
             let lock = lock_shown(&store, name);
-            let mixed = not_one_person(cli.engine().ok().as_mut(), name);
+            let mut engine = checking_engine(cli);
+            let (mixed, unchecked) =
+                match not_one_person(engine.as_mut().map_err(|e| e.as_str()), name) {
+                    Ok(mixed) => (mixed, None),
+                    Err(why) => (None, Some(why)),
+                };
             if *json {
                 // The name as stored (and as `user list` gives it), not as typed: a decomposed
                 // form names the same person (final read s40 #10).
@@ -238,6 +264,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     not_one_person: mixed,
                 };
                 println!("{}", serde_json::to_string_pretty(&shown)?);
+                note_unchecked(unchecked);
             } else {
                 show_rows(&rows, false, &format!("{name} has no images yet"))?;
                 if let Some(lock) = lock {
@@ -251,13 +278,15 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                 if let Some(mixed) = mixed {
                     eprintln!("note: {mixed}");
                 }
+                note_unchecked(unchecked);
             }
         }
         UserCommand::List { json } => {
             let mut rows = Vec::new();
             // Loaded where it can be, to tell whose images do not all show one person; the
             // listing works without the models.
-            let mut engine = cli.engine().ok();
+            let mut engine = checking_engine(cli);
+            let mut unchecked = None;
             for name in store.people()? {
                 let count = |kind| {
                     store.faces(&Gallery::Person {
@@ -287,7 +316,11 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                         Some(_) => None,
                     },
                     not_one_person: match unreadable {
-                        None => not_one_person(engine.as_mut(), &name),
+                        None => not_one_person(engine.as_mut().map_err(|e| e.as_str()), &name)
+                            .unwrap_or_else(|why| {
+                                unchecked.get_or_insert(why);
+                                None
+                            }),
                         Some(_) => None,
                     },
                     unreadable,
@@ -343,6 +376,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
                     }
                 }
             }
+            note_unchecked(unchecked);
         }
     }
     Ok(exit::OK)
