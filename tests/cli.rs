@@ -270,6 +270,8 @@ fn suggested_commands_repeat_the_options_typed() {
     let data = dir.join("data");
     let models = dir.join("models here");
     std::fs::create_dir_all(&models).unwrap();
+    // There to begin with: `user list` makes no store where none is.
+    std::fs::create_dir_all(&data).unwrap();
     let run = |args: &[&str], env_data: bool| {
         let mut cmd = common::facegate_command();
         cmd.env_remove("FACEGATE_DATA_DIR").args(args);
@@ -597,22 +599,55 @@ fn the_daemon_says_it_stops_and_removes_its_socket() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A data dir named that is not there is said to be made, once: a mistyped `--data-dir` made a
-/// new, empty store in silence (journey s39 #13).
+/// A data dir named that is not there: a command that only reads who is enrolled refuses and
+/// makes nothing (a mistyped folder got a new, empty store, and root's stray one landed in the
+/// shared data; journey s40 #14); one that needs only settings uses the defaults and makes
+/// nothing; one that saves makes it, and says so once (it did so in silence; journey s39 #13).
 #[test]
-fn a_new_data_dir_is_said_to_be_made() {
+fn a_data_dir_not_there_is_made_only_by_a_command_that_saves() {
     let data = common::temp_dir("cli-new-data-dir").join("typo");
-    let first = common::facegate_at(&data, &["user", "list"]);
-    let said = String::from_utf8_lossy(&first.stderr);
+    let said = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    for args in [
+        &["user", "list"][..],
+        &["user", "show", "Eileen"],
+        &["negatives", "list"],
+        &["identify", common::s(&common::fixture("astronaut.png"))],
+    ] {
+        let out = common::facegate_at(&data, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            said(&out).contains(&format!(
+                "{} does not exist, so no store is there (nobody is enrolled in it), and nothing \
+                 was made",
+                data.display()
+            )),
+            "{}",
+            said(&out)
+        );
+        assert!(!data.exists(), "{args:?} made it");
+    }
+    let astro = common::fixture("astronaut.png");
+    let out = common::facegate_at(&data, &["compare", common::s(&astro), common::s(&astro)]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     assert!(
-        said.contains(&format!(
+        said(&out).contains("does not exist: the default settings are used"),
+        "{}",
+        said(&out)
+    );
+    assert!(!data.exists(), "compare made it");
+
+    let first = common::facegate_at(&data, &["user", "add", "Eileen"]);
+    assert!(
+        said(&first).contains(&format!(
             "{} did not exist, so a new, empty store was made there",
             data.display()
         )),
-        "{said}"
+        "{}",
+        said(&first)
     );
     let again = common::facegate_at(&data, &["user", "list"]);
-    assert!(!String::from_utf8_lossy(&again.stderr).contains("did not exist"));
+    assert_eq!(again.status.code(), Some(0));
+    assert!(!said(&again).contains("did not exist"));
 }
 
 /// Root's enrolment reads at most 100 photos at once, counted before any is read: each costs a

@@ -38,7 +38,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::hint::FACEGATE;
 use crate::runtime::Models;
+use anyhow::Context as _;
 
 /// The parser of a folder option that an environment variable may set ([`checked::folder`]).
 fn folder(env: &'static str) -> impl clap::builder::TypedValueParser<Value = PathBuf> {
@@ -116,6 +118,24 @@ pub struct Cli {
     pub turn: Option<crate::liveness::challenge::Direction>,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The empty store a command that reads only settings works on where the named data
+    /// folder does not exist: removed when the command ends ([`Cli::store`]).
+    #[arg(skip)]
+    defaults_only: std::sync::OnceLock<tempfile::TempDir>,
+}
+
+/// What a command does with the store, which decides what a named data folder that does not
+/// exist becomes ([`Cli::store`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreUse {
+    /// Saves into it (people, images, settings, attempts): the folder is made, and said so.
+    Saves,
+    /// Reads who is enrolled: an absent folder is an error, and nothing is made. A mistyped
+    /// folder made a new, empty store, and root's stray one landed in the shared data
+    /// (journey s40 #14).
+    Reads,
+    /// Needs only the settings (and a cache): the defaults, and nothing is made.
+    Settings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,18 +209,68 @@ impl Cli {
 
     pub fn store(&self) -> anyhow::Result<crate::store::Store> {
         let dir = self.data_dir()?;
-        // A folder named (not the OS default) that is not there yet: said when it is made, as
-        // a mistyped one made a new, empty store in silence, and `identify` then answered
-        // "nobody is enrolled yet" (journey s39 #13).
-        let new = self.data_dir.is_some() && std::fs::symlink_metadata(&dir).is_err();
-        let store = crate::store::Store::open(&dir)?;
-        if new {
-            eprintln!(
-                "note: {} did not exist, so a new, empty store was made there",
-                crate::shown::Shown(&dir)
-            );
+        // A folder named (not the OS default) that is not there yet: a mistyped one made a new,
+        // empty store in silence, and `identify` then answered "nobody is enrolled yet"
+        // (journey s39 #13).
+        let absent = self.data_dir.is_some()
+            && std::fs::symlink_metadata(&dir)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if !absent {
+            return Ok(crate::store::Store::open(&dir)?);
         }
-        Ok(store)
+        let shown = crate::shown::Shown(&dir);
+        match self.store_use() {
+            StoreUse::Saves => {
+                let store = crate::store::Store::open(&dir)?;
+                eprintln!("note: {shown} did not exist, so a new, empty store was made there");
+                Ok(store)
+            }
+            StoreUse::Reads => anyhow::bail!(
+                "{shown} does not exist, so no store is there (nobody is enrolled in it), and nothing \
+                 was made (is that the data folder you meant? a command that saves, such as \
+                 `{FACEGATE} user add NAME`, makes it)"
+            ),
+            StoreUse::Settings => {
+                eprintln!(
+                    "note: {shown} does not exist: the default settings are used, and nothing \
+                     is made there"
+                );
+                let empty = match self.defaults_only.get() {
+                    Some(empty) => empty,
+                    None => {
+                        let made = tempfile::Builder::new()
+                            .prefix("facegate-defaults-")
+                            .tempdir()
+                            .context("cannot make a folder for the default settings")?;
+                        self.defaults_only.get_or_init(|| made)
+                    }
+                };
+                Ok(crate::store::Store::open(empty.path())?)
+            }
+        }
+    }
+
+    /// [`StoreUse`] of the command given.
+    fn store_use(&self) -> StoreUse {
+        use people::{NegativesCommand, UserCommand};
+        match &self.command {
+            Some(
+                Command::User(UserCommand::List { .. } | UserCommand::Show { .. })
+                | Command::Negatives(NegativesCommand::List { .. } | NegativesCommand::Count)
+                | Command::Identify(_),
+            ) => StoreUse::Reads,
+            Some(
+                Command::Detect(_)
+                | Command::Compare(_)
+                | Command::Models(_)
+                | Command::Represent(_)
+                | Command::Lookalike(_)
+                | Command::Analyze(_),
+            ) => StoreUse::Settings,
+            #[cfg(feature = "lab")]
+            Some(Command::Eval(_) | Command::Bench(_)) => StoreUse::Settings,
+            _ => StoreUse::Saves,
+        }
     }
 
     pub fn engine(&self) -> anyhow::Result<crate::engine::Engine> {
