@@ -725,7 +725,7 @@ fn an_empty_store_says_how_to_enrol() {
     assert_eq!(code(&out), 2, "{said}");
     assert!(
         said.contains(&format!(
-            "add them first with {}",
+            "(is that the data folder you meant?) To add `Ada` as a new person: {}",
             common::hint_at(&data, "user add Ada`")
         )),
         "{said}"
@@ -776,7 +776,7 @@ fn a_mistyped_name_is_met_with_the_one_meant() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 2, "{said}");
     assert!(
-        said.contains("did you mean `Eileen`? If not, add them first with"),
+        said.contains("did you mean `Eileen`? To add `Eilen` as a new person: `facegate"),
         "{said}"
     );
     // Someone else entirely: no guess.

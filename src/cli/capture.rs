@@ -105,15 +105,19 @@ fn not_added(
         crate::store::StoreError::UnknownPerson(_) => {
             // A typo, or the wrong store (a mistyped --data-dir), said before the hint that
             // alone would add them (journey s36 #4, final read s36 #11).
-            let meant = super::unknown_name_note(store, name)
-                .map(|note| format!("{note} If not, "))
-                .unwrap_or_default();
-            anyhow::anyhow!(
-                "no person called `{}` is enrolled: {meant}add them first with `{FACEGATE} user \
-                 add {}`",
-                names::printable(name),
-                names::shell_arg(name)
-            )
+            // "If not, add them" read as the answer to the folder question (journey s40 #13):
+            // the way to add them is said as its own sentence.
+            let add = format!("`{FACEGATE} user add {}`", names::shell_arg(name));
+            let shown = names::printable(name);
+            match super::unknown_name_note(store, name) {
+                Some(note) => anyhow::anyhow!(
+                    "no person called `{shown}` is enrolled: {note} To add `{shown}` as a new \
+                     person: {add}"
+                ),
+                None => anyhow::anyhow!(
+                    "no person called `{shown}` is enrolled: add them first with {add}"
+                ),
+            }
         }
         e => e.into(),
     }
