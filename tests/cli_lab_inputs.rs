@@ -476,3 +476,31 @@ fn nothing_to_measure_is_an_error() {
     let ran = facegate(dir.path(), &["eval", "pad", s(&pad)]);
     refused(&ran, &["has no rows"]);
 }
+
+/// `--data` left at its default, run from a folder without `../shared/data`: the refusal names
+/// the folder it looked in and both ways to give another (it said only "../shared/data is not
+/// the shared data folder"; journey s40 #10).
+#[test]
+fn the_shared_data_default_is_said_where_it_was_looked_for() {
+    let root = common::temp_dir("lab-no-shared-data");
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut command = hostile::facegate_cmd(&root.join("store"), &["eval", "liveness"]);
+    command
+        .current_dir(&elsewhere)
+        .env_remove("FACEGATE_SHARED_DATA")
+        .env("FACEGATE_NO_KEYRING", "1");
+    let ran = hostile::run_for(command, DEADLINE);
+    assert!(ran.killed.is_none());
+    assert_eq!(ran.status.and_then(|s| s.code()), Some(2));
+    let looked = elsewhere.join("../shared/data");
+    assert!(
+        ran.stderr.contains(&format!(
+            "{} is not the shared data folder (no README.md); pass --data DIR or set \
+             FACEGATE_SHARED_DATA",
+            looked.display()
+        )),
+        "{}",
+        ran.stderr
+    );
+}

@@ -68,10 +68,14 @@ pub struct SharedData {
 impl SharedData {
     /// The folder, once it looks like the shared data (it has the README that describes it).
     pub fn checked(&self) -> anyhow::Result<&std::path::Path> {
+        // The default is relative: run from elsewhere than the checkout, the bare "../shared/
+        // data is not the shared data folder" did not say where it looked (journey s40 #10).
+        let looked = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
         anyhow::ensure!(
             self.dir.join("README.md").exists(),
-            "{} is not the shared data folder (no README.md); pass --data DIR",
-            self.dir.display()
+            "{} is not the shared data folder (no README.md); pass --data DIR or set \
+             FACEGATE_SHARED_DATA",
+            crate::shown::Shown(&looked)
         );
         Ok(&self.dir)
     }
