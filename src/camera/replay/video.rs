@@ -206,7 +206,10 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
     let probed = if output.status.success() {
         parse_probe(&output.stdout)
     } else {
-        Err(format!("ffprobe: {}", stderr.trim()))
+        Err(format!(
+            "it is not a video ffmpeg can read, or it is damaged (ffprobe: {})",
+            ffprobe_words(&stderr, path)
+        ))
     };
     // Over the decoders' bound, ffprobe reports a width of 0 (as for no picture at all) or
     // fails with a page of decoder errors: a real clip was called "not a video at all" (red
@@ -219,6 +222,28 @@ fn probe(path: &Path) -> Result<ClipInfo, SourceError> {
         )),
         None => unreadable(why),
     })
+}
+
+/// ffprobe's complaint without its decoder's address and the path again ("[mov,mp4,m4a,3gp,
+/// 3g2,mj2 @ 0x55de97197f80] moov atom not found" and "/x.mp4: Invalid data found when
+/// processing input" were shown raw; journey s40 #15).
+fn ffprobe_words(stderr: &str, path: &Path) -> String {
+    let path = path.display().to_string();
+    let words: Vec<&str> = (stderr.lines().map(str::trim))
+        .map(|mut line| {
+            // "[mjpeg @ 0x5] [IMGUTILS @ 0x7] Picture size ...": each tag in turn.
+            while let Some((_, said)) = (line.strip_prefix('[')).and_then(|r| r.split_once("] ")) {
+                line = said;
+            }
+            line
+        })
+        .map(|line| (line.strip_prefix(path.as_str())).map_or(line, |r| r.trim_start_matches(": ")))
+        .filter(|line| !line.is_empty())
+        .collect();
+    match words.is_empty() {
+        true => "it said nothing".to_owned(),
+        false => words.join("; "),
+    }
 }
 
 /// The advice for a clip too large to replay.
@@ -462,6 +487,24 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ffprobes_complaint_is_said_without_its_address_and_the_path() {
+        let said = "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55de97197f80] moov atom not found\n\
+                    /tmp/bad.mp4: Invalid data found when processing input\n";
+        assert_eq!(
+            ffprobe_words(said, Path::new("/tmp/bad.mp4")),
+            "moov atom not found; Invalid data found when processing input"
+        );
+        assert_eq!(ffprobe_words("\n", Path::new("/x")), "it said nothing");
+        assert_eq!(
+            ffprobe_words(
+                "[mjpeg @ 0x5] [IMGUTILS @ 0x7] Picture size",
+                Path::new("/x")
+            ),
+            "Picture size"
+        );
+    }
 
     #[test]
     fn a_picture_over_the_decoders_bound_is_read_from_their_error() {
