@@ -483,11 +483,17 @@ impl Store {
     /// Where `name`'s folder is: under the name as typed when something is there, else under
     /// its composed form (NFC) when that is a folder, so a name typed decomposed finds the one
     /// stored composed, and one stored before in another form stays reachable as spelt
-    /// (journey s37 #5, final read s37 #2). Whatever is found is judged by the caller.
+    /// (journey s37 #5, final read s37 #2). Whatever is found is judged by the caller. Not in
+    /// root's system store: its names are accounts, which PAM and passwd tell apart byte by
+    /// byte, and the decomposed account's `unlock remove` removed the composed one's enrolment
+    /// (red team s42 R1).
     fn person_folder(&self, name: &str) -> Result<PathBuf, StoreError> {
         let rel = person_rel(name)?;
         let composed = names::normalised(name);
-        if composed == name || self.dir.kind(&rel) != dir::Kind::Other {
+        if composed == name
+            || self.dir.owner() == dir::Owner::Root
+            || self.dir.kind(&rel) != dir::Kind::Other
+        {
             return Ok(rel);
         }
         match person_rel(&composed) {
@@ -773,5 +779,36 @@ mod tests {
         assert!(!store.is_about_person(&at("users/Anna/verification"), "Ann"));
         assert!(!store.is_about_person(&at(".lock"), "Ann"));
         assert!(!store.is_about_person(&StoreError::Sealing("no key".into()), "Ann"));
+    }
+
+    /// A name typed decomposed finds the person stored composed at the desk, but not in root's
+    /// system store, whose names are accounts told apart byte by byte: the decomposed
+    /// account's `unlock remove` removed the composed one's enrolment (red team s42 R1).
+    #[test]
+    fn only_the_desk_finds_a_decomposed_name_under_its_composed_form() {
+        if !rustix::process::geteuid().is_root() {
+            println!("NOTICE: not root; root's store cannot be made, the test is skipped");
+            return;
+        }
+        let (composed, decomposed) = ("Ren\u{e9}e", "Rene\u{301}e");
+        let desk = tempfile::tempdir().unwrap();
+        let store = Store::open(desk.path()).unwrap();
+        store.add_person(composed).unwrap();
+        assert!(
+            store.require_person(decomposed).is_ok(),
+            "the desk's typing aid"
+        );
+
+        let system = tempfile::tempdir().unwrap();
+        let store = Store::open_owned(system.path(), Owner::Root).unwrap();
+        store.add_person(composed).unwrap();
+        assert!(
+            matches!(
+                store.require_person(decomposed),
+                Err(StoreError::UnknownPerson(_))
+            ),
+            "another account"
+        );
+        assert!(store.require_person(composed).is_ok());
     }
 }
