@@ -386,3 +386,47 @@ fn one_photo_under_two_people_is_named_with_both_ids() {
         "{err}"
     );
 }
+
+/// Each pair of photos of two enrolled people is one impostor comparison: counted from both
+/// people's side, one photo of each gave "2 impostor comparisons" and a bound on n = 2, and a
+/// store of six people counted 284 pairs as 568 (journey s42 #3).
+#[test]
+fn a_pair_of_two_peoples_photos_is_counted_once() {
+    let Some(_) = common::models_or_skip("calibrate-pairs-once") else {
+        return;
+    };
+    let data = common::temp_dir("calibrate-pairs-once");
+    let photos = common::temp_dir("calibrate-pairs-once-photos");
+    let him = photos.join("cameraman.png");
+    image::open(common::fixture("camera.png"))
+        .unwrap()
+        .crop_imm(125, 60, 200, 200)
+        .resize(600, 600, image::imageops::FilterType::Triangle)
+        .save(&him)
+        .unwrap();
+    let mirrored = photos.join("cameraman-mirrored.png");
+    image::open(&him).unwrap().fliph().save(&mirrored).unwrap();
+    let astro = common::fixture("astronaut.png");
+    for (name, photo) in [("a", &astro), ("b", &him)] {
+        run(&data, &["user", "add", name]);
+        assert_eq!(run(&data, &["capture", name, s(photo)]).0, Some(0));
+    }
+    let counted = |args: &[&str]| {
+        let (_, said, err) = run(&data, args);
+        println!("{args:?}: {said}{err}");
+        said.lines()
+            .find(|l| l.contains("impostor comparisons"))
+            .unwrap_or_else(|| panic!("no count: {said}{err}"))
+            .to_owned()
+    };
+    let all = ["calibrate", "--dry-run", "--far", "0.5"];
+    assert!(
+        counted(&all).starts_with("0 genuine and 1 impostor comparisons"),
+        "one photo of each"
+    );
+    assert_eq!(run(&data, &["capture", "b", s(&mirrored)]).0, Some(0));
+    assert!(counted(&all).starts_with("1 genuine and 2 impostor comparisons"));
+    // One person named: their photos against everyone else's, each pair once too.
+    let named = ["calibrate", "--dry-run", "--far", "0.5", "a"];
+    assert!(counted(&named).starts_with("0 genuine and 2 impostor comparisons"));
+}

@@ -32,11 +32,21 @@ impl Engine {
         &mut self,
         person: &str,
     ) -> Result<(Vec<Embedding>, Vec<Embedding>)> {
+        self.own_and_others_but(person, &[])
+    }
+
+    /// [`Engine::own_and_others`], leaving out of the others those in `counted` (whose pairs
+    /// with `person` a pooled count has already).
+    fn own_and_others_but(
+        &mut self,
+        person: &str,
+        counted: &[String],
+    ) -> Result<(Vec<Embedding>, Vec<Embedding>)> {
         let vectors = |v: Vec<(Uuid, Embedding)>| v.into_iter().map(|(_, e)| e);
         let own: Vec<Embedding> = vectors(self.all_images(person)?).collect();
         let mut others: Vec<Embedding> = vectors(self.embeddings(&Gallery::Negatives)?).collect();
         for other in self.store.people()? {
-            if other != person {
+            if other != person && !counted.contains(&other) {
                 others.extend(vectors(self.all_images(&other)?));
             }
         }
@@ -170,11 +180,18 @@ impl Engine {
         let people = if people.is_empty() {
             self.store.people()?
         } else {
-            people.to_vec()
+            let mut named = people.to_vec();
+            named.sort();
+            named.dedup();
+            named
         };
         let mut pooled = ScoreSets::default();
-        for person in &people {
-            pooled.extend(self.person_scores(person)?.scores);
+        for (i, person) in people.iter().enumerate() {
+            self.store.require_person(person)?;
+            // Two pooled people's pairs once, from the first of them: from both sides, each
+            // went in twice, and the FAR's count and bound were on a doubled n (journey s42 #3).
+            let (own, others) = self.own_and_others_but(person, &people[..i])?;
+            pooled.extend(ScoreSets::from_embeddings(&own, &others));
         }
         Ok(pooled)
     }
