@@ -304,6 +304,40 @@ fn the_image_framed_in_red_is_scrolled_into_view() {
     assert!(rect.max.x <= 1281.0, "in view: {rect:?}");
 }
 
+/// At a detection threshold none of the person's own pairs pass (1.000), the window says the
+/// threshold is what fails, not "retake the lowest one", which no retake could mend (journey
+/// s42 #5).
+#[test]
+fn a_threshold_no_own_pair_passes_is_said_to_be_the_fault() {
+    let data = common::temp_dir("gui-threshold-too-high");
+    let astro = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
+    {
+        let store = Store::open(&data).unwrap();
+        store.add_person("Eileen").unwrap();
+        let mut e = facegate::engine::Engine::new(&common::models(), store).unwrap();
+        let gallery = Gallery::Person {
+            name: "Eileen".into(),
+            kind: ImageKind::Verification,
+        };
+        for i in 0..3 {
+            let crop = image::imageops::crop_imm(&astro, i * 16, i * 8, 420, 420).to_image();
+            e.capture(&gallery, &crop, None).unwrap();
+        }
+    }
+    std::fs::write(data.join("settings.toml"), "detection_threshold = 1.0\n").unwrap();
+    let mut h = harness(app(&data, demo()), 800.0);
+    h.set_size(egui::vec2(1280.0, 1400.0));
+    wait_for(&mut h, 60, "Eileen's scores", |a| {
+        a.state.selected.as_deref() == Some("Eileen") && a.state.person_scores.is_some()
+    });
+    h.run_steps(3);
+    h.get_by_label_contains("at 1.000 none of Eileen's own image pairs match: nobody is verified");
+    assert!(
+        h.query_by_label_contains("retake the lowest one").is_none(),
+        "no retake advice"
+    );
+}
+
 /// Train with too few images says what to do in the window's terms, not the CLI's commands
 /// (journey review, session 30).
 #[test]

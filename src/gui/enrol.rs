@@ -556,6 +556,20 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         "impostor pairs: this person's images against the negatives and everyone else enrolled; \
          genuine pairs: their images against each other. Import negatives for a meaningful FAR.",
     );
+    // Above every one of the person's own pairs the threshold, not an image, is what fails:
+    // at 1.000 the advice was to retake the lowest image, which no retake could pass (journey
+    // s42 #5).
+    let none_pass = p.scores.frr(threshold) == Some(1.0);
+    if none_pass {
+        ui.colored_label(
+            ERROR,
+            format!(
+                "at {threshold:.3} none of {}'s own image pairs match: nobody is verified at \
+                 this threshold; lower the detection threshold",
+                p.person
+            ),
+        );
+    }
     if let Some(c) = &p.consistency {
         let text = format!(
             "consistency: {} verification images at cosine {:.2} ± {:.2} to their template (lowest {:.2})",
@@ -564,7 +578,7 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         // An image far from the rest is usually a bad capture (blur, odd angle). When some do
         // not show the person at all, the line above says so, and "retake" would be the wrong
         // advice for a stranger's photo.
-        if !p.odd.is_empty() {
+        if !p.odd.is_empty() || none_pass {
             ui.label(text);
         } else if c.min < threshold {
             ui.colored_label(WARN, format!("{text}: retake the lowest one"));
