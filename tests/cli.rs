@@ -260,6 +260,49 @@ fn unlock_command_errors_name_what_failed() {
     assert!(!nobody.contains("--wipe"), "{nobody}");
 }
 
+/// The daemon's socket path that cannot be one is refused, named, and with no advice to
+/// chmod it first: a file there got "make it 0666" before "is not a socket", and a path too
+/// long for a socket only "path must be shorter than SUN_LEN" (red team s42 R3).
+#[test]
+fn a_socket_path_that_cannot_be_one_is_named_without_chmod_advice() {
+    if !rustix::process::geteuid().is_root() {
+        println!("NOTICE: not root; the daemon's socket errors are not checked");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::temp_dir("cli-daemon-socket-path");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let long = dir.join(format!("{}.sock", "x".repeat(120)));
+    for (socket, says) in [
+        (&file, "exists and is not a socket".to_owned()),
+        (&long, format!("cannot make the socket {}", long.display())),
+    ] {
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "socket = \"{}\"\nstore = \"{}\"\n",
+                s(socket),
+                s(&dir.join("store"))
+            ),
+        )
+        .unwrap();
+        let out = facegate(&["daemon", "--config", s(&config)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "measured: daemon, socket {}: {}",
+            socket.display(),
+            err.trim()
+        );
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&says), "{err}");
+        assert!(!err.contains("Make it 0666"), "{err}");
+    }
+}
+
 /// A command a message suggests repeats the `--data-dir` and `--models` typed, quoted for the
 /// shell, so that pasted it acts on the same store (it named the default one; quick re-check
 /// s35); given by environment variable, they reach the pasted command anyway and are left out.

@@ -606,10 +606,19 @@ impl Daemon {
             with_umask(0o022, || std::fs::create_dir_all(dir))?;
         }
         socket_place_is_roots(path)?;
-        warn_out_of_users_reach(path);
         clear_stale_socket(path)?;
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
-        let listener = with_umask(0o111, || UnixListener::bind(path))?;
+        // Named: "path must be shorter than SUN_LEN" did not say which (red team s42 R3).
+        let listener = with_umask(0o111, || UnixListener::bind(path)).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot make the socket {}: {e} (`socket =` in the config; a socket path holds \
+                 at most 107 bytes)",
+                crate::shown::Shown(path)
+            )
+        })?;
+        // Once it is there: told before, it asked root to make / 0666 when `socket = "/"`,
+        // which was then refused as no socket (red team s42 R3).
+        warn_out_of_users_reach(path);
         let made = std::fs::symlink_metadata(path)?;
         Ok(Listening {
             listener,
