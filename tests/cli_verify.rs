@@ -646,6 +646,17 @@ fn capture_warns_when_a_verification_photo_looks_like_someone_else() {
             )),
         "{said}"
     );
+    // `negatives remove` with it says whose it is too (journey s42 #14).
+    let out = facegate(&data, &["negatives", "remove", bob]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("negatives remove with Bob's id: {said}");
+    assert_eq!(code(&out), 2);
+    assert!(
+        said.contains(&format!(
+            "{bob} is not among the negatives; nothing was deleted"
+        )) && said.contains(&format!("{bob} is Bob's image (")),
+        "{said}"
+    );
     // The two, one of them twice: each deleted once.
     let mut args = vec!["user", "forget", "Eileen"];
     args.extend(forget.iter().map(String::as_str));

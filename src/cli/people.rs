@@ -223,13 +223,7 @@ pub fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<u8> {
             })
             // An id of another person's: whose, and their command (it said only "not among";
             // journey s37/s38 #10).
-            .map_err(|e| match elsewhere(&store, name, &ids) {
-                Some((other, id)) => anyhow::anyhow!(
-                    "{e}; {id} is {other}'s image ({})",
-                    forget_command(&other, [id].iter())
-                ),
-                None => e,
-            })?;
+            .map_err(|e| whose(e, &store, Some(name), &ids))?;
             for (id, kind) in found {
                 store.delete_face(&gallery(kind), id)?;
                 println!("deleted {name}'s {} image {id}", kind.dir_name());
@@ -920,9 +914,13 @@ pub fn negatives(cli: &Cli, cmd: &NegativesCommand) -> anyhow::Result<u8> {
         }
         NegativesCommand::Remove { ids } => {
             let store = cli.store()?;
-            let found = found_all(&distinct(ids), "the negatives", |id| {
+            let ids = distinct(ids);
+            let found = found_all(&ids, "the negatives", |id| {
                 Ok(store.has_face(&Gallery::Negatives, id)?.then_some(()))
-            })?;
+            })
+            // A person's image id, from capture's warnings among the negative checks' (journey
+            // s42 #14).
+            .map_err(|e| whose(e, &store, None, &ids))?;
             for (id, ()) in found {
                 store.delete_face(&Gallery::Negatives, id)?;
                 println!("removed negative {id}");
@@ -938,26 +936,46 @@ fn distinct(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-/// The first of `ids` that is an image of someone other than `name`, and whose.
+/// `e` (ids not found), with whose image the first of `ids` is that belongs to someone other
+/// than `except`, and the command that deletes it.
+fn whose(
+    e: anyhow::Error,
+    store: &crate::store::Store,
+    except: Option<&str>,
+    ids: &[uuid::Uuid],
+) -> anyhow::Error {
+    match elsewhere(store, except, ids) {
+        Some((other, id)) => anyhow::anyhow!(
+            "{e}; {id} is {other}'s image ({})",
+            forget_command(&other, [id].iter())
+        ),
+        None => e,
+    }
+}
+
+/// The first of `ids` that is an image of someone other than `except`, and whose.
 fn elsewhere(
     store: &crate::store::Store,
-    name: &str,
+    except: Option<&str>,
     ids: &[uuid::Uuid],
 ) -> Option<(String, uuid::Uuid)> {
     let people = store.people().ok()?;
     ids.iter().find_map(|&id| {
-        people.iter().filter(|p| *p != name).find_map(|other| {
-            ImageKind::ALL
-                .into_iter()
-                .any(|kind| {
-                    let gallery = Gallery::Person {
-                        name: other.clone(),
-                        kind,
-                    };
-                    store.has_face(&gallery, id).unwrap_or(false)
-                })
-                .then(|| (other.clone(), id))
-        })
+        people
+            .iter()
+            .filter(|p| Some(p.as_str()) != except)
+            .find_map(|other| {
+                ImageKind::ALL
+                    .into_iter()
+                    .any(|kind| {
+                        let gallery = Gallery::Person {
+                            name: other.clone(),
+                            kind,
+                        };
+                        store.has_face(&gallery, id).unwrap_or(false)
+                    })
+                    .then(|| (other.clone(), id))
+            })
     })
 }
 
