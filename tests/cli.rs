@@ -128,6 +128,7 @@ fn compare_on_deepface_photos() {
 fn a_folder_for_one_photo_says_what_the_command_takes() {
     let dir = common::temp_dir("cli-folder-for-a-photo");
     let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
     let photo = common::fixture("astronaut.png");
     let folder = s(&dir);
     let cases: [(Vec<&str>, &str); 4] = [
@@ -655,6 +656,23 @@ fn a_data_dir_not_there_is_made_only_by_a_command_that_saves() {
         &["user", "show", "Eileen"],
         &["negatives", "list"],
         &["identify", common::s(&common::fixture("astronaut.png"))],
+        &[
+            "verify",
+            "Eileen",
+            common::s(&common::fixture("astronaut.png")),
+        ],
+        &[
+            "capture",
+            "Eileen",
+            common::s(&common::fixture("astronaut.png")),
+        ],
+        &[
+            "compare",
+            common::s(&common::fixture("astronaut.png")),
+            common::s(&common::fixture("astronaut.png")),
+            "--person",
+            "Eileen",
+        ],
     ] {
         let out = common::facegate_at(&data, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::{Cli, exit};
 use crate::auth::votes::KofN;
 use crate::pipeline::{FacePipeline, PipelineOptions};
-use crate::store::{MAX_LIVE_N, Settings, Store, threshold_floor};
+use crate::store::{MAX_LIVE_N, Settings, threshold_floor};
 use crate::vision::EmbedderKind;
 use sim::{Grid, Person, Protocol, Tally};
 
@@ -354,7 +354,7 @@ pub fn evaluate(cli: &Cli, args: &AttemptsArgs) -> anyhow::Result<AttemptsReport
          (as LFW's), or a CSV with `path` and `identity` columns",
         crate::shown::Shown(&args.source)
     );
-    let store = Store::open(&cli.data_dir()?)?;
+    let store = cli.store()?;
     let mut pipeline = FacePipeline::new(
         &cli.models()?,
         PipelineOptions {

@@ -260,7 +260,7 @@ pub fn evaluate(cli: &Cli, args: &PairsArgs) -> anyhow::Result<PairsReport> {
             ""
         }
     );
-    let store = Store::open(&cli.data_dir()?)?;
+    let store = cli.store()?;
     let models = cli.models()?;
     let kinds = if args.fuse {
         vec![EmbedderKind::Sface, EmbedderKind::Mbf]

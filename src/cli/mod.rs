@@ -235,13 +235,14 @@ impl Cli {
                  `{FACEGATE} user add NAME`, makes it)"
             ),
             StoreUse::Settings => {
-                eprintln!(
-                    "note: {shown} does not exist: the default settings are used, and nothing \
-                     is made there"
-                );
                 let empty = match self.defaults_only.get() {
                     Some(empty) => empty,
                     None => {
+                        // Once, however often the command opens the store.
+                        eprintln!(
+                            "note: {shown} does not exist: the default settings are used, and \
+                             nothing is made there"
+                        );
                         let made = tempfile::Builder::new()
                             .prefix("facegate-defaults-")
                             .tempdir()
@@ -254,15 +255,42 @@ impl Cli {
         }
     }
 
-    /// [`StoreUse`] of the command given.
+    /// [`StoreUse`] of the command given: each named, so a new command is classed by whoever
+    /// adds it (a catch-all "saves" made stray stores for verify, capture and train, which
+    /// need someone stored and cannot find them in a folder that is not there; final read s42).
     fn store_use(&self) -> StoreUse {
         use people::{NegativesCommand, UserCommand};
         match &self.command {
+            // The window, and the two commands that put the first thing in a store.
+            None
+            | Some(
+                Command::User(UserCommand::Add { .. })
+                | Command::Negatives(NegativesCommand::Add { .. }),
+            ) => StoreUse::Saves,
             Some(
-                Command::User(UserCommand::List { .. } | UserCommand::Show { .. })
-                | Command::Negatives(NegativesCommand::List { .. } | NegativesCommand::Count)
-                | Command::Identify(_),
+                Command::User(
+                    UserCommand::List { .. }
+                    | UserCommand::Show { .. }
+                    | UserCommand::Reset { .. }
+                    | UserCommand::Forget { .. }
+                    | UserCommand::Remove { .. },
+                )
+                | Command::Negatives(
+                    NegativesCommand::List { .. }
+                    | NegativesCommand::Count
+                    | NegativesCommand::Remove { .. },
+                )
+                | Command::Identify(_)
+                | Command::Verify(_)
+                | Command::Capture(_)
+                | Command::Calibrate(_)
+                | Command::Train(_)
+                // Root's store is the config's; none of theirs opens this one.
+                | Command::Unlock(_)
+                | Command::Daemon(_),
             ) => StoreUse::Reads,
+            // The person's rule is looked up in the store.
+            Some(Command::Compare(args)) if args.person.is_some() => StoreUse::Reads,
             Some(
                 Command::Detect(_)
                 | Command::Compare(_)
@@ -273,7 +301,6 @@ impl Cli {
             ) => StoreUse::Settings,
             #[cfg(feature = "lab")]
             Some(Command::Eval(_) | Command::Bench(_)) => StoreUse::Settings,
-            _ => StoreUse::Saves,
         }
     }
 
