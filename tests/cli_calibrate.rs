@@ -407,7 +407,7 @@ fn a_pair_of_two_peoples_photos_is_counted_once() {
     let mirrored = photos.join("cameraman-mirrored.png");
     image::open(&him).unwrap().fliph().save(&mirrored).unwrap();
     let astro = common::fixture("astronaut.png");
-    for (name, photo) in [("a", &astro), ("b", &him)] {
+    for (name, photo) in [("Ren\u{e9}e", &astro), ("b", &him)] {
         run(&data, &["user", "add", name]);
         assert_eq!(run(&data, &["capture", name, s(photo)]).0, Some(0));
     }
@@ -426,7 +426,8 @@ fn a_pair_of_two_peoples_photos_is_counted_once() {
     );
     assert_eq!(run(&data, &["capture", "b", s(&mirrored)]).0, Some(0));
     assert!(counted(&all).starts_with("1 genuine and 2 impostor comparisons"));
-    // One person named: their photos against everyone else's, each pair once too.
-    let named = ["calibrate", "--dry-run", "--far", "0.5", "a"];
+    // One person named: their photos against everyone else's, each pair once too; typed
+    // decomposed, her own photo is not counted as someone else's (final read s42 #1).
+    let named = ["calibrate", "--dry-run", "--far", "0.5", "Rene\u{301}e"];
     assert!(counted(&named).starts_with("0 genuine and 2 impostor comparisons"));
 }

@@ -42,8 +42,9 @@ impl Engine {
         person: &str,
         counted: &[String],
     ) -> Result<(Vec<Embedding>, Vec<Embedding>)> {
+        let person = self.store.stored_name(person)?;
         let vectors = |v: Vec<(Uuid, Embedding)>| v.into_iter().map(|(_, e)| e);
-        let own: Vec<Embedding> = vectors(self.all_images(person)?).collect();
+        let own: Vec<Embedding> = vectors(self.all_images(&person)?).collect();
         let mut others: Vec<Embedding> = vectors(self.embeddings(&Gallery::Negatives)?).collect();
         for other in self.store.people()? {
             if other != person && !counted.contains(&other) {
@@ -180,7 +181,9 @@ impl Engine {
         let people = if people.is_empty() {
             self.store.people()?
         } else {
-            let mut named = people.to_vec();
+            let mut named = (people.iter())
+                .map(|p| self.store.stored_name(p))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
             named.sort();
             named.dedup();
             named

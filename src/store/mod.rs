@@ -519,6 +519,17 @@ impl Store {
         }
     }
 
+    /// The name `name` is stored under (the composed form of one typed decomposed, at the
+    /// desk): what comparisons with [`Store::people`]'s names need (final read s42 #1: a
+    /// person's own photos were counted as another's by `calibrate` typed decomposed).
+    pub fn stored_name(&self, name: &str) -> Result<String, StoreError> {
+        let rel = self.require_person(name)?;
+        Ok(rel
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map_or_else(|| name.to_owned(), str::to_owned))
+    }
+
     /// Enrolled people, sorted. Anything in `users/` that is not a folder with a valid name
     /// (a link, a file) is skipped with a warning.
     pub fn people(&self) -> Result<Vec<String>, StoreError> {
