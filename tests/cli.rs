@@ -279,7 +279,14 @@ fn a_socket_path_that_cannot_be_one_is_named_without_chmod_advice() {
     let long = dir.join(format!("{}.sock", "x".repeat(120)));
     for (socket, says) in [
         (&file, "exists and is not a socket".to_owned()),
-        (&long, format!("cannot make the socket {}", long.display())),
+        (
+            &long,
+            format!(
+                "cannot make the socket {}: path must be shorter than SUN_LEN (`socket =` in \
+                 the config; a socket path holds at most 107 bytes)",
+                long.display()
+            ),
+        ),
     ] {
         let config = dir.join("config.toml");
         std::fs::write(

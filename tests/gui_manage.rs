@@ -331,7 +331,9 @@ fn a_threshold_no_own_pair_passes_is_said_to_be_the_fault() {
         a.state.selected.as_deref() == Some("Eileen") && a.state.person_scores.is_some()
     });
     h.run_steps(3);
-    h.get_by_label_contains("at 1.000 none of Eileen's own image pairs match: nobody is verified");
+    h.get_by_label_contains(
+        "at 1.000 none of Eileen's own image pairs match: Eileen is not verified",
+    );
     assert!(
         h.query_by_label_contains("retake the lowest one").is_none(),
         "no retake advice"

@@ -564,7 +564,7 @@ fn error_rates(ui: &mut Ui, state: &AppState, threshold: f32) {
         ui.colored_label(
             ERROR,
             format!(
-                "at {threshold:.3} none of {}'s own image pairs match: nobody is verified at \
+                "at {threshold:.3} none of {0}'s own image pairs match: {0} is not verified at \
                  this threshold; lower the detection threshold",
                 p.person
             ),

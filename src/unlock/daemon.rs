@@ -610,9 +610,13 @@ impl Daemon {
         // Made 0666 as it is created (through the umask), not chmodded by path afterwards.
         // Named: "path must be shorter than SUN_LEN" did not say which (red team s42 R3).
         let listener = with_umask(0o111, || UnixListener::bind(path)).map_err(|e| {
+            // sun_path's 108 bytes, with the closing NUL.
+            let long = match path.as_os_str().len() > 107 {
+                true => "; a socket path holds at most 107 bytes",
+                false => "",
+            };
             anyhow::anyhow!(
-                "cannot make the socket {}: {e} (`socket =` in the config; a socket path holds \
-                 at most 107 bytes)",
+                "cannot make the socket {}: {e} (`socket =` in the config{long})",
                 crate::shown::Shown(path)
             )
         })?;
