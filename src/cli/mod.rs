@@ -132,11 +132,12 @@ pub struct Cli {
 /// exist becomes ([`Cli::store`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StoreUse {
-    /// Saves into it (people, images, settings, attempts): the folder is made, and said so.
+    /// Puts the first thing in it (a person, a negative; the window): the folder is made, and
+    /// said so.
     Saves,
-    /// Reads who is enrolled: an absent folder is an error, and nothing is made. A mistyped
-    /// folder made a new, empty store, and root's stray one landed in the shared data
-    /// (journey s40 #14).
+    /// Needs someone or something stored: an absent folder is an error, and nothing is made.
+    /// A mistyped folder made a new, empty store, and root's stray one landed in the shared
+    /// data (journey s40 #14).
     Reads,
     /// Needs only the settings (and a cache): the defaults, and nothing is made.
     Settings,

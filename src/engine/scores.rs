@@ -190,7 +190,6 @@ impl Engine {
         };
         let mut pooled = ScoreSets::default();
         for (i, person) in people.iter().enumerate() {
-            self.store.require_person(person)?;
             // Two pooled people's pairs once, from the first of them: from both sides, each
             // went in twice, and the FAR's count and bound were on a doubled n (journey s42 #3).
             let (own, others) = self.own_and_others_but(person, &people[..i])?;
