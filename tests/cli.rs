@@ -134,7 +134,8 @@ fn a_folder_for_one_photo_says_what_the_command_takes() {
     let cases: [(Vec<&str>, &str); 4] = [
         (
             vec!["verify", "Ann", folder],
-            "give one photo from it, or verify its frames as a recording with",
+            "give one photo from it, or, if it holds the frames of one recording of them, \
+             verify those as a live attempt (a failure counts toward the lock-out) with",
         ),
         (vec!["identify", folder], "give one photo from it"),
         (vec!["compare", s(&photo), folder], "give one photo from it"),

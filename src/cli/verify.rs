@@ -182,8 +182,11 @@ pub fn verify(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<u8> {
     super::one_photo(
         path,
         &format!(
-            "give one photo from it, or verify its frames as a recording with `{FACEGATE} verify \
-             {}{}`",
+            // Said as the live attempt it is: a folder of many people's photos, replayed as
+            // advised, was a failure that counted toward the lock-out (journey s42 #12).
+            "give one photo from it, or, if it holds the frames of one recording of them, verify \
+             those as a live attempt (a failure counts toward the lock-out) with `{FACEGATE} \
+             verify {}{}`",
             crate::store::names::shell_arg(&args.name),
             crate::hint::option("--replay", path, "DIR")
         ),
