@@ -862,19 +862,7 @@ fn a_gallery_of_two_people_is_marked_and_refused() {
     let astro = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
     // The cameraman's face is small in his photo: cropped and enlarged, it passes the capture
     // gate.
-    let camera = image::imageops::resize(
-        &image::imageops::crop_imm(
-            &facegate::imageio::load(&common::fixture("camera.png")).unwrap(),
-            126,
-            53,
-            200,
-            200,
-        )
-        .to_image(),
-        512,
-        512,
-        image::imageops::FilterType::Triangle,
-    );
+    let camera = gui_support::cameraman_face();
     let gallery = facegate::store::Gallery::Person {
         name: "Eileen".into(),
         kind: ImageKind::Verification,

@@ -246,19 +246,7 @@ fn the_image_framed_in_red_is_scrolled_into_view() {
     let data = common::temp_dir("gui-odd-in-view");
     let astro = facegate::imageio::load(&common::fixture("astronaut.png")).unwrap();
     // The cameraman's face, enlarged past the capture gate, saved last: the strip's ninth.
-    let camera = image::imageops::resize(
-        &image::imageops::crop_imm(
-            &facegate::imageio::load(&common::fixture("camera.png")).unwrap(),
-            126,
-            53,
-            200,
-            200,
-        )
-        .to_image(),
-        512,
-        512,
-        image::imageops::FilterType::Triangle,
-    );
+    let camera = gui_support::cameraman_face();
     let gallery = Gallery::Person {
         name: "Eileen".into(),
         kind: ImageKind::Verification,

@@ -128,3 +128,11 @@ pub fn drop_files(h: &mut Harness<'_, FaceGateApp>, files: &[PathBuf]) {
         .collect();
     h.step();
 }
+
+/// The cameraman's face from camera.png: small in his photo, so cropped and enlarged past the
+/// capture gate. The stranger among a person's images in the window's tests.
+pub fn cameraman_face() -> image::RgbImage {
+    let photo = facegate::imageio::load(&common::fixture("camera.png")).unwrap();
+    let face = image::imageops::crop_imm(&photo, 126, 53, 200, 200).to_image();
+    image::imageops::resize(&face, 512, 512, image::imageops::FilterType::Triangle)
+}
